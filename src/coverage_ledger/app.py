@@ -1,0 +1,58 @@
+"""The FastAPI application."""
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from coverage_ledger import __version__
+from coverage_ledger.coverage.endpoints import router as coverage_router
+from coverage_ledger.database.engine import create_engine_for, session_factory
+from coverage_ledger.http import problems
+from coverage_ledger.http.dependencies import utc_now
+from coverage_ledger.ledger.endpoints import router as ledger_router
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+A bitemporal ledger of BPJS Ketenagakerjaan JKK/JKM coverage for ad hoc election officers and
+informal (BPU) workers. Every read takes `valid_at` (the date the answer is for) and `known_at`
+(what the ledger knew: an RFC 3339 timestamp, a date, or `tx:N`) and echoes `as_of`.
+
+Authenticate with `Authorization: Bearer <API key>` (or `X-API-Key`). Errors are
+`application/problem+json` (RFC 9457).
+"""
+
+
+def create_app(*, database_url: str, clock: Callable[[], datetime] = utc_now, pool_size: int = 10) -> FastAPI:
+    """The application bound to a database; `clock` is the one source of "now"."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine_for(database_url, pool_size=pool_size)
+        app.state.engine = engine
+        app.state.sessionmaker = session_factory(engine)
+        log.info("coverage-ledger %s ready", __version__)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="coverage-ledger",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.clock = clock
+    problems.install(app)
+    app.include_router(ledger_router)
+    app.include_router(coverage_router)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

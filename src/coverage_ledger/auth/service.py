@@ -1,0 +1,89 @@
+"""Keys: a secret shown once, only its sha256 stored; role, region and organisation scope."""
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.auth import repository
+from coverage_ledger.auth.repository import KeyRecord
+from coverage_ledger.domain.access import Principal, Role
+from coverage_ledger.errors import Conflict, ErrorItem, InvalidInput, NotFound, Unauthenticated
+from coverage_ledger.ledger import projections
+
+SECRET_PREFIX = "clk_"  # noqa: S105 -- a public prefix that marks secrets in logs, not a secret
+
+
+def secret_hash(secret: str) -> str:
+    """sha256 hex of a presented secret."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+async def create_key(
+    session: AsyncSession,
+    *,
+    role: Role,
+    name: str,
+    region_prefix: str | None = None,
+    organisation: str | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[KeyRecord, str]:
+    """Create a key; returns it with the secret, which is not stored and cannot be shown again."""
+    if role in {Role.COMMITTEE, Role.SPONSOR} and not organisation:
+        raise InvalidInput(
+            f"a {role} key needs its organisation (--org)",
+            [
+                ErrorItem(
+                    "organisation_required",
+                    "committee and sponsor keys name their organisation",
+                    field="org",
+                )
+            ],
+        )
+    if region_prefix is not None and not await projections.region_codes_in_force(session, [region_prefix]):
+        raise InvalidInput(
+            f"region {region_prefix} is not in the Kemendagri list",
+            [ErrorItem("unknown_region", "unknown region code", field="region")],
+        )
+    if await repository.name_taken(session, name):
+        raise Conflict(f"a key named {name!r} already exists")
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    record = await repository.insert_key(
+        session,
+        name=name,
+        secret_sha256=secret_hash(secret),
+        role=role.value,
+        region_prefix=region_prefix,
+        organisation=organisation,
+        expires_at=expires_at,
+    )
+    return record, secret
+
+
+async def list_keys(session: AsyncSession) -> list[KeyRecord]:
+    """Every key, revoked ones included."""
+    return await repository.list_keys(session)
+
+
+async def revoke_key(session: AsyncSession, *, name: str) -> None:
+    """Revoke a key by name."""
+    if not await repository.revoke(session, name):
+        raise NotFound(f"no valid key named {name!r}")
+
+
+async def authenticate(session: AsyncSession, *, secret: str | None, now: datetime) -> Principal:
+    """The principal of a presented secret; 401 when missing, unknown, revoked or expired."""
+    if not secret:
+        raise Unauthenticated("send the API key as `Authorization: Bearer <key>` or `X-API-Key`")
+    record = await repository.find_by_secret(session, secret_hash(secret))
+    if record is None or record.revoked_at is not None:
+        raise Unauthenticated("the API key is unknown or revoked")
+    if record.expires_at is not None and record.expires_at <= now:
+        raise Unauthenticated("the API key has expired")
+    return Principal(
+        key_name=record.name,
+        role=Role(record.role),
+        region_prefix=record.region_prefix,
+        organisation=record.organisation,
+    )

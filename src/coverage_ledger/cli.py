@@ -1,0 +1,192 @@
+"""The `coverage-ledger` command."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger import __version__
+from coverage_ledger.app import create_app
+from coverage_ledger.auth import service as keys_service
+from coverage_ledger.database.engine import create_engine_for, session_factory
+from coverage_ledger.database.location import database_url
+from coverage_ledger.database.migrate import upgrade_database
+from coverage_ledger.domain.access import Role
+from coverage_ledger.errors import LedgerError
+from coverage_ledger.ledger.rebuild import rebuild_check
+from coverage_ledger.ledger.verification import verify_ledger
+from coverage_ledger.settings import get_settings
+
+app = typer.Typer(
+    help="coverage-ledger: a bitemporal ledger of JKK/JKM coverage. Uses DATABASE_URL, or the "
+    "embedded PostgreSQL in LEDGER_DATA_DIR when it is unset.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema and reference data.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys (only their sha256 is stored).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _run(work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = True) -> T:
+    """Run `work` in one transaction on the configured database (migrated first)."""
+    url, _cluster = database_url(get_settings())
+    if migrate:
+        upgrade_database(url)
+
+    async def main() -> T:
+        engine = create_engine_for(url, pool_size=1)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except LedgerError as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        for item in exc.errors:
+            console.print(f"  {item.field or item.row}: {item.code}: {item.message}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind (default LEDGER_HOST or 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default LEDGER_PORT or 8000).")] = None,
+) -> None:
+    """Migrate the database, write genesis if needed, and serve the API and web pages."""
+    _configure_logging()
+    settings = get_settings()
+    url, cluster = database_url(settings)
+    written = upgrade_database(url)
+    if written:
+        logging.getLogger(__name__).info("genesis written: tx %s", written)
+    application = create_app(database_url=url, pool_size=settings.ledger_pool_size)
+    try:
+        uvicorn.run(application, host=host or settings.ledger_host, port=port or settings.ledger_port)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the Alembic migrations, then write the shipped reference data into an empty ledger."""
+    _configure_logging()
+    url, _ = database_url(get_settings())
+    written = upgrade_database(url)
+    typer.echo(f"schema at head; reference data txs written: {written or 'none (already present)'}")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="admin, auditor, regional_office, committee or sponsor.")],
+    name: Annotated[str, typer.Option(help="Unique name, shown in tx headers as key:<name>.")],
+    region: Annotated[
+        str | None, typer.Option(help="Region code the key is limited to (none = national).")
+    ] = None,
+    org: Annotated[
+        str | None,
+        typer.Option(help="Committee or sponsor organisation (required for those roles)."),
+    ] = None,
+    expires: Annotated[datetime | None, typer.Option(help="Expiry instant (ISO 8601 with offset).")] = None,
+) -> None:
+    """Create an API key. The secret is printed once, as the last line; only its hash is stored."""
+    record, secret = _run(
+        lambda s: keys_service.create_key(
+            s, role=role, name=name, region_prefix=region, organisation=org, expires_at=expires
+        )
+    )
+    typer.echo(
+        f"created key {record.name!r}: role={record.role} region={record.region_prefix or 'national'}"
+        f" org={record.organisation or '-'}"
+    )
+    typer.echo(secret)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    records = _run(keys_service.list_keys)
+    table = Table("name", "role", "region", "organisation", "created", "expires", "revoked")
+    for r in records:
+        table.add_row(
+            r.name,
+            r.role,
+            r.region_prefix or "national",
+            r.organisation or "-",
+            r.created_at.isoformat(timespec="seconds"),
+            r.expires_at.isoformat(timespec="seconds") if r.expires_at else "-",
+            r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else "-",
+        )
+    Console().print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="Name of the key to revoke.")]) -> None:
+    """Revoke a key: requests with it get 401 from now on."""
+    _run(lambda s: keys_service.revoke_key(s, name=name))
+    typer.echo(f"revoked {name}")
+
+
+@app.command()
+def verify() -> None:
+    """Recompute every event digest and hash-chain link; exit 1 naming the first broken tx."""
+    report = _run(verify_ledger, migrate=False)
+    if report.ok:
+        typer.echo(f"ok: {report.txs_checked} txs checked; head tx {report.head_tx_seq} {report.head_hash}")
+        return
+    typer.echo(
+        f"BROKEN at tx {report.broken_tx_seq}: {report.reason} ({report.txs_checked} txs verified before it)"
+    )
+    raise typer.Exit(1)
+
+
+@app.command()
+def rebuild(
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Compare a rebuild from the log with the live projections."),
+    ] = False,
+) -> None:
+    """Rebuild the projections from the event log (with --check: report differences, change nothing)."""
+    if not check:
+        typer.echo("only `rebuild --check` is available: projections are maintained on every append")
+        raise typer.Exit(2)
+    differences = _run(rebuild_check, migrate=False)
+    if not differences:
+        typer.echo("ok: the projections equal a rebuild from the log")
+        return
+    for line in differences[:50]:
+        typer.echo(line)
+    typer.echo(f"{len(differences)} difference(s)")
+    raise typer.Exit(1)
+
+
+@app.command()
+def version() -> None:
+    """Print the software version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()

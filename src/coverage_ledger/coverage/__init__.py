@@ -1,0 +1,1 @@
+"""Coverage answers and person histories."""

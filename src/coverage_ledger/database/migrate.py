@@ -1,0 +1,50 @@
+"""`coverage-ledger db upgrade`: Alembic to head, then the reference data genesis."""
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+
+from coverage_ledger.database.engine import create_engine_for, create_sync_engine, session_factory
+from coverage_ledger.reference.genesis import ensure_reference_data
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
+    """Alembic configuration for this project, bound to a URL or an open connection."""
+    ini = PROJECT_ROOT / "alembic.ini"
+    config = Config(str(ini)) if ini.exists() else Config()
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    if url is not None:
+        config.attributes["url"] = url
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def migrate_schema(url: str, revision: str = "head") -> None:
+    """Run the Alembic migrations up to `revision`."""
+    engine = create_sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection=connection), revision)
+    finally:
+        engine.dispose()
+
+
+async def _write_genesis(url: str) -> list[int]:
+    engine = create_engine_for(url, pool_size=1)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            return await ensure_reference_data(session)
+    finally:
+        await engine.dispose()
+
+
+def upgrade_database(url: str) -> list[int]:
+    """Schema to head, then genesis; returns the tx_seqs of reference data written."""
+    migrate_schema(url)
+    return asyncio.run(_write_genesis(url))

@@ -1,0 +1,135 @@
+"""The coverage answer for one person on one date, from the sources in force as known then."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from coverage_ledger.domain.officer import OfficerTerm, last_day
+
+
+class CoverageStatus(StrEnum):
+    """The closed list of DESIGN.md."""
+
+    COVERED = "covered"
+    NOT_STARTED = "not_started"
+    TERM_ENDED = "term_ended"
+    IN_ARREARS = "in_arrears"
+    LAPSED = "lapsed"
+    NOT_ENROLLED = "not_enrolled"
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageSource:
+    """One enrolment (or payment) that bears on the answer, with its period."""
+
+    kind: str
+    """`officer` or `informal`."""
+    event_id: str
+    programs: tuple[str, ...]
+    valid_from: date
+    valid_to: date
+    covers_from: date
+    region_code: str
+    status: CoverageStatus
+    role: str | None = None
+    committee: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageAnswer:
+    """Status, programs in force, sources, a sentence for the clerk and the deciding events."""
+
+    status: CoverageStatus
+    programs: tuple[str, ...]
+    sources: tuple[CoverageSource, ...]
+    period: tuple[date, date] | None
+    reason: str
+    evidence: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def covered(self) -> bool:
+        """Whether any program is in force on the date asked."""
+        return self.status is CoverageStatus.COVERED
+
+
+def human_date(day: date) -> str:
+    """`2024-01-25` → `25 Jan 2024`."""
+    return f"{day.day} {day.strftime('%b')} {day.year}"
+
+
+def _term_status(term: OfficerTerm, valid_at: date) -> CoverageStatus:
+    if valid_at < term.covers_from:
+        return CoverageStatus.NOT_STARTED
+    if valid_at >= term.valid_to:
+        return CoverageStatus.TERM_ENDED
+    return CoverageStatus.COVERED
+
+
+def _sentence(term: OfficerTerm, status: CoverageStatus, registration_event: str | None) -> str:
+    span = f"from {human_date(term.valid_from)} to {human_date(last_day(term))}"
+    registered = f"registered {human_date(term.registered_on)}"
+    if status is CoverageStatus.COVERED:
+        return f"Covered as {term.role} of {term.committee} {span}; {registered}"
+    if status is CoverageStatus.NOT_STARTED:
+        if term.registered_on > term.valid_from:
+            return (
+                f"Enrolled as {term.role} of {term.committee} {span}, but {registered}: "
+                f"cover starts {human_date(term.covers_from)}"
+            )
+        return f"Enrolled as {term.role} of {term.committee}; the term runs {span}"
+    return f"Term as {term.role} of {term.committee} ended on {human_date(last_day(term))}"
+
+
+def officer_coverage(
+    *, terms: Sequence[OfficerTerm], valid_at: date, registration_event: str | None = None
+) -> CoverageAnswer:
+    """The answer for a known person from the officer terms in force (as known then)."""
+    if not terms:
+        return CoverageAnswer(
+            status=CoverageStatus.NOT_ENROLLED,
+            programs=(),
+            sources=(),
+            period=None,
+            reason="Registered, but no enrolment is in force on this date",
+            evidence=(registration_event,) if registration_event else (),
+        )
+    sources: list[CoverageSource] = []
+    by_status: dict[CoverageStatus, list[OfficerTerm]] = {}
+    for term in sorted(terms, key=lambda t: (t.valid_from, t.event_id)):
+        status = _term_status(term, valid_at)
+        by_status.setdefault(status, []).append(term)
+        sources.append(
+            CoverageSource(
+                kind="officer",
+                event_id=term.event_id,
+                programs=term.programs,
+                valid_from=term.valid_from,
+                valid_to=term.valid_to,
+                covers_from=term.covers_from,
+                region_code=term.region_code,
+                status=status,
+                role=term.role,
+                committee=term.committee,
+            )
+        )
+    for status in (CoverageStatus.COVERED, CoverageStatus.NOT_STARTED, CoverageStatus.TERM_ENDED):
+        deciding = by_status.get(status)
+        if not deciding:
+            continue
+        # the nearest term decides: the first upcoming one, or the last one that ended
+        term = deciding[-1] if status is CoverageStatus.TERM_ENDED else deciding[0]
+        programs: tuple[str, ...] = ()
+        if status is CoverageStatus.COVERED:
+            programs = tuple(sorted({p for t in deciding for p in t.programs}))
+        return CoverageAnswer(
+            status=status,
+            programs=programs,
+            sources=tuple(sources),
+            period=(term.covers_from, term.valid_to),
+            reason="; ".join(_sentence(t, status, registration_event) for t in deciding[:1])
+            if status is not CoverageStatus.COVERED
+            else "; ".join(_sentence(t, status, registration_event) for t in deciding),
+            evidence=tuple(t.event_id for t in deciding),
+        )
+    raise AssertionError("every term has one of the three statuses")

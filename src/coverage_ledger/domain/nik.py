@@ -1,0 +1,116 @@
+"""The NIK, Indonesia's 16-digit national identity number (PP 37/2007 Pasal 37).
+
+Layout: 6 digits of the issuing district (province, regency/city, district), 6 digits DDMMYY of
+birth with 40 added to the day for women, 4 digits of serial number from 0001.
+"""
+
+import re
+from collections.abc import Container
+from dataclasses import dataclass
+from datetime import date
+
+from coverage_ledger.errors import ErrorItem
+
+_DIGITS16 = re.compile(r"^\d{16}$")
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
+_DECIMAL_NUMBER = re.compile(r"^\d+\.0+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Nik:
+    """A structurally valid NIK with what it encodes."""
+
+    value: str
+    district_code: str
+    """Dotted Kemendagri district code, e.g. `16.71.01`."""
+    birth_day: int
+    birth_month: int
+    birth_year_2digits: int
+    sex: str
+    """`M` or `F` (women have 40 added to the day)."""
+
+    def birth_date_matches(self, birth_date: date) -> bool:
+        """Whether a full birth date agrees with the DDMMYY the NIK carries."""
+        return (
+            birth_date.day == self.birth_day
+            and birth_date.month == self.birth_month
+            and birth_date.year % 100 == self.birth_year_2digits
+        )
+
+
+def district_code_of(value: str) -> str:
+    """`1671011203840001` → `16.71.01`."""
+    return f"{value[0:2]}.{value[2:4]}.{value[4:6]}"
+
+
+def _could_be_a_date(day: int, month: int, yy: int) -> bool:
+    # YY says nothing of the century; a date real in some century of 1900-2099 is accepted
+    # (29 Feb needs a leap year: 00 is one in 2000).
+    for century in (1900, 2000):
+        try:
+            date(century + yy, month, day)
+        except ValueError:
+            continue
+        return True
+    return False
+
+
+def parse_nik(raw: object, *, known_districts: Container[str], field: str | None = None) -> Nik | ErrorItem:
+    """A `Nik` or the first error, each failure with its own code."""
+    if isinstance(raw, bool) or raw is None:
+        return ErrorItem("nik_missing", "NIK is required: 16 digits as text", field=field)
+    if isinstance(raw, int | float):
+        return ErrorItem(
+            "nik_not_text",
+            "NIK arrived as a number; send it as a 16-digit text so no leading zero or digit is lost",
+            field=field,
+        )
+    text = str(raw).strip()
+    if text == "":
+        return ErrorItem("nik_missing", "NIK is required: 16 digits as text", field=field)
+    if _SCIENTIFIC.match(text):
+        return ErrorItem(
+            "nik_scientific_notation",
+            f"NIK {text!r} was turned into a number by a spreadsheet and its last digits are lost; "
+            "format the column as text and type the NIK again",
+            field=field,
+        )
+    if _DECIMAL_NUMBER.match(text):
+        return ErrorItem(
+            "nik_decimal_number",
+            f"NIK {text!r} looks like a spreadsheet number; format the column as text",
+            field=field,
+        )
+    if not _DIGITS16.match(text):
+        if text.isdigit() and len(text) == 15:
+            return ErrorItem(
+                "nik_leading_zero_lost",
+                "NIK has 15 digits: a spreadsheet probably dropped a leading zero",
+                field=field,
+            )
+        return ErrorItem(
+            "nik_not_16_digits",
+            f"NIK must be exactly 16 digits, got {len(text)} chars",
+            field=field,
+        )
+    district = district_code_of(text)
+    if district not in known_districts:
+        return ErrorItem(
+            "nik_unknown_district",
+            f"NIK district prefix {district} is not a Kemendagri district code",
+            field=field,
+        )
+    day, month, yy = int(text[6:8]), int(text[8:10]), int(text[10:12])
+    sex = "M"
+    if day > 40:
+        day -= 40
+        sex = "F"
+    if not _could_be_a_date(day, month, yy):
+        return ErrorItem(
+            "nik_invalid_birth_date",
+            f"NIK digits 7-12 ({text[6:12]}) are not a birth date DDMMYY (day +40 for women)",
+            field=field,
+        )
+    if text[12:16] == "0000":
+        return ErrorItem("nik_invalid_serial", "NIK serial (last 4 digits) starts at 0001", field=field)
+    return Nik(text, district, day, month, yy, sex)

@@ -1,0 +1,66 @@
+"""Coverage of ad hoc election officers (Inpres 2/2021): a committee's roster row covers its
+person for JKK and JKM from max(valid_from, registered_on) until the end of the term."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+OFFICER_ROLES = {
+    "KPPS": "Kelompok Penyelenggara Pemungutan Suara",
+    "PPS": "Panitia Pemungutan Suara",
+    "PPK": "Panitia Pemilihan Kecamatan",
+    "PANTARLIH": "Petugas Pemutakhiran Data Pemilih",
+    "PTPS": "Pengawas Tempat Pemungutan Suara",
+    "LINMAS": "Perlindungan Masyarakat (petugas ketertiban TPS)",
+    "SEKRETARIAT_PPK": "Sekretariat PPK",
+    "SEKRETARIAT_PPS": "Sekretariat PPS",
+    "PANWASCAM": "Panitia Pengawas Kecamatan",
+    "PKD": "Pengawas Kelurahan/Desa",
+}
+"""Roles of ad hoc election bodies (PKPU 8/2022) that committees enrol."""
+
+OFFICER_PROGRAMS = ("JKK", "JKM")
+
+
+@dataclass(frozen=True, slots=True)
+class OfficerTerm:
+    """One in-force `officer.enrolled` event: a term of duty with its registration date."""
+
+    event_id: str
+    nik: str
+    role: str
+    committee: str
+    region_code: str
+    programs: tuple[str, ...]
+    valid_from: date
+    valid_to: date
+    """Exclusive: the day after the last day of duty."""
+    registered_on: date
+
+    @property
+    def covers_from(self) -> date:
+        """Coverage cannot start before the registration was received."""
+        return max(self.valid_from, self.registered_on)
+
+    def overlaps(self, other: "OfficerTerm") -> bool:
+        """Whether both terms share a day and a program."""
+        shares_program = bool(set(self.programs) & set(other.programs))
+        return shares_program and self.valid_from < other.valid_to and other.valid_from < self.valid_to
+
+
+def find_overlaps(terms: Sequence[OfficerTerm]) -> list[tuple[OfficerTerm, OfficerTerm]]:
+    """Pairs of terms of one person that overlap for a program."""
+    ordered = sorted(terms, key=lambda t: (t.nik, t.valid_from, t.event_id))
+    pairs: list[tuple[OfficerTerm, OfficerTerm]] = []
+    for i, first in enumerate(ordered):
+        for second in ordered[i + 1 :]:
+            if second.nik != first.nik or second.valid_from >= first.valid_to:
+                break
+            if first.overlaps(second):
+                pairs.append((first, second))
+    return pairs
+
+
+def last_day(term: OfficerTerm) -> date:
+    """The last day of duty (the inclusive end a clerk reads)."""
+    return term.valid_to - timedelta(days=1)

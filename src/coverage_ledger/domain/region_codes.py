@@ -1,0 +1,11 @@
+"""Shapes of Kemendagri region codes (`16`, `16.71`, `16.71.01`, `16.71.01.1001`)."""
+
+
+def region_level(code: str) -> int:
+    """1 province, 2 regency/city, 3 district, 4 village."""
+    return code.count(".") + 1
+
+
+def region_parent(code: str) -> str | None:
+    """The enclosing region's code, None for a province."""
+    return code.rsplit(".", 1)[0] if "." in code else None

@@ -1,0 +1,104 @@
+"""Valid time and known time: Asia/Jakarta dates, instants, and the `known_at` grammar."""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+"""Every valid-time date and every date of knowledge is a calendar date in this zone."""
+
+GENESIS_RECORDED_AT = datetime(2000, 1, 1, 0, 0, 0, tzinfo=JAKARTA)
+"""`recorded_at` of the first genesis tx: reference data shipped with a release (DESIGN.md)."""
+
+
+def jakarta_date(instant: datetime) -> date:
+    """The Asia/Jakarta calendar date of an aware instant."""
+    if instant.tzinfo is None:
+        raise ValueError("a naive datetime has no zone; refusing to guess one")
+    return instant.astimezone(JAKARTA).date()
+
+
+def start_of_jakarta_day(day: date) -> datetime:
+    """00:00 Asia/Jakarta on `day`, as an aware instant."""
+    return datetime.combine(day, time(0, 0), tzinfo=JAKARTA)
+
+
+def format_instant(instant: datetime) -> str:
+    """The one text form of an instant in tx headers and responses: UTC, microseconds, `Z`."""
+    if instant.tzinfo is None:
+        raise ValueError("a naive datetime has no zone; refusing to guess one")
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class KnownNow:
+    """`known_at` absent or empty: the head of the ledger."""
+
+
+@dataclass(frozen=True, slots=True)
+class KnownAtInstant:
+    """An RFC 3339 timestamp: the txs with `recorded_at <= instant`."""
+
+    instant: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KnownOnDate:
+    """A date D: the txs recorded before 00:00 Asia/Jakarta on D+1."""
+
+    day: date
+
+    @property
+    def recorded_before(self) -> datetime:
+        """The first instant no longer included."""
+        return start_of_jakarta_day(self.day + timedelta(days=1))
+
+
+@dataclass(frozen=True, slots=True)
+class KnownAtTx:
+    """`tx:N`: the txs with `tx_seq <= N`."""
+
+    tx_seq: int
+
+
+KnownAt = KnownNow | KnownAtInstant | KnownOnDate | KnownAtTx
+
+_TX = re.compile(r"^tx:(\d{1,18})$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class InvalidKnownAt(ValueError):
+    """The text is none of: timestamp, date, `tx:N`."""
+
+
+def parse_known_at(text: str | None) -> KnownAt:
+    """Parse the `known_at` grammar of DESIGN.md; an empty value means now."""
+    if text is None or text.strip() == "":
+        return KnownNow()
+    value = text.strip()
+    tx = _TX.match(value)
+    if tx:
+        return KnownAtTx(int(tx.group(1)))
+    if _DATE.match(value):
+        try:
+            return KnownOnDate(date.fromisoformat(value))
+        except ValueError as exc:
+            raise InvalidKnownAt(f"{value!r} is not a real calendar date") from exc
+    try:
+        instant = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError as exc:
+        raise InvalidKnownAt(f"{value!r} is not an RFC 3339 timestamp, a date (YYYY-MM-DD) or tx:N") from exc
+    if instant.tzinfo is None:
+        raise InvalidKnownAt(f"{value!r} has no UTC offset; write e.g. 2024-02-20T09:00:00+07:00")
+    return KnownAtInstant(instant)
+
+
+def parse_valid_at(text: str | None, *, today: date) -> date:
+    """A `valid_at` date; empty means `today` (the caller passes today in Asia/Jakarta)."""
+    if text is None or text.strip() == "":
+        return today
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from exc

@@ -1,0 +1,96 @@
+"""The one error hierarchy of the service; `http/problems.py` maps it to RFC 9457 responses."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorItem:
+    """One precise complaint: about a field (JSON path) or a row (file line) and its column."""
+
+    code: str
+    message: str
+    field: str | None = None
+    row: int | None = None
+    column: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The problem+json `errors[]` entry, without empty keys."""
+        item: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            item["field"] = self.field
+        if self.row is not None:
+            item["row"] = self.row
+        if self.column is not None:
+            item["column"] = self.column
+        return item
+
+
+@dataclass
+class LedgerError(Exception):
+    """Base of every error the service raises on purpose; never a 5xx."""
+
+    detail: str
+    errors: list[ErrorItem] = field(default_factory=list)
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+class InvalidInput(LedgerError):
+    """The request is well-formed but some field or row breaks a rule."""
+
+    status = 422
+    slug = "validation-error"
+    title = "Invalid input"
+
+
+class MalformedRequest(LedgerError):
+    """The request body cannot be read at all (not JSON, wrong encoding)."""
+
+    status = 400
+    slug = "malformed-request"
+    title = "Malformed request"
+
+
+class NotFound(LedgerError):
+    """Nothing visible to the caller at this address; the same for unknown and out-of-scope."""
+
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(LedgerError):
+    """The request contradicts what the ledger already holds."""
+
+    status = 409
+    slug = "conflict"
+    title = "Conflict with the ledger"
+
+
+class Unauthenticated(LedgerError):
+    """No valid API key was presented."""
+
+    status = 401
+    slug = "unauthenticated"
+    title = "API key required"
+
+
+class Forbidden(LedgerError):
+    """The key's role or region does not allow this."""
+
+    status = 403
+    slug = "forbidden"
+    title = "Not allowed for this key"
+
+
+class PayloadTooLarge(LedgerError):
+    """The request body exceeds the configured limit."""
+
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the endpoints: problem responses, the request transaction, the caller."""

@@ -1,0 +1,64 @@
+"""Request-scoped dependencies: the transaction the request owns, the clock, the caller."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.auth.service import authenticate
+from coverage_ledger.domain.access import Principal
+from coverage_ledger.domain.timeframes import jakarta_date
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key")
+
+
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's transaction: committed when the endpoint returns, before the response is built."""
+    async with request.app.state.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+Session = Annotated[AsyncSession, Depends(request_session, scope="function")]
+
+
+def clock(request: Request) -> datetime:
+    """Now, from the app's clock (tests may replace it); the domain never reads a clock itself."""
+    now: datetime = request.app.state.clock()
+    return now
+
+
+Now = Annotated[datetime, Depends(clock)]
+
+
+def today_in_jakarta(now: Now) -> date:
+    """Today's Asia/Jakarta date, the default `valid_at`."""
+    return jakarta_date(now)
+
+
+async def current_principal(
+    session: Session,
+    now: Now,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+    api_key: Annotated[str | None, Security(_header)] = None,
+) -> Principal:
+    """The caller; 401 without a valid key."""
+    secret = bearer.credentials if bearer is not None else api_key
+    return await authenticate(session, secret=secret, now=now)
+
+
+Caller = Annotated[Principal, Depends(current_principal)]
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)

@@ -1,0 +1,91 @@
+"""RFC 9457 problem+json for every error: the one place errors become HTTP."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from coverage_ledger.errors import ErrorItem, LedgerError
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(
+    status: int, slug: str, title: str, detail: str, errors: list[ErrorItem] | None = None
+) -> JSONResponse:
+    """A problem+json response."""
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = [e.as_dict() for e in errors]
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if part in {"body", "query", "path", "header"} and not parts:
+            continue
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif isinstance(part, str) and part.count(".") == 1 and part[0].islower() and "[" not in part:
+            continue  # the discriminator tag pydantic adds to union errors (e.g. officer.enrolled)
+        else:
+            parts.append(f".{part}" if parts else str(part))
+    return "".join(parts) or "body"
+
+
+def _validation_items(exc: RequestValidationError) -> tuple[list[ErrorItem], bool]:
+    items = []
+    malformed = False
+    for error in exc.errors():
+        kind = str(error.get("type", "invalid"))
+        if kind == "json_invalid":
+            malformed = True
+        message = str(error.get("msg", "invalid value"))
+        if kind == "union_tag_invalid":
+            message = f"unknown event type; expected one of: {error.get('ctx', {}).get('expected_tags')}"
+            kind = "unknown_event_type"
+        elif kind == "missing":
+            kind = "missing_field"
+        items.append(ErrorItem(kind, message, field=_field(tuple(error.get("loc", ())))))
+    return items, malformed
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+
+    @app.exception_handler(LedgerError)
+    async def _ledger_error(request: Request, exc: LedgerError) -> JSONResponse:
+        log.info("%s %s -> %d %s", request.method, request.url.path, exc.status, exc.slug)
+        return problem(exc.status, exc.slug, exc.title, exc.detail, exc.errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        items, malformed = _validation_items(exc)
+        if malformed:
+            return problem(400, "malformed-request", "Malformed request", "the body is not valid JSON", items)
+        return problem(
+            422,
+            "validation-error",
+            "Invalid input",
+            f"{len(items)} invalid field(s); nothing was written",
+            items,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem(500, "internal-error", "Internal error", "the error was logged; nothing was committed")

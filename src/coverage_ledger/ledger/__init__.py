@@ -1,0 +1,1 @@
+"""The event ledger: append, hash chain, projections, verification."""

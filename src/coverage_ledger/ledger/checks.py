@@ -1,0 +1,226 @@
+"""Rules an append must satisfy beyond the shape of each event: identities, regions, scope,
+targets of corrections, and the non-overlap of officer terms."""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.domain.access import Principal, Role
+from coverage_ledger.domain.coverage import human_date
+from coverage_ledger.domain.nik import Nik, district_code_of, parse_nik
+from coverage_ledger.domain.officer import OfficerTerm, find_overlaps, last_day
+from coverage_ledger.domain.region_codes import region_parent
+from coverage_ledger.domain.timeframes import jakarta_date
+from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
+from coverage_ledger.ledger import projections, repository
+from coverage_ledger.ledger.preparation import PreparedEvent
+from coverage_ledger.ledger.schemas import OfficerEnrolled, PersonRegistered, RegionDefined
+
+
+def _region_of(payload: dict[str, object]) -> str | None:
+    value = payload.get("region_code") or payload.get("code")
+    return value if isinstance(value, str) else None
+
+
+async def check_batch(
+    session: AsyncSession, *, principal: Principal, prepared: Sequence[PreparedEvent]
+) -> None:
+    """Every semantic rule of the batch; all failures are reported together (422), scope first (403)."""
+    errors: list[ErrorItem] = []
+    sources = [p.source for p in prepared]
+    niks = {s.nik for s in sources if isinstance(s, PersonRegistered | OfficerEnrolled)}
+    districts = await projections.known_district_codes(
+        session, (district_code_of(n) for n in niks if len(n) == 16 and n.isdigit())
+    )
+    batch_regions = {s.code for s in sources if isinstance(s, RegionDefined)}
+    region_codes = {c for p in prepared if (c := _region_of(p.row.payload)) is not None}
+    regions = await projections.region_codes_in_force(session, region_codes) | batch_regions
+    registered = {
+        e.payload["nik"]
+        for e in await projections.in_force_events_of(session, niks=niks, types=["person.registered"])
+    }
+    seen_ids: set[str] = set()
+    for item in prepared:
+        event = item.source
+        path = item.path
+        region = _region_of(item.row.payload)
+        if region is not None and not principal.sees(region):
+            raise Forbidden(
+                f"{path}: region {region} is outside this key's region {principal.region_prefix}",
+                [
+                    ErrorItem(
+                        "region_out_of_scope",
+                        "outside the key's region",
+                        field=f"{path}.region_code",
+                    )
+                ],
+            )
+        if isinstance(event, RegionDefined):
+            parent = region_parent(event.code)
+            if parent is not None and parent not in regions:
+                errors.append(
+                    ErrorItem(
+                        "unknown_parent_region",
+                        f"parent region {parent} is not defined",
+                        field=f"{path}.code",
+                    )
+                )
+        elif region is not None and region not in regions:
+            errors.append(
+                ErrorItem(
+                    "unknown_region",
+                    f"region code {region} is not in the Kemendagri list",
+                    field=f"{path}.region_code",
+                )
+            )
+        if isinstance(event, PersonRegistered | OfficerEnrolled):
+            nik = parse_nik(event.nik, known_districts=districts, field=f"{path}.nik")
+            if isinstance(nik, ErrorItem):
+                errors.append(nik)
+            elif isinstance(event, PersonRegistered):
+                errors.extend(_identity_errors(event, nik, path))
+        if isinstance(event, PersonRegistered):
+            registered.add(event.nik)
+        if isinstance(event, OfficerEnrolled):
+            if event.nik not in registered:
+                errors.append(
+                    ErrorItem(
+                        "person_not_registered",
+                        f"NIK {event.nik} has no person.registered; "
+                        "register the person first (the same batch is fine)",
+                        field=f"{path}.nik",
+                    )
+                )
+            if principal.role is Role.COMMITTEE and event.committee != principal.organisation:
+                raise Forbidden(
+                    f"{path}: a key of {principal.organisation} cannot enrol for {event.committee}",
+                    [
+                        ErrorItem(
+                            "committee_mismatch",
+                            "committee must be the key's",
+                            field=f"{path}.committee",
+                        )
+                    ],
+                )
+        if item.supersedes:
+            errors.extend(await _target_errors(session, principal, item, seen_ids))
+        seen_ids.add(item.row.event_id)
+    if errors:
+        raise InvalidInput(f"{len(errors)} problem(s) in the batch; nothing was written", errors)
+
+
+def _identity_errors(event: PersonRegistered, nik: Nik, path: str) -> list[ErrorItem]:
+    errors = []
+    if event.sex is not None and event.sex != nik.sex:
+        errors.append(
+            ErrorItem(
+                "sex_mismatch_nik",
+                f"sex {event.sex} disagrees with the NIK, which encodes {nik.sex}",
+                field=f"{path}.sex",
+            )
+        )
+    if event.birth_date is not None and not nik.birth_date_matches(event.birth_date):
+        errors.append(
+            ErrorItem(
+                "birth_date_mismatch_nik",
+                f"birth date {event.birth_date} disagrees with the NIK's DDMMYY",
+                field=f"{path}.birth_date",
+            )
+        )
+    return errors
+
+
+async def _target_errors(
+    session: AsyncSession, principal: Principal, item: PreparedEvent, earlier_in_batch: set[str]
+) -> list[ErrorItem]:
+    stored = await repository.events_by_id(session, item.supersedes)
+    errors = []
+    for position, target in enumerate(item.supersedes):
+        field = f"{item.path}.supersedes[{position}]"
+        if target in earlier_in_batch:
+            continue
+        original = stored.get(target)
+        if original is None:
+            errors.append(ErrorItem("unknown_event", f"no event {target!r} in the ledger", field=field))
+            continue
+        region = _region_of(original.payload)
+        if region is not None and not principal.sees(region):
+            # the same answer as for an unknown id: no existence is leaked outside the scope
+            errors.append(ErrorItem("unknown_event", f"no event {target!r} in the ledger", field=field))
+            continue
+        if not principal.may_append(original.type):
+            raise Forbidden(
+                f"{field}: role {principal.role} may not correct {original.type}",
+                [ErrorItem("role_not_allowed", f"may not correct {original.type}", field=field)],
+            )
+        committee = original.payload.get("committee")
+        if principal.role is Role.COMMITTEE and committee is not None and committee != principal.organisation:
+            raise Forbidden(
+                f"{field}: the event belongs to committee {committee}",
+                [
+                    ErrorItem(
+                        "committee_mismatch",
+                        "only the enrolling committee may correct it",
+                        field=field,
+                    )
+                ],
+            )
+    return errors
+
+
+def _term(event_id: str, payload: dict[str, object], recorded_at: datetime) -> OfficerTerm:
+    registered_on = payload.get("registered_on")
+    return OfficerTerm(
+        event_id=event_id,
+        nik=str(payload["nik"]),
+        role=str(payload["role"]),
+        committee=str(payload["committee"]),
+        region_code=str(payload["region_code"]),
+        programs=tuple(payload["programs"]),  # type: ignore[arg-type]
+        valid_from=date.fromisoformat(str(payload["valid_from"])),
+        valid_to=date.fromisoformat(str(payload["valid_to"])),
+        registered_on=date.fromisoformat(registered_on)
+        if isinstance(registered_on, str)
+        else jakarta_date(recorded_at),
+    )
+
+
+async def check_overlaps(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    entering: Sequence[str],
+    paths: dict[str, str],
+    recorded_at: datetime,
+) -> None:
+    """No two in-force officer terms of one person share a day and a program (checked under the lock)."""
+    entering_set = set(entering)
+    niks = await projections.niks_of(session, entering, event_type="officer.enrolled")
+    if not niks:
+        return
+    in_force = await projections.in_force_events_of(session, niks=niks, types=["officer.enrolled"])
+    terms = [_term(e.event_id, e.payload, e.recorded_at or recorded_at) for e in in_force]
+    errors = []
+    for first, second in find_overlaps(terms):
+        new, other = (second, first) if second.event_id in entering_set else (first, second)
+        if new.event_id not in entering_set:
+            continue
+        if principal.sees(other.region_code):
+            detail = (
+                f"overlaps {other.event_id}: {other.role} of {other.committee}, "
+                f"{human_date(other.valid_from)} – {human_date(last_day(other))}"
+            )
+        else:
+            detail = "overlaps an enrolment held outside your region"
+        errors.append(
+            ErrorItem(
+                "overlapping_enrolment",
+                f"NIK {new.nik}: {detail}; supersede it to replace it",
+                field=paths.get(new.event_id, new.event_id),
+            )
+        )
+    if errors:
+        raise Conflict(
+            f"{len(errors)} officer term(s) overlap existing coverage; nothing was written", errors
+        )

@@ -1,0 +1,144 @@
+"""Turning submitted events into the rows the log stores (no SQL, no I/O).
+
+A correction with an inline replacement becomes two events: the replacement, carried by the
+correction, and the correction naming it by id. Personal fields of a registration leave the
+event for the person vault; the event keeps their salted digest.
+"""
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from coverage_ledger.canonical import canonical_json, event_digest, sha256_hex
+from coverage_ledger.domain.region_codes import region_level, region_parent
+from coverage_ledger.ledger.repository import EventRow
+from coverage_ledger.ledger.schemas import (
+    AppendableEvent,
+    EventCorrected,
+    OfficerEnrolled,
+    PersonRegistered,
+    RegionDefined,
+)
+
+
+@dataclass(slots=True)
+class PreparedEvent:
+    """One row for the log, with where it came from in the request."""
+
+    index: int
+    """Position of the submitted event in the request's `events`."""
+    path: str
+    """JSON path for error messages: `events[3]` or `events[3].replacement`."""
+    source: AppendableEvent
+    row: EventRow
+    vault_fields: dict[str, Any] | None = None
+    salt: bytes | None = None
+    supersedes: tuple[str, ...] = ()
+    replacement_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def personal_digest(salt: bytes, fields: dict[str, Any]) -> str:
+    """Salted sha256 of the personal fields a registration keeps in the vault."""
+    return sha256_hex(salt.hex() + canonical_json(fields))
+
+
+def vault_fields_of(event: PersonRegistered) -> dict[str, Any]:
+    """The personal fields of a registration, as the vault keeps them."""
+    fields: dict[str, Any] = {"name": event.name}
+    if event.birth_date is not None:
+        fields["birth_date"] = event.birth_date.isoformat()
+    if event.phone:
+        fields["phone"] = event.phone
+    return fields
+
+
+def registration_payload(event: PersonRegistered, *, sex: str, salt: bytes) -> dict[str, Any]:
+    """The logged payload of a registration: no personal field, only their digest."""
+    return {
+        "nik": event.nik,
+        "region_code": event.region_code,
+        "sex": sex,
+        "personal_digest": personal_digest(salt, vault_fields_of(event)),
+    }
+
+
+def _payload_of(event: AppendableEvent) -> dict[str, Any]:
+    data = event.model_dump(mode="json", exclude_none=True, exclude={"event_id", "type"})
+    if isinstance(event, RegionDefined):
+        data["level"] = region_level(event.code)
+        parent = region_parent(event.code)
+        if parent is not None:
+            data["parent_code"] = parent
+    if isinstance(event, OfficerEnrolled):
+        data["programs"] = sorted(data["programs"])
+    return data
+
+
+def _row(
+    event_id: str,
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    nik: str | None,
+    carried_by: str | None,
+) -> EventRow:
+    return EventRow(
+        event_id=event_id,
+        type=event_type,
+        nik=nik,
+        carried_by=carried_by,
+        payload=payload,
+        digest=event_digest(event_id, event_type, payload),
+    )
+
+
+def sex_from_nik(nik: str) -> str:
+    """`F` when 40 was added to the birth day, else `M` (the NIK itself is checked elsewhere)."""
+    day = nik[6:8]
+    return "F" if day.isdigit() and int(day) > 40 else "M"
+
+
+def prepare_one(
+    event: AppendableEvent,
+    *,
+    index: int,
+    path: str,
+    carried_by: str | None,
+    salt: bytes | None = None,
+) -> PreparedEvent:
+    """The log row of one non-correction event (`salt`: reuse a stored one, for comparisons)."""
+    assert not isinstance(event, EventCorrected)
+    if isinstance(event, PersonRegistered):
+        salt = salt or secrets.token_bytes(32)
+        payload = registration_payload(event, sex=sex_from_nik(event.nik), salt=salt)
+        return PreparedEvent(
+            index,
+            path,
+            event,
+            _row(event.event_id, event.type, payload, nik=event.nik, carried_by=carried_by),
+            vault_fields=vault_fields_of(event),
+            salt=salt,
+        )
+    nik = getattr(event, "nik", None)
+    return PreparedEvent(
+        index,
+        path,
+        event,
+        _row(event.event_id, event.type, _payload_of(event), nik=nik, carried_by=carried_by),
+    )
+
+
+def prepare_correction(event: EventCorrected, *, index: int, path: str) -> PreparedEvent:
+    """The log row of a correction (its replacement is prepared separately)."""
+    payload: dict[str, Any] = {"supersedes": list(event.supersedes), "reason": event.reason}
+    if event.replacement is not None:
+        payload["replacement_event_id"] = event.replacement.event_id
+    return PreparedEvent(
+        index,
+        path,
+        event,
+        _row(event.event_id, event.type, payload, nik=None, carried_by=None),
+        supersedes=tuple(event.supersedes),
+        replacement_id=event.replacement.event_id if event.replacement else None,
+    )

@@ -1,0 +1,270 @@
+"""All SQL of the event log: append under the lock, the hash chain, and reads of raw events."""
+
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+APPEND_LOCK_KEY = 0x6C6564676572  # "ledger": the advisory lock that serialises tx_seq assignment
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The newest committed tx."""
+
+    tx_seq: int
+    recorded_at: datetime
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as the log holds it, with its tx coordinates."""
+
+    event_id: str
+    type: str
+    nik: str | None
+    carried_by: str | None
+    payload: dict[str, Any]
+    digest: str
+    tx_seq: int
+    recorded_at: datetime
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """An event ready to be written under a provisional tx id."""
+
+    event_id: str
+    type: str
+    nik: str | None
+    carried_by: str | None
+    payload: dict[str, Any]
+    digest: str
+
+
+async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection under the session's transaction (for COPY)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert isinstance(driver, psycopg.AsyncConnection)
+    return driver
+
+
+async def take_append_lock(session: AsyncSession) -> None:
+    """Serialise appenders until this transaction ends (commit or rollback)."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+
+
+async def read_head(session: AsyncSession) -> Head | None:
+    """The newest committed tx, or None for an empty ledger."""
+    row = (
+        await session.execute(
+            text("SELECT tx_seq, recorded_at, hash FROM ledger_tx ORDER BY tx_seq DESC LIMIT 1")
+        )
+    ).one_or_none()
+    return Head(row.tx_seq, row.recorded_at, row.hash) if row else None
+
+
+async def next_recorded_at(session: AsyncSession, *, after: datetime | None) -> datetime:
+    """The clock, but at least 1 µs after the previous tx (strictly increasing known time)."""
+    value = await session.scalar(
+        text("SELECT greatest(clock_timestamp(), CAST(:after AS timestamptz) + interval '1 microsecond')"),
+        {"after": after},
+    )
+    assert isinstance(value, datetime)
+    return value
+
+
+async def write_events(session: AsyncSession, *, tx_id: uuid.UUID, rows: Sequence[EventRow]) -> None:
+    """COPY the events of one tx into the log under its provisional id."""
+    conn = await driver_connection(session)
+    async with (
+        conn.cursor() as cursor,
+        cursor.copy(
+            "COPY ledger_event (event_id, tx_id, position, type, nik, carried_by, payload, digest) FROM STDIN"
+        ) as copy,
+    ):
+        for position, row in enumerate(rows):
+            await copy.write_row(
+                (
+                    row.event_id,
+                    tx_id,
+                    position,
+                    row.type,
+                    row.nik,
+                    row.carried_by,
+                    Jsonb(row.payload),
+                    row.digest,
+                )
+            )
+
+
+async def write_tx(
+    session: AsyncSession,
+    *,
+    tx_seq: int,
+    tx_id: uuid.UUID,
+    recorded_at: datetime,
+    prev_hash: str,
+    hash_: str,
+    actor: str,
+    source: str,
+    backfill: bool,
+    event_count: int,
+) -> None:
+    """Insert the tx header row that makes the provisional events part of the ledger."""
+    await session.execute(
+        text(
+            "INSERT INTO ledger_tx (tx_seq, tx_id, recorded_at, prev_hash, hash, actor, source, "
+            "backfill, event_count) VALUES (:tx_seq, :tx_id, :recorded_at, :prev_hash, :hash, "
+            ":actor, :source, :backfill, :event_count)"
+        ),
+        {
+            "tx_seq": tx_seq,
+            "tx_id": tx_id,
+            "recorded_at": recorded_at,
+            "prev_hash": prev_hash,
+            "hash": hash_,
+            "actor": actor,
+            "source": source,
+            "backfill": backfill,
+            "event_count": event_count,
+        },
+    )
+
+
+_STORED_EVENT = (
+    "SELECT e.event_id, e.type, e.nik, e.carried_by, e.payload, e.digest, t.tx_seq, "
+    "t.recorded_at, e.position FROM ledger_event e JOIN ledger_tx t ON t.tx_id = e.tx_id"
+)
+
+
+def _stored(row: Any) -> StoredEvent:
+    return StoredEvent(
+        row.event_id,
+        row.type,
+        row.nik,
+        row.carried_by,
+        row.payload,
+        row.digest,
+        row.tx_seq,
+        row.recorded_at,
+        row.position,
+    )
+
+
+async def events_by_id(session: AsyncSession, event_ids: Iterable[str]) -> dict[str, StoredEvent]:
+    """Committed events with these ids (missing ids are absent from the result)."""
+    ids = list(set(event_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(text(f"{_STORED_EVENT} WHERE e.event_id = ANY(:ids)"), {"ids": ids})
+    return {row.event_id: _stored(row) for row in rows}
+
+
+async def events_about(session: AsyncSession, *, nik: str, up_to_tx: int) -> list[StoredEvent]:
+    """Every event about a person recorded up to a tx, in log order."""
+    rows = await session.execute(
+        text(f"{_STORED_EVENT} WHERE e.nik = :nik AND t.tx_seq <= :tx ORDER BY t.tx_seq, e.position"),
+        {"nik": nik, "tx": up_to_tx},
+    )
+    return [_stored(row) for row in rows]
+
+
+async def resolve_known_at(
+    session: AsyncSession,
+    *,
+    recorded_on_or_before: datetime | None = None,
+    recorded_before: datetime | None = None,
+    tx_seq: int | None = None,
+) -> int:
+    """The newest tx_seq inside a known-time bound (0 when none); beyond the head → the head."""
+    if tx_seq is not None:
+        value = await session.scalar(
+            text("SELECT coalesce(max(tx_seq), 0) FROM ledger_tx WHERE tx_seq <= :n"), {"n": tx_seq}
+        )
+    elif recorded_on_or_before is not None:
+        value = await session.scalar(
+            text("SELECT coalesce(max(tx_seq), 0) FROM ledger_tx WHERE recorded_at <= :t"),
+            {"t": recorded_on_or_before},
+        )
+    elif recorded_before is not None:
+        value = await session.scalar(
+            text("SELECT coalesce(max(tx_seq), 0) FROM ledger_tx WHERE recorded_at < :t"),
+            {"t": recorded_before},
+        )
+    else:
+        value = await session.scalar(text("SELECT coalesce(max(tx_seq), 0) FROM ledger_tx"))
+    return int(value or 0)
+
+
+async def tx_recorded_at(session: AsyncSession, tx_seq: int) -> datetime | None:
+    """recorded_at of a tx."""
+    value = await session.scalar(text("SELECT recorded_at FROM ledger_tx WHERE tx_seq = :n"), {"n": tx_seq})
+    return value if isinstance(value, datetime) else None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLink:
+    """A tx header with the digests its events have now."""
+
+    tx_seq: int
+    tx_id: uuid.UUID
+    recorded_at: datetime
+    prev_hash: str
+    hash: str
+    actor: str
+    source: str
+    backfill: bool
+    event_count: int
+    events: list[tuple[str, str, dict[str, Any], str]]
+    """(event_id, type, payload, stored digest) in position order."""
+
+
+async def iterate_chain(session: AsyncSession, *, from_tx: int = 1) -> AsyncIterator[ChainLink]:
+    """Every tx from `from_tx` with its events, in tx_seq order, streamed."""
+    conn = await driver_connection(session)
+    async with conn.cursor(name="chain") as headers:
+        await headers.execute(
+            "SELECT tx_seq, tx_id, recorded_at, prev_hash, hash, actor, source, backfill, "
+            "event_count FROM ledger_tx WHERE tx_seq >= %s ORDER BY tx_seq",
+            (from_tx,),
+        )
+        async with conn.cursor(name="chain_events") as events:
+            await events.execute(
+                "SELECT t.tx_seq, e.event_id, e.type, e.payload, e.digest FROM ledger_event e "
+                "JOIN ledger_tx t ON t.tx_id = e.tx_id WHERE t.tx_seq >= %s "
+                "ORDER BY t.tx_seq, e.position",
+                (from_tx,),
+            )
+            event_rows = aiter(events)
+            pending = await anext(event_rows, None)
+            async for header in headers:
+                batch: list[tuple[str, str, dict[str, Any], str]] = []
+                while pending is not None and pending[0] == header[0]:
+                    batch.append((pending[1], pending[2], pending[3], pending[4]))
+                    pending = await anext(event_rows, None)
+                tx_seq, tx_id, recorded_at, prev_hash, hash_, actor, source, backfill, count = header
+                yield ChainLink(
+                    tx_seq, tx_id, recorded_at, prev_hash, hash_, actor, source, backfill, count, batch
+                )
+
+
+async def orphan_event_count(session: AsyncSession) -> int:
+    """Events whose tx header does not exist (only possible by tampering)."""
+    value = await session.scalar(
+        text(
+            "SELECT count(*) FROM ledger_event e "
+            "WHERE NOT EXISTS (SELECT 1 FROM ledger_tx t WHERE t.tx_id = e.tx_id)"
+        )
+    )
+    return int(value or 0)

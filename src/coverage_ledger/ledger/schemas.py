@@ -1,0 +1,126 @@
+"""The events a caller can append, and the append request and response (HTTP contract v1)."""
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from coverage_ledger.domain.officer import OFFICER_PROGRAMS, OFFICER_ROLES
+
+EventId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$"),
+]
+RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+OfficerProgram = Literal[OFFICER_PROGRAMS]  # type: ignore[valid-type]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    event_id: EventId = Field(description="Caller-chosen unique id; resending the same event is a no-op.")
+
+
+class PersonRegistered(_Event):
+    """Identity and domicile of a person. Name, birth date and phone go to the person vault."""
+
+    type: Literal["person.registered"]
+    nik: str = Field(description="16-digit NIK as text.", examples=["1671014501900001"])
+    name: Text
+    birth_date: date | None = None
+    sex: Literal["M", "F"] | None = Field(default=None, description="M or F; must agree with the NIK.")
+    region_code: RegionCode = Field(description="Domicile, a Kemendagri code at any level.")
+    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
+
+
+class OfficerEnrolled(_Event):
+    """A committee's roster row: covers the person for the term, half-open [valid_from, valid_to)."""
+
+    type: Literal["officer.enrolled"]
+    nik: str
+    role: str = Field(description="Ad hoc body role: " + ", ".join(OFFICER_ROLES))
+    committee: Text = Field(description="The enrolling committee, e.g. KPU-16.71.")
+    region_code: RegionCode
+    valid_from: date = Field(description="First day of duty.")
+    valid_to: date = Field(description="The day after the last day of duty (exclusive).")
+    programs: list[OfficerProgram] = Field(default_factory=lambda: list(OFFICER_PROGRAMS), min_length=1)
+    registered_on: date | None = Field(
+        default=None, description="When the registration was received; default: the recording date."
+    )
+
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, role: str) -> str:
+        normalised = role.strip().upper()
+        if normalised not in OFFICER_ROLES:
+            raise ValueError(f"unknown role {role!r}; known roles: {', '.join(OFFICER_ROLES)}")
+        return normalised
+
+    @model_validator(mode="after")
+    def _term_is_a_period(self) -> "OfficerEnrolled":
+        if self.valid_to <= self.valid_from:
+            raise ValueError("valid_to must be after valid_from (the period is half-open)")
+        if len(set(self.programs)) != len(self.programs):
+            raise ValueError("programs are listed twice")
+        return self
+
+
+class RegionDefined(_Event):
+    """A Kemendagri region under a decree (reference data; admin only)."""
+
+    type: Literal["region.defined"]
+    code: RegionCode
+    name: Text
+    decree: Text
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+ReplaceableEvent = Annotated[PersonRegistered | OfficerEnrolled | RegionDefined, Field(discriminator="type")]
+
+
+class EventCorrected(_Event):
+    """Supersedes earlier events; with no replacement it is a retraction."""
+
+    type: Literal["event.corrected"]
+    supersedes: list[EventId] = Field(min_length=1, max_length=1000)
+    replacement: ReplaceableEvent | None = None
+    reason: Text
+
+    @model_validator(mode="after")
+    def _not_itself(self) -> "EventCorrected":
+        if self.event_id in self.supersedes:
+            raise ValueError("a correction cannot supersede itself")
+        if self.replacement is not None and self.replacement.event_id in ({self.event_id, *self.supersedes}):
+            raise ValueError("the replacement needs an event_id of its own")
+        if len(set(self.supersedes)) != len(self.supersedes):
+            raise ValueError("supersedes lists an event twice")
+        return self
+
+
+AppendableEvent = Annotated[
+    PersonRegistered | OfficerEnrolled | RegionDefined | EventCorrected,
+    Field(discriminator="type"),
+]
+
+
+class AppendRequest(BaseModel):
+    """A batch of events appended atomically as one tx."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[AppendableEvent] = Field(min_length=1, max_length=10_000)
+    recorded_at: datetime | None = Field(
+        default=None,
+        description="Admin-only backfill: the tx's recorded_at, accepted only after the head's.",
+    )
+
+
+class AppendResponse(BaseModel):
+    """The committed tx (or, when every event was a duplicate, the tx that holds them)."""
+
+    tx_seq: int
+    recorded_at: datetime
+    accepted: int = Field(description="Events written by this request.")
+    duplicates: int = Field(description="Events already in the ledger with identical content.")

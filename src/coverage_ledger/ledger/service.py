@@ -1,0 +1,255 @@
+"""Appending to the ledger: validate, write under a provisional id, then number, chain and project
+under the append lock (DESIGN.md, "Known time"). Services never commit: the caller owns the
+transaction and must commit before reporting the tx_seq."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.canonical import GENESIS_PREV_HASH, tx_hash
+from coverage_ledger.domain.access import Principal, Role
+from coverage_ledger.domain.supersession import EventLinks, changes_after_append
+from coverage_ledger.domain.timeframes import format_instant
+from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
+from coverage_ledger.ledger import projections, repository
+from coverage_ledger.ledger.checks import check_batch, check_overlaps
+from coverage_ledger.ledger.preparation import PreparedEvent, prepare_correction, prepare_one
+from coverage_ledger.ledger.schemas import AppendableEvent, EventCorrected, PersonRegistered
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What an append did."""
+
+    tx_seq: int
+    recorded_at: datetime
+    accepted: int
+    duplicates: int
+
+
+def _prepare(events: Sequence[AppendableEvent]) -> list[PreparedEvent]:
+    prepared: list[PreparedEvent] = []
+    for index, event in enumerate(events):
+        path = f"events[{index}]"
+        if isinstance(event, EventCorrected):
+            prepared.append(prepare_correction(event, index=index, path=path))
+            if event.replacement is not None:
+                prepared.append(
+                    prepare_one(
+                        event.replacement,
+                        index=index,
+                        path=f"{path}.replacement",
+                        carried_by=event.event_id,
+                    )
+                )
+        else:
+            prepared.append(prepare_one(event, index=index, path=path, carried_by=None))
+    return prepared
+
+
+def _check_rights(principal: Principal, prepared: Sequence[PreparedEvent]) -> None:
+    for item in prepared:
+        if not principal.may_append(item.row.type):
+            raise Forbidden(
+                f"role {principal.role} may not append {item.row.type} ({item.path})",
+                [
+                    ErrorItem(
+                        "role_not_allowed",
+                        f"{principal.role} may not append {item.row.type}",
+                        field=f"{item.path}.type",
+                    )
+                ],
+            )
+
+
+def _check_unique_ids(prepared: Sequence[PreparedEvent]) -> None:
+    seen: dict[str, str] = {}
+    errors = []
+    for item in prepared:
+        if item.row.event_id in seen:
+            errors.append(
+                ErrorItem(
+                    "duplicate_event_id",
+                    f"event_id {item.row.event_id!r} also used by {seen[item.row.event_id]}",
+                    field=f"{item.path}.event_id",
+                )
+            )
+        seen[item.row.event_id] = item.path
+    if errors:
+        raise InvalidInput("the batch uses an event_id twice", errors)
+
+
+async def _split_duplicates(
+    session: AsyncSession, prepared: list[PreparedEvent]
+) -> tuple[list[PreparedEvent], list[repository.StoredEvent]]:
+    """New events, and the stored originals of identical re-sends; a changed re-send is a 409."""
+    existing = await repository.events_by_id(session, (p.row.event_id for p in prepared))
+    if not existing:
+        return prepared, []
+    salts = await projections.vault_entries(
+        session, (p.row.event_id for p in prepared if isinstance(p.source, PersonRegistered))
+    )
+    fresh: list[PreparedEvent] = []
+    originals: list[repository.StoredEvent] = []
+    for item in prepared:
+        stored = existing.get(item.row.event_id)
+        if stored is None:
+            fresh.append(item)
+            continue
+        digest = item.row.digest
+        if isinstance(item.source, PersonRegistered) and item.row.event_id in salts:
+            # the salt is random per registration: recompute the digest with the stored one
+            again = prepare_one(
+                item.source,
+                index=item.index,
+                path=item.path,
+                carried_by=item.row.carried_by,
+                salt=salts[item.row.event_id][0],
+            )
+            digest = again.row.digest
+        if digest != stored.digest or stored.carried_by != item.row.carried_by:
+            raise Conflict(
+                f"event_id {item.row.event_id!r} is already in the ledger with different content",
+                [
+                    ErrorItem(
+                        "event_id_reused",
+                        "same event_id, different content",
+                        field=f"{item.path}.event_id",
+                    )
+                ],
+            )
+        originals.append(stored)
+    return fresh, originals
+
+
+async def append_events(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    events: Sequence[AppendableEvent],
+    source: str,
+    recorded_at: datetime | None = None,
+) -> AppendResult:
+    """Append a batch atomically as one tx; identical re-sends are counted as duplicates."""
+    if recorded_at is not None and principal.role is not Role.ADMIN:
+        raise Forbidden("only an admin key may backfill with an explicit recorded_at")
+    if recorded_at is not None and recorded_at.tzinfo is None:
+        raise InvalidInput(
+            "recorded_at needs a UTC offset",
+            [ErrorItem("naive_timestamp", "add a UTC offset", field="recorded_at")],
+        )
+    prepared = _prepare(events)
+    _check_rights(principal, prepared)
+    _check_unique_ids(prepared)
+    fresh, originals = await _split_duplicates(session, prepared)
+    if not fresh:
+        newest = max(originals, key=lambda s: s.tx_seq)
+        return AppendResult(newest.tx_seq, newest.recorded_at, 0, len(originals))
+    await check_batch(session, principal=principal, prepared=fresh)
+
+    tx_id = uuid.uuid4()
+    try:
+        await repository.write_events(session, tx_id=tx_id, rows=[p.row for p in fresh])
+    except IntegrityError as exc:  # the same event_id committed meanwhile by another request
+        raise Conflict("an event of this batch was appended concurrently; resend the batch") from exc
+    await projections.write_vault(
+        session,
+        [
+            (p.row.event_id, p.row.nik or "", p.salt or b"", p.vault_fields)
+            for p in fresh
+            if p.vault_fields is not None
+        ],
+    )
+
+    await repository.take_append_lock(session)
+    head = await repository.read_head(session)
+    if recorded_at is not None:
+        if head is not None and recorded_at <= head.recorded_at:
+            raise Conflict(
+                f"backfill recorded_at {format_instant(recorded_at)} is not after the head's "
+                f"{format_instant(head.recorded_at)} (tx {head.tx_seq})",
+                [
+                    ErrorItem(
+                        "backfill_not_after_head",
+                        "recorded_at must be later than the head's",
+                        field="recorded_at",
+                    )
+                ],
+            )
+        tx_recorded_at = recorded_at
+    else:
+        tx_recorded_at = await repository.next_recorded_at(session, after=head.recorded_at if head else None)
+    tx_seq = head.tx_seq + 1 if head else 1
+
+    await _project(session, principal=principal, fresh=fresh, tx_seq=tx_seq, recorded_at=tx_recorded_at)
+
+    prev_hash = head.hash if head else GENESIS_PREV_HASH
+    backfill = recorded_at is not None
+    digest = tx_hash(
+        tx_seq=tx_seq,
+        recorded_at=format_instant(tx_recorded_at),
+        prev_hash=prev_hash,
+        actor=principal.actor,
+        source=source,
+        backfill=backfill,
+        event_digests=[p.row.digest for p in fresh],
+    )
+    await repository.write_tx(
+        session,
+        tx_seq=tx_seq,
+        tx_id=tx_id,
+        recorded_at=tx_recorded_at,
+        prev_hash=prev_hash,
+        hash_=digest,
+        actor=principal.actor,
+        source=source,
+        backfill=backfill,
+        event_count=len(fresh),
+    )
+    return AppendResult(tx_seq, tx_recorded_at, len(fresh), len(originals))
+
+
+async def _project(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    fresh: Sequence[PreparedEvent],
+    tx_seq: int,
+    recorded_at: datetime,
+) -> None:
+    """Maintain every projection for this tx (under the append lock)."""
+    corrections = [p for p in fresh if p.supersedes]
+    targets = {t for p in corrections for t in p.supersedes}
+    fresh_ids = {p.row.event_id for p in fresh}
+    links, current = await projections.load_links(session, targets - fresh_ids)
+    for item in fresh:
+        links.setdefault(item.row.event_id, EventLinks(item.row.event_id, carried_by=item.row.carried_by))
+        node = links[item.row.event_id]
+        node.supersedes = item.supersedes
+        node.replacement = item.replacement_id
+    for item in corrections:
+        for target in item.supersedes:
+            links.setdefault(target, EventLinks(target)).corrected_by.append(item.row.event_id)
+    changes = changes_after_append(links, [p.row.event_id for p in fresh], current)
+
+    entering = [c.event_id for c in changes if c.in_force]
+    leaving = [(c.event_id, c.superseded_by) for c in changes if not c.in_force]
+    await projections.close_intervals(session, tx_seq=tx_seq, closing=leaving)
+    await projections.open_intervals(session, tx_seq=tx_seq, event_ids=entering)
+    await projections.write_correction_links(
+        session,
+        tx_seq=tx_seq,
+        links=[(t, p.row.event_id) for p in corrections for t in p.supersedes],
+    )
+    await projections.sync_regions(session, tx_seq=tx_seq, entering=entering, leaving=[e for e, _ in leaving])
+    await check_overlaps(
+        session,
+        principal=principal,
+        entering=entering,
+        paths={p.row.event_id: p.path for p in fresh},
+        recorded_at=recorded_at,
+    )

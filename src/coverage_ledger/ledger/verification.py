@@ -1,0 +1,70 @@
+"""`verify`: recompute every event digest and every link of the hash chain; name the first break."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.canonical import GENESIS_PREV_HASH, event_digest, tx_hash
+from coverage_ledger.domain.timeframes import format_instant
+from coverage_ledger.ledger import repository
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """Outcome of a verification run."""
+
+    ok: bool
+    txs_checked: int
+    head_tx_seq: int
+    head_hash: str | None
+    broken_tx_seq: int | None = None
+    reason: str | None = None
+
+
+async def verify_ledger(session: AsyncSession) -> VerifyReport:
+    """Walk the chain from tx 1; stop at the first tx whose content or link does not check out."""
+    previous_hash = GENESIS_PREV_HASH
+    previous_at = None
+    checked = 0
+    head_seq, head_hash = 0, None
+    async for link in repository.iterate_chain(session):
+        problem = None
+        if link.tx_seq != checked + 1:
+            problem = f"tx_seq {link.tx_seq} follows {checked}: a tx is missing"
+        elif link.prev_hash != previous_hash:
+            problem = "prev_hash does not match the previous tx's hash"
+        elif previous_at is not None and link.recorded_at <= previous_at:
+            problem = "recorded_at does not increase"
+        elif len(link.events) != link.event_count:
+            problem = f"header counts {link.event_count} events, the log holds {len(link.events)}"
+        else:
+            digests = []
+            for event_id, event_type, payload, stored in link.events:
+                digest = event_digest(event_id, event_type, payload)
+                if digest != stored:
+                    problem = f"event {event_id} does not match its digest"
+                    break
+                digests.append(digest)
+            if problem is None:
+                expected = tx_hash(
+                    tx_seq=link.tx_seq,
+                    recorded_at=format_instant(link.recorded_at),
+                    prev_hash=link.prev_hash,
+                    actor=link.actor,
+                    source=link.source,
+                    backfill=link.backfill,
+                    event_digests=digests,
+                )
+                if expected != link.hash:
+                    problem = "the tx header does not hash to the stored hash"
+        if problem is not None:
+            return VerifyReport(False, checked, link.tx_seq, None, link.tx_seq, problem)
+        checked += 1
+        previous_hash, previous_at = link.hash, link.recorded_at
+        head_seq, head_hash = link.tx_seq, link.hash
+    orphans = await repository.orphan_event_count(session)
+    if orphans:
+        return VerifyReport(
+            False, checked, head_seq, head_hash, head_seq + 1, f"{orphans} events belong to no tx"
+        )
+    return VerifyReport(True, checked, head_seq, head_hash)

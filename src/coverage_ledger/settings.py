@@ -1,0 +1,39 @@
+"""Settings read from the environment (see README, "Configuration")."""
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return platformdirs.user_data_path("coverage-ledger") / "postgres"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field can be set by the environment variable of the same name."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of a real server. Unset: the embedded cluster in LEDGER_DATA_DIR.",
+    )
+    ledger_data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Directory of the embedded PostgreSQL cluster (created on first start).",
+    )
+    ledger_port: int = Field(default=8000, description="HTTP port of `coverage-ledger serve`.")
+    ledger_host: str = Field(default="127.0.0.1", description="Interface `serve` binds to.")
+    ledger_database_name: str = Field(
+        default="coverage_ledger", description="Database created inside the embedded cluster."
+    )
+    ledger_pool_size: int = Field(default=10, description="Connections kept open per process.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
