@@ -93,7 +93,7 @@ def changes_after_append(
     `current` holds the force, before the append, of every existing event downstream of the new
     ones; new events have no current force and are reported when they enter force.
     """
-    new = list(new_events)
+    new = set(new_events)
     affected = downstream(links, new)
     evaluated = evaluate_force(links, affected, current)
     changes: list[ForceChange] = []

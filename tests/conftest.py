@@ -1,0 +1,141 @@
+"""Test database: a real PostgreSQL (embedded, or DATABASE_URL), built by the Alembic migrations.
+
+One template database is migrated and given its genesis once per run. Most tests run inside a
+transaction on a copy of it that is rolled back afterwards; tests that need real commits
+(concurrency, the CLI) get a fresh database cloned from the template.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from httpx import ASGITransport, AsyncClient
+from psycopg import sql
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from coverage_ledger.app import create_app
+from coverage_ledger.database.embedded import EmbeddedCluster
+from coverage_ledger.database.engine import create_engine_for
+from coverage_ledger.database.migrate import upgrade_database
+from coverage_ledger.http.dependencies import request_session
+from tests.support import Keys, make_keys
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _with_database(url: str, name: str) -> str:
+    return make_url(url).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Admin URL of the server the tests use (its `postgres` database)."""
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        yield _with_database(external, make_url(external).database or "postgres")
+        return
+    cluster = EmbeddedCluster(Path(tmp_path_factory.mktemp("pg")) / "data", throwaway=True)
+    yield cluster.admin_url().replace("postgresql://", "postgresql+psycopg://", 1)
+    cluster.stop()
+
+
+def create_database(server: str, name: str, template: str | None = None) -> str:
+    """CREATE DATABASE (optionally from a template); returns its URL."""
+    with psycopg.connect(_libpq(server), autocommit=True) as conn:
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            statement = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY file_copy").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        conn.execute(statement)
+    return _with_database(server, name)
+
+
+def drop_database(server: str, name: str) -> None:
+    """DROP DATABASE … WITH (FORCE)."""
+    with psycopg.connect(_libpq(server), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def template_name(server_url: str) -> Iterator[str]:
+    """A migrated database holding genesis, used as the template of every test database."""
+    name = f"ledger_template_{uuid.uuid4().hex[:8]}"
+    url = create_database(server_url, name)
+    upgrade_database(url)
+    yield name
+    drop_database(server_url, name)
+
+
+@pytest.fixture
+def fresh_database(server_url: str, template_name: str) -> Iterator[str]:
+    """URL of a new database cloned from the template, dropped after the test (real commits)."""
+    name = f"ledger_test_{uuid.uuid4().hex[:8]}"
+    url = create_database(server_url, name, template=template_name)
+    yield url
+    drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def shared_database(server_url: str, template_name: str) -> Iterator[str]:
+    """One database for the rollback-isolated tests."""
+    name = f"ledger_shared_{uuid.uuid4().hex[:8]}"
+    yield create_database(server_url, name, template=template_name)
+    drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+async def engine(shared_database: str) -> AsyncIterator[AsyncEngine]:
+    """Async engine on the shared database."""
+    engine = create_engine_for(shared_database, pool_size=2)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session inside a transaction that is rolled back after the test; commits are savepoints."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        db = AsyncSession(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        try:
+            yield db
+        finally:
+            await db.close()
+            await transaction.rollback()
+
+
+@pytest.fixture
+async def connection(session: AsyncSession) -> AsyncConnection:
+    """The raw connection under `session` (for SQL the tests run directly)."""
+    return await session.connection()
+
+
+@pytest.fixture
+async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
+    """HTTP client on the app, every request inside the test's transaction."""
+    app = create_app(database_url="postgresql+psycopg://unused/unused")
+
+    async def test_session() -> AsyncIterator[AsyncSession]:
+        try:
+            yield session
+        except BaseException:
+            raise
+        else:
+            await session.commit()
+
+    app.dependency_overrides[request_session] = test_session
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture
+async def keys(session: AsyncSession) -> Keys:
+    """A key of each role, with headers to send them."""
+    return await make_keys(session)

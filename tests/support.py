@@ -1,0 +1,103 @@
+"""Builders shared by the tests: NIKs, events, keys."""
+
+import itertools
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.auth.service import create_key
+from coverage_ledger.domain.access import Role
+
+DISTRICT = "167101"  # 16.71.01 Ilir Barat Dua, Kota Palembang, Sumatera Selatan
+_serial = itertools.count(1)
+
+
+def nik(*, born: date = date(1990, 1, 5), female: bool = True, district: str = DISTRICT, serial: int | None = None) -> str:
+    """A valid NIK; a new serial each call unless given."""
+    day = born.day + (40 if female else 0)
+    number = serial if serial is not None else next(_serial) % 10000 or 1
+    return f"{district}{day:02d}{born.month:02d}{born.year % 100:02d}{number:04d}"
+
+
+def registered(person: str, *, event_id: str | None = None, region: str = "16.71.01", name: str = "Siti Aminah") -> dict[str, Any]:
+    """A `person.registered` event."""
+    return {
+        "event_id": event_id or f"reg-{person}",
+        "type": "person.registered",
+        "nik": person,
+        "name": name,
+        "region_code": region,
+    }
+
+
+def enrolled(
+    person: str,
+    *,
+    event_id: str,
+    valid_from: str,
+    valid_to: str,
+    role: str = "KPPS",
+    committee: str = "KPU-16.71",
+    region: str = "16.71.01",
+    registered_on: str | None = None,
+    programs: list[str] | None = None,
+) -> dict[str, Any]:
+    """An `officer.enrolled` event (valid_to exclusive)."""
+    event: dict[str, Any] = {
+        "event_id": event_id,
+        "type": "officer.enrolled",
+        "nik": person,
+        "role": role,
+        "committee": committee,
+        "region_code": region,
+        "valid_from": valid_from,
+        "valid_to": valid_to,
+    }
+    if registered_on:
+        event["registered_on"] = registered_on
+    if programs:
+        event["programs"] = programs
+    return event
+
+
+def corrected(event_id: str, supersedes: list[str], *, replacement: dict[str, Any] | None = None, reason: str = "roster corrected") -> dict[str, Any]:
+    """An `event.corrected` event."""
+    event: dict[str, Any] = {"event_id": event_id, "type": "event.corrected", "supersedes": supersedes, "reason": reason}
+    if replacement is not None:
+        event["replacement"] = replacement
+    return event
+
+
+@dataclass
+class Keys:
+    """Secrets of one key per role."""
+
+    admin: str
+    auditor: str
+    office: str
+    other_office: str
+    committee: str
+    sponsor: str
+
+    @staticmethod
+    def header(secret: str) -> dict[str, str]:
+        """The Authorization header for a secret."""
+        return {"Authorization": f"Bearer {secret}"}
+
+
+async def make_keys(session: AsyncSession) -> Keys:
+    """Create the keys of `Keys` in the session."""
+    specs = {
+        "admin": dict(role=Role.ADMIN),
+        "auditor": dict(role=Role.AUDITOR),
+        "office": dict(role=Role.REGIONAL_OFFICE, region_prefix="16"),
+        "other_office": dict(role=Role.REGIONAL_OFFICE, region_prefix="32"),
+        "committee": dict(role=Role.COMMITTEE, region_prefix="16.71", organisation="KPU-16.71"),
+        "sponsor": dict(role=Role.SPONSOR, region_prefix="16", organisation="Pemprov Sumsel"),
+    }
+    secrets = {}
+    for name, spec in specs.items():
+        _, secrets[name] = await create_key(session, name=f"test-{name}", **spec)  # type: ignore[arg-type]
+    return Keys(**secrets)

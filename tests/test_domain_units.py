@@ -1,0 +1,117 @@
+"""Units of the domain core: NIK, known_at grammar, canonical JSON."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+import rfc8785
+from hypothesis import given
+from hypothesis import strategies as st
+
+from coverage_ledger.canonical import NotCanonicalizable, canonical_json
+from coverage_ledger.domain.nik import Nik, parse_nik
+from coverage_ledger.domain.timeframes import (
+    JAKARTA,
+    InvalidKnownAt,
+    KnownAtInstant,
+    KnownAtTx,
+    KnownNow,
+    KnownOnDate,
+    format_instant,
+    jakarta_date,
+    parse_known_at,
+)
+from coverage_ledger.errors import ErrorItem
+
+DISTRICTS = {"16.71.01", "32.01.01"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (None, "nik_missing"),
+        ("", "nik_missing"),
+        (1671014501900001, "nik_not_text"),
+        (1.671014501900001e15, "nik_not_text"),
+        ("1.67101E+15", "nik_scientific_notation"),
+        ("3.27E+15", "nik_scientific_notation"),
+        ("1671014501900001.0", "nik_decimal_number"),
+        ("671014501900001", "nik_leading_zero_lost"),
+        ("16710145019000", "nik_not_16_digits"),
+        ("16710145019000AB", "nik_not_16_digits"),
+        ("9999014501900001", "nik_unknown_district"),
+        ("1671013202900001", "nik_invalid_birth_date"),  # 32 February
+        ("1671017201900001", "nik_invalid_birth_date"),  # day 72 - 40 = 32
+        ("1671010113900001", "nik_invalid_birth_date"),  # month 13
+        ("1671014501900000", "nik_invalid_serial"),
+    ],
+)
+def test_each_nik_failure_has_its_own_code(raw: object, code: str) -> None:
+    result = parse_nik(raw, known_districts=DISTRICTS, field="nik")
+    assert isinstance(result, ErrorItem)
+    assert result.code == code
+    assert result.field == "nik"
+
+
+def test_nik_encodes_sex_and_birth_date() -> None:
+    woman = parse_nik("1671014501900001", known_districts=DISTRICTS)
+    man = parse_nik("1671010501900002", known_districts=DISTRICTS)
+    assert isinstance(woman, Nik) and isinstance(man, Nik)
+    assert (woman.sex, woman.birth_day, woman.birth_month, woman.district_code) == ("F", 5, 1, "16.71.01")
+    assert man.sex == "M"
+    assert woman.birth_date_matches(date(1990, 1, 5))
+    assert not woman.birth_date_matches(date(1991, 1, 5))
+
+
+def test_leap_day_in_a_leap_year_only() -> None:
+    assert isinstance(parse_nik("1671012902000001", known_districts=DISTRICTS), Nik)  # 29 Feb 2000
+    assert isinstance(parse_nik("1671012902010001", known_districts=DISTRICTS), ErrorItem)  # 29 Feb 2001
+
+
+def test_known_at_grammar() -> None:
+    assert parse_known_at(None) == KnownNow()
+    assert parse_known_at("") == KnownNow()
+    assert parse_known_at("tx:42") == KnownAtTx(42)
+    assert parse_known_at("2024-02-20") == KnownOnDate(date(2024, 2, 20))
+    instant = parse_known_at("2024-02-20T09:30:00+07:00")
+    assert isinstance(instant, KnownAtInstant)
+    assert instant.instant == datetime(2024, 2, 20, 2, 30, tzinfo=timezone.utc)
+    assert parse_known_at("2024-02-20T02:30:00Z") == instant
+
+
+def test_a_date_means_the_end_of_that_day_in_jakarta() -> None:
+    known = parse_known_at("2024-02-20")
+    assert isinstance(known, KnownOnDate)
+    assert known.recorded_before == datetime(2024, 2, 21, 0, 0, tzinfo=JAKARTA)
+    assert known.recorded_before == datetime(2024, 2, 20, 17, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("text", ["yesterday", "tx:", "tx:-1", "2024-02-30", "2024-02-20T09:00:00", "20240220"])
+def test_bad_known_at_is_refused(text: str) -> None:
+    with pytest.raises(InvalidKnownAt):
+        parse_known_at(text)
+
+
+def test_dates_are_named_in_jakarta() -> None:
+    late_utc = datetime(2024, 2, 13, 18, 0, tzinfo=timezone.utc)  # 14 Feb 01:00 in Jakarta
+    assert jakarta_date(late_utc) == date(2024, 2, 14)
+    with pytest.raises(ValueError, match="naive"):
+        jakarta_date(datetime(2024, 2, 13, 18, 0))  # noqa: DTZ001 -- the naive value is the point
+    assert format_instant(late_utc + timedelta(microseconds=5)) == "2024-02-13T18:00:00.000005Z"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1) | st.text(),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_canonical_json_is_rfc8785(value: object) -> None:
+    assert canonical_json(value).encode("utf-8") == rfc8785.dumps(value)
+
+
+def test_floats_are_refused() -> None:
+    with pytest.raises(NotCanonicalizable):
+        canonical_json({"amount": 1.5})
