@@ -30,7 +30,11 @@ def _libpq(url: str) -> str:
 
 
 def _with_database(url: str, name: str) -> str:
-    return make_url(url).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    return (
+        make_url(url)
+        .set(drivername="postgresql+psycopg", database=name)
+        .render_as_string(hide_password=False)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -126,6 +130,7 @@ async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
         try:
             yield session
         except BaseException:
+            await session.rollback()
             raise
         else:
             await session.commit()
@@ -137,5 +142,7 @@ async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
 
 @pytest.fixture
 async def keys(session: AsyncSession) -> Keys:
-    """A key of each role, with headers to send them."""
-    return await make_keys(session)
+    """A key of each role, with headers to send them (committed to a savepoint that requests keep)."""
+    created = await make_keys(session)
+    await session.commit()
+    return created

@@ -14,14 +14,18 @@ DISTRICT = "167101"  # 16.71.01 Ilir Barat Dua, Kota Palembang, Sumatera Selatan
 _serial = itertools.count(1)
 
 
-def nik(*, born: date = date(1990, 1, 5), female: bool = True, district: str = DISTRICT, serial: int | None = None) -> str:
+def nik(
+    *, born: date = date(1990, 1, 5), female: bool = True, district: str = DISTRICT, serial: int | None = None
+) -> str:
     """A valid NIK; a new serial each call unless given."""
     day = born.day + (40 if female else 0)
     number = serial if serial is not None else next(_serial) % 10000 or 1
     return f"{district}{day:02d}{born.month:02d}{born.year % 100:02d}{number:04d}"
 
 
-def registered(person: str, *, event_id: str | None = None, region: str = "16.71.01", name: str = "Siti Aminah") -> dict[str, Any]:
+def registered(
+    person: str, *, event_id: str | None = None, region: str = "16.71.01", name: str = "Siti Aminah"
+) -> dict[str, Any]:
     """A `person.registered` event."""
     return {
         "event_id": event_id or f"reg-{person}",
@@ -62,9 +66,20 @@ def enrolled(
     return event
 
 
-def corrected(event_id: str, supersedes: list[str], *, replacement: dict[str, Any] | None = None, reason: str = "roster corrected") -> dict[str, Any]:
+def corrected(
+    event_id: str,
+    supersedes: list[str],
+    *,
+    replacement: dict[str, Any] | None = None,
+    reason: str = "roster corrected",
+) -> dict[str, Any]:
     """An `event.corrected` event."""
-    event: dict[str, Any] = {"event_id": event_id, "type": "event.corrected", "supersedes": supersedes, "reason": reason}
+    event: dict[str, Any] = {
+        "event_id": event_id,
+        "type": "event.corrected",
+        "supersedes": supersedes,
+        "reason": reason,
+    }
     if replacement is not None:
         event["replacement"] = replacement
     return event

@@ -85,7 +85,9 @@ def test_a_date_means_the_end_of_that_day_in_jakarta() -> None:
     assert known.recorded_before == datetime(2024, 2, 20, 17, 0, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("text", ["yesterday", "tx:", "tx:-1", "2024-02-30", "2024-02-20T09:00:00", "20240220"])
+@pytest.mark.parametrize(
+    "text", ["yesterday", "tx:", "tx:-1", "2024-02-30", "2024-02-20T09:00:00", "20240220"]
+)
 def test_bad_known_at_is_refused(text: str) -> None:
     with pytest.raises(InvalidKnownAt):
         parse_known_at(text)
@@ -101,8 +103,14 @@ def test_dates_are_named_in_jakarta() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1) | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=8),
+            children,
+            max_size=4,
+        )
+    ),
     max_leaves=20,
 )
 

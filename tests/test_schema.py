@@ -24,7 +24,9 @@ def test_upgrade_downgrade_upgrade_and_no_drift(server_url: str) -> None:
             command.downgrade(alembic_config(connection=connection), "base")
         with engine.connect() as connection:
             tables = connection.execute(
-                text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+                text(
+                    "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
             ).scalar()
         assert tables == 0
         migrate_schema(url)
@@ -59,7 +61,9 @@ def test_drift_is_detected(server_url: str) -> None:
         "TRUNCATE {table}",
     ],
 )
-async def test_the_log_refuses_update_delete_truncate(connection: AsyncConnection, table: str, statement: str) -> None:
+async def test_the_log_refuses_update_delete_truncate(
+    connection: AsyncConnection, table: str, statement: str
+) -> None:
     column = "type" if table == "ledger_event" else "actor"
     before = (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar()
     assert before and before > 0, "genesis wrote rows to test against"

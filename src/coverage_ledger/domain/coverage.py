@@ -58,6 +58,13 @@ def human_date(day: date) -> str:
     return f"{day.day} {day.strftime('%b')} {day.year}"
 
 
+def human_span(first: date, last: date) -> str:
+    """`from 25 Jan to 23 Feb 2024`; the year is written once when both days share it."""
+    if first.year == last.year:
+        return f"from {first.day} {first.strftime('%b')} to {human_date(last)}"
+    return f"from {human_date(first)} to {human_date(last)}"
+
+
 def _term_status(term: OfficerTerm, valid_at: date) -> CoverageStatus:
     if valid_at < term.covers_from:
         return CoverageStatus.NOT_STARTED
@@ -66,8 +73,8 @@ def _term_status(term: OfficerTerm, valid_at: date) -> CoverageStatus:
     return CoverageStatus.COVERED
 
 
-def _sentence(term: OfficerTerm, status: CoverageStatus, registration_event: str | None) -> str:
-    span = f"from {human_date(term.valid_from)} to {human_date(last_day(term))}"
+def _sentence(term: OfficerTerm, status: CoverageStatus) -> str:
+    span = human_span(term.valid_from, last_day(term))
     registered = f"registered {human_date(term.registered_on)}"
     if status is CoverageStatus.COVERED:
         return f"Covered as {term.role} of {term.committee} {span}; {registered}"
@@ -127,9 +134,9 @@ def officer_coverage(
             programs=programs,
             sources=tuple(sources),
             period=(term.covers_from, term.valid_to),
-            reason="; ".join(_sentence(t, status, registration_event) for t in deciding[:1])
+            reason=_sentence(term, status)
             if status is not CoverageStatus.COVERED
-            else "; ".join(_sentence(t, status, registration_event) for t in deciding),
+            else "; ".join(_sentence(t, status) for t in deciding),
             evidence=tuple(t.event_id for t in deciding),
         )
     raise AssertionError("every term has one of the three statuses")
