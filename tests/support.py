@@ -104,15 +104,17 @@ class Keys:
 
 async def make_keys(session: AsyncSession) -> Keys:
     """Create the keys of `Keys` in the session."""
-    specs = {
-        "admin": dict(role=Role.ADMIN),
-        "auditor": dict(role=Role.AUDITOR),
-        "office": dict(role=Role.REGIONAL_OFFICE, region_prefix="16"),
-        "other_office": dict(role=Role.REGIONAL_OFFICE, region_prefix="32"),
-        "committee": dict(role=Role.COMMITTEE, region_prefix="16.71", organisation="KPU-16.71"),
-        "sponsor": dict(role=Role.SPONSOR, region_prefix="16", organisation="Pemprov Sumsel"),
+    specs: dict[str, tuple[Role, str | None, str | None]] = {
+        "admin": (Role.ADMIN, None, None),
+        "auditor": (Role.AUDITOR, None, None),
+        "office": (Role.REGIONAL_OFFICE, "16", None),
+        "other_office": (Role.REGIONAL_OFFICE, "32", None),
+        "committee": (Role.COMMITTEE, "16.71", "KPU-16.71"),
+        "sponsor": (Role.SPONSOR, "16", "Pemprov Sumsel"),
     }
     secrets = {}
-    for name, spec in specs.items():
-        _, secrets[name] = await create_key(session, name=f"test-{name}", **spec)  # type: ignore[arg-type]
+    for name, (role, region, organisation) in specs.items():
+        _, secrets[name] = await create_key(
+            session, name=f"test-{name}", role=role, region_prefix=region, organisation=organisation
+        )
     return Keys(**secrets)

@@ -1,6 +1,6 @@
 """Keys: 401 without a valid key, 403 for a role or region that may not write, 404 outside scope."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from httpx import AsyncClient
@@ -42,7 +42,7 @@ async def test_revoked_and_expired_keys_are_401(client: AsyncClient, session: As
     _, revoked = await create_key(session, role=Role.ADMIN, name="to-revoke")
     await revoke_key(session, name="to-revoke")
     _, expired = await create_key(
-        session, role=Role.ADMIN, name="expired", expires_at=datetime.now(timezone.utc) - timedelta(minutes=1)
+        session, role=Role.ADMIN, name="expired", expires_at=datetime.now(UTC) - timedelta(minutes=1)
     )
     for secret in (revoked, expired):
         assert (await client.get("/v1/ledger/head", headers=Keys.header(secret))).status_code == 401

@@ -1,6 +1,6 @@
 """Units of the domain core: NIK, known_at grammar, canonical JSON."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import rfc8785
@@ -74,7 +74,7 @@ def test_known_at_grammar() -> None:
     assert parse_known_at("2024-02-20") == KnownOnDate(date(2024, 2, 20))
     instant = parse_known_at("2024-02-20T09:30:00+07:00")
     assert isinstance(instant, KnownAtInstant)
-    assert instant.instant == datetime(2024, 2, 20, 2, 30, tzinfo=timezone.utc)
+    assert instant.instant == datetime(2024, 2, 20, 2, 30, tzinfo=UTC)
     assert parse_known_at("2024-02-20T02:30:00Z") == instant
 
 
@@ -82,7 +82,7 @@ def test_a_date_means_the_end_of_that_day_in_jakarta() -> None:
     known = parse_known_at("2024-02-20")
     assert isinstance(known, KnownOnDate)
     assert known.recorded_before == datetime(2024, 2, 21, 0, 0, tzinfo=JAKARTA)
-    assert known.recorded_before == datetime(2024, 2, 20, 17, 0, tzinfo=timezone.utc)
+    assert known.recorded_before == datetime(2024, 2, 20, 17, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_bad_known_at_is_refused(text: str) -> None:
 
 
 def test_dates_are_named_in_jakarta() -> None:
-    late_utc = datetime(2024, 2, 13, 18, 0, tzinfo=timezone.utc)  # 14 Feb 01:00 in Jakarta
+    late_utc = datetime(2024, 2, 13, 18, 0, tzinfo=UTC)  # 14 Feb 01:00 in Jakarta
     assert jakarta_date(late_utc) == date(2024, 2, 14)
     with pytest.raises(ValueError, match="naive"):
         jakarta_date(datetime(2024, 2, 13, 18, 0))  # noqa: DTZ001 -- the naive value is the point

@@ -101,7 +101,7 @@ async def test_tampering_is_found_at_that_tx(
         await _tamper(
             session,
             "ledger_tx",
-            "UPDATE ledger_tx SET recorded_at = recorded_at - interval '1 second' * 0.000001 WHERE tx_seq = :n",
+            "UPDATE ledger_tx SET recorded_at = recorded_at - interval '1 microsecond' WHERE tx_seq = :n",
             {"n": victim},
         )
     elif what == "actor":

@@ -25,7 +25,8 @@ def test_upgrade_downgrade_upgrade_and_no_drift(server_url: str) -> None:
         with engine.connect() as connection:
             tables = connection.execute(
                 text(
-                    "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                    "SELECT count(*) FROM pg_tables "
+                    "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
                 )
             ).scalar()
         assert tables == 0

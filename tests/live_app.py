@@ -1,0 +1,25 @@
+"""The real app (its own request transactions, its own pool) on a fresh database, for tests that
+need real commits: concurrency, commit-before-response."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+
+from coverage_ledger.app import create_app
+from coverage_ledger.database.engine import create_engine_for, session_factory
+from tests.support import Keys, make_keys
+
+
+@asynccontextmanager
+async def live_app(database_url: str) -> AsyncIterator[tuple[FastAPI, AsyncClient, Keys]]:
+    """The app with its lifespan running, a client, and committed keys of each role."""
+    engine = create_engine_for(database_url, pool_size=1)
+    async with session_factory(engine)() as session, session.begin():
+        keys = await make_keys(session)
+    await engine.dispose()
+    app = create_app(database_url=database_url, pool_size=8)
+    async with app.router.lifespan_context(app):
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://live") as client:
+            yield app, client, keys

@@ -1,0 +1,178 @@
+"""Concurrent appenders: commit-ordered tx_seq, stable past answers, and no two winners."""
+
+import asyncio
+import random
+from typing import Any
+
+import psycopg
+from httpx import AsyncClient
+
+from tests.conftest import _libpq
+from tests.live_app import live_app
+from tests.support import Keys, enrolled, nik, registered
+
+WRITERS = 4
+TXS_PER_WRITER = 15
+
+
+async def _writer(client: AsyncClient, keys: Keys, writer: int, people: list[str]) -> list[int]:
+    seqs = []
+    for i in range(TXS_PER_WRITER):
+        person = nik()
+        people.append(person)
+        start = 1 + (i % 27)
+        events = [
+            registered(person),
+            enrolled(
+                person,
+                event_id=f"w{writer}-{i}",
+                valid_from=f"2024-01-{start:02d}",
+                valid_to="2024-02-24",
+                registered_on="2024-01-01",
+            ),
+        ]
+        response = await client.post(
+            "/v1/events", json={"events": events}, headers=Keys.header(keys.committee)
+        )
+        assert response.status_code == 200, response.text
+        seqs.append(response.json()["tx_seq"])
+    return seqs
+
+
+async def _reader(
+    client: AsyncClient,
+    keys: Keys,
+    url: str,
+    people: list[str],
+    stop: asyncio.Event,
+    answers: list[tuple[str, int, dict[str, Any]]],
+) -> int:
+    """Polls the log and the API; returns how many polls it made."""
+    seen_max = 0
+    seen: set[int] = set()
+    polls = 0
+    async with await psycopg.AsyncConnection.connect(_libpq(url), autocommit=True) as conn:
+        while not stop.is_set() or polls == 0:
+            rows = await (await conn.execute("SELECT tx_seq FROM ledger_tx")).fetchall()
+            numbers = {r[0] for r in rows}
+            late = [n for n in numbers - seen if n <= seen_max]
+            assert not late, f"tx {late} appeared after the reader saw tx {seen_max}"
+            seen = numbers
+            seen_max = max(numbers, default=0)
+            if people:
+                person = random.choice(people)
+                response = await client.get(
+                    f"/v1/persons/{person}/coverage",
+                    params={"valid_at": "2024-01-15", "known_at": f"tx:{seen_max}"},
+                    headers=Keys.header(keys.admin),
+                )
+                if response.status_code == 200:
+                    answers.append((person, seen_max, response.json()))
+            polls += 1
+            await asyncio.sleep(0)
+    return polls
+
+
+async def test_concurrent_appenders_are_commit_ordered_and_past_answers_never_change(
+    fresh_database: str,
+) -> None:
+    async with live_app(fresh_database) as (_, client, keys):
+        people: list[str] = []
+        answers: list[tuple[str, int, dict[str, Any]]] = []
+        stop = asyncio.Event()
+        reader = asyncio.create_task(_reader(client, keys, fresh_database, people, stop, answers))
+        results = await asyncio.gather(*(_writer(client, keys, w, people) for w in range(WRITERS)))
+        stop.set()
+        polls = await reader
+        assert polls > 1
+        all_seqs = sorted(s for seqs in results for s in seqs)
+        assert len(set(all_seqs)) == WRITERS * TXS_PER_WRITER
+        for seqs in results:
+            assert seqs == sorted(seqs), "a writer's own txs are numbered in its order"
+        with psycopg.connect(_libpq(fresh_database)) as conn:
+            rows = conn.execute("SELECT tx_seq, recorded_at FROM ledger_tx ORDER BY tx_seq").fetchall()
+        assert [r[0] for r in rows] == list(range(1, len(rows) + 1)), "tx_seq has no gaps"
+        assert all(a[1] < b[1] for a, b in zip(rows, rows[1:], strict=False)), (
+            "recorded_at strictly increases"
+        )
+        assert answers, "the reader saw answers to replay"
+        for person, tx_seq, body in answers:
+            again = await client.get(
+                f"/v1/persons/{person}/coverage",
+                params={"valid_at": "2024-01-15", "known_at": f"tx:{tx_seq}"},
+                headers=Keys.header(keys.admin),
+            )
+            assert again.json() == body
+
+
+async def test_two_writers_enrolling_overlapping_terms_cannot_both_win(fresh_database: str) -> None:
+    async with live_app(fresh_database) as (_, client, keys):
+        people = [nik() for _ in range(8)]
+        response = await client.post(
+            "/v1/events", json={"events": [registered(p) for p in people]}, headers=Keys.header(keys.admin)
+        )
+        assert response.status_code == 200
+        for person in people:
+            first = enrolled(person, event_id=f"a-{person}", valid_from="2024-01-25", valid_to="2024-02-24")
+            second = enrolled(
+                person, event_id=f"b-{person}", role="LINMAS", valid_from="2024-02-01", valid_to="2024-03-01"
+            )
+            replies = await asyncio.gather(
+                client.post("/v1/events", json={"events": [first]}, headers=Keys.header(keys.committee)),
+                client.post("/v1/events", json={"events": [second]}, headers=Keys.header(keys.committee)),
+            )
+            assert sorted(r.status_code for r in replies) == [200, 409], [r.text for r in replies]
+        with psycopg.connect(_libpq(fresh_database)) as conn:
+            counts = conn.execute(
+                "SELECT nik, count(*) FROM event_knowledge WHERE type = 'officer.enrolled' AND tx_to IS NULL GROUP BY nik"
+            ).fetchall()
+        assert sorted(counts) == sorted((p, 1) for p in people)
+
+
+async def test_the_response_is_sent_only_after_commit(fresh_database: str) -> None:
+    """At the moment the response starts, another connection already sees the tx."""
+    async with live_app(fresh_database) as (app, _, keys):
+        person = nik()
+        body = (
+            b'{"events": ['
+            + f'{{"event_id": "rc-1", "type": "person.registered", "nik": "{person}", '
+            f'"name": "Ani", "region_code": "16.71"}}'.encode()
+            + b"]}"
+        )
+        seen_at_start: list[int] = []
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                async with await psycopg.AsyncConnection.connect(_libpq(fresh_database)) as conn:
+                    row = await (
+                        await conn.execute("SELECT count(*) FROM ledger_event WHERE event_id = 'rc-1'")
+                    ).fetchone()
+                    assert row is not None
+                    seen_at_start.append(row[0])
+                    seen_at_start.append(message["status"])
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/v1/events",
+            "raw_path": b"/v1/events",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"authorization", f"Bearer {keys.admin}".encode()),
+            ],
+            "client": ("127.0.0.1", 1),
+            "server": ("live", 80),
+            "state": {},
+            "app": app,
+        }
+        await app(scope, receive, send)
+        assert seen_at_start == [1, 200]
