@@ -20,6 +20,8 @@ async def live_app(database_url: str) -> AsyncIterator[tuple[FastAPI, AsyncClien
         keys = await make_keys(session)
     await engine.dispose()
     app = create_app(database_url=database_url, pool_size=8)
-    async with app.router.lifespan_context(app):
-        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://live") as client:
-            yield app, client, keys
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://live") as client,
+    ):
+        yield app, client, keys

@@ -1,6 +1,7 @@
 """Concurrent appenders: commit-ordered tx_seq, stable past answers, and no two winners."""
 
 import asyncio
+import itertools
 import random
 from typing import Any
 
@@ -92,9 +93,7 @@ async def test_concurrent_appenders_are_commit_ordered_and_past_answers_never_ch
         with psycopg.connect(_libpq(fresh_database)) as conn:
             rows = conn.execute("SELECT tx_seq, recorded_at FROM ledger_tx ORDER BY tx_seq").fetchall()
         assert [r[0] for r in rows] == list(range(1, len(rows) + 1)), "tx_seq has no gaps"
-        assert all(a[1] < b[1] for a, b in zip(rows, rows[1:], strict=False)), (
-            "recorded_at strictly increases"
-        )
+        assert all(a[1] < b[1] for a, b in itertools.pairwise(rows)), "recorded_at strictly increases"
         assert answers, "the reader saw answers to replay"
         for person, tx_seq, body in answers:
             again = await client.get(
@@ -124,7 +123,8 @@ async def test_two_writers_enrolling_overlapping_terms_cannot_both_win(fresh_dat
             assert sorted(r.status_code for r in replies) == [200, 409], [r.text for r in replies]
         with psycopg.connect(_libpq(fresh_database)) as conn:
             counts = conn.execute(
-                "SELECT nik, count(*) FROM event_knowledge WHERE type = 'officer.enrolled' AND tx_to IS NULL GROUP BY nik"
+                "SELECT nik, count(*) FROM event_knowledge "
+                "WHERE type = 'officer.enrolled' AND tx_to IS NULL GROUP BY nik"
             ).fetchall()
         assert sorted(counts) == sorted((p, 1) for p in people)
 
