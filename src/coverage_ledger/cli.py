@@ -1,8 +1,10 @@
 """The `coverage-ledger` command."""
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import signal
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Annotated, TypeVar
 
@@ -65,6 +67,20 @@ def _run(work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = True) 
         raise typer.Exit(2) from exc
 
 
+class _GracefulServer(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT after its shutdown, which would end the process before the
+    embedded cluster is stopped; this server returns instead, so `serve` can stop it cleanly."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 @app.command()
 def serve(
     host: Annotated[
@@ -80,11 +96,13 @@ def serve(
     if written:
         logging.getLogger(__name__).info("genesis written: tx %s", written)
     application = create_app(database_url=url, pool_size=settings.ledger_pool_size)
+    config = uvicorn.Config(application, host=host or settings.ledger_host, port=port or settings.ledger_port)
     try:
-        uvicorn.run(application, host=host or settings.ledger_host, port=port or settings.ledger_port)
+        _GracefulServer(config).run()
     finally:
         if cluster is not None:
             cluster.stop()
+            logging.getLogger(__name__).info("embedded PostgreSQL stopped")
 
 
 @db_app.command("upgrade")

@@ -1,6 +1,5 @@
 """Settings read from the environment (see README, "Configuration")."""
 
-from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
@@ -33,7 +32,6 @@ class Settings(BaseSettings):
     ledger_pool_size: int = Field(default=10, description="Connections kept open per process.")
 
 
-@lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
+    """Settings as the environment gives them now."""
     return Settings()

@@ -1,0 +1,85 @@
+"""The command line: keys, verify and rebuild --check against a real database."""
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from coverage_ledger.cli import app
+from tests.conftest import _libpq
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(fresh_database: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("DATABASE_URL", fresh_database)
+    monkeypatch.setenv("COLUMNS", "200")  # rich would shorten the table to the runner's 80 columns
+    return fresh_database
+
+
+def test_keys_create_prints_the_secret_last_and_stores_its_hash(cli_env: str) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "keys",
+            "create",
+            "--role",
+            "committee",
+            "--name",
+            "kpu-palembang",
+            "--region",
+            "16.71",
+            "--org",
+            "KPU-16.71",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip().splitlines()[-1]
+    assert secret.startswith("clk_")
+    with psycopg.connect(_libpq(cli_env)) as conn:
+        row = conn.execute(
+            "SELECT role, region_prefix, organisation, secret_sha256 FROM api_key "
+            "WHERE name = 'kpu-palembang'"
+        ).fetchone()
+    assert row is not None
+    assert row[:3] == ("committee", "16.71", "KPU-16.71")
+    assert secret not in row[3]
+    listed = runner.invoke(app, ["keys", "list"])
+    assert "kpu-palembang" in listed.output and secret not in listed.output
+    assert runner.invoke(app, ["keys", "revoke", "kpu-palembang"]).exit_code == 0
+    assert runner.invoke(app, ["keys", "revoke", "kpu-palembang"]).exit_code == 2
+
+
+def test_keys_create_refuses_bad_input(cli_env: str) -> None:
+    no_org = runner.invoke(app, ["keys", "create", "--role", "committee", "--name", "x"])
+    assert no_org.exit_code == 2
+    assert "organisation" in no_org.output
+    bad_region = runner.invoke(
+        app, ["keys", "create", "--role", "regional_office", "--name", "y", "--region", "99.99"]
+    )
+    assert bad_region.exit_code == 2
+    bad_role = runner.invoke(app, ["keys", "create", "--role", "king", "--name", "z"])
+    assert bad_role.exit_code == 2
+
+
+def test_verify_and_rebuild_check(cli_env: str) -> None:
+    verified = runner.invoke(app, ["verify"])
+    assert verified.exit_code == 0, verified.output
+    assert verified.output.startswith("ok: 1 txs checked")
+    rebuilt = runner.invoke(app, ["rebuild", "--check"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    with psycopg.connect(_libpq(cli_env), autocommit=True) as conn:
+        conn.execute("UPDATE region SET name = 'Palembang Lama' WHERE code = '16.71'")
+        conn.execute("UPDATE event_knowledge SET tx_to = 1 WHERE event_id LIKE '%:16.71.01'")
+    drifted = runner.invoke(app, ["rebuild", "--check"])
+    assert drifted.exit_code == 1
+    assert "16.71" in drifted.output
+    with psycopg.connect(_libpq(cli_env), autocommit=True) as conn:
+        conn.execute("ALTER TABLE ledger_event DISABLE TRIGGER ledger_event_guard")
+        conn.execute(
+            "UPDATE ledger_event SET payload = jsonb_set(payload, '{name}', '\"X\"') "
+            "WHERE event_id LIKE '%:16.71'"
+        )
+    broken = runner.invoke(app, ["verify"])
+    assert broken.exit_code == 1
+    assert "BROKEN at tx 1" in broken.output

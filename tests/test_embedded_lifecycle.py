@@ -1,0 +1,76 @@
+"""`coverage-ledger serve` without DATABASE_URL: starts the embedded cluster, writes genesis,
+serves, and stops the cluster on SIGTERM; a second start reuses the data."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {
+        "LEDGER_DATA_DIR": str(data_dir),
+        "LEDGER_PORT": str(port),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "coverage_ledger", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _wait_healthy(process: subprocess.Popen[bytes], port: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.3)
+    pytest.fail("the server did not become healthy")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> str:
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    return output.decode()
+
+
+@pytest.mark.slow
+def test_serve_starts_and_stops_the_embedded_cluster(tmp_path: Path) -> None:
+    data_dir = tmp_path / "ledger-data"
+    port = _free_port()
+    process = _serve(data_dir, port)
+    try:
+        _wait_healthy(process, port)
+        assert (data_dir / "postmaster.pid").exists()
+        unauthenticated = httpx.get(f"http://127.0.0.1:{port}/v1/ledger/head")
+        assert unauthenticated.status_code == 401
+    finally:
+        output = _stop(process)
+    assert process.returncode == 0, output
+    assert not (data_dir / "postmaster.pid").exists(), "the cluster was stopped"
+    assert "genesis written" in output
+
+    process = _serve(data_dir, port)
+    try:
+        _wait_healthy(process, port)
+    finally:
+        output = _stop(process)
+    assert "genesis written" not in output, "the second start reused the ledger"
+    assert not (data_dir / "postmaster.pid").exists()
