@@ -50,6 +50,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("tx_id", "position", name="uq_ledger_event_tx_id_position"),
     )
     op.create_index("ix_ledger_event_nik", "ledger_event", ["nik"])
+    op.create_index(
+        "ix_ledger_event_carried_by",
+        "ledger_event",
+        ["carried_by"],
+        postgresql_where=sa.text("carried_by IS NOT NULL"),
+    )
 
     # The log is append-only. The trigger stops everyone, the owner included; the revoked
     # privileges document the same for roles the service is deployed under.
@@ -75,6 +81,26 @@ def upgrade() -> None:
         )
         op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM PUBLIC")
 
+    # Under the append lock: the head, and the next recorded_at (the clock, but strictly after the
+    # head's), in one round trip. The lock is transaction-scoped: released by COMMIT/ROLLBACK, so
+    # tx_seq order is commit order.
+    op.execute(
+        """
+        CREATE FUNCTION ledger_lock_head(lock_key bigint,
+            OUT head_seq bigint, OUT head_recorded_at timestamptz, OUT head_hash text,
+            OUT next_recorded_at timestamptz)
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_advisory_xact_lock(lock_key);
+            SELECT t.tx_seq, t.recorded_at, t.hash INTO head_seq, head_recorded_at, head_hash
+              FROM ledger_tx t ORDER BY t.tx_seq DESC LIMIT 1;
+            next_recorded_at := greatest(clock_timestamp(),
+                                         head_recorded_at + interval '1 microsecond');
+        END;
+        $$
+        """
+    )
+
     op.create_table(
         "event_knowledge",
         sa.Column("event_id", sa.Text(), nullable=False),
@@ -87,6 +113,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_event_knowledge_nik_tx_from", "event_knowledge", ["nik", "tx_from"])
     op.create_index("ix_event_knowledge_type_tx_from", "event_knowledge", ["type", "tx_from"])
+    # at most one open interval per event; also the index of every "in force now" lookup
+    op.create_index(
+        "ix_event_knowledge_event_id_open",
+        "event_knowledge",
+        ["event_id"],
+        unique=True,
+        postgresql_where=sa.text("tx_to IS NULL"),
+    )
 
     op.create_table(
         "correction_link",
@@ -151,4 +185,5 @@ def downgrade() -> None:
     # is an explicit, administrative act of throwing the whole ledger away.
     op.drop_table("ledger_event")
     op.drop_table("ledger_tx")
+    op.execute("DROP FUNCTION ledger_lock_head(bigint)")
     op.execute("DROP FUNCTION ledger_refuse_change()")

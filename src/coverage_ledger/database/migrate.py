@@ -5,7 +5,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from coverage_ledger.database.engine import create_engine_for, create_sync_engine, session_factory
 from coverage_ledger.reference.genesis import ensure_reference_data
@@ -47,4 +47,14 @@ async def _write_genesis(url: str) -> list[int]:
 def upgrade_database(url: str) -> list[int]:
     """Schema to head, then genesis; returns the tx_seqs of reference data written."""
     migrate_schema(url)
-    return asyncio.run(_write_genesis(url))
+    written = asyncio.run(_write_genesis(url))
+    if written:
+        # fresh statistics after the bulk genesis, so the first appends are planned on real sizes
+        engine = create_sync_engine(url)
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("ANALYZE"))
+                connection.commit()
+        finally:
+            engine.dispose()
+    return written

@@ -20,6 +20,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -71,6 +72,7 @@ class LedgerEvent(Base):
     __table_args__ = (
         UniqueConstraint("tx_id", "position"),
         Index(None, "nik"),
+        Index(None, "carried_by", postgresql_where=text("carried_by IS NOT NULL")),
     )
 
     event_id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -99,6 +101,12 @@ class EventKnowledge(Base):
         PrimaryKeyConstraint("event_id", "tx_from"),
         Index(None, "nik", "tx_from"),
         Index(None, "type", "tx_from"),
+        Index(
+            "ix_event_knowledge_event_id_open",
+            "event_id",
+            unique=True,
+            postgresql_where=text("tx_to IS NULL"),
+        ),
     )
 
     event_id: Mapped[str] = mapped_column(Text)

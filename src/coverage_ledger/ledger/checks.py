@@ -24,22 +24,28 @@ def _region_of(payload: dict[str, object]) -> str | None:
 
 
 async def check_batch(
-    session: AsyncSession, *, principal: Principal, prepared: Sequence[PreparedEvent]
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    prepared: Sequence[PreparedEvent],
+    stored: dict[str, repository.StoredEvent],
 ) -> None:
-    """Every semantic rule of the batch; all failures are reported together (422), scope first (403)."""
+    """Every semantic rule of the batch; all failures are reported together (422), scope first (403).
+
+    `stored` holds the committed events the batch names (its own ids and its correction targets).
+    """
     errors: list[ErrorItem] = []
     sources = [p.source for p in prepared]
     niks = {s.nik for s in sources if isinstance(s, PersonRegistered | OfficerEnrolled)}
-    districts = await projections.known_district_codes(
-        session, (district_code_of(n) for n in niks if len(n) == 16 and n.isdigit())
-    )
     batch_regions = {s.code for s in sources if isinstance(s, RegionDefined)}
-    region_codes = {c for p in prepared if (c := _region_of(p.row.payload)) is not None}
-    regions = await projections.region_codes_in_force(session, region_codes) | batch_regions
-    registered = {
-        e.payload["nik"]
-        for e in await projections.in_force_events_of(session, niks=niks, types=["person.registered"])
-    }
+    facts = await projections.reference_facts(
+        session,
+        region_codes={c for p in prepared if (c := _region_of(p.row.payload)) is not None} - batch_regions,
+        district_codes={district_code_of(n) for n in niks if len(n) == 16 and n.isdigit()},
+        niks={s.nik for s in sources if isinstance(s, OfficerEnrolled)},
+    )
+    regions = facts.regions_in_force | batch_regions
+    registered = set(facts.registered_niks)
     seen_ids: set[str] = set()
     for item in prepared:
         event = item.source
@@ -48,13 +54,7 @@ async def check_batch(
         if region is not None and not principal.sees(region):
             raise Forbidden(
                 f"{path}: region {region} is outside this key's region {principal.region_prefix}",
-                [
-                    ErrorItem(
-                        "region_out_of_scope",
-                        "outside the key's region",
-                        field=f"{path}.region_code",
-                    )
-                ],
+                [ErrorItem("region_out_of_scope", "outside the key's region", field=f"{path}.region_code")],
             )
         if isinstance(event, RegionDefined):
             parent = region_parent(event.code)
@@ -75,7 +75,7 @@ async def check_batch(
                 )
             )
         if isinstance(event, PersonRegistered | OfficerEnrolled):
-            nik = parse_nik(event.nik, known_districts=districts, field=f"{path}.nik")
+            nik = parse_nik(event.nik, known_districts=facts.districts_known, field=f"{path}.nik")
             if isinstance(nik, ErrorItem):
                 errors.append(nik)
             elif isinstance(event, PersonRegistered):
@@ -97,14 +97,12 @@ async def check_batch(
                     f"{path}: a key of {principal.organisation} cannot enrol for {event.committee}",
                     [
                         ErrorItem(
-                            "committee_mismatch",
-                            "committee must be the key's",
-                            field=f"{path}.committee",
+                            "committee_mismatch", "committee must be the key's", field=f"{path}.committee"
                         )
                     ],
                 )
         if item.supersedes:
-            errors.extend(await _target_errors(session, principal, item, seen_ids))
+            errors.extend(_target_errors(principal, item, seen_ids, stored))
         seen_ids.add(item.row.event_id)
     if errors:
         raise InvalidInput(f"{len(errors)} problem(s) in the batch; nothing was written", errors)
@@ -131,10 +129,12 @@ def _identity_errors(event: PersonRegistered, nik: Nik, path: str) -> list[Error
     return errors
 
 
-async def _target_errors(
-    session: AsyncSession, principal: Principal, item: PreparedEvent, earlier_in_batch: set[str]
+def _target_errors(
+    principal: Principal,
+    item: PreparedEvent,
+    earlier_in_batch: set[str],
+    stored: dict[str, repository.StoredEvent],
 ) -> list[ErrorItem]:
-    stored = await repository.events_by_id(session, item.supersedes)
     errors = []
     for position, target in enumerate(item.supersedes):
         field = f"{item.path}.supersedes[{position}]"
@@ -190,21 +190,20 @@ async def check_overlaps(
     session: AsyncSession,
     *,
     principal: Principal,
-    entering: Sequence[str],
+    niks: set[str],
+    entering: set[str],
     paths: dict[str, str],
     recorded_at: datetime,
 ) -> None:
     """No two in-force officer terms of one person share a day and a program (checked under the lock)."""
-    entering_set = set(entering)
-    niks = await projections.niks_of(session, entering, event_type="officer.enrolled")
     if not niks:
         return
     in_force = await projections.in_force_events_of(session, niks=niks, types=["officer.enrolled"])
     terms = [_term(e.event_id, e.payload, e.recorded_at or recorded_at) for e in in_force]
     errors = []
     for first, second in find_overlaps(terms):
-        new, other = (second, first) if second.event_id in entering_set else (first, second)
-        if new.event_id not in entering_set:
+        new, other = (second, first) if second.event_id in entering else (first, second)
+        if new.event_id not in entering:
             continue
         if principal.sees(other.region_code):
             detail = (

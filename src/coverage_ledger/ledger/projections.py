@@ -6,129 +6,128 @@ from datetime import datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.database import raw
+from coverage_ledger.database.raw import driver_connection
 from coverage_ledger.domain.supersession import EventLinks
-from coverage_ledger.ledger.repository import driver_connection
 
 
-async def open_intervals(session: AsyncSession, *, tx_seq: int, event_ids: Sequence[str]) -> None:
-    """Events entering force at `tx_seq` (new ones, written earlier in this transaction, or restored)."""
-    if not event_ids:
-        return
-    await session.execute(
-        text(
-            "INSERT INTO event_knowledge (event_id, tx_from, nik, type) "
-            "SELECT event_id, :tx, nik, type FROM ledger_event WHERE event_id = ANY(:ids)"
-        ),
-        {"tx": tx_seq, "ids": list(event_ids)},
-    )
-
-
-async def close_intervals(
-    session: AsyncSession, *, tx_seq: int, closing: Sequence[tuple[str, str | None]]
+async def apply_force_changes(
+    session: AsyncSession,
+    *,
+    tx_seq: int,
+    entering: Sequence[str],
+    leaving: Sequence[tuple[str, str | None]],
+    links: Sequence[tuple[str, str]],
 ) -> None:
-    """Events leaving force at `tx_seq`, each with the correction that caused it."""
-    if not closing:
+    """One statement for the tx: close the intervals of events leaving force (with the correction
+    that caused it), open those entering (new, or restored), and record correction edges."""
+    if not (entering or leaving or links):
         return
-    await session.execute(
-        text(
-            "UPDATE event_knowledge k SET tx_to = :tx, superseded_by = c.cause "
-            "FROM unnest(CAST(:ids AS text[]), CAST(:causes AS text[])) AS c(event_id, cause) "
-            "WHERE k.event_id = c.event_id AND k.tx_to IS NULL"
-        ),
-        {"tx": tx_seq, "ids": [c[0] for c in closing], "causes": [c[1] for c in closing]},
-    )
-
-
-async def write_correction_links(
-    session: AsyncSession, *, tx_seq: int, links: Sequence[tuple[str, str]]
-) -> None:
-    """(target, correction) edges of the corrections in this tx."""
-    if not links:
-        return
-    await session.execute(
-        text(
-            "INSERT INTO correction_link (target_event_id, correction_event_id, tx_seq) "
-            "SELECT t, c, :tx FROM unnest(CAST(:targets AS text[]), CAST(:corrections AS text[])) "
-            "AS l(t, c)"
-        ),
-        {"tx": tx_seq, "targets": [t for t, _ in links], "corrections": [c for _, c in links]},
-    )
-
-
-async def load_links(
-    session: AsyncSession, start: Iterable[str]
-) -> tuple[dict[str, EventLinks], dict[str, bool]]:
-    """The supersession graph downstream of `start`, with each node's current force.
-
-    Downstream = the events named by corrections, and the replacements of corrections,
-    transitively; plus every correction that points at a node (to evaluate its force).
-    """
-    ids = list(set(start))
-    if not ids:
-        return {}, {}
-    rows = await session.execute(
-        text(
-            """
-            WITH RECURSIVE reach(event_id) AS (
-                SELECT unnest(CAST(:ids AS text[]))
-              UNION
-                SELECT nxt.event_id FROM reach r
-                CROSS JOIN LATERAL (
-                    SELECT l.target_event_id AS event_id FROM correction_link l
-                     WHERE l.correction_event_id = r.event_id
-                    UNION ALL
-                    SELECT e.event_id FROM ledger_event e WHERE e.carried_by = r.event_id
-                ) nxt
-            ),
-            nodes AS (
-                SELECT event_id FROM reach
-              UNION
-                SELECT l.correction_event_id FROM correction_link l
-                  JOIN reach r ON r.event_id = l.target_event_id
+    await raw.execute(
+        session,
+        """
+            WITH closed AS (
+                UPDATE event_knowledge k SET tx_to = %(tx)s, superseded_by = c.cause
+                  FROM unnest(CAST(%(leaving)s AS text[]), CAST(%(causes)s AS text[])) AS c(event_id, cause)
+                 WHERE k.event_id = c.event_id AND k.tx_to IS NULL
+                RETURNING 1
+            ), opened AS (
+                INSERT INTO event_knowledge (event_id, tx_from, nik, type)
+                SELECT event_id, %(tx)s, nik, type FROM ledger_event WHERE event_id = ANY(%(entering)s)
+                RETURNING 1
+            ), linked AS (
+                INSERT INTO correction_link (target_event_id, correction_event_id, tx_seq)
+                SELECT t, c, %(tx)s
+                  FROM unnest(CAST(%(targets)s AS text[]), CAST(%(corrections)s AS text[])) AS l(t, c)
+                RETURNING 1
             )
-            SELECT n.event_id,
-                   e.carried_by,
-                   EXISTS (SELECT 1 FROM event_knowledge k
-                            WHERE k.event_id = n.event_id AND k.tx_to IS NULL) AS in_force,
-                   ARRAY(SELECT l.correction_event_id FROM correction_link l
-                          WHERE l.target_event_id = n.event_id
-                          ORDER BY l.tx_seq, l.correction_event_id) AS corrected_by,
-                   ARRAY(SELECT l.target_event_id FROM correction_link l
-                          WHERE l.correction_event_id = n.event_id
-                          ORDER BY l.target_event_id) AS supersedes,
-                   (SELECT r.event_id FROM ledger_event r WHERE r.carried_by = n.event_id)
-                       AS replacement
-              FROM nodes n JOIN ledger_event e ON e.event_id = n.event_id
-            """
-        ),
-        {"ids": ids},
+            SELECT (SELECT count(*) FROM closed) AS closed, (SELECT count(*) FROM opened) AS opened,
+                   (SELECT count(*) FROM linked) AS linked
+            """,
+        {
+            "tx": tx_seq,
+            "leaving": [e for e, _ in leaving],
+            "causes": [c for _, c in leaving],
+            "entering": list(entering),
+            "targets": [t for t, _ in links],
+            "corrections": [c for _, c in links],
+        },
     )
+
+
+_NODES = """
+    SELECT e.event_id,
+           e.type,
+           e.nik,
+           e.carried_by,
+           EXISTS (SELECT 1 FROM event_knowledge k
+                    WHERE k.event_id = e.event_id AND k.tx_to IS NULL) AS in_force,
+           ARRAY(SELECT l.correction_event_id FROM correction_link l
+                  WHERE l.target_event_id = e.event_id
+                  ORDER BY l.tx_seq, l.correction_event_id) AS corrected_by,
+           ARRAY(SELECT l.target_event_id FROM correction_link l
+                  WHERE l.correction_event_id = e.event_id
+                  ORDER BY l.target_event_id) AS supersedes,
+           (SELECT r.event_id FROM ledger_event r WHERE r.carried_by = e.event_id) AS replacement
+      FROM ledger_event e
+     WHERE e.event_id = ANY(%(ids)s)
+    """
+
+
+@dataclass(slots=True)
+class Subgraph:
+    """The part of the supersession graph an append can change."""
+
+    links: dict[str, EventLinks]
+    force: dict[str, bool]
+    """Current force of every node, of every correction pointing at one, and of their carriers."""
+    kinds: dict[str, tuple[str, str | None]]
+    """(type, nik) of every node."""
+
+
+async def load_links(session: AsyncSession, start: Iterable[str]) -> Subgraph:
+    """The supersession graph downstream of `start`, with the current force of every node and of
+    every correction pointing at one.
+
+    Downstream = the events named by corrections and the replacements of corrections,
+    transitively. The walk is level by level with indexed lookups: chains are short, and a
+    recursive CTE let the planner guess thousands of rows and scan the whole log.
+    """
     links: dict[str, EventLinks] = {}
     force: dict[str, bool] = {}
-    for row in rows:
-        links[row.event_id] = EventLinks(
-            event_id=row.event_id,
-            carried_by=row.carried_by,
-            corrected_by=list(row.corrected_by),
-            supersedes=tuple(row.supersedes),
-            replacement=row.replacement,
+    kinds: dict[str, tuple[str, str | None]] = {}
+    frontier = set(start)
+    while frontier:
+        rows = await raw.execute(session, _NODES, {"ids": list(frontier)})
+        following: set[str] = set()
+        for row in rows:
+            kinds[row.event_id] = (row.type, row.nik)
+            links[row.event_id] = EventLinks(
+                event_id=row.event_id,
+                carried_by=row.carried_by,
+                corrected_by=list(row.corrected_by),
+                supersedes=tuple(row.supersedes),
+                replacement=row.replacement,
+            )
+            force[row.event_id] = bool(row.in_force)
+            following.update(row.supersedes)
+            if row.replacement is not None:
+                following.add(row.replacement)
+        frontier = following - links.keys()
+    outside = {c for node in links.values() for c in node.corrected_by}
+    outside |= {node.carried_by for node in links.values() if node.carried_by is not None}
+    outside -= links.keys()
+    if outside:
+        rows = await raw.execute(
+            session,
+            "SELECT DISTINCT event_id FROM event_knowledge WHERE event_id = ANY(%(ids)s) AND tx_to IS NULL",
+            {"ids": list(outside)},
         )
-        force[row.event_id] = bool(row.in_force)
-    return links, force
-
-
-async def niks_of(session: AsyncSession, event_ids: Sequence[str], *, event_type: str) -> set[str]:
-    """The persons that events of one type among `event_ids` are about."""
-    if not event_ids:
-        return set()
-    rows = await session.execute(
-        text("SELECT DISTINCT nik FROM ledger_event WHERE event_id = ANY(:ids) AND type = :type"),
-        {"ids": list(event_ids), "type": event_type},
-    )
-    return {r.nik for r in rows if r.nik is not None}
+        in_force = {r.event_id for r in rows}
+        force.update({c: c in in_force for c in outside})
+    return Subgraph(links, force, kinds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,15 +152,14 @@ async def in_force_events_of(
     if tx_seq is None:
         condition = "k.tx_to IS NULL"
     else:
-        condition = "k.tx_from <= :tx AND (k.tx_to IS NULL OR k.tx_to > :tx)"
-    rows = await session.execute(
-        text(
-            "SELECT k.event_id, k.type, e.payload, t.tx_seq, t.recorded_at FROM event_knowledge k "
-            "JOIN ledger_event e ON e.event_id = k.event_id "
-            "LEFT JOIN ledger_tx t ON t.tx_id = e.tx_id "
-            f"WHERE k.nik = ANY(:niks) AND k.type = ANY(:types) AND {condition} "
-            "ORDER BY t.tx_seq NULLS LAST, e.position"
-        ),
+        condition = "k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s)"
+    rows = await raw.execute(
+        session,
+        "SELECT k.event_id, k.type, e.payload, t.tx_seq, t.recorded_at FROM event_knowledge k "
+        "JOIN ledger_event e ON e.event_id = k.event_id "
+        "LEFT JOIN ledger_tx t ON t.tx_id = e.tx_id "
+        f"WHERE k.nik = ANY(%(niks)s) AND k.type = ANY(%(types)s) AND {condition} "
+        "ORDER BY t.tx_seq NULLS LAST, e.position",
         {"niks": nik_list, "types": list(types), "tx": tx_seq},
     )
     return [InForceEvent(r.event_id, r.type, r.payload, r.tx_seq, r.recorded_at) for r in rows]
@@ -172,20 +170,20 @@ async def sync_regions(
 ) -> None:
     """Mirror region definitions entering or leaving force into the region projection."""
     if leaving:
-        await session.execute(
-            text("UPDATE region SET tx_to = :tx WHERE event_id = ANY(:ids) AND tx_to IS NULL"),
+        await raw.execute(
+            session,
+            "UPDATE region SET tx_to = %(tx)s WHERE event_id = ANY(%(ids)s) AND tx_to IS NULL",
             {"tx": tx_seq, "ids": list(leaving)},
         )
     if entering:
-        await session.execute(
-            text(
-                "INSERT INTO region (event_id, tx_from, code, parent_code, name, level, decree, "
-                "valid_from, valid_to) SELECT e.event_id, :tx, e.payload->>'code', "
-                "e.payload->>'parent_code', e.payload->>'name', (e.payload->>'level')::int, "
-                "e.payload->>'decree', (e.payload->>'valid_from')::date, "
-                "(e.payload->>'valid_to')::date FROM ledger_event e "
-                "WHERE e.event_id = ANY(:ids) AND e.type = 'region.defined'"
-            ),
+        await raw.execute(
+            session,
+            "INSERT INTO region (event_id, tx_from, code, parent_code, name, level, decree, "
+            "valid_from, valid_to) SELECT e.event_id, %(tx)s, e.payload->>'code', "
+            "e.payload->>'parent_code', e.payload->>'name', (e.payload->>'level')::int, "
+            "e.payload->>'decree', (e.payload->>'valid_from')::date, "
+            "(e.payload->>'valid_to')::date FROM ledger_event e "
+            "WHERE e.event_id = ANY(%(ids)s) AND e.type = 'region.defined'",
             {"tx": tx_seq, "ids": list(entering)},
         )
 
@@ -195,23 +193,55 @@ async def region_codes_in_force(session: AsyncSession, codes: Iterable[str]) -> 
     wanted = list(set(codes))
     if not wanted:
         return set()
-    rows = await session.execute(
-        text("SELECT DISTINCT code FROM region WHERE code = ANY(:codes) AND tx_to IS NULL"),
+    rows = await raw.execute(
+        session,
+        "SELECT DISTINCT code FROM region WHERE code = ANY(%(codes)s) AND tx_to IS NULL",
         {"codes": wanted},
     )
     return {r.code for r in rows}
 
 
-async def known_district_codes(session: AsyncSession, codes: Iterable[str]) -> set[str]:
-    """Which of these district codes any decree ever defined (a NIK keeps its issuing code)."""
-    wanted = list(set(codes))
-    if not wanted:
-        return set()
-    rows = await session.execute(
-        text("SELECT DISTINCT code FROM region WHERE level = 3 AND code = ANY(:codes)"),
-        {"codes": wanted},
+_DISTRICTS_EVER_DEFINED: set[str] = set()
+"""District codes some decree defined. A definition never leaves the log, so a code once found
+stays valid for NIKs forever: safe to remember in the process."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceFacts:
+    """What an append needs to know of regions and persons, read in one round trip."""
+
+    regions_in_force: set[str]
+    districts_known: set[str]
+    registered_niks: set[str]
+
+
+async def reference_facts(
+    session: AsyncSession, *, region_codes: Iterable[str], district_codes: Iterable[str], niks: Iterable[str]
+) -> ReferenceFacts:
+    """Regions in force now, district codes ever defined, persons with a registration in force."""
+    regions, niks = list(set(region_codes)), list(set(niks))
+    districts = set(district_codes)
+    unknown_districts = list(districts - _DISTRICTS_EVER_DEFINED)
+    if not (regions or niks or unknown_districts):
+        return ReferenceFacts(set(), districts, set())
+    rows = await raw.execute(
+        session,
+        """
+            SELECT 'region' AS kind, code AS value FROM region
+             WHERE code = ANY(%(regions)s) AND tx_to IS NULL
+            UNION
+            SELECT 'district', code FROM region WHERE level = 3 AND code = ANY(%(districts)s)
+            UNION
+            SELECT 'registered', nik FROM event_knowledge
+             WHERE nik = ANY(%(niks)s) AND type = 'person.registered' AND tx_to IS NULL
+            """,
+        {"regions": regions, "districts": unknown_districts, "niks": niks},
     )
-    return {r.code for r in rows}
+    found: dict[str, set[str]] = {"region": set(), "district": set(), "registered": set()}
+    for row in rows:
+        found[row.kind].add(row.value)
+    _DISTRICTS_EVER_DEFINED.update(found["district"])
+    return ReferenceFacts(found["region"], districts & _DISTRICTS_EVER_DEFINED, found["registered"])
 
 
 async def write_vault(
@@ -236,8 +266,9 @@ async def vault_entries(
     ids = list(set(event_ids))
     if not ids:
         return {}
-    rows = await session.execute(
-        text("SELECT event_id, salt, fields FROM person_vault WHERE event_id = ANY(:ids)"),
+    rows = await raw.execute(
+        session,
+        "SELECT event_id, salt, fields FROM person_vault WHERE event_id = ANY(%(ids)s)",
         {"ids": ids},
     )
     return {r.event_id: (bytes(r.salt), r.fields) for r in rows}

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.database import raw
+from coverage_ledger.database.raw import driver_connection
 
 APPEND_LOCK_KEY = 0x6C6564676572  # "ledger": the advisory lock that serialises tx_seq assignment
 
@@ -50,38 +51,32 @@ class EventRow:
     digest: str
 
 
-async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
-    """The psycopg connection under the session's transaction (for COPY)."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert isinstance(driver, psycopg.AsyncConnection)
-    return driver
+@dataclass(frozen=True, slots=True)
+class LockedHead:
+    """What an appender learns once it holds the append lock."""
+
+    head: Head | None
+    next_recorded_at: datetime
+    """The clock, but at least 1 µs after the head's recorded_at."""
 
 
-async def take_append_lock(session: AsyncSession) -> None:
-    """Serialise appenders until this transaction ends (commit or rollback)."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+async def lock_and_read_head(session: AsyncSession) -> LockedHead:
+    """Take the append lock (held until this transaction ends) and read the head."""
+    row = (
+        await raw.execute(session, "SELECT * FROM ledger_lock_head(%(key)s)", {"key": APPEND_LOCK_KEY})
+    ).one()
+    head = Head(row.head_seq, row.head_recorded_at, row.head_hash) if row.head_seq is not None else None
+    return LockedHead(head, row.next_recorded_at)
 
 
 async def read_head(session: AsyncSession) -> Head | None:
-    """The newest committed tx, or None for an empty ledger."""
+    """The newest committed tx, or None for an empty ledger (no lock taken)."""
     row = (
-        await session.execute(
-            text("SELECT tx_seq, recorded_at, hash FROM ledger_tx ORDER BY tx_seq DESC LIMIT 1")
+        await raw.execute(
+            session, "SELECT tx_seq, recorded_at, hash FROM ledger_tx ORDER BY tx_seq DESC LIMIT 1"
         )
     ).one_or_none()
     return Head(row.tx_seq, row.recorded_at, row.hash) if row else None
-
-
-async def next_recorded_at(session: AsyncSession, *, after: datetime | None) -> datetime:
-    """The clock, but at least 1 µs after the previous tx (strictly increasing known time)."""
-    value = await session.scalar(
-        text("SELECT greatest(clock_timestamp(), CAST(:after AS timestamptz) + interval '1 microsecond')"),
-        {"after": after},
-    )
-    assert isinstance(value, datetime)
-    return value
 
 
 async def write_events(session: AsyncSession, *, tx_id: uuid.UUID, rows: Sequence[EventRow]) -> None:
@@ -122,12 +117,11 @@ async def write_tx(
     event_count: int,
 ) -> None:
     """Insert the tx header row that makes the provisional events part of the ledger."""
-    await session.execute(
-        text(
-            "INSERT INTO ledger_tx (tx_seq, tx_id, recorded_at, prev_hash, hash, actor, source, "
-            "backfill, event_count) VALUES (:tx_seq, :tx_id, :recorded_at, :prev_hash, :hash, "
-            ":actor, :source, :backfill, :event_count)"
-        ),
+    await raw.execute(
+        session,
+        "INSERT INTO ledger_tx (tx_seq, tx_id, recorded_at, prev_hash, hash, actor, source, "
+        "backfill, event_count) VALUES (%(tx_seq)s, %(tx_id)s, %(recorded_at)s, %(prev_hash)s, %(hash)s, "
+        "%(actor)s, %(source)s, %(backfill)s, %(event_count)s)",
         {
             "tx_seq": tx_seq,
             "tx_id": tx_id,
@@ -167,14 +161,15 @@ async def events_by_id(session: AsyncSession, event_ids: Iterable[str]) -> dict[
     ids = list(set(event_ids))
     if not ids:
         return {}
-    rows = await session.execute(text(f"{_STORED_EVENT} WHERE e.event_id = ANY(:ids)"), {"ids": ids})
+    rows = await raw.execute(session, f"{_STORED_EVENT} WHERE e.event_id = ANY(%(ids)s)", {"ids": ids})
     return {row.event_id: _stored(row) for row in rows}
 
 
 async def events_about(session: AsyncSession, *, nik: str, up_to_tx: int) -> list[StoredEvent]:
     """Every event about a person recorded up to a tx, in log order."""
-    rows = await session.execute(
-        text(f"{_STORED_EVENT} WHERE e.nik = :nik AND t.tx_seq <= :tx ORDER BY t.tx_seq, e.position"),
+    rows = await raw.execute(
+        session,
+        f"{_STORED_EVENT} WHERE e.nik = %(nik)s AND t.tx_seq <= %(tx)s ORDER BY t.tx_seq, e.position",
         {"nik": nik, "tx": up_to_tx},
     )
     return [_stored(row) for row in rows]
@@ -189,27 +184,29 @@ async def resolve_known_at(
 ) -> int:
     """The newest tx_seq inside a known-time bound (0 when none); beyond the head → the head."""
     if tx_seq is not None:
-        value = await session.scalar(
-            text("SELECT coalesce(max(tx_seq), 0) FROM ledger_tx WHERE tx_seq <= :n"), {"n": tx_seq}
+        value = await raw.scalar(
+            session, "SELECT coalesce(max(tx_seq), 0) FROM ledger_tx WHERE tx_seq <= %(n)s", {"n": tx_seq}
         )
     elif recorded_on_or_before is not None:
-        value = await session.scalar(
-            text("SELECT coalesce(max(tx_seq), 0) FROM ledger_tx WHERE recorded_at <= :t"),
+        value = await raw.scalar(
+            session,
+            "SELECT coalesce(max(tx_seq), 0) FROM ledger_tx WHERE recorded_at <= %(t)s",
             {"t": recorded_on_or_before},
         )
     elif recorded_before is not None:
-        value = await session.scalar(
-            text("SELECT coalesce(max(tx_seq), 0) FROM ledger_tx WHERE recorded_at < :t"),
+        value = await raw.scalar(
+            session,
+            "SELECT coalesce(max(tx_seq), 0) FROM ledger_tx WHERE recorded_at < %(t)s",
             {"t": recorded_before},
         )
     else:
-        value = await session.scalar(text("SELECT coalesce(max(tx_seq), 0) FROM ledger_tx"))
+        value = await raw.scalar(session, "SELECT coalesce(max(tx_seq), 0) FROM ledger_tx")
     return int(value or 0)
 
 
 async def tx_recorded_at(session: AsyncSession, tx_seq: int) -> datetime | None:
     """recorded_at of a tx."""
-    value = await session.scalar(text("SELECT recorded_at FROM ledger_tx WHERE tx_seq = :n"), {"n": tx_seq})
+    value = await raw.scalar(session, "SELECT recorded_at FROM ledger_tx WHERE tx_seq = %(n)s", {"n": tx_seq})
     return value if isinstance(value, datetime) else None
 
 
@@ -261,10 +258,9 @@ async def iterate_chain(session: AsyncSession, *, from_tx: int = 1) -> AsyncIter
 
 async def orphan_event_count(session: AsyncSession) -> int:
     """Events whose tx header does not exist (only possible by tampering)."""
-    value = await session.scalar(
-        text(
-            "SELECT count(*) FROM ledger_event e "
-            "WHERE NOT EXISTS (SELECT 1 FROM ledger_tx t WHERE t.tx_id = e.tx_id)"
-        )
+    value = await raw.scalar(
+        session,
+        "SELECT count(*) FROM ledger_event e "
+        "WHERE NOT EXISTS (SELECT 1 FROM ledger_tx t WHERE t.tx_id = e.tx_id)",
     )
     return int(value or 0)

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,21 +84,17 @@ def _check_unique_ids(prepared: Sequence[PreparedEvent]) -> None:
         raise InvalidInput("the batch uses an event_id twice", errors)
 
 
-async def _split_duplicates(
-    session: AsyncSession, prepared: list[PreparedEvent]
+def _split_duplicates(
+    prepared: list[PreparedEvent],
+    stored: dict[str, repository.StoredEvent],
+    salts: dict[str, tuple[bytes, dict[str, Any]]],
 ) -> tuple[list[PreparedEvent], list[repository.StoredEvent]]:
     """New events, and the stored originals of identical re-sends; a changed re-send is a 409."""
-    existing = await repository.events_by_id(session, (p.row.event_id for p in prepared))
-    if not existing:
-        return prepared, []
-    salts = await projections.vault_entries(
-        session, (p.row.event_id for p in prepared if isinstance(p.source, PersonRegistered))
-    )
     fresh: list[PreparedEvent] = []
     originals: list[repository.StoredEvent] = []
     for item in prepared:
-        stored = existing.get(item.row.event_id)
-        if stored is None:
+        original = stored.get(item.row.event_id)
+        if original is None:
             fresh.append(item)
             continue
         digest = item.row.digest
@@ -111,18 +108,16 @@ async def _split_duplicates(
                 salt=salts[item.row.event_id][0],
             )
             digest = again.row.digest
-        if digest != stored.digest or stored.carried_by != item.row.carried_by:
+        if digest != original.digest or original.carried_by != item.row.carried_by:
             raise Conflict(
                 f"event_id {item.row.event_id!r} is already in the ledger with different content",
                 [
                     ErrorItem(
-                        "event_id_reused",
-                        "same event_id, different content",
-                        field=f"{item.path}.event_id",
+                        "event_id_reused", "same event_id, different content", field=f"{item.path}.event_id"
                     )
                 ],
             )
-        originals.append(stored)
+        originals.append(original)
     return fresh, originals
 
 
@@ -145,11 +140,17 @@ async def append_events(
     prepared = _prepare(events)
     _check_rights(principal, prepared)
     _check_unique_ids(prepared)
-    fresh, originals = await _split_duplicates(session, prepared)
+    stored = await repository.events_by_id(
+        session, [p.row.event_id for p in prepared] + [t for p in prepared for t in p.supersedes]
+    )
+    salts = {}
+    if any(isinstance(p.source, PersonRegistered) and p.row.event_id in stored for p in prepared):
+        salts = await projections.vault_entries(session, (p.row.event_id for p in prepared))
+    fresh, originals = _split_duplicates(prepared, stored, salts)
     if not fresh:
         newest = max(originals, key=lambda s: s.tx_seq)
         return AppendResult(newest.tx_seq, newest.recorded_at, 0, len(originals))
-    await check_batch(session, principal=principal, prepared=fresh)
+    await check_batch(session, principal=principal, prepared=fresh, stored=stored)
 
     tx_id = uuid.uuid4()
     try:
@@ -165,8 +166,8 @@ async def append_events(
         ],
     )
 
-    await repository.take_append_lock(session)
-    head = await repository.read_head(session)
+    locked = await repository.lock_and_read_head(session)
+    head = locked.head
     if recorded_at is not None:
         if head is not None and recorded_at <= head.recorded_at:
             raise Conflict(
@@ -182,7 +183,7 @@ async def append_events(
             )
         tx_recorded_at = recorded_at
     else:
-        tx_recorded_at = await repository.next_recorded_at(session, after=head.recorded_at if head else None)
+        tx_recorded_at = locked.next_recorded_at
     tx_seq = head.tx_seq + 1 if head else 1
 
     await _project(session, principal=principal, fresh=fresh, tx_seq=tx_seq, recorded_at=tx_recorded_at)
@@ -223,33 +224,39 @@ async def _project(
 ) -> None:
     """Maintain every projection for this tx (under the append lock)."""
     corrections = [p for p in fresh if p.supersedes]
-    targets = {t for p in corrections for t in p.supersedes}
     fresh_ids = {p.row.event_id for p in fresh}
-    links, current = await projections.load_links(session, targets - fresh_ids)
+    graph = await projections.load_links(session, {t for p in corrections for t in p.supersedes} - fresh_ids)
+    links, kinds = graph.links, graph.kinds
     for item in fresh:
-        links.setdefault(item.row.event_id, EventLinks(item.row.event_id, carried_by=item.row.carried_by))
-        node = links[item.row.event_id]
+        kinds[item.row.event_id] = (item.row.type, item.row.nik)
+        node = links.setdefault(item.row.event_id, EventLinks(item.row.event_id))
+        node.carried_by = item.row.carried_by
         node.supersedes = item.supersedes
         node.replacement = item.replacement_id
     for item in corrections:
         for target in item.supersedes:
             links.setdefault(target, EventLinks(target)).corrected_by.append(item.row.event_id)
-    changes = changes_after_append(links, [p.row.event_id for p in fresh], current)
+    changes = changes_after_append(links, fresh_ids, graph.force)
 
     entering = [c.event_id for c in changes if c.in_force]
     leaving = [(c.event_id, c.superseded_by) for c in changes if not c.in_force]
-    await projections.close_intervals(session, tx_seq=tx_seq, closing=leaving)
-    await projections.open_intervals(session, tx_seq=tx_seq, event_ids=entering)
-    await projections.write_correction_links(
+    await projections.apply_force_changes(
         session,
         tx_seq=tx_seq,
+        entering=entering,
+        leaving=leaving,
         links=[(t, p.row.event_id) for p in corrections for t in p.supersedes],
     )
-    await projections.sync_regions(session, tx_seq=tx_seq, entering=entering, leaving=[e for e, _ in leaving])
+    regions_in = [e for e in entering if kinds[e][0] == "region.defined"]
+    regions_out = [e for e, _ in leaving if kinds[e][0] == "region.defined"]
+    if regions_in or regions_out:
+        await projections.sync_regions(session, tx_seq=tx_seq, entering=regions_in, leaving=regions_out)
+    officers_in = {e for e in entering if kinds[e][0] == "officer.enrolled"}
     await check_overlaps(
         session,
         principal=principal,
-        entering=entering,
+        niks={nik for e in officers_in if (nik := kinds[e][1]) is not None},
+        entering=officers_in,
         paths={p.row.event_id: p.path for p in fresh},
         recorded_at=recorded_at,
     )

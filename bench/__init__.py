@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): figures for docs/benchmarks.md, not tests."""

@@ -1,0 +1,31 @@
+"""`python -m bench --size small|full [--only NAME]`: run the benchmarks and print their figures."""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from bench import ledger_core
+from bench.common import machine
+
+SUITES = {"ledger_core": ledger_core.run}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", choices=["small", "full"], default="small", help="data set size")
+    parser.add_argument("--only", choices=sorted(SUITES), action="append", help="run only these suites")
+    args = parser.parse_args()
+    results = {"machine": machine(), "size": args.size, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    for name in args.only or SUITES:
+        print(f"== {name} ({args.size})", flush=True)
+        results[name] = SUITES[name](size=args.size)
+        print(json.dumps(results[name], indent=2), flush=True)
+    out = Path(__file__).parent / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}-{args.size}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"results written to {out}")
+
+
+if __name__ == "__main__":
+    main()

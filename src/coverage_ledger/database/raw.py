@@ -1,0 +1,67 @@
+"""Statements on the psycopg connection under a SQLAlchemy session's transaction.
+
+Repositories run their SQL here rather than through `session.execute(text(...))`: on the append
+path SQLAlchemy's per-statement machinery cost more CPU than the statements themselves (see
+docs/benchmarks.md). The transaction is still the session's, owned by the request.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import psycopg
+from psycopg.rows import namedtuple_row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection under the session's (begun) transaction.
+
+    Remembered for the rest of the innermost transaction: asking SQLAlchemy again costs more than
+    most of the statements run on it. A new savepoint asks again, because SQLAlchemy emits the
+    SAVEPOINT only when the session's connection is next requested.
+    """
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is not None and session.info.get("driver_for") is transaction:
+        cached: psycopg.AsyncConnection[Any] = session.info["driver"]
+        return cached
+    connection = await session.connection()
+    pooled = await connection.get_raw_connection()
+    driver = pooled.driver_connection
+    assert isinstance(driver, psycopg.AsyncConnection)
+    session.info["driver_for"] = session.get_nested_transaction() or session.get_transaction()
+    session.info["driver"] = driver
+    return driver
+
+
+class Rows:
+    """The rows of a statement, with the few accessors repositories use."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+
+    def __iter__(self) -> Any:
+        return iter(self._rows)
+
+    def one(self) -> Any:
+        """Exactly one row."""
+        if len(self._rows) != 1:
+            raise LookupError(f"expected one row, got {len(self._rows)}")
+        return self._rows[0]
+
+    def one_or_none(self) -> Any:
+        """The row, or None."""
+        return self._rows[0] if self._rows else None
+
+
+async def execute(session: AsyncSession, query: str, params: Mapping[str, Any] | None = None) -> Rows:
+    """Run a statement and keep its rows (none for statements without a result)."""
+    conn = await driver_connection(session)
+    async with conn.cursor(row_factory=namedtuple_row) as cursor:
+        await cursor.execute(query.encode(), params)
+        return Rows(await cursor.fetchall() if cursor.description else [])
+
+
+async def scalar(session: AsyncSession, query: str, params: Mapping[str, Any] | None = None) -> Any:
+    """The first column of the first row, or None."""
+    row = (await execute(session, query, params)).one_or_none()
+    return row[0] if row is not None else None
