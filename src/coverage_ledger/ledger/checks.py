@@ -2,55 +2,50 @@
 targets of corrections, and the non-overlap of officer terms."""
 
 from collections.abc import Sequence
-from datetime import date, datetime
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import date
 
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.coverage import human_date
 from coverage_ledger.domain.nik import Nik, district_code_of, parse_nik
 from coverage_ledger.domain.officer import OfficerTerm, find_overlaps, last_day
 from coverage_ledger.domain.region_codes import region_parent
-from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
-from coverage_ledger.ledger import projections, repository
+from coverage_ledger.ledger import repository
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.schemas import OfficerEnrolled, PersonRegistered, RegionDefined
+from coverage_ledger.ledger.snapshot import Snapshot
 
 
-def _region_of(payload: dict[str, object]) -> str | None:
+def region_of(payload: dict[str, object]) -> str | None:
     value = payload.get("region_code") or payload.get("code")
     return value if isinstance(value, str) else None
 
 
-async def check_batch(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    prepared: Sequence[PreparedEvent],
-    stored: dict[str, repository.StoredEvent],
-) -> None:
-    """Every semantic rule of the batch; all failures are reported together (422), scope first (403).
-
-    `stored` holds the committed events the batch names (its own ids and its correction targets).
-    """
-    errors: list[ErrorItem] = []
+def snapshot_keys(prepared: Sequence[PreparedEvent]) -> dict[str, set[str]]:
+    """What the snapshot must read for these events: regions, districts, persons."""
     sources = [p.source for p in prepared]
     niks = {s.nik for s in sources if isinstance(s, PersonRegistered | OfficerEnrolled)}
     batch_regions = {s.code for s in sources if isinstance(s, RegionDefined)}
-    facts = await projections.reference_facts(
-        session,
-        region_codes={c for p in prepared if (c := _region_of(p.row.payload)) is not None} - batch_regions,
-        district_codes={district_code_of(n) for n in niks if len(n) == 16 and n.isdigit()},
-        niks={s.nik for s in sources if isinstance(s, OfficerEnrolled)},
-    )
-    regions = facts.regions_in_force | batch_regions
-    registered = set(facts.registered_niks)
+    return {
+        "region_codes": {c for p in prepared if (c := region_of(p.row.payload)) is not None} - batch_regions,
+        "district_codes": {district_code_of(n) for n in niks if len(n) == 16 and n.isdigit()},
+        "registered_niks": {s.nik for s in sources if isinstance(s, OfficerEnrolled)},
+        "officer_niks": {s.nik for s in sources if isinstance(s, OfficerEnrolled)},
+    }
+
+
+def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snapshot: Snapshot) -> None:
+    """Every semantic rule of the batch; all failures are reported together (422), scope first (403)."""
+    errors: list[ErrorItem] = []
+    batch_regions = {p.source.code for p in prepared if isinstance(p.source, RegionDefined)}
+    regions = snapshot.regions_in_force | batch_regions
+    registered = set(snapshot.registered_niks)
+    stored = snapshot.stored
     seen_ids: set[str] = set()
     for item in prepared:
         event = item.source
         path = item.path
-        region = _region_of(item.row.payload)
+        region = region_of(item.row.payload)
         if region is not None and not principal.sees(region):
             raise Forbidden(
                 f"{path}: region {region} is outside this key's region {principal.region_prefix}",
@@ -75,7 +70,7 @@ async def check_batch(
                 )
             )
         if isinstance(event, PersonRegistered | OfficerEnrolled):
-            nik = parse_nik(event.nik, known_districts=facts.districts_known, field=f"{path}.nik")
+            nik = parse_nik(event.nik, known_districts=snapshot.districts_known, field=f"{path}.nik")
             if isinstance(nik, ErrorItem):
                 errors.append(nik)
             elif isinstance(event, PersonRegistered):
@@ -144,7 +139,7 @@ def _target_errors(
         if original is None:
             errors.append(ErrorItem("unknown_event", f"no event {target!r} in the ledger", field=field))
             continue
-        region = _region_of(original.payload)
+        region = region_of(original.payload)
         if region is not None and not principal.sees(region):
             # the same answer as for an unknown id: no existence is leaked outside the scope
             errors.append(ErrorItem("unknown_event", f"no event {target!r} in the ledger", field=field))
@@ -169,8 +164,9 @@ def _target_errors(
     return errors
 
 
-def _term(event_id: str, payload: dict[str, object], recorded_at: datetime) -> OfficerTerm:
+def _term(event_id: str, payload: dict[str, object]) -> OfficerTerm:
     registered_on = payload.get("registered_on")
+    valid_from = date.fromisoformat(str(payload["valid_from"]))
     return OfficerTerm(
         event_id=event_id,
         nik=str(payload["nik"]),
@@ -178,28 +174,25 @@ def _term(event_id: str, payload: dict[str, object], recorded_at: datetime) -> O
         committee=str(payload["committee"]),
         region_code=str(payload["region_code"]),
         programs=tuple(payload["programs"]),  # type: ignore[arg-type]
-        valid_from=date.fromisoformat(str(payload["valid_from"])),
+        valid_from=valid_from,
         valid_to=date.fromisoformat(str(payload["valid_to"])),
-        registered_on=date.fromisoformat(registered_on)
-        if isinstance(registered_on, str)
-        else jakarta_date(recorded_at),
+        # the overlap rule reads only the term; a missing registration date does not matter here
+        registered_on=date.fromisoformat(registered_on) if isinstance(registered_on, str) else valid_from,
     )
 
 
-async def check_overlaps(
-    session: AsyncSession,
+def check_overlaps(
     *,
     principal: Principal,
-    niks: set[str],
+    in_force: Sequence[tuple[str, dict[str, object]]],
     entering: set[str],
     paths: dict[str, str],
-    recorded_at: datetime,
 ) -> None:
-    """No two in-force officer terms of one person share a day and a program (checked under the lock)."""
-    if not niks:
-        return
-    in_force = await projections.in_force_events_of(session, niks=niks, types=["officer.enrolled"])
-    terms = [_term(e.event_id, e.payload, e.recorded_at or recorded_at) for e in in_force]
+    """No two in-force officer terms of one person share a day and a program.
+
+    `in_force` is every officer enrolment of the persons concerned after this tx: (event_id, payload).
+    """
+    terms = [_term(event_id, payload) for event_id, payload in in_force]
     errors = []
     for first, second in find_overlaps(terms):
         new, other = (second, first) if second.event_id in entering else (first, second)

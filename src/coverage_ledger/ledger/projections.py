@@ -12,58 +12,13 @@ from coverage_ledger.database import raw
 from coverage_ledger.database.raw import driver_connection
 from coverage_ledger.domain.supersession import EventLinks
 
-
-async def apply_force_changes(
-    session: AsyncSession,
-    *,
-    tx_seq: int,
-    entering: Sequence[str],
-    leaving: Sequence[tuple[str, str | None]],
-    links: Sequence[tuple[str, str]],
-) -> None:
-    """One statement for the tx: close the intervals of events leaving force (with the correction
-    that caused it), open those entering (new, or restored), and record correction edges."""
-    if not (entering or leaving or links):
-        return
-    await raw.execute(
-        session,
-        """
-            WITH closed AS (
-                UPDATE event_knowledge k SET tx_to = %(tx)s, superseded_by = c.cause
-                  FROM unnest(CAST(%(leaving)s AS text[]), CAST(%(causes)s AS text[])) AS c(event_id, cause)
-                 WHERE k.event_id = c.event_id AND k.tx_to IS NULL
-                RETURNING 1
-            ), opened AS (
-                INSERT INTO event_knowledge (event_id, tx_from, nik, type)
-                SELECT event_id, %(tx)s, nik, type FROM ledger_event WHERE event_id = ANY(%(entering)s)
-                RETURNING 1
-            ), linked AS (
-                INSERT INTO correction_link (target_event_id, correction_event_id, tx_seq)
-                SELECT t, c, %(tx)s
-                  FROM unnest(CAST(%(targets)s AS text[]), CAST(%(corrections)s AS text[])) AS l(t, c)
-                RETURNING 1
-            )
-            SELECT (SELECT count(*) FROM closed) AS closed, (SELECT count(*) FROM opened) AS opened,
-                   (SELECT count(*) FROM linked) AS linked
-            """,
-        {
-            "tx": tx_seq,
-            "leaving": [e for e, _ in leaving],
-            "causes": [c for _, c in leaving],
-            "entering": list(entering),
-            "targets": [t for t, _ in links],
-            "corrections": [c for _, c in links],
-        },
-    )
-
-
 _NODES = """
     SELECT e.event_id,
            e.type,
            e.nik,
            e.carried_by,
-           EXISTS (SELECT 1 FROM event_knowledge k
-                    WHERE k.event_id = e.event_id AND k.tx_to IS NULL) AS in_force,
+           coalesce((SELECT true FROM event_knowledge k
+                      WHERE k.event_id = e.event_id AND k.tx_to IS NULL LIMIT 1), false) AS in_force,
            ARRAY(SELECT l.correction_event_id FROM correction_link l
                   WHERE l.target_event_id = e.event_id
                   ORDER BY l.tx_seq, l.correction_event_id) AS corrected_by,
@@ -87,18 +42,15 @@ class Subgraph:
     """(type, nik) of every node."""
 
 
-async def load_links(session: AsyncSession, start: Iterable[str]) -> Subgraph:
-    """The supersession graph downstream of `start`, with the current force of every node and of
-    every correction pointing at one.
+async def extend_subgraph(session: AsyncSession, graph: Subgraph, start: set[str]) -> None:
+    """Add the nodes downstream of `start` to `graph`, and the force of what points at them.
 
     Downstream = the events named by corrections and the replacements of corrections,
     transitively. The walk is level by level with indexed lookups: chains are short, and a
     recursive CTE let the planner guess thousands of rows and scan the whole log.
     """
-    links: dict[str, EventLinks] = {}
-    force: dict[str, bool] = {}
-    kinds: dict[str, tuple[str, str | None]] = {}
-    frontier = set(start)
+    links, force, kinds = graph.links, graph.force, graph.kinds
+    frontier = start - links.keys()
     while frontier:
         rows = await raw.execute(session, _NODES, {"ids": list(frontier)})
         following: set[str] = set()
@@ -118,7 +70,7 @@ async def load_links(session: AsyncSession, start: Iterable[str]) -> Subgraph:
         frontier = following - links.keys()
     outside = {c for node in links.values() for c in node.corrected_by}
     outside |= {node.carried_by for node in links.values() if node.carried_by is not None}
-    outside -= links.keys()
+    outside -= links.keys() | force.keys()
     if outside:
         rows = await raw.execute(
             session,
@@ -127,7 +79,6 @@ async def load_links(session: AsyncSession, start: Iterable[str]) -> Subgraph:
         )
         in_force = {r.event_id for r in rows}
         force.update({c: c in in_force for c in outside})
-    return Subgraph(links, force, kinds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,29 +116,6 @@ async def in_force_events_of(
     return [InForceEvent(r.event_id, r.type, r.payload, r.tx_seq, r.recorded_at) for r in rows]
 
 
-async def sync_regions(
-    session: AsyncSession, *, tx_seq: int, entering: Sequence[str], leaving: Sequence[str]
-) -> None:
-    """Mirror region definitions entering or leaving force into the region projection."""
-    if leaving:
-        await raw.execute(
-            session,
-            "UPDATE region SET tx_to = %(tx)s WHERE event_id = ANY(%(ids)s) AND tx_to IS NULL",
-            {"tx": tx_seq, "ids": list(leaving)},
-        )
-    if entering:
-        await raw.execute(
-            session,
-            "INSERT INTO region (event_id, tx_from, code, parent_code, name, level, decree, "
-            "valid_from, valid_to) SELECT e.event_id, %(tx)s, e.payload->>'code', "
-            "e.payload->>'parent_code', e.payload->>'name', (e.payload->>'level')::int, "
-            "e.payload->>'decree', (e.payload->>'valid_from')::date, "
-            "(e.payload->>'valid_to')::date FROM ledger_event e "
-            "WHERE e.event_id = ANY(%(ids)s) AND e.type = 'region.defined'",
-            {"tx": tx_seq, "ids": list(entering)},
-        )
-
-
 async def region_codes_in_force(session: AsyncSession, codes: Iterable[str]) -> set[str]:
     """Which of these region codes are defined in current knowledge."""
     wanted = list(set(codes))
@@ -199,49 +127,6 @@ async def region_codes_in_force(session: AsyncSession, codes: Iterable[str]) -> 
         {"codes": wanted},
     )
     return {r.code for r in rows}
-
-
-_DISTRICTS_EVER_DEFINED: set[str] = set()
-"""District codes some decree defined. A definition never leaves the log, so a code once found
-stays valid for NIKs forever: safe to remember in the process."""
-
-
-@dataclass(frozen=True, slots=True)
-class ReferenceFacts:
-    """What an append needs to know of regions and persons, read in one round trip."""
-
-    regions_in_force: set[str]
-    districts_known: set[str]
-    registered_niks: set[str]
-
-
-async def reference_facts(
-    session: AsyncSession, *, region_codes: Iterable[str], district_codes: Iterable[str], niks: Iterable[str]
-) -> ReferenceFacts:
-    """Regions in force now, district codes ever defined, persons with a registration in force."""
-    regions, niks = list(set(region_codes)), list(set(niks))
-    districts = set(district_codes)
-    unknown_districts = list(districts - _DISTRICTS_EVER_DEFINED)
-    if not (regions or niks or unknown_districts):
-        return ReferenceFacts(set(), districts, set())
-    rows = await raw.execute(
-        session,
-        """
-            SELECT 'region' AS kind, code AS value FROM region
-             WHERE code = ANY(%(regions)s) AND tx_to IS NULL
-            UNION
-            SELECT 'district', code FROM region WHERE level = 3 AND code = ANY(%(districts)s)
-            UNION
-            SELECT 'registered', nik FROM event_knowledge
-             WHERE nik = ANY(%(niks)s) AND type = 'person.registered' AND tx_to IS NULL
-            """,
-        {"regions": regions, "districts": unknown_districts, "niks": niks},
-    )
-    found: dict[str, set[str]] = {"region": set(), "district": set(), "registered": set()}
-    for row in rows:
-        found[row.kind].add(row.value)
-    _DISTRICTS_EVER_DEFINED.update(found["district"])
-    return ReferenceFacts(found["region"], districts & _DISTRICTS_EVER_DEFINED, found["registered"])
 
 
 async def write_vault(

@@ -52,21 +52,64 @@ class EventRow:
 
 
 @dataclass(frozen=True, slots=True)
-class LockedHead:
-    """What an appender learns once it holds the append lock."""
+class CommitOutcome:
+    """What `ledger_commit` answered."""
 
-    head: Head | None
-    next_recorded_at: datetime
-    """The clock, but at least 1 µs after the head's recorded_at."""
+    status: str
+    """`ok`, `stale` (something watched changed since the snapshot) or `backfill_not_after_head`."""
+    tx_seq: int | None
+    recorded_at: datetime | None
+    hash: str | None
+    head_recorded_at: datetime | None
 
 
-async def lock_and_read_head(session: AsyncSession) -> LockedHead:
-    """Take the append lock (held until this transaction ends) and read the head."""
+async def commit_append(
+    session: AsyncSession,
+    *,
+    tx_id: uuid.UUID,
+    actor: str,
+    source: str,
+    backfill_at: datetime | None,
+    digests: Sequence[str],
+    snapshot: int,
+    watch_events: Sequence[str],
+    watch_niks: Sequence[str],
+    watch_regions: Sequence[str],
+    leaving: Sequence[tuple[str, str | None]],
+    entering: Sequence[tuple[str, str | None, str]],
+    links: Sequence[tuple[str, str]],
+) -> CommitOutcome:
+    """Under the append lock: recheck since the snapshot, number, stamp, project and chain the tx."""
     row = (
-        await raw.execute(session, "SELECT * FROM ledger_lock_head(%(key)s)", {"key": APPEND_LOCK_KEY})
+        await raw.execute(
+            session,
+            "SELECT * FROM ledger_commit(%(lock)s, %(tx_id)s, %(actor)s, %(source)s, "
+            "%(backfill_at)s::timestamptz, %(digests)s::text[], %(snapshot)s, %(watch_events)s::text[], "
+            "%(watch_niks)s::text[], %(watch_regions)s::text[], %(leaving)s::text[], %(causes)s::text[], "
+            "%(entering)s::text[], %(entering_niks)s::text[], %(entering_types)s::text[], "
+            "%(targets)s::text[], %(corrections)s::text[])",
+            {
+                "lock": APPEND_LOCK_KEY,
+                "tx_id": tx_id,
+                "actor": actor,
+                "source": source,
+                "backfill_at": backfill_at,
+                "digests": list(digests),
+                "snapshot": snapshot,
+                "watch_events": list(watch_events),
+                "watch_niks": list(watch_niks),
+                "watch_regions": list(watch_regions),
+                "leaving": [e for e, _ in leaving],
+                "causes": [c for _, c in leaving],
+                "entering": [e for e, _, _ in entering],
+                "entering_niks": [n for _, n, _ in entering],
+                "entering_types": [t for _, _, t in entering],
+                "targets": [t for t, _ in links],
+                "corrections": [c for _, c in links],
+            },
+        )
     ).one()
-    head = Head(row.head_seq, row.head_recorded_at, row.head_hash) if row.head_seq is not None else None
-    return LockedHead(head, row.next_recorded_at)
+    return CommitOutcome(row.status, row.tx_seq, row.recorded_at, row.hash, row.head_recorded_at)
 
 
 async def read_head(session: AsyncSession) -> Head | None:
@@ -79,8 +122,30 @@ async def read_head(session: AsyncSession) -> Head | None:
     return Head(row.tx_seq, row.recorded_at, row.hash) if row else None
 
 
+COPY_THRESHOLD = 200
+"""Batches up to this size are written with one INSERT over arrays; larger ones with COPY."""
+
+
 async def write_events(session: AsyncSession, *, tx_id: uuid.UUID, rows: Sequence[EventRow]) -> None:
-    """COPY the events of one tx into the log under its provisional id."""
+    """Write the events of one tx into the log under its provisional id."""
+    if len(rows) <= COPY_THRESHOLD:
+        await raw.execute(
+            session,
+            "INSERT INTO ledger_event (event_id, tx_id, position, type, nik, carried_by, payload, digest) "
+            "SELECT e, %(tx_id)s, p - 1, t, n, c, d, g FROM unnest(%(ids)s::text[], %(types)s::text[], "
+            "%(niks)s::text[], %(carried)s::text[], %(payloads)s::jsonb[], %(digests)s::text[]) "
+            "WITH ORDINALITY AS x(e, t, n, c, d, g, p)",
+            {
+                "tx_id": tx_id,
+                "ids": [r.event_id for r in rows],
+                "types": [r.type for r in rows],
+                "niks": [r.nik for r in rows],
+                "carried": [r.carried_by for r in rows],
+                "payloads": [Jsonb(r.payload) for r in rows],
+                "digests": [r.digest for r in rows],
+            },
+        )
+        return
     conn = await driver_connection(session)
     async with (
         conn.cursor() as cursor,
@@ -101,39 +166,6 @@ async def write_events(session: AsyncSession, *, tx_id: uuid.UUID, rows: Sequenc
                     row.digest,
                 )
             )
-
-
-async def write_tx(
-    session: AsyncSession,
-    *,
-    tx_seq: int,
-    tx_id: uuid.UUID,
-    recorded_at: datetime,
-    prev_hash: str,
-    hash_: str,
-    actor: str,
-    source: str,
-    backfill: bool,
-    event_count: int,
-) -> None:
-    """Insert the tx header row that makes the provisional events part of the ledger."""
-    await raw.execute(
-        session,
-        "INSERT INTO ledger_tx (tx_seq, tx_id, recorded_at, prev_hash, hash, actor, source, "
-        "backfill, event_count) VALUES (%(tx_seq)s, %(tx_id)s, %(recorded_at)s, %(prev_hash)s, %(hash)s, "
-        "%(actor)s, %(source)s, %(backfill)s, %(event_count)s)",
-        {
-            "tx_seq": tx_seq,
-            "tx_id": tx_id,
-            "recorded_at": recorded_at,
-            "prev_hash": prev_hash,
-            "hash": hash_,
-            "actor": actor,
-            "source": source,
-            "backfill": backfill,
-            "event_count": event_count,
-        },
-    )
 
 
 _STORED_EVENT = (

@@ -11,15 +11,15 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.canonical import GENESIS_PREV_HASH, tx_hash
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.supersession import EventLinks, changes_after_append
 from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.ledger import projections, repository
-from coverage_ledger.ledger.checks import check_batch, check_overlaps
+from coverage_ledger.ledger.checks import check_batch, check_overlaps, snapshot_keys
 from coverage_ledger.ledger.preparation import PreparedEvent, prepare_correction, prepare_one
-from coverage_ledger.ledger.schemas import AppendableEvent, EventCorrected, PersonRegistered
+from coverage_ledger.ledger.schemas import AppendableEvent, EventCorrected, OfficerEnrolled, PersonRegistered
+from coverage_ledger.ledger.snapshot import Snapshot, read_snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +121,90 @@ def _split_duplicates(
     return fresh, originals
 
 
+@dataclass(slots=True)
+class _Plan:
+    """What the tx will change in the projections, and what it read to decide so."""
+
+    entering: list[tuple[str, str | None, str]]
+    """(event_id, nik, type) of events entering force."""
+    leaving: list[tuple[str, str | None]]
+    """(event_id, the correction that caused it) of events leaving force."""
+    links: list[tuple[str, str]]
+    """(target, correction) edges."""
+    watch_events: set[str]
+    watch_niks: set[str]
+    watch_regions: set[str]
+
+
+async def _plan(
+    session: AsyncSession, *, principal: Principal, fresh: Sequence[PreparedEvent], snapshot: Snapshot
+) -> _Plan:
+    """Validate the batch against the snapshot and work out its effect on the projections."""
+    check_batch(principal=principal, prepared=fresh, snapshot=snapshot)
+    corrections = [p for p in fresh if p.supersedes]
+    fresh_ids = {p.row.event_id for p in fresh}
+    graph = snapshot.graph
+    links, kinds = graph.links, graph.kinds
+    for item in fresh:
+        kinds[item.row.event_id] = (item.row.type, item.row.nik)
+        node = links.setdefault(item.row.event_id, EventLinks(item.row.event_id))
+        node.carried_by = item.row.carried_by
+        node.supersedes = item.supersedes
+        node.replacement = item.replacement_id
+    for item in corrections:
+        for target in item.supersedes:
+            links.setdefault(target, EventLinks(target)).corrected_by.append(item.row.event_id)
+    changes = changes_after_append(links, fresh_ids, graph.force)
+    entering = [c.event_id for c in changes if c.in_force]
+    leaving = [(c.event_id, c.superseded_by) for c in changes if not c.in_force]
+
+    officers_in = {e for e in entering if kinds[e][0] == "officer.enrolled"}
+    officer_niks = {nik for e in officers_in if (nik := kinds[e][1]) is not None}
+    in_force = {e.event_id: e.payload for e in snapshot.officer_terms}
+    known_niks = {p["nik"] for p in in_force.values()} | {
+        p.source.nik for p in fresh if isinstance(p.source, OfficerEnrolled)
+    }
+    if officer_niks - known_niks:  # a restored enrolment of a person the batch does not name (rare)
+        for extra in await projections.in_force_events_of(
+            session, niks=officer_niks - known_niks, types=["officer.enrolled"]
+        ):
+            in_force[extra.event_id] = extra.payload
+    payloads = {p.row.event_id: p.row.payload for p in fresh}
+    restored = [e for e in officers_in if e not in payloads]
+    if restored:
+        payloads |= {
+            e: stored.payload for e, stored in (await repository.events_by_id(session, restored)).items()
+        }
+    for event_id, _ in leaving:
+        in_force.pop(event_id, None)
+    in_force |= {e: payloads[e] for e in officers_in}
+    check_overlaps(
+        principal=principal,
+        in_force=[(e, p) for e, p in in_force.items() if p["nik"] in officer_niks],
+        entering=officers_in,
+        paths={p.row.event_id: p.path for p in fresh},
+    )
+    keys = snapshot_keys(fresh)
+    return _Plan(
+        entering=[(e, kinds[e][1], kinds[e][0]) for e in entering],
+        leaving=leaving,
+        links=[(t, p.row.event_id) for p in corrections for t in p.supersedes],
+        watch_events=(set(links) | set(graph.force)) - fresh_ids,
+        watch_niks=officer_niks | keys["registered_niks"],
+        watch_regions=keys["region_codes"],
+    )
+
+
+async def _read_snapshot(session: AsyncSession, prepared: Sequence[PreparedEvent]) -> Snapshot:
+    fresh_ids = {p.row.event_id for p in prepared}
+    return await read_snapshot(
+        session,
+        event_ids=fresh_ids,
+        targets={t for p in prepared for t in p.supersedes} - fresh_ids,
+        **snapshot_keys(prepared),
+    )
+
+
 async def append_events(
     session: AsyncSession,
     *,
@@ -140,17 +224,15 @@ async def append_events(
     prepared = _prepare(events)
     _check_rights(principal, prepared)
     _check_unique_ids(prepared)
-    stored = await repository.events_by_id(
-        session, [p.row.event_id for p in prepared] + [t for p in prepared for t in p.supersedes]
-    )
+    snapshot = await _read_snapshot(session, prepared)
     salts = {}
-    if any(isinstance(p.source, PersonRegistered) and p.row.event_id in stored for p in prepared):
+    if any(isinstance(p.source, PersonRegistered) and p.row.event_id in snapshot.stored for p in prepared):
         salts = await projections.vault_entries(session, (p.row.event_id for p in prepared))
-    fresh, originals = _split_duplicates(prepared, stored, salts)
+    fresh, originals = _split_duplicates(prepared, snapshot.stored, salts)
     if not fresh:
         newest = max(originals, key=lambda s: s.tx_seq)
         return AppendResult(newest.tx_seq, newest.recorded_at, 0, len(originals))
-    await check_batch(session, principal=principal, prepared=fresh, stored=stored)
+    plan = await _plan(session, principal=principal, fresh=fresh, snapshot=snapshot)
 
     tx_id = uuid.uuid4()
     try:
@@ -165,98 +247,51 @@ async def append_events(
             if p.vault_fields is not None
         ],
     )
-
-    locked = await repository.lock_and_read_head(session)
-    head = locked.head
-    if recorded_at is not None:
-        if head is not None and recorded_at <= head.recorded_at:
-            raise Conflict(
-                f"backfill recorded_at {format_instant(recorded_at)} is not after the head's "
-                f"{format_instant(head.recorded_at)} (tx {head.tx_seq})",
-                [
-                    ErrorItem(
-                        "backfill_not_after_head",
-                        "recorded_at must be later than the head's",
-                        field="recorded_at",
-                    )
-                ],
-            )
-        tx_recorded_at = recorded_at
-    else:
-        tx_recorded_at = locked.next_recorded_at
-    tx_seq = head.tx_seq + 1 if head else 1
-
-    await _project(session, principal=principal, fresh=fresh, tx_seq=tx_seq, recorded_at=tx_recorded_at)
-
-    prev_hash = head.hash if head else GENESIS_PREV_HASH
-    backfill = recorded_at is not None
-    digest = tx_hash(
-        tx_seq=tx_seq,
-        recorded_at=format_instant(tx_recorded_at),
-        prev_hash=prev_hash,
-        actor=principal.actor,
-        source=source,
-        backfill=backfill,
-        event_digests=[p.row.digest for p in fresh],
-    )
-    await repository.write_tx(
-        session,
-        tx_seq=tx_seq,
-        tx_id=tx_id,
-        recorded_at=tx_recorded_at,
-        prev_hash=prev_hash,
-        hash_=digest,
-        actor=principal.actor,
-        source=source,
-        backfill=backfill,
-        event_count=len(fresh),
-    )
-    return AppendResult(tx_seq, tx_recorded_at, len(fresh), len(originals))
+    outcome = await _commit(session, tx_id, principal, source, recorded_at, fresh, snapshot.tx_seq, plan)
+    if outcome.status == "stale":
+        # something this batch read changed meanwhile; the lock is held now, so read again and decide
+        snapshot = await _read_snapshot(session, fresh)
+        plan = await _plan(session, principal=principal, fresh=fresh, snapshot=snapshot)
+        outcome = await _commit(session, tx_id, principal, source, recorded_at, fresh, snapshot.tx_seq, plan)
+    if outcome.status == "backfill_not_after_head":
+        assert recorded_at is not None and outcome.head_recorded_at is not None
+        raise Conflict(
+            f"backfill recorded_at {format_instant(recorded_at)} is not after the head's "
+            f"{format_instant(outcome.head_recorded_at)}",
+            [
+                ErrorItem(
+                    "backfill_not_after_head",
+                    "recorded_at must be later than the head's",
+                    field="recorded_at",
+                )
+            ],
+        )
+    assert outcome.status == "ok" and outcome.tx_seq is not None and outcome.recorded_at is not None, outcome
+    return AppendResult(outcome.tx_seq, outcome.recorded_at, len(fresh), len(originals))
 
 
-async def _project(
+async def _commit(
     session: AsyncSession,
-    *,
+    tx_id: uuid.UUID,
     principal: Principal,
+    source: str,
+    recorded_at: datetime | None,
     fresh: Sequence[PreparedEvent],
-    tx_seq: int,
-    recorded_at: datetime,
-) -> None:
-    """Maintain every projection for this tx (under the append lock)."""
-    corrections = [p for p in fresh if p.supersedes]
-    fresh_ids = {p.row.event_id for p in fresh}
-    graph = await projections.load_links(session, {t for p in corrections for t in p.supersedes} - fresh_ids)
-    links, kinds = graph.links, graph.kinds
-    for item in fresh:
-        kinds[item.row.event_id] = (item.row.type, item.row.nik)
-        node = links.setdefault(item.row.event_id, EventLinks(item.row.event_id))
-        node.carried_by = item.row.carried_by
-        node.supersedes = item.supersedes
-        node.replacement = item.replacement_id
-    for item in corrections:
-        for target in item.supersedes:
-            links.setdefault(target, EventLinks(target)).corrected_by.append(item.row.event_id)
-    changes = changes_after_append(links, fresh_ids, graph.force)
-
-    entering = [c.event_id for c in changes if c.in_force]
-    leaving = [(c.event_id, c.superseded_by) for c in changes if not c.in_force]
-    await projections.apply_force_changes(
+    snapshot: int,
+    plan: _Plan,
+) -> repository.CommitOutcome:
+    return await repository.commit_append(
         session,
-        tx_seq=tx_seq,
-        entering=entering,
-        leaving=leaving,
-        links=[(t, p.row.event_id) for p in corrections for t in p.supersedes],
-    )
-    regions_in = [e for e in entering if kinds[e][0] == "region.defined"]
-    regions_out = [e for e, _ in leaving if kinds[e][0] == "region.defined"]
-    if regions_in or regions_out:
-        await projections.sync_regions(session, tx_seq=tx_seq, entering=regions_in, leaving=regions_out)
-    officers_in = {e for e in entering if kinds[e][0] == "officer.enrolled"}
-    await check_overlaps(
-        session,
-        principal=principal,
-        niks={nik for e in officers_in if (nik := kinds[e][1]) is not None},
-        entering=officers_in,
-        paths={p.row.event_id: p.path for p in fresh},
-        recorded_at=recorded_at,
+        tx_id=tx_id,
+        actor=principal.actor,
+        source=source,
+        backfill_at=recorded_at,
+        digests=[p.row.digest for p in fresh],
+        snapshot=snapshot,
+        watch_events=sorted(plan.watch_events),
+        watch_niks=sorted(plan.watch_niks),
+        watch_regions=sorted(plan.watch_regions),
+        leaving=plan.leaving,
+        entering=plan.entering,
+        links=plan.links,
     )
