@@ -1,6 +1,7 @@
 """Issue "ledger core" figures: as-of lookups with deep correction history, append throughput."""
 
 import asyncio
+import gc
 import random
 import threading
 import time
@@ -78,6 +79,7 @@ async def append(maker: async_sessionmaker[AsyncSession], events: list[dict[str,
 
 
 async def _measure(url: str, sizes: dict[str, int]) -> dict[str, Any]:
+    gc.freeze()  # as the service does once started (see app.py)
     engine = create_engine_for(url, pool_size=WRITERS)
     maker = session_factory(engine)
     figures: dict[str, Any] = {}

@@ -3,11 +3,14 @@
 import asyncio
 import itertools
 import random
+import uuid
 from typing import Any
 
 import psycopg
 from httpx import AsyncClient
 
+from coverage_ledger.database.engine import create_engine_for, session_factory
+from coverage_ledger.ledger.repository import commit_append
 from tests.conftest import _libpq
 from tests.live_app import live_app
 from tests.support import Keys, enrolled, nik, registered
@@ -176,3 +179,44 @@ async def test_the_response_is_sent_only_after_commit(fresh_database: str) -> No
         }
         await app(scope, receive, send)
         assert seen_at_start == [1, 200]
+
+
+async def test_a_tx_that_changed_what_an_append_read_makes_it_recheck(fresh_database: str) -> None:
+    """ledger_commit answers 'stale' when a tx committed after the snapshot touched a watched
+    person, and 'ok' when the snapshot is the head; the service then re-reads under the lock."""
+    async with live_app(fresh_database) as (_, client, keys):
+        person = nik()
+        first = await client.post(
+            "/v1/events",
+            json={
+                "events": [
+                    registered(person),
+                    enrolled(person, event_id="s-1", valid_from="2024-01-25", valid_to="2024-02-24"),
+                ]
+            },
+            headers=Keys.header(keys.admin),
+        )
+        head = first.json()["tx_seq"]
+    engine = create_engine_for(fresh_database, pool_size=1)
+    try:
+        for snapshot, expected in ((head - 1, "stale"), (head, "ok")):
+            async with session_factory(engine)() as session, session.begin():
+                outcome = await commit_append(
+                    session,
+                    tx_id=uuid.uuid4(),
+                    actor="key:test",
+                    source="test",
+                    backfill_at=None,
+                    digests=[],
+                    snapshot=snapshot,
+                    watch_events=[],
+                    watch_niks=[person],
+                    watch_regions=[],
+                    leaving=[],
+                    entering=[],
+                    links=[],
+                )
+                assert outcome.status == expected
+                await session.rollback()
+    finally:
+        await engine.dispose()

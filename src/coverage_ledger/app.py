@@ -1,5 +1,6 @@
 """The FastAPI application."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -34,6 +35,10 @@ def create_app(*, database_url: str, clock: Callable[[], datetime] = utc_now, po
         engine = create_engine_for(database_url, pool_size=pool_size)
         app.state.engine = engine
         app.state.sessionmaker = session_factory(engine)
+        # Everything alive now (settings, routes, reference data loaded by genesis) lives as long
+        # as the process: keep it out of the collector's full passes, which otherwise showed up
+        # as a third of the CPU time of large appends.
+        gc.freeze()
         log.info("coverage-ledger %s ready", __version__)
         try:
             yield

@@ -55,9 +55,9 @@ def event_document(event_id: str, event_type: str, payload: Mapping[str, Any]) -
     return {"event_id": event_id, "type": event_type, **payload}
 
 
-def event_digest(event_id: str, event_type: str, payload: Mapping[str, Any]) -> str:
+def event_digest(event_id: str, event_type: str, payload: Mapping[str, Any], *, checked: bool = True) -> str:
     """sha256 of the event's canonical JSON."""
-    return sha256_hex(canonical_json(event_document(event_id, event_type, payload)))
+    return sha256_hex(canonical_json(event_document(event_id, event_type, payload), checked=checked))
 
 
 GENESIS_PREV_HASH = "0" * 64

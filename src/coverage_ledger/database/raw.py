@@ -57,7 +57,8 @@ async def execute(session: AsyncSession, query: str, params: Mapping[str, Any] |
     """Run a statement and keep its rows (none for statements without a result)."""
     conn = await driver_connection(session)
     async with conn.cursor(row_factory=namedtuple_row) as cursor:
-        await cursor.execute(query.encode(), params)
+        # binary: arrays of thousands of keys are sent without per-element quoting
+        await cursor.execute(query.encode(), params, binary=True)
         return Rows(await cursor.fetchall() if cursor.description else [])
 
 
