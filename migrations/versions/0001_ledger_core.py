@@ -176,7 +176,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("event_id", "tx_from", name="pk_event_knowledge"),
     )
     op.create_index("ix_event_knowledge_nik_tx_from", "event_knowledge", ["nik", "tx_from"])
-    op.create_index("ix_event_knowledge_type_tx_from", "event_knowledge", ["type", "tx_from"])
+    # a person's events in force now, by type (the checks of every append)
+    op.create_index(
+        "ix_event_knowledge_nik_type_open",
+        "event_knowledge",
+        ["nik", "type"],
+        postgresql_where=sa.text("tx_to IS NULL"),
+    )
     # at most one open interval per event; also the index of every "in force now" lookup
     op.create_index(
         "ix_event_knowledge_event_id_open",

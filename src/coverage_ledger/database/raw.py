@@ -53,12 +53,19 @@ class Rows:
         return self._rows[0] if self._rows else None
 
 
-async def execute(session: AsyncSession, query: str, params: Mapping[str, Any] | None = None) -> Rows:
-    """Run a statement and keep its rows (none for statements without a result)."""
+async def execute(
+    session: AsyncSession, query: str, params: Mapping[str, Any] | None = None, *, prepare: bool | None = None
+) -> Rows:
+    """Run a statement and keep its rows (none for statements without a result).
+
+    `prepare`: None lets psycopg prepare a statement from its 5th use (a generic plan, see
+    engine.py); False plans each call for its actual arguments, which a statement that may get
+    thousands of keys needs (its generic plan, made for a few keys, was 4x slower there).
+    """
     conn = await driver_connection(session)
     async with conn.cursor(row_factory=namedtuple_row) as cursor:
         # binary: arrays of thousands of keys are sent without per-element quoting
-        await cursor.execute(query.encode(), params, binary=True)
+        await cursor.execute(query.encode(), params, binary=True, prepare=prepare)
         return Rows(await cursor.fetchall() if cursor.description else [])
 
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from coverage_ledger.domain.access import Role
+from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.errors import Forbidden
 from coverage_ledger.http.dependencies import Caller, Session
 from coverage_ledger.ledger import repository
@@ -53,15 +54,7 @@ class VerifyResponse(BaseModel):
 async def get_verify(session: Session, caller: Caller) -> VerifyResponse:
     if caller.role not in {Role.ADMIN, Role.AUDITOR, Role.REGIONAL_OFFICE}:
         raise Forbidden("verification is for admins, auditors and regional offices")
-    report = await verify_ledger(session)
-    return VerifyResponse(
-        ok=report.ok,
-        txs_checked=report.txs_checked,
-        head_tx_seq=report.head_tx_seq,
-        head_hash=report.head_hash,
-        broken_tx_seq=report.broken_tx_seq,
-        reason=report.reason,
-    )
+    return VerifyResponse.model_validate(await verify_ledger(session), from_attributes=True)
 
 
 class HeadResponse(BaseModel):
@@ -74,9 +67,7 @@ class HeadResponse(BaseModel):
 
 @router.get("/ledger/head", response_model=HeadResponse, summary="The newest tx and its hash")
 async def get_head(session: Session, caller: Caller) -> HeadResponse:
-    from coverage_ledger.domain.timeframes import format_instant
-
     head = await repository.read_head(session)
-    if head is None:
+    if head is None:  # an empty ledger (only before genesis)
         return HeadResponse(tx_seq=0, recorded_at=None, hash=None)
     return HeadResponse(tx_seq=head.tx_seq, recorded_at=format_instant(head.recorded_at), hash=head.hash)

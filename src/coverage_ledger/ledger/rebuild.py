@@ -1,10 +1,11 @@
 """`rebuild --check`: replay the log from scratch and compare with the live projections."""
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.database import raw
 from coverage_ledger.domain.supersession import EventLinks, changes_after_append
 
 Interval = tuple[str, int, int | None, str | None]
@@ -53,12 +54,13 @@ _INVOLVED = """
 async def rebuild_check(session: AsyncSession) -> list[str]:
     """Differences between a rebuild from the log and the live projections (empty = equal)."""
     differences: list[str] = []
-    rows = await session.execute(
-        text(
+    rows = await raw.execute(
+        session,
+        (
             _INVOLVED + "SELECT t.tx_seq, e.event_id, e.carried_by, e.payload FROM ledger_event e "
             "JOIN involved i ON i.event_id = e.event_id JOIN ledger_tx t ON t.tx_id = e.tx_id "
             "ORDER BY t.tx_seq, e.position"
-        )
+        ),
     )
     txs: dict[int, list[tuple[str, str | None, tuple[str, ...], str | None]]] = {}
     for row in rows:
@@ -71,84 +73,79 @@ async def rebuild_check(session: AsyncSession) -> list[str]:
             )
         )
     expected = replay_force(sorted(txs.items()))
-    live_rows = await session.execute(
-        text(
+    live_rows = await raw.execute(
+        session,
+        (
             _INVOLVED + "SELECT k.event_id, k.tx_from, k.tx_to, k.superseded_by FROM event_knowledge k "
             "JOIN involved i ON i.event_id = k.event_id"
-        )
+        ),
     )
     live = {(r.event_id, r.tx_from, r.tx_to, r.superseded_by) for r in live_rows}
     differences += [f"event_knowledge lacks {row}" for row in sorted(expected - live, key=str)]
     differences += [f"event_knowledge has extra {row}" for row in sorted(live - expected, key=str)]
 
-    simple = await session.execute(
-        text(
-            _INVOLVED
-            + """
-            , expected AS (
-                SELECT e.event_id, t.tx_seq AS tx_from, e.nik, e.type FROM ledger_event e
-                  JOIN ledger_tx t ON t.tx_id = e.tx_id
-                 WHERE e.event_id NOT IN (SELECT event_id FROM involved)
-            ), live AS (
-                SELECT k.event_id, k.tx_from, k.nik, k.type FROM event_knowledge k
-                 WHERE k.event_id NOT IN (SELECT event_id FROM involved) AND k.tx_to IS NULL
-                UNION ALL
-                SELECT k.event_id, -1, k.nik, k.type FROM event_knowledge k
-                 WHERE k.event_id NOT IN (SELECT event_id FROM involved) AND k.tx_to IS NOT NULL
-            )
-            (SELECT 'event_knowledge lacks' AS what, *
-               FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM live) a)
+    simple = await _differences(
+        session,
+        "event_knowledge",
+        _INVOLVED
+        + """
+        , expected AS (
+            SELECT e.event_id, t.tx_seq AS tx_from, e.nik, e.type FROM ledger_event e
+              JOIN ledger_tx t ON t.tx_id = e.tx_id
+             WHERE e.event_id NOT IN (SELECT event_id FROM involved)
+        ), live AS (
+            SELECT k.event_id, k.tx_from, k.nik, k.type FROM event_knowledge k
+             WHERE k.event_id NOT IN (SELECT event_id FROM involved) AND k.tx_to IS NULL
             UNION ALL
-            (SELECT 'event_knowledge has extra', *
-               FROM (SELECT * FROM live EXCEPT ALL SELECT * FROM expected) b)
-            LIMIT 1000
-            """
-        )
+            SELECT k.event_id, -1, k.nik, k.type FROM event_knowledge k
+             WHERE k.event_id NOT IN (SELECT event_id FROM involved) AND k.tx_to IS NOT NULL
+        )""",
     )
     differences += [f"{r.what} {r.event_id} from tx {r.tx_from}" for r in simple]
-
-    links = await session.execute(
-        text(
-            """
-            WITH expected AS (
-                SELECT jsonb_array_elements_text(e.payload->'supersedes') AS target, e.event_id AS correction,
-                       t.tx_seq FROM ledger_event e JOIN ledger_tx t ON t.tx_id = e.tx_id
-                 WHERE e.type = 'event.corrected'
-            ), live AS (SELECT target_event_id, correction_event_id, tx_seq FROM correction_link)
-            (SELECT 'correction_link lacks' AS what, *
-               FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM live) a)
-            UNION ALL
-            (SELECT 'correction_link has extra', *
-               FROM (SELECT * FROM live EXCEPT ALL SELECT * FROM expected) b)
-            LIMIT 1000
-            """
-        )
+    links = await _differences(
+        session,
+        "correction_link",
+        """
+        WITH expected AS (
+            SELECT jsonb_array_elements_text(e.payload->'supersedes') AS target,
+                   e.event_id AS correction, t.tx_seq
+              FROM ledger_event e JOIN ledger_tx t ON t.tx_id = e.tx_id
+             WHERE e.type = 'event.corrected'
+        ), live AS (SELECT target_event_id, correction_event_id, tx_seq FROM correction_link)""",
     )
     differences += [f"{r.what} {r.target} <- {r.correction}" for r in links]
-
-    regions = await session.execute(
-        text(
-            """
-            WITH expected AS (
-                SELECT e.event_id, k.tx_from, k.tx_to, e.payload->>'code' AS code,
-                       e.payload->>'parent_code' AS parent_code, e.payload->>'name' AS name,
-                       (e.payload->>'level')::int AS level, e.payload->>'decree' AS decree,
-                       (e.payload->>'valid_from')::date AS valid_from,
-                       (e.payload->>'valid_to')::date AS valid_to
-                  FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id
-                 WHERE e.type = 'region.defined'
-            ), live AS (
-                SELECT event_id, tx_from, tx_to, code, parent_code, name, level, decree, valid_from,
-                       valid_to FROM region
-            )
-            (SELECT 'region lacks' AS what, *
-               FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM live) a)
-            UNION ALL
-            (SELECT 'region has extra', *
-               FROM (SELECT * FROM live EXCEPT ALL SELECT * FROM expected) b)
-            LIMIT 1000
-            """
-        )
+    regions = await _differences(
+        session,
+        "region",
+        """
+        WITH expected AS (
+            SELECT e.event_id, k.tx_from, k.tx_to, e.payload->>'code' AS code,
+                   e.payload->>'parent_code' AS parent_code, e.payload->>'name' AS name,
+                   (e.payload->>'level')::int AS level, e.payload->>'decree' AS decree,
+                   (e.payload->>'valid_from')::date AS valid_from,
+                   (e.payload->>'valid_to')::date AS valid_to
+              FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id
+             WHERE e.type = 'region.defined'
+        ), live AS (
+            SELECT event_id, tx_from, tx_to, code, parent_code, name, level, decree, valid_from,
+                   valid_to FROM region
+        )""",
     )
     differences += [f"{r.what} {r.code} ({r.event_id}) from tx {r.tx_from}" for r in regions]
     return differences
+
+
+async def _differences(session: AsyncSession, table: str, ctes: str) -> list[Any]:
+    """Rows of `expected` missing from `live` and the other way round (CTEs named so), at most 1,000."""
+    return list(
+        await raw.execute(
+            session,
+            f"""{ctes}
+            (SELECT '{table} lacks' AS what, *
+               FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM live) a)
+            UNION ALL
+            (SELECT '{table} has extra', *
+               FROM (SELECT * FROM live EXCEPT ALL SELECT * FROM expected) b)
+            LIMIT 1000""",
+        )
+    )

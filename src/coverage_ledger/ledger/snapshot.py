@@ -67,6 +67,10 @@ SELECT 'officer', k.event_id,
 """
 
 
+SMALL_BATCH_KEYS = 64
+"""Up to this many keys the snapshot runs as a prepared statement with its generic plan."""
+
+
 @dataclass(slots=True)
 class Snapshot:
     """What the ledger held at `tx_seq`, as far as one append needs to know."""
@@ -100,18 +104,16 @@ async def read_snapshot(
 ) -> Snapshot:
     """One statement: head, named events, regions, districts, registrations, graph, officer terms."""
     target_list = list(set(targets))
-    rows = await raw.execute(
-        session,
-        _SNAPSHOT,
-        {
-            "ids": list(set(event_ids) | set(target_list)),
-            "targets": target_list,
-            "regions": list(set(region_codes)),
-            "districts": list(set(district_codes)),
-            "registered": list(set(registered_niks)),
-            "officers": list(set(officer_niks)),
-        },
-    )
+    params = {
+        "ids": list(set(event_ids) | set(target_list)),
+        "targets": target_list,
+        "regions": list(set(region_codes)),
+        "districts": list(set(district_codes)),
+        "registered": list(set(registered_niks)),
+        "officers": list(set(officer_niks)),
+    }
+    small = sum(len(keys) for keys in params.values()) <= SMALL_BATCH_KEYS
+    rows = await raw.execute(session, _SNAPSHOT, params, prepare=None if small else False)
     snapshot = Snapshot(0, {}, set(), set(), set(), Subgraph({}, {}, {}), [])
     graph = snapshot.graph
     frontier: set[str] = set()
