@@ -46,8 +46,11 @@ BEGIN
     head_seq := coalesce(head_seq, 0);
     IF head_seq > p_snapshot AND (
         EXISTS (SELECT 1 FROM event_knowledge k
-                 WHERE (k.event_id = ANY(p_watch_events) OR k.nik = ANY(p_watch_niks))
+                 WHERE k.event_id = ANY(p_watch_events)
                    AND (k.tx_from > p_snapshot OR k.tx_to > p_snapshot))
+        OR EXISTS (SELECT 1 FROM event_knowledge k
+                    WHERE k.nik = ANY(p_watch_niks)
+                      AND (k.tx_from > p_snapshot OR k.tx_to > p_snapshot))
         OR EXISTS (SELECT 1 FROM correction_link l
                     WHERE l.target_event_id = ANY(p_watch_events) AND l.tx_seq > p_snapshot)
         OR EXISTS (SELECT 1 FROM region r

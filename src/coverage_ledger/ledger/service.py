@@ -2,6 +2,7 @@
 under the append lock (DESIGN.md, "Known time"). Services never commit: the caller owns the
 transaction and must commit before reporting the tx_seq."""
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from coverage_ledger.ledger.checks import check_batch, check_overlaps, snapshot_
 from coverage_ledger.ledger.preparation import PreparedEvent, prepare_correction, prepare_one
 from coverage_ledger.ledger.schemas import AppendableEvent, EventCorrected, OfficerEnrolled, PersonRegistered
 from coverage_ledger.ledger.snapshot import Snapshot, read_snapshot
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +270,16 @@ async def append_events(
             ],
         )
     assert outcome.status == "ok" and outcome.tx_seq is not None and outcome.recorded_at is not None, outcome
+    log.info(
+        "tx %d: %d event(s) (%s) by %s via %s, %d duplicate(s)%s",
+        outcome.tx_seq,
+        len(fresh),
+        ", ".join(sorted({p.row.type for p in fresh})),
+        principal.actor,
+        source,
+        len(originals),
+        " [backfill]" if recorded_at is not None else "",
+    )
     return AppendResult(outcome.tx_seq, outcome.recorded_at, len(fresh), len(originals))
 
 
