@@ -1,0 +1,219 @@
+"""Coverage of informal (BPU) workers: membership, paid months, grace and lapse.
+
+Protection ends after the last paid month L. Months L+1 … L+g (g from the rule table) may still
+be paid while `paid_on` falls before the first day of month L+g+1; from that day the membership
+is lapsed until a new enrolment or an office's reactivation, after which the grace window counts
+again from the reactivation date. A month is paid at most once per program.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from coverage_ledger.domain.coverage import CoverageStatus
+from coverage_ledger.domain.months import Month, month_range
+
+PROTECTION_PROGRAMS = ("JKK", "JKM")
+"""The programs that protect; JHT is savings and does not make a member covered."""
+
+
+@dataclass(frozen=True, slots=True)
+class InformalEnrolment:
+    """One in-force `informal.enrolled`."""
+
+    event_id: str
+    programs: tuple[str, ...]
+    declared_income: int
+    region_code: str
+    valid_from: date
+    registered_on: date
+    sector: str
+    payer_budget: str | None
+
+    @property
+    def covers_from(self) -> date:
+        """Membership starts when the form was received, never before valid_from."""
+        return max(self.valid_from, self.registered_on)
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """One in-force `contribution.paid`."""
+
+    event_id: str
+    programs: tuple[str, ...]
+    first: Month
+    last: Month
+    amount: int
+    paid_on: date
+
+    @property
+    def months(self) -> list[Month]:
+        """The months it pays for."""
+        return month_range(self.first, self.last)
+
+
+@dataclass(frozen=True, slots=True)
+class Reactivation:
+    """One in-force `membership.reactivated`."""
+
+    event_id: str
+    reactivated_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class InformalAnswer:
+    """The informal side of a coverage answer on one date."""
+
+    status: CoverageStatus
+    enrolment: InformalEnrolment | None
+    programs: tuple[str, ...]
+    last_paid: Month | None
+    payable_until: date | None
+    """For in_arrears: the first day on which the arrears can no longer be paid."""
+    evidence: tuple[str, ...]
+
+
+def governing_enrolment(enrolments: Sequence[InformalEnrolment], day: date) -> InformalEnrolment | None:
+    """The membership a day belongs to: the latest one started by then, else the first to come."""
+    started = [e for e in enrolments if e.covers_from <= day]
+    if started:
+        return max(started, key=lambda e: (e.covers_from, e.event_id))
+    upcoming = sorted(enrolments, key=lambda e: (e.covers_from, e.event_id))
+    return upcoming[0] if upcoming else None
+
+
+def paid_months(
+    payments: Sequence[Payment], programs: Sequence[str] = PROTECTION_PROGRAMS
+) -> dict[Month, set[str]]:
+    """Protection programs paid per month."""
+    paid: dict[Month, set[str]] = {}
+    for payment in payments:
+        for month in payment.months:
+            paid.setdefault(month, set()).update(p for p in payment.programs if p in programs)
+    return {m: p for m, p in paid.items() if p}
+
+
+def _anchor(
+    enrolment: InformalEnrolment,
+    paid: dict[Month, set[str]],
+    reactivations: Sequence[Reactivation],
+    before: Month,
+    day: date,
+) -> tuple[Month, tuple[str, ...]]:
+    """The month grace counts from on `day`: the last paid month before `before` (or the month
+    before the membership started), moved up by a reactivation made by `day`."""
+    start = Month.of(enrolment.covers_from)
+    paid_before = [m for m in paid if start <= m < before]
+    anchor = max(paid_before) if paid_before else start.plus(-1)
+    evidence: tuple[str, ...] = ()
+    for reactivation in reactivations:
+        if enrolment.covers_from <= reactivation.reactivated_on <= day:
+            reopened = Month.of(reactivation.reactivated_on).plus(-1)
+            if reopened > anchor:
+                anchor, evidence = reopened, (reactivation.event_id,)
+    return anchor, evidence
+
+
+def informal_status(
+    *,
+    enrolments: Sequence[InformalEnrolment],
+    payments: Sequence[Payment],
+    reactivations: Sequence[Reactivation],
+    valid_at: date,
+    grace_months: int,
+) -> InformalAnswer | None:
+    """The BPU status on `valid_at` from the events in force (None: never enrolled as BPU)."""
+    enrolment = governing_enrolment(enrolments, valid_at)
+    if enrolment is None:
+        return None
+    if valid_at < enrolment.covers_from:
+        return InformalAnswer(CoverageStatus.NOT_STARTED, enrolment, (), None, None, (enrolment.event_id,))
+    paid = paid_months(payments)
+    month = Month.of(valid_at)
+    start = Month.of(enrolment.covers_from)
+    covering = [
+        p for p in payments if p.first <= month <= p.last and set(p.programs) & set(PROTECTION_PROGRAMS)
+    ]
+    if month in paid and month >= start:
+        return InformalAnswer(
+            CoverageStatus.COVERED,
+            enrolment,
+            tuple(sorted(paid[month])),
+            month,
+            None,
+            (enrolment.event_id, *(p.event_id for p in covering)),
+        )
+    anchor, reopened_by = _anchor(enrolment, paid, reactivations, month, valid_at)
+    last_paid = anchor if anchor in paid else None
+    if month <= anchor.plus(grace_months):
+        return InformalAnswer(
+            CoverageStatus.IN_ARREARS,
+            enrolment,
+            (),
+            last_paid,
+            anchor.plus(grace_months + 1).first_day,
+            (enrolment.event_id, *reopened_by),
+        )
+    return InformalAnswer(
+        CoverageStatus.LAPSED, enrolment, (), last_paid, None, (enrolment.event_id, *reopened_by)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRefusal:
+    """Why a payment cannot be accepted."""
+
+    code: str
+    message: str
+
+
+def refuse_payment(
+    *,
+    payment: Payment,
+    enrolments: Sequence[InformalEnrolment],
+    payments: Sequence[Payment],
+    reactivations: Sequence[Reactivation],
+    grace_months: int,
+) -> PaymentRefusal | None:
+    """Why this payment must be refused given what is in force, or None when it is acceptable."""
+    enrolment = governing_enrolment(enrolments, payment.first.first_day)
+    if enrolment is None or payment.last < Month.of(enrolment.covers_from):
+        return PaymentRefusal("no_membership", "no BPU membership covers these months; enrol first")
+    if payment.first < Month.of(enrolment.covers_from):
+        return PaymentRefusal(
+            "before_membership",
+            f"the membership starts {enrolment.covers_from}; months before it cannot be paid",
+        )
+    already: list[str] = []
+    for other in payments:
+        shared_programs = set(other.programs) & set(payment.programs)
+        shared_months = set(other.months) & set(payment.months)
+        if shared_programs and shared_months:
+            already.append(f"{min(shared_months)}…{max(shared_months)} {'+'.join(sorted(shared_programs))}")
+    if already:
+        return PaymentRefusal("month_already_paid", "already paid: " + ", ".join(already))
+    status = informal_status(
+        enrolments=enrolments,
+        payments=payments,
+        reactivations=reactivations,
+        valid_at=payment.paid_on,
+        grace_months=grace_months,
+    )
+    if status is not None and status.status is CoverageStatus.LAPSED:
+        return PaymentRefusal(
+            "membership_lapsed",
+            f"the membership lapsed (last paid month {status.last_paid or 'none'}); an office must "
+            "reactivate it (membership.reactivated) or the worker must enrol again",
+        )
+    anchor, _ = _anchor(enrolment, paid_months(payments), reactivations, payment.first, payment.paid_on)
+    if (
+        payment.first > anchor.plus(grace_months)
+        and payment.paid_on >= anchor.plus(grace_months + 1).first_day
+    ):
+        return PaymentRefusal(
+            "membership_lapsed",
+            f"months after {anchor} were not paid in time; the membership lapsed on "
+            f"{anchor.plus(grace_months + 1).first_day}",
+        )
+    return None

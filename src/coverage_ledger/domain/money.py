@@ -1,0 +1,11 @@
+"""Integer rupiah. Amounts derived from percentages round half up to the whole rupiah."""
+
+BASIS_POINTS = 10_000
+"""Rates are integers in basis points (1% = 100), so no float ever enters the ledger."""
+
+
+def percent_of(amount: int, basis_points: int) -> int:
+    """`amount` × `basis_points` / 10,000, rounded half up (amounts are never negative)."""
+    if amount < 0 or basis_points < 0:
+        raise ValueError("amounts and rates are not negative")
+    return (amount * basis_points * 2 + BASIS_POINTS) // (2 * BASIS_POINTS)

@@ -1,0 +1,102 @@
+"""The rule table shipped with a release: BPU contribution rates, reliefs and the grace length,
+each with its regulation and source. Figures the sources disagree on are marked `uncertain`.
+
+These are the values genesis writes into the ledger; answers use the rules as known at their
+`known_at`, so a later correction of a figure is an ordinary, dated tx.
+"""
+
+from dataclasses import dataclass
+
+from coverage_ledger.domain.contributions import BpuRates, Relief
+from coverage_ledger.domain.months import Month
+
+
+@dataclass(frozen=True, slots=True)
+class Sourced:
+    """Where a rule comes from."""
+
+    regulation: str
+    source: str
+    uncertain: str | None = None
+    """What the sources disagree on, when they do."""
+
+
+BPU_RATES = (
+    BpuRates(
+        rule_id="bpu-rates-pp44-2015",
+        months_from=Month(2015, 7),
+        months_to=None,
+        jkk_rate_bp=100,
+        jkk_minimum=10_000,
+        jkk_maximum=207_000,
+        jkm_flat=6_800,
+        jht_rate_bp=200,
+        regulation="PP 44/2015 Lampiran II (BPU), as amended by PP 82/2019 and PP 49/2023",
+    ),
+)
+BPU_RATES_SOURCES = {
+    "bpu-rates-pp44-2015": Sourced(
+        regulation="PP 44/2015",
+        source="star.grid.id/amp/453740395 (JKK 1%, JHT 2%, JKM Rp6,800); en.antaranews.com/news/251169 "
+        "(minimum JKK+JKM Rp16,800); radarmukomuko 666514 (JKK minimum Rp10,000, maximum Rp207,000)",
+        uncertain="JKK maximum Rp207,000 is stated by one source only",
+    )
+}
+
+RELIEFS = (
+    Relief(
+        rule_id="relief-pp49-2020",
+        months_from=Month(2020, 8),
+        months_to=Month(2021, 1),
+        discount_bp=9_900,
+        programs=("JKK", "JKM"),
+        sectors=None,
+        excluded_budgets=(),
+        requires_paid_through=Month(2020, 7),
+        new_member_full_months=2,
+        regulation="PP 49/2020 Pasal 9 (Covid-19 relief)",
+    ),
+    Relief(
+        rule_id="relief-pp50-2025-transport",
+        months_from=Month(2026, 1),
+        months_to=Month(2027, 3),
+        discount_bp=5_000,
+        programs=("JKK", "JKM"),
+        sectors=("transport",),
+        excluded_budgets=("APBN", "APBD"),
+        requires_paid_through=None,
+        new_member_full_months=0,
+        regulation="PP 50/2025 (transport sector)",
+    ),
+    Relief(
+        rule_id="relief-pp50-2025-other",
+        months_from=Month(2026, 4),
+        months_to=Month(2026, 12),
+        discount_bp=5_000,
+        programs=("JKK", "JKM"),
+        sectors=("other",),
+        excluded_budgets=("APBN", "APBD"),
+        requires_paid_through=None,
+        new_member_full_months=0,
+        regulation="PP 50/2025 (sectors other than transport)",
+    ),
+)
+RELIEF_SOURCES = {
+    "relief-pp49-2020": Sourced(
+        regulation="PP 49/2020",
+        source="pasal.id pp-no-49-tahun-2020 art 9; flipbuilder e-kliping 10 Sep 2020 p301 (JKM Rp68)",
+    ),
+    "relief-pp50-2025-transport": Sourced(
+        regulation="PP 50/2025", source="cnbcindonesia 20260204140501-17-708135; silamparitv 28590"
+    ),
+    "relief-pp50-2025-other": Sourced(
+        regulation="PP 50/2025", source="cnbcindonesia 20260204140501-17-708135; silamparitv 28590"
+    ),
+}
+
+GRACE_MONTHS = 3
+GRACE_SOURCE = Sourced(
+    regulation="Perdir 22/PERDIR.02/072022 (arrears payable for at most 3 months)",
+    source="flipbuilder kduhm/fxda p59; perisaiblora.blogspot.com FAQ 2023/04; kabarbaik.co (Sidoarjo case)",
+    uncertain="sources differ on whether the membership turns inactive after 2 or 3 unpaid months",
+)
