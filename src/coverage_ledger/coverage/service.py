@@ -1,7 +1,6 @@
 """Who is covered on a date as known at a moment, and the full history of a person."""
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,11 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.coverage import repository as coverage_repository
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus, officer_coverage
-from coverage_ledger.domain.officer import OfficerTerm
-from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.errors import NotFound
 from coverage_ledger.ledger import projections, repository
 from coverage_ledger.ledger.asof import AsOf
+from coverage_ledger.ledger.person_events import officer_term
 
 PERSON_NOT_FOUND = "no person with this NIK is visible to this key"
 
@@ -21,23 +19,6 @@ PERSON_NOT_FOUND = "no person with this NIK is visible to this key"
 def _not_found(nik: str) -> NotFound:
     # one body for unknown and out-of-scope NIKs, so existence does not leak
     return NotFound(PERSON_NOT_FOUND)
-
-
-def _officer_term(event: projections.InForceEvent) -> OfficerTerm:
-    p = event.payload
-    assert event.recorded_at is not None
-    registered_on = p.get("registered_on")
-    return OfficerTerm(
-        event_id=event.event_id,
-        nik=p["nik"],
-        role=p["role"],
-        committee=p["committee"],
-        region_code=p["region_code"],
-        programs=tuple(p["programs"]),
-        valid_from=date.fromisoformat(p["valid_from"]),
-        valid_to=date.fromisoformat(p["valid_to"]),
-        registered_on=date.fromisoformat(registered_on) if registered_on else jakarta_date(event.recorded_at),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +40,9 @@ async def person_coverage(
     registrations = [e for e in events if e.type == "person.registered"]
     if not registrations:
         raise _not_found(nik)
-    terms = [_officer_term(e) for e in events if e.type == "officer.enrolled"]
+    terms = [
+        officer_term(e.event_id, e.payload, e.recorded_at) for e in events if e.type == "officer.enrolled"
+    ]
     answer = officer_coverage(
         terms=terms, valid_at=as_of.valid_at, registration_event=registrations[-1].event_id
     )

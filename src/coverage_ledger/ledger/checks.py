@@ -2,15 +2,15 @@
 targets of corrections, and the non-overlap of officer terms."""
 
 from collections.abc import Sequence
-from datetime import date
 
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.coverage import human_date
 from coverage_ledger.domain.nik import Nik, district_code_of, parse_nik
-from coverage_ledger.domain.officer import OfficerTerm, find_overlaps, last_day
+from coverage_ledger.domain.officer import find_overlaps, last_day
 from coverage_ledger.domain.region_codes import region_parent
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.ledger import repository
+from coverage_ledger.ledger.person_events import officer_term
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.schemas import OfficerEnrolled, PersonRegistered, RegionDefined
 from coverage_ledger.ledger.snapshot import Snapshot
@@ -164,23 +164,6 @@ def _target_errors(
     return errors
 
 
-def _term(event_id: str, payload: dict[str, object]) -> OfficerTerm:
-    registered_on = payload.get("registered_on")
-    valid_from = date.fromisoformat(str(payload["valid_from"]))
-    return OfficerTerm(
-        event_id=event_id,
-        nik=str(payload["nik"]),
-        role=str(payload["role"]),
-        committee=str(payload["committee"]),
-        region_code=str(payload["region_code"]),
-        programs=tuple(payload["programs"]),  # type: ignore[arg-type]
-        valid_from=valid_from,
-        valid_to=date.fromisoformat(str(payload["valid_to"])),
-        # the overlap rule reads only the term; a missing registration date does not matter here
-        registered_on=date.fromisoformat(registered_on) if isinstance(registered_on, str) else valid_from,
-    )
-
-
 def check_overlaps(
     *,
     principal: Principal,
@@ -192,7 +175,7 @@ def check_overlaps(
 
     `in_force` is every officer enrolment of the persons concerned after this tx: (event_id, payload).
     """
-    terms = [_term(event_id, payload) for event_id, payload in in_force]
+    terms = [officer_term(event_id, payload, None) for event_id, payload in in_force]
     errors = []
     for first, second in find_overlaps(terms):
         new, other = (second, first) if second.event_id in entering else (first, second)

@@ -122,6 +122,12 @@ async def read_head(session: AsyncSession) -> Head | None:
     return Head(row.tx_seq, row.recorded_at, row.hash) if row else None
 
 
+async def holds_only_genesis(session: AsyncSession) -> bool:
+    """Whether every tx so far is a genesis tx (reference data shipped with a release)."""
+    value = await raw.scalar(session, "SELECT bool_and(source LIKE 'genesis:%%') FROM ledger_tx")
+    return bool(value)
+
+
 COPY_THRESHOLD = 200
 """Batches up to this size are written with one INSERT over arrays; larger ones with COPY."""
 

@@ -66,6 +66,113 @@ class OfficerEnrolled(_Event):
         return self
 
 
+MonthText = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Rupiah = Annotated[int, Field(ge=0, le=10**15, description="Whole rupiah.")]
+BpuProgram = Literal["JKK", "JKM", "JHT"]
+
+
+class Payer(BaseModel):
+    """Who pays: the worker, another person (SERTAKAN) or an organisation with its budget."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: Literal["self", "person", "organisation"]
+    nik: str | None = Field(default=None, description="The paying person's NIK (kind=person).")
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    budget: Literal["APBN", "APBD", "APBDes"] | None = Field(
+        default=None,
+        description="Public budget of an organisation payer; APBN/APBD get no PP 50/2025 relief.",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Payer":
+        if self.kind == "person" and not self.nik:
+            raise ValueError("a person payer needs their nik")
+        if self.kind == "organisation" and not self.name:
+            raise ValueError("an organisation payer needs its name")
+        if self.kind != "organisation" and self.budget is not None:
+            raise ValueError("only an organisation pays from a public budget")
+        return self
+
+
+def _protection_programs() -> list[BpuProgram]:
+    return ["JKK", "JKM"]
+
+
+def _bpu_programs(programs: list[str]) -> list[str]:
+    if len(set(programs)) != len(programs):
+        raise ValueError("programs are listed twice")
+    if not {"JKK", "JKM"} <= set(programs):
+        raise ValueError("BPU membership always includes JKK and JKM; JHT is optional")
+    return sorted(programs)
+
+
+class InformalEnrolled(_Event):
+    """BPU membership of an informal worker, from `max(valid_from, registered_on)`."""
+
+    type: Literal["informal.enrolled"]
+    nik: str
+    programs: list[BpuProgram] = Field(default_factory=_protection_programs)
+    declared_income: Rupiah = Field(description="Monthly income the worker declares: the JKK and JHT base.")
+    region_code: RegionCode
+    valid_from: date
+    sector: Literal["transport", "other"] = Field(
+        default="other", description="Decides the PP 50/2025 relief."
+    )
+    payer: Payer
+    registered_on: date | None = None
+
+    @field_validator("programs")
+    @classmethod
+    def _programs(cls, programs: list[str]) -> list[str]:
+        return _bpu_programs(programs)
+
+
+class ContributionPaid(_Event):
+    """A payment for calendar months `months_from`..`months_to` (inclusive)."""
+
+    type: Literal["contribution.paid"]
+    nik: str
+    programs: list[BpuProgram] = Field(default_factory=_protection_programs)
+    months_from: MonthText
+    months_to: MonthText
+    amount: Rupiah = Field(description="Total rupiah for those months and programs.")
+    payer: Payer
+    paid_on: date
+
+    @field_validator("programs")
+    @classmethod
+    def _programs(cls, programs: list[str]) -> list[str]:
+        return _bpu_programs(programs)
+
+    @model_validator(mode="after")
+    def _range(self) -> "ContributionPaid":
+        if self.months_to < self.months_from:
+            raise ValueError("months_to is before months_from (month ranges are inclusive)")
+        return self
+
+
+class MembershipReactivated(_Event):
+    """An office reopens a lapsed BPU membership."""
+
+    type: Literal["membership.reactivated"]
+    nik: str
+    reason: Text
+    reactivated_on: date
+
+
+class RuleDefined(_Event):
+    """A rule table entry (rates, reliefs, grace) with its regulation and source; admin only."""
+
+    type: Literal["rule.defined"]
+    rule_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    kind: Literal["bpu_rates", "relief", "grace"]
+    parameters: dict[str, int | str | list[str] | None]
+    regulation: Text
+    source: Text
+    uncertain: Text | None = None
+
+
 class RegionDefined(_Event):
     """A Kemendagri region under a decree (reference data; admin only)."""
 
@@ -77,7 +184,16 @@ class RegionDefined(_Event):
     valid_to: date | None = None
 
 
-ReplaceableEvent = Annotated[PersonRegistered | OfficerEnrolled | RegionDefined, Field(discriminator="type")]
+ReplaceableEvent = Annotated[
+    PersonRegistered
+    | OfficerEnrolled
+    | InformalEnrolled
+    | ContributionPaid
+    | MembershipReactivated
+    | RegionDefined
+    | RuleDefined,
+    Field(discriminator="type"),
+]
 
 
 class EventCorrected(_Event):
@@ -100,7 +216,14 @@ class EventCorrected(_Event):
 
 
 AppendableEvent = Annotated[
-    PersonRegistered | OfficerEnrolled | RegionDefined | EventCorrected,
+    PersonRegistered
+    | OfficerEnrolled
+    | InformalEnrolled
+    | ContributionPaid
+    | MembershipReactivated
+    | RegionDefined
+    | RuleDefined
+    | EventCorrected,
     Field(discriminator="type"),
 ]
 

@@ -1,14 +1,17 @@
 """Genesis: reference data written into an empty ledger as its first txs (DESIGN.md, "Genesis")."""
 
 import logging
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.domain.timeframes import GENESIS_RECORDED_AT
 from coverage_ledger.ledger import repository
+from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
-from coverage_ledger.reference import regions
+from coverage_ledger.reference import regions, rules
 
 log = logging.getLogger(__name__)
 
@@ -21,18 +24,27 @@ async def ensure_reference_data(session: AsyncSession) -> list[int]:
     events it is an ordinary tx recorded now.
     """
     written: list[int] = []
-    probe = regions.region_event_id("11")
-    if await repository.events_by_id(session, [probe]):
-        return written
-    head = await repository.read_head(session)
-    events = regions.region_events()
-    result = await append_events(
-        session,
-        principal=SYSTEM,
-        events=events,
-        source=f"genesis:{regions.DATASET}" if head is None else f"reference:{regions.DATASET}",
-        recorded_at=GENESIS_RECORDED_AT if head is None else None,
-    )
-    log.info("reference data %s: %d regions in tx %d", regions.DATASET, result.accepted, result.tx_seq)
-    written.append(result.tx_seq)
+    datasets: list[tuple[str, str, Callable[[], Sequence[AppendableEvent]]]] = [
+        (regions.DATASET, regions.region_event_id("11"), regions.region_events),
+        (rules.DATASET, f"{rules.DATASET}:bpu-grace", rules.rule_events),
+    ]
+    for name, probe, build in datasets:
+        if await repository.events_by_id(session, [probe]):
+            continue
+        head = await repository.read_head(session)
+        genesis = head is None or await repository.holds_only_genesis(session)
+        recorded_at = None
+        if genesis:
+            recorded_at = (
+                GENESIS_RECORDED_AT if head is None else head.recorded_at + timedelta(microseconds=1)
+            )
+        result = await append_events(
+            session,
+            principal=SYSTEM,
+            events=build(),
+            source=f"genesis:{name}" if genesis else f"reference:{name}",
+            recorded_at=recorded_at,
+        )
+        log.info("reference data %s: %d events in tx %d", name, result.accepted, result.tx_seq)
+        written.append(result.tx_seq)
     return written

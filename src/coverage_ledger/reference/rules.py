@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from coverage_ledger.domain.contributions import BpuRates, Relief
 from coverage_ledger.domain.months import Month
+from coverage_ledger.domain.rule_table import rates_parameters, relief_parameters
+from coverage_ledger.ledger.schemas import RuleDefined
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +102,50 @@ GRACE_SOURCE = Sourced(
     source="flipbuilder kduhm/fxda p59; perisaiblora.blogspot.com FAQ 2023/04; kabarbaik.co (Sidoarjo case)",
     uncertain="sources differ on whether the membership turns inactive after 2 or 3 unpaid months",
 )
+
+
+DATASET = "rules:bpu-2025"
+"""Name of this rule table in genesis tx sources and event ids."""
+
+
+def rule_events() -> list[RuleDefined]:
+    """The rule table as `rule.defined` events."""
+    events = [
+        RuleDefined(
+            event_id=f"{DATASET}:{rates.rule_id}",
+            type="rule.defined",
+            rule_id=rates.rule_id,
+            kind="bpu_rates",
+            parameters=rates_parameters(rates),
+            regulation=rates.regulation,
+            source=BPU_RATES_SOURCES[rates.rule_id].source,
+            uncertain=BPU_RATES_SOURCES[rates.rule_id].uncertain,
+        )
+        for rates in BPU_RATES
+    ]
+    events += [
+        RuleDefined(
+            event_id=f"{DATASET}:{relief.rule_id}",
+            type="rule.defined",
+            rule_id=relief.rule_id,
+            kind="relief",
+            parameters=relief_parameters(relief),
+            regulation=relief.regulation,
+            source=RELIEF_SOURCES[relief.rule_id].source,
+            uncertain=RELIEF_SOURCES[relief.rule_id].uncertain,
+        )
+        for relief in RELIEFS
+    ]
+    events.append(
+        RuleDefined(
+            event_id=f"{DATASET}:bpu-grace",
+            type="rule.defined",
+            rule_id="bpu-grace",
+            kind="grace",
+            parameters={"months": GRACE_MONTHS},
+            regulation=GRACE_SOURCE.regulation,
+            source=GRACE_SOURCE.source,
+            uncertain=GRACE_SOURCE.uncertain,
+        )
+    )
+    return events

@@ -1,0 +1,103 @@
+"""The rule table as the ledger knows it: rule definitions (plain data) turned into rules."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from coverage_ledger.domain.contributions import BpuRates, Relief
+from coverage_ledger.domain.months import Month
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTable:
+    """Contribution rates, reliefs and the BPU grace length in force at some known time."""
+
+    rates: tuple[BpuRates, ...]
+    reliefs: tuple[Relief, ...]
+    grace_months: int
+    grace_rule_id: str
+
+
+class RuleTableIncomplete(ValueError):
+    """The ledger holds no grace rule or no rates (an unmigrated or tampered ledger)."""
+
+
+def _month(value: Any) -> Month | None:
+    return Month.parse(value) if isinstance(value, str) else None
+
+
+def rates_from(rule_id: str, p: Mapping[str, Any], regulation: str) -> BpuRates:
+    """A `bpu_rates` definition."""
+    start = _month(p["months_from"])
+    assert start is not None
+    return BpuRates(
+        rule_id=rule_id,
+        months_from=start,
+        months_to=_month(p.get("months_to")),
+        jkk_rate_bp=int(p["jkk_rate_bp"]),
+        jkk_minimum=int(p["jkk_minimum"]),
+        jkk_maximum=int(p["jkk_maximum"]) if p.get("jkk_maximum") is not None else None,
+        jkm_flat=int(p["jkm_flat"]),
+        jht_rate_bp=int(p["jht_rate_bp"]),
+        regulation=regulation,
+    )
+
+
+def relief_from(rule_id: str, p: Mapping[str, Any], regulation: str) -> Relief:
+    """A `relief` definition."""
+    start, end = _month(p["months_from"]), _month(p["months_to"])
+    assert start is not None and end is not None
+    return Relief(
+        rule_id=rule_id,
+        months_from=start,
+        months_to=end,
+        discount_bp=int(p["discount_bp"]),
+        programs=tuple(p["programs"]),
+        sectors=tuple(p["sectors"]) if p.get("sectors") is not None else None,
+        excluded_budgets=tuple(p.get("excluded_budgets") or ()),
+        requires_paid_through=_month(p.get("requires_paid_through")),
+        new_member_full_months=int(p.get("new_member_full_months") or 0),
+        regulation=regulation,
+    )
+
+
+def rates_parameters(rates: BpuRates) -> dict[str, Any]:
+    """The stored parameters of a `bpu_rates` rule."""
+    return {
+        "months_from": str(rates.months_from),
+        "months_to": str(rates.months_to) if rates.months_to else None,
+        "jkk_rate_bp": rates.jkk_rate_bp,
+        "jkk_minimum": rates.jkk_minimum,
+        "jkk_maximum": rates.jkk_maximum,
+        "jkm_flat": rates.jkm_flat,
+        "jht_rate_bp": rates.jht_rate_bp,
+    }
+
+
+def relief_parameters(relief: Relief) -> dict[str, Any]:
+    """The stored parameters of a `relief` rule."""
+    return {
+        "months_from": str(relief.months_from),
+        "months_to": str(relief.months_to),
+        "discount_bp": relief.discount_bp,
+        "programs": list(relief.programs),
+        "sectors": list(relief.sectors) if relief.sectors is not None else None,
+        "excluded_budgets": list(relief.excluded_budgets),
+        "requires_paid_through": str(relief.requires_paid_through) if relief.requires_paid_through else None,
+        "new_member_full_months": relief.new_member_full_months,
+    }
+
+
+def rule_table(definitions: Iterable[Mapping[str, Any]]) -> RuleTable:
+    """The table from in-force `rule.defined` payloads."""
+    rates, reliefs, grace = [], [], None
+    for d in definitions:
+        if d["kind"] == "bpu_rates":
+            rates.append(rates_from(d["rule_id"], d["parameters"], d["regulation"]))
+        elif d["kind"] == "relief":
+            reliefs.append(relief_from(d["rule_id"], d["parameters"], d["regulation"]))
+        elif d["kind"] == "grace":
+            grace = (int(d["parameters"]["months"]), d["rule_id"])
+    if grace is None or not rates:
+        raise RuleTableIncomplete("the ledger holds no BPU rates or no grace rule")
+    return RuleTable(tuple(rates), tuple(sorted(reliefs, key=lambda r: r.rule_id)), grace[0], grace[1])

@@ -1,0 +1,70 @@
+"""Stored event payloads turned into the domain's terms (officer terms, BPU memberships,
+payments, reactivations); one place, used by the append checks and by the coverage reads."""
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from coverage_ledger.domain.informal import InformalEnrolment, Payment, Reactivation
+from coverage_ledger.domain.months import Month
+from coverage_ledger.domain.officer import OfficerTerm
+from coverage_ledger.domain.timeframes import jakarta_date
+
+
+def _registered_on(payload: Mapping[str, Any], recorded_at: datetime | None, fallback: date) -> date:
+    value = payload.get("registered_on")
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    # not stated: the recording date in Asia/Jakarta (unknown yet for the tx being appended,
+    # where only the term matters)
+    return jakarta_date(recorded_at) if recorded_at is not None else fallback
+
+
+def officer_term(event_id: str, payload: Mapping[str, Any], recorded_at: datetime | None) -> OfficerTerm:
+    """An `officer.enrolled` payload as a term of duty."""
+    valid_from = date.fromisoformat(payload["valid_from"])
+    return OfficerTerm(
+        event_id=event_id,
+        nik=payload["nik"],
+        role=payload["role"],
+        committee=payload["committee"],
+        region_code=payload["region_code"],
+        programs=tuple(payload["programs"]),
+        valid_from=valid_from,
+        valid_to=date.fromisoformat(payload["valid_to"]),
+        registered_on=_registered_on(payload, recorded_at, valid_from),
+    )
+
+
+def informal_enrolment(
+    event_id: str, payload: Mapping[str, Any], recorded_at: datetime | None
+) -> InformalEnrolment:
+    """An `informal.enrolled` payload as a BPU membership."""
+    valid_from = date.fromisoformat(payload["valid_from"])
+    return InformalEnrolment(
+        event_id=event_id,
+        programs=tuple(payload["programs"]),
+        declared_income=int(payload["declared_income"]),
+        region_code=payload["region_code"],
+        valid_from=valid_from,
+        registered_on=_registered_on(payload, recorded_at, valid_from),
+        sector=payload.get("sector", "other"),
+        payer_budget=(payload.get("payer") or {}).get("budget"),
+    )
+
+
+def payment(event_id: str, payload: Mapping[str, Any]) -> Payment:
+    """A `contribution.paid` payload."""
+    return Payment(
+        event_id=event_id,
+        programs=tuple(payload["programs"]),
+        first=Month.parse(payload["months_from"]),
+        last=Month.parse(payload["months_to"]),
+        amount=int(payload["amount"]),
+        paid_on=date.fromisoformat(payload["paid_on"]),
+    )
+
+
+def reactivation(event_id: str, payload: Mapping[str, Any]) -> Reactivation:
+    """A `membership.reactivated` payload."""
+    return Reactivation(event_id=event_id, reactivated_on=date.fromisoformat(payload["reactivated_on"]))
