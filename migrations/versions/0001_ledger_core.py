@@ -186,6 +186,13 @@ def upgrade() -> None:
         ["nik", "type"],
         postgresql_where=sa.text("tx_to IS NULL"),
     )
+    # the rule table as known at a tx: a few rows among millions
+    op.create_index(
+        "ix_event_knowledge_rules",
+        "event_knowledge",
+        ["tx_from"],
+        postgresql_where=sa.text("type = 'rule.defined'"),
+    )
     # at most one open interval per event; also the index of every "in force now" lookup
     op.create_index(
         "ix_event_knowledge_event_id_open",

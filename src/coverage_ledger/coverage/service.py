@@ -7,13 +7,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.coverage import repository as coverage_repository
 from coverage_ledger.domain.access import Principal
-from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus, officer_coverage
+from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus, combine, officer_coverage
+from coverage_ledger.domain.informal import informal_coverage
+from coverage_ledger.domain.rule_table import rule_table
 from coverage_ledger.errors import NotFound
-from coverage_ledger.ledger import projections, repository
+from coverage_ledger.ledger import person_events, projections, repository
 from coverage_ledger.ledger.asof import AsOf
-from coverage_ledger.ledger.person_events import officer_term
 
 PERSON_NOT_FOUND = "no person with this NIK is visible to this key"
+PERSON_EVENT_TYPES = (
+    "person.registered",
+    "officer.enrolled",
+    "informal.enrolled",
+    "contribution.paid",
+    "membership.reactivated",
+)
 
 
 def _not_found(nik: str) -> NotFound:
@@ -35,24 +43,52 @@ async def person_coverage(
 ) -> PersonCoverage:
     """Status, programs and sources of one person on `as_of.valid_at` as known at `as_of.tx_seq`."""
     events = await projections.in_force_events_of(
-        session, niks=[nik], types=["person.registered", "officer.enrolled"], tx_seq=as_of.tx_seq
+        session, niks=[nik], types=PERSON_EVENT_TYPES, tx_seq=as_of.tx_seq
     )
     registrations = [e for e in events if e.type == "person.registered"]
     if not registrations:
         raise _not_found(nik)
+    by_type: dict[str, list[projections.InForceEvent]] = {}
+    for event in events:
+        by_type.setdefault(event.type, []).append(event)
     terms = [
-        officer_term(e.event_id, e.payload, e.recorded_at) for e in events if e.type == "officer.enrolled"
+        person_events.officer_term(e.event_id, e.payload, e.recorded_at)
+        for e in by_type.get("officer.enrolled", [])
     ]
-    answer = officer_coverage(
+    officer = officer_coverage(
         terms=terms, valid_at=as_of.valid_at, registration_event=registrations[-1].event_id
     )
-    region = registrations[-1].payload["region_code"]
-    in_force_on_date = [s for s in answer.sources if s.status is CoverageStatus.COVERED]
-    if in_force_on_date:
-        region = in_force_on_date[0].region_code
-    if not principal.sees(region):
+    informal = None
+    if "informal.enrolled" in by_type:
+        rules = rule_table(await projections.rule_definitions(session, tx_seq=as_of.tx_seq))
+        informal = informal_coverage(
+            enrolments=[
+                person_events.informal_enrolment(e.event_id, e.payload, e.recorded_at)
+                for e in by_type["informal.enrolled"]
+            ],
+            payments=[
+                person_events.payment(e.event_id, e.payload) for e in by_type.get("contribution.paid", [])
+            ],
+            reactivations=[
+                person_events.reactivation(e.event_id, e.payload)
+                for e in by_type.get("membership.reactivated", [])
+            ],
+            valid_at=as_of.valid_at,
+            grace_months=rules.grace_months,
+        )
+    answer = combine(officer, informal)
+    if not principal.sees(_region_for_scope(answer, registrations[-1].payload["region_code"])):
         raise _not_found(nik)
     return PersonCoverage(nik=nik, answer=answer, as_of=as_of)
+
+
+def _region_for_scope(answer: CoverageAnswer, domicile: str) -> str:
+    """The region of the enrolment in force on the date (a covering one first), else the domicile."""
+    for status in (CoverageStatus.COVERED, CoverageStatus.IN_ARREARS, CoverageStatus.LAPSED):
+        for source in answer.sources:
+            if source.status is status:
+                return source.region_code
+    return domicile
 
 
 async def person_history(

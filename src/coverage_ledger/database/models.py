@@ -100,6 +100,7 @@ class EventKnowledge(Base):
     __table_args__ = (
         PrimaryKeyConstraint("event_id", "tx_from"),
         Index(None, "nik", "tx_from"),
+        Index("ix_event_knowledge_rules", "tx_from", postgresql_where=text("type = 'rule.defined'")),
         Index("ix_event_knowledge_nik_type_open", "nik", "type", postgresql_where=text("tx_to IS NULL")),
         Index(
             "ix_event_knowledge_event_id_open",

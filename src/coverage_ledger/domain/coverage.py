@@ -140,3 +140,33 @@ def officer_coverage(
             evidence=tuple(t.event_id for t in deciding),
         )
     raise AssertionError("every term has one of the three statuses")
+
+
+PRECEDENCE = (
+    CoverageStatus.COVERED,
+    CoverageStatus.IN_ARREARS,
+    CoverageStatus.NOT_STARTED,
+    CoverageStatus.TERM_ENDED,
+    CoverageStatus.LAPSED,
+    CoverageStatus.NOT_ENROLLED,
+)
+"""Which status speaks for a person whose officer and BPU answers differ."""
+
+
+def combine(officer: CoverageAnswer, informal: CoverageAnswer | None) -> CoverageAnswer:
+    """One answer listing every source: covered when either side covers."""
+    if informal is None:
+        return officer
+    if officer.status is CoverageStatus.NOT_ENROLLED:
+        return informal
+    answers = sorted((officer, informal), key=lambda a: PRECEDENCE.index(a.status))
+    lead = answers[0]
+    covering = [a for a in answers if a.status is CoverageStatus.COVERED]
+    return CoverageAnswer(
+        status=lead.status,
+        programs=tuple(sorted({p for a in covering for p in a.programs})),
+        sources=officer.sources + informal.sources,
+        period=lead.period,
+        reason="; ".join(a.reason for a in covering) if covering else lead.reason,
+        evidence=tuple(dict.fromkeys(e for a in (covering or [lead]) for e in a.evidence)),
+    )

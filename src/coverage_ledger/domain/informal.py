@@ -8,9 +8,9 @@ again from the reactivation date. A month is paid at most once per program.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from coverage_ledger.domain.coverage import CoverageStatus
+from coverage_ledger.domain.coverage import CoverageAnswer, CoverageSource, CoverageStatus, human_date
 from coverage_ledger.domain.months import Month, month_range
 
 PROTECTION_PROGRAMS = ("JKK", "JKM")
@@ -217,3 +217,80 @@ def refuse_payment(
             f"{anchor.plus(grace_months + 1).first_day}",
         )
     return None
+
+
+def _month_name(month: Month) -> str:
+    return f"{month.first_day.strftime('%b')} {month.year}"
+
+
+def _paid_run(paid: dict[Month, set[str]], month: Month) -> tuple[Month, Month]:
+    first = last = month
+    while first.plus(-1) in paid:
+        first = first.plus(-1)
+    while last.plus(1) in paid:
+        last = last.plus(1)
+    return first, last
+
+
+def informal_coverage(
+    *,
+    enrolments: Sequence[InformalEnrolment],
+    payments: Sequence[Payment],
+    reactivations: Sequence[Reactivation],
+    valid_at: date,
+    grace_months: int,
+) -> CoverageAnswer | None:
+    """The BPU side of the coverage answer, with its source and a sentence for the clerk."""
+    answer = informal_status(
+        enrolments=enrolments,
+        payments=payments,
+        reactivations=reactivations,
+        valid_at=valid_at,
+        grace_months=grace_months,
+    )
+    if answer is None or answer.enrolment is None:
+        return None
+    enrolment = answer.enrolment
+    paid = paid_months(payments)
+    month = Month.of(valid_at)
+    period_from, period_to = enrolment.covers_from, enrolment.covers_from
+    if answer.status is CoverageStatus.COVERED:
+        first, last = _paid_run(paid, month)
+        period_from = max(enrolment.covers_from, first.first_day)
+        period_to = last.plus(1).first_day
+        payers = [p for p in payments if p.first <= month <= p.last]
+        paid_on = min(p.paid_on for p in payers)
+        reason = (
+            f"Covered as BPU member ({', '.join(answer.programs)}) for {_month_name(month)}, "
+            f"paid on {human_date(paid_on)}"
+        )
+    elif answer.status is CoverageStatus.IN_ARREARS:
+        assert answer.payable_until is not None
+        ended = f"after {_month_name(answer.last_paid)}" if answer.last_paid else "before any month was paid"
+        reason = (
+            f"In arrears: protection ended {ended}; the arrears can be paid until "
+            f"{human_date(answer.payable_until - timedelta(days=1))}"
+        )
+    elif answer.status is CoverageStatus.LAPSED:
+        paid_note = f"last paid month {_month_name(answer.last_paid)}" if answer.last_paid else "nothing paid"
+        reason = f"Lapsed ({paid_note}): the membership needs an office's reactivation or a new enrolment"
+    else:
+        reason = f"Enrolled as BPU member from {human_date(enrolment.covers_from)}"
+    source = CoverageSource(
+        kind="informal",
+        event_id=enrolment.event_id,
+        programs=answer.programs or tuple(p for p in enrolment.programs if p in PROTECTION_PROGRAMS),
+        valid_from=period_from,
+        valid_to=period_to,
+        covers_from=enrolment.covers_from,
+        region_code=enrolment.region_code,
+        status=answer.status,
+    )
+    return CoverageAnswer(
+        status=answer.status,
+        programs=answer.programs,
+        sources=(source,),
+        period=(period_from, period_to) if answer.status is CoverageStatus.COVERED else None,
+        reason=reason,
+        evidence=answer.evidence,
+    )

@@ -12,7 +12,14 @@ from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.ledger import repository
 from coverage_ledger.ledger.person_events import officer_term
 from coverage_ledger.ledger.preparation import PreparedEvent
-from coverage_ledger.ledger.schemas import OfficerEnrolled, PersonRegistered, RegionDefined
+from coverage_ledger.ledger.schemas import (
+    ContributionPaid,
+    InformalEnrolled,
+    MembershipReactivated,
+    OfficerEnrolled,
+    PersonRegistered,
+    RegionDefined,
+)
 from coverage_ledger.ledger.snapshot import Snapshot
 
 
@@ -24,13 +31,18 @@ def region_of(payload: dict[str, object]) -> str | None:
 def snapshot_keys(prepared: Sequence[PreparedEvent]) -> dict[str, set[str]]:
     """What the snapshot must read for these events: regions, districts, persons."""
     sources = [p.source for p in prepared]
-    niks = {s.nik for s in sources if isinstance(s, PersonRegistered | OfficerEnrolled)}
+    niks = {s.nik for s in sources if isinstance(s, PersonRegistered | OfficerEnrolled | InformalEnrolled)}
     batch_regions = {s.code for s in sources if isinstance(s, RegionDefined)}
     return {
         "region_codes": {c for p in prepared if (c := region_of(p.row.payload)) is not None} - batch_regions,
         "district_codes": {district_code_of(n) for n in niks if len(n) == 16 and n.isdigit()},
-        "registered_niks": {s.nik for s in sources if isinstance(s, OfficerEnrolled)},
+        "registered_niks": {s.nik for s in sources if isinstance(s, OfficerEnrolled | InformalEnrolled)},
         "officer_niks": {s.nik for s in sources if isinstance(s, OfficerEnrolled)},
+        "informal_niks": {
+            s.nik
+            for s in sources
+            if isinstance(s, InformalEnrolled | ContributionPaid | MembershipReactivated)
+        },
     }
 
 
@@ -69,7 +81,7 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
                     field=f"{path}.region_code",
                 )
             )
-        if isinstance(event, PersonRegistered | OfficerEnrolled):
+        if isinstance(event, PersonRegistered | OfficerEnrolled | InformalEnrolled):
             nik = parse_nik(event.nik, known_districts=snapshot.districts_known, field=f"{path}.nik")
             if isinstance(nik, ErrorItem):
                 errors.append(nik)
@@ -77,7 +89,7 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
                 errors.extend(_identity_errors(event, nik, path))
         if isinstance(event, PersonRegistered):
             registered.add(event.nik)
-        if isinstance(event, OfficerEnrolled):
+        if isinstance(event, OfficerEnrolled | InformalEnrolled):
             if event.nik not in registered:
                 errors.append(
                     ErrorItem(
@@ -87,7 +99,11 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
                         field=f"{path}.nik",
                     )
                 )
-            if principal.role is Role.COMMITTEE and event.committee != principal.organisation:
+            if (
+                isinstance(event, OfficerEnrolled)
+                and principal.role is Role.COMMITTEE
+                and event.committee != principal.organisation
+            ):
                 raise Forbidden(
                     f"{path}: a key of {principal.organisation} cannot enrol for {event.committee}",
                     [

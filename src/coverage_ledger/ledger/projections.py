@@ -116,6 +116,17 @@ async def in_force_events_of(
     return [InForceEvent(r.event_id, r.type, r.payload, r.tx_seq, r.recorded_at) for r in rows]
 
 
+async def rule_definitions(session: AsyncSession, *, tx_seq: int) -> list[dict[str, Any]]:
+    """The `rule.defined` payloads in force at a tx."""
+    rows = await raw.execute(
+        session,
+        "SELECT e.payload FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id "
+        "WHERE k.type = 'rule.defined' AND k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s)",
+        {"tx": tx_seq},
+    )
+    return [r.payload for r in rows]
+
+
 async def region_codes_in_force(session: AsyncSession, codes: Iterable[str]) -> set[str]:
     """Which of these region codes are defined in current knowledge."""
     wanted = list(set(codes))

@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.supersession import EventLinks, changes_after_append
-from coverage_ledger.domain.timeframes import format_instant
+from coverage_ledger.domain.timeframes import format_instant, jakarta_date
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.ledger import projections, repository
 from coverage_ledger.ledger.checks import check_batch, check_overlaps, snapshot_keys
+from coverage_ledger.ledger.informal_checks import check_informal
 from coverage_ledger.ledger.preparation import PreparedEvent, prepare_correction, prepare_one
 from coverage_ledger.ledger.schemas import AppendableEvent, EventCorrected, OfficerEnrolled, PersonRegistered
 from coverage_ledger.ledger.snapshot import Snapshot, read_snapshot
@@ -140,10 +141,16 @@ class _Plan:
 
 
 async def _plan(
-    session: AsyncSession, *, principal: Principal, fresh: Sequence[PreparedEvent], snapshot: Snapshot
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    fresh: Sequence[PreparedEvent],
+    snapshot: Snapshot,
+    recording_day: date,
 ) -> _Plan:
     """Validate the batch against the snapshot and work out its effect on the projections."""
     check_batch(principal=principal, prepared=fresh, snapshot=snapshot)
+    check_informal(principal=principal, prepared=fresh, snapshot=snapshot, recording_day=recording_day)
     corrections = [p for p in fresh if p.supersedes]
     fresh_ids = {p.row.event_id for p in fresh}
     graph = snapshot.graph
@@ -193,7 +200,7 @@ async def _plan(
         leaving=leaving,
         links=[(t, p.row.event_id) for p in corrections for t in p.supersedes],
         watch_events=(set(links) | set(graph.force)) - fresh_ids,
-        watch_niks=officer_niks | keys["registered_niks"],
+        watch_niks=officer_niks | keys["registered_niks"] | keys["informal_niks"],
         watch_regions=keys["region_codes"],
     )
 
@@ -235,7 +242,12 @@ async def append_events(
     if not fresh:
         newest = max(originals, key=lambda s: s.tx_seq)
         return AppendResult(newest.tx_seq, newest.recorded_at, 0, len(originals))
-    plan = await _plan(session, principal=principal, fresh=fresh, snapshot=snapshot)
+    # the day the tx will be recorded on, for enrolments that do not state registered_on; the
+    # service reads the clock here because the database's own is only read under the lock
+    recording_day = jakarta_date(recorded_at or datetime.now(UTC))
+    plan = await _plan(
+        session, principal=principal, fresh=fresh, snapshot=snapshot, recording_day=recording_day
+    )
 
     tx_id = uuid.uuid4()
     try:
@@ -254,7 +266,9 @@ async def append_events(
     if outcome.status == "stale":
         # something this batch read changed meanwhile; the lock is held now, so read again and decide
         snapshot = await _read_snapshot(session, fresh)
-        plan = await _plan(session, principal=principal, fresh=fresh, snapshot=snapshot)
+        plan = await _plan(
+            session, principal=principal, fresh=fresh, snapshot=snapshot, recording_day=recording_day
+        )
         outcome = await _commit(session, tx_id, principal, source, recorded_at, fresh, snapshot.tx_seq, plan)
     if outcome.status == "backfill_not_after_head":
         assert recorded_at is not None and outcome.head_recorded_at is not None

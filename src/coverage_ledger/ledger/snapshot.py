@@ -64,6 +64,19 @@ SELECT 'officer', k.event_id,
   JOIN ledger_event e ON e.event_id = k.event_id
   JOIN ledger_tx t ON t.tx_id = e.tx_id
  WHERE k.nik = ANY(%(officers)s::text[]) AND k.type = 'officer.enrolled' AND k.tx_to IS NULL
+UNION ALL
+SELECT 'informal', k.event_id,
+       jsonb_build_object('type', k.type, 'payload', e.payload, 'tx_seq', t.tx_seq,
+                          'recorded_at', t.recorded_at)
+  FROM event_knowledge k
+  JOIN ledger_event e ON e.event_id = k.event_id
+  JOIN ledger_tx t ON t.tx_id = e.tx_id
+ WHERE k.nik = ANY(%(informal)s::text[]) AND k.tx_to IS NULL
+   AND k.type IN ('informal.enrolled', 'contribution.paid', 'membership.reactivated')
+UNION ALL
+SELECT 'rule', k.event_id, e.payload
+  FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id
+ WHERE %(rules)s AND k.nik IS NULL AND k.type = 'rule.defined' AND k.tx_to IS NULL
 """
 
 
@@ -86,6 +99,10 @@ class Snapshot:
     """The supersession graph downstream of the targets."""
     officer_terms: list[InForceEvent]
     """In-force officer enrolments of the persons the batch enrols."""
+    informal_events: list[InForceEvent]
+    """In-force BPU enrolments, payments and reactivations of the persons the batch pays for."""
+    rules: list[dict[str, Any]]
+    """In-force rule definitions (read when the batch holds BPU events)."""
 
 
 def _instant(value: str) -> datetime:
@@ -101,6 +118,7 @@ async def read_snapshot(
     district_codes: Iterable[str],
     registered_niks: Iterable[str],
     officer_niks: Iterable[str],
+    informal_niks: Iterable[str],
 ) -> Snapshot:
     """One statement: head, named events, regions, districts, registrations, graph, officer terms."""
     target_list = list(set(targets))
@@ -111,10 +129,14 @@ async def read_snapshot(
         "districts": list(set(district_codes)),
         "registered": list(set(registered_niks)),
         "officers": list(set(officer_niks)),
+        "informal": list(set(informal_niks)),
     }
+    params_rules = bool(params["informal"])
     small = sum(len(keys) for keys in params.values()) <= SMALL_BATCH_KEYS
-    rows = await raw.execute(session, _SNAPSHOT, params, prepare=None if small else False)
-    snapshot = Snapshot(0, {}, set(), set(), set(), Subgraph({}, {}, {}), [])
+    rows = await raw.execute(
+        session, _SNAPSHOT, {**params, "rules": params_rules}, prepare=None if small else False
+    )
+    snapshot = Snapshot(0, {}, set(), set(), set(), Subgraph({}, {}, {}), [], [], [])
     graph = snapshot.graph
     frontier: set[str] = set()
     for kind, key, data in rows:
@@ -158,6 +180,14 @@ async def read_snapshot(
                         _instant(data["recorded_at"]),
                     )
                 )
+            case "informal":
+                snapshot.informal_events.append(
+                    InForceEvent(
+                        key, data["type"], data["payload"], data["tx_seq"], _instant(data["recorded_at"])
+                    )
+                )
+            case "rule":
+                snapshot.rules.append(data)
     if frontier - graph.links.keys():
         # a correction of a correction: walk further down (rare, and short)
         await extend_subgraph(session, graph, frontier - graph.links.keys())

@@ -1,0 +1,158 @@
+"""Append rules of BPU events: payments against the membership (grace, lapse, once per month),
+amounts against the rule in force for their months, reactivations of lapsed memberships only."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from coverage_ledger.domain.access import Principal
+from coverage_ledger.domain.contributions import NoRateInForce, contribution_due
+from coverage_ledger.domain.coverage import CoverageStatus
+from coverage_ledger.domain.informal import (
+    InformalEnrolment,
+    Payment,
+    Reactivation,
+    governing_enrolment,
+    informal_status,
+    paid_months,
+    refuse_payment,
+)
+from coverage_ledger.domain.months import Month
+from coverage_ledger.domain.rule_table import RuleTable, rule_table
+from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
+from coverage_ledger.ledger import person_events
+from coverage_ledger.ledger.preparation import PreparedEvent
+from coverage_ledger.ledger.schemas import ContributionPaid, InformalEnrolled, MembershipReactivated
+from coverage_ledger.ledger.snapshot import Snapshot
+
+
+@dataclass
+class _Member:
+    enrolments: list[InformalEnrolment] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+    reactivations: list[Reactivation] = field(default_factory=list)
+
+
+def _members(snapshot: Snapshot) -> dict[str, _Member]:
+    members: dict[str, _Member] = {}
+    for event in snapshot.informal_events:
+        member = members.setdefault(event.payload["nik"], _Member())
+        if event.type == "informal.enrolled":
+            member.enrolments.append(
+                person_events.informal_enrolment(event.event_id, event.payload, event.recorded_at)
+            )
+        elif event.type == "contribution.paid":
+            member.payments.append(person_events.payment(event.event_id, event.payload))
+        else:
+            member.reactivations.append(person_events.reactivation(event.event_id, event.payload))
+    return members
+
+
+def check_informal(
+    *, principal: Principal, prepared: Sequence[PreparedEvent], snapshot: Snapshot, recording_day: date
+) -> None:
+    """Every BPU rule of the batch, events taken in order; refusals are 409, bad amounts 422."""
+    bpu = [
+        p
+        for p in prepared
+        if isinstance(p.source, InformalEnrolled | ContributionPaid | MembershipReactivated)
+    ]
+    if not bpu:
+        return
+    members = _members(snapshot)
+    rules = rule_table(snapshot.rules)
+    conflicts: list[ErrorItem] = []
+    invalid: list[ErrorItem] = []
+    for item in bpu:
+        event = item.source
+        assert isinstance(event, InformalEnrolled | ContributionPaid | MembershipReactivated)
+        member = members.setdefault(event.nik, _Member())
+        if isinstance(event, InformalEnrolled):
+            payload = dict(item.row.payload)
+            payload.setdefault("registered_on", recording_day.isoformat())
+            member.enrolments.append(person_events.informal_enrolment(item.row.event_id, payload, None))
+            continue
+        enrolment = governing_enrolment(member.enrolments, recording_day)
+        if enrolment is not None and not principal.sees(enrolment.region_code):
+            raise Forbidden(
+                f"{item.path}: the member's region is outside this key's region",
+                [ErrorItem("region_out_of_scope", "outside the key's region", field=f"{item.path}.nik")],
+            )
+        if isinstance(event, MembershipReactivated):
+            conflicts += _reactivation_errors(item, event, member, rules)
+            member.reactivations.append(person_events.reactivation(item.row.event_id, item.row.payload))
+            continue
+        assert isinstance(event, ContributionPaid)
+        payment = person_events.payment(item.row.event_id, item.row.payload)
+        refusal = refuse_payment(
+            payment=payment,
+            enrolments=member.enrolments,
+            payments=member.payments,
+            reactivations=member.reactivations,
+            grace_months=rules.grace_months,
+        )
+        if refusal is not None:
+            conflicts.append(ErrorItem(refusal.code, refusal.message, field=item.path))
+            continue
+        invalid += _amount_errors(item, event, payment, member, rules)
+        member.payments.append(payment)
+    if conflicts:
+        raise Conflict(
+            f"{len(conflicts)} BPU event(s) contradict the membership; nothing was written", conflicts
+        )
+    if invalid:
+        raise InvalidInput(f"{len(invalid)} payment(s) with a wrong amount; nothing was written", invalid)
+
+
+def _reactivation_errors(
+    item: PreparedEvent, event: MembershipReactivated, member: _Member, rules: RuleTable
+) -> list[ErrorItem]:
+    answer = informal_status(
+        enrolments=member.enrolments,
+        payments=member.payments,
+        reactivations=member.reactivations,
+        valid_at=event.reactivated_on,
+        grace_months=rules.grace_months,
+    )
+    if answer is None:
+        return [ErrorItem("no_membership", "the person has no BPU membership to reactivate", field=item.path)]
+    if answer.status is not CoverageStatus.LAPSED:
+        return [
+            ErrorItem(
+                "not_lapsed",
+                f"the membership is {answer.status.value} on {event.reactivated_on}; "
+                "only a lapsed one is reactivated",
+                field=f"{item.path}.reactivated_on",
+            )
+        ]
+    return []
+
+
+def _amount_errors(
+    item: PreparedEvent, event: ContributionPaid, payment: Payment, member: _Member, rules: RuleTable
+) -> list[ErrorItem]:
+    enrolment = governing_enrolment(member.enrolments, payment.first.first_day)
+    assert enrolment is not None  # refuse_payment checked the membership
+    try:
+        due = contribution_due(
+            months=payment.months,
+            programs=list(payment.programs),
+            declared_income=enrolment.declared_income,
+            sector=enrolment.sector,
+            budget=event.payer.budget,
+            joined=Month.of(enrolment.covers_from),
+            paid_before=frozenset(paid_months(member.payments)),
+            rates=rules.rates,
+            reliefs=rules.reliefs,
+        )
+    except NoRateInForce as exc:
+        return [ErrorItem("no_rate_in_force", str(exc), field=f"{item.path}.months_from")]
+    if due.amount != event.amount:
+        return [
+            ErrorItem(
+                "amount_mismatch",
+                f"amount Rp{event.amount:,} does not match the rule in force: expected {due.explain()}",
+                field=f"{item.path}.amount",
+            )
+        ]
+    return []

@@ -1,0 +1,323 @@
+"""BPU coverage through the API, named after the rules (issue "coverage rules")."""
+
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from tests.support import Keys, nik, registered
+
+SELF = {"kind": "self"}
+
+
+def enrolled_bpu(
+    person: str,
+    *,
+    event_id: str,
+    valid_from: str,
+    sector: str = "other",
+    income: int = 1_000_000,
+    payer: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "type": "informal.enrolled",
+        "nik": person,
+        "programs": ["JKK", "JKM"],
+        "declared_income": income,
+        "region_code": "16.71.01",
+        "valid_from": valid_from,
+        "registered_on": valid_from,
+        "sector": sector,
+        "payer": payer or SELF,
+    }
+
+
+def paid(
+    person: str,
+    *,
+    event_id: str,
+    months: tuple[str, str],
+    amount: int,
+    paid_on: str,
+    payer: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "type": "contribution.paid",
+        "nik": person,
+        "programs": ["JKK", "JKM"],
+        "months_from": months[0],
+        "months_to": months[1],
+        "amount": amount,
+        "payer": payer or SELF,
+        "paid_on": paid_on,
+    }
+
+
+async def post(client: AsyncClient, keys: Keys, *events: dict[str, Any]) -> Any:
+    return await client.post("/v1/events", json={"events": list(events)}, headers=Keys.header(keys.sponsor))
+
+
+async def status(
+    client: AsyncClient, keys: Keys, person: str, valid_at: str, known_at: str | None = None
+) -> dict[str, Any]:
+    params = {"valid_at": valid_at} | ({"known_at": known_at} if known_at else {})
+    response = await client.get(
+        f"/v1/persons/{person}/coverage", params=params, headers=Keys.header(keys.office)
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_grace_late_payment_and_lapse(client: AsyncClient, keys: Keys) -> None:
+    """Enrolled 1 Jan 2025, pays Jan–Mar; April paid late on 20 May; lapsed from 1 Aug."""
+    person = nik()
+    first = await post(
+        client,
+        keys,
+        registered(person),
+        enrolled_bpu(person, event_id="bpu-g", valid_from="2025-01-01"),
+        paid(
+            person, event_id="pay-q1", months=("2025-01", "2025-03"), amount=3 * 16_800, paid_on="2025-01-05"
+        ),
+    )
+    assert first.status_code == 200, first.text
+    before = first.json()["tx_seq"]
+    march = await status(client, keys, person, "2025-03-15")
+    assert march["status"] == "covered"
+    assert march["programs"] == ["JKK", "JKM"]
+    assert march["sources"][0]["kind"] == "informal"
+    april = await status(client, keys, person, "2025-04-15")
+    assert april["status"] == "in_arrears"
+    assert (
+        april["reason"]
+        == "In arrears: protection ended after Mar 2025; the arrears can be paid until 30 Jun 2025"
+    )
+
+    late = await post(
+        client,
+        keys,
+        paid(person, event_id="pay-apr", months=("2025-04", "2025-04"), amount=16_800, paid_on="2025-05-20"),
+    )
+    assert late.status_code == 200, late.text
+    assert (await status(client, keys, person, "2025-04-15"))["status"] == "covered"
+    assert (await status(client, keys, person, "2025-04-15", known_at=f"tx:{before}"))[
+        "status"
+    ] == "in_arrears"
+    assert (await status(client, keys, person, "2025-07-31"))["status"] == "in_arrears"
+    lapsed = await status(client, keys, person, "2025-08-01")
+    assert lapsed["status"] == "lapsed"
+
+    august = await post(
+        client,
+        keys,
+        paid(person, event_id="pay-aug", months=("2025-08", "2025-08"), amount=16_800, paid_on="2025-08-05"),
+    )
+    assert august.status_code == 409
+    assert august.json()["errors"][0]["code"] == "membership_lapsed"
+
+    reopen = {
+        "event_id": "react-1",
+        "type": "membership.reactivated",
+        "nik": person,
+        "reason": "office decision",
+        "reactivated_on": "2025-08-10",
+    }
+    office = await client.post("/v1/events", json={"events": [reopen]}, headers=Keys.header(keys.office))
+    assert office.status_code == 200, office.text
+    again = await post(
+        client,
+        keys,
+        paid(
+            person, event_id="pay-aug-2", months=("2025-08", "2025-08"), amount=16_800, paid_on="2025-08-10"
+        ),
+    )
+    assert again.status_code == 200, again.text
+    assert (await status(client, keys, person, "2025-08-20"))["status"] == "covered"
+
+
+async def test_a_month_is_paid_once(client: AsyncClient, keys: Keys) -> None:
+    person = nik()
+    ok = await post(
+        client,
+        keys,
+        registered(person),
+        enrolled_bpu(person, event_id="bpu-once", valid_from="2025-01-01"),
+        paid(person, event_id="once-1", months=("2025-01", "2025-02"), amount=33_600, paid_on="2025-01-03"),
+    )
+    assert ok.status_code == 200
+    twice = await post(
+        client,
+        keys,
+        paid(person, event_id="once-2", months=("2025-02", "2025-03"), amount=33_600, paid_on="2025-02-03"),
+    )
+    assert twice.status_code == 409
+    assert twice.json()["errors"][0]["code"] == "month_already_paid"
+
+
+async def test_pp49_2020_relief_accepts_168_and_refuses_16800(client: AsyncClient, keys: Keys) -> None:
+    person = nik()
+    setup = await post(
+        client,
+        keys,
+        registered(person),
+        enrolled_bpu(person, event_id="bpu-2020", valid_from="2020-01-01"),
+        paid(
+            person,
+            event_id="pay-2020h1",
+            months=("2020-01", "2020-07"),
+            amount=7 * 16_800,
+            paid_on="2020-01-10",
+        ),
+    )
+    assert setup.status_code == 200, setup.text
+    wrong = await post(
+        client,
+        keys,
+        paid(
+            person,
+            event_id="pay-2020-09x",
+            months=("2020-09", "2020-09"),
+            amount=16_800,
+            paid_on="2020-09-10",
+        ),
+    )
+    assert wrong.status_code == 422
+    error = wrong.json()["errors"][0]
+    assert error["code"] == "amount_mismatch"
+    assert error["field"] == "events[0].amount"
+    assert "expected Rp168" in error["message"]
+    right = await post(
+        client,
+        keys,
+        paid(person, event_id="pay-2020-09", months=("2020-09", "2020-09"), amount=168, paid_on="2020-09-10"),
+    )
+    assert right.status_code == 200, right.text
+
+
+@pytest.mark.parametrize(
+    ("payer", "amount"),
+    [(SELF, 8_400), ({"kind": "organisation", "name": "Pemprov Sumsel", "budget": "APBD"}, 16_800)],
+)
+async def test_pp50_2025_relief_in_may_2026(
+    client: AsyncClient, keys: Keys, payer: dict[str, Any], amount: int
+) -> None:
+    person = nik()
+    response = await post(
+        client,
+        keys,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2026-05-01", payer=payer),
+        paid(
+            person,
+            event_id=f"pay-{person}",
+            months=("2026-05", "2026-05"),
+            amount=amount,
+            paid_on="2026-05-02",
+            payer=payer,
+        ),
+    )
+    assert response.status_code == 200, response.text
+
+
+async def test_sertakan_sponsor_pays_for_a_worker(client: AsyncClient, keys: Keys) -> None:
+    worker, sponsor = nik(), nik()
+    payer = {"kind": "person", "nik": sponsor, "name": "Sponsor"}
+    response = await post(
+        client,
+        keys,
+        registered(worker),
+        enrolled_bpu(worker, event_id="bpu-sertakan", valid_from="2025-01-01", payer=payer),
+        paid(
+            worker,
+            event_id="pay-sertakan",
+            months=("2025-01", "2025-06"),
+            amount=6 * 16_800,
+            paid_on="2025-01-02",
+            payer=payer,
+        ),
+    )
+    assert response.status_code == 200, response.text
+    assert (await status(client, keys, worker, "2025-06-30"))["status"] == "covered"
+
+
+BAD = [
+    ("person payer without nik", {"payer": {"kind": "person"}}, "events[0].payer"),
+    ("months reversed", {"months_from": "2025-03", "months_to": "2025-01"}, "events[0]"),
+    ("not a month", {"months_from": "2025-13"}, "events[0].months_from"),
+    ("JKM missing", {"programs": ["JKK"]}, "events[0].programs"),
+    ("negative amount", {"amount": -1}, "events[0].amount"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "field"), BAD, ids=[b[0] for b in BAD])
+async def test_bad_payments_are_422(
+    client: AsyncClient, keys: Keys, case: str, change: dict[str, Any], field: str
+) -> None:
+    event = (
+        paid(
+            "1671014501900001",
+            event_id="bad-pay",
+            months=("2025-01", "2025-01"),
+            amount=16_800,
+            paid_on="2025-01-01",
+        )
+        | change
+    )
+    response = await post(client, keys, event)
+    assert response.status_code == 422, response.text
+    assert any(e["field"].startswith(field) for e in response.json()["errors"]), response.json()
+
+
+async def test_payment_without_membership_is_409(client: AsyncClient, keys: Keys) -> None:
+    person = nik()
+    response = await post(
+        client,
+        keys,
+        registered(person),
+        paid(
+            person, event_id="orphan-pay", months=("2025-01", "2025-01"), amount=16_800, paid_on="2025-01-01"
+        ),
+    )
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "no_membership"
+
+
+async def test_officer_and_bpu_coverage_coexist(client: AsyncClient, keys: Keys) -> None:
+    person = nik()
+    officer = {
+        "event_id": "both-kpps",
+        "type": "officer.enrolled",
+        "nik": person,
+        "role": "KPPS",
+        "committee": "KPU-16.71",
+        "region_code": "16.71.01",
+        "valid_from": "2025-01-25",
+        "valid_to": "2025-02-24",
+        "registered_on": "2025-01-15",
+    }
+    response = await client.post(
+        "/v1/events",
+        json={
+            "events": [
+                registered(person),
+                officer,
+                enrolled_bpu(person, event_id="both-bpu", valid_from="2025-01-01"),
+                paid(
+                    person,
+                    event_id="both-pay",
+                    months=("2025-01", "2025-03"),
+                    amount=3 * 16_800,
+                    paid_on="2025-01-02",
+                ),
+            ]
+        },
+        headers=Keys.header(keys.office),
+    )
+    assert response.status_code == 200, response.text
+    both = await status(client, keys, person, "2025-02-01")
+    assert both["status"] == "covered"
+    assert {s["kind"] for s in both["sources"]} == {"officer", "informal"}
+    assert "KPPS" in both["reason"] and "BPU" in both["reason"]
