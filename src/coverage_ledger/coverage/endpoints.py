@@ -5,9 +5,33 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from coverage_ledger.coverage.schemas import AsOfOut, CoverageOut, HistoryOut, PeriodOut, SourceOut
-from coverage_ledger.coverage.service import person_coverage, person_history
-from coverage_ledger.domain.timeframes import InvalidKnownAt, parse_known_at, parse_valid_at
+from coverage_ledger.coverage.schemas import (
+    AsOfOut,
+    CoverageOut,
+    HistoryOut,
+    LookupRequest,
+    LookupResponse,
+    LookupResult,
+    PeriodOut,
+    PersonItem,
+    PersonPage,
+    SourceOut,
+)
+from coverage_ledger.coverage.service import (
+    PERSON_NOT_FOUND,
+    coverage_lookup,
+    person_coverage,
+    person_history,
+    search_persons,
+)
+from coverage_ledger.domain.coverage import CoverageStatus
+from coverage_ledger.domain.timeframes import (
+    InvalidKnownAt,
+    KnownAt,
+    jakarta_date,
+    parse_known_at,
+    parse_valid_at,
+)
 from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.http.dependencies import Caller, Now, Session, today_in_jakarta
 from coverage_ledger.ledger.asof import AsOf, resolve
@@ -37,11 +61,14 @@ async def read_point(
         valid = parse_valid_at(valid_at, today=today)
     except ValueError as exc:
         raise InvalidInput(str(exc), [ErrorItem("invalid_date", str(exc), field="valid_at")]) from exc
+    return await resolve(session, valid_at=valid, known_at=_known_at(known_at), now=now)
+
+
+def _known_at(text: str | None) -> KnownAt:
     try:
-        known = parse_known_at(known_at)
+        return parse_known_at(text)
     except InvalidKnownAt as exc:
         raise InvalidInput(str(exc), [ErrorItem("invalid_known_at", str(exc), field="known_at")]) from exc
-    return await resolve(session, valid_at=valid, known_at=known, now=now)
 
 
 ReadPoint = Annotated[AsOf, Depends(read_point)]
@@ -79,6 +106,81 @@ async def get_coverage(nik: NikPath, session: Session, caller: Caller, point: Re
         period=PeriodOut(valid_from=answer.period[0], valid_to=answer.period[1]) if answer.period else None,
         reason=answer.reason,
         evidence=list(answer.evidence),
+        as_of=as_of_out(point),
+    )
+
+
+@router.post(
+    "/coverage/lookup",
+    response_model=LookupResponse,
+    summary="Coverage of up to 10,000 NIKs in one round trip",
+    description="One status per NIK for one (valid_at, known_at); NIKs unknown or outside the key's "
+    "region come back with found=false, the same for both.",
+)
+async def post_lookup(body: LookupRequest, session: Session, caller: Caller, now: Now) -> LookupResponse:
+    point = await resolve(
+        session, valid_at=body.valid_at or jakarta_date(now), known_at=_known_at(body.known_at), now=now
+    )
+    results = await coverage_lookup(session, principal=caller, niks=body.niks, as_of=point)
+    return LookupResponse(
+        results=[
+            LookupResult(
+                nik=nik,
+                found=answer is not None,
+                covered=answer.covered if answer else False,
+                status=answer.status.value if answer else None,
+                programs=list(answer.programs) if answer else [],
+                reason=answer.reason if answer else PERSON_NOT_FOUND,
+                evidence=list(answer.evidence) if answer else [],
+            )
+            for nik, answer in results
+        ],
+        as_of=as_of_out(point),
+    )
+
+
+@router.get(
+    "/persons",
+    response_model=PersonPage,
+    summary="Persons of a region or committee with their status",
+    description="Cursor-paginated in NIK order. `region` defaults to the key's region; `status` "
+    "filters on the status on `valid_at` as known at `known_at`.",
+)
+async def get_persons(
+    session: Session,
+    caller: Caller,
+    point: ReadPoint,
+    region: Annotated[str | None, Query(pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")] = None,
+    committee: Annotated[str | None, Query(max_length=200)] = None,
+    status: Annotated[CoverageStatus | None, Query()] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=r"^\d{16}$", description="next_cursor of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> PersonPage:
+    page = await search_persons(
+        session,
+        principal=caller,
+        as_of=point,
+        region=region,
+        committee=committee,
+        status=status,
+        cursor=cursor,
+        limit=limit,
+    )
+    return PersonPage(
+        items=[
+            PersonItem(
+                nik=nik,
+                status=answer.status.value,
+                covered=answer.covered,
+                programs=list(answer.programs),
+                region_code=scoped_region,
+                reason=answer.reason,
+            )
+            for nik, answer, scoped_region in page.items
+        ],
+        next_cursor=page.next_cursor,
         as_of=as_of_out(point),
     )
 

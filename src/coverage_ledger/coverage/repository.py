@@ -6,6 +6,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.database import raw
+
 
 async def force_intervals(
     session: AsyncSession, event_ids: Sequence[str], *, up_to_tx: int
@@ -44,3 +46,40 @@ async def corrections_of(
             {"event_id": row.correction_event_id, "tx_seq": row.tx_seq, "reason": row.reason}
         )
     return result
+
+
+async def candidate_niks(
+    session: AsyncSession,
+    *,
+    tx_seq: int,
+    region_prefix: str | None,
+    committee: str | None,
+    after: str,
+    limit: int,
+) -> list[str]:
+    """NIKs, in order after `after`, with a registration or enrolment in force at `tx_seq` in the
+    region (or for the committee): the candidates a search then decides on."""
+    rows = await raw.execute(
+        session,
+        """
+        SELECT DISTINCT k.nik FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id
+         WHERE k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s)
+           AND k.type = ANY(%(types)s::text[]) AND k.nik > %(after)s
+           AND (%(region)s::text IS NULL OR e.payload->>'region_code' = %(region)s
+                OR e.payload->>'region_code' LIKE %(region_like)s)
+           AND (%(committee)s::text IS NULL OR e.payload->>'committee' = %(committee)s)
+         ORDER BY k.nik LIMIT %(limit)s
+        """,
+        {
+            "tx": tx_seq,
+            "types": ["officer.enrolled"]
+            if committee
+            else ["person.registered", "officer.enrolled", "informal.enrolled"],
+            "after": after,
+            "region": region_prefix,
+            "region_like": f"{region_prefix}.%" if region_prefix else None,
+            "committee": committee,
+            "limit": limit,
+        },
+    )
+    return [r.nik for r in rows]

@@ -1,9 +1,9 @@
 """Responses of the coverage and history endpoints."""
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class AsOfOut(BaseModel):
@@ -78,4 +78,54 @@ class HistoryOut(BaseModel):
 
     nik: str
     events: list[HistoryEvent]
+    as_of: AsOfOut
+
+
+class LookupRequest(BaseModel):
+    """Up to 10,000 NIKs answered for one (valid_at, known_at)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    niks: list[Annotated[str, StringConstraints(pattern=r"^\d{16}$")]] = Field(
+        min_length=1, max_length=10_000
+    )
+    valid_at: date | None = Field(default=None, description="Default: today in Asia/Jakarta.")
+    known_at: str | None = Field(default=None, description="RFC 3339 timestamp, date or tx:N; default now.")
+
+
+class LookupResult(BaseModel):
+    """The answer for one NIK; `found` is false for a NIK unknown or outside the key's region."""
+
+    nik: str
+    found: bool
+    covered: bool
+    status: str | None
+    programs: list[str]
+    reason: str
+    evidence: list[str]
+
+
+class LookupResponse(BaseModel):
+    """One result per NIK, in the order asked."""
+
+    results: list[LookupResult]
+    as_of: AsOfOut
+
+
+class PersonItem(BaseModel):
+    """A person found by a search, with the status on `valid_at`."""
+
+    nik: str
+    status: str
+    covered: bool
+    programs: list[str]
+    region_code: str = Field(description="Region of the enrolment in force, else the domicile.")
+    reason: str
+
+
+class PersonPage(BaseModel):
+    """A page of persons in NIK order; pass `next_cursor` as `cursor` for the next one."""
+
+    items: list[PersonItem]
+    next_cursor: str | None
     as_of: AsOfOut

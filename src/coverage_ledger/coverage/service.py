@@ -1,15 +1,17 @@
 """Who is covered on a date as known at a moment, and the full history of a person."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.coverage import repository as coverage_repository
-from coverage_ledger.domain.access import Principal
+from coverage_ledger.domain.access import Principal, region_within
 from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus, combine, officer_coverage
 from coverage_ledger.domain.informal import informal_coverage
-from coverage_ledger.domain.rule_table import rule_table
+from coverage_ledger.domain.rule_table import RuleTable, rule_table
 from coverage_ledger.errors import NotFound
 from coverage_ledger.ledger import person_events, projections, repository
 from coverage_ledger.ledger.asof import AsOf
@@ -38,29 +40,25 @@ class PersonCoverage:
     as_of: AsOf
 
 
-async def person_coverage(
-    session: AsyncSession, *, principal: Principal, nik: str, as_of: AsOf
-) -> PersonCoverage:
-    """Status, programs and sources of one person on `as_of.valid_at` as known at `as_of.tx_seq`."""
-    events = await projections.in_force_events_of(
-        session, niks=[nik], types=PERSON_EVENT_TYPES, tx_seq=as_of.tx_seq
-    )
-    registrations = [e for e in events if e.type == "person.registered"]
-    if not registrations:
-        raise _not_found(nik)
+def _answer(
+    events: Sequence[projections.InForceEvent], *, valid_at: date, rules: RuleTable | None
+) -> tuple[CoverageAnswer, str] | None:
+    """The answer from one person's in-force events, with the region that scopes it; None when
+    the person is not registered (as known then)."""
     by_type: dict[str, list[projections.InForceEvent]] = {}
     for event in events:
         by_type.setdefault(event.type, []).append(event)
+    registrations = by_type.get("person.registered", [])
+    if not registrations:
+        return None
     terms = [
         person_events.officer_term(e.event_id, e.payload, e.recorded_at)
         for e in by_type.get("officer.enrolled", [])
     ]
-    officer = officer_coverage(
-        terms=terms, valid_at=as_of.valid_at, registration_event=registrations[-1].event_id
-    )
+    officer = officer_coverage(terms=terms, valid_at=valid_at, registration_event=registrations[-1].event_id)
     informal = None
     if "informal.enrolled" in by_type:
-        rules = rule_table(await projections.rule_definitions(session, tx_seq=as_of.tx_seq))
+        assert rules is not None
         informal = informal_coverage(
             enrolments=[
                 person_events.informal_enrolment(e.event_id, e.payload, e.recorded_at)
@@ -73,13 +71,52 @@ async def person_coverage(
                 person_events.reactivation(e.event_id, e.payload)
                 for e in by_type.get("membership.reactivated", [])
             ],
-            valid_at=as_of.valid_at,
+            valid_at=valid_at,
             grace_months=rules.grace_months,
         )
     answer = combine(officer, informal)
-    if not principal.sees(_region_for_scope(answer, registrations[-1].payload["region_code"])):
+    return answer, _region_for_scope(answer, registrations[-1].payload["region_code"])
+
+
+async def _rules_if_needed(
+    session: AsyncSession, events: Sequence[projections.InForceEvent], tx_seq: int
+) -> RuleTable | None:
+    if any(e.type == "informal.enrolled" for e in events):
+        return rule_table(await projections.rule_definitions(session, tx_seq=tx_seq))
+    return None
+
+
+async def person_coverage(
+    session: AsyncSession, *, principal: Principal, nik: str, as_of: AsOf
+) -> PersonCoverage:
+    """Status, programs and sources of one person on `as_of.valid_at` as known at `as_of.tx_seq`."""
+    events = await projections.in_force_events_of(
+        session, niks=[nik], types=PERSON_EVENT_TYPES, tx_seq=as_of.tx_seq
+    )
+    rules = await _rules_if_needed(session, events, as_of.tx_seq)
+    found = _answer(events, valid_at=as_of.valid_at, rules=rules)
+    if found is None or not principal.sees(found[1]):
         raise _not_found(nik)
-    return PersonCoverage(nik=nik, answer=answer, as_of=as_of)
+    return PersonCoverage(nik=nik, answer=found[0], as_of=as_of)
+
+
+async def coverage_lookup(
+    session: AsyncSession, *, principal: Principal, niks: Sequence[str], as_of: AsOf
+) -> list[tuple[str, CoverageAnswer | None]]:
+    """One answer per NIK, in the order asked; None for a NIK unknown or outside the key's scope."""
+    events = await projections.in_force_events_of(
+        session, niks=niks, types=PERSON_EVENT_TYPES, tx_seq=as_of.tx_seq
+    )
+    rules = await _rules_if_needed(session, events, as_of.tx_seq)
+    per_person: dict[str, list[projections.InForceEvent]] = {}
+    for event in events:
+        per_person.setdefault(event.payload["nik"], []).append(event)
+    results: list[tuple[str, CoverageAnswer | None]] = []
+    for nik in niks:
+        found = _answer(per_person.get(nik, []), valid_at=as_of.valid_at, rules=rules)
+        visible = found is not None and principal.sees(found[1])
+        results.append((nik, found[0] if found is not None and visible else None))
+    return results
 
 
 def _region_for_scope(answer: CoverageAnswer, domicile: str) -> str:
@@ -129,3 +166,66 @@ async def person_history(
             }
         )
     return {"nik": nik, "events": items}
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of a person search, and where the next one starts."""
+
+    items: list[tuple[str, CoverageAnswer, str]]
+    """(nik, answer, region the answer is scoped by)."""
+    next_cursor: str | None
+
+
+SEARCH_ROUNDS = 20
+"""Candidate batches a page may examine before it returns what it has, with a cursor."""
+
+
+async def search_persons(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    as_of: AsOf,
+    region: str | None,
+    committee: str | None,
+    status: CoverageStatus | None,
+    cursor: str | None,
+    limit: int,
+) -> SearchPage:
+    """Persons in a region (or of a committee) with their status on the date, in NIK order."""
+    if region is not None and principal.region_prefix is not None and not principal.sees(region):
+        return SearchPage([], None)  # nothing outside the key's region is visible
+    prefix = region or principal.region_prefix
+    items: list[tuple[str, CoverageAnswer, str]] = []
+    after = cursor or ""
+    for _ in range(SEARCH_ROUNDS):
+        candidates = await coverage_repository.candidate_niks(
+            session,
+            tx_seq=as_of.tx_seq,
+            region_prefix=prefix,
+            committee=committee,
+            after=after,
+            limit=limit * 2,
+        )
+        if not candidates:
+            return SearchPage(items, None)
+        events = await projections.in_force_events_of(
+            session, niks=candidates, types=PERSON_EVENT_TYPES, tx_seq=as_of.tx_seq
+        )
+        rules = await _rules_if_needed(session, events, as_of.tx_seq)
+        per_person: dict[str, list[projections.InForceEvent]] = {}
+        for event in events:
+            per_person.setdefault(event.payload["nik"], []).append(event)
+        for nik in candidates:
+            after = nik
+            found = _answer(per_person.get(nik, []), valid_at=as_of.valid_at, rules=rules)
+            if found is None or not principal.sees(found[1]):
+                continue
+            if prefix is not None and not region_within(found[1], prefix):
+                continue
+            if status is not None and found[0].status is not status:
+                continue
+            items.append((nik, found[0], found[1]))
+            if len(items) == limit:
+                return SearchPage(items, nik)
+    return SearchPage(items, after)

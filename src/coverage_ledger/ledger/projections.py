@@ -112,6 +112,7 @@ async def in_force_events_of(
         f"WHERE k.nik = ANY(%(niks)s) AND k.type = ANY(%(types)s) AND {condition} "
         "ORDER BY t.tx_seq NULLS LAST, e.position",
         {"niks": nik_list, "types": list(types), "tx": tx_seq},
+        prepare=None if len(nik_list) <= 64 else False,  # see raw.execute: plans for key counts
     )
     return [InForceEvent(r.event_id, r.type, r.payload, r.tx_seq, r.recorded_at) for r in rows]
 
