@@ -5,10 +5,10 @@ import json
 import time
 from pathlib import Path
 
-from bench import ledger_core
+from bench import coverage_lookup, ledger_core
 from bench.common import machine
 
-SUITES = {"ledger_core": ledger_core.run}
+SUITES = {"ledger_core": ledger_core.run, "coverage_lookup": coverage_lookup.run}
 
 
 def main() -> None:
