@@ -6,6 +6,8 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.database import raw
+
 
 @dataclass(frozen=True, slots=True)
 class KeyRecord:
@@ -62,9 +64,10 @@ async def name_taken(session: AsyncSession, name: str) -> bool:
 
 async def find_by_secret(session: AsyncSession, secret_sha256: str) -> KeyRecord | None:
     """The key with this secret hash, valid or not."""
+    # every request runs this: straight on the driver connection (see database/raw.py)
     row = (
-        await session.execute(
-            text(f"SELECT {_COLUMNS} FROM api_key WHERE secret_sha256 = :s"), {"s": secret_sha256}
+        await raw.execute(
+            session, f"SELECT {_COLUMNS} FROM api_key WHERE secret_sha256 = %(s)s", {"s": secret_sha256}
         )
     ).one_or_none()
     return KeyRecord(*row) if row else None

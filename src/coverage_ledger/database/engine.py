@@ -38,8 +38,13 @@ def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         sync_url(url),
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # no overflow: connections beyond the pool were opened and closed per request under load
+        # (a new PostgreSQL backend each time); waiting for a pooled one is far cheaper
+        max_overflow=0,
         pool_pre_ping=False,
+        # every session ends its transaction itself (the request commits or rolls back), so the
+        # pool's extra ROLLBACK on each return would only cost a round trip per request
+        pool_reset_on_return=None,
         connect_args={"options": SESSION_OPTIONS},
     )
 

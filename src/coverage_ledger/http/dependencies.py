@@ -31,8 +31,11 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
 Session = Annotated[AsyncSession, Depends(request_session, scope="function")]
 
 
-def clock(request: Request) -> datetime:
-    """Now, from the app's clock (tests may replace it); the domain never reads a clock itself."""
+async def clock(request: Request) -> datetime:
+    """Now, from the app's clock (tests may replace it); the domain never reads a clock itself.
+
+    Dependencies are `async def` even when they do not await: FastAPI runs plain `def` ones in
+    its thread pool, a hand-off that cost more than the rest of a lookup."""
     now: datetime = request.app.state.clock()
     return now
 
@@ -40,7 +43,7 @@ def clock(request: Request) -> datetime:
 Now = Annotated[datetime, Depends(clock)]
 
 
-def today_in_jakarta(now: Now) -> date:
+async def today_in_jakarta(now: Now) -> date:
     """Today's Asia/Jakarta date, the default `valid_at`."""
     return jakarta_date(now)
 

@@ -1,7 +1,7 @@
 """All SQL of the event log: append under the lock, the hash chain, and reads of raw events."""
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -265,7 +265,7 @@ class ChainLink:
     """(event_id, type, payload, stored digest) in position order."""
 
 
-async def iterate_chain(session: AsyncSession, *, from_tx: int = 1) -> AsyncIterator[ChainLink]:
+async def iterate_chain(session: AsyncSession, *, from_tx: int = 1) -> AsyncGenerator[ChainLink, None]:
     """Every tx from `from_tx` with its events, in tx_seq order, streamed."""
     conn = await driver_connection(session)
     async with conn.cursor(name="chain") as headers:

@@ -1,5 +1,6 @@
 """`verify`: recompute every event digest and every link of the hash chain; name the first break."""
 
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,41 +28,43 @@ async def verify_ledger(session: AsyncSession) -> VerifyReport:
     previous_at = None
     checked = 0
     head_seq, head_hash = 0, None
-    async for link in repository.iterate_chain(session):
-        problem = None
-        if link.tx_seq != checked + 1:
-            problem = f"tx_seq {link.tx_seq} follows {checked}: a tx is missing"
-        elif link.prev_hash != previous_hash:
-            problem = "prev_hash does not match the previous tx's hash"
-        elif previous_at is not None and link.recorded_at <= previous_at:
-            problem = "recorded_at does not increase"
-        elif len(link.events) != link.event_count:
-            problem = f"header counts {link.event_count} events, the log holds {len(link.events)}"
-        else:
-            digests = []
-            for event_id, event_type, payload, stored in link.events:
-                digest = event_digest(event_id, event_type, payload)
-                if digest != stored:
-                    problem = f"event {event_id} does not match its digest"
-                    break
-                digests.append(digest)
-            if problem is None:
-                expected = tx_hash(
-                    tx_seq=link.tx_seq,
-                    recorded_at=format_instant(link.recorded_at),
-                    prev_hash=link.prev_hash,
-                    actor=link.actor,
-                    source=link.source,
-                    backfill=link.backfill,
-                    event_digests=digests,
-                )
-                if expected != link.hash:
-                    problem = "the tx header does not hash to the stored hash"
-        if problem is not None:
-            return VerifyReport(False, checked, link.tx_seq, None, link.tx_seq, problem)
-        checked += 1
-        previous_hash, previous_at = link.hash, link.recorded_at
-        head_seq, head_hash = link.tx_seq, link.hash
+    # aclosing: stopping at the first break must close the server-side cursors now, not at GC
+    async with aclosing(repository.iterate_chain(session)) as chain:
+        async for link in chain:
+            problem = None
+            if link.tx_seq != checked + 1:
+                problem = f"tx_seq {link.tx_seq} follows {checked}: a tx is missing"
+            elif link.prev_hash != previous_hash:
+                problem = "prev_hash does not match the previous tx's hash"
+            elif previous_at is not None and link.recorded_at <= previous_at:
+                problem = "recorded_at does not increase"
+            elif len(link.events) != link.event_count:
+                problem = f"header counts {link.event_count} events, the log holds {len(link.events)}"
+            else:
+                digests = []
+                for event_id, event_type, payload, stored in link.events:
+                    digest = event_digest(event_id, event_type, payload)
+                    if digest != stored:
+                        problem = f"event {event_id} does not match its digest"
+                        break
+                    digests.append(digest)
+                if problem is None:
+                    expected = tx_hash(
+                        tx_seq=link.tx_seq,
+                        recorded_at=format_instant(link.recorded_at),
+                        prev_hash=link.prev_hash,
+                        actor=link.actor,
+                        source=link.source,
+                        backfill=link.backfill,
+                        event_digests=digests,
+                    )
+                    if expected != link.hash:
+                        problem = "the tx header does not hash to the stored hash"
+            if problem is not None:
+                return VerifyReport(False, checked, link.tx_seq, None, link.tx_seq, problem)
+            checked += 1
+            previous_hash, previous_at = link.hash, link.recorded_at
+            head_seq, head_hash = link.tx_seq, link.hash
     orphans = await repository.orphan_event_count(session)
     if orphans:
         return VerifyReport(
