@@ -5,10 +5,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.auth.service import create_key
-from coverage_ledger.domain.access import Role
+from coverage_ledger.domain.access import SYSTEM, Role
+from coverage_ledger.errors import LedgerError
+from coverage_ledger.ledger.schemas import AppendRequest
+from coverage_ledger.ledger.service import append_events
 
 DISTRICT = "167101"  # 16.71.01 Ilir Barat Dua, Kota Palembang, Sumatera Selatan
 _serial = itertools.count(1)
@@ -118,3 +122,29 @@ async def make_keys(session: AsyncSession) -> Keys:
             session, name=f"test-{name}", role=role, region_prefix=region, organisation=organisation
         )
     return Keys(**secrets)
+
+
+async def coverage_of(
+    client: AsyncClient, keys: Keys, person: str, valid_at: str, known_at: str | None = None
+) -> dict[str, Any]:
+    """GET a person's coverage with the regional office key; asserts 200."""
+    params = {"valid_at": valid_at} | ({"known_at": known_at} if known_at else {})
+    response = await client.get(
+        f"/v1/persons/{person}/coverage", params=params, headers=Keys.header(keys.office)
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def append_in_savepoint(session: AsyncSession, events: list[dict[str, Any]]) -> int | None:
+    """Append through the service inside a savepoint; None when the ledger refused (nothing written)."""
+    request = AppendRequest.model_validate({"events": events})
+    savepoint = await session.begin_nested()
+    try:
+        result = await append_events(session, principal=SYSTEM, events=request.events, source="property-test")
+    except LedgerError:
+        await savepoint.rollback()
+        return None
+    await savepoint.commit()
+    return result.tx_seq

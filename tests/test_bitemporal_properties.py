@@ -19,12 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from coverage_ledger.coverage.service import person_coverage
 from coverage_ledger.domain.access import SYSTEM
-from coverage_ledger.errors import LedgerError
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.ledger.rebuild import rebuild_check
-from coverage_ledger.ledger.schemas import AppendRequest
-from coverage_ledger.ledger.service import append_events
-from tests.support import corrected, enrolled, nik, registered
+from tests.support import append_in_savepoint, corrected, enrolled, nik, registered
 
 BASE = date(2024, 1, 1)
 PROBE_DAYS = [BASE + timedelta(days=d) for d in (0, 10, 20, 35, 50, 70)]
@@ -64,19 +61,6 @@ def period(start: int, length: int) -> tuple[str, str]:
     return (BASE + timedelta(days=start)).isoformat(), (BASE + timedelta(days=start + length)).isoformat()
 
 
-async def append(session: AsyncSession, events: list[dict[str, Any]]) -> int | None:
-    """Append in a savepoint; None when the ledger refused the batch (nothing written)."""
-    request = AppendRequest.model_validate({"events": events})
-    savepoint = await session.begin_nested()
-    try:
-        result = await append_events(session, principal=SYSTEM, events=request.events, source="property-test")
-    except LedgerError:
-        await savepoint.rollback()
-        return None
-    await savepoint.commit()
-    return result.tx_seq
-
-
 def oracle_in_force(log: list[tuple[int, str, str | None, tuple[str, ...]]], tx: int) -> set[str]:
     """The definition, evaluated from scratch: in force unless an in-force correction supersedes
     it or its carrying correction is not in force."""
@@ -110,7 +94,7 @@ async def projected_in_force(session: AsyncSession, ids: list[str], tx: int) -> 
 async def run_history(session: AsyncSession, ops: list[tuple[Any, ...]]) -> History:
     history = History(person=nik())
     reg_id = f"reg-{history.person}"
-    tx = await append(session, [registered(history.person, event_id=reg_id)])
+    tx = await append_in_savepoint(session, [registered(history.person, event_id=reg_id)])
     assert tx is not None
     history.log.append((tx, reg_id, None, ()))
     for op in ops:
@@ -128,7 +112,7 @@ async def run_history(session: AsyncSession, ops: list[tuple[Any, ...]]) -> Hist
                     registered_on="2023-12-01",
                 )
             ]
-            tx = await append(session, batch)
+            tx = await append_in_savepoint(session, batch)
             if tx is not None:
                 history.events.append(event_id)
                 history.log.append((tx, event_id, None, ()))
@@ -148,7 +132,9 @@ async def run_history(session: AsyncSession, ops: list[tuple[Any, ...]]) -> Hist
                     valid_to=valid_to,
                     registered_on="2023-12-01",
                 )
-            tx = await append(session, [corrected(correction_id, [target], replacement=replacement)])
+            tx = await append_in_savepoint(
+                session, [corrected(correction_id, [target], replacement=replacement)]
+            )
             if tx is not None:
                 history.events.append(correction_id)
                 history.log.append((tx, correction_id, None, (target,)))

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from tests.support import Keys, nik, registered
+from tests.support import Keys, coverage_of, nik, registered
 
 SELF = {"kind": "self"}
 
@@ -59,18 +59,6 @@ async def post(client: AsyncClient, keys: Keys, *events: dict[str, Any]) -> Any:
     return await client.post("/v1/events", json={"events": list(events)}, headers=Keys.header(keys.sponsor))
 
 
-async def status(
-    client: AsyncClient, keys: Keys, person: str, valid_at: str, known_at: str | None = None
-) -> dict[str, Any]:
-    params = {"valid_at": valid_at} | ({"known_at": known_at} if known_at else {})
-    response = await client.get(
-        f"/v1/persons/{person}/coverage", params=params, headers=Keys.header(keys.office)
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 async def test_grace_late_payment_and_lapse(client: AsyncClient, keys: Keys) -> None:
     """Enrolled 1 Jan 2025, pays Jan–Mar; April paid late on 20 May; lapsed from 1 Aug."""
     person = nik()
@@ -85,11 +73,11 @@ async def test_grace_late_payment_and_lapse(client: AsyncClient, keys: Keys) -> 
     )
     assert first.status_code == 200, first.text
     before = first.json()["tx_seq"]
-    march = await status(client, keys, person, "2025-03-15")
+    march = await coverage_of(client, keys, person, "2025-03-15")
     assert march["status"] == "covered"
     assert march["programs"] == ["JKK", "JKM"]
     assert march["sources"][0]["kind"] == "informal"
-    april = await status(client, keys, person, "2025-04-15")
+    april = await coverage_of(client, keys, person, "2025-04-15")
     assert april["status"] == "in_arrears"
     assert (
         april["reason"]
@@ -102,12 +90,12 @@ async def test_grace_late_payment_and_lapse(client: AsyncClient, keys: Keys) -> 
         paid(person, event_id="pay-apr", months=("2025-04", "2025-04"), amount=16_800, paid_on="2025-05-20"),
     )
     assert late.status_code == 200, late.text
-    assert (await status(client, keys, person, "2025-04-15"))["status"] == "covered"
-    assert (await status(client, keys, person, "2025-04-15", known_at=f"tx:{before}"))[
+    assert (await coverage_of(client, keys, person, "2025-04-15"))["status"] == "covered"
+    assert (await coverage_of(client, keys, person, "2025-04-15", known_at=f"tx:{before}"))[
         "status"
     ] == "in_arrears"
-    assert (await status(client, keys, person, "2025-07-31"))["status"] == "in_arrears"
-    lapsed = await status(client, keys, person, "2025-08-01")
+    assert (await coverage_of(client, keys, person, "2025-07-31"))["status"] == "in_arrears"
+    lapsed = await coverage_of(client, keys, person, "2025-08-01")
     assert lapsed["status"] == "lapsed"
 
     august = await post(
@@ -135,7 +123,7 @@ async def test_grace_late_payment_and_lapse(client: AsyncClient, keys: Keys) -> 
         ),
     )
     assert again.status_code == 200, again.text
-    assert (await status(client, keys, person, "2025-08-20"))["status"] == "covered"
+    assert (await coverage_of(client, keys, person, "2025-08-20"))["status"] == "covered"
 
 
 async def test_a_month_is_paid_once(client: AsyncClient, keys: Keys) -> None:
@@ -240,7 +228,7 @@ async def test_sertakan_sponsor_pays_for_a_worker(client: AsyncClient, keys: Key
         ),
     )
     assert response.status_code == 200, response.text
-    assert (await status(client, keys, worker, "2025-06-30"))["status"] == "covered"
+    assert (await coverage_of(client, keys, worker, "2025-06-30"))["status"] == "covered"
 
 
 BAD = [
@@ -317,7 +305,7 @@ async def test_officer_and_bpu_coverage_coexist(client: AsyncClient, keys: Keys)
         headers=Keys.header(keys.office),
     )
     assert response.status_code == 200, response.text
-    both = await status(client, keys, person, "2025-02-01")
+    both = await coverage_of(client, keys, person, "2025-02-01")
     assert both["status"] == "covered"
     assert {s["kind"] for s in both["sources"]} == {"officer", "informal"}
     assert "KPPS" in both["reason"] and "BPU" in both["reason"]

@@ -12,12 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from coverage_ledger.coverage.service import person_coverage
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.domain.months import Month
-from coverage_ledger.errors import LedgerError
 from coverage_ledger.ledger.asof import AsOf
-from coverage_ledger.ledger.schemas import AppendRequest
-from coverage_ledger.ledger.service import append_events
 from coverage_ledger.reference.rules import GRACE_MONTHS
-from tests.support import nik, registered
+from tests.support import append_in_savepoint, nik, registered
 from tests.test_informal_rules import reference_status
 
 START = date(2025, 1, 1)
@@ -42,18 +39,6 @@ class Known:
         self.states.append((tx, months, list(self.reactivations.values())))
 
 
-async def append(session: AsyncSession, events: list[dict[str, Any]]) -> int | None:
-    request = AppendRequest.model_validate({"events": events})
-    savepoint = await session.begin_nested()
-    try:
-        result = await append_events(session, principal=SYSTEM, events=request.events, source="property-test")
-    except LedgerError:
-        await savepoint.rollback()
-        return None
-    await savepoint.commit()
-    return result.tx_seq
-
-
 async def run(session: AsyncSession, person: str, ops: list[tuple[Any, ...]]) -> Known:
     enrolment = {
         "event_id": f"bpu-{person}",
@@ -65,7 +50,7 @@ async def run(session: AsyncSession, person: str, ops: list[tuple[Any, ...]]) ->
         "registered_on": START.isoformat(),
         "payer": {"kind": "self"},
     }
-    tx = await append(session, [registered(person), enrolment])
+    tx = await append_in_savepoint(session, [registered(person), enrolment])
     assert tx is not None
     known = Known()
     known.snapshot(tx)
@@ -86,7 +71,7 @@ async def run(session: AsyncSession, person: str, ops: list[tuple[Any, ...]]) ->
                 "payer": {"kind": "self"},
                 "paid_on": (first.first_day + timedelta(days=paid_after)).isoformat(),
             }
-            tx = await append(session, [event])
+            tx = await append_in_savepoint(session, [event])
             if tx is not None:
                 known.payments[event_id] = {first.plus(i) for i in range(length)}
                 next_month = last.plus(1)
@@ -100,14 +85,14 @@ async def run(session: AsyncSession, person: str, ops: list[tuple[Any, ...]]) ->
                 "reason": "test",
                 "reactivated_on": when.isoformat(),
             }
-            tx = await append(session, [event])
+            tx = await append_in_savepoint(session, [event])
             if tx is not None:
                 known.reactivations[event_id] = when
         else:
             if not known.payments:
                 continue
             target = sorted(known.payments)[op[1] % len(known.payments)]
-            tx = await append(
+            tx = await append_in_savepoint(
                 session,
                 [
                     {

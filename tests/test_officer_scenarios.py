@@ -4,7 +4,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.support import Keys, corrected, enrolled, nik, registered
+from tests.support import Keys, corrected, coverage_of, enrolled, nik, registered
 
 
 async def append(
@@ -12,18 +12,6 @@ async def append(
 ) -> dict[str, Any]:
     response = await client.post(
         "/v1/events", json={"events": list(events)}, headers=Keys.header(secret or keys.admin)
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def coverage(
-    client: AsyncClient, keys: Keys, person: str, valid_at: str, known_at: str | None = None
-) -> dict[str, Any]:
-    params = {"valid_at": valid_at} | ({"known_at": known_at} if known_at else {})
-    response = await client.get(
-        f"/v1/persons/{person}/coverage", params=params, headers=Keys.header(keys.office)
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -52,10 +40,10 @@ async def test_kpps_term_corrected_to_start_earlier(client: AsyncClient, keys: K
         client, keys, corrected("fix-kpps-1", ["kpps-1"], replacement=replacement, reason="SK revised")
     )
 
-    before = await coverage(client, keys, person, "2024-01-22", known_at=f"tx:{first['tx_seq']}")
+    before = await coverage_of(client, keys, person, "2024-01-22", known_at=f"tx:{first['tx_seq']}")
     assert before["status"] == "not_started"
     assert before["covered"] is False
-    after = await coverage(client, keys, person, "2024-01-22", known_at=f"tx:{second['tx_seq']}")
+    after = await coverage_of(client, keys, person, "2024-01-22", known_at=f"tx:{second['tx_seq']}")
     assert after["status"] == "covered"
     assert after["programs"] == ["JKK", "JKM"]
     assert after["evidence"] == ["kpps-1b"]
@@ -63,9 +51,9 @@ async def test_kpps_term_corrected_to_start_earlier(client: AsyncClient, keys: K
         after["reason"] == "Covered as KPPS of KPU-16.71 from 20 Jan to 23 Feb 2024; registered 15 Jan 2024"
     )
     assert after["as_of"]["tx_seq"] == second["tx_seq"]
-    now = await coverage(client, keys, person, "2024-01-22")
+    now = await coverage_of(client, keys, person, "2024-01-22")
     assert now["status"] == "covered"
-    ended = await coverage(client, keys, person, "2024-02-24")
+    ended = await coverage_of(client, keys, person, "2024-02-24")
     assert ended["status"] == "term_ended"
 
 
@@ -83,11 +71,11 @@ async def test_registered_on_13_feb_is_not_covered_before_13_feb(client: AsyncCl
             registered_on="2024-02-13",
         ),
     )
-    assert (await coverage(client, keys, person, "2024-02-12"))["status"] == "not_started"
-    on_13 = await coverage(client, keys, person, "2024-02-13")
+    assert (await coverage_of(client, keys, person, "2024-02-12"))["status"] == "not_started"
+    on_13 = await coverage_of(client, keys, person, "2024-02-13")
     assert on_13["status"] == "covered"
     assert on_13["period"] == {"valid_from": "2024-02-13", "valid_to": "2024-02-24"}
-    assert (await coverage(client, keys, person, "2024-02-14"))["covered"] is True
+    assert (await coverage_of(client, keys, person, "2024-02-14"))["covered"] is True
 
 
 async def test_known_at_by_date_and_timestamp(client: AsyncClient, keys: Keys) -> None:
@@ -106,9 +94,9 @@ async def test_known_at_by_date_and_timestamp(client: AsyncClient, keys: Keys) -
         headers=Keys.header(keys.office),
     )
     assert genesis_day.status_code == 404  # not known then: same 404 as an unknown NIK
-    at_commit = await coverage(client, keys, person, "2024-02-01", known_at=tx["recorded_at"])
+    at_commit = await coverage_of(client, keys, person, "2024-02-01", known_at=tx["recorded_at"])
     assert at_commit["status"] == "covered"
-    beyond_head = await coverage(client, keys, person, "2024-02-01", known_at="tx:999999999")
+    beyond_head = await coverage_of(client, keys, person, "2024-02-01", known_at="tx:999999999")
     assert beyond_head["as_of"]["tx_seq"] == tx["tx_seq"]
 
 
@@ -123,12 +111,12 @@ async def test_retraction_without_replacement_and_its_undoing(client: AsyncClien
         ),
     )
     retract = await append(client, keys, corrected("retract-r-1", ["r-1"], reason="not on the final roster"))
-    assert (await coverage(client, keys, person, "2024-02-01"))["status"] == "not_enrolled"
+    assert (await coverage_of(client, keys, person, "2024-02-01"))["status"] == "not_enrolled"
     undo = await append(
         client, keys, corrected("undo-retract", ["retract-r-1"], reason="retraction was a mistake")
     )
-    assert (await coverage(client, keys, person, "2024-02-01"))["status"] == "covered"
-    assert (await coverage(client, keys, person, "2024-02-01", known_at=f"tx:{retract['tx_seq']}"))[
+    assert (await coverage_of(client, keys, person, "2024-02-01"))["status"] == "covered"
+    assert (await coverage_of(client, keys, person, "2024-02-01", known_at=f"tx:{retract['tx_seq']}"))[
         "status"
     ] == "not_enrolled"
     assert undo["tx_seq"] == retract["tx_seq"] + 1
@@ -154,12 +142,12 @@ async def test_superseding_a_correction_restores_targets_and_withdraws_replaceme
         registered_on="2024-01-01",
     )
     await append(client, keys, corrected("move-c-1", ["c-1"], replacement=moved))
-    assert (await coverage(client, keys, person, "2024-02-01"))["status"] == "not_started"
-    assert (await coverage(client, keys, person, "2024-03-05"))["evidence"] == ["c-1-moved"]
+    assert (await coverage_of(client, keys, person, "2024-02-01"))["status"] == "not_started"
+    assert (await coverage_of(client, keys, person, "2024-03-05"))["evidence"] == ["c-1-moved"]
     await append(client, keys, corrected("undo-move", ["move-c-1"]))
-    restored = await coverage(client, keys, person, "2024-02-01")
+    restored = await coverage_of(client, keys, person, "2024-02-01")
     assert restored["evidence"] == ["c-1"]
-    assert (await coverage(client, keys, person, "2024-03-05"))["status"] == "term_ended"
+    assert (await coverage_of(client, keys, person, "2024-03-05"))["status"] == "term_ended"
 
 
 async def test_successive_roles_are_fine_but_overlaps_are_409(client: AsyncClient, keys: Keys) -> None:
@@ -207,7 +195,7 @@ async def test_successive_roles_are_fine_but_overlaps_are_409(client: AsyncClien
         registered_on="2023-01-10",
     )
     await append(client, keys, corrected("pps-instead", ["pantarlih", "kpps"], replacement=replacement))
-    assert (await coverage(client, keys, person, "2023-06-01"))["evidence"] == ["pps-2"]
+    assert (await coverage_of(client, keys, person, "2023-06-01"))["evidence"] == ["pps-2"]
 
 
 async def test_other_program_does_not_overlap(client: AsyncClient, keys: Keys) -> None:

@@ -100,10 +100,10 @@ async def person_coverage(
     return PersonCoverage(nik=nik, answer=found[0], as_of=as_of)
 
 
-async def coverage_lookup(
-    session: AsyncSession, *, principal: Principal, niks: Sequence[str], as_of: AsOf
-) -> list[tuple[str, CoverageAnswer | None]]:
-    """One answer per NIK, in the order asked; None for a NIK unknown or outside the key's scope."""
+async def _answers(
+    session: AsyncSession, niks: Sequence[str], as_of: AsOf
+) -> dict[str, tuple[CoverageAnswer, str] | None]:
+    """Answers (with their scoping region) of many persons from one read of their events."""
     events = await projections.in_force_events_of(
         session, niks=niks, types=PERSON_EVENT_TYPES, tx_seq=as_of.tx_seq
     )
@@ -111,11 +111,18 @@ async def coverage_lookup(
     per_person: dict[str, list[projections.InForceEvent]] = {}
     for event in events:
         per_person.setdefault(event.payload["nik"], []).append(event)
+    return {nik: _answer(per_person.get(nik, []), valid_at=as_of.valid_at, rules=rules) for nik in niks}
+
+
+async def coverage_lookup(
+    session: AsyncSession, *, principal: Principal, niks: Sequence[str], as_of: AsOf
+) -> list[tuple[str, CoverageAnswer | None]]:
+    """One answer per NIK, in the order asked; None for a NIK unknown or outside the key's scope."""
+    answers = await _answers(session, niks, as_of)
     results: list[tuple[str, CoverageAnswer | None]] = []
     for nik in niks:
-        found = _answer(per_person.get(nik, []), valid_at=as_of.valid_at, rules=rules)
-        visible = found is not None and principal.sees(found[1])
-        results.append((nik, found[0] if found is not None and visible else None))
+        found = answers[nik]
+        results.append((nik, found[0] if found is not None and principal.sees(found[1]) else None))
     return results
 
 
@@ -209,16 +216,10 @@ async def search_persons(
         )
         if not candidates:
             return SearchPage(items, None)
-        events = await projections.in_force_events_of(
-            session, niks=candidates, types=PERSON_EVENT_TYPES, tx_seq=as_of.tx_seq
-        )
-        rules = await _rules_if_needed(session, events, as_of.tx_seq)
-        per_person: dict[str, list[projections.InForceEvent]] = {}
-        for event in events:
-            per_person.setdefault(event.payload["nik"], []).append(event)
+        answers = await _answers(session, candidates, as_of)
         for nik in candidates:
             after = nik
-            found = _answer(per_person.get(nik, []), valid_at=as_of.valid_at, rules=rules)
+            found = answers[nik]
             if found is None or not principal.sees(found[1]):
                 continue
             if prefix is not None and not region_within(found[1], prefix):

@@ -184,16 +184,17 @@ class RegionDefined(_Event):
     valid_to: date | None = None
 
 
-ReplaceableEvent = Annotated[
+AssertionEvent = (
     PersonRegistered
     | OfficerEnrolled
     | InformalEnrolled
     | ContributionPaid
     | MembershipReactivated
     | RegionDefined
-    | RuleDefined,
-    Field(discriminator="type"),
-]
+    | RuleDefined
+)
+"""Every event type but the correction: what a correction may bring as its replacement."""
+ReplaceableEvent = Annotated[AssertionEvent, Field(discriminator="type")]
 
 
 class EventCorrected(_Event):
@@ -215,17 +216,7 @@ class EventCorrected(_Event):
         return self
 
 
-AppendableEvent = Annotated[
-    PersonRegistered
-    | OfficerEnrolled
-    | InformalEnrolled
-    | ContributionPaid
-    | MembershipReactivated
-    | RegionDefined
-    | RuleDefined
-    | EventCorrected,
-    Field(discriminator="type"),
-]
+AppendableEvent = Annotated[AssertionEvent | EventCorrected, Field(discriminator="type")]
 
 
 class AppendRequest(BaseModel):
