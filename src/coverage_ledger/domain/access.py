@@ -56,11 +56,13 @@ class Principal:
     role: Role
     region_prefix: str | None = None
     organisation: str | None = None
+    is_system: bool = False
+    """The service itself (genesis, CLI maintenance), not an API key."""
 
     @property
     def actor(self) -> str:
-        """How the ledger's tx headers name this caller."""
-        return f"key:{self.key_name}"
+        """How the ledger's tx headers name this caller: `key:<name>` or `system`."""
+        return "system" if self.is_system else f"key:{self.key_name}"
 
     def may_append(self, event_type: str) -> bool:
         """Whether the role may append events of this type."""
@@ -72,5 +74,5 @@ class Principal:
         return region_within(region_code, self.region_prefix)
 
 
-SYSTEM = Principal(key_name="system", role=Role.ADMIN)
+SYSTEM = Principal(key_name="system", role=Role.ADMIN, is_system=True)
 """The principal of the CLI and of genesis: full rights, named in tx headers."""
