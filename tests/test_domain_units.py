@@ -123,3 +123,10 @@ def test_canonical_json_is_rfc8785(value: object) -> None:
 def test_floats_are_refused() -> None:
     with pytest.raises(NotCanonicalizable):
         canonical_json({"amount": 1.5})
+
+
+def test_unicode_digits_are_not_a_nik() -> None:
+    arabic_indic = "١٦٧١٠١٤٥٠١٩٠٠٠٠١"  # 1671014501900001 in Arabic-Indic digits
+    result = parse_nik(arabic_indic, known_districts=DISTRICTS, field="nik")
+    assert isinstance(result, ErrorItem)
+    assert result.code == "nik_not_16_digits"

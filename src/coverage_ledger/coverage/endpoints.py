@@ -38,7 +38,7 @@ from coverage_ledger.ledger.asof import AsOf, resolve
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
 
-NikPath = Annotated[str, Path(description="16-digit NIK", pattern=r"^\d{16}$")]
+NikPath = Annotated[str, Path(description="16-digit NIK", pattern=r"^[0-9]{16}$")]
 ValidAtQuery = Annotated[
     str | None,
     Query(description="Date the answer is for (YYYY-MM-DD); default today in Asia/Jakarta."),
@@ -150,11 +150,11 @@ async def get_persons(
     session: Session,
     caller: Caller,
     point: ReadPoint,
-    region: Annotated[str | None, Query(pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")] = None,
+    region: Annotated[str | None, Query(pattern=r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$")] = None,
     committee: Annotated[str | None, Query(max_length=200)] = None,
     status: Annotated[CoverageStatus | None, Query()] = None,
     cursor: Annotated[
-        str | None, Query(pattern=r"^\d{16}$", description="next_cursor of the previous page")
+        str | None, Query(pattern=r"^[0-9]{16}$", description="next_cursor of the previous page")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> PersonPage:

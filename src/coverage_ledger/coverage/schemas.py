@@ -86,7 +86,7 @@ class LookupRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    niks: list[Annotated[str, StringConstraints(pattern=r"^\d{16}$")]] = Field(
+    niks: list[Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")]] = Field(
         min_length=1, max_length=10_000
     )
     valid_at: date | None = Field(default=None, description="Default: today in Asia/Jakarta.")

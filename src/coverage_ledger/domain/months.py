@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
 
 @dataclass(frozen=True, slots=True, order=True)

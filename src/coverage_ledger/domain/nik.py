@@ -11,9 +11,10 @@ from datetime import date
 
 from coverage_ledger.errors import ErrorItem
 
-_DIGITS16 = re.compile(r"^\d{16}$")
-_SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
-_DECIMAL_NUMBER = re.compile(r"^\d+\.0+$")
+# [0-9], not \d: \d also matches Arabic-Indic and other Unicode digits
+_DIGITS16 = re.compile(r"^[0-9]{16}$")
+_SCIENTIFIC = re.compile(r"^[0-9](\.[0-9]+)?[eE]\+?[0-9]+$")
+_DECIMAL_NUMBER = re.compile(r"^[0-9]+\.0+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ def parse_nik(raw: object, *, known_districts: Container[str], field: str | None
             field=field,
         )
     if not _DIGITS16.match(text):
-        if text.isdigit() and len(text) == 15:
+        if text.isascii() and text.isdigit() and len(text) == 15:
             return ErrorItem(
                 "nik_leading_zero_lost",
                 "NIK has 15 digits: a spreadsheet probably dropped a leading zero",

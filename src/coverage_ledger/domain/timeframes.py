@@ -64,8 +64,8 @@ class KnownAtTx:
 
 KnownAt = KnownNow | KnownAtInstant | KnownOnDate | KnownAtTx
 
-_TX = re.compile(r"^tx:(\d{1,18})$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TX = re.compile(r"^tx:([0-9]{1,18})$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 class InvalidKnownAt(ValueError):

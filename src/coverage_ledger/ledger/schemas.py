@@ -11,7 +11,7 @@ EventId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$"),
 ]
-RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")]
+RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 OfficerProgram = Literal[OFFICER_PROGRAMS]  # type: ignore[valid-type]
 
@@ -66,7 +66,7 @@ class OfficerEnrolled(_Event):
         return self
 
 
-MonthText = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+MonthText = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 Rupiah = Annotated[int, Field(ge=0, le=10**15, description="Whole rupiah.")]
 BpuProgram = Literal["JKK", "JKM", "JHT"]
 
