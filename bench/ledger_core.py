@@ -2,6 +2,7 @@
 
 import asyncio
 import gc
+import multiprocessing
 import random
 import threading
 import time
@@ -124,6 +125,9 @@ async def _measure(url: str, sizes: dict[str, int]) -> dict[str, Any]:
     figures["concurrent_single_correction_txs_per_s"] = await _concurrent_corrections(
         maker, niks[:WRITERS], sizes
     )
+    figures["two_processes_single_correction_txs_per_s"] = _two_processes(
+        url, niks[WRITERS : 2 * WRITERS], sizes
+    )
 
     # as-of lookups: person A (one enrolment) vs person B (one enrolment corrected N times)
     rng = random.Random(7)
@@ -173,6 +177,50 @@ async def _concurrent_corrections(
 
     started = time.perf_counter()
     await asyncio.gather(*(writer(nik) for nik in niks))
+    return round(per_writer * len(niks) / (time.perf_counter() - started))
+
+
+def _process_writers(url: str, niks: list[str], per_writer: int, last_batch: int, start: Any) -> None:
+    """One process of `_two_processes`: its writers, each correcting its own person."""
+
+    async def main() -> None:
+        engine = create_engine_for(url, pool_size=len(niks))
+        maker = session_factory(engine)
+        start.wait()
+
+        async def writer(nik: str) -> None:
+            previous = f"brepl-{last_batch}-{nik}"
+            for i in range(per_writer):
+                await append(
+                    maker, [correction(f"pfix-{i}-{nik}", previous, enrolment(nik, f"prepl-{i}-{nik}"))]
+                )
+                previous = f"prepl-{i}-{nik}"
+
+        await asyncio.gather(*(writer(nik) for nik in niks))
+        await engine.dispose()
+
+    uvloop.run(main())
+
+
+def _two_processes(url: str, niks: list[str], sizes: dict[str, int]) -> int:
+    """Single-correction txs/s from two processes of three writers (as `uvicorn --workers 2` would)."""
+    per_writer = sizes["corrections"] // len(niks)
+    context = multiprocessing.get_context("spawn")
+    start = context.Event()
+    halves = [niks[: len(niks) // 2], niks[len(niks) // 2 :]]
+    processes = [
+        context.Process(target=_process_writers, args=(url, half, per_writer, sizes["batches"] - 1, start))
+        for half in halves
+    ]
+    for process in processes:
+        process.start()
+    time.sleep(3)  # let both import and connect before the clock starts
+    started = time.perf_counter()
+    start.set()
+    for process in processes:
+        process.join()
+        if process.exitcode != 0:
+            raise RuntimeError(f"a writer process failed (exit code {process.exitcode})")
     return round(per_writer * len(niks) / (time.perf_counter() - started))
 
 
