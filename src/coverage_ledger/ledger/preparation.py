@@ -6,7 +6,7 @@ event for the person vault; the event keeps their salted digest.
 """
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from coverage_ledger.canonical import canonical_json, event_digest, sha256_hex
@@ -35,7 +35,6 @@ class PreparedEvent:
     salt: bytes | None = None
     supersedes: tuple[str, ...] = ()
     replacement_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def personal_digest(salt: bytes, fields: dict[str, Any]) -> str:
