@@ -6,6 +6,7 @@ These are the values genesis writes into the ledger; answers use the rules as kn
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from coverage_ledger.domain.contributions import BpuRates, Relief
 from coverage_ledger.domain.months import Month
@@ -108,44 +109,35 @@ DATASET = "rules:bpu-2025"
 """Name of this rule table in genesis tx sources and event ids."""
 
 
+def _rule_event(
+    rule_id: str, kind: str, parameters: dict[str, Any], regulation: str, sourced: Sourced
+) -> RuleDefined:
+    return RuleDefined.model_validate(
+        {
+            "event_id": f"{DATASET}:{rule_id}",
+            "type": "rule.defined",
+            "rule_id": rule_id,
+            "kind": kind,
+            "parameters": parameters,
+            "regulation": regulation,
+            "source": sourced.source,
+            "uncertain": sourced.uncertain,
+        }
+    )
+
+
 def rule_events() -> list[RuleDefined]:
     """The rule table as `rule.defined` events."""
-    events = [
-        RuleDefined(
-            event_id=f"{DATASET}:{rates.rule_id}",
-            type="rule.defined",
-            rule_id=rates.rule_id,
-            kind="bpu_rates",
-            parameters=rates_parameters(rates),
-            regulation=rates.regulation,
-            source=BPU_RATES_SOURCES[rates.rule_id].source,
-            uncertain=BPU_RATES_SOURCES[rates.rule_id].uncertain,
-        )
-        for rates in BPU_RATES
+    return [
+        *(
+            _rule_event(
+                r.rule_id, "bpu_rates", rates_parameters(r), r.regulation, BPU_RATES_SOURCES[r.rule_id]
+            )
+            for r in BPU_RATES
+        ),
+        *(
+            _rule_event(r.rule_id, "relief", relief_parameters(r), r.regulation, RELIEF_SOURCES[r.rule_id])
+            for r in RELIEFS
+        ),
+        _rule_event("bpu-grace", "grace", {"months": GRACE_MONTHS}, GRACE_SOURCE.regulation, GRACE_SOURCE),
     ]
-    events += [
-        RuleDefined(
-            event_id=f"{DATASET}:{relief.rule_id}",
-            type="rule.defined",
-            rule_id=relief.rule_id,
-            kind="relief",
-            parameters=relief_parameters(relief),
-            regulation=relief.regulation,
-            source=RELIEF_SOURCES[relief.rule_id].source,
-            uncertain=RELIEF_SOURCES[relief.rule_id].uncertain,
-        )
-        for relief in RELIEFS
-    ]
-    events.append(
-        RuleDefined(
-            event_id=f"{DATASET}:bpu-grace",
-            type="rule.defined",
-            rule_id="bpu-grace",
-            kind="grace",
-            parameters={"months": GRACE_MONTHS},
-            regulation=GRACE_SOURCE.regulation,
-            source=GRACE_SOURCE.source,
-            uncertain=GRACE_SOURCE.uncertain,
-        )
-    )
-    return events
