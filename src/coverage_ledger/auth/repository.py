@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.database import raw
@@ -38,11 +37,12 @@ async def insert_key(
 ) -> KeyRecord:
     """Store a new key."""
     row = (
-        await session.execute(
-            text(
+        await raw.execute(
+            session,
+            (
                 "INSERT INTO api_key (name, secret_sha256, role, region_prefix, organisation, "
-                "created_at, expires_at) VALUES (:name, :secret, :role, :region, :org, "
-                f"clock_timestamp(), :expires) RETURNING {_COLUMNS}"
+                "created_at, expires_at) VALUES (%(name)s, %(secret)s, %(role)s, %(region)s, %(org)s, "
+                f"clock_timestamp(), %(expires)s) RETURNING {_COLUMNS}"
             ),
             {
                 "name": name,
@@ -59,7 +59,7 @@ async def insert_key(
 
 async def name_taken(session: AsyncSession, name: str) -> bool:
     """Whether a key of that name exists."""
-    return bool(await session.scalar(text("SELECT 1 FROM api_key WHERE name = :n"), {"n": name}))
+    return bool(await raw.scalar(session, "SELECT 1 FROM api_key WHERE name = %(n)s", {"n": name}))
 
 
 async def find_by_secret(session: AsyncSession, secret_sha256: str) -> KeyRecord | None:
@@ -75,16 +75,17 @@ async def find_by_secret(session: AsyncSession, secret_sha256: str) -> KeyRecord
 
 async def list_keys(session: AsyncSession) -> list[KeyRecord]:
     """Every key, oldest first."""
-    rows = await session.execute(text(f"SELECT {_COLUMNS} FROM api_key ORDER BY id"))
+    rows = await raw.execute(session, f"SELECT {_COLUMNS} FROM api_key ORDER BY id")
     return [KeyRecord(*row) for row in rows]
 
 
 async def revoke(session: AsyncSession, name: str) -> bool:
     """Mark a key revoked; False when no such valid key exists."""
-    result = await session.execute(
-        text(
+    result = await raw.execute(
+        session,
+        (
             "UPDATE api_key SET revoked_at = clock_timestamp() "
-            "WHERE name = :n AND revoked_at IS NULL RETURNING id"
+            "WHERE name = %(n)s AND revoked_at IS NULL RETURNING id"
         ),
         {"n": name},
     )

@@ -3,7 +3,6 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.database import raw
@@ -13,11 +12,12 @@ async def force_intervals(
     session: AsyncSession, event_ids: Sequence[str], *, up_to_tx: int
 ) -> dict[str, list[tuple[int, int | None, str | None]]]:
     """Known-time intervals of force per event, as known at `up_to_tx`."""
-    rows = await session.execute(
-        text(
-            "SELECT event_id, tx_from, CASE WHEN tx_to <= :tx THEN tx_to END AS tx_to, "
-            "CASE WHEN tx_to <= :tx THEN superseded_by END AS superseded_by "
-            "FROM event_knowledge WHERE event_id = ANY(:ids) AND tx_from <= :tx "
+    rows = await raw.execute(
+        session,
+        (
+            "SELECT event_id, tx_from, CASE WHEN tx_to <= %(tx)s THEN tx_to END AS tx_to, "
+            "CASE WHEN tx_to <= %(tx)s THEN superseded_by END AS superseded_by "
+            "FROM event_knowledge WHERE event_id = ANY(%(ids)s) AND tx_from <= %(tx)s "
             "ORDER BY event_id, tx_from"
         ),
         {"ids": list(event_ids), "tx": up_to_tx},
@@ -32,11 +32,12 @@ async def corrections_of(
     session: AsyncSession, event_ids: Sequence[str], *, up_to_tx: int
 ) -> dict[str, list[dict[str, Any]]]:
     """The corrections naming each event, with their tx and reason, as known at `up_to_tx`."""
-    rows = await session.execute(
-        text(
+    rows = await raw.execute(
+        session,
+        (
             "SELECT l.target_event_id, l.correction_event_id, l.tx_seq, c.payload->>'reason' AS reason "
             "FROM correction_link l JOIN ledger_event c ON c.event_id = l.correction_event_id "
-            "WHERE l.target_event_id = ANY(:ids) AND l.tx_seq <= :tx ORDER BY l.tx_seq"
+            "WHERE l.target_event_id = ANY(%(ids)s) AND l.tx_seq <= %(tx)s ORDER BY l.tx_seq"
         ),
         {"ids": list(event_ids), "tx": up_to_tx},
     )
