@@ -3,6 +3,7 @@ need real commits: concurrency, commit-before-response."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
@@ -13,13 +14,13 @@ from tests.support import Keys, make_keys
 
 
 @asynccontextmanager
-async def live_app(database_url: str) -> AsyncIterator[tuple[FastAPI, AsyncClient, Keys]]:
+async def live_app(database_url: str, **app_options: Any) -> AsyncIterator[tuple[FastAPI, AsyncClient, Keys]]:
     """The app with its lifespan running, a client, and committed keys of each role."""
     engine = create_engine_for(database_url, pool_size=1)
     async with session_factory(engine)() as session, session.begin():
         keys = await make_keys(session)
     await engine.dispose()
-    app = create_app(database_url=database_url, pool_size=8)
+    app = create_app(database_url=database_url, pool_size=8, **app_options)
     async with (
         app.router.lifespan_context(app),
         AsyncClient(transport=ASGITransport(app=app), base_url="http://live") as client,

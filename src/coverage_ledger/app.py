@@ -4,7 +4,9 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -14,6 +16,9 @@ from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.http import problems
 from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.ledger.endpoints import router as ledger_router
+from coverage_ledger.settings import get_settings
+from coverage_ledger.uploads.endpoints import router as uploads_router
+from coverage_ledger.uploads.jobs import UploadRunner
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +32,36 @@ Authenticate with `Authorization: Bearer <API key>` (or `X-API-Key`). Errors are
 """
 
 
-def create_app(*, database_url: str, clock: Callable[[], datetime] = utc_now, pool_size: int = 10) -> FastAPI:
+@dataclass(frozen=True, slots=True)
+class UploadSettings:
+    """Where uploaded files wait and how large they may be."""
+
+    directory: Path
+    max_bytes: int
+    workers: int = 1
+
+
+def create_app(
+    *,
+    database_url: str,
+    clock: Callable[[], datetime] = utc_now,
+    pool_size: int = 10,
+    uploads: UploadSettings | None = None,
+) -> FastAPI:
     """The application bound to a database; `clock` is the one source of "now"."""
+    if uploads is None:
+        settings = get_settings()
+        uploads = UploadSettings(
+            settings.ledger_upload_dir, settings.ledger_upload_max_bytes, settings.ledger_upload_workers
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine_for(database_url, pool_size=pool_size)
         app.state.engine = engine
         app.state.sessionmaker = session_factory(engine)
+        app.state.upload_runner = UploadRunner(app.state.sessionmaker, clock=clock, workers=uploads.workers)
+        await app.state.upload_runner.resume_unfinished()
         # Everything alive now (settings, routes, reference data loaded by genesis) lives as long
         # as the process: keep it out of the collector's full passes, which otherwise showed up
         # as a third of the CPU time of large appends.
@@ -43,6 +70,7 @@ def create_app(*, database_url: str, clock: Callable[[], datetime] = utc_now, po
         try:
             yield
         finally:
+            await app.state.upload_runner.stop()
             await engine.dispose()
 
     app = FastAPI(
@@ -52,9 +80,11 @@ def create_app(*, database_url: str, clock: Callable[[], datetime] = utc_now, po
         lifespan=lifespan,
     )
     app.state.clock = clock
+    app.state.upload_settings = uploads
     problems.install(app)
     app.include_router(ledger_router)
     app.include_router(coverage_router)
+    app.include_router(uploads_router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     async def healthz() -> dict[str, str]:

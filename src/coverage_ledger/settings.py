@@ -11,6 +11,10 @@ def _default_data_dir() -> Path:
     return platformdirs.user_data_path("coverage-ledger") / "postgres"
 
 
+def _default_upload_dir() -> Path:
+    return platformdirs.user_data_path("coverage-ledger") / "uploads"
+
+
 class Settings(BaseSettings):
     """Runtime configuration; every field can be set by the environment variable of the same name."""
 
@@ -30,6 +34,14 @@ class Settings(BaseSettings):
         default="coverage_ledger", description="Database created inside the embedded cluster."
     )
     ledger_pool_size: int = Field(default=10, description="Connections kept open per process.")
+    ledger_upload_dir: Path = Field(
+        default_factory=_default_upload_dir,
+        description="Where uploaded roster files wait on disk until processed (removed afterwards).",
+    )
+    ledger_upload_max_bytes: int = Field(
+        default=1 << 30, description="Largest roster file accepted, in bytes (413 beyond it)."
+    )
+    ledger_upload_workers: int = Field(default=1, description="Uploads processed at the same time.")
 
 
 def get_settings() -> Settings:

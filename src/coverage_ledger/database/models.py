@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -212,3 +213,104 @@ class ApiKey(Base):
     """After this instant the key is refused; NULL = no expiry."""
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """When the key was revoked; NULL while valid."""
+
+
+class Upload(Base):
+    """A roster file submitted by a committee or sponsor, and what became of it. Operational:
+    the rows it committed are ledger events of the tx `tx_seq` (source `upload:<upload_id>`)."""
+
+    __tablename__ = "upload"
+    __table_args__ = (Index(None, "committee", "kind", "file_sha256"), Index(None, "submitted_at"))
+
+    upload_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    """Id given to the uploader in the 202 answer."""
+    kind: Mapped[str] = mapped_column(Text)
+    """`officer_roster` or `sponsor_roster`."""
+    committee: Mapped[str] = mapped_column(Text)
+    """The committee (or sponsor) whose roster this is."""
+    key_name: Mapped[str] = mapped_column(Text)
+    """Name of the API key that submitted it (`system` from the CLI)."""
+    key_region_prefix: Mapped[str | None] = mapped_column(Text)
+    """Region prefix of that key, which the rows must lie within; NULL = national."""
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    """Validate only, write nothing to the ledger."""
+    policy: Mapped[str] = mapped_column(Text)
+    """`all_or_nothing` or `accept_valid`."""
+    mode: Mapped[str] = mapped_column(Text)
+    """`append` or `replace_roster`."""
+    filename: Mapped[str] = mapped_column(Text)
+    """File name as the client sent it."""
+    file_format: Mapped[str] = mapped_column(Text)
+    """`csv` or `xlsx`, from the file's first bytes."""
+    file_sha256: Mapped[str] = mapped_column(Text)
+    """sha256 hex of the file bytes: the same file again is recognised by it."""
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    """Size of the file in bytes."""
+    stored_path: Mapped[str | None] = mapped_column(Text)
+    """Where the file waits on disk until processed; NULL once done."""
+    status: Mapped[str] = mapped_column(Text)
+    """queued, validating, committing, succeeded or failed."""
+    problem: Mapped[dict[str, object] | None] = mapped_column(JSONB)
+    """Why the upload failed as a whole: `{code, message}`; NULL otherwise."""
+    rows_total: Mapped[int] = mapped_column(BigInteger)
+    """Data rows in the file (header excluded, blank lines skipped)."""
+    rows_done: Mapped[int] = mapped_column(BigInteger)
+    """Rows read and checked so far (progress)."""
+    rows_accepted: Mapped[int] = mapped_column(BigInteger)
+    """Rows that are (or, for a dry run or a failed all-or-nothing upload, would be) written."""
+    rows_rejected: Mapped[int] = mapped_column(BigInteger)
+    """Rows with at least one error (see upload_error)."""
+    rows_duplicate: Mapped[int] = mapped_column(BigInteger)
+    """Rows the ledger already holds as they are: nothing written for them."""
+    outcome: Mapped[dict[str, object]] = mapped_column(JSONB)
+    """Counts by effect: registered, enrolled, corrected, retracted, unchanged; the invoice total."""
+    phase_seconds: Mapped[dict[str, object]] = mapped_column(JSONB)
+    """Wall-clock seconds spent receiving, parsing, validating and committing."""
+    tx_seq: Mapped[int | None] = mapped_column(BigInteger)
+    """The tx that committed the rows; NULL until then (and for dry runs and failures)."""
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    """When the file was received."""
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When processing began."""
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When it succeeded or failed."""
+
+
+class UploadError(Base):
+    """One complaint about one row (or the file, row 0) of an upload."""
+
+    __tablename__ = "upload_error"
+    __table_args__ = (Index(None, "upload_id", "row"),)
+
+    error_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    """Surrogate id (insertion order)."""
+    upload_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    """The upload."""
+    row: Mapped[int] = mapped_column(BigInteger)
+    """The line number a person sees in Excel: the header is row 1, the first data row 2."""
+    column: Mapped[str | None] = mapped_column(Text)
+    """The column at fault, when one is."""
+    code: Mapped[str] = mapped_column(Text)
+    """Stable machine code, e.g. `nik_scientific_notation`."""
+    message: Mapped[str] = mapped_column(Text)
+    """What is wrong, for the person fixing the file."""
+
+
+class UploadInvoice(Base):
+    """Contributions owed for a committed officer roster, per region of enrolment."""
+
+    __tablename__ = "upload_invoice"
+    __table_args__ = (PrimaryKeyConstraint("upload_id", "region_code"),)
+
+    upload_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    """The upload."""
+    region_code: Mapped[str] = mapped_column(Text)
+    """Region code of the enrolments (as written in the roster)."""
+    officers: Mapped[int] = mapped_column(BigInteger)
+    """Officers enrolled by this upload in the region."""
+    officer_months: Mapped[int] = mapped_column(BigInteger)
+    """Sum over those officers of the calendar months their cover touches."""
+    amount: Mapped[int] = mapped_column(BigInteger)
+    """Rupiah owed: officer months × the monthly rate of the rule in force."""
+    rule_id: Mapped[str] = mapped_column(Text)
+    """The officer contribution rule applied."""

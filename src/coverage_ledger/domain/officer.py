@@ -64,3 +64,29 @@ def find_overlaps(terms: Sequence[OfficerTerm]) -> list[tuple[OfficerTerm, Offic
 def last_day(term: OfficerTerm) -> date:
     """The last day of duty (the inclusive end a clerk reads)."""
     return term.valid_to - timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class OfficerRate:
+    """The contribution a committee owes per officer and calendar month of cover (rule table)."""
+
+    rule_id: str
+    first_day: date
+    """The rule applies to terms whose cover starts on or after this day..."""
+    last_day: date | None
+    """...and on or before this one (None: open)."""
+    monthly_rate: int
+    """Rupiah per officer per calendar month the cover touches."""
+    regulation: str
+
+    def applies_on(self, day: date) -> bool:
+        """Whether a cover starting on `day` is priced by this rule."""
+        return self.first_day <= day and (self.last_day is None or day <= self.last_day)
+
+
+def months_touched(cover_from: date, valid_to: date) -> int:
+    """Calendar months that the half-open cover [cover_from, valid_to) touches (0 when empty)."""
+    if cover_from >= valid_to:
+        return 0
+    last = valid_to - timedelta(days=1)
+    return (last.year * 12 + last.month) - (cover_from.year * 12 + cover_from.month) + 1

@@ -2,10 +2,12 @@
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from coverage_ledger.domain.contributions import BpuRates, Relief
 from coverage_ledger.domain.months import Month
+from coverage_ledger.domain.officer import OfficerRate
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +18,11 @@ class RuleTable:
     reliefs: tuple[Relief, ...]
     grace_months: int
     grace_rule_id: str
+    officer_rates: tuple[OfficerRate, ...] = ()
+
+    def officer_rate_on(self, day: date) -> OfficerRate | None:
+        """The officer rate for a cover starting on `day`, if the table has one."""
+        return next((rate for rate in self.officer_rates if rate.applies_on(day)), None)
 
 
 class RuleTableIncomplete(ValueError):
@@ -88,9 +95,30 @@ def relief_parameters(relief: Relief) -> dict[str, Any]:
     }
 
 
+def officer_rate_from(rule_id: str, p: Mapping[str, Any], regulation: str) -> OfficerRate:
+    """An `officer_rate` definition."""
+    return OfficerRate(
+        rule_id=rule_id,
+        first_day=date.fromisoformat(p["first_day"]),
+        last_day=date.fromisoformat(p["last_day"]) if p.get("last_day") else None,
+        monthly_rate=int(p["monthly_rate"]),
+        regulation=regulation,
+    )
+
+
+def officer_rate_parameters(rate: OfficerRate) -> dict[str, Any]:
+    """The stored parameters of an `officer_rate` rule."""
+    return {
+        "first_day": rate.first_day.isoformat(),
+        "last_day": rate.last_day.isoformat() if rate.last_day else None,
+        "monthly_rate": rate.monthly_rate,
+        "proration": "calendar_month_started",
+    }
+
+
 def rule_table(definitions: Iterable[Mapping[str, Any]]) -> RuleTable:
     """The table from in-force `rule.defined` payloads."""
-    rates, reliefs, grace = [], [], None
+    rates, reliefs, grace, officer_rates = [], [], None, []
     for d in definitions:
         if d["kind"] == "bpu_rates":
             rates.append(rates_from(d["rule_id"], d["parameters"], d["regulation"]))
@@ -98,6 +126,14 @@ def rule_table(definitions: Iterable[Mapping[str, Any]]) -> RuleTable:
             reliefs.append(relief_from(d["rule_id"], d["parameters"], d["regulation"]))
         elif d["kind"] == "grace":
             grace = (int(d["parameters"]["months"]), d["rule_id"])
+        elif d["kind"] == "officer_rate":
+            officer_rates.append(officer_rate_from(d["rule_id"], d["parameters"], d["regulation"]))
     if grace is None or not rates:
         raise RuleTableIncomplete("the ledger holds no BPU rates or no grace rule")
-    return RuleTable(tuple(rates), tuple(sorted(reliefs, key=lambda r: r.rule_id)), grace[0], grace[1])
+    return RuleTable(
+        tuple(rates),
+        tuple(sorted(reliefs, key=lambda r: r.rule_id)),
+        grace[0],
+        grace[1],
+        tuple(sorted(officer_rates, key=lambda r: r.first_day)),
+    )

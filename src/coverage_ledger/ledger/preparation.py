@@ -7,6 +7,7 @@ event for the person vault; the event keeps their salted digest.
 
 import secrets
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from coverage_ledger.canonical import canonical_json, event_digest, sha256_hex
@@ -42,23 +43,30 @@ def personal_digest(salt: bytes, fields: dict[str, Any]) -> str:
     return sha256_hex(salt.hex() + canonical_json(fields))
 
 
-def vault_fields_of(event: PersonRegistered) -> dict[str, Any]:
+def vault_fields(name: str, birth_date: date | None, phone: str | None) -> dict[str, Any]:
     """The personal fields of a registration, as the vault keeps them."""
-    fields: dict[str, Any] = {"name": event.name}
-    if event.birth_date is not None:
-        fields["birth_date"] = event.birth_date.isoformat()
-    if event.phone:
-        fields["phone"] = event.phone
+    fields: dict[str, Any] = {"name": name}
+    if birth_date is not None:
+        fields["birth_date"] = birth_date.isoformat()
+    if phone:
+        fields["phone"] = phone
     return fields
 
 
-def registration_payload(event: PersonRegistered, *, sex: str, salt: bytes) -> dict[str, Any]:
+def vault_fields_of(event: PersonRegistered) -> dict[str, Any]:
+    """The personal fields of a registration event."""
+    return vault_fields(event.name, event.birth_date, event.phone)
+
+
+def registration_payload(
+    *, nik: str, region_code: str, sex: str, salt: bytes, fields: dict[str, Any]
+) -> dict[str, Any]:
     """The logged payload of a registration: no personal field, only their digest."""
     return {
-        "nik": event.nik,
-        "region_code": event.region_code,
+        "nik": nik,
+        "region_code": region_code,
         "sex": sex,
-        "personal_digest": personal_digest(salt, vault_fields_of(event)),
+        "personal_digest": personal_digest(salt, fields),
     }
 
 
@@ -111,7 +119,13 @@ def prepare_one(
     assert not isinstance(event, EventCorrected)
     if isinstance(event, PersonRegistered):
         salt = salt or secrets.token_bytes(32)
-        payload = registration_payload(event, sex=sex_from_nik(event.nik), salt=salt)
+        payload = registration_payload(
+            nik=event.nik,
+            region_code=event.region_code,
+            sex=sex_from_nik(event.nik),
+            salt=salt,
+            fields=vault_fields_of(event),
+        )
         return PreparedEvent(
             index,
             path,

@@ -78,8 +78,12 @@ async def commit_append(
     leaving: Sequence[tuple[str, str | None]],
     entering: Sequence[tuple[str, str | None, str]],
     links: Sequence[tuple[str, str]],
+    enter_written: bool = False,
 ) -> CommitOutcome:
-    """Under the append lock: recheck since the snapshot, number, stamp, project and chain the tx."""
+    """Under the append lock: recheck since the snapshot, number, stamp, project and chain the tx.
+
+    `enter_written`: every event written under `tx_id` enters force and the digests are read from
+    the log (`digests` must then be empty); the path of large uploads."""
     row = (
         await raw.execute(
             session,
@@ -87,7 +91,7 @@ async def commit_append(
             "%(backfill_at)s::timestamptz, %(digests)s::text[], %(snapshot)s, %(watch_events)s::text[], "
             "%(watch_niks)s::text[], %(watch_regions)s::text[], %(leaving)s::text[], %(causes)s::text[], "
             "%(entering)s::text[], %(entering_niks)s::text[], %(entering_types)s::text[], "
-            "%(targets)s::text[], %(corrections)s::text[])",
+            "%(targets)s::text[], %(corrections)s::text[], %(enter_written)s)",
             {
                 "lock": APPEND_LOCK_KEY,
                 "tx_id": tx_id,
@@ -106,6 +110,7 @@ async def commit_append(
                 "entering_types": [t for _, _, t in entering],
                 "targets": [t for t, _ in links],
                 "corrections": [c for _, c in links],
+                "enter_written": enter_written,
             },
         )
     ).one()
@@ -132,16 +137,25 @@ COPY_THRESHOLD = 200
 """Batches up to this size are written with one INSERT over arrays; larger ones with COPY."""
 
 
-async def write_events(session: AsyncSession, *, tx_id: uuid.UUID, rows: Sequence[EventRow]) -> None:
-    """Write the events of one tx into the log under its provisional id."""
+async def write_events(
+    session: AsyncSession,
+    *,
+    tx_id: uuid.UUID,
+    rows: Sequence[EventRow],
+    positions: Sequence[int] | None = None,
+) -> None:
+    """Write the events of one tx into the log under its provisional id, at `positions` in the tx
+    (default 0, 1, 2...)."""
+    places = list(positions) if positions is not None else list(range(len(rows)))
     if len(rows) <= COPY_THRESHOLD:
         await raw.execute(
             session,
             "INSERT INTO ledger_event (event_id, tx_id, position, type, nik, carried_by, payload, digest) "
-            "SELECT e, %(tx_id)s, p - 1, t, n, c, d, g FROM unnest(%(ids)s::text[], %(types)s::text[], "
-            "%(niks)s::text[], %(carried)s::text[], %(payloads)s::jsonb[], %(digests)s::text[]) "
-            "WITH ORDINALITY AS x(e, t, n, c, d, g, p)",
+            "SELECT e, %(tx_id)s, p, t, n, c, d, g FROM unnest(%(ids)s::text[], %(types)s::text[], "
+            "%(niks)s::text[], %(carried)s::text[], %(payloads)s::jsonb[], %(digests)s::text[], "
+            "%(positions)s::int[]) AS x(e, t, n, c, d, g, p)",
             {
+                "positions": places,
                 "tx_id": tx_id,
                 "ids": [r.event_id for r in rows],
                 "types": [r.type for r in rows],
@@ -159,7 +173,7 @@ async def write_events(session: AsyncSession, *, tx_id: uuid.UUID, rows: Sequenc
             "COPY ledger_event (event_id, tx_id, position, type, nik, carried_by, payload, digest) FROM STDIN"
         ) as copy,
     ):
-        for position, row in enumerate(rows):
+        for position, row in zip(places, rows, strict=True):
             await copy.write_row(
                 (
                     row.event_id,

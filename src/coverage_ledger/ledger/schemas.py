@@ -166,7 +166,7 @@ class RuleDefined(_Event):
 
     type: Literal["rule.defined"]
     rule_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    kind: Literal["bpu_rates", "relief", "grace"]
+    kind: Literal["bpu_rates", "relief", "grace", "officer_rate"]
     parameters: dict[str, int | str | list[str] | None]
     regulation: Text
     source: Text

@@ -6,11 +6,13 @@ These are the values genesis writes into the ledger; answers use the rules as kn
 """
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from coverage_ledger.domain.contributions import BpuRates, Relief
 from coverage_ledger.domain.months import Month
-from coverage_ledger.domain.rule_table import rates_parameters, relief_parameters
+from coverage_ledger.domain.officer import OfficerRate
+from coverage_ledger.domain.rule_table import officer_rate_parameters, rates_parameters, relief_parameters
 from coverage_ledger.ledger.schemas import RuleDefined
 
 
@@ -105,6 +107,25 @@ GRACE_SOURCE = Sourced(
 )
 
 
+OFFICER_RATES = (
+    OfficerRate(
+        rule_id="officer-rate-inpres-2-2021",
+        first_day=date(2021, 3, 25),
+        last_day=None,
+        monthly_rate=16_800,
+        regulation="Inpres 2/2021; rate as for a BPU member at the minimum income (JKK Rp10,000 + JKM Rp6,800)",
+    ),
+)
+OFFICER_RATE_SOURCES = {
+    "officer-rate-inpres-2-2021": Sourced(
+        regulation="Inpres 2/2021",
+        source="en.antaranews.com/news/251169 (JKK+JKM minimum Rp16,800 a month); karanganyarnews "
+        "pr-1907747676 (Boyolali 2024: Rp198,762,600 for 33,467 officers, Rp5,939 each)",
+        uncertain="the Boyolali figure (Rp5,939 per officer for a short term) implies a lower or prorated "
+        "officer tariff; the rate and its proration are rule-table entries to correct when confirmed",
+    )
+}
+
 DATASET = "rules:bpu-2025"
 """Name of this rule table in genesis tx sources and event ids."""
 
@@ -140,4 +161,14 @@ def rule_events() -> list[RuleDefined]:
             for r in RELIEFS
         ),
         _rule_event("bpu-grace", "grace", {"months": GRACE_MONTHS}, GRACE_SOURCE.regulation, GRACE_SOURCE),
+        *(
+            _rule_event(
+                r.rule_id,
+                "officer_rate",
+                officer_rate_parameters(r),
+                r.regulation,
+                OFFICER_RATE_SOURCES[r.rule_id],
+            )
+            for r in OFFICER_RATES
+        ),
     ]

@@ -1,0 +1,151 @@
+"""A multipart/form-data body streamed to disk as it arrives: the file part is written (and
+hashed) chunk by chunk, never held in memory; other fields are small text. Beyond the size limit
+the upload stops with 413 and the partial file is removed."""
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+
+from coverage_ledger.errors import ErrorItem, MalformedRequest, PayloadTooLarge
+
+_MAX_FIELD_BYTES = 4096
+
+
+@dataclass
+class ReceivedForm:
+    """The fields of the form and, if one was sent, the file part on disk."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    file_field: str | None = None
+    filename: str | None = None
+    path: Path | None = None
+    sha256: str = ""
+    size_bytes: int = 0
+    seconds: float = 0.0
+
+
+class _Receiver:
+    def __init__(self, target: Path, max_bytes: int, file_field: str) -> None:
+        self.target = target
+        self.max_bytes = max_bytes
+        self.file_field = file_field
+        self.form = ReceivedForm()
+        self.header_field = b""
+        self.header_value = b""
+        self.headers: dict[bytes, bytes] = {}
+        self.name: str | None = None
+        self.is_file = False
+        self.buffer = bytearray()
+        self.out: IO[bytes] | None = None
+        self.digest = hashlib.sha256()
+        self.too_large = False
+
+    def on_part_begin(self) -> None:
+        self.headers = {}
+        self.buffer = bytearray()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self.headers[self.header_field.lower()] = self.header_value
+        self.header_field = b""
+        self.header_value = b""
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self.headers.get(b"content-disposition", b""))
+        self.name = options.get(b"name", b"").decode("utf-8", "replace")
+        filename = options.get(b"filename")
+        self.is_file = self.name == self.file_field and filename is not None
+        if self.is_file:
+            self.form.file_field = self.name
+            self.form.filename = (filename or b"").decode("utf-8", "replace")
+            self.form.path = self.target
+            self.out = self.target.open("wb")
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        piece = data[start:end]
+        if self.is_file and self.out is not None:
+            self.form.size_bytes += len(piece)
+            if self.form.size_bytes > self.max_bytes:
+                self.too_large = True
+                return
+            self.out.write(piece)
+            self.digest.update(piece)
+        else:
+            self.buffer += piece
+            if len(self.buffer) > _MAX_FIELD_BYTES:
+                raise MalformedRequest(
+                    f"form field {self.name!r} is longer than {_MAX_FIELD_BYTES} bytes",
+                    [ErrorItem("field_too_long", "form fields are short text", field=self.name)],
+                )
+
+    def on_part_end(self) -> None:
+        if self.is_file and self.out is not None:
+            self.out.close()
+            self.out = None
+        elif self.name:
+            self.form.fields[self.name] = self.buffer.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        if self.out is not None:
+            self.out.close()
+
+
+async def receive_form(
+    request: Request, *, target: Path, max_bytes: int, file_field: str = "file"
+) -> ReceivedForm:
+    """Stream the request's multipart body; the part named `file_field` goes to `target`."""
+    started = time.monotonic()
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    boundary = options.get(b"boundary")
+    if content_type != b"multipart/form-data" or not boundary:
+        raise MalformedRequest(
+            "send the file as multipart/form-data",
+            [ErrorItem("not_multipart", "Content-Type must be multipart/form-data", field="file")],
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes + 64 * 1024:
+        raise PayloadTooLarge(f"the upload is {int(declared)} bytes; the limit is {max_bytes} bytes")
+    receiver = _Receiver(target, max_bytes, file_field)
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": receiver.on_part_begin,
+            "on_header_field": receiver.on_header_field,
+            "on_header_value": receiver.on_header_value,
+            "on_header_end": receiver.on_header_end,
+            "on_headers_finished": receiver.on_headers_finished,
+            "on_part_data": receiver.on_part_data,
+            "on_part_end": receiver.on_part_end,
+        },
+    )
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+            if receiver.too_large:
+                raise PayloadTooLarge(f"the file is larger than the limit of {max_bytes} bytes")
+        parser.finalize()
+    except PayloadTooLarge:
+        receiver.close()
+        target.unlink(missing_ok=True)
+        raise
+    except (MalformedRequest, ValueError) as exc:
+        receiver.close()
+        target.unlink(missing_ok=True)
+        if isinstance(exc, MalformedRequest):
+            raise
+        raise MalformedRequest(f"the multipart body cannot be read: {exc}") from exc
+    receiver.close()
+    form = receiver.form
+    form.sha256 = receiver.digest.hexdigest()
+    form.seconds = time.monotonic() - started
+    return form

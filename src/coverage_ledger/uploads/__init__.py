@@ -1,0 +1,1 @@
+"""Bulk uploads of committee and sponsor rosters."""

@@ -1,0 +1,233 @@
+"""HTTP: POST /v1/uploads, GET /v1/uploads, GET /v1/uploads/{id}, …/errors, …/invoice."""
+
+import base64
+import csv
+import io
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from coverage_ledger.errors import ErrorItem, InvalidInput
+from coverage_ledger.http.dependencies import Caller, Now, Session
+from coverage_ledger.http.multipart_to_disk import receive_form
+from coverage_ledger.uploads import repository
+from coverage_ledger.uploads.schemas import UploadList, UploadStatus
+from coverage_ledger.uploads.service import (
+    ReceivedFile,
+    UploadOptions,
+    list_visible_uploads,
+    submit_upload,
+    visible_upload,
+)
+
+router = APIRouter(prefix="/v1", tags=["uploads"])
+
+_FORM_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The roster: CSV (UTF-8, `,` or `;`) or XLSX (first sheet).",
+                        },
+                        "kind": {
+                            "type": "string",
+                            "enum": ["officer_roster", "sponsor_roster"],
+                            "default": "officer_roster",
+                        },
+                        "committee": {"type": "string", "description": "Defaults to the key's organisation."},
+                        "dry_run": {"type": "boolean", "default": False},
+                        "policy": {
+                            "type": "string",
+                            "enum": ["all_or_nothing", "accept_valid"],
+                            "default": "all_or_nothing",
+                        },
+                        "mode": {"type": "string", "enum": ["append", "replace_roster"], "default": "append"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _flag(fields: dict[str, str], name: str) -> bool:
+    value = fields.get(name, "").strip().lower()
+    if value in {"", "0", "false", "no", "off"}:
+        return False
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    raise InvalidInput(
+        f"{name} must be true or false",
+        [ErrorItem("invalid_boolean", f"{value!r} is not a boolean", field=name)],
+    )
+
+
+@router.post(
+    "/uploads",
+    status_code=202,
+    response_model=UploadStatus,
+    summary="Upload a committee or sponsor roster",
+    description=(
+        "Streams the file to disk and answers 202 with the upload at once; validation and the commit "
+        "run in the background (poll `GET /v1/uploads/{id}`). `all_or_nothing` (default) writes nothing "
+        "if any row is invalid; `accept_valid` commits the valid rows in one tx; `dry_run` only validates. "
+        "`replace_roster` treats the file as the committee's complete roster for the roles it lists. "
+        "The same file with the same options, once committed, answers 200 with the original upload."
+    ),
+    openapi_extra=_FORM_SCHEMA,
+    responses={
+        200: {"description": "This file was already committed: the original upload"},
+        413: {"description": "File too large"},
+    },
+)
+async def post_upload(
+    request: Request,
+    response: Response,
+    session: Session,
+    caller: Caller,
+    now: Now,
+    background: BackgroundTasks,
+) -> UploadStatus:
+    settings = request.app.state.upload_settings
+    settings.directory.mkdir(parents=True, exist_ok=True)
+    target = settings.directory / f"{uuid.uuid4().hex}.upload"
+    form = await receive_form(request, target=target, max_bytes=settings.max_bytes)
+    if form.path is None:
+        raise InvalidInput(
+            "no file was sent", [ErrorItem("missing_field", "attach the roster as `file`", field="file")]
+        )
+    if form.size_bytes == 0:
+        form.path.unlink(missing_ok=True)
+        raise InvalidInput(
+            "the file is empty", [ErrorItem("empty_file", "the file has no bytes", field="file")]
+        )
+    options = UploadOptions(
+        kind=form.fields.get("kind", "").strip() or "officer_roster",
+        committee=form.fields.get("committee"),
+        dry_run=_flag(form.fields, "dry_run"),
+        policy=form.fields.get("policy", "").strip() or "all_or_nothing",
+        mode=form.fields.get("mode", "").strip() or "append",
+    )
+    received = ReceivedFile(form.path, form.filename or "upload", form.sha256, form.size_bytes, form.seconds)
+    try:
+        record, existing = await submit_upload(
+            session, principal=caller, options=options, received=received, now=now
+        )
+    except BaseException:
+        form.path.unlink(missing_ok=True)
+        raise
+    response.headers["Location"] = f"/v1/uploads/{record.upload_id}"
+    if existing:
+        response.status_code = 200
+    else:
+        # runs after the response, so after the request's commit: the job sees the record
+        background.add_task(request.app.state.upload_runner.enqueue, record.upload_id)
+    return UploadStatus.of(record, now=now)
+
+
+def _cursor(record: Any) -> str:
+    raw = f"{record.submitted_at.isoformat()}|{record.upload_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        at, upload_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(at), uuid.UUID(upload_id)
+    except ValueError as exc:
+        raise InvalidInput(
+            "cursor is not one this service gave",
+            [ErrorItem("invalid_cursor", "pass next_cursor back unchanged", field="cursor")],
+        ) from exc
+
+
+@router.get("/uploads", response_model=UploadList, summary="The caller's uploads, newest first")
+async def get_uploads(
+    session: Session,
+    caller: Caller,
+    now: Now,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> UploadList:
+    records = await list_visible_uploads(
+        session, principal=caller, before=_parse_cursor(cursor) if cursor else None, limit=limit + 1
+    )
+    page = records[:limit]
+    return UploadList(
+        items=[UploadStatus.of(r, now=now) for r in page],
+        next_cursor=_cursor(page[-1]) if len(records) > limit else None,
+    )
+
+
+@router.get("/uploads/{upload_id}", response_model=UploadStatus, summary="An upload's status and counts")
+async def get_upload(upload_id: uuid.UUID, session: Session, caller: Caller, now: Now) -> UploadStatus:
+    return UploadStatus.of(await visible_upload(session, principal=caller, upload_id=upload_id), now=now)
+
+
+def _csv_line(values: list[Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()
+
+
+@router.get(
+    "/uploads/{upload_id}/errors",
+    summary="Row errors as CSV",
+    description="`row,column,code,message`; `row` is the line number Excel shows (the header is row 1; 0 = the file).",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def get_upload_errors(
+    upload_id: uuid.UUID, request: Request, session: Session, caller: Caller
+) -> StreamingResponse:
+    await visible_upload(session, principal=caller, upload_id=upload_id)
+    sessionmaker = request.app.state.sessionmaker
+
+    async def lines() -> AsyncIterator[bytes]:
+        yield b"row,column,code,message\n"
+        async with sessionmaker() as reader:
+            batch: list[str] = []
+            async for row, column, code, message in repository.stream_errors(reader, upload_id):
+                batch.append(_csv_line([row, column or "", code, message]))
+                if len(batch) >= 1000:
+                    yield "".join(batch).encode()
+                    batch = []
+            if batch:
+                yield "".join(batch).encode()
+
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="upload-{upload_id}-errors.csv"'},
+    )
+
+
+@router.get(
+    "/uploads/{upload_id}/invoice",
+    summary="Contributions owed for a committed officer roster, per region, as CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def get_upload_invoice(upload_id: uuid.UUID, session: Session, caller: Caller) -> Response:
+    await visible_upload(session, principal=caller, upload_id=upload_id)
+    lines = [_csv_line(["region_code", "officers", "officer_months", "amount", "rule_id"])]
+    for line in await repository.invoice_lines(session, upload_id):
+        lines.append(
+            _csv_line([line.region_code, line.officers, line.officer_months, line.amount, line.rule_id])
+        )
+    return Response(
+        "".join(lines),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="upload-{upload_id}-invoice.csv"'},
+    )

@@ -1,0 +1,117 @@
+"""Reading roster files: CSV (UTF-8 with or without BOM, `,` or `;`, LF or CRLF) and XLSX (its
+first sheet, converted to CSV in a child process so that the server's memory does not grow with
+the workbook). Rows come out as lists of strings numbered as a person sees them in Excel."""
+
+import codecs
+import csv
+import io
+import itertools
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from coverage_ledger.errors import ErrorItem
+
+XLSX_MAGIC = b"PK\x03\x04"
+_SNIFF_BYTES = 64 * 1024
+csv.field_size_limit(1 << 20)  # one cell of a roster is never a megabyte; junk is refused before
+
+
+class FileRejected(Exception):
+    """The file as a whole cannot be read as a roster."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def as_item(self) -> ErrorItem:
+        """The complaint as an error row (row 0: the file)."""
+        return ErrorItem(self.code, self.message, row=0)
+
+
+def detect_format(path: Path) -> str:
+    """`xlsx` for a zip container, else `csv` (checked further when read)."""
+    with path.open("rb") as file:
+        return "xlsx" if file.read(4) == XLSX_MAGIC else "csv"
+
+
+@dataclass
+class Table:
+    """A roster file opened for reading: its header and its data rows."""
+
+    header: list[str]
+    """Column names, stripped and lower-cased."""
+    rows: Iterator[tuple[int, list[str]]]
+    """(Excel row number, cells); blank rows are skipped but keep their number."""
+    source: io.TextIOWrapper
+
+    def close(self) -> None:
+        """Close the file."""
+        self.source.close()
+
+
+def _delimiter(header_line: str) -> str:
+    return ";" if header_line.count(";") > header_line.count(",") else ","
+
+
+def _data_rows(reader: Iterator[list[str]], path_hint: str) -> Iterator[tuple[int, list[str]]]:
+    row_number = 1
+    try:
+        for cells in reader:
+            row_number += 1
+            if not any(cell.strip() for cell in cells):
+                continue
+            for index, cell in enumerate(cells):
+                if cell.startswith("="):
+                    raise FileRejected(
+                        "formula_cell",
+                        f"row {row_number}, column {index + 1} holds a formula ({cell[:40]!r}); "
+                        "save the sheet with values only",
+                    )
+            yield row_number, cells
+    except UnicodeDecodeError as exc:
+        raise FileRejected(
+            "not_utf8", f"the file is not UTF-8 text (near row {row_number + 1}, {path_hint}): {exc.reason}"
+        ) from exc
+    except csv.Error as exc:
+        raise FileRejected("unreadable_csv", f"row {row_number + 1}: {exc}") from exc
+
+
+def open_csv(path: Path) -> Table:
+    """A CSV roster; file-level problems raise `FileRejected`."""
+    with path.open("rb") as probe:
+        head = probe.read(_SNIFF_BYTES)
+    if not head.lstrip(codecs.BOM_UTF8).strip():
+        raise FileRejected("empty_file", "the file is empty: expected a header row and data rows")
+    if b"\x00" in head:
+        raise FileRejected("binary_file", "the file holds binary data, not CSV text; save it as CSV UTF-8")
+    text = io.TextIOWrapper(path.open("rb"), encoding="utf-8-sig", errors="strict", newline="")
+    try:
+        header_line = text.readline()
+    except UnicodeDecodeError as exc:
+        text.close()
+        raise FileRejected("not_utf8", f"the header row is not UTF-8 text: {exc.reason}") from exc
+    reader = csv.reader(itertools.chain([header_line], text), delimiter=_delimiter(header_line), strict=True)
+    header = next(reader, [])
+    return Table([cell.strip().lower() for cell in header], _data_rows(reader, "CSV"), text)
+
+
+def open_xlsx(path: Path, converted: Path) -> Table:
+    """An XLSX roster: its first sheet converted to CSV beside it, then read as CSV."""
+    result = subprocess.run(  # noqa: S603 (our own module, paths we created)
+        [sys.executable, "-m", "coverage_ledger.uploads.xlsx_to_csv", str(path), str(converted)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        try:
+            problem = json.loads(result.stderr.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            problem = {"code": "unreadable_xlsx", "message": "the workbook could not be read"}
+        raise FileRejected(problem["code"], problem["message"])
+    return open_csv(converted)

@@ -1,0 +1,85 @@
+"""Background processing of uploads inside the serving process: queued uploads run one (or
+`LEDGER_UPLOAD_WORKERS`) at a time; on start, uploads a stopped process left unfinished are run
+again from their file (a commit is one tx, so nothing of an interrupted run is visible)."""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from coverage_ledger.uploads import repository
+from coverage_ledger.uploads.service import run_upload
+
+log = logging.getLogger(__name__)
+
+
+class UploadRunner:
+    """Runs upload jobs as asyncio tasks of the app."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        clock: Callable[[], datetime],
+        workers: int = 1,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._slots = asyncio.Semaphore(max(1, workers))
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def enqueue(self, upload_id: uuid.UUID) -> None:
+        """Queue an upload for processing (async so that FastAPI runs it on the event loop)."""
+        self.start(upload_id)
+
+    def start(self, upload_id: uuid.UUID) -> None:
+        """Queue an upload for processing."""
+        task = asyncio.create_task(self._run(upload_id), name=f"upload-{upload_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, upload_id: uuid.UUID) -> None:
+        async with self._slots:
+            await run_upload(self._sessionmaker, upload_id=upload_id, clock=self._clock)
+
+    async def resume_unfinished(self) -> int:
+        """Queue again what a stopped process left unfinished; fail those whose file is gone."""
+        async with self._sessionmaker() as session:
+            unfinished = await repository.unfinished_uploads(session)
+            resumed = 0
+            for record in unfinished:
+                if record.stored_path and Path(record.stored_path).exists():
+                    await repository.update_upload(session, record.upload_id, status="queued")
+                    resumed += 1
+                else:
+                    await repository.update_upload(
+                        session,
+                        record.upload_id,
+                        status="failed",
+                        finished_at=self._clock(),
+                        problem={
+                            "code": "interrupted",
+                            "message": "the service stopped and the file is gone; upload again",
+                        },
+                    )
+            await session.commit()
+        for record in unfinished:
+            if record.stored_path and Path(record.stored_path).exists():
+                log.info("resuming upload %s interrupted by a restart", record.upload_id)
+                self.start(record.upload_id)
+        return resumed
+
+    async def wait_idle(self) -> None:
+        """Wait until every queued upload is done."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Cancel running uploads (their work is rolled back; they resume on the next start)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -1,0 +1,75 @@
+"""Reading a roster in chunks (run in a worker thread): each row checked on its own, the good
+ones rendered as COPY text for the staging table, the bad ones as row errors."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+from coverage_ledger.errors import ErrorItem
+from coverage_ledger.uploads.officer_rows import RosterContext, StagedOfficer, check_officer_row
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value: object) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bytes):
+        return "\\\\x" + value.hex()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.translate(_ESCAPES)
+    return text
+
+
+def copy_line(staged: StagedOfficer) -> str:
+    """One line of PostgreSQL's COPY text format."""
+    return "\t".join(_copy_field(v) for v in staged.as_copy_row()) + "\n"
+
+
+@dataclass
+class Chunk:
+    """What one chunk of rows produced."""
+
+    copy_data: bytes = b""
+    errors: list[ErrorItem] = field(default_factory=list)
+    rows_seen: int = 0
+    rows_staged: int = 0
+    rejected_rows: int = 0
+    exhausted: bool = False
+
+
+def read_chunk(
+    rows: Iterator[tuple[int, list[str]]], positions: dict[str, int], context: RosterContext, size: int
+) -> Chunk:
+    """Check up to `size` rows; a row with the wrong number of cells is a row error."""
+    chunk = Chunk()
+    lines: list[str] = []
+    width = len(positions)
+    for _ in range(size):
+        item = next(rows, None)
+        if item is None:
+            chunk.exhausted = True
+            break
+        row, cells = item
+        chunk.rows_seen += 1
+        if len(cells) != width:
+            chunk.errors.append(
+                ErrorItem(
+                    "wrong_column_count", f"the row has {len(cells)} cells, the header {width}", row=row
+                )
+            )
+            chunk.rejected_rows += 1
+            continue
+        values = {name: cells[index].strip() for name, index in positions.items()}
+        outcome = check_officer_row(row, values, context)
+        if isinstance(outcome, list):
+            chunk.errors.extend(outcome)
+            chunk.rejected_rows += 1
+        else:
+            lines.append(copy_line(outcome))
+            chunk.rows_staged += 1
+    chunk.copy_data = "".join(lines).encode("utf-8")
+    return chunk

@@ -1,0 +1,112 @@
+"""Roster files built in the tests: officer rows as CSV or XLSX, and a client that uploads them
+to the live app and waits for the background job."""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from tests.support import Keys, nik
+
+HEADER = ["nik", "name", "birth_date", "sex", "role", "region_code", "term_start", "term_end", "registered_on"]
+
+
+def officer_row(
+    person: str | None = None,
+    *,
+    born: date = date(1990, 1, 5),
+    female: bool = True,
+    role: str = "KPPS",
+    region: str = "16.71.01",
+    term: tuple[str, str] = ("2024-01-25", "2024-02-23"),
+    name: str = "Siti Aminah",
+    registered_on: str = "2024-01-15",
+) -> list[str]:
+    """One roster row (term_end inclusive, as on the appointment letter)."""
+    person = person or nik(born=born, female=female)
+    return [person, name, born.isoformat(), "P" if female else "L", role, region, term[0], term[1], registered_on]
+
+
+def roster_csv(rows: list[list[str]], *, delimiter: str = ",", bom: bool = False, crlf: bool = False,
+               header: list[str] | None = None) -> bytes:
+    """A roster as CSV bytes."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n" if crlf else "\n")
+    writer.writerow(header or HEADER)
+    writer.writerows(rows)
+    data = buffer.getvalue().encode("utf-8")
+    return (b"\xef\xbb\xbf" + data) if bom else data
+
+
+def roster_xlsx(path: Path, rows: list[list[Any]], *, formula_at: tuple[int, int] | None = None) -> bytes:
+    """A roster as XLSX bytes (cells keep their Python types: a float NIK stays a number)."""
+    workbook = xlsxwriter.Workbook(str(path))
+    sheet = workbook.add_worksheet("Roster")
+    for column, name in enumerate(HEADER):
+        sheet.write_string(0, column, name)
+    for index, row in enumerate(rows, start=1):
+        for column, value in enumerate(row):
+            if isinstance(value, str):
+                sheet.write_string(index, column, value)
+            else:
+                sheet.write(index, column, value)
+    if formula_at is not None:
+        sheet.write_formula(formula_at[0], formula_at[1], "=1+1")
+    workbook.close()
+    return path.read_bytes()
+
+
+@dataclass
+class Uploader:
+    """Uploads files to the live app and waits for them."""
+
+    app: FastAPI
+    client: AsyncClient
+    keys: Keys
+    sent: list[str] = field(default_factory=list)
+
+    async def post(self, content: bytes, *, key: str | None = None, filename: str = "roster.csv",
+                   **fields: str) -> Any:
+        """POST /v1/uploads; returns the response."""
+        return await self.client.post(
+            "/v1/uploads",
+            files={"file": (filename, content)},
+            data=fields,
+            headers=Keys.header(key or self.keys.committee),
+        )
+
+    async def run(self, content: bytes, *, key: str | None = None, filename: str = "roster.csv",
+                  **fields: str) -> dict[str, Any]:
+        """Upload, wait for the job, and return the final status."""
+        response = await self.post(content, key=key, filename=filename, **fields)
+        assert response.status_code in {200, 202}, response.text
+        await self.app.state.upload_runner.wait_idle()
+        return await self.status(response.json()["upload_id"], key=key)
+
+    async def status(self, upload_id: str, *, key: str | None = None) -> dict[str, Any]:
+        """GET /v1/uploads/{id}."""
+        response = await self.client.get(f"/v1/uploads/{upload_id}", headers=Keys.header(key or self.keys.committee))
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def errors(self, upload_id: str, *, key: str | None = None) -> list[dict[str, str]]:
+        """The error CSV as dicts."""
+        response = await self.client.get(
+            f"/v1/uploads/{upload_id}/errors", headers=Keys.header(key or self.keys.committee)
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/csv")
+        return list(csv.DictReader(io.StringIO(response.text)))
+
+    async def head(self) -> int:
+        """The ledger's head tx_seq."""
+        response = await self.client.get("/v1/ledger/head", headers=Keys.header(self.keys.admin))
+        value: int = response.json()["tx_seq"]
+        return value
