@@ -14,7 +14,17 @@ from httpx import AsyncClient
 
 from tests.support import Keys, nik
 
-HEADER = ["nik", "name", "birth_date", "sex", "role", "region_code", "term_start", "term_end", "registered_on"]
+HEADER = [
+    "nik",
+    "name",
+    "birth_date",
+    "sex",
+    "role",
+    "region_code",
+    "term_start",
+    "term_end",
+    "registered_on",
+]
 
 
 def officer_row(
@@ -30,11 +40,27 @@ def officer_row(
 ) -> list[str]:
     """One roster row (term_end inclusive, as on the appointment letter)."""
     person = person or nik(born=born, female=female)
-    return [person, name, born.isoformat(), "P" if female else "L", role, region, term[0], term[1], registered_on]
+    return [
+        person,
+        name,
+        born.isoformat(),
+        "P" if female else "L",
+        role,
+        region,
+        term[0],
+        term[1],
+        registered_on,
+    ]
 
 
-def roster_csv(rows: list[list[str]], *, delimiter: str = ",", bom: bool = False, crlf: bool = False,
-               header: list[str] | None = None) -> bytes:
+def roster_csv(
+    rows: list[list[str]],
+    *,
+    delimiter: str = ",",
+    bom: bool = False,
+    crlf: bool = False,
+    header: list[str] | None = None,
+) -> bytes:
     """A roster as CSV bytes."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n" if crlf else "\n")
@@ -48,12 +74,15 @@ def roster_xlsx(path: Path, rows: list[list[Any]], *, formula_at: tuple[int, int
     """A roster as XLSX bytes (cells keep their Python types: a float NIK stays a number)."""
     workbook = xlsxwriter.Workbook(str(path))
     sheet = workbook.add_worksheet("Roster")
+    date_format = workbook.add_format({"num_format": "dd/mm/yyyy"})
     for column, name in enumerate(HEADER):
         sheet.write_string(0, column, name)
     for index, row in enumerate(rows, start=1):
         for column, value in enumerate(row):
             if isinstance(value, str):
                 sheet.write_string(index, column, value)
+            elif isinstance(value, date):
+                sheet.write_datetime(index, column, value, date_format)
             else:
                 sheet.write(index, column, value)
     if formula_at is not None:
@@ -71,8 +100,9 @@ class Uploader:
     keys: Keys
     sent: list[str] = field(default_factory=list)
 
-    async def post(self, content: bytes, *, key: str | None = None, filename: str = "roster.csv",
-                   **fields: str) -> Any:
+    async def post(
+        self, content: bytes, *, key: str | None = None, filename: str = "roster.csv", **fields: str
+    ) -> Any:
         """POST /v1/uploads; returns the response."""
         return await self.client.post(
             "/v1/uploads",
@@ -81,8 +111,9 @@ class Uploader:
             headers=Keys.header(key or self.keys.committee),
         )
 
-    async def run(self, content: bytes, *, key: str | None = None, filename: str = "roster.csv",
-                  **fields: str) -> dict[str, Any]:
+    async def run(
+        self, content: bytes, *, key: str | None = None, filename: str = "roster.csv", **fields: str
+    ) -> dict[str, Any]:
         """Upload, wait for the job, and return the final status."""
         response = await self.post(content, key=key, filename=filename, **fields)
         assert response.status_code in {200, 202}, response.text
@@ -91,7 +122,9 @@ class Uploader:
 
     async def status(self, upload_id: str, *, key: str | None = None) -> dict[str, Any]:
         """GET /v1/uploads/{id}."""
-        response = await self.client.get(f"/v1/uploads/{upload_id}", headers=Keys.header(key or self.keys.committee))
+        response = await self.client.get(
+            f"/v1/uploads/{upload_id}", headers=Keys.header(key or self.keys.committee)
+        )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
@@ -110,3 +143,14 @@ class Uploader:
         response = await self.client.get("/v1/ledger/head", headers=Keys.header(self.keys.admin))
         value: int = response.json()["tx_seq"]
         return value
+
+
+def many_officers(count: int, *, district: str = "167101", region: str = "16.71.01") -> list[list[str]]:
+    """`count` valid roster rows with distinct NIKs (birth dates cycle, serials count up)."""
+    rows = []
+    for index in range(count):
+        born = date(1970 + index % 30, 1 + index // 30 % 12, 1 + index // 360 % 28)
+        serial = 1 + index // 10080
+        person = nik(born=born, female=index % 2 == 0, district=district, serial=serial)
+        rows.append(officer_row(person, born=born, female=index % 2 == 0, region=region))
+    return rows

@@ -30,3 +30,226 @@ async def test_a_valid_roster_enrols_every_officer_in_one_tx(uploader: Uploader)
     assert covered["status"] == "covered"
     after = await coverage_of(uploader.client, uploader.keys, people[0], "2024-02-24")
     assert after["status"] == "term_ended"
+
+
+async def test_every_bad_row_is_reported_with_its_excel_row_and_code_and_nothing_is_written(
+    uploader: Uploader,
+) -> None:
+    good = officer_row()
+    rows = [
+        good,  # row 2
+        officer_row("3.27101250190000E+15"),  # row 3: Excel scientific notation
+        officer_row("167101450190001"),  # row 4: a lost leading digit (15 digits)
+        officer_row(role="KETUA"),  # row 5: unknown role
+        officer_row(region="16.99.99"),  # row 6: unknown region
+        officer_row(term=("2024-02-23", "2024-01-25")),  # row 7: term_end before term_start
+        [*officer_row()[:2], "1991-01-05", *officer_row()[3:]],  # row 8: birth date disagrees
+        [*officer_row()[:3], "L", *officer_row()[4:]],  # row 9: NIK encodes a woman
+        [good[0], "Siti", *good[2:6], "2024-01-26", good[7], good[8]],  # row 10: same NIK, other term
+        ["1671014501900099", "only three", "cells"],  # row 11: wrong column count
+        officer_row(term=("25/01/2024", "23/02/2024")),  # row 12: day-first dates are fine
+    ]
+    head = await uploader.head()
+    status = await uploader.run(roster_csv(rows))
+    assert status["status"] == "failed"
+    assert status["problem"]["code"] == "rows_rejected"
+    assert (status["rows_total"], status["rows_rejected"]) == (11, 9)
+    assert status["tx_seq"] is None
+    assert await uploader.head() == head
+    errors = await uploader.errors(status["upload_id"])
+    found = {(int(e["row"]), e["code"]) for e in errors}
+    assert found == {
+        (3, "nik_scientific_notation"),
+        (4, "nik_leading_zero_lost"),
+        (5, "unknown_role"),
+        (6, "unknown_region"),
+        (7, "term_end_before_start"),
+        (8, "birth_date_mismatch_nik"),
+        (9, "sex_mismatch_nik"),
+        (10, "duplicate_nik"),
+        (11, "wrong_column_count"),
+    }
+    assert next(e for e in errors if e["row"] == "10")["column"] == "nik"
+    assert "row 2" in next(e for e in errors if e["row"] == "10")["message"]
+
+
+async def test_accept_valid_commits_the_good_rows_and_reports_the_rest(uploader: Uploader) -> None:
+    people = [nik() for _ in range(4)]
+    rows = [officer_row(p) for p in people] + [officer_row("12345"), officer_row(role="")]
+    status = await uploader.run(roster_csv(rows), policy="accept_valid")
+    assert status["status"] == "succeeded", status
+    assert (status["rows_accepted"], status["rows_rejected"]) == (4, 2)
+    assert status["tx_seq"] is not None
+    assert {e["row"] for e in await uploader.errors(status["upload_id"])} == {"6", "7"}
+    for person in people:
+        assert (await coverage_of(uploader.client, uploader.keys, person, "2024-02-01"))[
+            "status"
+        ] == "covered"
+
+
+async def test_a_dry_run_validates_everything_and_writes_nothing(uploader: Uploader) -> None:
+    person = nik()
+    head = await uploader.head()
+    status = await uploader.run(roster_csv([officer_row(person), officer_row("1")]), dry_run="true")
+    assert status["status"] == "succeeded" and status["dry_run"] is True
+    assert (status["rows_accepted"], status["rows_rejected"], status["tx_seq"]) == (1, 1, None)
+    assert await uploader.head() == head
+    response = await uploader.client.get(
+        f"/v1/persons/{person}/coverage", headers={"Authorization": f"Bearer {uploader.keys.office}"}
+    )
+    assert response.status_code == 404
+
+
+async def test_the_same_file_again_returns_the_original_upload_and_writes_nothing(uploader: Uploader) -> None:
+    content = roster_csv([officer_row() for _ in range(3)])
+    first = await uploader.run(content)
+    head = await uploader.head()
+    again = await uploader.post(content)
+    assert again.status_code == 200
+    assert again.json()["upload_id"] == first["upload_id"]
+    await uploader.app.state.upload_runner.wait_idle()
+    assert await uploader.head() == head
+
+
+async def test_rows_already_in_the_ledger_count_as_duplicates(uploader: Uploader) -> None:
+    rows = [officer_row() for _ in range(3)]
+    await uploader.run(roster_csv(rows))
+    head = await uploader.head()
+    # the same rows in another file (one more row): only the new one is written
+    status = await uploader.run(roster_csv([*rows, officer_row()]))
+    assert status["status"] == "succeeded"
+    assert (status["rows_accepted"], status["rows_duplicate"]) == (1, 3)
+    assert status["tx_seq"] == head + 1
+
+
+async def test_semicolons_a_bom_and_crlf_are_read_like_any_csv(uploader: Uploader) -> None:
+    person = nik()
+    content = roster_csv([officer_row(person)], delimiter=";", bom=True, crlf=True)
+    status = await uploader.run(content)
+    assert status["status"] == "succeeded", status
+    assert (await coverage_of(uploader.client, uploader.keys, person, "2024-02-01"))["status"] == "covered"
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b"nik,name,birth_date,sex,role,region_code,term_start,term_end\n", "no_rows"),
+        (b"nomor,nama\n1,2\n", "wrong_header"),
+        (b"\x00\x01\x02\x03binary\x00junk" * 20, "binary_file"),
+        (b"\xef\xbb\xbf\r\n \r\n", "empty_file"),
+        (
+            b"nik,name,birth_date,sex,role,region_code,term_start,term_end\n" + b"\xff\xfe bad\n",
+            "not_utf8",
+        ),
+        (
+            b"nik,name,birth_date,sex,role,region_code,term_start,term_end\n"
+            b"=HYPERLINK(1),a,1990-01-05,P,KPPS,16.71.01,2024-01-25,2024-02-23\n",
+            "formula_cell",
+        ),
+    ],
+    ids=["header-only", "wrong-header", "binary", "blank", "not-utf8", "formula"],
+)
+async def test_an_unreadable_file_fails_as_a_whole_with_a_clear_code(
+    uploader: Uploader, content: bytes, code: str
+) -> None:
+    head = await uploader.head()
+    status = await uploader.run(content)
+    assert status["status"] == "failed"
+    assert status["problem"]["code"] == code, status["problem"]
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["row"], e["code"]) for e in errors] == [("0", code)]
+    assert await uploader.head() == head
+
+
+async def test_an_empty_or_missing_file_is_refused_at_once(uploader: Uploader) -> None:
+    empty = await uploader.post(b"")
+    assert empty.status_code == 422
+    assert empty.json()["errors"][0]["code"] == "empty_file"
+    missing = await uploader.client.post(
+        "/v1/uploads",
+        data={"kind": "officer_roster"},
+        files={"other": ("x.csv", b"abc")},
+        headers={"Authorization": f"Bearer {uploader.keys.committee}"},
+    )
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["field"] == "file"
+
+
+async def test_a_file_over_the_limit_is_413_and_leaves_nothing_on_disk(
+    uploader: Uploader, tmp_path: Path
+) -> None:
+    too_big = b"x" * (5 * 1024 * 1024 + 1)
+    response = await uploader.post(too_big)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert list((tmp_path / "uploads").glob("*")) == []
+
+
+async def test_wrong_roles_committees_and_regions_are_refused(uploader: Uploader) -> None:
+    content = roster_csv([officer_row()])
+    auditor = await uploader.post(content, key=uploader.keys.auditor)
+    assert auditor.status_code == 403
+    other_committee = await uploader.post(content, committee="KPU-32.73")
+    assert other_committee.status_code == 403
+    assert other_committee.json()["errors"][0]["code"] == "committee_mismatch"
+    bad_policy = await uploader.post(content, policy="some")
+    assert bad_policy.status_code == 422 and bad_policy.json()["errors"][0]["field"] == "policy"
+    # the committee key is limited to 16.71: a row in West Java is a row error
+    status = await uploader.run(roster_csv([officer_row(region="32.73.01")]))
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["row"], e["code"]) for e in errors] == [("2", "region_out_of_scope")]
+
+
+async def test_others_see_an_upload_only_within_their_scope(uploader: Uploader) -> None:
+    status = await uploader.run(roster_csv([officer_row()]))
+    upload = status["upload_id"]
+    for key, expected in [
+        (uploader.keys.admin, 200),
+        (uploader.keys.auditor, 200),
+        (uploader.keys.office, 200),
+        (uploader.keys.other_office, 404),
+        (uploader.keys.sponsor, 404),
+    ]:
+        response = await uploader.client.get(
+            f"/v1/uploads/{upload}", headers={"Authorization": f"Bearer {key}"}
+        )
+        assert response.status_code == expected, key
+    listing = await uploader.client.get(
+        "/v1/uploads", headers={"Authorization": f"Bearer {uploader.keys.committee}"}
+    )
+    assert [u["upload_id"] for u in listing.json()["items"]] == [upload]
+
+
+async def test_an_overlap_with_an_enrolment_outside_the_region_is_reported_without_details(
+    uploader: Uploader,
+) -> None:
+    person = nik()
+    national = await uploader.run(
+        roster_csv([officer_row(person, region="32.73.01")]), key=uploader.keys.admin, committee="KPU-32.73"
+    )
+    assert national["status"] == "succeeded", national
+    status = await uploader.run(roster_csv([officer_row(person, term=("2024-02-01", "2024-02-10"))]))
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["row"], e["code"]) for e in errors] == [("2", "overlapping_enrolment")]
+    assert "outside your region" in errors[0]["message"]
+    assert "KPU-32.73" not in errors[0]["message"]
+
+
+async def test_the_invoice_prices_officer_months_per_region(uploader: Uploader) -> None:
+    rows = [
+        officer_row(),  # KPPS 25 Jan - 23 Feb 2024: two calendar months
+        officer_row(region="16.71.02"),
+        officer_row(region="16.71.02", term=("2024-02-01", "2024-02-20")),  # one month
+    ]
+    status = await uploader.run(roster_csv(rows))
+    assert status["outcome"]["invoice_total"] == (2 + 2 + 1) * 16_800
+    response = await uploader.client.get(
+        f"/v1/uploads/{status['upload_id']}/invoice",
+        headers={"Authorization": f"Bearer {uploader.keys.committee}"},
+    )
+    lines = response.text.strip().splitlines()
+    assert lines == [
+        "region_code,officers,officer_months,amount,rule_id",
+        "16.71.01,1,2,33600,officer-rate-inpres-2-2021",
+        "16.71.02,2,3,50400,officer-rate-inpres-2-2021",
+    ]

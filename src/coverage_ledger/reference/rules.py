@@ -113,7 +113,8 @@ OFFICER_RATES = (
         first_day=date(2021, 3, 25),
         last_day=None,
         monthly_rate=16_800,
-        regulation="Inpres 2/2021; rate as for a BPU member at the minimum income (JKK Rp10,000 + JKM Rp6,800)",
+        regulation="Inpres 2/2021; rate as for a BPU member at the minimum income "
+        "(JKK Rp10,000 + JKM Rp6,800)",
     ),
 )
 OFFICER_RATE_SOURCES = {

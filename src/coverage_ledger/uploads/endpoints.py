@@ -184,7 +184,10 @@ def _csv_line(values: list[Any]) -> str:
 @router.get(
     "/uploads/{upload_id}/errors",
     summary="Row errors as CSV",
-    description="`row,column,code,message`; `row` is the line number Excel shows (the header is row 1; 0 = the file).",
+    description=(
+        "`row,column,code,message`; `row` is the line number Excel shows "
+        "(the header is row 1; 0 = the file as a whole)."
+    ),
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}}},
 )

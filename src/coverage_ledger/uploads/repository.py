@@ -78,7 +78,8 @@ async def list_uploads(
         "AND (%(committee)s::text IS NULL OR committee = %(committee)s) "
         "AND (%(region)s::text IS NULL OR key_region_prefix = %(region)s "
         "     OR key_region_prefix LIKE %(region_like)s) "
-        "AND (%(before_at)s::timestamptz IS NULL OR (submitted_at, upload_id) < (%(before_at)s, %(before_id)s)) "
+        "AND (%(before_at)s::timestamptz IS NULL "
+        "     OR (submitted_at, upload_id) < (%(before_at)s, %(before_id)s)) "
         "ORDER BY submitted_at DESC, upload_id DESC LIMIT %(limit)s",
         {
             "key": key_name,
@@ -139,7 +140,8 @@ async def stream_errors(
     conn = await driver_connection(session)
     async with conn.cursor(name="upload_errors") as cursor:
         await cursor.execute(
-            'SELECT row, "column", code, message FROM upload_error WHERE upload_id = %s ORDER BY row, error_id',
+            'SELECT row, "column", code, message FROM upload_error WHERE upload_id = %s '
+            "ORDER BY row, error_id",
             (upload_id,),
         )
         async for row in cursor:
@@ -170,8 +172,9 @@ async def create_staging(session: AsyncSession) -> None:
         session,
         f"CREATE TEMPORARY TABLE {STAGING} (row bigint NOT NULL, nik text NOT NULL, role text NOT NULL, "
         "region_code text NOT NULL, valid_from date NOT NULL, valid_to date NOT NULL, registered_on date, "
-        "registration_id text NOT NULL, registration_payload jsonb NOT NULL, registration_digest text NOT NULL, "
-        "salt bytea NOT NULL, vault jsonb NOT NULL, enrolment_id text NOT NULL, enrolment_payload jsonb NOT NULL, "
+        "registration_id text NOT NULL, registration_payload jsonb NOT NULL, "
+        "registration_digest text NOT NULL, salt bytea NOT NULL, vault jsonb NOT NULL, "
+        "enrolment_id text NOT NULL, enrolment_payload jsonb NOT NULL, "
         "enrolment_digest text NOT NULL)",
     )
     # rows that will not be written as new enrolments, and why: error, repeat, existing,
@@ -291,10 +294,11 @@ async def check_against_ledger(
         WITH found AS ({_OVERLAPS}),
         classified AS (
             SELECT f.*, CASE
-                WHEN %(replace)s AND f.own AND f.payload->>'role' = s.role THEN CASE WHEN f.same THEN 'unchanged' ELSE 'changed' END
+                WHEN %(replace)s AND f.own AND f.payload->>'role' = s.role
+                     THEN CASE WHEN f.same THEN 'unchanged' ELSE 'changed' END
                 WHEN f.same THEN 'existing'
-                WHEN (f.payload->>'valid_from')::date < s.valid_to AND s.valid_from < (f.payload->>'valid_to')::date
-                     THEN 'error'
+                WHEN (f.payload->>'valid_from')::date < s.valid_to
+                     AND s.valid_from < (f.payload->>'valid_to')::date THEN 'error'
                 ELSE NULL END AS verdict
               FROM found f JOIN {STAGING} s ON s.row = f.row),
         marked AS (

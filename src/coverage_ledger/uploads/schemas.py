@@ -37,7 +37,8 @@ class UploadStatus(BaseModel):
     rows_duplicate: int = Field(description="Rows the ledger (or an earlier row) already holds as they are.")
     rows_per_second: float | None = Field(description="Throughput so far, from the start of processing.")
     outcome: dict[str, Any] = Field(
-        description="Counts by effect (registered, enrolled, corrected, retracted, unchanged) and the invoice total."
+        description="Counts by effect (registered, enrolled, corrected, retracted, unchanged) "
+        "and the invoice total."
     )
     phase_seconds: dict[str, Any] = Field(
         description="Seconds spent receiving, parsing, validating, committing."

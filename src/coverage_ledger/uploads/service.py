@@ -345,6 +345,16 @@ class _Job:
     async def _decide(self, snapshot: int, tally: _Tally, replace: bool) -> None:
         record = self.record
         rejected = self.counts["rows_rejected"]
+        if record.dry_run:
+            corrections = await self._corrections(replace)
+            would_commit = record.policy == "accept_valid" or not rejected
+            self.outcome = {
+                "written": False,
+                "would_commit": would_commit,
+                **corrections.summary(self.counts),
+            }
+            await self.finish("succeeded")
+            return
         if record.policy == "all_or_nothing" and rejected:
             self.outcome = {"written": False}
             await self.finish(
@@ -375,17 +385,7 @@ class _Job:
         record = self.record
         work = self.work
         recording_day = jakarta_date(self.clock())
-        corrections = await roster_corrections(
-            work,
-            upload_id=str(record.upload_id),
-            committee=record.committee,
-            key_region_prefix=record.key_region_prefix,
-            replace=replace,
-        )
-        if record.dry_run:
-            self.outcome = {"written": False, "dry_run": True, **corrections.summary(self.counts)}
-            await self.finish("succeeded")
-            return 0
+        corrections = await self._corrections(replace)
         tx_id = uuid.uuid4()
         await repository.savepoint(work, "roster")
         written = await self._write(tx_id, corrections)
@@ -463,6 +463,15 @@ class _Job:
             self.outcome,
         )
         return outcome.tx_seq
+
+    async def _corrections(self, replace: bool) -> RosterCorrections:
+        return await roster_corrections(
+            self.work,
+            upload_id=str(self.record.upload_id),
+            committee=self.record.committee,
+            key_region_prefix=self.record.key_region_prefix,
+            replace=replace,
+        )
 
     async def _write(self, tx_id: uuid.UUID, corrections: RosterCorrections) -> tuple[int, int]:
         written = await repository.write_roster_events(self.work, tx_id=tx_id)

@@ -1,0 +1,220 @@
+"""Roster uploads at scale and under contention: replace_roster, two committees at once, a
+100,000-row file, XLSX, a restart mid-upload; the ledger stays verifiable and rebuildable."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.app import UploadSettings
+from coverage_ledger.auth.service import create_key
+from coverage_ledger.database.engine import create_engine_for, session_factory
+from coverage_ledger.domain.access import Role
+from coverage_ledger.ledger.rebuild import rebuild_check
+from coverage_ledger.ledger.verification import verify_ledger
+from coverage_ledger.uploads import repository
+from tests.live_app import live_app
+from tests.rosters import Uploader, many_officers, officer_row, roster_csv, roster_xlsx
+from tests.support import coverage_of, nik
+
+
+@pytest.fixture
+async def uploader(fresh_database: str, tmp_path: Path) -> AsyncIterator[Uploader]:
+    settings = UploadSettings(tmp_path / "uploads", max_bytes=64 * 1024 * 1024)
+    async with live_app(fresh_database, uploads=settings) as (app, client, keys):
+        yield Uploader(app, client, keys)
+
+
+async def _ledger_is_sound(database_url: str) -> None:
+    engine = create_engine_for(database_url, pool_size=1)
+    async with session_factory(engine)() as session:
+        report = await verify_ledger(session)
+        assert report.ok, report
+        assert await rebuild_check(session) == []
+    await engine.dispose()
+
+
+async def test_replace_roster_enrols_new_corrects_changed_and_retracts_missing_rows(
+    uploader: Uploader, fresh_database: str
+) -> None:
+    people = [nik() for _ in range(40)]
+    first = await uploader.run(roster_csv([officer_row(p) for p in people]))
+    assert first["rows_accepted"] == 40
+    kept, changed, removed = people[:25], people[25:35], people[35:]
+    newcomers = [nik() for _ in range(20)]
+    rows = (
+        [officer_row(p) for p in kept]
+        + [officer_row(p, term=("2024-01-20", "2024-02-23")) for p in changed]
+        + [officer_row(p) for p in newcomers]
+    )
+    status = await uploader.run(roster_csv(rows), mode="replace_roster")
+    assert status["status"] == "succeeded", status
+    outcome = status["outcome"]
+    assert (outcome["enrolled"], outcome["corrected"], outcome["retracted"], outcome["unchanged"]) == (
+        20,
+        10,
+        5,
+        25,
+    )
+    assert (await coverage_of(uploader.client, uploader.keys, changed[0], "2024-01-22"))[
+        "status"
+    ] == "covered"
+    # as known before the replacement, the changed term still started on 25 Jan
+    before = await coverage_of(
+        uploader.client, uploader.keys, changed[0], "2024-01-22", f"tx:{first['tx_seq']}"
+    )
+    assert before["status"] == "not_started"
+    gone = await coverage_of(uploader.client, uploader.keys, removed[0], "2024-02-01")
+    assert gone["status"] == "not_enrolled"
+    assert (await coverage_of(uploader.client, uploader.keys, newcomers[0], "2024-02-01"))[
+        "status"
+    ] == "covered"
+    # the same roster again changes nothing
+    again = await uploader.run(roster_csv(rows, crlf=True), mode="replace_roster")
+    assert again["outcome"] == {
+        "written": False,
+        "enrolled": 0,
+        "corrected": 0,
+        "retracted": 0,
+        "unchanged": 55,
+        "invoice_total": 0,
+    }
+    await _ledger_is_sound(fresh_database)
+
+
+async def test_two_committees_uploading_overlapping_rosters_at_once_cannot_both_win(
+    uploader: Uploader, fresh_database: str
+) -> None:
+    engine = create_engine_for(fresh_database, pool_size=1)
+    async with session_factory(engine)() as session, session.begin():
+        _, bawaslu = await create_key(
+            session,
+            name="test-bawaslu",
+            role=Role.COMMITTEE,
+            region_prefix="16.71",
+            organisation="Bawaslu-16.71",
+        )
+    await engine.dispose()
+    shared = [nik() for _ in range(300)]
+    kpu_rows = [officer_row(p) for p in shared] + [officer_row() for _ in range(200)]
+    bawaslu_rows = [officer_row(p, role="PTPS", term=("2024-02-10", "2024-02-20")) for p in shared]
+    responses = await asyncio.gather(
+        uploader.post(roster_csv(kpu_rows), policy="accept_valid"),
+        uploader.post(roster_csv(bawaslu_rows), key=bawaslu, policy="accept_valid"),
+    )
+    assert [r.status_code for r in responses] == [202, 202]
+    await uploader.app.state.upload_runner.wait_idle()
+    kpu = await uploader.status(responses[0].json()["upload_id"])
+    other = await uploader.status(responses[1].json()["upload_id"], key=bawaslu)
+    assert {kpu["status"], other["status"]} == {"succeeded"}
+    # every shared NIK went to exactly one of them; the loser has a row error for each
+    assert kpu["rows_rejected"] + other["rows_rejected"] == 300
+    assert kpu["rows_accepted"] + other["rows_accepted"] == 500
+    for person in shared[:20]:
+        answer = await coverage_of(uploader.client, uploader.keys, person, "2024-02-15")
+        assert answer["status"] == "covered" and len(answer["sources"]) == 1, answer
+    await _ledger_is_sound(fresh_database)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy", ["all_or_nothing", "accept_valid"])
+async def test_a_100000_row_roster_with_three_bad_rows(uploader: Uploader, policy: str) -> None:
+    rows = many_officers(100_000)
+    rows[10][0] = "3.27101250190000E+15"
+    rows[5000][4] = "KETUA"
+    rows[99_000][7] = "2023-01-01"
+    head = await uploader.head()
+    status = await uploader.run(roster_csv(rows), policy=policy)
+    errors = await uploader.errors(status["upload_id"])
+    assert sorted(int(e["row"]) for e in errors) == [12, 5002, 99_002]
+    if policy == "all_or_nothing":
+        assert status["status"] == "failed" and await uploader.head() == head
+    else:
+        assert status["status"] == "succeeded"
+        assert status["rows_accepted"] == len(rows) - 3
+
+
+async def test_an_xlsx_roster_is_read_from_its_first_sheet(uploader: Uploader, tmp_path: Path) -> None:
+    person = nik()
+    good = officer_row(person)
+    number = officer_row()
+    content = roster_xlsx(
+        tmp_path / "r.xlsx",
+        [
+            good,
+            [float(number[0]), *number[1:]],
+            [*officer_row()[:6], date(2024, 1, 25), "2024-02-23", "2024-01-15"],
+        ],
+    )
+    status = await uploader.run(content, filename="roster.xlsx", policy="accept_valid")
+    assert status["file_format"] == "xlsx"
+    assert (status["rows_accepted"], status["rows_rejected"]) == (2, 1), status
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["row"], e["code"]) for e in errors] == [("3", "nik_scientific_notation")]
+    assert (await coverage_of(uploader.client, uploader.keys, person, "2024-02-01"))["status"] == "covered"
+
+
+async def test_an_xlsx_with_a_formula_fails_naming_the_cell(uploader: Uploader, tmp_path: Path) -> None:
+    content = roster_xlsx(tmp_path / "f.xlsx", [officer_row()], formula_at=(1, 1))
+    status = await uploader.run(content, filename="roster.xlsx")
+    assert status["problem"]["code"] == "formula_cell"
+    assert "B2" in status["problem"]["message"]
+
+
+async def test_an_upload_interrupted_by_a_restart_runs_again_on_the_next_start(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    directory = tmp_path / "uploads"
+    directory.mkdir()
+    person = nik()
+    stored = directory / "left-behind.upload"
+    stored.write_bytes(roster_csv([officer_row(person)]))
+    upload_id = uuid.uuid4()
+    engine = create_engine_for(fresh_database, pool_size=1)
+    async with session_factory(engine)() as session, session.begin():
+        await _left_validating(session, upload_id, stored)
+    await engine.dispose()
+    async with live_app(fresh_database, uploads=UploadSettings(directory, max_bytes=1 << 20)) as (
+        app,
+        client,
+        keys,
+    ):
+        await app.state.upload_runner.wait_idle()
+        status = await Uploader(app, client, keys).status(str(upload_id), key=keys.admin)
+        assert status["status"] == "succeeded", status
+        assert (await coverage_of(client, keys, person, "2024-02-01"))["status"] == "covered"
+    assert not stored.exists()
+
+
+async def _left_validating(session: AsyncSession, upload_id: uuid.UUID, stored: Path) -> None:
+    await repository.insert_upload(
+        session,
+        values={
+            "upload_id": upload_id,
+            "kind": "officer_roster",
+            "committee": "KPU-16.71",
+            "key_name": "test-committee",
+            "key_region_prefix": "16.71",
+            "dry_run": False,
+            "policy": "all_or_nothing",
+            "mode": "append",
+            "filename": "roster.csv",
+            "file_format": "csv",
+            "file_sha256": "0" * 64,
+            "size_bytes": stored.stat().st_size,
+            "stored_path": str(stored),
+            "phase_seconds": {},
+            "submitted_at": date(2026, 1, 1),
+        },
+    )
+    await repository.update_upload(session, upload_id, status="validating")
+
+
+async def test_a_sponsor_roster_is_refused_clearly_until_supported(uploader: Uploader) -> None:
+    status = await uploader.run(b"nik,name\n1,2\n", key=uploader.keys.sponsor, kind="sponsor_roster")
+    assert status["status"] == "failed"
+    assert status["problem"]["code"] == "kind_not_supported"
