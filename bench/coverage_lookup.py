@@ -2,7 +2,6 @@
 Starlette endpoint with the same key check and SQL, in the same run), and a 10,000-NIK batch."""
 
 import gc
-import os
 import random
 import re
 import shutil
@@ -17,7 +16,7 @@ import httpx
 import uvloop
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.common import bench_database
+from bench.common import bench_database, serve
 from coverage_ledger.auth.service import create_key
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM, Role
@@ -92,19 +91,6 @@ async def _prepare(url: str, persons: int) -> tuple[str, float]:
     return secret, seconds
 
 
-def _serve(command: list[str], url: str, port: int) -> subprocess.Popen[bytes]:
-    env = os.environ | {"DATABASE_URL": url, "LEDGER_PORT": str(port)}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)
-            return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"server on :{port} did not start")
-
-
 def _wrk(
     base: str, path_prefix: str, suffix: str, secret: str, niks: list[str], seconds: int
 ) -> dict[str, float]:
@@ -154,7 +140,7 @@ def run(*, size: str) -> dict[str, Any]:
             "load_seconds": round(load_seconds, 1),
         }
         sample = [person_nik(random.randrange(sizes["persons"])) for _ in range(2_000)]
-        service = _serve([sys.executable, "-m", "coverage_ledger", "serve"], url, 8766)
+        service = serve([sys.executable, "-m", "coverage_ledger", "serve"], url, 8766)
         try:
             figures["service"] = _wrk(
                 "http://127.0.0.1:8766",
@@ -183,7 +169,7 @@ def run(*, size: str) -> dict[str, Any]:
         finally:
             service.terminate()
             service.wait(30)
-        bare = _serve(
+        bare = serve(
             [
                 sys.executable,
                 "-m",
