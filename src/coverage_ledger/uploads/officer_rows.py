@@ -1,19 +1,16 @@
-"""One row of a committee's officer roster: checked on its own (no SQL, no I/O) and turned into
-the events it asserts. Checks that need the ledger or the rest of the file (duplicates, overlaps)
-run set-based in SQL afterwards."""
+"""One row of a committee's officer roster, checked on its own (no SQL, no I/O). Checks that need
+the ledger or the rest of the file (duplicates, overlaps) run set-based in SQL afterwards."""
 
 import re
-import secrets
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from json.encoder import encode_basestring as json_string
 
-from coverage_ledger.canonical import canonical_json, event_digest
 from coverage_ledger.domain.access import region_within
 from coverage_ledger.domain.nik import Nik, parse_nik
-from coverage_ledger.domain.officer import OFFICER_PROGRAMS, OFFICER_ROLES
+from coverage_ledger.domain.officer import OFFICER_ROLES
 from coverage_ledger.errors import ErrorItem
-from coverage_ledger.ledger.preparation import registration_payload, vault_fields
 
 REQUIRED_COLUMNS = ("nik", "name", "birth_date", "sex", "role", "region_code", "term_start", "term_end")
 OPTIONAL_COLUMNS = ("phone", "registered_on")
@@ -51,67 +48,29 @@ class RosterContext:
     """District codes (for the NIK prefix)."""
     event_prefix: str
     """Prefix of the event ids of this upload (unique per upload)."""
+    committee_json: str = ""
+    """`committee` as a JSON string (computed once)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "committee_json", json_string(self.committee))
 
 
 @dataclass(frozen=True, slots=True)
-class StagedOfficer:
-    """A row that passed its own checks, with the two events it asserts, ready for staging."""
+class OfficerRow:
+    """A roster row that passed its own checks."""
 
     row: int
     nik: str
+    sex: str
+    birth_date: date | None
+    name: str
+    phone: str | None
     role: str
     region_code: str
     valid_from: date
     valid_to: date
     """Exclusive: the day after `term_end`."""
     registered_on: date | None
-    registration_id: str
-    registration_payload: str
-    registration_digest: str
-    salt: bytes
-    vault: str
-    enrolment_id: str
-    enrolment_payload: str
-    enrolment_digest: str
-
-    def as_copy_row(self) -> tuple[object, ...]:
-        """The staging table's columns, in order."""
-        return (
-            self.row,
-            self.nik,
-            self.role,
-            self.region_code,
-            self.valid_from,
-            self.valid_to,
-            self.registered_on,
-            self.registration_id,
-            self.registration_payload,
-            self.registration_digest,
-            self.salt,
-            self.vault,
-            self.enrolment_id,
-            self.enrolment_payload,
-            self.enrolment_digest,
-        )
-
-
-STAGED_COLUMNS = (
-    "row",
-    "nik",
-    "role",
-    "region_code",
-    "valid_from",
-    "valid_to",
-    "registered_on",
-    "registration_id",
-    "registration_payload",
-    "registration_digest",
-    "salt",
-    "vault",
-    "enrolment_id",
-    "enrolment_payload",
-    "enrolment_digest",
-)
 
 
 def check_header(header: Sequence[str]) -> dict[str, int]:
@@ -187,8 +146,8 @@ def _identity(
 
 def check_officer_row(
     row: int, cells: Mapping[str, str], context: RosterContext
-) -> StagedOfficer | list[ErrorItem]:
-    """The row staged with its events, or every error found in it."""
+) -> OfficerRow | list[ErrorItem]:
+    """The checked row, or every error found in it."""
     errors: list[ErrorItem] = []
     nik = parse_nik(cells.get("nik", ""), known_districts=context.districts)
     if isinstance(nik, ErrorItem):
@@ -251,54 +210,6 @@ def check_officer_row(
         errors.append(ErrorItem("too_long", "phone is longer than 32 characters", row=row, column="phone"))
     if errors or not isinstance(nik, Nik) or start is None or end is None:
         return errors
-    return _staged(row, nik.value, sex, birth, name, phone, role, region, start, end, registered_on, context)
-
-
-def _staged(
-    row: int,
-    nik: str,
-    sex: str,
-    birth: date | None,
-    name: str,
-    phone: str | None,
-    role: str,
-    region: str,
-    start: date,
-    end: date,
-    registered_on: date | None,
-    context: RosterContext,
-) -> StagedOfficer:
-    salt = secrets.token_bytes(32)
-    fields = vault_fields(name, birth, phone)
-    registration = registration_payload(nik=nik, region_code=region, sex=sex, salt=salt, fields=fields)
-    valid_to = end + timedelta(days=1)
-    enrolment: dict[str, object] = {
-        "committee": context.committee,
-        "nik": nik,
-        "programs": sorted(OFFICER_PROGRAMS),
-        "region_code": region,
-        "role": role,
-        "valid_from": start.isoformat(),
-        "valid_to": valid_to.isoformat(),
-    }
-    if registered_on is not None:
-        enrolment["registered_on"] = registered_on.isoformat()
-    registration_id = f"{context.event_prefix}-{row}-p"
-    enrolment_id = f"{context.event_prefix}-{row}-o"
-    return StagedOfficer(
-        row=row,
-        nik=nik,
-        role=role,
-        region_code=region,
-        valid_from=start,
-        valid_to=valid_to,
-        registered_on=registered_on,
-        registration_id=registration_id,
-        registration_payload=canonical_json(registration, checked=False),
-        registration_digest=event_digest(registration_id, "person.registered", registration, checked=False),
-        salt=salt,
-        vault=canonical_json(fields, checked=False),
-        enrolment_id=enrolment_id,
-        enrolment_payload=canonical_json(enrolment, checked=False),
-        enrolment_digest=event_digest(enrolment_id, "officer.enrolled", enrolment, checked=False),
+    return OfficerRow(
+        row, nik.value, sex, birth, name, phone, role, region, start, end + timedelta(days=1), registered_on
     )

@@ -3,30 +3,10 @@ ones rendered as COPY text for the staging table, the bad ones as row errors."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 
 from coverage_ledger.errors import ErrorItem
-from coverage_ledger.uploads.officer_rows import RosterContext, StagedOfficer, check_officer_row
-
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_field(value: object) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, bytes):
-        return "\\\\x" + value.hex()
-    if isinstance(value, date):
-        return value.isoformat()
-    text = str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        return text.translate(_ESCAPES)
-    return text
-
-
-def copy_line(staged: StagedOfficer) -> str:
-    """One line of PostgreSQL's COPY text format."""
-    return "\t".join(_copy_field(v) for v in staged.as_copy_row()) + "\n"
+from coverage_ledger.uploads.officer_events import staging_line
+from coverage_ledger.uploads.officer_rows import RosterContext, check_officer_row
 
 
 @dataclass
@@ -69,7 +49,7 @@ def read_chunk(
             chunk.errors.extend(outcome)
             chunk.rejected_rows += 1
         else:
-            lines.append(copy_line(outcome))
+            lines.append(staging_line(outcome, context))
             chunk.rows_staged += 1
     chunk.copy_data = "".join(lines).encode("utf-8")
     return chunk

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.database import raw
 from coverage_ledger.database.raw import driver_connection
 from coverage_ledger.errors import ErrorItem
-from coverage_ledger.uploads.officer_rows import STAGED_COLUMNS
+from coverage_ledger.uploads.officer_events import STAGED_COLUMNS
 
 UPLOAD_COLUMNS = (
     "upload_id, kind, committee, key_name, key_region_prefix, dry_run, policy, mode, filename, "
@@ -192,7 +192,7 @@ async def drop_staging(session: AsyncSession) -> None:
 
 @asynccontextmanager
 async def staging_copy(session: AsyncSession) -> AsyncIterator[AsyncCopy]:
-    """A COPY into the staging table, fed with COPY text lines (see parsing.copy_line)."""
+    """A COPY into the staging table, fed with COPY text lines (see officer_events.staging_line)."""
     conn = await driver_connection(session)
     async with (
         conn.cursor() as cursor,

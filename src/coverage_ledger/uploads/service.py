@@ -386,9 +386,14 @@ class _Job:
         work = self.work
         recording_day = jakarta_date(self.clock())
         corrections = await self._corrections(replace)
+        rules = rule_table(await projections.rule_definitions(work, tx_seq=snapshot))
+        invoice = await self._invoice(recording_day, rules)
         tx_id = uuid.uuid4()
         await repository.savepoint(work, "roster")
+        mark = time.monotonic()
         written = await self._write(tx_id, corrections)
+        self.phases["commit_write_events"] = round(time.monotonic() - mark, 3)
+        mark = time.monotonic()
         head = await repository.take_append_lock(work, ledger_repository.APPEND_LOCK_KEY)
         if head > snapshot and await repository.enrolments_entered_since(work, since_tx=snapshot):
             # a roster with some of these NIKs committed meanwhile: decide again under the lock
@@ -408,8 +413,7 @@ class _Job:
                 await work.commit()
                 return None
             written = await self._write(tx_id, corrections)
-        rules = rule_table(await projections.rule_definitions(work, tx_seq=head))
-        invoice = await self._invoice(recording_day, rules)
+            invoice = await self._invoice(recording_day, rules)
         if not any(written) and not corrections.events:
             self.outcome = {"written": False, **corrections.summary(self.counts), "invoice_total": 0}
             await work.commit()
@@ -432,6 +436,7 @@ class _Job:
             enter_written=True,
         )
         assert outcome.status == "ok" and outcome.tx_seq is not None, outcome
+        self.phases["commit_lock_and_chain"] = round(time.monotonic() - mark, 3)
         await repository.write_invoice(work, upload_id=record.upload_id, lines=invoice)
         self.outcome = {
             "written": True,
@@ -452,6 +457,7 @@ class _Job:
             phase_seconds=self.phases,
             **self.counts,
         )
+        mark = time.monotonic()
         await work.commit()
         log.info(
             "upload %s (%s of %s): succeeded in tx %d, %s, %s",
