@@ -8,15 +8,19 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from coverage_ledger.app import UploadSettings
 from coverage_ledger.auth.service import create_key
 from coverage_ledger.database.engine import create_engine_for, session_factory
-from coverage_ledger.domain.access import Role
+from coverage_ledger.domain.access import SYSTEM, Role
+from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.uploads import repository
+from coverage_ledger.uploads.importing import import_file
+from coverage_ledger.uploads.service import UploadOptions
 from tests.live_app import live_app
 from tests.rosters import Uploader, many_officers, officer_row, roster_csv, roster_xlsx
 from tests.support import coverage_of, nik
@@ -218,3 +222,29 @@ async def test_a_sponsor_roster_is_refused_clearly_until_supported(uploader: Upl
     status = await uploader.run(b"nik,name\n1,2\n", key=uploader.keys.sponsor, kind="sponsor_roster")
     assert status["status"] == "failed"
     assert status["problem"]["code"] == "kind_not_supported"
+
+
+async def test_the_job_keeps_its_staging_connection_across_its_commits(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    # with no pool, every checkout is a new connection: a job whose session gave its connection
+    # back at a commit would lose its temporary staging tables
+    engine = create_async_engine(fresh_database, poolclass=NullPool)
+    sessionmaker = session_factory(engine)
+    roster = tmp_path / "r.csv"
+    roster.write_bytes(roster_csv([officer_row(nik()) for _ in range(3)]))
+    record, earlier = await import_file(
+        sessionmaker,
+        path=roster,
+        options=UploadOptions(
+            "officer_roster", "KPU-16.71", dry_run=False, policy="all_or_nothing", mode="append"
+        ),
+        principal=SYSTEM,
+        clock=utc_now,
+        staging_dir=tmp_path / "uploads",
+        on_progress=lambda record: None,
+    )
+    await engine.dispose()
+    assert not earlier
+    assert record.status == "succeeded", record.problem
+    assert record.rows_accepted == 3

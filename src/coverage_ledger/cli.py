@@ -6,11 +6,13 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
-from typing import Annotated, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
 from rich.console import Console
+from rich.progress import Progress, TextColumn
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,11 +22,14 @@ from coverage_ledger.auth import service as keys_service
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.database.location import database_url
 from coverage_ledger.database.migrate import upgrade_database
-from coverage_ledger.domain.access import Role
+from coverage_ledger.domain.access import SYSTEM, Role
 from coverage_ledger.errors import LedgerError
+from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.settings import get_settings
+from coverage_ledger.uploads.importing import estimated_rows, import_file, write_error_file
+from coverage_ledger.uploads.service import UploadOptions
 
 app = typer.Typer(
     help="coverage-ledger: a bitemporal ledger of JKK/JKM coverage. Uses DATABASE_URL, or the "
@@ -197,6 +202,86 @@ def rebuild(
         typer.echo(line)
     typer.echo(f"{len(differences)} difference(s)")
     raise typer.Exit(1)
+
+
+class _ImportProgress:
+    """A rich progress bar fed with the upload record as it changes."""
+
+    def __init__(self, progress: Progress, total: int | None) -> None:
+        self.progress = progress
+        self.task = progress.add_task("queued", total=total)
+
+    def __call__(self, record: Any) -> None:
+        if record is None:
+            return
+        self.progress.update(self.task, completed=record.rows_done, description=record.status)
+
+
+@app.command("import")
+def import_roster(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX roster.")
+    ],
+    committee: Annotated[str, typer.Option(help="The committee (or sponsor) whose roster this is.")],
+    kind: Annotated[str, typer.Option(help="officer_roster or sponsor_roster.")] = "officer_roster",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only; write nothing.")] = False,
+    policy: Annotated[str, typer.Option(help="all_or_nothing or accept_valid.")] = "all_or_nothing",
+    mode: Annotated[str, typer.Option(help="append or replace_roster.")] = "append",
+    errors: Annotated[
+        Path | None, typer.Option(help="Where to write the row errors (default: FILE.errors.csv when any).")
+    ] = None,
+) -> None:
+    """Upload a roster from a local file, as `POST /v1/uploads` would, with a progress bar.
+
+    Exit status 0 when it succeeded, 1 when it failed (the row errors are written to a CSV file)."""
+    _configure_logging()
+    logging.getLogger("coverage_ledger.uploads").setLevel(logging.WARNING)
+    settings = get_settings()
+    url, _cluster = database_url(settings)
+    upgrade_database(url)
+    options = UploadOptions(kind=kind, committee=committee, dry_run=dry_run, policy=policy, mode=mode)
+
+    async def main() -> tuple[Any, bool, int]:
+        engine = create_engine_for(url, pool_size=3)
+        sessionmaker = session_factory(engine)
+        try:
+            columns = (*Progress.get_default_columns(), TextColumn("{task.completed:,.0f} rows"))
+            with Progress(*columns, console=console) as bar:
+                record, earlier = await import_file(
+                    sessionmaker,
+                    path=file,
+                    options=options,
+                    principal=SYSTEM,
+                    clock=utc_now,
+                    staging_dir=settings.ledger_upload_dir,
+                    on_progress=_ImportProgress(bar, estimated_rows(file)),
+                )
+            written = 0
+            if record.rows_rejected or record.problem:
+                target = errors or file.with_name(file.name + ".errors.csv")
+                written = await write_error_file(sessionmaker, upload_id=record.upload_id, target=target)
+                console.print(f"{written} error(s) written to {target}")
+            return record, earlier, written
+        finally:
+            await engine.dispose()
+
+    try:
+        record, earlier, _ = asyncio.run(main())
+    except LedgerError as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(2) from exc
+    if earlier:
+        console.print(f"this file was already committed as upload {record.upload_id} (tx {record.tx_seq})")
+    table = Table(title=f"upload {record.upload_id}")
+    for name in ("status", "rows_total", "rows_accepted", "rows_rejected", "rows_duplicate", "tx_seq"):
+        table.add_row(name, str(getattr(record, name)))
+    for name, value in (record.outcome or {}).items():
+        table.add_row(name, str(value))
+    if record.problem:
+        table.add_row("problem", f"{record.problem['code']}: {record.problem['message']}")
+    console.print(table)
+    if record.status != "succeeded":
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -76,7 +76,8 @@ def enrolment_texts(row: OfficerRow, event_id: str, committee_json: str) -> tupl
     )
     period = f'"valid_from":"{row.valid_from.isoformat()}","valid_to":"{row.valid_to.isoformat()}"'
     payload = f'{{"committee":{committee_json},{middle},{period}}}'
-    document = f'{{"committee":{committee_json},"event_id":"{event_id}",{middle},"type":"officer.enrolled",{period}}}'
+    head = f'"committee":{committee_json},"event_id":"{event_id}"'
+    document = f'{{{head},{middle},"type":"officer.enrolled",{period}}}'
     return payload, _sha256(document)
 
 

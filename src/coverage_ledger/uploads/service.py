@@ -216,7 +216,10 @@ async def run_upload(
     clock: Callable[[], datetime],
 ) -> None:
     """Process a queued upload to `succeeded` or `failed`; never raises for bad input."""
-    async with sessionmaker() as side, sessionmaker() as work:
+    # the staging tables are temporary tables of one connection: the job's session is bound to a
+    # connection of its own, which its commits keep (a pooled session would hand it back)
+    engine = sessionmaker.kw["bind"]
+    async with engine.connect() as connection, sessionmaker() as side, sessionmaker(bind=connection) as work:
         progress = _Progress(side, upload_id)
         record = await repository.get_upload(side, upload_id)
         if record is None or record.status in {"succeeded", "failed"}:

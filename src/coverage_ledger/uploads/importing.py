@@ -1,0 +1,95 @@
+"""`coverage-ledger import`: the upload job run in the calling process on a local file, with the
+same checks, the same records and the same error file as an upload over HTTP."""
+
+import asyncio
+import csv
+import hashlib
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from coverage_ledger.domain.access import Principal
+from coverage_ledger.uploads import repository
+from coverage_ledger.uploads.formats import XLSX_MAGIC
+from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, run_upload, submit_upload
+
+_BLOCK = 1 << 20
+
+
+def _copy_and_hash(source: Path, target: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with source.open("rb") as reader, target.open("wb") as writer:
+        while block := reader.read(_BLOCK):
+            digest.update(block)
+            writer.write(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def estimated_rows(path: Path) -> int | None:
+    """Data rows of a CSV by its line breaks (quoted line breaks make it an estimate); None for XLSX."""
+    with path.open("rb") as reader:
+        if reader.read(4) == XLSX_MAGIC:
+            return None
+        reader.seek(0)
+        lines = sum(block.count(b"\n") for block in iter(lambda: reader.read(_BLOCK), b""))
+    return max(0, lines - 1)
+
+
+async def import_file(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    path: Path,
+    options: UploadOptions,
+    principal: Principal,
+    clock: Callable[[], datetime],
+    staging_dir: Path,
+    on_progress: Callable[[Any], None],
+) -> tuple[Any, bool]:
+    """Upload a local file and process it; (final record, whether it was an earlier upload)."""
+    staging_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    stored = staging_dir / f"{uuid.uuid4().hex}.upload"
+    sha256, size = await asyncio.to_thread(_copy_and_hash, path, stored)
+    received = ReceivedFile(stored, path.name, sha256, size, time.monotonic() - started)
+    async with sessionmaker() as session:
+        try:
+            record, existing = await submit_upload(
+                session, principal=principal, options=options, received=received, now=clock()
+            )
+        except BaseException:
+            stored.unlink(missing_ok=True)
+            raise
+        await session.commit()
+    if existing:
+        return record, True
+    job = asyncio.create_task(run_upload(sessionmaker, upload_id=record.upload_id, clock=clock))
+    while not job.done():
+        await asyncio.wait({job}, timeout=0.5)
+        async with sessionmaker() as session:
+            on_progress(await repository.get_upload(session, record.upload_id))
+    await job
+    async with sessionmaker() as session:
+        final = await repository.get_upload(session, record.upload_id)
+    return final, False
+
+
+async def write_error_file(
+    sessionmaker: async_sessionmaker[AsyncSession], *, upload_id: uuid.UUID, target: Path
+) -> int:
+    """Write an upload's errors as CSV `row,column,code,message`; the number written."""
+    count = 0
+    async with sessionmaker() as session:
+        with target.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["row", "column", "code", "message"])
+            async for row, column, code, message in repository.stream_errors(session, upload_id):
+                writer.writerow([row, column or "", code, message])
+                count += 1
+    return count

@@ -1,0 +1,143 @@
+"""Roster rows without a database: the fast canonical texts equal the generic canonical JSON, and
+each malformed cell gets its own code."""
+
+from datetime import date, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from coverage_ledger.canonical import canonical_json, event_digest
+from coverage_ledger.ledger.preparation import registration_payload, vault_fields
+from coverage_ledger.uploads.officer_events import enrolment_texts, registration_texts
+from coverage_ledger.uploads.officer_rows import OfficerRow, RosterContext, check_officer_row, parse_day
+from coverage_ledger.uploads.xlsx_to_csv import cell_text
+
+CONTEXT = RosterContext(
+    committee="KPU-16.71",
+    key_region_prefix="16.71",
+    regions={"16.71.01", "32.73.01"},
+    districts={"16.71.01"},
+    event_prefix="abc",
+)
+
+free_text = st.text(min_size=1, max_size=40)
+days = st.dates(min_value=date(1950, 1, 1), max_value=date(2030, 12, 31))
+
+
+@given(
+    name=free_text,
+    phone=st.none() | free_text,
+    birth=st.none() | days,
+    registered=st.none() | days,
+    committee=free_text,
+    start=days,
+    salt=st.binary(min_size=32, max_size=32),
+)
+def test_the_fast_event_texts_are_the_canonical_json_of_the_events(
+    name: str,
+    phone: str | None,
+    birth: date | None,
+    registered: date | None,
+    committee: str,
+    start: date,
+    salt: bytes,
+) -> None:
+    row = OfficerRow(
+        7,
+        "1671014501900001",
+        "F",
+        birth,
+        name,
+        phone,
+        "KPPS",
+        "16.71.01",
+        start,
+        start + timedelta(days=30),
+        registered,
+    )
+    payload, digest, fields = registration_texts(row, "abc-7-p", salt)
+    expected_fields = vault_fields(name, birth, phone)
+    expected = registration_payload(
+        nik=row.nik, region_code=row.region_code, sex="F", salt=salt, fields=expected_fields
+    )
+    assert fields == canonical_json(expected_fields)
+    assert payload == canonical_json(expected)
+    assert digest == event_digest("abc-7-p", "person.registered", expected)
+
+    committee_context = RosterContext(committee, None, set(), set(), "abc")
+    enrolment, enrolment_digest = enrolment_texts(row, "abc-7-o", committee_context.committee_json)
+    document = {
+        "committee": committee,
+        "nik": row.nik,
+        "programs": ["JKK", "JKM"],
+        "region_code": row.region_code,
+        "role": "KPPS",
+        "valid_from": row.valid_from.isoformat(),
+        "valid_to": row.valid_to.isoformat(),
+    } | ({"registered_on": registered.isoformat()} if registered else {})
+    assert enrolment == canonical_json(document)
+    assert enrolment_digest == event_digest("abc-7-o", "officer.enrolled", document)
+
+
+def _cells(**changes: str) -> dict[str, str]:
+    cells = {
+        "nik": "1671014501900001",
+        "name": "Siti Aminah",
+        "birth_date": "1990-01-05",
+        "sex": "P",
+        "role": "kpps",
+        "region_code": "16.71.01",
+        "term_start": "2024-01-25",
+        "term_end": "2024-02-23",
+    }
+    return cells | changes
+
+
+def _codes(**changes: str) -> list[tuple[str | None, str]]:
+    outcome = check_officer_row(5, _cells(**changes), CONTEXT)
+    assert isinstance(outcome, list)
+    assert all(e.row == 5 for e in outcome)
+    return [(e.column, e.code) for e in outcome]
+
+
+def test_a_good_row_is_normalised_and_its_term_end_made_exclusive() -> None:
+    row = check_officer_row(5, _cells(), CONTEXT)
+    assert isinstance(row, OfficerRow)
+    assert (row.role, row.sex, row.valid_to) == ("KPPS", "F", date(2024, 2, 24))
+
+
+def test_each_bad_cell_has_its_own_code() -> None:
+    assert _codes(nik="3.27101E+15") == [("nik", "nik_scientific_notation")]
+    assert _codes(nik="1671014501900001.0") == [("nik", "nik_decimal_number")]
+    assert _codes(nik="167101450190001") == [("nik", "nik_leading_zero_lost")]
+    assert _codes(nik="9999014501900001") == [("nik", "nik_unknown_district")]
+    assert _codes(nik="1671019901900001") == [("nik", "nik_invalid_birth_date")]
+    assert _codes(name="") == [("name", "missing_value")]
+    assert _codes(sex="X") == [("sex", "invalid_sex")]
+    assert _codes(sex="L") == [("sex", "sex_mismatch_nik")]
+    assert _codes(birth_date="1990-05-01") == [("birth_date", "birth_date_mismatch_nik")]
+    assert _codes(birth_date="05.01.90") == [("birth_date", "invalid_date")]
+    assert _codes(role="Ketua") == [("role", "unknown_role")]
+    assert _codes(region_code="16.71") == [("region_code", "unknown_region")]
+    assert _codes(region_code="32.73.01") == [("region_code", "region_out_of_scope")]
+    assert _codes(term_end="2024-01-01") == [("term_end", "term_end_before_start")]
+    assert _codes(term_start="") == [("term_start", "missing_value")]
+    assert len(_codes(nik="1", role="x", term_end="soon")) == 3
+
+
+def test_dates_are_iso_or_day_first() -> None:
+    assert parse_day("2024-02-29") == date(2024, 2, 29)
+    assert parse_day("29/02/2024") == date(2024, 2, 29)
+    assert parse_day("5-1-2024") == date(2024, 1, 5)
+    assert parse_day("2023-02-29") is None
+    assert parse_day("01/13/2024") is None
+    assert parse_day("٢٠٢٤-٠١-٠١") is None
+
+
+def test_spreadsheet_cells_keep_the_form_that_shows_what_happened_to_them() -> None:
+    assert cell_text(3271012501900001.0) == "3.27101250190000E+15"
+    assert cell_text(16800.0) == "16800"
+    assert cell_text(16.71) == "16.71"
+    assert cell_text(date(2024, 1, 25)) == "2024-01-25"
+    assert cell_text(None) == ""
+    assert cell_text(True) == "TRUE"
