@@ -154,3 +154,57 @@ def many_officers(count: int, *, district: str = "167101", region: str = "16.71.
         person = nik(born=born, female=index % 2 == 0, district=district, serial=serial)
         rows.append(officer_row(person, born=born, female=index % 2 == 0, region=region))
     return rows
+
+
+SPONSOR_HEADER = [
+    "nik",
+    "name",
+    "birth_date",
+    "sex",
+    "region_code",
+    "programs",
+    "declared_income",
+    "sector",
+    "months_from",
+    "months_to",
+    "amount",
+    "budget",
+    "paid_on",
+    "registered_on",
+]
+
+
+def sponsor_row(
+    person: str | None = None,
+    *,
+    born: date = date(1985, 3, 12),
+    female: bool = False,
+    months: tuple[str, str] = ("2025-01", "2025-03"),
+    amount: str = "50400",
+    income: str = "1000000",
+    budget: str = "APBD",
+    sector: str = "other",
+) -> list[str]:
+    """One sponsor roster row: JKK+JKM for the months, paid by the sponsor from its budget."""
+    person = person or nik(born=born, female=female)
+    return [
+        person,
+        "Budi Santoso",
+        born.isoformat(),
+        "P" if female else "L",
+        "16.71.01",
+        "JKK,JKM",
+        income,
+        sector,
+        months[0],
+        months[1],
+        amount,
+        budget,
+        "2025-01-10",
+        "2025-01-01",
+    ]
+
+
+def sponsor_csv(rows: list[list[str]]) -> bytes:
+    """A sponsor roster as CSV bytes (`;`, as regional offices' spreadsheets often save it)."""
+    return roster_csv(rows, delimiter=";", header=SPONSOR_HEADER)

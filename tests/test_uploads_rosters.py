@@ -218,10 +218,6 @@ async def _left_validating(session: AsyncSession, upload_id: uuid.UUID, stored: 
     await repository.update_upload(session, upload_id, status="validating")
 
 
-async def test_a_sponsor_roster_is_refused_clearly_until_supported(uploader: Uploader) -> None:
-    status = await uploader.run(b"nik,name\n1,2\n", key=uploader.keys.sponsor, kind="sponsor_roster")
-    assert status["status"] == "failed"
-    assert status["problem"]["code"] == "kind_not_supported"
 
 
 async def test_the_job_keeps_its_staging_connection_across_its_commits(

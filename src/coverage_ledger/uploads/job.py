@@ -1,0 +1,89 @@
+"""What every upload job shares: its progress record (committed apart from the ledger write),
+its status at the end, and its file."""
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.errors import ErrorItem
+from coverage_ledger.uploads import repository
+from coverage_ledger.uploads.formats import Table, open_csv, open_xlsx
+
+log = logging.getLogger(__name__)
+PROGRESS_SECONDS = 1.0
+"""How often a running job writes its counters."""
+
+
+class Progress:
+    """Status and counters of the running job, written on a side session and committed at once."""
+
+    def __init__(self, side: AsyncSession, upload_id: uuid.UUID) -> None:
+        self.side = side
+        self.upload_id = upload_id
+        self.last = 0.0
+
+    async def set(self, **changes: Any) -> None:
+        await repository.update_upload(self.side, self.upload_id, **changes)
+        await self.side.commit()
+        self.last = time.monotonic()
+
+    async def errors(self, items: list[ErrorItem]) -> None:
+        await repository.write_errors(self.side, self.upload_id, items)
+        await self.side.commit()
+
+
+class Job:
+    """One run of one upload."""
+
+    def __init__(
+        self, work: AsyncSession, progress: Progress, record: Any, clock: Callable[[], datetime]
+    ) -> None:
+        self.work = work
+        self.progress = progress
+        self.record = record
+        self.clock = clock
+        self.phases: dict[str, float] = dict(record.phase_seconds or {})
+        self.counts: dict[str, int] = {}
+        self.outcome: dict[str, Any] = {}
+        self.commit_started = time.monotonic()
+
+    async def finish(
+        self, status: str, *, problem: dict[str, str] | None = None, tx_seq: int | None = None
+    ) -> None:
+        await self.progress.set(
+            status=status,
+            problem=problem,
+            tx_seq=tx_seq,
+            finished_at=self.clock(),
+            stored_path=None,
+            outcome=self.outcome,
+            phase_seconds=self.phases,
+            **self.counts,
+        )
+        log.info(
+            "upload %s (%s of %s): %s %s%s",
+            self.record.upload_id,
+            self.record.kind,
+            self.record.committee,
+            status,
+            self.counts,
+            f" in tx {tx_seq}" if tx_seq else "",
+        )
+
+    async def open_table(self) -> Table:
+        """The upload's file for reading; an XLSX is converted first, off the event loop."""
+        path = Path(self.record.stored_path)
+        if self.record.file_format == "xlsx":
+            return await asyncio.to_thread(open_xlsx, path, path.with_suffix(".csv-from-xlsx"))
+        return open_csv(path)
+
+    async def run(self) -> None:
+        """Process the upload (subclasses)."""
+        raise NotImplementedError

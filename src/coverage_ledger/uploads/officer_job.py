@@ -1,0 +1,290 @@
+"""Processing an officer roster at scale, as DESIGN.md's append path: the file is read in
+chunks in a worker thread and staged with COPY; duplicates and overlaps are checked set-based in
+SQL; the events are written under a provisional tx id inside a savepoint; only then is the append
+lock taken. If an enrolment of a staged NIK entered force meanwhile, the savepoint is rolled back
+and the checks run again under the lock. Errors are committed apart from the ledger write, so a
+rejected file still tells its uploader what is wrong."""
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.domain.rule_table import RuleTable, rule_table
+from coverage_ledger.domain.timeframes import jakarta_date
+from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import repository as ledger_repository
+from coverage_ledger.uploads import repository
+from coverage_ledger.uploads.formats import FileRejected, Table
+from coverage_ledger.uploads.job import PROGRESS_SECONDS, Job, Progress
+from coverage_ledger.uploads.officer_rows import RosterContext, check_header
+from coverage_ledger.uploads.parsing import read_chunk
+from coverage_ledger.uploads.replacement import RosterCorrections, roster_corrections
+
+log = logging.getLogger(__name__)
+CHUNK_ROWS = 20_000
+"""Rows read and checked per hand-off from the worker thread."""
+
+
+@dataclass
+class _Tally:
+    rows_total: int = 0
+    rejected_alone: int = 0
+    staged: int = 0
+
+
+async def _stage_file(
+    work: AsyncSession, progress: Progress, table: Table, context: RosterContext, phases: dict[str, float]
+) -> _Tally:
+    """Read, check and stage every row; row errors go out as they are found."""
+    positions = check_header(table.header)
+    tally = _Tally()
+    started = time.monotonic()
+    async with repository.staging_copy(work) as copy:
+        exhausted = False
+        while not exhausted:
+            chunk = await asyncio.to_thread(read_chunk, table.rows, positions, context, CHUNK_ROWS)
+            exhausted = chunk.exhausted
+            if chunk.copy_data:
+                await copy.write(chunk.copy_data)
+            if chunk.errors:
+                await progress.errors(chunk.errors)
+            tally.rows_total += chunk.rows_seen
+            tally.rejected_alone += chunk.rejected_rows
+            tally.staged += chunk.rows_staged
+            if time.monotonic() - progress.last >= PROGRESS_SECONDS:
+                elapsed = time.monotonic() - started
+                await progress.set(
+                    rows_done=tally.rows_total,
+                    rows_rejected=tally.rejected_alone,
+                    phase_seconds={**phases, "parse": round(elapsed, 3)},
+                )
+    return tally
+
+
+def _counts(tally: _Tally, verdicts: dict[str, int]) -> dict[str, int]:
+    duplicates = verdicts.get("repeat", 0) + verdicts.get("existing", 0) + verdicts.get("unchanged", 0)
+    rejected = tally.rejected_alone + verdicts.get("error", 0)
+    return {
+        "rows_total": tally.rows_total,
+        "rows_done": tally.rows_total,
+        "rows_rejected": rejected,
+        "rows_duplicate": duplicates,
+        "rows_accepted": tally.staged - verdicts.get("error", 0) - duplicates,
+    }
+
+
+class OfficerRosterJob(Job):
+    """One run of one officer roster upload."""
+
+    async def run(self) -> None:
+        started = time.monotonic()
+        table = await self.open_table()
+        try:
+            await self._validate(table, started)
+        finally:
+            table.close()
+
+    async def _validate(self, table: Table, started: float) -> None:
+        record = self.record
+        try:
+            check_header(table.header)
+        except ValueError as exc:
+            raise FileRejected("wrong_header", str(exc)) from exc
+        snapshot = await repository.current_head(self.work)
+        regions, districts = await repository.regions_in_force(self.work)
+        context = RosterContext(
+            committee=record.committee,
+            key_region_prefix=record.key_region_prefix,
+            regions=regions,
+            districts=districts,
+            event_prefix=record.upload_id.hex,
+        )
+        await repository.create_staging(self.work)
+        tally = await _stage_file(self.work, self.progress, table, context, self.phases)
+        self.phases["parse"] = round(time.monotonic() - started, 3)
+        if tally.rows_total == 0:
+            raise FileRejected("no_rows", "the file has a header but no data rows")
+        started = time.monotonic()
+        await repository.index_staging(self.work)
+        await repository.mark_repeated_niks(self.work, upload_id=record.upload_id)
+        replace = record.mode == "replace_roster"
+        await repository.check_against_ledger(
+            self.work,
+            upload_id=record.upload_id,
+            committee=record.committee,
+            key_region_prefix=record.key_region_prefix,
+            replace_roster=replace,
+            since_tx=0,
+        )
+        self.counts = _counts(tally, await repository.verdict_counts(self.work))
+        await self.work.commit()  # the row errors found in SQL are kept whatever follows
+        self.phases["validate"] = round(time.monotonic() - started, 3)
+        await self._decide(snapshot, tally, replace)
+
+    async def _decide(self, snapshot: int, tally: _Tally, replace: bool) -> None:
+        record = self.record
+        rejected = self.counts["rows_rejected"]
+        if record.dry_run:
+            corrections = await self._corrections(replace)
+            would_commit = record.policy == "accept_valid" or not rejected
+            self.outcome = {
+                "written": False,
+                "would_commit": would_commit,
+                **corrections.summary(self.counts),
+            }
+            await self.finish("succeeded")
+            return
+        if record.policy == "all_or_nothing" and rejected:
+            self.outcome = {"written": False}
+            await self.finish(
+                "failed",
+                problem={
+                    "code": "rows_rejected",
+                    "message": f"{rejected} row(s) have errors; nothing was written (policy all_or_nothing)",
+                },
+            )
+            return
+        await self.progress.set(status="committing", **self.counts)
+        self.commit_started = time.monotonic()
+        tx_seq = await self._commit(snapshot, tally, replace)
+        if tx_seq is not None:
+            return
+        await self.finish(
+            "failed",
+            problem={
+                "code": "rows_rejected",
+                "message": f"{self.counts['rows_rejected']} row(s) conflict with enrolments committed "
+                "meanwhile; nothing was written (policy all_or_nothing)",
+            },
+        )
+
+    async def _commit(self, snapshot: int, tally: _Tally, replace: bool) -> int | None:
+        """Write and commit the tx (or, for a dry run, only count); None when a race made an
+        all-or-nothing upload fail."""
+        record = self.record
+        work = self.work
+        recording_day = jakarta_date(self.clock())
+        corrections = await self._corrections(replace)
+        rules = rule_table(await projections.rule_definitions(work, tx_seq=snapshot))
+        invoice = await self._invoice(recording_day, rules)
+        tx_id = uuid.uuid4()
+        await repository.savepoint(work, "roster")
+        mark = time.monotonic()
+        written = await self._write(tx_id, corrections)
+        self.phases["commit_write_events"] = round(time.monotonic() - mark, 3)
+        mark = time.monotonic()
+        head = await repository.take_append_lock(work, ledger_repository.APPEND_LOCK_KEY)
+        if head > snapshot and await repository.enrolments_entered_since(work, since_tx=snapshot):
+            # a roster with some of these NIKs committed meanwhile: decide again under the lock
+            await repository.rollback_to(work, "roster")
+            head = await repository.take_append_lock(work, ledger_repository.APPEND_LOCK_KEY)
+            await repository.check_against_ledger(
+                work,
+                upload_id=record.upload_id,
+                committee=record.committee,
+                key_region_prefix=record.key_region_prefix,
+                replace_roster=replace,
+                since_tx=snapshot,
+            )
+            self.counts = _counts(tally, await repository.verdict_counts(work))
+            if record.policy == "all_or_nothing" and self.counts["rows_rejected"]:
+                self.outcome = {"written": False}
+                await work.commit()
+                return None
+            written = await self._write(tx_id, corrections)
+            invoice = await self._invoice(recording_day, rules)
+        if not any(written) and not corrections.events:
+            self.outcome = {"written": False, **corrections.summary(self.counts), "invoice_total": 0}
+            await work.commit()
+            await self.finish("succeeded")
+            return 0
+        outcome = await ledger_repository.commit_append(
+            work,
+            tx_id=tx_id,
+            actor=f"key:{record.key_name}" if record.key_name != "system" else "system",
+            source=f"upload:{record.upload_id}",
+            backfill_at=None,
+            digests=[],
+            snapshot=head,
+            watch_events=[],
+            watch_niks=[],
+            watch_regions=[],
+            leaving=corrections.leaving,
+            entering=[],
+            links=corrections.links,
+            enter_written=True,
+        )
+        assert outcome.status == "ok" and outcome.tx_seq is not None, outcome
+        self.phases["commit_lock_and_chain"] = round(time.monotonic() - mark, 3)
+        await repository.write_invoice(work, upload_id=record.upload_id, lines=invoice)
+        self.outcome = {
+            "written": True,
+            "registered": written[0],
+            **corrections.summary(self.counts),
+            "invoice_total": sum(line[3] for line in invoice),
+        }
+        self.phases["commit"] = round(time.monotonic() - self.commit_started, 3)
+        # the upload's status commits with the tx: after a crash, either both are there or neither
+        await repository.update_upload(
+            work,
+            record.upload_id,
+            status="succeeded",
+            tx_seq=outcome.tx_seq,
+            finished_at=self.clock(),
+            stored_path=None,
+            outcome=self.outcome,
+            phase_seconds=self.phases,
+            **self.counts,
+        )
+        mark = time.monotonic()
+        await work.commit()
+        log.info(
+            "upload %s (%s of %s): succeeded in tx %d, %s, %s",
+            record.upload_id,
+            record.kind,
+            record.committee,
+            outcome.tx_seq,
+            self.counts,
+            self.outcome,
+        )
+        return outcome.tx_seq
+
+    async def _corrections(self, replace: bool) -> RosterCorrections:
+        return await roster_corrections(
+            self.work,
+            upload_id=str(self.record.upload_id),
+            committee=self.record.committee,
+            key_region_prefix=self.record.key_region_prefix,
+            replace=replace,
+        )
+
+    async def _write(self, tx_id: uuid.UUID, corrections: RosterCorrections) -> tuple[int, int]:
+        written = await repository.write_roster_events(self.work, tx_id=tx_id)
+        if corrections.events:
+            await ledger_repository.write_events(
+                self.work, tx_id=tx_id, rows=corrections.events, positions=corrections.positions
+            )
+        return written
+
+    async def _invoice(self, recording_day: date, rules: RuleTable) -> list[tuple[str, int, int, int, str]]:
+        """Contributions owed per region: officer months × the officer rate in force on each
+        officer's first day of cover."""
+        lines: dict[str, tuple[int, int, int, set[str]]] = {}
+        for region, cover_from, officers, months in await repository.accepted_cover_starts(
+            self.work, recording_day=recording_day
+        ):
+            rate = rules.officer_rate_on(cover_from)
+            count, total_months, amount, rule_ids = lines.get(region, (0, 0, 0, set()))
+            if rate is not None:
+                amount += months * rate.monthly_rate
+                rule_ids = rule_ids | {rate.rule_id}
+            lines[region] = (count + officers, total_months + months, amount, rule_ids)
+        return [
+            (region, count, months, amount, ",".join(sorted(rule_ids)) or "none")
+            for region, (count, months, amount, rule_ids) in sorted(lines.items())
+        ]
