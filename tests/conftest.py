@@ -17,11 +17,13 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from coverage_ledger.app import create_app
+from coverage_ledger.app import UploadSettings, create_app
 from coverage_ledger.database.embedded import EmbeddedCluster
 from coverage_ledger.database.engine import create_engine_for
 from coverage_ledger.database.migrate import upgrade_database
 from coverage_ledger.http.dependencies import request_session
+from tests.live_app import live_app
+from tests.rosters import Uploader
 from tests.support import Keys, make_keys
 
 
@@ -146,3 +148,11 @@ async def keys(session: AsyncSession) -> Keys:
     created = await make_keys(session)
     await session.commit()
     return created
+
+
+@pytest.fixture
+async def uploader(fresh_database: str, tmp_path: Path) -> AsyncIterator[Uploader]:
+    """The live app on a fresh database with its upload runner, and a client that uploads."""
+    settings = UploadSettings(tmp_path / "uploads", max_bytes=32 * 1024 * 1024)
+    async with live_app(fresh_database, uploads=settings) as (app, client, keys):
+        yield Uploader(app, client, keys)

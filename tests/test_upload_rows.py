@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from coverage_ledger.canonical import canonical_json, event_digest
 from coverage_ledger.ledger.preparation import registration_payload, vault_fields
+from coverage_ledger.uploads.cells import parse_day
 from coverage_ledger.uploads.officer_events import enrolment_texts, registration_texts
-from coverage_ledger.uploads.officer_rows import OfficerRow, RosterContext, check_officer_row, parse_day
+from coverage_ledger.uploads.officer_rows import OfficerRow, RosterContext, check_officer_row
 from coverage_ledger.uploads.xlsx_to_csv import cell_text
 
 CONTEXT = RosterContext(

@@ -1,21 +1,11 @@
 """Officer roster uploads through the API, end to end on the live app (real commits)."""
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from coverage_ledger.app import UploadSettings
-from tests.live_app import live_app
 from tests.rosters import Uploader, officer_row, roster_csv
 from tests.support import coverage_of, nik
-
-
-@pytest.fixture
-async def uploader(fresh_database: str, tmp_path: Path) -> AsyncIterator[Uploader]:
-    settings = UploadSettings(tmp_path / "uploads", max_bytes=5 * 1024 * 1024)
-    async with live_app(fresh_database, uploads=settings) as (app, client, keys):
-        yield Uploader(app, client, keys)
 
 
 async def test_a_valid_roster_enrols_every_officer_in_one_tx(uploader: Uploader) -> None:
@@ -178,7 +168,7 @@ async def test_an_empty_or_missing_file_is_refused_at_once(uploader: Uploader) -
 async def test_a_file_over_the_limit_is_413_and_leaves_nothing_on_disk(
     uploader: Uploader, tmp_path: Path
 ) -> None:
-    too_big = b"x" * (5 * 1024 * 1024 + 1)
+    too_big = b"x" * (uploader.app.state.upload_settings.max_bytes + 1)
     response = await uploader.post(too_big)
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"

@@ -3,7 +3,6 @@
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
@@ -24,13 +23,6 @@ from coverage_ledger.uploads.service import UploadOptions
 from tests.live_app import live_app
 from tests.rosters import Uploader, many_officers, officer_row, roster_csv, roster_xlsx
 from tests.support import coverage_of, nik
-
-
-@pytest.fixture
-async def uploader(fresh_database: str, tmp_path: Path) -> AsyncIterator[Uploader]:
-    settings = UploadSettings(tmp_path / "uploads", max_bytes=64 * 1024 * 1024)
-    async with live_app(fresh_database, uploads=settings) as (app, client, keys):
-        yield Uploader(app, client, keys)
 
 
 async def _ledger_is_sound(database_url: str) -> None:
@@ -216,8 +208,6 @@ async def _left_validating(session: AsyncSession, upload_id: uuid.UUID, stored: 
         },
     )
     await repository.update_upload(session, upload_id, status="validating")
-
-
 
 
 async def test_the_job_keeps_its_staging_connection_across_its_commits(

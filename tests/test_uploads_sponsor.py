@@ -1,23 +1,12 @@
 """Sponsor rosters: a regional government (or SERTAKAN sponsor) enrols informal workers and pays
 their contributions, checked by the same BPU rules as single payments."""
 
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from coverage_ledger.app import UploadSettings
-from tests.live_app import live_app
 from tests.rosters import Uploader, sponsor_csv, sponsor_row
 from tests.support import coverage_of, nik
-
-
-@pytest.fixture
-async def uploader(fresh_database: str, tmp_path: Path) -> AsyncIterator[Uploader]:
-    settings = UploadSettings(tmp_path / "uploads", max_bytes=16 * 1024 * 1024)
-    async with live_app(fresh_database, uploads=settings) as (app, client, keys):
-        yield Uploader(app, client, keys)
 
 
 @pytest.mark.slow

@@ -5,15 +5,16 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
 from rich.console import Console
-from rich.progress import Progress, TextColumn
+from rich.progress import Progress, ProgressColumn, Task, TextColumn
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger import __version__
@@ -204,6 +205,14 @@ def rebuild(
     raise typer.Exit(1)
 
 
+class _RowsPerSecond(ProgressColumn):
+    """Rows checked per second, as the upload record reports them."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.fields.get("rows_per_second")
+        return Text(f"{speed:,.0f} rows/s" if speed else "… rows/s")
+
+
 class _ImportProgress:
     """A rich progress bar fed with the upload record as it changes."""
 
@@ -214,7 +223,13 @@ class _ImportProgress:
     def __call__(self, record: Any) -> None:
         if record is None:
             return
-        self.progress.update(self.task, completed=record.rows_done, description=record.status)
+        elapsed = (datetime.now(UTC) - record.started_at).total_seconds() if record.started_at else 0
+        self.progress.update(
+            self.task,
+            completed=record.rows_done,
+            description=record.status,
+            rows_per_second=record.rows_done / elapsed if elapsed > 0 else None,
+        )
 
 
 @app.command("import")
@@ -245,7 +260,11 @@ def import_roster(
         engine = create_engine_for(url, pool_size=3)
         sessionmaker = session_factory(engine)
         try:
-            columns = (*Progress.get_default_columns(), TextColumn("{task.completed:,.0f} rows"))
+            columns = (
+                *Progress.get_default_columns(),
+                TextColumn("{task.completed:,.0f} rows"),
+                _RowsPerSecond(),
+            )
             with Progress(*columns, console=console) as bar:
                 record, earlier = await import_file(
                     sessionmaker,

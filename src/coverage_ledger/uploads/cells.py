@@ -1,0 +1,159 @@
+"""Checks of the cells every roster has (header, NIK and identity, region, dates), shared by
+officer and sponsor rosters; each failure an `ErrorItem` with its row and column."""
+
+import re
+from collections.abc import Container, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from coverage_ledger.domain.access import region_within
+from coverage_ledger.domain.nik import Nik, parse_nik
+from coverage_ledger.errors import ErrorItem
+
+SEXES = {"M": "M", "L": "M", "F": "F", "P": "F"}
+"""M/F, and L/P as Indonesian forms write them (laki-laki, perempuan)."""
+_DAY_FIRST = re.compile(r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})$")
+MAX_NAME = 200
+
+
+def check_header(header: Sequence[str], required: Sequence[str], optional: Sequence[str]) -> dict[str, int]:
+    """Column positions by name; a wrong header is a file-level problem (ValueError)."""
+    positions: dict[str, int] = {}
+    for index, name in enumerate(header):
+        if name in positions:
+            raise ValueError(f"column {name!r} appears twice in the header")
+        positions[name] = index
+    missing = [c for c in required if c not in positions]
+    unknown = [c for c in positions if c and c not in (*required, *optional)]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing column(s): {', '.join(missing)}")
+        if unknown:
+            parts.append(f"unknown column(s): {', '.join(unknown)}")
+        expected = ",".join(required) + " (optional: " + ", ".join(optional) + ")"
+        raise ValueError(f"wrong header: {'; '.join(parts)}; expected {expected}")
+    return positions
+
+
+def parse_day(text: str) -> date | None:
+    """`2024-01-25` or, as Indonesian spreadsheets write it, `25/01/2024` (also `-` or `.`)."""
+    if len(text) == 10 and text[4] == "-":
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            return None
+    found = _DAY_FIRST.match(text)
+    if found is None:
+        return None
+    try:
+        return date(int(found.group(3)), int(found.group(2)), int(found.group(1)))
+    except ValueError:
+        return None
+
+
+def day_cell(
+    cells: Mapping[str, str], column: str, row: int, errors: list[ErrorItem], *, required: bool = True
+) -> date | None:
+    """A date cell (None when empty and optional, or wrong)."""
+    text = cells.get(column, "")
+    if not text:
+        if required:
+            errors.append(ErrorItem("missing_value", f"{column} is empty", row=row, column=column))
+        return None
+    day = parse_day(text)
+    if day is None:
+        errors.append(
+            ErrorItem(
+                "invalid_date",
+                f"{column} {text!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)",
+                row=row,
+                column=column,
+            )
+        )
+    return day
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """The identity cells of a row, checked against each other."""
+
+    nik: str
+    name: str
+    sex: str
+    birth_date: date | None
+
+
+def person_cells(
+    cells: Mapping[str, str], row: int, districts: Container[str], errors: list[ErrorItem]
+) -> Person | None:
+    """NIK (with its Excel damage), name, sex and birth date agreeing with the NIK."""
+    nik = parse_nik(cells.get("nik", ""), known_districts=districts)
+    if isinstance(nik, ErrorItem):
+        errors.append(ErrorItem(nik.code, nik.message, row=row, column="nik"))
+    name = cells.get("name", "")
+    if not name:
+        errors.append(ErrorItem("missing_value", "name is empty", row=row, column="name"))
+    elif len(name) > MAX_NAME:
+        errors.append(
+            ErrorItem("too_long", f"name is longer than {MAX_NAME} characters", row=row, column="name")
+        )
+    if not isinstance(nik, Nik):
+        return None
+    sex = SEXES.get(cells.get("sex", "").upper())
+    if sex is None:
+        errors.append(
+            ErrorItem(
+                "invalid_sex", f"sex {cells.get('sex', '')!r} is not M/F (or L/P)", row=row, column="sex"
+            )
+        )
+    elif sex != nik.sex:
+        errors.append(
+            ErrorItem(
+                "sex_mismatch_nik",
+                f"sex {sex} disagrees with the NIK, which encodes {nik.sex}",
+                row=row,
+                column="sex",
+            )
+        )
+    birth = day_cell(cells, "birth_date", row, errors)
+    if birth is not None and not nik.birth_date_matches(birth):
+        errors.append(
+            ErrorItem(
+                "birth_date_mismatch_nik",
+                f"birth date {birth.isoformat()} disagrees with the NIK's DDMMYY {nik.value[6:12]}",
+                row=row,
+                column="birth_date",
+            )
+        )
+    return Person(nik.value, name, sex or nik.sex, birth)
+
+
+def region_cell(
+    cells: Mapping[str, str],
+    row: int,
+    regions: Container[str],
+    key_region_prefix: str | None,
+    errors: list[ErrorItem],
+) -> str:
+    """A region code in force and inside the key's region."""
+    region = cells.get("region_code", "")
+    if region not in regions:
+        errors.append(
+            ErrorItem(
+                "unknown_region",
+                f"region code {region!r} is not in the Kemendagri list",
+                row=row,
+                column="region_code",
+            )
+        )
+    elif not region_within(region, key_region_prefix):
+        errors.append(
+            ErrorItem(
+                "region_out_of_scope",
+                f"region {region} is outside this key's region {key_region_prefix}",
+                row=row,
+                column="region_code",
+            )
+        )
+    return region

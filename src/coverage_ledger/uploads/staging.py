@@ -1,0 +1,289 @@
+"""All SQL of an officer roster's staging: the temporary tables of the job's connection, the
+COPY into them, the set-based checks against the file and the ledger, and the events written
+from them."""
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from psycopg import AsyncCopy
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.database import raw
+from coverage_ledger.database.raw import driver_connection
+from coverage_ledger.uploads.officer_events import STAGED_COLUMNS
+
+STAGING = "staged_officer"
+VERDICTS = "staged_verdict"
+
+
+async def create_staging(session: AsyncSession) -> None:
+    """Create the session's staging tables (dropped by `drop_staging` or with the session)."""
+    await drop_staging(session)  # left over on a pooled connection by a cancelled job
+    await raw.execute(
+        session,
+        f"CREATE TEMPORARY TABLE {STAGING} (row bigint NOT NULL, nik text NOT NULL, role text NOT NULL, "
+        "region_code text NOT NULL, valid_from date NOT NULL, valid_to date NOT NULL, registered_on date, "
+        "registration_id text NOT NULL, registration_payload jsonb NOT NULL, "
+        "registration_digest text NOT NULL, salt bytea NOT NULL, vault jsonb NOT NULL, "
+        "enrolment_id text NOT NULL, enrolment_payload jsonb NOT NULL, "
+        "enrolment_digest text NOT NULL)",
+    )
+    # rows that will not be written as new enrolments, and why: error, repeat, existing,
+    # unchanged, changed (replace_roster: superseding old_event_id)
+    await raw.execute(
+        session,
+        f"CREATE TEMPORARY TABLE {VERDICTS} (row bigint NOT NULL, verdict text NOT NULL, old_event_id text)",
+    )
+
+
+async def drop_staging(session: AsyncSession) -> None:
+    """Drop the staging tables."""
+    await raw.execute(session, f"DROP TABLE IF EXISTS {STAGING}, {VERDICTS}")
+
+
+@asynccontextmanager
+async def staging_copy(session: AsyncSession) -> AsyncIterator[AsyncCopy]:
+    """A COPY into the staging table, fed with COPY text lines (see officer_events.staging_line)."""
+    conn = await driver_connection(session)
+    async with (
+        conn.cursor() as cursor,
+        cursor.copy(f"COPY {STAGING} ({', '.join(STAGED_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        yield copy
+
+
+async def max_staged_row(session: AsyncSession) -> int:
+    """The highest row number staged."""
+    return int(await raw.scalar(session, f"SELECT coalesce(max(row), 0) FROM {STAGING}") or 0)
+
+
+async def index_staging(session: AsyncSession) -> None:
+    """Index and analyse the staged rows for the set-based checks."""
+    await raw.execute(session, f"CREATE INDEX ON {STAGING} (nik)")
+    await raw.execute(session, f"CREATE INDEX ON {STAGING} (row)")
+    await raw.execute(session, f"ANALYZE {STAGING}")
+
+
+async def mark_repeated_niks(session: AsyncSession, *, upload_id: uuid.UUID) -> None:
+    """A NIK on several rows: the same row again is a repeat, a different one an error."""
+    await raw.execute(
+        session,
+        f"""
+        WITH twice AS (SELECT nik FROM {STAGING} GROUP BY nik HAVING count(*) > 1),
+        ranked AS (
+            SELECT s.row, s.nik, s.enrolment_payload,
+                   first_value(s.row) OVER w AS first_row,
+                   first_value(s.enrolment_payload) OVER w AS first_payload
+              FROM {STAGING} s JOIN twice USING (nik)
+            WINDOW w AS (PARTITION BY s.nik ORDER BY s.row)),
+        later AS (SELECT * FROM ranked WHERE row > first_row),
+        repeats AS (
+            INSERT INTO {VERDICTS} (row, verdict)
+            SELECT row, CASE WHEN enrolment_payload = first_payload THEN 'repeat' ELSE 'error' END FROM later)
+        INSERT INTO upload_error (upload_id, row, "column", code, message)
+        SELECT %(upload)s, row, 'nik', 'duplicate_nik',
+               format('NIK %%s is also on row %%s with other values; one row per officer', nik, first_row)
+          FROM later WHERE enrolment_payload <> first_payload
+        """,
+        {"upload": upload_id},
+    )
+
+
+_OVERLAPS = f"""
+    SELECT s.row, s.nik, e.event_id, e.payload,
+           (e.payload - 'registered_on') = (s.enrolment_payload - 'registered_on') AS same,
+           e.payload->>'committee' = %(committee)s AS own
+      FROM {STAGING} s
+      JOIN event_knowledge k ON k.nik = s.nik AND k.type = 'officer.enrolled' AND k.tx_to IS NULL
+      JOIN ledger_event e ON e.event_id = k.event_id
+     WHERE NOT EXISTS (SELECT 1 FROM {VERDICTS} v WHERE v.row = s.row)
+       AND k.tx_from > %(since)s
+"""
+
+
+async def check_against_ledger(
+    session: AsyncSession,
+    *,
+    upload_id: uuid.UUID,
+    committee: str,
+    key_region_prefix: str | None,
+    replace_roster: bool,
+    since_tx: int,
+) -> int:
+    """Rows that overlap an enrolment in force (error) or restate one (existing / unchanged /
+    changed); only enrolments that entered force after `since_tx`. The rows in error so far."""
+    params = {
+        "upload": upload_id,
+        "committee": committee,
+        "since": since_tx,
+        "prefix": key_region_prefix,
+        "prefix_like": f"{key_region_prefix}.%" if key_region_prefix else None,
+        "replace": replace_roster,
+    }
+    # in replace_roster mode the committee's own enrolment of the NIK in the same role is the one
+    # the row replaces
+    await raw.execute(
+        session,
+        f"""
+        WITH found AS ({_OVERLAPS}),
+        classified AS (
+            SELECT f.*, CASE
+                WHEN %(replace)s AND f.own AND f.payload->>'role' = s.role
+                     THEN CASE WHEN f.same THEN 'unchanged' ELSE 'changed' END
+                WHEN f.same THEN 'existing'
+                WHEN (f.payload->>'valid_from')::date < s.valid_to
+                     AND s.valid_from < (f.payload->>'valid_to')::date THEN 'error'
+                ELSE NULL END AS verdict
+              FROM found f JOIN {STAGING} s ON s.row = f.row),
+        marked AS (
+            INSERT INTO {VERDICTS} (row, verdict, old_event_id)
+            SELECT DISTINCT ON (row) row, verdict, CASE WHEN verdict = 'changed' THEN event_id END
+              FROM classified WHERE verdict IS NOT NULL
+             ORDER BY row, verdict = 'error' DESC, event_id)
+        INSERT INTO upload_error (upload_id, row, "column", code, message)
+        SELECT %(upload)s, row, 'term_start', 'overlapping_enrolment',
+               CASE WHEN %(prefix)s::text IS NULL OR payload->>'region_code' = %(prefix)s
+                         OR payload->>'region_code' LIKE %(prefix_like)s
+                    THEN format('NIK %%s: overlaps %%s: %%s of %%s, %%s – %%s; supersede it to replace it',
+                                nik, event_id, payload->>'role', payload->>'committee',
+                                to_char((payload->>'valid_from')::date, 'FMDD Mon YYYY'),
+                                to_char((payload->>'valid_to')::date - 1, 'FMDD Mon YYYY'))
+                    ELSE format('NIK %%s: overlaps an enrolment held outside your region', nik) END
+          FROM classified WHERE verdict = 'error'
+        """,
+        params,
+        prepare=False,
+    )
+    return int(
+        await raw.scalar(session, f"SELECT count(DISTINCT row) FROM {VERDICTS} WHERE verdict = 'error'") or 0
+    )
+
+
+async def verdict_counts(session: AsyncSession) -> dict[str, int]:
+    """How many staged rows got each verdict."""
+    rows = await raw.execute(session, f"SELECT verdict, count(DISTINCT row) FROM {VERDICTS} GROUP BY verdict")
+    return {verdict: int(count) for verdict, count in rows}
+
+
+async def staged_count(session: AsyncSession) -> int:
+    """Rows staged (rows that passed their own checks)."""
+    return int(await raw.scalar(session, f"SELECT count(*) FROM {STAGING}") or 0)
+
+
+async def vanished_enrolments(
+    session: AsyncSession, *, committee: str, key_region_prefix: str | None
+) -> list[tuple[str, str, str]]:
+    """replace_roster: enrolments of the committee in force, in the key's region, for roles the
+    file lists, whose NIK the file does not name: (event_id, nik, region_code)."""
+    rows = await raw.execute(
+        session,
+        f"""
+        SELECT e.event_id, e.nik, e.payload->>'region_code'
+          FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id
+         WHERE k.type = 'officer.enrolled' AND k.tx_to IS NULL AND e.payload->>'committee' = %(committee)s
+           AND e.payload->>'role' IN (SELECT DISTINCT role FROM {STAGING})
+           AND NOT EXISTS (SELECT 1 FROM {STAGING} s WHERE s.nik = e.nik)
+           AND (%(prefix)s::text IS NULL OR e.payload->>'region_code' = %(prefix)s
+                OR e.payload->>'region_code' LIKE %(prefix_like)s)
+         ORDER BY e.event_id
+        """,
+        {
+            "committee": committee,
+            "prefix": key_region_prefix,
+            "prefix_like": f"{key_region_prefix}.%" if key_region_prefix else None,
+        },
+        prepare=False,
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def changed_rows(session: AsyncSession) -> list[tuple[int, str, str]]:
+    """replace_roster: (row, old event id, new enrolment id) of rows that change an enrolment."""
+    rows = await raw.execute(
+        session,
+        f"SELECT v.row, v.old_event_id, s.enrolment_id FROM {VERDICTS} v JOIN {STAGING} s ON s.row = v.row "
+        "WHERE v.verdict = 'changed' ORDER BY v.row",
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def write_roster_events(session: AsyncSession, *, tx_id: uuid.UUID) -> tuple[int, int]:
+    """Write the registrations of unknown persons and the enrolments of new and changed rows under
+    a provisional tx id; (registrations, enrolments). Positions leave room for corrections:
+    4·row + 0 registration, + 1 correction, + 2 enrolment."""
+    params = {"tx": tx_id}
+    registered = await raw.execute(
+        session,
+        f"""
+        WITH fresh AS (
+            SELECT s.* FROM {STAGING} s
+             WHERE NOT EXISTS (SELECT 1 FROM {VERDICTS} v WHERE v.row = s.row AND v.verdict <> 'changed')
+               AND NOT EXISTS (SELECT 1 FROM event_knowledge k WHERE k.nik = s.nik
+                                 AND k.type = 'person.registered' AND k.tx_to IS NULL)),
+        vault AS (
+            INSERT INTO person_vault (event_id, nik, salt, fields)
+            SELECT registration_id, nik, salt, vault FROM fresh)
+        INSERT INTO ledger_event (event_id, tx_id, position, type, nik, carried_by, payload, digest)
+        SELECT registration_id, %(tx)s, 4 * row, 'person.registered', nik, NULL, registration_payload,
+               registration_digest FROM fresh
+        RETURNING 1
+        """,
+        params,
+        prepare=False,
+    )
+    enrolled = await raw.execute(
+        session,
+        f"""
+        INSERT INTO ledger_event (event_id, tx_id, position, type, nik, carried_by, payload, digest)
+        SELECT s.enrolment_id, %(tx)s, 4 * s.row + 2, 'officer.enrolled', s.nik,
+               CASE WHEN v.verdict = 'changed' THEN s.enrolment_id || '-c' END,
+               s.enrolment_payload,
+               s.enrolment_digest
+          FROM {STAGING} s LEFT JOIN {VERDICTS} v ON v.row = s.row
+         WHERE v.row IS NULL OR v.verdict = 'changed'
+        RETURNING 1
+        """,
+        params,
+        prepare=False,
+    )
+    return len(list(registered)), len(list(enrolled))
+
+
+async def accepted_cover_starts(
+    session: AsyncSession, *, recording_day: Any
+) -> list[tuple[str, Any, int, int]]:
+    """(region_code, cover start, officers, officer months) of the new and changed rows: the
+    calendar months each officer's cover touches, from max(term start, registered_on or the
+    recording day)."""
+    rows = await raw.execute(
+        session,
+        f"""
+        SELECT region_code, cover_from, count(*),
+               sum(CASE WHEN cover_from < valid_to
+                        THEN (extract(year FROM valid_to - 1) * 12 + extract(month FROM valid_to - 1))
+                             - (extract(year FROM cover_from) * 12 + extract(month FROM cover_from)) + 1
+                        ELSE 0 END)
+          FROM (SELECT s.region_code, s.valid_to,
+                       greatest(s.valid_from, coalesce(s.registered_on, %(day)s::date)) AS cover_from
+                  FROM {STAGING} s LEFT JOIN {VERDICTS} v ON v.row = s.row
+                 WHERE v.row IS NULL OR v.verdict = 'changed') AS accepted
+         GROUP BY region_code, cover_from ORDER BY region_code, cover_from
+        """,
+        {"day": recording_day},
+        prepare=False,
+    )
+    return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
+
+
+async def enrolments_entered_since(session: AsyncSession, *, since_tx: int) -> bool:
+    """Whether an officer enrolment of a staged NIK entered force after `since_tx`."""
+    rows = await raw.execute(
+        session,
+        f"SELECT EXISTS (SELECT 1 FROM {STAGING} s JOIN event_knowledge k ON k.nik = s.nik "
+        "WHERE k.type = 'officer.enrolled' AND k.tx_to IS NULL AND k.tx_from > %(since)s)",
+        {"since": since_tx},
+        prepare=False,
+    )
+    return bool(rows.one()[0])
