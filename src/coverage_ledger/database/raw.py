@@ -73,3 +73,13 @@ async def scalar(session: AsyncSession, query: str, params: Mapping[str, Any] | 
     """The first column of the first row, or None."""
     row = (await execute(session, query, params)).one_or_none()
     return row[0] if row is not None else None
+
+
+async def execute_count(
+    session: AsyncSession, query: str, params: Mapping[str, Any] | None = None, *, prepare: bool | None = None
+) -> int:
+    """Run a data-changing statement; the number of rows it changed (nothing is fetched)."""
+    conn = await driver_connection(session)
+    async with conn.cursor() as cursor:
+        await cursor.execute(query.encode(), params, binary=True, prepare=prepare)
+        return cursor.rowcount

@@ -214,7 +214,7 @@ async def write_roster_events(session: AsyncSession, *, tx_id: uuid.UUID) -> tup
     a provisional tx id; (registrations, enrolments). Positions leave room for corrections:
     4·row + 0 registration, + 1 correction, + 2 enrolment."""
     params = {"tx": tx_id}
-    registered = await raw.execute(
+    registered = await raw.execute_count(
         session,
         f"""
         WITH fresh AS (
@@ -228,12 +228,11 @@ async def write_roster_events(session: AsyncSession, *, tx_id: uuid.UUID) -> tup
         INSERT INTO ledger_event (event_id, tx_id, position, type, nik, carried_by, payload, digest)
         SELECT registration_id, %(tx)s, 4 * row, 'person.registered', nik, NULL, registration_payload,
                registration_digest FROM fresh
-        RETURNING 1
         """,
         params,
         prepare=False,
     )
-    enrolled = await raw.execute(
+    enrolled = await raw.execute_count(
         session,
         f"""
         INSERT INTO ledger_event (event_id, tx_id, position, type, nik, carried_by, payload, digest)
@@ -243,12 +242,11 @@ async def write_roster_events(session: AsyncSession, *, tx_id: uuid.UUID) -> tup
                s.enrolment_digest
           FROM {STAGING} s LEFT JOIN {VERDICTS} v ON v.row = s.row
          WHERE v.row IS NULL OR v.verdict = 'changed'
-        RETURNING 1
         """,
         params,
         prepare=False,
     )
-    return len(list(registered)), len(list(enrolled))
+    return registered, enrolled
 
 
 async def accepted_cover_starts(
