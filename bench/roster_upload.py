@@ -180,6 +180,8 @@ def run(*, size: str) -> dict[str, Any]:
             results["xlsx_build_seconds"] = round(time.perf_counter() - started, 1)
             results["xlsx"] = _upload(base, secret, xlsx_path, "roster.xlsx")
             results["server_peak_rss_mb_after_xlsx"] = _peak_rss_mb(server.pid)
+            converted = re.findall(r'"peak_rss_mb": ([0-9.]+)', log.read_text())
+            results["xlsx_reader_child_peak_rss_mb"] = float(converted[-1]) if converted else None
         finally:
             server.terminate()
             server.wait(timeout=60)

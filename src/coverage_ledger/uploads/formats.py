@@ -7,6 +7,7 @@ import csv
 import io
 import itertools
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from coverage_ledger.errors import ErrorItem
 
+log = logging.getLogger(__name__)
 XLSX_MAGIC = b"PK\x03\x04"
 _SNIFF_BYTES = 64 * 1024
 csv.field_size_limit(1 << 20)  # one cell of a roster is never a megabyte; junk is refused before
@@ -114,4 +116,5 @@ def open_xlsx(path: Path, converted: Path) -> Table:
         except (ValueError, IndexError):
             problem = {"code": "unreadable_xlsx", "message": "the workbook could not be read"}
         raise FileRejected(problem["code"], problem["message"])
+    log.info("XLSX converted by a child process: %s", result.stdout.strip())
     return open_csv(converted)

@@ -9,6 +9,7 @@ A file-level problem is printed to stderr as JSON `{code, message}` with exit st
 import csv
 import json
 import re
+import resource
 import sys
 import zipfile
 from datetime import date, datetime, time, timedelta
@@ -118,10 +119,12 @@ def convert(source: Path, target: Path) -> int:
 def main(argv: list[str]) -> int:
     """Command-line entry."""
     try:
-        convert(Path(argv[1]), Path(argv[2]))
+        rows = convert(Path(argv[1]), Path(argv[2]))
     except Rejected as exc:
         print(json.dumps({"code": exc.code, "message": str(exc)}), file=sys.stderr)
         return 2
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"rows": rows, "peak_rss_mb": round(peak_kib / 1024, 1)}))
     return 0
 
 
