@@ -3,23 +3,25 @@
 
 import asyncio
 import uuid
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from coverage_ledger.app import UploadSettings
 from coverage_ledger.auth.service import create_key
 from coverage_ledger.database.engine import create_engine_for, session_factory
-from coverage_ledger.domain.access import SYSTEM, Role
+from coverage_ledger.domain.access import SYSTEM, Principal, Role
 from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.importing import import_file
-from coverage_ledger.uploads.service import UploadOptions
+from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, run_upload, submit_upload
 from tests.live_app import live_app
 from tests.rosters import Uploader, many_officers, officer_row, roster_csv, roster_xlsx
 from tests.support import coverage_of, nik
@@ -234,3 +236,81 @@ async def test_the_job_keeps_its_staging_connection_across_its_commits(
     assert not earlier
     assert record.status == "succeeded", record.problem
     assert record.rows_accepted == 3
+
+
+async def _submit(sessionmaker: Any, path: Path, committee: str, policy: str, now: datetime) -> uuid.UUID:
+    received = ReceivedFile(path, path.name, uuid.uuid4().hex, path.stat().st_size, 0.0)
+    principal = Principal(
+        key_name=f"key-{committee}", role=Role.COMMITTEE, region_prefix="16.71", organisation=committee
+    )
+    async with sessionmaker() as session:
+        record, _ = await submit_upload(
+            session,
+            principal=principal,
+            options=UploadOptions("officer_roster", committee, dry_run=False, policy=policy, mode="append"),
+            received=received,
+            now=now,
+        )
+        await session.commit()
+    upload_id: uuid.UUID = record.upload_id
+    return upload_id
+
+
+@pytest.mark.parametrize("policy", ["accept_valid", "all_or_nothing"])
+async def test_a_roster_committed_between_validation_and_lock_is_caught_under_the_lock(
+    fresh_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, policy: str
+) -> None:
+    shared = [nik() for _ in range(50)]
+    first = tmp_path / "kpu.upload"
+    first.write_bytes(roster_csv([officer_row(p) for p in shared] + [officer_row() for _ in range(20)]))
+    second = tmp_path / "bawaslu.upload"
+    second.write_bytes(
+        roster_csv([officer_row(p, role="PTPS", term=("2024-02-10", "2024-02-20")) for p in shared])
+    )
+    engine = create_engine_for(fresh_database, pool_size=4)
+    sessionmaker = session_factory(engine)
+    now = utc_now()
+    kpu = await _submit(sessionmaker, first, "KPU-16.71", policy, now)
+    bawaslu = await _submit(sessionmaker, second, "Bawaslu-16.71", policy, now)
+
+    # the KPU job validates and writes its events, then waits at the lock until Bawaslu committed
+    original = repository.take_append_lock
+    arrivals: list[int] = []
+    kpu_at_lock = asyncio.Event()
+    bawaslu_done = asyncio.Event()
+
+    async def gated(session: AsyncSession, key: int) -> int:
+        arrivals.append(key)
+        if len(arrivals) == 1:
+            kpu_at_lock.set()
+            await bawaslu_done.wait()
+        return await original(session, key)
+
+    monkeypatch.setattr(repository, "take_append_lock", gated)
+    kpu_job = asyncio.create_task(run_upload(sessionmaker, upload_id=kpu, clock=utc_now))
+    await kpu_at_lock.wait()
+    await run_upload(sessionmaker, upload_id=bawaslu, clock=utc_now)
+    bawaslu_done.set()
+    await kpu_job
+    assert len(arrivals) == 3, "KPU took the lock, found Bawaslu's roster, rolled back, took it again"
+
+    async with sessionmaker() as session:
+        won = await repository.get_upload(session, bawaslu)
+        lost = await repository.get_upload(session, kpu)
+        overlapping = await session.execute(
+            text(
+                "SELECT count(*) FROM event_knowledge k WHERE k.type = 'officer.enrolled' "
+                "AND k.tx_to IS NULL AND k.nik = ANY(:niks)"
+            ),
+            {"niks": shared},
+        )
+    await engine.dispose()
+    assert won.status == "succeeded" and won.rows_accepted == 50
+    assert lost.rows_rejected == 50
+    assert overlapping.scalar_one() == 50  # one enrolment per shared NIK: Bawaslu's
+    if policy == "accept_valid":
+        assert (lost.status, lost.rows_accepted) == ("succeeded", 20)
+        assert lost.tx_seq == won.tx_seq + 1
+    else:
+        assert (lost.status, lost.tx_seq) == ("failed", None)
+    await _ledger_is_sound(fresh_database)
