@@ -238,7 +238,9 @@ async def test_the_job_keeps_its_staging_connection_across_its_commits(
     assert record.rows_accepted == 3
 
 
-async def _submit(sessionmaker: Any, path: Path, committee: str, policy: str, now: datetime) -> uuid.UUID:
+async def _submit(
+    sessionmaker: Any, path: Path, committee: str, policy: str, now: datetime, mode: str = "append"
+) -> uuid.UUID:
     received = ReceivedFile(path, path.name, uuid.uuid4().hex, path.stat().st_size, 0.0)
     principal = Principal(
         key_name=f"key-{committee}", role=Role.COMMITTEE, region_prefix="16.71", organisation=committee
@@ -247,13 +249,52 @@ async def _submit(sessionmaker: Any, path: Path, committee: str, policy: str, no
         record, _ = await submit_upload(
             session,
             principal=principal,
-            options=UploadOptions("officer_roster", committee, dry_run=False, policy=policy, mode="append"),
+            options=UploadOptions("officer_roster", committee, dry_run=False, policy=policy, mode=mode),
             received=received,
             now=now,
         )
         await session.commit()
     upload_id: uuid.UUID = record.upload_id
     return upload_id
+
+
+async def _race(
+    sessionmaker: Any, monkeypatch: pytest.MonkeyPatch, late: uuid.UUID, early: uuid.UUID
+) -> None:
+    """`late` validates and writes its events, then waits at the append lock until `early` ran
+    whole; it must then find `early`'s tx under the lock, roll back and decide again."""
+    original = repository.take_append_lock
+    arrivals: list[int] = []
+    late_at_lock = asyncio.Event()
+    early_done = asyncio.Event()
+
+    async def gated(session: AsyncSession, key: int) -> int:
+        arrivals.append(key)
+        if len(arrivals) == 1:
+            late_at_lock.set()
+            await early_done.wait()
+        return await original(session, key)
+
+    monkeypatch.setattr(repository, "take_append_lock", gated)
+    late_job = asyncio.create_task(run_upload(sessionmaker, upload_id=late, clock=utc_now))
+    await late_at_lock.wait()
+    await run_upload(sessionmaker, upload_id=early, clock=utc_now)
+    early_done.set()
+    await late_job
+    assert len(arrivals) == 3, "the late job took the lock, found the early tx, rolled back, took it again"
+
+
+async def _enrolments_in_force(sessionmaker: Any, niks: list[str]) -> list[tuple[str, str]]:
+    async with sessionmaker() as session:
+        rows = await session.execute(
+            text(
+                "SELECT e.nik, e.payload->>'valid_from' FROM event_knowledge k "
+                "JOIN ledger_event e ON e.event_id = k.event_id WHERE k.type = 'officer.enrolled' "
+                "AND k.tx_to IS NULL AND k.nik = ANY(:niks) ORDER BY 1, 2"
+            ),
+            {"niks": niks},
+        )
+        return [(r[0], r[1]) for r in rows]
 
 
 @pytest.mark.parametrize("policy", ["accept_valid", "all_or_nothing"])
@@ -272,45 +313,43 @@ async def test_a_roster_committed_between_validation_and_lock_is_caught_under_th
     now = utc_now()
     kpu = await _submit(sessionmaker, first, "KPU-16.71", policy, now)
     bawaslu = await _submit(sessionmaker, second, "Bawaslu-16.71", policy, now)
-
-    # the KPU job validates and writes its events, then waits at the lock until Bawaslu committed
-    original = repository.take_append_lock
-    arrivals: list[int] = []
-    kpu_at_lock = asyncio.Event()
-    bawaslu_done = asyncio.Event()
-
-    async def gated(session: AsyncSession, key: int) -> int:
-        arrivals.append(key)
-        if len(arrivals) == 1:
-            kpu_at_lock.set()
-            await bawaslu_done.wait()
-        return await original(session, key)
-
-    monkeypatch.setattr(repository, "take_append_lock", gated)
-    kpu_job = asyncio.create_task(run_upload(sessionmaker, upload_id=kpu, clock=utc_now))
-    await kpu_at_lock.wait()
-    await run_upload(sessionmaker, upload_id=bawaslu, clock=utc_now)
-    bawaslu_done.set()
-    await kpu_job
-    assert len(arrivals) == 3, "KPU took the lock, found Bawaslu's roster, rolled back, took it again"
-
+    await _race(sessionmaker, monkeypatch, late=kpu, early=bawaslu)
     async with sessionmaker() as session:
         won = await repository.get_upload(session, bawaslu)
         lost = await repository.get_upload(session, kpu)
-        overlapping = await session.execute(
-            text(
-                "SELECT count(*) FROM event_knowledge k WHERE k.type = 'officer.enrolled' "
-                "AND k.tx_to IS NULL AND k.nik = ANY(:niks)"
-            ),
-            {"niks": shared},
-        )
+    in_force = await _enrolments_in_force(sessionmaker, shared)
     await engine.dispose()
     assert won.status == "succeeded" and won.rows_accepted == 50
     assert lost.rows_rejected == 50
-    assert overlapping.scalar_one() == 50  # one enrolment per shared NIK: Bawaslu's
+    assert in_force == [(p, "2024-02-10") for p in sorted(shared)]  # Bawaslu's, one each
     if policy == "accept_valid":
         assert (lost.status, lost.rows_accepted) == ("succeeded", 20)
         assert lost.tx_seq == won.tx_seq + 1
     else:
         assert (lost.status, lost.tx_seq) == ("failed", None)
+    await _ledger_is_sound(fresh_database)
+
+
+async def test_two_replacements_of_one_roster_racing_leave_one_enrolment_per_officer(
+    fresh_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = [nik() for _ in range(10)]
+    engine = create_engine_for(fresh_database, pool_size=4)
+    sessionmaker = session_factory(engine)
+    now = utc_now()
+    files = {}
+    for name, start in [("base", "2024-01-25"), ("early", "2024-01-22"), ("late", "2024-01-20")]:
+        files[name] = tmp_path / f"{name}.upload"
+        files[name].write_bytes(roster_csv([officer_row(p, term=(start, "2024-02-23")) for p in people]))
+    base = await _submit(sessionmaker, files["base"], "KPU-16.71", "all_or_nothing", now)
+    await run_upload(sessionmaker, upload_id=base, clock=utc_now)
+    early = await _submit(sessionmaker, files["early"], "KPU-16.71", "all_or_nothing", now, "replace_roster")
+    late = await _submit(sessionmaker, files["late"], "KPU-16.71", "all_or_nothing", now, "replace_roster")
+    await _race(sessionmaker, monkeypatch, late=late, early=early)
+    async with sessionmaker() as session:
+        last = await repository.get_upload(session, late)
+    in_force = await _enrolments_in_force(sessionmaker, people)
+    await engine.dispose()
+    assert last.status == "succeeded" and last.outcome["corrected"] == 10
+    assert in_force == [(p, "2024-01-20") for p in sorted(people)]
     await _ledger_is_sound(fresh_database)

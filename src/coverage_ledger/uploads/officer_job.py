@@ -121,16 +121,8 @@ class OfficerRosterJob(Job):
             raise FileRejected("no_rows", "the file has a header but no data rows")
         started = time.monotonic()
         await staging.index_staging(self.work)
-        await staging.mark_repeated_niks(self.work, upload_id=record.upload_id)
         replace = record.mode == "replace_roster"
-        await staging.check_against_ledger(
-            self.work,
-            upload_id=record.upload_id,
-            committee=record.committee,
-            key_region_prefix=record.key_region_prefix,
-            replace_roster=replace,
-            since_tx=0,
-        )
+        await self._check_file(replace)
         self.counts = _counts(tally, await staging.verdict_counts(self.work))
         await self.work.commit()  # the row errors found in SQL are kept whatever follows
         self.phases["validate"] = round(time.monotonic() - started, 3)
@@ -189,23 +181,19 @@ class OfficerRosterJob(Job):
         self.phases["commit_write_events"] = round(time.monotonic() - mark, 3)
         mark = time.monotonic()
         head = await repository.take_append_lock(work, ledger_repository.APPEND_LOCK_KEY)
-        if head > snapshot and await staging.enrolments_entered_since(work, since_tx=snapshot):
-            # a roster with some of these NIKs committed meanwhile: decide again under the lock
+        if head > snapshot and (replace or await staging.enrolments_entered_since(work, since_tx=snapshot)):
+            # a roster with some of these NIKs (or, replacing, this committee's roster) changed
+            # meanwhile: the events go, and the file is checked again from scratch under the lock
             await repository.rollback_to(work, "roster")
             head = await repository.take_append_lock(work, ledger_repository.APPEND_LOCK_KEY)
-            await staging.check_against_ledger(
-                work,
-                upload_id=record.upload_id,
-                committee=record.committee,
-                key_region_prefix=record.key_region_prefix,
-                replace_roster=replace,
-                since_tx=snapshot,
-            )
+            await staging.forget_verdicts(work, upload_id=record.upload_id)
+            await self._check_file(replace)
             self.counts = _counts(tally, await staging.verdict_counts(work))
             if record.policy == "all_or_nothing" and self.counts["rows_rejected"]:
                 self.outcome = {"written": False}
                 await work.commit()
                 return None
+            corrections = await self._corrections(replace)
             written = await self._write(tx_id, corrections)
             invoice = await self._invoice(recording_day, rules)
         if not any(written) and not corrections.events:
@@ -263,6 +251,18 @@ class OfficerRosterJob(Job):
             self.outcome,
         )
         return outcome.tx_seq
+
+    async def _check_file(self, replace: bool) -> None:
+        """The set-based checks: repeated NIKs, then every staged row against the ledger."""
+        record = self.record
+        await staging.mark_repeated_niks(self.work, upload_id=record.upload_id)
+        await staging.check_against_ledger(
+            self.work,
+            upload_id=record.upload_id,
+            committee=record.committee,
+            key_region_prefix=record.key_region_prefix,
+            replace_roster=replace,
+        )
 
     async def _corrections(self, replace: bool) -> RosterCorrections:
         return await roster_corrections(

@@ -99,7 +99,6 @@ _OVERLAPS = f"""
       JOIN event_knowledge k ON k.nik = s.nik AND k.type = 'officer.enrolled' AND k.tx_to IS NULL
       JOIN ledger_event e ON e.event_id = k.event_id
      WHERE NOT EXISTS (SELECT 1 FROM {VERDICTS} v WHERE v.row = s.row)
-       AND k.tx_from > %(since)s
 """
 
 
@@ -110,14 +109,12 @@ async def check_against_ledger(
     committee: str,
     key_region_prefix: str | None,
     replace_roster: bool,
-    since_tx: int,
 ) -> int:
     """Rows that overlap an enrolment in force (error) or restate one (existing / unchanged /
-    changed); only enrolments that entered force after `since_tx`. The rows in error so far."""
+    changed). The rows in error so far."""
     params = {
         "upload": upload_id,
         "committee": committee,
-        "since": since_tx,
         "prefix": key_region_prefix,
         "prefix_like": f"{key_region_prefix}.%" if key_region_prefix else None,
         "replace": replace_roster,
@@ -285,3 +282,17 @@ async def enrolments_entered_since(session: AsyncSession, *, since_tx: int) -> b
         prepare=False,
     )
     return bool(rows.one()[0])
+
+
+SQL_CHECK_CODES = ("duplicate_nik", "overlapping_enrolment")
+"""Row errors the set-based checks write (a re-check replaces them)."""
+
+
+async def forget_verdicts(session: AsyncSession, *, upload_id: uuid.UUID) -> None:
+    """Drop what the set-based checks decided, before they run again under the lock."""
+    await raw.execute(session, f"DELETE FROM {VERDICTS}")
+    await raw.execute(
+        session,
+        "DELETE FROM upload_error WHERE upload_id = %(upload)s AND code = ANY(%(codes)s)",
+        {"upload": upload_id, "codes": list(SQL_CHECK_CODES)},
+    )
