@@ -7,8 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coverage_ledger.canonical import canonical_json, event_digest
+from coverage_ledger.errors import ErrorItem
 from coverage_ledger.ledger.preparation import registration_payload, vault_fields
-from coverage_ledger.uploads.cells import parse_day
+from coverage_ledger.uploads.cells import parse_day, row_values
 from coverage_ledger.uploads.officer_events import enrolment_texts, registration_texts
 from coverage_ledger.uploads.officer_rows import OfficerRow, RosterContext, check_officer_row
 from coverage_ledger.uploads.xlsx_to_csv import cell_text
@@ -142,3 +143,20 @@ def test_spreadsheet_cells_keep_the_form_that_shows_what_happened_to_them() -> N
     assert cell_text(date(2024, 1, 25)) == "2024-01-25"
     assert cell_text(None) == ""
     assert cell_text(True) == "TRUE"
+
+
+def test_extra_empty_cells_are_ignored_and_missing_ones_are_an_error() -> None:
+    positions = {"nik": 0, "name": 1}
+    assert row_values(3, ["1671014501900001 ", "Siti", "", " "], positions) == {
+        "nik": "1671014501900001",
+        "name": "Siti",
+    }
+    short = row_values(3, ["1671014501900001"], positions)
+    extra = row_values(4, ["1671014501900001", "Siti", "x"], positions)
+    assert isinstance(short, ErrorItem) and short.code == "wrong_column_count" and short.row == 3
+    assert isinstance(extra, ErrorItem) and extra.row == 4
+
+
+def test_a_leading_apostrophe_forcing_text_is_not_part_of_the_nik() -> None:
+    row = check_officer_row(5, _cells(nik="'1671014501900001"), CONTEXT)
+    assert isinstance(row, OfficerRow) and row.nik == "1671014501900001"

@@ -36,6 +36,15 @@ def check_header(header: Sequence[str], required: Sequence[str], optional: Seque
     return positions
 
 
+def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> dict[str, str] | ErrorItem:
+    """The row's cells by column name, stripped; extra cells are fine when empty (spreadsheets
+    export formatted but empty columns), missing ones are not."""
+    width = len(positions)
+    if len(cells) != width and (len(cells) < width or any(cell.strip() for cell in cells[width:])):
+        return ErrorItem("wrong_column_count", f"the row has {len(cells)} cells, the header {width}", row=row)
+    return {name: cells[index].strip() for name, index in positions.items()}
+
+
 def parse_day(text: str) -> date | None:
     """`2024-01-25` or, as Indonesian spreadsheets write it, `25/01/2024` (also `-` or `.`)."""
     if len(text) == 10 and text[4] == "-":
@@ -88,7 +97,8 @@ def person_cells(
     cells: Mapping[str, str], row: int, districts: Container[str], errors: list[ErrorItem]
 ) -> Person | None:
     """NIK (with its Excel damage), name, sex and birth date agreeing with the NIK."""
-    nik = parse_nik(cells.get("nik", ""), known_districts=districts)
+    # a leading apostrophe is how a spreadsheet user forces a cell to text: not part of the NIK
+    nik = parse_nik(cells.get("nik", "").removeprefix("'"), known_districts=districts)
     if isinstance(nik, ErrorItem):
         errors.append(ErrorItem(nik.code, nik.message, row=row, column="nik"))
     name = cells.get("name", "")

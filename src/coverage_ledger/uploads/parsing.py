@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from coverage_ledger.errors import ErrorItem
+from coverage_ledger.uploads.cells import row_values
 from coverage_ledger.uploads.officer_events import staging_line
 from coverage_ledger.uploads.officer_rows import RosterContext, check_officer_row
 
@@ -27,7 +28,6 @@ def read_chunk(
     """Check up to `size` rows; a row with the wrong number of cells is a row error."""
     chunk = Chunk()
     lines: list[str] = []
-    width = len(positions)
     for _ in range(size):
         item = next(rows, None)
         if item is None:
@@ -35,15 +35,11 @@ def read_chunk(
             break
         row, cells = item
         chunk.rows_seen += 1
-        if len(cells) != width:
-            chunk.errors.append(
-                ErrorItem(
-                    "wrong_column_count", f"the row has {len(cells)} cells, the header {width}", row=row
-                )
-            )
+        values = row_values(row, cells, positions)
+        if isinstance(values, ErrorItem):
+            chunk.errors.append(values)
             chunk.rejected_rows += 1
             continue
-        values = {name: cells[index].strip() for name, index in positions.items()}
         outcome = check_officer_row(row, values, context)
         if isinstance(outcome, list):
             chunk.errors.extend(outcome)

@@ -22,6 +22,7 @@ from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import AppendResult, append_events
 from coverage_ledger.uploads import repository
+from coverage_ledger.uploads.cells import row_values
 from coverage_ledger.uploads.formats import FileRejected, Table
 from coverage_ledger.uploads.job import Job
 from coverage_ledger.uploads.sponsor_rows import (
@@ -73,16 +74,10 @@ def read_sponsor_rows(
         raise FileRejected("wrong_header", str(exc)) from exc
     for row, cells in table.rows:
         outcome.rows_total += 1
-        if len(cells) != len(positions):
-            outcome.errors.append(
-                ErrorItem(
-                    "wrong_column_count",
-                    f"the row has {len(cells)} cells, the header {len(positions)}",
-                    row=row,
-                )
-            )
+        values = row_values(row, cells, positions)
+        if isinstance(values, ErrorItem):
+            outcome.errors.append(values)
             continue
-        values = {name: cells[index].strip() for name, index in positions.items()}
         checked = check_sponsor_row(
             row, values, districts=districts, regions=regions, key_region_prefix=key_region_prefix
         )
