@@ -17,19 +17,10 @@ import psycopg
 import xlsxwriter
 
 from bench.common import bench_database, libpq, serve
+from coverage_ledger.uploads.officer_rows import REQUIRED_COLUMNS
 
 SIZES = {"small": 100_000, "full": 1_000_000}
-HEADER = [
-    "nik",
-    "name",
-    "birth_date",
-    "sex",
-    "role",
-    "region_code",
-    "term_start",
-    "term_end",
-    "registered_on",
-]
+HEADER = [*REQUIRED_COLUMNS, "registered_on"]
 DISTRICTS = [("167101", "16.71.01"), ("167102", "16.71.02"), ("167103", "16.71.03"), ("167104", "16.71.04")]
 PORT = 8767
 

@@ -12,19 +12,11 @@ import xlsxwriter
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from coverage_ledger.uploads.officer_rows import REQUIRED_COLUMNS as OFFICER_COLUMNS
+from coverage_ledger.uploads.sponsor_rows import REQUIRED_COLUMNS as SPONSOR_COLUMNS
 from tests.support import Keys, nik
 
-HEADER = [
-    "nik",
-    "name",
-    "birth_date",
-    "sex",
-    "role",
-    "region_code",
-    "term_start",
-    "term_end",
-    "registered_on",
-]
+HEADER = [*OFFICER_COLUMNS, "registered_on"]
 
 
 def officer_row(
@@ -156,22 +148,7 @@ def many_officers(count: int, *, district: str = "167101", region: str = "16.71.
     return rows
 
 
-SPONSOR_HEADER = [
-    "nik",
-    "name",
-    "birth_date",
-    "sex",
-    "region_code",
-    "programs",
-    "declared_income",
-    "sector",
-    "months_from",
-    "months_to",
-    "amount",
-    "budget",
-    "paid_on",
-    "registered_on",
-]
+SPONSOR_HEADER = [*SPONSOR_COLUMNS, "budget", "paid_on", "registered_on"]
 
 
 def sponsor_row(
