@@ -16,6 +16,7 @@ from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.http import problems
 from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.ledger.endpoints import router as ledger_router
+from coverage_ledger.regions.endpoints import router as regions_router
 from coverage_ledger.settings import get_settings
 from coverage_ledger.uploads.endpoints import router as uploads_router
 from coverage_ledger.uploads.jobs import UploadRunner
@@ -85,6 +86,7 @@ def create_app(
     app.include_router(ledger_router)
     app.include_router(coverage_router)
     app.include_router(uploads_router)
+    app.include_router(regions_router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     async def healthz() -> dict[str, str]:

@@ -61,10 +61,11 @@ async def read_point(
         valid = parse_valid_at(valid_at, today=today)
     except ValueError as exc:
         raise InvalidInput(str(exc), [ErrorItem("invalid_date", str(exc), field="valid_at")]) from exc
-    return await resolve(session, valid_at=valid, known_at=_known_at(known_at), now=now)
+    return await resolve(session, valid_at=valid, known_at=known_at_query(known_at), now=now)
 
 
-def _known_at(text: str | None) -> KnownAt:
+def known_at_query(text: str | None) -> KnownAt:
+    """A `known_at` query parameter parsed; 422 naming the field when it is not one."""
     try:
         return parse_known_at(text)
     except InvalidKnownAt as exc:
@@ -119,7 +120,7 @@ async def get_coverage(nik: NikPath, session: Session, caller: Caller, point: Re
 )
 async def post_lookup(body: LookupRequest, session: Session, caller: Caller, now: Now) -> LookupResponse:
     point = await resolve(
-        session, valid_at=body.valid_at or jakarta_date(now), known_at=_known_at(body.known_at), now=now
+        session, valid_at=body.valid_at or jakarta_date(now), known_at=known_at_query(body.known_at), now=now
     )
     results = await coverage_lookup(session, principal=caller, niks=body.niks, as_of=point)
     return LookupResponse(

@@ -100,7 +100,7 @@ async def person_coverage(
     return PersonCoverage(nik=nik, answer=found[0], as_of=as_of)
 
 
-async def _answers(
+async def answers_of(
     session: AsyncSession, niks: Sequence[str], as_of: AsOf
 ) -> dict[str, tuple[CoverageAnswer, str] | None]:
     """Answers (with their scoping region) of many persons from one read of their events."""
@@ -118,7 +118,7 @@ async def coverage_lookup(
     session: AsyncSession, *, principal: Principal, niks: Sequence[str], as_of: AsOf
 ) -> list[tuple[str, CoverageAnswer | None]]:
     """One answer per NIK, in the order asked; None for a NIK unknown or outside the key's scope."""
-    answers = await _answers(session, niks, as_of)
+    answers = await answers_of(session, niks, as_of)
     results: list[tuple[str, CoverageAnswer | None]] = []
     for nik in niks:
         found = answers[nik]
@@ -216,7 +216,7 @@ async def search_persons(
         )
         if not candidates:
             return SearchPage(items, None)
-        answers = await _answers(session, candidates, as_of)
+        answers = await answers_of(session, candidates, as_of)
         for nik in candidates:
             after = nik
             found = answers[nik]

@@ -102,6 +102,9 @@ class EventKnowledge(Base):
         PrimaryKeyConstraint("event_id", "tx_from"),
         Index(None, "nik", "tx_from"),
         Index("ix_event_knowledge_rules", "tx_from", postgresql_where=text("type = 'rule.defined'")),
+        Index(
+            "ix_event_knowledge_potential", "tx_from", postgresql_where=text("type = 'potential.estimated'")
+        ),
         Index("ix_event_knowledge_nik_type_open", "nik", "type", postgresql_where=text("tx_to IS NULL")),
         Index(
             "ix_event_knowledge_event_id_open",

@@ -173,6 +173,20 @@ class RuleDefined(_Event):
     uncertain: Text | None = None
 
 
+class PotentialEstimated(_Event):
+    """An estimate of the workers a region could cover (the denominator of its coverage ratio),
+    from `valid_from` until a later estimate; a revision is a new estimate or a correction."""
+
+    type: Literal["potential.estimated"]
+    region_code: RegionCode
+    segment: Literal["all", "officer", "informal"] = Field(
+        description="Whose potential: informal (BPU) workers, election officers, or all."
+    )
+    valid_from: date = Field(description="First day the estimate applies to.")
+    count: int = Field(ge=0, le=10**9, description="Number of potential workers.")
+    source: Text | None = Field(default=None, description="Where the figure comes from.")
+
+
 class RegionDefined(_Event):
     """A Kemendagri region under a decree (reference data; admin only)."""
 
@@ -190,6 +204,7 @@ AssertionEvent = (
     | InformalEnrolled
     | ContributionPaid
     | MembershipReactivated
+    | PotentialEstimated
     | RegionDefined
     | RuleDefined
 )

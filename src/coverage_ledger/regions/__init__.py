@@ -1,0 +1,1 @@
+"""Regions, potential-worker estimates and coverage ratios."""

@@ -1,0 +1,108 @@
+"""HTTP: GET /v1/regions/{code}/coverage and …/coverage/series."""
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from coverage_ledger.coverage.endpoints import KnownAtQuery, ReadPoint, as_of_out, known_at_query
+from coverage_ledger.domain.months import Month
+from coverage_ledger.errors import ErrorItem, InvalidInput
+from coverage_ledger.http.dependencies import Caller, Now, Session
+from coverage_ledger.ledger.asof import AsOf, resolve
+from coverage_ledger.regions.schemas import RegionCoverageOut, RegionFigureOut, RegionSeriesOut, SeriesPoint
+from coverage_ledger.regions.service import RegionFigure, months_between, region_coverage
+
+router = APIRouter(prefix="/v1", tags=["regions"])
+
+CodePath = Annotated[str, Path(description="Kemendagri code: 16, 16.71, 16.71.01 or 16.71.01.1001")]
+SegmentQuery = Annotated[
+    Literal["all", "officer", "informal"], Query(description="Whose coverage: all, officer or informal.")
+]
+MAX_SERIES_MONTHS = 60
+
+
+def _figure(figure: RegionFigure) -> dict[str, object]:
+    return {
+        "region_code": figure.region_code,
+        "name": figure.name,
+        "covered": figure.covered,
+        "potential": figure.potential,
+        "ratio": figure.ratio,
+    }
+
+
+@router.get(
+    "/regions/{code}/coverage",
+    response_model=RegionCoverageOut,
+    summary="Coverage ratio of a region and its children",
+    description=(
+        "Distinct persons covered on `valid_at` as known at `known_at` whose enrolment in force (else "
+        "domicile) lies inside the region, the potential estimated for it (its own estimate, else the sum "
+        "of its children's), and the ratio; the same for each child region. Regional office keys see "
+        "their region and below."
+    ),
+)
+async def get_region_coverage(
+    code: CodePath, session: Session, caller: Caller, point: ReadPoint, segment: SegmentQuery = "all"
+) -> RegionCoverageOut:
+    result = await region_coverage(session, principal=caller, code=code, as_of=point, segment=segment)
+    return RegionCoverageOut.model_validate(
+        {
+            **_figure(result.region),
+            "segment": segment,
+            "children": [RegionFigureOut.model_validate(_figure(c)) for c in result.children],
+            "as_of": as_of_out(point),
+        }
+    )
+
+
+def _month(text: str, field: str) -> date:
+    try:
+        month = Month.parse(text)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{field} must be a month YYYY-MM", [ErrorItem("invalid_month", str(exc), field=field)]
+        ) from exc
+    return date(month.year, month.month, 1)
+
+
+@router.get(
+    "/regions/{code}/coverage/series",
+    response_model=RegionSeriesOut,
+    summary="Monthly series of a region's coverage ratio",
+    description=(
+        "The region's figure on the first day of each month from `from` to `to` (YYYY-MM, at most "
+        f"{MAX_SERIES_MONTHS} months), all as known at the same `known_at`."
+    ),
+)
+async def get_region_series(
+    code: CodePath,
+    session: Session,
+    caller: Caller,
+    now: Now,
+    first: Annotated[str, Query(alias="from", description="First month, YYYY-MM.")],
+    last: Annotated[str, Query(alias="to", description="Last month, YYYY-MM.")],
+    step: Annotated[Literal["month"], Query(description="Only `month` for now.")] = "month",
+    known_at: KnownAtQuery = None,
+    segment: SegmentQuery = "all",
+) -> RegionSeriesOut:
+    days = months_between(_month(first, "from"), _month(last, "to"))
+    if not days or len(days) > MAX_SERIES_MONTHS:
+        raise InvalidInput(
+            f"from..to must span 1 to {MAX_SERIES_MONTHS} months",
+            [ErrorItem("invalid_range", "to must not be before from, nor too far", field="to")],
+        )
+    base = await resolve(session, valid_at=days[0], known_at=known_at_query(known_at), now=now)
+    points = []
+    for day in days:
+        as_of = AsOf(valid_at=day, known_at=base.known_at, tx_seq=base.tx_seq)
+        result = await region_coverage(session, principal=caller, code=code, as_of=as_of, segment=segment)
+        points.append(SeriesPoint.model_validate({**_figure(result.region), "valid_at": day}))
+    return RegionSeriesOut(
+        region_code=code,
+        segment=segment,
+        known_at=base.as_dict()["known_at"],
+        tx_seq=base.tx_seq,
+        points=points,
+    )

@@ -1,0 +1,106 @@
+"""All SQL of region reads: the hierarchy as known at a tx, the estimates in force, and the
+persons whose enrolment or domicile lies inside a region."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.database import raw
+from coverage_ledger.database.raw import driver_connection
+
+_IN_FORCE_AT = "k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s)"
+_REGION_AT = (
+    "r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s) "
+    "AND (r.valid_from IS NULL OR r.valid_from <= %(day)s) AND (r.valid_to IS NULL OR r.valid_to > %(day)s)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RegionRow:
+    """A region as known at a tx and valid on a date."""
+
+    code: str
+    name: str
+    level: int
+    parent_code: str | None
+
+
+async def region_at(session: AsyncSession, *, code: str, tx_seq: int, valid_at: date) -> RegionRow | None:
+    """The region with this code, if it existed then as the ledger knew it."""
+    row = (
+        await raw.execute(
+            session,
+            f"SELECT r.code, r.name, r.level, r.parent_code FROM region r "
+            f"WHERE r.code = %(code)s AND {_REGION_AT} ORDER BY r.tx_from DESC LIMIT 1",
+            {"code": code, "tx": tx_seq, "day": valid_at},
+        )
+    ).one_or_none()
+    return RegionRow(row.code, row.name, row.level, row.parent_code) if row else None
+
+
+async def children_at(session: AsyncSession, *, code: str, tx_seq: int, valid_at: date) -> list[RegionRow]:
+    """The direct children of a region, by code."""
+    rows = await raw.execute(
+        session,
+        f"SELECT DISTINCT ON (r.code) r.code, r.name, r.level, r.parent_code FROM region r "
+        f"WHERE r.parent_code = %(code)s AND {_REGION_AT} ORDER BY r.code, r.tx_from DESC",
+        {"code": code, "tx": tx_seq, "day": valid_at},
+    )
+    return [RegionRow(r.code, r.name, r.level, r.parent_code) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A potential-worker estimate in force."""
+
+    event_id: str
+    region_code: str
+    segment: str
+    valid_from: date
+    count: int
+
+
+async def estimates_within(
+    session: AsyncSession, *, code: str, tx_seq: int, valid_at: date
+) -> list[Estimate]:
+    """For each region inside `code` (itself included) and segment, the estimate in force as
+    known at the tx with the latest `valid_from` on or before `valid_at`."""
+    rows = await raw.execute(
+        session,
+        f"""
+        SELECT DISTINCT ON (e.payload->>'region_code', e.payload->>'segment')
+               e.event_id, e.payload->>'region_code' AS region_code, e.payload->>'segment' AS segment,
+               (e.payload->>'valid_from')::date AS valid_from, (e.payload->>'count')::bigint AS count
+          FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id
+         WHERE k.type = 'potential.estimated' AND {_IN_FORCE_AT}
+           AND (e.payload->>'region_code' = %(code)s OR e.payload->>'region_code' LIKE %(like)s)
+           AND (e.payload->>'valid_from')::date <= %(day)s
+         ORDER BY e.payload->>'region_code', e.payload->>'segment', (e.payload->>'valid_from')::date DESC,
+                  k.tx_from DESC
+        """,
+        {"code": code, "like": f"{code}.%", "tx": tx_seq, "day": valid_at},
+    )
+    return [Estimate(r.event_id, r.region_code, r.segment, r.valid_from, int(r.count)) for r in rows]
+
+
+async def persons_within(
+    session: AsyncSession, *, code: str, tx_seq: int, batch: int = 10_000
+) -> AsyncIterator[list[str]]:
+    """NIKs with a registration or enrolment in force at the tx whose region lies inside `code`,
+    in batches (the plain scan: every such event is read)."""
+    conn = await driver_connection(session)
+    async with conn.cursor(name="persons_within") as cursor:
+        await cursor.execute(
+            f"""
+            SELECT DISTINCT k.nik
+              FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id
+             WHERE k.type IN ('person.registered', 'officer.enrolled', 'informal.enrolled') AND {_IN_FORCE_AT}
+               AND (e.payload->>'region_code' = %(code)s OR e.payload->>'region_code' LIKE %(like)s)
+             ORDER BY k.nik
+            """,
+            {"code": code, "like": f"{code}.%", "tx": tx_seq},
+        )
+        while rows := await cursor.fetchmany(batch):
+            yield [r[0] for r in rows]

@@ -1,0 +1,47 @@
+"""Region coverage as the API shows it."""
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from coverage_ledger.coverage.schemas import AsOfOut
+
+
+class RegionFigureOut(BaseModel):
+    """Covered persons, potential and ratio of one region."""
+
+    region_code: str
+    name: str
+    covered: int = Field(
+        description="Distinct persons covered on valid_at whose enrolment (else domicile) is here."
+    )
+    potential: int | None = Field(
+        description="Potential workers estimated for the region; null when unknown."
+    )
+    ratio: float | None = Field(
+        description="covered / potential as a fraction (0.0983 = 9.83%); null without a potential."
+    )
+
+
+class RegionCoverageOut(RegionFigureOut):
+    """A region's coverage with its children's."""
+
+    segment: str = Field(description="all, officer or informal")
+    children: list[RegionFigureOut]
+    as_of: AsOfOut
+
+
+class SeriesPoint(RegionFigureOut):
+    """One point of a series: the figure on `valid_at`."""
+
+    valid_at: date
+
+
+class RegionSeriesOut(BaseModel):
+    """A region's coverage on the first day of each month, as known at one moment."""
+
+    region_code: str
+    segment: str
+    known_at: str | None
+    tx_seq: int
+    points: list[SeriesPoint]

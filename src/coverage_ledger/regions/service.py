@@ -1,0 +1,134 @@
+"""Coverage ratios of a region: distinct persons covered on `valid_at` as known at a tx, whose
+enrolment in force (else domicile) lies inside the region, over the potential estimated for it.
+
+This is the plain scan: every person of the region is read and their coverage decided exactly as
+`GET /v1/persons/{nik}/coverage` decides it. It is the reference a faster projection is checked
+against."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.coverage.service import answers_of
+from coverage_ledger.domain.access import Principal, region_within
+from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
+from coverage_ledger.errors import NotFound
+from coverage_ledger.ledger.asof import AsOf
+from coverage_ledger.regions import repository
+from coverage_ledger.regions.repository import Estimate, RegionRow
+
+SEGMENTS = ("all", "officer", "informal")
+
+
+@dataclass(slots=True)
+class RegionFigure:
+    """Covered persons, potential and their ratio for one region."""
+
+    region_code: str
+    name: str
+    covered: int = 0
+    potential: int | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        """covered / potential, a fraction; None without a (positive) potential."""
+        return self.covered / self.potential if self.potential else None
+
+
+@dataclass(slots=True)
+class RegionCoverage:
+    """A region's figure and its children's."""
+
+    region: RegionFigure
+    children: list[RegionFigure] = field(default_factory=list)
+
+
+def covered_in(answer: CoverageAnswer, segment: str) -> bool:
+    """Whether the answer covers the person in the segment (`all`: either)."""
+    if segment == "all":
+        return answer.covered
+    return any(s.kind == segment and s.status is CoverageStatus.COVERED for s in answer.sources)
+
+
+def potential_of(
+    code: str, segment: str, estimates: Sequence[Estimate], regions_below: dict[str, list[str]]
+) -> int | None:
+    """The region's own estimate for the segment (for `all` without one: officer + informal),
+    else the sum of its children's, recursively; None when nothing below it is estimated."""
+    own = {e.segment: e.count for e in estimates if e.region_code == code}
+    if segment in own:
+        return own[segment]
+    if segment == "all" and ("officer" in own or "informal" in own):
+        return own.get("officer", 0) + own.get("informal", 0)
+    parts = [potential_of(child, segment, estimates, regions_below) for child in regions_below.get(code, [])]
+    known = [p for p in parts if p is not None]
+    return sum(known) if known else None
+
+
+def _below(estimates: Sequence[Estimate], root: str) -> dict[str, list[str]]:
+    """Parent → children codes among the estimated regions and their ancestors up to `root`."""
+    below: dict[str, set[str]] = {}
+    for estimate in estimates:
+        code = estimate.region_code
+        while code != root and "." in code:
+            parent = code.rsplit(".", 1)[0]
+            below.setdefault(parent, set()).add(code)
+            code = parent
+    return {parent: sorted(children) for parent, children in below.items()}
+
+
+async def _visible_region(session: AsyncSession, principal: Principal, code: str, as_of: AsOf) -> RegionRow:
+    region = await repository.region_at(session, code=code, tx_seq=as_of.tx_seq, valid_at=as_of.valid_at)
+    if region is None or not principal.sees(code):
+        raise NotFound(f"no region {code} visible to this key on {as_of.valid_at.isoformat()}")
+    return region
+
+
+async def region_coverage(
+    session: AsyncSession, *, principal: Principal, code: str, as_of: AsOf, segment: str
+) -> RegionCoverage:
+    """The region's covered persons, potential and ratio, and the same for each child."""
+    region = await _visible_region(session, principal, code, as_of)
+    children = await repository.children_at(session, code=code, tx_seq=as_of.tx_seq, valid_at=as_of.valid_at)
+    result = RegionCoverage(
+        RegionFigure(region.code, region.name), [RegionFigure(c.code, c.name) for c in children]
+    )
+    by_child = {figure.region_code: figure for figure in result.children}
+    async for niks in repository.persons_within(session, code=code, tx_seq=as_of.tx_seq):
+        for found in (await answers_of(session, niks, as_of)).values():
+            if found is None or not covered_in(found[0], segment):
+                continue
+            scope = found[1]
+            if not region_within(scope, code):
+                continue  # read for an enrolment inside, counted where the person is now
+            result.region.covered += 1
+            child = _child_of(scope, code)
+            if child in by_child:
+                by_child[child].covered += 1
+    estimates = await repository.estimates_within(
+        session, code=code, tx_seq=as_of.tx_seq, valid_at=as_of.valid_at
+    )
+    below = _below(estimates, code)
+    for figure in [result.region, *result.children]:
+        figure.potential = potential_of(figure.region_code, segment, estimates, below)
+    return result
+
+
+def _child_of(scope: str, code: str) -> str | None:
+    """The code one level below `code` on the way to `scope` (None when scope is code itself)."""
+    if scope == code:
+        return None
+    rest = scope[len(code) + 1 :].split(".", 1)[0]
+    return f"{code}.{rest}"
+
+
+def months_between(first: date, last: date) -> list[date]:
+    """The first day of every month from `first`'s month to `last`'s."""
+    days = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        days.append(date(year, month, 1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return days

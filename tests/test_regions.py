@@ -1,0 +1,166 @@
+"""Regional coverage ratios, as of any date and as known at any moment (the plain scan)."""
+
+from typing import Any
+
+from httpx import AsyncClient
+
+from tests.support import Keys, corrected, enrolled, nik, registered
+
+
+def _estimate(
+    event_id: str, region: str, segment: str, count: int, valid_from: str = "2024-01-01"
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "type": "potential.estimated",
+        "region_code": region,
+        "segment": segment,
+        "valid_from": valid_from,
+        "count": count,
+        "source": "test",
+    }
+
+
+async def _post(client: AsyncClient, keys: Keys, events: list[dict[str, Any]]) -> int:
+    response = await client.post("/v1/events", json={"events": events}, headers=Keys.header(keys.admin))
+    assert response.status_code == 200, response.text
+    tx: int = response.json()["tx_seq"]
+    return tx
+
+
+async def _ratio(client: AsyncClient, key: str, code: str, **params: str) -> Any:
+    response = await client.get(f"/v1/regions/{code}/coverage", params=params, headers=Keys.header(key))
+    return response
+
+
+async def _setup(client: AsyncClient, keys: Keys) -> tuple[list[str], int, int]:
+    estimates = await _post(
+        client,
+        keys,
+        [
+            _estimate("pot-1671-inf", "16.71", "informal", 1000),
+            _estimate("pot-167101-off", "16.71.01", "officer", 100),
+        ],
+    )
+    people = [nik() for _ in range(5)]
+    events: list[dict[str, Any]] = []
+    for i, person in enumerate(people):
+        region = "16.71.02" if i == 3 else "16.71.01"
+        events.append(registered(person, region=region))
+        if i < 4:
+            events.append(
+                enrolled(
+                    person,
+                    event_id=f"rat-{person}",
+                    valid_from="2024-01-25",
+                    valid_to="2024-02-24",
+                    region=region,
+                    registered_on="2024-01-15",
+                )
+            )
+    return people, estimates, await _post(client, keys, events)
+
+
+async def test_a_region_counts_distinct_covered_persons_with_its_children(
+    client: AsyncClient, keys: Keys
+) -> None:
+    _, _, roster = await _setup(client, keys)
+    body = (await _ratio(client, keys.office, "16.71", valid_at="2024-02-01", known_at=f"tx:{roster}")).json()
+    assert (body["covered"], body["potential"], body["ratio"]) == (4, 1000, 0.004)
+    children = {c["region_code"]: c for c in body["children"]}
+    assert (children["16.71.01"]["covered"], children["16.71.02"]["covered"]) == (3, 1)
+    assert children["16.71.01"]["potential"] == 100  # its officer estimate, counted for "all"
+    assert children["16.71.02"]["potential"] is None and children["16.71.02"]["ratio"] is None
+    assert body["as_of"]["tx_seq"] == roster
+
+
+async def test_the_ratio_as_known_before_the_roster_and_on_other_dates(
+    client: AsyncClient, keys: Keys
+) -> None:
+    _, estimates, roster = await _setup(client, keys)
+    before = (
+        await _ratio(client, keys.office, "16.71", valid_at="2024-02-01", known_at=f"tx:{estimates}")
+    ).json()
+    assert before["covered"] == 0
+    for day, covered in [("2024-01-24", 0), ("2024-01-25", 4), ("2024-02-23", 4), ("2024-02-24", 0)]:
+        body = (await _ratio(client, keys.office, "16.71", valid_at=day, known_at=f"tx:{roster}")).json()
+        assert body["covered"] == covered, day
+
+
+async def test_a_later_correction_and_a_revised_estimate_change_the_ratio_only_as_known_after(
+    client: AsyncClient, keys: Keys
+) -> None:
+    people, _, roster = await _setup(client, keys)
+    later = await _post(
+        client,
+        keys,
+        [
+            corrected("rat-retract", [f"rat-{people[0]}"], reason="never served"),
+            _estimate("pot-1671-inf-rev", "16.71", "informal", 2000),
+        ],
+    )
+    then = (await _ratio(client, keys.office, "16.71", valid_at="2024-02-01", known_at=f"tx:{roster}")).json()
+    now = (await _ratio(client, keys.office, "16.71", valid_at="2024-02-01", known_at=f"tx:{later}")).json()
+    assert (then["covered"], then["potential"]) == (4, 1000)
+    assert (now["covered"], now["potential"], now["ratio"]) == (3, 2000, 0.0015)
+
+
+async def test_segments_and_the_series(client: AsyncClient, keys: Keys) -> None:
+    _, _, roster = await _setup(client, keys)
+    officer = (
+        await _ratio(
+            client, keys.office, "16.71", valid_at="2024-02-01", known_at=f"tx:{roster}", segment="officer"
+        )
+    ).json()
+    assert (officer["covered"], officer["potential"]) == (4, 100)
+    informal = (
+        await _ratio(
+            client, keys.office, "16.71", valid_at="2024-02-01", known_at=f"tx:{roster}", segment="informal"
+        )
+    ).json()
+    assert (informal["covered"], informal["potential"]) == (0, 1000)
+    series = await client.get(
+        "/v1/regions/16.71/coverage/series",
+        params={"from": "2024-01", "to": "2024-03", "known_at": f"tx:{roster}"},
+        headers=Keys.header(keys.office),
+    )
+    assert series.status_code == 200, series.text
+    points = [(p["valid_at"], p["covered"]) for p in series.json()["points"]]
+    assert points == [("2024-01-01", 0), ("2024-02-01", 4), ("2024-03-01", 0)]
+
+
+async def test_keys_see_their_region_and_below(client: AsyncClient, keys: Keys) -> None:
+    await _setup(client, keys)
+    assert (await _ratio(client, keys.committee, "16.71")).status_code == 200
+    assert (await _ratio(client, keys.committee, "16")).status_code == 404
+    assert (await _ratio(client, keys.other_office, "16.71")).status_code == 404
+    assert (await _ratio(client, keys.office, "99.99")).status_code == 404
+    bad = await client.get(
+        "/v1/regions/16/coverage/series",
+        params={"from": "2024-05", "to": "2024-01"},
+        headers=Keys.header(keys.office),
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "to"
+
+
+async def test_an_estimate_outside_the_key_region_or_for_an_unknown_region_is_refused(
+    client: AsyncClient, keys: Keys
+) -> None:
+    outside = await client.post(
+        "/v1/events",
+        json={"events": [_estimate("pot-x", "32.01", "informal", 5)]},
+        headers=Keys.header(keys.office),
+    )
+    assert outside.status_code == 403
+    unknown = await client.post(
+        "/v1/events",
+        json={"events": [_estimate("pot-y", "16.99", "informal", 5)]},
+        headers=Keys.header(keys.office),
+    )
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["code"] == "unknown_region"
+    committee = await client.post(
+        "/v1/events",
+        json={"events": [_estimate("pot-z", "16.71", "informal", 5)]},
+        headers=Keys.header(keys.committee),
+    )
+    assert committee.status_code == 403
