@@ -23,6 +23,8 @@ from coverage_ledger.auth import service as keys_service
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.database.location import database_url
 from coverage_ledger.database.migrate import upgrade_database
+from coverage_ledger.demo.history import VALID_AT
+from coverage_ledger.demo.loader import load_demo
 from coverage_ledger.domain.access import SYSTEM, Role
 from coverage_ledger.errors import LedgerError
 from coverage_ledger.http.dependencies import utc_now
@@ -301,6 +303,42 @@ def import_roster(
     console.print(table)
     if record.status != "succeeded":
         raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    scale: Annotated[
+        int, typer.Option(min=1, help="Divide the article's figures by this (1000: about 3,000 workers).")
+    ] = 1000,
+) -> None:
+    """Load a synthetic South Sumatra history through the backfill path (needs a ledger holding only
+    genesis), create a key per role and print what to try."""
+    _configure_logging()
+    logging.getLogger("coverage_ledger.ledger.service").setLevel(logging.WARNING)
+    loaded = _run(lambda session: load_demo(session, scale=scale))
+    history = loaded.history
+    port = get_settings().ledger_port
+    office = loaded.keys["regional_office"]
+    base = f"http://localhost:{port}/v1"
+    console.print(
+        f"demo loaded: {loaded.txs} txs, {loaded.events:,} events, head tx {loaded.head_tx_seq}; "
+        f"{history.covered:,} of {history.potential:,} potential informal workers covered on "
+        f"{VALID_AT.isoformat()} ({100 * history.covered / history.potential:.2f}%, as the article states)"
+    )
+    for role, secret in loaded.keys.items():
+        typer.echo(f"key {role}: {secret}")
+    typer.echo(f"valid_at: {VALID_AT.isoformat()}")
+    typer.echo("try:")
+    auth = f'-H "Authorization: Bearer {office}"'
+    typer.echo(
+        f"  curl -s {auth} '{base}/regions/16/coverage?valid_at={VALID_AT.isoformat()}&segment=informal'"
+    )
+    typer.echo(
+        f"  curl -s {auth} '{base}/regions/16/coverage?valid_at={VALID_AT.isoformat()}&known_at=2024-12-16'"
+        "   # before the late payments were recorded"
+    )
+    typer.echo(f"  curl -s {auth} '{base}/persons/{history.sample_late_payer}/history'")
+    typer.echo(f"  curl -s {auth} '{base}/regions/16/coverage/series?from=2024-01&to=2024-12'")
 
 
 @app.command()

@@ -1,0 +1,81 @@
+"""`coverage-ledger demo`: the article's ratio at the printed date, and what a later correction
+does to it as known before and after."""
+
+import asyncio
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from coverage_ledger.cli import app
+from coverage_ledger.demo.history import Regency, build_history
+from tests.live_app import live_app
+from tests.support import Keys
+
+runner = CliRunner()
+
+
+@pytest.mark.slow
+def test_the_demo_shows_the_article_ratio_and_a_later_correction_moves_it_only_as_known_after(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", fresh_database)
+    monkeypatch.setenv("COLUMNS", "200")
+    result = runner.invoke(app, ["demo", "--scale", "1000"])
+    assert result.exit_code == 0, result.output
+    valid_at = re.search(r"^valid_at: (\S+)$", result.output, re.M)
+    assert valid_at is not None, result.output
+    again = runner.invoke(app, ["demo", "--scale", "1000"])
+    assert again.exit_code == 2 and "only genesis" in again.output
+
+    asyncio.run(_check_ratio(fresh_database, valid_at.group(1)))
+
+
+async def _check_ratio(database_url: str, valid_at: str) -> None:
+    async with live_app(database_url) as (_, client, keys):
+        headers = Keys.header(keys.office)
+        url = "/v1/regions/16/coverage"
+        params = {"valid_at": valid_at, "segment": "informal"}
+        before = (await client.get(url, params=params, headers=headers)).json()
+        assert round(100 * before["ratio"], 2) == 9.83
+        assert before["potential"] == 30_200
+        # as known before the late December payments were recorded, fewer were covered
+        earlier = (await client.get(url, params=params | {"known_at": "2024-12-16"}, headers=headers)).json()
+        assert earlier["covered"] < before["covered"]
+        # a payment found to be a duplicate is retracted today
+        covered = (
+            await client.get(
+                "/v1/persons",
+                params={"region": "16", "status": "covered", "valid_at": valid_at, "limit": "1"},
+                headers=headers,
+            )
+        ).json()["items"][0]["nik"]
+        retraction = {
+            "event_id": "demo-test-retract",
+            "type": "event.corrected",
+            "supersedes": [f"demo:{covered}:pay-q4"],
+            "reason": "paid twice by mistake; refunded",
+        }
+        posted = await client.post(
+            "/v1/events", json={"events": [retraction]}, headers=Keys.header(keys.admin)
+        )
+        assert posted.status_code == 200, posted.text
+        after = (await client.get(url, params=params, headers=headers)).json()
+        replay = (
+            await client.get(
+                url, params=params | {"known_at": f"tx:{before['as_of']['tx_seq']}"}, headers=headers
+            )
+        ).json()
+        assert after["covered"] == before["covered"] - 1
+        assert (replay["covered"], replay["ratio"]) == (before["covered"], before["ratio"])
+
+
+def test_the_history_adds_up_to_the_article_at_any_scale() -> None:
+    regencies = [Regency(f"16.{n:02d}", f"R{n}", f"16.{n:02d}.01") for n in range(1, 18)]
+    for scale in (100, 1000, 10_000):
+        history = build_history(regencies, scale=scale)
+        estimates = [e for tx in history.txs for e in tx.events if e["type"] == "potential.estimated"]
+        assert sum(e["count"] for e in estimates) == history.potential == round(30_200_000 / scale)
+        assert round(100 * history.covered / history.potential, 2) == 9.83
+        recorded = [tx.recorded_at for tx in history.txs]
+        assert recorded == sorted(recorded)
