@@ -5,13 +5,14 @@ import json
 import time
 from pathlib import Path
 
-from bench import coverage_lookup, ledger_core, roster_upload
+from bench import coverage_lookup, ledger_core, region_ratio, roster_upload
 from bench.common import machine
 
 SUITES = {
     "ledger_core": ledger_core.run,
     "coverage_lookup": coverage_lookup.run,
     "roster_upload": roster_upload.run,
+    "region_ratio": region_ratio.run,
 }
 
 
