@@ -15,7 +15,7 @@ from coverage_ledger.demo.loader import load_demo
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.ledger import repository
 from coverage_ledger.ledger.asof import AsOf
-from coverage_ledger.regions.service import months_between, region_coverage
+from coverage_ledger.regions.service import months_between, region_coverage, region_coverage_on_days
 
 SCALES = {"small": 100, "full": 10}
 SAMPLES = 20
@@ -39,10 +39,14 @@ async def _measure(url: str, scale: int) -> dict[str, Any]:
             await region_coverage(session, principal=SYSTEM, code="16", as_of=as_of, segment="all")
             timings.append(time.perf_counter() - begun)
         begun = time.perf_counter()
-        for day in months_between(date(2024, 1, 1), date(2024, 12, 1)):
-            await region_coverage(
-                session, principal=SYSTEM, code="16", as_of=AsOf(day, None, head), segment="all"
-            )
+        await region_coverage_on_days(
+            session,
+            principal=SYSTEM,
+            code="16",
+            tx_seq=head,
+            days=months_between(date(2024, 1, 1), date(2024, 12, 1)),
+            segment="all",
+        )
         series = time.perf_counter() - begun
     await engine.dispose()
     return {

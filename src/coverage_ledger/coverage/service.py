@@ -104,14 +104,22 @@ async def answers_of(
     session: AsyncSession, niks: Sequence[str], as_of: AsOf
 ) -> dict[str, tuple[CoverageAnswer, str] | None]:
     """Answers (with their scoping region) of many persons from one read of their events."""
-    events = await projections.in_force_events_of(
-        session, niks=niks, types=PERSON_EVENT_TYPES, tx_seq=as_of.tx_seq
-    )
-    rules = await _rules_if_needed(session, events, as_of.tx_seq)
+    return (await answers_on_days(session, niks, tx_seq=as_of.tx_seq, days=[as_of.valid_at]))[as_of.valid_at]
+
+
+async def answers_on_days(
+    session: AsyncSession, niks: Sequence[str], *, tx_seq: int, days: Sequence[date]
+) -> dict[date, dict[str, tuple[CoverageAnswer, str] | None]]:
+    """Answers of many persons on several dates, as known at one tx, from one read of their events."""
+    events = await projections.in_force_events_of(session, niks=niks, types=PERSON_EVENT_TYPES, tx_seq=tx_seq)
+    rules = await _rules_if_needed(session, events, tx_seq)
     per_person: dict[str, list[projections.InForceEvent]] = {}
     for event in events:
         per_person.setdefault(event.payload["nik"], []).append(event)
-    return {nik: _answer(per_person.get(nik, []), valid_at=as_of.valid_at, rules=rules) for nik in niks}
+    return {
+        day: {nik: _answer(per_person.get(nik, []), valid_at=day, rules=rules) for nik in niks}
+        for day in days
+    }
 
 
 async def coverage_lookup(

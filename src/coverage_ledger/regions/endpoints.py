@@ -9,9 +9,14 @@ from coverage_ledger.coverage.endpoints import KnownAtQuery, ReadPoint, as_of_ou
 from coverage_ledger.domain.months import Month
 from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.http.dependencies import Caller, Now, Session
-from coverage_ledger.ledger.asof import AsOf, resolve
+from coverage_ledger.ledger.asof import resolve
 from coverage_ledger.regions.schemas import RegionCoverageOut, RegionFigureOut, RegionSeriesOut, SeriesPoint
-from coverage_ledger.regions.service import RegionFigure, months_between, region_coverage
+from coverage_ledger.regions.service import (
+    RegionFigure,
+    months_between,
+    region_coverage,
+    region_coverage_on_days,
+)
 
 router = APIRouter(prefix="/v1", tags=["regions"])
 
@@ -94,11 +99,10 @@ async def get_region_series(
             [ErrorItem("invalid_range", "to must not be before from, nor too far", field="to")],
         )
     base = await resolve(session, valid_at=days[0], known_at=known_at_query(known_at), now=now)
-    points = []
-    for day in days:
-        as_of = AsOf(valid_at=day, known_at=base.known_at, tx_seq=base.tx_seq)
-        result = await region_coverage(session, principal=caller, code=code, as_of=as_of, segment=segment)
-        points.append(SeriesPoint.model_validate({**_figure(result.region), "valid_at": day}))
+    results = await region_coverage_on_days(
+        session, principal=caller, code=code, tx_seq=base.tx_seq, days=days, segment=segment
+    )
+    points = [SeriesPoint.model_validate({**_figure(results[day].region), "valid_at": day}) for day in days]
     return RegionSeriesOut(
         region_code=code,
         segment=segment,

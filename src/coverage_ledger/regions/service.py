@@ -5,13 +5,13 @@ This is the plain scan: every person of the region is read and their coverage de
 `GET /v1/persons/{nik}/coverage` decides it. It is the reference a faster projection is checked
 against."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.coverage.service import answers_of
+from coverage_ledger.coverage.service import answers_on_days
 from coverage_ledger.domain.access import Principal, region_within
 from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
 from coverage_ledger.errors import NotFound
@@ -79,10 +79,12 @@ def _below(estimates: Sequence[Estimate], root: str) -> dict[str, list[str]]:
     return {parent: sorted(children) for parent, children in below.items()}
 
 
-async def _visible_region(session: AsyncSession, principal: Principal, code: str, as_of: AsOf) -> RegionRow:
-    region = await repository.region_at(session, code=code, tx_seq=as_of.tx_seq, valid_at=as_of.valid_at)
+async def _visible_region(
+    session: AsyncSession, principal: Principal, code: str, tx_seq: int, day: date
+) -> RegionRow:
+    region = await repository.region_at(session, code=code, tx_seq=tx_seq, valid_at=day)
     if region is None or not principal.sees(code):
-        raise NotFound(f"no region {code} visible to this key on {as_of.valid_at.isoformat()}")
+        raise NotFound(f"no region {code} visible to this key on {day.isoformat()}")
     return region
 
 
@@ -90,30 +92,48 @@ async def region_coverage(
     session: AsyncSession, *, principal: Principal, code: str, as_of: AsOf, segment: str
 ) -> RegionCoverage:
     """The region's covered persons, potential and ratio, and the same for each child."""
-    region = await _visible_region(session, principal, code, as_of)
-    children = await repository.children_at(session, code=code, tx_seq=as_of.tx_seq, valid_at=as_of.valid_at)
-    result = RegionCoverage(
-        RegionFigure(region.code, region.name), [RegionFigure(c.code, c.name) for c in children]
+    days = await region_coverage_on_days(
+        session, principal=principal, code=code, tx_seq=as_of.tx_seq, days=[as_of.valid_at], segment=segment
     )
+    return days[as_of.valid_at]
+
+
+async def region_coverage_on_days(
+    session: AsyncSession, *, principal: Principal, code: str, tx_seq: int, days: Sequence[date], segment: str
+) -> dict[date, RegionCoverage]:
+    """`region_coverage` on several dates as known at one tx, reading each person's events once."""
+    results: dict[date, RegionCoverage] = {}
+    for day in days:
+        region = await _visible_region(session, principal, code, tx_seq, day)
+        children = await repository.children_at(session, code=code, tx_seq=tx_seq, valid_at=day)
+        results[day] = RegionCoverage(
+            RegionFigure(region.code, region.name), [RegionFigure(c.code, c.name) for c in children]
+        )
+    async for niks in repository.persons_within(session, code=code, tx_seq=tx_seq):
+        for day, answers in (await answers_on_days(session, niks, tx_seq=tx_seq, days=days)).items():
+            _count(results[day], code, answers.values(), segment)
+    for day, result in results.items():
+        estimates = await repository.estimates_within(session, code=code, tx_seq=tx_seq, valid_at=day)
+        below = _below(estimates, code)
+        for figure in [result.region, *result.children]:
+            figure.potential = potential_of(figure.region_code, segment, estimates, below)
+    return results
+
+
+def _count(
+    result: RegionCoverage, code: str, answers: Iterable[tuple[CoverageAnswer, str] | None], segment: str
+) -> None:
     by_child = {figure.region_code: figure for figure in result.children}
-    async for niks in repository.persons_within(session, code=code, tx_seq=as_of.tx_seq):
-        for found in (await answers_of(session, niks, as_of)).values():
-            if found is None or not covered_in(found[0], segment):
-                continue
-            scope = found[1]
-            if not region_within(scope, code):
-                continue  # read for an enrolment inside, counted where the person is now
-            result.region.covered += 1
-            child = _child_of(scope, code)
-            if child in by_child:
-                by_child[child].covered += 1
-    estimates = await repository.estimates_within(
-        session, code=code, tx_seq=as_of.tx_seq, valid_at=as_of.valid_at
-    )
-    below = _below(estimates, code)
-    for figure in [result.region, *result.children]:
-        figure.potential = potential_of(figure.region_code, segment, estimates, below)
-    return result
+    for found in answers:
+        if found is None or not covered_in(found[0], segment):
+            continue
+        scope = found[1]
+        if not region_within(scope, code):
+            continue  # read for an enrolment inside, counted where the person is now
+        result.region.covered += 1
+        child = _child_of(scope, code)
+        if child in by_child:
+            by_child[child].covered += 1
 
 
 def _child_of(scope: str, code: str) -> str | None:
