@@ -164,3 +164,57 @@ async def test_an_estimate_outside_the_key_region_or_for_an_unknown_region_is_re
         headers=Keys.header(keys.committee),
     )
     assert committee.status_code == 403
+
+
+async def test_a_code_of_an_older_decree_resolves_to_its_successors(client: AsyncClient, keys: Keys) -> None:
+    # a regency split in 2020 into two of today's codes (a made-up code of an older decree)
+    old = {
+        "event_id": "reg-old-16.98",
+        "type": "region.defined",
+        "code": "16.98",
+        "name": "Kabupaten Lama",
+        "decree": "Permendagri 72/2019",
+        "valid_from": "2019-01-01",
+        "valid_to": "2020-07-01",
+        "successors": ["16.71", "16.72"],
+    }
+    tx = await _post(client, keys, [old])
+    then = await client.get(
+        "/v1/regions/16.98", params={"valid_at": "2019-06-01"}, headers=Keys.header(keys.office)
+    )
+    assert then.status_code == 200, then.text
+    assert (then.json()["status"], then.json()["decree"]) == ("in_force", "Permendagri 72/2019")
+    now = (
+        await client.get(
+            "/v1/regions/16.98", params={"valid_at": "2024-06-01"}, headers=Keys.header(keys.office)
+        )
+    ).json()
+    assert now["status"] == "replaced"
+    assert [s["region_code"] for s in now["successors"]] == ["16.71", "16.72"]
+    before = await client.get(
+        "/v1/regions/16.98", params={"known_at": f"tx:{tx - 1}"}, headers=Keys.header(keys.office)
+    )
+    assert before.status_code == 404  # not known before its tx
+    # the province's children on a 2019 date include the old regency, today they do not
+    kids_2019 = (
+        await client.get(
+            "/v1/regions/16", params={"valid_at": "2019-06-01"}, headers=Keys.header(keys.office)
+        )
+    ).json()
+    kids_now = (await client.get("/v1/regions/16", headers=Keys.header(keys.office))).json()
+    assert "16.98" in {c["region_code"] for c in kids_2019["children"]}
+    assert "16.98" not in {c["region_code"] for c in kids_now["children"]}
+    assert kids_now["status"] == "in_force" and len(kids_now["children"]) == 17
+
+
+async def test_successors_need_an_end_date(client: AsyncClient, keys: Keys) -> None:
+    bad = {
+        "event_id": "reg-bad",
+        "type": "region.defined",
+        "code": "16.97",
+        "name": "X",
+        "decree": "Y",
+        "successors": ["16.71"],
+    }
+    response = await client.post("/v1/events", json={"events": [bad]}, headers=Keys.header(keys.admin))
+    assert response.status_code == 422

@@ -33,8 +33,10 @@ def snapshot_keys(prepared: Sequence[PreparedEvent]) -> dict[str, set[str]]:
     sources = [p.source for p in prepared]
     niks = {s.nik for s in sources if isinstance(s, PersonRegistered | OfficerEnrolled | InformalEnrolled)}
     batch_regions = {s.code for s in sources if isinstance(s, RegionDefined)}
+    parents = {parent for s in sources if isinstance(s, RegionDefined) and (parent := region_parent(s.code))}
     return {
-        "region_codes": {c for p in prepared if (c := region_of(p.row.payload)) is not None} - batch_regions,
+        "region_codes": ({c for p in prepared if (c := region_of(p.row.payload)) is not None} | parents)
+        - batch_regions,
         "district_codes": {district_code_of(n) for n in niks if len(n) == 16 and n.isdigit()},
         "registered_niks": {s.nik for s in sources if isinstance(s, OfficerEnrolled | InformalEnrolled)},
         "officer_niks": {s.nik for s in sources if isinstance(s, OfficerEnrolled)},

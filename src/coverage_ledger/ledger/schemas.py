@@ -195,7 +195,16 @@ class RegionDefined(_Event):
     name: Text
     decree: Text
     valid_from: date | None = None
-    valid_to: date | None = None
+    valid_to: date | None = Field(default=None, description="First day the code no longer exists.")
+    successors: list[RegionCode] | None = Field(
+        default=None, description="Codes that took over from `valid_to` on (a split or a renumbering)."
+    )
+
+    @model_validator(mode="after")
+    def _successors_need_an_end(self) -> "RegionDefined":
+        if self.successors and self.valid_to is None:
+            raise ValueError("successors take over at valid_to: give valid_to too")
+        return self
 
 
 AssertionEvent = (

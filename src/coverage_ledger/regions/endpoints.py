@@ -10,9 +10,17 @@ from coverage_ledger.domain.months import Month
 from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.http.dependencies import Caller, Now, Session
 from coverage_ledger.ledger.asof import resolve
-from coverage_ledger.regions.schemas import RegionCoverageOut, RegionFigureOut, RegionSeriesOut, SeriesPoint
+from coverage_ledger.regions.schemas import (
+    RegionCoverageOut,
+    RegionFigureOut,
+    RegionOut,
+    RegionRef,
+    RegionSeriesOut,
+    SeriesPoint,
+)
 from coverage_ledger.regions.service import (
     RegionFigure,
+    describe_region,
     months_between,
     region_coverage,
     region_coverage_on_days,
@@ -35,6 +43,34 @@ def _figure(figure: RegionFigure) -> dict[str, object]:
         "potential": figure.potential,
         "ratio": figure.ratio,
     }
+
+
+@router.get(
+    "/regions/{code}",
+    response_model=RegionOut,
+    summary="A region code on a date: its name, decree and children, or its successors",
+    description=(
+        "Kemendagri codes change between decrees (regions split, codes renumbered). On `valid_at` as "
+        "known at `known_at`, a code in force comes with its children; a code of an older decree comes "
+        "with the codes that replaced it."
+    ),
+)
+async def get_region(code: CodePath, session: Session, caller: Caller, point: ReadPoint) -> RegionOut:
+    view = await describe_region(session, principal=caller, code=code, as_of=point)
+    version = view.version
+    return RegionOut(
+        region_code=version.code,
+        name=version.name,
+        level=version.level,
+        parent_code=version.parent_code,
+        decree=version.decree,
+        valid_from=version.valid_from,
+        valid_to=version.valid_to,
+        status="in_force" if view.in_force else "replaced",
+        children=[RegionRef(region_code=c.code, name=c.name) for c in view.children],
+        successors=[RegionRef(region_code=c.code, name=c.name) for c in view.successors],
+        as_of=as_of_out(point),
+    )
 
 
 @router.get(

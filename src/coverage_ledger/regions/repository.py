@@ -104,3 +104,36 @@ async def persons_within(
         )
         while rows := await cursor.fetchmany(batch):
             yield [r[0] for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class RegionVersion:
+    """A definition of a code under one decree, as known at a tx."""
+
+    code: str
+    name: str
+    level: int
+    parent_code: str | None
+    decree: str
+    valid_from: date | None
+    valid_to: date | None
+    successors: list[str]
+
+
+async def region_versions(session: AsyncSession, *, code: str, tx_seq: int) -> list[RegionVersion]:
+    """Every definition of the code in force at the tx, whatever its valid time, newest first."""
+    rows = await raw.execute(
+        session,
+        "SELECT r.code, r.name, r.level, r.parent_code, r.decree, r.valid_from, r.valid_to, "
+        "coalesce(e.payload->'successors', '[]'::jsonb) AS successors "
+        "FROM region r JOIN ledger_event e ON e.event_id = r.event_id "
+        "WHERE r.code = %(code)s AND r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s) "
+        "ORDER BY r.valid_to DESC NULLS FIRST, r.tx_from DESC",
+        {"code": code, "tx": tx_seq},
+    )
+    return [
+        RegionVersion(
+            r.code, r.name, r.level, r.parent_code, r.decree, r.valid_from, r.valid_to, list(r.successors)
+        )
+        for r in rows
+    ]

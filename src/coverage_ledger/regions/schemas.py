@@ -45,3 +45,28 @@ class RegionSeriesOut(BaseModel):
     known_at: str | None
     tx_seq: int
     points: list[SeriesPoint]
+
+
+class RegionRef(BaseModel):
+    """A region by code and name."""
+
+    region_code: str
+    name: str
+
+
+class RegionOut(BaseModel):
+    """A Kemendagri code on a date as the ledger knew it."""
+
+    region_code: str
+    name: str
+    level: int = Field(description="1 province, 2 regency/city, 3 district, 4 village")
+    parent_code: str | None
+    decree: str = Field(description="The decree that defines this code.")
+    valid_from: date | None
+    valid_to: date | None = Field(description="First day the code no longer exists; null while it does.")
+    status: str = Field(description="`in_force` on valid_at, or `replaced` (see successors).")
+    children: list[RegionRef] = Field(description="Codes directly below, when in force.")
+    successors: list[RegionRef] = Field(
+        description="Codes that replaced it and exist on valid_at, when replaced."
+    )
+    as_of: AsOfOut

@@ -17,7 +17,7 @@ from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
 from coverage_ledger.errors import NotFound
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions import repository
-from coverage_ledger.regions.repository import Estimate, RegionRow
+from coverage_ledger.regions.repository import Estimate, RegionRow, RegionVersion
 
 SEGMENTS = ("all", "officer", "informal")
 
@@ -152,3 +152,52 @@ def months_between(first: date, last: date) -> list[date]:
         days.append(date(year, month, 1))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return days
+
+
+@dataclass(slots=True)
+class RegionView:
+    """A code on a date: in force with its children, or replaced with its successors."""
+
+    version: RegionVersion
+    in_force: bool
+    children: list[RegionRow]
+    successors: list[RegionRow]
+
+
+async def describe_region(
+    session: AsyncSession, *, principal: Principal, code: str, as_of: AsOf
+) -> RegionView:
+    """The region on `valid_at` as known at the tx; a code of an older decree resolves to the codes
+    that replaced it (recursively, as far as they exist on that date)."""
+    versions = await repository.region_versions(session, code=code, tx_seq=as_of.tx_seq)
+    if not versions or not principal.sees(code):
+        raise NotFound(f"no region {code} visible to this key")
+    day = as_of.valid_at
+    current = next((v for v in versions if _valid_on(v, day)), None)
+    if current is not None:
+        children = await repository.children_at(session, code=code, tx_seq=as_of.tx_seq, valid_at=day)
+        return RegionView(current, True, children, [])
+    successors: list[RegionRow] = []
+    pending = [s for v in versions for s in v.successors]
+    seen: set[str] = set()
+    while pending:
+        successor = pending.pop(0)
+        if successor in seen:
+            continue
+        seen.add(successor)
+        row = await repository.region_at(session, code=successor, tx_seq=as_of.tx_seq, valid_at=day)
+        if row is not None:
+            successors.append(row)
+            continue
+        pending += [
+            s
+            for v in await repository.region_versions(session, code=successor, tx_seq=as_of.tx_seq)
+            for s in v.successors
+        ]
+    return RegionView(versions[0], False, [], successors)
+
+
+def _valid_on(version: RegionVersion, day: date) -> bool:
+    return (version.valid_from is None or version.valid_from <= day) and (
+        version.valid_to is None or version.valid_to > day
+    )
