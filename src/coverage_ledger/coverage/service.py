@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.coverage import repository as coverage_repository
 from coverage_ledger.domain.access import Principal, region_within
 from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus, combine, officer_coverage
-from coverage_ledger.domain.informal import informal_coverage
+from coverage_ledger.domain.informal import InformalEnrolment, Payment, Reactivation, informal_coverage
+from coverage_ledger.domain.officer import OfficerTerm
 from coverage_ledger.domain.rule_table import RuleTable, rule_table
 from coverage_ledger.errors import NotFound
 from coverage_ledger.ledger import person_events, projections, repository
@@ -40,42 +41,73 @@ class PersonCoverage:
     as_of: AsOf
 
 
-def _answer(
-    events: Sequence[projections.InForceEvent], *, valid_at: date, rules: RuleTable | None
-) -> tuple[CoverageAnswer, str] | None:
-    """The answer from one person's in-force events, with the region that scopes it; None when
-    the person is not registered (as known then)."""
+@dataclass(frozen=True, slots=True)
+class _PersonSources:
+    """One person's in-force events in the domain's terms, parsed once for any number of dates."""
+
+    registration_event: str
+    domicile: str
+    terms: list[OfficerTerm]
+    enrolments: list[InformalEnrolment]
+    payments: list[Payment]
+    reactivations: list[Reactivation]
+
+
+def _sources(events: Sequence[projections.InForceEvent]) -> _PersonSources | None:
+    """None when the person is not registered (as known then)."""
     by_type: dict[str, list[projections.InForceEvent]] = {}
     for event in events:
         by_type.setdefault(event.type, []).append(event)
     registrations = by_type.get("person.registered", [])
     if not registrations:
         return None
-    terms = [
-        person_events.officer_term(e.event_id, e.payload, e.recorded_at)
-        for e in by_type.get("officer.enrolled", [])
-    ]
-    officer = officer_coverage(terms=terms, valid_at=valid_at, registration_event=registrations[-1].event_id)
+    return _PersonSources(
+        registration_event=registrations[-1].event_id,
+        domicile=registrations[-1].payload["region_code"],
+        terms=[
+            person_events.officer_term(e.event_id, e.payload, e.recorded_at)
+            for e in by_type.get("officer.enrolled", [])
+        ],
+        enrolments=[
+            person_events.informal_enrolment(e.event_id, e.payload, e.recorded_at)
+            for e in by_type.get("informal.enrolled", [])
+        ],
+        payments=[person_events.payment(e.event_id, e.payload) for e in by_type.get("contribution.paid", [])],
+        reactivations=[
+            person_events.reactivation(e.event_id, e.payload)
+            for e in by_type.get("membership.reactivated", [])
+        ],
+    )
+
+
+def _answer_on(
+    sources: _PersonSources, *, valid_at: date, rules: RuleTable | None
+) -> tuple[CoverageAnswer, str]:
+    """The answer on one date, with the region that scopes it."""
+    officer = officer_coverage(
+        terms=sources.terms, valid_at=valid_at, registration_event=sources.registration_event
+    )
     informal = None
-    if "informal.enrolled" in by_type:
+    if sources.enrolments:
         assert rules is not None
         informal = informal_coverage(
-            enrolments=[
-                person_events.informal_enrolment(e.event_id, e.payload, e.recorded_at)
-                for e in by_type["informal.enrolled"]
-            ],
-            payments=[
-                person_events.payment(e.event_id, e.payload) for e in by_type.get("contribution.paid", [])
-            ],
-            reactivations=[
-                person_events.reactivation(e.event_id, e.payload)
-                for e in by_type.get("membership.reactivated", [])
-            ],
+            enrolments=sources.enrolments,
+            payments=sources.payments,
+            reactivations=sources.reactivations,
             valid_at=valid_at,
             grace_months=rules.grace_months,
         )
     answer = combine(officer, informal)
-    return answer, _region_for_scope(answer, registrations[-1].payload["region_code"])
+    return answer, _region_for_scope(answer, sources.domicile)
+
+
+def _answer(
+    events: Sequence[projections.InForceEvent], *, valid_at: date, rules: RuleTable | None
+) -> tuple[CoverageAnswer, str] | None:
+    """The answer from one person's in-force events, with the region that scopes it; None when
+    the person is not registered (as known then)."""
+    sources = _sources(events)
+    return _answer_on(sources, valid_at=valid_at, rules=rules) if sources is not None else None
 
 
 async def _rules_if_needed(
