@@ -17,6 +17,7 @@ from coverage_ledger.auth.service import create_key
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM, Principal, Role
 from coverage_ledger.http.dependencies import utc_now
+from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.uploads import repository
@@ -263,19 +264,19 @@ async def _race(
 ) -> None:
     """`late` validates and writes its events, then waits at the append lock until `early` ran
     whole; it must then find `early`'s tx under the lock, roll back and decide again."""
-    original = repository.take_append_lock
+    original = ledger_repository.take_append_lock
     arrivals: list[int] = []
     late_at_lock = asyncio.Event()
     early_done = asyncio.Event()
 
-    async def gated(session: AsyncSession, key: int) -> int:
-        arrivals.append(key)
+    async def gated(session: AsyncSession) -> int:
+        arrivals.append(1)
         if len(arrivals) == 1:
             late_at_lock.set()
             await early_done.wait()
-        return await original(session, key)
+        return await original(session)
 
-    monkeypatch.setattr(repository, "take_append_lock", gated)
+    monkeypatch.setattr(ledger_repository, "take_append_lock", gated)
     late_job = asyncio.create_task(run_upload(sessionmaker, upload_id=late, clock=utc_now))
     await late_at_lock.wait()
     await run_upload(sessionmaker, upload_id=early, clock=utc_now)

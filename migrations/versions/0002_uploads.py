@@ -5,7 +5,9 @@ Revises: 0001
 Create Date: 2026-11-26
 """
 
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -110,84 +112,17 @@ END;
 $$
 """
 
-# What downgrade restores.
-LEDGER_COMMIT_0001 = """
-CREATE FUNCTION ledger_commit(
-    p_lock_key bigint, p_tx_id uuid, p_actor text, p_source text, p_backfill_at timestamptz,
-    p_digests text[], p_snapshot bigint,
-    p_watch_events text[], p_watch_niks text[], p_watch_regions text[],
-    p_leaving text[], p_causes text[],
-    p_entering text[], p_entering_niks text[], p_entering_types text[],
-    p_link_targets text[], p_link_corrections text[],
-    OUT status text, OUT tx_seq bigint, OUT recorded_at timestamptz, OUT hash text,
-    OUT head_recorded_at timestamptz)
-LANGUAGE plpgsql AS $$
-DECLARE
-    head_seq bigint;
-    head_hash text;
-BEGIN
-    PERFORM pg_advisory_xact_lock(p_lock_key);
-    SELECT t.tx_seq, t.recorded_at, t.hash INTO head_seq, head_recorded_at, head_hash
-      FROM ledger_tx t ORDER BY t.tx_seq DESC LIMIT 1;
-    head_seq := coalesce(head_seq, 0);
-    IF head_seq > p_snapshot AND (
-        EXISTS (SELECT 1 FROM event_knowledge k
-                 WHERE k.event_id = ANY(p_watch_events)
-                   AND (k.tx_from > p_snapshot OR k.tx_to > p_snapshot))
-        OR EXISTS (SELECT 1 FROM event_knowledge k
-                    WHERE k.nik = ANY(p_watch_niks)
-                      AND (k.tx_from > p_snapshot OR k.tx_to > p_snapshot))
-        OR EXISTS (SELECT 1 FROM correction_link l
-                    WHERE l.target_event_id = ANY(p_watch_events) AND l.tx_seq > p_snapshot)
-        OR EXISTS (SELECT 1 FROM region r
-                    WHERE r.code = ANY(p_watch_regions)
-                      AND (r.tx_from > p_snapshot OR r.tx_to > p_snapshot))
-    ) THEN
-        status := 'stale';
-        RETURN;
-    END IF;
-    IF p_backfill_at IS NOT NULL AND p_backfill_at <= head_recorded_at THEN
-        status := 'backfill_not_after_head';
-        RETURN;
-    END IF;
-    tx_seq := head_seq + 1;
-    recorded_at := coalesce(p_backfill_at,
-                            greatest(clock_timestamp(), head_recorded_at + interval '1 microsecond'));
 
-    UPDATE event_knowledge k SET tx_to = tx_seq, superseded_by = c.cause
-      FROM unnest(p_leaving, p_causes) AS c(event_id, cause)
-     WHERE k.event_id = c.event_id AND k.tx_to IS NULL;
-    INSERT INTO event_knowledge (event_id, tx_from, nik, type)
-    SELECT e, tx_seq, n, t FROM unnest(p_entering, p_entering_niks, p_entering_types) AS x(e, n, t);
-    INSERT INTO correction_link (target_event_id, correction_event_id, tx_seq)
-    SELECT t, c, tx_seq FROM unnest(p_link_targets, p_link_corrections) AS l(t, c);
-    IF 'region.defined' = ANY(p_entering_types) THEN
-        INSERT INTO region (event_id, tx_from, code, parent_code, name, level, decree, valid_from, valid_to)
-        SELECT e.event_id, tx_seq, e.payload->>'code', e.payload->>'parent_code', e.payload->>'name',
-               (e.payload->>'level')::int, e.payload->>'decree', (e.payload->>'valid_from')::date,
-               (e.payload->>'valid_to')::date
-          FROM ledger_event e
-         WHERE e.event_id = ANY(p_entering) AND e.type = 'region.defined';
-    END IF;
-    UPDATE region r SET tx_to = tx_seq WHERE r.event_id = ANY(p_leaving) AND r.tx_to IS NULL;
-
-    hash := encode(sha256(convert_to(
-        '{"actor":' || to_json(p_actor)::text
-        || ',"backfill":' || CASE WHEN p_backfill_at IS NULL THEN 'false' ELSE 'true' END
-        || ',"event_digests":' || array_to_json(p_digests)::text
-        || ',"prev_hash":' || to_json(coalesce(head_hash, repeat('0', 64)))::text
-        || ',"recorded_at":' || to_json(to_char(recorded_at AT TIME ZONE 'UTC',
-                                                'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text
-        || ',"source":' || to_json(p_source)::text
-        || ',"tx_seq":' || tx_seq::text || '}', 'UTF8')), 'hex');
-    INSERT INTO ledger_tx (tx_seq, tx_id, recorded_at, prev_hash, hash, actor, source, backfill,
-                           event_count)
-    VALUES (tx_seq, p_tx_id, recorded_at, coalesce(head_hash, repeat('0', 64)), hash, p_actor,
-            p_source, p_backfill_at IS NOT NULL, cardinality(p_digests));
-    status := 'ok';
-END;
-$$
-"""
+def _ledger_commit_of_0001() -> str:
+    """The function 0001 installs, read from that migration: what downgrade restores."""
+    spec = importlib.util.spec_from_file_location(
+        "ledger_core_0001", Path(__file__).with_name("0001_ledger_core.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text: str = module.LEDGER_COMMIT
+    return text
 
 
 def upgrade() -> None:
@@ -256,4 +191,4 @@ def downgrade() -> None:
         "DROP FUNCTION ledger_commit(bigint, uuid, text, text, timestamptz, text[], bigint, text[], "
         "text[], text[], text[], text[], text[], text[], text[], text[], text[], boolean)"
     )
-    op.execute(LEDGER_COMMIT_0001)
+    op.execute(_ledger_commit_of_0001())

@@ -134,16 +134,12 @@ async def receive_form(
             if receiver.too_large:
                 raise PayloadTooLarge(f"the file is larger than the limit of {max_bytes} bytes")
         parser.finalize()
-    except PayloadTooLarge:
+    except BaseException as exc:  # too large, unreadable, or the client went away: keep nothing
         receiver.close()
         target.unlink(missing_ok=True)
+        if isinstance(exc, ValueError):
+            raise MalformedRequest(f"the multipart body cannot be read: {exc}") from exc
         raise
-    except (MalformedRequest, ValueError) as exc:
-        receiver.close()
-        target.unlink(missing_ok=True)
-        if isinstance(exc, MalformedRequest):
-            raise
-        raise MalformedRequest(f"the multipart body cannot be read: {exc}") from exc
     receiver.close()
     form = receiver.form
     form.sha256 = receiver.digest.hexdigest()

@@ -117,6 +117,13 @@ async def commit_append(
     return CommitOutcome(row.status, row.tx_seq, row.recorded_at, row.hash, row.head_recorded_at)
 
 
+async def take_append_lock(session: AsyncSession) -> int:
+    """Take the append lock (held until COMMIT) and read the head's tx_seq under it: for appends
+    that check their rows set-based before calling `commit_append` (which takes it again)."""
+    await raw.execute(session, "SELECT pg_advisory_xact_lock(%(key)s)", {"key": APPEND_LOCK_KEY})
+    return await resolve_known_at(session)
+
+
 async def read_head(session: AsyncSession) -> Head | None:
     """The newest committed tx, or None for an empty ledger (no lock taken)."""
     row = (

@@ -19,6 +19,7 @@ from coverage_ledger.uploads.schemas import UploadList, UploadStatus
 from coverage_ledger.uploads.service import (
     ReceivedFile,
     UploadOptions,
+    error_rows,
     list_visible_uploads,
     submit_upload,
     visible_upload,
@@ -198,11 +199,10 @@ async def get_upload_errors(
     sessionmaker = request.app.state.sessionmaker
 
     async def lines() -> AsyncIterator[bytes]:
-        yield b"row,column,code,message\n"
         async with sessionmaker() as reader:
             batch: list[str] = []
-            async for row, column, code, message in repository.stream_errors(reader, upload_id):
-                batch.append(_csv_line([row, column or "", code, message]))
+            async for values in error_rows(reader, upload_id=upload_id):
+                batch.append(_csv_line(values))
                 if len(batch) >= 1000:
                     yield "".join(batch).encode()
                     batch = []

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.formats import XLSX_MAGIC
-from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, run_upload, submit_upload
+from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, error_rows, run_upload, submit_upload
 
 _BLOCK = 1 << 20
 
@@ -88,8 +88,7 @@ async def write_error_file(
     async with sessionmaker() as session:
         with target.open("w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
-            writer.writerow(["row", "column", "code", "message"])
-            async for row, column, code, message in repository.stream_errors(session, upload_id):
-                writer.writerow([row, column or "", code, message])
+            async for values in error_rows(session, upload_id=upload_id):
+                writer.writerow(values)
                 count += 1
-    return count
+    return count - 1  # the header

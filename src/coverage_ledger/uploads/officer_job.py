@@ -105,7 +105,7 @@ class OfficerRosterJob(Job):
             check_header(table.header)
         except ValueError as exc:
             raise FileRejected("wrong_header", str(exc)) from exc
-        snapshot = await repository.current_head(self.work)
+        snapshot = await ledger_repository.resolve_known_at(self.work)
         regions, districts = await repository.regions_in_force(self.work)
         context = RosterContext(
             committee=record.committee,
@@ -180,12 +180,12 @@ class OfficerRosterJob(Job):
         written = await self._write(tx_id, corrections)
         self.phases["commit_write_events"] = round(time.monotonic() - mark, 3)
         mark = time.monotonic()
-        head = await repository.take_append_lock(work, ledger_repository.APPEND_LOCK_KEY)
+        head = await ledger_repository.take_append_lock(work)
         if head > snapshot and (replace or await staging.enrolments_entered_since(work, since_tx=snapshot)):
             # a roster with some of these NIKs (or, replacing, this committee's roster) changed
             # meanwhile: the events go, and the file is checked again from scratch under the lock
             await repository.rollback_to(work, "roster")
-            head = await repository.take_append_lock(work, ledger_repository.APPEND_LOCK_KEY)
+            head = await ledger_repository.take_append_lock(work)
             await staging.forget_verdicts(work, upload_id=record.upload_id)
             await self._check_file(replace)
             self.counts = _counts(tally, await staging.verdict_counts(work))

@@ -187,11 +187,6 @@ async def rollback_to(session: AsyncSession, name: str) -> None:
     await raw.execute(session, f"ROLLBACK TO SAVEPOINT {name}")
 
 
-async def current_head(session: AsyncSession) -> int:
-    """The newest tx_seq (0 for an empty ledger)."""
-    return int(await raw.scalar(session, "SELECT coalesce(max(tx_seq), 0) FROM ledger_tx") or 0)
-
-
 async def regions_in_force(session: AsyncSession) -> tuple[set[str], set[str]]:
     """Every region code in force, and the district codes among them (NIK prefixes)."""
     rows = await raw.execute(session, "SELECT code, level FROM region WHERE tx_to IS NULL")
@@ -202,9 +197,3 @@ async def regions_in_force(session: AsyncSession) -> tuple[set[str], set[str]]:
         if level == 3:
             districts.add(code)
     return regions, districts
-
-
-async def take_append_lock(session: AsyncSession, lock_key: int) -> int:
-    """Take the ledger's append lock (held until COMMIT) and read the head under it."""
-    await raw.execute(session, "SELECT pg_advisory_xact_lock(%(key)s)", {"key": lock_key})
-    return await current_head(session)

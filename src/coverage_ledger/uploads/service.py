@@ -11,7 +11,7 @@ still tells its uploader what is wrong."""
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -212,3 +212,14 @@ async def list_visible_uploads(
     return await repository.list_uploads(
         session, key_name=None, committee=committee, region_prefix=region, before=before, limit=limit
     )
+
+
+ERROR_CSV_COLUMNS = ("row", "column", "code", "message")
+"""Columns of an upload's error file (`row` as Excel numbers it, 0 for the file)."""
+
+
+async def error_rows(session: AsyncSession, *, upload_id: uuid.UUID) -> AsyncIterator[list[object]]:
+    """The upload's errors as CSV rows in row order, the header first."""
+    yield list(ERROR_CSV_COLUMNS)
+    async for row, column, code, message in repository.stream_errors(session, upload_id):
+        yield [row, column or "", code, message]
