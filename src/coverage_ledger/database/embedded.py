@@ -2,7 +2,6 @@
 
 import importlib
 import logging
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -52,10 +51,9 @@ class EmbeddedCluster:
                     sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
                 )
             conn.execute("SELECT pg_reload_conf()")
-            time.sleep(0.1)  # the reload is asynchronous
-            pending = conn.execute("SELECT bool_or(pending_restart) FROM pg_settings").fetchone()
-        if pending and pending[0]:
-            self._restart()
+            running = conn.execute("SHOW shared_buffers").fetchone()
+        if running is None or running[0] != BULK_SETTINGS["shared_buffers"]:
+            self._restart()  # shared_buffers is read only at start
 
     def _restart(self) -> None:
         # shared_buffers needs a restart; `pg_ctl restart` keeps the socket options the wheel

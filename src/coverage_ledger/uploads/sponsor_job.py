@@ -26,6 +26,8 @@ from coverage_ledger.uploads.cells import row_values
 from coverage_ledger.uploads.formats import FileRejected, Table
 from coverage_ledger.uploads.job import Job
 from coverage_ledger.uploads.sponsor_rows import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
     SponsorRow,
     check_sponsor_header,
     check_sponsor_row,
@@ -34,18 +36,6 @@ from coverage_ledger.uploads.sponsor_rows import (
 
 _EVENTS = TypeAdapter(list[AppendableEvent])
 _FIELD = re.compile(r"^events\[(\d+)\](?:\.(\w+))?")
-_COLUMNS = {
-    "nik": "nik",
-    "region_code": "region_code",
-    "declared_income": "declared_income",
-    "amount": "amount",
-    "months_from": "months_from",
-    "months_to": "months_to",
-    "programs": "programs",
-    "paid_on": "paid_on",
-    "sector": "sector",
-    "payer": "budget",
-}
 
 
 @dataclass
@@ -115,6 +105,13 @@ def _events_of(
     return events, owners
 
 
+def _column_of(field: str) -> str | None:
+    """The roster column behind an event field (the payer's budget is the `budget` column)."""
+    if field == "payer":
+        return "budget"
+    return field if field in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) else None
+
+
 def _row_errors(items: Sequence[ErrorItem], owners: Sequence[SponsorRow]) -> list[ErrorItem]:
     mapped = []
     for item in items:
@@ -122,7 +119,7 @@ def _row_errors(items: Sequence[ErrorItem], owners: Sequence[SponsorRow]) -> lis
         if found is None:
             continue
         owner = owners[int(found.group(1))]
-        column = _COLUMNS.get(found.group(2) or "")
+        column = _column_of(found.group(2) or "")
         mapped.append(ErrorItem(item.code, item.message, row=owner.row, column=column))
     return mapped
 

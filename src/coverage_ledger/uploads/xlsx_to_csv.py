@@ -18,17 +18,11 @@ from typing import Any
 
 import python_calamine
 
+from coverage_ledger.uploads.formats import FileRejected
+
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]+[0-9]+)"')
 _CHUNK = 1 << 20
-
-
-class Rejected(Exception):
-    """A file-level problem."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def _first_sheet_part(archive: zipfile.ZipFile) -> str:
@@ -51,13 +45,15 @@ def refuse_formulas(path: Path) -> None:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        raise Rejected("unreadable_xlsx", "the file starts like a workbook but is not a valid XLSX") from exc
+        raise FileRejected(
+            "unreadable_xlsx", "the file starts like a workbook but is not a valid XLSX"
+        ) from exc
     with archive:
         try:
             part = _first_sheet_part(archive)
             stream = archive.open(part)
         except KeyError as exc:
-            raise Rejected("unreadable_xlsx", "the workbook has no readable first sheet") from exc
+            raise FileRejected("unreadable_xlsx", "the workbook has no readable first sheet") from exc
         tail = b""
         with stream:
             while chunk := stream.read(_CHUNK):
@@ -66,7 +62,7 @@ def refuse_formulas(path: Path) -> None:
                 if found is not None:
                     cells = _CELL_REF.findall(window[: found.start()])
                     where = f"cell {cells[-1].decode()}" if cells else "a cell"
-                    raise Rejected(
+                    raise FileRejected(
                         "formula_cell",
                         f"{where} of the first sheet holds a formula; save the sheet with values only",
                     )
@@ -104,7 +100,7 @@ def convert(source: Path, target: Path) -> int:
         sheet = workbook.get_sheet_by_index(0)
         rows = sheet.iter_rows()
     except python_calamine.CalamineError as exc:
-        raise Rejected("unreadable_xlsx", f"the workbook could not be read: {exc}") from exc
+        raise FileRejected("unreadable_xlsx", f"the workbook could not be read: {exc}") from exc
     count = 0
     with target.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
@@ -112,7 +108,7 @@ def convert(source: Path, target: Path) -> int:
             writer.writerow([cell_text(value) for value in row])
             count += 1
     if count == 0:
-        raise Rejected("empty_file", "the first sheet is empty: expected a header row and data rows")
+        raise FileRejected("empty_file", "the first sheet is empty: expected a header row and data rows")
     return count
 
 
@@ -120,8 +116,8 @@ def main(argv: list[str]) -> int:
     """Command-line entry."""
     try:
         rows = convert(Path(argv[1]), Path(argv[2]))
-    except Rejected as exc:
-        print(json.dumps({"code": exc.code, "message": str(exc)}), file=sys.stderr)
+    except FileRejected as exc:
+        print(json.dumps({"code": exc.code, "message": exc.message}), file=sys.stderr)
         return 2
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"rows": rows, "peak_rss_mb": round(peak_kib / 1024, 1)}))
