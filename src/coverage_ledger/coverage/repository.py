@@ -1,6 +1,7 @@
 """SQL of person reads beyond the raw log: force intervals and the corrections naming events."""
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,3 +85,63 @@ async def candidate_niks(
         },
     )
     return [r.nik for r in rows]
+
+
+async def head_tx_seq(session: AsyncSession) -> int:
+    """The newest tx_seq, this transaction's own included."""
+    return int(await raw.scalar(session, "SELECT coalesce(max(tx_seq), 0) FROM ledger_tx") or 0)
+
+
+SpanRow = tuple[date, date, str, bool, bool]
+"""(valid_from, valid_to, region_code, officer, informal)."""
+
+
+async def open_spans(session: AsyncSession, *, niks: Sequence[str]) -> dict[str, list[SpanRow]]:
+    """The current coverage spans of these persons."""
+    rows = await raw.execute(
+        session,
+        "SELECT nik, valid_from, valid_to, region_code, officer, informal FROM coverage_span "
+        "WHERE nik = ANY(%(niks)s) AND tx_to IS NULL",
+        {"niks": list(niks)},
+        prepare=False,
+    )
+    spans: dict[str, list[SpanRow]] = {}
+    for row in rows:
+        spans.setdefault(row.nik, []).append(
+            (row.valid_from, row.valid_to, row.region_code, row.officer, row.informal)
+        )
+    return spans
+
+
+async def close_spans(session: AsyncSession, *, keys: Sequence[tuple[str, date]], tx_seq: int) -> None:
+    """End the current spans (nik, valid_from) at a tx."""
+    if not keys:
+        return
+    await raw.execute(
+        session,
+        "UPDATE coverage_span s SET tx_to = %(tx)s "
+        "FROM unnest(%(niks)s::text[], %(days)s::date[]) AS k(nik, day) "
+        "WHERE s.nik = k.nik AND s.valid_from = k.day AND s.tx_to IS NULL",
+        {"tx": tx_seq, "niks": [k[0] for k in keys], "days": [k[1] for k in keys]},
+    )
+
+
+async def open_new_spans(session: AsyncSession, *, spans: Sequence[tuple[str, SpanRow]], tx_seq: int) -> None:
+    """Insert spans known from a tx on."""
+    if not spans:
+        return
+    await raw.execute(
+        session,
+        "INSERT INTO coverage_span (nik, valid_from, tx_from, valid_to, region_code, officer, informal) "
+        "SELECT n, f, %(tx)s, t, r, o, i FROM unnest(%(niks)s::text[], %(froms)s::date[], %(tos)s::date[], "
+        "%(regions)s::text[], %(officer)s::bool[], %(informal)s::bool[]) AS x(n, f, t, r, o, i)",
+        {
+            "tx": tx_seq,
+            "niks": [n for n, _ in spans],
+            "froms": [s[0] for _, s in spans],
+            "tos": [s[1] for _, s in spans],
+            "regions": [s[2] for _, s in spans],
+            "officer": [s[3] for _, s in spans],
+            "informal": [s[4] for _, s in spans],
+        },
+    )

@@ -317,3 +317,33 @@ class UploadInvoice(Base):
     """Rupiah owed: officer months × the monthly rate of the rule in force."""
     rule_id: Mapped[str] = mapped_column(Text)
     """The officer contribution rule applied."""
+
+
+class CoverageSpan(Base):
+    """Projection: a person's covered valid-time interval, with the region they count for, as
+    the ledger knew it over [tx_from, tx_to). At one known time a person's spans do not overlap,
+    so counting rows counts distinct persons."""
+
+    __tablename__ = "coverage_span"
+    __table_args__ = (
+        PrimaryKeyConstraint("nik", "valid_from", "tx_from"),
+        Index("ix_coverage_span_nik_open", "nik", postgresql_where=text("tx_to IS NULL")),
+        Index(None, "region_code"),
+    )
+
+    nik: Mapped[str] = mapped_column(Text)
+    """The person."""
+    valid_from: Mapped[date] = mapped_column(Date)
+    """First covered day (Asia/Jakarta)."""
+    tx_from: Mapped[int] = mapped_column(BigInteger)
+    """First tx_seq at which the ledger knew this span."""
+    tx_to: Mapped[int | None] = mapped_column(BigInteger)
+    """First tx_seq at which it no longer did; NULL while current."""
+    valid_to: Mapped[date] = mapped_column(Date)
+    """First day no longer covered (exclusive)."""
+    region_code: Mapped[str] = mapped_column(Text)
+    """The region the person counts for: the covering enrolment's."""
+    officer: Mapped[bool] = mapped_column(Boolean)
+    """Covered as an election officer during the span."""
+    informal: Mapped[bool] = mapped_column(Boolean)
+    """Covered as a BPU member during the span."""

@@ -5,6 +5,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.coverage import repository as coverage_repository
+from coverage_ledger.coverage.spans import current_spans
 from coverage_ledger.database import raw
 from coverage_ledger.domain.supersession import EventLinks, changes_after_append
 
@@ -132,7 +134,32 @@ async def rebuild_check(session: AsyncSession) -> list[str]:
         )""",
     )
     differences += [f"{r.what} {r.code} ({r.event_id}) from tx {r.tx_from}" for r in regions]
+    differences += await _span_differences(session)
     return differences
+
+
+async def _span_differences(session: AsyncSession, batch: int = 5_000) -> list[str]:
+    """Current coverage spans recomputed from the events in force against the stored ones."""
+    differences: list[str] = []
+    niks = [
+        row.nik
+        for row in await raw.execute(
+            session,
+            "SELECT DISTINCT nik FROM event_knowledge "
+            "WHERE type IN ('officer.enrolled', 'informal.enrolled') "
+            "UNION SELECT DISTINCT nik FROM coverage_span WHERE tx_to IS NULL ORDER BY 1",
+        )
+    ]
+    for start in range(0, len(niks), batch):
+        chunk = niks[start : start + batch]
+        expected = await current_spans(session, chunk)
+        stored = await coverage_repository.open_spans(session, niks=chunk)
+        for nik in chunk:
+            want = {span.as_row() for span in expected.get(nik, [])}
+            have = set(stored.get(nik, []))
+            differences += [f"coverage_span lacks {nik} {row}" for row in sorted(want - have)]
+            differences += [f"coverage_span has extra {nik} {row}" for row in sorted(have - want)]
+    return differences[:1000]
 
 
 async def _differences(session: AsyncSession, table: str, ctes: str) -> list[Any]:

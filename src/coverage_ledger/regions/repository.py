@@ -137,3 +137,27 @@ async def region_versions(session: AsyncSession, *, code: str, tx_seq: int) -> l
         )
         for r in rows
     ]
+
+
+async def covered_counts(
+    session: AsyncSession, *, code: str, tx_seq: int, valid_at: date, segment: str
+) -> dict[str | None, int]:
+    """Persons covered on the date as known at the tx, per child of `code` (None: counted at
+    `code` itself), from the coverage spans: at one known time a person's spans do not overlap."""
+    flag = {"all": "true", "officer": "s.officer", "informal": "s.informal"}[segment]
+    rows = await raw.execute(
+        session,
+        f"""
+        SELECT CASE WHEN s.region_code = %(code)s THEN NULL
+                    ELSE %(code)s || '.'
+                         || split_part(substr(s.region_code, length(%(code)s) + 2), '.', 1) END AS child,
+               count(*) AS covered
+          FROM coverage_span s
+         WHERE s.tx_from <= %(tx)s AND (s.tx_to IS NULL OR s.tx_to > %(tx)s)
+           AND s.valid_from <= %(day)s AND s.valid_to > %(day)s
+           AND (s.region_code = %(code)s OR s.region_code LIKE %(like)s) AND {flag}
+         GROUP BY 1
+        """,
+        {"code": code, "like": f"{code}.%", "tx": tx_seq, "day": valid_at},
+    )
+    return {row.child: int(row.covered) for row in rows}

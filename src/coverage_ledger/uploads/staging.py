@@ -296,3 +296,45 @@ async def forget_verdicts(session: AsyncSession, *, upload_id: uuid.UUID) -> Non
         "DELETE FROM upload_error WHERE upload_id = %(upload)s AND code = ANY(%(codes)s)",
         {"upload": upload_id, "codes": list(SQL_CHECK_CODES)},
     )
+
+
+# persons of the staged rows with cover from another enrolment in force (one hash join: a
+# correlated NOT EXISTS was planned as a scan per row on a freshly grown event_knowledge)
+_OTHER_COVER = f"""
+    SELECT DISTINCT k.nik FROM event_knowledge k JOIN {STAGING} o ON o.nik = k.nik
+     WHERE k.tx_to IS NULL AND k.type IN ('officer.enrolled', 'informal.enrolled')
+       AND k.event_id <> o.enrolment_id"""
+
+
+async def open_roster_spans(session: AsyncSession, *, tx_seq: int, recording_day: Any) -> None:
+    """Coverage spans of the new rows whose enrolment is the person's only cover: from
+    max(term start, registered_on or the recording day) to the end of the term."""
+    await raw.execute(
+        session,
+        f"""
+        WITH other AS MATERIALIZED ({_OTHER_COVER})
+        INSERT INTO coverage_span (nik, valid_from, tx_from, valid_to, region_code, officer, informal)
+        SELECT s.nik, greatest(s.valid_from, coalesce(s.registered_on, %(day)s::date)), %(tx)s, s.valid_to,
+               s.region_code, true, false
+          FROM {STAGING} s LEFT JOIN {VERDICTS} v ON v.row = s.row
+         WHERE v.row IS NULL AND greatest(s.valid_from, coalesce(s.registered_on, %(day)s::date)) < s.valid_to
+           AND NOT EXISTS (SELECT 1 FROM other WHERE other.nik = s.nik)
+        """,
+        {"tx": tx_seq, "day": recording_day},
+        prepare=False,
+    )
+
+
+async def niks_needing_span_refresh(session: AsyncSession) -> list[str]:
+    """Persons of the written rows who have other cover too, or whose row changed an enrolment."""
+    rows = await raw.execute(
+        session,
+        f"""
+        WITH other AS MATERIALIZED ({_OTHER_COVER})
+        SELECT DISTINCT s.nik FROM {STAGING} s LEFT JOIN {VERDICTS} v ON v.row = s.row
+         WHERE v.verdict = 'changed'
+            OR (v.row IS NULL AND EXISTS (SELECT 1 FROM other WHERE other.nik = s.nik))
+        """,
+        prepare=False,
+    )
+    return [row.nik for row in rows]
