@@ -42,7 +42,7 @@ class PersonCoverage:
 
 
 @dataclass(frozen=True, slots=True)
-class _PersonSources:
+class PersonSources:
     """One person's in-force events in the domain's terms, parsed once for any number of dates."""
 
     registration_event: str
@@ -53,7 +53,7 @@ class _PersonSources:
     reactivations: list[Reactivation]
 
 
-def _sources(events: Sequence[projections.InForceEvent]) -> _PersonSources | None:
+def person_sources(events: Sequence[projections.InForceEvent]) -> PersonSources | None:
     """None when the person is not registered (as known then)."""
     by_type: dict[str, list[projections.InForceEvent]] = {}
     for event in events:
@@ -61,7 +61,7 @@ def _sources(events: Sequence[projections.InForceEvent]) -> _PersonSources | Non
     registrations = by_type.get("person.registered", [])
     if not registrations:
         return None
-    return _PersonSources(
+    return PersonSources(
         registration_event=registrations[-1].event_id,
         domicile=registrations[-1].payload["region_code"],
         terms=[
@@ -80,8 +80,8 @@ def _sources(events: Sequence[projections.InForceEvent]) -> _PersonSources | Non
     )
 
 
-def _answer_on(
-    sources: _PersonSources, *, valid_at: date, rules: RuleTable | None
+def answer_on(
+    sources: PersonSources, *, valid_at: date, rules: RuleTable | None
 ) -> tuple[CoverageAnswer, str]:
     """The answer on one date, with the region that scopes it."""
     officer = officer_coverage(
@@ -106,8 +106,8 @@ def _answer(
 ) -> tuple[CoverageAnswer, str] | None:
     """The answer from one person's in-force events, with the region that scopes it; None when
     the person is not registered (as known then)."""
-    sources = _sources(events)
-    return _answer_on(sources, valid_at=valid_at, rules=rules) if sources is not None else None
+    sources = person_sources(events)
+    return answer_on(sources, valid_at=valid_at, rules=rules) if sources is not None else None
 
 
 async def _rules_if_needed(

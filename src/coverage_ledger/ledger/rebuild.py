@@ -5,6 +5,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.coverage import spans_repository
+from coverage_ledger.coverage.spans import current_spans
 from coverage_ledger.database import raw
 from coverage_ledger.domain.supersession import EventLinks, changes_after_append
 
@@ -132,7 +134,67 @@ async def rebuild_check(session: AsyncSession) -> list[str]:
         )""",
     )
     differences += [f"{r.what} {r.code} ({r.event_id}) from tx {r.tx_from}" for r in regions]
+    differences += await _span_differences(session)
+    deltas = await _differences(
+        session,
+        "coverage_delta",
+        f"""
+        WITH changed AS (
+            SELECT tx_from AS tx, valid_from, valid_to, region_code, officer, informal, 1 AS sign
+              FROM coverage_span
+            UNION ALL
+            SELECT tx_to, valid_from, valid_to, region_code, officer, informal, -1
+              FROM coverage_span WHERE tx_to IS NOT NULL
+        ), expected AS (
+            SELECT parent_code, tx AS tx_seq, child_code, day, officer, informal, sum(delta)::int
+              FROM ({spans_repository.EXPANDED_CHANGES}) x
+             GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(delta) <> 0
+        ), live AS (
+            SELECT parent_code, tx_seq, child_code, day, officer, informal, delta
+              FROM coverage_delta WHERE delta <> 0
+        )""",
+    )
+    differences += [f"{r.what} {r.parent_code}/{r.child_code} {r.day} at tx {r.tx_seq}" for r in deltas]
+    checkpoints = await _differences(
+        session,
+        "coverage_checkpoint",
+        """
+        WITH expected AS (
+            SELECT m.parent_code, m.tx_seq, d.child_code, d.day, d.officer, d.informal, sum(d.delta)::int
+              FROM coverage_checkpoint_tx m
+              JOIN coverage_delta d ON d.parent_code = m.parent_code AND d.tx_seq <= m.tx_seq
+             GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(d.delta) <> 0
+        ), live AS (
+            SELECT parent_code, tx_seq, child_code, day, officer, informal, covered FROM coverage_checkpoint
+        )""",
+    )
+    differences += [f"{r.what} {r.parent_code}/{r.child_code} {r.day} at tx {r.tx_seq}" for r in checkpoints]
     return differences
+
+
+async def _span_differences(session: AsyncSession, batch: int = 5_000) -> list[str]:
+    """Current coverage spans recomputed from the events in force against the stored ones."""
+    differences: list[str] = []
+    head = int(await raw.scalar(session, "SELECT coalesce(max(tx_seq), 0) FROM ledger_tx") or 0)
+    niks = [
+        row.nik
+        for row in await raw.execute(
+            session,
+            "SELECT DISTINCT nik FROM event_knowledge "
+            "WHERE type IN ('officer.enrolled', 'informal.enrolled') "
+            "UNION SELECT DISTINCT nik FROM coverage_span WHERE tx_to IS NULL ORDER BY 1",
+        )
+    ]
+    for start in range(0, len(niks), batch):
+        chunk = niks[start : start + batch]
+        expected = await current_spans(session, chunk, tx_seq=head)
+        stored = await spans_repository.open_spans(session, niks=chunk)
+        for nik in chunk:
+            want = {span.as_row() for span in expected.get(nik, [])}
+            have = set(stored.get(nik, []))
+            differences += [f"coverage_span lacks {nik} {row}" for row in sorted(want - have)]
+            differences += [f"coverage_span has extra {nik} {row}" for row in sorted(have - want)]
+    return differences[:1000]
 
 
 async def _differences(session: AsyncSession, table: str, ctes: str) -> list[Any]:

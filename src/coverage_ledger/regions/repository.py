@@ -1,7 +1,7 @@
 """All SQL of region reads: the hierarchy as known at a tx, the estimates in force, and the
 persons whose enrolment or domicile lies inside a region."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -137,3 +137,38 @@ async def region_versions(session: AsyncSession, *, code: str, tx_seq: int) -> l
         )
         for r in rows
     ]
+
+
+async def covered_counts(
+    session: AsyncSession, *, code: str, tx_seq: int, days: Sequence[date], segment: str
+) -> dict[date, dict[str, int]]:
+    """Persons covered on each day as known at the tx, per child of `code` ('': counted at `code`
+    itself): the parent's newest checkpoint at or before the tx plus the deltas after it."""
+    flag = {"all": "true", "officer": "x.officer", "informal": "x.informal"}[segment]
+    rows = await raw.execute(
+        session,
+        f"""
+        WITH checkpoint AS (
+            SELECT coalesce(max(tx_seq), 0) AS tx FROM coverage_checkpoint_tx
+             WHERE parent_code = %(code)s AND tx_seq <= %(tx)s
+        ), changes AS (
+            SELECT c.child_code, c.day, c.officer, c.informal, c.covered AS n
+              FROM coverage_checkpoint c, checkpoint
+             WHERE c.parent_code = %(code)s AND c.tx_seq = checkpoint.tx AND c.day <= %(last)s
+            UNION ALL
+            SELECT d.child_code, d.day, d.officer, d.informal, d.delta
+              FROM coverage_delta d, checkpoint
+             WHERE d.parent_code = %(code)s AND d.tx_seq > checkpoint.tx AND d.tx_seq <= %(tx)s
+               AND d.day <= %(last)s
+        )
+        SELECT q.day AS asked, x.child_code, sum(x.n) AS covered
+          FROM changes x JOIN unnest(%(days)s::date[]) AS q(day) ON x.day <= q.day
+         WHERE {flag}
+         GROUP BY 1, 2
+        """,
+        {"code": code, "tx": tx_seq, "days": list(days), "last": max(days)},
+    )
+    counts: dict[date, dict[str, int]] = {day: {} for day in days}
+    for row in rows:
+        counts[row.asked][row.child_code] = int(row.covered)
+    return counts

@@ -1,9 +1,10 @@
 """Coverage ratios of a region: distinct persons covered on `valid_at` as known at a tx, whose
-enrolment in force (else domicile) lies inside the region, over the potential estimated for it.
+covering enrolment lies inside the region, over the potential estimated for it.
 
-This is the plain scan: every person of the region is read and their coverage decided exactly as
-`GET /v1/persons/{nik}/coverage` decides it. It is the reference a faster projection is checked
-against."""
+Counted from the regional coverage deltas that the coverage spans maintain (coverage/spans.py):
+a checkpoint and the deltas after it, however long the history. The plain scan, which reads every person of
+the region and decides their coverage exactly as `GET /v1/persons/{nik}/coverage` does, stays as
+the reference the spans are tested against (`by_scan`)."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -89,19 +90,39 @@ async def _visible_region(
 
 
 async def region_coverage(
-    session: AsyncSession, *, principal: Principal, code: str, as_of: AsOf, segment: str
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    code: str,
+    as_of: AsOf,
+    segment: str,
+    by_scan: bool = False,
 ) -> RegionCoverage:
     """The region's covered persons, potential and ratio, and the same for each child."""
     days = await region_coverage_on_days(
-        session, principal=principal, code=code, tx_seq=as_of.tx_seq, days=[as_of.valid_at], segment=segment
+        session,
+        principal=principal,
+        code=code,
+        tx_seq=as_of.tx_seq,
+        days=[as_of.valid_at],
+        segment=segment,
+        by_scan=by_scan,
     )
     return days[as_of.valid_at]
 
 
 async def region_coverage_on_days(
-    session: AsyncSession, *, principal: Principal, code: str, tx_seq: int, days: Sequence[date], segment: str
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    code: str,
+    tx_seq: int,
+    days: Sequence[date],
+    segment: str,
+    by_scan: bool = False,
 ) -> dict[date, RegionCoverage]:
-    """`region_coverage` on several dates as known at one tx, reading each person's events once."""
+    """`region_coverage` on several dates as known at one tx: counted from the coverage deltas, or
+    (`by_scan`, the reference) by deciding every person of the region from their events."""
     results: dict[date, RegionCoverage] = {}
     for day in days:
         region = await _visible_region(session, principal, code, tx_seq, day)
@@ -109,9 +130,18 @@ async def region_coverage_on_days(
         results[day] = RegionCoverage(
             RegionFigure(region.code, region.name), [RegionFigure(c.code, c.name) for c in children]
         )
-    async for niks in repository.persons_within(session, code=code, tx_seq=tx_seq):
-        for day, answers in (await answers_on_days(session, niks, tx_seq=tx_seq, days=days)).items():
-            _count(results[day], code, answers.values(), segment)
+    if by_scan:
+        async for niks in repository.persons_within(session, code=code, tx_seq=tx_seq):
+            for day, answers in (await answers_on_days(session, niks, tx_seq=tx_seq, days=days)).items():
+                _count(results[day], code, answers.values(), segment)
+    else:
+        counts = await repository.covered_counts(
+            session, code=code, tx_seq=tx_seq, days=list(results), segment=segment
+        )
+        for day, result in results.items():
+            result.region.covered = sum(counts[day].values())
+            for figure in result.children:
+                figure.covered = counts[day].get(figure.region_code, 0)
     for day, result in results.items():
         estimates = await repository.estimates_within(session, code=code, tx_seq=tx_seq, valid_at=day)
         below = _below(estimates, code)

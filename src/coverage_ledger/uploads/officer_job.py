@@ -15,6 +15,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.coverage.spans import refresh_spans
 from coverage_ledger.domain.rule_table import RuleTable, rule_table
 from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.ledger import projections
@@ -218,7 +219,22 @@ class OfficerRosterJob(Job):
             enter_written=True,
         )
         assert outcome.status == "ok" and outcome.tx_seq is not None, outcome
+        assert outcome.recorded_at is not None
         self.phases["commit_lock_and_chain"] = round(time.monotonic() - mark, 3)
+        mark = time.monotonic()
+        # coverage spans: set-based for officers whose only cover is this roster's row, the
+        # general recomputation for everyone else the tx touched
+        others = await staging.niks_needing_span_refresh(work)
+        due = await staging.open_roster_spans(
+            work, tx_seq=outcome.tx_seq, recording_day=jakarta_date(outcome.recorded_at), refreshed=others
+        )
+        await refresh_spans(
+            work,
+            niks=sorted(set(others) | set(corrections.retracted_niks)),
+            tx_seq=outcome.tx_seq,
+            due=due,
+        )
+        self.phases["commit_spans"] = round(time.monotonic() - mark, 3)
         await repository.write_invoice(work, upload_id=record.upload_id, lines=invoice)
         self.outcome = {
             "written": True,

@@ -24,6 +24,8 @@ class RosterCorrections:
     """(target, correction)."""
     corrected: int = 0
     retracted: int = 0
+    retracted_niks: list[str] = field(default_factory=list)
+    """Persons whose enrolment is retracted (their coverage spans change)."""
 
     def summary(self, counts: dict[str, int]) -> dict[str, Any]:
         """Counts by effect for the upload's outcome."""
@@ -75,7 +77,8 @@ async def roster_corrections(
     vanished = await staging.vanished_enrolments(
         session, committee=committee, key_region_prefix=key_region_prefix
     )
-    for index, (old_event_id, _nik, _region) in enumerate(vanished):
+    for index, (old_event_id, nik, _region) in enumerate(vanished):
+        result.retracted_niks.append(nik)
         result.add(
             f"{prefix}-x{index}",
             {"supersedes": [old_event_id], "reason": f"not in the roster uploaded as {upload_id}"},

@@ -189,11 +189,12 @@ async def rollback_to(session: AsyncSession, name: str) -> None:
 
 async def regions_in_force(session: AsyncSession) -> tuple[set[str], set[str]]:
     """Every region code in force, and the district codes among them (NIK prefixes)."""
-    rows = await raw.execute(session, "SELECT code, level FROM region WHERE tx_to IS NULL")
-    regions: set[str] = set()
-    districts: set[str] = set()
-    for code, level in rows:
-        regions.add(code)
-        if level == 3:
-            districts.add(code)
-    return regions, districts
+    # two arrays rather than ~90,000 rows: building the rows cost more than checking a 1,000-row roster
+    row = (
+        await raw.execute(
+            session,
+            "SELECT array_agg(code) AS regions, array_agg(code) FILTER (WHERE level = 3) AS districts "
+            "FROM region WHERE tx_to IS NULL",
+        )
+    ).one()
+    return set(row.regions or ()), set(row.districts or ())

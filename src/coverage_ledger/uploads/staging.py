@@ -3,13 +3,14 @@ COPY into them, the set-based checks against the file and the ledger, and the ev
 from them."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from psycopg import AsyncCopy
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.coverage import spans_repository
 from coverage_ledger.database import raw
 from coverage_ledger.database.raw import driver_connection
 from coverage_ledger.uploads.officer_events import STAGED_COLUMNS
@@ -296,3 +297,62 @@ async def forget_verdicts(session: AsyncSession, *, upload_id: uuid.UUID) -> Non
         "DELETE FROM upload_error WHERE upload_id = %(upload)s AND code = ANY(%(codes)s)",
         {"upload": upload_id, "codes": list(SQL_CHECK_CODES)},
     )
+
+
+async def niks_needing_span_refresh(session: AsyncSession) -> list[str]:
+    """Persons of the written rows who have cover from another enrolment in force too, or whose
+    row changed an enrolment: their spans need the general recomputation."""
+    # one index lookup per staged row, whatever the planner believes of an event_knowledge that
+    # may have grown by a million rows in this very transaction (its hash join read every
+    # enrolment in force, seconds at ten million)
+    await raw.execute(session, "SET LOCAL enable_hashjoin = off")
+    await raw.execute(session, "SET LOCAL enable_mergejoin = off")
+    rows = await raw.execute(
+        session,
+        f"""
+        SELECT DISTINCT s.nik FROM {STAGING} s LEFT JOIN {VERDICTS} v ON v.row = s.row
+         WHERE v.verdict = 'changed'
+            OR (v.row IS NULL AND EXISTS (
+                    SELECT 1 FROM event_knowledge k
+                     WHERE k.nik = s.nik AND k.tx_to IS NULL
+                       AND k.type IN ('officer.enrolled', 'informal.enrolled')
+                       AND k.event_id <> s.enrolment_id))
+        """,
+        prepare=False,
+    )
+    await raw.execute(session, "SET LOCAL enable_hashjoin = DEFAULT")
+    await raw.execute(session, "SET LOCAL enable_mergejoin = DEFAULT")
+    return [row.nik for row in rows]
+
+
+async def open_roster_spans(
+    session: AsyncSession, *, tx_seq: int, recording_day: Any, refreshed: Sequence[str]
+) -> list[str]:
+    """Coverage spans (and their regional deltas) of the new rows whose enrolment is the person's
+    only cover (all but `refreshed`): from max(term start, registered_on or the recording day)
+    to the end of the term; the parent regions now due for a checkpoint."""
+    rows = await raw.execute(
+        session,
+        f"""
+        WITH opened AS (
+            INSERT INTO coverage_span (nik, valid_from, tx_from, valid_to, region_code, officer, informal)
+            SELECT s.nik, greatest(s.valid_from, coalesce(s.registered_on, %(day)s::date)), %(tx)s,
+                   s.valid_to, s.region_code, true, false
+              FROM {STAGING} s LEFT JOIN {VERDICTS} v ON v.row = s.row
+             WHERE v.row IS NULL
+               AND greatest(s.valid_from, coalesce(s.registered_on, %(day)s::date)) < s.valid_to
+               AND NOT EXISTS (SELECT 1 FROM unnest(%(refreshed)s::text[]) AS r(nik) WHERE r.nik = s.nik)
+            RETURNING valid_from, valid_to, region_code, officer, informal
+        )
+        , changed AS (SELECT %(tx)s::bigint AS tx, *, 1 AS sign FROM opened)
+        {spans_repository.DELTAS_FROM_CHANGED}
+        """,
+        {
+            "tx": tx_seq,
+            "day": recording_day,
+            "refreshed": list(refreshed),
+            "checkpoint_after": spans_repository.CHECKPOINT_AFTER,
+        },
+        prepare=False,
+    )
+    return [row.parent_code for row in rows if row.due]

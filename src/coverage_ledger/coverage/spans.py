@@ -1,0 +1,134 @@
+"""Coverage spans: the projection that makes regional ratios a count instead of a scan.
+
+A person's coverage is piecewise constant in valid time: it can only change on a day some source
+starts or ends (a term's start, cover start and end, a BPU membership's cover start, a
+reactivation, the first day of a month). The spans are found by deciding the person's coverage
+on each such day exactly as `GET /v1/persons/{nik}/coverage` decides it (`answer_on`), so the
+projection cannot disagree with the plain scan. After every append the spans of the persons it
+touched are recomputed; those that changed are closed at the tx and the new ones opened, and the
+regional deltas of both are written with them (spans_repository)."""
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.coverage import spans_repository
+from coverage_ledger.coverage.service import PERSON_EVENT_TYPES, PersonSources, answer_on, person_sources
+from coverage_ledger.domain.coverage import CoverageStatus
+from coverage_ledger.domain.months import Month
+from coverage_ledger.domain.rule_table import RuleTable, rule_table
+from coverage_ledger.ledger import projections
+
+OPEN_END = date(9999, 12, 31)
+"""valid_to of a span with no end in sight."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Span:
+    """A covered interval [valid_from, valid_to) with the region the person counts for."""
+
+    valid_from: date
+    valid_to: date
+    region_code: str
+    officer: bool
+    informal: bool
+
+    def as_row(self) -> spans_repository.SpanRow:
+        """The stored form."""
+        return (self.valid_from, self.valid_to, self.region_code, self.officer, self.informal)
+
+
+def _breakpoints(sources: PersonSources, grace_months: int) -> list[date]:
+    days: set[date] = set()
+    for term in sources.terms:
+        days |= {term.valid_from, term.valid_to, term.covers_from}
+    months: set[Month] = set()
+    for enrolment in sources.enrolments:
+        days |= {enrolment.valid_from, enrolment.covers_from}
+        months.add(Month.of(enrolment.covers_from))
+    for payment in sources.payments:
+        months |= {payment.first, payment.last.plus(grace_months + 2)}
+    for reactivation in sources.reactivations:
+        days.add(reactivation.reactivated_on)
+        months.add(Month.of(reactivation.reactivated_on).plus(grace_months + 2))
+    if months:
+        month, last = min(months), max(months)
+        while month <= last:
+            days.add(month.first_day)
+            month = month.plus(1)
+    return sorted(days)
+
+
+def spans_of(sources: PersonSources, rules: RuleTable | None) -> list[Span]:
+    """The person's covered intervals, merged where nothing changes."""
+    grace = rules.grace_months if rules is not None else 0
+    days = _breakpoints(sources, grace)
+    if not days:
+        return []
+    spans: list[Span] = []
+    for start, end in zip(days, [*days[1:], OPEN_END], strict=True):
+        answer, region = answer_on(sources, valid_at=start, rules=rules)
+        if not answer.covered:
+            continue
+        covering = {s.kind for s in answer.sources if s.status is CoverageStatus.COVERED}
+        span = Span(start, end, region, "officer" in covering, "informal" in covering)
+        last = spans[-1] if spans else None
+        same = last is not None and (last.region_code, last.officer, last.informal) == (
+            region,
+            span.officer,
+            span.informal,
+        )
+        if last is not None and same and last.valid_to == start:
+            spans[-1] = Span(last.valid_from, end, region, span.officer, span.informal)
+        else:
+            spans.append(span)
+    return spans
+
+
+async def current_spans(session: AsyncSession, niks: Iterable[str], *, tx_seq: int) -> dict[str, list[Span]]:
+    """Each person's spans computed from their events in force now; `tx_seq` is the newest tx
+    (this transaction's own, if it appended one), whose rules apply."""
+    nik_list = list(set(niks))
+    events = await projections.in_force_events_of(session, niks=nik_list, types=PERSON_EVENT_TYPES)
+    rules = None
+    if any(e.type == "informal.enrolled" for e in events):
+        rules = rule_table(await projections.rule_definitions(session, tx_seq=tx_seq))
+    if len(nik_list) < _OFF_LOOP_FROM:
+        return _spans_by_person(nik_list, events, rules)
+    # thousands of persons are tens of milliseconds of CPU: not on the event loop
+    return await asyncio.to_thread(_spans_by_person, nik_list, events, rules)
+
+
+_OFF_LOOP_FROM = 200
+_CHUNK = 5_000
+
+
+def _spans_by_person(
+    niks: Sequence[str], events: Sequence[projections.InForceEvent], rules: RuleTable | None
+) -> dict[str, list[Span]]:
+    per_person: dict[str, list[projections.InForceEvent]] = {}
+    for event in events:
+        per_person.setdefault(event.payload["nik"], []).append(event)
+    result: dict[str, list[Span]] = {}
+    for nik in niks:
+        sources = person_sources(per_person.get(nik, []))
+        result[nik] = spans_of(sources, rules) if sources is not None else []
+    return result
+
+
+async def refresh_spans(
+    session: AsyncSession, *, niks: Sequence[str], tx_seq: int, due: Iterable[str] = ()
+) -> None:
+    """After tx `tx_seq`: make these persons' current spans the ones their events in force imply,
+    with the regional deltas, and checkpoint the regions due (these and `due`, from spans
+    written otherwise in this tx)."""
+    due = set(due)
+    for start in range(0, len(niks), _CHUNK):
+        chunk = list(niks[start : start + _CHUNK])
+        wanted = await current_spans(session, chunk, tx_seq=tx_seq)
+        rows = [(nik, span.as_row()) for nik, spans in wanted.items() for span in spans]
+        due |= set(await spans_repository.replace_open_spans(session, niks=chunk, spans=rows, tx_seq=tx_seq))
+    await spans_repository.take_checkpoints(session, parents=sorted(due), tx_seq=tx_seq)

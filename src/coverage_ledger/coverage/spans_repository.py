@@ -1,0 +1,171 @@
+"""SQL of the coverage projection: persons' spans, the regional deltas they imply, checkpoints.
+
+Every change of spans is written with its deltas in the same statement (`DELTAS_FROM_CHANGED`),
+so the two cannot drift apart; `rebuild --check` recomputes both from the log."""
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.database import raw
+
+SpanRow = tuple[date, date, str, bool, bool]
+"""(valid_from, valid_to, region_code, officer, informal)."""
+
+CHECKPOINT_AFTER = 4_000
+"""Delta rows a parent region gathers before a checkpoint (or more, up to the size of its last
+checkpoint: taking one then costs no more than the deltas it summarizes, and a read sums at most
+about twice that many rows)."""
+
+EXPANDED_CHANGES = """
+    SELECT c.tx, array_to_string(c.parts[1:level], '.') AS parent_code,
+           CASE WHEN level = cardinality(c.parts) THEN ''
+                ELSE array_to_string(c.parts[1:level + 1], '.') END AS child_code,
+           edge.day, c.officer, c.informal, c.sign * edge.sign AS delta
+      FROM (SELECT *, string_to_array(region_code, '.') AS parts FROM changed) c
+     CROSS JOIN LATERAL generate_series(1, cardinality(c.parts)) AS level
+     CROSS JOIN LATERAL (VALUES (c.valid_from, 1), (c.valid_to, -1)) AS edge(day, sign)
+"""
+"""Each span change of the CTE `changed (tx, valid_from, valid_to, region_code, officer,
+informal, sign)` (+1 known from tx, -1 no longer known from tx) as a delta on its first and
+first uncovered day, once for every ancestor region of the span's region."""
+
+DELTAS_FROM_CHANGED = f"""
+, expanded AS ({EXPANDED_CHANGES})
+, summed AS (
+    SELECT parent_code, child_code, day, officer, informal, sum(delta)::int AS delta
+      FROM expanded GROUP BY 1, 2, 3, 4, 5 HAVING sum(delta) <> 0
+)
+, written AS (
+    INSERT INTO coverage_delta (parent_code, tx_seq, child_code, day, officer, informal, delta)
+    SELECT parent_code, %(tx)s, child_code, day, officer, informal, delta FROM summed
+        ON CONFLICT ON CONSTRAINT pk_coverage_delta
+    DO UPDATE SET delta = coverage_delta.delta + excluded.delta
+    RETURNING parent_code
+)
+INSERT INTO coverage_delta_parent (parent_code, checkpoint_tx, checkpoint_rows, pending)
+SELECT parent_code, 0, 0, count(*) FROM written GROUP BY parent_code
+    ON CONFLICT ON CONSTRAINT pk_coverage_delta_parent
+    DO UPDATE SET pending = coverage_delta_parent.pending + excluded.pending
+RETURNING parent_code, pending >= greatest(%(checkpoint_after)s, checkpoint_rows) AS due
+"""
+"""The tail of a statement whose CTE `changed (valid_from, valid_to, region_code, officer,
+informal, sign)` lists the spans opened (+1) and closed (-1) at tx `%(tx)s` (its `tx` column
+that tx); `%(checkpoint_after)s` is CHECKPOINT_AFTER. It returns the
+parent regions written, and whether a checkpoint of each is due."""
+
+
+async def replace_open_spans(
+    session: AsyncSession, *, niks: Sequence[str], spans: Sequence[tuple[str, SpanRow]], tx_seq: int
+) -> list[str]:
+    """Make `spans` the current spans of `niks` as of a tx: those no longer wanted are closed,
+    the new ones opened, and the regional deltas of both written; the parent regions now due
+    for a checkpoint."""
+    if not niks:
+        return []
+    rows = await raw.execute(
+        session,
+        f"""
+        WITH wanted AS (
+            SELECT * FROM unnest(%(span_niks)s::text[], %(froms)s::date[], %(tos)s::date[],
+                                 %(regions)s::text[], %(officer)s::bool[], %(informal)s::bool[])
+                AS w(nik, valid_from, valid_to, region_code, officer, informal)
+        )
+        , closed AS (
+            UPDATE coverage_span s SET tx_to = %(tx)s
+             WHERE s.nik = ANY(%(niks)s) AND s.tx_to IS NULL
+               AND NOT EXISTS (
+                   SELECT 1 FROM wanted w
+                    WHERE (w.nik, w.valid_from, w.valid_to, w.region_code, w.officer, w.informal)
+                        = (s.nik, s.valid_from, s.valid_to, s.region_code, s.officer, s.informal))
+            RETURNING s.valid_from, s.valid_to, s.region_code, s.officer, s.informal, -1 AS sign
+        )
+        , opened AS (
+            INSERT INTO coverage_span (nik, valid_from, tx_from, valid_to, region_code, officer, informal)
+            SELECT w.nik, w.valid_from, %(tx)s, w.valid_to, w.region_code, w.officer, w.informal
+              FROM wanted w
+             WHERE NOT EXISTS (
+                   SELECT 1 FROM coverage_span s
+                    WHERE s.nik = w.nik AND s.tx_to IS NULL
+                      AND (s.valid_from, s.valid_to, s.region_code, s.officer, s.informal)
+                        = (w.valid_from, w.valid_to, w.region_code, w.officer, w.informal))
+            RETURNING valid_from, valid_to, region_code, officer, informal, 1 AS sign
+        )
+        , changed AS (
+            SELECT %(tx)s::bigint AS tx, * FROM closed UNION ALL SELECT %(tx)s::bigint, * FROM opened
+        )
+        {DELTAS_FROM_CHANGED}
+        """,
+        {
+            "tx": tx_seq,
+            "checkpoint_after": CHECKPOINT_AFTER,
+            "niks": list(niks),
+            "span_niks": [n for n, _ in spans],
+            "froms": [s[0] for _, s in spans],
+            "tos": [s[1] for _, s in spans],
+            "regions": [s[2] for _, s in spans],
+            "officer": [s[3] for _, s in spans],
+            "informal": [s[4] for _, s in spans],
+        },
+        prepare=None if len(niks) <= 64 else False,
+    )
+    return [row.parent_code for row in rows if row.due]
+
+
+async def take_checkpoints(session: AsyncSession, *, parents: Sequence[str], tx_seq: int) -> None:
+    """Checkpoint these parent regions as of this tx: their last checkpoint plus the deltas since."""
+    if not parents:
+        return
+    await raw.execute(
+        session,
+        """
+        WITH due AS MATERIALIZED (
+            SELECT parent_code, checkpoint_tx FROM coverage_delta_parent
+             WHERE parent_code = ANY(%(parents)s)
+        )
+        , summed AS (
+            SELECT parent_code, child_code, day, officer, informal, sum(n)::int AS covered FROM (
+                SELECT c.parent_code, c.child_code, c.day, c.officer, c.informal, c.covered AS n
+                  FROM coverage_checkpoint c JOIN due
+                    ON c.parent_code = due.parent_code AND c.tx_seq = due.checkpoint_tx
+                UNION ALL
+                SELECT d.parent_code, d.child_code, d.day, d.officer, d.informal, d.delta
+                  FROM coverage_delta d JOIN due
+                    ON d.parent_code = due.parent_code AND d.tx_seq > due.checkpoint_tx
+            ) x GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0
+        )
+        , stored AS (
+            INSERT INTO coverage_checkpoint (parent_code, tx_seq, child_code, day, officer, informal, covered)
+            SELECT parent_code, %(tx)s, child_code, day, officer, informal, covered FROM summed
+            RETURNING parent_code
+        )
+        , sizes AS (SELECT parent_code, count(*) AS n FROM stored GROUP BY 1)
+        , marked AS (
+            INSERT INTO coverage_checkpoint_tx (parent_code, tx_seq) SELECT parent_code, %(tx)s FROM due
+        )
+        UPDATE coverage_delta_parent p
+           SET checkpoint_tx = %(tx)s, pending = 0, checkpoint_rows = coalesce(sizes.n, 0)
+          FROM due LEFT JOIN sizes USING (parent_code)
+         WHERE p.parent_code = due.parent_code
+        """,
+        {"tx": tx_seq, "parents": list(parents)},
+        prepare=False,
+    )
+
+
+async def open_spans(session: AsyncSession, *, niks: Sequence[str]) -> dict[str, list[SpanRow]]:
+    """The current coverage spans of these persons."""
+    rows = await raw.execute(
+        session,
+        "SELECT nik, valid_from, valid_to, region_code, officer, informal FROM coverage_span "
+        "WHERE nik = ANY(%(niks)s) AND tx_to IS NULL",
+        {"niks": list(niks)},
+        prepare=False,
+    )
+    spans: dict[str, list[SpanRow]] = {}
+    for row in rows:
+        spans.setdefault(row.nik, []).append(
+            (row.valid_from, row.valid_to, row.region_code, row.officer, row.informal)
+        )
+    return spans
