@@ -268,7 +268,7 @@ async def _measure(url: str, sizes: dict[str, int]) -> dict[str, Any]:
         "province_ratio_ms": ms(fast),
         "period_scan_ms": ms(periods),
         "speedup_p50": round(statistics.median(periods) / statistics.median(fast), 1),
-        "plain_scan_oracle_ms": ms(oracle) | {"samples": len(oracle)},
+        "plain_scan_oracle_ms": (ms(oracle) if oracle else {}) | {"samples": len(oracle)},
         "series_24_months_ms": ms(series),
     }
     return figures

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from coverage_ledger.coverage import spans_repository
@@ -179,3 +180,27 @@ async def test_regional_counts_equal_the_plain_scan(
         finally:
             await session.close()
             await transaction.rollback()
+
+
+async def test_rebuild_check_reports_a_changed_delta_checkpoint_or_span(
+    session: AsyncSession, checkpoint_often: None
+) -> None:
+    await _history(session, [("term", 0, "16.71.01", 10, 30, 0), ("term", 1, "16.71.02", 40, 30, 5)])
+    assert await rebuild_check(session) == []
+    assert await session.scalar(text("SELECT count(*) FROM coverage_checkpoint")), "checkpoints were taken"
+    for tamper, reported in (
+        (
+            "UPDATE coverage_delta SET delta = delta + 1 WHERE parent_code = '16.71'",
+            "coverage_delta has extra",
+        ),
+        (
+            "UPDATE coverage_checkpoint SET covered = covered + 1 WHERE parent_code = '16'",
+            "coverage_checkpoint",
+        ),
+        ("UPDATE coverage_span SET valid_to = valid_to + 1 WHERE tx_to IS NULL", "coverage_span lacks"),
+    ):
+        async with session.begin_nested() as tampering:
+            await session.execute(text(tamper))
+            differences = await rebuild_check(session)
+            assert any(d.startswith(reported) for d in differences), (tamper, differences)
+            await tampering.rollback()
