@@ -9,22 +9,31 @@ from bench import coverage_lookup, ledger_core, region_ratio, roster_upload
 from bench.common import machine
 
 SUITES = {
-    "ledger_core": ledger_core.run,
-    "coverage_lookup": coverage_lookup.run,
-    "roster_upload": roster_upload.run,
-    "region_ratio": region_ratio.run,
+    "ledger_core": ledger_core,
+    "coverage_lookup": coverage_lookup,
+    "roster_upload": roster_upload,
+    "region_ratio": region_ratio,
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size", choices=["small", "full"], default="small", help="data set size")
+    parser.add_argument(
+        "--size",
+        choices=["small", "medium", "full"],
+        default="small",
+        help="data set size (medium: only the suites that define it)",
+    )
     parser.add_argument("--only", choices=sorted(SUITES), action="append", help="run only these suites")
     args = parser.parse_args()
     results = {"machine": machine(), "size": args.size, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     for name in args.only or SUITES:
+        suite = SUITES[name]
+        if args.size not in suite.SIZES:
+            print(f"== {name}: no {args.size} size, skipped", flush=True)
+            continue
         print(f"== {name} ({args.size})", flush=True)
-        results[name] = SUITES[name](size=args.size)
+        results[name] = suite.run(size=args.size)
         print(json.dumps(results[name], indent=2), flush=True)
     out = Path(__file__).parent / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}-{args.size}.json"
     out.parent.mkdir(exist_ok=True)

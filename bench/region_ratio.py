@@ -30,7 +30,8 @@ from coverage_ledger.uploads.service import UploadOptions
 
 SIZES = {
     "small": {"uploads": 200, "rows": 1_000, "singles": 2_000, "pairs": 100, "oracle_pairs": 10},
-    "full": {"uploads": 10_000, "rows": 1_000, "singles": 100_000, "pairs": 100, "oracle_pairs": 3},
+    "medium": {"uploads": 1_000, "rows": 1_000, "singles": 10_000, "pairs": 100, "oracle_pairs": 3},
+    "full": {"uploads": 10_000, "rows": 1_000, "singles": 100_000, "pairs": 100, "oracle_pairs": 1},
 }
 PROVINCE = "16"
 TERMS = [  # (role, term start, term end, latest registration delay in days): facts.md
@@ -189,6 +190,8 @@ async def _single_event_txs(maker: async_sessionmaker[AsyncSession], count: int,
         async with maker() as session, session.begin():
             await append_events(session, principal=SYSTEM, events=request.events, source="bench")
         done += 1
+        if done % 10_000 == 0:
+            print(f"  {done} single-event txs", flush=True)
     return done
 
 
@@ -214,6 +217,7 @@ async def _measure(url: str, sizes: dict[str, int]) -> dict[str, Any]:
     maker = session_factory(engine)
     with tempfile.TemporaryDirectory(prefix="bench-rosters-") as tmp:
         figures: dict[str, Any] = {"load": await _load(maker, sizes, Path(tmp))}
+    print("  measuring", flush=True)
     rng = random.Random(7)
     fast: list[float] = []
     periods: list[float] = []

@@ -348,7 +348,24 @@ class CoverageSpan(Base):
     """Covered as a BPU member during the span."""
 
 
-class CoverageDelta(Base):
+class _RegionCountKey:
+    """The key columns shared by coverage deltas and checkpoints."""
+
+    parent_code: Mapped[str] = mapped_column(Text)
+    """The region whose figure this counts toward (a prefix of the span's region)."""
+    tx_seq: Mapped[int] = mapped_column(BigInteger)
+    """Deltas: the tx whose knowledge changed the count. Checkpoints: deltas up to this tx are summed."""
+    child_code: Mapped[str] = mapped_column(Text)
+    """The child of `parent_code` the span's region lies in; '' when it is `parent_code` itself."""
+    day: Mapped[date] = mapped_column(Date)
+    """The valid-time day from which the change applies (Asia/Jakarta)."""
+    officer: Mapped[bool] = mapped_column(Boolean)
+    """The span covers an election officer."""
+    informal: Mapped[bool] = mapped_column(Boolean)
+    """The span covers a BPU member."""
+
+
+class CoverageDelta(_RegionCountKey, Base):
     """Projection: the net change a tx made to the number of persons covered, per region and day.
 
     A span [valid_from, valid_to) known from tx T adds +1 on valid_from and -1 on valid_to at T;
@@ -362,23 +379,11 @@ class CoverageDelta(Base):
         PrimaryKeyConstraint("parent_code", "tx_seq", "child_code", "day", "officer", "informal"),
     )
 
-    parent_code: Mapped[str] = mapped_column(Text)
-    """The region whose figure this counts toward (a prefix of the span's region)."""
-    tx_seq: Mapped[int] = mapped_column(BigInteger)
-    """The tx whose knowledge changed the count."""
-    child_code: Mapped[str] = mapped_column(Text)
-    """The child of `parent_code` the span's region lies in; '' when it is `parent_code` itself."""
-    day: Mapped[date] = mapped_column(Date)
-    """The valid-time day from which the change applies (Asia/Jakarta)."""
-    officer: Mapped[bool] = mapped_column(Boolean)
-    """The span covers an election officer."""
-    informal: Mapped[bool] = mapped_column(Boolean)
-    """The span covers a BPU member."""
     delta: Mapped[int] = mapped_column(Integer)
     """Persons, signed."""
 
 
-class CoverageCheckpoint(Base):
+class CoverageCheckpoint(_RegionCountKey, Base):
     """Projection: the deltas of one parent region summed over every tx up to a checkpoint, so a
     read sums the checkpoint and the few deltas after it, however long the history."""
 
@@ -387,18 +392,6 @@ class CoverageCheckpoint(Base):
         PrimaryKeyConstraint("parent_code", "tx_seq", "child_code", "day", "officer", "informal"),
     )
 
-    parent_code: Mapped[str] = mapped_column(Text)
-    """As in coverage_delta."""
-    tx_seq: Mapped[int] = mapped_column(BigInteger)
-    """The checkpoint: deltas with tx_seq at or before it are summed here."""
-    child_code: Mapped[str] = mapped_column(Text)
-    """As in coverage_delta."""
-    day: Mapped[date] = mapped_column(Date)
-    """As in coverage_delta."""
-    officer: Mapped[bool] = mapped_column(Boolean)
-    """As in coverage_delta."""
-    informal: Mapped[bool] = mapped_column(Boolean)
-    """As in coverage_delta."""
     covered: Mapped[int] = mapped_column(Integer)
     """Persons, signed: the sum of the deltas (rows summing to zero are left out)."""
 
