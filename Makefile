@@ -34,7 +34,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
-## bench: benchmarks with figures for docs/benchmarks.md (SIZE=small|full)
+## bench: benchmarks with figures for docs/benchmarks.md (SIZE=small|medium|full)
 bench: $(STAMP)
 	$(BIN)/python -m bench --size $(SIZE)
 

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from coverage_ledger.coverage import spans_repository
+from coverage_ledger.coverage.spans import backfill_spans
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.domain.months import Month
 from coverage_ledger.ledger.asof import AsOf
@@ -87,8 +88,9 @@ async def _history(session: AsyncSession, ops: list[tuple[Any, ...]]) -> list[in
                 "region_code": region,
                 "valid_from": first.isoformat(),
                 "valid_to": (first + timedelta(days=length)).isoformat(),
-                "registered_on": (first + timedelta(days=registered_after)).isoformat(),
             }
+            if registered_after < 35:  # else covered from the day the tx is recorded
+                event["registered_on"] = (first + timedelta(days=registered_after)).isoformat()
         elif kind == "member":
             _, who, region, month = op
             first = Month.of(START).plus(month).first_day
@@ -127,8 +129,7 @@ async def _history(session: AsyncSession, ops: list[tuple[Any, ...]]) -> list[in
         tx = await append_in_savepoint(session, [event])
         if tx is not None:
             txs.append(tx)
-            if kind != "retract":
-                appended.append(event["event_id"])
+            appended.append(event["event_id"])  # a retraction retracted restores its target
     return txs
 
 
@@ -164,7 +165,7 @@ async def test_regional_counts_equal_the_plain_scan(
             txs = await _history(session, ops)
             for day_offset, which, segment in probes:
                 as_of = AsOf(START + timedelta(days=day_offset), None, txs[which % len(txs)])
-                for code in ("16", "16.71"):
+                for code in ("16", "16.71", "16.71.01"):
                     fast = await region_coverage(
                         session, principal=SYSTEM, code=code, as_of=as_of, segment=segment
                     )
@@ -204,3 +205,40 @@ async def test_rebuild_check_reports_a_changed_delta_checkpoint_or_span(
             differences = await rebuild_check(session)
             assert any(d.startswith(reported) for d in differences), (tamper, differences)
             await tampering.rollback()
+
+
+PROJECTION_TABLES = (
+    "coverage_checkpoint_tx",
+    "coverage_checkpoint",
+    "coverage_delta_parent",
+    "coverage_delta",
+    "coverage_span",
+)
+
+
+async def test_a_ledger_from_before_the_projection_gets_it_by_replay_exactly_as_appends_wrote_it(
+    session: AsyncSession, checkpoint_often: None
+) -> None:
+    await _history(
+        session,
+        [
+            ("term", 0, "16.71.01", 10, 30, 0),
+            ("pay", 2, 0, 3, 5),
+            ("term", 1, "16.72.01", 40, 60, 50),
+            ("member", 1, "16.71.02", 4),
+            ("pay", 1, 4, 2, 3),
+            ("retract", 0),
+            ("retract", 5),  # the retraction itself: the first term is back
+            ("pay", 3, 0, 2, 70),
+        ],
+    )
+    spans = "SELECT * FROM coverage_span ORDER BY nik, valid_from, tx_from"
+    deltas = "SELECT * FROM coverage_delta WHERE delta <> 0 ORDER BY parent_code, tx_seq, child_code, day"
+    written = [(await session.execute(text(q))).all() for q in (spans, deltas)]
+    assert written[0] and written[1]
+    for table in PROJECTION_TABLES:
+        await session.execute(text(f"DELETE FROM {table}"))
+    assert await backfill_spans(session) > 0
+    assert [(await session.execute(text(q))).all() for q in (spans, deltas)] == written
+    assert await rebuild_check(session) == []
+    assert await backfill_spans(session) == 0  # a projection that exists is left alone

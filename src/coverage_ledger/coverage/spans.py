@@ -9,7 +9,7 @@ touched are recomputed; those that changed are closed at the tx and the new ones
 regional deltas of both are written with them (spans_repository)."""
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -88,22 +88,27 @@ def spans_of(sources: PersonSources, rules: RuleTable | None) -> list[Span]:
     return spans
 
 
-async def current_spans(session: AsyncSession, niks: Iterable[str], *, tx_seq: int) -> dict[str, list[Span]]:
-    """Each person's spans computed from their events in force now; `tx_seq` is the newest tx
-    (this transaction's own, if it appended one), whose rules apply."""
+_OFF_LOOP_FROM = 200
+"""From this many persons the spans are decided in a worker thread (milliseconds of CPU)."""
+_CHUNK = 5_000
+"""Persons read and written per statement."""
+
+
+async def current_spans(
+    session: AsyncSession, niks: Iterable[str], *, tx_seq: int, at_tx: bool = False
+) -> dict[str, list[Span]]:
+    """Each person's spans computed from their events in force now (`at_tx`: as known at tx
+    `tx_seq`, for a replay); `tx_seq` is the newest tx, whose rules apply."""
     nik_list = list(set(niks))
-    events = await projections.in_force_events_of(session, niks=nik_list, types=PERSON_EVENT_TYPES)
+    events = await projections.in_force_events_of(
+        session, niks=nik_list, types=PERSON_EVENT_TYPES, tx_seq=tx_seq if at_tx else None
+    )
     rules = None
     if any(e.type == "informal.enrolled" for e in events):
         rules = rule_table(await projections.rule_definitions(session, tx_seq=tx_seq))
     if len(nik_list) < _OFF_LOOP_FROM:
         return _spans_by_person(nik_list, events, rules)
-    # thousands of persons are tens of milliseconds of CPU: not on the event loop
     return await asyncio.to_thread(_spans_by_person, nik_list, events, rules)
-
-
-_OFF_LOOP_FROM = 200
-_CHUNK = 5_000
 
 
 def _spans_by_person(
@@ -120,15 +125,30 @@ def _spans_by_person(
 
 
 async def refresh_spans(
-    session: AsyncSession, *, niks: Sequence[str], tx_seq: int, due: Iterable[str] = ()
+    session: AsyncSession, *, niks: Sequence[str], tx_seq: int, due: Iterable[str] = (), at_tx: bool = False
 ) -> None:
     """After tx `tx_seq`: make these persons' current spans the ones their events in force imply,
     with the regional deltas, and checkpoint the regions due (these and `due`, from spans
-    written otherwise in this tx)."""
+    written otherwise in this tx). `at_tx`: the events as known at that tx (a replay)."""
     due = set(due)
     for start in range(0, len(niks), _CHUNK):
         chunk = list(niks[start : start + _CHUNK])
-        wanted = await current_spans(session, chunk, tx_seq=tx_seq)
+        wanted = await current_spans(session, chunk, tx_seq=tx_seq, at_tx=at_tx)
         rows = [(nik, span.as_row()) for nik, spans in wanted.items() for span in spans]
         due |= set(await spans_repository.replace_open_spans(session, niks=chunk, spans=rows, tx_seq=tx_seq))
     await spans_repository.take_checkpoints(session, parents=sorted(due), tx_seq=tx_seq)
+
+
+async def backfill_spans(session: AsyncSession, *, on_tx: Callable[[int], None] = lambda _: None) -> int:
+    """Build the coverage projection of a ledger written before it existed: every tx that changed
+    a person's events in force is replayed in order, as the append path would have written it
+    then. Only when the projection is empty and person events exist; the number of txs replayed.
+    The caller holds the append lock."""
+    if not await spans_repository.needs_backfill(session):
+        return 0
+    replayed = 0
+    async for tx_seq, niks in spans_repository.person_changes_by_tx(session, types=PERSON_EVENT_TYPES):
+        await refresh_spans(session, niks=sorted(niks), tx_seq=tx_seq, at_tx=True)
+        replayed += 1
+        on_tx(tx_seq)
+    return replayed

@@ -3,12 +3,13 @@
 Every change of spans is written with its deltas in the same statement (`DELTAS_FROM_CHANGED`),
 so the two cannot drift apart; `rebuild --check` recomputes both from the log."""
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.database import raw
+from coverage_ledger.database.raw import driver_connection
 
 SpanRow = tuple[date, date, str, bool, bool]
 """(valid_from, valid_to, region_code, officer, informal)."""
@@ -169,3 +170,37 @@ async def open_spans(session: AsyncSession, *, niks: Sequence[str]) -> dict[str,
             (row.valid_from, row.valid_to, row.region_code, row.officer, row.informal)
         )
     return spans
+
+
+async def needs_backfill(session: AsyncSession) -> bool:
+    """The projection is empty while the ledger holds person events (written before it existed)."""
+    return bool(
+        await raw.scalar(
+            session,
+            "SELECT NOT EXISTS (SELECT 1 FROM coverage_span) AND EXISTS ("
+            "SELECT 1 FROM event_knowledge WHERE type IN ('officer.enrolled', 'informal.enrolled'))",
+        )
+    )
+
+
+async def person_changes_by_tx(
+    session: AsyncSession, *, types: Sequence[str]
+) -> AsyncIterator[tuple[int, list[str]]]:
+    """(tx_seq, persons) for every tx in which some person's events of these types entered or
+    left force, in tx order (from a server-side cursor)."""
+    conn = await driver_connection(session)
+    async with conn.cursor(name="person_changes_by_tx") as cursor:
+        await cursor.execute(
+            """
+            SELECT tx, array_agg(DISTINCT nik) FROM (
+                SELECT tx_from AS tx, nik FROM event_knowledge WHERE type = ANY(%(types)s) AND nik IS NOT NULL
+                UNION ALL
+                SELECT tx_to, nik FROM event_knowledge
+                 WHERE type = ANY(%(types)s) AND nik IS NOT NULL AND tx_to IS NOT NULL
+            ) c GROUP BY tx ORDER BY tx
+            """,
+            {"types": list(types)},
+        )
+        while rows := await cursor.fetchmany(1_000):
+            for tx, niks in rows:
+                yield int(tx), list(niks)

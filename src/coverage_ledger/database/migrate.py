@@ -1,14 +1,19 @@
 """`coverage-ledger db upgrade`: Alembic to head, then the reference data genesis."""
 
 import asyncio
+import logging
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, text
 
+from coverage_ledger.coverage.spans import backfill_spans
 from coverage_ledger.database.engine import create_engine_for, create_sync_engine, session_factory
+from coverage_ledger.ledger.repository import take_append_lock
 from coverage_ledger.reference.genesis import ensure_reference_data
+
+log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
@@ -39,7 +44,14 @@ async def _write_genesis(url: str) -> list[int]:
     engine = create_engine_for(url, pool_size=1)
     try:
         async with session_factory(engine)() as session, session.begin():
-            return await ensure_reference_data(session)
+            written = await ensure_reference_data(session)
+        async with session_factory(engine)() as session, session.begin():
+            # a ledger written before the coverage projection existed gets it now, replayed tx by tx
+            await take_append_lock(session)
+            replayed = await backfill_spans(session)
+            if replayed:
+                log.info("coverage projection built by replaying %d txs", replayed)
+        return written
     finally:
         await engine.dispose()
 

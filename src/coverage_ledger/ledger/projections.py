@@ -169,11 +169,3 @@ async def vault_entries(
         {"ids": ids},
     )
     return {r.event_id: (bytes(r.salt), r.fields) for r in rows}
-
-
-async def informal_members(session: AsyncSession) -> set[str]:
-    """NIKs with a BPU membership in force now."""
-    rows = await raw.execute(
-        session, "SELECT DISTINCT nik FROM event_knowledge WHERE type = 'informal.enrolled' AND tx_to IS NULL"
-    )
-    return {row.nik for row in rows}

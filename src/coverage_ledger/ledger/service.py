@@ -140,9 +140,8 @@ class _Plan:
     watch_niks: set[str]
     watch_regions: set[str]
     changed_niks: set[str]
-    """Persons with an event entering or leaving force: their coverage spans are recomputed."""
-    rules_changed: bool
-    """A rule entered or left force: every BPU member's spans are recomputed."""
+    """Persons with an event entering or leaving force: their coverage spans are recomputed. (A
+    rule change alone changes none: whether a month covers does not depend on the grace length.)"""
 
 
 async def _plan(
@@ -207,12 +206,7 @@ async def _plan(
         watch_events=(set(links) | set(graph.force)) - fresh_ids,
         watch_niks=officer_niks | keys["registered_niks"] | keys["informal_niks"],
         watch_regions=keys["region_codes"],
-        changed_niks={
-            nik for e in [*entering, *(e for e, _ in leaving)] if (nik := kinds.get(e, ("", None))[1])
-        },
-        rules_changed=any(
-            kinds.get(e, ("", None))[0] == "rule.defined" for e in [*entering, *(e for e, _ in leaving)]
-        ),
+        changed_niks={nik for e in [*entering, *(e for e, _ in leaving)] if (nik := kinds[e][1])},
     )
 
 
@@ -295,10 +289,7 @@ async def append_events(
             ],
         )
     assert outcome.status == "ok" and outcome.tx_seq is not None and outcome.recorded_at is not None, outcome
-    niks = plan.changed_niks
-    if plan.rules_changed:  # the grace length may have changed: every member's cover may too
-        niks = niks | await projections.informal_members(session)
-    await refresh_spans(session, niks=sorted(niks), tx_seq=outcome.tx_seq)
+    await refresh_spans(session, niks=sorted(plan.changed_niks), tx_seq=outcome.tx_seq)
     log.info(
         "tx %d: %d event(s) (%s) by %s via %s, %d duplicate(s)%s",
         outcome.tx_seq,

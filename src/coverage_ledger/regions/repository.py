@@ -161,9 +161,11 @@ async def covered_counts(
              WHERE d.parent_code = %(code)s AND d.tx_seq > checkpoint.tx AND d.tx_seq <= %(tx)s
                AND d.day <= %(last)s
         )
-        SELECT q.day AS asked, x.child_code, sum(x.n) AS covered
-          FROM changes x JOIN unnest(%(days)s::date[]) AS q(day) ON x.day <= q.day
-         WHERE {flag}
+        , per_day AS (
+            SELECT x.child_code, x.day, sum(x.n) AS n FROM changes x WHERE {flag} GROUP BY 1, 2
+        )
+        SELECT q.day AS asked, p.child_code, sum(p.n) AS covered
+          FROM per_day p JOIN unnest(%(days)s::date[]) AS q(day) ON p.day <= q.day
          GROUP BY 1, 2
         """,
         {"code": code, "tx": tx_seq, "days": list(days), "last": max(days)},

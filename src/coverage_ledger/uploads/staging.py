@@ -300,29 +300,33 @@ async def forget_verdicts(session: AsyncSession, *, upload_id: uuid.UUID) -> Non
 
 
 async def niks_needing_span_refresh(session: AsyncSession) -> list[str]:
-    """Persons of the written rows who have cover from another enrolment in force too, or whose
-    row changed an enrolment: their spans need the general recomputation."""
-    # one index lookup per staged row, whatever the planner believes of an event_knowledge that
-    # may have grown by a million rows in this very transaction (its hash join read every
-    # enrolment in force, seconds at ten million)
-    await raw.execute(session, "SET LOCAL enable_hashjoin = off")
-    await raw.execute(session, "SET LOCAL enable_mergejoin = off")
-    rows = await raw.execute(
+    """Persons of the staged rows with another enrolment in force too, or whose row changed an
+    enrolment: their spans need the general recomputation (a superset of what is needed: a
+    recomputation that finds nothing changed writes nothing)."""
+    changed = await raw.execute(
+        session,
+        f"SELECT s.nik FROM {STAGING} s JOIN {VERDICTS} v ON v.row = s.row WHERE v.verdict = 'changed'",
+        prepare=False,
+    )
+    # one index probe per staged row, whatever the planner believes of an event_knowledge that
+    # may have grown by a million rows in this very transaction (a hash join read every enrolment
+    # in force, seconds at ten million; a nested loop over a believed-small table, worse)
+    for setting in ("enable_hashjoin", "enable_mergejoin", "enable_seqscan"):
+        await raw.execute(session, f"SET LOCAL {setting} = off")
+    others = await raw.execute(
         session,
         f"""
-        SELECT DISTINCT s.nik FROM {STAGING} s LEFT JOIN {VERDICTS} v ON v.row = s.row
-         WHERE v.verdict = 'changed'
-            OR (v.row IS NULL AND EXISTS (
-                    SELECT 1 FROM event_knowledge k
-                     WHERE k.nik = s.nik AND k.tx_to IS NULL
-                       AND k.type IN ('officer.enrolled', 'informal.enrolled')
-                       AND k.event_id <> s.enrolment_id))
+        SELECT s.nik FROM {STAGING} s
+         WHERE EXISTS (SELECT 1 FROM event_knowledge k
+                        WHERE k.nik = s.nik AND k.tx_to IS NULL
+                          AND k.type IN ('officer.enrolled', 'informal.enrolled')
+                          AND k.event_id <> s.enrolment_id)
         """,
         prepare=False,
     )
-    await raw.execute(session, "SET LOCAL enable_hashjoin = DEFAULT")
-    await raw.execute(session, "SET LOCAL enable_mergejoin = DEFAULT")
-    return [row.nik for row in rows]
+    for setting in ("enable_hashjoin", "enable_mergejoin", "enable_seqscan"):
+        await raw.execute(session, f"RESET {setting}")
+    return sorted({row.nik for row in changed} | {row.nik for row in others})
 
 
 async def open_roster_spans(
