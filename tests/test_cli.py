@@ -65,7 +65,7 @@ def test_keys_create_refuses_bad_input(cli_env: str) -> None:
 def test_verify_and_rebuild_check(cli_env: str) -> None:
     verified = runner.invoke(app, ["verify"])
     assert verified.exit_code == 0, verified.output
-    assert verified.output.startswith("ok: 2 txs checked")  # the two genesis txs: regions, rules
+    assert verified.output.startswith("ok: 3 txs checked")  # the genesis txs: regions, rules, benefits
     rebuilt = runner.invoke(app, ["rebuild", "--check"])
     assert rebuilt.exit_code == 0, rebuilt.output
     with psycopg.connect(_libpq(cli_env), autocommit=True) as conn:

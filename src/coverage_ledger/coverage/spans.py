@@ -76,12 +76,7 @@ def spans_of(sources: PersonSources, rules: RuleTable | None) -> list[Span]:
         covering = {s.kind for s in answer.sources if s.status is CoverageStatus.COVERED}
         span = Span(start, end, region, "officer" in covering, "informal" in covering)
         last = spans[-1] if spans else None
-        same = last is not None and (last.region_code, last.officer, last.informal) == (
-            region,
-            span.officer,
-            span.informal,
-        )
-        if last is not None and same and last.valid_to == start:
+        if last is not None and last.valid_to == start and last.as_row()[2:] == span.as_row()[2:]:
             spans[-1] = Span(last.valid_from, end, region, span.officer, span.informal)
         else:
             spans.append(span)

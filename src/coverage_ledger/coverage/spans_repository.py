@@ -51,10 +51,10 @@ SELECT parent_code, 0, 0, count(*) FROM written GROUP BY parent_code
     DO UPDATE SET pending = coverage_delta_parent.pending + excluded.pending
 RETURNING parent_code, pending >= greatest(%(checkpoint_after)s, checkpoint_rows) AS due
 """
-"""The tail of a statement whose CTE `changed (valid_from, valid_to, region_code, officer,
-informal, sign)` lists the spans opened (+1) and closed (-1) at tx `%(tx)s` (its `tx` column
-that tx); `%(checkpoint_after)s` is CHECKPOINT_AFTER. It returns the
-parent regions written, and whether a checkpoint of each is due."""
+"""The tail of a statement that writes the deltas of the spans opened and closed at tx `%(tx)s`,
+listed by its CTE `changed` (as EXPANDED_CHANGES reads it, every `tx` equal to `%(tx)s`), with
+`%(checkpoint_after)s` bound to CHECKPOINT_AFTER. It returns each parent region written and
+whether a checkpoint of it is due."""
 
 
 async def replace_open_spans(
@@ -115,7 +115,8 @@ async def replace_open_spans(
 
 
 async def take_checkpoints(session: AsyncSession, *, parents: Sequence[str], tx_seq: int) -> None:
-    """Checkpoint these parent regions as of this tx: their last checkpoint plus the deltas since."""
+    """Checkpoint these parent regions as of this tx: their last checkpoint plus the deltas since
+    (once per tx: after every delta of the tx is written)."""
     if not parents:
         return
     await raw.execute(

@@ -393,7 +393,8 @@ class CoverageCheckpoint(_RegionCountKey, Base):
     )
 
     covered: Mapped[int] = mapped_column(Integer)
-    """Persons, signed: the sum of the deltas (rows summing to zero are left out)."""
+    """Persons, signed: the net change on `day` over every tx up to the checkpoint (rows summing
+    to zero are left out); the persons covered on V are the sum over day <= V."""
 
 
 class CoverageCheckpointTx(Base):

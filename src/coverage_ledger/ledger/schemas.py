@@ -162,12 +162,22 @@ class MembershipReactivated(_Event):
 
 
 class RuleDefined(_Event):
-    """A rule table entry (rates, reliefs, grace) with its regulation and source; admin only."""
+    """A rule table entry (rates, reliefs, grace, officer rate, benefits, claim deadlines, service
+    times) with its regulation and source; admin only."""
 
     type: Literal["rule.defined"]
     rule_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    kind: Literal["bpu_rates", "relief", "grace", "officer_rate"]
-    parameters: dict[str, int | str | list[str] | None]
+    kind: Literal[
+        "bpu_rates",
+        "relief",
+        "grace",
+        "officer_rate",
+        "jkm_benefit",
+        "jkk_benefit",
+        "claim_deadline",
+        "service_time",
+    ]
+    parameters: dict[str, int | str | list[str] | list[dict[str, int | str | None]] | None]
     regulation: Text
     source: Text
     uncertain: Text | None = None

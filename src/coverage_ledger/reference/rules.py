@@ -131,12 +131,13 @@ DATASET = "rules:bpu-2025"
 """Name of this rule table in genesis tx sources and event ids."""
 
 
-def _rule_event(
-    rule_id: str, kind: str, parameters: dict[str, Any], regulation: str, sourced: Sourced
+def rule_event(
+    dataset: str, rule_id: str, kind: str, parameters: dict[str, Any], regulation: str, sourced: Sourced
 ) -> RuleDefined:
+    """One shipped rule as its `rule.defined` event, named after its dataset."""
     return RuleDefined.model_validate(
         {
-            "event_id": f"{DATASET}:{rule_id}",
+            "event_id": f"{dataset}:{rule_id}",
             "type": "rule.defined",
             "rule_id": rule_id,
             "kind": kind,
@@ -152,18 +153,28 @@ def rule_events() -> list[RuleDefined]:
     """The rule table as `rule.defined` events."""
     return [
         *(
-            _rule_event(
-                r.rule_id, "bpu_rates", rates_parameters(r), r.regulation, BPU_RATES_SOURCES[r.rule_id]
+            rule_event(
+                DATASET,
+                r.rule_id,
+                "bpu_rates",
+                rates_parameters(r),
+                r.regulation,
+                BPU_RATES_SOURCES[r.rule_id],
             )
             for r in BPU_RATES
         ),
         *(
-            _rule_event(r.rule_id, "relief", relief_parameters(r), r.regulation, RELIEF_SOURCES[r.rule_id])
+            rule_event(
+                DATASET, r.rule_id, "relief", relief_parameters(r), r.regulation, RELIEF_SOURCES[r.rule_id]
+            )
             for r in RELIEFS
         ),
-        _rule_event("bpu-grace", "grace", {"months": GRACE_MONTHS}, GRACE_SOURCE.regulation, GRACE_SOURCE),
+        rule_event(
+            DATASET, "bpu-grace", "grace", {"months": GRACE_MONTHS}, GRACE_SOURCE.regulation, GRACE_SOURCE
+        ),
         *(
-            _rule_event(
+            rule_event(
+                DATASET,
                 r.rule_id,
                 "officer_rate",
                 officer_rate_parameters(r),

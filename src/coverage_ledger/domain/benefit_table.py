@@ -1,0 +1,152 @@
+"""The benefit rules as the ledger knows them: `rule.defined` payloads (plain data) of the kinds
+`jkm_benefit`, `jkk_benefit`, `claim_deadline` and `service_time`, turned into rules, and back."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from coverage_ledger.domain.benefits import JkkRule, JkmRule, ScholarshipLevel
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimDeadline:
+    """How long after the incident a claim may be filed (None: no limit)."""
+
+    rule_id: str
+    program: str
+    years: int | None
+    regulation: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceTime:
+    """Working days to pay a complete claim, and the penalty per working day late."""
+
+    rule_id: str
+    program: str
+    working_days: int
+    penalty_bp_per_day: int
+    regulation: str
+
+
+@dataclass(frozen=True, slots=True)
+class BenefitTable:
+    """The benefit rules in force at some known time."""
+
+    jkm: tuple[JkmRule, ...] = ()
+    jkk: tuple[JkkRule, ...] = ()
+    deadlines: dict[str, ClaimDeadline] = field(default_factory=dict)
+    service: dict[str, ServiceTime] = field(default_factory=dict)
+
+
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else None
+
+
+def jkm_rule_from(rule_id: str, p: Mapping[str, Any], regulation: str) -> JkmRule:
+    """A `jkm_benefit` definition."""
+    start = _day(p["incidents_from"])
+    assert start is not None
+    return JkmRule(
+        rule_id=rule_id,
+        incidents_from=start,
+        incidents_to=_day(p.get("incidents_to")),
+        lump_sum=int(p["lump_sum"]),
+        periodic=int(p["periodic"]),
+        funeral=int(p["funeral"]),
+        regulation=regulation,
+        early_informal_months=p.get("early_informal_months"),
+        early_informal_lump_sum=int(p.get("early_informal_lump_sum") or 0),
+        early_informal_funeral=int(p.get("early_informal_funeral") or 0),
+        scholarship_children=int(p.get("scholarship_children") or 0),
+        scholarship_min_contribution_years=int(p.get("scholarship_min_contribution_years") or 0),
+        scholarship_levels=tuple(
+            ScholarshipLevel(str(level["level"]), int(level["yearly"]), int(level["max_years"]))
+            for level in p.get("scholarship_levels") or ()
+        ),
+    )
+
+
+def jkm_parameters(rule: JkmRule) -> dict[str, Any]:
+    """The stored parameters of a `jkm_benefit` rule."""
+    return {
+        "incidents_from": rule.incidents_from.isoformat(),
+        "incidents_to": rule.incidents_to.isoformat() if rule.incidents_to else None,
+        "lump_sum": rule.lump_sum,
+        "periodic": rule.periodic,
+        "funeral": rule.funeral,
+        "early_informal_months": rule.early_informal_months,
+        "early_informal_lump_sum": rule.early_informal_lump_sum,
+        "early_informal_funeral": rule.early_informal_funeral,
+        "scholarship_children": rule.scholarship_children,
+        "scholarship_min_contribution_years": rule.scholarship_min_contribution_years,
+        "scholarship_levels": [
+            {"level": level.level, "yearly": level.yearly, "max_years": level.max_years}
+            for level in rule.scholarship_levels
+        ],
+    }
+
+
+def jkk_rule_from(rule_id: str, p: Mapping[str, Any], regulation: str) -> JkkRule:
+    """A `jkk_benefit` definition."""
+    start = _day(p["incidents_from"])
+    assert start is not None
+    return JkkRule(
+        rule_id=rule_id,
+        incidents_from=start,
+        incidents_to=_day(p.get("incidents_to")),
+        death_wage_multiple=int(p["death_wage_multiple"]),
+        total_disability_wage_multiple=int(p["total_disability_wage_multiple"]),
+        partial_disability_wage_multiple=int(p["partial_disability_wage_multiple"]),
+        funeral=int(p["funeral"]),
+        periodic=int(p["periodic"]),
+        incapacity_steps=tuple((step["months"], int(step["rate_bp"])) for step in p["incapacity_steps"]),
+        regulation=regulation,
+    )
+
+
+def jkk_parameters(rule: JkkRule) -> dict[str, Any]:
+    """The stored parameters of a `jkk_benefit` rule."""
+    return {
+        "incidents_from": rule.incidents_from.isoformat(),
+        "incidents_to": rule.incidents_to.isoformat() if rule.incidents_to else None,
+        "death_wage_multiple": rule.death_wage_multiple,
+        "total_disability_wage_multiple": rule.total_disability_wage_multiple,
+        "partial_disability_wage_multiple": rule.partial_disability_wage_multiple,
+        "funeral": rule.funeral,
+        "periodic": rule.periodic,
+        "incapacity_steps": [{"months": months, "rate_bp": rate} for months, rate in rule.incapacity_steps],
+    }
+
+
+def benefit_table(definitions: Iterable[Mapping[str, Any]]) -> BenefitTable:
+    """The benefit rules among in-force `rule.defined` payloads (other kinds are skipped)."""
+    jkm: list[JkmRule] = []
+    jkk: list[JkkRule] = []
+    deadlines: dict[str, ClaimDeadline] = {}
+    service: dict[str, ServiceTime] = {}
+    for d in definitions:
+        p = d["parameters"]
+        if d["kind"] == "jkm_benefit":
+            jkm.append(jkm_rule_from(d["rule_id"], p, d["regulation"]))
+        elif d["kind"] == "jkk_benefit":
+            jkk.append(jkk_rule_from(d["rule_id"], p, d["regulation"]))
+        elif d["kind"] == "claim_deadline":
+            deadlines[p["program"]] = ClaimDeadline(
+                d["rule_id"], p["program"], p.get("years"), d["regulation"]
+            )
+        elif d["kind"] == "service_time":
+            service[p["program"]] = ServiceTime(
+                d["rule_id"],
+                p["program"],
+                int(p["working_days"]),
+                int(p["penalty_bp_per_day"]),
+                d["regulation"],
+            )
+    return BenefitTable(
+        tuple(sorted(jkm, key=lambda r: r.incidents_from)),
+        tuple(sorted(jkk, key=lambda r: r.incidents_from)),
+        deadlines,
+        service,
+    )

@@ -1,0 +1,64 @@
+"""Service time of claims: a complete claim is paid within some working days (JKM 3, JKK 7 under
+PP 44/2015 Pasal 37 and 40); each working day of delay owes 1% of the benefit to the claimant."""
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from coverage_ledger.domain.money import percent_of
+
+
+def is_working_day(day: date, holidays: Collection[date]) -> bool:
+    """Monday to Friday, not a public holiday."""
+    return day.weekday() < 5 and day not in holidays
+
+
+def working_days_after(start: date, count: int, holidays: Collection[date] = ()) -> date:
+    """The `count`-th working day after `start` (the day the claim became complete)."""
+    day = start
+    while count > 0:
+        day += timedelta(days=1)
+        if is_working_day(day, holidays):
+            count -= 1
+    return day
+
+
+def working_days_between(after: date, until: date, holidays: Collection[date] = ()) -> int:
+    """Working days in (after, until]; 0 when `until` is not later."""
+    count, day = 0, after
+    while day < until:
+        day += timedelta(days=1)
+        if is_working_day(day, holidays):
+            count += 1
+    return count
+
+
+@dataclass(frozen=True, slots=True)
+class Lateness:
+    """When a claim was due, and what its lateness owes."""
+
+    due_on: date
+    working_days_late: int
+    penalty: int
+    """Rupiah: `penalty_bp_per_day` of the benefit for each working day late."""
+
+    @property
+    def late(self) -> bool:
+        """Paid (or, unpaid, as of the asked day) after the due date."""
+        return self.working_days_late > 0
+
+
+def lateness(
+    *,
+    complete_on: date,
+    paid_on_or_today: date,
+    benefit: int,
+    service_working_days: int,
+    penalty_bp_per_day: int,
+    holidays: Collection[date] = (),
+) -> Lateness:
+    """Due date, working days late and penalty of a claim complete on `complete_on`, paid (or
+    still unpaid) on `paid_on_or_today`."""
+    due = working_days_after(complete_on, service_working_days, holidays)
+    days_late = working_days_between(due, paid_on_or_today, holidays)
+    return Lateness(due, days_late, percent_of(benefit, penalty_bp_per_day * days_late))

@@ -1,0 +1,190 @@
+"""The benefit rules shipped with a release: JKM and JKK benefits by incident date, claim deadlines
+and service times, each with its regulation and source (../shared/domain/facts.md). Figures the
+sources disagree on are marked `uncertain`; they are corrected by an ordinary, dated tx."""
+
+from datetime import date
+
+from coverage_ledger.domain.benefit_table import jkk_parameters, jkm_parameters
+from coverage_ledger.domain.benefits import JkkRule, JkmRule, ScholarshipLevel
+from coverage_ledger.ledger.schemas import RuleDefined
+from coverage_ledger.reference.rules import Sourced, rule_event
+
+DATASET = "rules:benefits-2026"
+"""Name of this rule table in genesis tx sources and event ids."""
+
+PP44_IN_FORCE = date(2015, 7, 1)
+PP82_IN_FORCE = date(2019, 12, 2)
+"""PP 82/2019 applies to incidents on or after the day it was enacted, whatever the claim date."""
+
+JKM_RULES = (
+    JkmRule(
+        rule_id="jkm-pp53-2012",
+        incidents_from=date(2012, 1, 1),
+        incidents_to=PP44_IN_FORCE,
+        lump_sum=14_200_000,
+        periodic=4_800_000,
+        funeral=2_000_000,
+        regulation="PP 53/2012 Pasal 22 (8th amendment of PP 14/1993, Jamsostek)",
+    ),
+    JkmRule(
+        rule_id="jkm-pp44-2015",
+        incidents_from=PP44_IN_FORCE,
+        incidents_to=PP82_IN_FORCE,
+        lump_sum=16_200_000,
+        periodic=4_800_000,
+        funeral=3_000_000,
+        regulation="PP 44/2015",
+    ),
+    JkmRule(
+        rule_id="jkm-pp82-2019",
+        incidents_from=PP82_IN_FORCE,
+        incidents_to=None,
+        lump_sum=20_000_000,
+        periodic=12_000_000,
+        funeral=10_000_000,
+        regulation="PP 82/2019; scholarship per Permenaker 5/2021; early BPU membership per Peraturan "
+        "BPJS Ketenagakerjaan 5/2021",
+        early_informal_months=3,
+        early_informal_lump_sum=8_000_000,
+        early_informal_funeral=2_000_000,
+        scholarship_children=2,
+        scholarship_min_contribution_years=3,
+        scholarship_levels=(
+            ScholarshipLevel("TK", 1_500_000, 2),
+            ScholarshipLevel("SD", 1_500_000, 6),
+            ScholarshipLevel("SMP", 2_000_000, 3),
+            ScholarshipLevel("SMA", 3_000_000, 3),
+            ScholarshipLevel("PT", 12_000_000, 5),
+        ),
+    ),
+)
+JKM_SOURCES = {
+    "jkm-pp53-2012": Sourced(
+        regulation="PP 53/2012",
+        source="pasal.id/peraturan/pp/pp-no-53-tahun-2012/koreksi/9115767 "
+        "(Pasal 22: 14.2jt + 2jt + 24 × 200rb)",
+        uncertain="the sources give no date from which PP 53/2012 applied: taken for every incident from "
+        "2012 until PP 44/2015",
+    ),
+    "jkm-pp44-2015": Sourced(
+        regulation="PP 44/2015",
+        source="fbeta.republika.co.id/berita/pr2oo7335 (24jt = 16.2jt + 24 × 200rb + 3jt); PP 44/2015 in "
+        "force 1 Jul 2015 (jamsosindonesia.com 2016); scholarship 12jt for one child (cinews.id 29/03/2024)",
+        uncertain="some sources give the periodic benefit as 6jt, which does not add up to the 24jt total; "
+        "the scholarship of PP 44/2015 (12jt for one child) is not in this table",
+    ),
+    "jkm-pp82-2019": Sourced(
+        regulation="PP 82/2019",
+        source="satujuang.com santunan-jkm (20jt + 10jt + 12jt); bipol.co/?p=43766 (applies to incidents "
+        "from 2 Dec 2019); cinews.id 29/03/2024 and kontan 22 Apr 2021 (scholarship levels, 2 children, "
+        "87jt each); star.grid.id 453611373 (3 years of contributions); bursakota.co.id/?p=68592 (BPU "
+        "dying within 3 months of joining: 8jt + 2jt)",
+        uncertain="the early-membership amount is stated by one branch head citing Peraturan BPJS "
+        "Ketenagakerjaan 5/2021, applied here to every incident under PP 82/2019; the scholarship levels "
+        "are those of Permenaker 5/2021 (in force 1 Apr 2021), applied here from 2 Dec 2019",
+    ),
+}
+
+JKK_RULES = (
+    JkkRule(
+        rule_id="jkk-pp44-2015",
+        incidents_from=PP44_IN_FORCE,
+        incidents_to=PP82_IN_FORCE,
+        death_wage_multiple=48,
+        total_disability_wage_multiple=56,
+        partial_disability_wage_multiple=80,
+        funeral=3_000_000,
+        periodic=4_800_000,
+        incapacity_steps=((6, 10_000), (6, 7_500), (None, 5_000)),
+        regulation="PP 44/2015",
+    ),
+    JkkRule(
+        rule_id="jkk-pp82-2019",
+        incidents_from=PP82_IN_FORCE,
+        incidents_to=None,
+        death_wage_multiple=48,
+        total_disability_wage_multiple=56,
+        partial_disability_wage_multiple=80,
+        funeral=10_000_000,
+        periodic=12_000_000,
+        incapacity_steps=((12, 10_000), (None, 5_000)),
+        regulation="PP 82/2019",
+    ),
+)
+JKK_SOURCES = {
+    "jkk-pp44-2015": Sourced(
+        regulation="PP 44/2015",
+        source="suara.com 2019/11/02/151205 (pre-PP 82 death: 48 × wage + berkala 4.8jt + pemakaman 3jt); "
+        "detik 5759152 (48 × = 60% × 80, at least the JKM lump sum)",
+        uncertain="temporary incapacity before PP 82/2019 taken as 100/75/50% in 6-month steps (the "
+        "issue text); the facts file does not state it",
+    ),
+    "jkk-pp82-2019": Sourced(
+        regulation="PP 82/2019",
+        source="voi.id/en/news/22692 (death: 48 × wage + funeral 10jt + berkala 12jt); star.gridtechno "
+        "453594342 and radarmukomuko 676298 (56 × for total disability, table % × 80 × wage, STMB 100% "
+        "for 12 months then 50%)",
+    ),
+}
+
+DEADLINE_SOURCE = Sourced(
+    regulation="PP 44/2015 Pasal 26",
+    source="jamsosindonesia.com opini 2016 (JKK: 2 years from the accident); topikpagi/Kompas Oct 2024 "
+    "(JKM: no time limit)",
+    uncertain="ercolaw reads PP 82/2019 and Permenaker 1/2025 as 5 years for JKK",
+)
+SERVICE_SOURCE = Sourced(
+    regulation="PP 44/2015 Pasal 37 (JKK) and Pasal 40 (JKM)",
+    source="pasal.id pp-no-44-tahun-2015 (JKK within 7 working days, 1% a day late); "
+    "perisaiblora.blogspot.com 2023/11 (JKM within 3 working days, 1% a day late)",
+)
+
+
+def benefit_rule_events() -> list[RuleDefined]:
+    """The benefit rules as `rule.defined` events."""
+    return [
+        *(
+            rule_event(
+                DATASET, r.rule_id, "jkm_benefit", jkm_parameters(r), r.regulation, JKM_SOURCES[r.rule_id]
+            )
+            for r in JKM_RULES
+        ),
+        *(
+            rule_event(
+                DATASET, r.rule_id, "jkk_benefit", jkk_parameters(r), r.regulation, JKK_SOURCES[r.rule_id]
+            )
+            for r in JKK_RULES
+        ),
+        rule_event(
+            DATASET,
+            "claim-deadline-jkk",
+            "claim_deadline",
+            {"program": "JKK", "years": 2},
+            DEADLINE_SOURCE.regulation,
+            DEADLINE_SOURCE,
+        ),
+        rule_event(
+            DATASET,
+            "claim-deadline-jkm",
+            "claim_deadline",
+            {"program": "JKM", "years": None},
+            DEADLINE_SOURCE.regulation,
+            DEADLINE_SOURCE,
+        ),
+        rule_event(
+            DATASET,
+            "service-time-jkk",
+            "service_time",
+            {"program": "JKK", "working_days": 7, "penalty_bp_per_day": 100},
+            SERVICE_SOURCE.regulation,
+            SERVICE_SOURCE,
+        ),
+        rule_event(
+            DATASET,
+            "service-time-jkm",
+            "service_time",
+            {"program": "JKM", "working_days": 3, "penalty_bp_per_day": 100},
+            SERVICE_SOURCE.regulation,
+            SERVICE_SOURCE,
+        ),
+    ]

@@ -1,0 +1,168 @@
+"""Benefit rules chosen by incident date and the service time of claims (domain only, no
+database): the scenarios of the claims issue, from the rules as shipped in the ledger's genesis."""
+
+from datetime import date
+
+import pytest
+
+from coverage_ledger.domain.benefit_table import BenefitTable, benefit_table
+from coverage_ledger.domain.benefits import (
+    JkkRule,
+    JkmRule,
+    jkk_death,
+    jkk_partial_disability,
+    jkk_temporary_incapacity,
+    jkm_death,
+    rule_for,
+    scholarship_schedule,
+)
+from coverage_ledger.domain.service_time import lateness, working_days_after
+from coverage_ledger.reference.benefit_rules import JKK_RULES, JKM_RULES, benefit_rule_events
+
+
+@pytest.fixture(scope="module")
+def table() -> BenefitTable:
+    """The shipped rules read back from their `rule.defined` payloads, as the ledger would."""
+    return benefit_table(event.model_dump(mode="json") for event in benefit_rule_events())
+
+
+def _jkm(table: BenefitTable, incident: date) -> JkmRule:
+    rule = rule_for(table.jkm, incident)
+    assert rule is not None
+    return rule
+
+
+def _jkk(table: BenefitTable, incident: date) -> JkkRule:
+    rule = rule_for(table.jkk, incident)
+    assert rule is not None
+    return rule
+
+
+def test_the_stored_rules_read_back_as_shipped(table: BenefitTable) -> None:
+    assert table.jkm == JKM_RULES
+    assert table.jkk == JKK_RULES
+    assert table.deadlines["JKK"].years == 2 and table.deadlines["JKM"].years is None
+    assert (table.service["JKM"].working_days, table.service["JKK"].working_days) == (3, 7)
+
+
+def test_a_death_on_14_february_2024_pays_42_million_in_three_components(table: BenefitTable) -> None:
+    benefit = jkm_death(_jkm(table, date(2024, 2, 14)))
+    assert benefit.total == 42_000_000
+    assert [(c.name, c.amount) for c in benefit.components] == [
+        ("lump_sum", 20_000_000),
+        ("periodic", 12_000_000),
+        ("funeral", 10_000_000),
+    ]
+    assert benefit.rule_id == "jkm-pp82-2019" and "PP 82/2019" in benefit.regulation
+
+
+@pytest.mark.parametrize(
+    ("incident", "total", "rule_id"),
+    [
+        (date(2019, 11, 1), 24_000_000, "jkm-pp44-2015"),
+        (date(2019, 12, 1), 24_000_000, "jkm-pp44-2015"),
+        (date(2019, 12, 2), 42_000_000, "jkm-pp82-2019"),  # the incident date decides, not the claim's
+        (date(2014, 3, 9), 21_000_000, "jkm-pp53-2012"),
+    ],
+)
+def test_the_jkm_rule_follows_the_incident_date(
+    table: BenefitTable, incident: date, total: int, rule_id: str
+) -> None:
+    benefit = jkm_death(_jkm(table, incident))
+    assert (benefit.total, benefit.rule_id) == (total, rule_id)
+
+
+def test_a_bpu_member_dying_within_three_months_of_joining_gets_the_reduced_benefit(
+    table: BenefitTable,
+) -> None:
+    rule = _jkm(table, date(2025, 8, 1))
+    assert jkm_death(rule, informal_member_months=2).total == 10_000_000
+    assert jkm_death(rule, informal_member_months=3).total == 42_000_000
+    assert jkm_death(rule).total == 42_000_000  # an election officer
+
+
+def test_a_jkk_death_pays_48_wages_plus_funeral_and_periodic(table: BenefitTable) -> None:
+    incident = date(2024, 2, 14)
+    benefit = jkk_death(_jkk(table, incident), _jkm(table, incident), monthly_wage=1_200_000)
+    assert [(c.name, c.amount) for c in benefit.components] == [
+        ("wage_multiple", 57_600_000),
+        ("funeral", 10_000_000),
+        ("periodic", 12_000_000),
+    ]
+    assert benefit.total == 79_600_000
+
+
+def test_a_jkk_death_on_a_low_wage_pays_at_least_the_jkm_lump_sum(table: BenefitTable) -> None:
+    incident = date(2024, 11, 20)
+    benefit = jkk_death(_jkk(table, incident), _jkm(table, incident), monthly_wage=300_000)
+    assert benefit.components[0].amount == 20_000_000  # 48 × 300,000 = 14,400,000 < 20,000,000
+    assert "raised to the JKM lump sum" in benefit.components[0].basis
+
+
+def test_jkk_disability_and_incapacity(table: BenefitTable) -> None:
+    rule = _jkk(table, date(2024, 1, 1))
+    partial = jkk_partial_disability(rule, monthly_wage=2_000_000, table_bp=1_000)
+    assert partial.total == 16_000_000  # 10% × 80 × 2,000,000
+    functional = jkk_partial_disability(rule, monthly_wage=2_000_000, table_bp=1_000, function_lost_bp=5_000)
+    assert functional.total == 8_000_000
+    incapacity = jkk_temporary_incapacity(rule, monthly_wage=2_000_000, months=15)
+    assert [c.amount for c in incapacity.components] == [24_000_000, 3_000_000]  # 12 × 100%, 3 × 50%
+    before = jkk_temporary_incapacity(_jkk(table, date(2018, 1, 1)), monthly_wage=2_000_000, months=15)
+    assert [c.amount for c in before.components] == [12_000_000, 9_000_000, 3_000_000]  # 100/75/50
+
+
+def test_no_jkk_rule_before_pp_44_2015(table: BenefitTable) -> None:
+    assert rule_for(table.jkk, date(2015, 6, 30)) is None
+
+
+def test_the_scholarship_is_a_yearly_entitlement_for_two_children_after_three_years(
+    table: BenefitTable,
+) -> None:
+    rule = _jkm(table, date(2024, 2, 14))
+    schedule = scholarship_schedule(
+        rule, children=[("SMA", 1), ("PT", 4), ("SD", 0)], first_school_year=2024, contribution_years=3
+    )
+    first = [(s.school_year, s.level, s.amount) for s in schedule if s.child == 1]
+    assert first[:3] == [(2024, "SMA", 3_000_000), (2025, "SMA", 3_000_000), (2026, "PT", 12_000_000)]
+    assert sum(s.amount for s in schedule if s.child == 1) == 6_000_000 + 60_000_000
+    assert [(s.school_year, s.level) for s in schedule if s.child == 2] == [(2024, "PT")]
+    assert {s.child for s in schedule} == {1, 2}  # a third child is not entitled
+    full = scholarship_schedule(rule, children=[("TK", 0)], first_school_year=2024, contribution_years=5)
+    assert sum(s.amount for s in full) == 87_000_000
+    assert (
+        scholarship_schedule(rule, children=[("SD", 0)], first_school_year=2024, contribution_years=2) == []
+    )
+
+
+def test_a_jkm_claim_paid_five_working_days_after_completion_owes_two_percent(table: BenefitTable) -> None:
+    service = table.service["JKM"]
+    complete = date(2024, 3, 4)  # a Monday
+    paid = working_days_after(complete, 5)
+    assert paid == date(2024, 3, 11)  # over the weekend
+    late = lateness(
+        complete_on=complete,
+        paid_on_or_today=paid,
+        benefit=42_000_000,
+        service_working_days=service.working_days,
+        penalty_bp_per_day=service.penalty_bp_per_day,
+    )
+    assert (late.due_on, late.working_days_late, late.penalty, late.late) == (
+        date(2024, 3, 7),
+        2,
+        840_000,
+        True,
+    )
+    on_time = lateness(
+        complete_on=complete,
+        paid_on_or_today=date(2024, 3, 7),
+        benefit=42_000_000,
+        service_working_days=3,
+        penalty_bp_per_day=100,
+    )
+    assert (on_time.late, on_time.penalty) == (False, 0)
+
+
+def test_holidays_are_not_working_days() -> None:
+    assert working_days_after(date(2024, 4, 8), 3, holidays={date(2024, 4, 10), date(2024, 4, 11)}) == date(
+        2024, 4, 15
+    )
