@@ -1,0 +1,164 @@
+"""A claim's life as events: filed, approved or rejected, paid (in parts if need be), a payment
+reversed. Its state as known at a tx follows from its events in force then, in tx order; whether
+it is payable follows from the claimant's coverage on the incident date as known when decided."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from coverage_ledger.domain.benefit_table import ClaimDeadline
+from coverage_ledger.domain.coverage import CoverageAnswer, human_date
+
+
+class ClaimStatus(StrEnum):
+    """Where a claim stands."""
+
+    FILED = "filed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    REVERSED = "reversed"
+    """Paid, then every payment reversed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A `claim.approved` or `claim.rejected` in force."""
+
+    event_id: str
+    approved: bool
+    decided_on: date
+    tx_seq: int
+    """The tx that recorded it: eligibility is judged on what the ledger knew then."""
+    amount: int | None
+    """Rupiah approved (None for a rejection)."""
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimPayment:
+    """A `claim.paid` in force: one payment, possibly a part of the approved amount."""
+
+    event_id: str
+    amount: int
+    paid_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentReversal:
+    """A `claim.reversed` in force: a payment taken back."""
+
+    event_id: str
+    payment_event_id: str
+    reversed_on: date
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimState:
+    """The claim as known at some tx."""
+
+    status: ClaimStatus
+    decision: Decision | None
+    paid: int
+    """Rupiah paid and not reversed."""
+    reversed: int
+    """Rupiah paid and then reversed."""
+    payments: tuple[ClaimPayment, ...]
+    reversals: tuple[PaymentReversal, ...]
+
+    @property
+    def outstanding(self) -> int:
+        """Rupiah approved and not (or no longer) paid."""
+        if self.decision is None or not self.decision.approved or self.decision.amount is None:
+            return 0
+        return max(0, self.decision.amount - self.paid)
+
+
+def claim_state(
+    *,
+    decisions: Sequence[Decision],
+    payments: Sequence[ClaimPayment],
+    reversals: Sequence[PaymentReversal],
+) -> ClaimState:
+    """The state from the claim's events in force, each list in tx order: the latest decision
+    is the one in force (an earlier one is superseded by a correction or a later decision)."""
+    decision = decisions[-1] if decisions else None
+    reversed_ids = {r.payment_event_id for r in reversals}
+    kept = [p for p in payments if p.event_id not in reversed_ids]
+    paid = sum(p.amount for p in kept)
+    taken_back = sum(p.amount for p in payments if p.event_id in reversed_ids)
+    if decision is None:
+        status = ClaimStatus.FILED
+    elif not decision.approved:
+        status = ClaimStatus.REJECTED
+    elif payments and not kept:
+        status = ClaimStatus.REVERSED
+    elif not kept:
+        status = ClaimStatus.APPROVED
+    elif decision.amount is not None and paid < decision.amount:
+        status = ClaimStatus.PARTIALLY_PAID
+    else:
+        status = ClaimStatus.PAID
+    return ClaimState(status, decision, paid, taken_back, tuple(payments), tuple(reversals))
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """Whether a claim may be paid, why, and what needs a person's review."""
+
+    payable: bool
+    reason: str
+    flags: tuple[str, ...] = ()
+
+
+COVER_RECORDED_AFTER_INCIDENT = "cover_recorded_after_incident"
+"""The cover rests on a payment or registration recorded after the incident: payable under the
+default rule (the Sidoarjo case of facts.md), flagged for review."""
+FILED_AFTER_DEADLINE = "filed_after_deadline"
+
+
+def eligibility(
+    *,
+    program: str,
+    incident_on: date,
+    filed_on: date,
+    coverage: CoverageAnswer,
+    evidence_recorded_on: dict[str, date],
+    deadline: ClaimDeadline | None,
+) -> Eligibility:
+    """Payable when the person was covered for the program on the incident date (as the
+    `coverage` answer knew it) and the claim was filed in time. `evidence_recorded_on`: the day
+    each event the answer rests on was recorded."""
+    if deadline is not None and deadline.years is not None:
+        last_day = _years_after(incident_on, deadline.years)
+        if filed_on > last_day:
+            return Eligibility(
+                False,
+                f"filed {human_date(filed_on)}, after the {deadline.years}-year limit of "
+                f"{deadline.regulation} (last day {human_date(last_day)})",
+                (FILED_AFTER_DEADLINE,),
+            )
+    if not coverage.covered or program not in coverage.programs:
+        return Eligibility(
+            False,
+            f"not covered for {program} on the incident date {human_date(incident_on)}: {coverage.reason}",
+        )
+    late = sorted(e for e in coverage.evidence if evidence_recorded_on.get(e, incident_on) > incident_on)
+    if late:
+        return Eligibility(
+            True,
+            f"covered for {program} on {human_date(incident_on)}, by events recorded after it: "
+            f"{', '.join(late)}",
+            (COVER_RECORDED_AFTER_INCIDENT,),
+        )
+    return Eligibility(True, f"covered for {program} on {human_date(incident_on)}")
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
