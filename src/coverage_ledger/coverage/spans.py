@@ -1,4 +1,5 @@
-"""Coverage spans: the projection that makes regional ratios a count instead of a scan.
+"""Coverage spans: each person's covered intervals, from which the regional coverage deltas
+that answer ratios without scanning anybody are derived (spans_repository).
 
 A person's coverage is piecewise constant in valid time: it can only change on a day some source
 starts or ends (a term's start, cover start and end, a BPU membership's cover start, a

@@ -3,6 +3,9 @@
 The event log (`ledger_tx`, `ledger_event`) is append-only: a trigger and revoked privileges make
 PostgreSQL refuse UPDATE, DELETE and TRUNCATE. Every other ledger table is a projection of the
 log, stamped with the `[tx_from, tx_to)` of the knowledge it belongs to, and can be rebuilt.
+
+One module, longer than most, on purpose: it is the whole schema, read side by side with the
+migrations that must produce it.
 """
 
 import uuid
