@@ -300,32 +300,36 @@ async def forget_verdicts(session: AsyncSession, *, upload_id: uuid.UUID) -> Non
 
 
 async def niks_needing_span_refresh(session: AsyncSession) -> list[str]:
-    """Persons of the staged rows with another enrolment in force too, or whose row changed an
-    enrolment: their spans need the general recomputation (a superset of what is needed: a
-    recomputation that finds nothing changed writes nothing)."""
+    """Persons of the staged rows whose spans need the general recomputation: a row that changed
+    an enrolment, a BPU membership in force, or a covered interval that touches the row's term
+    (it may merge with it). For everyone else the row's span is simply added (`open_roster_spans`):
+    officer terms of a person never overlap, so a term clear of the person's spans leaves them as
+    they are. A superset is harmless: a recomputation that finds nothing changed writes nothing."""
     changed = await raw.execute(
         session,
         f"SELECT s.nik FROM {STAGING} s JOIN {VERDICTS} v ON v.row = s.row WHERE v.verdict = 'changed'",
         prepare=False,
     )
-    # one index probe per staged row, whatever the planner believes of an event_knowledge that
-    # may have grown by a million rows in this very transaction (a hash join read every enrolment
-    # in force, seconds at ten million; a nested loop over a believed-small table, worse)
-    for setting in ("enable_hashjoin", "enable_mergejoin", "enable_seqscan"):
-        await raw.execute(session, f"SET LOCAL {setting} = off")
+    # one index probe per staged row, whatever the planner believes of tables that may have grown
+    # by a million rows in this very transaction: OFFSET 0 keeps each EXISTS a per-row subplan (a
+    # semi-join was planned as a scan of every open row), and without seq scans its probe is the
+    # nik index
+    await raw.execute(session, "SET LOCAL enable_seqscan = off")
     others = await raw.execute(
         session,
         f"""
         SELECT s.nik FROM {STAGING} s
          WHERE EXISTS (SELECT 1 FROM event_knowledge k
-                        WHERE k.nik = s.nik AND k.tx_to IS NULL
-                          AND k.type IN ('officer.enrolled', 'informal.enrolled')
-                          AND k.event_id <> s.enrolment_id)
+                        WHERE k.nik = s.nik AND k.tx_to IS NULL AND k.type = 'informal.enrolled'
+                       OFFSET 0)
+            OR EXISTS (SELECT 1 FROM coverage_span c
+                        WHERE c.nik = s.nik AND c.tx_to IS NULL
+                          AND c.valid_from <= s.valid_to AND c.valid_to >= s.valid_from
+                       OFFSET 0)
         """,
         prepare=False,
     )
-    for setting in ("enable_hashjoin", "enable_mergejoin", "enable_seqscan"):
-        await raw.execute(session, f"RESET {setting}")
+    await raw.execute(session, "RESET enable_seqscan")
     return sorted({row.nik for row in changed} | {row.nik for row in others})
 
 
