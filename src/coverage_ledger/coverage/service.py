@@ -139,15 +139,26 @@ async def answers_of(
     return (await answers_on_days(session, niks, tx_seq=as_of.tx_seq, days=[as_of.valid_at]))[as_of.valid_at]
 
 
+async def events_by_person(
+    session: AsyncSession, niks: Sequence[str], *, events_at: int | None, rules_at: int
+) -> tuple[dict[str, list[projections.InForceEvent]], RuleTable | None]:
+    """Each person's events in force at tx `events_at` (None: now), and the rule table at tx
+    `rules_at` when one of them is a BPU member (the rules decide nothing for officers)."""
+    events = await projections.in_force_events_of(
+        session, niks=niks, types=PERSON_EVENT_TYPES, tx_seq=events_at
+    )
+    rules = await _rules_if_needed(session, events, rules_at)
+    per_person: dict[str, list[projections.InForceEvent]] = {}
+    for event in events:
+        per_person.setdefault(event.payload["nik"], []).append(event)
+    return per_person, rules
+
+
 async def answers_on_days(
     session: AsyncSession, niks: Sequence[str], *, tx_seq: int, days: Sequence[date]
 ) -> dict[date, dict[str, tuple[CoverageAnswer, str] | None]]:
     """Answers of many persons on several dates, as known at one tx, from one read of their events."""
-    events = await projections.in_force_events_of(session, niks=niks, types=PERSON_EVENT_TYPES, tx_seq=tx_seq)
-    rules = await _rules_if_needed(session, events, tx_seq)
-    per_person: dict[str, list[projections.InForceEvent]] = {}
-    for event in events:
-        per_person.setdefault(event.payload["nik"], []).append(event)
+    per_person, rules = await events_by_person(session, niks, events_at=tx_seq, rules_at=tx_seq)
     return {
         day: {nik: _answer(per_person.get(nik, []), valid_at=day, rules=rules) for nik in niks}
         for day in days

@@ -10,17 +10,23 @@ touched are recomputed; those that changed are closed at the tx and the new ones
 regional deltas of both are written with them (spans_repository)."""
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.coverage import spans_repository
-from coverage_ledger.coverage.service import PERSON_EVENT_TYPES, PersonSources, answer_on, person_sources
+from coverage_ledger.coverage.service import (
+    PERSON_EVENT_TYPES,
+    PersonSources,
+    answer_on,
+    events_by_person,
+    person_sources,
+)
 from coverage_ledger.domain.coverage import CoverageStatus
 from coverage_ledger.domain.months import Month
-from coverage_ledger.domain.rule_table import RuleTable, rule_table
+from coverage_ledger.domain.rule_table import RuleTable
 from coverage_ledger.ledger import projections
 
 OPEN_END = date(9999, 12, 31)
@@ -96,23 +102,17 @@ async def current_spans(
     """Each person's spans computed from their events in force now (`at_tx`: as known at tx
     `tx_seq`, for a replay); `tx_seq` is the newest tx, whose rules apply."""
     nik_list = list(set(niks))
-    events = await projections.in_force_events_of(
-        session, niks=nik_list, types=PERSON_EVENT_TYPES, tx_seq=tx_seq if at_tx else None
+    per_person, rules = await events_by_person(
+        session, nik_list, events_at=tx_seq if at_tx else None, rules_at=tx_seq
     )
-    rules = None
-    if any(e.type == "informal.enrolled" for e in events):
-        rules = rule_table(await projections.rule_definitions(session, tx_seq=tx_seq))
     if len(nik_list) < _OFF_LOOP_FROM:
-        return _spans_by_person(nik_list, events, rules)
-    return await asyncio.to_thread(_spans_by_person, nik_list, events, rules)
+        return _spans_by_person(nik_list, per_person, rules)
+    return await asyncio.to_thread(_spans_by_person, nik_list, per_person, rules)
 
 
 def _spans_by_person(
-    niks: Sequence[str], events: Sequence[projections.InForceEvent], rules: RuleTable | None
+    niks: Sequence[str], per_person: dict[str, list[projections.InForceEvent]], rules: RuleTable | None
 ) -> dict[str, list[Span]]:
-    per_person: dict[str, list[projections.InForceEvent]] = {}
-    for event in events:
-        per_person.setdefault(event.payload["nik"], []).append(event)
     result: dict[str, list[Span]] = {}
     for nik in niks:
         sources = person_sources(per_person.get(nik, []))
@@ -135,7 +135,7 @@ async def refresh_spans(
     await spans_repository.take_checkpoints(session, parents=sorted(due), tx_seq=tx_seq)
 
 
-async def backfill_spans(session: AsyncSession, *, on_tx: Callable[[int], None] = lambda _: None) -> int:
+async def backfill_spans(session: AsyncSession) -> int:
     """Build the coverage projection of a ledger written before it existed: every tx that changed
     a person's events in force is replayed in order, as the append path would have written it
     then. Only when the projection is empty and person events exist; the number of txs replayed.
@@ -146,5 +146,4 @@ async def backfill_spans(session: AsyncSession, *, on_tx: Callable[[int], None] 
     async for tx_seq, niks in spans_repository.person_changes_by_tx(session, types=PERSON_EVENT_TYPES):
         await refresh_spans(session, niks=sorted(niks), tx_seq=tx_seq, at_tx=True)
         replayed += 1
-        on_tx(tx_seq)
     return replayed

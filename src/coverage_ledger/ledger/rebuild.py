@@ -9,6 +9,7 @@ from coverage_ledger.coverage import spans_repository
 from coverage_ledger.coverage.spans import current_spans
 from coverage_ledger.database import raw
 from coverage_ledger.domain.supersession import EventLinks, changes_after_append
+from coverage_ledger.ledger.repository import read_head
 
 Interval = tuple[str, int, int | None, str | None]
 
@@ -186,7 +187,7 @@ async def rebuild_check(session: AsyncSession) -> list[str]:
 async def _span_differences(session: AsyncSession, batch: int = 5_000) -> list[str]:
     """Current coverage spans recomputed from the events in force against the stored ones."""
     differences: list[str] = []
-    head = int(await raw.scalar(session, "SELECT coalesce(max(tx_seq), 0) FROM ledger_tx") or 0)
+    head = await read_head(session)
     niks = [
         row.nik
         for row in await raw.execute(
@@ -200,7 +201,7 @@ async def _span_differences(session: AsyncSession, batch: int = 5_000) -> list[s
         if len(differences) >= 1000:
             break
         chunk = niks[start : start + batch]
-        expected = await current_spans(session, chunk, tx_seq=head)
+        expected = await current_spans(session, chunk, tx_seq=head.tx_seq if head else 0)
         stored = await spans_repository.open_spans(session, niks=chunk)
         for nik in chunk:
             want = {span.as_row() for span in expected.get(nik, [])}

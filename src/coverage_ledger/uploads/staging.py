@@ -247,6 +247,11 @@ async def write_roster_events(session: AsyncSession, *, tx_id: uuid.UUID) -> tup
     return registered, enrolled
 
 
+_COVER_FROM = "greatest(s.valid_from, coalesce(s.registered_on, %(day)s::date))"
+"""The first covered day of a staged row `s`: the SQL twin of `OfficerTerm.covers_from`, with the
+recording day (`%(day)s`) for a row without `registered_on`."""
+
+
 async def accepted_cover_starts(
     session: AsyncSession, *, recording_day: Any
 ) -> list[tuple[str, Any, int, int]]:
@@ -262,7 +267,7 @@ async def accepted_cover_starts(
                              - (extract(year FROM cover_from) * 12 + extract(month FROM cover_from)) + 1
                         ELSE 0 END)
           FROM (SELECT s.region_code, s.valid_to,
-                       greatest(s.valid_from, coalesce(s.registered_on, %(day)s::date)) AS cover_from
+                       {_COVER_FROM} AS cover_from
                   FROM {STAGING} s LEFT JOIN {VERDICTS} v ON v.row = s.row
                  WHERE v.row IS NULL OR v.verdict = 'changed') AS accepted
          GROUP BY region_code, cover_from ORDER BY region_code, cover_from
@@ -344,11 +349,11 @@ async def open_roster_spans(
         f"""
         WITH opened AS (
             INSERT INTO coverage_span (nik, valid_from, tx_from, valid_to, region_code, officer, informal)
-            SELECT s.nik, greatest(s.valid_from, coalesce(s.registered_on, %(day)s::date)), %(tx)s,
+            SELECT s.nik, {_COVER_FROM}, %(tx)s,
                    s.valid_to, s.region_code, true, false
               FROM {STAGING} s LEFT JOIN {VERDICTS} v ON v.row = s.row
              WHERE v.row IS NULL
-               AND greatest(s.valid_from, coalesce(s.registered_on, %(day)s::date)) < s.valid_to
+               AND {_COVER_FROM} < s.valid_to
                AND NOT EXISTS (SELECT 1 FROM unnest(%(refreshed)s::text[]) AS r(nik) WHERE r.nik = s.nik)
             RETURNING valid_from, valid_to, region_code, officer, informal
         )
