@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from coverage_ledger import __version__
+from coverage_ledger.claims.endpoints import router as claims_router
 from coverage_ledger.coverage.endpoints import router as coverage_router
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.http import problems
@@ -87,6 +88,7 @@ def create_app(
     app.include_router(coverage_router)
     app.include_router(uploads_router)
     app.include_router(regions_router)
+    app.include_router(claims_router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     async def healthz() -> dict[str, str]:

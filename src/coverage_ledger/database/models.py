@@ -77,6 +77,11 @@ class LedgerEvent(Base):
         UniqueConstraint("tx_id", "position"),
         Index(None, "nik"),
         Index(None, "carried_by", postgresql_where=text("carried_by IS NOT NULL")),
+        Index(
+            "ix_ledger_event_claim_id",
+            text("(payload ->> 'claim_id')"),
+            postgresql_where=text("type LIKE 'claim.%'"),
+        ),
     )
 
     event_id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -426,3 +431,8 @@ class CoverageDeltaParent(Base):
     """Rows of that checkpoint."""
     pending: Mapped[int] = mapped_column(Integer)
     """Delta rows written after it; a checkpoint is taken when this passes a threshold."""
+
+
+# The claim projections live in their own module; importing it here registers them on
+# Base.metadata wherever the schema is read (Alembic's env, the drift test).
+from coverage_ledger.database import claim_models as claim_models  # noqa: E402  (needs Base above)

@@ -230,12 +230,17 @@ class ScholarshipYear:
 
 
 def scholarship_schedule(
-    rule: JkmRule, *, children: Sequence[tuple[str, int]], first_school_year: int, contribution_years: int
+    rule: JkmRule,
+    *,
+    children: Sequence[tuple[str, int]],
+    first_school_year: int,
+    contribution_years: int | None,
 ) -> list[ScholarshipYear]:
     """The yearly entitlement of the children (each: current level, years already done at that
-    level), at most `scholarship_children` of them; none under the minimum contribution years.
-    An entitlement, claimed year by year, not a lump sum."""
-    if contribution_years < rule.scholarship_min_contribution_years:
+    level), at most `scholarship_children` of them; none under the minimum contribution years
+    (`contribution_years` None: no minimum applies, as for JKK). An entitlement, claimed year by
+    year, not a lump sum."""
+    if contribution_years is not None and contribution_years < rule.scholarship_min_contribution_years:
         return []
     levels = [level.level for level in rule.scholarship_levels]
     schedule: list[ScholarshipYear] = []

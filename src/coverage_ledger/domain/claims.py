@@ -2,7 +2,7 @@
 reversed. Its state as known at a tx follows from its events in force then, in tx order; whether
 it is payable follows from the claimant's coverage on the incident date as known when decided."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -162,3 +162,55 @@ def _years_after(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February
         return day.replace(year=day.year + years, day=28)
+
+
+DECIDED_DIFFERENTLY_NOW = "current_knowledge_decides_differently"
+"""The decision stands, but the coverage the ledger knows now would decide the other way (a
+retroactive enrolment or a retraction since)."""
+AMOUNT_DIFFERS_NOW = "current_rules_give_another_amount"
+PAID_LATE = "paid_late"
+OVERDUE = "overdue"
+
+
+def settled_on(
+    payments: Sequence[ClaimPayment], reversed_ids: Collection[str], amount: int | None
+) -> date | None:
+    """The day the kept payments first reached the approved amount (None if they have not)."""
+    if amount is None:
+        return None
+    total = 0
+    for payment in sorted(payments, key=lambda p: p.paid_on):
+        if payment.event_id in reversed_ids:
+            continue
+        total += payment.amount
+        if total >= amount:
+            return payment.paid_on
+    return None
+
+
+def review_flags(
+    *,
+    state: ClaimState,
+    eligibility_then: Eligibility,
+    eligibility_now: Eligibility,
+    amount_now: int,
+    overdue: bool,
+    late: bool,
+) -> tuple[str, ...]:
+    """What a clerk or an auditor should look at, in a stable order."""
+    flags = list(eligibility_then.flags)
+    decision = state.decision
+    if decision is not None:
+        if decision.approved:
+            decided_differently = not eligibility_now.payable
+        else:  # a rejection for want of cover, which the ledger now knows
+            decided_differently = not eligibility_then.payable and eligibility_now.payable
+        if decided_differently:
+            flags.append(DECIDED_DIFFERENTLY_NOW)
+        if decision.approved and decision.amount is not None and amount_now != decision.amount:
+            flags.append(AMOUNT_DIFFERS_NOW)
+    if late:
+        flags.append(PAID_LATE)
+    if overdue:
+        flags.append(OVERDUE)
+    return tuple(dict.fromkeys(flags))

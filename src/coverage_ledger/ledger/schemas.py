@@ -6,13 +6,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from coverage_ledger.domain.officer import OFFICER_PROGRAMS, OFFICER_ROLES
+from coverage_ledger.ledger.claim_events import (
+    ClaimApproved,
+    ClaimFiled,
+    ClaimPaid,
+    ClaimRejected,
+    ClaimReversed,
+)
+from coverage_ledger.ledger.event_fields import EventId, RegionCode, Rupiah, Text
 
-EventId = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$"),
-]
-RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 OfficerProgram = Literal[OFFICER_PROGRAMS]  # type: ignore[valid-type]
 
 
@@ -67,7 +69,6 @@ class OfficerEnrolled(_Event):
 
 
 MonthText = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
-Rupiah = Annotated[int, Field(ge=0, le=10**15, description="Whole rupiah.")]
 BpuProgram = Literal["JKK", "JKM", "JHT"]
 
 
@@ -226,6 +227,11 @@ AssertionEvent = (
     | PotentialEstimated
     | RegionDefined
     | RuleDefined
+    | ClaimFiled
+    | ClaimApproved
+    | ClaimRejected
+    | ClaimPaid
+    | ClaimReversed
 )
 """Every event type but the correction: what a correction may bring as its replacement."""
 ReplaceableEvent = Annotated[AssertionEvent, Field(discriminator="type")]

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.claims.projection import ClaimChange, project_claims
 from coverage_ledger.coverage.spans import refresh_spans
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.supersession import EventLinks, changes_after_append
@@ -139,6 +140,8 @@ class _Plan:
     watch_events: set[str]
     watch_niks: set[str]
     watch_regions: set[str]
+    claim_events: set[str]
+    """Claim events entering or leaving force: their claims are checked and projected."""
     changed_niks: set[str]
     """Persons with an event entering or leaving force: their coverage spans are recomputed. (A
     rule change alone changes none: whether a month covers does not depend on the grace length.)"""
@@ -206,7 +209,12 @@ async def _plan(
         watch_events=(set(links) | set(graph.force)) - fresh_ids,
         watch_niks=officer_niks | keys["registered_niks"] | keys["informal_niks"],
         watch_regions=keys["region_codes"],
-        changed_niks={nik for e in [*entering, *(e for e, _ in leaving)] if (nik := kinds[e][1])},
+        claim_events={e for e in [*entering, *(e for e, _ in leaving)] if kinds[e][0].startswith("claim.")},
+        changed_niks={
+            nik
+            for e in [*entering, *(e for e, _ in leaving)]
+            if (nik := kinds[e][1]) and not kinds[e][0].startswith("claim.")
+        },
     )
 
 
@@ -289,6 +297,15 @@ async def append_events(
             ],
         )
     assert outcome.status == "ok" and outcome.tx_seq is not None and outcome.recorded_at is not None, outcome
+    if plan.claim_events:
+        change = ClaimChange(
+            touched=frozenset(plan.claim_events),
+            entering=frozenset(e for e, _, _ in plan.entering),
+            paths={p.row.event_id: p.path for p in fresh},
+        )
+        await project_claims(
+            session, principal=principal, change=change, tx_seq=outcome.tx_seq, recording_day=recording_day
+        )
     await refresh_spans(session, niks=sorted(plan.changed_niks), tx_seq=outcome.tx_seq)
     log.info(
         "tx %d: %d event(s) (%s) by %s via %s, %d duplicate(s)%s",

@@ -1,0 +1,238 @@
+"""Keeping the claim projections true in the tx that changes a claim, and refusing a tx that
+would leave a claim inconsistent: run under the append lock, after the tx is numbered and before
+it commits, so a decision is judged on exactly what the ledger knows in its own tx."""
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.claims import repository
+from coverage_ledger.claims.repository import ClaimEvent, PaymentRow, RecordRow
+from coverage_ledger.claims.review import ClaimReview, events_by_claim, review_events
+from coverage_ledger.domain.access import Principal
+from coverage_ledger.errors import Conflict, ErrorItem, InvalidInput
+
+DECISIONS = ("claim.approved", "claim.rejected")
+CONFLICTS = frozenset(
+    {
+        "claim_id_taken",
+        "claim_already_decided",
+        "not_eligible",
+        "claim_not_approved",
+        "overpaid",
+        "nothing_to_reverse",
+    }
+)
+"""Codes that are a clash with what the ledger holds (409); the others are bad input (422)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimChange:
+    """What an append did to claim events."""
+
+    touched: frozenset[str]
+    """Claim events entering or leaving force in the tx."""
+    entering: frozenset[str]
+    paths: Mapping[str, str]
+    """Request paths of the batch's events, for error messages."""
+
+
+def _rupiah(amount: int) -> str:
+    return f"Rp{amount:,}"
+
+
+def _problems(
+    principal: Principal,
+    claim_id: str,
+    events: Sequence[ClaimEvent],
+    review: ClaimReview | None,
+    change: ClaimChange,
+) -> list[ErrorItem]:
+    """Why the claim, as this tx leaves it, cannot stand."""
+    entering = [e for e in events if e.event_id in change.entering]
+    anchor = next((e.event_id for e in entering), None)
+
+    def error(code: str, message: str, event_id: str | None = None, field: str = "") -> ErrorItem:
+        path = change.paths.get(event_id or anchor or "", "events")
+        return ErrorItem(code, message, field=f"{path}{field}")
+
+    filed = [e for e in events if e.type == "claim.filed"]
+    if review is None:
+        return [
+            error("claim_not_filed", f"claim {claim_id!r} has no claim.filed in force", field=".claim_id")
+        ]
+    if review.region_code and not principal.sees(review.region_code):
+        unseen = "unknown_claim" if review.filed.event_id not in change.entering else "person_not_registered"
+        text = f"no claim {claim_id!r}" if unseen == "unknown_claim" else "no person with this NIK is visible"
+        return [error(unseen, text, field=".claim_id" if unseen == "unknown_claim" else ".nik")]
+    problems: list[ErrorItem] = []
+    if len(filed) > 1:
+        problems.append(
+            error("claim_id_taken", f"claim {claim_id!r} is already filed", filed[-1].event_id, ".claim_id")
+        )
+    if review.filed.event_id in change.entering:
+        if review.now.coverage is None:
+            problems.append(
+                error(
+                    "person_not_registered",
+                    "no person with this NIK is visible",
+                    review.filed.event_id,
+                    ".nik",
+                )
+            )
+        elif review.now.assessment.problem is not None:
+            problems.append(
+                error("benefit_not_computable", review.now.assessment.problem, review.filed.event_id, ".wage")
+            )
+    decisions = [e for e in events if e.type in DECISIONS]
+    if len(decisions) > 1:
+        problems.append(
+            error(
+                "claim_already_decided",
+                f"claim {claim_id!r} is already decided; correct the decision to change it",
+                decisions[-1].event_id,
+            )
+        )
+    decision = review.state.decision
+    if decision is not None and decision.approved and decision.event_id in change.entering:
+        if not review.then.eligibility.payable:
+            problems.append(error("not_eligible", review.then.eligibility.reason, decision.event_id))
+        elif review.then.assessment.problem is not None:
+            problems.append(
+                error("benefit_not_computable", review.then.assessment.problem, decision.event_id)
+            )
+    payments = [e for e in events if e.type == "claim.paid"]
+    if payments and (decision is None or not decision.approved):
+        problems.append(
+            error(
+                "claim_not_approved",
+                f"claim {claim_id!r} is not approved; it cannot be paid",
+                payments[-1].event_id,
+            )
+        )
+    elif decision is not None and decision.amount is not None and review.state.paid > decision.amount:
+        problems.append(
+            error(
+                "overpaid",
+                f"payments of {_rupiah(review.state.paid)} exceed the {_rupiah(decision.amount)} approved",
+                payments[-1].event_id,
+                ".amount",
+            )
+        )
+    problems.extend(_reversal_problems(events, change, error))
+    return problems
+
+
+def _reversal_problems(
+    events: Sequence[ClaimEvent], change: ClaimChange, error: "_ErrorFn"
+) -> list[ErrorItem]:
+    paid = [e.event_id for e in events if e.type == "claim.paid"]
+    problems: list[ErrorItem] = []
+    taken: set[str] = set()
+    for e in events:
+        if e.type != "claim.reversed":
+            continue
+        target = e.payload.get("payment_event_id")
+        targets = [target] if target else [p for p in paid if p not in taken]
+        if e.event_id in change.entering:
+            if target and target not in paid:
+                problems.append(
+                    error(
+                        "unknown_payment",
+                        f"no payment {target!r} of this claim is in force",
+                        e.event_id,
+                        ".payment_event_id",
+                    )
+                )
+            elif not [t for t in targets if t not in taken]:
+                problems.append(
+                    error("nothing_to_reverse", "every payment of this claim is already reversed", e.event_id)
+                )
+        taken.update(targets)
+    return problems
+
+
+class _ErrorFn(Protocol):
+    def __call__(
+        self, code: str, message: str, event_id: str | None = None, field: str = ""
+    ) -> ErrorItem: ...
+
+
+def record_of(review: ClaimReview) -> RecordRow:
+    """The projected state of a reviewed claim."""
+    return RecordRow(
+        claim_id=review.filing.claim_id,
+        nik=review.filing.nik,
+        region_code=review.region_code,
+        benefit=review.filing.benefit,
+        incident_date=review.filing.incident_date,
+        status=review.state.status.value,
+        payable_amount=review.payable_amount,
+        paid_amount=review.state.paid,
+        due_on=review.due_on,
+        settled_on=review.settled_on,
+    )
+
+
+def payments_of(review: ClaimReview) -> list[PaymentRow]:
+    """The projected payments in force (not reversed) of a reviewed claim."""
+    reversed_ids = {r.payment_event_id for r in review.state.reversals}
+    return [
+        PaymentRow(
+            p.event_id, review.filing.claim_id, review.region_code, review.filing.benefit, p.paid_on, p.amount
+        )
+        for p in review.state.payments
+        if p.event_id not in reversed_ids
+    ]
+
+
+async def project_claims(
+    session: AsyncSession, *, principal: Principal, change: ClaimChange, tx_seq: int, recording_day: date
+) -> None:
+    """Check the claims the tx touched and bring their projected rows up to the tx."""
+    claim_ids = sorted(await repository.claim_ids_of(session, change.touched))
+    if not claim_ids:
+        return
+    per_claim = await events_by_claim(session, claim_ids, tx_seq=tx_seq)
+    reviews = await review_events(session, per_claim, tx_seq=tx_seq, today=recording_day)
+    before, _ = await repository.open_rows(session, claim_ids)
+    problems = [
+        ErrorItem("unknown_claim", f"no claim {claim_id!r}", field="events")
+        for claim_id, record in before.items()
+        if not principal.sees(record.region_code)
+    ]
+    problems += [
+        item
+        for claim_id, events in per_claim.items()
+        for item in _problems(principal, claim_id, events, reviews.get(claim_id), change)
+    ]
+    if problems:
+        message = f"{len(problems)} claim problem(s) in the batch; nothing was written"
+        if any(p.code in CONFLICTS for p in problems):
+            raise Conflict(message, problems)
+        raise InvalidInput(message, problems)
+    await write_rows(session, reviews, claim_ids=claim_ids, tx_seq=tx_seq)
+
+
+async def write_rows(
+    session: AsyncSession, reviews: Mapping[str, ClaimReview], *, claim_ids: Collection[str], tx_seq: int
+) -> None:
+    """Close the rows that changed at `tx_seq` and open their successors."""
+    records, payments = await repository.open_rows(session, sorted(claim_ids))
+    wanted_records = {c: record_of(r) for c, r in reviews.items()}
+    wanted_payments = {p.payment_event_id: p for r in reviews.values() for p in payments_of(r)}
+    closed_claims = [c for c in claim_ids if records.get(c) != wanted_records.get(c) and c in records]
+    new_records = [r for c, r in wanted_records.items() if records.get(c) != r]
+    closed_payments = [p for p, row in payments.items() if wanted_payments.get(p) != row]
+    new_payments = [row for p, row in wanted_payments.items() if payments.get(p) != row]
+    await repository.replace_rows(
+        session,
+        tx_seq=tx_seq,
+        closed_claims=closed_claims,
+        new_records=new_records,
+        closed_payments=closed_payments,
+        new_payments=new_payments,
+    )

@@ -1,0 +1,287 @@
+"""All SQL of claims: a claim's events as known at a tx, and the claim projections (states and
+payments in force per known-time interval) that lists, overdue claims and payouts read."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.database import raw
+
+_IN_FORCE_AT = "k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s)"
+_WITHIN = "(r.region_code = %(region)s OR r.region_code LIKE %(region)s || '.%%' OR %(region)s::text IS NULL)"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimEvent:
+    """A claim event in force at some tx."""
+
+    event_id: str
+    type: str
+    claim_id: str
+    payload: dict[str, Any]
+    tx_seq: int
+    recorded_at: datetime
+
+
+async def claim_events(session: AsyncSession, claim_ids: Iterable[str], *, tx_seq: int) -> list[ClaimEvent]:
+    """The events of these claims in force at a tx, in tx order."""
+    ids = sorted(set(claim_ids))
+    if not ids:
+        return []
+    rows = await raw.execute(
+        session,
+        "SELECT e.event_id, e.type, e.payload ->> 'claim_id' AS claim_id, e.payload, t.tx_seq, t.recorded_at "
+        "FROM ledger_event e "
+        "JOIN event_knowledge k ON k.event_id = e.event_id "
+        "JOIN ledger_tx t ON t.tx_id = e.tx_id "
+        f"WHERE e.type LIKE 'claim.%%' AND (e.payload ->> 'claim_id') = ANY(%(ids)s) AND {_IN_FORCE_AT} "
+        "ORDER BY t.tx_seq, e.position",
+        {"ids": ids, "tx": tx_seq},
+        prepare=None if len(ids) <= 64 else False,
+    )
+    return [ClaimEvent(r.event_id, r.type, r.claim_id, r.payload, r.tx_seq, r.recorded_at) for r in rows]
+
+
+async def claim_ids_of(session: AsyncSession, event_ids: Iterable[str]) -> set[str]:
+    """The claims these events belong to (events of other kinds are skipped)."""
+    ids = list(set(event_ids))
+    if not ids:
+        return set()
+    rows = await raw.execute(
+        session,
+        "SELECT DISTINCT payload ->> 'claim_id' AS claim_id FROM ledger_event "
+        "WHERE event_id = ANY(%(ids)s) AND type LIKE 'claim.%%'",
+        {"ids": ids},
+        prepare=False,
+    )
+    return {r.claim_id for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    """A claim's projected state (claim_record without its interval)."""
+
+    claim_id: str
+    nik: str
+    region_code: str
+    benefit: str
+    incident_date: date
+    status: str
+    payable_amount: int
+    paid_amount: int
+    due_on: date | None
+    settled_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRow:
+    """A payment in force (claim_payment without its interval)."""
+
+    payment_event_id: str
+    claim_id: str
+    region_code: str
+    benefit: str
+    paid_on: date
+    amount: int
+
+
+_RECORD_COLUMNS = (
+    "claim_id, nik, region_code, benefit, incident_date, status, payable_amount, paid_amount, "
+    "due_on, settled_on"
+)
+_PAYMENT_COLUMNS = "payment_event_id, claim_id, region_code, benefit, paid_on, amount"
+
+
+async def open_rows(
+    session: AsyncSession, claim_ids: Sequence[str]
+) -> tuple[dict[str, RecordRow], dict[str, PaymentRow]]:
+    """The current projected state and payments of these claims."""
+    records = await raw.execute(
+        session,
+        f"SELECT {_RECORD_COLUMNS} FROM claim_record WHERE claim_id = ANY(%(ids)s) AND tx_to IS NULL",
+        {"ids": list(claim_ids)},
+        prepare=False,
+    )
+    payments = await raw.execute(
+        session,
+        f"SELECT {_PAYMENT_COLUMNS} FROM claim_payment WHERE claim_id = ANY(%(ids)s) AND tx_to IS NULL",
+        {"ids": list(claim_ids)},
+        prepare=False,
+    )
+    return (
+        {r.claim_id: RecordRow(*r) for r in records},
+        {p.payment_event_id: PaymentRow(*p) for p in payments},
+    )
+
+
+async def replace_rows(
+    session: AsyncSession,
+    *,
+    tx_seq: int,
+    closed_claims: Sequence[str],
+    new_records: Sequence[RecordRow],
+    closed_payments: Sequence[str],
+    new_payments: Sequence[PaymentRow],
+) -> None:
+    """End the knowledge of changed rows at this tx and start that of their successors."""
+    if closed_claims:
+        await raw.execute_count(
+            session,
+            "UPDATE claim_record SET tx_to = %(tx)s WHERE claim_id = ANY(%(ids)s) AND tx_to IS NULL",
+            {"tx": tx_seq, "ids": list(closed_claims)},
+            prepare=False,
+        )
+    if closed_payments:
+        await raw.execute_count(
+            session,
+            "UPDATE claim_payment SET tx_to = %(tx)s WHERE payment_event_id = ANY(%(ids)s) AND tx_to IS NULL",
+            {"tx": tx_seq, "ids": list(closed_payments)},
+            prepare=False,
+        )
+    conn = await raw.driver_connection(session)
+    if new_records:
+        async with conn.cursor() as cursor:
+            await cursor.executemany(
+                f"INSERT INTO claim_record (tx_from, {_RECORD_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [(tx_seq, *_record_tuple(r)) for r in new_records],
+            )
+    if new_payments:
+        async with conn.cursor() as cursor:
+            await cursor.executemany(
+                f"INSERT INTO claim_payment (tx_from, {_PAYMENT_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (tx_seq, p.payment_event_id, p.claim_id, p.region_code, p.benefit, p.paid_on, p.amount)
+                    for p in new_payments
+                ],
+            )
+
+
+def _record_tuple(r: RecordRow) -> tuple[Any, ...]:
+    return (
+        r.claim_id,
+        r.nik,
+        r.region_code,
+        r.benefit,
+        r.incident_date,
+        r.status,
+        r.payable_amount,
+        r.paid_amount,
+        r.due_on,
+        r.settled_on,
+    )
+
+
+OPEN_STATUSES = ("filed", "approved", "partially_paid")
+"""Statuses of a claim still waiting for (the rest of) its money."""
+
+
+async def records_as_of(
+    session: AsyncSession,
+    *,
+    tx_seq: int,
+    region_prefix: str | None,
+    statuses: Sequence[str] | None,
+    due_before: date | None,
+    after: str,
+    limit: int,
+) -> list[RecordRow]:
+    """Claims as known at a tx, in claim_id order after `after`; `due_before`: only claims still
+    open whose due date passed before that day (overdue)."""
+    rows = await raw.execute(
+        session,
+        f"SELECT {_RECORD_COLUMNS} FROM claim_record r "
+        "WHERE r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s) "
+        f"AND {_WITHIN} AND r.claim_id > %(after)s "
+        "AND (%(statuses)s::text[] IS NULL OR r.status = ANY(%(statuses)s::text[])) "
+        "AND (%(due_before)s::date IS NULL "
+        "     OR (r.status = ANY(%(open)s) AND r.due_on < %(due_before)s::date)) "
+        "ORDER BY r.claim_id LIMIT %(limit)s",
+        {
+            "tx": tx_seq,
+            "region": region_prefix,
+            "after": after,
+            "statuses": list(statuses) if statuses else None,
+            "due_before": due_before,
+            "open": list(OPEN_STATUSES),
+            "limit": limit,
+        },
+    )
+    return [RecordRow(*r) for r in rows]
+
+
+GROUP_KEYS = {
+    "benefit": "r.benefit",
+    "month": "to_char(r.paid_on, 'YYYY-MM')",
+    "region": "left(r.region_code, %(child_length)s)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutGroup:
+    """Claims paid and rupiah paid for one group."""
+
+    key: str
+    claims: int
+    payments: int
+    paid_amount: int
+
+
+async def payout_groups(
+    session: AsyncSession,
+    *,
+    tx_seq: int,
+    region_prefix: str | None,
+    paid_from: date | None,
+    paid_to: date | None,
+    group_by: str,
+    child_length: int,
+) -> list[PayoutGroup]:
+    """Payments in force at a tx, paid in [paid_from, paid_to), summed per group."""
+    key = GROUP_KEYS[group_by]
+    rows = await raw.execute(
+        session,
+        f"SELECT {key} AS key, count(DISTINCT r.claim_id) AS claims, count(*) AS payments, "
+        "sum(r.amount) AS paid_amount FROM claim_payment r "
+        "WHERE r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s) "
+        f"AND {_WITHIN} "
+        "AND (%(paid_from)s::date IS NULL OR r.paid_on >= %(paid_from)s::date) "
+        "AND (%(paid_to)s::date IS NULL OR r.paid_on < %(paid_to)s::date) "
+        "GROUP BY 1 ORDER BY 1",
+        {
+            "tx": tx_seq,
+            "region": region_prefix,
+            "paid_from": paid_from,
+            "paid_to": paid_to,
+            "child_length": child_length,
+        },
+    )
+    return [PayoutGroup(r.key, r.claims, r.payments, int(r.paid_amount)) for r in rows]
+
+
+async def payout_total(
+    session: AsyncSession,
+    *,
+    tx_seq: int,
+    region_prefix: str | None,
+    paid_from: date | None,
+    paid_to: date | None,
+) -> PayoutGroup:
+    """The same sums over every group (a claim paid in two months counts once)."""
+    row = (
+        await raw.execute(
+            session,
+            "SELECT count(DISTINCT r.claim_id) AS claims, count(*) AS payments, "
+            "coalesce(sum(r.amount), 0) AS paid_amount FROM claim_payment r "
+            "WHERE r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s) "
+            f"AND {_WITHIN} "
+            "AND (%(paid_from)s::date IS NULL OR r.paid_on >= %(paid_from)s::date) "
+            "AND (%(paid_to)s::date IS NULL OR r.paid_on < %(paid_to)s::date)",
+            {"tx": tx_seq, "region": region_prefix, "paid_from": paid_from, "paid_to": paid_to},
+        )
+    ).one()
+    return PayoutGroup("total", row.claims, row.payments, int(row.paid_amount))

@@ -1,0 +1,318 @@
+"""A claim as known at a tx, reviewed: its events in force, the cover of the insured person on
+the incident date as known when the claim was decided (and as known now), the amount the rules
+give, the service time and what needs a person's eye. Used by the reads and by the projection."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.claims import repository
+from coverage_ledger.claims.repository import ClaimEvent
+from coverage_ledger.coverage.service import PersonSources, answer_on, events_by_person, person_sources
+from coverage_ledger.domain.benefit_table import BenefitTable, benefit_table
+from coverage_ledger.domain.claim_benefit import Assessment, Filing, Membership, assess
+from coverage_ledger.domain.claims import (
+    ClaimPayment,
+    ClaimState,
+    ClaimStatus,
+    Decision,
+    Eligibility,
+    PaymentReversal,
+    claim_state,
+    eligibility,
+    review_flags,
+    settled_on,
+)
+from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
+from coverage_ledger.domain.months import Month
+from coverage_ledger.domain.service_time import Lateness, lateness
+from coverage_ledger.domain.timeframes import jakarta_date
+from coverage_ledger.ledger import projections
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """The person's cover on the incident date as known at one tx, and what it makes of the claim."""
+
+    tx_seq: int
+    coverage: CoverageAnswer | None
+    """None: the person was not registered as known then."""
+    region_code: str | None
+    eligibility: Eligibility
+    assessment: Assessment
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimReview:
+    """One claim as known at a tx."""
+
+    filing: Filing
+    filed: ClaimEvent
+    events: tuple[ClaimEvent, ...]
+    state: ClaimState
+    then: Judgement
+    """As known when decided (at the decision's tx), or at the asked tx while undecided."""
+    now: Judgement
+    """As known at the asked tx."""
+    due_on: date | None
+    settled_on: date | None
+    lateness: Lateness | None
+    flags: tuple[str, ...]
+
+    @property
+    def region_code(self) -> str:
+        """The region the claim counts for (the filing's person as known now, else then)."""
+        return self.now.region_code or self.then.region_code or ""
+
+    @property
+    def payable_amount(self) -> int:
+        """The approved amount once approved; else what the rules give as known now."""
+        decision = self.state.decision
+        if decision is not None and decision.approved and decision.amount is not None:
+            return decision.amount
+        return self.now.assessment.amount if self.now.eligibility.payable else 0
+
+
+def _percent_bp(value: Any) -> int | None:
+    return None if value is None else int(Decimal(str(value)) * 100)
+
+
+def filing_of(event: ClaimEvent) -> Filing:
+    """A `claim.filed` payload as the domain's filing."""
+    p = event.payload
+    filed_on = date.fromisoformat(p["filed_on"]) if p.get("filed_on") else jakarta_date(event.recorded_at)
+    return Filing(
+        claim_id=p["claim_id"],
+        nik=p["nik"],
+        benefit=p["benefit"],
+        incident_date=date.fromisoformat(p["incident_date"]),
+        filed_on=filed_on,
+        complete_on=date.fromisoformat(p["complete_on"]) if p.get("complete_on") else filed_on,
+        wage=p.get("wage"),
+        disability_bp=_percent_bp(p.get("disability_percent")),
+        function_lost_bp=_percent_bp(p.get("function_lost_percent")),
+        incapacity_months=p.get("incapacity_months"),
+        medical_cost=p.get("medical_cost"),
+        children=tuple((c["level"], int(c.get("years_done", 0))) for c in p.get("children", [])),
+    )
+
+
+def _membership(sources: PersonSources, answer: CoverageAnswer, incident: date) -> Membership:
+    incomes = {e.event_id: e.declared_income for e in sources.enrolments}
+    covering = [s for s in answer.sources if s.status is CoverageStatus.COVERED]
+    informal = next((s for s in covering if s.kind == "informal"), None)
+    only_informal = informal is not None and all(s.kind == "informal" for s in covering)
+    months_paid = sum(p.last.minus(p.first) + 1 for p in sources.payments)
+    return Membership(
+        declared_income=incomes.get(informal.event_id) if informal is not None else None,
+        informal_months=(
+            Month.of(incident).minus(Month.of(informal.covers_from))
+            - (incident.day < informal.covers_from.day)
+            if only_informal and informal is not None
+            else None
+        ),
+        contribution_years=months_paid // 12,
+    )
+
+
+COVER_EVENT_DAYS = {
+    "officer.enrolled": "registered_on",
+    "informal.enrolled": "registered_on",
+    "contribution.paid": "paid_on",
+    "membership.reactivated": "reactivated_on",
+}
+"""The day each kind of cover event was made in the world: a roster backfilled years later but
+registered before the incident is not cover made after it."""
+
+
+def _cover_made_on(event_type: str, payload: dict[str, Any], recorded_at: datetime) -> date:
+    day = payload.get(COVER_EVENT_DAYS[event_type])
+    return date.fromisoformat(day) if isinstance(day, str) else jakarta_date(recorded_at)
+
+
+@dataclass(slots=True)
+class _Knowledge:
+    """Persons and rules as known at one tx."""
+
+    sources: dict[str, PersonSources | None]
+    recorded_on: dict[str, date]
+    coverage_rules: Any
+    benefits: BenefitTable
+
+
+async def _knowledge_at(session: AsyncSession, niks: Sequence[str], tx_seq: int) -> _Knowledge:
+    per_person, rules = await events_by_person(session, niks, events_at=tx_seq, rules_at=tx_seq)
+    recorded_on = {
+        e.event_id: _cover_made_on(e.type, e.payload, e.recorded_at)
+        for events in per_person.values()
+        for e in events
+        if e.type in COVER_EVENT_DAYS and e.recorded_at is not None
+    }
+    table = benefit_table(await projections.rule_definitions(session, tx_seq=tx_seq))
+    return _Knowledge(
+        {nik: person_sources(per_person.get(nik, [])) for nik in niks}, recorded_on, rules, table
+    )
+
+
+def _judge(filing: Filing, knowledge: _Knowledge, tx_seq: int) -> Judgement:
+    sources = knowledge.sources.get(filing.nik)
+    deadline = knowledge.benefits.deadlines.get(filing.program)
+    if sources is None:
+        reason = "the insured person is not registered"
+        return Judgement(tx_seq, None, None, Eligibility(False, reason), Assessment(None, problem=reason))
+    answer, region = answer_on(sources, valid_at=filing.incident_date, rules=knowledge.coverage_rules)
+    verdict = eligibility(
+        program=filing.program,
+        incident_on=filing.incident_date,
+        filed_on=filing.filed_on,
+        coverage=answer,
+        evidence_recorded_on=knowledge.recorded_on,
+        deadline=deadline,
+    )
+    amount = assess(filing, knowledge.benefits, _membership(sources, answer, filing.incident_date))
+    return Judgement(tx_seq, answer, region, verdict, amount)
+
+
+def _steps(
+    events: Sequence[ClaimEvent], then: Judgement
+) -> tuple[list[Decision], list[ClaimPayment], list[PaymentReversal]]:
+    decisions: list[Decision] = []
+    payments: list[ClaimPayment] = []
+    reversals: list[PaymentReversal] = []
+    for e in events:
+        p = e.payload
+        if e.type in ("claim.approved", "claim.rejected"):
+            approved = e.type == "claim.approved"
+            decisions.append(
+                Decision(
+                    e.event_id,
+                    approved,
+                    date.fromisoformat(p["decided_on"]),
+                    e.tx_seq,
+                    then.assessment.amount if approved else None,
+                    p.get("reason"),
+                )
+            )
+        elif e.type == "claim.paid":
+            payments.append(ClaimPayment(e.event_id, int(p["amount"]), date.fromisoformat(p["paid_on"])))
+    paid_ids = [pay.event_id for pay in payments]
+    for e in events:
+        if e.type == "claim.reversed":
+            p = e.payload
+            targets = [p["payment_event_id"]] if p.get("payment_event_id") else paid_ids
+            reversed_on = (
+                date.fromisoformat(p["reversed_on"]) if p.get("reversed_on") else jakarta_date(e.recorded_at)
+            )
+            reversals.extend(
+                PaymentReversal(e.event_id, target, reversed_on, p["reason"])
+                for target in targets
+                if target in paid_ids and all(r.payment_event_id != target for r in reversals)
+            )
+    return decisions, payments, reversals
+
+
+async def review_claims(
+    session: AsyncSession, claim_ids: Sequence[str], *, tx_seq: int, today: date
+) -> dict[str, ClaimReview]:
+    """Each claim filed and in force at `tx_seq`, reviewed; `today` dates an unpaid claim's lateness."""
+    return await review_events(
+        session, await events_by_claim(session, claim_ids, tx_seq=tx_seq), tx_seq=tx_seq, today=today
+    )
+
+
+async def events_by_claim(
+    session: AsyncSession, claim_ids: Sequence[str], *, tx_seq: int
+) -> dict[str, list[ClaimEvent]]:
+    """The events in force at `tx_seq` of each claim that has any."""
+    per_claim: dict[str, list[ClaimEvent]] = {}
+    for event in await repository.claim_events(session, claim_ids, tx_seq=tx_seq):
+        per_claim.setdefault(event.claim_id, []).append(event)
+    return per_claim
+
+
+async def review_events(
+    session: AsyncSession, per_claim: dict[str, list[ClaimEvent]], *, tx_seq: int, today: date
+) -> dict[str, ClaimReview]:
+    """The claims of `events_by_claim` that are filed, reviewed as known at `tx_seq`."""
+    filings: dict[str, tuple[ClaimEvent, Filing]] = {}
+    decision_tx: dict[str, int] = {}
+    for claim_id, events in per_claim.items():
+        filed_events = [e for e in events if e.type == "claim.filed"]
+        if not filed_events:
+            continue
+        filings[claim_id] = (filed_events[-1], filing_of(filed_events[-1]))
+        decided = [e.tx_seq for e in events if e.type in ("claim.approved", "claim.rejected")]
+        decision_tx[claim_id] = decided[-1] if decided else tx_seq
+    niks = sorted({filing.nik for _, filing in filings.values()})
+    knowledge = {
+        point: await _knowledge_at(session, niks, point) for point in {tx_seq, *decision_tx.values()}
+    }
+    reviews: dict[str, ClaimReview] = {}
+    for claim_id, (filed, filing) in filings.items():
+        events = per_claim[claim_id]
+        now = _judge(filing, knowledge[tx_seq], tx_seq)
+        then = (
+            now
+            if decision_tx[claim_id] == tx_seq
+            else _judge(filing, knowledge[decision_tx[claim_id]], decision_tx[claim_id])
+        )
+        decisions, payments, reversals = _steps(events, then)
+        state = claim_state(decisions=decisions, payments=payments, reversals=reversals)
+        reviews[claim_id] = _review(
+            filing, filed, events, state, then, now, knowledge[tx_seq].benefits, today
+        )
+    return reviews
+
+
+def _review(
+    filing: Filing,
+    filed: ClaimEvent,
+    events: Sequence[ClaimEvent],
+    state: ClaimState,
+    then: Judgement,
+    now: Judgement,
+    table: BenefitTable,
+    today: date,
+) -> ClaimReview:
+    service = table.service.get(filing.program)
+    decision = state.decision
+    amount = (
+        decision.amount if decision is not None and decision.amount is not None else now.assessment.amount
+    )
+    settled = settled_on(
+        state.payments, {r.payment_event_id for r in state.reversals}, decision.amount if decision else None
+    )
+    late: Lateness | None = None
+    if service is not None and state.status is not ClaimStatus.REJECTED:
+        late = lateness(
+            complete_on=filing.complete_on,
+            paid_on_or_today=settled or today,
+            benefit=amount,
+            service_working_days=service.working_days,
+            penalty_bp_per_day=service.penalty_bp_per_day,
+        )
+    still_open = state.status in (ClaimStatus.FILED, ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_PAID)
+    flags = review_flags(
+        state=state,
+        eligibility_then=then.eligibility,
+        eligibility_now=now.eligibility,
+        amount_now=now.assessment.amount,
+        overdue=late is not None and still_open and late.late,
+        late=late is not None and settled is not None and late.late,
+    )
+    return ClaimReview(
+        filing,
+        filed,
+        tuple(events),
+        state,
+        then,
+        now,
+        late.due_on if late is not None else None,
+        settled,
+        late,
+        flags,
+    )

@@ -1,0 +1,104 @@
+"""Builders of claim events and a covered officer, shared by the claim tests."""
+
+from typing import Any
+
+from httpx import AsyncClient, Response
+
+from tests.support import Keys, enrolled, nik, registered
+
+
+def filed(
+    claim_id: str, person: str, *, benefit: str = "JKM", incident: str, **fields: Any
+) -> dict[str, Any]:
+    """A `claim.filed` event."""
+    return {
+        "event_id": f"{claim_id}-filed",
+        "type": "claim.filed",
+        "claim_id": claim_id,
+        "nik": person,
+        "benefit": benefit,
+        "incident_date": incident,
+        **fields,
+    }
+
+
+def approved(claim_id: str, decided_on: str, *, event_id: str | None = None) -> dict[str, Any]:
+    """A `claim.approved` event."""
+    return {
+        "event_id": event_id or f"{claim_id}-approved",
+        "type": "claim.approved",
+        "claim_id": claim_id,
+        "decided_on": decided_on,
+    }
+
+
+def rejected(claim_id: str, decided_on: str, reason: str) -> dict[str, Any]:
+    """A `claim.rejected` event."""
+    return {
+        "event_id": f"{claim_id}-rejected",
+        "type": "claim.rejected",
+        "claim_id": claim_id,
+        "decided_on": decided_on,
+        "reason": reason,
+    }
+
+
+def paid(claim_id: str, amount: int, paid_on: str, *, event_id: str | None = None) -> dict[str, Any]:
+    """A `claim.paid` event."""
+    return {
+        "event_id": event_id or f"{claim_id}-paid-{paid_on}",
+        "type": "claim.paid",
+        "claim_id": claim_id,
+        "amount": amount,
+        "paid_on": paid_on,
+    }
+
+
+def reversed_(claim_id: str, reason: str, **fields: Any) -> dict[str, Any]:
+    """A `claim.reversed` event."""
+    return {
+        "event_id": f"{claim_id}-reversed",
+        "type": "claim.reversed",
+        "claim_id": claim_id,
+        "reason": reason,
+    } | fields
+
+
+async def post(client: AsyncClient, secret: str, *events: dict[str, Any]) -> Response:
+    """POST /v1/events with this key."""
+    return await client.post("/v1/events", json={"events": list(events)}, headers=Keys.header(secret))
+
+
+async def append(client: AsyncClient, secret: str, *events: dict[str, Any]) -> int:
+    """Append and return the tx_seq; asserts 200."""
+    response = await post(client, secret, *events)
+    assert response.status_code == 200, response.text
+    tx: int = response.json()["tx_seq"]
+    return tx
+
+
+async def claim(client: AsyncClient, secret: str, claim_id: str, **params: str) -> dict[str, Any]:
+    """GET /v1/claims/{claim_id}; asserts 200."""
+    response = await client.get(f"/v1/claims/{claim_id}", params=params, headers=Keys.header(secret))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def kpps_2024(client: AsyncClient, keys: Keys, *, region: str = "16.71.01") -> str:
+    """A KPPS officer of Pemilu 2024 (25 Jan – 23 Feb 2024), registered 20 Jan; returns the NIK."""
+    person = nik()
+    await append(
+        client,
+        keys.office,
+        registered(person, region=region),
+        enrolled(
+            person,
+            event_id=f"kpps-{person}",
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            registered_on="2024-01-20",
+            region=region,
+        ),
+    )
+    return person
