@@ -1,0 +1,252 @@
+"""Claims of informal workers, payouts, the overdue list, and two payers racing."""
+
+import asyncio
+from typing import Any
+
+from httpx import AsyncClient
+
+from tests.claims_support import append, approved, claim, filed, kpps_2024, paid, post, reversed_
+from tests.live_app import live_app
+from tests.support import Keys, nik, registered
+
+SELF = {"kind": "self"}
+MONTHLY = 16_800  # JKK 1% of Rp1,000,000 + JKM Rp6,800 (2025: no relief)
+
+
+def bpu(person: str, *, event_id: str, valid_from: str) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "type": "informal.enrolled",
+        "nik": person,
+        "programs": ["JKK", "JKM"],
+        "declared_income": 1_000_000,
+        "region_code": "16.71.01",
+        "valid_from": valid_from,
+        "registered_on": valid_from,
+        "payer": SELF,
+    }
+
+
+def contribution(
+    person: str, *, event_id: str, months: tuple[str, str], count: int, paid_on: str
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "type": "contribution.paid",
+        "nik": person,
+        "programs": ["JKK", "JKM"],
+        "months_from": months[0],
+        "months_to": months[1],
+        "amount": count * MONTHLY,
+        "payer": SELF,
+        "paid_on": paid_on,
+    }
+
+
+async def test_sidoarjo_arrears_paid_after_the_death_make_jkm_payable_and_flagged(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Paid through July, died in September, lapsed; the office reopened the membership on
+    17 December and the heirs paid the arrears that day (facts.md)."""
+    person = nik()
+    await append(
+        client,
+        keys.office,
+        registered(person),
+        bpu(person, event_id="bpu-s", valid_from="2025-01-01"),
+        contribution(
+            person, event_id="pay-jan-jul", months=("2025-01", "2025-07"), count=7, paid_on="2025-01-10"
+        ),
+    )
+    await append(client, keys.office, filed("C-sid", person, incident="2025-09-20", filed_on="2025-12-16"))
+    early = await post(client, keys.office, approved("C-sid", "2025-12-16"))
+    assert early.status_code == 409
+    assert "not covered for JKM" in early.json()["errors"][0]["message"]
+    await append(
+        client,
+        keys.office,
+        {
+            "event_id": "reopen",
+            "type": "membership.reactivated",
+            "nik": person,
+            "reason": "state programme: heirs pay the arrears",
+            "reactivated_on": "2025-12-17",
+        },
+        contribution(
+            person, event_id="arrears", months=("2025-08", "2025-12"), count=5, paid_on="2025-12-17"
+        ),
+    )
+    await append(client, keys.office, approved("C-sid", "2025-12-17"))
+    body = await claim(client, keys.office, "C-sid", valid_at="2025-12-18")
+    assert body["status"] == "approved"
+    assert body["payable_amount"] == 42_000_000
+    assert body["flags"] == ["cover_recorded_after_incident"]
+    assert "arrears" in body["when_decided"]["reason"]
+
+
+async def test_an_informal_worker_dying_within_three_months_of_joining_gets_10_million(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = nik()
+    await append(
+        client,
+        keys.office,
+        registered(person),
+        bpu(person, event_id="bpu-new", valid_from="2025-08-01"),
+        contribution(
+            person, event_id="pay-new", months=("2025-08", "2025-09"), count=2, paid_on="2025-08-01"
+        ),
+        filed("C-new", person, incident="2025-09-15", filed_on="2025-09-20"),
+        approved("C-new", "2025-09-22"),
+    )
+    body = await claim(client, keys.office, "C-new")
+    assert body["payable_amount"] == 10_000_000
+    assert {c["name"]: c["amount"] for c in body["breakdown"]} == {
+        "lump_sum": 8_000_000,
+        "funeral": 2_000_000,
+    }
+
+
+async def test_a_jkk_death_records_the_childrens_scholarship_as_a_yearly_entitlement(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed(
+            "C-kids",
+            person,
+            benefit="JKK_DEATH",
+            incident="2024-02-14",
+            wage=1_200_000,
+            filed_on="2024-02-20",
+            children=[{"level": "TK"}, {"level": "TK"}, {"level": "SD"}],
+            claimant={"nik": nik(), "relation": "spouse"},
+        ),
+    )
+    body = await claim(client, keys.office, "C-kids")
+    assert body["payable_amount"] == 79_600_000  # the scholarship is not in the amount
+    assert body["scholarship_total"] == 174_000_000  # two children from TK: Rp87 million each
+    assert {s["child"] for s in body["scholarships"]} == {1, 2}
+    assert body["scholarships"][0] == {"child": 1, "school_year": 2023, "level": "TK", "amount": 1_500_000}
+    assert body["claimant"]["relation"] == "spouse"
+    assert body["payee"] == body["claimant"]
+
+
+async def _three_paid_claims(client: AsyncClient, keys: Keys) -> tuple[int, int]:
+    first = await kpps_2024(client, keys)
+    second = await kpps_2024(client, keys, region="16.71.02")
+    third = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("P-1", first, incident="2024-02-14", filed_on="2024-02-20"),
+        approved("P-1", "2024-02-21"),
+        paid("P-1", 42_000_000, "2024-02-22"),
+        filed(
+            "P-2", second, benefit="JKK_DEATH", incident="2024-02-14", wage=1_200_000, filed_on="2024-02-20"
+        ),
+        approved("P-2", "2024-02-21"),
+        paid("P-2", 79_600_000, "2024-03-05"),
+        filed("P-3", third, incident="2024-02-10", filed_on="2024-02-20"),
+        approved("P-3", "2024-02-21"),
+    )
+    before = await append(client, keys.office, paid("P-3", 42_000_000, "2024-02-23"))
+    after = await append(client, keys.office, reversed_("P-3", "paid to the wrong account"))
+    return before, after
+
+
+async def payouts(client: AsyncClient, secret: str, **params: str) -> dict[str, Any]:
+    response = await client.get("/v1/payouts", params=params, headers=Keys.header(secret))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def sums(body: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    return {g["key"]: (g["claims"], g["paid_amount"]) for g in body["groups"]}
+
+
+async def test_payouts_by_benefit_region_and_month_as_known_then_and_now(
+    client: AsyncClient, keys: Keys
+) -> None:
+    before, _ = await _three_paid_claims(client, keys)
+    now = await payouts(client, keys.office, group_by="benefit", region="16.71")
+    assert sums(now) == {"JKM": (1, 42_000_000), "JKK_DEATH": (1, 79_600_000)}
+    assert (now["total"]["claims"], now["total"]["paid_amount"]) == (2, 121_600_000)
+    then = await payouts(client, keys.office, group_by="benefit", region="16.71", known_at=f"tx:{before}")
+    assert sums(then) == {"JKM": (2, 84_000_000), "JKK_DEATH": (1, 79_600_000)}
+    by_region = await payouts(client, keys.office, group_by="region", region="16.71")
+    assert sums(by_region) == {"16.71.01": (1, 42_000_000), "16.71.02": (1, 79_600_000)}
+    assert all(g["name"] for g in by_region["groups"])
+    by_month = await payouts(
+        client, keys.office, group_by="month", **{"from": "2024-03-01", "to": "2024-04-01"}
+    )
+    assert sums(by_month) == {"2024-03": (1, 79_600_000)}
+    hidden = await client.get(
+        "/v1/payouts", params={"region": "16.71"}, headers=Keys.header(keys.other_office)
+    )
+    assert hidden.status_code == 404
+    elsewhere = await payouts(client, keys.other_office)
+    assert elsewhere["total"] == {"key": "total", "name": None, "claims": 0, "payments": 0, "paid_amount": 0}
+    backwards = await client.get(
+        "/v1/payouts", params={"from": "2024-03-01", "to": "2024-03-01"}, headers=Keys.header(keys.office)
+    )
+    assert backwards.status_code == 422
+
+
+async def test_an_office_lists_its_overdue_claims(client: AsyncClient, keys: Keys) -> None:
+    await _three_paid_claims(client, keys)
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("P-4", person, incident="2024-02-14", filed_on="2024-03-01", complete_on="2024-03-04"),
+        approved("P-4", "2024-03-05"),
+    )
+
+    async def overdue_on(day: str) -> list[str]:
+        response = await client.get(
+            "/v1/claims", params={"overdue": "true", "valid_at": day}, headers=Keys.header(keys.office)
+        )
+        assert response.status_code == 200, response.text
+        return [c["claim_id"] for c in response.json()["items"]]
+
+    assert await overdue_on("2024-03-06") == []
+    assert await overdue_on("2024-03-20") == ["P-4"]
+    every = await client.get("/v1/claims", params={"limit": "2"}, headers=Keys.header(keys.office))
+    page = every.json()
+    assert [c["claim_id"] for c in page["items"]] == ["P-1", "P-2"]
+    rest = await client.get(
+        "/v1/claims", params={"limit": "2", "cursor": page["next_cursor"]}, headers=Keys.header(keys.office)
+    )
+    assert [c["claim_id"] for c in rest.json()["items"]] == ["P-3", "P-4"]
+    assert rest.json()["next_cursor"] is None
+    reversed_only = await client.get(
+        "/v1/claims", params={"status": "reversed"}, headers=Keys.header(keys.office)
+    )
+    assert [c["claim_id"] for c in reversed_only.json()["items"]] == ["P-3"]
+
+
+async def test_two_offices_paying_the_same_claim_at_once_cannot_both_win(fresh_database: str) -> None:
+    async with live_app(fresh_database) as (_, client, keys):
+        person = await kpps_2024(client, keys)
+        await append(
+            client,
+            keys.office,
+            filed("R-1", person, incident="2024-02-14", filed_on="2024-02-20"),
+            approved("R-1", "2024-02-21"),
+        )
+        for attempt in range(3):
+            replies = await asyncio.gather(
+                post(client, keys.office, paid("R-1", 42_000_000, "2024-02-22", event_id=f"pay-a-{attempt}")),
+                post(client, keys.office, paid("R-1", 42_000_000, "2024-02-22", event_id=f"pay-b-{attempt}")),
+            )
+            codes = sorted(r.status_code for r in replies)
+            if attempt == 0:
+                assert codes == [200, 409], [r.text for r in replies]
+            else:
+                assert codes == [409, 409]
+        body = await claim(client, keys.office, "R-1")
+        assert (body["status"], body["paid_amount"], len(body["payments"])) == ("paid", 42_000_000, 1)
