@@ -170,9 +170,9 @@ def record_of(review: ClaimReview) -> RecordRow:
         benefit=review.filing.benefit,
         incident_date=review.filing.incident_date,
         status=review.state.status.value,
-        payable_amount=review.payable_amount,
+        payable_amount=review.anchored_amount,
         paid_amount=review.state.paid,
-        due_on=review.due_on,
+        due_on=review.anchor_due_on,
         settled_on=review.settled_on,
     )
 

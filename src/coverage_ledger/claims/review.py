@@ -29,7 +29,7 @@ from coverage_ledger.domain.claims import (
 )
 from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
 from coverage_ledger.domain.months import Month
-from coverage_ledger.domain.service_time import Lateness, lateness
+from coverage_ledger.domain.service_time import Lateness, lateness, working_days_after
 from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.ledger import projections
 
@@ -58,6 +58,12 @@ class ClaimReview:
     """As known when decided (at the decision's tx), or at the asked tx while undecided."""
     now: Judgement
     """As known at the asked tx."""
+    anchor: Judgement
+    """As known when the claim's own events last fixed it: at its decision, else at its filing.
+    The projections (lists, payouts) use this one, so a later change to the person's cover does
+    not move a claim between regions or amounts behind the office's back."""
+    anchor_due_on: date | None
+    """The due date under the service time known at the anchor."""
     due_on: date | None
     settled_on: date | None
     lateness: Lateness | None
@@ -65,8 +71,8 @@ class ClaimReview:
 
     @property
     def region_code(self) -> str:
-        """The region the claim counts for (the filing's person as known now, else then)."""
-        return self.now.region_code or self.then.region_code or ""
+        """The region the claim counts for: the person's on the incident date as known at the anchor."""
+        return self.anchor.region_code or self.now.region_code or ""
 
     @property
     def payable_amount(self) -> int:
@@ -75,6 +81,14 @@ class ClaimReview:
         if decision is not None and decision.approved and decision.amount is not None:
             return decision.amount
         return self.now.assessment.amount if self.now.eligibility.payable else 0
+
+    @property
+    def anchored_amount(self) -> int:
+        """The approved amount once approved; else what the rules gave as known at the filing."""
+        decision = self.state.decision
+        if decision is not None and decision.approved and decision.amount is not None:
+            return decision.amount
+        return self.anchor.assessment.amount if self.anchor.eligibility.payable else 0
 
 
 def _percent_bp(value: Any) -> int | None:
@@ -240,6 +254,7 @@ async def review_events(
     """The claims of `events_by_claim` that are filed, reviewed as known at `tx_seq`."""
     filings: dict[str, tuple[ClaimEvent, Filing]] = {}
     decision_tx: dict[str, int] = {}
+    anchor_tx: dict[str, int] = {}
     for claim_id, events in per_claim.items():
         filed_events = [e for e in events if e.type == "claim.filed"]
         if not filed_events:
@@ -247,23 +262,33 @@ async def review_events(
         filings[claim_id] = (filed_events[-1], filing_of(filed_events[-1]))
         decided = [e.tx_seq for e in events if e.type in ("claim.approved", "claim.rejected")]
         decision_tx[claim_id] = decided[-1] if decided else tx_seq
+        anchor_tx[claim_id] = decided[-1] if decided else filed_events[-1].tx_seq
     niks = sorted({filing.nik for _, filing in filings.values()})
-    knowledge = {
-        point: await _knowledge_at(session, niks, point) for point in {tx_seq, *decision_tx.values()}
-    }
+    points = {tx_seq, *decision_tx.values(), *anchor_tx.values()}
+    knowledge = {point: await _knowledge_at(session, niks, point) for point in points}
     reviews: dict[str, ClaimReview] = {}
     for claim_id, (filed, filing) in filings.items():
-        events = per_claim[claim_id]
-        now = _judge(filing, knowledge[tx_seq], tx_seq)
-        then = (
-            now
-            if decision_tx[claim_id] == tx_seq
-            else _judge(filing, knowledge[decision_tx[claim_id]], decision_tx[claim_id])
-        )
-        decisions, payments, reversals = _steps(events, then)
+        judged: dict[int, Judgement] = {}
+
+        def judge(point: int, filing: Filing = filing, judged: dict[int, Judgement] = judged) -> Judgement:
+            if point not in judged:
+                judged[point] = _judge(filing, knowledge[point], point)
+            return judged[point]
+
+        then, now, anchor = judge(decision_tx[claim_id]), judge(tx_seq), judge(anchor_tx[claim_id])
+        decisions, payments, reversals = _steps(per_claim[claim_id], then)
         state = claim_state(decisions=decisions, payments=payments, reversals=reversals)
+        service = knowledge[anchor.tx_seq].benefits.service.get(filing.program)
+        anchor_due = working_days_after(filing.complete_on, service.working_days) if service else None
         reviews[claim_id] = _review(
-            filing, filed, events, state, then, now, knowledge[tx_seq].benefits, today
+            filing,
+            filed,
+            per_claim[claim_id],
+            state,
+            (then, now, anchor),
+            anchor_due,
+            knowledge[tx_seq].benefits,
+            today,
         )
     return reviews
 
@@ -273,11 +298,12 @@ def _review(
     filed: ClaimEvent,
     events: Sequence[ClaimEvent],
     state: ClaimState,
-    then: Judgement,
-    now: Judgement,
+    judgements: tuple[Judgement, Judgement, Judgement],
+    anchor_due_on: date | None,
     table: BenefitTable,
     today: date,
 ) -> ClaimReview:
+    then, now, anchor = judgements
     service = table.service.get(filing.program)
     decision = state.decision
     amount = (
@@ -311,6 +337,8 @@ def _review(
         state,
         then,
         now,
+        anchor,
+        anchor_due_on,
         late.due_on if late is not None else None,
         settled,
         late,

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.claims.rebuild import claim_differences
 from coverage_ledger.coverage import spans_repository
 from coverage_ledger.coverage.spans import current_spans
 from coverage_ledger.database import raw
@@ -136,6 +137,7 @@ async def rebuild_check(session: AsyncSession) -> list[str]:
     )
     differences += [f"{r.what} {r.code} ({r.event_id}) from tx {r.tx_from}" for r in regions]
     differences += await _span_differences(session)
+    differences += await claim_differences(session)
     deltas = await _differences(
         session,
         "coverage_delta",

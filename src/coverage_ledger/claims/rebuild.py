@@ -1,0 +1,58 @@
+"""`rebuild --check` for the claim projections: every claim reviewed again at each tx that changed
+its events, the resulting history of states and payments compared with the stored rows."""
+
+from collections.abc import Hashable, Iterable
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.claims import repository
+from coverage_ledger.claims.projection import payments_of, record_of
+from coverage_ledger.claims.review import review_claims
+
+Interval = tuple[str, int, int | None, Hashable]
+"""(key, tx_from, tx_to, row)."""
+
+
+def _intervals(history: dict[str, list[tuple[int, Hashable | None]]]) -> set[Interval]:
+    """Known-time intervals from each key's states at the txs that touched it (None: absent);
+    a state repeated by a later tx is one interval, as the live projection writes it."""
+    found: set[Interval] = set()
+    for key, states in history.items():
+        current: tuple[int, Hashable] | None = None
+        for tx, row in sorted(states, key=lambda s: s[0]):
+            if current is not None and current[1] == row:
+                continue
+            if current is not None:
+                found.add((key, current[0], tx, current[1]))
+            current = (tx, row) if row is not None else None
+        if current is not None:
+            found.add((key, current[0], None, current[1]))
+    return found
+
+
+async def claim_differences(session: AsyncSession) -> list[str]:
+    """Differences between the claim projections rebuilt from the log and the stored ones."""
+    touched = await repository.claim_touches(session)
+    records: dict[str, list[tuple[int, Hashable | None]]] = {}
+    payments: dict[str, list[tuple[int, Hashable | None]]] = {}
+    for tx, claim_ids in sorted(touched.items()):
+        reviews = await review_claims(session, sorted(claim_ids), tx_seq=tx, today=date.min)
+        known_payments = await repository.payment_ids_of(session, claim_ids)
+        for claim_id in claim_ids:
+            review = reviews.get(claim_id)
+            records.setdefault(claim_id, []).append((tx, record_of(review) if review else None))
+            rows = {p.payment_event_id: p for p in payments_of(review)} if review else {}
+            for payment_id in known_payments.get(claim_id, set()) | rows.keys():
+                payments.setdefault(payment_id, []).append((tx, rows.get(payment_id)))
+    stored_records, stored_payments = await repository.all_rows(session)
+    return _compare("claim_record", _intervals(records), stored_records) + _compare(
+        "claim_payment", _intervals(payments), stored_payments
+    )
+
+
+def _compare(table: str, expected: set[Interval], stored: Iterable[Interval]) -> list[str]:
+    live = set(stored)
+    return [f"{table} lacks {row}" for row in sorted(expected - live, key=str)] + [
+        f"{table} has extra {row}" for row in sorted(live - expected, key=str)
+    ]
