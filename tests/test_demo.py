@@ -5,6 +5,7 @@ import asyncio
 import re
 
 import pytest
+from httpx import AsyncClient
 from typer.testing import CliRunner
 
 from coverage_ledger.cli import app
@@ -28,46 +29,74 @@ def test_the_demo_shows_the_article_ratio_and_a_later_correction_moves_it_only_a
     again = runner.invoke(app, ["demo", "--scale", "1000"])
     assert again.exit_code == 2 and "only genesis" in again.output
 
-    asyncio.run(_check_ratio(fresh_database, valid_at.group(1)))
+    asyncio.run(_check(fresh_database, valid_at.group(1)))
 
 
-async def _check_ratio(database_url: str, valid_at: str) -> None:
+async def _check(database_url: str, valid_at: str) -> None:
     async with live_app(database_url) as (_, client, keys):
-        headers = Keys.header(keys.office)
-        url = "/v1/regions/16/coverage"
-        params = {"valid_at": valid_at, "segment": "informal"}
-        before = (await client.get(url, params=params, headers=headers)).json()
-        assert round(100 * before["ratio"], 2) == 9.83
-        assert before["potential"] == 30_200
-        # as known before the late December payments were recorded, fewer were covered
-        earlier = (await client.get(url, params=params | {"known_at": "2024-12-16"}, headers=headers)).json()
-        assert earlier["covered"] < before["covered"]
-        # a payment found to be a duplicate is retracted today
-        covered = (
-            await client.get(
-                "/v1/persons",
-                params={"region": "16", "status": "covered", "valid_at": valid_at, "limit": "1"},
-                headers=headers,
-            )
-        ).json()["items"][0]["nik"]
-        retraction = {
-            "event_id": "demo-test-retract",
-            "type": "event.corrected",
-            "supersedes": [f"demo:{covered}:pay-q4"],
-            "reason": "paid twice by mistake; refunded",
-        }
-        posted = await client.post(
-            "/v1/events", json={"events": [retraction]}, headers=Keys.header(keys.admin)
+        await _check_claims(client, keys)
+        await _check_ratio(client, keys, valid_at)
+
+
+async def _check_claims(client: AsyncClient, keys: Keys) -> None:
+    """The Pemilu 2024 payout report: 44 claims (35 JKM, 9 JKK), Rp2.57 billion, each claim paid
+    exactly what the rules in the ledger give it."""
+    headers = Keys.header(keys.auditor)
+    report = (await client.get("/v1/payouts", params={"region": "16"}, headers=headers)).json()
+    by_benefit = {g["key"]: g["claims"] for g in report["groups"]}
+    assert by_benefit == {"JKM": 35, "JKK_DEATH": 9}
+    assert report["total"]["claims"] == 44
+    assert round(report["total"]["paid_amount"] / 1e9, 2) == 2.57
+    claims = (await client.get("/v1/claims", params={"limit": "100"}, headers=headers)).json()["items"]
+    assert len(claims) == 44
+    assert all(c["status"] == "paid" and c["paid_amount"] == c["payable_amount"] for c in claims)
+    assert sum(c["paid_amount"] for c in claims) == report["total"]["paid_amount"]
+    for claim in claims:
+        detail = (await client.get(f"/v1/claims/{claim['claim_id']}", headers=headers)).json()
+        assert detail["payable_amount"] == sum(c["amount"] for c in detail["breakdown"])
+        assert detail["known_now"]["payable"] and detail["known_now"]["amount"] == detail["payable_amount"]
+    on_duty = (await client.get("/v1/claims/BPJSTK-2024-036", headers=headers)).json()
+    assert (on_duty["payable_amount"], on_duty["scholarship_total"]) == (79_600_000, 174_000_000)
+    late = (await client.get("/v1/claims/BPJSTK-2024-007", headers=headers)).json()
+    assert late["late"] and late["penalty_amount"] == 42_000_000 * late["working_days_late"] // 100
+    reversed_once = (await client.get("/v1/claims/BPJSTK-2024-003", headers=headers)).json()
+    assert reversed_once["reversed_amount"] == 42_000_000 and reversed_once["status"] == "paid"
+
+
+async def _check_ratio(client: AsyncClient, keys: Keys, valid_at: str) -> None:
+    headers = Keys.header(keys.office)
+    url = "/v1/regions/16/coverage"
+    params = {"valid_at": valid_at, "segment": "informal"}
+    before = (await client.get(url, params=params, headers=headers)).json()
+    assert round(100 * before["ratio"], 2) == 9.83
+    assert before["potential"] == 30_200
+    # as known before the late December payments were recorded, fewer were covered
+    earlier = (await client.get(url, params=params | {"known_at": "2024-12-16"}, headers=headers)).json()
+    assert earlier["covered"] < before["covered"]
+    # a payment found to be a duplicate is retracted today
+    covered = (
+        await client.get(
+            "/v1/persons",
+            params={"region": "16", "status": "covered", "valid_at": valid_at, "limit": "1"},
+            headers=headers,
         )
-        assert posted.status_code == 200, posted.text
-        after = (await client.get(url, params=params, headers=headers)).json()
-        replay = (
-            await client.get(
-                url, params=params | {"known_at": f"tx:{before['as_of']['tx_seq']}"}, headers=headers
-            )
-        ).json()
-        assert after["covered"] == before["covered"] - 1
-        assert (replay["covered"], replay["ratio"]) == (before["covered"], before["ratio"])
+    ).json()["items"][0]["nik"]
+    retraction = {
+        "event_id": "demo-test-retract",
+        "type": "event.corrected",
+        "supersedes": [f"demo:{covered}:pay-q4"],
+        "reason": "paid twice by mistake; refunded",
+    }
+    posted = await client.post("/v1/events", json={"events": [retraction]}, headers=Keys.header(keys.admin))
+    assert posted.status_code == 200, posted.text
+    after = (await client.get(url, params=params, headers=headers)).json()
+    replay = (
+        await client.get(
+            url, params=params | {"known_at": f"tx:{before['as_of']['tx_seq']}"}, headers=headers
+        )
+    ).json()
+    assert after["covered"] == before["covered"] - 1
+    assert (replay["covered"], replay["ratio"]) == (before["covered"], before["ratio"])
 
 
 def test_the_history_adds_up_to_the_article_at_any_scale() -> None:

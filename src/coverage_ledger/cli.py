@@ -340,6 +340,10 @@ def demo(
     )
     typer.echo(f"  curl -s {auth} '{base}/persons/{history.sample_late_payer}/history'")
     typer.echo(f"  curl -s {auth} '{base}/regions/16/coverage/series?from=2024-01&to=2024-12'")
+    typer.echo(f"  curl -s {auth} '{base}/payouts?region=16&group_by=benefit'   # the 44 Pemilu 2024 claims")
+    typer.echo(
+        f"  curl -s {auth} '{base}/claims/BPJSTK-2024-036'   # a JKK death with a scholarship entitlement"
+    )
 
 
 @app.command()

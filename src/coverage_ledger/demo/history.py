@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
+from coverage_ledger.demo.claims_history import claim_events
 from coverage_ledger.domain.timeframes import JAKARTA
 
 ARTICLE_POTENTIAL = 30_200_000
@@ -144,6 +145,15 @@ def build_history(regencies: Sequence[Regency], *, scale: int) -> DemoHistory:
         )
     txs = [estimates, *_officers(regencies, niks, scale)]
     txs += _informal(regencies, niks, covered)
+
+    def new_person(district: str, name: str) -> tuple[str, dict[str, Any]]:
+        nik, born, female = niks.next(district)
+        return nik, _person(nik, born, female, district, name)
+
+    txs += [
+        DemoTx(at, events, label)
+        for at, label, events in claim_events([r.district for r in regencies], new_person)
+    ]
     txs.sort(key=lambda tx: tx.recorded_at)
     workers = [e for tx in txs for e in tx.events if e["type"] == "informal.enrolled"]
     late = next(e["nik"] for tx in txs if tx.label == "late payments" for e in tx.events)
