@@ -5,7 +5,7 @@ import json
 import time
 from pathlib import Path
 
-from bench import coverage_lookup, ledger_core, region_ratio, roster_upload
+from bench import claims_payouts, coverage_lookup, ledger_core, region_ratio, roster_upload
 from bench.common import machine
 
 SUITES = {
@@ -13,6 +13,7 @@ SUITES = {
     "coverage_lookup": coverage_lookup,
     "roster_upload": roster_upload,
     "region_ratio": region_ratio,
+    "claims_payouts": claims_payouts,
 }
 
 
