@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
 from tests.claims_support import (
@@ -297,3 +298,56 @@ async def test_a_decision_is_changed_by_correcting_it(client: AsyncClient, keys:
     )
     assert (await claim(client, keys.office, "C-fix"))["status"] == "rejected"
     assert (await claim(client, keys.office, "C-fix", known_at=f"tx:{approved_tx}"))["status"] == "approved"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"benefit": "JKK_FUNERAL"}, "benefit"),
+        ({"incident_date": "14/02/2024"}, "incident_date"),
+        ({"nik": "1.67101450190E+15"}, "nik"),
+        ({"benefit": "JKK_PARTIAL", "disability_percent": 150}, "disability_percent"),
+        ({"benefit": "JKK_DEATH", "wage": -5}, "wage"),
+        ({"children": [{"level": "S2"}]}, "children"),
+        ({"claimant": {"relation": "spouse"}}, "events[0]"),
+        ({"filed_on": "2024-02-01"}, "events[0]"),
+    ],
+)
+async def test_malformed_claims_are_422_naming_the_field(
+    client: AsyncClient, keys: Keys, change: dict[str, Any], field: str
+) -> None:
+    event = filed("C-ugly", nik(), incident="2024-02-14") | change
+    response = await post(client, keys.office, event)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert any(field in (e.get("field") or "") for e in response.json()["errors"]), response.json()
+    assert (await client.get("/v1/claims/C-ugly", headers=Keys.header(keys.office))).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"benefit": "JKK_PERMANENT_TOTAL"}, {"wage_multiple": 56 * 1_200_000, "periodic": 12_000_000}),
+        # 10% of the table × 80 wages
+        ({"benefit": "JKK_PARTIAL", "disability_percent": 10}, {"wage_multiple": 9_600_000}),
+        # 100% for 12 months, then 50% (PP 82/2019)
+        ({"benefit": "JKK_TEMPORARY", "incapacity_months": 14}, {"incapacity": 12 * 1_200_000 + 2 * 600_000}),
+        ({"benefit": "JKK_MEDICAL", "medical_cost": 18_750_000}, {"medical": 18_750_000}),
+    ],
+)
+async def test_work_accident_benefits_follow_the_rule_of_the_incident_date(
+    client: AsyncClient, keys: Keys, fields: dict[str, Any], expected: dict[str, int]
+) -> None:
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("C-acc", person, incident="2024-02-14", wage=1_200_000, filed_on="2024-02-15") | fields,
+        approved("C-acc", "2024-02-16"),
+    )
+    body = await claim(client, keys.office, "C-acc")
+    totals: dict[str, int] = {}
+    for component in body["breakdown"]:
+        totals[component["name"]] = totals.get(component["name"], 0) + component["amount"]
+    assert totals == expected
+    assert body["payable_amount"] == sum(expected.values())
