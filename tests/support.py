@@ -89,6 +89,56 @@ def corrected(
     return event
 
 
+SELF = {"kind": "self"}
+
+
+def enrolled_bpu(
+    person: str,
+    *,
+    event_id: str,
+    valid_from: str,
+    sector: str = "other",
+    income: int = 1_000_000,
+    payer: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An `informal.enrolled` event in 16.71.01, registered on valid_from."""
+    return {
+        "event_id": event_id,
+        "type": "informal.enrolled",
+        "nik": person,
+        "programs": ["JKK", "JKM"],
+        "declared_income": income,
+        "region_code": "16.71.01",
+        "valid_from": valid_from,
+        "registered_on": valid_from,
+        "sector": sector,
+        "payer": payer or SELF,
+    }
+
+
+def paid(
+    person: str,
+    *,
+    event_id: str,
+    months: tuple[str, str],
+    amount: int,
+    paid_on: str,
+    payer: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A `contribution.paid` event for JKK and JKM."""
+    return {
+        "event_id": event_id,
+        "type": "contribution.paid",
+        "nik": person,
+        "programs": ["JKK", "JKM"],
+        "months_from": months[0],
+        "months_to": months[1],
+        "amount": amount,
+        "payer": payer or SELF,
+        "paid_on": paid_on,
+    }
+
+
 @dataclass
 class Keys:
     """Secrets of one key per role."""

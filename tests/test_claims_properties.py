@@ -85,8 +85,8 @@ async def _snapshot(session: AsyncSession, tx: int) -> dict[str, Any]:
     projected = await repository.records_as_of(
         session, tx_seq=tx, region_prefix=None, statuses=None, due_before=None, after="", limit=100
     )
-    total = await repository.payout_total(
-        session, tx_seq=tx, region_prefix=None, paid_from=None, paid_to=None
+    (total,) = await repository.payout_groups(
+        session, tx_seq=tx, region_prefix=None, paid_from=None, paid_to=None, group_by=None
     )
     return {"reviews": reviews, "projected": projected, "total": total}
 

@@ -7,40 +7,10 @@ from httpx import AsyncClient
 
 from tests.claims_support import append, approved, claim, filed, kpps_2024, paid, post, reversed_
 from tests.live_app import live_app
-from tests.support import Keys, nik, registered
+from tests.support import Keys, enrolled_bpu, nik, registered
+from tests.support import paid as contribution_paid
 
-SELF = {"kind": "self"}
 MONTHLY = 16_800  # JKK 1% of Rp1,000,000 + JKM Rp6,800 (2025: no relief)
-
-
-def bpu(person: str, *, event_id: str, valid_from: str) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "type": "informal.enrolled",
-        "nik": person,
-        "programs": ["JKK", "JKM"],
-        "declared_income": 1_000_000,
-        "region_code": "16.71.01",
-        "valid_from": valid_from,
-        "registered_on": valid_from,
-        "payer": SELF,
-    }
-
-
-def contribution(
-    person: str, *, event_id: str, months: tuple[str, str], count: int, paid_on: str
-) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "type": "contribution.paid",
-        "nik": person,
-        "programs": ["JKK", "JKM"],
-        "months_from": months[0],
-        "months_to": months[1],
-        "amount": count * MONTHLY,
-        "payer": SELF,
-        "paid_on": paid_on,
-    }
 
 
 async def test_sidoarjo_arrears_paid_after_the_death_make_jkm_payable_and_flagged(
@@ -53,9 +23,13 @@ async def test_sidoarjo_arrears_paid_after_the_death_make_jkm_payable_and_flagge
         client,
         keys.office,
         registered(person),
-        bpu(person, event_id="bpu-s", valid_from="2025-01-01"),
-        contribution(
-            person, event_id="pay-jan-jul", months=("2025-01", "2025-07"), count=7, paid_on="2025-01-10"
+        enrolled_bpu(person, event_id="bpu-s", valid_from="2025-01-01"),
+        contribution_paid(
+            person,
+            event_id="pay-jan-jul",
+            months=("2025-01", "2025-07"),
+            amount=7 * MONTHLY,
+            paid_on="2025-01-10",
         ),
     )
     await append(client, keys.office, filed("C-sid", person, incident="2025-09-20", filed_on="2025-12-16"))
@@ -72,8 +46,12 @@ async def test_sidoarjo_arrears_paid_after_the_death_make_jkm_payable_and_flagge
             "reason": "state programme: heirs pay the arrears",
             "reactivated_on": "2025-12-17",
         },
-        contribution(
-            person, event_id="arrears", months=("2025-08", "2025-12"), count=5, paid_on="2025-12-17"
+        contribution_paid(
+            person,
+            event_id="arrears",
+            months=("2025-08", "2025-12"),
+            amount=5 * MONTHLY,
+            paid_on="2025-12-17",
         ),
     )
     await append(client, keys.office, approved("C-sid", "2025-12-17"))
@@ -92,9 +70,13 @@ async def test_an_informal_worker_dying_within_three_months_of_joining_gets_10_m
         client,
         keys.office,
         registered(person),
-        bpu(person, event_id="bpu-new", valid_from="2025-08-01"),
-        contribution(
-            person, event_id="pay-new", months=("2025-08", "2025-09"), count=2, paid_on="2025-08-01"
+        enrolled_bpu(person, event_id="bpu-new", valid_from="2025-08-01"),
+        contribution_paid(
+            person,
+            event_id="pay-new",
+            months=("2025-08", "2025-09"),
+            amount=2 * MONTHLY,
+            paid_on="2025-08-01",
         ),
         filed("C-new", person, incident="2025-09-15", filed_on="2025-09-20"),
         approved("C-new", "2025-09-22"),

@@ -5,54 +5,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from tests.support import Keys, coverage_of, nik, registered
-
-SELF = {"kind": "self"}
-
-
-def enrolled_bpu(
-    person: str,
-    *,
-    event_id: str,
-    valid_from: str,
-    sector: str = "other",
-    income: int = 1_000_000,
-    payer: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "type": "informal.enrolled",
-        "nik": person,
-        "programs": ["JKK", "JKM"],
-        "declared_income": income,
-        "region_code": "16.71.01",
-        "valid_from": valid_from,
-        "registered_on": valid_from,
-        "sector": sector,
-        "payer": payer or SELF,
-    }
-
-
-def paid(
-    person: str,
-    *,
-    event_id: str,
-    months: tuple[str, str],
-    amount: int,
-    paid_on: str,
-    payer: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    return {
-        "event_id": event_id,
-        "type": "contribution.paid",
-        "nik": person,
-        "programs": ["JKK", "JKM"],
-        "months_from": months[0],
-        "months_to": months[1],
-        "amount": amount,
-        "payer": payer or SELF,
-        "paid_on": paid_on,
-    }
+from tests.support import SELF, Keys, coverage_of, enrolled_bpu, nik, paid, registered
 
 
 async def post(client: AsyncClient, keys: Keys, *events: dict[str, Any]) -> Any:

@@ -231,6 +231,17 @@ class PayoutGroup:
     paid_amount: int
 
 
+_PAYMENTS_IN_SCOPE = (
+    "FROM claim_payment r WHERE r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s) "
+    f"AND {_WITHIN} "
+    "AND (%(paid_from)s::date IS NULL OR r.paid_on >= %(paid_from)s::date) "
+    "AND (%(paid_to)s::date IS NULL OR r.paid_on < %(paid_to)s::date) "
+)
+_PAYOUT_SUMS = (
+    "count(DISTINCT r.claim_id) AS claims, count(*) AS payments, coalesce(sum(r.amount), 0) AS paid"
+)
+
+
 async def payout_groups(
     session: AsyncSession,
     *,
@@ -238,20 +249,16 @@ async def payout_groups(
     region_prefix: str | None,
     paid_from: date | None,
     paid_to: date | None,
-    group_by: str,
-    child_length: int,
+    group_by: str | None,
+    child_length: int = 2,
 ) -> list[PayoutGroup]:
-    """Payments in force at a tx, paid in [paid_from, paid_to), summed per group."""
-    key = GROUP_KEYS[group_by]
+    """Payments in force at a tx, paid in [paid_from, paid_to), summed per group (`group_by`
+    None: one group `total` over all of them, where a claim paid in two months counts once)."""
+    key = GROUP_KEYS[group_by] if group_by is not None else "'total'"
+    grouping = "GROUP BY 1 ORDER BY 1" if group_by is not None else ""
     rows = await raw.execute(
         session,
-        f"SELECT {key} AS key, count(DISTINCT r.claim_id) AS claims, count(*) AS payments, "
-        "sum(r.amount) AS paid_amount FROM claim_payment r "
-        "WHERE r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s) "
-        f"AND {_WITHIN} "
-        "AND (%(paid_from)s::date IS NULL OR r.paid_on >= %(paid_from)s::date) "
-        "AND (%(paid_to)s::date IS NULL OR r.paid_on < %(paid_to)s::date) "
-        "GROUP BY 1 ORDER BY 1",
+        f"SELECT {key} AS key, {_PAYOUT_SUMS} {_PAYMENTS_IN_SCOPE} {grouping}",
         {
             "tx": tx_seq,
             "region": region_prefix,
@@ -260,31 +267,7 @@ async def payout_groups(
             "child_length": child_length,
         },
     )
-    return [PayoutGroup(r.key, r.claims, r.payments, int(r.paid_amount)) for r in rows]
-
-
-async def payout_total(
-    session: AsyncSession,
-    *,
-    tx_seq: int,
-    region_prefix: str | None,
-    paid_from: date | None,
-    paid_to: date | None,
-) -> PayoutGroup:
-    """The same sums over every group (a claim paid in two months counts once)."""
-    row = (
-        await raw.execute(
-            session,
-            "SELECT count(DISTINCT r.claim_id) AS claims, count(*) AS payments, "
-            "coalesce(sum(r.amount), 0) AS paid_amount FROM claim_payment r "
-            "WHERE r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s) "
-            f"AND {_WITHIN} "
-            "AND (%(paid_from)s::date IS NULL OR r.paid_on >= %(paid_from)s::date) "
-            "AND (%(paid_to)s::date IS NULL OR r.paid_on < %(paid_to)s::date)",
-            {"tx": tx_seq, "region": region_prefix, "paid_from": paid_from, "paid_to": paid_to},
-        )
-    ).one()
-    return PayoutGroup("total", row.claims, row.payments, int(row.paid_amount))
+    return [PayoutGroup(r.key, r.claims, r.payments, int(r.paid)) for r in rows]
 
 
 async def claim_touches(session: AsyncSession) -> dict[int, set[str]]:

@@ -111,8 +111,8 @@ async def payouts(
         group_by=group_by,
         child_length=CHILD_CODE_LENGTH.get(level, 13),
     )
-    total = await repository.payout_total(
-        session, tx_seq=as_of.tx_seq, region_prefix=scope, paid_from=paid_from, paid_to=paid_to
+    (total,) = await repository.payout_groups(
+        session, tx_seq=as_of.tx_seq, region_prefix=scope, paid_from=paid_from, paid_to=paid_to, group_by=None
     )
     named: list[tuple[PayoutGroup, str | None]] = []
     for group in groups:
