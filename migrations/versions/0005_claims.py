@@ -64,6 +64,7 @@ def upgrade() -> None:
         sa.Column("benefit", sa.Text(), nullable=False),
         sa.Column("paid_on", sa.Date(), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("first_of_claim", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("payment_event_id", "tx_from", name="pk_claim_payment"),
     )
     op.create_index(

@@ -180,12 +180,16 @@ def record_of(review: ClaimReview) -> RecordRow:
 def payments_of(review: ClaimReview) -> list[PaymentRow]:
     """The projected payments in force (not reversed) of a reviewed claim."""
     reversed_ids = {r.payment_event_id for r in review.state.reversals}
+    kept = sorted(
+        (p for p in review.state.payments if p.event_id not in reversed_ids),
+        key=lambda p: (p.paid_on, p.event_id),
+    )
+    filing = review.filing
     return [
         PaymentRow(
-            p.event_id, review.filing.claim_id, review.region_code, review.filing.benefit, p.paid_on, p.amount
+            p.event_id, filing.claim_id, review.region_code, filing.benefit, p.paid_on, p.amount, i == 0
         )
-        for p in review.state.payments
-        if p.event_id not in reversed_ids
+        for i, p in enumerate(kept)
     ]
 
 

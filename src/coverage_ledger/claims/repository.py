@@ -2,7 +2,7 @@
 payments in force per known-time interval) that lists, overdue claims and payouts read."""
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -86,13 +86,14 @@ class PaymentRow:
     benefit: str
     paid_on: date
     amount: int
+    first_of_claim: bool
 
 
 _RECORD_COLUMNS = (
     "claim_id, nik, region_code, benefit, incident_date, status, payable_amount, paid_amount, "
     "due_on, settled_on"
 )
-_PAYMENT_COLUMNS = "payment_event_id, claim_id, region_code, benefit, paid_on, amount"
+_PAYMENT_COLUMNS = "payment_event_id, claim_id, region_code, benefit, paid_on, amount, first_of_claim"
 
 
 async def open_rows(
@@ -153,11 +154,8 @@ async def replace_rows(
         async with conn.cursor() as cursor:
             await cursor.executemany(
                 f"INSERT INTO claim_payment (tx_from, {_PAYMENT_COLUMNS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (tx_seq, p.payment_event_id, p.claim_id, p.region_code, p.benefit, p.paid_on, p.amount)
-                    for p in new_payments
-                ],
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                [(tx_seq, *astuple(p)) for p in new_payments],
             )
 
 
@@ -253,7 +251,8 @@ async def payout_groups(
     child_length: int = 2,
 ) -> list[PayoutGroup]:
     """Payments in force at a tx, paid in [paid_from, paid_to), summed per group (`group_by`
-    None: one group `total` over all of them, where a claim paid in two months counts once)."""
+    None: one group `total`). A claim counts once, where its first payment in force falls, so
+    the groups add up to the total."""
     key = GROUP_KEYS[group_by] if group_by is not None else "'total'"
     grouping = "GROUP BY 1 ORDER BY 1" if group_by is not None else ""
     rows = await raw.execute(

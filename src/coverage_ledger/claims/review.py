@@ -263,9 +263,12 @@ async def review_events(
         decided = [e.tx_seq for e in events if e.type in ("claim.approved", "claim.rejected")]
         decision_tx[claim_id] = decided[-1] if decided else tx_seq
         anchor_tx[claim_id] = decided[-1] if decided else filed_events[-1].tx_seq
-    niks = sorted({filing.nik for _, filing in filings.values()})
-    points = {tx_seq, *decision_tx.values(), *anchor_tx.values()}
-    knowledge = {point: await _knowledge_at(session, niks, point) for point in points}
+    niks_at: dict[int, set[str]] = {tx_seq: {filing.nik for _, filing in filings.values()}}
+    for claim_id, (_, filing) in filings.items():
+        # each past point is read for the persons of the claims judged there only
+        niks_at.setdefault(decision_tx[claim_id], set()).add(filing.nik)
+        niks_at.setdefault(anchor_tx[claim_id], set()).add(filing.nik)
+    knowledge = {point: await _knowledge_at(session, sorted(niks), point) for point, niks in niks_at.items()}
     reviews: dict[str, ClaimReview] = {}
     for claim_id, (filed, filing) in filings.items():
         judged: dict[int, Judgement] = {}

@@ -3,7 +3,7 @@ claim's (or a payment's) state during the known-time interval `[tx_from, tx_to)`
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, Index, PrimaryKeyConstraint, Text, text
+from sqlalchemy import BigInteger, Boolean, Date, Index, PrimaryKeyConstraint, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from coverage_ledger.database.models import Base
@@ -75,3 +75,6 @@ class ClaimPayment(_KnownFromTo, Base):
     """Day paid (Asia/Jakarta)."""
     amount: Mapped[int] = mapped_column(BigInteger)
     """Rupiah."""
+    first_of_claim: Mapped[bool] = mapped_column(Boolean)
+    """The claim's earliest payment in force (by paid_on, then event id): payouts count a claim
+    once, in the group and period of this payment."""

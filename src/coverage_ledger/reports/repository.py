@@ -1,0 +1,196 @@
+"""All SQL of the reports: each report's rows as of a tx, streamed through a server-side cursor,
+the ledger head at a tx, and the report access log (an operational table, not ledger events)."""
+
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from typing import Any
+
+from psycopg.rows import tuple_row
+from psycopg.types.json import Jsonb
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.database import raw
+
+_SPAN_WITHIN = (
+    "(s.region_code = %(region)s OR s.region_code LIKE %(region)s || '.%%' OR %(region)s::text IS NULL)"
+)
+_IN_FORCE = "k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s)"
+
+COVERAGE_ROSTER = f"""
+SELECT s.nik, s.valid_from, s.valid_to, s.region_code,
+       o.payload ->> 'role' AS role, o.payload ->> 'committee' AS committee,
+       o.payload -> 'programs' AS officer_programs,
+       i.payload -> 'payer' AS payer, i.payload -> 'programs' AS informal_programs
+  FROM coverage_span s
+  LEFT JOIN LATERAL (
+        SELECT e.payload FROM event_knowledge k
+          JOIN ledger_event e ON e.event_id = k.event_id
+          JOIN ledger_tx t ON t.tx_id = e.tx_id
+         WHERE s.officer AND k.nik = s.nik AND k.type = 'officer.enrolled' AND {_IN_FORCE}
+           AND (e.payload ->> 'valid_from')::date <= %(day)s AND %(day)s < (e.payload ->> 'valid_to')::date
+           AND coalesce((e.payload ->> 'registered_on')::date,
+                        (t.recorded_at AT TIME ZONE 'Asia/Jakarta')::date) <= %(day)s
+         ORDER BY e.payload ->> 'valid_from' DESC LIMIT 1) o ON true
+  LEFT JOIN LATERAL (
+        SELECT e.payload FROM event_knowledge k
+          JOIN ledger_event e ON e.event_id = k.event_id
+         WHERE s.informal AND k.nik = s.nik AND k.type = 'informal.enrolled' AND {_IN_FORCE}
+           AND (e.payload ->> 'valid_from')::date <= %(day)s
+         ORDER BY e.payload ->> 'valid_from' DESC LIMIT 1) i ON true
+ WHERE s.tx_from <= %(tx)s AND (s.tx_to IS NULL OR s.tx_to > %(tx)s)
+   AND s.valid_from <= %(day)s AND %(day)s < s.valid_to AND {_SPAN_WITHIN}
+ ORDER BY s.nik
+"""
+"""Every person covered on the day as known at the tx (their coverage span), with the officer
+term and the BPU membership in force that day."""
+
+CLAIMS = """
+SELECT claim_id, nik, region_code, benefit, incident_date, status, payable_amount, paid_amount,
+       due_on, settled_on
+  FROM claim_record r
+ WHERE r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s)
+   AND (r.region_code = %(region)s OR r.region_code LIKE %(region)s || '.%%' OR %(region)s::text IS NULL)
+   AND (NOT %(overdue)s OR (r.status IN ('filed', 'approved', 'partially_paid') AND r.due_on < %(day)s))
+ ORDER BY r.claim_id
+"""
+"""Claims as known at the tx (only the overdue ones on the day with `overdue`)."""
+
+UPLOADS = """
+SELECT upload_id::text, kind, committee, filename, file_sha256, mode, policy, rows_total,
+       rows_accepted, rows_rejected, rows_duplicate, tx_seq
+  FROM upload
+ WHERE status = 'succeeded' AND NOT dry_run AND tx_seq <= %(tx)s
+   AND (key_region_prefix = %(region)s OR key_region_prefix LIKE %(region)s || '.%%' OR %(region)s::text IS NULL)
+ ORDER BY tx_seq, upload_id
+"""
+"""Uploads committed at or before the tx, by keys of the region (national keys: national reports)."""
+
+
+async def stream(
+    session: AsyncSession, query: str, params: dict[str, Any], *, batch: int = 5_000
+) -> AsyncIterator[tuple[Any, ...]]:
+    """The rows of a query through a server-side cursor, `batch` at a time."""
+    conn = await raw.driver_connection(session)
+    async with conn.cursor(name="report", row_factory=tuple_row) as cursor:
+        cursor.itersize = batch
+        await cursor.execute(query, params)
+        async for row in cursor:
+            yield row
+
+
+async def head_at(session: AsyncSession, tx_seq: int) -> tuple[str, datetime] | None:
+    """The hash and recorded_at of the tx."""
+    row = (
+        await raw.execute(
+            session, "SELECT hash, recorded_at FROM ledger_tx WHERE tx_seq = %(tx)s", {"tx": tx_seq}
+        )
+    ).one_or_none()
+    return (row.hash, row.recorded_at) if row is not None else None
+
+
+async def log_access(
+    session: AsyncSession,
+    *,
+    key_name: str,
+    requested_at: datetime,
+    report: str,
+    parameters: dict[str, Any],
+    tx_seq: int,
+    rows: int | None,
+    content_sha256: str | None,
+) -> int:
+    """Record a report request; returns its id."""
+    row = (
+        await raw.execute(
+            session,
+            "INSERT INTO report_access (key_name, requested_at, report, parameters, tx_seq, rows, content_sha256) "
+            "VALUES (%(key)s, %(at)s, %(report)s, %(parameters)s, %(tx)s, %(rows)s, %(sha)s) RETURNING access_id",
+            {
+                "key": key_name,
+                "at": requested_at,
+                "report": report,
+                "parameters": Jsonb(parameters),
+                "tx": tx_seq,
+                "rows": rows,
+                "sha": content_sha256,
+            },
+        )
+    ).one()
+    return int(row.access_id)
+
+
+async def complete_access(session: AsyncSession, *, access_id: int, rows: int, content_sha256: str) -> None:
+    """Add what a streamed report turned out to hold."""
+    await raw.execute_count(
+        session,
+        "UPDATE report_access SET rows = %(rows)s, content_sha256 = %(sha)s WHERE access_id = %(id)s",
+        {"rows": rows, "sha": content_sha256, "id": access_id},
+    )
+
+
+async def access_log(session: AsyncSession, *, before: int | None, limit: int) -> list[Any]:
+    """The newest report requests first."""
+    return list(
+        await raw.execute(
+            session,
+            "SELECT access_id, key_name, requested_at, report, parameters, tx_seq, rows, content_sha256 "
+            "FROM report_access WHERE %(before)s::bigint IS NULL OR access_id < %(before)s "
+            "ORDER BY access_id DESC LIMIT %(limit)s",
+            {"before": before, "limit": limit},
+        )
+    )
+
+
+async def changed_persons(
+    session: AsyncSession, *, day: date, then_tx: int, now_tx: int, region: str | None
+) -> list[tuple[str, str | None, str | None]]:
+    """Persons whose cover on the day differs between two txs: (nik, region then, region now);
+    a region is None where the person was not covered."""
+    rows = await raw.execute(
+        session,
+        f"""
+        WITH then_ AS (
+            SELECT s.nik, s.region_code FROM coverage_span s
+             WHERE s.tx_from <= %(then)s AND (s.tx_to IS NULL OR s.tx_to > %(then)s)
+               AND s.valid_from <= %(day)s AND %(day)s < s.valid_to
+        ), now_ AS (
+            SELECT s.nik, s.region_code FROM coverage_span s
+             WHERE s.tx_from <= %(now)s AND (s.tx_to IS NULL OR s.tx_to > %(now)s)
+               AND s.valid_from <= %(day)s AND %(day)s < s.valid_to
+        )
+        SELECT coalesce(a.nik, b.nik) AS nik, a.region_code AS then_region, b.region_code AS now_region
+          FROM then_ a FULL JOIN now_ b ON a.nik = b.nik
+         WHERE a.region_code IS DISTINCT FROM b.region_code
+         ORDER BY 1
+        """,
+        {"day": day, "then": then_tx, "now": now_tx},
+    )
+
+    def within(code: str | None) -> bool:
+        return code is not None and (region is None or code == region or code.startswith(region + "."))
+
+    return [
+        (r.nik, r.then_region, r.now_region) for r in rows if within(r.then_region) or within(r.now_region)
+    ]
+
+
+async def events_between(
+    session: AsyncSession, niks: list[str], *, after_tx: int, up_to_tx: int
+) -> list[Any]:
+    """Events about these persons that entered or left force in txs (after_tx, up_to_tx], with
+    the tx's source (an upload names itself there)."""
+    return list(
+        await raw.execute(
+            session,
+            """
+            SELECT k.nik, k.event_id, k.type, k.tx_from, k.tx_to, k.superseded_by, t.source, t.recorded_at
+              FROM event_knowledge k
+              JOIN ledger_tx t ON t.tx_seq = CASE WHEN k.tx_from > %(after)s THEN k.tx_from ELSE k.tx_to END
+             WHERE k.nik = ANY(%(niks)s)
+               AND ((k.tx_from > %(after)s AND k.tx_from <= %(upto)s) OR (k.tx_to > %(after)s AND k.tx_to <= %(upto)s))
+             ORDER BY k.nik, 4, k.event_id
+            """,
+            {"niks": niks, "after": after_tx, "upto": up_to_tx},
+            prepare=False,
+        )
+    )
