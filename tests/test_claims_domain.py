@@ -1,6 +1,9 @@
 """A claim's state from its events and whether it is payable (domain only, no database)."""
 
-from datetime import date
+from datetime import date, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from coverage_ledger.domain.benefit_table import ClaimDeadline
 from coverage_ledger.domain.claims import (
@@ -14,6 +17,7 @@ from coverage_ledger.domain.claims import (
     eligibility,
 )
 from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
+from coverage_ledger.domain.service_time import is_working_day, working_days_between
 
 APPROVED = Decision("approve-1", True, date(2024, 3, 1), 10, 42_000_000)
 JKK_DEADLINE = ClaimDeadline("claim-deadline-jkk", "JKK", 2, "PP 44/2015 Pasal 26")
@@ -116,3 +120,19 @@ def test_a_jkk_claim_after_two_years_is_refused_and_jkm_has_no_limit() -> None:
         deadline=ClaimDeadline("claim-deadline-jkm", "JKM", None, "PP 44/2015"),
     )
     assert jkm.payable
+
+
+@given(
+    after=st.dates(min_value=date(2019, 1, 1), max_value=date(2027, 12, 31)),
+    span=st.integers(-10, 2_000),
+    holidays=st.sets(st.dates(min_value=date(2019, 1, 1), max_value=date(2033, 12, 31)), max_size=8),
+)
+def test_working_days_between_counts_like_walking_day_by_day(
+    after: date, span: int, holidays: set[date]
+) -> None:
+    until = after + timedelta(days=span)
+    walked, day = 0, after
+    while day < until:
+        day += timedelta(days=1)
+        walked += is_working_day(day, holidays)
+    assert working_days_between(after, until, holidays) == walked
