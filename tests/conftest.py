@@ -7,7 +7,8 @@ transaction on a copy of it that is rolled back afterwards; tests that need real
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import psycopg
@@ -21,7 +22,7 @@ from coverage_ledger.app import UploadSettings, create_app
 from coverage_ledger.database.embedded import EmbeddedCluster
 from coverage_ledger.database.engine import create_engine_for
 from coverage_ledger.database.migrate import upgrade_database
-from coverage_ledger.http.dependencies import request_session
+from coverage_ledger.http.dependencies import request_session, session_opener
 from tests.live_app import live_app
 from tests.rosters import Uploader
 from tests.support import Keys, make_keys
@@ -137,7 +138,15 @@ async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
         else:
             await session.commit()
 
+    @asynccontextmanager
+    async def same_session() -> AsyncIterator[AsyncSession]:
+        yield session  # streamed responses read inside the test's transaction too
+
+    async def test_opener() -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
+        return same_session
+
     app.dependency_overrides[request_session] = test_session
+    app.dependency_overrides[session_opener] = test_opener
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as http:
         yield http
 

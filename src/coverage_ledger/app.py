@@ -18,6 +18,7 @@ from coverage_ledger.http import problems
 from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.ledger.endpoints import router as ledger_router
 from coverage_ledger.regions.endpoints import router as regions_router
+from coverage_ledger.reports.endpoints import router as reports_router
 from coverage_ledger.settings import get_settings
 from coverage_ledger.uploads.endpoints import router as uploads_router
 from coverage_ledger.uploads.jobs import UploadRunner
@@ -89,6 +90,7 @@ def create_app(
     app.include_router(uploads_router)
     app.include_router(regions_router)
     app.include_router(claims_router)
+    app.include_router(reports_router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     async def healthz() -> dict[str, str]:

@@ -175,12 +175,29 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="Name of the key to rev
 
 
 @app.command()
-def verify() -> None:
+def verify(
+    from_hash: Annotated[
+        str | None,
+        typer.Option(
+            "--from-hash",
+            help="A head hash archived earlier (GET /v1/ledger/head): also check that the verified chain "
+            "passes through it, so the history up to it is unchanged.",
+        ),
+    ] = None,
+) -> None:
     """Recompute every event digest and hash-chain link; exit 1 naming the first broken tx."""
-    report = _run(verify_ledger, migrate=False)
+    report = _run(lambda session: verify_ledger(session, from_hash=from_hash), migrate=False)
     if report.ok:
         typer.echo(f"ok: {report.txs_checked} txs checked; head tx {report.head_tx_seq} {report.head_hash}")
+        if report.from_hash_tx_seq is not None:
+            typer.echo(
+                f"the archived head is tx {report.from_hash_tx_seq}: history up to it unchanged, "
+                f"{report.head_tx_seq - report.from_hash_tx_seq} tx(s) appended since"
+            )
         return
+    if report.broken_tx_seq is None:
+        typer.echo(f"BROKEN: {report.reason}")
+        raise typer.Exit(1)
     typer.echo(
         f"BROKEN at tx {report.broken_tx_seq}: {report.reason} ({report.txs_checked} txs verified before it)"
     )

@@ -1,9 +1,10 @@
-"""The claim projections as SQLAlchemy models (migration 0005 creates them). Each row is a
-claim's (or a payment's) state during the known-time interval `[tx_from, tx_to)`."""
+"""The claim projections (migration 0005: each row a claim's or a payment's state during the
+known-time interval `[tx_from, tx_to)`) and the report access log (0006) as SQLAlchemy models."""
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, Index, PrimaryKeyConstraint, Text, text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Identity, Index, PrimaryKeyConstraint, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from coverage_ledger.database.models import Base
@@ -78,3 +79,26 @@ class ClaimPayment(_KnownFromTo, Base):
     first_of_claim: Mapped[bool] = mapped_column(Boolean)
     """The claim's earliest payment in force (by paid_on, then event id): payouts count a claim
     once, in the group and period of this payment."""
+
+
+class ReportAccess(Base):
+    """Operational (not a ledger event): one report or manifest pulled, for the auditors' access log."""
+
+    __tablename__ = "report_access"
+
+    access_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    """Surrogate id, in request order."""
+    key_name: Mapped[str] = mapped_column(Text)
+    """The API key that asked."""
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    """When it was asked (the service's clock)."""
+    report: Mapped[str] = mapped_column(Text)
+    """The report's name, `…/manifest` for a manifest."""
+    parameters: Mapped[dict[str, object]] = mapped_column(JSONB)
+    """valid_at, known_at, tx_seq, region, format as resolved."""
+    tx_seq: Mapped[int] = mapped_column(BigInteger)
+    """The tx the report is as of."""
+    rows: Mapped[int | None] = mapped_column(BigInteger)
+    """Rows in the content; NULL if the download stopped before the end."""
+    content_sha256: Mapped[str | None] = mapped_column(Text)
+    """sha256 hex of the content delivered; NULL if the download stopped before the end."""

@@ -1,6 +1,7 @@
 """Request-scoped dependencies: the transaction the request owns, the clock, the caller."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -29,6 +30,18 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 Session = Annotated[AsyncSession, Depends(request_session, scope="function")]
+
+SessionOpener = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+async def session_opener(request: Request) -> SessionOpener:
+    """Opens sessions for work that outlives the request's transaction (a streamed report reads
+    in its own, after the request's has committed)."""
+    opener: SessionOpener = request.app.state.sessionmaker
+    return opener
+
+
+Opener = Annotated[SessionOpener, Depends(session_opener)]
 
 
 async def clock(request: Request) -> datetime:

@@ -1,13 +1,20 @@
-"""HTTP: POST /v1/events, GET /v1/ledger/verify, GET /v1/ledger/head."""
+"""HTTP: POST /v1/events, GET /v1/ledger/verify, …/head, …/proof, …/export."""
 
-from fastapi import APIRouter
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.domain.access import Role
+from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.timeframes import format_instant
-from coverage_ledger.errors import Forbidden
-from coverage_ledger.http.dependencies import Caller, Session
+from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
+from coverage_ledger.http.dependencies import Caller, Opener, Session, SessionOpener
 from coverage_ledger.ledger import repository
+from coverage_ledger.ledger.audit import chain_lines
 from coverage_ledger.ledger.schemas import AppendRequest, AppendResponse
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.ledger.verification import verify_ledger
@@ -55,6 +62,105 @@ async def get_verify(session: Session, caller: Caller) -> VerifyResponse:
     if caller.role not in {Role.ADMIN, Role.AUDITOR, Role.REGIONAL_OFFICE}:
         raise Forbidden("verification is for admins, auditors and regional offices")
     return VerifyResponse.model_validate(await verify_ledger(session), from_attributes=True)
+
+
+def _auditing(caller: Principal) -> None:
+    if caller.role not in {Role.ADMIN, Role.AUDITOR}:
+        raise Forbidden("the ledger's proofs and exports are for admins and auditors")
+
+
+NDJSON = "application/x-ndjson"
+
+
+async def _streamed(
+    opener: SessionOpener, lines: Callable[[AsyncSession], AsyncIterator[bytes]]
+) -> AsyncIterator[bytes]:
+    # the request's own transaction has committed by now: the stream reads in one of its own
+    async with opener() as session, session.begin():
+        async for line in lines(session):
+            yield line
+
+
+@router.get(
+    "/ledger/proof",
+    summary="Prove the ledger extends a head archived earlier",
+    description=(
+        "Recomputes the whole chain, checks that it passes through the tx whose hash is `from_hash`, "
+        'and answers NDJSON: first `{"proof": {ok, from_tx_seq, head_tx_seq, head_hash, reason}}`, then '
+        '`{"tx": header}` for every tx after it (the header fields that are hashed, with the hash), '
+        "so the auditor can recompute each link from the archived hash to the head. 409 when the "
+        "chain does not pass through `from_hash` (the history up to it changed) or is broken."
+    ),
+    response_class=StreamingResponse,
+    responses={200: {"content": {NDJSON: {}}}, 409: {"description": "The chain does not extend that head"}},
+)
+async def get_proof(
+    opener: Opener,
+    session: Session,
+    caller: Caller,
+    from_hash: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$", description="A head hash archived earlier.")],
+) -> StreamingResponse:
+    _auditing(caller)
+    report = await verify_ledger(session, from_hash=from_hash)
+    if not report.ok or report.from_hash_tx_seq is None:
+        where = f" at tx {report.broken_tx_seq}" if report.broken_tx_seq is not None else ""
+        raise Conflict(
+            f"the ledger does not prove that head{where}: {report.reason}",
+            [ErrorItem("proof_failed", report.reason or "broken", field="from_hash")],
+        )
+    start = report.from_hash_tx_seq
+    summary = {
+        "proof": {
+            "ok": True,
+            "from_tx_seq": start,
+            "from_hash": from_hash,
+            "head_tx_seq": report.head_tx_seq,
+            "head_hash": report.head_hash,
+        }
+    }
+
+    async def lines(stream_session: AsyncSession) -> AsyncIterator[bytes]:
+        yield (json.dumps(summary, separators=(",", ":")) + "\n").encode()
+        async for line in chain_lines(
+            stream_session, from_tx=start + 1, to_tx=report.head_tx_seq, with_events=False
+        ):
+            yield line
+
+    return StreamingResponse(_streamed(opener, lines), media_type=NDJSON)
+
+
+@router.get(
+    "/ledger/export",
+    summary="The events of a range of txs, as NDJSON",
+    description=(
+        '`{"tx": header}` for each tx from `from_tx` to `to_tx` (inclusive; default: to the head), each '
+        'followed by its events `{"event": {event_id, type, payload, digest}}` in order. The event digest '
+        "is the sha256 of the RFC 8785 JSON of `{event_id, type, …payload}`; the tx hash that of the header "
+        "without `hash`. Backfilled txs have `backfill: true`. Personal fields are not in the log, only "
+        "their salted digest."
+    ),
+    response_class=StreamingResponse,
+    responses={200: {"content": {NDJSON: {}}}},
+)
+async def get_export(
+    opener: Opener,
+    caller: Caller,
+    from_tx: Annotated[int, Query(ge=1)] = 1,
+    to_tx: Annotated[int | None, Query(ge=1)] = None,
+) -> StreamingResponse:
+    _auditing(caller)
+    if to_tx is not None and to_tx < from_tx:
+        raise InvalidInput(
+            "to_tx is before from_tx",
+            [ErrorItem("invalid_range", "to_tx must not be before from_tx", field="to_tx")],
+        )
+    return StreamingResponse(
+        _streamed(opener, lambda s: chain_lines(s, from_tx=from_tx, to_tx=to_tx, with_events=True)),
+        media_type=NDJSON,
+        headers={
+            "Content-Disposition": f'attachment; filename="ledger_tx{from_tx}-{to_tx or "head"}.ndjson"'
+        },
+    )
 
 
 class HeadResponse(BaseModel):

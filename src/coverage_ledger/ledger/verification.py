@@ -20,12 +20,17 @@ class VerifyReport:
     head_hash: str | None
     broken_tx_seq: int | None = None
     reason: str | None = None
+    from_hash_tx_seq: int | None = None
+    """The tx whose hash is the `from_hash` asked about, if the verified chain holds it."""
 
 
-async def verify_ledger(session: AsyncSession) -> VerifyReport:
-    """Walk the chain from tx 1; stop at the first tx whose content or link does not check out."""
+async def verify_ledger(session: AsyncSession, *, from_hash: str | None = None) -> VerifyReport:
+    """Walk the chain from tx 1; stop at the first tx whose content or link does not check out.
+    With `from_hash` (a head an auditor archived), the verified chain must also pass through it:
+    then the history up to it is unchanged and everything since extends it."""
     previous_hash = GENESIS_PREV_HASH
     previous_at = None
+    found: int | None = None
     checked = 0
     head_seq, head_hash = 0, None
     # aclosing: stopping at the first break must close the server-side cursors now, not at GC
@@ -61,8 +66,10 @@ async def verify_ledger(session: AsyncSession) -> VerifyReport:
                     if expected != link.hash:
                         problem = "the tx header does not hash to the stored hash"
             if problem is not None:
-                return VerifyReport(False, checked, link.tx_seq, None, link.tx_seq, problem)
+                return VerifyReport(False, checked, link.tx_seq, None, link.tx_seq, problem, found)
             checked += 1
+            if link.hash == from_hash:
+                found = link.tx_seq
             previous_hash, previous_at = link.hash, link.recorded_at
             head_seq, head_hash = link.tx_seq, link.hash
     orphans = await repository.orphan_event_count(session)
@@ -70,4 +77,14 @@ async def verify_ledger(session: AsyncSession) -> VerifyReport:
         return VerifyReport(
             False, checked, head_seq, head_hash, head_seq + 1, f"{orphans} events belong to no tx"
         )
-    return VerifyReport(True, checked, head_seq, head_hash)
+    if from_hash is not None and found is None:
+        return VerifyReport(
+            False,
+            checked,
+            head_seq,
+            head_hash,
+            None,
+            f"no tx of the verified chain has hash {from_hash}: the history up to it was changed, "
+            "or it is not a head of this ledger",
+        )
+    return VerifyReport(True, checked, head_seq, head_hash, from_hash_tx_seq=found)

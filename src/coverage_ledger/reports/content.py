@@ -11,9 +11,10 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
+import anyio
 import xlsxwriter
 
-XLSX_CREATED = datetime(2000, 1, 1)
+XLSX_CREATED = datetime(2000, 1, 1)  # noqa: DTZ001  (xlsxwriter writes it as given, a naive UTC time)
 """The fixed creation date written into every XLSX report, so the same rows give the same bytes
 (xlsxwriter's archive timestamps are fixed already)."""
 XLSX_MAX_ROWS = 1_048_575
@@ -96,8 +97,8 @@ async def xlsx_chunks(sheet: str, columns: Sequence[str], rows: AsyncIterator[Ro
                 break
             worksheet.write_row(number, 0, [_xlsx_value(v) for v in row])
         workbook.close()
-        with open(path, "rb") as built:
-            while chunk := built.read(CHUNK_BYTES):
+        async with await anyio.open_file(path, "rb") as built:
+            while chunk := await built.read(CHUNK_BYTES):
                 yield chunk
     finally:
         os.unlink(path)

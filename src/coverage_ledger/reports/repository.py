@@ -60,7 +60,8 @@ SELECT upload_id::text, kind, committee, filename, file_sha256, mode, policy, ro
        rows_accepted, rows_rejected, rows_duplicate, tx_seq
   FROM upload
  WHERE status = 'succeeded' AND NOT dry_run AND tx_seq <= %(tx)s
-   AND (key_region_prefix = %(region)s OR key_region_prefix LIKE %(region)s || '.%%' OR %(region)s::text IS NULL)
+   AND (key_region_prefix = %(region)s OR key_region_prefix LIKE %(region)s || '.%%'
+        OR %(region)s::text IS NULL)
  ORDER BY tx_seq, upload_id
 """
 """Uploads committed at or before the tx, by keys of the region (national keys: national reports)."""
@@ -103,8 +104,10 @@ async def log_access(
     row = (
         await raw.execute(
             session,
-            "INSERT INTO report_access (key_name, requested_at, report, parameters, tx_seq, rows, content_sha256) "
-            "VALUES (%(key)s, %(at)s, %(report)s, %(parameters)s, %(tx)s, %(rows)s, %(sha)s) RETURNING access_id",
+            "INSERT INTO report_access "
+            "(key_name, requested_at, report, parameters, tx_seq, rows, content_sha256) "
+            "VALUES (%(key)s, %(at)s, %(report)s, %(parameters)s, %(tx)s, %(rows)s, %(sha)s) "
+            "RETURNING access_id",
             {
                 "key": key_name,
                 "at": requested_at,
@@ -148,7 +151,7 @@ async def changed_persons(
     a region is None where the person was not covered."""
     rows = await raw.execute(
         session,
-        f"""
+        """
         WITH then_ AS (
             SELECT s.nik, s.region_code FROM coverage_span s
              WHERE s.tx_from <= %(then)s AND (s.tx_to IS NULL OR s.tx_to > %(then)s)
@@ -187,7 +190,8 @@ async def events_between(
               FROM event_knowledge k
               JOIN ledger_tx t ON t.tx_seq = CASE WHEN k.tx_from > %(after)s THEN k.tx_from ELSE k.tx_to END
              WHERE k.nik = ANY(%(niks)s)
-               AND ((k.tx_from > %(after)s AND k.tx_from <= %(upto)s) OR (k.tx_to > %(after)s AND k.tx_to <= %(upto)s))
+               AND ((k.tx_from > %(after)s AND k.tx_from <= %(upto)s)
+                    OR (k.tx_to > %(after)s AND k.tx_to <= %(upto)s))
              ORDER BY k.nik, 4, k.event_id
             """,
             {"niks": niks, "after": after_tx, "upto": up_to_tx},

@@ -1,0 +1,84 @@
+"""`coverage-diff`: the persons whose cover on a day differs between two moments of knowledge,
+with the events (and the uploads that carried them) that changed it: late rosters, corrections,
+retroactive payments."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.coverage.service import answers_of
+from coverage_ledger.ledger.asof import AsOf
+from coverage_ledger.reports import repository
+from coverage_ledger.reports.content import Row
+from coverage_ledger.reports.service import RowSource
+
+COLUMNS = (
+    "nik",
+    "status_then",
+    "status_now",
+    "region_then",
+    "region_now",
+    "changed_by",
+    "sources",
+)
+"""`changed_by`: `tx:event_id:type:entered|left` for each event about the person that entered or
+left force between the two moments; `sources`: the txs' sources (`upload:<id>`, `api`, …)."""
+BATCH = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class DiffRequest:
+    """Two moments of knowledge about one day."""
+
+    then: AsOf
+    now: AsOf
+    region: str | None
+
+    def header(self) -> dict[str, object]:
+        """The JSON report's header."""
+        return {
+            "report": "coverage-diff",
+            "known_then": self.then.as_dict(),
+            "known_now": self.now.as_dict(),
+            "region": self.region,
+        }
+
+
+def diff_rows(request: DiffRequest) -> RowSource:
+    """The rows, to be read in the session given."""
+
+    async def rows(session: AsyncSession) -> AsyncIterator[Row]:
+        changed = await repository.changed_persons(
+            session,
+            day=request.then.valid_at,
+            then_tx=request.then.tx_seq,
+            now_tx=request.now.tx_seq,
+            region=request.region,
+        )
+        low, high = sorted((request.then.tx_seq, request.now.tx_seq))
+        for start in range(0, len(changed), BATCH):
+            batch = changed[start : start + BATCH]
+            niks = [nik for nik, _, _ in batch]
+            before = await answers_of(session, niks, request.then)
+            after = await answers_of(session, niks, request.now)
+            events: dict[str, list[tuple[str, str]]] = {}
+            for e in await repository.events_between(session, niks, after_tx=low, up_to_tx=high):
+                entered = low < e.tx_from <= high
+                tx = e.tx_from if entered else e.tx_to
+                change = f"{tx}:{e.event_id}:{e.type}:{'entered' if entered else 'left'}"
+                events.setdefault(e.nik, []).append((change, e.source))
+            for nik, region_then, region_now in batch:
+                then_answer, now_answer = before.get(nik), after.get(nik)
+                changes = events.get(nik, [])
+                yield (
+                    nik,
+                    then_answer[0].status.value if then_answer else "unknown",
+                    now_answer[0].status.value if now_answer else "unknown",
+                    region_then,
+                    region_now,
+                    [c for c, _ in changes],
+                    sorted({s for _, s in changes}),
+                )
+
+    return rows

@@ -1,0 +1,245 @@
+"""HTTP: GET /v1/reports/{name}, …/{name}/manifest, /v1/reports/coverage-diff, …/access-log."""
+
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from coverage_ledger.coverage.endpoints import KnownAtQuery, ReadPoint, known_at_query
+from coverage_ledger.domain.access import Role
+from coverage_ledger.errors import Forbidden
+from coverage_ledger.http.dependencies import Caller, Now, Opener, Session, SessionOpener
+from coverage_ledger.ledger.asof import resolve
+from coverage_ledger.reports import repository
+from coverage_ledger.reports.content import Row, csv_chunks, json_chunks
+from coverage_ledger.reports.diff import COLUMNS as DIFF_COLUMNS
+from coverage_ledger.reports.diff import DiffRequest, diff_rows
+from coverage_ledger.reports.service import (
+    FORMATS,
+    REPORT_NAMES,
+    ReportRequest,
+    RowSource,
+    Tally,
+    authorise,
+    content,
+    counted,
+    file_name,
+    hashed,
+    manifest,
+    rows_of,
+)
+
+router = APIRouter(prefix="/v1", tags=["reports"])
+
+NamePath = Annotated[str, Path(description="One of: " + ", ".join(REPORT_NAMES))]
+RegionQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$",
+        description="Kemendagri code; default: the key's region (national keys: the nation).",
+    ),
+]
+FormatQuery = Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv or xlsx")]
+REPORT_DESCRIPTION = (
+    "`coverage-roster`: every person covered on `valid_at` as known at `known_at`, with the covered "
+    "period, programs, segment, role and committee or payer. `payouts`: the claims with their amounts. "
+    "`coverage-ratios`: the region and its children, per segment. `uploads`: what each committee or "
+    "sponsor submitted and what was committed. `overdue-claims`: claims unpaid after their due date on "
+    "`valid_at`, with the penalty owed. The same parameters give the same bytes, whatever was appended "
+    "since (pass `known_at=tx:N` or a past instant); large reports stream. Every request is recorded "
+    "in the access log."
+)
+
+
+async def _stream(
+    opener: SessionOpener,
+    source: RowSource,
+    chunks: Callable[[AsyncIterator[Row]], AsyncIterator[bytes]],
+    access_id: int,
+) -> AsyncIterator[bytes]:
+    """The report's bytes from a session of its own (the request's has committed), then the
+    access log completed with what was delivered."""
+    tally = Tally()
+    async with opener() as session:
+        async with session.begin():
+            async for chunk in hashed(chunks(counted(source(session), tally)), tally):
+                yield chunk
+        async with session.begin():
+            await repository.complete_access(
+                session, access_id=access_id, rows=tally.rows, content_sha256=tally.digest.hexdigest()
+            )
+
+
+@router.get(
+    "/reports/coverage-diff",
+    summary="Persons whose cover on a day differs between two moments of knowledge",
+    description=(
+        "Persons covered on `valid_at` as known at `known_then` but not as known at `known_now` (or "
+        "the other way, or counted in another region), with their status at both moments and the "
+        "events that entered or left force in between (`tx:event_id:type:entered|left`) and the "
+        "sources of those txs (`upload:<id>` names the roster upload)."
+    ),
+    response_class=StreamingResponse,
+)
+async def get_coverage_diff(
+    opener: Opener,
+    session: Session,
+    caller: Caller,
+    now: Now,
+    point: ReadPoint,
+    known_then: KnownAtQuery = None,
+    known_now: KnownAtQuery = None,
+    region: RegionQuery = None,
+    format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
+) -> StreamingResponse:
+    scope = authorise(caller, name="coverage-diff", region=region)
+    then = await resolve(session, valid_at=point.valid_at, known_at=known_at_query(known_then), now=now)
+    later = await resolve(session, valid_at=point.valid_at, known_at=known_at_query(known_now), now=now)
+    diff = DiffRequest(then, later, scope)
+    access_id = await repository.log_access(
+        session,
+        key_name=caller.key_name,
+        requested_at=now,
+        report="coverage-diff",
+        parameters=diff.header() | {"format": format},
+        tx_seq=later.tx_seq,
+        rows=None,
+        content_sha256=None,
+    )
+
+    def chunks(rows: AsyncIterator[Row]) -> AsyncIterator[bytes]:
+        if format == "csv":
+            return csv_chunks(DIFF_COLUMNS, rows)
+        return json_chunks(diff.header(), DIFF_COLUMNS, rows)
+
+    return StreamingResponse(
+        _stream(opener, diff_rows(diff), chunks, access_id),
+        media_type=FORMATS[format],
+        headers={"X-Ledger-Tx": str(later.tx_seq)},
+    )
+
+
+class AccessOut(BaseModel):
+    """One report request."""
+
+    access_id: int
+    key_name: str
+    requested_at: datetime
+    report: str
+    parameters: dict[str, Any]
+    tx_seq: int
+    rows: int | None = Field(description="Null when the download did not reach its end.")
+    content_sha256: str | None
+
+
+class AccessLogOut(BaseModel):
+    """Report requests, newest first."""
+
+    items: list[AccessOut]
+    next_cursor: int | None = Field(description="Pass as `before` for older entries.")
+
+
+@router.get("/reports/access-log", response_model=AccessLogOut, summary="Who pulled which report, when")
+async def get_access_log(
+    session: Session,
+    caller: Caller,
+    before: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AccessLogOut:
+    if caller.role not in {Role.ADMIN, Role.AUDITOR}:
+        raise Forbidden("the access log is for admins and auditors")
+    rows = await repository.access_log(session, before=before, limit=limit + 1)
+    items = [AccessOut.model_validate(r._asdict()) for r in rows[:limit]]
+    return AccessLogOut(items=items, next_cursor=items[-1].access_id if len(rows) > limit else None)
+
+
+class LedgerHeadOut(BaseModel):
+    """The ledger's head at the report's tx."""
+
+    tx_seq: int
+    hash: str | None
+    recorded_at: str | None
+
+
+class ManifestOut(BaseModel):
+    """What a report holds and how to check it later."""
+
+    report: str
+    format: str
+    region: str | None
+    as_of: dict[str, Any]
+    rows: int
+    sha256: str = Field(description="sha256 hex of the report's bytes in this format.")
+    ledger_head: LedgerHeadOut
+    software_version: str
+
+
+@router.get(
+    "/reports/{name}/manifest",
+    response_model=ManifestOut,
+    summary="A report's manifest: as_of, rows, sha256, ledger head hash, software version",
+    description="Same parameters as the report. " + REPORT_DESCRIPTION,
+)
+async def get_manifest(
+    name: NamePath,
+    session: Session,
+    caller: Caller,
+    now: Now,
+    point: ReadPoint,
+    region: RegionQuery = None,
+    format: FormatQuery = "json",
+) -> ManifestOut:
+    report = ReportRequest(name, point, authorise(caller, name=name, region=region), format)
+    body = await manifest(session, report)
+    await repository.log_access(
+        session,
+        key_name=caller.key_name,
+        requested_at=now,
+        report=f"{name}/manifest",
+        parameters=report.parameters(),
+        tx_seq=point.tx_seq,
+        rows=body["rows"],
+        content_sha256=body["sha256"],
+    )
+    return ManifestOut.model_validate(body)
+
+
+@router.get(
+    "/reports/{name}",
+    summary="An auditor report as of (valid_at, known_at)",
+    description=REPORT_DESCRIPTION,
+    response_class=StreamingResponse,
+    responses={200: {"content": {media: {} for media in FORMATS.values()}}},
+)
+async def get_report(
+    name: NamePath,
+    opener: Opener,
+    session: Session,
+    caller: Caller,
+    now: Now,
+    point: ReadPoint,
+    region: RegionQuery = None,
+    format: FormatQuery = "json",
+) -> StreamingResponse:
+    report = ReportRequest(name, point, authorise(caller, name=name, region=region), format)
+    access_id = await repository.log_access(
+        session,
+        key_name=caller.key_name,
+        requested_at=now,
+        report=name,
+        parameters=report.parameters(),
+        tx_seq=point.tx_seq,
+        rows=None,
+        content_sha256=None,
+    )
+    return StreamingResponse(
+        _stream(opener, rows_of(report), lambda rows: content(report, rows), access_id),
+        media_type=FORMATS[format],
+        headers={
+            "Content-Disposition": f'attachment; filename="{file_name(report)}"',
+            "X-Ledger-Tx": str(point.tx_seq),
+        },
+    )

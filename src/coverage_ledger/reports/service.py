@@ -1,0 +1,279 @@
+"""Auditor reports as of (valid_at, known_at): their rows, their bytes and their manifest. The
+rows come from projections stamped with known-time intervals, in a fixed order, and the bytes
+carry nothing of the moment they were made, so the same parameters give the same bytes years
+later, whatever was appended since."""
+
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger import __version__
+from coverage_ledger.domain.access import SYSTEM, Principal, Role
+from coverage_ledger.domain.benefit_table import benefit_table
+from coverage_ledger.domain.money import percent_of
+from coverage_ledger.domain.service_time import working_days_between
+from coverage_ledger.domain.timeframes import format_instant
+from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, NotFound
+from coverage_ledger.ledger import projections
+from coverage_ledger.ledger.asof import AsOf
+from coverage_ledger.regions.service import region_coverage
+from coverage_ledger.reports import repository
+from coverage_ledger.reports.content import Row, csv_chunks, json_chunks, xlsx_chunks
+
+REPORT_NAMES = ("coverage-roster", "payouts", "coverage-ratios", "uploads", "overdue-claims")
+FORMATS = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+READERS = frozenset({Role.ADMIN, Role.AUDITOR, Role.REGIONAL_OFFICE})
+"""Roles that pull reports (committees and sponsors see their uploads, not the region's books)."""
+
+COLUMNS = {
+    "coverage-roster": (
+        "nik",
+        "segment",
+        "programs",
+        "covered_from",
+        "covered_until",
+        "region_code",
+        "role",
+        "committee",
+        "payer",
+    ),
+    "payouts": (
+        "claim_id",
+        "nik",
+        "region_code",
+        "benefit",
+        "incident_date",
+        "status",
+        "payable_amount",
+        "paid_amount",
+        "due_date",
+        "settled_on",
+    ),
+    "overdue-claims": (
+        "claim_id",
+        "nik",
+        "region_code",
+        "benefit",
+        "incident_date",
+        "status",
+        "payable_amount",
+        "paid_amount",
+        "due_date",
+        "working_days_late",
+        "penalty_amount",
+    ),
+    "coverage-ratios": ("region_code", "name", "level", "segment", "covered", "potential", "ratio"),
+    "uploads": (
+        "upload_id",
+        "kind",
+        "committee",
+        "filename",
+        "file_sha256",
+        "mode",
+        "policy",
+        "rows_total",
+        "rows_accepted",
+        "rows_rejected",
+        "rows_duplicate",
+        "tx_seq",
+    ),
+}
+"""The columns of each report, in order (`covered_until` is exclusive)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRequest:
+    """What a caller asked for, with the point it resolved to."""
+
+    name: str
+    as_of: AsOf
+    region: str | None
+    """The region the report covers (None: national)."""
+    format: str
+
+    def parameters(self) -> dict[str, Any]:
+        """The parameters as the manifest and the access log record them."""
+        return {
+            "report": self.name,
+            "valid_at": self.as_of.valid_at.isoformat(),
+            "known_at": format_instant(self.as_of.known_at) if self.as_of.known_at else None,
+            "tx_seq": self.as_of.tx_seq,
+            "region": self.region,
+            "format": self.format,
+        }
+
+
+def authorise(principal: Principal, *, name: str, region: str | None) -> str | None:
+    """The region a report covers for this caller; 403 for a role that pulls none, 404 outside
+    the key's region (as for any region it may not see)."""
+    if principal.role not in READERS:
+        raise Forbidden(f"role {principal.role} does not pull reports")
+    if name not in (*REPORT_NAMES, "coverage-diff"):
+        raise NotFound(f"no report {name!r}; reports: {', '.join((*REPORT_NAMES, 'coverage-diff'))}")
+    if region is not None and not principal.sees(region):
+        raise NotFound(f"no region {region} visible to this key")
+    scope = region or principal.region_prefix
+    if name == "coverage-ratios" and scope is None:
+        raise InvalidInput(
+            "coverage-ratios needs a region (a province, regency or district)",
+            [ErrorItem("region_required", "give region=<code>", field="region")],
+        )
+    return scope
+
+
+RowSource = Callable[[AsyncSession], AsyncIterator[Row]]
+
+
+def rows_of(request: ReportRequest) -> RowSource:
+    """The report's rows, to be read in the session given (one that stays open while streaming)."""
+    name, as_of, region = request.name, request.as_of, request.region
+    params = {"tx": as_of.tx_seq, "day": as_of.valid_at, "region": region}
+
+    async def roster(session: AsyncSession) -> AsyncIterator[Row]:
+        async for row in repository.stream(session, repository.COVERAGE_ROSTER, params):
+            yield _roster_row(row)
+
+    async def claims(session: AsyncSession) -> AsyncIterator[Row]:
+        async for row in repository.stream(session, repository.CLAIMS, params | {"overdue": False}):
+            yield row
+
+    async def overdue(session: AsyncSession) -> AsyncIterator[Row]:
+        rules = benefit_table(await projections.rule_definitions(session, tx_seq=as_of.tx_seq))
+        async for row in repository.stream(session, repository.CLAIMS, params | {"overdue": True}):
+            service = rules.service.get("JKM" if row[3] == "JKM" else "JKK")
+            late = working_days_between(row[8], as_of.valid_at) if row[8] else 0
+            penalty = percent_of(row[6], service.penalty_bp_per_day * late) if service else 0
+            yield (*row[:9], late, penalty)
+
+    async def uploads(session: AsyncSession) -> AsyncIterator[Row]:
+        async for row in repository.stream(session, repository.UPLOADS, params):
+            yield row
+
+    async def ratios(session: AsyncSession) -> AsyncIterator[Row]:
+        assert region is not None
+        for segment in ("all", "officer", "informal"):
+            # the caller's scope was checked by `authorise`
+            result = await region_coverage(
+                session, principal=SYSTEM, code=region, as_of=as_of, segment=segment
+            )
+            for figure, level in ((result.region, "region"), *((c, "child") for c in result.children)):
+                yield (
+                    figure.region_code,
+                    figure.name,
+                    level,
+                    segment,
+                    figure.covered,
+                    figure.potential,
+                    figure.ratio,
+                )
+
+    sources: dict[str, RowSource] = {
+        "coverage-roster": roster,
+        "payouts": claims,
+        "overdue-claims": overdue,
+        "uploads": uploads,
+        "coverage-ratios": ratios,
+    }
+    return sources[name]
+
+
+def _payer_text(payer: dict[str, Any] | None) -> str | None:
+    if not payer:
+        return None
+    if payer["kind"] == "organisation":
+        budget = f" ({payer['budget']})" if payer.get("budget") else ""
+        return f"{payer['name']}{budget}"
+    if payer["kind"] == "person":
+        return f"person {payer.get('nik')}"
+    return "self"
+
+
+def _roster_row(row: tuple[Any, ...]) -> Row:
+    nik, valid_from, valid_to, region_code, role, committee, officer_programs, payer, informal_programs = row
+    segments = [
+        s for s, present in (("officer", role is not None), ("informal", payer is not None)) if present
+    ]
+    programs = sorted(set(officer_programs or []) | set(informal_programs or []))
+    return (
+        nik,
+        "+".join(segments),
+        programs,
+        valid_from,
+        valid_to,
+        region_code,
+        role,
+        committee,
+        _payer_text(payer),
+    )
+
+
+def content(request: ReportRequest, rows: AsyncIterator[Row]) -> AsyncIterator[bytes]:
+    """The report's bytes in its format."""
+    columns = COLUMNS[request.name]
+    if request.format == "csv":
+        return csv_chunks(columns, rows)
+    if request.format == "xlsx":
+        return xlsx_chunks(request.name, columns, rows)
+    header = {"report": request.name, "as_of": request.as_of.as_dict(), "region": request.region}
+    return json_chunks(header, columns, rows)
+
+
+@dataclass(slots=True)
+class Tally:
+    """Rows and sha256 of a report as it streams by."""
+
+    rows: int = 0
+    digest: Any = None
+
+    def __post_init__(self) -> None:
+        self.digest = hashlib.sha256()
+
+
+async def counted(rows: AsyncIterator[Row], tally: Tally) -> AsyncIterator[Row]:
+    """The rows, counted."""
+    async for row in rows:
+        tally.rows += 1
+        yield row
+
+
+async def hashed(chunks: AsyncIterator[bytes], tally: Tally) -> AsyncIterator[bytes]:
+    """The bytes, hashed."""
+    async for chunk in chunks:
+        tally.digest.update(chunk)
+        yield chunk
+
+
+async def manifest(session: AsyncSession, request: ReportRequest) -> dict[str, Any]:
+    """The report's `as_of`, row count, sha256, the ledger head at its tx, and the software version."""
+    tally = Tally()
+    async for _ in hashed(content(request, counted(rows_of(request)(session), tally)), tally):
+        pass
+    head = await repository.head_at(session, request.as_of.tx_seq)
+    return {
+        "report": request.name,
+        "format": request.format,
+        "region": request.region,
+        "as_of": request.as_of.as_dict(),
+        "rows": tally.rows,
+        "sha256": tally.digest.hexdigest(),
+        "ledger_head": {
+            "tx_seq": request.as_of.tx_seq,
+            "hash": head[0] if head else None,
+            "recorded_at": format_instant(head[1]) if head else None,
+        },
+        "software_version": __version__,
+    }
+
+
+def file_name(request: ReportRequest) -> str:
+    """`coverage-roster_16_2024-03-31_tx27.csv`."""
+    region = request.region or "national"
+    day = request.as_of.valid_at.isoformat()
+    return f"{request.name}_{region}_{day}_tx{request.as_of.tx_seq}.{request.format}"

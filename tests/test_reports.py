@@ -1,0 +1,150 @@
+"""Auditor reports: the same parameters give the same bytes after corrections, new enrolments, a
+reversed claim and a replaced roster; the diff lists what changed; every request is logged."""
+
+import csv
+import hashlib
+import io
+import json
+from typing import Any
+
+from tests.claims_support import append, approved, filed, paid, reversed_
+from tests.rosters import Uploader, many_officers, roster_csv
+from tests.support import Keys, enrolled, nik, registered
+
+REPORTS = ("coverage-roster", "payouts", "coverage-ratios", "uploads", "overdue-claims")
+FORMATS = ("json", "csv", "xlsx")
+
+
+async def _pull(up: Uploader, name: str, fmt: str, params: dict[str, str]) -> tuple[bytes, dict[str, Any]]:
+    headers = Keys.header(up.keys.auditor)
+    query = params | {"format": fmt} | ({"region": "16.71"} if name == "coverage-ratios" else {})
+    body = await up.client.get(f"/v1/reports/{name}", params=query, headers=headers)
+    assert body.status_code == 200, (name, fmt, body.text)
+    manifest = await up.client.get(f"/v1/reports/{name}/manifest", params=query, headers=headers)
+    assert manifest.status_code == 200, manifest.text
+    return body.content, manifest.json()
+
+
+async def test_reports_are_byte_identical_later_and_the_diff_names_the_changes(uploader: Uploader) -> None:
+    up = uploader
+    rows = many_officers(6)
+    people = [row[0] for row in rows]
+    first = await up.run(roster_csv(rows))
+    assert first["status"] == "succeeded", first
+    await append(
+        up.client,
+        up.keys.office,
+        filed("R-1", people[0], incident="2024-02-10", filed_on="2024-02-12"),
+        approved("R-1", "2024-02-13"),
+        paid("R-1", 42_000_000, "2024-02-14"),
+        filed(
+            "R-2",
+            people[1],
+            benefit="JKK_DEATH",
+            incident="2024-02-11",
+            wage=1_100_000,
+            filed_on="2024-02-12",
+        ),
+        approved("R-2", "2024-02-13"),
+        paid("R-2", 74_800_000, "2024-02-14"),
+        filed("R-3", people[5], incident="2024-01-30", filed_on="2024-01-31", complete_on="2024-02-01"),
+        approved("R-3", "2024-02-02"),
+    )
+    t1 = await up.head()
+    params = {"valid_at": "2024-02-14", "known_at": f"tx:{t1}"}
+    before = {(name, fmt): await _pull(up, name, fmt, params) for name in REPORTS for fmt in FORMATS}
+    for (name, fmt), (content, manifest) in before.items():
+        assert hashlib.sha256(content).hexdigest() == manifest["sha256"], (name, fmt)
+        assert manifest["as_of"]["tx_seq"] == t1 and manifest["ledger_head"]["tx_seq"] == t1
+        assert manifest["ledger_head"]["hash"] and manifest["software_version"]
+    roster = json.loads(before[("coverage-roster", "json")][0])
+    assert roster["columns"][:3] == ["nik", "segment", "programs"]
+    assert [r[0] for r in roster["rows"]] == sorted(people)
+    assert {(r[1], r[6], r[7]) for r in roster["rows"]} == {("officer", "KPPS", "KPU-16.71")}
+    assert before[("coverage-roster", "json")][1]["rows"] == 6
+    payouts = list(csv.DictReader(io.StringIO(before[("payouts", "csv")][0].decode())))
+    assert [(p["claim_id"], p["status"], p["paid_amount"]) for p in payouts] == [
+        ("R-1", "paid", "42000000"),
+        ("R-2", "paid", "74800000"),
+        ("R-3", "approved", "0"),
+    ]
+    overdue = json.loads(before[("overdue-claims", "json")][0])["rows"]
+    assert [(r[0], r[9], r[10]) for r in overdue] == [("R-3", 6, 2_520_000)]  # due 6 Feb: 7 working days late
+    uploads = json.loads(before[("uploads", "json")][0])["rows"]
+    assert [(u[0], u[8]) for u in uploads] == [(first["upload_id"], 6)]
+    ratios = json.loads(before[("coverage-ratios", "json")][0])["rows"]
+    assert ("16.71", "region", "officer", 6) in {(r[0], r[2], r[3], r[4]) for r in ratios}
+
+    # what happens afterwards: a retraction, a late enrolment, a reversed claim, a replaced roster
+    late = nik()
+    await append(
+        up.client,
+        up.keys.office,
+        registered(late),
+        enrolled(
+            late,
+            event_id="late-ptps",
+            role="PTPS",
+            committee="Bawaslu-16.71",  # another body's roster: the KPU replacement leaves it alone
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            registered_on="2024-01-20",
+        ),
+    )
+    await append(up.client, up.keys.office, reversed_("R-2", "paid to a closed account"))
+    replaced = await up.run(roster_csv([rows[0], rows[1], rows[4], rows[5]]), mode="replace_roster")
+    assert replaced["status"] == "succeeded", replaced
+    t2 = await up.head()
+    assert t2 > t1
+
+    for key, (content, manifest) in before.items():
+        again, again_manifest = await _pull(up, *key, params)
+        assert again == content, key
+        assert again_manifest == manifest, key
+
+    diff = await up.client.get(
+        "/v1/reports/coverage-diff",
+        params={"valid_at": "2024-02-14", "known_then": f"tx:{t1}", "known_now": f"tx:{t2}"},
+        headers=Keys.header(up.keys.auditor),
+    )
+    assert diff.status_code == 200, diff.text
+    changed = {r[0]: r for r in json.loads(diff.content)["rows"]}
+    assert set(changed) == {people[2], people[3], late}
+    assert changed[late][1:5] == ["unknown", "covered", None, "16.71.01"]
+    assert changed[late][5] == [
+        f"{t1 + 1}:late-ptps:officer.enrolled:entered",
+        f"{t1 + 1}:reg-{late}:person.registered:entered",
+    ]
+    assert changed[people[2]][1:3] == ["covered", "not_enrolled"]
+    assert f"upload:{replaced['upload_id']}" in changed[people[3]][6]
+    assert any(":officer.enrolled:left" in change for change in changed[people[3]][5])
+
+    log = (await up.client.get("/v1/reports/access-log", headers=Keys.header(up.keys.auditor))).json()[
+        "items"
+    ]
+    assert log[0]["report"] == "coverage-diff"
+    downloads = [e for e in log if e["report"] == "coverage-roster" and e["parameters"]["format"] == "csv"]
+    assert len(downloads) == 2 and downloads[0]["content_sha256"] == downloads[1]["content_sha256"]
+    assert downloads[0]["content_sha256"] == before[("coverage-roster", "csv")][1]["sha256"]
+
+
+async def test_reports_are_for_auditors_admins_and_offices_within_their_region(uploader: Uploader) -> None:
+    client, keys = uploader.client, uploader.keys
+    for secret, region, status in (
+        (keys.committee, None, 403),
+        (keys.sponsor, None, 403),
+        (keys.other_office, "16", 404),
+        (keys.office, "16", 200),
+        (keys.admin, None, 200),
+    ):
+        params = {"format": "csv"} | ({"region": region} if region else {})
+        response = await client.get("/v1/reports/payouts", params=params, headers=Keys.header(secret))
+        assert response.status_code == status, (secret, response.text)
+    assert (await client.get("/v1/reports/nothing", headers=Keys.header(keys.auditor))).status_code == 404
+    national = await client.get("/v1/reports/coverage-ratios", headers=Keys.header(keys.auditor))
+    assert national.status_code == 422 and national.json()["errors"][0]["field"] == "region"
+    assert (await client.get("/v1/reports/access-log", headers=Keys.header(keys.office))).status_code == 403
+    refused = await client.post(
+        "/v1/events", json={"events": [registered(nik())]}, headers=Keys.header(keys.auditor)
+    )
+    assert refused.status_code == 403
