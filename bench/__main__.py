@@ -5,7 +5,7 @@ import json
 import time
 from pathlib import Path
 
-from bench import claims_payouts, coverage_lookup, ledger_core, region_ratio, roster_upload
+from bench import claims_payouts, coverage_lookup, ledger_core, region_ratio, report_roster, roster_upload
 from bench.common import machine
 
 SUITES = {
@@ -14,6 +14,7 @@ SUITES = {
     "roster_upload": roster_upload,
     "region_ratio": region_ratio,
     "claims_payouts": claims_payouts,
+    "report_roster": report_roster,
 }
 
 

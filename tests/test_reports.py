@@ -9,7 +9,8 @@ from typing import Any
 
 from tests.claims_support import append, approved, filed, paid, reversed_
 from tests.rosters import Uploader, many_officers, roster_csv
-from tests.support import Keys, enrolled, nik, registered
+from tests.support import Keys, enrolled, enrolled_bpu, nik, registered
+from tests.support import paid as contribution_paid
 
 REPORTS = ("coverage-roster", "payouts", "coverage-ratios", "uploads", "overdue-claims")
 FORMATS = ("json", "csv", "xlsx")
@@ -50,6 +51,16 @@ async def test_reports_are_byte_identical_later_and_the_diff_names_the_changes(u
         filed("R-3", people[5], incident="2024-01-30", filed_on="2024-01-31", complete_on="2024-02-01"),
         approved("R-3", "2024-02-02"),
     )
+    worker = nik()
+    await append(
+        up.client,
+        up.keys.office,
+        registered(worker),
+        enrolled_bpu(worker, event_id="bpu-w", valid_from="2024-01-01"),
+        contribution_paid(
+            worker, event_id="pay-w", months=("2024-01", "2024-03"), amount=3 * 16_800, paid_on="2024-01-05"
+        ),
+    )
     t1 = await up.head()
     params = {"valid_at": "2024-02-14", "known_at": f"tx:{t1}"}
     before = {(name, fmt): await _pull(up, name, fmt, params) for name in REPORTS for fmt in FORMATS}
@@ -59,9 +70,13 @@ async def test_reports_are_byte_identical_later_and_the_diff_names_the_changes(u
         assert manifest["ledger_head"]["hash"] and manifest["software_version"]
     roster = json.loads(before[("coverage-roster", "json")][0])
     assert roster["columns"][:3] == ["nik", "segment", "programs"]
-    assert [r[0] for r in roster["rows"]] == sorted(people)
-    assert {(r[1], r[6], r[7]) for r in roster["rows"]} == {("officer", "KPPS", "KPU-16.71")}
-    assert before[("coverage-roster", "json")][1]["rows"] == 6
+    assert [r[0] for r in roster["rows"]] == sorted([*people, worker])
+    officers = [r for r in roster["rows"] if r[0] != worker]
+    assert {(r[1], r[6], r[7]) for r in officers} == {("officer", "KPPS", "KPU-16.71")}
+    assert [r[1:] for r in roster["rows"] if r[0] == worker] == [
+        ["informal", ["JKK", "JKM"], "2024-01-01", "2024-04-01", "16.71.01", None, None, "self"]
+    ]
+    assert before[("coverage-roster", "json")][1]["rows"] == 7
     payouts = list(csv.DictReader(io.StringIO(before[("payouts", "csv")][0].decode())))
     assert [(p["claim_id"], p["status"], p["paid_amount"]) for p in payouts] == [
         ("R-1", "paid", "42000000"),
