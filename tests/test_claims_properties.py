@@ -85,8 +85,12 @@ async def _snapshot(session: AsyncSession, tx: int) -> dict[str, Any]:
     projected = await repository.records_as_of(
         session, tx_seq=tx, region_prefix=None, statuses=None, due_before=None, after="", limit=100
     )
-    (total,) = await repository.payout_groups(
-        session, tx_seq=tx, region_prefix=None, paid_from=None, paid_to=None, group_by=None
+    groups, total = await repository.payout_groups(
+        session, tx_seq=tx, region_prefix=None, paid_from=None, paid_to=None, group_by="month"
+    )
+    assert (
+        sum(g.claims for g in groups) == total.claims
+        and sum(g.paid_amount for g in groups) == total.paid_amount
     )
     return {"reviews": reviews, "projected": projected, "total": total}
 

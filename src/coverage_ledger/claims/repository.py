@@ -236,7 +236,8 @@ _PAYMENTS_IN_SCOPE = (
     "AND (%(paid_to)s::date IS NULL OR r.paid_on < %(paid_to)s::date) "
 )
 _PAYOUT_SUMS = (
-    "count(DISTINCT r.claim_id) AS claims, count(*) AS payments, coalesce(sum(r.amount), 0) AS paid"
+    "count(*) FILTER (WHERE r.first_of_claim) AS claims, count(*) AS payments, "
+    "coalesce(sum(r.amount), 0) AS paid"
 )
 
 
@@ -247,17 +248,16 @@ async def payout_groups(
     region_prefix: str | None,
     paid_from: date | None,
     paid_to: date | None,
-    group_by: str | None,
+    group_by: str,
     child_length: int = 2,
-) -> list[PayoutGroup]:
-    """Payments in force at a tx, paid in [paid_from, paid_to), summed per group (`group_by`
-    None: one group `total`). A claim counts once, where its first payment in force falls, so
-    the groups add up to the total."""
-    key = GROUP_KEYS[group_by] if group_by is not None else "'total'"
-    grouping = "GROUP BY 1 ORDER BY 1" if group_by is not None else ""
+) -> tuple[list[PayoutGroup], PayoutGroup]:
+    """Payments in force at a tx, paid in [paid_from, paid_to), summed per group and in total, in
+    one scan. A claim counts once, where its first payment in force falls, so the groups add up
+    to the total."""
     rows = await raw.execute(
         session,
-        f"SELECT {key} AS key, {_PAYOUT_SUMS} {_PAYMENTS_IN_SCOPE} {grouping}",
+        f"SELECT {GROUP_KEYS[group_by]} AS key, GROUPING({GROUP_KEYS[group_by]}) = 1 AS is_total, "
+        f"{_PAYOUT_SUMS} {_PAYMENTS_IN_SCOPE} GROUP BY GROUPING SETS ((1), ()) ORDER BY 2, 1",
         {
             "tx": tx_seq,
             "region": region_prefix,
@@ -266,7 +266,8 @@ async def payout_groups(
             "child_length": child_length,
         },
     )
-    return [PayoutGroup(r.key, r.claims, r.payments, int(r.paid)) for r in rows]
+    groups = [PayoutGroup(r.key, r.claims, r.payments, int(r.paid)) for r in rows]
+    return groups[:-1], PayoutGroup("total", groups[-1].claims, groups[-1].payments, groups[-1].paid_amount)
 
 
 async def claim_touches(session: AsyncSession) -> dict[int, set[str]]:

@@ -139,7 +139,10 @@ class PayoutGroupOut(BaseModel):
 
     key: str = Field(description="The benefit, region code or month (YYYY-MM).")
     name: str | None = Field(default=None, description="The region's name (group_by=region).")
-    claims: int = Field(description="Distinct claims with a payment in the group.")
+    claims: int = Field(
+        description="Claims whose first payment in force falls in the group (and in the period), so "
+        "a claim paid in two parts counts once and the groups add up to the total."
+    )
     payments: int
     paid_amount: int = Field(description="Rupiah paid, reversed payments excluded.")
 

@@ -102,7 +102,7 @@ async def payouts(
     """Claims paid and rupiah paid (reversed payments excluded), per group, as known at `as_of`."""
     scope = _scope(principal, region)
     level = None if scope is None else scope.count(".") + 1
-    groups = await repository.payout_groups(
+    groups, total = await repository.payout_groups(
         session,
         tx_seq=as_of.tx_seq,
         region_prefix=scope,
@@ -110,9 +110,6 @@ async def payouts(
         paid_to=paid_to,
         group_by=group_by,
         child_length=CHILD_CODE_LENGTH.get(level, 13),
-    )
-    (total,) = await repository.payout_groups(
-        session, tx_seq=as_of.tx_seq, region_prefix=scope, paid_from=paid_from, paid_to=paid_to, group_by=None
     )
     named: list[tuple[PayoutGroup, str | None]] = []
     for group in groups:
