@@ -74,7 +74,7 @@ async def test_reports_are_byte_identical_later_and_the_diff_names_the_changes(u
     officers = [r for r in roster["rows"] if r[0] != worker]
     assert {(r[1], r[6], r[7]) for r in officers} == {("officer", "KPPS", "KPU-16.71")}
     assert [r[1:] for r in roster["rows"] if r[0] == worker] == [
-        ["informal", ["JKK", "JKM"], "2024-01-01", "2024-04-01", "16.71.01", None, None, "self"]
+        ["informal", "JKK JKM", "2024-01-01", "2024-04-01", "16.71.01", None, None, "self"]
     ]
     assert before[("coverage-roster", "json")][1]["rows"] == 7
     payouts = list(csv.DictReader(io.StringIO(before[("payouts", "csv")][0].decode())))

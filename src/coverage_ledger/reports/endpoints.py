@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.coverage.endpoints import KnownAtQuery, ReadPoint, known_at_query
 from coverage_ledger.domain.access import Role
@@ -14,22 +15,19 @@ from coverage_ledger.errors import Forbidden
 from coverage_ledger.http.dependencies import Caller, Now, Opener, Session, SessionOpener
 from coverage_ledger.ledger.asof import resolve
 from coverage_ledger.reports import repository
-from coverage_ledger.reports.content import Row, csv_chunks, json_chunks
+from coverage_ledger.reports.content import csv_chunks, json_chunks
 from coverage_ledger.reports.diff import COLUMNS as DIFF_COLUMNS
 from coverage_ledger.reports.diff import DiffRequest, diff_rows
 from coverage_ledger.reports.service import (
     FORMATS,
     REPORT_NAMES,
     ReportRequest,
-    RowSource,
     Tally,
     authorise,
-    content,
     counted,
     file_name,
-    hashed,
     manifest,
-    rows_of,
+    report_chunks,
 )
 
 router = APIRouter(prefix="/v1", tags=["reports"])
@@ -54,18 +52,16 @@ REPORT_DESCRIPTION = (
 )
 
 
-async def _stream(
-    opener: SessionOpener,
-    source: RowSource,
-    chunks: Callable[[AsyncIterator[Row]], AsyncIterator[bytes]],
-    access_id: int,
-) -> AsyncIterator[bytes]:
+ChunkSource = Callable[[AsyncSession, Tally], AsyncIterator[bytes]]
+
+
+async def _stream(opener: SessionOpener, chunks: ChunkSource, access_id: int) -> AsyncIterator[bytes]:
     """The report's bytes from a session of its own (the request's has committed), then the
     access log completed with what was delivered."""
     tally = Tally()
     async with opener() as session:
         async with session.begin():
-            async for chunk in hashed(chunks(counted(source(session), tally)), tally):
+            async for chunk in chunks(session, tally):
                 yield chunk
         async with session.begin():
             await repository.complete_access(
@@ -110,13 +106,19 @@ async def get_coverage_diff(
         content_sha256=None,
     )
 
-    def chunks(rows: AsyncIterator[Row]) -> AsyncIterator[bytes]:
-        if format == "csv":
-            return csv_chunks(DIFF_COLUMNS, rows)
-        return json_chunks(diff.header(), DIFF_COLUMNS, rows)
+    async def chunks(stream_session: AsyncSession, tally: Tally) -> AsyncIterator[bytes]:
+        rows = counted(diff_rows(diff)(stream_session), tally)
+        source = (
+            csv_chunks(DIFF_COLUMNS, rows)
+            if format == "csv"
+            else json_chunks(diff.header(), DIFF_COLUMNS, rows)
+        )
+        async for chunk in source:
+            tally.digest.update(chunk)
+            yield chunk
 
     return StreamingResponse(
-        _stream(opener, diff_rows(diff), chunks, access_id),
+        _stream(opener, chunks, access_id),
         media_type=FORMATS[format],
         headers={"X-Ledger-Tx": str(later.tx_seq)},
     )
@@ -236,7 +238,9 @@ async def get_report(
         content_sha256=None,
     )
     return StreamingResponse(
-        _stream(opener, rows_of(report), lambda rows: content(report, rows), access_id),
+        _stream(
+            opener, lambda stream_session, tally: report_chunks(stream_session, report, tally), access_id
+        ),
         media_type=FORMATS[format],
         headers={
             "Content-Disposition": f'attachment; filename="{file_name(report)}"',

@@ -2,6 +2,7 @@
 the ledger head at a tx, and the report access log (an operational table, not ledger events)."""
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -17,13 +18,24 @@ _SPAN_WITHIN = (
 _IN_FORCE = "k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s)"
 
 COVERAGE_ROSTER = f"""
-SELECT s.nik, s.valid_from, s.valid_to, s.region_code,
-       o.payload ->> 'role' AS role, o.payload ->> 'committee' AS committee,
-       o.payload -> 'programs' AS officer_programs,
-       i.payload -> 'payer' AS payer, i.payload -> 'programs' AS informal_programs
+SELECT s.nik,
+       concat_ws('+', CASE WHEN o.role IS NOT NULL THEN 'officer' END,
+                      CASE WHEN i.payer IS NOT NULL THEN 'informal' END) AS segment,
+       array_to_string(ARRAY(
+           SELECT DISTINCT p FROM jsonb_array_elements_text(
+               coalesce(o.programs, '[]'::jsonb) || coalesce(i.programs, '[]'::jsonb)) p
+            ORDER BY p), ' ') AS programs,
+       s.valid_from AS covered_from, s.valid_to AS covered_until, s.region_code, o.role, o.committee,
+       CASE i.payer ->> 'kind'
+            WHEN 'organisation'
+                 THEN (i.payer ->> 'name') || coalesce(' (' || (i.payer ->> 'budget') || ')', '')
+            WHEN 'person' THEN 'person ' || (i.payer ->> 'nik')
+            WHEN 'self' THEN 'self' END AS payer
   FROM coverage_span s
   LEFT JOIN LATERAL (
-        SELECT e.payload FROM event_knowledge k
+        SELECT e.payload ->> 'role' AS role, e.payload ->> 'committee' AS committee,
+               e.payload -> 'programs' AS programs
+          FROM event_knowledge k
           JOIN ledger_event e ON e.event_id = k.event_id
           JOIN ledger_tx t ON t.tx_id = e.tx_id
          WHERE s.officer AND k.nik = s.nik AND k.type = 'officer.enrolled' AND {_IN_FORCE}
@@ -32,7 +44,8 @@ SELECT s.nik, s.valid_from, s.valid_to, s.region_code,
                         (t.recorded_at AT TIME ZONE 'Asia/Jakarta')::date) <= %(day)s
          ORDER BY e.payload ->> 'valid_from' DESC LIMIT 1) o ON true
   LEFT JOIN LATERAL (
-        SELECT e.payload FROM event_knowledge k
+        SELECT e.payload -> 'payer' AS payer, e.payload -> 'programs' AS programs
+          FROM event_knowledge k
           JOIN ledger_event e ON e.event_id = k.event_id
          WHERE s.informal AND k.nik = s.nik AND k.type = 'informal.enrolled' AND {_IN_FORCE}
            AND (e.payload ->> 'valid_from')::date <= %(day)s
@@ -42,11 +55,11 @@ SELECT s.nik, s.valid_from, s.valid_to, s.region_code,
  ORDER BY s.nik
 """
 """Every person covered on the day as known at the tx (their coverage span), with the officer
-term and the BPU membership in force that day."""
+term and the BPU membership in force that day; the report's columns, in order."""
 
 CLAIMS = """
 SELECT claim_id, nik, region_code, benefit, incident_date, status, payable_amount, paid_amount,
-       due_on, settled_on
+       due_on AS due_date, settled_on
   FROM claim_record r
  WHERE r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s)
    AND (r.region_code = %(region)s OR r.region_code LIKE %(region)s || '.%%' OR %(region)s::text IS NULL)
@@ -77,6 +90,28 @@ async def stream(
         await cursor.execute(query, params)
         async for row in cursor:
             yield row
+
+
+@dataclass(slots=True)
+class CopyCount:
+    """Rows a COPY wrote, known once it has ended."""
+
+    rows: int = 0
+
+
+async def copy_csv(
+    session: AsyncSession, query: str, params: dict[str, Any], count: CopyCount
+) -> AsyncIterator[bytes]:
+    """The query's rows as CSV with a header line, written by PostgreSQL itself (COPY): a million
+    rows stream at the speed of the query, not of a Python loop. Dates are written ISO whatever
+    the server's DateStyle."""
+    conn = await raw.driver_connection(session)
+    async with conn.cursor() as cursor:
+        await cursor.execute("SET LOCAL datestyle = 'ISO, YMD'")
+        async with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, HEADER)", params) as copy:
+            async for chunk in copy:
+                yield bytes(chunk)
+        count.rows = cursor.rowcount
 
 
 async def head_at(session: AsyncSession, tx_seq: int) -> tuple[str, datetime] | None:

@@ -131,17 +131,26 @@ def authorise(principal: Principal, *, name: str, region: str | None) -> str | N
 RowSource = Callable[[AsyncSession], AsyncIterator[Row]]
 
 
+SQL_REPORTS = {
+    "coverage-roster": (repository.COVERAGE_ROSTER, {}),
+    "payouts": (repository.CLAIMS, {"overdue": False}),
+    "uploads": (repository.UPLOADS, {}),
+}
+"""Reports whose query gives their columns as they are: PostgreSQL writes their CSV (COPY)."""
+
+
+def _params(request: ReportRequest) -> dict[str, Any]:
+    return {"tx": request.as_of.tx_seq, "day": request.as_of.valid_at, "region": request.region}
+
+
 def rows_of(request: ReportRequest) -> RowSource:
     """The report's rows, to be read in the session given (one that stays open while streaming)."""
     name, as_of, region = request.name, request.as_of, request.region
-    params = {"tx": as_of.tx_seq, "day": as_of.valid_at, "region": region}
+    params = _params(request)
 
-    async def roster(session: AsyncSession) -> AsyncIterator[Row]:
-        async for row in repository.stream(session, repository.COVERAGE_ROSTER, params):
-            yield _roster_row(row)
-
-    async def claims(session: AsyncSession) -> AsyncIterator[Row]:
-        async for row in repository.stream(session, repository.CLAIMS, params | {"overdue": False}):
+    async def by_sql(session: AsyncSession) -> AsyncIterator[Row]:
+        query, extra = SQL_REPORTS[name]
+        async for row in repository.stream(session, query, params | extra):
             yield row
 
     async def overdue(session: AsyncSession) -> AsyncIterator[Row]:
@@ -151,10 +160,6 @@ def rows_of(request: ReportRequest) -> RowSource:
             late = working_days_between(row[8], as_of.valid_at) if row[8] else 0
             penalty = percent_of(row[6], service.penalty_bp_per_day * late) if service else 0
             yield (*row[:9], late, penalty)
-
-    async def uploads(session: AsyncSession) -> AsyncIterator[Row]:
-        async for row in repository.stream(session, repository.UPLOADS, params):
-            yield row
 
     async def ratios(session: AsyncSession) -> AsyncIterator[Row]:
         assert region is not None
@@ -174,55 +179,9 @@ def rows_of(request: ReportRequest) -> RowSource:
                     figure.ratio,
                 )
 
-    sources: dict[str, RowSource] = {
-        "coverage-roster": roster,
-        "payouts": claims,
-        "overdue-claims": overdue,
-        "uploads": uploads,
-        "coverage-ratios": ratios,
-    }
-    return sources[name]
-
-
-def _payer_text(payer: dict[str, Any] | None) -> str | None:
-    if not payer:
-        return None
-    if payer["kind"] == "organisation":
-        budget = f" ({payer['budget']})" if payer.get("budget") else ""
-        return f"{payer['name']}{budget}"
-    if payer["kind"] == "person":
-        return f"person {payer.get('nik')}"
-    return "self"
-
-
-def _roster_row(row: tuple[Any, ...]) -> Row:
-    nik, valid_from, valid_to, region_code, role, committee, officer_programs, payer, informal_programs = row
-    segments = [
-        s for s, present in (("officer", role is not None), ("informal", payer is not None)) if present
-    ]
-    programs = sorted(set(officer_programs or []) | set(informal_programs or []))
-    return (
-        nik,
-        "+".join(segments),
-        programs,
-        valid_from,
-        valid_to,
-        region_code,
-        role,
-        committee,
-        _payer_text(payer),
-    )
-
-
-def content(request: ReportRequest, rows: AsyncIterator[Row]) -> AsyncIterator[bytes]:
-    """The report's bytes in its format."""
-    columns = COLUMNS[request.name]
-    if request.format == "csv":
-        return csv_chunks(columns, rows)
-    if request.format == "xlsx":
-        return xlsx_chunks(request.name, columns, rows)
-    header = {"report": request.name, "as_of": request.as_of.as_dict(), "region": request.region}
-    return json_chunks(header, columns, rows)
+    if name in SQL_REPORTS:
+        return by_sql
+    return overdue if name == "overdue-claims" else ratios
 
 
 @dataclass(slots=True)
@@ -243,17 +202,33 @@ async def counted(rows: AsyncIterator[Row], tally: Tally) -> AsyncIterator[Row]:
         yield row
 
 
-async def hashed(chunks: AsyncIterator[bytes], tally: Tally) -> AsyncIterator[bytes]:
-    """The bytes, hashed."""
+async def report_chunks(session: AsyncSession, request: ReportRequest, tally: Tally) -> AsyncIterator[bytes]:
+    """The report's bytes in its format, hashed and its rows counted into `tally` on the way."""
+    columns = COLUMNS[request.name]
+    if request.format == "csv" and request.name in SQL_REPORTS:
+        query, extra = SQL_REPORTS[request.name]
+        copied = repository.CopyCount()
+        chunks = repository.copy_csv(session, query, _params(request) | extra, copied)
+    else:
+        rows = counted(rows_of(request)(session), tally)
+        if request.format == "csv":
+            chunks = csv_chunks(columns, rows)
+        elif request.format == "xlsx":
+            chunks = xlsx_chunks(request.name, columns, rows)
+        else:
+            header = {"report": request.name, "as_of": request.as_of.as_dict(), "region": request.region}
+            chunks = json_chunks(header, columns, rows)
     async for chunk in chunks:
         tally.digest.update(chunk)
         yield chunk
+    if request.format == "csv" and request.name in SQL_REPORTS:
+        tally.rows = copied.rows
 
 
 async def manifest(session: AsyncSession, request: ReportRequest) -> dict[str, Any]:
     """The report's `as_of`, row count, sha256, the ledger head at its tx, and the software version."""
     tally = Tally()
-    async for _ in hashed(content(request, counted(rows_of(request)(session), tally)), tally):
+    async for _ in report_chunks(session, request, tally):
         pass
     head = await repository.head_at(session, request.as_of.tx_seq)
     return {
