@@ -7,9 +7,13 @@ import io
 import json
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.ledger.rebuild import rebuild_check
 from tests.claims_support import append, approved, filed, paid, reversed_
 from tests.rosters import Uploader, many_officers, roster_csv
-from tests.support import Keys, enrolled, enrolled_bpu, nik, registered
+from tests.support import Keys, append_in_savepoint, enrolled, enrolled_bpu, nik, registered
 from tests.support import paid as contribution_paid
 
 REPORTS = ("coverage-roster", "payouts", "coverage-ratios", "uploads", "overdue-claims")
@@ -163,3 +167,30 @@ async def test_reports_are_for_auditors_admins_and_offices_within_their_region(u
         "/v1/events", json={"events": [registered(nik())]}, headers=Keys.header(keys.auditor)
     )
     assert refused.status_code == 403
+
+
+async def test_rebuild_check_reports_a_changed_enrolment_term(session: AsyncSession) -> None:
+    person = nik()
+    tx = await append_in_savepoint(
+        session,
+        [
+            registered(person),
+            enrolled(
+                person,
+                event_id="t-1",
+                valid_from="2024-01-25",
+                valid_to="2024-02-24",
+                registered_on="2024-01-20",
+            ),
+        ],
+    )
+    assert tx is not None
+    terms = (
+        await session.execute(
+            text("SELECT role, committee, programs FROM enrolment_term WHERE nik = :n"), {"n": person}
+        )
+    ).all()
+    assert [tuple(t) for t in terms] == [("KPPS", "KPU-16.71", "JKK JKM")]
+    assert await rebuild_check(session) == []
+    await session.execute(text("UPDATE enrolment_term SET role = 'PPK' WHERE nik = :n"), {"n": person})
+    assert any(d.startswith("enrolment_term has extra t-1") for d in await rebuild_check(session))

@@ -433,6 +433,6 @@ class CoverageDeltaParent(Base):
     """Delta rows written after it; a checkpoint is taken when this passes a threshold."""
 
 
-# The claim projections live in their own module; importing it here registers them on
+# The tables of claims and reports live in their own module; importing it here registers them on
 # Base.metadata wherever the schema is read (Alembic's env, the drift test).
-from coverage_ledger.database import claim_models as claim_models  # noqa: E402  (needs Base above)
+from coverage_ledger.database import reporting_models as reporting_models  # noqa: E402  (needs Base above)

@@ -138,6 +138,17 @@ async def rebuild_check(session: AsyncSession) -> list[str]:
     differences += [f"{r.what} {r.code} ({r.event_id}) from tx {r.tx_from}" for r in regions]
     differences += await _span_differences(session)
     differences += await claim_differences(session)
+    terms = await _differences(
+        session,
+        "enrolment_term",
+        f"""
+        WITH expected ({ENROLMENT_TERM_COLUMNS}) AS (
+            SELECT {ENROLMENT_TERM_VALUES} FROM event_knowledge k
+              JOIN ledger_event e ON e.event_id = k.event_id
+             WHERE k.type IN ('officer.enrolled', 'informal.enrolled')
+        ), live AS (SELECT {ENROLMENT_TERM_COLUMNS} FROM enrolment_term)""",
+    )
+    differences += [f"{r.what} {r.event_id} from tx {r.tx_from}" for r in terms]
     deltas = await _differences(
         session,
         "coverage_delta",
@@ -211,6 +222,25 @@ async def _span_differences(session: AsyncSession, batch: int = 5_000) -> list[s
             differences += [f"coverage_span lacks {nik} {row}" for row in sorted(want - have)]
             differences += [f"coverage_span has extra {nik} {row}" for row in sorted(have - want)]
     return differences[:1000]
+
+
+ENROLMENT_TERM_COLUMNS = (
+    "event_id, tx_from, tx_to, nik, type, tx_id, valid_from, valid_to, registered_on, role, committee, "
+    "programs, payer"
+)
+ENROLMENT_TERM_VALUES = """
+    k.event_id, k.tx_from, k.tx_to, k.nik, k.type, e.tx_id,
+    (e.payload ->> 'valid_from')::date, (e.payload ->> 'valid_to')::date,
+    (e.payload ->> 'registered_on')::date, e.payload ->> 'role', e.payload ->> 'committee',
+    translate((e.payload -> 'programs')::text, '[]",', ''),
+    CASE e.payload -> 'payer' ->> 'kind'
+         WHEN 'organisation' THEN (e.payload -> 'payer' ->> 'name')
+                                  || coalesce(' (' || (e.payload -> 'payer' ->> 'budget') || ')', '')
+         WHEN 'person' THEN 'person ' || (e.payload -> 'payer' ->> 'nik')
+         WHEN 'self' THEN 'self' END
+"""
+"""The enrolment_term row of an event_knowledge row `k` of an enrolment event `e`, as the
+triggers of migration 0007 write it (a migration keeps its own frozen copy of this SQL)."""
 
 
 async def _differences(session: AsyncSession, table: str, ctes: str) -> list[Any]:

@@ -21,35 +21,26 @@ COVERAGE_ROSTER = f"""
 SELECT s.nik,
        concat_ws('+', CASE WHEN o.role IS NOT NULL THEN 'officer' END,
                       CASE WHEN i.payer IS NOT NULL THEN 'informal' END) AS segment,
-       array_to_string(ARRAY(
-           SELECT DISTINCT p FROM jsonb_array_elements_text(
-               coalesce(o.programs, '[]'::jsonb) || coalesce(i.programs, '[]'::jsonb)) p
-            ORDER BY p), ' ') AS programs,
+       CASE WHEN i.programs IS NULL THEN o.programs
+            WHEN o.programs IS NULL THEN i.programs
+            ELSE array_to_string(ARRAY(
+                SELECT DISTINCT p FROM unnest(string_to_array(o.programs || ' ' || i.programs, ' ')) p
+                 ORDER BY p), ' ') END AS programs,
        s.valid_from AS covered_from, s.valid_to AS covered_until, s.region_code, o.role, o.committee,
-       CASE i.payer ->> 'kind'
-            WHEN 'organisation'
-                 THEN (i.payer ->> 'name') || coalesce(' (' || (i.payer ->> 'budget') || ')', '')
-            WHEN 'person' THEN 'person ' || (i.payer ->> 'nik')
-            WHEN 'self' THEN 'self' END AS payer
+       i.payer
   FROM coverage_span s
   LEFT JOIN LATERAL (
-        SELECT e.payload ->> 'role' AS role, e.payload ->> 'committee' AS committee,
-               e.payload -> 'programs' AS programs
-          FROM event_knowledge k
-          JOIN ledger_event e ON e.event_id = k.event_id
-          JOIN ledger_tx t ON t.tx_id = e.tx_id
+        SELECT k.role, k.committee, k.programs FROM enrolment_term k
          WHERE s.officer AND k.nik = s.nik AND k.type = 'officer.enrolled' AND {_IN_FORCE}
-           AND (e.payload ->> 'valid_from')::date <= %(day)s AND %(day)s < (e.payload ->> 'valid_to')::date
-           AND coalesce((e.payload ->> 'registered_on')::date,
-                        (t.recorded_at AT TIME ZONE 'Asia/Jakarta')::date) <= %(day)s
-         ORDER BY e.payload ->> 'valid_from' DESC LIMIT 1) o ON true
+           AND k.valid_from <= %(day)s AND %(day)s < k.valid_to
+           AND coalesce(k.registered_on, (SELECT (t.recorded_at AT TIME ZONE 'Asia/Jakarta')::date
+                                            FROM ledger_tx t WHERE t.tx_id = k.tx_id)) <= %(day)s
+         ORDER BY k.valid_from DESC LIMIT 1) o ON true
   LEFT JOIN LATERAL (
-        SELECT e.payload -> 'payer' AS payer, e.payload -> 'programs' AS programs
-          FROM event_knowledge k
-          JOIN ledger_event e ON e.event_id = k.event_id
+        SELECT k.payer, k.programs FROM enrolment_term k
          WHERE s.informal AND k.nik = s.nik AND k.type = 'informal.enrolled' AND {_IN_FORCE}
-           AND (e.payload ->> 'valid_from')::date <= %(day)s
-         ORDER BY e.payload ->> 'valid_from' DESC LIMIT 1) i ON true
+           AND k.valid_from <= %(day)s
+         ORDER BY k.valid_from DESC LIMIT 1) i ON true
  WHERE s.tx_from <= %(tx)s AND (s.tx_to IS NULL OR s.tx_to > %(tx)s)
    AND s.valid_from <= %(day)s AND %(day)s < s.valid_to AND {_SPAN_WITHIN}
  ORDER BY s.nik

@@ -1,10 +1,12 @@
 """The claim projections (migration 0005: each row a claim's or a payment's state during the
-known-time interval `[tx_from, tx_to)`) and the report access log (0006) as SQLAlchemy models."""
+known-time interval `[tx_from, tx_to)`), the report access log (0006) and the enrolment terms
+(0007) as SQLAlchemy models."""
 
+import uuid
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, Identity, Index, PrimaryKeyConstraint, Text, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from coverage_ledger.database.models import Base
@@ -102,3 +104,58 @@ class ReportAccess(Base):
     """Rows in the content; NULL if the download stopped before the end."""
     content_sha256: Mapped[str | None] = mapped_column(Text)
     """sha256 hex of the content delivered; NULL if the download stopped before the end."""
+
+
+class EnrolmentTerm(Base):
+    """Projection: each officer term and BPU membership in force during [tx_from, tx_to), with the
+    payload fields the coverage roster prints. Kept by statement-level triggers on event_knowledge
+    (migration 0007), so every path that projects events keeps it too."""
+
+    __tablename__ = "enrolment_term"
+    __table_args__ = (
+        PrimaryKeyConstraint("event_id", "tx_from"),
+        Index(
+            "ix_enrolment_term_nik",
+            "nik",
+            "type",
+            "tx_from",
+            postgresql_include=[
+                "tx_to",
+                "tx_id",
+                "valid_from",
+                "valid_to",
+                "registered_on",
+                "role",
+                "committee",
+                "programs",
+                "payer",
+            ],
+        ),
+    )
+
+    event_id: Mapped[str] = mapped_column(Text)
+    """The `officer.enrolled` or `informal.enrolled` event."""
+    tx_from: Mapped[int] = mapped_column(BigInteger)
+    """As in event_knowledge."""
+    tx_to: Mapped[int | None] = mapped_column(BigInteger)
+    """As in event_knowledge."""
+    nik: Mapped[str] = mapped_column(Text)
+    """The person."""
+    type: Mapped[str] = mapped_column(Text)
+    """`officer.enrolled` or `informal.enrolled`."""
+    tx_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    """The event's tx: its recording date is the registration date when none is given."""
+    valid_from: Mapped[date] = mapped_column(Date)
+    """First day of the term or membership."""
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    """Officer terms: the day after the last day of duty; NULL for BPU memberships."""
+    registered_on: Mapped[date | None] = mapped_column(Date)
+    """As stated in the event; NULL: the recording date."""
+    role: Mapped[str | None] = mapped_column(Text)
+    """Officer role (NULL for BPU)."""
+    committee: Mapped[str | None] = mapped_column(Text)
+    """Enrolling committee (NULL for BPU)."""
+    programs: Mapped[str] = mapped_column(Text)
+    """Programs, space-separated in order (`JKK JKM`)."""
+    payer: Mapped[str | None] = mapped_column(Text)
+    """BPU payer as the roster prints it: `self`, `person <NIK>`, or the organisation and budget."""
