@@ -69,6 +69,15 @@ def test_verify_and_rebuild_check(cli_env: str) -> None:
     rebuilt = runner.invoke(app, ["rebuild", "--check"])
     assert rebuilt.exit_code == 0, rebuilt.output
     with psycopg.connect(_libpq(cli_env), autocommit=True) as conn:
+        archived = conn.execute("SELECT hash FROM ledger_tx WHERE tx_seq = 2").fetchone()
+    assert archived is not None
+    extends = runner.invoke(app, ["verify", "--from-hash", archived[0]])
+    assert extends.exit_code == 0, extends.output
+    assert "the archived head is tx 2: history up to it unchanged, 1 tx(s) appended since" in extends.output
+    foreign = runner.invoke(app, ["verify", "--from-hash", "f" * 64])
+    assert foreign.exit_code == 1
+    assert "no tx of the verified chain has hash" in foreign.output
+    with psycopg.connect(_libpq(cli_env), autocommit=True) as conn:
         conn.execute("UPDATE region SET name = 'Palembang Lama' WHERE code = '16.71'")
         conn.execute("UPDATE event_knowledge SET tx_to = 1 WHERE event_id LIKE '%:16.71.01'")
     drifted = runner.invoke(app, ["rebuild", "--check"])
