@@ -11,6 +11,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.database import raw
+from coverage_ledger.reports.content import CHUNK_BYTES
 
 _SPAN_WITHIN = (
     "(s.region_code = %(region)s OR s.region_code LIKE %(region)s || '.%%' OR %(region)s::text IS NULL)"
@@ -100,8 +101,15 @@ async def copy_csv(
     async with conn.cursor() as cursor:
         await cursor.execute("SET LOCAL datestyle = 'ISO, YMD'")
         async with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, HEADER)", params) as copy:
+            # PostgreSQL sends a message per row: gathered here, so the response writes (and the
+            # hash digests) blocks of CHUNK_BYTES rather than a million small pieces
+            block = bytearray()
             async for chunk in copy:
-                yield bytes(chunk)
+                block += chunk
+                if len(block) >= CHUNK_BYTES:
+                    yield bytes(block)
+                    block.clear()
+            yield bytes(block)
         count.rows = cursor.rowcount
 
 
