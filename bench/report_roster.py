@@ -3,7 +3,6 @@ streamed from a served app: time to first and last byte, rows per second, the se
 
 import csv
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -17,28 +16,6 @@ from bench.roster_upload import HEADER, _key, _peak_rss_mb, _upload, roster_rows
 
 SIZES = {"small": 100_000, "full": 1_000_000}
 PORT = 8768
-
-
-def _auditor_key(url: str) -> str:
-    env = os.environ | {"DATABASE_URL": url}
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "coverage_ledger",
-            "keys",
-            "create",
-            "--role",
-            "auditor",
-            "--name",
-            "bench-auditor",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return out.strip().splitlines()[-1].strip()
 
 
 def _pull(base: str, secret: str, params: dict[str, str]) -> dict[str, Any]:
@@ -78,7 +55,7 @@ def run(*, size: str) -> dict[str, Any]:
             writer = csv.writer(out)
             writer.writerow(HEADER)
             writer.writerows(roster_rows(count))
-        committee, auditor = _key(url), _auditor_key(url)
+        committee, auditor = _key(url), _key(url, "--role", "auditor")
         os.environ["LEDGER_UPLOAD_DIR"] = str(Path(tmp) / "uploads")
         log = Path(__file__).parent / "results" / "report_roster-server.log"
         log.parent.mkdir(exist_ok=True)

@@ -106,8 +106,10 @@ def _raw_copy(url: str, path: Path) -> float:
         return time.perf_counter() - started
 
 
-def _key(url: str) -> str:
+def _key(url: str, *options: str) -> str:
+    """A new key's secret; `options` of `keys create` (default: the committee KPU-16.71)."""
     env = os.environ | {"DATABASE_URL": url}
+    options = options or ("--role", "committee", "--region", "16.71", "--org", "KPU-16.71")
     out = subprocess.run(
         [
             sys.executable,
@@ -115,12 +117,7 @@ def _key(url: str) -> str:
             "coverage_ledger",
             "keys",
             "create",
-            "--role",
-            "committee",
-            "--region",
-            "16.71",
-            "--org",
-            "KPU-16.71",
+            *options,
             "--name",
             f"bench-{time.time_ns()}",
         ],

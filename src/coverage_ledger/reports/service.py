@@ -32,6 +32,17 @@ FORMATS = {
 READERS = frozenset({Role.ADMIN, Role.AUDITOR, Role.REGIONAL_OFFICE})
 """Roles that pull reports (committees and sponsors see their uploads, not the region's books)."""
 
+CLAIM_COLUMNS = (
+    "claim_id",
+    "nik",
+    "region_code",
+    "benefit",
+    "incident_date",
+    "status",
+    "payable_amount",
+    "paid_amount",
+    "due_date",
+)
 COLUMNS = {
     "coverage-roster": (
         "nik",
@@ -44,31 +55,8 @@ COLUMNS = {
         "committee",
         "payer",
     ),
-    "payouts": (
-        "claim_id",
-        "nik",
-        "region_code",
-        "benefit",
-        "incident_date",
-        "status",
-        "payable_amount",
-        "paid_amount",
-        "due_date",
-        "settled_on",
-    ),
-    "overdue-claims": (
-        "claim_id",
-        "nik",
-        "region_code",
-        "benefit",
-        "incident_date",
-        "status",
-        "payable_amount",
-        "paid_amount",
-        "due_date",
-        "working_days_late",
-        "penalty_amount",
-    ),
+    "payouts": (*CLAIM_COLUMNS, "settled_on"),
+    "overdue-claims": (*CLAIM_COLUMNS, "working_days_late", "penalty_amount"),
     "coverage-ratios": ("region_code", "name", "level", "segment", "covered", "potential", "ratio"),
     "uploads": (
         "upload_id",
