@@ -14,6 +14,7 @@ from coverage_ledger.domain.access import Principal
 from coverage_ledger.errors import NotFound
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions import repository as regions_repository
+from coverage_ledger.regions.service import visible_region
 
 CHILD_CODE_LENGTH = {None: 2, 1: 5, 2: 8, 3: 13}
 """Length of a child's code under a region of each level (None: the nation, whose children are
@@ -44,10 +45,10 @@ class ClaimPage:
     next_cursor: str | None
 
 
-def _scope(principal: Principal, region: str | None) -> str | None:
-    """The region prefix a read covers; 404 for a region outside the key's."""
-    if region is not None and not principal.sees(region):
-        raise NotFound(f"no region {region} visible to this key")
+async def _scope(session: AsyncSession, principal: Principal, region: str | None, as_of: AsOf) -> str | None:
+    """The region prefix a read covers; 404 for a region outside the key's or unknown then."""
+    if region is not None:
+        await visible_region(session, principal, region, as_of.tx_seq, as_of.valid_at)
     return region or principal.region_prefix
 
 
@@ -67,7 +68,7 @@ async def list_claims(
     rows = await repository.records_as_of(
         session,
         tx_seq=as_of.tx_seq,
-        region_prefix=_scope(principal, region),
+        region_prefix=await _scope(session, principal, region, as_of),
         statuses=statuses,
         due_before=as_of.valid_at if overdue else None,
         after=cursor or "",
@@ -100,7 +101,7 @@ async def payouts(
     group_by: str,
 ) -> Payouts:
     """Claims paid and rupiah paid (reversed payments excluded), per group, as known at `as_of`."""
-    scope = _scope(principal, region)
+    scope = await _scope(session, principal, region, as_of)
     level = None if scope is None else scope.count(".") + 1
     groups, total = await repository.payout_groups(
         session,

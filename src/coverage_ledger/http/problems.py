@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -79,6 +80,20 @@ def install(app: FastAPI) -> None:
             "Invalid input",
             f"{len(items)} invalid field(s); nothing was written",
             items,
+        )
+
+    @app.exception_handler(psycopg.DataError)
+    async def _unstorable(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # input PostgreSQL cannot hold (a NUL character in a text, an escaped \u0000 in JSON): the
+        # request's transaction was rolled back with the error, so nothing was written
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        log.info("%s %s -> 422 unstorable value: %s", request.method, request.url.path, reason)
+        return problem(
+            422,
+            "unstorable-value",
+            "Invalid input",
+            f"a value in the request cannot be stored ({reason}); nothing was written",
+            [ErrorItem("unstorable_value", reason)],
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -80,7 +80,7 @@ def _below(estimates: Sequence[Estimate], root: str) -> dict[str, list[str]]:
     return {parent: sorted(children) for parent, children in below.items()}
 
 
-async def _visible_region(
+async def visible_region(
     session: AsyncSession, principal: Principal, code: str, tx_seq: int, day: date
 ) -> RegionRow:
     region = await repository.region_at(session, code=code, tx_seq=tx_seq, valid_at=day)
@@ -125,7 +125,7 @@ async def region_coverage_on_days(
     (`by_scan`, the reference) by deciding every person of the region from their events."""
     results: dict[date, RegionCoverage] = {}
     for day in days:
-        region = await _visible_region(session, principal, code, tx_seq, day)
+        region = await visible_region(session, principal, code, tx_seq, day)
         children = await repository.children_at(session, code=code, tx_seq=tx_seq, valid_at=day)
         results[day] = RegionCoverage(
             RegionFigure(region.code, region.name), [RegionFigure(c.code, c.name) for c in children]

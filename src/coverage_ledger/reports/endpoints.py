@@ -14,6 +14,7 @@ from coverage_ledger.domain.access import Role
 from coverage_ledger.errors import Forbidden
 from coverage_ledger.http.dependencies import Caller, Now, Opener, Session, SessionOpener
 from coverage_ledger.ledger.asof import resolve
+from coverage_ledger.regions.service import visible_region
 from coverage_ledger.reports import repository
 from coverage_ledger.reports.content import csv_chunks, json_chunks
 from coverage_ledger.reports.diff import COLUMNS as DIFF_COLUMNS
@@ -92,6 +93,8 @@ async def get_coverage_diff(
     format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
 ) -> StreamingResponse:
     scope = authorise(caller, name="coverage-diff", region=region)
+    if region is not None:
+        await visible_region(session, caller, region, point.tx_seq, point.valid_at)
     then = await resolve(session, valid_at=point.valid_at, known_at=known_at_query(known_then), now=now)
     later = await resolve(session, valid_at=point.valid_at, known_at=known_at_query(known_now), now=now)
     diff = DiffRequest(then, later, scope)
@@ -195,6 +198,8 @@ async def get_manifest(
     format: FormatQuery = "json",
 ) -> ManifestOut:
     report = ReportRequest(name, point, authorise(caller, name=name, region=region), format)
+    if region is not None:
+        await visible_region(session, caller, region, point.tx_seq, point.valid_at)
     body = await manifest(session, report)
     await repository.log_access(
         session,
@@ -227,6 +232,8 @@ async def get_report(
     format: FormatQuery = "json",
 ) -> StreamingResponse:
     report = ReportRequest(name, point, authorise(caller, name=name, region=region), format)
+    if region is not None:
+        await visible_region(session, caller, region, point.tx_seq, point.valid_at)
     access_id = await repository.log_access(
         session,
         key_name=caller.key_name,

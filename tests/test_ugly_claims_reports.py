@@ -1,0 +1,104 @@
+"""Odd requests to the claim, payout, report and proof endpoints: each a 4xx problem+json naming
+what is wrong, never a 5xx."""
+
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from tests.claims_support import filed, kpps_2024, post
+from tests.support import Keys, nik, registered
+
+ODD_READS = [
+    ("/v1/claims/%00", {}),
+    ("/v1/claims/" + "x" * 300, {}),
+    ("/v1/claims/C-1", {"known_at": "yesterday"}),
+    ("/v1/claims/C-1", {"valid_at": "2024-02-30"}),
+    ("/v1/claims", {"region": "16.7"}),
+    ("/v1/claims", {"status": "lost"}),
+    ("/v1/claims", {"limit": "0"}),
+    ("/v1/claims", {"overdue": "maybe"}),
+    ("/v1/payouts", {"group_by": "nik"}),
+    ("/v1/payouts", {"from": "2024-13-01"}),
+    ("/v1/payouts", {"from": "2024-03-01", "to": "2024-02-01"}),
+    ("/v1/payouts", {"known_at": "tx:-1"}),
+    ("/v1/reports/payouts", {"format": "pdf"}),
+    ("/v1/reports/payouts", {"region": "99"}),
+    ("/v1/reports/coverage-roster", {"valid_at": "14/02/2024"}),
+    ("/v1/reports/coverage-roster/manifest", {"known_at": "tx:abc"}),
+    ("/v1/reports/coverage-diff", {"known_then": "2024-02-30"}),
+    ("/v1/reports/coverage-diff", {"format": "xlsx"}),
+    ("/v1/reports/access-log", {"before": "0"}),
+    ("/v1/ledger/proof", {}),
+    ("/v1/ledger/proof", {"from_hash": "0" * 63}),
+    ("/v1/ledger/export", {"from_tx": "0"}),
+    ("/v1/ledger/export", {"from_tx": "5", "to_tx": "2"}),
+]
+
+
+@pytest.mark.parametrize(("path", "params"), ODD_READS)
+async def test_odd_reads_are_4xx_problems(
+    client: AsyncClient, keys: Keys, path: str, params: dict[str, str]
+) -> None:
+    response = await client.get(path, params=params, headers=Keys.header(keys.admin))
+    assert 400 <= response.status_code < 500, (path, params, response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == response.status_code and body["detail"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"amount": 0},
+        {"amount": 10**16},
+        {"amount": "42000000"},
+        {"paid_on": "2024-02-31"},
+        {"claim_id": ""},
+        {"claim_id": "a b"},
+        {"extra": 1},
+    ],
+)
+async def test_odd_payments_are_422_and_write_nothing(
+    client: AsyncClient, keys: Keys, change: dict[str, Any]
+) -> None:
+    payment = {
+        "event_id": "odd-pay",
+        "type": "claim.paid",
+        "claim_id": "C-odd",
+        "amount": 1,
+        "paid_on": "2024-02-22",
+    }
+    response = await post(client, keys.office, payment | change)
+    assert response.status_code == 422, response.text
+    history = await client.get("/v1/claims/C-odd", headers=Keys.header(keys.office))
+    assert history.status_code == 404
+
+
+async def test_odd_claim_fields_are_422(client: AsyncClient, keys: Keys) -> None:
+    person = await kpps_2024(client, keys)
+    for change in (
+        {"benefit": "JKK_PARTIAL", "disability_percent": "12.345", "wage": 1_000_000},
+        {"children": [{"level": "SD", "years_done": 11}]},
+        {"children": [{"level": "SD"}] * 11},
+        {"incident_date": "2024-02-14T10:00:00"},
+        {"complete_on": "2024-02-01", "filed_on": "2024-02-15"},
+        {"payee": {"nik": "123"}},
+    ):
+        response = await post(client, keys.office, filed("C-odd", person, incident="2024-02-14") | change)
+        assert response.status_code == 422, (change, response.text)
+        assert response.json()["errors"], change
+
+
+async def test_a_nul_character_anywhere_is_422_and_writes_nothing(client: AsyncClient, keys: Keys) -> None:
+    person = nik()
+    event = registered(person, name="Siti\u0000Aminah")
+    response = await client.post("/v1/events", json={"events": [event]}, headers=Keys.header(keys.admin))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["code"] == "unstorable_value"
+    coverage = await client.get(f"/v1/persons/{person}/coverage", headers=Keys.header(keys.admin))
+    assert coverage.status_code == 404
+    search = await client.get(
+        "/v1/persons", params={"committee": "KPU\u000016.71"}, headers=Keys.header(keys.admin)
+    )
+    assert search.status_code == 422
