@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.ledger.rebuild import rebuild_check
 from tests.claims_support import append, approved, filed, paid, reversed_
 from tests.rosters import Uploader, many_officers, roster_csv
-from tests.support import Keys, append_in_savepoint, enrolled, enrolled_bpu, nik, registered
+from tests.support import Keys, append_in_savepoint, corrected, enrolled, enrolled_bpu, nik, registered
 from tests.support import paid as contribution_paid
 
 REPORTS = ("coverage-roster", "payouts", "coverage-ratios", "uploads", "overdue-claims")
@@ -111,6 +111,7 @@ async def test_reports_are_byte_identical_later_and_the_diff_names_the_changes(u
         ),
     )
     await append(up.client, up.keys.office, reversed_("R-2", "paid to a closed account"))
+    await append(up.client, up.keys.office, corrected("fix-w", ["pay-w"], reason="the bank returned it"))
     replaced = await up.run(roster_csv([rows[0], rows[1], rows[4], rows[5]]), mode="replace_roster")
     assert replaced["status"] == "succeeded", replaced
     t2 = await up.head()
@@ -128,7 +129,9 @@ async def test_reports_are_byte_identical_later_and_the_diff_names_the_changes(u
     )
     assert diff.status_code == 200, diff.text
     changed = {r[0]: r for r in json.loads(diff.content)["rows"]}
-    assert set(changed) == {people[2], people[3], late}
+    assert set(changed) == {people[2], people[3], late, worker}
+    assert changed[worker][1] == "covered" and changed[worker][2] != "covered"
+    assert any(change.endswith(":pay-w:contribution.paid:left") for change in changed[worker][5])
     assert changed[late][1:5] == ["unknown", "covered", None, "16.71.01"]
     assert changed[late][5] == [
         f"{t1 + 1}:late-ptps:officer.enrolled:entered",
