@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from coverage_ledger import __version__
 from coverage_ledger.claims.endpoints import router as claims_router
@@ -22,6 +23,8 @@ from coverage_ledger.reports.endpoints import router as reports_router
 from coverage_ledger.settings import get_settings
 from coverage_ledger.uploads.endpoints import router as uploads_router
 from coverage_ledger.uploads.jobs import UploadRunner
+from coverage_ledger.web.endpoints import router as web_router
+from coverage_ledger.web.session import SessionSigner
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +94,9 @@ def create_app(
     app.include_router(regions_router)
     app.include_router(claims_router)
     app.include_router(reports_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
+    app.state.session_signer = SessionSigner(get_settings().ledger_session_secret)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     async def healthz() -> dict[str, str]:

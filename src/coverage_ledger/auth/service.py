@@ -76,7 +76,13 @@ async def authenticate(session: AsyncSession, *, secret: str | None, now: dateti
     """The principal of a presented secret; 401 when missing, unknown, revoked or expired."""
     if not secret:
         raise Unauthenticated("send the API key as `Authorization: Bearer <key>` or `X-API-Key`")
-    record = await repository.find_by_secret(session, secret_hash(secret))
+    return await authenticate_hash(session, secret_sha256=secret_hash(secret), now=now)
+
+
+async def authenticate_hash(session: AsyncSession, *, secret_sha256: str, now: datetime) -> Principal:
+    """The principal of a key known by its secret's sha256 (a web session holds only that);
+    401 when unknown, revoked or expired, so a revoked key ends its sessions too."""
+    record = await repository.find_by_secret(session, secret_sha256)
     if record is None or record.revoked_at is not None:
         raise Unauthenticated("the API key is unknown or revoked")
     if record.expires_at is not None and record.expires_at <= now:

@@ -51,6 +51,17 @@ async def children_at(session: AsyncSession, *, code: str, tx_seq: int, valid_at
     return [RegionRow(r.code, r.name, r.level, r.parent_code) for r in rows]
 
 
+async def provinces_at(session: AsyncSession, *, tx_seq: int, valid_at: date) -> list[RegionRow]:
+    """The provinces, by code."""
+    rows = await raw.execute(
+        session,
+        f"SELECT DISTINCT ON (r.code) r.code, r.name, r.level, r.parent_code FROM region r "
+        f"WHERE r.level = 1 AND {_REGION_AT} ORDER BY r.code, r.tx_from DESC",
+        {"tx": tx_seq, "day": valid_at},
+    )
+    return [RegionRow(r.code, r.name, r.level, r.parent_code) for r in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class Estimate:
     """A potential-worker estimate in force."""

@@ -1,0 +1,290 @@
+"""The web pages, served by the same app: sign-in with an API key (kept as a signed session
+cookie), a region's ratios with the two time controls, a person's status and bitemporal picture,
+the region's claims. Same roles and region scoping as the API; every asset is served here."""
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from coverage_ledger.auth.service import authenticate_hash, secret_hash
+from coverage_ledger.claims.service import list_claims
+from coverage_ledger.coverage.endpoints import read_point
+from coverage_ledger.coverage.service import person_coverage, person_history
+from coverage_ledger.domain.access import Principal
+from coverage_ledger.domain.months import Month
+from coverage_ledger.domain.timeframes import jakarta_date
+from coverage_ledger.errors import LedgerError, Unauthenticated
+from coverage_ledger.http.dependencies import Now, Session
+from coverage_ledger.ledger.asof import AsOf
+from coverage_ledger.regions import repository as regions_repository
+from coverage_ledger.regions.service import months_between, region_coverage, region_coverage_on_days
+from coverage_ledger.web.labels import LABELS, LANGUAGES
+from coverage_ledger.web.pictures import Rectangle, bitemporal_svg, series_svg
+from coverage_ledger.web.session import COOKIE, LANGUAGE_COOKIE, MAX_AGE_SECONDS, SessionSigner
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+SERIES_MONTHS = 12
+
+
+async def web_principal(request: Request, session: Session, now: Now) -> Principal | None:
+    """The signed-in key, or None (no cookie, a forged or stale one, a revoked or expired key)."""
+    signer: SessionSigner = request.app.state.session_signer
+    key = signer.key_of(request.cookies.get(COOKIE))
+    if key is None:
+        return None
+    try:
+        return await authenticate_hash(session, secret_sha256=key, now=now)
+    except Unauthenticated:
+        return None
+
+
+Visitor = Annotated[Principal | None, Depends(web_principal)]
+
+
+def _language(request: Request) -> str:
+    chosen = request.cookies.get(LANGUAGE_COOKIE, "id")
+    return chosen if chosen in LANGUAGES else "id"
+
+
+def _page(
+    request: Request, template: str, principal: Principal | None, status: int = 200, **context: Any
+) -> Response:
+    language = _language(request)
+    return templates.TemplateResponse(
+        request,
+        template,
+        {"t": LABELS[language], "lang": language, "principal": principal, **context},
+        status_code=status,
+    )
+
+
+def _problem(request: Request, principal: Principal | None, error: LedgerError) -> Response:
+    return _page(request, "problem.html", principal, status=error.status, error=error)
+
+
+def _sign_in_first() -> Response:
+    return RedirectResponse("/sign-in", status_code=303)
+
+
+@router.get("/")
+async def home(visitor: Visitor) -> Response:
+    if visitor is None:
+        return _sign_in_first()
+    return RedirectResponse(f"/regions/{visitor.region_prefix}" if visitor.region_prefix else "/regions", 303)
+
+
+@router.get("/sign-in")
+async def sign_in_page(request: Request, visitor: Visitor) -> Response:
+    return _page(request, "sign_in.html", visitor)
+
+
+@router.post("/sign-in")
+async def sign_in(
+    request: Request, session: Session, now: Now, api_key: Annotated[str, Form(max_length=200)]
+) -> Response:
+    try:
+        principal = await authenticate_hash(session, secret_sha256=secret_hash(api_key.strip()), now=now)
+    except Unauthenticated:
+        return _page(request, "sign_in.html", None, status=401, failed=True)
+    signer: SessionSigner = request.app.state.session_signer
+    response = RedirectResponse(
+        f"/regions/{principal.region_prefix}" if principal.region_prefix else "/regions", 303
+    )
+    response.set_cookie(
+        COOKIE,
+        signer.cookie_for(secret_hash(api_key.strip())),
+        max_age=MAX_AGE_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out() -> Response:
+    response = RedirectResponse("/sign-in", status_code=303)
+    response.delete_cookie(COOKIE, httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/language/{language}")
+async def choose_language(language: str, next_page: Annotated[str, Query(alias="next")] = "/") -> Response:
+    target = next_page if next_page.startswith("/") and not next_page.startswith("//") else "/"
+    response = RedirectResponse(target, status_code=303)
+    if language in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+async def _point(session: Session, now: Now, valid_at: str | None, known_at: str | None) -> AsOf:
+    return await read_point(
+        session=session, now=now, today=jakarta_date(now), valid_at=valid_at, known_at=known_at
+    )
+
+
+@router.get("/regions")
+async def provinces(request: Request, session: Session, now: Now, visitor: Visitor) -> Response:
+    if visitor is None:
+        return _sign_in_first()
+    point = await _point(session, now, None, None)
+    rows = await regions_repository.provinces_at(session, tx_seq=point.tx_seq, valid_at=point.valid_at)
+    return _page(request, "provinces.html", visitor, provinces=[r for r in rows if visitor.sees(r.code)])
+
+
+@router.get("/regions/{code}")
+async def region_page(
+    code: str,
+    request: Request,
+    session: Session,
+    now: Now,
+    visitor: Visitor,
+    valid_at: str | None = None,
+    known_at: str | None = None,
+    segment: str = "all",
+) -> Response:
+    if visitor is None:
+        return _sign_in_first()
+    try:
+        point = await _point(session, now, valid_at or None, known_at or None)
+        segment = segment if segment in ("all", "officer", "informal") else "all"
+        result = await region_coverage(session, principal=visitor, code=code, as_of=point, segment=segment)
+        last = Month.of(point.valid_at)
+        days = months_between(last.plus(1 - SERIES_MONTHS).first_day, last.first_day)
+        series = await region_coverage_on_days(
+            session, principal=visitor, code=code, tx_seq=point.tx_seq, days=days, segment=segment
+        )
+    except LedgerError as error:
+        return _problem(request, visitor, error)
+    chart = series_svg(
+        [(day, series[day].region.ratio) for day in days], label=LABELS[_language(request)]["series"]
+    )
+    return _page(
+        request,
+        "region.html",
+        visitor,
+        result=result,
+        point=point,
+        segment=segment,
+        chart=chart,
+        valid_at=valid_at or "",
+        known_at=known_at or "",
+    )
+
+
+def _rectangles(events: list[dict[str, Any]], until: date) -> list[Rectangle]:
+    """The person's events with a valid period, one rectangle per interval of force."""
+    shapes = []
+    for event in events:
+        payload = event["payload"]
+        period = _valid_period(event["type"], payload, until)
+        if period is None:
+            continue
+        for interval in event["in_force"]:
+            shapes.append(
+                Rectangle(
+                    event["event_id"],
+                    event["type"],
+                    period[0],
+                    period[1],
+                    interval["tx_from"],
+                    interval["tx_to"],
+                )
+            )
+    return shapes
+
+
+def _valid_period(event_type: str, payload: dict[str, Any], until: date) -> tuple[date, date] | None:
+    if event_type == "officer.enrolled":
+        return date.fromisoformat(payload["valid_from"]), date.fromisoformat(payload["valid_to"])
+    if event_type == "informal.enrolled":
+        start = date.fromisoformat(payload["valid_from"])
+        return start, max(until, start)
+    if event_type == "contribution.paid":
+        return Month.parse(payload["months_from"]).first_day, Month.parse(payload["months_to"]).plus(
+            1
+        ).first_day
+    day_field = {"membership.reactivated": "reactivated_on", "claim.filed": "incident_date"}.get(event_type)
+    if day_field is None:
+        return None
+    day = date.fromisoformat(payload[day_field])
+    return day, date.fromordinal(day.toordinal() + 1)
+
+
+@router.get("/persons")
+async def person_lookup(request: Request, visitor: Visitor, nik: str | None = None) -> Response:
+    if visitor is None:
+        return _sign_in_first()
+    if nik:
+        return RedirectResponse(f"/persons/{nik.strip()}", status_code=303)
+    return _page(request, "person.html", visitor, nik="", coverage=None)
+
+
+@router.get("/persons/{nik}")
+async def person_page(
+    nik: str,
+    request: Request,
+    session: Session,
+    now: Now,
+    visitor: Visitor,
+    valid_at: str | None = None,
+    known_at: str | None = None,
+) -> Response:
+    if visitor is None:
+        return _sign_in_first()
+    try:
+        point = await _point(session, now, valid_at or None, known_at or None)
+        coverage = await person_coverage(session, principal=visitor, nik=nik, as_of=point)
+        history = await person_history(session, principal=visitor, nik=nik, as_of=point)
+    except LedgerError as error:
+        return _problem(request, visitor, error)
+    events = history["events"]
+    until = max([point.valid_at, *(date.fromisoformat(e["valid_to"]) for e in events if e.get("valid_to"))])
+    picture = bitemporal_svg(
+        _rectangles(events, until), head_tx=point.tx_seq, label=LABELS[_language(request)]["picture"]
+    )
+    return _page(
+        request,
+        "person.html",
+        visitor,
+        nik=nik,
+        coverage=coverage.answer,
+        point=point,
+        events=events,
+        picture=picture,
+        valid_at=valid_at or "",
+        known_at=known_at or "",
+    )
+
+
+@router.get("/claims")
+async def claims_page(
+    request: Request,
+    session: Session,
+    now: Now,
+    visitor: Visitor,
+    overdue: bool = False,
+    cursor: str | None = None,
+) -> Response:
+    if visitor is None:
+        return _sign_in_first()
+    try:
+        point = await _point(session, now, None, None)
+        page = await list_claims(
+            session,
+            principal=visitor,
+            as_of=point,
+            region=None,
+            statuses=None,
+            overdue=overdue,
+            cursor=cursor,
+            limit=100,
+        )
+    except LedgerError as error:
+        return _problem(request, visitor, error)
+    return _page(request, "claims.html", visitor, page=page, overdue=overdue, point=point)

@@ -1,0 +1,98 @@
+"""SVG drawings of the pages, computed here (no script, nothing fetched): a ratio series, and the
+bitemporal picture of a person, valid time across and known time up, each event a rectangle."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from html import escape
+
+WIDTH, HEIGHT, MARGIN = 720, 260, 40
+BOTTOM = HEIGHT - MARGIN
+AXIS_X = f'<line x1="{MARGIN}" y1="{BOTTOM}" x2="{WIDTH - MARGIN}" y2="{BOTTOM}" class="axis-line"/>'
+AXIS_Y = f'<line x1="{MARGIN}" y1="{MARGIN}" x2="{MARGIN}" y2="{BOTTOM}" class="axis-line"/>'
+COLOURS = {
+    "officer.enrolled": "#2b6cb0",
+    "informal.enrolled": "#2f855a",
+    "contribution.paid": "#68d391",
+    "membership.reactivated": "#d69e2e",
+    "claim.filed": "#c53030",
+}
+
+
+def _svg(label: str, body: str) -> str:
+    opening = f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(label)}" class="chart">'
+    return f"{opening}{body}</svg>"
+
+
+def _text(x: float, y: float, words: str) -> str:
+    return f'<text x="{x:.0f}" y="{y:.0f}" class="axis">{escape(words)}</text>'
+
+
+def series_svg(points: Sequence[tuple[date, float | None]], *, label: str) -> str:
+    """A line of ratios (fractions) by date; gaps where no potential is known."""
+    known = [r for _, r in points if r is not None]
+    top = max([*known, 0.0001]) * 1.1
+    step = (WIDTH - 2 * MARGIN) / max(1, len(points) - 1)
+    coords: list[str] = []
+    marks: list[str] = []
+    for index, (day, ratio) in enumerate(points):
+        x = MARGIN + index * step
+        if index % max(1, len(points) // 6) == 0:
+            marks.append(_text(x, HEIGHT - 8, f"{day:%Y-%m}"))
+        if ratio is None:
+            continue
+        y = BOTTOM - (ratio / top) * (HEIGHT - 2 * MARGIN)
+        coords.append(f"{x:.1f},{y:.1f}")
+        title = f"<title>{day.isoformat()}: {100 * ratio:.2f}%</title>"
+        marks.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3">{title}</circle>')
+    line = f'<polyline points="{" ".join(coords)}" class="series"/>' if coords else ""
+    return _svg(label, AXIS_X + _text(4, MARGIN, f"{100 * top:.1f}%") + line + "".join(marks))
+
+
+@dataclass(frozen=True, slots=True)
+class Rectangle:
+    """An event in force over valid [valid_from, valid_to) during known [tx_from, tx_to)."""
+
+    event_id: str
+    type: str
+    valid_from: date
+    valid_to: date
+    tx_from: int
+    tx_to: int | None
+
+
+def bitemporal_svg(rectangles: Sequence[Rectangle], *, head_tx: int, label: str) -> str:
+    """Valid time across, known time (tx) up; an event still in force reaches the top."""
+    if not rectangles:
+        return _svg(label, "")
+    first = min(r.valid_from for r in rectangles) - timedelta(days=7)
+    last = max(r.valid_to for r in rectangles) + timedelta(days=7)
+    low, high = min(r.tx_from for r in rectangles) - 1, head_tx + 1
+    days = max(1, (last - first).days)
+
+    def x(day: date) -> float:
+        return MARGIN + (day - first).days / days * (WIDTH - 2 * MARGIN)
+
+    def y(tx: int) -> float:
+        return BOTTOM - (tx - low) / max(1, high - low) * (HEIGHT - 2 * MARGIN)
+
+    shapes = []
+    for r in rectangles:
+        top = y(r.tx_to if r.tx_to is not None else high)
+        width, height = max(2.0, x(r.valid_to) - x(r.valid_from)), max(2.0, y(r.tx_from) - top)
+        until = r.tx_to if r.tx_to is not None else "now"
+        title = f"{r.event_id} ({r.type}): {r.valid_from} – {r.valid_to}, tx {r.tx_from} – {until}"
+        shapes.append(
+            f'<rect x="{x(r.valid_from):.1f}" y="{top:.1f}" width="{width:.1f}" height="{height:.1f}" '
+            f'fill="{COLOURS.get(r.type, "#718096")}" class="event" data-event="{escape(r.event_id)}">'
+            f"<title>{escape(title)}</title></rect>"
+        )
+    axis = (
+        AXIS_X
+        + AXIS_Y
+        + _text(MARGIN, HEIGHT - 8, first.isoformat())
+        + _text(WIDTH - MARGIN - 70, HEIGHT - 8, last.isoformat())
+        + _text(2, BOTTOM, f"tx {low + 1}")
+        + _text(2, MARGIN, f"tx {head_tx}")
+    )
+    return _svg(label, axis + "".join(shapes))

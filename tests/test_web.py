@@ -1,0 +1,94 @@
+"""The web pages over HTTP: sign-in with an API key into a signed HttpOnly cookie, the region view
+with its two time controls, a person's bitemporal picture, claims, scoping, sign-out."""
+
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.auth.service import revoke_key
+from tests.claims_support import append, approved, filed, kpps_2024
+from tests.support import Keys, corrected
+
+
+async def _signed_in(client: AsyncClient, secret: str) -> None:
+    response = await client.post("/sign-in", data={"api_key": secret})
+    assert response.status_code == 303, response.text
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    assert secret not in cookie  # the key itself never travels in the cookie
+
+
+async def test_sign_in_region_view_time_controls_person_picture_and_sign_out(
+    client: AsyncClient, keys: Keys
+) -> None:
+    assert (await client.get("/regions/16")).headers["location"] == "/sign-in"
+    refused = await client.post("/sign-in", data={"api_key": "clk_wrong"})
+    assert refused.status_code == 401 and 'role="alert"' in refused.text
+    person = await kpps_2024(client, keys)
+    estimate = {
+        "event_id": "pot-16.71",
+        "type": "potential.estimated",
+        "region_code": "16.71",
+        "segment": "officer",
+        "valid_from": "2023-01-01",
+        "count": 100,
+    }
+    await append(client, keys.office, estimate)
+    before = await append(
+        client, keys.office, filed("W-1", person, incident="2024-02-14", filed_on="2024-02-15")
+    )
+    await append(client, keys.office, approved("W-1", "2024-02-16"))
+    await append(client, keys.office, corrected("w-fix", [f"kpps-{person}"], reason="never served"))
+
+    await _signed_in(client, keys.office)
+    home = await client.get("/")
+    assert home.headers["location"] == "/regions/16"
+    page = await client.get("/regions/16.71", params={"valid_at": "2024-02-14", "segment": "officer"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'id="covered">0<' in page.text and 'id="ratio">0.00%<' in page.text  # the term was retracted
+    then = await client.get(
+        "/regions/16.71", params={"valid_at": "2024-02-14", "known_at": f"tx:{before}", "segment": "officer"}
+    )
+    assert 'id="covered">1<' in then.text and 'id="ratio">1.00%<' in then.text  # as known before it
+    assert "<svg" in then.text and "polyline" in then.text
+
+    person_page = await client.get(f"/persons/{person}", params={"valid_at": "2024-02-14"})
+    assert person_page.status_code == 200
+    assert 'id="status" class="status-not_enrolled"' in person_page.text
+    assert f'data-event="kpps-{person}"' in person_page.text  # the retracted term is still a rectangle
+    assert 'data-event="W-1-filed"' in person_page.text
+    assert "w-fix" in person_page.text
+
+    claims = await client.get("/claims")
+    assert "W-1" in claims.text
+    english = await client.get("/language/en", params={"next": "/claims"})
+    assert english.headers["location"] == "/claims"
+    assert "Sign out" in (await client.get("/claims")).text
+    css = await client.get("/static/app.css")
+    assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+
+    out = await client.post("/sign-out")
+    assert out.status_code == 303 and 'ledger_session=""' in out.headers["set-cookie"]
+    assert (await client.get("/claims")).headers["location"] == "/sign-in"
+
+
+async def test_pages_keep_the_key_scope(client: AsyncClient, keys: Keys) -> None:
+    person = await kpps_2024(client, keys)
+    await _signed_in(client, keys.other_office)
+    assert (await client.get("/")).headers["location"] == "/regions/32"
+    assert (await client.get("/regions/16")).status_code == 404
+    hidden = await client.get(f"/persons/{person}")
+    assert hidden.status_code == 404 and person not in hidden.text.replace(f"/persons/{person}", "")
+    bad_date = await client.get("/regions/32", params={"valid_at": "2024-02-30"})
+    assert bad_date.status_code == 422 and "valid_at" in bad_date.text
+    client.cookies.set("ledger_session", "forged")
+    forged = await client.get("/claims")
+    assert forged.status_code == 303 and forged.headers["location"] == "/sign-in"
+
+
+async def test_revoking_the_key_ends_its_web_sessions(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    await _signed_in(client, keys.auditor)
+    assert (await client.get("/regions")).status_code == 200
+    await revoke_key(session, name="test-auditor")
+    assert (await client.get("/regions")).headers["location"] == "/sign-in"
