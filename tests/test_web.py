@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.auth.service import revoke_key
 from tests.claims_support import append, approved, filed, kpps_2024
+from tests.rosters import Uploader, many_officers, roster_csv
 from tests.support import Keys, corrected
 
 
@@ -92,3 +93,30 @@ async def test_revoking_the_key_ends_its_web_sessions(
     assert (await client.get("/regions")).status_code == 200
     await revoke_key(session, name="test-auditor")
     assert (await client.get("/regions")).headers["location"] == "/sign-in"
+
+
+async def test_a_committee_uploads_a_roster_with_bad_rows_and_sees_them_listed(uploader: Uploader) -> None:
+    client, keys = uploader.client, uploader.keys
+    await _signed_in(client, keys.committee)
+    good = many_officers(3)
+    bad = [[*good[0][:4], "KPPS", "16.71.01", "2024-01-25", "2024-02-23", "2024-01-15"]]
+    bad[0][0] = "3.27101E+15"
+    content = roster_csv([*good, *bad])
+    posted = await client.post(
+        "/uploads",
+        files={"file": ("kpps.csv", content)},
+        data={"dry_run": "true", "policy": "all_or_nothing"},
+    )
+    assert posted.status_code == 303, posted.text
+    await uploader.app.state.upload_runner.wait_idle()
+    page = await client.get(posted.headers["location"])
+    assert page.status_code == 200
+    assert 'id="upload-status" class="status-failed"' in page.text or "status-succeeded" in page.text
+    assert 'id="rows-rejected">1<' in page.text
+    assert "nik_scientific_notation" in page.text and "<td>5</td>" in page.text  # Excel row 5
+    errors = await client.get(posted.headers["location"] + "/errors.csv")
+    assert errors.status_code == 200 and "nik_scientific_notation" in errors.text
+    listing = await client.get("/uploads")
+    assert "kpps.csv" in listing.text
+    empty = await client.post("/uploads", files={"file": ("empty.csv", b"")})
+    assert empty.status_code == 422 and "empty" in empty.text

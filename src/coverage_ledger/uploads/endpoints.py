@@ -10,7 +10,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.domain.access import Principal
 from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.http.dependencies import Caller, Now, Session
 from coverage_ledger.http.multipart_to_disk import receive_form
@@ -100,6 +102,23 @@ async def post_upload(
     now: Now,
     background: BackgroundTasks,
 ) -> UploadStatus:
+    record, existing = await accept_upload(request, session, principal=caller, now=now, background=background)
+    response.headers["Location"] = f"/v1/uploads/{record.upload_id}"
+    if existing:
+        response.status_code = 200
+    return UploadStatus.of(record, now=now)
+
+
+async def accept_upload(
+    request: Request,
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    now: datetime,
+    background: BackgroundTasks,
+) -> tuple[Any, bool]:
+    """Receive a multipart roster to disk and record the upload; the job is queued to run after
+    the response (so after the request's commit). Shared by the API and the web page."""
     settings = request.app.state.upload_settings
     settings.directory.mkdir(parents=True, exist_ok=True)
     target = settings.directory / f"{uuid.uuid4().hex}.upload"
@@ -123,18 +142,15 @@ async def post_upload(
     received = ReceivedFile(form.path, form.filename or "upload", form.sha256, form.size_bytes, form.seconds)
     try:
         record, existing = await submit_upload(
-            session, principal=caller, options=options, received=received, now=now
+            session, principal=principal, options=options, received=received, now=now
         )
     except BaseException:
         form.path.unlink(missing_ok=True)
         raise
-    response.headers["Location"] = f"/v1/uploads/{record.upload_id}"
-    if existing:
-        response.status_code = 200
-    else:
+    if not existing:
         # runs after the response, so after the request's commit: the job sees the record
         background.add_task(request.app.state.upload_runner.enqueue, record.upload_id)
-    return UploadStatus.of(record, now=now)
+    return record, existing
 
 
 def _cursor(record: Any) -> str:
@@ -196,7 +212,11 @@ async def get_upload_errors(
     upload_id: uuid.UUID, request: Request, session: Session, caller: Caller
 ) -> StreamingResponse:
     await visible_upload(session, principal=caller, upload_id=upload_id)
-    sessionmaker = request.app.state.sessionmaker
+    return error_csv_response(request.app.state.sessionmaker, upload_id)
+
+
+def error_csv_response(sessionmaker: Any, upload_id: uuid.UUID) -> StreamingResponse:
+    """The upload's row errors as a streamed CSV download (read in a session of its own)."""
 
     async def lines() -> AsyncIterator[bytes]:
         async with sessionmaker() as reader:

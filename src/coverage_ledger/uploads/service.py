@@ -11,7 +11,7 @@ still tells its uploader what is wrong."""
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -218,7 +218,7 @@ ERROR_CSV_COLUMNS = ("row", "column", "code", "message")
 """Columns of an upload's error file (`row` as Excel numbers it, 0 for the file)."""
 
 
-async def error_rows(session: AsyncSession, *, upload_id: uuid.UUID) -> AsyncIterator[list[object]]:
+async def error_rows(session: AsyncSession, *, upload_id: uuid.UUID) -> AsyncGenerator[list[object], None]:
     """The upload's errors as CSV rows in row order, the header first."""
     yield list(ERROR_CSV_COLUMNS)
     async for row, column, code, message in repository.stream_errors(session, upload_id):

@@ -51,7 +51,7 @@ def _language(request: Request) -> str:
     return chosen if chosen in LANGUAGES else "id"
 
 
-def _page(
+def page(
     request: Request, template: str, principal: Principal | None, status: int = 200, **context: Any
 ) -> Response:
     language = _language(request)
@@ -63,24 +63,26 @@ def _page(
     )
 
 
-def _problem(request: Request, principal: Principal | None, error: LedgerError) -> Response:
-    return _page(request, "problem.html", principal, status=error.status, error=error)
+def problem_page(request: Request, principal: Principal | None, error: LedgerError) -> Response:
+    """An error as a page, with the status the API would give."""
+    return page(request, "problem.html", principal, status=error.status, error=error)
 
 
-def _sign_in_first() -> Response:
+def sign_in_first() -> Response:
+    """Where a visitor without a (valid) session goes."""
     return RedirectResponse("/sign-in", status_code=303)
 
 
 @router.get("/")
 async def home(visitor: Visitor) -> Response:
     if visitor is None:
-        return _sign_in_first()
+        return sign_in_first()
     return RedirectResponse(f"/regions/{visitor.region_prefix}" if visitor.region_prefix else "/regions", 303)
 
 
 @router.get("/sign-in")
-async def sign_in_page(request: Request, visitor: Visitor) -> Response:
-    return _page(request, "sign_in.html", visitor)
+async def sign_inpage(request: Request, visitor: Visitor) -> Response:
+    return page(request, "sign_in.html", visitor)
 
 
 @router.post("/sign-in")
@@ -90,7 +92,7 @@ async def sign_in(
     try:
         principal = await authenticate_hash(session, secret_sha256=secret_hash(api_key.strip()), now=now)
     except Unauthenticated:
-        return _page(request, "sign_in.html", None, status=401, failed=True)
+        return page(request, "sign_in.html", None, status=401, failed=True)
     signer: SessionSigner = request.app.state.session_signer
     response = RedirectResponse(
         f"/regions/{principal.region_prefix}" if principal.region_prefix else "/regions", 303
@@ -131,10 +133,10 @@ async def _point(session: Session, now: Now, valid_at: str | None, known_at: str
 @router.get("/regions")
 async def provinces(request: Request, session: Session, now: Now, visitor: Visitor) -> Response:
     if visitor is None:
-        return _sign_in_first()
+        return sign_in_first()
     point = await _point(session, now, None, None)
     rows = await regions_repository.provinces_at(session, tx_seq=point.tx_seq, valid_at=point.valid_at)
-    return _page(request, "provinces.html", visitor, provinces=[r for r in rows if visitor.sees(r.code)])
+    return page(request, "provinces.html", visitor, provinces=[r for r in rows if visitor.sees(r.code)])
 
 
 @router.get("/regions/{code}")
@@ -149,7 +151,7 @@ async def region_page(
     segment: str = "all",
 ) -> Response:
     if visitor is None:
-        return _sign_in_first()
+        return sign_in_first()
     try:
         point = await _point(session, now, valid_at or None, known_at or None)
         segment = segment if segment in ("all", "officer", "informal") else "all"
@@ -160,11 +162,11 @@ async def region_page(
             session, principal=visitor, code=code, tx_seq=point.tx_seq, days=days, segment=segment
         )
     except LedgerError as error:
-        return _problem(request, visitor, error)
+        return problem_page(request, visitor, error)
     chart = series_svg(
         [(day, series[day].region.ratio) for day in days], label=LABELS[_language(request)]["series"]
     )
-    return _page(
+    return page(
         request,
         "region.html",
         visitor,
@@ -219,10 +221,10 @@ def _valid_period(event_type: str, payload: dict[str, Any], until: date) -> tupl
 @router.get("/persons")
 async def person_lookup(request: Request, visitor: Visitor, nik: str | None = None) -> Response:
     if visitor is None:
-        return _sign_in_first()
+        return sign_in_first()
     if nik:
         return RedirectResponse(f"/persons/{nik.strip()}", status_code=303)
-    return _page(request, "person.html", visitor, nik="", coverage=None)
+    return page(request, "person.html", visitor, nik="", coverage=None)
 
 
 @router.get("/persons/{nik}")
@@ -236,19 +238,19 @@ async def person_page(
     known_at: str | None = None,
 ) -> Response:
     if visitor is None:
-        return _sign_in_first()
+        return sign_in_first()
     try:
         point = await _point(session, now, valid_at or None, known_at or None)
         coverage = await person_coverage(session, principal=visitor, nik=nik, as_of=point)
         history = await person_history(session, principal=visitor, nik=nik, as_of=point)
     except LedgerError as error:
-        return _problem(request, visitor, error)
+        return problem_page(request, visitor, error)
     events = history["events"]
     until = max([point.valid_at, *(date.fromisoformat(e["valid_to"]) for e in events if e.get("valid_to"))])
     picture = bitemporal_svg(
         _rectangles(events, until), head_tx=point.tx_seq, label=LABELS[_language(request)]["picture"]
     )
-    return _page(
+    return page(
         request,
         "person.html",
         visitor,
@@ -272,10 +274,10 @@ async def claims_page(
     cursor: str | None = None,
 ) -> Response:
     if visitor is None:
-        return _sign_in_first()
+        return sign_in_first()
     try:
         point = await _point(session, now, None, None)
-        page = await list_claims(
+        claims = await list_claims(
             session,
             principal=visitor,
             as_of=point,
@@ -286,5 +288,5 @@ async def claims_page(
             limit=100,
         )
     except LedgerError as error:
-        return _problem(request, visitor, error)
-    return _page(request, "claims.html", visitor, page=page, overdue=overdue, point=point)
+        return problem_page(request, visitor, error)
+    return page(request, "claims.html", visitor, page=claims, overdue=overdue, point=point)

@@ -1,0 +1,82 @@
+"""The uploads pages: choose a roster, watch it being checked, see the rows in error (and
+download them all), then commit it. The same upload service and scoping as the API."""
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.errors import LedgerError
+from coverage_ledger.http.dependencies import Now, Session
+from coverage_ledger.uploads.endpoints import accept_upload, error_csv_response
+from coverage_ledger.uploads.service import error_rows, list_visible_uploads, visible_upload
+from coverage_ledger.web.endpoints import Visitor, page, problem_page, sign_in_first
+
+router = APIRouter(include_in_schema=False)
+SHOWN_ERRORS = 200
+"""Error rows shown on the page; the CSV download has them all."""
+UploadPath = Annotated[uuid.UUID, Path()]
+
+
+@router.get("/uploads")
+async def uploads_page(request: Request, session: Session, visitor: Visitor) -> Response:
+    if visitor is None:
+        return sign_in_first()
+    records = await list_visible_uploads(session, principal=visitor, before=None, limit=50)
+    return page(request, "uploads.html", visitor, uploads=records)
+
+
+@router.post("/uploads")
+async def upload(
+    request: Request, session: Session, now: Now, visitor: Visitor, background: BackgroundTasks
+) -> Response:
+    if visitor is None:
+        return sign_in_first()
+    try:
+        record, _ = await accept_upload(request, session, principal=visitor, now=now, background=background)
+    except LedgerError as error:
+        return problem_page(request, visitor, error)
+    return RedirectResponse(f"/uploads/{record.upload_id}", status_code=303)
+
+
+@router.get("/uploads/{upload_id}")
+async def upload_page(
+    upload_id: UploadPath, request: Request, session: Session, visitor: Visitor
+) -> Response:
+    if visitor is None:
+        return sign_in_first()
+    try:
+        record = await visible_upload(session, principal=visitor, upload_id=upload_id)
+    except LedgerError as error:
+        return problem_page(request, visitor, error)
+    rows = [row async for row in _first_errors(session, upload_id)]
+    finished = record.status in {"succeeded", "failed"}
+    return page(request, "upload.html", visitor, upload=record, errors=rows, finished=finished)
+
+
+async def _first_errors(session: AsyncSession, upload_id: uuid.UUID) -> AsyncIterator[list[object]]:
+    async with aclosing(error_rows(session, upload_id=upload_id)) as rows:
+        count = -1  # the header comes first
+        async for row in rows:
+            if count >= 0:
+                yield row
+            count += 1
+            if count >= SHOWN_ERRORS:
+                return
+
+
+@router.get("/uploads/{upload_id}/errors.csv")
+async def upload_errors(
+    upload_id: UploadPath, request: Request, session: Session, visitor: Visitor
+) -> Response:
+    if visitor is None:
+        return sign_in_first()
+    try:
+        await visible_upload(session, principal=visitor, upload_id=upload_id)
+    except LedgerError as error:
+        return problem_page(request, visitor, error)
+    return error_csv_response(request.app.state.sessionmaker, upload_id)
