@@ -19,6 +19,10 @@ COLOURS = {
 }
 
 
+def _colour(event_type: str) -> str:
+    return COLOURS.get(event_type, "#718096")
+
+
 def _svg(label: str, body: str) -> str:
     opening = f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(label)}" class="chart">'
     return f"{opening}{body}</svg>"
@@ -77,14 +81,16 @@ def bitemporal_svg(rectangles: Sequence[Rectangle], *, head_tx: int, label: str)
         return BOTTOM - (tx - low) / max(1, high - low) * (HEIGHT - 2 * MARGIN)
 
     shapes = []
-    for r in rectangles:
+    # memberships first and faint, so the payments and terms inside them stay visible
+    for r in sorted(rectangles, key=lambda r: r.type != "informal.enrolled"):
         top = y(r.tx_to if r.tx_to is not None else high)
         width, height = max(2.0, x(r.valid_to) - x(r.valid_from)), max(2.0, y(r.tx_from) - top)
         until = r.tx_to if r.tx_to is not None else "now"
         title = f"{r.event_id} ({r.type}): {r.valid_from} – {r.valid_to}, tx {r.tx_from} – {until}"
         shapes.append(
             f'<rect x="{x(r.valid_from):.1f}" y="{top:.1f}" width="{width:.1f}" height="{height:.1f}" '
-            f'fill="{COLOURS.get(r.type, "#718096")}" class="event" data-event="{escape(r.event_id)}">'
+            f'fill="{_colour(r.type)}" class="event {r.type.replace(".", "-")}" '
+            f'data-event="{escape(r.event_id)}">'
             f"<title>{escape(title)}</title></rect>"
         )
     axis = (
@@ -95,4 +101,9 @@ def bitemporal_svg(rectangles: Sequence[Rectangle], *, head_tx: int, label: str)
         + _text(2, BOTTOM, f"tx {low + 1}")
         + _text(2, MARGIN, f"tx {head_tx}")
     )
-    return _svg(label, axis + "".join(shapes))
+    legend = "".join(
+        f'<rect x="{WIDTH - 200}" y="{8 + 14 * i}" width="10" height="10" fill="{_colour(kind)}"/>'
+        + _text(WIDTH - 185, 17 + 14 * i, kind)
+        for i, kind in enumerate(sorted({r.type for r in rectangles}))
+    )
+    return _svg(label, axis + "".join(shapes) + legend)
