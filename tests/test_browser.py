@@ -131,6 +131,13 @@ def test_the_pages_in_a_browser(demo_server: tuple[str, dict[str, str], str], tm
         assert "BPJSTK-2024-001" in driver.find_element(By.ID, "claims").text
         driver.save_screenshot(str(SCREENSHOTS / "claims.png"))
 
+        driver.get(f"{base}/reports?name=payouts&region=16")
+        assert driver.find_element(By.ID, "manifest-rows").text == "44"  # the Pemilu 2024 claims
+        assert "/reports/download?" in (
+            driver.find_element(By.ID, "download-csv").get_attribute("href") or ""
+        )
+        driver.save_screenshot(str(SCREENSHOTS / "reports.png"))
+
         driver.find_element(By.ID, "sign-out").click()
         wait.until(lambda d: d.current_url.endswith("/sign-in"))
         driver.find_element(By.ID, "api-key").send_keys(keys["committee"])

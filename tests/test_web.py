@@ -61,6 +61,13 @@ async def test_sign_in_region_view_time_controls_person_picture_and_sign_out(
 
     claims = await client.get("/claims")
     assert "W-1" in claims.text
+    reports = await client.get("/reports", params={"name": "payouts", "region": "16"})
+    assert reports.status_code == 200 and 'id="manifest-rows">1<' in reports.text
+    download = await client.get(
+        "/reports/download", params={"name": "payouts", "region": "16", "format": "csv"}
+    )
+    assert download.status_code == 200 and download.text.startswith("claim_id,nik,region_code")
+    assert "W-1," in download.text
     english = await client.get("/language/en", params={"next": "/claims"})
     assert english.headers["location"] == "/claims"
     assert "Sign out" in (await client.get("/claims")).text

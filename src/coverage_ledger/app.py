@@ -24,6 +24,7 @@ from coverage_ledger.settings import get_settings
 from coverage_ledger.uploads.endpoints import router as uploads_router
 from coverage_ledger.uploads.jobs import UploadRunner
 from coverage_ledger.web.endpoints import router as web_router
+from coverage_ledger.web.reports import router as web_reports_router
 from coverage_ledger.web.session import SessionSigner
 from coverage_ledger.web.uploads import router as web_uploads_router
 
@@ -97,6 +98,7 @@ def create_app(
     app.include_router(reports_router)
     app.include_router(web_router)
     app.include_router(web_uploads_router)
+    app.include_router(web_reports_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     app.state.session_signer = SessionSigner(get_settings().ledger_session_secret)
 

@@ -10,10 +10,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.coverage.endpoints import KnownAtQuery, ReadPoint, known_at_query
-from coverage_ledger.domain.access import Role
+from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import Forbidden
 from coverage_ledger.http.dependencies import Caller, Now, Opener, Session, SessionOpener
-from coverage_ledger.ledger.asof import resolve
+from coverage_ledger.ledger.asof import AsOf, resolve
 from coverage_ledger.regions.service import visible_region
 from coverage_ledger.reports import repository
 from coverage_ledger.reports.content import csv_chunks, json_chunks
@@ -182,6 +182,34 @@ class ManifestOut(BaseModel):
     software_version: str
 
 
+async def logged_manifest(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    now: datetime,
+    name: str,
+    point: AsOf,
+    region: str | None,
+    format: str,
+) -> dict[str, Any]:
+    """A report's manifest, its request written to the access log (shared by the API and the page)."""
+    report = ReportRequest(name, point, authorise(principal, name=name, region=region), format)
+    if region is not None:
+        await visible_region(session, principal, region, point.tx_seq, point.valid_at)
+    body = await manifest(session, report)
+    await repository.log_access(
+        session,
+        key_name=principal.key_name,
+        requested_at=now,
+        report=f"{name}/manifest",
+        parameters=report.parameters(),
+        tx_seq=point.tx_seq,
+        rows=body["rows"],
+        content_sha256=body["sha256"],
+    )
+    return body
+
+
 @router.get(
     "/reports/{name}/manifest",
     response_model=ManifestOut,
@@ -197,19 +225,8 @@ async def get_manifest(
     region: RegionQuery = None,
     format: FormatQuery = "json",
 ) -> ManifestOut:
-    report = ReportRequest(name, point, authorise(caller, name=name, region=region), format)
-    if region is not None:
-        await visible_region(session, caller, region, point.tx_seq, point.valid_at)
-    body = await manifest(session, report)
-    await repository.log_access(
-        session,
-        key_name=caller.key_name,
-        requested_at=now,
-        report=f"{name}/manifest",
-        parameters=report.parameters(),
-        tx_seq=point.tx_seq,
-        rows=body["rows"],
-        content_sha256=body["sha256"],
+    body = await logged_manifest(
+        session, principal=caller, now=now, name=name, point=point, region=region, format=format
     )
     return ManifestOut.model_validate(body)
 
@@ -231,12 +248,37 @@ async def get_report(
     region: RegionQuery = None,
     format: FormatQuery = "json",
 ) -> StreamingResponse:
-    report = ReportRequest(name, point, authorise(caller, name=name, region=region), format)
+    return await report_download(
+        session,
+        opener=opener,
+        principal=caller,
+        now=now,
+        name=name,
+        point=point,
+        region=region,
+        format=format,
+    )
+
+
+async def report_download(
+    session: AsyncSession,
+    *,
+    opener: SessionOpener,
+    principal: Principal,
+    now: datetime,
+    name: str,
+    point: AsOf,
+    region: str | None,
+    format: str,
+) -> StreamingResponse:
+    """Check the caller may have the report, log the request, and stream the report (shared by
+    the API and the web page)."""
+    report = ReportRequest(name, point, authorise(principal, name=name, region=region), format)
     if region is not None:
-        await visible_region(session, caller, region, point.tx_seq, point.valid_at)
+        await visible_region(session, principal, region, point.tx_seq, point.valid_at)
     access_id = await repository.log_access(
         session,
-        key_name=caller.key_name,
+        key_name=principal.key_name,
         requested_at=now,
         report=name,
         parameters=report.parameters(),

@@ -124,7 +124,8 @@ async def choose_language(language: str, next_page: Annotated[str, Query(alias="
     return response
 
 
-async def _point(session: Session, now: Now, valid_at: str | None, known_at: str | None) -> AsOf:
+async def point_of(session: Session, now: Now, valid_at: str | None, known_at: str | None) -> AsOf:
+    """The page's (valid_at, known_at), as the API resolves them."""
     return await read_point(
         session=session, now=now, today=jakarta_date(now), valid_at=valid_at, known_at=known_at
     )
@@ -134,7 +135,7 @@ async def _point(session: Session, now: Now, valid_at: str | None, known_at: str
 async def provinces(request: Request, session: Session, now: Now, visitor: Visitor) -> Response:
     if visitor is None:
         return sign_in_first()
-    point = await _point(session, now, None, None)
+    point = await point_of(session, now, None, None)
     rows = await regions_repository.provinces_at(session, tx_seq=point.tx_seq, valid_at=point.valid_at)
     return page(request, "provinces.html", visitor, provinces=[r for r in rows if visitor.sees(r.code)])
 
@@ -153,7 +154,7 @@ async def region_page(
     if visitor is None:
         return sign_in_first()
     try:
-        point = await _point(session, now, valid_at or None, known_at or None)
+        point = await point_of(session, now, valid_at or None, known_at or None)
         segment = segment if segment in ("all", "officer", "informal") else "all"
         result = await region_coverage(session, principal=visitor, code=code, as_of=point, segment=segment)
         last = Month.of(point.valid_at)
@@ -240,7 +241,7 @@ async def person_page(
     if visitor is None:
         return sign_in_first()
     try:
-        point = await _point(session, now, valid_at or None, known_at or None)
+        point = await point_of(session, now, valid_at or None, known_at or None)
         coverage = await person_coverage(session, principal=visitor, nik=nik, as_of=point)
         history = await person_history(session, principal=visitor, nik=nik, as_of=point)
     except LedgerError as error:
@@ -276,7 +277,7 @@ async def claims_page(
     if visitor is None:
         return sign_in_first()
     try:
-        point = await _point(session, now, None, None)
+        point = await point_of(session, now, None, None)
         claims = await list_claims(
             session,
             principal=visitor,

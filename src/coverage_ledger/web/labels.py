@@ -63,6 +63,8 @@ LABELS: dict[str, dict[str, str]] = {
         "commit_hint": "Pemeriksaan selesai tanpa kesalahan: unggah berkas yang sama lagi tanpa centang "
         "'Periksa saja' untuk menyimpannya.",
         "in_progress": "Sedang diproses…",
+        "ledger_head": "Kepala buku besar",
+        "version": "Versi perangkat lunak",
     },
     "en": {
         "app": "Coverage Ledger",
@@ -125,5 +127,7 @@ LABELS: dict[str, dict[str, str]] = {
         "commit_hint": "The check found no errors: upload the same file again without 'Check only' "
         "to save it.",
         "in_progress": "Processing…",
+        "ledger_head": "Ledger head",
+        "version": "Software version",
     },
 }
