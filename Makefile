@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SIZE   ?= small
 
-.PHONY: install serve test lint typecheck pytest bench clean
+.PHONY: install serve test lint typecheck pytest bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -37,6 +37,10 @@ pytest: $(STAMP)
 ## bench: benchmarks with figures for docs/benchmarks.md (SIZE=small|medium|full)
 bench: $(STAMP)
 	$(BIN)/python -m bench --size $(SIZE)
+
+## fuzz: the OpenAPI fuzzed longer than in make test (FUZZ_EXAMPLES per operation, default 200)
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) $(BIN)/pytest tests/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

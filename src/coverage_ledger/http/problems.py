@@ -15,6 +15,50 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An RFC 9457 problem: what went wrong, and for validation which fields or rows.",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "field": {"type": "string"},
+                    "row": {"type": "integer"},
+                    "column": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+"""Written out (not derived from a model) so it carries no `$defs` reference into the OpenAPI."""
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("Malformed request (the body is not valid JSON)"),
+    401: _documented("No valid API key"),
+    403: _documented("The key's role or region may not do this"),
+    404: _documented("Unknown, or outside the key's region (the same answer)"),
+    409: _documented("Conflicts with what the ledger holds; nothing was written"),
+    413: _documented("File too large"),
+    422: _documented("Invalid input, naming the field or row; nothing was written"),
+}
+"""Documented on every operation: every error is problem+json."""
+
+
 def problem(
     status: int, slug: str, title: str, detail: str, errors: list[ErrorItem] | None = None
 ) -> JSONResponse:
