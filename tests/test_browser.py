@@ -4,21 +4,14 @@ ratio change, look up a person and see the history picture, upload a roster with
 them listed, sign out. Screenshots of each view go to docs/screenshots/; the time from first byte
 to the load event of the province page is printed for docs/benchmarks.md."""
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from typer.testing import CliRunner
 
-from coverage_ledger.cli import app as cli
+from tests.served import demo_keys, load_demo, serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -32,49 +25,14 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
-def demo_server(
-    fresh_database: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[tuple[str, dict[str, str], str]]:
+def demo_server(fresh_database: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, str], str]]:
     """The demo loaded, the app served as a process; (base URL, keys by role, a late payer's NIK)."""
-    monkeypatch.setenv("DATABASE_URL", fresh_database)
-    monkeypatch.setenv("COLUMNS", "200")
-    loaded = CliRunner().invoke(cli, ["demo", "--scale", "1000"])
-    assert loaded.exit_code == 0, loaded.output
-    keys = dict(re.findall(r"^key (\w+): (\S+)$", loaded.output, re.M))
-    late_payer = re.search(r"/persons/(\d{16})/history", loaded.output)
+    output = load_demo(fresh_database)
+    late_payer = re.search(r"/persons/(\d{16})/history", output)
     assert late_payer is not None
-    port = _free_port()
-    env = os.environ | {
-        "DATABASE_URL": fresh_database,
-        "LEDGER_PORT": str(port),
-        "LEDGER_UPLOAD_DIR": str(tmp_path),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "coverage_ledger", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        yield base, keys, late_payer.group(1)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with serving(fresh_database, tmp_path) as base:
+        yield base, demo_keys(output), late_payer.group(1)
 
 
 def test_the_pages_in_a_browser(demo_server: tuple[str, dict[str, str], str], tmp_path: Path) -> None:

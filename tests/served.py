@@ -1,0 +1,74 @@
+"""The app served as a real process (`coverage-ledger serve`) on a database, for tests that need
+a browser or an HTTP client outside the test's event loop."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from coverage_ledger.cli import app as cli
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def load_demo(database_url: str) -> str:
+    """`coverage-ledger demo --scale 1000` on the database; its output (keys, NIKs to try)."""
+    previous = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = database_url
+    try:
+        loaded = CliRunner().invoke(cli, ["demo", "--scale", "1000"], env={"COLUMNS": "200"})
+    finally:
+        if previous is None:
+            os.environ.pop("DATABASE_URL")
+        else:
+            os.environ["DATABASE_URL"] = previous
+    assert loaded.exit_code == 0, loaded.output
+    return loaded.output
+
+
+def demo_keys(output: str) -> dict[str, str]:
+    """The keys the demo printed, by role."""
+    return dict(re.findall(r"^key (\w+): (\S+)$", output, re.M))
+
+
+@contextmanager
+def serving(database_url: str, upload_dir: Path) -> Iterator[str]:
+    """The app serving the database; yields its base URL, stops it after."""
+    port = free_port()
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "LEDGER_PORT": str(port),
+        "LEDGER_UPLOAD_DIR": str(upload_dir),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "coverage_ledger", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
