@@ -98,7 +98,11 @@ def open_csv(path: Path) -> Table:
         text.close()
         raise FileRejected("not_utf8", f"the header row is not UTF-8 text: {exc.reason}") from exc
     reader = csv.reader(itertools.chain([header_line], text), delimiter=_delimiter(header_line), strict=True)
-    header = next(reader, [])
+    try:
+        header = next(reader, [])
+    except csv.Error as exc:  # e.g. a header line of megabytes: past the CSV field limit
+        text.close()
+        raise FileRejected("unreadable_csv", f"the header row cannot be read as CSV: {exc}") from exc
     return Table([cell.strip().lower() for cell in header], _data_rows(reader, "CSV"), text)
 
 

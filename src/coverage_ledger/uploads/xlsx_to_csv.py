@@ -20,6 +20,14 @@ import python_calamine
 
 from coverage_ledger.uploads.formats import FileRejected
 
+MAX_UNPACK_RATIO = 100
+"""A workbook may unpack to at most this many times its size (real rosters: 5–20 times); more is
+refused as a likely zip bomb before anything is decompressed."""
+MIN_UNPACK_ALLOWANCE = 64 << 20
+"""Small workbooks may always unpack to this many bytes."""
+CHILD_MEMORY_BYTES = 4 << 30
+"""Address space the converting child may use: a workbook that lies about its sizes dies here,
+not in the server."""
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]+[0-9]+)"')
 _CHUNK = 1 << 20
@@ -49,6 +57,14 @@ def refuse_formulas(path: Path) -> None:
             "unreadable_xlsx", "the file starts like a workbook but is not a valid XLSX"
         ) from exc
     with archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+        allowed = max(MIN_UNPACK_ALLOWANCE, MAX_UNPACK_RATIO * path.stat().st_size)
+        if unpacked > allowed:
+            raise FileRejected(
+                "xlsx_unpacks_too_large",
+                f"the workbook unpacks to {unpacked:,} bytes, more than {MAX_UNPACK_RATIO} times its "
+                "size: refused as a possible zip bomb",
+            )
         try:
             part = _first_sheet_part(archive)
             stream = archive.open(part)
@@ -114,10 +130,18 @@ def convert(source: Path, target: Path) -> int:
 
 def main(argv: list[str]) -> int:
     """Command-line entry."""
+    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_BYTES, CHILD_MEMORY_BYTES))
     try:
         rows = convert(Path(argv[1]), Path(argv[2]))
     except FileRejected as exc:
         print(json.dumps({"code": exc.code, "message": exc.message}), file=sys.stderr)
+        return 2
+    except (MemoryError, zipfile.BadZipFile, OSError) as exc:  # a workbook lying about its contents
+        problem = {
+            "code": "unreadable_xlsx",
+            "message": f"the workbook could not be read: {type(exc).__name__}",
+        }
+        print(json.dumps(problem), file=sys.stderr)
         return 2
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"rows": rows, "peak_rss_mb": round(peak_kib / 1024, 1)}))

@@ -1,0 +1,49 @@
+"""The bad files corpus (tests/data/): each roster is refused with a clear error, nothing is
+written to the ledger, and the server keeps answering."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.rosters import Uploader, officer_row, roster_xlsx
+
+DATA = Path(__file__).parent / "data"
+EXPECTED = {
+    "truncated.csv": "unreadable_csv",
+    "windows-1252.csv": "not_utf8",
+    "nul-bytes.csv": "binary_file",
+    "duplicate-headers.csv": "wrong_header",
+    "header-only.csv": "no_rows",
+    "zip-bomb.xlsx": "xlsx_unpacks_too_large",
+}
+"""A part of the code that names what is wrong (in the problem or in the row errors)."""
+
+
+async def _refused(up: Uploader, content: bytes, filename: str) -> str:
+    """Upload; assert it failed and wrote nothing; the codes it gave, as one string."""
+    head = await up.head()
+    status = await up.run(content, filename=filename)
+    assert status["status"] == "failed", (filename, status)
+    assert status["rows_accepted"] == 0 or status["tx_seq"] is None, status
+    assert await up.head() == head, f"{filename} wrote to the ledger"
+    codes = [status["problem"]["code"]] if status.get("problem") else []
+    codes += [e["code"] for e in await up.errors(status["upload_id"])]
+    assert codes, status
+    health = await up.client.get("/healthz")
+    assert health.status_code == 200
+    return " ".join(codes)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+async def test_each_file_of_the_corpus_is_refused_and_writes_nothing(uploader: Uploader, name: str) -> None:
+    codes = await _refused(uploader, (DATA / name).read_bytes(), name)
+    assert EXPECTED[name] in codes, codes
+
+
+async def test_a_ten_megabyte_single_line_and_a_formula_are_refused(
+    uploader: Uploader, tmp_path: Path
+) -> None:
+    line = b"nik,name," + b"x" * (10 * 1024 * 1024) + b"\n"
+    assert "unreadable_csv" in await _refused(uploader, line, "one-line.csv")
+    formula = roster_xlsx(tmp_path / "formula.xlsx", [officer_row()], formula_at=(1, 1))
+    assert "formula_cell" in await _refused(uploader, formula, "formula.xlsx")
