@@ -25,19 +25,24 @@ def free_port() -> int:
         return port
 
 
-def load_demo(database_url: str) -> str:
-    """`coverage-ledger demo --scale 1000` on the database; its output (keys, NIKs to try)."""
+def run_cli(database_url: str, *arguments: str) -> str:
+    """`coverage-ledger ARGUMENTS` on the database, in this process; its output (asserts success)."""
     previous = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = database_url
     try:
-        loaded = CliRunner().invoke(cli, ["demo", "--scale", "1000"], env={"COLUMNS": "200"})
+        result = CliRunner().invoke(cli, list(arguments), env={"COLUMNS": "200"})
     finally:
         if previous is None:
             os.environ.pop("DATABASE_URL")
         else:
             os.environ["DATABASE_URL"] = previous
-    assert loaded.exit_code == 0, loaded.output
-    return loaded.output
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def load_demo(database_url: str) -> str:
+    """`coverage-ledger demo --scale 1000` on the database; its output (keys, NIKs to try)."""
+    return run_cli(database_url, "demo", "--scale", "1000")
 
 
 def demo_keys(output: str) -> dict[str, str]:
@@ -45,9 +50,8 @@ def demo_keys(output: str) -> dict[str, str]:
     return dict(re.findall(r"^key (\w+): (\S+)$", output, re.M))
 
 
-@contextmanager
-def serving(database_url: str, upload_dir: Path) -> Iterator[str]:
-    """The app serving the database; yields its base URL, stops it after."""
+def start_server(database_url: str, upload_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`coverage-ledger serve` on the database, answering; (the process, its base URL)."""
     port = free_port()
     env = os.environ | {
         "DATABASE_URL": database_url,
@@ -61,14 +65,26 @@ def serving(database_url: str, upload_dir: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    return server, base
+
+
+@contextmanager
+def serving(database_url: str, upload_dir: Path) -> Iterator[str]:
+    """The app serving the database; yields its base URL, stops it after."""
+    server, base = start_server(database_url, upload_dir)
     try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=0.5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
         yield base
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def cli_key(database_url: str, *options: str) -> str:
+    """A new key made by `coverage-ledger keys create OPTIONS`; its secret."""
+    return run_cli(database_url, "keys", "create", *options).strip().splitlines()[-1].strip()
