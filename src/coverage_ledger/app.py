@@ -18,6 +18,7 @@ from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.http import problems
 from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.ledger.endpoints import router as ledger_router
+from coverage_ledger.logs import install_nik_masking
 from coverage_ledger.regions.endpoints import router as regions_router
 from coverage_ledger.reports.endpoints import router as reports_router
 from coverage_ledger.settings import get_settings
@@ -57,6 +58,7 @@ def create_app(
     uploads: UploadSettings | None = None,
 ) -> FastAPI:
     """The application bound to a database; `clock` is the one source of "now"."""
+    install_nik_masking()
     if uploads is None:
         settings = get_settings()
         uploads = UploadSettings(

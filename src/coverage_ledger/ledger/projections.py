@@ -156,6 +156,15 @@ async def write_vault(
             await copy.write_row((event_id, nik, salt, Jsonb(fields)))
 
 
+async def erase_vault(session: AsyncSession, niks: Sequence[str]) -> int:
+    """Delete the personal fields and salts of these persons; how many registrations lost them."""
+    if not niks:
+        return 0
+    return await raw.execute_count(
+        session, "DELETE FROM person_vault WHERE nik = ANY(%(niks)s)", {"niks": list(niks)}
+    )
+
+
 async def vault_entries(
     session: AsyncSession, event_ids: Iterable[str]
 ) -> dict[str, tuple[bytes, dict[str, Any]]]:

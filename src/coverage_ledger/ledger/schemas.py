@@ -237,6 +237,16 @@ AssertionEvent = (
 ReplaceableEvent = Annotated[AssertionEvent, Field(discriminator="type")]
 
 
+class PersonErased(_Event):
+    """Erasure of a person's personal fields (name, birth date, phone) from the vault, for good:
+    amounts, periods, counts and the hash chain stay valid; the NIK, the legal identifier, stays.
+    Admin only; a correction of it cannot bring the fields back."""
+
+    type: Literal["person.erased"]
+    nik: str
+    reason: Text
+
+
 class EventCorrected(_Event):
     """Supersedes earlier events; with no replacement it is a retraction."""
 
@@ -256,7 +266,7 @@ class EventCorrected(_Event):
         return self
 
 
-AppendableEvent = Annotated[AssertionEvent | EventCorrected, Field(discriminator="type")]
+AppendableEvent = Annotated[AssertionEvent | PersonErased | EventCorrected, Field(discriminator="type")]
 
 
 class AppendRequest(BaseModel):

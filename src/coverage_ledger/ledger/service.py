@@ -22,7 +22,13 @@ from coverage_ledger.ledger import projections, repository
 from coverage_ledger.ledger.checks import check_batch, check_overlaps, snapshot_keys
 from coverage_ledger.ledger.informal_checks import check_informal
 from coverage_ledger.ledger.preparation import PreparedEvent, prepare_correction, prepare_one
-from coverage_ledger.ledger.schemas import AppendableEvent, EventCorrected, OfficerEnrolled, PersonRegistered
+from coverage_ledger.ledger.schemas import (
+    AppendableEvent,
+    EventCorrected,
+    OfficerEnrolled,
+    PersonErased,
+    PersonRegistered,
+)
 from coverage_ledger.ledger.snapshot import Snapshot, read_snapshot
 
 log = logging.getLogger(__name__)
@@ -305,6 +311,15 @@ async def append_events(
         )
         await project_claims(
             session, principal=principal, change=change, tx_seq=outcome.tx_seq, recording_day=recording_day
+        )
+    erased = sorted({p.source.nik for p in fresh if isinstance(p.source, PersonErased)})
+    if erased:
+        gone = await projections.erase_vault(session, erased)
+        log.info(
+            "tx %d: personal fields of %d person(s) erased (%d registrations)",
+            outcome.tx_seq,
+            len(erased),
+            gone,
         )
     await refresh_spans(session, niks=sorted(plan.changed_niks), tx_seq=outcome.tx_seq)
     log.info(

@@ -1,0 +1,81 @@
+"""Personal data: NIKs masked in every log line; an erasure makes name, birth date and phone
+unreadable everywhere while amounts, periods, the chain and the reports stay as they were."""
+
+import logging
+
+import pytest
+from httpx import AsyncClient
+
+from coverage_ledger.logs import install_nik_masking, mask_niks
+from tests.claims_support import append, post
+from tests.support import Keys, enrolled, nik, registered
+
+
+def test_niks_are_masked_in_every_log_record(caplog: pytest.LogCaptureFixture) -> None:
+    install_nik_masking()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/1.1" %d', "127.0.0.1:5000", "GET", "/v1/persons/1671014501900001/coverage", 200
+        )
+        logging.getLogger("coverage_ledger.anything").info("looked up 3271012501900002 and 1671014501900001")
+    text = caplog.text
+    assert "1671014501900001" not in text and "3271012501900002" not in text
+    assert "/v1/persons/1671********0001/coverage" in text
+    assert mask_niks("tx 12345, amount 42000000") == "tx 12345, amount 42000000"  # other numbers stay
+
+
+async def test_an_erasure_removes_the_personal_fields_and_keeps_everything_else(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = nik()
+    event = registered(person, name="Siti Aminah") | {"birth_date": "1990-01-05", "phone": "0812-1111-2222"}
+    before = await append(
+        client,
+        keys.office,
+        event,
+        enrolled(
+            person,
+            event_id=f"e-{person}",
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            registered_on="2024-01-20",
+        ),
+    )
+    admin = Keys.header(keys.admin)
+    history = (await client.get(f"/v1/persons/{person}/history", headers=admin)).json()
+    assert "Siti Aminah" in str(history) and "0812-1111-2222" in str(history)
+    params = {"valid_at": "2024-02-14", "known_at": f"tx:{before}", "region": "16", "format": "csv"}
+    roster_before = (await client.get("/v1/reports/coverage-roster", params=params, headers=admin)).content
+    coverage_before = (
+        await client.get(f"/v1/persons/{person}/coverage", params={"valid_at": "2024-02-14"}, headers=admin)
+    ).json()
+
+    refused = await post(
+        client, keys.office, {"event_id": "erase-1", "type": "person.erased", "nik": person, "reason": "x"}
+    )
+    assert refused.status_code == 403
+    unknown = await post(
+        client, keys.admin, {"event_id": "erase-0", "type": "person.erased", "nik": nik(), "reason": "x"}
+    )
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["code"] == "person_not_registered"
+    await append(
+        client,
+        keys.admin,
+        {"event_id": "erase-1", "type": "person.erased", "nik": person, "reason": "request of 3 Mar"},
+    )
+
+    after = (await client.get(f"/v1/persons/{person}/history", headers=admin)).json()
+    text = str(after)
+    assert "Siti Aminah" not in text and "0812-1111-2222" not in text and "1990-01-05" not in text
+    registration = next(e for e in after["events"] if e["type"] == "person.registered")
+    assert registration["payload"]["personal_digest"]  # the chained log keeps only the digest
+    assert any(e["type"] == "person.erased" for e in after["events"])
+    coverage_after = (
+        await client.get(f"/v1/persons/{person}/coverage", params={"valid_at": "2024-02-14"}, headers=admin)
+    ).json()
+    assert {k: v for k, v in coverage_after.items() if k != "as_of"} == {
+        k: v for k, v in coverage_before.items() if k != "as_of"
+    }
+    assert (await client.get("/v1/ledger/verify", headers=admin)).json()["ok"]
+    roster_after = (await client.get("/v1/reports/coverage-roster", params=params, headers=admin)).content
+    assert roster_after == roster_before and person.encode() in roster_after
