@@ -5,7 +5,15 @@ import json
 import time
 from pathlib import Path
 
-from bench import claims_payouts, coverage_lookup, ledger_core, region_ratio, report_roster, roster_upload
+from bench import (
+    claims_payouts,
+    coverage_lookup,
+    ledger_core,
+    load,
+    region_ratio,
+    report_roster,
+    roster_upload,
+)
 from bench.common import machine
 
 SUITES = {
@@ -15,6 +23,7 @@ SUITES = {
     "region_ratio": region_ratio,
     "claims_payouts": claims_payouts,
     "report_roster": report_roster,
+    "load": load,
 }
 
 
