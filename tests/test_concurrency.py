@@ -220,3 +220,64 @@ async def test_a_tx_that_changed_what_an_append_read_makes_it_recheck(fresh_data
                 await session.rollback()
     finally:
         await engine.dispose()
+
+
+async def test_many_writers_on_the_same_persons_lose_nothing_acknowledged(fresh_database: str) -> None:
+    """Six writers at once on five persons: enrolments of random terms, corrections of them and
+    BPU-free registrations. Every answer is 200 or 409, never 5xx; every acknowledged event is in
+    the log; no person ends with two officer terms sharing a day."""
+    async with live_app(fresh_database) as (_, client, keys):
+        people = [nik() for _ in range(5)]
+        reply = await client.post(
+            "/v1/events", json={"events": [registered(p) for p in people]}, headers=Keys.header(keys.admin)
+        )
+        assert reply.status_code == 200
+        acknowledged: list[str] = []
+
+        async def writer(number: int) -> list[int]:
+            rng = random.Random(number)
+            codes = []
+            for step in range(12):
+                person = rng.choice(people)
+                start = 1 + rng.randrange(40)
+                event = enrolled(
+                    person,
+                    event_id=f"w{number}-{step}",
+                    valid_from=f"2024-01-{min(start, 28):02d}",
+                    valid_to="2024-03-01",
+                    role=rng.choice(["KPPS", "PPS", "LINMAS"]),
+                )
+                if rng.random() < 0.3 and acknowledged:
+                    event = {
+                        "event_id": f"c{number}-{step}",
+                        "type": "event.corrected",
+                        "supersedes": [rng.choice(acknowledged)],
+                        "reason": "concurrent correction",
+                    }
+                response = await client.post(
+                    "/v1/events", json={"events": [event]}, headers=Keys.header(keys.admin)
+                )
+                codes.append(response.status_code)
+                if response.status_code == 200:
+                    acknowledged.append(event["event_id"])
+            return codes
+
+        results = await asyncio.gather(*(writer(n) for n in range(6)))
+        assert {code for codes in results for code in codes} <= {200, 409, 422}, results
+        with psycopg.connect(_libpq(fresh_database)) as conn:
+            stored = {row[0] for row in conn.execute("SELECT event_id FROM ledger_event")}
+            terms = conn.execute(
+                "SELECT e.nik, e.payload FROM event_knowledge k JOIN ledger_event e USING (event_id) "
+                "WHERE k.type = 'officer.enrolled' AND k.tx_to IS NULL"
+            ).fetchall()
+        assert set(acknowledged) <= stored
+        by_person: dict[str, list[tuple[str, str, set[str]]]] = {}
+        for person, payload in terms:
+            by_person.setdefault(person, []).append(
+                (payload["valid_from"], payload["valid_to"], set(payload["programs"]))
+            )
+        for person, spans in by_person.items():
+            for (a_from, a_to, a_programs), (b_from, b_to, b_programs) in itertools.combinations(spans, 2):
+                assert not (a_from < b_to and b_from < a_to and a_programs & b_programs), (person, spans)
+        verify = await client.get("/v1/ledger/verify", headers=Keys.header(keys.admin))
+        assert verify.json()["ok"]

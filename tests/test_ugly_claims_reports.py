@@ -3,9 +3,11 @@ what is wrong, never a 5xx."""
 
 from typing import Any
 
+import psycopg
 import pytest
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient
 
+from coverage_ledger.app import create_app
 from tests.claims_support import filed, kpps_2024, post
 from tests.support import Keys, nik, registered
 
@@ -102,3 +104,17 @@ async def test_a_nul_character_anywhere_is_422_and_writes_nothing(client: AsyncC
         "/v1/persons", params={"committee": "KPU\u000016.71"}, headers=Keys.header(keys.admin)
     )
     assert search.status_code == 422
+
+
+@pytest.mark.parametrize("error", [psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure])
+async def test_a_retry_asked_by_the_database_is_a_503_with_retry_after(error: type[psycopg.Error]) -> None:
+    app = create_app(database_url="postgresql+psycopg://unused/unused")
+
+    @app.get("/give-way")
+    async def give_way() -> None:
+        raise error("the database chose this transaction")
+
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as http:
+        response = await http.get("/give-way")
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert response.headers["content-type"].startswith("application/problem+json")

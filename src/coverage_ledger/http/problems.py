@@ -54,6 +54,9 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _documented("Unknown, or outside the key's region (the same answer)"),
     409: _documented("Conflicts with what the ledger holds; nothing was written"),
     413: _documented("File too large"),
+    503: _documented(
+        "The database asked for a retry (a deadlock or serialization failure); nothing was written"
+    ),
     422: _documented("Invalid input, naming the field or row; nothing was written"),
 }
 """Documented on every operation: every error is problem+json."""
@@ -125,6 +128,20 @@ def install(app: FastAPI) -> None:
             f"{len(items)} invalid field(s); nothing was written",
             items,
         )
+
+    @app.exception_handler(psycopg.errors.SerializationFailure)
+    @app.exception_handler(psycopg.errors.DeadlockDetected)
+    async def _retry(request: Request, exc: psycopg.Error) -> JSONResponse:
+        # the database chose this request to give way; its transaction was rolled back whole
+        log.warning("%s %s -> 503 the database asked for a retry: %s", request.method, request.url.path, exc)
+        response = problem(
+            503,
+            "retry",
+            "Try again",
+            "the database asked for this request to be retried; nothing was written",
+        )
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(psycopg.DataError)
     async def _unstorable(request: Request, exc: psycopg.DataError) -> JSONResponse:
