@@ -1,5 +1,7 @@
 """Engines and sessions. Every connection speaks Asia/Jakarta and READ COMMITTED."""
 
+import orjson
+from psycopg.types.json import set_json_loads
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -18,6 +20,11 @@ use READ COMMITTED and re-read under the append lock. random_page_cost 1.1 (SSD,
 with the default 4 the planner hashed the whole projection instead of probing 1,000 keys.
 Generic plans for prepared statements (psycopg prepares a statement on its 5th use): the ledger's
 statements look rows up by key arrays, where a custom plan per call only added 0.4 ms of planning."""
+
+
+set_json_loads(orjson.loads)
+"""jsonb comes back through orjson, several times faster than the standard library: a batch lookup
+of 10,000 NIKs decodes some 27,000 event payloads."""
 
 
 def sync_url(url: str) -> str:
