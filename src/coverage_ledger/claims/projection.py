@@ -13,6 +13,7 @@ from coverage_ledger.claims import repository
 from coverage_ledger.claims.repository import ClaimEvent, PaymentRow, RecordRow
 from coverage_ledger.claims.review import ClaimReview, events_by_claim, review_events
 from coverage_ledger.domain.access import Principal
+from coverage_ledger.domain.money import rupiah
 from coverage_ledger.errors import Conflict, ErrorItem, InvalidInput
 
 DECISIONS = ("claim.approved", "claim.rejected")
@@ -38,10 +39,6 @@ class ClaimChange:
     entering: frozenset[str]
     paths: Mapping[str, str]
     """Request paths of the batch's events, for error messages."""
-
-
-def _rupiah(amount: int) -> str:
-    return f"Rp{amount:,}"
 
 
 def _problems(
@@ -117,41 +114,38 @@ def _problems(
         problems.append(
             error(
                 "overpaid",
-                f"payments of {_rupiah(review.state.paid)} exceed the {_rupiah(decision.amount)} approved",
+                f"payments of {rupiah(review.state.paid)} exceed the {rupiah(decision.amount)} approved",
                 payments[-1].event_id,
                 ".amount",
             )
         )
-    problems.extend(_reversal_problems(events, change, error))
+    problems.extend(_reversal_problems(review, change, error))
     return problems
 
 
-def _reversal_problems(
-    events: Sequence[ClaimEvent], change: ClaimChange, error: "_ErrorFn"
-) -> list[ErrorItem]:
-    paid = [e.event_id for e in events if e.type == "claim.paid"]
+def _reversal_problems(review: ClaimReview, change: ClaimChange, error: "_ErrorFn") -> list[ErrorItem]:
+    """A reversal entering now must name a payment of the claim and take one back: the claim's
+    state (`claim_state`) already holds which payments each reversal took."""
+    paid = {payment.event_id for payment in review.state.payments}
+    took = {reversal.event_id for reversal in review.state.reversals}
     problems: list[ErrorItem] = []
-    taken: set[str] = set()
-    for e in events:
-        if e.type != "claim.reversed":
+    for e in review.events:
+        if e.type != "claim.reversed" or e.event_id not in change.entering:
             continue
         target = e.payload.get("payment_event_id")
-        targets = [target] if target else [p for p in paid if p not in taken]
-        if e.event_id in change.entering:
-            if target and target not in paid:
-                problems.append(
-                    error(
-                        "unknown_payment",
-                        f"no payment {target!r} of this claim is in force",
-                        e.event_id,
-                        ".payment_event_id",
-                    )
+        if target and target not in paid:
+            problems.append(
+                error(
+                    "unknown_payment",
+                    f"no payment {target!r} of this claim is in force",
+                    e.event_id,
+                    ".payment_event_id",
                 )
-            elif not [t for t in targets if t not in taken]:
-                problems.append(
-                    error("nothing_to_reverse", "every payment of this claim is already reversed", e.event_id)
-                )
-        taken.update(targets)
+            )
+        elif e.event_id not in took:
+            problems.append(
+                error("nothing_to_reverse", "every payment of this claim is already reversed", e.event_id)
+            )
     return problems
 
 

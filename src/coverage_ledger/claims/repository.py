@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.database import raw
+from coverage_ledger.domain.claims import STILL_OPEN
 
 _IN_FORCE_AT = "k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s)"
-_WITHIN = "(r.region_code = %(region)s OR r.region_code LIKE %(region)s || '.%%' OR %(region)s::text IS NULL)"
+_WITHIN = raw.within_region("r.region_code")
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +175,7 @@ def _record_tuple(r: RecordRow) -> tuple[Any, ...]:
     )
 
 
-OPEN_STATUSES = ("filed", "approved", "partially_paid")
-"""Statuses of a claim still waiting for (the rest of) its money."""
+OPEN_STATUSES = tuple(status.value for status in STILL_OPEN)
 
 
 async def records_as_of(

@@ -16,6 +16,7 @@ from coverage_ledger.coverage.service import PersonSources, answer_on, events_by
 from coverage_ledger.domain.benefit_table import BenefitTable, benefit_table
 from coverage_ledger.domain.claim_benefit import Assessment, Filing, Membership, assess
 from coverage_ledger.domain.claims import (
+    STILL_OPEN,
     ClaimPayment,
     ClaimState,
     ClaimStatus,
@@ -77,18 +78,18 @@ class ClaimReview:
     @property
     def payable_amount(self) -> int:
         """The approved amount once approved; else what the rules give as known now."""
-        decision = self.state.decision
-        if decision is not None and decision.approved and decision.amount is not None:
-            return decision.amount
-        return self.now.assessment.amount if self.now.eligibility.payable else 0
+        return self._payable(self.now)
 
     @property
     def anchored_amount(self) -> int:
         """The approved amount once approved; else what the rules gave as known at the filing."""
+        return self._payable(self.anchor)
+
+    def _payable(self, undecided: Judgement) -> int:
         decision = self.state.decision
         if decision is not None and decision.approved and decision.amount is not None:
             return decision.amount
-        return self.anchor.assessment.amount if self.anchor.eligibility.payable else 0
+        return undecided.assessment.amount if undecided.eligibility.payable else 0
 
 
 def _percent_bp(value: Any) -> int | None:
@@ -324,7 +325,7 @@ def _review(
             service_working_days=service.working_days,
             penalty_bp_per_day=service.penalty_bp_per_day,
         )
-    still_open = state.status in (ClaimStatus.FILED, ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_PAID)
+    still_open = state.status in STILL_OPEN
     flags = review_flags(
         state=state,
         eligibility_then=then.eligibility,

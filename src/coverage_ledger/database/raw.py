@@ -83,3 +83,8 @@ async def execute_count(
     async with conn.cursor() as cursor:
         await cursor.execute(query.encode(), params, binary=True, prepare=prepare)
         return cursor.rowcount
+
+
+def within_region(column: str) -> str:
+    """SQL: `column` is the region `%(region)s` or lies under it, or `%(region)s` is NULL (national)."""
+    return f"({column} = %(region)s OR {column} LIKE %(region)s || '.%%' OR %(region)s::text IS NULL)"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
-from coverage_ledger.domain.money import percent_of
+from coverage_ledger.domain.money import percent_of, rupiah
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +109,6 @@ def rule_for(rules: Sequence[RuleT], incident: date) -> RuleT | None:
     return next((rule for rule in rules if rule.applies_to(incident)), None)
 
 
-def _rp(amount: int) -> str:
-    return f"Rp{amount:,}"
-
-
 def jkm_death(rule: JkmRule, *, informal_member_months: int | None = None) -> Benefit:
     """The JKM benefit; `informal_member_months`: whole months since a BPU member joined (None
     for an election officer or a member of long standing)."""
@@ -149,13 +145,13 @@ def jkk_death(rule: JkkRule, jkm: JkmRule, *, monthly_wage: int) -> Benefit:
     income), at least the JKM lump sum of the incident date, plus funeral and periodic benefits."""
     by_wage = rule.death_wage_multiple * monthly_wage
     if by_wage >= jkm.lump_sum:
-        main = Component("wage_multiple", by_wage, f"{rule.death_wage_multiple} × {_rp(monthly_wage)}")
+        main = Component("wage_multiple", by_wage, f"{rule.death_wage_multiple} × {rupiah(monthly_wage)}")
     else:
         main = Component(
             "wage_multiple",
             jkm.lump_sum,
-            f"{rule.death_wage_multiple} × {_rp(monthly_wage)} = {_rp(by_wage)}, raised to the JKM lump sum "
-            f"of {jkm.rule_id}",
+            f"{rule.death_wage_multiple} × {rupiah(monthly_wage)} = {rupiah(by_wage)}, "
+            f"raised to the JKM lump sum of {jkm.rule_id}",
         )
     components = (
         main,
@@ -171,7 +167,7 @@ def jkk_total_disability(rule: JkkRule, *, monthly_wage: int) -> Benefit:
         Component(
             "wage_multiple",
             rule.total_disability_wage_multiple * monthly_wage,
-            f"{rule.total_disability_wage_multiple} × {_rp(monthly_wage)}",
+            f"{rule.total_disability_wage_multiple} × {rupiah(monthly_wage)}",
         ),
         Component("periodic", rule.periodic, "santunan berkala, paid at once"),
     )
@@ -185,7 +181,7 @@ def jkk_partial_disability(
     function rather than of a limb) of a multiple of the monthly wage."""
     base = rule.partial_disability_wage_multiple * monthly_wage
     amount = percent_of(percent_of(base, table_bp), function_lost_bp)
-    basis = f"{table_bp / 100:g}% × {rule.partial_disability_wage_multiple} × {_rp(monthly_wage)}"
+    basis = f"{table_bp / 100:g}% × {rule.partial_disability_wage_multiple} × {rupiah(monthly_wage)}"
     if function_lost_bp != 10_000:
         basis += f" × {function_lost_bp / 100:g}% of function lost"
     return Benefit(
@@ -209,7 +205,7 @@ def jkk_temporary_incapacity(rule: JkkRule, *, monthly_wage: int, months: int) -
             Component(
                 "incapacity",
                 taken * percent_of(monthly_wage, rate_bp),
-                f"months {first}–{first + taken - 1}: {rate_bp / 100:g}% × {_rp(monthly_wage)}",
+                f"months {first}–{first + taken - 1}: {rate_bp / 100:g}% × {rupiah(monthly_wage)}",
             )
         )
         left -= taken

@@ -23,6 +23,10 @@ class ClaimStatus(StrEnum):
     """Paid, then every payment reversed."""
 
 
+STILL_OPEN = (ClaimStatus.FILED, ClaimStatus.APPROVED, ClaimStatus.PARTIALLY_PAID)
+"""Statuses of a claim still waiting for (the rest of) its money: the ones that can be overdue."""
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """A `claim.approved` or `claim.rejected` in force."""

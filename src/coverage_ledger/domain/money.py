@@ -9,3 +9,8 @@ def percent_of(amount: int, basis_points: int) -> int:
     if amount < 0 or basis_points < 0:
         raise ValueError("amounts and rates are not negative")
     return (amount * basis_points * 2 + BASIS_POINTS) // (2 * BASIS_POINTS)
+
+
+def rupiah(amount: int) -> str:
+    """`Rp42,000,000`: how messages and bases write an amount."""
+    return f"Rp{amount:,}"

@@ -14,7 +14,6 @@ from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import Forbidden
 from coverage_ledger.http.dependencies import Caller, Now, Opener, Session, SessionOpener
 from coverage_ledger.ledger.asof import AsOf, resolve
-from coverage_ledger.regions.service import visible_region
 from coverage_ledger.reports import repository
 from coverage_ledger.reports.content import csv_chunks, json_chunks
 from coverage_ledger.reports.diff import COLUMNS as DIFF_COLUMNS
@@ -92,9 +91,7 @@ async def get_coverage_diff(
     region: RegionQuery = None,
     format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
 ) -> StreamingResponse:
-    scope = authorise(caller, name="coverage-diff", region=region)
-    if region is not None:
-        await visible_region(session, caller, region, point.tx_seq, point.valid_at)
+    scope = await authorise(session, caller, name="coverage-diff", region=region, as_of=point)
     then = await resolve(session, valid_at=point.valid_at, known_at=known_at_query(known_then), now=now)
     later = await resolve(session, valid_at=point.valid_at, known_at=known_at_query(known_now), now=now)
     diff = DiffRequest(then, later, scope)
@@ -193,9 +190,8 @@ async def logged_manifest(
     format: str,
 ) -> dict[str, Any]:
     """A report's manifest, its request written to the access log (shared by the API and the page)."""
-    report = ReportRequest(name, point, authorise(principal, name=name, region=region), format)
-    if region is not None:
-        await visible_region(session, principal, region, point.tx_seq, point.valid_at)
+    scope = await authorise(session, principal, name=name, region=region, as_of=point)
+    report = ReportRequest(name, point, scope, format)
     body = await manifest(session, report)
     await repository.log_access(
         session,
@@ -273,9 +269,8 @@ async def report_download(
 ) -> StreamingResponse:
     """Check the caller may have the report, log the request, and stream the report (shared by
     the API and the web page)."""
-    report = ReportRequest(name, point, authorise(principal, name=name, region=region), format)
-    if region is not None:
-        await visible_region(session, principal, region, point.tx_seq, point.valid_at)
+    scope = await authorise(session, principal, name=name, region=region, as_of=point)
+    report = ReportRequest(name, point, scope, format)
     access_id = await repository.log_access(
         session,
         key_name=principal.key_name,

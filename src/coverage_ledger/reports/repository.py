@@ -10,12 +10,12 @@ from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.claims.repository import OPEN_STATUSES
 from coverage_ledger.database import raw
 from coverage_ledger.reports.content import CHUNK_BYTES
 
-_SPAN_WITHIN = (
-    "(s.region_code = %(region)s OR s.region_code LIKE %(region)s || '.%%' OR %(region)s::text IS NULL)"
-)
+_SPAN_WITHIN = raw.within_region("s.region_code")
+_OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
 _IN_FORCE = "k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s)"
 
 COVERAGE_ROSTER = f"""
@@ -49,24 +49,23 @@ SELECT s.nik,
 """Every person covered on the day as known at the tx (their coverage span), with the officer
 term and the BPU membership in force that day; the report's columns, in order."""
 
-CLAIMS = """
+CLAIMS = f"""
 SELECT claim_id, nik, region_code, benefit, incident_date, status, payable_amount, paid_amount,
        due_on AS due_date, settled_on
   FROM claim_record r
  WHERE r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s)
-   AND (r.region_code = %(region)s OR r.region_code LIKE %(region)s || '.%%' OR %(region)s::text IS NULL)
-   AND (NOT %(overdue)s OR (r.status IN ('filed', 'approved', 'partially_paid') AND r.due_on < %(day)s))
+   AND {raw.within_region("r.region_code")}
+   AND (NOT %(overdue)s OR (r.status IN ({_OPEN}) AND r.due_on < %(day)s))
  ORDER BY r.claim_id
 """
 """Claims as known at the tx (only the overdue ones on the day with `overdue`)."""
 
-UPLOADS = """
+UPLOADS = f"""
 SELECT upload_id::text, kind, committee, filename, file_sha256, mode, policy, rows_total,
        rows_accepted, rows_rejected, rows_duplicate, tx_seq
   FROM upload
  WHERE status = 'succeeded' AND NOT dry_run AND tx_seq <= %(tx)s
-   AND (key_region_prefix = %(region)s OR key_region_prefix LIKE %(region)s || '.%%'
-        OR %(region)s::text IS NULL)
+   AND {raw.within_region("key_region_prefix")}
  ORDER BY tx_seq, upload_id
 """
 """Uploads committed at or before the tx, by keys of the region (national keys: national reports)."""

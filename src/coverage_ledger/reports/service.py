@@ -19,7 +19,7 @@ from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, NotFound
 from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.asof import AsOf
-from coverage_ledger.regions.service import region_coverage
+from coverage_ledger.regions.service import region_coverage, visible_region
 from coverage_ledger.reports import repository
 from coverage_ledger.reports.content import Row, csv_chunks, json_chunks, xlsx_chunks
 
@@ -98,15 +98,17 @@ class ReportRequest:
         }
 
 
-def authorise(principal: Principal, *, name: str, region: str | None) -> str | None:
-    """The region a report covers for this caller; 403 for a role that pulls none, 404 outside
-    the key's region (as for any region it may not see)."""
+async def authorise(
+    session: AsyncSession, principal: Principal, *, name: str, region: str | None, as_of: AsOf
+) -> str | None:
+    """The region a report covers for this caller; 403 for a role that pulls none, 404 for a
+    region outside the key's or unknown on `as_of` (the same answer)."""
     if principal.role not in READERS:
         raise Forbidden(f"role {principal.role} does not pull reports")
     if name not in (*REPORT_NAMES, "coverage-diff"):
         raise NotFound(f"no report {name!r}; reports: {', '.join((*REPORT_NAMES, 'coverage-diff'))}")
-    if region is not None and not principal.sees(region):
-        raise NotFound(f"no region {region} visible to this key")
+    if region is not None:
+        await visible_region(session, principal, region, as_of.tx_seq, as_of.valid_at)
     scope = region or principal.region_prefix
     if name == "coverage-ratios" and scope is None:
         raise InvalidInput(
