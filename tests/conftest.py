@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from psycopg import sql
 from sqlalchemy.engine import make_url
@@ -125,8 +126,8 @@ async def connection(session: AsyncSession) -> AsyncConnection:
 
 
 @pytest.fixture
-async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
-    """HTTP client on the app, every request inside the test's transaction."""
+def app(session: AsyncSession) -> FastAPI:
+    """The app with every request inside the test's transaction."""
     app = create_app(database_url="postgresql+psycopg://unused/unused")
 
     async def test_session() -> AsyncIterator[AsyncSession]:
@@ -147,6 +148,13 @@ async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
 
     app.dependency_overrides[request_session] = test_session
     app.dependency_overrides[session_opener] = test_opener
+    app.state.read_connection = same_session  # the lean reads, too, read in the test's transaction
+    return app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    """HTTP client on the app."""
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as http:
         yield http
 

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 from httpx import AsyncClient
 
+from coverage_ledger.coverage.schemas import LookupResponse
 from tests.support import Keys, enrolled, nik, registered
 
 REAL_TERMS = [
@@ -78,6 +79,8 @@ async def test_lookup_answers_each_nik_in_order_and_hides_the_out_of_scope(
     )
     assert response.status_code == 200
     body = response.json()
+    # written without FastAPI's response validation, so held to the documented model here
+    assert LookupResponse.model_validate(body).model_dump(mode="json") == body
     assert [r["nik"] for r in body["results"]] == [unknown, covered, elsewhere]
     assert [r["found"] for r in body["results"]] == [False, True, False]
     assert body["results"][1]["status"] == "covered"

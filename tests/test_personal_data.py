@@ -24,6 +24,28 @@ def test_niks_are_masked_in_every_log_record(caplog: pytest.LogCaptureFixture) -
     assert mask_niks("tx 12345, amount 42000000") == "tx 12345, amount 42000000"  # other numbers stay
 
 
+async def test_each_request_gets_one_access_line_with_the_nik_masked(
+    client: AsyncClient, keys: Keys, caplog: pytest.LogCaptureFixture
+) -> None:
+    person = nik()
+    await client.post("/v1/events", json={"events": [registered(person)]}, headers=Keys.header(keys.admin))
+    with caplog.at_level(logging.INFO, logger="coverage_ledger.access"):
+        found = await client.get(
+            f"/v1/persons/{person}/coverage?valid_at=2024-02-01", headers=Keys.header(keys.office)
+        )
+        missing = await client.get("/v1/persons/1671014501909999/coverage", headers=Keys.header(keys.office))
+        refused = await client.get(f"/v1/persons/{person}/coverage")
+    assert (found.status_code, missing.status_code, refused.status_code) == (200, 404, 401)
+    lines = [r.getMessage() for r in caplog.records if r.name == "coverage_ledger.access"]
+    assert len(lines) == 3, lines
+    masked = f"{person[:4]}********{person[-4:]}"
+    assert lines[0].startswith(f"GET /v1/persons/{masked}/coverage?valid_at=2024-02-01 200 ")
+    assert lines[0].endswith(" ms")
+    assert lines[1].startswith("GET /v1/persons/1671********9999/coverage 404 ")
+    assert lines[2].startswith(f"GET /v1/persons/{masked}/coverage 401 ")
+    assert person not in caplog.text
+
+
 async def test_an_erasure_removes_the_personal_fields_and_keeps_everything_else(
     client: AsyncClient, keys: Keys
 ) -> None:

@@ -62,7 +62,7 @@ async def name_taken(session: AsyncSession, name: str) -> bool:
     return bool(await raw.scalar(session, "SELECT 1 FROM api_key WHERE name = %(n)s", {"n": name}))
 
 
-async def find_by_secret(session: AsyncSession, secret_sha256: str) -> KeyRecord | None:
+async def find_by_secret(session: raw.Db, secret_sha256: str) -> KeyRecord | None:
     """The key with this secret hash, valid or not."""
     # every request runs this: straight on the driver connection (see database/raw.py)
     row = (

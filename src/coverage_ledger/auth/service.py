@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.auth import repository
 from coverage_ledger.auth.repository import KeyRecord
+from coverage_ledger.database import raw
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import Conflict, ErrorItem, InvalidInput, NotFound, Unauthenticated
 from coverage_ledger.ledger import projections
@@ -72,14 +73,14 @@ async def revoke_key(session: AsyncSession, *, name: str) -> None:
         raise NotFound(f"no valid key named {name!r}")
 
 
-async def authenticate(session: AsyncSession, *, secret: str | None, now: datetime) -> Principal:
+async def authenticate(session: raw.Db, *, secret: str | None, now: datetime) -> Principal:
     """The principal of a presented secret; 401 when missing, unknown, revoked or expired."""
     if not secret:
         raise Unauthenticated("send the API key as `Authorization: Bearer <key>` or `X-API-Key`")
     return await authenticate_hash(session, secret_sha256=secret_hash(secret), now=now)
 
 
-async def authenticate_hash(session: AsyncSession, *, secret_sha256: str, now: datetime) -> Principal:
+async def authenticate_hash(session: raw.Db, *, secret_sha256: str, now: datetime) -> Principal:
     """The principal of a key known by its secret's sha256 (a web session holds only that);
     401 when unknown, revoked or expired, so a revoked key ends its sessions too."""
     record = await repository.find_by_secret(session, secret_sha256)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.coverage import repository as coverage_repository
+from coverage_ledger.database import raw
 from coverage_ledger.domain.access import Principal, region_within
 from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus, combine, officer_coverage
 from coverage_ledger.domain.informal import InformalEnrolment, Payment, Reactivation, informal_coverage
@@ -111,16 +112,14 @@ def _answer(
 
 
 async def _rules_if_needed(
-    session: AsyncSession, events: Sequence[projections.InForceEvent], tx_seq: int
+    session: raw.Db, events: Sequence[projections.InForceEvent], tx_seq: int
 ) -> RuleTable | None:
     if any(e.type == "informal.enrolled" for e in events):
         return rule_table(await projections.rule_definitions(session, tx_seq=tx_seq))
     return None
 
 
-async def person_coverage(
-    session: AsyncSession, *, principal: Principal, nik: str, as_of: AsOf
-) -> PersonCoverage:
+async def person_coverage(session: raw.Db, *, principal: Principal, nik: str, as_of: AsOf) -> PersonCoverage:
     """Status, programs and sources of one person on `as_of.valid_at` as known at `as_of.tx_seq`."""
     events = await projections.in_force_events_of(
         session, niks=[nik], types=PERSON_EVENT_TYPES, tx_seq=as_of.tx_seq

@@ -9,17 +9,24 @@ from collections.abc import Mapping
 from typing import Any
 
 import psycopg
+from psycopg import pq
 from psycopg.rows import namedtuple_row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+Db = AsyncSession | psycopg.AsyncConnection[Any]
+"""Where a repository's statements run: a request's session (its transaction), or a connection
+of the read pool (`database/reads.py`) for the reads served without a session."""
 
-async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
-    """The psycopg connection under the session's (begun) transaction.
+
+async def driver_connection(session: Db) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection under the session's (begun) transaction, or the read connection given.
 
     Remembered for the rest of the innermost transaction: asking SQLAlchemy again costs more than
     most of the statements run on it. A new savepoint asks again, because SQLAlchemy emits the
     SAVEPOINT only when the session's connection is next requested.
     """
+    if isinstance(session, psycopg.AsyncConnection):
+        return session
     transaction = session.get_nested_transaction() or session.get_transaction()
     if transaction is not None and session.info.get("driver_for") is transaction:
         cached: psycopg.AsyncConnection[Any] = session.info["driver"]
@@ -54,7 +61,7 @@ class Rows:
 
 
 async def execute(
-    session: AsyncSession, query: str, params: Mapping[str, Any] | None = None, *, prepare: bool | None = None
+    session: Db, query: str, params: Mapping[str, Any] | None = None, *, prepare: bool | None = None
 ) -> Rows:
     """Run a statement and keep its rows (none for statements without a result).
 
@@ -63,13 +70,16 @@ async def execute(
     thousands of keys needs (its generic plan, made for a few keys, was 4x slower there).
     """
     conn = await driver_connection(session)
-    async with conn.cursor(row_factory=namedtuple_row) as cursor:
-        # binary: arrays of thousands of keys are sent without per-element quoting
-        await cursor.execute(query.encode(), params, binary=True, prepare=prepare)
-        return Rows(await cursor.fetchall() if cursor.description else [])
+    # no `async with`: closing a client-side cursor frees nothing the garbage collector would not
+    cursor = conn.cursor(row_factory=namedtuple_row)
+    # binary: arrays of thousands of keys are sent without per-element quoting
+    await cursor.execute(query.encode(), params, binary=True, prepare=prepare)
+    # the result's status, not `cursor.description`, which builds a Column per column per call
+    returned_rows = cursor.pgresult is not None and cursor.pgresult.status == pq.ExecStatus.TUPLES_OK
+    return Rows(await cursor.fetchall() if returned_rows else [])
 
 
-async def scalar(session: AsyncSession, query: str, params: Mapping[str, Any] | None = None) -> Any:
+async def scalar(session: Db, query: str, params: Mapping[str, Any] | None = None) -> Any:
     """The first column of the first row, or None."""
     row = (await execute(session, query, params)).one_or_none()
     return row[0] if row is not None else None

@@ -53,15 +53,19 @@ class CoverageAnswer:
         return self.status is CoverageStatus.COVERED
 
 
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+"""Month names of the clerk's sentences: fixed, where `strftime('%b')` follows the process locale."""
+
+
 def human_date(day: date) -> str:
     """`2024-01-25` → `25 Jan 2024`."""
-    return f"{day.day} {day.strftime('%b')} {day.year}"
+    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
 
 
 def human_span(first: date, last: date) -> str:
     """`from 25 Jan to 23 Feb 2024`; the year is written once when both days share it."""
     if first.year == last.year:
-        return f"from {first.day} {first.strftime('%b')} to {human_date(last)}"
+        return f"from {first.day} {MONTH_NAMES[first.month - 1]} to {human_date(last)}"
     return f"from {human_date(first)} to {human_date(last)}"
 
 

@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from coverage_ledger.domain.coverage import CoverageAnswer, CoverageSource, CoverageStatus, human_date
+from coverage_ledger.domain.coverage import (
+    MONTH_NAMES,
+    CoverageAnswer,
+    CoverageSource,
+    CoverageStatus,
+    human_date,
+)
 from coverage_ledger.domain.months import Month, month_range
 
 PROTECTION_PROGRAMS = ("JKK", "JKM")
@@ -220,7 +226,7 @@ def refuse_payment(
 
 
 def _month_name(month: Month) -> str:
-    return f"{month.first_day.strftime('%b')} {month.year}"
+    return f"{MONTH_NAMES[month.first_day.month - 1]} {month.year}"
 
 
 def _paid_run(paid: dict[Month, set[str]], month: Month) -> tuple[Month, Month]:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.auth.service import authenticate
@@ -70,6 +71,15 @@ async def current_principal(
     """The caller; 401 without a valid key."""
     secret = bearer.credentials if bearer is not None else api_key
     return await authenticate(session, secret=secret, now=now)
+
+
+def presented_secret(*, authorization: str | None, api_key: str | None) -> str | None:
+    """The key a request presents, read as `current_principal`'s security schemes read it: a
+    `Bearer` authorization first, else `X-API-Key` (for handlers outside FastAPI's resolution)."""
+    scheme, credentials = get_authorization_scheme_param(authorization)
+    if authorization and credentials and scheme.lower() == "bearer":
+        return credentials
+    return api_key
 
 
 Caller = Annotated[Principal, Depends(current_principal)]

@@ -108,13 +108,50 @@ def _validation_items(exc: RequestValidationError) -> tuple[list[ErrorItem], boo
     return items, malformed
 
 
+def known_problem(exc: Exception, *, method: str, path: str) -> JSONResponse | None:
+    """The problem response of an error the service expects (its own, or the database asking for
+    a retry or refusing a value), logged; None for anything else. Shared by the exception handlers
+    and the lean reads, which run outside FastAPI's exception middleware."""
+    if isinstance(exc, LedgerError):
+        log.info("%s %s -> %d %s", method, path, exc.status, exc.slug)
+        return problem(exc.status, exc.slug, exc.title, exc.detail, exc.errors)
+    if isinstance(exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
+        # the database chose this request to give way; its transaction was rolled back whole
+        log.warning("%s %s -> 503 the database asked for a retry: %s", method, path, exc)
+        response = problem(
+            503,
+            "retry",
+            "Try again",
+            "the database asked for this request to be retried; nothing was written",
+        )
+        response.headers["Retry-After"] = "1"
+        return response
+    if isinstance(exc, psycopg.DataError):
+        # input PostgreSQL cannot hold (a NUL character in a text, an escaped \u0000 in JSON): the
+        # request's transaction was rolled back with the error, so nothing was written
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        log.info("%s %s -> 422 unstorable value: %s", method, path, reason)
+        return problem(
+            422,
+            "unstorable-value",
+            "Invalid input",
+            f"a value in the request cannot be stored ({reason}); nothing was written",
+            [ErrorItem("unstorable_value", reason)],
+        )
+    return None
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
     @app.exception_handler(LedgerError)
-    async def _ledger_error(request: Request, exc: LedgerError) -> JSONResponse:
-        log.info("%s %s -> %d %s", request.method, request.url.path, exc.status, exc.slug)
-        return problem(exc.status, exc.slug, exc.title, exc.detail, exc.errors)
+    @app.exception_handler(psycopg.errors.SerializationFailure)
+    @app.exception_handler(psycopg.errors.DeadlockDetected)
+    @app.exception_handler(psycopg.DataError)
+    async def _known(request: Request, exc: Exception) -> JSONResponse:
+        response = known_problem(exc, method=request.method, path=request.url.path)
+        assert response is not None  # registered only for the errors it knows
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -127,34 +164,6 @@ def install(app: FastAPI) -> None:
             "Invalid input",
             f"{len(items)} invalid field(s); nothing was written",
             items,
-        )
-
-    @app.exception_handler(psycopg.errors.SerializationFailure)
-    @app.exception_handler(psycopg.errors.DeadlockDetected)
-    async def _retry(request: Request, exc: psycopg.Error) -> JSONResponse:
-        # the database chose this request to give way; its transaction was rolled back whole
-        log.warning("%s %s -> 503 the database asked for a retry: %s", request.method, request.url.path, exc)
-        response = problem(
-            503,
-            "retry",
-            "Try again",
-            "the database asked for this request to be retried; nothing was written",
-        )
-        response.headers["Retry-After"] = "1"
-        return response
-
-    @app.exception_handler(psycopg.DataError)
-    async def _unstorable(request: Request, exc: psycopg.DataError) -> JSONResponse:
-        # input PostgreSQL cannot hold (a NUL character in a text, an escaped \u0000 in JSON): the
-        # request's transaction was rolled back with the error, so nothing was written
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        log.info("%s %s -> 422 unstorable value: %s", request.method, request.url.path, reason)
-        return problem(
-            422,
-            "unstorable-value",
-            "Invalid input",
-            f"a value in the request cannot be stored ({reason}); nothing was written",
-            [ErrorItem("unstorable_value", reason)],
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -3,8 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from coverage_ledger.database import raw
 from coverage_ledger.domain.timeframes import (
     KnownAt,
     KnownAtInstant,
@@ -34,7 +33,7 @@ class AsOf:
         }
 
 
-async def resolve(session: AsyncSession, *, valid_at: date, known_at: KnownAt, now: datetime) -> AsOf:
+async def resolve(session: raw.Db, *, valid_at: date, known_at: KnownAt, now: datetime) -> AsOf:
     """The tx_seq a `known_at` stands for; beyond the head resolves to the head."""
     match known_at:
         case KnownAtTx(tx_seq=n):

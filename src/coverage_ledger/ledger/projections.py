@@ -94,7 +94,7 @@ class InForceEvent:
 
 
 async def in_force_events_of(
-    session: AsyncSession, *, niks: Iterable[str], types: Sequence[str], tx_seq: int | None = None
+    session: raw.Db, *, niks: Iterable[str], types: Sequence[str], tx_seq: int | None = None
 ) -> list[InForceEvent]:
     """Person events in force at a tx (None = current knowledge, including the tx being appended)."""
     nik_list = list(set(niks))
@@ -117,7 +117,7 @@ async def in_force_events_of(
     return [InForceEvent(r.event_id, r.type, r.payload, r.tx_seq, r.recorded_at) for r in rows]
 
 
-async def rule_definitions(session: AsyncSession, *, tx_seq: int) -> list[dict[str, Any]]:
+async def rule_definitions(session: raw.Db, *, tx_seq: int) -> list[dict[str, Any]]:
     """The `rule.defined` payloads in force at a tx."""
     rows = await raw.execute(
         session,

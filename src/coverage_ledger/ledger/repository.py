@@ -235,7 +235,7 @@ async def events_about(session: AsyncSession, *, nik: str, up_to_tx: int) -> lis
 
 
 async def resolve_known_at(
-    session: AsyncSession,
+    session: raw.Db,
     *,
     recorded_on_or_before: datetime | None = None,
     recorded_before: datetime | None = None,
@@ -263,7 +263,7 @@ async def resolve_known_at(
     return int(value or 0)
 
 
-async def tx_recorded_at(session: AsyncSession, tx_seq: int) -> datetime | None:
+async def tx_recorded_at(session: raw.Db, tx_seq: int) -> datetime | None:
     """recorded_at of a tx."""
     value = await raw.scalar(session, "SELECT recorded_at FROM ledger_tx WHERE tx_seq = %(n)s", {"n": tx_seq})
     return value if isinstance(value, datetime) else None

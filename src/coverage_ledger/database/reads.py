@@ -1,0 +1,56 @@
+"""The read pool: plain psycopg connections for the reads the service answers without a session.
+
+A single-person coverage lookup is three small statements; around them, SQLAlchemy's session
+lifecycle cost more CPU than the statements (see docs/benchmarks.md, "Coverage lookups"). The
+reads served by `http/lean_reads.py` therefore take a connection from this pool instead, with
+the same session settings as the engine's. Each read is one transaction: the connection's
+context commits it when the read ends, before the response is built.
+"""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.engine import make_url
+
+from coverage_ledger.database.engine import SESSION_OPTIONS, sync_url
+from coverage_ledger.database.raw import Db
+
+ReadConnection = Callable[[], AbstractAsyncContextManager[Db]]
+"""Opens the transaction of one lean read: a pooled psycopg connection in the service, the test's
+session in tests (anything `database.raw` can run statements on)."""
+
+
+def libpq_url(url: str) -> str:
+    """The database URL as libpq reads it (no SQLAlchemy driver name)."""
+    return make_url(sync_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class ReadPool:
+    """A psycopg pool of read connections, opened with the app and closed with it."""
+
+    def __init__(self, url: str, *, size: int) -> None:
+        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
+            libpq_url(url),
+            min_size=min(2, size),
+            max_size=size,
+            kwargs={"options": SESSION_OPTIONS},
+            open=False,
+            name="reads",
+        )
+
+    async def open(self) -> None:
+        """Connect the pool's first connections."""
+        await self._pool.open()
+
+    async def close(self) -> None:
+        """Close every connection."""
+        await self._pool.close()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """One read's transaction: committed at the end, rolled back on an error."""
+        async with self._pool.connection() as conn:
+            yield conn
