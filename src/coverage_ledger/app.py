@@ -3,7 +3,7 @@
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -65,6 +65,7 @@ def create_app(
     """The application bound to a database; `clock` is the one source of "now"."""
     install_nik_masking()
     settings = get_settings()
+    telemetry = settings.ledger_opentelemetry
     if uploads is None:
         uploads = UploadSettings(
             settings.ledger_upload_dir, settings.ledger_upload_max_bytes, settings.ledger_upload_workers
@@ -72,25 +73,27 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine_for(database_url, pool_size=pool_size)
-        app.state.engine = engine
-        app.state.sessionmaker = session_factory(engine)
-        reads = ReadPool(database_url, size=pool_size)
-        await reads.open()
-        app.state.read_connection = reads.connection
-        app.state.upload_runner = UploadRunner(app.state.sessionmaker, clock=clock, workers=uploads.workers)
-        await app.state.upload_runner.resume_unfinished()
-        # Everything alive now (settings, routes, reference data loaded by genesis) lives as long
-        # as the process: keep it out of the collector's full passes, which otherwise showed up
-        # as a third of the CPU time of large appends.
-        gc.freeze()
-        log.info("coverage-ledger %s ready", __version__)
-        try:
+        async with AsyncExitStack() as resources:  # closed in reverse, whatever fails on the way
+            engine = create_engine_for(database_url, pool_size=pool_size)
+            resources.push_async_callback(engine.dispose)
+            app.state.engine = engine
+            app.state.sessionmaker = session_factory(engine)
+            if app.state.lean_reads:
+                reads = ReadPool(database_url, size=pool_size)
+                await reads.open()
+                resources.push_async_callback(reads.close)
+                app.state.read_connection = reads.connection
+            app.state.upload_runner = UploadRunner(
+                app.state.sessionmaker, clock=clock, workers=uploads.workers
+            )
+            resources.push_async_callback(app.state.upload_runner.stop)
+            await app.state.upload_runner.resume_unfinished()
+            # Everything alive now (settings, routes, reference data loaded by genesis) lives as
+            # long as the process: keep it out of the collector's full passes, which otherwise
+            # showed up as a third of the CPU time of large appends.
+            gc.freeze()
+            log.info("coverage-ledger %s ready", __version__)
             yield
-        finally:
-            await app.state.upload_runner.stop()
-            await reads.close()
-            await engine.dispose()
 
     app = FastAPI(
         title="coverage-ledger",
@@ -98,9 +101,10 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=problems.PROBLEM_RESPONSES,
-        # no OpenTelemetry here: FastAPI otherwise asks the global providers on every request
-        # whether one has been configured since (measured: 1.6% of a coverage lookup's CPU)
-        telemetry={"tracing": False, "metrics": False, "logs": False},
+        # off unless asked for: FastAPI otherwise asks the global OpenTelemetry providers on every
+        # request whether one has been configured (1.6% of a coverage lookup's CPU, see
+        # docs/benchmarks.md)
+        telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry},
     )
     app.state.clock = clock
     app.state.lean_reads = settings.ledger_lean_reads if lean_reads is None else lean_reads

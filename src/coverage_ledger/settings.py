@@ -37,10 +37,15 @@ class Settings(BaseSettings):
         default=10,
         description="Connections kept open per process, for the API's sessions and again for the lean reads.",
     )
+    ledger_opentelemetry: bool = Field(
+        default=False,
+        description="Let FastAPI's built-in OpenTelemetry instrumentation trace requests with the "
+        "globally configured providers (off: no per-request check for them).",
+    )
     ledger_lean_reads: bool = Field(
         default=True,
         description="Serve single coverage lookups without FastAPI's per-request machinery (the same "
-        "answer, about twice the throughput); false sends them through the FastAPI route.",
+        "answer, some two and a half times the throughput); false sends them through the FastAPI route.",
     )
     ledger_upload_dir: Path = Field(
         default_factory=_default_upload_dir,

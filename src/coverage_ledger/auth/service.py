@@ -75,9 +75,14 @@ async def revoke_key(session: AsyncSession, *, name: str) -> None:
 
 async def authenticate(session: raw.Db, *, secret: str | None, now: datetime) -> Principal:
     """The principal of a presented secret; 401 when missing, unknown, revoked or expired."""
+    return await authenticate_hash(session, secret_sha256=secret_hash(required_secret(secret)), now=now)
+
+
+def required_secret(secret: str | None) -> str:
+    """The secret presented; 401 without one (decided before any database work)."""
     if not secret:
         raise Unauthenticated("send the API key as `Authorization: Bearer <key>` or `X-API-Key`")
-    return await authenticate_hash(session, secret_sha256=secret_hash(secret), now=now)
+    return secret
 
 
 async def authenticate_hash(session: raw.Db, *, secret_sha256: str, now: datetime) -> Principal:

@@ -7,7 +7,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from coverage_ledger.auth.service import authenticate
+from coverage_ledger.auth.service import authenticate_hash, required_secret, secret_hash
 from coverage_ledger.coverage.endpoints import coverage_document, read_coordinates
 from coverage_ledger.coverage.service import person_coverage
 from coverage_ledger.database.reads import ReadConnection
@@ -23,9 +23,11 @@ async def lean_coverage(request: Request, match: re.Match[str]) -> Response:
     read_connection: ReadConnection = state.read_connection
     now = state.clock()
     headers = request.headers
-    secret = presented_secret(authorization=headers.get("authorization"), api_key=headers.get("x-api-key"))
+    secret = required_secret(
+        presented_secret(authorization=headers.get("authorization"), api_key=headers.get("x-api-key"))
+    )
     async with read_connection() as db:
-        caller = await authenticate(db, secret=secret, now=now)
+        caller = await authenticate_hash(db, secret_sha256=secret_hash(secret), now=now)
         params = request.query_params
         valid_at, known_at = read_coordinates(
             params.get("valid_at"), params.get("known_at"), today=jakarta_date(now)

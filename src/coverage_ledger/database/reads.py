@@ -28,6 +28,9 @@ def libpq_url(url: str) -> str:
     return make_url(sync_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+READ_WAIT_SECONDS = 10.0
+
+
 class ReadPool:
     """A psycopg pool of read connections, opened with the app and closed with it."""
 
@@ -39,6 +42,9 @@ class ReadPool:
             kwargs={"options": SESSION_OPTIONS},
             open=False,
             name="reads",
+            # a read waits this long for a connection (the database down or every connection
+            # busy), then answers 503 (`http/problems.py`) instead of holding the client
+            timeout=READ_WAIT_SECONDS,
         )
 
     async def open(self) -> None:

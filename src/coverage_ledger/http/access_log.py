@@ -1,13 +1,13 @@
 """One log line per HTTP request: method, path and query, status and duration.
 
-It replaces uvicorn's access log (`coverage-ledger serve` turns that one off) because it says
-how long the request took, and because uvicorn's formatter, with its colour handling and address
-formatting, cost a tenth of a coverage lookup's CPU (docs/benchmarks.md). NIKs in paths are
-masked like every other log record (`logs.py`).
+It replaces uvicorn's access log (`coverage-ledger serve` turns that one off) because it says how
+long the request took. NIKs in paths and queries are masked like every other log record
+(`logs.py`).
 """
 
 import logging
 import time
+from urllib.parse import quote, unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,8 +36,23 @@ class AccessLog:
         try:
             await self.app(scope, receive, sending)
         finally:
-            query = scope["query_string"]
-            target = f"{scope['path']}?{query.decode('latin-1')}" if query else scope["path"]
             log.info(
-                "%s %s %d %.1f ms", scope["method"], target, status, (time.perf_counter() - started) * 1000
+                "%s %s %d %.1f ms",
+                scope["method"],
+                _target(scope),
+                status,
+                (time.perf_counter() - started) * 1000,
             )
+
+
+def _target(scope: Scope) -> str:
+    """Path and query as one line: percent-encoded again after decoding, so a `%0A` cannot start a
+    forged line and a `%31…` cannot carry a NIK past the masking."""
+    target = quote(scope["path"], safe=_SAFE)
+    query: bytes = scope["query_string"]
+    if query:
+        target += "?" + quote(unquote(query.decode("latin-1")), safe=_SAFE + "=&")
+    return target
+
+
+_SAFE = "/:@!$'()*+,;-._~"

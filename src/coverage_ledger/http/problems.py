@@ -4,6 +4,8 @@ import logging
 from typing import Any
 
 import psycopg
+import psycopg_pool
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -55,7 +57,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _documented("Conflicts with what the ledger holds; nothing was written"),
     413: _documented("File too large"),
     503: _documented(
-        "The database asked for a retry (a deadlock or serialization failure); nothing was written"
+        "The database asked for a retry (a deadlock or serialization failure; nothing was written), "
+        "or could not be reached in time; `Retry-After` says when to try again"
     ),
     422: _documented("Invalid input, naming the field or row; nothing was written"),
 }
@@ -108,10 +111,17 @@ def _validation_items(exc: RequestValidationError) -> tuple[list[ErrorItem], boo
     return items, malformed
 
 
+UNAVAILABLE = (psycopg.OperationalError, psycopg_pool.PoolTimeout, sqlalchemy.exc.TimeoutError)
+"""The database unreachable, gone mid-request, or no connection free in time (checked after the
+retryable errors, which psycopg also counts as operational)."""
+
+
 def known_problem(exc: Exception, *, method: str, path: str) -> JSONResponse | None:
     """The problem response of an error the service expects (its own, or the database asking for
     a retry or refusing a value), logged; None for anything else. Shared by the exception handlers
     and the lean reads, which run outside FastAPI's exception middleware."""
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and isinstance(exc.orig, psycopg.Error):
+        exc = exc.orig  # the driver's error, as statements run through a session raise it
     if isinstance(exc, LedgerError):
         log.info("%s %s -> %d %s", method, path, exc.status, exc.slug)
         return problem(exc.status, exc.slug, exc.title, exc.detail, exc.errors)
@@ -125,6 +135,19 @@ def known_problem(exc: Exception, *, method: str, path: str) -> JSONResponse | N
             "the database asked for this request to be retried; nothing was written",
         )
         response.headers["Retry-After"] = "1"
+        return response
+    if isinstance(exc, UNAVAILABLE):
+        # the database refused or dropped the connection, or none came free in time; an append
+        # cut off in its COMMIT may have landed, and resending it is safe (duplicates are known)
+        log.error("%s %s -> 503 the database is unavailable: %s", method, path, exc)
+        response = problem(
+            503,
+            "database-unavailable",
+            "Database unavailable",
+            "the database could not be reached or did not answer in time; try again (an append "
+            "resent with the same event ids is recognised if it had been written)",
+        )
+        response.headers["Retry-After"] = "5"
         return response
     if isinstance(exc, psycopg.DataError):
         # input PostgreSQL cannot hold (a NUL character in a text, an escaped \u0000 in JSON): the
@@ -148,10 +171,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(psycopg.errors.SerializationFailure)
     @app.exception_handler(psycopg.errors.DeadlockDetected)
     @app.exception_handler(psycopg.DataError)
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(psycopg_pool.PoolTimeout)
+    @app.exception_handler(sqlalchemy.exc.DBAPIError)
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
     async def _known(request: Request, exc: Exception) -> JSONResponse:
         response = known_problem(exc, method=request.method, path=request.url.path)
-        assert response is not None  # registered only for the errors it knows
-        return response
+        return response if response is not None else unexpected_problem(exc, request=request)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -172,5 +198,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem(500, "internal-error", "Internal error", "the error was logged; nothing was committed")
+        return unexpected_problem(exc, request=request)
+
+
+def unexpected_problem(exc: Exception, *, request: Request) -> JSONResponse:
+    """The 500 problem of an error nobody planned for, logged with its traceback."""
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "internal-error", "Internal error", "the error was logged; nothing was committed")
