@@ -1,13 +1,14 @@
 """Odd requests to the claim, payout, report and proof endpoints: each a 4xx problem+json naming
 what is wrong, never a 5xx."""
 
-from typing import Any
+from typing import Any, get_args
 
 import psycopg
 import pytest
 from httpx import ASGITransport, AsyncClient
 
 from coverage_ledger.app import create_app
+from coverage_ledger.ledger.schemas import RuleDefined
 from tests.claims_support import filed, kpps_2024, post
 from tests.support import Keys, nik, registered
 
@@ -118,3 +119,46 @@ async def test_a_retry_asked_by_the_database_is_a_503_with_retry_after(error: ty
         response = await http.get("/give-way")
     assert response.status_code == 503 and response.headers["retry-after"] == "1"
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+RULE_KINDS = get_args(RuleDefined.model_fields["kind"].annotation)
+
+
+@pytest.mark.parametrize("kind", RULE_KINDS)
+async def test_a_rule_whose_parameters_do_not_make_its_kind_is_422(
+    client: AsyncClient, keys: Keys, kind: str
+) -> None:
+    # found by the fuzzer: an empty service_time rule was stored, then broke every claim review
+    rule = {
+        "event_id": f"bad-{kind}",
+        "type": "rule.defined",
+        "rule_id": f"bad-{kind}",
+        "kind": kind,
+        "parameters": {},
+        "regulation": "none",
+        "source": "test",
+    }
+    head = (await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))).json()
+    response = await client.post("/v1/events", json={"events": [rule]}, headers=Keys.header(keys.admin))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["code"] == "malformed_rule"
+    assert response.json()["errors"][0]["field"] == "events[0].parameters"
+    assert (await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))).json() == head
+
+
+async def test_the_fuzzers_claim_and_rule_batch_is_422_not_500(client: AsyncClient, keys: Keys) -> None:
+    batch = [
+        {"claim_id": "4SPlpsCsa5", "type": "claim.approved", "event_id": "qF", "decided_on": "0286-03-13"},
+        {"claim_id": "56", "reason": "ª", "event_id": "Xv", "type": "claim.reversed"},
+        {
+            "parameters": {},
+            "rule_id": "$ÑL",
+            "source": "y|¡",
+            "type": "rule.defined",
+            "regulation": "u",
+            "kind": "service_time",
+            "event_id": "F0",
+        },
+    ]
+    response = await client.post("/v1/events", json={"events": batch}, headers=Keys.header(keys.admin))
+    assert response.status_code == 422, response.text

@@ -8,6 +8,7 @@ from coverage_ledger.domain.coverage import human_date
 from coverage_ledger.domain.nik import Nik, district_code_of, parse_nik
 from coverage_ledger.domain.officer import find_overlaps, last_day
 from coverage_ledger.domain.region_codes import region_parent
+from coverage_ledger.domain.rule_definitions import MalformedRule, check_rule_definition
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.ledger import repository
 from coverage_ledger.ledger.person_events import officer_term
@@ -20,6 +21,7 @@ from coverage_ledger.ledger.schemas import (
     PersonErased,
     PersonRegistered,
     RegionDefined,
+    RuleDefined,
 )
 from coverage_ledger.ledger.snapshot import Snapshot
 
@@ -92,6 +94,11 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
                 errors.append(nik)
             elif isinstance(event, PersonRegistered):
                 errors.extend(_identity_errors(event, nik, path))
+        if isinstance(event, RuleDefined):
+            try:
+                check_rule_definition(item.row.payload)
+            except MalformedRule as exc:
+                errors.append(ErrorItem("malformed_rule", str(exc), field=f"{path}.parameters"))
         if isinstance(event, PersonRegistered):
             registered.add(event.nik)
         if isinstance(event, PersonErased) and event.nik not in registered:
