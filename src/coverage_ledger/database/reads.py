@@ -15,7 +15,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import make_url
 
-from coverage_ledger.database.engine import SESSION_OPTIONS, send_lists_in_binary, sync_url
+from coverage_ledger.database.engine import SESSION_OPTIONS, sync_url
 from coverage_ledger.database.raw import Db
 
 ReadConnection = Callable[[], AbstractAsyncContextManager[Db]]
@@ -31,10 +31,6 @@ def libpq_url(url: str) -> str:
 READ_WAIT_SECONDS = 10.0
 
 
-async def _configure(connection: psycopg.AsyncConnection[Any]) -> None:
-    send_lists_in_binary(connection)  # the same adaptation as the engine's connections
-
-
 class ReadPool:
     """A psycopg pool of read connections, opened with the app and closed with it."""
 
@@ -44,7 +40,6 @@ class ReadPool:
             min_size=min(2, size),
             max_size=size,
             kwargs={"options": SESSION_OPTIONS},
-            configure=_configure,
             open=False,
             name="reads",
             # a read waits this long for a connection (the database down or every connection
