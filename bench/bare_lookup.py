@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from coverage_ledger.database.engine import SESSION_OPTIONS
+from coverage_ledger.database.engine import SESSION_OPTIONS, libpq_url
 
-_URL = os.environ["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://", 1)
+_URL = libpq_url(os.environ["DATABASE_URL"])
 pool = AsyncConnectionPool(_URL, min_size=4, max_size=10, kwargs={"options": SESSION_OPTIONS}, open=False)
 
 _KEY = b"SELECT role, region_prefix FROM api_key WHERE secret_sha256 = %s AND revoked_at IS NULL"

@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 
 from coverage_ledger.database.embedded import EmbeddedCluster
+from coverage_ledger.database.engine import libpq_url
 from coverage_ledger.database.migrate import upgrade_database
 
 
@@ -43,7 +44,7 @@ def bench_database(name: str) -> Iterator[str]:
 
 def libpq(url: str) -> str:
     """The URL for psycopg itself."""
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+    return libpq_url(url)
 
 
 def percentile(values: list[float], q: float) -> float:

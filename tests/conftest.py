@@ -21,16 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from coverage_ledger.app import UploadSettings, create_app
 from coverage_ledger.database.embedded import EmbeddedCluster
-from coverage_ledger.database.engine import create_engine_for
+from coverage_ledger.database.engine import create_engine_for, libpq_url
 from coverage_ledger.database.migrate import upgrade_database
 from coverage_ledger.http.dependencies import request_session, session_opener
 from tests.live_app import live_app
 from tests.rosters import Uploader
 from tests.support import Keys, make_keys
 
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+_libpq = libpq_url  # the tests' short name for it
 
 
 def _with_database(url: str, name: str) -> str:

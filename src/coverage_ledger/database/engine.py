@@ -36,6 +36,11 @@ def sync_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def libpq_url(url: str) -> str:
+    """The database URL as libpq (psycopg itself) reads it: no SQLAlchemy driver name."""
+    return make_url(sync_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def create_sync_engine(url: str) -> Engine:
     """A synchronous engine (migrations, CLI maintenance)."""
     return create_engine(sync_url(url), connect_args={"options": SESSION_OPTIONS})

@@ -7,25 +7,19 @@ the same session settings as the engine's. Each read is one transaction: the con
 context commits it when the read ends, before the response is built.
 """
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy.engine import make_url
 
-from coverage_ledger.database.engine import SESSION_OPTIONS, sync_url
+from coverage_ledger.database.engine import SESSION_OPTIONS, libpq_url
 from coverage_ledger.database.raw import Db
 
 ReadConnection = Callable[[], AbstractAsyncContextManager[Db]]
 """Opens the transaction of one lean read: a pooled psycopg connection in the service, the test's
 session in tests (anything `database.raw` can run statements on)."""
-
-
-def libpq_url(url: str) -> str:
-    """The database URL as libpq reads it (no SQLAlchemy driver name)."""
-    return make_url(sync_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 READ_WAIT_SECONDS = 10.0
@@ -55,8 +49,6 @@ class ReadPool:
         """Close every connection."""
         await self._pool.close()
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    def connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
         """One read's transaction: committed at the end, rolled back on an error."""
-        async with self._pool.connection() as conn:
-            yield conn
+        return self._pool.connection()

@@ -116,6 +116,17 @@ UNAVAILABLE = (psycopg.OperationalError, psycopg_pool.PoolTimeout, sqlalchemy.ex
 retryable errors, which psycopg also counts as operational)."""
 
 
+EXPECTED = (LedgerError, psycopg.DataError, sqlalchemy.exc.DBAPIError, *UNAVAILABLE)
+"""The errors handed to `known_problem` (the retryable ones are operational errors too); a
+session's DBAPIError it does not know becomes the 500 problem."""
+
+
+def _try_again(slug: str, title: str, detail: str, *, after_seconds: int) -> JSONResponse:
+    response = problem(503, slug, title, detail)
+    response.headers["Retry-After"] = str(after_seconds)
+    return response
+
+
 def known_problem(exc: Exception, *, method: str, path: str) -> JSONResponse | None:
     """The problem response of an error the service expects (its own, or the database asking for
     a retry or refusing a value), logged; None for anything else. Shared by the exception handlers
@@ -128,27 +139,23 @@ def known_problem(exc: Exception, *, method: str, path: str) -> JSONResponse | N
     if isinstance(exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
         # the database chose this request to give way; its transaction was rolled back whole
         log.warning("%s %s -> 503 the database asked for a retry: %s", method, path, exc)
-        response = problem(
-            503,
+        return _try_again(
             "retry",
             "Try again",
             "the database asked for this request to be retried; nothing was written",
+            after_seconds=1,
         )
-        response.headers["Retry-After"] = "1"
-        return response
     if isinstance(exc, UNAVAILABLE):
         # the database refused or dropped the connection, or none came free in time; an append
         # cut off in its COMMIT may have landed, and resending it is safe (duplicates are known)
         log.error("%s %s -> 503 the database is unavailable: %s", method, path, exc)
-        response = problem(
-            503,
+        return _try_again(
             "database-unavailable",
             "Database unavailable",
             "the database could not be reached or did not answer in time; try again (an append "
             "resent with the same event ids is recognised if it had been written)",
+            after_seconds=5,
         )
-        response.headers["Retry-After"] = "5"
-        return response
     if isinstance(exc, psycopg.DataError):
         # input PostgreSQL cannot hold (a NUL character in a text, an escaped \u0000 in JSON): the
         # request's transaction was rolled back with the error, so nothing was written
@@ -167,17 +174,12 @@ def known_problem(exc: Exception, *, method: str, path: str) -> JSONResponse | N
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
-    @app.exception_handler(LedgerError)
-    @app.exception_handler(psycopg.errors.SerializationFailure)
-    @app.exception_handler(psycopg.errors.DeadlockDetected)
-    @app.exception_handler(psycopg.DataError)
-    @app.exception_handler(psycopg.OperationalError)
-    @app.exception_handler(psycopg_pool.PoolTimeout)
-    @app.exception_handler(sqlalchemy.exc.DBAPIError)
-    @app.exception_handler(sqlalchemy.exc.TimeoutError)
     async def _known(request: Request, exc: Exception) -> JSONResponse:
         response = known_problem(exc, method=request.method, path=request.url.path)
         return response if response is not None else unexpected_problem(exc, request=request)
+
+    for kind in EXPECTED:
+        app.add_exception_handler(kind, _known)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
