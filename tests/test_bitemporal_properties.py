@@ -39,7 +39,9 @@ correct_op = st.tuples(
     st.integers(0, 60),
     st.integers(1, 30),
 )
-operations = st.lists(st.one_of(enrol_op, correct_op), min_size=1, max_size=12)
+# a correction and, in the same batch, a correction of it: the first is born out of force
+correct_and_undo_op = st.tuples(st.just("correct_and_undo"), st.integers(0, 50))
+operations = st.lists(st.one_of(enrol_op, correct_op, correct_and_undo_op), min_size=1, max_size=12)
 
 
 @dataclass
@@ -116,6 +118,17 @@ async def run_history(session: AsyncSession, ops: list[tuple[Any, ...]]) -> Hist
             if tx is not None:
                 history.events.append(event_id)
                 history.log.append((tx, event_id, None, ()))
+        elif op[0] == "correct_and_undo":
+            if not history.events:
+                continue
+            target = history.events[op[1] % len(history.events)]
+            first, second = history.next_id("fix"), history.next_id("fix")
+            tx = await append_in_savepoint(
+                session, [corrected(first, [target]), corrected(second, [first])]
+            )
+            if tx is not None:
+                history.events += [first, second]
+                history.log += [(tx, first, None, (target,)), (tx, second, None, (first,))]
         else:
             _, which, with_replacement, start, length = op
             if not history.events:

@@ -42,7 +42,9 @@ def snapshot_keys(prepared: Sequence[PreparedEvent]) -> dict[str, set[str]]:
         - batch_regions,
         "district_codes": {district_code_of(n) for n in niks if len(n) == 16 and n.isdigit()},
         "registered_niks": {
-            s.nik for s in sources if isinstance(s, OfficerEnrolled | InformalEnrolled | PersonErased)
+            s.nik
+            for s in sources
+            if isinstance(s, PersonRegistered | OfficerEnrolled | InformalEnrolled | PersonErased)
         },
         "officer_niks": {s.nik for s in sources if isinstance(s, OfficerEnrolled)},
         "informal_niks": {
@@ -60,6 +62,15 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
     regions = snapshot.regions_in_force | batch_regions
     registered = set(snapshot.registered_niks)
     stored = snapshot.stored
+    # a registration may be replaced (a correction carrying the new one), never doubled: a second
+    # registration would move the person's domicile, and with it who may see them
+    replaced = {
+        original.nik
+        for item in prepared
+        for target in item.supersedes
+        if (original := stored.get(target)) is not None and original.type == "person.registered"
+    }
+    duplicates: list[ErrorItem] = []
     seen_ids: set[str] = set()
     for item in prepared:
         event = item.source
@@ -100,6 +111,16 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
             except MalformedRule as exc:
                 errors.append(ErrorItem("malformed_rule", str(exc), field=f"{path}.parameters"))
         if isinstance(event, PersonRegistered):
+            if event.nik in registered and event.nik not in replaced:
+                duplicates.append(
+                    ErrorItem(
+                        "already_registered",
+                        f"NIK {event.nik} is already registered; to change the registration, "
+                        "supersede it with an event.corrected carrying the new one",
+                        field=f"{path}.nik",
+                    )
+                )
+            replaced.discard(event.nik)
             registered.add(event.nik)
         if isinstance(event, PersonErased) and event.nik not in registered:
             errors.append(
@@ -135,6 +156,8 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
         seen_ids.add(item.row.event_id)
     if errors:
         raise InvalidInput(f"{len(errors)} problem(s) in the batch; nothing was written", errors)
+    if duplicates:
+        raise Conflict(f"{len(duplicates)} person(s) already registered; nothing was written", duplicates)
 
 
 def _identity_errors(event: PersonRegistered, nik: Nik, path: str) -> list[ErrorItem]:
@@ -182,6 +205,19 @@ def _target_errors(
             raise Forbidden(
                 f"{field}: role {principal.role} may not correct {original.type}",
                 [ErrorItem("role_not_allowed", f"may not correct {original.type}", field=field)],
+            )
+        if original.type == "person.registered" and principal.role in (Role.COMMITTEE, Role.SPONSOR):
+            # a registration is the person's identity and domicile, shared by every organisation
+            # that enrols them: its corrections are an office's
+            raise Forbidden(
+                f"{field}: a {principal.role} key may not correct a registration",
+                [
+                    ErrorItem(
+                        "registration_correction_not_allowed",
+                        "registrations are corrected by a regional office or an admin",
+                        field=field,
+                    )
+                ],
             )
         committee = original.payload.get("committee")
         if principal.role is Role.COMMITTEE and committee is not None and committee != principal.organisation:

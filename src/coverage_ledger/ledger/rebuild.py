@@ -41,6 +41,10 @@ def replay_force(
                 intervals.add(
                     (change.event_id, open_since.pop(change.event_id), tx_seq, change.superseded_by)
                 )
+        for event_id, *_ in events:
+            # a correction superseded in its own tx is born out of force, and stays so until
+            # something changes it; without this it would read as in force later
+            force.setdefault(event_id, False)
     intervals.update((event_id, since, None, None) for event_id, since in open_since.items())
     return intervals
 

@@ -181,6 +181,14 @@ async def _plan(
     entering = [c.event_id for c in changes if c.in_force]
     leaving = [(c.event_id, c.superseded_by) for c in changes if not c.in_force]
 
+    unregistered = await _check_registrations_kept(
+        session,
+        entering=entering,
+        leaving=leaving,
+        kinds=kinds,
+        paths={p.row.event_id: p.path for p in fresh},
+    )
+
     officers_in = {e for e in entering if kinds[e][0] == "officer.enrolled"}
     officer_niks = {nik for e in officers_in if (nik := kinds[e][1]) is not None}
     in_force = {e.event_id: e.payload for e in snapshot.officer_terms}
@@ -213,7 +221,7 @@ async def _plan(
         leaving=leaving,
         links=[(t, p.row.event_id) for p in corrections for t in p.supersedes],
         watch_events=(set(links) | set(graph.force)) - fresh_ids,
-        watch_niks=officer_niks | keys["registered_niks"] | keys["informal_niks"],
+        watch_niks=officer_niks | keys["registered_niks"] | keys["informal_niks"] | unregistered,
         watch_regions=keys["region_codes"],
         claim_events={e for e in [*entering, *(e for e, _ in leaving)] if kinds[e][0].startswith("claim.")},
         changed_niks={
@@ -222,6 +230,52 @@ async def _plan(
             if (nik := kinds[e][1]) and not kinds[e][0].startswith("claim.")
         },
     )
+
+
+async def _check_registrations_kept(
+    session: AsyncSession,
+    *,
+    entering: Sequence[str],
+    leaving: Sequence[tuple[str, str | None]],
+    kinds: dict[str, tuple[str, str | None]],
+    paths: dict[str, str],
+) -> set[str]:
+    """A registration may leave force only with the person's enrolments: coverage is read through
+    it, so an enrolled person would otherwise vanish. The persons left without a registration."""
+    causes = {
+        nik: cause
+        for event_id, cause in leaving
+        if kinds[event_id][0] == "person.registered" and (nik := kinds[event_id][1]) is not None
+    }
+    causes = {
+        nik: cause
+        for nik, cause in causes.items()
+        if not any(kinds[e] == ("person.registered", nik) for e in entering)
+    }
+    if not causes:
+        return set()
+    gone = {event_id for event_id, _ in leaving}
+    remaining = [
+        (event.type, event.payload["nik"])
+        for event in await projections.in_force_events_of(
+            session, niks=causes, types=["person.registered", "officer.enrolled", "informal.enrolled"]
+        )
+        if event.event_id not in gone
+    ] + [kinds[e] for e in entering if kinds[e][0] in ("officer.enrolled", "informal.enrolled")]
+    registered = {nik for kind, nik in remaining if kind == "person.registered"}
+    enrolled = {nik for kind, nik in remaining if kind != "person.registered"}
+    errors = [
+        ErrorItem(
+            "registration_in_use",
+            f"NIK {nik} has enrolments in force; retract or correct them before its registration",
+            field=f"{paths[cause]}.supersedes" if cause in paths else "events",
+        )
+        for nik, cause in sorted(causes.items())
+        if nik in enrolled and nik not in registered
+    ]
+    if errors:
+        raise Conflict(f"{len(errors)} registration(s) still carry enrolments; nothing was written", errors)
+    return set(causes) - registered
 
 
 async def _read_snapshot(session: AsyncSession, prepared: Sequence[PreparedEvent]) -> Snapshot:
