@@ -123,9 +123,7 @@ async def run_history(session: AsyncSession, ops: list[tuple[Any, ...]]) -> Hist
                 continue
             target = history.events[op[1] % len(history.events)]
             first, second = history.next_id("fix"), history.next_id("fix")
-            tx = await append_in_savepoint(
-                session, [corrected(first, [target]), corrected(second, [first])]
-            )
+            tx = await append_in_savepoint(session, [corrected(first, [target]), corrected(second, [first])])
             if tx is not None:
                 history.events += [first, second]
                 history.log += [(tx, first, None, (target,)), (tx, second, None, (first,))]

@@ -1,6 +1,7 @@
 """Ugly requests get a 4xx problem, never a 500, and write nothing."""
 
 import json
+from collections.abc import AsyncIterator
 
 import pytest
 from httpx import AsyncClient
@@ -62,3 +63,129 @@ async def test_ugly_queries_are_4xx_problems(client: AsyncClient, keys: Keys, pa
     response = await client.get(path, headers=Keys.header(keys.admin))
     assert 400 <= response.status_code < 500, response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def _head(client: AsyncClient, keys: Keys) -> int:
+    return int((await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))).json()["tx_seq"])
+
+
+async def test_a_body_over_the_ceiling_is_413_whether_declared_or_streamed(
+    client: AsyncClient, keys: Keys
+) -> None:
+    head = await _head(client, keys)
+    padding = b" " * (33 << 20)  # past the default LEDGER_REQUEST_MAX_BYTES of 32 MiB
+    headers = Keys.header(keys.admin) | {"content-type": "application/json"}
+    declared = await client.post("/v1/events", content=b'{"events": []' + padding + b"}", headers=headers)
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"events": ['
+        for _ in range(33):
+            yield b" " * (1 << 20)
+        yield b"]}"
+
+    streamed = await client.post("/v1/events", content=chunks(), headers=headers)
+    for response in (declared, streamed):
+        assert response.status_code == 413, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "LEDGER_REQUEST_MAX_BYTES" in response.json()["detail"]
+    assert await _head(client, keys) == head
+
+
+@pytest.mark.parametrize(
+    "known_at", ["9999-12-31", "9999-12-31T23:59:59-14:00", "9999-12-31T23:59:59.999999%2B14:00"]
+)
+async def test_a_known_at_past_the_last_representable_instant_reads_the_head(
+    client: AsyncClient, keys: Keys, known_at: str
+) -> None:
+    head = await _head(client, keys)
+    response = await client.get(
+        f"/v1/persons/1671014501900001/coverage?known_at={known_at}", headers=Keys.header(keys.admin)
+    )
+    assert response.status_code == 404  # nobody registered: the read itself worked, at the head
+    lookup = await client.post(
+        "/v1/coverage/lookup",
+        json={"niks": ["1671014501900001"], "known_at": known_at.replace("%2B", "+")},
+        headers=Keys.header(keys.admin),
+    )
+    assert lookup.status_code == 200, lookup.text
+    assert lookup.json()["as_of"]["tx_seq"] == head
+
+
+@pytest.mark.parametrize(
+    "known_at", ["20240220T090000%2B0700", "2024-W08-2", "2024-02-20T09%2B07:00", "2024-02-20T09:00"]
+)
+async def test_known_at_is_rfc_3339_a_date_or_a_tx_and_nothing_looser(
+    client: AsyncClient, keys: Keys, known_at: str
+) -> None:
+    response = await client.get(
+        f"/v1/persons/1671014501900001/coverage?known_at={known_at}", headers=Keys.header(keys.admin)
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "known_at"
+
+
+@pytest.mark.parametrize("valid_at", ["2024-W08", "20240214", "0"])
+async def test_valid_at_is_a_calendar_date(client: AsyncClient, keys: Keys, valid_at: str) -> None:
+    response = await client.get(
+        f"/v1/persons/1671014501900001/coverage?valid_at={valid_at}", headers=Keys.header(keys.admin)
+    )
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("amount", True), ("amount", "16800"), ("amount", 16800.0), ("paid_on", 0), ("paid_on", "20250101")],
+)
+async def test_numbers_and_dates_are_taken_only_in_their_json_form(
+    client: AsyncClient, keys: Keys, field: str, value: object
+) -> None:
+    response = await client.post(
+        "/v1/events", json={"events": [PAYMENT | {field: value}]}, headers=Keys.header(keys.admin)
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == f"events[0].{field}"
+
+
+async def test_a_lookup_valid_at_must_be_a_date_text(client: AsyncClient, keys: Keys) -> None:
+    response = await client.post(
+        "/v1/coverage/lookup",
+        json={"niks": ["1671014501900001"], "valid_at": 0},
+        headers=Keys.header(keys.admin),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "valid_at"
+
+
+async def test_a_backfill_in_the_future_is_refused(client: AsyncClient, keys: Keys) -> None:
+    head = await _head(client, keys)
+    response = await client.post(
+        "/v1/events",
+        json={
+            "events": [REGISTRATION | {"nik": "1671014501900001"}],
+            "recorded_at": "2100-01-01T00:00:00+07:00",
+        },
+        headers=Keys.header(keys.admin),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"code": "backfill_in_future", "message": "recorded_at is later than now", "field": "recorded_at"}
+    ]
+    numeric = await client.post(
+        "/v1/events",
+        json={"events": [REGISTRATION | {"nik": "1671014501900001"}], "recorded_at": 1700000000},
+        headers=Keys.header(keys.admin),
+    )
+    assert numeric.status_code == 422
+    assert numeric.json()["errors"][0]["field"] == "recorded_at"
+    assert await _head(client, keys) == head
+
+
+async def test_the_coverage_diff_has_no_generic_manifest(client: AsyncClient, keys: Keys) -> None:
+    response = await client.get("/v1/reports/coverage-diff/manifest", headers=Keys.header(keys.auditor))
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    wrong = await client.get(
+        "/v1/reports/coverage-diff?known_then=2024-W08", headers=Keys.header(keys.auditor)
+    )
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["field"] == "known_then"

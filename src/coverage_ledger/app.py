@@ -19,6 +19,7 @@ from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.database.reads import ReadPool
 from coverage_ledger.http import problems
 from coverage_ledger.http.access_log import AccessLog
+from coverage_ledger.http.body_limit import BodyLimit
 from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.http.lean_reads import LeanReads
 from coverage_ledger.ledger.endpoints import router as ledger_router
@@ -111,6 +112,7 @@ def create_app(
     app.state.upload_settings = uploads
     problems.install(app)
     app.add_middleware(LeanReads, routes=[COVERAGE_ROUTE])
+    app.add_middleware(BodyLimit, max_bytes=settings.ledger_request_max_bytes)
     app.add_middleware(AccessLog)  # added last: outside the lean reads, so it sees them too
     app.include_router(ledger_router)
     app.include_router(coverage_router)

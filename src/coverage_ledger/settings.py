@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     ledger_upload_max_bytes: int = Field(
         default=1 << 30, description="Largest roster file accepted, in bytes (413 beyond it)."
     )
+    ledger_request_max_bytes: int = Field(
+        default=32 << 20,
+        description="Largest request body other than an uploaded file, in bytes (413 beyond it): "
+        "a batch of 10,000 events fits in a few megabytes.",
+    )
     ledger_upload_workers: int = Field(default=1, description="Uploads processed at the same time.")
     ledger_session_secret: str | None = Field(
         default=None,

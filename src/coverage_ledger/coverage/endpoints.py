@@ -69,12 +69,12 @@ def read_coordinates(valid_at: str | None, known_at: str | None, *, today: date)
     return valid, known_at_query(known_at)
 
 
-def known_at_query(text: str | None) -> KnownAt:
-    """A `known_at` query parameter parsed; 422 naming the field when it is not one."""
+def known_at_query(text: str | None, *, field: str = "known_at") -> KnownAt:
+    """A `known_at`-like query parameter parsed; 422 naming `field` when it is not one."""
     try:
         return parse_known_at(text)
     except InvalidKnownAt as exc:
-        raise InvalidInput(str(exc), [ErrorItem("invalid_known_at", str(exc), field="known_at")]) from exc
+        raise InvalidInput(str(exc), [ErrorItem("invalid_known_at", str(exc), field=field)]) from exc
 
 
 ReadPoint = Annotated[AsOf, Depends(read_point)]

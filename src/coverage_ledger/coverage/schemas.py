@@ -5,6 +5,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from coverage_ledger.ledger.event_fields import Day
+
 
 class AsOfOut(BaseModel):
     """The point a read answers for; pass `known_at=tx:<tx_seq>` to replay it exactly."""
@@ -89,7 +91,7 @@ class LookupRequest(BaseModel):
     niks: list[Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")]] = Field(
         min_length=1, max_length=10_000
     )
-    valid_at: date | None = Field(default=None, description="Default: today in Asia/Jakarta.")
+    valid_at: Day | None = Field(default=None, description="Default: today in Asia/Jakarta.")
     known_at: str | None = Field(default=None, description="RFC 3339 timestamp, date or tx:N; default now.")
 
 

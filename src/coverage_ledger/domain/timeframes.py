@@ -66,6 +66,12 @@ KnownAt = KnownNow | KnownAtInstant | KnownOnDate | KnownAtTx
 
 _TX = re.compile(r"^tx:([0-9]{1,18})$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+# RFC 3339's date-time (fractions past microseconds are cut: recorded_at keeps microseconds, so
+# "recorded at or before T" selects the same txs)
+_INSTANT = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})?$"
+)
+_LAST_COUNTABLE_DAY = date(9999, 12, 30)
 
 
 class InvalidKnownAt(ValueError):
@@ -82,15 +88,23 @@ def parse_known_at(text: str | None) -> KnownAt:
         return KnownAtTx(int(tx.group(1)))
     if _DATE.match(value):
         try:
-            return KnownOnDate(date.fromisoformat(value))
+            day = date.fromisoformat(value)
         except ValueError as exc:
             raise InvalidKnownAt(f"{value!r} is not a real calendar date") from exc
+        # the last days of year 9999 have no next midnight to count to: they are beyond any head
+        return KnownNow() if day >= _LAST_COUNTABLE_DAY else KnownOnDate(day)
+    if not _INSTANT.match(value):
+        raise InvalidKnownAt(f"{value!r} is not an RFC 3339 timestamp, a date (YYYY-MM-DD) or tx:N")
     try:
         instant = datetime.fromisoformat(value.replace("z", "Z"))
     except ValueError as exc:
-        raise InvalidKnownAt(f"{value!r} is not an RFC 3339 timestamp, a date (YYYY-MM-DD) or tx:N") from exc
+        raise InvalidKnownAt(f"{value!r} is not a real calendar date and time") from exc
     if instant.tzinfo is None:
         raise InvalidKnownAt(f"{value!r} has no UTC offset; write e.g. 2024-02-20T09:00:00+07:00")
+    try:
+        instant.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00, past the last representable instant
+        return KnownNow()
     return KnownAtInstant(instant)
 
 
@@ -98,6 +112,8 @@ def parse_valid_at(text: str | None, *, today: date) -> date:
     """A `valid_at` date; empty means `today` (the caller passes today in Asia/Jakarta)."""
     if text is None or text.strip() == "":
         return today
+    if not _DATE.match(text.strip()):
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
     try:
         return date.fromisoformat(text.strip())
     except ValueError as exc:

@@ -2,14 +2,13 @@
 paid in one or more parts, a payment reversed. Claimants, heirs and payees are recorded by NIK
 and relation: their names are personal data and stay out of the chained log."""
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from coverage_ledger.domain.claim_benefit import BENEFIT_KINDS, SCHOOL_LEVELS
-from coverage_ledger.ledger.event_fields import EventId, Rupiah, Text
+from coverage_ledger.ledger.event_fields import Count, Day, EventId, Rupiah, Text
 
 NikText = Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")]
 Percent = Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)]
@@ -39,7 +38,7 @@ class Child(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     level: Literal[SCHOOL_LEVELS]  # type: ignore[valid-type]
-    years_done: int = Field(default=0, ge=0, le=10)
+    years_done: Count = Field(default=0, ge=0, le=10)
 
 
 class ClaimFiled(_ClaimEvent):
@@ -51,9 +50,9 @@ class ClaimFiled(_ClaimEvent):
     benefit: Literal[BENEFIT_KINDS] = Field(  # type: ignore[valid-type]
         description="JKM (death not from work) or a JKK work-accident benefit."
     )
-    incident_date: date = Field(description="Day of the death or accident (Asia/Jakarta).")
-    filed_on: date | None = Field(default=None, description="Day filed; default: the recording date.")
-    complete_on: date | None = Field(
+    incident_date: Day = Field(description="Day of the death or accident (Asia/Jakarta).")
+    filed_on: Day | None = Field(default=None, description="Day filed; default: the recording date.")
+    complete_on: Day | None = Field(
         default=None,
         description="Day the claim's documents were complete; the service time runs from it "
         "(default: filed_on).",
@@ -69,7 +68,7 @@ class ClaimFiled(_ClaimEvent):
     function_lost_percent: Percent | None = Field(
         default=None, description="JKK_PARTIAL for a loss of function: the share of function lost."
     )
-    incapacity_months: int | None = Field(
+    incapacity_months: Count | None = Field(
         default=None, ge=1, le=120, description="JKK_TEMPORARY: whole months unable to work."
     )
     medical_cost: Rupiah | None = Field(
@@ -106,7 +105,7 @@ class ClaimApproved(_ClaimEvent):
     ledger knows it in this tx; the amount is fixed by the rules then known."""
 
     type: Literal["claim.approved"]
-    decided_on: date
+    decided_on: Day
 
 
 class ClaimRejected(_ClaimEvent):
@@ -114,7 +113,7 @@ class ClaimRejected(_ClaimEvent):
 
     type: Literal["claim.rejected"]
     reason: Text
-    decided_on: date
+    decided_on: Day
 
 
 class ClaimPaid(_ClaimEvent):
@@ -122,7 +121,7 @@ class ClaimPaid(_ClaimEvent):
 
     type: Literal["claim.paid"]
     amount: Rupiah = Field(gt=0, description="Whole rupiah paid.")
-    paid_on: date
+    paid_on: Day
 
 
 class ClaimReversed(_ClaimEvent):
@@ -133,7 +132,7 @@ class ClaimReversed(_ClaimEvent):
     payment_event_id: EventId | None = Field(
         default=None, description="The `claim.paid` reversed; default: every payment in force."
     )
-    reversed_on: date | None = Field(default=None, description="Default: the recording date.")
+    reversed_on: Day | None = Field(default=None, description="Default: the recording date.")
 
 
 CLAIM_EVENT_TYPES = ("claim.filed", "claim.approved", "claim.rejected", "claim.paid", "claim.reversed")

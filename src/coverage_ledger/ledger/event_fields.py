@@ -1,8 +1,14 @@
-"""Field types shared by the event schemas."""
+"""Field types shared by the event schemas.
 
+Numbers and dates are taken only in their JSON form: pydantic's lax mode would read `true` as
+1 rupiah, `"16800"` or `16800.0` as an amount and `0` as 1970-01-01, and a ledger that can
+never be edited must not guess what a sender meant."""
+
+import re
+from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, Strict, StringConstraints
 
 EventId = Annotated[
     str,
@@ -10,4 +16,33 @@ EventId = Annotated[
 ]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
-Rupiah = Annotated[int, Field(ge=0, le=10**15, description="Whole rupiah.")]
+Count = Annotated[int, Strict()]
+"""A JSON integer: not a boolean, a string or a float."""
+Rupiah = Annotated[int, Strict(), Field(ge=0, le=10**15, description="Whole rupiah.")]
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INSTANT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})?"
+)
+
+
+def _day_text(value: object) -> object:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DAY.fullmatch(value):
+        return value
+    raise ValueError("a date is written as text, YYYY-MM-DD")
+
+
+def _instant_text(value: object) -> object:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _INSTANT.fullmatch(value):
+        return value
+    raise ValueError("a timestamp is written as RFC 3339 text, e.g. 2024-02-20T09:00:00+07:00")
+
+
+Day = Annotated[date, BeforeValidator(_day_text)]
+"""A calendar date, sent as `YYYY-MM-DD`."""
+Instant = Annotated[datetime, BeforeValidator(_instant_text)]
+"""A timestamp, sent as RFC 3339 text."""

@@ -1,6 +1,6 @@
 """The events a caller can append, and the append request and response (HTTP contract v1)."""
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -13,7 +13,7 @@ from coverage_ledger.ledger.claim_events import (
     ClaimRejected,
     ClaimReversed,
 )
-from coverage_ledger.ledger.event_fields import EventId, RegionCode, Rupiah, Text
+from coverage_ledger.ledger.event_fields import Count, Day, EventId, Instant, RegionCode, Rupiah, Text
 
 OfficerProgram = Literal[OFFICER_PROGRAMS]  # type: ignore[valid-type]
 
@@ -30,7 +30,7 @@ class PersonRegistered(_Event):
     type: Literal["person.registered"]
     nik: str = Field(description="16-digit NIK as text.", examples=["1671014501900001"])
     name: Text
-    birth_date: date | None = None
+    birth_date: Day | None = None
     sex: Literal["M", "F"] | None = Field(default=None, description="M or F; must agree with the NIK.")
     region_code: RegionCode = Field(description="Domicile, a Kemendagri code at any level.")
     phone: Annotated[str, StringConstraints(max_length=32)] | None = None
@@ -44,10 +44,10 @@ class OfficerEnrolled(_Event):
     role: str = Field(description="Ad hoc body role: " + ", ".join(OFFICER_ROLES))
     committee: Text = Field(description="The enrolling committee, e.g. KPU-16.71.")
     region_code: RegionCode
-    valid_from: date = Field(description="First day of duty.")
-    valid_to: date = Field(description="The day after the last day of duty (exclusive).")
+    valid_from: Day = Field(description="First day of duty.")
+    valid_to: Day = Field(description="The day after the last day of duty (exclusive).")
     programs: list[OfficerProgram] = Field(default_factory=lambda: list(OFFICER_PROGRAMS), min_length=1)
-    registered_on: date | None = Field(
+    registered_on: Day | None = Field(
         default=None, description="When the registration was received; default: the recording date."
     )
 
@@ -116,12 +116,12 @@ class InformalEnrolled(_Event):
     programs: list[BpuProgram] = Field(default_factory=_protection_programs)
     declared_income: Rupiah = Field(description="Monthly income the worker declares: the JKK and JHT base.")
     region_code: RegionCode
-    valid_from: date
+    valid_from: Day
     sector: Literal["transport", "other"] = Field(
         default="other", description="Decides the PP 50/2025 relief."
     )
     payer: Payer
-    registered_on: date | None = None
+    registered_on: Day | None = None
 
     @field_validator("programs")
     @classmethod
@@ -139,7 +139,7 @@ class ContributionPaid(_Event):
     months_to: MonthText
     amount: Rupiah = Field(description="Total rupiah for those months and programs.")
     payer: Payer
-    paid_on: date
+    paid_on: Day
 
     @field_validator("programs")
     @classmethod
@@ -159,7 +159,7 @@ class MembershipReactivated(_Event):
     type: Literal["membership.reactivated"]
     nik: str
     reason: Text
-    reactivated_on: date
+    reactivated_on: Day
 
 
 class RuleDefined(_Event):
@@ -193,8 +193,8 @@ class PotentialEstimated(_Event):
     segment: Literal["all", "officer", "informal"] = Field(
         description="Whose potential: informal (BPU) workers, election officers, or all."
     )
-    valid_from: date = Field(description="First day the estimate applies to.")
-    count: int = Field(ge=0, le=10**9, description="Number of potential workers.")
+    valid_from: Day = Field(description="First day the estimate applies to.")
+    count: Count = Field(ge=0, le=10**9, description="Number of potential workers.")
     source: Text | None = Field(default=None, description="Where the figure comes from.")
 
 
@@ -205,8 +205,8 @@ class RegionDefined(_Event):
     code: RegionCode
     name: Text
     decree: Text
-    valid_from: date | None = None
-    valid_to: date | None = Field(default=None, description="First day the code no longer exists.")
+    valid_from: Day | None = None
+    valid_to: Day | None = Field(default=None, description="First day the code no longer exists.")
     successors: list[RegionCode] | None = Field(
         default=None, description="Codes that took over from `valid_to` on (a split or a renumbering)."
     )
@@ -275,7 +275,7 @@ class AppendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     events: list[AppendableEvent] = Field(min_length=1, max_length=10_000)
-    recorded_at: datetime | None = Field(
+    recorded_at: Instant | None = Field(
         default=None,
         description="Admin-only backfill: the tx's recorded_at, accepted only after the head's.",
     )

@@ -304,6 +304,13 @@ async def append_events(
             "recorded_at needs a UTC offset",
             [ErrorItem("naive_timestamp", "add a UTC offset", field="recorded_at")],
         )
+    if recorded_at is not None and recorded_at > datetime.now(UTC):
+        # every later tx is stamped after the head: a future head would hide them from every
+        # date and timestamp known_at until that future came
+        raise InvalidInput(
+            "a backfill's recorded_at must not be in the future",
+            [ErrorItem("backfill_in_future", "recorded_at is later than now", field="recorded_at")],
+        )
     prepared = _prepare(events)
     _check_rights(principal, prepared)
     _check_unique_ids(prepared)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.coverage.endpoints import KnownAtQuery, ReadPoint, known_at_query
 from coverage_ledger.domain.access import Principal, Role
-from coverage_ledger.errors import Forbidden
+from coverage_ledger.errors import Forbidden, NotFound
 from coverage_ledger.http.dependencies import Caller, Now, Opener, Session, SessionOpener
 from coverage_ledger.ledger.asof import AsOf, resolve
 from coverage_ledger.reports import repository
@@ -92,8 +92,12 @@ async def get_coverage_diff(
     format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
 ) -> StreamingResponse:
     scope = await authorise(session, caller, name="coverage-diff", region=region, as_of=point)
-    then = await resolve(session, valid_at=point.valid_at, known_at=known_at_query(known_then), now=now)
-    later = await resolve(session, valid_at=point.valid_at, known_at=known_at_query(known_now), now=now)
+    then = await resolve(
+        session, valid_at=point.valid_at, known_at=known_at_query(known_then, field="known_then"), now=now
+    )
+    later = await resolve(
+        session, valid_at=point.valid_at, known_at=known_at_query(known_now, field="known_now"), now=now
+    )
     diff = DiffRequest(then, later, scope)
     access_id = await repository.log_access(
         session,
@@ -190,6 +194,9 @@ async def logged_manifest(
     format: str,
 ) -> dict[str, Any]:
     """A report's manifest, its request written to the access log (shared by the API and the page)."""
+    if name not in REPORT_NAMES:
+        # coverage-diff compares two moments of knowledge: its own parameters, no manifest here
+        raise NotFound(f"no manifest for report {name!r}; manifests: {', '.join(REPORT_NAMES)}")
     scope = await authorise(session, principal, name=name, region=region, as_of=point)
     report = ReportRequest(name, point, scope, format)
     body = await manifest(session, report)

@@ -1,0 +1,121 @@
+"""A person's registration is their identity and domicile, shared by every organisation that
+enrols them: it is replaced by a correction, never doubled, and never pulled from under an
+enrolment in force."""
+
+from httpx import AsyncClient
+
+from tests.support import Keys, corrected, enrolled, nik, registered
+
+
+async def _post(
+    client: AsyncClient, secret: str, *events: dict[str, object]
+) -> tuple[int, dict[str, object]]:
+    response = await client.post("/v1/events", json={"events": list(events)}, headers=Keys.header(secret))
+    return response.status_code, response.json()
+
+
+async def _head(client: AsyncClient, keys: Keys) -> int:
+    response = await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))
+    return int(response.json()["tx_seq"])
+
+
+async def test_a_second_registration_cannot_move_a_person_into_another_region(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = nik(district="320101")
+    status, _ = await _post(
+        client, keys.other_office, registered(person, region="32.01.01", event_id=f"west-{person}")
+    )
+    assert status == 200
+    head = await _head(client, keys)
+    status, body = await _post(
+        client, keys.office, registered(person, region="16.71.01", event_id=f"taken-{person}")
+    )
+    assert status == 409, body
+    assert body["errors"] == [  # type: ignore[comparison-overlap]
+        {
+            "code": "already_registered",
+            "message": body["errors"][0]["message"],  # type: ignore[index]
+            "field": "events[0].nik",
+        }
+    ]
+    assert await _head(client, keys) == head
+    hidden = await client.get(f"/v1/persons/{person}/history", headers=Keys.header(keys.office))
+    assert hidden.status_code == 404
+    own = await client.get(f"/v1/persons/{person}/history", headers=Keys.header(keys.other_office))
+    assert own.status_code == 200
+
+
+async def test_the_same_person_twice_in_one_batch_is_refused(client: AsyncClient, keys: Keys) -> None:
+    person = nik()
+    status, body = await _post(
+        client,
+        keys.admin,
+        registered(person, event_id=f"a-{person}"),
+        registered(person, event_id=f"b-{person}"),
+    )
+    assert status == 409
+    assert [e["field"] for e in body["errors"]] == ["events[1].nik"]  # type: ignore[attr-defined]
+
+
+async def test_a_registration_is_replaced_through_a_correction(client: AsyncClient, keys: Keys) -> None:
+    person = nik()
+    first = registered(person, event_id=f"first-{person}")
+    assert (await _post(client, keys.office, first))[0] == 200
+    moved = registered(person, region="16.71.02", event_id=f"moved-{person}")
+    status, body = await _post(
+        client, keys.office, corrected(f"fix-{person}", [first["event_id"]], replacement=moved)
+    )
+    assert status == 200, body
+    history = await client.get(f"/v1/persons/{person}/history", headers=Keys.header(keys.office))
+    superseded = {
+        e["event_id"]: [s["event_id"] for s in e["superseded_by"]] for e in history.json()["events"]
+    }
+    assert superseded[first["event_id"]] == [f"fix-{person}"]
+    assert superseded[moved["event_id"]] == []
+
+
+async def test_a_registration_with_enrolments_in_force_cannot_be_retracted(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = nik()
+    registration = registered(person, event_id=f"reg-{person}")
+    enrolment = enrolled(
+        person,
+        event_id=f"kpps-{person}",
+        valid_from="2024-01-25",
+        valid_to="2024-02-24",
+        registered_on="2024-01-15",
+    )
+    assert (await _post(client, keys.committee, registration, enrolment))[0] == 200
+    head = await _head(client, keys)
+    status, body = await _post(client, keys.office, corrected(f"drop-{person}", [registration["event_id"]]))
+    assert status == 409, body
+    assert body["errors"][0]["code"] == "registration_in_use"  # type: ignore[index]
+    assert body["errors"][0]["field"] == "events[0].supersedes"  # type: ignore[index]
+    assert await _head(client, keys) == head
+    covered = await client.get(
+        f"/v1/persons/{person}/coverage?valid_at=2024-02-01", headers=Keys.header(keys.admin)
+    )
+    assert covered.json()["status"] == "covered"
+    # with the enrolment retracted in the same batch, the registration may go too
+    status, body = await _post(
+        client,
+        keys.office,
+        corrected(f"drop-both-{person}", [enrolment["event_id"], registration["event_id"]]),
+    )
+    assert status == 200, body
+    gone = await client.get(f"/v1/persons/{person}/coverage", headers=Keys.header(keys.admin))
+    assert gone.status_code == 404
+
+
+async def test_committees_and_sponsors_do_not_correct_registrations(client: AsyncClient, keys: Keys) -> None:
+    person = nik()
+    registration = registered(person, event_id=f"reg-{person}")
+    assert (await _post(client, keys.office, registration))[0] == 200
+    for secret in (keys.committee, keys.sponsor):
+        status, body = await _post(
+            client, secret, corrected(f"c-{person}-{secret[-6:]}", [registration["event_id"]])
+        )
+        assert status == 403, body
+        assert body["errors"][0]["code"] == "registration_correction_not_allowed"  # type: ignore[index]
