@@ -4,7 +4,7 @@ enrolment in force."""
 
 from httpx import AsyncClient
 
-from tests.support import Keys, corrected, enrolled, nik, registered
+from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, registered
 
 
 async def _post(
@@ -119,3 +119,50 @@ async def test_committees_and_sponsors_do_not_correct_registrations(client: Asyn
         )
         assert status == 403, body
         assert body["errors"][0]["code"] == "registration_correction_not_allowed"  # type: ignore[index]
+
+
+async def test_an_identical_resend_of_another_regions_event_is_403_not_a_duplicate(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = nik(district="320101")
+    registration = registered(person, region="32.01.01", event_id=f"west-{person}")
+    assert (await _post(client, keys.other_office, registration))[0] == 200
+    status, body = await _post(client, keys.office, registration)
+    assert status == 403, body
+    assert body["errors"][0]["code"] == "region_out_of_scope"  # type: ignore[index]
+
+
+async def test_names_and_phones_hold_visible_text_only(client: AsyncClient, keys: Keys) -> None:
+    for field, value in [
+        ("name", "Siti\\nINFO forged"),
+        ("name", "\\u202eHACK"),
+        ("name", "\\u200b"),
+        ("phone", "0812\\u001b[31m"),
+    ]:
+        person = nik()
+        event = registered(person) | {field: value.encode().decode("unicode_escape")}
+        status, body = await _post(client, keys.office, event)
+        assert status == 422, (field, value, body)
+        assert body["errors"][0]["field"] == f"events[0].{field}"  # type: ignore[index]
+
+
+async def test_every_nik_an_event_names_is_checked(client: AsyncClient, keys: Keys) -> None:
+    person = nik()
+    assert (await _post(client, keys.admin, registered(person)))[0] == 200
+    cases = [
+        {"event_id": "x-1", "type": "person.erased", "nik": "12345", "reason": "asked"},
+        {
+            "event_id": "x-2",
+            "type": "membership.reactivated",
+            "nik": "abc",
+            "reason": "paid",
+            "reactivated_on": "2025-01-02",
+        },
+        enrolled_bpu(person, event_id="x-3", valid_from="2025-01-01", payer={"kind": "person", "nik": "123"}),
+    ]
+    fields = ["events[0].nik", "events[0].nik", "events[0].payer.nik"]
+    for event, field in zip(cases, fields, strict=True):
+        status, body = await _post(client, keys.admin, event)
+        assert status == 422, (event, body)
+        assert body["errors"][0]["field"] == field, body  # type: ignore[index]
+        assert body["errors"][0]["code"].startswith("nik_"), body  # type: ignore[index]

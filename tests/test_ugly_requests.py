@@ -189,3 +189,20 @@ async def test_the_coverage_diff_has_no_generic_manifest(client: AsyncClient, ke
     )
     assert wrong.status_code == 422
     assert wrong.json()["errors"][0]["field"] == "known_then"
+
+
+async def test_a_person_search_outside_the_keys_region_is_the_same_404_as_an_unknown_region(
+    client: AsyncClient, keys: Keys
+) -> None:
+    outside = await client.get("/v1/persons?region=32", headers=Keys.header(keys.office))
+    unknown = await client.get("/v1/persons?region=99", headers=Keys.header(keys.office))
+    assert outside.status_code == unknown.status_code == 404
+    inside = await client.get("/v1/persons?region=16.71", headers=Keys.header(keys.office))
+    assert inside.status_code == 200
+
+
+@pytest.mark.parametrize("cursor", ["';drop table x;--", "zz zz", "-x"])
+async def test_a_claims_cursor_is_a_claim_id(client: AsyncClient, keys: Keys, cursor: str) -> None:
+    response = await client.get("/v1/claims", params={"cursor": cursor}, headers=Keys.header(keys.admin))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "cursor"

@@ -5,12 +5,14 @@ import logging
 import re
 from typing import Any
 
-NIK = re.compile(r"(?<![0-9])([0-9]{4})[0-9]{8,}([0-9]{4})(?![0-9])")
-"""A run of 16 digits, or more: a NIK typed with an extra digit is still a NIK to hide."""
+NIK = re.compile(r"(?<![0-9])[0-9](?:[-. ]?[0-9]){14,}(?![0-9])")
+"""15 digits or more, possibly grouped by single dashes, dots or spaces: a NIK that lost a digit,
+gained one or was typed in groups is still a NIK to hide."""
 
 
 def _masked_match(match: re.Match[str]) -> str:
-    return f"{match[1]}********{match[2]}"
+    digits = re.sub(r"[^0-9]", "", match[0])
+    return f"{digits[:4]}********{digits[-4:]}"
 
 
 def mask_niks(text: str) -> str:

@@ -157,7 +157,12 @@ async def get_claims(
     status: Annotated[list[ClaimStatus] | None, Query(description="Only these statuses.")] = None,
     overdue: Annotated[bool, Query(description="Only claims overdue on valid_at.")] = False,
     cursor: Annotated[
-        str | None, Query(max_length=128, description="next_cursor of the previous page")
+        str | None,
+        Query(
+            max_length=128,
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$",  # a claim id, as EventId in the event schemas
+            description="next_cursor of the previous page",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ClaimListOut:

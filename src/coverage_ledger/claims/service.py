@@ -14,7 +14,7 @@ from coverage_ledger.domain.access import Principal
 from coverage_ledger.errors import NotFound
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions import repository as regions_repository
-from coverage_ledger.regions.service import visible_region
+from coverage_ledger.regions.visibility import visible_region
 
 CHILD_CODE_LENGTH = {None: 2, 1: 5, 2: 8, 3: 13}
 """Length of a child's code under a region of each level (None: the nation, whose children are

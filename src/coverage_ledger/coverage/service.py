@@ -17,6 +17,7 @@ from coverage_ledger.domain.rule_table import RuleTable, rule_table
 from coverage_ledger.errors import NotFound
 from coverage_ledger.ledger import person_events, projections, repository
 from coverage_ledger.ledger.asof import AsOf
+from coverage_ledger.regions.visibility import visible_region
 
 PERSON_NOT_FOUND = "no person with this NIK is visible to this key"
 PERSON_EVENT_TYPES = (
@@ -250,8 +251,8 @@ async def search_persons(
     limit: int,
 ) -> SearchPage:
     """Persons in a region (or of a committee) with their status on the date, in NIK order."""
-    if region is not None and principal.region_prefix is not None and not principal.sees(region):
-        return SearchPage([], None)  # nothing outside the key's region is visible
+    if region is not None:  # unknown, or outside the key's region: the same 404 as elsewhere
+        await visible_region(session, principal, region, as_of.tx_seq, as_of.valid_at)
     prefix = region or principal.region_prefix
     items: list[tuple[str, CoverageAnswer, str]] = []
     after = cursor or ""

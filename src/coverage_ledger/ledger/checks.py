@@ -25,16 +25,37 @@ from coverage_ledger.ledger.schemas import (
 )
 from coverage_ledger.ledger.snapshot import Snapshot
 
+PERSON_EVENTS = (
+    PersonRegistered,
+    OfficerEnrolled,
+    InformalEnrolled,
+    ContributionPaid,
+    MembershipReactivated,
+    PersonErased,
+)
+"""Events about one person, named by NIK."""
+
 
 def region_of(payload: dict[str, object]) -> str | None:
     value = payload.get("region_code") or payload.get("code")
     return value if isinstance(value, str) else None
 
 
+def niks_named(event: object, path: str) -> list[tuple[str, str]]:
+    """(NIK, field) of every NIK an event names: its person's, and a paying person's."""
+    named = []
+    if isinstance(event, PERSON_EVENTS):
+        named.append((event.nik, f"{path}.nik"))
+    payer = getattr(event, "payer", None)
+    if payer is not None and payer.nik:
+        named.append((payer.nik, f"{path}.payer.nik"))
+    return named
+
+
 def snapshot_keys(prepared: Sequence[PreparedEvent]) -> dict[str, set[str]]:
     """What the snapshot must read for these events: regions, districts, persons."""
     sources = [p.source for p in prepared]
-    niks = {s.nik for s in sources if isinstance(s, PersonRegistered | OfficerEnrolled | InformalEnrolled)}
+    niks = {nik for p in prepared for nik, _ in niks_named(p.source, p.path)}
     batch_regions = {s.code for s in sources if isinstance(s, RegionDefined)}
     parents = {parent for s in sources if isinstance(s, RegionDefined) and (parent := region_parent(s.code))}
     return {
@@ -55,8 +76,24 @@ def snapshot_keys(prepared: Sequence[PreparedEvent]) -> dict[str, set[str]]:
     }
 
 
+def check_scope(*, principal: Principal, prepared: Sequence[PreparedEvent]) -> None:
+    """Every event lies in the key's region (403), checked before anything is read: an identical
+    re-send of another region's event must not learn that it exists."""
+    for item in prepared:
+        region = region_of(item.row.payload)
+        if region is not None and not principal.sees(region):
+            raise Forbidden(
+                f"{item.path}: region {region} is outside this key's region {principal.region_prefix}",
+                [
+                    ErrorItem(
+                        "region_out_of_scope", "outside the key's region", field=f"{item.path}.region_code"
+                    )
+                ],
+            )
+
+
 def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snapshot: Snapshot) -> None:
-    """Every semantic rule of the batch; all failures are reported together (422), scope first (403)."""
+    """Every semantic rule of the batch; all failures are reported together (422)."""
     errors: list[ErrorItem] = []
     batch_regions = {p.source.code for p in prepared if isinstance(p.source, RegionDefined)}
     regions = snapshot.regions_in_force | batch_regions
@@ -76,11 +113,6 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
         event = item.source
         path = item.path
         region = region_of(item.row.payload)
-        if region is not None and not principal.sees(region):
-            raise Forbidden(
-                f"{path}: region {region} is outside this key's region {principal.region_prefix}",
-                [ErrorItem("region_out_of_scope", "outside the key's region", field=f"{path}.region_code")],
-            )
         if isinstance(event, RegionDefined):
             parent = region_parent(event.code)
             if parent is not None and parent not in regions:
@@ -99,8 +131,8 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
                     field=f"{path}.region_code",
                 )
             )
-        if isinstance(event, PersonRegistered | OfficerEnrolled | InformalEnrolled):
-            nik = parse_nik(event.nik, known_districts=snapshot.districts_known, field=f"{path}.nik")
+        for named, field in niks_named(event, path):
+            nik = parse_nik(named, known_districts=snapshot.districts_known, field=field)
             if isinstance(nik, ErrorItem):
                 errors.append(nik)
             elif isinstance(event, PersonRegistered):

@@ -8,7 +8,9 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, Strict, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, Strict, StringConstraints
+
+from coverage_ledger.domain.names import hidden_character
 
 EventId = Annotated[
     str,
@@ -16,6 +18,19 @@ EventId = Annotated[
 ]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+
+
+def _visible(value: str) -> str:
+    hidden = hidden_character(value)
+    if hidden is not None:
+        raise ValueError(f"holds the control or invisible character {hidden}; send visible text only")
+    return value
+
+
+PersonText = Annotated[
+    str, StringConstraints(max_length=500, strip_whitespace=True), AfterValidator(_visible)
+]
+"""A name or phone: visible characters only (they are printed in reports and pages)."""
 Count = Annotated[int, Strict()]
 """A JSON integer: not a boolean, a string or a float."""
 Rupiah = Annotated[int, Strict(), Field(ge=0, le=10**15, description="Whole rupiah.")]

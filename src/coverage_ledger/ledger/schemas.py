@@ -13,7 +13,16 @@ from coverage_ledger.ledger.claim_events import (
     ClaimRejected,
     ClaimReversed,
 )
-from coverage_ledger.ledger.event_fields import Count, Day, EventId, Instant, RegionCode, Rupiah, Text
+from coverage_ledger.ledger.event_fields import (
+    Count,
+    Day,
+    EventId,
+    Instant,
+    PersonText,
+    RegionCode,
+    Rupiah,
+    Text,
+)
 
 OfficerProgram = Literal[OFFICER_PROGRAMS]  # type: ignore[valid-type]
 
@@ -29,11 +38,11 @@ class PersonRegistered(_Event):
 
     type: Literal["person.registered"]
     nik: str = Field(description="16-digit NIK as text.", examples=["1671014501900001"])
-    name: Text
+    name: Annotated[PersonText, StringConstraints(min_length=1)]
     birth_date: Day | None = None
     sex: Literal["M", "F"] | None = Field(default=None, description="M or F; must agree with the NIK.")
     region_code: RegionCode = Field(description="Domicile, a Kemendagri code at any level.")
-    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
+    phone: Annotated[PersonText, StringConstraints(max_length=32)] | None = None
 
 
 class OfficerEnrolled(_Event):

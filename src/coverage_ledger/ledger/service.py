@@ -19,7 +19,7 @@ from coverage_ledger.domain.supersession import EventLinks, changes_after_append
 from coverage_ledger.domain.timeframes import format_instant, jakarta_date
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.ledger import projections, repository
-from coverage_ledger.ledger.checks import check_batch, check_overlaps, snapshot_keys
+from coverage_ledger.ledger.checks import check_batch, check_overlaps, check_scope, snapshot_keys
 from coverage_ledger.ledger.informal_checks import check_informal
 from coverage_ledger.ledger.preparation import PreparedEvent, prepare_correction, prepare_one
 from coverage_ledger.ledger.schemas import (
@@ -313,6 +313,7 @@ async def append_events(
         )
     prepared = _prepare(events)
     _check_rights(principal, prepared)
+    check_scope(principal=principal, prepared=prepared)
     _check_unique_ids(prepared)
     snapshot = await _read_snapshot(session, prepared)
     salts = {}

@@ -19,6 +19,7 @@ from coverage_ledger.errors import NotFound
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions import repository
 from coverage_ledger.regions.repository import Estimate, RegionRow, RegionVersion
+from coverage_ledger.regions.visibility import visible_region
 
 SEGMENTS = ("all", "officer", "informal")
 
@@ -78,15 +79,6 @@ def _below(estimates: Sequence[Estimate], root: str) -> dict[str, list[str]]:
             below.setdefault(parent, set()).add(code)
             code = parent
     return {parent: sorted(children) for parent, children in below.items()}
-
-
-async def visible_region(
-    session: AsyncSession, principal: Principal, code: str, tx_seq: int, day: date
-) -> RegionRow:
-    region = await repository.region_at(session, code=code, tx_seq=tx_seq, valid_at=day)
-    if region is None or not principal.sees(code):
-        raise NotFound(f"no region {code} visible to this key on {day.isoformat()}")
-    return region
 
 
 async def region_coverage(

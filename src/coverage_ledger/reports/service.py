@@ -19,7 +19,8 @@ from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, NotFound
 from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.asof import AsOf
-from coverage_ledger.regions.service import region_coverage, visible_region
+from coverage_ledger.regions.service import region_coverage
+from coverage_ledger.regions.visibility import visible_region
 from coverage_ledger.reports import repository
 from coverage_ledger.reports.content import Row, csv_chunks, json_chunks, xlsx_chunks
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from coverage_ledger.domain.access import region_within
+from coverage_ledger.domain.names import hidden_character
 from coverage_ledger.domain.nik import Nik, parse_nik
 from coverage_ledger.errors import ErrorItem
 
@@ -107,6 +108,15 @@ def person_cells(
     elif len(name) > MAX_NAME:
         errors.append(
             ErrorItem("too_long", f"name is longer than {MAX_NAME} characters", row=row, column="name")
+        )
+    elif (hidden := hidden_character(name)) is not None:
+        errors.append(
+            ErrorItem(
+                "hidden_character",
+                f"name holds the control or invisible character {hidden}",
+                row=row,
+                column="name",
+            )
         )
     if not isinstance(nik, Nik):
         return None

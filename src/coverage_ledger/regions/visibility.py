@@ -1,0 +1,20 @@
+"""Whether a region exists as known at a tx and lies in a key's scope: the one 404 for both."""
+
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.domain.access import Principal
+from coverage_ledger.errors import NotFound
+from coverage_ledger.regions import repository
+from coverage_ledger.regions.repository import RegionRow
+
+
+async def visible_region(
+    session: AsyncSession, principal: Principal, code: str, tx_seq: int, day: date
+) -> RegionRow:
+    """The region, or 404 when it is unknown on `day` as known at `tx_seq` or outside the key's scope."""
+    region = await repository.region_at(session, code=code, tx_seq=tx_seq, valid_at=day)
+    if region is None or not principal.sees(code):
+        raise NotFound(f"no region {code} visible to this key on {day.isoformat()}")
+    return region
