@@ -89,6 +89,13 @@ def _counts(tally: _Tally, verdicts: dict[str, int]) -> dict[str, int]:
     }
 
 
+def _needs_every_row(policy: str, replace: bool) -> bool:
+    """Whether one rejected row fails the upload: by policy, or because a replacing roster's
+    missing officers are retracted and a rejected row (a typo in a date, a mangled NIK) would
+    read as an officer who left."""
+    return policy == "all_or_nothing" or replace
+
+
 class OfficerRosterJob(Job):
     """One run of one officer roster upload."""
 
@@ -132,9 +139,10 @@ class OfficerRosterJob(Job):
     async def _decide(self, snapshot: int, tally: _Tally, replace: bool) -> None:
         record = self.record
         rejected = self.counts["rows_rejected"]
+        all_needed = _needs_every_row(record.policy, replace)
         if record.dry_run:
             corrections = await self._corrections(replace)
-            would_commit = record.policy == "accept_valid" or not rejected
+            would_commit = not (all_needed and rejected)
             self.outcome = {
                 "written": False,
                 "would_commit": would_commit,
@@ -142,13 +150,19 @@ class OfficerRosterJob(Job):
             }
             await self.finish("succeeded")
             return
-        if record.policy == "all_or_nothing" and rejected:
+        if all_needed and rejected:
             self.outcome = {"written": False}
+            why = (
+                "policy all_or_nothing"
+                if record.policy == "all_or_nothing"
+                else "replace_roster retracts the officers a roster leaves out, and a rejected row "
+                "may be an officer still serving: fix the rows and upload again"
+            )
             await self.finish(
                 "failed",
                 problem={
                     "code": "rows_rejected",
-                    "message": f"{rejected} row(s) have errors; nothing was written (policy all_or_nothing)",
+                    "message": f"{rejected} row(s) have errors; nothing was written ({why})",
                 },
             )
             return
@@ -162,7 +176,7 @@ class OfficerRosterJob(Job):
             problem={
                 "code": "rows_rejected",
                 "message": f"{self.counts['rows_rejected']} row(s) conflict with enrolments committed "
-                "meanwhile; nothing was written (policy all_or_nothing)",
+                "meanwhile; nothing was written (policy all_or_nothing, or a replacing roster)",
             },
         )
 
@@ -190,7 +204,7 @@ class OfficerRosterJob(Job):
             await staging.forget_verdicts(work, upload_id=record.upload_id)
             await self._check_file(replace)
             self.counts = _counts(tally, await staging.verdict_counts(work))
-            if record.policy == "all_or_nothing" and self.counts["rows_rejected"]:
+            if _needs_every_row(record.policy, replace) and self.counts["rows_rejected"]:
                 self.outcome = {"written": False}
                 await work.commit()
                 return None

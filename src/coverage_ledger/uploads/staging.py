@@ -120,25 +120,33 @@ async def check_against_ledger(
         "prefix_like": f"{key_region_prefix}.%" if key_region_prefix else None,
         "replace": replace_roster,
     }
-    # in replace_roster mode the committee's own enrolment of the NIK in the same role is the one
-    # the row replaces
+    # in replace_roster mode a row replaces one of the committee's own enrolments of the NIK in
+    # the same role: the identical one, else the one its term overlaps, else the latest. Every
+    # other enrolment in force it overlaps is an error, as on the append path.
     await raw.execute(
         session,
         f"""
         WITH found AS ({_OVERLAPS}),
         classified AS (
-            SELECT f.*, CASE
-                WHEN %(replace)s AND f.own AND f.payload->>'role' = s.role
-                     THEN CASE WHEN f.same THEN 'unchanged' ELSE 'changed' END
-                WHEN f.same THEN 'existing'
-                WHEN (f.payload->>'valid_from')::date < s.valid_to
-                     AND s.valid_from < (f.payload->>'valid_to')::date THEN 'error'
-                ELSE NULL END AS verdict
+            SELECT f.*,
+                   %(replace)s AND f.own AND f.payload->>'role' = s.role AS replaceable,
+                   (f.payload->>'valid_from')::date < s.valid_to
+                   AND s.valid_from < (f.payload->>'valid_to')::date AS crosses
               FROM found f JOIN {STAGING} s ON s.row = f.row),
+        chosen AS (
+            SELECT DISTINCT ON (row) row, event_id FROM classified WHERE replaceable
+             ORDER BY row, same DESC, crosses DESC, (payload->>'valid_from')::date DESC, event_id),
+        judged AS (
+            SELECT c.*, CASE
+                WHEN ch.event_id IS NOT NULL THEN CASE WHEN c.same THEN 'unchanged' ELSE 'changed' END
+                WHEN c.same THEN 'existing'
+                WHEN c.crosses THEN 'error'
+                ELSE NULL END AS verdict
+              FROM classified c LEFT JOIN chosen ch ON ch.row = c.row AND ch.event_id = c.event_id),
         marked AS (
             INSERT INTO {VERDICTS} (row, verdict, old_event_id)
             SELECT DISTINCT ON (row) row, verdict, CASE WHEN verdict = 'changed' THEN event_id END
-              FROM classified WHERE verdict IS NOT NULL
+              FROM judged WHERE verdict IS NOT NULL
              ORDER BY row, verdict = 'error' DESC, event_id)
         INSERT INTO upload_error (upload_id, row, "column", code, message)
         SELECT %(upload)s, row, 'term_start', 'overlapping_enrolment',
@@ -149,7 +157,7 @@ async def check_against_ledger(
                                 to_char((payload->>'valid_from')::date, 'FMDD Mon YYYY'),
                                 to_char((payload->>'valid_to')::date - 1, 'FMDD Mon YYYY'))
                     ELSE format('NIK %%s: overlaps an enrolment held outside your region', nik) END
-          FROM classified WHERE verdict = 'error'
+          FROM judged WHERE verdict = 'error'
         """,
         params,
         prepare=False,

@@ -1,0 +1,105 @@
+"""replace_roster takes the file as the committee's whole roster: it may retract only what the
+file really leaves out, and replaces the term a row restates, never another one."""
+
+from tests.rosters import Uploader, officer_row, roster_csv
+from tests.support import Keys, coverage_of, enrolled, nik, registered
+
+
+async def test_a_replacing_roster_with_a_rejected_row_writes_nothing(uploader: Uploader) -> None:
+    people = [nik() for _ in range(3)]
+    first = await uploader.run(roster_csv([officer_row(p) for p in people]))
+    assert first["rows_accepted"] == 3
+    head = await uploader.head()
+    typo = officer_row(people[0], term=("2024-01-32", "2024-02-23"))
+    mangled = officer_row(people[2])
+    mangled[0] = "1.67101E+15"
+    rows = [typo, officer_row(people[1]), mangled]
+    for dry_run in ("true", "false"):
+        status = await uploader.run(
+            roster_csv(rows), mode="replace_roster", policy="accept_valid", dry_run=dry_run
+        )
+        assert status["status"] == ("succeeded" if dry_run == "true" else "failed"), status
+        if dry_run == "true":
+            assert status["outcome"]["would_commit"] is False
+        else:
+            assert status["problem"]["code"] == "rows_rejected"
+            assert "replace_roster" in status["problem"]["message"]
+        errors = await uploader.errors(status["upload_id"])
+        assert sorted((e["row"], e["code"]) for e in errors) == [
+            ("2", "invalid_date"),
+            ("4", "nik_scientific_notation"),
+        ]
+    assert await uploader.head() == head
+    for person in people:  # nobody was retracted for a typo
+        assert (await coverage_of(uploader.client, uploader.keys, person, "2024-02-01"))[
+            "status"
+        ] == "covered"
+
+
+async def test_a_replacing_row_replaces_the_term_it_overlaps_and_no_other(uploader: Uploader) -> None:
+    person = nik()
+    january = enrolled(
+        person,
+        event_id=f"jan-{person}",
+        valid_from="2024-01-01",
+        valid_to="2024-02-01",
+        registered_on="2023-12-01",
+    )
+    june = enrolled(
+        person,
+        event_id=f"jun-{person}",
+        valid_from="2024-06-01",
+        valid_to="2024-07-01",
+        registered_on="2023-12-01",
+    )
+    response = await uploader.client.post(
+        "/v1/events",
+        json={"events": [registered(person), january, june]},
+        headers=Keys.header(uploader.keys.admin),
+    )
+    assert response.status_code == 200, response.text
+    row = officer_row(person, term=("2024-06-10", "2024-07-10"), registered_on="2023-12-01")
+    status = await uploader.run(roster_csv([row]), mode="replace_roster")
+    assert status["status"] == "succeeded", status
+    assert status["outcome"]["corrected"] == 1
+    history = await uploader.client.get(
+        f"/v1/persons/{person}/history", headers=Keys.header(uploader.keys.office)
+    )
+    superseded = {e["event_id"]: bool(e["superseded_by"]) for e in history.json()["events"]}
+    assert superseded[january["event_id"]] is False
+    assert superseded[june["event_id"]] is True
+    assert (await coverage_of(uploader.client, uploader.keys, person, "2024-01-15"))["status"] == "covered"
+    june_15 = await coverage_of(uploader.client, uploader.keys, person, "2024-06-15")
+    covering = [s["event_id"] for s in june_15["sources"] if s["status"] == "covered"]
+    assert len(covering) == 1 and covering[0].startswith(status["upload_id"].replace("-", ""))
+
+
+async def test_a_replacing_row_that_overlaps_another_committees_term_is_a_row_error(
+    uploader: Uploader,
+) -> None:
+    person = nik()
+    own = enrolled(
+        person,
+        event_id=f"own-{person}",
+        valid_from="2024-01-25",
+        valid_to="2024-02-24",
+        registered_on="2023-12-01",
+    )
+    other = enrolled(
+        person,
+        event_id=f"other-{person}",
+        committee="KPU-16.72",
+        valid_from="2024-06-01",
+        valid_to="2024-07-01",
+        registered_on="2023-12-01",
+    )
+    response = await uploader.client.post(
+        "/v1/events",
+        json={"events": [registered(person), own, other]},
+        headers=Keys.header(uploader.keys.admin),
+    )
+    assert response.status_code == 200, response.text
+    row = officer_row(person, term=("2024-06-10", "2024-07-10"), registered_on="2023-12-01")
+    status = await uploader.run(roster_csv([row]), mode="replace_roster", policy="accept_valid")
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["row"], e["code"]) for e in errors] == [("2", "overlapping_enrolment")]
