@@ -1,13 +1,24 @@
 """`coverage-ledger import`: a local roster file with the same checks and error file as the API."""
 
+import asyncio
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from coverage_ledger.cli import app
-from tests.rosters import officer_row, roster_csv
+from coverage_ledger.database.engine import create_engine_for, session_factory
+from coverage_ledger.domain.access import SYSTEM
+from coverage_ledger.http.dependencies import utc_now
+from coverage_ledger.ledger import repository as ledger_repository
+from coverage_ledger.uploads import repository
+from coverage_ledger.uploads.importing import import_file
+from coverage_ledger.uploads.jobs import UploadRunner
+from coverage_ledger.uploads.service import UploadOptions
+from tests.rosters import many_officers, officer_row, roster_csv
 from tests.support import nik
 
 runner = CliRunner()
@@ -57,3 +68,50 @@ def test_import_refuses_a_bad_option_with_status_2(cli_env: Path) -> None:
     assert result.exit_code == 2
     assert "policy must be one of" in result.output
     assert os.listdir(cli_env / "uploads") == []
+
+
+async def test_an_interrupted_import_is_failed_and_never_resumed_by_a_server(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    engine = create_engine_for(fresh_database, pool_size=3)
+    sessionmaker = session_factory(engine)
+    async with sessionmaker() as session:
+        head = await ledger_repository.resolve_known_at(session)
+    roster = tmp_path / "big.csv"
+    roster.write_bytes(roster_csv(many_officers(20_000)))
+    seen: list[str] = []
+    started = asyncio.Event()
+
+    def progress(record: Any) -> None:
+        seen.append(record.status)
+        if record.status in {"validating", "committing"}:
+            started.set()
+
+    importing = asyncio.create_task(
+        import_file(
+            sessionmaker,
+            path=roster,
+            options=UploadOptions(
+                "officer_roster", "KPU-16.71", dry_run=False, policy="all_or_nothing", mode="append"
+            ),
+            principal=SYSTEM,
+            clock=utc_now,
+            staging_dir=tmp_path / "uploads",
+            on_progress=progress,
+        )
+    )
+    await asyncio.wait_for(started.wait(), timeout=60)
+    importing.cancel()  # what Ctrl-C does to `coverage-ledger import`
+    with pytest.raises(asyncio.CancelledError):
+        await importing
+    async with sessionmaker() as session:
+        (record,) = await repository.unfinished_uploads(session) or [None]
+        assert record is None, "nothing is left for a server to resume"
+        rows = await session.execute(text("SELECT status, problem FROM upload"))
+        assert [(r.status, r.problem["code"]) for r in rows] == [("failed", "cancelled")]
+        assert await ledger_repository.resolve_known_at(session) == head
+    assert list((tmp_path / "uploads").glob("*")) == []
+    runner_ = UploadRunner(sessionmaker, clock=utc_now, workers=1)
+    assert await runner_.resume_unfinished() == 0
+    await runner_.stop()
+    await engine.dispose()

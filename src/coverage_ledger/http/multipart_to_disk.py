@@ -44,6 +44,8 @@ class _Receiver:
         self.out: IO[bytes] | None = None
         self.digest = hashlib.sha256()
         self.too_large = False
+        self.ended = False
+        """Whether the closing boundary arrived: a body cut short must not pass as a whole file."""
 
     def on_part_begin(self) -> None:
         self.headers = {}
@@ -65,6 +67,11 @@ class _Receiver:
         self.name = options.get(b"name", b"").decode("utf-8", "replace")
         filename = options.get(b"filename")
         self.is_file = self.name == self.file_field and filename is not None
+        if self.is_file and self.form.path is not None:
+            raise MalformedRequest(
+                f"the form holds more than one {self.file_field!r} part",
+                [ErrorItem("several_files", "send one file per upload", field=self.file_field)],
+            )
         if self.is_file:
             self.form.file_field = self.name
             self.form.filename = (filename or b"").decode("utf-8", "replace")
@@ -94,6 +101,9 @@ class _Receiver:
             self.out = None
         elif self.name:
             self.form.fields[self.name] = self.buffer.decode("utf-8", "replace")
+
+    def on_end(self) -> None:
+        self.ended = True
 
     def close(self) -> None:
         if self.out is not None:
@@ -126,6 +136,7 @@ async def receive_form(
             "on_headers_finished": receiver.on_headers_finished,
             "on_part_data": receiver.on_part_data,
             "on_part_end": receiver.on_part_end,
+            "on_end": receiver.on_end,
         },
     )
     try:
@@ -134,6 +145,11 @@ async def receive_form(
             if receiver.too_large:
                 raise PayloadTooLarge(f"the file is larger than the limit of {max_bytes} bytes")
         parser.finalize()
+        if not receiver.ended:
+            raise MalformedRequest(
+                "the multipart body ends before its closing boundary: the upload was cut short",
+                [ErrorItem("incomplete_body", "the body was cut short; send the file again", field="file")],
+            )
     except BaseException as exc:  # too large, unreadable, or the client went away: keep nothing
         receiver.close()
         target.unlink(missing_ok=True)

@@ -41,14 +41,25 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
     """The row's cells by column name, stripped; extra cells are fine when empty (spreadsheets
     export formatted but empty columns), missing ones are not."""
     width = len(positions)
+    if any("\x00" in cell for cell in cells):  # PostgreSQL text cannot hold it
+        column = next((name for name, index in positions.items() if "\x00" in cells[index]), None)
+        return ErrorItem(
+            "invalid_character", "a cell holds a NUL character: binary data, not text", row=row, column=column
+        )
     if len(cells) != width and (len(cells) < width or any(cell.strip() for cell in cells[width:])):
         return ErrorItem("wrong_column_count", f"the row has {len(cells)} cells, the header {width}", row=row)
     return {name: cells[index].strip() for name, index in positions.items()}
 
 
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+"""Dates a roster may hold: a year like 0001 or 9999 is a typo (and 9999-12-31 has no next day)."""
+
+
 def parse_day(text: str) -> date | None:
     """`2024-01-25` or, as Indonesian spreadsheets write it, `25/01/2024` (also `-` or `.`)."""
-    if len(text) == 10 and text[4] == "-":
+    if _ISO_DAY.fullmatch(text):
         try:
             return date.fromisoformat(text)
         except ValueError:
@@ -72,6 +83,16 @@ def day_cell(
             errors.append(ErrorItem("missing_value", f"{column} is empty", row=row, column=column))
         return None
     day = parse_day(text)
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        errors.append(
+            ErrorItem(
+                "date_out_of_range",
+                f"{column} {text!r} is outside {FIRST_DAY.year}–{LAST_DAY.year}",
+                row=row,
+                column=column,
+            )
+        )
+        return None
     if day is None:
         errors.append(
             ErrorItem(

@@ -64,6 +64,29 @@ _FORM_SCHEMA = {
 }
 
 
+OPTION_NAMES = ("kind", "committee", "dry_run", "policy", "mode")
+"""The upload's options: form fields, or query parameters of the same names."""
+
+
+def _options_given(form_fields: dict[str, str], query: list[tuple[str, str]]) -> dict[str, str]:
+    """The options from the form and the query; an unknown query parameter, or one that disagrees
+    with the form, is a 422: a `?dry_run=true` that went unread would write the file."""
+    given = {name: value for name, value in form_fields.items() if name in OPTION_NAMES}
+    for name, value in query:
+        if name not in OPTION_NAMES:
+            raise InvalidInput(
+                f"unknown parameter {name!r}; an upload takes {', '.join(OPTION_NAMES)}",
+                [ErrorItem("unknown_parameter", f"{name!r} is not an upload option", field=name)],
+            )
+        if given.get(name, value) != value:
+            raise InvalidInput(
+                f"{name} is given twice with different values",
+                [ErrorItem("conflicting_parameter", "the form and the query disagree", field=name)],
+            )
+        given[name] = value
+    return given
+
+
 def _flag(fields: dict[str, str], name: str) -> bool:
     value = fields.get(name, "").strip().lower()
     if value in {"", "0", "false", "no", "off"}:
@@ -85,7 +108,10 @@ def _flag(fields: dict[str, str], name: str) -> bool:
         "Streams the file to disk and answers 202 with the upload at once; validation and the commit "
         "run in the background (poll `GET /v1/uploads/{id}`). `all_or_nothing` (default) writes nothing "
         "if any row is invalid; `accept_valid` commits the valid rows in one tx; `dry_run` only validates. "
-        "`replace_roster` treats the file as the committee's complete roster for the roles it lists. "
+        "`replace_roster` treats the file as the committee's complete roster for the roles it lists "
+        "(one rejected row then fails the upload: it could be an officer still serving). "
+        "The options may also be sent as query parameters of the same names; any other query "
+        "parameter, or one that disagrees with the form, is a 422. "
         "The same file with the same options, once committed, answers 200 with the original upload."
     ),
     openapi_extra=_FORM_SCHEMA,
@@ -120,6 +146,7 @@ async def accept_upload(
     """Receive a multipart roster to disk and record the upload; the job is queued to run after
     the response (so after the request's commit). Shared by the API and the web page."""
     settings = request.app.state.upload_settings
+    _options_given({}, request.query_params.multi_items())  # a wrong name fails before the file is read
     settings.directory.mkdir(parents=True, exist_ok=True)
     target = settings.directory / f"{uuid.uuid4().hex}.upload"
     form = await receive_form(request, target=target, max_bytes=settings.max_bytes)
@@ -132,15 +159,16 @@ async def accept_upload(
         raise InvalidInput(
             "the file is empty", [ErrorItem("empty_file", "the file has no bytes", field="file")]
         )
-    options = UploadOptions(
-        kind=form.fields.get("kind", "").strip() or "officer_roster",
-        committee=form.fields.get("committee"),
-        dry_run=_flag(form.fields, "dry_run"),
-        policy=form.fields.get("policy", "").strip() or "all_or_nothing",
-        mode=form.fields.get("mode", "").strip() or "append",
-    )
     received = ReceivedFile(form.path, form.filename or "upload", form.sha256, form.size_bytes, form.seconds)
     try:
+        given = _options_given(form.fields, request.query_params.multi_items())
+        options = UploadOptions(
+            kind=given.get("kind", "").strip() or "officer_roster",
+            committee=given.get("committee"),
+            dry_run=_flag(given, "dry_run"),
+            policy=given.get("policy", "").strip() or "all_or_nothing",
+            mode=given.get("mode", "").strip() or "append",
+        )
         record, existing = await submit_upload(
             session, principal=principal, options=options, received=received, now=now
         )

@@ -2,6 +2,7 @@
 same checks, the same records and the same error file as an upload over HTTP."""
 
 import asyncio
+import contextlib
 import csv
 import hashlib
 import time
@@ -70,14 +71,46 @@ async def import_file(
     if existing:
         return record, True
     job = asyncio.create_task(run_upload(sessionmaker, upload_id=record.upload_id, clock=clock))
-    while not job.done():
-        await asyncio.wait({job}, timeout=0.5)
-        async with sessionmaker() as session:
-            on_progress(await repository.get_upload(session, record.upload_id))
-    await job
+    try:
+        while not job.done():
+            await asyncio.wait({job}, timeout=0.5)
+            async with sessionmaker() as session:
+                on_progress(await repository.get_upload(session, record.upload_id))
+        await job
+    except BaseException:
+        # interrupted (Ctrl-C): unlike a stopping server's upload, an import's caller is gone, so
+        # it must not be resumed and committed later by `serve`: the job's transaction is rolled
+        # back, the upload marked failed and its file removed
+        job.cancel()
+        with contextlib.suppress(BaseException):
+            await job
+        await asyncio.shield(_abandon(sessionmaker, record.upload_id, stored, clock))
+        raise
     async with sessionmaker() as session:
         final = await repository.get_upload(session, record.upload_id)
     return final, False
+
+
+async def _abandon(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    upload_id: uuid.UUID,
+    stored: Path,
+    clock: Callable[[], datetime],
+) -> None:
+    async with sessionmaker() as session:
+        record = await repository.get_upload(session, upload_id)
+        if record is not None and record.status not in {"succeeded", "failed"}:
+            await repository.update_upload(
+                session,
+                upload_id,
+                status="failed",
+                finished_at=clock(),
+                stored_path=None,
+                problem={"code": "cancelled", "message": "the import was interrupted; nothing was written"},
+            )
+            await session.commit()
+    stored.unlink(missing_ok=True)
+    stored.with_suffix(".csv-from-xlsx").unlink(missing_ok=True)
 
 
 async def write_error_file(

@@ -45,16 +45,32 @@ async def get_upload(session: AsyncSession, upload_id: uuid.UUID) -> Any | None:
 
 
 async def find_committed_twin(
-    session: AsyncSession, *, committee: str, kind: str, sha256: str, policy: str, mode: str
+    session: AsyncSession,
+    *,
+    committee: str,
+    kind: str,
+    sha256: str,
+    policy: str,
+    mode: str,
+    key_region_prefix: str | None,
 ) -> Any | None:
-    """The earlier upload of the same file with the same options that committed, if any."""
+    """The earlier upload of the same file with the same options, checked within the same key
+    region (another region would judge its rows differently), that committed, if any."""
     return (
         await raw.execute(
             session,
             f"SELECT {UPLOAD_COLUMNS} FROM upload WHERE committee = %(committee)s AND kind = %(kind)s "
             "AND file_sha256 = %(sha)s AND policy = %(policy)s AND mode = %(mode)s AND NOT dry_run "
+            "AND key_region_prefix IS NOT DISTINCT FROM %(region)s "
             "AND status = 'succeeded' ORDER BY submitted_at LIMIT 1",
-            {"committee": committee, "kind": kind, "sha": sha256, "policy": policy, "mode": mode},
+            {
+                "committee": committee,
+                "kind": kind,
+                "sha": sha256,
+                "policy": policy,
+                "mode": mode,
+                "region": key_region_prefix,
+            },
         )
     ).one_or_none()
 

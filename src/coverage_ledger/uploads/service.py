@@ -110,6 +110,7 @@ async def submit_upload(
             sha256=received.sha256,
             policy=options.policy,
             mode=options.mode,
+            key_region_prefix=principal.region_prefix,
         )
         if twin is not None:
             received.path.unlink(missing_ok=True)

@@ -26,6 +26,8 @@ REQUIRED_COLUMNS = (
     "amount",
 )
 OPTIONAL_COLUMNS = ("phone", "budget", "paid_on", "registered_on")
+MAX_RUPIAH_DIGITS = 15
+"""Amounts of up to 999 trillion rupiah (the events' own ceiling is 10^15)."""
 _MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 _PROGRAMS = {"JKK", "JKM", "JHT"}
 _BUDGETS = {"APBN": "APBN", "APBD": "APBD", "APBDES": "APBDes"}
@@ -70,14 +72,31 @@ def _rupiah(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorI
             )
         )
         return 0
+    if len(text) > MAX_RUPIAH_DIGITS:
+        errors.append(
+            ErrorItem(
+                "invalid_amount", f"{column} {text[:20]!r}… is not a plausible amount", row=row, column=column
+            )
+        )
+        return 0
     return int(text)
 
 
 def _month(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorItem]) -> str:
     text = cells.get(column, "")
-    if not _MONTH.match(text):
+    found = _MONTH.match(text)
+    if not found:
         errors.append(
             ErrorItem("invalid_month", f"{column} {text!r} is not a month YYYY-MM", row=row, column=column)
+        )
+    elif not check.FIRST_DAY.year <= int(found.group(1)) <= check.LAST_DAY.year:
+        errors.append(
+            ErrorItem(
+                "date_out_of_range",
+                f"{column} {text!r} is outside {check.FIRST_DAY.year}–{check.LAST_DAY.year}",
+                row=row,
+                column=column,
+            )
         )
     return text
 

@@ -1,0 +1,141 @@
+"""The upload request itself: its options wherever they are sent, a body cut short, two files,
+cells that used to fail a whole upload, and a twin committed under another key region."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.rosters import Uploader, officer_row, roster_csv
+from tests.support import Keys, nik
+
+BOUNDARY = "----ledger-test-boundary"
+
+
+def _multipart(*parts: tuple[str, str | None, bytes], close: bool = True) -> bytes:
+    body = b""
+    for name, filename, content in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        body += f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + content + b"\r\n"
+    if close:
+        body += f"--{BOUNDARY}--\r\n".encode()
+    return body
+
+
+async def _post_raw(up: Uploader, body: bytes, query: str = "") -> object:
+    return await up.client.post(
+        f"/v1/uploads{query}",
+        content=body,
+        headers=Keys.header(up.keys.committee)
+        | {"content-type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
+
+
+async def test_a_body_cut_before_its_closing_boundary_is_refused_and_kept_nowhere(
+    uploader: Uploader, tmp_path: Path
+) -> None:
+    head = await uploader.head()
+    rows = roster_csv([officer_row(nik()) for _ in range(3)])
+    response = await _post_raw(uploader, _multipart(("file", "r.csv", rows), close=False))
+    assert response.status_code == 400, response.text  # type: ignore[attr-defined]
+    assert response.json()["errors"][0]["code"] == "incomplete_body"  # type: ignore[attr-defined]
+    assert list((tmp_path / "uploads").glob("*")) == []
+    assert await uploader.head() == head
+
+
+async def test_two_files_in_one_upload_are_refused(uploader: Uploader, tmp_path: Path) -> None:
+    rows = roster_csv([officer_row(nik())])
+    response = await _post_raw(uploader, _multipart(("file", "a.csv", rows), ("file", "b.csv", rows)))
+    assert response.status_code == 400, response.text  # type: ignore[attr-defined]
+    assert response.json()["errors"][0]["code"] == "several_files"  # type: ignore[attr-defined]
+    assert list((tmp_path / "uploads").glob("*")) == []
+
+
+async def test_options_may_come_as_query_parameters_and_unknown_ones_are_refused(
+    uploader: Uploader, tmp_path: Path
+) -> None:
+    head = await uploader.head()
+    rows = roster_csv([officer_row(nik())])
+    dry = await _post_raw(uploader, _multipart(("file", "r.csv", rows)), "?dry_run=true")
+    assert dry.status_code == 202, dry.text  # type: ignore[attr-defined]
+    await uploader.app.state.upload_runner.wait_idle()
+    status = await uploader.status(dry.json()["upload_id"])  # type: ignore[attr-defined]
+    assert status["dry_run"] is True and status["outcome"]["written"] is False
+    for query, code in [("?bogus=1", "unknown_parameter"), ("?dry_run=false", "conflicting_parameter")]:
+        body = _multipart(("dry_run", None, b"true"), ("file", "r.csv", rows))
+        refused = await _post_raw(uploader, body, query)
+        assert refused.status_code == 422, refused.text  # type: ignore[attr-defined]
+        assert refused.json()["errors"][0]["code"] == code  # type: ignore[attr-defined]
+    assert await uploader.head() == head
+    assert list((tmp_path / "uploads").glob("*")) == []
+
+
+async def test_a_bad_flag_leaves_no_file_behind(uploader: Uploader, tmp_path: Path) -> None:
+    response = await uploader.post(roster_csv([officer_row(nik())]), dry_run="maybe")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["code"] == "invalid_boolean"
+    assert list((tmp_path / "uploads").glob("*")) == []
+
+
+async def test_cells_out_of_any_plausible_range_are_row_errors(uploader: Uploader) -> None:
+    nul_name = officer_row(nik())
+    nul_name[1] = "Nul\x00Name"
+    rows = [officer_row(nik()) for _ in range(1500)] + [
+        officer_row(nik(), term=("2024-01-25", "9999-12-31")),  # row 1502: no day after it
+        officer_row(nik(), term=("0001-01-25", "2024-02-23")),  # row 1503
+        officer_row(nik(), term=("2024-W04-4", "2024-02-23")),  # row 1504: an ISO week date
+        nul_name,  # row 1505: past the first 64 KiB the file's NUL sniffing reads
+    ]
+    status = await uploader.run(roster_csv(rows), policy="accept_valid")
+    assert status["status"] == "succeeded", status
+    errors = await uploader.errors(status["upload_id"])
+    assert sorted((e["row"], e["column"], e["code"]) for e in errors) == [
+        ("1502", "term_end", "date_out_of_range"),
+        ("1503", "term_start", "date_out_of_range"),
+        ("1504", "term_start", "invalid_date"),
+        ("1505", "name", "invalid_character"),
+    ]
+    assert status["rows_accepted"] == 1500
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "code"),
+    [("months_to", "9999-12", "date_out_of_range"), ("amount", "9" * 40, "invalid_amount")],
+)
+async def test_sponsor_cells_out_of_range_are_row_errors(
+    uploader: Uploader, column: str, value: str, code: str
+) -> None:
+    person = nik()
+    cells = {
+        "nik": person,
+        "name": "Budi",
+        "birth_date": "1990-01-05",
+        "sex": "P",
+        "region_code": "16.71.01",
+        "programs": "JKK JKM",
+        "declared_income": "1000000",
+        "sector": "other",
+        "months_from": "2025-01",
+        "months_to": "2025-01",
+        "amount": "16800",
+    }
+    cells[column] = value
+    content = (",".join(cells) + "\n" + ",".join(cells.values()) + "\n").encode()
+    status = await uploader.run(
+        content, key=uploader.keys.sponsor, kind="sponsor_roster", policy="accept_valid"
+    )
+    errors = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
+    assert [(e["row"], e["column"], e["code"]) for e in errors] == [("2", column, code)], status
+
+
+async def test_a_committed_file_is_a_twin_only_for_a_key_of_the_same_region(uploader: Uploader) -> None:
+    content = roster_csv([officer_row(nik())])
+    first = await uploader.run(content)
+    assert first["status"] == "succeeded"
+    same = await uploader.post(content)
+    assert same.status_code == 200 and same.json()["upload_id"] == first["upload_id"]
+    other = await uploader.post(content, key=uploader.keys.other_office, committee="KPU-16.71")
+    assert other.status_code == 202, other.text
+    assert other.json()["upload_id"] != first["upload_id"]
+    await uploader.app.state.upload_runner.wait_idle()
+    errors = await uploader.errors(other.json()["upload_id"], key=uploader.keys.other_office)
+    assert [e["code"] for e in errors] == ["region_out_of_scope"]
