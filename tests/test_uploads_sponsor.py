@@ -4,9 +4,17 @@ their contributions, checked by the same BPU rules as single payments."""
 from datetime import date
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.domain.access import SYSTEM
+from coverage_ledger.errors import InvalidInput
+from coverage_ledger.ledger import repository as ledger_repository
+from coverage_ledger.ledger.schemas import AppendRequest
+from coverage_ledger.ledger.service import append_events
+from coverage_ledger.uploads.sponsor_job import MAX_SPONSOR_ROWS
 from tests.rosters import Uploader, sponsor_csv, sponsor_row
-from tests.support import coverage_of, nik
+from tests.support import coverage_of, nik, registered
 
 
 @pytest.mark.slow
@@ -80,3 +88,44 @@ async def test_the_2026_relief_does_not_apply_to_a_regional_budget(uploader: Upl
 async def test_a_committee_cannot_upload_a_sponsor_roster(uploader: Uploader) -> None:
     response = await uploader.post(sponsor_csv([sponsor_row()]), kind="sponsor_roster")
     assert response.status_code == 403
+
+
+async def test_a_sponsor_roster_over_the_row_limit_is_refused_as_a_whole(uploader: Uploader) -> None:
+    rows = [sponsor_row() for _ in range(MAX_SPONSOR_ROWS + 1)]
+    head = await uploader.head()
+    status = await uploader.run(
+        sponsor_csv(rows), key=uploader.keys.sponsor, kind="sponsor_roster", policy="accept_valid"
+    )
+    assert status["status"] == "failed"
+    assert status["problem"]["code"] == "too_many_rows"
+    assert await uploader.head() == head
+
+
+async def test_checking_a_batch_without_writing_it_takes_no_lock(session: AsyncSession) -> None:
+    person = nik()
+    request = AppendRequest.model_validate({"events": [registered(person)]})
+    head = await ledger_repository.resolve_known_at(session)
+    result = await append_events(
+        session, principal=SYSTEM, events=request.events, source="test", validate_only=True
+    )
+    assert (result.tx_seq, result.accepted) == (head, 1)
+    locks = await session.execute(
+        text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+    )
+    assert locks.scalar_one() == 0
+    assert await ledger_repository.resolve_known_at(session) == head
+    written = await session.execute(
+        text("SELECT count(*) FROM ledger_event WHERE nik = :nik"), {"nik": person}
+    )
+    assert written.scalar_one() == 0
+    # the same checks as a real append: a bad batch is refused all the same
+    with pytest.raises(InvalidInput):
+        await append_events(
+            session,
+            principal=SYSTEM,
+            events=AppendRequest.model_validate(
+                {"events": [registered(person) | {"region_code": "16.99.99"}]}
+            ).events,
+            source="test",
+            validate_only=True,
+        )

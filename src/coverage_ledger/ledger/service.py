@@ -22,6 +22,7 @@ from coverage_ledger.ledger import projections, repository
 from coverage_ledger.ledger.checks import check_batch, check_overlaps, check_scope, snapshot_keys
 from coverage_ledger.ledger.informal_checks import check_informal
 from coverage_ledger.ledger.preparation import PreparedEvent, prepare_correction, prepare_one
+from coverage_ledger.ledger.registrations import check_registrations_kept
 from coverage_ledger.ledger.schemas import (
     AppendableEvent,
     EventCorrected,
@@ -181,7 +182,7 @@ async def _plan(
     entering = [c.event_id for c in changes if c.in_force]
     leaving = [(c.event_id, c.superseded_by) for c in changes if not c.in_force]
 
-    unregistered = await _check_registrations_kept(
+    unregistered = await check_registrations_kept(
         session,
         entering=entering,
         leaving=leaving,
@@ -232,52 +233,6 @@ async def _plan(
     )
 
 
-async def _check_registrations_kept(
-    session: AsyncSession,
-    *,
-    entering: Sequence[str],
-    leaving: Sequence[tuple[str, str | None]],
-    kinds: dict[str, tuple[str, str | None]],
-    paths: dict[str, str],
-) -> set[str]:
-    """A registration may leave force only with the person's enrolments: coverage is read through
-    it, so an enrolled person would otherwise vanish. The persons left without a registration."""
-    causes = {
-        nik: cause
-        for event_id, cause in leaving
-        if kinds[event_id][0] == "person.registered" and (nik := kinds[event_id][1]) is not None
-    }
-    causes = {
-        nik: cause
-        for nik, cause in causes.items()
-        if not any(kinds[e] == ("person.registered", nik) for e in entering)
-    }
-    if not causes:
-        return set()
-    gone = {event_id for event_id, _ in leaving}
-    remaining = [
-        (event.type, event.payload["nik"])
-        for event in await projections.in_force_events_of(
-            session, niks=causes, types=["person.registered", "officer.enrolled", "informal.enrolled"]
-        )
-        if event.event_id not in gone
-    ] + [kinds[e] for e in entering if kinds[e][0] in ("officer.enrolled", "informal.enrolled")]
-    registered = {nik for kind, nik in remaining if kind == "person.registered"}
-    enrolled = {nik for kind, nik in remaining if kind != "person.registered"}
-    errors = [
-        ErrorItem(
-            "registration_in_use",
-            f"NIK {nik} has enrolments in force; retract or correct them before its registration",
-            field=f"{paths[cause]}.supersedes" if cause in paths else "events",
-        )
-        for nik, cause in sorted(causes.items())
-        if nik in enrolled and nik not in registered
-    ]
-    if errors:
-        raise Conflict(f"{len(errors)} registration(s) still carry enrolments; nothing was written", errors)
-    return set(causes) - registered
-
-
 async def _read_snapshot(session: AsyncSession, prepared: Sequence[PreparedEvent]) -> Snapshot:
     fresh_ids = {p.row.event_id for p in prepared}
     return await read_snapshot(
@@ -295,8 +250,12 @@ async def append_events(
     events: Sequence[AppendableEvent],
     source: str,
     recorded_at: datetime | None = None,
+    validate_only: bool = False,
 ) -> AppendResult:
-    """Append a batch atomically as one tx; identical re-sends are counted as duplicates."""
+    """Append a batch atomically as one tx; identical re-sends are counted as duplicates.
+
+    `validate_only`: every check, nothing written and no lock taken (a dry run must not hold
+    back the writers); the result names the head the batch was checked against."""
     if recorded_at is not None and principal.role is not Role.ADMIN:
         raise Forbidden("only an admin key may backfill with an explicit recorded_at")
     if recorded_at is not None and recorded_at.tzinfo is None:
@@ -329,6 +288,10 @@ async def append_events(
     plan = await _plan(
         session, principal=principal, fresh=fresh, snapshot=snapshot, recording_day=recording_day
     )
+    if validate_only:
+        checked_at = await repository.tx_recorded_at(session, snapshot.tx_seq)
+        assert checked_at is not None  # the head a snapshot names exists
+        return AppendResult(snapshot.tx_seq, checked_at, len(fresh), len(originals))
 
     tx_id = uuid.uuid4()
     try:

@@ -35,6 +35,11 @@ from coverage_ledger.uploads.sponsor_rows import (
 )
 
 _EVENTS = TypeAdapter(list[AppendableEvent])
+MAX_SPONSOR_ROWS = 10_000
+"""Rows of one sponsor roster. Its rows go through the ledger's own append path as one batch
+(up to three events a row, the batch limit of `POST /v1/events` being 10,000 events), held in
+memory and checked on the event loop: the limit bounds both. Officer rosters, which take the
+set-based path, have none."""
 _FIELD = re.compile(r"^events\[(\d+)\](?:\.(\w+))?")
 
 
@@ -64,6 +69,12 @@ def read_sponsor_rows(
         raise FileRejected("wrong_header", str(exc)) from exc
     for row, cells in table.rows:
         outcome.rows_total += 1
+        if outcome.rows_total > MAX_SPONSOR_ROWS:
+            raise FileRejected(
+                "too_many_rows",
+                f"a sponsor roster holds at most {MAX_SPONSOR_ROWS:,} rows (each becomes a payment "
+                "checked in one tx); split the file and upload the parts",
+            )
         values = row_values(row, cells, positions)
         if isinstance(values, ErrorItem):
             outcome.errors.append(values)
@@ -160,7 +171,11 @@ async def append_sponsor_rows(
         try:
             parsed = _EVENTS.validate_python(events)
             outcome.result = await append_events(
-                session, principal=principal, events=parsed, source=f"upload:{record.upload_id}"
+                session,
+                principal=principal,
+                events=parsed,
+                source=f"upload:{record.upload_id}",
+                validate_only=record.dry_run,
             )
         except ValidationError as exc:
             await repository.rollback_to(session, "sponsor")
