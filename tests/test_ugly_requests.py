@@ -206,3 +206,38 @@ async def test_a_claims_cursor_is_a_claim_id(client: AsyncClient, keys: Keys, cu
     response = await client.get("/v1/claims", params={"cursor": cursor}, headers=Keys.header(keys.admin))
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "cursor"
+
+
+ENROLMENT = {
+    "event_id": "e",
+    "type": "officer.enrolled",
+    "nik": "1671014501900001",
+    "role": "KPPS",
+    "committee": "KPU-16.71",
+    "region_code": "16.71.01",
+    "valid_from": "2024-01-25",
+    "valid_to": "2024-02-24",
+}
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        (ENROLMENT | {"valid_to": "2024-01-25"}, "events[0].valid_to"),
+        (ENROLMENT | {"programs": ["JKK", "JKK"]}, "events[0].programs"),
+        (ENROLMENT | {"valid_to": "9999-12-31"}, "events[0].valid_to"),
+        (ENROLMENT | {"valid_from": "0001-01-01"}, "events[0].valid_from"),
+        (
+            {"event_id": "c", "type": "event.corrected", "supersedes": ["c"], "reason": "x"},
+            "events[0].supersedes",
+        ),
+        (PAYMENT | {"months_from": "2025-03", "months_to": "2025-01"}, "events[0].months_to"),
+        (PAYMENT | {"payer": {"kind": "person"}}, "events[0].payer.nik"),
+    ],
+)
+async def test_a_check_across_fields_names_the_field_at_fault(
+    client: AsyncClient, keys: Keys, event: dict[str, object], field: str
+) -> None:
+    response = await client.post("/v1/events", json={"events": [event]}, headers=Keys.header(keys.admin))
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]

@@ -94,3 +94,12 @@ class PayloadTooLarge(LedgerError):
     status = 413
     slug = "payload-too-large"
     title = "Payload too large"
+
+
+class FieldProblem(ValueError):
+    """A check across fields of a request model that names the field at fault: the problem's
+    `field` points at it rather than at the whole object."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

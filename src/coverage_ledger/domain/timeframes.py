@@ -8,6 +8,11 @@ from zoneinfo import ZoneInfo
 JAKARTA = ZoneInfo("Asia/Jakarta")
 """Every valid-time date and every date of knowledge is a calendar date in this zone."""
 
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+"""The dates an event or a roster may hold: a year like 0001 or 9999 is a typo (and 9999-12-31
+has no next day to end a half-open period on)."""
+
 GENESIS_RECORDED_AT = datetime(2000, 1, 1, 0, 0, 0, tzinfo=JAKARTA)
 """`recorded_at` of the first genesis tx: reference data shipped with a release (DESIGN.md)."""
 

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from coverage_ledger.errors import ErrorItem, LedgerError
+from coverage_ledger.errors import ErrorItem, FieldProblem, LedgerError
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -107,7 +107,11 @@ def _validation_items(exc: RequestValidationError) -> tuple[list[ErrorItem], boo
             kind = "unknown_event_type"
         elif kind == "missing":
             kind = "missing_field"
-        items.append(ErrorItem(kind, message, field=_field(tuple(error.get("loc", ())))))
+        location = tuple(error.get("loc", ()))
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldProblem):  # a check across fields names the one at fault
+            location = (*location, cause.field)
+        items.append(ErrorItem(kind, message, field=_field(location)))
     return items, malformed
 
 

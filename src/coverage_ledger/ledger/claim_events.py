@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from coverage_ledger.domain.claim_benefit import BENEFIT_KINDS, SCHOOL_LEVELS
+from coverage_ledger.errors import FieldProblem
 from coverage_ledger.ledger.event_fields import Count, Day, EventId, Rupiah, Text
 
 NikText = Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")]
@@ -90,13 +91,13 @@ class ClaimFiled(_ClaimEvent):
             "JKK_MEDICAL": ("medical_cost", self.medical_cost),
         }
         if self.benefit in needs and needs[self.benefit][1] is None:
-            raise ValueError(f"{self.benefit} needs {needs[self.benefit][0]}")
+            raise FieldProblem(needs[self.benefit][0], f"{self.benefit} needs {needs[self.benefit][0]}")
         if self.filed_on is not None and self.filed_on < self.incident_date:
-            raise ValueError("filed_on is before the incident_date")
+            raise FieldProblem("filed_on", "filed_on is before the incident_date")
         if self.complete_on is not None and self.filed_on is not None and self.complete_on < self.filed_on:
-            raise ValueError("complete_on is before filed_on")
+            raise FieldProblem("complete_on", "complete_on is before filed_on")
         if self.claimant.relation != "self" and self.claimant.nik is None:
-            raise ValueError("a claimant other than the insured person needs their nik")
+            raise FieldProblem("claimant", "a claimant other than the insured person needs their nik")
         return self
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field, Strict, StringConstraints
 
 from coverage_ledger.domain.names import hidden_character
+from coverage_ledger.domain.timeframes import EARLIEST_DAY, LATEST_DAY
 
 EventId = Annotated[
     str,
@@ -57,7 +58,13 @@ def _instant_text(value: object) -> object:
     raise ValueError("a timestamp is written as RFC 3339 text, e.g. 2024-02-20T09:00:00+07:00")
 
 
-Day = Annotated[date, BeforeValidator(_day_text)]
+def _plausible_day(value: date) -> date:
+    if not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise ValueError(f"{value.isoformat()} is outside {EARLIEST_DAY.year}–{LATEST_DAY.year}")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_day_text), AfterValidator(_plausible_day)]
 """A calendar date, sent as `YYYY-MM-DD`."""
 Instant = Annotated[datetime, BeforeValidator(_instant_text)]
 """A timestamp, sent as RFC 3339 text."""

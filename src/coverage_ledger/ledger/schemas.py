@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from coverage_ledger.domain.officer import OFFICER_PROGRAMS, OFFICER_ROLES
+from coverage_ledger.errors import FieldProblem
 from coverage_ledger.ledger.claim_events import (
     ClaimApproved,
     ClaimFiled,
@@ -71,9 +72,9 @@ class OfficerEnrolled(_Event):
     @model_validator(mode="after")
     def _term_is_a_period(self) -> "OfficerEnrolled":
         if self.valid_to <= self.valid_from:
-            raise ValueError("valid_to must be after valid_from (the period is half-open)")
+            raise FieldProblem("valid_to", "valid_to must be after valid_from (the period is half-open)")
         if len(set(self.programs)) != len(self.programs):
-            raise ValueError("programs are listed twice")
+            raise FieldProblem("programs", "programs are listed twice")
         return self
 
 
@@ -97,11 +98,11 @@ class Payer(BaseModel):
     @model_validator(mode="after")
     def _complete(self) -> "Payer":
         if self.kind == "person" and not self.nik:
-            raise ValueError("a person payer needs their nik")
+            raise FieldProblem("nik", "a person payer needs their nik")
         if self.kind == "organisation" and not self.name:
-            raise ValueError("an organisation payer needs its name")
+            raise FieldProblem("name", "an organisation payer needs its name")
         if self.kind != "organisation" and self.budget is not None:
-            raise ValueError("only an organisation pays from a public budget")
+            raise FieldProblem("budget", "only an organisation pays from a public budget")
         return self
 
 
@@ -158,7 +159,7 @@ class ContributionPaid(_Event):
     @model_validator(mode="after")
     def _range(self) -> "ContributionPaid":
         if self.months_to < self.months_from:
-            raise ValueError("months_to is before months_from (month ranges are inclusive)")
+            raise FieldProblem("months_to", "months_to is before months_from (month ranges are inclusive)")
         return self
 
 
@@ -223,7 +224,7 @@ class RegionDefined(_Event):
     @model_validator(mode="after")
     def _successors_need_an_end(self) -> "RegionDefined":
         if self.successors and self.valid_to is None:
-            raise ValueError("successors take over at valid_to: give valid_to too")
+            raise FieldProblem("valid_to", "successors take over at valid_to: give valid_to too")
         return self
 
 
@@ -267,11 +268,11 @@ class EventCorrected(_Event):
     @model_validator(mode="after")
     def _not_itself(self) -> "EventCorrected":
         if self.event_id in self.supersedes:
-            raise ValueError("a correction cannot supersede itself")
+            raise FieldProblem("supersedes", "a correction cannot supersede itself")
         if self.replacement is not None and self.replacement.event_id in ({self.event_id, *self.supersedes}):
-            raise ValueError("the replacement needs an event_id of its own")
+            raise FieldProblem("replacement", "the replacement needs an event_id of its own")
         if len(set(self.supersedes)) != len(self.supersedes):
-            raise ValueError("supersedes lists an event twice")
+            raise FieldProblem("supersedes", "supersedes lists an event twice")
         return self
 
 

@@ -9,6 +9,7 @@ from datetime import date
 from coverage_ledger.domain.access import region_within
 from coverage_ledger.domain.names import hidden_character
 from coverage_ledger.domain.nik import Nik, parse_nik
+from coverage_ledger.domain.timeframes import EARLIEST_DAY, LATEST_DAY
 from coverage_ledger.errors import ErrorItem
 
 SEXES = {"M": "M", "L": "M", "F": "F", "P": "F"}
@@ -52,9 +53,8 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
 
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-FIRST_DAY = date(1900, 1, 1)
-LAST_DAY = date(2099, 12, 31)
-"""Dates a roster may hold: a year like 0001 or 9999 is a typo (and 9999-12-31 has no next day)."""
+FIRST_DAY = EARLIEST_DAY
+LAST_DAY = LATEST_DAY
 
 
 def parse_day(text: str) -> date | None:
