@@ -139,3 +139,32 @@ async def test_a_committed_file_is_a_twin_only_for_a_key_of_the_same_region(uplo
     await uploader.app.state.upload_runner.wait_idle()
     errors = await uploader.errors(other.json()["upload_id"], key=uploader.keys.other_office)
     assert [e["code"] for e in errors] == ["region_out_of_scope"]
+
+
+async def test_a_formula_in_a_csv_is_an_error_of_its_row(uploader: Uploader) -> None:
+    formula = officer_row(nik())
+    formula[1] = "=HYPERLINK(1)"
+    status = await uploader.run(roster_csv([officer_row(nik()), formula]), policy="accept_valid")
+    assert status["status"] == "succeeded" and status["rows_accepted"] == 1
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["row"], e["column"], e["code"]) for e in errors] == [("3", "name", "formula_cell")]
+
+
+async def test_a_header_is_read_past_unnamed_columns_and_a_blank_first_row_is_named(
+    uploader: Uploader,
+) -> None:
+    rows = roster_csv([officer_row(nik())]).decode()
+    header, rest = rows.split("\n", 1)
+    trailing = (header + ",,\n" + rest).encode()  # a spreadsheet's formatted but empty columns
+    assert (await uploader.run(trailing))["status"] == "succeeded"
+    blank = await uploader.run(("\n" + header + "\n" + rest).encode())
+    assert blank["problem"]["code"] == "wrong_header"
+    assert "first row is empty" in blank["problem"]["message"]
+
+
+async def test_a_huge_cell_is_quoted_by_its_first_characters(uploader: Uploader) -> None:
+    row = officer_row(nik(), role="X" * 100_000)
+    status = await uploader.run(roster_csv([row]))
+    (error,) = await uploader.errors(status["upload_id"])
+    assert error["code"] == "unknown_role"
+    assert len(error["message"]) < 200

@@ -18,12 +18,26 @@ _DAY_FIRST = re.compile(r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})$")
 MAX_NAME = 200
 
 
+def shown(text: str) -> str:
+    """A cell quoted in a message: a cell of a megabyte is shown by its first characters."""
+    return repr(text) if len(text) <= SHOWN_CHARACTERS else repr(text[:SHOWN_CHARACTERS]) + "…"
+
+
+SHOWN_CHARACTERS = 40
+
+
 def check_header(header: Sequence[str], required: Sequence[str], optional: Sequence[str]) -> dict[str, int]:
     """Column positions by name; a wrong header is a file-level problem (ValueError)."""
+    if not any(header):
+        raise ValueError(
+            "the first row is empty: the header (" + ",".join(required) + ") must be the file's first row"
+        )
     positions: dict[str, int] = {}
     for index, name in enumerate(header):
+        if not name:
+            continue  # an unnamed column, as spreadsheets export formatted but empty ones
         if name in positions:
-            raise ValueError(f"column {name!r} appears twice in the header")
+            raise ValueError(f"column {shown(name)} appears twice in the header")
         positions[name] = index
     missing = [c for c in required if c not in positions]
     unknown = [c for c in positions if c and c not in (*required, *optional)]
@@ -42,10 +56,21 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
     """The row's cells by column name, stripped; extra cells are fine when empty (spreadsheets
     export formatted but empty columns), missing ones are not."""
     width = len(positions)
-    if any("\x00" in cell for cell in cells):  # PostgreSQL text cannot hold it
-        column = next((name for name, index in positions.items() if "\x00" in cells[index]), None)
+    odd = next((i for i, cell in enumerate(cells) if "\x00" in cell or cell.startswith("=")), None)
+    if odd is not None:
+        column = next((name for name, index in positions.items() if index == odd), None)
+        if "\x00" in cells[odd]:  # PostgreSQL text cannot hold it
+            return ErrorItem(
+                "invalid_character",
+                "a cell holds a NUL character: binary data, not text",
+                row=row,
+                column=column,
+            )
         return ErrorItem(
-            "invalid_character", "a cell holds a NUL character: binary data, not text", row=row, column=column
+            "formula_cell",
+            f"the cell holds a formula ({shown(cells[odd])}), not its value; save the sheet with values only",
+            row=row,
+            column=column,
         )
     if len(cells) != width and (len(cells) < width or any(cell.strip() for cell in cells[width:])):
         return ErrorItem("wrong_column_count", f"the row has {len(cells)} cells, the header {width}", row=row)
@@ -87,7 +112,7 @@ def day_cell(
         errors.append(
             ErrorItem(
                 "date_out_of_range",
-                f"{column} {text!r} is outside {FIRST_DAY.year}–{LAST_DAY.year}",
+                f"{column} {shown(text)} is outside {FIRST_DAY.year}–{LAST_DAY.year}",
                 row=row,
                 column=column,
             )
@@ -97,7 +122,7 @@ def day_cell(
         errors.append(
             ErrorItem(
                 "invalid_date",
-                f"{column} {text!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)",
+                f"{column} {shown(text)} is not a date (YYYY-MM-DD or DD/MM/YYYY)",
                 row=row,
                 column=column,
             )
@@ -145,7 +170,7 @@ def person_cells(
     if sex is None:
         errors.append(
             ErrorItem(
-                "invalid_sex", f"sex {cells.get('sex', '')!r} is not M/F (or L/P)", row=row, column="sex"
+                "invalid_sex", f"sex {shown(cells.get('sex', ''))} is not M/F (or L/P)", row=row, column="sex"
             )
         )
     elif sex != nik.sex:
@@ -183,7 +208,7 @@ def region_cell(
         errors.append(
             ErrorItem(
                 "unknown_region",
-                f"region code {region!r} is not in the Kemendagri list",
+                f"region code {shown(region)} is not in the Kemendagri list",
                 row=row,
                 column="region_code",
             )

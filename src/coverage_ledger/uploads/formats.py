@@ -67,13 +67,6 @@ def _data_rows(reader: Iterator[list[str]], path_hint: str) -> Iterator[tuple[in
             row_number += 1
             if not any(cell.strip() for cell in cells):
                 continue
-            for index, cell in enumerate(cells):
-                if cell.startswith("="):
-                    raise FileRejected(
-                        "formula_cell",
-                        f"row {row_number}, column {index + 1} holds a formula ({cell[:40]!r}); "
-                        "save the sheet with values only",
-                    )
             yield row_number, cells
     except UnicodeDecodeError as exc:
         raise FileRejected(

@@ -67,7 +67,7 @@ def check_officer_row(
         errors.append(
             ErrorItem(
                 "unknown_role",
-                f"role {cells.get('role', '')!r} is not one of {', '.join(OFFICER_ROLES)}",
+                f"role {check.shown(cells.get('role', ''))} is not one of {', '.join(OFFICER_ROLES)}",
                 row=row,
                 column="role",
             )

@@ -66,7 +66,8 @@ def _rupiah(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorI
         errors.append(
             ErrorItem(
                 "invalid_amount",
-                f"{column} {text!r} is not whole rupiah written with digits only (no Rp, dots or commas)",
+                f"{column} {check.shown(text)} is not whole rupiah written with digits only "
+                "(no Rp, dots or commas)",
                 row=row,
                 column=column,
             )
@@ -75,7 +76,10 @@ def _rupiah(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorI
     if len(text) > MAX_RUPIAH_DIGITS:
         errors.append(
             ErrorItem(
-                "invalid_amount", f"{column} {text[:20]!r}… is not a plausible amount", row=row, column=column
+                "invalid_amount",
+                f"{column} {check.shown(text)} is not a plausible amount",
+                row=row,
+                column=column,
             )
         )
         return 0
@@ -87,13 +91,18 @@ def _month(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorIt
     found = _MONTH.match(text)
     if not found:
         errors.append(
-            ErrorItem("invalid_month", f"{column} {text!r} is not a month YYYY-MM", row=row, column=column)
+            ErrorItem(
+                "invalid_month",
+                f"{column} {check.shown(text)} is not a month YYYY-MM",
+                row=row,
+                column=column,
+            )
         )
     elif not check.FIRST_DAY.year <= int(found.group(1)) <= check.LAST_DAY.year:
         errors.append(
             ErrorItem(
                 "date_out_of_range",
-                f"{column} {text!r} is outside {check.FIRST_DAY.year}–{check.LAST_DAY.year}",
+                f"{column} {check.shown(text)} is outside {check.FIRST_DAY.year}–{check.LAST_DAY.year}",
                 row=row,
                 column=column,
             )
@@ -118,7 +127,7 @@ def check_sponsor_row(
         errors.append(
             ErrorItem(
                 "invalid_programs",
-                f"programs {cells.get('programs', '')!r}: JKK and JKM, and optionally JHT",
+                f"programs {check.shown(cells.get('programs', ''))}: JKK and JKM, and optionally JHT",
                 row=row,
                 column="programs",
             )
