@@ -115,3 +115,14 @@ async def test_an_interrupted_import_is_failed_and_never_resumed_by_a_server(
     assert await runner_.resume_unfinished() == 0
     await runner_.stop()
     await engine.dispose()
+
+
+def test_a_dry_run_that_would_not_commit_exits_with_status_1(cli_env: Path) -> None:
+    roster = cli_env / "bad.csv"
+    roster.write_bytes(roster_csv([officer_row(nik()), officer_row(role="KETUA")]))
+    result = runner.invoke(app, ["import", str(roster), "--committee", "KPU-16.71", "--dry-run"])
+    assert result.exit_code == 1, result.output
+    assert "would_commit" in result.output
+    good = cli_env / "good.csv"
+    good.write_bytes(roster_csv([officer_row(nik())]))
+    assert runner.invoke(app, ["import", str(good), "--committee", "KPU-16.71", "--dry-run"]).exit_code == 0

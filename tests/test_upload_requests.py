@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.rosters import Uploader, officer_row, roster_csv
+from tests.rosters import Uploader, officer_row, roster_csv, sponsor_csv, sponsor_row
 from tests.support import Keys, nik
 
 BOUNDARY = "----ledger-test-boundary"
@@ -168,3 +168,27 @@ async def test_a_huge_cell_is_quoted_by_its_first_characters(uploader: Uploader)
     (error,) = await uploader.errors(status["upload_id"])
     assert error["code"] == "unknown_role"
     assert len(error["message"]) < 200
+
+
+async def test_the_same_nik_twice_with_another_name_is_an_error_not_a_repeat(uploader: Uploader) -> None:
+    person = nik()
+    first, second = officer_row(person, name="Siti Aminah"), officer_row(person, name="Siti Rahma")
+    status = await uploader.run(roster_csv([first, second, first]), policy="accept_valid")
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["row"], e["code"]) for e in errors] == [("3", "duplicate_nik")]
+    assert (status["rows_accepted"], status["rows_duplicate"]) == (1, 1)
+
+
+async def test_a_dry_run_that_would_write_nothing_says_so(uploader: Uploader) -> None:
+    officers = await uploader.run(
+        roster_csv([officer_row(role="KETUA")]), policy="accept_valid", dry_run="true"
+    )
+    assert officers["outcome"]["would_commit"] is False
+    sponsor = await uploader.run(
+        sponsor_csv([sponsor_row(amount="Rp1")]),
+        key=uploader.keys.sponsor,
+        kind="sponsor_roster",
+        policy="accept_valid",
+        dry_run="true",
+    )
+    assert sponsor["outcome"]["would_commit"] is False

@@ -273,7 +273,10 @@ def import_roster(
     ],
     committee: Annotated[str, typer.Option(help="The committee (or sponsor) whose roster this is.")],
     kind: Annotated[str, typer.Option(help="officer_roster or sponsor_roster.")] = "officer_roster",
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only; write nothing.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Validate only; write nothing (exit 1 when it would not commit)."),
+    ] = False,
     policy: Annotated[str, typer.Option(help="all_or_nothing or accept_valid.")] = "all_or_nothing",
     mode: Annotated[str, typer.Option(help="append or replace_roster.")] = "append",
     errors: Annotated[
@@ -333,8 +336,8 @@ def import_roster(
     if record.problem:
         table.add_row("problem", f"{record.problem['code']}: {record.problem['message']}")
     console.print(table)
-    if record.status != "succeeded":
-        raise typer.Exit(1)
+    if record.status != "succeeded" or (record.outcome or {}).get("would_commit") is False:
+        raise typer.Exit(1)  # a dry run that would not commit fails like the upload it rehearses
 
 
 @app.command()

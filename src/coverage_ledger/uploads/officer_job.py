@@ -142,7 +142,10 @@ class OfficerRosterJob(Job):
         all_needed = _needs_every_row(record.policy, replace)
         if record.dry_run:
             corrections = await self._corrections(replace)
-            would_commit = not (all_needed and rejected)
+            # it would commit when no rule stops it and there is something to write
+            would_commit = not (all_needed and rejected) and bool(
+                self.counts["rows_accepted"] or corrections.events
+            )
             self.outcome = {
                 "written": False,
                 "would_commit": would_commit,

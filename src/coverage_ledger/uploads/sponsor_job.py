@@ -248,7 +248,9 @@ class SponsorRosterJob(Job):
             "amount_total": paid,
         }
         if record.dry_run:
-            self.outcome["would_commit"] = record.policy == "accept_valid" or not rejected
+            self.outcome["would_commit"] = bool(outcome.accepted) and (
+                record.policy == "accept_valid" or not rejected
+            )
         if not keep:
             if outcome.result is not None:
                 await repository.rollback_to(self.work, "sponsor")

@@ -74,19 +74,23 @@ async def mark_repeated_niks(session: AsyncSession, *, upload_id: uuid.UUID) -> 
         f"""
         WITH twice AS (SELECT nik FROM {STAGING} GROUP BY nik HAVING count(*) > 1),
         ranked AS (
-            SELECT s.row, s.nik, s.enrolment_payload,
+            SELECT s.row, s.nik, s.enrolment_payload, s.vault,
                    first_value(s.row) OVER w AS first_row,
-                   first_value(s.enrolment_payload) OVER w AS first_payload
+                   first_value(s.enrolment_payload) OVER w AS first_payload,
+                   first_value(s.vault) OVER w AS first_vault
               FROM {STAGING} s JOIN twice USING (nik)
             WINDOW w AS (PARTITION BY s.nik ORDER BY s.row)),
-        later AS (SELECT * FROM ranked WHERE row > first_row),
+        later AS (
+            SELECT *, enrolment_payload = first_payload AND vault = first_vault AS same
+              FROM ranked WHERE row > first_row),
         repeats AS (
             INSERT INTO {VERDICTS} (row, verdict)
-            SELECT row, CASE WHEN enrolment_payload = first_payload THEN 'repeat' ELSE 'error' END FROM later)
+            SELECT row, CASE WHEN same THEN 'repeat' ELSE 'error' END FROM later)
         INSERT INTO upload_error (upload_id, row, "column", code, message)
         SELECT %(upload)s, row, 'nik', 'duplicate_nik',
-               format('NIK %%s is also on row %%s with other values; one row per officer', nik, first_row)
-          FROM later WHERE enrolment_payload <> first_payload
+               format('NIK %%s is also on row %%s with other values (term, role, region, name, birth date '
+                      'or phone); one row per officer', nik, first_row)
+          FROM later WHERE NOT same
         """,
         {"upload": upload_id},
     )
