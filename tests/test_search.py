@@ -68,12 +68,14 @@ async def test_a_regional_key_sees_only_its_region(client: AsyncClient, keys: Ke
     mine = {i["nik"] for i in other["items"]}
     assert set(people[5:]) <= mine
     assert not set(people[:5]) & mine
-    asked_outside = (
-        await client.get(
-            "/v1/persons", params=base | {"region": "16.71"}, headers=Keys.header(keys.other_office)
-        )
-    ).json()
-    assert asked_outside["items"] == []
+    asked_outside = await client.get(
+        "/v1/persons", params=base | {"region": "16.71"}, headers=Keys.header(keys.other_office)
+    )
+    unknown = await client.get(
+        "/v1/persons", params=base | {"region": "99"}, headers=Keys.header(keys.other_office)
+    )
+    assert asked_outside.status_code == unknown.status_code == 404
+    assert asked_outside.json()["title"] == unknown.json()["title"]
 
 
 async def test_bad_search_parameters_are_422(client: AsyncClient, keys: Keys) -> None:

@@ -98,7 +98,11 @@ async def test_a_nul_character_anywhere_is_422_and_writes_nothing(client: AsyncC
     event = registered(person, name="Siti\u0000Aminah")
     response = await client.post("/v1/events", json={"events": [event]}, headers=Keys.header(keys.admin))
     assert response.status_code == 422, response.text
-    assert response.json()["errors"][0]["code"] == "unstorable_value"
+    # refused as an invisible character before it could reach the database
+    assert response.json()["errors"][0]["field"] == "events[0].name"
+    correction = {"event_id": "c-nul", "type": "event.corrected", "supersedes": ["x"], "reason": "a\u0000b"}
+    stored = await client.post("/v1/events", json={"events": [correction]}, headers=Keys.header(keys.admin))
+    assert stored.status_code == 422, stored.text
     coverage = await client.get(f"/v1/persons/{person}/coverage", headers=Keys.header(keys.admin))
     assert coverage.status_code == 404
     search = await client.get(

@@ -1,11 +1,11 @@
 """Responses of the coverage and history endpoints."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from coverage_ledger.ledger.event_fields import Day
+from coverage_ledger.ledger.event_fields import Day, InstantOut
 
 
 class AsOfOut(BaseModel):
@@ -66,7 +66,7 @@ class HistoryEvent(BaseModel):
     event_id: str
     type: str
     tx_seq: int
-    recorded_at: datetime
+    recorded_at: InstantOut
     valid_from: date | None
     valid_to: date | None
     carried_by: str | None = Field(description="For a replacement: its correction.")

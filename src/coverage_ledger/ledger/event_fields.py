@@ -8,10 +8,10 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, Strict, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Strict, StringConstraints
 
 from coverage_ledger.domain.names import hidden_character
-from coverage_ledger.domain.timeframes import EARLIEST_DAY, LATEST_DAY
+from coverage_ledger.domain.timeframes import EARLIEST_DAY, LATEST_DAY, format_instant
 
 EventId = Annotated[
     str,
@@ -68,3 +68,5 @@ Day = Annotated[date, BeforeValidator(_day_text), AfterValidator(_plausible_day)
 """A calendar date, sent as `YYYY-MM-DD`."""
 Instant = Annotated[datetime, BeforeValidator(_instant_text)]
 """A timestamp, sent as RFC 3339 text."""
+InstantOut = Annotated[datetime, PlainSerializer(format_instant, return_type=str)]
+"""An instant in a response: the one text form of tx headers, UTC with microseconds and `Z`."""

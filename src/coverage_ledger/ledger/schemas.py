@@ -1,6 +1,5 @@
 """The events a caller can append, and the append request and response (HTTP contract v1)."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -19,6 +18,7 @@ from coverage_ledger.ledger.event_fields import (
     Day,
     EventId,
     Instant,
+    InstantOut,
     PersonText,
     RegionCode,
     Rupiah,
@@ -295,6 +295,6 @@ class AppendResponse(BaseModel):
     """The committed tx (or, when every event was a duplicate, the tx that holds them)."""
 
     tx_seq: int
-    recorded_at: datetime
+    recorded_at: InstantOut
     accepted: int = Field(description="Events written by this request.")
     duplicates: int = Field(description="Events already in the ledger with identical content.")
