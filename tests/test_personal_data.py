@@ -105,5 +105,8 @@ async def test_an_erasure_removes_the_personal_fields_and_keeps_everything_else(
         k: v for k, v in coverage_before.items() if k != "as_of"
     }
     assert (await client.get("/v1/ledger/verify", headers=admin)).json()["ok"]
+    # the erased fields cannot come back under a new registration of the same NIK
+    again = await post(client, keys.admin, registered(person, event_id=f"again-{person}"))
+    assert again.status_code == 409 and again.json()["errors"][0]["code"] == "already_registered"
     roster_after = (await client.get("/v1/reports/coverage-roster", params=params, headers=admin)).content
     assert roster_after == roster_before and person.encode() in roster_after
