@@ -12,6 +12,8 @@ _REFUSED_CATEGORIES = {"Cc", "Cf"}
 
 def hidden_character(text: str) -> str | None:
     """`U+XXXX` of the first control or invisible formatting character in `text`, or None."""
+    if text.isprintable():  # C-fast, and true of nearly every name: none of those is printable
+        return None
     for char in text:
         if unicodedata.category(char) in _REFUSED_CATEGORIES:
             return f"U+{ord(char):04X}"

@@ -18,6 +18,9 @@ _DAY_FIRST = re.compile(r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})$")
 MAX_NAME = 200
 
 
+_CELL_SEPARATOR = "\x1e"
+
+
 def shown(text: str) -> str:
     """A cell quoted in a message: a cell of a megabyte is shown by its first characters."""
     return repr(text) if len(text) <= SHOWN_CHARACTERS else repr(text[:SHOWN_CHARACTERS]) + "…"
@@ -56,7 +59,13 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
     """The row's cells by column name, stripped; extra cells are fine when empty (spreadsheets
     export formatted but empty columns), missing ones are not."""
     width = len(positions)
-    odd = next((i for i, cell in enumerate(cells) if "\x00" in cell or cell.startswith("=")), None)
+    # substring scans of the joined row (this runs for every row of a million-row roster) find
+    # a NUL or a cell starting with `=`; only then is the cell looked for (a separator inside a
+    # cell may raise a false alarm, which the search then clears)
+    odd = None
+    joined = _CELL_SEPARATOR.join(cells)
+    if "\x00" in joined or joined.startswith("=") or _CELL_SEPARATOR + "=" in joined:
+        odd = next((i for i, cell in enumerate(cells) if "\x00" in cell or cell.startswith("=")), None)
     if odd is not None:
         column = next((name for name, index in positions.items() if index == odd), None)
         if "\x00" in cells[odd]:  # PostgreSQL text cannot hold it
