@@ -8,10 +8,12 @@ from typing import Any
 NIK = re.compile(r"(?<![0-9])[0-9](?:[-. ]?[0-9]){14,}(?![0-9])")
 """15 digits or more, possibly grouped by single dashes, dots or spaces: a NIK that lost a digit,
 gained one or was typed in groups is still a NIK to hide."""
+_NOT_DIGIT = re.compile(r"[^0-9]")
 
 
 def _masked_match(match: re.Match[str]) -> str:
-    digits = re.sub(r"[^0-9]", "", match[0])
+    found = match[0]
+    digits = found if found.isdigit() else _NOT_DIGIT.sub("", found)
     return f"{digits[:4]}********{digits[-4:]}"
 
 
