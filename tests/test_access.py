@@ -38,6 +38,13 @@ async def test_no_valid_key_is_401(client: AsyncClient, headers: dict[str, str])
     assert response.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize("body", [b"garbage", b'{"events": [', b'{"events": []}'])
+async def test_a_request_without_a_key_is_401_whatever_its_body(client: AsyncClient, body: bytes) -> None:
+    response = await client.post("/v1/events", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
 async def test_revoked_and_expired_keys_are_401(client: AsyncClient, session: AsyncSession) -> None:
     _, revoked = await create_key(session, role=Role.ADMIN, name="to-revoke")
     await revoke_key(session, name="to-revoke")

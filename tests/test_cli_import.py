@@ -126,3 +126,7 @@ def test_a_dry_run_that_would_not_commit_exits_with_status_1(cli_env: Path) -> N
     good = cli_env / "good.csv"
     good.write_bytes(roster_csv([officer_row(nik())]))
     assert runner.invoke(app, ["import", str(good), "--committee", "KPU-16.71", "--dry-run"]).exit_code == 0
+    # once imported, a rehearsal writes nothing and would fail on nothing
+    assert runner.invoke(app, ["import", str(good), "--committee", "KPU-16.71"]).exit_code == 0
+    again = runner.invoke(app, ["import", str(good), "--committee", "KPU-16.71", "--dry-run"])
+    assert again.exit_code == 0, again.output

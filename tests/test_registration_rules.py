@@ -166,3 +166,69 @@ async def test_every_nik_an_event_names_is_checked(client: AsyncClient, keys: Ke
         assert status == 422, (event, body)
         assert body["errors"][0]["field"] == field, body  # type: ignore[index]
         assert body["errors"][0]["code"].startswith("nik_"), body  # type: ignore[index]
+
+
+async def test_restoring_a_retracted_registration_next_to_a_newer_one_is_refused(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = nik()
+    first = registered(person, event_id=f"r1-{person}")
+    assert (await _post(client, keys.office, first))[0] == 200
+    assert (await _post(client, keys.office, corrected(f"c1-{person}", [first["event_id"]])))[0] == 200
+    assert (await _post(client, keys.office, registered(person, event_id=f"r2-{person}")))[0] == 200
+    status, body = await _post(client, keys.office, corrected(f"c2-{person}", [f"c1-{person}"]))
+    assert status == 409, body
+    assert body["errors"][0]["code"] == "already_registered"  # type: ignore[index]
+
+
+async def test_a_correction_superseded_in_its_own_batch_replaces_nothing(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = nik()
+    first = registered(person, event_id=f"r1-{person}")
+    assert (await _post(client, keys.office, first))[0] == 200
+    status, body = await _post(
+        client,
+        keys.office,
+        corrected(f"c1-{person}", [first["event_id"]]),
+        corrected(f"c2-{person}", [f"c1-{person}"]),
+        registered(person, event_id=f"r2-{person}", region="16.71.02"),
+    )
+    assert status == 409, body
+    assert body["errors"][0]["field"] == "events[2].nik"  # type: ignore[index]
+
+
+async def test_superseding_a_registration_already_out_of_force_replaces_nothing(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = nik()
+    first = registered(person, event_id=f"r1-{person}")
+    assert (await _post(client, keys.office, first))[0] == 200
+    assert (await _post(client, keys.office, corrected(f"c1-{person}", [first["event_id"]])))[0] == 200
+    assert (await _post(client, keys.office, registered(person, event_id=f"r2-{person}")))[0] == 200
+    third = registered(person, event_id=f"r3-{person}", region="16.71.02")
+    status, body = await _post(
+        client, keys.office, corrected(f"c3-{person}", [first["event_id"]], replacement=third)
+    )
+    assert status == 409, body
+
+
+async def test_a_replacement_for_another_nik_leaves_the_first_person_unregistered_only_without_enrolments(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person, other = nik(), nik()
+    first = registered(person, event_id=f"r1-{person}")
+    enrolment = enrolled(
+        person,
+        event_id=f"e-{person}",
+        valid_from="2024-01-25",
+        valid_to="2024-02-24",
+        registered_on="2024-01-15",
+    )
+    assert (await _post(client, keys.admin, first, enrolment))[0] == 200
+    moved = registered(other, event_id=f"r-{other}")
+    status, body = await _post(
+        client, keys.office, corrected(f"c-{person}", [first["event_id"]], replacement=moved)
+    )
+    assert status == 409, body
+    assert body["errors"][0]["code"] == "registration_in_use"  # type: ignore[index]

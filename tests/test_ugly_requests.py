@@ -84,7 +84,11 @@ async def test_a_body_over_the_ceiling_is_413_whether_declared_or_streamed(
         yield b"]}"
 
     streamed = await client.post("/v1/events", content=chunks(), headers=headers)
-    for response in (declared, streamed):
+    # the route, not the client's Content-Type, decides what streams to disk
+    disguised = await client.post(
+        "/v1/events", content=padding, headers=headers | {"content-type": "multipart/form-data; boundary=x"}
+    )
+    for response in (declared, streamed, disguised):
         assert response.status_code == 413, response.text
         assert response.headers["content-type"] == "application/problem+json"
         assert "LEDGER_REQUEST_MAX_BYTES" in response.json()["detail"]
@@ -109,6 +113,18 @@ async def test_a_known_at_past_the_last_representable_instant_reads_the_head(
     )
     assert lookup.status_code == 200, lookup.text
     assert lookup.json()["as_of"]["tx_seq"] == head
+
+
+async def test_a_known_at_before_the_first_representable_instant_reads_the_empty_ledger(
+    client: AsyncClient, keys: Keys
+) -> None:
+    lookup = await client.post(
+        "/v1/coverage/lookup",
+        json={"niks": ["1671014501900001"], "known_at": "0001-01-01T00:00:00+14:00"},
+        headers=Keys.header(keys.admin),
+    )
+    assert lookup.status_code == 200, lookup.text
+    assert lookup.json()["as_of"]["tx_seq"] == 0
 
 
 @pytest.mark.parametrize(

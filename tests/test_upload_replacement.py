@@ -1,8 +1,14 @@
 """replace_roster takes the file as the committee's whole roster: it may retract only what the
 file really leaves out, and replaces the term a row restates, never another one."""
 
+import psycopg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.database.engine import libpq_url
+from coverage_ledger.ledger import repository as ledger_repository
 from tests.rosters import Uploader, officer_row, roster_csv
-from tests.support import Keys, coverage_of, enrolled, nik, registered
+from tests.support import Keys, corrected, coverage_of, enrolled, nik, registered
 
 
 async def test_a_replacing_roster_with_a_rejected_row_writes_nothing(uploader: Uploader) -> None:
@@ -103,3 +109,46 @@ async def test_a_replacing_row_that_overlaps_another_committees_term_is_a_row_er
     status = await uploader.run(roster_csv([row]), mode="replace_roster", policy="accept_valid")
     errors = await uploader.errors(status["upload_id"])
     assert [(e["row"], e["code"]) for e in errors] == [("2", "overlapping_enrolment")]
+
+
+@pytest.mark.parametrize("race", ["retracted", "registered"])
+async def test_a_roster_racing_a_registration_change_keeps_one_registration(
+    uploader: Uploader, fresh_database: str, monkeypatch: pytest.MonkeyPatch, race: str
+) -> None:
+    """An API append commits between the roster's write and its lock: the roster checks again."""
+    keys = uploader.keys
+    person = nik()
+    registration = registered(person, event_id=f"api-{person}")
+
+    async def post(*events: dict[str, object]) -> int:
+        response = await uploader.client.post(
+            "/v1/events", json={"events": list(events)}, headers=Keys.header(keys.office)
+        )
+        return response.status_code
+
+    if race == "retracted":
+        assert await post(registration) == 200
+    take_lock = ledger_repository.take_append_lock
+    raced: list[int] = []
+
+    async def racing(session: AsyncSession) -> int:
+        if not raced:  # the roster has written its events (with a registration only if none was in force)
+            raced.append(
+                await post(corrected(f"drop-{person}", [registration["event_id"]]))
+                if race == "retracted"
+                else await post(registration)
+            )
+        return await take_lock(session)
+
+    monkeypatch.setattr(ledger_repository, "take_append_lock", racing)
+    status = await uploader.run(roster_csv([officer_row(person)]))
+    assert raced == [200]
+    assert status["status"] == "succeeded", status
+    with psycopg.connect(libpq_url(fresh_database)) as conn:
+        counts = dict(
+            conn.execute(
+                "SELECT type, count(*) FROM event_knowledge WHERE nik = %s AND tx_to IS NULL GROUP BY type",
+                (person,),
+            ).fetchall()
+        )
+    assert counts == {"person.registered": 1, "officer.enrolled": 1}

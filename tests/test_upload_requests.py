@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.rosters import Uploader, officer_row, roster_csv, sponsor_csv, sponsor_row
+from tests.rosters import HEADER, Uploader, officer_row, roster_csv, sponsor_csv, sponsor_row
 from tests.support import Keys, nik
 
 BOUNDARY = "----ledger-test-boundary"
@@ -157,6 +157,11 @@ async def test_a_header_is_read_past_unnamed_columns_and_a_blank_first_row_is_na
     header, rest = rows.split("\n", 1)
     trailing = (header + ",,\n" + rest).encode()  # a spreadsheet's formatted but empty columns
     assert (await uploader.run(trailing))["status"] == "succeeded"
+    # an unnamed column in the middle is read and left alone, whatever it holds
+    row = officer_row(nik())
+    middle = roster_csv([[*row[:2], "=SUM(A1)", *row[2:]]], header=[*HEADER[:2], "", *HEADER[2:]])
+    status = await uploader.run(middle)
+    assert status["status"] == "succeeded", status
     blank = await uploader.run(("\n" + header + "\n" + rest).encode())
     assert blank["problem"]["code"] == "wrong_header"
     assert "first row is empty" in blank["problem"]["message"]

@@ -112,7 +112,11 @@ def create_app(
     app.state.upload_settings = uploads
     problems.install(app)
     app.add_middleware(LeanReads, routes=[COVERAGE_ROUTE])
-    app.add_middleware(BodyLimit, max_bytes=settings.ledger_request_max_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.ledger_request_max_bytes,
+        streamed_paths=frozenset({"/v1/uploads", "/uploads"}),  # the API's and the web page's
+    )
     app.add_middleware(AccessLog)  # added last: outside the lean reads, so it sees them too
     app.include_router(ledger_router)
     app.include_router(coverage_router)

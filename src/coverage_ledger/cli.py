@@ -275,7 +275,7 @@ def import_roster(
     kind: Annotated[str, typer.Option(help="officer_roster or sponsor_roster.")] = "officer_roster",
     dry_run: Annotated[
         bool,
-        typer.Option("--dry-run", help="Validate only; write nothing (exit 1 when it would not commit)."),
+        typer.Option("--dry-run", help="Validate only; write nothing (exit 1 when the upload would fail)."),
     ] = False,
     policy: Annotated[str, typer.Option(help="all_or_nothing or accept_valid.")] = "all_or_nothing",
     mode: Annotated[str, typer.Option(help="append or replace_roster.")] = "append",
@@ -336,8 +336,9 @@ def import_roster(
     if record.problem:
         table.add_row("problem", f"{record.problem['code']}: {record.problem['message']}")
     console.print(table)
-    if record.status != "succeeded" or (record.outcome or {}).get("would_commit") is False:
-        raise typer.Exit(1)  # a dry run that would not commit fails like the upload it rehearses
+    rehearsed_failure = record.rows_rejected and (record.outcome or {}).get("would_commit") is False
+    if record.status != "succeeded" or rehearsed_failure:
+        raise typer.Exit(1)  # a dry run whose upload would fail on its rows fails like it
 
 
 @app.command()

@@ -5,9 +5,10 @@ import logging
 import re
 from typing import Any
 
-NIK = re.compile(r"(?<![0-9])[0-9](?:[-. ]?[0-9]){14,}(?![0-9])")
-"""15 digits or more, possibly grouped by single dashes, dots or spaces: a NIK that lost a digit,
-gained one or was typed in groups is still a NIK to hide."""
+NIK = re.compile(r"(?<![0-9.])(?:[0-9]{15,}|[0-9]{4}([-. ])[0-9]{4}\1[0-9]{4}\1[0-9]{4})(?![0-9])")
+"""15 digits or more (a NIK that lost or gained a digit is still a NIK to hide), or 16 typed in
+groups of four with one separator (`1671-0145-0190-0001`); dates, amounts and the decimals of a
+fraction stay readable."""
 _NOT_DIGIT = re.compile(r"[^0-9]")
 
 

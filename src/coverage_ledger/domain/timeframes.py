@@ -108,8 +108,10 @@ def parse_known_at(text: str | None) -> KnownAt:
         raise InvalidKnownAt(f"{value!r} has no UTC offset; write e.g. 2024-02-20T09:00:00+07:00")
     try:
         instant.astimezone(UTC)
-    except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00, past the last representable instant
-        return KnownNow()
+    except OverflowError:
+        # past the last representable instant (9999-12-31T23:59:59-14:00): beyond any head; before
+        # the first (0001-01-01T00:00:00+14:00): before the ledger's first tx
+        return KnownAtTx(0) if instant.year == 1 else KnownNow()
     return KnownAtInstant(instant)
 
 

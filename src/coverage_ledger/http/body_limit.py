@@ -1,8 +1,9 @@
 """A ceiling on request bodies other than file uploads.
 
 FastAPI reads a JSON body whole before validating it: without a ceiling one request of a few
-hundred megabytes holds them all in memory (and several at once exhaust it). Multipart bodies are
-roster files, streamed to disk under their own limit (`LEDGER_UPLOAD_MAX_BYTES`), and pass through.
+hundred megabytes holds them all in memory (and several at once exhaust it). The upload routes
+stream their files to disk under their own limit (`LEDGER_UPLOAD_MAX_BYTES`) and pass through;
+which route, not the client's Content-Type, decides that.
 """
 
 import json
@@ -13,14 +14,16 @@ from coverage_ledger.http.problems import PROBLEM_JSON
 
 
 class BodyLimit:
-    """ASGI middleware answering 413 problem+json to a non-multipart body over `max_bytes`."""
+    """ASGI middleware answering 413 problem+json to a body over `max_bytes`, except the POSTs to
+    `streamed_paths` (the routes that stream a file to disk under their own limit)."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, streamed_paths: frozenset[str]) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed_paths = streamed_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _is_multipart(scope):
+        if scope["type"] != "http" or (scope["method"] == "POST" and scope["path"] in self.streamed_paths):
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)
@@ -84,11 +87,6 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
         if key == name:
             return bytes(value)
     return None
-
-
-def _is_multipart(scope: Scope) -> bool:
-    content_type = _header(scope, b"content-type") or b""
-    return content_type.lower().startswith(b"multipart/")
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -11,7 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from coverage_ledger.auth.service import required_secret
 from coverage_ledger.errors import ErrorItem, FieldProblem, LedgerError
+from coverage_ledger.http.dependencies import presented_secret
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -187,6 +189,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if request.url.path.startswith("/v1/"):
+            # FastAPI reads the body before it resolves the key: without a key, the answer is
+            # the 401 every other request without one gets, whatever the body holds
+            secret = presented_secret(
+                authorization=request.headers.get("authorization"), api_key=request.headers.get("x-api-key")
+            )
+            try:
+                required_secret(secret)
+            except LedgerError as missing:
+                return await _known(request, missing)
         items, malformed = _validation_items(exc)
         if malformed:
             return problem(400, "malformed-request", "Malformed request", "the body is not valid JSON", items)

@@ -99,15 +99,6 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
     regions = snapshot.regions_in_force | batch_regions
     registered = set(snapshot.registered_niks)
     stored = snapshot.stored
-    # a registration may be replaced (a correction carrying the new one), never doubled: a second
-    # registration would move the person's domicile, and with it who may see them
-    replaced = {
-        original.nik
-        for item in prepared
-        for target in item.supersedes
-        if (original := stored.get(target)) is not None and original.type == "person.registered"
-    }
-    duplicates: list[ErrorItem] = []
     seen_ids: set[str] = set()
     for item in prepared:
         event = item.source
@@ -143,16 +134,6 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
             except MalformedRule as exc:
                 errors.append(ErrorItem("malformed_rule", str(exc), field=f"{path}.parameters"))
         if isinstance(event, PersonRegistered):
-            if event.nik in registered and event.nik not in replaced:
-                duplicates.append(
-                    ErrorItem(
-                        "already_registered",
-                        f"NIK {event.nik} is already registered; to change the registration, "
-                        "supersede it with an event.corrected carrying the new one",
-                        field=f"{path}.nik",
-                    )
-                )
-            replaced.discard(event.nik)
             registered.add(event.nik)
         if isinstance(event, PersonErased) and event.nik not in registered:
             errors.append(
@@ -188,8 +169,6 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
         seen_ids.add(item.row.event_id)
     if errors:
         raise InvalidInput(f"{len(errors)} problem(s) in the batch; nothing was written", errors)
-    if duplicates:
-        raise Conflict(f"{len(duplicates)} person(s) already registered; nothing was written", duplicates)
 
 
 def _identity_errors(event: PersonRegistered, nik: Nik, path: str) -> list[ErrorItem]:

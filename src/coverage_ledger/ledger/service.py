@@ -22,7 +22,7 @@ from coverage_ledger.ledger import projections, repository
 from coverage_ledger.ledger.checks import check_batch, check_overlaps, check_scope, snapshot_keys
 from coverage_ledger.ledger.informal_checks import check_informal
 from coverage_ledger.ledger.preparation import PreparedEvent, prepare_correction, prepare_one
-from coverage_ledger.ledger.registrations import check_registrations_kept
+from coverage_ledger.ledger.registrations import check_registrations
 from coverage_ledger.ledger.schemas import (
     AppendableEvent,
     EventCorrected,
@@ -182,7 +182,7 @@ async def _plan(
     entering = [c.event_id for c in changes if c.in_force]
     leaving = [(c.event_id, c.superseded_by) for c in changes if not c.in_force]
 
-    unregistered = await check_registrations_kept(
+    registrations_touched = await check_registrations(
         session,
         entering=entering,
         leaving=leaving,
@@ -222,7 +222,7 @@ async def _plan(
         leaving=leaving,
         links=[(t, p.row.event_id) for p in corrections for t in p.supersedes],
         watch_events=(set(links) | set(graph.force)) - fresh_ids,
-        watch_niks=officer_niks | keys["registered_niks"] | keys["informal_niks"] | unregistered,
+        watch_niks=officer_niks | keys["registered_niks"] | keys["informal_niks"] | registrations_touched,
         watch_regions=keys["region_codes"],
         claim_events={e for e in [*entering, *(e for e, _ in leaving)] if kinds[e][0].startswith("claim.")},
         changed_niks={

@@ -19,6 +19,8 @@ MAX_NAME = 200
 
 
 _CELL_SEPARATOR = "\x1e"
+UNNAMED = "\x00unnamed column "
+"""Key of an unnamed header column in the positions (no header name holds a NUL)."""
 
 
 def shown(text: str) -> str:
@@ -36,14 +38,16 @@ def check_header(header: Sequence[str], required: Sequence[str], optional: Seque
             "the first row is empty: the header (" + ",".join(required) + ") must be the file's first row"
         )
     positions: dict[str, int] = {}
-    for index, name in enumerate(header):
-        if not name:
-            continue  # an unnamed column, as spreadsheets export formatted but empty ones
+    named = max(index for index, name in enumerate(header) if name) + 1
+    for index, name in enumerate(header[:named]):  # trailing unnamed columns: the rows' extra cells
+        if not name:  # an unnamed column (spreadsheets export formatted but empty ones): read, unused
+            positions[f"{UNNAMED}{index + 1}"] = index
+            continue
         if name in positions:
             raise ValueError(f"column {shown(name)} appears twice in the header")
         positions[name] = index
     missing = [c for c in required if c not in positions]
-    unknown = [c for c in positions if c and c not in (*required, *optional)]
+    unknown = [c for c in positions if not c.startswith(UNNAMED) and c not in (*required, *optional)]
     if missing or unknown:
         parts = []
         if missing:
@@ -65,10 +69,19 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
     odd = None
     joined = _CELL_SEPARATOR.join(cells)
     if "\x00" in joined or joined.startswith("=") or _CELL_SEPARATOR + "=" in joined:
-        odd = next((i for i, cell in enumerate(cells) if "\x00" in cell or cell.startswith("=")), None)
+        odd = next(
+            (
+                (name, cells[index])
+                for name, index in positions.items()
+                if not name.startswith(UNNAMED)  # what is not read cannot be wrong
+                and index < len(cells)
+                and ("\x00" in cells[index] or cells[index].startswith("="))
+            ),
+            None,
+        )
     if odd is not None:
-        column = next((name for name, index in positions.items() if index == odd), None)
-        if "\x00" in cells[odd]:  # PostgreSQL text cannot hold it
+        column, cell = odd
+        if "\x00" in cell:  # PostgreSQL text cannot hold it
             return ErrorItem(
                 "invalid_character",
                 "a cell holds a NUL character: binary data, not text",
@@ -77,7 +90,7 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
             )
         return ErrorItem(
             "formula_cell",
-            f"the cell holds a formula ({shown(cells[odd])}), not its value; save the sheet with values only",
+            f"the cell holds a formula ({shown(cell)}), not its value; save the sheet with values only",
             row=row,
             column=column,
         )

@@ -199,9 +199,9 @@ class OfficerRosterJob(Job):
         self.phases["commit_write_events"] = round(time.monotonic() - mark, 3)
         mark = time.monotonic()
         head = await ledger_repository.take_append_lock(work)
-        if head > snapshot and (replace or await staging.enrolments_entered_since(work, since_tx=snapshot)):
-            # a roster with some of these NIKs (or, replacing, this committee's roster) changed
-            # meanwhile: the events go, and the file is checked again from scratch under the lock
+        if head > snapshot and (replace or await staging.persons_changed_since(work, since_tx=snapshot)):
+            # some of these persons (or, replacing, this committee's roster) changed meanwhile:
+            # the events go, and the file is checked again from scratch under the lock
             await repository.rollback_to(work, "roster")
             head = await ledger_repository.take_append_lock(work)
             await staging.forget_verdicts(work, upload_id=record.upload_id)

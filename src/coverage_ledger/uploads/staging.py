@@ -290,12 +290,14 @@ async def accepted_cover_starts(
     return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
 
-async def enrolments_entered_since(session: AsyncSession, *, since_tx: int) -> bool:
-    """Whether an officer enrolment of a staged NIK entered force after `since_tx`."""
+async def persons_changed_since(session: AsyncSession, *, since_tx: int) -> bool:
+    """Whether an officer enrolment or a registration of a staged NIK entered or left force after
+    `since_tx`: the roster's checks, and its choice of whom to register, read the ledger before."""
     rows = await raw.execute(
         session,
         f"SELECT EXISTS (SELECT 1 FROM {STAGING} s JOIN event_knowledge k ON k.nik = s.nik "
-        "WHERE k.type = 'officer.enrolled' AND k.tx_to IS NULL AND k.tx_from > %(since)s)",
+        "WHERE k.type IN ('officer.enrolled', 'person.registered') "
+        "AND (k.tx_from > %(since)s OR k.tx_to > %(since)s))",
         {"since": since_tx},
         prepare=False,
     )
