@@ -12,7 +12,7 @@ from coverage_ledger.errors import InvalidInput
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.schemas import AppendRequest
 from coverage_ledger.ledger.service import append_events
-from coverage_ledger.uploads.sponsor_job import MAX_SPONSOR_ROWS
+from coverage_ledger.uploads import sponsor_job
 from tests.rosters import Uploader, sponsor_csv, sponsor_row
 from tests.support import coverage_of, nik, registered
 
@@ -90,15 +90,45 @@ async def test_a_committee_cannot_upload_a_sponsor_roster(uploader: Uploader) ->
     assert response.status_code == 403
 
 
-async def test_a_sponsor_roster_over_the_row_limit_is_refused_as_a_whole(uploader: Uploader) -> None:
-    rows = [sponsor_row() for _ in range(MAX_SPONSOR_ROWS + 1)]
+def _chunked_roster() -> tuple[bytes, str, str]:
+    """Seven rows in three chunks of three; the worker of row 2 pays February again on row 7,
+    in another chunk, and one of row 5 pays on row 6, in the same chunk."""
+    twice, again = (nik(born=date(1985, 3, 12), female=False) for _ in range(2))
+    rows = [sponsor_row(twice), *(sponsor_row() for _ in range(2)), sponsor_row(again)]
+    rows += [
+        sponsor_row(again, months=("2025-04", "2025-04"), amount="16800"),
+        sponsor_row(twice, months=("2025-02", "2025-02"), amount="16800"),
+    ]
+    return sponsor_csv(rows), twice, again
+
+
+async def test_a_large_sponsor_roster_is_written_a_chunk_per_tx_all_or_nothing(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 3)
+    content, twice, again = _chunked_roster()
     head = await uploader.head()
-    status = await uploader.run(
-        sponsor_csv(rows), key=uploader.keys.sponsor, kind="sponsor_roster", policy="accept_valid"
+    dry = await uploader.run(content, key=uploader.keys.sponsor, kind="sponsor_roster", dry_run="true")
+    # row 7's worker is in an earlier chunk: its payment is checked when written
+    assert dry["outcome"]["would_commit"] is True and dry["outcome"]["checked_when_written"] == 1, (
+        dry,
+        await uploader.errors(dry["upload_id"], key=uploader.keys.sponsor),
     )
-    assert status["status"] == "failed"
-    assert status["problem"]["code"] == "too_many_rows"
-    assert await uploader.head() == head
+    failed = await uploader.run(content, key=uploader.keys.sponsor, kind="sponsor_roster")
+    assert failed["status"] == "failed", failed
+    errors = await uploader.errors(failed["upload_id"], key=uploader.keys.sponsor)
+    assert [e["row"] for e in errors] == ["7"]
+    assert await uploader.head() == head  # the chunks written before the refusal went too
+    kept = await uploader.run(
+        content, key=uploader.keys.sponsor, kind="sponsor_roster", policy="accept_valid"
+    )
+    assert kept["status"] == "succeeded", kept
+    assert (kept["rows_accepted"], kept["rows_rejected"]) == (5, 1)
+    assert kept["outcome"]["txs"] == [head + 1, head + 2]  # rows 2-4, rows 5-6 (row 7 refused)
+    assert kept["tx_seq"] == head + 2
+    covered = await coverage_of(uploader.client, uploader.keys, again, "2025-04-15")
+    assert covered["status"] == "covered"
+    assert (await coverage_of(uploader.client, uploader.keys, twice, "2025-03-31"))["status"] == "covered"
 
 
 async def test_checking_a_batch_without_writing_it_takes_no_lock(session: AsyncSession) -> None:

@@ -53,6 +53,8 @@ class Job:
         self.counts: dict[str, int] = {}
         self.outcome: dict[str, Any] = {}
         self.commit_started = time.monotonic()
+        self.converted = False
+        """Whether an XLSX file has been converted to CSV by this run."""
 
     async def finish(
         self, status: str, *, problem: dict[str, str] | None = None, tx_seq: int | None = None
@@ -81,7 +83,12 @@ class Job:
         """The upload's file for reading; an XLSX is converted first, off the event loop."""
         path = Path(self.record.stored_path)
         if self.record.file_format == "xlsx":
-            return await asyncio.to_thread(open_xlsx, path, path.with_suffix(".csv-from-xlsx"))
+            converted = path.with_suffix(".csv-from-xlsx")
+            if self.converted:  # a second pass over the file reads the first one's conversion
+                return open_csv(converted)
+            table = await asyncio.to_thread(open_xlsx, path, converted)
+            self.converted = True
+            return table
         return open_csv(path)
 
     async def run(self) -> None:

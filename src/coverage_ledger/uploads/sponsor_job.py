@@ -1,13 +1,19 @@
 """Processing a sponsor roster: every row checked on its own, then the rows' events appended
 through the ledger's own append path (the same BPU rules as `POST /v1/events`: the amount due
-under the rule in force, grace and lapse, a month paid once), inside a savepoint. Rows the
-append path refuses are taken out by the errors' event index and the rest tried again, so every
-bad row is reported; nothing is kept unless the policy and the rows allow it."""
+under the rule in force, grace and lapse, a month paid once), a chunk of rows per tx, all in
+one transaction. Rows the append path refuses are taken out by the errors' event index and the
+rest of their chunk tried again, so every bad row is reported.
+
+Two passes over the file keep memory flat and the writers free: the first checks every chunk
+without writing or taking the append lock (all a dry run does); only when the policy and the
+rows allow it does the second write the chunks, inside a savepoint that goes if a late refusal
+(a month paid twice across chunks) fails an all-or-nothing upload. Between chunks the event
+loop serves other requests."""
 
 import asyncio
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -20,11 +26,11 @@ from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.errors import ErrorItem, LedgerError
 from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.schemas import AppendableEvent
-from coverage_ledger.ledger.service import AppendResult, append_events
+from coverage_ledger.ledger.service import append_events
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.cells import row_values
-from coverage_ledger.uploads.formats import FileRejected, Table
-from coverage_ledger.uploads.job import Job
+from coverage_ledger.uploads.formats import FileRejected
+from coverage_ledger.uploads.job import PROGRESS_SECONDS, Job
 from coverage_ledger.uploads.sponsor_rows import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -35,57 +41,71 @@ from coverage_ledger.uploads.sponsor_rows import (
 )
 
 _EVENTS = TypeAdapter(list[AppendableEvent])
-MAX_SPONSOR_ROWS = 10_000
-"""Rows of one sponsor roster. Its rows go through the ledger's own append path as one batch
-(up to three events a row, the batch limit of `POST /v1/events` being 10,000 events), held in
-memory and checked on the event loop: the limit bounds both. Officer rosters, which take the
-set-based path, have none."""
 _FIELD = re.compile(r"^events\[(\d+)\](?:\.(\w+))?")
+CHUNK_ROWS = 2_000
+"""Rows appended per tx: a chunk's events (up to three a row) are checked on the event loop, so
+its size bounds how long other requests wait; a roster of up to this many rows is one tx."""
 
 
 @dataclass
-class SponsorOutcome:
-    """What a sponsor roster came to."""
+class SponsorTally:
+    """What a sponsor roster has come to so far."""
 
     rows_total: int = 0
-    errors: list[ErrorItem] = field(default_factory=list)
-    accepted: list[SponsorRow] = field(default_factory=list)
-    result: AppendResult | None = None
+    rejected: set[int] = field(default_factory=set)
+    """Row numbers with an error: skipped by the writing pass."""
+    accepted: int = 0
     registered: int = 0
     enrolled: int = 0
+    amount_total: int = 0
+    txs: list[int] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)
+    """NIKs (as numbers: a million of them fit in tens of megabytes) of earlier chunks."""
+    deferred: int = 0
+    """Rows of the checking pass whose NIK an earlier chunk holds: their events depend on that
+    chunk's, which the checking pass does not write, so they are checked when written."""
 
-    @property
-    def rejected_rows(self) -> int:
-        return len({e.row for e in self.errors})
+
+@dataclass
+class _Chunk:
+    rows: list[SponsorRow] = field(default_factory=list)
+    errors: list[ErrorItem] = field(default_factory=list)
+    seen: int = 0
+    exhausted: bool = False
 
 
-def read_sponsor_rows(
-    table: Table, *, districts: Any, regions: Any, key_region_prefix: str | None, outcome: SponsorOutcome
-) -> None:
-    """Check every row on its own (run in a worker thread)."""
-    try:
-        positions = check_sponsor_header(table.header)
-    except ValueError as exc:
-        raise FileRejected("wrong_header", str(exc)) from exc
-    for row, cells in table.rows:
-        outcome.rows_total += 1
-        if outcome.rows_total > MAX_SPONSOR_ROWS:
-            raise FileRejected(
-                "too_many_rows",
-                f"a sponsor roster holds at most {MAX_SPONSOR_ROWS:,} rows (each becomes a payment "
-                "checked in one tx); split the file and upload the parts",
-            )
+def _read_chunk(
+    rows: Iterator[tuple[int, list[str]]],
+    positions: dict[str, int],
+    *,
+    districts: Container[str],
+    regions: Container[str],
+    key_region_prefix: str | None,
+    skip: Container[int],
+) -> _Chunk:
+    """Check up to `CHUNK_ROWS` rows on their own (run in a worker thread); rows in `skip` are passed."""
+    chunk = _Chunk()
+    while len(chunk.rows) + len(chunk.errors) < CHUNK_ROWS:
+        item = next(rows, None)
+        if item is None:
+            chunk.exhausted = True
+            break
+        row, cells = item
+        chunk.seen += 1
+        if row in skip:
+            continue
         values = row_values(row, cells, positions)
         if isinstance(values, ErrorItem):
-            outcome.errors.append(values)
+            chunk.errors.append(values)
             continue
         checked = check_sponsor_row(
             row, values, districts=districts, regions=regions, key_region_prefix=key_region_prefix
         )
         if isinstance(checked, list):
-            outcome.errors.extend(checked)
+            chunk.errors.extend(checked)
         else:
-            outcome.accepted.append(checked)
+            chunk.rows.append(checked)
+    return chunk
 
 
 def _events_of(
@@ -135,15 +155,17 @@ def _row_errors(items: Sequence[ErrorItem], owners: Sequence[SponsorRow]) -> lis
     return mapped
 
 
-async def append_sponsor_rows(
+async def append_sponsor_chunk(
     session: AsyncSession,
     *,
     record: Any,
-    outcome: SponsorOutcome,
+    rows: list[SponsorRow],
+    tally: SponsorTally,
     recording_day: date,
-) -> None:
-    """Append the checked rows as one tx inside the savepoint `sponsor`; refused rows move to the
-    errors and the rest is tried again. The caller decides whether to keep the savepoint."""
+    write: bool,
+) -> list[ErrorItem]:
+    """Append one chunk's rows as one tx (`write=False`: check only, no lock, nothing written);
+    refused rows are taken out and the rest tried again. The row errors found."""
     principal = Principal(
         key_name=record.key_name,
         role=Role.SPONSOR,
@@ -151,13 +173,13 @@ async def append_sponsor_rows(
         organisation=record.committee,
         is_system=record.key_name == "system",
     )
-    niks = {item.nik for item in outcome.accepted}
+    # the ledger as this transaction sees it, earlier chunks of the writing pass included
     known = await projections.in_force_events_of(
-        session, niks=niks, types=["person.registered", "informal.enrolled"]
+        session, niks={item.nik for item in rows}, types=["person.registered", "informal.enrolled"]
     )
     registered = {e.payload["nik"] for e in known if e.type == "person.registered"}
     enrolled = {e.payload["nik"] for e in known if e.type == "informal.enrolled"}
-    rows = list(outcome.accepted)
+    found: list[ErrorItem] = []
     while rows:
         events, owners = _events_of(
             rows,
@@ -167,37 +189,40 @@ async def append_sponsor_rows(
             prefix=record.upload_id.hex,
             day=recording_day,
         )
-        await repository.savepoint(session, "sponsor")
+        await repository.savepoint(session, "sponsor_chunk")
         try:
             parsed = _EVENTS.validate_python(events)
-            outcome.result = await append_events(
+            result = await append_events(
                 session,
                 principal=principal,
                 events=parsed,
                 source=f"upload:{record.upload_id}",
-                validate_only=record.dry_run,
+                validate_only=not write,
             )
         except ValidationError as exc:
-            await repository.rollback_to(session, "sponsor")
+            await repository.rollback_to(session, "sponsor_chunk")
             refused = [
                 ErrorItem(str(e["type"]), str(e["msg"]), row=owners[int(e["loc"][0])].row)
                 for e in exc.errors()
                 if e["loc"] and isinstance(e["loc"][0], int)
             ]
         except LedgerError as exc:
-            await repository.rollback_to(session, "sponsor")
+            await repository.rollback_to(session, "sponsor_chunk")
             refused = _row_errors(exc.errors, owners)
             if not refused:
                 raise FileRejected(exc.slug, exc.detail) from exc
         else:
-            outcome.accepted = rows
-            outcome.registered = sum(1 for e in events if e["type"] == "person.registered")
-            outcome.enrolled = sum(1 for e in events if e["type"] == "informal.enrolled")
-            return
-        outcome.errors.extend(refused)
+            tally.accepted += len(rows)
+            tally.amount_total += sum(item.amount for item in rows)
+            tally.registered += sum(1 for e in events if e["type"] == "person.registered")
+            tally.enrolled += sum(1 for e in events if e["type"] == "informal.enrolled")
+            if write:
+                tally.txs.append(result.tx_seq)
+            return found
+        found.extend(refused)
         bad = {e.row for e in refused}
         rows = [item for item in rows if item.row not in bad]
-    outcome.accepted = []
+    return found
 
 
 class SponsorRosterJob(Job):
@@ -206,74 +231,126 @@ class SponsorRosterJob(Job):
     async def run(self) -> None:
         record = self.record
         started = time.monotonic()
-        regions, districts = await repository.regions_in_force(self.work)
-        outcome = SponsorOutcome()
-        table = await self.open_table()
-        try:
-            await asyncio.to_thread(
-                read_sponsor_rows,
-                table,
-                districts=districts,
-                regions=regions,
-                key_region_prefix=record.key_region_prefix,
-                outcome=outcome,
-            )
-        finally:
-            table.close()
-        self.phases["parse"] = round(time.monotonic() - started, 3)
-        if outcome.rows_total == 0:
+        checking = SponsorTally()
+        await self._pass(checking, write=False)
+        self.phases["validate"] = round(time.monotonic() - started, 3)
+        if checking.rows_total == 0:
             raise FileRejected("no_rows", "the file has a header but no data rows")
-        started = time.monotonic()
-        await append_sponsor_rows(
-            self.work, record=record, outcome=outcome, recording_day=jakarta_date(self.clock())
-        )
-        self.phases["validate_and_append"] = round(time.monotonic() - started, 3)
-        await self.progress.errors(sorted(outcome.errors, key=lambda e: e.row or 0))
-        rejected = outcome.rejected_rows
+        rejected = len(checking.rejected)
+        to_write = checking.accepted + checking.deferred
         self.counts = {
-            "rows_total": outcome.rows_total,
-            "rows_done": outcome.rows_total,
+            "rows_total": checking.rows_total,
+            "rows_done": checking.rows_total,
             "rows_rejected": rejected,
             "rows_duplicate": 0,
-            "rows_accepted": len(outcome.accepted),
+            "rows_accepted": to_write,
         }
-        paid = sum(item.amount for item in outcome.accepted)
-        keep = outcome.result is not None and not record.dry_run
-        keep = keep and (record.policy == "accept_valid" or not rejected)
-        self.outcome = {
-            "written": keep,
-            "registered": outcome.registered,
-            "enrolled": outcome.enrolled,
-            "paid": len(outcome.accepted),
-            "amount_total": paid,
-        }
-        if record.dry_run:
-            self.outcome["would_commit"] = bool(outcome.accepted) and (
-                record.policy == "accept_valid" or not rejected
-            )
-        if not keep:
-            if outcome.result is not None:
-                await repository.rollback_to(self.work, "sponsor")
+        allowed = record.policy == "accept_valid" or not rejected
+        if record.dry_run or not allowed or not to_write:
+            self.outcome = self._outcome(checking, written=False)
+            if record.dry_run:
+                self.outcome["would_commit"] = bool(to_write) and allowed
+                if checking.deferred:
+                    self.outcome["checked_when_written"] = checking.deferred
             await self.work.commit()
-            failed = record.policy == "all_or_nothing" and rejected and not record.dry_run
-            problem = None
-            if failed:
-                problem = {
-                    "code": "rows_rejected",
-                    "message": f"{rejected} row(s) have errors; nothing was written (policy all_or_nothing)",
-                }
-            await self.finish("failed" if failed else "succeeded", problem=problem)
+            await self._finish_unwritten(rejected, failed=not allowed and not record.dry_run)
             return
-        assert outcome.result is not None
+        started = time.monotonic()
+        await self.progress.set(status="committing", **self.counts)
+        await repository.savepoint(self.work, "sponsor")
+        writing = SponsorTally(rejected=set(checking.rejected))
+        await self._pass(writing, write=True)
+        self.phases["commit"] = round(time.monotonic() - started, 3)
+        late = len(writing.rejected) - rejected
+        self.counts |= {"rows_rejected": len(writing.rejected), "rows_accepted": writing.accepted}
+        if late and record.policy == "all_or_nothing":
+            await repository.rollback_to(self.work, "sponsor")
+            self.outcome = self._outcome(writing, written=False)
+            await self.work.commit()
+            await self._finish_unwritten(len(writing.rejected), failed=True)
+            return
+        self.outcome = self._outcome(writing, written=bool(writing.txs))
+        if len(writing.txs) > 1:
+            self.outcome["txs"] = [writing.txs[0], writing.txs[-1]]
         await repository.update_upload(
             self.work,
             record.upload_id,
             status="succeeded",
-            tx_seq=outcome.result.tx_seq,
+            tx_seq=writing.txs[-1] if writing.txs else None,
             finished_at=self.clock(),
             stored_path=None,
             outcome=self.outcome,
             phase_seconds=self.phases,
             **self.counts,
         )
-        await self.work.commit()  # the upload's status commits with its tx
+        await self.work.commit()  # the upload's status commits with its txs
+
+    async def _pass(self, tally: SponsorTally, *, write: bool) -> None:
+        """Read the file chunk by chunk and append (or only check) each chunk."""
+        record = self.record
+        regions, districts = await repository.regions_in_force(self.work)
+        recording_day = jakarta_date(self.clock())
+        table = await self.open_table()
+        try:
+            try:
+                positions = check_sponsor_header(table.header)
+            except ValueError as exc:
+                raise FileRejected("wrong_header", str(exc)) from exc
+            skip = frozenset(tally.rejected)
+            while True:
+                chunk = await asyncio.to_thread(
+                    _read_chunk,
+                    table.rows,
+                    positions,
+                    districts=districts,
+                    regions=regions,
+                    key_region_prefix=record.key_region_prefix,
+                    skip=skip,
+                )
+                tally.rows_total += chunk.seen
+                errors = chunk.errors
+                rows = chunk.rows
+                if not write:
+                    rows = [item for item in chunk.rows if int(item.nik) not in tally.seen]
+                    tally.deferred += len(chunk.rows) - len(rows)
+                    tally.seen |= {int(item.nik) for item in chunk.rows}
+                if rows:
+                    errors = errors + await append_sponsor_chunk(
+                        self.work,
+                        record=record,
+                        rows=rows,
+                        tally=tally,
+                        recording_day=recording_day,
+                        write=write,
+                    )
+                if errors:
+                    await self.progress.errors(sorted(errors, key=lambda e: e.row or 0))
+                    tally.rejected |= {e.row for e in errors if e.row is not None}
+                if time.monotonic() - self.progress.last >= PROGRESS_SECONDS:
+                    await self.progress.set(
+                        status="committing" if write else "validating",
+                        rows_done=tally.rows_total,
+                        rows_rejected=len(tally.rejected),
+                    )
+                if chunk.exhausted:
+                    return
+        finally:
+            table.close()
+
+    def _outcome(self, tally: SponsorTally, *, written: bool) -> dict[str, Any]:
+        return {
+            "written": written,
+            "registered": tally.registered,
+            "enrolled": tally.enrolled,
+            "paid": tally.accepted,
+            "amount_total": tally.amount_total,
+        }
+
+    async def _finish_unwritten(self, rejected: int, *, failed: bool) -> None:
+        problem = None
+        if failed:
+            problem = {
+                "code": "rows_rejected",
+                "message": f"{rejected} row(s) have errors; nothing was written (policy all_or_nothing)",
+            }
+        await self.finish("failed" if failed else "succeeded", problem=problem)
