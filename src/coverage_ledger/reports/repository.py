@@ -1,7 +1,7 @@
 """All SQL of the reports: each report's rows as of a tx, streamed through a server-side cursor,
 the ledger head at a tx, and the report access log (an operational table, not ledger events)."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -90,8 +90,24 @@ class CopyCount:
     rows: int = 0
 
 
+_FORMULA_STARTS = "('=', '+', '-', '@', E'\\t', E'\\r')"
+"""`content.FORMULA_STARTS` in SQL."""
+
+
+def _formula_safe(query: str, columns: Sequence[str]) -> str:
+    """The query with each text cell kept from reading as a spreadsheet formula, as
+    `content.csv_cell` does for the reports Python writes (the same bytes either way)."""
+    quote = "''''"  # SQL for a single quote
+    cells = ", ".join(
+        f"CASE WHEN pg_typeof(q.{c}) = 'text'::regtype AND left(q.{c}::text, 1) IN {_FORMULA_STARTS} "
+        f"THEN {quote} || q.{c}::text ELSE q.{c}::text END AS {c}"
+        for c in columns
+    )
+    return f"SELECT {cells} FROM ({query}) AS q"
+
+
 async def copy_csv(
-    session: AsyncSession, query: str, params: dict[str, Any], count: CopyCount
+    session: AsyncSession, query: str, params: dict[str, Any], count: CopyCount, *, columns: Sequence[str]
 ) -> AsyncIterator[bytes]:
     """The query's rows as CSV with a header line, written by PostgreSQL itself (COPY): a million
     rows stream at the speed of the query, not of a Python loop. Dates are written ISO whatever
@@ -99,7 +115,8 @@ async def copy_csv(
     conn = await raw.driver_connection(session)
     async with conn.cursor() as cursor:
         await cursor.execute("SET LOCAL datestyle = 'ISO, YMD'")
-        async with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, HEADER)", params) as copy:
+        safe = _formula_safe(query, columns)
+        async with cursor.copy(f"COPY ({safe}) TO STDOUT (FORMAT csv, HEADER)", params) as copy:
             # PostgreSQL sends a message per row: gathered here, so the response writes (and the
             # hash digests) blocks of CHUNK_BYTES rather than a million small pieces
             block = bytearray()

@@ -199,7 +199,7 @@ async def report_chunks(session: AsyncSession, request: ReportRequest, tally: Ta
     if request.format == "csv" and request.name in SQL_REPORTS:
         query, extra = SQL_REPORTS[request.name]
         copied = repository.CopyCount()
-        chunks = repository.copy_csv(session, query, _params(request) | extra, copied)
+        chunks = repository.copy_csv(session, query, _params(request) | extra, copied, columns=columns)
     else:
         rows = counted(rows_of(request)(session), tally)
         if request.format == "csv":
