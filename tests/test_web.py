@@ -127,3 +127,42 @@ async def test_a_committee_uploads_a_roster_with_bad_rows_and_sees_them_listed(u
     assert "kpps.csv" in listing.text
     empty = await client.post("/uploads", files={"file": ("empty.csv", b"")})
     assert empty.status_code == 422 and "empty" in empty.text
+
+
+async def test_links_keep_a_timestamp_known_at_and_extreme_dates_are_refused(
+    client: AsyncClient, keys: Keys
+) -> None:
+    await _signed_in(client, keys.office)
+    instant = "2024-02-14T09:00:00+07:00"
+    page = await client.get("/regions/16", params={"valid_at": "2024-02-14", "known_at": instant})
+    assert page.status_code == 200
+    assert "known_at=2024-02-14T09%3A00%3A00%2B07%3A00" in page.text  # the `+` survives a click
+    assert 'type="text"' in page.text and 'value="2024-02-14T09:00:00+07:00"' in page.text  # kept whole
+    for valid_at in ("0001-01-01", "9999-12-31"):
+        refused = await client.get("/regions/16", params={"valid_at": valid_at})
+        assert 400 <= refused.status_code < 500, (valid_at, refused.status_code)
+    away = await client.get("/language/en", params={"next": "/\\evil.example"})
+    assert away.headers["location"] == "/"
+
+
+async def test_answers_are_not_cached_and_pages_are_not_framed(client: AsyncClient, keys: Keys) -> None:
+    api = await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))
+    assert api.headers["cache-control"] == "no-store"
+    assert api.headers["x-content-type-options"] == "nosniff"
+    await _signed_in(client, keys.office)
+    page = await client.get("/regions/16")
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    style = await client.get("/static/app.css")
+    assert "no-store" not in style.headers.get("cache-control", "")
+
+
+async def test_a_form_posted_from_another_site_is_refused(client: AsyncClient, keys: Keys) -> None:
+    foreign = await client.post(
+        "/sign-in", data={"api_key": keys.committee}, headers={"origin": "https://evil.example"}
+    )
+    assert foreign.status_code == 403
+    assert "set-cookie" not in foreign.headers
+    own = await client.post("/sign-in", data={"api_key": keys.committee}, headers={"origin": "http://test"})
+    assert own.status_code == 303

@@ -122,6 +122,9 @@ def parse_valid_at(text: str | None, *, today: date) -> date:
     if not _DATE.match(text.strip()):
         raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
+    if not EARLIEST_DAY <= day <= LATEST_DAY:  # the dates any event may hold
+        raise ValueError(f"{text!r} is outside {EARLIEST_DAY.year}–{LATEST_DAY.year}")
+    return day

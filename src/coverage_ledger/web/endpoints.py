@@ -24,7 +24,13 @@ from coverage_ledger.regions import repository as regions_repository
 from coverage_ledger.regions.service import months_between, region_coverage, region_coverage_on_days
 from coverage_ledger.web.labels import LABELS, LANGUAGES
 from coverage_ledger.web.pictures import Rectangle, bitemporal_svg, series_svg
-from coverage_ledger.web.session import COOKIE, LANGUAGE_COOKIE, MAX_AGE_SECONDS, SessionSigner
+from coverage_ledger.web.session import (
+    COOKIE,
+    LANGUAGE_COOKIE,
+    MAX_AGE_SECONDS,
+    SessionSigner,
+    same_site_form,
+)
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -85,7 +91,7 @@ async def sign_inpage(request: Request, visitor: Visitor) -> Response:
     return page(request, "sign_in.html", visitor)
 
 
-@router.post("/sign-in")
+@router.post("/sign-in", dependencies=[Depends(same_site_form)])
 async def sign_in(
     request: Request, session: Session, now: Now, api_key: Annotated[str, Form(max_length=200)]
 ) -> Response:
@@ -108,7 +114,7 @@ async def sign_in(
     return response
 
 
-@router.post("/sign-out")
+@router.post("/sign-out", dependencies=[Depends(same_site_form)])
 async def sign_out() -> Response:
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(COOKIE, httponly=True, samesite="strict")
@@ -117,7 +123,9 @@ async def sign_out() -> Response:
 
 @router.get("/language/{language}")
 async def choose_language(language: str, next_page: Annotated[str, Query(alias="next")] = "/") -> Response:
-    target = next_page if next_page.startswith("/") and not next_page.startswith("//") else "/"
+    # a path on this site only: `//host` and `/\host` are read by browsers as another site
+    local = next_page.startswith("/") and not next_page.startswith(("//", "/\\")) and "\\" not in next_page
+    target = next_page if local else "/"
     response = RedirectResponse(target, status_code=303)
     if language in LANGUAGES:
         response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax")

@@ -2,8 +2,12 @@
 the key), checked against the keys table on every page, so revoking a key ends its sessions."""
 
 import secrets
+from urllib.parse import urlsplit
 
+from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from coverage_ledger.errors import ErrorItem, Forbidden
 
 COOKIE = "ledger_session"
 LANGUAGE_COOKIE = "ledger_lang"
@@ -31,3 +35,18 @@ class SessionSigner:
             return None
         value = data.get("key") if isinstance(data, dict) else None
         return value if isinstance(value, str) else None
+
+
+def same_site_form(request: Request) -> None:
+    """403 for a form posted from another site: the session cookie is SameSite=Strict, but the
+    sign-in form sets it, so a foreign page could otherwise sign a visitor in with its own key
+    (their next roster upload would then go out under it). Browsers name the posting page's
+    origin; a client that names none is not a browser form and passes."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if source is None:
+        return
+    # the host alone: behind a proxy that ends TLS the service sees http where the browser said https
+    if urlsplit(source).netloc != request.url.netloc:
+        raise Forbidden(
+            "the form was posted from another site", [ErrorItem("cross_site_form", "post it from this site")]
+        )

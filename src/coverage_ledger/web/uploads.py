@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Path, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,7 @@ from coverage_ledger.http.dependencies import Now, Session
 from coverage_ledger.uploads.endpoints import accept_upload, error_csv_response
 from coverage_ledger.uploads.service import error_rows, list_visible_uploads, visible_upload
 from coverage_ledger.web.endpoints import Visitor, page, problem_page, sign_in_first
+from coverage_ledger.web.session import same_site_form
 
 router = APIRouter(include_in_schema=False)
 SHOWN_ERRORS = 200
@@ -30,7 +31,7 @@ async def uploads_page(request: Request, session: Session, visitor: Visitor) -> 
     return page(request, "uploads.html", visitor, uploads=records)
 
 
-@router.post("/uploads")
+@router.post("/uploads", dependencies=[Depends(same_site_form)])
 async def upload(
     request: Request, session: Session, now: Now, visitor: Visitor, background: BackgroundTasks
 ) -> Response:
