@@ -92,3 +92,25 @@ def test_verify_and_rebuild_check(cli_env: str) -> None:
     broken = runner.invoke(app, ["verify"])
     assert broken.exit_code == 1
     assert "BROKEN at tx 1" in broken.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["--role", "admin", "--name", ""], "invalid_key_name"),
+        (["--role", "admin", "--name", "<b>x</b>"], "invalid_key_name"),
+        (["--role", "admin", "--name", "ok-name", "--org", "KPU-16.71"], "organisation_not_allowed"),
+        (["--role", "admin", "--name", "late", "--expires", "2020-01-01T00:00:00+07:00"], "has passed"),
+        (["--role", "admin", "--name", "naive", "--expires", "2030-01-01T00:00:00"], "UTC offset"),
+    ],
+)
+def test_keys_create_refuses_what_it_cannot_keep(cli_env: str, arguments: list[str], expected: str) -> None:
+    result = runner.invoke(app, ["keys", "create", *arguments])
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+
+
+def test_verify_refuses_a_mistyped_hash_instead_of_reporting_a_break(cli_env: str) -> None:
+    result = runner.invoke(app, ["verify", "--from-hash", "ABC"])
+    assert result.exit_code == 2, result.output
+    assert "BROKEN" not in result.output

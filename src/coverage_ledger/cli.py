@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
@@ -75,8 +76,15 @@ def _run(work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = True) 
     except LedgerError as exc:
         console.print(f"[red]error:[/red] {exc.detail}")
         for item in exc.errors:
-            console.print(f"  {item.field or item.row}: {item.code}: {item.message}")
+            where = item.field or item.row
+            console.print(
+                f"  {where}: {item.code}: {item.message}" if where else f"  {item.code}: {item.message}"
+            )
         raise typer.Exit(2) from exc
+
+
+HASH = re.compile(r"[0-9a-f]{64}")
+"""A tx hash as `GET /v1/ledger/head` gives it."""
 
 
 class _GracefulServer(uvicorn.Server):
@@ -98,7 +106,9 @@ def serve(
     host: Annotated[
         str | None, typer.Option(help="Interface to bind (default LEDGER_HOST or 127.0.0.1).")
     ] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default LEDGER_PORT or 8000).")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port (default LEDGER_PORT or 8000).")
+    ] = None,
 ) -> None:
     """Migrate the database, write genesis if needed, and serve the API and web pages."""
     _configure_logging()
@@ -151,6 +161,12 @@ def keys_create(
     expires: Annotated[datetime | None, typer.Option(help="Expiry instant (ISO 8601 with offset).")] = None,
 ) -> None:
     """Create an API key. The secret is printed once, as the last line; only its hash is stored."""
+    if expires is not None and expires.tzinfo is None:
+        raise typer.BadParameter(
+            "give the expiry a UTC offset, e.g. 2027-01-01T00:00:00+07:00", param_hint="--expires"
+        )
+    if expires is not None and expires <= datetime.now(UTC):
+        raise typer.BadParameter("the expiry has passed already", param_hint="--expires")
     record, secret = _run(
         lambda s: keys_service.create_key(
             s, role=role, name=name, region_prefix=region, organisation=org, expires_at=expires
@@ -200,6 +216,9 @@ def verify(
     ] = None,
 ) -> None:
     """Recompute every event digest and hash-chain link; exit 1 naming the first broken tx."""
+    if from_hash is not None and not HASH.fullmatch(from_hash):
+        # a mistyped hash is not a tampered ledger: say so, rather than report a break
+        raise typer.BadParameter("a head hash is 64 lower-case hex digits", param_hint="--from-hash")
     report = _run(lambda session: verify_ledger(session, from_hash=from_hash), migrate=False)
     if report.ok:
         typer.echo(f"ok: {report.txs_checked} txs checked; head tx {report.head_tx_seq} {report.head_hash}")

@@ -1,6 +1,7 @@
 """Keys: a secret shown once, only its sha256 stored; role, region and organisation scope."""
 
 import hashlib
+import re
 import secrets
 from datetime import datetime
 
@@ -21,6 +22,10 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+"""What a key may be called: it is written into tx headers (`key:<name>`) and typed to revoke it."""
+
+
 async def create_key(
     session: AsyncSession,
     *,
@@ -31,6 +36,17 @@ async def create_key(
     expires_at: datetime | None = None,
 ) -> tuple[KeyRecord, str]:
     """Create a key; returns it with the secret, which is not stored and cannot be shown again."""
+    if not KEY_NAME.fullmatch(name):
+        raise InvalidInput(
+            f"key name {name[:40]!r} is not 1-64 letters, digits and . _ @ - "
+            "(starting with a letter or digit)",
+            [ErrorItem("invalid_key_name", "names appear in tx headers and in `keys revoke`", field="name")],
+        )
+    if organisation is not None and role not in {Role.COMMITTEE, Role.SPONSOR}:
+        raise InvalidInput(
+            f"a {role} key has no organisation; --org is for committee and sponsor keys",
+            [ErrorItem("organisation_not_allowed", "only committee and sponsor keys name one", field="org")],
+        )
     if role in {Role.COMMITTEE, Role.SPONSOR} and not organisation:
         raise InvalidInput(
             f"a {role} key needs its organisation (--org)",
