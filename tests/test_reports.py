@@ -237,3 +237,37 @@ async def test_text_that_a_spreadsheet_would_run_stays_text(uploader: Uploader) 
         )
     assert b"<f>" not in sheet
     assert b"HYPERLINK" in sheet + strings
+
+
+async def test_the_diff_tells_an_event_that_came_and_went_between_the_two_moments(uploader: Uploader) -> None:
+    person = nik()
+    then = await append(uploader.client, uploader.keys.admin, registered(person))
+    first = enrolled(
+        person,
+        event_id=f"a-{person}",
+        valid_from="2024-01-25",
+        valid_to="2024-02-24",
+        registered_on="2024-01-15",
+    )
+    entered = await append(uploader.client, uploader.keys.admin, first)
+    left = await append(uploader.client, uploader.keys.admin, corrected(f"x-{person}", [first["event_id"]]))
+    second = enrolled(
+        person,
+        event_id=f"b-{person}",
+        valid_from="2024-01-30",
+        valid_to="2024-02-24",
+        registered_on="2024-01-15",
+    )
+    again = await append(uploader.client, uploader.keys.admin, second)
+    response = await uploader.client.get(
+        "/v1/reports/coverage-diff",
+        params={"valid_at": "2024-02-01", "known_then": f"tx:{then}", "format": "json"},
+        headers=Keys.header(uploader.keys.auditor),
+    )
+    (row,) = [r for r in response.json()["rows"] if r[0] == person]
+    assert row[1:3] == ["not_enrolled", "covered"]
+    assert row[5] == [
+        f"{entered}:a-{person}:officer.enrolled:entered",
+        f"{left}:a-{person}:officer.enrolled:left",
+        f"{again}:b-{person}:officer.enrolled:entered",
+    ]

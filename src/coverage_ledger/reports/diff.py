@@ -64,10 +64,15 @@ def diff_rows(request: DiffRequest) -> RowSource:
             after = await answers_of(session, niks, request.now)
             events: dict[str, list[tuple[str, str]]] = {}
             for e in await repository.events_between(session, niks, after_tx=low, up_to_tx=high):
-                entered = low < e.tx_from <= high
-                tx = e.tx_from if entered else e.tx_to
-                change = f"{tx}:{e.event_id}:{e.type}:{'entered' if entered else 'left'}"
-                events.setdefault(e.nik, []).append((change, e.source))
+                # an event may both enter and leave force between the two moments: both are told
+                if low < e.tx_from <= high:
+                    events.setdefault(e.nik, []).append(
+                        (f"{e.tx_from}:{e.event_id}:{e.type}:entered", e.entered_source)
+                    )
+                if e.tx_to is not None and low < e.tx_to <= high:
+                    events.setdefault(e.nik, []).append(
+                        (f"{e.tx_to}:{e.event_id}:{e.type}:left", e.left_source)
+                    )
             for nik, region_then, region_now in batch:
                 then_answer, now_answer = before.get(nik), after.get(nik)
                 changes = events.get(nik, [])
@@ -77,7 +82,7 @@ def diff_rows(request: DiffRequest) -> RowSource:
                     now_answer[0].status.value if now_answer else "unknown",
                     region_then,
                     region_now,
-                    [c for c, _ in changes],
+                    [c for c, _ in sorted(changes, key=lambda change: int(change[0].split(":", 1)[0]))],
                     sorted({s for _, s in changes}),
                 )
 

@@ -230,15 +230,18 @@ async def changed_persons(
 async def events_between(
     session: AsyncSession, niks: list[str], *, after_tx: int, up_to_tx: int
 ) -> list[Any]:
-    """Events about these persons that entered or left force in txs (after_tx, up_to_tx], with
-    the tx's source (an upload names itself there)."""
+    """Events about these persons that entered or left force (or both) in txs (after_tx,
+    up_to_tx], with the sources of the txs that brought and withdrew them (an upload names itself
+    there)."""
     return list(
         await raw.execute(
             session,
             """
-            SELECT k.nik, k.event_id, k.type, k.tx_from, k.tx_to, k.superseded_by, t.source, t.recorded_at
+            SELECT k.nik, k.event_id, k.type, k.tx_from, k.tx_to, k.superseded_by,
+                   entered.source AS entered_source, gone.source AS left_source
               FROM event_knowledge k
-              JOIN ledger_tx t ON t.tx_seq = CASE WHEN k.tx_from > %(after)s THEN k.tx_from ELSE k.tx_to END
+              JOIN ledger_tx entered ON entered.tx_seq = k.tx_from
+              LEFT JOIN ledger_tx gone ON gone.tx_seq = k.tx_to
              WHERE k.nik = ANY(%(niks)s)
                AND ((k.tx_from > %(after)s AND k.tx_from <= %(upto)s)
                     OR (k.tx_to > %(after)s AND k.tx_to <= %(upto)s))
