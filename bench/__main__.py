@@ -13,6 +13,7 @@ from bench import (
     region_ratio,
     report_roster,
     roster_upload,
+    sponsor_upload,
 )
 from bench.common import machine
 
@@ -20,6 +21,7 @@ SUITES = {
     "ledger_core": ledger_core,
     "coverage_lookup": coverage_lookup,
     "roster_upload": roster_upload,
+    "sponsor_upload": sponsor_upload,
     "region_ratio": region_ratio,
     "claims_payouts": claims_payouts,
     "report_roster": report_roster,
