@@ -168,14 +168,22 @@ async def test_every_nik_an_event_names_is_checked(client: AsyncClient, keys: Ke
         assert body["errors"][0]["code"].startswith("nik_"), body  # type: ignore[index]
 
 
-async def test_restoring_a_retracted_registration_next_to_a_newer_one_is_refused(
+async def _registered_retracted_and_registered_again(
     client: AsyncClient, keys: Keys
-) -> None:
+) -> tuple[str, dict[str, object]]:
+    """A person registered (r1), that registration retracted (c1), and registered again (r2)."""
     person = nik()
     first = registered(person, event_id=f"r1-{person}")
     assert (await _post(client, keys.office, first))[0] == 200
     assert (await _post(client, keys.office, corrected(f"c1-{person}", [first["event_id"]])))[0] == 200
     assert (await _post(client, keys.office, registered(person, event_id=f"r2-{person}")))[0] == 200
+    return person, first
+
+
+async def test_restoring_a_retracted_registration_next_to_a_newer_one_is_refused(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person, _ = await _registered_retracted_and_registered_again(client, keys)
     status, body = await _post(client, keys.office, corrected(f"c2-{person}", [f"c1-{person}"]))
     assert status == 409, body
     assert body["errors"][0]["code"] == "already_registered"  # type: ignore[index]
@@ -201,11 +209,7 @@ async def test_a_correction_superseded_in_its_own_batch_replaces_nothing(
 async def test_superseding_a_registration_already_out_of_force_replaces_nothing(
     client: AsyncClient, keys: Keys
 ) -> None:
-    person = nik()
-    first = registered(person, event_id=f"r1-{person}")
-    assert (await _post(client, keys.office, first))[0] == 200
-    assert (await _post(client, keys.office, corrected(f"c1-{person}", [first["event_id"]])))[0] == 200
-    assert (await _post(client, keys.office, registered(person, event_id=f"r2-{person}")))[0] == 200
+    person, first = await _registered_retracted_and_registered_again(client, keys)
     third = registered(person, event_id=f"r3-{person}", region="16.71.02")
     status, body = await _post(
         client, keys.office, corrected(f"c3-{person}", [first["event_id"]], replacement=third)

@@ -242,22 +242,18 @@ async def test_text_that_a_spreadsheet_would_run_stays_text(uploader: Uploader) 
 async def test_the_diff_tells_an_event_that_came_and_went_between_the_two_moments(uploader: Uploader) -> None:
     person = nik()
     then = await append(uploader.client, uploader.keys.admin, registered(person))
-    first = enrolled(
-        person,
-        event_id=f"a-{person}",
-        valid_from="2024-01-25",
-        valid_to="2024-02-24",
-        registered_on="2024-01-15",
+    first, second = (
+        enrolled(
+            person,
+            event_id=f"{tag}-{person}",
+            valid_from=start,
+            valid_to="2024-02-24",
+            registered_on="2024-01-15",
+        )
+        for tag, start in (("a", "2024-01-25"), ("b", "2024-01-30"))
     )
     entered = await append(uploader.client, uploader.keys.admin, first)
     left = await append(uploader.client, uploader.keys.admin, corrected(f"x-{person}", [first["event_id"]]))
-    second = enrolled(
-        person,
-        event_id=f"b-{person}",
-        valid_from="2024-01-30",
-        valid_to="2024-02-24",
-        registered_on="2024-01-15",
-    )
     again = await append(uploader.client, uploader.keys.admin, second)
     response = await uploader.client.get(
         "/v1/reports/coverage-diff",

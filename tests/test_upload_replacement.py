@@ -1,6 +1,8 @@
 """replace_roster takes the file as the committee's whole roster: it may retract only what the
 file really leaves out, and replaces the term a row restates, never another one."""
 
+from typing import Any
+
 import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,6 +11,25 @@ from coverage_ledger.database.engine import libpq_url
 from coverage_ledger.ledger import repository as ledger_repository
 from tests.rosters import Uploader, officer_row, roster_csv
 from tests.support import Keys, corrected, coverage_of, enrolled, nik, registered
+
+
+def _term(person: str, tag: str, period: tuple[str, str], *, committee: str = "KPU-16.71") -> dict[str, Any]:
+    """A KPPS term of the person, registered on 1 Dec 2023."""
+    return enrolled(
+        person,
+        event_id=f"{tag}-{person}",
+        committee=committee,
+        valid_from=period[0],
+        valid_to=period[1],
+        registered_on="2023-12-01",
+    )
+
+
+async def _appended(up: Uploader, *events: dict[str, Any]) -> None:
+    response = await up.client.post(
+        "/v1/events", json={"events": list(events)}, headers=Keys.header(up.keys.admin)
+    )
+    assert response.status_code == 200, response.text
 
 
 async def test_a_replacing_roster_with_a_rejected_row_writes_nothing(uploader: Uploader) -> None:
@@ -44,26 +65,9 @@ async def test_a_replacing_roster_with_a_rejected_row_writes_nothing(uploader: U
 
 async def test_a_replacing_row_replaces_the_term_it_overlaps_and_no_other(uploader: Uploader) -> None:
     person = nik()
-    january = enrolled(
-        person,
-        event_id=f"jan-{person}",
-        valid_from="2024-01-01",
-        valid_to="2024-02-01",
-        registered_on="2023-12-01",
-    )
-    june = enrolled(
-        person,
-        event_id=f"jun-{person}",
-        valid_from="2024-06-01",
-        valid_to="2024-07-01",
-        registered_on="2023-12-01",
-    )
-    response = await uploader.client.post(
-        "/v1/events",
-        json={"events": [registered(person), january, june]},
-        headers=Keys.header(uploader.keys.admin),
-    )
-    assert response.status_code == 200, response.text
+    january = _term(person, "jan", ("2024-01-01", "2024-02-01"))
+    june = _term(person, "jun", ("2024-06-01", "2024-07-01"))
+    await _appended(uploader, registered(person), january, june)
     row = officer_row(person, term=("2024-06-10", "2024-07-10"), registered_on="2023-12-01")
     status = await uploader.run(roster_csv([row]), mode="replace_roster")
     assert status["status"] == "succeeded", status
@@ -84,27 +88,9 @@ async def test_a_replacing_row_that_overlaps_another_committees_term_is_a_row_er
     uploader: Uploader,
 ) -> None:
     person = nik()
-    own = enrolled(
-        person,
-        event_id=f"own-{person}",
-        valid_from="2024-01-25",
-        valid_to="2024-02-24",
-        registered_on="2023-12-01",
-    )
-    other = enrolled(
-        person,
-        event_id=f"other-{person}",
-        committee="KPU-16.72",
-        valid_from="2024-06-01",
-        valid_to="2024-07-01",
-        registered_on="2023-12-01",
-    )
-    response = await uploader.client.post(
-        "/v1/events",
-        json={"events": [registered(person), own, other]},
-        headers=Keys.header(uploader.keys.admin),
-    )
-    assert response.status_code == 200, response.text
+    own = _term(person, "own", ("2024-01-25", "2024-02-24"))
+    other = _term(person, "other", ("2024-06-01", "2024-07-01"), committee="KPU-16.72")
+    await _appended(uploader, registered(person), own, other)
     row = officer_row(person, term=("2024-06-10", "2024-07-10"), registered_on="2023-12-01")
     status = await uploader.run(roster_csv([row]), mode="replace_roster", policy="accept_valid")
     errors = await uploader.errors(status["upload_id"])
