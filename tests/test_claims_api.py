@@ -237,8 +237,12 @@ async def test_claims_are_scoped_by_region_and_role(client: AsyncClient, keys: K
         "C-nobody", "X"
     )
     foreign = await post(client, keys.other_office, approved("C-scope", "2024-02-20"))
-    assert foreign.status_code == 422
-    assert foreign.json()["errors"][0]["code"] == "unknown_claim"
+    nobody = await post(client, keys.other_office, approved("C-nobody", "2024-02-20"))
+    assert foreign.status_code == nobody.status_code == 422
+    # a claim outside the key's region answers exactly as one never filed
+    assert [{**e, "message": e["message"].replace("C-scope", "X")} for e in foreign.json()["errors"]] == [
+        {**e, "message": e["message"].replace("C-nobody", "X")} for e in nobody.json()["errors"]
+    ]
     filed_elsewhere = await post(client, keys.other_office, filed("C-scope-2", person, incident="2024-02-14"))
     assert filed_elsewhere.status_code == 422
     assert filed_elsewhere.json()["errors"][0]["code"] == "person_not_registered"

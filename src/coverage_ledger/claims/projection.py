@@ -41,6 +41,11 @@ class ClaimChange:
     """Request paths of the batch's events, for error messages."""
 
 
+def _not_filed(claim_id: str) -> tuple[str, str]:
+    """(code, message) for a claim with no filing in force, or one outside the key's region."""
+    return "claim_not_filed", f"claim {claim_id!r} has no claim.filed in force"
+
+
 def _problems(
     principal: Principal,
     claim_id: str,
@@ -57,14 +62,12 @@ def _problems(
         return ErrorItem(code, message, field=f"{path}{field}")
 
     filed = [e for e in events if e.type == "claim.filed"]
-    if review is None:
-        return [
-            error("claim_not_filed", f"claim {claim_id!r} has no claim.filed in force", field=".claim_id")
-        ]
-    if review.region_code and not principal.sees(review.region_code):
-        unseen = "unknown_claim" if review.filed.event_id not in change.entering else "person_not_registered"
-        text = f"no claim {claim_id!r}" if unseen == "unknown_claim" else "no person with this NIK is visible"
-        return [error(unseen, text, field=".claim_id" if unseen == "unknown_claim" else ".nik")]
+    unseen = review is not None and bool(review.region_code) and not principal.sees(review.region_code)
+    if review is None or (unseen and review.filed.event_id not in change.entering):
+        # a claim outside the key's region answers as one never filed: its existence is not told
+        return [error(*_not_filed(claim_id), field=".claim_id")]
+    if unseen:
+        return [error("person_not_registered", "no person with this NIK is visible", field=".nik")]
     problems: list[ErrorItem] = []
     if len(filed) > 1:
         problems.append(
@@ -196,17 +199,18 @@ async def project_claims(
         return
     per_claim = await events_by_claim(session, claim_ids, tx_seq=tx_seq)
     reviews = await review_events(session, per_claim, tx_seq=tx_seq, today=recording_day)
-    before, _ = await repository.open_rows(session, claim_ids)
     problems = [
-        ErrorItem("unknown_claim", f"no claim {claim_id!r}", field="events")
-        for claim_id, record in before.items()
-        if not principal.sees(record.region_code)
-    ]
-    problems += [
         item
         for claim_id, events in per_claim.items()
         for item in _problems(principal, claim_id, events, reviews.get(claim_id), change)
     ]
+    # a claim the key could not see before this tx (whatever the tx makes of it) is not its to touch
+    before, _ = await repository.open_rows(session, claim_ids)
+    reported = {p.message for p in problems}
+    for claim_id, record in before.items():
+        code, message = _not_filed(claim_id)
+        if not principal.sees(record.region_code) and message not in reported:
+            problems.append(ErrorItem(code, message, field="events"))
     if problems:
         message = f"{len(problems)} claim problem(s) in the batch; nothing was written"
         if any(p.code in CONFLICTS for p in problems):
