@@ -281,3 +281,66 @@ async def test_many_writers_on_the_same_persons_lose_nothing_acknowledged(fresh_
                 assert not (a_from < b_to and b_from < a_to and a_programs & b_programs), (person, spans)
         verify = await client.get("/v1/ledger/verify", headers=Keys.header(keys.admin))
         assert verify.json()["ok"]
+
+
+async def test_two_writers_registering_one_person_or_pulling_a_registration_cannot_both_win(
+    fresh_database: str,
+) -> None:
+    """Two registrations of one NIK at once, or a retraction of a registration racing an
+    enrolment of the person: one of the two wins, and the ledger keeps exactly one registration."""
+    async with live_app(fresh_database) as (_, client, keys):
+
+        async def post(secret: str, *events: dict[str, Any]) -> int:
+            response = await client.post(
+                "/v1/events", json={"events": list(events)}, headers=Keys.header(secret)
+            )
+            return response.status_code
+
+        people = [nik() for _ in range(6)]
+        for person in people[:3]:
+            replies = await asyncio.gather(
+                post(keys.office, registered(person, event_id=f"a-{person}")),
+                post(keys.office, registered(person, event_id=f"b-{person}", region="16.71.02")),
+            )
+            assert sorted(replies) == [200, 409], replies
+        for person in people[3:]:
+            assert await post(keys.office, registered(person)) == 200
+            term = enrolled(
+                person,
+                event_id=f"e-{person}",
+                valid_from="2024-01-25",
+                valid_to="2024-02-24",
+                registered_on="2024-01-15",
+            )
+            replies = await asyncio.gather(
+                post(keys.committee, term),
+                post(
+                    keys.office,
+                    {
+                        "event_id": f"x-{person}",
+                        "type": "event.corrected",
+                        "supersedes": [f"reg-{person}"],
+                        "reason": "x",
+                    },
+                ),
+            )
+            assert 200 in replies, replies
+        with psycopg.connect(_libpq(fresh_database)) as conn:
+            registrations = dict(
+                conn.execute(
+                    "SELECT nik, count(*) FROM event_knowledge WHERE type = 'person.registered' "
+                    "AND tx_to IS NULL AND nik = ANY(%s) GROUP BY nik",
+                    (people,),
+                ).fetchall()
+            )
+            enrolled_niks = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT nik FROM event_knowledge "
+                    "WHERE type = 'officer.enrolled' AND tx_to IS NULL AND nik = ANY(%s)",
+                    (people,),
+                )
+            }
+        assert all(registrations.get(p) == 1 for p in people[:3]), registrations
+        for person in people[3:]:  # an enrolment in force always has its registration
+            assert person not in enrolled_niks or registrations.get(person) == 1, (person, registrations)

@@ -69,12 +69,14 @@ class KnownAtTx:
 
 KnownAt = KnownNow | KnownAtInstant | KnownOnDate | KnownAtTx
 
-_TX = re.compile(r"^tx:([0-9]{1,18})$")
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_TX = re.compile(r"^tx:([0-9]{1,18})\Z")
+DATE_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+"""A calendar date as text, `YYYY-MM-DD`, and nothing after it (not even a line break)."""
 # RFC 3339's date-time (fractions past microseconds are cut: recorded_at keeps microseconds, so
 # "recorded at or before T" selects the same txs)
-_INSTANT = re.compile(
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})?$"
+INSTANT_TEXT = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})?\Z"
 )
 _LAST_COUNTABLE_DAY = date(9999, 12, 30)
 
@@ -91,14 +93,14 @@ def parse_known_at(text: str | None) -> KnownAt:
     tx = _TX.match(value)
     if tx:
         return KnownAtTx(int(tx.group(1)))
-    if _DATE.match(value):
+    if DATE_TEXT.match(value):
         try:
             day = date.fromisoformat(value)
         except ValueError as exc:
             raise InvalidKnownAt(f"{value!r} is not a real calendar date") from exc
         # the last days of year 9999 have no next midnight to count to: they are beyond any head
         return KnownNow() if day >= _LAST_COUNTABLE_DAY else KnownOnDate(day)
-    if not _INSTANT.match(value):
+    if not INSTANT_TEXT.match(value):
         raise InvalidKnownAt(f"{value!r} is not an RFC 3339 timestamp, a date (YYYY-MM-DD) or tx:N")
     try:
         instant = datetime.fromisoformat(value.replace("z", "Z"))
@@ -119,7 +121,7 @@ def parse_valid_at(text: str | None, *, today: date) -> date:
     """A `valid_at` date; empty means `today` (the caller passes today in Asia/Jakarta)."""
     if text is None or text.strip() == "":
         return today
-    if not _DATE.match(text.strip()):
+    if not DATE_TEXT.match(text.strip()):
         raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
     try:
         day = date.fromisoformat(text.strip())

@@ -4,14 +4,19 @@ Numbers and dates are taken only in their JSON form: pydantic's lax mode would r
 1 rupiah, `"16800"` or `16800.0` as an amount and `0` as 1970-01-01, and a ledger that can
 never be edited must not guess what a sender meant."""
 
-import re
 from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Strict, StringConstraints
 
 from coverage_ledger.domain.names import hidden_character
-from coverage_ledger.domain.timeframes import EARLIEST_DAY, LATEST_DAY, format_instant
+from coverage_ledger.domain.timeframes import (
+    DATE_TEXT,
+    EARLIEST_DAY,
+    INSTANT_TEXT,
+    LATEST_DAY,
+    format_instant,
+)
 
 EventId = Annotated[
     str,
@@ -36,16 +41,11 @@ Count = Annotated[int, Strict()]
 """A JSON integer: not a boolean, a string or a float."""
 Rupiah = Annotated[int, Strict(), Field(ge=0, le=10**15, description="Whole rupiah.")]
 
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_INSTANT = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})?"
-)
-
 
 def _day_text(value: object) -> object:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    if isinstance(value, str) and _DAY.fullmatch(value):
+    if isinstance(value, str) and DATE_TEXT.match(value):
         return value
     raise ValueError("a date is written as text, YYYY-MM-DD")
 
@@ -53,7 +53,7 @@ def _day_text(value: object) -> object:
 def _instant_text(value: object) -> object:
     if isinstance(value, datetime):
         return value
-    if isinstance(value, str) and _INSTANT.fullmatch(value):
+    if isinstance(value, str) and INSTANT_TEXT.match(value):
         return value
     raise ValueError("a timestamp is written as RFC 3339 text, e.g. 2024-02-20T09:00:00+07:00")
 

@@ -182,12 +182,9 @@ async def _plan(
     entering = [c.event_id for c in changes if c.in_force]
     leaving = [(c.event_id, c.superseded_by) for c in changes if not c.in_force]
 
+    paths = {p.row.event_id: p.path for p in fresh}
     registrations_touched = await check_registrations(
-        session,
-        entering=entering,
-        leaving=leaving,
-        kinds=kinds,
-        paths={p.row.event_id: p.path for p in fresh},
+        session, entering=entering, leaving=leaving, kinds=kinds, paths=paths
     )
 
     officers_in = {e for e in entering if kinds[e][0] == "officer.enrolled"}
@@ -214,7 +211,7 @@ async def _plan(
         principal=principal,
         in_force=[(e, p) for e, p in in_force.items() if p["nik"] in officer_niks],
         entering=officers_in,
-        paths={p.row.event_id: p.path for p in fresh},
+        paths=paths,
     )
     keys = snapshot_keys(fresh)
     return _Plan(
@@ -289,8 +286,8 @@ async def append_events(
         session, principal=principal, fresh=fresh, snapshot=snapshot, recording_day=recording_day
     )
     if validate_only:
-        checked_at = await repository.tx_recorded_at(session, snapshot.tx_seq)
-        assert checked_at is not None  # the head a snapshot names exists
+        # the head it was checked against (an empty ledger has none: the check's own moment)
+        checked_at = await repository.tx_recorded_at(session, snapshot.tx_seq) or datetime.now(UTC)
         return AppendResult(snapshot.tx_seq, checked_at, len(fresh), len(originals))
 
     tx_id = uuid.uuid4()

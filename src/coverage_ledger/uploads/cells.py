@@ -9,7 +9,7 @@ from datetime import date
 from coverage_ledger.domain.access import region_within
 from coverage_ledger.domain.names import hidden_character
 from coverage_ledger.domain.nik import Nik, parse_nik
-from coverage_ledger.domain.timeframes import EARLIEST_DAY, LATEST_DAY
+from coverage_ledger.domain.timeframes import DATE_TEXT, EARLIEST_DAY, LATEST_DAY
 from coverage_ledger.errors import ErrorItem
 
 SEXES = {"M": "M", "L": "M", "F": "F", "P": "F"}
@@ -23,12 +23,12 @@ UNNAMED = "\x00unnamed column "
 """Key of an unnamed header column in the positions (no header name holds a NUL)."""
 
 
+SHOWN_CHARACTERS = 40
+
+
 def shown(text: str) -> str:
     """A cell quoted in a message: a cell of a megabyte is shown by its first characters."""
     return repr(text) if len(text) <= SHOWN_CHARACTERS else repr(text[:SHOWN_CHARACTERS]) + "…"
-
-
-SHOWN_CHARACTERS = 40
 
 
 def check_header(header: Sequence[str], required: Sequence[str], optional: Sequence[str]) -> dict[str, int]:
@@ -99,14 +99,9 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
     return {name: cells[index].strip() for name, index in positions.items()}
 
 
-_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-FIRST_DAY = EARLIEST_DAY
-LAST_DAY = LATEST_DAY
-
-
 def parse_day(text: str) -> date | None:
     """`2024-01-25` or, as Indonesian spreadsheets write it, `25/01/2024` (also `-` or `.`)."""
-    if _ISO_DAY.fullmatch(text):
+    if DATE_TEXT.match(text):
         try:
             return date.fromisoformat(text)
         except ValueError:
@@ -130,11 +125,11 @@ def day_cell(
             errors.append(ErrorItem("missing_value", f"{column} is empty", row=row, column=column))
         return None
     day = parse_day(text)
-    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+    if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
         errors.append(
             ErrorItem(
                 "date_out_of_range",
-                f"{column} {shown(text)} is outside {FIRST_DAY.year}–{LAST_DAY.year}",
+                f"{column} {shown(text)} is outside {EARLIEST_DAY.year}–{LATEST_DAY.year}",
                 row=row,
                 column=column,
             )

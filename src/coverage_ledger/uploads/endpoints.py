@@ -78,13 +78,18 @@ def _options_given(form_fields: dict[str, str], query: list[tuple[str, str]]) ->
                 f"unknown parameter {name!r}; an upload takes {', '.join(OPTION_NAMES)}",
                 [ErrorItem("unknown_parameter", f"{name!r} is not an upload option", field=name)],
             )
-        if given.get(name, value) != value:
+        if name in given and _normalised(given, name) != _normalised({name: value}, name):
             raise InvalidInput(
                 f"{name} is given twice with different values",
                 [ErrorItem("conflicting_parameter", "the form and the query disagree", field=name)],
             )
         given[name] = value
     return given
+
+
+def _normalised(fields: dict[str, str], name: str) -> object:
+    """An option's value as it will be read (`on` and `true` are the same dry run)."""
+    return _flag(fields, name) if name == "dry_run" else fields.get(name, "").strip()
 
 
 def _flag(fields: dict[str, str], name: str) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from coverage_ledger.domain.timeframes import EARLIEST_DAY, LATEST_DAY
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.uploads import cells as check
 
@@ -98,11 +99,11 @@ def _month(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorIt
                 column=column,
             )
         )
-    elif not check.FIRST_DAY.year <= int(found.group(1)) <= check.LAST_DAY.year:
+    elif not EARLIEST_DAY.year <= int(found.group(1)) <= LATEST_DAY.year:
         errors.append(
             ErrorItem(
                 "date_out_of_range",
-                f"{column} {check.shown(text)} is outside {check.FIRST_DAY.year}–{check.LAST_DAY.year}",
+                f"{column} {check.shown(text)} is outside {EARLIEST_DAY.year}–{LATEST_DAY.year}",
                 row=row,
                 column=column,
             )
