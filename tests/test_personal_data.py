@@ -24,8 +24,8 @@ def test_niks_are_masked_in_every_log_record(caplog: pytest.LogCaptureFixture) -
     assert mask_niks("tx 12345, amount 42000000") == "tx 12345, amount 42000000"  # other numbers stay
     # a NIK that lost its leading digit, or typed in groups, is still a NIK
     assert mask_niks("/v1/persons/671014501900001/coverage") == "/v1/persons/6710********0001/coverage"
-    assert mask_niks("NIK 1671-0145-0190-0001 and 1671 0145 0190 0001") == (
-        "NIK 1671********0001 and 1671********0001"
+    assert mask_niks("NIK 1671-0145-0190-0001, 1671 0145 0190 0001 and 167101 450190 0001") == (
+        "NIK 1671********0001, 1671********0001 and 1671********0001"
     )
     for text in (
         "2024-02-20 09:00:00, Rp 42.000.000",

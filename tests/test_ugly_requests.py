@@ -257,3 +257,28 @@ async def test_a_check_across_fields_names_the_field_at_fault(
     response = await client.post("/v1/events", json={"events": [event]}, headers=Keys.header(keys.admin))
     assert response.status_code == 422, response.text
     assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+async def test_a_moment_past_the_head_is_answered_and_echoed_as_the_head(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Only the head's own recorded_at is a known_at whose answer cannot change later: a tx
+    stamped but not yet committed may still come before any later moment."""
+    person = "1671014501900001"
+    written = await client.post(
+        "/v1/events", json={"events": [REGISTRATION | {"nik": person}]}, headers=Keys.header(keys.admin)
+    )
+    assert written.status_code == 200, written.text
+    head = (await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))).json()
+    for params in ({}, {"known_at": "2099-01-01"}, {"known_at": "2099-01-01T00:00:00Z"}):
+        response = await client.post(
+            "/v1/coverage/lookup", json={"niks": [person], **params}, headers=Keys.header(keys.admin)
+        )
+        assert response.json()["as_of"]["tx_seq"] == head["tx_seq"]
+        assert response.json()["as_of"]["known_at"] == head["recorded_at"], params
+    inside = await client.post(
+        "/v1/coverage/lookup",
+        json={"niks": [person], "known_at": "2020-01-01T00:00:00Z"},
+        headers=Keys.header(keys.admin),
+    )
+    assert inside.json()["as_of"]["known_at"] == "2020-01-01T00:00:00.000000Z"  # inside history: as asked

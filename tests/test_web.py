@@ -164,5 +164,16 @@ async def test_a_form_posted_from_another_site_is_refused(client: AsyncClient, k
     )
     assert foreign.status_code == 403
     assert "set-cookie" not in foreign.headers
+    fetched = await client.post(
+        "/sign-in", data={"api_key": keys.committee}, headers={"sec-fetch-site": "cross-site"}
+    )
+    assert fetched.status_code == 403
+    # behind a proxy that passes another Host, the browser's own word decides
+    proxied = await client.post(
+        "/sign-in",
+        data={"api_key": keys.committee},
+        headers={"sec-fetch-site": "same-origin", "origin": "https://ledger.example"},
+    )
+    assert proxied.status_code == 303
     own = await client.post("/sign-in", data={"api_key": keys.committee}, headers={"origin": "http://test"})
     assert own.status_code == 303

@@ -5,10 +5,13 @@ import logging
 import re
 from typing import Any
 
-NIK = re.compile(r"(?<![0-9.])(?:[0-9]{15,}|[0-9]{4}([-. ])[0-9]{4}\1[0-9]{4}\1[0-9]{4})(?![0-9])")
+NIK = re.compile(
+    r"(?<![0-9.])(?:[0-9]{15,}|[0-9]{4}([-. ])[0-9]{4}\1[0-9]{4}\1[0-9]{4}"
+    r"|[0-9]{6}([-. ])[0-9]{6}\2[0-9]{4})(?![0-9])"
+)
 """15 digits or more (a NIK that lost or gained a digit is still a NIK to hide), or 16 typed in
-groups of four with one separator (`1671-0145-0190-0001`); dates, amounts and the decimals of a
-fraction stay readable."""
+groups with one separator, 4-4-4-4 or as the NIK reads, region-birth date-serial (6-6-4); dates,
+amounts and the decimals of a fraction stay readable."""
 _NOT_DIGIT = re.compile(r"[^0-9]")
 
 

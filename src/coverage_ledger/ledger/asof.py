@@ -40,12 +40,17 @@ async def resolve(session: raw.Db, *, valid_at: date, known_at: KnownAt, now: da
             tx_seq = await repository.resolve_known_at(session, tx_seq=n)
             instant = await repository.tx_recorded_at(session, tx_seq) if tx_seq else None
         case KnownAtInstant(instant=t):
-            tx_seq = await repository.resolve_known_at(session, recorded_on_or_before=t)
-            instant = t
+            tx_seq, recorded_at, past_head = await repository.settled_point(session, bound=t)
+            instant = recorded_at if past_head else t
         case KnownOnDate():
-            tx_seq = await repository.resolve_known_at(session, recorded_before=known_at.recorded_before)
-            instant = known_at.recorded_before
+            bound = known_at.recorded_before
+            tx_seq, recorded_at, past_head = await repository.settled_point(
+                session, bound=bound, inclusive=False
+            )
+            instant = recorded_at if past_head else bound
         case KnownNow():
-            tx_seq = await repository.resolve_known_at(session)
-            instant = now
+            tx_seq, instant, _ = await repository.settled_point(session)
+    # A moment past the head is answered as of the head, and says so: a tx stamped but not yet
+    # committed (an upload between its lock and its COMMIT) may still be recorded before it, so
+    # only the head's own recorded_at is a known_at whose answer can never change.
     return AsOf(valid_at=valid_at, known_at=instant, tx_seq=tx_seq)

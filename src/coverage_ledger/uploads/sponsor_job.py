@@ -4,11 +4,13 @@ under the rule in force, grace and lapse, a month paid once), a chunk of rows pe
 one transaction. Rows the append path refuses are taken out by the errors' event index and the
 rest of their chunk tried again, so every bad row is reported.
 
-Two passes over the file keep memory flat and the writers free: the first checks every chunk
-without writing or taking the append lock (all a dry run does); only when the policy and the
-rows allow it does the second write the chunks, inside a savepoint that goes if a late refusal
-(a month paid twice across chunks) fails an all-or-nothing upload. Between chunks the event
-loop serves other requests."""
+Two passes over the file keep memory flat: the first checks every chunk without writing or
+taking the append lock (all a dry run does, and the writers are not held back); only when the
+policy and the rows allow it does the second write the chunks, inside one savepoint. A late
+refusal (a month paid twice across chunks) undoes it, and the upload fails (all_or_nothing) or
+is written again without the refused rows. The append lock is held from the first chunk's tx to
+the COMMIT, as for any tx between its lock and its COMMIT; reads meanwhile answer as of the head
+before it (see `ledger.asof.resolve`). Between chunks the event loop serves other requests."""
 
 import asyncio
 import re
@@ -189,40 +191,58 @@ async def append_sponsor_chunk(
             prefix=record.upload_id.hex,
             day=recording_day,
         )
-        await repository.savepoint(session, "sponsor_chunk")
         try:
             parsed = _EVENTS.validate_python(events)
-            result = await append_events(
-                session,
-                principal=principal,
-                events=parsed,
-                source=f"upload:{record.upload_id}",
-                validate_only=not write,
-            )
         except ValidationError as exc:
-            await repository.rollback_to(session, "sponsor_chunk")
             refused = [
                 ErrorItem(str(e["type"]), str(e["msg"]), row=owners[int(e["loc"][0])].row)
                 for e in exc.errors()
                 if e["loc"] and isinstance(e["loc"][0], int)
             ]
-        except LedgerError as exc:
-            await repository.rollback_to(session, "sponsor_chunk")
-            refused = _row_errors(exc.errors, owners)
-            if not refused:
-                raise FileRejected(exc.slug, exc.detail) from exc
         else:
-            tally.accepted += len(rows)
-            tally.amount_total += sum(item.amount for item in rows)
-            tally.registered += sum(1 for e in events if e["type"] == "person.registered")
-            tally.enrolled += sum(1 for e in events if e["type"] == "informal.enrolled")
-            if write:
-                tally.txs.append(result.tx_seq)
-            return found
+            try:
+                result = await append_events(
+                    session,
+                    principal=principal,
+                    events=parsed,
+                    source=f"upload:{record.upload_id}",
+                    validate_only=not write,
+                )
+            except LedgerError as exc:
+                refused = _row_errors(exc.errors, owners)
+                if not refused:
+                    raise FileRejected(exc.slug, exc.detail) from exc
+                if write:
+                    # the chunk may have written events before it was refused, and only the whole
+                    # writing pass can be undone: a savepoint per chunk would give each its own
+                    # subtransaction, and past 64 of them PostgreSQL slows every other session
+                    raise LateRefusal(refused) from exc
+            else:
+                tally.accepted += len(rows)
+                tally.amount_total += sum(item.amount for item in rows)
+                tally.registered += sum(1 for e in events if e["type"] == "person.registered")
+                tally.enrolled += sum(1 for e in events if e["type"] == "informal.enrolled")
+                if write:
+                    tally.txs.append(result.tx_seq)
+                return found
         found.extend(refused)
         bad = {e.row for e in refused}
         rows = [item for item in rows if item.row not in bad]
     return found
+
+
+class LateRefusal(Exception):
+    """Rows the writing pass refused (their worker appeared in an earlier chunk, or the ledger
+    changed since the checking pass): the pass is undone and, if the policy allows, run again
+    without them."""
+
+    def __init__(self, errors: list[ErrorItem]) -> None:
+        super().__init__(f"{len(errors)} row(s) refused while writing")
+        self.errors = errors
+
+
+WRITE_ATTEMPTS = 3
+"""Writing passes tried before an upload whose rows keep being refused is given up."""
 
 
 class SponsorRosterJob(Job):
@@ -257,18 +277,27 @@ class SponsorRosterJob(Job):
             return
         started = time.monotonic()
         await self.progress.set(status="committing", **self.counts)
-        await repository.savepoint(self.work, "sponsor")
-        writing = SponsorTally(rejected=set(checking.rejected))
-        await self._pass(writing, write=True)
+        refused = set(checking.rejected)
+        for _ in range(WRITE_ATTEMPTS):
+            await repository.savepoint(self.work, "sponsor")
+            writing = SponsorTally(rejected=set(refused))
+            try:
+                await self._pass(writing, write=True)
+                break
+            except LateRefusal as late:
+                await repository.rollback_to(self.work, "sponsor")
+                await self.progress.errors(sorted(late.errors, key=lambda e: e.row or 0))
+                refused |= writing.rejected | {e.row for e in late.errors if e.row is not None}
+                if record.policy == "all_or_nothing":
+                    self.counts |= {"rows_rejected": len(refused), "rows_accepted": 0}
+                    self.outcome = self._outcome(SponsorTally(), written=False)
+                    await self.work.commit()
+                    await self._finish_unwritten(len(refused), failed=True)
+                    return
+        else:
+            raise FileRejected("rows_keep_failing", "rows kept being refused while written; upload again")
         self.phases["commit"] = round(time.monotonic() - started, 3)
-        late = len(writing.rejected) - rejected
         self.counts |= {"rows_rejected": len(writing.rejected), "rows_accepted": writing.accepted}
-        if late and record.policy == "all_or_nothing":
-            await repository.rollback_to(self.work, "sponsor")
-            self.outcome = self._outcome(writing, written=False)
-            await self.work.commit()
-            await self._finish_unwritten(len(writing.rejected), failed=True)
-            return
         self.outcome = self._outcome(writing, written=bool(writing.txs))
         if len(writing.txs) > 1:
             self.outcome["txs"] = [writing.txs[0], writing.txs[-1]]
@@ -326,12 +355,9 @@ class SponsorRosterJob(Job):
                 if errors:
                     await self.progress.errors(sorted(errors, key=lambda e: e.row or 0))
                     tally.rejected |= {e.row for e in errors if e.row is not None}
-                if time.monotonic() - self.progress.last >= PROGRESS_SECONDS:
-                    await self.progress.set(
-                        status="committing" if write else "validating",
-                        rows_done=tally.rows_total,
-                        rows_rejected=len(tally.rejected),
-                    )
+                if not write and time.monotonic() - self.progress.last >= PROGRESS_SECONDS:
+                    # (the writing pass reads the file again: rows_done already counts it all)
+                    await self.progress.set(rows_done=tally.rows_total, rows_rejected=len(tally.rejected))
                 if chunk.exhausted:
                     return
         finally:
