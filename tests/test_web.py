@@ -177,3 +177,13 @@ async def test_a_form_posted_from_another_site_is_refused(client: AsyncClient, k
     assert proxied.status_code == 303
     own = await client.post("/sign-in", data={"api_key": keys.committee}, headers={"origin": "http://test"})
     assert own.status_code == 303
+
+
+async def test_a_page_with_a_wrong_parameter_answers_with_a_page(client: AsyncClient, keys: Keys) -> None:
+    await _signed_in(client, keys.office)
+    response = await client.get("/claims", params={"overdue": "maybe"})
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+    assert "overdue" in response.text
+    api = await client.get("/v1/claims", params={"overdue": "maybe"}, headers=Keys.header(keys.admin))
+    assert api.headers["content-type"] == "application/problem+json"

@@ -1,6 +1,7 @@
 """RFC 9457 problem+json for every error: the one place errors become HTTP."""
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -8,11 +9,11 @@ import psycopg_pool
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from coverage_ledger.auth.service import required_secret
-from coverage_ledger.errors import ErrorItem, FieldProblem, LedgerError
+from coverage_ledger.errors import ErrorItem, FieldProblem, InvalidInput, LedgerError
 from coverage_ledger.http.dependencies import presented_secret
 
 log = logging.getLogger(__name__)
@@ -177,8 +178,9 @@ def known_problem(exc: Exception, *, method: str, path: str) -> JSONResponse | N
     return None
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers that turn every error into problem+json."""
+def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | None = None) -> None:
+    """Register the handlers that turn every error into problem+json; `page` renders a web
+    page's invalid query or form as a page instead (its visitor is a browser, not a client)."""
 
     async def _known(request: Request, exc: Exception) -> JSONResponse:
         response = known_problem(exc, method=request.method, path=request.url.path)
@@ -188,7 +190,7 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(kind, _known)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         if request.url.path.startswith("/v1/"):
             # FastAPI reads the body before it resolves the key: without a key, the answer is
             # the 401 every other request without one gets, whatever the body holds
@@ -200,6 +202,8 @@ def install(app: FastAPI) -> None:
             except LedgerError as missing:
                 return await _known(request, missing)
         items, malformed = _validation_items(exc)
+        if page is not None and not request.url.path.startswith(("/v1/", "/docs", "/openapi")):
+            return page(request, InvalidInput(f"{len(items)} invalid field(s)", items))
         if malformed:
             return problem(400, "malformed-request", "Malformed request", "the body is not valid JSON", items)
         return problem(
