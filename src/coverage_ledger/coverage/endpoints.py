@@ -50,14 +50,13 @@ KnownAtQuery = Annotated[
 
 async def read_point(
     session: Session,
-    now: Now,
     today: Annotated[date, Depends(today_in_jakarta)],
     valid_at: ValidAtQuery = None,
     known_at: KnownAtQuery = None,
 ) -> AsOf:
     """The (valid_at, known_at) of a read, resolved to a tx_seq."""
     valid, known = read_coordinates(valid_at, known_at, today=today)
-    return await resolve(session, valid_at=valid, known_at=known, now=now)
+    return await resolve(session, valid_at=valid, known_at=known)
 
 
 def read_coordinates(valid_at: str | None, known_at: str | None, *, today: date) -> tuple[date, KnownAt]:
@@ -133,7 +132,7 @@ async def post_lookup(body: LookupRequest, session: Session, caller: Caller, now
     """The body is written straight to JSON: 10,000 results validated again against the response
     model cost a tenth of the lookup (the tests check the body against `LookupResponse`)."""
     point = await resolve(
-        session, valid_at=body.valid_at or jakarta_date(now), known_at=known_at_query(body.known_at), now=now
+        session, valid_at=body.valid_at or jakarta_date(now), known_at=known_at_query(body.known_at)
     )
     results = await coverage_lookup(session, principal=caller, niks=body.niks, as_of=point)
     document = {

@@ -22,17 +22,14 @@ async def lean_coverage(request: Request, match: re.Match[str]) -> Response:
     state = request.app.state
     read_connection: ReadConnection = state.read_connection
     now = state.clock()
-    headers = request.headers
-    secret = required_secret(
-        presented_secret(authorization=headers.get("authorization"), api_key=headers.get("x-api-key"))
-    )
+    secret = required_secret(presented_secret(request.headers))
     async with read_connection() as db:
         caller = await authenticate_hash(db, secret_sha256=secret_hash(secret), now=now)
         params = request.query_params
         valid_at, known_at = read_coordinates(
             params.get("valid_at"), params.get("known_at"), today=jakarta_date(now)
         )
-        point = await resolve(db, valid_at=valid_at, known_at=known_at, now=now)
+        point = await resolve(db, valid_at=valid_at, known_at=known_at)
         result = await person_coverage(db, principal=caller, nik=match["nik"], as_of=point)
     # the read's transaction has ended (committed) before the body is built
     return Response(orjson.dumps(coverage_document(result)), media_type="application/json")

@@ -6,11 +6,10 @@ stream their files to disk under their own limit (`LEDGER_UPLOAD_MAX_BYTES`) and
 which route, not the client's Content-Type, decides that.
 """
 
-import json
-
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from coverage_ledger.http.problems import PROBLEM_JSON
+from coverage_ledger.http.problems import problem
 
 
 class BodyLimit:
@@ -26,9 +25,9 @@ class BodyLimit:
         if scope["type"] != "http" or (scope["method"] == "POST" and scope["path"] in self.streamed_paths):
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(send)
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
             return
         received = 0
         too_large = False
@@ -52,43 +51,19 @@ class BodyLimit:
                 await send(message)
             elif not answered:
                 answered = True
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
 
         await self.app(scope, counting, answering)
         if too_large and not answered:
-            await self._refuse(send)
+            await self._refuse(scope, receive, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "type": "/problems/request-too-large",
-                "title": "Request body too large",
-                "status": 413,
-                "detail": f"the request body is larger than {self.max_bytes:,} bytes "
-                "(LEDGER_REQUEST_MAX_BYTES); send large rosters as a file to POST /v1/uploads",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(
+            413,
+            "request-too-large",
+            "Request body too large",
+            f"the request body is larger than {self.max_bytes:,} bytes (LEDGER_REQUEST_MAX_BYTES); "
+            "send large rosters as a file to POST /v1/uploads",
         )
-        await send({"type": "http.response.body", "body": body})
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return None
-
-
-def _content_length(scope: Scope) -> int | None:
-    value = _header(scope, b"content-length")
-    return int(value) if value is not None and value.isdigit() else None
+        response.headers["connection"] = "close"  # the rest of the body is not read
+        await response(scope, receive, send)

@@ -1,6 +1,6 @@
 """Request-scoped dependencies: the transaction the request owns, the clock, the caller."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime
 from typing import Annotated
@@ -73,13 +73,14 @@ async def current_principal(
     return await authenticate(session, secret=secret, now=now)
 
 
-def presented_secret(*, authorization: str | None, api_key: str | None) -> str | None:
-    """The key a request presents, read as `current_principal`'s security schemes read it: a
-    `Bearer` authorization first, else `X-API-Key` (for handlers outside FastAPI's resolution)."""
+def presented_secret(headers: Mapping[str, str]) -> str | None:
+    """The key a request's headers present, read as `current_principal`'s security schemes read
+    it: a `Bearer` authorization first, else `X-API-Key` (for handlers outside FastAPI's resolution)."""
+    authorization = headers.get("authorization")
     scheme, credentials = get_authorization_scheme_param(authorization)
     if authorization and credentials and scheme.lower() == "bearer":
         return credentials
-    return api_key
+    return headers.get("x-api-key")
 
 
 Caller = Annotated[Principal, Depends(current_principal)]

@@ -194,11 +194,8 @@ def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | 
         if request.url.path.startswith("/v1/"):
             # FastAPI reads the body before it resolves the key: without a key, the answer is
             # the 401 every other request without one gets, whatever the body holds
-            secret = presented_secret(
-                authorization=request.headers.get("authorization"), api_key=request.headers.get("x-api-key")
-            )
             try:
-                required_secret(secret)
+                required_secret(presented_secret(request.headers))
             except LedgerError as missing:
                 return await _known(request, missing)
         items, malformed = _validation_items(exc)

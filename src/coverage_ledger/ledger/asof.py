@@ -33,7 +33,7 @@ class AsOf:
         }
 
 
-async def resolve(session: raw.Db, *, valid_at: date, known_at: KnownAt, now: datetime) -> AsOf:
+async def resolve(session: raw.Db, *, valid_at: date, known_at: KnownAt) -> AsOf:
     """The tx_seq a `known_at` stands for; beyond the head resolves to the head."""
     match known_at:
         case KnownAtTx(tx_seq=n):

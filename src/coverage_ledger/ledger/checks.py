@@ -63,9 +63,7 @@ def snapshot_keys(prepared: Sequence[PreparedEvent]) -> dict[str, set[str]]:
         - batch_regions,
         "district_codes": {district_code_of(n) for n in niks if len(n) == 16 and n.isdigit()},
         "registered_niks": {
-            s.nik
-            for s in sources
-            if isinstance(s, PersonRegistered | OfficerEnrolled | InformalEnrolled | PersonErased)
+            s.nik for s in sources if isinstance(s, OfficerEnrolled | InformalEnrolled | PersonErased)
         },
         "officer_niks": {s.nik for s in sources if isinstance(s, OfficerEnrolled)},
         "informal_niks": {

@@ -234,29 +234,12 @@ async def events_about(session: AsyncSession, *, nik: str, up_to_tx: int) -> lis
     return [_stored(row) for row in rows]
 
 
-async def resolve_known_at(
-    session: raw.Db,
-    *,
-    recorded_on_or_before: datetime | None = None,
-    recorded_before: datetime | None = None,
-    tx_seq: int | None = None,
-) -> int:
-    """The newest tx_seq inside a known-time bound (0 when none); beyond the head → the head."""
+async def resolve_known_at(session: raw.Db, *, tx_seq: int | None = None) -> int:
+    """The newest tx_seq up to `tx_seq` (None: the head; 0 when none). Moments of time are
+    resolved by `settled_point`."""
     if tx_seq is not None:
         value = await raw.scalar(
             session, "SELECT coalesce(max(tx_seq), 0) FROM ledger_tx WHERE tx_seq <= %(n)s", {"n": tx_seq}
-        )
-    elif recorded_on_or_before is not None:
-        value = await raw.scalar(
-            session,
-            "SELECT coalesce(max(tx_seq), 0) FROM ledger_tx WHERE recorded_at <= %(t)s",
-            {"t": recorded_on_or_before},
-        )
-    elif recorded_before is not None:
-        value = await raw.scalar(
-            session,
-            "SELECT coalesce(max(tx_seq), 0) FROM ledger_tx WHERE recorded_at < %(t)s",
-            {"t": recorded_before},
         )
     else:
         value = await raw.scalar(session, "SELECT coalesce(max(tx_seq), 0) FROM ledger_tx")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from coverage_ledger.coverage.endpoints import KnownAtQuery, ReadPoint, as_of_out, known_at_query
 from coverage_ledger.domain.months import Month
 from coverage_ledger.errors import ErrorItem, InvalidInput
-from coverage_ledger.http.dependencies import Caller, Now, Session
+from coverage_ledger.http.dependencies import Caller, Session
 from coverage_ledger.ledger.asof import resolve
 from coverage_ledger.regions.schemas import (
     RegionCoverageOut,
@@ -121,7 +121,6 @@ async def get_region_series(
     code: CodePath,
     session: Session,
     caller: Caller,
-    now: Now,
     first: Annotated[str, Query(alias="from", description="First month, YYYY-MM.")],
     last: Annotated[str, Query(alias="to", description="Last month, YYYY-MM.")],
     step: Annotated[Literal["month"], Query(description="Only `month` for now.")] = "month",
@@ -134,7 +133,7 @@ async def get_region_series(
             f"from..to must span 1 to {MAX_SERIES_MONTHS} months",
             [ErrorItem("invalid_range", "to must not be before from, nor too far", field="to")],
         )
-    base = await resolve(session, valid_at=days[0], known_at=known_at_query(known_at), now=now)
+    base = await resolve(session, valid_at=days[0], known_at=known_at_query(known_at))
     results = await region_coverage_on_days(
         session, principal=caller, code=code, tx_seq=base.tx_seq, days=days, segment=segment
     )

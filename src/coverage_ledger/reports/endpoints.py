@@ -93,10 +93,10 @@ async def get_coverage_diff(
 ) -> StreamingResponse:
     scope = await authorise(session, caller, name="coverage-diff", region=region, as_of=point)
     then = await resolve(
-        session, valid_at=point.valid_at, known_at=known_at_query(known_then, field="known_then"), now=now
+        session, valid_at=point.valid_at, known_at=known_at_query(known_then, field="known_then")
     )
     later = await resolve(
-        session, valid_at=point.valid_at, known_at=known_at_query(known_now, field="known_now"), now=now
+        session, valid_at=point.valid_at, known_at=known_at_query(known_now, field="known_now")
     )
     diff = DiffRequest(then, later, scope)
     access_id = await repository.log_access(

@@ -134,9 +134,7 @@ async def choose_language(language: str, next_page: Annotated[str, Query(alias="
 
 async def point_of(session: Session, now: Now, valid_at: str | None, known_at: str | None) -> AsOf:
     """The page's (valid_at, known_at), as the API resolves them."""
-    return await read_point(
-        session=session, now=now, today=jakarta_date(now), valid_at=valid_at, known_at=known_at
-    )
+    return await read_point(session=session, today=jakarta_date(now), valid_at=valid_at, known_at=known_at)
 
 
 @router.get("/regions")
