@@ -13,6 +13,15 @@ LATEST_DAY = date(2099, 12, 31)
 """The dates an event or a roster may hold: a year like 0001 or 9999 is a typo (and 9999-12-31
 has no next day to end a half-open period on)."""
 
+PLAUSIBLE_YEARS = f"{EARLIEST_DAY.year}–{LATEST_DAY.year}"
+"""The range of `EARLIEST_DAY`..`LATEST_DAY` as messages name it."""
+
+
+def plausible_year(year: int) -> bool:
+    """Whether a date of this year may stand in an event or a roster."""
+    return EARLIEST_DAY.year <= year <= LATEST_DAY.year
+
+
 GENESIS_RECORDED_AT = datetime(2000, 1, 1, 0, 0, 0, tzinfo=JAKARTA)
 """`recorded_at` of the first genesis tx: reference data shipped with a release (DESIGN.md)."""
 
@@ -127,6 +136,6 @@ def parse_valid_at(text: str | None, *, today: date) -> date:
         day = date.fromisoformat(text.strip())
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
-    if not EARLIEST_DAY <= day <= LATEST_DAY:  # the dates any event may hold
-        raise ValueError(f"{text!r} is outside {EARLIEST_DAY.year}–{LATEST_DAY.year}")
+    if not plausible_year(day.year):  # the dates any event may hold
+        raise ValueError(f"{text!r} is outside {PLAUSIBLE_YEARS}")
     return day

@@ -12,10 +12,10 @@ from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, St
 from coverage_ledger.domain.names import hidden_character
 from coverage_ledger.domain.timeframes import (
     DATE_TEXT,
-    EARLIEST_DAY,
     INSTANT_TEXT,
-    LATEST_DAY,
+    PLAUSIBLE_YEARS,
     format_instant,
+    plausible_year,
 )
 
 EventId = Annotated[
@@ -59,8 +59,8 @@ def _instant_text(value: object) -> object:
 
 
 def _plausible_day(value: date) -> date:
-    if not EARLIEST_DAY <= value <= LATEST_DAY:
-        raise ValueError(f"{value.isoformat()} is outside {EARLIEST_DAY.year}–{LATEST_DAY.year}")
+    if not plausible_year(value.year):
+        raise ValueError(f"{value.isoformat()} is outside {PLAUSIBLE_YEARS}")
     return value
 
 

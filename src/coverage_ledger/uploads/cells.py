@@ -9,7 +9,7 @@ from datetime import date
 from coverage_ledger.domain.access import region_within
 from coverage_ledger.domain.names import hidden_character
 from coverage_ledger.domain.nik import Nik, parse_nik
-from coverage_ledger.domain.timeframes import DATE_TEXT, EARLIEST_DAY, LATEST_DAY
+from coverage_ledger.domain.timeframes import DATE_TEXT, PLAUSIBLE_YEARS, plausible_year
 from coverage_ledger.errors import ErrorItem
 
 SEXES = {"M": "M", "L": "M", "F": "F", "P": "F"}
@@ -125,11 +125,11 @@ def day_cell(
             errors.append(ErrorItem("missing_value", f"{column} is empty", row=row, column=column))
         return None
     day = parse_day(text)
-    if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+    if day is not None and not plausible_year(day.year):
         errors.append(
             ErrorItem(
                 "date_out_of_range",
-                f"{column} {shown(text)} is outside {EARLIEST_DAY.year}–{LATEST_DAY.year}",
+                f"{column} {shown(text)} is outside {PLAUSIBLE_YEARS}",
                 row=row,
                 column=column,
             )

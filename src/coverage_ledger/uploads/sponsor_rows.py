@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from coverage_ledger.domain.timeframes import EARLIEST_DAY, LATEST_DAY
+from coverage_ledger.domain.timeframes import PLAUSIBLE_YEARS, plausible_year
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.uploads import cells as check
 
@@ -99,11 +99,11 @@ def _month(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorIt
                 column=column,
             )
         )
-    elif not EARLIEST_DAY.year <= int(found.group(1)) <= LATEST_DAY.year:
+    elif not plausible_year(int(found.group(1))):
         errors.append(
             ErrorItem(
                 "date_out_of_range",
-                f"{column} {check.shown(text)} is outside {EARLIEST_DAY.year}–{LATEST_DAY.year}",
+                f"{column} {check.shown(text)} is outside {PLAUSIBLE_YEARS}",
                 row=row,
                 column=column,
             )
