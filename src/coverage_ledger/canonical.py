@@ -60,6 +60,9 @@ def event_digest(event_id: str, event_type: str, payload: Mapping[str, Any], *, 
     return sha256_hex(canonical_json(event_document(event_id, event_type, payload), checked=checked))
 
 
+TX_HASH_TEXT = r"^[0-9a-f]{64}$"
+"""A tx hash as the ledger writes it: 64 lower-case hex digits."""
+
 GENESIS_PREV_HASH = "0" * 64
 """`prev_hash` of the very first tx."""
 

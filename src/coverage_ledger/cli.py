@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger import __version__
 from coverage_ledger.app import create_app
 from coverage_ledger.auth import service as keys_service
+from coverage_ledger.canonical import TX_HASH_TEXT
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.database.location import database_url
 from coverage_ledger.database.migrate import upgrade_database
@@ -81,10 +82,6 @@ def _run(work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = True) 
                 f"  {where}: {item.code}: {item.message}" if where else f"  {item.code}: {item.message}"
             )
         raise typer.Exit(2) from exc
-
-
-HASH = re.compile(r"[0-9a-f]{64}")
-"""A tx hash as `GET /v1/ledger/head` gives it."""
 
 
 class _GracefulServer(uvicorn.Server):
@@ -216,7 +213,7 @@ def verify(
     ] = None,
 ) -> None:
     """Recompute every event digest and hash-chain link; exit 1 naming the first broken tx."""
-    if from_hash is not None and not HASH.fullmatch(from_hash):
+    if from_hash is not None and not re.fullmatch(TX_HASH_TEXT, from_hash):
         # a mistyped hash is not a tampered ledger: say so, rather than report a break
         raise typer.BadParameter("a head hash is 64 lower-case hex digits", param_hint="--from-hash")
     report = _run(lambda session: verify_ledger(session, from_hash=from_hash), migrate=False)

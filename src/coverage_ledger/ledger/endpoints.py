@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.canonical import TX_HASH_TEXT
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
@@ -98,7 +99,7 @@ async def get_proof(
     opener: Opener,
     session: Session,
     caller: Caller,
-    from_hash: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$", description="A head hash archived earlier.")],
+    from_hash: Annotated[str, Query(pattern=TX_HASH_TEXT, description="A head hash archived earlier.")],
 ) -> StreamingResponse:
     _auditing(caller)
     report = await verify_ledger(session, from_hash=from_hash)

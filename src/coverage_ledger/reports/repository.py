@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.claims.repository import OPEN_STATUSES
 from coverage_ledger.database import raw
-from coverage_ledger.reports.content import CHUNK_BYTES
+from coverage_ledger.reports.content import CHUNK_BYTES, FORMULA_STARTS
 
 _SPAN_WITHIN = raw.within_region("s.region_code")
 _OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
@@ -90,8 +90,8 @@ class CopyCount:
     rows: int = 0
 
 
-_FORMULA_STARTS = "('=', '+', '-', '@', E'\\t', E'\\r')"
-"""`content.FORMULA_STARTS` in SQL."""
+_FORMULA_STARTS = "(" + ", ".join(f"E'{c.encode('unicode_escape').decode()}'" for c in FORMULA_STARTS) + ")"
+"""`content.FORMULA_STARTS` as an SQL list (escape strings: a tab is written `E'\\t'`)."""
 
 
 def _formula_safe(query: str, columns: Sequence[str]) -> str:

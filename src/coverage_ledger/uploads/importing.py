@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.formats import XLSX_MAGIC
+from coverage_ledger.uploads.job import discard_files
 from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, error_rows, run_upload, submit_upload
 
 _BLOCK = 1 << 20
@@ -109,8 +110,7 @@ async def _abandon(
                 problem={"code": "cancelled", "message": "the import was interrupted; nothing was written"},
             )
             await session.commit()
-    stored.unlink(missing_ok=True)
-    stored.with_suffix(".csv-from-xlsx").unlink(missing_ok=True)
+    discard_files(stored)
 
 
 async def write_error_file(

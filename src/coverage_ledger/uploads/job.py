@@ -21,6 +21,17 @@ PROGRESS_SECONDS = 1.0
 """How often a running job writes its counters."""
 
 
+def converted_path(stored: Path) -> Path:
+    """Where an XLSX upload's first sheet is written as CSV, beside the file."""
+    return stored.with_suffix(".csv-from-xlsx")
+
+
+def discard_files(stored: Path) -> None:
+    """Remove an upload's file and its CSV conversion, if there is one."""
+    stored.unlink(missing_ok=True)
+    converted_path(stored).unlink(missing_ok=True)
+
+
 class Progress:
     """Status and counters of the running job, written on a side session and committed at once."""
 
@@ -83,7 +94,7 @@ class Job:
         """The upload's file for reading; an XLSX is converted first, off the event loop."""
         path = Path(self.record.stored_path)
         if self.record.file_format == "xlsx":
-            converted = path.with_suffix(".csv-from-xlsx")
+            converted = converted_path(path)
             if self.converted:  # a second pass over the file reads the first one's conversion
                 return open_csv(converted)
             table = await asyncio.to_thread(open_xlsx, path, converted)

@@ -23,7 +23,7 @@ from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, NotFound
 from coverage_ledger.uploads import repository, staging
 from coverage_ledger.uploads.formats import FileRejected, detect_format
-from coverage_ledger.uploads.job import Progress
+from coverage_ledger.uploads.job import Progress, discard_files
 from coverage_ledger.uploads.officer_job import OfficerRosterJob
 from coverage_ledger.uploads.sponsor_job import SponsorRosterJob
 
@@ -179,10 +179,8 @@ async def run_upload(
         finally:
             await staging.drop_staging(work)
             await work.commit()
-        path = Path(record.stored_path) if record.stored_path else None
-        if path is not None:
-            path.unlink(missing_ok=True)
-            path.with_suffix(".csv-from-xlsx").unlink(missing_ok=True)
+        if record.stored_path:
+            discard_files(Path(record.stored_path))
 
 
 def may_see_upload(principal: Principal, record: Any) -> bool:
