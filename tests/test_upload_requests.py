@@ -1,11 +1,12 @@
 """The upload request itself: its options wherever they are sent, a body cut short, two files,
 cells that used to fail a whole upload, and a twin committed under another key region."""
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tests.rosters import HEADER, Uploader, officer_row, roster_csv, sponsor_csv, sponsor_row
+from tests.rosters import HEADER, Uploader, many_officers, officer_row, roster_csv, sponsor_csv, sponsor_row
 from tests.support import Keys, nik
 
 BOUNDARY = "----ledger-test-boundary"
@@ -77,12 +78,15 @@ async def test_a_bad_flag_leaves_no_file_behind(uploader: Uploader, tmp_path: Pa
 
 
 async def test_cells_out_of_any_plausible_range_are_row_errors(uploader: Uploader) -> None:
-    nul_name = officer_row(nik())
+    # distinct NIKs: `nik()` counts serials modulo 10,000, and 1,504 calls may wrap into a repeat
+    extra = [nik(born=date(1985, 6, 7), serial=9001 + i) for i in range(4)]
+    nul_name = officer_row(extra[3], born=date(1985, 6, 7))
     nul_name[1] = "Nul\x00Name"
-    rows = [officer_row(nik()) for _ in range(1500)] + [
-        officer_row(nik(), term=("2024-01-25", "9999-12-31")),  # row 1502: no day after it
-        officer_row(nik(), term=("0001-01-25", "2024-02-23")),  # row 1503
-        officer_row(nik(), term=("2024-W04-4", "2024-02-23")),  # row 1504: an ISO week date
+    rows = [
+        *many_officers(1500),
+        officer_row(extra[0], born=date(1985, 6, 7), term=("2024-01-25", "9999-12-31")),  # row 1502
+        officer_row(extra[1], born=date(1985, 6, 7), term=("0001-01-25", "2024-02-23")),  # row 1503
+        officer_row(extra[2], born=date(1985, 6, 7), term=("2024-W04-4", "2024-02-23")),  # row 1504
         nul_name,  # row 1505: past the first 64 KiB the file's NUL sniffing reads
     ]
     status = await uploader.run(roster_csv(rows), policy="accept_valid")
