@@ -21,9 +21,11 @@ _serial = itertools.count(1)
 def nik(
     *, born: date = date(1990, 1, 5), female: bool = True, district: str = DISTRICT, serial: int | None = None
 ) -> str:
-    """A valid NIK; a new serial each call unless given."""
+    """A valid NIK; a new serial each call unless given (they run 1..9999 and start again)."""
     day = born.day + (40 if female else 0)
-    number = serial if serial is not None else next(_serial) % 10000 or 1
+    # not `% 10000 or 1`: that turned 10,000 into 1 and the next call into 1 again, a repeated NIK
+    # for whichever test was running when the session's count passed 10,000
+    number = serial if serial is not None else (next(_serial) - 1) % 9999 + 1
     return f"{district}{day:02d}{born.month:02d}{born.year % 100:02d}{number:04d}"
 
 
