@@ -147,6 +147,7 @@ def app(session: AsyncSession) -> FastAPI:
     app.dependency_overrides[request_session] = test_session
     app.dependency_overrides[session_opener] = test_opener
     app.state.read_connection = same_session  # the lean reads, too, read in the test's transaction
+    app.state.sessionmaker = same_session  # and the error handlers' key check
     return app
 
 

@@ -45,6 +45,18 @@ async def test_a_request_without_a_key_is_401_whatever_its_body(client: AsyncCli
     assert response.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize("body", [b"garbage", b'{"events": ['])
+async def test_a_wrong_key_is_401_and_a_right_one_400_for_a_malformed_body(
+    client: AsyncClient, keys: Keys, body: bytes
+) -> None:
+    json_type = {"content-type": "application/json"}
+    wrong = await client.post("/v1/events", content=body, headers=json_type | Keys.header("clk_unknown"))
+    assert wrong.status_code == 401, wrong.text
+    right = await client.post("/v1/events", content=body, headers=json_type | Keys.header(keys.admin))
+    assert right.status_code == 400, right.text
+    assert right.json()["type"].endswith("malformed-request")
+
+
 async def test_revoked_and_expired_keys_are_401(client: AsyncClient, session: AsyncSession) -> None:
     _, revoked = await create_key(session, role=Role.ADMIN, name="to-revoke")
     await revoke_key(session, name="to-revoke")

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from coverage_ledger.auth.service import required_secret
+from coverage_ledger.auth.service import authenticate, required_secret
 from coverage_ledger.errors import ErrorItem, FieldProblem, InvalidInput, LedgerError
 from coverage_ledger.http.dependencies import presented_secret
 
@@ -192,12 +192,12 @@ def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         if request.url.path.startswith("/v1/"):
-            # FastAPI reads the body before it resolves the key: without a key, the answer is
-            # the 401 every other request without one gets, whatever the body holds
+            # FastAPI reads the body before it resolves the key: without a valid key, the answer
+            # is the 401 every other request without one gets, whatever the body holds
             try:
-                required_secret(presented_secret(request.headers))
-            except LedgerError as missing:
-                return await _known(request, missing)
+                await _check_key(request)
+            except LedgerError as refused:
+                return await _known(request, refused)
         items, malformed = _validation_items(exc)
         if page is not None and not request.url.path.startswith(("/v1/", "/docs", "/openapi")):
             return page(request, InvalidInput(f"{len(items)} invalid field(s)", items))
@@ -218,6 +218,13 @@ def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         return unexpected_problem(exc, request=request)
+
+
+async def _check_key(request: Request) -> None:
+    """Raise the 401 of a missing, unknown, revoked or expired key (outside dependency resolution)."""
+    secret = required_secret(presented_secret(request.headers))
+    async with request.app.state.sessionmaker() as session:
+        await authenticate(session, secret=secret, now=request.app.state.clock())
 
 
 def unexpected_problem(exc: Exception, *, request: Request) -> JSONResponse:
