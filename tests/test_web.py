@@ -1,10 +1,13 @@
-"""The web pages over HTTP: sign-in with an API key into a signed HttpOnly cookie, the region view
+"""The web pages over HTTP: sign-in with an API key into a server-side session, the region view
 with its two time controls, a person's bitemporal picture, claims, scoping, sign-out."""
 
+from datetime import UTC, datetime, timedelta
+
 from httpx import AsyncClient
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.auth.service import revoke_key
+from coverage_ledger.auth.service import revoke_key, secret_hash
 from tests.claims_support import append, approved, filed, kpps_2024
 from tests.rosters import Uploader, many_officers, roster_csv
 from tests.support import Keys, corrected
@@ -100,6 +103,33 @@ async def test_revoking_the_key_ends_its_web_sessions(
     assert (await client.get("/regions")).status_code == 200
     await revoke_key(session, name="test-auditor")
     assert (await client.get("/regions")).headers["location"] == "/sign-in"
+
+
+async def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    await _signed_in(client, keys.auditor)
+    token = client.cookies["ledger_session"]
+    stored = (await session.execute(text("SELECT token_sha256 FROM web_session"))).scalars().all()
+    assert secret_hash(token) in stored and secret_hash(keys.auditor) not in stored
+    assert (await client.post("/sign-out")).status_code == 303
+    client.cookies.set("ledger_session", token)  # a copy kept from before the sign-out
+    assert (await client.get("/regions")).headers["location"] == "/sign-in"
+
+
+async def test_an_expired_session_is_refused_and_forgotten_at_the_next_sign_in(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    await _signed_in(client, keys.auditor)
+    token = client.cookies["ledger_session"]
+    await session.execute(
+        text("UPDATE web_session SET expires_at = :past WHERE token_sha256 = :t"),
+        {"past": datetime.now(UTC) - timedelta(seconds=1), "t": secret_hash(token)},
+    )
+    assert (await client.get("/regions")).headers["location"] == "/sign-in"
+    await _signed_in(client, keys.auditor)
+    remaining = (await session.execute(text("SELECT token_sha256 FROM web_session"))).scalars().all()
+    assert remaining == [secret_hash(client.cookies["ledger_session"])]
 
 
 async def test_a_committee_uploads_a_roster_with_bad_rows_and_sees_them_listed(uploader: Uploader) -> None:

@@ -33,7 +33,6 @@ from coverage_ledger.uploads.jobs import UploadRunner
 from coverage_ledger.web.endpoints import problem_page
 from coverage_ledger.web.endpoints import router as web_router
 from coverage_ledger.web.reports import router as web_reports_router
-from coverage_ledger.web.session import SessionSigner
 from coverage_ledger.web.uploads import router as web_uploads_router
 
 log = logging.getLogger(__name__)
@@ -131,7 +130,6 @@ def create_app(
     app.include_router(web_uploads_router)
     app.include_router(web_reports_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
-    app.state.session_signer = SessionSigner(settings.ledger_session_secret)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     async def healthz() -> dict[str, str]:

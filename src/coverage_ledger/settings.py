@@ -60,11 +60,6 @@ class Settings(BaseSettings):
         "a batch of 10,000 events fits in a few megabytes.",
     )
     ledger_upload_workers: int = Field(default=1, description="Uploads processed at the same time.")
-    ledger_session_secret: str | None = Field(
-        default=None,
-        description="Key that signs the web session cookie. Unset: a random one per process (signing "
-        "in again is needed after a restart; set it when several processes serve the pages).",
-    )
 
 
 def get_settings() -> Settings:

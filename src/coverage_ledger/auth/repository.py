@@ -23,6 +23,7 @@ class KeyRecord:
 
 
 _COLUMNS = "id, name, role, region_prefix, organisation, created_at, expires_at, revoked_at"
+_COLUMNS_OF_K = ", ".join(f"k.{column}" for column in _COLUMNS.split(", "))
 
 
 async def insert_key(
@@ -90,3 +91,34 @@ async def revoke(session: AsyncSession, name: str) -> bool:
         {"n": name},
     )
     return result.one_or_none() is not None
+
+
+async def insert_web_session(
+    session: AsyncSession, *, token_sha256: str, key_id: int, started_at: datetime, expires_at: datetime
+) -> None:
+    """Store a signed-in browser's session, and drop the sessions that have expired."""
+    await raw.execute(session, "DELETE FROM web_session WHERE expires_at <= %(t)s", {"t": started_at})
+    await raw.execute(
+        session,
+        "INSERT INTO web_session (token_sha256, key_id, started_at, expires_at) "
+        "VALUES (%(token)s, %(key)s, %(start)s, %(end)s)",
+        {"token": token_sha256, "key": key_id, "start": started_at, "end": expires_at},
+    )
+
+
+async def find_by_web_session(session: raw.Db, *, token_sha256: str, now: datetime) -> KeyRecord | None:
+    """The key of an unexpired web session, valid or not; None without such a session."""
+    row = (
+        await raw.execute(
+            session,
+            f"SELECT {_COLUMNS_OF_K} FROM web_session s JOIN api_key k ON k.id = s.key_id "
+            "WHERE s.token_sha256 = %(token)s AND s.expires_at > %(now)s",
+            {"token": token_sha256, "now": now},
+        )
+    ).one_or_none()
+    return KeyRecord(*row) if row else None
+
+
+async def delete_web_session(session: AsyncSession, *, token_sha256: str) -> None:
+    """End a web session (signing out)."""
+    await raw.execute(session, "DELETE FROM web_session WHERE token_sha256 = %(t)s", {"t": token_sha256})

@@ -104,7 +104,11 @@ def required_secret(secret: str | None) -> str:
 async def authenticate_hash(session: raw.Db, *, secret_sha256: str, now: datetime) -> Principal:
     """The principal of a key known by its secret's sha256 (a web session holds only that);
     401 when unknown, revoked or expired, so a revoked key ends its sessions too."""
-    record = await repository.find_by_secret(session, secret_sha256)
+    return principal_of(await repository.find_by_secret(session, secret_sha256), now=now)
+
+
+def principal_of(record: KeyRecord | None, *, now: datetime) -> Principal:
+    """The principal of a stored key; 401 when there is none or it is revoked or expired."""
     if record is None or record.revoked_at is not None:
         raise Unauthenticated("the API key is unknown or revoked")
     if record.expires_at is not None and record.expires_at <= now:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    ForeignKey,
     Identity,
     Index,
     Integer,
@@ -224,6 +225,22 @@ class ApiKey(Base):
     """After this instant the key is refused; NULL = no expiry."""
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """When the key was revoked; NULL while valid."""
+
+
+class WebSession(Base):
+    """A signed-in browser: its cookie holds a random token, this row only the token's sha256.
+    Operational, not a ledger event; signing out deletes the row."""
+
+    __tablename__ = "web_session"
+
+    token_sha256: Mapped[str] = mapped_column(Text, primary_key=True)
+    """sha256 hex of the cookie's token."""
+    key_id: Mapped[int] = mapped_column(Integer, ForeignKey("api_key.id", ondelete="CASCADE"))
+    """The API key the visitor signed in with; its revocation or expiry ends the session too."""
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    """When the visitor signed in."""
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    """After this instant the cookie is refused (a working day after `started_at`)."""
 
 
 class Upload(Base):

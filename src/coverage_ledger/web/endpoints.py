@@ -1,6 +1,7 @@
-"""The web pages, served by the same app: sign-in with an API key (kept as a signed session
-cookie), a region's ratios with the two time controls, a person's status and bitemporal picture,
-the region's claims. Same roles and region scoping as the API; every asset is served here."""
+"""The web pages, served by the same app: sign-in with an API key (a server-side session behind
+an HttpOnly cookie), a region's ratios with the two time controls, a person's status and
+bitemporal picture, the region's claims. Same roles and region scoping as the API; every asset
+is served here."""
 
 from datetime import date
 from pathlib import Path
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from coverage_ledger.auth.service import authenticate_hash, secret_hash
+from coverage_ledger.auth.web_sessions import end_web_session, start_web_session, web_session_principal
 from coverage_ledger.claims.service import list_claims
 from coverage_ledger.coverage.endpoints import read_point
 from coverage_ledger.coverage.service import person_coverage, person_history
@@ -28,7 +29,6 @@ from coverage_ledger.web.session import (
     COOKIE,
     LANGUAGE_COOKIE,
     MAX_AGE_SECONDS,
-    SessionSigner,
     same_site_form,
 )
 
@@ -38,15 +38,8 @@ SERIES_MONTHS = 12
 
 
 async def web_principal(request: Request, session: Session, now: Now) -> Principal | None:
-    """The signed-in key, or None (no cookie, a forged or stale one, a revoked or expired key)."""
-    signer: SessionSigner = request.app.state.session_signer
-    key = signer.key_of(request.cookies.get(COOKIE))
-    if key is None:
-        return None
-    try:
-        return await authenticate_hash(session, secret_sha256=key, now=now)
-    except Unauthenticated:
-        return None
+    """The signed-in key, or None (no cookie, an unknown or ended session, a revoked or expired key)."""
+    return await web_session_principal(session, token=request.cookies.get(COOKIE), now=now)
 
 
 Visitor = Annotated[Principal | None, Depends(web_principal)]
@@ -96,16 +89,15 @@ async def sign_in(
     request: Request, session: Session, now: Now, api_key: Annotated[str, Form(max_length=200)]
 ) -> Response:
     try:
-        principal = await authenticate_hash(session, secret_sha256=secret_hash(api_key.strip()), now=now)
+        principal, token = await start_web_session(session, secret=api_key.strip(), now=now)
     except Unauthenticated:
         return page(request, "sign_in.html", None, status=401, failed=True)
-    signer: SessionSigner = request.app.state.session_signer
     response = RedirectResponse(
         f"/regions/{principal.region_prefix}" if principal.region_prefix else "/regions", 303
     )
     response.set_cookie(
         COOKIE,
-        signer.cookie_for(secret_hash(api_key.strip())),
+        token,
         max_age=MAX_AGE_SECONDS,
         httponly=True,
         samesite="strict",
@@ -115,7 +107,8 @@ async def sign_in(
 
 
 @router.post("/sign-out", dependencies=[Depends(same_site_form)])
-async def sign_out() -> Response:
+async def sign_out(request: Request, session: Session) -> Response:
+    await end_web_session(session, token=request.cookies.get(COOKIE))
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(COOKIE, httponly=True, samesite="strict")
     return response
