@@ -105,6 +105,9 @@ def test_jkk_disability_and_incapacity(table: BenefitTable) -> None:
     assert partial.total == 16_000_000  # 10% × 80 × 2,000,000
     functional = jkk_partial_disability(rule, monthly_wage=2_000_000, table_bp=1_000, function_lost_bp=5_000)
     assert functional.total == 8_000_000
+    # 3% × 80 × 1,500,002 × 50% = 1,800,002.4: rounded once, not after each share
+    odd = jkk_partial_disability(rule, monthly_wage=1_500_002, table_bp=300, function_lost_bp=5_000)
+    assert odd.total == 1_800_002
     incapacity = jkk_temporary_incapacity(rule, monthly_wage=2_000_000, months=15)
     assert [c.amount for c in incapacity.components] == [24_000_000, 3_000_000]  # 12 × 100%, 3 × 50%
     before = jkk_temporary_incapacity(_jkk(table, date(2018, 1, 1)), monthly_wage=2_000_000, months=15)

@@ -13,6 +13,7 @@ from coverage_ledger.domain.informal import (
     Payment,
     Reactivation,
     informal_status,
+    months_contributed,
     refuse_payment,
 )
 from coverage_ledger.domain.money import percent_of
@@ -242,3 +243,76 @@ def test_status_equals_the_reference(
     )
     assert answer is not None
     assert answer.status is reference_status(start, paid_set, reactivated, day, grace)
+
+
+def _refusal(
+    payment: Payment, payments: list[Payment], enrolments: list[InformalEnrolment] | None = None
+) -> str | None:
+    refusal = refuse_payment(
+        payment=payment,
+        enrolments=enrolments or [ENROLMENT],
+        payments=payments,
+        reactivations=(),
+        grace_months=GRACE_MONTHS,
+    )
+    return refusal.code if refusal is not None else None
+
+
+def test_a_gap_month_can_be_paid_only_within_its_grace() -> None:
+    """January paid, February skipped, March to December paid: February could be paid until 30
+    April (three months after January), not in December."""
+    payments = [
+        paid("jan", "2025-01", "2025-01", date(2025, 1, 5)),
+        paid("mar", "2025-03", "2025-12", date(2025, 3, 5)),
+    ]
+    assert _refusal(paid("feb", "2025-02", "2025-02", date(2025, 4, 30)), payments) is None
+    assert _refusal(paid("feb", "2025-02", "2025-02", date(2025, 5, 1)), payments) == "grace_over"
+    assert _refusal(paid("feb", "2025-02", "2025-02", date(2025, 12, 1)), payments) == "grace_over"
+
+
+def test_a_payment_may_not_leave_more_unpaid_months_than_the_grace_before_it() -> None:
+    """Paid through March: August paid in June would cover a month after the lapse of 1 July
+    unless April to June were paid; it is refused, and so the membership cannot come back paid."""
+    payments = [paid("q1", "2025-01", "2025-03", date(2025, 1, 5))]
+    assert _refusal(paid("aug", "2025-08", "2025-08", date(2025, 6, 15)), payments) == "months_unpaid_before"
+    assert (
+        _refusal(paid("jun", "2025-06", "2025-06", date(2025, 6, 15)), payments) is None
+    )  # Apr, May unpaid: within grace
+    assert _refusal(paid("apr-aug", "2025-04", "2025-08", date(2025, 6, 15)), payments) is None
+
+
+def test_a_new_membership_after_a_lapse_pays_its_first_month_even_when_it_starts_mid_month() -> None:
+    old = InformalEnrolment(
+        "bpu-old", ("JKK", "JKM"), 1_000_000, "16.71.01", date(2024, 1, 1), date(2024, 1, 1), "other", None
+    )
+    new = InformalEnrolment(
+        "bpu-new", ("JKK", "JKM"), 1_000_000, "16.71.01", date(2025, 3, 15), date(2025, 3, 15), "other", None
+    )
+    payments = [paid("old", "2024-01", "2024-03", date(2024, 1, 5))]
+    march = paid("mar", "2025-03", "2025-03", date(2025, 3, 20))
+    assert _refusal(march, payments, [old, new]) is None
+    answer = informal_status(
+        enrolments=[old, new],
+        payments=[*payments, march],
+        reactivations=(),
+        valid_at=date(2025, 3, 20),
+        grace_months=GRACE_MONTHS,
+    )
+    assert answer is not None and answer.status is CoverageStatus.COVERED
+    assert answer.enrolment == new
+    # the old membership's lapse still refuses months before the new one starts
+    assert (
+        _refusal(paid("feb", "2025-02", "2025-02", date(2025, 3, 20)), payments, [old, new])
+        == "membership_lapsed"
+    )
+
+
+def test_years_of_contributions_count_only_months_up_to_the_incident() -> None:
+    """Prepaid through December 2023, died in February 2023: 26 months, two whole years."""
+    payments = [
+        paid("y2021", "2021-01", "2021-12", date(2021, 1, 5)),
+        paid("y2022", "2022-01", "2022-12", date(2022, 1, 5)),
+        paid("y2023", "2023-01", "2023-12", date(2023, 1, 5)),
+    ]
+    assert months_contributed(payments, by=date(2023, 2, 15)) == 26
+    assert months_contributed(payments, by=date(2024, 1, 1)) == 36

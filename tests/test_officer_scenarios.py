@@ -309,3 +309,21 @@ async def test_history_shows_events_with_their_correctors(client: AsyncClient, k
     ]
     assert events["h-2"]["carried_by"] == "h-fix"
     assert events["h-2"]["in_force"] == [{"tx_from": fix["tx_seq"], "tx_to": None, "superseded_by": None}]
+
+
+async def test_an_officer_registered_after_the_term_ended_was_never_covered_by_it(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """A past roster recorded late: KPPS 25 Jan – 23 Feb 2024, registration received 10 Mar."""
+    person = nik()
+    term = enrolled(
+        person, event_id="kpps-late", valid_from="2024-01-25", valid_to="2024-02-24", registered_on="2024-03-10"
+    )
+    await append(client, keys, registered(person), term)
+    during = await coverage_of(client, keys, person, "2024-02-01")
+    assert during["status"] == "not_started" and during["period"] is None
+    assert "after the term ended" in during["reason"]
+    for day in ("2024-02-24", "2024-03-09", "2024-03-10", "2024-06-01"):
+        after = await coverage_of(client, keys, person, day)
+        assert after["status"] == "term_ended", (day, after)
+        assert after["period"] is None and "gives no cover" in after["reason"]

@@ -29,6 +29,7 @@ from coverage_ledger.domain.claims import (
     settled_on,
 )
 from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
+from coverage_ledger.domain.informal import months_contributed
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.service_time import Lateness, lateness, working_days_after
 from coverage_ledger.domain.timeframes import jakarta_date
@@ -121,7 +122,7 @@ def _membership(sources: PersonSources, answer: CoverageAnswer, incident: date) 
     covering = [s for s in answer.sources if s.status is CoverageStatus.COVERED]
     informal = next((s for s in covering if s.kind == "informal"), None)
     only_informal = informal is not None and all(s.kind == "informal" for s in covering)
-    months_paid = sum(p.last.minus(p.first) + 1 for p in sources.payments)
+    months_paid = months_contributed(sources.payments, by=incident)
     return Membership(
         declared_income=incomes.get(informal.event_id) if informal is not None else None,
         informal_months=(

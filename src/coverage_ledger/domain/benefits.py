@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
-from coverage_ledger.domain.money import percent_of, rupiah
+from coverage_ledger.domain.money import percent_of, percent_of_percent, rupiah
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +180,7 @@ def jkk_partial_disability(
     """Partial disability: the table percentage (× the share of function lost, for a loss of
     function rather than of a limb) of a multiple of the monthly wage."""
     base = rule.partial_disability_wage_multiple * monthly_wage
-    amount = percent_of(percent_of(base, table_bp), function_lost_bp)
+    amount = percent_of_percent(base, table_bp, function_lost_bp)
     basis = f"{table_bp / 100:g}% × {rule.partial_disability_wage_multiple} × {rupiah(monthly_wage)}"
     if function_lost_bp != 10_000:
         basis += f" × {function_lost_bp / 100:g}% of function lost"

@@ -70,11 +70,16 @@ def human_span(first: date, last: date) -> str:
 
 
 def _term_status(term: OfficerTerm, valid_at: date) -> CoverageStatus:
-    if valid_at < term.covers_from:
-        return CoverageStatus.NOT_STARTED
+    # the term's end first: an officer registered after the term ended is never covered by it
     if valid_at >= term.valid_to:
         return CoverageStatus.TERM_ENDED
+    if valid_at < term.covers_from:
+        return CoverageStatus.NOT_STARTED
     return CoverageStatus.COVERED
+
+
+def _never_covers(term: OfficerTerm) -> bool:
+    return term.covers_from >= term.valid_to
 
 
 def _sentence(term: OfficerTerm, status: CoverageStatus) -> str:
@@ -82,6 +87,11 @@ def _sentence(term: OfficerTerm, status: CoverageStatus) -> str:
     registered = f"registered {human_date(term.registered_on)}"
     if status is CoverageStatus.COVERED:
         return f"Covered as {term.role} of {term.committee} {span}; {registered}"
+    if _never_covers(term):
+        return (
+            f"Enrolled as {term.role} of {term.committee} {span}, but {registered}, after the term "
+            "ended: this term gives no cover"
+        )
     if status is CoverageStatus.NOT_STARTED:
         if term.registered_on > term.valid_from:
             return (
@@ -137,7 +147,7 @@ def officer_coverage(
             status=status,
             programs=programs,
             sources=tuple(sources),
-            period=(term.covers_from, term.valid_to),
+            period=None if _never_covers(term) else (term.covers_from, term.valid_to),
             reason=_sentence(term, status)
             if status is not CoverageStatus.COVERED
             else "; ".join(_sentence(t, status) for t in deciding),

@@ -89,6 +89,12 @@ def governing_enrolment(enrolments: Sequence[InformalEnrolment], day: date) -> I
     return upcoming[0] if upcoming else None
 
 
+def paying_enrolment(enrolments: Sequence[InformalEnrolment], first: Month) -> InformalEnrolment | None:
+    """The membership a payment starting in month `first` pays for: the one in force by the end of
+    that month, so a membership started mid-month after a lapsed one can pay its first month."""
+    return governing_enrolment(enrolments, first.last_day)
+
+
 def paid_months(
     payments: Sequence[Payment], programs: Sequence[str] = PROTECTION_PROGRAMS
 ) -> dict[Month, set[str]]:
@@ -98,6 +104,12 @@ def paid_months(
         for month in payment.months:
             paid.setdefault(month, set()).update(p for p in payment.programs if p in programs)
     return {m: p for m, p in paid.items() if p}
+
+
+def months_contributed(payments: Sequence[Payment], *, by: date) -> int:
+    """Months paid for up to the month of `by` (an incident): what "years of contributions"
+    count; months paid in advance for after the incident do not."""
+    return sum(1 for month in paid_months(payments) if month <= Month.of(by))
 
 
 def _anchor(
@@ -183,7 +195,7 @@ def refuse_payment(
     grace_months: int,
 ) -> PaymentRefusal | None:
     """Why this payment must be refused given what is in force, or None when it is acceptable."""
-    enrolment = governing_enrolment(enrolments, payment.first.first_day)
+    enrolment = paying_enrolment(enrolments, payment.first)
     if enrolment is None or payment.last < Month.of(enrolment.covers_from):
         return PaymentRefusal("no_membership", "no BPU membership covers these months; enrol first")
     if payment.first < Month.of(enrolment.covers_from):
@@ -212,15 +224,27 @@ def refuse_payment(
             f"the membership lapsed (last paid month {status.last_paid or 'none'}); an office must "
             "reactivate it (membership.reactivated) or the worker must enrol again",
         )
-    anchor, _ = _anchor(enrolment, paid_months(payments), reactivations, payment.first, payment.paid_on)
-    if (
-        payment.first > anchor.plus(grace_months)
-        and payment.paid_on >= anchor.plus(grace_months + 1).first_day
-    ):
+    paid = paid_months(payments)
+    anchor, _ = _anchor(enrolment, paid, reactivations, payment.first, payment.paid_on)
+    lapse_day = anchor.plus(grace_months + 1).first_day
+    if payment.paid_on >= lapse_day:
+        # the months after the last paid one could be paid only before the grace ran out, also
+        # when later months were paid meanwhile (a gap stays unpaid)
+        if any(month > payment.last for month in paid):
+            return PaymentRefusal(
+                "grace_over",
+                f"{payment.first} could be paid only before {lapse_day} ({grace_months} months after "
+                f"the last month paid before it, {anchor}); it stays unpaid",
+            )
         return PaymentRefusal(
             "membership_lapsed",
-            f"months after {anchor} were not paid in time; the membership lapsed on "
-            f"{anchor.plus(grace_months + 1).first_day}",
+            f"months after {anchor} were not paid in time; the membership lapsed on {lapse_day}",
+        )
+    if payment.first > anchor.plus(grace_months):
+        return PaymentRefusal(
+            "months_unpaid_before",
+            f"{anchor.plus(1)}…{payment.first.plus(-1)} are unpaid: pay them first (at most "
+            f"{grace_months} months may stay unpaid before a paid one)",
         )
     return None
 

@@ -11,6 +11,15 @@ def percent_of(amount: int, basis_points: int) -> int:
     return (amount * basis_points * 2 + BASIS_POINTS) // (2 * BASIS_POINTS)
 
 
+def percent_of_percent(amount: int, first_bp: int, second_bp: int) -> int:
+    """`amount` × `first_bp` / 10,000 × `second_bp` / 10,000, rounded half up once (rounding
+    the first share before taking the second could move the result by a rupiah)."""
+    if amount < 0 or first_bp < 0 or second_bp < 0:
+        raise ValueError("amounts and rates are not negative")
+    scale = BASIS_POINTS * BASIS_POINTS
+    return (amount * first_bp * second_bp * 2 + scale) // (2 * scale)
+
+
 def rupiah(amount: int) -> str:
     """`Rp42,000,000`: how messages and bases write an amount."""
     return f"Rp{amount:,}"

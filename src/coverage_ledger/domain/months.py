@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 _MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
@@ -44,6 +44,11 @@ class Month:
     def first_day(self) -> date:
         """The first day of the month."""
         return date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> date:
+        """The last day of the month."""
+        return self.plus(1).first_day - timedelta(days=1)
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"

@@ -15,6 +15,7 @@ from coverage_ledger.domain.informal import (
     governing_enrolment,
     informal_status,
     paid_months,
+    paying_enrolment,
     refuse_payment,
 )
 from coverage_ledger.domain.months import Month
@@ -131,7 +132,7 @@ def _reactivation_errors(
 def _amount_errors(
     item: PreparedEvent, event: ContributionPaid, payment: Payment, member: _Member, rules: RuleTable
 ) -> list[ErrorItem]:
-    enrolment = governing_enrolment(member.enrolments, payment.first.first_day)
+    enrolment = paying_enrolment(member.enrolments, payment.first)
     assert enrolment is not None  # refuse_payment checked the membership
     try:
         due = contribution_due(
