@@ -317,7 +317,11 @@ async def test_an_officer_registered_after_the_term_ended_was_never_covered_by_i
     """A past roster recorded late: KPPS 25 Jan – 23 Feb 2024, registration received 10 Mar."""
     person = nik()
     term = enrolled(
-        person, event_id="kpps-late", valid_from="2024-01-25", valid_to="2024-02-24", registered_on="2024-03-10"
+        person,
+        event_id="kpps-late",
+        valid_from="2024-01-25",
+        valid_to="2024-02-24",
+        registered_on="2024-03-10",
     )
     await append(client, keys, registered(person), term)
     during = await coverage_of(client, keys, person, "2024-02-01")

@@ -210,37 +210,53 @@ def _target_errors(
             # the same answer as for an unknown id: no existence is leaked outside the scope
             errors.append(ErrorItem("unknown_event", f"no event {target!r} in the ledger", field=field))
             continue
-        if not principal.may_append(original.type):
-            raise Forbidden(
-                f"{field}: role {principal.role} may not correct {original.type}",
-                [ErrorItem("role_not_allowed", f"may not correct {original.type}", field=field)],
-            )
-        if original.type == "person.registered" and principal.role in (Role.COMMITTEE, Role.SPONSOR):
-            # a registration is the person's identity and domicile, shared by every organisation
-            # that enrols them: its corrections are an office's
-            raise Forbidden(
-                f"{field}: a {principal.role} key may not correct a registration",
-                [
-                    ErrorItem(
-                        "registration_correction_not_allowed",
-                        "registrations are corrected by a regional office or an admin",
-                        field=field,
-                    )
-                ],
-            )
-        committee = original.payload.get("committee")
-        if principal.role is Role.COMMITTEE and committee is not None and committee != principal.organisation:
-            raise Forbidden(
-                f"{field}: the event belongs to committee {committee}",
-                [
-                    ErrorItem(
-                        "committee_mismatch",
-                        "only the enrolling committee may correct it",
-                        field=field,
-                    )
-                ],
-            )
+        _check_may_correct(principal, original, field)
     return errors
+
+
+def _check_may_correct(principal: Principal, original: repository.StoredEvent, field: str) -> None:
+    """403 unless the key may correct this stored event (its region is checked by the caller)."""
+    if not principal.may_append(original.type):
+        raise Forbidden(
+            f"{field}: role {principal.role} may not correct {original.type}",
+            [ErrorItem("role_not_allowed", f"may not correct {original.type}", field=field)],
+        )
+    if original.type == "person.registered" and principal.role in (Role.COMMITTEE, Role.SPONSOR):
+        # a registration is the person's identity and domicile, shared by every organisation
+        # that enrols them: its corrections are an office's
+        raise Forbidden(
+            f"{field}: a {principal.role} key may not correct a registration",
+            [
+                ErrorItem(
+                    "registration_correction_not_allowed",
+                    "registrations are corrected by a regional office or an admin",
+                    field=field,
+                )
+            ],
+        )
+    committee = original.payload.get("committee")
+    if principal.role is Role.COMMITTEE and committee is not None and committee != principal.organisation:
+        raise Forbidden(
+            f"{field}: the event belongs to committee {committee}",
+            [ErrorItem("committee_mismatch", "only the enrolling committee may correct it", field=field)],
+        )
+
+
+def check_correction_effects(
+    *, principal: Principal, affected: Sequence[tuple[repository.StoredEvent, str]]
+) -> None:
+    """403 when a correction would restore or withdraw a stored event the key may not correct
+    itself: superseding someone else's correction undoes it, so it is a correction of its targets
+    and its replacement. `affected`: each stored event entering or leaving force, with the field
+    of the correction that moves it."""
+    for original, field in affected:
+        region = region_of(original.payload)
+        if region is not None and not principal.sees(region):
+            raise Forbidden(
+                f"{field}: it would restore or withdraw an event outside this key's region",
+                [ErrorItem("region_out_of_scope", "moves an event outside the key's region", field=field)],
+            )
+        _check_may_correct(principal, original, field)
 
 
 def check_overlaps(

@@ -4,6 +4,9 @@ amounts against the rule in force for their months, reactivations of lapsed memb
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.contributions import NoRateInForce, contribution_due
@@ -21,7 +24,7 @@ from coverage_ledger.domain.informal import (
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.rule_table import RuleTable, rule_table
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
-from coverage_ledger.ledger import person_events
+from coverage_ledger.ledger import person_events, projections, repository
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.schemas import ContributionPaid, InformalEnrolled, MembershipReactivated
 from coverage_ledger.ledger.snapshot import Snapshot
@@ -157,3 +160,50 @@ def _amount_errors(
             )
         ]
     return []
+
+
+async def check_restored_payments(
+    session: AsyncSession,
+    *,
+    entering: Sequence[str],
+    leaving: Sequence[tuple[str, str | None]],
+    kinds: dict[str, tuple[str, str | None]],
+    payloads: dict[str, dict[str, Any]],
+    paths: dict[str, str],
+) -> set[str]:
+    """409 when restoring a stored payment (by superseding its retraction) would pay a month of a
+    program twice; the persons concerned, for the recheck under the append lock. A new payment is
+    checked with the batch (check_informal)."""
+    restored = [e for e in entering if e not in paths and kinds[e][0] == "contribution.paid"]
+    if not restored:
+        return set()
+    niks = {nik for e in restored if (nik := kinds[e][1]) is not None}
+    gone = {e for e, _ in leaving}
+    in_force = {
+        event.event_id: event.payload
+        for event in await projections.in_force_events_of(session, niks=niks, types=["contribution.paid"])
+        if event.event_id not in gone
+    }
+    in_force |= {
+        e: stored.payload for e, stored in (await repository.events_by_id(session, restored)).items()
+    }
+    in_force |= {e: payloads[e] for e in entering if e in payloads and kinds[e][0] == "contribution.paid"}
+    paid_by: dict[tuple[str, Month, str], str] = {}
+    errors = []
+    for event_id, payload in sorted(in_force.items()):
+        payment = person_events.payment(event_id, payload)
+        for month in payment.months:
+            for program in payment.programs:
+                other = paid_by.setdefault((payload["nik"], month, program), event_id)
+                if other != event_id:
+                    errors.append(
+                        ErrorItem(
+                            "month_already_paid",
+                            f"{month} {program} of NIK {payload['nik']} is paid by {other} and {event_id}; "
+                            "only one of them may be in force",
+                            field=next((f"{path}.supersedes" for path in paths.values()), "events"),
+                        )
+                    )
+    if errors:
+        raise Conflict(f"{len(errors)} month(s) would be paid twice; nothing was written", errors[:20])
+    return niks

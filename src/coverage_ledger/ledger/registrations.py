@@ -25,12 +25,19 @@ async def check_registrations(
     kinds: dict[str, tuple[str, str | None]],
     paths: dict[str, str],
 ) -> set[str]:
-    """409 unless each person whose registration enters or leaves force keeps exactly one (none
-    only without enrolments); the persons concerned, for the recheck under the append lock."""
+    """409 unless each person whose registration enters or leaves force, or whose stored enrolment
+    is restored, keeps exactly one (none only without enrolments); the persons concerned, for the
+    recheck under the append lock. (A new enrolment's registration is checked with the batch.)"""
     touched = {
         nik
         for event_id in [*entering, *(e for e, _ in leaving)]
         if kinds[event_id][0] == REGISTRATION and (nik := kinds[event_id][1]) is not None
+    } | {
+        nik
+        for event_id in entering
+        if event_id not in paths
+        and kinds[event_id][0] in ENROLMENTS
+        and (nik := kinds[event_id][1]) is not None
     }
     if not touched:
         return set()
@@ -70,13 +77,21 @@ async def check_registrations(
                     field=f"{paths[new]}.nik" if new else "events",
                 )
             )
-        elif not held and nik in enrolled:
-            cause = causes.get(nik)
+        elif not held and nik in enrolled and nik in causes:
+            cause = causes[nik]
             errors.append(
                 ErrorItem(
                     "registration_in_use",
                     f"NIK {nik} has enrolments in force; retract or correct them before its registration",
                     field=f"{paths[cause]}.supersedes" if cause in paths else "events",
+                )
+            )
+        elif not held and nik in enrolled:
+            errors.append(
+                ErrorItem(
+                    "person_not_registered",
+                    f"NIK {nik} has no registration in force; an enrolment of it cannot be restored",
+                    field=next((f"{path}.supersedes" for path in paths.values() if path), "events"),
                 )
             )
     if errors:

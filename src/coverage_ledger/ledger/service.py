@@ -19,8 +19,14 @@ from coverage_ledger.domain.supersession import EventLinks, changes_after_append
 from coverage_ledger.domain.timeframes import format_instant, jakarta_date
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.ledger import projections, repository
-from coverage_ledger.ledger.checks import check_batch, check_overlaps, check_scope, snapshot_keys
-from coverage_ledger.ledger.informal_checks import check_informal
+from coverage_ledger.ledger.checks import (
+    check_batch,
+    check_correction_effects,
+    check_overlaps,
+    check_scope,
+    snapshot_keys,
+)
+from coverage_ledger.ledger.informal_checks import check_informal, check_restored_payments
 from coverage_ledger.ledger.preparation import PreparedEvent, prepare_correction, prepare_one
 from coverage_ledger.ledger.registrations import check_registrations
 from coverage_ledger.ledger.schemas import (
@@ -183,8 +189,26 @@ async def _plan(
     leaving = [(c.event_id, c.superseded_by) for c in changes if not c.in_force]
 
     paths = {p.row.event_id: p.path for p in fresh}
+    await _check_effects(
+        session,
+        principal=principal,
+        snapshot=snapshot,
+        corrections=corrections,
+        entering=entering,
+        leaving=leaving,
+        paths=paths,
+    )
     registrations_touched = await check_registrations(
         session, entering=entering, leaving=leaving, kinds=kinds, paths=paths
+    )
+
+    payers_touched = await check_restored_payments(
+        session,
+        entering=entering,
+        leaving=leaving,
+        kinds=kinds,
+        payloads={p.row.event_id: p.row.payload for p in fresh},
+        paths=paths,
     )
 
     officers_in = {e for e in entering if kinds[e][0] == "officer.enrolled"}
@@ -219,7 +243,11 @@ async def _plan(
         leaving=leaving,
         links=[(t, p.row.event_id) for p in corrections for t in p.supersedes],
         watch_events=(set(links) | set(graph.force)) - fresh_ids,
-        watch_niks=officer_niks | keys["registered_niks"] | keys["informal_niks"] | registrations_touched,
+        watch_niks=officer_niks
+        | keys["registered_niks"]
+        | keys["informal_niks"]
+        | registrations_touched
+        | payers_touched,
         watch_regions=keys["region_codes"],
         claim_events={e for e in [*entering, *(e for e, _ in leaving)] if kinds[e][0].startswith("claim.")},
         changed_niks={
@@ -227,6 +255,36 @@ async def _plan(
             for e in [*entering, *(e for e, _ in leaving)]
             if (nik := kinds[e][1]) and not kinds[e][0].startswith("claim.")
         },
+    )
+
+
+async def _check_effects(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    snapshot: Snapshot,
+    corrections: Sequence[PreparedEvent],
+    entering: Sequence[str],
+    leaving: Sequence[tuple[str, str | None]],
+    paths: dict[str, str],
+) -> None:
+    """The key may correct every stored event the batch moves in or out of force, not only the
+    ones it names (an admin may correct anything: nothing to read)."""
+    moved = {e: cause for e, cause in leaving if e not in paths} | {
+        e: None for e in entering if e not in paths
+    }
+    if not moved or principal.role is Role.ADMIN:
+        return
+    stored = {e: snapshot.stored[e] for e in moved if e in snapshot.stored}
+    stored |= await repository.events_by_id(session, set(moved) - set(stored))
+    first = f"{corrections[0].path}.supersedes" if corrections else "events"
+    check_correction_effects(
+        principal=principal,
+        affected=[
+            (stored[e], f"{paths[cause]}.supersedes" if cause in paths else first)
+            for e, cause in moved.items()
+            if e in stored
+        ],
     )
 
 

@@ -1,0 +1,147 @@
+"""A correction of a correction undoes it: its targets come back into force and its replacement
+leaves. Whatever comes back or leaves must be something the key may correct, and must keep the
+ledger's rules (one registration under every enrolment, a month paid once)."""
+
+from typing import Any
+
+from httpx import AsyncClient
+
+from tests.claims_support import append, approved, filed, kpps_2024, post
+from tests.claims_support import paid as claim_paid
+from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, paid, registered
+
+
+async def _head(client: AsyncClient, keys: Keys) -> int:
+    response = await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))
+    return int(response.json()["tx_seq"])
+
+
+async def _refused(client: AsyncClient, keys: Keys, secret: str, event: dict[str, Any]) -> dict[str, Any]:
+    head = await _head(client, keys)
+    response = await post(client, secret, event)
+    assert response.status_code in (403, 409), response.text
+    assert await _head(client, keys) == head  # nothing written
+    body: dict[str, Any] = response.json()
+    body["status"] = response.status_code
+    return body
+
+
+async def test_a_committee_cannot_restore_a_claim_payment_by_undoing_an_offices_retraction(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("CE-1", person, incident="2024-02-14", filed_on="2024-02-15"),
+        approved("CE-1", "2024-02-20"),
+        claim_paid("CE-1", 42_000_000, "2024-02-22", event_id="ce-pay"),
+    )
+    await append(
+        client, keys.office, corrected("ce-undo-pay", ["ce-pay"], reason="paid to the wrong account")
+    )
+    body = await _refused(client, keys, keys.committee, corrected("ce-k", ["ce-undo-pay"], reason="x"))
+    assert body["status"] == 403
+    assert body["errors"][0]["code"] == "role_not_allowed"
+    assert body["errors"][0]["field"] == "events[0].supersedes"
+
+
+async def test_a_committee_cannot_restore_another_committees_enrolment(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = nik()
+    other = enrolled(
+        person,
+        event_id=f"o-{person}",
+        valid_from="2024-01-25",
+        valid_to="2024-02-24",
+        committee="KPU-16.04",
+        region="16.04.01",
+    )
+    await append(client, keys.admin, registered(person, region="16.04.01"), other)
+    await append(client, keys.admin, corrected(f"adm-{person}", [f"o-{person}"], reason="not on the SK"))
+    body = await _refused(
+        client, keys, keys.committee, corrected(f"k-{person}", [f"adm-{person}"], reason="x")
+    )
+    assert body["status"] == 403 and body["errors"][0]["code"] == "region_out_of_scope"
+
+
+async def test_a_committee_cannot_swap_a_registration_back_through_an_offices_correction(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = nik()
+    await append(client, keys.office, registered(person, event_id=f"r1-{person}"))
+    moved = registered(person, event_id=f"r2-{person}", region="16.71.04")
+    await append(client, keys.office, corrected(f"fix-{person}", [f"r1-{person}"], replacement=moved))
+    body = await _refused(
+        client, keys, keys.committee, corrected(f"k-{person}", [f"fix-{person}"], reason="x")
+    )
+    assert body["errors"][0]["code"] == "registration_correction_not_allowed"
+
+
+async def test_the_office_that_may_correct_both_can_undo_its_own_correction(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = await kpps_2024(client, keys)
+    await append(client, keys.office, corrected(f"ret-{person}", [f"kpps-{person}"], reason="not on the SK"))
+    await append(
+        client, keys.committee, corrected(f"back-{person}", [f"ret-{person}"], reason="was on the SK")
+    )
+    coverage = await client.get(
+        f"/v1/persons/{person}/coverage", params={"valid_at": "2024-02-01"}, headers=Keys.header(keys.office)
+    )
+    assert coverage.json()["status"] == "covered"
+
+
+async def test_restoring_a_retracted_payment_may_not_pay_a_month_twice(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = nik()
+    await append(
+        client,
+        keys.office,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-01-01"),
+        paid(
+            person,
+            event_id=f"q1-{person}",
+            months=("2025-01", "2025-03"),
+            amount=50_400,
+            paid_on="2025-01-05",
+        ),
+        paid(
+            person,
+            event_id=f"apr1-{person}",
+            months=("2025-04", "2025-04"),
+            amount=16_800,
+            paid_on="2025-04-05",
+        ),
+    )
+    await append(client, keys.office, corrected(f"x1-{person}", [f"apr1-{person}"], reason="bounced"))
+    await append(
+        client,
+        keys.office,
+        paid(
+            person,
+            event_id=f"apr2-{person}",
+            months=("2025-04", "2025-04"),
+            amount=16_800,
+            paid_on="2025-04-07",
+        ),
+    )
+    body = await _refused(client, keys, keys.office, corrected(f"x2-{person}", [f"x1-{person}"], reason="x"))
+    assert body["status"] == 409 and body["errors"][0]["code"] == "month_already_paid"
+
+
+async def test_an_enrolment_cannot_come_back_without_a_registration(client: AsyncClient, keys: Keys) -> None:
+    person = await kpps_2024(client, keys)
+    await append(
+        client, keys.office, corrected(f"ret-e-{person}", [f"kpps-{person}"], reason="not on the SK")
+    )
+    await append(
+        client, keys.office, corrected(f"ret-r-{person}", [f"reg-{person}"], reason="duplicate person")
+    )
+    body = await _refused(
+        client, keys, keys.office, corrected(f"back-{person}", [f"ret-e-{person}"], reason="x")
+    )
+    assert body["status"] == 409 and body["errors"][0]["code"] == "person_not_registered"
