@@ -54,7 +54,7 @@ async def test_ugly_bodies_are_4xx_problems(
     [
         "/v1/persons/١٦٧١٠١٤٥٠١٩٠٠٠٠١/coverage",
         "/v1/persons/1671014501900001/coverage?valid_at=2024-02-30",
-        "/v1/persons/1671014501900001/coverage?known_at=tx:99999999999999999999",
+        "/v1/persons/1671014501900001/coverage?known_at=tx:" + "9" * 65,
         "/v1/persons/1671014501900001/coverage?known_at=2024-02-20T25:00:00%2B07:00",
         "/v1/persons?limit=100000",
     ],
@@ -270,7 +270,12 @@ async def test_a_moment_past_the_head_is_answered_and_echoed_as_the_head(
     )
     assert written.status_code == 200, written.text
     head = (await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))).json()
-    for params in ({}, {"known_at": "2099-01-01"}, {"known_at": "2099-01-01T00:00:00Z"}):
+    beyond = (
+        {"known_at": "2099-01-01"},
+        {"known_at": "2099-01-01T00:00:00Z"},
+        {"known_at": "tx:" + "9" * 30},
+    )
+    for params in ({}, *beyond):
         response = await client.post(
             "/v1/coverage/lookup", json={"niks": [person], **params}, headers=Keys.header(keys.admin)
         )
@@ -282,3 +287,33 @@ async def test_a_moment_past_the_head_is_answered_and_echoed_as_the_head(
         headers=Keys.header(keys.admin),
     )
     assert inside.json()["as_of"]["known_at"] == "2020-01-01T00:00:00.000000Z"  # inside history: as asked
+
+
+async def test_a_date_known_at_echoes_an_instant_that_replays_it_even_with_a_tx_at_midnight(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """known_at=2024-02-20 takes the txs recorded before 00:00 Jakarta on 21 Feb; one recorded at
+    that very instant is not among them, and the echoed instant must not take it either."""
+    person = "1671014501900021"
+    admin = Keys.header(keys.admin)
+    events = [REGISTRATION | {"nik": person}, ENROLMENT | {"nik": person, "event_id": "mid-e"}]
+    first = await client.post(
+        "/v1/events", json={"events": events, "recorded_at": "2024-02-20T10:00:00+07:00"}, headers=admin
+    )
+    assert first.status_code == 200, first.text
+    retraction = {"event_id": "mid-x", "type": "event.corrected", "supersedes": ["mid-e"], "reason": "x"}
+    second = await client.post(
+        "/v1/events", json={"events": [retraction], "recorded_at": "2024-02-21T00:00:00+07:00"}, headers=admin
+    )
+    assert second.status_code == 200, second.text
+    params = {"valid_at": "2024-02-20", "known_at": "2024-02-20"}
+    by_date = await client.get(f"/v1/persons/{person}/coverage", params=params, headers=admin)
+    assert by_date.json()["status"] == "covered"
+    echoed = by_date.json()["as_of"]
+    assert echoed["known_at"] == "2024-02-20T16:59:59.999999Z"
+    replayed = await client.get(
+        f"/v1/persons/{person}/coverage",
+        params={"valid_at": "2024-02-20", "known_at": echoed["known_at"]},
+        headers=admin,
+    )
+    assert replayed.json()["status"] == "covered" and replayed.json()["as_of"] == echoed

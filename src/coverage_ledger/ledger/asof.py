@@ -1,7 +1,7 @@
 """Resolving the two coordinates of a read: `valid_at` (a date) and `known_at` (a tx_seq)."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from coverage_ledger.database import raw
 from coverage_ledger.domain.timeframes import (
@@ -13,6 +13,8 @@ from coverage_ledger.domain.timeframes import (
     format_instant,
 )
 from coverage_ledger.ledger import repository
+
+LAST_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,9 @@ async def resolve(session: raw.Db, *, valid_at: date, known_at: KnownAt) -> AsOf
             tx_seq, recorded_at, past_head = await repository.settled_point(
                 session, bound=bound, inclusive=False
             )
-            instant = recorded_at if past_head else bound
+            # the last instant before the bound (timestamps count microseconds): echoed as an
+            # instant, which includes its own moment, it replays without a tx stamped at midnight
+            instant = recorded_at if past_head else bound - LAST_MICROSECOND
         case KnownNow():
             tx_seq, instant, _ = await repository.settled_point(session)
     # A moment past the head is answered as of the head, and says so: a tx stamped but not yet
