@@ -132,7 +132,9 @@ def test_killed_during_an_upload_and_during_appends(fresh_database: str, tmp_pat
 
     server, base = start_server(fresh_database, uploads)
     try:
-        verify = httpx.get(f"{base}/v1/ledger/verify", headers={"Authorization": f"Bearer {admin}"}).json()
+        verify = httpx.get(  # the whole chain: give it more than httpx's 5 s default
+            f"{base}/v1/ledger/verify", headers={"Authorization": f"Bearer {admin}"}, timeout=120
+        ).json()
         assert verify["ok"], verify
         with psycopg.connect(_libpq(fresh_database)) as conn:
             txs = {row[0] for row in conn.execute("SELECT tx_seq FROM ledger_tx")}

@@ -126,6 +126,73 @@ async def test_tampering_is_found_at_that_tx(
     assert response.json()["broken_tx_seq"] == victim
 
 
+@pytest.mark.parametrize("what", ["nik column", "vault fields"])
+async def test_a_changed_column_that_reads_rely_on_is_found_at_that_tx(
+    client: AsyncClient, keys: Keys, session: AsyncSession, what: str
+) -> None:
+    """The NIK column chooses whose history an event appears in, the vault holds the name the
+    history shows: neither is digested itself, both must agree with what is."""
+    seqs = await _append_three(client, keys)
+    victim = seqs[1]
+    tx_id = (
+        await session.execute(text("SELECT tx_id FROM ledger_tx WHERE tx_seq = :n"), {"n": victim})
+    ).scalar_one()
+    if what == "nik column":
+        await _tamper(
+            session,
+            "ledger_event",
+            "UPDATE ledger_event SET nik = '1671015203880032' WHERE tx_id = :t AND type = 'officer.enrolled'",
+            {"t": tx_id},
+        )
+    else:
+        await session.execute(
+            text(
+                "UPDATE person_vault SET fields = jsonb_set(fields, '{name}', '\"Mallory\"') "
+                "WHERE event_id IN (SELECT event_id FROM ledger_event WHERE tx_id = :t)"
+            ),
+            {"t": tx_id},
+        )
+    report = await verify_ledger(session)
+    assert not report.ok and report.broken_tx_seq == victim, report
+
+
+async def test_a_replacement_cut_from_its_correction_is_found(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    seqs = await _append_three(client, keys)
+    target = (
+        await session.execute(
+            text(
+                "SELECT e.event_id, e.nik FROM ledger_event e JOIN ledger_tx t USING (tx_id) "
+                "WHERE t.tx_seq = :n AND e.type = 'officer.enrolled'"
+            ),
+            {"n": seqs[0]},
+        )
+    ).one()
+    replacement = enrolled(
+        target.nik, event_id=f"{target.event_id}-b", valid_from="2024-01-20", valid_to="2024-02-24"
+    )
+    fix = {
+        "event_id": f"{target.event_id}-fix",
+        "type": "event.corrected",
+        "supersedes": [target.event_id],
+        "replacement": replacement,
+        "reason": "SK revised",
+    }
+    response = await client.post("/v1/events", json={"events": [fix]}, headers=Keys.header(keys.admin))
+    assert response.status_code == 200, response.text
+    assert (await verify_ledger(session)).ok
+    await _tamper(
+        session,
+        "ledger_event",
+        "UPDATE ledger_event SET carried_by = NULL WHERE event_id = :e",
+        {"e": replacement["event_id"]},
+    )
+    report = await verify_ledger(session)
+    assert not report.ok and report.broken_tx_seq == response.json()["tx_seq"], report
+    assert "carried_by" in (report.reason or "")
+
+
 async def test_head_endpoint(client: AsyncClient, keys: Keys, session: AsyncSession) -> None:
     seqs = await _append_three(client, keys)
     head = (await client.get("/v1/ledger/head", headers=Keys.header(keys.auditor))).json()

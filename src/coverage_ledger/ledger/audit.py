@@ -23,7 +23,7 @@ def header_of(link: ChainLink) -> dict[str, Any]:
         "actor": link.actor,
         "source": link.source,
         "backfill": link.backfill,
-        "event_digests": [digest for _, _, _, digest in link.events],
+        "event_digests": [event.digest for event in link.events],
         "hash": link.hash,
     }
 
@@ -43,14 +43,14 @@ async def chain_lines(
                 break
             yield _line({"tx": header_of(link)})
             if with_events:
-                for event_id, event_type, payload, digest in link.events:
+                for event in link.events:
                     yield _line(
                         {
                             "event": {
-                                "event_id": event_id,
-                                "type": event_type,
-                                "payload": payload,
-                                "digest": digest,
+                                "event_id": event.event_id,
+                                "type": event.type,
+                                "payload": event.payload,
+                                "digest": event.digest,
                             }
                         }
                     )

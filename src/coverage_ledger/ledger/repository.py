@@ -4,7 +4,7 @@ import uuid
 from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from psycopg.types.json import Jsonb
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -275,6 +275,20 @@ async def tx_recorded_at(session: raw.Db, tx_seq: int) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
+class ChainEvent(NamedTuple):
+    """An event as `verify` and the export read it."""
+
+    event_id: str
+    type: str
+    payload: dict[str, Any]
+    digest: str
+    """The stored digest."""
+    nik: str | None
+    """The column the reads select by (not digested itself: it must agree with the payload)."""
+    carried_by: str | None
+    """The column force depends on (it must agree with its correction's payload)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ChainLink:
     """A tx header with the digests its events have now."""
@@ -288,8 +302,8 @@ class ChainLink:
     source: str
     backfill: bool
     event_count: int
-    events: list[tuple[str, str, dict[str, Any], str]]
-    """(event_id, type, payload, stored digest) in position order."""
+    events: list[ChainEvent]
+    """In position order."""
 
 
 async def iterate_chain(session: AsyncSession, *, from_tx: int = 1) -> AsyncGenerator[ChainLink, None]:
@@ -303,22 +317,45 @@ async def iterate_chain(session: AsyncSession, *, from_tx: int = 1) -> AsyncGene
         )
         async with conn.cursor(name="chain_events") as events:
             await events.execute(
-                "SELECT t.tx_seq, e.event_id, e.type, e.payload, e.digest FROM ledger_event e "
-                "JOIN ledger_tx t ON t.tx_id = e.tx_id WHERE t.tx_seq >= %s "
+                "SELECT t.tx_seq, e.event_id, e.type, e.payload, e.digest, e.nik, e.carried_by "
+                "FROM ledger_event e JOIN ledger_tx t ON t.tx_id = e.tx_id WHERE t.tx_seq >= %s "
                 "ORDER BY t.tx_seq, e.position",
                 (from_tx,),
             )
             event_rows = aiter(events)
             pending = await anext(event_rows, None)
             async for header in headers:
-                batch: list[tuple[str, str, dict[str, Any], str]] = []
+                batch: list[ChainEvent] = []
                 while pending is not None and pending[0] == header[0]:
-                    batch.append((pending[1], pending[2], pending[3], pending[4]))
+                    batch.append(ChainEvent(*pending[1:]))
                     pending = await anext(event_rows, None)
                 tx_seq, tx_id, recorded_at, prev_hash, hash_, actor, source, backfill, count = header
                 yield ChainLink(
                     tx_seq, tx_id, recorded_at, prev_hash, hash_, actor, source, backfill, count, batch
                 )
+
+
+class VaultEntry(NamedTuple):
+    """A registration's personal fields in the vault, with the digest its logged event carries."""
+
+    tx_seq: int
+    event_id: str
+    personal_digest: str | None
+    salt: bytes
+    fields: dict[str, Any]
+
+
+async def vault_entries_in_log_order(session: AsyncSession) -> AsyncGenerator[VaultEntry, None]:
+    """Every vault entry (erased ones are gone) with its registration's digest, streamed."""
+    conn = await driver_connection(session)
+    async with conn.cursor(name="vault") as entries:
+        await entries.execute(
+            "SELECT t.tx_seq, v.event_id, e.payload ->> 'personal_digest', v.salt, v.fields "
+            "FROM person_vault v JOIN ledger_event e ON e.event_id = v.event_id "
+            "JOIN ledger_tx t ON t.tx_id = e.tx_id ORDER BY t.tx_seq, e.position"
+        )
+        async for row in entries:
+            yield VaultEntry(*row)
 
 
 async def orphan_event_count(session: AsyncSession) -> int:

@@ -1,4 +1,6 @@
-"""`verify`: recompute every event digest and every link of the hash chain; name the first break."""
+"""`verify`: recompute every event digest and every link of the hash chain, check the columns reads
+rely on (an event's NIK, the correction carrying it) and the person vault against what is
+digested; name the first break."""
 
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -8,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.canonical import GENESIS_PREV_HASH, event_digest, tx_hash
 from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.ledger import repository
+from coverage_ledger.ledger.preparation import personal_digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,23 @@ class VerifyReport:
     reason: str | None = None
     from_hash_tx_seq: int | None = None
     """The tx whose hash is the `from_hash` asked about, if the verified chain holds it."""
+
+
+def _column_problem(events: list[repository.ChainEvent]) -> str | None:
+    """The first event whose `nik` or `carried_by` column disagrees with what is digested: the
+    payload's NIK, and the correction in the same tx that names the event as its replacement."""
+    carriers = {
+        replacement: event.event_id
+        for event in events
+        if (replacement := event.payload.get("replacement_event_id")) is not None
+    }
+    for event in events:
+        nik = event.payload.get("nik") if event.type != "event.corrected" else None
+        if event.nik != nik:
+            return f"event {event.event_id}: its nik column does not match its payload"
+        if event.carried_by != carriers.get(event.event_id):
+            return f"event {event.event_id}: its carried_by column does not match the correction carrying it"
+    return None
 
 
 async def verify_ledger(session: AsyncSession, *, from_hash: str | None = None) -> VerifyReport:
@@ -47,12 +67,13 @@ async def verify_ledger(session: AsyncSession, *, from_hash: str | None = None) 
                 problem = f"header counts {link.event_count} events, the log holds {len(link.events)}"
             else:
                 digests = []
-                for event_id, event_type, payload, stored in link.events:
-                    digest = event_digest(event_id, event_type, payload)
-                    if digest != stored:
-                        problem = f"event {event_id} does not match its digest"
+                for event in link.events:
+                    digest = event_digest(event.event_id, event.type, event.payload)
+                    if digest != event.digest:
+                        problem = f"event {event.event_id} does not match its digest"
                         break
                     digests.append(digest)
+                problem = problem or _column_problem(link.events)
                 if problem is None:
                     expected = tx_hash(
                         tx_seq=link.tx_seq,
@@ -72,6 +93,13 @@ async def verify_ledger(session: AsyncSession, *, from_hash: str | None = None) 
                 found = link.tx_seq
             previous_hash, previous_at = link.hash, link.recorded_at
             head_seq, head_hash = link.tx_seq, link.hash
+    async with aclosing(repository.vault_entries_in_log_order(session)) as vault:
+        async for entry in vault:
+            if personal_digest(entry.salt, entry.fields) != entry.personal_digest:
+                problem = (
+                    f"event {entry.event_id}: the person vault's fields do not match its personal_digest"
+                )
+                return VerifyReport(False, checked, head_seq, head_hash, entry.tx_seq, problem, found)
     orphans = await repository.orphan_event_count(session)
     if orphans:
         return VerifyReport(
