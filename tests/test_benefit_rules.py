@@ -137,7 +137,8 @@ def test_the_scholarship_is_a_yearly_entitlement_for_two_children_after_three_ye
     )
 
 
-def test_a_jkm_claim_paid_five_working_days_after_completion_owes_two_percent(table: BenefitTable) -> None:
+def test_a_jkm_claim_due_on_thursday_and_paid_on_monday_owes_four_days(table: BenefitTable) -> None:
+    """PP 44/2015: paid within 3 working days ("hari kerja"); 1% for each day ("setiap hari") late."""
     service = table.service["JKM"]
     complete = date(2024, 3, 4)  # a Monday
     paid = working_days_after(complete, 5)
@@ -149,10 +150,10 @@ def test_a_jkm_claim_paid_five_working_days_after_completion_owes_two_percent(ta
         service_working_days=service.working_days,
         penalty_bp_per_day=service.penalty_bp_per_day,
     )
-    assert (late.due_on, late.working_days_late, late.penalty, late.late) == (
+    assert (late.due_on, late.days_late, late.penalty, late.late) == (
         date(2024, 3, 7),
-        2,
-        840_000,
+        4,
+        1_680_000,
         True,
     )
     on_time = lateness(

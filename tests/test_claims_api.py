@@ -126,7 +126,7 @@ async def test_a_payment_reversed_later_shows_paid_before_the_reversal_and_rever
     assert again.json()["errors"][0]["code"] == "nothing_to_reverse"
 
 
-async def test_a_jkm_claim_paid_5_working_days_after_completion_owes_2_percent(
+async def test_a_jkm_claim_paid_4_days_after_its_due_date_owes_4_percent(
     client: AsyncClient, keys: Keys
 ) -> None:
     person = await kpps_2024(client, keys)
@@ -141,7 +141,7 @@ async def test_a_jkm_claim_paid_5_working_days_after_completion_owes_2_percent(
     body = await claim(client, keys.office, "C-slow")
     assert body["due_date"] == "2024-03-07"
     assert body["settled_on"] == "2024-03-11"
-    assert (body["late"], body["working_days_late"], body["penalty_amount"]) == (True, 2, 840_000)
+    assert (body["late"], body["days_late"], body["penalty_amount"]) == (True, 4, 1_680_000)
     assert "paid_late" in body["flags"]
 
 

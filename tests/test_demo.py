@@ -58,7 +58,7 @@ async def _check_claims(client: AsyncClient, keys: Keys) -> None:
     on_duty = (await client.get("/v1/claims/BPJSTK-2024-036", headers=headers)).json()
     assert (on_duty["payable_amount"], on_duty["scholarship_total"]) == (79_600_000, 174_000_000)
     late = (await client.get("/v1/claims/BPJSTK-2024-007", headers=headers)).json()
-    assert late["late"] and late["penalty_amount"] == 42_000_000 * late["working_days_late"] // 100
+    assert late["late"] and late["penalty_amount"] == 42_000_000 * late["days_late"] // 100
     reversed_once = (await client.get("/v1/claims/BPJSTK-2024-003", headers=headers)).json()
     assert reversed_once["reversed_amount"] == 42_000_000 and reversed_once["status"] == "paid"
 

@@ -115,7 +115,7 @@ def claim_out(review: ClaimReview, point_as_of: ReadPoint) -> ClaimOut:
         due_date=review.due_on,
         settled_on=review.settled_on,
         late=late is not None and late.late and state.status is not ClaimStatus.REJECTED,
-        working_days_late=late.working_days_late if late is not None else 0,
+        days_late=late.days_late if late is not None else 0,
         penalty_amount=late.penalty if late is not None else 0,
         events=[e.event_id for e in review.events],
         as_of=as_of_out(point_as_of),

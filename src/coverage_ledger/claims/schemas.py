@@ -105,8 +105,10 @@ class ClaimOut(BaseModel):
     due_date: date | None = Field(description="Last day of the service time.")
     settled_on: date | None = Field(description="Day the approved amount was fully paid.")
     late: bool
-    working_days_late: int
-    penalty_amount: int = Field(description="Rupiah owed for lateness (1% per working day, PP 44/2015).")
+    days_late: int = Field(
+        description="Calendar days from the due date to the payment (or to valid_at, unpaid)."
+    )
+    penalty_amount: int = Field(description="Rupiah owed for lateness (1% per day late, PP 44/2015).")
     events: list[str] = Field(description="The claim's events in force, in tx order.")
     as_of: AsOfOut
 

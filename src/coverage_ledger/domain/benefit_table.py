@@ -21,7 +21,7 @@ class ClaimDeadline:
 
 @dataclass(frozen=True, slots=True)
 class ServiceTime:
-    """Working days to pay a complete claim, and the penalty per working day late."""
+    """Working days to pay a complete claim, and the penalty per day late."""
 
     rule_id: str
     program: str

@@ -1,5 +1,6 @@
 """Service time of claims: a complete claim is paid within some working days (JKM 3, JKK 7 under
-PP 44/2015 Pasal 37 and 40); each working day of delay owes 1% of the benefit to the claimant."""
+PP 44/2015 Pasal 37 and 40); each day of delay after that ("setiap hari keterlambatan": calendar
+days, where the service time says "hari kerja") owes 1% of the benefit to the claimant."""
 
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -37,19 +38,25 @@ def working_days_between(after: date, until: date, holidays: Collection[date] = 
     return count - sum(1 for h in set(holidays) if after < h <= until and h.weekday() < 5)
 
 
+def days_late(due_on: date, paid_on_or_today: date) -> int:
+    """Days of delay: calendar days after the due date (0 when paid by it)."""
+    return max((paid_on_or_today - due_on).days, 0)
+
+
 @dataclass(frozen=True, slots=True)
 class Lateness:
     """When a claim was due, and what its lateness owes."""
 
     due_on: date
-    working_days_late: int
+    days_late: int
+    """Calendar days from the due date to the payment (or to the asked day, while unpaid)."""
     penalty: int
-    """Rupiah: `penalty_bp_per_day` of the benefit for each working day late."""
+    """Rupiah: `penalty_bp_per_day` of the benefit for each day late."""
 
     @property
     def late(self) -> bool:
         """Paid (or, unpaid, as of the asked day) after the due date."""
-        return self.working_days_late > 0
+        return self.days_late > 0
 
 
 def lateness(
@@ -61,8 +68,8 @@ def lateness(
     penalty_bp_per_day: int,
     holidays: Collection[date] = (),
 ) -> Lateness:
-    """Due date, working days late and penalty of a claim complete on `complete_on`, paid (or
-    still unpaid) on `paid_on_or_today`."""
+    """Due date, days late and penalty of a claim complete on `complete_on`, paid (or still
+    unpaid) on `paid_on_or_today`."""
     due = working_days_after(complete_on, service_working_days, holidays)
-    days_late = working_days_between(due, paid_on_or_today, holidays)
-    return Lateness(due, days_late, percent_of(benefit, penalty_bp_per_day * days_late))
+    late = days_late(due, paid_on_or_today)
+    return Lateness(due, late, percent_of(benefit, penalty_bp_per_day * late))

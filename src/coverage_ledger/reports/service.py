@@ -14,7 +14,7 @@ from coverage_ledger import __version__
 from coverage_ledger.domain.access import SYSTEM, Principal, Role
 from coverage_ledger.domain.benefit_table import benefit_table
 from coverage_ledger.domain.money import percent_of
-from coverage_ledger.domain.service_time import working_days_between
+from coverage_ledger.domain.service_time import days_late
 from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, NotFound
 from coverage_ledger.ledger import projections
@@ -57,7 +57,7 @@ COLUMNS = {
         "payer",
     ),
     "payouts": (*CLAIM_COLUMNS, "settled_on"),
-    "overdue-claims": (*CLAIM_COLUMNS, "working_days_late", "penalty_amount"),
+    "overdue-claims": (*CLAIM_COLUMNS, "days_late", "penalty_amount"),
     "coverage-ratios": ("region_code", "name", "level", "segment", "covered", "potential", "ratio"),
     "uploads": (
         "upload_id",
@@ -148,7 +148,7 @@ def rows_of(request: ReportRequest) -> RowSource:
         rules = benefit_table(await projections.rule_definitions(session, tx_seq=as_of.tx_seq))
         async for row in repository.stream(session, repository.CLAIMS, params | {"overdue": True}):
             service = rules.service.get("JKM" if row[3] == "JKM" else "JKK")
-            late = working_days_between(row[8], as_of.valid_at) if row[8] else 0
+            late = days_late(row[8], as_of.valid_at) if row[8] else 0
             penalty = percent_of(row[6], service.penalty_bp_per_day * late) if service else 0
             yield (*row[:9], late, penalty)
 
