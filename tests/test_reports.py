@@ -89,7 +89,9 @@ async def test_reports_are_byte_identical_later_and_the_diff_names_the_changes(u
         ("R-3", "approved", "0"),
     ]
     overdue = json.loads(before[("overdue-claims", "json")][0])["rows"]
-    assert [(r[0], r[9], r[10]) for r in overdue] == [("R-3", 8, 3_360_000)]  # due 6 Feb, asked 14 Feb: 8 days late
+    assert [(r[0], r[9], r[10]) for r in overdue] == [
+        ("R-3", 8, 3_360_000)
+    ]  # due 6 Feb, asked 14 Feb: 8 days late
     uploads = json.loads(before[("uploads", "json")][0])["rows"]
     assert [(u[0], u[8]) for u in uploads] == [(first["upload_id"], 6)]
     ratios = json.loads(before[("coverage-ratios", "json")][0])["rows"]
