@@ -1,9 +1,11 @@
 """The pages in a real browser (the system's headless Chromium through Selenium) against the
 served app with the demo loaded: sign in, open the demo province, change `known_at` and see the
 ratio change, look up a person and see the history picture, upload a roster with bad rows and see
-them listed, sign out. Screenshots of each view go to docs/screenshots/; the time from first byte
-to the load event of the province page is printed for docs/benchmarks.md."""
+them listed, sign out. Screenshots of each view go to the test's temporary directory, or to
+docs/screenshots/ with LEDGER_SCREENSHOTS=docs (a test run leaves the checkout as it was); the time
+from first byte to the load event of the province page is printed for docs/benchmarks.md."""
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -15,7 +17,7 @@ from tests.served import demo_keys, load_demo, serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-SCREENSHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
+DOCS_SCREENSHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
@@ -49,12 +51,13 @@ def test_the_pages_in_a_browser(demo_server: tuple[str, dict[str, str], str], tm
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    screenshots = DOCS_SCREENSHOTS if os.environ.get("LEDGER_SCREENSHOTS") == "docs" else tmp_path / "shots"
+    screenshots.mkdir(parents=True, exist_ok=True)
     wait = WebDriverWait(driver, 30)
     try:
         driver.get(f"{base}/")
         assert driver.current_url.endswith("/sign-in")
-        driver.save_screenshot(str(SCREENSHOTS / "sign-in.png"))
+        driver.save_screenshot(str(screenshots / "sign-in.png"))
         driver.find_element(By.ID, "api-key").send_keys(keys["regional_office"])
         driver.find_element(By.ID, "sign-in").click()
         wait.until(lambda d: "/regions/16" in d.current_url)
@@ -75,7 +78,7 @@ def test_the_pages_in_a_browser(demo_server: tuple[str, dict[str, str], str], tm
         wait.until(lambda d: "known_at=2024-12-16" in d.current_url)
         ratio_then = driver.find_element(By.ID, "ratio").text
         assert ratio_then != ratio_now  # fewer were covered before the late December payments were recorded
-        driver.save_screenshot(str(SCREENSHOTS / "region.png"))
+        driver.save_screenshot(str(screenshots / "region.png"))
 
         driver.get(f"{base}/persons")
         driver.find_element(By.ID, "nik").send_keys(late_payer)
@@ -83,18 +86,18 @@ def test_the_pages_in_a_browser(demo_server: tuple[str, dict[str, str], str], tm
         wait.until(lambda d: d.find_elements(By.ID, "picture"))
         assert driver.find_elements(By.CSS_SELECTOR, "#picture rect.event")
         assert driver.find_element(By.ID, "status").text
-        driver.save_screenshot(str(SCREENSHOTS / "person.png"))
+        driver.save_screenshot(str(screenshots / "person.png"))
 
         driver.get(f"{base}/claims")
         assert "BPJSTK-2024-001" in driver.find_element(By.ID, "claims").text
-        driver.save_screenshot(str(SCREENSHOTS / "claims.png"))
+        driver.save_screenshot(str(screenshots / "claims.png"))
 
         driver.get(f"{base}/reports?name=payouts&region=16")
         assert driver.find_element(By.ID, "manifest-rows").text == "44"  # the Pemilu 2024 claims
         assert "/reports/download?" in (
             driver.find_element(By.ID, "download-csv").get_attribute("href") or ""
         )
-        driver.save_screenshot(str(SCREENSHOTS / "reports.png"))
+        driver.save_screenshot(str(screenshots / "reports.png"))
 
         driver.find_element(By.ID, "sign-out").click()
         wait.until(lambda d: d.current_url.endswith("/sign-in"))
@@ -114,7 +117,7 @@ def test_the_pages_in_a_browser(demo_server: tuple[str, dict[str, str], str], tm
         wait.until(lambda d: d.find_elements(By.ID, "upload-errors"))
         listed = driver.find_element(By.ID, "upload-errors").text
         assert "nik_scientific_notation" in listed and "KETUA" in listed
-        driver.save_screenshot(str(SCREENSHOTS / "upload-errors.png"))
+        driver.save_screenshot(str(screenshots / "upload-errors.png"))
         driver.find_element(By.ID, "sign-out").click()
         wait.until(lambda d: d.current_url.endswith("/sign-in"))
     finally:
