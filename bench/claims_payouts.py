@@ -5,7 +5,7 @@ in two parts), a few payments reversed, so the knowledge moves tx after tx."""
 
 import random
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import uvloop
@@ -42,7 +42,9 @@ def _nik(index: int, district: str) -> str:
 async def _append(maker: async_sessionmaker[AsyncSession], events: list[dict[str, Any]]) -> int:
     async with maker() as session, session.begin():
         request = AppendRequest.model_validate({"events": events})
-        result = await append_events(session, principal=SYSTEM, events=request.events, source="bench")
+        result = await append_events(
+            session, principal=SYSTEM, events=request.events, source="bench", now=datetime.now(UTC)
+        )
         return result.tx_seq
 
 

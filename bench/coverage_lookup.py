@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,9 @@ async def _load(maker: async_sessionmaker[AsyncSession], persons: int) -> float:
         ]
         request = AppendRequest.model_validate({"events": events})
         async with maker() as session, session.begin():
-            await append_events(session, principal=SYSTEM, events=request.events, source="bench")
+            await append_events(
+                session, principal=SYSTEM, events=request.events, source="bench", now=datetime.now(UTC)
+            )
         if first % 100_000 == 0:
             print(f"  loaded {first + PERSONS_PER_TX:,} persons", flush=True)
     return time.perf_counter() - started

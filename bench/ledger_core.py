@@ -6,7 +6,7 @@ import multiprocessing
 import random
 import threading
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -75,7 +75,9 @@ def correction(event_id: str, target: str, replacement: dict[str, Any]) -> dict[
 async def append(maker: async_sessionmaker[AsyncSession], events: list[dict[str, Any]]) -> int:
     request = AppendRequest.model_validate({"events": events})
     async with maker() as session, session.begin():
-        result = await append_events(session, principal=SYSTEM, events=request.events, source="bench")
+        result = await append_events(
+            session, principal=SYSTEM, events=request.events, source="bench", now=datetime.now(UTC)
+        )
     return result.tx_seq
 
 

@@ -188,7 +188,9 @@ async def _single_event_txs(maker: async_sessionmaker[AsyncSession], count: int,
             event["replacement"] = replacement
         request = AppendRequest.model_validate({"events": [event]})
         async with maker() as session, session.begin():
-            await append_events(session, principal=SYSTEM, events=request.events, source="bench")
+            await append_events(
+                session, principal=SYSTEM, events=request.events, source="bench", now=datetime.now(UTC)
+            )
         done += 1
         if done % 10_000 == 0:
             print(f"  {done} single-event txs", flush=True)

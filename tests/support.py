@@ -2,7 +2,7 @@
 
 import itertools
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from httpx import AsyncClient
@@ -194,7 +194,9 @@ async def append_in_savepoint(session: AsyncSession, events: list[dict[str, Any]
     request = AppendRequest.model_validate({"events": events})
     savepoint = await session.begin_nested()
     try:
-        result = await append_events(session, principal=SYSTEM, events=request.events, source="property-test")
+        result = await append_events(
+            session, principal=SYSTEM, events=request.events, source="property-test", now=datetime.now(UTC)
+        )
     except LedgerError:
         await savepoint.rollback()
         return None

@@ -1,7 +1,7 @@
 """Sponsor rosters: a regional government (or SERTAKAN sponsor) enrols informal workers and pays
 their contributions, checked by the same BPU rules as single payments."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import text
@@ -136,7 +136,12 @@ async def test_checking_a_batch_without_writing_it_takes_no_lock(session: AsyncS
     request = AppendRequest.model_validate({"events": [registered(person)]})
     head = await ledger_repository.resolve_known_at(session)
     result = await append_events(
-        session, principal=SYSTEM, events=request.events, source="test", validate_only=True
+        session,
+        principal=SYSTEM,
+        events=request.events,
+        source="test",
+        now=datetime.now(UTC),
+        validate_only=True,
     )
     assert (result.tx_seq, result.accepted) == (head, 1)
     locks = await session.execute(
@@ -157,5 +162,6 @@ async def test_checking_a_batch_without_writing_it_takes_no_lock(session: AsyncS
                 {"events": [registered(person) | {"region_code": "16.99.99"}]}
             ).events,
             source="test",
+            now=datetime.now(UTC),
             validate_only=True,
         )

@@ -2,6 +2,7 @@
 (each tx with its historical `recorded_at`), and the keys to try it with."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,6 +59,7 @@ async def load_demo(session: AsyncSession, *, scale: int) -> DemoLoaded:
             principal=SYSTEM,
             events=_EVENTS.validate_python(tx.events),
             source=f"demo:{tx.label}",
+            now=datetime.now(UTC),  # run by `coverage-ledger demo`, outside any request
             recorded_at=tx.recorded_at,
         )
         events += result.accepted

@@ -13,7 +13,7 @@ from coverage_ledger.canonical import TX_HASH_TEXT
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
-from coverage_ledger.http.dependencies import Caller, Opener, Session, SessionOpener
+from coverage_ledger.http.dependencies import Caller, Now, Opener, Session, SessionOpener
 from coverage_ledger.ledger import repository
 from coverage_ledger.ledger.audit import chain_lines
 from coverage_ledger.ledger.schemas import AppendRequest, AppendResponse
@@ -35,9 +35,9 @@ router = APIRouter(prefix="/v1", tags=["ledger"])
     ),
     responses={409: {"description": "Conflict with the ledger (reused id, overlapping term)"}},
 )
-async def post_events(body: AppendRequest, session: Session, caller: Caller) -> AppendResponse:
+async def post_events(body: AppendRequest, session: Session, caller: Caller, now: Now) -> AppendResponse:
     result = await append_events(
-        session, principal=caller, events=body.events, source="api", recorded_at=body.recorded_at
+        session, principal=caller, events=body.events, source="api", now=now, recorded_at=body.recorded_at
     )
     return AppendResponse(
         tx_seq=result.tx_seq,

@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -15,28 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.claims.projection import ClaimChange, project_claims
 from coverage_ledger.coverage.spans import refresh_spans
 from coverage_ledger.domain.access import Principal, Role
-from coverage_ledger.domain.supersession import EventLinks, changes_after_append
 from coverage_ledger.domain.timeframes import format_instant, jakarta_date
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.ledger import projections, repository
-from coverage_ledger.ledger.checks import (
-    check_batch,
-    check_correction_effects,
-    check_overlaps,
-    check_scope,
-    snapshot_keys,
-)
-from coverage_ledger.ledger.informal_checks import check_informal, check_restored_payments
+from coverage_ledger.ledger.checks import check_scope
+from coverage_ledger.ledger.planning import Plan, plan_append, read_batch_snapshot
 from coverage_ledger.ledger.preparation import PreparedEvent, prepare_correction, prepare_one
-from coverage_ledger.ledger.registrations import check_registrations
 from coverage_ledger.ledger.schemas import (
     AppendableEvent,
     EventCorrected,
-    OfficerEnrolled,
     PersonErased,
     PersonRegistered,
 )
-from coverage_ledger.ledger.snapshot import Snapshot, read_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -140,175 +130,20 @@ def _split_duplicates(
     return fresh, originals
 
 
-@dataclass(slots=True)
-class _Plan:
-    """What the tx will change in the projections, and what it read to decide so."""
-
-    entering: list[tuple[str, str | None, str]]
-    """(event_id, nik, type) of events entering force."""
-    leaving: list[tuple[str, str | None]]
-    """(event_id, the correction that caused it) of events leaving force."""
-    links: list[tuple[str, str]]
-    """(target, correction) edges."""
-    watch_events: set[str]
-    watch_niks: set[str]
-    watch_regions: set[str]
-    claim_events: set[str]
-    """Claim events entering or leaving force: their claims are checked and projected."""
-    changed_niks: set[str]
-    """Persons with an event entering or leaving force: their coverage spans are recomputed. (A
-    rule change alone changes none: whether a month covers does not depend on the grace length.)"""
-
-
-async def _plan(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    fresh: Sequence[PreparedEvent],
-    snapshot: Snapshot,
-    recording_day: date,
-) -> _Plan:
-    """Validate the batch against the snapshot and work out its effect on the projections."""
-    check_batch(principal=principal, prepared=fresh, snapshot=snapshot)
-    check_informal(principal=principal, prepared=fresh, snapshot=snapshot, recording_day=recording_day)
-    corrections = [p for p in fresh if p.supersedes]
-    fresh_ids = {p.row.event_id for p in fresh}
-    graph = snapshot.graph
-    links, kinds = graph.links, graph.kinds
-    for item in fresh:
-        kinds[item.row.event_id] = (item.row.type, item.row.nik)
-        node = links.setdefault(item.row.event_id, EventLinks(item.row.event_id))
-        node.carried_by = item.row.carried_by
-        node.supersedes = item.supersedes
-        node.replacement = item.replacement_id
-    for item in corrections:
-        for target in item.supersedes:
-            links.setdefault(target, EventLinks(target)).corrected_by.append(item.row.event_id)
-    changes = changes_after_append(links, fresh_ids, graph.force)
-    entering = [c.event_id for c in changes if c.in_force]
-    leaving = [(c.event_id, c.superseded_by) for c in changes if not c.in_force]
-
-    paths = {p.row.event_id: p.path for p in fresh}
-    await _check_effects(
-        session,
-        principal=principal,
-        snapshot=snapshot,
-        corrections=corrections,
-        entering=entering,
-        leaving=leaving,
-        paths=paths,
-    )
-    registrations_touched = await check_registrations(
-        session, entering=entering, leaving=leaving, kinds=kinds, paths=paths
-    )
-
-    payers_touched = await check_restored_payments(
-        session,
-        entering=entering,
-        leaving=leaving,
-        kinds=kinds,
-        payloads={p.row.event_id: p.row.payload for p in fresh},
-        paths=paths,
-    )
-
-    officers_in = {e for e in entering if kinds[e][0] == "officer.enrolled"}
-    officer_niks = {nik for e in officers_in if (nik := kinds[e][1]) is not None}
-    in_force = {e.event_id: e.payload for e in snapshot.officer_terms}
-    known_niks = {p["nik"] for p in in_force.values()} | {
-        p.source.nik for p in fresh if isinstance(p.source, OfficerEnrolled)
-    }
-    if officer_niks - known_niks:  # a restored enrolment of a person the batch does not name (rare)
-        for extra in await projections.in_force_events_of(
-            session, niks=officer_niks - known_niks, types=["officer.enrolled"]
-        ):
-            in_force[extra.event_id] = extra.payload
-    payloads = {p.row.event_id: p.row.payload for p in fresh}
-    restored = [e for e in officers_in if e not in payloads]
-    if restored:
-        payloads |= {
-            e: stored.payload for e, stored in (await repository.events_by_id(session, restored)).items()
-        }
-    for event_id, _ in leaving:
-        in_force.pop(event_id, None)
-    in_force |= {e: payloads[e] for e in officers_in}
-    check_overlaps(
-        principal=principal,
-        in_force=[(e, p) for e, p in in_force.items() if p["nik"] in officer_niks],
-        entering=officers_in,
-        paths=paths,
-    )
-    keys = snapshot_keys(fresh)
-    return _Plan(
-        entering=[(e, kinds[e][1], kinds[e][0]) for e in entering],
-        leaving=leaving,
-        links=[(t, p.row.event_id) for p in corrections for t in p.supersedes],
-        watch_events=(set(links) | set(graph.force)) - fresh_ids,
-        watch_niks=officer_niks
-        | keys["registered_niks"]
-        | keys["informal_niks"]
-        | registrations_touched
-        | payers_touched,
-        watch_regions=keys["region_codes"],
-        claim_events={e for e in [*entering, *(e for e, _ in leaving)] if kinds[e][0].startswith("claim.")},
-        changed_niks={
-            nik
-            for e in [*entering, *(e for e, _ in leaving)]
-            if (nik := kinds[e][1]) and not kinds[e][0].startswith("claim.")
-        },
-    )
-
-
-async def _check_effects(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    snapshot: Snapshot,
-    corrections: Sequence[PreparedEvent],
-    entering: Sequence[str],
-    leaving: Sequence[tuple[str, str | None]],
-    paths: dict[str, str],
-) -> None:
-    """The key may correct every stored event the batch moves in or out of force, not only the
-    ones it names (an admin may correct anything: nothing to read)."""
-    moved = {e: cause for e, cause in leaving if e not in paths} | {
-        e: None for e in entering if e not in paths
-    }
-    if not moved or principal.role is Role.ADMIN:
-        return
-    stored = {e: snapshot.stored[e] for e in moved if e in snapshot.stored}
-    stored |= await repository.events_by_id(session, set(moved) - set(stored))
-    first = f"{corrections[0].path}.supersedes" if corrections else "events"
-    check_correction_effects(
-        principal=principal,
-        affected=[
-            (stored[e], f"{paths[cause]}.supersedes" if cause in paths else first)
-            for e, cause in moved.items()
-            if e in stored
-        ],
-    )
-
-
-async def _read_snapshot(session: AsyncSession, prepared: Sequence[PreparedEvent]) -> Snapshot:
-    fresh_ids = {p.row.event_id for p in prepared}
-    return await read_snapshot(
-        session,
-        event_ids=fresh_ids,
-        targets={t for p in prepared for t in p.supersedes} - fresh_ids,
-        **snapshot_keys(prepared),
-    )
-
-
 async def append_events(
     session: AsyncSession,
     *,
     principal: Principal,
     events: Sequence[AppendableEvent],
     source: str,
+    now: datetime,
     recorded_at: datetime | None = None,
     validate_only: bool = False,
 ) -> AppendResult:
     """Append a batch atomically as one tx; identical re-sends are counted as duplicates.
 
+    `now`: the caller's clock, for the recording day of enrolments without `registered_on` and
+    for refusing a backfill in the future (the tx's own recorded_at is read under the lock).
     `validate_only`: every check, nothing written and no lock taken (a dry run must not hold
     back the writers); the result names the head the batch was checked against."""
     if recorded_at is not None and principal.role is not Role.ADMIN:
@@ -318,7 +153,7 @@ async def append_events(
             "recorded_at needs a UTC offset",
             [ErrorItem("naive_timestamp", "add a UTC offset", field="recorded_at")],
         )
-    if recorded_at is not None and recorded_at > datetime.now(UTC):
+    if recorded_at is not None and recorded_at > now:
         # every later tx is stamped after the head: a future head would hide them from every
         # date and timestamp known_at until that future came
         raise InvalidInput(
@@ -329,7 +164,7 @@ async def append_events(
     _check_rights(principal, prepared)
     check_scope(principal=principal, prepared=prepared)
     _check_unique_ids(prepared)
-    snapshot = await _read_snapshot(session, prepared)
+    snapshot = await read_batch_snapshot(session, prepared)
     salts = {}
     if any(isinstance(p.source, PersonRegistered) and p.row.event_id in snapshot.stored for p in prepared):
         salts = await projections.vault_entries(session, (p.row.event_id for p in prepared))
@@ -337,15 +172,14 @@ async def append_events(
     if not fresh:
         newest = max(originals, key=lambda s: s.tx_seq)
         return AppendResult(newest.tx_seq, newest.recorded_at, 0, len(originals))
-    # the day the tx will be recorded on, for enrolments that do not state registered_on; the
-    # service reads the clock here because the database's own is only read under the lock
-    recording_day = jakarta_date(recorded_at or datetime.now(UTC))
-    plan = await _plan(
+    # the day the tx will be recorded on, for enrolments that do not state registered_on
+    recording_day = jakarta_date(recorded_at or now)
+    plan = await plan_append(
         session, principal=principal, fresh=fresh, snapshot=snapshot, recording_day=recording_day
     )
     if validate_only:
         # the head it was checked against (an empty ledger has none: the check's own moment)
-        checked_at = await repository.tx_recorded_at(session, snapshot.tx_seq) or datetime.now(UTC)
+        checked_at = await repository.tx_recorded_at(session, snapshot.tx_seq) or now
         return AppendResult(snapshot.tx_seq, checked_at, len(fresh), len(originals))
 
     tx_id = uuid.uuid4()
@@ -364,8 +198,8 @@ async def append_events(
     outcome = await _commit(session, tx_id, principal, source, recorded_at, fresh, snapshot.tx_seq, plan)
     if outcome.status == "stale":
         # something this batch read changed meanwhile; the lock is held now, so read again and decide
-        snapshot = await _read_snapshot(session, fresh)
-        plan = await _plan(
+        snapshot = await read_batch_snapshot(session, fresh)
+        plan = await plan_append(
             session, principal=principal, fresh=fresh, snapshot=snapshot, recording_day=recording_day
         )
         outcome = await _commit(session, tx_id, principal, source, recorded_at, fresh, snapshot.tx_seq, plan)
@@ -423,7 +257,7 @@ async def _commit(
     recorded_at: datetime | None,
     fresh: Sequence[PreparedEvent],
     snapshot: int,
-    plan: _Plan,
+    plan: Plan,
 ) -> repository.CommitOutcome:
     return await repository.commit_append(
         session,

@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +44,7 @@ async def ensure_reference_data(session: AsyncSession) -> list[int]:
             principal=SYSTEM,
             events=build(),
             source=f"genesis:{name}" if genesis else f"reference:{name}",
+            now=datetime.now(UTC),  # run at start-up and by `db upgrade`, outside any request
             recorded_at=recorded_at,
         )
         log.info("reference data %s: %d events in tx %d", name, result.accepted, result.tx_seq)

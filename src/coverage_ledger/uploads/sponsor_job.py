@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -164,6 +164,7 @@ async def append_sponsor_chunk(
     rows: list[SponsorRow],
     tally: SponsorTally,
     recording_day: date,
+    now: datetime,
     write: bool,
 ) -> list[ErrorItem]:
     """Append one chunk's rows as one tx (`write=False`: check only, no lock, nothing written);
@@ -206,6 +207,7 @@ async def append_sponsor_chunk(
                     principal=principal,
                     events=parsed,
                     source=f"upload:{record.upload_id}",
+                    now=now,
                     validate_only=not write,
                 )
             except LedgerError as exc:
@@ -350,6 +352,7 @@ class SponsorRosterJob(Job):
                         rows=rows,
                         tally=tally,
                         recording_day=recording_day,
+                        now=self.clock(),
                         write=write,
                     )
                 if errors:

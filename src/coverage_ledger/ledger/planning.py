@@ -1,0 +1,182 @@
+"""Planning an append: check the batch against what the ledger knew when it was read (the
+snapshot), and work out what enters and leaves force, which projections change and what the
+append lock must find unchanged."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.domain.access import Principal, Role
+from coverage_ledger.domain.supersession import EventLinks, changes_after_append
+from coverage_ledger.ledger import projections, repository
+from coverage_ledger.ledger.checks import (
+    check_batch,
+    check_correction_effects,
+    check_overlaps,
+    snapshot_keys,
+)
+from coverage_ledger.ledger.informal_checks import check_informal, check_restored_payments
+from coverage_ledger.ledger.preparation import PreparedEvent
+from coverage_ledger.ledger.registrations import check_registrations
+from coverage_ledger.ledger.schemas import OfficerEnrolled
+from coverage_ledger.ledger.snapshot import Snapshot, read_snapshot
+
+
+@dataclass(slots=True)
+class Plan:
+    """What the tx will change in the projections, and what it read to decide so."""
+
+    entering: list[tuple[str, str | None, str]]
+    """(event_id, nik, type) of events entering force."""
+    leaving: list[tuple[str, str | None]]
+    """(event_id, the correction that caused it) of events leaving force."""
+    links: list[tuple[str, str]]
+    """(target, correction) edges."""
+    watch_events: set[str]
+    watch_niks: set[str]
+    watch_regions: set[str]
+    claim_events: set[str]
+    """Claim events entering or leaving force: their claims are checked and projected."""
+    changed_niks: set[str]
+    """Persons with an event entering or leaving force: their coverage spans are recomputed. (A
+    rule change alone changes none: whether a month covers does not depend on the grace length.)"""
+
+
+async def plan_append(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    fresh: Sequence[PreparedEvent],
+    snapshot: Snapshot,
+    recording_day: date,
+) -> Plan:
+    """Validate the batch against the snapshot and work out its effect on the projections."""
+    check_batch(principal=principal, prepared=fresh, snapshot=snapshot)
+    check_informal(principal=principal, prepared=fresh, snapshot=snapshot, recording_day=recording_day)
+    corrections = [p for p in fresh if p.supersedes]
+    fresh_ids = {p.row.event_id for p in fresh}
+    graph = snapshot.graph
+    links, kinds = graph.links, graph.kinds
+    for item in fresh:
+        kinds[item.row.event_id] = (item.row.type, item.row.nik)
+        node = links.setdefault(item.row.event_id, EventLinks(item.row.event_id))
+        node.carried_by = item.row.carried_by
+        node.supersedes = item.supersedes
+        node.replacement = item.replacement_id
+    for item in corrections:
+        for target in item.supersedes:
+            links.setdefault(target, EventLinks(target)).corrected_by.append(item.row.event_id)
+    changes = changes_after_append(links, fresh_ids, graph.force)
+    entering = [c.event_id for c in changes if c.in_force]
+    leaving = [(c.event_id, c.superseded_by) for c in changes if not c.in_force]
+
+    paths = {p.row.event_id: p.path for p in fresh}
+    await _check_effects(
+        session,
+        principal=principal,
+        snapshot=snapshot,
+        corrections=corrections,
+        entering=entering,
+        leaving=leaving,
+        paths=paths,
+    )
+    registrations_touched = await check_registrations(
+        session, entering=entering, leaving=leaving, kinds=kinds, paths=paths
+    )
+
+    payers_touched = await check_restored_payments(
+        session,
+        entering=entering,
+        leaving=leaving,
+        kinds=kinds,
+        payloads={p.row.event_id: p.row.payload for p in fresh},
+        paths=paths,
+    )
+
+    officers_in = {e for e in entering if kinds[e][0] == "officer.enrolled"}
+    officer_niks = {nik for e in officers_in if (nik := kinds[e][1]) is not None}
+    in_force = {e.event_id: e.payload for e in snapshot.officer_terms}
+    known_niks = {p["nik"] for p in in_force.values()} | {
+        p.source.nik for p in fresh if isinstance(p.source, OfficerEnrolled)
+    }
+    if officer_niks - known_niks:  # a restored enrolment of a person the batch does not name (rare)
+        for extra in await projections.in_force_events_of(
+            session, niks=officer_niks - known_niks, types=["officer.enrolled"]
+        ):
+            in_force[extra.event_id] = extra.payload
+    payloads = {p.row.event_id: p.row.payload for p in fresh}
+    restored = [e for e in officers_in if e not in payloads]
+    if restored:
+        payloads |= {
+            e: stored.payload for e, stored in (await repository.events_by_id(session, restored)).items()
+        }
+    for event_id, _ in leaving:
+        in_force.pop(event_id, None)
+    in_force |= {e: payloads[e] for e in officers_in}
+    check_overlaps(
+        principal=principal,
+        in_force=[(e, p) for e, p in in_force.items() if p["nik"] in officer_niks],
+        entering=officers_in,
+        paths=paths,
+    )
+    keys = snapshot_keys(fresh)
+    return Plan(
+        entering=[(e, kinds[e][1], kinds[e][0]) for e in entering],
+        leaving=leaving,
+        links=[(t, p.row.event_id) for p in corrections for t in p.supersedes],
+        watch_events=(set(links) | set(graph.force)) - fresh_ids,
+        watch_niks=officer_niks
+        | keys["registered_niks"]
+        | keys["informal_niks"]
+        | registrations_touched
+        | payers_touched,
+        watch_regions=keys["region_codes"],
+        claim_events={e for e in [*entering, *(e for e, _ in leaving)] if kinds[e][0].startswith("claim.")},
+        changed_niks={
+            nik
+            for e in [*entering, *(e for e, _ in leaving)]
+            if (nik := kinds[e][1]) and not kinds[e][0].startswith("claim.")
+        },
+    )
+
+
+async def _check_effects(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    snapshot: Snapshot,
+    corrections: Sequence[PreparedEvent],
+    entering: Sequence[str],
+    leaving: Sequence[tuple[str, str | None]],
+    paths: dict[str, str],
+) -> None:
+    """The key may correct every stored event the batch moves in or out of force, not only the
+    ones it names (an admin may correct anything: nothing to read)."""
+    moved = {e: cause for e, cause in leaving if e not in paths} | {
+        e: None for e in entering if e not in paths
+    }
+    if not moved or principal.role is Role.ADMIN:
+        return
+    stored = {e: snapshot.stored[e] for e in moved if e in snapshot.stored}
+    stored |= await repository.events_by_id(session, set(moved) - set(stored))
+    first = f"{corrections[0].path}.supersedes" if corrections else "events"
+    check_correction_effects(
+        principal=principal,
+        affected=[
+            (stored[e], f"{paths[cause]}.supersedes" if cause in paths else first)
+            for e, cause in moved.items()
+            if e in stored
+        ],
+    )
+
+
+async def read_batch_snapshot(session: AsyncSession, prepared: Sequence[PreparedEvent]) -> Snapshot:
+    fresh_ids = {p.row.event_id for p in prepared}
+    return await read_snapshot(
+        session,
+        event_ids=fresh_ids,
+        targets={t for p in prepared for t in p.supersedes} - fresh_ids,
+        **snapshot_keys(prepared),
+    )
