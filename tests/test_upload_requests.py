@@ -5,6 +5,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from httpx import Response
 
 from tests.rosters import HEADER, Uploader, many_officers, officer_row, roster_csv, sponsor_csv, sponsor_row
 from tests.support import Keys, nik
@@ -22,7 +23,7 @@ def _multipart(*parts: tuple[str, str | None, bytes], close: bool = True) -> byt
     return body
 
 
-async def _post_raw(up: Uploader, body: bytes, query: str = "") -> object:
+async def _post_raw(up: Uploader, body: bytes, query: str = "") -> Response:
     return await up.client.post(
         f"/v1/uploads{query}",
         content=body,
@@ -37,8 +38,8 @@ async def test_a_body_cut_before_its_closing_boundary_is_refused_and_kept_nowher
     head = await uploader.head()
     rows = roster_csv([officer_row(nik()) for _ in range(3)])
     response = await _post_raw(uploader, _multipart(("file", "r.csv", rows), close=False))
-    assert response.status_code == 400, response.text  # type: ignore[attr-defined]
-    assert response.json()["errors"][0]["code"] == "incomplete_body"  # type: ignore[attr-defined]
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["code"] == "incomplete_body"
     assert list((tmp_path / "uploads").glob("*")) == []
     assert await uploader.head() == head
 
@@ -46,8 +47,8 @@ async def test_a_body_cut_before_its_closing_boundary_is_refused_and_kept_nowher
 async def test_two_files_in_one_upload_are_refused(uploader: Uploader, tmp_path: Path) -> None:
     rows = roster_csv([officer_row(nik())])
     response = await _post_raw(uploader, _multipart(("file", "a.csv", rows), ("file", "b.csv", rows)))
-    assert response.status_code == 400, response.text  # type: ignore[attr-defined]
-    assert response.json()["errors"][0]["code"] == "several_files"  # type: ignore[attr-defined]
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["code"] == "several_files"
     assert list((tmp_path / "uploads").glob("*")) == []
 
 
@@ -57,15 +58,15 @@ async def test_options_may_come_as_query_parameters_and_unknown_ones_are_refused
     head = await uploader.head()
     rows = roster_csv([officer_row(nik())])
     dry = await _post_raw(uploader, _multipart(("file", "r.csv", rows)), "?dry_run=true")
-    assert dry.status_code == 202, dry.text  # type: ignore[attr-defined]
+    assert dry.status_code == 202, dry.text
     await uploader.app.state.upload_runner.wait_idle()
-    status = await uploader.status(dry.json()["upload_id"])  # type: ignore[attr-defined]
+    status = await uploader.status(dry.json()["upload_id"])
     assert status["dry_run"] is True and status["outcome"]["written"] is False
     for query, code in [("?bogus=1", "unknown_parameter"), ("?dry_run=false", "conflicting_parameter")]:
         body = _multipart(("dry_run", None, b"true"), ("file", "r.csv", rows))
         refused = await _post_raw(uploader, body, query)
-        assert refused.status_code == 422, refused.text  # type: ignore[attr-defined]
-        assert refused.json()["errors"][0]["code"] == code  # type: ignore[attr-defined]
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["code"] == code
     assert await uploader.head() == head
     assert list((tmp_path / "uploads").glob("*")) == []
 

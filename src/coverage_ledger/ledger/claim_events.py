@@ -38,7 +38,7 @@ class Child(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    level: Literal[SCHOOL_LEVELS]  # type: ignore[valid-type]
+    level: Literal[SCHOOL_LEVELS]  # type: ignore[valid-type]  # the tuple is the one list; mypy wants it spelled out
     years_done: Count = Field(default=0, ge=0, le=10)
 
 
@@ -48,7 +48,7 @@ class ClaimFiled(_ClaimEvent):
 
     type: Literal["claim.filed"]
     nik: NikText = Field(description="The insured person.")
-    benefit: Literal[BENEFIT_KINDS] = Field(  # type: ignore[valid-type]
+    benefit: Literal[BENEFIT_KINDS] = Field(  # type: ignore[valid-type]  # the tuple is the one list; mypy wants it spelled out
         description="JKM (death not from work) or a JKK work-accident benefit."
     )
     incident_date: Day = Field(description="Day of the death or accident (Asia/Jakarta).")

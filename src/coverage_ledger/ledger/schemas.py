@@ -25,7 +25,7 @@ from coverage_ledger.ledger.event_fields import (
     Text,
 )
 
-OfficerProgram = Literal[OFFICER_PROGRAMS]  # type: ignore[valid-type]
+OfficerProgram = Literal[OFFICER_PROGRAMS]  # type: ignore[valid-type]  # the tuple is the one list; mypy wants it spelled out
 
 
 class _Event(BaseModel):
