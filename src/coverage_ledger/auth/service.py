@@ -102,8 +102,9 @@ def required_secret(secret: str | None) -> str:
 
 
 async def authenticate_hash(session: raw.Db, *, secret_sha256: str, now: datetime) -> Principal:
-    """The principal of a key known by its secret's sha256 (a web session holds only that);
-    401 when unknown, revoked or expired, so a revoked key ends its sessions too."""
+    """The principal of a key known by its secret's sha256.
+
+    401 when unknown, revoked or expired."""
     return principal_of(await repository.find_by_secret(session, secret_sha256), now=now)
 
 

@@ -63,8 +63,9 @@ async def list_claims(
     cursor: str | None,
     limit: int,
 ) -> ClaimPage:
-    """Claims of a region as known at `as_of`, in claim_id order; `overdue`: only those still
-    unpaid after their due date, as of `as_of.valid_at`."""
+    """Claims of a region as known at `as_of`, in claim_id order.
+
+    `overdue`: only those still unpaid after their due date, as of `as_of.valid_at`."""
     rows = await repository.records_as_of(
         session,
         tx_seq=as_of.tx_seq,

@@ -142,8 +142,10 @@ async def answers_of(
 async def events_by_person(
     session: AsyncSession, niks: Sequence[str], *, events_at: int | None, rules_at: int
 ) -> tuple[dict[str, list[projections.InForceEvent]], RuleTable | None]:
-    """Each person's events in force at tx `events_at` (None: now), and the rule table at tx
-    `rules_at` when one of them is a BPU member (the rules decide nothing for officers)."""
+    """Each person's events in force at tx `events_at` (None: now), with the rule table.
+
+    The rule table is read at tx `rules_at` when one of them is a BPU member (the rules decide
+    nothing for officers)."""
     events = await projections.in_force_events_of(
         session, niks=niks, types=PERSON_EVENT_TYPES, tx_seq=events_at
     )

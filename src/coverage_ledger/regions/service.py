@@ -57,8 +57,10 @@ def covered_in(answer: CoverageAnswer, segment: str) -> bool:
 def potential_of(
     code: str, segment: str, estimates: Sequence[Estimate], regions_below: dict[str, list[str]]
 ) -> int | None:
-    """The region's own estimate for the segment (for `all` without one: officer + informal),
-    else the sum of its children's, recursively; None when nothing below it is estimated."""
+    """The potential workers of a region and segment; None when nothing below it is estimated.
+
+    The region's own estimate (for `all` without one: officer + informal), else the sum of its
+    children's, recursively."""
     own = {e.segment: e.count for e in estimates if e.region_code == code}
     if segment in own:
         return own[segment]
@@ -113,8 +115,10 @@ async def region_coverage_on_days(
     segment: str,
     by_scan: bool = False,
 ) -> dict[date, RegionCoverage]:
-    """`region_coverage` on several dates as known at one tx: counted from the coverage deltas, or
-    (`by_scan`, the reference) by deciding every person of the region from their events."""
+    """`region_coverage` on several dates as known at one tx.
+
+    Counted from the coverage deltas, or (`by_scan`, the reference) by deciding every person of
+    the region from their events."""
     results: dict[date, RegionCoverage] = {}
     for day in days:
         region = await visible_region(session, principal, code, tx_seq, day)
@@ -189,8 +193,10 @@ class RegionView:
 async def describe_region(
     session: AsyncSession, *, principal: Principal, code: str, as_of: AsOf
 ) -> RegionView:
-    """The region on `valid_at` as known at the tx; a code of an older decree resolves to the codes
-    that replaced it (recursively, as far as they exist on that date)."""
+    """The region on `valid_at` as known at the tx.
+
+    A code of an older decree resolves to the codes that replaced it (recursively, as far as
+    they exist on that date)."""
     versions = await repository.region_versions(session, code=code, tx_seq=as_of.tx_seq)
     if not versions or not principal.sees(code):
         raise NotFound(f"no region {code} visible to this key")

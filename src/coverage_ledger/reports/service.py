@@ -102,8 +102,10 @@ class ReportRequest:
 async def authorise(
     session: AsyncSession, principal: Principal, *, name: str, region: str | None, as_of: AsOf
 ) -> str | None:
-    """The region a report covers for this caller; 403 for a role that pulls none, 404 for a
-    region outside the key's or unknown on `as_of` (the same answer)."""
+    """The region a report covers for this caller.
+
+    403 for a role that pulls none, 404 for a region outside the key's or unknown on `as_of`
+    (the same answer)."""
     if principal.role not in READERS:
         raise Forbidden(f"role {principal.role} does not pull reports")
     if name not in (*REPORT_NAMES, "coverage-diff"):

@@ -96,8 +96,10 @@ async def submit_upload(
     received: ReceivedFile,
     now: datetime,
 ) -> tuple[Any, bool]:
-    """Record a received file as a queued upload; (record, True) when the same file already
-    committed with the same options, in which case that original record is returned."""
+    """Record a received file as a queued upload; (record, is it a committed twin).
+
+    When the same file already committed with the same options, the original record is returned
+    with True."""
     _choice(options.kind, KINDS, "kind")
     _choice(options.policy, POLICIES, "policy")
     _choice(options.mode, MODES, "mode")
@@ -184,8 +186,10 @@ async def run_upload(
 
 
 def may_see_upload(principal: Principal, record: Any) -> bool:
-    """Admins and auditors see every upload; a regional office those of keys inside its region;
-    a committee or sponsor those of its organisation."""
+    """Whether the key may see the upload.
+
+    Admins and auditors see every upload; a regional office those of keys inside its region; a
+    committee or sponsor those of its organisation."""
     if principal.role in {Role.ADMIN, Role.AUDITOR}:
         return True
     if principal.role is Role.REGIONAL_OFFICE:
