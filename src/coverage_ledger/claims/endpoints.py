@@ -25,18 +25,11 @@ from coverage_ledger.claims.service import claim_detail, list_claims, payouts
 from coverage_ledger.coverage.endpoints import ReadPoint, as_of_out
 from coverage_ledger.domain.claims import ClaimStatus
 from coverage_ledger.errors import ErrorItem, InvalidInput
-from coverage_ledger.http.dependencies import Caller, Session
+from coverage_ledger.http.dependencies import Caller, RegionQuery, Session
 
 router = APIRouter(prefix="/v1", tags=["claims"])
 
 ClaimIdPath = Annotated[str, Path(max_length=128, description="The claim, as the office numbers it.")]
-RegionQuery = Annotated[
-    str | None,
-    Query(
-        pattern=r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$",
-        description="Kemendagri code; default: the key's region (national keys: everything).",
-    ),
-]
 
 
 def _judgement(j: Judgement, program: str) -> JudgementOut:

@@ -24,6 +24,7 @@ from coverage_ledger.coverage.service import (
     search_persons,
 )
 from coverage_ledger.domain.coverage import CoverageStatus
+from coverage_ledger.domain.nik import NIK_PATTERN
 from coverage_ledger.domain.timeframes import (
     InvalidKnownAt,
     KnownAt,
@@ -32,12 +33,12 @@ from coverage_ledger.domain.timeframes import (
     parse_valid_at,
 )
 from coverage_ledger.errors import ErrorItem, InvalidInput
-from coverage_ledger.http.dependencies import Caller, Now, Session, today_in_jakarta
+from coverage_ledger.http.dependencies import Caller, Now, RegionQuery, Session, today_in_jakarta
 from coverage_ledger.ledger.asof import AsOf, resolve
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
 
-NikPath = Annotated[str, Path(description="16-digit NIK", pattern=r"^[0-9]{16}$")]
+NikPath = Annotated[str, Path(description="16-digit NIK", pattern=NIK_PATTERN)]
 ValidAtQuery = Annotated[
     str | None,
     Query(description="Date the answer is for (YYYY-MM-DD); default today in Asia/Jakarta."),
@@ -164,11 +165,11 @@ async def get_persons(
     session: Session,
     caller: Caller,
     point: ReadPoint,
-    region: Annotated[str | None, Query(pattern=r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$")] = None,
+    region: RegionQuery = None,
     committee: Annotated[str | None, Query(max_length=200)] = None,
     status: Annotated[CoverageStatus | None, Query()] = None,
     cursor: Annotated[
-        str | None, Query(pattern=r"^[0-9]{16}$", description="next_cursor of the previous page")
+        str | None, Query(pattern=NIK_PATTERN, description="next_cursor of the previous page")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> PersonPage:

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from coverage_ledger.domain.nik import NIK_PATTERN
 from coverage_ledger.ledger.event_fields import Day, InstantOut
 
 
@@ -88,7 +89,7 @@ class LookupRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    niks: list[Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")]] = Field(
+    niks: list[Annotated[str, StringConstraints(pattern=NIK_PATTERN)]] = Field(
         min_length=1, max_length=10_000
     )
     valid_at: Day | None = Field(default=None, description="Default: today in Asia/Jakarta.")

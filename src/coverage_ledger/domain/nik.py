@@ -12,7 +12,9 @@ from datetime import date
 from coverage_ledger.errors import ErrorItem
 
 # [0-9], not \d: \d also matches Arabic-Indic and other Unicode digits
-_DIGITS16 = re.compile(r"^[0-9]{16}$")
+NIK_PATTERN = r"^[0-9]{16}$"
+"""A NIK's shape in requests (its district and date are checked by `parse_nik`)."""
+_DIGITS16 = re.compile(NIK_PATTERN)
 _SCIENTIFIC = re.compile(r"^[0-9](\.[0-9]+)?[eE]\+?[0-9]+$")
 _DECIMAL_NUMBER = re.compile(r"^[0-9]+\.0+$")
 

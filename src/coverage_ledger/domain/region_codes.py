@@ -1,5 +1,8 @@
 """Shapes of Kemendagri region codes (`16`, `16.71`, `16.71.01`, `16.71.01.1001`)."""
 
+REGION_CODE_PATTERN = r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$"
+"""A code of any level, as requests and events must write it ([0-9]: ASCII digits only)."""
+
 
 def region_level(code: str) -> int:
     """1 province, 2 regency/city, 3 district, 4 village."""

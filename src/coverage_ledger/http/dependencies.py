@@ -5,13 +5,14 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.auth.service import authenticate
 from coverage_ledger.domain.access import Principal
+from coverage_ledger.domain.region_codes import REGION_CODE_PATTERN
 from coverage_ledger.domain.timeframes import jakarta_date
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
@@ -89,3 +90,13 @@ Caller = Annotated[Principal, Depends(current_principal)]
 def utc_now() -> datetime:
     """The real clock."""
     return datetime.now(UTC)
+
+
+RegionQuery = Annotated[
+    str | None,
+    Query(
+        pattern=REGION_CODE_PATTERN,
+        description="Kemendagri code; default: the key's region (national keys: the whole country).",
+    ),
+]
+"""The optional `region` of lists and reports."""

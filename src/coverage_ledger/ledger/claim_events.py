@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from coverage_ledger.domain.claim_benefit import BENEFIT_KINDS, SCHOOL_LEVELS
+from coverage_ledger.domain.nik import NIK_PATTERN
 from coverage_ledger.errors import FieldProblem
 from coverage_ledger.ledger.event_fields import Count, Day, EventId, Rupiah, Text
 
-NikText = Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")]
+NikText = Annotated[str, StringConstraints(pattern=NIK_PATTERN)]
 Percent = Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)]
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.coverage.endpoints import KnownAtQuery, ReadPoint, known_at_query
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import Forbidden, NotFound
-from coverage_ledger.http.dependencies import Caller, Now, Opener, Session, SessionOpener
+from coverage_ledger.http.dependencies import Caller, Now, Opener, RegionQuery, Session, SessionOpener
 from coverage_ledger.ledger.asof import AsOf, resolve
 from coverage_ledger.reports import repository
 from coverage_ledger.reports.content import csv_chunks, json_chunks
@@ -33,13 +33,6 @@ from coverage_ledger.reports.service import (
 router = APIRouter(prefix="/v1", tags=["reports"])
 
 NamePath = Annotated[str, Path(description="One of: " + ", ".join(REPORT_NAMES))]
-RegionQuery = Annotated[
-    str | None,
-    Query(
-        pattern=r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$",
-        description="Kemendagri code; default: the key's region (national keys: the nation).",
-    ),
-]
 FormatQuery = Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv or xlsx")]
 REPORT_DESCRIPTION = (
     "`coverage-roster`: every person covered on `valid_at` as known at `known_at`, with the covered "
