@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import zipfile
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -269,3 +270,27 @@ async def test_the_diff_tells_an_event_that_came_and_went_between_the_two_moment
         f"{left}:a-{person}:officer.enrolled:left",
         f"{again}:b-{person}:officer.enrolled:entered",
     ]
+
+
+async def test_a_report_asked_for_a_moment_past_the_head_has_the_same_bytes_after_later_txs(
+    uploader: Uploader,
+) -> None:
+    """The moment was past the head when asked: the answer was the head's, and so is the echo,
+    so the report does not change when a later tx lands between the head and that moment."""
+    up = uploader
+    first = await up.run(roster_csv(many_officers(3)))
+    assert first["status"] == "succeeded", first
+    head = (await up.client.get("/v1/ledger/head", headers=Keys.header(up.keys.admin))).json()
+    # one microsecond after the head: the next tx is stamped later than that
+    stamp = datetime.fromisoformat(head["recorded_at"]) + timedelta(microseconds=1)
+    moment = stamp.isoformat()
+    params = {"valid_at": "2024-02-14", "known_at": moment}
+    before = {fmt: await _pull(up, "coverage-roster", fmt, params) for fmt in FORMATS}
+    person = nik()
+    await append(up.client, up.keys.admin, registered(person))
+    after = {fmt: await _pull(up, "coverage-roster", fmt, params) for fmt in FORMATS}
+    for fmt in FORMATS:
+        assert after[fmt][0] == before[fmt][0], fmt
+        assert (
+            after[fmt][1]["sha256"] == before[fmt][1]["sha256"] == hashlib.sha256(before[fmt][0]).hexdigest()
+        )

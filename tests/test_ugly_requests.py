@@ -286,7 +286,13 @@ async def test_a_moment_past_the_head_is_answered_and_echoed_as_the_head(
         json={"niks": [person], "known_at": "2020-01-01T00:00:00Z"},
         headers=Keys.header(keys.admin),
     )
-    assert inside.json()["as_of"]["known_at"] == "2020-01-01T00:00:00.000000Z"  # inside history: as asked
+    genesis_head = inside.json()["as_of"]["tx_seq"]  # the last reference tx written at genesis
+    tx = await client.post(
+        "/v1/coverage/lookup",
+        json={"niks": [person], "known_at": f"tx:{genesis_head}"},
+        headers=Keys.header(keys.admin),
+    )
+    assert inside.json()["as_of"]["known_at"] == tx.json()["as_of"]["known_at"]  # its recorded_at
 
 
 async def test_a_date_known_at_echoes_an_instant_that_replays_it_even_with_a_tx_at_midnight(
@@ -310,7 +316,7 @@ async def test_a_date_known_at_echoes_an_instant_that_replays_it_even_with_a_tx_
     by_date = await client.get(f"/v1/persons/{person}/coverage", params=params, headers=admin)
     assert by_date.json()["status"] == "covered"
     echoed = by_date.json()["as_of"]
-    assert echoed["known_at"] == "2024-02-20T16:59:59.999999Z"
+    assert echoed["known_at"] == "2024-02-20T03:00:00.000000Z"  # the tx answered from
     replayed = await client.get(
         f"/v1/persons/{person}/coverage",
         params={"valid_at": "2024-02-20", "known_at": echoed["known_at"]},

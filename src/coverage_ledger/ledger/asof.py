@@ -1,7 +1,7 @@
 """Resolving the two coordinates of a read: `valid_at` (a date) and `known_at` (a tx_seq)."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from coverage_ledger.database import raw
 from coverage_ledger.domain.timeframes import (
@@ -14,8 +14,6 @@ from coverage_ledger.domain.timeframes import (
 )
 from coverage_ledger.ledger import repository
 
-LAST_MICROSECOND = timedelta(microseconds=1)
-
 
 @dataclass(frozen=True, slots=True)
 class AsOf:
@@ -23,7 +21,7 @@ class AsOf:
 
     valid_at: date
     known_at: datetime | None
-    """The instant of knowledge asked for (None: the ledger is empty)."""
+    """recorded_at of the tx answered from (None: tx 0, before anything was recorded)."""
     tx_seq: int
 
     def as_dict(self) -> dict[str, object]:
@@ -42,19 +40,15 @@ async def resolve(session: raw.Db, *, valid_at: date, known_at: KnownAt) -> AsOf
             tx_seq = await repository.resolve_known_at(session, tx_seq=n)
             instant = await repository.tx_recorded_at(session, tx_seq) if tx_seq else None
         case KnownAtInstant(instant=t):
-            tx_seq, recorded_at, past_head = await repository.settled_point(session, bound=t)
-            instant = recorded_at if past_head else t
+            tx_seq, instant = await repository.settled_point(session, bound=t)
         case KnownOnDate():
-            bound = known_at.recorded_before
-            tx_seq, recorded_at, past_head = await repository.settled_point(
-                session, bound=bound, inclusive=False
+            tx_seq, instant = await repository.settled_point(
+                session, bound=known_at.recorded_before, inclusive=False
             )
-            # the last instant before the bound (timestamps count microseconds): echoed as an
-            # instant, which includes its own moment, it replays without a tx stamped at midnight
-            instant = recorded_at if past_head else bound - LAST_MICROSECOND
         case KnownNow():
-            tx_seq, instant, _ = await repository.settled_point(session)
-    # A moment past the head is answered as of the head, and says so: a tx stamped but not yet
-    # committed (an upload between its lock and its COMMIT) may still be recorded before it, so
-    # only the head's own recorded_at is a known_at whose answer can never change.
+            tx_seq, instant = await repository.settled_point(session)
+    # The echoed known_at is the recorded_at of the tx answered from, whatever was asked: it
+    # replays exactly, and the same question gives the same bytes later. (Echoing the moment
+    # asked would change once a later tx lands between the head and that moment; a moment past
+    # the head may yet gain a tx stamped but not committed, so it is answered as of the head.)
     return AsOf(valid_at=valid_at, known_at=instant, tx_seq=tx_seq)

@@ -248,25 +248,23 @@ async def resolve_known_at(session: raw.Db, *, tx_seq: int | None = None) -> int
 
 async def settled_point(
     session: raw.Db, *, bound: datetime | None = None, inclusive: bool = True
-) -> tuple[int, datetime | None, bool]:
-    """(tx_seq, its recorded_at, whether the bound lies past the head) of the newest tx recorded
-    within `bound` (`<=` when inclusive, else `<`; None: the head), in one statement."""
+) -> tuple[int, datetime | None]:
+    """(tx_seq, its recorded_at) of the newest tx recorded within `bound` (`<=` when inclusive,
+    else `<`; None: the head); (0, None) before the first."""
     within = "recorded_at <= %(t)s" if inclusive else "recorded_at < %(t)s"
-    beyond = "recorded_at > %(t)s" if inclusive else "recorded_at >= %(t)s"
     if bound is None:
-        within, beyond = "true", "false"
+        within = "true"
     row = (
         await raw.execute(
             session,
-            # recorded_at rises with tx_seq: its unique index finds both answers
-            "SELECT n.tx_seq, n.recorded_at, "
-            f"NOT EXISTS (SELECT 1 FROM ledger_tx WHERE {beyond}) AS past_head "
-            "FROM (SELECT 0) AS one LEFT JOIN LATERAL (SELECT tx_seq, recorded_at FROM ledger_tx "
-            f"WHERE {within} ORDER BY recorded_at DESC LIMIT 1) AS n ON true",
+            # recorded_at rises with tx_seq: its unique index finds the answer
+            "SELECT n.tx_seq, n.recorded_at FROM (SELECT 0) AS one LEFT JOIN LATERAL "
+            f"(SELECT tx_seq, recorded_at FROM ledger_tx WHERE {within} "
+            "ORDER BY recorded_at DESC LIMIT 1) AS n ON true",
             {"t": bound},
         )
     ).one()
-    return int(row.tx_seq or 0), row.recorded_at, bool(row.past_head)
+    return int(row.tx_seq or 0), row.recorded_at
 
 
 async def tx_recorded_at(session: raw.Db, tx_seq: int) -> datetime | None:
