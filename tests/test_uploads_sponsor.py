@@ -165,3 +165,24 @@ async def test_checking_a_batch_without_writing_it_takes_no_lock(session: AsyncS
             now=datetime.now(UTC),
             validate_only=True,
         )
+
+
+async def test_a_row_checked_when_written_that_fails_its_own_shape_still_fails_all_or_nothing(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Row 5's worker is in the first chunk, so row 5 is checked only when written; it lists a
+    program twice, which the event's own shape refuses. Under all_or_nothing nothing is written."""
+    monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 3)
+    worker = nik(born=date(1985, 3, 12), female=False)
+    bad = sponsor_row(worker, months=("2025-04", "2025-04"), amount="16800")
+    bad[5] = "JKK,JKM,JKM"
+    content = sponsor_csv([sponsor_row(worker), sponsor_row(), sponsor_row(), bad])
+    head = await uploader.head()
+    failed = await uploader.run(content, key=uploader.keys.sponsor, kind="sponsor_roster")
+    assert failed["status"] == "failed", failed
+    assert [e["row"] for e in await uploader.errors(failed["upload_id"], key=uploader.keys.sponsor)] == ["5"]
+    assert await uploader.head() == head
+    kept = await uploader.run(
+        content, key=uploader.keys.sponsor, kind="sponsor_roster", policy="accept_valid"
+    )
+    assert kept["status"] == "succeeded" and (kept["rows_accepted"], kept["rows_rejected"]) == (3, 1), kept

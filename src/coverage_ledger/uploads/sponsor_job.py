@@ -200,6 +200,10 @@ async def append_sponsor_chunk(
                 for e in exc.errors()
                 if e["loc"] and isinstance(e["loc"][0], int)
             ]
+            if write:
+                # a row checked only when written (its worker appeared in an earlier chunk): the
+                # writing pass decides on it like on a refusal by the ledger
+                raise LateRefusal(refused) from exc
         else:
             try:
                 result = await append_events(
