@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.rosters import Uploader, officer_row, roster_xlsx
+from tests.rosters import HEADER, Uploader, officer_row, roster_xlsx
 
 DATA = Path(__file__).parent / "data"
 EXPECTED = {
@@ -47,3 +47,17 @@ async def test_a_ten_megabyte_single_line_and_a_formula_are_refused(
     assert "unreadable_csv" in await _refused(uploader, line, "one-line.csv")
     formula = roster_xlsx(tmp_path / "formula.xlsx", [officer_row()], formula_at=(1, 1))
     assert "formula_cell" in await _refused(uploader, formula, "formula.xlsx")
+
+
+async def test_a_header_with_a_huge_name_and_a_nul_past_the_first_64_kb_fails_and_ends(
+    uploader: Uploader,
+) -> None:
+    """The NUL lies past the bytes sniffed for binary files, inside a column name the problem
+    names: the message is escaped and cut, and the upload ends `failed` (it stayed `validating`)."""
+    header = ",".join([*HEADER, "y" * 70_000, "x\x00y"])
+    row = ",".join([*officer_row(), "", ""])
+    content = f"{header}\n{row}\n".encode()
+    codes = await _refused(uploader, content, "odd-header.csv")
+    assert "wrong_header" in codes
+    status = await uploader.run(content, filename="odd-header-again.csv", dry_run="true")
+    assert status["status"] == "failed" and len(status["problem"]["message"]) < 3_000, status

@@ -53,7 +53,7 @@ def check_header(header: Sequence[str], required: Sequence[str], optional: Seque
         if missing:
             parts.append(f"missing column(s): {', '.join(missing)}")
         if unknown:
-            parts.append(f"unknown column(s): {', '.join(unknown)}")
+            parts.append(f"unknown column(s): {', '.join(shown(c) for c in unknown)}")
         expected = ",".join(required) + " (optional: " + ", ".join(optional) + ")"
         raise ValueError(f"wrong header: {'; '.join(parts)}; expected {expected}")
     return positions

@@ -22,10 +22,18 @@ _SNIFF_BYTES = 64 * 1024
 csv.field_size_limit(1 << 20)  # one cell of a roster is never a megabyte; junk is refused before
 
 
+MESSAGE_CHARACTERS = 2_000
+"""The longest file-level message kept."""
+
+
 class FileRejected(Exception):
     """The file as a whole cannot be read as a roster."""
 
     def __init__(self, code: str, message: str) -> None:
+        # the message is stored (PostgreSQL text holds no NUL) and shown: whatever a file put
+        # into it is escaped and cut
+        message = message.replace("\x00", "\\x00")
+        message = message if len(message) <= MESSAGE_CHARACTERS else message[:MESSAGE_CHARACTERS] + "…"
         super().__init__(message)
         self.code = code
         self.message = message

@@ -143,7 +143,9 @@ async def write_errors(session: AsyncSession, upload_id: uuid.UUID, errors: Sequ
         cursor.copy('COPY upload_error (upload_id, row, "column", code, message) FROM STDIN') as copy,
     ):
         for error in errors:
-            await copy.write_row((upload_id, error.row or 0, error.column, error.code, error.message))
+            column = error.column.replace("\x00", "\\x00") if error.column else error.column
+            message = error.message.replace("\x00", "\\x00")  # text holds no NUL; a cell might
+            await copy.write_row((upload_id, error.row or 0, column, error.code, message))
 
 
 async def stream_errors(

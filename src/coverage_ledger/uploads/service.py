@@ -165,8 +165,7 @@ async def run_upload(
             await job.run()
         except FileRejected as exc:
             await work.rollback()
-            await progress.errors([exc.as_item()])
-            await job.finish("failed", problem={"code": exc.code, "message": exc.message})
+            await _fail(job, progress, exc.code, exc.message, [exc.as_item()])
         except asyncio.CancelledError:
             # the service is stopping: the file stays and the upload resumes on the next start
             await work.rollback()
@@ -174,15 +173,27 @@ async def run_upload(
         except Exception:
             log.exception("upload %s failed unexpectedly; nothing was written", upload_id)
             await work.rollback()
-            await job.finish(
-                "failed",
-                problem={"code": "internal_error", "message": "the error was logged; nothing was written"},
-            )
+            await _fail(job, progress, "internal_error", "the error was logged; nothing was written", [])
         finally:
             await staging.drop_staging(work)
             await work.commit()
         if record.stored_path:
             discard_files(Path(record.stored_path))
+
+
+async def _fail(job: Any, progress: Progress, code: str, message: str, errors: list[ErrorItem]) -> None:
+    """Mark the upload failed with its problem; if even that cannot be written, with a plain one
+    (an upload must never stay `validating`)."""
+    try:
+        await progress.errors(errors)
+        await job.finish("failed", problem={"code": code, "message": message})
+    except Exception:
+        log.exception("upload %s: its failure could not be recorded as given", progress.upload_id)
+        await progress.side.rollback()
+        await job.finish(
+            "failed",
+            problem={"code": "internal_error", "message": "the error was logged; nothing was written"},
+        )
 
 
 def may_see_upload(principal: Principal, record: Any) -> bool:
