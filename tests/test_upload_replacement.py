@@ -138,3 +138,78 @@ async def test_a_roster_racing_a_registration_change_keeps_one_registration(
             ).fetchall()
         )
     assert counts == {"person.registered": 1, "officer.enrolled": 1}
+
+
+async def _superseded(up: Uploader, person: str) -> dict[str, bool]:
+    history = await up.client.get(f"/v1/persons/{person}/history", headers=Keys.header(up.keys.admin))
+    return {e["event_id"]: bool(e["superseded_by"]) for e in history.json()["events"]}
+
+
+async def test_a_new_term_that_meets_none_of_the_old_ones_is_enrolled_beside_them(uploader: Uploader) -> None:
+    """A roster for the next election names an officer of the last one: the old term, on which
+    a paid claim may rest, stays; the new one is enrolled."""
+    person = nik()
+    pemilu = _term(person, "pemilu", ("2024-01-25", "2024-02-24"))
+    await _appended(uploader, registered(person), pemilu)
+    row = officer_row(person, term=("2026-12-01", "2026-12-20"), registered_on="2026-11-01")
+    status = await uploader.run(roster_csv([row]), mode="replace_roster")
+    assert status["status"] == "succeeded", status
+    assert (status["outcome"]["corrected"], status["outcome"]["enrolled"]) == (0, 1), status
+    assert (await _superseded(uploader, person))[pemilu["event_id"]] is False
+    assert (await coverage_of(uploader.client, uploader.keys, person, "2024-02-14"))["status"] == "covered"
+
+
+async def test_terms_outside_the_period_the_file_spans_are_not_retracted(uploader: Uploader) -> None:
+    past, dropped, kept = nik(), nik(), nik()
+    await _appended(
+        uploader,
+        *(registered(p) for p in (past, dropped, kept)),
+        _term(past, "old", ("2024-01-25", "2024-02-24")),
+        _term(dropped, "new", ("2026-12-01", "2026-12-21")),
+        _term(kept, "new", ("2026-12-01", "2026-12-21")),
+    )
+    row = officer_row(kept, term=("2026-12-01", "2026-12-20"), registered_on="2023-12-01")
+    status = await uploader.run(roster_csv([row]), mode="replace_roster")
+    assert status["status"] == "succeeded", status
+    assert status["outcome"]["retracted"] == 1, status
+    assert (await _superseded(uploader, dropped))[f"new-{dropped}"] is True
+    assert (await _superseded(uploader, past))[f"old-{past}"] is False
+
+
+async def test_a_replacing_row_does_not_correct_a_term_outside_the_keys_region(uploader: Uploader) -> None:
+    person = nik(district="160202")
+    elsewhere = enrolled(
+        person, event_id=f"far-{person}", valid_from="2027-12-01", valid_to="2027-12-21", region="16.02.02"
+    )
+    await _appended(uploader, registered(person, region="16.02.02"), elsewhere)
+    head = await uploader.head()
+    row = officer_row(person, term=("2027-12-01", "2027-12-20"), registered_on="2027-11-01")
+    status = await uploader.run(roster_csv([row]), mode="replace_roster")
+    assert status["status"] == "failed", status
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["code"], "outside your region" in e["message"]) for e in errors] == [
+        ("overlapping_enrolment", True)
+    ]
+    assert await uploader.head() == head
+    assert (await _superseded(uploader, person))[f"far-{person}"] is False
+
+
+async def test_a_changed_registered_on_or_role_is_a_correction(uploader: Uploader) -> None:
+    late, moved = nik(), nik()
+    await _appended(
+        uploader,
+        registered(late),
+        registered(moved),
+        _term(late, "t", ("2024-01-25", "2024-02-24")),
+        _term(moved, "t", ("2024-01-25", "2024-02-24")),
+    )
+    rows = [
+        officer_row(late, term=("2024-01-25", "2024-02-23"), registered_on="2024-02-10"),
+        officer_row(moved, term=("2024-01-25", "2024-02-23"), registered_on="2023-12-01", role="PPS"),
+    ]
+    status = await uploader.run(roster_csv(rows), mode="replace_roster")
+    assert status["status"] == "succeeded", status
+    assert status["outcome"]["corrected"] == 2, status
+    assert (await coverage_of(uploader.client, uploader.keys, late, "2024-02-01"))["status"] == "not_started"
+    role = (await coverage_of(uploader.client, uploader.keys, moved, "2024-02-01"))["sources"][0]["role"]
+    assert role == "PPS"

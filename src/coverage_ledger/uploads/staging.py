@@ -98,7 +98,10 @@ async def mark_repeated_niks(session: AsyncSession, *, upload_id: uuid.UUID) -> 
 
 _OVERLAPS = f"""
     SELECT s.row, s.nik, e.event_id, e.payload,
-           (e.payload - 'registered_on') = (s.enrolment_payload - 'registered_on') AS same,
+           -- the same term; a registered_on the row states must match too (an empty one
+           -- defaults to the day of recording, which a re-sent roster cannot restate)
+           (e.payload - 'registered_on') = (s.enrolment_payload - 'registered_on')
+           AND (s.registered_on IS NULL OR s.registered_on = (e.payload->>'registered_on')::date) AS same,
            e.payload->>'committee' = %(committee)s AS own
       FROM {STAGING} s
       JOIN event_knowledge k ON k.nik = s.nik AND k.type = 'officer.enrolled' AND k.tx_to IS NULL
@@ -124,22 +127,26 @@ async def check_against_ledger(
         "prefix_like": f"{key_region_prefix}.%" if key_region_prefix else None,
         "replace": replace_roster,
     }
-    # in replace_roster mode a row replaces one of the committee's own enrolments of the NIK in
-    # the same role: the identical one, else the one its term overlaps, else the latest. Every
-    # other enrolment in force it overlaps is an error, as on the append path.
+    # in replace_roster mode a row replaces one of the committee's own enrolments of the NIK
+    # inside the key's region that it restates or whose term it overlaps (whatever the role):
+    # the identical one, else the earliest it overlaps. A row that meets none is a new term.
+    # Every other enrolment in force it overlaps is an error, as on the append path.
     await raw.execute(
         session,
         f"""
         WITH found AS ({_OVERLAPS}),
         classified AS (
             SELECT f.*,
-                   %(replace)s AND f.own AND f.payload->>'role' = s.role AS replaceable,
                    (f.payload->>'valid_from')::date < s.valid_to
-                   AND s.valid_from < (f.payload->>'valid_to')::date AS crosses
+                   AND s.valid_from < (f.payload->>'valid_to')::date AS crosses,
+                   %(prefix)s::text IS NULL OR f.payload->>'region_code' = %(prefix)s
+                   OR f.payload->>'region_code' LIKE %(prefix_like)s AS in_scope
               FROM found f JOIN {STAGING} s ON s.row = f.row),
+        replaceable AS (
+            SELECT * FROM classified WHERE %(replace)s AND own AND in_scope AND (same OR crosses)),
         chosen AS (
-            SELECT DISTINCT ON (row) row, event_id FROM classified WHERE replaceable
-             ORDER BY row, same DESC, crosses DESC, (payload->>'valid_from')::date DESC, event_id),
+            SELECT DISTINCT ON (row) row, event_id FROM replaceable
+             ORDER BY row, same DESC, (payload->>'valid_from')::date, event_id),
         judged AS (
             SELECT c.*, CASE
                 WHEN ch.event_id IS NOT NULL THEN CASE WHEN c.same THEN 'unchanged' ELSE 'changed' END
@@ -154,8 +161,7 @@ async def check_against_ledger(
              ORDER BY row, verdict = 'error' DESC, event_id)
         INSERT INTO upload_error (upload_id, row, "column", code, message)
         SELECT %(upload)s, row, 'term_start', 'overlapping_enrolment',
-               CASE WHEN %(prefix)s::text IS NULL OR payload->>'region_code' = %(prefix)s
-                         OR payload->>'region_code' LIKE %(prefix_like)s
+               CASE WHEN in_scope
                     THEN format('NIK %%s: overlaps %%s: %%s of %%s, %%s – %%s; supersede it to replace it',
                                 nik, event_id, payload->>'role', payload->>'committee',
                                 to_char((payload->>'valid_from')::date, 'FMDD Mon YYYY'),
@@ -186,7 +192,9 @@ async def vanished_enrolments(
     session: AsyncSession, *, committee: str, key_region_prefix: str | None
 ) -> list[tuple[str, str, str]]:
     """replace_roster: enrolments of the committee in force, in the key's region, for roles the
-    file lists, whose NIK the file does not name: (event_id, nik, region_code)."""
+    file lists, whose term overlaps the period the file's terms span and whose NIK the file does
+    not name: (event_id, nik, region_code). (A roster for the next election does not retract
+    the terms of the last one, on which paid claims may rest.)"""
     rows = await raw.execute(
         session,
         f"""
@@ -195,6 +203,8 @@ async def vanished_enrolments(
          WHERE k.type = 'officer.enrolled' AND k.tx_to IS NULL AND e.payload->>'committee' = %(committee)s
            AND e.payload->>'role' IN (SELECT DISTINCT role FROM {STAGING})
            AND NOT EXISTS (SELECT 1 FROM {STAGING} s WHERE s.nik = e.nik)
+           AND (e.payload->>'valid_from')::date < (SELECT max(valid_to) FROM {STAGING})
+           AND (SELECT min(valid_from) FROM {STAGING}) < (e.payload->>'valid_to')::date
            AND (%(prefix)s::text IS NULL OR e.payload->>'region_code' = %(prefix)s
                 OR e.payload->>'region_code' LIKE %(prefix_like)s)
          ORDER BY e.event_id
