@@ -67,6 +67,14 @@ async def test_options_may_come_as_query_parameters_and_unknown_ones_are_refused
         refused = await _post_raw(uploader, body, query)
         assert refused.status_code == 422, refused.text
         assert refused.json()["errors"][0]["code"] == code
+    repeated = _multipart(("dry_run", None, b"true"), ("dry_run", None, b"false"), ("file", "r.csv", rows))
+    refused = await _post_raw(uploader, repeated)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0] == {
+        "code": "conflicting_parameter",
+        "message": "the field is repeated",
+        "field": "dry_run",
+    }
     assert await uploader.head() == head
     assert list((tmp_path / "uploads").glob("*")) == []
 

@@ -11,7 +11,7 @@ from typing import IO
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from coverage_ledger.errors import ErrorItem, MalformedRequest, PayloadTooLarge
+from coverage_ledger.errors import ErrorItem, InvalidInput, MalformedRequest, PayloadTooLarge
 
 _MAX_FIELD_BYTES = 4096
 
@@ -100,7 +100,14 @@ class _Receiver:
             self.out.close()
             self.out = None
         elif self.name:
-            self.form.fields[self.name] = self.buffer.decode("utf-8", "replace")
+            value = self.buffer.decode("utf-8", "replace")
+            if self.form.fields.get(self.name, value) != value:
+                # `dry_run=true` then `dry_run=false`: neither may silently win
+                raise InvalidInput(
+                    f"form field {self.name!r} is given twice with different values",
+                    [ErrorItem("conflicting_parameter", "the field is repeated", field=self.name)],
+                )
+            self.form.fields[self.name] = value
 
     def on_end(self) -> None:
         self.ended = True
