@@ -1,9 +1,12 @@
 """Regional coverage ratios, as of any date and as known at any moment (the plain scan)."""
 
+from datetime import date
 from typing import Any
 
 from httpx import AsyncClient
 
+from coverage_ledger.regions.repository import Estimate
+from coverage_ledger.regions.service import potential_of
 from tests.support import Keys, corrected, enrolled, nik, registered
 
 
@@ -66,7 +69,8 @@ async def test_a_region_counts_distinct_covered_persons_with_its_children(
 ) -> None:
     _, _, roster = await _setup(client, keys)
     body = (await _ratio(client, keys.office, "16.71", valid_at="2024-02-01", known_at=f"tx:{roster}")).json()
-    assert (body["covered"], body["potential"], body["ratio"]) == (4, 1000, 0.004)
+    # its own informal estimate and the officers estimated in 16.71.01
+    assert (body["covered"], body["potential"], body["ratio"]) == (4, 1100, 4 / 1100)
     children = {c["region_code"]: c for c in body["children"]}
     assert (children["16.71.01"]["covered"], children["16.71.02"]["covered"]) == (3, 1)
     assert children["16.71.01"]["potential"] == 100  # its officer estimate, counted for "all"
@@ -101,8 +105,8 @@ async def test_a_later_correction_and_a_revised_estimate_change_the_ratio_only_a
     )
     then = (await _ratio(client, keys.office, "16.71", valid_at="2024-02-01", known_at=f"tx:{roster}")).json()
     now = (await _ratio(client, keys.office, "16.71", valid_at="2024-02-01", known_at=f"tx:{later}")).json()
-    assert (then["covered"], then["potential"]) == (4, 1000)
-    assert (now["covered"], now["potential"], now["ratio"]) == (3, 2000, 0.0015)
+    assert (then["covered"], then["potential"]) == (4, 1100)
+    assert (now["covered"], now["potential"], now["ratio"]) == (3, 2100, 3 / 2100)
 
 
 async def test_segments_and_the_series(client: AsyncClient, keys: Keys) -> None:
@@ -218,3 +222,19 @@ async def test_successors_need_an_end_date(client: AsyncClient, keys: Keys) -> N
     }
     response = await client.post("/v1/events", json={"events": [bad]}, headers=Keys.header(keys.admin))
     assert response.status_code == 422
+
+
+def test_the_potential_of_all_counts_own_and_lower_estimates_of_each_segment() -> None:
+    """16.04 estimates its informal workers itself and its officers only in 16.04.06; 16.05
+    estimates `all` only; 16.71 its officers."""
+    estimates = [
+        Estimate("a", "16.04", "informal", date(2024, 1, 1), 2_930),
+        Estimate("b", "16.04.06", "officer", date(2024, 1, 1), 50),
+        Estimate("c", "16.05", "all", date(2024, 1, 1), 1_000),
+        Estimate("d", "16.71", "officer", date(2024, 1, 1), 100),
+    ]
+    below = {"16": ["16.04", "16.05", "16.71"], "16.04": ["16.04.06"]}
+    assert potential_of("16.04", "all", estimates, below) == 2_980
+    assert potential_of("16", "officer", estimates, below) == 150
+    assert potential_of("16", "informal", estimates, below) == 2_930
+    assert potential_of("16", "all", estimates, below) == 2_980 + 1_000 + 100

@@ -59,13 +59,15 @@ def potential_of(
 ) -> int | None:
     """The potential workers of a region and segment; None when nothing below it is estimated.
 
-    The region's own estimate (for `all` without one: officer + informal), else the sum of its
-    children's, recursively."""
+    The region's own estimate, else the sum of its children's, recursively. `all` for a region
+    with its own estimate of one segment only is officer + informal, each found that way (its own
+    informal estimate and officer estimates further down both count)."""
     own = {e.segment: e.count for e in estimates if e.region_code == code}
     if segment in own:
         return own[segment]
     if segment == "all" and ("officer" in own or "informal" in own):
-        return own.get("officer", 0) + own.get("informal", 0)
+        split = [potential_of(code, part, estimates, regions_below) for part in ("officer", "informal")]
+        return sum(part for part in split if part is not None)
     parts = [potential_of(child, segment, estimates, regions_below) for child in regions_below.get(code, [])]
     known = [p for p in parts if p is not None]
     return sum(known) if known else None
