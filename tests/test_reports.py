@@ -294,3 +294,37 @@ async def test_a_report_asked_for_a_moment_past_the_head_has_the_same_bytes_afte
         assert (
             after[fmt][1]["sha256"] == before[fmt][1]["sha256"] == hashlib.sha256(before[fmt][0]).hexdigest()
         )
+
+
+async def test_the_diff_of_a_region_says_a_person_went_elsewhere_but_not_where(uploader: Uploader) -> None:
+    person = nik()
+    here = enrolled(
+        person,
+        event_id=f"here-{person}",
+        valid_from="2024-01-25",
+        valid_to="2024-02-24",
+        registered_on="2024-01-15",
+    )
+    await append(uploader.client, uploader.keys.admin, registered(person), here)
+    then = await uploader.head()
+    moved = enrolled(
+        person,
+        event_id=f"there-{person}",
+        valid_from="2024-01-25",
+        valid_to="2024-02-24",
+        region="16.04.01",
+        committee="KPU-16.04",
+        registered_on="2024-01-15",
+    )
+    await append(
+        uploader.client,
+        uploader.keys.admin,
+        corrected(f"move-{person}", [here["event_id"]], replacement=moved),
+    )
+    response = await uploader.client.get(
+        "/v1/reports/coverage-diff",
+        params={"valid_at": "2024-02-01", "known_then": f"tx:{then}", "region": "16.71", "format": "json"},
+        headers=Keys.header(uploader.keys.office),
+    )
+    (row,) = [r for r in response.json()["rows"] if r[0] == person]
+    assert row[1:5] == ["covered", "outside_region", "16.71.01", None]

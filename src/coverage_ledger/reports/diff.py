@@ -23,7 +23,10 @@ COLUMNS = (
     "sources",
 )
 """`changed_by`: `tx:event_id:type:entered|left` for each event about the person that entered or
-left force between the two moments; `sources`: the txs' sources (`upload:<id>`, `api`, …)."""
+left force between the two moments; `sources`: the txs' sources (`upload:<id>`, `api`, …). On a
+side where the person counted in a region outside the one asked, the status is `outside_region`
+and the region empty: the report tells that they came or went, not where."""
+OUTSIDE = "outside_region"
 BATCH = 2_000
 
 
@@ -43,6 +46,11 @@ class DiffRequest:
             "known_now": self.now.as_dict(),
             "region": self.region,
         }
+
+
+def _within(code: str | None, region: str | None) -> bool:
+    """Whether a covered person's region lies in the asked one (not covered: nothing to hide)."""
+    return code is None or region is None or code == region or code.startswith(region + ".")
 
 
 def diff_rows(request: DiffRequest) -> RowSource:
@@ -76,10 +84,16 @@ def diff_rows(request: DiffRequest) -> RowSource:
             for nik, region_then, region_now in batch:
                 then_answer, now_answer = before.get(nik), after.get(nik)
                 changes = events.get(nik, [])
+                status_then = then_answer[0].status.value if then_answer else "unknown"
+                status_now = now_answer[0].status.value if now_answer else "unknown"
+                if not _within(region_then, request.region):
+                    status_then, region_then = OUTSIDE, None
+                if not _within(region_now, request.region):
+                    status_now, region_now = OUTSIDE, None
                 yield (
                     nik,
-                    then_answer[0].status.value if then_answer else "unknown",
-                    now_answer[0].status.value if now_answer else "unknown",
+                    status_then,
+                    status_now,
                     region_then,
                     region_now,
                     [c for c, _ in sorted(changes, key=lambda change: int(change[0].split(":", 1)[0]))],
