@@ -238,3 +238,34 @@ def test_the_potential_of_all_counts_own_and_lower_estimates_of_each_segment() -
     assert potential_of("16", "officer", estimates, below) == 150
     assert potential_of("16", "informal", estimates, below) == 2_930
     assert potential_of("16", "all", estimates, below) == 2_980 + 1_000 + 100
+
+
+async def test_a_series_and_a_page_span_the_months_before_a_new_regency_existed(
+    client: AsyncClient, keys: Keys
+) -> None:
+    new = {
+        "event_id": "reg-new-16.96",
+        "type": "region.defined",
+        "code": "16.96",
+        "name": "Kabupaten Baru",
+        "decree": "Permendagri 1/2025",
+        "valid_from": "2025-07-01",
+    }
+    await _post(client, keys, [new])
+    series = await client.get(
+        "/v1/regions/16.96/coverage/series",
+        params={"from": "2025-01", "to": "2025-12"},
+        headers=Keys.header(keys.office),
+    )
+    assert series.status_code == 200, series.text
+    assert [p["valid_at"] for p in series.json()["points"]] == [f"2025-{m:02d}-01" for m in range(7, 13)]
+    before = await client.get(
+        "/v1/regions/16.96/coverage/series",
+        params={"from": "2024-01", "to": "2024-12"},
+        headers=Keys.header(keys.office),
+    )
+    assert before.status_code == 404
+    signed = await client.post("/sign-in", data={"api_key": keys.office})
+    assert signed.status_code == 303
+    page = await client.get("/regions/16.96", params={"valid_at": "2025-08-01"})
+    assert page.status_code == 200 and "Kabupaten Baru" in page.text

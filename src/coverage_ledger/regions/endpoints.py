@@ -114,7 +114,9 @@ def _month(text: str, field: str) -> date:
     summary="Monthly series of a region's coverage ratio",
     description=(
         "The region's figure on the first day of each month from `from` to `to` (YYYY-MM, at most "
-        f"{MAX_SERIES_MONTHS} months), all as known at the same `known_at`."
+        f"{MAX_SERIES_MONTHS} months), all as known at the same `known_at`. Months on which the "
+        "region does not exist (before its decree, after its end) have no point; a region that "
+        "exists on none of them is a 404."
     ),
 )
 async def get_region_series(
@@ -135,9 +137,19 @@ async def get_region_series(
         )
     base = await resolve(session, valid_at=days[0], known_at=known_at_query(known_at))
     results = await region_coverage_on_days(
-        session, principal=caller, code=code, tx_seq=base.tx_seq, days=days, segment=segment
+        session,
+        principal=caller,
+        code=code,
+        tx_seq=base.tx_seq,
+        days=days,
+        segment=segment,
+        skip_missing=True,
     )
-    points = [SeriesPoint.model_validate({**_figure(results[day].region), "valid_at": day}) for day in days]
+    points = [
+        SeriesPoint.model_validate({**_figure(results[day].region), "valid_at": day})
+        for day in days
+        if day in results
+    ]
     return RegionSeriesOut(
         region_code=code,
         segment=segment,

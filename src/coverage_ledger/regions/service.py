@@ -116,18 +116,29 @@ async def region_coverage_on_days(
     days: Sequence[date],
     segment: str,
     by_scan: bool = False,
+    skip_missing: bool = False,
 ) -> dict[date, RegionCoverage]:
     """`region_coverage` on several dates as known at one tx.
 
     Counted from the coverage deltas, or (`by_scan`, the reference) by deciding every person of
-    the region from their events."""
+    the region from their events. `skip_missing`: dates on which the region does not exist
+    (before its decree, after its end) are left out; 404 only when it exists on none."""
     results: dict[date, RegionCoverage] = {}
+    missing: NotFound | None = None
     for day in days:
-        region = await visible_region(session, principal, code, tx_seq, day)
+        try:
+            region = await visible_region(session, principal, code, tx_seq, day)
+        except NotFound as absent:
+            if not skip_missing:
+                raise
+            missing = absent
+            continue
         children = await repository.children_at(session, code=code, tx_seq=tx_seq, valid_at=day)
         results[day] = RegionCoverage(
             RegionFigure(region.code, region.name), [RegionFigure(c.code, c.name) for c in children]
         )
+    if not results and missing is not None:
+        raise missing
     if by_scan:
         async for niks in repository.persons_within(session, code=code, tx_seq=tx_seq):
             for day, answers in (await answers_on_days(session, niks, tx_seq=tx_seq, days=days)).items():

@@ -159,12 +159,19 @@ async def region_page(
         last = Month.of(point.valid_at)
         days = months_between(last.plus(1 - SERIES_MONTHS).first_day, last.first_day)
         series = await region_coverage_on_days(
-            session, principal=visitor, code=code, tx_seq=point.tx_seq, days=days, segment=segment
+            session,
+            principal=visitor,
+            code=code,
+            tx_seq=point.tx_seq,
+            days=days,
+            segment=segment,
+            skip_missing=True,
         )
     except LedgerError as error:
         return problem_page(request, visitor, error)
     chart = series_svg(
-        [(day, series[day].region.ratio) for day in days], label=LABELS[_language(request)]["series"]
+        [(day, series[day].region.ratio if day in series else None) for day in days],
+        label=LABELS[_language(request)]["series"],
     )
     return page(
         request,
