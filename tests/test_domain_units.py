@@ -34,7 +34,9 @@ DISTRICTS = {"16.71.01", "32.01.01"}
         (1.671014501900001e15, "nik_not_text"),
         ("1.67101E+15", "nik_scientific_notation"),
         ("3.27E+15", "nik_scientific_notation"),
+        ("3,27E+15", "nik_scientific_notation"),  # a comma as decimal separator (id-ID spreadsheets)
         ("1671014501900001.0", "nik_decimal_number"),
+        ("1671014501900001,00", "nik_decimal_number"),
         ("671014501900001", "nik_leading_zero_lost"),
         ("16710145019000", "nik_not_16_digits"),
         ("16710145019000AB", "nik_not_16_digits"),

@@ -15,8 +15,9 @@ from coverage_ledger.errors import ErrorItem
 NIK_PATTERN = r"^[0-9]{16}$"
 """A NIK's shape in requests (its district and date are checked by `parse_nik`)."""
 _DIGITS16 = re.compile(NIK_PATTERN)
-_SCIENTIFIC = re.compile(r"^[0-9](\.[0-9]+)?[eE]\+?[0-9]+$")
-_DECIMAL_NUMBER = re.compile(r"^[0-9]+\.0+$")
+# spreadsheets set to Indonesian write the decimal separator as a comma: 3,27E+15
+_SCIENTIFIC = re.compile(r"^[0-9]([.,][0-9]+)?[eE]\+?[0-9]+$")
+_DECIMAL_NUMBER = re.compile(r"^[0-9]+[.,]0+$")
 
 
 @dataclass(frozen=True, slots=True)
