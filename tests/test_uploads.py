@@ -250,3 +250,18 @@ async def test_known_persons_are_enrolled_again_without_a_second_registration(up
     assert status["outcome"]["registered"] == 0 and status["rows_accepted"] == 3
     answer = await coverage_of(uploader.client, uploader.keys, people[0], "2024-11-20")
     assert answer["status"] == "covered"
+
+
+async def test_a_row_repeating_a_refused_row_is_refused_too(uploader: Uploader) -> None:
+    person = nik()
+    first = await uploader.run(roster_csv([officer_row(person)]))
+    assert first["status"] == "succeeded", first
+    clash = officer_row(person, term=("2024-02-01", "2024-02-10"))
+    status = await uploader.run(roster_csv([officer_row(), clash, clash]), policy="accept_valid")
+    assert status["status"] == "succeeded", status
+    assert (status["rows_accepted"], status["rows_rejected"], status["rows_duplicate"]) == (1, 2, 0)
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["row"], e["code"]) for e in errors] == [
+        ("3", "overlapping_enrolment"),
+        ("4", "repeats_rejected_row"),
+    ]

@@ -296,6 +296,7 @@ class OfficerRosterJob(Job):
             key_region_prefix=record.key_region_prefix,
             replace_roster=replace,
         )
+        await staging.reject_repeats_of_rejected_rows(self.work, upload_id=record.upload_id)
 
     async def _corrections(self, replace: bool) -> RosterCorrections:
         return await roster_corrections(

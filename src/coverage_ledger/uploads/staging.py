@@ -177,6 +177,28 @@ async def check_against_ledger(
     )
 
 
+async def reject_repeats_of_rejected_rows(session: AsyncSession, *, upload_id: uuid.UUID) -> None:
+    """A row repeating an earlier row that the ledger refused is refused too (it was counted as a
+    harmless repeat, so the file's counts hid one of its bad rows)."""
+    await raw.execute(
+        session,
+        f"""
+        WITH firsts AS (SELECT nik, min(row) AS first_row FROM {STAGING} GROUP BY nik HAVING count(*) > 1),
+        refused AS (
+            SELECT v.row, f.first_row, s.nik
+              FROM {VERDICTS} v JOIN {STAGING} s ON s.row = v.row JOIN firsts f ON f.nik = s.nik
+             WHERE v.verdict = 'repeat'
+               AND EXISTS (SELECT 1 FROM {VERDICTS} w WHERE w.row = f.first_row AND w.verdict = 'error')),
+        marked AS (UPDATE {VERDICTS} v SET verdict = 'error' FROM refused r WHERE v.row = r.row)
+        INSERT INTO upload_error (upload_id, row, "column", code, message)
+        SELECT %(upload)s, row, 'nik', 'repeats_rejected_row',
+               format('NIK %%s: this row repeats row %%s, which was refused', nik, first_row)
+          FROM refused
+        """,
+        {"upload": upload_id},
+    )
+
+
 async def verdict_counts(session: AsyncSession) -> dict[str, int]:
     """How many staged rows got each verdict."""
     rows = await raw.execute(session, f"SELECT verdict, count(DISTINCT row) FROM {VERDICTS} GROUP BY verdict")
