@@ -265,3 +265,19 @@ async def test_a_row_repeating_a_refused_row_is_refused_too(uploader: Uploader) 
         ("3", "overlapping_enrolment"),
         ("4", "repeats_rejected_row"),
     ]
+
+
+async def test_a_file_not_in_utf8_names_the_line_at_fault(uploader: Uploader) -> None:
+    """The text reader decodes ahead of the rows: the row it reached is not the one at fault."""
+    rows = [officer_row() for _ in range(500)]
+    rows[400][1] = "Sit\N{LATIN SMALL LETTER I WITH ACUTE}"
+    content = roster_csv(rows)
+    at_fault = content.index("Sit\N{LATIN SMALL LETTER I WITH ACUTE}".encode())
+    broken = (
+        content[:at_fault]
+        + "Sit\N{LATIN SMALL LETTER I WITH ACUTE}".encode("cp1252")
+        + content[at_fault + 5 :]
+    )
+    status = await uploader.run(broken)
+    assert status["problem"]["code"] == "not_utf8"
+    assert "from line 402 on" in status["problem"]["message"], status["problem"]

@@ -68,7 +68,19 @@ def _delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
-def _data_rows(reader: Iterator[list[str]], path_hint: str) -> Iterator[tuple[int, list[str]]]:
+def _first_line_not_utf8(path: Path) -> int | None:
+    """The number of the first line that is not UTF-8 (the text reader decodes ahead of the rows
+    it hands out, so the row it stopped at is not the one at fault)."""
+    with path.open("rb") as raw:
+        for number, line in enumerate(raw, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
+
+
+def _data_rows(reader: Iterator[list[str]], path: Path) -> Iterator[tuple[int, list[str]]]:
     row_number = 1
     try:
         for cells in reader:
@@ -77,8 +89,10 @@ def _data_rows(reader: Iterator[list[str]], path_hint: str) -> Iterator[tuple[in
                 continue
             yield row_number, cells
     except UnicodeDecodeError as exc:
+        line = _first_line_not_utf8(path) or row_number + 1
         raise FileRejected(
-            "not_utf8", f"the file is not UTF-8 text (near row {row_number + 1}, {path_hint}): {exc.reason}"
+            "not_utf8",
+            f"the file is not UTF-8 text from line {line} on ({exc.reason}); save it as CSV UTF-8",
         ) from exc
     except csv.Error as exc:
         raise FileRejected("unreadable_csv", f"row {row_number + 1}: {exc}") from exc
@@ -104,7 +118,7 @@ def open_csv(path: Path) -> Table:
     except csv.Error as exc:  # e.g. a header line of megabytes: past the CSV field limit
         text.close()
         raise FileRejected("unreadable_csv", f"the header row cannot be read as CSV: {exc}") from exc
-    return Table([cell.strip().lower() for cell in header], _data_rows(reader, "CSV"), text)
+    return Table([cell.strip().lower() for cell in header], _data_rows(reader, path), text)
 
 
 def open_xlsx(path: Path, converted: Path) -> Table:
