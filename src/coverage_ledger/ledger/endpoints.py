@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.canonical import TX_HASH_TEXT
@@ -16,7 +15,7 @@ from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.http.dependencies import Caller, Now, Opener, Session, SessionOpener
 from coverage_ledger.ledger import repository
 from coverage_ledger.ledger.audit import chain_lines
-from coverage_ledger.ledger.schemas import AppendRequest, AppendResponse
+from coverage_ledger.ledger.schemas import AppendRequest, AppendResponse, HeadResponse, VerifyResponse
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.ledger.verification import verify_ledger
 
@@ -45,17 +44,6 @@ async def post_events(body: AppendRequest, session: Session, caller: Caller, now
         accepted=result.accepted,
         duplicates=result.duplicates,
     )
-
-
-class VerifyResponse(BaseModel):
-    """Outcome of recomputing the whole hash chain."""
-
-    ok: bool
-    txs_checked: int
-    head_tx_seq: int
-    head_hash: str | None
-    broken_tx_seq: int | None = None
-    reason: str | None = None
 
 
 @router.get("/ledger/verify", response_model=VerifyResponse, summary="Recompute the hash chain")
@@ -162,14 +150,6 @@ async def get_export(
             "Content-Disposition": f'attachment; filename="ledger_tx{from_tx}-{to_tx or "head"}.ndjson"'
         },
     )
-
-
-class HeadResponse(BaseModel):
-    """The newest tx, for auditors to archive."""
-
-    tx_seq: int
-    recorded_at: str | None
-    hash: str | None
 
 
 @router.get("/ledger/head", response_model=HeadResponse, summary="The newest tx and its hash")

@@ -298,3 +298,22 @@ class AppendResponse(BaseModel):
     recorded_at: InstantOut
     accepted: int = Field(description="Events written by this request.")
     duplicates: int = Field(description="Events already in the ledger with identical content.")
+
+
+class VerifyResponse(BaseModel):
+    """Outcome of recomputing the whole hash chain."""
+
+    ok: bool
+    txs_checked: int
+    head_tx_seq: int
+    head_hash: str | None
+    broken_tx_seq: int | None = None
+    reason: str | None = None
+
+
+class HeadResponse(BaseModel):
+    """The newest tx, for auditors to archive."""
+
+    tx_seq: int
+    recorded_at: str | None
+    hash: str | None

@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.coverage.endpoints import KnownAtQuery, ReadPoint, known_at_query
@@ -18,6 +17,7 @@ from coverage_ledger.reports import repository
 from coverage_ledger.reports.content import csv_chunks, json_chunks
 from coverage_ledger.reports.diff import COLUMNS as DIFF_COLUMNS
 from coverage_ledger.reports.diff import DiffRequest, diff_rows
+from coverage_ledger.reports.schemas import AccessLogOut, AccessOut, ManifestOut
 from coverage_ledger.reports.service import (
     FORMATS,
     REPORT_NAMES,
@@ -121,26 +121,6 @@ async def get_coverage_diff(
     )
 
 
-class AccessOut(BaseModel):
-    """One report request."""
-
-    access_id: int
-    key_name: str
-    requested_at: datetime
-    report: str
-    parameters: dict[str, Any]
-    tx_seq: int
-    rows: int | None = Field(description="Null when the download did not reach its end.")
-    content_sha256: str | None
-
-
-class AccessLogOut(BaseModel):
-    """Report requests, newest first."""
-
-    items: list[AccessOut]
-    next_cursor: int | None = Field(description="Pass as `before` for older entries.")
-
-
 @router.get("/reports/access-log", response_model=AccessLogOut, summary="Who pulled which report, when")
 async def get_access_log(
     session: Session,
@@ -153,27 +133,6 @@ async def get_access_log(
     rows = await repository.access_log(session, before=before, limit=limit + 1)
     items = [AccessOut.model_validate(r._asdict()) for r in rows[:limit]]
     return AccessLogOut(items=items, next_cursor=items[-1].access_id if len(rows) > limit else None)
-
-
-class LedgerHeadOut(BaseModel):
-    """The ledger's head at the report's tx."""
-
-    tx_seq: int
-    hash: str | None
-    recorded_at: str | None
-
-
-class ManifestOut(BaseModel):
-    """What a report holds and how to check it later."""
-
-    report: str
-    format: str
-    region: str | None
-    as_of: dict[str, Any]
-    rows: int
-    sha256: str = Field(description="sha256 hex of the report's bytes in this format.")
-    ledger_head: LedgerHeadOut
-    software_version: str
 
 
 async def logged_manifest(

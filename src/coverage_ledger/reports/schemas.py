@@ -1,0 +1,47 @@
+"""Reports as the API shows them: manifests and the access log."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class AccessOut(BaseModel):
+    """One report request."""
+
+    access_id: int
+    key_name: str
+    requested_at: datetime
+    report: str
+    parameters: dict[str, Any]
+    tx_seq: int
+    rows: int | None = Field(description="Null when the download did not reach its end.")
+    content_sha256: str | None
+
+
+class AccessLogOut(BaseModel):
+    """Report requests, newest first."""
+
+    items: list[AccessOut]
+    next_cursor: int | None = Field(description="Pass as `before` for older entries.")
+
+
+class LedgerHeadOut(BaseModel):
+    """The ledger's head at the report's tx."""
+
+    tx_seq: int
+    hash: str | None
+    recorded_at: str | None
+
+
+class ManifestOut(BaseModel):
+    """What a report holds and how to check it later."""
+
+    report: str
+    format: str
+    region: str | None
+    as_of: dict[str, Any]
+    rows: int
+    sha256: str = Field(description="sha256 hex of the report's bytes in this format.")
+    ledger_head: LedgerHeadOut
+    software_version: str
