@@ -161,7 +161,7 @@ class _Knowledge:
 
 
 async def _knowledge_at(session: AsyncSession, niks: Sequence[str], tx_seq: int) -> _Knowledge:
-    per_person, rules = await events_by_person(session, niks, events_at=tx_seq, rules_at=tx_seq)
+    per_person, rules = await events_by_person(session, niks=niks, events_at=tx_seq, rules_at=tx_seq)
     recorded_on = {
         e.event_id: _cover_made_on(e.type, e.payload, e.recorded_at)
         for events in per_person.values()

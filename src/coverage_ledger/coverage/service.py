@@ -133,14 +133,16 @@ async def person_coverage(session: raw.Db, *, principal: Principal, nik: str, as
 
 
 async def answers_of(
-    session: AsyncSession, niks: Sequence[str], as_of: AsOf
+    session: AsyncSession, *, niks: Sequence[str], as_of: AsOf
 ) -> dict[str, tuple[CoverageAnswer, str] | None]:
     """Answers (with their scoping region) of many persons from one read of their events."""
-    return (await answers_on_days(session, niks, tx_seq=as_of.tx_seq, days=[as_of.valid_at]))[as_of.valid_at]
+    return (await answers_on_days(session, niks=niks, tx_seq=as_of.tx_seq, days=[as_of.valid_at]))[
+        as_of.valid_at
+    ]
 
 
 async def events_by_person(
-    session: AsyncSession, niks: Sequence[str], *, events_at: int | None, rules_at: int
+    session: AsyncSession, *, niks: Sequence[str], events_at: int | None, rules_at: int
 ) -> tuple[dict[str, list[projections.InForceEvent]], RuleTable | None]:
     """Each person's events in force at tx `events_at` (None: now), with the rule table.
 
@@ -157,10 +159,10 @@ async def events_by_person(
 
 
 async def answers_on_days(
-    session: AsyncSession, niks: Sequence[str], *, tx_seq: int, days: Sequence[date]
+    session: AsyncSession, *, niks: Sequence[str], tx_seq: int, days: Sequence[date]
 ) -> dict[date, dict[str, tuple[CoverageAnswer, str] | None]]:
     """Answers of many persons on several dates, as known at one tx, from one read of their events."""
-    per_person, rules = await events_by_person(session, niks, events_at=tx_seq, rules_at=tx_seq)
+    per_person, rules = await events_by_person(session, niks=niks, events_at=tx_seq, rules_at=tx_seq)
     return {
         day: {nik: _answer(per_person.get(nik, []), valid_at=day, rules=rules) for nik in niks}
         for day in days
@@ -171,7 +173,7 @@ async def coverage_lookup(
     session: AsyncSession, *, principal: Principal, niks: Sequence[str], as_of: AsOf
 ) -> list[tuple[str, CoverageAnswer | None]]:
     """One answer per NIK, in the order asked; None for a NIK unknown or outside the key's scope."""
-    answers = await answers_of(session, niks, as_of)
+    answers = await answers_of(session, niks=niks, as_of=as_of)
     results: list[tuple[str, CoverageAnswer | None]] = []
     for nik in niks:
         found = answers[nik]
@@ -269,7 +271,7 @@ async def search_persons(
         )
         if not candidates:
             return SearchPage(items, None)
-        answers = await answers_of(session, candidates, as_of)
+        answers = await answers_of(session, niks=candidates, as_of=as_of)
         for nik in candidates:
             after = nik
             found = answers[nik]

@@ -103,7 +103,7 @@ async def current_spans(
     `tx_seq`, for a replay); `tx_seq` is the newest tx, whose rules apply."""
     nik_list = list(set(niks))
     per_person, rules = await events_by_person(
-        session, nik_list, events_at=tx_seq if at_tx else None, rules_at=tx_seq
+        session, niks=nik_list, events_at=tx_seq if at_tx else None, rules_at=tx_seq
     )
     if len(nik_list) < _OFF_LOOP_FROM:
         return _spans_by_person(nik_list, per_person, rules)

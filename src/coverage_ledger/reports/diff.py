@@ -68,8 +68,8 @@ def diff_rows(request: DiffRequest) -> RowSource:
         for start in range(0, len(changed), BATCH):
             batch = changed[start : start + BATCH]
             niks = [nik for nik, _, _ in batch]
-            before = await answers_of(session, niks, request.then)
-            after = await answers_of(session, niks, request.now)
+            before = await answers_of(session, niks=niks, as_of=request.then)
+            after = await answers_of(session, niks=niks, as_of=request.now)
             events: dict[str, list[tuple[str, str]]] = {}
             for e in await repository.events_between(session, niks, after_tx=low, up_to_tx=high):
                 # an event may both enter and leave force between the two moments: both are told

@@ -84,7 +84,7 @@ async def get_coverage_diff(
     region: RegionQuery = None,
     format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
 ) -> StreamingResponse:
-    scope = await authorise(session, caller, name="coverage-diff", region=region, as_of=point)
+    scope = await authorise(session, principal=caller, name="coverage-diff", region=region, as_of=point)
     then = await resolve(
         session, valid_at=point.valid_at, known_at=known_at_query(known_then, field="known_then")
     )
@@ -149,9 +149,9 @@ async def logged_manifest(
     if name not in REPORT_NAMES:
         # coverage-diff compares two moments of knowledge: its own parameters, no manifest here
         raise NotFound(f"no manifest for report {name!r}; manifests: {', '.join(REPORT_NAMES)}")
-    scope = await authorise(session, principal, name=name, region=region, as_of=point)
+    scope = await authorise(session, principal=principal, name=name, region=region, as_of=point)
     report = ReportRequest(name, point, scope, format)
-    body = await manifest(session, report)
+    body = await manifest(session, request=report)
     await repository.log_access(
         session,
         key_name=principal.key_name,
@@ -228,7 +228,7 @@ async def report_download(
 ) -> StreamingResponse:
     """Check the caller may have the report, log the request, and stream the report (shared by
     the API and the web page)."""
-    scope = await authorise(session, principal, name=name, region=region, as_of=point)
+    scope = await authorise(session, principal=principal, name=name, region=region, as_of=point)
     report = ReportRequest(name, point, scope, format)
     access_id = await repository.log_access(
         session,
@@ -242,7 +242,9 @@ async def report_download(
     )
     return StreamingResponse(
         _stream(
-            opener, lambda stream_session, tally: report_chunks(stream_session, report, tally), access_id
+            opener,
+            lambda stream_session, tally: report_chunks(stream_session, request=report, tally=tally),
+            access_id,
         ),
         media_type=FORMATS[format],
         headers={

@@ -100,7 +100,7 @@ class ReportRequest:
 
 
 async def authorise(
-    session: AsyncSession, principal: Principal, *, name: str, region: str | None, as_of: AsOf
+    session: AsyncSession, *, principal: Principal, name: str, region: str | None, as_of: AsOf
 ) -> str | None:
     """The region a report covers for this caller.
 
@@ -195,7 +195,9 @@ async def counted(rows: AsyncIterator[Row], tally: Tally) -> AsyncIterator[Row]:
         yield row
 
 
-async def report_chunks(session: AsyncSession, request: ReportRequest, tally: Tally) -> AsyncIterator[bytes]:
+async def report_chunks(
+    session: AsyncSession, *, request: ReportRequest, tally: Tally
+) -> AsyncIterator[bytes]:
     """The report's bytes in its format, hashed and its rows counted into `tally` on the way."""
     columns = COLUMNS[request.name]
     if request.format == "csv" and request.name in SQL_REPORTS:
@@ -218,10 +220,10 @@ async def report_chunks(session: AsyncSession, request: ReportRequest, tally: Ta
         tally.rows = copied.rows
 
 
-async def manifest(session: AsyncSession, request: ReportRequest) -> dict[str, Any]:
+async def manifest(session: AsyncSession, *, request: ReportRequest) -> dict[str, Any]:
     """The report's `as_of`, row count, sha256, the ledger head at its tx, and the software version."""
     tally = Tally()
-    async for _ in report_chunks(session, request, tally):
+    async for _ in report_chunks(session, request=request, tally=tally):
         pass
     head = await repository.head_at(session, request.as_of.tx_seq)
     return {
