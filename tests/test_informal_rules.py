@@ -316,3 +316,46 @@ def test_years_of_contributions_count_only_months_up_to_the_incident() -> None:
     ]
     assert months_contributed(payments, by=date(2023, 2, 15)) == 26
     assert months_contributed(payments, by=date(2024, 1, 1)) == 36
+
+
+@given(
+    attempts=st.lists(
+        st.tuples(st.integers(0, 30), st.integers(0, 2), st.integers(-40, 1000)), min_size=1, max_size=12
+    ),
+    grace=st.integers(1, 4),
+)
+def test_payments_the_rules_accept_never_bring_a_lapsed_membership_back(
+    attempts: list[tuple[int, int, int]], grace: int
+) -> None:
+    """Whatever payments are tried, in whatever order and however late: the ones accepted pay
+    each month once, and a membership lapsed on one day is never covered on a later day (only a
+    reactivation or a new enrolment brings it back)."""
+    start = date(2025, 1, 1)
+    accepted: list[Payment] = []
+    for number, (offset, extra, paid_day) in enumerate(attempts):
+        first = Month.of(start).plus(offset)
+        payment = Payment(
+            f"p{number}",
+            ("JKK", "JKM"),
+            first,
+            first.plus(extra),
+            16_800 * (extra + 1),
+            start + timedelta(paid_day),
+        )
+        refusal = refuse_payment(
+            payment=payment, enrolments=[ENROLMENT], payments=accepted, reactivations=(), grace_months=grace
+        )
+        if refusal is None:
+            accepted.append(payment)
+    months = [m for p in accepted for m in p.months]
+    assert len(months) == len(set(months))
+    lapsed_on = None
+    for day in (start + timedelta(days=7 * week) for week in range(160)):
+        answer = informal_status(
+            enrolments=[ENROLMENT], payments=accepted, reactivations=(), valid_at=day, grace_months=grace
+        )
+        assert answer is not None
+        if answer.status is CoverageStatus.LAPSED and lapsed_on is None:
+            lapsed_on = day
+        if lapsed_on is not None:
+            assert answer.status is not CoverageStatus.COVERED, (lapsed_on, day, accepted)
