@@ -183,12 +183,13 @@ async def reject_repeats_of_rejected_rows(session: AsyncSession, *, upload_id: u
     await raw.execute(
         session,
         f"""
-        WITH firsts AS (SELECT nik, min(row) AS first_row FROM {STAGING} GROUP BY nik HAVING count(*) > 1),
+        WITH repeats AS (  -- driven by the few repeated rows, not by the whole file
+            SELECT v.row, s.nik, (SELECT min(f.row) FROM {STAGING} f WHERE f.nik = s.nik) AS first_row
+              FROM {VERDICTS} v JOIN {STAGING} s ON s.row = v.row
+             WHERE v.verdict = 'repeat'),
         refused AS (
-            SELECT v.row, f.first_row, s.nik
-              FROM {VERDICTS} v JOIN {STAGING} s ON s.row = v.row JOIN firsts f ON f.nik = s.nik
-             WHERE v.verdict = 'repeat'
-               AND EXISTS (SELECT 1 FROM {VERDICTS} w WHERE w.row = f.first_row AND w.verdict = 'error')),
+            SELECT r.* FROM repeats r
+             WHERE EXISTS (SELECT 1 FROM {VERDICTS} w WHERE w.row = r.first_row AND w.verdict = 'error')),
         marked AS (UPDATE {VERDICTS} v SET verdict = 'error' FROM refused r WHERE v.row = r.row)
         INSERT INTO upload_error (upload_id, row, "column", code, message)
         SELECT %(upload)s, row, 'nik', 'repeats_rejected_row',
