@@ -141,7 +141,8 @@ async def region_coverage_on_days(
         raise missing
     if by_scan:
         async for niks in repository.persons_within(session, code=code, tx_seq=tx_seq):
-            for day, answers in (await answers_on_days(session, niks=niks, tx_seq=tx_seq, days=days)).items():
+            on_days = await answers_on_days(session, niks=niks, tx_seq=tx_seq, days=list(results))
+            for day, answers in on_days.items():
                 _count(results[day], code, answers.values(), segment)
     else:
         counts = await repository.covered_counts(

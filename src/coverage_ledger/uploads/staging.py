@@ -337,7 +337,7 @@ async def persons_changed_since(session: AsyncSession, *, since_tx: int) -> bool
     return bool(rows.one()[0])
 
 
-SQL_CHECK_CODES = ("duplicate_nik", "overlapping_enrolment")
+SQL_CHECK_CODES = ("duplicate_nik", "overlapping_enrolment", "repeats_rejected_row")
 """Row errors the set-based checks write (a re-check replaces them)."""
 
 
