@@ -300,6 +300,15 @@ def test_a_new_membership_after_a_lapse_pays_its_first_month_even_when_it_starts
     )
     assert answer is not None and answer.status is CoverageStatus.COVERED
     assert answer.enrolment == new
+    # before the new membership starts, March's payment is not the lapsed membership's
+    earlier = informal_status(
+        enrolments=[old, new],
+        payments=[*payments, march],
+        reactivations=(),
+        valid_at=date(2025, 3, 10),
+        grace_months=GRACE_MONTHS,
+    )
+    assert earlier is not None and (earlier.enrolment, earlier.status) == (old, CoverageStatus.LAPSED)
     # the old membership's lapse still refuses months before the new one starts
     assert (
         _refusal(paid("feb", "2025-02", "2025-02", date(2025, 3, 20)), payments, [old, new])

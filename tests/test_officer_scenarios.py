@@ -331,3 +331,29 @@ async def test_an_officer_registered_after_the_term_ended_was_never_covered_by_i
         after = await coverage_of(client, keys, person, day)
         assert after["status"] == "term_ended", (day, after)
         assert after["period"] is None and "gives no cover" in after["reason"]
+
+
+async def test_a_term_that_never_covers_does_not_hide_an_upcoming_one(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = nik()
+    late = enrolled(
+        person,
+        event_id="pps-late",
+        role="PPS",
+        valid_from="2024-01-25",
+        valid_to="2024-02-24",
+        registered_on="2024-03-10",
+    )
+    upcoming = enrolled(
+        person,
+        event_id="kpps-next",
+        valid_from="2024-04-01",
+        valid_to="2024-05-01",
+        registered_on="2024-01-15",
+    )
+    await append(client, keys, registered(person), late, upcoming)
+    answer = await coverage_of(client, keys, person, "2024-02-01")
+    assert answer["status"] == "not_started"
+    assert answer["period"] == {"valid_from": "2024-04-01", "valid_to": "2024-05-01"}, answer
+    assert "KPPS" in answer["reason"], answer

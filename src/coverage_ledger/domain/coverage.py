@@ -138,8 +138,10 @@ def officer_coverage(
         deciding = by_status.get(status)
         if not deciding:
             continue
-        # the nearest term decides: the first upcoming one, or the last one that ended
-        term = deciding[-1] if status is CoverageStatus.TERM_ENDED else deciding[0]
+        # the nearest term decides: the first upcoming one, or the last one that ended; a term
+        # that never covers (registered after it ended) only when no other is there
+        ordered = list(reversed(deciding)) if status is CoverageStatus.TERM_ENDED else deciding
+        term = next((t for t in ordered if not _never_covers(t)), ordered[0])
         programs: tuple[str, ...] = ()
         if status is CoverageStatus.COVERED:
             programs = tuple(sorted({p for t in deciding for p in t.programs}))

@@ -95,6 +95,20 @@ def paying_enrolment(enrolments: Sequence[InformalEnrolment], first: Month) -> I
     return governing_enrolment(enrolments, first.last_day)
 
 
+def payments_of(
+    enrolment: InformalEnrolment, enrolments: Sequence[InformalEnrolment], payments: Sequence[Payment]
+) -> list[Payment]:
+    """The payments made to this membership (a later membership's first month, begun mid-month,
+    is not paid to the lapsed one it follows)."""
+    if len(enrolments) == 1:
+        return list(payments)
+    return [
+        p
+        for p in payments
+        if (owner := paying_enrolment(enrolments, p.first)) and owner.event_id == enrolment.event_id
+    ]
+
+
 def paid_months(
     payments: Sequence[Payment], programs: Sequence[str] = PROTECTION_PROGRAMS
 ) -> dict[Month, set[str]]:
@@ -147,6 +161,7 @@ def informal_status(
         return None
     if valid_at < enrolment.covers_from:
         return InformalAnswer(CoverageStatus.NOT_STARTED, enrolment, (), None, None, (enrolment.event_id,))
+    payments = payments_of(enrolment, enrolments, payments)
     paid = paid_months(payments)
     month = Month.of(valid_at)
     start = Month.of(enrolment.covers_from)
@@ -281,6 +296,7 @@ def informal_coverage(
     if answer is None or answer.enrolment is None:
         return None
     enrolment = answer.enrolment
+    payments = payments_of(enrolment, enrolments, payments)
     paid = paid_months(payments)
     month = Month.of(valid_at)
     period_from, period_to = enrolment.covers_from, enrolment.covers_from
