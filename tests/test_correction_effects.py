@@ -19,7 +19,7 @@ async def _head(client: AsyncClient, keys: Keys) -> int:
 async def _refused(client: AsyncClient, keys: Keys, secret: str, event: dict[str, Any]) -> dict[str, Any]:
     head = await _head(client, keys)
     response = await post(client, secret, event)
-    assert response.status_code in (403, 409), response.text
+    assert response.status_code in (403, 409, 422), response.text
     assert await _head(client, keys) == head  # nothing written
     body: dict[str, Any] = response.json()
     body["status"] = response.status_code
@@ -145,3 +145,35 @@ async def test_an_enrolment_cannot_come_back_without_a_registration(client: Asyn
         client, keys, keys.office, corrected(f"back-{person}", [f"ret-e-{person}"], reason="x")
     )
     assert body["status"] == 409 and body["errors"][0]["code"] == "person_not_registered"
+
+
+async def test_an_office_of_another_region_can_neither_retract_nor_restore_a_payment(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """A payment names no region: it lies where the member's BPU membership is (16.71.01)."""
+    person = nik()
+    await append(
+        client,
+        keys.office,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-01-01"),
+        paid(
+            person,
+            event_id=f"q1-{person}",
+            months=("2025-01", "2025-03"),
+            amount=50_400,
+            paid_on="2025-01-05",
+        ),
+    )
+    direct = await _refused(
+        client, keys, keys.other_office, corrected(f"w-{person}", [f"q1-{person}"], reason="x")
+    )
+    assert (direct["status"], direct["errors"][0]["code"]) == (422, "unknown_event")
+    await append(client, keys.admin, corrected(f"adm-{person}", [f"q1-{person}"], reason="bounced"))
+    undo = await _refused(
+        client, keys, keys.other_office, corrected(f"u-{person}", [f"adm-{person}"], reason="x")
+    )
+    assert (undo["status"], undo["errors"][0]["code"]) == (403, "region_out_of_scope")
+    await append(
+        client, keys.office, corrected(f"ok-{person}", [f"adm-{person}"], reason="cleared after all")
+    )

@@ -243,15 +243,31 @@ def _check_may_correct(principal: Principal, original: repository.StoredEvent, f
 
 
 def check_correction_effects(
-    *, principal: Principal, affected: Sequence[tuple[repository.StoredEvent, str]]
+    *,
+    principal: Principal,
+    affected: Sequence[tuple[repository.StoredEvent, str]],
+    member_regions: dict[str, set[str]],
+    named: set[str],
 ) -> None:
     """403 when a correction would restore or withdraw a stored event the key may not correct
     itself: superseding someone else's correction undoes it, so it is a correction of its targets
     and its replacement. `affected`: each stored event entering or leaving force, with the field
-    of the correction that moves it."""
+    of the correction that moves it. An event without a region of its own (a payment) lies in its
+    person's `member_regions`. An event the batch names outside the key's region is unknown to it
+    (422, as for an id that does not exist)."""
     for original, field in affected:
-        region = region_of(original.payload)
-        if region is not None and not principal.sees(region):
+        own = region_of(original.payload)
+        regions = {own} if own is not None else member_regions.get(original.nik or "", set())
+        if regions and not any(principal.sees(region) for region in regions):
+            if original.event_id in named:
+                raise InvalidInput(
+                    "1 problem(s) in the batch; nothing was written",
+                    [
+                        ErrorItem(
+                            "unknown_event", f"no event {original.event_id!r} in the ledger", field=field
+                        )
+                    ],
+                )
             raise Forbidden(
                 f"{field}: it would restore or withdraw an event outside this key's region",
                 [ErrorItem("region_out_of_scope", "moves an event outside the key's region", field=field)],

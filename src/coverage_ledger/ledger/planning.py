@@ -2,7 +2,7 @@
 snapshot), and work out what enters and leaves force, which projections change and what the
 append lock must find unchanged."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,6 +15,7 @@ from coverage_ledger.ledger.checks import (
     check_batch,
     check_correction_effects,
     check_overlaps,
+    region_of,
     snapshot_keys,
 )
 from coverage_ledger.ledger.informal_checks import check_informal, check_restored_payments
@@ -169,7 +170,30 @@ async def _check_effects(
             for e, cause in moved.items()
             if e in stored
         ],
+        member_regions=await _member_regions(session, principal=principal, events=stored.values()),
+        named={t for p in corrections for t in p.supersedes},
     )
+
+
+async def _member_regions(
+    session: AsyncSession, *, principal: Principal, events: Iterable[repository.StoredEvent]
+) -> dict[str, set[str]]:
+    """For a region-scoped key, the regions of the persons whose events carry no region of their
+    own (payments, reactivations): their BPU memberships' regions in force, else their domicile."""
+    niks = {
+        e.nik for e in events if e.nik and region_of(e.payload) is None and not e.type.startswith("claim.")
+    }
+    if principal.region_prefix is None or not niks:
+        return {}
+    found = await projections.in_force_events_of(
+        session, niks=niks, types=["informal.enrolled", "person.registered"]
+    )
+    memberships: dict[str, set[str]] = {}
+    domiciles: dict[str, set[str]] = {}
+    for event in found:
+        into = memberships if event.type == "informal.enrolled" else domiciles
+        into.setdefault(event.payload["nik"], set()).add(event.payload["region_code"])
+    return {nik: memberships.get(nik) or domiciles.get(nik, set()) for nik in niks}
 
 
 async def read_batch_snapshot(session: AsyncSession, prepared: Sequence[PreparedEvent]) -> Snapshot:
