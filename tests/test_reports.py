@@ -328,3 +328,5 @@ async def test_the_diff_of_a_region_says_a_person_went_elsewhere_but_not_where(u
     )
     (row,) = [r for r in response.json()["rows"] if r[0] == person]
     assert row[1:5] == ["covered", "outside_region", "16.71.01", None]
+    assert not any(f"there-{person}" in change for change in row[5]), row  # the other region's event
+    assert any(f"here-{person}:officer.enrolled:left" in change for change in row[5]), row

@@ -25,7 +25,8 @@ COLUMNS = (
 """`changed_by`: `tx:event_id:type:entered|left` for each event about the person that entered or
 left force between the two moments; `sources`: the txs' sources (`upload:<id>`, `api`, …). On a
 side where the person counted in a region outside the one asked, the status is `outside_region`
-and the region empty: the report tells that they came or went, not where."""
+and the region empty, and that region's events are left out of `changed_by` and `sources`: the
+report tells that they came or went, not where."""
 OUTSIDE = "outside_region"
 BATCH = 2_000
 
@@ -72,6 +73,8 @@ def diff_rows(request: DiffRequest) -> RowSource:
             after = await answers_of(session, niks=niks, as_of=request.now)
             events: dict[str, list[tuple[str, str]]] = {}
             for e in await repository.events_between(session, niks, after_tx=low, up_to_tx=high):
+                if e.region_code is not None and not _within(e.region_code, request.region):
+                    continue  # another region's event: neither its id nor its upload is told
                 # an event may both enter and leave force between the two moments: both are told
                 if low < e.tx_from <= high:
                     events.setdefault(e.nik, []).append(

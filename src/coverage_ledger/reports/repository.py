@@ -238,8 +238,10 @@ async def events_between(
             session,
             """
             SELECT k.nik, k.event_id, k.type, k.tx_from, k.tx_to, k.superseded_by,
-                   entered.source AS entered_source, gone.source AS left_source
+                   entered.source AS entered_source, gone.source AS left_source,
+                   e.payload->>'region_code' AS region_code
               FROM event_knowledge k
+              JOIN ledger_event e ON e.event_id = k.event_id
               JOIN ledger_tx entered ON entered.tx_seq = k.tx_from
               LEFT JOIN ledger_tx gone ON gone.tx_seq = k.tx_to
              WHERE k.nik = ANY(%(niks)s)
