@@ -355,3 +355,41 @@ async def test_work_accident_benefits_follow_the_rule_of_the_incident_date(
         totals[component["name"]] = totals.get(component["name"], 0) + component["amount"]
     assert totals == expected
     assert body["payable_amount"] == sum(expected.values())
+
+
+async def test_a_reversal_naming_no_payment_does_not_reverse_later_ones(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Paid, reversed (all payments so far), paid again: the new payment stands, and a third one
+    would pay more than was approved."""
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("C-rev", person, incident="2024-02-14", filed_on="2024-02-20"),
+        approved("C-rev", "2024-02-21"),
+        paid("C-rev", 42_000_000, "2024-02-22", event_id="c-rev-p1"),
+    )
+    await append(
+        client, keys.office, reversed_("C-rev", "paid to the wrong account", reversed_on="2024-02-23")
+    )
+    await append(client, keys.office, paid("C-rev", 42_000_000, "2024-02-26", event_id="c-rev-p2"))
+    body = await claim(client, keys.office, "C-rev")
+    assert (body["status"], body["paid_amount"], body["reversed_amount"]) == ("paid", 42_000_000, 42_000_000)
+    third = await post(client, keys.office, paid("C-rev", 42_000_000, "2024-02-27", event_id="c-rev-p3"))
+    assert third.status_code == 409 and third.json()["errors"][0]["code"] == "overpaid", third.text
+
+
+async def test_a_rejected_claim_has_nothing_payable_and_no_due_date(client: AsyncClient, keys: Keys) -> None:
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("C-no", person, incident="2024-02-14", filed_on="2024-02-20"),
+        rejected("C-no", "2024-02-21", "not on duty that day"),
+    )
+    body = await claim(client, keys.office, "C-no")
+    assert (body["status"], body["payable_amount"], body["due_date"]) == ("rejected", 0, None)
+    listed = await client.get("/v1/claims", params={"status": "rejected"}, headers=Keys.header(keys.office))
+    (item,) = [c for c in listed.json()["items"] if c["claim_id"] == "C-no"]
+    assert (item["payable_amount"], item["due_date"]) == (0, None)

@@ -90,6 +90,8 @@ class ClaimReview:
         decision = self.state.decision
         if decision is not None and decision.approved and decision.amount is not None:
             return decision.amount
+        if decision is not None:  # rejected: nothing is payable, whatever the rules would give
+            return 0
         return undecided.assessment.amount if undecided.eligibility.payable else 0
 
 
@@ -199,8 +201,13 @@ def _steps(
     decisions: list[Decision] = []
     payments: list[ClaimPayment] = []
     reversals: list[PaymentReversal] = []
+    # the payments in force before each reversal, in log order: what one naming no payment undoes
+    # (a payment made after it is not reversed by it)
+    before_each: dict[str, list[str]] = {}
     for e in events:
         p = e.payload
+        if e.type == "claim.reversed":
+            before_each[e.event_id] = [pay.event_id for pay in payments]
         if e.type in ("claim.approved", "claim.rejected"):
             approved = e.type == "claim.approved"
             decisions.append(
@@ -219,7 +226,7 @@ def _steps(
     for e in events:
         if e.type == "claim.reversed":
             p = e.payload
-            targets = [p["payment_event_id"]] if p.get("payment_event_id") else paid_ids
+            targets = [p["payment_event_id"]] if p.get("payment_event_id") else before_each[e.event_id]
             reversed_on = (
                 date.fromisoformat(p["reversed_on"]) if p.get("reversed_on") else jakarta_date(e.recorded_at)
             )
@@ -284,7 +291,10 @@ async def review_events(
         decisions, payments, reversals = _steps(per_claim[claim_id], then)
         state = claim_state(decisions=decisions, payments=payments, reversals=reversals)
         service = knowledge[anchor.tx_seq].benefits.service.get(filing.program)
-        anchor_due = working_days_after(filing.complete_on, service.working_days) if service else None
+        rejected = state.status is ClaimStatus.REJECTED
+        anchor_due = (
+            working_days_after(filing.complete_on, service.working_days) if service and not rejected else None
+        )
         reviews[claim_id] = _review(
             filing,
             filed,
