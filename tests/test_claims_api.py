@@ -393,3 +393,23 @@ async def test_a_rejected_claim_has_nothing_payable_and_no_due_date(client: Asyn
     listed = await client.get("/v1/claims", params={"status": "rejected"}, headers=Keys.header(keys.office))
     (item,) = [c for c in listed.json()["items"] if c["claim_id"] == "C-no"]
     assert (item["payable_amount"], item["due_date"]) == (0, None)
+
+
+async def test_a_decided_claim_cannot_be_refiled_under_its_decision(client: AsyncClient, keys: Keys) -> None:
+    """Correcting the filing of an approved claim (another person, benefit or incident) would change
+    what the approval stood for: the decision goes with it, and the claim is decided again."""
+    person, other = await kpps_2024(client, keys), await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("C-refile", person, incident="2024-02-14"),
+        approved("C-refile", "2024-02-20"),
+    )
+    swapped = filed("C-refile", other, incident="2023-02-14") | {"event_id": "C-refile-filed-2"}
+    alone = await post(client, keys.office, corrected("refile-1", ["C-refile-filed"], replacement=swapped))
+    assert alone.status_code == 409, alone.text
+    assert alone.json()["errors"][0]["code"] == "decided_claim_refiled"
+    # with its decision superseded too, the claim is filed again, undecided
+    both = corrected("refile-2", ["C-refile-filed", "C-refile-approved"], replacement=swapped)
+    assert (await post(client, keys.office, both)).status_code == 200
+    assert (await claim(client, keys.office, "C-refile"))["status"] == "filed"

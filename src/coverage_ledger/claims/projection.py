@@ -21,6 +21,7 @@ CONFLICTS = frozenset(
     {
         "claim_id_taken",
         "claim_already_decided",
+        "decided_claim_refiled",
         "not_eligible",
         "claim_not_approved",
         "overpaid",
@@ -97,6 +98,20 @@ def _problems(
             )
         )
     decision = review.state.decision
+    if (
+        decision is not None
+        and review.filed.event_id in change.entering
+        and decision.event_id not in change.entering
+    ):
+        # the decision judged the filing it was made on; another filing under it would change
+        # the person, benefit or incident an approval (and its amount) stood for
+        problems.append(
+            error(
+                "decided_claim_refiled",
+                f"claim {claim_id!r} is decided: supersede its decision with the filing, then decide again",
+                review.filed.event_id,
+            )
+        )
     if decision is not None and decision.approved and decision.event_id in change.entering:
         if not review.then.eligibility.payable:
             problems.append(error("not_eligible", review.then.eligibility.reason, decision.event_id))
