@@ -413,3 +413,38 @@ async def test_a_decided_claim_cannot_be_refiled_under_its_decision(client: Asyn
     both = corrected("refile-2", ["C-refile-filed", "C-refile-approved"], replacement=swapped)
     assert (await post(client, keys.office, both)).status_code == 200
     assert (await claim(client, keys.office, "C-refile"))["status"] == "filed"
+
+
+async def test_a_claim_cannot_tell_of_days_to_come_or_pay_before_its_incident(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = await kpps_2024(client, keys)
+    future = await post(client, keys.office, filed("C-soon", person, incident="2099-02-14"))
+    assert future.status_code == 422 and future.json()["errors"][0]["code"] == "day_in_future", future.text
+    assert future.json()["errors"][0]["field"] == "events[0].incident_date"
+    await append(
+        client, keys.office, filed("C-days", person, incident="2024-02-14"), approved("C-days", "2024-02-20")
+    )
+    early = await post(client, keys.office, paid("C-days", 1_000_000, "2024-02-10"))
+    assert early.status_code == 422 and early.json()["errors"][0]["code"] == "day_before_incident", early.text
+
+
+async def test_a_claim_id_of_another_region_is_taken_and_nothing_more_is_told(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("C-same", person, incident="2024-02-14"),
+        approved("C-same", "2024-02-20"),
+        paid("C-same", 30_000_000, "2024-02-22"),
+    )
+    elsewhere = nik(district="320101")
+    await append(client, keys.other_office, registered(elsewhere, region="32.01.01"))
+    twin = filed("C-same", elsewhere, incident="2024-02-14") | {"event_id": "c-same-west"}
+    clash = await post(client, keys.other_office, twin)
+    assert clash.status_code == 409
+    codes = [e["code"] for e in clash.json()["errors"]]
+    assert "claim_id_taken" in codes and "overpaid" not in codes, codes
+    assert "30,000,000" not in clash.text

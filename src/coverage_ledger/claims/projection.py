@@ -53,6 +53,7 @@ def _problems(
     events: Sequence[ClaimEvent],
     review: ClaimReview | None,
     change: ClaimChange,
+    recording_day: date,
 ) -> list[ErrorItem]:
     """Why the claim, as this tx leaves it, cannot stand."""
     entering = [e for e in events if e.event_id in change.entering]
@@ -71,9 +72,11 @@ def _problems(
         return [error("person_not_registered", "no person with this NIK is visible", field=".nik")]
     problems: list[ErrorItem] = []
     if len(filed) > 1:
-        problems.append(
+        # said alone: the rest would describe the other filing's claim, perhaps another region's
+        return [
             error("claim_id_taken", f"claim {claim_id!r} is already filed", filed[-1].event_id, ".claim_id")
-        )
+        ]
+    problems += _date_problems(review, change, recording_day, error)
     if review.filed.event_id in change.entering:
         if review.now.coverage is None:
             problems.append(
@@ -138,6 +141,46 @@ def _problems(
             )
         )
     problems.extend(_reversal_problems(review, change, error))
+    return problems
+
+
+_DAY_FIELDS = {
+    "claim.filed": ("incident_date", "filed_on"),
+    "claim.approved": ("decided_on",),
+    "claim.rejected": ("decided_on",),
+    "claim.paid": ("paid_on",),
+}
+
+
+def _date_problems(
+    review: ClaimReview, change: ClaimChange, recording_day: date, error: "_ErrorFn"
+) -> list[ErrorItem]:
+    """The days an entering claim event states lie neither after the day it is recorded on (a
+    death is not claimed before it happens) nor, for a decision or payment, before the incident."""
+    problems: list[ErrorItem] = []
+    for e in review.events:
+        if e.event_id not in change.entering:
+            continue
+        for name in _DAY_FIELDS.get(e.type, ()):
+            value = e.payload.get(name)
+            if value is None:
+                continue
+            day = date.fromisoformat(value)
+            if day > recording_day:
+                problems.append(
+                    error(
+                        "day_in_future",
+                        f"{name} {day} is after the day it is recorded on",
+                        e.event_id,
+                        f".{name}",
+                    )
+                )
+            elif e.type != "claim.filed" and day < review.filing.incident_date:
+                problems.append(
+                    error(
+                        "day_before_incident", f"{name} {day} is before the incident", e.event_id, f".{name}"
+                    )
+                )
     return problems
 
 
@@ -217,7 +260,7 @@ async def project_claims(
     problems = [
         item
         for claim_id, events in per_claim.items()
-        for item in _problems(principal, claim_id, events, reviews.get(claim_id), change)
+        for item in _problems(principal, claim_id, events, reviews.get(claim_id), change, recording_day)
     ]
     # a claim the key could not see before this tx (whatever the tx makes of it) is not its to touch
     before, _ = await repository.open_rows(session, claim_ids)
