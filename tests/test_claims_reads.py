@@ -232,3 +232,37 @@ async def test_two_offices_paying_the_same_claim_at_once_cannot_both_win(fresh_d
                 assert codes == [409, 409]
         body = await claim(client, keys.office, "R-1")
         assert (body["status"], body["paid_amount"], len(body["payments"])) == ("paid", 42_000_000, 1)
+
+
+async def test_a_claim_whose_payments_were_all_reversed_is_overdue_from_the_reversal_on(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Complete 4 Mar 2024, due 7 Mar, paid 6 Mar, the payment taken back on 12 Mar: owed again
+    from 12 Mar, so overdue from then on, and not on the days it was paid."""
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("R-back", person, incident="2024-02-14", filed_on="2024-03-01", complete_on="2024-03-04"),
+        approved("R-back", "2024-03-05"),
+        paid("R-back", 42_000_000, "2024-03-06", event_id="r-back-p1"),
+    )
+    await append(
+        client,
+        keys.office,
+        reversed_(
+            "R-back", "paid to the wrong account", payment_event_id="r-back-p1", reversed_on="2024-03-12"
+        ),
+    )
+
+    async def overdue_on(day: str) -> bool:
+        listed = await client.get(
+            "/v1/claims", params={"overdue": "true", "valid_at": day}, headers=Keys.header(keys.office)
+        )
+        detail = await claim(client, keys.office, "R-back", valid_at=day)
+        in_list = "R-back" in [c["claim_id"] for c in listed.json()["items"]]
+        assert in_list == ("overdue" in detail["flags"]), (day, detail["flags"])
+        return in_list
+
+    assert await overdue_on("2024-03-11") is False
+    assert await overdue_on("2024-03-20") is True

@@ -229,6 +229,7 @@ def record_of(review: ClaimReview) -> RecordRow:
         paid_amount=review.state.paid,
         due_on=review.anchor_due_on,
         settled_on=review.settled_on,
+        reversed_on=review.state.owed_again_on,
     )
 
 

@@ -75,6 +75,7 @@ class RecordRow:
     paid_amount: int
     due_on: date | None
     settled_on: date | None
+    reversed_on: date | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,7 @@ class PaymentRow:
 
 _RECORD_COLUMNS = (
     "claim_id, nik, region_code, benefit, incident_date, status, payable_amount, paid_amount, "
-    "due_on, settled_on"
+    "due_on, settled_on, reversed_on"
 )
 _PAYMENT_COLUMNS = "payment_event_id, claim_id, region_code, benefit, paid_on, amount, first_of_claim"
 
@@ -148,7 +149,7 @@ async def replace_rows(
         async with conn.cursor() as cursor:
             await cursor.executemany(
                 f"INSERT INTO claim_record (tx_from, {_RECORD_COLUMNS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [(tx_seq, *_record_tuple(r)) for r in new_records],
             )
     if new_payments:
@@ -172,6 +173,7 @@ def _record_tuple(r: RecordRow) -> tuple[Any, ...]:
         r.paid_amount,
         r.due_on,
         r.settled_on,
+        r.reversed_on,
     )
 
 
@@ -197,7 +199,8 @@ async def records_as_of(
         f"AND {_WITHIN} AND r.claim_id > %(after)s "
         "AND (%(statuses)s::text[] IS NULL OR r.status = ANY(%(statuses)s::text[])) "
         "AND (%(due_before)s::date IS NULL "
-        "     OR (r.status = ANY(%(open)s) AND r.due_on < %(due_before)s::date)) "
+        "     OR ((r.status = ANY(%(open)s) OR r.reversed_on <= %(due_before)s::date) "
+        "         AND r.due_on < %(due_before)s::date)) "
         "ORDER BY r.claim_id LIMIT %(limit)s",
         {
             "tx": tx_seq,

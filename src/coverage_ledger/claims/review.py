@@ -16,7 +16,6 @@ from coverage_ledger.coverage.service import PersonSources, answer_on, events_by
 from coverage_ledger.domain.benefit_table import BenefitTable, benefit_table
 from coverage_ledger.domain.claim_benefit import Assessment, Filing, Membership, assess
 from coverage_ledger.domain.claims import (
-    STILL_OPEN,
     ClaimPayment,
     ClaimState,
     ClaimStatus,
@@ -336,7 +335,7 @@ def _review(
             service_working_days=service.working_days,
             penalty_bp_per_day=service.penalty_bp_per_day,
         )
-    still_open = state.status in STILL_OPEN
+    still_open = state.still_open_on(today)
     flags = review_flags(
         state=state,
         eligibility_then=then.eligibility,

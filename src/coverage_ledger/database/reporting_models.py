@@ -55,6 +55,9 @@ class ClaimRecord(_KnownFromTo, Base):
     """Last day of the service time (working days after the claim was complete)."""
     settled_on: Mapped[date | None] = mapped_column(Date)
     """Day the approved amount was fully paid; NULL while it is not."""
+    reversed_on: Mapped[date | None] = mapped_column(Date)
+    """For a claim whose payments were all reversed: the day the last one was taken back (Asia/
+    Jakarta), from which it is owed, and can be overdue, again; NULL otherwise."""
 
 
 class ClaimPayment(_KnownFromTo, Base):

@@ -74,6 +74,21 @@ class ClaimState:
     reversals: tuple[PaymentReversal, ...]
 
     @property
+    def owed_again_on(self) -> date | None:
+        """For a claim whose payments were all reversed: the day the last was taken back, from
+        which the approved amount is owed (and can be overdue) again."""
+        if self.status is not ClaimStatus.REVERSED or not self.reversals:
+            return None
+        return max(r.reversed_on for r in self.reversals)
+
+    def still_open_on(self, day: date) -> bool:
+        """Whether the claim waits for (the rest of) its money on `day`."""
+        if self.status is ClaimStatus.REVERSED:
+            owed = self.owed_again_on
+            return owed is not None and owed <= day
+        return self.status in STILL_OPEN
+
+    @property
     def outstanding(self) -> int:
         """Rupiah approved and not (or no longer) paid."""
         if self.decision is None or not self.decision.approved or self.decision.amount is None:

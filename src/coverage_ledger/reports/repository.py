@@ -55,7 +55,7 @@ SELECT claim_id, nik, region_code, benefit, incident_date, status, payable_amoun
   FROM claim_record r
  WHERE r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s)
    AND {raw.within_region("r.region_code")}
-   AND (NOT %(overdue)s OR (r.status IN ({_OPEN}) AND r.due_on < %(day)s))
+   AND (NOT %(overdue)s OR ((r.status IN ({_OPEN}) OR r.reversed_on <= %(day)s) AND r.due_on < %(day)s))
  ORDER BY r.claim_id
 """
 """Claims as known at the tx (only the overdue ones on the day with `overdue`)."""
