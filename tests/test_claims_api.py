@@ -448,3 +448,42 @@ async def test_a_claim_id_of_another_region_is_taken_and_nothing_more_is_told(
     codes = [e["code"] for e in clash.json()["errors"]]
     assert "claim_id_taken" in codes and "overpaid" not in codes, codes
     assert "30,000,000" not in clash.text
+
+
+async def test_correcting_a_reversal_or_the_payment_it_took_keeps_what_it_took(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """A reversal naming no payment takes back those paid by its day; corrections of the reversal
+    or of that payment, appended after a later payment, change nothing of that."""
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("C-keep", person, incident="2024-02-14", filed_on="2024-02-20"),
+        approved("C-keep", "2024-02-21"),
+        paid("C-keep", 42_000_000, "2024-02-22", event_id="c-keep-p1"),
+    )
+    back = reversed_("C-keep", "returned by the bank", reversed_on="2024-02-23")
+    await append(client, keys.office, back)
+    await append(client, keys.office, paid("C-keep", 42_000_000, "2024-02-26", event_id="c-keep-p2"))
+    reworded = back | {"event_id": "c-keep-r2", "reason": "returned: account closed"}
+    await append(client, keys.office, corrected("c-keep-fix-r", [back["event_id"]], replacement=reworded))
+    body = await claim(client, keys.office, "C-keep")
+    assert (body["status"], body["paid_amount"], body["reversed_amount"]) == ("paid", 42_000_000, 42_000_000)
+    moved = paid("C-keep", 42_000_000, "2024-02-21", event_id="c-keep-p1b")
+    fix = await post(client, keys.office, corrected("c-keep-fix-p", ["c-keep-p1"], replacement=moved))
+    assert fix.status_code == 200, fix.text
+    body = await claim(client, keys.office, "C-keep")
+    assert (body["status"], body["paid_amount"], body["reversed_amount"]) == ("paid", 42_000_000, 42_000_000)
+
+
+async def test_a_claim_cannot_be_completed_or_reversed_on_a_day_to_come(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = await kpps_2024(client, keys)
+    later = await post(
+        client, keys.office, filed("C-late", person, incident="2024-02-14", complete_on="2099-01-01")
+    )
+    assert later.status_code == 422 and later.json()["errors"][0]["field"] == "events[0].complete_on", (
+        later.text
+    )

@@ -145,10 +145,11 @@ def _problems(
 
 
 _DAY_FIELDS = {
-    "claim.filed": ("incident_date", "filed_on"),
+    "claim.filed": ("incident_date", "filed_on", "complete_on"),
     "claim.approved": ("decided_on",),
     "claim.rejected": ("decided_on",),
     "claim.paid": ("paid_on",),
+    "claim.reversed": ("reversed_on",),
 }
 
 

@@ -200,13 +200,8 @@ def _steps(
     decisions: list[Decision] = []
     payments: list[ClaimPayment] = []
     reversals: list[PaymentReversal] = []
-    # the payments in force before each reversal, in log order: what one naming no payment undoes
-    # (a payment made after it is not reversed by it)
-    before_each: dict[str, list[str]] = {}
     for e in events:
         p = e.payload
-        if e.type == "claim.reversed":
-            before_each[e.event_id] = [pay.event_id for pay in payments]
         if e.type in ("claim.approved", "claim.rejected"):
             approved = e.type == "claim.approved"
             decisions.append(
@@ -225,9 +220,15 @@ def _steps(
     for e in events:
         if e.type == "claim.reversed":
             p = e.payload
-            targets = [p["payment_event_id"]] if p.get("payment_event_id") else before_each[e.event_id]
             reversed_on = (
                 date.fromisoformat(p["reversed_on"]) if p.get("reversed_on") else jakarta_date(e.recorded_at)
+            )
+            # one naming no payment takes back those paid by its day: a payment made after it
+            # stands, and a correction of either keeps it so whatever the order of the log
+            targets = (
+                [p["payment_event_id"]]
+                if p.get("payment_event_id")
+                else [pay.event_id for pay in payments if pay.paid_on <= reversed_on]
             )
             reversals.extend(
                 PaymentReversal(e.event_id, target, reversed_on, p["reason"])

@@ -132,7 +132,8 @@ class ClaimReversed(_ClaimEvent):
     type: Literal["claim.reversed"]
     reason: Text
     payment_event_id: EventId | None = Field(
-        default=None, description="The `claim.paid` reversed; default: every payment in force."
+        default=None,
+        description="The `claim.paid` reversed; default: every payment paid on or before reversed_on.",
     )
     reversed_on: Day | None = Field(default=None, description="Default: the recording date.")
 
