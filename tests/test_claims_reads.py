@@ -4,7 +4,11 @@ import asyncio
 from typing import Any
 
 from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.database.migrate import apply_pending_reprojections
+from coverage_ledger.ledger.rebuild import rebuild_check
 from tests.claims_support import append, approved, claim, filed, kpps_2024, paid, post, reversed_
 from tests.live_app import live_app
 from tests.support import Keys, enrolled_bpu, nik, registered
@@ -266,3 +270,28 @@ async def test_a_claim_whose_payments_were_all_reversed_is_overdue_from_the_reve
 
     assert await overdue_on("2024-03-11") is False
     assert await overdue_on("2024-03-20") is True
+
+
+async def test_an_upgrade_rebuilds_the_claim_projection_a_migration_left_pending(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    """Migration 0010 added claim_record.reversed_on: rows written before it hold NULL there, and
+    the next `db upgrade` rebuilds the claims from the log."""
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("R-old", person, incident="2024-02-14", filed_on="2024-02-20"),
+        approved("R-old", "2024-02-21"),
+        paid("R-old", 42_000_000, "2024-02-22", event_id="r-old-p1"),
+    )
+    await append(client, keys.office, reversed_("R-old", "returned", reversed_on="2024-02-23"))
+    assert await rebuild_check(session) == []
+    await session.execute(text("UPDATE claim_record SET reversed_on = NULL"))  # as the migration left it
+    await session.execute(
+        text("INSERT INTO pending_reprojection (projection, reason) VALUES ('claims', 'test')")
+    )
+    assert any("claim_record" in d for d in await rebuild_check(session))
+    assert await apply_pending_reprojections(session) == ["claims"]
+    assert await rebuild_check(session) == []
+    assert await apply_pending_reprojections(session) == []

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.claims import repository
 from coverage_ledger.claims.projection import payments_of, record_of
+from coverage_ledger.claims.repository import PaymentRow, RecordRow
 from coverage_ledger.claims.review import review_claims
 
 Interval = tuple[str, int, int | None, Hashable]
@@ -31,8 +32,9 @@ def _intervals(history: dict[str, list[tuple[int, Hashable | None]]]) -> set[Int
     return found
 
 
-async def claim_differences(session: AsyncSession) -> list[str]:
-    """Differences between the claim projections rebuilt from the log and the stored ones."""
+async def _expected(session: AsyncSession) -> tuple[set[Interval], set[Interval]]:
+    """The claim_record and claim_payment intervals the log gives, each claim reviewed again at
+    every tx that changed its events."""
     touched = await repository.claim_touches(session)
     records: dict[str, list[tuple[int, Hashable | None]]] = {}
     payments: dict[str, list[tuple[int, Hashable | None]]] = {}
@@ -45,10 +47,28 @@ async def claim_differences(session: AsyncSession) -> list[str]:
             rows = {p.payment_event_id: p for p in payments_of(review)} if review else {}
             for payment_id in known_payments.get(claim_id, set()) | rows.keys():
                 payments.setdefault(payment_id, []).append((tx, rows.get(payment_id)))
+    return _intervals(records), _intervals(payments)
+
+
+async def claim_differences(session: AsyncSession) -> list[str]:
+    """Differences between the claim projections rebuilt from the log and the stored ones."""
+    expected_records, expected_payments = await _expected(session)
     stored_records, stored_payments = await repository.all_rows(session)
-    return _compare("claim_record", _intervals(records), stored_records) + _compare(
-        "claim_payment", _intervals(payments), stored_payments
+    return _compare("claim_record", expected_records, stored_records) + _compare(
+        "claim_payment", expected_payments, stored_payments
     )
+
+
+async def reproject_claims(session: AsyncSession) -> int:
+    """Rebuild the claim projections from the log (after a release changed how claims are
+    projected); the number of claim_record rows written. The caller holds the append lock."""
+    records, payments = await _expected(session)
+    await repository.replace_all_rows(
+        session,
+        records=[(key, start, end, row) for key, start, end, row in records if isinstance(row, RecordRow)],
+        payments=[(key, start, end, row) for key, start, end, row in payments if isinstance(row, PaymentRow)],
+    )
+    return len(records)
 
 
 def _compare(table: str, expected: set[Interval], stored: Iterable[Interval]) -> list[str]:

@@ -303,6 +303,29 @@ async def payment_ids_of(session: AsyncSession, claim_ids: Iterable[str]) -> dic
     return found
 
 
+async def replace_all_rows(
+    session: AsyncSession,
+    *,
+    records: Iterable[tuple[str, int, int | None, RecordRow]],
+    payments: Iterable[tuple[str, int, int | None, PaymentRow]],
+) -> None:
+    """Replace every claim_record and claim_payment row by these (a rebuild from the log)."""
+    await raw.execute(session, "DELETE FROM claim_record")
+    await raw.execute(session, "DELETE FROM claim_payment")
+    conn = await raw.driver_connection(session)
+    async with conn.cursor() as cursor:
+        await cursor.executemany(
+            f"INSERT INTO claim_record (tx_from, tx_to, {_RECORD_COLUMNS}) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [(tx_from, tx_to, *_record_tuple(row)) for _, tx_from, tx_to, row in records],
+        )
+        await cursor.executemany(
+            f"INSERT INTO claim_payment (tx_from, tx_to, {_PAYMENT_COLUMNS}) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [(tx_from, tx_to, *astuple(row)) for _, tx_from, tx_to, row in payments],
+        )
+
+
 async def all_rows(
     session: AsyncSession,
 ) -> tuple[list[tuple[str, int, int | None, RecordRow]], list[tuple[str, int, int | None, PaymentRow]]]:

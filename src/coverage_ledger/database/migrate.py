@@ -7,9 +7,12 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.claims.rebuild import reproject_claims
 from coverage_ledger.coverage.spans import backfill_spans
 from coverage_ledger.database.engine import create_engine_for, create_sync_engine, session_factory
+from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.repository import take_append_lock
 from coverage_ledger.reference.genesis import ensure_reference_data
 
@@ -40,6 +43,18 @@ def migrate_schema(url: str, revision: str = "head") -> None:
         engine.dispose()
 
 
+async def apply_pending_reprojections(session: AsyncSession) -> list[str]:
+    """Rebuild from the log the projections a migration left pending (the caller holds the append
+    lock); the ones rebuilt."""
+    pending = await projections.pending_reprojections(session)
+    if "claims" in pending:
+        # a migration changed how claims are projected: their history is rebuilt from the log
+        rows = await reproject_claims(session)
+        await projections.reprojection_done(session, projection="claims")
+        log.info("claim projection rebuilt from the log: %d claim_record rows", rows)
+    return pending
+
+
 async def _write_genesis(url: str) -> list[int]:
     engine = create_engine_for(url, pool_size=1)
     try:
@@ -51,6 +66,7 @@ async def _write_genesis(url: str) -> list[int]:
             replayed = await backfill_spans(session)
             if replayed:
                 log.info("coverage projection built by replaying %d txs", replayed)
+            await apply_pending_reprojections(session)
         return written
     finally:
         await engine.dispose()

@@ -227,6 +227,18 @@ class ApiKey(Base):
     """When the key was revoked; NULL while valid."""
 
 
+class PendingReprojection(Base):
+    """A projection to rebuild from the log at the next `db upgrade`: written by a migration that
+    changed how the projection is computed in Python, which SQL cannot redo. Operational."""
+
+    __tablename__ = "pending_reprojection"
+
+    projection: Mapped[str] = mapped_column(Text, primary_key=True)
+    """Which projection: `claims` (claim_record and claim_payment)."""
+    reason: Mapped[str] = mapped_column(Text)
+    """The migration that asked for it, and why."""
+
+
 class WebSession(Base):
     """A signed-in browser: its cookie holds a random token, this row only the token's sha256.
     Operational, not a ledger event; signing out deletes the row."""

@@ -178,3 +178,14 @@ async def vault_entries(
         {"ids": ids},
     )
     return {r.event_id: (bytes(r.salt), r.fields) for r in rows}
+
+
+async def pending_reprojections(session: raw.Db) -> list[str]:
+    """Projections a migration left to rebuild from the log at the next `db upgrade`."""
+    rows = await raw.execute(session, "SELECT projection FROM pending_reprojection ORDER BY projection")
+    return [row[0] for row in rows]
+
+
+async def reprojection_done(session: raw.Db, *, projection: str) -> None:
+    """Clear a rebuilt projection from the pending list."""
+    await raw.execute(session, "DELETE FROM pending_reprojection WHERE projection = %(p)s", {"p": projection})
