@@ -111,7 +111,8 @@ def _problems(
         problems.append(
             error(
                 "decided_claim_refiled",
-                f"claim {claim_id!r} is decided: supersede its decision with the filing, then decide again",
+                f"claim {claim_id!r} is decided: supersede its decision with the filing and decide "
+                "again in the same batch (its payments stand only under an approval)",
                 review.filed.event_id,
             )
         )
