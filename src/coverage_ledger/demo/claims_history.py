@@ -121,7 +121,7 @@ def claim_events(
         }
         decided_on = working_days_after(complete_on, 1)
         for day, event in (
-            (filed_on, filed),
+            (complete_on, filed),  # recorded once its documents are complete, a fact by then
             (
                 decided_on,
                 {"event_id": f"demo:{claim_id}:approved", "type": "claim.approved", "claim_id": claim_id}
