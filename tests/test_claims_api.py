@@ -487,3 +487,25 @@ async def test_a_claim_cannot_be_completed_or_reversed_on_a_day_to_come(
     assert later.status_code == 422 and later.json()["errors"][0]["field"] == "events[0].complete_on", (
         later.text
     )
+
+
+async def test_resending_another_regions_event_tells_nothing_about_it(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """The same id from a key of another region: identical or not, the answer is the same 409."""
+    person = await kpps_2024(client, keys)
+    payment = paid("C-oracle", 30_000_000, "2024-02-22", event_id="c-oracle-p1")
+    await append(
+        client,
+        keys.office,
+        filed("C-oracle", person, incident="2024-02-14", filed_on="2024-02-20"),
+        approved("C-oracle", "2024-02-21"),
+        payment,
+    )
+    answers = []
+    for guess in (payment, payment | {"amount": 29_000_000}):
+        response = await post(client, keys.other_office, guess)
+        answers.append((response.status_code, response.json()["errors"][0]["code"]))
+    assert answers == [(409, "event_id_taken"), (409, "event_id_taken")]
+    own = await post(client, keys.office, payment)
+    assert own.status_code == 200 and own.json()["duplicates"] == 1

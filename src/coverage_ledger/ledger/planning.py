@@ -8,8 +8,10 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.claims import repository as claims_repository
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.supersession import EventLinks, changes_after_append
+from coverage_ledger.errors import Conflict, ErrorItem
 from coverage_ledger.ledger import projections, repository
 from coverage_ledger.ledger.checks import (
     check_batch,
@@ -173,6 +175,38 @@ async def _check_effects(
         member_regions=await _member_regions(session, principal=principal, events=stored.values()),
         named={t for p in corrections for t in p.supersedes},
     )
+
+
+async def check_resends_in_scope(
+    session: AsyncSession, *, principal: Principal, prepared: Sequence[PreparedEvent], snapshot: Snapshot
+) -> None:
+    """409 `event_id_taken` for an id the batch re-sends that belongs to an event outside the
+    key's region, whatever its content: "duplicate" or "different content" would confirm another
+    region's event (a guessed payment amount, say)."""
+    if principal.role is Role.ADMIN or principal.region_prefix is None:
+        return
+    resent = [snapshot.stored[p.row.event_id] for p in prepared if p.row.event_id in snapshot.stored]
+    if not resent:
+        return
+    members = await _member_regions(session, principal=principal, events=resent)
+    claim_ids = sorted({e.payload["claim_id"] for e in resent if e.type.startswith("claim.")})
+    claims = (await claims_repository.open_rows(session, claim_ids))[0] if claim_ids else {}
+    paths = {p.row.event_id: p.path for p in prepared}
+    for event in resent:
+        own = region_of(event.payload)
+        if own is not None:
+            regions = {own}
+        elif event.type.startswith("claim."):
+            record = claims.get(event.payload["claim_id"])
+            regions = {record.region_code} if record is not None else set()
+        else:
+            regions = members.get(event.nik or "", set())
+        if regions and not any(principal.sees(region) for region in regions):
+            field = f"{paths[event.event_id]}.event_id"
+            raise Conflict(
+                f"event_id {event.event_id!r} is already taken; choose another",
+                [ErrorItem("event_id_taken", "the event_id is taken", field=field)],
+            )
 
 
 async def _member_regions(

@@ -19,7 +19,7 @@ from coverage_ledger.domain.timeframes import format_instant, jakarta_date
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.ledger import projections, repository
 from coverage_ledger.ledger.checks import check_scope
-from coverage_ledger.ledger.planning import Plan, plan_append, read_batch_snapshot
+from coverage_ledger.ledger.planning import Plan, check_resends_in_scope, plan_append, read_batch_snapshot
 from coverage_ledger.ledger.preparation import PreparedEvent, prepare_correction, prepare_one
 from coverage_ledger.ledger.schemas import (
     AppendableEvent,
@@ -165,6 +165,7 @@ async def append_events(
     check_scope(principal=principal, prepared=prepared)
     _check_unique_ids(prepared)
     snapshot = await read_batch_snapshot(session, prepared)
+    await check_resends_in_scope(session, principal=principal, prepared=prepared, snapshot=snapshot)
     salts = {}
     if any(isinstance(p.source, PersonRegistered) and p.row.event_id in snapshot.stored for p in prepared):
         salts = await projections.vault_entries(session, (p.row.event_id for p in prepared))
