@@ -1,7 +1,7 @@
 """Rules an append must satisfy beyond the shape of each event: identities, regions, scope,
 targets of corrections, and the non-overlap of officer terms."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.coverage import human_date
@@ -246,19 +246,18 @@ def check_correction_effects(
     *,
     principal: Principal,
     affected: Sequence[tuple[repository.StoredEvent, str]],
-    member_regions: dict[str, set[str]],
+    regions: Mapping[str, set[str]],
     named: set[str],
 ) -> None:
     """403 when a correction would restore or withdraw a stored event the key may not correct
     itself: superseding someone else's correction undoes it, so it is a correction of its targets
     and its replacement. `affected`: each stored event entering or leaving force, with the field
-    of the correction that moves it. An event without a region of its own (a payment) lies in its
-    person's `member_regions`. An event the batch names outside the key's region is unknown to it
-    (422, as for an id that does not exist)."""
+    of the correction that moves it; `regions`: the regions each lies in (none known: any key's).
+    An event the batch names outside the key's region is unknown to it (422, as for an id that
+    does not exist)."""
     for original, field in affected:
-        own = region_of(original.payload)
-        regions = {own} if own is not None else member_regions.get(original.nik or "", set())
-        if regions and not any(principal.sees(region) for region in regions):
+        lies_in = regions.get(original.event_id, set())
+        if lies_in and not any(principal.sees(region) for region in lies_in):
             if original.event_id in named:
                 raise InvalidInput(
                     "1 problem(s) in the batch; nothing was written",

@@ -76,6 +76,7 @@ async def plan_append(
     leaving = [(c.event_id, c.superseded_by) for c in changes if not c.in_force]
 
     paths = {p.row.event_id: p.path for p in fresh}
+    payloads = {p.row.event_id: p.row.payload for p in fresh}
     await _check_effects(
         session,
         principal=principal,
@@ -94,7 +95,7 @@ async def plan_append(
         entering=entering,
         leaving=leaving,
         kinds=kinds,
-        payloads={p.row.event_id: p.row.payload for p in fresh},
+        payloads=payloads,
         paths=paths,
     )
 
@@ -109,10 +110,9 @@ async def plan_append(
             session, niks=officer_niks - known_niks, types=["officer.enrolled"]
         ):
             in_force[extra.event_id] = extra.payload
-    payloads = {p.row.event_id: p.row.payload for p in fresh}
     restored = [e for e in officers_in if e not in payloads]
     if restored:
-        payloads |= {
+        payloads = payloads | {
             e: stored.payload for e, stored in (await repository.events_by_id(session, restored)).items()
         }
     for event_id, _ in leaving:
@@ -172,7 +172,8 @@ async def _check_effects(
             for e, cause in moved.items()
             if e in stored
         ],
-        member_regions=await _member_regions(session, principal=principal, events=stored.values()),
+        # claim events are judged by the claim projection, which answers for unseen claims itself
+        regions=await _regions_of(session, principal=principal, events=stored.values(), with_claims=False),
         named={t for p in corrections for t in p.supersedes},
     )
 
@@ -188,20 +189,11 @@ async def check_resends_in_scope(
     resent = [snapshot.stored[p.row.event_id] for p in prepared if p.row.event_id in snapshot.stored]
     if not resent:
         return
-    members = await _member_regions(session, principal=principal, events=resent)
-    claim_ids = sorted({e.payload["claim_id"] for e in resent if e.type.startswith("claim.")})
-    claims = (await claims_repository.open_rows(session, claim_ids))[0] if claim_ids else {}
+    regions = await _regions_of(session, principal=principal, events=resent, with_claims=True)
     paths = {p.row.event_id: p.path for p in prepared}
     for event in resent:
-        own = region_of(event.payload)
-        if own is not None:
-            regions = {own}
-        elif event.type.startswith("claim."):
-            record = claims.get(event.payload["claim_id"])
-            regions = {record.region_code} if record is not None else set()
-        else:
-            regions = members.get(event.nik or "", set())
-        if regions and not any(principal.sees(region) for region in regions):
+        lies_in = regions.get(event.event_id, set())
+        if lies_in and not any(principal.sees(region) for region in lies_in):
             field = f"{paths[event.event_id]}.event_id"
             raise Conflict(
                 f"event_id {event.event_id!r} is already taken; choose another",
@@ -209,25 +201,40 @@ async def check_resends_in_scope(
             )
 
 
-async def _member_regions(
-    session: AsyncSession, *, principal: Principal, events: Iterable[repository.StoredEvent]
+async def _regions_of(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    events: Iterable[repository.StoredEvent],
+    with_claims: bool,
 ) -> dict[str, set[str]]:
-    """For a region-scoped key, the regions of the persons whose events carry no region of their
-    own (payments, reactivations): their BPU memberships' regions in force, else their domicile."""
-    niks = {
-        e.nik for e in events if e.nik and region_of(e.payload) is None and not e.type.startswith("claim.")
-    }
-    if principal.region_prefix is None or not niks:
-        return {}
-    found = await projections.in_force_events_of(
-        session, niks=niks, types=["informal.enrolled", "person.registered"]
-    )
-    memberships: dict[str, set[str]] = {}
-    domiciles: dict[str, set[str]] = {}
-    for event in found:
-        into = memberships if event.type == "informal.enrolled" else domiciles
-        into.setdefault(event.payload["nik"], set()).add(event.payload["region_code"])
-    return {nik: memberships.get(nik) or domiciles.get(nik, set()) for nik in niks}
+    """For a region-scoped key, the regions each stored event lies in: its own region, else (with
+    `with_claims`) its claim's, else its person's BPU memberships in force, else their domicile."""
+    if principal.region_prefix is None:
+        return {}  # a national key sees every region
+    events = list(events)
+    regions = {e.event_id: {own} for e in events if (own := region_of(e.payload)) is not None}
+    claims = [e for e in events if e.event_id not in regions and e.type.startswith("claim.")]
+    persons = [e for e in events if e.event_id not in regions and e.nik and not e.type.startswith("claim.")]
+    if with_claims and claims:
+        claim_ids = sorted({e.payload["claim_id"] for e in claims})
+        records, _ = await claims_repository.open_rows(session, claim_ids)
+        for claim_event in claims:
+            record = records.get(claim_event.payload["claim_id"])
+            regions[claim_event.event_id] = {record.region_code} if record is not None else set()
+    if persons:
+        found = await projections.in_force_events_of(
+            session, niks={e.nik for e in persons if e.nik}, types=["informal.enrolled", "person.registered"]
+        )
+        memberships: dict[str, set[str]] = {}
+        domiciles: dict[str, set[str]] = {}
+        for held in found:
+            into = memberships if held.type == "informal.enrolled" else domiciles
+            into.setdefault(held.payload["nik"], set()).add(held.payload["region_code"])
+        for person_event in persons:
+            nik = person_event.nik or ""
+            regions[person_event.event_id] = memberships.get(nik) or domiciles.get(nik, set())
+    return regions
 
 
 async def read_batch_snapshot(session: AsyncSession, prepared: Sequence[PreparedEvent]) -> Snapshot:
