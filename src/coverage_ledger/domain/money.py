@@ -6,9 +6,7 @@ BASIS_POINTS = 10_000
 
 def percent_of(amount: int, basis_points: int) -> int:
     """`amount` × `basis_points` / 10,000, rounded half up (amounts are never negative)."""
-    if amount < 0 or basis_points < 0:
-        raise ValueError("amounts and rates are not negative")
-    return (amount * basis_points * 2 + BASIS_POINTS) // (2 * BASIS_POINTS)
+    return percent_of_percent(amount, basis_points, BASIS_POINTS)
 
 
 def percent_of_percent(amount: int, first_bp: int, second_bp: int) -> int:
