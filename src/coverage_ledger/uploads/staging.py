@@ -123,8 +123,7 @@ async def check_against_ledger(
     params = {
         "upload": upload_id,
         "committee": committee,
-        "prefix": key_region_prefix,
-        "prefix_like": f"{key_region_prefix}.%" if key_region_prefix else None,
+        "region": key_region_prefix,
         "replace": replace_roster,
     }
     # in replace_roster mode a row replaces one of the committee's own enrolments of the NIK
@@ -139,8 +138,7 @@ async def check_against_ledger(
             SELECT f.*,
                    (f.payload->>'valid_from')::date < s.valid_to
                    AND s.valid_from < (f.payload->>'valid_to')::date AS crosses,
-                   %(prefix)s::text IS NULL OR f.payload->>'region_code' = %(prefix)s
-                   OR f.payload->>'region_code' LIKE %(prefix_like)s AS in_scope
+                   {raw.within_region("f.payload->>'region_code'")} AS in_scope
               FROM found f JOIN {STAGING} s ON s.row = f.row),
         replaceable AS (
             SELECT * FROM classified WHERE %(replace)s AND own AND in_scope AND (same OR crosses)),
@@ -228,15 +226,10 @@ async def vanished_enrolments(
            AND NOT EXISTS (SELECT 1 FROM {STAGING} s WHERE s.nik = e.nik)
            AND (e.payload->>'valid_from')::date < (SELECT max(valid_to) FROM {STAGING})
            AND (SELECT min(valid_from) FROM {STAGING}) < (e.payload->>'valid_to')::date
-           AND (%(prefix)s::text IS NULL OR e.payload->>'region_code' = %(prefix)s
-                OR e.payload->>'region_code' LIKE %(prefix_like)s)
+           AND {raw.within_region("e.payload->>'region_code'")}
          ORDER BY e.event_id
         """,
-        {
-            "committee": committee,
-            "prefix": key_region_prefix,
-            "prefix_like": f"{key_region_prefix}.%" if key_region_prefix else None,
-        },
+        {"committee": committee, "region": key_region_prefix},
         prepare=False,
     )
     return [(r[0], r[1], r[2]) for r in rows]
