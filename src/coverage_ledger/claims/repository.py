@@ -144,21 +144,21 @@ async def replace_rows(
             {"tx": tx_seq, "ids": list(closed_payments)},
             prepare=False,
         )
+    await _insert(session, "claim_record", "tx_from", [(tx_seq, *_record_tuple(r)) for r in new_records])
+    await _insert(session, "claim_payment", "tx_from", [(tx_seq, *astuple(p)) for p in new_payments])
+
+
+async def _insert(session: AsyncSession, table: str, interval: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert claim_record or claim_payment rows: the `interval` columns, then the row's own."""
+    if not rows:
+        return
+    columns = _RECORD_COLUMNS if table == "claim_record" else _PAYMENT_COLUMNS
     conn = await raw.driver_connection(session)
-    if new_records:
-        async with conn.cursor() as cursor:
-            await cursor.executemany(
-                f"INSERT INTO claim_record (tx_from, {_RECORD_COLUMNS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [(tx_seq, *_record_tuple(r)) for r in new_records],
-            )
-    if new_payments:
-        async with conn.cursor() as cursor:
-            await cursor.executemany(
-                f"INSERT INTO claim_payment (tx_from, {_PAYMENT_COLUMNS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                [(tx_seq, *astuple(p)) for p in new_payments],
-            )
+    async with conn.cursor() as cursor:
+        await cursor.executemany(
+            f"INSERT INTO {table} ({interval}, {columns}) VALUES ({', '.join(['%s'] * len(rows[0]))})",
+            rows,
+        )
 
 
 def _record_tuple(r: RecordRow) -> tuple[Any, ...]:
@@ -312,18 +312,18 @@ async def replace_all_rows(
     """Replace every claim_record and claim_payment row by these (a rebuild from the log)."""
     await raw.execute(session, "DELETE FROM claim_record")
     await raw.execute(session, "DELETE FROM claim_payment")
-    conn = await raw.driver_connection(session)
-    async with conn.cursor() as cursor:
-        await cursor.executemany(
-            f"INSERT INTO claim_record (tx_from, tx_to, {_RECORD_COLUMNS}) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [(tx_from, tx_to, *_record_tuple(row)) for _, tx_from, tx_to, row in records],
-        )
-        await cursor.executemany(
-            f"INSERT INTO claim_payment (tx_from, tx_to, {_PAYMENT_COLUMNS}) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [(tx_from, tx_to, *astuple(row)) for _, tx_from, tx_to, row in payments],
-        )
+    await _insert(
+        session,
+        "claim_record",
+        "tx_from, tx_to",
+        [(tx_from, tx_to, *_record_tuple(row)) for _, tx_from, tx_to, row in records],
+    )
+    await _insert(
+        session,
+        "claim_payment",
+        "tx_from, tx_to",
+        [(tx_from, tx_to, *astuple(row)) for _, tx_from, tx_to, row in payments],
+    )
 
 
 async def all_rows(
