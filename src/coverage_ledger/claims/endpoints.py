@@ -26,6 +26,7 @@ from coverage_ledger.coverage.endpoints import ReadPoint, as_of_out
 from coverage_ledger.domain.claims import ClaimStatus
 from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.http.dependencies import Caller, RegionQuery, Session
+from coverage_ledger.ledger.event_fields import EVENT_ID_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["claims"])
 
@@ -153,7 +154,7 @@ async def get_claims(
         str | None,
         Query(
             max_length=128,
-            pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$",  # a claim id, as EventId in the event schemas
+            pattern=EVENT_ID_PATTERN,  # a claim id
             description="next_cursor of the previous page",
         ),
     ] = None,

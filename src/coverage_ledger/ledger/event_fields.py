@@ -19,10 +19,9 @@ from coverage_ledger.domain.timeframes import (
     plausible_year,
 )
 
-EventId = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$"),
-]
+EVENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$"
+"""An event id, and a claim id (the office's own number for a claim)."""
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=EVENT_ID_PATTERN)]
 RegionCode = Annotated[str, StringConstraints(pattern=REGION_CODE_PATTERN)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 
