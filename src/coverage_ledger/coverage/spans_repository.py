@@ -24,13 +24,17 @@ EXPANDED_CHANGES = """
            CASE WHEN level = cardinality(c.parts) THEN ''
                 ELSE array_to_string(c.parts[1:level + 1], '.') END AS child_code,
            edge.day, c.officer, c.informal, c.sign * edge.sign AS delta
-      FROM (SELECT *, string_to_array(region_code, '.') AS parts FROM changed) c
+      FROM (SELECT tx, valid_from, valid_to, region_code, officer, informal, sum(sign) AS sign,
+                   string_to_array(region_code, '.') AS parts
+              FROM changed GROUP BY tx, valid_from, valid_to, region_code, officer, informal) c
      CROSS JOIN LATERAL generate_series(1, cardinality(c.parts)) AS level
      CROSS JOIN LATERAL (VALUES (c.valid_from, 1), (c.valid_to, -1)) AS edge(day, sign)
 """
 """Each span change of the CTE `changed (tx, valid_from, valid_to, region_code, officer,
 informal, sign)` (+1 known from tx, -1 no longer known from tx) as a delta on its first and
-first uncovered day, once for every ancestor region of the span's region."""
+first uncovered day, once for every ancestor region of the span's region. Spans alike but for
+the person are summed first: a million-row roster opens a million spans over a few dozen
+(term, region) pairs, and expanding each one by itself took ten seconds."""
 
 DELTAS_FROM_CHANGED = f"""
 , expanded AS ({EXPANDED_CHANGES})
