@@ -89,7 +89,9 @@ class Payer(BaseModel):
 
     kind: Literal["self", "person", "organisation"]
     nik: str | None = Field(default=None, description="The paying person's NIK (kind=person).")
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="The paying organisation's name (kind=organisation only)."
+    )
     budget: Literal["APBN", "APBD", "APBDes"] | None = Field(
         default=None,
         description="Public budget of an organisation payer; APBN/APBD get no PP 50/2025 relief.",
@@ -101,6 +103,9 @@ class Payer(BaseModel):
             raise FieldProblem("nik", "a person payer needs their nik")
         if self.kind == "organisation" and not self.name:
             raise FieldProblem("name", "an organisation payer needs its name")
+        if self.kind != "organisation" and self.name is not None:
+            # a person's name belongs in the person vault, never in the chained log
+            raise FieldProblem("name", "only an organisation payer is named; a person payer is given by nik")
         if self.kind != "organisation" and self.budget is not None:
             raise FieldProblem("budget", "only an organisation pays from a public budget")
         return self
