@@ -115,3 +115,39 @@ async def test_an_erasure_removes_the_personal_fields_and_keeps_everything_else(
     assert again.status_code == 409 and again.json()["errors"][0]["code"] == "already_registered"
     roster_after = (await client.get("/v1/reports/coverage-roster", params=params, headers=admin)).content
     assert roster_after == roster_before and person.encode() in roster_after
+
+
+async def test_an_erasure_reaches_the_registration_a_correction_replaced(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """A registration under a mistyped NIK, replaced by the right one, holds the same personal
+    fields: erasing the person erases both, whichever NIK was typed first."""
+    mistyped, right = nik(), nik()
+    first = registered(mistyped, event_id=f"typo-{mistyped}", name="Typo Orang Rahasia") | {
+        "phone": "+6281999"
+    }
+    known = await append(client, keys.office, first)
+    await append(
+        client,
+        keys.office,
+        {
+            "event_id": f"fix-{right}",
+            "type": "event.corrected",
+            "supersedes": [f"typo-{mistyped}"],
+            "reason": "NIK mistyped",
+            "replacement": registered(right, event_id=f"reg-{right}", name="Typo Orang Rahasia"),
+        },
+    )
+    admin = Keys.header(keys.admin)
+    old = f"/v1/persons/{mistyped}/history?known_at=tx:{known}"
+    assert "Typo Orang Rahasia" in (await client.get(old, headers=admin)).text
+    await append(
+        client,
+        keys.admin,
+        {"event_id": f"erase-{right}", "type": "person.erased", "nik": right, "reason": "x"},
+    )
+    for path in (old, f"/v1/persons/{right}/history"):
+        response = await client.get(path, headers=admin)
+        assert response.status_code == 200, response.text
+        assert "Typo Orang Rahasia" not in response.text and "+6281999" not in response.text, path
+    assert (await client.get("/v1/ledger/verify", headers=admin)).json()["ok"]
