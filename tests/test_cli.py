@@ -100,6 +100,9 @@ def test_verify_and_rebuild_check(cli_env: str) -> None:
         (["--role", "admin", "--name", ""], "invalid_key_name"),
         (["--role", "admin", "--name", "<b>x</b>"], "invalid_key_name"),
         (["--role", "admin", "--name", "ok-name", "--org", "KPU-16.71"], "organisation_not_allowed"),
+        # the export, the proofs and the uploads list would not honour the prefix
+        (["--role", "auditor", "--name", "aud16", "--region", "16"], "region_not_allowed"),
+        (["--role", "admin", "--name", "adm16", "--region", "16"], "region_not_allowed"),
         (["--role", "admin", "--name", "late", "--expires", "2020-01-01T00:00:00+07:00"], "has passed"),
         (["--role", "admin", "--name", "naive", "--expires", "2030-01-01T00:00:00"], "UTC offset"),
     ],

@@ -149,7 +149,10 @@ def keys_create(
     role: Annotated[Role, typer.Option(help="admin, auditor, regional_office, committee or sponsor.")],
     name: Annotated[str, typer.Option(help="Unique name, shown in tx headers as key:<name>.")],
     region: Annotated[
-        str | None, typer.Option(help="Region code the key is limited to (none = national).")
+        str | None,
+        typer.Option(
+            help="Region code the key is limited to (none = national; admin and auditor keys are national)."
+        ),
     ] = None,
     org: Annotated[
         str | None,

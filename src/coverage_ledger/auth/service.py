@@ -58,6 +58,13 @@ async def create_key(
                 )
             ],
         )
+    if region_prefix is not None and role in {Role.ADMIN, Role.AUDITOR}:
+        # the export, the chain's proofs, the uploads and the access log are the whole ledger's:
+        # a prefix would confine some reads and not others
+        raise InvalidInput(
+            f"an {role} key is national; --region is for regional_office, committee and sponsor keys",
+            [ErrorItem("region_not_allowed", "admin and auditor keys read the whole ledger", field="region")],
+        )
     if region_prefix is not None and not await projections.region_codes_in_force(session, [region_prefix]):
         raise InvalidInput(
             f"region {region_prefix} is not in the Kemendagri list",
