@@ -4,6 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from coverage_ledger.auth.service import create_key
+from coverage_ledger.database.engine import create_engine_for, session_factory
+from coverage_ledger.domain.access import Role
 from tests.rosters import Uploader, officer_row, roster_csv
 from tests.support import coverage_of, nik
 
@@ -204,6 +207,42 @@ async def test_others_see_an_upload_only_within_their_scope(uploader: Uploader) 
         "/v1/uploads", headers={"Authorization": f"Bearer {uploader.keys.committee}"}
     )
     assert [u["upload_id"] for u in listing.json()["items"]] == [upload]
+
+
+async def test_an_organisation_name_alone_does_not_show_an_upload(
+    uploader: Uploader, fresh_database: str
+) -> None:
+    """Any key may be created with any organisation name: a sponsor key, or a committee key of
+    another region, that bears the committee's name sees none of its uploads."""
+    engine = create_engine_for(fresh_database, pool_size=1)
+    async with session_factory(engine)() as session, session.begin():
+        _, same_name_sponsor = await create_key(
+            session,
+            name="test-namesake-sponsor",
+            role=Role.SPONSOR,
+            region_prefix="16",
+            organisation="KPU-16.71",
+        )
+        _, same_name_elsewhere = await create_key(
+            session,
+            name="test-namesake-31",
+            role=Role.COMMITTEE,
+            region_prefix="31",
+            organisation="KPU-16.71",
+        )
+    await engine.dispose()
+    status = await uploader.run(roster_csv([officer_row()]))
+    upload = status["upload_id"]
+    for key in (same_name_sponsor, same_name_elsewhere):
+        for path in (
+            f"/v1/uploads/{upload}",
+            f"/v1/uploads/{upload}/errors",
+            f"/v1/uploads/{upload}/invoice",
+        ):
+            response = await uploader.client.get(path, headers={"Authorization": f"Bearer {key}"})
+            assert response.status_code == 404, (path, response.text)
+        listing = await uploader.client.get("/v1/uploads", headers={"Authorization": f"Bearer {key}"})
+        assert listing.status_code == 200 and listing.json()["items"] == []
 
 
 async def test_an_overlap_with_an_enrolment_outside_the_region_is_reported_without_details(

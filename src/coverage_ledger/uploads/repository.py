@@ -79,6 +79,7 @@ async def list_uploads(
     session: AsyncSession,
     *,
     key_name: str | None,
+    kind: str | None,
     committee: str | None,
     region_prefix: str | None,
     before: tuple[datetime, uuid.UUID] | None,
@@ -88,6 +89,7 @@ async def list_uploads(
     rows = await raw.execute(
         session,
         f"SELECT {UPLOAD_COLUMNS} FROM upload WHERE (%(key)s::text IS NULL OR key_name = %(key)s) "
+        "AND (%(kind)s::text IS NULL OR kind = %(kind)s) "
         "AND (%(committee)s::text IS NULL OR committee = %(committee)s) "
         "AND (%(region)s::text IS NULL OR key_region_prefix = %(region)s "
         "     OR key_region_prefix LIKE %(region_like)s) "
@@ -96,6 +98,7 @@ async def list_uploads(
         "ORDER BY submitted_at DESC, upload_id DESC LIMIT %(limit)s",
         {
             "key": key_name,
+            "kind": kind,
             "committee": committee,
             "region": region_prefix,
             "region_like": f"{region_prefix}.%" if region_prefix else None,

@@ -200,13 +200,19 @@ def may_see_upload(principal: Principal, record: Any) -> bool:
     """Whether the key may see the upload.
 
     Admins and auditors see every upload; a regional office those of keys inside its region; a
-    committee or sponsor those of its organisation."""
+    committee or sponsor the uploads of its kind and organisation by keys inside its region (an
+    organisation name alone is no proof: any key may be created with any name)."""
     if principal.role in {Role.ADMIN, Role.AUDITOR}:
         return True
+    prefix = record.key_region_prefix
+    inside = principal.region_prefix is None or (prefix is not None and principal.sees(prefix))
     if principal.role is Role.REGIONAL_OFFICE:
-        prefix = record.key_region_prefix
-        return principal.region_prefix is None or (prefix is not None and principal.sees(prefix))
-    return bool(record.committee == principal.organisation)
+        return inside
+    return (
+        inside
+        and record.committee == principal.organisation
+        and record.kind == _UPLOAD_KIND_OF[principal.role]
+    )
 
 
 async def visible_upload(session: AsyncSession, *, principal: Principal, upload_id: uuid.UUID) -> Any:
@@ -222,10 +228,20 @@ async def list_visible_uploads(
 ) -> list[Any]:
     """The caller's uploads (as `may_see_upload` defines them), newest first."""
     committee = principal.organisation if principal.role in {Role.COMMITTEE, Role.SPONSOR} else None
-    region = principal.region_prefix if principal.role is Role.REGIONAL_OFFICE else None
+    national = principal.role in {Role.ADMIN, Role.AUDITOR}
     return await repository.list_uploads(
-        session, key_name=None, committee=committee, region_prefix=region, before=before, limit=limit
+        session,
+        key_name=None,
+        kind=_UPLOAD_KIND_OF.get(principal.role),
+        committee=committee,
+        region_prefix=None if national else principal.region_prefix,
+        before=before,
+        limit=limit,
     )
+
+
+_UPLOAD_KIND_OF = {Role.COMMITTEE: "officer_roster", Role.SPONSOR: "sponsor_roster"}
+"""The one kind of upload a committee or sponsor key makes, and sees."""
 
 
 ERROR_CSV_COLUMNS = ("row", "column", "code", "message")
