@@ -9,7 +9,80 @@ from tests.support import SELF, Keys, coverage_of, enrolled_bpu, nik, paid, regi
 
 
 async def post(client: AsyncClient, keys: Keys, *events: dict[str, Any]) -> Any:
-    return await client.post("/v1/events", json={"events": list(events)}, headers=Keys.header(keys.sponsor))
+    """Append as the regional office, which records BPU members whoever pays."""
+    return await client.post("/v1/events", json={"events": list(events)}, headers=Keys.header(keys.office))
+
+
+async def test_a_sponsor_enrols_pays_and_corrects_only_as_itself(client: AsyncClient, keys: Keys) -> None:
+    """A sponsor key names its organisation; it cannot record another payer's money, nor
+    withdraw a payment the member made themselves."""
+    sponsor = Keys.header(keys.sponsor)
+    own = {"kind": "organisation", "name": "Pemprov Sumsel", "budget": "APBD"}
+    worker, member = nik(), nik()
+    for payer in ({"kind": "organisation", "name": "Pemkab Lain"}, SELF):
+        spoofed = await client.post(
+            "/v1/events",
+            json={
+                "events": [
+                    registered(worker),
+                    enrolled_bpu(worker, event_id="bpu-spoof", valid_from="2025-01-01", payer=payer),
+                ]
+            },
+            headers=sponsor,
+        )
+        assert spoofed.status_code == 403, spoofed.text
+        assert spoofed.json()["errors"][0] == {
+            "field": "events[1].payer",
+            "code": "payer_mismatch",
+            "message": "the payer must be the key's organisation",
+        }
+    sponsored = await client.post(
+        "/v1/events",
+        json={
+            "events": [
+                registered(worker),
+                enrolled_bpu(worker, event_id=f"bpu-{worker}", valid_from="2025-01-01", payer=own),
+                paid(
+                    worker,
+                    event_id=f"pay-{worker}",
+                    months=("2025-01", "2025-03"),
+                    amount=3 * 16_800,
+                    paid_on="2025-01-02",
+                    payer=own,
+                ),
+            ]
+        },
+        headers=sponsor,
+    )
+    assert sponsored.status_code == 200, sponsored.text
+    own_payment = await client.post(
+        "/v1/events",
+        json={
+            "events": [
+                registered(member),
+                enrolled_bpu(member, event_id=f"bpu-{member}", valid_from="2025-01-01"),
+                paid(
+                    member,
+                    event_id=f"pay-{member}",
+                    months=("2025-01", "2025-03"),
+                    amount=3 * 16_800,
+                    paid_on="2025-01-02",
+                ),
+            ]
+        },
+        headers=Keys.header(keys.office),
+    )
+    assert own_payment.status_code == 200, own_payment.text
+    for target, expected in ((f"pay-{member}", 403), (f"pay-{worker}", 200)):
+        retraction = {
+            "event_id": f"undo-{target}",
+            "type": "event.corrected",
+            "supersedes": [target],
+            "reason": "x",
+        }
+        response = await client.post("/v1/events", json={"events": [retraction]}, headers=sponsor)
+        assert response.status_code == expected, response.text
+    assert (await coverage_of(client, keys, member, "2025-02-15"))["status"] == "covered"
 
 
 async def test_grace_late_payment_and_lapse(client: AsyncClient, keys: Keys) -> None:
@@ -187,7 +260,11 @@ async def test_sertakan_sponsor_pays_for_a_worker(client: AsyncClient, keys: Key
 BAD = [
     ("person payer without nik", {"payer": {"kind": "person"}}, "events[0].payer"),
     # a person's name would enter the chained log, where erasure cannot reach it
-    ("person payer named", {"payer": {"kind": "person", "nik": "1671014501900001", "name": "Budi"}}, "events[0].payer"),
+    (
+        "person payer named",
+        {"payer": {"kind": "person", "nik": "1671014501900001", "name": "Budi"}},
+        "events[0].payer",
+    ),
     ("self payer named", {"payer": {"kind": "self", "name": "Budi"}}, "events[0].payer"),
     ("months reversed", {"months_from": "2025-03", "months_to": "2025-01"}, "events[0]"),
     ("not a month", {"months_from": "2025-13"}, "events[0].months_from"),

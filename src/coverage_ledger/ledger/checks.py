@@ -2,6 +2,7 @@
 targets of corrections, and the non-overlap of officer terms."""
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.coverage import human_date
@@ -162,6 +163,8 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
                         )
                     ],
                 )
+        if isinstance(event, InformalEnrolled | ContributionPaid) and principal.role is Role.SPONSOR:
+            _check_sponsor_pays(principal, item.row.payload, f"{path}.payer")
         if item.supersedes:
             errors.extend(_target_errors(principal, item, seen_ids, stored))
         seen_ids.add(item.row.event_id)
@@ -239,6 +242,20 @@ def _check_may_correct(principal: Principal, original: repository.StoredEvent, f
         raise Forbidden(
             f"{field}: the event belongs to committee {committee}",
             [ErrorItem("committee_mismatch", "only the enrolling committee may correct it", field=field)],
+        )
+    if principal.role is Role.SPONSOR and original.type in ("informal.enrolled", "contribution.paid"):
+        _check_sponsor_pays(principal, original.payload, field)
+
+
+def _check_sponsor_pays(principal: Principal, payload: Mapping[str, Any], field: str) -> None:
+    """403 unless the membership or payment is paid by the sponsor key's own organisation: a
+    sponsor enrols and pays as itself, and corrects only what it paid."""
+    payer = payload.get("payer") or {}
+    if payer.get("kind") != "organisation" or payer.get("name") != principal.organisation:
+        raise Forbidden(
+            f"{field}: a key of {principal.organisation} enrols, pays and corrects only as that "
+            "organisation (payer kind organisation, with its name)",
+            [ErrorItem("payer_mismatch", "the payer must be the key's organisation", field=field)],
         )
 
 
