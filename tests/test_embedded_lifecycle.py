@@ -67,10 +67,16 @@ def test_serve_starts_and_stops_the_embedded_cluster(tmp_path: Path) -> None:
     assert not (data_dir / "postmaster.pid").exists(), "the cluster was stopped"
     assert "genesis written" in output
 
+    # a serve killed with SIGKILL stays listed among the cluster's users: it must not keep the
+    # next one from stopping the cluster
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (data_dir / ".handle_pids.json").write_text(f"[{dead.pid}]")
     process = _serve(data_dir, port)
     try:
         _wait_healthy(process, port)
     finally:
         output = _stop(process)
     assert "genesis written" not in output, "the second start reused the ledger"
-    assert not (data_dir / "postmaster.pid").exists()
+    assert not (data_dir / "postmaster.pid").exists(), output
+    assert "embedded PostgreSQL stopped" in output

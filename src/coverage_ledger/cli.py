@@ -131,8 +131,12 @@ def serve(
         _GracefulServer(config).run()
     finally:
         if cluster is not None:
-            cluster.stop()
-            logging.getLogger(__name__).info("embedded PostgreSQL stopped")
+            if cluster.stop():
+                logging.getLogger(__name__).info("embedded PostgreSQL stopped")
+            else:
+                logging.getLogger(__name__).info(
+                    "embedded PostgreSQL left running: another process still uses %s", cluster.data_dir
+                )
 
 
 @db_app.command("upgrade")

