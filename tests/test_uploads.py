@@ -320,3 +320,21 @@ async def test_a_file_not_in_utf8_names_the_line_at_fault(uploader: Uploader) ->
     status = await uploader.run(broken)
     assert status["problem"]["code"] == "not_utf8"
     assert "from line 402 on" in status["problem"]["message"], status["problem"]
+
+
+async def test_the_readme_example_roster_fails_as_the_readme_shows(uploader: Uploader) -> None:
+    example = Path(__file__).parents[1] / "docs" / "examples" / "kpps-ilir-barat.csv"
+    status = await uploader.run(example.read_bytes())
+    assert (status["status"], status["rows_total"], status["rows_rejected"]) == ("failed", 11, 9)
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["row"], e["code"]) for e in errors] == [
+        ("3", "nik_scientific_notation"),
+        ("4", "nik_leading_zero_lost"),
+        ("5", "nik_unknown_district"),
+        ("6", "birth_date_mismatch_nik"),
+        ("7", "unknown_role"),
+        ("8", "region_out_of_scope"),
+        ("9", "term_end_before_start"),
+        ("10", "invalid_date"),
+        ("11", "invalid_sex"),
+    ]
