@@ -1,5 +1,9 @@
 """The command line: keys, verify and rebuild --check against a real database."""
 
+import os
+import subprocess
+import sys
+
 import psycopg
 import pytest
 from typer.testing import CliRunner
@@ -117,3 +121,25 @@ def test_verify_refuses_a_mistyped_hash_instead_of_reporting_a_break(cli_env: st
     result = runner.invoke(app, ["verify", "--from-hash", "ABC"])
     assert result.exit_code == 2, result.output
     assert "BROKEN" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({"LEDGER_PORT": "70000"}, "LEDGER_PORT: Input should be less than or equal to 65535"),
+        ({"LEDGER_PORT": "abc"}, "LEDGER_PORT: Input should be a valid integer"),
+        ({"DATABASE_URL": "postgresql://nobody:x@127.0.0.1:1/nodb"}, "cannot reach the database"),
+    ],
+)
+def test_a_bad_environment_is_one_line_not_a_traceback(environment: dict[str, str], expected: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "LEDGER_PORT"}} | environment
+    result = subprocess.run(
+        [sys.executable, "-m", "coverage_ledger", "keys", "list"],
+        env=env | {"COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode in (1, 2), result
+    assert expected in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr

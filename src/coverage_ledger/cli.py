@@ -10,18 +10,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import psycopg
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress, ProgressColumn, Task, TextColumn
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger import __version__
 from coverage_ledger.app import create_app
 from coverage_ledger.auth import service as keys_service
 from coverage_ledger.canonical import TX_HASH_TEXT
+from coverage_ledger.database.embedded import EmbeddedClusterError
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.database.location import database_url
 from coverage_ledger.database.migrate import upgrade_database
@@ -188,6 +192,8 @@ def keys_list() -> None:
     """List keys (never their secrets)."""
     records = _run(keys_service.list_keys)
     table = Table("name", "role", "region", "organisation", "created", "expires", "revoked")
+    for column in table.columns:
+        column.overflow = "fold"  # `keys revoke NAME` needs the whole name, even on a narrow terminal
     for r in records:
         table.add_row(
             r.name,
@@ -248,9 +254,10 @@ def rebuild(
         typer.Option("--check", help="Compare a rebuild from the log with the live projections."),
     ] = False,
 ) -> None:
-    """Rebuild the projections from the event log (with --check: report differences, change nothing)."""
+    """Replay the event log from scratch and compare with the live projections (--check, required);
+    exit 1 listing the differences. Nothing is changed: the projections are written by every append."""
     if not check:
-        typer.echo("only `rebuild --check` is available: projections are maintained on every append")
+        typer.echo("give --check: the projections are kept by every append, so there is nothing to rebuild")
         raise typer.Exit(2)
     differences = _run(rebuild_check, migrate=False)
     if not differences:
@@ -412,4 +419,17 @@ def version() -> None:
 
 def main() -> None:
     """Entry point of the console script."""
-    app()
+    try:
+        app()
+    except ValidationError as exc:  # a setting from the environment that does not parse
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "a setting"
+            console.print(f"[red]error:[/red] {name}: {error['msg']}")
+        raise SystemExit(2) from None
+    except (OperationalError, psycopg.OperationalError) as exc:
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        console.print(f"[red]error:[/red] cannot reach the database: {first}")
+        raise SystemExit(1) from None
+    except EmbeddedClusterError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(1) from None

@@ -28,13 +28,16 @@ class Settings(BaseSettings):
         default_factory=_default_data_dir,
         description="Directory of the embedded PostgreSQL cluster (created on first start).",
     )
-    ledger_port: int = Field(default=8000, description="HTTP port of `coverage-ledger serve`.")
+    ledger_port: int = Field(
+        default=8000, ge=1, le=65535, description="HTTP port of `coverage-ledger serve`."
+    )
     ledger_host: str = Field(default="127.0.0.1", description="Interface `serve` binds to.")
     ledger_database_name: str = Field(
         default="coverage_ledger", description="Database created inside the embedded cluster."
     )
     ledger_pool_size: int = Field(
         default=10,
+        ge=1,
         description="Connections kept open per process, for the API's sessions and again for the lean reads.",
     )
     ledger_opentelemetry: bool = Field(
@@ -52,14 +55,15 @@ class Settings(BaseSettings):
         description="Where uploaded roster files wait on disk until processed (removed afterwards).",
     )
     ledger_upload_max_bytes: int = Field(
-        default=1 << 30, description="Largest roster file accepted, in bytes (413 beyond it)."
+        default=1 << 30, ge=1, description="Largest roster file accepted, in bytes (413 beyond it)."
     )
     ledger_request_max_bytes: int = Field(
         default=32 << 20,
+        ge=1,
         description="Largest request body other than an uploaded file, in bytes (413 beyond it): "
         "a batch of 10,000 events fits in a few megabytes.",
     )
-    ledger_upload_workers: int = Field(default=1, description="Uploads processed at the same time.")
+    ledger_upload_workers: int = Field(default=1, ge=1, description="Uploads processed at the same time.")
 
 
 def get_settings() -> Settings:

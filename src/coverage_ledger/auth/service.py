@@ -44,7 +44,8 @@ async def create_key(
         )
     if organisation is not None and role not in {Role.COMMITTEE, Role.SPONSOR}:
         raise InvalidInput(
-            f"a {role} key has no organisation; --org is for committee and sponsor keys",
+            f"{'an' if role in {Role.ADMIN, Role.AUDITOR} else 'a'} {role} key has no organisation; "
+            "--org is for committee and sponsor keys",
             [ErrorItem("organisation_not_allowed", "only committee and sponsor keys name one", field="org")],
         )
     if role in {Role.COMMITTEE, Role.SPONSOR} and not organisation:

@@ -4,6 +4,7 @@ import importlib
 import json
 import logging
 import os
+import subprocess
 import warnings
 from pathlib import Path
 from typing import Any
@@ -30,17 +31,28 @@ BULK_SETTINGS = {"max_wal_size": "8GB", "checkpoint_timeout": "15min", "shared_b
 docs/benchmarks.md for what it changes)."""
 
 
+class EmbeddedClusterError(Exception):
+    """The embedded cluster could not be started where LEDGER_DATA_DIR points."""
+
+
 class EmbeddedCluster:
     """A cluster in `data_dir`, started (or reused) on creation and stopped by `stop()` or at exit."""
 
     def __init__(self, data_dir: Path, *, throwaway: bool = False) -> None:
         data_dir = data_dir.expanduser().resolve()
         data_dir.parent.mkdir(parents=True, exist_ok=True)
+        if data_dir.exists() and not data_dir.is_dir():
+            raise EmbeddedClusterError(f"LEDGER_DATA_DIR {data_dir} is a file, not a directory")
         module = _server_module()
         _forget_dead_handles(data_dir)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # same XDG_RUNTIME_DIR warning, raised lazily
-            self._server = module.get_server(data_dir, cleanup_mode="delete" if throwaway else "stop")
+            try:
+                self._server = module.get_server(data_dir, cleanup_mode="delete" if throwaway else "stop")
+            except (OSError, subprocess.CalledProcessError) as exc:
+                raise EmbeddedClusterError(
+                    f"could not start the embedded PostgreSQL in {data_dir}: {exc} (see {data_dir / 'log'})"
+                ) from exc
         self.data_dir = data_dir
         self._tune()
         log.info("embedded PostgreSQL running in %s", data_dir)
