@@ -105,6 +105,11 @@ async def test_grace_late_payment_and_lapse(client: AsyncClient, keys: Keys) -> 
     assert march["sources"][0]["kind"] == "informal"
     april = await coverage_of(client, keys, person, "2025-04-15")
     assert april["status"] == "in_arrears"
+    # the source gives the protection that ended, not an empty period
+    assert (april["sources"][0]["valid_from"], april["sources"][0]["valid_to"]) == (
+        "2025-01-01",
+        "2025-04-01",
+    )
     assert (
         april["reason"]
         == "In arrears: protection ended after Mar 2025; the arrears can be paid until 30 Jun 2025"

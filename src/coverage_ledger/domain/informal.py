@@ -299,7 +299,12 @@ def informal_coverage(
     payments = payments_of(enrolment, enrolments, payments)
     paid = paid_months(payments)
     month = Month.of(valid_at)
+    # not covered: the months of protection that ended last, else an empty period at the start
     period_from, period_to = enrolment.covers_from, enrolment.covers_from
+    if answer.status is not CoverageStatus.COVERED and answer.last_paid in paid:
+        first, last = _paid_run(paid, answer.last_paid)
+        period_from = max(enrolment.covers_from, first.first_day)
+        period_to = max(period_from, last.plus(1).first_day)
     if answer.status is CoverageStatus.COVERED:
         first, last = _paid_run(paid, month)
         period_from = max(enrolment.covers_from, first.first_day)
