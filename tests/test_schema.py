@@ -62,18 +62,43 @@ def test_drift_is_detected(server_url: str) -> None:
         "TRUNCATE {table}",
     ],
 )
+@pytest.mark.parametrize(
+    ("acting_as", "refusal"),
+    [
+        ("the service's role", "permission denied"),  # the privileges
+        ("the tables' owner", "append-only"),  # the guard trigger
+    ],
+)
 async def test_the_log_refuses_update_delete_truncate(
-    connection: AsyncConnection, table: str, statement: str
+    connection: AsyncConnection, table: str, statement: str, acting_as: str, refusal: str
 ) -> None:
     column = "type" if table == "ledger_event" else "actor"
     before = (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar()
     assert before and before > 0, "genesis wrote rows to test against"
     savepoint = await connection.begin_nested()
-    with pytest.raises(Exception, match="append-only"):
+    if acting_as == "the tables' owner":
+        await connection.execute(text("SET LOCAL ROLE NONE"))
+    with pytest.raises(Exception, match=refusal):
         await connection.execute(text(statement.format(table=table, column=column)))
     await savepoint.rollback()
     after = (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar()
     assert after == before
+
+
+@pytest.mark.parametrize(
+    "escape",
+    [
+        "ALTER TABLE ledger_event DISABLE TRIGGER ledger_event_guard",
+        "SET session_replication_role = replica",
+        "DROP TRIGGER ledger_event_guard ON ledger_event",
+    ],
+)
+async def test_the_service_cannot_switch_the_guard_off(connection: AsyncConnection, escape: str) -> None:
+    assert (await connection.execute(text("SELECT current_user"))).scalar() == "ledger_writer"
+    savepoint = await connection.begin_nested()
+    with pytest.raises(Exception, match=r"permission denied|must be owner"):
+        await connection.execute(text(escape))
+    await savepoint.rollback()
 
 
 async def test_public_has_no_update_delete_truncate_privilege(connection: AsyncConnection) -> None:

@@ -1,6 +1,10 @@
 """Engines and sessions. Every connection speaks Asia/Jakarta and READ COMMITTED."""
 
+import functools
+import logging
+
 import orjson
+import psycopg
 from psycopg.types.json import set_json_loads
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
@@ -41,6 +45,29 @@ def libpq_url(url: str) -> str:
     return make_url(sync_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+WRITER_ROLE = "ledger_writer"
+"""The role the service acts as (migration 0011): it may append to the log, never change it."""
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def service_options(url: str) -> str:
+    """SESSION_OPTIONS, and the writer role when this database grants it: the connecting user
+    usually owns the tables (or is a superuser) and could switch the log's guard triggers off."""
+    with psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=10) as conn:
+        row = conn.execute(
+            "SELECT pg_has_role(current_user, oid, 'MEMBER') "
+            "AND has_table_privilege(oid, 'ledger_event', 'INSERT') "
+            "FROM pg_roles WHERE rolname = %s AND to_regclass('ledger_event') IS NOT NULL",
+            (WRITER_ROLE,),
+        ).fetchone()
+    if row is None or not row[0]:
+        log.warning("the service connects as the database user itself: role %s is not granted", WRITER_ROLE)
+        return SESSION_OPTIONS
+    return f"{SESSION_OPTIONS} -c role={WRITER_ROLE}"
+
+
 def create_sync_engine(url: str) -> Engine:
     """A synchronous engine (migrations, CLI maintenance)."""
     return create_engine(sync_url(url), connect_args={"options": SESSION_OPTIONS})
@@ -58,7 +85,7 @@ def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # every session ends its transaction itself (the request commits or rolls back), so the
         # pool's extra ROLLBACK on each return would only cost a round trip per request
         pool_reset_on_return=None,
-        connect_args={"options": SESSION_OPTIONS},
+        connect_args={"options": service_options(url)},
     )
 
 
