@@ -347,3 +347,37 @@ async def test_officer_and_bpu_coverage_coexist(client: AsyncClient, keys: Keys)
     assert both["status"] == "covered"
     assert {s["kind"] for s in both["sources"]} == {"officer", "informal"}
     assert "KPPS" in both["reason"] and "BPU" in both["reason"]
+
+
+async def test_another_regions_member_is_paid_for_as_if_unknown(client: AsyncClient, keys: Keys) -> None:
+    """A payment or reactivation for a member outside the key's region gets the answer a NIK
+    nobody registered gets: the refusal must not tell another region that the person is a member."""
+    member, stranger = nik(), nik()
+    enrolled = await post(
+        client,
+        keys,
+        registered(member),
+        enrolled_bpu(member, event_id=f"bpu-{member}", valid_from="2025-01-01"),
+    )
+    assert enrolled.status_code == 200, enrolled.text
+    elsewhere = Keys.header(keys.other_office)
+    answers = []
+    for person in (member, stranger):
+        payment = paid(
+            person, event_id="pay-x", months=("2025-01", "2025-01"), amount=16_800, paid_on="2025-01-02"
+        )
+        reactivation = {
+            "event_id": "react-x",
+            "type": "membership.reactivated",
+            "nik": person,
+            "reactivated_on": "2025-09-01",
+            "reason": "x",
+        }
+        for event in (payment, reactivation):
+            response = await client.post("/v1/events", json={"events": [event]}, headers=elsewhere)
+            answers.append((response.status_code, response.json()))
+    assert answers[0] == answers[2] and answers[1] == answers[3], answers
+    assert [(status, body["errors"][0]["code"]) for status, body in answers[:2]] == [
+        (409, "no_membership"),
+        (409, "no_membership"),
+    ], answers

@@ -23,7 +23,7 @@ from coverage_ledger.domain.informal import (
 )
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.rule_table import RuleTable, rule_table
-from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
+from coverage_ledger.errors import Conflict, ErrorItem, InvalidInput
 from coverage_ledger.ledger import person_events, projections, repository
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.schemas import ContributionPaid, InformalEnrolled, MembershipReactivated
@@ -78,10 +78,10 @@ def check_informal(
             continue
         enrolment = governing_enrolment(member.enrolments, recording_day)
         if enrolment is not None and not principal.sees(enrolment.region_code):
-            raise Forbidden(
-                f"{item.path}: the member's region is outside this key's region",
-                [ErrorItem("region_out_of_scope", "outside the key's region", field=f"{item.path}.nik")],
-            )
+            # a membership outside the key's region is answered as one that does not exist: a
+            # 403 here would tell another region's clerk that this NIK holds one
+            conflicts += _as_for_a_stranger(item, event, rules)
+            continue
         if isinstance(event, MembershipReactivated):
             conflicts += _reactivation_errors(item, event, member, rules)
             member.reactivations.append(person_events.reactivation(item.row.event_id, item.row.payload))
@@ -106,6 +106,23 @@ def check_informal(
         )
     if invalid:
         raise InvalidInput(f"{len(invalid)} payment(s) with a wrong amount; nothing was written", invalid)
+
+
+def _as_for_a_stranger(
+    item: PreparedEvent, event: ContributionPaid | MembershipReactivated, rules: RuleTable
+) -> list[ErrorItem]:
+    """The refusal a payment or reactivation gets for a person with no membership at all."""
+    if isinstance(event, MembershipReactivated):
+        return _reactivation_errors(item, event, _Member(), rules)
+    refusal = refuse_payment(
+        payment=person_events.payment(item.row.event_id, item.row.payload),
+        enrolments=[],
+        payments=[],
+        reactivations=[],
+        grace_months=rules.grace_months,
+    )
+    assert refusal is not None  # nothing is paid without a membership
+    return [ErrorItem(refusal.code, refusal.message, field=item.path)]
 
 
 def _reactivation_errors(
