@@ -159,6 +159,11 @@ async def test_an_office_of_another_region_can_neither_retract_nor_restore_a_pay
         client, keys, keys.other_office, corrected(f"w-{person}", [f"q1-{person}"], reason="x")
     )
     assert (direct["status"], direct["errors"][0]["code"]) == (422, "unknown_event")
+    nobody = await _refused(
+        client, keys, keys.other_office, corrected(f"n-{person}", ["no-such-event"], reason="x")
+    )
+    # the same field as for an id nobody wrote: nothing tells the payment exists
+    assert direct["errors"][0]["field"] == nobody["errors"][0]["field"] == "events[0].supersedes[0]"
     await append(client, keys.admin, corrected(f"adm-{person}", [f"q1-{person}"], reason="bounced"))
     undo = await _refused(
         client, keys, keys.other_office, corrected(f"u-{person}", [f"adm-{person}"], reason="x")

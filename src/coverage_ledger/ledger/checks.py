@@ -264,14 +264,14 @@ def check_correction_effects(
     principal: Principal,
     affected: Sequence[tuple[repository.StoredEvent, str]],
     regions: Mapping[str, set[str]],
-    named: set[str],
+    named: Mapping[str, str],
 ) -> None:
     """403 when a correction would restore or withdraw a stored event the key may not correct
     itself: superseding someone else's correction undoes it, so it is a correction of its targets
     and its replacement. `affected`: each stored event entering or leaving force, with the field
     of the correction that moves it; `regions`: the regions each lies in (none known: any key's).
-    An event the batch names outside the key's region is unknown to it (422, as for an id that
-    does not exist)."""
+    An event the batch names (`named`: its field) outside the key's region is unknown to it (422,
+    as for an id that does not exist, to the same field)."""
     for original, field in affected:
         lies_in = regions.get(original.event_id, set())
         if lies_in and not any(principal.sees(region) for region in lies_in):
@@ -280,7 +280,9 @@ def check_correction_effects(
                     "1 problem(s) in the batch; nothing was written",
                     [
                         ErrorItem(
-                            "unknown_event", f"no event {original.event_id!r} in the ledger", field=field
+                            "unknown_event",
+                            f"no event {original.event_id!r} in the ledger",
+                            field=named[original.event_id],
                         )
                     ],
                 )

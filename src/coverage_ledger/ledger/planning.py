@@ -174,7 +174,7 @@ async def _check_effects(
         ],
         # claim events are judged by the claim projection, which answers for unseen claims itself
         regions=await _regions_of(session, principal=principal, events=stored.values(), with_claims=False),
-        named={t for p in corrections for t in p.supersedes},
+        named={t: f"{p.path}.supersedes[{i}]" for p in corrections for i, t in enumerate(p.supersedes)},
     )
 
 
