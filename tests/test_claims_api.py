@@ -246,6 +246,13 @@ async def test_claims_are_scoped_by_region_and_role(client: AsyncClient, keys: K
     filed_elsewhere = await post(client, keys.other_office, filed("C-scope-2", person, incident="2024-02-14"))
     assert filed_elsewhere.status_code == 422
     assert filed_elsewhere.json()["errors"][0]["code"] == "person_not_registered"
+    # a correction naming the claim's event by its id learns as little as one naming no event
+    by_id = await post(client, keys.other_office, corrected("undo-scope", ["C-scope-filed"], reason="x"))
+    by_nothing = await post(client, keys.other_office, corrected("undo-none", ["C-none-filed"], reason="x"))
+    assert by_id.status_code == by_nothing.status_code == 422
+    assert by_id.json()["errors"] == [
+        {**e, "message": e["message"].replace("C-none", "C-scope")} for e in by_nothing.json()["errors"]
+    ]
     committee = await post(client, keys.committee, filed("C-scope-3", person, incident="2024-02-14"))
     assert committee.status_code == 403
     auditor = await client.get("/v1/claims/C-scope", headers=Keys.header(keys.auditor))

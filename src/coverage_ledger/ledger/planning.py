@@ -172,8 +172,9 @@ async def _check_effects(
             for e, cause in moved.items()
             if e in stored
         ],
-        # claim events are judged by the claim projection, which answers for unseen claims itself
-        regions=await _regions_of(session, principal=principal, events=stored.values(), with_claims=False),
+        # a claim event lies in its claim's region: judged only by the claim projection, a named
+        # event of an unseen claim was refused with the claim's id in the message
+        regions=await _regions_of(session, principal=principal, events=stored.values(), with_claims=True),
         named={t: f"{p.path}.supersedes[{i}]" for p in corrections for i, t in enumerate(p.supersedes)},
     )
 
