@@ -260,18 +260,18 @@ async def project_claims(
         return
     per_claim = await events_by_claim(session, claim_ids, tx_seq=tx_seq)
     reviews = await review_events(session, per_claim, tx_seq=tx_seq, today=recording_day)
-    problems = [
-        item
+    per_claim_problems = {
+        claim_id: _problems(principal, claim_id, events, reviews.get(claim_id), change, recording_day)
         for claim_id, events in per_claim.items()
-        for item in _problems(principal, claim_id, events, reviews.get(claim_id), change, recording_day)
-    ]
-    # a claim the key could not see before this tx (whatever the tx makes of it) is not its to touch
+    }
+    # a claim the key could not see before this tx (whatever the tx makes of it) is not its to
+    # touch; one already refused is not refused twice (a clash of ids is said alone)
     before, _ = await repository.open_rows(session, claim_ids)
-    reported = {p.message for p in problems}
     for claim_id, record in before.items():
-        code, message = _not_filed(claim_id)
-        if not principal.sees(record.region_code) and message not in reported:
-            problems.append(ErrorItem(code, message, field="events"))
+        if not principal.sees(record.region_code) and not per_claim_problems.get(claim_id):
+            code, message = _not_filed(claim_id)
+            per_claim_problems[claim_id] = [ErrorItem(code, message, field="events")]
+    problems = [item for found in per_claim_problems.values() for item in found]
     if problems:
         message = f"{len(problems)} claim problem(s) in the batch; nothing was written"
         if any(p.code in CONFLICTS for p in problems):
