@@ -151,3 +151,35 @@ async def test_an_erasure_reaches_the_registration_a_correction_replaced(
         assert response.status_code == 200, response.text
         assert "Typo Orang Rahasia" not in response.text and "+6281999" not in response.text, path
     assert (await client.get("/v1/ledger/verify", headers=admin)).json()["ok"]
+
+
+async def test_enrolling_a_person_of_another_region_does_not_show_their_personal_fields(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Any committee may enrol any NIK, and the enrolment makes the person visible to it; the name
+    and phone stay with keys of the region the person is registered in."""
+    person = nik(district="320101")
+    await append(
+        client, keys.admin, registered(person, region="32.01.01", name="Warga Bogor") | {"phone": "0812-3333"}
+    )
+    await append(
+        client,
+        keys.committee,
+        enrolled(
+            person,
+            event_id=f"e-{person}",
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            registered_on="2024-01-20",
+        ),
+    )
+    path = f"/v1/persons/{person}/history?valid_at=2024-02-01"  # while the enrolment is in force
+    enrolling = await client.get(path, headers=Keys.header(keys.committee))
+    assert enrolling.status_code == 200, enrolling.text
+    registration = next(e for e in enrolling.json()["events"] if e["type"] == "person.registered")
+    assert registration["payload"]["personal_digest"]
+    assert "Warga Bogor" not in enrolling.text and "0812-3333" not in enrolling.text
+    # today no enrolment is in force: the person is the registering region's again
+    today = f"/v1/persons/{person}/history"
+    for home in (keys.other_office, keys.admin):
+        assert "Warga Bogor" in (await client.get(today, headers=Keys.header(home))).text

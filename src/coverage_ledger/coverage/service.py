@@ -193,7 +193,8 @@ def _region_for_scope(answer: CoverageAnswer, domicile: str) -> str:
 async def person_history(
     session: AsyncSession, *, principal: Principal, nik: str, as_of: AsOf
 ) -> dict[str, Any]:
-    """Every event about the person known at `as_of`, with its force intervals and correctors."""
+    """Every event about the person known at `as_of`, with its force intervals and correctors; a
+    registration's personal fields for keys whose region holds that registration's domicile."""
     await person_coverage(session, principal=principal, nik=nik, as_of=as_of)  # scope and existence
     events = await repository.events_about(session, nik=nik, up_to_tx=as_of.tx_seq)
     corrections = await coverage_repository.corrections_of(
@@ -208,7 +209,9 @@ async def person_history(
     items = []
     for event in events:
         payload = dict(event.payload)
-        if event.event_id in vault:
+        # personal fields only within the registration's own region: a key that sees the person
+        # through an enrolment it wrote (any committee may enrol any NIK) gets the digest alone
+        if event.event_id in vault and principal.sees(payload.get("region_code", "")):
             payload.update(vault[event.event_id][1])
         items.append(
             {
