@@ -50,10 +50,12 @@ async def test_each_request_gets_one_access_line_with_the_nik_masked(
     lines = [r.getMessage() for r in caplog.records if r.name == "coverage_ledger.access"]
     assert len(lines) == 3, lines
     masked = f"{person[:4]}********{person[-4:]}"
-    assert lines[0].startswith(f"GET /v1/persons/{masked}/coverage?valid_at=2024-02-01 200 ")
+    assert lines[0].startswith(
+        f"GET /v1/persons/{masked}/coverage?valid_at=2024-02-01 200 by key:test-office "
+    )
     assert lines[0].endswith(" ms")
-    assert lines[1].startswith("GET /v1/persons/1671********9999/coverage 404 ")
-    assert lines[2].startswith(f"GET /v1/persons/{masked}/coverage 401 ")
+    assert lines[1].startswith("GET /v1/persons/1671********9999/coverage 404 by key:test-office ")
+    assert lines[2].startswith(f"GET /v1/persons/{masked}/coverage 401 by - ")
     assert person not in caplog.text
 
 

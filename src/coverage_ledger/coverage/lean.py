@@ -12,6 +12,7 @@ from coverage_ledger.coverage.endpoints import coverage_document, read_coordinat
 from coverage_ledger.coverage.service import person_coverage
 from coverage_ledger.database.reads import ReadConnection
 from coverage_ledger.domain.timeframes import jakarta_date
+from coverage_ledger.http.access_log import note_caller
 from coverage_ledger.http.dependencies import presented_secret
 from coverage_ledger.http.lean_reads import LeanRoute
 from coverage_ledger.ledger.asof import resolve
@@ -25,6 +26,7 @@ async def lean_coverage(request: Request, match: re.Match[str]) -> Response:
     secret = required_secret(presented_secret(request.headers))
     async with read_connection() as db:
         caller = await authenticate_hash(db, secret_sha256=secret_hash(secret), now=now)
+        note_caller(request, caller)
         params = request.query_params
         valid_at, known_at = read_coordinates(
             params.get("valid_at"), params.get("known_at"), today=jakarta_date(now)

@@ -1,4 +1,4 @@
-"""One log line per HTTP request: method, path and query, status and duration.
+"""One log line per HTTP request: method, path and query, status, caller and duration.
 
 It replaces uvicorn's access log (`coverage-ledger serve` turns that one off) because it says how
 long the request took. NIKs in paths and queries are masked like every other log record
@@ -9,7 +9,10 @@ import logging
 import time
 from urllib.parse import quote, unquote
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from coverage_ledger.domain.access import Principal
 
 log = logging.getLogger("coverage_ledger.access")
 
@@ -37,12 +40,22 @@ class AccessLog:
             await self.app(scope, receive, sending)
         finally:
             log.info(
-                "%s %s %d %.1f ms",
+                "%s %s %d by %s %.1f ms",
                 scope["method"],
                 _target(scope),
                 status,
+                scope.get("state", {}).get(CALLER, "-"),
                 (time.perf_counter() - started) * 1000,
             )
+
+
+CALLER = "caller"
+"""Where a request's state keeps who made it, for its access line."""
+
+
+def note_caller(request: Request, principal: Principal) -> None:
+    """Name the authenticated caller (`key:<name>`) in the request's access line."""
+    setattr(request.state, CALLER, principal.actor)
 
 
 def _target(scope: Scope) -> str:

@@ -14,6 +14,7 @@ from coverage_ledger.auth.service import authenticate
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.region_codes import REGION_CODE_PATTERN
 from coverage_ledger.domain.timeframes import jakarta_date
+from coverage_ledger.http.access_log import note_caller
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key")
@@ -64,6 +65,7 @@ async def today_in_jakarta(now: Now) -> date:
 
 
 async def current_principal(
+    request: Request,
     session: Session,
     now: Now,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
@@ -71,7 +73,9 @@ async def current_principal(
 ) -> Principal:
     """The caller; 401 without a valid key."""
     secret = bearer.credentials if bearer is not None else api_key
-    return await authenticate(session, secret=secret, now=now)
+    principal = await authenticate(session, secret=secret, now=now)
+    note_caller(request, principal)
+    return principal
 
 
 def presented_secret(headers: Mapping[str, str]) -> str | None:

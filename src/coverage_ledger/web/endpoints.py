@@ -19,6 +19,7 @@ from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.errors import LedgerError, Unauthenticated
+from coverage_ledger.http.access_log import note_caller
 from coverage_ledger.http.dependencies import Now, Session
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions import repository as regions_repository
@@ -39,7 +40,10 @@ SERIES_MONTHS = 12
 
 async def web_principal(request: Request, session: Session, now: Now) -> Principal | None:
     """The signed-in key, or None (no cookie, an unknown or ended session, a revoked or expired key)."""
-    return await web_session_principal(session, token=request.cookies.get(COOKIE), now=now)
+    principal = await web_session_principal(session, token=request.cookies.get(COOKIE), now=now)
+    if principal is not None:
+        note_caller(request, principal)
+    return principal
 
 
 Visitor = Annotated[Principal | None, Depends(web_principal)]
