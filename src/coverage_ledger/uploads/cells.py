@@ -115,6 +115,10 @@ def parse_day(text: str) -> date | None:
         return None
 
 
+PERSONAL_COLUMNS = frozenset({"name", "birth_date", "phone"})
+"""Columns whose values the person vault keeps, and error messages never repeat."""
+
+
 def day_cell(
     cells: Mapping[str, str], column: str, row: int, errors: list[ErrorItem], *, required: bool = True
 ) -> date | None:
@@ -125,11 +129,13 @@ def day_cell(
             errors.append(ErrorItem("missing_value", f"{column} is empty", row=row, column=column))
         return None
     day = parse_day(text)
+    # upload errors are kept, where an erasure cannot reach them: a birth date is not repeated
+    quoted = "" if column in PERSONAL_COLUMNS else f" {shown(text)}"
     if day is not None and not plausible_year(day.year):
         errors.append(
             ErrorItem(
                 "date_out_of_range",
-                f"{column} {shown(text)} is outside {PLAUSIBLE_YEARS}",
+                f"{column}{quoted} is outside {PLAUSIBLE_YEARS}",
                 row=row,
                 column=column,
             )
@@ -139,7 +145,7 @@ def day_cell(
         errors.append(
             ErrorItem(
                 "invalid_date",
-                f"{column} {shown(text)} is not a date (YYYY-MM-DD or DD/MM/YYYY)",
+                f"{column}{quoted} is not a date (YYYY-MM-DD or DD/MM/YYYY)",
                 row=row,
                 column=column,
             )
@@ -204,7 +210,7 @@ def person_cells(
         errors.append(
             ErrorItem(
                 "birth_date_mismatch_nik",
-                f"birth date {birth.isoformat()} disagrees with the NIK's DDMMYY {nik.value[6:12]}",
+                f"birth_date disagrees with the NIK's DDMMYY {nik.value[6:12]}",
                 row=row,
                 column="birth_date",
             )
