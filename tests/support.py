@@ -9,6 +9,7 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.auth.service import create_key
+from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM, Role
 from coverage_ledger.errors import LedgerError
 from coverage_ledger.ledger.schemas import AppendRequest
@@ -202,3 +203,19 @@ async def append_in_savepoint(session: AsyncSession, events: list[dict[str, Any]
         return None
     await savepoint.commit()
     return result.tx_seq
+
+
+async def committed_key(
+    database_url: str, *, name: str, role: Role, region: str | None = None, organisation: str | None = None
+) -> str:
+    """A key created and committed on its own (for tests whose app runs against a real database);
+    its secret."""
+    engine = create_engine_for(database_url, pool_size=1)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            _, secret = await create_key(
+                session, name=name, role=role, region_prefix=region, organisation=organisation
+            )
+    finally:
+        await engine.dispose()
+    return secret

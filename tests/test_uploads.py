@@ -4,11 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from coverage_ledger.auth.service import create_key
-from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import Role
 from tests.rosters import Uploader, officer_row, roster_csv
-from tests.support import coverage_of, nik
+from tests.support import committed_key, coverage_of, nik
 
 
 async def test_a_valid_roster_enrols_every_officer_in_one_tx(uploader: Uploader) -> None:
@@ -214,23 +212,12 @@ async def test_an_organisation_name_alone_does_not_show_an_upload(
 ) -> None:
     """Any key may be created with any organisation name: a sponsor key, or a committee key of
     another region, that bears the committee's name sees none of its uploads."""
-    engine = create_engine_for(fresh_database, pool_size=1)
-    async with session_factory(engine)() as session, session.begin():
-        _, same_name_sponsor = await create_key(
-            session,
-            name="test-namesake-sponsor",
-            role=Role.SPONSOR,
-            region_prefix="16",
-            organisation="KPU-16.71",
-        )
-        _, same_name_elsewhere = await create_key(
-            session,
-            name="test-namesake-31",
-            role=Role.COMMITTEE,
-            region_prefix="31",
-            organisation="KPU-16.71",
-        )
-    await engine.dispose()
+    same_name_sponsor = await committed_key(
+        fresh_database, name="test-namesake-sponsor", role=Role.SPONSOR, region="16", organisation="KPU-16.71"
+    )
+    same_name_elsewhere = await committed_key(
+        fresh_database, name="test-namesake-31", role=Role.COMMITTEE, region="31", organisation="KPU-16.71"
+    )
     status = await uploader.run(roster_csv([officer_row()]))
     upload = status["upload_id"]
     for key in (same_name_sponsor, same_name_elsewhere):

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from coverage_ledger.app import UploadSettings
-from coverage_ledger.auth.service import create_key
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM, Principal, Role
 from coverage_ledger.http.dependencies import utc_now
@@ -25,7 +24,7 @@ from coverage_ledger.uploads.importing import import_file
 from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, run_upload, submit_upload
 from tests.live_app import live_app
 from tests.rosters import Uploader, many_officers, officer_row, roster_csv, roster_xlsx
-from tests.support import coverage_of, nik
+from tests.support import committed_key, coverage_of, nik
 
 
 async def _ledger_is_sound(database_url: str) -> None:
@@ -88,16 +87,9 @@ async def test_replace_roster_enrols_new_corrects_changed_and_retracts_missing_r
 async def test_two_committees_uploading_overlapping_rosters_at_once_cannot_both_win(
     uploader: Uploader, fresh_database: str
 ) -> None:
-    engine = create_engine_for(fresh_database, pool_size=1)
-    async with session_factory(engine)() as session, session.begin():
-        _, bawaslu = await create_key(
-            session,
-            name="test-bawaslu",
-            role=Role.COMMITTEE,
-            region_prefix="16.71",
-            organisation="Bawaslu-16.71",
-        )
-    await engine.dispose()
+    bawaslu = await committed_key(
+        fresh_database, name="test-bawaslu", role=Role.COMMITTEE, region="16.71", organisation="Bawaslu-16.71"
+    )
     shared = [nik() for _ in range(300)]
     kpu_rows = [officer_row(p) for p in shared] + [officer_row() for _ in range(200)]
     bawaslu_rows = [officer_row(p, role="PTPS", term=("2024-02-10", "2024-02-20")) for p in shared]
