@@ -63,7 +63,10 @@ async def test_revoked_and_expired_keys_are_401(client: AsyncClient, session: As
     _, expired = await create_key(
         session, role=Role.ADMIN, name="expired", expires_at=datetime.now(UTC) - timedelta(minutes=1)
     )
-    for secret in (revoked, expired):
+    # an auditor key made with a region before keys create refused one: its scope was half kept
+    _, regional_auditor = await create_key(session, role=Role.AUDITOR, name="old-regional-auditor")
+    await session.execute(text("UPDATE api_key SET region_prefix = '16' WHERE name = 'old-regional-auditor'"))
+    for secret in (revoked, expired, regional_auditor):
         assert (await client.get("/v1/ledger/head", headers=Keys.header(secret))).status_code == 401
 
 

@@ -128,7 +128,7 @@ def test_verify_refuses_a_mistyped_hash_instead_of_reporting_a_break(cli_env: st
     [
         ({"LEDGER_PORT": "70000"}, "LEDGER_PORT: Input should be less than or equal to 65535"),
         ({"LEDGER_PORT": "abc"}, "LEDGER_PORT: Input should be a valid integer"),
-        ({"DATABASE_URL": "postgresql://nobody:x@127.0.0.1:1/nodb"}, "cannot reach the database"),
+        ({"DATABASE_URL": "postgresql://nobody:x@127.0.0.1:1/nodb"}, "the database: connection failed"),
     ],
 )
 def test_a_bad_environment_is_one_line_not_a_traceback(environment: dict[str, str], expected: str) -> None:

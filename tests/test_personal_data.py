@@ -185,3 +185,30 @@ async def test_enrolling_a_person_of_another_region_does_not_show_their_personal
     today = f"/v1/persons/{person}/history"
     for home in (keys.other_office, keys.admin):
         assert "Warga Bogor" in (await client.get(today, headers=Keys.header(home))).text
+
+
+async def test_erasing_the_holder_of_a_once_mistyped_nik_leaves_the_typist_alone(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Ani was first registered under Budi's NIK by mistake, then corrected to her own. Erasing
+    Budi erases what was filed under his NIK, never Ani's registration in force."""
+    budi, ani = nik(), nik()
+    await append(client, keys.office, registered(budi, event_id=f"typo-{budi}", name="Ani Typo"))
+    await append(
+        client,
+        keys.office,
+        {
+            "event_id": f"fix-{ani}",
+            "type": "event.corrected",
+            "supersedes": [f"typo-{budi}"],
+            "reason": "NIK mistyped",
+            "replacement": registered(ani, event_id=f"reg-{ani}", name="Ani Lestari"),
+        },
+    )
+    await append(client, keys.office, registered(budi, event_id=f"reg-{budi}", name="Budi Santoso"))
+    await append(
+        client, keys.admin, {"event_id": f"erase-{budi}", "type": "person.erased", "nik": budi, "reason": "x"}
+    )
+    admin = Keys.header(keys.admin)
+    assert "Budi Santoso" not in (await client.get(f"/v1/persons/{budi}/history", headers=admin)).text
+    assert "Ani Lestari" in (await client.get(f"/v1/persons/{ani}/history", headers=admin)).text

@@ -110,3 +110,28 @@ async def test_public_has_no_update_delete_truncate_privilege(connection: AsyncC
         {"t": LOG_TABLES},
     )
     assert not {r.privilege_type for r in rows} & {"UPDATE", "DELETE", "TRUNCATE"}
+
+
+async def test_the_service_role_may_write_every_projection_and_only_append_to_the_log(
+    connection: AsyncConnection,
+) -> None:
+    """A table a later migration adds must be granted too (default privileges do it for tables
+    the migrating user creates): the service acts as `ledger_writer`."""
+    rows = await connection.execute(
+        text(
+            "SELECT tablename, has_table_privilege('ledger_writer', tablename, 'INSERT') AS inserts, "
+            "has_table_privilege('ledger_writer', tablename, 'UPDATE') AS updates, "
+            "has_table_privilege('ledger_writer', tablename, 'DELETE') AS deletes "
+            "FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )
+    )
+    rights = {r.tablename: (r.inserts, r.updates, r.deletes) for r in rows}
+    assert len(rights) > 15
+    for table, granted in rights.items():
+        expected = (True, False, False) if table in LOG_TABLES else (True, True, True)
+        assert granted == expected, table
+    database = (await connection.execute(text("SELECT current_database()"))).scalar()
+    temporary = await connection.execute(
+        text("SELECT has_database_privilege('ledger_writer', :d, 'TEMPORARY')"), {"d": database}
+    )
+    assert temporary.scalar()

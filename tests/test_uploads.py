@@ -329,11 +329,12 @@ async def test_the_readme_example_roster_fails_as_the_readme_shows(uploader: Upl
 
 async def test_kept_row_errors_do_not_repeat_a_birth_date(uploader: Uploader) -> None:
     """Row errors are kept with the upload, out of an erasure's reach: they name the column and the
-    NIK's date, never the birth date typed."""
+    NIK's date, never the birth date or name typed."""
     rows = [
         [*officer_row()[:2], "1977-07-07", *officer_row()[3:]],
         [*officer_row()[:2], "31/02/1977", *officer_row()[3:]],
         [*officer_row()[:2], "07/07/1877", *officer_row()[3:]],
+        [officer_row()[0], '="Siti 1977"', *officer_row()[2:]],
     ]
     status = await uploader.run(roster_csv(rows))
     errors = await uploader.errors(status["upload_id"])
@@ -341,5 +342,6 @@ async def test_kept_row_errors_do_not_repeat_a_birth_date(uploader: Uploader) ->
         ("birth_date", "birth_date_mismatch_nik"),
         ("birth_date", "invalid_date"),
         ("birth_date", "date_out_of_range"),
+        ("name", "formula_cell"),
     ]
     assert not any(typed in e["message"] for e in errors for typed in ("1977", "31/02", "1877")), errors

@@ -6,7 +6,11 @@ may disable a trigger, or skip it with `session_replication_role`. The service's
 act as `ledger_writer` (`database/engine.py` sets the role at connection start when this
 migration could create it): SELECT and INSERT on the log, SELECT/INSERT/UPDATE/DELETE on the
 projections and operational tables, no ownership, no superuser rights. Migrations keep running as
-the connecting user, who owns the tables.
+the connecting user, who owns the tables. The connection's session user is still that user, so
+this guards against the service's own statements (none of them changes roles), not against
+arbitrary SQL on its connections: for that, the service must log in as a role that is not the
+owner (docs/architecture.md). Tables of later migrations get the same rights through default
+privileges, for tables that the same user creates (a test checks every table).
 
 The role is cluster-wide and may serve several ledger databases, so the downgrade revokes this
 database's grants and leaves the role. A user without CREATEROLE (some managed servers) gets a
@@ -38,6 +42,11 @@ BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{WRITER}') THEN
         CREATE ROLE {WRITER} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
     END IF;
+    IF NOT pg_has_role(current_user, '{WRITER}', 'SET') THEN
+        -- PostgreSQL 16+ makes a non-superuser creator an admin of the role, not a member who
+        -- may SET it: the service, connecting as this user, must be able to
+        EXECUTE format('GRANT {WRITER} TO %I WITH INHERIT FALSE, SET TRUE', current_user);
+    END IF;
 EXCEPTION
     WHEN duplicate_object OR unique_violation THEN NULL;  -- another database's migration, just now
     WHEN insufficient_privilege THEN
@@ -52,6 +61,8 @@ BEGIN
         RETURN;
     END IF;
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO {WRITER}', current_schema());
+    -- the upload staging tables are temporary; servers hardened by revoking TEMP from PUBLIC
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO {WRITER}', current_database());
     FOR name IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP
         IF name = ANY(ARRAY{list(LOG_TABLES)!r}) THEN
             EXECUTE format('GRANT SELECT, INSERT ON %I TO {WRITER}', name);
@@ -91,6 +102,7 @@ BEGIN
     END LOOP;
     EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM {WRITER}', current_schema());
     EXECUTE format('REVOKE ALL ON SCHEMA %I FROM {WRITER}', current_schema());
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM {WRITER}', current_database());
 END $$;
 """
     )

@@ -13,7 +13,6 @@ from typing import Annotated, Any, TypeVar
 import psycopg
 import typer
 import uvicorn
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress, ProgressColumn, Task, TextColumn
 from rich.table import Table
@@ -37,7 +36,7 @@ from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.logs import install_nik_masking
-from coverage_ledger.settings import get_settings
+from coverage_ledger.settings import SettingsError, get_settings
 from coverage_ledger.uploads.importing import estimated_rows, import_file, write_error_file
 from coverage_ledger.uploads.service import UploadOptions
 
@@ -425,14 +424,13 @@ def main() -> None:
     """Entry point of the console script."""
     try:
         app()
-    except ValidationError as exc:  # a setting from the environment that does not parse
-        for error in exc.errors():
-            name = str(error["loc"][0]).upper() if error["loc"] else "a setting"
-            console.print(f"[red]error:[/red] {name}: {error['msg']}")
+    except SettingsError as exc:
+        for line in str(exc).splitlines():
+            console.print(f"[red]error:[/red] {line}")
         raise SystemExit(2) from None
     except (OperationalError, psycopg.OperationalError) as exc:
-        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        console.print(f"[red]error:[/red] cannot reach the database: {first}")
+        said = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        console.print(f"[red]error:[/red] the database: {said[0] if said else type(exc).__name__}")
         raise SystemExit(1) from None
     except EmbeddedClusterError as exc:
         console.print(f"[red]error:[/red] {exc}")

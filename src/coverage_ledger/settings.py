@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -66,6 +66,17 @@ class Settings(BaseSettings):
     ledger_upload_workers: int = Field(default=1, ge=1, description="Uploads processed at the same time.")
 
 
+class SettingsError(ValueError):
+    """An environment variable that does not give a valid setting; one line per variable."""
+
+
 def get_settings() -> Settings:
-    """Settings as the environment gives them now."""
-    return Settings()
+    """Settings as the environment gives them now; SettingsError naming the variables that are wrong."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [
+            f"{str(error['loc'][0]).upper() if error['loc'] else 'a setting'}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        raise SettingsError("\n".join(lines)) from None

@@ -122,6 +122,12 @@ def principal_of(record: KeyRecord | None, *, now: datetime) -> Principal:
         raise Unauthenticated("the API key is unknown or revoked")
     if record.expires_at is not None and record.expires_at <= now:
         raise Unauthenticated("the API key has expired")
+    if record.region_prefix is not None and record.role in {Role.ADMIN, Role.AUDITOR}:
+        # made before such keys were refused: its prefix confined some reads and not others, and
+        # ignoring it would widen the key; it must be made again, national
+        raise Unauthenticated(
+            "an admin or auditor key with a region is no longer accepted; create a national one"
+        )
     return Principal(
         key_name=record.name,
         role=Role(record.role),

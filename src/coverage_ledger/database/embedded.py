@@ -115,13 +115,16 @@ def _forget_dead_handles(data_dir: Path) -> None:
     # a process killed with SIGKILL never leaves the wheel's list, and a cluster with a dead
     # process listed would never be stopped again, by anyone
     handles = data_dir / HANDLES_FILE
-    try:
-        listed = json.loads(handles.read_text())
-    except (OSError, ValueError):
-        return
-    alive = [pid for pid in listed if isinstance(pid, int) and _alive(pid)]
+    # under the wheel's own inter-process lock, which guards its every read and write of the list
+    with _server_module().postgres_server.PostgresServer._lock:
+        try:
+            listed = json.loads(handles.read_text())
+        except (OSError, ValueError):
+            return
+        alive = [pid for pid in listed if isinstance(pid, int) and _alive(pid)]
+        if alive != listed:
+            handles.write_text(json.dumps(alive))
     if alive != listed:
-        handles.write_text(json.dumps(alive))
         log.info("forgot %d process(es) that used the embedded cluster and died", len(listed) - len(alive))
 
 

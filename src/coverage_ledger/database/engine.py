@@ -53,11 +53,12 @@ log = logging.getLogger(__name__)
 
 @functools.cache
 def service_options(url: str) -> str:
-    """SESSION_OPTIONS, and the writer role when this database grants it: the connecting user
-    usually owns the tables (or is a superuser) and could switch the log's guard triggers off."""
+    """SESSION_OPTIONS, and the writer role when this database grants it and the user may take
+    it: the connecting user usually owns the tables (or is a superuser) and could switch the
+    log's guard triggers off. Asked once per process and URL; `migrate_schema` asks again."""
     with psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=10) as conn:
         row = conn.execute(
-            "SELECT pg_has_role(current_user, oid, 'MEMBER') "
+            "SELECT pg_has_role(current_user, oid, 'SET') "
             "AND has_table_privilege(oid, 'ledger_event', 'INSERT') "
             "FROM pg_roles WHERE rolname = %s AND to_regclass('ledger_event') IS NOT NULL",
             (WRITER_ROLE,),

@@ -11,7 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.claims.rebuild import reproject_claims
 from coverage_ledger.coverage.spans import backfill_spans
-from coverage_ledger.database.engine import create_engine_for, create_sync_engine, session_factory
+from coverage_ledger.database.engine import (
+    create_engine_for,
+    create_sync_engine,
+    service_options,
+    session_factory,
+)
 from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.repository import take_append_lock
 from coverage_ledger.reference.genesis import ensure_reference_data
@@ -41,6 +46,7 @@ def migrate_schema(url: str, revision: str = "head") -> None:
             command.upgrade(alembic_config(connection=connection), revision)
     finally:
         engine.dispose()
+    service_options.cache_clear()  # the migrations may have granted (or revoked) the writer role
 
 
 async def apply_pending_reprojections(session: AsyncSession) -> list[str]:

@@ -157,14 +157,15 @@ async def write_vault(
 
 
 async def erase_vault(session: AsyncSession, niks: Sequence[str]) -> int:
-    """Delete the personal fields and salts of these persons, including those of every
-    registration a correction replaced by one of theirs or replaced theirs with (a registration
-    under a mistyped NIK, corrected later); how many registrations lost them."""
+    """Delete the personal fields and salts of these persons: every vault entry under their NIKs,
+    and those of the registrations their registrations replaced by correction, however far back
+    (one typed under a mistyped NIK keeps the same name and phone); how many entries went."""
     if not niks:
         return 0
-    # registrations joined by a correction, in either direction, are one person's record: the
-    # one under the mistyped NIK holds the same name and phone
-    return await raw.execute_count(
+    # backwards only: from a registration to what the correction carrying it superseded. Forwards,
+    # from a mistyped NIK's registration to its replacement, would reach another person: whoever
+    # was erased under the NIK the typo happened to be
+    replaced = await raw.execute_count(
         session,
         """
         WITH RECURSIVE linked(event_id) AS (
@@ -173,22 +174,18 @@ async def erase_vault(session: AsyncSession, niks: Sequence[str]) -> int:
             UNION
             SELECT t.event_id
               FROM linked x
-             CROSS JOIN LATERAL (
-                   -- what the correction carrying x superseded
-                   SELECT l.target_event_id AS event_id
-                     FROM ledger_event c JOIN correction_link l ON l.correction_event_id = c.carried_by
-                    WHERE c.event_id = x.event_id
-                   UNION ALL
-                   -- what replaced x
-                   SELECT r.event_id
-                     FROM correction_link l JOIN ledger_event r ON r.carried_by = l.correction_event_id
-                    WHERE l.target_event_id = x.event_id) AS n
-              JOIN ledger_event t ON t.event_id = n.event_id AND t.type = 'person.registered'
+              JOIN ledger_event c ON c.event_id = x.event_id AND c.carried_by IS NOT NULL
+              JOIN correction_link l ON l.correction_event_id = c.carried_by
+              JOIN ledger_event t ON t.event_id = l.target_event_id AND t.type = 'person.registered'
         )
-        DELETE FROM person_vault WHERE event_id IN (SELECT event_id FROM linked) OR nik = ANY(%(niks)s)
+        DELETE FROM person_vault v USING linked WHERE v.event_id = linked.event_id
         """,
         {"niks": list(niks)},
     )
+    own = await raw.execute_count(
+        session, "DELETE FROM person_vault WHERE nik = ANY(%(niks)s)", {"niks": list(niks)}
+    )
+    return replaced + own
 
 
 async def vault_entries(

@@ -26,6 +26,10 @@ UNNAMED = "\x00unnamed column "
 SHOWN_CHARACTERS = 40
 
 
+PERSONAL_COLUMNS = frozenset({"name", "birth_date", "phone"})
+"""Columns whose values the person vault keeps, and error messages never repeat."""
+
+
 def shown(text: str) -> str:
     """A cell quoted in a message: a cell of a megabyte is shown by its first characters."""
     return repr(text) if len(text) <= SHOWN_CHARACTERS else repr(text[:SHOWN_CHARACTERS]) + "…"
@@ -88,9 +92,10 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
                 row=row,
                 column=column,
             )
+        formula = "" if column in PERSONAL_COLUMNS else f" ({shown(cell)})"
         return ErrorItem(
             "formula_cell",
-            f"the cell holds a formula ({shown(cell)}), not its value; save the sheet with values only",
+            f"the cell holds a formula{formula}, not its value; save the sheet with values only",
             row=row,
             column=column,
         )
@@ -113,10 +118,6 @@ def parse_day(text: str) -> date | None:
         return date(int(found.group(3)), int(found.group(2)), int(found.group(1)))
     except ValueError:
         return None
-
-
-PERSONAL_COLUMNS = frozenset({"name", "birth_date", "phone"})
-"""Columns whose values the person vault keeps, and error messages never repeat."""
 
 
 def day_cell(
