@@ -172,3 +172,41 @@ async def test_an_office_of_another_region_can_neither_retract_nor_restore_a_pay
     await append(
         client, keys.office, corrected(f"ok-{person}", [f"adm-{person}"], reason="cleared after all")
     )
+
+
+async def test_naming_another_regions_payment_or_claim_event_tells_nothing(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Payments and claim events name no region: a sponsor or a committee naming one of another
+    region is answered as for an id nobody wrote, before any rule of its own role is applied."""
+    person = nik(district="320101")
+    await append(
+        client,
+        keys.admin,
+        registered(person, region="32.01.01"),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-01-01") | {"region_code": "32.01.01"},
+        paid(
+            person,
+            event_id=f"pay-{person}",
+            months=("2025-01", "2025-01"),
+            amount=16_800,
+            paid_on="2025-01-05",
+        ),
+        enrolled(
+            person,
+            event_id=f"kpps-{person}",
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            registered_on="2024-01-20",
+            committee="KPU-32.01",
+            region="32.01.01",
+        ),
+    )
+    await append(client, keys.admin, filed("CW-1", person, incident="2024-02-14", filed_on="2024-02-15"))
+    for secret, target in ((keys.sponsor, f"pay-{person}"), (keys.committee, "CW-1-filed")):
+        named = await _refused(client, keys, secret, corrected(f"x-{target}", [target], reason="x"))
+        nobody = await _refused(client, keys, secret, corrected(f"y-{target}", ["no-such-event"], reason="x"))
+        assert named["status"] == nobody["status"] == 422, (named, nobody)
+        assert named["errors"] == [
+            {**e, "message": e["message"].replace("no-such-event", target)} for e in nobody["errors"]
+        ]

@@ -213,7 +213,11 @@ def _target_errors(
             # the same answer as for an unknown id: no existence is leaked outside the scope
             errors.append(ErrorItem("unknown_event", f"no event {target!r} in the ledger", field=field))
             continue
-        _check_may_correct(principal, original, field)
+        if region is not None:
+            # an event naming no region (a payment, a claim's) lies where its person or claim
+            # does: the planning judges it once that is read (`check_correction_effects`), so a
+            # refusal here cannot tell that another region's event exists
+            _check_may_correct(principal, original, field)
     return errors
 
 
@@ -266,10 +270,11 @@ def check_correction_effects(
     regions: Mapping[str, set[str]],
     named: Mapping[str, str],
 ) -> None:
-    """403 when a correction would restore or withdraw a stored event the key may not correct
+    """403 when a correction names, restores or withdraws a stored event the key may not correct
     itself: superseding someone else's correction undoes it, so it is a correction of its targets
-    and its replacement. `affected`: each stored event entering or leaving force, with the field
-    of the correction that moves it; `regions`: the regions each lies in (none known: any key's).
+    and its replacement. `affected`: each stored event named, entering or leaving force, with the
+    field of the correction that names or moves it; `regions`: the regions each lies in (none
+    known: any key's).
     An event the batch names (`named`: its field) outside the key's region is unknown to it (422,
     as for an id that does not exist, to the same field)."""
     for original, field in affected:

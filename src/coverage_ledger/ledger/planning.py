@@ -155,27 +155,37 @@ async def _check_effects(
     leaving: Sequence[tuple[str, str | None]],
     paths: dict[str, str],
 ) -> None:
-    """The key may correct every stored event the batch moves in or out of force, not only the
-    ones it names (an admin may correct anything: nothing to read)."""
+    """The key may correct every stored event the batch names, and every one it moves in or out
+    of force (an admin may correct anything: nothing to read)."""
+    named = {
+        target: f"{p.path}.supersedes[{i}]"
+        for p in corrections
+        for i, target in enumerate(p.supersedes)
+        if target not in paths
+    }
     moved = {e: cause for e, cause in leaving if e not in paths} | {
         e: None for e in entering if e not in paths
     }
-    if not moved or principal.role is Role.ADMIN:
+    if not (moved or named) or principal.role is Role.ADMIN:
         return
-    stored = {e: snapshot.stored[e] for e in moved if e in snapshot.stored}
-    stored |= await repository.events_by_id(session, set(moved) - set(stored))
+    wanted = set(moved) | set(named)
+    stored = {e: snapshot.stored[e] for e in wanted if e in snapshot.stored}
+    stored |= await repository.events_by_id(session, wanted - set(stored))
     first = f"{corrections[0].path}.supersedes" if corrections else "events"
+
+    def field_of(event_id: str) -> str:
+        if event_id in named:
+            return named[event_id]
+        cause = moved.get(event_id)
+        return f"{paths[cause]}.supersedes" if cause is not None and cause in paths else first
+
     check_correction_effects(
         principal=principal,
-        affected=[
-            (stored[e], f"{paths[cause]}.supersedes" if cause in paths else first)
-            for e, cause in moved.items()
-            if e in stored
-        ],
+        affected=[(stored[e], field_of(e)) for e in sorted(wanted) if e in stored],
         # a claim event lies in its claim's region: judged only by the claim projection, a named
         # event of an unseen claim was refused with the claim's id in the message
         regions=await _regions_of(session, principal=principal, events=stored.values(), with_claims=True),
-        named={t: f"{p.path}.supersedes[{i}]" for p in corrections for i, t in enumerate(p.supersedes)},
+        named=named,
     )
 
 
