@@ -176,6 +176,25 @@ async def test_terms_outside_the_period_the_file_spans_are_not_retracted(uploade
     assert (await _superseded(uploader, past))[f"old-{past}"] is False
 
 
+async def test_a_roster_of_one_district_leaves_the_other_districts_officers(uploader: Uploader) -> None:
+    """A committee replacing the roster of one district (16.71.01) retracts the officers of that
+    district it leaves out, not those of its other districts; the dry run names whom."""
+    left_out, other_district, kept = nik(), nik(), nik()
+    await _appended(
+        uploader,
+        *(registered(p) for p in (left_out, other_district, kept)),
+        _term(left_out, "new", ("2026-12-01", "2026-12-21")),
+        _term(other_district, "new", ("2026-12-01", "2026-12-21")) | {"region_code": "16.71.02"},
+        _term(kept, "new", ("2026-12-01", "2026-12-21")),
+    )
+    row = officer_row(kept, term=("2026-12-01", "2026-12-20"), registered_on="2023-12-01")
+    dry = await uploader.run(roster_csv([row]), mode="replace_roster", dry_run="true")
+    assert (dry["outcome"]["retracted"], dry["outcome"]["retracted_niks"]) == (1, [left_out]), dry
+    status = await uploader.run(roster_csv([row]), mode="replace_roster")
+    assert status["outcome"]["retracted_niks"] == [left_out], status
+    assert (await _superseded(uploader, other_district))[f"new-{other_district}"] is False
+
+
 async def test_a_replacing_row_does_not_correct_a_term_outside_the_keys_region(uploader: Uploader) -> None:
     person = nik(district="160202")
     elsewhere = enrolled(

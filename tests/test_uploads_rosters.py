@@ -78,6 +78,7 @@ async def test_replace_roster_enrols_new_corrects_changed_and_retracts_missing_r
         "enrolled": 0,
         "corrected": 0,
         "retracted": 0,
+        "retracted_niks": [],
         "unchanged": 55,
         "invoice_total": 0,
     }

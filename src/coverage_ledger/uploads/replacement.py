@@ -1,4 +1,5 @@
-"""`mode=replace_roster`: the file is the committee's complete roster for the roles it lists.
+"""`mode=replace_roster`: the file is the committee's complete roster for the roles and regions it
+lists, over the period its terms span.
 Changed rows become corrections carrying the new enrolment; enrolments whose NIK disappeared
 become retractions; unchanged rows write nothing."""
 
@@ -10,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.canonical import event_digest
 from coverage_ledger.ledger.repository import EventRow
 from coverage_ledger.uploads import staging
+
+RETRACTED_SHOWN = 1_000
+"""NIKs of retracted officers an upload's outcome lists (the count is always whole)."""
 
 
 @dataclass
@@ -33,6 +37,8 @@ class RosterCorrections:
             "enrolled": counts.get("rows_accepted", 0) - self.corrected,
             "corrected": self.corrected,
             "retracted": self.retracted,
+            # whom, so that a dry run shows the officers a replacement would take off the roster
+            "retracted_niks": sorted(self.retracted_niks)[:RETRACTED_SHOWN],
             "unchanged": counts.get("rows_duplicate", 0),
         }
 

@@ -212,10 +212,11 @@ async def staged_count(session: AsyncSession) -> int:
 async def vanished_enrolments(
     session: AsyncSession, *, committee: str, key_region_prefix: str | None
 ) -> list[tuple[str, str, str]]:
-    """replace_roster: enrolments of the committee in force, in the key's region, for roles the
-    file lists, whose term overlaps the period the file's terms span and whose NIK the file does
-    not name: (event_id, nik, region_code). (A roster for the next election does not retract
-    the terms of the last one, on which paid claims may rest.)"""
+    """replace_roster: enrolments of the committee in force, in the key's region and in a region
+    the file lists (or below it), for roles the file lists, whose term overlaps the period the
+    file's terms span and whose NIK the file does not name: (event_id, nik, region_code). (A
+    roster for the next election does not retract the terms of the last one, on which paid claims
+    may rest; a roster of one district does not retract the officers of the others.)"""
     rows = await raw.execute(
         session,
         f"""
@@ -227,6 +228,9 @@ async def vanished_enrolments(
            AND (e.payload->>'valid_from')::date < (SELECT max(valid_to) FROM {STAGING})
            AND (SELECT min(valid_from) FROM {STAGING}) < (e.payload->>'valid_to')::date
            AND {raw.within_region("e.payload->>'region_code'")}
+           AND EXISTS (SELECT 1 FROM (SELECT DISTINCT region_code FROM {STAGING}) f
+                        WHERE e.payload->>'region_code' = f.region_code
+                           OR e.payload->>'region_code' LIKE f.region_code || '.%%')
          ORDER BY e.event_id
         """,
         {"committee": committee, "region": key_region_prefix},
