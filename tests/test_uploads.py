@@ -345,3 +345,18 @@ async def test_kept_row_errors_do_not_repeat_a_birth_date(uploader: Uploader) ->
         ("name", "formula_cell"),
     ]
     assert not any(typed in e["message"] for e in errors for typed in ("1977", "31/02", "1877")), errors
+
+
+async def test_a_file_with_month_first_dates_is_refused_whole_whatever_the_policy(uploader: Uploader) -> None:
+    """A US-English spreadsheet writes 11/1/2024 for 1 November: read day first, it is 11 January.
+    One date only month/day/year can read shows the file is written that way: nothing is taken."""
+    misread = officer_row(term=("11/1/2024", "12/10/2024"))
+    telling = officer_row(term=("1/25/2024", "2/23/2024"))
+    head = await uploader.head()
+    status = await uploader.run(roster_csv([misread, telling]), policy="accept_valid")
+    assert status["status"] == "failed", status
+    assert status["problem"]["code"] == "month_first_dates", status
+    assert "row 3, term_start" in status["problem"]["message"]
+    errors = await uploader.errors(status["upload_id"])
+    assert ("3", "term_start", "month_first_date") in [(e["row"], e["column"], e["code"]) for e in errors]
+    assert await uploader.head() == head

@@ -186,3 +186,19 @@ async def test_a_row_checked_when_written_that_fails_its_own_shape_still_fails_a
         content, key=uploader.keys.sponsor, kind="sponsor_roster", policy="accept_valid"
     )
     assert kept["status"] == "succeeded" and (kept["rows_accepted"], kept["rows_rejected"]) == (3, 1), kept
+
+
+async def test_a_sponsor_file_with_month_first_dates_is_refused_whole(uploader: Uploader) -> None:
+    misread = sponsor_row()
+    misread[-2] = "1/10/2025"  # paid_on: 1 October read day first, 10 January meant
+    telling = sponsor_row()
+    telling[-2] = "1/13/2025"
+    head = await uploader.head()
+    status = await uploader.run(
+        sponsor_csv([misread, telling]),
+        key=uploader.keys.sponsor,
+        kind="sponsor_roster",
+        policy="accept_valid",
+    )
+    assert (status["status"], status["problem"]["code"]) == ("failed", "month_first_dates"), status
+    assert await uploader.head() == head

@@ -142,7 +142,18 @@ def day_cell(
             )
         )
         return None
-    if day is None:
+    if day is None and month_first(text):
+        errors.append(
+            ErrorItem(
+                MONTH_FIRST,
+                f"{column}{quoted} reads as month/day/year, as a US-English spreadsheet writes it; then "
+                "every D/M/YYYY date of the file may have been read the wrong way round: write the "
+                "dates as YYYY-MM-DD",
+                row=row,
+                column=column,
+            )
+        )
+    elif day is None:
         errors.append(
             ErrorItem(
                 "invalid_date",
@@ -152,6 +163,23 @@ def day_cell(
             )
         )
     return day
+
+
+MONTH_FIRST = "month_first_date"
+"""The code of a date only month/day/year can read: its file's other slash dates are in doubt."""
+
+
+def month_first(text: str) -> bool:
+    """Whether a date that is wrong as day/month/year is right as month/day/year (`1/25/2024`)."""
+    found = _DAY_FIRST.match(text)
+    if found is None:
+        return False
+    first, second, year = (int(part) for part in found.groups())
+    try:
+        date(year, first, second)
+    except ValueError:
+        return False
+    return second > 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,3 +275,13 @@ def region_cell(
             )
         )
     return region
+
+
+def month_first_refusal(first: ErrorItem) -> tuple[str, str]:
+    """(code, message) refusing a whole file whose dates are month-first somewhere."""
+    return (
+        "month_first_dates",
+        f"row {first.row}, {first.column}: a date reads only as month/day/year, so the file's other "
+        "D/M/YYYY dates may have their day and month swapped; nothing was written: write every date "
+        "as YYYY-MM-DD and upload again",
+    )

@@ -18,9 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.coverage.spans import refresh_spans
 from coverage_ledger.domain.rule_table import RuleTable, rule_table
 from coverage_ledger.domain.timeframes import jakarta_date
+from coverage_ledger.errors import ErrorItem
 from coverage_ledger.ledger import projections
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.uploads import repository, staging
+from coverage_ledger.uploads.cells import MONTH_FIRST, month_first_refusal
 from coverage_ledger.uploads.formats import FileRejected, Table
 from coverage_ledger.uploads.job import PROGRESS_SECONDS, Job, Progress
 from coverage_ledger.uploads.officer_rows import RosterContext, check_header
@@ -37,6 +39,8 @@ class _Tally:
     rows_total: int = 0
     rejected_alone: int = 0
     staged: int = 0
+    month_first: ErrorItem | None = None
+    """The first date only month/day/year reads: the file's other slash dates are then in doubt."""
 
 
 async def _stage_file(
@@ -65,6 +69,9 @@ async def _stage_file(
                     await copy.write(chunk.copy_data)
                 if chunk.errors:
                     await progress.errors(chunk.errors)
+                    tally.month_first = tally.month_first or next(
+                        (e for e in chunk.errors if e.code == MONTH_FIRST), None
+                    )
                 tally.rows_total += chunk.rows_seen
                 tally.rejected_alone += chunk.rejected_rows
                 tally.staged += chunk.rows_staged
@@ -127,6 +134,9 @@ class OfficerRosterJob(Job):
         self.phases["parse"] = round(time.monotonic() - started, 3)
         if tally.rows_total == 0:
             raise FileRejected("no_rows", "the file has a header but no data rows")
+        if tally.month_first is not None:
+            # whatever the policy: its rows that did pass may hold days and months swapped
+            raise FileRejected(*month_first_refusal(tally.month_first))
         started = time.monotonic()
         await staging.index_staging(self.work)
         replace = record.mode == "replace_roster"
