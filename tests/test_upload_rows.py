@@ -3,6 +3,7 @@ each malformed cell gets its own code."""
 
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -106,6 +107,31 @@ def test_a_good_row_is_normalised_and_its_term_end_made_exclusive() -> None:
     row = check_officer_row(5, _cells(), CONTEXT)
     assert isinstance(row, OfficerRow)
     assert (row.role, row.sex, row.valid_to) == ("KPPS", "F", date(2024, 2, 24))
+
+
+@pytest.mark.parametrize(
+    ("phone", "code"),
+    [
+        ("0812-3456-7890", None),
+        ("+62 812 3456 7890", None),
+        ("(0711) 123456", None),
+        ("6281234567890", None),
+        ("81234567890", "phone_leading_zero_lost"),  # typed as a number: the 0 went
+        ("TRUE", "invalid_phone"),
+        ("1.00000000000000E+308", "invalid_phone"),
+        ("08:30:00", "invalid_phone"),
+        ("+1 555 0100", "invalid_phone"),
+        ("0812", "invalid_phone"),
+    ],
+)
+def test_a_phone_cell_is_an_indonesian_number_not_repeated_in_its_error(phone: str, code: str | None) -> None:
+    outcome = check_officer_row(5, _cells(phone=phone), CONTEXT)
+    if code is None:
+        assert isinstance(outcome, OfficerRow) and outcome.phone == phone  # kept as typed
+    else:
+        assert isinstance(outcome, list)
+        assert [(e.column, e.code) for e in outcome] == [("phone", code)]
+        assert all(phone not in e.message for e in outcome)
 
 
 def test_each_bad_cell_has_its_own_code() -> None:

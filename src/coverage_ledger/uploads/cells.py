@@ -285,3 +285,46 @@ def month_first_refusal(first: ErrorItem) -> tuple[str, str]:
         "D/M/YYYY dates may have their day and month swapped; nothing was written: write every date "
         "as YYYY-MM-DD and upload again",
     )
+
+
+_PHONE_SEPARATORS = str.maketrans("", "", " -.()")
+
+
+def phone_problem(text: str) -> tuple[str, str] | None:
+    """(code, message) when a phone cell is not an Indonesian phone number; the number itself is
+    not repeated (kept errors must not hold personal data)."""
+    digits = text.translate(_PHONE_SEPARATORS)
+    if digits.startswith("+"):
+        digits = digits[1:]
+        if not digits.startswith("62"):
+            return "invalid_phone", "phone has a country code other than +62"
+    if not digits.isdigit():
+        return "invalid_phone", "phone is not a phone number: digits, spaces and dashes, 08… or +62…"
+    if digits.startswith("8") and 9 <= len(digits) <= 12:
+        return (
+            "phone_leading_zero_lost",
+            "phone starts with 8: a spreadsheet probably dropped its leading 0; format the column as text",
+        )
+    if digits.startswith("62"):
+        digits = "0" + digits[2:]
+    if not digits.startswith("0") or not 9 <= len(digits) <= 14:
+        return "invalid_phone", "phone is not a phone number: 08… or +62…, 9 to 14 digits"
+    return None
+
+
+def phone_cell(cells: Mapping[str, str], row: int, errors: list[ErrorItem]) -> str | None:
+    """The optional phone cell, as typed (None when empty or wrong)."""
+    phone = cells.get("phone") or None
+    if phone is None:
+        return None
+    if len(phone) > 32:
+        errors.append(ErrorItem("too_long", "phone is longer than 32 characters", row=row, column="phone"))
+    elif (hidden := hidden_character(phone)) is not None:
+        errors.append(
+            ErrorItem("hidden_character", f"phone holds the character {hidden}", row=row, column="phone")
+        )
+    elif (wrong := phone_problem(phone)) is not None:
+        errors.append(ErrorItem(wrong[0], wrong[1], row=row, column="phone"))
+    else:
+        return phone
+    return None

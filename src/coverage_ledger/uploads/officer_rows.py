@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from json.encoder import encode_basestring as json_string
 
-from coverage_ledger.domain.names import hidden_character
 from coverage_ledger.domain.officer import OFFICER_ROLES
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.uploads import cells as check
@@ -86,13 +85,7 @@ def check_officer_row(
             )
         )
     registered_on = check.day_cell(cells, "registered_on", row, errors, required=False)
-    phone = cells.get("phone") or None
-    if phone is not None and len(phone) > 32:
-        errors.append(ErrorItem("too_long", "phone is longer than 32 characters", row=row, column="phone"))
-    elif phone is not None and (hidden := hidden_character(phone)) is not None:
-        errors.append(
-            ErrorItem("hidden_character", f"phone holds the character {hidden}", row=row, column="phone")
-        )
+    phone = check.phone_cell(cells, row, errors)
     if errors or person is None or start is None or end is None:
         return errors
     return OfficerRow(

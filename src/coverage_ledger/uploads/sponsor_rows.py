@@ -151,6 +151,7 @@ def check_sponsor_row(
         errors.append(ErrorItem("invalid_budget", "budget is APBN, APBD or APBDes", row=row, column="budget"))
     paid_on = check.day_cell(cells, "paid_on", row, errors, required=False)
     registered_on = check.day_cell(cells, "registered_on", row, errors, required=False)
+    phone = check.phone_cell(cells, row, errors)
     if errors or person is None or person.birth_date is None:
         return errors
     return SponsorRow(
@@ -159,7 +160,7 @@ def check_sponsor_row(
         person.name,
         person.birth_date,
         person.sex,
-        cells.get("phone") or None,
+        phone,
         region,
         programs,
         income,
