@@ -275,6 +275,7 @@ BAD = [
     ("not a month", {"months_from": "2025-13"}, "events[0].months_from"),
     ("JKM missing", {"programs": ["JKK"]}, "events[0].programs"),
     ("negative amount", {"amount": -1}, "events[0].amount"),
+    ("paid on a day to come", {"paid_on": "2099-01-02"}, "events[0].paid_on"),
 ]
 
 

@@ -202,3 +202,17 @@ async def test_a_sponsor_file_with_month_first_dates_is_refused_whole(uploader: 
     )
     assert (status["status"], status["problem"]["code"]) == ("failed", "month_first_dates"), status
     assert await uploader.head() == head
+
+
+async def test_a_sponsor_payment_dated_after_today_is_a_row_error(uploader: Uploader) -> None:
+    later = sponsor_row()
+    later[-2] = "2099-01-10"  # paid_on
+    status = await uploader.run(
+        sponsor_csv([sponsor_row(), later]),
+        key=uploader.keys.sponsor,
+        kind="sponsor_roster",
+        policy="accept_valid",
+    )
+    assert (status["status"], status["rows_accepted"], status["rows_rejected"]) == ("succeeded", 1, 1), status
+    errors = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
+    assert [(e["row"], e["code"]) for e in errors] == [("3", "day_in_future")]
