@@ -61,3 +61,12 @@ async def test_a_header_with_a_huge_name_and_a_nul_past_the_first_64_kb_fails_an
     assert "wrong_header" in codes
     status = await uploader.run(content, filename="odd-header-again.csv", dry_run="true")
     assert status["status"] == "failed" and len(status["problem"]["message"]) < 3_000, status
+
+
+async def test_a_file_not_utf8_is_told_by_the_line_at_fault_and_utf16_by_name(uploader: Uploader) -> None:
+    """The windows-1252 file's header is plain ASCII; its curly apostrophe is on line 2."""
+    status = await uploader.run((DATA / "windows-1252.csv").read_bytes(), filename="w.csv")
+    assert "from line 2 on" in status["problem"]["message"], status
+    utf16 = ("\ufeff" + ",".join(HEADER) + "\r\n" + ",".join(officer_row()) + "\r\n").encode("utf-16-le")
+    status = await uploader.run(utf16, filename="unicode.txt.csv")
+    assert status["problem"]["code"] == "utf16_text", status

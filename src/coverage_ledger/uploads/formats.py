@@ -80,6 +80,12 @@ def _first_line_not_utf8(path: Path) -> int | None:
     return None
 
 
+def _not_utf8(path: Path, exc: UnicodeDecodeError, *, fallback_line: int) -> FileRejected:
+    line = _first_line_not_utf8(path) or fallback_line
+    where = "the header row is" if line == 1 else f"the file is from line {line} on"
+    return FileRejected("not_utf8", f"{where} not UTF-8 text ({exc.reason}); save it as CSV UTF-8")
+
+
 def _data_rows(reader: Iterator[list[str]], path: Path) -> Iterator[tuple[int, list[str]]]:
     row_number = 1
     try:
@@ -89,11 +95,7 @@ def _data_rows(reader: Iterator[list[str]], path: Path) -> Iterator[tuple[int, l
                 continue
             yield row_number, cells
     except UnicodeDecodeError as exc:
-        line = _first_line_not_utf8(path) or row_number + 1
-        raise FileRejected(
-            "not_utf8",
-            f"the file is not UTF-8 text from line {line} on ({exc.reason}); save it as CSV UTF-8",
-        ) from exc
+        raise _not_utf8(path, exc, fallback_line=row_number + 1) from exc
     except csv.Error as exc:
         raise FileRejected("unreadable_csv", f"row {row_number + 1}: {exc}") from exc
 
@@ -104,6 +106,11 @@ def open_csv(path: Path) -> Table:
         head = probe.read(_SNIFF_BYTES)
     if not head.lstrip(codecs.BOM_UTF8).strip():
         raise FileRejected("empty_file", "the file is empty: expected a header row and data rows")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise FileRejected(
+            "utf16_text",
+            'the file is UTF-16 text (Excel\'s "Unicode text"), not UTF-8; save it as CSV UTF-8',
+        )
     if b"\x00" in head:
         raise FileRejected("binary_file", "the file holds binary data, not CSV text; save it as CSV UTF-8")
     text = io.TextIOWrapper(path.open("rb"), encoding="utf-8-sig", errors="strict", newline="")
@@ -111,7 +118,8 @@ def open_csv(path: Path) -> Table:
         header_line = text.readline()
     except UnicodeDecodeError as exc:
         text.close()
-        raise FileRejected("not_utf8", f"the header row is not UTF-8 text: {exc.reason}") from exc
+        # the reader decodes a block ahead: the byte at fault may lie in a row below the header
+        raise _not_utf8(path, exc, fallback_line=1) from exc
     reader = csv.reader(itertools.chain([header_line], text), delimiter=_delimiter(header_line), strict=True)
     try:
         header = next(reader, [])
