@@ -95,6 +95,8 @@ async def test_a_replacing_row_that_overlaps_another_committees_term_is_a_row_er
     status = await uploader.run(roster_csv([row]), mode="replace_roster", policy="accept_valid")
     errors = await uploader.errors(status["upload_id"])
     assert [(e["row"], e["code"]) for e in errors] == [("2", "overlapping_enrolment")]
+    message = errors[0]["message"]
+    assert "of KPU-16.72" in message and "that committee or the regional office must correct it" in message
 
 
 @pytest.mark.parametrize("race", ["retracted", "registered"])

@@ -291,6 +291,9 @@ async def test_a_row_repeating_a_refused_row_is_refused_too(uploader: Uploader) 
         ("3", "overlapping_enrolment"),
         ("4", "repeats_rejected_row"),
     ]
+    # its own committee's term: the way out is a replacing upload, said in the clerk's words
+    assert "overlaps the KPPS term of KPU-16.71, 25 Jan 2024 – 23 Feb 2024" in errors[0]["message"]
+    assert "upload with mode=replace_roster" in errors[0]["message"]
 
 
 async def test_a_file_not_in_utf8_names_the_line_at_fault(uploader: Uploader) -> None:

@@ -160,10 +160,15 @@ async def check_against_ledger(
         INSERT INTO upload_error (upload_id, row, "column", code, message)
         SELECT %(upload)s, row, 'term_start', 'overlapping_enrolment',
                CASE WHEN in_scope
-                    THEN format('NIK %%s: overlaps %%s: %%s of %%s, %%s – %%s; supersede it to replace it',
-                                nik, event_id, payload->>'role', payload->>'committee',
+                    THEN format('NIK %%s: overlaps the %%s term of %%s, %%s – %%s (event %%s); %%s',
+                                nik, payload->>'role', payload->>'committee',
                                 to_char((payload->>'valid_from')::date, 'FMDD Mon YYYY'),
-                                to_char((payload->>'valid_to')::date - 1, 'FMDD Mon YYYY'))
+                                to_char((payload->>'valid_to')::date - 1, 'FMDD Mon YYYY'), event_id,
+                                CASE WHEN payload->>'committee' = %(committee)s
+                                     THEN 'to replace this committee''s own term, upload with '
+                                          'mode=replace_roster'
+                                     ELSE 'that committee or the regional office must correct it first'
+                                END)
                     ELSE format('NIK %%s: overlaps an enrolment held outside your region', nik) END
           FROM judged WHERE verdict = 'error'
         """,
