@@ -134,6 +134,16 @@ def test_a_phone_cell_is_an_indonesian_number_not_repeated_in_its_error(phone: s
         assert all(phone not in e.message for e in outcome)
 
 
+def test_a_spreadsheet_day_number_is_told_as_such() -> None:
+    outcome = check_officer_row(5, _cells(term_start="45316"), CONTEXT)
+    assert isinstance(outcome, list)
+    assert [(e.column, e.code) for e in outcome] == [("term_start", "date_as_number")]
+    assert "(it would be 2024-01-25)" in outcome[0].message
+    birth = check_officer_row(5, _cells(birth_date="32878"), CONTEXT)  # 5 Jan 1990, not repeated
+    assert isinstance(birth, list) and [e.code for e in birth] == ["date_as_number"]
+    assert "1990" not in birth[0].message
+
+
 def test_each_bad_cell_has_its_own_code() -> None:
     assert _codes(nik="3.27101E+15") == [("nik", "nik_scientific_notation")]
     assert _codes(nik="1671014501900001.0") == [("nik", "nik_decimal_number")]

@@ -59,6 +59,10 @@ def _could_be_a_date(day: int, month: int, yy: int) -> bool:
     return False
 
 
+_SEPARATORS = str.maketrans("", "", " .-\u00a0")
+"""What people type between a NIK's digit groups (1671 0145 0190 0001, 1671.0145…)."""
+
+
 def parse_nik(raw: object, *, known_districts: Container[str], field: str | None = None) -> Nik | ErrorItem:
     """A `Nik` or the first error, each failure with its own code."""
     if isinstance(raw, bool) or raw is None:
@@ -90,6 +94,13 @@ def parse_nik(raw: object, *, known_districts: Container[str], field: str | None
             return ErrorItem(
                 "nik_leading_zero_lost",
                 "NIK has 15 digits: a spreadsheet probably dropped a leading zero",
+                field=field,
+            )
+        bare = text.translate(_SEPARATORS)
+        if bare != text and bare.isascii() and bare.isdigit() and len(bare) == 16:
+            return ErrorItem(
+                "nik_with_separators",
+                "NIK has spaces, dots or dashes between its digits: write the 16 digits alone",
                 field=field,
             )
         return ErrorItem(

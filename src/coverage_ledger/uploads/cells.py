@@ -4,7 +4,7 @@ officer and sponsor rosters; each failure an `ErrorItem` with its row and column
 import re
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from coverage_ledger.domain.access import region_within
 from coverage_ledger.domain.names import hidden_character
@@ -153,6 +153,17 @@ def day_cell(
                 column=column,
             )
         )
+    elif day is None and (serial := spreadsheet_day(text)) is not None:
+        meant = "" if column in PERSONAL_COLUMNS else f" (it would be {serial.isoformat()})"
+        errors.append(
+            ErrorItem(
+                "date_as_number",
+                f"{column}{quoted} is a spreadsheet's day number{meant}, not a date: format the column "
+                "as a date, or as text YYYY-MM-DD",
+                row=row,
+                column=column,
+            )
+        )
     elif day is None:
         errors.append(
             ErrorItem(
@@ -163,6 +174,18 @@ def day_cell(
             )
         )
     return day
+
+
+def spreadsheet_day(text: str) -> date | None:
+    """The day a spreadsheet's day number stands for (days since 30 Dec 1899, as Excel, LibreOffice
+    and Google Sheets count them), for numbers in 1900–2099; else None."""
+    if not text.isascii() or not text.isdigit() or len(text) != 5:
+        return None
+    day = _SPREADSHEET_EPOCH + timedelta(days=int(text))
+    return day if plausible_year(day.year) else None
+
+
+_SPREADSHEET_EPOCH = date(1899, 12, 30)
 
 
 MONTH_FIRST = "month_first_date"
