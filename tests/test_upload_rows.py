@@ -144,6 +144,11 @@ def test_a_spreadsheet_day_number_is_told_as_such() -> None:
     assert "1990" not in birth[0].message
 
 
+def test_an_empty_role_or_region_is_empty_not_unknown() -> None:
+    """Merged cells arrive as empty cells below their first row."""
+    assert _codes(role="", region_code="") == [("role", "missing_value"), ("region_code", "missing_value")]
+
+
 def test_each_bad_cell_has_its_own_code() -> None:
     assert _codes(nik="3.27101E+15") == [("nik", "nik_scientific_notation")]
     assert _codes(nik="1671014501900001.0") == [("nik", "nik_decimal_number")]

@@ -279,7 +279,9 @@ def region_cell(
 ) -> str:
     """A region code in force and inside the key's region."""
     region = cells.get("region_code", "")
-    if region not in regions:
+    if not region:
+        errors.append(ErrorItem("missing_value", "region_code is empty", row=row, column="region_code"))
+    elif region not in regions:
         errors.append(
             ErrorItem(
                 "unknown_region",

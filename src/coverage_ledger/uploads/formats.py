@@ -97,7 +97,12 @@ def _data_rows(reader: Iterator[list[str]], path: Path) -> Iterator[tuple[int, l
     except UnicodeDecodeError as exc:
         raise _not_utf8(path, exc, fallback_line=row_number + 1) from exc
     except csv.Error as exc:
-        raise FileRejected("unreadable_csv", f"row {row_number + 1}: {exc}") from exc
+        # one stray quote mark leaves every later cell boundary in doubt: the file, not the row
+        raise FileRejected(
+            "unreadable_csv",
+            f'row {row_number + 1}: {exc}; a quote mark inside a cell must be doubled ("") or the '
+            "whole cell put in quotes",
+        ) from exc
 
 
 def open_csv(path: Path) -> Table:

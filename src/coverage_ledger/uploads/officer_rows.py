@@ -63,7 +63,9 @@ def check_officer_row(
     errors: list[ErrorItem] = []
     person = check.person_cells(cells, row, context.districts, errors)
     role = cells.get("role", "").upper()
-    if role not in OFFICER_ROLES:
+    if not role:
+        errors.append(ErrorItem("missing_value", "role is empty", row=row, column="role"))
+    elif role not in OFFICER_ROLES:
         errors.append(
             ErrorItem(
                 "unknown_role",
