@@ -70,3 +70,13 @@ async def test_a_file_not_utf8_is_told_by_the_line_at_fault_and_utf16_by_name(up
     utf16 = ("\ufeff" + ",".join(HEADER) + "\r\n" + ",".join(officer_row()) + "\r\n").encode("utf-16-le")
     status = await uploader.run(utf16, filename="unicode.txt.csv")
     assert status["problem"]["code"] == "utf16_text", status
+
+
+async def test_a_stray_quote_mark_says_how_to_quote(uploader: Uploader) -> None:
+    row = officer_row()
+    line = ",".join([row[0], '"Ucok" Muhammad', *row[2:]])
+    content = (",".join(HEADER) + "\n" + line + "\n").encode()
+    status = await uploader.run(content, filename="quote.csv", policy="accept_valid")
+    assert status["problem"]["code"] == "unreadable_csv", status
+    assert status["problem"]["message"].startswith("row 2: ")
+    assert 'must be doubled ("")' in status["problem"]["message"]
