@@ -133,8 +133,9 @@ async def test_semicolons_a_bom_and_crlf_are_read_like_any_csv(uploader: Uploade
             "not_utf8",
         ),
         (b"\n,,,\nnik,name\n", "wrong_header"),
+        (b"Daftar Anggota KPPS Kecamatan Ilir Barat II,,,\nnik,name\n", "wrong_header"),
     ],
-    ids=["header-only", "wrong-header", "binary", "blank", "not-utf8", "blank-first-row"],
+    ids=["header-only", "wrong-header", "binary", "blank", "not-utf8", "blank-first-row", "title-row"],
 )
 async def test_an_unreadable_file_fails_as_a_whole_with_a_clear_code(
     uploader: Uploader, content: bytes, code: str
@@ -146,6 +147,8 @@ async def test_an_unreadable_file_fails_as_a_whole_with_a_clear_code(
     errors = await uploader.errors(status["upload_id"])
     assert [(e["row"], e["code"]) for e in errors] == [("0", code)]
     assert await uploader.head() == head
+    if content.startswith(b"Daftar"):
+        assert "a title: the header" in status["problem"]["message"]
 
 
 async def test_an_empty_or_missing_file_is_refused_at_once(uploader: Uploader) -> None:

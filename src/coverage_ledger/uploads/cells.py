@@ -41,6 +41,14 @@ def check_header(header: Sequence[str], required: Sequence[str], optional: Seque
         raise ValueError(
             "the first row is empty: the header (" + ",".join(required) + ") must be the file's first row"
         )
+    titled = [name for name in header if name]
+    if len(titled) == 1 and titled[0] not in (*required, *optional):
+        # a sheet's title ("Daftar Anggota KPPS …") above the header
+        raise ValueError(
+            f"the first row holds only {shown(titled[0])}, a title: the header ("
+            + ",".join(required)
+            + ") must be the file's first row; delete the rows above it"
+        )
     positions: dict[str, int] = {}
     named = max(index for index, name in enumerate(header) if name) + 1
     for index, name in enumerate(header[:named]):  # trailing unnamed columns: the rows' extra cells
