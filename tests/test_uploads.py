@@ -366,3 +366,22 @@ async def test_a_file_with_month_first_dates_is_refused_whole_whatever_the_polic
     errors = await uploader.errors(status["upload_id"])
     assert ("3", "term_start", "month_first_date") in [(e["row"], e["column"], e["code"]) for e in errors]
     assert await uploader.head() == head
+
+
+async def test_rows_registered_too_late_for_any_cover_are_enrolled_and_named(uploader: Uploader) -> None:
+    """Registered on or after the last day of duty (or, with no registered_on, recorded after
+    it), an officer is enrolled, the record of service, but protected on no day: the outcome
+    names those rows, in a dry run and in the commit, so the clerk can check their dates."""
+    rows = [
+        officer_row(),
+        officer_row(registered_on="2024-02-24"),  # the day after the last day of duty
+        officer_row(registered_on=""),  # recorded today, long after February 2024
+    ]
+    dry = await uploader.run(roster_csv(rows), dry_run="true")
+    assert (dry["outcome"]["rows_without_cover"], dry["outcome"]["rows_without_cover_first"]) == (
+        2,
+        [3, 4],
+    ), dry
+    status = await uploader.run(roster_csv(rows))
+    assert status["status"] == "succeeded" and status["rows_accepted"] == 3, status
+    assert status["outcome"]["rows_without_cover_first"] == [3, 4]

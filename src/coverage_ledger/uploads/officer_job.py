@@ -12,6 +12,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +31,8 @@ from coverage_ledger.uploads.parsing import Chunk, read_chunk
 from coverage_ledger.uploads.replacement import RosterCorrections, roster_corrections
 
 log = logging.getLogger(__name__)
+ROWS_WITHOUT_COVER_SHOWN = 1_000
+"""Row numbers of accepted rows that protect nobody an outcome lists (the count is whole)."""
 CHUNK_ROWS = 5_000
 """Rows read and checked per hand-off from the worker thread."""
 
@@ -160,6 +163,7 @@ class OfficerRosterJob(Job):
                 "written": False,
                 "would_commit": would_commit,
                 **corrections.summary(self.counts),
+                **await self._without_cover(jakarta_date(self.clock())),
             }
             await self.finish("succeeded")
             return
@@ -267,6 +271,7 @@ class OfficerRosterJob(Job):
             "written": True,
             "registered": written[0],
             **corrections.summary(self.counts),
+            **await self._without_cover(jakarta_date(outcome.recorded_at)),
             "invoice_total": sum(line[3] for line in invoice),
         }
         self.phases["commit"] = round(time.monotonic() - self.commit_started, 3)
@@ -307,6 +312,13 @@ class OfficerRosterJob(Job):
             replace_roster=replace,
         )
         await staging.reject_repeats_of_rejected_rows(self.work, upload_id=record.upload_id)
+
+    async def _without_cover(self, recording_day: date) -> dict[str, Any]:
+        """The accepted rows registered too late for any cover: a clerk's warning, not an error."""
+        count, rows = await staging.rows_without_cover(
+            self.work, recording_day=recording_day, limit=ROWS_WITHOUT_COVER_SHOWN
+        )
+        return {"rows_without_cover": count, "rows_without_cover_first": rows}
 
     async def _corrections(self, replace: bool) -> RosterCorrections:
         return await roster_corrections(

@@ -325,6 +325,26 @@ async def accepted_cover_starts(
     return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
 
+async def rows_without_cover(
+    session: AsyncSession, *, recording_day: Any, limit: int
+) -> tuple[int, list[int]]:
+    """New and changed rows whose term ends before its cover could start (registered on or after
+    the last day of duty): how many, and the first `limit` row numbers. They are enrolments all
+    the same (the record that the officer served), but they protect nobody."""
+    rows = await raw.execute(
+        session,
+        f"""
+        SELECT s.row, count(*) OVER () FROM {STAGING} s LEFT JOIN {VERDICTS} v ON v.row = s.row
+         WHERE (v.row IS NULL OR v.verdict = 'changed') AND {_COVER_FROM} >= s.valid_to
+         ORDER BY s.row LIMIT %(limit)s
+        """,
+        {"day": recording_day, "limit": limit},
+        prepare=False,
+    )
+    found = list(rows)
+    return (int(found[0][1]) if found else 0), [int(r[0]) for r in found]
+
+
 async def persons_changed_since(session: AsyncSession, *, since_tx: int) -> bool:
     """Whether an officer enrolment or a registration of a staged NIK entered or left force after
     `since_tx`: the roster's checks, and its choice of whom to register, read the ledger before."""
