@@ -385,3 +385,22 @@ async def test_rows_registered_too_late_for_any_cover_are_enrolled_and_named(upl
     status = await uploader.run(roster_csv(rows))
     assert status["status"] == "succeeded" and status["rows_accepted"] == 3, status
     assert status["outcome"]["rows_without_cover_first"] == [3, 4]
+
+
+async def test_rows_naming_a_registered_person_otherwise_are_named(uploader: Uploader) -> None:
+    """A roster does not change a registration (a regional office corrects it): a row that names
+    the person otherwise is enrolled, and the outcome says which rows differ."""
+    person = nik()
+    await uploader.run(roster_csv([officer_row(person, name="Sri Wahyuni")]))
+    pilkada = ("2024-11-07", "2024-12-08")
+    renamed = officer_row(person, name="Sri Wahyuningsih", term=pilkada, registered_on="2024-11-01")
+    status = await uploader.run(roster_csv([officer_row(term=pilkada, registered_on="2024-11-01"), renamed]))
+    assert status["status"] == "succeeded" and status["rows_accepted"] == 2, status
+    outcome = status["outcome"]
+    assert (
+        outcome["rows_differing_from_registration"],
+        outcome["rows_differing_from_registration_first"],
+    ) == (
+        1,
+        [3],
+    )

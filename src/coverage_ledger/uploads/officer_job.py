@@ -31,8 +31,8 @@ from coverage_ledger.uploads.parsing import Chunk, read_chunk
 from coverage_ledger.uploads.replacement import RosterCorrections, roster_corrections
 
 log = logging.getLogger(__name__)
-ROWS_WITHOUT_COVER_SHOWN = 1_000
-"""Row numbers of accepted rows that protect nobody an outcome lists (the count is whole)."""
+ROWS_SHOWN = 1_000
+"""Row numbers an outcome lists for each warning (the count is whole)."""
 CHUNK_ROWS = 5_000
 """Rows read and checked per hand-off from the worker thread."""
 
@@ -163,7 +163,7 @@ class OfficerRosterJob(Job):
                 "written": False,
                 "would_commit": would_commit,
                 **corrections.summary(self.counts),
-                **await self._without_cover(jakarta_date(self.clock())),
+                **await self._warnings(jakarta_date(self.clock())),
             }
             await self.finish("succeeded")
             return
@@ -271,7 +271,7 @@ class OfficerRosterJob(Job):
             "written": True,
             "registered": written[0],
             **corrections.summary(self.counts),
-            **await self._without_cover(jakarta_date(outcome.recorded_at)),
+            **await self._warnings(jakarta_date(outcome.recorded_at)),
             "invoice_total": sum(line[3] for line in invoice),
         }
         self.phases["commit"] = round(time.monotonic() - self.commit_started, 3)
@@ -313,12 +313,21 @@ class OfficerRosterJob(Job):
         )
         await staging.reject_repeats_of_rejected_rows(self.work, upload_id=record.upload_id)
 
-    async def _without_cover(self, recording_day: date) -> dict[str, Any]:
-        """The accepted rows registered too late for any cover: a clerk's warning, not an error."""
+    async def _warnings(self, recording_day: date) -> dict[str, Any]:
+        """The accepted rows a clerk should look at again, though they are no errors: registered too
+        late for any cover, or naming a registered person otherwise than the registration does."""
         count, rows = await staging.rows_without_cover(
-            self.work, recording_day=recording_day, limit=ROWS_WITHOUT_COVER_SHOWN
+            self.work, recording_day=recording_day, limit=ROWS_SHOWN
         )
-        return {"rows_without_cover": count, "rows_without_cover_first": rows}
+        differing, differing_rows = await staging.rows_differing_from_registration(
+            self.work, limit=ROWS_SHOWN
+        )
+        return {
+            "rows_without_cover": count,
+            "rows_without_cover_first": rows,
+            "rows_differing_from_registration": differing,
+            "rows_differing_from_registration_first": differing_rows,
+        }
 
     async def _corrections(self, replace: bool) -> RosterCorrections:
         return await roster_corrections(

@@ -345,6 +345,31 @@ async def rows_without_cover(
     return (int(found[0][1]) if found else 0), [int(r[0]) for r in found]
 
 
+async def rows_differing_from_registration(session: AsyncSession, *, limit: int) -> tuple[int, list[int]]:
+    """Accepted rows of persons already registered whose name, birth date or phone differs from
+    that registration's (which the roster does not change: a regional office corrects
+    registrations): how many, and the first `limit` row numbers."""
+    rows = await raw.execute(
+        session,
+        f"""
+        SELECT s.row, count(*) OVER ()
+          FROM {STAGING} s
+          LEFT JOIN {VERDICTS} v ON v.row = s.row
+          JOIN event_knowledge k ON k.nik = s.nik AND k.type = 'person.registered' AND k.tx_to IS NULL
+          JOIN person_vault p ON p.event_id = k.event_id
+         WHERE (v.row IS NULL OR v.verdict = 'changed')
+           AND (p.fields->>'name' IS DISTINCT FROM s.vault->>'name'
+                OR p.fields->>'birth_date' <> s.vault->>'birth_date'
+                OR (s.vault->>'phone' IS NOT NULL AND p.fields->>'phone' IS DISTINCT FROM s.vault->>'phone'))
+         ORDER BY s.row LIMIT %(limit)s
+        """,
+        {"limit": limit},
+        prepare=False,
+    )
+    found = list(rows)
+    return (int(found[0][1]) if found else 0), [int(r[0]) for r in found]
+
+
 async def persons_changed_since(session: AsyncSession, *, since_tx: int) -> bool:
     """Whether an officer enrolment or a registration of a staged NIK entered or left force after
     `since_tx`: the roster's checks, and its choice of whom to register, read the ledger before."""
