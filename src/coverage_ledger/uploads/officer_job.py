@@ -163,7 +163,7 @@ class OfficerRosterJob(Job):
                 "written": False,
                 "would_commit": would_commit,
                 **corrections.summary(self.counts),
-                **await self._warnings(jakarta_date(self.clock())),
+                **await self._warnings(jakarta_date(self.clock()), anyone_known=True),
             }
             await self.finish("succeeded")
             return
@@ -271,7 +271,8 @@ class OfficerRosterJob(Job):
             "written": True,
             "registered": written[0],
             **corrections.summary(self.counts),
-            **await self._warnings(jakarta_date(outcome.recorded_at)),
+            # every row registered its person afresh: nobody's registration to differ from
+            **await self._warnings(jakarta_date(outcome.recorded_at), anyone_known=written[0] < written[1]),
             "invoice_total": sum(line[3] for line in invoice),
         }
         self.phases["commit"] = round(time.monotonic() - self.commit_started, 3)
@@ -313,14 +314,16 @@ class OfficerRosterJob(Job):
         )
         await staging.reject_repeats_of_rejected_rows(self.work, upload_id=record.upload_id)
 
-    async def _warnings(self, recording_day: date) -> dict[str, Any]:
+    async def _warnings(self, recording_day: date, *, anyone_known: bool) -> dict[str, Any]:
         """The accepted rows a clerk should look at again, though they are no errors: registered too
         late for any cover, or naming a registered person otherwise than the registration does."""
         count, rows = await staging.rows_without_cover(
             self.work, recording_day=recording_day, limit=ROWS_SHOWN
         )
-        differing, differing_rows = await staging.rows_differing_from_registration(
-            self.work, limit=ROWS_SHOWN
+        differing, differing_rows = (
+            await staging.rows_differing_from_registration(self.work, limit=ROWS_SHOWN)
+            if anyone_known
+            else (0, [])
         )
         return {
             "rows_without_cover": count,
