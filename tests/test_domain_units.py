@@ -39,6 +39,7 @@ DISTRICTS = {"16.71.01", "32.01.01"}
         ("1671014501900001,00", "nik_decimal_number"),
         ("671014501900001", "nik_leading_zero_lost"),
         ("1671 0145 0190 0001", "nik_with_separators"),
+        ("1.671.014.501.900.000", "nik_decimal_number"),  # an id-ID spreadsheet number: digits lost
         ("1671.0145.0190.0001", "nik_with_separators"),
         ("167101-450190-0001", "nik_with_separators"),
         ("16710145019000", "nik_not_16_digits"),

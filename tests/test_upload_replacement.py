@@ -189,11 +189,23 @@ async def test_a_roster_of_one_district_leaves_the_other_districts_officers(uplo
         _term(other_district, "new", ("2026-12-01", "2026-12-21")) | {"region_code": "16.71.02"},
         _term(kept, "new", ("2026-12-01", "2026-12-21")),
     )
-    row = officer_row(kept, term=("2026-12-01", "2026-12-20"), registered_on="2023-12-01")
+    # the file names one village of 16.71.01: the district's other villages and the district
+    # itself are its roster too
+    in_village = nik()
+    village_term = _term(in_village, "village", ("2026-12-01", "2026-12-21")) | {
+        "region_code": "16.71.01.1002"
+    }
+    await _appended(uploader, registered(in_village), village_term)
+    row = officer_row(
+        kept, region="16.71.01.1001", term=("2026-12-01", "2026-12-20"), registered_on="2023-12-01"
+    )
     dry = await uploader.run(roster_csv([row]), mode="replace_roster", dry_run="true")
-    assert (dry["outcome"]["retracted"], dry["outcome"]["retracted_niks"]) == (1, [left_out]), dry
+    assert (dry["outcome"]["retracted"], dry["outcome"]["retracted_niks"]) == (
+        2,
+        sorted([left_out, in_village]),
+    ), dry
     status = await uploader.run(roster_csv([row]), mode="replace_roster")
-    assert status["outcome"]["retracted_niks"] == [left_out], status
+    assert status["outcome"]["retracted_niks"] == sorted([left_out, in_village]), status
     assert (await _superseded(uploader, other_district))[f"new-{other_district}"] is False
 
 
@@ -234,3 +246,16 @@ async def test_a_changed_registered_on_or_role_is_a_correction(uploader: Uploade
     assert (await coverage_of(uploader.client, uploader.keys, late, "2024-02-01"))["status"] == "not_started"
     role = (await coverage_of(uploader.client, uploader.keys, moved, "2024-02-01"))["sources"][0]["role"]
     assert role == "PPS"
+
+
+async def test_a_replacing_row_across_two_own_terms_says_so(uploader: Uploader) -> None:
+    person = nik()
+    first = _term(person, "first", ("2024-01-25", "2024-02-24"))
+    second = _term(person, "second", ("2024-06-01", "2024-07-01"))
+    await _appended(uploader, registered(person), first, second)
+    row = officer_row(person, term=("2024-02-01", "2024-06-10"), registered_on="2023-12-01")
+    status = await uploader.run(roster_csv([row]), mode="replace_roster", dry_run="true")
+    errors = await uploader.errors(status["upload_id"])
+    assert [e["code"] for e in errors] == ["overlapping_enrolment"], errors
+    assert "meets two of this committee's terms" in errors[0]["message"]
+    assert "mode=replace_roster" not in errors[0]["message"]

@@ -12,7 +12,7 @@ from coverage_ledger.errors import ErrorItem
 from coverage_ledger.ledger.preparation import registration_payload, vault_fields
 from coverage_ledger.uploads.cells import parse_day, row_values
 from coverage_ledger.uploads.officer_events import enrolment_texts, registration_texts
-from coverage_ledger.uploads.officer_rows import OfficerRow, RosterContext, check_officer_row
+from coverage_ledger.uploads.officer_rows import OfficerRow, RosterContext, check_header, check_officer_row
 from coverage_ledger.uploads.xlsx_to_csv import cell_text
 
 CONTEXT = RosterContext(
@@ -122,6 +122,8 @@ def test_a_good_row_is_normalised_and_its_term_end_made_exclusive() -> None:
         ("08:30:00", "invalid_phone"),
         ("+1 555 0100", "invalid_phone"),
         ("0812", "invalid_phone"),
+        ("+62 0812 3456 7890", "invalid_phone"),  # both prefixes
+        ("0812-3456-7890 / 0813-1111-2222", "invalid_phone"),  # one number per cell
     ],
 )
 def test_a_phone_cell_is_an_indonesian_number_not_repeated_in_its_error(phone: str, code: str | None) -> None:
@@ -132,6 +134,24 @@ def test_a_phone_cell_is_an_indonesian_number_not_repeated_in_its_error(phone: s
         assert isinstance(outcome, list)
         assert [(e.column, e.code) for e in outcome] == [("phone", code)]
         assert all(phone not in e.message for e in outcome)
+
+
+def test_a_dash_in_the_phone_cell_means_no_phone() -> None:
+    outcome = check_officer_row(5, _cells(phone="-"), CONTEXT)
+    assert isinstance(outcome, OfficerRow) and outcome.phone is None
+
+
+@pytest.mark.parametrize(
+    ("header", "said"),
+    [
+        (["nik\tname\tbirth_date"], "separated by tabs"),
+        (["1671014501900001", "Siti Aminah", "1990-01-05"], "holds data, not the header"),
+    ],
+)
+def test_a_header_that_is_not_one_says_why_without_repeating_data(header: list[str], said: str) -> None:
+    with pytest.raises(ValueError, match=said) as refused:
+        check_header(header)
+    assert "Siti" not in str(refused.value) and "1671014501900001" not in str(refused.value)
 
 
 def test_a_spreadsheet_day_number_is_told_as_such() -> None:

@@ -1,12 +1,13 @@
 """Officer roster uploads through the API, end to end on the live app (real commits)."""
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from coverage_ledger.domain.access import Role
 from tests.rosters import Uploader, officer_row, roster_csv
-from tests.support import committed_key, coverage_of, nik
+from tests.support import committed_key, coverage_of, nik, registered
 
 
 async def test_a_valid_roster_enrols_every_officer_in_one_tx(uploader: Uploader) -> None:
@@ -404,3 +405,21 @@ async def test_rows_naming_a_registered_person_otherwise_are_named(uploader: Upl
         1,
         [3],
     )
+
+
+async def test_a_dry_run_cannot_check_a_guessed_name_of_another_regions_person(uploader: Uploader) -> None:
+    """Only registrations in the key's region are compared: else a dry run would say whether a
+    guessed name of a person the key may not read is right."""
+    person = nik(district="320101")
+    response = await uploader.client.post(
+        "/v1/events",
+        json={"events": [registered(person, region="32.01.01", name="Rahasia Negara")]},
+        headers={"Authorization": f"Bearer {uploader.keys.admin}"},
+    )
+    assert response.status_code == 200, response.text
+    answers = []
+    for guess in ("Rahasia Negara", "Salah Tebak"):
+        row = officer_row(person, born=date(1990, 1, 5), name=guess)
+        dry = await uploader.run(roster_csv([row]), dry_run="true")
+        answers.append(dry["outcome"]["rows_differing_from_registration"])
+    assert answers == [0, 0]

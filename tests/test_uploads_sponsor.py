@@ -13,7 +13,7 @@ from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.schemas import AppendRequest
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.uploads import sponsor_job
-from tests.rosters import Uploader, sponsor_csv, sponsor_row
+from tests.rosters import SPONSOR_HEADER, Uploader, roster_csv, sponsor_csv, sponsor_row
 from tests.support import coverage_of, nik, registered
 
 
@@ -216,3 +216,16 @@ async def test_a_sponsor_payment_dated_after_today_is_a_row_error(uploader: Uplo
     assert (status["status"], status["rows_accepted"], status["rows_rejected"]) == ("succeeded", 1, 1), status
     errors = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
     assert [(e["row"], e["code"]) for e in errors] == [("3", "day_in_future")]
+
+
+async def test_a_sponsor_row_phone_is_checked_too(uploader: Uploader) -> None:
+    header = [*SPONSOR_HEADER, "phone"]
+    rows = [[*sponsor_row(), "081234567890"], [*sponsor_row(), "81234567890"]]
+    status = await uploader.run(
+        roster_csv(rows, delimiter=";", header=header),
+        key=uploader.keys.sponsor,
+        kind="sponsor_roster",
+        policy="accept_valid",
+    )
+    errors = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
+    assert [(e["row"], e["column"], e["code"]) for e in errors] == [("3", "phone", "phone_leading_zero_lost")]

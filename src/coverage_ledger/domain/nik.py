@@ -60,6 +60,8 @@ def _could_be_a_date(day: int, month: int, yy: int) -> bool:
 
 
 _SEPARATORS = str.maketrans("", "", " .-\u00a0")
+_THOUSANDS = re.compile(r"^[0-9]{1,3}([.,][0-9]{3})+$")
+"""A number as an Indonesian (1.671.014…) or English (1,671,014…) spreadsheet shows it."""
 """What people type between a NIK's digit groups (1671 0145 0190 0001, 1671.0145…)."""
 
 
@@ -94,6 +96,13 @@ def parse_nik(raw: object, *, known_districts: Container[str], field: str | None
             return ErrorItem(
                 "nik_leading_zero_lost",
                 "NIK has 15 digits: a spreadsheet probably dropped a leading zero",
+                field=field,
+            )
+        if _THOUSANDS.match(text):
+            return ErrorItem(
+                "nik_decimal_number",
+                "NIK is shown as a number with thousands separators: a spreadsheet turned it into a "
+                "number and its last digits are lost; format the column as text and type the NIK again",
                 field=field,
             )
         bare = text.translate(_SEPARATORS)

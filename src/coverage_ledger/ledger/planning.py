@@ -57,7 +57,6 @@ async def plan_append(
 ) -> Plan:
     """Validate the batch against the snapshot and work out its effect on the projections."""
     check_batch(principal=principal, prepared=fresh, snapshot=snapshot)
-    check_informal(principal=principal, prepared=fresh, snapshot=snapshot, recording_day=recording_day)
     corrections = [p for p in fresh if p.supersedes]
     fresh_ids = {p.row.event_id for p in fresh}
     graph = snapshot.graph
@@ -86,6 +85,9 @@ async def plan_append(
         leaving=leaving,
         paths=paths,
     )
+    # after the key's rights over what the batch names: a refusal by the BPU rules would tell of
+    # a payment the key may not correct
+    check_informal(principal=principal, prepared=fresh, snapshot=snapshot, recording_day=recording_day)
     registrations_touched = await check_registrations(
         session, entering=entering, leaving=leaving, kinds=kinds, paths=paths
     )

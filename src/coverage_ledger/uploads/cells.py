@@ -35,6 +35,12 @@ def shown(text: str) -> str:
     return repr(text) if len(text) <= SHOWN_CHARACTERS else repr(text[:SHOWN_CHARACTERS]) + "…"
 
 
+def _looks_like_data(cell: str) -> bool:
+    """A NIK-like run of digits or a date: a header cell never is one."""
+    bare = cell.strip()
+    return (bare.isascii() and bare.isdigit() and len(bare) >= 15) or parse_day(bare) is not None
+
+
 def check_header(header: Sequence[str], required: Sequence[str], optional: Sequence[str]) -> dict[str, int]:
     """Column positions by name; a wrong header is a file-level problem (ValueError)."""
     if not any(header):
@@ -42,6 +48,15 @@ def check_header(header: Sequence[str], required: Sequence[str], optional: Seque
             "the first row is empty: the header (" + ",".join(required) + ") must be the file's first row"
         )
     titled = [name for name in header if name]
+    if len(titled) == 1 and "\t" in titled[0]:
+        raise ValueError("the columns are separated by tabs: save the file as CSV, with , or ;")
+    if any(_looks_like_data(name) for name in titled):
+        # not repeated: a data row holds a person's NIK, name and birth date
+        raise ValueError(
+            "the first row holds data, not the header: add the header row ("
+            + ",".join(required)
+            + ") above it"
+        )
     if len(titled) == 1 and titled[0] not in (*required, *optional):
         # a sheet's title ("Daftar Anggota KPPS …") above the header
         raise ValueError(
@@ -321,6 +336,8 @@ def month_first_refusal(first: ErrorItem) -> tuple[str, str]:
 
 
 _PHONE_SEPARATORS = str.maketrans("", "", " -.()")
+NO_PHONE = frozenset({"-", "–", "—", "--"})
+"""What a clerk types in a phone cell for "none"."""
 
 
 def phone_problem(text: str) -> tuple[str, str] | None:
@@ -331,6 +348,8 @@ def phone_problem(text: str) -> tuple[str, str] | None:
         digits = digits[1:]
         if not digits.startswith("62"):
             return "invalid_phone", "phone has a country code other than +62"
+    if digits.startswith("620"):
+        return "invalid_phone", "phone has both +62 and the leading 0: write 08… or +628…"
     if not digits.isdigit():
         return "invalid_phone", "phone is not a phone number: digits, spaces and dashes, 08… or +62…"
     if digits.startswith("8") and 9 <= len(digits) <= 12:
@@ -348,7 +367,7 @@ def phone_problem(text: str) -> tuple[str, str] | None:
 def phone_cell(cells: Mapping[str, str], row: int, errors: list[ErrorItem]) -> str | None:
     """The optional phone cell, as typed (None when empty or wrong)."""
     phone = cells.get("phone") or None
-    if phone is None:
+    if phone is None or phone in NO_PHONE:
         return None
     if len(phone) > 32:
         errors.append(ErrorItem("too_long", "phone is longer than 32 characters", row=row, column="phone"))

@@ -113,7 +113,7 @@ def _flag(fields: dict[str, str], name: str) -> bool:
         "Streams the file to disk and answers 202 with the upload at once; validation and the commit "
         "run in the background (poll `GET /v1/uploads/{id}`). `all_or_nothing` (default) writes nothing "
         "if any row is invalid; `accept_valid` commits the valid rows in one tx; `dry_run` only validates. "
-        "`replace_roster` treats the file as the committee's complete roster for the roles and regions "
+        "`replace_roster` treats the file as the committee's complete roster for the roles and districts "
         "it lists and the period its terms span; the outcome names the officers it retracts "
         "(one rejected row then fails the upload: it could be an officer still serving). "
         "The options may also be sent as query parameters of the same names; any other query "

@@ -210,6 +210,8 @@ class OfficerRosterJob(Job):
         await repository.savepoint(work, "roster")
         mark = time.monotonic()
         written = await self._write(tx_id, corrections)
+        # before the append lock: the registrations compared are those in force before this tx
+        warnings = await self._warnings(recording_day, anyone_known=written[0] < written[1])
         self.phases["commit_write_events"] = round(time.monotonic() - mark, 3)
         mark = time.monotonic()
         head = await ledger_repository.take_append_lock(work)
@@ -227,6 +229,7 @@ class OfficerRosterJob(Job):
                 return None
             corrections = await self._corrections(replace)
             written = await self._write(tx_id, corrections)
+            warnings = await self._warnings(recording_day, anyone_known=written[0] < written[1])
             invoice = await self._invoice(recording_day, rules)
         if not any(written) and not corrections.events:
             self.outcome = {"written": False, **corrections.summary(self.counts), "invoice_total": 0}
@@ -271,8 +274,7 @@ class OfficerRosterJob(Job):
             "written": True,
             "registered": written[0],
             **corrections.summary(self.counts),
-            # every row registered its person afresh: nobody's registration to differ from
-            **await self._warnings(jakarta_date(outcome.recorded_at), anyone_known=written[0] < written[1]),
+            **warnings,
             "invoice_total": sum(line[3] for line in invoice),
         }
         self.phases["commit"] = round(time.monotonic() - self.commit_started, 3)
@@ -320,8 +322,11 @@ class OfficerRosterJob(Job):
         count, rows = await staging.rows_without_cover(
             self.work, recording_day=recording_day, limit=ROWS_SHOWN
         )
+        # every row registered its person afresh (`anyone_known` false): nobody to differ from
         differing, differing_rows = (
-            await staging.rows_differing_from_registration(self.work, limit=ROWS_SHOWN)
+            await staging.rows_differing_from_registration(
+                self.work, key_region_prefix=self.record.key_region_prefix, limit=ROWS_SHOWN
+            )
             if anyone_known
             else (0, [])
         )

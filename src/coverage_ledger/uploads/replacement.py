@@ -1,4 +1,4 @@
-"""`mode=replace_roster`: the file is the committee's complete roster for the roles and regions it
+"""`mode=replace_roster`: the file is the committee's complete roster for the roles and districts it
 lists, over the period its terms span.
 Changed rows become corrections carrying the new enrolment; enrolments whose NIK disappeared
 become retractions; unchanged rows write nothing."""
@@ -38,7 +38,7 @@ class RosterCorrections:
             "corrected": self.corrected,
             "retracted": self.retracted,
             # whom, so that a dry run shows the officers a replacement would take off the roster
-            "retracted_niks": sorted(self.retracted_niks)[:RETRACTED_SHOWN],
+            "retracted_niks": sorted(set(self.retracted_niks))[:RETRACTED_SHOWN],
             "unchanged": counts.get("rows_duplicate", 0),
         }
 

@@ -164,10 +164,12 @@ async def check_against_ledger(
                                 nik, payload->>'role', payload->>'committee',
                                 to_char((payload->>'valid_from')::date, 'FMDD Mon YYYY'),
                                 to_char((payload->>'valid_to')::date - 1, 'FMDD Mon YYYY'), event_id,
-                                CASE WHEN payload->>'committee' = %(committee)s
-                                     THEN 'to replace this committee''s own term, upload with '
+                                CASE WHEN payload->>'committee' <> %(committee)s
+                                     THEN 'that committee or the regional office must correct it first'
+                                     WHEN %(replace)s
+                                     THEN 'the row meets two of this committee''s terms: give one row each'
+                                     ELSE 'to replace this committee''s own term, upload with '
                                           'mode=replace_roster'
-                                     ELSE 'that committee or the regional office must correct it first'
                                 END)
                     ELSE format('NIK %%s: overlaps an enrolment held outside your region', nik) END
           FROM judged WHERE verdict = 'error'
@@ -214,11 +216,16 @@ async def staged_count(session: AsyncSession) -> int:
     return int(await raw.scalar(session, f"SELECT count(*) FROM {STAGING}") or 0)
 
 
+def _prefix(code: str, levels: int) -> str:
+    """SQL: the first `levels` parts of a region code (16.71.01.1001 → 16.71.01 for 3)."""
+    return f"array_to_string((string_to_array({code}, '.'))[1:{levels}], '.')"
+
+
 async def vanished_enrolments(
     session: AsyncSession, *, committee: str, key_region_prefix: str | None
 ) -> list[tuple[str, str, str]]:
-    """replace_roster: enrolments of the committee in force, in the key's region and in a region
-    the file lists (or below it), for roles the file lists, whose term overlaps the period the
+    """replace_roster: enrolments of the committee in force, in the key's region and in a district
+    (kecamatan) of a region the file lists, for roles the file lists, whose term overlaps the period the
     file's terms span and whose NIK the file does not name: (event_id, nik, region_code). (A
     roster for the next election does not retract the terms of the last one, on which paid claims
     may rest; a roster of one district does not retract the officers of the others.)"""
@@ -233,9 +240,9 @@ async def vanished_enrolments(
            AND (e.payload->>'valid_from')::date < (SELECT max(valid_to) FROM {STAGING})
            AND (SELECT min(valid_from) FROM {STAGING}) < (e.payload->>'valid_to')::date
            AND {raw.within_region("e.payload->>'region_code'")}
-           AND EXISTS (SELECT 1 FROM (SELECT DISTINCT region_code FROM {STAGING}) f
-                        WHERE e.payload->>'region_code' = f.region_code
-                           OR e.payload->>'region_code' LIKE f.region_code || '.%%')
+           AND ARRAY[{_prefix("e.payload->>'region_code'", 1)}, {_prefix("e.payload->>'region_code'", 2)},
+                     {_prefix("e.payload->>'region_code'", 3)}]
+               && (SELECT array_agg(DISTINCT {_prefix("region_code", 3)}) FROM {STAGING})
          ORDER BY e.event_id
         """,
         {"committee": committee, "region": key_region_prefix},
@@ -345,10 +352,13 @@ async def rows_without_cover(
     return (int(found[0][1]) if found else 0), [int(r[0]) for r in found]
 
 
-async def rows_differing_from_registration(session: AsyncSession, *, limit: int) -> tuple[int, list[int]]:
-    """Accepted rows of persons already registered whose name, birth date or phone differs from
-    that registration's (which the roster does not change: a regional office corrects
-    registrations): how many, and the first `limit` row numbers."""
+async def rows_differing_from_registration(
+    session: AsyncSession, *, key_region_prefix: str | None, limit: int
+) -> tuple[int, list[int]]:
+    """Accepted rows of persons already registered in the key's region whose name, birth date or
+    phone differs from that registration's (which the roster does not change: a regional office
+    corrects registrations): how many, and the first `limit` row numbers. Registrations outside
+    the key's region are not compared: a dry run would confirm a guessed name."""
     rows = await raw.execute(
         session,
         f"""
@@ -356,14 +366,16 @@ async def rows_differing_from_registration(session: AsyncSession, *, limit: int)
           FROM {STAGING} s
           LEFT JOIN {VERDICTS} v ON v.row = s.row
           JOIN event_knowledge k ON k.nik = s.nik AND k.type = 'person.registered' AND k.tx_to IS NULL
+          JOIN ledger_event e ON e.event_id = k.event_id
           JOIN person_vault p ON p.event_id = k.event_id
          WHERE (v.row IS NULL OR v.verdict = 'changed')
+           AND {raw.within_region("e.payload->>'region_code'")}
            AND (p.fields->>'name' IS DISTINCT FROM s.vault->>'name'
                 OR p.fields->>'birth_date' <> s.vault->>'birth_date'
                 OR (s.vault->>'phone' IS NOT NULL AND p.fields->>'phone' IS DISTINCT FROM s.vault->>'phone'))
          ORDER BY s.row LIMIT %(limit)s
         """,
-        {"limit": limit},
+        {"limit": limit, "region": key_region_prefix},
         prepare=False,
     )
     found = list(rows)
