@@ -181,15 +181,27 @@ def test_a_month_is_paid_only_once() -> None:
     assert refusal.code == "month_already_paid"
 
 
-@pytest.mark.parametrize(("first", "code"), [("2024-12", "before_membership"), ("2024-01", "no_membership")])
-def test_months_outside_the_membership_are_refused(first: str, code: str) -> None:
-    last = "2025-01" if code == "before_membership" else "2024-02"
-    payment = paid("x", first, last, date(2025, 1, 5))
+@pytest.mark.parametrize(
+    ("months", "member", "code"),
+    [
+        (("2024-12", "2025-01"), True, "before_membership"),  # partly before
+        (("2024-01", "2024-02"), True, "before_membership"),  # wholly before: the start is told
+        (("2024-01", "2024-02"), False, "no_membership"),
+    ],
+)
+def test_months_outside_the_membership_are_refused(months: tuple[str, str], member: bool, code: str) -> None:
+    payment = paid("x", months[0], months[1], date(2025, 1, 5))
     refusal = refuse_payment(
-        payment=payment, enrolments=[ENROLMENT], payments=[], reactivations=(), grace_months=GRACE_MONTHS
+        payment=payment,
+        enrolments=[ENROLMENT] if member else [],
+        payments=[],
+        reactivations=(),
+        grace_months=GRACE_MONTHS,
     )
     assert refusal is not None
     assert refusal.code == code
+    if member:
+        assert str(ENROLMENT.covers_from) in refusal.message
 
 
 def test_before_the_membership_starts_it_is_not_started() -> None:

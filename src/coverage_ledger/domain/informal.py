@@ -212,6 +212,14 @@ def refuse_payment(
     """Why this payment must be refused given what is in force, or None when it is acceptable."""
     enrolment = paying_enrolment(enrolments, payment.first)
     if enrolment is None or payment.last < Month.of(enrolment.covers_from):
+        later = sorted(e.covers_from for e in enrolments if Month.of(e.covers_from) > payment.last)
+        if later:
+            # typically a membership recorded today, for months paid before it was recorded
+            return PaymentRefusal(
+                "before_membership",
+                f"the membership starts {later[0]}, after these months; for a membership that began "
+                "earlier, give the enrolment its registered_on",
+            )
         return PaymentRefusal("no_membership", "no BPU membership covers these months; enrol first")
     if payment.first < Month.of(enrolment.covers_from):
         return PaymentRefusal(
@@ -236,8 +244,9 @@ def refuse_payment(
     if status is not None and status.status is CoverageStatus.LAPSED:
         return PaymentRefusal(
             "membership_lapsed",
-            f"the membership lapsed (last paid month {status.last_paid or 'none'}); an office must "
-            "reactivate it (membership.reactivated) or the worker must enrol again",
+            f"on {payment.paid_on} (paid_on) the membership had lapsed (last paid month "
+            f"{status.last_paid or 'none'}); if the money was paid earlier, give that day, else an "
+            "office must reactivate it (membership.reactivated) or the worker must enrol again",
         )
     paid = paid_months(payments)
     anchor, _ = _anchor(enrolment, paid, reactivations, payment.first, payment.paid_on)
