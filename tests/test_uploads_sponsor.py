@@ -229,3 +229,17 @@ async def test_a_sponsor_row_phone_is_checked_too(uploader: Uploader) -> None:
     )
     errors = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
     assert [(e["row"], e["column"], e["code"]) for e in errors] == [("3", "phone", "phone_leading_zero_lost")]
+
+
+async def test_a_sponsor_row_refused_by_the_membership_rules_names_its_column(uploader: Uploader) -> None:
+    """The second row pays January again: the refusal points at its months."""
+    person = nik(born=date(1985, 3, 12), female=False)
+    first = sponsor_row(person)
+    again = sponsor_row(person, months=("2025-01", "2025-01"), amount="16800")
+    status = await uploader.run(
+        sponsor_csv([first, again]), key=uploader.keys.sponsor, kind="sponsor_roster", policy="accept_valid"
+    )
+    errors = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
+    assert [(e["row"], e["column"], e["code"]) for e in errors] == [
+        ("3", "months_from", "month_already_paid")
+    ]

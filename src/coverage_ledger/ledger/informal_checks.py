@@ -14,6 +14,7 @@ from coverage_ledger.domain.coverage import CoverageStatus
 from coverage_ledger.domain.informal import (
     InformalEnrolment,
     Payment,
+    PaymentRefusal,
     Reactivation,
     governing_enrolment,
     informal_status,
@@ -106,7 +107,7 @@ def check_informal(
             grace_months=rules.grace_months,
         )
         if refusal is not None:
-            conflicts.append(ErrorItem(refusal.code, refusal.message, field=item.path))
+            conflicts.append(_refused(item, refusal))
             continue
         invalid += _amount_errors(item, event, payment, member, rules)
         member.payments.append(payment)
@@ -132,7 +133,18 @@ def _as_for_a_stranger(
         grace_months=rules.grace_months,
     )
     assert refusal is not None  # nothing is paid without a membership
-    return [ErrorItem(refusal.code, refusal.message, field=item.path)]
+    return [_refused(item, refusal)]
+
+
+REFUSED_FIELD = {"membership_lapsed": "paid_on", "no_membership": "nik"}
+"""The field a payment refusal points at (the months paid, unless named here): a sponsor
+roster's error file names it as the column."""
+
+
+def _refused(item: PreparedEvent, refusal: PaymentRefusal) -> ErrorItem:
+    return ErrorItem(
+        refusal.code, refusal.message, field=f"{item.path}.{REFUSED_FIELD.get(refusal.code, 'months_from')}"
+    )
 
 
 def _reactivation_errors(
