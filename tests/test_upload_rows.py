@@ -136,6 +136,32 @@ def test_a_phone_cell_is_an_indonesian_number_not_repeated_in_its_error(phone: s
         assert all(phone not in e.message for e in outcome)
 
 
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        ({"sex": "Laki-laki", "nik": "1671010501900001"}, ("M", "KPPS", date(2024, 1, 25))),
+        ({"sex": "Perempuan"}, ("F", "KPPS", date(2024, 1, 25))),
+        ({"role": "Ketua KPPS"}, ("F", "KPPS", date(2024, 1, 25))),
+        ({"role": "anggota  pps"}, ("F", "PPS", date(2024, 1, 25))),
+        ({"term_start": "25 Januari 2024"}, ("F", "KPPS", date(2024, 1, 25))),
+        ({"term_start": "25-Jan-2024"}, ("F", "KPPS", date(2024, 1, 25))),
+        ({"term_start": "2024/01/25"}, ("F", "KPPS", date(2024, 1, 25))),
+        ({"term_start": "1 Pebruari 2024", "term_end": "23 Februari 2024"}, ("F", "KPPS", date(2024, 2, 1))),
+    ],
+)
+def test_a_clerks_own_words_for_sex_role_and_dates_are_read(
+    cells: dict[str, str], expected: tuple[str, str, date]
+) -> None:
+    row = check_officer_row(5, _cells(**cells), CONTEXT)
+    assert isinstance(row, OfficerRow), row
+    assert (row.sex, row.role, row.valid_from) == expected
+
+
+@pytest.mark.parametrize("role", ["Ketua", "Ketua SEKRETARIAT", "Wakil KPPS"])
+def test_a_post_alone_or_an_unknown_post_is_no_role(role: str) -> None:
+    assert _codes(role=role) == [("role", "unknown_role")]
+
+
 def test_a_dash_in_the_phone_cell_means_no_phone() -> None:
     outcome = check_officer_row(5, _cells(phone="-"), CONTEXT)
     assert isinstance(outcome, OfficerRow) and outcome.phone is None

@@ -12,9 +12,43 @@ from coverage_ledger.domain.nik import Nik, parse_nik
 from coverage_ledger.domain.timeframes import DATE_TEXT, PLAUSIBLE_YEARS, plausible_year
 from coverage_ledger.errors import ErrorItem
 
-SEXES = {"M": "M", "L": "M", "F": "F", "P": "F"}
-"""M/F, and L/P as Indonesian forms write them (laki-laki, perempuan)."""
+SEXES = {
+    "M": "M",
+    "L": "M",
+    "LK": "M",
+    "LAKI-LAKI": "M",
+    "LAKI LAKI": "M",
+    "F": "F",
+    "P": "F",
+    "PR": "F",
+    "PEREMPUAN": "F",
+}
+"""M/F, and L/P as Indonesian forms write them, in short or in full (laki-laki, perempuan)."""
 _DAY_FIRST = re.compile(r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})$")
+_YEAR_FIRST_SLASHED = re.compile(r"^([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})$")
+_DAY_MONTH_NAME = re.compile(r"^([0-9]{1,2})[ -]([A-Za-z]+)[ -]([0-9]{4})$")
+MONTH_NAMES = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("januari", "january", "jan"),
+            ("februari", "february", "feb", "pebruari"),
+            ("maret", "march", "mar"),
+            ("april", "apr"),
+            ("mei", "may"),
+            ("juni", "june", "jun"),
+            ("juli", "july", "jul"),
+            ("agustus", "august", "agu", "agt", "aug"),
+            ("september", "sep", "sept"),
+            ("oktober", "october", "okt", "oct"),
+            ("november", "nopember", "nov", "nop"),
+            ("desember", "december", "des", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+"""Month names as Indonesian and English spreadsheets write them, in full or in short."""
 MAX_NAME = 200
 
 
@@ -128,19 +162,25 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
 
 
 def parse_day(text: str) -> date | None:
-    """`2024-01-25` or, as Indonesian spreadsheets write it, `25/01/2024` (also `-` or `.`)."""
+    """`2024-01-25` or, as Indonesian spreadsheets write it, `25/01/2024` (also `-` or `.`),
+    `2024/01/25`, or with the month's name: `25 Januari 2024`, `25-Jan-2024`."""
     if DATE_TEXT.match(text):
         try:
             return date.fromisoformat(text)
         except ValueError:
             return None
     found = _DAY_FIRST.match(text)
-    if found is None:
-        return None
     try:
-        return date(int(found.group(3)), int(found.group(2)), int(found.group(1)))
+        if found is not None:
+            return date(int(found.group(3)), int(found.group(2)), int(found.group(1)))
+        if (found := _YEAR_FIRST_SLASHED.match(text)) is not None:  # 2024/01/25: only one reading
+            return date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
+        if (found := _DAY_MONTH_NAME.match(text)) is not None:  # 25 Januari 2024, 25-Jan-2024
+            month = MONTH_NAMES.get(found.group(2).lower())
+            return date(int(found.group(3)), month, int(found.group(1))) if month else None
     except ValueError:
         return None
+    return None
 
 
 def day_cell(

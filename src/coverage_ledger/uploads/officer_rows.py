@@ -56,13 +56,27 @@ def check_header(header: Sequence[str]) -> dict[str, int]:
     return check.check_header(header, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
 
 
+_POSTS = ("KETUA ", "ANGGOTA ")
+"""Posts within a committee that rosters write before its name: the chair and the members of a
+KPPS are KPPS officers alike."""
+
+
+def officer_role(cell: str) -> str:
+    """The role a roster cell names: `KPPS`, `kpps`, `Ketua KPPS` and `Anggota KPPS` are KPPS."""
+    role = " ".join(cell.upper().split())
+    for post in _POSTS:
+        if role.startswith(post) and role[len(post) :] in OFFICER_ROLES:
+            return role[len(post) :]
+    return role
+
+
 def check_officer_row(
     row: int, cells: Mapping[str, str], context: RosterContext
 ) -> OfficerRow | list[ErrorItem]:
     """The checked row, or every error found in it."""
     errors: list[ErrorItem] = []
     person = check.person_cells(cells, row, context.districts, errors)
-    role = cells.get("role", "").upper()
+    role = officer_role(cells.get("role", ""))
     if not role:
         errors.append(ErrorItem("missing_value", "role is empty", row=row, column="role"))
     elif role not in OFFICER_ROLES:
