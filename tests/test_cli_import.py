@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from coverage_ledger.cli import app
 from coverage_ledger.database.engine import create_engine_for, session_factory
-from coverage_ledger.domain.access import SYSTEM
+from coverage_ledger.domain.access import SYSTEM, Role
 from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.uploads import repository
@@ -19,7 +19,7 @@ from coverage_ledger.uploads.importing import import_file
 from coverage_ledger.uploads.jobs import UploadRunner
 from coverage_ledger.uploads.service import UploadOptions
 from tests.rosters import many_officers, officer_row, roster_csv
-from tests.support import nik
+from tests.support import committed_key, nik
 
 runner = CliRunner()
 
@@ -130,3 +130,49 @@ def test_a_dry_run_that_would_not_commit_exits_with_status_1(cli_env: Path) -> N
     assert runner.invoke(app, ["import", str(good), "--committee", "KPU-16.71"]).exit_code == 0
     again = runner.invoke(app, ["import", str(good), "--committee", "KPU-16.71", "--dry-run"])
     assert again.exit_code == 0, again.output
+
+
+def test_import_as_a_key_applies_its_scope_and_names_it(cli_env: Path, fresh_database: str) -> None:
+    asyncio.run(
+        committed_key(
+            fresh_database,
+            name="kpu-palembang",
+            role=Role.COMMITTEE,
+            region="16.71",
+            organisation="KPU-16.71",
+        )
+    )
+    roster = cli_env / "kpps.csv"
+    roster.write_bytes(roster_csv([officer_row(nik()), officer_row(nik(), region="16.02.01")]))
+    result = runner.invoke(
+        app,
+        [
+            "import",
+            str(roster),
+            "--committee",
+            "KPU-16.71",
+            "--policy",
+            "accept_valid",
+            "--key",
+            "kpu-palembang",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    # the key's region holds: the row in Ogan Komering Ilir is refused
+    assert (cli_env / "kpps.csv.errors.csv").read_text().splitlines()[1].startswith("3,region_code,")
+
+    async def actor_and_uploader() -> tuple[str, str]:
+        engine = create_engine_for(fresh_database, pool_size=1)
+        try:
+            async with session_factory(engine)() as session:
+                actor = (
+                    await session.execute(text("SELECT actor FROM ledger_tx ORDER BY tx_seq DESC LIMIT 1"))
+                ).scalar()
+                uploader = (await session.execute(text("SELECT key_name FROM upload"))).scalar()
+                return str(actor), str(uploader)
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(actor_and_uploader()) == ("key:kpu-palembang", "kpu-palembang")
+    unknown = runner.invoke(app, ["import", str(roster), "--committee", "KPU-16.71", "--key", "nobody"])
+    assert unknown.exit_code == 2 and "no key named 'nobody'" in unknown.output

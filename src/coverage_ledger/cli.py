@@ -315,6 +315,13 @@ def import_roster(
     errors: Annotated[
         Path | None, typer.Option(help="Where to write the row errors (default: FILE.errors.csv when any).")
     ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            help="Act as this API key: its role, region and organisation apply, and the tx header "
+            "names it (default: the system, with every right)."
+        ),
+    ] = None,
 ) -> None:
     """Upload a roster from a local file, as `POST /v1/uploads` would, with a progress bar.
 
@@ -324,6 +331,11 @@ def import_roster(
     settings = get_settings()
     url, _cluster = database_url(settings)
     upgrade_database(url)
+    principal = SYSTEM
+    if key is not None:
+        principal = _run(
+            lambda session: keys_service.principal_named(session, name=key, now=utc_now()), migrate=False
+        )
     options = UploadOptions(kind=kind, committee=committee, dry_run=dry_run, policy=policy, mode=mode)
 
     async def main() -> tuple[Any, bool, int]:
@@ -340,7 +352,7 @@ def import_roster(
                     sessionmaker,
                     path=file,
                     options=options,
-                    principal=SYSTEM,
+                    principal=principal,
                     clock=utc_now,
                     staging_dir=settings.ledger_upload_dir,
                     on_progress=_ImportProgress(bar, estimated_rows(file)),

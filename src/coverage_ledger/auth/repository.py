@@ -80,6 +80,14 @@ async def list_keys(session: AsyncSession) -> list[KeyRecord]:
     return [KeyRecord(*row) for row in rows]
 
 
+async def find_by_name(session: AsyncSession, name: str) -> KeyRecord | None:
+    """The key of this name, valid or not."""
+    row = (
+        await raw.execute(session, f"SELECT {_COLUMNS} FROM api_key WHERE name = %(name)s", {"name": name})
+    ).one_or_none()
+    return KeyRecord(*row) if row else None
+
+
 async def revoke(session: AsyncSession, name: str) -> bool:
     """Mark a key revoked; False when no such valid key exists."""
     result = await raw.execute(

@@ -97,6 +97,15 @@ async def revoke_key(session: AsyncSession, *, name: str) -> None:
         raise NotFound(f"no valid key named {name!r}")
 
 
+async def principal_named(session: AsyncSession, *, name: str, now: datetime) -> Principal:
+    """The principal of a key known by its name, for an operator acting as it from the command
+    line; 404 when there is none, 401 when it is revoked or expired."""
+    record = await repository.find_by_name(session, name)
+    if record is None:
+        raise NotFound(f"no key named {name!r}")
+    return principal_of(record, now=now)
+
+
 async def authenticate(session: raw.Db, *, secret: str | None, now: datetime) -> Principal:
     """The principal of a presented secret; 401 when missing, unknown, revoked or expired."""
     return await authenticate_hash(session, secret_sha256=secret_hash(required_secret(secret)), now=now)
