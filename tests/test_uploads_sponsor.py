@@ -243,3 +243,17 @@ async def test_a_sponsor_row_refused_by_the_membership_rules_names_its_column(up
     assert [(e["row"], e["column"], e["code"]) for e in errors] == [
         ("3", "months_from", "month_already_paid")
     ]
+
+
+async def test_a_month_a_spreadsheet_turned_into_its_first_day_is_that_month(uploader: Uploader) -> None:
+    """Typed as 2025-01 into a spreadsheet cell, a month comes back as the date 2025-01-01."""
+    row = sponsor_row()
+    row[8], row[9] = "2025-01-01", "2025-03-01"  # months_from, months_to
+    wrong = sponsor_row()
+    wrong[8] = "2025-01-15"  # a day inside a month is no month
+    status = await uploader.run(
+        sponsor_csv([row, wrong]), key=uploader.keys.sponsor, kind="sponsor_roster", policy="accept_valid"
+    )
+    assert (status["rows_accepted"], status["rows_rejected"]) == (1, 1), status
+    errors = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
+    assert [(e["row"], e["column"], e["code"]) for e in errors] == [("3", "months_from", "invalid_month")]

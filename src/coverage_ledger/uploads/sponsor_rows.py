@@ -30,6 +30,7 @@ OPTIONAL_COLUMNS = ("phone", "budget", "paid_on", "registered_on")
 MAX_RUPIAH_DIGITS = 15
 """Amounts of up to 999 trillion rupiah (the events' own ceiling is 10^15)."""
 _MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+_FIRST_OF_MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])-01$")
 _PROGRAMS = {"JKK", "JKM", "JHT"}
 _BUDGETS = {"APBN": "APBN", "APBD": "APBD", "APBDES": "APBDes"}
 
@@ -89,6 +90,9 @@ def _rupiah(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorI
 
 def _month(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorItem]) -> str:
     text = cells.get(column, "")
+    if _FIRST_OF_MONTH.match(text):
+        # a spreadsheet turns 2025-01 typed into a cell into the date 1 Jan 2025: that month
+        text = text[:7]
     found = _MONTH.match(text)
     if not found:
         errors.append(
