@@ -60,9 +60,9 @@ def _could_be_a_date(day: int, month: int, yy: int) -> bool:
 
 
 _SEPARATORS = str.maketrans("", "", " .-\u00a0")
+"""What people type between a NIK's digit groups (1671 0145 0190 0001, 1671.0145…)."""
 _THOUSANDS = re.compile(r"^[0-9]{1,3}([.,][0-9]{3})+$")
 """A number as an Indonesian (1.671.014…) or English (1,671,014…) spreadsheet shows it."""
-"""What people type between a NIK's digit groups (1671 0145 0190 0001, 1671.0145…)."""
 
 
 def parse_nik(raw: object, *, known_districts: Container[str], field: str | None = None) -> Nik | ErrorItem:
