@@ -332,24 +332,39 @@ async def accepted_cover_starts(
     return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
 
+async def _accepted_rows_where(
+    session: AsyncSession, *, joins: str, condition: str, params: dict[str, Any], limit: int
+) -> tuple[int, list[int]]:
+    """New and changed rows meeting `condition` (after `joins` onto the staged row `s`): how many,
+    and the first `limit` row numbers."""
+    rows = await raw.execute(
+        session,
+        f"""
+        SELECT s.row, count(*) OVER ()
+          FROM {STAGING} s LEFT JOIN {VERDICTS} v ON v.row = s.row {joins}
+         WHERE (v.row IS NULL OR v.verdict = 'changed') AND {condition}
+         ORDER BY s.row LIMIT %(limit)s
+        """,
+        params | {"limit": limit},
+        prepare=False,
+    )
+    found = list(rows)
+    return (int(found[0][1]) if found else 0), [int(r[0]) for r in found]
+
+
 async def rows_without_cover(
     session: AsyncSession, *, recording_day: Any, limit: int
 ) -> tuple[int, list[int]]:
     """New and changed rows whose term ends before its cover could start (registered on or after
     the last day of duty): how many, and the first `limit` row numbers. They are enrolments all
     the same (the record that the officer served), but they protect nobody."""
-    rows = await raw.execute(
+    return await _accepted_rows_where(
         session,
-        f"""
-        SELECT s.row, count(*) OVER () FROM {STAGING} s LEFT JOIN {VERDICTS} v ON v.row = s.row
-         WHERE (v.row IS NULL OR v.verdict = 'changed') AND {_COVER_FROM} >= s.valid_to
-         ORDER BY s.row LIMIT %(limit)s
-        """,
-        {"day": recording_day, "limit": limit},
-        prepare=False,
+        joins="",
+        condition=f"{_COVER_FROM} >= s.valid_to",
+        params={"day": recording_day},
+        limit=limit,
     )
-    found = list(rows)
-    return (int(found[0][1]) if found else 0), [int(r[0]) for r in found]
 
 
 async def rows_differing_from_registration(
@@ -359,27 +374,20 @@ async def rows_differing_from_registration(
     phone differs from that registration's (which the roster does not change: a regional office
     corrects registrations): how many, and the first `limit` row numbers. Registrations outside
     the key's region are not compared: a dry run would confirm a guessed name."""
-    rows = await raw.execute(
+    return await _accepted_rows_where(
         session,
-        f"""
-        SELECT s.row, count(*) OVER ()
-          FROM {STAGING} s
-          LEFT JOIN {VERDICTS} v ON v.row = s.row
+        joins="""
           JOIN event_knowledge k ON k.nik = s.nik AND k.type = 'person.registered' AND k.tx_to IS NULL
           JOIN ledger_event e ON e.event_id = k.event_id
-          JOIN person_vault p ON p.event_id = k.event_id
-         WHERE (v.row IS NULL OR v.verdict = 'changed')
-           AND {raw.within_region("e.payload->>'region_code'")}
+          JOIN person_vault p ON p.event_id = k.event_id""",
+        condition=f"""{raw.within_region("e.payload->>'region_code'")}
            AND (p.fields->>'name' IS DISTINCT FROM s.vault->>'name'
                 OR p.fields->>'birth_date' <> s.vault->>'birth_date'
-                OR (s.vault->>'phone' IS NOT NULL AND p.fields->>'phone' IS DISTINCT FROM s.vault->>'phone'))
-         ORDER BY s.row LIMIT %(limit)s
-        """,
-        {"limit": limit, "region": key_region_prefix},
-        prepare=False,
+                OR (s.vault->>'phone' IS NOT NULL
+                    AND p.fields->>'phone' IS DISTINCT FROM s.vault->>'phone'))""",
+        params={"region": key_region_prefix},
+        limit=limit,
     )
-    found = list(rows)
-    return (int(found[0][1]) if found else 0), [int(r[0]) for r in found]
 
 
 async def persons_changed_since(session: AsyncSession, *, since_tx: int) -> bool:
