@@ -11,6 +11,7 @@ from coverage_ledger.domain.names import hidden_character
 from coverage_ledger.domain.nik import Nik, parse_nik
 from coverage_ledger.domain.timeframes import DATE_TEXT, PLAUSIBLE_YEARS, plausible_year
 from coverage_ledger.errors import ErrorItem
+from coverage_ledger.uploads.formats import FileRejected
 
 SEXES = {
     "M": "M",
@@ -365,14 +366,21 @@ def region_cell(
     return region
 
 
-def month_first_refusal(first: ErrorItem) -> tuple[str, str]:
-    """(code, message) refusing a whole file whose dates are month-first somewhere."""
-    return (
-        "month_first_dates",
-        f"row {first.row}, {first.column}: a date reads only as month/day/year, so the file's other "
-        "D/M/YYYY dates may have their day and month swapped; nothing was written: write every date "
-        "as YYYY-MM-DD and upload again",
-    )
+def first_month_first(found: ErrorItem | None, errors: Sequence[ErrorItem]) -> ErrorItem | None:
+    """`found`, else the first of `errors` that a month-first date made."""
+    return found or next((e for e in errors if e.code == MONTH_FIRST), None)
+
+
+def refuse_month_first(found: ErrorItem | None) -> None:
+    """Refuse the whole file when one of its dates read only month/day/year, whatever the policy:
+    its rows that did pass may hold days and months swapped."""
+    if found is not None:
+        raise FileRejected(
+            "month_first_dates",
+            f"row {found.row}, {found.column}: a date reads only as month/day/year, so the file's other "
+            "D/M/YYYY dates may have their day and month swapped; nothing was written: write every date "
+            "as YYYY-MM-DD and upload again",
+        )
 
 
 _PHONE_SEPARATORS = str.maketrans("", "", " -.()")

@@ -23,7 +23,7 @@ from coverage_ledger.errors import ErrorItem
 from coverage_ledger.ledger import projections
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.uploads import repository, staging
-from coverage_ledger.uploads.cells import MONTH_FIRST, month_first_refusal
+from coverage_ledger.uploads.cells import first_month_first, refuse_month_first
 from coverage_ledger.uploads.formats import FileRejected, Table
 from coverage_ledger.uploads.job import PROGRESS_SECONDS, Job, Progress
 from coverage_ledger.uploads.officer_rows import RosterContext, check_header
@@ -72,9 +72,7 @@ async def _stage_file(
                     await copy.write(chunk.copy_data)
                 if chunk.errors:
                     await progress.errors(chunk.errors)
-                    tally.month_first = tally.month_first or next(
-                        (e for e in chunk.errors if e.code == MONTH_FIRST), None
-                    )
+                    tally.month_first = first_month_first(tally.month_first, chunk.errors)
                 tally.rows_total += chunk.rows_seen
                 tally.rejected_alone += chunk.rejected_rows
                 tally.staged += chunk.rows_staged
@@ -137,9 +135,7 @@ class OfficerRosterJob(Job):
         self.phases["parse"] = round(time.monotonic() - started, 3)
         if tally.rows_total == 0:
             raise FileRejected("no_rows", "the file has a header but no data rows")
-        if tally.month_first is not None:
-            # whatever the policy: its rows that did pass may hold days and months swapped
-            raise FileRejected(*month_first_refusal(tally.month_first))
+        refuse_month_first(tally.month_first)
         started = time.monotonic()
         await staging.index_staging(self.work)
         replace = record.mode == "replace_roster"

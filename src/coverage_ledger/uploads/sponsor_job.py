@@ -30,7 +30,7 @@ from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.uploads import repository
-from coverage_ledger.uploads.cells import MONTH_FIRST, month_first_refusal, row_values
+from coverage_ledger.uploads.cells import first_month_first, refuse_month_first, row_values
 from coverage_ledger.uploads.formats import FileRejected
 from coverage_ledger.uploads.job import PROGRESS_SECONDS, Job
 from coverage_ledger.uploads.sponsor_rows import (
@@ -264,9 +264,7 @@ class SponsorRosterJob(Job):
         self.phases["validate"] = round(time.monotonic() - started, 3)
         if checking.rows_total == 0:
             raise FileRejected("no_rows", "the file has a header but no data rows")
-        if checking.month_first is not None:
-            # whatever the policy: its rows that did pass may hold days and months swapped
-            raise FileRejected(*month_first_refusal(checking.month_first))
+        refuse_month_first(checking.month_first)
         rejected = len(checking.rejected)
         to_write = checking.accepted + checking.deferred
         self.counts = {
@@ -367,9 +365,7 @@ class SponsorRosterJob(Job):
                 if errors:
                     await self.progress.errors(sorted(errors, key=lambda e: e.row or 0))
                     tally.rejected |= {e.row for e in errors if e.row is not None}
-                    tally.month_first = tally.month_first or next(
-                        (e for e in errors if e.code == MONTH_FIRST), None
-                    )
+                    tally.month_first = first_month_first(tally.month_first, errors)
                 if not write and time.monotonic() - self.progress.last >= PROGRESS_SECONDS:
                     # (the writing pass reads the file again: rows_done already counts it all)
                     await self.progress.set(rows_done=tally.rows_total, rows_rejected=len(tally.rejected))
