@@ -331,17 +331,16 @@ def import_roster(
     settings = get_settings()
     url, _cluster = database_url(settings)
     upgrade_database(url)
-    principal = SYSTEM
-    if key is not None:
-        principal = _run(
-            lambda session: keys_service.principal_named(session, name=key, now=utc_now()), migrate=False
-        )
     options = UploadOptions(kind=kind, committee=committee, dry_run=dry_run, policy=policy, mode=mode)
 
     async def main() -> tuple[Any, bool, int]:
         engine = create_engine_for(url, pool_size=3)
         sessionmaker = session_factory(engine)
         try:
+            principal = SYSTEM
+            if key is not None:
+                async with sessionmaker() as session:
+                    principal = await keys_service.principal_named(session, name=key, now=utc_now())
             columns = (
                 *Progress.get_default_columns(),
                 TextColumn("{task.completed:,.0f} rows"),

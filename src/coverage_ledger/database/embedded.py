@@ -124,8 +124,9 @@ def _forget_dead_handles(data_dir: Path) -> None:
         alive = [pid for pid in listed if isinstance(pid, int) and _alive(pid)]
         if alive != listed:
             handles.write_text(json.dumps(alive))
-    if alive != listed:
-        log.info("forgot %d process(es) that used the embedded cluster and died", len(listed) - len(alive))
+            log.info(
+                "forgot %d process(es) that used the embedded cluster and died", len(listed) - len(alive)
+            )
 
 
 def _alive(pid: int) -> bool:
