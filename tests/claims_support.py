@@ -54,6 +54,22 @@ def paid(claim_id: str, amount: int, paid_on: str, *, event_id: str | None = Non
     }
 
 
+def paid_in_full(
+    claim_id: str,
+    person: str,
+    *,
+    payment_id: str,
+    filed_on: str = "2024-02-20",
+    decided_on: str = "2024-02-21",
+) -> list[dict[str, Any]]:
+    """A JKM claim for a death on 14 Feb 2024, filed, approved and paid its Rp42,000,000 on 22 Feb."""
+    return [
+        filed(claim_id, person, incident="2024-02-14", filed_on=filed_on),
+        approved(claim_id, decided_on),
+        paid(claim_id, 42_000_000, "2024-02-22", event_id=payment_id),
+    ]
+
+
 def reversed_(claim_id: str, reason: str, **fields: Any) -> dict[str, Any]:
     """A `claim.reversed` event."""
     return {

@@ -12,6 +12,7 @@ from tests.claims_support import (
     filed,
     kpps_2024,
     paid,
+    paid_in_full,
     post,
     rejected,
     reversed_,
@@ -370,13 +371,7 @@ async def test_a_reversal_naming_no_payment_does_not_reverse_later_ones(
     """Paid, reversed (all payments so far), paid again: the new payment stands, and a third one
     would pay more than was approved."""
     person = await kpps_2024(client, keys)
-    await append(
-        client,
-        keys.office,
-        filed("C-rev", person, incident="2024-02-14", filed_on="2024-02-20"),
-        approved("C-rev", "2024-02-21"),
-        paid("C-rev", 42_000_000, "2024-02-22", event_id="c-rev-p1"),
-    )
+    await append(client, keys.office, *paid_in_full("C-rev", person, payment_id="c-rev-p1"))
     await append(
         client, keys.office, reversed_("C-rev", "paid to the wrong account", reversed_on="2024-02-23")
     )
@@ -463,13 +458,7 @@ async def test_correcting_a_reversal_or_the_payment_it_took_keeps_what_it_took(
     """A reversal naming no payment takes back those paid by its day; corrections of the reversal
     or of that payment, appended after a later payment, change nothing of that."""
     person = await kpps_2024(client, keys)
-    await append(
-        client,
-        keys.office,
-        filed("C-keep", person, incident="2024-02-14", filed_on="2024-02-20"),
-        approved("C-keep", "2024-02-21"),
-        paid("C-keep", 42_000_000, "2024-02-22", event_id="c-keep-p1"),
-    )
+    await append(client, keys.office, *paid_in_full("C-keep", person, payment_id="c-keep-p1"))
     back = reversed_("C-keep", "returned by the bank", reversed_on="2024-02-23")
     await append(client, keys.office, back)
     await append(client, keys.office, paid("C-keep", 42_000_000, "2024-02-26", event_id="c-keep-p2"))

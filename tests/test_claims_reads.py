@@ -9,7 +9,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.database.migrate import apply_pending_reprojections
 from coverage_ledger.ledger.rebuild import rebuild_check
-from tests.claims_support import append, approved, claim, filed, kpps_2024, paid, post, reversed_
+from tests.claims_support import (
+    append,
+    approved,
+    claim,
+    filed,
+    kpps_2024,
+    paid,
+    paid_in_full,
+    post,
+    reversed_,
+)
 from tests.live_app import live_app
 from tests.support import Keys, enrolled_bpu, nik, registered
 from tests.support import paid as contribution_paid
@@ -278,13 +288,7 @@ async def test_an_upgrade_rebuilds_the_claim_projection_a_migration_left_pending
     """Migration 0010 added claim_record.reversed_on: rows written before it hold NULL there, and
     the next `db upgrade` rebuilds the claims from the log."""
     person = await kpps_2024(client, keys)
-    await append(
-        client,
-        keys.office,
-        filed("R-old", person, incident="2024-02-14", filed_on="2024-02-20"),
-        approved("R-old", "2024-02-21"),
-        paid("R-old", 42_000_000, "2024-02-22", event_id="r-old-p1"),
-    )
+    await append(client, keys.office, *paid_in_full("R-old", person, payment_id="r-old-p1"))
     await append(client, keys.office, reversed_("R-old", "returned", reversed_on="2024-02-23"))
     assert await rebuild_check(session) == []
     await session.execute(text("UPDATE claim_record SET reversed_on = NULL"))  # as the migration left it

@@ -6,8 +6,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.claims_support import append, approved, filed, kpps_2024, post
-from tests.claims_support import paid as claim_paid
+from tests.claims_support import append, filed, kpps_2024, paid_in_full, post
 from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, paid, registered
 
 
@@ -49,13 +48,8 @@ async def test_a_committee_cannot_restore_a_claim_payment_by_undoing_an_offices_
     client: AsyncClient, keys: Keys
 ) -> None:
     person = await kpps_2024(client, keys)
-    await append(
-        client,
-        keys.office,
-        filed("CE-1", person, incident="2024-02-14", filed_on="2024-02-15"),
-        approved("CE-1", "2024-02-20"),
-        claim_paid("CE-1", 42_000_000, "2024-02-22", event_id="ce-pay"),
-    )
+    ce_1 = paid_in_full("CE-1", person, payment_id="ce-pay", filed_on="2024-02-15", decided_on="2024-02-20")
+    await append(client, keys.office, *ce_1)
     await append(
         client, keys.office, corrected("ce-undo-pay", ["ce-pay"], reason="paid to the wrong account")
     )
