@@ -247,3 +247,15 @@ def test_extra_empty_cells_are_ignored_and_missing_ones_are_an_error() -> None:
 def test_a_leading_apostrophe_forcing_text_is_not_part_of_the_nik() -> None:
     row = check_officer_row(5, _cells(nik="'1671014501900001"), CONTEXT)
     assert isinstance(row, OfficerRow) and row.nik == "1671014501900001"
+
+
+def test_a_row_registered_after_today_is_refused() -> None:
+    today = RosterContext(
+        "KPU-16.71", "16.71", CONTEXT.regions, CONTEXT.districts, "abc", recording_day=date(2026, 11, 27)
+    )
+    outcome = check_officer_row(5, _cells(registered_on="2026-11-28"), today)
+    assert isinstance(outcome, list)
+    assert [(e.column, e.code, e.message) for e in outcome] == [
+        ("registered_on", "day_in_future", "registered_on 2026-11-28 is after today (2026-11-27)")
+    ]
+    assert isinstance(check_officer_row(5, _cells(registered_on="2026-11-27"), today), OfficerRow)

@@ -120,6 +120,18 @@ async def open_rows(
     )
 
 
+async def live_claims_of(session: AsyncSession, niks: Sequence[str]) -> list[RecordRow]:
+    """The current projected state of the claims of these persons that are not rejected."""
+    rows = await raw.execute(
+        session,
+        f"SELECT {_RECORD_COLUMNS} FROM claim_record "
+        "WHERE nik = ANY(%(niks)s) AND tx_to IS NULL AND status <> 'rejected'",
+        {"niks": list(niks)},
+        prepare=False,
+    )
+    return [RecordRow(*r) for r in rows]
+
+
 async def replace_rows(
     session: AsyncSession,
     *,

@@ -18,7 +18,6 @@ from coverage_ledger.domain.claim_benefit import Assessment, Filing, Membership,
 from coverage_ledger.domain.claims import (
     ClaimPayment,
     ClaimState,
-    ClaimStatus,
     Decision,
     Eligibility,
     PaymentReversal,
@@ -28,11 +27,12 @@ from coverage_ledger.domain.claims import (
     settled_on,
 )
 from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
-from coverage_ledger.domain.informal import months_contributed
+from coverage_ledger.domain.informal import months_contributed, paid_months
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.service_time import Lateness, lateness, working_days_after
 from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.ledger import projections
+from coverage_ledger.ledger.schemas import DAY_DONE_FIELDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,24 +124,23 @@ def _membership(sources: PersonSources, answer: CoverageAnswer, incident: date) 
     informal = next((s for s in covering if s.kind == "informal"), None)
     only_informal = informal is not None and all(s.kind == "informal" for s in covering)
     months_paid = months_contributed(sources.payments, by=incident)
+    informal_months = None
+    if only_informal and informal is not None:
+        elapsed = Month.of(incident).minus(Month.of(informal.covers_from)) - (
+            incident.day < informal.covers_from.day
+        )
+        # "active & paying" (facts.md): a member of three months who paid for one is a member of one
+        joined = Month.of(informal.covers_from)
+        paid = sum(1 for month in paid_months(sources.payments) if joined <= month <= Month.of(incident))
+        informal_months = min(elapsed, paid)
     return Membership(
         declared_income=incomes.get(informal.event_id) if informal is not None else None,
-        informal_months=(
-            Month.of(incident).minus(Month.of(informal.covers_from))
-            - (incident.day < informal.covers_from.day)
-            if only_informal and informal is not None
-            else None
-        ),
+        informal_months=informal_months,
         contribution_years=months_paid // 12,
     )
 
 
-COVER_EVENT_DAYS = {
-    "officer.enrolled": "registered_on",
-    "informal.enrolled": "registered_on",
-    "contribution.paid": "paid_on",
-    "membership.reactivated": "reactivated_on",
-}
+COVER_EVENT_DAYS = DAY_DONE_FIELDS
 """The day each kind of cover event was made in the world: a roster backfilled years later but
 registered before the incident is not cover made after it."""
 
@@ -291,9 +290,10 @@ async def review_events(
         decisions, payments, reversals = _steps(per_claim[claim_id], then)
         state = claim_state(decisions=decisions, payments=payments, reversals=reversals)
         service = knowledge[anchor.tx_seq].benefits.service.get(filing.program)
-        rejected = state.status is ClaimStatus.REJECTED
         anchor_due = (
-            working_days_after(filing.complete_on, service.working_days) if service and not rejected else None
+            working_days_after(filing.complete_on, service.working_days)
+            if service and _owed(state, anchor)
+            else None
         )
         reviews[claim_id] = _review(
             filing,
@@ -306,6 +306,15 @@ async def review_events(
             today,
         )
     return reviews
+
+
+def _owed(state: ClaimState, undecided: Judgement) -> bool:
+    """Whether the claim is owed money, so that it has a due date and can be late: once approved,
+    or while undecided if the rules make it payable as known at `undecided` (a claim with nothing
+    payable earns no penalty, though the office must still decide it)."""
+    if state.decision is not None:
+        return state.decision.approved
+    return undecided.eligibility.payable
 
 
 def _review(
@@ -328,7 +337,7 @@ def _review(
         state.payments, {r.payment_event_id for r in state.reversals}, decision.amount if decision else None
     )
     late: Lateness | None = None
-    if service is not None and state.status is not ClaimStatus.REJECTED:
+    if service is not None and _owed(state, now):
         late = lateness(
             complete_on=filing.complete_on,
             paid_on_or_today=settled or today,

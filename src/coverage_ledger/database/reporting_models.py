@@ -33,6 +33,7 @@ class ClaimRecord(_KnownFromTo, Base):
     __table_args__ = (
         PrimaryKeyConstraint("claim_id", "tx_from"),
         Index("ix_claim_record_open", "claim_id", unique=True, postgresql_where=text("tx_to IS NULL")),
+        Index("ix_claim_record_nik_open", "nik", postgresql_where=text("tx_to IS NULL")),
         Index(
             "ix_claim_record_region",
             "region_code",

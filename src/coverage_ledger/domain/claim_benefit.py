@@ -76,6 +76,8 @@ class Assessment:
     scholarships: tuple[ScholarshipYear, ...] = ()
     problem: str | None = None
     """Why there is no amount (no rule for the date, no wage)."""
+    problem_field: str = "wage"
+    """The claim field the problem lies in."""
 
     @property
     def amount(self) -> int:
@@ -93,7 +95,11 @@ def assess(filing: Filing, table: BenefitTable, membership: Membership) -> Asses
     incident = filing.incident_date
     jkm = rule_for(table.jkm, incident)
     if jkm is None:
-        return Assessment(None, problem=f"no JKM rule covers incidents on {incident.isoformat()}")
+        return Assessment(
+            None,
+            problem=f"no JKM rule covers incidents on {incident.isoformat()}",
+            problem_field="incident_date",
+        )
     if filing.benefit == "JKM":
         benefit = jkm_death(jkm, informal_member_months=membership.informal_months)
         schedule = scholarship_schedule(
@@ -105,7 +111,11 @@ def assess(filing: Filing, table: BenefitTable, membership: Membership) -> Asses
         return Assessment(benefit, tuple(schedule))
     jkk = rule_for(table.jkk, incident)
     if jkk is None:
-        return Assessment(None, problem=f"no JKK rule covers incidents on {incident.isoformat()}")
+        return Assessment(
+            None,
+            problem=f"no JKK rule covers incidents on {incident.isoformat()}",
+            problem_field="incident_date",
+        )
     if filing.benefit == "JKK_MEDICAL":
         cost = filing.medical_cost or 0
         component = Component("medical", cost, "care as medically needed, as billed")

@@ -233,3 +233,31 @@ def review_flags(
     if overdue:
         flags.append(OVERDUE)
     return tuple(dict.fromkeys(flags))
+
+
+DEATH_BENEFITS = frozenset({"JKM", "JKK_DEATH"})
+"""A death is paid once: as JKK when it came from work, else as JKM (facts.md: "died on duty …
+JKK ~48x wage; died before duty: JKM 42jt")."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimOfPerson:
+    """A claim of the insured person that is not rejected, as the one-death rule sees it."""
+
+    claim_id: str
+    benefit: str
+    incident_date: date
+
+
+def death_clash(claim: ClaimOfPerson, others: Sequence[ClaimOfPerson]) -> tuple[str, ClaimOfPerson] | None:
+    """Why `claim` cannot stand beside the person's other live claims, with the claim it clashes
+    with: a second death benefit, or an incident after the death."""
+    for other in others:
+        if other.claim_id == claim.claim_id:
+            continue
+        if claim.benefit in DEATH_BENEFITS and other.benefit in DEATH_BENEFITS:
+            return "death_already_claimed", other
+        death, later = (other, claim) if other.benefit in DEATH_BENEFITS else (claim, other)
+        if death.benefit in DEATH_BENEFITS and later.incident_date > death.incident_date:
+            return "incident_after_death", other
+    return None

@@ -178,7 +178,9 @@ def informal_status(
             (enrolment.event_id, *(p.event_id for p in covering)),
         )
     anchor, reopened_by = _anchor(enrolment, paid, reactivations, month, valid_at)
-    last_paid = anchor if anchor in paid else None
+    # the last month paid, not the anchor: a reactivation moves the anchor to an unpaid month
+    paid_before = [m for m in paid if start <= m < month]
+    last_paid = max(paid_before) if paid_before else None
     if month <= anchor.plus(grace_months):
         return InformalAnswer(
             CoverageStatus.IN_ARREARS,
@@ -225,6 +227,13 @@ def refuse_payment(
         return PaymentRefusal(
             "before_membership",
             f"the membership starts {enrolment.covers_from}; months before it cannot be paid",
+        )
+    outside = sorted(set(payment.programs) - set(enrolment.programs))
+    if outside:
+        return PaymentRefusal(
+            "program_not_enrolled",
+            f"the membership has {', '.join(enrolment.programs)}; {', '.join(outside)} is not one of its "
+            "programs",
         )
     already: list[str] = []
     for other in payments:

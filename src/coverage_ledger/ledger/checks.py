@@ -2,6 +2,7 @@
 targets of corrections, and the non-overlap of officer terms."""
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from coverage_ledger.domain.access import Principal, Role
@@ -15,6 +16,7 @@ from coverage_ledger.ledger import repository
 from coverage_ledger.ledger.person_events import officer_term
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.schemas import (
+    DAY_DONE_FIELDS,
     ContributionPaid,
     InformalEnrolled,
     MembershipReactivated,
@@ -89,6 +91,27 @@ def check_scope(*, principal: Principal, prepared: Sequence[PreparedEvent]) -> N
                     )
                 ],
             )
+
+
+def check_days_done(*, prepared: Sequence[PreparedEvent], recording_day: date) -> None:
+    """422 when an event says it was registered, paid or reactivated after the day it is
+    recorded on: cover would start from a day nobody has reached yet (a 2042 for 2024)."""
+    errors = []
+    for item in prepared:
+        name = DAY_DONE_FIELDS.get(item.row.type)
+        value = item.row.payload.get(name) if name else None
+        if isinstance(value, str) and date.fromisoformat(value) > recording_day:
+            errors.append(
+                ErrorItem(
+                    "day_in_future",
+                    f"{name} {value} is after the day it is recorded on ({recording_day})",
+                    field=f"{item.path}.{name}",
+                )
+            )
+    if errors:
+        raise InvalidInput(
+            f"{len(errors)} event(s) dated after their recording day; nothing was written", errors
+        )
 
 
 def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snapshot: Snapshot) -> None:

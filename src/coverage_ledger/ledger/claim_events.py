@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from coverage_ledger.domain.claim_benefit import BENEFIT_KINDS, SCHOOL_LEVELS
 from coverage_ledger.domain.nik import NIK_PATTERN
 from coverage_ledger.errors import FieldProblem
-from coverage_ledger.ledger.event_fields import Count, Day, EventId, Rupiah, Text
+from coverage_ledger.ledger.event_fields import Count, Day, EventId, PositiveRupiah, Text
 
 NikText = Annotated[str, StringConstraints(pattern=NIK_PATTERN)]
 Percent = Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)]
@@ -59,7 +59,7 @@ class ClaimFiled(_ClaimEvent):
         description="Day the claim's documents were complete; the service time runs from it "
         "(default: filed_on).",
     )
-    wage: Rupiah | None = Field(
+    wage: PositiveRupiah | None = Field(
         default=None,
         description="Monthly wage for JKK benefits; for a BPU member the declared income is used "
         "when absent.",
@@ -73,7 +73,7 @@ class ClaimFiled(_ClaimEvent):
     incapacity_months: Count | None = Field(
         default=None, ge=1, le=120, description="JKK_TEMPORARY: whole months unable to work."
     )
-    medical_cost: Rupiah | None = Field(
+    medical_cost: PositiveRupiah | None = Field(
         default=None, description="JKK_MEDICAL: the cost of care as billed (no cap under PP 82/2019)."
     )
     children: list[Child] = Field(
@@ -97,6 +97,8 @@ class ClaimFiled(_ClaimEvent):
             raise FieldProblem("filed_on", "filed_on is before the incident_date")
         if self.complete_on is not None and self.filed_on is not None and self.complete_on < self.filed_on:
             raise FieldProblem("complete_on", "complete_on is before filed_on")
+        if self.complete_on is not None and self.complete_on < self.incident_date:
+            raise FieldProblem("complete_on", "complete_on is before the incident_date")
         if self.claimant.relation != "self" and self.claimant.nik is None:
             raise FieldProblem("claimant", "a claimant other than the insured person needs their nik")
         return self
@@ -122,7 +124,7 @@ class ClaimPaid(_ClaimEvent):
     """A payment to the payee: the whole approved amount or a part of it."""
 
     type: Literal["claim.paid"]
-    amount: Rupiah = Field(gt=0, description="Whole rupiah paid.")
+    amount: PositiveRupiah = Field(description="Whole rupiah paid.")
     paid_on: Day
 
 

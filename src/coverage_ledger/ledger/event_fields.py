@@ -40,6 +40,8 @@ PersonText = Annotated[
 Count = Annotated[int, Strict()]
 """A JSON integer: not a boolean, a string or a float."""
 Rupiah = Annotated[int, Strict(), Field(ge=0, le=10**15, description="Whole rupiah.")]
+PositiveRupiah = Annotated[int, Strict(), Field(gt=0, le=10**15, description="Whole rupiah, more than 0.")]
+"""An amount that is nothing when 0: a wage, a bill, a payment."""
 
 
 def _day_text(value: object) -> object:

@@ -88,16 +88,6 @@ def check_informal(
             member.reactivations.append(person_events.reactivation(item.row.event_id, item.row.payload))
             continue
         assert isinstance(event, ContributionPaid)
-        if event.paid_on > recording_day:
-            # money is recorded once paid: a later day would cover months that nobody paid yet
-            invalid.append(
-                ErrorItem(
-                    "day_in_future",
-                    f"paid_on {event.paid_on} is after the day it is recorded on ({recording_day})",
-                    field=f"{item.path}.paid_on",
-                )
-            )
-            continue
         payment = person_events.payment(item.row.event_id, item.row.payload)
         refusal = refuse_payment(
             payment=payment,
@@ -136,7 +126,7 @@ def _as_for_a_stranger(
     return [_refused(item, refusal)]
 
 
-REFUSED_FIELD = {"membership_lapsed": "paid_on", "no_membership": "nik"}
+REFUSED_FIELD = {"membership_lapsed": "paid_on", "no_membership": "nik", "program_not_enrolled": "programs"}
 """The field a payment refusal points at (the months paid, unless named here): a sponsor
 roster's error file names it as the column."""
 

@@ -16,6 +16,7 @@ from coverage_ledger.ledger import projections, repository
 from coverage_ledger.ledger.checks import (
     check_batch,
     check_correction_effects,
+    check_days_done,
     check_overlaps,
     region_of,
     snapshot_keys,
@@ -57,6 +58,7 @@ async def plan_append(
 ) -> Plan:
     """Validate the batch against the snapshot and work out its effect on the projections."""
     check_batch(principal=principal, prepared=fresh, snapshot=snapshot)
+    check_days_done(prepared=fresh, recording_day=recording_day)
     corrections = [p for p in fresh if p.supersedes]
     fresh_ids = {p.row.event_id for p in fresh}
     graph = snapshot.graph

@@ -284,6 +284,16 @@ class EventCorrected(_Event):
 AppendableEvent = Annotated[AssertionEvent | PersonErased | EventCorrected, Field(discriminator="type")]
 
 
+DAY_DONE_FIELDS = {
+    "officer.enrolled": "registered_on",
+    "informal.enrolled": "registered_on",
+    "contribution.paid": "paid_on",
+    "membership.reactivated": "reactivated_on",
+}
+"""The field that says on which day each kind of cover event was done in the world (registered,
+paid, reactivated): never after the day it is recorded on."""
+
+
 class AppendRequest(BaseModel):
     """A batch of events appended atomically as one tx."""
 

@@ -129,6 +129,7 @@ class OfficerRosterJob(Job):
             regions=regions,
             districts=districts,
             event_prefix=record.upload_id.hex,
+            recording_day=jakarta_date(self.clock()),
         )
         await staging.create_staging(self.work)
         tally = await _stage_file(self.work, self.progress, table, context, self.phases)

@@ -28,6 +28,8 @@ class RosterContext:
     """Prefix of the event ids of this upload (unique per upload)."""
     committee_json: str = ""
     """`committee` as a JSON string (computed once)."""
+    recording_day: date | None = None
+    """The day the upload is checked (Asia/Jakarta): no one is registered after it."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "committee_json", json_string(self.committee))
@@ -101,6 +103,19 @@ def check_officer_row(
             )
         )
     registered_on = check.day_cell(cells, "registered_on", row, errors, required=False)
+    if (
+        registered_on is not None
+        and context.recording_day is not None
+        and registered_on > context.recording_day
+    ):
+        errors.append(
+            ErrorItem(
+                "day_in_future",
+                f"registered_on {registered_on.isoformat()} is after today ({context.recording_day})",
+                row=row,
+                column="registered_on",
+            )
+        )
     phone = check.phone_cell(cells, row, errors)
     if errors or person is None or start is None or end is None:
         return errors
