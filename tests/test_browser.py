@@ -64,7 +64,7 @@ def test_the_pages_in_a_browser(demo_server: tuple[str, dict[str, str], str], tm
 
         driver.get(f"{base}/regions/16?valid_at=2024-12-15&segment=informal")
         ratio_now = driver.find_element(By.ID, "ratio").text
-        assert ratio_now == "9.83%"
+        assert ratio_now == "9,83%"  # Indonesian: a decimal comma
         start, first_byte, loaded = driver.execute_script(
             "const n = performance.getEntriesByType('navigation')[0];"
             "return [n.requestStart, n.responseStart, n.loadEventEnd];"

@@ -48,11 +48,11 @@ async def test_sign_in_region_view_time_controls_person_picture_and_sign_out(
     assert home.headers["location"] == "/regions/16"
     page = await client.get("/regions/16.71", params={"valid_at": "2024-02-14", "segment": "officer"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert 'id="covered">0<' in page.text and 'id="ratio">0.00%<' in page.text  # the term was retracted
+    assert 'id="covered">0<' in page.text and 'id="ratio">0,00%<' in page.text  # the term was retracted
     then = await client.get(
         "/regions/16.71", params={"valid_at": "2024-02-14", "known_at": f"tx:{before}", "segment": "officer"}
     )
-    assert 'id="covered">1<' in then.text and 'id="ratio">1.00%<' in then.text  # as known before it
+    assert 'id="covered">1<' in then.text and 'id="ratio">1,00%<' in then.text  # as known before it
     assert "<svg" in then.text and "polyline" in then.text
 
     person_page = await client.get(f"/persons/{person}", params={"valid_at": "2024-02-14"})

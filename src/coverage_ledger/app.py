@@ -30,7 +30,7 @@ from coverage_ledger.reports.endpoints import router as reports_router
 from coverage_ledger.settings import get_settings
 from coverage_ledger.uploads.endpoints import router as uploads_router
 from coverage_ledger.uploads.jobs import UploadRunner
-from coverage_ledger.web.endpoints import problem_page
+from coverage_ledger.web.endpoints import error_page
 from coverage_ledger.web.endpoints import router as web_router
 from coverage_ledger.web.reports import router as web_reports_router
 from coverage_ledger.web.uploads import router as web_uploads_router
@@ -111,7 +111,7 @@ def create_app(
     app.state.clock = clock
     app.state.lean_reads = settings.ledger_lean_reads if lean_reads is None else lean_reads
     app.state.upload_settings = uploads
-    problems.install(app, page=lambda request, error: problem_page(request, None, error))
+    problems.install(app, page=error_page)
     app.add_middleware(LeanReads, routes=[COVERAGE_ROUTE])
     app.add_middleware(
         BodyLimit,

@@ -1,5 +1,6 @@
 """RFC 9457 problem+json for every error: the one place errors become HTTP."""
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from coverage_ledger.auth.service import authenticate, required_secret
-from coverage_ledger.errors import ErrorItem, FieldProblem, InvalidInput, LedgerError
+from coverage_ledger.errors import ErrorItem, FieldProblem, InvalidInput, LedgerError, NotFound
 from coverage_ledger.http.dependencies import presented_secret
 
 log = logging.getLogger(__name__)
@@ -182,9 +183,15 @@ def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | 
     """Register the handlers that turn every error into problem+json; `page` renders a web
     page's invalid query or form as a page instead (its visitor is a browser, not a client)."""
 
-    async def _known(request: Request, exc: Exception) -> JSONResponse:
+    async def _known(request: Request, exc: Exception) -> Response:
         response = known_problem(exc, method=request.method, path=request.url.path)
-        return response if response is not None else unexpected_problem(exc, request=request)
+        if response is None:
+            return unexpected_problem(exc, request=request)
+        if page is not None and _for_a_browser(request) and response.status_code < 500:
+            # a refused form or a value the database cannot hold, met on a page: said as a page
+            error = exc if isinstance(exc, LedgerError) else InvalidInput(_detail_of(response))
+            return page(request, error)
+        return response
 
     for kind in EXPECTED:
         app.add_exception_handler(kind, _known)
@@ -199,7 +206,7 @@ def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | 
             except LedgerError as refused:
                 return await _known(request, refused)
         items, malformed = _validation_items(exc)
-        if page is not None and not request.url.path.startswith(("/v1/", "/docs", "/openapi")):
+        if page is not None and _for_a_browser(request):
             return page(request, InvalidInput(f"{len(items)} invalid field(s)", items))
         if malformed:
             return problem(400, "malformed-request", "Malformed request", "the body is not valid JSON", items)
@@ -212,12 +219,30 @@ def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | 
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if page is not None and _for_a_browser(request) and exc.status_code < 500:
+            # an unknown page or a wrong method met in a browser (a mistyped or stale link)
+            error = NotFound(str(exc.detail)) if exc.status_code == 404 else LedgerError(str(exc.detail))
+            error.status = exc.status_code
+            return page(request, error)
         return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         return unexpected_problem(exc, request=request)
+
+
+API_PATHS = ("/v1/", "/docs", "/redoc", "/openapi", "/healthz", "/static/")
+"""Paths whose callers are programs (or the API's own docs): their errors stay problem+json."""
+
+
+def _for_a_browser(request: Request) -> bool:
+    return not request.url.path.startswith(API_PATHS)
+
+
+def _detail_of(response: JSONResponse) -> str:
+    body = json.loads(bytes(response.body))
+    return str(body.get("detail", ""))
 
 
 async def _check_key(request: Request) -> None:

@@ -14,6 +14,20 @@ _PAGES = [
     ),
     (b"referrer-policy", b"same-origin"),
 ]
+_DOCS = [
+    (b"x-frame-options", b"DENY"),
+    # FastAPI's /docs and /redoc load Swagger UI and ReDoc from their CDN and start them with an
+    # inline script; these pages show the API's description only, never ledger data
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+        b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+        b"font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
+        b"https://cdn.redoc.ly; worker-src blob:; frame-ancestors 'none'",
+    ),
+    (b"referrer-policy", b"same-origin"),
+]
+DOCS_PATHS = ("/docs", "/redoc")
 
 
 class SecurityHeaders:
@@ -40,7 +54,7 @@ class SecurityHeaders:
                     name.lower() == b"content-type" and value.startswith(b"text/html")
                     for name, value in headers
                 ):
-                    added += _PAGES
+                    added += _DOCS if scope["path"].startswith(DOCS_PATHS) else _PAGES
                 message = {**message, "headers": headers + added}
             await send(message)
 

@@ -187,12 +187,14 @@ async def accept_upload(
     return record, existing
 
 
-def _cursor(record: Any) -> str:
+def upload_cursor(record: Any) -> str:
+    """The cursor of the page after `record` (newest first)."""
     raw = f"{record.submitted_at.isoformat()}|{record.upload_id}"
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-def _parse_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def parse_upload_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (submitted_at, upload_id) a cursor stands for; 422 naming `cursor` when it is not one."""
     try:
         at, upload_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
         return datetime.fromisoformat(at), uuid.UUID(upload_id)
@@ -212,12 +214,12 @@ async def get_uploads(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> UploadList:
     records = await list_visible_uploads(
-        session, principal=caller, before=_parse_cursor(cursor) if cursor else None, limit=limit + 1
+        session, principal=caller, before=parse_upload_cursor(cursor) if cursor else None, limit=limit + 1
     )
     page = records[:limit]
     return UploadList(
         items=[UploadStatus.of(r, now=now) for r in page],
-        next_cursor=_cursor(page[-1]) if len(records) > limit else None,
+        next_cursor=upload_cursor(page[-1]) if len(records) > limit else None,
     )
 
 

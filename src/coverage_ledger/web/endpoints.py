@@ -3,6 +3,7 @@ an HttpOnly cookie), a region's ratios with the two time controls, a person's st
 bitemporal picture, the region's claims. Same roles and region scoping as the API; every asset
 is served here."""
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,6 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from coverage_ledger.auth.web_sessions import end_web_session, start_web_session, web_session_principal
 from coverage_ledger.claims.service import list_claims
@@ -17,14 +20,15 @@ from coverage_ledger.coverage.endpoints import read_point
 from coverage_ledger.coverage.service import person_coverage, person_history
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.months import Month
+from coverage_ledger.domain.nik import NIK_PATTERN, parse_nik
 from coverage_ledger.domain.timeframes import jakarta_date
-from coverage_ledger.errors import LedgerError, Unauthenticated
+from coverage_ledger.errors import ErrorItem, InvalidInput, LedgerError, Unauthenticated
 from coverage_ledger.http.access_log import note_caller
 from coverage_ledger.http.dependencies import Now, Session
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions import repository as regions_repository
 from coverage_ledger.regions.service import months_between, region_coverage, region_coverage_on_days
-from coverage_ledger.web.labels import LABELS, LANGUAGES
+from coverage_ledger.web.labels import LABELS, LANGUAGES, moment, percent, whole_number, yes_no
 from coverage_ledger.web.pictures import Rectangle, bitemporal_svg, series_svg
 from coverage_ledger.web.session import (
     COOKIE,
@@ -35,6 +39,27 @@ from coverage_ledger.web.session import (
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+@pass_context
+def _number(context: Context, value: int | None) -> str:
+    return whole_number(value, context["lang"])
+
+
+@pass_context
+def _percent(context: Context, share: float | None) -> str:
+    return percent(share, context["lang"])
+
+
+@pass_context
+def _yes_no(context: Context, flag: bool) -> str:
+    return yes_no(flag, context["lang"])
+
+
+templates.env.filters["number"] = _number
+templates.env.filters["percent"] = _percent
+templates.env.filters["yes_no"] = _yes_no
+templates.env.filters["moment"] = moment
 SERIES_MONTHS = 12
 
 
@@ -43,6 +68,7 @@ async def web_principal(request: Request, session: Session, now: Now) -> Princip
     principal = await web_session_principal(session, token=request.cookies.get(COOKIE), now=now)
     if principal is not None:
         note_caller(request, principal)
+        request.state.visitor = principal  # for an error page rendered outside the endpoint
     return principal
 
 
@@ -71,6 +97,12 @@ def problem_page(request: Request, principal: Principal | None, error: LedgerErr
     return page(request, "problem.html", principal, status=error.status, error=error)
 
 
+def error_page(request: Request, error: LedgerError) -> Response:
+    """An error met outside an endpoint (an invalid query, a refused form, an unknown page) as a
+    page, with the header of the signed-in visitor when the request got as far as knowing them."""
+    return problem_page(request, getattr(request.state, "visitor", None), error)
+
+
 def sign_in_first() -> Response:
     """Where a visitor without a (valid) session goes."""
     return RedirectResponse("/sign-in", status_code=303)
@@ -96,6 +128,8 @@ async def sign_in(
         principal, token = await start_web_session(session, secret=api_key.strip(), now=now)
     except Unauthenticated:
         return page(request, "sign_in.html", None, status=401, failed=True)
+    # the session this browser held before (another key, perhaps) ends with the new one's start
+    await end_web_session(session, token=request.cookies.get(COOKIE))
     response = RedirectResponse(
         f"/regions/{principal.region_prefix}" if principal.region_prefix else "/regions", 303
     )
@@ -176,6 +210,7 @@ async def region_page(
     chart = series_svg(
         [(day, series[day].region.ratio if day in series else None) for day in days],
         label=LABELS[_language(request)]["series"],
+        language=_language(request),
     )
     return page(
         request,
@@ -234,8 +269,22 @@ async def person_lookup(request: Request, visitor: Visitor, nik: str | None = No
     if visitor is None:
         return sign_in_first()
     if nik:
+        malformed = _malformed_nik(nik.strip())
+        if malformed is not None:
+            return problem_page(request, visitor, malformed)
         return RedirectResponse(f"/persons/{nik.strip()}", status_code=303)
     return page(request, "person.html", visitor, nik="", coverage=None)
+
+
+def _malformed_nik(text: str) -> InvalidInput | None:
+    """422 for a typed NIK that is not 16 digits, said as the API and the uploads say it (a
+    spreadsheet's 1.6E+15, a lost leading zero), not as "nothing visible"."""
+    if re.fullmatch(NIK_PATTERN, text):
+        return None
+    # the shape is judged before the district, so no district list is needed
+    problem = parse_nik(text, known_districts=(), field="nik")
+    assert isinstance(problem, ErrorItem)
+    return InvalidInput(problem.message, [problem])
 
 
 @router.get("/persons/{nik}")
@@ -250,6 +299,9 @@ async def person_page(
 ) -> Response:
     if visitor is None:
         return sign_in_first()
+    malformed = _malformed_nik(nik)
+    if malformed is not None:
+        return problem_page(request, visitor, malformed)
     try:
         point = await point_of(session, now, valid_at or None, known_at or None)
         coverage = await person_coverage(session, principal=visitor, nik=nik, as_of=point)

@@ -1,4 +1,9 @@
-"""The pages' words in Bahasa Indonesia (the default) and English."""
+"""The pages' words in Bahasa Indonesia (the default) and English, and how they write numbers,
+instants and yes/no."""
+
+from datetime import datetime
+
+from coverage_ledger.domain.timeframes import JAKARTA
 
 LANGUAGES = ("id", "en")
 LABELS: dict[str, dict[str, str]] = {
@@ -65,6 +70,9 @@ LABELS: dict[str, dict[str, str]] = {
         "in_progress": "Sedang diproses…",
         "ledger_head": "Kepala buku besar",
         "version": "Versi perangkat lunak",
+        "committee": "Panitia atau organisasi",
+        "older": "Unggahan lebih lama",
+        "errors_cut": "Hanya sebagian kesalahan yang ditampilkan; unduh CSV untuk semuanya.",
     },
     "en": {
         "app": "Coverage Ledger",
@@ -129,5 +137,39 @@ LABELS: dict[str, dict[str, str]] = {
         "in_progress": "Processing…",
         "ledger_head": "Ledger head",
         "version": "Software version",
+        "committee": "Committee or organisation",
+        "older": "Older uploads",
+        "errors_cut": "Only the first errors are shown; download the CSV for all of them.",
     },
 }
+
+
+def whole_number(value: int | None, language: str) -> str:
+    """A count or rupiah amount as the language writes it: 42.000.000 in Indonesian, 42,000,000 in
+    English (an Indonesian reader takes a comma for the decimal point)."""
+    if value is None:
+        return "–"
+    text = f"{value:,}"
+    return text.replace(",", ".") if language == "id" else text
+
+
+def percent(share: float | None, language: str) -> str:
+    """A share as a percentage with two decimals: 9,83% in Indonesian, 9.83% in English."""
+    if share is None:
+        return "–"
+    text = f"{100 * share:.2f}"
+    return (text.replace(".", ",") if language == "id" else text) + "%"
+
+
+def moment(instant: datetime | str | None) -> str:
+    """A recorded instant (or its RFC 3339 text) to the second, Jakarta time (the pages' clock)."""
+    if instant is None:
+        return ""
+    if isinstance(instant, str):
+        instant = datetime.fromisoformat(instant)
+    return instant.astimezone(JAKARTA).strftime("%Y-%m-%d %H:%M:%S WIB")
+
+
+def yes_no(flag: bool, language: str) -> str:
+    """A boolean in words."""
+    return ("ya" if flag else "tidak") if language == "id" else ("yes" if flag else "no")

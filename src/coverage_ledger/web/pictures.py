@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from html import escape
 
+from coverage_ledger.web.labels import percent
+
 WIDTH, HEIGHT, MARGIN = 720, 260, 40
 BOTTOM = HEIGHT - MARGIN
 AXIS_X = f'<line x1="{MARGIN}" y1="{BOTTOM}" x2="{WIDTH - MARGIN}" y2="{BOTTOM}" class="axis-line"/>'
@@ -32,7 +34,7 @@ def _text(x: float, y: float, words: str) -> str:
     return f'<text x="{x:.0f}" y="{y:.0f}" class="axis">{escape(words)}</text>'
 
 
-def series_svg(points: Sequence[tuple[date, float | None]], *, label: str) -> str:
+def series_svg(points: Sequence[tuple[date, float | None]], *, label: str, language: str = "en") -> str:
     """A line of ratios (fractions) by date; gaps where no potential is known."""
     known = [r for _, r in points if r is not None]
     top = max([*known, 0.0001]) * 1.1
@@ -47,10 +49,10 @@ def series_svg(points: Sequence[tuple[date, float | None]], *, label: str) -> st
             continue
         y = BOTTOM - (ratio / top) * (HEIGHT - 2 * MARGIN)
         coords.append(f"{x:.1f},{y:.1f}")
-        title = f"<title>{day.isoformat()}: {100 * ratio:.2f}%</title>"
+        title = f"<title>{day.isoformat()}: {percent(ratio, language)}</title>"
         marks.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3">{title}</circle>')
     line = f'<polyline points="{" ".join(coords)}" class="series"/>' if coords else ""
-    return _svg(label, AXIS_X + _text(4, MARGIN, f"{100 * top:.1f}%") + line + "".join(marks))
+    return _svg(label, AXIS_X + _text(4, MARGIN, percent(top, language)) + line + "".join(marks))
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,29 +6,57 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.domain.access import Role
 from coverage_ledger.errors import LedgerError
 from coverage_ledger.http.dependencies import Now, Session
-from coverage_ledger.uploads.endpoints import accept_upload, error_csv_response
+from coverage_ledger.uploads.endpoints import (
+    accept_upload,
+    error_csv_response,
+    parse_upload_cursor,
+    upload_cursor,
+)
 from coverage_ledger.uploads.service import error_rows, list_visible_uploads, visible_upload
 from coverage_ledger.web.endpoints import Visitor, page, problem_page, sign_in_first
 from coverage_ledger.web.session import same_site_form
 
 router = APIRouter(include_in_schema=False)
+OFFICER_KIND, SPONSOR_KIND = "officer_roster", "sponsor_roster"
 SHOWN_ERRORS = 200
 """Error rows shown on the page; the CSV download has them all."""
 UploadPath = Annotated[uuid.UUID, Path()]
 
 
+UPLOADS_PER_PAGE = 50
+
+
 @router.get("/uploads")
-async def uploads_page(request: Request, session: Session, visitor: Visitor) -> Response:
+async def uploads_page(
+    request: Request, session: Session, visitor: Visitor, cursor: Annotated[str | None, Query()] = None
+) -> Response:
     if visitor is None:
         return sign_in_first()
-    records = await list_visible_uploads(session, principal=visitor, before=None, limit=50)
-    return page(request, "uploads.html", visitor, uploads=records)
+    try:
+        before = parse_upload_cursor(cursor) if cursor else None
+    except LedgerError as error:
+        return problem_page(request, visitor, error)
+    records = await list_visible_uploads(
+        session, principal=visitor, before=before, limit=UPLOADS_PER_PAGE + 1
+    )
+    shown = records[:UPLOADS_PER_PAGE]
+    return page(
+        request,
+        "uploads.html",
+        visitor,
+        uploads=shown,
+        next_cursor=upload_cursor(shown[-1]) if len(records) > UPLOADS_PER_PAGE else None,
+        # a committee or sponsor uploads for its own organisation; other keys name the committee
+        asks_committee=visitor.organisation is None,
+        kind=SPONSOR_KIND if visitor.role is Role.SPONSOR else OFFICER_KIND,
+    )
 
 
 @router.post("/uploads", dependencies=[Depends(same_site_form)])
@@ -56,7 +84,15 @@ async def upload_page(
         return problem_page(request, visitor, error)
     rows = [row async for row in _first_errors(session, upload_id)]
     finished = record.status in {"succeeded", "failed"}
-    return page(request, "upload.html", visitor, upload=record, errors=rows, finished=finished)
+    return page(
+        request,
+        "upload.html",
+        visitor,
+        upload=record,
+        errors=rows[:SHOWN_ERRORS],
+        errors_cut=len(rows) > SHOWN_ERRORS,
+        finished=finished,
+    )
 
 
 async def _first_errors(session: AsyncSession, upload_id: uuid.UUID) -> AsyncIterator[list[object]]:
@@ -66,7 +102,7 @@ async def _first_errors(session: AsyncSession, upload_id: uuid.UUID) -> AsyncIte
             if count >= 0:
                 yield row
             count += 1
-            if count >= SHOWN_ERRORS:
+            if count > SHOWN_ERRORS:  # one more than shown: the page says the list goes on
                 return
 
 

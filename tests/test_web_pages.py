@@ -1,0 +1,124 @@
+"""What a web-pages probe found: numbers written as the language writes them, the uploads page for
+every key and beyond its first page, errors met in a browser answered as pages, a mistyped NIK
+said to be mistyped, one session per browser, and the API docs allowed to load their viewer."""
+
+import pytest
+from httpx import AsyncClient
+
+from coverage_ledger.web import uploads as upload_pages
+from coverage_ledger.web.labels import percent, whole_number
+from tests.claims_support import append, approved, filed, kpps_2024
+from tests.rosters import Uploader, many_officers, roster_csv
+from tests.support import Keys
+
+
+async def _signed_in(client: AsyncClient, secret: str) -> str:
+    response = await client.post("/sign-in", data={"api_key": secret})
+    assert response.status_code == 303, response.text
+    token: str = client.cookies["ledger_session"]
+    return token
+
+
+def test_indonesian_numbers_group_with_dots_and_decimals_with_a_comma() -> None:
+    assert [whole_number(42_000_000, "id"), whole_number(42_000_000, "en")] == ["42.000.000", "42,000,000"]
+    assert [percent(0.09832, "id"), percent(0.09832, "en"), percent(None, "id")] == ["9,83%", "9.83%", "–"]
+    assert whole_number(None, "id") == "–"
+
+
+async def test_the_claims_page_writes_amounts_in_the_chosen_language(client: AsyncClient, keys: Keys) -> None:
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("W-9", person, incident="2024-02-14", filed_on="2024-02-20"),
+        approved("W-9", "2024-02-21"),
+    )
+    await _signed_in(client, keys.office)
+    assert "<td>42.000.000</td>" in (await client.get("/claims")).text
+    assert (await client.get("/language/en", params={"next": "/claims"})).status_code == 303
+    english = await client.get("/claims")
+    assert "<td>42,000,000</td>" in english.text and "42.000.000" not in english.text
+
+
+async def test_the_uploads_page_fits_the_key(client: AsyncClient, keys: Keys) -> None:
+    await _signed_in(client, keys.office)
+    office = await client.get("/uploads")
+    assert 'id="committee"' in office.text  # an office names the committee it uploads for
+    await _signed_in(client, keys.committee)
+    assert 'id="committee"' not in (await client.get("/uploads")).text  # a committee is its own
+    await _signed_in(client, keys.sponsor)
+    sponsor = await client.get("/uploads")
+    assert '<option value="sponsor_roster" selected>' in sponsor.text
+
+
+async def test_an_office_uploads_for_a_committee_and_pages_through_its_uploads(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, keys = uploader.client, uploader.keys
+    monkeypatch.setattr(upload_pages, "UPLOADS_PER_PAGE", 1)
+    monkeypatch.setattr(upload_pages, "SHOWN_ERRORS", 1)
+    await _signed_in(client, keys.office)
+    bad = many_officers(3)
+    bad[0][0] = bad[1][0] = "3.27101E+15"
+    for name, rows in (("first.csv", many_officers(2)), ("second.csv", bad)):
+        posted = await client.post(
+            "/uploads",
+            files={"file": (name, roster_csv(rows))},
+            data={"dry_run": "true", "committee": "KPU-16.71"},
+        )
+        assert posted.status_code == 303, posted.text
+        await uploader.app.state.upload_runner.wait_idle()
+    second = await client.get(posted.headers["location"])
+    assert second.text.count("nik_scientific_notation") == 1 and 'id="errors-cut"' in second.text
+    newest = await client.get("/uploads")
+    assert "second.csv" in newest.text and "first.csv" not in newest.text
+    older = newest.text.split('href="/uploads?cursor=', 1)[1].split('"', 1)[0]
+    page_two = await client.get(f"/uploads?cursor={older}")
+    assert "first.csv" in page_two.text and "second.csv" not in page_two.text
+    mangled = await client.get("/uploads", params={"cursor": "zzz"})
+    assert mangled.status_code == 422 and mangled.headers["content-type"].startswith("text/html")
+
+
+async def test_errors_met_in_a_browser_are_pages_and_keep_the_visitors_header(
+    client: AsyncClient, keys: Keys
+) -> None:
+    await _signed_in(client, keys.office)
+    for path, status in (("/nope", 404), ("/sign-out", 405), ("/persons/%00", 422)):
+        response = await client.get(path)
+        assert response.status_code == status, (path, response.text)
+        assert response.headers["content-type"].startswith("text/html"), path
+    refused = await client.post(
+        "/sign-in", data={"api_key": keys.committee}, headers={"sec-fetch-site": "cross-site"}
+    )
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
+    wrong = await client.get("/claims", params={"overdue": "maybe"})
+    assert wrong.status_code == 422 and 'action="/sign-out"' in wrong.text  # still signed in
+    assert "<title>422 · " in wrong.text
+    api = await client.get("/v1/nope", headers=Keys.header(keys.admin))
+    assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_mistyped_nik_is_said_to_be_mistyped(client: AsyncClient, keys: Keys) -> None:
+    await _signed_in(client, keys.office)
+    excel = await client.get("/persons", params={"nik": "1.60107E+15"})
+    assert excel.status_code == 422 and "turned into a number by a spreadsheet" in excel.text
+    short = await client.get("/persons/123")
+    assert short.status_code == 422 and "exactly 16 digits" in short.text
+
+
+async def test_signing_in_again_ends_the_session_before(client: AsyncClient, keys: Keys) -> None:
+    first = await _signed_in(client, keys.office)
+    second = await _signed_in(client, keys.auditor)
+    assert second != first
+    client.cookies.set("ledger_session", first)
+    assert (await client.get("/regions")).headers["location"] == "/sign-in"
+
+
+async def test_the_api_docs_may_load_their_viewer_and_the_pages_nothing_foreign(
+    client: AsyncClient, keys: Keys
+) -> None:
+    docs = await client.get("/docs")
+    assert docs.status_code == 200 and "https://cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+    await _signed_in(client, keys.office)
+    page = await client.get("/regions/16")
+    assert "jsdelivr" not in page.headers["content-security-policy"]
