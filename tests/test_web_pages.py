@@ -34,10 +34,12 @@ async def test_the_claims_page_writes_amounts_in_the_chosen_language(client: Asy
         approved("W-9", "2024-02-21"),
     )
     await _signed_in(client, keys.office)
-    assert "<td>42.000.000</td>" in (await client.get("/claims")).text
+    indonesian = await client.get("/claims")
+    assert "<td>42.000.000</td>" in indonesian.text and "<td>disetujui</td>" in indonesian.text
     assert (await client.get("/language/en", params={"next": "/claims"})).status_code == 303
     english = await client.get("/claims")
     assert "<td>42,000,000</td>" in english.text and "42.000.000" not in english.text
+    assert "<td>approved</td>" in english.text
 
 
 async def test_the_uploads_page_fits_the_key(client: AsyncClient, keys: Keys) -> None:
@@ -122,3 +124,12 @@ async def test_the_api_docs_may_load_their_viewer_and_the_pages_nothing_foreign(
     await _signed_in(client, keys.office)
     page = await client.get("/regions/16")
     assert "jsdelivr" not in page.headers["content-security-policy"]
+
+
+async def test_the_navigation_leads_only_where_the_key_may_go(client: AsyncClient, keys: Keys) -> None:
+    await _signed_in(client, keys.committee)
+    own = await client.get("/regions")
+    assert own.headers["location"] == "/regions/16.71"  # not an empty list of provinces
+    assert 'href="/reports"' not in (await client.get(own.headers["location"])).text
+    await _signed_in(client, keys.office)
+    assert 'href="/reports"' in (await client.get("/regions/16")).text

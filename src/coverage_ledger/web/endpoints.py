@@ -28,7 +28,15 @@ from coverage_ledger.http.dependencies import Now, Session
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions import repository as regions_repository
 from coverage_ledger.regions.service import months_between, region_coverage, region_coverage_on_days
-from coverage_ledger.web.labels import LABELS, LANGUAGES, moment, percent, whole_number, yes_no
+from coverage_ledger.web.labels import (
+    LABELS,
+    LANGUAGES,
+    moment,
+    percent,
+    status_words,
+    whole_number,
+    yes_no,
+)
 from coverage_ledger.web.pictures import Rectangle, bitemporal_svg, series_svg
 from coverage_ledger.web.session import (
     COOKIE,
@@ -56,6 +64,12 @@ def _yes_no(context: Context, flag: bool) -> str:
     return yes_no(flag, context["lang"])
 
 
+@pass_context
+def _status(context: Context, status: str) -> str:
+    return status_words(status, context["lang"])
+
+
+templates.env.filters["status"] = _status
 templates.env.filters["number"] = _number
 templates.env.filters["percent"] = _percent
 templates.env.filters["yes_no"] = _yes_no
@@ -172,6 +186,8 @@ async def point_of(session: Session, now: Now, valid_at: str | None, known_at: s
 async def provinces(request: Request, session: Session, now: Now, visitor: Visitor) -> Response:
     if visitor is None:
         return sign_in_first()
+    if visitor.region_prefix:  # a key of one province or regency sees no other province
+        return RedirectResponse(f"/regions/{visitor.region_prefix}", 303)
     point = await point_of(session, now, None, None)
     rows = await regions_repository.provinces_at(session, tx_seq=point.tx_seq, valid_at=point.valid_at)
     return page(request, "provinces.html", visitor, provinces=[r for r in rows if visitor.sees(r.code)])

@@ -173,3 +173,34 @@ def moment(instant: datetime | str | None) -> str:
 def yes_no(flag: bool, language: str) -> str:
     """A boolean in words."""
     return ("ya" if flag else "tidak") if language == "id" else ("yes" if flag else "no")
+
+
+STATUS_WORDS = {
+    # a person's coverage
+    "covered": "terlindungi",
+    "not_started": "belum mulai",
+    "term_ended": "masa tugas berakhir",
+    "not_enrolled": "tidak terdaftar",
+    "in_arrears": "menunggak",
+    "lapsed": "nonaktif",
+    "outside_region": "di luar wilayah",
+    # an upload
+    "queued": "menunggu",
+    "validating": "diperiksa",
+    "committing": "disimpan",
+    "succeeded": "berhasil",
+    "failed": "gagal",
+    # a claim
+    "filed": "diajukan",
+    "approved": "disetujui",
+    "rejected": "ditolak",
+    "partially_paid": "dibayar sebagian",
+    "paid": "dibayar",
+    "reversed": "dibatalkan",
+}
+"""Statuses in Indonesian words; in English the status code itself reads as words."""
+
+
+def status_words(status: str, language: str) -> str:
+    """A status as the visitor's language says it."""
+    return STATUS_WORDS.get(status, status) if language == "id" else status.replace("_", " ")
