@@ -279,7 +279,22 @@ async def test_a_claim_whose_payments_were_all_reversed_is_overdue_from_the_reve
         return in_list
 
     assert await overdue_on("2024-03-11") is False
+    assert await overdue_on("2024-03-12") is False  # owed again from that day: not yet late
     assert await overdue_on("2024-03-20") is True
+    # late from the reversal, not from the first due date (7 Mar): 8 days, 1% of Rp42M a day
+    paid_then = await claim(client, keys.office, "R-back", valid_at="2024-03-11")
+    assert (paid_then["days_late"], paid_then["penalty_amount"]) == (0, 0)
+    owed = await claim(client, keys.office, "R-back", valid_at="2024-03-20")
+    assert (owed["due_date"], owed["days_late"], owed["penalty_amount"]) == ("2024-03-12", 8, 3_360_000)
+    report = await client.get(
+        "/v1/reports/overdue-claims",
+        params={"region": "16", "valid_at": "2024-03-20", "format": "json"},
+        headers=Keys.header(keys.office),
+    )
+    body = report.json()
+    columns = body["columns"]
+    row = dict(zip(columns, next(r for r in body["rows"] if r[0] == "R-back"), strict=True))
+    assert (row["due_date"], row["days_late"], row["penalty_amount"]) == ("2024-03-12", 8, 3_360_000)
 
 
 async def test_an_upgrade_rebuilds_the_claim_projection_a_migration_left_pending(

@@ -203,7 +203,8 @@ async def records_as_of(
     limit: int,
 ) -> list[RecordRow]:
     """Claims as known at a tx, in claim_id order after `after`; `due_before`: only claims still
-    open whose due date passed before that day (overdue)."""
+    open whose due date (for a claim whose payments were all reversed, the reversal's day if
+    later) passed before that day (overdue)."""
     rows = await raw.execute(
         session,
         f"SELECT {_RECORD_COLUMNS} FROM claim_record r "
@@ -212,7 +213,7 @@ async def records_as_of(
         "AND (%(statuses)s::text[] IS NULL OR r.status = ANY(%(statuses)s::text[])) "
         "AND (%(due_before)s::date IS NULL "
         "     OR ((r.status = ANY(%(open)s) OR r.reversed_on <= %(due_before)s::date) "
-        "         AND r.due_on < %(due_before)s::date)) "
+        "         AND greatest(r.due_on, r.reversed_on) < %(due_before)s::date)) "
         "ORDER BY r.claim_id LIMIT %(limit)s",
         {
             "tx": tx_seq,

@@ -29,7 +29,12 @@ from coverage_ledger.domain.claims import (
 from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
 from coverage_ledger.domain.informal import months_contributed, paid_months
 from coverage_ledger.domain.months import Month
-from coverage_ledger.domain.service_time import Lateness, lateness, working_days_after
+from coverage_ledger.domain.service_time import (
+    Lateness,
+    lateness,
+    lateness_after_reversal,
+    working_days_after,
+)
 from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.schemas import DAY_DONE_FIELDS
@@ -345,6 +350,16 @@ def _review(
             service_working_days=service.working_days,
             penalty_bp_per_day=service.penalty_bp_per_day,
         )
+        owed_again_on = state.owed_again_on
+        if owed_again_on is not None and state.payments:
+            late = lateness_after_reversal(
+                late,
+                paid_on=max(p.paid_on for p in state.payments),
+                reversed_on=owed_again_on,
+                today=today,
+                benefit=amount,
+                penalty_bp_per_day=service.penalty_bp_per_day,
+            )
     still_open = state.still_open_on(today)
     flags = review_flags(
         state=state,

@@ -73,3 +73,14 @@ def lateness(
     due = working_days_after(complete_on, service_working_days, holidays)
     late = days_late(due, paid_on_or_today)
     return Lateness(due, late, percent_of(benefit, penalty_bp_per_day * late))
+
+
+def lateness_after_reversal(
+    first: Lateness, *, paid_on: date, reversed_on: date, today: date, benefit: int, penalty_bp_per_day: int
+) -> Lateness:
+    """The lateness of a claim paid on `paid_on` and taken back on `reversed_on`: on the days it
+    stood paid, that of its payment; from the reversal on it is owed again, and late after the
+    later of its due date and the reversal (the office was not late while the money was out)."""
+    due = first.due_on if today < reversed_on else max(first.due_on, reversed_on)
+    late = days_late(due, paid_on if today < reversed_on else today)
+    return Lateness(due, late, percent_of(benefit, penalty_bp_per_day * late))

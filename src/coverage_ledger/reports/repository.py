@@ -51,14 +51,16 @@ term and the BPU membership in force that day; the report's columns, in order.""
 
 CLAIMS = f"""
 SELECT claim_id, nik, region_code, benefit, incident_date, status, payable_amount, paid_amount,
-       due_on AS due_date, settled_on
+       greatest(due_on, reversed_on) AS due_date, settled_on
   FROM claim_record r
  WHERE r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s)
    AND {raw.within_region("r.region_code")}
-   AND (NOT %(overdue)s OR ((r.status IN ({_OPEN}) OR r.reversed_on <= %(day)s) AND r.due_on < %(day)s))
+   AND (NOT %(overdue)s OR ((r.status IN ({_OPEN}) OR r.reversed_on <= %(day)s)
+                            AND greatest(r.due_on, r.reversed_on) < %(day)s))
  ORDER BY r.claim_id
 """
-"""Claims as known at the tx (only the overdue ones on the day with `overdue`)."""
+"""Claims as known at the tx (only the overdue ones on the day with `overdue`); a claim whose
+payments were all reversed is due again from the reversal, not from its first due date."""
 
 UPLOADS = f"""
 SELECT upload_id::text, kind, committee, filename, file_sha256, mode, policy, rows_total,
