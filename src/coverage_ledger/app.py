@@ -103,6 +103,9 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=problems.PROBLEM_RESPONSES,
+        # no redirect to the path with (or without) a slash: Starlette builds its Location from the
+        # request's Host header, which a client chooses; an unknown path is a 404
+        redirect_slashes=False,
         # off unless asked for: FastAPI otherwise asks the global OpenTelemetry providers on every
         # request whether one has been configured (1.6% of a coverage lookup's CPU, see
         # docs/benchmarks.md)

@@ -2,7 +2,7 @@
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import psycopg
@@ -70,7 +70,12 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def problem(
-    status: int, slug: str, title: str, detail: str, errors: list[ErrorItem] | None = None
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    errors: list[ErrorItem] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """A problem+json response."""
     body: dict[str, Any] = {
@@ -81,7 +86,10 @@ def problem(
     }
     if errors:
         body["errors"] = [e.as_dict() for e in errors]
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    if status == 401:
+        # RFC 9110: a 401 names the scheme that would be accepted
+        headers = {"WWW-Authenticate": 'Bearer realm="coverage-ledger"', **(headers or {})}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -225,7 +233,8 @@ def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | 
             error = NotFound(str(exc.detail)) if exc.status_code == 404 else LedgerError(str(exc.detail))
             error.status = exc.status_code
             return page(request, error)
-        return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail))
+        # the exception's headers (a 405's Allow) go out with the problem
+        return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -156,4 +156,5 @@ async def get_region_series(
         known_at=base.as_dict()["known_at"],
         tx_seq=base.tx_seq,
         points=points,
+        as_of=as_of_out(base),
     )

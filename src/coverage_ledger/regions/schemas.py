@@ -45,6 +45,9 @@ class RegionSeriesOut(BaseModel):
     known_at: str | None
     tx_seq: int
     points: list[SeriesPoint]
+    as_of: AsOfOut = Field(
+        description="The knowledge every point is read at; `valid_at` is the first month's first day."
+    )
 
 
 class RegionRef(BaseModel):

@@ -25,7 +25,8 @@ Row = Sequence[Any]
 
 
 def cell_text(value: Any) -> str:
-    """How a value is written in CSV: ISO dates, lists joined by spaces, nothing for null."""
+    """How a value is written in CSV: ISO dates, lists joined by `; ` (their items may hold
+    spaces, never a semicolon), nothing for null."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -33,7 +34,7 @@ def cell_text(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return " ".join(cell_text(v) for v in value)
+        return "; ".join(cell_text(v) for v in value)
     return str(value)
 
 

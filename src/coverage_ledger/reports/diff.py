@@ -75,6 +75,8 @@ def diff_rows(request: DiffRequest) -> RowSource:
             for e in await repository.events_between(session, niks, after_tx=low, up_to_tx=high):
                 if e.region_code is not None and not _within(e.region_code, request.region):
                     continue  # another region's event: neither its id nor its upload is told
+                if e.type.startswith("claim."):
+                    continue  # a claim changes no one's cover
                 # an event may both enter and leave force between the two moments: both are told
                 if low < e.tx_from <= high:
                     events.setdefault(e.nik, []).append(

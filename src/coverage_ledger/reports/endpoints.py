@@ -4,13 +4,13 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.coverage.endpoints import KnownAtQuery, ReadPoint, known_at_query
 from coverage_ledger.domain.access import Principal, Role
-from coverage_ledger.errors import Forbidden, NotFound
+from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, NotFound
 from coverage_ledger.http.dependencies import Caller, Now, Opener, RegionQuery, Session, SessionOpener
 from coverage_ledger.ledger.asof import AsOf, resolve
 from coverage_ledger.reports import repository
@@ -79,11 +79,24 @@ async def get_coverage_diff(
     caller: Caller,
     now: Now,
     point: ReadPoint,
-    known_then: KnownAtQuery = None,
+    request: Request,
+    known_then: Annotated[
+        str,
+        Query(
+            description="The earlier moment: RFC 3339 timestamp, date (end of that day in "
+            "Asia/Jakarta) or tx:N."
+        ),
+    ],
     known_now: KnownAtQuery = None,
     region: RegionQuery = None,
     format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
 ) -> StreamingResponse:
+    if "known_at" in request.query_params:
+        # a diff has two moments: a single one would be silently ignored
+        raise InvalidInput(
+            "coverage-diff compares known_then with known_now; it takes no known_at",
+            [ErrorItem("unexpected_parameter", "use known_then and known_now", field="known_at")],
+        )
     scope = await authorise(session, principal=caller, name="coverage-diff", region=region, as_of=point)
     then = await resolve(
         session, valid_at=point.valid_at, known_at=known_at_query(known_then, field="known_then")
@@ -91,6 +104,11 @@ async def get_coverage_diff(
     later = await resolve(
         session, valid_at=point.valid_at, known_at=known_at_query(known_now, field="known_now")
     )
+    if then.tx_seq > later.tx_seq:
+        raise InvalidInput(
+            f"known_then (tx {then.tx_seq}) is later than known_now (tx {later.tx_seq})",
+            [ErrorItem("invalid_range", "known_then must come before known_now", field="known_then")],
+        )
     diff = DiffRequest(then, later, scope)
     access_id = await repository.log_access(
         session,

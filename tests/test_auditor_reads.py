@@ -1,0 +1,64 @@
+"""What an auditor's probe found in the reads: the series echoes its `as_of`, a diff needs its two
+moments in order, its CSV lists can be split again, and the HTTP answers carry the headers the
+standard asks for (no redirect built from the client's Host)."""
+
+import csv
+import io
+
+from httpx import AsyncClient
+
+from coverage_ledger.reports.content import cell_text
+from tests.claims_support import append, filed, kpps_2024
+from tests.support import Keys, corrected
+
+
+async def test_the_series_echoes_the_knowledge_it_was_read_at(client: AsyncClient, keys: Keys) -> None:
+    tx = await append(client, keys.office, filed("S-1", await kpps_2024(client, keys), incident="2024-02-14"))
+    response = await client.get(
+        "/v1/regions/16/coverage/series",
+        params={"from": "2024-01", "to": "2024-03", "known_at": f"tx:{tx}"},
+        headers=Keys.header(keys.office),
+    )
+    body = response.json()
+    assert body["as_of"]["tx_seq"] == tx == body["tx_seq"]
+    assert body["as_of"]["valid_at"] == "2024-01-01" and body["as_of"]["known_at"] == body["known_at"]
+
+
+async def test_a_coverage_diff_takes_two_moments_in_order(client: AsyncClient, keys: Keys) -> None:
+    person = await kpps_2024(client, keys)
+    then = await append(client, keys.office, filed("S-2", person, incident="2024-02-14"))
+    now = await append(client, keys.office, corrected("s-fix", [f"kpps-{person}"], reason="never served"))
+    auditor = Keys.header(keys.auditor)
+    base = {"region": "16", "valid_at": "2024-02-14"}
+    for params, field in (
+        (base, "known_then"),  # without it the diff was always empty
+        (base | {"known_then": f"tx:{now}", "known_now": f"tx:{then}"}, "known_then"),
+        (base | {"known_then": f"tx:{then}", "known_at": f"tx:{now}"}, "known_at"),
+    ):
+        refused = await client.get("/v1/reports/coverage-diff", params=params, headers=auditor)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == [field]
+    diff = await client.get(
+        "/v1/reports/coverage-diff",
+        params=base | {"known_then": f"tx:{then}", "known_now": f"tx:{now}", "format": "csv"},
+        headers=auditor,
+    )
+    rows = list(csv.DictReader(io.StringIO(diff.text)))
+    assert [(r["nik"], r["status_then"], r["status_now"]) for r in rows] == [
+        (person, "covered", "not_enrolled")
+    ]
+    # the claim filed meanwhile changed no one's cover: it is not among the changes
+    assert rows[0]["changed_by"] == f"{now}:kpps-{person}:officer.enrolled:left"
+
+
+def test_a_csv_list_cell_splits_back_into_its_items() -> None:
+    assert cell_text(["demo:claims of 2024-02-20", "api"]) == "demo:claims of 2024-02-20; api"
+
+
+async def test_http_answers_carry_the_headers_the_standard_asks_for(client: AsyncClient, keys: Keys) -> None:
+    anonymous = await client.get("/v1/ledger/head")
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
+    wrong_method = await client.delete("/v1/ledger/head", headers=Keys.header(keys.admin))
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "GET"
+    slash = await client.get("/v1/ledger/head/", headers=Keys.header(keys.admin) | {"host": "evil.example"})
+    assert slash.status_code == 404 and "location" not in slash.headers
