@@ -88,11 +88,15 @@ POLICY: dict[str, tuple[Build, dict[str, int]]] = {
         lambda c: ("/v1/regions/16.71/coverage/series", {"params": {"from": "2024-01", "to": "2024-03"}}),
         _expect(other_office=404),
     ),
-    "GET /v1/claims/{claim_id}": (lambda c: (f"/v1/claims/{c['claim']}", {}), _expect(other_office=404)),
-    "GET /v1/claims": (lambda c: ("/v1/claims", {}), _expect()),
+    # committees and sponsors file no claims and read none (a region's deaths are not theirs)
+    "GET /v1/claims/{claim_id}": (
+        lambda c: (f"/v1/claims/{c['claim']}", {}),
+        _expect(other_office=404, committee=403, sponsor=403),
+    ),
+    "GET /v1/claims": (lambda c: ("/v1/claims", {}), _expect(committee=403, sponsor=403)),
     "GET /v1/payouts": (
         lambda c: ("/v1/payouts", {"params": {"region": "16"}}),
-        _expect(other_office=404, committee=404),  # the committee's key is for 16.71 only
+        _expect(other_office=404, committee=403, sponsor=403),
     ),
     "GET /v1/reports/coverage-diff": (
         lambda c: ("/v1/reports/coverage-diff", {"params": {"region": "16", "known_then": "tx:1"}}),

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.claims import repository
 from coverage_ledger.claims.repository import PayoutGroup, RecordRow
 from coverage_ledger.claims.review import ClaimReview, review_claims
-from coverage_ledger.domain.access import Principal
-from coverage_ledger.errors import NotFound
+from coverage_ledger.domain.access import Principal, Role
+from coverage_ledger.errors import Forbidden, NotFound
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions import repository as regions_repository
 from coverage_ledger.regions.visibility import visible_region
@@ -19,6 +19,17 @@ from coverage_ledger.regions.visibility import visible_region
 CHILD_CODE_LENGTH = {None: 2, 1: 5, 2: 8, 3: 13}
 """Length of a child's code under a region of each level (None: the nation, whose children are
 provinces): 16 → 16.71 → 16.71.01 → 16.71.01.1001."""
+
+
+READERS = frozenset({Role.ADMIN, Role.AUDITOR, Role.REGIONAL_OFFICE})
+"""Roles that read claims and payouts: the offices that decide them and those who audit them.
+Committees and sponsors file no claims, and a region's claims (deaths, injuries, amounts) are
+not theirs to read, as its reports are not."""
+
+
+def _may_read(principal: Principal) -> None:
+    if principal.role not in READERS:
+        raise Forbidden(f"role {principal.role} does not read claims")
 
 
 def _no_claim(claim_id: str) -> NotFound:
@@ -30,6 +41,7 @@ async def claim_detail(
     session: AsyncSession, *, principal: Principal, claim_id: str, as_of: AsOf
 ) -> ClaimReview:
     """The claim as known at `as_of.tx_seq`, late or overdue as of `as_of.valid_at`."""
+    _may_read(principal)
     reviews = await review_claims(session, [claim_id], tx_seq=as_of.tx_seq, today=as_of.valid_at)
     review = reviews.get(claim_id)
     if review is None or not principal.sees(review.region_code):
@@ -66,6 +78,7 @@ async def list_claims(
     """Claims of a region as known at `as_of`, in claim_id order.
 
     `overdue`: only those still unpaid after their due date, as of `as_of.valid_at`."""
+    _may_read(principal)
     rows = await repository.records_as_of(
         session,
         tx_seq=as_of.tx_seq,
@@ -102,6 +115,7 @@ async def payouts(
     group_by: str,
 ) -> Payouts:
     """Claims paid and rupiah paid (reversed payments excluded), per group, as known at `as_of`."""
+    _may_read(principal)
     scope = await _scope(session, principal, region, as_of)
     level = None if scope is None else scope.count(".") + 1
     groups, total = await repository.payout_groups(
