@@ -62,3 +62,11 @@ async def test_http_answers_carry_the_headers_the_standard_asks_for(client: Asyn
     assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "GET"
     slash = await client.get("/v1/ledger/head/", headers=Keys.header(keys.admin) | {"host": "evil.example"})
     assert slash.status_code == 404 and "location" not in slash.headers
+
+
+async def test_payout_days_are_dates_not_instants(client: AsyncClient, keys: Keys) -> None:
+    office = Keys.header(keys.office)
+    instant = await client.get("/v1/payouts", params={"from": "2024-02-22T00:00:00Z"}, headers=office)
+    assert instant.status_code == 422 and instant.json()["errors"][0]["field"] == "from"
+    day = await client.get("/v1/payouts", params={"from": "2024-02-22", "to": "2024-03-01"}, headers=office)
+    assert day.status_code == 200, day.text

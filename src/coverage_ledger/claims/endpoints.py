@@ -1,6 +1,5 @@
 """HTTP: GET /v1/claims/{claim_id}, GET /v1/claims (with the overdue list), GET /v1/payouts."""
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -26,7 +25,7 @@ from coverage_ledger.coverage.endpoints import ReadPoint, as_of_out
 from coverage_ledger.domain.claims import ClaimStatus
 from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.http.dependencies import Caller, RegionQuery, Session
-from coverage_ledger.ledger.event_fields import EVENT_ID_PATTERN
+from coverage_ledger.ledger.event_fields import EVENT_ID_PATTERN, Day
 
 router = APIRouter(prefix="/v1", tags=["claims"])
 
@@ -206,8 +205,12 @@ async def get_payouts(
     caller: Caller,
     point: ReadPoint,
     region: RegionQuery = None,
-    paid_from: Annotated[date | None, Query(alias="from", description="First payment day.")] = None,
-    paid_to: Annotated[date | None, Query(alias="to", description="Day after the last payment day.")] = None,
+    paid_from: Annotated[
+        Day | None, Query(alias="from", description="First payment day, YYYY-MM-DD.")
+    ] = None,
+    paid_to: Annotated[
+        Day | None, Query(alias="to", description="Day after the last payment day, YYYY-MM-DD.")
+    ] = None,
     group_by: Annotated[Literal["benefit", "region", "month"], Query()] = "benefit",
 ) -> PayoutsOut:
     if paid_from is not None and paid_to is not None and paid_to <= paid_from:

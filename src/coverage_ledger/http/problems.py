@@ -222,7 +222,7 @@ def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | 
             422,
             "validation-error",
             "Invalid input",
-            f"{len(items)} invalid field(s); nothing was written",
+            f"{len(items)} invalid field(s)" + ("" if request.method in READS else "; nothing was written"),
             items,
         )
 
@@ -240,6 +240,9 @@ def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | 
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         return unexpected_problem(exc, request=request)
 
+
+READS = frozenset({"GET", "HEAD"})
+"""Methods that write nothing, whose errors need not say so."""
 
 API_PATHS = ("/v1/", "/docs", "/redoc", "/openapi", "/healthz", "/static/")
 """Paths whose callers are programs (or the API's own docs): their errors stay problem+json."""
