@@ -9,7 +9,7 @@ from httpx import AsyncClient
 
 from coverage_ledger.reports.content import cell_text
 from tests.claims_support import append, filed, kpps_2024
-from tests.support import Keys, corrected
+from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, paid, registered
 
 
 async def test_the_series_echoes_the_knowledge_it_was_read_at(client: AsyncClient, keys: Keys) -> None:
@@ -70,3 +70,35 @@ async def test_payout_days_are_dates_not_instants(client: AsyncClient, keys: Key
     assert instant.status_code == 422 and instant.json()["errors"][0]["field"] == "from"
     day = await client.get("/v1/payouts", params={"from": "2024-02-22", "to": "2024-03-01"}, headers=office)
     assert day.status_code == 200, day.text
+
+
+async def test_the_covered_period_of_an_officer_who_is_also_a_bpu_member_spans_both(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = nik()
+    await append(
+        client,
+        keys.office,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2024-11-01"),
+        paid(
+            person,
+            event_id=f"pay-{person}",
+            months=("2024-11", "2024-12"),
+            amount=2 * 16_800,
+            paid_on="2024-11-01",
+        ),
+        enrolled(
+            person,
+            event_id=f"kpps-{person}",
+            valid_from="2024-11-07",
+            valid_to="2024-12-09",
+            registered_on="2024-11-01",
+        ),
+    )
+    response = await client.get(
+        f"/v1/persons/{person}/coverage", params={"valid_at": "2024-12-01"}, headers=Keys.header(keys.office)
+    )
+    body = response.json()
+    assert body["status"] == "covered"
+    assert body["period"] == {"valid_from": "2024-11-01", "valid_to": "2025-01-01"}, body["period"]

@@ -178,11 +178,14 @@ def combine(officer: CoverageAnswer, informal: CoverageAnswer | None) -> Coverag
     answers = sorted((officer, informal), key=lambda a: PRECEDENCE.index(a.status))
     lead = answers[0]
     covering = [a for a in answers if a.status is CoverageStatus.COVERED]
+    periods = [a.period for a in covering if a.period is not None]
+    # both periods hold the day asked about, so together they are one stretch of cover
+    period = (min(p[0] for p in periods), max(p[1] for p in periods)) if len(periods) > 1 else lead.period
     return CoverageAnswer(
         status=lead.status,
         programs=tuple(sorted({p for a in covering for p in a.programs})),
         sources=officer.sources + informal.sources,
-        period=lead.period,
+        period=period,
         reason="; ".join(a.reason for a in covering) if covering else lead.reason,
         evidence=tuple(dict.fromkeys(e for a in (covering or [lead]) for e in a.evidence)),
     )
