@@ -73,7 +73,8 @@ async def test_a_region_counts_distinct_covered_persons_with_its_children(
     assert (body["covered"], body["potential"], body["ratio"]) == (4, 1100, 4 / 1100)
     children = {c["region_code"]: c for c in body["children"]}
     assert (children["16.71.01"]["covered"], children["16.71.02"]["covered"]) == (3, 1)
-    assert children["16.71.01"]["potential"] == 100  # its officer estimate, counted for "all"
+    # only its officers are estimated: "all" has no potential there (its covered counts both)
+    assert children["16.71.01"]["potential"] is None and children["16.71.01"]["ratio"] is None
     assert children["16.71.02"]["potential"] is None and children["16.71.02"]["ratio"] is None
     assert body["as_of"]["tx_seq"] == roster
 
@@ -226,7 +227,7 @@ async def test_successors_need_an_end_date(client: AsyncClient, keys: Keys) -> N
 
 def test_the_potential_of_all_counts_own_and_lower_estimates_of_each_segment() -> None:
     """16.04 estimates its informal workers itself and its officers only in 16.04.06; 16.05
-    estimates `all` only; 16.71 its officers."""
+    estimates `all` only; 16.71 its officers only, so it has no potential for `all`."""
     estimates = [
         Estimate("a", "16.04", "informal", date(2024, 1, 1), 2_930),
         Estimate("b", "16.04.06", "officer", date(2024, 1, 1), 50),
@@ -237,7 +238,8 @@ def test_the_potential_of_all_counts_own_and_lower_estimates_of_each_segment() -
     assert potential_of("16.04", "all", estimates, below) == 2_980
     assert potential_of("16", "officer", estimates, below) == 150
     assert potential_of("16", "informal", estimates, below) == 2_930
-    assert potential_of("16", "all", estimates, below) == 2_980 + 1_000 + 100
+    assert potential_of("16.71", "all", estimates, below) is None  # its informal workers are not estimated
+    assert potential_of("16", "all", estimates, below) == 2_980 + 1_000
 
 
 async def test_a_series_and_a_page_span_the_months_before_a_new_regency_existed(

@@ -61,13 +61,14 @@ def potential_of(
 
     The region's own estimate, else the sum of its children's, recursively. `all` for a region
     with its own estimate of one segment only is officer + informal, each found that way (its own
-    informal estimate and officer estimates further down both count)."""
+    informal estimate and officer estimates further down both count); unknown while either is:
+    `covered` counts both segments, and a ratio over one segment's potential would overstate it."""
     own = {e.segment: e.count for e in estimates if e.region_code == code}
     if segment in own:
         return own[segment]
     if segment == "all" and ("officer" in own or "informal" in own):
         split = [potential_of(code, part, estimates, regions_below) for part in ("officer", "informal")]
-        return sum(part for part in split if part is not None)
+        return None if None in split else sum(part for part in split if part is not None)
     parts = [potential_of(child, segment, estimates, regions_below) for child in regions_below.get(code, [])]
     known = [p for p in parts if p is not None]
     return sum(known) if known else None
