@@ -102,3 +102,33 @@ async def test_the_covered_period_of_an_officer_who_is_also_a_bpu_member_spans_b
     body = response.json()
     assert body["status"] == "covered"
     assert body["period"] == {"valid_from": "2024-11-01", "valid_to": "2025-01-01"}, body["period"]
+
+
+async def test_the_pages_of_a_list_read_the_state_of_the_first_while_appends_go_on(
+    client: AsyncClient, keys: Keys
+) -> None:
+    people = [await kpps_2024(client, keys) for _ in range(3)]
+    office = Keys.header(keys.office)
+    params = {"region": "16.71", "valid_at": "2024-02-14", "limit": "1"}
+    first = (await client.get("/v1/persons", params=params, headers=office)).json()
+    tx = first["as_of"]["tx_seq"]
+    await append(client, keys.office, corrected("gone", [f"kpps-{people[1]}"], reason="never served"))
+    second = (
+        await client.get("/v1/persons", params=params | {"cursor": first["next_cursor"]}, headers=office)
+    ).json()
+    assert second["as_of"]["tx_seq"] == tx  # not the head: the retraction came after the first page
+    assert [p["status"] for p in first["items"] + second["items"]] == ["covered", "covered"]
+    later = await client.get(
+        "/v1/persons",
+        params=params | {"cursor": first["next_cursor"], "known_at": f"tx:{tx + 1}"},
+        headers=office,
+    )
+    assert later.status_code == 422 and later.json()["errors"][0]["code"] == "cursor_of_other_knowledge"
+    same = await client.get(
+        "/v1/persons",
+        params=params | {"cursor": first["next_cursor"], "known_at": f"tx:{tx}"},
+        headers=office,
+    )
+    assert same.json()["items"] == second["items"]
+    forged = await client.get("/v1/claims", params={"cursor": "C-1"}, headers=office)
+    assert forged.status_code == 422 and forged.json()["errors"][0]["field"] == "cursor"

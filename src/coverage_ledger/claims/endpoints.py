@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from coverage_ledger.claims.repository import PayoutGroup
 from coverage_ledger.claims.review import ClaimReview, Judgement
@@ -25,7 +25,8 @@ from coverage_ledger.coverage.endpoints import ReadPoint, as_of_out
 from coverage_ledger.domain.claims import ClaimStatus
 from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.http.dependencies import Caller, RegionQuery, Session
-from coverage_ledger.ledger.event_fields import EVENT_ID_PATTERN, Day
+from coverage_ledger.http.paging import CursorQuery, page_cursor, page_point
+from coverage_ledger.ledger.event_fields import Day
 
 router = APIRouter(prefix="/v1", tags=["claims"])
 
@@ -138,7 +139,8 @@ async def get_claim(claim_id: ClaimIdPath, session: Session, caller: Caller, poi
     summary="Claims of a region; `overdue=true` lists those unpaid past their due date",
     description=(
         "Claims as known at `known_at` whose region lies in `region`, in claim_id order, paginated "
-        "with `cursor`. With `overdue=true`: claims filed, approved or partly paid whose due date "
+        "with `cursor` (every page read at the tx of the first). With `overdue=true`: claims "
+        "filed, approved or partly paid whose due date "
         "(working days after the claim was complete) passed before `valid_at`."
     ),
 )
@@ -146,19 +148,14 @@ async def get_claims(
     session: Session,
     caller: Caller,
     point: ReadPoint,
+    request: Request,
     region: RegionQuery = None,
     status: Annotated[list[ClaimStatus] | None, Query(description="Only these statuses.")] = None,
     overdue: Annotated[bool, Query(description="Only claims overdue on valid_at.")] = False,
-    cursor: Annotated[
-        str | None,
-        Query(
-            max_length=128,
-            pattern=EVENT_ID_PATTERN,  # a claim id
-            description="next_cursor of the previous page",
-        ),
-    ] = None,
+    cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ClaimListOut:
+    point, after = await page_point(session, request, point, cursor)
     page = await list_claims(
         session,
         principal=caller,
@@ -166,7 +163,7 @@ async def get_claims(
         region=region,
         statuses=[s.value for s in status] if status else None,
         overdue=overdue,
-        cursor=cursor,
+        cursor=after,
         limit=limit,
     )
     return ClaimListOut(
@@ -185,7 +182,7 @@ async def get_claims(
             )
             for r in page.items
         ],
-        next_cursor=page.next_cursor,
+        next_cursor=page_cursor(point, page.next_cursor),
         as_of=as_of_out(point),
     )
 

@@ -4,7 +4,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from coverage_ledger.coverage.schemas import (
     AsOfOut,
@@ -34,6 +34,7 @@ from coverage_ledger.domain.timeframes import (
 )
 from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.http.dependencies import Caller, Now, RegionQuery, Session, today_in_jakarta
+from coverage_ledger.http.paging import CursorQuery, page_cursor, page_point
 from coverage_ledger.ledger.asof import AsOf, resolve
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
@@ -158,21 +159,22 @@ async def post_lookup(body: LookupRequest, session: Session, caller: Caller, now
     "/persons",
     response_model=PersonPage,
     summary="Persons of a region or committee with their status",
-    description="Cursor-paginated in NIK order. `region` defaults to the key's region; `status` "
-    "filters on the status on `valid_at` as known at `known_at`.",
+    description="Cursor-paginated in NIK order; every page is read at the tx of the first (the "
+    "cursor carries it). `region` defaults to the key's region; `status` filters on the status on "
+    "`valid_at` as known at `known_at`.",
 )
 async def get_persons(
     session: Session,
     caller: Caller,
     point: ReadPoint,
+    request: Request,
     region: RegionQuery = None,
     committee: Annotated[str | None, Query(max_length=200)] = None,
     status: Annotated[CoverageStatus | None, Query()] = None,
-    cursor: Annotated[
-        str | None, Query(pattern=NIK_PATTERN, description="next_cursor of the previous page")
-    ] = None,
+    cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> PersonPage:
+    point, after = await page_point(session, request, point, cursor)
     page = await search_persons(
         session,
         principal=caller,
@@ -180,7 +182,7 @@ async def get_persons(
         region=region,
         committee=committee,
         status=status,
-        cursor=cursor,
+        cursor=after,
         limit=limit,
     )
     return PersonPage(
@@ -195,7 +197,7 @@ async def get_persons(
             )
             for nik, answer, scoped_region in page.items
         ],
-        next_cursor=page.next_cursor,
+        next_cursor=page_cursor(point, page.next_cursor),
         as_of=as_of_out(point),
     )
 
