@@ -176,32 +176,3 @@ async def test_backfill_is_admin_only_and_after_the_head(
     ).one()
     assert row.backfill is True
     assert row.recorded_at == head + timedelta(seconds=1)
-
-
-async def test_a_backfill_may_not_slip_in_before_a_report_already_pulled(
-    client: AsyncClient, keys: Keys, session: AsyncSession
-) -> None:
-    """A report asked for a moment after the head is answered as of the head; a backfill dated
-    between the head and that pull would change it when pulled again with the same question."""
-    head = (await session.execute(text("SELECT max(recorded_at) FROM ledger_tx"))).scalar_one()
-    pulled = await client.get(
-        "/v1/reports/coverage-ratios/manifest",
-        params={"region": "16", "known_at": datetime.now(UTC).isoformat()},
-        headers=Keys.header(keys.auditor),
-    )
-    assert pulled.status_code == 200, pulled.text
-    pulled_at = (await session.execute(text("SELECT max(requested_at) FROM report_access"))).scalar_one()
-    between = head + (pulled_at - head) / 2
-    slipped = await client.post(
-        "/v1/events",
-        json={"events": [registered(nik())], "recorded_at": between.isoformat()},
-        headers=Keys.header(keys.admin),
-    )
-    assert slipped.status_code == 409, slipped.text
-    assert slipped.json()["errors"][0]["code"] == "backfill_before_report"
-    after = await client.post(
-        "/v1/events",
-        json={"events": [registered(nik())], "recorded_at": datetime.now(UTC).isoformat()},
-        headers=Keys.header(keys.admin),
-    )
-    assert after.status_code == 200, after.text

@@ -130,5 +130,9 @@ async def test_the_pages_of_a_list_read_the_state_of_the_first_while_appends_go_
         headers=office,
     )
     assert same.json()["items"] == second["items"]
+    empty = await client.get(
+        "/v1/persons", params=params | {"cursor": first["next_cursor"], "known_at": ""}, headers=office
+    )
+    assert empty.json()["as_of"]["tx_seq"] == tx  # an empty known_at takes its default: the cursor's
     forged = await client.get("/v1/claims", params={"cursor": "C-1"}, headers=office)
     assert forged.status_code == 422 and forged.json()["errors"][0]["field"] == "cursor"

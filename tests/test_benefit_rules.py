@@ -16,7 +16,7 @@ from coverage_ledger.domain.benefits import (
     rule_for,
     scholarship_schedule,
 )
-from coverage_ledger.domain.service_time import lateness, working_days_after
+from coverage_ledger.domain.service_time import Lateness, lateness_over_payments, working_days_after
 from coverage_ledger.reference.benefit_rules import JKK_RULES, JKM_RULES, benefit_rule_events
 
 
@@ -143,27 +143,50 @@ def test_a_jkm_claim_due_on_thursday_and_paid_on_monday_owes_four_days(table: Be
     complete = date(2024, 3, 4)  # a Monday
     paid = working_days_after(complete, 5)
     assert paid == date(2024, 3, 11)  # over the weekend
-    late = lateness(
-        complete_on=complete,
-        paid_on_or_today=paid,
-        benefit=42_000_000,
-        service_working_days=service.working_days,
-        penalty_bp_per_day=service.penalty_bp_per_day,
-    )
+    due = working_days_after(complete, service.working_days)
+
+    def paid_on(day: date) -> Lateness:
+        return lateness_over_payments(
+            due=due,
+            payments=[(day, 42_000_000)],
+            amount=42_000_000,
+            today=date(2024, 12, 31),
+            benefit=42_000_000,
+            penalty_bp_per_day=service.penalty_bp_per_day,
+        )
+
+    late = paid_on(paid)
     assert (late.due_on, late.days_late, late.penalty, late.late) == (
         date(2024, 3, 7),
         4,
         1_680_000,
         True,
     )
-    on_time = lateness(
-        complete_on=complete,
-        paid_on_or_today=date(2024, 3, 7),
-        benefit=42_000_000,
-        service_working_days=3,
-        penalty_bp_per_day=100,
-    )
+    on_time = paid_on(date(2024, 3, 7))
     assert (on_time.late, on_time.penalty) == (False, 0)
+
+
+def test_a_payment_taken_back_is_late_again_only_from_the_reversal() -> None:
+    """Due 23 Feb, paid 5 Mar (11 days late), reversed 20 Mar, paid again 25 Mar (5 more): 16."""
+
+    def as_of(today: date) -> Lateness:
+        return lateness_over_payments(
+            due=date(2024, 2, 23),
+            payments=[(date(2024, 3, 5), 100), (date(2024, 3, 20), -100), (date(2024, 3, 25), 100)],
+            amount=100,
+            today=today,
+            benefit=42_000_000,
+            penalty_bp_per_day=100,
+        )
+
+    assert [as_of(date(2024, m, d)).days_late for m, d in ((3, 1), (3, 10), (3, 22), (4, 30))] == [
+        7,
+        11,
+        13,
+        16,
+    ]
+    assert as_of(date(2024, 3, 22)).due_on == date(2024, 3, 20)
+    assert as_of(date(2024, 4, 30)).penalty == 16 * 420_000
 
 
 def test_holidays_are_not_working_days() -> None:

@@ -9,7 +9,7 @@ from httpx import AsyncClient
 
 from coverage_ledger.domain.timeframes import jakarta_date
 from tests.claims_support import append, approved, claim, filed, kpps_2024, paid, post, rejected, reversed_
-from tests.support import Keys, enrolled, enrolled_bpu, nik, registered
+from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, registered
 from tests.support import paid as contribution
 
 
@@ -92,6 +92,57 @@ async def test_another_regions_death_claim_is_not_named(client: AsyncClient, key
     error = only_error(refused)
     assert error["code"] == "death_already_claimed"
     assert "H-1" not in error["message"] and "another claim" in error["message"]
+    injury = filed(
+        "H-3", person, benefit="JKK_TEMPORARY", incident="2024-02-20", wage=1_100_000, incapacity_months=1
+    )
+    after = await post(client, keys.office, injury)
+    assert after.status_code == 409, after.text
+    error = only_error(after)
+    assert error["code"] == "incident_after_death"
+    assert "H-1" not in error["message"] and "2024-02-14" not in error["message"]  # not even its date
+
+
+async def test_a_committee_reads_no_claim_through_a_persons_history(client: AsyncClient, keys: Keys) -> None:
+    person = await kpps_2024(client, keys)
+    await append(client, keys.office, filed("V-1", person, incident="2024-02-14"))
+    for secret, sees_claim in ((keys.committee, False), (keys.office, True)):
+        history = await client.get(f"/v1/persons/{person}/history", headers=Keys.header(secret))
+        types = {e["type"] for e in history.json()["events"]}
+        assert ("claim.filed" in types) is sees_claim and "officer.enrolled" in types
+
+
+async def test_a_rejected_death_claim_does_not_come_back_beside_another(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = await kpps_2024(client, keys)
+    await append(client, keys.office, filed("U-1", person, incident="2024-02-14"))
+    await append(client, keys.office, rejected("U-1", "2024-02-21", "died on duty: JKK"))
+    await append(
+        client,
+        keys.office,
+        filed(
+            "U-2", person, benefit="JKK_DEATH", incident="2024-02-14", filed_on="2024-02-21", wage=1_100_000
+        ),
+        approved("U-2", "2024-02-22"),
+    )
+    unrejected = await post(client, keys.office, corrected("unreject", ["U-1-rejected"], reason="oops"))
+    assert unrejected.status_code == 409, unrejected.text
+    assert only_error(unrejected)["code"] == "death_already_claimed"
+
+
+async def test_a_death_claim_is_refiled_as_the_other_benefit_in_one_batch(
+    client: AsyncClient, keys: Keys
+) -> None:
+    person = await kpps_2024(client, keys)
+    await append(
+        client, keys.office, filed("R-1", person, benefit="JKK_DEATH", incident="2024-02-14", wage=1_100_000)
+    )
+    await append(
+        client,
+        keys.office,
+        corrected("not-on-duty", ["R-1-filed"], reason="died before duty"),
+        filed("R-2", person, incident="2024-02-14"),
+    )
 
 
 async def test_a_claim_with_nothing_payable_is_never_overdue(client: AsyncClient, keys: Keys) -> None:
@@ -146,6 +197,10 @@ async def test_the_steps_of_a_claim_keep_their_order(client: AsyncClient, keys: 
     )
     assert named.status_code == 422, named.text
     assert only_error(named)["field"] == "events[0].reversed_on"
+    redated = approved("O-1", "2024-02-28", event_id="O-1-approved-again")
+    moved = await post(client, keys.office, corrected("redate", ["O-1-approved"], replacement=redated))
+    assert moved.status_code == 422, moved.text
+    assert only_error(moved)["message"] == "decided_on 2024-02-28 is before the payment of 2024-02-22"
     unnamed = await post(client, keys.office, reversed_("O-1", "bounced", reversed_on="2024-02-21"))
     assert unnamed.status_code == 409, unnamed.text
     assert (
@@ -296,3 +351,41 @@ async def test_a_payment_is_only_for_the_programs_of_the_membership(client: Asyn
     error = only_error(response)
     assert (error["code"], error["field"]) == ("program_not_enrolled", "events[0].programs")
     assert error["message"] == "the membership has JKK, JKM; JHT is not one of its programs"
+
+
+async def test_a_membership_is_not_moved_away_from_its_payments(client: AsyncClient, keys: Keys) -> None:
+    """Paid January to March 2025: the membership cannot be corrected to start in April, nor
+    retracted, while those payments stand; with them corrected in the same batch it can."""
+    person = nik()
+    await append(
+        client,
+        keys.office,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-01-01"),
+        contribution(
+            person,
+            event_id=f"q1-{person}",
+            months=("2025-01", "2025-03"),
+            amount=50_400,
+            paid_on="2025-01-05",
+        ),
+    )
+    later_start = enrolled_bpu(person, event_id=f"bpu2-{person}", valid_from="2025-04-01")
+    moved = await post(client, keys.office, corrected("move", [f"bpu-{person}"], replacement=later_start))
+    assert moved.status_code == 409, moved.text
+    error = only_error(moved)
+    assert (error["code"], error["field"]) == ("payment_outside_membership", "events[0].replacement")
+    assert f"q1-{person}" in error["message"]
+    retracted = await post(client, keys.office, corrected("drop", [f"bpu-{person}"]))
+    assert retracted.status_code == 409, retracted.text
+    assert only_error(retracted)["field"] == "events[0]"
+    income = enrolled_bpu(person, event_id=f"bpu3-{person}", valid_from="2025-01-01", income=1_200_000)
+    assert (
+        await post(client, keys.office, corrected("income", [f"bpu-{person}"], replacement=income))
+    ).status_code == 200
+    await append(
+        client,
+        keys.office,
+        corrected("move-2", [f"bpu3-{person}"], replacement=later_start),
+        corrected("refund", [f"q1-{person}"], reason="paid before the membership began"),
+    )

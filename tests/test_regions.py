@@ -227,7 +227,8 @@ async def test_successors_need_an_end_date(client: AsyncClient, keys: Keys) -> N
 
 def test_the_potential_of_all_counts_own_and_lower_estimates_of_each_segment() -> None:
     """16.04 estimates its informal workers itself and its officers only in 16.04.06; 16.05
-    estimates `all` only; 16.71 its officers only, so it has no potential for `all`."""
+    estimates `all` only; 16.71 its officers only, so neither it nor the province has a potential
+    for `all`."""
     estimates = [
         Estimate("a", "16.04", "informal", date(2024, 1, 1), 2_930),
         Estimate("b", "16.04.06", "officer", date(2024, 1, 1), 50),
@@ -239,7 +240,10 @@ def test_the_potential_of_all_counts_own_and_lower_estimates_of_each_segment() -
     assert potential_of("16", "officer", estimates, below) == 150
     assert potential_of("16", "informal", estimates, below) == 2_930
     assert potential_of("16.71", "all", estimates, below) is None  # its informal workers are not estimated
-    assert potential_of("16", "all", estimates, below) == 2_980 + 1_000
+    assert potential_of("16", "all", estimates, below) is None  # and so the province's all
+    assert potential_of("16", "informal", estimates, below) == 2_930
+    complete = [e for e in estimates if e.region_code != "16.71"]
+    assert potential_of("16", "all", complete, {"16": ["16.04", "16.05"], "16.04": ["16.04.06"]}) == 3_980
 
 
 async def test_a_series_and_a_page_span_the_months_before_a_new_regency_existed(

@@ -10,10 +10,10 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.claims import repository
+from coverage_ledger.claims.one_death import ONE_DEATH_CODES, one_death_problems
 from coverage_ledger.claims.repository import ClaimEvent, PaymentRow, RecordRow
 from coverage_ledger.claims.review import ClaimReview, events_by_claim, review_events
 from coverage_ledger.domain.access import Principal
-from coverage_ledger.domain.claims import DEATH_BENEFITS, ClaimOfPerson, ClaimStatus, death_clash
 from coverage_ledger.domain.money import rupiah
 from coverage_ledger.errors import Conflict, ErrorItem, InvalidInput
 
@@ -27,8 +27,7 @@ CONFLICTS = frozenset(
         "claim_not_approved",
         "overpaid",
         "nothing_to_reverse",
-        "death_already_claimed",
-        "incident_after_death",
+        *ONE_DEATH_CODES,
     }
 )
 """Codes that are a clash with what the ledger holds (409); the others are bad input (422)."""
@@ -206,6 +205,9 @@ def _step_before(review: ClaimReview, event: ClaimEvent, day: date) -> str | Non
     decision = review.state.decision
     if event.type in DECISIONS and stated_filing and day < date.fromisoformat(stated_filing):
         return f"the claim's filed_on {stated_filing}"
+    earliest_payment = min((p.paid_on for p in review.state.payments), default=None)
+    if event.type in DECISIONS and earliest_payment is not None and earliest_payment < day:
+        return f"the payment of {earliest_payment}"  # a decision re-dated after what it allowed
     if event.type == "claim.paid" and decision is not None and day < decision.decided_on:
         return f"the decision of {decision.decided_on}"
     target = event.payload.get("payment_event_id")
@@ -237,74 +239,6 @@ def _reversal_problems(review: ClaimReview, change: ClaimChange, error: "_ErrorF
             )
         elif e.event_id not in took:
             problems.append(error("nothing_to_reverse", _nothing_left(review, e), e.event_id))
-    return problems
-
-
-def _judged_now(review: ClaimReview, change: ClaimChange) -> str | None:
-    """The event of the claim that asks for a judgement in this tx (its filing or approval)."""
-    decision = review.state.decision
-    if review.filed.event_id in change.entering:
-        return review.filed.event_id
-    if decision is not None and decision.approved and decision.event_id in change.entering:
-        return decision.event_id
-    return None
-
-
-async def _one_death(
-    session: AsyncSession, principal: Principal, reviews: Mapping[str, ClaimReview], change: ClaimChange
-) -> dict[str, list[ErrorItem]]:
-    """A person dies once: a filing or approval entering now may not claim a second death
-    benefit, nor an incident after the death another live claim names."""
-    live = {c: r for c, r in reviews.items() if r.state.status is not ClaimStatus.REJECTED}
-    judged = {c: (r, event_id) for c, r in live.items() if (event_id := _judged_now(r, change))}
-    if not judged:
-        return {}
-    stored = [
-        row
-        for row in await repository.live_claims_of(
-            session, sorted({r.filing.nik for r, _ in judged.values()})
-        )
-        if row.claim_id not in reviews
-    ]
-    regions = {row.claim_id: row.region_code for row in stored} | {c: r.region_code for c, r in live.items()}
-    problems: dict[str, list[ErrorItem]] = {}
-    for claim_id, (review, event_id) in judged.items():
-        filing = review.filing
-        others = [
-            ClaimOfPerson(r.filing.claim_id, r.filing.benefit, r.filing.incident_date)
-            for r in live.values()
-            if r.filing.nik == filing.nik
-        ] + [
-            ClaimOfPerson(row.claim_id, row.benefit, row.incident_date)
-            for row in stored
-            if row.nik == filing.nik
-        ]
-        clash = death_clash(ClaimOfPerson(claim_id, filing.benefit, filing.incident_date), others)
-        if clash is None:
-            continue
-        code, other = clash
-        # another region's claim is not named: its existence is not told
-        named = (
-            f"claim {other.claim_id!r}"
-            if principal.sees(regions.get(other.claim_id, ""))
-            else "another claim"
-        )
-        path = change.paths.get(event_id, "events")
-        if code == "death_already_claimed":
-            message = (
-                f"{named} already claims a death benefit for this person; a death is paid once, as JKK "
-                "when it came from work, else as JKM: reject or retract the other claim first"
-            )
-            problems[claim_id] = [ErrorItem(code, message, field=f"{path}.benefit")]
-        else:
-            message = (
-                f"{named} names an incident on {other.incident_date}, after this death on "
-                f"{filing.incident_date}"
-                if filing.benefit in DEATH_BENEFITS
-                else f"the incident on {filing.incident_date} is after the death that {named} claims "
-                f"({other.incident_date})"
-            )
-            problems[claim_id] = [ErrorItem(code, message, field=f"{path}.incident_date")]
     return problems
 
 
@@ -370,12 +304,21 @@ async def project_claims(
         claim_id: _problems(principal, claim_id, events, reviews.get(claim_id), change, recording_day)
         for claim_id, events in per_claim.items()
     }
-    for claim_id, found in (await _one_death(session, principal, reviews, change)).items():
+    before, _ = await repository.open_rows(session, claim_ids)
+    deaths = await one_death_problems(
+        session,
+        principal=principal,
+        reviews=reviews,
+        touched=claim_ids,
+        was_live={c: record.status != "rejected" for c, record in before.items()},
+        entering=change.entering,
+        paths=change.paths,
+    )
+    for claim_id, found in deaths.items():
         if not per_claim_problems.get(claim_id):
             per_claim_problems[claim_id] = found
     # a claim the key could not see before this tx (whatever the tx makes of it) is not its to
     # touch; one already refused is not refused twice (a clash of ids is said alone)
-    before, _ = await repository.open_rows(session, claim_ids)
     for claim_id, record in before.items():
         if not principal.sees(record.region_code) and not per_claim_problems.get(claim_id):
             code, message = _not_filed(claim_id)

@@ -29,12 +29,7 @@ from coverage_ledger.domain.claims import (
 from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
 from coverage_ledger.domain.informal import months_contributed, paid_months
 from coverage_ledger.domain.months import Month
-from coverage_ledger.domain.service_time import (
-    Lateness,
-    lateness,
-    lateness_after_reversal,
-    working_days_after,
-)
+from coverage_ledger.domain.service_time import Lateness, lateness_over_payments, working_days_after
 from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.schemas import DAY_DONE_FIELDS
@@ -342,24 +337,23 @@ def _review(
         state.payments, {r.payment_event_id for r in state.reversals}, decision.amount if decision else None
     )
     late: Lateness | None = None
-    if service is not None and _owed(state, now):
-        late = lateness(
-            complete_on=filing.complete_on,
-            paid_on_or_today=settled or today,
+    # owed as the lists and payouts have it: by the claim's own events (an undecided claim as
+    # known at its filing), not by a later change to the person's cover
+    if service is not None and _owed(state, anchor):
+        paid_by_id = {p.event_id: p for p in state.payments}
+        late = lateness_over_payments(
+            due=working_days_after(filing.complete_on, service.working_days),
+            payments=[(p.paid_on, p.amount) for p in state.payments]
+            + [
+                (r.reversed_on, -paid_by_id[r.payment_event_id].amount)
+                for r in state.reversals
+                if r.payment_event_id in paid_by_id
+            ],
+            amount=decision.amount if decision is not None and decision.approved else None,
+            today=today,
             benefit=amount,
-            service_working_days=service.working_days,
             penalty_bp_per_day=service.penalty_bp_per_day,
         )
-        owed_again_on = state.owed_again_on
-        if owed_again_on is not None and state.payments:
-            late = lateness_after_reversal(
-                late,
-                paid_on=max(p.paid_on for p in state.payments),
-                reversed_on=owed_again_on,
-                today=today,
-                benefit=amount,
-                penalty_bp_per_day=service.penalty_bp_per_day,
-            )
     still_open = state.still_open_on(today)
     flags = review_flags(
         state=state,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.claims import repository
 from coverage_ledger.claims.repository import PayoutGroup, RecordRow
 from coverage_ledger.claims.review import ClaimReview, review_claims
-from coverage_ledger.domain.access import Principal, Role
+from coverage_ledger.domain.access import Principal
 from coverage_ledger.errors import Forbidden, NotFound
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions import repository as regions_repository
@@ -21,14 +21,9 @@ CHILD_CODE_LENGTH = {None: 2, 1: 5, 2: 8, 3: 13}
 provinces): 16 → 16.71 → 16.71.01 → 16.71.01.1001."""
 
 
-READERS = frozenset({Role.ADMIN, Role.AUDITOR, Role.REGIONAL_OFFICE})
-"""Roles that read claims and payouts: the offices that decide them and those who audit them.
-Committees and sponsors file no claims, and a region's claims (deaths, injuries, amounts) are
-not theirs to read, as its reports are not."""
-
-
 def _may_read(principal: Principal) -> None:
-    if principal.role not in READERS:
+    """403 for a role that reads no claims (`Principal.reads_claims`)."""
+    if not principal.reads_claims:
         raise Forbidden(f"role {principal.role} does not read claims")
 
 

@@ -208,6 +208,8 @@ async def person_history(
     )
     items = []
     for event in events:
+        if event.type.startswith("claim.") and not principal.reads_claims:
+            continue  # a committee or sponsor reads no claims, through a person's history neither
         payload = dict(event.payload)
         # personal fields only within the registration's own region: a key that sees the person
         # through an enrolment it wrote (any committee may enrol any NIK) gets the digest alone

@@ -41,6 +41,10 @@ WRITABLE_EVENT_TYPES: dict[Role, frozenset[str]] = {
 """Event types each role may append; reference data (regions, rules) is the admin's alone."""
 
 
+CLAIM_READERS = frozenset({Role.ADMIN, Role.AUDITOR, Role.REGIONAL_OFFICE})
+"""Roles that read claims and payouts (`Principal.reads_claims`)."""
+
+
 def region_within(code: str, prefix: str | None) -> bool:
     """Whether a region code lies inside a key's region prefix (absent prefix = national)."""
     if prefix is None:
@@ -68,6 +72,13 @@ class Principal:
         """Whether the role may append events of this type."""
         allowed = WRITABLE_EVENT_TYPES[self.role]
         return "*" in allowed or event_type in allowed
+
+    @property
+    def reads_claims(self) -> bool:
+        """Whether the key reads claims and payouts: the offices that decide them and those who
+        audit them. Committees and sponsors file none, and a region's deaths, injuries and
+        amounts are not theirs to read (nor its reports)."""
+        return self.role in CLAIM_READERS
 
     def sees(self, region_code: str) -> bool:
         """Whether data in this region is inside the key's scope."""

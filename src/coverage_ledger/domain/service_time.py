@@ -2,7 +2,7 @@
 PP 44/2015 Pasal 37 and 40); each day of delay after that ("setiap hari keterlambatan": calendar
 days, where the service time says "hari kerja") owes 1% of the benefit to the claimant."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -59,28 +59,30 @@ class Lateness:
         return self.days_late > 0
 
 
-def lateness(
+def lateness_over_payments(
     *,
-    complete_on: date,
-    paid_on_or_today: date,
+    due: date,
+    payments: Sequence[tuple[date, int]],
+    amount: int | None,
+    today: date,
     benefit: int,
-    service_working_days: int,
     penalty_bp_per_day: int,
-    holidays: Collection[date] = (),
 ) -> Lateness:
-    """Due date, days late and penalty of a claim complete on `complete_on`, paid (or still
-    unpaid) on `paid_on_or_today`."""
-    due = working_days_after(complete_on, service_working_days, holidays)
-    late = days_late(due, paid_on_or_today)
-    return Lateness(due, late, percent_of(benefit, penalty_bp_per_day * late))
-
-
-def lateness_after_reversal(
-    first: Lateness, *, paid_on: date, reversed_on: date, today: date, benefit: int, penalty_bp_per_day: int
-) -> Lateness:
-    """The lateness of a claim paid on `paid_on` and taken back on `reversed_on`: on the days it
-    stood paid, that of its payment; from the reversal on it is owed again, and late after the
-    later of its due date and the reversal (the office was not late while the money was out)."""
-    due = first.due_on if today < reversed_on else max(first.due_on, reversed_on)
-    late = days_late(due, paid_on if today < reversed_on else today)
-    return Lateness(due, late, percent_of(benefit, penalty_bp_per_day * late))
+    """Lateness as of `today` of a claim due on `due` whose money moved on the days given (a
+    payment `+amount`, a reversal `-amount`; later days not yet reached are left out): the days
+    after the due date in every stretch the approved `amount` stood unpaid. A stretch reopened by
+    a reversal is late from the later of `due` and the reversal, not while the money stood paid.
+    The due date reported is that of the latest stretch."""
+    if amount is None:  # not approved: owed from the due date on
+        late = days_late(due, today)
+        return Lateness(due, late, percent_of(benefit, penalty_bp_per_day * late))
+    paid, late, stretch_due, settled = 0, 0, due, False
+    for day in sorted({day for day, _ in payments if day <= today}):
+        paid += sum(change for d, change in payments if d == day)
+        if not settled and paid >= amount:
+            late, settled = late + days_late(stretch_due, day), True
+        elif settled and paid < amount:
+            stretch_due, settled = max(due, day), False
+    if not settled:
+        late += days_late(stretch_due, today)
+    return Lateness(stretch_due, late, percent_of(benefit, penalty_bp_per_day * late))

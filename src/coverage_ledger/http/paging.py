@@ -36,7 +36,7 @@ async def page_point(
         return point, None
     tx_text, _, after = cursor.partition(":")
     tx_seq = int(tx_text)
-    if "known_at" not in request.query_params:
+    if not request.query_params.get("known_at"):  # absent, or empty: its default
         return await resolve(session, valid_at=point.valid_at, known_at=KnownAtTx(tx_seq)), after
     if point.tx_seq != tx_seq:
         raise InvalidInput(

@@ -232,7 +232,9 @@ def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | 
             # an unknown page or a wrong method met in a browser (a mistyped or stale link)
             error = NotFound(str(exc.detail)) if exc.status_code == 404 else LedgerError(str(exc.detail))
             error.status = exc.status_code
-            return page(request, error)
+            answer = page(request, error)
+            answer.headers.update(exc.headers or {})  # a 405's Allow
+            return answer
         # the exception's headers (a 405's Allow) go out with the problem
         return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail), headers=exc.headers)
 
@@ -249,10 +251,13 @@ API_PATHS = ("/v1/", "/docs", "/redoc", "/openapi", "/healthz", "/static/")
 
 
 def _for_a_browser(request: Request) -> bool:
-    return not request.url.path.startswith(API_PATHS)
+    """Whether an error is met on a web page (answered as a page), not by an API client."""
+    path = request.url.path
+    return path != "/v1" and not path.startswith(API_PATHS)
 
 
 def _detail_of(response: JSONResponse) -> str:
+    """The `detail` of a problem response already built."""
     body = json.loads(bytes(response.body))
     return str(body.get("detail", ""))
 

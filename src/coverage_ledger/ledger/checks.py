@@ -94,8 +94,8 @@ def check_scope(*, principal: Principal, prepared: Sequence[PreparedEvent]) -> N
 
 
 def check_days_done(*, prepared: Sequence[PreparedEvent], recording_day: date) -> None:
-    """422 when an event says it was registered, paid or reactivated after the day it is
-    recorded on: cover would start from a day nobody has reached yet (a 2042 for 2024)."""
+    """422 when an event says it was registered, paid or reactivated after its recording day."""
+    # cover would start from a day nobody has reached yet (a 2042 typed for 2024)
     errors = []
     for item in prepared:
         name = DAY_DONE_FIELDS.get(item.row.type)

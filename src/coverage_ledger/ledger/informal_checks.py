@@ -236,3 +236,74 @@ async def check_restored_payments(
     if errors:
         raise Conflict(f"{len(errors)} month(s) would be paid twice; nothing was written", errors[:20])
     return niks
+
+
+async def check_memberships_kept(
+    session: AsyncSession,
+    *,
+    entering: Sequence[str],
+    leaving: Sequence[tuple[str, str | None]],
+    kinds: dict[str, tuple[str, str | None]],
+    payloads: dict[str, dict[str, Any]],
+    paths: dict[str, str],
+    recording_day: date,
+) -> set[str]:
+    """409 when a BPU membership entering or leaving force (a correction of its start, its
+    retraction) would leave payments in force for months it does not cover: they would count as
+    paid outside any membership. The payments must be corrected in the same batch. Returns the
+    persons concerned, for the recheck under the append lock."""
+    # the event of the batch that moved each membership: its replacement, or the correction
+    moved = {e: paths.get(e, "events") for e in entering if kinds[e][0] == "informal.enrolled"}
+    moved |= {
+        e: paths.get(cause or "", "events") for e, cause in leaving if kinds[e][0] == "informal.enrolled"
+    }
+    niks = {nik for e in moved if (nik := kinds[e][1]) is not None}
+    if not niks:
+        return set()
+    gone = {e for e, _ in leaving}
+    in_force = {
+        event.event_id: (event.type, event.payload, event.recorded_at)
+        for event in await projections.in_force_events_of(
+            session, niks=niks, types=["informal.enrolled", "contribution.paid"]
+        )
+        if event.event_id not in gone
+    }
+    restored = [
+        e for e in entering if e not in payloads and kinds[e][0] in ("informal.enrolled", "contribution.paid")
+    ]
+    for event_id, stored in (await repository.events_by_id(session, restored)).items():
+        in_force[event_id] = (kinds[event_id][0], stored.payload, stored.recorded_at)
+    for event_id in entering:
+        if event_id in payloads and kinds[event_id][0] in ("informal.enrolled", "contribution.paid"):
+            payload = payloads[event_id] | {
+                "registered_on": payloads[event_id].get("registered_on") or recording_day.isoformat()
+            }
+            in_force[event_id] = (kinds[event_id][0], payload, None)
+    errors = []
+    for nik in sorted(niks):
+        blamed = next(path for e, path in moved.items() if kinds[e][1] == nik)
+        mine = {e: v for e, v in in_force.items() if v[1].get("nik") == nik}
+        enrolments = [
+            person_events.informal_enrolment(e, payload, at)
+            for e, (kind, payload, at) in mine.items()
+            if kind == "informal.enrolled"
+        ]
+        for event_id, (kind, payload, _) in sorted(mine.items()):
+            if kind != "contribution.paid":
+                continue
+            paid = person_events.payment(event_id, payload)
+            enrolment = paying_enrolment(enrolments, paid.first)
+            if enrolment is None or paid.first < Month.of(enrolment.covers_from):
+                errors.append(
+                    ErrorItem(
+                        "payment_outside_membership",
+                        f"payment {event_id} ({paid.first}…{paid.last}) would be left for months no "
+                        "membership covers; correct or retract it in the same batch",
+                        field=blamed,
+                    )
+                )
+    if errors:
+        raise Conflict(
+            f"{len(errors)} payment(s) would be left outside a membership; nothing was written", errors[:20]
+        )
+    return niks

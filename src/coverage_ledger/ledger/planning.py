@@ -21,7 +21,11 @@ from coverage_ledger.ledger.checks import (
     region_of,
     snapshot_keys,
 )
-from coverage_ledger.ledger.informal_checks import check_informal, check_restored_payments
+from coverage_ledger.ledger.informal_checks import (
+    check_informal,
+    check_memberships_kept,
+    check_restored_payments,
+)
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.registrations import check_registrations
 from coverage_ledger.ledger.schemas import OfficerEnrolled
@@ -94,6 +98,15 @@ async def plan_append(
         session, entering=entering, leaving=leaving, kinds=kinds, paths=paths
     )
 
+    members_touched = await check_memberships_kept(
+        session,
+        entering=entering,
+        leaving=leaving,
+        kinds=kinds,
+        payloads=payloads,
+        paths=paths,
+        recording_day=recording_day,
+    )
     payers_touched = await check_restored_payments(
         session,
         entering=entering,
@@ -138,7 +151,8 @@ async def plan_append(
         | keys["registered_niks"]
         | keys["informal_niks"]
         | registrations_touched
-        | payers_touched,
+        | payers_touched
+        | members_touched,
         watch_regions=keys["region_codes"],
         claim_events={e for e in [*entering, *(e for e, _ in leaving)] if kinds[e][0].startswith("claim.")},
         changed_niks={

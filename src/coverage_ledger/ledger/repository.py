@@ -273,14 +273,6 @@ async def tx_recorded_at(session: raw.Db, tx_seq: int) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
-async def last_report_pull_at(session: raw.Db) -> datetime | None:
-    """When the latest report or manifest was pulled (the access log is in request order)."""
-    value = await raw.scalar(
-        session, "SELECT requested_at FROM report_access ORDER BY access_id DESC LIMIT 1", {}
-    )
-    return value if isinstance(value, datetime) else None
-
-
 class ChainEvent(NamedTuple):
     """An event as `verify` and the export read it."""
 

@@ -160,8 +160,6 @@ async def append_events(
             "a backfill's recorded_at must not be in the future",
             [ErrorItem("backfill_in_future", "recorded_at is later than now", field="recorded_at")],
         )
-    if recorded_at is not None:
-        await _refuse_backfill_before_a_report(session, recorded_at)
     prepared = _prepare(events)
     _check_rights(principal, prepared)
     check_scope(principal=principal, prepared=prepared)
@@ -250,25 +248,6 @@ async def append_events(
         " [backfill]" if recorded_at is not None else "",
     )
     return AppendResult(outcome.tx_seq, outcome.recorded_at, len(fresh), len(originals))
-
-
-async def _refuse_backfill_before_a_report(session: AsyncSession, recorded_at: datetime) -> None:
-    """409 for a backfill dated at or before the latest report pull: a report asked for a moment
-    after the head was answered as of the head, and a tx slipped in before that moment would
-    change it when pulled again (DESIGN: a known_at beyond the head resolves to the head)."""
-    pulled_at = await repository.last_report_pull_at(session)
-    if pulled_at is not None and recorded_at <= pulled_at:
-        raise Conflict(
-            f"backfill recorded_at {format_instant(recorded_at)} is not after the latest report pull "
-            f"({format_instant(pulled_at)}), which a tx recorded before it could change",
-            [
-                ErrorItem(
-                    "backfill_before_report",
-                    "recorded_at must be later than the latest report pull",
-                    field="recorded_at",
-                )
-            ],
-        )
 
 
 async def _commit(

@@ -59,19 +59,37 @@ def potential_of(
 ) -> int | None:
     """The potential workers of a region and segment; None when nothing below it is estimated.
 
-    The region's own estimate, else the sum of its children's, recursively. `all` for a region
-    with its own estimate of one segment only is officer + informal, each found that way (its own
-    informal estimate and officer estimates further down both count); unknown while either is:
-    `covered` counts both segments, and a ratio over one segment's potential would overstate it."""
+    The region's own estimate, else the sum of its children's, recursively (a child with no
+    estimate is left out). For `all`, see `_all_potential`."""
+    if segment == "all":
+        return _all_potential(code, estimates, regions_below)[0]
     own = {e.segment: e.count for e in estimates if e.region_code == code}
     if segment in own:
         return own[segment]
-    if segment == "all" and ("officer" in own or "informal" in own):
-        split = [potential_of(code, part, estimates, regions_below) for part in ("officer", "informal")]
-        return None if None in split else sum(part for part in split if part is not None)
     parts = [potential_of(child, segment, estimates, regions_below) for child in regions_below.get(code, [])]
     known = [p for p in parts if p is not None]
     return sum(known) if known else None
+
+
+def _all_potential(
+    code: str, estimates: Sequence[Estimate], regions_below: dict[str, list[str]]
+) -> tuple[int | None, bool]:
+    """(potential, partly estimated) for `all`: the region's own `all` estimate; else, where it
+    estimates a segment itself, officers plus informal workers, each found as `potential_of` finds
+    it; else the sum of its children's. Unknown, and unknown above it too, where only one segment
+    is estimated: `covered` counts both, so a ratio over one segment's potential would overstate
+    the cover."""
+    own = {e.segment: e.count for e in estimates if e.region_code == code}
+    if "all" in own:
+        return own["all"], False
+    if "officer" in own or "informal" in own:
+        split = [potential_of(code, part, estimates, regions_below) for part in ("officer", "informal")]
+        return (None, True) if None in split else (sum(p for p in split if p is not None), False)
+    parts = [_all_potential(child, estimates, regions_below) for child in regions_below.get(code, [])]
+    if any(partly for _, partly in parts):
+        return None, True
+    known = [p for p, _ in parts if p is not None]
+    return (sum(known) if known else None), False
 
 
 def _below(estimates: Sequence[Estimate], root: str) -> dict[str, list[str]]:

@@ -51,7 +51,8 @@ term and the BPU membership in force that day; the report's columns, in order.""
 
 CLAIMS = f"""
 SELECT claim_id, nik, region_code, benefit, incident_date, status, payable_amount, paid_amount,
-       greatest(due_on, reversed_on) AS due_date, settled_on
+       CASE WHEN r.reversed_on <= %(day)s THEN greatest(r.due_on, r.reversed_on) ELSE r.due_on END
+           AS due_date, settled_on
   FROM claim_record r
  WHERE r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s)
    AND {raw.within_region("r.region_code")}
