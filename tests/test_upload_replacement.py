@@ -216,7 +216,7 @@ async def test_a_replacing_row_does_not_correct_a_term_outside_the_keys_region(u
     )
     await _appended(uploader, registered(person, region="16.02.02"), elsewhere)
     head = await uploader.head()
-    row = officer_row(person, term=("2027-12-01", "2027-12-20"), registered_on="2027-11-01")
+    row = officer_row(person, term=("2027-12-01", "2027-12-20"), registered_on="2026-11-01")
     status = await uploader.run(roster_csv([row]), mode="replace_roster")
     assert status["status"] == "failed", status
     errors = await uploader.errors(status["upload_id"])
