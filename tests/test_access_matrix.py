@@ -115,8 +115,9 @@ POLICY: dict[str, tuple[Build, dict[str, int]]] = {
         _expect(other_office=404, committee=403, sponsor=403),
     ),
     "GET /healthz": (lambda c: ("/healthz", {}), _expect()),
+    "GET /problems/{slug}": (lambda c: ("/problems/validation-error", {}), _expect()),
 }
-PUBLIC = {"GET /healthz"}
+PUBLIC = {"GET /healthz", "GET /problems/{slug}"}
 """Operations that need no key."""
 
 

@@ -4,9 +4,13 @@ standard asks for (no redirect built from the client's Host)."""
 
 import csv
 import io
+import re
+from pathlib import Path
 
 from httpx import AsyncClient
 
+import coverage_ledger
+from coverage_ledger.http.problem_types import PROBLEM_TYPES
 from coverage_ledger.reports.content import cell_text
 from tests.claims_support import append, filed, kpps_2024
 from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, paid, registered
@@ -136,3 +140,19 @@ async def test_the_pages_of_a_list_read_the_state_of_the_first_while_appends_go_
     assert empty.json()["as_of"]["tx_seq"] == tx  # an empty known_at takes its default: the cursor's
     forged = await client.get("/v1/claims", params={"cursor": "C-1"}, headers=office)
     assert forged.status_code == 422 and forged.json()["errors"][0]["field"] == "cursor"
+
+
+async def test_every_problem_type_is_documented_at_its_uri(client: AsyncClient) -> None:
+    """RFC 9457: a problem's `type` dereferences to what it means; every type the code answers
+    with (the error classes and the handlers' own) has an entry."""
+    source = "\n".join(path.read_text() for path in Path(coverage_ledger.__file__).parent.rglob("*.py"))
+    used = set(re.findall(r'slug = "([a-z-]+)"', source))
+    used |= set(re.findall(r'problem\(\s*\d{3},\s*"([a-z-]+)"', source))
+    used |= set(re.findall(r'_try_again\(\s*"([a-z-]+)"', source))
+    assert used and used <= set(PROBLEM_TYPES), used - set(PROBLEM_TYPES)
+    documented = await client.get("/problems/validation-error")
+    assert documented.status_code == 200 and documented.json()["type"] == "/problems/validation-error"
+    refused = await client.get("/v1/ledger/head")  # without a key
+    assert (await client.get(refused.json()["type"])).status_code == 200
+    unknown = await client.get("/problems/nope")
+    assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/problem+json"

@@ -22,6 +22,7 @@ from coverage_ledger.http.access_log import AccessLog
 from coverage_ledger.http.body_limit import BodyLimit
 from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.http.lean_reads import LeanReads
+from coverage_ledger.http.problem_types import router as problem_types_router
 from coverage_ledger.http.security_headers import SecurityHeaders
 from coverage_ledger.ledger.endpoints import router as ledger_router
 from coverage_ledger.logs import install_nik_masking
@@ -123,6 +124,7 @@ def create_app(
     )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)  # added last: outside the lean reads, so it sees them too
+    app.include_router(problem_types_router)
     app.include_router(ledger_router)
     app.include_router(coverage_router)
     app.include_router(uploads_router)

@@ -246,7 +246,7 @@ def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | 
 READS = frozenset({"GET", "HEAD"})
 """Methods that write nothing, whose errors need not say so."""
 
-API_PATHS = ("/v1/", "/docs", "/redoc", "/openapi", "/healthz", "/static/")
+API_PATHS = ("/v1/", "/docs", "/redoc", "/openapi", "/healthz", "/static/", "/problems/")
 """Paths whose callers are programs (or the API's own docs): their errors stay problem+json."""
 
 
