@@ -84,6 +84,8 @@ async def test_an_office_uploads_for_a_committee_and_pages_through_its_uploads(
 async def test_errors_met_in_a_browser_are_pages_and_keep_the_visitors_header(
     client: AsyncClient, keys: Keys
 ) -> None:
+    signed_out = await client.get("/claims", params={"overdue": "maybe"})
+    assert signed_out.status_code == 303 and signed_out.headers["location"] == "/sign-in"
     await _signed_in(client, keys.office)
     for path, status in (("/nope", 404), ("/sign-out", 405), ("/persons/%00", 422)):
         response = await client.get(path)

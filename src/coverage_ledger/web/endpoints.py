@@ -114,7 +114,10 @@ def problem_page(request: Request, principal: Principal | None, error: LedgerErr
 def error_page(request: Request, error: LedgerError) -> Response:
     """An error met outside an endpoint (an invalid query, a refused form, an unknown page) as a
     page, with the header of the signed-in visitor when the request got as far as knowing them."""
-    return problem_page(request, getattr(request.state, "visitor", None), error)
+    visitor = getattr(request.state, "visitor", None)
+    if visitor is None and error.status == 422 and request.url.path != "/sign-in":
+        return sign_in_first()  # a signed-out visitor is told to sign in, not what a page's query lacks
+    return problem_page(request, visitor, error)
 
 
 def sign_in_first() -> Response:
