@@ -8,9 +8,11 @@ import re
 from pathlib import Path
 
 from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 import coverage_ledger
 from coverage_ledger.http.problem_types import PROBLEM_TYPES
+from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.reports.content import cell_text
 from tests.claims_support import append, filed, kpps_2024
 from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, paid, registered
@@ -156,3 +158,54 @@ async def test_every_problem_type_is_documented_at_its_uri(client: AsyncClient) 
     assert (await client.get(refused.json()["type"])).status_code == 200
     unknown = await client.get("/problems/nope")
     assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_bpu_member_serving_as_an_officer_elsewhere_counts_for_informal_at_home(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    """A member of 16.71.01, paid for Nov–Dec 2024, serving as a KPPS officer in 16.01.07 from
+    7 Nov: for `informal` they count in 16.71, for `officer` in 16.01, for `all` once, in 16.01."""
+    person = nik()
+    await append(
+        client,
+        keys.office,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2024-11-01"),
+        paid(
+            person,
+            event_id=f"pay-{person}",
+            months=("2024-11", "2024-12"),
+            amount=2 * 16_800,
+            paid_on="2024-11-01",
+        ),
+        enrolled(
+            person,
+            event_id=f"kpps-{person}",
+            valid_from="2024-11-07",
+            valid_to="2024-12-09",
+            registered_on="2024-11-01",
+            region="16.01.07",
+            committee="KPU-16.01",
+        ),
+    )
+    office = Keys.header(keys.office)
+
+    async def children(segment: str, day: str = "2024-12-01") -> dict[str, int]:
+        response = await client.get(
+            "/v1/regions/16/coverage", params={"valid_at": day, "segment": segment}, headers=office
+        )
+        body = response.json()
+        counts = {c["region_code"]: c["covered"] for c in body["children"] if c["covered"]}
+        assert sum(counts.values()) == body["covered"]
+        return counts
+
+    assert await children("informal") == {"16.71": 1}
+    assert await children("officer") == {"16.01": 1}
+    assert await children("all") == {"16.01": 1}
+    assert await children("informal", "2024-12-20") == {"16.71": 1}  # the term is over
+    assert await children("all", "2024-12-20") == {"16.71": 1}
+    roster = await client.get(
+        "/v1/reports/coverage-roster", params={"region": "16", "valid_at": "2024-12-01"}, headers=office
+    )
+    assert [row[0] for row in roster.json()["rows"]].count(person) == 1
+    assert await rebuild_check(session) == []

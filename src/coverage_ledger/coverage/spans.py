@@ -24,7 +24,7 @@ from coverage_ledger.coverage.service import (
     events_by_person,
     person_sources,
 )
-from coverage_ledger.domain.coverage import CoverageStatus
+from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.rule_table import RuleTable
 from coverage_ledger.ledger import projections
@@ -42,10 +42,17 @@ class Span:
     region_code: str
     officer: bool
     informal: bool
+    in_all: bool = True
+    """Counted for `segment=all` (see `_pieces`)."""
 
     def as_row(self) -> spans_repository.SpanRow:
         """The stored form."""
-        return (self.valid_from, self.valid_to, self.region_code, self.officer, self.informal)
+        return (self.valid_from, self.valid_to, self.region_code, self.officer, self.informal, self.in_all)
+
+    @property
+    def counts(self) -> tuple[str, bool, bool, bool]:
+        """What it counts for, and where: spans alike in this are merged when they touch."""
+        return (self.region_code, self.officer, self.informal, self.in_all)
 
 
 def _breakpoints(sources: PersonSources, grace_months: int) -> list[date]:
@@ -69,6 +76,21 @@ def _breakpoints(sources: PersonSources, grace_months: int) -> list[date]:
     return sorted(days)
 
 
+def _pieces(answer: CoverageAnswer, region: str) -> list[tuple[str, bool, bool, bool]]:
+    """What a covered day counts for: (region, officer, informal, in_all). A person counts for
+    `all` once, in `region` (the covering enrolment's, an officer term's first); for each segment
+    in the region of that segment's covering enrolment, so a BPU member also serving as an
+    officer in another regency counts for the informal segment in the membership's."""
+    covering = {s.kind: s.region_code for s in answer.sources if s.status is CoverageStatus.COVERED}
+    pieces = [(region, covering.get("officer") == region, covering.get("informal") == region, True)]
+    pieces += [
+        (where, kind == "officer", kind == "informal", False)
+        for kind, where in covering.items()
+        if where != region
+    ]
+    return pieces
+
+
 def spans_of(sources: PersonSources, rules: RuleTable | None) -> list[Span]:
     """The person's covered intervals, merged where nothing changes."""
     grace = rules.grace_months if rules is not None else 0
@@ -76,18 +98,23 @@ def spans_of(sources: PersonSources, rules: RuleTable | None) -> list[Span]:
     if not days:
         return []
     spans: list[Span] = []
+    open_spans: dict[tuple[str, bool, bool, bool], int] = {}
+    """Index in `spans` of the span that ends where the next interval starts, by what it counts."""
     for start, end in zip(days, [*days[1:], OPEN_END], strict=True):
         answer, region = answer_on(sources, valid_at=start, rules=rules)
-        if not answer.covered:
-            continue
-        covering = {s.kind for s in answer.sources if s.status is CoverageStatus.COVERED}
-        span = Span(start, end, region, "officer" in covering, "informal" in covering)
-        last = spans[-1] if spans else None
-        if last is not None and last.valid_to == start and last.as_row()[2:] == span.as_row()[2:]:
-            spans[-1] = Span(last.valid_from, end, region, span.officer, span.informal)
-        else:
-            spans.append(span)
-    return spans
+        pieces = _pieces(answer, region) if answer.covered else []
+        still_open: dict[tuple[str, bool, bool, bool], int] = {}
+        for counts in pieces:
+            index = open_spans.get(counts)
+            if index is not None and spans[index].valid_to == start:
+                last = spans[index]
+                spans[index] = Span(last.valid_from, end, *counts)
+            else:
+                index = len(spans)
+                spans.append(Span(start, end, *counts))
+            still_open[counts] = index
+        open_spans = still_open
+    return sorted(spans)
 
 
 _OFF_LOOP_FROM = 200

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.database import raw
 from coverage_ledger.database.raw import driver_connection
 
-SpanRow = tuple[date, date, str, bool, bool]
-"""(valid_from, valid_to, region_code, officer, informal)."""
+SpanRow = tuple[date, date, str, bool, bool, bool]
+"""(valid_from, valid_to, region_code, officer, informal, in_all)."""
 
 CHECKPOINT_AFTER = 4_000
 """Delta rows a parent region gathers before a checkpoint (or more, up to the size of its last
@@ -23,15 +23,15 @@ EXPANDED_CHANGES = """
     SELECT c.tx, array_to_string(c.parts[1:level], '.') AS parent_code,
            CASE WHEN level = cardinality(c.parts) THEN ''
                 ELSE array_to_string(c.parts[1:level + 1], '.') END AS child_code,
-           edge.day, c.officer, c.informal, c.sign * edge.sign AS delta
-      FROM (SELECT tx, valid_from, valid_to, region_code, officer, informal, sum(sign) AS sign,
+           edge.day, c.officer, c.informal, c.in_all, c.sign * edge.sign AS delta
+      FROM (SELECT tx, valid_from, valid_to, region_code, officer, informal, in_all, sum(sign) AS sign,
                    string_to_array(region_code, '.') AS parts
-              FROM changed GROUP BY tx, valid_from, valid_to, region_code, officer, informal) c
+              FROM changed GROUP BY tx, valid_from, valid_to, region_code, officer, informal, in_all) c
      CROSS JOIN LATERAL generate_series(1, cardinality(c.parts)) AS level
      CROSS JOIN LATERAL (VALUES (c.valid_from, 1), (c.valid_to, -1)) AS edge(day, sign)
 """
 """Each span change of the CTE `changed (tx, valid_from, valid_to, region_code, officer,
-informal, sign)` (+1 known from tx, -1 no longer known from tx) as a delta on its first and
+informal, in_all, sign)` (+1 known from tx, -1 no longer known from tx) as a delta on its first and
 first uncovered day, once for every ancestor region of the span's region. Spans alike but for
 the person are summed first: a million-row roster opens a million spans over a few dozen
 (term, region) pairs, and expanding each one by itself took ten seconds."""
@@ -39,12 +39,12 @@ the person are summed first: a million-row roster opens a million spans over a f
 DELTAS_FROM_CHANGED = f"""
 , expanded AS ({EXPANDED_CHANGES})
 , summed AS (
-    SELECT parent_code, child_code, day, officer, informal, sum(delta)::int AS delta
-      FROM expanded GROUP BY 1, 2, 3, 4, 5 HAVING sum(delta) <> 0
+    SELECT parent_code, child_code, day, officer, informal, in_all, sum(delta)::int AS delta
+      FROM expanded GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(delta) <> 0
 )
 , written AS (
-    INSERT INTO coverage_delta (parent_code, tx_seq, child_code, day, officer, informal, delta)
-    SELECT parent_code, %(tx)s, child_code, day, officer, informal, delta FROM summed
+    INSERT INTO coverage_delta (parent_code, tx_seq, child_code, day, officer, informal, in_all, delta)
+    SELECT parent_code, %(tx)s, child_code, day, officer, informal, in_all, delta FROM summed
         ON CONFLICT ON CONSTRAINT pk_coverage_delta
     DO UPDATE SET delta = coverage_delta.delta + excluded.delta
     RETURNING parent_code
@@ -74,28 +74,30 @@ async def replace_open_spans(
         f"""
         WITH wanted AS (
             SELECT * FROM unnest(%(span_niks)s::text[], %(froms)s::date[], %(tos)s::date[],
-                                 %(regions)s::text[], %(officer)s::bool[], %(informal)s::bool[])
-                AS w(nik, valid_from, valid_to, region_code, officer, informal)
+                                 %(regions)s::text[], %(officer)s::bool[], %(informal)s::bool[],
+                                 %(in_all)s::bool[])
+                AS w(nik, valid_from, valid_to, region_code, officer, informal, in_all)
         )
         , closed AS (
             UPDATE coverage_span s SET tx_to = %(tx)s
              WHERE s.nik = ANY(%(niks)s) AND s.tx_to IS NULL
                AND NOT EXISTS (
                    SELECT 1 FROM wanted w
-                    WHERE (w.nik, w.valid_from, w.valid_to, w.region_code, w.officer, w.informal)
-                        = (s.nik, s.valid_from, s.valid_to, s.region_code, s.officer, s.informal))
-            RETURNING s.valid_from, s.valid_to, s.region_code, s.officer, s.informal, -1 AS sign
+                    WHERE (w.nik, w.valid_from, w.valid_to, w.region_code, w.officer, w.informal, w.in_all)
+                        = (s.nik, s.valid_from, s.valid_to, s.region_code, s.officer, s.informal, s.in_all))
+            RETURNING s.valid_from, s.valid_to, s.region_code, s.officer, s.informal, s.in_all, -1 AS sign
         )
         , opened AS (
-            INSERT INTO coverage_span (nik, valid_from, tx_from, valid_to, region_code, officer, informal)
-            SELECT w.nik, w.valid_from, %(tx)s, w.valid_to, w.region_code, w.officer, w.informal
+            INSERT INTO coverage_span
+                   (nik, valid_from, tx_from, valid_to, region_code, officer, informal, in_all)
+            SELECT w.nik, w.valid_from, %(tx)s, w.valid_to, w.region_code, w.officer, w.informal, w.in_all
               FROM wanted w
              WHERE NOT EXISTS (
                    SELECT 1 FROM coverage_span s
                     WHERE s.nik = w.nik AND s.tx_to IS NULL
-                      AND (s.valid_from, s.valid_to, s.region_code, s.officer, s.informal)
-                        = (w.valid_from, w.valid_to, w.region_code, w.officer, w.informal))
-            RETURNING valid_from, valid_to, region_code, officer, informal, 1 AS sign
+                      AND (s.valid_from, s.valid_to, s.region_code, s.officer, s.informal, s.in_all)
+                        = (w.valid_from, w.valid_to, w.region_code, w.officer, w.informal, w.in_all))
+            RETURNING valid_from, valid_to, region_code, officer, informal, in_all, 1 AS sign
         )
         , changed AS (
             SELECT %(tx)s::bigint AS tx, * FROM closed UNION ALL SELECT %(tx)s::bigint, * FROM opened
@@ -112,6 +114,7 @@ async def replace_open_spans(
             "regions": [s[2] for _, s in spans],
             "officer": [s[3] for _, s in spans],
             "informal": [s[4] for _, s in spans],
+            "in_all": [s[5] for _, s in spans],
         },
         prepare=None if len(niks) <= 64 else False,
     )
@@ -131,19 +134,20 @@ async def take_checkpoints(session: AsyncSession, *, parents: Sequence[str], tx_
              WHERE parent_code = ANY(%(parents)s)
         )
         , summed AS (
-            SELECT parent_code, child_code, day, officer, informal, sum(n)::int AS covered FROM (
-                SELECT c.parent_code, c.child_code, c.day, c.officer, c.informal, c.covered AS n
+            SELECT parent_code, child_code, day, officer, informal, in_all, sum(n)::int AS covered FROM (
+                SELECT c.parent_code, c.child_code, c.day, c.officer, c.informal, c.in_all, c.covered AS n
                   FROM coverage_checkpoint c JOIN due
                     ON c.parent_code = due.parent_code AND c.tx_seq = due.checkpoint_tx
                 UNION ALL
-                SELECT d.parent_code, d.child_code, d.day, d.officer, d.informal, d.delta
+                SELECT d.parent_code, d.child_code, d.day, d.officer, d.informal, d.in_all, d.delta
                   FROM coverage_delta d JOIN due
                     ON d.parent_code = due.parent_code AND d.tx_seq > due.checkpoint_tx
-            ) x GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0
+            ) x GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(n) <> 0
         )
         , stored AS (
-            INSERT INTO coverage_checkpoint (parent_code, tx_seq, child_code, day, officer, informal, covered)
-            SELECT parent_code, %(tx)s, child_code, day, officer, informal, covered FROM summed
+            INSERT INTO coverage_checkpoint
+                   (parent_code, tx_seq, child_code, day, officer, informal, in_all, covered)
+            SELECT parent_code, %(tx)s, child_code, day, officer, informal, in_all, covered FROM summed
             RETURNING parent_code
         )
         , sizes AS (SELECT parent_code, count(*) AS n FROM stored GROUP BY 1)
@@ -164,7 +168,7 @@ async def open_spans(session: AsyncSession, *, niks: Sequence[str]) -> dict[str,
     """The current coverage spans of these persons."""
     rows = await raw.execute(
         session,
-        "SELECT nik, valid_from, valid_to, region_code, officer, informal FROM coverage_span "
+        "SELECT nik, valid_from, valid_to, region_code, officer, informal, in_all FROM coverage_span "
         "WHERE nik = ANY(%(niks)s) AND tx_to IS NULL",
         {"niks": list(niks)},
         prepare=False,
@@ -172,7 +176,7 @@ async def open_spans(session: AsyncSession, *, niks: Sequence[str]) -> dict[str,
     spans: dict[str, list[SpanRow]] = {}
     for row in rows:
         spans.setdefault(row.nik, []).append(
-            (row.valid_from, row.valid_to, row.region_code, row.officer, row.informal)
+            (row.valid_from, row.valid_to, row.region_code, row.officer, row.informal, row.in_all)
         )
     return spans
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -358,12 +359,13 @@ class UploadInvoice(Base):
 
 class CoverageSpan(Base):
     """Projection: a person's covered valid-time interval, with the region they count for, as
-    the ledger knew it over [tx_from, tx_to). At one known time a person's spans do not overlap,
-    so counting rows counts distinct persons."""
+    the ledger knew it over [tx_from, tx_to). At one known time a person's spans counted for
+    `all` do not overlap, so counting them counts distinct persons; a span not counted for `all`
+    places a BPU member covered as an officer elsewhere in the membership's region."""
 
     __tablename__ = "coverage_span"
     __table_args__ = (
-        PrimaryKeyConstraint("nik", "valid_from", "tx_from"),
+        PrimaryKeyConstraint("nik", "valid_from", "in_all", "tx_from"),
         Index("ix_coverage_span_nik_open", "nik", postgresql_where=text("tx_to IS NULL")),
     )
 
@@ -382,7 +384,10 @@ class CoverageSpan(Base):
     officer: Mapped[bool] = mapped_column(Boolean)
     """Covered as an election officer during the span."""
     informal: Mapped[bool] = mapped_column(Boolean)
-    """Covered as a BPU member during the span."""
+    """Covered as a BPU member during the span (counted for the informal segment here)."""
+    in_all: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    """Counted for `segment=all` (false for a BPU member's span in the membership's region while
+    an officer term in another region places them there for `all`)."""
 
 
 class _RegionCountKey:
@@ -400,6 +405,8 @@ class _RegionCountKey:
     """The span covers an election officer."""
     informal: Mapped[bool] = mapped_column(Boolean)
     """The span covers a BPU member."""
+    in_all: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    """The span counts for `segment=all`."""
 
 
 class CoverageDelta(_RegionCountKey, Base):
@@ -413,7 +420,7 @@ class CoverageDelta(_RegionCountKey, Base):
 
     __tablename__ = "coverage_delta"
     __table_args__ = (
-        PrimaryKeyConstraint("parent_code", "tx_seq", "child_code", "day", "officer", "informal"),
+        PrimaryKeyConstraint("parent_code", "tx_seq", "child_code", "day", "officer", "informal", "in_all"),
     )
 
     delta: Mapped[int] = mapped_column(Integer)
@@ -426,7 +433,7 @@ class CoverageCheckpoint(_RegionCountKey, Base):
 
     __tablename__ = "coverage_checkpoint"
     __table_args__ = (
-        PrimaryKeyConstraint("parent_code", "tx_seq", "child_code", "day", "officer", "informal"),
+        PrimaryKeyConstraint("parent_code", "tx_seq", "child_code", "day", "officer", "informal", "in_all"),
     )
 
     covered: Mapped[int] = mapped_column(Integer)

@@ -150,17 +150,17 @@ async def coverage_delta_differences(session: AsyncSession) -> list[Any]:
         "coverage_delta",
         f"""
         WITH changed AS (
-            SELECT tx_from AS tx, valid_from, valid_to, region_code, officer, informal, 1 AS sign
+            SELECT tx_from AS tx, valid_from, valid_to, region_code, officer, informal, in_all, 1 AS sign
               FROM coverage_span
             UNION ALL
-            SELECT tx_to, valid_from, valid_to, region_code, officer, informal, -1
+            SELECT tx_to, valid_from, valid_to, region_code, officer, informal, in_all, -1
               FROM coverage_span WHERE tx_to IS NOT NULL
         ), expected AS (
-            SELECT parent_code, tx AS tx_seq, child_code, day, officer, informal, sum(delta)::int
+            SELECT parent_code, tx AS tx_seq, child_code, day, officer, informal, in_all, sum(delta)::int
               FROM ({spans_repository.EXPANDED_CHANGES}) x
-             GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(delta) <> 0
+             GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(delta) <> 0
         ), live AS (
-            SELECT parent_code, tx_seq, child_code, day, officer, informal, delta
+            SELECT parent_code, tx_seq, child_code, day, officer, informal, in_all, delta
               FROM coverage_delta WHERE delta <> 0
         )""",
     )
@@ -178,17 +178,19 @@ async def coverage_checkpoint_differences(session: AsyncSession) -> list[Any]:
                    coalesce(lag(tx_seq) OVER (PARTITION BY parent_code ORDER BY tx_seq), 0) AS previous
               FROM coverage_checkpoint_tx
         ), expected AS (
-            SELECT parent_code, tx_seq, child_code, day, officer, informal, sum(n)::int FROM (
-                SELECT m.parent_code, m.tx_seq, c.child_code, c.day, c.officer, c.informal, c.covered AS n
+            SELECT parent_code, tx_seq, child_code, day, officer, informal, in_all, sum(n)::int FROM (
+                SELECT m.parent_code, m.tx_seq, c.child_code, c.day, c.officer, c.informal, c.in_all,
+                       c.covered AS n
                   FROM chain m JOIN coverage_checkpoint c
                     ON c.parent_code = m.parent_code AND c.tx_seq = m.previous
                 UNION ALL
-                SELECT m.parent_code, m.tx_seq, d.child_code, d.day, d.officer, d.informal, d.delta
+                SELECT m.parent_code, m.tx_seq, d.child_code, d.day, d.officer, d.informal, d.in_all, d.delta
                   FROM chain m JOIN coverage_delta d
                     ON d.parent_code = m.parent_code AND d.tx_seq > m.previous AND d.tx_seq <= m.tx_seq
-            ) x GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(n) <> 0
+            ) x GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(n) <> 0
         ), live AS (
-            SELECT parent_code, tx_seq, child_code, day, officer, informal, covered FROM coverage_checkpoint
+            SELECT parent_code, tx_seq, child_code, day, officer, informal, in_all, covered
+              FROM coverage_checkpoint
         )""",
     )
 

@@ -155,7 +155,7 @@ async def covered_counts(
 ) -> dict[date, dict[str, int]]:
     """Persons covered on each day as known at the tx, per child of `code` ('': counted at `code`
     itself): the parent's newest checkpoint at or before the tx plus the deltas after it."""
-    flag = {"all": "true", "officer": "x.officer", "informal": "x.informal"}[segment]
+    flag = {"all": "x.in_all", "officer": "x.officer", "informal": "x.informal"}[segment]
     rows = await raw.execute(
         session,
         f"""
@@ -163,11 +163,11 @@ async def covered_counts(
             SELECT coalesce(max(tx_seq), 0) AS tx FROM coverage_checkpoint_tx
              WHERE parent_code = %(code)s AND tx_seq <= %(tx)s
         ), changes AS (
-            SELECT c.child_code, c.day, c.officer, c.informal, c.covered AS n
+            SELECT c.child_code, c.day, c.officer, c.informal, c.in_all, c.covered AS n
               FROM coverage_checkpoint c, checkpoint
              WHERE c.parent_code = %(code)s AND c.tx_seq = checkpoint.tx AND c.day <= %(last)s
             UNION ALL
-            SELECT d.child_code, d.day, d.officer, d.informal, d.delta
+            SELECT d.child_code, d.day, d.officer, d.informal, d.in_all, d.delta
               FROM coverage_delta d, checkpoint
              WHERE d.parent_code = %(code)s AND d.tx_seq > checkpoint.tx AND d.tx_seq <= %(tx)s
                AND d.day <= %(last)s

@@ -54,6 +54,18 @@ def covered_in(answer: CoverageAnswer, segment: str) -> bool:
     return any(s.kind == segment and s.status is CoverageStatus.COVERED for s in answer.sources)
 
 
+def counted_region(answer: CoverageAnswer, scope: str, segment: str) -> str:
+    """Where a covered person counts: for `all`, the person's region (`scope`, the covering
+    enrolment's, an officer term's first); for a segment, the region of that segment's covering
+    enrolment, so a BPU member serving as an officer elsewhere counts for `informal` at home."""
+    if segment == "all":
+        return scope
+    return next(
+        (s.region_code for s in answer.sources if s.kind == segment and s.status is CoverageStatus.COVERED),
+        scope,
+    )
+
+
 def potential_of(
     code: str, segment: str, estimates: Sequence[Estimate], regions_below: dict[str, list[str]]
 ) -> int | None:
@@ -186,7 +198,7 @@ def _count(
     for found in answers:
         if found is None or not covered_in(found[0], segment):
             continue
-        scope = found[1]
+        scope = counted_region(found[0], found[1], segment)
         if not region_within(scope, code):
             continue  # read for an enrolment inside, counted where the person is now
         result.region.covered += 1

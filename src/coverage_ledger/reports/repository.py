@@ -43,7 +43,7 @@ SELECT s.nik,
            AND k.valid_from <= %(day)s
          ORDER BY k.valid_from DESC LIMIT 1) i ON true
  WHERE s.tx_from <= %(tx)s AND (s.tx_to IS NULL OR s.tx_to > %(tx)s)
-   AND s.valid_from <= %(day)s AND %(day)s < s.valid_to AND {_SPAN_WITHIN}
+   AND s.valid_from <= %(day)s AND %(day)s < s.valid_to AND s.in_all AND {_SPAN_WITHIN}
  ORDER BY s.nik
 """
 """Every person covered on the day as known at the tx (their coverage span), with the officer
@@ -208,11 +208,11 @@ async def changed_persons(
         WITH then_ AS (
             SELECT s.nik, s.region_code FROM coverage_span s
              WHERE s.tx_from <= %(then)s AND (s.tx_to IS NULL OR s.tx_to > %(then)s)
-               AND s.valid_from <= %(day)s AND %(day)s < s.valid_to
+               AND s.valid_from <= %(day)s AND %(day)s < s.valid_to AND s.in_all
         ), now_ AS (
             SELECT s.nik, s.region_code FROM coverage_span s
              WHERE s.tx_from <= %(now)s AND (s.tx_to IS NULL OR s.tx_to > %(now)s)
-               AND s.valid_from <= %(day)s AND %(day)s < s.valid_to
+               AND s.valid_from <= %(day)s AND %(day)s < s.valid_to AND s.in_all
         )
         SELECT coalesce(a.nik, b.nik) AS nik, a.region_code AS then_region, b.region_code AS now_region
           FROM then_ a FULL JOIN now_ b ON a.nik = b.nik

@@ -469,7 +469,7 @@ async def open_roster_spans(
              WHERE v.row IS NULL
                AND {_COVER_FROM} < s.valid_to
                AND NOT EXISTS (SELECT 1 FROM unnest(%(refreshed)s::text[]) AS r(nik) WHERE r.nik = s.nik)
-            RETURNING valid_from, valid_to, region_code, officer, informal
+            RETURNING valid_from, valid_to, region_code, officer, informal, in_all
         )
         , changed AS (SELECT %(tx)s::bigint AS tx, *, 1 AS sign FROM opened)
         {spans_repository.DELTAS_FROM_CHANGED}
