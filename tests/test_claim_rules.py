@@ -200,7 +200,9 @@ async def test_the_steps_of_a_claim_keep_their_order(client: AsyncClient, keys: 
     redated = approved("O-1", "2024-02-28", event_id="O-1-approved-again")
     moved = await post(client, keys.office, corrected("redate", ["O-1-approved"], replacement=redated))
     assert moved.status_code == 422, moved.text
-    assert only_error(moved)["message"] == "decided_on 2024-02-28 is before the payment of 2024-02-22"
+    assert only_error(moved)["message"] == (
+        "decided_on 2024-02-28 is after the payment of 2024-02-22 it allowed; a decision comes first"
+    )
     unnamed = await post(client, keys.office, reversed_("O-1", "bounced", reversed_on="2024-02-21"))
     assert unnamed.status_code == 409, unnamed.text
     assert (
@@ -389,3 +391,63 @@ async def test_a_membership_is_not_moved_away_from_its_payments(client: AsyncCli
         corrected("move-2", [f"bpu3-{person}"], replacement=later_start),
         corrected("refund", [f"q1-{person}"], reason="paid before the membership began"),
     )
+
+
+async def test_a_payment_is_not_restored_without_its_membership(client: AsyncClient, keys: Keys) -> None:
+    person = nik()
+    await append(
+        client,
+        keys.office,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-01-01"),
+        contribution(
+            person,
+            event_id=f"q1-{person}",
+            months=("2025-01", "2025-03"),
+            amount=50_400,
+            paid_on="2025-01-05",
+        ),
+    )
+    await append(
+        client,
+        keys.office,
+        corrected("drop-member", [f"bpu-{person}"], reason="never joined"),
+        corrected("drop-payment", [f"q1-{person}"], reason="never paid"),
+    )
+    restored = await post(
+        client, keys.office, corrected("undo-payment", ["drop-payment"], reason="it was paid")
+    )
+    assert restored.status_code == 409, restored.text
+    assert only_error(restored)["code"] == "payment_outside_membership"
+    again = enrolled_bpu(person, event_id=f"bpu-again-{person}", valid_from="2026-01-01")
+    assert (await post(client, keys.office, again)).status_code == 200  # a new membership is not held up
+
+
+async def test_the_overdue_report_counts_lateness_as_the_claim_read_does(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Due 23 Feb, paid 11 days late on 5 Mar, the payment reversed on 20 Mar: on 22 Mar it is 13
+    days late in the read and in the report alike (the first stretch's days are not forgotten)."""
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("L-1", person, incident="2024-02-14", filed_on="2024-02-20"),
+        approved("L-1", "2024-02-21"),
+        paid("L-1", 42_000_000, "2024-03-05", event_id="L-1-pay"),
+    )
+    await append(
+        client,
+        keys.office,
+        reversed_("L-1", "wrong account", payment_event_id="L-1-pay", reversed_on="2024-03-20"),
+    )
+    read = await claim(client, keys.office, "L-1", valid_at="2024-03-22")
+    assert (read["due_date"], read["days_late"], read["penalty_amount"]) == ("2024-03-20", 13, 5_460_000)
+    report = await client.get(
+        "/v1/reports/overdue-claims",
+        params={"region": "16", "valid_at": "2024-03-22", "format": "json"},
+        headers=Keys.header(keys.office),
+    )
+    body = report.json()
+    row = dict(zip(body["columns"], next(r for r in body["rows"] if r[0] == "L-1"), strict=True))
+    assert (row["due_date"], row["days_late"], row["penalty_amount"]) == ("2024-03-20", 13, 5_460_000)

@@ -192,29 +192,32 @@ def _date_problems(
                         "day_before_incident", f"{name} {day} is before the incident", e.event_id, f".{name}"
                     )
                 )
-            elif (earlier := _step_before(review, e, day)) is not None:
+            elif (order := _step_before(review, e, day)) is not None:
+                side, step = order
                 problems.append(
-                    error("day_out_of_order", f"{name} {day} is before {earlier}", e.event_id, f".{name}")
+                    error("day_out_of_order", f"{name} {day} is {side} {step}", e.event_id, f".{name}")
                 )
     return problems
 
 
-def _step_before(review: ClaimReview, event: ClaimEvent, day: date) -> str | None:
-    """The earlier step of the claim that `day` of `event` comes before, if any (said as words)."""
+def _step_before(review: ClaimReview, event: ClaimEvent, day: date) -> tuple[str, str] | None:
+    """("before" or "after", the step of the claim) when `day` of `event` breaks the claim's
+    order: a decision after the filing it states and before any payment, a payment after its
+    decision, a reversal after the payment it names."""
     stated_filing = review.filed.payload.get("filed_on")
     decision = review.state.decision
     if event.type in DECISIONS and stated_filing and day < date.fromisoformat(stated_filing):
-        return f"the claim's filed_on {stated_filing}"
+        return "before", f"the claim's filed_on {stated_filing}"
     earliest_payment = min((p.paid_on for p in review.state.payments), default=None)
     if event.type in DECISIONS and earliest_payment is not None and earliest_payment < day:
-        return f"the payment of {earliest_payment}"  # a decision re-dated after what it allowed
+        return "after", f"the payment of {earliest_payment} it allowed; a decision comes first"
     if event.type == "claim.paid" and decision is not None and day < decision.decided_on:
-        return f"the decision of {decision.decided_on}"
+        return "before", f"the decision of {decision.decided_on}"
     target = event.payload.get("payment_event_id")
     if event.type == "claim.reversed" and target:
         paid_on = next((p.paid_on for p in review.state.payments if p.event_id == target), None)
         if paid_on is not None and day < paid_on:
-            return f"the payment of {paid_on}"
+            return "before", f"the payment of {paid_on}"
     return None
 
 

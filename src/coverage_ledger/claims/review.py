@@ -330,8 +330,9 @@ def _review(
     then, now, anchor = judgements
     service = table.service.get(filing.program)
     decision = state.decision
+    # the penalty's base follows the claim as its own events fixed it, as the lists do
     amount = (
-        decision.amount if decision is not None and decision.amount is not None else now.assessment.amount
+        decision.amount if decision is not None and decision.amount is not None else anchor.assessment.amount
     )
     settled = settled_on(
         state.payments, {r.payment_event_id for r in state.reversals}, decision.amount if decision else None

@@ -102,11 +102,16 @@ class ClaimOut(BaseModel):
     known_now: JudgementOut = Field(description="As known at known_at.")
     payments: list[PaymentOut]
     flags: list[str]
-    due_date: date | None = Field(description="Last day of the service time.")
+    due_date: date | None = Field(
+        description="Last day of the service time (after a reversal that reopened the claim: the later "
+        "of it and the reversal's day). Like the lists, it follows the claim as its own events fixed it: "
+        "an undecided claim is owed if it was payable as known when filed."
+    )
     settled_on: date | None = Field(description="Day the approved amount was fully paid.")
     late: bool
     days_late: int = Field(
-        description="Calendar days from the due date to the payment (or to valid_at, unpaid)."
+        description="Calendar days after the due date in every stretch the amount stood unpaid, up to "
+        "valid_at."
     )
     penalty_amount: int = Field(description="Rupiah owed for lateness (1% per day late, PP 44/2015).")
     events: list[str] = Field(description="The claim's events in force, in tx order.")

@@ -3,7 +3,7 @@ amounts against the rule in force for their months, reactivations of lapsed memb
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -248,62 +248,84 @@ async def check_memberships_kept(
     paths: dict[str, str],
     recording_day: date,
 ) -> set[str]:
-    """409 when a BPU membership entering or leaving force (a correction of its start, its
-    retraction) would leave payments in force for months it does not cover: they would count as
-    paid outside any membership. The payments must be corrected in the same batch. Returns the
-    persons concerned, for the recheck under the append lock."""
-    # the event of the batch that moved each membership: its replacement, or the correction
-    moved = {e: paths.get(e, "events") for e in entering if kinds[e][0] == "informal.enrolled"}
-    moved |= {
-        e: paths.get(cause or "", "events") for e, cause in leaving if kinds[e][0] == "informal.enrolled"
-    }
-    niks = {nik for e in moved if (nik := kinds[e][1]) is not None}
+    """409 when the batch leaves a payment in force for months no membership covers: a membership
+    corrected away from its payments or retracted under them, or a payment restored without its
+    membership (a new payment is checked with the batch, check_informal). A payment already
+    outside a membership before the batch does not hold it up. Returns the persons concerned, for
+    the recheck under the append lock."""
+    bpu = ("informal.enrolled", "contribution.paid")
+    left = {e: cause for e, cause in leaving if kinds[e][0] == "informal.enrolled"}
+    replaced_niks = {kinds[e][1] for e in left}
+    restored = [e for e in entering if e not in payloads and kinds[e][0] in bpu]
+    # the event of the batch to blame per person: a replacement, else the correction
+    blame: dict[str, str] = {}
+    for event_id, cause in left.items():
+        blame.setdefault(kinds[event_id][1] or "", paths.get(cause or "", "events"))
+    for event_id in entering:
+        if (
+            event_id in payloads
+            and kinds[event_id][0] == "informal.enrolled"
+            and kinds[event_id][1] in replaced_niks
+        ):
+            blame[kinds[event_id][1] or ""] = paths.get(event_id, "events")
+    for event_id in restored:
+        blame.setdefault(kinds[event_id][1] or "", next(iter(paths.values()), "events"))
+    niks = {nik for nik in blame if nik}
     if not niks:
         return set()
     gone = {e for e, _ in leaving}
-    in_force = {
+    before = {
         event.event_id: (event.type, event.payload, event.recorded_at)
-        for event in await projections.in_force_events_of(
-            session, niks=niks, types=["informal.enrolled", "contribution.paid"]
-        )
-        if event.event_id not in gone
+        for event in await projections.in_force_events_of(session, niks=niks, types=list(bpu))
     }
-    restored = [
-        e for e in entering if e not in payloads and kinds[e][0] in ("informal.enrolled", "contribution.paid")
-    ]
+    after = {e: v for e, v in before.items() if e not in gone}
     for event_id, stored in (await repository.events_by_id(session, restored)).items():
-        in_force[event_id] = (kinds[event_id][0], stored.payload, stored.recorded_at)
+        after[event_id] = (kinds[event_id][0], stored.payload, stored.recorded_at)
     for event_id in entering:
-        if event_id in payloads and kinds[event_id][0] in ("informal.enrolled", "contribution.paid"):
-            payload = payloads[event_id] | {
-                "registered_on": payloads[event_id].get("registered_on") or recording_day.isoformat()
-            }
-            in_force[event_id] = (kinds[event_id][0], payload, None)
+        if event_id in payloads and kinds[event_id][0] in bpu:
+            payload = payloads[event_id]
+            day = payload.get("registered_on") or recording_day.isoformat()
+            after[event_id] = (kinds[event_id][0], payload | {"registered_on": day}, None)
+    entering_ids = set(entering)
     errors = []
     for nik in sorted(niks):
-        blamed = next(path for e, path in moved.items() if kinds[e][1] == nik)
-        mine = {e: v for e, v in in_force.items() if v[1].get("nik") == nik}
-        enrolments = [
-            person_events.informal_enrolment(e, payload, at)
-            for e, (kind, payload, at) in mine.items()
-            if kind == "informal.enrolled"
-        ]
-        for event_id, (kind, payload, _) in sorted(mine.items()):
-            if kind != "contribution.paid":
+        covers_before = _memberships(before, nik)
+        covers_after = _memberships(after, nik)
+        for event_id, (kind, payload, _) in sorted(after.items()):
+            if kind != "contribution.paid" or payload.get("nik") != nik:
                 continue
             paid = person_events.payment(event_id, payload)
-            enrolment = paying_enrolment(enrolments, paid.first)
-            if enrolment is None or paid.first < Month.of(enrolment.covers_from):
-                errors.append(
-                    ErrorItem(
-                        "payment_outside_membership",
-                        f"payment {event_id} ({paid.first}…{paid.last}) would be left for months no "
-                        "membership covers; correct or retract it in the same batch",
-                        field=blamed,
-                    )
+            if _covered(covers_after, paid) or (
+                event_id not in entering_ids and not _covered(covers_before, paid)
+            ):
+                continue
+            errors.append(
+                ErrorItem(
+                    "payment_outside_membership",
+                    f"payment {event_id} ({paid.first}…{paid.last}) would be left for months no membership "
+                    "covers; correct or retract it in the same batch (a replacing membership without "
+                    "registered_on starts on the day it is recorded)",
+                    field=blame[nik],
                 )
+            )
     if errors:
         raise Conflict(
             f"{len(errors)} payment(s) would be left outside a membership; nothing was written", errors[:20]
         )
     return niks
+
+
+def _memberships(
+    events: dict[str, tuple[str, dict[str, Any], datetime | None]], nik: str
+) -> list[InformalEnrolment]:
+    return [
+        person_events.informal_enrolment(e, payload, at)
+        for e, (kind, payload, at) in events.items()
+        if kind == "informal.enrolled" and payload.get("nik") == nik
+    ]
+
+
+def _covered(enrolments: Sequence[InformalEnrolment], paid: Payment) -> bool:
+    """Whether a membership covers the first month a payment pays for."""
+    enrolment = paying_enrolment(enrolments, paid.first)
+    return enrolment is not None and paid.first >= Month.of(enrolment.covers_from)
