@@ -4,7 +4,8 @@ from typing import Any
 
 from httpx import AsyncClient, Response
 
-from tests.support import Keys, enrolled, nik, registered
+from tests.support import Keys, enrolled, enrolled_bpu, nik, registered
+from tests.support import paid as contribution
 
 
 def filed(
@@ -115,6 +116,26 @@ async def kpps_2024(client: AsyncClient, keys: Keys, *, region: str = "16.71.01"
             valid_to="2024-02-24",
             registered_on="2024-01-20",
             region=region,
+        ),
+    )
+    return person
+
+
+async def member_paid_for_the_first_quarter(client: AsyncClient, keys: Keys) -> str:
+    """A BPU member of 16.71.01 from 1 Jan 2025, January to March paid (events `bpu-<nik>`,
+    `q1-<nik>`); returns the NIK."""
+    person = nik()
+    await append(
+        client,
+        keys.office,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-01-01"),
+        contribution(
+            person,
+            event_id=f"q1-{person}",
+            months=("2025-01", "2025-03"),
+            amount=50_400,
+            paid_on="2025-01-05",
         ),
     )
     return person

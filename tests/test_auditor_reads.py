@@ -81,27 +81,7 @@ async def test_payout_days_are_dates_not_instants(client: AsyncClient, keys: Key
 async def test_the_covered_period_of_an_officer_who_is_also_a_bpu_member_spans_both(
     client: AsyncClient, keys: Keys
 ) -> None:
-    person = nik()
-    await append(
-        client,
-        keys.office,
-        registered(person),
-        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2024-11-01"),
-        paid(
-            person,
-            event_id=f"pay-{person}",
-            months=("2024-11", "2024-12"),
-            amount=2 * 16_800,
-            paid_on="2024-11-01",
-        ),
-        enrolled(
-            person,
-            event_id=f"kpps-{person}",
-            valid_from="2024-11-07",
-            valid_to="2024-12-09",
-            registered_on="2024-11-01",
-        ),
-    )
+    person = await _member_serving_as_an_officer(client, keys)
     response = await client.get(
         f"/v1/persons/{person}/coverage", params={"valid_at": "2024-12-01"}, headers=Keys.header(keys.office)
     )
@@ -165,29 +145,7 @@ async def test_a_bpu_member_serving_as_an_officer_elsewhere_counts_for_informal_
 ) -> None:
     """A member of 16.71.01, paid for Nov–Dec 2024, serving as a KPPS officer in 16.01.07 from
     7 Nov: for `informal` they count in 16.71, for `officer` in 16.01, for `all` once, in 16.01."""
-    person = nik()
-    await append(
-        client,
-        keys.office,
-        registered(person),
-        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2024-11-01"),
-        paid(
-            person,
-            event_id=f"pay-{person}",
-            months=("2024-11", "2024-12"),
-            amount=2 * 16_800,
-            paid_on="2024-11-01",
-        ),
-        enrolled(
-            person,
-            event_id=f"kpps-{person}",
-            valid_from="2024-11-07",
-            valid_to="2024-12-09",
-            registered_on="2024-11-01",
-            region="16.01.07",
-            committee="KPU-16.01",
-        ),
-    )
+    person = await _member_serving_as_an_officer(client, keys, region="16.01.07", committee="KPU-16.01")
     office = Keys.header(keys.office)
 
     async def children(segment: str, day: str = "2024-12-01") -> dict[str, int]:
@@ -209,3 +167,34 @@ async def test_a_bpu_member_serving_as_an_officer_elsewhere_counts_for_informal_
     )
     assert [row[0] for row in roster.json()["rows"]].count(person) == 1
     assert await rebuild_check(session) == []
+
+
+async def _member_serving_as_an_officer(
+    client: AsyncClient, keys: Keys, *, region: str = "16.71.01", committee: str = "KPU-16.71"
+) -> str:
+    """A BPU member of 16.71.01 paid for Nov–Dec 2024, and a KPPS officer in `region` from 7 Nov
+    to 8 Dec 2024; returns the NIK."""
+    person = nik()
+    await append(
+        client,
+        keys.office,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2024-11-01"),
+        paid(
+            person,
+            event_id=f"pay-{person}",
+            months=("2024-11", "2024-12"),
+            amount=2 * 16_800,
+            paid_on="2024-11-01",
+        ),
+        enrolled(
+            person,
+            event_id=f"kpps-{person}",
+            valid_from="2024-11-07",
+            valid_to="2024-12-09",
+            registered_on="2024-11-01",
+            region=region,
+            committee=committee,
+        ),
+    )
+    return person

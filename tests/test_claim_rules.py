@@ -8,7 +8,18 @@ from typing import Any
 from httpx import AsyncClient
 
 from coverage_ledger.domain.timeframes import jakarta_date
-from tests.claims_support import append, approved, claim, filed, kpps_2024, paid, post, rejected, reversed_
+from tests.claims_support import (
+    append,
+    approved,
+    claim,
+    filed,
+    kpps_2024,
+    member_paid_for_the_first_quarter,
+    paid,
+    post,
+    rejected,
+    reversed_,
+)
 from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, registered
 from tests.support import paid as contribution
 
@@ -358,20 +369,7 @@ async def test_a_payment_is_only_for_the_programs_of_the_membership(client: Asyn
 async def test_a_membership_is_not_moved_away_from_its_payments(client: AsyncClient, keys: Keys) -> None:
     """Paid January to March 2025: the membership cannot be corrected to start in April, nor
     retracted, while those payments stand; with them corrected in the same batch it can."""
-    person = nik()
-    await append(
-        client,
-        keys.office,
-        registered(person),
-        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-01-01"),
-        contribution(
-            person,
-            event_id=f"q1-{person}",
-            months=("2025-01", "2025-03"),
-            amount=50_400,
-            paid_on="2025-01-05",
-        ),
-    )
+    person = await member_paid_for_the_first_quarter(client, keys)
     later_start = enrolled_bpu(person, event_id=f"bpu2-{person}", valid_from="2025-04-01")
     moved = await post(client, keys.office, corrected("move", [f"bpu-{person}"], replacement=later_start))
     assert moved.status_code == 409, moved.text
@@ -394,20 +392,7 @@ async def test_a_membership_is_not_moved_away_from_its_payments(client: AsyncCli
 
 
 async def test_a_payment_is_not_restored_without_its_membership(client: AsyncClient, keys: Keys) -> None:
-    person = nik()
-    await append(
-        client,
-        keys.office,
-        registered(person),
-        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-01-01"),
-        contribution(
-            person,
-            event_id=f"q1-{person}",
-            months=("2025-01", "2025-03"),
-            amount=50_400,
-            paid_on="2025-01-05",
-        ),
-    )
+    person = await member_paid_for_the_first_quarter(client, keys)
     await append(
         client,
         keys.office,

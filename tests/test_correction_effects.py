@@ -6,7 +6,14 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.claims_support import append, filed, kpps_2024, paid_in_full, post
+from tests.claims_support import (
+    append,
+    filed,
+    kpps_2024,
+    member_paid_for_the_first_quarter,
+    paid_in_full,
+    post,
+)
 from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, paid, registered
 
 
@@ -23,25 +30,6 @@ async def _refused(client: AsyncClient, keys: Keys, secret: str, event: dict[str
     body: dict[str, Any] = response.json()
     body["status"] = response.status_code
     return body
-
-
-async def _member_paid_for_the_first_quarter(client: AsyncClient, keys: Keys) -> str:
-    """A BPU member of 16.71.01 from 1 Jan 2025, January to March paid (event `q1-<nik>`)."""
-    person = nik()
-    await append(
-        client,
-        keys.office,
-        registered(person),
-        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-01-01"),
-        paid(
-            person,
-            event_id=f"q1-{person}",
-            months=("2025-01", "2025-03"),
-            amount=50_400,
-            paid_on="2025-01-05",
-        ),
-    )
-    return person
 
 
 async def test_a_committee_cannot_restore_a_claim_payment_by_undoing_an_offices_retraction(
@@ -109,7 +97,7 @@ async def test_the_office_that_may_correct_both_can_undo_its_own_correction(
 async def test_restoring_a_retracted_payment_may_not_pay_a_month_twice(
     client: AsyncClient, keys: Keys
 ) -> None:
-    person = await _member_paid_for_the_first_quarter(client, keys)
+    person = await member_paid_for_the_first_quarter(client, keys)
     april = paid(
         person, event_id=f"apr1-{person}", months=("2025-04", "2025-04"), amount=16_800, paid_on="2025-04-05"
     )
@@ -148,7 +136,7 @@ async def test_an_office_of_another_region_can_neither_retract_nor_restore_a_pay
     client: AsyncClient, keys: Keys
 ) -> None:
     """A payment names no region: it lies where the member's BPU membership is (16.71.01)."""
-    person = await _member_paid_for_the_first_quarter(client, keys)
+    person = await member_paid_for_the_first_quarter(client, keys)
     direct = await _refused(
         client, keys, keys.other_office, corrected(f"w-{person}", [f"q1-{person}"], reason="x")
     )
