@@ -2,6 +2,7 @@
 nothing payable is never late, the steps of a claim keep their order, an early BPU death counts
 the months paid, and the days of cover events are not after the day they are recorded."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests.claims_support import (
     rejected,
     reversed_,
 )
+from tests.live_app import live_app
 from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, registered
 from tests.support import paid as contribution
 
@@ -436,3 +438,26 @@ async def test_the_overdue_report_counts_lateness_as_the_claim_read_does(
     body = report.json()
     row = dict(zip(body["columns"], next(r for r in body["rows"] if r[0] == "L-1"), strict=True))
     assert (row["due_date"], row["days_late"], row["penalty_amount"]) == ("2024-03-20", 13, 5_460_000)
+
+
+async def test_two_offices_filing_a_death_at_once_cannot_both_win(fresh_database: str) -> None:
+    """The one-death check runs under the append lock: of two death claims for one person sent at
+    once (JKM from one clerk, JKK death from another), one is written and the other refused."""
+    async with live_app(fresh_database) as (_, client, keys):
+        for attempt in range(3):
+            person = await kpps_2024(client, keys)
+            replies = await asyncio.gather(
+                post(
+                    client,
+                    keys.office,
+                    filed(f"A-{attempt}", person, incident="2024-02-14", filed_on="2024-02-20"),
+                ),
+                post(
+                    client,
+                    keys.office,
+                    filed(f"B-{attempt}", person, benefit="JKK_DEATH", incident="2024-02-14", wage=1_100_000),
+                ),
+            )
+            assert sorted(r.status_code for r in replies) == [200, 409], [r.text for r in replies]
+            refused = next(r for r in replies if r.status_code == 409)
+            assert refused.json()["errors"][0]["code"] == "death_already_claimed"
