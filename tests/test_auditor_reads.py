@@ -198,3 +198,14 @@ async def _member_serving_as_an_officer(
         ),
     )
     return person
+
+
+async def test_each_operation_documents_the_errors_it_can_give(client: AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    head = paths["/v1/ledger/head"]["get"]["responses"]
+    assert "400" not in head and "413" not in head and {"401", "403", "422"} <= set(head)
+    assert "nothing was written" not in head["422"]["description"]
+    append = paths["/v1/events"]["post"]["responses"]
+    assert {"400", "401", "409", "413", "422"} <= set(append)
+    assert set(paths["/healthz"]["get"]["responses"]) == {"200"}
+    assert "401" not in paths["/problems/{slug}"]["get"]["responses"]

@@ -66,7 +66,32 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     ),
     422: _documented("Invalid input, naming the field or row; nothing was written"),
 }
-"""Documented on every operation: every error is problem+json."""
+"""Documented on every operation: every error is problem+json (`tailor_openapi` then leaves out
+the ones an operation cannot give)."""
+
+KEYLESS_PATHS = frozenset({"/healthz", "/problems/{slug}"})
+"""Operations that need no key, so answer no 401 or 403."""
+
+
+def tailor_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """Each operation documents only the errors it can give: one without a body, no 400 (a body
+    that is not JSON) nor 413; one without a key, no 401 or 403; the liveness check, none; and a
+    read's invalid input writes nothing, so its 422 does not say it."""
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses: dict[str, Any] = operation.get("responses", {})
+            gone = set()
+            if "requestBody" not in operation:
+                gone |= {"400", "413"}
+            if path in KEYLESS_PATHS:
+                gone |= {"401", "403", "409", "503"}
+            if path == "/healthz":
+                gone |= {"404", "422"}
+            for status in gone:
+                responses.pop(status, None)
+            if method == "get" and "422" in responses:
+                responses["422"] = _documented("Invalid parameter, naming it")
+    return schema
 
 
 def problem(
