@@ -104,7 +104,10 @@ def test_the_history_adds_up_to_the_article_at_any_scale() -> None:
     for scale in (100, 1000, 10_000):
         history = build_history(regencies, scale=scale)
         estimates = [e for tx in history.txs for e in tx.events if e["type"] == "potential.estimated"]
-        assert sum(e["count"] for e in estimates) == history.potential == round(30_200_000 / scale)
+        informal = [e for e in estimates if e["segment"] == "informal"]
+        assert sum(e["count"] for e in informal) == history.potential == round(30_200_000 / scale)
+        officers = sum(e["count"] for e in estimates if e["segment"] == "officer")
+        assert officers == max(1, round(120_000 / scale))  # every KPPS: so the `all` ratio is known
         assert round(100 * history.covered / history.potential, 2) == 9.83
         recorded = [tx.recorded_at for tx in history.txs]
         assert recorded == sorted(recorded)

@@ -143,6 +143,20 @@ def build_history(regencies: Sequence[Regency], *, scale: int) -> DemoHistory:
                 "source": ARTICLE_SOURCE,
             }
         )
+    for regency, count in zip(regencies, _officer_counts(regencies, scale), strict=True):
+        # every KPPS of the regency is the officer potential: with both segments estimated, the
+        # `all` ratio is known too
+        estimates.events.append(
+            {
+                "event_id": f"demo:potential:{regency.code}:officer:2024",
+                "type": "potential.estimated",
+                "region_code": regency.code,
+                "segment": "officer",
+                "valid_from": "2024-01-01",
+                "count": count,
+                "source": "KPPS of South Sumatra for Pemilu 2024, about 7 per polling station",
+            }
+        )
     txs = [estimates, *_officers(regencies, niks, scale)]
     txs += _informal(regencies, niks, covered)
 
@@ -164,11 +178,15 @@ def build_history(regencies: Sequence[Regency], *, scale: int) -> DemoHistory:
     return DemoHistory(chunks, potential, covered, workers[0]["nik"], late)
 
 
+def _officer_counts(regencies: Sequence[Regency], scale: int) -> list[int]:
+    """The KPPS of each regency at this scale."""
+    return _split(max(1, round(OFFICERS_AT_SCALE_1 / scale)), len(regencies))
+
+
 def _officers(regencies: Sequence[Regency], niks: _Niks, scale: int) -> list[DemoTx]:
     """KPPS rosters of Pemilu 2024, recorded days after the term began; a few terms corrected."""
     rosters, corrections = [], DemoTx(_at(date(2024, 2, 20)), label="term corrections")
-    counts = _split(max(1, round(OFFICERS_AT_SCALE_1 / scale)), len(regencies))
-    for index, (regency, count) in enumerate(zip(regencies, counts, strict=True)):
+    for index, (regency, count) in enumerate(zip(regencies, _officer_counts(regencies, scale), strict=True)):
         tx = DemoTx(
             _at(date(2024, 2, 1) + timedelta(days=index % 10), 14), label=f"KPPS roster {regency.name}"
         )
