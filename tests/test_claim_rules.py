@@ -461,3 +461,34 @@ async def test_two_offices_filing_a_death_at_once_cannot_both_win(fresh_database
             assert sorted(r.status_code for r in replies) == [200, 409], [r.text for r in replies]
             refused = next(r for r in replies if r.status_code == 409)
             assert refused.json()["errors"][0]["code"] == "death_already_claimed"
+
+
+async def test_a_claim_partly_reversed_is_overdue_only_from_the_reversal(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Paid in full on 22 Feb (due 23 Feb), half of it taken back on 5 Mar: not overdue on 26 Feb,
+    5 days late on 10 Mar, in the read, the overdue list and the report alike."""
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("H-1", person, incident="2024-02-14", filed_on="2024-02-20"),
+        approved("H-1", "2024-02-21"),
+        paid("H-1", 21_000_000, "2024-02-22", event_id="H-1-a"),
+        paid("H-1", 21_000_000, "2024-02-22", event_id="H-1-b"),
+    )
+    await append(
+        client, keys.office, reversed_("H-1", "bounced", payment_event_id="H-1-b", reversed_on="2024-03-05")
+    )
+
+    async def overdue_list(day: str) -> bool:
+        listed = await client.get(
+            "/v1/claims", params={"overdue": "true", "valid_at": day}, headers=Keys.header(keys.office)
+        )
+        return "H-1" in [c["claim_id"] for c in listed.json()["items"]]
+
+    early = await claim(client, keys.office, "H-1", valid_at="2024-02-26")
+    assert ("overdue" in early["flags"], await overdue_list("2024-02-26")) == (False, False)
+    later = await claim(client, keys.office, "H-1", valid_at="2024-03-10")
+    assert (later["due_date"], later["days_late"], "overdue" in later["flags"]) == ("2024-03-05", 5, True)
+    assert await overdue_list("2024-03-10") is True

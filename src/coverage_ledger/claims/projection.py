@@ -274,7 +274,8 @@ def record_of(review: ClaimReview) -> RecordRow:
         paid_amount=review.state.paid,
         due_on=review.anchor_due_on,
         settled_on=review.settled_on,
-        reversed_on=review.state.owed_again_on,
+        # from when a claim reopened by a reversal is owed again (a partial reversal too)
+        reversed_on=review.state.reopened_on or review.state.owed_again_on,
     )
 
 

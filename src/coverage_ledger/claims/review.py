@@ -341,15 +341,9 @@ def _review(
     # owed as the lists and payouts have it: by the claim's own events (an undecided claim as
     # known at its filing), not by a later change to the person's cover
     if service is not None and _owed(state, anchor):
-        paid_by_id = {p.event_id: p for p in state.payments}
         late = lateness_over_payments(
             due=working_days_after(filing.complete_on, service.working_days),
-            payments=[(p.paid_on, p.amount) for p in state.payments]
-            + [
-                (r.reversed_on, -paid_by_id[r.payment_event_id].amount)
-                for r in state.reversals
-                if r.payment_event_id in paid_by_id
-            ],
+            payments=state.money_moves,
             amount=decision.amount if decision is not None and decision.approved else None,
             today=today,
             benefit=amount,

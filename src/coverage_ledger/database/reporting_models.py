@@ -57,7 +57,8 @@ class ClaimRecord(_KnownFromTo, Base):
     settled_on: Mapped[date | None] = mapped_column(Date)
     """Day the approved amount was fully paid; NULL while it is not."""
     reversed_on: Mapped[date | None] = mapped_column(Date)
-    """For a claim whose payments were all reversed: the day the last one was taken back (Asia/
+    """For a claim a reversal made owed again (its payments all taken back, or enough of them
+    that the approved amount, once paid in full, is not): the day of that reversal (Asia/
     Jakarta), from which it is owed, and can be overdue, again; NULL otherwise."""
 
 

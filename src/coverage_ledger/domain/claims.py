@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from coverage_ledger.domain.benefit_table import ClaimDeadline
 from coverage_ledger.domain.coverage import CoverageAnswer, human_date
+from coverage_ledger.domain.service_time import reopened_on
 
 
 class ClaimStatus(StrEnum):
@@ -87,6 +88,23 @@ class ClaimState:
             owed = self.owed_again_on
             return owed is not None and owed <= day
         return self.status in STILL_OPEN
+
+    @property
+    def money_moves(self) -> list[tuple[date, int]]:
+        """Each payment (+its amount, on its day) and each reversal (-the amount it took back)."""
+        paid = {p.event_id: p for p in self.payments}
+        return [(p.paid_on, p.amount) for p in self.payments] + [
+            (r.reversed_on, -paid[r.payment_event_id].amount)
+            for r in self.reversals
+            if r.payment_event_id in paid
+        ]
+
+    @property
+    def reopened_on(self) -> date | None:
+        """The day a reversal made the approved amount, once paid in full, owed again while it
+        still is (a full reversal, or a partial one); None otherwise."""
+        approved = self.decision is not None and self.decision.approved
+        return reopened_on(self.money_moves, self.decision.amount if approved and self.decision else None)
 
     @property
     def outstanding(self) -> int:

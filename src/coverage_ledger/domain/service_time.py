@@ -86,3 +86,18 @@ def lateness_over_payments(
     if not settled:
         late += days_late(stretch_due, today)
     return Lateness(stretch_due, late, percent_of(benefit, penalty_bp_per_day * late))
+
+
+def reopened_on(moves: Sequence[tuple[date, int]], amount: int | None) -> date | None:
+    """The day a reversal last made an `amount` that had been paid in full owed again, if it still
+    is (`moves` as `lateness_over_payments` takes them); None otherwise."""
+    if amount is None:
+        return None
+    paid, settled, reopened = 0, False, None
+    for day in sorted({day for day, _ in moves}):
+        paid += sum(change for d, change in moves if d == day)
+        if not settled and paid >= amount:
+            settled, reopened = True, None
+        elif settled and paid < amount:
+            settled, reopened = False, day
+    return reopened
