@@ -492,3 +492,28 @@ async def test_a_claim_partly_reversed_is_overdue_only_from_the_reversal(
     later = await claim(client, keys.office, "H-1", valid_at="2024-03-10")
     assert (later["due_date"], later["days_late"], "overdue" in later["flags"]) == ("2024-03-05", 5, True)
     assert await overdue_list("2024-03-10") is True
+
+
+async def test_a_claim_whose_only_partial_payment_is_reversed_stays_overdue(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Half paid on 22 Feb (due 23 Feb), that half taken back on 5 Mar: it was never paid in full,
+    so it is overdue from 24 Feb on, in the read and the list alike."""
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("N-2", person, incident="2024-02-14", filed_on="2024-02-20"),
+        approved("N-2", "2024-02-21"),
+        paid("N-2", 21_000_000, "2024-02-22", event_id="N-2-a"),
+    )
+    await append(
+        client, keys.office, reversed_("N-2", "bounced", payment_event_id="N-2-a", reversed_on="2024-03-05")
+    )
+    for day in ("2024-02-26", "2024-03-10"):
+        read = await claim(client, keys.office, "N-2", valid_at=day)
+        listed = await client.get(
+            "/v1/claims", params={"overdue": "true", "valid_at": day}, headers=Keys.header(keys.office)
+        )
+        assert "overdue" in read["flags"], (day, read)
+        assert "N-2" in [c["claim_id"] for c in listed.json()["items"]], day

@@ -38,8 +38,10 @@ officer_op = st.tuples(
     st.integers(0, 300),
     st.integers(1, 90),
     st.integers(-20, 40),
+    st.sampled_from([None, ["JKK"], ["JKM"]]),
 )
-"""(term, person, region, start day, length in days, registered this many days after the start)"""
+"""(term, person, region, start day, length in days, registered this many days after the start,
+programs: both by default, or one, so that two terms of one person may overlap)"""
 member_op = st.tuples(st.just("member"), st.integers(0, 3), st.sampled_from(REGIONS), st.integers(0, 8))
 pay_op = st.tuples(
     st.just("pay"), st.integers(0, 3), st.integers(0, 11), st.integers(1, 3), st.integers(-10, 100)
@@ -77,7 +79,7 @@ async def _history(session: AsyncSession, ops: list[tuple[Any, ...]]) -> list[in
         kind = op[0]
         event: dict[str, Any]
         if kind == "term":
-            _, who, region, start, length, registered_after = op
+            _, who, region, start, length, registered_after, programs = op
             first = START + timedelta(days=start)
             event = {
                 "event_id": f"t{number}-{people[who]}",
@@ -91,6 +93,8 @@ async def _history(session: AsyncSession, ops: list[tuple[Any, ...]]) -> list[in
             }
             if registered_after < 35:  # else covered from the day the tx is recorded
                 event["registered_on"] = (first + timedelta(days=registered_after)).isoformat()
+            if programs:
+                event["programs"] = programs
         elif kind == "member":
             _, who, region, month = op
             first = Month.of(START).plus(month).first_day
@@ -138,8 +142,16 @@ async def _history(session: AsyncSession, ops: list[tuple[Any, ...]]) -> list[in
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@example(  # a member of 16.72.01 (person 2) serving two overlapping terms of one program each elsewhere
+    ops=[
+        ("pay", 2, 0, 3, 5),
+        ("term", 2, "16.71.01", 0, 60, 0, ["JKK"]),
+        ("term", 2, "16.71.02", 9, 60, 0, ["JKM"]),
+    ],
+    probes=[(20, 3, "officer"), (20, 3, "informal"), (20, 3, "all"), (5, 3, "officer")],
+)
 @example(
-    ops=[("pay", 2, 0, 3, 5), ("term", 0, "16.71.02", 20, 30, 0), ("pay", 3, 0, 1, 3), ("retract", 2)],
+    ops=[("pay", 2, 0, 3, 5), ("term", 0, "16.71.02", 20, 30, 0, None), ("pay", 3, 0, 1, 3), ("retract", 2)],
     probes=[(45, 20, "informal"), (45, 20, "officer"), (45, 20, "all"), (45, 2, "informal")],
 )
 @given(
@@ -186,7 +198,9 @@ async def test_regional_counts_equal_the_plain_scan(
 async def test_rebuild_check_reports_a_changed_delta_checkpoint_or_span(
     session: AsyncSession, checkpoint_often: None
 ) -> None:
-    await _history(session, [("term", 0, "16.71.01", 10, 30, 0), ("term", 1, "16.71.02", 40, 30, 5)])
+    await _history(
+        session, [("term", 0, "16.71.01", 10, 30, 0, None), ("term", 1, "16.71.02", 40, 30, 5, None)]
+    )
     assert await rebuild_check(session) == []
     assert await session.scalar(text("SELECT count(*) FROM coverage_checkpoint")), "checkpoints were taken"
     for tamper, reported in (
@@ -222,9 +236,9 @@ async def test_a_ledger_from_before_the_projection_gets_it_by_replay_exactly_as_
     await _history(
         session,
         [
-            ("term", 0, "16.71.01", 10, 30, 0),
+            ("term", 0, "16.71.01", 10, 30, 0, None),
             ("pay", 2, 0, 3, 5),
-            ("term", 1, "16.72.01", 40, 60, 50),
+            ("term", 1, "16.72.01", 40, 60, 50, None),
             ("member", 1, "16.71.02", 4),
             ("pay", 1, 4, 2, 3),
             ("retract", 0),

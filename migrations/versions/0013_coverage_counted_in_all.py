@@ -8,8 +8,12 @@ them. Such a person now has two spans for those days: one in the officer's regio
 The deltas and checkpoints carry the flag too, and it joins their primary keys (and the spans').
 
 Existing rows get `in_all` true, which is right for everyone but those persons; if the ledger
-holds any person with both an officer term and a BPU membership in force, the coverage projection
-is emptied, and `db upgrade` (which `serve` runs) rebuilds it from the log tx by tx.
+ever knew a person with both an officer term and a BPU membership (past knowledge counts: ratios
+are read as known then), the coverage projection is emptied, and `db upgrade` (which `serve` runs)
+rebuilds it from the log tx by tx. The downgrade empties it the same way for the older code.
+
+The same release projects `claim_record.reversed_on` for a claim reopened by a partial reversal
+too, so the claim projection is recorded as due for rebuilding, as 0010 and 0012 did.
 
 Revision ID: 0013
 Revises: 0012
@@ -39,30 +43,35 @@ def _with_in_all(columns: tuple[str, ...]) -> list[str]:
     return [*columns[:-1], "in_all", columns[-1]] if columns[-1] == "tx_from" else [*columns, "in_all"]
 
 
+EMPTY_WHERE_BOTH = """
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM event_knowledge o JOIN event_knowledge i ON i.nik = o.nik
+                WHERE o.type = 'officer.enrolled' AND i.type = 'informal.enrolled') THEN
+        TRUNCATE coverage_span, coverage_delta, coverage_checkpoint, coverage_checkpoint_tx,
+                 coverage_delta_parent;
+    END IF;
+END $$
+"""
+"""Empty the coverage projection if some person ever had both kinds of enrolment: `db upgrade`
+then replays it from the log."""
+
+
 def upgrade() -> None:
     for table, key in KEYS.items():
         op.add_column(table, sa.Column("in_all", sa.Boolean(), nullable=False, server_default=sa.true()))
         op.drop_constraint(f"pk_{table}", table, type_="primary")
         op.create_primary_key(f"pk_{table}", table, _with_in_all(key))
+    op.execute(EMPTY_WHERE_BOTH)
     op.execute(
-        """
-        DO $$
-        BEGIN
-            IF EXISTS (SELECT 1 FROM event_knowledge o JOIN event_knowledge i ON i.nik = o.nik
-                        WHERE o.type = 'officer.enrolled' AND o.tx_to IS NULL
-                          AND i.type = 'informal.enrolled' AND i.tx_to IS NULL) THEN
-                TRUNCATE coverage_span, coverage_delta, coverage_checkpoint, coverage_checkpoint_tx,
-                         coverage_delta_parent;
-            END IF;
-        END $$
-        """
+        "INSERT INTO pending_reprojection (projection, reason) "
+        "SELECT 'claims', 'migration 0013: reversed_on of claims reopened by a partial reversal' "
+        "WHERE EXISTS (SELECT 1 FROM claim_record) ON CONFLICT (projection) DO NOTHING"
     )
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM coverage_span WHERE NOT in_all")
-    op.execute("DELETE FROM coverage_delta WHERE NOT in_all")
-    op.execute("DELETE FROM coverage_checkpoint WHERE NOT in_all")
+    op.execute(EMPTY_WHERE_BOTH)
     for table, key in KEYS.items():
         op.drop_constraint(f"pk_{table}", table, type_="primary")
         op.create_primary_key(f"pk_{table}", table, list(key))

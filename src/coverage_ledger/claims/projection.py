@@ -14,6 +14,7 @@ from coverage_ledger.claims.one_death import ONE_DEATH_CODES, one_death_problems
 from coverage_ledger.claims.repository import ClaimEvent, PaymentRow, RecordRow
 from coverage_ledger.claims.review import ClaimReview, events_by_claim, review_events
 from coverage_ledger.domain.access import Principal
+from coverage_ledger.domain.claims import ClaimStatus
 from coverage_ledger.domain.money import rupiah
 from coverage_ledger.errors import Conflict, ErrorItem, InvalidInput
 
@@ -274,9 +275,20 @@ def record_of(review: ClaimReview) -> RecordRow:
         paid_amount=review.state.paid,
         due_on=review.anchor_due_on,
         settled_on=review.settled_on,
-        # from when a claim reopened by a reversal is owed again (a partial reversal too)
-        reversed_on=review.state.reopened_on or review.state.owed_again_on,
+        reversed_on=_owed_again_from(review),
     )
+
+
+def _owed_again_from(review: ClaimReview) -> date | None:
+    """For a claim a reversal reopened: the day from which it is owed again, as the overdue lists
+    read `reversed_on` (a partial reversal too); for one whose payments were all reversed before
+    they ever made the whole amount, its due date (it never stopped being owed)."""
+    state = review.state
+    if state.reopened_on is not None:
+        return state.reopened_on
+    if state.status is ClaimStatus.REVERSED:
+        return review.anchor_due_on or state.owed_again_on
+    return None
 
 
 def payments_of(review: ClaimReview) -> list[PaymentRow]:

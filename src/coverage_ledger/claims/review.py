@@ -349,13 +349,13 @@ def _review(
             benefit=amount,
             penalty_bp_per_day=service.penalty_bp_per_day,
         )
-    still_open = state.still_open_on(today)
     flags = review_flags(
         state=state,
         eligibility_then=then.eligibility,
         eligibility_now=now.eligibility,
         amount_now=now.assessment.amount,
-        overdue=late is not None and still_open and late.late,
+        # overdue: unpaid on the day, past the due date of the stretch it is unpaid in
+        overdue=late is not None and late.unpaid and today > late.due_on,
         late=late is not None and settled is not None and late.late,
     )
     return ClaimReview(

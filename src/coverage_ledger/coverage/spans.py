@@ -79,16 +79,18 @@ def _breakpoints(sources: PersonSources, grace_months: int) -> list[date]:
 def _pieces(answer: CoverageAnswer, region: str) -> list[tuple[str, bool, bool, bool]]:
     """What a covered day counts for: (region, officer, informal, in_all). A person counts for
     `all` once, in `region` (the covering enrolment's, an officer term's first); for each segment
-    in the region of that segment's covering enrolment, so a BPU member also serving as an
-    officer in another regency counts for the informal segment in the membership's."""
-    covering = {s.kind: s.region_code for s in answer.sources if s.status is CoverageStatus.COVERED}
-    pieces = [(region, covering.get("officer") == region, covering.get("informal") == region, True)]
-    pieces += [
-        (where, kind == "officer", kind == "informal", False)
-        for kind, where in covering.items()
-        if where != region
+    in the region of that segment's first covering enrolment (as `regions.service.counted_region`
+    has it), so a BPU member also serving as an officer in another regency counts for the informal
+    segment in the membership's. One piece per distinct region."""
+    covering: dict[str, str] = {}
+    for source in answer.sources:
+        if source.status is CoverageStatus.COVERED:
+            covering.setdefault(source.kind, source.region_code)
+    places = dict.fromkeys([region, *covering.values()])
+    return [
+        (where, covering.get("officer") == where, covering.get("informal") == where, where == region)
+        for where in places
     ]
-    return pieces
 
 
 def spans_of(sources: PersonSources, rules: RuleTable | None) -> list[Span]:

@@ -58,8 +58,9 @@ class ClaimRecord(_KnownFromTo, Base):
     """Day the approved amount was fully paid; NULL while it is not."""
     reversed_on: Mapped[date | None] = mapped_column(Date)
     """For a claim a reversal made owed again (its payments all taken back, or enough of them
-    that the approved amount, once paid in full, is not): the day of that reversal (Asia/
-    Jakarta), from which it is owed, and can be overdue, again; NULL otherwise."""
+    that the approved amount, once paid in full, is not): the day from which it is owed, and can
+    be overdue, again (Asia/Jakarta): that reversal's, or the due date for payments all taken back
+    before they ever made the whole amount; NULL otherwise."""
 
 
 class ClaimPayment(_KnownFromTo, Base):

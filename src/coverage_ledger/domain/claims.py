@@ -82,13 +82,6 @@ class ClaimState:
             return None
         return max(r.reversed_on for r in self.reversals)
 
-    def still_open_on(self, day: date) -> bool:
-        """Whether the claim waits for (the rest of) its money on `day`."""
-        if self.status is ClaimStatus.REVERSED:
-            owed = self.owed_again_on
-            return owed is not None and owed <= day
-        return self.status in STILL_OPEN
-
     @property
     def money_moves(self) -> list[tuple[date, int]]:
         """Each payment (+its amount, on its day) and each reversal (-the amount it took back)."""

@@ -52,6 +52,8 @@ class Lateness:
     """Calendar days from the due date to the payment (or to the asked day, while unpaid)."""
     penalty: int
     """Rupiah: `penalty_bp_per_day` of the benefit for each day late."""
+    unpaid: bool = True
+    """The amount stood unpaid on the day asked (the latest stretch still open)."""
 
     @property
     def late(self) -> bool:
@@ -85,7 +87,7 @@ def lateness_over_payments(
             stretch_due, settled = max(due, day), False
     if not settled:
         late += days_late(stretch_due, today)
-    return Lateness(stretch_due, late, percent_of(benefit, penalty_bp_per_day * late))
+    return Lateness(stretch_due, late, percent_of(benefit, penalty_bp_per_day * late), unpaid=not settled)
 
 
 def reopened_on(moves: Sequence[tuple[date, int]], amount: int | None) -> date | None:

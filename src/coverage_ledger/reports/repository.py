@@ -30,16 +30,22 @@ SELECT s.nik,
        s.valid_from AS covered_from, s.valid_to AS covered_until, s.region_code, o.role, o.committee,
        i.payer
   FROM coverage_span s
+  -- covered how, that day: the person's spans of every segment (a BPU member serving as an
+  -- officer in another region has a span for each region, only one of them counted for all)
+  CROSS JOIN LATERAL (
+        SELECT bool_or(x.officer) AS officer, bool_or(x.informal) AS informal FROM coverage_span x
+         WHERE x.nik = s.nik AND x.tx_from <= %(tx)s AND (x.tx_to IS NULL OR x.tx_to > %(tx)s)
+           AND x.valid_from <= %(day)s AND %(day)s < x.valid_to) f
   LEFT JOIN LATERAL (
         SELECT k.role, k.committee, k.programs FROM enrolment_term k
-         WHERE s.officer AND k.nik = s.nik AND k.type = 'officer.enrolled' AND {_IN_FORCE}
+         WHERE f.officer AND k.nik = s.nik AND k.type = 'officer.enrolled' AND {_IN_FORCE}
            AND k.valid_from <= %(day)s AND %(day)s < k.valid_to
            AND coalesce(k.registered_on, (SELECT (t.recorded_at AT TIME ZONE 'Asia/Jakarta')::date
                                             FROM ledger_tx t WHERE t.tx_id = k.tx_id)) <= %(day)s
          ORDER BY k.valid_from DESC LIMIT 1) o ON true
   LEFT JOIN LATERAL (
         SELECT k.payer, k.programs FROM enrolment_term k
-         WHERE s.informal AND k.nik = s.nik AND k.type = 'informal.enrolled' AND {_IN_FORCE}
+         WHERE f.informal AND k.nik = s.nik AND k.type = 'informal.enrolled' AND {_IN_FORCE}
            AND k.valid_from <= %(day)s
          ORDER BY k.valid_from DESC LIMIT 1) i ON true
  WHERE s.tx_from <= %(tx)s AND (s.tx_to IS NULL OR s.tx_to > %(tx)s)
