@@ -140,13 +140,11 @@ def _membership(sources: PersonSources, answer: CoverageAnswer, incident: date) 
     )
 
 
-COVER_EVENT_DAYS = DAY_DONE_FIELDS
-"""The day each kind of cover event was made in the world: a roster backfilled years later but
-registered before the incident is not cover made after it."""
-
-
 def _cover_made_on(event_type: str, payload: dict[str, Any], recorded_at: datetime) -> date:
-    day = payload.get(COVER_EVENT_DAYS[event_type])
+    """The day a cover event was made in the world (its DAY_DONE_FIELDS day, else its recording
+    day): a roster backfilled years later but registered before the incident is not cover made
+    after it."""
+    day = payload.get(DAY_DONE_FIELDS[event_type])
     return date.fromisoformat(day) if isinstance(day, str) else jakarta_date(recorded_at)
 
 
@@ -166,7 +164,7 @@ async def _knowledge_at(session: AsyncSession, niks: Sequence[str], tx_seq: int)
         e.event_id: _cover_made_on(e.type, e.payload, e.recorded_at)
         for events in per_person.values()
         for e in events
-        if e.type in COVER_EVENT_DAYS and e.recorded_at is not None
+        if e.type in DAY_DONE_FIELDS and e.recorded_at is not None
     }
     table = benefit_table(await projections.rule_definitions(session, tx_seq=tx_seq))
     return _Knowledge(

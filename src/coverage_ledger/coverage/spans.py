@@ -24,7 +24,7 @@ from coverage_ledger.coverage.service import (
     events_by_person,
     person_sources,
 )
-from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
+from coverage_ledger.domain.coverage import CoverageAnswer
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.rule_table import RuleTable
 from coverage_ledger.ledger import projections
@@ -48,11 +48,6 @@ class Span:
     def as_row(self) -> spans_repository.SpanRow:
         """The stored form."""
         return (self.valid_from, self.valid_to, self.region_code, self.officer, self.informal, self.in_all)
-
-    @property
-    def counts(self) -> tuple[str, bool, bool, bool]:
-        """What it counts for, and where: spans alike in this are merged when they touch."""
-        return (self.region_code, self.officer, self.informal, self.in_all)
 
 
 def _breakpoints(sources: PersonSources, grace_months: int) -> list[date]:
@@ -79,13 +74,10 @@ def _breakpoints(sources: PersonSources, grace_months: int) -> list[date]:
 def _pieces(answer: CoverageAnswer, region: str) -> list[tuple[str, bool, bool, bool]]:
     """What a covered day counts for: (region, officer, informal, in_all). A person counts for
     `all` once, in `region` (the covering enrolment's, an officer term's first); for each segment
-    in the region of that segment's first covering enrolment (as `regions.service.counted_region`
-    has it), so a BPU member also serving as an officer in another regency counts for the informal
+    in the region of that segment's first covering enrolment (`covering_regions`, as the scan
+    reference counts), so a BPU member also serving as an officer in another regency counts for the informal
     segment in the membership's. One piece per distinct region."""
-    covering: dict[str, str] = {}
-    for source in answer.sources:
-        if source.status is CoverageStatus.COVERED:
-            covering.setdefault(source.kind, source.region_code)
+    covering = answer.covering_regions
     places = dict.fromkeys([region, *covering.values()])
     return [
         (where, covering.get("officer") == where, covering.get("informal") == where, where == region)

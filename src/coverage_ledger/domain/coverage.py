@@ -52,6 +52,16 @@ class CoverageAnswer:
         """Whether any program is in force on the date asked."""
         return self.status is CoverageStatus.COVERED
 
+    @property
+    def covering_regions(self) -> dict[str, str]:
+        """Per kind (`officer`, `informal`), the region of its first covering enrolment: where the
+        person counts for that segment."""
+        regions: dict[str, str] = {}
+        for source in self.sources:
+            if source.status is CoverageStatus.COVERED:
+                regions.setdefault(source.kind, source.region_code)
+        return regions
+
 
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 """Month names of the clerk's sentences: fixed, where `strftime('%b')` follows the process locale."""

@@ -126,6 +126,11 @@ def months_contributed(payments: Sequence[Payment], *, by: date) -> int:
     return sum(1 for month in paid_months(payments) if month <= Month.of(by))
 
 
+def _last_paid_before(paid: dict[Month, set[str]], start: Month, before: Month) -> Month | None:
+    """The last month of the membership (from `start`) paid before `before`, if any."""
+    return max((m for m in paid if start <= m < before), default=None)
+
+
 def _anchor(
     enrolment: InformalEnrolment,
     paid: dict[Month, set[str]],
@@ -136,8 +141,8 @@ def _anchor(
     """The month grace counts from on `day`: the last paid month before `before` (or the month
     before the membership started), moved up by a reactivation made by `day`."""
     start = Month.of(enrolment.covers_from)
-    paid_before = [m for m in paid if start <= m < before]
-    anchor = max(paid_before) if paid_before else start.plus(-1)
+    last_paid = _last_paid_before(paid, start, before)
+    anchor = last_paid if last_paid is not None else start.plus(-1)
     evidence: tuple[str, ...] = ()
     for reactivation in reactivations:
         if enrolment.covers_from <= reactivation.reactivated_on <= day:
@@ -179,8 +184,7 @@ def informal_status(
         )
     anchor, reopened_by = _anchor(enrolment, paid, reactivations, month, valid_at)
     # the last month paid, not the anchor: a reactivation moves the anchor to an unpaid month
-    paid_before = [m for m in paid if start <= m < month]
-    last_paid = max(paid_before) if paid_before else None
+    last_paid = _last_paid_before(paid, start, month)
     if month <= anchor.plus(grace_months):
         return InformalAnswer(
             CoverageStatus.IN_ARREARS,

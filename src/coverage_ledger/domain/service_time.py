@@ -78,13 +78,12 @@ def lateness_over_payments(
     if amount is None:  # not approved: owed from the due date on
         late = days_late(due, today)
         return Lateness(due, late, percent_of(benefit, penalty_bp_per_day * late))
-    paid, late, stretch_due, settled = 0, 0, due, False
-    for day in sorted({day for day, _ in payments if day <= today}):
-        paid += sum(change for d, change in payments if d == day)
-        if not settled and paid >= amount:
-            late, settled = late + days_late(stretch_due, day), True
-        elif settled and paid < amount:
-            stretch_due, settled = max(due, day), False
+    late, stretch_due, settled = 0, due, False
+    for day, settled in _turns(payments, amount, until=today):
+        if settled:
+            late += days_late(stretch_due, day)
+        else:
+            stretch_due = max(due, day)
     if not settled:
         late += days_late(stretch_due, today)
     return Lateness(stretch_due, late, percent_of(benefit, penalty_bp_per_day * late), unpaid=not settled)
@@ -95,11 +94,23 @@ def reopened_on(moves: Sequence[tuple[date, int]], amount: int | None) -> date |
     is (`moves` as `lateness_over_payments` takes them); None otherwise."""
     if amount is None:
         return None
-    paid, settled, reopened = 0, False, None
-    for day in sorted({day for day, _ in moves}):
-        paid += sum(change for d, change in moves if d == day)
-        if not settled and paid >= amount:
-            settled, reopened = True, None
-        elif settled and paid < amount:
-            settled, reopened = False, day
-    return reopened
+    turns = _turns(moves, amount)
+    return turns[-1][0] if turns and not turns[-1][1] else None
+
+
+def _turns(
+    moves: Sequence[tuple[date, int]], amount: int, until: date | None = None
+) -> list[tuple[date, bool]]:
+    """The days on which the money moved (up to `until`) made `amount` paid in full (True) or owed
+    again (False), in order."""
+    by_day: dict[date, int] = {}
+    for day, change in moves:
+        if until is None or day <= until:
+            by_day[day] = by_day.get(day, 0) + change
+    paid, settled, turns = 0, False, []
+    for day in sorted(by_day):
+        paid += by_day[day]
+        if settled != (paid >= amount):
+            settled = paid >= amount
+            turns.append((day, settled))
+    return turns

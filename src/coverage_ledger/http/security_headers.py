@@ -6,16 +6,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _ALWAYS = [(b"x-content-type-options", b"nosniff")]
 _PRIVATE = [(b"cache-control", b"no-store")]
+_HTML = [(b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin")]
 _PAGES = [
-    (b"x-frame-options", b"DENY"),
+    *_HTML,
     (
         b"content-security-policy",
         b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
     ),
-    (b"referrer-policy", b"same-origin"),
 ]
 _DOCS = [
-    (b"x-frame-options", b"DENY"),
+    *_HTML,
     # FastAPI's /docs and /redoc load Swagger UI and ReDoc from their CDN and start them with an
     # inline script; these pages show the API's description only, never ledger data
     (
@@ -25,7 +25,6 @@ _DOCS = [
         b"font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
         b"https://cdn.redoc.ly; worker-src blob:; frame-ancestors 'none'",
     ),
-    (b"referrer-policy", b"same-origin"),
 ]
 DOCS_PATHS = ("/docs", "/redoc")
 

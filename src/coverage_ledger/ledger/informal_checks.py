@@ -191,54 +191,7 @@ def _amount_errors(
     return []
 
 
-async def check_restored_payments(
-    session: AsyncSession,
-    *,
-    entering: Sequence[str],
-    leaving: Sequence[tuple[str, str | None]],
-    kinds: dict[str, tuple[str, str | None]],
-    payloads: dict[str, dict[str, Any]],
-    paths: dict[str, str],
-) -> set[str]:
-    """409 when restoring a stored payment (by superseding its retraction) would pay a month of a
-    program twice; the persons concerned, for the recheck under the append lock. A new payment is
-    checked with the batch (check_informal)."""
-    restored = [e for e in entering if e not in paths and kinds[e][0] == "contribution.paid"]
-    if not restored:
-        return set()
-    niks = {nik for e in restored if (nik := kinds[e][1]) is not None}
-    gone = {e for e, _ in leaving}
-    in_force = {
-        event.event_id: event.payload
-        for event in await projections.in_force_events_of(session, niks=niks, types=["contribution.paid"])
-        if event.event_id not in gone
-    }
-    in_force |= {
-        e: stored.payload for e, stored in (await repository.events_by_id(session, restored)).items()
-    }
-    in_force |= {e: payloads[e] for e in entering if e in payloads and kinds[e][0] == "contribution.paid"}
-    paid_by: dict[tuple[str, Month, str], str] = {}
-    errors = []
-    for event_id, payload in sorted(in_force.items()):
-        payment = person_events.payment(event_id, payload)
-        for month in payment.months:
-            for program in payment.programs:
-                other = paid_by.setdefault((payload["nik"], month, program), event_id)
-                if other != event_id:
-                    errors.append(
-                        ErrorItem(
-                            "month_already_paid",
-                            f"{month} {program} of NIK {payload['nik']} is paid by {other} and {event_id}; "
-                            "only one of them may be in force",
-                            field=next((f"{path}.supersedes" for path in paths.values()), "events"),
-                        )
-                    )
-    if errors:
-        raise Conflict(f"{len(errors)} month(s) would be paid twice; nothing was written", errors[:20])
-    return niks
-
-
-async def check_memberships_kept(
+async def check_bpu_moves(
     session: AsyncSession,
     *,
     entering: Sequence[str],
@@ -248,11 +201,13 @@ async def check_memberships_kept(
     paths: dict[str, str],
     recording_day: date,
 ) -> set[str]:
-    """409 when the batch leaves a payment in force for months no membership covers: a membership
-    corrected away from its payments or retracted under them, or a payment restored without its
-    membership (a new payment is checked with the batch, check_informal). A payment already
-    outside a membership before the batch does not hold it up. Returns the persons concerned, for
-    the recheck under the append lock."""
+    """The BPU rules on events a batch moves in or out of force (a new event is checked with the
+    batch, check_informal), read in one go: no payment may be left for months no membership
+    covers (a membership corrected away from its payments or retracted under them, a payment
+    restored without its membership; a payment already outside one before the batch does not
+    hold it up), and a payment restored by superseding its retraction may not pay a month of a
+    program twice. 409 for either; returns the persons concerned, for the recheck under the
+    append lock."""
     bpu = ("informal.enrolled", "contribution.paid")
     left = {e: cause for e, cause in leaving if kinds[e][0] == "informal.enrolled"}
     replaced_niks = {kinds[e][1] for e in left}
@@ -286,7 +241,28 @@ async def check_memberships_kept(
             payload = payloads[event_id]
             day = payload.get("registered_on") or recording_day.isoformat()
             after[event_id] = (kinds[event_id][0], payload | {"registered_on": day}, None)
-    entering_ids = set(entering)
+    _refuse_payments_outside(niks, before, after, set(entering), blame)
+    payers = {kinds[e][1] for e in restored if kinds[e][0] == "contribution.paid"}
+    _refuse_months_paid_twice(
+        {
+            e: payload
+            for e, (kind, payload, _) in after.items()
+            if kind == "contribution.paid" and payload["nik"] in payers
+        },
+        paths,
+    )
+    return niks
+
+
+_InForce = dict[str, tuple[str, dict[str, Any], datetime | None]]
+"""event_id -> (type, payload, recorded_at) of BPU events in force."""
+
+
+def _refuse_payments_outside(
+    niks: set[str], before: _InForce, after: _InForce, entering: set[str], blame: dict[str, str]
+) -> None:
+    """409 for a payment the batch brings in, or moves its membership away from, that no
+    membership covers after it."""
     errors = []
     for nik in sorted(niks):
         covers_before = _memberships(before, nik)
@@ -296,7 +272,7 @@ async def check_memberships_kept(
                 continue
             paid = person_events.payment(event_id, payload)
             if _covered(covers_after, paid) or (
-                event_id not in entering_ids and not _covered(covers_before, paid)
+                event_id not in entering and not _covered(covers_before, paid)
             ):
                 continue
             errors.append(
@@ -312,7 +288,28 @@ async def check_memberships_kept(
         raise Conflict(
             f"{len(errors)} payment(s) would be left outside a membership; nothing was written", errors[:20]
         )
-    return niks
+
+
+def _refuse_months_paid_twice(payments: dict[str, dict[str, Any]], paths: dict[str, str]) -> None:
+    """409 when two payments in force would pay one month of a program of one person."""
+    paid_by: dict[tuple[str, Month, str], str] = {}
+    errors = []
+    for event_id, payload in sorted(payments.items()):
+        payment = person_events.payment(event_id, payload)
+        for month in payment.months:
+            for program in payment.programs:
+                other = paid_by.setdefault((payload["nik"], month, program), event_id)
+                if other != event_id:
+                    errors.append(
+                        ErrorItem(
+                            "month_already_paid",
+                            f"{month} {program} of NIK {payload['nik']} is paid by {other} and {event_id}; "
+                            "only one of them may be in force",
+                            field=next((f"{path}.supersedes" for path in paths.values()), "events"),
+                        )
+                    )
+    if errors:
+        raise Conflict(f"{len(errors)} month(s) would be paid twice; nothing was written", errors[:20])
 
 
 def _memberships(

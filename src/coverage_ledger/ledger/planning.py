@@ -21,11 +21,7 @@ from coverage_ledger.ledger.checks import (
     region_of,
     snapshot_keys,
 )
-from coverage_ledger.ledger.informal_checks import (
-    check_informal,
-    check_memberships_kept,
-    check_restored_payments,
-)
+from coverage_ledger.ledger.informal_checks import check_bpu_moves, check_informal
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.registrations import check_registrations
 from coverage_ledger.ledger.schemas import OfficerEnrolled
@@ -98,7 +94,7 @@ async def plan_append(
         session, entering=entering, leaving=leaving, kinds=kinds, paths=paths
     )
 
-    members_touched = await check_memberships_kept(
+    members_touched = await check_bpu_moves(
         session,
         entering=entering,
         leaving=leaving,
@@ -106,14 +102,6 @@ async def plan_append(
         payloads=payloads,
         paths=paths,
         recording_day=recording_day,
-    )
-    payers_touched = await check_restored_payments(
-        session,
-        entering=entering,
-        leaving=leaving,
-        kinds=kinds,
-        payloads=payloads,
-        paths=paths,
     )
 
     officers_in = {e for e in entering if kinds[e][0] == "officer.enrolled"}
@@ -151,7 +139,6 @@ async def plan_append(
         | keys["registered_niks"]
         | keys["informal_niks"]
         | registrations_touched
-        | payers_touched
         | members_touched,
         watch_regions=keys["region_codes"],
         claim_events={e for e in [*entering, *(e for e, _ in leaving)] if kinds[e][0].startswith("claim.")},

@@ -58,12 +58,7 @@ def counted_region(answer: CoverageAnswer, scope: str, segment: str) -> str:
     """Where a covered person counts: for `all`, the person's region (`scope`, the covering
     enrolment's, an officer term's first); for a segment, the region of that segment's covering
     enrolment, so a BPU member serving as an officer elsewhere counts for `informal` at home."""
-    if segment == "all":
-        return scope
-    return next(
-        (s.region_code for s in answer.sources if s.kind == segment and s.status is CoverageStatus.COVERED),
-        scope,
-    )
+    return scope if segment == "all" else answer.covering_regions.get(segment, scope)
 
 
 def potential_of(

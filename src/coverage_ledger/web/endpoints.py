@@ -4,6 +4,7 @@ bitemporal picture, the region's claims. Same roles and region scoping as the AP
 is served here."""
 
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,31 +50,23 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
-@pass_context
-def _number(context: Context, value: int | None) -> str:
-    return whole_number(value, context["lang"])
+def _in_language(write: Callable[[Any, str], str]) -> Callable[[Context, Any], str]:
+    """A template filter that writes its value in the page's language."""
+
+    @pass_context
+    def apply(context: Context, value: Any) -> str:
+        return write(value, context["lang"])
+
+    return apply
 
 
-@pass_context
-def _percent(context: Context, share: float | None) -> str:
-    return percent(share, context["lang"])
-
-
-@pass_context
-def _yes_no(context: Context, flag: bool) -> str:
-    return yes_no(flag, context["lang"])
-
-
-@pass_context
-def _status(context: Context, status: str) -> str:
-    return status_words(status, context["lang"])
-
-
-templates.env.filters["status"] = _status
-templates.env.filters["number"] = _number
-templates.env.filters["percent"] = _percent
-templates.env.filters["yes_no"] = _yes_no
-templates.env.filters["moment"] = moment
+templates.env.filters |= {
+    "status": _in_language(status_words),
+    "number": _in_language(whole_number),
+    "percent": _in_language(percent),
+    "yes_no": _in_language(yes_no),
+    "moment": moment,
+}
 SERIES_MONTHS = 12
 
 
