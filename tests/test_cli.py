@@ -69,7 +69,7 @@ def test_keys_create_refuses_bad_input(cli_env: str) -> None:
 def test_verify_and_rebuild_check(cli_env: str) -> None:
     verified = runner.invoke(app, ["verify"])
     assert verified.exit_code == 0, verified.output
-    assert verified.output.startswith("ok: 3 txs checked")  # the genesis txs: regions, rules, benefits
+    assert verified.output.startswith("ok: 4 txs checked")  # genesis: regions, rules, benefits, holidays
     rebuilt = runner.invoke(app, ["rebuild", "--check"])
     assert rebuilt.exit_code == 0, rebuilt.output
     with psycopg.connect(_libpq(cli_env), autocommit=True) as conn:
@@ -77,7 +77,7 @@ def test_verify_and_rebuild_check(cli_env: str) -> None:
     assert archived is not None
     extends = runner.invoke(app, ["verify", "--from-hash", archived[0]])
     assert extends.exit_code == 0, extends.output
-    assert "the archived head is tx 2: history up to it unchanged, 1 tx(s) appended since" in extends.output
+    assert "the archived head is tx 2: history up to it unchanged, 2 tx(s) appended since" in extends.output
     foreign = runner.invoke(app, ["verify", "--from-hash", "f" * 64])
     assert foreign.exit_code == 1
     assert "no tx of the verified chain has hash" in foreign.output

@@ -344,3 +344,57 @@ async def test_two_writers_registering_one_person_or_pulling_a_registration_cann
         assert all(registrations.get(p) == 1 for p in people[:3]), registrations
         for person in people[3:]:  # an enrolment in force always has its registration
             assert person not in enrolled_niks or registrations.get(person) == 1, (person, registrations)
+
+
+async def test_one_batch_sent_several_times_at_once_is_written_once_and_the_rest_are_duplicates(
+    fresh_database: str,
+) -> None:
+    """A client retrying while its first request still runs: one copy is written, the others are
+    told they are duplicates of it; the same ids with other content at once: one wins, the
+    others get a 409 naming the id. Never a 500."""
+    async with live_app(fresh_database) as (_, client, keys):
+
+        async def send(events: list[dict[str, Any]]) -> list[Any]:
+            replies = await asyncio.gather(
+                *(
+                    client.post("/v1/events", json={"events": events}, headers=Keys.header(keys.admin))
+                    for _ in range(4)
+                )
+            )
+            return [(r.status_code, r.json()) for r in replies]
+
+        for _ in range(5):
+            person = nik()
+            batch = [
+                registered(person),
+                enrolled(person, event_id=f"race-{person}", valid_from="2024-01-25", valid_to="2024-02-24"),
+            ]
+            replies = await send(batch)
+            assert [code for code, _ in replies] == [200] * 4, replies
+            assert sorted(body["accepted"] for _, body in replies) == [0, 0, 0, 2], replies
+            assert len({body["tx_seq"] for _, body in replies}) == 1, replies
+
+            other = nik()
+            variants = [
+                registered(other, event_id=f"clash-{other}", region=r) for r in ("16.71.01", "16.71.02")
+            ]
+            replies = [
+                (r.status_code, r.json())
+                for r in await asyncio.gather(
+                    *(
+                        client.post(
+                            "/v1/events", json={"events": [variants[i % 2]]}, headers=Keys.header(keys.admin)
+                        )
+                        for i in range(4)
+                    )
+                )
+            ]
+            codes = sorted(code for code, _ in replies)
+            assert 500 not in codes and codes.count(409) >= 1 and codes[0] == 200, replies
+            for code, body in replies:
+                if code == 409:
+                    assert body["errors"][0]["code"] == "event_id_reused", body
+        with psycopg.connect(_libpq(fresh_database)) as conn:
+            assert conn.execute(
+                "SELECT count(*) FROM ledger_event WHERE event_id LIKE 'race-%'"
+            ).fetchone() == (5,)

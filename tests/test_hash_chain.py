@@ -127,6 +127,8 @@ async def test_tampering_is_found_at_that_tx(
     assert report.txs_checked == victim - 1
     response = await client.get("/v1/ledger/verify", headers=Keys.header(keys.admin))
     assert response.json()["broken_tx_seq"] == victim
+    # the head is the ledger's, not the broken tx; its hash is not vouched for
+    assert (response.json()["head_tx_seq"], response.json()["head_hash"]) == (seqs[-1], None)
 
 
 @pytest.mark.parametrize("what", ["nik column", "vault fields"])

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from tests.support import SELF, Keys, coverage_of, enrolled_bpu, nik, paid, registered
+from tests.support import SELF, Keys, corrected, coverage_of, enrolled_bpu, nik, paid, registered
 
 
 async def post(client: AsyncClient, keys: Keys, *events: dict[str, Any]) -> Any:
@@ -174,6 +174,26 @@ async def test_a_month_is_paid_once(client: AsyncClient, keys: Keys) -> None:
     )
     assert twice.status_code == 409
     assert twice.json()["errors"][0]["code"] == "month_already_paid"
+    # a payment corrected in one step (a mistyped paid_on): the months it pays are its own again
+    fixed = paid(
+        person, event_id="once-1b", months=("2025-01", "2025-02"), amount=33_600, paid_on="2025-01-04"
+    )
+    correction = corrected("fix-once", ["once-1"], replacement=fixed, reason="paid_on typo")
+    assert (await post(client, keys, correction)).status_code == 200
+    history = await client.get(f"/v1/persons/{person}/history", headers=Keys.header(keys.office))
+    in_force = {e["event_id"] for e in history.json()["events"] if e["in_force"][-1]["tx_to"] is None}
+    assert {"once-1b", "bpu-once"} <= in_force and "once-1" not in in_force
+    # the months of the payment it supersedes are free, not those of other payments in force
+    march = paid(
+        person, event_id="once-3", months=("2025-03", "2025-03"), amount=16_800, paid_on="2025-02-03"
+    )
+    assert (await post(client, keys, march)).status_code == 200
+    wider = paid(
+        person, event_id="once-1c", months=("2025-01", "2025-03"), amount=50_400, paid_on="2025-01-04"
+    )
+    refused = await post(client, keys, corrected("fix-wider", ["once-1b"], replacement=wider, reason="x"))
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["errors"][0]["code"] == "month_already_paid"
 
 
 async def test_pp49_2020_relief_accepts_168_and_refuses_16800(client: AsyncClient, keys: Keys) -> None:

@@ -348,6 +348,17 @@ async def project_claims(
     await write_rows(session, reviews, claim_ids=claim_ids, tx_seq=tx_seq)
 
 
+async def follow_rule_change(session: AsyncSession, *, tx_seq: int, recording_day: date) -> int:
+    """Bring every claim's projected rows up to a tx that changed the rules (a corrected service
+    time or holiday moves due dates); the number of claims reviewed."""
+    claim_ids = await repository.projected_claim_ids(session)
+    if claim_ids:
+        per_claim = await events_by_claim(session, claim_ids, tx_seq=tx_seq)
+        reviews = await review_events(session, per_claim, tx_seq=tx_seq, today=recording_day)
+        await write_rows(session, reviews, claim_ids=claim_ids, tx_seq=tx_seq)
+    return len(claim_ids)
+
+
 async def write_rows(
     session: AsyncSession, reviews: Mapping[str, ClaimReview], *, claim_ids: Collection[str], tx_seq: int
 ) -> None:

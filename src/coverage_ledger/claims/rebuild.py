@@ -36,6 +36,12 @@ async def _expected(session: AsyncSession) -> tuple[set[Interval], set[Interval]
     """The claim_record and claim_payment intervals the log gives, each claim reviewed again at
     every tx that changed its events."""
     touched = await repository.claim_touches(session)
+    # a rule change reviews every claim filed by then again, as the live projection does
+    first_seen: dict[str, int] = {}
+    for tx, claim_ids in sorted(touched.items(), reverse=True):
+        first_seen |= dict.fromkeys(claim_ids, tx)
+    for tx in await repository.rule_change_txs(session):
+        touched.setdefault(tx, set()).update(c for c, seen in first_seen.items() if seen <= tx)
     records: dict[str, list[tuple[int, Hashable | None]]] = {}
     payments: dict[str, list[tuple[int, Hashable | None]]] = {}
     for tx, claim_ids in sorted(touched.items()):

@@ -301,6 +301,22 @@ async def claim_touches(session: AsyncSession) -> dict[int, set[str]]:
     return touched
 
 
+async def projected_claim_ids(session: AsyncSession) -> list[str]:
+    """The claims with a current projected row, in claim_id order."""
+    rows = await raw.execute(
+        session, "SELECT claim_id FROM claim_record WHERE tx_to IS NULL ORDER BY claim_id"
+    )
+    return [r.claim_id for r in rows]
+
+
+async def rule_change_txs(session: AsyncSession) -> set[int]:
+    """The txs in which a rule entered or left force."""
+    rows = await raw.execute(
+        session, "SELECT tx_from, tx_to FROM event_knowledge WHERE type = 'rule.defined'"
+    )
+    return {tx for r in rows for tx in (r.tx_from, r.tx_to) if tx is not None}
+
+
 async def payment_ids_of(session: AsyncSession, claim_ids: Iterable[str]) -> dict[str, set[str]]:
     """Every `claim.paid` ever logged for these claims, whatever its force."""
     rows = await raw.execute(

@@ -29,7 +29,7 @@ from coverage_ledger.domain.claims import (
 from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
 from coverage_ledger.domain.informal import months_contributed, paid_months
 from coverage_ledger.domain.months import Month
-from coverage_ledger.domain.service_time import Lateness, lateness_over_payments, working_days_after
+from coverage_ledger.domain.service_time import Lateness, lateness_over_payments
 from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.schemas import DAY_DONE_FIELDS
@@ -64,7 +64,8 @@ class ClaimReview:
     The projections (lists, payouts) use this one, so a later change to the person's cover does
     not move a claim between regions or amounts behind the office's back."""
     anchor_due_on: date | None
-    """The due date under the service time known at the anchor."""
+    """The due date under the service time and holidays known at the tx, if the claim is owed
+    as known at the anchor (None otherwise)."""
     due_on: date | None
     settled_on: date | None
     lateness: Lateness | None
@@ -287,12 +288,10 @@ async def review_events(
         then, now, anchor = judge(decision_tx[claim_id]), judge(tx_seq), judge(anchor_tx[claim_id])
         decisions, payments, reversals = _steps(per_claim[claim_id], then)
         state = claim_state(decisions=decisions, payments=payments, reversals=reversals)
-        service = knowledge[anchor.tx_seq].benefits.service.get(filing.program)
-        anchor_due = (
-            working_days_after(filing.complete_on, service.working_days)
-            if service and _owed(state, anchor)
-            else None
-        )
+        # whether it is owed is fixed by the claim's own events; when it was due follows the
+        # service time and calendar known at the tx (a corrected holiday moves it)
+        owed_by = knowledge[tx_seq].benefits.due_on(filing.program, filing.complete_on)
+        anchor_due = owed_by if _owed(state, anchor) else None
         reviews[claim_id] = _review(
             filing,
             filed,
@@ -338,9 +337,10 @@ def _review(
     late: Lateness | None = None
     # owed as the lists and payouts have it: by the claim's own events (an undecided claim as
     # known at its filing), not by a later change to the person's cover
-    if service is not None and _owed(state, anchor):
+    due = table.due_on(filing.program, filing.complete_on)
+    if service is not None and due is not None and _owed(state, anchor):
         late = lateness_over_payments(
-            due=working_days_after(filing.complete_on, service.working_days),
+            due=due,
             payments=state.money_moves,
             amount=decision.amount if decision is not None and decision.approved else None,
             today=today,

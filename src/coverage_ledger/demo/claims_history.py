@@ -22,6 +22,7 @@ from coverage_ledger.domain.claim_benefit import Filing, Membership, assess
 from coverage_ledger.domain.service_time import working_days_after
 from coverage_ledger.domain.timeframes import JAKARTA
 from coverage_ledger.reference.benefit_rules import benefit_rule_events
+from coverage_ledger.reference.public_holidays import holiday_events
 
 TERMS = {
     "KPPS": ("2024-01-25", "2024-02-24"),
@@ -73,7 +74,8 @@ def claim_events(
     """(recorded_at, label, events) of the claim officers' rosters and of their claims.
 
     `new_person(district, name)`: a fresh NIK and its `person.registered` event."""
-    table = benefit_table(e.model_dump(mode="json") for e in benefit_rule_events())
+    table = benefit_table(e.model_dump(mode="json") for e in [*benefit_rule_events(), *holiday_events()])
+    off = table.days_off
     steps: dict[datetime, list[dict[str, Any]]] = {}
     labels: dict[datetime, str] = {}
     for number, case in enumerate(cases(), start=1):
@@ -101,12 +103,12 @@ def claim_events(
             ]
         )
         filed_on = case.incident + timedelta(days=6)
-        complete_on = working_days_after(filed_on, 2)
+        complete_on = working_days_after(filed_on, 2, off)
         filing = Filing(claim_id, nik, case.benefit, case.incident, filed_on, complete_on, wage=case.wage)
         amount = assess(filing, table, Membership()).amount
         program = "JKM" if case.benefit == "JKM" else "JKK"
         late = number in (7, 40)  # two claims paid after their service time
-        paid_on = working_days_after(complete_on, (2 if program == "JKM" else 5) + (4 if late else 0))
+        paid_on = working_days_after(complete_on, (2 if program == "JKM" else 5) + (4 if late else 0), off)
         filed = {
             "event_id": f"demo:{claim_id}:filed",
             "type": "claim.filed",
@@ -119,7 +121,7 @@ def claim_events(
             "wage": case.wage,
             "children": [{"level": level} for level in case.children],
         }
-        decided_on = working_days_after(complete_on, 1)
+        decided_on = working_days_after(complete_on, 1, off)
         for day, event in (
             (complete_on, filed),  # recorded once its documents are complete, a fact by then
             (
@@ -132,7 +134,7 @@ def claim_events(
             steps.setdefault(_at(day, 15), []).append(event)
             labels.setdefault(_at(day, 15), f"claims of {day.isoformat()}")
         if number == 3:  # paid to a closed account: reversed, then paid again
-            back = working_days_after(paid_on, 2)
+            back = working_days_after(paid_on, 2, off)
             steps.setdefault(_at(back, 15), []).append(
                 {
                     "event_id": f"demo:{claim_id}:reversed",
@@ -143,7 +145,7 @@ def claim_events(
                     "reversed_on": back.isoformat(),
                 }
             )
-            again = working_days_after(back, 1)
+            again = working_days_after(back, 1, off)
             steps.setdefault(_at(again, 15), []).append(_paid(claim_id, amount, again, "paid-again"))
             labels.setdefault(_at(back, 15), f"claims of {back.isoformat()}")
             labels.setdefault(_at(again, 15), f"claims of {again.isoformat()}")

@@ -1,5 +1,6 @@
 """The benefit rules as the ledger knows them: `rule.defined` payloads (plain data) of the kinds
-`jkm_benefit`, `jkk_benefit`, `claim_deadline` and `service_time`, turned into rules, and back."""
+`jkm_benefit`, `jkk_benefit`, `claim_deadline`, `service_time` and `public_holidays`, turned into
+rules, and back."""
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -7,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from coverage_ledger.domain.benefits import JkkRule, JkmRule, ScholarshipLevel
+from coverage_ledger.domain.service_time import working_days_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,16 @@ class BenefitTable:
     jkk: tuple[JkkRule, ...] = ()
     deadlines: dict[str, ClaimDeadline] = field(default_factory=dict)
     service: dict[str, ServiceTime] = field(default_factory=dict)
+    days_off: frozenset[date] = frozenset()
+    """Public holidays and cuti bersama: not working days."""
+
+    def due_on(self, program: str, complete_on: date) -> date | None:
+        """The last day of `program`'s service time for a claim complete on `complete_on` (None
+        when the table has no service time for it)."""
+        service = self.service.get(program)
+        if service is None:
+            return None
+        return working_days_after(complete_on, service.working_days, self.days_off)
 
 
 def _day(value: Any) -> date | None:
@@ -126,6 +138,7 @@ def benefit_table(definitions: Iterable[Mapping[str, Any]]) -> BenefitTable:
     jkk: list[JkkRule] = []
     deadlines: dict[str, ClaimDeadline] = {}
     service: dict[str, ServiceTime] = {}
+    days_off: set[date] = set()
     for d in definitions:
         p = d["parameters"]
         if d["kind"] == "jkm_benefit":
@@ -144,9 +157,22 @@ def benefit_table(definitions: Iterable[Mapping[str, Any]]) -> BenefitTable:
                 int(p["penalty_bp_per_day"]),
                 d["regulation"],
             )
+        elif d["kind"] == "public_holidays":
+            days_off |= holidays_from(p)
     return BenefitTable(
         tuple(sorted(jkm, key=lambda r: r.incidents_from)),
         tuple(sorted(jkk, key=lambda r: r.incidents_from)),
         deadlines,
         service,
+        frozenset(days_off),
     )
+
+
+def holidays_from(p: Mapping[str, Any]) -> set[date]:
+    """The days off of a `public_holidays` definition; each must lie in the year it names."""
+    year = int(p["year"])
+    days = {date.fromisoformat(str(day["date"])) for day in p["days"]}
+    stray = sorted(d.isoformat() for d in days if d.year != year)
+    if stray:
+        raise ValueError(f"days outside {year}: {', '.join(stray)}")
+    return days

@@ -1,7 +1,7 @@
 """Append rules of BPU events: payments against the membership (grace, lapse, once per month),
 amounts against the rule in force for their months, reactivations of lapsed memberships only."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -38,9 +38,11 @@ class _Member:
     reactivations: list[Reactivation] = field(default_factory=list)
 
 
-def _members(snapshot: Snapshot) -> dict[str, _Member]:
+def _members(snapshot: Snapshot, leaving: Collection[str]) -> dict[str, _Member]:
     members: dict[str, _Member] = {}
     for event in snapshot.informal_events:
+        if event.event_id in leaving:  # superseded by this batch: its months are free again
+            continue
         member = members.setdefault(event.payload["nik"], _Member())
         if event.type == "informal.enrolled":
             member.enrolments.append(
@@ -54,9 +56,15 @@ def _members(snapshot: Snapshot) -> dict[str, _Member]:
 
 
 def check_informal(
-    *, principal: Principal, prepared: Sequence[PreparedEvent], snapshot: Snapshot, recording_day: date
+    *,
+    principal: Principal,
+    prepared: Sequence[PreparedEvent],
+    snapshot: Snapshot,
+    recording_day: date,
+    leaving: Collection[str],
 ) -> None:
-    """Every BPU rule of the batch, events taken in order; refusals are 409, bad amounts 422."""
+    """Every BPU rule of the batch, events taken in order, against the stored events it leaves
+    in force (`leaving`: those it supersedes); refusals are 409, bad amounts 422."""
     bpu = [
         p
         for p in prepared
@@ -64,7 +72,7 @@ def check_informal(
     ]
     if not bpu:
         return
-    members = _members(snapshot)
+    members = _members(snapshot, leaving)
     rules = rule_table(snapshot.rules)
     conflicts: list[ErrorItem] = []
     invalid: list[ErrorItem] = []

@@ -46,6 +46,8 @@ class Plan:
     changed_niks: set[str]
     """Persons with an event entering or leaving force: their coverage spans are recomputed. (A
     rule change alone changes none: whether a month covers does not depend on the grace length.)"""
+    rules_changed: bool = False
+    """A rule entered or left force: the claims' due dates follow the service time and holidays."""
 
 
 async def plan_append(
@@ -89,7 +91,13 @@ async def plan_append(
     )
     # after the key's rights over what the batch names: a refusal by the BPU rules would tell of
     # a payment the key may not correct
-    check_informal(principal=principal, prepared=fresh, snapshot=snapshot, recording_day=recording_day)
+    check_informal(
+        principal=principal,
+        prepared=fresh,
+        snapshot=snapshot,
+        recording_day=recording_day,
+        leaving={e for e, _ in leaving},
+    )
     registrations_touched = await check_registrations(
         session, entering=entering, leaving=leaving, kinds=kinds, paths=paths
     )
@@ -147,6 +155,7 @@ async def plan_append(
             for e in [*entering, *(e for e, _ in leaving)]
             if (nik := kinds[e][1]) and not kinds[e][0].startswith("claim.")
         },
+        rules_changed=any(kinds[e][0] == "rule.defined" for e in [*entering, *(e for e, _ in leaving)]),
     )
 
 

@@ -150,17 +150,23 @@ async def write_events(
     tx_id: uuid.UUID,
     rows: Sequence[EventRow],
     positions: Sequence[int] | None = None,
-) -> None:
+    skip_committed: bool = False,
+) -> int:
     """Write the events of one tx into the log under its provisional id, at `positions` in the tx
-    (default 0, 1, 2...)."""
+    (default 0, 1, 2...); the number written.
+
+    `skip_committed`: a small batch skips the ids another tx committed meanwhile (after waiting
+    for it), so the caller can tell a concurrent identical re-send from a clash. Otherwise, and
+    for a large batch (COPY), a taken id raises `psycopg.errors.UniqueViolation`."""
     places = list(positions) if positions is not None else list(range(len(rows)))
     if len(rows) <= COPY_THRESHOLD:
-        await raw.execute(
+        return await raw.execute_count(
             session,
             "INSERT INTO ledger_event (event_id, tx_id, position, type, nik, carried_by, payload, digest) "
             "SELECT e, %(tx_id)s, p, t, n, c, d, g FROM unnest(%(ids)s::text[], %(types)s::text[], "
             "%(niks)s::text[], %(carried)s::text[], %(payloads)s::jsonb[], %(digests)s::text[], "
-            "%(positions)s::int[]) AS x(e, t, n, c, d, g, p)",
+            "%(positions)s::int[]) AS x(e, t, n, c, d, g, p)"
+            + (" ON CONFLICT (event_id) DO NOTHING" if skip_committed else ""),
             {
                 "positions": places,
                 "tx_id": tx_id,
@@ -172,7 +178,6 @@ async def write_events(
                 "digests": [r.digest for r in rows],
             },
         )
-        return
     conn = await driver_connection(session)
     async with (
         conn.cursor() as cursor,
@@ -193,6 +198,7 @@ async def write_events(
                     row.digest,
                 )
             )
+    return len(rows)
 
 
 _STORED_EVENT = (

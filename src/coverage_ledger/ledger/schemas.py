@@ -179,7 +179,7 @@ class MembershipReactivated(_Event):
 
 class RuleDefined(_Event):
     """A rule table entry (rates, reliefs, grace, officer rate, benefits, claim deadlines, service
-    times) with its regulation and source; admin only."""
+    times, a year's public holidays) with its regulation and source; admin only."""
 
     type: Literal["rule.defined"]
     rule_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -192,6 +192,7 @@ class RuleDefined(_Event):
         "jkk_benefit",
         "claim_deadline",
         "service_time",
+        "public_holidays",
     ]
     parameters: dict[str, int | str | list[str] | list[dict[str, int | str | None]] | None]
     regulation: Text
@@ -319,11 +320,11 @@ class VerifyResponse(BaseModel):
     """Outcome of recomputing the whole hash chain."""
 
     ok: bool
-    txs_checked: int
-    head_tx_seq: int
-    head_hash: str | None
-    broken_tx_seq: int | None = None
-    reason: str | None = None
+    txs_checked: int = Field(description="Txs that checked out, from tx 1.")
+    head_tx_seq: int = Field(description="The ledger's newest tx.")
+    head_hash: str | None = Field(description="Its hash, when the chain up to it checks out; else null.")
+    broken_tx_seq: int | None = Field(default=None, description="The first tx that does not check out.")
+    reason: str | None = Field(default=None, description="What does not check out there.")
 
 
 class HeadResponse(BaseModel):

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from psycopg.errors import UniqueViolation
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.claims.projection import ClaimChange, project_claims
+from coverage_ledger.claims.projection import ClaimChange, follow_rule_change, project_claims
 from coverage_ledger.coverage.spans import refresh_spans
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.timeframes import format_instant, jakarta_date
@@ -175,9 +175,17 @@ async def append_events(
         return AppendResult(newest.tx_seq, newest.recorded_at, 0, len(originals))
     # the day the tx will be recorded on, for enrolments that do not state registered_on
     recording_day = jakarta_date(recorded_at or now)
-    plan = await plan_append(
-        session, principal=principal, fresh=fresh, snapshot=snapshot, recording_day=recording_day
-    )
+    try:
+        plan = await plan_append(
+            session, principal=principal, fresh=fresh, snapshot=snapshot, recording_day=recording_day
+        )
+    except (Conflict, InvalidInput):
+        # refused perhaps only because another request committed this very batch meanwhile (a
+        # client's retry): then it is a duplicate, as it would have been a moment later
+        taken = await _taken_meanwhile(session, fresh=fresh, originals=originals)
+        if taken is None:
+            raise
+        return taken
     if validate_only:
         # the head it was checked against (an empty ledger has none: the check's own moment)
         checked_at = await repository.tx_recorded_at(session, snapshot.tx_seq) or now
@@ -185,9 +193,16 @@ async def append_events(
 
     tx_id = uuid.uuid4()
     try:
-        await repository.write_events(session, tx_id=tx_id, rows=[p.row for p in fresh])
-    except IntegrityError as exc:  # the same event_id committed meanwhile by another request
-        raise Conflict("an event of this batch was appended concurrently; resend the batch") from exc
+        written = await repository.write_events(
+            session, tx_id=tx_id, rows=[p.row for p in fresh], skip_committed=True
+        )
+    except UniqueViolation as exc:  # a large batch: an event_id committed meanwhile by another request
+        raise _appended_concurrently() from exc
+    if written < len(fresh):
+        taken = None if written else await _taken_meanwhile(session, fresh=fresh, originals=originals)
+        if taken is None:
+            raise _appended_concurrently()
+        return taken
     await projections.write_vault(
         session,
         [
@@ -227,6 +242,9 @@ async def append_events(
         await project_claims(
             session, principal=principal, change=change, tx_seq=outcome.tx_seq, recording_day=recording_day
         )
+    if plan.rules_changed:
+        followed = await follow_rule_change(session, tx_seq=outcome.tx_seq, recording_day=recording_day)
+        log.info("tx %d: a rule changed; %d claim(s) reviewed again", outcome.tx_seq, followed)
     erased = sorted({p.source.nik for p in fresh if isinstance(p.source, PersonErased)})
     if erased:
         gone = await projections.erase_vault(session, erased)
@@ -248,6 +266,28 @@ async def append_events(
         " [backfill]" if recorded_at is not None else "",
     )
     return AppendResult(outcome.tx_seq, outcome.recorded_at, len(fresh), len(originals))
+
+
+def _appended_concurrently() -> Conflict:
+    return Conflict("an event of this batch was appended concurrently; resend the batch")
+
+
+async def _taken_meanwhile(
+    session: AsyncSession, *, fresh: list[PreparedEvent], originals: list[repository.StoredEvent]
+) -> AppendResult | None:
+    """If another request committed every event of the batch since it was read, identically,
+    the batch as a duplicate of it; None if some are not committed. The same id with other
+    content is a 409 naming it."""
+    stored = await repository.events_by_id(session, (p.row.event_id for p in fresh))
+    if len(stored) < len(fresh):
+        return None
+    salts = {}
+    if any(isinstance(p.source, PersonRegistered) for p in fresh):
+        salts = await projections.vault_entries(session, (p.row.event_id for p in fresh))
+    _, taken = _split_duplicates(fresh, stored, salts)
+    everything = [*originals, *taken]
+    newest = max(everything, key=lambda e: e.tx_seq)
+    return AppendResult(newest.tx_seq, newest.recorded_at, 0, len(everything))
 
 
 async def _commit(

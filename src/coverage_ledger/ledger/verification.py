@@ -20,7 +20,9 @@ class VerifyReport:
     ok: bool
     txs_checked: int
     head_tx_seq: int
+    """The ledger's newest tx."""
     head_hash: str | None
+    """Its hash, once every tx up to it checked out (None at a break in the chain)."""
     broken_tx_seq: int | None = None
     reason: str | None = None
     from_hash_tx_seq: int | None = None
@@ -87,7 +89,9 @@ async def verify_ledger(session: AsyncSession, *, from_hash: str | None = None) 
                     if expected != link.hash:
                         problem = "the tx header does not hash to the stored hash"
             if problem is not None:
-                return VerifyReport(False, checked, link.tx_seq, None, link.tx_seq, problem, found)
+                head = await repository.read_head(session)
+                newest = head.tx_seq if head is not None else link.tx_seq
+                return VerifyReport(False, checked, newest, None, link.tx_seq, problem, found)
             checked += 1
             if link.hash == from_hash:
                 found = link.tx_seq

@@ -11,7 +11,7 @@ from coverage_ledger.domain.timeframes import GENESIS_RECORDED_AT
 from coverage_ledger.ledger import repository
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
-from coverage_ledger.reference import benefit_rules, regions, rules
+from coverage_ledger.reference import benefit_rules, public_holidays, regions, rules
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ async def ensure_reference_data(session: AsyncSession) -> list[int]:
         (regions.DATASET, regions.region_event_id("11"), regions.region_events),
         (rules.DATASET, f"{rules.DATASET}:bpu-grace", rules.rule_events),
         (benefit_rules.DATASET, f"{benefit_rules.DATASET}:jkm-pp82-2019", benefit_rules.benefit_rule_events),
+        (public_holidays.DATASET, f"{public_holidays.DATASET}:holidays-2015", public_holidays.holiday_events),
     ]
     for name, probe, build in datasets:
         if await repository.events_by_id(session, [probe]):

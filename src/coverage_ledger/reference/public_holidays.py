@@ -1,0 +1,70 @@
+"""The public holidays and cuti bersama of Indonesia, one `public_holidays` rule per year: the days
+that are not working days when a claim's service time ("hari kerja") is counted.
+
+The dates come from the `holidays` package (its Indonesian calendar follows the yearly joint
+decree of three ministers). They enter the ledger as data, so a due date read years later does
+not move when the package is upgraded; a date the package marks as estimated (an Islamic holiday
+not yet fixed by the government) is stored as such and is corrected by an ordinary, dated tx."""
+
+from datetime import date
+from importlib.metadata import version
+
+import holidays
+
+from coverage_ledger.ledger.schemas import RuleDefined
+from coverage_ledger.reference.rules import Sourced, rule_event
+
+DATASET = "rules:holidays-2015-2027"
+"""Name of this calendar in genesis tx sources and event ids."""
+
+YEARS = range(2015, 2028)
+"""From PP 44/2015, which set the service times, to the last year the government has decided."""
+
+SOURCE = Sourced(
+    regulation="SKB Menteri Agama, Menteri Ketenagakerjaan dan MenPAN-RB "
+    "on libur nasional and cuti bersama (yearly)",
+    source=f"python-holidays {version('holidays')}, Indonesia, categories public and government",
+    uncertain="the sources do not say whether BPJS Ketenagakerjaan's working days skip cuti bersama as "
+    "they skip public holidays; both are counted as days off here, and each day says which it is",
+)
+
+_ESTIMATED = " (perkiraan)"
+
+
+def _days_of(year: int, category: str) -> dict[date, str]:
+    calendar = holidays.country_holidays("ID", years=year, language="id", categories=(category,))
+    return dict(calendar.items())
+
+
+def holiday_parameters(year: int) -> dict[str, object]:
+    """A year's days off as `public_holidays` parameters: date, name, `public` or `joint_leave`
+    (cuti bersama), and 1 where the date is an estimate."""
+    days: dict[date, dict[str, int | str | None]] = {}
+    for category, label in (("public", "public"), ("government", "joint_leave")):
+        for day, name in _days_of(year, category).items():
+            if day in days:  # two holidays on one day: one day off, both names
+                days[day]["name"] = f"{days[day]['name']}; {name}"
+                continue
+            estimated = _ESTIMATED in name
+            days[day] = {
+                "date": day.isoformat(),
+                "name": name.replace(_ESTIMATED, ""),
+                "category": label,
+                "estimated": int(estimated),
+            }
+    return {"year": year, "days": [days[d] for d in sorted(days)]}
+
+
+def holiday_events() -> list[RuleDefined]:
+    """The calendar as `rule.defined` events, one per year."""
+    return [
+        rule_event(
+            DATASET,
+            f"holidays-{year}",
+            "public_holidays",
+            holiday_parameters(year),
+            SOURCE.regulation,
+            SOURCE,
+        )
+        for year in YEARS
+    ]

@@ -1,0 +1,103 @@
+"""Public holidays and cuti bersama: the days a claim's service time ("hari kerja") skips, kept in
+the ledger as a rule per year and corrected like any other rule."""
+
+from datetime import date
+
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.domain.benefit_table import benefit_table
+from coverage_ledger.ledger.rebuild import rebuild_check
+from coverage_ledger.reference.benefit_rules import benefit_rule_events
+from coverage_ledger.reference.public_holidays import DATASET, holiday_events, holiday_parameters
+from tests.claims_support import append, approved, claim, filed, kpps_2024, paid, post
+from tests.support import Keys, corrected
+
+HOLIDAYS_2024 = f"{DATASET}:holidays-2024"
+
+
+def test_the_2024_calendar_holds_lebaran_and_its_cuti_bersama() -> None:
+    days = {d["date"]: d for d in holiday_parameters(2024)["days"]}  # type: ignore[union-attr]
+    assert days["2024-04-10"]["category"] == "public"  # Hari Raya Idul Fitri
+    assert days["2024-04-11"]["category"] == "public"
+    for joint in ("2024-04-08", "2024-04-09", "2024-04-12", "2024-04-15"):
+        assert days[joint]["category"] == "joint_leave"
+    assert days["2024-08-17"]["name"] == "Hari Kemerdekaan Republik Indonesia"
+    assert days["2024-02-14"]["category"] == "public"  # election day
+    assert all(d["estimated"] == 0 for d in days.values())
+    assert "2024-04-16" not in days
+
+
+def test_every_shipped_year_is_in_the_table_and_moves_due_dates() -> None:
+    events = [e.model_dump(mode="json") for e in [*benefit_rule_events(), *holiday_events()]]
+    table = benefit_table(events)
+    assert {d.year for d in table.days_off} == set(range(2015, 2028))
+    # complete on Friday 5 April 2024: three working days after Lebaran, not 10 April
+    assert table.due_on("JKM", date(2024, 4, 5)) == date(2024, 4, 18)
+    without = benefit_table(e for e in events if e["kind"] != "public_holidays")
+    assert without.due_on("JKM", date(2024, 4, 5)) == date(2024, 4, 10)
+    # JKK: seven working days from Thursday 19 December 2024 skip Christmas, its cuti bersama
+    # and New Year's Day
+    assert table.due_on("JKK", date(2024, 12, 19)) == date(2025, 1, 2)
+    assert without.due_on("JKK", date(2024, 12, 19)) == date(2024, 12, 30)
+
+
+async def test_a_claim_complete_before_lebaran_is_due_after_it_and_a_corrected_calendar_moves_it(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("C-lebaran", person, incident="2024-02-14", filed_on="2024-04-01", complete_on="2024-04-05"),
+        approved("C-lebaran", "2024-04-05"),
+    )
+    await append(client, keys.office, paid("C-lebaran", 42_000_000, "2024-04-18"))
+    body = await claim(client, keys.office, "C-lebaran")
+    assert body["due_date"] == "2024-04-18"
+    assert (body["late"], body["days_late"], body["penalty_amount"]) == (False, 0, 0)
+    before_correction = body["as_of"]["tx_seq"]
+
+    # the government's calendar is corrected: the April cuti bersama are working days after all
+    rule = next(e for e in holiday_events() if e.event_id == HOLIDAYS_2024).model_dump(mode="json")
+    rule["event_id"] = "holidays-2024-fixed"
+    rule["parameters"]["days"] = [d for d in rule["parameters"]["days"] if d["category"] == "public"]
+    await append(client, keys.admin, corrected("fix-2024", [HOLIDAYS_2024], replacement=rule))
+    now = await claim(client, keys.office, "C-lebaran")
+    assert now["due_date"] == "2024-04-12"  # 8, 9 and 12 April count now
+    assert (now["late"], now["days_late"], now["penalty_amount"]) == (True, 6, 2_520_000)
+    then = await claim(client, keys.office, "C-lebaran", known_at=f"tx:{before_correction}")
+    assert (then["due_date"], then["late"]) == ("2024-04-18", False)
+    # the list follows the corrected calendar too, and the log rebuilds it so
+    assert await _listed_due(client, keys, known_at=None) == "2024-04-12"
+    assert await _listed_due(client, keys, known_at=f"tx:{before_correction}") == "2024-04-18"
+    assert await rebuild_check(session) == []
+
+
+async def _listed_due(client: AsyncClient, keys: Keys, *, known_at: str | None) -> str:
+    params = {"known_at": known_at} if known_at else {}
+    response = await client.get("/v1/claims", params=params, headers=Keys.header(keys.office))
+    assert response.status_code == 200, response.text
+    (item,) = [i for i in response.json()["items"] if i["claim_id"] == "C-lebaran"]
+    due: str = item["due_date"]
+    return due
+
+
+async def test_a_holiday_outside_the_year_it_names_is_refused(client: AsyncClient, keys: Keys) -> None:
+    rule = {
+        "event_id": "holidays-stray",
+        "type": "rule.defined",
+        "rule_id": "holidays-2030",
+        "kind": "public_holidays",
+        "parameters": {
+            "year": 2030,
+            "days": [{"date": "2031-01-01", "name": "Tahun Baru", "category": "public"}],
+        },
+        "regulation": "SKB",
+        "source": "test",
+    }
+    response = await post(client, keys.admin, rule)
+    assert response.status_code == 422, response.text
+    error = response.json()["errors"][0]
+    assert (error["code"], error["field"]) == ("malformed_rule", "events[0].parameters")
+    assert "2031-01-01" in error["message"]
