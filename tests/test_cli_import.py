@@ -51,6 +51,39 @@ def test_import_commits_the_valid_rows_and_writes_the_errors_beside_the_file(cli
     assert "already committed" in again.output
 
 
+def test_an_error_file_that_cannot_be_written_does_not_turn_a_commit_into_a_failure(cli_env: Path) -> None:
+    roster = cli_env / "kpps.csv"
+    roster.write_bytes(roster_csv([officer_row(nik()), officer_row("3.27E+15")]))
+    nowhere = cli_env / "missing-directory" / "errors.csv"
+    result = runner.invoke(
+        app,
+        [
+            "import",
+            str(roster),
+            "--committee",
+            "KPU-16.71",
+            "--policy",
+            "accept_valid",
+            "--errors",
+            str(nowhere),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "succeeded" in result.output and "could not write the row errors" in result.output
+    assert "/errors has them" in result.output and not nowhere.exists()
+
+
+def test_a_file_whose_every_row_was_refused_is_checked_again_when_sent_again(cli_env: Path) -> None:
+    roster = cli_env / "late.csv"
+    roster.write_bytes(roster_csv([officer_row(nik(), role="KETUA")]))
+    options = ["import", str(roster), "--committee", "KPU-16.71", "--policy", "accept_valid"]
+    first = runner.invoke(app, options)
+    assert first.exit_code == 0 and "unknown_role" in (cli_env / "late.csv.errors.csv").read_text()
+    again = runner.invoke(app, options)
+    assert again.exit_code == 0, again.output
+    assert "already committed" not in again.output  # it wrote nothing: no twin to return
+
+
 def test_import_fails_with_status_1_when_a_row_is_bad_under_all_or_nothing(cli_env: Path) -> None:
     roster = cli_env / "bad.csv"
     roster.write_bytes(roster_csv([officer_row(nik()), officer_row(role="KETUA")]))

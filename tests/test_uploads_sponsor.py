@@ -245,6 +245,21 @@ async def test_a_sponsor_row_refused_by_the_membership_rules_names_its_column(up
     ]
 
 
+async def test_a_row_refused_for_its_amount_pays_nothing_so_the_next_row_may_pay_those_months(
+    uploader: Uploader,
+) -> None:
+    person = nik(born=date(1985, 3, 12), female=False)
+    wrong = sponsor_row(person, months=("2025-01", "2025-02"), amount="70000")
+    right = sponsor_row(person, months=("2025-02", "2025-03"), amount="33600")
+    status = await uploader.run(
+        sponsor_csv([wrong, right]), key=uploader.keys.sponsor, kind="sponsor_roster", policy="accept_valid"
+    )
+    errors = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
+    assert [(e["row"], e["code"]) for e in errors] == [("2", "amount_mismatch")]
+    assert (status["rows_accepted"], status["rows_rejected"]) == (1, 1)
+    assert (await coverage_of(uploader.client, uploader.keys, person, "2025-03-15"))["status"] == "covered"
+
+
 async def test_a_month_a_spreadsheet_turned_into_its_first_day_is_that_month(uploader: Uploader) -> None:
     """Typed as 2025-01 into a spreadsheet cell, a month comes back as the date 2025-01-01."""
     row = sponsor_row()

@@ -359,8 +359,15 @@ def import_roster(
             written = 0
             if record.rows_rejected or record.problem:
                 target = errors or file.with_name(file.name + ".errors.csv")
-                written = await write_error_file(sessionmaker, upload_id=record.upload_id, target=target)
-                console.print(f"{written} error(s) written to {target}")
+                try:
+                    written = await write_error_file(sessionmaker, upload_id=record.upload_id, target=target)
+                except OSError as exc:  # the upload stands whatever happens to this copy of its errors
+                    console.print(
+                        f"[yellow]warning:[/yellow] could not write the row errors to {target} "
+                        f"({exc.strerror or exc}); GET /v1/uploads/{record.upload_id}/errors has them"
+                    )
+                else:
+                    console.print(f"{written} error(s) written to {target}")
             return record, earlier, written
         finally:
             await engine.dispose()

@@ -107,8 +107,10 @@ def check_informal(
         if refusal is not None:
             conflicts.append(_refused(item, refusal))
             continue
-        invalid += _amount_errors(item, event, payment, member, rules)
-        member.payments.append(payment)
+        wrong_amount = _amount_errors(item, event, payment, member, rules)
+        invalid += wrong_amount
+        if not wrong_amount:  # a refused payment pays nothing: later ones may pay its months
+            member.payments.append(payment)
     if conflicts:
         raise Conflict(
             f"{len(conflicts)} BPU event(s) contradict the membership; nothing was written", conflicts

@@ -55,14 +55,16 @@ async def find_committed_twin(
     key_region_prefix: str | None,
 ) -> Any | None:
     """The earlier upload of the same file with the same options, checked within the same key
-    region (another region would judge its rows differently), that committed, if any."""
+    region (another region would judge its rows differently), that committed a tx, if any. One
+    that wrote nothing (every row refused, say over an overlap corrected since) is no twin: the
+    same file sent again is checked again."""
     return (
         await raw.execute(
             session,
             f"SELECT {UPLOAD_COLUMNS} FROM upload WHERE committee = %(committee)s AND kind = %(kind)s "
             "AND file_sha256 = %(sha)s AND policy = %(policy)s AND mode = %(mode)s AND NOT dry_run "
             "AND key_region_prefix IS NOT DISTINCT FROM %(region)s "
-            "AND status = 'succeeded' ORDER BY submitted_at LIMIT 1",
+            "AND status = 'succeeded' AND tx_seq IS NOT NULL ORDER BY submitted_at LIMIT 1",
             {
                 "committee": committee,
                 "kind": kind,
