@@ -271,6 +271,31 @@ async def test_the_invoice_prices_officer_months_per_region(uploader: Uploader) 
     ]
 
 
+async def test_a_replacing_rosters_invoice_is_the_change_it_makes(uploader: Uploader) -> None:
+    kept, shortened, dropped, added = (nik() for _ in range(4))
+    first = await uploader.run(roster_csv([officer_row(p) for p in (kept, shortened, dropped)]))
+    assert first["outcome"]["invoice_total"] == 3 * 2 * 16_800
+    rows = [
+        officer_row(kept),
+        officer_row(shortened, term=("2024-02-01", "2024-02-23")),  # two months become one
+        officer_row(added, region="16.71.02"),
+    ]
+    again = await uploader.run(roster_csv(rows), mode="replace_roster")
+    assert again["status"] == "succeeded", again
+    assert (again["outcome"]["corrected"], again["outcome"]["retracted"]) == (1, 1)
+    # the newcomer's two months, less the shortened month, less the dropped officer's two
+    assert again["outcome"]["invoice_total"] == (2 - 1 - 2) * 16_800
+    response = await uploader.client.get(
+        f"/v1/uploads/{again['upload_id']}/invoice",
+        headers={"Authorization": f"Bearer {uploader.keys.committee}"},
+    )
+    assert response.text.strip().splitlines() == [
+        "region_code,officers,officer_months,amount,rule_id",
+        "16.71.01,-1,-3,-50400,officer-rate-inpres-2-2021",
+        "16.71.02,1,2,33600,officer-rate-inpres-2-2021",
+    ]
+
+
 async def test_known_persons_are_enrolled_again_without_a_second_registration(uploader: Uploader) -> None:
     people = [nik() for _ in range(3)]
     await uploader.run(roster_csv([officer_row(p) for p in people]))

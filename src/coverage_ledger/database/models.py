@@ -348,11 +348,13 @@ class UploadInvoice(Base):
     region_code: Mapped[str] = mapped_column(Text)
     """Region code of the enrolments (as written in the roster)."""
     officers: Mapped[int] = mapped_column(BigInteger)
-    """Officers enrolled by this upload in the region."""
+    """Officers enrolled by this upload in the region, less those a replacement retracted."""
     officer_months: Mapped[int] = mapped_column(BigInteger)
-    """Sum over those officers of the calendar months their cover touches."""
+    """Calendar months their cover touches; a changed term counts the difference from its old
+    one, a retracted one its months as negative."""
     amount: Mapped[int] = mapped_column(BigInteger)
-    """Rupiah owed: officer months × the monthly rate of the rule in force."""
+    """Rupiah owed (negative: a credit): officer months × the monthly rate of the rule in force
+    on each officer's first day of cover."""
     rule_id: Mapped[str] = mapped_column(Text)
     """The officer contribution rule applied."""
 

@@ -275,6 +275,11 @@ def error_csv_response(sessionmaker: Any, upload_id: uuid.UUID) -> StreamingResp
 @router.get(
     "/uploads/{upload_id}/invoice",
     summary="Contributions owed for a committed officer roster, per region, as CSV",
+    description=(
+        "Officer months × the officer rate in force on each officer's first day of cover, per "
+        "region of enrolment. For a `replace_roster` upload, the change it makes: changed rows "
+        "less what their old terms cost, and negative lines (credits) for retracted officers."
+    ),
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
 )

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.coverage.spans import refresh_spans
-from coverage_ledger.domain.rule_table import RuleTable, rule_table
+from coverage_ledger.domain.rule_table import rule_table
 from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.ledger import projections
@@ -25,6 +25,7 @@ from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.uploads import repository, staging
 from coverage_ledger.uploads.cells import first_month_first, refuse_month_first
 from coverage_ledger.uploads.formats import FileRejected, Table
+from coverage_ledger.uploads.invoice import roster_invoice
 from coverage_ledger.uploads.job import PROGRESS_SECONDS, Job, Progress
 from coverage_ledger.uploads.officer_rows import RosterContext, check_header
 from coverage_ledger.uploads.parsing import Chunk, read_chunk
@@ -202,7 +203,9 @@ class OfficerRosterJob(Job):
         recording_day = jakarta_date(self.clock())
         corrections = await self._corrections(replace)
         rules = rule_table(await projections.rule_definitions(work, tx_seq=snapshot))
-        invoice = await self._invoice(recording_day, rules)
+        invoice = await roster_invoice(
+            work, recording_day=recording_day, rules=rules, corrections=corrections
+        )
         tx_id = uuid.uuid4()
         await repository.savepoint(work, "roster")
         mark = time.monotonic()
@@ -227,7 +230,9 @@ class OfficerRosterJob(Job):
             corrections = await self._corrections(replace)
             written = await self._write(tx_id, corrections)
             warnings = await self._warnings(recording_day, anyone_known=written[0] < written[1])
-            invoice = await self._invoice(recording_day, rules)
+            invoice = await roster_invoice(
+                work, recording_day=recording_day, rules=rules, corrections=corrections
+            )
         if not any(written) and not corrections.events:
             self.outcome = {"written": False, **corrections.summary(self.counts), "invoice_total": 0}
             await work.commit()
@@ -350,21 +355,3 @@ class OfficerRosterJob(Job):
                 self.work, tx_id=tx_id, rows=corrections.events, positions=corrections.positions
             )
         return written
-
-    async def _invoice(self, recording_day: date, rules: RuleTable) -> list[tuple[str, int, int, int, str]]:
-        """Contributions owed per region: officer months × the officer rate in force on each
-        officer's first day of cover."""
-        lines: dict[str, tuple[int, int, int, set[str]]] = {}
-        for region, cover_from, officers, months in await staging.accepted_cover_starts(
-            self.work, recording_day=recording_day
-        ):
-            rate = rules.officer_rate_on(cover_from)
-            count, total_months, amount, rule_ids = lines.get(region, (0, 0, 0, set()))
-            if rate is not None:
-                amount += months * rate.monthly_rate
-                rule_ids = rule_ids | {rate.rule_id}
-            lines[region] = (count + officers, total_months + months, amount, rule_ids)
-        return [
-            (region, count, months, amount, ",".join(sorted(rule_ids)) or "none")
-            for region, (count, months, amount, rule_ids) in sorted(lines.items())
-        ]

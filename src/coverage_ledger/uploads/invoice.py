@@ -1,0 +1,61 @@
+"""What a committed officer roster costs: officer months × the officer rate in force on each
+officer's first day of cover, per region of enrolment.
+
+A replacement's invoice is the change it makes to what the committee owes: its new rows in full,
+its changed rows less what their old terms cost, and a credit (negative months and rupiah) for
+the terms it retracts. A region's line may so be a credit as a whole."""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.domain.officer import months_touched
+from coverage_ledger.domain.rule_table import RuleTable
+from coverage_ledger.ledger import repository as ledger_repository
+from coverage_ledger.ledger.person_events import officer_term
+from coverage_ledger.uploads import staging
+from coverage_ledger.uploads.replacement import RosterCorrections
+
+InvoiceLine = tuple[str, int, int, int, str]
+"""(region_code, officers, officer months, rupiah, rule ids)."""
+
+
+@dataclass
+class _Line:
+    officers: int = 0
+    months: int = 0
+    amount: int = 0
+    rule_ids: set[str] = field(default_factory=set)
+
+    def add(self, rules: RuleTable, cover_from: date, officers: int, months: int) -> None:
+        """Officers whose cover starts on `cover_from`, touching `months` months (both negative
+        for a credit), at the rate in force on that day."""
+        self.officers += officers
+        self.months += months
+        rate = rules.officer_rate_on(cover_from)
+        if rate is not None:
+            self.amount += months * rate.monthly_rate
+            self.rule_ids.add(rate.rule_id)
+
+
+async def roster_invoice(
+    session: AsyncSession, *, recording_day: date, rules: RuleTable, corrections: RosterCorrections
+) -> list[InvoiceLine]:
+    """The invoice lines of the staged roster's accepted rows and the corrections it writes."""
+    lines: dict[str, _Line] = {}
+    for region, cover_from, officers, months in await staging.accepted_cover_starts(
+        session, recording_day=recording_day
+    ):
+        lines.setdefault(region, _Line()).add(rules, cover_from, officers, months)
+    # each old term a correction supersedes (a changed row's, counted above as new, or a
+    # retracted one) is taken off: its officer and its months
+    superseded = [target for e in corrections.events for target in e.payload["supersedes"]]
+    for event_id, stored in (await ledger_repository.events_by_id(session, superseded)).items():
+        term = officer_term(event_id, stored.payload, stored.recorded_at)
+        months = months_touched(term.covers_from, term.valid_to)
+        lines.setdefault(term.region_code, _Line()).add(rules, term.covers_from, -1, -months)
+    return [
+        (region, line.officers, line.months, line.amount, ",".join(sorted(line.rule_ids)) or "none")
+        for region, line in sorted(lines.items())
+    ]
