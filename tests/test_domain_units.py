@@ -136,3 +136,4 @@ def test_unicode_digits_are_not_a_nik() -> None:
     result = parse_nik(arabic_indic, known_districts=DISTRICTS, field="nik")
     assert isinstance(result, ErrorItem)
     assert result.code == "nik_not_16_digits"
+    assert "another script or full-width" in result.message

@@ -143,6 +143,8 @@ def test_a_phone_cell_is_an_indonesian_number_not_repeated_in_its_error(phone: s
         ({"sex": "Perempuan"}, ("F", "KPPS", date(2024, 1, 25))),
         ({"role": "Ketua KPPS"}, ("F", "KPPS", date(2024, 1, 25))),
         ({"role": "anggota  pps"}, ("F", "PPS", date(2024, 1, 25))),
+        ({"role": "Sekretariat PPK"}, ("F", "SEKRETARIAT_PPK", date(2024, 1, 25))),
+        ({"role": "sekretariat-pps"}, ("F", "SEKRETARIAT_PPS", date(2024, 1, 25))),
         ({"term_start": "25 Januari 2024"}, ("F", "KPPS", date(2024, 1, 25))),
         ({"term_start": "25-Jan-2024"}, ("F", "KPPS", date(2024, 1, 25))),
         ({"term_start": "2024/01/25"}, ("F", "KPPS", date(2024, 1, 25))),

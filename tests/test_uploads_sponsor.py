@@ -14,7 +14,7 @@ from coverage_ledger.ledger.schemas import AppendRequest
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.uploads import sponsor_job
 from tests.rosters import SPONSOR_HEADER, Uploader, roster_csv, sponsor_csv, sponsor_row
-from tests.support import coverage_of, nik, registered
+from tests.support import Keys, coverage_of, enrolled_bpu, nik, registered
 
 
 @pytest.mark.slow
@@ -229,6 +229,31 @@ async def test_a_sponsor_row_phone_is_checked_too(uploader: Uploader) -> None:
     )
     errors = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
     assert [(e["row"], e["column"], e["code"]) for e in errors] == [("3", "phone", "phone_leading_zero_lost")]
+
+
+async def test_a_worker_whose_membership_lies_outside_the_sponsors_region_is_told_so_without_where(
+    uploader: Uploader,
+) -> None:
+    person = nik(born=date(1985, 3, 12), female=False)
+    membership = enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-01-01") | {
+        "region_code": "32.01.01"
+    }
+    response = await uploader.client.post(
+        "/v1/events",
+        json={"events": [registered(person, region="32.01.01"), membership]},
+        headers=Keys.header(uploader.keys.admin),
+    )
+    assert response.status_code == 200, response.text
+    status = await uploader.run(
+        sponsor_csv([sponsor_row(person)]),
+        key=uploader.keys.sponsor,
+        kind="sponsor_roster",
+        policy="accept_valid",
+    )
+    errors = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
+    assert [(e["row"], e["column"], e["code"]) for e in errors] == [("2", "nik", "membership_outside_region")]
+    assert "32" not in errors[0]["message"]
+    assert status["rows_accepted"] == 0
 
 
 async def test_a_sponsor_row_refused_by_the_membership_rules_names_its_column(uploader: Uploader) -> None:

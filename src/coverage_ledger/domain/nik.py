@@ -112,9 +112,11 @@ def parse_nik(raw: object, *, known_districts: Container[str], field: str | None
                 "NIK has spaces, dots or dashes between its digits: write the 16 digits alone",
                 field=field,
             )
+        foreign = any(c.isdigit() and not c.isascii() for c in text)
         return ErrorItem(
             "nik_not_16_digits",
-            f"NIK must be exactly 16 digits, got {len(text)} chars",
+            f"NIK must be exactly 16 digits 0-9, got {len(text)} characters"
+            + (" (some are digits of another script or full-width: type them as 0-9)" if foreign else ""),
             field=field,
         )
     district = district_code_of(text)

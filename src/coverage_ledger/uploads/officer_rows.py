@@ -64,12 +64,14 @@ KPPS are KPPS officers alike."""
 
 
 def officer_role(cell: str) -> str:
-    """The role a roster cell names: `KPPS`, `kpps`, `Ketua KPPS` and `Anggota KPPS` are KPPS."""
+    """The role a roster cell names: `KPPS`, `kpps`, `Ketua KPPS` and `Anggota KPPS` are KPPS;
+    `Sekretariat PPK` and `sekretariat-ppk` are SEKRETARIAT_PPK."""
     role = " ".join(cell.upper().split())
     for post in _POSTS:
         if role.startswith(post) and role[len(post) :] in OFFICER_ROLES:
             return role[len(post) :]
-    return role
+    joined = role.replace(" ", "_").replace("-", "_")
+    return joined if joined in OFFICER_ROLES else role
 
 
 def check_officer_row(

@@ -183,8 +183,25 @@ async def append_sponsor_chunk(
         session, niks={item.nik for item in rows}, types=["person.registered", "informal.enrolled"]
     )
     registered = {e.payload["nik"] for e in known if e.type == "person.registered"}
-    enrolled = {e.payload["nik"] for e in known if e.type == "informal.enrolled"}
-    found: list[ErrorItem] = []
+    memberships = [e.payload for e in known if e.type == "informal.enrolled"]
+    enrolled = {p["nik"] for p in memberships}
+    # a worker whose only memberships lie outside the key's region can be neither enrolled
+    # again nor paid for here: said so, without where
+    elsewhere = enrolled - {p["nik"] for p in memberships if principal.sees(p["region_code"])}
+    found = [
+        ErrorItem(
+            "membership_outside_region",
+            "the worker has a BPU membership outside your region: the regional office that holds "
+            "it must end it before the worker can be enrolled and paid for here",
+            row=item.row,
+            column="nik",
+        )
+        for item in rows
+        if item.nik in elsewhere
+    ]
+    if found and write:  # a membership that appeared since the checking pass
+        raise LateRefusal(found)
+    rows = [item for item in rows if item.nik not in elsewhere]
     while rows:
         events, owners = _events_of(
             rows,
