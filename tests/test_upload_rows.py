@@ -1,6 +1,7 @@
 """Roster rows without a database: the fast canonical texts equal the generic canonical JSON, and
 each malformed cell gets its own code."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -261,3 +262,18 @@ def test_a_row_registered_after_today_is_refused() -> None:
         ("registered_on", "day_in_future", "registered_on 2026-11-28 is after today (2026-11-27)")
     ]
     assert isinstance(check_officer_row(5, _cells(registered_on="2026-11-27"), today), OfficerRow)
+
+
+def test_a_birth_date_the_nik_allows_but_still_to_come_and_a_term_before_birth_are_row_errors() -> None:
+    today = replace(CONTEXT, recording_day=date(2026, 11, 27))
+    # 450190 fits 5 January 1990 and 5 January 2090 alike
+    future = check_officer_row(5, _cells(birth_date="2090-01-05"), today)
+    assert isinstance(future, list)
+    assert [(e.column, e.code) for e in future] == [
+        ("birth_date", "day_in_future"),
+        ("term_start", "term_before_birth"),
+    ]
+    before = check_officer_row(5, _cells(term_start="1989-12-01"), today)
+    assert isinstance(before, list)
+    assert [(e.column, e.code) for e in before] == [("term_start", "term_before_birth")]
+    assert isinstance(check_officer_row(5, _cells(), today), OfficerRow)

@@ -280,9 +280,14 @@ class Person:
 
 
 def person_cells(
-    cells: Mapping[str, str], row: int, districts: Container[str], errors: list[ErrorItem]
+    cells: Mapping[str, str],
+    row: int,
+    districts: Container[str],
+    errors: list[ErrorItem],
+    today: date | None = None,
 ) -> Person | None:
-    """NIK (with its Excel damage), name, sex and birth date agreeing with the NIK."""
+    """NIK (with its Excel damage), name, sex and birth date agreeing with the NIK (and, given
+    `today`, not after it: the NIK's two-digit year cannot tell 1990 from 2090)."""
     # a leading apostrophe is how a spreadsheet user forces a cell to text: not part of the NIK
     nik = parse_nik(cells.get("nik", "").removeprefix("'"), known_districts=districts)
     if isinstance(nik, ErrorItem):
@@ -330,6 +335,10 @@ def person_cells(
                 row=row,
                 column="birth_date",
             )
+        )
+    elif birth is not None and today is not None and birth > today:
+        errors.append(
+            ErrorItem("day_in_future", f"birth_date {birth} is after today", row=row, column="birth_date")
         )
     return Person(nik.value, name, sex or nik.sex, birth)
 

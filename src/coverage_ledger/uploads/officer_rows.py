@@ -79,7 +79,7 @@ def check_officer_row(
 ) -> OfficerRow | list[ErrorItem]:
     """The checked row, or every error found in it."""
     errors: list[ErrorItem] = []
-    person = check.person_cells(cells, row, context.districts, errors)
+    person = check.person_cells(cells, row, context.districts, errors, today=context.recording_day)
     role = officer_role(cells.get("role", ""))
     if not role:
         errors.append(ErrorItem("missing_value", "role is empty", row=row, column="role"))
@@ -102,6 +102,16 @@ def check_officer_row(
                 f"term_end {end.isoformat()} is before term_start {start.isoformat()}",
                 row=row,
                 column="term_end",
+            )
+        )
+    born = person.birth_date if person is not None else None
+    if born is not None and start is not None and start < born:
+        errors.append(
+            ErrorItem(
+                "term_before_birth",
+                f"term_start {start.isoformat()} is before birth_date {born.isoformat()}",
+                row=row,
+                column="term_start",
             )
         )
     registered_on = check.day_cell(cells, "registered_on", row, errors, required=False)
