@@ -32,13 +32,13 @@ def test_every_shipped_year_is_in_the_table_and_moves_due_dates() -> None:
     events = [e.model_dump(mode="json") for e in [*benefit_rule_events(), *holiday_events()]]
     table = benefit_table(events)
     assert {d.year for d in table.days_off} == set(range(2015, 2028))
-    # complete on Friday 5 April 2024: three working days after Lebaran, not 10 April
-    assert table.due_on("JKM", date(2024, 4, 5)) == date(2024, 4, 18)
+    # complete on Friday 5 April 2024: Lebaran (10 and 11 April) is skipped, its cuti bersama
+    # (8, 9 and 12 April) count as working days
+    assert table.due_on("JKM", date(2024, 4, 5)) == date(2024, 4, 12)
     without = benefit_table(e for e in events if e["kind"] != "public_holidays")
     assert without.due_on("JKM", date(2024, 4, 5)) == date(2024, 4, 10)
-    # JKK: seven working days from Thursday 19 December 2024 skip Christmas, its cuti bersama
-    # and New Year's Day
-    assert table.due_on("JKK", date(2024, 12, 19)) == date(2025, 1, 2)
+    # JKK: seven working days from Thursday 19 December 2024 skip Christmas Day only
+    assert table.due_on("JKK", date(2024, 12, 19)) == date(2024, 12, 31)
     assert without.due_on("JKK", date(2024, 12, 19)) == date(2024, 12, 30)
 
 
@@ -54,23 +54,25 @@ async def test_a_claim_complete_before_lebaran_is_due_after_it_and_a_corrected_c
     )
     await append(client, keys.office, paid("C-lebaran", 42_000_000, "2024-04-18"))
     body = await claim(client, keys.office, "C-lebaran")
-    assert body["due_date"] == "2024-04-18"
-    assert (body["late"], body["days_late"], body["penalty_amount"]) == (False, 0, 0)
+    assert body["due_date"] == "2024-04-12"
+    assert (body["late"], body["days_late"], body["penalty_amount"]) == (True, 6, 2_520_000)
     before_correction = body["as_of"]["tx_seq"]
 
-    # the government's calendar is corrected: the April cuti bersama are working days after all
+    # the calendar is corrected: the offices were closed over the April cuti bersama
     rule = next(e for e in holiday_events() if e.event_id == HOLIDAYS_2024).model_dump(mode="json")
     rule["event_id"] = "holidays-2024-fixed"
-    rule["parameters"]["days"] = [d for d in rule["parameters"]["days"] if d["category"] == "public"]
+    for day in rule["parameters"]["days"]:
+        if day["date"].startswith("2024-04"):
+            day["category"] = "public"
     await append(client, keys.admin, corrected("fix-2024", [HOLIDAYS_2024], replacement=rule))
     now = await claim(client, keys.office, "C-lebaran")
-    assert now["due_date"] == "2024-04-12"  # 8, 9 and 12 April count now
-    assert (now["late"], now["days_late"], now["penalty_amount"]) == (True, 6, 2_520_000)
+    assert now["due_date"] == "2024-04-18"  # 8 to 15 April off: 16, 17 and 18 April count
+    assert (now["late"], now["days_late"], now["penalty_amount"]) == (False, 0, 0)
     then = await claim(client, keys.office, "C-lebaran", known_at=f"tx:{before_correction}")
-    assert (then["due_date"], then["late"]) == ("2024-04-18", False)
+    assert (then["due_date"], then["late"]) == ("2024-04-12", True)
     # the list follows the corrected calendar too, and the log rebuilds it so
-    assert await _listed_due(client, keys, known_at=None) == "2024-04-12"
-    assert await _listed_due(client, keys, known_at=f"tx:{before_correction}") == "2024-04-18"
+    assert await _listed_due(client, keys, known_at=None) == "2024-04-18"
+    assert await _listed_due(client, keys, known_at=f"tx:{before_correction}") == "2024-04-12"
     assert await rebuild_check(session) == []
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from coverage_ledger.domain.access import Role
 from tests.rosters import Uploader, officer_row, roster_csv
-from tests.support import committed_key, coverage_of, nik, registered
+from tests.support import Keys, committed_key, coverage_of, enrolled, nik, registered
 
 
 async def test_a_valid_roster_enrols_every_officer_in_one_tx(uploader: Uploader) -> None:
@@ -272,9 +272,23 @@ async def test_the_invoice_prices_officer_months_per_region(uploader: Uploader) 
 
 
 async def test_a_replacing_rosters_invoice_is_the_change_it_makes(uploader: Uploader) -> None:
-    kept, shortened, dropped, added = (nik() for _ in range(4))
+    kept, shortened, dropped, added, appended = (nik() for _ in range(5))
     first = await uploader.run(roster_csv([officer_row(p) for p in (kept, shortened, dropped)]))
     assert first["outcome"]["invoice_total"] == 3 * 2 * 16_800
+    # an officer of the committee appended through the API: never invoiced, so never credited
+    response = await uploader.client.post(
+        "/v1/events",
+        json={
+            "events": [
+                registered(appended),
+                enrolled(
+                    appended, event_id=f"api-{appended}", valid_from="2024-01-25", valid_to="2024-02-24"
+                ),
+            ]
+        },
+        headers=Keys.header(uploader.keys.admin),
+    )
+    assert response.status_code == 200, response.text
     rows = [
         officer_row(kept),
         officer_row(shortened, term=("2024-02-01", "2024-02-23")),  # two months become one
@@ -282,7 +296,7 @@ async def test_a_replacing_rosters_invoice_is_the_change_it_makes(uploader: Uplo
     ]
     again = await uploader.run(roster_csv(rows), mode="replace_roster")
     assert again["status"] == "succeeded", again
-    assert (again["outcome"]["corrected"], again["outcome"]["retracted"]) == (1, 1)
+    assert (again["outcome"]["corrected"], again["outcome"]["retracted"]) == (1, 2)
     # the newcomer's two months, less the shortened month, less the dropped officer's two
     assert again["outcome"]["invoice_total"] == (2 - 1 - 2) * 16_800
     response = await uploader.client.get(

@@ -1,5 +1,6 @@
 """`rebuild --check` for the claim projections: every claim reviewed again at each tx that changed
-its events, the resulting history of states and payments compared with the stored rows."""
+its events or a rule its due date depends on, the resulting history of states and payments
+compared with the stored rows."""
 
 from collections.abc import Hashable, Iterable
 from datetime import date
@@ -10,6 +11,7 @@ from coverage_ledger.claims import repository
 from coverage_ledger.claims.projection import payments_of, record_of
 from coverage_ledger.claims.repository import PaymentRow, RecordRow
 from coverage_ledger.claims.review import review_claims
+from coverage_ledger.domain.benefit_table import DUE_DATE_KINDS
 
 Interval = tuple[str, int, int | None, Hashable]
 """(key, tx_from, tx_to, row)."""
@@ -34,13 +36,13 @@ def _intervals(history: dict[str, list[tuple[int, Hashable | None]]]) -> set[Int
 
 async def _expected(session: AsyncSession) -> tuple[set[Interval], set[Interval]]:
     """The claim_record and claim_payment intervals the log gives, each claim reviewed again at
-    every tx that changed its events."""
+    every tx that changed its events or a due-date rule (as the live projection does)."""
     touched = await repository.claim_touches(session)
     # a rule change reviews every claim filed by then again, as the live projection does
     first_seen: dict[str, int] = {}
     for tx, claim_ids in sorted(touched.items(), reverse=True):
         first_seen |= dict.fromkeys(claim_ids, tx)
-    for tx in await repository.rule_change_txs(session):
+    for tx in await repository.rule_change_txs(session, DUE_DATE_KINDS):
         touched.setdefault(tx, set()).update(c for c, seen in first_seen.items() if seen <= tx)
     records: dict[str, list[tuple[int, Hashable | None]]] = {}
     payments: dict[str, list[tuple[int, Hashable | None]]] = {}

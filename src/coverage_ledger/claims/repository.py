@@ -1,7 +1,7 @@
 """All SQL of claims: a claim's events as known at a tx, and the claim projections (states and
 payments in force per known-time interval) that lists, overdue claims and payouts read."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import astuple, dataclass
 from datetime import date, datetime
 from typing import Any
@@ -309,10 +309,13 @@ async def projected_claim_ids(session: AsyncSession) -> list[str]:
     return [r.claim_id for r in rows]
 
 
-async def rule_change_txs(session: AsyncSession) -> set[int]:
-    """The txs in which a rule entered or left force."""
+async def rule_change_txs(session: AsyncSession, kinds: Collection[str]) -> set[int]:
+    """The txs in which a rule of these kinds entered or left force."""
     rows = await raw.execute(
-        session, "SELECT tx_from, tx_to FROM event_knowledge WHERE type = 'rule.defined'"
+        session,
+        "SELECT k.tx_from, k.tx_to FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id "
+        "WHERE k.type = 'rule.defined' AND e.payload ->> 'kind' = ANY(%(kinds)s)",
+        {"kinds": sorted(kinds)},
     )
     return {tx for r in rows for tx in (r.tx_from, r.tx_to) if tx is not None}
 

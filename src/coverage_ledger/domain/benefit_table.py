@@ -10,6 +10,9 @@ from typing import Any
 from coverage_ledger.domain.benefits import JkkRule, JkmRule, ScholarshipLevel
 from coverage_ledger.domain.service_time import working_days_after
 
+DUE_DATE_KINDS = frozenset({"service_time", "public_holidays"})
+"""The rule kinds a claim's due date depends on: a change to one moves due dates."""
+
 
 @dataclass(frozen=True, slots=True)
 class ClaimDeadline:
@@ -41,7 +44,7 @@ class BenefitTable:
     deadlines: dict[str, ClaimDeadline] = field(default_factory=dict)
     service: dict[str, ServiceTime] = field(default_factory=dict)
     days_off: frozenset[date] = frozenset()
-    """Public holidays and cuti bersama: not working days."""
+    """Public holidays: not working days."""
 
     def due_on(self, program: str, complete_on: date) -> date | None:
         """The last day of `program`'s service time for a claim complete on `complete_on` (None
@@ -169,10 +172,16 @@ def benefit_table(definitions: Iterable[Mapping[str, Any]]) -> BenefitTable:
 
 
 def holidays_from(p: Mapping[str, Any]) -> set[date]:
-    """The days off of a `public_holidays` definition; each must lie in the year it names."""
+    """The days off of a `public_holidays` definition: its `public` days. Each day listed must
+    lie in the year it names. Cuti bersama (`joint_leave`) are listed but stay working days:
+    they are leave for civil servants, and BPJS Ketenagakerjaan is not ASN; a year's rule is
+    corrected with such a day as `public` where the offices did close."""
     year = int(p["year"])
-    days = {date.fromisoformat(str(day["date"])) for day in p["days"]}
+    days = {date.fromisoformat(str(day["date"])): str(day.get("category", "public")) for day in p["days"]}
     stray = sorted(d.isoformat() for d in days if d.year != year)
     if stray:
         raise ValueError(f"days outside {year}: {', '.join(stray)}")
-    return days
+    unknown = sorted({c for c in days.values() if c not in ("public", "joint_leave")})
+    if unknown:
+        raise ValueError(f"category {', '.join(unknown)} is neither public nor joint_leave")
+    return {d for d, category in days.items() if category == "public"}

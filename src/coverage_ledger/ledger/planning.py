@@ -2,14 +2,16 @@
 snapshot), and work out what enters and leaves force, which projections change and what the
 append lock must find unchanged."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.claims import repository as claims_repository
 from coverage_ledger.domain.access import Principal, Role
+from coverage_ledger.domain.benefit_table import DUE_DATE_KINDS
 from coverage_ledger.domain.supersession import EventLinks, changes_after_append
 from coverage_ledger.errors import Conflict, ErrorItem
 from coverage_ledger.ledger import projections, repository
@@ -46,8 +48,8 @@ class Plan:
     changed_niks: set[str]
     """Persons with an event entering or leaving force: their coverage spans are recomputed. (A
     rule change alone changes none: whether a month covers does not depend on the grace length.)"""
-    rules_changed: bool = False
-    """A rule entered or left force: the claims' due dates follow the service time and holidays."""
+    due_rules_changed: bool = False
+    """A service time or holiday rule entered or left force: claims' due dates may move."""
 
 
 async def plan_append(
@@ -155,8 +157,26 @@ async def plan_append(
             for e in [*entering, *(e for e, _ in leaving)]
             if (nik := kinds[e][1]) and not kinds[e][0].startswith("claim.")
         },
-        rules_changed=any(kinds[e][0] == "rule.defined" for e in [*entering, *(e for e, _ in leaving)]),
+        due_rules_changed=await _due_rules_moved(
+            session, moved=[*entering, *(e for e, _ in leaving)], kinds=kinds, payloads=payloads
+        ),
     )
+
+
+async def _due_rules_moved(
+    session: AsyncSession,
+    *,
+    moved: Sequence[str],
+    kinds: dict[str, tuple[str, str | None]],
+    payloads: dict[str, dict[str, Any]],
+) -> bool:
+    """Whether a rule that claims' due dates depend on enters or leaves force."""
+    rules = [e for e in moved if kinds[e][0] == "rule.defined"]
+    stored = [e for e in rules if e not in payloads]
+    found = {e: payloads[e] for e in rules if e in payloads} | {
+        e: event.payload for e, event in (await repository.events_by_id(session, stored)).items()
+    }
+    return any(payload.get("kind") in DUE_DATE_KINDS for payload in found.values())
 
 
 async def _check_effects(
@@ -204,14 +224,18 @@ async def _check_effects(
 
 
 async def check_resends_in_scope(
-    session: AsyncSession, *, principal: Principal, prepared: Sequence[PreparedEvent], snapshot: Snapshot
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    prepared: Sequence[PreparedEvent],
+    stored: Mapping[str, repository.StoredEvent],
 ) -> None:
     """409 `event_id_taken` for an id the batch re-sends that belongs to an event outside the
     key's region, whatever its content: "duplicate" or "different content" would confirm another
     region's event (a guessed payment amount, say)."""
     if principal.role is Role.ADMIN or principal.region_prefix is None:
         return
-    resent = [snapshot.stored[p.row.event_id] for p in prepared if p.row.event_id in snapshot.stored]
+    resent = [stored[p.row.event_id] for p in prepared if p.row.event_id in stored]
     if not resent:
         return
     regions = await _regions_of(session, principal=principal, events=resent, with_claims=True)

@@ -165,7 +165,8 @@ async def write_events(
             "INSERT INTO ledger_event (event_id, tx_id, position, type, nik, carried_by, payload, digest) "
             "SELECT e, %(tx_id)s, p, t, n, c, d, g FROM unnest(%(ids)s::text[], %(types)s::text[], "
             "%(niks)s::text[], %(carried)s::text[], %(payloads)s::jsonb[], %(digests)s::text[], "
-            "%(positions)s::int[]) AS x(e, t, n, c, d, g, p)"
+            # in event_id order: two batches sharing ids then wait on each other, never deadlock
+            "%(positions)s::int[]) AS x(e, t, n, c, d, g, p) ORDER BY e"
             + (" ON CONFLICT (event_id) DO NOTHING" if skip_committed else ""),
             {
                 "positions": places,
@@ -185,7 +186,7 @@ async def write_events(
             "COPY ledger_event (event_id, tx_id, position, type, nik, carried_by, payload, digest) FROM STDIN"
         ) as copy,
     ):
-        for position, row in zip(places, rows, strict=True):
+        for position, row in sorted(zip(places, rows, strict=True), key=lambda placed: placed[1].event_id):
             await copy.write_row(
                 (
                     row.event_id,

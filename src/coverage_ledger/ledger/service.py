@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg.errors import UniqueViolation
+from psycopg.errors import DeadlockDetected, UniqueViolation
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.claims.projection import ClaimChange, follow_rule_change, project_claims
@@ -165,7 +165,7 @@ async def append_events(
     check_scope(principal=principal, prepared=prepared)
     _check_unique_ids(prepared)
     snapshot = await read_batch_snapshot(session, prepared)
-    await check_resends_in_scope(session, principal=principal, prepared=prepared, snapshot=snapshot)
+    await check_resends_in_scope(session, principal=principal, prepared=prepared, stored=snapshot.stored)
     salts = {}
     if any(isinstance(p.source, PersonRegistered) and p.row.event_id in snapshot.stored for p in prepared):
         salts = await projections.vault_entries(session, (p.row.event_id for p in prepared))
@@ -182,7 +182,7 @@ async def append_events(
     except (Conflict, InvalidInput):
         # refused perhaps only because another request committed this very batch meanwhile (a
         # client's retry): then it is a duplicate, as it would have been a moment later
-        taken = await _taken_meanwhile(session, fresh=fresh, originals=originals)
+        taken = await _taken_meanwhile(session, principal=principal, fresh=fresh, originals=originals)
         if taken is None:
             raise
         return taken
@@ -196,10 +196,14 @@ async def append_events(
         written = await repository.write_events(
             session, tx_id=tx_id, rows=[p.row for p in fresh], skip_committed=True
         )
-    except UniqueViolation as exc:  # a large batch: an event_id committed meanwhile by another request
+    except (UniqueViolation, DeadlockDetected) as exc:  # an event_id written meanwhile by another request
         raise _appended_concurrently() from exc
     if written < len(fresh):
-        taken = None if written else await _taken_meanwhile(session, fresh=fresh, originals=originals)
+        taken = (
+            None
+            if written
+            else await _taken_meanwhile(session, principal=principal, fresh=fresh, originals=originals)
+        )
         if taken is None:
             raise _appended_concurrently()
         return taken
@@ -242,9 +246,9 @@ async def append_events(
         await project_claims(
             session, principal=principal, change=change, tx_seq=outcome.tx_seq, recording_day=recording_day
         )
-    if plan.rules_changed:
+    if plan.due_rules_changed:
         followed = await follow_rule_change(session, tx_seq=outcome.tx_seq, recording_day=recording_day)
-        log.info("tx %d: a rule changed; %d claim(s) reviewed again", outcome.tx_seq, followed)
+        log.info("tx %d: a due-date rule changed; %d claim(s) reviewed again", outcome.tx_seq, followed)
     erased = sorted({p.source.nik for p in fresh if isinstance(p.source, PersonErased)})
     if erased:
         gone = await projections.erase_vault(session, erased)
@@ -273,14 +277,19 @@ def _appended_concurrently() -> Conflict:
 
 
 async def _taken_meanwhile(
-    session: AsyncSession, *, fresh: list[PreparedEvent], originals: list[repository.StoredEvent]
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    fresh: list[PreparedEvent],
+    originals: list[repository.StoredEvent],
 ) -> AppendResult | None:
     """If another request committed every event of the batch since it was read, identically,
     the batch as a duplicate of it; None if some are not committed. The same id with other
-    content is a 409 naming it."""
+    content is a 409 naming it; an id taken outside the key's region, a 409 telling nothing more."""
     stored = await repository.events_by_id(session, (p.row.event_id for p in fresh))
     if len(stored) < len(fresh):
         return None
+    await check_resends_in_scope(session, principal=principal, prepared=fresh, stored=stored)
     salts = {}
     if any(isinstance(p.source, PersonRegistered) for p in fresh):
         salts = await projections.vault_entries(session, (p.row.event_id for p in fresh))

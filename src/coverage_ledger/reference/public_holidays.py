@@ -1,5 +1,6 @@
-"""The public holidays and cuti bersama of Indonesia, one `public_holidays` rule per year: the days
-that are not working days when a claim's service time ("hari kerja") is counted.
+"""The public holidays and cuti bersama of Indonesia, one `public_holidays` rule per year: its
+`public` days are not working days when a claim's service time ("hari kerja") is counted; its
+cuti bersama (`joint_leave`) are listed for the record and count as working days.
 
 The dates come from the `holidays` package (its Indonesian calendar follows the yearly joint
 decree of three ministers). They enter the ledger as data, so a due date read years later does
@@ -24,8 +25,9 @@ SOURCE = Sourced(
     regulation="SKB Menteri Agama, Menteri Ketenagakerjaan dan MenPAN-RB "
     "on libur nasional and cuti bersama (yearly)",
     source=f"python-holidays {version('holidays')}, Indonesia, categories public and government",
-    uncertain="the sources do not say whether BPJS Ketenagakerjaan's working days skip cuti bersama as "
-    "they skip public holidays; both are counted as days off here, and each day says which it is",
+    uncertain="the sources say 'hari kerja' without saying whether cuti bersama count: they are leave "
+    "for civil servants (ASN), and BPJS Ketenagakerjaan is not ASN, so they are listed as joint_leave "
+    "and counted as working days (the reading that does not shorten a claimant's late penalty)",
 )
 
 _ESTIMATED = " (perkiraan)"

@@ -3,7 +3,8 @@ officer's first day of cover, per region of enrolment.
 
 A replacement's invoice is the change it makes to what the committee owes: its new rows in full,
 its changed rows less what their old terms cost, and a credit (negative months and rupiah) for
-the terms it retracts. A region's line may so be a credit as a whole."""
+the terms it retracts; only for old terms an earlier upload wrote, so invoiced (one appended
+through `POST /v1/events` was never billed here). A region's line may so be a credit."""
 
 from dataclasses import dataclass, field
 from datetime import date
@@ -12,9 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.officer import months_touched
 from coverage_ledger.domain.rule_table import RuleTable
-from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.person_events import officer_term
-from coverage_ledger.uploads import staging
+from coverage_ledger.uploads import repository, staging
 from coverage_ledger.uploads.replacement import RosterCorrections
 
 InvoiceLine = tuple[str, int, int, int, str]
@@ -49,10 +49,10 @@ async def roster_invoice(
     ):
         lines.setdefault(region, _Line()).add(rules, cover_from, officers, months)
     # each old term a correction supersedes (a changed row's, counted above as new, or a
-    # retracted one) is taken off: its officer and its months
+    # retracted one) is taken off, its officer and its months, if an upload invoiced it
     superseded = [target for e in corrections.events for target in e.payload["supersedes"]]
-    for event_id, stored in (await ledger_repository.events_by_id(session, superseded)).items():
-        term = officer_term(event_id, stored.payload, stored.recorded_at)
+    for event_id, payload, recorded_at in await repository.uploaded_terms(session, superseded):
+        term = officer_term(event_id, payload, recorded_at)
         months = months_touched(term.covers_from, term.valid_to)
         lines.setdefault(term.region_code, _Line()).add(rules, term.covers_from, -1, -months)
     return [

@@ -168,6 +168,22 @@ async def stream_errors(
             yield row
 
 
+async def uploaded_terms(session: AsyncSession, event_ids: Sequence[str]) -> list[Any]:
+    """(event_id, payload, recorded_at) of those enrolments that a roster upload wrote (and so
+    invoiced); enrolments appended any other way are left out."""
+    if not event_ids:
+        return []
+    rows = await raw.execute(
+        session,
+        "SELECT e.event_id, e.payload, t.recorded_at FROM ledger_event e "
+        "JOIN ledger_tx t ON t.tx_id = e.tx_id "
+        "WHERE e.event_id = ANY(%(ids)s) AND e.type = 'officer.enrolled' AND t.source LIKE 'upload:%%'",
+        {"ids": list(event_ids)},
+        prepare=False,
+    )
+    return list(rows)
+
+
 async def invoice_lines(session: AsyncSession, upload_id: uuid.UUID) -> list[Any]:
     """The invoice of an upload, per region."""
     rows = await raw.execute(
