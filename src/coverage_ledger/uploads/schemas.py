@@ -32,7 +32,10 @@ class UploadStatus(BaseModel):
     size_bytes: int
     rows_total: int = Field(description="Data rows in the file (blank rows skipped).")
     rows_done: int = Field(description="Rows read and checked so far.")
-    rows_accepted: int = Field(description="Rows written (or that a dry run would write).")
+    rows_accepted: int = Field(
+        description="Rows that passed every check: written once `succeeded` (a dry run: that it would "
+        "write); a `failed` upload wrote none of them."
+    )
     rows_rejected: int = Field(description="Rows with errors; see the errors link.")
     rows_duplicate: int = Field(description="Rows the ledger (or an earlier row) already holds as they are.")
     rows_per_second: float | None = Field(description="Throughput so far, from the start of processing.")
