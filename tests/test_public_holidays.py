@@ -85,6 +85,21 @@ async def _listed_due(client: AsyncClient, keys: Keys, *, known_at: str | None) 
     return due
 
 
+async def test_a_claim_due_in_a_year_without_its_holidays_says_so(client: AsyncClient, keys: Keys) -> None:
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("C-nocal", person, incident="2024-02-14", filed_on="2024-04-01", complete_on="2024-04-05"),
+        approved("C-nocal", "2024-04-05"),
+    )
+    assert "holidays_not_in_the_rule_table" not in (await claim(client, keys.office, "C-nocal"))["flags"]
+    await append(client, keys.admin, corrected("drop-2024", [HOLIDAYS_2024], reason="withdrawn"))
+    body = await claim(client, keys.office, "C-nocal")
+    assert body["due_date"] == "2024-04-10"  # weekends only: Lebaran unknown
+    assert "holidays_not_in_the_rule_table" in body["flags"]
+
+
 async def test_a_holiday_outside_the_year_it_names_is_refused(client: AsyncClient, keys: Keys) -> None:
     rule = {
         "event_id": "holidays-stray",
@@ -103,3 +118,7 @@ async def test_a_holiday_outside_the_year_it_names_is_refused(client: AsyncClien
     error = response.json()["errors"][0]
     assert (error["code"], error["field"]) == ("malformed_rule", "events[0].parameters")
     assert "2031-01-01" in error["message"]
+    rule["parameters"] = {"year": 2030, "days": [{"date": "2030-01-01", "name": "x", "category": "closed"}]}
+    response = await post(client, keys.admin, rule)
+    assert response.status_code == 422, response.text
+    assert "neither public nor joint_leave" in response.json()["errors"][0]["message"]

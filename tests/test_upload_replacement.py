@@ -259,3 +259,18 @@ async def test_a_replacing_row_across_two_own_terms_says_so(uploader: Uploader) 
     assert [e["code"] for e in errors] == ["overlapping_enrolment"], errors
     assert "meets two of this committee's terms" in errors[0]["message"]
     assert "mode=replace_roster" not in errors[0]["message"]
+
+
+async def test_a_replacement_that_changed_nothing_is_still_the_twin_of_its_file(uploader: Uploader) -> None:
+    """Sent again after a later roster, it must not run again: it would undo that roster."""
+    a, b, c = nik(), nik(), nik()
+    await uploader.run(roster_csv([officer_row(a), officer_row(b)]))
+    unchanged = roster_csv([officer_row(a), officer_row(b)])
+    first = await uploader.run(unchanged, mode="replace_roster")
+    assert (first["status"], first["tx_seq"], first["outcome"]["unchanged"]) == ("succeeded", None, 2)
+    later = await uploader.run(roster_csv([officer_row(p) for p in (a, b, c)]), mode="replace_roster")
+    assert later["status"] == "succeeded" and later["tx_seq"] is not None
+    again = await uploader.post(unchanged, mode="replace_roster")
+    assert again.status_code == 200, again.text
+    assert again.json()["upload_id"] == first["upload_id"]
+    assert (await coverage_of(uploader.client, uploader.keys, c, "2024-02-01"))["status"] == "covered"

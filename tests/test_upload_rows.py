@@ -269,11 +269,12 @@ def test_a_birth_date_the_nik_allows_but_still_to_come_and_a_term_before_birth_a
     # 450190 fits 5 January 1990 and 5 January 2090 alike
     future = check_officer_row(5, _cells(birth_date="2090-01-05"), today)
     assert isinstance(future, list)
-    assert [(e.column, e.code) for e in future] == [
-        ("birth_date", "day_in_future"),
-        ("term_start", "term_before_birth"),
-    ]
+    assert [(e.column, e.code) for e in future] == [("birth_date", "day_in_future")]
     before = check_officer_row(5, _cells(term_start="1989-12-01"), today)
     assert isinstance(before, list)
     assert [(e.column, e.code) for e in before] == [("term_start", "term_before_birth")]
     assert isinstance(check_officer_row(5, _cells(), today), OfficerRow)
+    # a birth date that is not the NIK's is refused alone, not also measured against the term
+    wrong = check_officer_row(5, _cells(birth_date="2030-01-05"), today)
+    assert isinstance(wrong, list)
+    assert [(e.column, e.code) for e in wrong] == [("birth_date", "birth_date_mismatch_nik")]

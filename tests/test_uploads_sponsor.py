@@ -256,6 +256,14 @@ async def test_a_worker_whose_membership_lies_outside_the_sponsors_region_is_tol
     assert status["rows_accepted"] == 0
 
 
+async def test_a_sponsor_row_born_in_a_year_to_come_is_refused(uploader: Uploader) -> None:
+    # 120385 fits 12 March 1985 and 12 March 2085 alike
+    row = sponsor_row(nik(born=date(1985, 3, 12), female=False), born=date(2085, 3, 12))
+    status = await uploader.run(sponsor_csv([row]), key=uploader.keys.sponsor, kind="sponsor_roster")
+    errors = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
+    assert [(e["column"], e["code"]) for e in errors] == [("birth_date", "day_in_future")]
+
+
 async def test_a_sponsor_row_refused_by_the_membership_rules_names_its_column(uploader: Uploader) -> None:
     """The second row pays January again: the refusal points at its months."""
     person = nik(born=date(1985, 3, 12), female=False)

@@ -1,9 +1,10 @@
 """Claims are due by the service time and the public holidays known at each tx.
 
 A claim's projected due date used to follow the service time known when the claim's own events
-last fixed it, counting weekends only. It now skips the public holidays and cuti bersama of the
-`public_holidays` rules, and a tx that changes any rule reviews every claim again, so the lists
-and the claim read agree after a calendar is corrected. The claim projection is recorded as due
+last fixed it, counting weekends only. It now also skips the public holidays of the
+`public_holidays` rules (their cuti bersama count as working days), and a tx in which a
+`service_time` or `public_holidays` rule enters or leaves force reviews every claim again, so the
+lists and the claim read agree after a calendar is corrected. The claim projection is recorded as due
 for rebuilding, as 0010, 0012 and 0013 did; `db upgrade` replays it from the log. The schema does
 not change.
 

@@ -101,7 +101,12 @@ class ClaimOut(BaseModel):
     when_decided: JudgementOut = Field(description="As known at the decision's tx (undecided: now).")
     known_now: JudgementOut = Field(description="As known at known_at.")
     payments: list[PaymentOut]
-    flags: list[str]
+    flags: list[str] = Field(
+        description="What to look at: `overdue`, `paid_late`, `current_knowledge_decides_differently`, "
+        "`current_rules_give_another_amount`, `holidays_not_in_the_rule_table` (the service time runs "
+        "into a year whose public holidays the ledger lacks: only weekends were skipped there), "
+        "`cover_recorded_after_incident`, `filed_after_deadline`."
+    )
     due_date: date | None = Field(
         description="Last day of the service time (after a reversal that reopened the claim: the later "
         "of it and the reversal's day). Like the lists, it follows the claim as its own events fixed it: "

@@ -45,6 +45,12 @@ class BenefitTable:
     service: dict[str, ServiceTime] = field(default_factory=dict)
     days_off: frozenset[date] = frozenset()
     """Public holidays: not working days."""
+    holiday_years: frozenset[int] = frozenset()
+    """Years with a `public_holidays` rule: in other years only weekends are known days off."""
+
+    def knows_holidays(self, first: date, last: date) -> bool:
+        """Whether the table has the public holidays of every year from `first` to `last`."""
+        return all(year in self.holiday_years for year in range(first.year, last.year + 1))
 
     def due_on(self, program: str, complete_on: date) -> date | None:
         """The last day of `program`'s service time for a claim complete on `complete_on` (None
@@ -142,6 +148,7 @@ def benefit_table(definitions: Iterable[Mapping[str, Any]]) -> BenefitTable:
     deadlines: dict[str, ClaimDeadline] = {}
     service: dict[str, ServiceTime] = {}
     days_off: set[date] = set()
+    holiday_years: set[int] = set()
     for d in definitions:
         p = d["parameters"]
         if d["kind"] == "jkm_benefit":
@@ -162,12 +169,14 @@ def benefit_table(definitions: Iterable[Mapping[str, Any]]) -> BenefitTable:
             )
         elif d["kind"] == "public_holidays":
             days_off |= holidays_from(p)
+            holiday_years.add(int(p["year"]))
     return BenefitTable(
         tuple(sorted(jkm, key=lambda r: r.incidents_from)),
         tuple(sorted(jkk, key=lambda r: r.incidents_from)),
         deadlines,
         service,
         frozenset(days_off),
+        frozenset(holiday_years),
     )
 
 
@@ -177,11 +186,13 @@ def holidays_from(p: Mapping[str, Any]) -> set[date]:
     they are leave for civil servants, and BPJS Ketenagakerjaan is not ASN; a year's rule is
     corrected with such a day as `public` where the offices did close."""
     year = int(p["year"])
-    days = {date.fromisoformat(str(day["date"])): str(day.get("category", "public")) for day in p["days"]}
+    days = {date.fromisoformat(str(day["date"])): day.get("category") for day in p["days"]}
     stray = sorted(d.isoformat() for d in days if d.year != year)
     if stray:
         raise ValueError(f"days outside {year}: {', '.join(stray)}")
-    unknown = sorted({c for c in days.values() if c not in ("public", "joint_leave")})
-    if unknown:
-        raise ValueError(f"category {', '.join(unknown)} is neither public nor joint_leave")
-    return {d for d, category in days.items() if category == "public"}
+    return {d for d, category in days.items() if category != JOINT_LEAVE}
+
+
+JOINT_LEAVE = "joint_leave"
+HOLIDAY_CATEGORIES = frozenset({"public", JOINT_LEAVE})
+"""What a listed day is: a public holiday (a day off), or cuti bersama (a working day here)."""

@@ -200,6 +200,9 @@ retroactive enrolment or a retraction since)."""
 AMOUNT_DIFFERS_NOW = "current_rules_give_another_amount"
 PAID_LATE = "paid_late"
 OVERDUE = "overdue"
+HOLIDAYS_UNKNOWN = "holidays_not_in_the_rule_table"
+"""The service time runs into a year without a `public_holidays` rule: its due date skips only
+weekends there, and may be too early."""
 
 
 def settled_on(
@@ -226,6 +229,7 @@ def review_flags(
     amount_now: int,
     overdue: bool,
     late: bool,
+    holidays_unknown: bool = False,
 ) -> tuple[str, ...]:
     """What a clerk or an auditor should look at, in a stable order."""
     flags = list(eligibility_then.flags)
@@ -243,6 +247,8 @@ def review_flags(
         flags.append(PAID_LATE)
     if overdue:
         flags.append(OVERDUE)
+    if holidays_unknown:
+        flags.append(HOLIDAYS_UNKNOWN)
     return tuple(dict.fromkeys(flags))
 
 

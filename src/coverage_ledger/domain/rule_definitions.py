@@ -4,7 +4,7 @@ malformed definition is refused with its reason instead of breaking every later 
 from collections.abc import Mapping
 from typing import Any
 
-from coverage_ledger.domain.benefit_table import benefit_table
+from coverage_ledger.domain.benefit_table import HOLIDAY_CATEGORIES, benefit_table
 from coverage_ledger.domain.rule_table import officer_rate_from, rates_from, relief_from
 
 
@@ -26,6 +26,11 @@ def check_rule_definition(definition: Mapping[str, Any]) -> None:
         elif kind == "grace":
             if int(parameters["months"]) < 0:
                 raise ValueError("months must not be negative")
+        elif kind == "public_holidays":
+            benefit_table([definition])
+            unknown = sorted({str(d.get("category")) for d in parameters["days"]} - HOLIDAY_CATEGORIES)
+            if unknown:
+                raise ValueError(f"category {', '.join(unknown)} is neither public nor joint_leave")
         else:
             benefit_table([definition])
     except KeyError as exc:

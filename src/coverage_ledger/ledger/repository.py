@@ -165,8 +165,9 @@ async def write_events(
             "INSERT INTO ledger_event (event_id, tx_id, position, type, nik, carried_by, payload, digest) "
             "SELECT e, %(tx_id)s, p, t, n, c, d, g FROM unnest(%(ids)s::text[], %(types)s::text[], "
             "%(niks)s::text[], %(carried)s::text[], %(payloads)s::jsonb[], %(digests)s::text[], "
-            # in event_id order: two batches sharing ids then wait on each other, never deadlock
-            "%(positions)s::int[]) AS x(e, t, n, c, d, g, p) ORDER BY e"
+            # in event_id byte order (as the COPY below): two batches sharing ids wait on each
+            # other rather than deadlock
+            '%(positions)s::int[]) AS x(e, t, n, c, d, g, p) ORDER BY e COLLATE "C"'
             + (" ON CONFLICT (event_id) DO NOTHING" if skip_committed else ""),
             {
                 "positions": places,

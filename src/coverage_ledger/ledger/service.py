@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg.errors import DeadlockDetected, UniqueViolation
+from psycopg.errors import UniqueViolation
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.claims.projection import ClaimChange, follow_rule_change, project_claims
@@ -196,7 +196,7 @@ async def append_events(
         written = await repository.write_events(
             session, tx_id=tx_id, rows=[p.row for p in fresh], skip_committed=True
         )
-    except (UniqueViolation, DeadlockDetected) as exc:  # an event_id written meanwhile by another request
+    except UniqueViolation as exc:  # a large batch: an event_id committed meanwhile by another request
         raise _appended_concurrently() from exc
     if written < len(fresh):
         taken = (

@@ -104,8 +104,10 @@ def check_officer_row(
                 column="term_end",
             )
         )
+    # a birth date already refused (not the NIK's, or to come) is no ground for another error
     born = person.birth_date if person is not None else None
-    if born is not None and start is not None and start < born:
+    refused_birth = any(e.column == "birth_date" for e in errors)
+    if born is not None and not refused_birth and start is not None and start < born:
         errors.append(
             ErrorItem(
                 "term_before_birth",

@@ -55,16 +55,18 @@ async def find_committed_twin(
     key_region_prefix: str | None,
 ) -> Any | None:
     """The earlier upload of the same file with the same options, checked within the same key
-    region (another region would judge its rows differently), that committed a tx, if any. One
-    that wrote nothing (every row refused, say over an overlap corrected since) is no twin: the
-    same file sent again is checked again."""
+    region (another region would judge its rows differently), that succeeded, if any. One whose
+    every row was refused (say over an overlap corrected since) is no twin: the same file sent
+    again is checked again. One that wrote nothing because every row was already there stays a
+    twin: run again after a later roster, a replacement would undo that roster."""
     return (
         await raw.execute(
             session,
             f"SELECT {UPLOAD_COLUMNS} FROM upload WHERE committee = %(committee)s AND kind = %(kind)s "
             "AND file_sha256 = %(sha)s AND policy = %(policy)s AND mode = %(mode)s AND NOT dry_run "
             "AND key_region_prefix IS NOT DISTINCT FROM %(region)s "
-            "AND status = 'succeeded' AND tx_seq IS NOT NULL ORDER BY submitted_at LIMIT 1",
+            "AND status = 'succeeded' AND (tx_seq IS NOT NULL OR rows_rejected < rows_total) "
+            "ORDER BY submitted_at LIMIT 1",
             {
                 "committee": committee,
                 "kind": kind,

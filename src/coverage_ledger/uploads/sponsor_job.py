@@ -86,6 +86,7 @@ def _read_chunk(
     regions: Container[str],
     key_region_prefix: str | None,
     skip: Container[int],
+    today: date,
 ) -> _Chunk:
     """Check up to `CHUNK_ROWS` rows on their own (run in a worker thread); rows in `skip` are passed."""
     chunk = _Chunk()
@@ -103,7 +104,12 @@ def _read_chunk(
             chunk.errors.append(values)
             continue
         checked = check_sponsor_row(
-            row, values, districts=districts, regions=regions, key_region_prefix=key_region_prefix
+            row,
+            values,
+            districts=districts,
+            regions=regions,
+            key_region_prefix=key_region_prefix,
+            today=today,
         )
         if isinstance(checked, list):
             chunk.errors.extend(checked)
@@ -361,6 +367,7 @@ class SponsorRosterJob(Job):
                     regions=regions,
                     key_region_prefix=record.key_region_prefix,
                     skip=skip,
+                    today=recording_day,
                 )
                 tally.rows_total += chunk.seen
                 errors = chunk.errors

@@ -122,10 +122,11 @@ def check_sponsor_row(
     districts: Container[str],
     regions: Container[str],
     key_region_prefix: str | None,
+    today: date | None = None,
 ) -> SponsorRow | list[ErrorItem]:
-    """The checked row, or every error found in it."""
+    """The checked row, or every error found in it (`today`: the day it is checked)."""
     errors: list[ErrorItem] = []
-    person = check.person_cells(cells, row, districts, errors)
+    person = check.person_cells(cells, row, districts, errors, today=today)
     region = check.region_cell(cells, row, regions, key_region_prefix, errors)
     programs = tuple(sorted(p for p in re.split(r"[\s,;+|/]+", cells.get("programs", "").upper()) if p))
     if not programs or not set(programs) <= _PROGRAMS or not {"JKK", "JKM"} <= set(programs):
