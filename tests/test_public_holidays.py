@@ -122,3 +122,5 @@ async def test_a_holiday_outside_the_year_it_names_is_refused(client: AsyncClien
     response = await post(client, keys.admin, rule)
     assert response.status_code == 422, response.text
     assert "neither public nor joint_leave" in response.json()["errors"][0]["message"]
+    rule["parameters"] = {"year": 2030, "days": [{"date": "2030-01-01", "name": "Tahun Baru Masehi"}]}
+    assert (await post(client, keys.admin, rule)).status_code == 200  # no category: a public holiday

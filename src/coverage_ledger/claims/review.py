@@ -355,7 +355,10 @@ def _review(
         # overdue: unpaid on the day, past the due date of the stretch it is unpaid in
         overdue=late is not None and late.unpaid and today > late.due_on,
         late=late is not None and settled is not None and late.late,
-        holidays_unknown=late is not None and not table.knows_holidays(filing.complete_on, late.due_on),
+        # the working days counted: from completion to the service time's last day
+        holidays_unknown=late is not None
+        and due is not None
+        and not table.knows_holidays(filing.complete_on, due),
     )
     return ClaimReview(
         filing,

@@ -28,7 +28,8 @@ def check_rule_definition(definition: Mapping[str, Any]) -> None:
                 raise ValueError("months must not be negative")
         elif kind == "public_holidays":
             benefit_table([definition])
-            unknown = sorted({str(d.get("category")) for d in parameters["days"]} - HOLIDAY_CATEGORIES)
+            categories = {str(d.get("category", "public")) for d in parameters["days"]}
+            unknown = sorted(categories - HOLIDAY_CATEGORIES)
             if unknown:
                 raise ValueError(f"category {', '.join(unknown)} is neither public nor joint_leave")
         else:

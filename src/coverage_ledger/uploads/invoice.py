@@ -3,9 +3,10 @@ officer's first day of cover, per region of enrolment.
 
 A replacement's invoice is the change it makes to what the committee owes: its new rows in full,
 its changed rows less what their old terms cost, and a credit (negative months and rupiah) for
-the terms it retracts; only for what an earlier upload invoiced (a term appended through
-`POST /v1/events` never was; one an admin corrected is credited as the upload wrote it). A
-region's line may so be a credit."""
+the terms it retracts; only for terms an earlier upload wrote, so invoiced (one appended or
+replaced through `POST /v1/events` was not billed here, so it is not credited either). Credits
+are priced by the rule table of this upload, on each old term's first day of cover. A region's
+line may so be a credit."""
 
 from dataclasses import dataclass, field
 from datetime import date

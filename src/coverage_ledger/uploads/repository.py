@@ -171,31 +171,15 @@ async def stream_errors(
 
 
 async def uploaded_terms(session: AsyncSession, event_ids: Sequence[str]) -> list[Any]:
-    """(event_id, payload, recorded_at) of the invoiced term behind each of these enrolments: the
-    enrolment itself if a roster upload wrote it, else the nearest one an upload wrote that it
-    replaced through corrections (an admin's correction of an uploaded term is not invoiced
-    again). Enrolments that no upload ever wrote are left out."""
+    """(event_id, payload, recorded_at) of those enrolments that a roster upload wrote (and so
+    invoiced); enrolments appended any other way, an admin's corrections included, are left out."""
     if not event_ids:
         return []
     rows = await raw.execute(
         session,
-        """
-        WITH RECURSIVE chain (start_id, event_id, depth) AS (
-            SELECT id, id, 0 FROM unnest(%(ids)s::text[]) AS id
-            UNION ALL
-            SELECT c.start_id, l.target_event_id, c.depth + 1
-              FROM chain c
-              JOIN ledger_event e ON e.event_id = c.event_id
-              JOIN correction_link l ON l.correction_event_id = e.carried_by
-             WHERE c.depth < 50
-        )
-        SELECT DISTINCT ON (c.start_id) e.event_id, e.payload, t.recorded_at
-          FROM chain c
-          JOIN ledger_event e ON e.event_id = c.event_id
-          JOIN ledger_tx t ON t.tx_id = e.tx_id
-         WHERE e.type = 'officer.enrolled' AND t.source LIKE 'upload:%%'
-         ORDER BY c.start_id, c.depth, e.event_id
-        """,
+        "SELECT e.event_id, e.payload, t.recorded_at FROM ledger_event e "
+        "JOIN ledger_tx t ON t.tx_id = e.tx_id "
+        "WHERE e.event_id = ANY(%(ids)s) AND e.type = 'officer.enrolled' AND t.source LIKE 'upload:%%'",
         {"ids": list(event_ids)},
         prepare=False,
     )
