@@ -1,14 +1,21 @@
 """Public holidays and cuti bersama: the days a claim's service time ("hari kerja") skips, kept in
 the ledger as a rule per year and corrected like any other rule."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.domain.benefit_table import benefit_table
+from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.rebuild import rebuild_check
+from coverage_ledger.ledger.schemas import AppendRequest
+from coverage_ledger.ledger.service import append_events
+from coverage_ledger.reference import public_holidays
 from coverage_ledger.reference.benefit_rules import benefit_rule_events
+from coverage_ledger.reference.genesis import ensure_reference_data
 from coverage_ledger.reference.public_holidays import DATASET, holiday_events, holiday_parameters
 from tests.claims_support import append, approved, claim, filed, kpps_2024, paid, post
 from tests.support import Keys, corrected
@@ -124,3 +131,41 @@ async def test_a_holiday_outside_the_year_it_names_is_refused(client: AsyncClien
     assert "neither public nor joint_leave" in response.json()["errors"][0]["message"]
     rule["parameters"] = {"year": 2030, "days": [{"date": "2030-01-01", "name": "Tahun Baru Masehi"}]}
     assert (await post(client, keys.admin, rule)).status_code == 200  # no category: a public holiday
+
+
+async def test_a_second_calendar_for_a_year_is_refused_and_a_correction_is_the_way(
+    client: AsyncClient, keys: Keys
+) -> None:
+    rule = next(e for e in holiday_events() if e.event_id == HOLIDAYS_2024).model_dump(mode="json")
+    response = await post(client, keys.admin, rule | {"event_id": "holidays-2024-again"})
+    assert response.status_code == 409, response.text
+    error = response.json()["errors"][0]
+    assert (error["code"], error["field"]) == ("holiday_year_defined", "events[0].parameters")
+    assert HOLIDAYS_2024 in error["message"]
+    twice = [
+        {**rule, "event_id": f"holidays-2030-{n}", "parameters": {"year": 2030, "days": []}} for n in (1, 2)
+    ]
+    response = await post(client, keys.admin, *twice)
+    assert response.status_code == 409 and response.json()["errors"][0]["field"] == "events[1].parameters"
+
+
+async def test_a_release_with_more_years_writes_only_those_the_ledger_lacks(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(public_holidays, "YEARS", range(2015, 2030))
+    admins = holiday_events()[-1].model_dump(mode="json") | {"event_id": "admins-2029"}
+    await append_events(
+        session,
+        principal=SYSTEM,
+        events=AppendRequest.model_validate({"events": [admins]}).events,
+        source="test",
+        now=datetime.now(UTC),
+    )
+    written = await ensure_reference_data(session)
+    assert len(written) == 1
+    (tx,) = written
+    events = await ledger_repository.events_by_id(
+        session, [f"{DATASET}:holidays-2028", f"{DATASET}:holidays-2029"]
+    )
+    assert set(events) == {f"{DATASET}:holidays-2028"} and events[f"{DATASET}:holidays-2028"].tx_seq == tx
+    assert await ensure_reference_data(session) == []  # nothing is missing any more

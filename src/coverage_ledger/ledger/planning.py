@@ -26,6 +26,7 @@ from coverage_ledger.ledger.checks import (
 from coverage_ledger.ledger.informal_checks import check_bpu_moves, check_informal
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.registrations import check_registrations
+from coverage_ledger.ledger.rule_checks import check_holiday_years
 from coverage_ledger.ledger.schemas import OfficerEnrolled
 from coverage_ledger.ledger.snapshot import Snapshot, read_snapshot
 
@@ -100,6 +101,7 @@ async def plan_append(
         recording_day=recording_day,
         leaving={e for e, _ in leaving},
     )
+    await check_holiday_years(session, prepared=fresh, leaving={e for e, _ in leaving})
     registrations_touched = await check_registrations(
         session, entering=entering, leaving=leaving, kinds=kinds, paths=paths
     )

@@ -128,6 +128,19 @@ async def rule_definitions(session: raw.Db, *, tx_seq: int) -> list[dict[str, An
     return [r.payload for r in rows]
 
 
+async def holiday_rules_in_force(session: raw.Db, *, years: Sequence[int]) -> dict[str, int]:
+    """The `public_holidays` rules in current knowledge for these years: event_id → year."""
+    rows = await raw.execute(
+        session,
+        "SELECT e.event_id, (e.payload -> 'parameters' ->> 'year')::int AS year "
+        "FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id "
+        "WHERE k.type = 'rule.defined' AND k.tx_to IS NULL AND e.payload ->> 'kind' = 'public_holidays' "
+        "AND (e.payload -> 'parameters' ->> 'year')::int = ANY(%(years)s)",
+        {"years": list(years)},
+    )
+    return {r.event_id: r.year for r in rows}
+
+
 async def region_codes_in_force(session: AsyncSession, codes: Iterable[str]) -> set[str]:
     """Which of these region codes are defined in current knowledge."""
     wanted = list(set(codes))

@@ -28,11 +28,19 @@ async def ensure_reference_data(session: AsyncSession) -> list[int]:
         (regions.DATASET, regions.region_event_id("11"), regions.region_events),
         (rules.DATASET, f"{rules.DATASET}:bpu-grace", rules.rule_events),
         (benefit_rules.DATASET, f"{benefit_rules.DATASET}:jkm-pp82-2019", benefit_rules.benefit_rule_events),
-        (public_holidays.DATASET, f"{public_holidays.DATASET}:holidays-2015", public_holidays.holiday_events),
+        # probed by its last year: a release that ships more years writes only the new ones
+        (public_holidays.DATASET, public_holidays.last_year_event_id(), public_holidays.holiday_events),
     ]
     for name, probe, build in datasets:
         if await repository.events_by_id(session, [probe]):
             continue
+        events: Sequence[AppendableEvent]
+        if name == public_holidays.DATASET:
+            events = await public_holidays.years_still_missing(session, public_holidays.holiday_events())
+            if not events:
+                continue
+        else:
+            events = build()
         head = await repository.read_head(session)
         genesis = head is None or await repository.holds_only_genesis(session)
         recorded_at = None
@@ -43,7 +51,7 @@ async def ensure_reference_data(session: AsyncSession) -> list[int]:
         result = await append_events(
             session,
             principal=SYSTEM,
-            events=build(),
+            events=events,
             source=f"genesis:{name}" if genesis else f"reference:{name}",
             now=datetime.now(UTC),  # run at start-up and by `db upgrade`, outside any request
             recorded_at=recorded_at,

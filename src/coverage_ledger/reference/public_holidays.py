@@ -11,12 +11,14 @@ from datetime import date
 from importlib.metadata import version
 
 import holidays
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.ledger import projections, repository
 from coverage_ledger.ledger.schemas import RuleDefined
 from coverage_ledger.reference.rules import Sourced, rule_event
 
-DATASET = "rules:holidays-2015-2027"
-"""Name of this calendar in genesis tx sources and event ids."""
+DATASET = "rules:holidays"
+"""Name of this calendar in genesis tx sources and event ids (`rules:holidays:holidays-2024`)."""
 
 YEARS = range(2015, 2028)
 """From PP 44/2015, which set the service times, to the last year the government has decided."""
@@ -57,6 +59,11 @@ def holiday_parameters(year: int) -> dict[str, object]:
     return {"year": year, "days": [days[d] for d in sorted(days)]}
 
 
+def last_year_event_id() -> str:
+    """The event id of the last year shipped: present once this release's calendar is written."""
+    return f"{DATASET}:holidays-{YEARS[-1]}"
+
+
 def holiday_events() -> list[RuleDefined]:
     """The calendar as `rule.defined` events, one per year."""
     return [
@@ -70,3 +77,11 @@ def holiday_events() -> list[RuleDefined]:
         )
         for year in YEARS
     ]
+
+
+async def years_still_missing(session: AsyncSession, events: list[RuleDefined]) -> list[RuleDefined]:
+    """The shipped years the ledger has neither received before (whatever became of them since)
+    nor been given a calendar for by an admin."""
+    received = await repository.events_by_id(session, [e.event_id for e in events])
+    defined = set((await projections.holiday_rules_in_force(session, years=list(YEARS))).values())
+    return [e for e in events if e.event_id not in received and int(str(e.parameters["year"])) not in defined]
