@@ -123,6 +123,18 @@ async def test_semicolons_a_bom_and_crlf_are_read_like_any_csv(uploader: Uploade
     assert (await coverage_of(uploader.client, uploader.keys, person, "2024-02-01"))["status"] == "covered"
 
 
+async def test_excels_separator_hint_line_names_the_delimiter_and_is_no_row(uploader: Uploader) -> None:
+    person = nik()
+    rows = [officer_row(person), officer_row(role="KETUA")]
+    content = b"sep=;\r\n" + roster_csv(rows, delimiter=";", crlf=True)
+    status = await uploader.run(content, policy="accept_valid")
+    assert status["status"] == "succeeded", status
+    errors = await uploader.errors(status["upload_id"])
+    # Excel hides the hint: the header is row 1, the bad officer row 3
+    assert [(e["row"], e["code"]) for e in errors] == [("3", "unknown_role")]
+    assert (await coverage_of(uploader.client, uploader.keys, person, "2024-02-01"))["status"] == "covered"
+
+
 @pytest.mark.parametrize(
     ("content", "code"),
     [

@@ -8,6 +8,7 @@ import io
 import itertools
 import json
 import logging
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -62,6 +63,10 @@ class Table:
     def close(self) -> None:
         """Close the file."""
         self.source.close()
+
+
+_SEPARATOR_HINT = re.compile(r"sep=([,;\t|])", re.IGNORECASE)
+"""`sep=;`: the first line some tools write so that Excel splits the columns right."""
 
 
 def _delimiter(header_line: str) -> str:
@@ -121,11 +126,16 @@ def open_csv(path: Path) -> Table:
     text = io.TextIOWrapper(path.open("rb"), encoding="utf-8-sig", errors="strict", newline="")
     try:
         header_line = text.readline()
+        # Excel's hint line names the delimiter; Excel does not show it, so the header is row 1
+        hint = _SEPARATOR_HINT.fullmatch(header_line.rstrip("\r\n"))
+        if hint is not None:
+            header_line = text.readline()
     except UnicodeDecodeError as exc:
         text.close()
         # the reader decodes a block ahead: the byte at fault may lie in a row below the header
         raise _not_utf8(path, exc, fallback_line=1) from exc
-    reader = csv.reader(itertools.chain([header_line], text), delimiter=_delimiter(header_line), strict=True)
+    delimiter = hint.group(1) if hint is not None else _delimiter(header_line)
+    reader = csv.reader(itertools.chain([header_line], text), delimiter=delimiter, strict=True)
     try:
         header = next(reader, [])
     except csv.Error as exc:  # e.g. a header line of megabytes: past the CSV field limit
