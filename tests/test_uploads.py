@@ -141,6 +141,8 @@ async def test_excels_separator_hint_line_names_the_delimiter_and_is_no_row(uplo
         (b"nik,name,birth_date,sex,role,region_code,term_start,term_end\n", "no_rows"),
         (b"nomor,nama\n1,2\n", "wrong_header"),
         (b"\x00\x01\x02\x03binary\x00junk" * 20, "binary_file"),
+        ("nik,name,birth_date,sex,role,region_code,term_start,term_end\n".encode("utf-16-le"), "utf16_text"),
+        ("nik,name,birth_date,sex,role,region_code,term_start,term_end\n".encode("utf-16-be"), "utf16_text"),
         (b"\xef\xbb\xbf\r\n \r\n", "empty_file"),
         (
             b"nik,name,birth_date,sex,role,region_code,term_start,term_end\n" + b"\xff\xfe bad\n",
@@ -149,7 +151,17 @@ async def test_excels_separator_hint_line_names_the_delimiter_and_is_no_row(uplo
         (b"\n,,,\nnik,name\n", "wrong_header"),
         (b"Daftar Anggota KPPS Kecamatan Ilir Barat II,,,\nnik,name\n", "wrong_header"),
     ],
-    ids=["header-only", "wrong-header", "binary", "blank", "not-utf8", "blank-first-row", "title-row"],
+    ids=[
+        "header-only",
+        "wrong-header",
+        "binary",
+        "utf16-le-no-bom",
+        "utf16-be-no-bom",
+        "blank",
+        "not-utf8",
+        "blank-first-row",
+        "title-row",
+    ],
 )
 async def test_an_unreadable_file_fails_as_a_whole_with_a_clear_code(
     uploader: Uploader, content: bytes, code: str

@@ -73,6 +73,16 @@ def _delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
+def _looks_utf16(head: bytes) -> bool:
+    """UTF-16 without its BOM: Latin text then has a zero byte in every other place."""
+    even, odd = head[0::2], head[1::2]
+    if len(odd) < 8:
+        return False
+    return (odd.count(0) > 0.8 * len(odd) and even.count(0) < 0.2 * len(even)) or (
+        even.count(0) > 0.8 * len(even) and odd.count(0) < 0.2 * len(odd)
+    )
+
+
 def _first_line_not_utf8(path: Path) -> int | None:
     """The number of the first line that is not UTF-8 (the text reader decodes ahead of the rows
     it hands out, so the row it stopped at is not the one at fault)."""
@@ -116,7 +126,7 @@ def open_csv(path: Path) -> Table:
         head = probe.read(_SNIFF_BYTES)
     if not head.lstrip(codecs.BOM_UTF8).strip():
         raise FileRejected("empty_file", "the file is empty: expected a header row and data rows")
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(head):
         raise FileRejected(
             "utf16_text",
             'the file is UTF-16 text (Excel\'s "Unicode text"), not UTF-8; save it as CSV UTF-8',
