@@ -169,3 +169,25 @@ async def test_a_release_with_more_years_writes_only_those_the_ledger_lacks(
     )
     assert set(events) == {f"{DATASET}:holidays-2028"} and events[f"{DATASET}:holidays-2028"].tx_seq == tx
     assert await ensure_reference_data(session) == []  # nothing is missing any more
+
+
+async def test_a_years_calendar_corrected_reviews_only_the_claims_due_near_that_year(
+    client: AsyncClient, keys: Keys, session: AsyncSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    near, far = await kpps_2024(client, keys), await kpps_2024(client, keys)
+    for claim_id, person, complete_on in (("C-near", near, "2024-04-05"), ("C-far", far, "2026-06-01")):
+        await append(
+            client,
+            keys.office,
+            filed(claim_id, person, incident="2024-02-14", filed_on=complete_on, complete_on=complete_on),
+            approved(claim_id, complete_on),
+        )
+    rule = next(e for e in holiday_events() if e.event_id == HOLIDAYS_2024).model_dump(mode="json")
+    rule["event_id"] = "holidays-2024-closed"
+    for day in rule["parameters"]["days"]:
+        day["category"] = "public"
+    with caplog.at_level("INFO", logger="coverage_ledger.ledger.service"):
+        await append(client, keys.admin, corrected("fix-2024", [HOLIDAYS_2024], replacement=rule))
+    assert any("1 claim(s) reviewed again" in r.getMessage() for r in caplog.records), caplog.text
+    assert (await claim(client, keys.office, "C-near"))["due_date"] == "2024-04-18"
+    assert await rebuild_check(session) == []  # reviewing every claim finds nothing else moved

@@ -348,10 +348,19 @@ async def project_claims(
     await write_rows(session, reviews, claim_ids=claim_ids, tx_seq=tx_seq)
 
 
-async def follow_rule_change(session: AsyncSession, *, tx_seq: int, recording_day: date) -> int:
-    """Bring every claim's projected rows up to a tx that changed the rules (a corrected service
-    time or holiday moves due dates); the number of claims reviewed."""
-    claim_ids = await repository.projected_claim_ids(session)
+async def follow_rule_change(
+    session: AsyncSession, *, tx_seq: int, recording_day: date, years: Collection[int] | None
+) -> int:
+    """Bring the claims a tx's rule change can move up to it (a corrected service time moves any
+    due date; a year's holidays, only those due near that year: `years`); the number reviewed.
+    The others would review to the rows they have, so `rebuild --check`, which reviews them all,
+    finds the same."""
+    near = None
+    if years is not None:
+        # a service time is days to weeks long: a due date that a year's holidays can move lies
+        # between the November before and the February after
+        near = [(date(year - 1, 11, 1), date(year + 1, 3, 1)) for year in sorted(years)]
+    claim_ids = await repository.projected_claim_ids(session, due_between=near)
     if claim_ids:
         per_claim = await events_by_claim(session, claim_ids, tx_seq=tx_seq)
         reviews = await review_events(session, per_claim, tx_seq=tx_seq, today=recording_day)

@@ -301,11 +301,23 @@ async def claim_touches(session: AsyncSession) -> dict[int, set[str]]:
     return touched
 
 
-async def projected_claim_ids(session: AsyncSession) -> list[str]:
-    """The claims with a current projected row, in claim_id order."""
-    rows = await raw.execute(
-        session, "SELECT claim_id FROM claim_record WHERE tx_to IS NULL ORDER BY claim_id"
-    )
+async def projected_claim_ids(
+    session: AsyncSession, *, due_between: Sequence[tuple[date, date]] | None = None
+) -> list[str]:
+    """The claims with a current projected row, in claim_id order; with `due_between`, only
+    those due within one of these [from, to) ranges."""
+    if due_between is None:
+        rows = await raw.execute(
+            session, "SELECT claim_id FROM claim_record WHERE tx_to IS NULL ORDER BY claim_id"
+        )
+    else:
+        rows = await raw.execute(
+            session,
+            "SELECT claim_id FROM claim_record r WHERE tx_to IS NULL AND EXISTS ("
+            " SELECT 1 FROM unnest(%(froms)s::date[], %(tos)s::date[]) AS w(f, t)"
+            " WHERE r.due_on >= w.f AND r.due_on < w.t) ORDER BY claim_id",
+            {"froms": [f for f, _ in due_between], "tos": [t for _, t in due_between]},
+        )
     return [r.claim_id for r in rows]
 
 

@@ -51,6 +51,8 @@ class Plan:
     rule change alone changes none: whether a month covers does not depend on the grace length.)"""
     due_rules_changed: bool = False
     """A service time or holiday rule entered or left force: claims' due dates may move."""
+    holiday_years_only: frozenset[int] | None = None
+    """When only holiday rules moved, their years: only claims due near them can move."""
 
 
 async def plan_append(
@@ -159,7 +161,7 @@ async def plan_append(
             for e in [*entering, *(e for e, _ in leaving)]
             if (nik := kinds[e][1]) and not kinds[e][0].startswith("claim.")
         },
-        due_rules_changed=await _due_rules_moved(
+        **await _due_rules_moved(
             session, moved=[*entering, *(e for e, _ in leaving)], kinds=kinds, payloads=payloads
         ),
     )
@@ -171,14 +173,19 @@ async def _due_rules_moved(
     moved: Sequence[str],
     kinds: dict[str, tuple[str, str | None]],
     payloads: dict[str, dict[str, Any]],
-) -> bool:
-    """Whether a rule that claims' due dates depend on enters or leaves force."""
+) -> dict[str, Any]:
+    """Whether a rule that claims' due dates depend on enters or leaves force (the Plan's
+    `due_rules_changed` and `holiday_years_only`)."""
     rules = [e for e in moved if kinds[e][0] == "rule.defined"]
     stored = [e for e in rules if e not in payloads]
     found = {e: payloads[e] for e in rules if e in payloads} | {
         e: event.payload for e, event in (await repository.events_by_id(session, stored)).items()
     }
-    return any(payload.get("kind") in DUE_DATE_KINDS for payload in found.values())
+    moving = [p for p in found.values() if p.get("kind") in DUE_DATE_KINDS]
+    years = None
+    if all(p["kind"] == "public_holidays" for p in moving):
+        years = frozenset(int(p["parameters"]["year"]) for p in moving)
+    return {"due_rules_changed": bool(moving), "holiday_years_only": years}
 
 
 async def _check_effects(

@@ -247,7 +247,9 @@ async def append_events(
             session, principal=principal, change=change, tx_seq=outcome.tx_seq, recording_day=recording_day
         )
     if plan.due_rules_changed:
-        followed = await follow_rule_change(session, tx_seq=outcome.tx_seq, recording_day=recording_day)
+        followed = await follow_rule_change(
+            session, tx_seq=outcome.tx_seq, recording_day=recording_day, years=plan.holiday_years_only
+        )
         log.info("tx %d: a due-date rule changed; %d claim(s) reviewed again", outcome.tx_seq, followed)
     erased = sorted({p.source.nik for p in fresh if isinstance(p.source, PersonErased)})
     if erased:
