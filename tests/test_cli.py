@@ -78,6 +78,8 @@ def test_verify_and_rebuild_check(cli_env: str) -> None:
     extends = runner.invoke(app, ["verify", "--from-hash", archived[0]])
     assert extends.exit_code == 0, extends.output
     assert "the archived head is tx 2: history up to it unchanged, 2 tx(s) appended since" in extends.output
+    shouted = runner.invoke(app, ["verify", "--from-hash", archived[0].upper()])
+    assert shouted.exit_code == 0 and "the archived head is tx 2" in shouted.output
     foreign = runner.invoke(app, ["verify", "--from-hash", "f" * 64])
     assert foreign.exit_code == 1
     assert "no tx of the verified chain has hash" in foreign.output

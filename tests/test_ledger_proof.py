@@ -72,6 +72,11 @@ async def test_the_export_alone_recomputes_the_chain_and_a_proof_extends_an_arch
 
     proof = await client.get("/v1/ledger/proof", params={"from_hash": archived["hash"]}, headers=auditor)
     assert proof.status_code == 200, proof.text
+    # hex has no case: the same head read back in capitals proves the same
+    shouted = await client.get(
+        "/v1/ledger/proof", params={"from_hash": archived["hash"].upper()}, headers=auditor
+    )
+    assert shouted.status_code == 200 and shouted.text == proof.text
     lines = [json.loads(line) for line in proof.text.splitlines()]
     assert lines[0]["proof"]["from_tx_seq"] == archived["tx_seq"]
     previous = archived["hash"]

@@ -274,6 +274,9 @@ def test_a_birth_date_the_nik_allows_but_still_to_come_and_a_term_before_birth_a
     assert isinstance(before, list)
     assert [(e.column, e.code) for e in before] == [("term_start", "term_before_birth")]
     assert isinstance(check_officer_row(5, _cells(), today), OfficerRow)
+    early = check_officer_row(5, _cells(registered_on="1989-06-01"), today)
+    assert isinstance(early, list)
+    assert [(e.column, e.code) for e in early] == [("registered_on", "registered_before_birth")]
     # a birth date that is not the NIK's is refused alone, not also measured against the term
     wrong = check_officer_row(5, _cells(birth_date="2030-01-05"), today)
     assert isinstance(wrong, list)

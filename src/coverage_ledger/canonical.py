@@ -60,8 +60,9 @@ def event_digest(event_id: str, event_type: str, payload: Mapping[str, Any], *, 
     return sha256_hex(canonical_json(event_document(event_id, event_type, payload), checked=checked))
 
 
-TX_HASH_TEXT = r"^[0-9a-f]{64}$"
-"""A tx hash as the ledger writes it: 64 lower-case hex digits."""
+GIVEN_HASH_TEXT = r"^[0-9a-fA-F]{64}$"
+"""A tx hash as a person may give it back: 64 hex digits in either case (the ledger writes lower
+case; lower it before comparing)."""
 
 GENESIS_PREV_HASH = "0" * 64
 """`prev_hash` of the very first tx."""

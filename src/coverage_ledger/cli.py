@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger import __version__
 from coverage_ledger.app import create_app
 from coverage_ledger.auth import service as keys_service
-from coverage_ledger.canonical import TX_HASH_TEXT
+from coverage_ledger.canonical import GIVEN_HASH_TEXT
 from coverage_ledger.database.embedded import EmbeddedClusterError
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.database.location import database_url
@@ -229,9 +229,11 @@ def verify(
     ] = None,
 ) -> None:
     """Recompute every event digest and hash-chain link; exit 1 naming the first broken tx."""
-    if from_hash is not None and not re.fullmatch(TX_HASH_TEXT, from_hash):
+    if from_hash is not None and not re.fullmatch(GIVEN_HASH_TEXT, from_hash):
         # a mistyped hash is not a tampered ledger: say so, rather than report a break
-        raise typer.BadParameter("a head hash is 64 lower-case hex digits", param_hint="--from-hash")
+        raise typer.BadParameter("a head hash is 64 hex digits", param_hint="--from-hash")
+    if from_hash is not None:
+        from_hash = from_hash.lower()
     report = _run(lambda session: verify_ledger(session, from_hash=from_hash), migrate=False)
     if report.ok:
         typer.echo(f"ok: {report.txs_checked} txs checked; head tx {report.head_tx_seq} {report.head_hash}")

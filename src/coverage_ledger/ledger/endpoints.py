@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.canonical import TX_HASH_TEXT
+from coverage_ledger.canonical import GIVEN_HASH_TEXT
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
@@ -87,9 +87,12 @@ async def get_proof(
     opener: Opener,
     session: Session,
     caller: Caller,
-    from_hash: Annotated[str, Query(pattern=TX_HASH_TEXT, description="A head hash archived earlier.")],
+    from_hash: Annotated[
+        str, Query(pattern=GIVEN_HASH_TEXT, description="A head hash archived earlier (hex, any case).")
+    ],
 ) -> StreamingResponse:
     _auditing(caller)
+    from_hash = from_hash.lower()
     report = await verify_ledger(session, from_hash=from_hash)
     if not report.ok or report.from_hash_tx_seq is None:
         where = f" at tx {report.broken_tx_seq}" if report.broken_tx_seq is not None else ""

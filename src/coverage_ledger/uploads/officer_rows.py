@@ -130,6 +130,15 @@ def check_officer_row(
                 column="registered_on",
             )
         )
+    if registered_on is not None and born is not None and not refused_birth and registered_on < born:
+        errors.append(
+            ErrorItem(
+                "registered_before_birth",
+                f"registered_on {registered_on.isoformat()} is before birth_date {born.isoformat()}",
+                row=row,
+                column="registered_on",
+            )
+        )
     phone = check.phone_cell(cells, row, errors)
     if errors or person is None or start is None or end is None:
         return errors
