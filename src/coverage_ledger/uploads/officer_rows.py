@@ -74,6 +74,20 @@ def officer_role(cell: str) -> str:
     return joined if joined in OFFICER_ROLES else role
 
 
+def _before_birth(row: int, column: str, day: date | None, born: date | None, code: str) -> list[ErrorItem]:
+    """The error of a day before the officer was born (none when either is unknown)."""
+    if day is None or born is None or day >= born:
+        return []
+    return [
+        ErrorItem(
+            code,
+            f"{column} {day.isoformat()} is before birth_date {born.isoformat()}",
+            row=row,
+            column=column,
+        )
+    ]
+
+
 def check_officer_row(
     row: int, cells: Mapping[str, str], context: RosterContext
 ) -> OfficerRow | list[ErrorItem]:
@@ -105,17 +119,8 @@ def check_officer_row(
             )
         )
     # a birth date already refused (not the NIK's, or to come) is no ground for another error
-    born = person.birth_date if person is not None else None
-    refused_birth = any(e.column == "birth_date" for e in errors)
-    if born is not None and not refused_birth and start is not None and start < born:
-        errors.append(
-            ErrorItem(
-                "term_before_birth",
-                f"term_start {start.isoformat()} is before birth_date {born.isoformat()}",
-                row=row,
-                column="term_start",
-            )
-        )
+    born = None if any(e.column == "birth_date" for e in errors) or person is None else person.birth_date
+    errors += _before_birth(row, "term_start", start, born, "term_before_birth")
     registered_on = check.day_cell(cells, "registered_on", row, errors, required=False)
     if (
         registered_on is not None
@@ -130,15 +135,7 @@ def check_officer_row(
                 column="registered_on",
             )
         )
-    if registered_on is not None and born is not None and not refused_birth and registered_on < born:
-        errors.append(
-            ErrorItem(
-                "registered_before_birth",
-                f"registered_on {registered_on.isoformat()} is before birth_date {born.isoformat()}",
-                row=row,
-                column="registered_on",
-            )
-        )
+    errors += _before_birth(row, "registered_on", registered_on, born, "registered_before_birth")
     phone = check.phone_cell(cells, row, errors)
     if errors or person is None or start is None or end is None:
         return errors
