@@ -290,8 +290,8 @@ async def review_events(
         state = claim_state(decisions=decisions, payments=payments, reversals=reversals)
         # whether it is owed is fixed by the claim's own events; when it was due follows the
         # service time and calendar known at the tx (a corrected holiday moves it)
-        owed_by = knowledge[tx_seq].benefits.due_on(filing.program, filing.complete_on)
-        anchor_due = owed_by if _owed(state, anchor) else None
+        benefits = knowledge[tx_seq].benefits
+        anchor_due = benefits.due_on(filing.program, filing.complete_on) if _owed(state, anchor) else None
         reviews[claim_id] = _review(
             filing,
             filed,
@@ -299,7 +299,7 @@ async def review_events(
             state,
             (then, now, anchor),
             anchor_due,
-            knowledge[tx_seq].benefits,
+            benefits,
             today,
         )
     return reviews
@@ -335,12 +335,11 @@ def _review(
         state.payments, {r.payment_event_id for r in state.reversals}, decision.amount if decision else None
     )
     late: Lateness | None = None
-    # owed as the lists and payouts have it: by the claim's own events (an undecided claim as
-    # known at its filing), not by a later change to the person's cover
-    due = table.due_on(filing.program, filing.complete_on)
-    if service is not None and due is not None and _owed(state, anchor):
+    # owed (a due date given) as the lists and payouts have it: by the claim's own events (an
+    # undecided claim as known at its filing), not by a later change to the person's cover
+    if service is not None and anchor_due_on is not None:
         late = lateness_over_payments(
-            due=due,
+            due=anchor_due_on,
             payments=state.money_moves,
             amount=decision.amount if decision is not None and decision.approved else None,
             today=today,
@@ -357,8 +356,8 @@ def _review(
         late=late is not None and settled is not None and late.late,
         # the working days counted: from completion to the service time's last day
         holidays_unknown=late is not None
-        and due is not None
-        and not table.knows_holidays(filing.complete_on, due),
+        and anchor_due_on is not None
+        and not table.knows_holidays(filing.complete_on, anchor_due_on),
     )
     return ClaimReview(
         filing,

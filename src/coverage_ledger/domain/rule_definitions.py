@@ -26,14 +26,13 @@ def check_rule_definition(definition: Mapping[str, Any]) -> None:
         elif kind == "grace":
             if int(parameters["months"]) < 0:
                 raise ValueError("months must not be negative")
-        elif kind == "public_holidays":
-            benefit_table([definition])
-            categories = {str(d.get("category", "public")) for d in parameters["days"]}
-            unknown = sorted(categories - HOLIDAY_CATEGORIES)
-            if unknown:
-                raise ValueError(f"category {', '.join(unknown)} is neither public nor joint_leave")
         else:
             benefit_table([definition])
+            if kind == "public_holidays":  # read leniently (as a day off): refused when appended
+                categories = {str(d.get("category", "public")) for d in parameters["days"]}
+                unknown = sorted(categories - HOLIDAY_CATEGORIES)
+                if unknown:
+                    raise ValueError(f"category {', '.join(unknown)} is neither public nor joint_leave")
     except KeyError as exc:
         raise MalformedRule(f"a {kind} rule needs the parameter {exc.args[0]!r}") from exc
     except (TypeError, ValueError, AttributeError, IndexError) as exc:

@@ -82,6 +82,8 @@ async def plan_append(
     changes = changes_after_append(links, fresh_ids, graph.force)
     entering = [c.event_id for c in changes if c.in_force]
     leaving = [(c.event_id, c.superseded_by) for c in changes if not c.in_force]
+    leaving_ids = {e for e, _ in leaving}
+    moved = [*entering, *(e for e, _ in leaving)]
 
     paths = {p.row.event_id: p.path for p in fresh}
     payloads = {p.row.event_id: p.row.payload for p in fresh}
@@ -101,9 +103,9 @@ async def plan_append(
         prepared=fresh,
         snapshot=snapshot,
         recording_day=recording_day,
-        leaving={e for e, _ in leaving},
+        leaving=leaving_ids,
     )
-    await check_holiday_years(session, prepared=fresh, leaving={e for e, _ in leaving})
+    await check_holiday_years(session, prepared=fresh, leaving=leaving_ids)
     registrations_touched = await check_registrations(
         session, entering=entering, leaving=leaving, kinds=kinds, paths=paths
     )
@@ -144,6 +146,9 @@ async def plan_append(
         paths=paths,
     )
     keys = snapshot_keys(fresh)
+    due_rules_changed, holiday_years_only = await _due_rules_moved(
+        session, moved=moved, kinds=kinds, payloads=payloads
+    )
     return Plan(
         entering=[(e, kinds[e][1], kinds[e][0]) for e in entering],
         leaving=leaving,
@@ -155,15 +160,10 @@ async def plan_append(
         | registrations_touched
         | members_touched,
         watch_regions=keys["region_codes"],
-        claim_events={e for e in [*entering, *(e for e, _ in leaving)] if kinds[e][0].startswith("claim.")},
-        changed_niks={
-            nik
-            for e in [*entering, *(e for e, _ in leaving)]
-            if (nik := kinds[e][1]) and not kinds[e][0].startswith("claim.")
-        },
-        **await _due_rules_moved(
-            session, moved=[*entering, *(e for e, _ in leaving)], kinds=kinds, payloads=payloads
-        ),
+        claim_events={e for e in moved if kinds[e][0].startswith("claim.")},
+        changed_niks={nik for e in moved if (nik := kinds[e][1]) and not kinds[e][0].startswith("claim.")},
+        due_rules_changed=due_rules_changed,
+        holiday_years_only=holiday_years_only,
     )
 
 
@@ -173,9 +173,9 @@ async def _due_rules_moved(
     moved: Sequence[str],
     kinds: dict[str, tuple[str, str | None]],
     payloads: dict[str, dict[str, Any]],
-) -> dict[str, Any]:
-    """Whether a rule that claims' due dates depend on enters or leaves force (the Plan's
-    `due_rules_changed` and `holiday_years_only`)."""
+) -> tuple[bool, frozenset[int] | None]:
+    """Whether a rule that claims' due dates depend on enters or leaves force, and, when only
+    holiday rules do, their years (the Plan's `due_rules_changed` and `holiday_years_only`)."""
     rules = [e for e in moved if kinds[e][0] == "rule.defined"]
     stored = [e for e in rules if e not in payloads]
     found = {e: payloads[e] for e in rules if e in payloads} | {
@@ -185,7 +185,7 @@ async def _due_rules_moved(
     years = None
     if all(p["kind"] == "public_holidays" for p in moving):
         years = frozenset(int(p["parameters"]["year"]) for p in moving)
-    return {"due_rules_changed": bool(moving), "holiday_years_only": years}
+    return bool(moving), years
 
 
 async def _check_effects(

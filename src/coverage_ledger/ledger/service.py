@@ -165,14 +165,11 @@ async def append_events(
     check_scope(principal=principal, prepared=prepared)
     _check_unique_ids(prepared)
     snapshot = await read_batch_snapshot(session, prepared)
-    await check_resends_in_scope(session, principal=principal, prepared=prepared, stored=snapshot.stored)
-    salts = {}
-    if any(isinstance(p.source, PersonRegistered) and p.row.event_id in snapshot.stored for p in prepared):
-        salts = await projections.vault_entries(session, (p.row.event_id for p in prepared))
-    fresh, originals = _split_duplicates(prepared, snapshot.stored, salts)
+    fresh, originals = await _sort_resends(
+        session, principal=principal, prepared=prepared, stored=snapshot.stored
+    )
     if not fresh:
-        newest = max(originals, key=lambda s: s.tx_seq)
-        return AppendResult(newest.tx_seq, newest.recorded_at, 0, len(originals))
+        return _duplicates_of(originals)
     # the day the tx will be recorded on, for enrolments that do not state registered_on
     recording_day = jakarta_date(recorded_at or now)
     try:
@@ -291,14 +288,30 @@ async def _taken_meanwhile(
     stored = await repository.events_by_id(session, (p.row.event_id for p in fresh))
     if len(stored) < len(fresh):
         return None
-    await check_resends_in_scope(session, principal=principal, prepared=fresh, stored=stored)
+    _, taken = await _sort_resends(session, principal=principal, prepared=fresh, stored=stored)
+    return _duplicates_of([*originals, *taken])
+
+
+async def _sort_resends(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    prepared: list[PreparedEvent],
+    stored: dict[str, repository.StoredEvent],
+) -> tuple[list[PreparedEvent], list[repository.StoredEvent]]:
+    """The batch's new events, and the stored originals of its identical re-sends; a re-sent id
+    outside the key's region, or with other content, is a 409."""
+    await check_resends_in_scope(session, principal=principal, prepared=prepared, stored=stored)
     salts = {}
-    if any(isinstance(p.source, PersonRegistered) for p in fresh):
-        salts = await projections.vault_entries(session, (p.row.event_id for p in fresh))
-    _, taken = _split_duplicates(fresh, stored, salts)
-    everything = [*originals, *taken]
-    newest = max(everything, key=lambda e: e.tx_seq)
-    return AppendResult(newest.tx_seq, newest.recorded_at, 0, len(everything))
+    if any(isinstance(p.source, PersonRegistered) and p.row.event_id in stored for p in prepared):
+        salts = await projections.vault_entries(session, (p.row.event_id for p in prepared))
+    return _split_duplicates(prepared, stored, salts)
+
+
+def _duplicates_of(originals: list[repository.StoredEvent]) -> AppendResult:
+    """The result of a batch every event of which was already in the ledger: the newest tx."""
+    newest = max(originals, key=lambda e: e.tx_seq)
+    return AppendResult(newest.tx_seq, newest.recorded_at, 0, len(originals))
 
 
 async def _commit(

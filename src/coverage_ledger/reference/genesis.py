@@ -1,7 +1,7 @@
 """Genesis: reference data written into an empty ledger as its first txs (DESIGN.md, "Genesis")."""
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,19 @@ from coverage_ledger.reference import benefit_rules, public_holidays, regions, r
 log = logging.getLogger(__name__)
 
 
+Builder = Callable[[AsyncSession], Awaitable[Sequence[AppendableEvent]]]
+"""A dataset's events that the ledger still lacks."""
+
+
+def _whole(build: Callable[[], Sequence[AppendableEvent]]) -> Builder:
+    """A dataset written whole once its probe event is missing."""
+
+    async def events(_: AsyncSession) -> Sequence[AppendableEvent]:
+        return build()
+
+    return events
+
+
 async def ensure_reference_data(session: AsyncSession) -> list[int]:
     """Write the shipped reference data that the ledger lacks; returns the tx_seqs written.
 
@@ -24,23 +37,27 @@ async def ensure_reference_data(session: AsyncSession) -> list[int]:
     events it is an ordinary tx recorded now.
     """
     written: list[int] = []
-    datasets: list[tuple[str, str, Callable[[], Sequence[AppendableEvent]]]] = [
-        (regions.DATASET, regions.region_event_id("11"), regions.region_events),
-        (rules.DATASET, f"{rules.DATASET}:bpu-grace", rules.rule_events),
-        (benefit_rules.DATASET, f"{benefit_rules.DATASET}:jkm-pp82-2019", benefit_rules.benefit_rule_events),
+    datasets: list[tuple[str, str, Builder]] = [
+        (regions.DATASET, regions.region_event_id("11"), _whole(regions.region_events)),
+        (rules.DATASET, f"{rules.DATASET}:bpu-grace", _whole(rules.rule_events)),
+        (
+            benefit_rules.DATASET,
+            f"{benefit_rules.DATASET}:jkm-pp82-2019",
+            _whole(benefit_rules.benefit_rule_events),
+        ),
         # probed by its last year: a release that ships more years writes only the new ones
-        (public_holidays.DATASET, public_holidays.last_year_event_id(), public_holidays.holiday_events),
+        (
+            public_holidays.DATASET,
+            public_holidays.last_year_event_id(),
+            public_holidays.missing_holiday_events,
+        ),
     ]
     for name, probe, build in datasets:
         if await repository.events_by_id(session, [probe]):
             continue
-        events: Sequence[AppendableEvent]
-        if name == public_holidays.DATASET:
-            events = await public_holidays.years_still_missing(session, public_holidays.holiday_events())
-            if not events:
-                continue
-        else:
-            events = build()
+        events = await build(session)
+        if not events:
+            continue
         head = await repository.read_head(session)
         genesis = head is None or await repository.holds_only_genesis(session)
         recorded_at = None

@@ -79,9 +79,10 @@ def holiday_events() -> list[RuleDefined]:
     ]
 
 
-async def years_still_missing(session: AsyncSession, events: list[RuleDefined]) -> list[RuleDefined]:
+async def missing_holiday_events(session: AsyncSession) -> list[RuleDefined]:
     """The shipped years the ledger has neither received before (whatever became of them since)
     nor been given a calendar for by an admin."""
+    events = holiday_events()
     received = await repository.events_by_id(session, [e.event_id for e in events])
     defined = set((await projections.holiday_rules_in_force(session, years=list(YEARS))).values())
     return [e for e in events if e.event_id not in received and int(str(e.parameters["year"])) not in defined]

@@ -52,7 +52,7 @@ async def roster_invoice(
         lines.setdefault(region, _Line()).add(rules, cover_from, officers, months)
     # each old term a correction supersedes (a changed row's, counted above as new, or a
     # retracted one) is taken off, its officer and its months, if an upload invoiced it
-    superseded = [target for e in corrections.events for target in e.payload["supersedes"]]
+    superseded = [target for target, _ in corrections.leaving]
     for event_id, payload, recorded_at in await repository.uploaded_terms(session, superseded):
         term = officer_term(event_id, payload, recorded_at)
         months = months_touched(term.covers_from, term.valid_to)
