@@ -1,6 +1,7 @@
 """Sponsor rosters: a file of N workers (each registered, enrolled in BPU and paid for three
-months) from upload to `succeeded` on a served app; the server's peak memory, and how long a
-status poll waited meanwhile (the rows are checked on the event loop, a chunk at a time)."""
+months) from upload to `succeeded` on a served app; the server's peak memory, how long a status
+poll waited meanwhile (the rows are checked on the event loop, a chunk at a time), and how long
+another writer's one-event append waited (the append lock)."""
 
 import io
 import sys
@@ -36,6 +37,17 @@ def sponsor_csv(count: int) -> bytes:
     return out.getvalue().encode()
 
 
+def _other_writers_event(index: int) -> dict[str, str]:
+    """A registration another writer appends during the upload (serials the file does not use)."""
+    return {
+        "event_id": f"other-writer-{index}",
+        "type": "person.registered",
+        "nik": f"1671011005809{index % 1000:03d}",
+        "name": "Penulis Lain",
+        "region_code": "16.71.01",
+    }
+
+
 def run(*, size: str) -> dict[str, Any]:
     """Run the sponsor-roster benchmark at a size."""
     rows = SIZES[size]
@@ -62,12 +74,23 @@ def run(*, size: str) -> dict[str, Any]:
             response.raise_for_status()
             upload_id = response.json()["upload_id"]
             slowest_poll = 0.0
+            appends: list[float] = []
             while True:
                 polled = time.perf_counter()
                 status = httpx.get(f"{base}/v1/uploads/{upload_id}", headers=headers, timeout=120).json()
                 slowest_poll = max(slowest_poll, time.perf_counter() - polled)
                 if status["status"] in {"succeeded", "failed"}:
                     break
+                if status["status"] == "committing":
+                    appended = time.perf_counter()
+                    answer = httpx.post(
+                        f"{base}/v1/events",
+                        headers=headers,
+                        json={"events": [_other_writers_event(len(appends))]},
+                        timeout=600,
+                    )
+                    answer.raise_for_status()
+                    appends.append(time.perf_counter() - appended)
                 time.sleep(0.2)
             assert status["status"] == "succeeded", status
             return {
@@ -78,6 +101,8 @@ def run(*, size: str) -> dict[str, Any]:
                 "server_rss_mb_before": before,
                 "server_peak_rss_mb": _peak_rss_mb(server.pid),
                 "slowest_status_poll_seconds": round(slowest_poll, 2),
+                "other_writer_appends_while_writing": len(appends),
+                "slowest_other_writer_append_seconds": round(max(appends, default=0.0), 2),
             }
         finally:
             server.terminate()

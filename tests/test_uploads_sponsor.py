@@ -1,15 +1,20 @@
 """Sponsor rosters: a regional government (or SERTAKAN sponsor) enrols informal workers and pays
 their contributions, checked by the same BPU rules as single payments."""
 
+import asyncio
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.errors import InvalidInput
 from coverage_ledger.ledger import repository as ledger_repository
+from coverage_ledger.ledger import unnumbered
+from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.schemas import AppendRequest
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.uploads import sponsor_job
@@ -102,8 +107,8 @@ def _chunked_roster() -> tuple[bytes, str, str]:
     return sponsor_csv(rows), twice, again
 
 
-async def test_a_large_sponsor_roster_is_written_a_chunk_per_tx_all_or_nothing(
-    uploader: Uploader, monkeypatch: pytest.MonkeyPatch
+async def test_a_large_sponsor_roster_is_written_in_chunks_all_or_nothing(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch, fresh_database: str
 ) -> None:
     monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 3)
     content, twice, again = _chunked_roster()
@@ -124,8 +129,10 @@ async def test_a_large_sponsor_roster_is_written_a_chunk_per_tx_all_or_nothing(
     )
     assert kept["status"] == "succeeded", kept
     assert (kept["rows_accepted"], kept["rows_rejected"]) == (5, 1)
-    assert kept["outcome"]["txs"] == [head + 1, head + 2]  # rows 2-4, rows 5-6 (row 7 refused)
-    assert kept["tx_seq"] == head + 2
+    # its first writing pass numbered rows 2-4 before row 7 was refused: rolled back, staged again
+    await _projections_match_the_log(fresh_database)
+    # rows 2-4 and 5-6 in one tx (row 7, refused, is skipped: no worker spans two chunks)
+    assert kept["tx_seq"] == head + 1 and "txs" not in kept["outcome"], kept
     covered = await coverage_of(uploader.client, uploader.keys, again, "2025-04-15")
     assert covered["status"] == "covered"
     assert (await coverage_of(uploader.client, uploader.keys, twice, "2025-03-31"))["status"] == "covered"
@@ -305,3 +312,169 @@ async def test_a_month_a_spreadsheet_turned_into_its_first_day_is_that_month(upl
     assert (status["rows_accepted"], status["rows_rejected"]) == (1, 1), status
     errors = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
     assert [(e["row"], e["column"], e["code"]) for e in errors] == [("3", "months_from", "invalid_month")]
+
+
+async def test_a_worker_of_an_earlier_chunk_numbers_the_chunks_before_and_goes_in_a_tx_of_its_own(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch, fresh_database: str
+) -> None:
+    """Row 7 pays April for the worker of row 2 (chunk 1): chunk 1 must be in force to check it,
+    so rows 2-4 are numbered when chunk 2 comes, and chunk 2 is a tx of its own."""
+    monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 3)
+    twice = nik(born=date(1985, 3, 12), female=False)
+    rows = [sponsor_row(twice), sponsor_row(), sponsor_row(), sponsor_row()]
+    rows += [sponsor_row(), sponsor_row(twice, months=("2025-04", "2025-04"), amount="16800")]
+    head = await uploader.head()
+    status = await uploader.run(sponsor_csv(rows), key=uploader.keys.sponsor, kind="sponsor_roster")
+    assert status["status"] == "succeeded", status
+    assert status["outcome"]["txs"] == [head + 1, head + 2] and status["tx_seq"] == head + 2
+    assert status["outcome"]["registered"] == 5 and status["outcome"]["paid"] == 6
+    assert (await coverage_of(uploader.client, uploader.keys, twice, "2025-04-15"))["status"] == "covered"
+    # the spans computed before the lock are those a rebuild from the log finds
+    await _projections_match_the_log(fresh_database)
+
+
+async def test_other_writers_append_while_a_sponsor_roster_is_being_written(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch, fresh_database: str
+) -> None:
+    """Between the writing pass's chunks the append lock is free: an officer enrolled over the API
+    then commits at once, and the roster's tx is numbered after it."""
+    monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 2)
+    real_write_chunk = sponsor_job.write_chunk
+    officer = nik()
+    answers: list[int] = []
+
+    async def write_chunk_then_let_another_writer_in(*args: Any, **kwargs: Any) -> Any:
+        result = await real_write_chunk(*args, **kwargs)
+        if not answers:
+            response = await asyncio.wait_for(
+                uploader.client.post(
+                    "/v1/events",
+                    json={"events": [registered(officer)]},
+                    headers=Keys.header(uploader.keys.admin),
+                ),
+                timeout=20,
+            )
+            answers.append(response.status_code)
+        return result
+
+    monkeypatch.setattr(sponsor_job, "write_chunk", write_chunk_then_let_another_writer_in)
+    head = await uploader.head()
+    status = await uploader.run(
+        sponsor_csv([sponsor_row() for _ in range(5)]), key=uploader.keys.sponsor, kind="sponsor_roster"
+    )
+    assert answers == [200], answers
+    assert status["status"] == "succeeded" and status["tx_seq"] == head + 2, status
+    assert status["outcome"]["paid"] == 5
+    await _projections_match_the_log(fresh_database)
+
+
+async def test_a_worker_registered_meanwhile_sends_the_roster_round_again_under_the_lock(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch, fresh_database: str
+) -> None:
+    """A worker of chunk 1 is registered over the API while chunk 2 is written: the chunks were
+    checked against a ledger without that registration, so the pass is undone and written again
+    under the lock, and the worker keeps the one registration."""
+    monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 2)
+    real_write_chunk = sponsor_job.write_chunk
+    worker = nik(born=date(1985, 3, 12), female=False)
+    calls: list[int] = []
+
+    async def write_chunk_while_the_worker_registers(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            response = await uploader.client.post(
+                "/v1/events",
+                json={"events": [registered(worker)]},
+                headers=Keys.header(uploader.keys.admin),
+            )
+            assert response.status_code == 200, response.text
+        return await real_write_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(sponsor_job, "write_chunk", write_chunk_while_the_worker_registers)
+    head = await uploader.head()
+    rows = [sponsor_row(worker), *(sponsor_row() for _ in range(3))]
+    status = await uploader.run(sponsor_csv(rows), key=uploader.keys.sponsor, kind="sponsor_roster")
+    assert status["status"] == "succeeded", status
+    # the registration is tx head+1; written again under the lock, the roster goes a chunk per tx
+    assert len(calls) == 2 and status["outcome"]["txs"] == [head + 2, head + 3], status
+    assert status["outcome"]["registered"] == 3 and status["outcome"]["paid"] == 4
+    history = await uploader.client.get(
+        f"/v1/persons/{worker}/history", headers=Keys.header(uploader.keys.admin)
+    )
+    assert history.status_code == 200, history.text
+    types = [event["type"] for event in history.json()["events"]]
+    assert types.count("person.registered") == 1, types
+    assert (await coverage_of(uploader.client, uploader.keys, worker, "2025-02-15"))["status"] == "covered"
+    await _projections_match_the_log(fresh_database)
+
+
+async def _projections_match_the_log(database: str) -> None:
+    engine = create_engine_for(database, pool_size=1)
+    try:
+        async with session_factory(engine)() as session:
+            assert await rebuild_check(session) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_a_rule_changed_while_a_sponsor_roster_is_written_sends_it_round_again_under_the_lock(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch, fresh_database: str
+) -> None:
+    """The grace period is shortened while the roster is written: its chunks were checked (and
+    their spans computed) under the old grace, so the pass is written again under the lock."""
+    monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 2)
+    real_write_chunk = sponsor_job.write_chunk
+    calls: list[int] = []
+
+    async def write_chunk_while_the_grace_changes(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            shorter = {
+                "event_id": "grace-shortened",
+                "type": "event.corrected",
+                "supersedes": ["rules:bpu-2025:bpu-grace"],
+                "reason": "test",
+                "replacement": {
+                    "event_id": "grace-one-month",
+                    "type": "rule.defined",
+                    "rule_id": "bpu-grace",
+                    "kind": "grace",
+                    "parameters": {"months": 1},
+                    "regulation": "test",
+                    "source": "test",
+                },
+            }
+            response = await uploader.client.post(
+                "/v1/events", json={"events": [shorter]}, headers=Keys.header(uploader.keys.admin)
+            )
+            assert response.status_code == 200, response.text
+        return await real_write_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(sponsor_job, "write_chunk", write_chunk_while_the_grace_changes)
+    head = await uploader.head()
+    status = await uploader.run(
+        sponsor_csv([sponsor_row() for _ in range(4)]), key=uploader.keys.sponsor, kind="sponsor_roster"
+    )
+    assert status["status"] == "succeeded", status
+    # the rule is tx head+1; written again under the lock, the roster goes a chunk per tx
+    assert status["outcome"]["txs"] == [head + 2, head + 3], status
+    await _projections_match_the_log(fresh_database)
+
+
+async def test_a_roster_numbered_after_midnight_in_jakarta_is_written_again_under_the_lock(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch, fresh_database: str
+) -> None:
+    """The chunks were checked for the day they were written (an enrolment without registered_on
+    counts from its recording day, and a payment must fall within its cover); numbered on the
+    next day, they are written again under the lock, a chunk per tx."""
+    monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 2)
+    days = iter([date(2025, 1, 11), date(2025, 1, 10)])  # recorded on, checked for
+    monkeypatch.setattr(unnumbered, "jakarta_date", lambda moment: next(days))
+    head = await uploader.head()
+    status = await uploader.run(
+        sponsor_csv([sponsor_row() for _ in range(3)]), key=uploader.keys.sponsor, kind="sponsor_roster"
+    )
+    assert status["status"] == "succeeded", status
+    assert next(days, None) is None
+    assert status["outcome"]["txs"] == [head + 1, head + 2], status
+    await _projections_match_the_log(fresh_database)

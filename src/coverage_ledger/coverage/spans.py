@@ -156,6 +156,31 @@ async def refresh_spans(
     await spans_repository.take_checkpoints(session, parents=sorted(due), tx_seq=tx_seq)
 
 
+async def stage_spans_with(
+    session: AsyncSession,
+    *,
+    niks: Sequence[str],
+    new_events: Sequence[projections.InForceEvent],
+    rules: RuleTable | None,
+) -> None:
+    """Compute these persons' spans from their events in force and `new_events` (of a tx not yet
+    numbered, all entering force), and stage them for `replace_open_spans_with_staged`: the
+    work of `refresh_spans` done before the append lock. Valid while none of these persons'
+    events and no rule changes before the tx is numbered."""
+    in_force = await projections.in_force_events_of(session, niks=niks, types=PERSON_EVENT_TYPES)
+    per_person: dict[str, list[projections.InForceEvent]] = {}
+    for event in [*in_force, *new_events]:  # the tx being appended comes last, as it will be numbered
+        per_person.setdefault(event.payload["nik"], []).append(event)
+    nik_list = list(niks)
+    if len(nik_list) < _OFF_LOOP_FROM:
+        spans = _spans_by_person(nik_list, per_person, rules)
+    else:
+        spans = await asyncio.to_thread(_spans_by_person, nik_list, per_person, rules)
+    await spans_repository.stage_spans(
+        session, spans={nik: [span.as_row() for span in found] for nik, found in spans.items()}
+    )
+
+
 async def backfill_spans(session: AsyncSession) -> int:
     """Build the coverage projection of a ledger written before it existed: every tx that changed
     a person's events in force is replayed in order, as the append path would have written it

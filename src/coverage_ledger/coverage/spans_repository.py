@@ -3,7 +3,7 @@
 Every change of spans is written with its deltas in the same statement (`DELTAS_FROM_CHANGED`),
 so the two cannot drift apart; `rebuild --check` recomputes both from the log."""
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,26 +61,15 @@ listed by its CTE `changed` (as EXPANDED_CHANGES reads it, every `tx` equal to `
 whether a checkpoint of it is due."""
 
 
-async def replace_open_spans(
-    session: AsyncSession, *, niks: Sequence[str], spans: Sequence[tuple[str, SpanRow]], tx_seq: int
-) -> list[str]:
-    """Make `spans` the current spans of `niks` as of a tx: those no longer wanted are closed,
-    the new ones opened, and the regional deltas of both written; the parent regions now due
-    for a checkpoint."""
-    if not niks:
-        return []
-    rows = await raw.execute(
-        session,
-        f"""
-        WITH wanted AS (
-            SELECT * FROM unnest(%(span_niks)s::text[], %(froms)s::date[], %(tos)s::date[],
-                                 %(regions)s::text[], %(officer)s::bool[], %(informal)s::bool[],
-                                 %(in_all)s::bool[])
-                AS w(nik, valid_from, valid_to, region_code, officer, informal, in_all)
-        )
+def _replace_spans_sql(wanted: str, persons: str) -> str:
+    """The statement that makes the spans listed by `wanted` (a query of (nik, valid_from,
+    valid_to, region_code, officer, informal, in_all)) the current spans of the persons `persons`
+    (a condition on `s.nik`) as of tx `%(tx)s`, with the regional deltas (`DELTAS_FROM_CHANGED`)."""
+    return f"""
+        WITH wanted AS ({wanted})
         , closed AS (
             UPDATE coverage_span s SET tx_to = %(tx)s
-             WHERE s.nik = ANY(%(niks)s) AND s.tx_to IS NULL
+             WHERE {persons} AND s.tx_to IS NULL
                AND NOT EXISTS (
                    SELECT 1 FROM wanted w
                     WHERE (w.nik, w.valid_from, w.valid_to, w.region_code, w.officer, w.informal, w.in_all)
@@ -103,7 +92,33 @@ async def replace_open_spans(
             SELECT %(tx)s::bigint AS tx, * FROM closed UNION ALL SELECT %(tx)s::bigint, * FROM opened
         )
         {DELTAS_FROM_CHANGED}
-        """,
+        """
+
+
+_REPLACE_FROM_ARRAYS = _replace_spans_sql(
+    """SELECT * FROM unnest(%(span_niks)s::text[], %(froms)s::date[], %(tos)s::date[],
+                            %(regions)s::text[], %(officer)s::bool[], %(informal)s::bool[],
+                            %(in_all)s::bool[])
+           AS w(nik, valid_from, valid_to, region_code, officer, informal, in_all)""",
+    "s.nik = ANY(%(niks)s)",
+)
+_REPLACE_FROM_STAGED = _replace_spans_sql(
+    "SELECT nik, valid_from, valid_to, region_code, officer, informal, in_all FROM staged_span",
+    "s.nik IN (SELECT nik FROM staged_span_person)",
+)
+
+
+async def replace_open_spans(
+    session: AsyncSession, *, niks: Sequence[str], spans: Sequence[tuple[str, SpanRow]], tx_seq: int
+) -> list[str]:
+    """Make `spans` the current spans of `niks` as of a tx: those no longer wanted are closed,
+    the new ones opened, and the regional deltas of both written; the parent regions now due
+    for a checkpoint."""
+    if not niks:
+        return []
+    rows = await raw.execute(
+        session,
+        _REPLACE_FROM_ARRAYS,
         {
             "tx": tx_seq,
             "checkpoint_after": CHECKPOINT_AFTER,
@@ -117,6 +132,69 @@ async def replace_open_spans(
             "in_all": [s[5] for _, s in spans],
         },
         prepare=None if len(niks) <= 64 else False,
+    )
+    return [row.parent_code for row in rows if row.due]
+
+
+async def start_staged_spans(session: AsyncSession) -> None:
+    """Empty staging tables (this transaction's) for spans computed before their tx is numbered."""
+    await raw.execute(
+        session,
+        "CREATE TEMP TABLE IF NOT EXISTS staged_span (nik text NOT NULL, valid_from date NOT NULL, "
+        "valid_to date NOT NULL, region_code text NOT NULL, officer boolean NOT NULL, "
+        "informal boolean NOT NULL, in_all boolean NOT NULL) ON COMMIT DROP",
+    )
+    await raw.execute(
+        session, "CREATE TEMP TABLE IF NOT EXISTS staged_span_person (nik text PRIMARY KEY) ON COMMIT DROP"
+    )
+    await raw.execute(session, "TRUNCATE staged_span, staged_span_person")
+
+
+async def stage_spans(session: AsyncSession, *, spans: dict[str, list[SpanRow]]) -> None:
+    """Stage these persons' spans (a person with none is staged too: their open spans close)."""
+    conn = await driver_connection(session)
+    async with conn.cursor() as cursor:
+        async with cursor.copy("COPY staged_span_person (nik) FROM STDIN") as copy:
+            for nik in spans:
+                await copy.write_row((nik,))
+        async with cursor.copy(
+            "COPY staged_span (nik, valid_from, valid_to, region_code, officer, informal, in_all) FROM STDIN"
+        ) as copy:
+            for nik, rows in spans.items():
+                for row in rows:
+                    await copy.write_row((nik, *row))
+
+
+async def staged_among(session: AsyncSession, *, niks: Iterable[str]) -> bool:
+    """Whether any of these persons has staged spans already."""
+    return bool(
+        await raw.scalar(
+            session,
+            "SELECT EXISTS (SELECT 1 FROM staged_span_person WHERE nik = ANY(%(niks)s))",
+            {"niks": list(niks)},
+        )
+    )
+
+
+async def staged_persons_changed_since(session: AsyncSession, *, since_tx: int) -> bool:
+    """Whether an event of a staged person entered or left force after tx `since_tx`."""
+    await raw.execute(session, "ANALYZE staged_span_person")
+    return bool(
+        await raw.scalar(
+            session,
+            "SELECT EXISTS (SELECT 1 FROM staged_span_person p JOIN event_knowledge k ON k.nik = p.nik "
+            "WHERE k.tx_from > %(tx)s OR k.tx_to > %(tx)s)",
+            {"tx": since_tx},
+        )
+    )
+
+
+async def replace_open_spans_with_staged(session: AsyncSession, *, tx_seq: int) -> list[str]:
+    """`replace_open_spans` for every staged person, with the staged spans; the parent regions
+    now due for a checkpoint."""
+    await raw.execute(session, "ANALYZE staged_span")
+    rows = await raw.execute(
+        session, _REPLACE_FROM_STAGED, {"tx": tx_seq, "checkpoint_after": CHECKPOINT_AFTER}, prepare=False
     )
     return [row.parent_code for row in rows if row.due]
 

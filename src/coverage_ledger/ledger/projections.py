@@ -128,6 +128,18 @@ async def rule_definitions(session: raw.Db, *, tx_seq: int) -> list[dict[str, An
     return [r.payload for r in rows]
 
 
+async def rules_changed_since(session: raw.Db, *, since_tx: int) -> bool:
+    """Whether a `rule.defined` event entered or left force after tx `since_tx`."""
+    return bool(
+        await raw.scalar(
+            session,
+            "SELECT EXISTS (SELECT 1 FROM event_knowledge k WHERE k.nik IS NULL "
+            "AND k.type = 'rule.defined' AND (k.tx_from > %(tx)s OR k.tx_to > %(tx)s))",
+            {"tx": since_tx},
+        )
+    )
+
+
 async def holiday_rules_in_force(session: raw.Db, *, years: Sequence[int]) -> dict[str, int]:
     """The `public_holidays` rules in current knowledge for these years: event_id → year."""
     rows = await raw.execute(

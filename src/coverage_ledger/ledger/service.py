@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from psycopg.errors import UniqueViolation
@@ -130,22 +130,27 @@ def _split_duplicates(
     return fresh, originals
 
 
-async def append_events(
+@dataclass(frozen=True, slots=True)
+class CheckedBatch:
+    """A batch checked against the ledger, ready to be written."""
+
+    fresh: list[PreparedEvent]
+    originals: list[repository.StoredEvent]
+    snapshot: int
+    plan: Plan
+    recording_day: date
+
+
+async def check_append(
     session: AsyncSession,
     *,
     principal: Principal,
     events: Sequence[AppendableEvent],
-    source: str,
     now: datetime,
-    recorded_at: datetime | None = None,
-    validate_only: bool = False,
-) -> AppendResult:
-    """Append a batch atomically as one tx; identical re-sends are counted as duplicates.
-
-    `now`: the caller's clock, for the recording day of enrolments without `registered_on` and
-    for refusing a backfill in the future (the tx's own recorded_at is read under the lock).
-    `validate_only`: every check, nothing written and no lock taken (a dry run must not hold
-    back the writers); the result names the head the batch was checked against."""
+    recorded_at: datetime | None,
+) -> CheckedBatch | AppendResult:
+    """Every check of an append, without writing or locking; the result itself when every
+    event is a re-send."""
     if recorded_at is not None and principal.role is not Role.ADMIN:
         raise Forbidden("only an admin key may backfill with an explicit recorded_at")
     if recorded_at is not None and recorded_at.tzinfo is None:
@@ -183,15 +188,27 @@ async def append_events(
         if taken is None:
             raise
         return taken
-    if validate_only:
-        # the head it was checked against (an empty ledger has none: the check's own moment)
-        checked_at = await repository.tx_recorded_at(session, snapshot.tx_seq) or now
-        return AppendResult(snapshot.tx_seq, checked_at, len(fresh), len(originals))
+    return CheckedBatch(fresh, originals, snapshot.tx_seq, plan, recording_day)
 
-    tx_id = uuid.uuid4()
+
+async def write_checked(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    checked: CheckedBatch,
+    tx_id: uuid.UUID,
+    first_position: int = 0,
+) -> AppendResult | None:
+    """Write a checked batch's events and personal fields under a provisional tx id; the
+    duplicate result instead when another request committed the same batch meanwhile."""
+    fresh, originals = checked.fresh, checked.originals
     try:
         written = await repository.write_events(
-            session, tx_id=tx_id, rows=[p.row for p in fresh], skip_committed=True
+            session,
+            tx_id=tx_id,
+            rows=[p.row for p in fresh],
+            positions=range(first_position, first_position + len(fresh)),
+            skip_committed=True,
         )
     except UniqueViolation as exc:  # a large batch: an event_id committed meanwhile by another request
         raise _appended_concurrently() from exc
@@ -212,7 +229,46 @@ async def append_events(
             if p.vault_fields is not None
         ],
     )
-    outcome = await _commit(session, tx_id, principal, source, recorded_at, fresh, snapshot.tx_seq, plan)
+    return None
+
+
+async def append_events(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    events: Sequence[AppendableEvent],
+    source: str,
+    now: datetime,
+    recorded_at: datetime | None = None,
+    validate_only: bool = False,
+) -> AppendResult:
+    """Append a batch atomically as one tx; identical re-sends are counted as duplicates.
+
+    `now`: the caller's clock, for the recording day of enrolments without `registered_on` and
+    for refusing a backfill in the future (the tx's own recorded_at is read under the lock).
+    `validate_only`: every check, nothing written and no lock taken (a dry run must not hold
+    back the writers); the result names the head the batch was checked against."""
+    checked = await check_append(
+        session, principal=principal, events=events, now=now, recorded_at=recorded_at
+    )
+    if isinstance(checked, AppendResult):
+        return checked
+    fresh, originals, plan, recording_day = (
+        checked.fresh,
+        checked.originals,
+        checked.plan,
+        checked.recording_day,
+    )
+    if validate_only:
+        # the head it was checked against (an empty ledger has none: the check's own moment)
+        checked_at = await repository.tx_recorded_at(session, checked.snapshot) or now
+        return AppendResult(checked.snapshot, checked_at, len(fresh), len(originals))
+
+    tx_id = uuid.uuid4()
+    taken = await write_checked(session, principal=principal, checked=checked, tx_id=tx_id)
+    if taken is not None:
+        return taken
+    outcome = await _commit(session, tx_id, principal, source, recorded_at, fresh, checked.snapshot, plan)
     if outcome.status == "stale":
         # something this batch read changed meanwhile; the lock is held now, so read again and decide
         snapshot = await read_batch_snapshot(session, fresh)

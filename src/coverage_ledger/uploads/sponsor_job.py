@@ -8,11 +8,17 @@ Two passes over the file keep memory flat: the first checks every chunk without 
 taking the append lock (all a dry run does, and the writers are not held back); only when the
 policy and the rows allow it does the second write the chunks, inside one savepoint. A late
 refusal (a month paid twice across chunks) undoes it, and the upload fails (all_or_nothing) or
-is written again without the refused rows. The append lock is held from the first chunk's tx to
-the COMMIT, as for any tx between its lock and its COMMIT; reads meanwhile answer as of the head
-before it (see `ledger.asof.resolve`). Between chunks the event loop serves other requests."""
+is written again without the refused rows.
+
+The writing pass writes its chunks into one tx without the append lock and numbers it at the end
+(`ledger.unnumbered`), so other writers wait only for that last step. A chunk naming a worker of
+an earlier chunk needs that chunk in force: the tx so far is numbered then, and the rest of the
+file goes a chunk per tx under the lock, held to the COMMIT as for any tx. If what the chunks
+were checked against changed before the numbering, the pass is undone and written again under
+the lock. Between chunks the event loop serves other requests."""
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Container, Iterator, Sequence
@@ -27,8 +33,10 @@ from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.errors import ErrorItem, LedgerError
 from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
+from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number_tx, write_chunk
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.cells import first_month_first, refuse_month_first, row_values
 from coverage_ledger.uploads.formats import FileRejected
@@ -42,6 +50,7 @@ from coverage_ledger.uploads.sponsor_rows import (
     sponsor_events,
 )
 
+log = logging.getLogger(__name__)
 _EVENTS = TypeAdapter(list[AppendableEvent])
 _FIELD = re.compile(r"^events\[(\d+)\](?:\.(\w+))?")
 CHUNK_ROWS = 2_000
@@ -63,6 +72,11 @@ class SponsorTally:
     txs: list[int] = field(default_factory=list)
     seen: set[int] = field(default_factory=set)
     """NIKs (as numbers: a million of them fit in tens of megabytes) of earlier chunks."""
+    unnumbered: UnnumberedTx | None = None
+    """The writing pass's tx while its chunks are written without the lock; None once it is
+    numbered (or from the start, when the pass runs under the lock)."""
+    locked_since: float | None = None
+    """When the writing pass took the append lock (monotonic seconds)."""
     month_first: ErrorItem | None = None
     """The first date only month/day/year reads: the file's other slash dates are then in doubt."""
     deferred: int = 0
@@ -175,15 +189,10 @@ async def append_sponsor_chunk(
     now: datetime,
     write: bool,
 ) -> list[ErrorItem]:
-    """Append one chunk's rows as one tx (`write=False`: check only, no lock, nothing written);
-    refused rows are taken out and the rest tried again. The row errors found."""
-    principal = Principal(
-        key_name=record.key_name,
-        role=Role.SPONSOR,
-        region_prefix=record.key_region_prefix,
-        organisation=record.committee,
-        is_system=record.key_name == "system",
-    )
+    """Append one chunk's rows (`write=False`: check only, no lock, nothing written): into the
+    tally's unnumbered tx, or else as a tx of its own. Refused rows are taken out and the rest
+    tried again. The row errors found."""
+    principal = sponsor_principal(record)
     # the ledger as this transaction sees it, earlier chunks of the writing pass included
     known = await projections.in_force_events_of(
         session, niks={item.nik for item in rows}, types=["person.registered", "informal.enrolled"]
@@ -231,14 +240,23 @@ async def append_sponsor_chunk(
                 raise LateRefusal(refused) from exc
         else:
             try:
-                result = await append_events(
-                    session,
-                    principal=principal,
-                    events=parsed,
-                    source=f"upload:{record.upload_id}",
-                    now=now,
-                    validate_only=not write,
-                )
+                result = None
+                if write and tally.unnumbered is not None:
+                    try:
+                        result = await write_chunk(
+                            session, tx=tally.unnumbered, principal=principal, events=parsed, now=now
+                        )
+                    except NotEnterOnly:  # (nothing of the chunk written) it goes as a tx of its own
+                        await number_written(session, record=record, tally=tally)
+                if result is None:
+                    result = await append_events(
+                        session,
+                        principal=principal,
+                        events=parsed,
+                        source=f"upload:{record.upload_id}",
+                        now=now,
+                        validate_only=not write,
+                    )
             except LedgerError as exc:
                 refused = _row_errors(exc.errors, owners)
                 if not refused:
@@ -253,13 +271,45 @@ async def append_sponsor_chunk(
                 tally.amount_total += sum(item.amount for item in rows)
                 tally.registered += sum(1 for e in events if e["type"] == "person.registered")
                 tally.enrolled += sum(1 for e in events if e["type"] == "informal.enrolled")
-                if write:
+                if write and tally.unnumbered is None:
                     tally.txs.append(result.tx_seq)
                 return found
         found.extend(refused)
         bad = {e.row for e in refused}
         rows = [item for item in rows if item.row not in bad]
     return found
+
+
+def sponsor_principal(record: Any) -> Principal:
+    """The sponsor key an upload was made with, as the append path checks it."""
+    return Principal(
+        key_name=record.key_name,
+        role=Role.SPONSOR,
+        region_prefix=record.key_region_prefix,
+        organisation=record.committee,
+        is_system=record.key_name == "system",
+    )
+
+
+async def number_written(session: AsyncSession, *, record: Any, tally: SponsorTally) -> None:
+    """Number the writing pass's unnumbered tx, if it holds anything; from then on the pass
+    appends a chunk per tx under the lock. `ChangedMeanwhile` if the ledger moved under it."""
+    tx, tally.unnumbered = tally.unnumbered, None
+    if tx is None or not tx.written:
+        return
+    tally.locked_since = time.monotonic()
+    outcome = await number_tx(
+        session, tx=tx, actor=sponsor_principal(record).actor, source=f"upload:{record.upload_id}"
+    )
+    if outcome.status != "ok":
+        raise ChangedMeanwhile()
+    assert outcome.tx_seq is not None
+    tally.txs.append(outcome.tx_seq)
+
+
+class ChangedMeanwhile(Exception):
+    """Something the writing pass's chunks were checked against changed before they were
+    numbered: the pass is undone and written again under the lock."""
 
 
 class LateRefusal(Exception):
@@ -273,7 +323,7 @@ class LateRefusal(Exception):
 
 
 WRITE_ATTEMPTS = 3
-"""Writing passes tried before an upload whose rows keep being refused is given up."""
+"""Writing passes refused before an upload whose rows keep being refused is given up."""
 
 
 class SponsorRosterJob(Job):
@@ -310,12 +360,26 @@ class SponsorRosterJob(Job):
         started = time.monotonic()
         await self.progress.set(status="committing", **self.counts)
         refused = set(checking.rejected)
-        for _ in range(WRITE_ATTEMPTS):
+        locked_since: float | None = None
+        """Set once the pass runs under the lock: held from then on to the COMMIT."""
+        refusals = 0
+        while True:
             await repository.savepoint(self.work, "sponsor")
-            writing = SponsorTally(rejected=set(refused))
+            writing = SponsorTally(
+                rejected=set(refused),
+                unnumbered=UnnumberedTx() if locked_since is None else None,
+                locked_since=locked_since,
+            )
             try:
                 await self._pass(writing, write=True)
+                await number_written(self.work, record=record, tally=writing)
                 break
+            except ChangedMeanwhile:
+                # once at most: under the lock nothing can change beneath the pass
+                await repository.rollback_to(self.work, "sponsor")
+                log.info("upload %s: the ledger moved while writing; again under the lock", record.upload_id)
+                await ledger_repository.take_append_lock(self.work)
+                locked_since = time.monotonic()
             except LateRefusal as late:
                 await repository.rollback_to(self.work, "sponsor")
                 await self.progress.errors(sorted(late.errors, key=lambda e: e.row or 0))
@@ -326,9 +390,15 @@ class SponsorRosterJob(Job):
                     await self.work.commit()
                     await self._finish_unwritten(len(refused), failed=True)
                     return
-        else:
-            raise FileRejected("rows_keep_failing", "rows kept being refused while written; upload again")
+                refusals += 1
+                if refusals == WRITE_ATTEMPTS:
+                    raise FileRejected(
+                        "rows_keep_failing", "rows kept being refused while written; upload again"
+                    ) from late
         self.phases["commit"] = round(time.monotonic() - started, 3)
+        if writing.locked_since is not None:
+            # how long other writers waited on this upload (the lock is held to the COMMIT)
+            self.phases["commit_locked"] = round(time.monotonic() - writing.locked_since, 3)
         self.counts |= {"rows_rejected": len(writing.rejected), "rows_accepted": writing.accepted}
         self.outcome = self._outcome(writing, written=bool(writing.txs))
         if len(writing.txs) > 1:
@@ -375,7 +445,10 @@ class SponsorRosterJob(Job):
                 if not write:
                     rows = [item for item in chunk.rows if int(item.nik) not in tally.seen]
                     tally.deferred += len(chunk.rows) - len(rows)
-                    tally.seen |= {int(item.nik) for item in chunk.rows}
+                elif tally.unnumbered is not None and any(int(item.nik) in tally.seen for item in rows):
+                    # a worker of an earlier chunk: that chunk must be in force to check this one
+                    await number_written(self.work, record=record, tally=tally)
+                tally.seen |= {int(item.nik) for item in chunk.rows}
                 if rows:
                     errors = errors + await append_sponsor_chunk(
                         self.work,
