@@ -10,9 +10,10 @@ import psycopg
 from httpx import AsyncClient
 
 from coverage_ledger.database.engine import create_engine_for, session_factory
-from coverage_ledger.ledger.repository import commit_append
+from coverage_ledger.ledger.repository import APPEND_LOCK_KEY, commit_append
 from tests.conftest import _libpq
 from tests.live_app import live_app
+from tests.rosters import Uploader
 from tests.support import Keys, enrolled, nik, registered
 
 WRITERS = 4
@@ -413,3 +414,23 @@ async def test_one_batch_sent_several_times_at_once_is_written_once_and_the_rest
             assert conn.execute(
                 "SELECT count(*) FROM ledger_event WHERE event_id LIKE 'race-%'"
             ).fetchone() == (5,)
+
+
+async def test_an_append_that_waits_too_long_for_the_append_lock_is_a_503_and_writes_nothing(
+    uploader: Uploader, fresh_database: str
+) -> None:
+    """Another tx (a large roster) holds the append lock: after LEDGER_APPEND_WAIT_SECONDS the
+    request gives up with a 503 it may retry, and the same batch lands once the lock is free."""
+    uploader.app.state.append_wait_seconds = 0.5
+    batch = {"events": [registered(nik())]}
+    head = await uploader.head()
+    async with await psycopg.AsyncConnection.connect(_libpq(fresh_database)) as holder:
+        await holder.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
+        busy = await uploader.client.post("/v1/events", json=batch, headers=Keys.header(uploader.keys.admin))
+        assert busy.status_code == 503, busy.text
+        assert busy.headers["content-type"] == "application/problem+json"
+        assert busy.json()["type"].endswith("ledger-busy") and busy.headers["Retry-After"] == "10"
+        await holder.rollback()
+    assert await uploader.head() == head
+    landed = await uploader.client.post("/v1/events", json=batch, headers=Keys.header(uploader.keys.admin))
+    assert landed.status_code == 200 and landed.json()["accepted"] == 1, landed.text

@@ -116,6 +116,7 @@ def create_app(
     app.state.clock = clock
     app.state.lean_reads = settings.ledger_lean_reads if lean_reads is None else lean_reads
     app.state.upload_settings = uploads
+    app.state.append_wait_seconds = settings.ledger_append_wait_seconds
     problems.install(app, page=error_page)
     app.add_middleware(LeanReads, routes=[COVERAGE_ROUTE])
     app.add_middleware(

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
         "a batch of 10,000 events fits in a few megabytes.",
     )
     ledger_upload_workers: int = Field(default=1, ge=1, description="Uploads processed at the same time.")
+    ledger_append_wait_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="How long `POST /v1/events` waits for the append lock while another tx is being "
+        "numbered (a large roster holds it for up to a minute a million rows) before answering 503 "
+        "`ledger-busy` with Retry-After; nothing is written. Uploads always wait.",
+    )
 
 
 class SettingsError(ValueError):

@@ -42,6 +42,12 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "The database chose this request to give way (a deadlock or serialization failure); nothing "
         "was written. Send it again after `Retry-After` seconds.",
     ),
+    "ledger-busy": (
+        "Ledger busy",
+        "Another tx (a large upload) held the append lock for longer than the service waits "
+        "(LEDGER_APPEND_WAIT_SECONDS); nothing was written. Send the same batch again after "
+        "`Retry-After` seconds.",
+    ),
     "database-unavailable": (
         "Database unavailable",
         "The database could not be reached or did not answer in time. Try again after "

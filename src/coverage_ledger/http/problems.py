@@ -186,6 +186,16 @@ def known_problem(exc: Exception, *, method: str, path: str) -> JSONResponse | N
             "the database asked for this request to be retried; nothing was written",
             after_seconds=1,
         )
+    if isinstance(exc, psycopg.errors.LockNotAvailable):
+        # lock_timeout (POST /v1/events): another tx, a large upload's, is being numbered
+        log.warning("%s %s -> 503 the append lock stayed taken: %s", method, path, exc)
+        return _try_again(
+            "ledger-busy",
+            "Ledger busy",
+            "the ledger is busy numbering another tx (a large upload) and this request waited as "
+            "long as it may; nothing was written, send it again",
+            after_seconds=10,
+        )
     if isinstance(exc, UNAVAILABLE):
         # the database refused or dropped the connection, or none came free in time; an append
         # cut off in its COMMIT may have landed, and resending it is safe (duplicates are known)

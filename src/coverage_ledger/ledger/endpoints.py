@@ -4,7 +4,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,9 +32,20 @@ router = APIRouter(prefix="/v1", tags=["ledger"])
         "id with other content is a 409. The response is sent only after the tx committed. "
         "`recorded_at` (admin only) backfills history with an explicit known time."
     ),
-    responses={409: {"description": "Conflict with the ledger (reused id, overlapping term)"}},
+    responses={
+        409: {"description": "Conflict with the ledger (reused id, overlapping term)"},
+        503: {
+            "description": "The ledger stayed busy numbering another tx (a large upload) for longer "
+            "than LEDGER_APPEND_WAIT_SECONDS, or the database asked for a retry; nothing was written. "
+            "Send the same batch again after `Retry-After` seconds."
+        },
+    },
 )
-async def post_events(body: AppendRequest, session: Session, caller: Caller, now: Now) -> AppendResponse:
+async def post_events(
+    body: AppendRequest, session: Session, caller: Caller, now: Now, request: Request
+) -> AppendResponse:
+    # a client waits for its answer: past this, a 503 it can retry beats a wait behind a roster
+    await repository.limit_lock_waits(session, seconds=request.app.state.append_wait_seconds)
     result = await append_events(
         session, principal=caller, events=body.events, source="api", now=now, recorded_at=body.recorded_at
     )

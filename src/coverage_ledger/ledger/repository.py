@@ -117,6 +117,16 @@ async def commit_append(
     return CommitOutcome(row.status, row.tx_seq, row.recorded_at, row.hash, row.head_recorded_at)
 
 
+async def limit_lock_waits(session: AsyncSession, *, seconds: float) -> None:
+    """For the rest of the transaction, give up a wait for a lock (the append lock above all)
+    after `seconds`: the statement then fails with `LockNotAvailable`."""
+    await raw.execute(
+        session,
+        "SELECT set_config('lock_timeout', %(wait)s, true)",
+        {"wait": f"{max(1, round(seconds * 1000))}ms"},
+    )
+
+
 async def take_append_lock(session: AsyncSession) -> int:
     """Take the append lock (held until COMMIT) and read the head's tx_seq under it: for appends
     that check their rows set-based before calling `commit_append` (which takes it again)."""
