@@ -14,8 +14,8 @@ The writing pass writes its chunks into one tx without the append lock and numbe
 (`ledger.unnumbered`), so other writers wait only for that last step. A chunk naming a worker of
 an earlier chunk needs that chunk in force: the tx so far is numbered then, and the rest of the
 file goes a chunk per tx under the lock, held to the COMMIT as for any tx. If what the chunks
-were checked against changed before the numbering, the pass is undone and written again under
-the lock. Between chunks the event loop serves other requests."""
+were checked against changed before the numbering, the pass is undone and written again, the
+second time it happens under the lock. Between chunks the event loop serves other requests."""
 
 import asyncio
 import logging
@@ -309,7 +309,12 @@ async def number_written(session: AsyncSession, *, record: Any, tally: SponsorTa
 
 class ChangedMeanwhile(Exception):
     """Something the writing pass's chunks were checked against changed before they were
-    numbered: the pass is undone and written again under the lock."""
+    numbered: the pass is undone and written again (under the lock after `UNLOCKED_PASSES`)."""
+
+
+UNLOCKED_PASSES = 2
+"""Writing passes tried without the lock before one under it: a worker touched over the API
+during a long upload costs a second pass, not the writers' wait through the whole file."""
 
 
 class LateRefusal(Exception):
@@ -362,7 +367,7 @@ class SponsorRosterJob(Job):
         refused = set(checking.rejected)
         locked_since: float | None = None
         """Set once the pass runs under the lock: held from then on to the COMMIT."""
-        refusals = 0
+        refusals = moved = 0
         while True:
             await repository.savepoint(self.work, "sponsor")
             writing = SponsorTally(
@@ -375,8 +380,12 @@ class SponsorRosterJob(Job):
                 await number_written(self.work, record=record, tally=writing)
                 break
             except ChangedMeanwhile:
-                # once at most: under the lock nothing can change beneath the pass
                 await repository.rollback_to(self.work, "sponsor")
+                moved += 1
+                if moved < UNLOCKED_PASSES:
+                    log.info("upload %s: the ledger moved while writing; writing again", record.upload_id)
+                    continue
+                # under the lock nothing can change beneath the pass: this happens once at most
                 log.info("upload %s: the ledger moved while writing; again under the lock", record.upload_id)
                 await ledger_repository.take_append_lock(self.work)
                 locked_since = time.monotonic()
