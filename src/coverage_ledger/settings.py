@@ -67,8 +67,10 @@ class Settings(BaseSettings):
     ledger_append_wait_seconds: float = Field(
         default=30,
         gt=0,
-        description="How long `POST /v1/events` waits for the append lock while another tx is being "
-        "numbered (a large roster holds it for up to a minute a million rows) before answering 503 "
+        le=2_147_483,  # PostgreSQL's largest lock_timeout
+        allow_inf_nan=False,
+        description="How long `POST /v1/events` waits for a lock (the append lock while another tx is "
+        "numbered: a large roster holds it for up to a minute a million rows) before answering 503 "
         "`ledger-busy` with Retry-After; nothing is written. Uploads always wait.",
     )
 

@@ -49,22 +49,23 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 """Written out (not derived from a model) so it carries no `$defs` reference into the OpenAPI."""
 
 
-def _documented(description: str) -> dict[str, Any]:
+def documented(description: str) -> dict[str, Any]:
+    """An OpenAPI response entry answered as problem+json (a route's own entry replaces the app's)."""
     return {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _documented("Malformed request (the body is not valid JSON)"),
-    401: _documented("No valid API key"),
-    403: _documented("The key's role or region may not do this"),
-    404: _documented("Unknown, or outside the key's region (the same answer)"),
-    409: _documented("Conflicts with what the ledger holds; nothing was written"),
-    413: _documented("File too large"),
-    503: _documented(
+    400: documented("Malformed request (the body is not valid JSON)"),
+    401: documented("No valid API key"),
+    403: documented("The key's role or region may not do this"),
+    404: documented("Unknown, or outside the key's region (the same answer)"),
+    409: documented("Conflicts with what the ledger holds; nothing was written"),
+    413: documented("File too large"),
+    503: documented(
         "The database asked for a retry (a deadlock or serialization failure; nothing was written), "
         "or could not be reached in time; `Retry-After` says when to try again"
     ),
-    422: _documented("Invalid input, naming the field or row; nothing was written"),
+    422: documented("Invalid input, naming the field or row; nothing was written"),
 }
 """Documented on every operation: every error is problem+json (`tailor_openapi` then leaves out
 the ones an operation cannot give)."""
@@ -90,7 +91,7 @@ def tailor_openapi(schema: dict[str, Any]) -> dict[str, Any]:
             for status in gone:
                 responses.pop(status, None)
             if method == "get" and "422" in responses:
-                responses["422"] = _documented("Invalid parameter, naming it")
+                responses["422"] = documented("Invalid parameter, naming it")
     return schema
 
 

@@ -13,6 +13,7 @@ from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.http.dependencies import Caller, Now, Opener, Session, SessionOpener
+from coverage_ledger.http.problems import documented
 from coverage_ledger.ledger import repository
 from coverage_ledger.ledger.audit import chain_lines
 from coverage_ledger.ledger.schemas import AppendRequest, AppendResponse, HeadResponse, VerifyResponse
@@ -33,12 +34,12 @@ router = APIRouter(prefix="/v1", tags=["ledger"])
         "`recorded_at` (admin only) backfills history with an explicit known time."
     ),
     responses={
-        409: {"description": "Conflict with the ledger (reused id, overlapping term)"},
-        503: {
-            "description": "The ledger stayed busy numbering another tx (a large upload) for longer "
-            "than LEDGER_APPEND_WAIT_SECONDS, or the database asked for a retry; nothing was written. "
-            "Send the same batch again after `Retry-After` seconds."
-        },
+        409: documented("Conflict with the ledger (reused id, overlapping term); nothing was written"),
+        503: documented(
+            "A lock stayed taken (another tx being numbered, a large upload's) for longer than "
+            "LEDGER_APPEND_WAIT_SECONDS (`ledger-busy`), or the database asked for a retry; nothing "
+            "was written. Send the same batch again after `Retry-After` seconds."
+        ),
     },
 )
 async def post_events(

@@ -381,6 +381,7 @@ class SponsorRosterJob(Job):
                 break
             except ChangedMeanwhile:
                 await repository.rollback_to(self.work, "sponsor")
+                refused |= writing.rejected  # (already reported: not again)
                 moved += 1
                 if moved < UNLOCKED_PASSES:
                     log.info("upload %s: the ledger moved while writing; writing again", record.upload_id)
