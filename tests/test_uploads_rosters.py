@@ -2,6 +2,8 @@
 100,000-row file, XLSX, a restart mid-upload; the ledger stays verifiable and rebuildable."""
 
 import asyncio
+import os
+import time
 import uuid
 from datetime import date, datetime
 from pathlib import Path
@@ -347,3 +349,34 @@ async def test_two_replacements_of_one_roster_racing_leave_one_enrolment_per_off
     assert last.status == "succeeded" and last.outcome["corrected"] == 10
     assert in_force == [(p, "2024-01-20") for p in sorted(people)]
     await _ledger_is_sound(fresh_database)
+
+
+async def test_files_a_stopped_process_left_in_the_upload_folder_are_removed_at_start(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    """An hour untouched and named by no unfinished upload: left by a process that stopped while
+    receiving or before deleting. A younger file may be another process's upload arriving."""
+    directory = tmp_path / "uploads"
+    directory.mkdir()
+    hours_ago = time.time() - 2 * 3_600
+    left = [directory / "0a.upload", directory / "0a.csv-from-xlsx"]
+    for path in left:
+        path.write_bytes(b"nik,name\n")
+        os.utime(path, (hours_ago, hours_ago))
+    arriving = directory / "0b.upload"
+    arriving.write_bytes(b"nik,name\n")
+    unrelated = directory / "notes.txt"
+    unrelated.write_text("kept")
+    os.utime(unrelated, (hours_ago, hours_ago))
+    waiting = directory / "0c.upload"  # an interrupted upload's file, old but still named
+    waiting.write_bytes(roster_csv([officer_row(nik())]))
+    os.utime(waiting, (hours_ago, hours_ago))
+    engine = create_engine_for(fresh_database, pool_size=1)
+    async with session_factory(engine)() as session, session.begin():
+        await _left_validating(session, uuid.uuid4(), waiting)
+    await engine.dispose()
+    async with live_app(fresh_database, uploads=UploadSettings(directory, max_bytes=1 << 20)) as (app, _, _):
+        await app.state.upload_runner.wait_idle()
+    assert not any(path.exists() for path in left)
+    assert arriving.exists() and unrelated.exists()
+    assert not waiting.exists()  # resumed, processed, and removed by its own job

@@ -88,7 +88,7 @@ def create_app(
                 resources.push_async_callback(reads.close)
                 app.state.read_connection = reads.connection
             app.state.upload_runner = UploadRunner(
-                app.state.sessionmaker, clock=clock, workers=uploads.workers
+                app.state.sessionmaker, clock=clock, workers=uploads.workers, directory=uploads.directory
             )
             resources.push_async_callback(app.state.upload_runner.stop)
             await app.state.upload_runner.resume_unfinished()

@@ -4,6 +4,7 @@ again from their file (a commit is one tx, so nothing of an interrupted run is v
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -15,6 +16,11 @@ from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.service import run_upload
 
 log = logging.getLogger(__name__)
+LEFTOVER_AFTER_SECONDS = 3_600
+"""An upload file no unfinished upload names, untouched this long, was left by a process that
+stopped (while receiving it, or before deleting it) and is removed at start. Younger ones may be
+another process's upload arriving (several `serve` processes or an import may share the folder)."""
+UPLOAD_FILE_SUFFIXES = (".upload", ".csv-from-xlsx")
 
 
 class UploadRunner:
@@ -26,8 +32,10 @@ class UploadRunner:
         *,
         clock: Callable[[], datetime],
         workers: int = 1,
+        directory: Path | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._directory = directory
         self._clock = clock
         self._slots = asyncio.Semaphore(max(1, workers))
         self._tasks: set[asyncio.Task[None]] = set()
@@ -71,6 +79,11 @@ class UploadRunner:
             if record.stored_path and Path(record.stored_path).exists():
                 log.info("resuming upload %s interrupted by a restart", record.upload_id)
                 self.start(record.upload_id)
+        if self._directory is not None:
+            named = {Path(r.stored_path).resolve() for r in unfinished if r.stored_path}
+            removed = await asyncio.to_thread(remove_leftovers, self._directory, named, time.time())
+            if removed:
+                log.info("removed %d file(s) stopped processes left in %s", removed, self._directory)
         return resumed
 
     async def wait_idle(self) -> None:
@@ -83,3 +96,20 @@ class UploadRunner:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def remove_leftovers(directory: Path, named: set[Path], now: float) -> int:
+    """Remove the upload files in `directory` that no unfinished upload names (`named`, resolved)
+    and that nothing touched for `LEFTOVER_AFTER_SECONDS` before `now` (epoch seconds); how many."""
+    removed = 0
+    for path in directory.glob("*"):
+        if path.suffix not in UPLOAD_FILE_SUFFIXES or path.with_suffix(".upload").resolve() in named:
+            continue
+        try:
+            idle = now - path.stat().st_mtime
+        except FileNotFoundError:  # removed meanwhile by its own process
+            continue
+        if path.is_file() and idle >= LEFTOVER_AFTER_SECONDS:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
