@@ -483,3 +483,34 @@ async def test_a_roster_numbered_after_midnight_twice_is_written_again_under_the
     assert next(days, None) is None
     assert status["outcome"]["txs"] == [head + 1, head + 2], status
     await _projections_match_the_log(fresh_database)
+
+
+async def test_a_pass_stops_as_soon_as_a_look_finds_the_ledger_moved_under_it(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch, fresh_database: str
+) -> None:
+    """A worker of chunk 1 registers while chunk 2 is written: the look after chunk 2 finds it,
+    so chunk 3 is not written in vain before the pass starts again."""
+    monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(sponsor_job, "LOOK_EVERY_CHUNKS", 1)
+    real_write_chunk = sponsor_job.write_chunk
+    worker = nik(born=date(1985, 3, 12), female=False)
+    calls: list[int] = []
+
+    async def write_chunk_while_the_worker_registers(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            response = await uploader.client.post(
+                "/v1/events", json={"events": [registered(worker)]}, headers=Keys.header(uploader.keys.admin)
+            )
+            assert response.status_code == 200, response.text
+        return await real_write_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(sponsor_job, "write_chunk", write_chunk_while_the_worker_registers)
+    head = await uploader.head()
+    rows = [sponsor_row(worker), *(sponsor_row() for _ in range(5))]
+    status = await uploader.run(sponsor_csv(rows), key=uploader.keys.sponsor, kind="sponsor_roster")
+    assert status["status"] == "succeeded", status
+    # the first pass wrote chunks 1 and 2 only; the second all three, as one tx
+    assert len(calls) == 5 and status["tx_seq"] == head + 2 and "txs" not in status["outcome"], status
+    assert status["outcome"]["registered"] == 5 and status["outcome"]["paid"] == 6
+    await _projections_match_the_log(fresh_database)

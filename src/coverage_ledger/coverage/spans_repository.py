@@ -196,6 +196,32 @@ async def staged_persons_changed_since(session: AsyncSession, *, since_tx: int) 
     )
 
 
+async def staged_persons_touched_between(session: AsyncSession, *, after_tx: int, up_to_tx: int) -> bool:
+    """Whether a tx in (after_tx, up_to_tx] wrote an event of a staged person or a rule, or
+    corrected one (read from those txs' events: cheap however large the ledger)."""
+    row = (
+        await raw.execute(
+            session,
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM ledger_tx t JOIN ledger_event e ON e.tx_id = t.tx_id
+                 WHERE t.tx_seq > %(after)s AND t.tx_seq <= %(upto)s
+                   AND (e.type = 'rule.defined'
+                        OR e.nik IN (SELECT nik FROM staged_span_person)
+                        OR (e.type = 'event.corrected' AND EXISTS (
+                            SELECT 1 FROM correction_link l
+                              JOIN event_knowledge k ON k.event_id = l.target_event_id
+                             WHERE l.correction_event_id = e.event_id
+                               AND (k.type = 'rule.defined'
+                                    OR k.nik IN (SELECT nik FROM staged_span_person))))))
+            """,
+            {"after": after_tx, "upto": up_to_tx},
+            prepare=False,  # planned for the window's size each time
+        )
+    ).one()
+    return bool(row[0])
+
+
 async def replace_open_spans_with_staged(session: AsyncSession, *, tx_seq: int) -> list[str]:
     """`replace_open_spans` for every staged person, with the staged spans; the parent regions
     now due for a checkpoint."""

@@ -49,6 +49,8 @@ class UnnumberedTx:
     day in Jakarta."""
     rules: RuleTable | None = None
     """The rules at the first chunk's snapshot, which the spans are computed with."""
+    looked_up_to: int | None = None
+    """The head at the last `moved_meanwhile`."""
 
 
 class NotEnterOnly(ValueError):
@@ -113,6 +115,18 @@ async def write_chunk(
     tx.watch_events |= plan.watch_events
     tx.watch_regions |= plan.watch_regions
     return AppendResult(checked.snapshot, now, len(checked.fresh), len(checked.originals))
+
+
+async def moved_meanwhile(session: AsyncSession, *, tx: UnnumberedTx) -> bool:
+    """Without the lock: whether a tx committed since the last look named one of the tx's persons
+    or a rule, so that the numbering would find the tx stale (an early look that saves writing
+    the rest; the numbering's own check decides)."""
+    since = tx.looked_up_to if tx.looked_up_to is not None else tx.snapshot
+    head = await repository.resolve_known_at(session)
+    if since is None or head <= since:
+        return False
+    tx.looked_up_to = head
+    return await spans_repository.staged_persons_touched_between(session, after_tx=since, up_to_tx=head)
 
 
 async def number_tx(

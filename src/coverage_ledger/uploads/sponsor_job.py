@@ -15,7 +15,8 @@ The writing pass writes its chunks into one tx without the append lock and numbe
 an earlier chunk needs that chunk in force: the tx so far is numbered then, and the rest of the
 file goes a chunk per tx under the lock, held to the COMMIT as for any tx. If what the chunks
 were checked against changed before the numbering, the pass is undone and written again, the
-second time it happens under the lock. Between chunks the event loop serves other requests."""
+second time it happens under the lock (a look every few chunks finds most such changes early).
+Between chunks the event loop serves other requests."""
 
 import asyncio
 import logging
@@ -36,7 +37,13 @@ from coverage_ledger.ledger import projections
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
-from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number_tx, write_chunk
+from coverage_ledger.ledger.unnumbered import (
+    NotEnterOnly,
+    UnnumberedTx,
+    moved_meanwhile,
+    number_tx,
+    write_chunk,
+)
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.cells import first_month_first, refuse_month_first, row_values
 from coverage_ledger.uploads.formats import FileRejected
@@ -77,6 +84,8 @@ class SponsorTally:
     numbered (or from the start, when the pass runs under the lock)."""
     locked_since: float | None = None
     """When the writing pass took the append lock (monotonic seconds)."""
+    chunks_unlooked: int = 0
+    """Chunks written unnumbered since the last look at whether the ledger moved under them."""
     month_first: ErrorItem | None = None
     """The first date only month/day/year reads: the file's other slash dates are then in doubt."""
     deferred: int = 0
@@ -312,6 +321,8 @@ class ChangedMeanwhile(Exception):
     numbered: the pass is undone and written again (under the lock after `UNLOCKED_PASSES`)."""
 
 
+LOOK_EVERY_CHUNKS = 10
+"""Chunks of an unnumbered pass between two looks at whether the ledger moved under it."""
 UNLOCKED_PASSES = 2
 """Writing passes tried without the lock before one under it: a worker touched over the API
 during a long upload costs a second pass, not the writers' wait through the whole file."""
@@ -469,6 +480,8 @@ class SponsorRosterJob(Job):
                         now=self.clock(),
                         write=write,
                     )
+                    if tally.unnumbered is not None:
+                        await self._look_for_moves(tally)
                 if errors:
                     await self.progress.errors(sorted(errors, key=lambda e: e.row or 0))
                     tally.rejected |= {e.row for e in errors if e.row is not None}
@@ -480,6 +493,15 @@ class SponsorRosterJob(Job):
                     return
         finally:
             table.close()
+
+    async def _look_for_moves(self, tally: SponsorTally) -> None:
+        """Every `LOOK_EVERY_CHUNKS` chunks of an unnumbered pass: `ChangedMeanwhile` as soon as
+        the numbering would find the pass stale, rather than at its end."""
+        tally.chunks_unlooked += 1
+        if tally.unnumbered is not None and tally.chunks_unlooked >= LOOK_EVERY_CHUNKS:
+            tally.chunks_unlooked = 0
+            if await moved_meanwhile(self.work, tx=tally.unnumbered):
+                raise ChangedMeanwhile()
 
     def _outcome(self, tally: SponsorTally, *, written: bool) -> dict[str, Any]:
         return {
