@@ -514,3 +514,34 @@ async def test_a_pass_stops_as_soon_as_a_look_finds_the_ledger_moved_under_it(
     assert len(calls) == 5 and status["tx_seq"] == head + 2 and "txs" not in status["outcome"], status
     assert status["outcome"]["registered"] == 5 and status["outcome"]["paid"] == 6
     await _projections_match_the_log(fresh_database)
+
+
+async def test_a_worker_registered_before_their_own_chunk_was_checked_sends_nothing_round_again(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch, fresh_database: str
+) -> None:
+    """The worker of chunk 2 registers over the API after chunk 1 is written: chunk 2 is checked
+    after that and sees it, so the pass stands (each person is watched from their own chunk's
+    check, not from the first chunk's)."""
+    monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 2)
+    real_write_chunk = sponsor_job.write_chunk
+    worker = nik(born=date(1985, 3, 12), female=False)
+    calls: list[int] = []
+
+    async def write_chunk_while_a_later_worker_registers(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        result = await real_write_chunk(*args, **kwargs)
+        if len(calls) == 1:  # chunk 1 checked and written; chunk 2 not yet
+            response = await uploader.client.post(
+                "/v1/events", json={"events": [registered(worker)]}, headers=Keys.header(uploader.keys.admin)
+            )
+            assert response.status_code == 200, response.text
+        return result
+
+    monkeypatch.setattr(sponsor_job, "write_chunk", write_chunk_while_a_later_worker_registers)
+    head = await uploader.head()
+    rows = [sponsor_row(), sponsor_row(), sponsor_row(), sponsor_row(worker)]
+    status = await uploader.run(sponsor_csv(rows), key=uploader.keys.sponsor, kind="sponsor_roster")
+    assert status["status"] == "succeeded", status
+    assert len(calls) == 2 and status["tx_seq"] == head + 2 and "txs" not in status["outcome"], status
+    assert status["outcome"]["registered"] == 3 and status["outcome"]["paid"] == 4
+    await _projections_match_the_log(fresh_database)

@@ -162,11 +162,13 @@ async def stage_spans_with(
     niks: Sequence[str],
     new_events: Sequence[projections.InForceEvent],
     rules: RuleTable | None,
+    checked_at: int,
 ) -> None:
     """Compute these persons' spans from their events in force and `new_events` (of a tx not yet
     numbered, all entering force), and stage them for `replace_open_spans_with_staged`: the
     work of `refresh_spans` done before the append lock. Valid while none of these persons'
-    events and no rule changes before the tx is numbered."""
+    events changes after tx `checked_at` (their chunk's check) and no rule changes before the tx
+    is numbered."""
     in_force = await projections.in_force_events_of(session, niks=niks, types=PERSON_EVENT_TYPES)
     per_person: dict[str, list[projections.InForceEvent]] = {}
     for event in [*in_force, *new_events]:  # the tx being appended comes last, as it will be numbered
@@ -177,7 +179,9 @@ async def stage_spans_with(
     else:
         spans = await asyncio.to_thread(_spans_by_person, nik_list, per_person, rules)
     await spans_repository.stage_spans(
-        session, spans={nik: [span.as_row() for span in found] for nik, found in spans.items()}
+        session,
+        spans={nik: [span.as_row() for span in found] for nik, found in spans.items()},
+        checked_at=checked_at,
     )
 
 

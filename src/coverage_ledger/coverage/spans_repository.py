@@ -152,18 +152,21 @@ async def start_staged_spans(session: AsyncSession) -> None:
         "informal boolean NOT NULL, in_all boolean NOT NULL) ON COMMIT DROP",
     )
     await raw.execute(
-        session, "CREATE TEMP TABLE IF NOT EXISTS staged_span_person (nik text PRIMARY KEY) ON COMMIT DROP"
+        session,
+        "CREATE TEMP TABLE IF NOT EXISTS staged_span_person "
+        "(nik text PRIMARY KEY, checked_at bigint NOT NULL) ON COMMIT DROP",
     )
     await raw.execute(session, "TRUNCATE staged_span, staged_span_person")
 
 
-async def stage_spans(session: AsyncSession, *, spans: dict[str, list[SpanRow]]) -> None:
-    """Stage these persons' spans (a person with none is staged too: their open spans close)."""
+async def stage_spans(session: AsyncSession, *, spans: dict[str, list[SpanRow]], checked_at: int) -> None:
+    """Stage these persons' spans (a person with none is staged too: their open spans close),
+    computed from the ledger as their chunk was checked at tx `checked_at` or later."""
     conn = await driver_connection(session)
     async with conn.cursor() as cursor:
-        async with cursor.copy("COPY staged_span_person (nik) FROM STDIN") as copy:
+        async with cursor.copy("COPY staged_span_person (nik, checked_at) FROM STDIN") as copy:
             for nik in spans:
-                await copy.write_row((nik,))
+                await copy.write_row((nik, checked_at))
         async with cursor.copy(
             "COPY staged_span (nik, valid_from, valid_to, region_code, officer, informal, in_all) FROM STDIN"
         ) as copy:
@@ -183,22 +186,23 @@ async def staged_among(session: AsyncSession, *, niks: Iterable[str]) -> bool:
     )
 
 
-async def staged_persons_changed_since(session: AsyncSession, *, since_tx: int) -> bool:
-    """Whether an event of a staged person entered or left force after tx `since_tx`."""
+async def staged_persons_changed(session: AsyncSession) -> bool:
+    """Whether an event of a staged person entered or left force after the tx their chunk was
+    checked at (a change before it, their chunk saw)."""
     await raw.execute(session, "ANALYZE staged_span_person")
     return bool(
         await raw.scalar(
             session,
             "SELECT EXISTS (SELECT 1 FROM staged_span_person p JOIN event_knowledge k ON k.nik = p.nik "
-            "WHERE k.tx_from > %(tx)s OR k.tx_to > %(tx)s)",
-            {"tx": since_tx},
+            "WHERE k.tx_from > p.checked_at OR k.tx_to > p.checked_at)",
         )
     )
 
 
 async def staged_persons_touched_between(session: AsyncSession, *, after_tx: int, up_to_tx: int) -> bool:
-    """Whether a tx in (after_tx, up_to_tx] wrote an event of a staged person or a rule, or
-    corrected one (read from those txs' events: cheap however large the ledger)."""
+    """Whether a tx in (after_tx, up_to_tx] wrote an event of a staged person (after their chunk
+    was checked) or a rule, or corrected one (read from those txs' events: cheap however large
+    the ledger)."""
     row = (
         await raw.execute(
             session,
@@ -207,13 +211,15 @@ async def staged_persons_touched_between(session: AsyncSession, *, after_tx: int
                 SELECT 1 FROM ledger_tx t JOIN ledger_event e ON e.tx_id = t.tx_id
                  WHERE t.tx_seq > %(after)s AND t.tx_seq <= %(upto)s
                    AND (e.type = 'rule.defined'
-                        OR e.nik IN (SELECT nik FROM staged_span_person)
+                        OR EXISTS (SELECT 1 FROM staged_span_person p
+                                    WHERE p.nik = e.nik AND t.tx_seq > p.checked_at)
                         OR (e.type = 'event.corrected' AND EXISTS (
                             SELECT 1 FROM correction_link l
                               JOIN event_knowledge k ON k.event_id = l.target_event_id
                              WHERE l.correction_event_id = e.event_id
                                AND (k.type = 'rule.defined'
-                                    OR k.nik IN (SELECT nik FROM staged_span_person))))))
+                                    OR EXISTS (SELECT 1 FROM staged_span_person p
+                                                WHERE p.nik = k.nik AND t.tx_seq > p.checked_at))))))
             """,
             {"after": after_tx, "upto": up_to_tx},
             prepare=False,  # planned for the window's size each time

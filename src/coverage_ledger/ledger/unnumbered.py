@@ -109,6 +109,7 @@ async def write_chunk(
             if p.row.type in PERSON_EVENT_TYPES
         ],
         rules=tx.rules,
+        checked_at=checked.snapshot,
     )
     tx.written += len(checked.fresh)
     tx.snapshot = checked.snapshot if tx.snapshot is None else min(tx.snapshot, checked.snapshot)
@@ -138,10 +139,11 @@ async def number_tx(
     before the chunks (the tx may be numbered already) and writes them again under the lock."""
     assert tx.snapshot is not None and tx.written and tx.provisional_at is not None, "nothing written"
     head = await repository.take_append_lock(session)
-    # the persons are the staged ones (a roster's worth of NIKs is not sent back and forth); a
-    # rule is no event of theirs, but the amounts due, the grace and the spans all follow it
+    # the persons are the staged ones, each since their own chunk's check (a roster's worth of
+    # NIKs is not sent back and forth); a rule is no event of theirs, but the amounts due, the
+    # grace and the spans all follow it, and the first chunk was checked under the rules then
     if head > tx.snapshot and (
-        await spans_repository.staged_persons_changed_since(session, since_tx=tx.snapshot)
+        await spans_repository.staged_persons_changed(session)
         or await projections.rules_changed_since(session, since_tx=tx.snapshot)
     ):
         return repository.CommitOutcome("stale", None, None, None, None)

@@ -306,6 +306,7 @@ async def number_written(session: AsyncSession, *, record: Any, tally: SponsorTa
     tx, tally.unnumbered = tally.unnumbered, None
     if tx is None or not tx.written:
         return
+    await ledger_repository.take_append_lock(session)  # (number_tx takes it again: it stacks)
     tally.locked_since = time.monotonic()
     outcome = await number_tx(
         session, tx=tx, actor=sponsor_principal(record).actor, source=f"upload:{record.upload_id}"
