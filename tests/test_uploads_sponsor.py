@@ -339,30 +339,12 @@ async def test_other_writers_append_while_a_sponsor_roster_is_being_written(
     """Between the writing pass's chunks the append lock is free: an officer enrolled over the API
     then commits at once, and the roster's tx is numbered after it."""
     monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 2)
-    real_write_chunk = sponsor_job.write_chunk
-    officer = nik()
-    answers: list[int] = []
-
-    async def write_chunk_then_let_another_writer_in(*args: Any, **kwargs: Any) -> Any:
-        result = await real_write_chunk(*args, **kwargs)
-        if not answers:
-            response = await asyncio.wait_for(
-                uploader.client.post(
-                    "/v1/events",
-                    json={"events": [registered(officer)]},
-                    headers=Keys.header(uploader.keys.admin),
-                ),
-                timeout=20,
-            )
-            answers.append(response.status_code)
-        return result
-
-    monkeypatch.setattr(sponsor_job, "write_chunk", write_chunk_then_let_another_writer_in)
+    calls = _appending_while_written(uploader, monkeypatch, {1: [registered(nik())]}, after_writing=True)
     head = await uploader.head()
     status = await uploader.run(
         sponsor_csv([sponsor_row() for _ in range(5)]), key=uploader.keys.sponsor, kind="sponsor_roster"
     )
-    assert answers == [200], answers
+    assert len(calls) == 3
     assert status["status"] == "succeeded" and status["tx_seq"] == head + 2, status
     assert status["outcome"]["paid"] == 5
     await _projections_match_the_log(fresh_database)
@@ -375,25 +357,11 @@ async def test_a_worker_registered_meanwhile_sends_the_roster_round_again(
     checked against a ledger without that registration, so the pass is undone and written again
     (still without the lock), and the worker keeps the one registration."""
     monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 2)
-    real_write_chunk = sponsor_job.write_chunk
-    worker, other = nik(born=date(1985, 3, 12), female=False), nik()
-    calls: list[int] = []
+    worker = nik(born=date(1985, 3, 12), female=False)
     uploader.app.state.append_wait_seconds = 1
-
-    async def write_chunk_while_the_worker_registers(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) in {2, 3}:
-            # the second: the worker registers; the third, in the pass written again: someone
-            # else does, and need not wait (the rollback let go of the lock the numbering took)
-            response = await uploader.client.post(
-                "/v1/events",
-                json={"events": [registered(worker if len(calls) == 2 else other)]},
-                headers=Keys.header(uploader.keys.admin),
-            )
-            assert response.status_code == 200, response.text
-        return await real_write_chunk(*args, **kwargs)
-
-    monkeypatch.setattr(sponsor_job, "write_chunk", write_chunk_while_the_worker_registers)
+    # the second call: the worker registers; the third, in the pass written again: someone else
+    # does, and need not wait (the rollback let go of the lock the numbering took)
+    calls = _appending_while_written(uploader, monkeypatch, {2: [registered(worker)], 3: [registered(nik())]})
     head = await uploader.head()
     rows = [sponsor_row(worker), *(sponsor_row() for _ in range(3))]
     status = await uploader.run(sponsor_csv(rows), key=uploader.keys.sponsor, kind="sponsor_roster")
@@ -411,6 +379,42 @@ async def test_a_worker_registered_meanwhile_sends_the_roster_round_again(
     await _projections_match_the_log(fresh_database)
 
 
+def _appending_while_written(
+    uploader: Uploader,
+    monkeypatch: pytest.MonkeyPatch,
+    batches: dict[int, list[dict[str, Any]]],
+    *,
+    after_writing: bool = False,
+) -> list[int]:
+    """Make the sponsor job's n-th `write_chunk` call append `batches[n]` over the API (an admin
+    key), before the chunk is written (or after); each must answer 200 within 20 s, so an append
+    that had to wait for a lock the roster holds fails the test. The calls made, as a list."""
+    real_write_chunk = sponsor_job.write_chunk
+    calls: list[int] = []
+
+    async def append(call: int) -> None:
+        if call in batches:
+            response = await asyncio.wait_for(
+                uploader.client.post(
+                    "/v1/events", json={"events": batches[call]}, headers=Keys.header(uploader.keys.admin)
+                ),
+                timeout=20,
+            )
+            assert response.status_code == 200, response.text
+
+    async def write_chunk_and_append(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if not after_writing:
+            await append(len(calls))
+        result = await real_write_chunk(*args, **kwargs)
+        if after_writing:
+            await append(len(calls))
+        return result
+
+    monkeypatch.setattr(sponsor_job, "write_chunk", write_chunk_and_append)
+    return calls
+
+
 async def _projections_match_the_log(database: str) -> None:
     engine = create_engine_for(database, pool_size=1)
     try:
@@ -426,34 +430,22 @@ async def test_a_rule_changed_while_a_sponsor_roster_is_written_sends_it_round_a
     """The grace period is shortened while the roster is written: its chunks were checked (and
     their spans computed) under the old grace, so the pass is written again."""
     monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 2)
-    real_write_chunk = sponsor_job.write_chunk
-    calls: list[int] = []
-
-    async def write_chunk_while_the_grace_changes(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 2:
-            shorter = {
-                "event_id": "grace-shortened",
-                "type": "event.corrected",
-                "supersedes": ["rules:bpu-2025:bpu-grace"],
-                "reason": "test",
-                "replacement": {
-                    "event_id": "grace-one-month",
-                    "type": "rule.defined",
-                    "rule_id": "bpu-grace",
-                    "kind": "grace",
-                    "parameters": {"months": 1},
-                    "regulation": "test",
-                    "source": "test",
-                },
-            }
-            response = await uploader.client.post(
-                "/v1/events", json={"events": [shorter]}, headers=Keys.header(uploader.keys.admin)
-            )
-            assert response.status_code == 200, response.text
-        return await real_write_chunk(*args, **kwargs)
-
-    monkeypatch.setattr(sponsor_job, "write_chunk", write_chunk_while_the_grace_changes)
+    shorter = {
+        "event_id": "grace-shortened",
+        "type": "event.corrected",
+        "supersedes": ["rules:bpu-2025:bpu-grace"],
+        "reason": "test",
+        "replacement": {
+            "event_id": "grace-one-month",
+            "type": "rule.defined",
+            "rule_id": "bpu-grace",
+            "kind": "grace",
+            "parameters": {"months": 1},
+            "regulation": "test",
+            "source": "test",
+        },
+    }
+    calls = _appending_while_written(uploader, monkeypatch, {2: [shorter]})
     head = await uploader.head()
     status = await uploader.run(
         sponsor_csv([sponsor_row() for _ in range(4)]), key=uploader.keys.sponsor, kind="sponsor_roster"
@@ -492,20 +484,8 @@ async def test_a_pass_stops_as_soon_as_a_look_finds_the_ledger_moved_under_it(
     so chunk 3 is not written in vain before the pass starts again."""
     monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 2)
     monkeypatch.setattr(sponsor_job, "LOOK_EVERY_CHUNKS", 1)
-    real_write_chunk = sponsor_job.write_chunk
     worker = nik(born=date(1985, 3, 12), female=False)
-    calls: list[int] = []
-
-    async def write_chunk_while_the_worker_registers(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 2:
-            response = await uploader.client.post(
-                "/v1/events", json={"events": [registered(worker)]}, headers=Keys.header(uploader.keys.admin)
-            )
-            assert response.status_code == 200, response.text
-        return await real_write_chunk(*args, **kwargs)
-
-    monkeypatch.setattr(sponsor_job, "write_chunk", write_chunk_while_the_worker_registers)
+    calls = _appending_while_written(uploader, monkeypatch, {2: [registered(worker)]})
     head = await uploader.head()
     rows = [sponsor_row(worker), *(sponsor_row() for _ in range(5))]
     status = await uploader.run(sponsor_csv(rows), key=uploader.keys.sponsor, kind="sponsor_roster")
@@ -523,21 +503,9 @@ async def test_a_worker_registered_before_their_own_chunk_was_checked_sends_noth
     after that and sees it, so the pass stands (each person is watched from their own chunk's
     check, not from the first chunk's)."""
     monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 2)
-    real_write_chunk = sponsor_job.write_chunk
     worker = nik(born=date(1985, 3, 12), female=False)
-    calls: list[int] = []
-
-    async def write_chunk_while_a_later_worker_registers(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        result = await real_write_chunk(*args, **kwargs)
-        if len(calls) == 1:  # chunk 1 checked and written; chunk 2 not yet
-            response = await uploader.client.post(
-                "/v1/events", json={"events": [registered(worker)]}, headers=Keys.header(uploader.keys.admin)
-            )
-            assert response.status_code == 200, response.text
-        return result
-
-    monkeypatch.setattr(sponsor_job, "write_chunk", write_chunk_while_a_later_worker_registers)
+    # after chunk 1 is checked and written; chunk 2 not yet
+    calls = _appending_while_written(uploader, monkeypatch, {1: [registered(worker)]}, after_writing=True)
     head = await uploader.head()
     rows = [sponsor_row(), sponsor_row(), sponsor_row(), sponsor_row(worker)]
     status = await uploader.run(sponsor_csv(rows), key=uploader.keys.sponsor, kind="sponsor_roster")
