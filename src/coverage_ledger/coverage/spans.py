@@ -126,9 +126,16 @@ async def current_spans(
     per_person, rules = await events_by_person(
         session, niks=nik_list, events_at=tx_seq if at_tx else None, rules_at=tx_seq
     )
-    if len(nik_list) < _OFF_LOOP_FROM:
-        return _spans_by_person(nik_list, per_person, rules)
-    return await asyncio.to_thread(_spans_by_person, nik_list, per_person, rules)
+    return await _decided_spans(nik_list, per_person, rules)
+
+
+async def _decided_spans(
+    niks: Sequence[str], per_person: dict[str, list[projections.InForceEvent]], rules: RuleTable | None
+) -> dict[str, list[Span]]:
+    """`_spans_by_person`, in a worker thread when there are many persons."""
+    if len(niks) < _OFF_LOOP_FROM:
+        return _spans_by_person(niks, per_person, rules)
+    return await asyncio.to_thread(_spans_by_person, niks, per_person, rules)
 
 
 def _spans_by_person(
@@ -173,11 +180,7 @@ async def stage_spans_with(
     per_person: dict[str, list[projections.InForceEvent]] = {}
     for event in [*in_force, *new_events]:  # the tx being appended comes last, as it will be numbered
         per_person.setdefault(event.payload["nik"], []).append(event)
-    nik_list = list(niks)
-    if len(nik_list) < _OFF_LOOP_FROM:
-        spans = _spans_by_person(nik_list, per_person, rules)
-    else:
-        spans = await asyncio.to_thread(_spans_by_person, nik_list, per_person, rules)
+    spans = await _decided_spans(niks, per_person, rules)
     await spans_repository.stage_spans(
         session,
         spans={nik: [span.as_row() for span in found] for nik, found in spans.items()},

@@ -186,10 +186,15 @@ async def staged_among(session: AsyncSession, *, niks: Iterable[str]) -> bool:
     )
 
 
+async def analyze_staged(session: AsyncSession) -> None:
+    """Statistics of the staging tables, for the plans of the statements that read them whole
+    (once everything is staged, and before the lock: ANALYZE takes time)."""
+    await raw.execute(session, "ANALYZE staged_span, staged_span_person")
+
+
 async def staged_persons_changed(session: AsyncSession) -> bool:
     """Whether an event of a staged person entered or left force after the tx their chunk was
     checked at (a change before it, their chunk saw)."""
-    await raw.execute(session, "ANALYZE staged_span_person")
     return bool(
         await raw.scalar(
             session,
@@ -231,7 +236,6 @@ async def staged_persons_touched_between(session: AsyncSession, *, after_tx: int
 async def replace_open_spans_with_staged(session: AsyncSession, *, tx_seq: int) -> list[str]:
     """`replace_open_spans` for every staged person, with the staged spans; the parent regions
     now due for a checkpoint."""
-    await raw.execute(session, "ANALYZE staged_span")
     rows = await raw.execute(
         session, _REPLACE_FROM_STAGED, {"tx": tx_seq, "checkpoint_after": CHECKPOINT_AFTER}, prepare=False
     )

@@ -8,6 +8,7 @@ in one chunk: a chunk is checked against the ledger without the chunks before it
 in force until the tx is numbered. Anything else takes `append_events`."""
 
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class UnnumberedTx:
     """The rules at the first chunk's snapshot, which the spans are computed with."""
     looked_up_to: int | None = None
     """The head at the last `moved_meanwhile`."""
+    locked_at: float | None = None
+    """When `number_tx` got the append lock (monotonic seconds): held from then to the COMMIT."""
 
 
 class NotEnterOnly(ValueError):
@@ -138,7 +141,9 @@ async def number_tx(
     against changed since (their persons' events, a rule, the day): the caller rolls back to
     before the chunks (the tx may be numbered already) and writes them again under the lock."""
     assert tx.snapshot is not None and tx.written and tx.provisional_at is not None, "nothing written"
+    await spans_repository.analyze_staged(session)
     head = await repository.take_append_lock(session)
+    tx.locked_at = time.monotonic()
     # the persons are the staged ones, each since their own chunk's check (a roster's worth of
     # NIKs is not sent back and forth); a rule is no event of theirs, but the amounts due, the
     # grace and the spans all follow it, and the first chunk was checked under the rules then

@@ -306,11 +306,10 @@ async def number_written(session: AsyncSession, *, record: Any, tally: SponsorTa
     tx, tally.unnumbered = tally.unnumbered, None
     if tx is None or not tx.written:
         return
-    await ledger_repository.take_append_lock(session)  # (number_tx takes it again: it stacks)
-    tally.locked_since = time.monotonic()
     outcome = await number_tx(
         session, tx=tx, actor=sponsor_principal(record).actor, source=f"upload:{record.upload_id}"
     )
+    tally.locked_since = tx.locked_at
     if outcome.status != "ok":
         raise ChangedMeanwhile()
     assert outcome.tx_seq is not None
@@ -481,8 +480,7 @@ class SponsorRosterJob(Job):
                         now=self.clock(),
                         write=write,
                     )
-                    if tally.unnumbered is not None:
-                        await self._look_for_moves(tally)
+                    await self._look_for_moves(tally)
                 if errors:
                     await self.progress.errors(sorted(errors, key=lambda e: e.row or 0))
                     tally.rejected |= {e.row for e in errors if e.row is not None}
@@ -498,8 +496,10 @@ class SponsorRosterJob(Job):
     async def _look_for_moves(self, tally: SponsorTally) -> None:
         """Every `LOOK_EVERY_CHUNKS` chunks of an unnumbered pass: `ChangedMeanwhile` as soon as
         the numbering would find the pass stale, rather than at its end."""
+        if tally.unnumbered is None:
+            return
         tally.chunks_unlooked += 1
-        if tally.unnumbered is not None and tally.chunks_unlooked >= LOOK_EVERY_CHUNKS:
+        if tally.chunks_unlooked >= LOOK_EVERY_CHUNKS:
             tally.chunks_unlooked = 0
             if await moved_meanwhile(self.work, tx=tally.unnumbered):
                 raise ChangedMeanwhile()
