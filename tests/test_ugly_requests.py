@@ -4,6 +4,7 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 
 from tests.support import Keys
@@ -323,3 +324,33 @@ async def test_a_date_known_at_echoes_an_instant_that_replays_it_even_with_a_tx_
         headers=admin,
     )
     assert replayed.json()["status"] == "covered" and replayed.json()["as_of"] == echoed
+
+
+@pytest.mark.parametrize("lean_reads", [True, False])
+async def test_a_query_parameter_given_twice_is_refused_naming_it(
+    app: FastAPI, client: AsyncClient, keys: Keys, lean_reads: bool
+) -> None:
+    app.state.lean_reads = lean_reads
+    path = "/v1/persons/1671014501900001/coverage?known_at=tx:1&valid_at=2024-02-01&known_at=2024-01-01"
+    response = await client.get(path, headers=Keys.header(keys.admin))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"] == [
+        {"code": "repeated_parameter", "message": "given more than once", "field": "known_at"}
+    ]
+    once = await client.get(path.rsplit("&", 1)[0], headers=Keys.header(keys.admin))
+    assert once.json()["type"] == "/problems/not-found", once.text  # the query passed: nobody there
+
+
+async def test_a_repeated_parameter_without_a_key_is_the_401_first(client: AsyncClient) -> None:
+    response = await client.get("/v1/persons?limit=5&limit=6")
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_list_parameter_may_repeat(client: AsyncClient, keys: Keys) -> None:
+    response = await client.get("/v1/claims?status=filed&status=paid", headers=Keys.header(keys.admin))
+    assert response.status_code == 200, response.text
+    repeated = await client.get("/v1/claims?limit=5&limit=6", headers=Keys.header(keys.admin))
+    assert repeated.status_code == 422
+    assert repeated.json()["errors"][0]["field"] == "limit"

@@ -246,7 +246,7 @@ def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | 
             # FastAPI reads the body before it resolves the key: without a valid key, the answer
             # is the 401 every other request without one gets, whatever the body holds
             try:
-                await _check_key(request)
+                await check_key(request)
             except LedgerError as refused:
                 return await _known(request, refused)
         items, malformed = _validation_items(exc)
@@ -298,7 +298,7 @@ def _detail_of(response: JSONResponse) -> str:
     return str(body.get("detail", ""))
 
 
-async def _check_key(request: Request) -> None:
+async def check_key(request: Request) -> None:
     """Raise the 401 of a missing, unknown, revoked or expired key (outside dependency resolution)."""
     secret = required_secret(presented_secret(request.headers))
     async with request.app.state.sessionmaker() as session:
