@@ -119,6 +119,9 @@ async def test_a_large_sponsor_roster_is_written_in_chunks_all_or_nothing(
         dry,
         await uploader.errors(dry["upload_id"], key=uploader.keys.sponsor),
     )
+    # row 7 is neither accepted nor rejected until written; the invoice counts the checked rows
+    assert (dry["rows_total"], dry["rows_accepted"], dry["rows_rejected"]) == (6, 5, 0), dry
+    assert dry["outcome"]["paid"] == 5, dry
     failed = await uploader.run(content, key=uploader.keys.sponsor, kind="sponsor_roster")
     assert failed["status"] == "failed", failed
     errors = await uploader.errors(failed["upload_id"], key=uploader.keys.sponsor)
@@ -193,6 +196,25 @@ async def test_a_row_checked_when_written_that_fails_its_own_shape_still_fails_a
         content, key=uploader.keys.sponsor, kind="sponsor_roster", policy="accept_valid"
     )
     assert kept["status"] == "succeeded" and (kept["rows_accepted"], kept["rows_rejected"]) == (3, 1), kept
+
+
+async def test_a_failed_roster_does_not_count_its_unchecked_rows_as_accepted(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 3)
+    worker = nik(born=date(1985, 3, 12), female=False)
+    again = sponsor_row(worker, months=("2025-04", "2025-04"), amount="16800")
+    wrong_amount = sponsor_row(amount="1")
+    content = sponsor_csv([sponsor_row(worker), sponsor_row(), wrong_amount, again])
+    head = await uploader.head()
+    failed = await uploader.run(content, key=uploader.keys.sponsor, kind="sponsor_roster")
+    assert failed["status"] == "failed", failed
+    errors = await uploader.errors(failed["upload_id"], key=uploader.keys.sponsor)
+    assert [e["row"] for e in errors] == ["4"], errors
+    # rows 2 and 3 passed, row 4 failed, row 5 (the first chunk's worker) was never checked
+    assert (failed["rows_accepted"], failed["rows_rejected"]) == (2, 1), failed
+    assert failed["outcome"]["checked_when_written"] == 1, failed
+    assert await uploader.head() == head
 
 
 async def test_a_sponsor_file_with_month_first_dates_is_refused_whole(uploader: Uploader) -> None:

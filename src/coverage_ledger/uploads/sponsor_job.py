@@ -361,15 +361,16 @@ class SponsorRosterJob(Job):
             "rows_done": checking.rows_total,
             "rows_rejected": rejected,
             "rows_duplicate": 0,
-            "rows_accepted": to_write,
+            # rows that passed every check: a deferred row is neither accepted nor rejected yet
+            "rows_accepted": checking.accepted,
         }
         allowed = record.policy == "accept_valid" or not rejected
         if record.dry_run or not allowed or not to_write:
             self.outcome = self._outcome(checking, written=False)
+            if checking.deferred:
+                self.outcome["checked_when_written"] = checking.deferred
             if record.dry_run:
                 self.outcome["would_commit"] = bool(to_write) and allowed
-                if checking.deferred:
-                    self.outcome["checked_when_written"] = checking.deferred
             await self.work.commit()
             await self._finish_unwritten(rejected, failed=not allowed and not record.dry_run)
             return
