@@ -150,6 +150,47 @@ async def test_a_rule_whose_parameters_do_not_make_its_kind_is_422(
     assert (await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))).json() == head
 
 
+@pytest.mark.parametrize(
+    ("kind", "parameters", "at_fault"),
+    [
+        ("grace", {"months": 100_000}, "months"),
+        ("grace", {"months": -1}, "months"),
+        ("claim_deadline", {"program": "JKK", "years": 100_000}, "years"),
+        (
+            "service_time",
+            {"program": "JKM", "working_days": 3_000_000, "penalty_bp_per_day": 100},
+            "working_days",
+        ),
+        (
+            "service_time",
+            {"program": "JKM", "working_days": 3, "penalty_bp_per_day": -100},
+            "penalty_bp_per_day",
+        ),
+    ],
+)
+async def test_a_rule_whose_durations_leave_the_calendar_is_422_naming_the_parameter(
+    client: AsyncClient, keys: Keys, kind: str, parameters: dict[str, object], at_fault: str
+) -> None:
+    # found by a probe: a grace of 100,000 months was stored, and every coverage read of a BPU
+    # member at that known_at and later failed (a date past year 9999)
+    rule = {
+        "event_id": f"absurd-{kind}",
+        "type": "rule.defined",
+        "rule_id": f"absurd-{kind}",
+        "kind": kind,
+        "parameters": parameters,
+        "regulation": "none",
+        "source": "test",
+    }
+    head = (await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))).json()
+    response = await client.post("/v1/events", json={"events": [rule]}, headers=Keys.header(keys.admin))
+    assert response.status_code == 422, response.text
+    error = response.json()["errors"][0]
+    assert (error["code"], error["field"]) == ("malformed_rule", f"events[0].parameters.{at_fault}"), error
+    assert at_fault in error["message"]
+    assert (await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))).json() == head
+
+
 async def test_the_fuzzers_claim_and_rule_batch_is_422_not_500(client: AsyncClient, keys: Keys) -> None:
     batch = [
         {"claim_id": "4SPlpsCsa5", "type": "claim.approved", "event_id": "qF", "decided_on": "0286-03-13"},

@@ -1,7 +1,7 @@
 """Whether a `rule.defined` payload makes a rule of its kind: checked when it is appended, so a
 malformed definition is refused with its reason instead of breaking every later read of the table."""
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from coverage_ledger.domain.benefit_table import HOLIDAY_CATEGORIES, benefit_table
@@ -11,11 +11,28 @@ from coverage_ledger.domain.rule_table import officer_rate_from, rates_from, rel
 class MalformedRule(ValueError):
     """The parameters do not make a rule of the kind stated."""
 
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        """The parameter at fault (a path under `parameters`), when one is."""
+
+
+DURATION_LIMITS: dict[tuple[str, str], tuple[int, int]] = {
+    ("grace", "months"): (0, 120),
+    ("claim_deadline", "years"): (1, 100),
+    ("service_time", "working_days"): (1, 365),
+    ("service_time", "penalty_bp_per_day"): (0, 10_000),
+}
+"""Bounds of the parameters that move dates or grow per day. Far beyond any regulation's value,
+they keep every date the rule computes inside the calendar: a grace of 100,000 months once made
+every later coverage read of a BPU member fail, and for good at that `known_at`."""
+
 
 def check_rule_definition(definition: Mapping[str, Any]) -> None:
     """Build the rule the definition describes; `MalformedRule` naming what is wrong if it cannot."""
     kind, rule_id, parameters = definition["kind"], definition["rule_id"], definition["parameters"]
     regulation = definition["regulation"]
+    _check_bounds(kind, parameters)
     try:
         if kind == "bpu_rates":
             rates_from(rule_id, parameters, regulation)
@@ -24,8 +41,7 @@ def check_rule_definition(definition: Mapping[str, Any]) -> None:
         elif kind == "officer_rate":
             officer_rate_from(rule_id, parameters, regulation)
         elif kind == "grace":
-            if int(parameters["months"]) < 0:
-                raise ValueError("months must not be negative")
+            int(parameters["months"])
         else:
             benefit_table([definition])
             if kind == "public_holidays":  # read leniently (as a day off): refused when appended
@@ -37,3 +53,33 @@ def check_rule_definition(definition: Mapping[str, Any]) -> None:
         raise MalformedRule(f"a {kind} rule needs the parameter {exc.args[0]!r}") from exc
     except (TypeError, ValueError, AttributeError, IndexError) as exc:
         raise MalformedRule(f"the parameters do not make a {kind} rule: {exc}") from exc
+
+
+def _check_bounds(kind: str, parameters: Any) -> None:
+    """No rule parameter is a negative number (they are amounts, rates, counts and durations),
+    and the durations stay within `DURATION_LIMITS`."""
+    for path, value in _numbers(parameters, ""):
+        if value < 0:
+            raise MalformedRule(f"{path} must not be negative (got {value})", parameter=path)
+    if not isinstance(parameters, Mapping):
+        return
+    for (limited_kind, name), (low, high) in DURATION_LIMITS.items():
+        value = parameters.get(name)
+        if limited_kind == kind and _is_number(value) and not low <= value <= high:
+            raise MalformedRule(f"{name} must be between {low:,} and {high:,} (got {value})", parameter=name)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _numbers(value: Any, path: str) -> Iterator[tuple[str, int | float]]:
+    """Every number in a JSON value, with its path (`steps[0].months`)."""
+    if _is_number(value):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _numbers(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _numbers(item, f"{path}[{index}]")

@@ -154,7 +154,8 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
             try:
                 check_rule_definition(item.row.payload)
             except MalformedRule as exc:
-                errors.append(ErrorItem("malformed_rule", str(exc), field=f"{path}.parameters"))
+                at = f"{path}.parameters" + (f".{exc.parameter}" if exc.parameter else "")
+                errors.append(ErrorItem("malformed_rule", str(exc), field=at))
         if isinstance(event, PersonRegistered):
             registered.add(event.nik)
         if isinstance(event, PersonErased) and event.nik not in registered:
