@@ -21,7 +21,7 @@ from tests.claims_support import (
     reversed_,
 )
 from tests.live_app import live_app
-from tests.support import Keys, enrolled_bpu, nik, registered
+from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, registered
 from tests.support import paid as contribution_paid
 
 MONTHLY = 16_800  # JKK 1% of Rp1,000,000 + JKM Rp6,800 (2025: no relief)
@@ -314,3 +314,83 @@ async def test_an_upgrade_rebuilds_the_claim_projection_a_migration_left_pending
     assert await apply_pending_reprojections(session) == ["claims"]
     assert await rebuild_check(session) == []
     assert await apply_pending_reprojections(session) == []
+
+
+async def test_a_persons_history_shows_a_regional_key_only_the_claims_placed_in_its_region(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: an office of region 16 saw, through a person's history, a claim placed
+    in region 32 that `GET /v1/claims/{id}` refused it. The person is visible to it through a
+    later term in 16; the claim, on an incident during a term in 32, is not."""
+    person = nik(district="320101")
+    await append(
+        client,
+        keys.admin,
+        registered(person, region="32.01.01"),
+        enrolled(
+            person,
+            event_id=f"kpps32-{person}",
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            registered_on="2024-01-20",
+            region="32.01.01",
+            committee="KPU-32.01",
+        ),
+        enrolled(
+            person,
+            event_id=f"pps16-{person}",
+            valid_from="2024-10-01",
+            valid_to="2024-12-01",
+            registered_on="2024-09-20",
+            role="PPS",
+        ),
+    )
+    claim_id = f"JKK32-{person}"
+    await append(
+        client,
+        keys.admin,
+        filed(
+            claim_id,
+            person,
+            benefit="JKK_TEMPORARY",
+            incident="2024-02-14",
+            wage=3_000_000,
+            incapacity_months=2,
+            filed_on="2024-02-15",
+        ),
+    )
+    refiled = filed(
+        claim_id,
+        person,
+        benefit="JKK_TEMPORARY",
+        incident="2024-02-14",
+        wage=3_100_000,
+        incapacity_months=2,
+        filed_on="2024-02-15",
+    )
+    await append(
+        client,
+        keys.admin,
+        corrected(
+            f"fix-{claim_id}",
+            [f"{claim_id}-filed"],
+            replacement=refiled | {"event_id": f"{claim_id}-refiled"},
+        ),
+    )
+    await append(client, keys.admin, approved(claim_id, "2024-02-20"))
+
+    async def history(secret: str) -> list[str]:
+        response = await client.get(
+            f"/v1/persons/{person}/history?valid_at=2024-11-01", headers=Keys.header(secret)
+        )
+        assert response.status_code == 200, response.text
+        return [e["event_id"] for e in response.json()["events"]]
+
+    claim_events = {f"{claim_id}-filed", f"{claim_id}-refiled"}  # the claim's events naming the NIK
+    assert claim_events <= set(await history(keys.auditor))
+    office = await history(keys.office)
+    assert f"pps16-{person}" in office and not claim_events & set(office), office
+    assert (await client.get(f"/v1/claims/{claim_id}", headers=Keys.header(keys.office))).status_code == 404
+    assert (
+        await client.get(f"/v1/claims/{claim_id}", headers=Keys.header(keys.other_office))
+    ).status_code == 200

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from coverage_ledger.coverage.history import person_history
 from coverage_ledger.coverage.schemas import (
     AsOfOut,
     CoverageOut,
@@ -20,7 +21,6 @@ from coverage_ledger.coverage.service import (
     PersonCoverage,
     coverage_lookup,
     person_coverage,
-    person_history,
     search_persons,
 )
 from coverage_ledger.domain.coverage import CoverageStatus

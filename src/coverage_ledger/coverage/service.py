@@ -3,7 +3,6 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +14,7 @@ from coverage_ledger.domain.informal import InformalEnrolment, Payment, Reactiva
 from coverage_ledger.domain.officer import OfficerTerm
 from coverage_ledger.domain.rule_table import RuleTable, rule_table
 from coverage_ledger.errors import NotFound
-from coverage_ledger.ledger import person_events, projections, repository
+from coverage_ledger.ledger import person_events, projections
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions.visibility import visible_region
 
@@ -188,51 +187,6 @@ def _region_for_scope(answer: CoverageAnswer, domicile: str) -> str:
             if source.status is status:
                 return source.region_code
     return domicile
-
-
-async def person_history(
-    session: AsyncSession, *, principal: Principal, nik: str, as_of: AsOf
-) -> dict[str, Any]:
-    """Every event about the person known at `as_of`, with its force intervals and correctors; a
-    registration's personal fields for keys whose region holds that registration's domicile."""
-    await person_coverage(session, principal=principal, nik=nik, as_of=as_of)  # scope and existence
-    events = await repository.events_about(session, nik=nik, up_to_tx=as_of.tx_seq)
-    corrections = await coverage_repository.corrections_of(
-        session, [e.event_id for e in events], up_to_tx=as_of.tx_seq
-    )
-    intervals = await coverage_repository.force_intervals(
-        session, [e.event_id for e in events], up_to_tx=as_of.tx_seq
-    )
-    vault = await projections.vault_entries(
-        session, [e.event_id for e in events if e.type == "person.registered"]
-    )
-    items = []
-    for event in events:
-        if event.type.startswith("claim.") and not principal.reads_claims:
-            continue  # a committee or sponsor reads no claims, through a person's history neither
-        payload = dict(event.payload)
-        # personal fields only within the registration's own region: a key that sees the person
-        # through an enrolment it wrote (any committee may enrol any NIK) gets the digest alone
-        if event.event_id in vault and principal.sees(payload.get("region_code", "")):
-            payload.update(vault[event.event_id][1])
-        items.append(
-            {
-                "event_id": event.event_id,
-                "type": event.type,
-                "tx_seq": event.tx_seq,
-                "recorded_at": event.recorded_at,
-                "valid_from": payload.get("valid_from"),
-                "valid_to": payload.get("valid_to"),
-                "carried_by": event.carried_by,
-                "payload": payload,
-                "in_force": [
-                    {"tx_from": lo, "tx_to": hi, "superseded_by": by}
-                    for lo, hi, by in intervals.get(event.event_id, [])
-                ],
-                "superseded_by": corrections.get(event.event_id, []),
-            }
-        )
-    return {"nik": nik, "events": items}
 
 
 @dataclass(frozen=True, slots=True)

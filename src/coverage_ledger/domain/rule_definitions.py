@@ -64,9 +64,9 @@ def _check_bounds(kind: str, parameters: Any) -> None:
     if not isinstance(parameters, Mapping):
         return
     for (limited_kind, name), (low, high) in DURATION_LIMITS.items():
-        value = parameters.get(name)
-        if limited_kind == kind and _is_number(value) and not low <= value <= high:
-            raise MalformedRule(f"{name} must be between {low:,} and {high:,} (got {value})", parameter=name)
+        given = parameters.get(name)
+        if limited_kind == kind and isinstance(given, int | float) and not low <= given <= high:
+            raise MalformedRule(f"{name} must be between {low:,} and {high:,} (got {given})", parameter=name)
 
 
 def _is_number(value: Any) -> bool:

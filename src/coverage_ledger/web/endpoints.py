@@ -18,7 +18,8 @@ from jinja2.runtime import Context
 from coverage_ledger.auth.web_sessions import end_web_session, start_web_session, web_session_principal
 from coverage_ledger.claims.service import list_claims
 from coverage_ledger.coverage.endpoints import read_point
-from coverage_ledger.coverage.service import person_coverage, person_history
+from coverage_ledger.coverage.history import person_history
+from coverage_ledger.coverage.service import person_coverage
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.nik import NIK_PATTERN, parse_nik

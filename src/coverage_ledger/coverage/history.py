@@ -1,0 +1,79 @@
+"""A person's history: every event about them as the ledger knew it, as far as the key may read."""
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.claims.review import review_claims
+from coverage_ledger.coverage import repository as coverage_repository
+from coverage_ledger.coverage.service import person_coverage
+from coverage_ledger.domain.access import Principal
+from coverage_ledger.ledger import projections, repository
+from coverage_ledger.ledger.asof import AsOf
+from coverage_ledger.ledger.repository import StoredEvent
+
+
+async def person_history(
+    session: AsyncSession, *, principal: Principal, nik: str, as_of: AsOf
+) -> dict[str, Any]:
+    """Every event about the person known at `as_of`, with its force intervals and correctors; a
+    registration's personal fields for keys whose region holds that registration's domicile."""
+    await person_coverage(session, principal=principal, nik=nik, as_of=as_of)  # scope and existence
+    events = await repository.events_about(session, nik=nik, up_to_tx=as_of.tx_seq)
+    corrections = await coverage_repository.corrections_of(
+        session, [e.event_id for e in events], up_to_tx=as_of.tx_seq
+    )
+    intervals = await coverage_repository.force_intervals(
+        session, [e.event_id for e in events], up_to_tx=as_of.tx_seq
+    )
+    vault = await projections.vault_entries(
+        session, [e.event_id for e in events if e.type == "person.registered"]
+    )
+    hidden = await _claim_events_hidden(session, principal=principal, events=events, as_of=as_of)
+    items = []
+    for event in events:
+        if event.event_id in hidden:
+            continue
+        payload = dict(event.payload)
+        # personal fields only within the registration's own region: a key that sees the person
+        # through an enrolment it wrote (any committee may enrol any NIK) gets the digest alone
+        if event.event_id in vault and principal.sees(payload.get("region_code", "")):
+            payload.update(vault[event.event_id][1])
+        items.append(
+            {
+                "event_id": event.event_id,
+                "type": event.type,
+                "tx_seq": event.tx_seq,
+                "recorded_at": event.recorded_at,
+                "valid_from": payload.get("valid_from"),
+                "valid_to": payload.get("valid_to"),
+                "carried_by": event.carried_by,
+                "payload": payload,
+                "in_force": [
+                    {"tx_from": lo, "tx_to": hi, "superseded_by": by}
+                    for lo, hi, by in intervals.get(event.event_id, [])
+                ],
+                "superseded_by": corrections.get(event.event_id, []),
+            }
+        )
+    return {"nik": nik, "events": items}
+
+
+async def _claim_events_hidden(
+    session: AsyncSession, *, principal: Principal, events: list[StoredEvent], as_of: AsOf
+) -> set[str]:
+    """The claim events a key may not read: all of them for a role that reads no claims
+    (committees, sponsors); for a regional key, those of claims placed outside its region, as
+    `GET /v1/claims/{id}` places them (the region of the person's cover on the incident date).
+    Seeing a person through a term in the key's region does not open their claims elsewhere.
+    (Corrections name no person, so a history holds none of a claim's to hide.)"""
+    claim_of = {e.event_id: str(e.payload.get("claim_id")) for e in events if e.type.startswith("claim.")}
+    if not claim_of or (principal.reads_claims and principal.region_prefix is None):
+        return set()
+    if not principal.reads_claims:
+        return set(claim_of)
+    reviews = await review_claims(
+        session, sorted(set(claim_of.values())), tx_seq=as_of.tx_seq, today=as_of.valid_at
+    )
+    readable = {claim for claim, review in reviews.items() if principal.sees(review.region_code)}
+    return {event for event, claim in claim_of.items() if claim not in readable}
