@@ -5,6 +5,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from coverage_ledger.reference.regions import region_event_id
 from coverage_ledger.regions.repository import Estimate
 from coverage_ledger.regions.service import potential_of
 from tests.support import Keys, corrected, enrolled, nik, registered
@@ -275,3 +276,61 @@ async def test_a_series_and_a_page_span_the_months_before_a_new_regency_existed(
     assert signed.status_code == 303
     page = await client.get("/regions/16.96", params={"valid_at": "2025-08-01"})
     assert page.status_code == 200 and "Kabupaten Baru" in page.text
+
+
+async def test_a_code_defined_again_for_dates_it_has_is_refused_unless_its_definition_is_superseded(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: a second definition of 16.71.01 ending it was accepted and changed
+    nothing, the reads keeping the first. It is refused, naming the definition to supersede; a
+    correction of that definition ends the code; a code retired before may be defined again."""
+    genesis = region_event_id("16.71.01")
+    ending = {
+        "event_id": "end-16.71.01",
+        "type": "region.defined",
+        "code": "16.71.01",
+        "name": "Ilir Barat Dua",
+        "decree": "Permendagri 1/2024",
+        "valid_to": "2024-02-01",
+        "successors": ["16.71.02"],
+    }
+    head = (await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))).json()
+    refused = await client.post("/v1/events", json={"events": [ending]}, headers=Keys.header(keys.admin))
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["errors"][0]
+    assert (error["code"], error["field"]) == ("region_already_defined", "events[0].code")
+    assert genesis in error["message"]
+    twice = [ending | {"event_id": "a", "code": "16.99"}, ending | {"event_id": "b", "code": "16.99"}]
+    twice = [{k: v for k, v in e.items() if k not in ("valid_to", "successors")} for e in twice]
+    both = await client.post("/v1/events", json={"events": twice}, headers=Keys.header(keys.admin))
+    assert both.status_code == 422 and both.json()["errors"][0]["field"] == "events[1].code", both.text
+    assert (await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))).json() == head
+
+    await _post(client, keys, [corrected("fix-16.71.01", [genesis], replacement=ending)])
+    after = (
+        await client.get(
+            "/v1/regions/16.71.01", params={"valid_at": "2024-03-01"}, headers=Keys.header(keys.office)
+        )
+    ).json()
+    assert after["status"] == "replaced" and [s["region_code"] for s in after["successors"]] == ["16.71.02"]
+
+    retired = {
+        "event_id": "old-16.96",
+        "type": "region.defined",
+        "code": "16.96",
+        "name": "Kabupaten Lama",
+        "decree": "Permendagri 72/2019",
+        "valid_from": "2019-01-01",
+        "valid_to": "2020-07-01",
+        "successors": ["16.71"],
+    }
+    reused = {
+        "event_id": "new-16.96",
+        "type": "region.defined",
+        "code": "16.96",
+        "name": "Kabupaten Baru",
+        "decree": "Permendagri 1/2021",
+        "valid_from": "2021-01-01",
+    }
+    await _post(client, keys, [retired])
+    await _post(client, keys, [reused])

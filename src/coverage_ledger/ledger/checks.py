@@ -26,7 +26,7 @@ from coverage_ledger.ledger.schemas import (
     RegionDefined,
     RuleDefined,
 )
-from coverage_ledger.ledger.snapshot import Snapshot
+from coverage_ledger.ledger.snapshot import RegionDefinition, Snapshot
 
 PERSON_EVENTS = (
     PersonRegistered,
@@ -64,6 +64,7 @@ def snapshot_keys(prepared: Sequence[PreparedEvent]) -> dict[str, set[str]]:
     return {
         "region_codes": ({c for p in prepared if (c := region_of(p.row.payload)) is not None} | parents)
         - batch_regions,
+        "defined_codes": batch_regions,
         "district_codes": {district_code_of(n) for n in niks if len(n) == 16 and n.isdigit()},
         "registered_niks": {
             s.nik for s in sources if isinstance(s, OfficerEnrolled | InformalEnrolled | PersonErased)
@@ -122,11 +123,16 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
     registered = set(snapshot.registered_niks)
     stored = snapshot.stored
     seen_ids: set[str] = set()
+    superseded = {target for p in prepared for target in p.supersedes}
+    defined: dict[str, list[RegionDefinition]] = {}
+    """Definitions of the batch so far, by code."""
     for item in prepared:
         event = item.source
         path = item.path
         region = region_of(item.row.payload)
         if isinstance(event, RegionDefined):
+            errors.extend(_redefinition_errors(event, path, snapshot, superseded, defined))
+            defined.setdefault(event.code, []).append(_definition_of(event))
             parent = region_parent(event.code)
             if parent is not None and parent not in regions:
                 errors.append(
@@ -357,3 +363,39 @@ def check_overlaps(
         raise Conflict(
             f"{len(errors)} officer term(s) overlap existing coverage; nothing was written", errors
         )
+
+
+def _definition_of(event: RegionDefined) -> RegionDefinition:
+    return RegionDefinition(event.event_id, event.valid_from, event.valid_to)
+
+
+def _overlap(a: RegionDefinition, b: RegionDefinition) -> bool:
+    """Whether two definitions give the code valid time in common (None: unbounded)."""
+    return (a.valid_from or date.min) < (b.valid_to or date.max) and (b.valid_from or date.min) < (
+        a.valid_to or date.max
+    )
+
+
+def _redefinition_errors(
+    event: RegionDefined,
+    path: str,
+    snapshot: Snapshot,
+    superseded: set[str],
+    defined: dict[str, list[RegionDefinition]],
+) -> list[ErrorItem]:
+    """A code defined again for valid time its definition in force (or an earlier one of the
+    batch) already covers: the reads would have two answers for it and keep the older. A change
+    of name or end date supersedes that definition (`event.corrected`)."""
+    new = _definition_of(event)
+    errors = []
+    for existing in [*snapshot.region_definitions.get(event.code, []), *defined.get(event.code, [])]:
+        if existing.event_id not in superseded and _overlap(existing, new):
+            errors.append(
+                ErrorItem(
+                    "region_already_defined",
+                    f"region {event.code} is already defined for these dates by {existing.event_id}; "
+                    "to change it, supersede that event with event.corrected",
+                    field=f"{path}.code",
+                )
+            )
+    return errors

@@ -159,7 +159,7 @@ async def plan_append(
         | keys["informal_niks"]
         | registrations_touched
         | members_touched,
-        watch_regions=keys["region_codes"],
+        watch_regions=keys["region_codes"] | keys["defined_codes"],
         claim_events={e for e in moved if kinds[e][0].startswith("claim.")},
         changed_niks={nik for e in moved if (nik := kinds[e][1]) and not kinds[e][0].startswith("claim.")},
         due_rules_changed=due_rules_changed,

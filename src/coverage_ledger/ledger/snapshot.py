@@ -2,8 +2,8 @@
 statement, so all of it belongs to the same committed state (the snapshot's tx_seq)."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,11 @@ SELECT 'stored', e.event_id,
 UNION ALL
 SELECT 'region', r.code, NULL FROM region r
  WHERE r.code = ANY(%(regions)s::text[]) AND r.tx_to IS NULL
+UNION ALL
+SELECT 'definition', r.code,
+       jsonb_build_object('event_id', r.event_id, 'valid_from', r.valid_from, 'valid_to', r.valid_to)
+  FROM region r
+ WHERE r.code = ANY(%(defined)s::text[]) AND r.tx_to IS NULL
 UNION ALL
 SELECT 'district', r.code, NULL FROM region r
  WHERE r.level = 3 AND r.code = ANY(%(districts)s::text[])
@@ -84,6 +89,15 @@ SMALL_BATCH_KEYS = 64
 """Up to this many keys the snapshot runs as a prepared statement with its generic plan."""
 
 
+@dataclass(frozen=True, slots=True)
+class RegionDefinition:
+    """A region code's definition in force: the event and the valid time it gives the code."""
+
+    event_id: str
+    valid_from: date | None
+    valid_to: date | None
+
+
 @dataclass(slots=True)
 class Snapshot:
     """What the ledger held at `tx_seq`, as far as one append needs to know."""
@@ -103,10 +117,16 @@ class Snapshot:
     """In-force BPU enrolments, payments and reactivations of the persons the batch pays for."""
     rules: list[dict[str, Any]]
     """In-force rule definitions (read when the batch holds BPU events)."""
+    region_definitions: dict[str, list[RegionDefinition]] = field(default_factory=dict)
+    """The in-force definitions of the codes the batch defines."""
 
 
 def _instant(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value is not None else None
 
 
 async def read_snapshot(
@@ -115,6 +135,7 @@ async def read_snapshot(
     event_ids: Iterable[str],
     targets: Iterable[str],
     region_codes: Iterable[str],
+    defined_codes: Iterable[str],
     district_codes: Iterable[str],
     registered_niks: Iterable[str],
     officer_niks: Iterable[str],
@@ -126,6 +147,7 @@ async def read_snapshot(
         "ids": list(set(event_ids) | set(target_list)),
         "targets": target_list,
         "regions": list(set(region_codes)),
+        "defined": list(set(defined_codes)),
         "districts": list(set(district_codes)),
         "registered": list(set(registered_niks)),
         "officers": list(set(officer_niks)),
@@ -136,7 +158,7 @@ async def read_snapshot(
     rows = await raw.execute(
         session, _SNAPSHOT, {**params, "rules": params_rules}, prepare=None if small else False
     )
-    snapshot = Snapshot(0, {}, set(), set(), set(), Subgraph({}, {}, {}), [], [], [])
+    snapshot = Snapshot(0, {}, set(), set(), set(), Subgraph({}, {}, {}), [], [], [], {})
     graph = snapshot.graph
     frontier: set[str] = set()
     for kind, key, data in rows:
@@ -147,6 +169,10 @@ async def read_snapshot(
                 snapshot.stored[key] = _stored(key, data)
             case "region":
                 snapshot.regions_in_force.add(key)
+            case "definition":
+                snapshot.region_definitions.setdefault(key, []).append(
+                    RegionDefinition(data["event_id"], _day(data["valid_from"]), _day(data["valid_to"]))
+                )
             case "district":
                 snapshot.districts_known.add(key)
             case "registered":
