@@ -354,3 +354,29 @@ async def test_a_list_parameter_may_repeat(client: AsyncClient, keys: Keys) -> N
     repeated = await client.get("/v1/claims?limit=5&limit=6", headers=Keys.header(keys.admin))
     assert repeated.status_code == 422
     assert repeated.json()["errors"][0]["field"] == "limit"
+
+
+async def test_a_query_parameter_the_operation_does_not_take_is_refused_not_ignored(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: `GET /v1/claims?nik=…` answered every claim of the region as if
+    filtered. A backfill's `recorded_at` sent in the query instead of the body would have been
+    recorded now."""
+    claims = await client.get("/v1/claims?nik=1671014501900001", headers=Keys.header(keys.admin))
+    assert claims.status_code == 422, claims.text
+    error = claims.json()["errors"][0]
+    assert (error["code"], error["field"]) == ("unknown_parameter", "nik")
+    assert "status" in error["message"]  # what it does take
+    head = await _head(client, keys)
+    backfill = await client.post(
+        "/v1/events?recorded_at=2024-01-01T00:00:00Z",
+        json={"events": [REGISTRATION | {"nik": "1671014501900001", "region_code": "16.71.01"}]},
+        headers=Keys.header(keys.admin),
+    )
+    assert backfill.status_code == 422 and backfill.json()["errors"][0]["field"] == "recorded_at"
+    assert await _head(client, keys) == head
+    # what an operation documents passes, and an unknown path is still the 404
+    assert (
+        await client.get("/v1/claims?status=paid&limit=5", headers=Keys.header(keys.admin))
+    ).status_code == 200
+    assert (await client.get("/v1/nothing?x=1", headers=Keys.header(keys.admin))).status_code == 404

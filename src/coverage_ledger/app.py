@@ -24,8 +24,8 @@ from coverage_ledger.http.body_limit import BodyLimit
 from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.http.lean_reads import LeanReads
 from coverage_ledger.http.problem_types import router as problem_types_router
+from coverage_ledger.http.query_contract import QueryContract
 from coverage_ledger.http.security_headers import SecurityHeaders
-from coverage_ledger.http.single_query import SingleValuedQuery
 from coverage_ledger.ledger.endpoints import router as ledger_router
 from coverage_ledger.logs import install_nik_masking
 from coverage_ledger.regions.endpoints import router as regions_router
@@ -120,7 +120,7 @@ def create_app(
     app.state.append_wait_seconds = settings.ledger_append_wait_seconds
     problems.install(app, page=error_page)
     app.add_middleware(LeanReads, routes=[COVERAGE_ROUTE])
-    app.add_middleware(SingleValuedQuery)  # outside the lean reads: they take the last value too
+    app.add_middleware(QueryContract)  # outside the lean reads, which read the query as Starlette does
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.ledger_request_max_bytes,

@@ -1,0 +1,128 @@
+"""Query parameters as the API documents them: one the operation does not take, or one it takes
+once given twice, is refused rather than ignored or guessed at.
+
+Starlette ignores unknown names and hands a route the last of repeated values. So
+`GET /v1/claims?nik=…` answered every claim of the region as if filtered, `POST /v1/events?recorded_at=…`
+would have been recorded now instead of backfilled, and `?known_at=tx:5&known_at=2024-01-01`
+answered as of 2024-01-01 where an auditor reading the URL could not tell which was meant. Which
+names an operation takes, and which of them are lists (the claims' `status`), is read from the
+OpenAPI document, the API's own contract.
+"""
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from coverage_ledger.errors import ErrorItem, InvalidInput
+from coverage_ledger.http.problems import check_key, known_problem
+
+OWN_QUERY = frozenset({("POST", "/v1/uploads")})
+"""Operations that read their options from the query or the form themselves (and refuse unknown
+names themselves): the upload, whose options are not documented as query parameters."""
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """An operation's path pattern and method, and the query parameters it takes."""
+
+    pattern: re.Pattern[str]
+    method: str
+    names: frozenset[str]
+    lists: frozenset[str]
+    """The names it takes as a list: these may repeat."""
+
+
+def documented_operations(openapi: dict[str, Any]) -> list[Operation]:
+    """Every operation of an OpenAPI document under /v1, with its query parameters."""
+    found = []
+    for template, operations in openapi.get("paths", {}).items():
+        if not template.startswith("/v1/"):
+            continue
+        pattern = re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
+        for method, operation in operations.items():
+            query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
+            found.append(
+                Operation(
+                    pattern,
+                    method.upper(),
+                    frozenset(p["name"] for p in query),
+                    frozenset(p["name"] for p in query if '"array"' in json.dumps(p.get("schema", {}))),
+                )
+            )
+    return found
+
+
+def query_errors(query_string: bytes, operation: Operation) -> list[ErrorItem]:
+    """The names a query gives that the operation does not take, or takes once but given twice."""
+    given = Counter(name for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+    errors = []
+    for name, count in sorted(given.items()):
+        if name not in operation.names:
+            taken = ", ".join(sorted(operation.names)) or "none"
+            errors.append(
+                ErrorItem(
+                    "unknown_parameter", f"not a parameter of this operation (it takes: {taken})", field=name
+                )
+            )
+        elif count > 1 and name not in operation.lists:
+            errors.append(ErrorItem("repeated_parameter", "given more than once", field=name))
+    return errors
+
+
+_DOCUMENTED: dict[tuple[str, str], list[Operation]] = {}
+"""The operations of each API (title, version) met in this process. Every app `create_app`
+builds has the same ones, and building the OpenAPI document costs some 0.3 s: the tests, which
+build an app per test, would pay it hundreds of times."""
+
+
+class QueryContract:
+    """ASGI middleware answering 422 problem+json to an API request whose query breaks its
+    operation's documented parameters; a missing or bad key is the 401 first, as on the routes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["query_string"] and scope["path"].startswith("/v1/"):
+            operation = self._operation(scope)
+            errors = query_errors(scope["query_string"], operation) if operation else []
+            if errors:
+                response = await _refusal(Request(scope, receive), errors)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _operation(self, scope: Scope) -> Operation | None:
+        """The documented operation the request is for; None for one reading its own query, or
+        for a path or method the API does not have (its 404 or 405 follows)."""
+        if (scope["method"], scope["path"]) in OWN_QUERY:
+            return None
+        api = scope["app"]
+        operations = _DOCUMENTED.get((api.title, api.version))
+        if operations is None:  # built on the first request with a query
+            operations = _DOCUMENTED[(api.title, api.version)] = documented_operations(api.openapi())
+        method = "GET" if scope["method"] == "HEAD" else scope["method"]
+        for operation in operations:
+            if operation.method == method and operation.pattern.fullmatch(scope["path"]):
+                return operation
+        return None
+
+
+async def _refusal(request: Request, errors: list[ErrorItem]) -> Response:
+    names = ", ".join(sorted({e.field or "" for e in errors}))
+    verdict: Exception = InvalidInput(f"query parameter {names} not as documented; nothing was done", errors)
+    try:
+        await check_key(request)
+    except Exception as refused:  # mapped as the routes map it; anything else is re-raised below
+        verdict = refused
+    response = known_problem(verdict, method=request.method, path=request.url.path)
+    if response is None:
+        raise verdict
+    return response
