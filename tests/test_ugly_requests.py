@@ -380,3 +380,15 @@ async def test_a_query_parameter_the_operation_does_not_take_is_refused_not_igno
         await client.get("/v1/claims?status=paid&limit=5", headers=Keys.header(keys.admin))
     ).status_code == 200
     assert (await client.get("/v1/nothing?x=1", headers=Keys.header(keys.admin))).status_code == 404
+
+
+async def test_head_is_answered_as_get_without_the_body(client: AsyncClient, keys: Keys) -> None:
+    got = await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))
+    head = await client.head("/v1/ledger/head", headers=Keys.header(keys.admin))
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == str(len(got.content))
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert (await client.head("/healthz")).status_code == 200
+    assert (await client.head("/v1/ledger/head")).status_code == 401  # the key is checked as for GET
+    refused = await client.head("/v1/events", headers=Keys.header(keys.admin))
+    assert refused.status_code == 405 and "POST" in refused.headers["allow"]

@@ -22,6 +22,7 @@ from coverage_ledger.http import problems
 from coverage_ledger.http.access_log import AccessLog
 from coverage_ledger.http.body_limit import BodyLimit
 from coverage_ledger.http.dependencies import utc_now
+from coverage_ledger.http.head_requests import HeadAsGet
 from coverage_ledger.http.lean_reads import LeanReads
 from coverage_ledger.http.problem_types import router as problem_types_router
 from coverage_ledger.http.query_contract import QueryContract
@@ -127,6 +128,7 @@ def create_app(
         streamed_paths=frozenset({"/v1/uploads", "/uploads"}),  # the API's and the web page's
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(AccessLog)  # added last: outside the lean reads, so it sees them too
     app.include_router(problem_types_router)
     app.include_router(ledger_router)
