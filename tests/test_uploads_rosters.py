@@ -23,6 +23,7 @@ from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.importing import import_file
+from coverage_ledger.uploads.jobs import UploadRunner
 from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, run_upload, submit_upload
 from tests.live_app import live_app
 from tests.rosters import Uploader, many_officers, officer_row, roster_csv, roster_xlsx
@@ -182,6 +183,48 @@ async def test_an_upload_interrupted_by_a_restart_runs_again_on_the_next_start(
         assert status["status"] == "succeeded", status
         assert (await coverage_of(client, keys, person, "2024-02-01"))["status"] == "covered"
     assert not stored.exists()
+
+
+async def test_an_upload_another_live_process_runs_is_left_to_it(fresh_database: str, tmp_path: Path) -> None:
+    """Found by a probe: a second `serve` on the same database, started while the first was
+    committing an upload, resumed it too; the first committed it and the second then marked it
+    failed. Here the other process is a connection holding the upload as a running job does."""
+    directory = tmp_path / "uploads"
+    directory.mkdir()
+    person = nik()
+    stored = directory / "running.upload"
+    stored.write_bytes(roster_csv([officer_row(person)]))
+    old = time.time() - 2 * 3_600  # idle longer than a leftover: still not removed while held
+    os.utime(stored, (old, old))
+    upload_id = uuid.uuid4()
+    engine = create_engine_for(fresh_database, pool_size=3)
+    sessionmaker = session_factory(engine)
+    async with sessionmaker() as session, session.begin():
+        await _left_validating(session, upload_id, stored)
+    async with engine.connect() as other_process:
+        other = session_factory(engine)(bind=other_process)
+        assert await repository.take_upload(other, upload_id)
+        await other.commit()
+        runner = UploadRunner(sessionmaker, clock=utc_now, workers=1, directory=directory)
+        assert await runner.resume_unfinished() == 0
+        await run_upload(sessionmaker, upload_id=upload_id, clock=utc_now)  # as a queued copy would
+        async with sessionmaker() as session:
+            record = await repository.get_upload(session, upload_id)
+            assert (record.status, record.tx_seq, record.problem) == ("validating", None, None)
+        assert stored.exists()
+        await repository.release_upload(other, upload_id)
+        await other.commit()
+        await other.close()
+    # the other process is gone: the upload is resumed and runs once
+    assert await runner.resume_unfinished() == 1
+    await runner.wait_idle()
+    async with sessionmaker() as session:
+        record = await repository.get_upload(session, upload_id)
+        assert record.status == "succeeded" and record.tx_seq is not None, record
+        held = await session.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
+        assert held.scalar_one() == 0, "the job let go of the upload"
+    await runner.stop()
+    await engine.dispose()
 
 
 async def _left_validating(session: AsyncSession, upload_id: uuid.UUID, stored: Path) -> None:

@@ -55,9 +55,17 @@ class UploadRunner:
             await run_upload(self._sessionmaker, upload_id=upload_id, clock=self._clock)
 
     async def resume_unfinished(self) -> int:
-        """Queue again what a stopped process left unfinished; fail those whose file is gone."""
+        """Queue again what a stopped process left unfinished; fail those whose file is gone.
+        Uploads another live process is running are left to it."""
         async with self._sessionmaker() as session:
-            unfinished = await repository.unfinished_uploads(session)
+            unfinished = []
+            left = await repository.unfinished_uploads(session)
+            for record in left:
+                # one a live process is running (another `serve` on this database) is its own
+                if await repository.upload_held_elsewhere(session, record.upload_id):
+                    log.info("upload %s is being processed by another process; not resumed", record.upload_id)
+                else:
+                    unfinished.append(record)
             resumed = 0
             for record in unfinished:
                 if record.stored_path and Path(record.stored_path).exists():
@@ -80,7 +88,7 @@ class UploadRunner:
                 log.info("resuming upload %s interrupted by a restart", record.upload_id)
                 self.start(record.upload_id)
         if self._directory is not None:
-            named = {Path(r.stored_path).resolve() for r in unfinished if r.stored_path}
+            named = {Path(r.stored_path).resolve() for r in left if r.stored_path}  # held ones too
             removed = await asyncio.to_thread(remove_leftovers, self._directory, named, time.time())
             if removed:
                 log.info("removed %d file(s) stopped processes left in %s", removed, self._directory)

@@ -125,6 +125,35 @@ async def update_upload(session: AsyncSession, upload_id: uuid.UUID, **changes: 
     )
 
 
+UPLOAD_LOCK_CLASS = 0x75706C64  # "upld": the advisory-lock namespace of uploads being run
+
+
+def _upload_lock(upload_id: uuid.UUID) -> dict[str, int]:
+    return {"class": UPLOAD_LOCK_CLASS, "id": int.from_bytes(upload_id.bytes[:4], "big", signed=True)}
+
+
+async def take_upload(session: AsyncSession, upload_id: uuid.UUID) -> bool:
+    """Hold the upload for the session's connection (a session-level advisory lock, kept across
+    its commits and freed if the process dies); False if a live process already holds it."""
+    taken = await raw.scalar(
+        session, "SELECT pg_try_advisory_lock(%(class)s, %(id)s)", _upload_lock(upload_id)
+    )
+    return bool(taken)
+
+
+async def release_upload(session: AsyncSession, upload_id: uuid.UUID) -> None:
+    """Let go of an upload `take_upload` held (before the connection goes back to the pool)."""
+    await raw.execute(session, "SELECT pg_advisory_unlock(%(class)s, %(id)s)", _upload_lock(upload_id))
+
+
+async def upload_held_elsewhere(session: AsyncSession, upload_id: uuid.UUID) -> bool:
+    """Whether a live process is running the upload now."""
+    if await take_upload(session, upload_id):
+        await release_upload(session, upload_id)
+        return False
+    return True
+
+
 async def unfinished_uploads(session: AsyncSession) -> list[Any]:
     """Uploads a stopped process left queued, validating or committing."""
     rows = await raw.execute(

@@ -153,32 +153,55 @@ async def run_upload(
     # connection of its own, which its commits keep (a pooled session would hand it back)
     engine = sessionmaker.kw["bind"]
     async with engine.connect() as connection, sessionmaker() as side, sessionmaker(bind=connection) as work:
-        progress = Progress(side, upload_id)
-        record = await repository.get_upload(side, upload_id)
-        if record is None or record.status in {"succeeded", "failed"}:
+        if not await repository.take_upload(work, upload_id):
+            # another live process runs it (two `serve` processes on one database, one started
+            # while the other was processing): its outcome stands, this one writes nothing
+            log.info("upload %s is being processed by another process; left to it", upload_id)
+            await work.rollback()
             return
-        await repository.forget_errors(side, upload_id)
-        await progress.set(status="validating", started_at=clock())
-        job_class = OfficerRosterJob if record.kind == "officer_roster" else SponsorRosterJob
-        job = job_class(work, progress, record, clock)
         try:
-            await job.run()
-        except FileRejected as exc:
-            await work.rollback()
-            await _fail(job, progress, exc.code, exc.message, [exc.as_item()])
-        except asyncio.CancelledError:
-            # the service is stopping: the file stays and the upload resumes on the next start
-            await work.rollback()
-            raise
-        except Exception:
-            log.exception("upload %s failed unexpectedly; nothing was written", upload_id)
-            await work.rollback()
-            await _fail(job, progress, "internal_error", "the error was logged; nothing was written", [])
+            await _run_held(work, side, upload_id=upload_id, clock=clock)
         finally:
-            await staging.drop_staging(work)
-            await work.commit()
-        if record.stored_path:
-            discard_files(Path(record.stored_path))
+            try:
+                await work.rollback()  # (the lock is the connection's: it outlives the transaction)
+                await repository.release_upload(work, upload_id)
+                await work.commit()
+            except Exception:
+                # a connection that could not let go must not go back to the pool holding it
+                log.exception("upload %s: could not release it; its connection is discarded", upload_id)
+                await connection.invalidate()
+
+
+async def _run_held(
+    work: AsyncSession, side: AsyncSession, *, upload_id: uuid.UUID, clock: Callable[[], datetime]
+) -> None:
+    """`run_upload` once the upload is held by this process."""
+    progress = Progress(side, upload_id)
+    record = await repository.get_upload(side, upload_id)
+    if record is None or record.status in {"succeeded", "failed"}:
+        return
+    await repository.forget_errors(side, upload_id)
+    await progress.set(status="validating", started_at=clock())
+    job_class = OfficerRosterJob if record.kind == "officer_roster" else SponsorRosterJob
+    job = job_class(work, progress, record, clock)
+    try:
+        await job.run()
+    except FileRejected as exc:
+        await work.rollback()
+        await _fail(job, progress, exc.code, exc.message, [exc.as_item()])
+    except asyncio.CancelledError:
+        # the service is stopping: the file stays and the upload resumes on the next start
+        await work.rollback()
+        raise
+    except Exception:
+        log.exception("upload %s failed unexpectedly; nothing was written", upload_id)
+        await work.rollback()
+        await _fail(job, progress, "internal_error", "the error was logged; nothing was written", [])
+    finally:
+        await staging.drop_staging(work)
+        await work.commit()
+    if record.stored_path:
+        discard_files(Path(record.stored_path))
 
 
 async def _fail(job: Any, progress: Progress, code: str, message: str, errors: list[ErrorItem]) -> None:
