@@ -2,12 +2,14 @@
 
 import json
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from tests.support import Keys
+from coverage_ledger.ledger.checks import MAX_TERMS_PER_PERSON
+from tests.support import Keys, enrolled, nik, registered
 
 REGISTRATION = {"event_id": "a", "type": "person.registered", "name": "x", "region_code": "16"}
 PAYMENT = {
@@ -392,3 +394,35 @@ async def test_head_is_answered_as_get_without_the_body(client: AsyncClient, key
     assert (await client.head("/v1/ledger/head")).status_code == 401  # the key is checked as for GET
     refused = await client.head("/v1/events", headers=Keys.header(keys.admin))
     assert refused.status_code == 405 and "POST" in refused.headers["allow"]
+
+
+async def test_a_person_holds_at_most_a_bounded_number_of_officer_terms(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: thousands of one-day terms of one person in one batch held the append
+    lock and the event loop for minutes (the work grows with the square of their number)."""
+    person = nik()
+    days = [date(2010, 1, 1) + timedelta(days=2 * i) for i in range(MAX_TERMS_PER_PERSON + 1)]
+    terms = [
+        enrolled(
+            person,
+            event_id=f"day-{i}",
+            valid_from=d.isoformat(),
+            valid_to=(d + timedelta(days=1)).isoformat(),
+        )
+        for i, d in enumerate(days)
+    ]
+    head = await _head(client, keys)
+    refused = await client.post(
+        "/v1/events", json={"events": [registered(person), *terms]}, headers=Keys.header(keys.admin)
+    )
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["errors"][0]
+    assert error["code"] == "too_many_terms" and str(MAX_TERMS_PER_PERSON) in error["message"], error
+    assert await _head(client, keys) == head
+    accepted = await client.post(
+        "/v1/events", json={"events": [registered(person), *terms[:-1]]}, headers=Keys.header(keys.admin)
+    )
+    assert accepted.status_code == 200, accepted.text
+    one_more = await client.post("/v1/events", json={"events": [terms[-1]]}, headers=Keys.header(keys.admin))
+    assert one_more.status_code == 422 and one_more.json()["errors"][0]["field"] == "events[0]", one_more.text

@@ -8,7 +8,7 @@ from typing import Any
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.coverage import human_date
 from coverage_ledger.domain.nik import Nik, district_code_of, parse_nik
-from coverage_ledger.domain.officer import find_overlaps, last_day
+from coverage_ledger.domain.officer import OfficerTerm, find_overlaps, last_day
 from coverage_ledger.domain.region_codes import region_parent
 from coverage_ledger.domain.rule_definitions import MalformedRule, check_rule_definition
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
@@ -328,6 +328,12 @@ def check_correction_effects(
         _check_may_correct(principal, original, field)
 
 
+MAX_TERMS_PER_PERSON = 200
+"""Officer terms one person may hold in force. An officer serves a few terms per election, a
+few dozen in a working life; thousands of one-day terms (a probe's) made every append, read and
+rebuild of that person grow with the square of their number and held the server for minutes."""
+
+
 def check_overlaps(
     *,
     principal: Principal,
@@ -335,11 +341,13 @@ def check_overlaps(
     entering: set[str],
     paths: dict[str, str],
 ) -> None:
-    """No two in-force officer terms of one person share a day and a program.
+    """No two in-force officer terms of one person share a day and a program, and nobody holds
+    more than `MAX_TERMS_PER_PERSON`.
 
     `in_force` is every officer enrolment of the persons concerned after this tx: (event_id, payload).
     """
     terms = [officer_term(event_id, payload, None) for event_id, payload in in_force]
+    _check_term_count(terms, entering, paths)
     errors = []
     for first, second in find_overlaps(terms):
         new, other = (second, first) if second.event_id in entering else (first, second)
@@ -362,6 +370,28 @@ def check_overlaps(
     if errors:
         raise Conflict(
             f"{len(errors)} officer term(s) overlap existing coverage; nothing was written", errors
+        )
+
+
+def _check_term_count(terms: Sequence[OfficerTerm], entering: set[str], paths: dict[str, str]) -> None:
+    held: dict[str, list[OfficerTerm]] = {}
+    for term in terms:
+        held.setdefault(term.nik, []).append(term)
+    errors = []
+    for nik, own in sorted(held.items()):
+        new = [t.event_id for t in own if t.event_id in entering]
+        if len(own) > MAX_TERMS_PER_PERSON and new:
+            errors.append(
+                ErrorItem(
+                    "too_many_terms",
+                    f"NIK {nik} would hold {len(own):,} officer terms in force, more than the "
+                    f"{MAX_TERMS_PER_PERSON} a person may; supersede old ones or merge short ones",
+                    field=paths.get(new[0], new[0]),
+                )
+            )
+    if errors:
+        raise InvalidInput(
+            f"{len(errors)} person(s) with too many officer terms; nothing was written", errors
         )
 
 
