@@ -18,8 +18,13 @@ def test_niks_are_masked_in_every_log_record(caplog: pytest.LogCaptureFixture) -
             '%s - "%s %s HTTP/1.1" %d', "127.0.0.1:5000", "GET", "/v1/persons/1671014501900001/coverage", 200
         )
         logging.getLogger("coverage_ledger.anything").info("looked up 3271012501900002 and 1671014501900001")
+        # found by a probe: an upload's outcome dict listed the NIKs a replacing roster retracted
+        logging.getLogger("coverage_ledger.anything").info(
+            "upload %s succeeded in tx %d, %s", "u-1", 296, {"retracted_niks": ["3271012501900003"]}
+        )
     text = caplog.text
     assert "1671014501900001" not in text and "3271012501900002" not in text
+    assert "3271012501900003" not in text and "in tx 296, {'retracted_niks': ['3271********0003']}" in text
     assert "/v1/persons/1671********0001/coverage" in text
     assert mask_niks("tx 12345, amount 42000000") == "tx 12345, amount 42000000"  # other numbers stay
     # a NIK that lost its leading digit, or typed in groups, is still a NIK

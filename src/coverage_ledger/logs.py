@@ -31,9 +31,13 @@ def mask_niks(text: str) -> str:
 def _masked(value: Any) -> Any:
     if isinstance(value, str):
         return mask_niks(value)
-    if isinstance(value, BaseException):  # its message may quote a NIK (a conflict, a refusal)
-        return mask_niks(str(value))
-    return value
+    if isinstance(value, int | float) or value is None:  # (bools too) kept for %d and %.1f
+        return value
+    # an exception's message, a dict or list of outcomes (an upload's retracted NIKs), an
+    # object: masked as the text it would be logged as, left as it is when it holds no NIK
+    text = str(value)
+    masked = mask_niks(text)
+    return value if masked == text else masked
 
 
 _installed = False
