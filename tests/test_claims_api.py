@@ -505,3 +505,15 @@ async def test_resending_another_regions_event_tells_nothing_about_it(
     assert answers == [(409, "event_id_taken"), (409, "event_id_taken")]
     own = await post(client, keys.office, payment)
     assert own.status_code == 200 and own.json()["duplicates"] == 1
+
+
+async def test_a_claim_numbered_with_slashes_is_read_at_its_number(client: AsyncClient, keys: Keys) -> None:
+    """Found by a probe: an office's letter-style number (JKM/2024/001) was listed but its own
+    address answered 404."""
+    person = await kpps_2024(client, keys)
+    await append(client, keys.office, filed("JKM/2024/001", person, incident="2024-02-14"))
+    for path in ("/v1/claims/JKM/2024/001", "/v1/claims/JKM%2F2024%2F001"):
+        response = await client.get(path, headers=Keys.header(keys.office))
+        assert response.status_code == 200, (path, response.text)
+        assert response.json()["claim_id"] == "JKM/2024/001"
+    assert (await client.get("/v1/claims/JKM/2024/002", headers=Keys.header(keys.office))).status_code == 404

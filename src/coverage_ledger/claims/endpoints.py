@@ -117,7 +117,7 @@ def claim_out(review: ClaimReview, point_as_of: ReadPoint) -> ClaimOut:
 
 
 @router.get(
-    "/claims/{claim_id}",
+    "/claims/{claim_id:path}",  # office numbers such as JKM/2024/001 hold slashes
     response_model=ClaimOut,
     summary="A claim as known at a moment",
     description=(
