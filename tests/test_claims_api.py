@@ -17,7 +17,8 @@ from tests.claims_support import (
     rejected,
     reversed_,
 )
-from tests.support import Keys, corrected, enrolled, nik, registered
+from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, registered
+from tests.support import paid as contribution_paid
 
 
 def components(body: dict[str, Any]) -> dict[str, int]:
@@ -517,3 +518,42 @@ async def test_a_claim_numbered_with_slashes_is_read_at_its_number(client: Async
         assert response.status_code == 200, (path, response.text)
         assert response.json()["claim_id"] == "JKM/2024/001"
     assert (await client.get("/v1/claims/JKM/2024/002", headers=Keys.header(keys.office))).status_code == 404
+
+
+async def test_a_claim_approved_for_nothing_is_never_overdue(client: AsyncClient, keys: Keys) -> None:
+    """Found by a probe: a temporary-incapacity claim of a member who declared an income of 0 was
+    approved for Rp0, then overdue for good (a payment of Rp1 overpays it, one of 0 is refused)."""
+    person = nik()
+    await append(
+        client,
+        keys.office,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu0-{person}", valid_from="2025-01-01", income=0),
+        contribution_paid(
+            person,
+            event_id=f"q1-{person}",
+            months=("2025-01", "2025-03"),
+            amount=50_400,
+            paid_on="2025-01-05",
+        ),
+    )
+    await append(
+        client,
+        keys.office,
+        filed(
+            "C-zero",
+            person,
+            benefit="JKK_TEMPORARY",
+            incident="2025-02-10",
+            filed_on="2025-02-11",
+            incapacity_months=2,
+        ),
+        approved("C-zero", "2025-02-12"),
+    )
+    body = await claim(client, keys.office, "C-zero", valid_at="2025-06-01")
+    assert (body["status"], body["payable_amount"]) == ("approved", 0), body
+    assert "overdue" not in body["flags"] and body["days_late"] == 0, body
+    listed = await client.get(
+        "/v1/claims", params={"overdue": "true", "valid_at": "2025-06-01"}, headers=Keys.header(keys.office)
+    )
+    assert "C-zero" not in {c["claim_id"] for c in listed.json()["items"]}, listed.text

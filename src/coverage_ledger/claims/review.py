@@ -305,13 +305,16 @@ async def review_events(
     return reviews
 
 
-def _owed(state: ClaimState, undecided: Judgement) -> bool:
-    """Whether the claim is owed money, so that it has a due date and can be late: once approved,
-    or while undecided if the rules make it payable as known at `undecided` (a claim with nothing
-    payable earns no penalty, though the office must still decide it)."""
-    if state.decision is not None:
-        return state.decision.approved
-    return undecided.eligibility.payable
+def _owed(state: ClaimState, anchor: Judgement) -> bool:
+    """Whether the claim is owed money, so that it has a due date and can be late: once approved
+    for more than nothing, or while undecided if the rules make it payable as known at `anchor`
+    (a claim with nothing payable earns no penalty, though the office must still decide it; one
+    approved for Rp0, say on a declared income of 0, can never be paid and is never overdue)."""
+    decision = state.decision
+    if decision is not None:
+        amount = decision.amount if decision.amount is not None else anchor.assessment.amount
+        return decision.approved and amount > 0
+    return anchor.eligibility.payable
 
 
 def _review(
