@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from coverage_ledger.cli import app
-from tests.conftest import _libpq
+from tests.conftest import _libpq, create_database, drop_database
 
 runner = CliRunner()
 
@@ -145,3 +145,30 @@ def test_a_bad_environment_is_one_line_not_a_traceback(environment: dict[str, st
     assert result.returncode in (1, 2), result
     assert expected in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_verify_of_a_database_holding_no_ledger_says_so_rather_than_a_break(
+    server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a probe: a mistyped LEDGER_DATA_DIR made verify print a traceback and exit 1, the
+    code of a broken chain."""
+    name = f"empty_{os.getpid()}"
+    monkeypatch.setenv("DATABASE_URL", create_database(server_url, name))
+    try:
+        for command in (["verify"], ["rebuild", "--check"]):
+            result = runner.invoke(app, command)
+            assert result.exit_code == 2, result.output
+            assert "holds no ledger" in result.output and "Traceback" not in result.output
+    finally:
+        drop_database(server_url, name)
+
+
+def test_keys_create_names_a_key_itself_and_refuses_a_blank_organisation(cli_env: str) -> None:
+    named = runner.invoke(app, ["keys", "create", "--role", "auditor"])
+    assert named.exit_code == 0, named.output
+    assert named.output.startswith("created key 'auditor-"), named.output
+    for org in ("  ", "K" * 201, " KPU-16.71"):
+        refused = runner.invoke(
+            app, ["keys", "create", "--role", "committee", "--region", "16", "--org", org, "--name", "c"]
+        )
+        assert refused.exit_code == 2 and "invalid_organisation" in refused.output, refused.output

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import secrets
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from rich.console import Console
 from rich.progress import Progress, ProgressColumn, Task, TextColumn
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger import __version__
@@ -89,6 +90,16 @@ def _run(work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = True) 
                 f"  {where}: {item.code}: {item.message}" if where else f"  {item.code}: {item.message}"
             )
         raise typer.Exit(2) from exc
+    except (psycopg.errors.UndefinedTable, ProgrammingError) as exc:
+        cause = exc.orig if isinstance(exc, ProgrammingError) else exc
+        if not isinstance(cause, psycopg.errors.UndefinedTable):
+            raise
+        # not a broken ledger (exit 1) but none at all: a mistyped LEDGER_DATA_DIR or DATABASE_URL
+        console.print(
+            "[red]error:[/red] this database holds no ledger (its tables are missing): check "
+            "DATABASE_URL or LEDGER_DATA_DIR, or run `coverage-ledger db upgrade` first"
+        )
+        raise typer.Exit(2) from exc
 
 
 class _GracefulServer(uvicorn.Server):
@@ -158,7 +169,12 @@ def db_upgrade() -> None:
 @keys_app.command("create")
 def keys_create(
     role: Annotated[Role, typer.Option(help="admin, auditor, regional_office, committee or sponsor.")],
-    name: Annotated[str, typer.Option(help="Unique name, shown in tx headers as key:<name>.")],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="Unique name, shown in tx headers as key:<name> (default: the role and a random suffix)."
+        ),
+    ] = None,
     region: Annotated[
         str | None,
         typer.Option(
@@ -178,9 +194,10 @@ def keys_create(
         )
     if expires is not None and expires <= datetime.now(UTC):
         raise typer.BadParameter("the expiry has passed already", param_hint="--expires")
+    key_name = name if name is not None else f"{role.value}-{secrets.token_hex(4)}"
     record, secret = _run(
         lambda s: keys_service.create_key(
-            s, role=role, name=name, region_prefix=region, organisation=org, expires_at=expires
+            s, role=role, name=key_name, region_prefix=region, organisation=org, expires_at=expires
         )
     )
     typer.echo(

@@ -24,6 +24,8 @@ def secret_hash(secret: str) -> str:
 
 KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 """What a key may be called: it is written into tx headers (`key:<name>`) and typed to revoke it."""
+ORGANISATION = re.compile(r"(?=.{1,200}\Z)[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?")
+"""A committee's or sponsor's name: 1-200 characters, no control characters, no surrounding spaces."""
 
 
 async def create_key(
@@ -58,6 +60,13 @@ async def create_key(
                     field="org",
                 )
             ],
+        )
+    if organisation is not None and not ORGANISATION.fullmatch(organisation):
+        # the name goes into every event the key's uploads write (a committee, a payer), where
+        # the API takes 1-200 characters without surrounding spaces
+        raise InvalidInput(
+            f"organisation {organisation[:40]!r} is not 1-200 characters without surrounding spaces",
+            [ErrorItem("invalid_organisation", "the name events of this key's uploads carry", field="org")],
         )
     if region_prefix is not None and role in {Role.ADMIN, Role.AUDITOR}:
         # the export, the chain's proofs, the uploads and the access log are the whole ledger's:

@@ -328,7 +328,16 @@ async def append_events(
 
 
 def _appended_concurrently() -> Conflict:
-    return Conflict("an event of this batch was appended concurrently; resend the batch")
+    return Conflict(
+        "an event of this batch was appended concurrently; resend the batch",
+        [
+            ErrorItem(
+                "appended_concurrently",
+                "another request wrote an event of this batch meanwhile (perhaps this batch's own "
+                "earlier send); resent, an identical batch counts as duplicates",
+            )
+        ],
+    )
 
 
 async def _taken_meanwhile(

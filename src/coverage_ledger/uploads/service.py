@@ -73,7 +73,7 @@ def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
 
 def _committee_for(principal: Principal, options: UploadOptions) -> str:
     if principal.role not in UPLOADER_ROLES[options.kind]:
-        raise Forbidden(f"role {principal.role} may not upload a {options.kind}")
+        raise Forbidden(f"role {principal.role} may not upload kind={options.kind}")
     committee = (options.committee or "").strip() or principal.organisation
     if principal.role in {Role.COMMITTEE, Role.SPONSOR} and committee != principal.organisation:
         raise Forbidden(
