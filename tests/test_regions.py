@@ -334,3 +334,30 @@ async def test_a_code_defined_again_for_dates_it_has_is_refused_unless_its_defin
     }
     await _post(client, keys, [retired])
     await _post(client, keys, [reused])
+
+
+async def test_a_term_in_a_region_on_days_its_decree_does_not_give_the_code_is_refused(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: an officer enrolled in a code of a 2025 decree for January 2024 was
+    counted in the regency's ratio while its districts summed to less."""
+    later = {
+        "event_id": "new-16.71.97",
+        "type": "region.defined",
+        "code": "16.71.97",
+        "name": "Kecamatan Baru",
+        "decree": "Permendagri 1/2025",
+        "valid_from": "2025-01-01",
+    }
+    await _post(client, keys, [later])
+    person = nik()
+    await _post(client, keys, [registered(person)])
+    early = enrolled(
+        person, event_id="too-early", valid_from="2024-01-25", valid_to="2024-02-24", region="16.71.97"
+    )
+    refused = await client.post("/v1/events", json={"events": [early]}, headers=Keys.header(keys.admin))
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["errors"][0]
+    assert (error["code"], error["field"]) == ("region_not_in_force", "events[0].region_code"), error
+    on_time = early | {"event_id": "on-time", "valid_from": "2025-01-25", "valid_to": "2025-02-24"}
+    await _post(client, keys, [on_time])

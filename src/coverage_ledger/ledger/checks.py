@@ -15,6 +15,7 @@ from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.ledger import repository
 from coverage_ledger.ledger.person_events import officer_term
 from coverage_ledger.ledger.preparation import PreparedEvent
+from coverage_ledger.ledger.region_checks import definition_of, redefinition_errors, region_date_errors
 from coverage_ledger.ledger.schemas import (
     DAY_DONE_FIELDS,
     ContributionPaid,
@@ -124,6 +125,10 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
     stored = snapshot.stored
     seen_ids: set[str] = set()
     superseded = {target for p in prepared for target in p.supersedes}
+    batch_definitions: dict[str, list[RegionDefinition]] = {}
+    for p in prepared:
+        if isinstance(p.source, RegionDefined):
+            batch_definitions.setdefault(p.source.code, []).append(definition_of(p.source))
     defined: dict[str, list[RegionDefinition]] = {}
     """Definitions of the batch so far, by code."""
     for item in prepared:
@@ -131,8 +136,8 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
         path = item.path
         region = region_of(item.row.payload)
         if isinstance(event, RegionDefined):
-            errors.extend(_redefinition_errors(event, path, snapshot, superseded, defined))
-            defined.setdefault(event.code, []).append(_definition_of(event))
+            errors.extend(redefinition_errors(event, path, snapshot, superseded, defined))
+            defined.setdefault(event.code, []).append(definition_of(event))
             parent = region_parent(event.code)
             if parent is not None and parent not in regions:
                 errors.append(
@@ -150,6 +155,11 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
                     field=f"{path}.region_code",
                 )
             )
+        elif region is not None and isinstance(event, OfficerEnrolled | InformalEnrolled):
+            windows = snapshot.region_validity.get(region, []) + [
+                (d.valid_from, d.valid_to) for d in batch_definitions.get(region, [])
+            ]
+            errors.extend(region_date_errors(event, region, windows, path))
         for named, field in niks_named(event, path):
             nik = parse_nik(named, known_districts=snapshot.districts_known, field=field)
             if isinstance(nik, ErrorItem):
@@ -393,39 +403,3 @@ def _check_term_count(terms: Sequence[OfficerTerm], entering: set[str], paths: d
         raise InvalidInput(
             f"{len(errors)} person(s) with too many officer terms; nothing was written", errors
         )
-
-
-def _definition_of(event: RegionDefined) -> RegionDefinition:
-    return RegionDefinition(event.event_id, event.valid_from, event.valid_to)
-
-
-def _overlap(a: RegionDefinition, b: RegionDefinition) -> bool:
-    """Whether two definitions give the code valid time in common (None: unbounded)."""
-    return (a.valid_from or date.min) < (b.valid_to or date.max) and (b.valid_from or date.min) < (
-        a.valid_to or date.max
-    )
-
-
-def _redefinition_errors(
-    event: RegionDefined,
-    path: str,
-    snapshot: Snapshot,
-    superseded: set[str],
-    defined: dict[str, list[RegionDefinition]],
-) -> list[ErrorItem]:
-    """A code defined again for valid time its definition in force (or an earlier one of the
-    batch) already covers: the reads would have two answers for it and keep the older. A change
-    of name or end date supersedes that definition (`event.corrected`)."""
-    new = _definition_of(event)
-    errors = []
-    for existing in [*snapshot.region_definitions.get(event.code, []), *defined.get(event.code, [])]:
-        if existing.event_id not in superseded and _overlap(existing, new):
-            errors.append(
-                ErrorItem(
-                    "region_already_defined",
-                    f"region {event.code} is already defined for these dates by {existing.event_id}; "
-                    "to change it, supersede that event with event.corrected",
-                    field=f"{path}.code",
-                )
-            )
-    return errors

@@ -29,7 +29,8 @@ SELECT 'stored', e.event_id,
                       WHERE t.tx_id = e.tx_id OFFSET 0) t
  WHERE e.event_id = ANY(%(ids)s::text[])
 UNION ALL
-SELECT 'region', r.code, NULL FROM region r
+SELECT 'region', r.code, jsonb_build_object('valid_from', r.valid_from, 'valid_to', r.valid_to)
+  FROM region r
  WHERE r.code = ANY(%(regions)s::text[]) AND r.tx_to IS NULL
 UNION ALL
 SELECT 'definition', r.code,
@@ -119,6 +120,9 @@ class Snapshot:
     """In-force rule definitions (read when the batch holds BPU events)."""
     region_definitions: dict[str, list[RegionDefinition]] = field(default_factory=dict)
     """The in-force definitions of the codes the batch defines."""
+    region_validity: dict[str, list[tuple[date | None, date | None]]] = field(default_factory=dict)
+    """The valid time [from, to) of each in-force definition of the codes the batch names (None:
+    unbounded)."""
 
 
 def _instant(value: str) -> datetime:
@@ -158,7 +162,7 @@ async def read_snapshot(
     rows = await raw.execute(
         session, _SNAPSHOT, {**params, "rules": params_rules}, prepare=None if small else False
     )
-    snapshot = Snapshot(0, {}, set(), set(), set(), Subgraph({}, {}, {}), [], [], [], {})
+    snapshot = Snapshot(0, {}, set(), set(), set(), Subgraph({}, {}, {}), [], [], [], {}, {})
     graph = snapshot.graph
     frontier: set[str] = set()
     for kind, key, data in rows:
@@ -169,6 +173,9 @@ async def read_snapshot(
                 snapshot.stored[key] = _stored(key, data)
             case "region":
                 snapshot.regions_in_force.add(key)
+                snapshot.region_validity.setdefault(key, []).append(
+                    (_day(data["valid_from"]), _day(data["valid_to"]))
+                )
             case "definition":
                 snapshot.region_definitions.setdefault(key, []).append(
                     RegionDefinition(data["event_id"], _day(data["valid_from"]), _day(data["valid_to"]))

@@ -1,0 +1,70 @@
+"""The checks of an append that concern region codes: a code defined again, and a term in a
+region on days its decree does not give the code."""
+
+from datetime import date, timedelta
+
+from coverage_ledger.domain.coverage import human_date
+from coverage_ledger.errors import ErrorItem
+from coverage_ledger.ledger.schemas import InformalEnrolled, OfficerEnrolled, RegionDefined
+from coverage_ledger.ledger.snapshot import RegionDefinition, Snapshot
+
+
+def region_date_errors(
+    event: OfficerEnrolled | InformalEnrolled,
+    region: str,
+    windows: list[tuple[date | None, date | None]],
+    path: str,
+) -> list[ErrorItem]:
+    """A term (a membership: its start) in a region on days its decree gives the code: a code of a
+    later decree, or one retired before, would count a person where no region exists then."""
+    start = event.valid_from
+    end = event.valid_to if isinstance(event, OfficerEnrolled) else start + timedelta(days=1)
+    if not windows or any((low or date.min) <= start and end <= (high or date.max) for low, high in windows):
+        return []
+    spans = "; ".join(
+        f"{human_date(low) if low else 'always'} – {human_date(high - timedelta(days=1)) if high else 'now'}"
+        for low, high in windows
+    )
+    return [
+        ErrorItem(
+            "region_not_in_force",
+            f"region {region} does not exist on every day asked of it here (it exists {spans})",
+            field=f"{path}.region_code",
+        )
+    ]
+
+
+def definition_of(event: RegionDefined) -> RegionDefinition:
+    return RegionDefinition(event.event_id, event.valid_from, event.valid_to)
+
+
+def _overlap(a: RegionDefinition, b: RegionDefinition) -> bool:
+    """Whether two definitions give the code valid time in common (None: unbounded)."""
+    return (a.valid_from or date.min) < (b.valid_to or date.max) and (b.valid_from or date.min) < (
+        a.valid_to or date.max
+    )
+
+
+def redefinition_errors(
+    event: RegionDefined,
+    path: str,
+    snapshot: Snapshot,
+    superseded: set[str],
+    defined: dict[str, list[RegionDefinition]],
+) -> list[ErrorItem]:
+    """A code defined again for valid time its definition in force (or an earlier one of the
+    batch) already covers: the reads would have two answers for it and keep the older. A change
+    of name or end date supersedes that definition (`event.corrected`)."""
+    new = definition_of(event)
+    errors = []
+    for existing in [*snapshot.region_definitions.get(event.code, []), *defined.get(event.code, [])]:
+        if existing.event_id not in superseded and _overlap(existing, new):
+            errors.append(
+                ErrorItem(
+                    "region_already_defined",
+                    f"region {event.code} is already defined for these dates by {existing.event_id}; "
+                    "to change it, supersede that event with event.corrected",
+                    field=f"{path}.code",
+                )
+            )
+    return errors
