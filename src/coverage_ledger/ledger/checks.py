@@ -119,25 +119,22 @@ def check_days_done(*, prepared: Sequence[PreparedEvent], recording_day: date) -
 def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snapshot: Snapshot) -> None:
     """Every semantic rule of the batch; all failures are reported together (422)."""
     errors: list[ErrorItem] = []
-    batch_regions = {p.source.code for p in prepared if isinstance(p.source, RegionDefined)}
-    regions = snapshot.regions_in_force | batch_regions
+    batch_definitions: dict[str, list[RegionDefinition]] = {}
+    """The batch's region definitions by code, in batch order."""
+    for p in prepared:
+        if isinstance(p.source, RegionDefined):
+            batch_definitions.setdefault(p.source.code, []).append(definition_of(p.source))
+    regions = snapshot.regions_in_force | set(batch_definitions)
     registered = set(snapshot.registered_niks)
     stored = snapshot.stored
     seen_ids: set[str] = set()
     superseded = {target for p in prepared for target in p.supersedes}
-    batch_definitions: dict[str, list[RegionDefinition]] = {}
-    for p in prepared:
-        if isinstance(p.source, RegionDefined):
-            batch_definitions.setdefault(p.source.code, []).append(definition_of(p.source))
-    defined: dict[str, list[RegionDefinition]] = {}
-    """Definitions of the batch so far, by code."""
     for item in prepared:
         event = item.source
         path = item.path
         region = region_of(item.row.payload)
         if isinstance(event, RegionDefined):
-            errors.extend(redefinition_errors(event, path, snapshot, superseded, defined))
-            defined.setdefault(event.code, []).append(definition_of(event))
+            errors.extend(redefinition_errors(event, path, snapshot, superseded, batch_definitions))
             parent = region_parent(event.code)
             if parent is not None and parent not in regions:
                 errors.append(
@@ -156,9 +153,7 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
                 )
             )
         elif region is not None and isinstance(event, OfficerEnrolled | InformalEnrolled):
-            windows = snapshot.region_validity.get(region, []) + [
-                (d.valid_from, d.valid_to) for d in batch_definitions.get(region, [])
-            ]
+            windows = [*snapshot.region_definitions.get(region, []), *batch_definitions.get(region, [])]
             errors.extend(region_date_errors(event, region, windows, path))
         for named, field in niks_named(event, path):
             nik = parse_nik(named, known_districts=snapshot.districts_known, field=field)

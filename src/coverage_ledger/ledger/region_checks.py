@@ -1,6 +1,7 @@
 """The checks of an append that concern region codes: a code defined again, and a term in a
 region on days its decree does not give the code."""
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from coverage_ledger.domain.coverage import human_date
@@ -12,18 +13,21 @@ from coverage_ledger.ledger.snapshot import RegionDefinition, Snapshot
 def region_date_errors(
     event: OfficerEnrolled | InformalEnrolled,
     region: str,
-    windows: list[tuple[date | None, date | None]],
+    windows: Sequence[RegionDefinition],
     path: str,
 ) -> list[ErrorItem]:
     """A term (a membership: its start) in a region on days its decree gives the code: a code of a
     later decree, or one retired before, would count a person where no region exists then."""
     start = event.valid_from
     end = event.valid_to if isinstance(event, OfficerEnrolled) else start + timedelta(days=1)
-    if not windows or any((low or date.min) <= start and end <= (high or date.max) for low, high in windows):
+    if not windows or any(
+        (w.valid_from or date.min) <= start and end <= (w.valid_to or date.max) for w in windows
+    ):
         return []
     spans = "; ".join(
-        f"{human_date(low) if low else 'always'} – {human_date(high - timedelta(days=1)) if high else 'now'}"
-        for low, high in windows
+        f"{human_date(w.valid_from) if w.valid_from else 'always'} – "
+        f"{human_date(w.valid_to - timedelta(days=1)) if w.valid_to else 'now'}"
+        for w in windows
     )
     return [
         ErrorItem(
@@ -50,14 +54,17 @@ def redefinition_errors(
     path: str,
     snapshot: Snapshot,
     superseded: set[str],
-    defined: dict[str, list[RegionDefinition]],
+    batch: dict[str, list[RegionDefinition]],
 ) -> list[ErrorItem]:
     """A code defined again for valid time its definition in force (or an earlier one of the
-    batch) already covers: the reads would have two answers for it and keep the older. A change
-    of name or end date supersedes that definition (`event.corrected`)."""
+    `batch`, its definitions by code in batch order) already covers: the reads would have two
+    answers for it and keep the older. A change of name or end date supersedes that definition
+    (`event.corrected`)."""
     new = definition_of(event)
+    ours = batch.get(event.code, [])
+    earlier = ours[: ours.index(new)]
     errors = []
-    for existing in [*snapshot.region_definitions.get(event.code, []), *defined.get(event.code, [])]:
+    for existing in [*snapshot.region_definitions.get(event.code, []), *earlier]:
         if existing.event_id not in superseded and _overlap(existing, new):
             errors.append(
                 ErrorItem(

@@ -29,14 +29,10 @@ SELECT 'stored', e.event_id,
                       WHERE t.tx_id = e.tx_id OFFSET 0) t
  WHERE e.event_id = ANY(%(ids)s::text[])
 UNION ALL
-SELECT 'region', r.code, jsonb_build_object('valid_from', r.valid_from, 'valid_to', r.valid_to)
-  FROM region r
- WHERE r.code = ANY(%(regions)s::text[]) AND r.tx_to IS NULL
-UNION ALL
-SELECT 'definition', r.code,
+SELECT 'region', r.code,
        jsonb_build_object('event_id', r.event_id, 'valid_from', r.valid_from, 'valid_to', r.valid_to)
   FROM region r
- WHERE r.code = ANY(%(defined)s::text[]) AND r.tx_to IS NULL
+ WHERE r.code = ANY(%(regions)s::text[]) AND r.tx_to IS NULL
 UNION ALL
 SELECT 'district', r.code, NULL FROM region r
  WHERE r.level = 3 AND r.code = ANY(%(districts)s::text[])
@@ -119,10 +115,7 @@ class Snapshot:
     rules: list[dict[str, Any]]
     """In-force rule definitions (read when the batch holds BPU events)."""
     region_definitions: dict[str, list[RegionDefinition]] = field(default_factory=dict)
-    """The in-force definitions of the codes the batch defines."""
-    region_validity: dict[str, list[tuple[date | None, date | None]]] = field(default_factory=dict)
-    """The valid time [from, to) of each in-force definition of the codes the batch names (None:
-    unbounded)."""
+    """The in-force definitions of the codes the batch names or defines."""
 
 
 def _instant(value: str) -> datetime:
@@ -150,8 +143,7 @@ async def read_snapshot(
     params = {
         "ids": list(set(event_ids) | set(target_list)),
         "targets": target_list,
-        "regions": list(set(region_codes)),
-        "defined": list(set(defined_codes)),
+        "regions": list(set(region_codes) | set(defined_codes)),
         "districts": list(set(district_codes)),
         "registered": list(set(registered_niks)),
         "officers": list(set(officer_niks)),
@@ -162,7 +154,7 @@ async def read_snapshot(
     rows = await raw.execute(
         session, _SNAPSHOT, {**params, "rules": params_rules}, prepare=None if small else False
     )
-    snapshot = Snapshot(0, {}, set(), set(), set(), Subgraph({}, {}, {}), [], [], [], {}, {})
+    snapshot = Snapshot(0, {}, set(), set(), set(), Subgraph({}, {}, {}), [], [], [], {})
     graph = snapshot.graph
     frontier: set[str] = set()
     for kind, key, data in rows:
@@ -173,10 +165,6 @@ async def read_snapshot(
                 snapshot.stored[key] = _stored(key, data)
             case "region":
                 snapshot.regions_in_force.add(key)
-                snapshot.region_validity.setdefault(key, []).append(
-                    (_day(data["valid_from"]), _day(data["valid_to"]))
-                )
-            case "definition":
                 snapshot.region_definitions.setdefault(key, []).append(
                     RegionDefinition(data["event_id"], _day(data["valid_from"]), _day(data["valid_to"]))
                 )
