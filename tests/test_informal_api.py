@@ -157,6 +157,59 @@ async def test_grace_late_payment_and_lapse(client: AsyncClient, keys: Keys) -> 
     assert (await coverage_of(client, keys, person, "2025-08-20"))["status"] == "covered"
 
 
+async def test_a_reactivation_is_not_withdrawn_from_under_its_payments(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Paid January only, lapsed from 1 May 2025, reactivated on 10 Aug and paid for August that
+    day: the reactivation cannot be retracted while the payment stands; retracted together with
+    it, it can."""
+    person = nik()
+    reactivation = {
+        "event_id": f"react-{person}",
+        "type": "membership.reactivated",
+        "nik": person,
+        "reason": "office decision",
+        "reactivated_on": "2025-08-10",
+    }
+    august = paid(
+        person, event_id=f"aug-{person}", months=("2025-08", "2025-08"), amount=16_800, paid_on="2025-08-10"
+    )
+    setup = await post(
+        client,
+        keys,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-01-01"),
+        paid(
+            person,
+            event_id=f"jan-{person}",
+            months=("2025-01", "2025-01"),
+            amount=16_800,
+            paid_on="2025-01-05",
+        ),
+        reactivation,
+        august,
+    )
+    assert setup.status_code == 200, setup.text
+    assert (await coverage_of(client, keys, person, "2025-08-20"))["status"] == "covered"
+
+    retracted = await post(client, keys, corrected("no-react", [reactivation["event_id"]], reason="mistake"))
+    assert retracted.status_code == 409, retracted.text
+    [error] = retracted.json()["errors"]
+    assert (error["code"], error["field"]) == ("payment_no_longer_accepted", "events[0]")
+    assert august["event_id"] in error["message"] and "lapsed" in error["message"]
+    # nothing was written: still covered in August through the reactivation
+    assert (await coverage_of(client, keys, person, "2025-08-20"))["status"] == "covered"
+
+    both = await post(
+        client,
+        keys,
+        corrected("no-react-2", [reactivation["event_id"]], reason="mistake"),
+        corrected("no-aug", [august["event_id"]], reason="paid to the wrong member"),
+    )
+    assert both.status_code == 200, both.text
+    assert (await coverage_of(client, keys, person, "2025-08-20"))["status"] == "lapsed"
+
+
 async def test_a_month_is_paid_once(client: AsyncClient, keys: Keys) -> None:
     person = nik()
     ok = await post(

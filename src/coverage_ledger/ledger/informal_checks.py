@@ -210,15 +210,17 @@ async def check_bpu_moves(
     payloads: dict[str, dict[str, Any]],
     paths: dict[str, str],
     recording_day: date,
+    rules_at: int,
 ) -> set[str]:
     """The BPU rules on events a batch moves in or out of force (a new event is checked with the
     batch, check_informal), read in one go: no payment may be left for months no membership
     covers (a membership corrected away from its payments or retracted under them, a payment
     restored without its membership; a payment already outside one before the batch does not
-    hold it up), and a payment restored by superseding its retraction may not pay a month of a
-    program twice. 409 for either; returns the persons concerned, for the recheck under the
-    append lock."""
-    bpu = ("informal.enrolled", "contribution.paid")
+    hold it up), no stored payment may be left that the payment rules would now refuse (a
+    reactivation withdrawn from under the payments it allowed), and a payment restored by
+    superseding its retraction may not pay a month of a program twice. 409 for any; returns the
+    persons concerned, for the recheck under the append lock."""
+    bpu = ("informal.enrolled", "contribution.paid", "membership.reactivated")
     left = {e: cause for e, cause in leaving if kinds[e][0] == "informal.enrolled"}
     replaced_niks = {kinds[e][1] for e in left}
     restored = [e for e in entering if e not in payloads and kinds[e][0] in bpu]
@@ -232,6 +234,12 @@ async def check_bpu_moves(
             and kinds[event_id][0] == "informal.enrolled"
             and kinds[event_id][1] in replaced_niks
         ):
+            blame[kinds[event_id][1] or ""] = paths.get(event_id, "events")
+    for event_id, cause in leaving:
+        if kinds[event_id][0] == "membership.reactivated":
+            blame.setdefault(kinds[event_id][1] or "", paths.get(cause or "", "events"))
+    for event_id in entering:
+        if event_id in payloads and kinds[event_id][0] == "membership.reactivated":
             blame[kinds[event_id][1] or ""] = paths.get(event_id, "events")
     for event_id in restored:
         blame.setdefault(kinds[event_id][1] or "", next(iter(paths.values()), "events"))
@@ -261,6 +269,8 @@ async def check_bpu_moves(
         },
         paths,
     )
+    grace_months = rule_table(await projections.rule_definitions(session, tx_seq=rules_at)).grace_months
+    _refuse_payments_no_longer_accepted(niks, before, after, set(payloads), blame, grace_months)
     return niks
 
 
@@ -298,6 +308,67 @@ def _refuse_payments_outside(
         raise Conflict(
             f"{len(errors)} payment(s) would be left outside a membership; nothing was written", errors[:20]
         )
+
+
+def _refuse_payments_no_longer_accepted(
+    niks: set[str],
+    before: _InForce,
+    after: _InForce,
+    batch: set[str],
+    blame: dict[str, str],
+    grace_months: int,
+) -> None:
+    """409 for a stored payment the payment rules accept with the events in force before the
+    batch but refuse with those after it (its months judged in the order they were paid); the
+    batch's own payments are checked with the batch, and one refused already before does not
+    hold the batch up."""
+    errors = []
+    for nik in sorted(niks):
+        accepted_before = _refusals(before, nik, grace_months)
+        for event_id, refusal in _refusals(after, nik, grace_months).items():
+            if refusal is None or event_id in batch or accepted_before.get(event_id, refusal) is not None:
+                continue
+            errors.append(
+                ErrorItem(
+                    "payment_no_longer_accepted",
+                    f"payment {event_id} would no longer be accepted: {refusal.message}; correct or "
+                    "retract it in the same batch",
+                    field=blame[nik],
+                )
+            )
+    if errors:
+        raise Conflict(
+            f"{len(errors)} payment(s) would be left that the payment rules refuse; nothing was written",
+            errors[:20],
+        )
+
+
+def _refusals(events: _InForce, nik: str, grace_months: int) -> dict[str, PaymentRefusal | None]:
+    """Each in-force payment of a person with the refusal it would get after those paid before it."""
+    enrolments = _memberships(events, nik)
+    reactivations = [
+        person_events.reactivation(e, payload)
+        for e, (kind, payload, _) in events.items()
+        if kind == "membership.reactivated" and payload.get("nik") == nik
+    ]
+    payments = sorted(
+        (
+            person_events.payment(e, payload)
+            for e, (kind, payload, _) in events.items()
+            if kind == "contribution.paid" and payload.get("nik") == nik
+        ),
+        key=lambda p: (p.paid_on, p.event_id),
+    )
+    return {
+        payment.event_id: refuse_payment(
+            payment=payment,
+            enrolments=enrolments,
+            payments=payments[:position],
+            reactivations=reactivations,
+            grace_months=grace_months,
+        )
+        for position, payment in enumerate(payments)
+    }
 
 
 def _refuse_months_paid_twice(payments: dict[str, dict[str, Any]], paths: dict[str, str]) -> None:

@@ -118,6 +118,7 @@ async def plan_append(
         payloads=payloads,
         paths=paths,
         recording_day=recording_day,
+        rules_at=snapshot.tx_seq,
     )
 
     officers_in = {e for e in entering if kinds[e][0] == "officer.enrolled"}
