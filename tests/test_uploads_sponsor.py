@@ -38,6 +38,8 @@ async def test_a_sponsor_roster_enrols_and_pays_for_a_thousand_workers(uploader:
         "enrolled": 1000,
         "paid": 1000,
         "amount_total": 50_400_000,
+        "rows_differing_from_membership": 0,
+        "rows_differing_from_membership_first": [],
     }
     answer = await coverage_of(uploader.client, uploader.keys, workers[0], "2025-02-15")
     assert answer["status"] == "covered", answer
@@ -305,6 +307,39 @@ async def test_a_sponsor_row_refused_by_the_membership_rules_names_its_column(up
     assert [(e["row"], e["column"], e["code"]) for e in errors] == [
         ("3", "months_from", "month_already_paid")
     ]
+
+
+async def test_rows_that_say_otherwise_than_the_membership_are_paid_and_pointed_out(
+    uploader: Uploader,
+) -> None:
+    """A worker already a member is paid for against the membership in force, which a roster does
+    not change: rows giving another region, income or sector say so in the outcome."""
+    days = [date(1985, 3, 12 + i) for i in range(3)]
+    same, moved, richer = (nik(born=day, female=False) for day in days)
+
+    def row(person: str, day: date, **changes: Any) -> list[str]:
+        return sponsor_row(person, born=day, **changes)
+
+    first = await uploader.run(
+        sponsor_csv([row(p, d) for p, d in zip((same, moved, richer), days, strict=True)]),
+        key=uploader.keys.sponsor,
+        kind="sponsor_roster",
+    )
+    assert first["status"] == "succeeded", await uploader.errors(first["upload_id"], key=uploader.keys.sponsor)
+    april: dict[str, Any] = {"months": ("2025-04", "2025-04"), "amount": "16800"}
+    elsewhere = row(moved, days[1], **april)
+    elsewhere[4] = "16.71.02"
+    rows = [
+        row(same, days[0], **april),  # row 2: as enrolled
+        elsewhere,  # row 3: another district
+        row(richer, days[2], income="900000", sector="transport", **april),  # row 4
+    ]
+    second = await uploader.run(sponsor_csv(rows), key=uploader.keys.sponsor, kind="sponsor_roster")
+    assert second["status"] == "succeeded", await uploader.errors(second["upload_id"], key=uploader.keys.sponsor)
+    outcome = second["outcome"]
+    assert (outcome["enrolled"], outcome["paid"]) == (0, 3)
+    assert outcome["rows_differing_from_membership"] == 2
+    assert outcome["rows_differing_from_membership_first"] == [3, 4]
 
 
 async def test_a_row_refused_for_its_amount_pays_nothing_so_the_next_row_may_pay_those_months(

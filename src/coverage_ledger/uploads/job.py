@@ -19,6 +19,8 @@ from coverage_ledger.uploads.formats import Table, open_csv, open_xlsx
 log = logging.getLogger(__name__)
 PROGRESS_SECONDS = 1.0
 """How often a running job writes its counters."""
+ROWS_SHOWN = 1_000
+"""Row numbers an outcome lists for each warning (the count is whole)."""
 
 
 def converted_path(stored: Path) -> Path:

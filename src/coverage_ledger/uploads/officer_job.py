@@ -26,14 +26,12 @@ from coverage_ledger.uploads import repository, staging
 from coverage_ledger.uploads.cells import first_month_first, refuse_month_first
 from coverage_ledger.uploads.formats import FileRejected, Table
 from coverage_ledger.uploads.invoice import roster_invoice
-from coverage_ledger.uploads.job import PROGRESS_SECONDS, Job, Progress
+from coverage_ledger.uploads.job import PROGRESS_SECONDS, ROWS_SHOWN, Job, Progress
 from coverage_ledger.uploads.officer_rows import RosterContext, check_header
 from coverage_ledger.uploads.parsing import Chunk, read_chunk
 from coverage_ledger.uploads.replacement import RosterCorrections, roster_corrections
 
 log = logging.getLogger(__name__)
-ROWS_SHOWN = 1_000
-"""Row numbers an outcome lists for each warning (the count is whole)."""
 CHUNK_ROWS = 5_000
 """Rows read and checked per hand-off from the worker thread."""
 

@@ -47,7 +47,7 @@ from coverage_ledger.ledger.unnumbered import (
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.cells import first_month_first, refuse_month_first, row_values
 from coverage_ledger.uploads.formats import FileRejected
-from coverage_ledger.uploads.job import PROGRESS_SECONDS, Job
+from coverage_ledger.uploads.job import PROGRESS_SECONDS, ROWS_SHOWN, Job
 from coverage_ledger.uploads.sponsor_rows import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -91,6 +91,11 @@ class SponsorTally:
     deferred: int = 0
     """Rows of the checking pass whose NIK an earlier chunk holds: their events depend on that
     chunk's, which the checking pass does not write, so they are checked when written."""
+    differing: int = 0
+    """Accepted rows of workers already members whose region, programs, income or sector differ
+    from the membership in force (the payment is recorded against that membership)."""
+    differing_first: list[int] = field(default_factory=list)
+    """The first ROWS_SHOWN of those row numbers."""
 
 
 @dataclass
@@ -277,6 +282,7 @@ async def append_sponsor_chunk(
                     raise LateRefusal(refused) from exc
             else:
                 tally.accepted += len(rows)
+                _count_differing(rows, memberships, tally)
                 tally.amount_total += sum(item.amount for item in rows)
                 tally.registered += sum(1 for e in events if e["type"] == "person.registered")
                 tally.enrolled += sum(1 for e in events if e["type"] == "informal.enrolled")
@@ -287,6 +293,28 @@ async def append_sponsor_chunk(
         bad = {e.row for e in refused}
         rows = [item for item in rows if item.row not in bad]
     return found
+
+
+def _count_differing(
+    rows: Sequence[SponsorRow], memberships: Sequence[dict[str, Any]], tally: SponsorTally
+) -> None:
+    """Tally the accepted rows whose worker's membership in force says otherwise than the row."""
+    latest: dict[str, dict[str, Any]] = {}
+    for payload in sorted(memberships, key=lambda p: p["valid_from"]):
+        latest[payload["nik"]] = payload
+    for item in rows:
+        membership = latest.get(item.nik)
+        if membership is None:
+            continue
+        if (
+            membership["region_code"] != item.region_code
+            or set(membership["programs"]) != set(item.programs)
+            or int(membership["declared_income"]) != item.declared_income
+            or membership.get("sector", "other") != item.sector
+        ):
+            tally.differing += 1
+            if len(tally.differing_first) < ROWS_SHOWN:
+                tally.differing_first.append(item.row)
 
 
 def sponsor_principal(record: Any) -> Principal:
@@ -512,6 +540,8 @@ class SponsorRosterJob(Job):
             "enrolled": tally.enrolled,
             "paid": tally.accepted,
             "amount_total": tally.amount_total,
+            "rows_differing_from_membership": tally.differing,
+            "rows_differing_from_membership_first": tally.differing_first,
         }
 
     async def _finish_unwritten(self, rejected: int, *, failed: bool) -> None:
