@@ -380,3 +380,37 @@ def test_payments_the_rules_accept_never_bring_a_lapsed_membership_back(
             lapsed_on = day
         if lapsed_on is not None:
             assert answer.status is not CoverageStatus.COVERED, (lapsed_on, day, accepted)
+
+
+def test_an_expected_amount_is_explained_by_runs_of_months() -> None:
+    """Ten years of months explained in one short line: runs of equal dues per program, the
+    PP 49/2020 relief months their own run."""
+    years = contribution_due(
+        months=[Month.parse("2017-01").plus(i) for i in range(120)],
+        programs=["JKK", "JKM"],
+        declared_income=1_000_000,
+        sector="other",
+        budget=None,
+        joined=Month.parse("2017-01"),
+        paid_before=frozenset({Month.parse("2020-07")}),
+        rates=BPU_RATES,
+        reliefs=RELIEFS,
+    )
+    text = years.explain()
+    assert len(text) < 400, text
+    assert text.startswith(
+        f"Rp{years.amount:,} = 2017-01…2020-07 JKK 43 × 10,000 + 2017-01…2020-07 JKM 43 × 6,800 + "
+        "2020-08…2021-01 JKK 6 × 100 + "
+    ), text
+    one_month = contribution_due(
+        months=[Month.parse("2025-01")],
+        programs=["JKK", "JKM"],
+        declared_income=1_000_000,
+        sector="other",
+        budget=None,
+        joined=Month.parse("2019-01"),
+        paid_before=frozenset(),
+        rates=BPU_RATES,
+        reliefs=RELIEFS,
+    )
+    assert one_month.explain() == "Rp16,800 = 2025-01 JKK 10,000 + 2025-01 JKM 6,800"

@@ -325,7 +325,9 @@ async def test_rows_that_say_otherwise_than_the_membership_are_paid_and_pointed_
         key=uploader.keys.sponsor,
         kind="sponsor_roster",
     )
-    assert first["status"] == "succeeded", await uploader.errors(first["upload_id"], key=uploader.keys.sponsor)
+    assert first["status"] == "succeeded", await uploader.errors(
+        first["upload_id"], key=uploader.keys.sponsor
+    )
     april: dict[str, Any] = {"months": ("2025-04", "2025-04"), "amount": "16800"}
     elsewhere = row(moved, days[1], **april)
     elsewhere[4] = "16.71.02"
@@ -335,7 +337,9 @@ async def test_rows_that_say_otherwise_than_the_membership_are_paid_and_pointed_
         row(richer, days[2], income="900000", sector="transport", **april),  # row 4
     ]
     second = await uploader.run(sponsor_csv(rows), key=uploader.keys.sponsor, kind="sponsor_roster")
-    assert second["status"] == "succeeded", await uploader.errors(second["upload_id"], key=uploader.keys.sponsor)
+    assert second["status"] == "succeeded", await uploader.errors(
+        second["upload_id"], key=uploader.keys.sponsor
+    )
     outcome = second["outcome"]
     assert (outcome["enrolled"], outcome["paid"]) == (0, 3)
     assert outcome["rows_differing_from_membership"] == 2

@@ -91,8 +91,24 @@ class ContributionDue:
     lines: tuple[ProgramDue, ...]
 
     def explain(self) -> str:
-        """`Rp16,800 = 2025-01 JKK 10,000 + 2025-01 JKM 6,800`, for error messages."""
-        parts = " + ".join(f"{line.month} {line.program} {line.due:,}" for line in self.lines)
+        """`Rp16,800 = 2025-01 JKK 10,000 + 2025-01 JKM 6,800`, for error messages; consecutive
+        months of a program owing the same are one part (`2025-01…2025-12 JKK 12 × 10,000`), so
+        that a payment for years of months is explained in a line."""
+        runs: list[tuple[Month, Month, str, int, int]] = []  # first, last, program, due, months
+        open_run: dict[str, int] = {}
+        for line in self.lines:
+            at = open_run.get(line.program)
+            if at is not None:
+                first, last, program, due, count = runs[at]
+                if due == line.due and line.month == last.plus(1):
+                    runs[at] = (first, line.month, program, due, count + 1)
+                    continue
+            open_run[line.program] = len(runs)
+            runs.append((line.month, line.month, line.program, line.due, 1))
+        parts = " + ".join(
+            f"{first} {program} {due:,}" if count == 1 else f"{first}…{last} {program} {count} × {due:,}"
+            for first, last, program, due, count in runs
+        )
         return f"Rp{self.amount:,} = {parts}"
 
 
