@@ -394,6 +394,9 @@ async def test_head_is_answered_as_get_without_the_body(client: AsyncClient, key
     assert (await client.head("/v1/ledger/head")).status_code == 401  # the key is checked as for GET
     refused = await client.head("/v1/events", headers=Keys.header(keys.admin))
     assert refused.status_code == 405 and "POST" in refused.headers["allow"]
+    posted = await client.post("/v1/ledger/head", headers=Keys.header(keys.admin))
+    assert posted.status_code == 405
+    assert sorted(m.strip() for m in posted.headers["allow"].split(",")) == ["GET", "HEAD"]
 
 
 async def test_a_person_holds_at_most_a_bounded_number_of_officer_terms(

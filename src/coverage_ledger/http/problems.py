@@ -264,19 +264,32 @@ def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | 
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = _with_head_allowed(exc.headers)
         if page is not None and _for_a_browser(request) and exc.status_code < 500:
             # an unknown page or a wrong method met in a browser (a mistyped or stale link)
             error = NotFound(str(exc.detail)) if exc.status_code == 404 else LedgerError(str(exc.detail))
             error.status = exc.status_code
             answer = page(request, error)
-            answer.headers.update(exc.headers or {})  # a 405's Allow
+            answer.headers.update(headers or {})  # a 405's Allow
             return answer
         # the exception's headers (a 405's Allow) go out with the problem
-        return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail), headers=exc.headers)
+        return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         return unexpected_problem(exc, request=request)
+
+
+def _with_head_allowed(headers: Mapping[str, str] | None) -> dict[str, str] | None:
+    """A 405's `Allow` with HEAD wherever GET is (HeadAsGet answers it; FastAPI lists GET only)."""
+    if not headers:
+        return None
+    answer = dict(headers)
+    for name, value in headers.items():
+        methods = [m.strip() for m in value.split(",")]
+        if name.lower() == "allow" and "GET" in methods and "HEAD" not in methods:
+            answer[name] = ", ".join([*methods, "HEAD"])
+    return answer
 
 
 READS = frozenset({"GET", "HEAD"})
