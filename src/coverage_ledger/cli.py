@@ -416,6 +416,14 @@ def demo(
     scale: Annotated[
         int, typer.Option(min=1, help="Divide the article's figures by this (1000: about 3,000 workers).")
     ] = 1000,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Port of the server the printed curl lines call (default LEDGER_PORT or 8000).",
+        ),
+    ] = None,
 ) -> None:
     """Load a synthetic South Sumatra history through the backfill path (needs a ledger holding only
     genesis), create a key per role and print what to try."""
@@ -423,7 +431,7 @@ def demo(
     logging.getLogger("coverage_ledger.ledger.service").setLevel(logging.WARNING)
     loaded = _run(lambda session: load_demo(session, scale=scale))
     history = loaded.history
-    port = get_settings().ledger_port
+    port = port or get_settings().ledger_port
     office = loaded.keys["regional_office"]
     base = f"http://localhost:{port}/v1"
     console.print(
