@@ -104,12 +104,21 @@ async def test_the_pages_of_a_list_read_the_state_of_the_first_while_appends_go_
     ).json()
     assert second["as_of"]["tx_seq"] == tx  # not the head: the retraction came after the first page
     assert [p["status"] for p in first["items"] + second["items"]] == ["covered", "covered"]
-    later = await client.get(
+    earlier = await client.get(
         "/v1/persons",
-        params=params | {"cursor": first["next_cursor"], "known_at": f"tx:{tx + 1}"},
+        params=params | {"cursor": first["next_cursor"], "known_at": f"tx:{tx - 1}"},
         headers=office,
     )
-    assert later.status_code == 422 and later.json()["errors"][0]["code"] == "cursor_of_other_knowledge"
+    assert earlier.status_code == 422 and earlier.json()["errors"][0]["code"] == "cursor_of_other_knowledge"
+    # a pin past the head when the first page was read resolved to its tx: the same query goes on
+    for beyond in (f"tx:{tx + 1}", "2099-01-01", "2099-01-01T00:00:00Z"):
+        later = await client.get(
+            "/v1/persons",
+            params=params | {"cursor": first["next_cursor"], "known_at": beyond},
+            headers=office,
+        )
+        assert later.status_code == 200, later.text
+        assert later.json()["as_of"]["tx_seq"] == tx and later.json()["items"] == second["items"]
     same = await client.get(
         "/v1/persons",
         params=params | {"cursor": first["next_cursor"], "known_at": f"tx:{tx}"},

@@ -30,15 +30,15 @@ def page_cursor(as_of: AsOf, last_key: str | None) -> str | None:
 async def page_point(
     session: AsyncSession, request: Request, point: AsOf, cursor: str | None
 ) -> tuple[AsOf, str | None]:
-    """The point a page is read at and the key it starts after: the cursor's tx, unless the
-    caller fixed `known_at` (then it must be the same tx: a cursor is not moved to another)."""
+    """The point a page is read at and the key it starts after: the cursor's tx. A `known_at`
+    sent with it must be one that could have given that tx: one resolving to it, or beyond it
+    (a moment or tx past the head when the first page was read resolves further once more is
+    appended). One resolving to an earlier tx is refused: a cursor is not moved to another."""
     if cursor is None:
         return point, None
     tx_text, _, after = cursor.partition(":")
     tx_seq = int(tx_text)
-    if not request.query_params.get("known_at"):  # absent, or empty: its default
-        return await resolve(session, valid_at=point.valid_at, known_at=KnownAtTx(tx_seq)), after
-    if point.tx_seq != tx_seq:
+    if point.tx_seq < tx_seq and request.query_params.get("known_at"):  # not absent, nor its default
         raise InvalidInput(
             f"the cursor belongs to tx {tx_seq}, known_at to tx {point.tx_seq}",
             [
@@ -49,4 +49,6 @@ async def page_point(
                 )
             ],
         )
-    return point, after
+    if point.tx_seq == tx_seq:
+        return point, after
+    return await resolve(session, valid_at=point.valid_at, known_at=KnownAtTx(tx_seq)), after
