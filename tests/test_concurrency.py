@@ -4,13 +4,21 @@ import asyncio
 import itertools
 import random
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+import pytest
 from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.database.engine import create_engine_for, session_factory
+from coverage_ledger.domain.access import SYSTEM
+from coverage_ledger.domain.timeframes import format_instant
+from coverage_ledger.ledger import asof
 from coverage_ledger.ledger.repository import APPEND_LOCK_KEY, commit_append
+from coverage_ledger.ledger.schemas import AppendRequest
+from coverage_ledger.ledger.service import append_events
 from tests.conftest import _libpq
 from tests.live_app import live_app
 from tests.rosters import Uploader
@@ -434,3 +442,61 @@ async def test_an_append_that_waits_too_long_for_the_append_lock_is_a_503_and_wr
     assert await uploader.head() == head
     landed = await uploader.client.post("/v1/events", json=batch, headers=Keys.header(uploader.keys.admin))
     assert landed.status_code == 200 and landed.json()["accepted"] == 1, landed.text
+
+
+async def test_a_moment_just_past_waits_for_the_tx_being_committed_within_it(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tx is stamped under the append lock and visible at its COMMIT. A read of a moment after
+    the stamp, asked before that COMMIT, waits for it: answered without it, the same moment would
+    later take it in. Kept waiting too long, the read answers 503 still-committing instead."""
+    async with live_app(fresh_database) as (_, client, keys):
+        person = nik()
+        await client.post(
+            "/v1/events", json={"events": [registered(person)]}, headers=Keys.header(keys.admin)
+        )
+        engine = create_engine_for(fresh_database, pool_size=1)
+        maker = session_factory(engine)
+
+        async def read_at(moment: datetime) -> Any:
+            return await client.get(
+                f"/v1/persons/{person}/coverage",
+                params={"valid_at": "2024-02-01", "known_at": format_instant(moment)},
+                headers=Keys.header(keys.admin),
+            )
+
+        async def stamp_uncommitted(session: AsyncSession) -> datetime:
+            request = AppendRequest.model_validate({"events": [registered(nik())]})
+            result = await append_events(
+                session, principal=SYSTEM, events=request.events, source="test", now=datetime.now(UTC)
+            )
+            await asyncio.sleep(0.01)  # the moment after the stamp is past
+            return result.recorded_at + timedelta(microseconds=1)
+
+        try:
+            async with maker() as session:
+                async with session.begin():
+                    moment = await stamp_uncommitted(session)
+                    head = await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))
+                    read = asyncio.create_task(read_at(moment))
+                    await asyncio.sleep(0.3)
+                    assert not read.done()  # held up by the tx being committed
+                answer = await read
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["as_of"]["tx_seq"] == head.json()["tx_seq"] + 1
+            assert (await read_at(moment)).json() == answer.json()  # and for good
+
+            monkeypatch.setattr(asof, "PENDING_WAIT_SECONDS", 0.2)
+            async with maker() as session, session.begin():
+                waited = await read_at(await stamp_uncommitted(session))
+                await session.rollback()
+            assert waited.status_code == 503, waited.text
+            assert waited.json()["type"].endswith("/still-committing") and waited.headers["retry-after"]
+            # a moment before the head, or tx:N, is never held up
+            async with maker() as session, session.begin():
+                await stamp_uncommitted(session)
+                earlier = await read_at(datetime.fromisoformat(answer.json()["as_of"]["known_at"]))
+                await session.rollback()
+            assert earlier.status_code == 200 and earlier.json() == answer.json()
+        finally:
+            await engine.dispose()

@@ -1,7 +1,7 @@
 """The one error hierarchy of the service; `http/problems.py` maps it to RFC 9457 responses."""
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +28,15 @@ class ErrorItem:
 
 @dataclass
 class LedgerError(Exception):
-    """Base of every error the service raises on purpose; never a 5xx."""
+    """Base of every error the service raises on purpose; never a 500."""
 
     detail: str
     errors: list[ErrorItem] = field(default_factory=list)
     status = 400
     slug = "bad-request"
     title = "Bad request"
+    retry_after: ClassVar[int | None] = None
+    """Seconds for a `Retry-After` header (a 503 the caller should retry)."""
 
     def __str__(self) -> str:
         return self.detail
@@ -94,6 +96,16 @@ class PayloadTooLarge(LedgerError):
     status = 413
     slug = "payload-too-large"
     title = "Payload too large"
+
+
+class StillCommitting(LedgerError):
+    """A read of a moment just past met a tx being committed that may belong to it: asked again
+    shortly, it is answered for good."""
+
+    status = 503
+    slug = "still-committing"
+    title = "Still committing"
+    retry_after = 5
 
 
 class FieldProblem(ValueError):

@@ -42,6 +42,12 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "The database chose this request to give way (a deadlock or serialization failure); nothing "
         "was written. Send it again after `Retry-After` seconds.",
     ),
+    "still-committing": (
+        "Still committing",
+        "The read asked for a moment just past, and a tx that may have been recorded by then (a "
+        "large upload's) is still being committed. Ask again after `Retry-After` seconds: the "
+        "answer is then given for good. `known_at=tx:N` is never held up.",
+    ),
     "ledger-busy": (
         "Ledger busy",
         "Another tx (a large upload) held the append lock for longer than the service waits "

@@ -177,7 +177,10 @@ def known_problem(exc: Exception, *, method: str, path: str) -> JSONResponse | N
         exc = exc.orig  # the driver's error, as statements run through a session raise it
     if isinstance(exc, LedgerError):
         log.info("%s %s -> %d %s", method, path, exc.status, exc.slug)
-        return problem(exc.status, exc.slug, exc.title, exc.detail, exc.errors)
+        answer = problem(exc.status, exc.slug, exc.title, exc.detail, exc.errors)
+        if exc.retry_after is not None:
+            answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
     if isinstance(exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
         # the database chose this request to give way; its transaction was rolled back whole
         log.warning("%s %s -> 503 the database asked for a retry: %s", method, path, exc)

@@ -1,5 +1,7 @@
 """Resolving the two coordinates of a read: `valid_at` (a date) and `known_at` (a tx_seq)."""
 
+import asyncio
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -12,6 +14,7 @@ from coverage_ledger.domain.timeframes import (
     KnownOnDate,
     format_instant,
 )
+from coverage_ledger.errors import StillCommitting
 from coverage_ledger.ledger import repository
 
 
@@ -40,15 +43,42 @@ async def resolve(session: raw.Db, *, valid_at: date, known_at: KnownAt) -> AsOf
             tx_seq = await repository.resolve_known_at(session, tx_seq=n)
             instant = await repository.tx_recorded_at(session, tx_seq) if tx_seq else None
         case KnownAtInstant(instant=t):
-            tx_seq, instant = await repository.settled_point(session, bound=t)
+            tx_seq, instant = await _settled_within(session, bound=t, inclusive=True)
         case KnownOnDate():
-            tx_seq, instant = await repository.settled_point(
-                session, bound=known_at.recorded_before, inclusive=False
-            )
+            tx_seq, instant = await _settled_within(session, bound=known_at.recorded_before, inclusive=False)
         case KnownNow():
-            tx_seq, instant = await repository.settled_point(session)
+            tx_seq, instant, _ = await repository.settled_point(session)
     # The echoed known_at is the recorded_at of the tx answered from, whatever was asked: it
     # replays exactly, and the same question gives the same bytes later. (Echoing the moment
     # asked would change once a later tx lands between the head and that moment; a moment past
     # the head may yet gain a tx stamped but not committed, so it is answered as of the head.)
     return AsOf(valid_at=valid_at, known_at=instant, tx_seq=tx_seq)
+
+
+PENDING_WAIT_SECONDS = 10.0
+"""How long a read of a moment just past waits for a tx being committed (a large upload's) before
+it answers 503: a tx is stamped under the append lock and visible only at its COMMIT."""
+_PENDING_POLL_SECONDS = 0.02
+
+
+async def _settled_within(
+    session: raw.Db, *, bound: datetime, inclusive: bool
+) -> tuple[int, datetime | None]:
+    """The newest tx recorded within a moment. A moment already past and after the head's
+    recorded_at may yet gain a tx being committed, stamped before it: the answer waits for that
+    COMMIT, so that it never changes once given. (The head's own recorded_at, the echoed
+    `known_at`, never waits: a tx still to commit is stamped later.)"""
+    point = await repository.settled_point(session, bound=bound, inclusive=inclusive)
+    if not point.past_head:
+        return point.tx_seq, point.recorded_at
+    deadline = time.monotonic() + PENDING_WAIT_SECONDS
+    while await repository.tx_being_committed(session):
+        if time.monotonic() >= deadline:
+            raise StillCommitting(
+                f"a tx that may have been recorded by {format_instant(bound)} is still being "
+                "committed (a large upload); ask again shortly, or pin known_at to tx:N"
+            )
+        await asyncio.sleep(_PENDING_POLL_SECONDS)
+    # read after the lock went: the tx it covered, if any, is committed and visible now
+    point = await repository.settled_point(session, bound=bound, inclusive=inclusive)
+    return point.tx_seq, point.recorded_at

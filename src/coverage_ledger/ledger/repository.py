@@ -264,11 +264,21 @@ async def resolve_known_at(session: raw.Db, *, tx_seq: int | None = None) -> int
     return int(value or 0)
 
 
+class SettledPoint(NamedTuple):
+    """The newest tx recorded within a bound."""
+
+    tx_seq: int
+    """0 before the first tx."""
+    recorded_at: datetime | None
+    past_head: bool
+    """The bound is a moment already past and after the head's recorded_at: a tx being committed
+    (stamped later than the head) may be stamped within it."""
+
+
 async def settled_point(
     session: raw.Db, *, bound: datetime | None = None, inclusive: bool = True
-) -> tuple[int, datetime | None]:
-    """(tx_seq, its recorded_at) of the newest tx recorded within `bound` (`<=` when inclusive,
-    else `<`; None: the head); (0, None) before the first."""
+) -> SettledPoint:
+    """The newest tx recorded within `bound` (`<=` when inclusive, else `<`; None: the head)."""
     within = "recorded_at <= %(t)s" if inclusive else "recorded_at < %(t)s"
     if bound is None:
         within = "true"
@@ -276,13 +286,30 @@ async def settled_point(
         await raw.execute(
             session,
             # recorded_at rises with tx_seq: its unique index finds the answer
-            "SELECT n.tx_seq, n.recorded_at FROM (SELECT 0) AS one LEFT JOIN LATERAL "
+            "SELECT n.tx_seq, n.recorded_at, "
+            "       n.tx_seq IS NOT DISTINCT FROM (SELECT max(tx_seq) FROM ledger_tx) "
+            "       AND %(t)s::timestamptz > coalesce(n.recorded_at, '-infinity') "
+            "       AND %(t)s::timestamptz <= clock_timestamp() AS past_head "
+            "FROM (SELECT 0) AS one LEFT JOIN LATERAL "
             f"(SELECT tx_seq, recorded_at FROM ledger_tx WHERE {within} "
             "ORDER BY recorded_at DESC LIMIT 1) AS n ON true",
             {"t": bound},
         )
     ).one()
-    return int(row.tx_seq or 0), row.recorded_at
+    return SettledPoint(int(row.tx_seq or 0), row.recorded_at, bool(row.past_head))
+
+
+async def tx_being_committed(session: raw.Db) -> bool:
+    """Whether a writer holds the append lock: the tx it commits was, or will be, stamped with a
+    recorded_at under it, and is not visible before its COMMIT, when the lock goes."""
+    value = await raw.scalar(
+        session,
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND classid = %(high)s::oid AND objid = %(low)s::oid AND objsubid = 1)",
+        {"high": APPEND_LOCK_KEY >> 32, "low": APPEND_LOCK_KEY & 0xFFFFFFFF},
+    )
+    return bool(value)
 
 
 async def tx_recorded_at(session: raw.Db, tx_seq: int) -> datetime | None:
