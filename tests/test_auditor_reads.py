@@ -131,6 +131,22 @@ async def test_the_pages_of_a_list_read_the_state_of_the_first_while_appends_go_
     assert empty.json()["as_of"]["tx_seq"] == tx  # an empty known_at takes its default: the cursor's
     forged = await client.get("/v1/claims", params={"cursor": "C-1"}, headers=office)
     assert forged.status_code == 422 and forged.json()["errors"][0]["field"] == "cursor"
+    # the cursor keeps the first page's valid date too: pages asked without valid_at (today in
+    # Jakarta) do not change day at midnight between two pages
+    assert first["next_cursor"].startswith(f"{tx}@2024-02-14:")
+    undated = {k: v for k, v in params.items() if k != "valid_at"}
+    dated = await client.get("/v1/persons", params=undated | {"cursor": first["next_cursor"]}, headers=office)
+    assert dated.json()["as_of"]["valid_at"] == "2024-02-14" and dated.json()["items"] == second["items"]
+    other_day = await client.get(
+        "/v1/persons",
+        params=params | {"valid_at": "2024-02-15", "cursor": first["next_cursor"]},
+        headers=office,
+    )
+    assert other_day.status_code == 422 and other_day.json()["errors"][0]["code"] == "cursor_of_other_day"
+    bad_day = await client.get(
+        "/v1/persons", params=undated | {"cursor": f"{tx}@2024-02-30:1671"}, headers=office
+    )
+    assert bad_day.status_code == 422 and bad_day.json()["errors"][0]["code"] == "invalid_cursor"
 
 
 async def test_every_problem_type_is_documented_at_its_uri(client: AsyncClient) -> None:
