@@ -518,6 +518,13 @@ async def test_a_claim_numbered_with_slashes_is_read_at_its_number(client: Async
         assert response.status_code == 200, (path, response.text)
         assert response.json()["claim_id"] == "JKM/2024/001"
     assert (await client.get("/v1/claims/JKM/2024/002", headers=Keys.header(keys.office))).status_code == 404
+    # its query is held to the operation's parameters like any other claim's
+    pinned = await client.get("/v1/claims/JKM/2024/001?known_at=tx:1&nik=1", headers=Keys.header(keys.office))
+    assert pinned.status_code == 422 and pinned.json()["errors"][0]["field"] == "nik"
+    twice = await client.get(
+        "/v1/claims/JKM/2024/001?known_at=tx:1&known_at=2024-01-01", headers=Keys.header(keys.office)
+    )
+    assert twice.status_code == 422 and twice.json()["errors"][0]["code"] == "repeated_parameter"
 
 
 async def test_a_claim_approved_for_nothing_is_never_overdue(client: AsyncClient, keys: Keys) -> None:

@@ -33,6 +33,9 @@ class Operation:
     """An operation's path pattern and method, and the query parameters it takes."""
 
     pattern: re.Pattern[str]
+    loose: re.Pattern[str]
+    """The same with path parameters that may hold slashes (a claim id: `{claim_id:path}`, which
+    OpenAPI writes as `{claim_id}`)."""
     method: str
     names: frozenset[str]
     lists: frozenset[str]
@@ -46,11 +49,13 @@ def documented_operations(openapi: dict[str, Any]) -> list[Operation]:
         if not template.startswith("/v1/"):
             continue
         pattern = re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
+        loose = re.compile(re.sub(r"\\\{[^/]+?\\\}", ".+", re.escape(template)))
         for method, operation in operations.items():
             query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
             found.append(
                 Operation(
                     pattern,
+                    loose,
                     method.upper(),
                     frozenset(p["name"] for p in query),
                     frozenset(p["name"] for p in query if '"array"' in json.dumps(p.get("schema", {}))),
@@ -109,8 +114,12 @@ class QueryContract:
         if operations is None:  # built on the first request with a query
             operations = _DOCUMENTED[(api.title, api.version)] = documented_operations(api.openapi())
         method = "GET" if scope["method"] == "HEAD" else scope["method"]
+        path = scope["path"]
         for operation in operations:
-            if operation.method == method and operation.pattern.fullmatch(scope["path"]):
+            if operation.method == method and operation.pattern.fullmatch(path):
+                return operation
+        for operation in operations:
+            if operation.method == method and operation.loose.fullmatch(path):
                 return operation
         return None
 
