@@ -200,6 +200,32 @@ async def test_a_row_checked_when_written_that_fails_its_own_shape_still_fails_a
     assert kept["status"] == "succeeded" and (kept["rows_accepted"], kept["rows_rejected"]) == (3, 1), kept
 
 
+async def test_rows_refused_while_written_pass_after_pass_end_under_the_lock(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four rows checked only when written (their worker is in the first chunk) each pay January
+    again: each writing pass takes one out. After two passes the rest run under the lock, where
+    the file's rows are the only ones that can refuse each other, until none is refused: the
+    good rows are written, instead of the upload given up as rows_keep_failing."""
+    monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 1)
+    worker = nik(born=date(1985, 3, 12), female=False)
+    january = sponsor_row(worker, months=("2025-01", "2025-01"), amount="16800")
+    april = sponsor_row(worker, months=("2025-04", "2025-04"), amount="16800")
+    content = sponsor_csv([sponsor_row(worker), january, january, january, january, april])
+    status = await uploader.run(
+        content, key=uploader.keys.sponsor, kind="sponsor_roster", policy="accept_valid"
+    )
+    assert status["status"] == "succeeded", status
+    assert (status["rows_accepted"], status["rows_rejected"]) == (2, 4), status
+    errors = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
+    assert sorted({(e["row"], e["code"]) for e in errors}) == [
+        (str(row), "month_already_paid") for row in range(3, 7)
+    ]
+    assert status["phase_seconds"]["commit_locked"] >= 0
+    answer = await coverage_of(uploader.client, uploader.keys, worker, "2025-04-15")
+    assert answer["status"] == "covered", answer
+
+
 async def test_a_failed_roster_does_not_count_its_unchecked_rows_as_accepted(
     uploader: Uploader, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -367,7 +367,7 @@ class LateRefusal(Exception):
 
 
 WRITE_ATTEMPTS = 3
-"""Writing passes refused before an upload whose rows keep being refused is given up."""
+"""Writing passes refused (rows taken out each time) before the next ones run under the lock."""
 
 
 class SponsorRosterJob(Job):
@@ -433,6 +433,7 @@ class SponsorRosterJob(Job):
             except LateRefusal as late:
                 await repository.rollback_to(self.work, "sponsor")
                 await self.progress.errors(sorted(late.errors, key=lambda e: e.row or 0))
+                before = len(refused)
                 refused |= writing.rejected | {e.row for e in late.errors if e.row is not None}
                 if record.policy == "all_or_nothing":
                     self.counts |= {"rows_rejected": len(refused), "rows_accepted": 0}
@@ -441,10 +442,18 @@ class SponsorRosterJob(Job):
                     await self._finish_unwritten(len(refused), failed=True)
                     return
                 refusals += 1
-                if refusals == WRITE_ATTEMPTS:
+                if locked_since is not None and len(refused) == before:
+                    # under the lock the ledger stands still, so each refusal takes out new rows
+                    # and the passes come to an end; one that takes out none would not
                     raise FileRejected(
                         "rows_keep_failing", "rows kept being refused while written; upload again"
                     ) from late
+                if refusals == WRITE_ATTEMPTS - 1 and locked_since is None:
+                    # refusals that may come from writers appending meanwhile: the next passes
+                    # run under the lock, where only the file's own rows can refuse each other
+                    log.info("upload %s: rows refused while writing; again under the lock", record.upload_id)
+                    await ledger_repository.take_append_lock(self.work)
+                    locked_since = time.monotonic()
         self.phases["commit"] = round(time.monotonic() - started, 3)
         if writing.locked_since is not None:
             # how long other writers waited on this upload (the lock is held to the COMMIT)
