@@ -66,11 +66,11 @@ class UploadRunner:
                     log.info("upload %s is being processed by another process; not resumed", record.upload_id)
                 else:
                     unfinished.append(record)
-            resumed = 0
+            resumed: list[uuid.UUID] = []
             for record in unfinished:
                 if record.stored_path and Path(record.stored_path).exists():
                     await repository.update_upload(session, record.upload_id, status="queued")
-                    resumed += 1
+                    resumed.append(record.upload_id)
                 else:
                     await repository.update_upload(
                         session,
@@ -83,16 +83,15 @@ class UploadRunner:
                         },
                     )
             await session.commit()
-        for record in unfinished:
-            if record.stored_path and Path(record.stored_path).exists():
-                log.info("resuming upload %s interrupted by a restart", record.upload_id)
-                self.start(record.upload_id)
+        for upload_id in resumed:
+            log.info("resuming upload %s interrupted by a restart", upload_id)
+            self.start(upload_id)
         if self._directory is not None:
             named = {Path(r.stored_path).resolve() for r in left if r.stored_path}  # held ones too
             removed = await asyncio.to_thread(remove_leftovers, self._directory, named, time.time())
             if removed:
                 log.info("removed %d file(s) stopped processes left in %s", removed, self._directory)
-        return resumed
+        return len(resumed)
 
     async def wait_idle(self) -> None:
         """Wait until every queued upload is done."""
