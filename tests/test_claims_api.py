@@ -11,6 +11,7 @@ from tests.claims_support import (
     claim,
     filed,
     kpps_2024,
+    member_paid_for_the_first_quarter,
     paid,
     paid_in_full,
     post,
@@ -564,3 +565,55 @@ async def test_a_claim_approved_for_nothing_is_never_overdue(client: AsyncClient
         "/v1/claims", params={"overdue": "true", "valid_at": "2025-06-01"}, headers=Keys.header(keys.office)
     )
     assert "C-zero" not in {c["claim_id"] for c in listed.json()["items"]}, listed.text
+
+
+async def test_a_bpu_members_jkk_wage_is_the_declared_income_whatever_the_claim_says(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: DESIGN.md makes the declared income the JKK wage base for BPU, but a
+    claim's own `wage` of Rp5 million made a death benefit of Rp262 million."""
+    person = await member_paid_for_the_first_quarter(client, keys)  # declared income Rp1 million
+    await append(
+        client,
+        keys.office,
+        filed(
+            "C-bpu-wage",
+            person,
+            benefit="JKK_DEATH",
+            incident="2025-02-10",
+            wage=5_000_000,
+            filed_on="2025-02-12",
+        ),
+    )
+    body = await claim(client, keys.office, "C-bpu-wage")
+    assert body["payable_amount"] == 48 * 1_000_000 + 10_000_000 + 12_000_000, body["breakdown"]
+
+
+async def test_arrears_paid_after_a_death_restore_the_cover_but_not_years_of_contributions(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: a member who paid 35 months and died in the 36th, unpaid, qualified for
+    the JKM scholarship (three years of contributions) once the heirs paid that month."""
+    person = nik()
+    await append(
+        client,
+        keys.office,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2022-10-01"),
+        contribution_paid(
+            person,
+            event_id=f"p35-{person}",
+            months=("2022-10", "2025-08"),
+            amount=35 * 16_800,
+            paid_on="2022-10-01",
+        ),
+        filed("C-35", person, incident="2025-09-10", filed_on="2025-09-12", children=[{"level": "SMA"}]),
+    )
+    assert (await claim(client, keys.office, "C-35"))["payable_amount"] == 0  # in arrears on the day
+    september = contribution_paid(
+        person, event_id=f"sep-{person}", months=("2025-09", "2025-09"), amount=16_800, paid_on="2025-09-20"
+    )
+    await append(client, keys.office, september)
+    body = await claim(client, keys.office, "C-35")
+    assert body["payable_amount"] == 42_000_000  # the cover is back (facts.md, the Sidoarjo case)
+    assert body["scholarship_total"] == 0, body

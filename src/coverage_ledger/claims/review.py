@@ -136,6 +136,7 @@ def _membership(sources: PersonSources, answer: CoverageAnswer, incident: date) 
         informal_months = min(elapsed, paid)
     return Membership(
         declared_income=incomes.get(informal.event_id) if informal is not None else None,
+        wage_is_declared_income=only_informal,
         informal_months=informal_months,
         contribution_years=months_paid // 12,
     )

@@ -61,7 +61,10 @@ class Membership:
     """What the claim's amount needs from the person's cover on the incident date."""
 
     declared_income: int | None = None
-    """Of the BPU membership covering the incident date (the JKK wage base when none is given)."""
+    """Of the BPU membership covering the incident date."""
+    wage_is_declared_income: bool = False
+    """Only the BPU membership covered the incident: the JKK wage base is its declared income
+    (DESIGN.md), whatever wage the claim gives."""
     informal_months: int | None = None
     """Whole months of BPU cover before the incident when only BPU covered it (None otherwise)."""
     contribution_years: int = 0
@@ -121,6 +124,8 @@ def assess(filing: Filing, table: BenefitTable, membership: Membership) -> Asses
         component = Component("medical", cost, "care as medically needed, as billed")
         return Assessment(Benefit("JKK", "medical", (component,), jkk.rule_id, jkk.regulation))
     wage = filing.wage if filing.wage is not None else membership.declared_income
+    if membership.wage_is_declared_income:
+        wage = membership.declared_income
     if wage is None:
         return Assessment(None, problem="a JKK benefit needs the monthly wage: give `wage` in the claim")
     if filing.benefit == "JKK_DEATH":

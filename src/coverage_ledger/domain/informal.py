@@ -121,9 +121,12 @@ def paid_months(
 
 
 def months_contributed(payments: Sequence[Payment], *, by: date) -> int:
-    """Months paid for up to the month of `by` (an incident): what "years of contributions"
-    count; months paid in advance for after the incident do not."""
-    return sum(1 for month in paid_months(payments) if month <= Month.of(by))
+    """Months paid for up to the month of `by` (an incident), by that day: what "years of
+    contributions" count. Months paid in advance for after the incident do not count, nor do
+    arrears paid after it (heirs' late payment may restore the cover, as in the Sidoarjo case of
+    facts.md, but it does not make up years of contributions the member had not paid)."""
+    paid_by_then = [p for p in payments if p.paid_on <= by]
+    return sum(1 for month in paid_months(paid_by_then) if month <= Month.of(by))
 
 
 def _last_paid_before(paid: dict[Month, set[str]], start: Month, before: Month) -> Month | None:
