@@ -99,7 +99,7 @@ async def test_errors_met_in_a_browser_are_pages_and_keep_the_visitors_header(
     assert wrong.status_code == 422 and 'action="/sign-out"' in wrong.text  # still signed in
     assert "<title>422 · " in wrong.text
     posted = await client.post("/regions/16")
-    assert posted.status_code == 405 and posted.headers["allow"] == "GET"
+    assert posted.status_code == 405 and posted.headers["allow"] == "GET, HEAD"
     root = await client.get("/v1", headers=Keys.header(keys.admin))
     assert root.status_code == 404 and root.headers["content-type"] == "application/problem+json"
     api = await client.get("/v1/nope", headers=Keys.header(keys.admin))
