@@ -6,6 +6,7 @@ import logging
 import pytest
 from httpx import AsyncClient
 
+from coverage_ledger.auth.service import SECRET_PREFIX
 from coverage_ledger.logs import install_nik_masking, mask_niks
 from tests.claims_support import append, post
 from tests.support import Keys, enrolled, nik, registered
@@ -26,6 +27,12 @@ def test_niks_are_masked_in_every_log_record(caplog: pytest.LogCaptureFixture) -
     assert "1671014501900001" not in text and "3271012501900002" not in text
     assert "3271012501900003" not in text and "in tx 296, {'retracted_niks': ['3271********0003']}" in text
     assert "/v1/persons/1671********0001/coverage" in text
+    # found by a probe: a key put into a query by mistake reached the access log whole
+    secret = SECRET_PREFIX + "mhMsQ1-x_Zz9"
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("uvicorn.access").info('"GET %s HTTP/1.1" %d', f"/sign-in?key={secret}&x=1", 200)
+    assert secret not in caplog.text
+    assert "/sign-in?key=clk_********&x=1" in caplog.text
     assert mask_niks("tx 12345, amount 42000000") == "tx 12345, amount 42000000"  # other numbers stay
     # a NIK that lost its leading digit, or typed in groups, is still a NIK
     assert mask_niks("/v1/persons/671014501900001/coverage") == "/v1/persons/6710********0001/coverage"

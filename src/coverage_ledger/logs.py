@@ -1,5 +1,6 @@
-"""NIKs never reach the logs whole: every log record of the process, ours and the server's
-(access lines carry URLs such as /v1/persons/{nik}/coverage), is masked when it is made."""
+"""NIKs and API key secrets never reach the logs whole: every log record of the process, ours
+and the server's (access lines carry URLs such as /v1/persons/{nik}/coverage, and a client may
+put its key in a query by mistake), is masked when it is made."""
 
 import logging
 import re
@@ -13,6 +14,8 @@ NIK = re.compile(
 groups with one separator, 4-4-4-4 or as the NIK reads, region-birth date-serial (6-6-4); dates,
 amounts and the decimals of a fraction stay readable."""
 _NOT_DIGIT = re.compile(r"[^0-9]")
+SECRET = re.compile(r"clk_[A-Za-z0-9_-]+")
+"""An API key's secret (auth.service.SECRET_PREFIX and a url-safe token): hidden whole."""
 
 
 def _masked_match(match: re.Match[str]) -> str:
@@ -28,15 +31,21 @@ def mask_niks(text: str) -> str:
     return NIK.sub(_masked_match, text)
 
 
+def mask_log_text(text: str) -> str:
+    """The text with its NIKs masked and any API key secret replaced by `clk_********`."""
+    masked = mask_niks(text)
+    return SECRET.sub("clk_********", masked) if "clk_" in masked else masked
+
+
 def _masked(value: Any) -> Any:
     if isinstance(value, str):
-        return mask_niks(value)
+        return mask_log_text(value)
     if isinstance(value, int | float) or value is None:  # (bools too) kept for %d and %.1f
         return value
     # an exception's message, a dict or list of outcomes (an upload's retracted NIKs), an
     # object: masked as the text it would be logged as, left as it is when it holds no NIK
     text = str(value)
-    masked = mask_niks(text)
+    masked = mask_log_text(text)
     return value if masked == text else masked
 
 
