@@ -1,7 +1,6 @@
 """`coverage-ledger import`: a local roster file with the same checks and error file as the API."""
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM, Role
 from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.ledger import repository as ledger_repository
-from coverage_ledger.uploads import repository
+from coverage_ledger.uploads import importing, repository
 from coverage_ledger.uploads.importing import import_file
 from coverage_ledger.uploads.jobs import UploadRunner
 from coverage_ledger.uploads.service import UploadOptions
@@ -99,8 +98,9 @@ def test_import_refuses_a_bad_option_with_status_2(cli_env: Path) -> None:
     roster.write_bytes(roster_csv([officer_row(nik())]))
     result = runner.invoke(app, ["import", str(roster), "--committee", "KPU-16.71", "--policy", "most"])
     assert result.exit_code == 2
-    assert "policy must be one of" in result.output
-    assert os.listdir(cli_env / "uploads") == []
+    # one line, before any database work or progress bar
+    assert result.output.strip().splitlines() == ["error: policy must be one of all_or_nothing, accept_valid"]
+    assert not (cli_env / "uploads").exists()
 
 
 async def test_an_interrupted_import_is_failed_and_never_resumed_by_a_server(
@@ -147,6 +147,57 @@ async def test_an_interrupted_import_is_failed_and_never_resumed_by_a_server(
     runner_ = UploadRunner(sessionmaker, clock=utc_now, workers=1)
     assert await runner_.resume_unfinished() == 0
     await runner_.stop()
+    await engine.dispose()
+
+
+async def test_an_import_whose_command_died_is_failed_by_the_next_server_not_committed(
+    fresh_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a probe: `kill -TERM` (or -KILL) of `coverage-ledger import` left its upload
+    validating, and the next `serve` resumed and committed it behind the operator's back."""
+    engine = create_engine_for(fresh_database, pool_size=3)
+    sessionmaker = session_factory(engine)
+    async with sessionmaker() as session:
+        head = await ledger_repository.resolve_known_at(session)
+    roster = tmp_path / "big.csv"
+    roster.write_bytes(roster_csv(many_officers(20_000)))
+    started = asyncio.Event()
+
+    async def killed(*args: Any) -> None:
+        """A killed process runs none of its cleanup."""
+
+    monkeypatch.setattr(importing, "_abandon", killed)
+    job = asyncio.create_task(
+        import_file(
+            sessionmaker,
+            path=roster,
+            options=UploadOptions(
+                "officer_roster", "KPU-16.71", dry_run=False, policy="all_or_nothing", mode="append"
+            ),
+            principal=SYSTEM,
+            clock=utc_now,
+            staging_dir=tmp_path / "uploads",
+            on_progress=lambda record: record.status in {"validating", "committing"} and started.set(),
+        )
+    )
+    await asyncio.wait_for(started.wait(), timeout=60)
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    await engine.dispose()  # the process is gone, and its connections with it
+    assert list((tmp_path / "uploads").glob("*.import"))
+
+    engine = create_engine_for(fresh_database, pool_size=3)
+    sessionmaker = session_factory(engine)
+    server = UploadRunner(sessionmaker, clock=utc_now, workers=1, directory=tmp_path / "uploads")
+    assert await server.resume_unfinished() == 0
+    await server.wait_idle()
+    async with sessionmaker() as session:
+        rows = (await session.execute(text("SELECT status, problem FROM upload"))).all()
+        assert [(r.status, r.problem["code"]) for r in rows] == [("failed", "interrupted")]
+        assert await ledger_repository.resolve_known_at(session) == head
+    assert list((tmp_path / "uploads").glob("*")) == []
+    await server.stop()
     await engine.dispose()
 
 

@@ -39,7 +39,7 @@ from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.logs import install_nik_masking
 from coverage_ledger.settings import SettingsError, get_settings
 from coverage_ledger.uploads.importing import estimated_rows, import_file, write_error_file
-from coverage_ledger.uploads.service import UploadOptions
+from coverage_ledger.uploads.service import UploadOptions, check_choices
 
 app = typer.Typer(
     help="coverage-ledger: a bitemporal ledger of JKK/JKM coverage. Uses DATABASE_URL, or the "
@@ -347,12 +347,22 @@ def import_roster(
     Exit status 0 when it succeeded, 1 when it failed (the row errors are written to a CSV file)."""
     _configure_logging()
     logging.getLogger("coverage_ledger.uploads").setLevel(logging.WARNING)
+    options = UploadOptions(kind=kind, committee=committee, dry_run=dry_run, policy=policy, mode=mode)
+    try:
+        check_choices(options)  # before a cluster is started and a progress bar drawn
+    except LedgerError as exc:
+        console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(2) from exc
     settings = get_settings()
     url, _cluster = database_url(settings)
     upgrade_database(url)
-    options = UploadOptions(kind=kind, committee=committee, dry_run=dry_run, policy=policy, mode=mode)
 
     async def main() -> tuple[Any, bool, int]:
+        # `kill` (SIGTERM) stops the import as Ctrl-C does: the upload is marked failed, nothing
+        # is written, and no server resumes it later
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         engine = create_engine_for(url, pool_size=3)
         sessionmaker = session_factory(engine)
         try:
@@ -396,6 +406,9 @@ def import_roster(
     except LedgerError as exc:
         console.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(2) from exc
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        console.print("[yellow]interrupted:[/yellow] nothing was written; the upload is marked failed")
+        raise typer.Exit(130) from None
     if earlier:
         console.print(f"this file was already committed as upload {record.upload_id} (tx {record.tx_seq})")
     table = Table(title=f"upload {record.upload_id}")

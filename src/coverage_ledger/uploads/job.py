@@ -23,6 +23,11 @@ ROWS_SHOWN = 1_000
 """Row numbers an outcome lists for each warning (the count is whole)."""
 
 
+IMPORT_FILE_SUFFIX = ".import"
+"""The suffix of a file `coverage-ledger import` stored (a served upload's is `.upload`): its
+caller is the command, so an upload left unfinished by it is never resumed by a `serve`."""
+
+
 def converted_path(stored: Path) -> Path:
     """Where an XLSX upload's first sheet is written as CSV, beside the file."""
     return stored.with_suffix(".csv-from-xlsx")

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from coverage_ledger.uploads import repository
+from coverage_ledger.uploads.job import IMPORT_FILE_SUFFIX, discard_files
 from coverage_ledger.uploads.service import run_upload
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,8 @@ LEFTOVER_AFTER_SECONDS = 3_600
 """An upload file no unfinished upload names, untouched this long, was left by a process that
 stopped (while receiving it, or before deleting it) and is removed at start. Younger ones may be
 another process's upload arriving (several `serve` processes or an import may share the folder)."""
-UPLOAD_FILE_SUFFIXES = (".upload", ".csv-from-xlsx")
+STORED_FILE_SUFFIXES = (".upload", IMPORT_FILE_SUFFIX)
+UPLOAD_FILE_SUFFIXES = (*STORED_FILE_SUFFIXES, ".csv-from-xlsx")
 
 
 class UploadRunner:
@@ -68,7 +70,24 @@ class UploadRunner:
                     unfinished.append(record)
             resumed: list[uuid.UUID] = []
             for record in unfinished:
-                if record.stored_path and Path(record.stored_path).exists():
+                if record.stored_path and record.stored_path.endswith(IMPORT_FILE_SUFFIX):
+                    # an import whose command died (killed, its machine stopped): the operator
+                    # who ran it is gone, and it is not committed behind their back
+                    await repository.update_upload(
+                        session,
+                        record.upload_id,
+                        status="failed",
+                        finished_at=self._clock(),
+                        stored_path=None,
+                        problem={
+                            "code": "interrupted",
+                            "message": "the import command stopped before it finished; nothing was "
+                            "written: run it again",
+                        },
+                    )
+                    discard_files(Path(record.stored_path))
+                    log.info("upload %s: its import command stopped; marked failed", record.upload_id)
+                elif record.stored_path and Path(record.stored_path).exists():
                     await repository.update_upload(session, record.upload_id, status="queued")
                     resumed.append(record.upload_id)
                 else:
@@ -110,7 +129,9 @@ def remove_leftovers(directory: Path, named: set[Path], now: float) -> int:
     and that nothing touched for `LEFTOVER_AFTER_SECONDS` before `now` (epoch seconds); how many."""
     removed = 0
     for path in directory.glob("*"):
-        if path.suffix not in UPLOAD_FILE_SUFFIXES or path.with_suffix(".upload").resolve() in named:
+        if path.suffix not in UPLOAD_FILE_SUFFIXES or any(
+            path.with_suffix(suffix).resolve() in named for suffix in STORED_FILE_SUFFIXES
+        ):
             continue
         try:
             idle = now - path.stat().st_mtime

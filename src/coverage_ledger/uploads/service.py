@@ -71,6 +71,13 @@ def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
     return value
 
 
+def check_choices(options: UploadOptions) -> None:
+    """422 for a kind, policy or mode the service does not know."""
+    _choice(options.kind, KINDS, "kind")
+    _choice(options.policy, POLICIES, "policy")
+    _choice(options.mode, MODES, "mode")
+
+
 def _committee_for(principal: Principal, options: UploadOptions) -> str:
     if principal.role not in UPLOADER_ROLES[options.kind]:
         raise Forbidden(f"role {principal.role} may not upload kind={options.kind}")
@@ -100,9 +107,7 @@ async def submit_upload(
 
     When the same file already committed with the same options, the original record is returned
     with True."""
-    _choice(options.kind, KINDS, "kind")
-    _choice(options.policy, POLICIES, "policy")
-    _choice(options.mode, MODES, "mode")
+    check_choices(options)
     committee = _committee_for(principal, options)
     if not options.dry_run:
         twin = await repository.find_committed_twin(
