@@ -1,10 +1,13 @@
 """Settings read from the environment (see README, "Configuration")."""
 
+import os
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 
 def _default_data_dir() -> Path:
@@ -74,6 +77,37 @@ class Settings(BaseSettings):
         "`ledger-busy` with Retry-After; nothing is written. Uploads always wait.",
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _a_postgresql_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("not a URL; expected postgresql://user:password@host:port/database") from None
+        backend, _, driver = url.drivername.partition("+")
+        if backend not in ("postgresql", "postgres"):
+            raise ValueError(f"{url.drivername}:// is not PostgreSQL; expected postgresql://…")
+        if driver not in ("", "psycopg", "psycopg2"):  # psycopg (3) is used for either name
+            raise ValueError(f"the driver {driver} is not one this service uses; write postgresql://…")
+        return value
+
+    @field_validator("ledger_data_dir", "ledger_upload_dir")
+    @classmethod
+    def _a_directory_that_can_be(cls, value: Path) -> Path:
+        # checked here, without creating anything, so that a mistyped path is one line at start
+        # and not a traceback when the cluster starts or the first upload arrives
+        path = value.expanduser()
+        existing = path
+        while not existing.exists() and existing.parent != existing:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise ValueError(f"{path}: {existing} is a file, not a directory")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ValueError(f"{path}: {existing} is not writable")
+        return value
+
 
 class SettingsError(ValueError):
     """An environment variable that does not give a valid setting; one line per variable."""
@@ -85,7 +119,8 @@ def get_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         lines = [
-            f"{str(error['loc'][0]).upper() if error['loc'] else 'a setting'}: {error['msg']}"
+            f"{str(error['loc'][0]).upper() if error['loc'] else 'a setting'}: "
+            + str(error["msg"]).removeprefix("Value error, ")
             for error in exc.errors()
         ]
         raise SettingsError("\n".join(lines)) from None

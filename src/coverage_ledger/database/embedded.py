@@ -40,7 +40,12 @@ class EmbeddedCluster:
 
     def __init__(self, data_dir: Path, *, throwaway: bool = False) -> None:
         data_dir = data_dir.expanduser().resolve()
-        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            data_dir.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EmbeddedClusterError(
+                f"LEDGER_DATA_DIR {data_dir}: cannot create {data_dir.parent} ({exc.strerror or exc})"
+            ) from exc
         if data_dir.exists() and not data_dir.is_dir():
             raise EmbeddedClusterError(f"LEDGER_DATA_DIR {data_dir} is a file, not a directory")
         module = _server_module()

@@ -1,0 +1,68 @@
+"""Settings from the environment: a wrong value is one line naming its variable, before anything
+is started (found by a probe: tracebacks for a malformed DATABASE_URL and for directories that
+cannot be made)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from coverage_ledger.settings import SettingsError, get_settings
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("not a url", "DATABASE_URL: not a URL; expected postgresql://user:password@host:port/database"),
+        ("mysql://a@b/c", "DATABASE_URL: mysql:// is not PostgreSQL; expected postgresql://…"),
+        ("postgresql+asyncpg://u@h/d", "DATABASE_URL: the driver asyncpg is not one this service uses"),
+    ],
+)
+def test_a_database_url_that_is_not_postgresql_is_named(
+    monkeypatch: pytest.MonkeyPatch, url: str, said: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(SettingsError) as refused:
+        get_settings()
+    assert str(refused.value).startswith(said)
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://u:p@h:5432/d", "postgres://u@h/d", "postgresql+psycopg://u@h/d"]
+)
+def test_postgresql_urls_are_taken(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert get_settings().database_url == url
+
+
+@pytest.mark.parametrize("variable", ["LEDGER_DATA_DIR", "LEDGER_UPLOAD_DIR"])
+def test_a_directory_under_a_file_is_named_without_creating_anything(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for value in (afile, afile / "sub"):
+        monkeypatch.setenv(variable, str(value))
+        with pytest.raises(SettingsError) as refused:
+            get_settings()
+        assert str(refused.value) == f"{variable}: {value}: {afile} is a file, not a directory"
+    monkeypatch.setenv(variable, str(tmp_path / "new" / "dir"))
+    get_settings()
+    assert not (tmp_path / "new").exists()
+
+
+def test_the_command_says_it_in_one_line_and_exits_2(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": "not a url"}
+    done = subprocess.run(
+        [sys.executable, "-m", "coverage_ledger", "keys", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "error: DATABASE_URL: not a URL" in done.stderr  # the console writes errors to stderr
