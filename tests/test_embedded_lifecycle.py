@@ -8,9 +8,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import psycopg
 import pytest
+
+from coverage_ledger.database.embedded import EmbeddedCluster, _server_module
 
 
 def _free_port() -> int:
@@ -80,3 +84,29 @@ def test_serve_starts_and_stops_the_embedded_cluster(tmp_path: Path) -> None:
     assert "genesis written" not in output, "the second start reused the ledger"
     assert not (data_dir / "postmaster.pid").exists(), output
     assert "embedded PostgreSQL stopped" in output
+
+
+def test_a_cluster_slower_to_start_than_the_wheel_waits_is_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a probe: after a crash, replaying the WAL took longer than the 10 s the wheel
+    gives `pg_ctl start`, and `serve` died with a traceback, leaving the postmaster running."""
+    server_module = _server_module().postgres_server  # imported with its warning silenced
+    real = server_module.pg_ctl
+    slow: list[str] = []
+
+    def pg_ctl(args: list[str], **kwargs: Any) -> Any:
+        done = real(args, **kwargs)
+        if args[-1] == "start" and not slow:
+            slow.append("start")
+            raise subprocess.TimeoutExpired(cmd="pg_ctl start", timeout=10)
+        return done
+
+    monkeypatch.setattr(server_module, "pg_ctl", pg_ctl)
+    cluster = EmbeddedCluster(tmp_path / "data", throwaway=True)
+    try:
+        assert slow == ["start"]
+        with psycopg.connect(cluster.admin_url()) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        cluster.stop()

