@@ -50,6 +50,11 @@ def test_keys_create_prints_the_secret_last_and_stores_its_hash(cli_env: str) ->
     assert secret not in row[3]
     listed = runner.invoke(app, ["keys", "list"])
     assert "kpu-palembang" in listed.output and secret not in listed.output
+    # into a pipe, one tab-separated line per key (found by a probe: `keys list | grep` met
+    # names folded across the lines of an 80-column table)
+    assert any(
+        line.startswith("kpu-palembang\tcommittee\t16.71\tKPU-16.71\t") for line in listed.output.splitlines()
+    )
     assert runner.invoke(app, ["keys", "revoke", "kpu-palembang"]).exit_code == 0
     assert runner.invoke(app, ["keys", "revoke", "kpu-palembang"]).exit_code == 2
 
@@ -131,6 +136,8 @@ def test_verify_refuses_a_mistyped_hash_instead_of_reporting_a_break(cli_env: st
         ({"LEDGER_PORT": "70000"}, "LEDGER_PORT: Input should be less than or equal to 65535"),
         ({"LEDGER_PORT": "abc"}, "LEDGER_PORT: Input should be a valid integer"),
         ({"DATABASE_URL": "postgresql://nobody:x@127.0.0.1:1/nodb"}, "the database: connection failed"),
+        ({"DATABASE_URL": "not a url"}, "error: DATABASE_URL: not a URL"),
+        ({"DATABASE_URL": "mysql://a@b/c"}, "error: DATABASE_URL: mysql:// is not PostgreSQL"),
     ],
 )
 def test_a_bad_environment_is_one_line_not_a_traceback(environment: dict[str, str], expected: str) -> None:

@@ -2,9 +2,6 @@
 is started (found by a probe: tracebacks for a malformed DATABASE_URL and for directories that
 cannot be made)."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -51,18 +48,3 @@ def test_a_directory_under_a_file_is_named_without_creating_anything(
     monkeypatch.setenv(variable, str(tmp_path / "new" / "dir"))
     get_settings()
     assert not (tmp_path / "new").exists()
-
-
-def test_the_command_says_it_in_one_line_and_exits_2(tmp_path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": "not a url"}
-    done = subprocess.run(
-        [sys.executable, "-m", "coverage_ledger", "keys", "list"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert "Traceback" not in done.stdout + done.stderr
-    assert "error: DATABASE_URL: not a URL" in done.stderr  # the console writes errors to stderr

@@ -1,5 +1,6 @@
 """Officer roster uploads through the API, end to end on the live app (real commits)."""
 
+import logging
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,22 @@ async def test_a_valid_roster_enrols_every_officer_in_one_tx(uploader: Uploader)
     assert covered["status"] == "covered"
     after = await coverage_of(uploader.client, uploader.keys, people[0], "2024-02-24")
     assert after["status"] == "term_ended"
+
+
+async def test_the_log_says_what_an_upload_and_a_key_did(
+    uploader: Uploader, fresh_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by a probe: the server's log had no line when an upload started or while it ran,
+    and none when a key was created or revoked."""
+    with caplog.at_level(logging.INFO):
+        status = await uploader.run(roster_csv([officer_row()]))
+        await committed_key(fresh_database, name="logged", role=Role.AUDITOR)
+    upload = status["upload_id"]
+    said = caplog.messages
+    steps = [m.split(", ")[0] for m in said if m.startswith(f"upload {upload}: ")]
+    assert steps[:2] == [f"upload {upload}: validating", f"upload {upload}: committing"], said
+    assert "key logged created: role auditor, region national, organisation -, expires never" in said
+    assert not any("clk_" in m and "clk_********" not in m for m in said)
 
 
 async def test_every_bad_row_is_reported_with_its_excel_row_and_code_and_nothing_is_written(

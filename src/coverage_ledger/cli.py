@@ -209,13 +209,10 @@ def keys_create(
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """List keys (never their secrets)."""
+    """List keys (never their secrets); into a pipe, as tab-separated lines without a header."""
     records = _run(keys_service.list_keys)
-    table = Table("name", "role", "region", "organisation", "created", "expires", "revoked")
-    for column in table.columns:
-        column.overflow = "fold"  # `keys revoke NAME` needs the whole name, even on a narrow terminal
-    for r in records:
-        table.add_row(
+    rows = [
+        (
             r.name,
             r.role,
             r.region_prefix or "national",
@@ -224,7 +221,20 @@ def keys_list() -> None:
             r.expires_at.isoformat(timespec="seconds") if r.expires_at else "-",
             r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else "-",
         )
-    Console().print(table)
+        for r in records
+    ]
+    output = Console()
+    if not output.is_terminal:
+        # `keys list | grep …` finds a whole name on one line, however long
+        for row in rows:
+            typer.echo("\t".join(row))
+        return
+    table = Table("name", "role", "region", "organisation", "created", "expires", "revoked")
+    for column in table.columns:
+        column.overflow = "fold"  # `keys revoke NAME` needs the whole name, even on a narrow terminal
+    for row in rows:
+        table.add_row(*row)
+    output.print(table)
 
 
 @keys_app.command("revoke")

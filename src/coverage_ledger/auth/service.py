@@ -1,6 +1,7 @@
 """Keys: a secret shown once, only its sha256 stored; role, region and organisation scope."""
 
 import hashlib
+import logging
 import re
 import secrets
 from datetime import datetime
@@ -13,6 +14,8 @@ from coverage_ledger.database import raw
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import Conflict, ErrorItem, InvalidInput, NotFound, Unauthenticated
 from coverage_ledger.ledger import projections
+
+log = logging.getLogger(__name__)
 
 SECRET_PREFIX = "clk_"  # noqa: S105 -- a public prefix that marks secrets in logs, not a secret
 
@@ -92,6 +95,15 @@ async def create_key(
         organisation=organisation,
         expires_at=expires_at,
     )
+    # who may do what from now on, for whoever reads the log later (never the secret)
+    log.info(
+        "key %s created: role %s, region %s, organisation %s, expires %s",
+        name,
+        role.value,
+        region_prefix or "national",
+        organisation or "-",
+        expires_at.isoformat() if expires_at else "never",
+    )
     return record, secret
 
 
@@ -104,6 +116,7 @@ async def revoke_key(session: AsyncSession, *, name: str) -> None:
     """Revoke a key by name."""
     if not await repository.revoke(session, name):
         raise NotFound(f"no valid key named {name!r}")
+    log.info("key %s revoked", name)
 
 
 async def principal_named(session: AsyncSession, *, name: str, now: datetime) -> Principal:

@@ -19,6 +19,8 @@ from coverage_ledger.uploads.formats import Table, open_csv, open_xlsx
 log = logging.getLogger(__name__)
 PROGRESS_SECONDS = 1.0
 """How often a running job writes its counters."""
+LOG_PROGRESS_SECONDS = 10.0
+"""How often a running upload writes a progress line to the log (and at each change of status)."""
 ROWS_SHOWN = 1_000
 """Row numbers an outcome lists for each warning (the count is whole)."""
 
@@ -46,11 +48,19 @@ class Progress:
         self.side = side
         self.upload_id = upload_id
         self.last = 0.0
+        self._status: str | None = None
+        self._logged = 0.0
 
     async def set(self, **changes: Any) -> None:
         await repository.update_upload(self.side, self.upload_id, **changes)
         await self.side.commit()
         self.last = time.monotonic()
+        # the server's log tells what a long upload is doing: each step, and its rows now and then
+        status = changes.get("status", self._status)
+        if status != self._status or self.last - self._logged >= LOG_PROGRESS_SECONDS:
+            self._status, self._logged = status, self.last
+            done = changes.get("rows_done")
+            log.info("upload %s: %s%s", self.upload_id, status, f", {done:,} rows read" if done else "")
 
     async def errors(self, items: list[ErrorItem]) -> None:
         await repository.write_errors(self.side, self.upload_id, items)

@@ -32,8 +32,6 @@ log = logging.getLogger(__name__)
 KINDS = ("officer_roster", "sponsor_roster")
 POLICIES = ("all_or_nothing", "accept_valid")
 MODES = ("append", "replace_roster")
-CHUNK_ROWS = 20_000
-PROGRESS_SECONDS = 1.0
 UPLOADER_ROLES = {
     "officer_roster": {Role.ADMIN, Role.REGIONAL_OFFICE, Role.COMMITTEE},
     "sponsor_roster": {Role.ADMIN, Role.REGIONAL_OFFICE, Role.SPONSOR},
