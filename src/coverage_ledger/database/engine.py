@@ -58,15 +58,27 @@ def service_options(url: str) -> str:
     log's guard triggers off. Asked once per process and URL; `migrate_schema` asks again."""
     with psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=10) as conn:
         row = conn.execute(
-            "SELECT pg_has_role(current_user, oid, 'SET') "
-            "AND has_table_privilege(oid, 'ledger_event', 'INSERT') "
-            "FROM pg_roles WHERE rolname = %s AND to_regclass('ledger_event') IS NOT NULL",
+            "SELECT current_user, to_regclass('ledger_event') IS NOT NULL, "
+            "       (SELECT pg_has_role(current_user, oid, 'SET') "
+            "               AND has_table_privilege(oid, 'ledger_event', 'INSERT') "
+            "        FROM pg_roles WHERE rolname = %s AND to_regclass('ledger_event') IS NOT NULL)",
             (WRITER_ROLE,),
         ).fetchone()
-    if row is None or not row[0]:
-        log.warning("the service connects as the database user itself: role %s is not granted", WRITER_ROLE)
-        return SESSION_OPTIONS
-    return f"{SESSION_OPTIONS} -c role={WRITER_ROLE}"
+    assert row is not None
+    user, migrated, may_write = row
+    if may_write:
+        return f"{SESSION_OPTIONS} -c role={WRITER_ROLE}"
+    if migrated:  # (before the first migration there is nothing to guard yet)
+        log.warning(
+            "the service acts as the database user %s itself, which owns the log and could switch its "
+            "guard off: role %s is missing or %s may not take it (GRANT %s TO %s; see README)",
+            user,
+            WRITER_ROLE,
+            user,
+            WRITER_ROLE,
+            user,
+        )
+    return SESSION_OPTIONS
 
 
 def create_sync_engine(url: str) -> Engine:
