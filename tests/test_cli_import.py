@@ -140,8 +140,8 @@ async def test_an_interrupted_import_is_failed_and_never_resumed_by_a_server(
     async with sessionmaker() as session:
         (record,) = await repository.unfinished_uploads(session) or [None]
         assert record is None, "nothing is left for a server to resume"
-        rows = await session.execute(text("SELECT status, problem FROM upload"))
-        assert [(r.status, r.problem["code"]) for r in rows] == [("failed", "cancelled")]
+        rows = await session.execute(text("SELECT status, problem, rows_accepted FROM upload"))
+        assert [(r.status, r.problem["code"], r.rows_accepted) for r in rows] == [("failed", "cancelled", 0)]
         assert await ledger_repository.resolve_known_at(session) == head
     assert list((tmp_path / "uploads").glob("*")) == []
     runner_ = UploadRunner(sessionmaker, clock=utc_now, workers=1)
@@ -193,8 +193,10 @@ async def test_an_import_whose_command_died_is_failed_by_the_next_server_not_com
     assert await server.resume_unfinished() == 0
     await server.wait_idle()
     async with sessionmaker() as session:
-        rows = (await session.execute(text("SELECT status, problem FROM upload"))).all()
-        assert [(r.status, r.problem["code"]) for r in rows] == [("failed", "interrupted")]
+        rows = (await session.execute(text("SELECT status, problem, rows_accepted FROM upload"))).all()
+        assert [(r.status, r.problem["code"], r.rows_accepted) for r in rows] == [
+            ("failed", "interrupted", 0)
+        ]
         assert await ledger_repository.resolve_known_at(session) == head
     assert list((tmp_path / "uploads").glob("*")) == []
     await server.stop()

@@ -107,6 +107,7 @@ async def _abandon(
                 status="failed",
                 finished_at=clock(),
                 stored_path=None,
+                rows_accepted=0,  # as for any upload that wrote nothing
                 problem={"code": "cancelled", "message": "the import was interrupted; nothing was written"},
             )
             await session.commit()

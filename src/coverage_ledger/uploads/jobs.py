@@ -79,6 +79,7 @@ class UploadRunner:
                         status="failed",
                         finished_at=self._clock(),
                         stored_path=None,
+                        rows_accepted=0,
                         problem={
                             "code": "interrupted",
                             "message": "the import command stopped before it finished; nothing was "
