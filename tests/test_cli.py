@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -168,6 +169,20 @@ def test_verify_of_a_database_holding_no_ledger_says_so_rather_than_a_break(
             assert "holds no ledger" in result.output and "Traceback" not in result.output
     finally:
         drop_database(server_url, name)
+
+
+def test_a_reading_command_creates_no_cluster_where_there_is_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a probe: `verify` or `keys list` with a mistyped LEDGER_DATA_DIR made a new 46 MB
+    cluster there, then said it held no ledger."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("LEDGER_DATA_DIR", str(tmp_path / "typo"))
+    for command in (["verify"], ["rebuild", "--check"], ["keys", "list"], ["keys", "revoke", "x"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, (command, result.output)
+        assert "holds no ledger (no cluster there)" in " ".join(result.output.split())  # (wrapped)
+    assert not (tmp_path / "typo").exists()
 
 
 def test_keys_create_names_a_key_itself_and_refuses_a_blank_organisation(cli_env: str) -> None:

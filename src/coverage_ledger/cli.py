@@ -66,9 +66,22 @@ def _configure_logging() -> None:
     )
 
 
-def _run(work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = True) -> T:
-    """Run `work` in one transaction on the configured database (migrated first)."""
-    url, _cluster = database_url(get_settings())
+def _run(work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = True, reads: bool = False) -> T:
+    """Run `work` in one transaction on the configured database (migrated first). `reads`: a
+    command that only reads or changes what is there, which does not create an embedded cluster
+    where there is none (a mistyped LEDGER_DATA_DIR is said, not filled with a new ledger)."""
+    settings = get_settings()
+    if (
+        reads
+        and not settings.database_url
+        and not (settings.ledger_data_dir.expanduser() / "PG_VERSION").exists()
+    ):
+        console.print(
+            f"[red]error:[/red] LEDGER_DATA_DIR {settings.ledger_data_dir} holds no ledger (no cluster "
+            "there): check LEDGER_DATA_DIR or DATABASE_URL, or run `coverage-ledger db upgrade` first"
+        )
+        raise typer.Exit(2)
+    url, _cluster = database_url(settings)
     if migrate:
         upgrade_database(url)
 
@@ -210,7 +223,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """List keys (never their secrets); into a pipe, as tab-separated lines without a header."""
-    records = _run(keys_service.list_keys)
+    records = _run(keys_service.list_keys, reads=True)
     rows = [
         (
             r.name,
@@ -240,7 +253,7 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(name: Annotated[str, typer.Argument(help="Name of the key to revoke.")]) -> None:
     """Revoke a key: requests with it get 401 from now on."""
-    _run(lambda s: keys_service.revoke_key(s, name=name))
+    _run(lambda s: keys_service.revoke_key(s, name=name), reads=True)
     typer.echo(f"revoked {name}")
 
 
@@ -261,7 +274,7 @@ def verify(
         raise typer.BadParameter("a head hash is 64 hex digits", param_hint="--from-hash")
     if from_hash is not None:
         from_hash = from_hash.lower()
-    report = _run(lambda session: verify_ledger(session, from_hash=from_hash), migrate=False)
+    report = _run(lambda session: verify_ledger(session, from_hash=from_hash), migrate=False, reads=True)
     if report.ok:
         typer.echo(f"ok: {report.txs_checked} txs checked; head tx {report.head_tx_seq} {report.head_hash}")
         if report.from_hash_tx_seq is not None:
@@ -291,7 +304,7 @@ def rebuild(
     if not check:
         typer.echo("give --check: the projections are kept by every append, so there is nothing to rebuild")
         raise typer.Exit(2)
-    differences = _run(rebuild_check, migrate=False)
+    differences = _run(rebuild_check, migrate=False, reads=True)
     if not differences:
         typer.echo("ok: the projections equal a rebuild from the log")
         return
