@@ -85,7 +85,21 @@ class EmbeddedCluster:
             conn.execute("SELECT pg_reload_conf()")
             running = conn.execute("SHOW shared_buffers").fetchone()
         if running is None or running[0] != BULK_SETTINGS["shared_buffers"]:
-            self._restart()  # shared_buffers is read only at start
+            # shared_buffers is read only at start. The restart drops every connection, so it is
+            # done only while no other process uses the cluster, under the wheel's inter-process
+            # lock, which a process attaching to the cluster takes too (it then waits for the
+            # restart to end, instead of having its first connection cut by it)
+            with _server_module().postgres_server.PostgresServer._lock:
+                others = [pid for pid in _listed_handles(self.data_dir) if pid != os.getpid()]
+                if others:
+                    log.info(
+                        "embedded PostgreSQL keeps shared_buffers %s until its next start: %d other "
+                        "process(es) use it",
+                        running[0] if running else "?",
+                        len(others),
+                    )
+                else:
+                    self._restart()
 
     def _restart(self) -> None:
         # shared_buffers needs a restart; `pg_ctl restart` keeps the socket options the wheel
@@ -112,8 +126,11 @@ class EmbeddedCluster:
         with psycopg.connect(self.admin_url(), autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
             if not exists:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-                log.info("created database %s", name)
+                try:
+                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                    log.info("created database %s", name)
+                except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+                    pass  # another process starting at the same moment created it first
         return self.admin_url(name).replace("postgresql://", "postgresql+psycopg://", 1)
 
     def stop(self) -> bool:
@@ -171,6 +188,15 @@ def _wait_until_ready(data_dir: Path) -> None:
 
 HANDLES_FILE = ".handle_pids.json"
 """Where the wheel lists the processes using a cluster; the last one to leave stops it."""
+
+
+def _listed_handles(data_dir: Path) -> list[int]:
+    """The processes the wheel lists as using the cluster (call under its lock)."""
+    try:
+        listed = json.loads((data_dir / HANDLES_FILE).read_text())
+    except (OSError, ValueError):
+        return []
+    return [pid for pid in listed if isinstance(pid, int)] if isinstance(listed, list) else []
 
 
 def _forget_dead_handles(data_dir: Path) -> None:

@@ -24,6 +24,7 @@ from coverage_ledger.reference.genesis import ensure_reference_data
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
+MIGRATION_LOCK_KEY = 0x6D696772617465  # "migrate": held by the transaction that runs the migrations
 
 
 def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
@@ -43,6 +44,9 @@ def migrate_schema(url: str, revision: str = "head") -> None:
     engine = create_sync_engine(url)
     try:
         with engine.begin() as connection:
+            # two processes started at once (`serve` and `keys create`) migrate one after the
+            # other: the second then finds the schema at head
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             command.upgrade(alembic_config(connection=connection), revision)
     finally:
         engine.dispose()
@@ -65,6 +69,8 @@ async def _write_genesis(url: str) -> list[int]:
     engine = create_engine_for(url, pool_size=1)
     try:
         async with session_factory(engine)() as session, session.begin():
+            # as the migrations: a second process started at the same moment finds genesis written
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             written = await ensure_reference_data(session)
         async with session_factory(engine)() as session, session.begin():
             # a ledger written before the coverage projection existed gets it now, replayed tx by tx
