@@ -210,6 +210,28 @@ async def test_a_reactivation_is_not_withdrawn_from_under_its_payments(
     assert (await coverage_of(client, keys, person, "2025-08-20"))["status"] == "lapsed"
 
 
+@pytest.mark.parametrize("ids", [("zz-feb", "aa-apr"), ("aa-feb", "zz-apr")])
+async def test_payments_of_one_day_are_judged_in_the_order_of_their_months(
+    client: AsyncClient, keys: Keys, ids: tuple[str, str]
+) -> None:
+    """Found by a review: payments paid the same day were judged again in event-id order, so an
+    enrolment correction was refused or not depending on the ids (April judged before February
+    read as months left unpaid before it)."""
+    person = nik()
+    feb, apr = (f"{i}-{person}" for i in ids)
+    await post(
+        client,
+        keys,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-02-01"),
+        paid(person, event_id=feb, months=("2025-02", "2025-03"), amount=2 * 16_800, paid_on="2025-02-05"),
+        paid(person, event_id=apr, months=("2025-04", "2025-06"), amount=3 * 16_800, paid_on="2025-02-05"),
+    )
+    january = enrolled_bpu(person, event_id=f"bpu-jan-{person}", valid_from="2025-01-01")
+    moved = await post(client, keys, corrected(f"fix-{person}", [f"bpu-{person}"], replacement=january))
+    assert moved.status_code == 200, moved.text
+
+
 async def test_a_month_is_paid_once(client: AsyncClient, keys: Keys) -> None:
     person = nik()
     ok = await post(

@@ -55,9 +55,11 @@ async def resolve(session: raw.Db, *, valid_at: date, known_at: KnownAt) -> AsOf
     return AsOf(valid_at=valid_at, known_at=instant, tx_seq=tx_seq)
 
 
-PENDING_WAIT_SECONDS = 10.0
+PENDING_WAIT_SECONDS = 3.0
 """How long a read of a moment just past waits for a tx being committed (a large upload's) before
-it answers 503: a tx is stamped under the append lock and visible only at its COMMIT."""
+it answers 503: a tx is stamped under the append lock and visible only at its COMMIT. Short,
+because the waiting read holds a pooled connection: a single append commits in milliseconds,
+and a large upload is better asked again later than waited for by a full pool."""
 _PENDING_POLL_SECONDS = 0.02
 
 
@@ -72,7 +74,7 @@ async def _settled_within(
     if not point.past_head:
         return point.tx_seq, point.recorded_at
     deadline = time.monotonic() + PENDING_WAIT_SECONDS
-    while await repository.tx_being_committed(session):
+    while await repository.tx_being_committed(session, within=bound):
         if time.monotonic() >= deadline:
             raise StillCommitting(
                 f"a tx that may have been recorded by {format_instant(bound)} is still being "

@@ -344,7 +344,8 @@ def _refuse_payments_no_longer_accepted(
 
 
 def _refusals(events: _InForce, nik: str, grace_months: int) -> dict[str, PaymentRefusal | None]:
-    """Each in-force payment of a person with the refusal it would get after those paid before it."""
+    """Each in-force payment of a person with the refusal it would get after those paid before it
+    (on an earlier day, or the same day for earlier months)."""
     enrolments = _memberships(events, nik)
     reactivations = [
         person_events.reactivation(e, payload)
@@ -357,7 +358,9 @@ def _refusals(events: _InForce, nik: str, grace_months: int) -> dict[str, Paymen
             for e, (kind, payload, _) in events.items()
             if kind == "contribution.paid" and payload.get("nik") == nik
         ),
-        key=lambda p: (p.paid_on, p.event_id),
+        # in the order they would have been accepted: by day paid, then by the months they pay
+        # (a payment for April is judged after one for February paid the same day)
+        key=lambda p: (p.paid_on, p.first, p.last, p.event_id),
     )
     return {
         payment.event_id: refuse_payment(

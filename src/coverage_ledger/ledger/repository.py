@@ -299,15 +299,19 @@ async def settled_point(
     return SettledPoint(int(row.tx_seq or 0), row.recorded_at, bool(row.past_head))
 
 
-async def tx_being_committed(session: raw.Db) -> bool:
-    """Whether a writer holds the append lock: the tx it commits was, or will be, stamped with a
-    recorded_at under it, and is not visible before its COMMIT, when the lock goes."""
+async def tx_being_committed(session: raw.Db, *, within: datetime) -> bool:
+    """Whether a writer holds the append lock in a transaction begun by `within`: the tx it
+    commits was, or will be, stamped under the lock, not before its transaction began (a
+    backfill aside, which runs on a ledger holding only genesis), and is not visible before its
+    COMMIT, when the lock goes. (A transaction whose start this user may not see counts.)"""
     value = await raw.scalar(
         session,
-        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
-        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-        "AND classid = %(high)s::oid AND objid = %(low)s::oid AND objsubid = 1)",
-        {"high": APPEND_LOCK_KEY >> 32, "low": APPEND_LOCK_KEY & 0xFFFFFFFF},
+        "SELECT EXISTS (SELECT 1 FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND l.classid = %(high)s::oid AND l.objid = %(low)s::oid AND l.objsubid = 1 "
+        "AND (a.xact_start IS NULL OR a.xact_start <= %(within)s))",
+        {"high": APPEND_LOCK_KEY >> 32, "low": APPEND_LOCK_KEY & 0xFFFFFFFF, "within": within},
     )
     return bool(value)
 

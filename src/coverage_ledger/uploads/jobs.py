@@ -7,7 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,6 +21,9 @@ LEFTOVER_AFTER_SECONDS = 3_600
 """An upload file no unfinished upload names, untouched this long, was left by a process that
 stopped (while receiving it, or before deleting it) and is removed at start. Younger ones may be
 another process's upload arriving (several `serve` processes or an import may share the folder)."""
+IMPORT_STARTING = timedelta(minutes=1)
+"""An import's upload still queued this soon after it was submitted may be one whose command is
+between recording it and holding it (a moment): it is left alone, not failed as interrupted."""
 STORED_FILE_SUFFIXES = (".upload", IMPORT_FILE_SUFFIX)
 UPLOAD_FILE_SUFFIXES = (*STORED_FILE_SUFFIXES, ".csv-from-xlsx")
 
@@ -71,6 +74,9 @@ class UploadRunner:
             resumed: list[uuid.UUID] = []
             for record in unfinished:
                 if record.stored_path and record.stored_path.endswith(IMPORT_FILE_SUFFIX):
+                    if record.status == "queued" and self._clock() - record.submitted_at < IMPORT_STARTING:
+                        # an import committed its record and is about to hold it: not ours to judge
+                        continue
                     # an import whose command died (killed, its machine stopped): the operator
                     # who ran it is gone, and it is not committed behind their back
                     await repository.update_upload(
