@@ -1,6 +1,7 @@
 """`coverage-ledger import`: a local roster file with the same checks and error file as the API."""
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,26 @@ def test_import_refuses_a_bad_option_with_status_2(cli_env: Path) -> None:
     assert not (cli_env / "uploads").exists()
 
 
+def _importing(
+    sessionmaker: Any, roster: Path, staging: Path, on_progress: Callable[[Any], Any]
+) -> asyncio.Task[tuple[Any, bool]]:
+    """`coverage-ledger import` of an officer roster, as a task to interrupt."""
+    options = UploadOptions(
+        "officer_roster", "KPU-16.71", dry_run=False, policy="all_or_nothing", mode="append"
+    )
+    return asyncio.create_task(
+        import_file(
+            sessionmaker,
+            path=roster,
+            options=options,
+            principal=SYSTEM,
+            clock=utc_now,
+            staging_dir=staging,
+            on_progress=on_progress,
+        )
+    )
+
+
 async def test_an_interrupted_import_is_failed_and_never_resumed_by_a_server(
     fresh_database: str, tmp_path: Path
 ) -> None:
@@ -120,19 +141,7 @@ async def test_an_interrupted_import_is_failed_and_never_resumed_by_a_server(
         if record.status in {"validating", "committing"}:
             started.set()
 
-    importing = asyncio.create_task(
-        import_file(
-            sessionmaker,
-            path=roster,
-            options=UploadOptions(
-                "officer_roster", "KPU-16.71", dry_run=False, policy="all_or_nothing", mode="append"
-            ),
-            principal=SYSTEM,
-            clock=utc_now,
-            staging_dir=tmp_path / "uploads",
-            on_progress=progress,
-        )
-    )
+    importing = _importing(sessionmaker, roster, tmp_path / "uploads", progress)
     await asyncio.wait_for(started.wait(), timeout=60)
     importing.cancel()  # what Ctrl-C does to `coverage-ledger import`
     with pytest.raises(asyncio.CancelledError):
@@ -167,18 +176,11 @@ async def test_an_import_whose_command_died_is_failed_by_the_next_server_not_com
         """A killed process runs none of its cleanup."""
 
     monkeypatch.setattr(importing, "_abandon", killed)
-    job = asyncio.create_task(
-        import_file(
-            sessionmaker,
-            path=roster,
-            options=UploadOptions(
-                "officer_roster", "KPU-16.71", dry_run=False, policy="all_or_nothing", mode="append"
-            ),
-            principal=SYSTEM,
-            clock=utc_now,
-            staging_dir=tmp_path / "uploads",
-            on_progress=lambda record: record.status in {"validating", "committing"} and started.set(),
-        )
+    job = _importing(
+        sessionmaker,
+        roster,
+        tmp_path / "uploads",
+        lambda record: record.status in {"validating", "committing"} and started.set(),
     )
     await asyncio.wait_for(started.wait(), timeout=60)
     job.cancel()
