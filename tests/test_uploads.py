@@ -31,7 +31,12 @@ async def test_the_log_says_what_an_upload_and_a_key_did(
 ) -> None:
     """Found by a probe: the server's log had no line when an upload started or while it ran,
     and none when a key was created or revoked."""
-    with caplog.at_level(logging.INFO):
+    # (the import command quiets coverage_ledger.uploads in its own process: set here as a server has it)
+    with (
+        caplog.at_level(logging.INFO),
+        caplog.at_level(logging.INFO, logger="coverage_ledger.uploads"),
+        caplog.at_level(logging.INFO, logger="coverage_ledger.auth"),
+    ):
         status = await uploader.run(roster_csv([officer_row()]))
         await committed_key(fresh_database, name="logged", role=Role.AUDITOR)
     upload = status["upload_id"]
