@@ -1,6 +1,7 @@
 """The command line: keys, verify and rebuild --check against a real database."""
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -183,6 +184,23 @@ def test_a_reading_command_creates_no_cluster_where_there_is_none(
         assert result.exit_code == 2, (command, result.output)
         assert "holds no ledger (no cluster there)" in " ".join(result.output.split())  # (wrapped)
     assert not (tmp_path / "typo").exists()
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_before_starting_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a probe: `serve` on a port in use started the database, logged "ready", then
+    failed on uvicorn's bind error."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("LEDGER_DATA_DIR", str(tmp_path / "data"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["serve", "--port", str(port)])
+    assert result.exit_code == 2, result.output
+    assert f"cannot serve on 127.0.0.1:{port}" in " ".join(result.output.split())
+    assert not (tmp_path / "data").exists()
 
 
 def test_keys_create_names_a_key_itself_and_refuses_a_blank_organisation(cli_env: str) -> None:

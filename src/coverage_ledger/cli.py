@@ -6,6 +6,7 @@ import logging
 import re
 import secrets
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,6 +130,20 @@ class _GracefulServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+def _check_bindable(host: str, port: int) -> None:
+    """Exit 2 in one line when the address cannot be bound (a port in use, an unknown interface),
+    before the database is started and "ready" is logged for a server that would not listen."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as exc:
+        console.print(f"[red]error:[/red] cannot serve on {host}:{port}: {exc.strerror or exc}")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def serve(
     host: Annotated[
@@ -147,6 +162,8 @@ def serve(
     logging.logProcesses = False
     logging.logMultiprocessing = False
     settings = get_settings()
+    bind_host, bind_port = host or settings.ledger_host, port or settings.ledger_port
+    _check_bindable(bind_host, bind_port)
     url, cluster = database_url(settings)
     written = upgrade_database(url)
     if written:
@@ -154,8 +171,8 @@ def serve(
     application = create_app(database_url=url, pool_size=settings.ledger_pool_size)
     config = uvicorn.Config(
         application,
-        host=host or settings.ledger_host,
-        port=port or settings.ledger_port,
+        host=bind_host,
+        port=bind_port,
         access_log=False,  # the app writes its own, with durations (http/access_log.py)
     )
     try:
