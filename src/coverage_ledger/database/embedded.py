@@ -90,7 +90,8 @@ class EmbeddedCluster:
             # lock, which a process attaching to the cluster takes too (it then waits for the
             # restart to end, instead of having its first connection cut by it)
             with _server_module().postgres_server.PostgresServer._lock:
-                others = [pid for pid in _listed_handles(self.data_dir) if pid != os.getpid()]
+                listed = _listed_handles(self.data_dir) or []
+                others = [pid for pid in listed if isinstance(pid, int) and pid != os.getpid()]
                 if others:
                     log.info(
                         "embedded PostgreSQL keeps shared_buffers %s until its next start: %d other "
@@ -190,28 +191,27 @@ HANDLES_FILE = ".handle_pids.json"
 """Where the wheel lists the processes using a cluster; the last one to leave stops it."""
 
 
-def _listed_handles(data_dir: Path) -> list[int]:
-    """The processes the wheel lists as using the cluster (call under its lock)."""
+def _listed_handles(data_dir: Path) -> list[Any] | None:
+    """The wheel's list of the processes using the cluster, as stored (None: none readable); call
+    under its lock."""
     try:
         listed = json.loads((data_dir / HANDLES_FILE).read_text())
     except (OSError, ValueError):
-        return []
-    return [pid for pid in listed if isinstance(pid, int)] if isinstance(listed, list) else []
+        return None
+    return listed if isinstance(listed, list) else None
 
 
 def _forget_dead_handles(data_dir: Path) -> None:
     # a process killed with SIGKILL never leaves the wheel's list, and a cluster with a dead
     # process listed would never be stopped again, by anyone
-    handles = data_dir / HANDLES_FILE
     # under the wheel's own inter-process lock, which guards its every read and write of the list
     with _server_module().postgres_server.PostgresServer._lock:
-        try:
-            listed = json.loads(handles.read_text())
-        except (OSError, ValueError):
+        listed = _listed_handles(data_dir)
+        if listed is None:
             return
         alive = [pid for pid in listed if isinstance(pid, int) and _alive(pid)]
         if alive != listed:
-            handles.write_text(json.dumps(alive))
+            (data_dir / HANDLES_FILE).write_text(json.dumps(alive))
             log.info(
                 "forgot %d process(es) that used the embedded cluster and died", len(listed) - len(alive)
             )
