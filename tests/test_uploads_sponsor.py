@@ -17,7 +17,7 @@ from coverage_ledger.ledger import unnumbered
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.schemas import AppendRequest
 from coverage_ledger.ledger.service import append_events
-from coverage_ledger.uploads import sponsor_job
+from coverage_ledger.uploads import sponsor_chunks, sponsor_job
 from tests.rosters import SPONSOR_HEADER, Uploader, roster_csv, sponsor_csv, sponsor_row
 from tests.support import Keys, coverage_of, enrolled_bpu, nik, registered
 
@@ -476,7 +476,7 @@ def _appending_while_written(
     """Make the sponsor job's n-th `write_chunk` call append `batches[n]` over the API (an admin
     key), before the chunk is written (or after); each must answer 200 within 20 s, so an append
     that had to wait for a lock the roster holds fails the test. The calls made, as a list."""
-    real_write_chunk = sponsor_job.write_chunk
+    real_write_chunk = sponsor_chunks.write_chunk
     calls: list[int] = []
 
     async def append(call: int) -> None:
@@ -498,7 +498,7 @@ def _appending_while_written(
             await append(len(calls))
         return result
 
-    monkeypatch.setattr(sponsor_job, "write_chunk", write_chunk_and_append)
+    monkeypatch.setattr(sponsor_chunks, "write_chunk", write_chunk_and_append)
     return calls
 
 

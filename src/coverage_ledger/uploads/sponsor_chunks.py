@@ -1,0 +1,329 @@
+"""A sponsor roster's chunks: rows checked on their own, then appended through the ledger's own
+append path (into the writing pass's unnumbered tx, or a tx of their own), refused rows taken out
+and the rest tried again. The job that drives the passes is `sponsor_job`."""
+
+import re
+from collections.abc import Container, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.domain.access import Principal, Role
+from coverage_ledger.errors import ErrorItem, LedgerError
+from coverage_ledger.ledger import projections
+from coverage_ledger.ledger.schemas import AppendableEvent
+from coverage_ledger.ledger.service import append_events
+from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number_tx, write_chunk
+from coverage_ledger.uploads.cells import row_values
+from coverage_ledger.uploads.formats import FileRejected
+from coverage_ledger.uploads.job import ROWS_SHOWN
+from coverage_ledger.uploads.sponsor_rows import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    SponsorRow,
+    check_sponsor_row,
+    sponsor_events,
+)
+
+_EVENTS = TypeAdapter(list[AppendableEvent])
+_FIELD = re.compile(r"^events\[(\d+)\](?:\.(\w+))?")
+
+
+@dataclass
+class SponsorTally:
+    """What a sponsor roster has come to so far."""
+
+    rows_total: int = 0
+    rejected: set[int] = field(default_factory=set)
+    """Row numbers with an error: skipped by the writing pass."""
+    accepted: int = 0
+    registered: int = 0
+    enrolled: int = 0
+    amount_total: int = 0
+    txs: list[int] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)
+    """NIKs (as numbers: a million of them fit in tens of megabytes) of earlier chunks."""
+    unnumbered: UnnumberedTx | None = None
+    """The writing pass's tx while its chunks are written without the lock; None once it is
+    numbered (or from the start, when the pass runs under the lock)."""
+    locked_since: float | None = None
+    """When the writing pass took the append lock (monotonic seconds)."""
+    chunks_unlooked: int = 0
+    """Chunks written unnumbered since the last look at whether the ledger moved under them."""
+    month_first: ErrorItem | None = None
+    """The first date only month/day/year reads: the file's other slash dates are then in doubt."""
+    deferred: int = 0
+    """Rows of the checking pass whose NIK an earlier chunk holds: their events depend on that
+    chunk's, which the checking pass does not write, so they are checked when written."""
+    differing: int = 0
+    """Accepted rows of workers already members whose region, programs, income or sector differ
+    from the membership in force (the payment is recorded against that membership)."""
+    differing_first: list[int] = field(default_factory=list)
+    """The first ROWS_SHOWN of those row numbers."""
+
+
+@dataclass
+class Chunk:
+    """Rows of the file checked on their own: the good ones, the errors, how many were read."""
+
+    rows: list[SponsorRow] = field(default_factory=list)
+    errors: list[ErrorItem] = field(default_factory=list)
+    seen: int = 0
+    exhausted: bool = False
+
+
+def read_chunk(
+    rows: Iterator[tuple[int, list[str]]],
+    positions: dict[str, int],
+    *,
+    limit: int,
+    districts: Container[str],
+    regions: Container[str],
+    key_region_prefix: str | None,
+    skip: Container[int],
+    today: date,
+) -> Chunk:
+    """Check up to `limit` rows on their own (run in a worker thread); rows in `skip` are passed."""
+    chunk = Chunk()
+    while len(chunk.rows) + len(chunk.errors) < limit:
+        item = next(rows, None)
+        if item is None:
+            chunk.exhausted = True
+            break
+        row, cells = item
+        chunk.seen += 1
+        if row in skip:
+            continue
+        values = row_values(row, cells, positions)
+        if isinstance(values, ErrorItem):
+            chunk.errors.append(values)
+            continue
+        checked = check_sponsor_row(
+            row,
+            values,
+            districts=districts,
+            regions=regions,
+            key_region_prefix=key_region_prefix,
+            today=today,
+        )
+        if isinstance(checked, list):
+            chunk.errors.extend(checked)
+        else:
+            chunk.rows.append(checked)
+    return chunk
+
+
+def _events_of(
+    rows: Sequence[SponsorRow],
+    *,
+    registered: set[str],
+    enrolled: set[str],
+    sponsor: str,
+    prefix: str,
+    day: date,
+) -> tuple[list[dict[str, Any]], list[SponsorRow]]:
+    events: list[dict[str, Any]] = []
+    owners: list[SponsorRow] = []
+    registered, enrolled = set(registered), set(enrolled)
+    for item in rows:
+        batch = sponsor_events(
+            item,
+            sponsor=sponsor,
+            event_prefix=prefix,
+            register=item.nik not in registered,
+            enrol=item.nik not in enrolled,
+            recording_day=day,
+        )
+        registered.add(item.nik)
+        enrolled.add(item.nik)
+        events.extend(batch)
+        owners.extend([item] * len(batch))
+    return events, owners
+
+
+def _column_of(field: str) -> str | None:
+    """The roster column behind an event field (the payer's budget is the `budget` column)."""
+    if field == "payer":
+        return "budget"
+    return field if field in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) else None
+
+
+def _row_errors(items: Sequence[ErrorItem], owners: Sequence[SponsorRow]) -> list[ErrorItem]:
+    mapped = []
+    for item in items:
+        found = _FIELD.match(item.field or "")
+        if found is None:
+            continue
+        owner = owners[int(found.group(1))]
+        column = _column_of(found.group(2) or "")
+        mapped.append(ErrorItem(item.code, item.message, row=owner.row, column=column))
+    return mapped
+
+
+async def append_sponsor_chunk(
+    session: AsyncSession,
+    *,
+    record: Any,
+    rows: list[SponsorRow],
+    tally: SponsorTally,
+    recording_day: date,
+    now: datetime,
+    write: bool,
+) -> list[ErrorItem]:
+    """Append one chunk's rows (`write=False`: check only, no lock, nothing written): into the
+    tally's unnumbered tx, or else as a tx of its own. Refused rows are taken out and the rest
+    tried again. The row errors found."""
+    principal = sponsor_principal(record)
+    # the ledger as this transaction sees it, earlier chunks of the writing pass included
+    known = await projections.in_force_events_of(
+        session, niks={item.nik for item in rows}, types=["person.registered", "informal.enrolled"]
+    )
+    registered = {e.payload["nik"] for e in known if e.type == "person.registered"}
+    memberships = [e.payload for e in known if e.type == "informal.enrolled"]
+    enrolled = {p["nik"] for p in memberships}
+    # a worker whose only memberships lie outside the key's region can be neither enrolled
+    # again nor paid for here: said so, without where
+    elsewhere = enrolled - {p["nik"] for p in memberships if principal.sees(p["region_code"])}
+    found = [
+        ErrorItem(
+            "membership_outside_region",
+            "the worker has a BPU membership outside your region: the regional office that holds "
+            "it must end it before the worker can be enrolled and paid for here",
+            row=item.row,
+            column="nik",
+        )
+        for item in rows
+        if item.nik in elsewhere
+    ]
+    if found and write:  # a membership that appeared since the checking pass
+        raise LateRefusal(found)
+    rows = [item for item in rows if item.nik not in elsewhere]
+    while rows:
+        events, owners = _events_of(
+            rows,
+            registered=registered,
+            enrolled=enrolled,
+            sponsor=record.committee,
+            prefix=record.upload_id.hex,
+            day=recording_day,
+        )
+        try:
+            parsed = _EVENTS.validate_python(events)
+        except ValidationError as exc:
+            refused = [
+                ErrorItem(str(e["type"]), str(e["msg"]), row=owners[int(e["loc"][0])].row)
+                for e in exc.errors()
+                if e["loc"] and isinstance(e["loc"][0], int)
+            ]
+            if write:
+                # a row checked only when written (its worker appeared in an earlier chunk): the
+                # writing pass decides on it like on a refusal by the ledger
+                raise LateRefusal(refused) from exc
+        else:
+            try:
+                result = None
+                if write and tally.unnumbered is not None:
+                    try:
+                        result = await write_chunk(
+                            session, tx=tally.unnumbered, principal=principal, events=parsed, now=now
+                        )
+                    except NotEnterOnly:  # (nothing of the chunk written) it goes as a tx of its own
+                        await number_written(session, record=record, tally=tally)
+                if result is None:
+                    result = await append_events(
+                        session,
+                        principal=principal,
+                        events=parsed,
+                        source=f"upload:{record.upload_id}",
+                        now=now,
+                        validate_only=not write,
+                    )
+            except LedgerError as exc:
+                refused = _row_errors(exc.errors, owners)
+                if not refused:
+                    raise FileRejected(exc.slug, exc.detail) from exc
+                if write:
+                    # the chunk may have written events before it was refused, and only the whole
+                    # writing pass can be undone: a savepoint per chunk would give each its own
+                    # subtransaction, and past 64 of them PostgreSQL slows every other session
+                    raise LateRefusal(refused) from exc
+            else:
+                tally.accepted += len(rows)
+                _count_differing(rows, memberships, tally)
+                tally.amount_total += sum(item.amount for item in rows)
+                tally.registered += sum(1 for e in events if e["type"] == "person.registered")
+                tally.enrolled += sum(1 for e in events if e["type"] == "informal.enrolled")
+                if write and tally.unnumbered is None:
+                    tally.txs.append(result.tx_seq)
+                return found
+        found.extend(refused)
+        bad = {e.row for e in refused}
+        rows = [item for item in rows if item.row not in bad]
+    return found
+
+
+def _count_differing(
+    rows: Sequence[SponsorRow], memberships: Sequence[dict[str, Any]], tally: SponsorTally
+) -> None:
+    """Tally the accepted rows whose worker's membership in force says otherwise than the row."""
+    latest: dict[str, dict[str, Any]] = {}
+    for payload in sorted(memberships, key=lambda p: p["valid_from"]):
+        latest[payload["nik"]] = payload
+    for item in rows:
+        membership = latest.get(item.nik)
+        if membership is None:
+            continue
+        if (
+            membership["region_code"] != item.region_code
+            or set(membership["programs"]) != set(item.programs)
+            or int(membership["declared_income"]) != item.declared_income
+            or membership.get("sector", "other") != item.sector
+        ):
+            tally.differing += 1
+            if len(tally.differing_first) < ROWS_SHOWN:
+                tally.differing_first.append(item.row)
+
+
+def sponsor_principal(record: Any) -> Principal:
+    """The sponsor key an upload was made with, as the append path checks it."""
+    return Principal(
+        key_name=record.key_name,
+        role=Role.SPONSOR,
+        region_prefix=record.key_region_prefix,
+        organisation=record.committee,
+        is_system=record.key_name == "system",
+    )
+
+
+async def number_written(session: AsyncSession, *, record: Any, tally: SponsorTally) -> None:
+    """Number the writing pass's unnumbered tx, if it holds anything; from then on the pass
+    appends a chunk per tx under the lock. `ChangedMeanwhile` if the ledger moved under it."""
+    tx, tally.unnumbered = tally.unnumbered, None
+    if tx is None or not tx.written:
+        return
+    outcome = await number_tx(
+        session, tx=tx, actor=sponsor_principal(record).actor, source=f"upload:{record.upload_id}"
+    )
+    tally.locked_since = tx.locked_at
+    if outcome.status != "ok":
+        raise ChangedMeanwhile()
+    assert outcome.tx_seq is not None
+    tally.txs.append(outcome.tx_seq)
+
+
+class ChangedMeanwhile(Exception):
+    """Something the writing pass's chunks were checked against changed before they were
+    numbered: the pass is undone and written again (under the lock after `UNLOCKED_PASSES`)."""
+
+
+class LateRefusal(Exception):
+    """Rows the writing pass refused (their worker appeared in an earlier chunk, or the ledger
+    changed since the checking pass): the pass is undone and, if the policy allows, run again
+    without them."""
+
+    def __init__(self, errors: list[ErrorItem]) -> None:
+        super().__init__(f"{len(errors)} row(s) refused while writing")
+        self.errors = errors
