@@ -10,15 +10,13 @@ import socket
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import psycopg
 import typer
 import uvicorn
 from rich.console import Console
-from rich.progress import Progress, ProgressColumn, Task, TextColumn
 from rich.table import Table
-from rich.text import Text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,20 +24,19 @@ from coverage_ledger import __version__
 from coverage_ledger.app import create_app
 from coverage_ledger.auth import service as keys_service
 from coverage_ledger.canonical import GIVEN_HASH_TEXT
+from coverage_ledger.cli_import import import_with_progress, print_outcome
 from coverage_ledger.database.embedded import EmbeddedClusterError
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.database.location import database_url
 from coverage_ledger.database.migrate import upgrade_database
-from coverage_ledger.demo.history import VALID_AT
+from coverage_ledger.demo.guide import print_guide
 from coverage_ledger.demo.loader import load_demo
-from coverage_ledger.domain.access import SYSTEM, Role
+from coverage_ledger.domain.access import Role
 from coverage_ledger.errors import LedgerError
-from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.logs import install_nik_masking
 from coverage_ledger.settings import SettingsError, get_settings
-from coverage_ledger.uploads.importing import estimated_rows, import_file, write_error_file
 from coverage_ledger.uploads.service import UploadOptions, check_choices
 
 app = typer.Typer(
@@ -331,33 +328,6 @@ def rebuild(
     raise typer.Exit(1)
 
 
-class _RowsPerSecond(ProgressColumn):
-    """Rows checked per second, as the upload record reports them."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.fields.get("rows_per_second")
-        return Text(f"{speed:,.0f} rows/s" if speed else "… rows/s")
-
-
-class _ImportProgress:
-    """A rich progress bar fed with the upload record as it changes."""
-
-    def __init__(self, progress: Progress, total: int | None) -> None:
-        self.progress = progress
-        self.task = progress.add_task("queued", total=total)
-
-    def __call__(self, record: Any) -> None:
-        if record is None:
-            return
-        elapsed = (datetime.now(UTC) - record.started_at).total_seconds() if record.started_at else 0
-        self.progress.update(
-            self.task,
-            completed=record.rows_done,
-            description=record.status,
-            rows_per_second=record.rows_done / elapsed if elapsed > 0 else None,
-        )
-
-
 @app.command("import")
 def import_roster(
     file: Annotated[
@@ -397,71 +367,26 @@ def import_roster(
     url, _cluster = database_url(settings)
     upgrade_database(url)
 
-    async def main() -> tuple[Any, bool, int]:
-        # `kill` (SIGTERM) stops the import as Ctrl-C does: the upload is marked failed, nothing
-        # is written, and no server resumes it later
-        task = asyncio.current_task()
-        assert task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        engine = create_engine_for(url, pool_size=3)
-        sessionmaker = session_factory(engine)
-        try:
-            principal = SYSTEM
-            if key is not None:
-                async with sessionmaker() as session:
-                    principal = await keys_service.principal_named(session, name=key, now=utc_now())
-            columns = (
-                *Progress.get_default_columns(),
-                TextColumn("{task.completed:,.0f} rows"),
-                _RowsPerSecond(),
-            )
-            with Progress(*columns, console=console) as bar:
-                record, earlier = await import_file(
-                    sessionmaker,
-                    path=file,
-                    options=options,
-                    principal=principal,
-                    clock=utc_now,
-                    staging_dir=settings.ledger_upload_dir,
-                    on_progress=_ImportProgress(bar, estimated_rows(file)),
-                )
-            written = 0
-            if record.rows_rejected or record.problem:
-                target = errors or file.with_name(file.name + ".errors.csv")
-                try:
-                    written = await write_error_file(sessionmaker, upload_id=record.upload_id, target=target)
-                except OSError as exc:  # the upload stands whatever happens to this copy of its errors
-                    console.print(
-                        f"[yellow]warning:[/yellow] could not write the row errors to {target} "
-                        f"({exc.strerror or exc}); GET /v1/uploads/{record.upload_id}/errors has them"
-                    )
-                else:
-                    console.print(f"{written} error(s) written to {target}")
-            return record, earlier, written
-        finally:
-            await engine.dispose()
-
     try:
-        record, earlier, _ = asyncio.run(main())
+        record, earlier = asyncio.run(
+            import_with_progress(
+                url=url,
+                file=file,
+                options=options,
+                key=key,
+                errors=errors,
+                staging_dir=settings.ledger_upload_dir,
+                console=console,
+            )
+        )
     except LedgerError as exc:
         console.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(2) from exc
     except (KeyboardInterrupt, asyncio.CancelledError):
         console.print("[yellow]interrupted:[/yellow] nothing was written; the upload is marked failed")
         raise typer.Exit(130) from None
-    if earlier:
-        console.print(f"this file was already committed as upload {record.upload_id} (tx {record.tx_seq})")
-    table = Table(title=f"upload {record.upload_id}")
-    for name in ("status", "rows_total", "rows_accepted", "rows_rejected", "rows_duplicate", "tx_seq"):
-        table.add_row(name, str(getattr(record, name)))
-    for name, value in (record.outcome or {}).items():
-        table.add_row(name, str(value))
-    if record.problem:
-        table.add_row("problem", f"{record.problem['code']}: {record.problem['message']}")
-    console.print(table)
-    rehearsed_failure = record.rows_rejected and (record.outcome or {}).get("would_commit") is False
-    if record.status != "succeeded" or rehearsed_failure:
-        raise typer.Exit(1)  # a dry run whose upload would fail on its rows fails like it
+    if print_outcome(console, record, earlier=earlier):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -483,33 +408,7 @@ def demo(
     _configure_logging()
     logging.getLogger("coverage_ledger.ledger.service").setLevel(logging.WARNING)
     loaded = _run(lambda session: load_demo(session, scale=scale))
-    history = loaded.history
-    port = port or get_settings().ledger_port
-    office = loaded.keys["regional_office"]
-    base = f"http://localhost:{port}/v1"
-    console.print(
-        f"demo loaded: {loaded.txs} txs, {loaded.events:,} events, head tx {loaded.head_tx_seq}; "
-        f"{history.covered:,} of {history.potential:,} potential informal workers covered on "
-        f"{VALID_AT.isoformat()} ({100 * history.covered / history.potential:.2f}%, as the article states)"
-    )
-    for role, secret in loaded.keys.items():
-        typer.echo(f"key {role}: {secret}")
-    typer.echo(f"valid_at: {VALID_AT.isoformat()}")
-    typer.echo("try:")
-    auth = f'-H "Authorization: Bearer {office}"'
-    typer.echo(
-        f"  curl -s {auth} '{base}/regions/16/coverage?valid_at={VALID_AT.isoformat()}&segment=informal'"
-    )
-    typer.echo(
-        f"  curl -s {auth} '{base}/regions/16/coverage?valid_at={VALID_AT.isoformat()}&known_at=2024-12-16'"
-        "   # before the late payments were recorded"
-    )
-    typer.echo(f"  curl -s {auth} '{base}/persons/{history.sample_late_payer}/history'")
-    typer.echo(f"  curl -s {auth} '{base}/regions/16/coverage/series?from=2024-01&to=2024-12'")
-    typer.echo(f"  curl -s {auth} '{base}/payouts?region=16&group_by=benefit'   # the 44 Pemilu 2024 claims")
-    typer.echo(
-        f"  curl -s {auth} '{base}/claims/BPJSTK-2024-036'   # a JKK death with a scholarship entitlement"
-    )
+    print_guide(loaded, port=port or get_settings().ledger_port, console=console)
 
 
 @app.command()
