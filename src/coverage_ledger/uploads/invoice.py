@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.domain.officer import months_touched
 from coverage_ledger.domain.rule_table import RuleTable
 from coverage_ledger.ledger.person_events import officer_term
-from coverage_ledger.uploads import repository, staging
+from coverage_ledger.uploads import repository, staged_writes
 from coverage_ledger.uploads.replacement import RosterCorrections
 
 InvoiceLine = tuple[str, int, int, int, str]
@@ -46,7 +46,7 @@ async def roster_invoice(
 ) -> list[InvoiceLine]:
     """The invoice lines of the staged roster's accepted rows and the corrections it writes."""
     lines: dict[str, _Line] = {}
-    for region, cover_from, officers, months in await staging.accepted_cover_starts(
+    for region, cover_from, officers, months in await staged_writes.accepted_cover_starts(
         session, recording_day=recording_day
     ):
         lines.setdefault(region, _Line()).add(rules, cover_from, officers, months)

@@ -22,7 +22,7 @@ from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.ledger import projections
 from coverage_ledger.ledger import repository as ledger_repository
-from coverage_ledger.uploads import repository, staging
+from coverage_ledger.uploads import repository, staged_writes, staging
 from coverage_ledger.uploads.cells import first_month_first, refuse_month_first
 from coverage_ledger.uploads.formats import FileRejected, Table
 from coverage_ledger.uploads.invoice import roster_invoice
@@ -258,8 +258,8 @@ class OfficerRosterJob(Job):
         mark = time.monotonic()
         # coverage spans: set-based for officers whose only cover is this roster's row, the
         # general recomputation for everyone else the tx touched
-        others = await staging.niks_needing_span_refresh(work)
-        due = await staging.open_roster_spans(
+        others = await staged_writes.niks_needing_span_refresh(work)
+        due = await staged_writes.open_roster_spans(
             work, tx_seq=outcome.tx_seq, recording_day=jakarta_date(outcome.recorded_at), refreshed=others
         )
         await refresh_spans(
@@ -319,12 +319,12 @@ class OfficerRosterJob(Job):
     async def _warnings(self, recording_day: date, *, anyone_known: bool) -> dict[str, Any]:
         """The accepted rows a clerk should look at again, though they are no errors: registered too
         late for any cover, or naming a registered person otherwise than the registration does."""
-        count, rows = await staging.rows_without_cover(
+        count, rows = await staged_writes.rows_without_cover(
             self.work, recording_day=recording_day, limit=ROWS_SHOWN
         )
         # every row registered its person afresh (`anyone_known` false): nobody to differ from
         differing, differing_rows = (
-            await staging.rows_differing_from_registration(
+            await staged_writes.rows_differing_from_registration(
                 self.work, key_region_prefix=self.record.key_region_prefix, limit=ROWS_SHOWN
             )
             if anyone_known
@@ -347,7 +347,7 @@ class OfficerRosterJob(Job):
         )
 
     async def _write(self, tx_id: uuid.UUID, corrections: RosterCorrections) -> tuple[int, int]:
-        written = await staging.write_roster_events(self.work, tx_id=tx_id)
+        written = await staged_writes.write_roster_events(self.work, tx_id=tx_id)
         if corrections.events:
             await ledger_repository.write_events(
                 self.work, tx_id=tx_id, rows=corrections.events, positions=corrections.positions
