@@ -156,6 +156,11 @@ async def test_a_death_claim_is_refiled_as_the_other_benefit_in_one_batch(
         corrected("not-on-duty", ["R-1-filed"], reason="died before duty"),
         filed("R-2", person, incident="2024-02-14"),
     )
+    # the JKM claim stands with the JKM lump sum; the withdrawn JKK death claim is no claim now
+    refiled = await claim(client, keys.office, "R-2")
+    assert (refiled["benefit"], refiled["payable_amount"]) == ("JKM", 42_000_000), refiled
+    withdrawn = await client.get("/v1/claims/R-1", headers=Keys.header(keys.office))
+    assert withdrawn.status_code == 404, withdrawn.text
 
 
 async def test_a_claim_with_nothing_payable_is_never_overdue(client: AsyncClient, keys: Keys) -> None:

@@ -205,7 +205,12 @@ async def test_other_program_does_not_overlap(client: AsyncClient, keys: Keys) -
         keys,
         registered(person),
         enrolled(
-            person, event_id="jkk-only", programs=["JKK"], valid_from="2024-01-25", valid_to="2024-02-24"
+            person,
+            event_id="jkk-only",
+            programs=["JKK"],
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            registered_on="2024-01-20",
         ),
         enrolled(
             person,
@@ -214,8 +219,13 @@ async def test_other_program_does_not_overlap(client: AsyncClient, keys: Keys) -
             programs=["JKM"],
             valid_from="2024-01-25",
             valid_to="2024-02-24",
+            registered_on="2024-01-20",
         ),
     )
+    # one enrolment per program: both stand, and the day is covered for both programs
+    covered = await coverage_of(client, keys, person, "2024-02-01")
+    assert (covered["status"], covered["programs"]) == ("covered", ["JKK", "JKM"]), covered
+    assert sorted(covered["evidence"]) == ["jkk-only", "jkm-only"], covered
 
 
 async def test_restoring_an_overlapping_term_is_refused(client: AsyncClient, keys: Keys) -> None:
