@@ -103,7 +103,7 @@ def print_outcome(console: Console, record: Any, *, earlier: bool) -> bool:
     upload would fail on its rows fails like it)."""
     if earlier:
         console.print(f"this file was already committed as upload {record.upload_id} (tx {record.tx_seq})")
-    table = Table(title=f"upload {record.upload_id}")
+    table = Table(title=f"upload {record.upload_id}", show_header=False)
     for name in ("status", "rows_total", "rows_accepted", "rows_rejected", "rows_duplicate", "tx_seq"):
         table.add_row(name, str(getattr(record, name)))
     for name, value in (record.outcome or {}).items():
