@@ -293,6 +293,24 @@ def test_a_payment_may_not_leave_more_unpaid_months_than_the_grace_before_it() -
     assert _refusal(paid("apr-aug", "2025-04", "2025-08", date(2025, 6, 15)), payments) is None
 
 
+def test_the_first_month_past_the_grace_waits_for_the_months_before_it() -> None:
+    """Paid through March, grace three months: April to June may stay unpaid before a paid June
+    at most; July, the month the membership would lapse in, is refused with three months unpaid,
+    and the refusal says why in the rule's own terms."""
+    payments = [paid("q1", "2025-01", "2025-03", date(2025, 1, 5))]
+    assert _refusal(paid("jun", "2025-06", "2025-06", date(2025, 6, 15)), payments) is None
+    refusal = refuse_payment(
+        payment=paid("jul", "2025-07", "2025-07", date(2025, 6, 15)),
+        enrolments=[ENROLMENT],
+        payments=payments,
+        reactivations=(),
+        grace_months=GRACE_MONTHS,
+    )
+    assert refusal is not None and refusal.code == "months_unpaid_before"
+    assert refusal.message.startswith("2025-04…2025-06 are unpaid: pay them first (2025-07 lies past")
+    assert f"the {GRACE_MONTHS} months of grace after 2025-03" in refusal.message
+
+
 def test_a_new_membership_after_a_lapse_pays_its_first_month_even_when_it_starts_mid_month() -> None:
     old = InformalEnrolment(
         "bpu-old", ("JKK", "JKM"), 1_000_000, "16.71.01", date(2024, 1, 1), date(2024, 1, 1), "other", None

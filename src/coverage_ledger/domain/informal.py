@@ -283,8 +283,9 @@ def refuse_payment(
     if payment.first > anchor.plus(grace_months):
         return PaymentRefusal(
             "months_unpaid_before",
-            f"{anchor.plus(1)}…{payment.first.plus(-1)} are unpaid: pay them first (at most "
-            f"{grace_months} months may stay unpaid before a paid one)",
+            f"{anchor.plus(1)}…{payment.first.plus(-1)} are unpaid: pay them first ({payment.first} "
+            f"lies past the {grace_months} months of grace after {anchor}, the last month paid before "
+            "it: a month is paid only while the membership has not lapsed in it)",
         )
     return None
 
