@@ -477,3 +477,101 @@ async def test_another_regions_member_is_paid_for_as_if_unknown(client: AsyncCli
         (409, "no_membership"),
         (409, "no_membership"),
     ], answers
+
+
+async def test_a_new_membership_never_takes_the_months_another_one_paid(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """A member paid for all of 2025: a second enrolment from June would govern from June with
+    nothing paid (the paid months stayed with the first) and read in arrears. It is refused,
+    nothing written; the change is a correction of the membership. After a lapse a new one may
+    start."""
+    member = nik()
+    await _ok(
+        client,
+        keys.office,
+        registered(member),
+        enrolled_bpu(member, event_id=f"bpu-{member}", valid_from="2025-01-01"),
+        paid(
+            member,
+            event_id=f"pay-{member}",
+            months=("2025-01", "2025-12"),
+            amount=12 * 16_800,
+            paid_on="2025-01-02",
+        ),
+    )
+    head = await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))
+    again = await post(client, keys, enrolled_bpu(member, event_id=f"bpu2-{member}", valid_from="2025-06-01"))
+    assert again.status_code == 409, again.text
+    error = again.json()["errors"][0]
+    assert (error["code"], error["field"]) == ("membership_in_force", "events[0].valid_from")
+    assert f"bpu-{member}" in error["message"] and "covered, not lapsed" in error["message"]
+    assert (await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))).json() == head.json()
+    assert (await coverage_of(client, keys, member, "2025-07-15"))["status"] == "covered"
+
+    lapsed = nik()  # paid January to March: in arrears to June, lapsed from July
+    await _ok(
+        client,
+        keys.office,
+        registered(lapsed),
+        enrolled_bpu(lapsed, event_id=f"bpu-{lapsed}", valid_from="2025-01-01"),
+        paid(
+            lapsed,
+            event_id=f"pay-{lapsed}",
+            months=("2025-01", "2025-03"),
+            amount=3 * 16_800,
+            paid_on="2025-01-02",
+        ),
+    )
+    in_grace = await post(
+        client, keys, enrolled_bpu(lapsed, event_id=f"early-{lapsed}", valid_from="2025-05-01")
+    )
+    assert in_grace.status_code == 409, in_grace.text
+    assert "in_arrears, not lapsed" in in_grace.json()["errors"][0]["message"]
+    await _ok(client, keys.office, enrolled_bpu(lapsed, event_id=f"bpu2-{lapsed}", valid_from="2025-09-01"))
+    assert (await coverage_of(client, keys, lapsed, "2025-09-15"))["status"] == "in_arrears"
+
+
+async def test_no_key_enrols_a_member_of_another_region_away(client: AsyncClient, keys: Keys) -> None:
+    """A Jawa Barat member, paid for 2025: a South Sumatra sponsor's or office's enrolment is
+    refused without the membership's details, and the Jawa Barat office keeps the member."""
+    member = nik()
+    await _ok(
+        client,
+        keys.other_office,
+        registered(member, region="32.01.01"),
+        enrolled_bpu(member, event_id=f"bpu-{member}", valid_from="2025-01-01") | {"region_code": "32.01.01"},
+        paid(
+            member,
+            event_id=f"pay-{member}",
+            months=("2025-01", "2025-12"),
+            amount=12 * 16_800,
+            paid_on="2025-01-02",
+        ),
+    )
+    own = {"kind": "organisation", "name": "Pemprov Sumsel", "budget": "APBD"}
+    for secret, payer in ((keys.sponsor, own), (keys.office, SELF)):
+        taken = await client.post(
+            "/v1/events",
+            json={
+                "events": [
+                    enrolled_bpu(member, event_id=f"away-{member}", valid_from="2025-06-01", payer=payer)
+                ]
+            },
+            headers=Keys.header(secret),
+        )
+        assert taken.status_code == 409, taken.text
+        error = taken.json()["errors"][0]
+        assert (error["code"], error["field"]) == ("membership_outside_region", "events[0].nik")
+        assert "32" not in error["message"] and f"bpu-{member}" not in taken.text
+    kept = await client.get(
+        f"/v1/persons/{member}/coverage",
+        params={"valid_at": "2025-07-15"},
+        headers=Keys.header(keys.other_office),
+    )
+    assert kept.status_code == 200 and kept.json()["status"] == "covered", kept.text
+
+
+async def _ok(client: AsyncClient, secret: str, *events: dict[str, Any]) -> None:
+    response = await client.post("/v1/events", json={"events": list(events)}, headers=Keys.header(secret))
+    assert response.status_code == 200, response.text

@@ -83,7 +83,12 @@ def check_informal(
         if isinstance(event, InformalEnrolled):
             payload = dict(item.row.payload)
             payload.setdefault("registered_on", recording_day.isoformat())
-            member.enrolments.append(person_events.informal_enrolment(item.row.event_id, payload, None))
+            joining = person_events.informal_enrolment(item.row.event_id, payload, None)
+            refused = _membership_in_the_way(principal, item, joining, member, rules)
+            if refused is not None:
+                conflicts.append(refused)
+                continue
+            member.enrolments.append(joining)
             continue
         enrolment = governing_enrolment(member.enrolments, recording_day)
         if enrolment is not None and not principal.sees(enrolment.region_code):
@@ -117,6 +122,45 @@ def check_informal(
         )
     if invalid:
         raise InvalidInput(f"{len(invalid)} payment(s) with a wrong amount; nothing was written", invalid)
+
+
+def _membership_in_the_way(
+    principal: Principal,
+    item: PreparedEvent,
+    enrolment: InformalEnrolment,
+    member: _Member,
+    rules: RuleTable,
+) -> ErrorItem | None:
+    """Why a new membership cannot start: the worker's membership in force has not lapsed by the
+    day it would cover from. It would take the months that one paid for (a new membership is paid
+    from nothing), so a change of membership is a correction of it, and a new one starts only
+    after a lapse. Another region's membership is named without its details."""
+    day = enrolment.covers_from
+    status = informal_status(
+        enrolments=member.enrolments,
+        payments=member.payments,
+        reactivations=member.reactivations,
+        valid_at=day,
+        grace_months=rules.grace_months,
+    )
+    if status is None or status.status is CoverageStatus.LAPSED:
+        return None
+    current = status.enrolment
+    assert current is not None
+    if not principal.sees(current.region_code):
+        return ErrorItem(
+            "membership_outside_region",
+            "the worker has a BPU membership outside your region: the regional office that holds "
+            "it must end it before the worker can be enrolled here",
+            field=f"{item.path}.nik",
+        )
+    return ErrorItem(
+        "membership_in_force",
+        f"on {day} the worker's BPU membership {current.event_id} (from {current.covers_from}) is "
+        f"{status.status.value}, not lapsed: change it by correcting it (event.corrected with its "
+        "replacement), or enrol again once it has lapsed",
+        field=f"{item.path}.valid_from",
+    )
 
 
 def _as_for_a_stranger(
