@@ -79,6 +79,36 @@ async def test_options_may_come_as_query_parameters_and_unknown_ones_are_refused
     assert list((tmp_path / "uploads").glob("*")) == []
 
 
+async def test_a_misspelt_form_field_is_refused_not_ignored(uploader: Uploader, tmp_path: Path) -> None:
+    """`dryrun=true` unread would have written the file as a real upload."""
+    head = await uploader.head()
+    rows = roster_csv([officer_row(nik())])
+    refused = await _post_raw(uploader, _multipart(("dryrun", None, b"true"), ("file", "r.csv", rows)))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0] == {
+        "code": "unknown_parameter",
+        "message": "'dryrun' is not an upload option",
+        "field": "dryrun",
+    }
+    assert await uploader.head() == head
+    assert list((tmp_path / "uploads").glob("*")) == []
+
+
+async def test_a_sponsor_roster_cannot_be_sent_to_replace(uploader: Uploader) -> None:
+    """replace_roster is a committee roster's mode; a sponsor roster's would have been ignored."""
+    head = await uploader.head()
+    response = await uploader.post(
+        sponsor_csv([sponsor_row(nik())]),
+        kind="sponsor_roster",
+        mode="replace_roster",
+        key=uploader.keys.sponsor,
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["errors"][0]
+    assert (error["code"], error["field"]) == ("invalid_choice", "mode")
+    assert await uploader.head() == head
+
+
 async def test_a_bad_flag_leaves_no_file_behind(uploader: Uploader, tmp_path: Path) -> None:
     response = await uploader.post(roster_csv([officer_row(nik())]), dry_run="maybe")
     assert response.status_code == 422

@@ -69,15 +69,16 @@ OPTION_NAMES = ("kind", "committee", "dry_run", "policy", "mode")
 
 
 def _options_given(form_fields: dict[str, str], query: list[tuple[str, str]]) -> dict[str, str]:
-    """The options from the form and the query; an unknown query parameter, or one that disagrees
-    with the form, is a 422: a `?dry_run=true` that went unread would write the file."""
-    given = {name: value for name, value in form_fields.items() if name in OPTION_NAMES}
-    for name, value in query:
+    """The options from the form and the query; an unknown form field or query parameter, or one
+    that disagrees with the form, is a 422: a `dryrun=true` that went unread would write the file."""
+    for name, _ in (*form_fields.items(), *query):
         if name not in OPTION_NAMES:
             raise InvalidInput(
-                f"unknown parameter {name!r}; an upload takes {', '.join(OPTION_NAMES)}",
+                f"unknown parameter {name!r}; an upload takes the file and {', '.join(OPTION_NAMES)}",
                 [ErrorItem("unknown_parameter", f"{name!r} is not an upload option", field=name)],
             )
+    given = dict(form_fields)
+    for name, value in query:
         if name in given and _normalised(given, name) != _normalised({name: value}, name):
             raise InvalidInput(
                 f"{name} is given twice with different values",
@@ -116,8 +117,8 @@ def _flag(fields: dict[str, str], name: str) -> bool:
         "`replace_roster` treats the file as the committee's complete roster for the roles and districts "
         "it lists and the period its terms span; the outcome names the officers it retracts "
         "(one rejected row then fails the upload: it could be an officer still serving). "
-        "The options may also be sent as query parameters of the same names; any other query "
-        "parameter, or one that disagrees with the form, is a 422. "
+        "The options may also be sent as query parameters of the same names; any other form field "
+        "or query parameter, or one that disagrees with the form, is a 422. "
         "The same file with the same options, once committed, answers 200 with the original upload."
     ),
     openapi_extra=_FORM_SCHEMA,

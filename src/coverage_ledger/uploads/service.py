@@ -70,10 +70,17 @@ def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
 
 
 def check_choices(options: UploadOptions) -> None:
-    """422 for a kind, policy or mode the service does not know."""
+    """422 for a kind, policy or mode the service does not know, or a mode the kind has not."""
     _choice(options.kind, KINDS, "kind")
     _choice(options.policy, POLICIES, "policy")
     _choice(options.mode, MODES, "mode")
+    if options.kind == "sponsor_roster" and options.mode != "append":
+        # a sponsor roster pays months: there is no complete roster of payments to replace
+        raise InvalidInput(
+            f"mode={options.mode} is for committee rosters (kind=officer_roster); a sponsor roster "
+            "only appends (mode=append)",
+            [ErrorItem("invalid_choice", "a sponsor roster takes mode=append", field="mode")],
+        )
 
 
 def _committee_for(principal: Principal, options: UploadOptions) -> str:
