@@ -83,7 +83,14 @@ async def _snapshot(session: AsyncSession, tx: int) -> dict[str, Any]:
     """Reviews (the oracle) and projections (the fast path) at one tx."""
     reviews = await review_claims(session, CLAIMS, tx_seq=tx, today=TODAY)
     projected = await repository.records_as_of(
-        session, tx_seq=tx, region_prefix=None, statuses=None, due_before=None, after="", limit=100
+        session,
+        tx_seq=tx,
+        region_prefix=None,
+        statuses=None,
+        day=TODAY,
+        overdue_candidates=False,
+        after="",
+        limit=100,
     )
     groups, total = await repository.payout_groups(
         session, tx_seq=tx, region_prefix=None, paid_from=None, paid_to=None, group_by="month"

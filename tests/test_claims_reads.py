@@ -394,3 +394,59 @@ async def test_a_persons_history_shows_a_regional_key_only_the_claims_placed_in_
     assert (
         await client.get(f"/v1/claims/{claim_id}", headers=Keys.header(keys.other_office))
     ).status_code == 200
+
+
+async def _listed(client: AsyncClient, keys: Keys, **params: str) -> dict[str, Any]:
+    response = await client.get("/v1/claims", params=params, headers=Keys.header(keys.office))
+    assert response.status_code == 200, response.text
+    return {c["claim_id"]: c for c in response.json()["items"]}
+
+
+async def test_a_claim_paid_late_was_overdue_on_the_days_before_its_payment(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Complete 20 Feb 2024, due 23 Feb, paid only on 5 Mar: on 28 Feb it was overdue, and the
+    list and the report as of that day say so, as the claim read does, however it was paid later."""
+    person = await kpps_2024(client, keys)
+    await append(
+        client,
+        keys.office,
+        filed("P-late", person, incident="2024-02-14", filed_on="2024-02-20"),
+        approved("P-late", "2024-02-21"),
+        paid("P-late", 42_000_000, "2024-03-05"),
+    )
+    read = await claim(client, keys.office, "P-late", valid_at="2024-02-28")
+    assert ("overdue" in read["flags"], read["due_date"], read["days_late"]) == (True, "2024-02-23", 5)
+    listed = await _listed(client, keys, overdue="true", valid_at="2024-02-28")
+    assert listed["P-late"]["due_date"] == "2024-02-23"
+    assert "P-late" not in await _listed(client, keys, overdue="true", valid_at="2024-03-05")
+    assert "P-late" not in await _listed(client, keys, overdue="true", valid_at="2024-02-23")
+    report = await client.get(
+        "/v1/reports/overdue-claims",
+        params={"region": "16", "valid_at": "2024-02-28", "format": "json"},
+        headers=Keys.header(keys.office),
+    )
+    body = report.json()
+    rows = [dict(zip(body["columns"], r, strict=True)) for r in body["rows"]]
+    late = next(r for r in rows if r["claim_id"] == "P-late")
+    assert (late["due_date"], late["days_late"], late["penalty_amount"]) == ("2024-02-23", 5, 2_100_000)
+
+
+async def test_the_list_gives_the_due_date_the_claim_read_gives(client: AsyncClient, keys: Keys) -> None:
+    """Two claims due 23 Feb and paid on 22 Feb, their payments taken back on 1 Mar; one paid
+    again on 4 Mar. The one still owed is due from the reversal, the one paid again from its
+    service time, in the list as in the read."""
+    for claim_id, repaid in (("D-open", False), ("D-repaid", True)):
+        person = await kpps_2024(client, keys)
+        await append(client, keys.office, *paid_in_full(claim_id, person, payment_id=f"{claim_id}-p1"))
+        await append(
+            client,
+            keys.office,
+            reversed_(claim_id, "wrong account", payment_event_id=f"{claim_id}-p1", reversed_on="2024-03-01"),
+        )
+        if repaid:
+            await append(client, keys.office, paid(claim_id, 42_000_000, "2024-03-04"))
+    listed = await _listed(client, keys)
+    for claim_id, due in (("D-open", "2024-03-01"), ("D-repaid", "2024-02-23")):
+        read = await claim(client, keys.office, claim_id)
+        assert (read["due_date"], listed[claim_id]["due_date"]) == (due, due), claim_id

@@ -192,35 +192,43 @@ def _record_tuple(r: RecordRow) -> tuple[Any, ...]:
 OPEN_STATUSES = tuple(status.value for status in STILL_OPEN)
 
 
+OVERDUE_CANDIDATES = (
+    "r.due_on < {day} AND (r.status = ANY({open}) OR r.settled_on > {day} OR r.reversed_on IS NOT NULL)"
+)
+"""SQL: the claim could be overdue on the day (as known at the tx): due before it, and not paid
+in full for good by then (still open, paid in full only after the day, or reopened by a reversal).
+The claim read decides (`claims.review`): the stretches its money stood unpaid are not in the row."""
+
+
 async def records_as_of(
     session: AsyncSession,
     *,
     tx_seq: int,
     region_prefix: str | None,
     statuses: Sequence[str] | None,
-    due_before: date | None,
+    day: date,
+    overdue_candidates: bool,
     after: str,
     limit: int,
 ) -> list[RecordRow]:
-    """Claims as known at a tx, in claim_id order after `after`; `due_before`: only claims still
-    open whose due date (for a claim whose payments were all reversed, the reversal's day if
-    later) passed before that day (overdue)."""
+    """Claims as known at a tx, in claim_id order after `after`; `overdue_candidates`: only those
+    that could be overdue on `day` (`OVERDUE_CANDIDATES`)."""
+    candidates = OVERDUE_CANDIDATES.format(day="%(day)s::date", open="%(open)s")
     rows = await raw.execute(
         session,
         f"SELECT {_RECORD_COLUMNS} FROM claim_record r "
         "WHERE r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s) "
         f"AND {_WITHIN} AND r.claim_id > %(after)s "
         "AND (%(statuses)s::text[] IS NULL OR r.status = ANY(%(statuses)s::text[])) "
-        "AND (%(due_before)s::date IS NULL "
-        "     OR ((r.status = ANY(%(open)s) OR r.reversed_on <= %(due_before)s::date) "
-        "         AND greatest(r.due_on, r.reversed_on) < %(due_before)s::date)) "
+        f"AND (NOT %(candidates)s OR ({candidates})) "
         "ORDER BY r.claim_id LIMIT %(limit)s",
         {
             "tx": tx_seq,
             "region": region_prefix,
             "after": after,
             "statuses": list(statuses) if statuses else None,
-            "due_before": due_before,
+            "day": day,
+            "candidates": overdue_candidates,
             "open": list(OPEN_STATUSES),
             "limit": limit,
         },

@@ -372,7 +372,9 @@ def _review(
         now,
         anchor,
         anchor_due_on,
-        late.due_on if late is not None else None,
+        # a stretch a reversal reopened is due from its own day while it lasts; paid again, the
+        # claim is due when the service time said (the lateness still counts every stretch)
+        (late.due_on if late.unpaid else anchor_due_on) if late is not None else None,
         settled,
         late,
         flags,

@@ -109,9 +109,9 @@ class ClaimOut(BaseModel):
     )
     due_date: date | None = Field(
         description="Last day of the service time, in working days after `complete_on` that skip the "
-        "public holidays known at `known_at` (after a reversal that reopened the claim: the later of it "
-        "and the reversal's day). Like the lists, whether it is owed follows the claim as its own events "
-        "fixed it: an undecided claim is owed if it was payable as known when filed."
+        "public holidays known at `known_at` (while a reversal keeps the claim reopened on valid_at: "
+        "the later of it and the reversal's day). Like the lists, whether it is owed follows the claim "
+        "as its own events fixed it: an undecided claim is owed if it was payable as known when filed."
     )
     settled_on: date | None = Field(description="Day the approved amount was fully paid.")
     late: bool

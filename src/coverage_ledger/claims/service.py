@@ -2,7 +2,7 @@
 region (the overdue ones among them), and payouts summed by benefit, region or month."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,6 +59,27 @@ async def _scope(session: AsyncSession, principal: Principal, region: str | None
     return region or principal.region_prefix
 
 
+OVERDUE_BATCH = 200
+"""Candidate claims reviewed per round when listing the overdue ones."""
+
+
+async def overdue_reviews(
+    session: AsyncSession, claim_ids: Sequence[str], *, as_of: AsOf
+) -> dict[str, ClaimReview]:
+    """The claim reads of those of `claim_ids` (candidates, `repository.OVERDUE_CANDIDATES`) that
+    are overdue on `as_of.valid_at`: the lists and reports say what the claim read says."""
+    reviews = await review_claims(session, claim_ids, tx_seq=as_of.tx_seq, today=as_of.valid_at)
+    return {claim_id: review for claim_id, review in reviews.items() if "overdue" in review.flags}
+
+
+def due_date_on(row: RecordRow, day: date) -> date | None:
+    """The due date the claim read gives on `day` for a claim no reversal reopened, or one a
+    reversal keeps reopened: the service time's last day, or the reversal's day if later."""
+    if row.due_on is not None and row.reversed_on is not None and row.reversed_on <= day:
+        return max(row.due_on, row.reversed_on)
+    return row.due_on
+
+
 async def list_claims(
     session: AsyncSession,
     *,
@@ -70,21 +91,37 @@ async def list_claims(
     cursor: str | None,
     limit: int,
 ) -> ClaimPage:
-    """Claims of a region as known at `as_of`, in claim_id order.
+    """Claims of a region as known at `as_of`, in claim_id order, with their due date on
+    `as_of.valid_at`.
 
-    `overdue`: only those still unpaid after their due date, as of `as_of.valid_at`."""
+    `overdue`: only those still unpaid after their due date on `as_of.valid_at`, as the claim read
+    has it (a claim paid after that day was overdue on it)."""
     _may_read(principal)
-    rows = await repository.records_as_of(
-        session,
-        tx_seq=as_of.tx_seq,
-        region_prefix=await _scope(session, principal, region, as_of),
-        statuses=statuses,
-        due_before=as_of.valid_at if overdue else None,
-        after=cursor or "",
-        limit=limit + 1,
-    )
-    more = len(rows) > limit
-    items = rows[:limit]
+    scope = await _scope(session, principal, region, as_of)
+    found: list[RecordRow] = []
+    after = cursor or ""
+    while len(found) <= limit:
+        batch = OVERDUE_BATCH if overdue else limit + 1 - len(found)
+        rows = await repository.records_as_of(
+            session,
+            tx_seq=as_of.tx_seq,
+            region_prefix=scope,
+            statuses=statuses,
+            day=as_of.valid_at,
+            overdue_candidates=overdue,
+            after=after,
+            limit=batch,
+        )
+        if overdue:
+            late = await overdue_reviews(session, [r.claim_id for r in rows], as_of=as_of)
+            found += [replace(r, due_on=late[r.claim_id].due_on) for r in rows if r.claim_id in late]
+        else:
+            found += [replace(r, due_on=due_date_on(r, as_of.valid_at)) for r in rows]
+        if len(rows) < batch:
+            break
+        after = rows[-1].claim_id
+    more = len(found) > limit
+    items = found[:limit]
     return ClaimPage(items, items[-1].claim_id if more else None)
 
 

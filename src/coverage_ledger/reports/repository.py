@@ -10,7 +10,7 @@ from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.claims.repository import OPEN_STATUSES
+from coverage_ledger.claims.repository import OPEN_STATUSES, OVERDUE_CANDIDATES
 from coverage_ledger.database import raw
 from coverage_ledger.reports.content import CHUNK_BYTES, FORMULA_STARTS
 
@@ -62,12 +62,12 @@ SELECT claim_id, nik, region_code, benefit, incident_date, status, payable_amoun
   FROM claim_record r
  WHERE r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s)
    AND {raw.within_region("r.region_code")}
-   AND (NOT %(overdue)s OR ((r.status IN ({_OPEN}) OR r.reversed_on <= %(day)s)
-                            AND greatest(r.due_on, r.reversed_on) < %(day)s))
+   AND (NOT %(overdue)s OR ({OVERDUE_CANDIDATES.format(day="%(day)s::date", open=f"ARRAY[{_OPEN}]")}))
  ORDER BY r.claim_id
 """
-"""Claims as known at the tx (only the overdue ones on the day with `overdue`); a claim whose
-payments were all reversed is due again from the reversal, not from its first due date."""
+"""Claims as known at the tx (with `overdue`, those that could be overdue on the day: the claim
+read decides); a claim whose payments were all reversed is due again from the reversal, not
+from its first due date."""
 
 UPLOADS = f"""
 SELECT upload_id::text, kind, committee, filename, file_sha256, mode, policy, rows_total,

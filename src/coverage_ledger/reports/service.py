@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger import __version__
-from coverage_ledger.claims.review import review_claims
+from coverage_ledger.claims.service import OVERDUE_BATCH, overdue_reviews
 from coverage_ledger.domain.access import SYSTEM, Principal, Role
 from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, NotFound
@@ -21,8 +21,6 @@ from coverage_ledger.regions.visibility import visible_region
 from coverage_ledger.reports import repository
 from coverage_ledger.reports.content import Row, csv_chunks, json_chunks, xlsx_chunks
 
-OVERDUE_BATCH = 200
-"""Overdue claims reviewed per statement round."""
 REPORT_NAMES = ("coverage-roster", "payouts", "coverage-ratios", "uploads", "overdue-claims")
 FORMATS = {
     "json": "application/json",
@@ -146,22 +144,18 @@ def rows_of(request: ReportRequest) -> RowSource:
             yield row
 
     async def overdue(session: AsyncSession) -> AsyncIterator[Row]:
-        # the claims overdue on the day are few; their lateness is the claim read's own (every
-        # stretch the money stood unpaid), so the report and GET /v1/claims/{id} agree
+        # the candidates are few; whether each is overdue, and its lateness (every stretch the
+        # money stood unpaid), is the claim read's own, so the report and GET /v1/claims/{id} agree
         rows = [
             row async for row in repository.stream(session, repository.CLAIMS, params | {"overdue": True})
         ]
         for start in range(0, len(rows), OVERDUE_BATCH):
             batch = rows[start : start + OVERDUE_BATCH]
-            reviews = await review_claims(
-                session, [row[0] for row in batch], tx_seq=as_of.tx_seq, today=as_of.valid_at
-            )
+            late = await overdue_reviews(session, [row[0] for row in batch], as_of=as_of)
             for row in batch:
-                late = reviews[row[0]].lateness if row[0] in reviews else None
-                if late is None:
-                    yield (*row[:9], 0, 0)
-                else:
-                    yield (*row[:8], late.due_on, late.days_late, late.penalty)
+                lateness = late[row[0]].lateness if row[0] in late else None
+                if lateness is not None:
+                    yield (*row[:8], lateness.due_on, lateness.days_late, lateness.penalty)
 
     async def ratios(session: AsyncSession) -> AsyncIterator[Row]:
         assert region is not None
