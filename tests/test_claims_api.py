@@ -617,3 +617,38 @@ async def test_arrears_paid_after_a_death_restore_the_cover_but_not_years_of_con
     body = await claim(client, keys.office, "C-35")
     assert body["payable_amount"] == 42_000_000  # the cover is back (facts.md, the Sidoarjo case)
     assert body["scholarship_total"] == 0, body
+
+
+async def test_a_claim_not_payable_shows_no_scholarship(client: AsyncClient, keys: Keys) -> None:
+    """Found by a probe: a member with three years paid who died in an unpaid month (in arrears)
+    was shown Rp153 million of scholarships beside a payable amount of 0. They come with the
+    benefit: once the heirs pay the month, both are there."""
+    person = nik()
+    await append(
+        client,
+        keys.office,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2022-01-01"),
+        contribution_paid(
+            person,
+            event_id=f"p36-{person}",
+            months=("2022-01", "2024-12"),
+            amount=36 * 16_800,
+            paid_on="2022-01-01",
+        ),
+        filed(
+            "C-arrears",
+            person,
+            incident="2025-01-10",
+            filed_on="2025-01-12",
+            children=[{"level": "SD"}, {"level": "SMA"}],
+        ),
+    )
+    body = await claim(client, keys.office, "C-arrears")
+    assert (body["payable_amount"], body["scholarship_total"], body["scholarships"]) == (0, 0, []), body
+    january = contribution_paid(
+        person, event_id=f"jan-{person}", months=("2025-01", "2025-01"), amount=16_800, paid_on="2025-01-20"
+    )
+    await append(client, keys.office, january)
+    body = await claim(client, keys.office, "C-arrears")
+    assert body["payable_amount"] == 42_000_000 and body["scholarship_total"] > 0, body

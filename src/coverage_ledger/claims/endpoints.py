@@ -58,6 +58,12 @@ def claim_out(review: ClaimReview, point_as_of: ReadPoint) -> ClaimOut:
     reversed_by = {r.payment_event_id: r.event_id for r in state.reversals}
     late = review.lateness
     when_decided = _judgement(review.then, filing.program)
+    # the scholarship goes with a benefit paid: none for a claim rejected, or not payable while undecided
+    scholarships = (
+        shown.assessment.scholarships
+        if decided or (state.decision is None and shown.eligibility.payable)
+        else ()
+    )
     return ClaimOut(
         claim_id=filing.claim_id,
         nik=filing.nik,
@@ -79,10 +85,10 @@ def claim_out(review: ClaimReview, point_as_of: ReadPoint) -> ClaimOut:
         if benefit is not None
         else [],
         rule=RuleOut(rule_id=benefit.rule_id, regulation=benefit.regulation) if benefit is not None else None,
-        scholarship_total=sum(s.amount for s in shown.assessment.scholarships),
+        scholarship_total=sum(s.amount for s in scholarships),
         scholarships=[
             ScholarshipOut(child=s.child, school_year=s.school_year, level=s.level, amount=s.amount)
-            for s in shown.assessment.scholarships
+            for s in scholarships
         ],
         decision=DecisionOut(
             event_id=state.decision.event_id,
