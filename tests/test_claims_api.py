@@ -652,3 +652,24 @@ async def test_a_claim_not_payable_shows_no_scholarship(client: AsyncClient, key
     await append(client, keys.office, january)
     body = await claim(client, keys.office, "C-arrears")
     assert body["payable_amount"] == 42_000_000 and body["scholarship_total"] > 0, body
+
+
+async def test_a_member_in_arrears_is_claimed_for_on_the_declared_income_without_a_wage(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: a JKK death of a BPU member in arrears (April unpaid) could be filed only
+    with a `wage`, which the benefit then ignored once the heirs paid April. The membership the
+    day belongs to gives the wage from the filing on."""
+    person = await member_paid_for_the_first_quarter(client, keys)  # declared income Rp1 million
+    await append(
+        client,
+        keys.office,
+        filed("C-arrears-jkk", person, benefit="JKK_DEATH", incident="2025-04-10", filed_on="2025-04-12"),
+    )
+    assert (await claim(client, keys.office, "C-arrears-jkk"))["payable_amount"] == 0
+    april = contribution_paid(
+        person, event_id=f"apr-{person}", months=("2025-04", "2025-04"), amount=16_800, paid_on="2025-04-20"
+    )
+    await append(client, keys.office, april)
+    body = await claim(client, keys.office, "C-arrears-jkk")
+    assert body["payable_amount"] == 48 * 1_000_000 + 10_000_000 + 12_000_000, body["breakdown"]

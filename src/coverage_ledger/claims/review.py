@@ -124,6 +124,11 @@ def _membership(sources: PersonSources, answer: CoverageAnswer, incident: date) 
     covering = [s for s in answer.sources if s.status is CoverageStatus.COVERED]
     informal = next((s for s in covering if s.kind == "informal"), None)
     only_informal = informal is not None and all(s.kind == "informal" for s in covering)
+    if not covering:
+        # nothing covers the day (a member in arrears, whose heirs may still pay the month): the
+        # membership the day belongs to gives the wage, so the claim needs no wage of its own
+        informal = next((s for s in answer.sources if s.kind == "informal"), None)
+        only_informal = informal is not None
     months_paid = months_contributed(sources.payments, by=incident)
     informal_months = None
     if only_informal and informal is not None:
