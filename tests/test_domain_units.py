@@ -37,7 +37,7 @@ DISTRICTS = {"16.71.01", "32.01.01"}
         ("3,27E+15", "nik_scientific_notation"),  # a comma as decimal separator (id-ID spreadsheets)
         ("1671014501900001.0", "nik_decimal_number"),
         ("1671014501900001,00", "nik_decimal_number"),
-        ("671014501900001", "nik_leading_zero_lost"),
+        ("671014501900001", "nik_digit_missing"),
         ("1671 0145 0190 0001", "nik_with_separators"),
         ("1.671.014.501.900.000", "nik_decimal_number"),  # an id-ID spreadsheet number: digits lost
         ("1671.0145.0190.0001", "nik_with_separators"),

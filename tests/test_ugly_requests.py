@@ -429,3 +429,23 @@ async def test_a_person_holds_at_most_a_bounded_number_of_officer_terms(
     assert accepted.status_code == 200, accepted.text
     one_more = await client.post("/v1/events", json={"events": [terms[-1]]}, headers=Keys.header(keys.admin))
     assert one_more.status_code == 422 and one_more.json()["errors"][0]["field"] == "events[0]", one_more.text
+
+
+async def test_a_spreadsheet_mangled_nik_in_a_read_is_said_as_the_uploads_say_it(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: a path or lookup NIK that a spreadsheet turned into 1.67101E+15, or that
+    lost a digit, got only the pattern `^[0-9]{16}$` back."""
+    read = await client.get("/v1/persons/1.67101E%2B15/coverage", headers=Keys.header(keys.admin))
+    assert read.status_code == 422, read.text
+    error = read.json()["errors"][0]
+    assert (error["code"], error["field"]) == ("nik_scientific_notation", "nik")
+    assert "format the column as text" in error["message"]
+    lookup = await client.post(
+        "/v1/coverage/lookup",
+        json={"niks": ["1671014501900001", "167101450190001"], "valid_at": "2024-02-01"},
+        headers=Keys.header(keys.admin),
+    )
+    assert lookup.status_code == 422, lookup.text
+    error = lookup.json()["errors"][0]
+    assert (error["code"], error["field"]) == ("nik_digit_missing", "niks[1]")

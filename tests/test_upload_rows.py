@@ -201,7 +201,7 @@ def test_an_empty_role_or_region_is_empty_not_unknown() -> None:
 def test_each_bad_cell_has_its_own_code() -> None:
     assert _codes(nik="3.27101E+15") == [("nik", "nik_scientific_notation")]
     assert _codes(nik="1671014501900001.0") == [("nik", "nik_decimal_number")]
-    assert _codes(nik="167101450190001") == [("nik", "nik_leading_zero_lost")]
+    assert _codes(nik="167101450190001") == [("nik", "nik_digit_missing")]
     assert _codes(nik="9999014501900001") == [("nik", "nik_unknown_district")]
     assert _codes(nik="1671019901900001") == [("nik", "nik_invalid_birth_date")]
     assert _codes(name="") == [("name", "missing_value")]

@@ -75,7 +75,7 @@ async def test_every_bad_row_is_reported_with_its_excel_row_and_code_and_nothing
     found = {(int(e["row"]), e["code"]) for e in errors}
     assert found == {
         (3, "nik_scientific_notation"),
-        (4, "nik_leading_zero_lost"),
+        (4, "nik_digit_missing"),
         (5, "unknown_role"),
         (6, "unknown_region"),
         (7, "term_end_before_start"),
@@ -408,7 +408,7 @@ async def test_the_readme_example_roster_fails_as_the_readme_shows(uploader: Upl
     errors = await uploader.errors(status["upload_id"])
     assert [(e["row"], e["code"]) for e in errors] == [
         ("3", "nik_scientific_notation"),
-        ("4", "nik_leading_zero_lost"),
+        ("4", "nik_digit_missing"),
         ("5", "nik_unknown_district"),
         ("6", "birth_date_mismatch_nik"),
         ("7", "unknown_role"),

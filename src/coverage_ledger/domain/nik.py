@@ -72,7 +72,7 @@ def parse_nik(raw: object, *, known_districts: Container[str], field: str | None
     if isinstance(raw, int | float):
         return ErrorItem(
             "nik_not_text",
-            "NIK arrived as a number; send it as a 16-digit text so no leading zero or digit is lost",
+            "NIK arrived as a number; send it as a 16-digit text so no digit is lost",
             field=field,
         )
     text = str(raw).strip()
@@ -94,8 +94,10 @@ def parse_nik(raw: object, *, known_districts: Container[str], field: str | None
     if not _DIGITS16.match(text):
         if text.isascii() and text.isdigit() and len(text) == 15:
             return ErrorItem(
-                "nik_leading_zero_lost",
-                "NIK has 15 digits: a spreadsheet probably dropped a leading zero",
+                "nik_digit_missing",
+                # not a lost leading zero: every NIK starts with its province code, 11 to 9x
+                "NIK has 15 digits: one is missing (no NIK starts with 0, so it is not a zero a "
+                "spreadsheet dropped); check it against the KTP",
                 field=field,
             )
         if _THOUSANDS.match(text):

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from coverage_ledger.auth.service import authenticate, required_secret
+from coverage_ledger.domain.nik import NIK_PATTERN, parse_nik
 from coverage_ledger.errors import ErrorItem, FieldProblem, InvalidInput, LedgerError, NotFound
 from coverage_ledger.http.dependencies import presented_secret
 
@@ -145,6 +146,11 @@ def _validation_items(exc: RequestValidationError) -> tuple[list[ErrorItem], boo
             kind = "unknown_event_type"
         elif kind == "missing":
             kind = "missing_field"
+        elif kind == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == NIK_PATTERN:
+            # say what a spreadsheet did to it (1.67101E+15, a digit missing), as the uploads do
+            diagnosed = parse_nik(error.get("input"), known_districts=())
+            if isinstance(diagnosed, ErrorItem):
+                kind, message = diagnosed.code, diagnosed.message
         location = tuple(error.get("loc", ()))
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, FieldProblem):  # a check across fields names the one at fault

@@ -291,7 +291,7 @@ async def person_lookup(request: Request, visitor: Visitor, nik: str | None = No
 
 def _malformed_nik(text: str) -> InvalidInput | None:
     """422 for a typed NIK that is not 16 digits, said as the API and the uploads say it (a
-    spreadsheet's 1.6E+15, a lost leading zero), not as "nothing visible"."""
+    spreadsheet's 1.6E+15, a missing digit), not as "nothing visible"."""
     if re.fullmatch(NIK_PATTERN, text):
         return None
     # the shape is judged before the district, so no district list is needed
