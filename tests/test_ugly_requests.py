@@ -449,3 +449,20 @@ async def test_a_spreadsheet_mangled_nik_in_a_read_is_said_as_the_uploads_say_it
     assert lookup.status_code == 422, lookup.text
     error = lookup.json()["errors"][0]
     assert (error["code"], error["field"]) == ("nik_digit_missing", "niks[1]")
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", None])
+async def test_json_sent_with_another_content_type_is_told_to_say_json(
+    client: AsyncClient, keys: Keys, content_type: str | None
+) -> None:
+    """Found by a probe: curl's `-d` sends form-urlencoded, and valid JSON came back as "Input
+    should be a valid dictionary or object to extract fields from"."""
+    head = await _head(client, keys)
+    body = json.dumps({"events": [REGISTRATION | {"nik": nik(), "region_code": "16.71.01"}]})
+    headers = Keys.header(keys.admin) | ({"content-type": content_type} if content_type else {})
+    response = await client.post("/v1/events", content=body.encode(), headers=headers)
+    assert response.status_code == 415, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "application/json" in response.json()["detail"]
+    assert response.json()["errors"][0]["code"] == "unsupported_media_type"
+    assert await _head(client, keys) == head

@@ -62,6 +62,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: documented("Unknown, or outside the key's region (the same answer)"),
     409: documented("Conflicts with what the ledger holds; nothing was written"),
     413: documented("File too large"),
+    415: documented("A JSON body sent with another content type; nothing was written"),
     503: documented(
         "The database asked for a retry (a deadlock or serialization failure; nothing was written), "
         "or could not be reached in time; `Retry-After` says when to try again"
@@ -77,14 +78,17 @@ KEYLESS_PATHS = frozenset({"/healthz", "/problems/{slug}"})
 
 def tailor_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     """Each operation documents only the errors it can give: one without a body, no 400 (a body
-    that is not JSON) nor 413; one without a key, no 401 or 403; the liveness check, none; and a
-    read's invalid input writes nothing, so its 422 does not say it."""
+    that is not JSON) nor 413; one without a JSON body, no 415; one without a key, no 401 or 403;
+    the liveness check, none; and a read's invalid input writes nothing, so its 422 does not say it."""
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
             responses: dict[str, Any] = operation.get("responses", {})
             gone = set()
+            body_types = operation.get("requestBody", {}).get("content", {})
             if "requestBody" not in operation:
                 gone |= {"400", "413"}
+            if "application/json" not in body_types:
+                gone.add("415")
             if path in KEYLESS_PATHS:
                 gone |= {"401", "403", "409", "503"}
             if path == "/healthz":
@@ -131,6 +135,15 @@ def _field(loc: tuple[Any, ...]) -> str:
         else:
             parts.append(f".{part}" if parts else str(part))
     return "".join(parts) or "body"
+
+
+def _json_body_sent_as_something_else(request: Request, exc: RequestValidationError) -> bool:
+    """Whether a JSON body was refused whole because it came with another content type (curl's
+    `-d` sends form-urlencoded): FastAPI then reads it as no JSON at all."""
+    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media == "application/json" or media.endswith("+json") or media == "multipart/form-data":
+        return False
+    return any(tuple(error.get("loc", ())) == ("body",) for error in exc.errors())
 
 
 def _validation_items(exc: RequestValidationError) -> tuple[list[ErrorItem], bool]:
@@ -261,6 +274,16 @@ def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | 
         items, malformed = _validation_items(exc)
         if page is not None and _for_a_browser(request):
             return page(request, InvalidInput(f"{len(items)} invalid field(s)", items))
+        if _json_body_sent_as_something_else(request, exc):
+            media = request.headers.get("content-type") or "no content type"
+            return problem(
+                415,
+                "unsupported-media-type",
+                "Unsupported media type",
+                f"the body was sent as {media}; send it as application/json (curl: -H "
+                "'content-type: application/json'); nothing was written",
+                [ErrorItem("unsupported_media_type", "send the body as application/json", field="body")],
+            )
         if malformed:
             return problem(400, "malformed-request", "Malformed request", "the body is not valid JSON", items)
         return problem(
