@@ -109,6 +109,21 @@ async def test_a_nul_character_anywhere_is_422_and_writes_nothing(client: AsyncC
         "/v1/persons", params={"committee": "KPU\u000016.71"}, headers=Keys.header(keys.admin)
     )
     assert search.status_code == 422
+    # a read names the parameter and says nothing of writing (found by a probe)
+    assert search.json()["errors"] == [
+        {
+            "code": "nul_character",
+            "message": "holds a NUL character (%00), which no value can contain",
+            "field": "committee",
+        }
+    ]
+    assert "written" not in search.json()["detail"]
+    by_id = await client.get("/v1/claims/C1%00", headers=Keys.header(keys.admin))
+    assert by_id.status_code == 422, by_id.text
+    assert (by_id.json()["errors"][0]["code"], by_id.json()["errors"][0]["field"]) == (
+        "nul_character",
+        "claim_id",
+    )
 
 
 @pytest.mark.parametrize("error", [psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure])

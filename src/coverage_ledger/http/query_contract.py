@@ -32,6 +32,8 @@ names themselves): the upload, whose options are not documented as query paramet
 class Operation:
     """An operation's path pattern and method, and the query parameters it takes."""
 
+    template: str
+    """The path as OpenAPI writes it (`/v1/claims/{claim_id}`)."""
     pattern: re.Pattern[str]
     loose: re.Pattern[str]
     """The same with path parameters that may hold slashes (a claim id: `{claim_id:path}`, which
@@ -54,6 +56,7 @@ def documented_operations(openapi: dict[str, Any]) -> list[Operation]:
             query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
             found.append(
                 Operation(
+                    template,
                     pattern,
                     loose,
                     method.upper(),
@@ -64,10 +67,19 @@ def documented_operations(openapi: dict[str, Any]) -> list[Operation]:
     return found
 
 
+NUL = "\x00"
+_NUL_MESSAGE = "holds a NUL character (%00), which no value can contain"
+
+
 def query_errors(query_string: bytes, operation: Operation) -> list[ErrorItem]:
-    """The names a query gives that the operation does not take, or takes once but given twice."""
-    given = Counter(name for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
-    errors = []
+    """The names a query gives that the operation does not take, or takes once but given twice,
+    and values holding a NUL character (the database would refuse them as unstorable)."""
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    given = Counter(name for name, _ in pairs)
+    errors = [
+        ErrorItem("nul_character", _NUL_MESSAGE, field=name)
+        for name in sorted({name for name, value in pairs if NUL in value and name in operation.names})
+    ]
     for name, count in sorted(given.items()):
         if name not in operation.names:
             taken = ", ".join(sorted(operation.names)) or "none"
@@ -79,6 +91,19 @@ def query_errors(query_string: bytes, operation: Operation) -> list[ErrorItem]:
         elif count > 1 and name not in operation.lists:
             errors.append(ErrorItem("repeated_parameter", "given more than once", field=name))
     return errors
+
+
+def path_errors(path: str, operation: Operation) -> list[ErrorItem]:
+    """A path parameter holding a NUL character, named as the operation names it."""
+    if NUL not in path:
+        return []
+    parts, names = path.split("/"), operation.template.split("/")
+    named = [
+        name.strip("{}")
+        for name, part in zip(names, parts, strict=False)
+        if NUL in part and name.startswith("{")
+    ]
+    return [ErrorItem("nul_character", _NUL_MESSAGE, field=named[0] if named else "path")]
 
 
 _DOCUMENTED: dict[tuple[str, str], list[Operation]] = {}
@@ -95,9 +120,17 @@ class QueryContract:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["query_string"] and scope["path"].startswith("/v1/"):
+        if (
+            scope["type"] == "http"
+            and (scope["query_string"] or NUL in scope["path"])
+            and scope["path"].startswith("/v1/")
+        ):
             operation = self._operation(scope)
-            errors = query_errors(scope["query_string"], operation) if operation else []
+            errors = (
+                path_errors(scope["path"], operation) + query_errors(scope["query_string"], operation)
+                if operation
+                else []
+            )
             if errors:
                 response = await _refusal(Request(scope, receive), errors)
                 await response(scope, receive, send)
@@ -126,7 +159,7 @@ class QueryContract:
 
 async def _refusal(request: Request, errors: list[ErrorItem]) -> Response:
     names = ", ".join(sorted({e.field or "" for e in errors}))
-    verdict: Exception = InvalidInput(f"query parameter {names} not as documented; nothing was done", errors)
+    verdict: Exception = InvalidInput(f"parameter {names} not as documented; nothing was done", errors)
     try:
         await check_key(request)
     except Exception as refused:  # mapped as the routes map it; anything else is re-raised below
