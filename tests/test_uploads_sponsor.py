@@ -45,6 +45,13 @@ async def test_a_sponsor_roster_enrols_and_pays_for_a_thousand_workers(uploader:
     assert answer["status"] == "covered", answer
     arrears = await coverage_of(uploader.client, uploader.keys, workers[0], "2025-04-15")
     assert arrears["status"] == "in_arrears"
+    # payments made have no invoice (found by a probe: an empty CSV came back)
+    assert "invoice" not in status["links"]
+    invoice = await uploader.client.get(
+        f"/v1/uploads/{status['upload_id']}/invoice", headers=Keys.header(uploader.keys.sponsor)
+    )
+    assert invoice.status_code == 404, invoice.text
+    assert "amount_total" in invoice.json()["detail"]
 
 
 async def test_each_bad_sponsor_row_is_reported_and_all_or_nothing_writes_nothing(uploader: Uploader) -> None:

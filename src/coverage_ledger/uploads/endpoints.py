@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal
-from coverage_ledger.errors import ErrorItem, InvalidInput
+from coverage_ledger.errors import ErrorItem, InvalidInput, NotFound
 from coverage_ledger.http.dependencies import Caller, Now, Session
 from coverage_ledger.http.multipart_to_disk import receive_form
 from coverage_ledger.uploads import repository
@@ -279,13 +279,19 @@ def error_csv_response(sessionmaker: Any, upload_id: uuid.UUID) -> StreamingResp
     description=(
         "Officer months × the officer rate in force on each officer's first day of cover, per "
         "region of enrolment. For a `replace_roster` upload, the change it makes: changed rows "
-        "less what their old terms cost, and negative lines (credits) for retracted officers."
+        "less what their old terms cost, and negative lines (credits) for retracted officers. A "
+        "sponsor roster has none (404): it records payments made, totalled in `outcome.amount_total`."
     ),
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
 )
 async def get_upload_invoice(upload_id: uuid.UUID, session: Session, caller: Caller) -> Response:
-    await visible_upload(session, principal=caller, upload_id=upload_id)
+    record = await visible_upload(session, principal=caller, upload_id=upload_id)
+    if record.kind != "officer_roster":
+        raise NotFound(
+            f"upload {upload_id} is a {record.kind}: it records contributions paid, not owed, so it has "
+            "no invoice (their total is the status's outcome.amount_total)"
+        )
     lines = [_csv_line(["region_code", "officers", "officer_months", "amount", "rule_id"])]
     for line in await repository.invoice_lines(session, upload_id):
         lines.append(
