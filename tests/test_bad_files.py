@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.rosters import HEADER, Uploader, officer_row, roster_xlsx
+from tests.support import nik
 
 DATA = Path(__file__).parent / "data"
 EXPECTED = {
@@ -80,3 +81,15 @@ async def test_a_stray_quote_mark_says_how_to_quote(uploader: Uploader) -> None:
     assert status["problem"]["code"] == "unreadable_csv", status
     assert status["problem"]["message"].startswith("row 2: ")
     assert 'must be doubled ("")' in status["problem"]["message"]
+
+
+async def test_a_formula_in_an_xlsx_is_a_row_error_as_in_a_csv(uploader: Uploader, tmp_path: Path) -> None:
+    """Found by a probe: one formula cell failed a whole XLSX even under accept_valid, where a
+    CSV's `=16800` is an error of its row. Row 3 (the second officer) holds `=1+1` as its name."""
+    officers = [officer_row(nik()) for _ in range(3)]
+    workbook = roster_xlsx(tmp_path / "formula-row.xlsx", officers, formula_at=(2, 1))
+    status = await uploader.run(workbook, filename="formula-row.xlsx", policy="accept_valid")
+    assert (status["status"], status["rows_accepted"], status["rows_rejected"]) == ("succeeded", 2, 1)
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["row"], e["column"], e["code"]) for e in errors] == [("3", "name", "formula_cell")]
+    assert "=1+1" not in errors[0]["message"]  # a name column: its content is not repeated

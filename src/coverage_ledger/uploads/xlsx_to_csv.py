@@ -7,6 +7,7 @@ A file-level problem is printed to stderr as JSON `{code, message}` with exit st
 """
 
 import csv
+import html
 import json
 import re
 import resource
@@ -29,6 +30,7 @@ CHILD_MEMORY_BYTES = 4 << 30
 """Address space the converting child may use: a workbook that lies about its sizes dies here,
 not in the server."""
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_FORMULA_TEXT = re.compile(rb"<(?:\w+:)?f(?:\s[^>]*)?>([^<]*)<")
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]+[0-9]+)"')
 _CHUNK = 1 << 20
 
@@ -48,14 +50,31 @@ def _first_sheet_part(archive: zipfile.ZipFile) -> str:
     return "xl/worksheets/sheet1.xml"
 
 
-def refuse_formulas(path: Path) -> None:
-    """A formula cell makes the roster depend on a spreadsheet program: refused, naming the cell."""
+MAX_FORMULA_CELLS = 100_000
+"""Formula cells reported row by row; a sheet with more is refused whole (a sheet of formulas)."""
+
+
+def _cell_index(ref: bytes) -> tuple[int, int]:
+    """(row, column), 0-based, of a cell reference such as `K5`."""
+    letters = ref.rstrip(b"0123456789")
+    column = 0
+    for letter in letters:
+        column = column * 26 + letter - ord("A") + 1
+    return int(ref[len(letters) :]) - 1, column - 1
+
+
+def formula_cells(path: Path) -> dict[tuple[int, int], str]:
+    """The first sheet's cells holding a formula, by (row, column) 0-based, each as `=` and its
+    formula text (`=…` for a shared one): written into the CSV as such, each becomes the row error
+    `formula_cell` as in a CSV roster. A cell not placed by its reference, or a sheet of formulas,
+    refuses the file, naming the cell."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
         raise FileRejected(
             "unreadable_xlsx", "the file starts like a workbook but is not a valid XLSX"
         ) from exc
+    found: dict[tuple[int, int], str] = {}
     with archive:
         unpacked = sum(info.file_size for info in archive.infolist())
         allowed = max(MIN_UNPACK_ALLOWANCE, MAX_UNPACK_RATIO * path.stat().st_size)
@@ -74,15 +93,24 @@ def refuse_formulas(path: Path) -> None:
         with stream:
             while chunk := stream.read(_CHUNK):
                 window = tail + chunk
-                found = _FORMULA.search(window)
-                if found is not None:
-                    cells = _CELL_REF.findall(window[: found.start()])
-                    where = f"cell {cells[-1].decode()}" if cells else "a cell"
-                    raise FileRejected(
-                        "formula_cell",
-                        f"{where} of the first sheet holds a formula; save the sheet with values only",
-                    )
-                tail = window[-256:]
+                # a formula cut by the chunk's end is looked at again with the next chunk
+                complete = window.rfind(b"</c>") + len(b"</c>") if b"</c>" in window else 0
+                for formula in _FORMULA.finditer(window, 0, complete):
+                    # the cell's opening tag is just before its formula
+                    cells = _CELL_REF.findall(window, max(0, formula.start() - 512), formula.start())
+                    if not cells or len(found) >= MAX_FORMULA_CELLS:
+                        where = f"cell {cells[-1].decode()}" if cells else "a cell"
+                        raise FileRejected(
+                            "formula_cell",
+                            f"{where} of the first sheet holds a formula; save the sheet with values only",
+                        )
+                    text = _FORMULA_TEXT.match(window, formula.start())
+                    shown = html.unescape(text.group(1).decode("utf-8", "replace")) if text else "…"
+                    found[_cell_index(cells[-1])] = f"={shown}"
+                tail = window[complete:] if complete else window
+                if len(tail) > _CHUNK:  # no cell ends in a whole chunk: not a sheet a person made
+                    tail = tail[-256:]
+    return found
 
 
 def cell_text(value: Any) -> str:
@@ -109,19 +137,26 @@ def cell_text(value: Any) -> str:
 
 
 def convert(source: Path, target: Path) -> int:
-    """Write the first sheet of `source` as CSV to `target`; the number of rows written."""
-    refuse_formulas(source)
+    """Write the first sheet of `source` as CSV to `target`; the number of rows written. A
+    formula cell is written as its formula, which the row checks refuse as in a CSV roster."""
+    formulas = formula_cells(source)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(source))
         sheet = workbook.get_sheet_by_index(0)
         rows = sheet.iter_rows()
+        first_column = sheet.start[1] if sheet.start else 0
     except python_calamine.CalamineError as exc:
         raise FileRejected("unreadable_xlsx", f"the workbook could not be read: {exc}") from exc
     count = 0
     with target.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
-        for row in rows:
-            writer.writerow([cell_text(value) for value in row])
+        for index, row in enumerate(rows):  # rows count from the sheet's first; columns from its start
+            cells = [cell_text(value) for value in row]
+            for column in range(len(cells)) if formulas else ():
+                formula = formulas.get((index, first_column + column))
+                if formula is not None:
+                    cells[column] = formula
+            writer.writerow(cells)
             count += 1
     if count == 0:
         raise FileRejected("empty_file", "the first sheet is empty: expected a header row and data rows")
