@@ -8,7 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coverage_ledger.canonical import NotCanonicalizable, canonical_json
+from coverage_ledger.domain.coverage import CoverageStatus, officer_coverage
 from coverage_ledger.domain.nik import Nik, parse_nik
+from coverage_ledger.domain.officer import OfficerTerm
 from coverage_ledger.domain.timeframes import (
     JAKARTA,
     InvalidKnownAt,
@@ -137,3 +139,25 @@ def test_unicode_digits_are_not_a_nik() -> None:
     assert isinstance(result, ErrorItem)
     assert result.code == "nik_not_16_digits"
     assert "another script or full-width" in result.message
+
+
+def test_a_term_registered_late_says_cover_runs_from_the_registration() -> None:
+    """Found by a probe: a PPS term of 17 Jan 2023 – 4 Apr 2024 registered on 10 Jan 2024 read
+    "Covered … from 17 Jan 2023", though 2023 was never covered."""
+    term = OfficerTerm(
+        event_id="pps",
+        nik="1671014501900001",
+        role="PPS",
+        committee="KPU-16.71",
+        region_code="16.71.02",
+        programs=("JKK", "JKM"),
+        valid_from=date(2023, 1, 17),
+        valid_to=date(2024, 4, 5),
+        registered_on=date(2024, 1, 10),
+    )
+    answer = officer_coverage(terms=[term], valid_at=date(2024, 1, 10))
+    assert answer.status is CoverageStatus.COVERED
+    assert answer.reason == (
+        "Covered as PPS of KPU-16.71 from 10 Jan to 4 Apr 2024; registered 10 Jan 2024, "
+        "the term runs from 17 Jan 2023 to 4 Apr 2024"
+    )

@@ -178,6 +178,31 @@ async def test_terms_outside_the_period_the_file_spans_are_not_retracted(uploade
     assert (await _superseded(uploader, past))[f"old-{past}"] is False
 
 
+async def test_a_term_reaching_beyond_the_period_is_left_and_said(uploader: Uploader) -> None:
+    """Found by a probe: a PPS term of 17 Jan 2023 – 4 Apr 2024, left out of a file whose terms
+    span 25 Jan – 23 Feb 2024, was retracted whole, and with it the cover of 2023. A term the
+    period does not hold is left alone, and the outcome names whom."""
+    long_term, kept = nik(), nik()
+    await _appended(
+        uploader,
+        registered(long_term),
+        registered(kept),
+        _term(long_term, "pps", ("2023-01-17", "2024-04-05")),
+        _term(kept, "kpps", ("2024-01-25", "2024-02-24")),
+    )
+    row = officer_row(kept, term=("2024-01-25", "2024-02-23"), registered_on="2023-12-01")
+    status = await uploader.run(roster_csv([row]), mode="replace_roster")
+    assert status["status"] == "succeeded", status
+    outcome = status["outcome"]
+    assert (outcome["retracted"], outcome["left_across_period"], outcome["left_across_period_niks"]) == (
+        0,
+        1,
+        [long_term],
+    ), outcome
+    assert (await _superseded(uploader, long_term))[f"pps-{long_term}"] is False
+    assert (await coverage_of(uploader.client, uploader.keys, long_term, "2024-03-15"))["status"] == "covered"
+
+
 async def test_a_roster_of_one_district_leaves_the_other_districts_officers(uploader: Uploader) -> None:
     """A committee replacing the roster of one district (16.71.01) retracts the officers of that
     district it leaves out, not those of its other districts; the dry run names whom."""

@@ -83,6 +83,8 @@ async def test_replace_roster_enrols_new_corrects_changed_and_retracts_missing_r
         "retracted": 0,
         "retracted_niks": [],
         "unchanged": 55,
+        "left_across_period": 0,
+        "left_across_period_niks": [],
         "invoice_total": 0,
     }
     await _ledger_is_sound(fresh_database)
@@ -154,10 +156,12 @@ async def test_an_xlsx_roster_is_read_from_its_first_sheet(uploader: Uploader, t
 
 
 async def test_an_xlsx_with_a_formula_fails_naming_the_cell(uploader: Uploader, tmp_path: Path) -> None:
+    """Cell B2 (the first officer's name) holds a formula: an error of row 2, column name."""
     content = roster_xlsx(tmp_path / "f.xlsx", [officer_row()], formula_at=(1, 1))
     status = await uploader.run(content, filename="roster.xlsx")
-    assert status["problem"]["code"] == "formula_cell"
-    assert "B2" in status["problem"]["message"]
+    assert (status["status"], status["rows_rejected"]) == ("failed", 1), status
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["row"], e["column"], e["code"]) for e in errors] == [("2", "name", "formula_cell")]
 
 
 async def test_an_upload_interrupted_by_a_restart_runs_again_on_the_next_start(

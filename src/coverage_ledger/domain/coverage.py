@@ -96,6 +96,9 @@ def _sentence(term: OfficerTerm, status: CoverageStatus) -> str:
     span = human_span(term.valid_from, last_day(term))
     registered = f"registered {human_date(term.registered_on)}"
     if status is CoverageStatus.COVERED:
+        if term.covers_from > term.valid_from:  # registered after the term began: cover from then
+            covered = human_span(term.covers_from, last_day(term))
+            return f"Covered as {term.role} of {term.committee} {covered}; {registered}, the term runs {span}"
         return f"Covered as {term.role} of {term.committee} {span}; {registered}"
     if _never_covers(term):
         return (

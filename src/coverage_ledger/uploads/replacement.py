@@ -30,6 +30,10 @@ class RosterCorrections:
     retracted: int = 0
     retracted_niks: list[str] = field(default_factory=list)
     """Persons whose enrolment is retracted (their coverage spans change)."""
+    replacing: bool = False
+    across_period_niks: list[str] = field(default_factory=list)
+    """Persons the file leaves out whose term reaches beyond the period it spans: left alone (a
+    file about one month must not erase a term's other months, on which claims may rest)."""
 
     def summary(self, counts: dict[str, int]) -> dict[str, Any]:
         """Counts by effect for the upload's outcome."""
@@ -40,7 +44,14 @@ class RosterCorrections:
             # whom, so that a dry run shows the officers a replacement would take off the roster
             "retracted_niks": sorted(set(self.retracted_niks))[:RETRACTED_SHOWN],
             "unchanged": counts.get("rows_duplicate", 0),
-        }
+        } | (
+            {
+                "left_across_period": len(self.across_period_niks),
+                "left_across_period_niks": sorted(set(self.across_period_niks))[:RETRACTED_SHOWN],
+            }
+            if self.replacing
+            else {}
+        )
 
     def add(self, event_id: str, payload: dict[str, Any], position: int, target: str) -> None:
         """One correction superseding `target`."""
@@ -63,7 +74,7 @@ async def roster_corrections(
     session: AsyncSession, *, upload_id: str, committee: str, key_region_prefix: str | None, replace: bool
 ) -> RosterCorrections:
     """The corrections of a replace_roster upload (none in append mode)."""
-    result = RosterCorrections()
+    result = RosterCorrections(replacing=replace)
     if not replace:
         return result
     prefix = upload_id.replace("-", "")
@@ -83,7 +94,9 @@ async def roster_corrections(
     vanished = await staging.vanished_enrolments(
         session, committee=committee, key_region_prefix=key_region_prefix
     )
-    for index, (old_event_id, nik, _region) in enumerate(vanished):
+    within = [(event_id, nik) for event_id, nik, _region, inside in vanished if inside]
+    result.across_period_niks = [nik for _, nik, _region, inside in vanished if not inside]
+    for index, (old_event_id, nik) in enumerate(within):
         result.retracted_niks.append(nik)
         result.add(
             f"{prefix}-x{index}",

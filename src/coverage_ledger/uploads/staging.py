@@ -221,16 +221,19 @@ def _prefix(code: str, levels: int) -> str:
 
 async def vanished_enrolments(
     session: AsyncSession, *, committee: str, key_region_prefix: str | None
-) -> list[tuple[str, str, str]]:
+) -> list[tuple[str, str, str, bool]]:
     """replace_roster: enrolments of the committee in force, in the key's region and in a district
     (kecamatan) of a region the file lists, for roles the file lists, whose term overlaps the period the
-    file's terms span and whose NIK the file does not name: (event_id, nik, region_code). (A
-    roster for the next election does not retract the terms of the last one, on which paid claims
-    may rest; a roster of one district does not retract the officers of the others.)"""
+    file's terms span and whose NIK the file does not name: (event_id, nik, region_code, whether
+    the term lies within the period). (A roster for the next election does not retract the terms
+    of the last one, on which paid claims may rest; a roster of one district does not retract the
+    officers of the others.)"""
     rows = await raw.execute(
         session,
         f"""
-        SELECT e.event_id, e.nik, e.payload->>'region_code'
+        SELECT e.event_id, e.nik, e.payload->>'region_code' AS region_code,
+               (e.payload->>'valid_from')::date >= (SELECT min(valid_from) FROM {STAGING})
+               AND (e.payload->>'valid_to')::date <= (SELECT max(valid_to) FROM {STAGING}) AS within_period
           FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id
          WHERE k.type = 'officer.enrolled' AND k.tx_to IS NULL AND e.payload->>'committee' = %(committee)s
            AND e.payload->>'role' IN (SELECT DISTINCT role FROM {STAGING})
@@ -246,7 +249,7 @@ async def vanished_enrolments(
         {"committee": committee, "region": key_region_prefix},
         prepare=False,
     )
-    return [(r[0], r[1], r[2]) for r in rows]
+    return [(r[0], r[1], r[2], bool(r[3])) for r in rows]
 
 
 async def changed_rows(session: AsyncSession) -> list[tuple[int, str, str]]:
