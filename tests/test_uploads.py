@@ -318,6 +318,51 @@ async def test_the_invoice_prices_officer_months_per_region(uploader: Uploader) 
     ]
 
 
+def _officer_rate(rule_id: str, proration: str, rate: int) -> dict[str, Any]:
+    """A correction replacing the shipped officer rate with another."""
+    return {
+        "event_id": f"fix-{rule_id}",
+        "type": "event.corrected",
+        "supersedes": ["rules:bpu-2025:officer-rate-inpres-2-2021"],
+        "reason": "the tariff confirmed",
+        "replacement": {
+            "event_id": f"rules:{rule_id}",
+            "type": "rule.defined",
+            "rule_id": rule_id,
+            "kind": "officer_rate",
+            "parameters": {
+                "first_day": "2021-03-25",
+                "last_day": None,
+                "monthly_rate": rate,
+                "proration": proration,
+            },
+            "regulation": "Inpres 2/2021",
+            "source": "karanganyarnews pr-1907747676 (Boyolali 2024: Rp5,939 per officer)",
+        },
+    }
+
+
+async def test_an_officer_rate_per_term_prices_each_officer_once(uploader: Uploader) -> None:
+    """Found by a probe: the rule's proration was stored and never read, so the Boyolali tariff of
+    facts.md (Rp5,939 per officer for a short term) could not be written as a rule. A proration
+    the invoices cannot apply is refused."""
+    weekly = await uploader.client.post(
+        "/v1/events",
+        json={"events": [_officer_rate("officer-rate-weekly", "weekly", 1_000)]},
+        headers=Keys.header(uploader.keys.admin),
+    )
+    assert weekly.status_code == 422, weekly.text
+    assert "proration" in weekly.text
+    await _as_admin(uploader, _officer_rate("officer-rate-boyolali", "per_term", 5_939))
+    rows = [officer_row(), officer_row(), officer_row(term=("2024-02-01", "2024-02-20"))]
+    status = await uploader.run(roster_csv(rows))
+    assert status["outcome"]["invoice_total"] == 3 * 5_939, status
+    response = await uploader.client.get(
+        f"/v1/uploads/{status['upload_id']}/invoice", headers=Keys.header(uploader.keys.committee)
+    )
+    assert response.text.strip().splitlines()[1] == "16.71.01,3,5,17817,officer-rate-boyolali"
+
+
 async def test_a_replacing_rosters_invoice_is_the_change_it_makes(uploader: Uploader) -> None:
     kept, shortened, dropped, added, appended = (nik() for _ in range(5))
     first = await uploader.run(roster_csv([officer_row(p) for p in (kept, shortened, dropped)]))

@@ -66,9 +66,14 @@ def last_day(term: OfficerTerm) -> date:
     return term.valid_to - timedelta(days=1)
 
 
+PRORATIONS = ("calendar_month_started", "per_term")
+"""How an officer rate is applied to a term (`OfficerRate.proration`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class OfficerRate:
-    """The contribution a committee owes per officer and calendar month of cover (rule table)."""
+    """The contribution a committee owes per officer (rule table): per calendar month of cover,
+    or once per term."""
 
     rule_id: str
     first_day: date
@@ -76,8 +81,16 @@ class OfficerRate:
     last_day: date | None
     """...and on or before this one (None: open)."""
     monthly_rate: int
-    """Rupiah per officer per calendar month the cover touches."""
+    """Rupiah per officer per calendar month the cover touches (`per_term`: per officer and term)."""
     regulation: str
+    proration: str = "calendar_month_started"
+    """`calendar_month_started`: each calendar month the cover touches costs the rate in full;
+    `per_term`: a term costs the rate once, however long (facts.md: a regency paid Rp5,939 per
+    officer for a short term)."""
+
+    def amount(self, *, officers: int, months: int) -> int:
+        """Rupiah for `officers` terms touching `months` calendar months in all (negative: a credit)."""
+        return (officers if self.proration == "per_term" else months) * self.monthly_rate
 
     def applies_on(self, day: date) -> bool:
         """Whether a cover starting on `day` is priced by this rule."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from coverage_ledger.domain.contributions import BpuRates, Relief
 from coverage_ledger.domain.months import Month
-from coverage_ledger.domain.officer import OfficerRate
+from coverage_ledger.domain.officer import PRORATIONS, OfficerRate
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +95,23 @@ def relief_parameters(relief: Relief) -> dict[str, Any]:
     }
 
 
-def officer_rate_from(rule_id: str, p: Mapping[str, Any], regulation: str) -> OfficerRate:
-    """An `officer_rate` definition."""
+def officer_rate_from(
+    rule_id: str, p: Mapping[str, Any], regulation: str, *, stored: bool = False
+) -> OfficerRate:
+    """An `officer_rate` definition; ValueError for a proration the invoices cannot apply, unless
+    `stored` (one appended before prorations were checked is read as calendar months, as then)."""
+    proration = p.get("proration") or "calendar_month_started"
+    if proration not in PRORATIONS and stored:
+        proration = "calendar_month_started"
+    elif proration not in PRORATIONS:
+        raise ValueError(f"proration must be one of {', '.join(PRORATIONS)} (got {proration!r})")
     return OfficerRate(
         rule_id=rule_id,
         first_day=date.fromisoformat(p["first_day"]),
         last_day=date.fromisoformat(p["last_day"]) if p.get("last_day") else None,
         monthly_rate=int(p["monthly_rate"]),
         regulation=regulation,
+        proration=proration,
     )
 
 
@@ -112,7 +121,7 @@ def officer_rate_parameters(rate: OfficerRate) -> dict[str, Any]:
         "first_day": rate.first_day.isoformat(),
         "last_day": rate.last_day.isoformat() if rate.last_day else None,
         "monthly_rate": rate.monthly_rate,
-        "proration": "calendar_month_started",
+        "proration": rate.proration,
     }
 
 
@@ -127,7 +136,9 @@ def rule_table(definitions: Iterable[Mapping[str, Any]]) -> RuleTable:
         elif d["kind"] == "grace":
             grace = (int(d["parameters"]["months"]), d["rule_id"])
         elif d["kind"] == "officer_rate":
-            officer_rates.append(officer_rate_from(d["rule_id"], d["parameters"], d["regulation"]))
+            officer_rates.append(
+                officer_rate_from(d["rule_id"], d["parameters"], d["regulation"], stored=True)
+            )
     if grace is None or not rates:
         raise RuleTableIncomplete("the ledger holds no BPU rates or no grace rule")
     return RuleTable(

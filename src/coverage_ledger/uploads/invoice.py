@@ -1,5 +1,6 @@
 """What a committed officer roster costs: officer months × the officer rate in force on each
-officer's first day of cover, per region of enrolment.
+officer's first day of cover (or the rate once per officer, for a `per_term` rate), per region
+of enrolment.
 
 A replacement's invoice is the change it makes to what the committee owes: its new rows in full,
 its changed rows less what their old terms cost, and a credit (negative months and rupiah) for
@@ -37,7 +38,7 @@ class _Line:
         self.months += months
         rate = rules.officer_rate_on(cover_from)
         if rate is not None:
-            self.amount += months * rate.monthly_rate
+            self.amount += rate.amount(officers=officers, months=months)
             self.rule_ids.add(rate.rule_id)
 
 
