@@ -88,6 +88,18 @@ async def test_every_bad_row_is_reported_with_its_excel_row_and_code_and_nothing
     assert "row 2" in next(e for e in errors if e["row"] == "10")["message"]
 
 
+async def test_accept_valid_with_no_valid_row_fails(uploader: Uploader) -> None:
+    """Found by a probe: every row rejected read as `succeeded` with nothing written."""
+    head = await uploader.head()
+    status = await uploader.run(
+        roster_csv([officer_row("12345"), officer_row(role="")]), policy="accept_valid"
+    )
+    assert (status["status"], status["rows_accepted"], status["rows_rejected"]) == ("failed", 0, 2), status
+    assert status["problem"]["code"] == "rows_rejected"
+    assert "no row was valid" in status["problem"]["message"]
+    assert await uploader.head() == head
+
+
 async def test_accept_valid_commits_the_good_rows_and_reports_the_rest(uploader: Uploader) -> None:
     people = [nik() for _ in range(4)]
     rows = [officer_row(p) for p in people] + [officer_row("12345"), officer_row(role="")]

@@ -85,6 +85,14 @@ async def test_accept_valid_keeps_the_good_sponsor_rows(uploader: Uploader) -> N
     assert status["status"] == "succeeded"
     assert (status["rows_accepted"], status["rows_rejected"]) == (1, 1)
     assert (await coverage_of(uploader.client, uploader.keys, good, "2025-03-31"))["status"] == "covered"
+    nothing_valid = await uploader.run(
+        sponsor_csv([sponsor_row(amount="1")]),
+        key=uploader.keys.sponsor,
+        kind="sponsor_roster",
+        policy="accept_valid",
+    )
+    assert (nothing_valid["status"], nothing_valid["problem"]["code"]) == ("failed", "rows_rejected")
+    assert "no row was valid" in nothing_valid["problem"]["message"]
 
 
 async def test_the_2026_relief_does_not_apply_to_a_regional_budget(uploader: Uploader) -> None:

@@ -163,6 +163,9 @@ class OfficerRosterJob(Job):
             }
             await self.finish("succeeded")
             return
+        if rejected and not (self.counts["rows_accepted"] or self.counts["rows_duplicate"]):
+            # accept_valid with no valid row: nothing to commit is no success to report
+            all_needed = True
         if all_needed and rejected:
             self.outcome = {"written": False}
             why = (
@@ -170,6 +173,8 @@ class OfficerRosterJob(Job):
                 if record.policy == "all_or_nothing"
                 else "replace_roster retracts the officers a roster leaves out, and a rejected row "
                 "may be an officer still serving: fix the rows and upload again"
+                if replace
+                else "no row was valid"
             )
             await self.finish(
                 "failed",

@@ -90,7 +90,9 @@ class SponsorRosterJob(Job):
             if record.dry_run:
                 self.outcome["would_commit"] = bool(to_write) and allowed
             await self.work.commit()
-            await self._finish_unwritten(rejected, failed=not allowed and not record.dry_run)
+            # accept_valid with no valid row: nothing to commit is no success to report
+            failed = (not allowed or bool(rejected and not to_write)) and not record.dry_run
+            await self._finish_unwritten(rejected, failed=failed)
             return
         started = time.monotonic()
         await self.progress.set(status="committing", **self.counts)
@@ -247,8 +249,9 @@ class SponsorRosterJob(Job):
     async def _finish_unwritten(self, rejected: int, *, failed: bool) -> None:
         problem = None
         if failed:
+            why = "policy all_or_nothing" if self.record.policy == "all_or_nothing" else "no row was valid"
             problem = {
                 "code": "rows_rejected",
-                "message": f"{rejected} row(s) have errors; nothing was written (policy all_or_nothing)",
+                "message": f"{rejected} row(s) have errors; nothing was written ({why})",
             }
         await self.finish("failed" if failed else "succeeded", problem=problem)
