@@ -328,6 +328,12 @@ async def test_the_invoice_prices_officer_months_per_region(uploader: Uploader) 
         "16.71.01,1,2,33600,officer-rate-inpres-2-2021",
         "16.71.02,2,3,50400,officer-rate-inpres-2-2021",
     ]
+    # a dry run commits nothing, so owes nothing: no header-only CSV (found by a probe)
+    dry = await uploader.run(roster_csv([officer_row()]), dry_run="true")
+    none = await uploader.client.get(
+        f"/v1/uploads/{dry['upload_id']}/invoice", headers=Keys.header(uploader.keys.committee)
+    )
+    assert none.status_code == 404 and "a dry run" in none.json()["detail"], none.text
 
 
 def _officer_rate(rule_id: str, proration: str, rate: int) -> dict[str, Any]:

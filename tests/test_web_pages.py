@@ -46,11 +46,18 @@ async def test_the_uploads_page_fits_the_key(client: AsyncClient, keys: Keys) ->
     await _signed_in(client, keys.office)
     office = await client.get("/uploads")
     assert 'id="committee"' in office.text  # an office names the committee it uploads for
+    assert 'value="officer_roster"' in office.text and 'value="sponsor_roster"' in office.text
     await _signed_in(client, keys.committee)
-    assert 'id="committee"' not in (await client.get("/uploads")).text  # a committee is its own
+    committee = (await client.get("/uploads")).text
+    assert 'id="committee"' not in committee  # a committee is its own
+    # each key is offered only the kinds it may upload (found by a probe: a 403 page followed)
+    assert 'value="officer_roster"' in committee and 'value="sponsor_roster"' not in committee
     await _signed_in(client, keys.sponsor)
     sponsor = await client.get("/uploads")
     assert '<option value="sponsor_roster" selected>' in sponsor.text
+    assert 'value="officer_roster"' not in sponsor.text
+    await _signed_in(client, keys.auditor)
+    assert 'id="upload-form"' not in (await client.get("/uploads")).text  # reads, uploads nothing
 
 
 async def test_an_office_uploads_for_a_committee_and_pages_through_its_uploads(

@@ -280,7 +280,8 @@ def error_csv_response(sessionmaker: Any, upload_id: uuid.UUID) -> StreamingResp
         "Officer months × the officer rate in force on each officer's first day of cover, per "
         "region of enrolment. For a `replace_roster` upload, the change it makes: changed rows "
         "less what their old terms cost, and negative lines (credits) for retracted officers. A "
-        "sponsor roster has none (404): it records payments made, totalled in `outcome.amount_total`."
+        "sponsor roster has none (404): it records payments made, totalled in `outcome.amount_total`; "
+        "nor has an upload that committed nothing (a dry run, a failed upload)."
     ),
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
@@ -291,6 +292,11 @@ async def get_upload_invoice(upload_id: uuid.UUID, session: Session, caller: Cal
         raise NotFound(
             f"upload {upload_id} is a {record.kind}: it records contributions paid, not owed, so it has "
             "no invoice (their total is the status's outcome.amount_total)"
+        )
+    if record.tx_seq is None:
+        raise NotFound(
+            f"upload {upload_id} committed nothing ({'a dry run' if record.dry_run else record.status}): "
+            "it has no invoice"
         )
     lines = [_csv_line(["region_code", "officers", "officer_months", "amount", "rule_id"])]
     for line in await repository.invoice_lines(session, upload_id):

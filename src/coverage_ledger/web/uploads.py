@@ -19,7 +19,7 @@ from coverage_ledger.uploads.endpoints import (
     parse_upload_cursor,
     upload_cursor,
 )
-from coverage_ledger.uploads.service import error_rows, list_visible_uploads, visible_upload
+from coverage_ledger.uploads.service import UPLOADER_ROLES, error_rows, list_visible_uploads, visible_upload
 from coverage_ledger.web.endpoints import Visitor, page, problem_page, sign_in_first
 from coverage_ledger.web.session import same_site_form
 
@@ -56,6 +56,8 @@ async def uploads_page(
         # a committee or sponsor uploads for its own organisation; other keys name the committee
         asks_committee=visitor.organisation is None,
         kind=SPONSOR_KIND if visitor.role is Role.SPONSOR else OFFICER_KIND,
+        # only the kinds this key may upload: a committee offered sponsor rosters met a 403 page
+        kinds=[k for k in (OFFICER_KIND, SPONSOR_KIND) if visitor.role in UPLOADER_ROLES[k]],
     )
 
 
