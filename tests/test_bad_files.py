@@ -93,3 +93,9 @@ async def test_a_formula_in_an_xlsx_is_a_row_error_as_in_a_csv(uploader: Uploade
     errors = await uploader.errors(status["upload_id"])
     assert [(e["row"], e["column"], e["code"]) for e in errors] == [("3", "name", "formula_cell")]
     assert "=1+1" not in errors[0]["message"]  # a name column: its content is not repeated
+
+
+async def test_an_old_excel_workbook_is_named_as_such(uploader: Uploader) -> None:
+    """Found by a probe: a real .xls (an OLE2 compound file) was "binary data, not CSV text"."""
+    workbook = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + b"Workbook" + bytes(1024)
+    assert "old_excel_file" in await _refused(uploader, workbook, "daftar-kpps.xls")

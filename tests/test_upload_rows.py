@@ -215,6 +215,10 @@ def test_each_bad_cell_has_its_own_code() -> None:
     assert _codes(term_end="2024-01-01") == [("term_end", "term_end_before_start")]
     assert _codes(term_start="") == [("term_start", "missing_value")]
     assert len(_codes(nik="1", role="x", term_end="soon")) == 3
+    # found by a probe: an invisible character, and a date-time cell, said as such
+    assert _codes(nik="\u200b1671014501900001") == [("nik", "hidden_character")]
+    for timed in ("2024-01-25 07:30", "2024-01-25T07:30:00", "25/01/2024 00:00:00", "2024-01-25 7.30 PM"):
+        assert _codes(term_start=timed) == [("term_start", "date_with_time")], timed
 
 
 def test_dates_are_iso_or_day_first() -> None:

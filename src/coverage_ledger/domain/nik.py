@@ -9,6 +9,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 from datetime import date
 
+from coverage_ledger.domain.names import hidden_character
 from coverage_ledger.errors import ErrorItem
 
 # [0-9], not \d: \d also matches Arabic-Indic and other Unicode digits
@@ -105,6 +106,13 @@ def parse_nik(raw: object, *, known_districts: Container[str], field: str | None
                 "nik_decimal_number",
                 "NIK is shown as a number with thousands separators: a spreadsheet turned it into a "
                 "number and its last digits are lost; format the column as text and type the NIK again",
+                field=field,
+            )
+        if (hidden := hidden_character(text)) is not None:
+            return ErrorItem(
+                "hidden_character",
+                f"NIK holds the invisible character {hidden} (copied along from a document or a "
+                "chat): delete it and type the 16 digits",
                 field=field,
             )
         bare = text.translate(_SEPARATORS)

@@ -184,6 +184,10 @@ def parse_day(text: str) -> date | None:
     return None
 
 
+_WITH_TIME = re.compile(r"(\S+)[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?(?: ?[AaPp][Mm])?")
+"""A date followed by a time of day, as a spreadsheet's date-time cell is written out."""
+
+
 def day_cell(
     cells: Mapping[str, str], column: str, row: int, errors: list[ErrorItem], *, required: bool = True
 ) -> date | None:
@@ -224,6 +228,16 @@ def day_cell(
                 "date_as_number",
                 f"{column}{quoted} is a spreadsheet's day number{meant}, not a date: format the column "
                 "as a date, or as text YYYY-MM-DD",
+                row=row,
+                column=column,
+            )
+        )
+    elif day is None and (timed := _WITH_TIME.fullmatch(text)) and parse_day(timed.group(1)):
+        errors.append(
+            ErrorItem(
+                "date_with_time",
+                f"{column}{quoted} holds a time of day as well: write the date alone (YYYY-MM-DD or "
+                "DD/MM/YYYY), or format the column as a date without time",
                 row=row,
                 column=column,
             )

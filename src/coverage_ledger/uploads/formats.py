@@ -44,6 +44,10 @@ class FileRejected(Exception):
         return ErrorItem(self.code, self.message, row=0)
 
 
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+"""The first bytes of an OLE2 compound file: an Excel 97-2003 workbook (.xls)."""
+
+
 def detect_format(path: Path) -> str:
     """`xlsx` for a zip container, else `csv` (checked further when read)."""
     with path.open("rb") as file:
@@ -130,6 +134,11 @@ def open_csv(path: Path) -> Table:
         raise FileRejected(
             "utf16_text",
             'the file is UTF-16 text (Excel\'s "Unicode text"), not UTF-8; save it as CSV UTF-8',
+        )
+    if head.startswith(OLE2_MAGIC):
+        raise FileRejected(
+            "old_excel_file",
+            "the file is an old Excel workbook (.xls, Excel 97-2003); save it as .xlsx or as CSV UTF-8",
         )
     if b"\x00" in head:
         raise FileRejected("binary_file", "the file holds binary data, not CSV text; save it as CSV UTF-8")
