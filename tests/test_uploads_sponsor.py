@@ -615,3 +615,30 @@ async def test_a_worker_registered_before_their_own_chunk_was_checked_sends_noth
     assert len(calls) == 2 and status["tx_seq"] == head + 2 and "txs" not in status["outcome"], status
     assert status["outcome"]["registered"] == 3 and status["outcome"]["paid"] == 4
     await _projections_match_the_log(fresh_database)
+
+
+async def test_a_payment_restated_as_recorded_is_a_duplicate_not_a_month_paid_twice(
+    uploader: Uploader,
+) -> None:
+    """Found by a probe: a sponsor's file repeating last upload's rows with one new row failed
+    whole (month_already_paid) and counted no duplicate, where an officer roster counts its
+    unchanged rows. A restatement with another amount is still refused."""
+    born = date(1985, 3, 12)  # sponsor_row's man
+    first, second, newcomer = (nik(born=born, female=False) for _ in range(3))
+    rows = [sponsor_row(first), sponsor_row(second)]
+    sent = await uploader.run(sponsor_csv(rows), key=uploader.keys.sponsor, kind="sponsor_roster")
+    assert sent["status"] == "succeeded", sent
+    head = await uploader.head()
+    again = await uploader.run(
+        sponsor_csv([*rows, sponsor_row(newcomer)]), key=uploader.keys.sponsor, kind="sponsor_roster"
+    )
+    assert (again["status"], again["rows_accepted"], again["rows_duplicate"]) == ("succeeded", 1, 2), again
+    assert (again["outcome"]["paid"], again["outcome"]["amount_total"]) == (1, 50_400), again
+    assert await uploader.head() == head + 1
+    assert (await coverage_of(uploader.client, uploader.keys, newcomer, "2025-02-15"))["status"] == "covered"
+    other_amount = await uploader.run(
+        sponsor_csv([sponsor_row(first, amount="50401")]), key=uploader.keys.sponsor, kind="sponsor_roster"
+    )
+    assert other_amount["status"] == "failed", other_amount
+    codes = {e["code"] for e in await uploader.errors(other_amount["upload_id"], key=uploader.keys.sponsor)}
+    assert codes & {"month_already_paid", "amount_mismatch"}, codes

@@ -43,6 +43,8 @@ class SponsorTally:
     registered: int = 0
     enrolled: int = 0
     amount_total: int = 0
+    duplicate: int = 0
+    """Rows restating a payment this sponsor already recorded (written again: nothing)."""
     txs: list[int] = field(default_factory=list)
     seen: set[int] = field(default_factory=set)
     """NIKs (as numbers: a million of them fit in tens of megabytes) of earlier chunks."""
@@ -179,7 +181,9 @@ async def append_sponsor_chunk(
     principal = sponsor_principal(record)
     # the ledger as this transaction sees it, earlier chunks of the writing pass included
     known = await projections.in_force_events_of(
-        session, niks={item.nik for item in rows}, types=["person.registered", "informal.enrolled"]
+        session,
+        niks={item.nik for item in rows},
+        types=["person.registered", "informal.enrolled", "contribution.paid"],
     )
     registered = {e.payload["nik"] for e in known if e.type == "person.registered"}
     memberships = [e.payload for e in known if e.type == "informal.enrolled"]
@@ -201,6 +205,12 @@ async def append_sponsor_chunk(
     if found and write:  # a membership that appeared since the checking pass
         raise LateRefusal(found)
     rows = [item for item in rows if item.nik not in elsewhere]
+    # a payment the sponsor already recorded, restated as it was (a monthly file that repeats
+    # last month's rows): a duplicate, as an officer roster's unchanged row is, not a month paid twice
+    paid = [e.payload for e in known if e.type == "contribution.paid"]
+    restated = {item.row for item in rows if any(_restates(item, p, record.committee) for p in paid)}
+    tally.duplicate += len(restated)
+    rows = [item for item in rows if item.row not in restated]
     while rows:
         events, owners = _events_of(
             rows,
@@ -263,6 +273,21 @@ async def append_sponsor_chunk(
         bad = {e.row for e in refused}
         rows = [item for item in rows if item.row not in bad]
     return found
+
+
+def _restates(item: SponsorRow, payment: dict[str, Any], sponsor: str) -> bool:
+    """Whether a stored payment is the row's own: the worker, months, programs and amount, paid
+    by this sponsor from the same budget (on the row's paid_on, when it gives one)."""
+    payer = payment["payer"]
+    return (
+        payment["nik"] == item.nik
+        and (payment["months_from"], payment["months_to"]) == (item.months_from, item.months_to)
+        and int(payment["amount"]) == item.amount
+        and set(payment["programs"]) == set(item.programs)
+        and (payer.get("kind"), payer.get("name"), payer.get("budget"))
+        == ("organisation", sponsor, item.budget)
+        and (item.paid_on is None or payment["paid_on"] == item.paid_on.isoformat())
+    )
 
 
 def _count_differing(

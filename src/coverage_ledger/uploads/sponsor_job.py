@@ -78,7 +78,7 @@ class SponsorRosterJob(Job):
             "rows_total": checking.rows_total,
             "rows_done": checking.rows_total,
             "rows_rejected": rejected,
-            "rows_duplicate": 0,
+            "rows_duplicate": checking.duplicate,
             # rows that passed every check: a deferred row is neither accepted nor rejected yet
             "rows_accepted": checking.accepted,
         }
@@ -91,7 +91,9 @@ class SponsorRosterJob(Job):
                 self.outcome["would_commit"] = bool(to_write) and allowed
             await self.work.commit()
             # accept_valid with no valid row: nothing to commit is no success to report
-            failed = (not allowed or bool(rejected and not to_write)) and not record.dry_run
+            failed = (not allowed or bool(rejected and not to_write and not checking.duplicate)) and (
+                not record.dry_run
+            )
             await self._finish_unwritten(rejected, failed=failed)
             return
         started = time.monotonic()
@@ -150,7 +152,11 @@ class SponsorRosterJob(Job):
         if writing.locked_since is not None:
             # how long other writers waited on this upload (the lock is held to the COMMIT)
             self.phases["commit_locked"] = round(time.monotonic() - writing.locked_since, 3)
-        self.counts |= {"rows_rejected": len(writing.rejected), "rows_accepted": writing.accepted}
+        self.counts |= {
+            "rows_rejected": len(writing.rejected),
+            "rows_accepted": writing.accepted,
+            "rows_duplicate": writing.duplicate,
+        }
         self.outcome = self._outcome(writing, written=bool(writing.txs))
         if len(writing.txs) > 1:
             self.outcome["txs"] = [writing.txs[0], writing.txs[-1]]
