@@ -575,3 +575,29 @@ async def test_no_key_enrols_a_member_of_another_region_away(client: AsyncClient
 async def _ok(client: AsyncClient, secret: str, *events: dict[str, Any]) -> None:
     response = await client.post("/v1/events", json={"events": list(events)}, headers=Keys.header(secret))
     assert response.status_code == 200, response.text
+
+
+async def test_a_membership_not_started_shows_the_months_paid_from_its_start(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: the day before a paid-up membership began, its source read
+    `valid_from = valid_to = 2025-01-01`, an empty period, where an officer's shows the term."""
+    member = nik()
+    await _ok(
+        client,
+        keys.office,
+        registered(member),
+        enrolled_bpu(member, event_id=f"bpu-{member}", valid_from="2025-01-01"),
+        paid(
+            member,
+            event_id=f"pay-{member}",
+            months=("2025-01", "2025-06"),
+            amount=6 * 16_800,
+            paid_on="2025-01-01",
+        ),
+    )
+    before = await coverage_of(client, keys, member, "2024-12-31")
+    assert before["status"] == "not_started", before
+    source = before["sources"][0]
+    assert (source["valid_from"], source["valid_to"]) == ("2025-01-01", "2025-07-01"), source
+    assert "paid through" in before["reason"], before["reason"]

@@ -353,6 +353,11 @@ def informal_coverage(
         reason = f"Lapsed ({paid_note}): the membership needs an office's reactivation or a new enrolment"
     else:
         reason = f"Enrolled as BPU member from {human_date(enrolment.covers_from)}"
+        start = Month.of(enrolment.covers_from)
+        if start in paid:  # not started yet: the months already paid from its start
+            _, last = _paid_run(paid, start)
+            period_to = last.plus(1).first_day
+            reason += f", paid through {_month_name(last)}"
     source = CoverageSource(
         kind="informal",
         event_id=enrolment.event_id,
