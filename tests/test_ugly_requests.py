@@ -466,3 +466,19 @@ async def test_json_sent_with_another_content_type_is_told_to_say_json(
     assert "application/json" in response.json()["detail"]
     assert response.json()["errors"][0]["code"] == "unsupported_media_type"
     assert await _head(client, keys) == head
+
+
+async def test_a_region_read_says_why_it_found_nothing(client: AsyncClient, keys: Keys) -> None:
+    """Found by a probe: a region code of the wrong shape in the path was a 404 "no region 1671"
+    (the query parameter's 422 names the pattern), and a known_at before genesis read as if the
+    key could not see the province."""
+    shape = await client.get("/v1/regions/1671/coverage", headers=Keys.header(keys.office))
+    assert shape.status_code == 422, shape.text
+    assert shape.json()["errors"][0]["field"] == "code"
+    early = await client.get(
+        "/v1/regions/16/coverage", params={"known_at": "1999-12-31"}, headers=Keys.header(keys.office)
+    )
+    assert early.status_code == 404, early.text
+    assert "before the ledger's first tx" in early.json()["detail"]
+    now = await client.get("/v1/regions/16.99/coverage", headers=Keys.header(keys.office))
+    assert now.status_code == 404 and "first tx" not in now.json()["detail"], now.text

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Query
 
 from coverage_ledger.coverage.endpoints import KnownAtQuery, ReadPoint, as_of_out, known_at_query
 from coverage_ledger.domain.months import Month
+from coverage_ledger.domain.region_codes import REGION_CODE_PATTERN
 from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.http.dependencies import Caller, Session
 from coverage_ledger.ledger.asof import resolve
@@ -28,7 +29,10 @@ from coverage_ledger.regions.service import (
 
 router = APIRouter(prefix="/v1", tags=["regions"])
 
-CodePath = Annotated[str, Path(description="Kemendagri code: 16, 16.71, 16.71.01 or 16.71.01.1001")]
+CodePath = Annotated[
+    str,
+    Path(description="Kemendagri code: 16, 16.71, 16.71.01 or 16.71.01.1001", pattern=REGION_CODE_PATTERN),
+]
 SegmentQuery = Annotated[
     Literal["all", "officer", "informal"], Query(description="Whose coverage: all, officer or informal.")
 ]

@@ -16,5 +16,9 @@ async def visible_region(
     """The region, or 404 when it is unknown on `day` as known at `tx_seq` or outside the key's scope."""
     region = await repository.region_at(session, code=code, tx_seq=tx_seq, valid_at=day)
     if region is None or not principal.sees(code):
-        raise NotFound(f"no region {code} visible to this key on {day.isoformat()}")
+        # the same words for unknown and out of scope; but a known_at before the first tx is said
+        known = " (known_at lies before the ledger's first tx: nothing was known then)" if tx_seq < 1 else ""
+        raise NotFound(
+            f"no region {code} visible to this key on {day.isoformat()} as known at tx {tx_seq}{known}"
+        )
     return region
