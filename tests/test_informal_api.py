@@ -532,6 +532,60 @@ async def test_a_new_membership_never_takes_the_months_another_one_paid(
     assert (await coverage_of(client, keys, lapsed, "2025-09-15"))["status"] == "in_arrears"
 
 
+async def test_a_membership_is_corrected_and_an_earlier_one_recorded_beside_it(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a review: a worker enrolled again after a lapse could not have the new membership
+    corrected (the lapsed one read as paid by the new one's payments), nor could a membership
+    before the current one be recorded."""
+    member = nik()
+    await _ok(
+        client,
+        keys.office,
+        registered(member),
+        enrolled_bpu(member, event_id=f"old-{member}", valid_from="2023-01-01"),
+        paid(
+            member,
+            event_id=f"pay23-{member}",
+            months=("2023-01", "2023-03"),
+            amount=3 * 16_800,
+            paid_on="2023-01-02",
+        ),
+        enrolled_bpu(member, event_id=f"new-{member}", valid_from="2024-01-01"),
+        paid(
+            member,
+            event_id=f"pay24-{member}",
+            months=("2024-01", "2024-12"),
+            amount=12 * 16_800,
+            paid_on="2024-01-02",
+        ),
+    )
+    fixed = corrected(
+        "fix-new",
+        [f"new-{member}"],
+        replacement=enrolled_bpu(member, event_id=f"new2-{member}", valid_from="2024-01-01"),
+    )
+    await _ok(client, keys.office, fixed)
+    assert (await coverage_of(client, keys, member, "2024-06-15"))["status"] == "covered"
+
+    later = nik()
+    await _ok(
+        client,
+        keys.office,
+        registered(later),
+        enrolled_bpu(later, event_id=f"now-{later}", valid_from="2025-03-01"),
+        paid(
+            later,
+            event_id=f"pay-{later}",
+            months=("2025-03", "2025-05"),
+            amount=3 * 16_800,
+            paid_on="2025-03-02",
+        ),
+    )
+    await _ok(client, keys.office, enrolled_bpu(later, event_id=f"before-{later}", valid_from="2023-01-01"))
+    assert (await coverage_of(client, keys, later, "2025-04-15"))["status"] == "covered"
+
+
 async def test_no_key_enrols_a_member_of_another_region_away(client: AsyncClient, keys: Keys) -> None:
     """A Jawa Barat member, paid for 2025: a South Sumatra sponsor's or office's enrolment is
     refused without the membership's details, and the Jawa Barat office keeps the member."""

@@ -131,14 +131,18 @@ def _membership_in_the_way(
     member: _Member,
     rules: RuleTable,
 ) -> ErrorItem | None:
-    """Why a new membership cannot start: the worker's membership in force has not lapsed by the
-    day it would cover from. It would take the months that one paid for (a new membership is paid
-    from nothing), so a change of membership is a correction of it, and a new one starts only
-    after a lapse. Another region's membership is named without its details."""
+    """Why a new membership cannot start: a membership begun by the day it would cover from has
+    not lapsed by then, as the payments made for months before that day have it. The new one
+    would take the months that one paid for (a new membership is paid from nothing), so a change
+    of membership is a correction of it, and a new one starts only after a lapse. (A membership
+    beginning later is no obstacle: the earlier one owns only the months before it. Payments for
+    later months are left out, as a superseded membership's stay in force without it.) Another
+    region's membership is named without its details."""
     day = enrolment.covers_from
+    started = [e for e in member.enrolments if e.covers_from <= day]
     status = informal_status(
-        enrolments=member.enrolments,
-        payments=member.payments,
+        enrolments=started,
+        payments=[p for p in member.payments if p.first < Month.of(day)],
         reactivations=member.reactivations,
         valid_at=day,
         grace_months=rules.grace_months,
