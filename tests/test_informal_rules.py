@@ -308,7 +308,18 @@ def test_the_first_month_past_the_grace_waits_for_the_months_before_it() -> None
     )
     assert refusal is not None and refusal.code == "months_unpaid_before"
     assert refusal.message.startswith("2025-04…2025-06 are unpaid: pay them first (2025-07 lies past")
-    assert f"the {GRACE_MONTHS} months of grace after 2025-03" in refusal.message
+    assert (
+        f"the {GRACE_MONTHS} months of grace after 2025-03, the last month paid before it" in refusal.message
+    )
+    # nothing paid yet: the grace runs from the membership's start, and the message says so
+    unpaid = refuse_payment(
+        payment=paid("may", "2025-05", "2025-05", date(2025, 2, 15)),
+        enrolments=[ENROLMENT],
+        payments=[],
+        reactivations=(),
+        grace_months=GRACE_MONTHS,
+    )
+    assert unpaid is not None and "after 2024-12, the month before the membership began" in unpaid.message
 
 
 def test_a_new_membership_after_a_lapse_pays_its_first_month_even_when_it_starts_mid_month() -> None:

@@ -179,9 +179,9 @@ async def test_terms_outside_the_period_the_file_spans_are_not_retracted(uploade
 
 
 async def test_a_term_reaching_beyond_the_period_is_left_and_said(uploader: Uploader) -> None:
-    """Found by a probe: a PPS term of 17 Jan 2023 – 4 Apr 2024, left out of a file whose terms
-    span 25 Jan – 23 Feb 2024, was retracted whole, and with it the cover of 2023. A term the
-    period does not hold is left alone, and the outcome names whom."""
+    """Found by a probe: a term of 17 Jan 2023 – 4 Apr 2024, left out of a file of the same role
+    whose terms span 25 Jan – 23 Feb 2024, was retracted whole, and with it the cover of 2023. A
+    term the period does not hold is left alone, and the outcome names whom."""
     long_term, kept = nik(), nik()
     await _appended(
         uploader,

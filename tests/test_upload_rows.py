@@ -1,8 +1,10 @@
 """Roster rows without a database: the fast canonical texts equal the generic canonical JSON, and
 each malformed cell gets its own code."""
 
+import zipfile
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -12,9 +14,10 @@ from coverage_ledger.canonical import canonical_json, event_digest
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.ledger.preparation import registration_payload, vault_fields
 from coverage_ledger.uploads.cells import parse_day, row_values
+from coverage_ledger.uploads.formats import FileRejected
 from coverage_ledger.uploads.officer_events import enrolment_texts, registration_texts
 from coverage_ledger.uploads.officer_rows import OfficerRow, RosterContext, check_header, check_officer_row
-from coverage_ledger.uploads.xlsx_to_csv import cell_text
+from coverage_ledger.uploads.xlsx_to_csv import cell_text, convert, formula_cells
 
 CONTEXT = RosterContext(
     committee="KPU-16.71",
@@ -285,3 +288,68 @@ def test_a_birth_date_the_nik_allows_but_still_to_come_and_a_term_before_birth_a
     wrong = check_officer_row(5, _cells(birth_date="2030-01-05"), today)
     assert isinstance(wrong, list)
     assert [(e.column, e.code) for e in wrong] == [("birth_date", "birth_date_mismatch_nik")]
+
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_OFFICE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _workbook(path: Path, sheet: bytes) -> Path:
+    """A workbook of one sheet, its XML as given: the least a reader opens."""
+    content_types = (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", content_types)
+        archive.writestr(
+            "_rels/.rels",
+            f'<Relationships xmlns="{_RELS}"><Relationship Id="rId1" '
+            f'Type="{_OFFICE}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        )
+        archive.writestr(
+            "xl/workbook.xml",
+            f'<workbook xmlns="{_MAIN}" xmlns:r="{_OFFICE}"><sheets>'
+            '<sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        archive.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'<Relationships xmlns="{_RELS}"><Relationship Id="rId1" Type="{_OFFICE}/worksheet" '
+            'Target="worksheets/sheet1.xml"/></Relationships>',
+        )
+        archive.writestr("xl/worksheets/sheet1.xml", sheet)
+    return path
+
+
+def test_formula_cells_are_found_in_prefixed_and_shared_forms(tmp_path: Path) -> None:
+    """Found by a review: a sheet written with an `x:` prefix (the .NET OpenXML SDK) hid its
+    formulas once `</c>` alone marked a cell's end."""
+    prefixed = _workbook(
+        tmp_path / "x.xlsx",
+        b'<x:worksheet><x:sheetData><x:row r="2"><x:c r="B2"><x:f>1+1</x:f><x:v>2</x:v></x:c>'
+        b'<x:c r="C2" t="n"><x:f t="shared" si="0"/><x:v>3</x:v></x:c></x:row></x:sheetData></x:worksheet>',
+    )
+    assert formula_cells(prefixed) == {(1, 1): "=1+1", (1, 2): "=…"}
+    plain = _workbook(
+        tmp_path / "p.xlsx",
+        b'<worksheet><sheetData><row r="5"><c r="K5"><f>SUM(A1:A2)</f></c></row></sheetData></worksheet>',
+    )
+    assert formula_cells(plain) == {(4, 10): "=SUM(A1:A2)"}
+
+
+def test_a_formula_without_a_value_fails_the_file_naming_its_cell(tmp_path: Path) -> None:
+    """Found by a review: a last row holding only a formula with no stored value (as some
+    libraries write them) is no row to the reader, so it would have vanished from the roster."""
+    sheet = (
+        f'<worksheet xmlns="{_MAIN}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>nik</t></is></c>'
+        '</row><row r="2"><c r="A2"><f>1+1</f></c></row></sheetData></worksheet>'
+    ).encode()
+    with pytest.raises(FileRejected) as refused:
+        convert(_workbook(tmp_path / "v.xlsx", sheet), tmp_path / "v.csv")
+    assert refused.value.code == "formula_cell" and "cell A2" in refused.value.message

@@ -642,3 +642,29 @@ async def test_a_payment_restated_as_recorded_is_a_duplicate_not_a_month_paid_tw
     assert other_amount["status"] == "failed", other_amount
     codes = {e["code"] for e in await uploader.errors(other_amount["upload_id"], key=uploader.keys.sponsor)}
     assert codes & {"month_already_paid", "amount_mismatch"}, codes
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2_000])
+async def test_a_row_repeated_in_its_own_file_is_a_month_paid_twice_wherever_it_falls(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch, chunk_rows: int
+) -> None:
+    """Found by a review: the second copy of a row, in a later chunk, counted as a duplicate of
+    the payment the file's own first copy had just written, where in the same chunk it failed."""
+    monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", chunk_rows)
+    row = sponsor_row(nik(born=date(1985, 3, 12), female=False))
+    status = await uploader.run(sponsor_csv([row, row]), key=uploader.keys.sponsor, kind="sponsor_roster")
+    assert (status["status"], status["rows_duplicate"]) == ("failed", 0), status
+
+
+async def test_a_nul_in_an_upload_option_names_the_option(uploader: Uploader) -> None:
+    """Found by a review: the upload reads its own options, past the query check for NULs."""
+    response = await uploader.client.post(
+        "/v1/uploads?committee=KPU%00x",
+        files={"file": ("r.csv", sponsor_csv([sponsor_row()]))},
+        headers=Keys.header(uploader.keys.admin),
+    )
+    assert response.status_code == 422, response.text
+    assert (response.json()["errors"][0]["code"], response.json()["errors"][0]["field"]) == (
+        "nul_character",
+        "committee",
+    )

@@ -56,6 +56,7 @@ async def test_the_uploads_page_fits_the_key(client: AsyncClient, keys: Keys) ->
     sponsor = await client.get("/uploads")
     assert '<option value="sponsor_roster" selected>' in sponsor.text
     assert 'value="officer_roster"' not in sponsor.text
+    assert 'value="replace_roster"' not in sponsor.text  # a committee roster's mode
     await _signed_in(client, keys.auditor)
     assert 'id="upload-form"' not in (await client.get("/uploads")).text  # reads, uploads nothing
 

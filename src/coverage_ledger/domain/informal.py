@@ -265,7 +265,7 @@ def refuse_payment(
             "office must reactivate it (membership.reactivated) or the worker must enrol again",
         )
     paid = paid_months(payments)
-    anchor, _ = _anchor(enrolment, paid, reactivations, payment.first, payment.paid_on)
+    anchor, reopened_by = _anchor(enrolment, paid, reactivations, payment.first, payment.paid_on)
     lapse_day = anchor.plus(grace_months + 1).first_day
     if payment.paid_on >= lapse_day:
         # the months after the last paid one could be paid only before the grace ran out, also
@@ -284,8 +284,15 @@ def refuse_payment(
         return PaymentRefusal(
             "months_unpaid_before",
             f"{anchor.plus(1)}…{payment.first.plus(-1)} are unpaid: pay them first ({payment.first} "
-            f"lies past the {grace_months} months of grace after {anchor}, the last month paid before "
-            "it: a month is paid only while the membership has not lapsed in it)",
+            f"lies past the {grace_months} months of grace after {anchor}, "
+            + (
+                "the month before the membership's reactivation"
+                if reopened_by
+                else "the last month paid before it"
+                if anchor in paid
+                else "the month before the membership began"
+            )
+            + ": a month is paid only while the membership has not lapsed in it)",
         )
     return None
 

@@ -68,7 +68,7 @@ def documented_operations(openapi: dict[str, Any]) -> list[Operation]:
 
 
 NUL = "\x00"
-_NUL_MESSAGE = "holds a NUL character (%00), which no value can contain"
+NUL_MESSAGE = "holds a NUL character (%00), which no value can contain"
 
 
 def query_errors(query_string: bytes, operation: Operation) -> list[ErrorItem]:
@@ -77,7 +77,7 @@ def query_errors(query_string: bytes, operation: Operation) -> list[ErrorItem]:
     pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
     given = Counter(name for name, _ in pairs)
     errors = [
-        ErrorItem("nul_character", _NUL_MESSAGE, field=name)
+        ErrorItem("nul_character", NUL_MESSAGE, field=name)
         for name in sorted({name for name, value in pairs if NUL in value and name in operation.names})
     ]
     for name, count in sorted(given.items()):
@@ -103,7 +103,7 @@ def path_errors(path: str, operation: Operation) -> list[ErrorItem]:
         for name, part in zip(names, parts, strict=False)
         if NUL in part and name.startswith("{")
     ]
-    return [ErrorItem("nul_character", _NUL_MESSAGE, field=named[0] if named else "path")]
+    return [ErrorItem("nul_character", NUL_MESSAGE, field=named[0] if named else "path")]
 
 
 _DOCUMENTED: dict[tuple[str, str], list[Operation]] = {}

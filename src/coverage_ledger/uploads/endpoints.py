@@ -16,6 +16,7 @@ from coverage_ledger.domain.access import Principal
 from coverage_ledger.errors import ErrorItem, InvalidInput, NotFound
 from coverage_ledger.http.dependencies import Caller, Now, Session
 from coverage_ledger.http.multipart_to_disk import receive_form
+from coverage_ledger.http.query_contract import NUL, NUL_MESSAGE
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.schemas import UploadList, UploadStatus
 from coverage_ledger.uploads.service import (
@@ -71,11 +72,15 @@ OPTION_NAMES = ("kind", "committee", "dry_run", "policy", "mode")
 def _options_given(form_fields: dict[str, str], query: list[tuple[str, str]]) -> dict[str, str]:
     """The options from the form and the query; an unknown form field or query parameter, or one
     that disagrees with the form, is a 422: a `dryrun=true` that went unread would write the file."""
-    for name, _ in (*form_fields.items(), *query):
+    for name, value in (*form_fields.items(), *query):
         if name not in OPTION_NAMES:
             raise InvalidInput(
                 f"unknown parameter {name!r}; an upload takes the file and {', '.join(OPTION_NAMES)}",
                 [ErrorItem("unknown_parameter", f"{name!r} is not an upload option", field=name)],
+            )
+        if NUL in value:  # the database would refuse it later as an unstorable value, unnamed
+            raise InvalidInput(
+                f"{name} holds a NUL character", [ErrorItem("nul_character", NUL_MESSAGE, field=name)]
             )
     given = dict(form_fields)
     for name, value in query:

@@ -57,7 +57,9 @@ async def roster_invoice(
     for event_id, payload, recorded_at in await repository.uploaded_terms(session, superseded):
         term = officer_term(event_id, payload, recorded_at)
         months = months_touched(term.covers_from, term.valid_to)
-        lines.setdefault(term.region_code, _Line()).add(rules, term.covers_from, -1, -months)
+        # a term that never covered was never billed (`accepted_cover_starts`)
+        officers = 1 if term.covers_from < term.valid_to else 0
+        lines.setdefault(term.region_code, _Line()).add(rules, term.covers_from, -officers, -months)
     return [
         (region, line.officers, line.months, line.amount, ",".join(sorted(line.rule_ids)) or "none")
         for region, line in sorted(lines.items())

@@ -207,8 +207,15 @@ async def append_sponsor_chunk(
     rows = [item for item in rows if item.nik not in elsewhere]
     # a payment the sponsor already recorded, restated as it was (a monthly file that repeats
     # last month's rows): a duplicate, as an officer roster's unchanged row is, not a month paid twice
-    paid = [e.payload for e in known if e.type == "contribution.paid"]
-    restated = {item.row for item in rows if any(_restates(item, p, record.committee) for p in paid)}
+    # (not the payments this upload wrote itself: a row repeated in the file is the month paid twice)
+    own = f"{record.upload_id.hex}-"
+    paid: dict[str, list[dict[str, Any]]] = {}
+    for event in known:
+        if event.type == "contribution.paid" and not event.event_id.startswith(own):
+            paid.setdefault(event.payload["nik"], []).append(event.payload)
+    restated = {
+        item.row for item in rows if any(_restates(item, p, record.committee) for p in paid.get(item.nik, ()))
+    }
     tally.duplicate += len(restated)
     rows = [item for item in rows if item.row not in restated]
     while rows:

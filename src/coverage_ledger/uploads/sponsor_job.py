@@ -158,6 +158,11 @@ class SponsorRosterJob(Job):
             "rows_duplicate": writing.duplicate,
         }
         self.outcome = self._outcome(writing, written=bool(writing.txs))
+        if not (writing.accepted or writing.duplicate) and writing.rejected:
+            # the rows left for the writing pass were all refused there: as in the checking pass
+            await self.work.commit()
+            await self._finish_unwritten(len(writing.rejected), failed=True)
+            return
         if len(writing.txs) > 1:
             self.outcome["txs"] = [writing.txs[0], writing.txs[-1]]
         await repository.update_upload(

@@ -63,11 +63,12 @@ async def accepted_cover_starts(
 ) -> list[tuple[str, Any, int, int]]:
     """(region_code, cover start, officers, officer months) of the new and changed rows: the
     calendar months each officer's cover touches, from max(term start, registered_on or the
-    recording day)."""
+    recording day). Officers whose cover never starts (registered after the term) count for
+    neither: nothing was insured, so nothing is owed."""
     rows = await raw.execute(
         session,
         f"""
-        SELECT region_code, cover_from, count(*),
+        SELECT region_code, cover_from, count(*) FILTER (WHERE cover_from < valid_to),
                sum(CASE WHEN cover_from < valid_to
                         THEN (extract(year FROM valid_to - 1) * 12 + extract(month FROM valid_to - 1))
                              - (extract(year FROM cover_from) * 12 + extract(month FROM cover_from)) + 1

@@ -30,6 +30,15 @@ CHILD_MEMORY_BYTES = 4 << 30
 """Address space the converting child may use: a workbook that lies about its sizes dies here,
 not in the server."""
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_CELL_END = re.compile(rb"</(?:\w+:)?c>")
+
+
+def _last_cell_end(window: bytes) -> int:
+    """Where the window's last complete cell ends (0: none does)."""
+    ends = [m.end() for m in _CELL_END.finditer(window)]
+    return ends[-1] if ends else 0
+
+
 _FORMULA_TEXT = re.compile(rb"<(?:\w+:)?f(?:\s[^>]*)?>([^<]*)<")
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]+[0-9]+)"')
 _CHUNK = 1 << 20
@@ -63,6 +72,17 @@ def _cell_index(ref: bytes) -> tuple[int, int]:
     return int(ref[len(letters) :]) - 1, column - 1
 
 
+def _cell_name(cell: tuple[int, int]) -> str:
+    """`K5` for (4, 10)."""
+    row, column = cell
+    letters = ""
+    column += 1
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return f"{letters}{row + 1}"
+
+
 def formula_cells(path: Path) -> dict[tuple[int, int], str]:
     """The first sheet's cells holding a formula, by (row, column) 0-based, each as `=` and its
     formula text (`=…` for a shared one): written into the CSV as such, each becomes the row error
@@ -94,7 +114,8 @@ def formula_cells(path: Path) -> dict[tuple[int, int], str]:
             while chunk := stream.read(_CHUNK):
                 window = tail + chunk
                 # a formula cut by the chunk's end is looked at again with the next chunk
-                complete = window.rfind(b"</c>") + len(b"</c>") if b"</c>" in window else 0
+                ends = [m.end() for m in _CELL_END.finditer(window, max(0, len(window) - 4096))]
+                complete = ends[-1] if ends else _last_cell_end(window)
                 for formula in _FORMULA.finditer(window, 0, complete):
                     # the cell's opening tag is just before its formula
                     cells = _CELL_REF.findall(window, max(0, formula.start() - 512), formula.start())
@@ -105,7 +126,8 @@ def formula_cells(path: Path) -> dict[tuple[int, int], str]:
                             f"{where} of the first sheet holds a formula; save the sheet with values only",
                         )
                     text = _FORMULA_TEXT.match(window, formula.start())
-                    shown = html.unescape(text.group(1).decode("utf-8", "replace")) if text else "…"
+                    written = text.group(1) if text else b""
+                    shown = html.unescape(written.decode("utf-8", "replace")) if written else "…"
                     found[_cell_index(cells[-1])] = f"={shown}"
                 tail = window[complete:] if complete else window
                 if len(tail) > _CHUNK:  # no cell ends in a whole chunk: not a sheet a person made
@@ -158,6 +180,13 @@ def convert(source: Path, target: Path) -> int:
                     cells[column] = formula
             writer.writerow(cells)
             count += 1
+    lost = sorted(cell for cell in formulas if cell[0] >= count)
+    if lost:  # a formula with no value: its row is not in the sheet's range the reader gives
+        raise FileRejected(
+            "formula_cell",
+            f"cell {_cell_name(lost[0])} of the first sheet holds a formula with no value; save the "
+            "sheet with values only",
+        )
     if count == 0:
         raise FileRejected("empty_file", "the first sheet is empty: expected a header row and data rows")
     return count
