@@ -74,7 +74,9 @@ async def overdue_reviews(
 
 def due_date_on(row: RecordRow, day: date) -> date | None:
     """The due date the claim read gives on `day` for a claim no reversal reopened, or one a
-    reversal keeps reopened: the service time's last day, or the reversal's day if later."""
+    reversal keeps reopened: the service time's last day, or the reversal's day if later. (A
+    claim paid again since keeps no reversal day in its row: on a day of its reopened stretch
+    this gives the service time's day, where the read gives the reversal's; README says so.)"""
     if row.due_on is not None and row.reversed_on is not None and row.reversed_on <= day:
         return max(row.due_on, row.reversed_on)
     return row.due_on
