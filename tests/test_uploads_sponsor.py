@@ -40,6 +40,8 @@ async def test_a_sponsor_roster_enrols_and_pays_for_a_thousand_workers(uploader:
         "amount_total": 50_400_000,
         "rows_differing_from_membership": 0,
         "rows_differing_from_membership_first": [],
+        "rows_differing_from_registration": 0,
+        "rows_differing_from_registration_first": [],
     }
     answer = await coverage_of(uploader.client, uploader.keys, workers[0], "2025-02-15")
     assert answer["status"] == "covered", answer
@@ -668,3 +670,32 @@ async def test_a_nul_in_an_upload_option_names_the_option(uploader: Uploader) ->
         "nul_character",
         "committee",
     )
+
+
+async def test_a_row_naming_a_registered_worker_otherwise_is_paid_and_said(uploader: Uploader) -> None:
+    """Found by a probe: a row giving a registered worker another name was paid without a word,
+    where an officer roster counts rows_differing_from_registration (the first sign of a wrong
+    NIK). The registration stays as it was."""
+    worker = nik(born=date(1985, 3, 12), female=False)
+    office = await uploader.client.post(
+        "/v1/events",
+        json={
+            "events": [registered(worker) | {"name": "Siti Aminah", "birth_date": "1985-03-12", "sex": "M"}]
+        },
+        headers=Keys.header(uploader.keys.office),
+    )
+    assert office.status_code == 200, office.text
+    status = await uploader.run(
+        sponsor_csv([sponsor_row(worker), sponsor_row(nik(born=date(1985, 3, 12), female=False))]),
+        key=uploader.keys.sponsor,
+        kind="sponsor_roster",
+    )
+    assert status["status"] == "succeeded", status
+    outcome = status["outcome"]
+    assert (
+        outcome["rows_differing_from_registration"],
+        outcome["rows_differing_from_registration_first"],
+    ) == (
+        1,
+        [2],
+    ), outcome

@@ -65,6 +65,10 @@ class SponsorTally:
     from the membership in force (the payment is recorded against that membership)."""
     differing_first: list[int] = field(default_factory=list)
     """The first ROWS_SHOWN of those row numbers."""
+    differing_registration: int = 0
+    """Accepted rows of workers registered before whose name, birth date or phone differ from
+    that registration (kept as it is: a regional office corrects it)."""
+    differing_registration_first: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -270,6 +274,7 @@ async def append_sponsor_chunk(
             else:
                 tally.accepted += len(rows)
                 _count_differing(rows, memberships, tally)
+                await _count_differing_registrations(session, rows, known, principal, tally)
                 tally.amount_total += sum(item.amount for item in rows)
                 tally.registered += sum(1 for e in events if e["type"] == "person.registered")
                 tally.enrolled += sum(1 for e in events if e["type"] == "informal.enrolled")
@@ -317,6 +322,41 @@ def _count_differing(
             tally.differing += 1
             if len(tally.differing_first) < ROWS_SHOWN:
                 tally.differing_first.append(item.row)
+
+
+async def _count_differing_registrations(
+    session: AsyncSession,
+    rows: Sequence[SponsorRow],
+    known: Sequence[projections.InForceEvent],
+    principal: Principal,
+    tally: SponsorTally,
+) -> None:
+    """Tally the accepted rows of workers registered before, in the key's region, whose name,
+    birth date or phone differs from that registration (which the roster does not change): the
+    first sign of a mistyped NIK. Registrations outside the region are not compared (a dry run
+    would confirm a guessed name), as in an officer roster."""
+    registrations = {
+        e.payload["nik"]: e.event_id
+        for e in known
+        if e.type == "person.registered" and e.tx_seq is not None and principal.sees(e.payload["region_code"])
+    }
+    compared = [item for item in rows if item.nik in registrations]
+    if not compared:
+        return
+    vault = await projections.vault_entries(session, (registrations[item.nik] for item in compared))
+    for item in compared:
+        entry = vault.get(registrations[item.nik])
+        if entry is None:  # erased: nothing to compare with
+            continue
+        fields = entry[1]
+        if (
+            fields.get("name") != item.name
+            or fields.get("birth_date") != item.birth_date.isoformat()
+            or (item.phone is not None and fields.get("phone") != item.phone)
+        ):
+            tally.differing_registration += 1
+            if len(tally.differing_registration_first) < ROWS_SHOWN:
+                tally.differing_registration_first.append(item.row)
 
 
 def sponsor_principal(record: Any) -> Principal:

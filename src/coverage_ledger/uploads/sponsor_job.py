@@ -255,6 +255,8 @@ class SponsorRosterJob(Job):
             "amount_total": tally.amount_total,
             "rows_differing_from_membership": tally.differing,
             "rows_differing_from_membership_first": tally.differing_first,
+            "rows_differing_from_registration": tally.differing_registration,
+            "rows_differing_from_registration_first": tally.differing_registration_first,
         }
 
     async def _finish_unwritten(self, rejected: int, *, failed: bool) -> None:
