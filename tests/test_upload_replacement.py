@@ -284,6 +284,8 @@ async def test_a_replacing_row_across_two_own_terms_says_so(uploader: Uploader) 
     assert [e["code"] for e in errors] == ["overlapping_enrolment"], errors
     assert "meets two of this committee's terms" in errors[0]["message"]
     assert "mode=replace_roster" not in errors[0]["message"]
+    # not "give one row each", which duplicate_nik refuses (found by a probe)
+    assert "correct the other with event.corrected" in errors[0]["message"]
 
 
 async def test_a_replacement_that_changed_nothing_is_still_the_twin_of_its_file(uploader: Uploader) -> None:

@@ -699,3 +699,17 @@ async def test_a_row_naming_a_registered_worker_otherwise_is_paid_and_said(uploa
         1,
         [2],
     ), outcome
+
+
+async def test_a_workers_rows_count_in_the_order_of_their_months_not_of_the_file(uploader: Uploader) -> None:
+    """Found by a probe: April to June before January to March had the new membership begin in
+    April and refused January's row; in the other order both were paid."""
+    worker = nik(born=date(1985, 3, 12), female=False)
+    rows = [
+        sponsor_row(worker, months=("2025-04", "2025-06")),
+        sponsor_row(worker, months=("2025-01", "2025-03")),
+    ]
+    status = await uploader.run(sponsor_csv(rows), key=uploader.keys.sponsor, kind="sponsor_roster")
+    assert (status["status"], status["rows_accepted"]) == ("succeeded", 2), status
+    for day in ("2025-02-15", "2025-05-15"):
+        assert (await coverage_of(uploader.client, uploader.keys, worker, day))["status"] == "covered", day

@@ -134,7 +134,10 @@ def _events_of(
     events: list[dict[str, Any]] = []
     owners: list[SponsorRow] = []
     registered, enrolled = set(registered), set(enrolled)
-    for item in rows:
+    # a worker's rows in the order of their months, whatever the file's: a worker new to the
+    # ledger is a member from the first month paid, and each month is paid after the ones before
+    # (April's row before January's had the membership begin in April and refused January)
+    for item in sorted(rows, key=lambda r: (r.nik, r.months_from, r.row)):
         batch = sponsor_events(
             item,
             sponsor=sponsor,

@@ -165,7 +165,9 @@ async def check_against_ledger(
                                 CASE WHEN payload->>'committee' <> %(committee)s
                                      THEN 'that committee or the regional office must correct it first'
                                      WHEN %(replace)s
-                                     THEN 'the row meets two of this committee''s terms: give one row each'
+                                     THEN 'the row meets two of this committee''s terms of the officer, and '
+                                          'a file gives one row per officer: restate one of them, and '
+                                          'correct the other with event.corrected'
                                      ELSE 'to replace this committee''s own term, upload with '
                                           'mode=replace_roster'
                                 END)
