@@ -515,6 +515,8 @@ async def test_a_file_with_month_first_dates_is_refused_whole_whatever_the_polic
     errors = await uploader.errors(status["upload_id"])
     assert ("3", "term_start", "month_first_date") in [(e["row"], e["column"], e["code"]) for e in errors]
     assert await uploader.head() == head
+    # the counts say what was read (found by a probe: rows_total 0 beside the listed errors)
+    assert (status["rows_total"], status["rows_rejected"], status["rows_accepted"]) == (2, 1, 0), status
 
 
 async def test_rows_registered_too_late_for_any_cover_are_enrolled_and_named(uploader: Uploader) -> None:

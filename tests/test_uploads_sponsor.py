@@ -276,6 +276,13 @@ async def test_a_sponsor_file_with_month_first_dates_is_refused_whole(uploader: 
     )
     assert (status["status"], status["problem"]["code"]) == ("failed", "month_first_dates"), status
     assert await uploader.head() == head
+    errors = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
+    rows_with_errors = len({e["row"] for e in errors if e["row"] != "0"})
+    assert (status["rows_total"], status["rows_rejected"], status["rows_accepted"]) == (
+        2,
+        rows_with_errors,
+        0,
+    ), status
 
 
 async def test_a_sponsor_payment_dated_after_today_is_a_row_error(uploader: Uploader) -> None:

@@ -135,6 +135,12 @@ class OfficerRosterJob(Job):
         self.phases["parse"] = round(time.monotonic() - started, 3)
         if tally.rows_total == 0:
             raise FileRejected("no_rows", "the file has a header but no data rows")
+        # a file refused for its month-first dates still says how many rows it read and refused
+        self.counts = {
+            "rows_total": tally.rows_total,
+            "rows_done": tally.rows_total,
+            "rows_rejected": tally.rejected_alone,
+        }
         refuse_month_first(tally.month_first)
         started = time.monotonic()
         await staging.index_staging(self.work)

@@ -71,9 +71,15 @@ class SponsorRosterJob(Job):
         self.phases["validate"] = round(time.monotonic() - started, 3)
         if checking.rows_total == 0:
             raise FileRejected("no_rows", "the file has a header but no data rows")
-        refuse_month_first(checking.month_first)
         rejected = len(checking.rejected)
         to_write = checking.accepted + checking.deferred
+        # a file refused for its month-first dates still says how many rows it read and refused
+        self.counts = {
+            "rows_total": checking.rows_total,
+            "rows_done": checking.rows_total,
+            "rows_rejected": rejected,
+        }
+        refuse_month_first(checking.month_first)
         self.counts = {
             "rows_total": checking.rows_total,
             "rows_done": checking.rows_total,
