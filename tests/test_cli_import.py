@@ -78,9 +78,10 @@ def test_a_file_whose_every_row_was_refused_is_checked_again_when_sent_again(cli
     roster.write_bytes(roster_csv([officer_row(nik(), role="KETUA")]))
     options = ["import", str(roster), "--committee", "KPU-16.71", "--policy", "accept_valid"]
     first = runner.invoke(app, options)
-    assert first.exit_code == 0 and "unknown_role" in (cli_env / "late.csv.errors.csv").read_text()
+    # no valid row: nothing to commit is a failure, even under accept_valid
+    assert first.exit_code == 1 and "unknown_role" in (cli_env / "late.csv.errors.csv").read_text()
     again = runner.invoke(app, options)
-    assert again.exit_code == 0, again.output
+    assert again.exit_code == 1, again.output
     assert "already committed" not in again.output  # it wrote nothing: no twin to return
 
 

@@ -33,6 +33,11 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "an event id taken…); `errors` says which. Nothing was written.",
     ),
     "payload-too-large": ("Payload too large", "The file is larger than the upload limit."),
+    "unsupported-media-type": (
+        "Unsupported media type",
+        "The body is JSON but was sent with another content type (curl's `-d` sends "
+        "application/x-www-form-urlencoded): send `Content-Type: application/json`. Nothing was written.",
+    ),
     "request-too-large": (
         "Request body too large",
         "The body is larger than LEDGER_REQUEST_MAX_BYTES; send large rosters to POST /v1/uploads.",
