@@ -673,3 +673,36 @@ async def test_a_member_in_arrears_is_claimed_for_on_the_declared_income_without
     await append(client, keys.office, april)
     body = await claim(client, keys.office, "C-arrears-jkk")
     assert body["payable_amount"] == 48 * 1_000_000 + 10_000_000 + 12_000_000, body["breakdown"]
+
+
+async def test_a_scholarship_the_rule_table_lacks_is_flagged(client: AsyncClient, keys: Keys) -> None:
+    """Found by a probe: a JKK death of 2019 (PP 44/2015, which gave Rp12 million for one child,
+    facts.md) naming children showed no scholarship and nothing saying why. The table holds no
+    PP 44/2015 scholarship, so the claim says so; one of 2024 (PP 82/2019) is reckoned."""
+    for claim_id, year in (("C-2019", "2019"), ("C-2024", "2024")):
+        person = nik()
+        await append(
+            client,
+            keys.office,
+            registered(person),
+            enrolled(
+                person,
+                event_id=f"kpps-{person}",
+                valid_from=f"{year}-04-01",
+                valid_to=f"{year}-04-30",
+                registered_on=f"{year}-03-20",
+            ),
+            filed(
+                claim_id,
+                person,
+                benefit="JKK_DEATH",
+                incident=f"{year}-04-17",
+                filed_on=f"{year}-04-20",
+                wage=4_000_000,
+                children=[{"level": "SD"}],
+            ),
+        )
+    old = await claim(client, keys.office, "C-2019")
+    assert "scholarship_not_in_the_rule_table" in old["flags"] and old["scholarship_total"] == 0, old
+    new = await claim(client, keys.office, "C-2024")
+    assert "scholarship_not_in_the_rule_table" not in new["flags"] and new["scholarship_total"] > 0, new

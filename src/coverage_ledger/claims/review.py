@@ -367,6 +367,10 @@ def _review(
         holidays_unknown=late is not None
         and anchor_due_on is not None
         and not table.knows_holidays(filing.complete_on, anchor_due_on),
+        # as shown: the assessment when decided, else now (as the claim's body shows it)
+        scholarships_not_in_rules=(
+            then if decision is not None and decision.approved else now
+        ).assessment.scholarships_not_in_rules,
     )
     return ClaimReview(
         filing,

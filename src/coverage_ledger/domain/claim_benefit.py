@@ -8,6 +8,7 @@ from coverage_ledger.domain.benefit_table import BenefitTable
 from coverage_ledger.domain.benefits import (
     Benefit,
     Component,
+    JkmRule,
     ScholarshipYear,
     jkk_death,
     jkk_partial_disability,
@@ -81,6 +82,9 @@ class Assessment:
     """Why there is no amount (no rule for the date, no wage)."""
     problem_field: str = "wage"
     """The claim field the problem lies in."""
+    scholarships_not_in_rules: bool = False
+    """The claim names children but the rule of its date lists no scholarship (PP 44/2015 gave
+    Rp12 million for one child, which the rule table does not hold): none is shown."""
 
     @property
     def amount(self) -> int:
@@ -111,7 +115,7 @@ def assess(filing: Filing, table: BenefitTable, membership: Membership) -> Asses
             first_school_year=school_year_of(incident),
             contribution_years=membership.contribution_years,
         )
-        return Assessment(benefit, tuple(schedule))
+        return Assessment(benefit, tuple(schedule), scholarships_not_in_rules=_unlisted(filing, jkm))
     jkk = rule_for(table.jkk, incident)
     if jkk is None:
         return Assessment(
@@ -148,4 +152,9 @@ def assess(filing: Filing, table: BenefitTable, membership: Membership) -> Asses
     schedule = scholarship_schedule(
         jkm, children=filing.children, first_school_year=school_year_of(incident), contribution_years=None
     )
-    return Assessment(benefit, tuple(schedule))
+    return Assessment(benefit, tuple(schedule), scholarships_not_in_rules=_unlisted(filing, jkm))
+
+
+def _unlisted(filing: Filing, jkm: JkmRule) -> bool:
+    """Whether the filing names children for whom the rule of its date lists no scholarship."""
+    return bool(filing.children) and not (jkm.scholarship_children and jkm.scholarship_levels)

@@ -200,6 +200,9 @@ retroactive enrolment or a retraction since)."""
 AMOUNT_DIFFERS_NOW = "current_rules_give_another_amount"
 PAID_LATE = "paid_late"
 OVERDUE = "overdue"
+SCHOLARSHIPS_NOT_IN_RULES = "scholarship_not_in_the_rule_table"
+"""Children are named, but the rule of the incident date lists no scholarship (PP 44/2015's
+Rp12 million for one child is not in the table): an office reckons it by hand."""
 HOLIDAYS_UNKNOWN = "holidays_not_in_the_rule_table"
 """The service time runs into a year without a `public_holidays` rule: its due date skips only
 weekends there, and may be too early."""
@@ -230,6 +233,7 @@ def review_flags(
     overdue: bool,
     late: bool,
     holidays_unknown: bool = False,
+    scholarships_not_in_rules: bool = False,
 ) -> tuple[str, ...]:
     """What a clerk or an auditor should look at, in a stable order."""
     flags = list(eligibility_then.flags)
@@ -249,6 +253,8 @@ def review_flags(
         flags.append(OVERDUE)
     if holidays_unknown:
         flags.append(HOLIDAYS_UNKNOWN)
+    if scholarships_not_in_rules:
+        flags.append(SCHOLARSHIPS_NOT_IN_RULES)
     return tuple(dict.fromkeys(flags))
 
 
