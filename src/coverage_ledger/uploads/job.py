@@ -25,6 +25,20 @@ ROWS_SHOWN = 1_000
 """Row numbers an outcome lists for each warning (the count is whole)."""
 
 
+def nothing_valid(*, rejected: int, kept: int) -> bool:
+    """Whether every row was rejected, none `kept` (to write, or found written already): under
+    accept_valid too there is then nothing to commit, which is no success to report."""
+    return rejected > 0 and kept == 0
+
+
+def rows_rejected(rejected: int, why: str) -> dict[str, str]:
+    """The problem of an upload that wrote nothing for its rejected rows, saying why."""
+    return {"code": "rows_rejected", "message": f"{rejected} row(s) have errors; nothing was written ({why})"}
+
+
+NO_VALID_ROW = "no row was valid"
+
+
 IMPORT_FILE_SUFFIX = ".import"
 """The suffix of a file `coverage-ledger import` stored (a served upload's is `.upload`): its
 caller is the command, so an upload left unfinished by it is never resumed by a `serve`."""

@@ -26,7 +26,15 @@ from coverage_ledger.uploads import repository, staged_writes, staging
 from coverage_ledger.uploads.cells import first_month_first, refuse_month_first
 from coverage_ledger.uploads.formats import FileRejected, Table
 from coverage_ledger.uploads.invoice import roster_invoice
-from coverage_ledger.uploads.job import PROGRESS_SECONDS, ROWS_SHOWN, Job, Progress
+from coverage_ledger.uploads.job import (
+    NO_VALID_ROW,
+    PROGRESS_SECONDS,
+    ROWS_SHOWN,
+    Job,
+    Progress,
+    nothing_valid,
+    rows_rejected,
+)
 from coverage_ledger.uploads.officer_rows import RosterContext, check_header
 from coverage_ledger.uploads.parsing import Chunk, read_chunk
 from coverage_ledger.uploads.replacement import RosterCorrections, roster_corrections
@@ -169,10 +177,8 @@ class OfficerRosterJob(Job):
             }
             await self.finish("succeeded")
             return
-        if rejected and not (self.counts["rows_accepted"] or self.counts["rows_duplicate"]):
-            # accept_valid with no valid row: nothing to commit is no success to report
-            all_needed = True
-        if all_needed and rejected:
+        kept = self.counts["rows_accepted"] + self.counts["rows_duplicate"]
+        if (all_needed and rejected) or nothing_valid(rejected=rejected, kept=kept):
             self.outcome = {"written": False}
             why = (
                 "policy all_or_nothing"
@@ -180,15 +186,9 @@ class OfficerRosterJob(Job):
                 else "replace_roster retracts the officers a roster leaves out, and a rejected row "
                 "may be an officer still serving: fix the rows and upload again"
                 if replace
-                else "no row was valid"
+                else NO_VALID_ROW
             )
-            await self.finish(
-                "failed",
-                problem={
-                    "code": "rows_rejected",
-                    "message": f"{rejected} row(s) have errors; nothing was written ({why})",
-                },
-            )
+            await self.finish("failed", problem=rows_rejected(rejected, why))
             return
         await self.progress.set(status="committing", **self.counts)
         self.commit_started = time.monotonic()

@@ -29,7 +29,7 @@ from coverage_ledger.ledger.unnumbered import UnnumberedTx, moved_meanwhile
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.cells import first_month_first, refuse_month_first
 from coverage_ledger.uploads.formats import FileRejected
-from coverage_ledger.uploads.job import PROGRESS_SECONDS, Job
+from coverage_ledger.uploads.job import NO_VALID_ROW, PROGRESS_SECONDS, Job, nothing_valid, rows_rejected
 from coverage_ledger.uploads.sponsor_chunks import (
     ChangedMeanwhile,
     LateRefusal,
@@ -96,11 +96,8 @@ class SponsorRosterJob(Job):
             if record.dry_run:
                 self.outcome["would_commit"] = bool(to_write) and allowed
             await self.work.commit()
-            # accept_valid with no valid row: nothing to commit is no success to report
-            failed = (not allowed or bool(rejected and not to_write and not checking.duplicate)) and (
-                not record.dry_run
-            )
-            await self._finish_unwritten(rejected, failed=failed)
+            failed = not allowed or nothing_valid(rejected=rejected, kept=to_write + checking.duplicate)
+            await self._finish_unwritten(rejected, failed=failed and not record.dry_run)
             return
         started = time.monotonic()
         await self.progress.set(status="committing", **self.counts)
@@ -164,7 +161,7 @@ class SponsorRosterJob(Job):
             "rows_duplicate": writing.duplicate,
         }
         self.outcome = self._outcome(writing, written=bool(writing.txs))
-        if not (writing.accepted or writing.duplicate) and writing.rejected:
+        if nothing_valid(rejected=len(writing.rejected), kept=writing.accepted + writing.duplicate):
             # the rows left for the writing pass were all refused there: as in the checking pass
             await self.work.commit()
             await self._finish_unwritten(len(writing.rejected), failed=True)
@@ -266,11 +263,7 @@ class SponsorRosterJob(Job):
         }
 
     async def _finish_unwritten(self, rejected: int, *, failed: bool) -> None:
-        problem = None
-        if failed:
-            why = "policy all_or_nothing" if self.record.policy == "all_or_nothing" else "no row was valid"
-            problem = {
-                "code": "rows_rejected",
-                "message": f"{rejected} row(s) have errors; nothing was written ({why})",
-            }
-        await self.finish("failed" if failed else "succeeded", problem=problem)
+        why = "policy all_or_nothing" if self.record.policy == "all_or_nothing" else NO_VALID_ROW
+        await self.finish(
+            "failed" if failed else "succeeded", problem=rows_rejected(rejected, why) if failed else None
+        )

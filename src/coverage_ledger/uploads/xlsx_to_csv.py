@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import python_calamine
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
 from coverage_ledger.uploads.formats import FileRejected
 
@@ -31,14 +32,6 @@ CHILD_MEMORY_BYTES = 4 << 30
 not in the server."""
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _CELL_END = re.compile(rb"</(?:\w+:)?c>")
-
-
-def _last_cell_end(window: bytes) -> int:
-    """Where the window's last complete cell ends (0: none does)."""
-    ends = [m.end() for m in _CELL_END.finditer(window)]
-    return ends[-1] if ends else 0
-
-
 _FORMULA_TEXT = re.compile(rb"<(?:\w+:)?f(?:\s[^>]*)?>([^<]*)<")
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]+[0-9]+)"')
 _CHUNK = 1 << 20
@@ -63,24 +56,15 @@ MAX_FORMULA_CELLS = 100_000
 """Formula cells reported row by row; a sheet with more is refused whole (a sheet of formulas)."""
 
 
-def _cell_index(ref: bytes) -> tuple[int, int]:
-    """(row, column), 0-based, of a cell reference such as `K5`."""
-    letters = ref.rstrip(b"0123456789")
-    column = 0
-    for letter in letters:
-        column = column * 26 + letter - ord("A") + 1
-    return int(ref[len(letters) :]) - 1, column - 1
-
-
-def _cell_name(cell: tuple[int, int]) -> str:
-    """`K5` for (4, 10)."""
-    row, column = cell
-    letters = ""
-    column += 1
-    while column:
-        column, rest = divmod(column - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return f"{letters}{row + 1}"
+def _last_cell_end(window: bytes) -> int:
+    """Where the window's last complete cell ends (0: none does), looked for near its end first."""
+    for start in (max(0, len(window) - 4096), 0):
+        end = 0
+        for match in _CELL_END.finditer(window, start):
+            end = match.end()
+        if end:
+            return end
+    return 0
 
 
 def formula_cells(path: Path) -> dict[tuple[int, int], str]:
@@ -114,8 +98,7 @@ def formula_cells(path: Path) -> dict[tuple[int, int], str]:
             while chunk := stream.read(_CHUNK):
                 window = tail + chunk
                 # a formula cut by the chunk's end is looked at again with the next chunk
-                ends = [m.end() for m in _CELL_END.finditer(window, max(0, len(window) - 4096))]
-                complete = ends[-1] if ends else _last_cell_end(window)
+                complete = _last_cell_end(window)
                 for formula in _FORMULA.finditer(window, 0, complete):
                     # the cell's opening tag is just before its formula
                     cells = _CELL_REF.findall(window, max(0, formula.start() - 512), formula.start())
@@ -128,7 +111,7 @@ def formula_cells(path: Path) -> dict[tuple[int, int], str]:
                     text = _FORMULA_TEXT.match(window, formula.start())
                     written = text.group(1) if text else b""
                     shown = html.unescape(written.decode("utf-8", "replace")) if written else "…"
-                    found[_cell_index(cells[-1])] = f"={shown}"
+                    found[xl_cell_to_rowcol(cells[-1].decode())] = f"={shown}"
                 tail = window[complete:] if complete else window
                 if len(tail) > _CHUNK:  # no cell ends in a whole chunk: not a sheet a person made
                     tail = tail[-256:]
@@ -169,23 +152,27 @@ def convert(source: Path, target: Path) -> int:
         first_column = sheet.start[1] if sheet.start else 0
     except python_calamine.CalamineError as exc:
         raise FileRejected("unreadable_xlsx", f"the workbook could not be read: {exc}") from exc
+    by_row: dict[int, list[tuple[int, str]]] = {}
+    for (row_index, column), formula in formulas.items():
+        by_row.setdefault(row_index, []).append((column, formula))
+    placed: set[tuple[int, int]] = set()
     count = 0
     with target.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         for index, row in enumerate(rows):  # rows count from the sheet's first; columns from its start
             cells = [cell_text(value) for value in row]
-            for column in range(len(cells)) if formulas else ():
-                formula = formulas.get((index, first_column + column))
-                if formula is not None:
-                    cells[column] = formula
+            for column, formula in by_row.get(index, ()):
+                if 0 <= column - first_column < len(cells):
+                    cells[column - first_column] = formula
+                    placed.add((index, column))
             writer.writerow(cells)
             count += 1
-    lost = sorted(cell for cell in formulas if cell[0] >= count)
-    if lost:  # a formula with no value: its row is not in the sheet's range the reader gives
+    lost = sorted(set(formulas) - placed)
+    if lost:  # a formula with no value: its cell is not in the sheet's range the reader gives
         raise FileRejected(
             "formula_cell",
-            f"cell {_cell_name(lost[0])} of the first sheet holds a formula with no value; save the "
-            "sheet with values only",
+            f"cell {xl_rowcol_to_cell(*lost[0])} of the first sheet holds a formula with no value; save "
+            "the sheet with values only",
         )
     if count == 0:
         raise FileRejected("empty_file", "the first sheet is empty: expected a header row and data rows")
