@@ -53,7 +53,7 @@ def claim_out(review: ClaimReview, point_as_of: ReadPoint) -> ClaimOut:
     claimant = PartyOut.model_validate(payload.get("claimant") or {"nik": None, "relation": "self"})
     payee = PartyOut.model_validate(payload["payee"]) if payload.get("payee") else claimant
     decided = state.decision is not None and state.decision.approved
-    shown = review.then if decided else review.now
+    shown = review.shown
     benefit = shown.assessment.benefit
     reversed_by = {r.payment_event_id: r.event_id for r in state.reversals}
     late = review.lateness

@@ -86,6 +86,11 @@ class ClaimReview:
         """The approved amount once approved; else what the rules gave as known at the filing."""
         return self._payable(self.anchor)
 
+    @property
+    def shown(self) -> Judgement:
+        """The judgement the claim is shown by (`shown_judgement`)."""
+        return shown_judgement(self.state.decision, self.then, self.now)
+
     def _payable(self, undecided: Judgement) -> int:
         decision = self.state.decision
         if decision is not None and decision.approved and decision.amount is not None:
@@ -93,6 +98,11 @@ class ClaimReview:
         if decision is not None:  # rejected: nothing is payable, whatever the rules would give
             return 0
         return undecided.assessment.amount if undecided.eligibility.payable else 0
+
+
+def shown_judgement(decision: Decision | None, then: Judgement, now: Judgement) -> Judgement:
+    """The judgement a claim is shown by: as it stood when approved, else as known now."""
+    return then if decision is not None and decision.approved else now
 
 
 def _percent_bp(value: Any) -> int | None:
@@ -367,10 +377,7 @@ def _review(
         holidays_unknown=late is not None
         and anchor_due_on is not None
         and not table.knows_holidays(filing.complete_on, anchor_due_on),
-        # as shown: the assessment when decided, else now (as the claim's body shows it)
-        scholarships_not_in_rules=(
-            then if decision is not None and decision.approved else now
-        ).assessment.scholarships_not_in_rules,
+        scholarships_not_in_rules=shown_judgement(decision, then, now).assessment.scholarships_not_in_rules,
     )
     return ClaimReview(
         filing,

@@ -11,6 +11,7 @@ from coverage_ledger.claims import repository
 from coverage_ledger.claims.repository import PayoutGroup, RecordRow
 from coverage_ledger.claims.review import ClaimReview, review_claims
 from coverage_ledger.domain.access import Principal
+from coverage_ledger.domain.claims import OVERDUE
 from coverage_ledger.errors import Forbidden, NotFound
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions import repository as regions_repository
@@ -69,7 +70,7 @@ async def overdue_reviews(
     """The claim reads of those of `claim_ids` (candidates, `repository.OVERDUE_CANDIDATES`) that
     are overdue on `as_of.valid_at`: the lists and reports say what the claim read says."""
     reviews = await review_claims(session, claim_ids, tx_seq=as_of.tx_seq, today=as_of.valid_at)
-    return {claim_id: review for claim_id, review in reviews.items() if "overdue" in review.flags}
+    return {claim_id: review for claim_id, review in reviews.items() if OVERDUE in review.flags}
 
 
 def due_date_on(row: RecordRow, day: date) -> date | None:
@@ -103,7 +104,7 @@ async def list_claims(
     found: list[RecordRow] = []
     after = cursor or ""
     while len(found) <= limit:
-        batch = OVERDUE_BATCH if overdue else limit + 1 - len(found)
+        batch = OVERDUE_BATCH if overdue else limit + 1
         rows = await repository.records_as_of(
             session,
             tx_seq=as_of.tx_seq,

@@ -67,7 +67,7 @@ def last_day(term: OfficerTerm) -> date:
 
 
 PRORATIONS = ("calendar_month_started", "per_term")
-"""How an officer rate is applied to a term (`OfficerRate.proration`)."""
+"""How an officer rate is applied to a term (`OfficerRate.proration`); the first is the default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +83,7 @@ class OfficerRate:
     monthly_rate: int
     """Rupiah per officer per calendar month the cover touches (`per_term`: per officer and term)."""
     regulation: str
-    proration: str = "calendar_month_started"
+    proration: str = PRORATIONS[0]
     """`calendar_month_started`: each calendar month the cover touches costs the rate in full;
     `per_term`: a term costs the rate once, however long (facts.md: a regency paid Rp5,939 per
     officer for a short term)."""

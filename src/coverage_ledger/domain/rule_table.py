@@ -100,11 +100,11 @@ def officer_rate_from(
 ) -> OfficerRate:
     """An `officer_rate` definition; ValueError for a proration the invoices cannot apply, unless
     `stored` (one appended before prorations were checked is read as calendar months, as then)."""
-    proration = p.get("proration") or "calendar_month_started"
-    if proration not in PRORATIONS and stored:
-        proration = "calendar_month_started"
-    elif proration not in PRORATIONS:
-        raise ValueError(f"proration must be one of {', '.join(PRORATIONS)} (got {proration!r})")
+    proration = p.get("proration") or PRORATIONS[0]
+    if proration not in PRORATIONS:
+        if not stored:
+            raise ValueError(f"proration must be one of {', '.join(PRORATIONS)} (got {proration!r})")
+        proration = PRORATIONS[0]
     return OfficerRate(
         rule_id=rule_id,
         first_day=date.fromisoformat(p["first_day"]),
