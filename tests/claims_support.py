@@ -139,3 +139,26 @@ async def member_paid_for_the_first_quarter(client: AsyncClient, keys: Keys) -> 
         ),
     )
     return person
+
+
+async def paid_member(
+    client: AsyncClient, secret: str, *, since: str, through: str, region: str = "16.71.01"
+) -> str:
+    """A new BPU member from the first of month `since`, JKK and JKM paid on its second day
+    through month `through` (events `bpu-<nik>`, `pay-<nik>`), in `region`; the NIK."""
+    member = nik()
+    months = (int(through[:4]) - int(since[:4])) * 12 + int(through[5:]) - int(since[5:]) + 1
+    await append(
+        client,
+        secret,
+        registered(member, region=region),
+        enrolled_bpu(member, event_id=f"bpu-{member}", valid_from=f"{since}-01") | {"region_code": region},
+        contribution(
+            member,
+            event_id=f"pay-{member}",
+            months=(since, through),
+            amount=months * 16_800,
+            paid_on=f"{since}-02",
+        ),
+    )
+    return member

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from tests.claims_support import append
+from tests.claims_support import append, paid_member
 from tests.support import SELF, Keys, corrected, coverage_of, enrolled_bpu, nik, paid, registered
 
 
@@ -487,7 +487,7 @@ async def test_a_new_membership_never_takes_the_months_another_one_paid(
     nothing paid (the paid months stayed with the first) and read in arrears. It is refused,
     nothing written; the change is a correction of the membership. After a lapse a new one may
     start."""
-    member = await _paid_member(client, keys.office, since="2025-01", through="2025-12")
+    member = await paid_member(client, keys.office, since="2025-01", through="2025-12")
     head = await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))
     again = await post(client, keys, enrolled_bpu(member, event_id=f"bpu2-{member}", valid_from="2025-06-01"))
     assert again.status_code == 409, again.text
@@ -498,7 +498,7 @@ async def test_a_new_membership_never_takes_the_months_another_one_paid(
     assert (await coverage_of(client, keys, member, "2025-07-15"))["status"] == "covered"
 
     # paid January to March: in arrears to June, lapsed from July
-    lapsed = await _paid_member(client, keys.office, since="2025-01", through="2025-03")
+    lapsed = await paid_member(client, keys.office, since="2025-01", through="2025-03")
     in_grace = await post(
         client, keys, enrolled_bpu(lapsed, event_id=f"early-{lapsed}", valid_from="2025-05-01")
     )
@@ -546,7 +546,7 @@ async def test_a_membership_is_corrected_and_an_earlier_one_recorded_beside_it(
     await append(client, keys.office, fixed)
     assert (await coverage_of(client, keys, member, "2024-06-15"))["status"] == "covered"
 
-    later = await _paid_member(client, keys.office, since="2025-03", through="2025-05")
+    later = await paid_member(client, keys.office, since="2025-03", through="2025-05")
     await append(
         client, keys.office, enrolled_bpu(later, event_id=f"before-{later}", valid_from="2023-01-01")
     )
@@ -556,7 +556,7 @@ async def test_a_membership_is_corrected_and_an_earlier_one_recorded_beside_it(
 async def test_no_key_enrols_a_member_of_another_region_away(client: AsyncClient, keys: Keys) -> None:
     """A Jawa Barat member, paid for 2025: a South Sumatra sponsor's or office's enrolment is
     refused without the membership's details, and the Jawa Barat office keeps the member."""
-    member = await _paid_member(
+    member = await paid_member(
         client, keys.other_office, since="2025-01", through="2025-12", region="32.01.01"
     )
     own = {"kind": "organisation", "name": "Pemprov Sumsel", "budget": "APBD"}
@@ -582,35 +582,12 @@ async def test_no_key_enrols_a_member_of_another_region_away(client: AsyncClient
     assert kept.status_code == 200 and kept.json()["status"] == "covered", kept.text
 
 
-async def _paid_member(
-    client: AsyncClient, secret: str, *, since: str, through: str, region: str = "16.71.01"
-) -> str:
-    """A new BPU member from the first of month `since`, JKK and JKM paid on its second day
-    through month `through` (events `bpu-<nik>`, `pay-<nik>`), in `region`; the NIK."""
-    member = nik()
-    months = (int(through[:4]) - int(since[:4])) * 12 + int(through[5:]) - int(since[5:]) + 1
-    await append(
-        client,
-        secret,
-        registered(member, region=region),
-        enrolled_bpu(member, event_id=f"bpu-{member}", valid_from=f"{since}-01") | {"region_code": region},
-        paid(
-            member,
-            event_id=f"pay-{member}",
-            months=(since, through),
-            amount=months * 16_800,
-            paid_on=f"{since}-02",
-        ),
-    )
-    return member
-
-
 async def test_a_membership_not_started_shows_the_months_paid_from_its_start(
     client: AsyncClient, keys: Keys
 ) -> None:
     """Found by a probe: the day before a paid-up membership began, its source read
     `valid_from = valid_to = 2025-01-01`, an empty period, where an officer's shows the term."""
-    member = await _paid_member(client, keys.office, since="2025-01", through="2025-06")
+    member = await paid_member(client, keys.office, since="2025-01", through="2025-06")
     before = await coverage_of(client, keys, member, "2024-12-31")
     assert before["status"] == "not_started", before
     source = before["sources"][0]

@@ -116,6 +116,7 @@ def coverage_document(result: PersonCoverage) -> dict[str, Any]:
             }
             for s in answer.sources
         ],
+        "sources_outside_region": answer.sources_outside_region,
         "period": {"valid_from": answer.period[0], "valid_to": answer.period[1]} if answer.period else None,
         "reason": answer.reason,
         "evidence": list(answer.evidence),

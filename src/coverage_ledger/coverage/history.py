@@ -30,9 +30,10 @@ async def person_history(
         session, [e.event_id for e in events if e.type == "person.registered"]
     )
     hidden = await _claim_events_hidden(session, principal=principal, events=events, as_of=as_of)
+    outside = _events_outside_region(principal, events)
     items = []
     for event in events:
-        if event.event_id in hidden:
+        if event.event_id in hidden or event.event_id in outside:
             continue
         payload = dict(event.payload)
         # personal fields only within the registration's own region: a key that sees the person
@@ -56,7 +57,25 @@ async def person_history(
                 "superseded_by": corrections.get(event.event_id, []),
             }
         )
-    return {"nik": nik, "events": items}
+    return {"nik": nik, "events": items, "events_outside_region": len(outside)}
+
+
+MEMBERSHIP_EVENTS = ("contribution.paid", "membership.reactivated")
+"""Events of a BPU membership that name no region of their own."""
+
+
+def _events_outside_region(principal: Principal, events: list[StoredEvent]) -> set[str]:
+    """The enrolments a key may not read because they lie outside its region (the key sees the
+    person through another one), and the payments and reactivations of a person none of whose
+    BPU memberships lies inside: another region's committee, term and payer are not its data."""
+    if principal.region_prefix is None:
+        return set()
+    enrolments = [e for e in events if e.type in ("officer.enrolled", "informal.enrolled")]
+    outside = {e.event_id for e in enrolments if not principal.sees(e.payload["region_code"])}
+    memberships_inside = any(e.type == "informal.enrolled" and e.event_id not in outside for e in enrolments)
+    if not memberships_inside:
+        outside |= {e.event_id for e in events if e.type in MEMBERSHIP_EVENTS}
+    return outside
 
 
 async def _claim_events_hidden(

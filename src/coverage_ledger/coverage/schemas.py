@@ -47,6 +47,10 @@ class CoverageOut(BaseModel):
     status: str = Field(description="covered, not_started, term_ended, in_arrears, lapsed or not_enrolled")
     programs: list[str]
     sources: list[SourceOut]
+    sources_outside_region: int = Field(
+        description="Enrolments bearing on the answer that lie outside the key's region: they count "
+        "for the status and programs but are not listed."
+    )
     period: PeriodOut | None
     reason: str = Field(description="A sentence a clerk can read aloud.")
     evidence: list[str] = Field(description="The event ids that decided the answer.")
@@ -81,6 +85,9 @@ class HistoryOut(BaseModel):
 
     nik: str
     events: list[HistoryEvent]
+    events_outside_region: int = Field(
+        description="Enrolments (and the payments of memberships) outside the key's region, not listed."
+    )
     as_of: AsOfOut
 
 

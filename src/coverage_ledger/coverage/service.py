@@ -1,7 +1,7 @@
 """Who is covered on a date as known at a moment, and the full history of a person."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,7 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.coverage import repository as coverage_repository
 from coverage_ledger.database import raw
 from coverage_ledger.domain.access import Principal, region_within
-from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus, combine, officer_coverage
+from coverage_ledger.domain.coverage import (
+    IN_FORCE,
+    CoverageAnswer,
+    CoverageStatus,
+    as_seen_within,
+    combine,
+    officer_coverage,
+)
 from coverage_ledger.domain.informal import InformalEnrolment, Payment, Reactivation, informal_coverage
 from coverage_ledger.domain.officer import OfficerTerm
 from coverage_ledger.domain.rule_table import RuleTable, rule_table
@@ -121,14 +128,80 @@ async def _rules_if_needed(
 
 async def person_coverage(session: raw.Db, *, principal: Principal, nik: str, as_of: AsOf) -> PersonCoverage:
     """Status, programs and sources of one person on `as_of.valid_at` as known at `as_of.tx_seq`."""
-    events = await projections.in_force_events_of(
-        session, niks=[nik], types=PERSON_EVENT_TYPES, tx_seq=as_of.tx_seq
-    )
-    rules = await _rules_if_needed(session, events, as_of.tx_seq)
-    found = _answer(events, valid_at=as_of.valid_at, rules=rules)
-    if found is None or not principal.sees(found[1]):
+    found = (await answers_for_key(session, principal=principal, niks=[nik], as_of=as_of))[nik]
+    if found is None:
         raise _not_found(nik)
     return PersonCoverage(nik=nik, answer=found[0], as_of=as_of)
+
+
+async def answers_for_key(
+    session: raw.Db,
+    *,
+    principal: Principal,
+    niks: Sequence[str],
+    as_of: AsOf,
+    within: str | None = None,
+) -> dict[str, tuple[CoverageAnswer, str] | None]:
+    """Each person's answer as the key may read it, with the region the key sees them through
+    (inside `within` too, when given); None for a person unknown or not seen."""
+
+    def inside(code: str) -> bool:
+        return principal.sees(code) and region_within(code, within)
+
+    per_person, rules = await events_by_person(
+        session, niks=niks, events_at=as_of.tx_seq, rules_at=as_of.tx_seq
+    )
+    answers: dict[str, tuple[CoverageAnswer, str] | None] = {}
+    for nik in niks:
+        sources = person_sources(per_person.get(nik, []))
+        if sources is None:
+            answers[nik] = None
+            continue
+        answer, region = answer_on(sources, valid_at=as_of.valid_at, rules=rules)
+        seen = _seen_through(answer, region, inside)
+        answers[nik] = (
+            None
+            if seen is None
+            else (_as_read_by(principal, sources, answer, valid_at=as_of.valid_at, rules=rules), seen)
+        )
+    return answers
+
+
+def _seen_through(answer: CoverageAnswer, region: str, inside: Callable[[str], bool]) -> str | None:
+    """The region a key sees the person through: the one that scopes the answer, else any other
+    enrolment in force on the date (a BPU member of this region serving as an officer elsewhere
+    is this region's member too); None when neither lies inside."""
+    if inside(region):
+        return region
+    return next(
+        (s.region_code for s in answer.sources if s.status in IN_FORCE and inside(s.region_code)), None
+    )
+
+
+def _as_read_by(
+    principal: Principal,
+    sources: PersonSources,
+    answer: CoverageAnswer,
+    *,
+    valid_at: date,
+    rules: RuleTable | None,
+) -> CoverageAnswer:
+    """The answer without the details of sources outside the key's region (DESIGN.md: reading data
+    outside its region is a 404), explained by the sources inside it."""
+    left_out = sum(not principal.sees(s.region_code) for s in answer.sources)
+    if left_out == 0:
+        return answer
+    enrolments = [e for e in sources.enrolments if principal.sees(e.region_code)]
+    within_region = replace(
+        sources,
+        terms=[t for t in sources.terms if principal.sees(t.region_code)],
+        enrolments=enrolments,
+        # payments and reactivations name no region: they belong to the memberships shown
+        payments=sources.payments if enrolments else [],
+        reactivations=sources.reactivations if enrolments else [],
+    )
+    inside, _ = answer_on(within_region, valid_at=valid_at, rules=rules)
+    return as_seen_within(answer, inside, left_out=left_out)
 
 
 async def answers_of(
@@ -141,7 +214,7 @@ async def answers_of(
 
 
 async def events_by_person(
-    session: AsyncSession, *, niks: Sequence[str], events_at: int | None, rules_at: int
+    session: raw.Db, *, niks: Sequence[str], events_at: int | None, rules_at: int
 ) -> tuple[dict[str, list[projections.InForceEvent]], RuleTable | None]:
     """Each person's events in force at tx `events_at` (None: now), with the rule table.
 
@@ -172,11 +245,11 @@ async def coverage_lookup(
     session: AsyncSession, *, principal: Principal, niks: Sequence[str], as_of: AsOf
 ) -> list[tuple[str, CoverageAnswer | None]]:
     """One answer per NIK, in the order asked; None for a NIK unknown or outside the key's scope."""
-    answers = await answers_of(session, niks=niks, as_of=as_of)
+    answers = await answers_for_key(session, principal=principal, niks=niks, as_of=as_of)
     results: list[tuple[str, CoverageAnswer | None]] = []
     for nik in niks:
         found = answers[nik]
-        results.append((nik, found[0] if found is not None and principal.sees(found[1]) else None))
+        results.append((nik, found[0] if found is not None else None))
     return results
 
 
@@ -230,13 +303,13 @@ async def search_persons(
         )
         if not candidates:
             return SearchPage(items, None)
-        answers = await answers_of(session, niks=candidates, as_of=as_of)
+        answers = await answers_for_key(
+            session, principal=principal, niks=candidates, as_of=as_of, within=prefix
+        )
         for nik in candidates:
             after = nik
             found = answers[nik]
-            if found is None or not principal.sees(found[1]):
-                continue
-            if prefix is not None and not region_within(found[1], prefix):
+            if found is None:
                 continue
             if status is not None and found[0].status is not status:
                 continue

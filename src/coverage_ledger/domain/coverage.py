@@ -46,6 +46,8 @@ class CoverageAnswer:
     period: tuple[date, date] | None
     reason: str
     evidence: tuple[str, ...] = field(default_factory=tuple)
+    sources_outside_region: int = 0
+    """Sources left out of `sources` because they lie outside the reading key's region."""
 
     @property
     def covered(self) -> bool:
@@ -201,4 +203,46 @@ def combine(officer: CoverageAnswer, informal: CoverageAnswer | None) -> Coverag
         period=period,
         reason="; ".join(a.reason for a in covering) if covering else lead.reason,
         evidence=tuple(dict.fromkeys(e for a in (covering or [lead]) for e in a.evidence)),
+    )
+
+
+IN_FORCE = frozenset({CoverageStatus.COVERED, CoverageStatus.IN_ARREARS, CoverageStatus.LAPSED})
+"""Statuses of a source whose enrolment is in force on the date: the person is seen through it."""
+
+OUTSIDE_REGION = {
+    CoverageStatus.COVERED: "Covered through an enrolment outside this key's region",
+    CoverageStatus.IN_ARREARS: "In arrears on a membership outside this key's region",
+    CoverageStatus.NOT_STARTED: "Enrolled outside this key's region; cover has not started",
+    CoverageStatus.TERM_ENDED: "A term outside this key's region has ended",
+    CoverageStatus.LAPSED: "A membership outside this key's region has lapsed",
+}
+"""What a key is told of the status when a source outside its region decides it."""
+
+
+def as_seen_within(full: CoverageAnswer, inside: CoverageAnswer, *, left_out: int) -> CoverageAnswer:
+    """The answer for a key that may not read `left_out` of its sources: the status and programs
+    of `full` (the person's cover does not depend on who asks), explained by `inside`, the answer
+    from the sources in the key's region alone, so no other region's committee, term or event
+    id reaches the key."""
+    if left_out == 0:
+        return full
+    if inside.status is full.status:
+        reason, period, evidence = inside.reason, inside.period, inside.evidence
+        if full.status is CoverageStatus.COVERED and any(
+            s.status is CoverageStatus.COVERED for s in full.sources if s not in inside.sources
+        ):
+            reason += "; also covered through an enrolment outside this key's region"
+    else:
+        reason = OUTSIDE_REGION[full.status]
+        if inside.sources:
+            reason += f"; {inside.reason[0].lower()}{inside.reason[1:]}"
+        period, evidence = None, tuple(e for e in full.evidence if e in inside.evidence)
+    return CoverageAnswer(
+        status=full.status,
+        programs=full.programs,
+        sources=inside.sources,
+        period=period,
+        reason=reason,
+        evidence=evidence,
+        sources_outside_region=left_out,
     )

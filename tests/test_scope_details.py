@@ -1,0 +1,146 @@
+"""A regional key reads a person it may see without another region's enrolments: their committee,
+role, terms and event ids are that region's data (DESIGN.md, "Scope": reading outside the key's
+region is a 404). The status and programs stay the person's, whoever asks."""
+
+from typing import Any
+
+from httpx import AsyncClient
+
+from tests.claims_support import append, paid_member
+from tests.support import Keys, enrolled, nik, registered
+
+JABAR = {"committee": "KPU-32.73", "region": "32.73.01", "role": "PPK"}
+
+
+async def _read(client: AsyncClient, secret: str, person: str, path: str, valid_at: str) -> Any:
+    response = await client.get(
+        f"/v1/persons/{person}/{path}", params={"valid_at": valid_at}, headers=Keys.header(secret)
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def _officer_in_two_regions(client: AsyncClient, keys: Keys) -> str:
+    """KPPS in Palembang for Pemilu 2024, PPK in Bandung for Pilkada 2024."""
+    person = nik()
+    await append(
+        client,
+        keys.admin,
+        registered(person),
+        enrolled(
+            person,
+            event_id=f"plg-{person}",
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            registered_on="2024-01-15",
+        ),
+        enrolled(
+            person,
+            event_id=f"bdg-{person}",
+            valid_from="2024-09-01",
+            valid_to="2024-12-01",
+            registered_on="2024-08-20",
+            **JABAR,
+        ),
+    )
+    return person
+
+
+def _leaks(document: Any, person: str) -> bool:
+    text = str(document)
+    return any(secret in text for secret in ("KPU-32.73", "32.73.01", f"bdg-{person}", "PPK"))
+
+
+async def test_a_term_in_another_region_is_counted_not_shown(client: AsyncClient, keys: Keys) -> None:
+    person = await _officer_in_two_regions(client, keys)
+
+    during_pemilu = await _read(client, keys.office, person, "coverage", "2024-02-01")
+    assert (during_pemilu["status"], during_pemilu["programs"]) == ("covered", ["JKK", "JKM"])
+    assert [s["event_id"] for s in during_pemilu["sources"]] == [f"plg-{person}"]
+    assert during_pemilu["sources_outside_region"] == 1
+    assert during_pemilu["reason"].startswith("Covered as KPPS of KPU-16.71")
+    assert during_pemilu["evidence"] == [f"plg-{person}"]
+    assert not _leaks(during_pemilu, person), during_pemilu
+
+    # between the terms the Bandung term (not started) decides: the status says so, not its details
+    between = await _read(client, keys.office, person, "coverage", "2024-06-01")
+    assert between["status"] == "not_started"
+    assert between["reason"] == (
+        "Enrolled outside this key's region; cover has not started; "
+        "term as KPPS of KPU-16.71 ended on 23 Feb 2024"
+    )
+    assert (between["period"], between["evidence"]) == (None, [])
+    assert not _leaks(between, person), between
+
+    # a national key reads everything, as before
+    national = await _read(client, keys.auditor, person, "coverage", "2024-06-01")
+    assert [s["event_id"] for s in national["sources"]] == [f"plg-{person}", f"bdg-{person}"]
+    assert national["sources_outside_region"] == 0
+    assert "KPU-32.73" in national["reason"]
+
+    # the Jawa Barat office sees the person while the Bandung term is in force, and only it
+    pilkada = await _read(client, keys.other_office, person, "coverage", "2024-10-01")
+    assert [s["event_id"] for s in pilkada["sources"]] == [f"bdg-{person}"]
+    assert "KPU-16.71" not in str(pilkada) and f"plg-{person}" not in str(pilkada)
+
+
+async def test_history_leaves_out_another_regions_enrolments(client: AsyncClient, keys: Keys) -> None:
+    person = await _officer_in_two_regions(client, keys)
+    history = await _read(client, keys.office, person, "history", "2024-02-01")
+    assert [e["event_id"] for e in history["events"]] == [f"reg-{person}", f"plg-{person}"]
+    assert history["events_outside_region"] == 1
+    assert not _leaks(history, person), history
+    national = await _read(client, keys.admin, person, "history", "2024-02-01")
+    assert len(national["events"]) == 3 and national["events_outside_region"] == 0
+
+
+async def test_a_member_serving_as_an_officer_elsewhere_stays_visible_to_its_region(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """The officer term scopes the person while both cover; the member's own office saw a 404,
+    and a search of its region left the member out."""
+    member = await paid_member(client, keys.office, since="2025-01", through="2025-12")
+    await append(
+        client,
+        keys.admin,
+        enrolled(
+            member,
+            event_id=f"bdg-{member}",
+            valid_from="2025-03-01",
+            valid_to="2025-04-01",
+            registered_on="2025-02-20",
+            **JABAR,
+        ),
+    )
+    office = await _read(client, keys.office, member, "coverage", "2025-03-15")
+    assert office["status"] == "covered"
+    assert [s["kind"] for s in office["sources"]] == ["informal"]
+    assert office["sources_outside_region"] == 1
+    assert office["reason"].endswith("; also covered through an enrolment outside this key's region")
+    assert not _leaks(office, member), office
+
+    lookup = await client.post(
+        "/v1/coverage/lookup",
+        json={"niks": [member], "valid_at": "2025-03-15"},
+        headers=Keys.header(keys.office),
+    )
+    assert lookup.status_code == 200, lookup.text
+    (result,) = lookup.json()["results"]
+    assert (result["found"], result["status"]) == (True, "covered")
+    assert not _leaks(result, member), result
+
+    search = await client.get(
+        "/v1/persons",
+        params={"region": "16.71", "valid_at": "2025-03-15", "limit": 500},
+        headers=Keys.header(keys.office),
+    )
+    assert search.status_code == 200, search.text
+    found = [item for item in search.json()["items"] if item["nik"] == member]
+    assert [(i["status"], i["region_code"]) for i in found] == [("covered", "16.71.01")]
+
+    # and the Jawa Barat office sees the officer, not the membership or its payments
+    jabar = await _read(client, keys.other_office, member, "coverage", "2025-03-15")
+    assert [s["kind"] for s in jabar["sources"]] == ["officer"]
+    jabar_history = await _read(client, keys.other_office, member, "history", "2025-03-15")
+    assert [e["type"] for e in jabar_history["events"]] == ["person.registered", "officer.enrolled"]
+    assert jabar_history["events_outside_region"] == 2
