@@ -162,7 +162,7 @@ async def answers_for_key(
         answers[nik] = (
             None
             if seen is None
-            else (_as_read_by(principal, sources, answer, valid_at=as_of.valid_at, rules=rules), seen)
+            else (answer_as_read_by(principal, sources, answer, valid_at=as_of.valid_at, rules=rules), seen)
         )
     return answers
 
@@ -178,7 +178,7 @@ def _seen_through(answer: CoverageAnswer, region: str, inside: Callable[[str], b
     )
 
 
-def _as_read_by(
+def answer_as_read_by(
     principal: Principal,
     sources: PersonSources,
     answer: CoverageAnswer,
