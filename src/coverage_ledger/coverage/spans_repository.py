@@ -74,11 +74,15 @@ def _replace_spans_sql(wanted: str, persons: str) -> str:
         )
         , closed AS (
             UPDATE coverage_span s SET tx_to = %(tx)s
-             WHERE {persons} AND s.tx_to IS NULL
-               AND NOT EXISTS (
-                   SELECT 1 FROM wanted w
-                    WHERE (w.nik, w.valid_from, w.valid_to, w.region_code, w.officer, w.informal, w.in_all)
-                        = (s.nik, s.valid_from, s.valid_to, s.region_code, s.officer, s.informal, s.in_all))
+              -- a set difference, then each span gone found by its person's index: NOT EXISTS per
+              -- held span ran as a nested loop of every held span against every wanted one (the
+              -- generic plan guesses a few rows of each), 500,000 row comparisons for a batch of
+              -- 1,000 corrections; the persons' condition here made the same loop of the join
+              FROM (SELECT * FROM held EXCEPT SELECT * FROM wanted) AS gone
+             WHERE (s.nik, s.valid_from, s.valid_to, s.region_code, s.officer, s.informal, s.in_all)
+                 = (gone.nik, gone.valid_from, gone.valid_to, gone.region_code, gone.officer, gone.informal,
+                    gone.in_all)
+               AND s.tx_to IS NULL
             RETURNING s.valid_from, s.valid_to, s.region_code, s.officer, s.informal, s.in_all, -1 AS sign
         )
         , opened AS (
@@ -103,11 +107,12 @@ def _replace_spans_sql(wanted: str, persons: str) -> str:
 
 
 _REPLACE_FROM_ARRAYS = _replace_spans_sql(
-    """SELECT * FROM unnest(%(span_niks)s::text[], %(froms)s::date[], %(tos)s::date[],
-                            %(regions)s::text[], %(officer)s::bool[], %(informal)s::bool[],
-                            %(in_all)s::bool[])
+    # the arrays binary (see raw.execute)
+    """SELECT * FROM unnest(%(span_niks)b::text[], %(froms)b::date[], %(tos)b::date[],
+                            %(regions)b::text[], %(officer)b::bool[], %(informal)b::bool[],
+                            %(in_all)b::bool[])
            AS w(nik, valid_from, valid_to, region_code, officer, informal, in_all)""",
-    "s.nik = ANY(%(niks)s)",
+    "s.nik = ANY(%(niks)b::text[])",
 )
 _REPLACE_FROM_STAGED = _replace_spans_sql(
     "SELECT nik, valid_from, valid_to, region_code, officer, informal, in_all FROM staged_span",

@@ -38,6 +38,8 @@ PERSON_EVENTS = (
     PersonErased,
 )
 """Events about one person, named by NIK."""
+PAYING_EVENTS = (InformalEnrolled, ContributionPaid)
+"""Events with a `payer`, who may be a person named by NIK."""
 
 
 def region_of(payload: dict[str, object]) -> str | None:
@@ -50,7 +52,8 @@ def niks_named(event: object, path: str) -> list[tuple[str, str]]:
     named = []
     if isinstance(event, PERSON_EVENTS):
         named.append((event.nik, f"{path}.nik"))
-    payer = getattr(event, "payer", None)
+    # not getattr(event, "payer", None): pydantic raises and catches an AttributeError per model without it
+    payer = event.payer if isinstance(event, PAYING_EVENTS) else None
     if payer is not None and payer.nik:
         named.append((payer.nik, f"{path}.payer.nik"))
     return named

@@ -109,7 +109,8 @@ async def in_force_events_of(
         "SELECT k.event_id, k.type, e.payload, t.tx_seq, t.recorded_at FROM event_knowledge k "
         "JOIN ledger_event e ON e.event_id = k.event_id "
         "LEFT JOIN ledger_tx t ON t.tx_id = e.tx_id "
-        f"WHERE k.nik = ANY(%(niks)s) AND k.type = ANY(%(types)s) AND {condition} "
+        # the arrays binary (see raw.execute)
+        f"WHERE k.nik = ANY(%(niks)b::text[]) AND k.type = ANY(%(types)b::text[]) AND {condition} "
         "ORDER BY t.tx_seq NULLS LAST, e.position",
         {"niks": nik_list, "types": list(types), "tx": tx_seq},
         prepare=None if len(nik_list) <= 64 else False,  # see raw.execute: plans for key counts

@@ -88,10 +88,10 @@ async def commit_append(
         await raw.execute(
             session,
             "SELECT * FROM ledger_commit(%(lock)s, %(tx_id)s, %(actor)s, %(source)s, "
-            "%(backfill_at)s::timestamptz, %(digests)s::text[], %(snapshot)s, %(watch_events)s::text[], "
-            "%(watch_niks)s::text[], %(watch_regions)s::text[], %(leaving)s::text[], %(causes)s::text[], "
-            "%(entering)s::text[], %(entering_niks)s::text[], %(entering_types)s::text[], "
-            "%(targets)s::text[], %(corrections)s::text[], %(enter_written)s)",
+            "%(backfill_at)s::timestamptz, %(digests)b::text[], %(snapshot)s, %(watch_events)b::text[], "
+            "%(watch_niks)b::text[], %(watch_regions)b::text[], %(leaving)b::text[], %(causes)b::text[], "
+            "%(entering)b::text[], %(entering_niks)b::text[], %(entering_types)b::text[], "
+            "%(targets)b::text[], %(corrections)b::text[], %(enter_written)s)",
             {
                 "lock": APPEND_LOCK_KEY,
                 "tx_id": tx_id,

@@ -15,7 +15,8 @@ from coverage_ledger.ledger.repository import StoredEvent
 
 # Force lookups are scalar subqueries with LIMIT 1 rather than EXISTS, and the tx of each event is
 # a lateral lookup that OFFSET 0 keeps from being flattened: for a few keys, or with statistics
-# that lag a fast-growing log, the planner otherwise scans every tx or every open interval.
+# that lag a fast-growing log, the planner otherwise scans every tx or every open interval. The
+# key arrays are sent binary (`%(…)b`, see raw.execute).
 _SNAPSHOT = """
 WITH head AS (SELECT coalesce(max(tx_seq), 0) AS seq FROM ledger_tx)
 SELECT 'head' AS kind, NULL AS key, to_jsonb(seq) AS data FROM head
@@ -27,18 +28,18 @@ SELECT 'stored', e.event_id,
   FROM ledger_event e
  CROSS JOIN LATERAL (SELECT t.tx_seq, t.recorded_at FROM ledger_tx t
                       WHERE t.tx_id = e.tx_id OFFSET 0) t
- WHERE e.event_id = ANY(%(ids)s::text[])
+ WHERE e.event_id = ANY(%(ids)b::text[])
 UNION ALL
 SELECT 'region', r.code,
        jsonb_build_object('event_id', r.event_id, 'valid_from', r.valid_from, 'valid_to', r.valid_to)
   FROM region r
- WHERE r.code = ANY(%(regions)s::text[]) AND r.tx_to IS NULL
+ WHERE r.code = ANY(%(regions)b::text[]) AND r.tx_to IS NULL
 UNION ALL
 SELECT 'district', r.code, NULL FROM region r
- WHERE r.level = 3 AND r.code = ANY(%(districts)s::text[])
+ WHERE r.level = 3 AND r.code = ANY(%(districts)b::text[])
 UNION ALL
 SELECT 'registered', k.nik, NULL FROM event_knowledge k
- WHERE k.nik = ANY(%(registered)s::text[]) AND k.type = 'person.registered' AND k.tx_to IS NULL
+ WHERE k.nik = ANY(%(registered)b::text[]) AND k.type = 'person.registered' AND k.tx_to IS NULL
 UNION ALL
 SELECT 'node', e.event_id,
        jsonb_build_object(
@@ -58,14 +59,14 @@ SELECT 'node', e.event_id,
                                 WHERE l.correction_event_id = e.event_id ORDER BY l.target_event_id),
            'replacement', (SELECT r.event_id FROM ledger_event r WHERE r.carried_by = e.event_id))
   FROM ledger_event e
- WHERE e.event_id = ANY(%(targets)s::text[])
+ WHERE e.event_id = ANY(%(targets)b::text[])
 UNION ALL
 SELECT 'officer', k.event_id,
        jsonb_build_object('payload', e.payload, 'tx_seq', t.tx_seq, 'recorded_at', t.recorded_at)
   FROM event_knowledge k
   JOIN ledger_event e ON e.event_id = k.event_id
   JOIN ledger_tx t ON t.tx_id = e.tx_id
- WHERE k.nik = ANY(%(officers)s::text[]) AND k.type = 'officer.enrolled' AND k.tx_to IS NULL
+ WHERE k.nik = ANY(%(officers)b::text[]) AND k.type = 'officer.enrolled' AND k.tx_to IS NULL
 UNION ALL
 SELECT 'informal', k.event_id,
        jsonb_build_object('type', k.type, 'payload', e.payload, 'tx_seq', t.tx_seq,
@@ -73,7 +74,7 @@ SELECT 'informal', k.event_id,
   FROM event_knowledge k
   JOIN ledger_event e ON e.event_id = k.event_id
   JOIN ledger_tx t ON t.tx_id = e.tx_id
- WHERE k.nik = ANY(%(informal)s::text[]) AND k.tx_to IS NULL
+ WHERE k.nik = ANY(%(informal)b::text[]) AND k.tx_to IS NULL
    AND k.type IN ('informal.enrolled', 'contribution.paid', 'membership.reactivated')
 UNION ALL
 SELECT 'rule', k.event_id, e.payload
