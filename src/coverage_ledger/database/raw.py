@@ -5,7 +5,8 @@ path SQLAlchemy's per-statement machinery cost more CPU than the statements them
 docs/benchmarks.md). The transaction is still the session's, owned by the request.
 """
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
@@ -75,7 +76,8 @@ async def execute(
     # binary results. Parameters are binary only where the statement writes `%(name)b`: psycopg
     # sends a `%(name)s` list as quoted text, built in Python element by element (5x the CPU of
     # the binary form), so the append path's arrays of thousands of keys use `%(name)b::text[]`
-    await cursor.execute(query.encode(), params, binary=True, prepare=prepare)
+    async with _planned_for_its_arguments(conn, prepare):
+        await cursor.execute(query.encode(), params, binary=True, prepare=prepare)
     # the result's status, not `cursor.description`, which builds a Column per column per call
     returned_rows = cursor.pgresult is not None and cursor.pgresult.status == pq.ExecStatus.TUPLES_OK
     return Rows(await cursor.fetchall() if returned_rows else [])
@@ -92,9 +94,26 @@ async def execute_count(
 ) -> int:
     """Run a data-changing statement; the number of rows it changed (nothing is fetched)."""
     conn = await driver_connection(session)
-    async with conn.cursor() as cursor:
+    async with conn.cursor() as cursor, _planned_for_its_arguments(conn, prepare):
         await cursor.execute(query.encode(), params, binary=True, prepare=prepare)
         return cursor.rowcount
+
+
+@asynccontextmanager
+async def _planned_for_its_arguments(
+    conn: psycopg.AsyncConnection[Any], prepare: bool | None
+) -> AsyncIterator[None]:
+    """For `prepare=False`, a custom plan: the sessions' `plan_cache_mode=force_generic_plan`
+    (engine.py) applies to unprepared statements too, so without this they were planned for an
+    array of 10 keys whatever they got (a 1,000-row array estimated at 10 rows made the spans
+    statement a nested loop). Set for the statement alone, then back to the session's mode; a
+    statement that fails leaves its transaction to be rolled back, which undoes the setting."""
+    if prepare is not False or conn.info.transaction_status != pq.TransactionStatus.INTRANS:
+        yield
+        return
+    await conn.execute(b"SET LOCAL plan_cache_mode = force_custom_plan")
+    yield
+    await conn.execute(b"RESET plan_cache_mode")
 
 
 def within_region(column: str) -> str:
