@@ -107,8 +107,12 @@ async def _planned_for_its_arguments(
     (engine.py) applies to unprepared statements too, so without this they were planned for an
     array of 10 keys whatever they got (a 1,000-row array estimated at 10 rows made the spans
     statement a nested loop). Set for the statement alone, then back to the session's mode; a
-    statement that fails leaves its transaction to be rolled back, which undoes the setting."""
-    if prepare is not False or conn.info.transaction_status != pq.TransactionStatus.INTRANS:
+    statement that fails leaves its transaction to be rolled back, which undoes the setting.
+    A session's first statement finds its transaction not yet begun (psycopg sends BEGIN with
+    it), and the SET then begins it; only an autocommit connection outside a transaction, where
+    SET LOCAL would do nothing, keeps the session's mode."""
+    outside_transaction = conn.info.transaction_status != pq.TransactionStatus.INTRANS
+    if prepare is not False or (conn.autocommit and outside_transaction):
         yield
         return
     await conn.execute(b"SET LOCAL plan_cache_mode = force_custom_plan")
