@@ -7,7 +7,7 @@ from typing import Any
 from httpx import AsyncClient
 
 from tests.claims_support import append, paid_member
-from tests.support import Keys, enrolled, nik, registered
+from tests.support import Keys, enrolled, enrolled_bpu, nik, paid, registered
 
 JABAR = {"committee": "KPU-32.73", "region": "32.73.01", "role": "PPK"}
 
@@ -144,3 +144,47 @@ async def test_a_member_serving_as_an_officer_elsewhere_stays_visible_to_its_reg
     jabar_history = await _read(client, keys.other_office, member, "history", "2025-03-15")
     assert [e["type"] for e in jabar_history["events"]] == ["person.registered", "officer.enrolled"]
     assert jabar_history["events_outside_region"] == 2
+
+
+async def test_a_membership_elsewhere_lends_its_payments_to_none_inside(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a review: a Palembang member who lapsed in 2024, joined again in Bandung in 2025
+    and paid there read, to Palembang, as covered by the old membership with Bandung's payment,
+    and Palembang's history listed that payment and its payer."""
+    member = await paid_member(client, keys.office, since="2024-01", through="2024-03")
+    await append(
+        client,
+        keys.admin,
+        enrolled_bpu(member, event_id=f"bdg-bpu-{member}", valid_from="2025-01-01")
+        | {"region_code": "32.73.01"},
+        paid(
+            member,
+            event_id=f"bdg-pay-{member}",
+            months=("2025-01", "2025-06"),
+            amount=6 * 16_800,
+            paid_on="2025-01-02",
+        ),
+        enrolled(
+            member,
+            event_id=f"plg-{member}",
+            valid_from="2025-02-25",
+            valid_to="2025-04-01",
+            registered_on="2025-02-20",
+        ),
+    )
+    office = await _read(client, keys.office, member, "coverage", "2025-03-10")
+    assert office["status"] == "covered"
+    assert [s["event_id"] for s in office["sources"]] == [f"plg-{member}"]
+    assert office["sources_outside_region"] == 1
+    assert office["reason"].endswith("; also covered through an enrolment outside this key's region")
+    assert "bdg-" not in str(office) and "Jan 2025" not in office["reason"], office
+
+    history = await _read(client, keys.office, member, "history", "2025-03-10")
+    assert [e["event_id"] for e in history["events"]] == [
+        f"reg-{member}",
+        f"bpu-{member}",
+        f"pay-{member}",
+        f"plg-{member}",
+    ]
+    assert history["events_outside_region"] == 2

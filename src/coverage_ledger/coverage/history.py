@@ -1,5 +1,6 @@
 """A person's history: every event about them as the ledger knew it, as far as the key may read."""
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -8,7 +9,9 @@ from coverage_ledger.claims.review import review_claims
 from coverage_ledger.coverage import repository as coverage_repository
 from coverage_ledger.coverage.service import person_coverage
 from coverage_ledger.domain.access import Principal
-from coverage_ledger.ledger import projections, repository
+from coverage_ledger.domain.informal import governing_enrolment, paying_enrolment
+from coverage_ledger.domain.months import Month
+from coverage_ledger.ledger import person_events, projections, repository
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.ledger.repository import StoredEvent
 
@@ -30,7 +33,12 @@ async def person_history(
         session, [e.event_id for e in events if e.type == "person.registered"]
     )
     hidden = await _claim_events_hidden(session, principal=principal, events=events, as_of=as_of)
-    outside = _events_outside_region(principal, events)
+    in_force = {
+        event_id
+        for event_id, spans in intervals.items()
+        if any(lo <= as_of.tx_seq and (hi is None or hi > as_of.tx_seq) for lo, hi, _ in spans)
+    }
+    outside = _events_outside_region(principal, events, in_force)
     items = []
     for event in events:
         if event.event_id in hidden or event.event_id in outside:
@@ -60,24 +68,6 @@ async def person_history(
     return {"nik": nik, "events": items, "events_outside_region": len(outside)}
 
 
-MEMBERSHIP_EVENTS = ("contribution.paid", "membership.reactivated")
-"""Events of a BPU membership that name no region of their own."""
-
-
-def _events_outside_region(principal: Principal, events: list[StoredEvent]) -> set[str]:
-    """The enrolments a key may not read because they lie outside its region (the key sees the
-    person through another one), and the payments and reactivations of a person none of whose
-    BPU memberships lies inside: another region's committee, term and payer are not its data."""
-    if principal.region_prefix is None:
-        return set()
-    enrolments = [e for e in events if e.type in ("officer.enrolled", "informal.enrolled")]
-    outside = {e.event_id for e in enrolments if not principal.sees(e.payload["region_code"])}
-    memberships_inside = any(e.type == "informal.enrolled" and e.event_id not in outside for e in enrolments)
-    if not memberships_inside:
-        outside |= {e.event_id for e in events if e.type in MEMBERSHIP_EVENTS}
-    return outside
-
-
 async def _claim_events_hidden(
     session: AsyncSession, *, principal: Principal, events: list[StoredEvent], as_of: AsOf
 ) -> set[str]:
@@ -96,3 +86,32 @@ async def _claim_events_hidden(
     )
     readable = {claim for claim, review in reviews.items() if principal.sees(review.region_code)}
     return {event for event, claim in claim_of.items() if claim not in readable}
+
+
+def _events_outside_region(principal: Principal, events: list[StoredEvent], in_force: set[str]) -> set[str]:
+    """The enrolments a key may not read because they lie outside its region (the key sees the
+    person through another one), and the payments and reactivations of the memberships outside:
+    another region's committee, term and payer are not its data. A payment belongs to the
+    membership it pays for, a reactivation to the one governing its day, among the memberships
+    in force at the read (`in_force`); one that belongs to none is left out unless a membership
+    in force lies inside."""
+    if principal.region_prefix is None:
+        return set()
+    enrolments = [e for e in events if e.type in ("officer.enrolled", "informal.enrolled")]
+    outside = {e.event_id for e in enrolments if not principal.sees(e.payload["region_code"])}
+    memberships = [
+        person_events.informal_enrolment(e.event_id, e.payload, e.recorded_at)
+        for e in enrolments
+        if e.type == "informal.enrolled" and e.event_id in in_force
+    ]
+    any_inside = any(m.event_id not in outside for m in memberships)
+    for event in events:
+        if event.type == "contribution.paid":
+            owner = paying_enrolment(memberships, Month.parse(event.payload["months_from"]))
+        elif event.type == "membership.reactivated":
+            owner = governing_enrolment(memberships, date.fromisoformat(event.payload["reactivated_on"]))
+        else:
+            continue
+        if (owner.event_id in outside) if owner is not None else not any_inside:
+            outside.add(event.event_id)
+    return outside

@@ -191,14 +191,16 @@ def answer_as_read_by(
     left_out = sum(not principal.sees(s.region_code) for s in answer.sources)
     if left_out == 0:
         return answer
-    enrolments = [e for e in sources.enrolments if principal.sees(e.region_code)]
+    # the BPU side is one answer from all the memberships (the one governing the date speaks,
+    # with its own payments): kept whole when that one is inside, else left out whole; filtering
+    # memberships would make an earlier one inside speak for the payments of a later one outside
+    informal_inside = all(principal.sees(s.region_code) for s in answer.sources if s.kind == "informal")
     within_region = replace(
         sources,
         terms=[t for t in sources.terms if principal.sees(t.region_code)],
-        enrolments=enrolments,
-        # payments and reactivations name no region: they belong to the memberships shown
-        payments=sources.payments if enrolments else [],
-        reactivations=sources.reactivations if enrolments else [],
+        enrolments=sources.enrolments if informal_inside else [],
+        payments=sources.payments if informal_inside else [],
+        reactivations=sources.reactivations if informal_inside else [],
     )
     inside, _ = answer_on(within_region, valid_at=valid_at, rules=rules)
     return as_seen_within(answer, inside, left_out=left_out)

@@ -228,8 +228,9 @@ def as_seen_within(full: CoverageAnswer, inside: CoverageAnswer, *, left_out: in
         return full
     if inside.status is full.status:
         reason, period, evidence = inside.reason, inside.period, inside.evidence
+        shown = {s.event_id for s in inside.sources}
         if full.status is CoverageStatus.COVERED and any(
-            s.status is CoverageStatus.COVERED for s in full.sources if s not in inside.sources
+            s.status is CoverageStatus.COVERED for s in full.sources if s.event_id not in shown
         ):
             reason += "; also covered through an enrolment outside this key's region"
     else:
