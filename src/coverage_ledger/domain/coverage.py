@@ -234,7 +234,7 @@ def as_seen_within(full: CoverageAnswer, inside: CoverageAnswer, *, left_out: in
         ):
             reason += "; also covered through an enrolment outside this key's region"
     else:
-        reason = OUTSIDE_REGION[full.status]
+        reason = OUTSIDE_REGION.get(full.status, "Decided by an enrolment outside this key's region")
         if inside.sources:
             reason += f"; {inside.reason[0].lower()}{inside.reason[1:]}"
         period, evidence = None, tuple(e for e in full.evidence if e in inside.evidence)
