@@ -80,10 +80,7 @@ class SponsorRosterJob(Job):
             "rows_rejected": rejected,
         }
         refuse_month_first(checking.month_first)
-        self.counts = {
-            "rows_total": checking.rows_total,
-            "rows_done": checking.rows_total,
-            "rows_rejected": rejected,
+        self.counts |= {
             "rows_duplicate": checking.duplicate,
             # rows that passed every check: a deferred row is neither accepted nor rejected yet
             "rows_accepted": checking.accepted,
