@@ -315,7 +315,9 @@ async def project_claims(
     if not claim_ids:
         return
     per_claim = await events_by_claim(session, claim_ids, tx_seq=tx_seq)
-    reviews = await review_events(session, per_claim, tx_seq=tx_seq, today=recording_day)
+    # read as the appending key: a refusal's reason names no other region's enrolment; the rows
+    # written do not depend on the reader (its region, amounts and verdicts are the person's)
+    reviews = await review_events(session, per_claim, tx_seq=tx_seq, today=recording_day, reader=principal)
     per_claim_problems = {
         claim_id: _problems(principal, claim_id, events, reviews.get(claim_id), change, recording_day)
         for claim_id, events in per_claim.items()

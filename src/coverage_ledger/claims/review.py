@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.claims import repository
 from coverage_ledger.claims.repository import ClaimEvent
-from coverage_ledger.coverage.service import PersonSources, answer_on, events_by_person, person_sources
+from coverage_ledger.coverage.service import (
+    PersonSources,
+    answer_as_read_by,
+    answer_on,
+    events_by_person,
+    person_sources,
+)
+from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.benefit_table import BenefitTable, benefit_table
 from coverage_ledger.domain.claim_benefit import Assessment, Filing, Membership, assess
 from coverage_ledger.domain.claims import (
@@ -189,13 +196,20 @@ async def _knowledge_at(session: AsyncSession, niks: Sequence[str], tx_seq: int)
     )
 
 
-def _judge(filing: Filing, knowledge: _Knowledge, tx_seq: int) -> Judgement:
+def _judge(filing: Filing, knowledge: _Knowledge, tx_seq: int, reader: Principal | None) -> Judgement:
     sources = knowledge.sources.get(filing.nik)
     deadline = knowledge.benefits.deadlines.get(filing.program)
     if sources is None:
         reason = "the insured person is not registered"
         return Judgement(tx_seq, None, None, Eligibility(False, reason), Assessment(None, problem=reason))
     answer, region = answer_on(sources, valid_at=filing.incident_date, rules=knowledge.coverage_rules)
+    shown = (
+        answer
+        if reader is None
+        else answer_as_read_by(
+            reader, sources, answer, valid_at=filing.incident_date, rules=knowledge.coverage_rules
+        )
+    )
     verdict = eligibility(
         program=filing.program,
         incident_on=filing.incident_date,
@@ -203,9 +217,11 @@ def _judge(filing: Filing, knowledge: _Knowledge, tx_seq: int) -> Judgement:
         coverage=answer,
         evidence_recorded_on=knowledge.recorded_on,
         deadline=deadline,
+        explained_by=shown,
     )
+    # the amount and the region are the person's whoever reads: from the whole answer
     amount = assess(filing, knowledge.benefits, _membership(sources, answer, filing.incident_date))
-    return Judgement(tx_seq, answer, region, verdict, amount)
+    return Judgement(tx_seq, shown, region, verdict, amount)
 
 
 def _steps(
@@ -253,11 +269,21 @@ def _steps(
 
 
 async def review_claims(
-    session: AsyncSession, claim_ids: Sequence[str], *, tx_seq: int, today: date
+    session: AsyncSession,
+    claim_ids: Sequence[str],
+    *,
+    tx_seq: int,
+    today: date,
+    reader: Principal | None = None,
 ) -> dict[str, ClaimReview]:
-    """Each claim filed and in force at `tx_seq`, reviewed; `today` dates an unpaid claim's lateness."""
+    """Each claim filed and in force at `tx_seq`, reviewed; `today` dates an unpaid claim's lateness.
+    `reader`: the key the judgements' cover is explained to (None: everything, as projections need)."""
     return await review_events(
-        session, await events_by_claim(session, claim_ids, tx_seq=tx_seq), tx_seq=tx_seq, today=today
+        session,
+        await events_by_claim(session, claim_ids, tx_seq=tx_seq),
+        tx_seq=tx_seq,
+        today=today,
+        reader=reader,
     )
 
 
@@ -272,9 +298,15 @@ async def events_by_claim(
 
 
 async def review_events(
-    session: AsyncSession, per_claim: dict[str, list[ClaimEvent]], *, tx_seq: int, today: date
+    session: AsyncSession,
+    per_claim: dict[str, list[ClaimEvent]],
+    *,
+    tx_seq: int,
+    today: date,
+    reader: Principal | None = None,
 ) -> dict[str, ClaimReview]:
-    """The claims of `events_by_claim` that are filed, reviewed as known at `tx_seq`."""
+    """The claims of `events_by_claim` that are filed, reviewed as known at `tx_seq`, their cover
+    explained to `reader` (`review_claims`)."""
     filings: dict[str, tuple[ClaimEvent, Filing]] = {}
     decision_tx: dict[str, int] = {}
     anchor_tx: dict[str, int] = {}
@@ -298,7 +330,7 @@ async def review_events(
 
         def judge(point: int, filing: Filing = filing, judged: dict[int, Judgement] = judged) -> Judgement:
             if point not in judged:
-                judged[point] = _judge(filing, knowledge[point], point)
+                judged[point] = _judge(filing, knowledge[point], point, reader)
             return judged[point]
 
         then, now, anchor = judge(decision_tx[claim_id]), judge(tx_seq), judge(anchor_tx[claim_id])

@@ -38,7 +38,9 @@ async def claim_detail(
 ) -> ClaimReview:
     """The claim as known at `as_of.tx_seq`, late or overdue as of `as_of.valid_at`."""
     _may_read(principal)
-    reviews = await review_claims(session, [claim_id], tx_seq=as_of.tx_seq, today=as_of.valid_at)
+    reviews = await review_claims(
+        session, [claim_id], tx_seq=as_of.tx_seq, today=as_of.valid_at, reader=principal
+    )
     review = reviews.get(claim_id)
     if review is None or not principal.sees(review.region_code):
         raise _no_claim(claim_id)

@@ -158,10 +158,14 @@ def eligibility(
     coverage: CoverageAnswer,
     evidence_recorded_on: dict[str, date],
     deadline: ClaimDeadline | None,
+    explained_by: CoverageAnswer | None = None,
 ) -> Eligibility:
     """Payable when the person was covered for the program on the incident date (as the
     `coverage` answer knew it) and the claim was filed in time. `evidence_recorded_on`: the day
-    each event the answer rests on was recorded."""
+    each event the answer rests on was recorded. `explained_by`: the answer as the reader may see
+    it (`as_seen_within`); the verdict and flags stay `coverage`'s, the reason names only its
+    sources and events and counts the others."""
+    shown = explained_by or coverage
     if deadline is not None and deadline.years is not None:
         last_day = _years_after(incident_on, deadline.years)
         if filed_on > last_day:
@@ -174,14 +178,16 @@ def eligibility(
     if not coverage.covered or program not in coverage.programs:
         return Eligibility(
             False,
-            f"not covered for {program} on the incident date {human_date(incident_on)}: {coverage.reason}",
+            f"not covered for {program} on the incident date {human_date(incident_on)}: {shown.reason}",
         )
     late = sorted(e for e in coverage.evidence if evidence_recorded_on.get(e, incident_on) > incident_on)
     if late:
+        named = [e for e in late if e in shown.evidence]
+        outside = len(late) - len(named)
+        listed = ", ".join(named + ([f"{outside} outside this key's region"] if outside else []))
         return Eligibility(
             True,
-            f"covered for {program} on {human_date(incident_on)}, by events recorded after it: "
-            f"{', '.join(late)}",
+            f"covered for {program} on {human_date(incident_on)}, by events recorded after it: {listed}",
             (COVER_RECORDED_AFTER_INCIDENT,),
         )
     return Eligibility(True, f"covered for {program} on {human_date(incident_on)}")
