@@ -412,6 +412,32 @@ async def test_a_replacing_rosters_invoice_is_the_change_it_makes(uploader: Uplo
     ]
 
 
+async def test_a_retracted_officer_is_credited_what_the_upload_billed_whatever_the_rate_became(
+    uploader: Uploader,
+) -> None:
+    """Found by a review: credits were priced by the rate in force when replacing, so an officer
+    billed two months at Rp16,800 and retracted after the tariff became Rp5,939 per officer was
+    credited Rp5,939 and stayed owing Rp27,661 for someone the committee no longer has."""
+    kept, dropped, added = nik(), nik(), nik()
+    first = await uploader.run(roster_csv([officer_row(kept), officer_row(dropped)]))
+    assert first["outcome"]["invoice_total"] == 2 * 2 * 16_800, first
+    await _as_admin(uploader, _officer_rate("officer-rate-boyolali", "per_term", 5_939))
+
+    again = await uploader.run(roster_csv([officer_row(kept), officer_row(added)]), mode="replace_roster")
+    assert again["status"] == "succeeded", again
+    assert again["outcome"]["retracted"] == 1, again
+    # the newcomer at the tariff now in force, less what the dropped officer was billed
+    assert again["outcome"]["invoice_total"] == 5_939 - 2 * 16_800
+    response = await uploader.client.get(
+        f"/v1/uploads/{again['upload_id']}/invoice", headers=Keys.header(uploader.keys.committee)
+    )
+    assert response.text.strip().splitlines()[1:] == [
+        '16.71.01,0,0,-27661,"officer-rate-boyolali,officer-rate-inpres-2-2021"'
+    ]
+    # the two uploads together bill exactly the officers the committee has, each as billed
+    assert first["outcome"]["invoice_total"] + again["outcome"]["invoice_total"] == 2 * 16_800 + 5_939
+
+
 async def _as_admin(uploader: Uploader, *events: dict[str, Any]) -> None:
     response = await uploader.client.post(
         "/v1/events", json={"events": list(events)}, headers=Keys.header(uploader.keys.admin)

@@ -5,8 +5,10 @@ of enrolment.
 A replacement's invoice is the change it makes to what the committee owes: its new rows in full,
 its changed rows less what their old terms cost, and a credit (negative months and rupiah) for
 the terms it retracts; only for terms an earlier upload wrote, so invoiced (one appended or
-replaced through `POST /v1/events` was not billed here, so it is not credited either). Credits
-are priced by the rule table of this upload, on each old term's first day of cover. A region's
+replaced through `POST /v1/events` was not billed here, so it is not credited either). A credit
+takes back what the old term was billed: it is priced by the rule table as known at the tx of
+the upload that wrote the term (a rate corrected since does not re-price it), on its first day
+of cover, so a retracted officer nets to nothing whatever the rates did meanwhile. A region's
 line may so be a credit."""
 
 from dataclasses import dataclass, field
@@ -15,7 +17,8 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.officer import months_touched
-from coverage_ledger.domain.rule_table import RuleTable
+from coverage_ledger.domain.rule_table import RuleTable, rule_table
+from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.person_events import officer_term
 from coverage_ledger.uploads import repository, staged_writes
 from coverage_ledger.uploads.replacement import RosterCorrections
@@ -54,12 +57,16 @@ async def roster_invoice(
     # each old term a correction supersedes (a changed row's, counted above as new, or a
     # retracted one) is taken off, its officer and its months, if an upload invoiced it
     superseded = [target for target, _ in corrections.leaving]
-    for event_id, payload, recorded_at in await repository.uploaded_terms(session, superseded):
+    billed_by: dict[int, RuleTable] = {}
+    for event_id, payload, recorded_at, tx_seq in await repository.uploaded_terms(session, superseded):
+        if tx_seq not in billed_by:
+            billed_by[tx_seq] = rule_table(await projections.rule_definitions(session, tx_seq=tx_seq))
         term = officer_term(event_id, payload, recorded_at)
         months = months_touched(term.covers_from, term.valid_to)
         # a term that never covered was never billed (`accepted_cover_starts`)
         officers = 1 if term.covers_from < term.valid_to else 0
-        lines.setdefault(term.region_code, _Line()).add(rules, term.covers_from, -officers, -months)
+        line = lines.setdefault(term.region_code, _Line())
+        line.add(billed_by[tx_seq], term.covers_from, -officers, -months)
     return [
         (region, line.officers, line.months, line.amount, ",".join(sorted(line.rule_ids)) or "none")
         for region, line in sorted(lines.items())

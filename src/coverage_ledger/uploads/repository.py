@@ -200,13 +200,14 @@ async def stream_errors(
 
 
 async def uploaded_terms(session: AsyncSession, event_ids: Sequence[str]) -> list[Any]:
-    """(event_id, payload, recorded_at) of those enrolments that a roster upload wrote (and so
-    invoiced); enrolments appended any other way, an admin's corrections included, are left out."""
+    """(event_id, payload, recorded_at, tx_seq) of those enrolments that a roster upload wrote
+    (and so invoiced); enrolments appended any other way, an admin's corrections included, are
+    left out."""
     if not event_ids:
         return []
     rows = await raw.execute(
         session,
-        "SELECT e.event_id, e.payload, t.recorded_at FROM ledger_event e "
+        "SELECT e.event_id, e.payload, t.recorded_at, t.tx_seq FROM ledger_event e "
         "JOIN ledger_tx t ON t.tx_id = e.tx_id "
         "WHERE e.event_id = ANY(%(ids)s) AND e.type = 'officer.enrolled' AND t.source LIKE 'upload:%%'",
         {"ids": list(event_ids)},
