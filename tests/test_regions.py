@@ -10,6 +10,10 @@ from coverage_ledger.regions.repository import Estimate
 from coverage_ledger.regions.service import potential_of
 from tests.support import Keys, corrected, enrolled, nik, registered
 
+DISTRICTS_1671 = 18
+"""Palembang's (16.71) districts in the shipped Kemendagri list."""
+OFFICERS_1671 = 100 + 10 * (DISTRICTS_1671 - 1)
+
 
 def _estimate(
     event_id: str, region: str, segment: str, count: int, valid_from: str = "2024-01-01"
@@ -37,13 +41,28 @@ async def _ratio(client: AsyncClient, key: str, code: str, **params: str) -> Any
     return response
 
 
+async def _children(client: AsyncClient, keys: Keys, code: str) -> list[str]:
+    response = await client.get(
+        f"/v1/regions/{code}", params={"valid_at": "2024-02-01"}, headers=Keys.header(keys.admin)
+    )
+    assert response.status_code == 200, response.text
+    return [child["region_code"] for child in response.json()["children"]]
+
+
 async def _setup(client: AsyncClient, keys: Keys) -> tuple[list[str], int, int]:
+    """Palembang's informal workers estimated at 1,000; its officers district by district,
+    100 in Ilir Barat Dua (16.71.01) and 10 in each other district (`OFFICERS_1671`)."""
+    districts = await _children(client, keys, "16.71")
+    assert len(districts) == DISTRICTS_1671
     estimates = await _post(
         client,
         keys,
         [
             _estimate("pot-1671-inf", "16.71", "informal", 1000),
-            _estimate("pot-167101-off", "16.71.01", "officer", 100),
+            *(
+                _estimate(f"pot-{code}-off", code, "officer", 100 if code == "16.71.01" else 10)
+                for code in districts
+            ),
         ],
     )
     people = [nik() for _ in range(5)]
@@ -70,8 +89,9 @@ async def test_a_region_counts_distinct_covered_persons_with_its_children(
 ) -> None:
     _, _, roster = await _setup(client, keys)
     body = (await _ratio(client, keys.office, "16.71", valid_at="2024-02-01", known_at=f"tx:{roster}")).json()
-    # its own informal estimate and the officers estimated in 16.71.01
-    assert (body["covered"], body["potential"], body["ratio"]) == (4, 1100, 4 / 1100)
+    # its own informal estimate and the officers estimated in each of its districts
+    potential = 1000 + OFFICERS_1671
+    assert (body["covered"], body["potential"], body["ratio"]) == (4, potential, 4 / potential)
     children = {c["region_code"]: c for c in body["children"]}
     assert (children["16.71.01"]["covered"], children["16.71.02"]["covered"]) == (3, 1)
     # only its officers are estimated: "all" has no potential there (its covered counts both)
@@ -107,8 +127,9 @@ async def test_a_later_correction_and_a_revised_estimate_change_the_ratio_only_a
     )
     then = (await _ratio(client, keys.office, "16.71", valid_at="2024-02-01", known_at=f"tx:{roster}")).json()
     now = (await _ratio(client, keys.office, "16.71", valid_at="2024-02-01", known_at=f"tx:{later}")).json()
-    assert (then["covered"], then["potential"]) == (4, 1100)
-    assert (now["covered"], now["potential"], now["ratio"]) == (3, 2100, 3 / 2100)
+    assert (then["covered"], then["potential"]) == (4, 1000 + OFFICERS_1671)
+    potential = 2000 + OFFICERS_1671
+    assert (now["covered"], now["potential"], now["ratio"]) == (3, potential, 3 / potential)
 
 
 async def test_segments_and_the_series(client: AsyncClient, keys: Keys) -> None:
@@ -118,7 +139,9 @@ async def test_segments_and_the_series(client: AsyncClient, keys: Keys) -> None:
             client, keys.office, "16.71", valid_at="2024-02-01", known_at=f"tx:{roster}", segment="officer"
         )
     ).json()
-    assert (officer["covered"], officer["potential"]) == (4, 100)
+    assert (officer["covered"], officer["potential"]) == (4, OFFICERS_1671)
+    officers = {c["region_code"]: c for c in officer["children"]}
+    assert (officers["16.71.01"]["potential"], officers["16.71.02"]["potential"]) == (100, 10)
     informal = (
         await _ratio(
             client, keys.office, "16.71", valid_at="2024-02-01", known_at=f"tx:{roster}", segment="informal"
@@ -227,24 +250,50 @@ async def test_successors_need_an_end_date(client: AsyncClient, keys: Keys) -> N
 
 
 def test_the_potential_of_all_counts_own_and_lower_estimates_of_each_segment() -> None:
-    """16.04 estimates its informal workers itself and its officers only in 16.04.06; 16.05
-    estimates `all` only; 16.71 its officers only, so neither it nor the province has a potential
-    for `all`."""
+    """A province of three regencies: 16.04 estimates its informal workers itself and its
+    officers in its one district 16.04.06; 16.05 estimates `all` only; 16.71 its officers only.
+    A sum is known only when every child is: the province's `covered` counts them all."""
     estimates = [
         Estimate("a", "16.04", "informal", date(2024, 1, 1), 2_930),
         Estimate("b", "16.04.06", "officer", date(2024, 1, 1), 50),
         Estimate("c", "16.05", "all", date(2024, 1, 1), 1_000),
         Estimate("d", "16.71", "officer", date(2024, 1, 1), 100),
     ]
-    below = {"16": ["16.04", "16.05", "16.71"], "16.04": ["16.04.06"]}
-    assert potential_of("16.04", "all", estimates, below) == 2_980
-    assert potential_of("16", "officer", estimates, below) == 150
-    assert potential_of("16", "informal", estimates, below) == 2_930
-    assert potential_of("16.71", "all", estimates, below) is None  # its informal workers are not estimated
-    assert potential_of("16", "all", estimates, below) is None  # and so the province's all
-    assert potential_of("16", "informal", estimates, below) == 2_930
+    tree = {"16": ["16.04", "16.05", "16.71"], "16.04": ["16.04.06"]}
+    assert potential_of("16.04", "all", estimates, tree) == 2_980
+    assert potential_of("16.04", "officer", estimates, tree) == 50
+    assert potential_of("16.71", "all", estimates, tree) is None  # its informal workers are not estimated
+    assert potential_of("16", "all", estimates, tree) is None  # and so the province's all
+    # 16.05's officers and informal workers are not estimated apart, nor 16.71's informal workers
+    assert potential_of("16", "officer", estimates, tree) is None
+    assert potential_of("16", "informal", estimates, tree) is None
     complete = [e for e in estimates if e.region_code != "16.71"]
     assert potential_of("16", "all", complete, {"16": ["16.04", "16.05"], "16.04": ["16.04.06"]}) == 3_980
+    # a child left out of the sum leaves it unknown rather than summing the others
+    assert (
+        potential_of("16", "all", complete, {"16": ["16.04", "16.05", "16.06"], "16.04": ["16.04.06"]})
+        is None
+    )
+    assert potential_of("16.04", "officer", estimates, {"16.04": ["16.04.06", "16.04.07"]}) is None
+
+
+async def test_a_province_with_one_regency_estimated_has_no_ratio(client: AsyncClient, keys: Keys) -> None:
+    """Found by a review: a region without its own estimate summed the estimated children only,
+    while `covered` counts every child: South Sumatra with Palembang's 1,000 estimated read as
+    the ratio of the whole province's covered persons to Palembang's potential."""
+    await _setup(client, keys)
+    informal = {"segment": "informal", "valid_at": "2024-02-01"}
+    province = (await _ratio(client, keys.office, "16", **informal)).json()
+    assert (province["potential"], province["ratio"]) == (None, None)
+    assert {c["region_code"]: c["potential"] for c in province["children"]}["16.71"] == 1000
+    regencies = await _children(client, keys, "16")
+    await _post(
+        client,
+        keys,
+        [_estimate(f"pot-{code}-inf", code, "informal", 500) for code in regencies if code != "16.71"],
+    )
+    province = (await _ratio(client, keys.office, "16", **informal)).json()
+    assert province["potential"] == 1000 + 500 * (len(regencies) - 1)
 
 
 async def test_a_series_and_a_page_span_the_months_before_a_new_regency_existed(

@@ -51,6 +51,22 @@ async def children_at(session: AsyncSession, *, code: str, tx_seq: int, valid_at
     return [RegionRow(r.code, r.name, r.level, r.parent_code) for r in rows]
 
 
+async def children_of_many(
+    session: AsyncSession, *, parents: Sequence[str], tx_seq: int, valid_at: date
+) -> dict[str, list[str]]:
+    """Parent → the codes of its direct children, for each of `parents` that has any."""
+    rows = await raw.execute(
+        session,
+        f"SELECT DISTINCT ON (r.code) r.code, r.parent_code FROM region r "
+        f"WHERE r.parent_code = ANY(%(parents)b::text[]) AND {_REGION_AT} ORDER BY r.code, r.tx_from DESC",
+        {"parents": list(parents), "tx": tx_seq, "day": valid_at},
+    )
+    children: dict[str, list[str]] = {}
+    for row in rows:
+        children.setdefault(row.parent_code, []).append(row.code)
+    return children
+
+
 async def provinces_at(session: AsyncSession, *, tx_seq: int, valid_at: date) -> list[RegionRow]:
     """The provinces, by code."""
     rows = await raw.execute(

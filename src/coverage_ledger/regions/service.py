@@ -6,7 +6,7 @@ a checkpoint and the deltas after it, however long the history. The plain scan, 
 the region and decides their coverage exactly as `GET /v1/persons/{nik}/coverage` does, stays as
 the reference the spans are tested against (`by_scan`)."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -62,53 +62,68 @@ def counted_region(answer: CoverageAnswer, scope: str, segment: str) -> str:
 
 
 def potential_of(
-    code: str, segment: str, estimates: Sequence[Estimate], regions_below: dict[str, list[str]]
+    code: str, segment: str, estimates: Sequence[Estimate], children: Mapping[str, Sequence[str]]
 ) -> int | None:
-    """The potential workers of a region and segment; None when nothing below it is estimated.
+    """The potential workers of a region and segment; None when it is not known.
 
-    The region's own estimate, else the sum of its children's, recursively (a child with no
-    estimate is left out). For `all`, see `_all_potential`."""
+    The region's own estimate, else the sum of its children's (`children`: every child region in
+    force, for the regions with estimates below them), recursively. A child not estimated makes
+    the sum unknown: `covered` counts the persons of every child, so a potential summed over some
+    would overstate the ratio (a province with one regency estimated read 300%). For `all`, see
+    `_all_potential`."""
     if segment == "all":
-        return _all_potential(code, estimates, regions_below)[0]
+        return _all_potential(code, estimates, children)
     own = {e.segment: e.count for e in estimates if e.region_code == code}
     if segment in own:
         return own[segment]
-    parts = [potential_of(child, segment, estimates, regions_below) for child in regions_below.get(code, [])]
-    known = [p for p in parts if p is not None]
-    return sum(known) if known else None
+    return _sum_known([potential_of(child, segment, estimates, children) for child in children.get(code, [])])
 
 
 def _all_potential(
-    code: str, estimates: Sequence[Estimate], regions_below: dict[str, list[str]]
-) -> tuple[int | None, bool]:
-    """(potential, partly estimated) for `all`: the region's own `all` estimate; else, where it
-    estimates a segment itself, officers plus informal workers, each found as `potential_of` finds
-    it; else the sum of its children's. Unknown, and unknown above it too, where only one segment
-    is estimated: `covered` counts both, so a ratio over one segment's potential would overstate
-    the cover."""
+    code: str, estimates: Sequence[Estimate], children: Mapping[str, Sequence[str]]
+) -> int | None:
+    """The potential for `all`: the region's own `all` estimate; else, where it estimates a
+    segment itself, officers plus informal workers, each found as `potential_of` finds it; else
+    the sum of its children's. Unknown where only one segment is: `covered` counts both."""
     own = {e.segment: e.count for e in estimates if e.region_code == code}
     if "all" in own:
-        return own["all"], False
+        return own["all"]
     if "officer" in own or "informal" in own:
-        split = [potential_of(code, part, estimates, regions_below) for part in ("officer", "informal")]
-        return (None, True) if None in split else (sum(p for p in split if p is not None), False)
-    parts = [_all_potential(child, estimates, regions_below) for child in regions_below.get(code, [])]
-    if any(partly for _, partly in parts):
-        return None, True
-    known = [p for p, _ in parts if p is not None]
-    return (sum(known) if known else None), False
+        return _sum_known([potential_of(code, part, estimates, children) for part in ("officer", "informal")])
+    return _sum_known([_all_potential(child, estimates, children) for child in children.get(code, [])])
 
 
-def _below(estimates: Sequence[Estimate], root: str) -> dict[str, list[str]]:
-    """Parent → children codes among the estimated regions and their ancestors up to `root`."""
-    below: dict[str, set[str]] = {}
+def _sum_known(parts: Sequence[int | None]) -> int | None:
+    """The sum when every part is known (and there is one)."""
+    if not parts or any(part is None for part in parts):
+        return None
+    return sum(part for part in parts if part is not None)
+
+
+def _estimated_below(estimates: Sequence[Estimate], root: str) -> set[str]:
+    """The regions inside `root` (itself included) with an estimate strictly below them."""
+    above: set[str] = set()
     for estimate in estimates:
         code = estimate.region_code
         while code != root and "." in code:
-            parent = code.rsplit(".", 1)[0]
-            below.setdefault(parent, set()).add(code)
-            code = parent
-    return {parent: sorted(children) for parent, children in below.items()}
+            code = code.rsplit(".", 1)[0]
+            above.add(code)
+    return above
+
+
+async def _children_to_sum(
+    session: AsyncSession, result: RegionCoverage, estimates: Sequence[Estimate], *, tx_seq: int, day: date
+) -> dict[str, list[str]]:
+    """Every child in force of each region whose potential may be a sum: those shown and those
+    on the way down to an estimate (a region with none below sums to nothing anyway)."""
+    children = {result.region.region_code: [figure.region_code for figure in result.children]}
+    summed = _estimated_below(estimates, result.region.region_code)
+    wanted = [code for code in children[result.region.region_code] if code in summed]
+    while wanted:
+        found = await repository.children_of_many(session, parents=wanted, tx_seq=tx_seq, valid_at=day)
+        children.update(found)
+        wanted = [child for parent in wanted for child in found.get(parent, []) if child in summed]
+    return children
 
 
 async def region_coverage(
@@ -180,9 +195,11 @@ async def region_coverage_on_days(
                 figure.covered = counts[day].get(figure.region_code, 0)
     for day, result in results.items():
         estimates = await repository.estimates_within(session, code=code, tx_seq=tx_seq, valid_at=day)
-        below = _below(estimates, code)
+        summed_over = (
+            await _children_to_sum(session, result, estimates, tx_seq=tx_seq, day=day) if estimates else {}
+        )
         for figure in [result.region, *result.children]:
-            figure.potential = potential_of(figure.region_code, segment, estimates, below)
+            figure.potential = potential_of(figure.region_code, segment, estimates, summed_over)
     return results
 
 
