@@ -90,8 +90,8 @@ def check_informal(
                 continue
             member.enrolments.append(joining)
             continue
-        enrolment = governing_enrolment(member.enrolments, recording_day)
-        if enrolment is not None and not principal.sees(enrolment.region_code):
+        owner = _owner(member.enrolments, item)
+        if owner is not None and not principal.sees(owner.region_code):
             # a membership outside the key's region is answered as one that does not exist: a
             # 403 here would tell another region's clerk that this NIK holds one
             conflicts += _as_for_a_stranger(item, event, rules)
@@ -122,6 +122,17 @@ def check_informal(
         )
     if invalid:
         raise InvalidInput(f"{len(invalid)} payment(s) with a wrong amount; nothing was written", invalid)
+
+
+def _owner(enrolments: Sequence[InformalEnrolment], item: PreparedEvent) -> InformalEnrolment | None:
+    """The membership a payment pays for, or the one a reactivation's day belongs to, as the
+    history places them: whose region's event it is. (Judged by the membership of the recording
+    day instead, a key of the region a member moved to could pay into, and read the months and
+    income of, the membership the member left behind elsewhere.)"""
+    if isinstance(item.source, ContributionPaid):
+        return paying_enrolment(enrolments, person_events.payment(item.row.event_id, item.row.payload).first)
+    reactivation = person_events.reactivation(item.row.event_id, item.row.payload)
+    return governing_enrolment(enrolments, reactivation.reactivated_on)
 
 
 def _membership_in_the_way(
