@@ -369,6 +369,8 @@ BAD = [
     ("self payer named", {"payer": {"kind": "self", "name": "Budi"}}, "events[0].payer"),
     ("months reversed", {"months_from": "2025-03", "months_to": "2025-01"}, "events[0]"),
     ("not a month", {"months_from": "2025-13"}, "events[0].months_from"),
+    # found by a probe: the month after 9999-12 has no first day (a 500 deciding the spans)
+    ("a month no date may name", {"months_to": "9999-12"}, "events[0].months_to"),
     ("JKM missing", {"programs": ["JKK"]}, "events[0].programs"),
     ("negative amount", {"amount": -1}, "events[0].amount"),
     ("paid on a day to come", {"paid_on": "2099-01-02"}, "events[0].paid_on"),

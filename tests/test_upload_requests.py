@@ -44,6 +44,26 @@ async def test_a_body_cut_before_its_closing_boundary_is_refused_and_kept_nowher
     assert await uploader.head() == head
 
 
+async def test_a_boundary_longer_than_the_rfc_allows_is_400(uploader: Uploader) -> None:
+    """Found by a probe: the multipart parser refused a boundary of 5,000 characters as it was
+    built, before the request's errors were caught (a 500 and a dropped connection)."""
+    boundary = "b" * 5_000
+    body = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="r.csv"\r\n\r\n'.encode()
+    body += roster_csv([officer_row(nik())]) + f"\r\n--{boundary}--\r\n".encode()
+    response = await uploader.client.post(
+        "/v1/uploads",
+        content=body,
+        headers=Keys.header(uploader.keys.committee)
+        | {"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0] == {
+        "code": "bad_boundary",
+        "message": "the boundary is longer than 70 characters",
+        "field": "file",
+    }
+
+
 async def test_two_files_in_one_upload_are_refused(uploader: Uploader, tmp_path: Path) -> None:
     rows = roster_csv([officer_row(nik())])
     response = await _post_raw(uploader, _multipart(("file", "a.csv", rows), ("file", "b.csv", rows)))

@@ -51,23 +51,26 @@ class Span:
 
 
 def _breakpoints(sources: PersonSources, grace_months: int) -> list[date]:
+    """The days the person's coverage may change on. A BPU status changes only where a month
+    starts or stops being paid and through the grace months after the last paid month, a
+    membership's first month or a reactivation: between those it stays as it is. (Every month
+    from the first to the last was once listed: a payment for 2025 to 2099 then cost 900 answers,
+    each reading all 900 months, some ten seconds on the event loop.)"""
     days: set[date] = set()
     for term in sources.terms:
         days |= {term.valid_from, term.valid_to, term.covers_from}
     months: set[Month] = set()
+    after_grace = range(grace_months + 3)
     for enrolment in sources.enrolments:
         days |= {enrolment.valid_from, enrolment.covers_from}
-        months.add(Month.of(enrolment.covers_from))
+        months |= {Month.of(enrolment.covers_from).plus(n) for n in after_grace}
     for payment in sources.payments:
-        months |= {payment.first, payment.last.plus(grace_months + 2)}
+        months.add(payment.first)
+        months |= {payment.last.plus(1 + n) for n in after_grace}
     for reactivation in sources.reactivations:
         days.add(reactivation.reactivated_on)
-        months.add(Month.of(reactivation.reactivated_on).plus(grace_months + 2))
-    if months:
-        month, last = min(months), max(months)
-        while month <= last:
-            days.add(month.first_day)
-            month = month.plus(1)
+        months |= {Month.of(reactivation.reactivated_on).plus(n) for n in after_grace}
+    days |= {month.first_day for month in months}
     return sorted(days)
 
 

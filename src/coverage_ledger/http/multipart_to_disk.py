@@ -117,6 +117,10 @@ class _Receiver:
             self.out.close()
 
 
+MAX_BOUNDARY = 70
+"""The longest multipart boundary RFC 2046 allows."""
+
+
 async def receive_form(
     request: Request, *, target: Path, max_bytes: int, file_field: str = "file"
 ) -> ReceivedForm:
@@ -128,6 +132,16 @@ async def receive_form(
         raise MalformedRequest(
             "send the file as multipart/form-data",
             [ErrorItem("not_multipart", "Content-Type must be multipart/form-data", field="file")],
+        )
+    if len(boundary) > MAX_BOUNDARY:
+        # the parser refuses one over 256 bytes as it is built (a 500 before this check)
+        raise MalformedRequest(
+            f"the multipart boundary is {len(boundary)} characters long; RFC 2046 allows {MAX_BOUNDARY}",
+            [
+                ErrorItem(
+                    "bad_boundary", f"the boundary is longer than {MAX_BOUNDARY} characters", field="file"
+                )
+            ],
         )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes + 64 * 1024:

@@ -66,6 +66,16 @@ def _plausible_day(value: date) -> date:
     return value
 
 
+def _plausible_month(value: str) -> str:
+    if not plausible_year(int(value[:4])):
+        raise ValueError(f"{value} is outside {PLAUSIBLE_YEARS}")
+    return value
+
+
+MonthText = Annotated[
+    str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"), AfterValidator(_plausible_month)
+]
+"""A calendar month, sent as `YYYY-MM`, in the years a date may name."""
 Day = Annotated[date, BeforeValidator(_day_text), AfterValidator(_plausible_day)]
 """A calendar date, sent as `YYYY-MM-DD`."""
 Instant = Annotated[datetime, BeforeValidator(_instant_text)]

@@ -19,6 +19,7 @@ from coverage_ledger.ledger.event_fields import (
     EventId,
     Instant,
     InstantOut,
+    MonthText,
     PersonText,
     RegionCode,
     Rupiah,
@@ -78,7 +79,6 @@ class OfficerEnrolled(_Event):
         return self
 
 
-MonthText = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 BpuProgram = Literal["JKK", "JKM", "JHT"]
 
 
