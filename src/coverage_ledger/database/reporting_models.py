@@ -135,6 +135,7 @@ class EnrolmentTerm(Base):
                 "committee",
                 "programs",
                 "payer",
+                "region_code",
             ],
         ),
     )
@@ -165,3 +166,5 @@ class EnrolmentTerm(Base):
     """Programs, space-separated in order (`JKK JKM`)."""
     payer: Mapped[str | None] = mapped_column(Text)
     """BPU payer as the roster prints it: `self`, `person <NIK>`, or the organisation and budget."""
+    region_code: Mapped[str] = mapped_column(Text)
+    """The region of the term or membership (migration 0018): a report names it only inside its own."""

@@ -112,7 +112,7 @@ async def region_differences(session: AsyncSession) -> list[Any]:
 
 ENROLMENT_TERM_COLUMNS = (
     "event_id, tx_from, tx_to, nik, type, tx_id, valid_from, valid_to, registered_on, role, committee, "
-    "programs, payer"
+    "programs, payer, region_code"
 )
 ENROLMENT_TERM_VALUES = """
     k.event_id, k.tx_from, k.tx_to, k.nik, k.type, e.tx_id,
@@ -123,10 +123,11 @@ ENROLMENT_TERM_VALUES = """
          WHEN 'organisation' THEN (e.payload -> 'payer' ->> 'name')
                                   || coalesce(' (' || (e.payload -> 'payer' ->> 'budget') || ')', '')
          WHEN 'person' THEN 'person ' || (e.payload -> 'payer' ->> 'nik')
-         WHEN 'self' THEN 'self' END
+         WHEN 'self' THEN 'self' END,
+    e.payload ->> 'region_code'
 """
 """The enrolment_term row of an event_knowledge row `k` of an enrolment event `e`, as the
-triggers of migration 0007 write it (a migration keeps its own frozen copy of this SQL)."""
+triggers of migrations 0007 and 0018 write it (a migration keeps its own frozen copy of this SQL)."""
 
 
 async def enrolment_term_differences(session: AsyncSession) -> list[Any]:

@@ -36,7 +36,8 @@ NamePath = Annotated[str, Path(description="One of: " + ", ".join(REPORT_NAMES))
 FormatQuery = Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv or xlsx")]
 REPORT_DESCRIPTION = (
     "`coverage-roster`: every person covered on `valid_at` as known at `known_at`, with the covered "
-    "period, programs, segment, role and committee or payer. `payouts`: the claims with their amounts. "
+    "period, programs and segment, and the role and committee or payer of the term or membership "
+    "when it lies in the report's region. `payouts`: the claims with their amounts. "
     "`coverage-ratios`: the region and its children, per segment. `uploads`: what each committee or "
     "sponsor submitted and what was committed. `overdue-claims`: claims unpaid after their due date on "
     "`valid_at`, with the penalty owed. The same parameters give the same bytes, whatever was appended "

@@ -1,0 +1,96 @@
+"""A report of a region names another region's enrolments no more than a read of the person does:
+the coverage roster gives the person's segment and programs, and the committee, role and payer
+of the terms and memberships inside the report's region only."""
+
+import csv
+import io
+
+from httpx import AsyncClient
+
+from tests.claims_support import append
+from tests.support import Keys, enrolled, enrolled_bpu, nik, paid, registered
+
+BANDUNG_PAYER = {"kind": "organisation", "name": "Pemkot Bandung", "budget": "APBD"}
+
+
+async def _roster(client: AsyncClient, secret: str, person: str, **params: str) -> list[dict[str, str]]:
+    response = await client.get(
+        "/v1/reports/coverage-roster",
+        params={"valid_at": "2025-03-15", "format": "csv"} | params,
+        headers=Keys.header(secret),
+    )
+    assert response.status_code == 200, response.text
+    return [row for row in csv.DictReader(io.StringIO(response.text)) if row["nik"] == person]
+
+
+async def test_the_roster_names_no_payer_of_a_membership_elsewhere(client: AsyncClient, keys: Keys) -> None:
+    """Found by a review: a KPPS of Palembang who is also a BPU member in Bandung was listed to
+    the Palembang office with the Bandung membership's payer and budget."""
+    person = nik()
+    await append(
+        client,
+        keys.admin,
+        registered(person),
+        enrolled(
+            person,
+            event_id=f"plg-{person}",
+            valid_from="2025-03-01",
+            valid_to="2025-04-01",
+            registered_on="2025-02-20",
+        ),
+        enrolled_bpu(person, event_id=f"bdg-{person}", valid_from="2025-01-01", payer=BANDUNG_PAYER)
+        | {"region_code": "32.73.01"},
+        paid(
+            person,
+            event_id=f"bdg-pay-{person}",
+            months=("2025-01", "2025-06"),
+            amount=6 * 16_800,
+            paid_on="2025-01-02",
+            payer=BANDUNG_PAYER,
+        ),
+    )
+    [palembang] = await _roster(client, keys.office, person, region="16")
+    assert (palembang["segment"], palembang["programs"]) == ("officer+informal", "JKK JKM")
+    assert (palembang["role"], palembang["committee"], palembang["payer"]) == ("KPPS", "KPU-16.71", "")
+    # the nation's report names it
+    [national] = await _roster(client, keys.auditor, person)
+    assert national["payer"] == "Pemkot Bandung (APBD)"
+
+
+async def test_the_roster_names_no_committee_elsewhere_and_lists_every_program(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a review: a JKK term in Palembang and a JKM term in Bandung at once were listed to
+    the Palembang office as the Bandung committee's PPK, covered for JKM only."""
+    person = nik()
+    await append(
+        client,
+        keys.admin,
+        registered(person),
+        enrolled(
+            person,
+            event_id=f"plg-{person}",
+            valid_from="2025-03-01",
+            valid_to="2025-04-01",
+            registered_on="2025-02-20",
+            programs=["JKK"],
+        ),
+        enrolled(
+            person,
+            event_id=f"bdg-{person}",
+            valid_from="2025-03-10",
+            valid_to="2025-04-01",
+            registered_on="2025-02-20",
+            programs=["JKM"],
+            committee="KPU-32.73",
+            region="32.73.01",
+            role="PPK",
+        ),
+    )
+    [palembang] = await _roster(client, keys.office, person, region="16")
+    assert (palembang["segment"], palembang["programs"]) == ("officer", "JKK JKM")
+    assert (palembang["region_code"], palembang["role"], palembang["committee"]) == (
+        "16.71.01",
+        "KPPS",
+        "KPU-16.71",
+    )
