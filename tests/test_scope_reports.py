@@ -94,3 +94,58 @@ async def test_the_roster_names_no_committee_elsewhere_and_lists_every_program(
         "KPPS",
         "KPU-16.71",
     )
+
+
+async def test_the_diff_names_no_payment_of_a_membership_elsewhere(client: AsyncClient, keys: Keys) -> None:
+    """Found by a review: the diff left out another region's enrolments but not its payments,
+    which name no region: a Bandung member who became a KPPS in Palembang showed the Palembang
+    office the Bandung payment (and, had it come by a sponsor roster, that upload)."""
+    person = nik()
+    then = await append(
+        client,
+        keys.admin,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bdg-{person}", valid_from="2025-01-01", payer=BANDUNG_PAYER)
+        | {"region_code": "32.73.01"},
+        paid(
+            person,
+            event_id=f"bdg-jan-{person}",
+            months=("2025-01", "2025-01"),
+            amount=16_800,
+            paid_on="2025-01-02",
+        ),
+    )
+    await append(
+        client,
+        keys.admin,
+        enrolled(
+            person,
+            event_id=f"plg-{person}",
+            valid_from="2025-03-01",
+            valid_to="2025-04-01",
+            registered_on="2025-02-20",
+        ),
+        paid(
+            person,
+            event_id=f"bdg-feb-{person}",
+            months=("2025-02", "2025-03"),
+            amount=2 * 16_800,
+            paid_on="2025-02-02",
+        ),
+    )
+
+    async def diff(secret: str, **params: str) -> list[dict[str, str]]:
+        response = await client.get(
+            "/v1/reports/coverage-diff",
+            params={"valid_at": "2025-03-15", "known_then": f"tx:{then}", "format": "csv"} | params,
+            headers=Keys.header(secret),
+        )
+        assert response.status_code == 200, response.text
+        return [row for row in csv.DictReader(io.StringIO(response.text)) if row["nik"] == person]
+
+    [palembang] = await diff(keys.office, region="16")
+    assert (palembang["status_then"], palembang["status_now"]) == ("in_arrears", "covered")
+    assert palembang["changed_by"].endswith(f":plg-{person}:officer.enrolled:entered")
+    assert "bdg-" not in str(palembang), palembang
+    [national] = await diff(keys.auditor)
+    assert f"bdg-feb-{person}" in national["changed_by"]

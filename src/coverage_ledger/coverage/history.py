@@ -1,6 +1,5 @@
 """A person's history: every event about them as the ledger knew it, as far as the key may read."""
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,8 +8,6 @@ from coverage_ledger.claims.review import review_claims
 from coverage_ledger.coverage import repository as coverage_repository
 from coverage_ledger.coverage.service import person_coverage
 from coverage_ledger.domain.access import Principal
-from coverage_ledger.domain.informal import governing_enrolment, paying_enrolment
-from coverage_ledger.domain.months import Month
 from coverage_ledger.ledger import person_events, projections, repository
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.ledger.repository import StoredEvent
@@ -106,12 +103,9 @@ def _events_outside_region(principal: Principal, events: list[StoredEvent], in_f
     ]
     any_inside = any(m.event_id not in outside for m in memberships)
     for event in events:
-        if event.type == "contribution.paid":
-            owner = paying_enrolment(memberships, Month.parse(event.payload["months_from"]))
-        elif event.type == "membership.reactivated":
-            owner = governing_enrolment(memberships, date.fromisoformat(event.payload["reactivated_on"]))
-        else:
+        if event.type not in ("contribution.paid", "membership.reactivated"):
             continue
+        owner = person_events.owning_membership(memberships, event.type, event.payload)
         if (owner.event_id in outside) if owner is not None else not any_inside:
             outside.add(event.event_id)
     return outside

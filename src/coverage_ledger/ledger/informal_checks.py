@@ -16,7 +16,6 @@ from coverage_ledger.domain.informal import (
     Payment,
     PaymentRefusal,
     Reactivation,
-    governing_enrolment,
     informal_status,
     paid_months,
     paying_enrolment,
@@ -125,14 +124,11 @@ def check_informal(
 
 
 def _owner(enrolments: Sequence[InformalEnrolment], item: PreparedEvent) -> InformalEnrolment | None:
-    """The membership a payment pays for, or the one a reactivation's day belongs to, as the
-    history places them: whose region's event it is. (Judged by the membership of the recording
-    day instead, a key of the region a member moved to could pay into, and read the months and
-    income of, the membership the member left behind elsewhere.)"""
-    if isinstance(item.source, ContributionPaid):
-        return paying_enrolment(enrolments, person_events.payment(item.row.event_id, item.row.payload).first)
-    reactivation = person_events.reactivation(item.row.event_id, item.row.payload)
-    return governing_enrolment(enrolments, reactivation.reactivated_on)
+    """Whose region's event a payment or reactivation is (`person_events.owning_membership`, as
+    the history places them). Judged by the membership of the recording day instead, a key of the
+    region a member moved to could pay into, and read the months and income of, the membership
+    the member left behind elsewhere."""
+    return person_events.owning_membership(enrolments, item.row.type, item.row.payload)
 
 
 def _membership_in_the_way(

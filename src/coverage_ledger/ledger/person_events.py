@@ -1,11 +1,17 @@
 """Stored event payloads turned into the domain's terms (officer terms, BPU memberships,
 payments, reactivations); one place, used by the append checks and by the coverage reads."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from coverage_ledger.domain.informal import InformalEnrolment, Payment, Reactivation
+from coverage_ledger.domain.informal import (
+    InformalEnrolment,
+    Payment,
+    Reactivation,
+    governing_enrolment,
+    paying_enrolment,
+)
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.officer import OfficerTerm
 from coverage_ledger.domain.timeframes import jakarta_date
@@ -68,3 +74,15 @@ def payment(event_id: str, payload: Mapping[str, Any]) -> Payment:
 def reactivation(event_id: str, payload: Mapping[str, Any]) -> Reactivation:
     """A `membership.reactivated` payload."""
     return Reactivation(event_id=event_id, reactivated_on=date.fromisoformat(payload["reactivated_on"]))
+
+
+def owning_membership(
+    enrolments: Sequence[InformalEnrolment], event_type: str, payload: Mapping[str, Any]
+) -> InformalEnrolment | None:
+    """The membership a payment pays for, or whose day a reactivation falls on (None for another
+    type, or without memberships): whose, and so whose region's, event it is."""
+    if event_type == "contribution.paid":
+        return paying_enrolment(enrolments, Month.parse(payload["months_from"]))
+    if event_type == "membership.reactivated":
+        return governing_enrolment(enrolments, date.fromisoformat(payload["reactivated_on"]))
+    return None

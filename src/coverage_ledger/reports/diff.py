@@ -4,10 +4,13 @@ retroactive payments."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.coverage.service import answers_of
+from coverage_ledger.domain.informal import InformalEnrolment
+from coverage_ledger.ledger import person_events, projections
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.reports import repository
 from coverage_ledger.reports.content import Row
@@ -25,8 +28,9 @@ COLUMNS = (
 """`changed_by`: `tx:event_id:type:entered|left` for each event about the person that entered or
 left force between the two moments; `sources`: the txs' sources (`upload:<id>`, `api`, …). On a
 side where the person counted in a region outside the one asked, the status is `outside_region`
-and the region empty, and that region's events are left out of `changed_by` and `sources`: the
-report tells that they came or went, not where."""
+and the region empty, and that region's events (its enrolments, and the payments and
+reactivations of its memberships) are left out of `changed_by` and `sources`: the report tells
+that they came or went, not where."""
 OUTSIDE = "outside_region"
 BATCH = 2_000
 
@@ -54,6 +58,34 @@ def _within(code: str | None, region: str | None) -> bool:
     return code is None or region is None or code == region or code.startswith(region + ".")
 
 
+async def _memberships(
+    session: AsyncSession, niks: list[str], txs: tuple[int, int]
+) -> dict[str, list[InformalEnrolment]]:
+    """Each person's BPU memberships in force at either moment."""
+    found: dict[str, dict[str, InformalEnrolment]] = {}
+    for tx in txs:
+        for event in await projections.in_force_events_of(
+            session, niks=niks, types=["informal.enrolled"], tx_seq=tx
+        ):
+            membership = person_events.informal_enrolment(event.event_id, event.payload, event.recorded_at)
+            found.setdefault(event.payload["nik"], {})[event.event_id] = membership
+    return {nik: list(memberships.values()) for nik, memberships in found.items()}
+
+
+def _outside(event: Any, memberships: list[InformalEnrolment], region: str | None) -> bool:
+    """Whether the event is another region's: an enrolment outside `region`, or a payment or
+    reactivation of a membership outside it (one that belongs to none: unless a membership lies
+    inside), as the person's history places them."""
+    if event.region_code is not None:
+        return not _within(event.region_code, region)
+    if event.bpu_payload is None:
+        return False
+    owner = person_events.owning_membership(memberships, event.type, event.bpu_payload)
+    if owner is not None:
+        return not _within(owner.region_code, region)
+    return not any(_within(m.region_code, region) for m in memberships)
+
+
 def diff_rows(request: DiffRequest) -> RowSource:
     """The rows, to be read in the session given."""
 
@@ -71,9 +103,10 @@ def diff_rows(request: DiffRequest) -> RowSource:
             niks = [nik for nik, _, _ in batch]
             before = await answers_of(session, niks=niks, as_of=request.then)
             after = await answers_of(session, niks=niks, as_of=request.now)
+            memberships = await _memberships(session, niks, (request.then.tx_seq, request.now.tx_seq))
             events: dict[str, list[tuple[str, str]]] = {}
             for e in await repository.events_between(session, niks, after_tx=low, up_to_tx=high):
-                if e.region_code is not None and not _within(e.region_code, request.region):
+                if _outside(e, memberships.get(e.nik, []), request.region):
                     continue  # another region's event: neither its id nor its upload is told
                 if e.type.startswith("claim."):
                     continue  # a claim changes no one's cover

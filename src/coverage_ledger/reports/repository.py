@@ -253,14 +253,17 @@ async def events_between(
 ) -> list[Any]:
     """Events about these persons that entered or left force (or both) in txs (after_tx,
     up_to_tx], with the sources of the txs that brought and withdrew them (an upload names itself
-    there)."""
+    there), their region, and the payload of a payment or reactivation (whose region is that of
+    the membership it belongs to)."""
     return list(
         await raw.execute(
             session,
             """
             SELECT k.nik, k.event_id, k.type, k.tx_from, k.tx_to, k.superseded_by,
                    entered.source AS entered_source, gone.source AS left_source,
-                   e.payload->>'region_code' AS region_code
+                   e.payload->>'region_code' AS region_code,
+                   CASE WHEN k.type IN ('contribution.paid', 'membership.reactivated') THEN e.payload END
+                       AS bpu_payload
               FROM event_knowledge k
               JOIN ledger_event e ON e.event_id = k.event_id
               JOIN ledger_tx entered ON entered.tx_seq = k.tx_from
