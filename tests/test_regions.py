@@ -3,6 +3,7 @@
 from datetime import date
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
 from coverage_ledger.reference.regions import region_event_id
@@ -247,6 +248,29 @@ async def test_successors_need_an_end_date(client: AsyncClient, keys: Keys) -> N
     }
     response = await client.post("/v1/events", json={"events": [bad]}, headers=Keys.header(keys.admin))
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"valid_from": "2030-01-01", "valid_to": "2029-01-01"}, "events[0].valid_to"),
+        ({"valid_to": "2029-01-01", "successors": ["16.97"]}, "events[0].successors"),
+        ({"valid_to": "2029-01-01", "successors": ["16.71", "16.71"]}, "events[0].successors"),
+        ({"valid_to": "2029-01-01", "successors": ["16.71", "99.99"]}, "events[0].successors[1]"),
+    ],
+    ids=["ends before it begins", "its own successor", "a successor twice", "an undefined successor"],
+)
+async def test_a_region_definition_that_cannot_be_read_back_is_422(
+    client: AsyncClient, keys: Keys, change: dict[str, Any], field: str
+) -> None:
+    """Found by a probe: each was stored, and read back as a code replaced before it existed, or
+    replaced by nothing."""
+    event = {"event_id": "reg-odd", "type": "region.defined", "code": "16.97", "name": "X", "decree": "Y"}
+    response = await client.post(
+        "/v1/events", json={"events": [event | change]}, headers=Keys.header(keys.admin)
+    )
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field], response.text
 
 
 def test_the_potential_of_all_counts_own_and_lower_estimates_of_each_segment() -> None:

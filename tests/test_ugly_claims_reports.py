@@ -181,6 +181,24 @@ async def test_a_rule_whose_parameters_do_not_make_its_kind_is_422(
             {"program": "JKM", "working_days": 3, "penalty_bp_per_day": -100},
             "penalty_bp_per_day",
         ),
+        # found by a later probe: these were stored, the last one leaving every payment of its
+        # months without a rate in force
+        ("grace", {"months": "3"}, "months"),
+        ("service_time", {"program": "XXX", "working_days": 7, "penalty_bp_per_day": 100}, "program"),
+        ("claim_deadline", {"program": "JHT", "years": 2}, "program"),
+        (
+            "bpu_rates",
+            {
+                "months_from": "2015-07",
+                "months_to": "2010-01",
+                "jkk_rate_bp": 100,
+                "jkk_minimum": 1_000_000,
+                "jkm_flat": 6_800,
+                "jht_rate_bp": 200,
+            },
+            "months_to",
+        ),
+        ("relief", {"months_from": 202001, "months_to": "2020-12", "discount_bp": 9_900}, "months_from"),
     ],
 )
 async def test_a_rule_whose_durations_leave_the_calendar_is_422_naming_the_parameter(

@@ -1,6 +1,7 @@
 """Whether a `rule.defined` payload makes a rule of its kind: checked when it is appended, so a
 malformed definition is refused with its reason instead of breaking every later read of the table."""
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -33,6 +34,7 @@ def check_rule_definition(definition: Mapping[str, Any]) -> None:
     kind, rule_id, parameters = definition["kind"], definition["rule_id"], definition["parameters"]
     regulation = definition["regulation"]
     _check_bounds(kind, parameters)
+    _check_shapes(kind, parameters)
     try:
         if kind == "bpu_rates":
             rates_from(rule_id, parameters, regulation)
@@ -53,6 +55,39 @@ def check_rule_definition(definition: Mapping[str, Any]) -> None:
         raise MalformedRule(f"a {kind} rule needs the parameter {exc.args[0]!r}") from exc
     except (TypeError, ValueError, AttributeError, IndexError) as exc:
         raise MalformedRule(f"the parameters do not make a {kind} rule: {exc}") from exc
+
+
+MONTHS = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+CLAIM_PROGRAMS = ("JKK", "JKM")
+"""The programs claims are made under, and so the programs of deadlines and service times."""
+
+
+def _check_shapes(kind: str, parameters: Any) -> None:
+    """What the builders would take too leniently: a grace of `"3"` months, a service time for a
+    program no claim is made under, a rate whose months end before they begin (every payment of
+    its months then found no rate in force). A parameter left out is the builders' to name."""
+    if not isinstance(parameters, Mapping):
+        raise MalformedRule("parameters must be an object")
+    if kind == "grace" and "months" in parameters and not _is_whole(parameters["months"]):
+        raise MalformedRule("months must be a whole number", parameter="months")
+    program = parameters.get("program")
+    if (
+        kind in ("service_time", "claim_deadline")
+        and "program" in parameters
+        and program not in CLAIM_PROGRAMS
+    ):
+        raise MalformedRule(f"program must be one of {', '.join(CLAIM_PROGRAMS)}", parameter="program")
+    if kind in ("bpu_rates", "relief"):
+        first, last = parameters.get("months_from"), parameters.get("months_to")
+        for name, value in (("months_from", first), ("months_to", last)):
+            if value is not None and not (isinstance(value, str) and MONTHS.match(value)):
+                raise MalformedRule(f"{name} must be a month, YYYY-MM", parameter=name)
+        if isinstance(first, str) and isinstance(last, str) and last < first:
+            raise MalformedRule(f"months_to {last} is before months_from {first}", parameter="months_to")
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_bounds(kind: str, parameters: Any) -> None:

@@ -65,8 +65,11 @@ def snapshot_keys(prepared: Sequence[PreparedEvent]) -> dict[str, set[str]]:
     niks = {nik for p in prepared for nik, _ in niks_named(p.source, p.path)}
     batch_regions = {s.code for s in sources if isinstance(s, RegionDefined)}
     parents = {parent for s in sources if isinstance(s, RegionDefined) and (parent := region_parent(s.code))}
+    successors = {code for s in sources if isinstance(s, RegionDefined) for code in s.successors or []}
     return {
-        "region_codes": ({c for p in prepared if (c := region_of(p.row.payload)) is not None} | parents)
+        "region_codes": (
+            {c for p in prepared if (c := region_of(p.row.payload)) is not None} | parents | successors
+        )
         - batch_regions,
         "defined_codes": batch_regions,
         "district_codes": {district_code_of(n) for n in niks if len(n) == 16 and n.isdigit()},
@@ -147,6 +150,17 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
                         field=f"{path}.code",
                     )
                 )
+            # a successor no decree defines was dropped from every read (the code read as
+            # replaced by nothing)
+            errors.extend(
+                ErrorItem(
+                    "unknown_region",
+                    f"successor {successor} is not defined (define it in this batch or before)",
+                    field=f"{path}.successors[{index}]",
+                )
+                for index, successor in enumerate(event.successors or [])
+                if successor not in regions
+            )
         elif region is not None and region not in regions:
             errors.append(
                 ErrorItem(

@@ -229,8 +229,14 @@ class RegionDefined(_Event):
 
     @model_validator(mode="after")
     def _successors_need_an_end(self) -> "RegionDefined":
+        if self.valid_from is not None and self.valid_to is not None and self.valid_to <= self.valid_from:
+            raise FieldProblem("valid_to", "valid_to must be after valid_from (the period is half-open)")
         if self.successors and self.valid_to is None:
             raise FieldProblem("valid_to", "successors take over at valid_to: give valid_to too")
+        if self.successors and self.code in self.successors:
+            raise FieldProblem("successors", f"region {self.code} cannot succeed itself")
+        if self.successors and len(set(self.successors)) != len(self.successors):
+            raise FieldProblem("successors", "a successor is listed twice")
         return self
 
 
