@@ -14,23 +14,32 @@ from coverage_ledger.claims.repository import OPEN_STATUSES, OVERDUE_CANDIDATES
 from coverage_ledger.database import raw
 from coverage_ledger.reports.content import CHUNK_BYTES, FORMULA_STARTS
 
-_SPAN_WITHIN = raw.within_region("s.region_code")
-_MEMBERSHIP_WITHIN = raw.within_region("i.region_code")
-_TERM_WITHIN = raw.within_region("k.region_code")
 _OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
 _IN_FORCE = "k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s)"
+_SPAN_WITHIN = raw.within_region("s.region_code")
+_TERM_WITHIN = raw.within_region("k.region_code")
+_COVERING_TERM = f"""k.nik = s.nik AND k.type = 'officer.enrolled' AND {_IN_FORCE}
+           AND k.valid_from <= %(day)s AND %(day)s < k.valid_to
+           AND coalesce(k.registered_on, (SELECT (t.recorded_at AT TIME ZONE 'Asia/Jakarta')::date
+                                            FROM ledger_tx t WHERE t.tx_id = k.tx_id)) <= %(day)s"""
+"""An officer term `k` of the person of span `s` that covers the day as known at the tx."""
+_COVERING_TERMS_PROGRAMS = f"SELECT string_agg(k.programs, ' ') FROM enrolment_term k WHERE {_COVERING_TERM}"
 
 COVERAGE_ROSTER = f"""
 SELECT s.nik,
        concat_ws('+', CASE WHEN o.programs IS NOT NULL THEN 'officer' END,
                       CASE WHEN i.programs IS NOT NULL THEN 'informal' END) AS segment,
-       CASE WHEN i.programs IS NULL THEN o.programs
+       CASE WHEN i.programs IS NULL AND o.terms = 1 THEN o.programs
             WHEN o.programs IS NULL THEN i.programs
             ELSE array_to_string(ARRAY(
-                SELECT DISTINCT p FROM unnest(string_to_array(o.programs || ' ' || i.programs, ' ')) p
+                SELECT DISTINCT p
+                  FROM unnest(string_to_array(concat_ws(' ', i.programs, CASE WHEN o.terms = 1 THEN o.programs
+                       ELSE ({_COVERING_TERMS_PROGRAMS}) END), ' ')) p
                  ORDER BY p), ' ') END AS programs,
-       s.valid_from AS covered_from, s.valid_to AS covered_until, s.region_code, o.role, o.committee,
-       CASE WHEN {_MEMBERSHIP_WITHIN} THEN i.payer END AS payer
+       s.valid_from AS covered_from, s.valid_to AS covered_until, s.region_code,
+       CASE WHEN {raw.within_region("o.region_code")} THEN o.role END AS role,
+       CASE WHEN {raw.within_region("o.region_code")} THEN o.committee END AS committee,
+       CASE WHEN {raw.within_region("i.region_code")} THEN i.payer END AS payer
   FROM coverage_span s
   -- covered how, that day: the person's spans of every segment (a BPU member serving as an
   -- officer in another region has a span for each region, only one of them counted for all)
@@ -38,22 +47,15 @@ SELECT s.nik,
         SELECT bool_or(x.officer) AS officer, bool_or(x.informal) AS informal FROM coverage_span x
          WHERE x.nik = s.nik AND x.tx_from <= %(tx)s AND (x.tx_to IS NULL OR x.tx_to > %(tx)s)
            AND x.valid_from <= %(day)s AND %(day)s < x.valid_to) f
-  -- the officer terms covering the day, wherever they are: the programs are the person's; the
-  -- role and committee are named only of a term inside the report's region (another region's
-  -- committee is that region's data)
+  -- the officer term covering the day, one inside the report's region first (another region's
+  -- role and committee are that region's data, not printed), and how many terms cover it: with
+  -- several (a JKK term here and a JKM term there), the programs are all of theirs
   LEFT JOIN LATERAL (
-        SELECT (array_agg(k.role ORDER BY k.valid_from DESC) FILTER (WHERE {_TERM_WITHIN}))[1] AS role,
-               (array_agg(k.committee ORDER BY k.valid_from DESC) FILTER (WHERE {_TERM_WITHIN}))[1]
-                   AS committee,
-               (SELECT string_agg(DISTINCT p, ' ' ORDER BY p)
-                  FROM unnest(string_to_array(string_agg(k.programs, ' '), ' ')) p) AS programs
+        SELECT k.role, k.committee, k.programs, k.region_code, count(*) OVER () AS terms
           FROM enrolment_term k
-         WHERE f.officer AND k.nik = s.nik AND k.type = 'officer.enrolled' AND {_IN_FORCE}
-           AND k.valid_from <= %(day)s AND %(day)s < k.valid_to
-           AND coalesce(k.registered_on, (SELECT (t.recorded_at AT TIME ZONE 'Asia/Jakarta')::date
-                                            FROM ledger_tx t WHERE t.tx_id = k.tx_id)) <= %(day)s) o
-    ON true
-  -- the BPU membership of the day (the payer named only inside the report's region)
+         WHERE f.officer AND {_COVERING_TERM}
+         ORDER BY {_TERM_WITHIN} DESC, k.valid_from DESC LIMIT 1) o ON true
+  -- the BPU membership of the day (its payer printed only inside the report's region)
   LEFT JOIN LATERAL (
         SELECT k.payer, k.programs, k.region_code FROM enrolment_term k
          WHERE f.informal AND k.nik = s.nik AND k.type = 'informal.enrolled' AND {_IN_FORCE}
