@@ -50,6 +50,21 @@ async def test_a_ten_megabyte_single_line_and_a_formula_are_refused(
     assert "formula_cell" in await _refused(uploader, formula, "formula.xlsx")
 
 
+async def test_a_nul_in_an_xlsx_cell_is_named_by_its_cell(uploader: Uploader, tmp_path: Path) -> None:
+    """Found by a probe: the NUL passed into the CSV the workbook is converted to, and the whole
+    upload failed as `binary_file`, "not CSV text", of a file sent as XLSX."""
+    row = officer_row()
+    row[HEADER.index("name")] = "Siti\x00Aminah"
+    workbook = roster_xlsx(tmp_path / "nul.xlsx", [officer_row(), row])
+    status = await uploader.run(workbook, filename="nul.xlsx")
+    assert status["status"] == "failed", status
+    cell = f"{chr(ord('A') + HEADER.index('name'))}3"
+    assert status["problem"] == {
+        "code": "nul_in_cell",
+        "message": f"cell {cell} of the first sheet holds a NUL character; delete it and upload again",
+    }
+
+
 async def test_a_header_with_a_huge_name_and_a_nul_past_the_first_64_kb_fails_and_ends(
     uploader: Uploader,
 ) -> None:

@@ -71,6 +71,21 @@ async def test_each_request_gets_one_access_line_with_the_nik_masked(
     assert person not in caplog.text
 
 
+async def test_a_refused_path_is_logged_on_one_line_without_control_characters(
+    client: AsyncClient, keys: Keys, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by a probe: the problem log wrote the decoded path, so `%00` put a NUL in the log
+    (grep then took it for a binary file) and `%0A` could start a forged line."""
+    with caplog.at_level(logging.INFO):
+        for path in ("/v1/claims/C-OK%00", "/v1/claims/C%0AERROR%20forged"):
+            response = await client.get(path, headers=Keys.header(keys.office))
+            assert 400 <= response.status_code < 500, response.text
+    problems = [r.getMessage() for r in caplog.records if r.name == "coverage_ledger.http.problems"]
+    assert problems, caplog.text
+    assert all("\x00" not in line and "\n" not in line for line in problems), problems
+    assert any("C-OK%00" in line for line in problems), problems
+
+
 async def test_an_erasure_removes_the_personal_fields_and_keeps_everything_else(
     client: AsyncClient, keys: Keys
 ) -> None:

@@ -177,6 +177,7 @@ async def test_excels_separator_hint_line_names_the_delimiter_and_is_no_row(uplo
         (b"\x00\x01\x02\x03binary\x00junk" * 20, "binary_file"),
         ("nik,name,birth_date,sex,role,region_code,term_start,term_end\n".encode("utf-16-le"), "utf16_text"),
         ("nik,name,birth_date,sex,role,region_code,term_start,term_end\n".encode("utf-16-be"), "utf16_text"),
+        ("nik,name,birth_date,sex,role,region_code,term_start,term_end\n".encode("utf-32"), "utf32_text"),
         (b"\xef\xbb\xbf\r\n \r\n", "empty_file"),
         (
             b"nik,name,birth_date,sex,role,region_code,term_start,term_end\n" + b"\xff\xfe bad\n",
@@ -191,6 +192,7 @@ async def test_excels_separator_hint_line_names_the_delimiter_and_is_no_row(uplo
         "binary",
         "utf16-le-no-bom",
         "utf16-be-no-bom",
+        "utf32-with-bom",
         "blank",
         "not-utf8",
         "blank-first-row",

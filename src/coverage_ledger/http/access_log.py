@@ -58,10 +58,15 @@ def note_caller(request: Request, principal: Principal) -> None:
     setattr(request.state, CALLER, principal.actor)
 
 
+def logged_path(path: str) -> str:
+    """A decoded request path as a log shows it: percent-encoded again, so a `%0A` cannot start a
+    forged line, a `%00` put a NUL in the log, or a `%31…` carry a NIK past the masking."""
+    return quote(path, safe=_SAFE)
+
+
 def _target(scope: Scope) -> str:
-    """Path and query as one line: percent-encoded again after decoding, so a `%0A` cannot start a
-    forged line and a `%31…` cannot carry a NIK past the masking."""
-    target = quote(scope["path"], safe=_SAFE)
+    """Path and query as one line (`logged_path`)."""
+    target = logged_path(scope["path"])
     query: bytes = scope["query_string"]
     if query:
         target += "?" + quote(unquote(query.decode("latin-1")), safe=_SAFE + "=&")

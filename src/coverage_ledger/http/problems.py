@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from coverage_ledger.auth.service import authenticate, required_secret
 from coverage_ledger.domain.nik import NIK_PATTERN, parse_nik
 from coverage_ledger.errors import ErrorItem, FieldProblem, InvalidInput, LedgerError, NotFound
+from coverage_ledger.http.access_log import logged_path
 from coverage_ledger.http.dependencies import presented_secret
 
 log = logging.getLogger(__name__)
@@ -192,6 +193,7 @@ def known_problem(exc: Exception, *, method: str, path: str) -> JSONResponse | N
     """The problem response of an error the service expects (its own, or the database asking for
     a retry or refusing a value), logged; None for anything else. Shared by the exception handlers
     and the lean reads, which run outside FastAPI's exception middleware."""
+    path = logged_path(path)
     if isinstance(exc, sqlalchemy.exc.DBAPIError) and isinstance(exc.orig, psycopg.Error):
         exc = exc.orig  # the driver's error, as statements run through a session raise it
     if isinstance(exc, LedgerError):
@@ -352,5 +354,5 @@ async def check_key(request: Request) -> None:
 
 def unexpected_problem(exc: Exception, *, request: Request) -> JSONResponse:
     """The 500 problem of an error nobody planned for, logged with its traceback."""
-    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.error("unexpected error on %s %s", request.method, logged_path(request.url.path), exc_info=exc)
     return problem(500, "internal-error", "Internal error", "the error was logged; nothing was committed")

@@ -130,6 +130,8 @@ def open_csv(path: Path) -> Table:
         head = probe.read(_SNIFF_BYTES)
     if not head.lstrip(codecs.BOM_UTF8).strip():
         raise FileRejected("empty_file", "the file is empty: expected a header row and data rows")
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # (its BOM begins as UTF-16's)
+        raise FileRejected("utf32_text", "the file is UTF-32 text, not UTF-8; save it as CSV UTF-8")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(head):
         raise FileRejected(
             "utf16_text",

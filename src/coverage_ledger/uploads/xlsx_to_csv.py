@@ -149,7 +149,7 @@ def convert(source: Path, target: Path) -> int:
         workbook = python_calamine.CalamineWorkbook.from_path(str(source))
         sheet = workbook.get_sheet_by_index(0)
         rows = sheet.iter_rows()
-        first_column = sheet.start[1] if sheet.start else 0
+        first_row, first_column = sheet.start if sheet.start else (0, 0)
     except python_calamine.CalamineError as exc:
         raise FileRejected("unreadable_xlsx", f"the workbook could not be read: {exc}") from exc
     by_row: dict[int, list[tuple[int, str]]] = {}
@@ -161,6 +161,14 @@ def convert(source: Path, target: Path) -> int:
         writer = csv.writer(out)
         for index, row in enumerate(rows):  # rows count from the sheet's first; columns from its start
             cells = [cell_text(value) for value in row]
+            if any("\x00" in cell for cell in cells):
+                # no CSV can carry it (the CSV checks would call the whole file binary): say where
+                column = next(i for i, cell in enumerate(cells) if "\x00" in cell) + first_column
+                raise FileRejected(
+                    "nul_in_cell",
+                    f"cell {xl_rowcol_to_cell(index + first_row, column)} of the first sheet holds a NUL "
+                    "character; delete it and upload again",
+                )
             for column, formula in by_row.get(index, ()):
                 if 0 <= column - first_column < len(cells):
                     cells[column - first_column] = formula
