@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.claims.repository import OPEN_STATUSES, OVERDUE_CANDIDATES
 from coverage_ledger.database import raw
+from coverage_ledger.domain.officer import OFFICER_PROGRAMS
 from coverage_ledger.reports.content import CHUNK_BYTES, FORMULA_STARTS
 
 _OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
@@ -24,17 +25,20 @@ _COVERING_TERM = f"""k.nik = s.nik AND k.type = 'officer.enrolled' AND {_IN_FORC
                                             FROM ledger_tx t WHERE t.tx_id = k.tx_id)) <= %(day)s"""
 """An officer term `k` of the person of span `s` that covers the day as known at the tx."""
 _COVERING_TERMS_PROGRAMS = f"SELECT string_agg(k.programs, ' ') FROM enrolment_term k WHERE {_COVERING_TERM}"
+_ALL_OFFICER_PROGRAMS = " ".join(OFFICER_PROGRAMS)
+"""`enrolment_term.programs` of a term for every officer program: nothing to add from others."""
 
 COVERAGE_ROSTER = f"""
 SELECT s.nik,
        concat_ws('+', CASE WHEN o.programs IS NOT NULL THEN 'officer' END,
                       CASE WHEN i.programs IS NOT NULL THEN 'informal' END) AS segment,
-       CASE WHEN i.programs IS NULL AND o.terms = 1 THEN o.programs
+       CASE WHEN i.programs IS NULL AND o.programs = '{_ALL_OFFICER_PROGRAMS}' THEN o.programs
             WHEN o.programs IS NULL THEN i.programs
             ELSE array_to_string(ARRAY(
                 SELECT DISTINCT p
-                  FROM unnest(string_to_array(concat_ws(' ', i.programs, CASE WHEN o.terms = 1 THEN o.programs
-                       ELSE ({_COVERING_TERMS_PROGRAMS}) END), ' ')) p
+                  FROM unnest(string_to_array(concat_ws(' ', i.programs,
+                       CASE WHEN o.programs = '{_ALL_OFFICER_PROGRAMS}' THEN o.programs
+                            ELSE ({_COVERING_TERMS_PROGRAMS}) END), ' ')) p
                  ORDER BY p), ' ') END AS programs,
        s.valid_from AS covered_from, s.valid_to AS covered_until, s.region_code,
        CASE WHEN {raw.within_region("o.region_code")} THEN o.role END AS role,
@@ -48,10 +52,11 @@ SELECT s.nik,
          WHERE x.nik = s.nik AND x.tx_from <= %(tx)s AND (x.tx_to IS NULL OR x.tx_to > %(tx)s)
            AND x.valid_from <= %(day)s AND %(day)s < x.valid_to) f
   -- the officer term covering the day, one inside the report's region first (another region's
-  -- role and committee are that region's data, not printed), and how many terms cover it: with
-  -- several (a JKK term here and a JKM term there), the programs are all of theirs
+  -- role and committee are that region's data, not printed); when it is not for every officer
+  -- program, the programs of all the terms covering the day are gathered (a JKK term here and a
+  -- JKM term there)
   LEFT JOIN LATERAL (
-        SELECT k.role, k.committee, k.programs, k.region_code, count(*) OVER () AS terms
+        SELECT k.role, k.committee, k.programs, k.region_code
           FROM enrolment_term k
          WHERE f.officer AND {_COVERING_TERM}
          ORDER BY {_TERM_WITHIN} DESC, k.valid_from DESC LIMIT 1) o ON true
