@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from coverage_ledger.domain.benefit_table import HOLIDAY_CATEGORIES, benefit_table
+from coverage_ledger.domain.claim_benefit import BENEFIT_KINDS, program_of
 from coverage_ledger.domain.rule_table import officer_rate_from, rates_from, relief_from
 
 
@@ -58,7 +59,7 @@ def check_rule_definition(definition: Mapping[str, Any]) -> None:
 
 
 MONTHS = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
-CLAIM_PROGRAMS = ("JKK", "JKM")
+CLAIM_PROGRAMS = tuple(sorted({program_of(benefit) for benefit in BENEFIT_KINDS}))
 """The programs claims are made under, and so the programs of deadlines and service times."""
 
 

@@ -89,7 +89,10 @@ def check_informal(
                 continue
             member.enrolments.append(joining)
             continue
-        owner = _owner(member.enrolments, item)
+        # whose region's event it is: the membership it pays for, or whose day it falls on, as
+        # the history places them (judged by the membership of the recording day, a key of the
+        # region a member moved to paid into the one left behind and read its months and income)
+        owner = person_events.owning_membership(member.enrolments, item.row.type, item.row.payload)
         if owner is not None and not principal.sees(owner.region_code):
             # a membership outside the key's region is answered as one that does not exist: a
             # 403 here would tell another region's clerk that this NIK holds one
@@ -121,14 +124,6 @@ def check_informal(
         )
     if invalid:
         raise InvalidInput(f"{len(invalid)} payment(s) with a wrong amount; nothing was written", invalid)
-
-
-def _owner(enrolments: Sequence[InformalEnrolment], item: PreparedEvent) -> InformalEnrolment | None:
-    """Whose region's event a payment or reactivation is (`person_events.owning_membership`, as
-    the history places them). Judged by the membership of the recording day instead, a key of the
-    region a member moved to could pay into, and read the months and income of, the membership
-    the member left behind elsewhere."""
-    return person_events.owning_membership(enrolments, item.row.type, item.row.payload)
 
 
 def _membership_in_the_way(
