@@ -42,28 +42,23 @@ async def region_at(session: AsyncSession, *, code: str, tx_seq: int, valid_at: 
 
 async def children_at(session: AsyncSession, *, code: str, tx_seq: int, valid_at: date) -> list[RegionRow]:
     """The direct children of a region, by code."""
-    rows = await raw.execute(
-        session,
-        f"SELECT DISTINCT ON (r.code) r.code, r.name, r.level, r.parent_code FROM region r "
-        f"WHERE r.parent_code = %(code)s AND {_REGION_AT} ORDER BY r.code, r.tx_from DESC",
-        {"code": code, "tx": tx_seq, "day": valid_at},
-    )
-    return [RegionRow(r.code, r.name, r.level, r.parent_code) for r in rows]
+    found = await children_of_many(session, parents=[code], tx_seq=tx_seq, valid_at=valid_at)
+    return found.get(code, [])
 
 
 async def children_of_many(
     session: AsyncSession, *, parents: Sequence[str], tx_seq: int, valid_at: date
-) -> dict[str, list[str]]:
-    """Parent → the codes of its direct children, for each of `parents` that has any."""
+) -> dict[str, list[RegionRow]]:
+    """Parent → its direct children by code, for each of `parents` that has any."""
     rows = await raw.execute(
         session,
-        f"SELECT DISTINCT ON (r.code) r.code, r.parent_code FROM region r "
+        f"SELECT DISTINCT ON (r.code) r.code, r.name, r.level, r.parent_code FROM region r "
         f"WHERE r.parent_code = ANY(%(parents)b::text[]) AND {_REGION_AT} ORDER BY r.code, r.tx_from DESC",
         {"parents": list(parents), "tx": tx_seq, "day": valid_at},
     )
-    children: dict[str, list[str]] = {}
-    for row in rows:
-        children.setdefault(row.parent_code, []).append(row.code)
+    children: dict[str, list[RegionRow]] = {}
+    for r in rows:
+        children.setdefault(r.parent_code, []).append(RegionRow(r.code, r.name, r.level, r.parent_code))
     return children
 
 

@@ -121,8 +121,8 @@ async def _children_to_sum(
     wanted = [code for code in children[result.region.region_code] if code in summed]
     while wanted:
         found = await repository.children_of_many(session, parents=wanted, tx_seq=tx_seq, valid_at=day)
-        children.update(found)
-        wanted = [child for parent in wanted for child in found.get(parent, []) if child in summed]
+        children.update({parent: [row.code for row in rows] for parent, rows in found.items()})
+        wanted = [child for parent in wanted for child in children.get(parent, []) if child in summed]
     return children
 
 
