@@ -75,7 +75,9 @@ async def _memberships(
 def _outside(event: Any, memberships: list[InformalEnrolment], region: str | None) -> bool:
     """Whether the event is another region's: an enrolment outside `region`, or a payment or
     reactivation of a membership outside it (one that belongs to none: unless a membership lies
-    inside), as the person's history places them."""
+    inside), as the person's history places them. Nothing is outside a national report."""
+    if region is None:
+        return False
     if event.region_code is not None:
         return not _within(event.region_code, region)
     if event.bpu_payload is None:
@@ -103,9 +105,16 @@ def diff_rows(request: DiffRequest) -> RowSource:
             niks = [nik for nik, _, _ in batch]
             before = await answers_of(session, niks=niks, as_of=request.then)
             after = await answers_of(session, niks=niks, as_of=request.now)
-            memberships = await _memberships(session, niks, (request.then.tx_seq, request.now.tx_seq))
+            changes = await repository.events_between(session, niks, after_tx=low, up_to_tx=high)
+            # only a regional report places payments and reactivations, by the persons' memberships
+            paying = {e.nik for e in changes if e.bpu_payload is not None} if request.region else set()
+            memberships = (
+                await _memberships(session, sorted(paying), (request.then.tx_seq, request.now.tx_seq))
+                if paying
+                else {}
+            )
             events: dict[str, list[tuple[str, str]]] = {}
-            for e in await repository.events_between(session, niks, after_tx=low, up_to_tx=high):
+            for e in changes:
                 if _outside(e, memberships.get(e.nik, []), request.region):
                     continue  # another region's event: neither its id nor its upload is told
                 if e.type.startswith("claim."):
