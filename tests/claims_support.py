@@ -152,7 +152,7 @@ async def paid_member(
         client,
         secret,
         registered(member, region=region),
-        enrolled_bpu(member, event_id=f"bpu-{member}", valid_from=f"{since}-01") | {"region_code": region},
+        enrolled_bpu(member, event_id=f"bpu-{member}", valid_from=f"{since}-01", region=region),
         contribution(
             member,
             event_id=f"pay-{member}",

@@ -103,15 +103,16 @@ def enrolled_bpu(
     sector: str = "other",
     income: int = 1_000_000,
     payer: dict[str, Any] | None = None,
+    region: str = "16.71.01",
 ) -> dict[str, Any]:
-    """An `informal.enrolled` event in 16.71.01, registered on valid_from."""
+    """An `informal.enrolled` event (in 16.71.01 unless told), registered on valid_from."""
     return {
         "event_id": event_id,
         "type": "informal.enrolled",
         "nik": person,
         "programs": ["JKK", "JKM"],
         "declared_income": income,
-        "region_code": "16.71.01",
+        "region_code": region,
         "valid_from": valid_from,
         "registered_on": valid_from,
         "sector": sector,

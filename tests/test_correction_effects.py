@@ -166,7 +166,7 @@ async def test_naming_another_regions_payment_or_claim_event_tells_nothing(
         client,
         keys.admin,
         registered(person, region="32.01.01"),
-        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-01-01") | {"region_code": "32.01.01"},
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-01-01", region="32.01.01"),
         paid(
             person,
             event_id=f"pay-{person}",

@@ -28,7 +28,7 @@ async def _kpps_and_bandung_member(client: AsyncClient, keys: Keys, *, member_fr
             valid_to="2024-02-24",
             registered_on="2024-01-15",
         ),
-        enrolled_bpu(person, event_id=f"bdg-{person}", valid_from=member_from) | {"region_code": BANDUNG},
+        enrolled_bpu(person, event_id=f"bdg-{person}", valid_from=member_from, region=BANDUNG),
         paid(person, event_id=f"bdg-pay-{person}", months=(first, second), amount=33_600, paid_on=paid_on),
     )
     return person

@@ -156,8 +156,7 @@ async def test_a_membership_elsewhere_lends_its_payments_to_none_inside(
     await append(
         client,
         keys.admin,
-        enrolled_bpu(member, event_id=f"bdg-bpu-{member}", valid_from="2025-01-01")
-        | {"region_code": "32.73.01"},
+        enrolled_bpu(member, event_id=f"bdg-bpu-{member}", valid_from="2025-01-01", region="32.73.01"),
         paid(
             member,
             event_id=f"bdg-pay-{member}",

@@ -10,6 +10,7 @@ from httpx import AsyncClient
 from tests.claims_support import append
 from tests.support import Keys, enrolled, enrolled_bpu, nik, paid, registered
 
+BANDUNG = "32.73.01"
 BANDUNG_PAYER = {"kind": "organisation", "name": "Pemkot Bandung", "budget": "APBD"}
 
 
@@ -38,8 +39,9 @@ async def test_the_roster_names_no_payer_of_a_membership_elsewhere(client: Async
             valid_to="2025-04-01",
             registered_on="2025-02-20",
         ),
-        enrolled_bpu(person, event_id=f"bdg-{person}", valid_from="2025-01-01", payer=BANDUNG_PAYER)
-        | {"region_code": "32.73.01"},
+        enrolled_bpu(
+            person, event_id=f"bdg-{person}", valid_from="2025-01-01", payer=BANDUNG_PAYER, region=BANDUNG
+        ),
         paid(
             person,
             event_id=f"bdg-pay-{person}",
@@ -83,7 +85,7 @@ async def test_the_roster_names_no_committee_elsewhere_and_lists_every_program(
             registered_on="2025-02-20",
             programs=["JKM"],
             committee="KPU-32.73",
-            region="32.73.01",
+            region=BANDUNG,
             role="PPK",
         ),
     )
@@ -105,8 +107,9 @@ async def test_the_diff_names_no_payment_of_a_membership_elsewhere(client: Async
         client,
         keys.admin,
         registered(person),
-        enrolled_bpu(person, event_id=f"bdg-{person}", valid_from="2025-01-01", payer=BANDUNG_PAYER)
-        | {"region_code": "32.73.01"},
+        enrolled_bpu(
+            person, event_id=f"bdg-{person}", valid_from="2025-01-01", payer=BANDUNG_PAYER, region=BANDUNG
+        ),
         paid(
             person,
             event_id=f"bdg-jan-{person}",

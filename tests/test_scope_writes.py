@@ -23,8 +23,8 @@ async def _moved_from_bandung_to_palembang(client: AsyncClient, keys: Keys) -> s
             valid_from="2024-01-01",
             income=3_000_000,
             payer=BANDUNG_PAYER,
-        )
-        | {"region_code": "32.73.01"},
+            region="32.73.01",
+        ),
         paid(
             person,
             event_id=f"bdg-pay-{person}",
