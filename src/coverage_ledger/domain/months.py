@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 _MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+MONTH_TEXT = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+"""A month as a caller writes it: `YYYY-MM`, months 01 to 12."""
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 from coverage_ledger.domain.benefit_table import HOLIDAY_CATEGORIES, benefit_table
 from coverage_ledger.domain.claim_benefit import BENEFIT_KINDS, program_of
+from coverage_ledger.domain.months import MONTH_TEXT
 from coverage_ledger.domain.rule_table import officer_rate_from, rates_from, relief_from
 
 
@@ -58,7 +59,7 @@ def check_rule_definition(definition: Mapping[str, Any]) -> None:
         raise MalformedRule(f"the parameters do not make a {kind} rule: {exc}") from exc
 
 
-MONTHS = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+MONTHS = re.compile(MONTH_TEXT)
 CLAIM_PROGRAMS = tuple(sorted({program_of(benefit) for benefit in BENEFIT_KINDS}))
 """The programs claims are made under, and so the programs of deadlines and service times."""
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Strict, StringConstraints
 
+from coverage_ledger.domain.months import MONTH_TEXT
 from coverage_ledger.domain.names import hidden_character
 from coverage_ledger.domain.region_codes import REGION_CODE_PATTERN
 from coverage_ledger.domain.timeframes import (
@@ -72,9 +73,7 @@ def _plausible_month(value: str) -> str:
     return value
 
 
-MonthText = Annotated[
-    str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"), AfterValidator(_plausible_month)
-]
+MonthText = Annotated[str, StringConstraints(pattern=MONTH_TEXT), AfterValidator(_plausible_month)]
 """A calendar month, sent as `YYYY-MM`, in the years a date may name."""
 Day = Annotated[date, BeforeValidator(_day_text), AfterValidator(_plausible_day)]
 """A calendar date, sent as `YYYY-MM-DD`."""

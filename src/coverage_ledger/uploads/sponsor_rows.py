@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from coverage_ledger.domain.months import MONTH_TEXT
 from coverage_ledger.domain.timeframes import PLAUSIBLE_YEARS, plausible_year
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.uploads import cells as check
@@ -29,7 +30,7 @@ REQUIRED_COLUMNS = (
 OPTIONAL_COLUMNS = ("phone", "budget", "paid_on", "registered_on")
 MAX_RUPIAH_DIGITS = 15
 """Amounts of up to 999 trillion rupiah (the events' own ceiling is 10^15)."""
-_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(MONTH_TEXT)
 _FIRST_OF_MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])-01$")
 _PROGRAMS = {"JKK", "JKM", "JHT"}
 _BUDGETS = {"APBN": "APBN", "APBD": "APBD", "APBDES": "APBDes"}
@@ -103,7 +104,7 @@ def _month(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorIt
                 column=column,
             )
         )
-    elif not plausible_year(int(found.group(1))):
+    elif not plausible_year(int(text[:4])):
         errors.append(
             ErrorItem(
                 "date_out_of_range",
