@@ -4,7 +4,7 @@ learns nothing of one elsewhere from the refusal (DESIGN.md, "Scope")."""
 from httpx import AsyncClient
 
 from tests.claims_support import append, post
-from tests.support import Keys, enrolled_bpu, nik, paid, registered
+from tests.support import Keys, corrected, enrolled_bpu, nik, paid, registered
 
 BANDUNG_PAYER = {"kind": "organisation", "name": "Pemkot Bandung", "budget": "APBD"}
 
@@ -84,3 +84,91 @@ async def test_a_payment_into_another_regions_membership_is_refused_as_for_a_str
         person, event_id="plg-2026", months=("2026-01", "2026-01"), amount=16_800, paid_on="2025-12-20"
     )
     assert (await post(client, keys.office, own)).status_code == 200
+
+
+async def test_a_restored_payment_clash_names_no_payment_of_another_region(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: restoring a retracted Palembang payment whose months Bandung had paid
+    since was refused naming the Bandung payment's id, month by month."""
+    person = nik()
+    await append(client, keys.admin, registered(person))
+    await append(
+        client,
+        keys.office,
+        enrolled_bpu(person, event_id=f"m16-{person}", valid_from="2024-01-01"),
+        paid(
+            person,
+            event_id=f"p16-{person}",
+            months=("2024-01", "2024-03"),
+            amount=3 * 16_800,
+            paid_on="2024-01-05",
+        ),
+    )
+    await append(client, keys.office, corrected(f"c3-{person}", [f"m16-{person}", f"p16-{person}"]))
+    await append(
+        client,
+        keys.other_office,
+        enrolled_bpu(person, event_id=f"m32-secret-{person}", valid_from="2024-01-01", region="32.73.01"),
+        paid(
+            person,
+            event_id=f"p32-secret-{person}",
+            months=("2024-01", "2024-03"),
+            amount=3 * 16_800,
+            paid_on="2024-01-06",
+        ),
+    )
+    await append(
+        client, keys.office, enrolled_bpu(person, event_id=f"m16c-{person}", valid_from="2024-09-01")
+    )
+
+    refused = await post(client, keys.office, corrected(f"c4-{person}", [f"c3-{person}"]))
+    assert refused.status_code == 409, refused.text
+    codes = {e["code"] for e in refused.json()["errors"]}
+    assert codes == {"month_already_paid"}, refused.text
+    assert "secret" not in refused.text, refused.text
+    assert "a payment held outside your region" in refused.text
+    assert f"p16-{person}" in refused.text  # its own payment it is told of
+    # the regional office of the other payment is told both
+    told = await post(client, keys.admin, corrected(f"c5-{person}", [f"c3-{person}"]))
+    assert told.status_code == 409 and f"p32-secret-{person}" in told.text, told.text
+
+
+async def test_a_payment_no_longer_accepted_is_not_named_when_held_outside(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: restoring a retracted Palembang membership made a Bandung payment
+    refusable, and the refusal named it, with the day it was paid and why it would fail."""
+    person = nik()
+    await append(client, keys.admin, registered(person))
+    await append(client, keys.office, enrolled_bpu(person, event_id=f"m16-{person}", valid_from="2024-02-01"))
+    await append(client, keys.office, corrected(f"c1-{person}", [f"m16-{person}"]))
+    await append(
+        client,
+        keys.other_office,
+        enrolled_bpu(person, event_id=f"m32-secret-{person}", valid_from="2024-01-01", region="32.73.01"),
+        paid(
+            person,
+            event_id=f"p32a-secret-{person}",
+            months=("2024-01", "2024-09"),
+            amount=9 * 16_800,
+            paid_on="2024-01-05",
+        ),
+        paid(
+            person,
+            event_id=f"p32b-secret-{person}",
+            months=("2024-10", "2024-12"),
+            amount=3 * 16_800,
+            paid_on="2024-06-20",
+        ),
+    )
+    refused = await post(client, keys.office, corrected(f"c2-{person}", [f"c1-{person}"]))
+    assert refused.status_code == 409, refused.text
+    assert {e["code"] for e in refused.json()["errors"]} <= {
+        "payment_no_longer_accepted",
+        "payment_outside_membership",
+    }, refused.text
+    assert "secret" not in refused.text and "2024-06-20" not in refused.text, refused.text
+    assert "a payment held outside your region" in refused.text
+    told = await post(client, keys.admin, corrected(f"c3-{person}", [f"c1-{person}"]))
+    assert told.status_code == 409 and "secret" in told.text, told.text

@@ -369,7 +369,7 @@ def check_overlaps(
     `in_force` is every officer enrolment of the persons concerned after this tx: (event_id, payload).
     """
     terms = [officer_term(event_id, payload, None) for event_id, payload in in_force]
-    _check_term_count(terms, entering, paths)
+    _check_term_count(terms, entering, paths, principal)
     errors = []
     for first, second in find_overlaps(terms):
         new, other = (second, first) if second.event_id in entering else (first, second)
@@ -395,7 +395,9 @@ def check_overlaps(
         )
 
 
-def _check_term_count(terms: Sequence[OfficerTerm], entering: set[str], paths: dict[str, str]) -> None:
+def _check_term_count(
+    terms: Sequence[OfficerTerm], entering: set[str], paths: dict[str, str], principal: Principal
+) -> None:
     held: dict[str, list[OfficerTerm]] = {}
     for term in terms:
         held.setdefault(term.nik, []).append(term)
@@ -403,11 +405,14 @@ def _check_term_count(terms: Sequence[OfficerTerm], entering: set[str], paths: d
     for nik, own in sorted(held.items()):
         new = [t.event_id for t in own if t.event_id in entering]
         if len(own) > MAX_TERMS_PER_PERSON and new:
+            # the number given is of the terms the key sees: the total would count another region's
+            seen = sum(principal.sees(t.region_code) for t in own)
             errors.append(
                 ErrorItem(
                     "too_many_terms",
-                    f"NIK {nik} would hold {len(own):,} officer terms in force, more than the "
-                    f"{MAX_TERMS_PER_PERSON} a person may; supersede old ones or merge short ones",
+                    f"NIK {nik} would hold more than the {MAX_TERMS_PER_PERSON} officer terms in force a "
+                    f"person may ({seen:,} of them in this key's scope); supersede old ones or merge "
+                    "short ones",
                     field=paths.get(new[0], new[0]),
                 )
             )

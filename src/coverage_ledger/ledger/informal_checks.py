@@ -261,6 +261,7 @@ async def check_bpu_moves(
     paths: dict[str, str],
     recording_day: date,
     rules_at: int,
+    principal: Principal,
 ) -> set[str]:
     """The BPU rules on events a batch moves in or out of force (a new event is checked with the
     batch, check_informal), read in one go: no payment may be left for months no membership
@@ -269,7 +270,8 @@ async def check_bpu_moves(
     hold it up), no stored payment may be left that the payment rules would now refuse (a
     reactivation withdrawn from under the payments it allowed), and a payment restored by
     superseding its retraction may not pay a month of a program twice. 409 for any; returns the
-    persons concerned, for the recheck under the append lock."""
+    persons concerned, for the recheck under the append lock. A payment held outside the key's
+    region is refused without its id, months or day."""
     bpu = ("informal.enrolled", "contribution.paid", "membership.reactivated")
     left = {e: cause for e, cause in leaving if kinds[e][0] == "informal.enrolled"}
     replaced_niks = {kinds[e][1] for e in left}
@@ -309,7 +311,9 @@ async def check_bpu_moves(
             payload = payloads[event_id]
             day = payload.get("registered_on") or recording_day.isoformat()
             after[event_id] = (kinds[event_id][0], payload | {"registered_on": day}, None)
-    _refuse_payments_outside(niks, before, after, set(entering), blame)
+    # (the events the batch moves passed the key's scope check: it may hear of them)
+    outside = _held_outside(principal, before, after) - set(entering) - gone
+    _refuse_payments_outside(niks, before, after, set(entering), blame, outside)
     payers = {kinds[e][1] for e in restored if kinds[e][0] == "contribution.paid"}
     _refuse_months_paid_twice(
         {
@@ -318,18 +322,40 @@ async def check_bpu_moves(
             if kind == "contribution.paid" and payload["nik"] in payers
         },
         paths,
+        outside,
     )
     grace_months = rule_table(await projections.rule_definitions(session, tx_seq=rules_at)).grace_months
-    _refuse_payments_no_longer_accepted(niks, before, after, set(payloads), blame, grace_months)
+    _refuse_payments_no_longer_accepted(niks, before, after, set(payloads), blame, grace_months, outside)
     return niks
 
 
 _InForce = dict[str, tuple[str, dict[str, Any], datetime | None]]
 """event_id -> (type, payload, recorded_at) of BPU events in force."""
 
+HELD_OUTSIDE = "a payment held outside your region"
+"""How a refusal names a payment whose membership lies outside the key's region."""
+
+
+def _held_outside(principal: Principal, before: _InForce, after: _InForce) -> set[str]:
+    """The payments, before or after the batch, that pay for a membership outside the key's region."""
+    outside = set()
+    for state in (before, after):
+        for event_id, (kind, payload, _) in state.items():
+            if kind != "contribution.paid":
+                continue
+            owner = person_events.owning_membership(_memberships(state, payload["nik"]), kind, payload)
+            if owner is not None and not principal.sees(owner.region_code):
+                outside.add(event_id)
+    return outside
+
 
 def _refuse_payments_outside(
-    niks: set[str], before: _InForce, after: _InForce, entering: set[str], blame: dict[str, str]
+    niks: set[str],
+    before: _InForce,
+    after: _InForce,
+    entering: set[str],
+    blame: dict[str, str],
+    outside: set[str],
 ) -> None:
     """409 for a payment the batch brings in, or moves its membership away from, that no
     membership covers after it."""
@@ -345,12 +371,13 @@ def _refuse_payments_outside(
                 event_id not in entering and not _covered(covers_before, paid)
             ):
                 continue
+            named = HELD_OUTSIDE if event_id in outside else f"payment {event_id} ({paid.first}…{paid.last})"
             errors.append(
                 ErrorItem(
                     "payment_outside_membership",
-                    f"payment {event_id} ({paid.first}…{paid.last}) would be left for months no membership "
-                    "covers; correct or retract it in the same batch (a replacing membership without "
-                    "registered_on starts on the day it is recorded)",
+                    f"{named} would be left for months no membership covers; correct or retract it in "
+                    "the same batch (a replacing membership without registered_on starts on the day it "
+                    "is recorded)",
                     field=blame[nik],
                 )
             )
@@ -367,6 +394,7 @@ def _refuse_payments_no_longer_accepted(
     batch: set[str],
     blame: dict[str, str],
     grace_months: int,
+    outside: set[str],
 ) -> None:
     """409 for a stored payment the payment rules accept with the events in force before the
     batch but refuse with those after it (its months judged in the order they were paid); the
@@ -378,11 +406,15 @@ def _refuse_payments_no_longer_accepted(
         for event_id, refusal in _refusals(after, nik, grace_months).items():
             if refusal is None or event_id in batch or accepted_before.get(event_id, refusal) is not None:
                 continue
+            why = (
+                f"{HELD_OUTSIDE} would no longer be accepted"
+                if event_id in outside
+                else f"payment {event_id} would no longer be accepted: {refusal.message}"
+            )
             errors.append(
                 ErrorItem(
                     "payment_no_longer_accepted",
-                    f"payment {event_id} would no longer be accepted: {refusal.message}; correct or "
-                    "retract it in the same batch",
+                    f"{why}; correct or retract it in the same batch",
                     field=blame[nik],
                 )
             )
@@ -424,7 +456,9 @@ def _refusals(events: _InForce, nik: str, grace_months: int) -> dict[str, Paymen
     }
 
 
-def _refuse_months_paid_twice(payments: dict[str, dict[str, Any]], paths: dict[str, str]) -> None:
+def _refuse_months_paid_twice(
+    payments: dict[str, dict[str, Any]], paths: dict[str, str], outside: set[str]
+) -> None:
     """409 when two payments in force would pay one month of a program of one person."""
     paid_by: dict[tuple[str, Month, str], str] = {}
     errors = []
@@ -434,10 +468,11 @@ def _refuse_months_paid_twice(payments: dict[str, dict[str, Any]], paths: dict[s
             for program in payment.programs:
                 other = paid_by.setdefault((payload["nik"], month, program), event_id)
                 if other != event_id:
+                    first, second = (HELD_OUTSIDE if e in outside else e for e in (other, event_id))
                     errors.append(
                         ErrorItem(
                             "month_already_paid",
-                            f"{month} {program} of NIK {payload['nik']} is paid by {other} and {event_id}; "
+                            f"{month} {program} of NIK {payload['nik']} is paid by {first} and {second}; "
                             "only one of them may be in force",
                             field=next((f"{path}.supersedes" for path in paths.values()), "events"),
                         )

@@ -119,6 +119,7 @@ async def plan_append(
         paths=paths,
         recording_day=recording_day,
         rules_at=snapshot.tx_seq,
+        principal=principal,
     )
 
     officers_in = {e for e in entering if kinds[e][0] == "officer.enrolled"}

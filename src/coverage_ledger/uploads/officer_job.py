@@ -114,6 +114,10 @@ def _needs_every_row(policy: str, replace: bool) -> bool:
 class OfficerRosterJob(Job):
     """One run of one officer roster upload."""
 
+    registered_for_key = 0
+    """The outcome's `registered`: persons registered by the roster, or for a regional key those
+    new to its region (see `staged_writes.persons_new_to_region`)."""
+
     async def run(self) -> None:
         started = time.monotonic()
         table = await self.open_table()
@@ -283,7 +287,7 @@ class OfficerRosterJob(Job):
         await repository.write_invoice(work, upload_id=record.upload_id, lines=invoice)
         self.outcome = {
             "written": True,
-            "registered": written[0],
+            "registered": self.registered_for_key,
             **corrections.summary(self.counts),
             **warnings,
             "invoice_total": sum(line[3] for line in invoice),
@@ -358,7 +362,14 @@ class OfficerRosterJob(Job):
         )
 
     async def _write(self, tx_id: uuid.UUID, corrections: RosterCorrections) -> tuple[int, int]:
+        prefix = self.record.key_region_prefix
+        new_to_key = (
+            await staged_writes.persons_new_to_region(self.work, key_region_prefix=prefix)
+            if prefix is not None
+            else None
+        )
         written = await staged_writes.write_roster_events(self.work, tx_id=tx_id)
+        self.registered_for_key = written[0] if new_to_key is None else new_to_key
         if corrections.events:
             await ledger_repository.write_events(
                 self.work, tx_id=tx_id, rows=corrections.events, positions=corrections.positions

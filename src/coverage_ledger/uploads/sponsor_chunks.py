@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import ErrorItem, LedgerError
-from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import person_events, projections
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number_tx, write_chunk
@@ -193,6 +193,13 @@ async def append_sponsor_chunk(
         types=["person.registered", "informal.enrolled", "contribution.paid"],
     )
     registered = {e.payload["nik"] for e in known if e.type == "person.registered"}
+    # the workers the key knows already, by a registration or a membership in its region: the
+    # outcome counts the others as registered, so that it tells nothing of registrations elsewhere
+    seen = {
+        e.payload["nik"]
+        for e in known
+        if e.type in ("person.registered", "informal.enrolled") and principal.sees(e.payload["region_code"])
+    }
     memberships = [e.payload for e in known if e.type == "informal.enrolled"]
     enrolled = {p["nik"] for p in memberships}
     # a worker whose only memberships lie outside the key's region can be neither enrolled
@@ -215,11 +222,14 @@ async def append_sponsor_chunk(
     # a payment the sponsor already recorded, restated as it was (a monthly file that repeats
     # last month's rows): a duplicate, as an officer roster's unchanged row is, not a month paid twice
     # (not the payments this upload wrote itself: a row repeated in the file is the month paid twice)
+    # (only payments for a membership in the key's region: a row matching another region's
+    # payment would confirm its months and amount)
     own = f"{record.upload_id.hex}-"
     paid: dict[str, list[dict[str, Any]]] = {}
     for event in known:
         if event.type == "contribution.paid" and not event.event_id.startswith(own):
             paid.setdefault(event.payload["nik"], []).append(event.payload)
+    paid = {nik: _payments_seen(payments, known, principal) for nik, payments in paid.items()}
     restated = {
         item.row for item in rows if any(_restates(item, p, record.committee) for p in paid.get(item.nik, ()))
     }
@@ -276,10 +286,10 @@ async def append_sponsor_chunk(
                     raise LateRefusal(refused) from exc
             else:
                 tally.accepted += len(rows)
-                _count_differing(rows, memberships, tally)
+                _count_differing(rows, [p for p in memberships if principal.sees(p["region_code"])], tally)
                 await _count_differing_registrations(session, rows, known, principal, tally)
                 tally.amount_total += sum(item.amount for item in rows)
-                tally.registered += sum(1 for e in events if e["type"] == "person.registered")
+                tally.registered += len({item.nik for item in rows} - seen)
                 tally.enrolled += sum(1 for e in events if e["type"] == "informal.enrolled")
                 if write and tally.unnumbered is None:
                     tally.txs.append(result.tx_seq)
@@ -288,6 +298,26 @@ async def append_sponsor_chunk(
         bad = {e.row for e in refused}
         rows = [item for item in rows if item.row not in bad]
     return found
+
+
+def _payments_seen(
+    payments: Sequence[dict[str, Any]], known: Sequence[projections.InForceEvent], principal: Principal
+) -> list[dict[str, Any]]:
+    """The payments that pay for a membership in the key's region."""
+    if principal.region_prefix is None:
+        return list(payments)
+    nik = payments[0]["nik"] if payments else None
+    enrolments = [
+        person_events.informal_enrolment(e.event_id, e.payload, e.recorded_at)
+        for e in known
+        if e.type == "informal.enrolled" and e.payload["nik"] == nik
+    ]
+    return [
+        payment
+        for payment in payments
+        if (owner := person_events.owning_membership(enrolments, "contribution.paid", payment)) is not None
+        and principal.sees(owner.region_code)
+    ]
 
 
 def _restates(item: SponsorRow, payment: dict[str, Any], sponsor: str) -> bool:

@@ -13,6 +13,27 @@ from coverage_ledger.database import raw
 from coverage_ledger.uploads.staging import STAGING, VERDICTS
 
 
+async def persons_new_to_region(session: AsyncSession, *, key_region_prefix: str) -> int:
+    """Persons of the new and changed rows whom nothing in force in the key's region names (no
+    registration, officer term or membership there): the outcome's `registered` for a regional
+    key, which would otherwise tell whether a person is registered in another region."""
+    rows = await raw.execute(
+        session,
+        f"""
+        SELECT count(DISTINCT s.nik) FROM {STAGING} s
+         WHERE NOT EXISTS (SELECT 1 FROM {VERDICTS} v WHERE v.row = s.row AND v.verdict <> 'changed')
+           AND NOT EXISTS (
+               SELECT 1 FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id
+                WHERE k.nik = s.nik AND k.tx_to IS NULL
+                  AND k.type IN ('person.registered', 'officer.enrolled', 'informal.enrolled')
+                  AND {raw.within_region("e.payload->>'region_code'")})
+        """,
+        {"region": key_region_prefix},
+        prepare=False,
+    )
+    return int(rows.one()[0])
+
+
 async def write_roster_events(session: AsyncSession, *, tx_id: uuid.UUID) -> tuple[int, int]:
     """Write the registrations of unknown persons and the enrolments of new and changed rows under
     a provisional tx id; (registrations, enrolments). Positions leave room for corrections:
