@@ -1,8 +1,6 @@
 """coverage-ledger: a bitemporal ledger of JKK/JKM coverage for ad hoc election officers and BPU workers."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("coverage-ledger")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0+source"
+__version__ = "0.4.0"
+"""The software version report manifests and `/healthz` name. Written here, not read from the
+installed package's metadata: an editable install keeps the metadata of its last `pip install`,
+so a checkout updated without reinstalling named the code before it."""

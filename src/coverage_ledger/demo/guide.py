@@ -24,7 +24,8 @@ def print_guide(loaded: DemoLoaded, *, port: int, console: Console) -> None:
     auth = f'-H "Authorization: Bearer {office}"'
     print(f"  curl -s {auth} '{base}/regions/16/coverage?valid_at={VALID_AT.isoformat()}&segment=informal'")
     print(
-        f"  curl -s {auth} '{base}/regions/16/coverage?valid_at={VALID_AT.isoformat()}&known_at=2024-12-16'"
+        f"  curl -s {auth} '{base}/regions/16/coverage?valid_at={VALID_AT.isoformat()}"
+        "&segment=informal&known_at=2024-12-16'"
         "   # before the late payments were recorded"
     )
     print(f"  curl -s {auth} '{base}/persons/{history.sample_late_payer}/history'")

@@ -246,7 +246,8 @@ def day_cell(
         errors.append(
             ErrorItem(
                 "invalid_date",
-                f"{column}{quoted} is not a date (YYYY-MM-DD or DD/MM/YYYY)",
+                f"{column}{quoted} is not a date (YYYY-MM-DD, DD/MM/YYYY also with - or ., YYYY/MM/DD, "
+                "or with the month's name: 25 Januari 2024)",
                 row=row,
                 column=column,
             )
