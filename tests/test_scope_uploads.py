@@ -165,4 +165,4 @@ async def test_the_term_limit_counts_no_term_of_another_region(client: AsyncClie
         assert error["code"] == "too_many_terms", error
         messages.append(error["message"].replace(person, "NIK"))
     assert messages[0] == messages[1], messages
-    assert f"({MAX_TERMS_PER_PERSON + 1} of them" in messages[0], messages
+    assert f"({MAX_TERMS_PER_PERSON + 1} of them in this key's region)" in messages[0], messages

@@ -405,14 +405,17 @@ def _check_term_count(
     for nik, own in sorted(held.items()):
         new = [t.event_id for t in own if t.event_id in entering]
         if len(own) > MAX_TERMS_PER_PERSON and new:
-            # the number given is of the terms the key sees: the total would count another region's
-            seen = sum(principal.sees(t.region_code) for t in own)
+            # a regional key is told the terms in its region: the total counts other regions'
+            how_many = (
+                f"{len(own):,} officer terms in force, more than the {MAX_TERMS_PER_PERSON} a person may"
+                if principal.region_prefix is None
+                else f"more than the {MAX_TERMS_PER_PERSON} officer terms in force a person may "
+                f"({sum(principal.sees(t.region_code) for t in own):,} of them in this key's region)"
+            )
             errors.append(
                 ErrorItem(
                     "too_many_terms",
-                    f"NIK {nik} would hold more than the {MAX_TERMS_PER_PERSON} officer terms in force a "
-                    f"person may ({seen:,} of them in this key's scope); supersede old ones or merge "
-                    "short ones",
+                    f"NIK {nik} would hold {how_many}; supersede old ones or merge short ones",
                     field=paths.get(new[0], new[0]),
                 )
             )

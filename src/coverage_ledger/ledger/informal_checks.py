@@ -338,12 +338,19 @@ HELD_OUTSIDE = "a payment held outside your region"
 
 def _held_outside(principal: Principal, before: _InForce, after: _InForce) -> set[str]:
     """The payments, before or after the batch, that pay for a membership outside the key's region."""
-    outside = set()
+    outside: set[str] = set()
+    if principal.region_prefix is None:
+        return outside
     for state in (before, after):
+        memberships: dict[str, list[InformalEnrolment]] = {}
+        for event_id, (kind, payload, at) in state.items():
+            if kind == "informal.enrolled":
+                enrolment = person_events.informal_enrolment(event_id, payload, at)
+                memberships.setdefault(payload["nik"], []).append(enrolment)
         for event_id, (kind, payload, _) in state.items():
             if kind != "contribution.paid":
                 continue
-            owner = person_events.owning_membership(_memberships(state, payload["nik"]), kind, payload)
+            owner = person_events.owning_membership(memberships.get(payload["nik"], []), kind, payload)
             if owner is not None and not principal.sees(owner.region_code):
                 outside.add(event_id)
     return outside

@@ -12,6 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal, Role
+from coverage_ledger.domain.informal import InformalEnrolment
 from coverage_ledger.errors import ErrorItem, LedgerError
 from coverage_ledger.ledger import person_events, projections
 from coverage_ledger.ledger.schemas import AppendableEvent
@@ -187,18 +188,25 @@ async def append_sponsor_chunk(
     tried again. The row errors found."""
     principal = sponsor_principal(record)
     # the ledger as this transaction sees it, earlier chunks of the writing pass included
+    regional = principal.region_prefix is not None
     known = await projections.in_force_events_of(
         session,
         niks={item.nik for item in rows},
-        types=["person.registered", "informal.enrolled", "contribution.paid"],
+        types=[
+            "person.registered",
+            "informal.enrolled",
+            "contribution.paid",
+            *(["officer.enrolled"] if regional else []),
+        ],
     )
     registered = {e.payload["nik"] for e in known if e.type == "person.registered"}
-    # the workers the key knows already, by a registration or a membership in its region: the
-    # outcome counts the others as registered, so that it tells nothing of registrations elsewhere
+    # a regional key's outcome counts as registered the workers it did not know (no registration,
+    # membership or officer term in its region), so that it tells nothing of registrations elsewhere
     seen = {
         e.payload["nik"]
         for e in known
-        if e.type in ("person.registered", "informal.enrolled") and principal.sees(e.payload["region_code"])
+        if e.type in ("person.registered", "informal.enrolled", "officer.enrolled")
+        and principal.sees(e.payload["region_code"])
     }
     memberships = [e.payload for e in known if e.type == "informal.enrolled"]
     enrolled = {p["nik"] for p in memberships}
@@ -229,7 +237,7 @@ async def append_sponsor_chunk(
     for event in known:
         if event.type == "contribution.paid" and not event.event_id.startswith(own):
             paid.setdefault(event.payload["nik"], []).append(event.payload)
-    paid = {nik: _payments_seen(payments, known, principal) for nik, payments in paid.items()}
+    paid = _payments_seen(paid, known, principal)
     restated = {
         item.row for item in rows if any(_restates(item, p, record.committee) for p in paid.get(item.nik, ()))
     }
@@ -289,7 +297,11 @@ async def append_sponsor_chunk(
                 _count_differing(rows, [p for p in memberships if principal.sees(p["region_code"])], tally)
                 await _count_differing_registrations(session, rows, known, principal, tally)
                 tally.amount_total += sum(item.amount for item in rows)
-                tally.registered += len({item.nik for item in rows} - seen)
+                tally.registered += (
+                    len({item.nik for item in rows} - seen)
+                    if regional
+                    else sum(1 for e in events if e["type"] == "person.registered")
+                )
                 tally.enrolled += sum(1 for e in events if e["type"] == "informal.enrolled")
                 if write and tally.unnumbered is None:
                     tally.txs.append(result.tx_seq)
@@ -301,23 +313,30 @@ async def append_sponsor_chunk(
 
 
 def _payments_seen(
-    payments: Sequence[dict[str, Any]], known: Sequence[projections.InForceEvent], principal: Principal
-) -> list[dict[str, Any]]:
-    """The payments that pay for a membership in the key's region."""
+    paid: dict[str, list[dict[str, Any]]], known: Sequence[projections.InForceEvent], principal: Principal
+) -> dict[str, list[dict[str, Any]]]:
+    """Each worker's payments for a membership in the key's region."""
     if principal.region_prefix is None:
-        return list(payments)
-    nik = payments[0]["nik"] if payments else None
-    enrolments = [
-        person_events.informal_enrolment(e.event_id, e.payload, e.recorded_at)
-        for e in known
-        if e.type == "informal.enrolled" and e.payload["nik"] == nik
-    ]
-    return [
-        payment
-        for payment in payments
-        if (owner := person_events.owning_membership(enrolments, "contribution.paid", payment)) is not None
-        and principal.sees(owner.region_code)
-    ]
+        return paid
+    memberships: dict[str, list[InformalEnrolment]] = {}
+    for e in known:
+        if e.type == "informal.enrolled" and e.payload["nik"] in paid:
+            enrolment = person_events.informal_enrolment(e.event_id, e.payload, e.recorded_at)
+            memberships.setdefault(e.payload["nik"], []).append(enrolment)
+    return {
+        nik: [
+            payment
+            for payment in payments
+            if (
+                owner := person_events.owning_membership(
+                    memberships.get(nik, []), "contribution.paid", payment
+                )
+            )
+            is not None
+            and principal.sees(owner.region_code)
+        ]
+        for nik, payments in paid.items()
+    }
 
 
 def _restates(item: SponsorRow, payment: dict[str, Any], sponsor: str) -> bool:
