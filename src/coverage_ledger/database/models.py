@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -238,6 +239,21 @@ class PendingReprojection(Base):
     """Which projection: `claims` (claim_record and claim_payment)."""
     reason: Mapped[str] = mapped_column(Text)
     """The migration that asked for it, and why."""
+
+
+class AnsweredMoment(Base):
+    """The latest moment past the head that a read has answered for (one row). A backfill must be
+    stamped later: stamped within it, it would change an answer already given for that moment.
+    Operational, not a ledger event."""
+
+    __tablename__ = "answered_moment"
+    __table_args__ = (CheckConstraint("singleton", name="answered_moment_one_row"),)
+
+    singleton: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    """Always true: the table holds one row."""
+    answered_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    """The latest `known_at` instant (a timestamp, or the end of a date) answered as of the head
+    while it lay after the head's recorded_at and was already past; -infinity before any."""
 
 
 class WebSession(Base):

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.auth.service import create_key
 from coverage_ledger.demo.history import VALID_AT, DemoHistory, Regency, build_history
 from coverage_ledger.domain.access import SYSTEM, Role
+from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.errors import Conflict, ErrorItem
 from coverage_ledger.ledger import repository
 from coverage_ledger.ledger.schemas import AppendableEvent
@@ -51,6 +52,13 @@ async def load_demo(session: AsyncSession, *, scale: int) -> DemoLoaded:
     head = await repository.read_head(session)
     assert head is not None, "genesis is written by `db upgrade` before the demo"
     history = build_history(await _regencies(session, head.tx_seq), scale=scale)
+    answered = await repository.answered_until(session)
+    if answered is not None and history.txs and history.txs[0].recorded_at <= answered:
+        raise Conflict(
+            f"a read has already answered for the ledger as known up to {format_instant(answered)}, "
+            "and the demo's history, recorded before that, would change the answer",
+            [ErrorItem("backfill_within_answered_moment", "use a fresh LEDGER_DATA_DIR or database")],
+        )
     events = 0
     last = head.tx_seq
     for tx in history.txs:

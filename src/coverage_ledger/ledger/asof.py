@@ -3,7 +3,7 @@
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from coverage_ledger.database import raw
 from coverage_ledger.domain.timeframes import (
@@ -37,7 +37,9 @@ class AsOf:
 
 
 async def resolve(session: raw.Db, *, valid_at: date, known_at: KnownAt) -> AsOf:
-    """The tx_seq a `known_at` stands for; beyond the head resolves to the head."""
+    """The tx_seq a `known_at` stands for; beyond the head resolves to the head. A moment already
+    past and after the head is marked answered for (a write, in the read's transaction, which
+    must commit with the answer, an error answer included: `http/dependencies.request_session`)."""
     match known_at:
         case KnownAtTx(tx_seq=n):
             tx_seq = await repository.resolve_known_at(session, tx_seq=n)
@@ -68,7 +70,8 @@ async def _settled_within(
 ) -> tuple[int, datetime | None]:
     """The newest tx recorded within a moment. A moment already past and after the head's
     recorded_at may yet gain a tx being committed, stamped before it: the answer waits for that
-    COMMIT, so that it never changes once given. (The head's own recorded_at, the echoed
+    COMMIT, so that it never changes once given; and the moment is marked answered for, so that
+    no backfill is stamped within it afterwards. (The head's own recorded_at, the echoed
     `known_at`, never waits: a tx still to commit is stamped later.)"""
     point = await repository.settled_point(session, bound=bound, inclusive=inclusive)
     if not point.past_head:
@@ -79,6 +82,16 @@ async def _settled_within(
             raise StillCommitting(
                 f"a tx that may have been recorded by {format_instant(bound)} is still being "
                 "committed (a large upload); ask again shortly, or pin known_at to tx:N"
+            )
+        await asyncio.sleep(_PENDING_POLL_SECONDS)
+    # from now on no backfill may be stamped within this moment; one checking it now is waited
+    # for here, and is committed (and read below) or refused when this returns
+    until = bound if inclusive else bound - timedelta(microseconds=1)
+    while not await repository.mark_answered(session, until=until):
+        if time.monotonic() >= deadline:
+            raise StillCommitting(
+                f"a backfill that may have been recorded by {format_instant(bound)} is still being "
+                "committed; ask again shortly, or pin known_at to tx:N"
             )
         await asyncio.sleep(_PENDING_POLL_SECONDS)
     # read after the lock went: the tx it covered, if any, is committed and visible now

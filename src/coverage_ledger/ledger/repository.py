@@ -301,9 +301,13 @@ async def settled_point(
 
 async def tx_being_committed(session: raw.Db, *, within: datetime) -> bool:
     """Whether a writer holds the append lock in a transaction begun by `within`: the tx it
-    commits was, or will be, stamped under the lock, not before its transaction began (a
-    backfill aside, which runs on a ledger holding only genesis), and is not visible before its
-    COMMIT, when the lock goes. (A transaction whose start this user may not see counts.)"""
+    commits was, or will be, stamped under the lock, not before its transaction began, and is
+    not visible before its COMMIT, when the lock goes. (A backfill, stamped in the past, is
+    waited for through `answered_moment` instead. A transaction whose start this user may not
+    see counts.)"""
+    # pg_stat_activity is read once per transaction and then cached: a poll would see a writer's
+    # transaction as it stood at the first poll (none begun, so counted as committing)
+    await raw.execute(session, "SELECT pg_stat_clear_snapshot()")
     value = await raw.scalar(
         session,
         "SELECT EXISTS (SELECT 1 FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
@@ -314,6 +318,39 @@ async def tx_being_committed(session: raw.Db, *, within: datetime) -> bool:
         {"high": APPEND_LOCK_KEY >> 32, "low": APPEND_LOCK_KEY & 0xFFFFFFFF, "within": within},
     )
     return bool(value)
+
+
+async def mark_answered(session: raw.Db, *, until: datetime) -> bool:
+    """Record that a read answers for every moment up to `until` (the greatest is kept). False,
+    without waiting, while another transaction holds the row (a backfill checking it, or a read
+    marking a later moment): the caller polls. Once marked, the row stays locked until the read's
+    transaction ends, so no backfill is checked against the old moment meanwhile."""
+    covered = await raw.scalar(session, "SELECT answered_until >= %(t)s FROM answered_moment", {"t": until})
+    if covered:  # any backfill is already stamped after it, or refused
+        return True
+    row = (
+        await raw.execute(
+            session,
+            "SELECT answered_until >= %(t)s FROM answered_moment FOR UPDATE SKIP LOCKED",
+            {"t": until},
+        )
+    ).one_or_none()
+    if row is None:
+        return False
+    if not row[0]:
+        await raw.execute(session, "UPDATE answered_moment SET answered_until = %(t)s", {"t": until})
+    return True
+
+
+async def answered_until(session: raw.Db, *, lock: bool = False) -> datetime | None:
+    """The latest moment a read has answered for (None before any). With `lock`, the row stays
+    locked until this transaction ends: a backfill reads it so before it takes the append lock,
+    and no read can then mark a later moment without waiting for the backfill's COMMIT."""
+    value = await raw.scalar(
+        session,
+        "SELECT nullif(answered_until, '-infinity') FROM answered_moment" + (" FOR UPDATE" if lock else ""),
+    )
+    return value if isinstance(value, datetime) else None
 
 
 async def tx_recorded_at(session: raw.Db, tx_seq: int) -> datetime | None:

@@ -309,7 +309,9 @@ class AppendRequest(BaseModel):
     events: list[AppendableEvent] = Field(min_length=1, max_length=10_000)
     recorded_at: Instant | None = Field(
         default=None,
-        description="Admin-only backfill: the tx's recorded_at, accepted only after the head's.",
+        description="Admin-only backfill: the tx's recorded_at, accepted only after the head's and "
+        "after every moment a read has already answered for as of the head (409 "
+        "`backfill_within_answered_moment`), and not in the future.",
     )
 
 

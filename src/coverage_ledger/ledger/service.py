@@ -268,6 +268,8 @@ async def append_events(
     taken = await write_checked(session, principal=principal, checked=checked, tx_id=tx_id)
     if taken is not None:
         return taken
+    if recorded_at is not None:
+        await _refuse_backfill_within_answered(session, recorded_at)
     outcome = await _commit(session, tx_id, principal, source, recorded_at, fresh, checked.snapshot, plan)
     if outcome.status == "stale":
         # something this batch read changed meanwhile; the lock is held now, so read again and decide
@@ -325,6 +327,27 @@ async def append_events(
         " [backfill]" if recorded_at is not None else "",
     )
     return AppendResult(outcome.tx_seq, outcome.recorded_at, len(fresh), len(originals))
+
+
+async def _refuse_backfill_within_answered(session: AsyncSession, recorded_at: datetime) -> None:
+    """409 for a backfill stamped at or before a moment a read has already answered for: it would
+    change that answer (DESIGN.md allows a backfill after the head's recorded_at; a read of a
+    moment past the head, answered as of the head, narrows that to after the moment)."""
+    # the row before the append lock: a read holding the row (it marked a moment and its
+    # transaction is still open) is then waited for without holding back every other writer
+    answered = await repository.answered_until(session, lock=True)
+    if answered is not None and recorded_at <= answered:
+        raise Conflict(
+            f"backfill recorded_at {format_instant(recorded_at)} is not after {format_instant(answered)}, "
+            "a moment already answered for as of the head: a tx stamped within it would change that answer",
+            [
+                ErrorItem(
+                    "backfill_within_answered_moment",
+                    f"recorded_at must be later than {format_instant(answered)}",
+                    field="recorded_at",
+                )
+            ],
+        )
 
 
 def _appended_concurrently() -> Conflict:
