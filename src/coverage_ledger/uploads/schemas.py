@@ -41,7 +41,8 @@ class UploadStatus(BaseModel):
     rows_per_second: float | None = Field(description="Throughput so far, from the start of processing.")
     outcome: dict[str, Any] = Field(
         description="Counts by effect (registered, enrolled, corrected, retracted, unchanged) "
-        "and the invoice total."
+        "and the invoice total. For a key limited to a region, `registered` counts the persons new "
+        "to that region, whether or not another region had registered them."
     )
     phase_seconds: dict[str, Any] = Field(
         description="Seconds spent receiving, parsing, validating, committing."
