@@ -115,9 +115,8 @@ JKK_SOURCES = {
     "jkk-pp44-2015": Sourced(
         regulation="PP 44/2015",
         source="suara.com 2019/11/02/151205 (pre-PP 82 death: 48 × wage + berkala 4.8jt + pemakaman 3jt); "
-        "detik 5759152 (48 × = 60% × 80, at least the JKM lump sum)",
-        uncertain="temporary incapacity before PP 82/2019 taken as 100/75/50% in 6-month steps (the "
-        "issue text); the facts file does not state it",
+        "detik 5759152 (48 × = 60% × 80, at least the JKM lump sum); detik 2017 3731555 (temporary "
+        "incapacity: 100% for 6 months, 75% for 6 months, 50% after; kompasiana gives the same)",
     ),
     "jkk-pp82-2019": Sourced(
         regulation="PP 82/2019",
