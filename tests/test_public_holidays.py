@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import SYSTEM
@@ -191,3 +192,21 @@ async def test_a_years_calendar_corrected_reviews_only_the_claims_due_near_that_
     assert any("1 claim(s) reviewed again" in r.getMessage() for r in caplog.records), caplog.text
     assert (await claim(client, keys.office, "C-near"))["due_date"] == "2024-04-18"
     assert await rebuild_check(session) == []  # reviewing every claim finds nothing else moved
+
+
+async def test_a_release_into_a_ledger_answered_for_writes_its_years_now_not_as_genesis(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ledger holding only genesis takes a release's new data as genesis, stamped just after
+    it; once a read has answered for the ledger as known later (asof), that stamp would change
+    the answer, so the data is recorded now instead, as into a ledger holding events."""
+    monkeypatch.setattr(public_holidays, "YEARS", range(2015, 2030))
+    await ledger_repository.mark_answered(session, until=datetime(2025, 1, 1, tzinfo=UTC))
+    (tx,) = await ensure_reference_data(session)
+    header = (
+        await session.execute(
+            text("SELECT source, backfill, recorded_at FROM ledger_tx WHERE tx_seq = :n"), {"n": tx}
+        )
+    ).one()
+    assert header.source == f"reference:{DATASET}" and not header.backfill, header
+    assert header.recorded_at > datetime(2025, 1, 1, tzinfo=UTC)

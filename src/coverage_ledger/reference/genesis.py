@@ -59,12 +59,16 @@ async def ensure_reference_data(session: AsyncSession) -> list[int]:
         if not events:
             continue
         head = await repository.read_head(session)
-        genesis = head is None or await repository.holds_only_genesis(session)
         recorded_at = None
-        if genesis:
+        if head is None or await repository.holds_only_genesis(session):
             recorded_at = (
                 GENESIS_RECORDED_AT if head is None else head.recorded_at + timedelta(microseconds=1)
             )
+            # a read has answered for the ledger as known after that (asof): recorded now instead
+            answered = await repository.answered_until(session)
+            if answered is not None and recorded_at <= answered:
+                recorded_at = None
+        genesis = recorded_at is not None
         result = await append_events(
             session,
             principal=SYSTEM,
