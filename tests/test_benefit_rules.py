@@ -41,7 +41,22 @@ def _jkk(table: BenefitTable, incident: date) -> JkkRule:
 def test_the_stored_rules_read_back_as_shipped(table: BenefitTable) -> None:
     assert table.jkm == JKM_RULES
     assert table.jkk == JKK_RULES
-    assert table.deadlines["JKK"].years == 2 and table.deadlines["JKM"].years is None
+    assert [(d.years, d.incidents_from) for d in table.deadlines["JKK"]] == [
+        (2, None),
+        (5, date(2019, 12, 2)),
+    ]
+    assert [d.years for d in table.deadlines["JKM"]] == [None]
+
+
+@pytest.mark.parametrize(
+    ("incident", "years"),
+    [(date(2015, 7, 1), 2), (date(2019, 12, 1), 2), (date(2019, 12, 2), 5), (date(2024, 2, 14), 5)],
+)
+def test_a_jkk_claim_may_be_filed_two_years_after_an_accident_before_pp82_and_five_from_it(
+    table: BenefitTable, incident: date, years: int
+) -> None:
+    deadline = table.deadline_for("JKK", incident)
+    assert deadline is not None and deadline.years == years, deadline
     assert (table.service["JKM"].working_days, table.service["JKK"].working_days) == (3, 7)
 
 

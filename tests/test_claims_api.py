@@ -215,19 +215,44 @@ async def test_a_rejection_for_want_of_cover_is_flagged_when_a_late_roster_cover
 async def test_a_jkk_claim_filed_after_the_two_year_limit_cannot_be_approved(
     client: AsyncClient, keys: Keys
 ) -> None:
-    person = await kpps_2024(client, keys)
+    """Two years for an accident before PP 82/2019 (PP 44/2015 Pasal 26), five from it on."""
+    person = nik()
+    await append(
+        client,
+        keys.office,
+        registered(person),
+        enrolled(
+            person,
+            event_id=f"kpps-2019-{person}",
+            valid_from="2019-04-01",
+            valid_to="2019-05-01",
+            registered_on="2019-03-20",
+        ),
+        filed(
+            "C-old", person, benefit="JKK_DEATH", incident="2019-04-17", wage=1_100_000, filed_on="2021-05-01"
+        ),
+    )
+    refused = await post(client, keys.office, approved("C-old", "2021-05-02"))
+    assert refused.status_code == 409
+    assert "after the 2-year limit of PP 44/2015" in refused.json()["errors"][0]["message"]
+    body = await claim(client, keys.office, "C-old")
+    assert "filed_after_deadline" in body["flags"]
+
+    officer_2024 = await kpps_2024(client, keys)
     await append(
         client,
         keys.office,
         filed(
-            "C-old", person, benefit="JKK_DEATH", incident="2024-02-14", wage=1_100_000, filed_on="2026-03-01"
+            "C-pp82",
+            officer_2024,
+            benefit="JKK_DEATH",
+            incident="2024-02-14",
+            wage=1_100_000,
+            filed_on="2026-03-01",
         ),
+        approved("C-pp82", "2026-03-02"),
     )
-    refused = await post(client, keys.office, approved("C-old", "2026-03-02"))
-    assert refused.status_code == 409
-    assert "after the 2-year limit" in refused.json()["errors"][0]["message"]
-    body = await claim(client, keys.office, "C-old")
-    assert "filed_after_deadline" in body["flags"]
+    assert "filed_after_deadline" not in (await claim(client, keys.office, "C-pp82"))["flags"]
 
 
 async def test_claims_are_scoped_by_region_and_role(client: AsyncClient, keys: Keys) -> None:

@@ -14,7 +14,7 @@ from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.schemas import AppendRequest
 from coverage_ledger.ledger.service import append_events
-from coverage_ledger.reference import public_holidays
+from coverage_ledger.reference import benefit_rules, public_holidays
 from coverage_ledger.reference.benefit_rules import benefit_rule_events
 from coverage_ledger.reference.genesis import ensure_reference_data
 from coverage_ledger.reference.public_holidays import DATASET, holiday_events, holiday_parameters
@@ -210,3 +210,28 @@ async def test_a_release_into_a_ledger_answered_for_writes_its_years_now_not_as_
     ).one()
     assert header.source == f"reference:{DATASET}" and not header.backfill, header
     assert header.recorded_at > datetime(2025, 1, 1, tzinfo=UTC)
+
+
+async def test_a_rule_added_to_the_shipped_table_reaches_a_ledger_written_before_it(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 5-year JKK deadline for accidents from PP 82/2019 on was shipped after the benefit
+    rules' first release: a ledger that has the table but not that rule gets it at db upgrade
+    (here: the rule under an id the test ledger's genesis lacks), and nothing else again."""
+    monkeypatch.setattr(benefit_rules, "PP82_DEADLINE_ID", "claim-deadline-jkk-pp82-2019-test")
+    (tx,) = await ensure_reference_data(session)
+    written = (
+        (
+            await session.execute(
+                text(
+                    "SELECT e.event_id FROM ledger_event e JOIN ledger_tx t ON t.tx_id = e.tx_id "
+                    "WHERE t.tx_seq = :n"
+                ),
+                {"n": tx},
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert written == [f"{benefit_rules.DATASET}:claim-deadline-jkk-pp82-2019-test"]
+    assert await ensure_reference_data(session) == []

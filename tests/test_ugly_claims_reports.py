@@ -186,6 +186,8 @@ async def test_a_rule_whose_parameters_do_not_make_its_kind_is_422(
         ("grace", {"months": "3"}, "months"),
         ("service_time", {"program": "XXX", "working_days": 7, "penalty_bp_per_day": 100}, "program"),
         ("claim_deadline", {"program": "JHT", "years": 2}, "program"),
+        ("claim_deadline", {"program": "JKK", "years": 5, "incidents_from": 20191202}, "incidents_from"),
+        ("claim_deadline", {"program": "JKK", "years": 5, "incidents_from": "2019-02-30"}, "incidents_from"),
         (
             "bpu_rates",
             {

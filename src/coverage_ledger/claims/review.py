@@ -200,7 +200,7 @@ async def _knowledge_at(session: AsyncSession, niks: Sequence[str], tx_seq: int)
 
 def _judge(filing: Filing, knowledge: _Knowledge, tx_seq: int, reader: Principal | None) -> Judgement:
     sources = knowledge.sources.get(filing.nik)
-    deadline = knowledge.benefits.deadlines.get(filing.program)
+    deadline = knowledge.benefits.deadline_for(filing.program, filing.incident_date)
     if sources is None:
         reason = "the insured person is not registered"
         return Judgement(tx_seq, None, None, Eligibility(False, reason), Assessment(None, problem=reason))

@@ -16,12 +16,14 @@ DUE_DATE_KINDS = frozenset({"service_time", "public_holidays"})
 
 @dataclass(frozen=True, slots=True)
 class ClaimDeadline:
-    """How long after the incident a claim may be filed (None: no limit)."""
+    """How long after the incident a claim may be filed (None: no limit), for incidents from a day
+    on (None: any incident; a later rule of the program takes the incidents from its day)."""
 
     rule_id: str
     program: str
     years: int | None
     regulation: str
+    incidents_from: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +43,24 @@ class BenefitTable:
 
     jkm: tuple[JkmRule, ...] = ()
     jkk: tuple[JkkRule, ...] = ()
-    deadlines: dict[str, ClaimDeadline] = field(default_factory=dict)
+    deadlines: dict[str, tuple[ClaimDeadline, ...]] = field(default_factory=dict)
+    """Per program, by the day their incidents start."""
     service: dict[str, ServiceTime] = field(default_factory=dict)
     days_off: frozenset[date] = frozenset()
     """Public holidays: not working days."""
     holiday_years: frozenset[int] = frozenset()
     """Years with a `public_holidays` rule: in other years only weekends are known days off."""
+
+    def deadline_for(self, program: str, incident_on: date) -> ClaimDeadline | None:
+        """The filing deadline of `program` for an incident on that day (None: none known)."""
+        return next(
+            (
+                rule
+                for rule in reversed(self.deadlines.get(program, ()))
+                if rule.incidents_from is None or rule.incidents_from <= incident_on
+            ),
+            None,
+        )
 
     def knows_holidays(self, first: date, last: date) -> bool:
         """Whether the table has the public holidays of every year from `first` to `last`."""
@@ -145,7 +159,7 @@ def benefit_table(definitions: Iterable[Mapping[str, Any]]) -> BenefitTable:
     """The benefit rules among in-force `rule.defined` payloads (other kinds are skipped)."""
     jkm: list[JkmRule] = []
     jkk: list[JkkRule] = []
-    deadlines: dict[str, ClaimDeadline] = {}
+    deadlines: dict[str, list[ClaimDeadline]] = {}
     service: dict[str, ServiceTime] = {}
     days_off: set[date] = set()
     holiday_years: set[int] = set()
@@ -156,8 +170,15 @@ def benefit_table(definitions: Iterable[Mapping[str, Any]]) -> BenefitTable:
         elif d["kind"] == "jkk_benefit":
             jkk.append(jkk_rule_from(d["rule_id"], p, d["regulation"]))
         elif d["kind"] == "claim_deadline":
-            deadlines[p["program"]] = ClaimDeadline(
-                d["rule_id"], p["program"], p.get("years"), d["regulation"]
+            start = p.get("incidents_from")
+            deadlines.setdefault(p["program"], []).append(
+                ClaimDeadline(
+                    d["rule_id"],
+                    p["program"],
+                    p.get("years"),
+                    d["regulation"],
+                    date.fromisoformat(start) if start is not None else None,
+                )
             )
         elif d["kind"] == "service_time":
             service[p["program"]] = ServiceTime(
@@ -173,7 +194,10 @@ def benefit_table(definitions: Iterable[Mapping[str, Any]]) -> BenefitTable:
     return BenefitTable(
         tuple(sorted(jkm, key=lambda r: r.incidents_from)),
         tuple(sorted(jkk, key=lambda r: r.incidents_from)),
-        deadlines,
+        {
+            program: tuple(sorted(rules, key=lambda r: (r.incidents_from or date.min, r.rule_id)))
+            for program, rules in deadlines.items()
+        },
         service,
         frozenset(days_off),
         frozenset(holiday_years),

@@ -3,6 +3,7 @@ malformed definition is refused with its reason instead of breaking every later 
 
 import re
 from collections.abc import Iterator, Mapping
+from datetime import date
 from typing import Any
 
 from coverage_ledger.domain.benefit_table import HOLIDAY_CATEGORIES, benefit_table
@@ -79,6 +80,9 @@ def _check_shapes(kind: str, parameters: Any) -> None:
         and program not in CLAIM_PROGRAMS
     ):
         raise MalformedRule(f"program must be one of {', '.join(CLAIM_PROGRAMS)}", parameter="program")
+    start = parameters.get("incidents_from")
+    if kind == "claim_deadline" and start is not None and not _is_day(start):
+        raise MalformedRule("incidents_from must be a date, YYYY-MM-DD", parameter="incidents_from")
     if kind in ("bpu_rates", "relief"):
         first, last = parameters.get("months_from"), parameters.get("months_to")
         for name, value in (("months_from", first), ("months_to", last)):
@@ -86,6 +90,13 @@ def _check_shapes(kind: str, parameters: Any) -> None:
                 raise MalformedRule(f"{name} must be a month, YYYY-MM", parameter=name)
         if isinstance(first, str) and isinstance(last, str) and last < first:
             raise MalformedRule(f"months_to {last} is before months_from {first}", parameter="months_to")
+
+
+def _is_day(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and 1900 <= date.fromisoformat(value).year <= 2099
+    except ValueError:
+        return False
 
 
 def _is_whole(value: Any) -> bool:

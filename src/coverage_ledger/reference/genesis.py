@@ -45,6 +45,12 @@ async def ensure_reference_data(session: AsyncSession) -> list[int]:
             f"{benefit_rules.DATASET}:jkm-pp82-2019",
             _whole(benefit_rules.benefit_rule_events),
         ),
+        # a rule added to the table after its first release: only into ledgers that lack it
+        (
+            benefit_rules.DATASET,
+            f"{benefit_rules.DATASET}:{benefit_rules.PP82_DEADLINE_ID}",
+            _whole(benefit_rules.pp82_deadline_events),
+        ),
         # probed by its last year: a release that ships more years writes only the new ones
         (
             public_holidays.DATASET,
