@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coverage_ledger.canonical import NotCanonicalizable, canonical_json
+from coverage_ledger.domain.contributions import base_contribution
 from coverage_ledger.domain.coverage import CoverageStatus, officer_coverage
 from coverage_ledger.domain.nik import Nik, parse_nik
 from coverage_ledger.domain.officer import OfficerTerm
@@ -23,6 +24,7 @@ from coverage_ledger.domain.timeframes import (
     parse_known_at,
 )
 from coverage_ledger.errors import ErrorItem
+from coverage_ledger.reference.rules import BPU_RATES
 
 DISTRICTS = {"16.71.01", "32.01.01"}
 
@@ -161,3 +163,14 @@ def test_a_term_registered_late_says_cover_runs_from_the_registration() -> None:
         "Covered as PPS of KPU-16.71 from 10 Jan to 4 Apr 2024; registered 10 Jan 2024, "
         "the term runs from 17 Jan 2023 to 4 Apr 2024"
     )
+
+
+@pytest.mark.parametrize(
+    ("income", "jht"), [(0, 20_000), (500_000, 20_000), (1_000_000, 20_000), (2_500_000, 50_000)]
+)
+def test_a_bpu_members_jht_is_never_less_than_that_of_the_lowest_income(income: int, jht: int) -> None:
+    """Found by an audit against facts.md ('BPU minimum JKK+JKM Rp16,800; + JHT Rp20,000 =>
+    Rp36,800'): JKK had its Rp10,000 floor, JHT none, so Rp500,000 declared paid Rp10,000."""
+    (rates,) = BPU_RATES
+    assert base_contribution(rates, "JHT", income) == jht
+    assert base_contribution(rates, "JKK", income) + base_contribution(rates, "JKM", income) >= 16_800

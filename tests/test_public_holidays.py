@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.domain.benefit_table import benefit_table
+from coverage_ledger.ledger import projections
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.schemas import AppendRequest
 from coverage_ledger.ledger.service import append_events
-from coverage_ledger.reference import benefit_rules, public_holidays
+from coverage_ledger.reference import benefit_rules, public_holidays, rules
 from coverage_ledger.reference.benefit_rules import benefit_rule_events
 from coverage_ledger.reference.genesis import ensure_reference_data
 from coverage_ledger.reference.public_holidays import DATASET, holiday_events, holiday_parameters
@@ -235,3 +236,37 @@ async def test_a_rule_added_to_the_shipped_table_reaches_a_ledger_written_before
     )
     assert written == [f"{benefit_rules.DATASET}:claim-deadline-jkk-pp82-2019-test"]
     assert await ensure_reference_data(session) == []
+
+
+async def test_a_ledger_written_before_the_jht_minimum_gets_it_by_a_correction(session: AsyncSession) -> None:
+    """The shipped BPU rates gained their JHT minimum after their first release: a ledger holding
+    the rates without it gets them corrected at db upgrade; one holding other rates is left alone."""
+    (shipped,) = rules.BPU_RATES
+    in_force = await projections.rules_in_force(session, rule_id=shipped.rule_id)
+    ((event_id, payload),) = in_force.items()
+    old = {k: v for k, v in payload["parameters"].items() if k != "jht_minimum"}
+    before = payload | {"event_id": "rates-as-first-shipped", "type": "rule.defined", "parameters": old}
+    await append_events(
+        session,
+        principal=SYSTEM,
+        events=AppendRequest.model_validate(
+            {
+                "events": [
+                    {
+                        "event_id": "back-to-first",
+                        "type": "event.corrected",
+                        "supersedes": [event_id],
+                        "replacement": before,
+                        "reason": "test: the rates of an older release",
+                    }
+                ]
+            }
+        ).events,
+        source="test",
+        now=datetime.now(UTC),
+    )
+    (tx,) = await ensure_reference_data(session)
+    now_in_force = await projections.rules_in_force(session, rule_id=shipped.rule_id)
+    assert [p["parameters"].get("jht_minimum") for p in now_in_force.values()] == [20_000]
+    assert await ensure_reference_data(session) == [], "written once"
+    assert tx > 0

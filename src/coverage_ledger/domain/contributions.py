@@ -28,6 +28,8 @@ class BpuRates:
     jkm_flat: int
     jht_rate_bp: int
     regulation: str
+    jht_minimum: int = 0
+    """JHT never less than this (the JHT of the lowest declared income, as `jkk_minimum` for JKK)."""
 
     def applies_to(self, month: Month) -> bool:
         """Whether these rates are in force for the month."""
@@ -124,7 +126,7 @@ def base_contribution(rates: BpuRates, program: str, declared_income: int) -> in
     if program == "JKM":
         return rates.jkm_flat
     if program == "JHT":
-        return percent_of(declared_income, rates.jht_rate_bp)
+        return max(percent_of(declared_income, rates.jht_rate_bp), rates.jht_minimum)
     raise ValueError(f"unknown program {program}")
 
 

@@ -47,6 +47,7 @@ def rates_from(rule_id: str, p: Mapping[str, Any], regulation: str) -> BpuRates:
         jkm_flat=int(p["jkm_flat"]),
         jht_rate_bp=int(p["jht_rate_bp"]),
         regulation=regulation,
+        jht_minimum=int(p.get("jht_minimum") or 0),
     )
 
 
@@ -78,6 +79,7 @@ def rates_parameters(rates: BpuRates) -> dict[str, Any]:
         "jkk_maximum": rates.jkk_maximum,
         "jkm_flat": rates.jkm_flat,
         "jht_rate_bp": rates.jht_rate_bp,
+        "jht_minimum": rates.jht_minimum,
     }
 
 

@@ -141,6 +141,17 @@ async def rules_changed_since(session: raw.Db, *, since_tx: int) -> bool:
     )
 
 
+async def rules_in_force(session: raw.Db, *, rule_id: str) -> dict[str, dict[str, Any]]:
+    """The `rule.defined` events of one rule id in current knowledge: event_id → payload."""
+    rows = await raw.execute(
+        session,
+        "SELECT e.event_id, e.payload FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id "
+        "WHERE k.type = 'rule.defined' AND k.tx_to IS NULL AND e.payload ->> 'rule_id' = %(rule_id)s",
+        {"rule_id": rule_id},
+    )
+    return {r.event_id: r.payload for r in rows}
+
+
 async def holiday_rules_in_force(session: raw.Db, *, years: Sequence[int]) -> dict[str, int]:
     """The `public_holidays` rules in current knowledge for these years: event_id → year."""
     rows = await raw.execute(

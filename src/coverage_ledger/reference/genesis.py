@@ -45,6 +45,8 @@ async def ensure_reference_data(session: AsyncSession) -> list[int]:
             f"{benefit_rules.DATASET}:jkm-pp82-2019",
             _whole(benefit_rules.benefit_rule_events),
         ),
+        # a correction of the shipped rates, for ledgers written before it
+        (rules.DATASET, rules.JHT_MINIMUM_CORRECTION_ID, rules.jht_minimum_correction),
         # a rule added to the table after its first release: only into ledgers that lack it
         (
             benefit_rules.DATASET,

@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from coverage_ledger.domain.contributions import BpuRates, Relief
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.officer import OfficerRate
 from coverage_ledger.domain.rule_table import officer_rate_parameters, rates_parameters, relief_parameters
-from coverage_ledger.ledger.schemas import RuleDefined
+from coverage_ledger.ledger import projections
+from coverage_ledger.ledger.schemas import AppendableEvent, AppendRequest, RuleDefined
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +40,17 @@ BPU_RATES = (
         jkm_flat=6_800,
         jht_rate_bp=200,
         regulation="PP 44/2015 Lampiran II (BPU), as amended by PP 82/2019 and PP 49/2023",
+        jht_minimum=20_000,
     ),
 )
 BPU_RATES_SOURCES = {
     "bpu-rates-pp44-2015": Sourced(
         regulation="PP 44/2015",
         source="star.grid.id/amp/453740395 (JKK 1%, JHT 2%, JKM Rp6,800); en.antaranews.com/news/251169 "
-        "(minimum JKK+JKM Rp16,800); radarmukomuko 666514 (JKK minimum Rp10,000, maximum Rp207,000)",
-        uncertain="JKK maximum Rp207,000 is stated by one source only",
+        "(minimum JKK+JKM Rp16,800; + JHT Rp20,000 => Rp36,800); radarmukomuko 666514 (JKK minimum "
+        "Rp10,000, maximum Rp207,000)",
+        uncertain="JKK maximum Rp207,000 is stated by one source only; the JHT minimum is read from the "
+        "minimum total with JHT (2% of the lowest income, Rp1,000,000, as JKK's Rp10,000 is 1%)",
     )
 }
 
@@ -184,3 +190,44 @@ def rule_events() -> list[RuleDefined]:
             for r in OFFICER_RATES
         ),
     ]
+
+
+JHT_MINIMUM_CORRECTION_ID = f"{DATASET}:bpu-rates-jht-minimum"
+"""The correction that gives a ledger written before the JHT minimum was shipped the rates with it."""
+
+
+async def jht_minimum_correction(session: AsyncSession) -> list[AppendableEvent]:
+    """For a ledger whose shipped BPU rates have no JHT minimum: a correction replacing them with
+    the rates as shipped now (nothing when they have it, or an admin has put other rates in force,
+    which are the admin's to correct)."""
+    shipped = BPU_RATES[0]
+    in_force = await projections.rules_in_force(session, rule_id=shipped.rule_id)
+    if len(in_force) != 1:
+        return []
+    ((event_id, payload),) = in_force.items()
+    old = {k: v for k, v in rates_parameters(shipped).items() if k != "jht_minimum"}
+    if payload["parameters"] != old:  # has the minimum, or rates an admin put in force
+        return []
+    replacement = rule_event(
+        DATASET,
+        f"{shipped.rule_id}-jht-minimum",
+        "bpu_rates",
+        rates_parameters(shipped),
+        shipped.regulation,
+        BPU_RATES_SOURCES[shipped.rule_id],
+    ).model_dump(mode="json") | {"rule_id": shipped.rule_id}
+    return list(
+        AppendRequest.model_validate(
+            {
+                "events": [
+                    {
+                        "event_id": JHT_MINIMUM_CORRECTION_ID,
+                        "type": "event.corrected",
+                        "supersedes": [event_id],
+                        "replacement": replacement,
+                        "reason": "shipped rates: JHT is never less than Rp20,000 (2% of the lowest income)",
+                    }
+                ]
+            }
+        ).events
+    )
