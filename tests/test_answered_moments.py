@@ -5,17 +5,20 @@ tx recorded on 2025-03-01)."""
 
 import asyncio
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import text
 
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.demo.loader import load_demo
+from coverage_ledger.domain.timeframes import KnownAtInstant
 from coverage_ledger.errors import Conflict
 from coverage_ledger.ledger import asof
+from coverage_ledger.ledger import repository as ledger_repository
 from tests.conftest import _libpq
 from tests.live_app import live_app
 from tests.support import Keys, corrected, enrolled, nik, registered
@@ -195,3 +198,27 @@ async def test_the_demo_refuses_a_ledger_answered_for_after_its_history(fresh_da
     finally:
         await engine.dispose()
     assert refused.value.errors[0].code == "backfill_within_answered_moment"
+
+
+async def test_a_slow_read_holds_up_no_other_read_and_its_mark_outlives_it(fresh_database: str) -> None:
+    """Found by a probe: a report manifest hashing 355,000 rows kept the marked row locked for its
+    whole transaction, and single reads of a later moment got 503 after 3 s meanwhile."""
+    engine = create_engine_for(fresh_database, pool_size=2)
+    maker = session_factory(engine)
+    try:
+        async with maker() as slow, maker() as quick:
+            await asof.resolve(
+                slow, valid_at=date(2024, 2, 1), known_at=KnownAtInstant(datetime(2024, 6, 1, tzinfo=UTC))
+            )
+            await slow.execute(text("SELECT 1"))  # the slow read goes on, its transaction open
+            started = time.monotonic()
+            await asof.resolve(
+                quick, valid_at=date(2024, 2, 1), known_at=KnownAtInstant(datetime(2024, 7, 1, tzinfo=UTC))
+            )
+            assert time.monotonic() - started < 1.0
+            await quick.commit()
+            await slow.rollback()  # the slow read ends in a refusal: its mark stays
+        async with maker() as check:
+            assert await ledger_repository.answered_until(check) == datetime(2024, 7, 1, tzinfo=UTC)
+    finally:
+        await engine.dispose()

@@ -12,7 +12,6 @@ from coverage_ledger.coverage.endpoints import coverage_document, read_coordinat
 from coverage_ledger.coverage.service import person_coverage
 from coverage_ledger.database.reads import ReadConnection
 from coverage_ledger.domain.timeframes import jakarta_date
-from coverage_ledger.errors import NotFound
 from coverage_ledger.http.access_log import note_caller
 from coverage_ledger.http.dependencies import presented_secret
 from coverage_ledger.http.lean_reads import LeanRoute
@@ -33,16 +32,8 @@ async def lean_coverage(request: Request, match: re.Match[str]) -> Response:
             params.get("valid_at"), params.get("known_at"), today=jakarta_date(now)
         )
         point = await resolve(db, valid_at=valid_at, known_at=known_at)
-        try:
-            result = await person_coverage(db, principal=caller, nik=match["nik"], as_of=point)
-        except NotFound as exc:
-            # a 404 is an answer for the moment too: the transaction commits its mark (asof)
-            refused: NotFound | None = exc
-        else:
-            refused = None
+        result = await person_coverage(db, principal=caller, nik=match["nik"], as_of=point)
     # the read's transaction has ended (committed) before the body is built
-    if refused is not None:
-        raise refused
     return Response(orjson.dumps(coverage_document(result)), media_type="application/json")
 
 

@@ -14,29 +14,17 @@ from coverage_ledger.auth.service import authenticate
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.region_codes import REGION_CODE_PATTERN
 from coverage_ledger.domain.timeframes import jakarta_date
-from coverage_ledger.errors import LedgerError
 from coverage_ledger.http.access_log import note_caller
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key")
 
 
-READING_METHODS = frozenset({"GET", "HEAD"})
-
-
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's transaction: committed when the endpoint returns, before the response is built.
-    A read refused with a 4xx commits too: the refusal is an answer, and the moment it answered
-    for stays marked (`ledger/asof.py`); a read writes nothing else."""
+    """The request's transaction: committed when the endpoint returns, before the response is built."""
     async with request.app.state.sessionmaker() as session:
         try:
             yield session
-        except LedgerError:
-            if request.method in READING_METHODS:
-                await session.commit()
-            else:
-                await session.rollback()
-            raise
         except BaseException:
             await session.rollback()
             raise

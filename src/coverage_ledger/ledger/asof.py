@@ -38,8 +38,8 @@ class AsOf:
 
 async def resolve(session: raw.Db, *, valid_at: date, known_at: KnownAt) -> AsOf:
     """The tx_seq a `known_at` stands for; beyond the head resolves to the head. A moment already
-    past and after the head is marked answered for (a write, in the read's transaction, which
-    must commit with the answer, an error answer included: `http/dependencies.request_session`)."""
+    past and after the head is marked answered for, and that mark committed at once
+    (`repository.mark_answered`): a read that resolves such a moment ends its transaction there."""
     match known_at:
         case KnownAtTx(tx_seq=n):
             tx_seq = await repository.resolve_known_at(session, tx_seq=n)

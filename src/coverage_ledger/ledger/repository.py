@@ -321,10 +321,11 @@ async def tx_being_committed(session: raw.Db, *, within: datetime) -> bool:
 
 
 async def mark_answered(session: raw.Db, *, until: datetime) -> bool:
-    """Record that a read answers for every moment up to `until` (the greatest is kept). False,
-    without waiting, while another transaction holds the row (a backfill checking it, or a read
-    marking a later moment): the caller polls. Once marked, the row stays locked until the read's
-    transaction ends, so no backfill is checked against the old moment meanwhile."""
+    """Record that a read answers for every moment up to `until` (the greatest is kept), and
+    commit it at once: the read's transaction ends here and the next statement begins another
+    (the one place a read commits, so that the mark survives a refusal the read may still end
+    in, and the row is not held while the read goes on). False, without waiting, while another
+    transaction holds the row (a backfill checking it): the caller polls."""
     covered = await raw.scalar(session, "SELECT answered_until >= %(t)s FROM answered_moment", {"t": until})
     if covered:  # any backfill is already stamped after it, or refused
         return True
@@ -339,6 +340,7 @@ async def mark_answered(session: raw.Db, *, until: datetime) -> bool:
         return False
     if not row[0]:
         await raw.execute(session, "UPDATE answered_moment SET answered_until = %(t)s", {"t": until})
+    await session.commit()
     return True
 
 
