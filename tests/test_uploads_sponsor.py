@@ -5,11 +5,12 @@ import asyncio
 from datetime import UTC, date, datetime
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.database.engine import create_engine_for, session_factory
+from coverage_ledger.database.engine import create_engine_for, libpq_url, session_factory
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.errors import InvalidInput
 from coverage_ledger.ledger import repository as ledger_repository
@@ -18,7 +19,7 @@ from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.schemas import AppendRequest
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.uploads import sponsor_chunks, sponsor_job
-from tests.rosters import SPONSOR_HEADER, Uploader, roster_csv, sponsor_csv, sponsor_row
+from tests.rosters import SPONSOR_HEADER, Uploader, officer_row, roster_csv, sponsor_csv, sponsor_row
 from tests.support import Keys, coverage_of, enrolled_bpu, nik, registered
 
 
@@ -720,3 +721,50 @@ async def test_a_workers_rows_count_in_the_order_of_their_months_not_of_the_file
     assert (status["status"], status["rows_accepted"]) == ("succeeded", 2), status
     for day in ("2025-02-15", "2025-05-15"):
         assert (await coverage_of(uploader.client, uploader.keys, worker, day))["status"] == "covered", day
+
+
+async def test_a_worker_registered_before_their_chunk_is_written_sends_the_pass_under_the_lock(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch, fresh_database: str
+) -> None:
+    """Found by a probe: a worker of chunk 2, registered over the API after the checking pass but
+    before chunk 2 was written, had the roster's registration refused (already_registered), and
+    the whole upload failed on a row that was right. The pass now goes again under the lock."""
+    monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 2)
+    worker = nik(born=date(1985, 3, 12), female=False)
+    _appending_while_written(uploader, monkeypatch, {2: [registered(worker)]})
+    rows = [*(sponsor_row() for _ in range(3)), sponsor_row(worker)]
+    status = await uploader.run(sponsor_csv(rows), key=uploader.keys.sponsor, kind="sponsor_roster")
+    assert status["status"] == "succeeded", status
+    assert (status["rows_accepted"], status["rows_rejected"]) == (4, 0), status
+    assert status["outcome"]["registered"] == 3 and status["outcome"]["paid"] == 4
+    assert await uploader.errors(status["upload_id"], key=uploader.keys.sponsor) == []
+    await _projections_match_the_log(fresh_database)
+
+
+@pytest.mark.parametrize("kind", ["officer_roster", "sponsor_roster"])
+async def test_an_upload_whose_key_is_revoked_before_it_commits_writes_nothing(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch, fresh_database: str, kind: str
+) -> None:
+    """Found by a probe: an upload queued or running when its key was revoked still committed, its
+    tx naming the revoked key. The key is checked again under the append lock."""
+    key, name = (
+        (uploader.keys.committee, "test-committee")
+        if kind == "officer_roster"
+        else (uploader.keys.sponsor, "test-sponsor")
+    )
+    take_lock = ledger_repository.take_append_lock
+
+    async def revoking(session: AsyncSession) -> int:
+        with psycopg.connect(libpq_url(fresh_database), autocommit=True) as conn:
+            conn.execute("UPDATE api_key SET revoked_at = now() WHERE name = %s", (name,))
+        return await take_lock(session)
+
+    monkeypatch.setattr(ledger_repository, "take_append_lock", revoking)
+    content = roster_csv([officer_row()]) if kind == "officer_roster" else sponsor_csv([sponsor_row()])
+    head = await uploader.head()
+    response = await uploader.post(content, key=key, kind=kind)
+    assert response.status_code == 202, response.text
+    await uploader.app.state.upload_runner.wait_idle()
+    status = await uploader.status(response.json()["upload_id"], key=uploader.keys.admin)
+    assert status["status"] == "failed" and status["problem"]["code"] == "key_revoked", status
+    assert await uploader.head() == head

@@ -12,9 +12,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.errors import ErrorItem
+from coverage_ledger.auth import repository as auth_repository
+from coverage_ledger.auth.service import principal_of
+from coverage_ledger.errors import ErrorItem, Unauthenticated
 from coverage_ledger.uploads import repository
-from coverage_ledger.uploads.formats import Table, open_csv, open_xlsx
+from coverage_ledger.uploads.formats import FileRejected, Table, open_csv, open_xlsx
 
 log = logging.getLogger(__name__)
 PROGRESS_SECONDS = 1.0
@@ -37,6 +39,23 @@ def rows_rejected(rejected: int, why: str) -> dict[str, str]:
 
 
 NO_VALID_ROW = "no row was valid"
+
+
+async def refuse_if_key_gone(session: AsyncSession, *, key_name: str | None, now: datetime) -> None:
+    """`FileRejected` when the key that uploaded the file has been revoked or has expired since:
+    checked under the append lock, before the upload's tx is numbered ("401 from then on" holds
+    for the uploads it left queued or running, and for one resumed after a restart)."""
+    if key_name is None or key_name == "system":
+        return
+    record = await auth_repository.find_by_name(session, key_name)
+    if record is None:  # (keys are revoked, never deleted: only a test's made-up principal)
+        return
+    try:
+        principal_of(record, now=now)
+    except Unauthenticated as exc:
+        raise FileRejected(
+            "key_revoked", f"the key {key_name!r} that uploaded this file is no longer valid ({exc.detail})"
+        ) from exc
 
 
 IMPORT_FILE_SUFFIX = ".import"

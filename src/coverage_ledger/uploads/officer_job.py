@@ -33,6 +33,7 @@ from coverage_ledger.uploads.job import (
     Job,
     Progress,
     nothing_valid,
+    refuse_if_key_gone,
     rows_rejected,
 )
 from coverage_ledger.uploads.officer_rows import RosterContext, check_header
@@ -228,6 +229,7 @@ class OfficerRosterJob(Job):
         self.phases["commit_write_events"] = round(time.monotonic() - mark, 3)
         mark = time.monotonic()
         head = await ledger_repository.take_append_lock(work)
+        await refuse_if_key_gone(work, key_name=record.key_name, now=self.clock())
         if head > snapshot and (replace or await staging.persons_changed_since(work, since_tx=snapshot)):
             # some of these persons (or, replacing, this committee's roster) changed meanwhile:
             # the events go, and the file is checked again from scratch under the lock

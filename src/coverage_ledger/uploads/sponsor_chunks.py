@@ -15,12 +15,13 @@ from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.informal import InformalEnrolment
 from coverage_ledger.errors import ErrorItem, LedgerError
 from coverage_ledger.ledger import person_events, projections
+from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number_tx, write_chunk
 from coverage_ledger.uploads.cells import row_values
 from coverage_ledger.uploads.formats import FileRejected
-from coverage_ledger.uploads.job import ROWS_SHOWN
+from coverage_ledger.uploads.job import ROWS_SHOWN, refuse_if_key_gone
 from coverage_ledger.uploads.sponsor_rows import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -273,7 +274,7 @@ async def append_sponsor_chunk(
                             session, tx=tally.unnumbered, principal=principal, events=parsed, now=now
                         )
                     except NotEnterOnly:  # (nothing of the chunk written) it goes as a tx of its own
-                        await number_written(session, record=record, tally=tally)
+                        await number_written(session, record=record, tally=tally, now=now)
                 if result is None:
                     result = await append_events(
                         session,
@@ -422,12 +423,14 @@ def sponsor_principal(record: Any) -> Principal:
     )
 
 
-async def number_written(session: AsyncSession, *, record: Any, tally: SponsorTally) -> None:
+async def number_written(session: AsyncSession, *, record: Any, tally: SponsorTally, now: datetime) -> None:
     """Number the writing pass's unnumbered tx, if it holds anything; from then on the pass
     appends a chunk per tx under the lock. `ChangedMeanwhile` if the ledger moved under it."""
     tx, tally.unnumbered = tally.unnumbered, None
     if tx is None or not tx.written:
         return
+    await ledger_repository.take_append_lock(session)  # (number_tx takes it again)
+    await refuse_if_key_gone(session, key_name=record.key_name, now=now)
     outcome = await number_tx(
         session, tx=tx, actor=sponsor_principal(record).actor, source=f"upload:{record.upload_id}"
     )

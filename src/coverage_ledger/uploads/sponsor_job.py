@@ -29,7 +29,14 @@ from coverage_ledger.ledger.unnumbered import UnnumberedTx, moved_meanwhile
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.cells import first_month_first, refuse_month_first
 from coverage_ledger.uploads.formats import FileRejected
-from coverage_ledger.uploads.job import NO_VALID_ROW, PROGRESS_SECONDS, Job, nothing_valid, rows_rejected
+from coverage_ledger.uploads.job import (
+    NO_VALID_ROW,
+    PROGRESS_SECONDS,
+    Job,
+    nothing_valid,
+    refuse_if_key_gone,
+    rows_rejected,
+)
 from coverage_ledger.uploads.sponsor_chunks import (
     ChangedMeanwhile,
     LateRefusal,
@@ -54,10 +61,6 @@ LOOK_EVERY_CHUNKS = 10
 UNLOCKED_PASSES = 2
 """Writing passes tried without the lock before one under it: a worker touched over the API
 during a long upload costs a second pass, not the writers' wait through the whole file."""
-
-
-WRITE_ATTEMPTS = 3
-"""Writing passes refused (rows taken out each time) before the next ones run under the lock."""
 
 
 class SponsorRosterJob(Job):
@@ -101,7 +104,7 @@ class SponsorRosterJob(Job):
         refused = set(checking.rejected)
         locked_since: float | None = None
         """Set once the pass runs under the lock: held from then on to the COMMIT."""
-        refusals = moved = 0
+        moved = 0
         while True:
             await repository.savepoint(self.work, "sponsor")
             writing = SponsorTally(
@@ -109,9 +112,10 @@ class SponsorRosterJob(Job):
                 unnumbered=UnnumberedTx() if locked_since is None else None,
                 locked_since=locked_since,
             )
+            pass_head = await ledger_repository.resolve_known_at(self.work)
             try:
                 await self._pass(writing, write=True)
-                await number_written(self.work, record=record, tally=writing)
+                await number_written(self.work, record=record, tally=writing, now=self.clock())
                 break
             except ChangedMeanwhile:
                 await repository.rollback_to(self.work, "sponsor")
@@ -123,31 +127,43 @@ class SponsorRosterJob(Job):
                 # under the lock nothing can change beneath the pass: this happens once at most
                 log.info("upload %s: the ledger moved while writing; again under the lock", record.upload_id)
                 await ledger_repository.take_append_lock(self.work)
+                await refuse_if_key_gone(self.work, key_name=record.key_name, now=self.clock())
                 locked_since = time.monotonic()
             except LateRefusal as late:
                 await repository.rollback_to(self.work, "sponsor")
+                refused |= writing.rejected  # (already reported: not again)
+                if locked_since is None and await ledger_repository.resolve_known_at(self.work) > pass_head:
+                    # a writer appended meanwhile and may be the cause (a worker registered,
+                    # enrolled or paid for since the checking pass): decided again under the
+                    # lock, where only the file's own rows can refuse each other
+                    log.info(
+                        "upload %s: rows refused while the ledger moved; again under the lock",
+                        record.upload_id,
+                    )
+                    await ledger_repository.take_append_lock(self.work)
+                    await refuse_if_key_gone(self.work, key_name=record.key_name, now=self.clock())
+                    locked_since = time.monotonic()
+                    continue
                 await self.progress.errors(sorted(late.errors, key=lambda e: e.row or 0))
                 before = len(refused)
-                refused |= writing.rejected | {e.row for e in late.errors if e.row is not None}
+                refused |= {e.row for e in late.errors if e.row is not None}
                 if record.policy == "all_or_nothing":
-                    self.counts |= {"rows_rejected": len(refused), "rows_accepted": 0}
+                    self.counts |= {
+                        "rows_rejected": len(refused),
+                        "rows_accepted": self.counts["rows_total"]
+                        - len(refused)
+                        - self.counts["rows_duplicate"],
+                    }
                     self.outcome = self._outcome(SponsorTally(), written=False)
                     await self.work.commit()
                     await self._finish_unwritten(len(refused), failed=True)
                     return
-                refusals += 1
-                if locked_since is not None and len(refused) == before:
-                    # under the lock the ledger stands still, so each refusal takes out new rows
-                    # and the passes come to an end; one that takes out none would not
+                if len(refused) == before:
+                    # each refusal takes out new rows, so the passes come to an end; one that
+                    # takes out none would not
                     raise FileRejected(
                         "rows_keep_failing", "rows kept being refused while written; upload again"
                     ) from late
-                if refusals == WRITE_ATTEMPTS - 1 and locked_since is None:
-                    # refusals that may come from writers appending meanwhile: the next passes
-                    # run under the lock, where only the file's own rows can refuse each other
-                    log.info("upload %s: rows refused while writing; again under the lock", record.upload_id)
-                    await ledger_repository.take_append_lock(self.work)
-                    locked_since = time.monotonic()
         self.phases["commit"] = round(time.monotonic() - started, 3)
         if writing.locked_since is not None:
             # how long other writers waited on this upload (the lock is held to the COMMIT)
@@ -210,7 +226,7 @@ class SponsorRosterJob(Job):
                     tally.deferred += len(chunk.rows) - len(rows)
                 elif tally.unnumbered is not None and any(int(item.nik) in tally.seen for item in rows):
                     # a worker of an earlier chunk: that chunk must be in force to check this one
-                    await number_written(self.work, record=record, tally=tally)
+                    await number_written(self.work, record=record, tally=tally, now=self.clock())
                 tally.seen |= {int(item.nik) for item in chunk.rows}
                 if rows:
                     errors = errors + await append_sponsor_chunk(
