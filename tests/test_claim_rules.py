@@ -256,41 +256,6 @@ async def test_an_early_bpu_death_counts_the_months_paid_not_the_months_enrolled
     assert amounts == {"paid-late": 10_000_000, "paid-from-start": 42_000_000}
 
 
-async def test_arrears_the_heirs_pay_after_an_early_death_do_not_make_up_the_months(
-    client: AsyncClient, keys: Keys
-) -> None:
-    """Found by an audit against facts.md: a member who joined on 15 Jan 2025 and paid only
-    January died on 20 April; the heirs paid February to April on 28 April. The cover is restored,
-    but the member was "active & paying" for one month: the early amount, not Rp42 million."""
-    person = nik()
-    await append(
-        client,
-        keys.office,
-        registered(person),
-        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-01-15"),
-        contribution(
-            person,
-            event_id=f"jan-{person}",
-            months=("2025-01", "2025-01"),
-            amount=16_800,
-            paid_on="2025-01-20",
-        ),
-    )
-    await append(
-        client,
-        keys.office,
-        contribution(
-            person,
-            event_id=f"heirs-{person}",
-            months=("2025-02", "2025-04"),
-            amount=3 * 16_800,
-            paid_on="2025-04-28",
-        ),
-        filed("E-heirs", person, incident="2025-04-20", filed_on="2025-04-29"),
-    )
-    assert (await claim(client, keys.office, "E-heirs"))["payable_amount"] == 10_000_000
-
-
 async def test_a_wage_or_payment_of_nothing_is_refused(client: AsyncClient, keys: Keys) -> None:
     person = await kpps_2024(client, keys)
     no_wage = await post(

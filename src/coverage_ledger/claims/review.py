@@ -152,11 +152,9 @@ def _membership(sources: PersonSources, answer: CoverageAnswer, incident: date) 
         elapsed = Month.of(incident).minus(Month.of(informal.covers_from)) - (
             incident.day < informal.covers_from.day
         )
-        # "active & paying" (facts.md): a member of three months who paid for one is a member of
-        # one; arrears the heirs paid after the incident restore the cover, not months of paying
+        # "active & paying" (facts.md): a member of three months who paid for one is a member of one
         joined = Month.of(informal.covers_from)
-        paid_by_then = [p for p in sources.payments if p.paid_on <= incident]
-        paid = sum(1 for month in paid_months(paid_by_then) if joined <= month <= Month.of(incident))
+        paid = sum(1 for month in paid_months(sources.payments) if joined <= month <= Month.of(incident))
         informal_months = min(elapsed, paid)
     return Membership(
         declared_income=incomes.get(informal.event_id) if informal is not None else None,
