@@ -217,9 +217,30 @@ async def test_a_rule_added_to_the_shipped_table_reaches_a_ledger_written_before
     session: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The 5-year JKK deadline for accidents from PP 82/2019 on was shipped after the benefit
-    rules' first release: a ledger that has the table but not that rule gets it at db upgrade
-    (here: the rule under an id the test ledger's genesis lacks), and nothing else again."""
+    rules' first release: a ledger holding only the first release's JKK deadline gets it at db
+    upgrade (here: under an id the test ledger lacks, the shipped one retracted), and nothing else
+    again; a ledger with other JKK deadlines in force (an admin's) is left alone."""
     monkeypatch.setattr(benefit_rules, "PP82_DEADLINE_ID", "claim-deadline-jkk-pp82-2019-test")
+    assert await ensure_reference_data(session) == [], "the shipped PP 82 deadline is in force: left alone"
+    shipped = f"{benefit_rules.DATASET}:claim-deadline-jkk-pp82-2019"
+    await append_events(
+        session,
+        principal=SYSTEM,
+        events=AppendRequest.model_validate(
+            {
+                "events": [
+                    {
+                        "event_id": "as-first-released",
+                        "type": "event.corrected",
+                        "supersedes": [shipped],
+                        "reason": "test",
+                    }
+                ]
+            }
+        ).events,
+        source="test",
+        now=datetime.now(UTC),
+    )
     (tx,) = await ensure_reference_data(session)
     written = (
         (

@@ -1,6 +1,6 @@
 """All SQL of the projections: event force intervals, correction links, regions, the vault."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -137,6 +137,20 @@ async def rules_changed_since(session: raw.Db, *, since_tx: int) -> bool:
             "SELECT EXISTS (SELECT 1 FROM event_knowledge k WHERE k.nik IS NULL "
             "AND k.type = 'rule.defined' AND (k.tx_from > %(tx)s OR k.tx_to > %(tx)s))",
             {"tx": since_tx},
+        )
+    )
+
+
+async def persons_touched_since(session: raw.Db, *, niks: Collection[str], since_tx: int) -> bool:
+    """Whether an event of one of these persons entered or left force after tx `since_tx`."""
+    if not niks:
+        return False
+    return bool(
+        await raw.scalar(
+            session,
+            "SELECT EXISTS (SELECT 1 FROM event_knowledge k WHERE k.nik = ANY(%(niks)s) "
+            "AND (k.tx_from > %(tx)s OR k.tx_to > %(tx)s))",
+            {"niks": list(niks), "tx": since_tx},
         )
     )
 

@@ -51,7 +51,7 @@ async def ensure_reference_data(session: AsyncSession) -> list[int]:
         (
             benefit_rules.DATASET,
             f"{benefit_rules.DATASET}:{benefit_rules.PP82_DEADLINE_ID}",
-            _whole(benefit_rules.pp82_deadline_events),
+            benefit_rules.missing_pp82_deadline,
         ),
         # probed by its last year: a release that ships more years writes only the new ones
         (
@@ -73,7 +73,7 @@ async def ensure_reference_data(session: AsyncSession) -> list[int]:
                 GENESIS_RECORDED_AT if head is None else head.recorded_at + timedelta(microseconds=1)
             )
             # a read has answered for the ledger as known after that (asof): recorded now instead
-            answered = await repository.answered_until(session)
+            answered = await repository.answered_until(session, lock=True)
             if answered is not None and recorded_at <= answered:
                 recorded_at = None
         genesis = recorded_at is not None

@@ -15,7 +15,7 @@ from coverage_ledger.domain.contributions import BpuRates, Relief
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.officer import OfficerRate
 from coverage_ledger.domain.rule_table import officer_rate_parameters, rates_parameters, relief_parameters
-from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import projections, repository
 from coverage_ledger.ledger.schemas import AppendableEvent, AppendRequest, RuleDefined
 
 
@@ -201,6 +201,9 @@ async def jht_minimum_correction(session: AsyncSession) -> list[AppendableEvent]
     the rates as shipped now (nothing when they have it, or an admin has put other rates in force,
     which are the admin's to correct)."""
     shipped = BPU_RATES[0]
+    head = await repository.resolve_known_at(session)
+    if sum(d["kind"] == "bpu_rates" for d in await projections.rule_definitions(session, tx_seq=head)) != 1:
+        return []  # rates an admin added: the admin's to amend
     in_force = await projections.rules_in_force(session, rule_id=shipped.rule_id)
     if len(in_force) != 1:
         return []

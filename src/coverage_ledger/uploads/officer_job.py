@@ -229,7 +229,6 @@ class OfficerRosterJob(Job):
         self.phases["commit_write_events"] = round(time.monotonic() - mark, 3)
         mark = time.monotonic()
         head = await ledger_repository.take_append_lock(work)
-        await refuse_if_key_gone(work, key_name=record.key_name, now=self.clock())
         if head > snapshot and (replace or await staging.persons_changed_since(work, since_tx=snapshot)):
             # some of these persons (or, replacing, this committee's roster) changed meanwhile:
             # the events go, and the file is checked again from scratch under the lock
@@ -253,6 +252,8 @@ class OfficerRosterJob(Job):
             await work.commit()
             await self.finish("succeeded")
             return 0
+        # under the lock, just before the tx is numbered (the recheck above may have taken minutes)
+        await refuse_if_key_gone(work, key_name=record.key_name, now=self.clock())
         outcome = await ledger_repository.commit_append(
             work,
             tx_id=tx_id,

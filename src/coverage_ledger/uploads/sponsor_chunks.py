@@ -15,13 +15,12 @@ from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.informal import InformalEnrolment
 from coverage_ledger.errors import ErrorItem, LedgerError
 from coverage_ledger.ledger import person_events, projections
-from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number_tx, write_chunk
 from coverage_ledger.uploads.cells import row_values
 from coverage_ledger.uploads.formats import FileRejected
-from coverage_ledger.uploads.job import ROWS_SHOWN, refuse_if_key_gone
+from coverage_ledger.uploads.job import ROWS_SHOWN
 from coverage_ledger.uploads.sponsor_rows import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -155,6 +154,12 @@ def _events_of(
     return events, owners
 
 
+def _workers_of(rows: Sequence[SponsorRow], errors: Sequence[ErrorItem]) -> set[str]:
+    """The workers of the rows the errors name."""
+    refused = {e.row for e in errors}
+    return {item.nik for item in rows if item.row in refused}
+
+
 def _column_of(field: str) -> str | None:
     """The roster column behind an event field (the payer's budget is the `budget` column)."""
     if field == "payer":
@@ -226,7 +231,7 @@ async def append_sponsor_chunk(
         if item.nik in elsewhere
     ]
     if found and write:  # a membership that appeared since the checking pass
-        raise LateRefusal(found)
+        raise LateRefusal(found, _workers_of(rows, found))
     rows = [item for item in rows if item.nik not in elsewhere]
     # a payment the sponsor already recorded, restated as it was (a monthly file that repeats
     # last month's rows): a duplicate, as an officer roster's unchanged row is, not a month paid twice
@@ -264,7 +269,7 @@ async def append_sponsor_chunk(
             if write:
                 # a row checked only when written (its worker appeared in an earlier chunk): the
                 # writing pass decides on it like on a refusal by the ledger
-                raise LateRefusal(refused) from exc
+                raise LateRefusal(refused, _workers_of(rows, refused)) from exc
         else:
             try:
                 result = None
@@ -274,7 +279,7 @@ async def append_sponsor_chunk(
                             session, tx=tally.unnumbered, principal=principal, events=parsed, now=now
                         )
                     except NotEnterOnly:  # (nothing of the chunk written) it goes as a tx of its own
-                        await number_written(session, record=record, tally=tally, now=now)
+                        await number_written(session, record=record, tally=tally)
                 if result is None:
                     result = await append_events(
                         session,
@@ -292,7 +297,7 @@ async def append_sponsor_chunk(
                     # the chunk may have written events before it was refused, and only the whole
                     # writing pass can be undone: a savepoint per chunk would give each its own
                     # subtransaction, and past 64 of them PostgreSQL slows every other session
-                    raise LateRefusal(refused) from exc
+                    raise LateRefusal(refused, _workers_of(rows, refused)) from exc
             else:
                 tally.accepted += len(rows)
                 _count_differing(rows, [p for p in memberships if principal.sees(p["region_code"])], tally)
@@ -423,14 +428,12 @@ def sponsor_principal(record: Any) -> Principal:
     )
 
 
-async def number_written(session: AsyncSession, *, record: Any, tally: SponsorTally, now: datetime) -> None:
+async def number_written(session: AsyncSession, *, record: Any, tally: SponsorTally) -> None:
     """Number the writing pass's unnumbered tx, if it holds anything; from then on the pass
     appends a chunk per tx under the lock. `ChangedMeanwhile` if the ledger moved under it."""
     tx, tally.unnumbered = tally.unnumbered, None
     if tx is None or not tx.written:
         return
-    await ledger_repository.take_append_lock(session)  # (number_tx takes it again)
-    await refuse_if_key_gone(session, key_name=record.key_name, now=now)
     outcome = await number_tx(
         session, tx=tx, actor=sponsor_principal(record).actor, source=f"upload:{record.upload_id}"
     )
@@ -449,8 +452,9 @@ class ChangedMeanwhile(Exception):
 class LateRefusal(Exception):
     """Rows the writing pass refused (their worker appeared in an earlier chunk, or the ledger
     changed since the checking pass): the pass is undone and, if the policy allows, run again
-    without them."""
+    without them. `niks`: the refused rows' workers."""
 
-    def __init__(self, errors: list[ErrorItem]) -> None:
+    def __init__(self, errors: list[ErrorItem], niks: set[str]) -> None:
         super().__init__(f"{len(errors)} row(s) refused while writing")
         self.errors = errors
+        self.niks = niks

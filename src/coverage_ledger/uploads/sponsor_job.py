@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 from coverage_ledger.domain.timeframes import jakarta_date
+from coverage_ledger.ledger import projections
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.unnumbered import UnnumberedTx, moved_meanwhile
 from coverage_ledger.uploads import repository
@@ -115,7 +116,7 @@ class SponsorRosterJob(Job):
             pass_head = await ledger_repository.resolve_known_at(self.work)
             try:
                 await self._pass(writing, write=True)
-                await number_written(self.work, record=record, tally=writing, now=self.clock())
+                await number_written(self.work, record=record, tally=writing)
                 break
             except ChangedMeanwhile:
                 await repository.rollback_to(self.work, "sponsor")
@@ -127,32 +128,32 @@ class SponsorRosterJob(Job):
                 # under the lock nothing can change beneath the pass: this happens once at most
                 log.info("upload %s: the ledger moved while writing; again under the lock", record.upload_id)
                 await ledger_repository.take_append_lock(self.work)
-                await refuse_if_key_gone(self.work, key_name=record.key_name, now=self.clock())
                 locked_since = time.monotonic()
             except LateRefusal as late:
                 await repository.rollback_to(self.work, "sponsor")
                 refused |= writing.rejected  # (already reported: not again)
-                if locked_since is None and await ledger_repository.resolve_known_at(self.work) > pass_head:
-                    # a writer appended meanwhile and may be the cause (a worker registered,
-                    # enrolled or paid for since the checking pass): decided again under the
-                    # lock, where only the file's own rows can refuse each other
+                if locked_since is None and await projections.persons_touched_since(
+                    self.work, niks=late.niks, since_tx=pass_head
+                ):
+                    # a writer appended for these workers meanwhile and may be the cause (a worker
+                    # registered, enrolled or paid for since the checking pass): decided again
+                    # under the lock, where only the file's own rows can refuse each other
                     log.info(
                         "upload %s: rows refused while the ledger moved; again under the lock",
                         record.upload_id,
                     )
                     await ledger_repository.take_append_lock(self.work)
-                    await refuse_if_key_gone(self.work, key_name=record.key_name, now=self.clock())
                     locked_since = time.monotonic()
                     continue
                 await self.progress.errors(sorted(late.errors, key=lambda e: e.row or 0))
                 before = len(refused)
                 refused |= {e.row for e in late.errors if e.row is not None}
                 if record.policy == "all_or_nothing":
+                    # the rows that passed the checking pass, less those refused since
+                    newly = len(refused) - self.counts["rows_rejected"]
                     self.counts |= {
                         "rows_rejected": len(refused),
-                        "rows_accepted": self.counts["rows_total"]
-                        - len(refused)
-                        - self.counts["rows_duplicate"],
+                        "rows_accepted": max(0, self.counts["rows_accepted"] - newly),
                     }
                     self.outcome = self._outcome(SponsorTally(), written=False)
                     await self.work.commit()
@@ -181,6 +182,9 @@ class SponsorRosterJob(Job):
             return
         if len(writing.txs) > 1:
             self.outcome["txs"] = [writing.txs[0], writing.txs[-1]]
+        # every path that wrote txs holds the append lock to the COMMIT: the key is checked once
+        # here, whichever way the chunks went (an unnumbered tx, or a tx per chunk)
+        await refuse_if_key_gone(self.work, key_name=record.key_name, now=self.clock())
         await repository.update_upload(
             self.work,
             record.upload_id,
@@ -226,7 +230,7 @@ class SponsorRosterJob(Job):
                     tally.deferred += len(chunk.rows) - len(rows)
                 elif tally.unnumbered is not None and any(int(item.nik) in tally.seen for item in rows):
                     # a worker of an earlier chunk: that chunk must be in force to check this one
-                    await number_written(self.work, record=record, tally=tally, now=self.clock())
+                    await number_written(self.work, record=record, tally=tally)
                 tally.seen |= {int(item.nik) for item in chunk.rows}
                 if rows:
                     errors = errors + await append_sponsor_chunk(
