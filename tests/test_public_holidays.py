@@ -286,6 +286,21 @@ async def test_a_ledger_written_before_the_jht_minimum_gets_it_by_a_correction(s
         source="test",
         now=datetime.now(UTC),
     )
+    savepoint = await session.begin_nested()
+    admins = before | {
+        "event_id": "admins-2030-rates",
+        "rule_id": "admins-2030",
+        "parameters": old | {"months_from": "2030-01"},
+    }
+    await append_events(
+        session,
+        principal=SYSTEM,
+        events=AppendRequest.model_validate({"events": [admins]}).events,
+        source="test",
+        now=datetime.now(UTC),
+    )
+    assert await ensure_reference_data(session) == [], "an admin's rates in force too: theirs to amend"
+    await savepoint.rollback()
     (tx,) = await ensure_reference_data(session)
     now_in_force = await projections.rules_in_force(session, rule_id=shipped.rule_id)
     assert [p["parameters"].get("jht_minimum") for p in now_in_force.values()] == [20_000]
