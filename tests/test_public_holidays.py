@@ -263,8 +263,9 @@ async def test_a_ledger_written_before_the_jht_minimum_gets_it_by_a_correction(s
     """The shipped BPU rates gained their JHT minimum after their first release: a ledger holding
     the rates without it gets them corrected at db upgrade; one holding other rates is left alone."""
     (shipped,) = rules.BPU_RATES
-    in_force = await projections.rules_in_force(session, rule_id=shipped.rule_id)
+    in_force = await projections.rules_in_force(session, kind="bpu_rates")
     ((event_id, payload),) = in_force.items()
+    assert payload["rule_id"] == shipped.rule_id
     old = {k: v for k, v in payload["parameters"].items() if k != "jht_minimum"}
     before = payload | {"event_id": "rates-as-first-shipped", "type": "rule.defined", "parameters": old}
     await append_events(
@@ -302,7 +303,7 @@ async def test_a_ledger_written_before_the_jht_minimum_gets_it_by_a_correction(s
     assert await ensure_reference_data(session) == [], "an admin's rates in force too: theirs to amend"
     await savepoint.rollback()
     (tx,) = await ensure_reference_data(session)
-    now_in_force = await projections.rules_in_force(session, rule_id=shipped.rule_id)
+    now_in_force = await projections.rules_in_force(session, kind="bpu_rates")
     assert [p["parameters"].get("jht_minimum") for p in now_in_force.values()] == [20_000]
     assert await ensure_reference_data(session) == [], "written once"
     assert tx > 0

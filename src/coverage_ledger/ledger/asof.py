@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -77,23 +78,33 @@ async def _settled_within(
     if not point.past_head:
         return point.tx_seq, point.recorded_at
     deadline = time.monotonic() + PENDING_WAIT_SECONDS
-    while await repository.tx_being_committed(session, within=bound):
-        if time.monotonic() >= deadline:
-            raise StillCommitting(
-                f"a tx that may have been recorded by {format_instant(bound)} is still being "
-                "committed (a large upload); ask again shortly, or pin known_at to tx:N"
-            )
-        await asyncio.sleep(_PENDING_POLL_SECONDS)
+    await _poll(
+        lambda: _not(repository.tx_being_committed(session, within=bound)),
+        deadline=deadline,
+        waiting_for=f"a tx that may have been recorded by {format_instant(bound)} is still being committed "
+        "(a large upload)",
+    )
     # from now on no backfill may be stamped within this moment; one checking it now is waited
     # for here, and is committed (and read below) or refused when this returns
     until = bound if inclusive else bound - timedelta(microseconds=1)
-    while not await repository.mark_answered(session, until=until):
-        if time.monotonic() >= deadline:
-            raise StillCommitting(
-                f"a backfill that may have been recorded by {format_instant(bound)} is still being "
-                "committed; ask again shortly, or pin known_at to tx:N"
-            )
-        await asyncio.sleep(_PENDING_POLL_SECONDS)
+    await _poll(
+        lambda: repository.mark_answered(session, until=until),
+        deadline=deadline,
+        waiting_for=f"a backfill that may have been recorded by {format_instant(bound)} is still being "
+        "committed",
+    )
     # read after the lock went: the tx it covered, if any, is committed and visible now
     point = await repository.settled_point(session, bound=bound, inclusive=inclusive)
     return point.tx_seq, point.recorded_at
+
+
+async def _poll(done: Callable[[], Awaitable[bool]], *, deadline: float, waiting_for: str) -> None:
+    """Ask `done` until it holds; `StillCommitting` (503) once the deadline has passed."""
+    while not await done():
+        if time.monotonic() >= deadline:
+            raise StillCommitting(f"{waiting_for}; ask again shortly, or pin known_at to tx:N")
+        await asyncio.sleep(_PENDING_POLL_SECONDS)
+
+
+async def _not(answer: Awaitable[bool]) -> bool:
+    return not await answer

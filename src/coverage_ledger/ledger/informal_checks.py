@@ -342,11 +342,9 @@ def _held_outside(principal: Principal, before: _InForce, after: _InForce) -> se
     if principal.region_prefix is None:
         return outside
     for state in (before, after):
-        memberships: dict[str, list[InformalEnrolment]] = {}
-        for event_id, (kind, payload, at) in state.items():
-            if kind == "informal.enrolled":
-                enrolment = person_events.informal_enrolment(event_id, payload, at)
-                memberships.setdefault(payload["nik"], []).append(enrolment)
+        memberships = person_events.memberships_by_person(
+            (e, kind, p, at) for e, (kind, p, at) in state.items()
+        )
         for event_id, (kind, payload, _) in state.items():
             if kind != "contribution.paid":
                 continue

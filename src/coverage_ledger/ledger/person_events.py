@@ -1,7 +1,7 @@
 """Stored event payloads turned into the domain's terms (officer terms, BPU memberships,
 payments, reactivations); one place, used by the append checks and by the coverage reads."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -57,6 +57,19 @@ def informal_enrolment(
         sector=payload.get("sector", "other"),
         payer_budget=(payload.get("payer") or {}).get("budget"),
     )
+
+
+def memberships_by_person(
+    events: Iterable[tuple[str, str, Mapping[str, Any], datetime | None]],
+) -> dict[str, list[InformalEnrolment]]:
+    """The BPU memberships among (event_id, type, payload, recorded_at) events, per NIK."""
+    memberships: dict[str, list[InformalEnrolment]] = {}
+    for event_id, event_type, payload, recorded_at in events:
+        if event_type == "informal.enrolled":
+            memberships.setdefault(payload["nik"], []).append(
+                informal_enrolment(event_id, payload, recorded_at)
+            )
+    return memberships
 
 
 def payment(event_id: str, payload: Mapping[str, Any]) -> Payment:

@@ -155,13 +155,13 @@ async def persons_touched_since(session: raw.Db, *, niks: Collection[str], since
     )
 
 
-async def rules_in_force(session: raw.Db, *, rule_id: str) -> dict[str, dict[str, Any]]:
-    """The `rule.defined` events of one rule id in current knowledge: event_id → payload."""
+async def rules_in_force(session: raw.Db, *, kind: str) -> dict[str, dict[str, Any]]:
+    """The `rule.defined` events of one kind in current knowledge: event_id → payload."""
     rows = await raw.execute(
         session,
         "SELECT e.event_id, e.payload FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id "
-        "WHERE k.type = 'rule.defined' AND k.tx_to IS NULL AND e.payload ->> 'rule_id' = %(rule_id)s",
-        {"rule_id": rule_id},
+        "WHERE k.type = 'rule.defined' AND k.tx_to IS NULL AND e.payload ->> 'kind' = %(kind)s",
+        {"kind": kind},
     )
     return {r.event_id: r.payload for r in rows}
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.benefit_table import jkk_parameters, jkm_parameters
 from coverage_ledger.domain.benefits import JkkRule, JkmRule, ScholarshipLevel
-from coverage_ledger.ledger import projections, repository
+from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.schemas import RuleDefined
 from coverage_ledger.reference.rules import Sourced, rule_event
 
@@ -217,12 +217,8 @@ def pp82_deadline_events() -> list[RuleDefined]:
 async def missing_pp82_deadline(session: AsyncSession) -> list[RuleDefined]:
     """The PP 82/2019 deadline for a ledger whose JKK deadlines are still the first release's one
     (nothing when an admin has put other JKK deadlines in force: theirs to amend)."""
-    head = await repository.resolve_known_at(session)
-    jkk = [
-        d
-        for d in await projections.rule_definitions(session, tx_seq=head)
-        if d["kind"] == "claim_deadline" and d["parameters"].get("program") == "JKK"
-    ]
+    in_force = await projections.rules_in_force(session, kind="claim_deadline")
+    jkk = [d for d in in_force.values() if d["parameters"].get("program") == "JKK"]
     if [(d["rule_id"], d["parameters"]) for d in jkk] != [
         ("claim-deadline-jkk", {"program": "JKK", "years": 2})
     ]:

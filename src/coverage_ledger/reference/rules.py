@@ -15,7 +15,7 @@ from coverage_ledger.domain.contributions import BpuRates, Relief
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.officer import OfficerRate
 from coverage_ledger.domain.rule_table import officer_rate_parameters, rates_parameters, relief_parameters
-from coverage_ledger.ledger import projections, repository
+from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.schemas import AppendableEvent, AppendRequest, RuleDefined
 
 
@@ -201,16 +201,13 @@ async def jht_minimum_correction(session: AsyncSession) -> list[AppendableEvent]
     the rates as shipped now (nothing when they have it, or an admin has put other rates in force,
     which are the admin's to correct)."""
     shipped = BPU_RATES[0]
-    head = await repository.resolve_known_at(session)
-    if sum(d["kind"] == "bpu_rates" for d in await projections.rule_definitions(session, tx_seq=head)) != 1:
-        return []  # rates an admin added: the admin's to amend
-    in_force = await projections.rules_in_force(session, rule_id=shipped.rule_id)
+    in_force = await projections.rules_in_force(session, kind="bpu_rates")
     if len(in_force) != 1:
-        return []
+        return []  # rates an admin added: the admin's to amend
     ((event_id, payload),) = in_force.items()
     old = {k: v for k, v in rates_parameters(shipped).items() if k != "jht_minimum"}
-    if payload["parameters"] != old:  # has the minimum, or rates an admin put in force
-        return []
+    if payload["rule_id"] != shipped.rule_id or payload["parameters"] != old:
+        return []  # has the minimum, or rates an admin put in force
     replacement = rule_event(
         DATASET,
         f"{shipped.rule_id}-jht-minimum",

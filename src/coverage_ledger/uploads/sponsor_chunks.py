@@ -12,7 +12,6 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal, Role
-from coverage_ledger.domain.informal import InformalEnrolment
 from coverage_ledger.errors import ErrorItem, LedgerError
 from coverage_ledger.ledger import person_events, projections
 from coverage_ledger.ledger.schemas import AppendableEvent
@@ -215,10 +214,11 @@ async def append_sponsor_chunk(
         and principal.sees(e.payload["region_code"])
     }
     memberships = [e.payload for e in known if e.type == "informal.enrolled"]
+    memberships_here = [p for p in memberships if principal.sees(p["region_code"])]
     enrolled = {p["nik"] for p in memberships}
     # a worker whose only memberships lie outside the key's region can be neither enrolled
     # again nor paid for here: said so, without where
-    elsewhere = enrolled - {p["nik"] for p in memberships if principal.sees(p["region_code"])}
+    elsewhere = enrolled - {p["nik"] for p in memberships_here}
     found = [
         ErrorItem(
             "membership_outside_region",
@@ -300,7 +300,7 @@ async def append_sponsor_chunk(
                     raise LateRefusal(refused, _workers_of(rows, refused)) from exc
             else:
                 tally.accepted += len(rows)
-                _count_differing(rows, [p for p in memberships if principal.sees(p["region_code"])], tally)
+                _count_differing(rows, memberships_here, tally)
                 await _count_differing_registrations(session, rows, known, principal, tally)
                 tally.amount_total += sum(item.amount for item in rows)
                 tally.registered += (
@@ -324,11 +324,9 @@ def _payments_seen(
     """Each worker's payments for a membership in the key's region."""
     if principal.region_prefix is None:
         return paid
-    memberships: dict[str, list[InformalEnrolment]] = {}
-    for e in known:
-        if e.type == "informal.enrolled" and e.payload["nik"] in paid:
-            enrolment = person_events.informal_enrolment(e.event_id, e.payload, e.recorded_at)
-            memberships.setdefault(e.payload["nik"], []).append(enrolment)
+    memberships = person_events.memberships_by_person(
+        (e.event_id, e.type, e.payload, e.recorded_at) for e in known
+    )
     return {
         nik: [
             payment
