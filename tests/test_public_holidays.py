@@ -2,6 +2,7 @@
 the ledger as a rule per year and corrected like any other rule."""
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from httpx import AsyncClient
@@ -156,13 +157,7 @@ async def test_a_release_with_more_years_writes_only_those_the_ledger_lacks(
 ) -> None:
     monkeypatch.setattr(public_holidays, "YEARS", range(2015, 2030))
     admins = holiday_events()[-1].model_dump(mode="json") | {"event_id": "admins-2029"}
-    await append_events(
-        session,
-        principal=SYSTEM,
-        events=AppendRequest.model_validate({"events": [admins]}).events,
-        source="test",
-        now=datetime.now(UTC),
-    )
+    await _append_as_system(session, {"events": [admins]})
     written = await ensure_reference_data(session)
     assert len(written) == 1
     (tx,) = written
@@ -223,23 +218,18 @@ async def test_a_rule_added_to_the_shipped_table_reaches_a_ledger_written_before
     monkeypatch.setattr(benefit_rules, "PP82_DEADLINE_ID", "claim-deadline-jkk-pp82-2019-test")
     assert await ensure_reference_data(session) == [], "the shipped PP 82 deadline is in force: left alone"
     shipped = f"{benefit_rules.DATASET}:claim-deadline-jkk-pp82-2019"
-    await append_events(
+    await _append_as_system(
         session,
-        principal=SYSTEM,
-        events=AppendRequest.model_validate(
-            {
-                "events": [
-                    {
-                        "event_id": "as-first-released",
-                        "type": "event.corrected",
-                        "supersedes": [shipped],
-                        "reason": "test",
-                    }
-                ]
-            }
-        ).events,
-        source="test",
-        now=datetime.now(UTC),
+        {
+            "events": [
+                {
+                    "event_id": "as-first-released",
+                    "type": "event.corrected",
+                    "supersedes": [shipped],
+                    "reason": "test",
+                }
+            ]
+        },
     )
     (tx,) = await ensure_reference_data(session)
     written = (
@@ -268,24 +258,19 @@ async def test_a_ledger_written_before_the_jht_minimum_gets_it_by_a_correction(s
     assert payload["rule_id"] == shipped.rule_id
     old = {k: v for k, v in payload["parameters"].items() if k != "jht_minimum"}
     before = payload | {"event_id": "rates-as-first-shipped", "type": "rule.defined", "parameters": old}
-    await append_events(
+    await _append_as_system(
         session,
-        principal=SYSTEM,
-        events=AppendRequest.model_validate(
-            {
-                "events": [
-                    {
-                        "event_id": "back-to-first",
-                        "type": "event.corrected",
-                        "supersedes": [event_id],
-                        "replacement": before,
-                        "reason": "test: the rates of an older release",
-                    }
-                ]
-            }
-        ).events,
-        source="test",
-        now=datetime.now(UTC),
+        {
+            "events": [
+                {
+                    "event_id": "back-to-first",
+                    "type": "event.corrected",
+                    "supersedes": [event_id],
+                    "replacement": before,
+                    "reason": "test: the rates of an older release",
+                }
+            ]
+        },
     )
     savepoint = await session.begin_nested()
     admins = before | {
@@ -293,13 +278,7 @@ async def test_a_ledger_written_before_the_jht_minimum_gets_it_by_a_correction(s
         "rule_id": "admins-2030",
         "parameters": old | {"months_from": "2030-01"},
     }
-    await append_events(
-        session,
-        principal=SYSTEM,
-        events=AppendRequest.model_validate({"events": [admins]}).events,
-        source="test",
-        now=datetime.now(UTC),
-    )
+    await _append_as_system(session, {"events": [admins]})
     assert await ensure_reference_data(session) == [], "an admin's rates in force too: theirs to amend"
     await savepoint.rollback()
     (tx,) = await ensure_reference_data(session)
@@ -307,3 +286,14 @@ async def test_a_ledger_written_before_the_jht_minimum_gets_it_by_a_correction(s
     assert [p["parameters"].get("jht_minimum") for p in now_in_force.values()] == [20_000]
     assert await ensure_reference_data(session) == [], "written once"
     assert tx > 0
+
+
+async def _append_as_system(session: AsyncSession, request: dict[str, Any]) -> None:
+    """Append a request's events through the service, as the system (`db upgrade` does)."""
+    await append_events(
+        session,
+        principal=SYSTEM,
+        events=AppendRequest.model_validate(request).events,
+        source="test",
+        now=datetime.now(UTC),
+    )

@@ -10,6 +10,7 @@ from coverage_ledger.domain.benefit_table import HOLIDAY_CATEGORIES, benefit_tab
 from coverage_ledger.domain.claim_benefit import BENEFIT_KINDS, program_of
 from coverage_ledger.domain.months import MONTH_TEXT
 from coverage_ledger.domain.rule_table import officer_rate_from, rates_from, relief_from
+from coverage_ledger.domain.timeframes import plausible_year
 
 
 class MalformedRule(ValueError):
@@ -94,7 +95,7 @@ def _check_shapes(kind: str, parameters: Any) -> None:
 
 def _is_day(value: Any) -> bool:
     try:
-        return isinstance(value, str) and 1900 <= date.fromisoformat(value).year <= 2099
+        return isinstance(value, str) and plausible_year(date.fromisoformat(value).year)
     except ValueError:
         return False
 
