@@ -34,7 +34,7 @@ from coverage_ledger.domain.claims import (
     settled_on,
 )
 from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
-from coverage_ledger.domain.informal import months_contributed, paid_months
+from coverage_ledger.domain.informal import Payment, months_contributed, paid_months
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.service_time import Lateness, lateness_over_payments
 from coverage_ledger.domain.timeframes import jakarta_date
@@ -147,19 +147,26 @@ def _membership(sources: PersonSources, answer: CoverageAnswer, incident: date) 
         informal = next((s for s in answer.sources if s.kind == "informal"), None)
         only_informal = informal is not None
     months_paid = months_contributed(sources.payments, by=incident)
-    informal_months = None
+    informal_months = paid_by_incident = None
     if only_informal and informal is not None:
         elapsed = Month.of(incident).minus(Month.of(informal.covers_from)) - (
             incident.day < informal.covers_from.day
         )
         # "active & paying" (facts.md): a member of three months who paid for one is a member of one
         joined = Month.of(informal.covers_from)
-        paid = sum(1 for month in paid_months(sources.payments) if joined <= month <= Month.of(incident))
-        informal_months = min(elapsed, paid)
+
+        def paid_since_joining(payments: Sequence[Payment]) -> int:
+            return sum(1 for month in paid_months(payments) if joined <= month <= Month.of(incident))
+
+        informal_months = min(elapsed, paid_since_joining(sources.payments))
+        paid_by_incident = min(
+            elapsed, paid_since_joining([p for p in sources.payments if p.paid_on <= incident])
+        )
     return Membership(
         declared_income=incomes.get(informal.event_id) if informal is not None else None,
         wage_is_declared_income=only_informal,
         informal_months=informal_months,
+        informal_months_paid_by_incident=paid_by_incident,
         contribution_years=months_paid // 12,
     )
 

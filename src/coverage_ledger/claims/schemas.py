@@ -127,16 +127,22 @@ class ClaimOut(BaseModel):
 
 
 class ClaimSummaryOut(BaseModel):
-    """A claim in a list."""
+    """A claim in a list, as its own events fixed it (`GET /v1/claims/{claim_id}` also shows what
+    the rules give as known at `known_at`)."""
 
     claim_id: str
     nik: str
-    region_code: str
+    region_code: str = Field(
+        description="The person's region on the incident date as known at the decision, else at the filing."
+    )
     benefit: str
     incident_date: date
     status: str
-    payable_amount: int
-    paid_amount: int
+    payable_amount: int = Field(
+        description="Rupiah: the approved amount; while undecided, what the rules gave as known at the "
+        "filing, so that a later change to the person's cover or a benefit rule does not move it."
+    )
+    paid_amount: int = Field(description="Rupiah paid, reversed payments excluded.")
     due_date: date | None
     settled_on: date | None
 

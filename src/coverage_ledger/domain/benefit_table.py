@@ -94,6 +94,7 @@ def jkm_rule_from(rule_id: str, p: Mapping[str, Any], regulation: str) -> JkmRul
         early_informal_months=p.get("early_informal_months"),
         early_informal_lump_sum=int(p.get("early_informal_lump_sum") or 0),
         early_informal_funeral=int(p.get("early_informal_funeral") or 0),
+        early_informal_counts=str(p.get("early_informal_counts") or "months_paid"),
         scholarship_children=int(p.get("scholarship_children") or 0),
         scholarship_min_contribution_years=int(p.get("scholarship_min_contribution_years") or 0),
         scholarship_levels=tuple(
@@ -114,6 +115,7 @@ def jkm_parameters(rule: JkmRule) -> dict[str, Any]:
         "early_informal_months": rule.early_informal_months,
         "early_informal_lump_sum": rule.early_informal_lump_sum,
         "early_informal_funeral": rule.early_informal_funeral,
+        "early_informal_counts": rule.early_informal_counts,
         "scholarship_children": rule.scholarship_children,
         "scholarship_min_contribution_years": rule.scholarship_min_contribution_years,
         "scholarship_levels": [

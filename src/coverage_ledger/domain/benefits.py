@@ -67,6 +67,11 @@ class JkmRule:
     """A BPU member dying within this many months of joining gets the early amounts below."""
     early_informal_lump_sum: int = 0
     early_informal_funeral: int = 0
+    early_informal_counts: str = "months_paid"
+    """Which months make the early test's membership (`EARLY_COUNTS`): `months_paid`, every month
+    paid up to the incident's, as the first release of the table counted; `months_paid_by_incident`,
+    only those paid by the incident day (arrears the heirs pay afterwards restore the cover, not
+    months of "active & paying"). A claim decided under the first keeps its amount."""
     scholarship_children: int = 0
     scholarship_min_contribution_years: int = 0
     scholarship_levels: tuple[ScholarshipLevel, ...] = ()
@@ -100,6 +105,9 @@ class JkkRule:
         """Whether an incident on this date falls under the rule."""
         return self.incidents_from <= incident and (self.incidents_to is None or incident < self.incidents_to)
 
+
+EARLY_COUNTS = ("months_paid", "months_paid_by_incident")
+"""The values of `JkmRule.early_informal_counts`."""
 
 RuleT = TypeVar("RuleT", JkmRule, JkkRule)
 

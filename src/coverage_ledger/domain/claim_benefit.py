@@ -67,7 +67,10 @@ class Membership:
     """Only the BPU membership covered the incident: the JKK wage base is its declared income
     (DESIGN.md), whatever wage the claim gives."""
     informal_months: int | None = None
-    """Whole months of BPU cover before the incident when only BPU covered it (None otherwise)."""
+    """Whole months of BPU cover before the incident when only BPU covered it (None otherwise),
+    as many as months paid (whenever paid) allow."""
+    informal_months_paid_by_incident: int | None = None
+    """The same, counting only the months paid by the incident day."""
     contribution_years: int = 0
     """Whole years of contributions paid, for the JKM scholarship minimum."""
 
@@ -108,7 +111,12 @@ def assess(filing: Filing, table: BenefitTable, membership: Membership) -> Asses
             problem_field="incident_date",
         )
     if filing.benefit == "JKM":
-        benefit = jkm_death(jkm, informal_member_months=membership.informal_months)
+        months = (
+            membership.informal_months_paid_by_incident
+            if jkm.early_informal_counts == "months_paid_by_incident"
+            else membership.informal_months
+        )
+        benefit = jkm_death(jkm, informal_member_months=months)
         schedule = scholarship_schedule(
             jkm,
             children=filing.children,

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from coverage_ledger.domain.benefit_table import HOLIDAY_CATEGORIES, benefit_table
+from coverage_ledger.domain.benefits import EARLY_COUNTS
 from coverage_ledger.domain.claim_benefit import BENEFIT_KINDS, program_of
 from coverage_ledger.domain.months import MONTH_TEXT
 from coverage_ledger.domain.rule_table import officer_rate_from, rates_from, relief_from
@@ -84,6 +85,10 @@ def _check_shapes(kind: str, parameters: Any) -> None:
     start = parameters.get("incidents_from")
     if kind == "claim_deadline" and start is not None and not _is_day(start):
         raise MalformedRule("incidents_from must be a date, YYYY-MM-DD", parameter="incidents_from")
+    counts = parameters.get("early_informal_counts")
+    if kind == "jkm_benefit" and counts is not None and counts not in EARLY_COUNTS:
+        name, allowed = "early_informal_counts", ", ".join(EARLY_COUNTS)
+        raise MalformedRule(f"{name} must be one of {allowed}", parameter=name)
     if kind in ("bpu_rates", "relief"):
         first, last = parameters.get("months_from"), parameters.get("months_to")
         for name, value in (("months_from", first), ("months_to", last)):

@@ -53,6 +53,11 @@ async def ensure_reference_data(session: AsyncSession) -> list[int]:
             f"{benefit_rules.DATASET}:{benefit_rules.PP82_DEADLINE_ID}",
             benefit_rules.missing_pp82_deadline,
         ),
+        (
+            benefit_rules.DATASET,
+            benefit_rules.EARLY_DEATH_CORRECTION_ID,
+            benefit_rules.early_death_correction,
+        ),
         # probed by its last year: a release that ships more years writes only the new ones
         (
             public_holidays.DATASET,

@@ -5,6 +5,7 @@ These are the values genesis writes into the ledger; answers use the rules as kn
 `known_at`, so a later correction of a figure is an ordinary, dated tx.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -192,42 +193,57 @@ def rule_events() -> list[RuleDefined]:
     ]
 
 
+async def shipped_rule_correction(
+    session: AsyncSession,
+    *,
+    first_released: Mapping[str, Mapping[str, Any]],
+    shipped: RuleDefined,
+    correction_id: str,
+    replacement_id: str,
+    reason: str,
+) -> list[AppendableEvent]:
+    """For a ledger whose rules of the shipped rule's kind in force are exactly `first_released`
+    (rule_id → parameters, as an earlier release wrote them): a correction replacing the shipped
+    rule's definition with `shipped` as this release writes it (under `replacement_id`). Nothing
+    for a ledger that has it, or that holds rules of the kind an admin put in force, which are the
+    admin's to amend."""
+    in_force = await projections.rules_in_force(session, kind=shipped.kind)
+    held = {p["rule_id"]: p["parameters"] for p in in_force.values()}
+    if len(held) != len(in_force) or held != first_released:
+        return []
+    event_id = next(e for e, p in in_force.items() if p["rule_id"] == shipped.rule_id)
+    replacement = shipped.model_dump(mode="json") | {"event_id": replacement_id}
+    correction = {
+        "event_id": correction_id,
+        "type": "event.corrected",
+        "supersedes": [event_id],
+        "replacement": replacement,
+        "reason": reason,
+    }
+    return list(AppendRequest.model_validate({"events": [correction]}).events)
+
+
 JHT_MINIMUM_CORRECTION_ID = f"{DATASET}:bpu-rates-jht-minimum"
 """The correction that gives a ledger written before the JHT minimum was shipped the rates with it."""
 
 
 async def jht_minimum_correction(session: AsyncSession) -> list[AppendableEvent]:
-    """For a ledger whose shipped BPU rates have no JHT minimum: a correction replacing them with
-    the rates as shipped now (nothing when they have it, or an admin has put other rates in force,
-    which are the admin's to correct)."""
+    """For a ledger still holding the BPU rates as first shipped, without the JHT minimum: the
+    rates as shipped now (`shipped_rule_correction`)."""
     shipped = BPU_RATES[0]
-    in_force = await projections.rules_in_force(session, kind="bpu_rates")
-    if len(in_force) != 1:
-        return []  # rates an admin added: the admin's to amend
-    ((event_id, payload),) = in_force.items()
-    old = {k: v for k, v in rates_parameters(shipped).items() if k != "jht_minimum"}
-    if payload["rule_id"] != shipped.rule_id or payload["parameters"] != old:
-        return []  # has the minimum, or rates an admin put in force
-    replacement = rule_event(
-        DATASET,
-        f"{shipped.rule_id}-jht-minimum",
-        "bpu_rates",
-        rates_parameters(shipped),
-        shipped.regulation,
-        BPU_RATES_SOURCES[shipped.rule_id],
-    ).model_dump(mode="json") | {"rule_id": shipped.rule_id}
-    return list(
-        AppendRequest.model_validate(
-            {
-                "events": [
-                    {
-                        "event_id": JHT_MINIMUM_CORRECTION_ID,
-                        "type": "event.corrected",
-                        "supersedes": [event_id],
-                        "replacement": replacement,
-                        "reason": "shipped rates: JHT is never less than Rp20,000 (2% of the lowest income)",
-                    }
-                ]
-            }
-        ).events
+    parameters = rates_parameters(shipped)
+    return await shipped_rule_correction(
+        session,
+        first_released={shipped.rule_id: {k: v for k, v in parameters.items() if k != "jht_minimum"}},
+        shipped=rule_event(
+            DATASET,
+            shipped.rule_id,
+            "bpu_rates",
+            parameters,
+            shipped.regulation,
+            BPU_RATES_SOURCES[shipped.rule_id],
+        ),
+        correction_id=JHT_MINIMUM_CORRECTION_ID,
+        replacement_id=f"{DATASET}:{shipped.rule_id}-jht-minimum",
+        reason="shipped rates: JHT is never less than Rp20,000 (2% of the lowest income)",
     )
