@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from coverage_ledger.app import UploadSettings, create_app
 from coverage_ledger.database.embedded import EmbeddedCluster
+from coverage_ledger.database.embedded import create_database as ledger_database
 from coverage_ledger.database.engine import create_engine_for, libpq_url
 from coverage_ledger.database.migrate import upgrade_database
 from coverage_ledger.http.dependencies import request_session, session_opener
@@ -54,7 +55,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def create_database(server: str, name: str, template: str | None = None) -> str:
     """CREATE DATABASE (optionally from a template); returns its URL."""
     with psycopg.connect(_libpq(server), autocommit=True) as conn:
-        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        statement = ledger_database(name)
         if template:
             statement = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY file_copy").format(
                 sql.Identifier(name), sql.Identifier(template)

@@ -135,3 +135,20 @@ async def test_the_service_role_may_write_every_projection_and_only_append_to_th
         text("SELECT has_database_privilege('ledger_writer', :d, 'TEMPORARY')"), {"d": database}
     )
     assert temporary.scalar()
+
+
+async def test_a_ledger_database_sorts_text_by_code_point_whatever_the_machines_locale(
+    connection: AsyncConnection,
+) -> None:
+    """A database made by initdb's default takes the C library's locale of its machine: with
+    `en_US`, claim ids sort `C1` between `C-1` and `C-10` (punctuation ignored), and a glibc release
+    can change it, so a report's bytes would depend on the server holding the ledger."""
+    provider = await connection.execute(
+        text("SELECT datlocprovider, datlocale FROM pg_database WHERE datname = current_database()")
+    )
+    assert tuple(provider.one()) == ("b", "C.UTF-8")
+    ids = ["C1", "C-10", "c0", "C-1", "É", "C/3", "Z"]
+    ordered = await connection.execute(
+        text("SELECT x FROM unnest(CAST(:ids AS text[])) x ORDER BY x"), {"ids": ids}
+    )
+    assert ordered.scalars().all() == sorted(ids)

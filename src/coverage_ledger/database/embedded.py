@@ -34,6 +34,17 @@ BULK_SETTINGS = {"max_wal_size": "8GB", "checkpoint_timeout": "15min", "shared_b
 docs/benchmarks.md for what it changes)."""
 
 
+def create_database(name: str) -> sql.Composed:
+    """CREATE DATABASE for a ledger: text sorted by code point under PostgreSQL's builtin
+    provider, not by the C library's locale of the machine initdb ran on (an `en_US` collation
+    orders `C-10` and `C1` differently, and changes with glibc releases), so that a report's bytes
+    do not depend on the server that holds the ledger."""
+    return sql.SQL(
+        "CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8' "
+        "LOCALE_PROVIDER builtin BUILTIN_LOCALE 'C.UTF-8' LOCALE 'C'"
+    ).format(sql.Identifier(name))
+
+
 class EmbeddedClusterError(Exception):
     """The embedded cluster could not be started where LEDGER_DATA_DIR points."""
 
@@ -128,7 +139,7 @@ class EmbeddedCluster:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
             if not exists:
                 try:
-                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                    conn.execute(create_database(name))
                     log.info("created database %s", name)
                 except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
                     pass  # another process starting at the same moment created it first

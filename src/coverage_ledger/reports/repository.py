@@ -35,11 +35,11 @@ SELECT s.nik,
        CASE WHEN i.programs IS NULL AND o.programs = '{_ALL_OFFICER_PROGRAMS}' THEN o.programs
             WHEN o.programs IS NULL THEN i.programs
             ELSE array_to_string(ARRAY(
-                SELECT DISTINCT p
+                SELECT DISTINCT p COLLATE "C"
                   FROM unnest(string_to_array(concat_ws(' ', i.programs,
                        CASE WHEN o.programs = '{_ALL_OFFICER_PROGRAMS}' THEN o.programs
                             ELSE ({_COVERING_TERMS_PROGRAMS}) END), ' ')) p
-                 ORDER BY p), ' ') END AS programs,
+                 ORDER BY 1), ' ') END AS programs,
        s.valid_from AS covered_from, s.valid_to AS covered_until, s.region_code,
        CASE WHEN {raw.within_region("o.region_code")} THEN o.role END AS role,
        CASE WHEN {raw.within_region("o.region_code")} THEN o.committee END AS committee,
@@ -68,7 +68,7 @@ SELECT s.nik,
          ORDER BY k.valid_from DESC LIMIT 1) i ON true
  WHERE s.tx_from <= %(tx)s AND (s.tx_to IS NULL OR s.tx_to > %(tx)s)
    AND s.valid_from <= %(day)s AND %(day)s < s.valid_to AND s.in_all AND {_SPAN_WITHIN}
- ORDER BY s.nik
+ ORDER BY s.nik COLLATE "C"
 """
 """Every person covered on the day as known at the tx (their coverage span), how and for which
 programs (the person's), with the officer term and the BPU membership in force that day as far
@@ -82,7 +82,7 @@ SELECT claim_id, nik, region_code, benefit, incident_date, status, payable_amoun
  WHERE r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s)
    AND {raw.within_region("r.region_code")}
    AND (NOT %(overdue)s OR ({OVERDUE_CANDIDATES.format(day="%(day)s::date", open=f"ARRAY[{_OPEN}]")}))
- ORDER BY r.claim_id
+ ORDER BY r.claim_id COLLATE "C"
 """
 """Claims as known at the tx (with `overdue`, those that could be overdue on the day: the claim
 read decides); a claim whose payments were all reversed is due again from the reversal, not
@@ -242,7 +242,7 @@ async def changed_persons(
         SELECT coalesce(a.nik, b.nik) AS nik, a.region_code AS then_region, b.region_code AS now_region
           FROM then_ a FULL JOIN now_ b ON a.nik = b.nik
          WHERE a.region_code IS DISTINCT FROM b.region_code
-         ORDER BY 1
+         ORDER BY coalesce(a.nik, b.nik) COLLATE "C"
         """,
         {"day": day, "then": then_tx, "now": now_tx},
     )
@@ -278,7 +278,7 @@ async def events_between(
              WHERE k.nik = ANY(%(niks)s)
                AND ((k.tx_from > %(after)s AND k.tx_from <= %(upto)s)
                     OR (k.tx_to > %(after)s AND k.tx_to <= %(upto)s))
-             ORDER BY k.nik, 4, k.event_id
+             ORDER BY k.nik COLLATE "C", 4, k.event_id COLLATE "C"
             """,
             {"niks": niks, "after": after_tx, "upto": up_to_tx},
             prepare=False,
