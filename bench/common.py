@@ -14,7 +14,7 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from coverage_ledger.database.embedded import EmbeddedCluster
+from coverage_ledger.database.embedded import EmbeddedCluster, create_database
 from coverage_ledger.database.engine import libpq_url
 from coverage_ledger.database.migrate import upgrade_database
 
@@ -27,7 +27,7 @@ def bench_database(name: str) -> Iterator[str]:
         admin = external.replace("postgresql+psycopg://", "postgresql://")
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            conn.execute(create_database(name))
         url = admin.rsplit("/", 1)[0] + f"/{name}"
         upgrade_database(url)
         yield url.replace("postgresql://", "postgresql+psycopg://", 1)

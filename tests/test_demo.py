@@ -2,7 +2,11 @@
 does to it as known before and after."""
 
 import asyncio
+import json
+import os
 import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 from httpx import AsyncClient
@@ -36,6 +40,7 @@ def test_the_demo_shows_the_article_ratio_and_a_later_correction_moves_it_only_a
 async def _check(database_url: str, valid_at: str) -> None:
     async with live_app(database_url) as (_, client, keys):
         await _check_claims(client, keys)
+        await _check_answers_stay_as_given(client, keys)
         await _check_ratio(client, keys, valid_at)
 
 
@@ -62,6 +67,58 @@ async def _check_claims(client: AsyncClient, keys: Keys) -> None:
     assert late["late"] and late["penalty_amount"] == 42_000_000 * late["days_late"] // 100
     reversed_once = (await client.get("/v1/claims/BPJSTK-2024-003", headers=headers)).json()
     assert reversed_once["reversed_amount"] == 42_000_000 and reversed_once["status"] == "paid"
+
+
+PINNED = Path(__file__).parent / "data" / "demo-claim-answers.json"
+"""What the demo's claims answered as of fixed moments: regenerate (LEDGER_REPIN_DEMO_ANSWERS=1)
+only when the demo's history itself changes, never because the code reads it otherwise."""
+PINNED_MOMENTS = (("2024-03-01", "2024-03-01"), ("2024-12-20", "2025-06-30"))
+"""(known_at, valid_at) pairs: during the Pemilu 2024 claims, and the demo's history as a whole."""
+
+
+async def _check_answers_stay_as_given(client: AsyncClient, keys: Keys) -> None:
+    """An answer given for a past moment never changes, not even with a release: a change to how
+    claims are assessed comes as a rule of the ledger, dated by its tx (docs/architecture.md,
+    "Genesis"). Releases once moved approved amounts, due dates and penalties of decided claims
+    by reading the same events otherwise; these pins catch that before it ships."""
+    headers = Keys.header(keys.auditor)
+    answers: dict[str, Any] = {}
+    for known_at, valid_at in PINNED_MOMENTS:
+        point = {"known_at": known_at, "valid_at": valid_at}
+        listed = await client.get("/v1/claims", params=point | {"limit": "100"}, headers=headers)
+        assert listed.status_code == 200, listed.text
+        for item in listed.json()["items"]:
+            detail = await client.get(f"/v1/claims/{item['claim_id']}", params=point, headers=headers)
+            body = detail.json()
+            answers[f"{known_at} {valid_at} {item['claim_id']}"] = {
+                "listed": {k: v for k, v in item.items() if k != "nik"},
+                "status": body["status"],
+                "payable_amount": body["payable_amount"],
+                "paid_amount": body["paid_amount"],
+                "breakdown": [[c["name"], c["amount"]] for c in body["breakdown"]],
+                "due_date": body["due_date"],
+                "days_late": body.get("days_late"),
+                "penalty_amount": body.get("penalty_amount"),
+                "flags": body["flags"],
+            }
+        for report in ("payouts", "overdue-claims", "coverage-ratios"):
+            manifest = await client.get(
+                f"/v1/reports/{report}/manifest",
+                params=point | {"format": "csv", "region": "16"},
+                headers=headers,
+            )
+            assert manifest.status_code == 200, manifest.text
+            answers[f"{known_at} {valid_at} report {report}"] = [
+                manifest.json()["rows"],
+                manifest.json()["sha256"],
+            ]
+    if os.environ.get("LEDGER_REPIN_DEMO_ANSWERS") == "1":
+        PINNED.write_text(json.dumps(answers, indent=1, sort_keys=True) + "\n")
+    pinned = json.loads(PINNED.read_text())
+    changed = sorted(k for k in pinned.keys() | answers.keys() if pinned.get(k) != answers.get(k))
+    assert not changed, f"{len(changed)} answer(s) given for a past moment changed, first: {changed[0]}: " + (
+        f"pinned {pinned.get(changed[0])}, now {answers.get(changed[0])}"
+    )
 
 
 async def _check_ratio(client: AsyncClient, keys: Keys, valid_at: str) -> None:
