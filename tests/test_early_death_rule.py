@@ -112,8 +112,9 @@ async def test_a_ledger_of_the_first_release_gets_the_rule_and_keeps_its_decided
     client: AsyncClient, keys: Keys, session: AsyncSession
 ) -> None:
     """A ledger holding the JKM rules as first shipped counted the heirs' arrears: a claim approved
-    under them keeps its Rp42 million at every later known_at; db upgrade corrects the rule, and a
-    claim decided after it is judged on the months paid by the death."""
+    under them keeps its Rp42 million after db upgrade corrects the rule; a claim filed before and
+    decided after it is judged on the months paid by the death (the list shows the amount its
+    filing fixed until then)."""
     await _append_as_system(
         session,
         *(
@@ -148,6 +149,9 @@ async def test_a_ledger_of_the_first_release_gets_the_rule_and_keeps_its_decided
     assert (await claim(client, keys.office, "E-open"))["payable_amount"] == 10_000_000
     before = await claim(client, keys.office, "E-open", known_at=f"tx:{tx - 1}")
     assert before["payable_amount"] == 42_000_000, "as known before the correction, as answered then"
+    listed = await client.get("/v1/claims", headers=Keys.header(keys.office))
+    anchored = {item["claim_id"]: item["payable_amount"] for item in listed.json()["items"]}
+    assert anchored == {"E-decided": 42_000_000, "E-open": 42_000_000}, "as the filing fixed it"
     await append(client, keys.office, approved("E-open", "2026-01-05"))
     listed = await client.get("/v1/claims", headers=Keys.header(keys.office))
     amounts = {item["claim_id"]: item["payable_amount"] for item in listed.json()["items"]}
