@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from coverage_ledger.domain.benefits import JkkRule, JkmRule, ScholarshipLevel
+from coverage_ledger.domain.benefits import MONTHS_PAID, JkkRule, JkmRule, ScholarshipLevel
 from coverage_ledger.domain.service_time import working_days_after
 
 DUE_DATE_KINDS = frozenset({"service_time", "public_holidays"})
@@ -94,7 +94,7 @@ def jkm_rule_from(rule_id: str, p: Mapping[str, Any], regulation: str) -> JkmRul
         early_informal_months=p.get("early_informal_months"),
         early_informal_lump_sum=int(p.get("early_informal_lump_sum") or 0),
         early_informal_funeral=int(p.get("early_informal_funeral") or 0),
-        early_informal_counts=str(p.get("early_informal_counts") or "months_paid"),
+        early_informal_counts=str(p.get("early_informal_counts") or MONTHS_PAID),
         scholarship_children=int(p.get("scholarship_children") or 0),
         scholarship_min_contribution_years=int(p.get("scholarship_min_contribution_years") or 0),
         scholarship_levels=tuple(

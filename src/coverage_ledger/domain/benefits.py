@@ -51,6 +51,14 @@ class ScholarshipLevel:
     max_years: int
 
 
+MONTHS_PAID = "months_paid"
+"""The early test counts every month paid up to the incident's, whenever paid (the first release)."""
+MONTHS_PAID_BY_INCIDENT = "months_paid_by_incident"
+"""The early test counts only the months paid by the incident day."""
+EARLY_COUNTS = (MONTHS_PAID, MONTHS_PAID_BY_INCIDENT)
+"""The values of `JkmRule.early_informal_counts`."""
+
+
 @dataclass(frozen=True, slots=True)
 class JkmRule:
     """The JKM death benefit for incidents in [incidents_from, incidents_to)."""
@@ -67,7 +75,7 @@ class JkmRule:
     """A BPU member dying within this many months of joining gets the early amounts below."""
     early_informal_lump_sum: int = 0
     early_informal_funeral: int = 0
-    early_informal_counts: str = "months_paid"
+    early_informal_counts: str = MONTHS_PAID
     """Which months make the early test's membership (`EARLY_COUNTS`): `months_paid`, every month
     paid up to the incident's, as the first release of the table counted; `months_paid_by_incident`,
     only those paid by the incident day (arrears the heirs pay afterwards restore the cover, not
@@ -105,9 +113,6 @@ class JkkRule:
         """Whether an incident on this date falls under the rule."""
         return self.incidents_from <= incident and (self.incidents_to is None or incident < self.incidents_to)
 
-
-EARLY_COUNTS = ("months_paid", "months_paid_by_incident")
-"""The values of `JkmRule.early_informal_counts`."""
 
 RuleT = TypeVar("RuleT", JkmRule, JkkRule)
 

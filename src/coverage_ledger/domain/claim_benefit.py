@@ -6,6 +6,7 @@ from datetime import date
 
 from coverage_ledger.domain.benefit_table import BenefitTable
 from coverage_ledger.domain.benefits import (
+    MONTHS_PAID_BY_INCIDENT,
     Benefit,
     Component,
     JkmRule,
@@ -113,7 +114,7 @@ def assess(filing: Filing, table: BenefitTable, membership: Membership) -> Asses
     if filing.benefit == "JKM":
         months = (
             membership.informal_months_paid_by_incident
-            if jkm.early_informal_counts == "months_paid_by_incident"
+            if jkm.early_informal_counts == MONTHS_PAID_BY_INCIDENT
             else membership.informal_months
         )
         benefit = jkm_death(jkm, informal_member_months=months)

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.benefit_table import jkk_parameters, jkm_parameters
-from coverage_ledger.domain.benefits import JkkRule, JkmRule, ScholarshipLevel
+from coverage_ledger.domain.benefits import MONTHS_PAID_BY_INCIDENT, JkkRule, JkmRule, ScholarshipLevel
 from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.schemas import AppendableEvent, RuleDefined
 from coverage_ledger.reference.rules import Sourced, rule_event, shipped_rule_correction
@@ -50,7 +50,7 @@ JKM_RULES = (
         early_informal_months=3,
         early_informal_lump_sum=8_000_000,
         early_informal_funeral=2_000_000,
-        early_informal_counts="months_paid_by_incident",
+        early_informal_counts=MONTHS_PAID_BY_INCIDENT,
         scholarship_children=2,
         scholarship_min_contribution_years=3,
         scholarship_levels=(
@@ -236,24 +236,14 @@ async def early_death_correction(session: AsyncSession) -> list[AppendableEvent]
     """For a ledger still holding the JKM rules as first shipped, whose early-death test counted
     arrears the heirs paid after the death: the PP 82/2019 rule as shipped now
     (`shipped_rule_correction`). Claims decided before it keep the amount they were approved for."""
-    pp82 = next(r for r in JKM_RULES if r.rule_id == "jkm-pp82-2019")
-    first_released = {
-        r.rule_id: {k: v for k, v in jkm_parameters(r).items() if k != "early_informal_counts"}
-        for r in JKM_RULES
-    }
+    rule_id = "jkm-pp82-2019"
     return await shipped_rule_correction(
         session,
-        first_released=first_released,
-        shipped=rule_event(
-            DATASET,
-            pp82.rule_id,
-            "jkm_benefit",
-            jkm_parameters(pp82),
-            pp82.regulation,
-            JKM_SOURCES[pp82.rule_id],
-        ),
+        shipped=[rule for rule in benefit_rule_events() if rule.kind == "jkm_benefit"],
+        rule_id=rule_id,
+        added="early_informal_counts",
         correction_id=EARLY_DEATH_CORRECTION_ID,
-        replacement_id=f"{DATASET}:{pp82.rule_id}-months-paid-by-incident",
+        replacement_id=f"{DATASET}:{rule_id}-months-paid-by-incident",
         reason="shipped JKM rule: a BPU member's early death counts the months paid by the incident day, "
         "not arrears paid after it (facts.md: 'active & paying')",
     )

@@ -5,7 +5,7 @@ These are the values genesis writes into the ledger; answers use the rules as kn
 `known_at`, so a later correction of a figure is an ordinary, dated tx.
 """
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -196,23 +196,28 @@ def rule_events() -> list[RuleDefined]:
 async def shipped_rule_correction(
     session: AsyncSession,
     *,
-    first_released: Mapping[str, Mapping[str, Any]],
-    shipped: RuleDefined,
+    shipped: Sequence[RuleDefined],
+    rule_id: str,
+    added: str,
     correction_id: str,
     replacement_id: str,
     reason: str,
 ) -> list[AppendableEvent]:
-    """For a ledger whose rules of the shipped rule's kind in force are exactly `first_released`
-    (rule_id → parameters, as an earlier release wrote them): a correction replacing the shipped
-    rule's definition with `shipped` as this release writes it (under `replacement_id`). Nothing
+    """For a ledger whose rules of a kind in force are exactly `shipped` (this release's rules of
+    the kind) as an earlier release wrote them, without the parameter `added`: a correction
+    replacing rule `rule_id`'s definition with this release's (under `replacement_id`). Nothing
     for a ledger that has it, or that holds rules of the kind an admin put in force, which are the
     admin's to amend."""
-    in_force = await projections.rules_in_force(session, kind=shipped.kind)
+    now = next(rule for rule in shipped if rule.rule_id == rule_id)
+    first_released = {
+        rule.rule_id: {k: v for k, v in rule.parameters.items() if k != added} for rule in shipped
+    }
+    in_force = await projections.rules_in_force(session, kind=now.kind)
     held = {p["rule_id"]: p["parameters"] for p in in_force.values()}
     if len(held) != len(in_force) or held != first_released:
         return []
-    event_id = next(e for e, p in in_force.items() if p["rule_id"] == shipped.rule_id)
-    replacement = shipped.model_dump(mode="json") | {"event_id": replacement_id}
+    event_id = next(e for e, p in in_force.items() if p["rule_id"] == rule_id)
+    replacement = now.model_dump(mode="json") | {"event_id": replacement_id}
     correction = {
         "event_id": correction_id,
         "type": "event.corrected",
@@ -230,20 +235,13 @@ JHT_MINIMUM_CORRECTION_ID = f"{DATASET}:bpu-rates-jht-minimum"
 async def jht_minimum_correction(session: AsyncSession) -> list[AppendableEvent]:
     """For a ledger still holding the BPU rates as first shipped, without the JHT minimum: the
     rates as shipped now (`shipped_rule_correction`)."""
-    shipped = BPU_RATES[0]
-    parameters = rates_parameters(shipped)
+    rule_id = BPU_RATES[0].rule_id
     return await shipped_rule_correction(
         session,
-        first_released={shipped.rule_id: {k: v for k, v in parameters.items() if k != "jht_minimum"}},
-        shipped=rule_event(
-            DATASET,
-            shipped.rule_id,
-            "bpu_rates",
-            parameters,
-            shipped.regulation,
-            BPU_RATES_SOURCES[shipped.rule_id],
-        ),
+        shipped=[rule for rule in rule_events() if rule.kind == "bpu_rates"],
+        rule_id=rule_id,
+        added="jht_minimum",
         correction_id=JHT_MINIMUM_CORRECTION_ID,
-        replacement_id=f"{DATASET}:{shipped.rule_id}-jht-minimum",
+        replacement_id=f"{DATASET}:{rule_id}-jht-minimum",
         reason="shipped rates: JHT is never less than Rp20,000 (2% of the lowest income)",
     )
