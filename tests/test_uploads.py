@@ -547,6 +547,32 @@ async def test_a_file_with_month_first_dates_is_refused_whole_whatever_the_polic
     assert (status["rows_total"], status["rows_rejected"], status["rows_accepted"]) == (2, 1, 0), status
 
 
+async def test_birth_dates_the_nik_reads_month_first_refuse_the_file_whole(uploader: Uploader) -> None:
+    """3/4/1988 for someone whose NIK says 4 March: no date of the file needs the month/day/year
+    reading (every day is 12 or less), but the NIK shows it is meant, so the terms beside it (12/10
+    for 10 December) are misread too. Found by a probe: such a file was taken, its terms swapped."""
+    born = date(1988, 3, 4)
+    us_dates = officer_row(born=born, term=("12/10/2024", "1/8/2025"))
+    us_dates[2] = "3/4/1988"
+    plain = officer_row(born=date(1990, 5, 5), term=("12/10/2024", "1/8/2025"))
+    plain[2] = "5/5/1990"  # either reading: tells nothing
+    head = await uploader.head()
+    status = await uploader.run(roster_csv([plain, us_dates]), policy="accept_valid")
+    assert (status["status"], status["problem"]["code"]) == ("failed", "month_first_dates"), status
+    assert "row 3, birth_date" in status["problem"]["message"]
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["row"], e["column"], e["code"]) for e in errors if e["row"] != "0"] == [
+        ("3", "birth_date", "month_first_date")
+    ]
+    assert not any("1988" in e["message"] for e in errors)  # kept errors never repeat a birth date
+    assert await uploader.head() == head
+    # a birth date wrong either way is still the NIK's disagreement, day first
+    wrong = officer_row(born=born)
+    wrong[2] = "3/5/1988"
+    errors = await uploader.errors((await uploader.run(roster_csv([wrong])))["upload_id"])
+    assert [(e["column"], e["code"]) for e in errors] == [("birth_date", "birth_date_mismatch_nik")]
+
+
 async def test_rows_registered_too_late_for_any_cover_are_enrolled_and_named(uploader: Uploader) -> None:
     """Registered on or after the last day of duty (or, with no registered_on, recorded after
     it), an officer is enrolled, the record of service, but protected on no day: the outcome

@@ -284,6 +284,18 @@ def month_first(text: str) -> bool:
     return second > 12
 
 
+def month_first_reading(text: str) -> date | None:
+    """The other reading of a D/M/YYYY date whose day and month could be swapped (`3/4/1988`:
+    4 March as month/day/year), or None when only one reading exists."""
+    found = _DAY_FIRST.match(text)
+    if found is None:
+        return None
+    first, second, year = (int(part) for part in found.groups())
+    if first == second or first > 12 or second > 12:
+        return None
+    return date(year, first, second)
+
+
 @dataclass(frozen=True, slots=True)
 class Person:
     """The identity cells of a row, checked against each other."""
@@ -342,7 +354,20 @@ def person_cells(
             )
         )
     birth = day_cell(cells, "birth_date", row, errors)
-    if birth is not None and not nik.birth_date_matches(birth):
+    swapped = month_first_reading(cells.get("birth_date", "")) if birth is not None else None
+    if birth is not None and swapped is not None and nik.birth_date_matches(swapped):
+        # the NIK tells which reading is meant: the file's dates are written month first
+        errors.append(
+            ErrorItem(
+                MONTH_FIRST,
+                "birth_date agrees with the NIK's DDMMYY only when read as month/day/year, as a "
+                "US-English spreadsheet writes it; then every D/M/YYYY date of the file may have been "
+                "read the wrong way round: write the dates as YYYY-MM-DD",
+                row=row,
+                column="birth_date",
+            )
+        )
+    elif birth is not None and not nik.birth_date_matches(birth):
         errors.append(
             ErrorItem(
                 "birth_date_mismatch_nik",
@@ -396,12 +421,12 @@ def first_month_first(found: ErrorItem | None, errors: Sequence[ErrorItem]) -> E
 
 
 def refuse_month_first(found: ErrorItem | None) -> None:
-    """Refuse the whole file when one of its dates read only month/day/year, whatever the policy:
-    its rows that did pass may hold days and months swapped."""
+    """Refuse the whole file when one of its dates reads month/day/year (only so, or so by its
+    row's NIK), whatever the policy: its rows that did pass may hold days and months swapped."""
     if found is not None:
         raise FileRejected(
             "month_first_dates",
-            f"row {found.row}, {found.column}: a date reads only as month/day/year, so the file's other "
+            f"row {found.row}, {found.column}: a date reads as month/day/year, so the file's other "
             "D/M/YYYY dates may have their day and month swapped; nothing was written: write every date "
             "as YYYY-MM-DD and upload again",
         )
