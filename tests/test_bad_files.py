@@ -1,9 +1,12 @@
 """The bad files corpus (tests/data/): each roster is refused with a clear error, nothing is
 written to the ledger, and the server keeps answering."""
 
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+import xlsxwriter
 
 from tests.rosters import HEADER, Uploader, officer_row, roster_xlsx
 from tests.support import nik
@@ -16,6 +19,7 @@ EXPECTED = {
     "duplicate-headers.csv": "wrong_header",
     "header-only.csv": "no_rows",
     "zip-bomb.xlsx": "xlsx_unpacks_too_large",
+    "password-protected.xlsx": "encrypted_workbook",
 }
 """A part of the code that names what is wrong (in the problem or in the row errors)."""
 
@@ -114,3 +118,70 @@ async def test_an_old_excel_workbook_is_named_as_such(uploader: Uploader) -> Non
     """Found by a probe: a real .xls (an OLE2 compound file) was "binary data, not CSV text"."""
     workbook = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + b"Workbook" + bytes(1024)
     assert "old_excel_file" in await _refused(uploader, workbook, "daftar-kpps.xls")
+
+
+def _roster_sheet(workbook: xlsxwriter.Workbook, name: str, rows: list[list[str]]) -> Any:
+    sheet = workbook.add_worksheet(name)
+    for index, row in enumerate([HEADER, *rows]):
+        for column, value in enumerate(row):
+            sheet.write_string(index, column, value)
+    return sheet
+
+
+async def test_a_workbook_whose_first_sheet_is_hidden_or_a_chart_is_refused(
+    uploader: Uploader, tmp_path: Path
+) -> None:
+    """The roster is read from the first sheet (DESIGN.md). Found by a probe: a hidden first sheet
+    (last election's roster) was enrolled while the sheet the clerk saw was ignored."""
+    path = tmp_path / "hidden.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    old = _roster_sheet(workbook, "Pemilu 2024 (lama)", [officer_row()])
+    _roster_sheet(workbook, "Pilkada", [officer_row(term=("2024-10-01", "2024-11-30"))]).activate()
+    old.hide()
+    workbook.close()
+    codes = await _refused(uploader, path.read_bytes(), "hidden.xlsx")
+    assert "hidden_first_sheet" in codes, codes
+
+    path = tmp_path / "chart.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    chart = workbook.add_chart({"type": "column"})
+    chart.add_series({"values": "=Petugas!$A$2:$A$2"})
+    workbook.add_chartsheet("Grafik").set_chart(chart)
+    _roster_sheet(workbook, "Petugas", [officer_row()])
+    workbook.close()
+    assert "first_sheet_not_a_table" in await _refused(uploader, path.read_bytes(), "chart.xlsx")
+
+
+async def test_a_roster_on_a_later_sheet_is_told_which_sheet_was_read(
+    uploader: Uploader, tmp_path: Path
+) -> None:
+    path = tmp_path / "instructions.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    workbook.add_worksheet("Petunjuk").write_string(0, 0, "Petunjuk pengisian: satu baris per petugas")
+    _roster_sheet(workbook, "Daftar Petugas", [officer_row()])
+    workbook.close()
+    status = await uploader.run(path.read_bytes(), filename="instructions.xlsx")
+    assert status["problem"]["code"] == "wrong_header", status
+    assert (
+        "its first sheet, here 'Petunjuk': move the roster's sheet to the front"
+        in status["problem"]["message"]
+    )
+
+
+async def test_other_formats_saved_under_a_roster_name_are_named_as_what_they_are(
+    uploader: Uploader, tmp_path: Path
+) -> None:
+    """Found by a probe: an .ods was 'no readable first sheet', a web page saved as .xls was read
+    as a CSV with a title row, and a Mac Roman file with CR line ends blamed its ASCII header."""
+    ods = tmp_path / "roster.ods"
+    with zipfile.ZipFile(ods, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", "<office:document-content/>")
+    assert "opendocument_file" in await _refused(uploader, ods.read_bytes(), "roster.ods")
+    page = b'<html xmlns:x="urn:schemas-microsoft-com:office:excel"><body><table><tr><th>nik</th></tr>'
+    assert "markup_file" in await _refused(uploader, page, "roster.xls")
+    row = ",".join(officer_row(name="D\u00e9sir\u00e9")).encode("mac_roman")
+    mac = ",".join(HEADER).encode() + b"\r" + row + b"\r"
+    status = await uploader.run(mac, filename="mac.csv")
+    assert status["problem"]["code"] == "not_utf8", status
+    assert "from line 2 on" in status["problem"]["message"], status

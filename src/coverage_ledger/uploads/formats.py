@@ -63,10 +63,23 @@ class Table:
     rows: Iterator[tuple[int, list[str]]]
     """(Excel row number, cells); blank rows are skipped but keep their number."""
     source: io.TextIOWrapper
+    sheet: str | None = None
+    """The workbook sheet the rows come from (None: a CSV file)."""
 
     def close(self) -> None:
         """Close the file."""
         self.source.close()
+
+    def wrong_header(self, problem: ValueError) -> FileRejected:
+        """The file-level refusal of a header `check_header` found wrong, saying which sheet was read
+        (a workbook's roster on a later sheet meets the first sheet's header)."""
+        message = str(problem)
+        if self.sheet is not None:
+            message += (
+                f" (a workbook's roster is read from its first sheet, here {self.sheet!r}: move the "
+                "roster's sheet to the front)"
+            )
+        return FileRejected("wrong_header", message)
 
 
 _SEPARATOR_HINT = re.compile(r"sep=([,;\t|])", re.IGNORECASE)
@@ -90,13 +103,33 @@ def _looks_utf16(head: bytes) -> bool:
 def _first_line_not_utf8(path: Path) -> int | None:
     """The number of the first line that is not UTF-8 (the text reader decodes ahead of the rows
     it hands out, so the row it stopped at is not the one at fault)."""
-    with path.open("rb") as raw:
-        for number, line in enumerate(raw, start=1):
+    # Latin-1 decodes any byte, so the lines split at CR (a Mac's CSV), LF or CRLF alike
+    with path.open("r", encoding="latin-1", newline=None) as text:
+        for number, line in enumerate(text, start=1):
             try:
-                line.decode("utf-8")
+                line.encode("latin-1").decode("utf-8")
             except UnicodeDecodeError:
                 return number
     return None
+
+
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+"""The stream a password-protected Office file keeps its workbook in, as named in its directory."""
+
+
+def _encrypted(path: Path) -> bool:
+    """Whether an OLE2 compound file is a password-protected workbook, not an old .xls."""
+    tail = b""
+    with path.open("rb") as raw:
+        while chunk := raw.read(1 << 20):
+            if _ENCRYPTED_PACKAGE in tail + chunk:
+                return True
+            tail = chunk[-len(_ENCRYPTED_PACKAGE) :]
+    return False
+
+
+_MARKUP_STARTS = (b"<html", b"<!doctype", b"<table", b"<?xml")
+"""How a web page or an XML spreadsheet begins, which some systems save with an .xls name."""
 
 
 def _not_utf8(path: Path, exc: UnicodeDecodeError, *, fallback_line: int) -> FileRejected:
@@ -137,10 +170,22 @@ def open_csv(path: Path) -> Table:
             "utf16_text",
             'the file is UTF-16 text (Excel\'s "Unicode text"), not UTF-8; save it as CSV UTF-8',
         )
+    if head.startswith(OLE2_MAGIC) and _encrypted(path):
+        raise FileRejected(
+            "encrypted_workbook",
+            "the workbook is protected with a password, so it cannot be read: open it, remove the "
+            "password (File > Info > Protect Workbook > Encrypt with Password) and save it again",
+        )
     if head.startswith(OLE2_MAGIC):
         raise FileRejected(
             "old_excel_file",
             "the file is an old Excel workbook (.xls, Excel 97-2003); save it as .xlsx or as CSV UTF-8",
+        )
+    if head.lstrip(codecs.BOM_UTF8).lstrip()[:16].lower().startswith(_MARKUP_STARTS):
+        raise FileRejected(
+            "markup_file",
+            "the file is a web page or XML (as some systems export an 'Excel' file), not CSV or XLSX: "
+            "open it in Excel and save it as Excel Workbook (.xlsx) or CSV UTF-8",
         )
     if b"\x00" in head:
         raise FileRejected("binary_file", "the file holds binary data, not CSV text; save it as CSV UTF-8")
@@ -180,4 +225,6 @@ def open_xlsx(path: Path, converted: Path) -> Table:
             problem = {"code": "unreadable_xlsx", "message": "the workbook could not be read"}
         raise FileRejected(problem["code"], problem["message"])
     log.info("XLSX converted by a child process: %s", result.stdout.strip())
-    return open_csv(converted)
+    table = open_csv(converted)
+    table.sheet = json.loads(result.stdout)["sheet"]
+    return table

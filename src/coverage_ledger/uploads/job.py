@@ -114,8 +114,8 @@ class Job:
         self.counts: dict[str, int] = {}
         self.outcome: dict[str, Any] = {}
         self.commit_started = time.monotonic()
-        self.converted = False
-        """Whether an XLSX file has been converted to CSV by this run."""
+        self.converted_sheet: str | None = None
+        """The sheet an XLSX file's CSV conversion of this run holds (None: not converted yet)."""
 
     async def finish(
         self, status: str, *, problem: dict[str, str] | None = None, tx_seq: int | None = None
@@ -145,10 +145,12 @@ class Job:
         path = Path(self.record.stored_path)
         if self.record.file_format == "xlsx":
             converted = converted_path(path)
-            if self.converted:  # a second pass over the file reads the first one's conversion
-                return open_csv(converted)
+            if self.converted_sheet is not None:  # a second pass reads the first one's conversion
+                table = open_csv(converted)
+                table.sheet = self.converted_sheet
+                return table
             table = await asyncio.to_thread(open_xlsx, path, converted)
-            self.converted = True
+            self.converted_sheet = table.sheet
             return table
         return open_csv(path)
 

@@ -132,7 +132,7 @@ class OfficerRosterJob(Job):
         try:
             check_header(table.header)
         except ValueError as exc:
-            raise FileRejected("wrong_header", str(exc)) from exc
+            raise table.wrong_header(exc) from exc
         snapshot = await ledger_repository.resolve_known_at(self.work)
         regions, districts = await repository.regions_in_force(self.work)
         context = RosterContext(

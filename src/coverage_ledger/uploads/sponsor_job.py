@@ -208,7 +208,7 @@ class SponsorRosterJob(Job):
             try:
                 positions = check_sponsor_header(table.header)
             except ValueError as exc:
-                raise FileRejected("wrong_header", str(exc)) from exc
+                raise table.wrong_header(exc) from exc
             skip = frozenset(tally.rejected)
             while True:
                 chunk = await asyncio.to_thread(

@@ -88,6 +88,14 @@ def formula_cells(path: Path) -> dict[tuple[int, int], str]:
                 f"the workbook unpacks to {unpacked:,} bytes, more than {MAX_UNPACK_RATIO} times its "
                 "size: refused as a possible zip bomb",
             )
+        if "mimetype" in archive.namelist() and archive.read("mimetype").startswith(
+            b"application/vnd.oasis.opendocument"
+        ):
+            raise FileRejected(
+                "opendocument_file",
+                "the file is an OpenDocument spreadsheet (.ods, as LibreOffice saves by default), not "
+                "XLSX: save it as Excel 2007-365 (.xlsx) or as CSV UTF-8",
+            )
         try:
             part = _first_sheet_part(archive)
             stream = archive.open(part)
@@ -141,12 +149,34 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def convert(source: Path, target: Path) -> int:
-    """Write the first sheet of `source` as CSV to `target`; the number of rows written. A
+def _first_sheet(workbook: python_calamine.CalamineWorkbook) -> str:
+    """The name of the first sheet, which holds the roster; a hidden one, or a chart, refuses the
+    file (the clerk would upload what they cannot see, or nothing)."""
+    if not workbook.sheets_metadata:
+        raise FileRejected("unreadable_xlsx", "the workbook has no sheet")
+    first = workbook.sheets_metadata[0]
+    if first.visible != python_calamine.SheetVisibleEnum.Visible:
+        raise FileRejected(
+            "hidden_first_sheet",
+            f"the workbook's first sheet, {first.name!r}, is hidden, and a roster is read from the first "
+            "sheet: delete that sheet, or unhide it and move the roster's sheet to the front",
+        )
+    if first.typ != python_calamine.SheetTypeEnum.WorkSheet:
+        raise FileRejected(
+            "first_sheet_not_a_table",
+            f"the workbook's first sheet, {first.name!r}, is a chart, not a table: move the roster's "
+            "sheet to the front",
+        )
+    return first.name
+
+
+def convert(source: Path, target: Path) -> tuple[int, str]:
+    """Write the first sheet of `source` as CSV to `target`; (rows written, the sheet's name). A
     formula cell is written as its formula, which the row checks refuse as in a CSV roster."""
     formulas = formula_cells(source)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(source))
+        name = _first_sheet(workbook)
         sheet = workbook.get_sheet_by_index(0)
         rows = sheet.iter_rows()
         first_row, first_column = sheet.start if sheet.start else (0, 0)
@@ -183,15 +213,17 @@ def convert(source: Path, target: Path) -> int:
             "the sheet with values only",
         )
     if count == 0:
-        raise FileRejected("empty_file", "the first sheet is empty: expected a header row and data rows")
-    return count
+        raise FileRejected(
+            "empty_file", f"the first sheet, {name!r}, is empty: expected a header row and data rows"
+        )
+    return count, name
 
 
 def main(argv: list[str]) -> int:
     """Command-line entry."""
     resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_BYTES, CHILD_MEMORY_BYTES))
     try:
-        rows = convert(Path(argv[1]), Path(argv[2]))
+        rows, sheet = convert(Path(argv[1]), Path(argv[2]))
     except FileRejected as exc:
         print(json.dumps({"code": exc.code, "message": exc.message}), file=sys.stderr)
         return 2
@@ -203,7 +235,7 @@ def main(argv: list[str]) -> int:
         print(json.dumps(problem), file=sys.stderr)
         return 2
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"rows": rows, "peak_rss_mb": round(peak_kib / 1024, 1)}))
+    print(json.dumps({"rows": rows, "sheet": sheet, "peak_rss_mb": round(peak_kib / 1024, 1)}))
     return 0
 
 
