@@ -611,6 +611,32 @@ async def test_rows_naming_a_registered_person_otherwise_are_named(uploader: Upl
     )
 
 
+async def test_names_are_compared_composed_and_garbled_ones_refused(uploader: Uploader) -> None:
+    """Found by a probe: "Désiré" with its accent as a separate character (as macOS and PDFs give
+    it) counted as another name than the same one typed, and a UTF-8 file Excel opened as ANSI
+    and saved again was enrolled as "DÃ©sirÃ©"."""
+    person, born = nik(born=date(1990, 1, 5)), date(1990, 1, 5)
+    await _as_admin(uploader, registered(person, name="De\u0301sire\u0301 Putra"))
+    pilkada = ("2024-11-07", "2024-12-08")
+    row = officer_row(
+        person, born=born, name="D\u00e9sir\u00e9 Putra", term=pilkada, registered_on="2024-11-01"
+    )
+    status = await uploader.run(roster_csv([row]))
+    assert status["status"] == "succeeded", status
+    assert status["outcome"]["rows_differing_from_registration"] == 0, status
+
+    garbled = officer_row(name="D\u00c3\u00a9sir\u00c3\u00a9 Putra")
+    broken = officer_row(name="Sri\nWahyuni")
+    status = await uploader.run(roster_csv([garbled, broken]), policy="accept_valid")
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["row"], e["column"], e["code"]) for e in errors] == [
+        ("2", "name", "garbled_text"),
+        ("3", "name", "hidden_character"),
+    ]
+    assert "U+000A (a line break)" in errors[1]["message"]
+    assert not any("Putra" in e["message"] or "Wahyuni" in e["message"] for e in errors)
+
+
 async def test_a_dry_run_cannot_check_a_guessed_name_of_another_regions_person(uploader: Uploader) -> None:
     """Only registrations in the key's region are compared: else a dry run would say whether a
     guessed name of a person the key may not read is right."""

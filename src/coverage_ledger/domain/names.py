@@ -10,11 +10,40 @@ _REFUSED_CATEGORIES = {"Cc", "Cf"}
 """Unicode control and format characters."""
 
 
+_DESCRIBED = {
+    "\n": "a line break",
+    "\r": "a line break",
+    "\t": "a tab",
+    "\u00ad": "a soft hyphen",
+    "\u200b": "a zero-width space",
+    "\u200e": "a left-to-right mark",
+    "\u200f": "a right-to-left mark",
+    "\u202e": "a right-to-left override",
+    "\ufeff": "a zero-width no-break space",
+}
+"""What the hidden characters people meet are, in the words of the messages that name them."""
+
+
 def hidden_character(text: str) -> str | None:
-    """`U+XXXX` of the first control or invisible formatting character in `text`, or None."""
+    """`U+XXXX` of the first control or invisible formatting character in `text` (with what it
+    is, when it is a common one: `U+000A (a line break)`), or None."""
     if text.isprintable():  # C-fast, and true of nearly every name: none of those is printable
         return None
     for char in text:
         if unicodedata.category(char) in _REFUSED_CATEGORIES:
-            return f"U+{ord(char):04X}"
+            described = _DESCRIBED.get(char)
+            return f"U+{ord(char):04X}" + (f" ({described})" if described else "")
     return None
+
+
+def garbled_reading(text: str) -> str | None:
+    """What `text` said before UTF-8 was read as Windows-1252 (`DÃ©sirÃ©` for `Désiré`, as Excel
+    shows a UTF-8 CSV it opened as ANSI and saves that way), or None when it is not so garbled.
+    Precise: the round trip succeeds only for such text, never for a name written right."""
+    if text.isascii():
+        return None
+    try:
+        meant = text.encode("cp1252").decode("utf-8")
+    except UnicodeError:  # a character outside Windows-1252, or bytes that are not UTF-8
+        return None
+    return meant if meant != text else None

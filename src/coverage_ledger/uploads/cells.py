@@ -2,12 +2,13 @@
 officer and sponsor rosters; each failure an `ErrorItem` with its row and column."""
 
 import re
+import unicodedata
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from coverage_ledger.domain.access import region_within
-from coverage_ledger.domain.names import hidden_character
+from coverage_ledger.domain.names import garbled_reading, hidden_character
 from coverage_ledger.domain.nik import Nik, parse_nik
 from coverage_ledger.domain.timeframes import DATE_TEXT, PLAUSIBLE_YEARS, plausible_year
 from coverage_ledger.errors import ErrorItem
@@ -319,7 +320,9 @@ def person_cells(
     nik = parse_nik(cells.get("nik", "").removeprefix("'"), known_districts=districts)
     if isinstance(nik, ErrorItem):
         errors.append(ErrorItem(nik.code, nik.message, row=row, column="nik"))
-    name = cells.get("name", "")
+    # one spelling for one name: "é" as a letter and an accent (as macOS and PDFs give it) would
+    # otherwise differ from the same name typed
+    name = unicodedata.normalize("NFC", cells.get("name", ""))
     if not name:
         errors.append(ErrorItem("missing_value", "name is empty", row=row, column="name"))
     elif len(name) > MAX_NAME:
@@ -331,6 +334,16 @@ def person_cells(
             ErrorItem(
                 "hidden_character",
                 f"name holds the control or invisible character {hidden}",
+                row=row,
+                column="name",
+            )
+        )
+    elif garbled_reading(name) is not None:
+        errors.append(
+            ErrorItem(
+                "garbled_text",
+                "name has garbled letters (such as Ã© for é): the file was UTF-8 text opened as ANSI "
+                "and saved again; correct the name, or save the original as CSV UTF-8",
                 row=row,
                 column="name",
             )

@@ -3,6 +3,7 @@ append path (into the writing pass's unnumbered tx, or a tx of their own), refus
 and the rest tried again. The job that drives the passes is `sponsor_job`."""
 
 import re
+import unicodedata
 from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -406,7 +407,8 @@ async def _count_differing_registrations(
             continue
         fields = entry[1]
         if (
-            fields.get("name") != item.name
+            # a registration written before names were stored composed may spell it decomposed
+            unicodedata.normalize("NFC", fields.get("name") or "") != item.name
             or fields.get("birth_date") != item.birth_date.isoformat()
             or (item.phone is not None and fields.get("phone") != item.phone)
         ):

@@ -155,7 +155,7 @@ async def rows_differing_from_registration(
           JOIN ledger_event e ON e.event_id = k.event_id
           JOIN person_vault p ON p.event_id = k.event_id""",
         condition=f"""{raw.within_region("e.payload->>'region_code'")}
-           AND (p.fields->>'name' IS DISTINCT FROM s.vault->>'name'
+           AND (normalize(p.fields->>'name', NFC) IS DISTINCT FROM s.vault->>'name'
                 OR p.fields->>'birth_date' <> s.vault->>'birth_date'
                 OR (s.vault->>'phone' IS NOT NULL
                     AND p.fields->>'phone' IS DISTINCT FROM s.vault->>'phone'))""",
