@@ -35,6 +35,54 @@ _CELL_END = re.compile(rb"</(?:\w+:)?c>")
 _FORMULA_TEXT = re.compile(rb"<(?:\w+:)?f(?:\s[^>]*)?>([^<]*)<")
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]+[0-9]+)"')
 _CHUNK = 1 << 20
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]+[0-9]+:)?([A-Z]+)([0-9]+)"')
+_FILLED_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]+)([0-9]+)"[^>]*(?<!/)>')
+"""A cell with content (a self-closed `<c …/>` only carries formatting)."""
+MAX_SHEET_CELLS = 16 * 1_048_576
+"""The most cells (columns × rows, from A1 to the farthest filled cell) a sheet may span: sixteen
+columns of a full sheet. The reader holds the whole rectangle, about 32 bytes a cell, so one space
+typed in a far corner would cost gigabytes (or crash it, at XFD1048576)."""
+
+
+def _column_count(letters: bytes) -> int:
+    count = 0
+    for letter in letters:
+        count = count * 26 + letter - 64
+    return count
+
+
+class _Extent:
+    """The farthest filled cell of a sheet, measured only when its declared dimension is too large
+    to read (formatting alone can widen the dimension without costing the reader anything)."""
+
+    def __init__(self) -> None:
+        self.measuring: bool | None = None
+        self.columns = 0
+        self.rows = 0
+        self.farthest = b""
+
+    def see(self, window: bytes, end: int) -> None:
+        """Take in the cells of `window[:end]`."""
+        if self.measuring is None:
+            declared = _DIMENSION.search(window, 0, end)
+            self.measuring = declared is not None and (
+                _column_count(declared.group(1)) * int(declared.group(2)) > MAX_SHEET_CELLS
+            )
+        if not self.measuring:
+            return
+        for cell in _FILLED_CELL.finditer(window, 0, end):
+            columns, rows = _column_count(cell.group(1)), int(cell.group(2))
+            if columns > self.columns or rows > self.rows:
+                self.columns, self.rows = max(columns, self.columns), max(rows, self.rows)
+                self.farthest = cell.group(1) + cell.group(2)
+        if self.columns * self.rows > MAX_SHEET_CELLS:
+            raise FileRejected(
+                "sheet_too_large",
+                f"the first sheet has something in cell {self.farthest.decode()}, so it spans "
+                f"{self.columns:,} columns by {self.rows:,} rows, more than the {MAX_SHEET_CELLS:,} cells "
+                "read: a value outside the roster, even a space, makes it so; delete the rows below and "
+                "the columns right of the roster, then save again",
+            )
 
 
 def _first_sheet_part(archive: zipfile.ZipFile) -> str:
@@ -71,7 +119,7 @@ def formula_cells(path: Path) -> dict[tuple[int, int], str]:
     """The first sheet's cells holding a formula, by (row, column) 0-based, each as `=` and its
     formula text (`=…` for a shared one): written into the CSV as such, each becomes the row error
     `formula_cell` as in a CSV roster. A cell not placed by its reference, or a sheet of formulas,
-    refuses the file, naming the cell."""
+    refuses the file, naming the cell; so does a sheet too large to read (in the same pass)."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -102,11 +150,13 @@ def formula_cells(path: Path) -> dict[tuple[int, int], str]:
         except KeyError as exc:
             raise FileRejected("unreadable_xlsx", "the workbook has no readable first sheet") from exc
         tail = b""
+        extent = _Extent()
         with stream:
             while chunk := stream.read(_CHUNK):
                 window = tail + chunk
                 # a formula cut by the chunk's end is looked at again with the next chunk
                 complete = _last_cell_end(window)
+                extent.see(window, complete)
                 for formula in _FORMULA.finditer(window, 0, complete):
                     # the cell's opening tag is just before its formula
                     cells = _CELL_REF.findall(window, max(0, formula.start() - 512), formula.start())
