@@ -55,6 +55,11 @@ async def test_a_coverage_diff_takes_two_moments_in_order(client: AsyncClient, k
     ]
     # the claim filed meanwhile changed no one's cover: it is not among the changes
     assert rows[0]["changed_by"] == f"{now}:kpps-{person}:officer.enrolled:left"
+    # the OpenAPI offers what the diff takes (found by a probe: it listed known_at, always a 422)
+    schema = (await client.get("/openapi.json")).json()
+    taken = {p["name"] for p in schema["paths"]["/v1/reports/coverage-diff"]["get"]["parameters"]}
+    assert {"known_then", "known_now", "valid_at", "region", "format"} <= taken
+    assert "known_at" not in taken
 
 
 def test_a_csv_list_cell_splits_back_into_its_items() -> None:

@@ -87,7 +87,7 @@ async def _streamed(
     summary="Prove the ledger extends a head archived earlier",
     description=(
         "Recomputes the whole chain, checks that it passes through the tx whose hash is `from_hash`, "
-        'and answers NDJSON: first `{"proof": {ok, from_tx_seq, head_tx_seq, head_hash, reason}}`, then '
+        'and answers NDJSON: first `{"proof": {ok, from_tx_seq, from_hash, head_tx_seq, head_hash}}`, then '
         '`{"tx": header}` for every tx after it (the header fields that are hashed, with the hash), '
         "so the auditor can recompute each link from the archived hash to the head. 409 when the "
         "chain does not pass through `from_hash` (the history up to it changed) or is broken."

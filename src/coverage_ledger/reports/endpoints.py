@@ -1,17 +1,31 @@
 """HTTP: GET /v1/reports/{name}, …/{name}/manifest, /v1/reports/coverage-diff, …/access-log."""
 
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.coverage.endpoints import KnownAtQuery, ReadPoint, known_at_query
+from coverage_ledger.coverage.endpoints import (
+    KnownAtQuery,
+    ReadPoint,
+    ValidAtQuery,
+    known_at_query,
+    read_coordinates,
+)
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, NotFound
-from coverage_ledger.http.dependencies import Caller, Now, Opener, RegionQuery, Session, SessionOpener
+from coverage_ledger.http.dependencies import (
+    Caller,
+    Now,
+    Opener,
+    RegionQuery,
+    Session,
+    SessionOpener,
+    today_in_jakarta,
+)
 from coverage_ledger.ledger.asof import AsOf, resolve
 from coverage_ledger.reports import repository
 from coverage_ledger.reports.content import csv_chunks, json_chunks
@@ -79,7 +93,7 @@ async def get_coverage_diff(
     session: Session,
     caller: Caller,
     now: Now,
-    point: ReadPoint,
+    today: Annotated[date, Depends(today_in_jakarta)],
     request: Request,
     known_then: Annotated[
         str,
@@ -89,6 +103,7 @@ async def get_coverage_diff(
         ),
     ],
     known_now: KnownAtQuery = None,
+    valid_at: ValidAtQuery = None,
     region: RegionQuery = None,
     format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
 ) -> StreamingResponse:
@@ -98,13 +113,10 @@ async def get_coverage_diff(
             "coverage-diff compares known_then with known_now; it takes no known_at",
             [ErrorItem("unexpected_parameter", "use known_then and known_now", field="known_at")],
         )
-    scope = await authorise(session, principal=caller, name="coverage-diff", region=region, as_of=point)
-    then = await resolve(
-        session, valid_at=point.valid_at, known_at=known_at_query(known_then, field="known_then")
-    )
-    later = await resolve(
-        session, valid_at=point.valid_at, known_at=known_at_query(known_now, field="known_now")
-    )
+    valid, _ = read_coordinates(valid_at, None, today=today)
+    later = await resolve(session, valid_at=valid, known_at=known_at_query(known_now, field="known_now"))
+    scope = await authorise(session, principal=caller, name="coverage-diff", region=region, as_of=later)
+    then = await resolve(session, valid_at=valid, known_at=known_at_query(known_then, field="known_then"))
     if then.tx_seq > later.tx_seq:
         raise InvalidInput(
             f"known_then (tx {then.tx_seq}) is later than known_now (tx {later.tx_seq})",
