@@ -245,6 +245,13 @@ async def test_the_same_nik_twice_with_another_name_is_an_error_not_a_repeat(upl
     errors = await uploader.errors(status["upload_id"])
     assert [(e["row"], e["code"]) for e in errors] == [("3", "duplicate_nik")]
     assert (status["rows_accepted"], status["rows_duplicate"]) == (1, 1)
+    # it says which values differ (found by a probe: it listed every column that might), never
+    # the values themselves (kept errors hold no personal data)
+    assert "with other values (name)" in errors[0]["message"], errors
+    assert "Siti" not in errors[0]["message"]
+    moved = officer_row(person, term=("2024-01-26", "2024-02-24"), region="16.71.02")
+    errors = await uploader.errors((await uploader.run(roster_csv([first, moved])))["upload_id"])
+    assert "with other values (region_code, term_start, term_end)" in errors[0]["message"], errors
 
 
 async def test_a_dry_run_that_would_write_nothing_says_so(uploader: Uploader) -> None:

@@ -79,15 +79,22 @@ async def mark_repeated_niks(session: AsyncSession, *, upload_id: uuid.UUID) -> 
               FROM {STAGING} s JOIN twice USING (nik)
             WINDOW w AS (PARTITION BY s.nik ORDER BY s.row)),
         later AS (
-            SELECT *, enrolment_payload = first_payload AND vault = first_vault AS same
+            SELECT *, enrolment_payload = first_payload AND vault = first_vault AS same,
+                   -- the columns that differ, by their names in the file (the keys are disjoint)
+                   (SELECT string_agg(CASE key WHEN 'valid_from' THEN 'term_start'
+                                               WHEN 'valid_to' THEN 'term_end' ELSE key END,
+                                      ', ' ORDER BY key)
+                      FROM jsonb_each(enrolment_payload || vault) AS mine
+                      FULL JOIN jsonb_each(first_payload || first_vault) AS theirs USING (key)
+                     WHERE mine.value IS DISTINCT FROM theirs.value) AS differing
               FROM ranked WHERE row > first_row),
         repeats AS (
             INSERT INTO {VERDICTS} (row, verdict)
             SELECT row, CASE WHEN same THEN 'repeat' ELSE 'error' END FROM later)
         INSERT INTO upload_error (upload_id, row, "column", code, message)
         SELECT %(upload)s, row, 'nik', 'duplicate_nik',
-               format('NIK %%s is also on row %%s with other values (term, role, region, name, birth date '
-                      'or phone); one row per officer', nik, first_row)
+               format('NIK %%s is also on row %%s with other values (%%s); one row per officer',
+                      nik, first_row, differing)
           FROM later WHERE NOT same
         """,
         {"upload": upload_id},
