@@ -272,29 +272,29 @@ MONTH_FIRST = "month_first_date"
 """The code of a date only month/day/year can read: its file's other slash dates are in doubt."""
 
 
-def month_first(text: str) -> bool:
-    """Whether a date that is wrong as day/month/year is right as month/day/year (`1/25/2024`)."""
+def _read_month_first(text: str) -> date | None:
+    """A D/M/YYYY-shaped date read as month/day/year, when it is a date so read."""
     found = _DAY_FIRST.match(text)
     if found is None:
-        return False
+        return None
     first, second, year = (int(part) for part in found.groups())
     try:
-        date(year, first, second)
+        return date(year, first, second)
     except ValueError:
-        return False
-    return second > 12
+        return None
+
+
+def month_first(text: str) -> bool:
+    """Whether a date that is wrong as day/month/year is right as month/day/year (`1/25/2024`)."""
+    read = _read_month_first(text)
+    return read is not None and read.day > 12
 
 
 def month_first_reading(text: str) -> date | None:
     """The other reading of a D/M/YYYY date whose day and month could be swapped (`3/4/1988`:
     4 March as month/day/year), or None when only one reading exists."""
-    found = _DAY_FIRST.match(text)
-    if found is None:
-        return None
-    first, second, year = (int(part) for part in found.groups())
-    if first == second or first > 12 or second > 12:
-        return None
-    return date(year, first, second)
+    read = _read_month_first(text)
+    return read if read is not None and read.day <= 12 and read.day != read.month else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,28 +367,29 @@ def person_cells(
             )
         )
     birth = day_cell(cells, "birth_date", row, errors)
-    swapped = month_first_reading(cells.get("birth_date", "")) if birth is not None else None
-    if birth is not None and swapped is not None and nik.birth_date_matches(swapped):
-        # the NIK tells which reading is meant: the file's dates are written month first
-        errors.append(
-            ErrorItem(
-                MONTH_FIRST,
-                "birth_date agrees with the NIK's DDMMYY only when read as month/day/year, as a "
-                "US-English spreadsheet writes it; then every D/M/YYYY date of the file may have been "
-                "read the wrong way round: write the dates as YYYY-MM-DD",
-                row=row,
-                column="birth_date",
+    if birth is not None and not nik.birth_date_matches(birth):
+        swapped = month_first_reading(cells.get("birth_date", ""))
+        if swapped is not None and nik.birth_date_matches(swapped):
+            # the NIK tells which reading is meant: the file's dates are written month first
+            errors.append(
+                ErrorItem(
+                    MONTH_FIRST,
+                    "birth_date agrees with the NIK's DDMMYY only when read as month/day/year, as a "
+                    "US-English spreadsheet writes it; then every D/M/YYYY date of the file may have "
+                    "been read the wrong way round: write the dates as YYYY-MM-DD",
+                    row=row,
+                    column="birth_date",
+                )
             )
-        )
-    elif birth is not None and not nik.birth_date_matches(birth):
-        errors.append(
-            ErrorItem(
-                "birth_date_mismatch_nik",
-                f"birth_date disagrees with the NIK's DDMMYY {nik.value[6:12]}",
-                row=row,
-                column="birth_date",
+        else:
+            errors.append(
+                ErrorItem(
+                    "birth_date_mismatch_nik",
+                    f"birth_date disagrees with the NIK's DDMMYY {nik.value[6:12]}",
+                    row=row,
+                    column="birth_date",
+                )
             )
-        )
     elif birth is not None and today is not None and birth > today:
         errors.append(
             ErrorItem("day_in_future", f"birth_date {birth} is after today", row=row, column="birth_date")

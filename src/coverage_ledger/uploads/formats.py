@@ -157,8 +157,9 @@ def _data_rows(reader: Iterator[list[str]], path: Path) -> Iterator[tuple[int, l
         ) from exc
 
 
-def open_csv(path: Path) -> Table:
-    """A CSV roster; file-level problems raise `FileRejected`."""
+def open_csv(path: Path, *, sheet: str | None = None) -> Table:
+    """A CSV roster (`sheet`: the workbook sheet it was converted from); file-level problems raise
+    `FileRejected`."""
     with path.open("rb") as probe:
         head = probe.read(_SNIFF_BYTES)
     if not head.lstrip(codecs.BOM_UTF8).strip():
@@ -170,13 +171,13 @@ def open_csv(path: Path) -> Table:
             "utf16_text",
             'the file is UTF-16 text (Excel\'s "Unicode text"), not UTF-8; save it as CSV UTF-8',
         )
-    if head.startswith(OLE2_MAGIC) and _encrypted(path):
-        raise FileRejected(
-            "encrypted_workbook",
-            "the workbook is protected with a password, so it cannot be read: open it, remove the "
-            "password (File > Info > Protect Workbook > Encrypt with Password) and save it again",
-        )
     if head.startswith(OLE2_MAGIC):
+        if _encrypted(path):
+            raise FileRejected(
+                "encrypted_workbook",
+                "the workbook is protected with a password, so it cannot be read: open it, remove the "
+                "password (File > Info > Protect Workbook > Encrypt with Password) and save it again",
+            )
         raise FileRejected(
             "old_excel_file",
             "the file is an old Excel workbook (.xls, Excel 97-2003); save it as .xlsx or as CSV UTF-8",
@@ -207,7 +208,7 @@ def open_csv(path: Path) -> Table:
     except csv.Error as exc:  # e.g. a header line of megabytes: past the CSV field limit
         text.close()
         raise FileRejected("unreadable_csv", f"the header row cannot be read as CSV: {exc}") from exc
-    return Table([cell.strip().lower() for cell in header], _data_rows(reader, path), text)
+    return Table([cell.strip().lower() for cell in header], _data_rows(reader, path), text, sheet)
 
 
 def open_xlsx(path: Path, converted: Path) -> Table:
@@ -225,6 +226,4 @@ def open_xlsx(path: Path, converted: Path) -> Table:
             problem = {"code": "unreadable_xlsx", "message": "the workbook could not be read"}
         raise FileRejected(problem["code"], problem["message"])
     log.info("XLSX converted by a child process: %s", result.stdout.strip())
-    table = open_csv(converted)
-    table.sheet = json.loads(result.stdout)["sheet"]
-    return table
+    return open_csv(converted, sheet=json.loads(result.stdout)["sheet"])

@@ -146,9 +146,7 @@ class Job:
         if self.record.file_format == "xlsx":
             converted = converted_path(path)
             if self.converted_sheet is not None:  # a second pass reads the first one's conversion
-                table = open_csv(converted)
-                table.sheet = self.converted_sheet
-                return table
+                return open_csv(converted, sheet=self.converted_sheet)
             table = await asyncio.to_thread(open_xlsx, path, converted)
             self.converted_sheet = table.sheet
             return table

@@ -9,6 +9,7 @@ A file-level problem is printed to stderr as JSON `{code, message}` with exit st
 import csv
 import html
 import json
+import math
 import re
 import resource
 import sys
@@ -35,8 +36,8 @@ _CELL_END = re.compile(rb"</(?:\w+:)?c>")
 _FORMULA_TEXT = re.compile(rb"<(?:\w+:)?f(?:\s[^>]*)?>([^<]*)<")
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]+[0-9]+)"')
 _CHUNK = 1 << 20
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]+[0-9]+:)?([A-Z]+)([0-9]+)"')
-_FILLED_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]+)([0-9]+)"[^>]*(?<!/)>')
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]+[0-9]+:)?([A-Z]+[0-9]+)"')
+_FILLED_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]+[0-9]+)"[^>]*(?<!/)>')
 """A cell with content (a self-closed `<c …/>` only carries formatting)."""
 MAX_SHEET_CELLS = 16 * 1_048_576
 """The most cells (columns × rows, from A1 to the farthest filled cell) a sheet may span: sixteen
@@ -44,11 +45,10 @@ columns of a full sheet. The reader holds the whole rectangle, about 32 bytes a 
 typed in a far corner would cost gigabytes (or crash it, at XFD1048576)."""
 
 
-def _column_count(letters: bytes) -> int:
-    count = 0
-    for letter in letters:
-        count = count * 26 + letter - 64
-    return count
+def _span(reference: bytes) -> tuple[int, int]:
+    """(columns, rows) from A1 to a cell reference."""
+    row, column = xl_cell_to_rowcol(reference.decode())
+    return column + 1, row + 1
 
 
 class _Extent:
@@ -65,16 +65,14 @@ class _Extent:
         """Take in the cells of `window[:end]`."""
         if self.measuring is None:
             declared = _DIMENSION.search(window, 0, end)
-            self.measuring = declared is not None and (
-                _column_count(declared.group(1)) * int(declared.group(2)) > MAX_SHEET_CELLS
-            )
+            self.measuring = declared is not None and math.prod(_span(declared.group(1))) > MAX_SHEET_CELLS
         if not self.measuring:
             return
         for cell in _FILLED_CELL.finditer(window, 0, end):
-            columns, rows = _column_count(cell.group(1)), int(cell.group(2))
+            columns, rows = _span(cell.group(1))
             if columns > self.columns or rows > self.rows:
                 self.columns, self.rows = max(columns, self.columns), max(rows, self.rows)
-                self.farthest = cell.group(1) + cell.group(2)
+                self.farthest = cell.group(1)
         if self.columns * self.rows > MAX_SHEET_CELLS:
             raise FileRejected(
                 "sheet_too_large",
