@@ -140,12 +140,14 @@ async def test_an_office_of_another_region_can_neither_retract_nor_restore_a_pay
     direct = await _refused(
         client, keys, keys.other_office, corrected(f"w-{person}", [f"q1-{person}"], reason="x")
     )
-    assert (direct["status"], direct["errors"][0]["code"]) == (422, "unknown_event")
+    # DESIGN.md: a write outside the key's region is a 403, reported without the event's details
+    assert (direct["status"], direct["errors"][0]["code"]) == (403, "region_out_of_scope")
+    assert direct["errors"][0]["field"] == "events[0].supersedes[0]"
+    assert person not in str(direct) and "contribution" not in str(direct) and "16.71" not in str(direct)
     nobody = await _refused(
         client, keys, keys.other_office, corrected(f"n-{person}", ["no-such-event"], reason="x")
     )
-    # the same field as for an id nobody wrote: nothing tells the payment exists
-    assert direct["errors"][0]["field"] == nobody["errors"][0]["field"] == "events[0].supersedes[0]"
+    assert (nobody["status"], nobody["errors"][0]["code"]) == (422, "unknown_event")
     await append(client, keys.admin, corrected(f"adm-{person}", [f"q1-{person}"], reason="bounced"))
     undo = await _refused(
         client, keys, keys.other_office, corrected(f"u-{person}", [f"adm-{person}"], reason="x")
@@ -160,7 +162,8 @@ async def test_naming_another_regions_payment_or_claim_event_tells_nothing(
     client: AsyncClient, keys: Keys
 ) -> None:
     """Payments and claim events name no region: a sponsor or a committee naming one of another
-    region is answered as for an id nobody wrote, before any rule of its own role is applied."""
+    region is refused as outside its region before any rule of its own role is applied, so the
+    answer tells neither the event's type nor its region."""
     person = nik(district="320101")
     await append(
         client,
@@ -185,10 +188,26 @@ async def test_naming_another_regions_payment_or_claim_event_tells_nothing(
         ),
     )
     await append(client, keys.admin, filed("CW-1", person, incident="2024-02-14", filed_on="2024-02-15"))
-    for secret, target in ((keys.sponsor, f"pay-{person}"), (keys.committee, "CW-1-filed")):
+    answers = []
+    for secret, target in (
+        (keys.sponsor, f"pay-{person}"),
+        (keys.committee, "CW-1-filed"),
+        # a registration names its region: refused for that before a committee's own rule
+        # (`registration_correction_not_allowed`) could tell what the event is
+        (keys.committee, f"reg-{person}"),
+    ):
         named = await _refused(client, keys, secret, corrected(f"x-{target}", [target], reason="x"))
-        nobody = await _refused(client, keys, secret, corrected(f"y-{target}", ["no-such-event"], reason="x"))
-        assert named["status"] == nobody["status"] == 422, (named, nobody)
-        assert named["errors"] == [
-            {**e, "message": e["message"].replace("no-such-event", target)} for e in nobody["errors"]
-        ]
+        answers.append((named["status"], named["detail"], named["errors"]))
+    assert answers == 3 * [
+        (
+            403,
+            "events[0].supersedes[0]: names an event outside this key's region",
+            [
+                {
+                    "code": "region_out_of_scope",
+                    "message": "the event lies outside this key's region",
+                    "field": "events[0].supersedes[0]",
+                }
+            ],
+        )
+    ]

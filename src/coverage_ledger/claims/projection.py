@@ -16,7 +16,7 @@ from coverage_ledger.claims.review import ClaimReview, events_by_claim, review_e
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.claims import ClaimStatus
 from coverage_ledger.domain.money import rupiah
-from coverage_ledger.errors import Conflict, ErrorItem, InvalidInput
+from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 
 DECISIONS = ("claim.approved", "claim.rejected")
 CONFLICTS = frozenset(
@@ -46,8 +46,14 @@ class ClaimChange:
 
 
 def _not_filed(claim_id: str) -> tuple[str, str]:
-    """(code, message) for a claim with no filing in force, or one outside the key's region."""
+    """(code, message) for a claim with no filing in force."""
     return "claim_not_filed", f"claim {claim_id!r} has no claim.filed in force"
+
+
+def _outside_region() -> tuple[str, str]:
+    """(code, message) for a claim filed in another region: DESIGN.md makes a write outside the
+    key's region a 403 and tells nothing of the record (its region, person or state)."""
+    return "region_out_of_scope", "the claim lies outside this key's region"
 
 
 def _problems(
@@ -68,9 +74,10 @@ def _problems(
 
     filed = [e for e in events if e.type == "claim.filed"]
     unseen = review is not None and bool(review.region_code) and not principal.sees(review.region_code)
-    if review is None or (unseen and review.filed.event_id not in change.entering):
-        # a claim outside the key's region answers as one never filed: its existence is not told
+    if review is None:
         return [error(*_not_filed(claim_id), field=".claim_id")]
+    if unseen and review.filed.event_id not in change.entering:
+        return [error(*_outside_region(), field=".claim_id")]
     if unseen:
         return [error("person_not_registered", "no person with this NIK is visible", field=".nik")]
     problems: list[ErrorItem] = []
@@ -339,11 +346,15 @@ async def project_claims(
     # touch; one already refused is not refused twice (a clash of ids is said alone)
     for claim_id, record in before.items():
         if not principal.sees(record.region_code) and not per_claim_problems.get(claim_id):
-            code, message = _not_filed(claim_id)
+            code, message = _outside_region()
             per_claim_problems[claim_id] = [ErrorItem(code, message, field="events")]
     problems = [item for found in per_claim_problems.values() for item in found]
     if problems:
         message = f"{len(problems)} claim problem(s) in the batch; nothing was written"
+        outside = [p for p in problems if p.code == "region_out_of_scope"]
+        if outside:
+            # said alone: the other problems would describe another region's claim
+            raise Forbidden(f"{outside[0].field}: the claim lies outside this key's region", outside)
         if any(p.code in CONFLICTS for p in problems):
             raise Conflict(message, problems)
         raise InvalidInput(message, problems)

@@ -262,15 +262,23 @@ def _target_errors(
             continue
         region = region_of(original.payload)
         if region is not None and not principal.sees(region):
-            # the same answer as for an unknown id: no existence is leaked outside the scope
-            errors.append(ErrorItem("unknown_event", f"no event {target!r} in the ledger", field=field))
-            continue
+            raise _outside_region(field)
         if region is not None:
             # an event naming no region (a payment, a claim's) lies where its person or claim
-            # does: the planning judges it once that is read (`check_correction_effects`), so a
-            # refusal here cannot tell that another region's event exists
+            # does: the planning judges it once that is read (`check_correction_effects`), and
+            # its region before its type, so a refusal cannot tell another region's event's type
             _check_may_correct(principal, original, field)
     return errors
+
+
+def _outside_region(field: str) -> Forbidden:
+    """403 for a correction naming a stored event outside the key's region. DESIGN.md's scope rule
+    makes a write outside the region a 403 and reports such a conflict without details: neither the
+    event's type, region nor person is told (that the id exists is, as a 409 `event_id_taken` is)."""
+    return Forbidden(
+        f"{field}: names an event outside this key's region",
+        [ErrorItem("region_out_of_scope", "the event lies outside this key's region", field=field)],
+    )
 
 
 def _check_may_correct(principal: Principal, original: repository.StoredEvent, field: str) -> None:
@@ -327,22 +335,13 @@ def check_correction_effects(
     and its replacement. `affected`: each stored event named, entering or leaving force, with the
     field of the correction that names or moves it; `regions`: the regions each lies in (none
     known: any key's).
-    An event the batch names (`named`: its field) outside the key's region is unknown to it (422,
-    as for an id that does not exist, to the same field)."""
+    An event the batch names (`named`: its field) outside the key's region is refused at that
+    field, as one named stored with a region (`_target_errors`)."""
     for original, field in affected:
         lies_in = regions.get(original.event_id, set())
         if lies_in and not any(principal.sees(region) for region in lies_in):
             if original.event_id in named:
-                raise InvalidInput(
-                    "1 problem(s) in the batch; nothing was written",
-                    [
-                        ErrorItem(
-                            "unknown_event",
-                            f"no event {original.event_id!r} in the ledger",
-                            field=named[original.event_id],
-                        )
-                    ],
-                )
+                raise _outside_region(named[original.event_id])
             raise Forbidden(
                 f"{field}: it would restore or withdraw an event outside this key's region",
                 [ErrorItem("region_out_of_scope", "moves an event outside the key's region", field=field)],

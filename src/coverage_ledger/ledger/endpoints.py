@@ -34,6 +34,11 @@ router = APIRouter(prefix="/v1", tags=["ledger"])
         "`recorded_at` (admin only) backfills history with an explicit known time."
     ),
     responses={
+        403: documented(
+            "The key's role may not append or correct this, or an event lies outside the key's "
+            "region: its own region, or that of the event or claim it names (`region_out_of_scope`, "
+            "naming only the field, never the record's details); nothing was written"
+        ),
         409: documented("Conflict with the ledger (reused id, overlapping term); nothing was written"),
         503: documented(
             "A lock stayed taken (another tx being numbered, a large upload's) for longer than "
