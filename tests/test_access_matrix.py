@@ -102,6 +102,10 @@ POLICY: dict[str, tuple[Build, dict[str, int]]] = {
         lambda c: ("/v1/reports/coverage-diff", {"params": {"region": "16", "known_then": "tx:1"}}),
         _expect(other_office=404, committee=403, sponsor=403),
     ),
+    "GET /v1/reports/coverage-diff/manifest": (
+        lambda c: ("/v1/reports/coverage-diff/manifest", {"params": {"region": "16", "known_then": "tx:1"}}),
+        _expect(other_office=404, committee=403, sponsor=403),
+    ),
     "GET /v1/reports/access-log": (
         lambda c: ("/v1/reports/access-log", {}),
         _expect(rest=403, admin=200, auditor=200),

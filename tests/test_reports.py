@@ -330,3 +330,56 @@ async def test_the_diff_of_a_region_says_a_person_went_elsewhere_but_not_where(u
     assert row[1:5] == ["covered", "outside_region", "16.71.01", None]
     assert not any(f"there-{person}" in change for change in row[5]), row  # the other region's event
     assert any(f"here-{person}:officer.enrolled:left" in change for change in row[5]), row
+
+
+async def test_a_pinned_coverage_diff_has_a_manifest_that_still_holds_after_later_txs(
+    uploader: Uploader,
+) -> None:
+    """An auditor files the diff with its manifest: the bytes' sha256, both moments and the
+    ledger head's hash at `known_now`, and the same manifest and bytes later."""
+    up = uploader
+    then = await up.head()
+    first = await up.run(roster_csv(many_officers(3)))
+    assert first["status"] == "succeeded", first
+    now = await up.head()
+    params = {"valid_at": "2024-02-14", "known_then": f"tx:{then}", "known_now": f"tx:{now}"}
+    headers = Keys.header(up.keys.auditor)
+
+    async def pull(fmt: str) -> tuple[bytes, str, dict[str, Any]]:
+        body = await up.client.get(
+            "/v1/reports/coverage-diff", params=params | {"format": fmt}, headers=headers
+        )
+        assert body.status_code == 200, body.text
+        manifest = await up.client.get(
+            "/v1/reports/coverage-diff/manifest", params=params | {"format": fmt}, headers=headers
+        )
+        assert manifest.status_code == 200, manifest.text
+        return body.content, body.headers["content-disposition"], manifest.json()
+
+    before = {fmt: await pull(fmt) for fmt in ("json", "csv")}
+    head = (await up.client.get("/v1/ledger/head", headers=Keys.header(up.keys.admin))).json()
+    for fmt, (content, disposition, manifest) in before.items():
+        assert manifest["sha256"] == hashlib.sha256(content).hexdigest(), fmt
+        assert manifest["rows"] == 3 and manifest["format"] == fmt and manifest["report"] == "coverage-diff"
+        assert (manifest["known_then"]["tx_seq"], manifest["known_now"]["tx_seq"]) == (then, now)
+        assert manifest["ledger_head"]["tx_seq"] == now == head["tx_seq"]
+        assert manifest["ledger_head"]["hash"] == head["hash"] and manifest["software_version"]
+        assert (
+            disposition == f'attachment; filename="coverage-diff_national_2024-02-14_tx{then}-tx{now}.{fmt}"'
+        )
+    person = nik()
+    late = enrolled(
+        person,
+        event_id=f"late-{person}",
+        valid_from="2024-02-01",
+        valid_to="2024-02-24",
+        registered_on="2024-01-15",
+    )
+    await append(up.client, up.keys.admin, registered(person), late)
+    assert await up.head() > now
+    assert {fmt: await pull(fmt) for fmt in ("json", "csv")} == before
+    log = (await up.client.get("/v1/reports/access-log", headers=headers)).json()["items"]
+    manifests = [e for e in log if e["report"] == "coverage-diff/manifest"]
+    assert len(manifests) == 4 and {e["content_sha256"] for e in manifests} == {
+        m["sha256"] for _, _, m in before.values()
+    }

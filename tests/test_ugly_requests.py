@@ -199,10 +199,12 @@ async def test_a_backfill_in_the_future_is_refused(client: AsyncClient, keys: Ke
     assert await _head(client, keys) == head
 
 
-async def test_the_coverage_diff_has_no_generic_manifest(client: AsyncClient, keys: Keys) -> None:
-    response = await client.get("/v1/reports/coverage-diff/manifest", headers=Keys.header(keys.auditor))
-    assert response.status_code == 404
-    assert response.headers["content-type"] == "application/problem+json"
+async def test_the_coverage_diff_and_its_manifest_need_known_then(client: AsyncClient, keys: Keys) -> None:
+    for path in ("/v1/reports/coverage-diff", "/v1/reports/coverage-diff/manifest"):
+        response = await client.get(path, headers=Keys.header(keys.auditor))
+        assert response.status_code == 422, path
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"][0]["field"] == "known_then", response.text
     wrong = await client.get(
         "/v1/reports/coverage-diff?known_then=2024-W08", headers=Keys.header(keys.auditor)
     )

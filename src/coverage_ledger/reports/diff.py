@@ -8,13 +8,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger import __version__
 from coverage_ledger.coverage.service import answers_of
 from coverage_ledger.domain.informal import InformalEnrolment
 from coverage_ledger.ledger import person_events, projections
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.reports import repository
-from coverage_ledger.reports.content import Row
-from coverage_ledger.reports.service import RowSource
+from coverage_ledger.reports.content import Row, csv_chunks, json_chunks
+from coverage_ledger.reports.service import RowSource, Tally, counted, ledger_head
 
 COLUMNS = (
     "nik",
@@ -51,6 +52,11 @@ class DiffRequest:
             "known_now": self.now.as_dict(),
             "region": self.region,
         }
+
+    def file_name(self, format: str) -> str:
+        """`coverage-diff_16_2024-02-14_tx12-tx27.csv`."""
+        day, txs = self.now.valid_at.isoformat(), f"tx{self.then.tx_seq}-tx{self.now.tx_seq}"
+        return f"coverage-diff_{self.region or 'national'}_{day}_{txs}.{format}"
 
 
 def _within(code: str | None, region: str | None) -> bool:
@@ -148,3 +154,33 @@ def diff_rows(request: DiffRequest) -> RowSource:
                 )
 
     return rows
+
+
+async def diff_chunks(
+    session: AsyncSession, *, request: DiffRequest, format: str, tally: Tally
+) -> AsyncIterator[bytes]:
+    """The diff's bytes in its format (json or csv), hashed and its rows counted into `tally`."""
+    rows = counted(diff_rows(request)(session), tally)
+    source = csv_chunks(COLUMNS, rows) if format == "csv" else json_chunks(request.header(), COLUMNS, rows)
+    async for chunk in source:
+        tally.digest.update(chunk)
+        yield chunk
+
+
+async def diff_manifest(session: AsyncSession, *, request: DiffRequest, format: str) -> dict[str, Any]:
+    """The diff's two moments, row count, sha256, the ledger head at `known_now`'s tx (the chain
+    up to it covers `known_then`'s) and the software version."""
+    tally = Tally()
+    async for _ in diff_chunks(session, request=request, format=format, tally=tally):
+        pass
+    return {
+        "report": "coverage-diff",
+        "format": format,
+        "region": request.region,
+        "known_then": request.then.as_dict(),
+        "known_now": request.now.as_dict(),
+        "rows": tally.rows,
+        "sha256": tally.digest.hexdigest(),
+        "ledger_head": await ledger_head(session, tx_seq=request.now.tx_seq),
+        "software_version": __version__,
+    }

@@ -1,4 +1,4 @@
-"""HTTP: GET /v1/reports/{name}, …/{name}/manifest, /v1/reports/coverage-diff, …/access-log."""
+"""HTTP: GET /v1/reports/{name}, …/{name}/manifest, /v1/reports/coverage-diff[/manifest], …/access-log."""
 
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime
@@ -28,17 +28,14 @@ from coverage_ledger.http.dependencies import (
 )
 from coverage_ledger.ledger.asof import AsOf, resolve
 from coverage_ledger.reports import repository
-from coverage_ledger.reports.content import csv_chunks, json_chunks
-from coverage_ledger.reports.diff import COLUMNS as DIFF_COLUMNS
-from coverage_ledger.reports.diff import DiffRequest, diff_rows
-from coverage_ledger.reports.schemas import AccessLogOut, AccessOut, ManifestOut
+from coverage_ledger.reports.diff import DiffRequest, diff_chunks, diff_manifest
+from coverage_ledger.reports.schemas import AccessLogOut, AccessOut, DiffManifestOut, ManifestOut
 from coverage_ledger.reports.service import (
     FORMATS,
     REPORT_NAMES,
     ReportRequest,
     Tally,
     authorise,
-    counted,
     file_name,
     manifest,
     report_chunks,
@@ -77,22 +74,9 @@ async def _stream(opener: SessionOpener, chunks: ChunkSource, access_id: int) ->
             )
 
 
-@router.get(
-    "/reports/coverage-diff",
-    summary="Persons whose cover on a day differs between two moments of knowledge",
-    description=(
-        "Persons covered on `valid_at` as known at `known_then` but not as known at `known_now` (or "
-        "the other way, or counted in another region), with their status at both moments and the "
-        "events that entered or left force in between (`tx:event_id:type:entered|left`) and the "
-        "sources of those txs (`upload:<id>` names the roster upload)."
-    ),
-    response_class=StreamingResponse,
-)
-async def get_coverage_diff(
-    opener: Opener,
+async def diff_request(
     session: Session,
     caller: Caller,
-    now: Now,
     today: Annotated[date, Depends(today_in_jakarta)],
     request: Request,
     known_then: Annotated[
@@ -105,8 +89,9 @@ async def get_coverage_diff(
     known_now: KnownAtQuery = None,
     valid_at: ValidAtQuery = None,
     region: RegionQuery = None,
-    format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
-) -> StreamingResponse:
+) -> DiffRequest:
+    """The diff's two moments and region, checked for the caller (shared by the diff and its
+    manifest)."""
     if "known_at" in request.query_params:
         # a diff has two moments: a single one would be silently ignored
         raise InvalidInput(
@@ -122,34 +107,80 @@ async def get_coverage_diff(
             f"known_then (tx {then.tx_seq}) is later than known_now (tx {later.tx_seq})",
             [ErrorItem("invalid_range", "known_then must come before known_now", field="known_then")],
         )
-    diff = DiffRequest(then, later, scope)
+    return DiffRequest(then, later, scope)
+
+
+DiffPoint = Annotated[DiffRequest, Depends(diff_request)]
+DiffFormatQuery = Annotated[Literal["json", "csv"], Query(description="json or csv")]
+DIFF_DESCRIPTION = (
+    "Persons covered on `valid_at` as known at `known_then` but not as known at `known_now` (or "
+    "the other way, or counted in another region), with their status at both moments and the "
+    "events that entered or left force in between (`tx:event_id:type:entered|left`) and the "
+    "sources of those txs (`upload:<id>` names the roster upload)."
+)
+
+
+@router.get(
+    "/reports/coverage-diff",
+    summary="Persons whose cover on a day differs between two moments of knowledge",
+    description=DIFF_DESCRIPTION,
+    response_class=StreamingResponse,
+)
+async def get_coverage_diff(
+    opener: Opener,
+    session: Session,
+    caller: Caller,
+    now: Now,
+    diff: DiffPoint,
+    format: DiffFormatQuery = "json",
+) -> StreamingResponse:
     access_id = await repository.log_access(
         session,
         key_name=caller.key_name,
         requested_at=now,
         report="coverage-diff",
         parameters=diff.header() | {"format": format},
-        tx_seq=later.tx_seq,
+        tx_seq=diff.now.tx_seq,
         rows=None,
         content_sha256=None,
     )
-
-    async def chunks(stream_session: AsyncSession, tally: Tally) -> AsyncIterator[bytes]:
-        rows = counted(diff_rows(diff)(stream_session), tally)
-        source = (
-            csv_chunks(DIFF_COLUMNS, rows)
-            if format == "csv"
-            else json_chunks(diff.header(), DIFF_COLUMNS, rows)
-        )
-        async for chunk in source:
-            tally.digest.update(chunk)
-            yield chunk
-
     return StreamingResponse(
-        _stream(opener, chunks, access_id),
+        _stream(
+            opener,
+            lambda stream_session, tally: diff_chunks(
+                stream_session, request=diff, format=format, tally=tally
+            ),
+            access_id,
+        ),
         media_type=FORMATS[format],
-        headers={"X-Ledger-Tx": str(later.tx_seq)},
+        headers={
+            "Content-Disposition": f'attachment; filename="{diff.file_name(format)}"',
+            "X-Ledger-Tx": str(diff.now.tx_seq),
+        },
     )
+
+
+@router.get(
+    "/reports/coverage-diff/manifest",
+    response_model=DiffManifestOut,
+    summary="A coverage diff's manifest: both moments, rows, sha256, ledger head hash, software version",
+    description="Same parameters as the diff. " + DIFF_DESCRIPTION,
+)
+async def get_coverage_diff_manifest(
+    session: Session, caller: Caller, now: Now, diff: DiffPoint, format: DiffFormatQuery = "json"
+) -> DiffManifestOut:
+    body = await diff_manifest(session, request=diff, format=format)
+    await repository.log_access(
+        session,
+        key_name=caller.key_name,
+        requested_at=now,
+        report="coverage-diff/manifest",
+        parameters=diff.header() | {"format": format},
+        tx_seq=diff.now.tx_seq,
+        rows=body["rows"],
+        content_sha256=body["sha256"],
+    )
+    return DiffManifestOut.model_validate(body)
 
 
 @router.get("/reports/access-log", response_model=AccessLogOut, summary="Who pulled which report, when")
@@ -178,7 +209,7 @@ async def logged_manifest(
 ) -> dict[str, Any]:
     """A report's manifest, its request written to the access log (shared by the API and the page)."""
     if name not in REPORT_NAMES:
-        # coverage-diff compares two moments of knowledge: its own parameters, no manifest here
+        # coverage-diff compares two moments of knowledge: its manifest is its own operation
         raise NotFound(f"no manifest for report {name!r}; manifests: {', '.join(REPORT_NAMES)}")
     scope = await authorise(session, principal=principal, name=name, region=region, as_of=point)
     report = ReportRequest(name, point, scope, format)

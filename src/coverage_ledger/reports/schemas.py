@@ -45,3 +45,17 @@ class ManifestOut(BaseModel):
     sha256: str = Field(description="sha256 hex of the report's bytes in this format.")
     ledger_head: LedgerHeadOut
     software_version: str
+
+
+class DiffManifestOut(BaseModel):
+    """What a coverage diff holds and how to check it later."""
+
+    report: str
+    format: str
+    region: str | None
+    known_then: dict[str, Any] = Field(description="The earlier moment, resolved as a read's `as_of`.")
+    known_now: dict[str, Any] = Field(description="The later moment; `ledger_head` is at its tx.")
+    rows: int
+    sha256: str = Field(description="sha256 hex of the diff's bytes in this format.")
+    ledger_head: LedgerHeadOut
+    software_version: str

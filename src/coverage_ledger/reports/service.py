@@ -228,7 +228,6 @@ async def manifest(session: AsyncSession, *, request: ReportRequest) -> dict[str
     tally = Tally()
     async for _ in report_chunks(session, request=request, tally=tally):
         pass
-    head = await repository.head_at(session, request.as_of.tx_seq)
     return {
         "report": request.name,
         "format": request.format,
@@ -236,12 +235,18 @@ async def manifest(session: AsyncSession, *, request: ReportRequest) -> dict[str
         "as_of": request.as_of.as_dict(),
         "rows": tally.rows,
         "sha256": tally.digest.hexdigest(),
-        "ledger_head": {
-            "tx_seq": request.as_of.tx_seq,
-            "hash": head[0] if head else None,
-            "recorded_at": format_instant(head[1]) if head else None,
-        },
+        "ledger_head": await ledger_head(session, tx_seq=request.as_of.tx_seq),
         "software_version": __version__,
+    }
+
+
+async def ledger_head(session: AsyncSession, *, tx_seq: int) -> dict[str, Any]:
+    """The tx a report was read at, with its hash: `verify` proves the chain up to it unchanged."""
+    head = await repository.head_at(session, tx_seq)
+    return {
+        "tx_seq": tx_seq,
+        "hash": head[0] if head else None,
+        "recorded_at": format_instant(head[1]) if head else None,
     }
 
 
