@@ -217,3 +217,27 @@ async def test_a_page_with_a_wrong_parameter_answers_with_a_page(client: AsyncCl
     assert "overdue" in response.text
     api = await client.get("/v1/claims", params={"overdue": "maybe"}, headers=Keys.header(keys.admin))
     assert api.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_claims_page_reads_as_known_at_a_moment_and_pages_at_one_state(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found in a review: the claims page read only the head, and its next page read the head
+    again (a claim filed between the pages moved the list under the reader)."""
+    person, other = await kpps_2024(client, keys), await kpps_2024(client, keys)
+    first = await append(
+        client, keys.office, filed("WP-1", person, incident="2024-02-14", filed_on="2024-02-15")
+    )
+    await append(client, keys.office, filed("WP-2", other, incident="2024-02-14", filed_on="2024-02-15"))
+    await _signed_in(client, keys.office)
+    now = await client.get("/claims")
+    assert "WP-1" in now.text and "WP-2" in now.text
+    then = await client.get("/claims", params={"known_at": f"tx:{first}", "valid_at": "2024-03-01"})
+    assert then.status_code == 200 and "WP-1" in then.text and "WP-2" not in then.text
+    assert f"(tx {first})" in then.text and 'value="tx:' in then.text  # the controls keep the moment
+    # a next page, as the page's own link gives it, reads the first page's tx and day
+    paged = await client.get("/claims", params={"cursor": f"{first}@2024-03-01:WP-0"})
+    assert paged.status_code == 200 and "WP-1" in paged.text and "WP-2" not in paged.text
+    assert f"(tx {first})" in paged.text and "2024-03-01" in paged.text
+    forged = await client.get("/claims", params={"cursor": "not a cursor"})
+    assert forged.status_code == 422 and "cursor" in forged.text

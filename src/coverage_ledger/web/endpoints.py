@@ -27,6 +27,7 @@ from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.errors import ErrorItem, InvalidInput, LedgerError, Unauthenticated
 from coverage_ledger.http.access_log import note_caller
 from coverage_ledger.http.dependencies import Now, Session
+from coverage_ledger.http.paging import CURSOR_PATTERN, page_cursor, page_point
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions import repository as regions_repository
 from coverage_ledger.regions.service import months_between, region_coverage, region_coverage_on_days
@@ -348,11 +349,20 @@ async def claims_page(
     visitor: Visitor,
     overdue: bool = False,
     cursor: str | None = None,
+    valid_at: str | None = None,
+    known_at: str | None = None,
 ) -> Response:
     if visitor is None:
         return sign_in_first()
     try:
-        point = await point_of(session, now, None, None)
+        if cursor is not None and not re.fullmatch(CURSOR_PATTERN, cursor):
+            raise InvalidInput(
+                "the cursor is not one this service issued",
+                [ErrorItem("invalid_cursor", "follow the page's own link", field="cursor")],
+            )
+        point = await point_of(session, now, valid_at or None, known_at or None)
+        # every page at the first page's tx and day, as the API's list pages are read
+        point, after = await page_point(session, request, point, cursor)
         claims = await list_claims(
             session,
             principal=visitor,
@@ -360,9 +370,19 @@ async def claims_page(
             region=None,
             statuses=None,
             overdue=overdue,
-            cursor=cursor,
+            cursor=after,
             limit=100,
         )
     except LedgerError as error:
         return problem_page(request, visitor, error)
-    return page(request, "claims.html", visitor, page=claims, overdue=overdue, point=point)
+    return page(
+        request,
+        "claims.html",
+        visitor,
+        page=claims,
+        next_cursor=page_cursor(point, claims.next_cursor),
+        overdue=overdue,
+        point=point,
+        valid_at=valid_at or "",
+        known_at=known_at or "",
+    )
