@@ -82,3 +82,45 @@ async def test_bad_search_parameters_are_422(client: AsyncClient, keys: Keys) ->
     for params in ({"status": "dead"}, {"region": "Palembang"}, {"limit": "0"}, {"cursor": "abc"}):
         response = await client.get("/v1/persons", params=params, headers=Keys.header(keys.office))
         assert response.status_code == 422, params
+
+
+async def test_a_next_page_asked_without_the_first_pages_filters_is_refused(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a README probe: page 2 of `?status=covered` asked with the cursor alone listed
+    persons of every status (the cursor kept the tx and the day, not the filters)."""
+    people, tx = await _setup(client, keys)
+    office = Keys.header(keys.office)
+    asked = {"region": "16.71.01", "status": "covered", "valid_at": "2024-02-01", "limit": "1"}
+    first = (await client.get("/v1/persons", params=asked, headers=office)).json()
+    cursor = first["next_cursor"]
+    for other in (
+        {k: v for k, v in asked.items() if k != "status"},
+        asked | {"status": "not_enrolled"},
+        asked | {"committee": "KPU-16.71"},
+    ):
+        refused = await client.get("/v1/persons", params=other | {"cursor": cursor}, headers=office)
+        assert refused.status_code == 422, (other, refused.text)
+        assert refused.json()["errors"][0] == {
+            "code": "cursor_of_other_filters",
+            "message": "pass the cursor with the same committee, region, status as its first page",
+            "field": "cursor",
+        }
+    seen = [item["nik"] for item in first["items"]]
+    while cursor is not None:
+        page = (await client.get("/v1/persons", params=asked | {"cursor": cursor}, headers=office)).json()
+        assert all(item["status"] == "covered" for item in page["items"]), page
+        seen += [item["nik"] for item in page["items"]]
+        cursor = page["next_cursor"]
+    assert [p for p in seen if p in people] == people[:3]
+    # a cursor issued before cursors carried the filters reads the filters asked
+    old = await client.get(
+        "/v1/persons", params=asked | {"cursor": f"{tx}@2024-02-01:{seen[0]}"}, headers=office
+    )
+    assert old.status_code == 200 and all(item["status"] == "covered" for item in old.json()["items"])
+    claims = await client.get("/v1/claims", params={"limit": "1"}, headers=office)
+    assert claims.status_code == 200
+    overdue = await client.get(
+        "/v1/claims", params={"overdue": "true", "cursor": f"{tx}@2024-02-01~00000000:C"}, headers=office
+    )
+    assert overdue.status_code == 422 and overdue.json()["errors"][0]["code"] == "cursor_of_other_filters"

@@ -25,7 +25,7 @@ from coverage_ledger.coverage.endpoints import ReadPoint, as_of_out
 from coverage_ledger.domain.claims import ClaimStatus
 from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.http.dependencies import Caller, RegionQuery, Session
-from coverage_ledger.http.paging import CursorQuery, page_cursor, page_point
+from coverage_ledger.http.paging import CursorQuery, claim_filters, page_cursor, page_point
 from coverage_ledger.ledger.event_fields import Day
 
 router = APIRouter(prefix="/v1", tags=["claims"])
@@ -145,8 +145,8 @@ async def get_claim(claim_id: ClaimIdPath, session: Session, caller: Caller, poi
     summary="Claims of a region; `overdue=true` lists those unpaid past their due date",
     description=(
         "Claims as known at `known_at` whose region lies in `region`, in claim_id order, paginated "
-        "with `cursor` (every page read at the tx of the first). With `overdue=true`: claims "
-        "filed, approved or partly paid whose due date "
+        "with `cursor` (every page read at the tx of the first, with its filters). With "
+        "`overdue=true`: claims filed, approved or partly paid whose due date "
         "(working days after the claim was complete) passed before `valid_at`."
     ),
 )
@@ -161,7 +161,10 @@ async def get_claims(
     cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ClaimListOut:
-    point, after = await page_point(session, request, point, cursor)
+    filters = claim_filters(
+        region=region, statuses=[s.value for s in status] if status else None, overdue=overdue
+    )
+    point, after = await page_point(session, request, point, cursor, filters=filters)
     page = await list_claims(
         session,
         principal=caller,
@@ -188,7 +191,7 @@ async def get_claims(
             )
             for r in page.items
         ],
-        next_cursor=page_cursor(point, page.next_cursor),
+        next_cursor=page_cursor(point, page.next_cursor, filters=filters),
         as_of=as_of_out(point),
     )
 

@@ -161,7 +161,8 @@ async def post_lookup(body: LookupRequest, session: Session, caller: Caller, now
     response_model=PersonPage,
     summary="Persons of a region or committee with their status",
     description="Cursor-paginated in NIK order; every page is read at the tx of the first (the "
-    "cursor carries it). `region` defaults to the key's region; `status` filters on the status on "
+    "cursor carries it), with the first page's filters (a cursor sent with others is a 422). "
+    "`region` defaults to the key's region; `status` filters on the status on "
     "`valid_at` as known at `known_at`.",
 )
 async def get_persons(
@@ -175,7 +176,8 @@ async def get_persons(
     cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> PersonPage:
-    point, after = await page_point(session, request, point, cursor)
+    filters = {"region": region, "committee": committee, "status": status.value if status else None}
+    point, after = await page_point(session, request, point, cursor, filters=filters)
     page = await search_persons(
         session,
         principal=caller,
@@ -198,7 +200,7 @@ async def get_persons(
             )
             for nik, answer, scoped_region in page.items
         ],
-        next_cursor=page_cursor(point, page.next_cursor),
+        next_cursor=page_cursor(point, page.next_cursor, filters=filters),
         as_of=as_of_out(point),
     )
 

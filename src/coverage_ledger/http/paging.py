@@ -1,8 +1,13 @@
 """Cursors of the as-of lists (`/v1/persons`, `/v1/claims`): a cursor carries the tx and the
 valid date its first page was read at, so the next pages read the same state of the ledger for
 the same day while appends go on (and past midnight in Jakarta), even when the caller fixed
-neither `known_at` nor `valid_at` (`<tx_seq>@<valid_at>:<last key>`)."""
+neither `known_at` nor `valid_at`; and a fingerprint of the first page's filters, so a next page
+asked without them (or with others) is refused rather than answered from another list
+(`<tx_seq>@<valid_at>~<filters>:<last key>`)."""
 
+import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 from typing import Annotated
@@ -14,25 +19,45 @@ from coverage_ledger.domain.timeframes import KnownAtTx
 from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.ledger.asof import AsOf, resolve
 
-CURSOR_PATTERN = r"^[0-9]{1,19}(@[0-9]{4}-[0-9]{2}-[0-9]{2})?:[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$"
-"""`<tx_seq>@<valid_at>:<the last key of the page before>` (a NIK or a claim id); a cursor
-without `@<valid_at>` (as issued before they carried it) reads the day asked."""
+CURSOR_PATTERN = (
+    r"^[0-9]{1,19}(@[0-9]{4}-[0-9]{2}-[0-9]{2})?(~[0-9a-f]{8})?:[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$"
+)
+"""`<tx_seq>@<valid_at>~<filters>:<the last key of the page before>` (a NIK or a claim id); a
+cursor without `@<valid_at>` or `~<filters>` (as issued before they carried them) reads the day
+and the filters asked."""
 CursorQuery = Annotated[
     str | None,
     Query(
         pattern=CURSOR_PATTERN,
-        description="next_cursor of the previous page: the next page, read at the same tx as the first",
+        description="next_cursor of the previous page: the next page, read at the same tx and "
+        "valid_at as the first; pass the first page's filters with it",
     ),
 ]
+Filters = Mapping[str, str | bool | list[str] | None]
+"""A list's filters as asked (None: not asked), by parameter name."""
 
 
-def page_cursor(as_of: AsOf, last_key: str | None) -> str | None:
+def _fingerprint(filters: Filters) -> str:
+    """Eight hex digits of the filters' sha256: enough to tell two lists apart, and no filter
+    value (a committee's name) is repeated in the URL."""
+    canonical = json.dumps(dict(filters), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:8]
+
+
+def page_cursor(as_of: AsOf, last_key: str | None, *, filters: Filters) -> str | None:
     """The next page's cursor after `last_key` (None: no next page)."""
-    return None if last_key is None else f"{as_of.tx_seq}@{as_of.valid_at.isoformat()}:{last_key}"
+    if last_key is None:
+        return None
+    return f"{as_of.tx_seq}@{as_of.valid_at.isoformat()}~{_fingerprint(filters)}:{last_key}"
+
+
+def claim_filters(*, region: str | None, statuses: list[str] | None, overdue: bool) -> Filters:
+    """The filters of a claims list, as the API and the web page ask them."""
+    return {"region": region, "status": sorted(statuses) if statuses else None, "overdue": overdue}
 
 
 async def page_point(
-    session: AsyncSession, request: Request, point: AsOf, cursor: str | None
+    session: AsyncSession, request: Request, point: AsOf, cursor: str | None, *, filters: Filters
 ) -> tuple[AsOf, str | None]:
     """The point a page is read at and the key it starts after: the cursor's tx. A `known_at`
     sent with it must be one that could have given that tx: one resolving to it, or beyond it
@@ -41,6 +66,19 @@ async def page_point(
     if cursor is None:
         return point, None
     head, _, after = cursor.partition(":")
+    head, _, fingerprint = head.partition("~")
+    if fingerprint and fingerprint != _fingerprint(filters):
+        asked = ", ".join(sorted(filters))
+        raise InvalidInput(
+            f"the cursor belongs to a list with other filters ({asked}) than this query's",
+            [
+                ErrorItem(
+                    "cursor_of_other_filters",
+                    f"pass the cursor with the same {asked} as its first page",
+                    field="cursor",
+                )
+            ],
+        )
     tx_text, _, day_text = head.partition("@")
     tx_seq = int(tx_text)
     if day_text:

@@ -27,7 +27,7 @@ from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.errors import ErrorItem, InvalidInput, LedgerError, Unauthenticated
 from coverage_ledger.http.access_log import note_caller
 from coverage_ledger.http.dependencies import Now, Session
-from coverage_ledger.http.paging import CURSOR_PATTERN, page_cursor, page_point
+from coverage_ledger.http.paging import CURSOR_PATTERN, claim_filters, page_cursor, page_point
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions import repository as regions_repository
 from coverage_ledger.regions.service import months_between, region_coverage, region_coverage_on_days
@@ -362,7 +362,8 @@ async def claims_page(
             )
         point = await point_of(session, now, valid_at or None, known_at or None)
         # every page at the first page's tx and day, as the API's list pages are read
-        point, after = await page_point(session, request, point, cursor)
+        filters = claim_filters(region=None, statuses=None, overdue=overdue)
+        point, after = await page_point(session, request, point, cursor, filters=filters)
         claims = await list_claims(
             session,
             principal=visitor,
@@ -380,7 +381,7 @@ async def claims_page(
         "claims.html",
         visitor,
         page=claims,
-        next_cursor=page_cursor(point, claims.next_cursor),
+        next_cursor=page_cursor(point, claims.next_cursor, filters=filters),
         overdue=overdue,
         point=point,
         valid_at=valid_at or "",
