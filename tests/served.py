@@ -15,6 +15,7 @@ import httpx
 from typer.testing import CliRunner
 
 from coverage_ledger.cli import app as cli
+from coverage_ledger.demo.guide import KEY_VARIABLES
 
 
 def free_port() -> int:
@@ -47,7 +48,8 @@ def load_demo(database_url: str) -> str:
 
 def demo_keys(output: str) -> dict[str, str]:
     """The keys the demo printed, by role."""
-    return dict(re.findall(r"^key (\w+): (\S+)$", output, re.M))
+    roles = {variable: role for role, variable in KEY_VARIABLES.items()}
+    return {roles[name]: secret for name, secret in re.findall(r"^export (\w+)=(\S+)$", output, re.M)}
 
 
 def start_server(database_url: str, upload_dir: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -103,13 +103,16 @@ def print_outcome(console: Console, record: Any, *, earlier: bool) -> bool:
     upload would fail on its rows fails like it)."""
     if earlier:
         console.print(f"this file was already committed as upload {record.upload_id} (tx {record.tx_seq})")
+    rehearsed_failure = record.rows_rejected and (record.outcome or {}).get("would_commit") is False
     table = Table(title=f"upload {record.upload_id}", show_header=False)
     for name in ("status", "rows_total", "rows_accepted", "rows_rejected", "rows_duplicate", "tx_seq"):
         table.add_row(name, str(getattr(record, name)))
+    if rehearsed_failure:
+        # the dry run itself ran to its end (`succeeded`); the upload it rehearsed would not
+        table.add_row("verdict", "[red]would fail[/red]: nothing would be committed; see the row errors")
     for name, value in (record.outcome or {}).items():
         table.add_row(name, str(value))
     if record.problem:
         table.add_row("problem", f"{record.problem['code']}: {record.problem['message']}")
     console.print(table)
-    rehearsed_failure = record.rows_rejected and (record.outcome or {}).get("would_commit") is False
     return bool(record.status != "succeeded" or rehearsed_failure)

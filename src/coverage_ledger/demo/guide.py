@@ -6,6 +6,15 @@ from rich.console import Console
 from coverage_ledger.demo.history import VALID_AT
 from coverage_ledger.demo.loader import DemoLoaded
 
+KEY_VARIABLES = {
+    "admin": "ADMIN_KEY",
+    "auditor": "AUDITOR_KEY",
+    "regional_office": "OFFICE_KEY",
+    "committee": "COMMITTEE_KEY",
+    "sponsor": "SPONSOR_KEY",
+}
+"""The shell variable each role's key is printed as, the names the README's examples use."""
+
 
 def print_guide(loaded: DemoLoaded, *, port: int, console: Console) -> None:
     """The summary on the console (stderr), the keys and the curl lines on stdout."""
@@ -17,8 +26,9 @@ def print_guide(loaded: DemoLoaded, *, port: int, console: Console) -> None:
         f"{history.covered:,} of {history.potential:,} potential informal workers covered on "
         f"{VALID_AT.isoformat()} ({100 * history.covered / history.potential:.2f}%, as the article states)"
     )
+    print("keys, one per role, to paste into a shell:")
     for role, secret in loaded.keys.items():
-        print(f"key {role}: {secret}")
+        print(f"export {KEY_VARIABLES[role]}={secret}")
     print(f"valid_at: {VALID_AT.isoformat()}")
     print("try:")
     auth = f'-H "Authorization: Bearer {office}"'

@@ -272,7 +272,10 @@ def person_cells(
     if sex is None:
         errors.append(
             ErrorItem(
-                "invalid_sex", f"sex {shown(cells.get('sex', ''))} is not M/F (or L/P)", row=row, column="sex"
+                "invalid_sex",
+                f"sex {shown(cells.get('sex', ''))} is not M/F, L/P or Laki-laki/Perempuan",
+                row=row,
+                column="sex",
             )
         )
     elif sex != nik.sex:
