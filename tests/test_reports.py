@@ -5,6 +5,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import zipfile
 from datetime import datetime, timedelta
 from typing import Any
@@ -379,6 +380,9 @@ async def test_a_pinned_coverage_diff_has_a_manifest_that_still_holds_after_late
     assert await up.head() > now
     assert {fmt: await pull(fmt) for fmt in ("json", "csv")} == before
     log = (await up.client.get("/v1/reports/access-log", headers=headers)).json()["items"]
+    # an instant is written one way in every response: UTC with microseconds and Z
+    instant = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+    assert all(instant.fullmatch(e["requested_at"]) for e in log), log[0]
     manifests = [e for e in log if e["report"] == "coverage-diff/manifest"]
     assert len(manifests) == 4 and {e["content_sha256"] for e in manifests} == {
         m["sha256"] for _, _, m in before.values()

@@ -3,7 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_serializer
+
+from coverage_ledger.domain.timeframes import format_instant
 
 
 class AccessOut(BaseModel):
@@ -17,6 +19,12 @@ class AccessOut(BaseModel):
     tx_seq: int
     rows: int | None = Field(description="Null when the download did not reach its end.")
     content_sha256: str | None
+
+    @field_serializer("requested_at")
+    def _instant(self, requested_at: datetime) -> str:
+        # the one text form of an instant in responses (UTC, microseconds, Z), as every known_at;
+        # the database session's zone gave +07:00 here
+        return format_instant(requested_at)
 
 
 class AccessLogOut(BaseModel):
