@@ -15,6 +15,7 @@ from coverage_ledger.domain.benefit_table import DUE_DATE_KINDS
 from coverage_ledger.domain.supersession import EventLinks, changes_after_append
 from coverage_ledger.errors import Conflict, ErrorItem
 from coverage_ledger.ledger import projections, repository
+from coverage_ledger.ledger.bpu_moves import check_bpu_moves
 from coverage_ledger.ledger.checks import (
     check_batch,
     check_correction_effects,
@@ -23,7 +24,7 @@ from coverage_ledger.ledger.checks import (
     region_of,
     snapshot_keys,
 )
-from coverage_ledger.ledger.informal_checks import check_bpu_moves, check_informal
+from coverage_ledger.ledger.informal_checks import check_informal
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.registrations import check_registrations
 from coverage_ledger.ledger.rule_checks import check_holiday_years
