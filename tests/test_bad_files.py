@@ -210,3 +210,28 @@ async def test_a_space_in_a_far_corner_of_the_sheet_is_named_not_read(
     workbook.close()
     status = await uploader.run(path.read_bytes(), filename="formatted.xlsx")
     assert (status["status"], status["rows_accepted"]) == ("succeeded", 1), status
+
+
+async def test_rows_a_sheet_hides_are_read_and_named_in_the_outcome(
+    uploader: Uploader, tmp_path: Path
+) -> None:
+    """Rows hidden by a filter (or by hand) are part of the file: they are read like the others,
+    and the outcome names them, so a clerk who saw a filtered sheet learns what was sent. A hidden
+    row with nothing in it is no row of the roster."""
+    path = tmp_path / "filtered.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    sheet = _roster_sheet(workbook, "Petugas", [officer_row() for _ in range(3)])
+    sheet.autofilter(0, 0, 3, len(HEADER) - 1)
+    sheet.set_row(2, None, None, {"hidden": True})  # the second officer, sheet row 3
+    sheet.set_row(9, None, None, {"hidden": True})  # an empty row below the roster
+    workbook.close()
+    status = await uploader.run(path.read_bytes(), filename="filtered.xlsx")
+    assert (status["status"], status["rows_accepted"]) == ("succeeded", 3), status
+    assert status["outcome"]["rows_hidden_in_sheet"] == 1
+    assert status["outcome"]["rows_hidden_in_sheet_first"] == [3]
+    plain = tmp_path / "plain.xlsx"
+    workbook = xlsxwriter.Workbook(str(plain))
+    _roster_sheet(workbook, "Petugas", [officer_row()])
+    workbook.close()
+    unhidden = await uploader.run(plain.read_bytes(), filename="plain.xlsx")
+    assert unhidden["status"] == "succeeded" and "rows_hidden_in_sheet" not in unhidden["outcome"]

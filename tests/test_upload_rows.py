@@ -336,12 +336,12 @@ def test_formula_cells_are_found_in_prefixed_and_shared_forms(tmp_path: Path) ->
         b'<x:worksheet><x:sheetData><x:row r="2"><x:c r="B2"><x:f>1+1</x:f><x:v>2</x:v></x:c>'
         b'<x:c r="C2" t="n"><x:f t="shared" si="0"/><x:v>3</x:v></x:c></x:row></x:sheetData></x:worksheet>',
     )
-    assert formula_cells(prefixed) == {(1, 1): "=1+1", (1, 2): "=…"}
+    assert formula_cells(prefixed) == ({(1, 1): "=1+1", (1, 2): "=…"}, set())
     plain = _workbook(
         tmp_path / "p.xlsx",
         b'<worksheet><sheetData><row r="5"><c r="K5"><f>SUM(A1:A2)</f></c></row></sheetData></worksheet>',
     )
-    assert formula_cells(plain) == {(4, 10): "=SUM(A1:A2)"}
+    assert formula_cells(plain) == ({(4, 10): "=SUM(A1:A2)"}, set())
 
 
 def test_a_formula_without_a_value_fails_the_file_naming_its_cell(tmp_path: Path) -> None:

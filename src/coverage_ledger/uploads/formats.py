@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from coverage_ledger.errors import ErrorItem
 
@@ -54,6 +55,27 @@ def detect_format(path: Path) -> str:
         return "xlsx" if file.read(4) == XLSX_MAGIC else "csv"
 
 
+@dataclass(frozen=True, slots=True)
+class SheetRead:
+    """What converting a workbook's first sheet tells beside its rows."""
+
+    name: str
+    hidden_rows: int = 0
+    """Rows with something in them that the sheet hides (a filter, or rows hidden by hand): read
+    like the others, and named in the outcome so the clerk sees what was sent."""
+    hidden_rows_first: tuple[int, ...] = ()
+    """Their sheet row numbers, the first thousand."""
+
+    def outcome(self) -> dict[str, Any]:
+        """The upload outcome's part on it (nothing when no row was hidden)."""
+        if not self.hidden_rows:
+            return {}
+        return {
+            "rows_hidden_in_sheet": self.hidden_rows,
+            "rows_hidden_in_sheet_first": list(self.hidden_rows_first),
+        }
+
+
 @dataclass
 class Table:
     """A roster file opened for reading: its header and its data rows."""
@@ -63,7 +85,7 @@ class Table:
     rows: Iterator[tuple[int, list[str]]]
     """(Excel row number, cells); blank rows are skipped but keep their number."""
     source: io.TextIOWrapper
-    sheet: str | None = None
+    sheet: SheetRead | None = None
     """The workbook sheet the rows come from (None: a CSV file)."""
 
     def close(self) -> None:
@@ -76,7 +98,7 @@ class Table:
         message = str(problem)
         if self.sheet is not None:
             message += (
-                f" (a workbook's roster is read from its first sheet, here {self.sheet!r}: move the "
+                f" (a workbook's roster is read from its first sheet, here {self.sheet.name!r}: move the "
                 "roster's sheet to the front)"
             )
         return FileRejected("wrong_header", message)
@@ -157,7 +179,7 @@ def _data_rows(reader: Iterator[list[str]], path: Path) -> Iterator[tuple[int, l
         ) from exc
 
 
-def open_csv(path: Path, *, sheet: str | None = None) -> Table:
+def open_csv(path: Path, *, sheet: SheetRead | None = None) -> Table:
     """A CSV roster (`sheet`: the workbook sheet it was converted from); file-level problems raise
     `FileRejected`."""
     with path.open("rb") as probe:
@@ -226,4 +248,6 @@ def open_xlsx(path: Path, converted: Path) -> Table:
             problem = {"code": "unreadable_xlsx", "message": "the workbook could not be read"}
         raise FileRejected(problem["code"], problem["message"])
     log.info("XLSX converted by a child process: %s", result.stdout.strip())
-    return open_csv(converted, sheet=json.loads(result.stdout)["sheet"])
+    said = json.loads(result.stdout)
+    sheet = SheetRead(said["sheet"], said["hidden_rows"], tuple(said["hidden_rows_first"]))
+    return open_csv(converted, sheet=sheet)

@@ -16,7 +16,7 @@ from coverage_ledger.auth import repository as auth_repository
 from coverage_ledger.auth.service import principal_of
 from coverage_ledger.errors import ErrorItem, Unauthenticated
 from coverage_ledger.uploads import repository
-from coverage_ledger.uploads.formats import FileRejected, Table, open_csv, open_xlsx
+from coverage_ledger.uploads.formats import FileRejected, SheetRead, Table, open_csv, open_xlsx
 
 log = logging.getLogger(__name__)
 PROGRESS_SECONDS = 1.0
@@ -114,8 +114,12 @@ class Job:
         self.counts: dict[str, int] = {}
         self.outcome: dict[str, Any] = {}
         self.commit_started = time.monotonic()
-        self.converted_sheet: str | None = None
+        self.converted_sheet: SheetRead | None = None
         """The sheet an XLSX file's CSV conversion of this run holds (None: not converted yet)."""
+
+    def reported_outcome(self) -> dict[str, Any]:
+        """The outcome as stored: the job's, and a workbook's hidden rows whatever became of them."""
+        return self.outcome | (self.converted_sheet.outcome() if self.converted_sheet else {})
 
     async def finish(
         self, status: str, *, problem: dict[str, str] | None = None, tx_seq: int | None = None
@@ -126,7 +130,7 @@ class Job:
             tx_seq=tx_seq,
             finished_at=self.clock(),
             stored_path=None,
-            outcome=self.outcome,
+            outcome=self.reported_outcome(),
             phase_seconds=self.phases,
             **self.counts,
         )

@@ -304,7 +304,7 @@ class OfficerRosterJob(Job):
             tx_seq=outcome.tx_seq,
             finished_at=self.clock(),
             stored_path=None,
-            outcome=self.outcome,
+            outcome=self.reported_outcome(),
             phase_seconds=self.phases,
             **self.counts,
         )

@@ -42,7 +42,9 @@ class UploadStatus(BaseModel):
     outcome: dict[str, Any] = Field(
         description="Counts by effect (registered, enrolled, corrected, retracted, unchanged) "
         "and the invoice total. For a key limited to a region, `registered` counts the persons new "
-        "to that region, whether or not another region had registered them."
+        "to that region, whether or not another region had registered them. Warnings on rows "
+        "taken: `rows_without_cover`, `rows_differing_from_registration`, and for a workbook "
+        "`rows_hidden_in_sheet` (each with `…_first`, row numbers)."
     )
     phase_seconds: dict[str, Any] = Field(
         description="Seconds spent receiving, parsing, validating, committing."

@@ -192,7 +192,7 @@ class SponsorRosterJob(Job):
             tx_seq=writing.txs[-1] if writing.txs else None,
             finished_at=self.clock(),
             stored_path=None,
-            outcome=self.outcome,
+            outcome=self.reported_outcome(),
             phase_seconds=self.phases,
             **self.counts,
         )

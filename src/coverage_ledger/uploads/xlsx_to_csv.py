@@ -14,6 +14,7 @@ import re
 import resource
 import sys
 import zipfile
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,10 @@ _CHUNK = 1 << 20
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]+[0-9]+:)?([A-Z]+[0-9]+)"')
 _FILLED_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]+[0-9]+)"[^>]*(?<!/)>')
 """A cell with content (a self-closed `<c …/>` only carries formatting)."""
+_HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\s[^>]*?\bhidden="(?:1|true)"[^>]*>')
+_ROW_NUMBER = re.compile(rb'\br="([0-9]+)"')
+HIDDEN_ROWS_SHOWN = 1_000
+"""Hidden row numbers the conversion reports (the count is whole), as an outcome lists rows."""
 MAX_SHEET_CELLS = 16 * 1_048_576
 """The most cells (columns × rows, from A1 to the farthest filled cell) a sheet may span: sixteen
 columns of a full sheet. The reader holds the whole rectangle, about 32 bytes a cell, so one space
@@ -113,11 +118,12 @@ def _last_cell_end(window: bytes) -> int:
     return 0
 
 
-def formula_cells(path: Path) -> dict[tuple[int, int], str]:
+def formula_cells(path: Path) -> tuple[dict[tuple[int, int], str], set[int]]:
     """The first sheet's cells holding a formula, by (row, column) 0-based, each as `=` and its
     formula text (`=…` for a shared one): written into the CSV as such, each becomes the row error
     `formula_cell` as in a CSV roster. A cell not placed by its reference, or a sheet of formulas,
-    refuses the file, naming the cell; so does a sheet too large to read (in the same pass)."""
+    refuses the file, naming the cell; so does a sheet too large to read (in the same pass, which
+    also gives the hidden rows' 0-based numbers)."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -125,6 +131,7 @@ def formula_cells(path: Path) -> dict[tuple[int, int], str]:
             "unreadable_xlsx", "the file starts like a workbook but is not a valid XLSX"
         ) from exc
     found: dict[tuple[int, int], str] = {}
+    hidden: set[int] = set()
     with archive:
         unpacked = sum(info.file_size for info in archive.infolist())
         allowed = max(MIN_UNPACK_ALLOWANCE, MAX_UNPACK_RATIO * path.stat().st_size)
@@ -155,6 +162,9 @@ def formula_cells(path: Path) -> dict[tuple[int, int], str]:
                 # a formula cut by the chunk's end is looked at again with the next chunk
                 complete = _last_cell_end(window)
                 extent.see(window, complete)
+                for row in _HIDDEN_ROW.finditer(window, 0, complete):
+                    if (number := _ROW_NUMBER.search(row.group(0))) is not None:
+                        hidden.add(int(number.group(1)) - 1)
                 for formula in _FORMULA.finditer(window, 0, complete):
                     # the cell's opening tag is just before its formula
                     cells = _CELL_REF.findall(window, max(0, formula.start() - 512), formula.start())
@@ -171,7 +181,7 @@ def formula_cells(path: Path) -> dict[tuple[int, int], str]:
                 tail = window[complete:] if complete else window
                 if len(tail) > _CHUNK:  # no cell ends in a whole chunk: not a sheet a person made
                     tail = tail[-256:]
-    return found
+    return found, hidden
 
 
 def cell_text(value: Any) -> str:
@@ -218,10 +228,20 @@ def _first_sheet(workbook: python_calamine.CalamineWorkbook) -> str:
     return first.name
 
 
-def convert(source: Path, target: Path) -> tuple[int, str]:
-    """Write the first sheet of `source` as CSV to `target`; (rows written, the sheet's name). A
-    formula cell is written as its formula, which the row checks refuse as in a CSV roster."""
-    formulas = formula_cells(source)
+@dataclass
+class Converted:
+    """What `convert` wrote."""
+
+    rows: int
+    sheet: str
+    hidden_rows: list[int]
+    """1-based sheet row numbers of the rows written with something in them that the sheet hides."""
+
+
+def convert(source: Path, target: Path) -> Converted:
+    """Write the first sheet of `source` as CSV to `target`. A formula cell is written as its
+    formula, which the row checks refuse as in a CSV roster."""
+    formulas, hidden = formula_cells(source)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(source))
         name = _first_sheet(workbook)
@@ -234,6 +254,7 @@ def convert(source: Path, target: Path) -> tuple[int, str]:
     for (row_index, column), formula in formulas.items():
         by_row.setdefault(row_index, []).append((column, formula))
     placed: set[tuple[int, int]] = set()
+    hidden_written: list[int] = []
     count = 0
     with target.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
@@ -251,6 +272,8 @@ def convert(source: Path, target: Path) -> tuple[int, str]:
                 if 0 <= column - first_column < len(cells):
                     cells[column - first_column] = formula
                     placed.add((index, column))
+            if index + first_row in hidden and any(cell.strip() for cell in cells):
+                hidden_written.append(index + first_row + 1)
             writer.writerow(cells)
             count += 1
     lost = sorted(set(formulas) - placed)
@@ -264,14 +287,14 @@ def convert(source: Path, target: Path) -> tuple[int, str]:
         raise FileRejected(
             "empty_file", f"the first sheet, {name!r}, is empty: expected a header row and data rows"
         )
-    return count, name
+    return Converted(count, name, hidden_written)
 
 
 def main(argv: list[str]) -> int:
     """Command-line entry."""
     resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_BYTES, CHILD_MEMORY_BYTES))
     try:
-        rows, sheet = convert(Path(argv[1]), Path(argv[2]))
+        converted = convert(Path(argv[1]), Path(argv[2]))
     except FileRejected as exc:
         print(json.dumps({"code": exc.code, "message": exc.message}), file=sys.stderr)
         return 2
@@ -283,7 +306,14 @@ def main(argv: list[str]) -> int:
         print(json.dumps(problem), file=sys.stderr)
         return 2
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"rows": rows, "sheet": sheet, "peak_rss_mb": round(peak_kib / 1024, 1)}))
+    said = {
+        "rows": converted.rows,
+        "sheet": converted.sheet,
+        "hidden_rows": len(converted.hidden_rows),
+        "hidden_rows_first": converted.hidden_rows[:HIDDEN_ROWS_SHOWN],
+        "peak_rss_mb": round(peak_kib / 1024, 1),
+    }
+    print(json.dumps(said))
     return 0
 
 
