@@ -2,12 +2,14 @@
 leaves. Whatever comes back or leaves must be something the key may correct, and must keep the
 ledger's rules (one registration under every enrolment, a month paid once)."""
 
+import json
 from typing import Any
 
 from httpx import AsyncClient
 
 from tests.claims_support import (
     append,
+    approved,
     filed,
     kpps_2024,
     member_paid_for_the_first_quarter,
@@ -211,3 +213,41 @@ async def test_naming_another_regions_payment_or_claim_event_tells_nothing(
             ],
         )
     ]
+
+
+async def test_a_retracted_claim_of_another_region_stays_outside_the_keys_region(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found in a review: a claim whose filing was retracted has no current record, so its events
+    lay in no region, and any key could correct them (an office of region 16 superseded a
+    Bandung claim's approval) or learn their type from a role's refusal."""
+    person = nik(district="320101")
+    await append(
+        client,
+        keys.admin,
+        registered(person, region="32.01.01"),
+        enrolled(
+            person,
+            event_id=f"kpps-{person}",
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            registered_on="2024-01-20",
+            committee="KPU-32.01",
+            region="32.01.01",
+        ),
+    )
+    await append(client, keys.admin, filed("CR-32", person, incident="2024-02-14", filed_on="2024-02-15"))
+    await append(client, keys.admin, approved("CR-32", "2024-02-16"))
+    await append(
+        client, keys.admin, corrected("undo-CR-32", ["CR-32-filed", "CR-32-approved"], reason="filed twice")
+    )
+    for secret, target in (
+        (keys.office, "CR-32-approved"),
+        (keys.office, "undo-CR-32"),  # it would restore the claim's filing and approval
+        (keys.committee, "CR-32-approved"),
+        (keys.sponsor, "undo-CR-32"),
+    ):
+        body = await _refused(client, keys, secret, corrected(f"x-{target}", [target], reason="x"))
+        assert (body["status"], body["errors"][0]["code"]) == (403, "region_out_of_scope"), (target, body)
+        said = json.dumps(body)
+        assert not any(detail in said for detail in (person, "claim", "32.01", "approv")), (target, body)

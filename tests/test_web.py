@@ -235,9 +235,20 @@ async def test_the_claims_page_reads_as_known_at_a_moment_and_pages_at_one_state
     then = await client.get("/claims", params={"known_at": f"tx:{first}", "valid_at": "2024-03-01"})
     assert then.status_code == 200 and "WP-1" in then.text and "WP-2" not in then.text
     assert f"(tx {first})" in then.text and 'value="tx:' in then.text  # the controls keep the moment
-    # a next page, as the page's own link gives it, reads the first page's tx and day
-    paged = await client.get("/claims", params={"cursor": f"{first}@2024-03-01:WP-0"})
-    assert paged.status_code == 200 and "WP-1" in paged.text and "WP-2" not in paged.text
-    assert f"(tx {first})" in paged.text and "2024-03-01" in paged.text
+    # a next page reads the first page's tx and day (a cursor as the API's list of the same
+    # claims gives it), and its form keeps that tx
+    api = await client.get(
+        "/v1/claims", params={"valid_at": "2024-03-01", "limit": "1"}, headers=Keys.header(keys.office)
+    )
+    cursor, second = api.json()["next_cursor"], api.json()["as_of"]["tx_seq"]
+    assert cursor is not None and "~" in cursor, api.text
+    third = await kpps_2024(client, keys)
+    await append(client, keys.office, filed("WP-3", third, incident="2024-02-13", filed_on="2024-02-15"))
+    paged = await client.get("/claims", params={"cursor": cursor})
+    assert paged.status_code == 200 and "WP-2" in paged.text and "WP-3" not in paged.text, paged.text
+    assert f"(tx {second})" in paged.text and "2024-03-01" in paged.text
+    assert f'name="known_at" value="tx:{second}"' in paged.text
+    other_list = await client.get("/claims", params={"cursor": cursor, "overdue": "true"})
+    assert other_list.status_code == 422 and "cursor" in other_list.text
     forged = await client.get("/claims", params={"cursor": "not a cursor"})
     assert forged.status_code == 422 and "cursor" in forged.text

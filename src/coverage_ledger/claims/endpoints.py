@@ -162,7 +162,10 @@ async def get_claims(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ClaimListOut:
     filters = claim_filters(
-        region=region, statuses=[s.value for s in status] if status else None, overdue=overdue
+        principal=caller,
+        region=region,
+        statuses=[s.value for s in status] if status else None,
+        overdue=overdue,
     )
     point, after = await page_point(session, request, point, cursor, filters=filters)
     page = await list_claims(

@@ -76,7 +76,8 @@ def _problems(
     unseen = review is not None and bool(review.region_code) and not principal.sees(review.region_code)
     if review is None:
         return [error(*_not_filed(claim_id), field=".claim_id")]
-    if unseen and review.filed.event_id not in change.entering:
+    if unseen and review.filed.event_id not in change.paths:
+        # (a filing restored by a correction is another region's claim, not this batch's filing)
         return [error(*_outside_region(), field=".claim_id")]
     if unseen:
         return [error("person_not_registered", "no person with this NIK is visible", field=".nik")]

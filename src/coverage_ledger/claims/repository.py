@@ -120,6 +120,19 @@ async def open_rows(
     )
 
 
+async def claim_regions(session: AsyncSession, claim_ids: Sequence[str]) -> dict[str, str]:
+    """Each claim's region: its current record's, else its last record's (a claim whose filing was
+    retracted keeps the region it was filed in, so its events stay that region's)."""
+    rows = await raw.execute(
+        session,
+        "SELECT DISTINCT ON (claim_id) claim_id, region_code FROM claim_record "
+        "WHERE claim_id = ANY(%(ids)s) ORDER BY claim_id, (tx_to IS NULL) DESC, tx_from DESC",
+        {"ids": list(claim_ids)},
+        prepare=False,
+    )
+    return {r.claim_id: r.region_code for r in rows}
+
+
 async def live_claims_of(session: AsyncSession, niks: Sequence[str]) -> list[RecordRow]:
     """The current projected state of the claims of these persons that are not rejected."""
     rows = await raw.execute(

@@ -34,7 +34,7 @@ from coverage_ledger.domain.timeframes import (
 )
 from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.http.dependencies import Caller, Now, RegionQuery, Session, today_in_jakarta
-from coverage_ledger.http.paging import CursorQuery, page_cursor, page_point
+from coverage_ledger.http.paging import CursorQuery, page_cursor, page_point, person_filters
 from coverage_ledger.ledger.asof import AsOf, resolve
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
@@ -176,7 +176,9 @@ async def get_persons(
     cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> PersonPage:
-    filters = {"region": region, "committee": committee, "status": status.value if status else None}
+    filters = person_filters(
+        principal=caller, region=region, committee=committee, status=status.value if status else None
+    )
     point, after = await page_point(session, request, point, cursor, filters=filters)
     page = await search_persons(
         session,

@@ -26,11 +26,12 @@ def print_guide(loaded: DemoLoaded, *, port: int, console: Console) -> None:
         f"{history.covered:,} of {history.potential:,} potential informal workers covered on "
         f"{VALID_AT.isoformat()} ({100 * history.covered / history.potential:.2f}%, as the article states)"
     )
-    print("keys, one per role, to paste into a shell:")
+    # the lines that are no commands are comments: the whole output may be pasted into a shell
+    print("# keys, one per role:")
     for role, secret in loaded.keys.items():
         print(f"export {KEY_VARIABLES[role]}={secret}")
-    print(f"valid_at: {VALID_AT.isoformat()}")
-    print("try:")
+    print(f"# valid_at: {VALID_AT.isoformat()}")
+    print("# try:")
     auth = f'-H "Authorization: Bearer {office}"'
     print(f"  curl -s {auth} '{base}/regions/16/coverage?valid_at={VALID_AT.isoformat()}&segment=informal'")
     print(

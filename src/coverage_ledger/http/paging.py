@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.timeframes import KnownAtTx
 from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.ledger.asof import AsOf, resolve
@@ -51,9 +52,24 @@ def page_cursor(as_of: AsOf, last_key: str | None, *, filters: Filters) -> str |
     return f"{as_of.tx_seq}@{as_of.valid_at.isoformat()}~{_fingerprint(filters)}:{last_key}"
 
 
-def claim_filters(*, region: str | None, statuses: list[str] | None, overdue: bool) -> Filters:
-    """The filters of a claims list, as the API and the web page ask them."""
-    return {"region": region, "status": sorted(statuses) if statuses else None, "overdue": overdue}
+def claim_filters(
+    *, principal: Principal, region: str | None, statuses: list[str] | None, overdue: bool
+) -> Filters:
+    """The filters of a claims list as applied (the key's region when none is asked; statuses in
+    any order, repeated or not), shared by the API and the web page."""
+    return {
+        "region": region or principal.region_prefix,
+        "status": sorted(set(statuses)) if statuses else None,
+        "overdue": overdue,
+    }
+
+
+def person_filters(
+    *, principal: Principal, region: str | None, committee: str | None, status: str | None
+) -> Filters:
+    """The filters of a persons list as applied (the key's region when none is asked; an empty
+    committee is none)."""
+    return {"region": region or principal.region_prefix, "committee": committee or None, "status": status}
 
 
 async def page_point(

@@ -270,7 +270,9 @@ async def _regions_of(
     with_claims: bool,
 ) -> dict[str, set[str]]:
     """For a region-scoped key, the regions each stored event lies in: its own region, else (with
-    `with_claims`) its claim's, else its person's BPU memberships in force, else their domicile."""
+    `with_claims`) its claim's (its last record's once retracted), else its person's BPU
+    memberships in force, else their domicile, else every region a registration or membership of
+    theirs ever named (nothing of theirs in force: the event is still someone's)."""
     if principal.region_prefix is None:
         return {}  # a national key sees every region
     events = list(events)
@@ -279,10 +281,10 @@ async def _regions_of(
     persons = [e for e in events if e.event_id not in regions and e.nik and not e.type.startswith("claim.")]
     if with_claims and claims:
         claim_ids = sorted({e.payload["claim_id"] for e in claims})
-        records, _ = await claims_repository.open_rows(session, claim_ids)
+        claim_regions = await claims_repository.claim_regions(session, claim_ids)
         for claim_event in claims:
-            record = records.get(claim_event.payload["claim_id"])
-            regions[claim_event.event_id] = {record.region_code} if record is not None else set()
+            region = claim_regions.get(claim_event.payload["claim_id"])
+            regions[claim_event.event_id] = {region} if region is not None else set()
     if persons:
         found = await projections.in_force_events_of(
             session, niks={e.nik for e in persons if e.nik}, types=["informal.enrolled", "person.registered"]
@@ -295,6 +297,12 @@ async def _regions_of(
         for person_event in persons:
             nik = person_event.nik or ""
             regions[person_event.event_id] = memberships.get(nik) or domiciles.get(nik, set())
+        homeless = {e.nik for e in persons if e.nik and not regions[e.event_id]}
+        if homeless:
+            ever = await projections.regions_ever_of(session, niks=homeless)
+            for person_event in persons:
+                if not regions[person_event.event_id]:
+                    regions[person_event.event_id] = ever.get(person_event.nik or "", set())
     return regions
 
 

@@ -118,6 +118,23 @@ async def in_force_events_of(
     return [InForceEvent(r.event_id, r.type, r.payload, r.tx_seq, r.recorded_at) for r in rows]
 
 
+async def regions_ever_of(session: raw.Db, *, niks: Iterable[str]) -> dict[str, set[str]]:
+    """The regions every registration and BPU membership ever recorded of each person names, in
+    force or not: where a person lies once nothing of theirs is in force any more."""
+    rows = await raw.execute(
+        session,
+        "SELECT DISTINCT k.nik, e.payload->>'region_code' AS region_code FROM event_knowledge k "
+        "JOIN ledger_event e ON e.event_id = k.event_id "
+        "WHERE k.nik = ANY(%(niks)s) AND k.type IN ('person.registered', 'informal.enrolled')",
+        {"niks": sorted(set(niks))},
+        prepare=False,
+    )
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        found.setdefault(row.nik, set()).add(row.region_code)
+    return found
+
+
 async def rule_definitions(session: raw.Db, *, tx_seq: int) -> list[dict[str, Any]]:
     """The `rule.defined` payloads in force at a tx."""
     rows = await raw.execute(

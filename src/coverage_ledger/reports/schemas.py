@@ -1,9 +1,9 @@
 """Reports as the API shows them: manifests and the access log."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_serializer
+from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
 
 from coverage_ledger.domain.timeframes import format_instant
 
@@ -13,18 +13,18 @@ class AccessOut(BaseModel):
 
     access_id: int
     key_name: str
-    requested_at: datetime
+    requested_at: Annotated[
+        datetime,
+        # the one text form of an instant in responses (UTC, microseconds, Z), as every known_at;
+        # the database session's zone gave +07:00 here
+        PlainSerializer(format_instant, return_type=str),
+        WithJsonSchema({"type": "string", "format": "date-time"}),
+    ]
     report: str
     parameters: dict[str, Any]
     tx_seq: int
     rows: int | None = Field(description="Null when the download did not reach its end.")
     content_sha256: str | None
-
-    @field_serializer("requested_at")
-    def _instant(self, requested_at: datetime) -> str:
-        # the one text form of an instant in responses (UTC, microseconds, Z), as every known_at;
-        # the database session's zone gave +07:00 here
-        return format_instant(requested_at)
 
 
 class AccessLogOut(BaseModel):

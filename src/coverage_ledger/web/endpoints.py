@@ -362,7 +362,7 @@ async def claims_page(
             )
         point = await point_of(session, now, valid_at or None, known_at or None)
         # every page at the first page's tx and day, as the API's list pages are read
-        filters = claim_filters(region=None, statuses=None, overdue=overdue)
+        filters = claim_filters(principal=visitor, region=None, statuses=None, overdue=overdue)
         point, after = await page_point(session, request, point, cursor, filters=filters)
         claims = await list_claims(
             session,
@@ -385,5 +385,6 @@ async def claims_page(
         overdue=overdue,
         point=point,
         valid_at=valid_at or "",
-        known_at=known_at or "",
+        # a next page reads its first page's tx: the form keeps it, so a change of filter stays there
+        known_at=known_at or (f"tx:{point.tx_seq}" if cursor else ""),
     )
