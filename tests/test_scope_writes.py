@@ -172,3 +172,79 @@ async def test_a_payment_no_longer_accepted_is_not_named_when_held_outside(
     assert "a payment held outside your region" in refused.text
     told = await post(client, keys.admin, corrected(f"c3-{person}", [f"c1-{person}"]))
     assert told.status_code == 409 and "secret" in told.text, told.text
+
+
+async def _refused_as_outside(
+    client: AsyncClient, secret: str, event: dict[str, object]
+) -> dict[str, object]:
+    response = await post(client, secret, event)
+    body = response.json()
+    assert response.status_code == 403 and body["errors"][0]["code"] == "region_out_of_scope", body
+    return body
+
+
+async def test_another_regions_payment_stays_its_own_when_the_person_joins_here(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: a payment lay in every membership the person held in force, so once the
+    Bandung member also joined in Palembang, the Palembang office retracted Bandung's payment (200)
+    and learned its amount by re-sending guesses (duplicate or not)."""
+    person = await _moved_from_bandung_to_palembang(client, keys)
+    body = await _refused_as_outside(
+        client, keys.office, corrected(f"x-bdg-{person}", [f"bdg-pay-{person}"], reason="x")
+    )
+    assert "2024" not in str(body) and "36" not in str(body)
+    resent = await post(
+        client,
+        keys.office,
+        paid(
+            person,
+            event_id=f"bdg-pay-{person}",
+            months=("2024-01", "2024-03"),
+            amount=3 * 36_800,
+            paid_on="2024-01-02",
+            payer=BANDUNG_PAYER,
+        ),
+    )
+    assert resent.status_code == 409 and resent.json()["errors"][0]["code"] == "event_id_taken", resent.text
+
+
+async def test_another_regions_retractions_lie_where_what_they_retract_lies(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: a retraction names no region and no person, so it lay nowhere: a key of
+    region 16 superseded Bandung's second retraction of a payment (200, so undoing the first
+    would have restored it), and re-sent the retraction to check its reason, and restored a
+    payment Bandung had retracted into a membership of its own."""
+    person = nik()
+    await append(client, keys.admin, registered(person))
+    await append(
+        client,
+        keys.other_office,
+        enrolled_bpu(person, event_id=f"b32-{person}", valid_from="2025-01-01", region="32.73.01"),
+        paid(
+            person,
+            event_id=f"p32-{person}",
+            months=("2025-01", "2025-01"),
+            amount=16_800,
+            paid_on="2025-01-02",
+        ),
+    )
+    first = corrected(f"x32-{person}", [f"p32-{person}"], reason="paid to the wrong member")
+    await append(client, keys.other_office, first)
+    await append(client, keys.other_office, corrected(f"x32b-{person}", [f"p32-{person}"], reason="again"))
+    await append(
+        client, keys.other_office, corrected(f"y32-{person}", [f"b32-{person}"], reason="left Bandung")
+    )
+    await append(client, keys.office, enrolled_bpu(person, event_id=f"b16-{person}", valid_from="2025-01-01"))
+    for secret, target in (
+        (keys.sponsor, f"x32b-{person}"),  # would leave the payment held by one retraction only
+        (keys.office, f"x32-{person}"),  # would restore Bandung's payment into Palembang's membership
+        (keys.office, f"y32-{person}"),
+    ):
+        await _refused_as_outside(client, secret, corrected(f"u-{target}", [target], reason="x"))
+    for secret in (keys.committee, keys.office):
+        resent = await post(client, secret, first)
+        assert resent.status_code == 409 and resent.json()["errors"][0]["code"] == "event_id_taken", (
+            resent.text
+        )

@@ -337,11 +337,18 @@ def check_correction_effects(
     known: any key's).
     An event the batch names (`named`: its field) outside the key's region is refused at that
     field, as one named stored with a region (`_target_errors`)."""
+
+    def outside(event_id: str) -> bool:
+        lies_in = regions.get(event_id, set())
+        return bool(lies_in) and not any(principal.sees(region) for region in lies_in)
+
+    # the events named first: a refusal for one that the batch moves would tell that the named
+    # one is a correction of it
+    for original, _ in affected:
+        if original.event_id in named and outside(original.event_id):
+            raise _outside_region(named[original.event_id])
     for original, field in affected:
-        lies_in = regions.get(original.event_id, set())
-        if lies_in and not any(principal.sees(region) for region in lies_in):
-            if original.event_id in named:
-                raise _outside_region(named[original.event_id])
+        if outside(original.event_id):
             raise Forbidden(
                 f"{field}: it would restore or withdraw an event outside this key's region",
                 [ErrorItem("region_out_of_scope", "moves an event outside the key's region", field=field)],

@@ -2,14 +2,13 @@
 snapshot), and work out what enters and leaves force, which projections change and what the
 append lock must find unchanged."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.claims import repository as claims_repository
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.benefit_table import DUE_DATE_KINDS
 from coverage_ledger.domain.supersession import EventLinks, changes_after_append
@@ -21,9 +20,9 @@ from coverage_ledger.ledger.checks import (
     check_correction_effects,
     check_days_done,
     check_overlaps,
-    region_of,
     snapshot_keys,
 )
+from coverage_ledger.ledger.event_regions import regions_of
 from coverage_ledger.ledger.informal_checks import check_informal
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.registrations import check_registrations
@@ -230,7 +229,7 @@ async def _check_effects(
         affected=[(stored[e], field_of(e)) for e in sorted(wanted) if e in stored],
         # a claim event lies in its claim's region: judged only by the claim projection, a named
         # event of an unseen claim was refused with the claim's id in the message
-        regions=await _regions_of(session, principal=principal, events=stored.values(), with_claims=True),
+        regions=await regions_of(session, principal=principal, events=stored.values()),
         named=named,
     )
 
@@ -250,7 +249,7 @@ async def check_resends_in_scope(
     resent = [stored[p.row.event_id] for p in prepared if p.row.event_id in stored]
     if not resent:
         return
-    regions = await _regions_of(session, principal=principal, events=resent, with_claims=True)
+    regions = await regions_of(session, principal=principal, events=resent)
     paths = {p.row.event_id: p.path for p in prepared}
     for event in resent:
         lies_in = regions.get(event.event_id, set())
@@ -260,50 +259,6 @@ async def check_resends_in_scope(
                 f"event_id {event.event_id!r} is already taken; choose another",
                 [ErrorItem("event_id_taken", "the event_id is taken", field=field)],
             )
-
-
-async def _regions_of(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    events: Iterable[repository.StoredEvent],
-    with_claims: bool,
-) -> dict[str, set[str]]:
-    """For a region-scoped key, the regions each stored event lies in: its own region, else (with
-    `with_claims`) its claim's (its last record's once retracted), else its person's BPU
-    memberships in force, else their domicile, else every region a registration or membership of
-    theirs ever named (nothing of theirs in force: the event is still someone's)."""
-    if principal.region_prefix is None:
-        return {}  # a national key sees every region
-    events = list(events)
-    regions = {e.event_id: {own} for e in events if (own := region_of(e.payload)) is not None}
-    claims = [e for e in events if e.event_id not in regions and e.type.startswith("claim.")]
-    persons = [e for e in events if e.event_id not in regions and e.nik and not e.type.startswith("claim.")]
-    if with_claims and claims:
-        claim_ids = sorted({e.payload["claim_id"] for e in claims})
-        claim_regions = await claims_repository.claim_regions(session, claim_ids)
-        for claim_event in claims:
-            region = claim_regions.get(claim_event.payload["claim_id"])
-            regions[claim_event.event_id] = {region} if region is not None else set()
-    if persons:
-        found = await projections.in_force_events_of(
-            session, niks={e.nik for e in persons if e.nik}, types=["informal.enrolled", "person.registered"]
-        )
-        memberships: dict[str, set[str]] = {}
-        domiciles: dict[str, set[str]] = {}
-        for held in found:
-            into = memberships if held.type == "informal.enrolled" else domiciles
-            into.setdefault(held.payload["nik"], set()).add(held.payload["region_code"])
-        for person_event in persons:
-            nik = person_event.nik or ""
-            regions[person_event.event_id] = memberships.get(nik) or domiciles.get(nik, set())
-        homeless = {e.nik for e in persons if e.nik and not regions[e.event_id]}
-        if homeless:
-            ever = await projections.regions_ever_of(session, niks=homeless)
-            for person_event in persons:
-                if not regions[person_event.event_id]:
-                    regions[person_event.event_id] = ever.get(person_event.nik or "", set())
-    return regions
 
 
 async def read_batch_snapshot(session: AsyncSession, prepared: Sequence[PreparedEvent]) -> Snapshot:

@@ -118,21 +118,17 @@ async def in_force_events_of(
     return [InForceEvent(r.event_id, r.type, r.payload, r.tx_seq, r.recorded_at) for r in rows]
 
 
-async def regions_ever_of(session: raw.Db, *, niks: Iterable[str]) -> dict[str, set[str]]:
-    """The regions every registration and BPU membership ever recorded of each person names, in
-    force or not: where a person lies once nothing of theirs is in force any more."""
+async def events_ever_of(session: raw.Db, *, niks: Iterable[str], types: Sequence[str]) -> list[InForceEvent]:
+    """Person events ever recorded, in force or not (each once), in the order they were written."""
     rows = await raw.execute(
         session,
-        "SELECT DISTINCT k.nik, e.payload->>'region_code' AS region_code FROM event_knowledge k "
-        "JOIN ledger_event e ON e.event_id = k.event_id "
-        "WHERE k.nik = ANY(%(niks)s) AND k.type IN ('person.registered', 'informal.enrolled')",
-        {"niks": sorted(set(niks))},
+        "SELECT e.event_id, e.type, e.payload, t.tx_seq, t.recorded_at FROM ledger_event e "
+        "JOIN ledger_tx t ON t.tx_id = e.tx_id "
+        "WHERE e.nik = ANY(%(niks)s) AND e.type = ANY(%(types)s) ORDER BY t.tx_seq, e.position",
+        {"niks": sorted(set(niks)), "types": list(types)},
         prepare=False,
     )
-    found: dict[str, set[str]] = {}
-    for row in rows:
-        found.setdefault(row.nik, set()).add(row.region_code)
-    return found
+    return [InForceEvent(r.event_id, r.type, r.payload, r.tx_seq, r.recorded_at) for r in rows]
 
 
 async def rule_definitions(session: raw.Db, *, tx_seq: int) -> list[dict[str, Any]]:
