@@ -29,7 +29,7 @@ def test_the_demo_shows_the_article_ratio_and_a_later_correction_moves_it_only_a
     result = runner.invoke(app, ["demo", "--scale", "1000", "--port", "9123"])
     assert result.exit_code == 0, result.output
     assert "'http://localhost:9123/v1/" in result.output  # the curl lines call the server's port
-    valid_at = re.search(r"^valid_at: (\S+)$", result.output, re.M)
+    valid_at = re.search(r"^# valid_at: (\S+)$", result.output, re.M)
     assert valid_at is not None, result.output
     again = runner.invoke(app, ["demo", "--scale", "1000"])
     assert again.exit_code == 2 and "only genesis" in again.output

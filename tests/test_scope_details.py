@@ -7,7 +7,7 @@ from typing import Any
 from httpx import AsyncClient
 
 from tests.claims_support import append, paid_member
-from tests.support import Keys, enrolled, enrolled_bpu, nik, paid, registered
+from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, paid, registered
 
 JABAR = {"committee": "KPU-32.73", "region": "32.73.01", "role": "PPK"}
 
@@ -187,3 +187,74 @@ async def test_a_membership_elsewhere_lends_its_payments_to_none_inside(
         f"plg-{member}",
     ]
     assert history["events_outside_region"] == 2
+
+
+async def test_another_regions_retracted_payment_and_left_domicile_stay_out_of_the_history(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: a Bandung membership and its payment, both retracted, were still that
+    region's; once the person joined in Palembang, Palembang's history and coverage diff listed
+    the payment (payer, amount, months), and a person who moved here showed the Bandung
+    registration they left."""
+    person = nik()
+    await append(client, keys.admin, registered(person))
+    bandung = {"kind": "organisation", "name": "PT Bandung Jaya"}
+    await append(
+        client,
+        keys.other_office,
+        enrolled_bpu(
+            person, event_id=f"b32-{person}", valid_from="2025-01-01", region="32.73.01", payer=bandung
+        ),
+        paid(
+            person,
+            event_id=f"p32-{person}",
+            months=("2025-01", "2025-01"),
+            amount=16_800,
+            paid_on="2025-01-02",
+            payer=bandung,
+        ),
+    )
+    head = await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))
+    then = head.json()["tx_seq"]
+    await append(
+        client, keys.other_office, corrected(f"x32-{person}", [f"p32-{person}", f"b32-{person}"], reason="x")
+    )
+    await append(
+        client,
+        keys.office,
+        enrolled_bpu(person, event_id=f"b16-{person}", valid_from="2025-01-01"),
+        paid(
+            person,
+            event_id=f"p16-{person}",
+            months=("2025-01", "2025-01"),
+            amount=16_800,
+            paid_on="2025-01-03",
+        ),
+    )
+    history = await _read(client, keys.office, person, "history", "2025-02-15")
+    assert not any(e["event_id"].endswith(f"32-{person}") for e in history["events"]), history
+    assert "Bandung" not in str(history) and history["events_outside_region"] == 2
+    diff = await client.get(
+        "/v1/reports/coverage-diff",
+        params={
+            "valid_at": "2025-01-15",
+            "known_then": f"tx:{then - 1}",
+            "known_now": f"tx:{then + 2}",
+            "region": "16",
+        },
+        headers=Keys.header(keys.office),
+    )
+    (row,) = [r for r in diff.json()["rows"] if r[0] == person]
+    assert row[1:3] == ["not_enrolled", "covered"], row
+    assert any(f":p16-{person}:" in change for change in row[5]) and f"p32-{person}" not in str(row), row
+
+    mover = nik(district="327301")
+    await append(client, keys.admin, registered(mover, event_id=f"r32-{mover}", region="32.73.01"))
+    await append(
+        client,
+        keys.admin,
+        corrected(f"mv-{mover}", [f"r32-{mover}"], replacement=registered(mover, event_id=f"r16-{mover}")),
+    )
+    moved = await _read(client, keys.office, mover, "history", "2025-02-15")
+    assert [e["event_id"] for e in moved["events"]] == [f"r16-{mover}"], moved
+    assert "32.73" not in str(moved)

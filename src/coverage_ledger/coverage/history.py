@@ -30,12 +30,7 @@ async def person_history(
         session, [e.event_id for e in events if e.type == "person.registered"]
     )
     hidden = await _claim_events_hidden(session, principal=principal, events=events, as_of=as_of)
-    in_force = {
-        event_id
-        for event_id, spans in intervals.items()
-        if any(lo <= as_of.tx_seq and (hi is None or hi > as_of.tx_seq) for lo, hi, _ in spans)
-    }
-    outside = _events_outside_region(principal, events, in_force)
+    outside = _events_outside_region(principal, events, intervals, as_of)
     items = []
     for event in events:
         if event.event_id in hidden or event.event_id in outside:
@@ -85,27 +80,52 @@ async def _claim_events_hidden(
     return {event for event, claim in claim_of.items() if claim not in readable}
 
 
-def _events_outside_region(principal: Principal, events: list[StoredEvent], in_force: set[str]) -> set[str]:
-    """The enrolments a key may not read because they lie outside its region (the key sees the
-    person through another one), and the payments and reactivations of the memberships outside:
+def _events_outside_region(
+    principal: Principal,
+    events: list[StoredEvent],
+    intervals: dict[str, list[tuple[int, int | None, str | None]]],
+    as_of: AsOf,
+) -> set[str]:
+    """The events a key may not read because they lie outside its region (the key sees the
+    person through another one): enrolments there, registrations there no longer in force (a
+    domicile the person left), and the payments and reactivations of the memberships there:
     another region's committee, term and payer are not its data. A payment belongs to the
-    membership it pays for, a reactivation to the one governing its day, among the memberships
-    in force at the read (`in_force`); one that belongs to none is left out unless a membership
-    in force lies inside."""
+    membership it pays for, a reactivation to the one governing its day: among the memberships
+    in force at the read while it is in force itself, else among those in force when it was
+    recorded (a retracted payment stays its membership's), else among any the person held; one
+    that belongs to none is left out unless a membership in force lies inside."""
     if principal.region_prefix is None:
         return set()
+
+    def in_force_at(event_id: str, tx_seq: int) -> bool:
+        return any(lo <= tx_seq and (hi is None or hi > tx_seq) for lo, hi, _ in intervals.get(event_id, []))
+
     enrolments = [e for e in events if e.type in ("officer.enrolled", "informal.enrolled")]
     outside = {e.event_id for e in enrolments if not principal.sees(e.payload["region_code"])}
-    memberships = [
-        person_events.informal_enrolment(e.event_id, e.payload, e.recorded_at)
+    outside |= {
+        e.event_id
+        for e in events
+        if e.type == "person.registered"
+        and not principal.sees(e.payload["region_code"])
+        and not in_force_at(e.event_id, as_of.tx_seq)
+    }
+    held = [
+        (e, person_events.informal_enrolment(e.event_id, e.payload, e.recorded_at))
         for e in enrolments
-        if e.type == "informal.enrolled" and e.event_id in in_force
+        if e.type == "informal.enrolled"
     ]
-    any_inside = any(m.event_id not in outside for m in memberships)
+    now = [m for e, m in held if in_force_at(e.event_id, as_of.tx_seq)]
+    any_inside = any(m.event_id not in outside for m in now)
     for event in events:
         if event.type not in ("contribution.paid", "membership.reactivated"):
             continue
-        owner = person_events.owning_membership(memberships, event.type, event.payload)
+        if in_force_at(event.event_id, as_of.tx_seq):
+            owner = person_events.owning_membership(now, event.type, event.payload)
+        else:
+            then = [m for e, m in held if in_force_at(e.event_id, event.tx_seq)]
+            owner = person_events.owning_membership(then, event.type, event.payload)
+        if owner is None:
+            owner = person_events.owning_membership([m for _, m in held], event.type, event.payload)
         if (owner.event_id in outside) if owner is not None else not any_inside:
             outside.add(event.event_id)
     return outside

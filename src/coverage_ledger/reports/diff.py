@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger import __version__
 from coverage_ledger.coverage.service import answers_of
 from coverage_ledger.domain.informal import InformalEnrolment
-from coverage_ledger.ledger import person_events, projections
+from coverage_ledger.ledger import person_events
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.reports import repository
 from coverage_ledger.reports.content import Row, csv_chunks, json_chunks
@@ -64,34 +64,48 @@ def _within(code: str | None, region: str | None) -> bool:
     return code is None or region is None or code == region or code.startswith(region + ".")
 
 
-async def _memberships(
-    session: AsyncSession, niks: list[str], txs: tuple[int, int]
-) -> dict[str, list[InformalEnrolment]]:
-    """Each person's BPU memberships in force at either moment."""
-    found: dict[str, dict[str, InformalEnrolment]] = {}
-    for tx in txs:
-        for event in await projections.in_force_events_of(
-            session, niks=niks, types=["informal.enrolled"], tx_seq=tx
-        ):
-            membership = person_events.informal_enrolment(event.event_id, event.payload, event.recorded_at)
-            found.setdefault(event.payload["nik"], {})[event.event_id] = membership
-    return {nik: list(memberships.values()) for nik, memberships in found.items()}
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A BPU membership with the known-time intervals it was in force in."""
+
+    membership: InformalEnrolment
+    spans: tuple[tuple[int, int | None], ...]
+
+    def at(self, tx_seq: int) -> bool:
+        return any(lo <= tx_seq and (hi is None or hi > tx_seq) for lo, hi in self.spans)
 
 
-def _outside(event: Any, memberships: list[InformalEnrolment], region: str | None) -> bool:
+async def _memberships(session: AsyncSession, niks: list[str], up_to_tx: int) -> dict[str, list[_Held]]:
+    """Each person's BPU memberships recorded up to the later moment, with when each was in force."""
+    spans: dict[str, dict[str, list[tuple[int, int | None]]]] = {}
+    built: dict[str, InformalEnrolment] = {}
+    for row in await repository.membership_spans(session, niks, up_to_tx=up_to_tx):
+        spans.setdefault(row.nik, {}).setdefault(row.event_id, []).append((row.tx_from, row.tx_to))
+        built[row.event_id] = person_events.informal_enrolment(row.event_id, row.payload, row.recorded_at)
+    return {
+        nik: [_Held(built[event_id], tuple(intervals)) for event_id, intervals in by_event.items()]
+        for nik, by_event in spans.items()
+    }
+
+
+def _outside(event: Any, memberships: list[_Held], region: str | None) -> bool:
     """Whether the event is another region's: an enrolment outside `region`, or a payment or
-    reactivation of a membership outside it (one that belongs to none: unless a membership lies
-    inside), as the person's history places them. Nothing is outside a national report."""
+    reactivation of a membership outside it: the one it belonged to when it entered force (a
+    payment retracted since stays its membership's), else any the person held; one that belongs
+    to none is outside unless a membership lies inside. Nothing is outside a national report."""
     if region is None:
         return False
     if event.region_code is not None:
         return not _within(event.region_code, region)
     if event.bpu_payload is None:
         return False
-    owner = person_events.owning_membership(memberships, event.type, event.bpu_payload)
+    then = [h.membership for h in memberships if h.at(event.tx_from)]
+    owner = person_events.owning_membership(then, event.type, event.bpu_payload) or (
+        person_events.owning_membership([h.membership for h in memberships], event.type, event.bpu_payload)
+    )
     if owner is not None:
         return not _within(owner.region_code, region)
-    return not any(_within(m.region_code, region) for m in memberships)
+    return not any(_within(h.membership.region_code, region) for h in memberships)
 
 
 def diff_rows(request: DiffRequest) -> RowSource:
@@ -114,11 +128,7 @@ def diff_rows(request: DiffRequest) -> RowSource:
             changes = await repository.events_between(session, niks, after_tx=low, up_to_tx=high)
             # only a regional report places payments and reactivations, by the persons' memberships
             paying = {e.nik for e in changes if e.bpu_payload is not None} if request.region else set()
-            memberships = (
-                await _memberships(session, sorted(paying), (request.then.tx_seq, request.now.tx_seq))
-                if paying
-                else {}
-            )
+            memberships = await _memberships(session, sorted(paying), high) if paying else {}
             events: dict[str, list[tuple[str, str]]] = {}
             for e in changes:
                 if _outside(e, memberships.get(e.nik, []), request.region):

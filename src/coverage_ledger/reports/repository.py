@@ -284,3 +284,25 @@ async def events_between(
             prepare=False,
         )
     )
+
+
+async def membership_spans(session: AsyncSession, niks: list[str], *, up_to_tx: int) -> list[Any]:
+    """The BPU memberships of these persons recorded up to the tx, each with every known-time
+    interval it was in force in (`tx_to` beyond the tx read as open): whose membership a payment
+    was, when it entered force or at any moment."""
+    return list(
+        await raw.execute(
+            session,
+            """
+            SELECT k.nik, k.event_id, e.payload, k.tx_from,
+                   CASE WHEN k.tx_to > %(upto)s THEN NULL ELSE k.tx_to END AS tx_to, t.recorded_at
+              FROM event_knowledge k
+              JOIN ledger_event e ON e.event_id = k.event_id
+              JOIN ledger_tx t ON t.tx_id = e.tx_id
+             WHERE k.nik = ANY(%(niks)s) AND k.type = 'informal.enrolled' AND k.tx_from <= %(upto)s
+             ORDER BY k.nik COLLATE "C", k.tx_from, k.event_id COLLATE "C"
+            """,
+            {"niks": niks, "upto": up_to_tx},
+            prepare=False,
+        )
+    )
