@@ -251,3 +251,38 @@ async def test_a_retracted_claim_of_another_region_stays_outside_the_keys_region
         assert (body["status"], body["errors"][0]["code"]) == (403, "region_out_of_scope"), (target, body)
         said = json.dumps(body)
         assert not any(detail in said for detail in (person, "claim", "32.01", "approv")), (target, body)
+
+
+async def test_a_claim_filed_and_retracted_at_once_lies_where_its_office_is(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: a claim filed and retracted in one batch has no record, and lay in its
+    person's domicile (Palembang) though Bandung's office filed it on a Bandung term: Palembang
+    re-sent it to check its dates and costs, and Bandung could not restore its own claim."""
+    person = nik()
+    await append(client, keys.admin, registered(person))
+    await append(
+        client,
+        keys.other_office,
+        enrolled(
+            person,
+            event_id=f"t32-{person}",
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            registered_on="2024-01-20",
+            committee="KPU-32.73",
+            region="32.73.01",
+        ),
+    )
+    claim = filed("CB-32", person, incident="2024-02-14", filed_on="2024-02-20")
+    retraction = corrected("xCB-32", ["CB-32-filed"], reason="filed by mistake")
+    await append(client, keys.other_office, claim, retraction)
+    for event in (claim, retraction):
+        resent = await post(client, keys.office, event)
+        assert resent.status_code == 409 and resent.json()["errors"][0]["code"] == "event_id_taken", (
+            resent.text
+        )
+    foreign = await _refused(client, keys, keys.office, corrected("uCB-16", ["CB-32-filed"], reason="x"))
+    assert (foreign["status"], foreign["errors"][0]["code"]) == (403, "region_out_of_scope"), foreign
+    restored = await post(client, keys.other_office, corrected("uCB-32", ["xCB-32"], reason="it was right"))
+    assert restored.status_code == 200, restored.text

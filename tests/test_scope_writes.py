@@ -248,3 +248,90 @@ async def test_another_regions_retractions_lie_where_what_they_retract_lies(
         assert resent.status_code == 409 and resent.json()["errors"][0]["code"] == "event_id_taken", (
             resent.text
         )
+
+
+async def test_a_backdated_membership_cannot_take_over_one_reactivated_later(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: Bandung's membership lapsed in July and was reactivated in September;
+    Palembang then enrolled the worker from 1 August (the old one was lapsed that day) and so
+    took over Bandung's reactivation and September payments, and Bandung was refused its own."""
+    person = nik()
+    await append(client, keys.admin, registered(person))
+    await append(
+        client,
+        keys.other_office,
+        enrolled_bpu(person, event_id=f"m32-{person}", valid_from="2024-01-01", region="32.73.01"),
+        paid(
+            person,
+            event_id=f"p32a-{person}",
+            months=("2024-01", "2024-03"),
+            amount=3 * 16_800,
+            paid_on="2024-01-02",
+        ),
+        {
+            "event_id": f"r32-{person}",
+            "type": "membership.reactivated",
+            "nik": person,
+            "reason": "paid again",
+            "reactivated_on": "2024-09-01",
+        },
+        paid(
+            person,
+            event_id=f"p32b-{person}",
+            months=("2024-09", "2024-11"),
+            amount=3 * 16_800,
+            paid_on="2024-09-02",
+        ),
+    )
+    backdated = await post(
+        client, keys.office, enrolled_bpu(person, event_id=f"m16-{person}", valid_from="2024-08-01")
+    )
+    assert backdated.status_code == 409, backdated.text
+    assert backdated.json()["errors"][0]["code"] == "membership_outside_region"
+    own = await post(
+        client, keys.other_office, corrected(f"x-{person}", [f"p32b-{person}"], reason="bounced")
+    )
+    assert own.status_code == 200, own.text
+
+
+async def test_a_moved_membership_takes_its_payments_retracted_or_not(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe: after an admin moved a Bandung membership to Palembang, Bandung could
+    restore a payment it had retracted (into Palembang's membership), and Palembang could not
+    undo its own retraction of the membership's other payment."""
+    person = nik()
+    await append(client, keys.admin, registered(person))
+    moved = enrolled_bpu(person, event_id=f"m16-{person}", valid_from="2024-01-01")
+    await append(
+        client,
+        keys.other_office,
+        enrolled_bpu(person, event_id=f"m32-{person}", valid_from="2024-01-01", region="32.73.01"),
+        paid(
+            person,
+            event_id=f"pa-{person}",
+            months=("2024-01", "2024-03"),
+            amount=3 * 16_800,
+            paid_on="2024-01-02",
+        ),
+        paid(
+            person,
+            event_id=f"pb-{person}",
+            months=("2024-04", "2024-06"),
+            amount=3 * 16_800,
+            paid_on="2024-04-02",
+        ),
+    )
+    await append(client, keys.other_office, corrected(f"xb-{person}", [f"pb-{person}"], reason="bounced"))
+    await append(
+        client, keys.admin, corrected(f"mv-{person}", [f"m32-{person}"], reason="moved", replacement=moved)
+    )
+    await _refused_as_outside(
+        client, keys.other_office, corrected(f"ub-{person}", [f"xb-{person}"], reason="x")
+    )
+    await append(client, keys.office, corrected(f"xa-{person}", [f"pa-{person}"], reason="bounced"))
+    await append(
+        client, keys.office, corrected(f"ua-{person}", [f"xa-{person}"], reason="it was paid after all")
+    )
+    await append(client, keys.office, corrected(f"ub16-{person}", [f"xb-{person}"], reason="it was paid"))

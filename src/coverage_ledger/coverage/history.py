@@ -90,10 +90,10 @@ def _events_outside_region(
     person through another one): enrolments there, registrations there no longer in force (a
     domicile the person left), and the payments and reactivations of the memberships there:
     another region's committee, term and payer are not its data. A payment belongs to the
-    membership it pays for, a reactivation to the one governing its day: among the memberships
-    in force at the read while it is in force itself, else among those in force when it was
-    recorded (a retracted payment stays its membership's), else among any the person held; one
-    that belongs to none is left out unless a membership in force lies inside."""
+    membership it was recorded for (the one it paid for among those in force at its tx, else
+    among any the person held), as that membership stands at the read: followed through the
+    corrections that replaced it, as the append checks place it (`ledger/event_regions.py`);
+    one that belongs to none is left out unless a membership in force lies inside."""
     if principal.region_prefix is None:
         return set()
 
@@ -109,23 +109,28 @@ def _events_outside_region(
         and not principal.sees(e.payload["region_code"])
         and not in_force_at(e.event_id, as_of.tx_seq)
     }
-    held = [
-        (e, person_events.informal_enrolment(e.event_id, e.payload, e.recorded_at))
-        for e in enrolments
-        if e.type == "informal.enrolled"
-    ]
-    now = [m for e, m in held if in_force_at(e.event_id, as_of.tx_seq)]
-    any_inside = any(m.event_id not in outside for m in now)
+    stored = [e for e in enrolments if e.type == "informal.enrolled"]
+    held = {
+        e.event_id: person_events.informal_enrolment(e.event_id, e.payload, e.recorded_at) for e in stored
+    }
+    in_force = {e.event_id for e in stored if in_force_at(e.event_id, as_of.tx_seq)}
+    replacement_of = {e.carried_by: e.event_id for e in stored if e.carried_by}
+    replaced_by = {
+        e.event_id: replacement_of[by]
+        for e in stored
+        if (spans := intervals.get(e.event_id)) and (by := spans[-1][2]) in replacement_of
+    }
+    any_inside = any(m not in outside for m in in_force)
     for event in events:
         if event.type not in ("contribution.paid", "membership.reactivated"):
             continue
-        if in_force_at(event.event_id, as_of.tx_seq):
-            owner = person_events.owning_membership(now, event.type, event.payload)
-        else:
-            then = [m for e, m in held if in_force_at(e.event_id, event.tx_seq)]
-            owner = person_events.owning_membership(then, event.type, event.payload)
+        then = [m for e, m in held.items() if in_force_at(e, event.tx_seq)]
+        owner = person_events.owning_membership(then, event.type, event.payload)
+        owner = owner or person_events.owning_membership(list(held.values()), event.type, event.payload)
         if owner is None:
-            owner = person_events.owning_membership([m for _, m in held], event.type, event.payload)
-        if (owner.event_id in outside) if owner is not None else not any_inside:
+            if not any_inside:
+                outside.add(event.event_id)
+            continue
+        if person_events.current_form(owner.event_id, replaced_by, in_force) in outside:
             outside.add(event.event_id)
     return outside

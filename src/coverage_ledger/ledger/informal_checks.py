@@ -146,10 +146,14 @@ def _membership_in_the_way(
         valid_at=day,
         grace_months=rules.grace_months,
     )
-    if status is None or status.status is CoverageStatus.LAPSED:
+    current = status.enrolment if status is not None else None
+    if status is not None and status.status is CoverageStatus.LAPSED:
+        # lapsed on that day, but reactivated later: the new one would take the months of a
+        # membership that comes back into force (found by a probe: another region's office
+        # backdated a membership over one Bandung had reactivated, and took its payments)
+        current = _revived_after(started, member, day)
+    if current is None:
         return None
-    current = status.enrolment
-    assert current is not None
     if not principal.sees(current.region_code):
         return ErrorItem(
             "membership_outside_region",
@@ -157,13 +161,31 @@ def _membership_in_the_way(
             "it must end it before the worker can be enrolled here",
             field=f"{item.path}.nik",
         )
+    state = (
+        "lapsed then, but in force again later"
+        if status is None or status.status is CoverageStatus.LAPSED
+        else f"{status.status.value}, not lapsed"
+    )
     return ErrorItem(
         "membership_in_force",
         f"on {day} the worker's BPU membership {current.event_id} (from {current.covers_from}) is "
-        f"{status.status.value}, not lapsed: change it by correcting it (event.corrected with its "
-        "replacement), or enrol again once it has lapsed",
+        f"{state}: change it by correcting it (event.corrected with its replacement), or enrol "
+        "again once it has lapsed for good",
         field=f"{item.path}.valid_from",
     )
+
+
+def _revived_after(started: list[InformalEnrolment], member: _Member, day: date) -> InformalEnrolment | None:
+    """The membership begun by `day` that a reactivation on or after it brings back into force
+    (None: none does; a lapsed membership is paid again only once reactivated)."""
+    for reactivation in member.reactivations:
+        if reactivation.reactivated_on >= day:
+            owner = person_events.owning_membership(
+                started, "membership.reactivated", {"reactivated_on": reactivation.reactivated_on.isoformat()}
+            )
+            if owner is not None:
+                return owner
+    return None
 
 
 def _as_for_a_stranger(

@@ -1,7 +1,7 @@
 """Stored event payloads turned into the domain's terms (officer terms, BPU memberships,
 payments, reactivations); one place, used by the append checks and by the coverage reads."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -99,3 +99,18 @@ def owning_membership(
     if event_type == "membership.reactivated":
         return governing_enrolment(enrolments, date.fromisoformat(payload["reactivated_on"]))
     return None
+
+
+def current_form(event_id: str, replaced_by: Mapping[str, str], in_force: Container[str]) -> str:
+    """What an event stands for now: itself while in force, else the replacement that superseded
+    it, followed through later replacements (itself, or the last replacement, when the chain ends
+    retracted). A payment belongs to the membership it was recorded for as that membership now
+    stands: one moved to another region takes its payments, retracted or not, along."""
+    seen = {event_id}
+    current = event_id
+    while current not in in_force and (following := replaced_by.get(current)) is not None:
+        if following in seen:
+            break
+        seen.add(following)
+        current = following
+    return current

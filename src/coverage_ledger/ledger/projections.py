@@ -131,6 +131,24 @@ async def events_ever_of(session: raw.Db, *, niks: Iterable[str], types: Sequenc
     return [InForceEvent(r.event_id, r.type, r.payload, r.tx_seq, r.recorded_at) for r in rows]
 
 
+async def replacements_of(session: raw.Db, event_ids: Iterable[str]) -> dict[str, str]:
+    """For each of these events that a correction with a replacement superseded (the latest time
+    it left force), that replacement's id."""
+    ids = sorted(set(event_ids))
+    if not ids:
+        return {}
+    rows = await raw.execute(
+        session,
+        "SELECT DISTINCT ON (k.event_id) k.event_id, c.payload->>'replacement_event_id' AS replacement "
+        "FROM event_knowledge k JOIN ledger_event c ON c.event_id = k.superseded_by "
+        "WHERE k.event_id = ANY(%(ids)s) AND k.superseded_by IS NOT NULL "
+        "ORDER BY k.event_id, k.tx_from DESC",
+        {"ids": ids},
+        prepare=False,
+    )
+    return {r.event_id: r.replacement for r in rows if r.replacement is not None}
+
+
 async def rule_definitions(session: raw.Db, *, tx_seq: int) -> list[dict[str, Any]]:
     """The `rule.defined` payloads in force at a tx."""
     rows = await raw.execute(

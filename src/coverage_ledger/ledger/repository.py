@@ -452,3 +452,16 @@ async def orphan_event_count(session: AsyncSession) -> int:
         "WHERE NOT EXISTS (SELECT 1 FROM ledger_tx t WHERE t.tx_id = e.tx_id)",
     )
     return int(value or 0)
+
+
+async def writer_regions(session: AsyncSession, tx_seqs: Iterable[int]) -> dict[int, str]:
+    """The region prefix of the key that appended each of these txs (national keys and the
+    system are left out)."""
+    rows = await raw.execute(
+        session,
+        "SELECT t.tx_seq, k.region_prefix FROM ledger_tx t JOIN api_key k ON t.actor = 'key:' || k.name "
+        "WHERE t.tx_seq = ANY(%(txs)s) AND k.region_prefix IS NOT NULL",
+        {"txs": sorted(set(tx_seqs))},
+        prepare=False,
+    )
+    return {r.tx_seq: r.region_prefix for r in rows}

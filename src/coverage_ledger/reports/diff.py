@@ -66,46 +66,69 @@ def _within(code: str | None, region: str | None) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _Held:
-    """A BPU membership with the known-time intervals it was in force in."""
+    """A person's BPU memberships up to the later moment: when each was in force, and what
+    replaced each."""
 
-    membership: InformalEnrolment
-    spans: tuple[tuple[int, int | None], ...]
+    memberships: dict[str, InformalEnrolment]
+    spans: dict[str, list[tuple[int, int | None]]]
+    replaced_by: dict[str, str]
 
-    def at(self, tx_seq: int) -> bool:
-        return any(lo <= tx_seq and (hi is None or hi > tx_seq) for lo, hi in self.spans)
+    def at(self, tx_seq: int) -> list[InformalEnrolment]:
+        """The memberships in force at the tx."""
+        return [
+            self.memberships[event_id]
+            for event_id, spans in self.spans.items()
+            if any(lo <= tx_seq and (hi is None or hi > tx_seq) for lo, hi in spans)
+        ]
 
 
-async def _memberships(session: AsyncSession, niks: list[str], up_to_tx: int) -> dict[str, list[_Held]]:
-    """Each person's BPU memberships recorded up to the later moment, with when each was in force."""
-    spans: dict[str, dict[str, list[tuple[int, int | None]]]] = {}
-    built: dict[str, InformalEnrolment] = {}
+async def _memberships(session: AsyncSession, niks: list[str], up_to_tx: int) -> dict[str, _Held]:
+    """Each person's BPU memberships recorded up to the later moment."""
+    held: dict[str, _Held] = {}
+    ended_by: dict[str, str | None] = {}
+    carrier: dict[str, str] = {}
     for row in await repository.membership_spans(session, niks, up_to_tx=up_to_tx):
-        spans.setdefault(row.nik, {}).setdefault(row.event_id, []).append((row.tx_from, row.tx_to))
-        built[row.event_id] = person_events.informal_enrolment(row.event_id, row.payload, row.recorded_at)
-    return {
-        nik: [_Held(built[event_id], tuple(intervals)) for event_id, intervals in by_event.items()]
-        for nik, by_event in spans.items()
-    }
+        person = held.setdefault(row.nik, _Held({}, {}, {}))
+        person.memberships[row.event_id] = person_events.informal_enrolment(
+            row.event_id, row.payload, row.recorded_at
+        )
+        person.spans.setdefault(row.event_id, []).append((row.tx_from, row.tx_to))
+        ended_by[row.event_id] = row.superseded_by  # rows come in tx order: the last one stays
+        if row.carried_by:
+            carrier[row.carried_by] = row.event_id
+    for person in held.values():
+        person.replaced_by.update(
+            {
+                m: carrier[by]
+                for m in person.memberships
+                if (by := ended_by.get(m)) is not None and by in carrier
+            }
+        )
+    return held
 
 
-def _outside(event: Any, memberships: list[_Held], region: str | None) -> bool:
+def _outside(event: Any, held: _Held | None, high: int, region: str | None) -> bool:
     """Whether the event is another region's: an enrolment outside `region`, or a payment or
-    reactivation of a membership outside it: the one it belonged to when it entered force (a
-    payment retracted since stays its membership's), else any the person held; one that belongs
-    to none is outside unless a membership lies inside. Nothing is outside a national report."""
+    reactivation of a membership outside it: the one it belonged to when it entered force (else
+    any the person held), as that membership stands at the later moment, as the append checks and
+    the history place it; one that belongs to none is outside unless a membership lies inside.
+    Nothing is outside a national report."""
     if region is None:
         return False
     if event.region_code is not None:
         return not _within(event.region_code, region)
     if event.bpu_payload is None:
         return False
-    then = [h.membership for h in memberships if h.at(event.tx_from)]
-    owner = person_events.owning_membership(then, event.type, event.bpu_payload) or (
-        person_events.owning_membership([h.membership for h in memberships], event.type, event.bpu_payload)
+    if held is None:
+        return True
+    owner = person_events.owning_membership(held.at(event.tx_from), event.type, event.bpu_payload) or (
+        person_events.owning_membership(list(held.memberships.values()), event.type, event.bpu_payload)
     )
-    if owner is not None:
-        return not _within(owner.region_code, region)
-    return not any(_within(h.membership.region_code, region) for h in memberships)
+    if owner is None:
+        return not any(_within(m.region_code, region) for m in held.memberships.values())
+    in_force = {m.event_id for m in held.at(high)}
+    current = person_events.current_form(owner.event_id, held.replaced_by, in_force)
+    return not _within(held.memberships.get(current, owner).region_code, region)
 
 
 def diff_rows(request: DiffRequest) -> RowSource:
@@ -131,7 +154,7 @@ def diff_rows(request: DiffRequest) -> RowSource:
             memberships = await _memberships(session, sorted(paying), high) if paying else {}
             events: dict[str, list[tuple[str, str]]] = {}
             for e in changes:
-                if _outside(e, memberships.get(e.nik, []), request.region):
+                if _outside(e, memberships.get(e.nik), high, request.region):
                     continue  # another region's event: neither its id nor its upload is told
                 if e.type.startswith("claim."):
                     continue  # a claim changes no one's cover

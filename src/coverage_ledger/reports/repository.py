@@ -288,14 +288,17 @@ async def events_between(
 
 async def membership_spans(session: AsyncSession, niks: list[str], *, up_to_tx: int) -> list[Any]:
     """The BPU memberships of these persons recorded up to the tx, each with every known-time
-    interval it was in force in (`tx_to` beyond the tx read as open): whose membership a payment
-    was, when it entered force or at any moment."""
+    interval it was in force in (`tx_to` beyond the tx read as open) and the correction that
+    ended it, and the correction that carried it in: whose membership a payment was, and what
+    that membership became."""
     return list(
         await raw.execute(
             session,
             """
             SELECT k.nik, k.event_id, e.payload, k.tx_from,
-                   CASE WHEN k.tx_to > %(upto)s THEN NULL ELSE k.tx_to END AS tx_to, t.recorded_at
+                   CASE WHEN k.tx_to > %(upto)s THEN NULL ELSE k.tx_to END AS tx_to,
+                   CASE WHEN k.tx_to > %(upto)s THEN NULL ELSE k.superseded_by END AS superseded_by,
+                   e.carried_by, t.recorded_at
               FROM event_knowledge k
               JOIN ledger_event e ON e.event_id = k.event_id
               JOIN ledger_tx t ON t.tx_id = e.tx_id
