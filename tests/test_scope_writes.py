@@ -335,3 +335,69 @@ async def test_a_moved_membership_takes_its_payments_retracted_or_not(
         client, keys.office, corrected(f"ua-{person}", [f"xa-{person}"], reason="it was paid after all")
     )
     await append(client, keys.office, corrected(f"ub16-{person}", [f"xb-{person}"], reason="it was paid"))
+
+
+def _reactivated(person: str, event_id: str, day: str) -> dict[str, object]:
+    return {
+        "event_id": event_id,
+        "type": "membership.reactivated",
+        "nik": person,
+        "reason": "paid",
+        "reactivated_on": day,
+    }
+
+
+async def test_an_office_corrects_its_own_reactivated_membership_beside_an_old_lapsed_one(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a probe of this session's fix above: a reactivation on or after the corrected
+    membership's start was pinned on the worker's old, long-lapsed membership (the corrected one
+    left out), so an office could not correct its own membership's income: a 409
+    `membership_in_force`, or, when the old one was Bandung's, `membership_outside_region`."""
+    for old_region, old_office in (("16.71.01", keys.office), ("32.73.01", keys.other_office)):
+        person = nik()
+        await append(client, keys.admin, registered(person))
+        await append(
+            client,
+            old_office,
+            enrolled_bpu(person, event_id=f"old-{person}", valid_from="2024-01-01", region=old_region),
+            paid(
+                person,
+                event_id=f"p1-{person}",
+                months=("2024-01", "2024-03"),
+                amount=3 * 16_800,
+                paid_on="2024-01-05",
+            ),
+        )
+        current = enrolled_bpu(person, event_id=f"m-{person}", valid_from="2025-06-01")
+        await append(
+            client,
+            keys.office,
+            current,
+            paid(
+                person,
+                event_id=f"p2-{person}",
+                months=("2025-06", "2025-08"),
+                amount=3 * 16_800,
+                paid_on="2025-06-02",
+            ),
+        )
+        await append(
+            client,
+            keys.office,
+            _reactivated(person, f"r-{person}", "2026-02-01"),
+            paid(
+                person,
+                event_id=f"p3-{person}",
+                months=("2025-09", "2026-02"),
+                amount=6 * 16_800,
+                paid_on="2026-02-01",
+            ),
+        )
+        income = current | {"event_id": f"m2-{person}", "declared_income": 1_200_000}
+        fixed = await post(
+            client,
+            keys.office,
+            corrected(f"fix-{person}", [f"m-{person}"], reason="income revised", replacement=income),
+        )
+        assert fixed.status_code == 200, (old_region, fixed.text)

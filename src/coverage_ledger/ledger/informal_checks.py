@@ -13,6 +13,7 @@ from coverage_ledger.domain.informal import (
     Payment,
     PaymentRefusal,
     Reactivation,
+    governing_enrolment,
     informal_status,
     paid_months,
     paying_enrolment,
@@ -32,14 +33,20 @@ class _Member:
     enrolments: list[InformalEnrolment] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
     reactivations: list[Reactivation] = field(default_factory=list)
+    replaced: list[InformalEnrolment] = field(default_factory=list)
+    """Memberships this batch supersedes: their reactivations pass to their replacements."""
 
 
 def _members(snapshot: Snapshot, leaving: Collection[str]) -> dict[str, _Member]:
     members: dict[str, _Member] = {}
     for event in snapshot.informal_events:
-        if event.event_id in leaving:  # superseded by this batch: its months are free again
-            continue
         member = members.setdefault(event.payload["nik"], _Member())
+        if event.event_id in leaving:  # superseded by this batch: its months are free again
+            if event.type == "informal.enrolled":
+                member.replaced.append(
+                    person_events.informal_enrolment(event.event_id, event.payload, event.recorded_at)
+                )
+            continue
         if event.type == "informal.enrolled":
             member.enrolments.append(
                 person_events.informal_enrolment(event.event_id, event.payload, event.recorded_at)
@@ -177,13 +184,16 @@ def _membership_in_the_way(
 
 def _revived_after(started: list[InformalEnrolment], member: _Member, day: date) -> InformalEnrolment | None:
     """The membership begun by `day` that a reactivation on or after it brings back into force
-    (None: none does; a lapsed membership is paid again only once reactivated)."""
+    (None: none does; a lapsed membership is paid again only once reactivated). A reactivation is
+    the membership's whose day it falls on among those recorded, the ones this batch supersedes
+    included: a reactivation of a membership being corrected passes to its replacement, so it
+    revives nothing else (found by a probe: an office could no longer correct its own reactivated
+    membership once the worker had held an earlier one)."""
+    recorded = [*member.enrolments, *member.replaced]
     for reactivation in member.reactivations:
         if reactivation.reactivated_on >= day:
-            owner = person_events.owning_membership(
-                started, "membership.reactivated", {"reactivated_on": reactivation.reactivated_on.isoformat()}
-            )
-            if owner is not None:
+            owner = governing_enrolment(recorded, reactivation.reactivated_on)
+            if owner is not None and owner in started:
                 return owner
     return None
 
