@@ -330,6 +330,10 @@ async def test_a_moved_membership_takes_its_payments_retracted_or_not(
     await _refused_as_outside(
         client, keys.other_office, corrected(f"ub-{person}", [f"xb-{person}"], reason="x")
     )
+    # the move also lies in Bandung: re-sending it would confirm its reason and what it replaced
+    move = corrected(f"mv-{person}", [f"m32-{person}"], reason="moved", replacement=moved)
+    resent = await post(client, keys.office, move)
+    assert resent.status_code == 409 and resent.json()["errors"][0]["code"] == "event_id_taken", resent.text
     await append(client, keys.office, corrected(f"xa-{person}", [f"pa-{person}"], reason="bounced"))
     await append(
         client, keys.office, corrected(f"ua-{person}", [f"xa-{person}"], reason="it was paid after all")

@@ -253,7 +253,9 @@ async def check_resends_in_scope(
     paths = {p.row.event_id: p.path for p in prepared}
     for event in resent:
         lies_in = regions.get(event.event_id, set())
-        if lies_in and not any(principal.sees(region) for region in lies_in):
+        # every place it lies in must be the key's: an admin's correction moving a membership
+        # here from Bandung also lies in Bandung, and "duplicate" would confirm its content
+        if lies_in and not all(principal.sees(region) for region in lies_in):
             field = f"{paths[event.event_id]}.event_id"
             raise Conflict(
                 f"event_id {event.event_id!r} is already taken; choose another",
