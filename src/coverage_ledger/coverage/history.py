@@ -98,7 +98,7 @@ def _events_outside_region(
         return set()
 
     def in_force_at(event_id: str, tx_seq: int) -> bool:
-        return any(lo <= tx_seq and (hi is None or hi > tx_seq) for lo, hi, _ in intervals.get(event_id, []))
+        return person_events.in_force_at(((lo, hi) for lo, hi, _ in intervals.get(event_id, [])), tx_seq)
 
     enrolments = [e for e in events if e.type in ("officer.enrolled", "informal.enrolled")]
     outside = {e.event_id for e in enrolments if not principal.sees(e.payload["region_code"])}
@@ -114,19 +114,20 @@ def _events_outside_region(
         e.event_id: person_events.informal_enrolment(e.event_id, e.payload, e.recorded_at) for e in stored
     }
     in_force = {e.event_id for e in stored if in_force_at(e.event_id, as_of.tx_seq)}
-    replacement_of = {e.carried_by: e.event_id for e in stored if e.carried_by}
-    replaced_by = {
-        e.event_id: replacement_of[by]
-        for e in stored
-        if (spans := intervals.get(e.event_id)) and (by := spans[-1][2]) in replacement_of
-    }
+    replaced_by = person_events.replacements(
+        carried_by={e.event_id: e.carried_by for e in stored},
+        ended_by={e.event_id: spans[-1][2] for e in stored if (spans := intervals.get(e.event_id))},
+    )
     any_inside = any(m not in outside for m in in_force)
     for event in events:
         if event.type not in ("contribution.paid", "membership.reactivated"):
             continue
-        then = [m for e, m in held.items() if in_force_at(e, event.tx_seq)]
-        owner = person_events.owning_membership(then, event.type, event.payload)
-        owner = owner or person_events.owning_membership(list(held.values()), event.type, event.payload)
+        owner = person_events.recorded_membership(
+            event.type,
+            event.payload,
+            then=[m for e, m in held.items() if in_force_at(e, event.tx_seq)],
+            held=list(held.values()),
+        )
         if owner is None:
             if not any_inside:
                 outside.add(event.event_id)

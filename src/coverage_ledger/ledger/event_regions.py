@@ -60,7 +60,6 @@ async def _placed(
     corrections = [e for e in events if e.event_id not in regions and e.type == "event.corrected"]
     if corrections:
         regions |= await _correction_regions(session, corrections, depth=depth)
-    # a claim with no record (filed and retracted in one batch) lies where its person does
     persons = [e for e in events if e.event_id not in regions and e.nik]
     if persons:
         regions |= await _person_event_regions(session, persons)
@@ -103,7 +102,8 @@ async def _person_event_regions(
     now = _memberships_and_domiciles(
         await projections.in_force_events_of(session, niks=niks, types=PLACING_EVENTS)
     )
-    owners = await _recorded_owners(session, [e for e in events if e.type in BPU_EVENTS], niks)
+    in_force = {m.event_id for memberships in now[0].values() for m in memberships}
+    owners = await _recorded_owners(session, [e for e in events if e.type in BPU_EVENTS], niks, in_force)
     ever: tuple[dict[str, list[InformalEnrolment]], dict[str, set[str]]] | None = None
     regions: dict[str, set[str]] = {}
     for event in events:
@@ -123,9 +123,10 @@ async def _person_event_regions(
 
 
 async def _recorded_owners(
-    session: AsyncSession, events: Sequence[repository.StoredEvent], niks: set[str]
+    session: AsyncSession, events: Sequence[repository.StoredEvent], niks: set[str], in_force: set[str]
 ) -> dict[str, InformalEnrolment]:
-    """The membership each payment or reactivation was recorded for, as it now stands."""
+    """The membership each payment or reactivation was recorded for, as it now stands
+    (`in_force`: the persons' memberships in force now)."""
     if not events:
         return {}
     held = _memberships_and_domiciles(
@@ -139,13 +140,11 @@ async def _recorded_owners(
         )[0]
         for event in (e for e in events if e.tx_seq == tx_seq):
             nik = event.nik or ""
-            owner = person_events.owning_membership(then.get(nik, []), event.type, event.payload)
-            owner = owner or person_events.owning_membership(held.get(nik, []), event.type, event.payload)
+            owner = person_events.recorded_membership(
+                event.type, event.payload, then=then.get(nik, []), held=held.get(nik, [])
+            )
             if owner is not None:
                 recorded[event.event_id] = owner
-    in_force = {
-        e.event_id for e in await projections.in_force_events_of(session, niks=niks, types=MEMBERSHIPS)
-    }
     replaced_by: dict[str, str] = {}
     asked: set[str] = set()
     pending = {m.event_id for m in recorded.values()} - in_force

@@ -101,6 +101,34 @@ def owning_membership(
     return None
 
 
+def recorded_membership(
+    event_type: str,
+    payload: Mapping[str, Any],
+    *,
+    then: Sequence[InformalEnrolment],
+    held: Sequence[InformalEnrolment],
+) -> InformalEnrolment | None:
+    """The membership a payment or reactivation was recorded for: the one it paid for, or whose
+    day it fell on, among those in force when it was recorded (`then`), else among any the person
+    held. The append checks, the history and the coverage diff place it so."""
+    return owning_membership(then, event_type, payload) or owning_membership(held, event_type, payload)
+
+
+def in_force_at(spans: Iterable[tuple[int, int | None]], tx_seq: int) -> bool:
+    """Whether one of the known-time intervals `[tx_from, tx_to)` (None: open) holds the tx."""
+    return any(lo <= tx_seq and (hi is None or hi > tx_seq) for lo, hi in spans)
+
+
+def replacements(
+    *, carried_by: Mapping[str, str | None], ended_by: Mapping[str, str | None]
+) -> dict[str, str]:
+    """Which of these events replaced which: an event whose last leaving force was a correction
+    that carried another of them in maps to that other (`carried_by`: the correction that carried
+    each event in; `ended_by`: the correction that last took each out of force)."""
+    carrier = {correction: event_id for event_id, correction in carried_by.items() if correction}
+    return {event_id: carrier[by] for event_id, by in ended_by.items() if by is not None and by in carrier}
+
+
 def current_form(event_id: str, replaced_by: Mapping[str, str], in_force: Container[str]) -> str:
     """What an event stands for now: itself while in force, else the replacement that superseded
     it, followed through later replacements (itself, or the last replacement, when the chain ends

@@ -78,7 +78,7 @@ class _Held:
         return [
             self.memberships[event_id]
             for event_id, spans in self.spans.items()
-            if any(lo <= tx_seq and (hi is None or hi > tx_seq) for lo, hi in spans)
+            if person_events.in_force_at(spans, tx_seq)
         ]
 
 
@@ -86,7 +86,7 @@ async def _memberships(session: AsyncSession, niks: list[str], up_to_tx: int) ->
     """Each person's BPU memberships recorded up to the later moment."""
     held: dict[str, _Held] = {}
     ended_by: dict[str, str | None] = {}
-    carrier: dict[str, str] = {}
+    carried_by: dict[str, str | None] = {}
     for row in await repository.membership_spans(session, niks, up_to_tx=up_to_tx):
         person = held.setdefault(row.nik, _Held({}, {}, {}))
         person.memberships[row.event_id] = person_events.informal_enrolment(
@@ -94,16 +94,10 @@ async def _memberships(session: AsyncSession, niks: list[str], up_to_tx: int) ->
         )
         person.spans.setdefault(row.event_id, []).append((row.tx_from, row.tx_to))
         ended_by[row.event_id] = row.superseded_by  # rows come in tx order: the last one stays
-        if row.carried_by:
-            carrier[row.carried_by] = row.event_id
+        carried_by[row.event_id] = row.carried_by
+    replaced_by = person_events.replacements(carried_by=carried_by, ended_by=ended_by)
     for person in held.values():
-        person.replaced_by.update(
-            {
-                m: carrier[by]
-                for m in person.memberships
-                if (by := ended_by.get(m)) is not None and by in carrier
-            }
-        )
+        person.replaced_by.update({m: replaced_by[m] for m in person.memberships if m in replaced_by})
     return held
 
 
@@ -121,8 +115,8 @@ def _outside(event: Any, held: _Held | None, high: int, region: str | None) -> b
         return False
     if held is None:
         return True
-    owner = person_events.owning_membership(held.at(event.tx_from), event.type, event.bpu_payload) or (
-        person_events.owning_membership(list(held.memberships.values()), event.type, event.bpu_payload)
+    owner = person_events.recorded_membership(
+        event.type, event.bpu_payload, then=held.at(event.tx_from), held=list(held.memberships.values())
     )
     if owner is None:
         return not any(_within(m.region_code, region) for m in held.memberships.values())
