@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
 
+from coverage_ledger.coverage.schemas import AsOfOut
 from coverage_ledger.domain.timeframes import format_instant
 
 
@@ -48,7 +49,7 @@ class ManifestOut(BaseModel):
     report: str
     format: str
     region: str | None
-    as_of: dict[str, Any]
+    as_of: AsOfOut
     rows: int
     sha256: str = Field(description="sha256 hex of the report's bytes in this format.")
     ledger_head: LedgerHeadOut
@@ -61,8 +62,8 @@ class DiffManifestOut(BaseModel):
     report: str
     format: str
     region: str | None
-    known_then: dict[str, Any] = Field(description="The earlier moment, resolved as a read's `as_of`.")
-    known_now: dict[str, Any] = Field(description="The later moment; `ledger_head` is at its tx.")
+    known_then: AsOfOut = Field(description="The earlier moment, resolved as a read's `as_of`.")
+    known_now: AsOfOut = Field(description="The later moment; `ledger_head` is at its tx.")
     rows: int
     sha256: str = Field(description="sha256 hex of the diff's bytes in this format.")
     ledger_head: LedgerHeadOut
