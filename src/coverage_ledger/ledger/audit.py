@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.timeframes import format_instant
-from coverage_ledger.ledger import repository
-from coverage_ledger.ledger.repository import ChainLink
+from coverage_ledger.ledger import chain_repository
+from coverage_ledger.ledger.chain_repository import ChainLink
 
 
 def header_of(link: ChainLink) -> dict[str, Any]:
@@ -37,7 +37,7 @@ async def chain_lines(
 ) -> AsyncIterator[bytes]:
     """NDJSON: `{"tx": header}` per tx from `from_tx` to `to_tx` (inclusive), each followed by
     `{"event": {event_id, type, payload, digest}}` lines with `with_events`."""
-    async with aclosing(repository.iterate_chain(session, from_tx=from_tx)) as chain:
+    async with aclosing(chain_repository.iterate_chain(session, from_tx=from_tx)) as chain:
         async for link in chain:
             if to_tx is not None and link.tx_seq > to_tx:
                 break

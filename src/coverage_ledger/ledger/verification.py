@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.canonical import GENESIS_PREV_HASH, event_digest, tx_hash
 from coverage_ledger.domain.timeframes import format_instant
-from coverage_ledger.ledger import repository
+from coverage_ledger.ledger import chain_repository, repository
 from coverage_ledger.ledger.preparation import personal_digest
 
 
@@ -29,7 +29,7 @@ class VerifyReport:
     """The tx whose hash is the `from_hash` asked about, if the verified chain holds it."""
 
 
-def _column_problem(events: list[repository.ChainEvent]) -> str | None:
+def _column_problem(events: list[chain_repository.ChainEvent]) -> str | None:
     """The first event whose `nik` or `carried_by` column disagrees with what is digested: the
     payload's NIK, and the correction in the same tx that names the event as its replacement."""
     carriers = {
@@ -56,7 +56,7 @@ async def verify_ledger(session: AsyncSession, *, from_hash: str | None = None) 
     checked = 0
     head_seq, head_hash = 0, None
     # aclosing: stopping at the first break must close the server-side cursors now, not at GC
-    async with aclosing(repository.iterate_chain(session)) as chain:
+    async with aclosing(chain_repository.iterate_chain(session)) as chain:
         async for link in chain:
             problem = None
             if link.tx_seq != checked + 1:
@@ -97,14 +97,14 @@ async def verify_ledger(session: AsyncSession, *, from_hash: str | None = None) 
                 found = link.tx_seq
             previous_hash, previous_at = link.hash, link.recorded_at
             head_seq, head_hash = link.tx_seq, link.hash
-    async with aclosing(repository.vault_entries_in_log_order(session)) as vault:
+    async with aclosing(chain_repository.vault_entries_in_log_order(session)) as vault:
         async for entry in vault:
             if personal_digest(entry.salt, entry.fields) != entry.personal_digest:
                 problem = (
                     f"event {entry.event_id}: the person vault's fields do not match its personal_digest"
                 )
                 return VerifyReport(False, checked, head_seq, head_hash, entry.tx_seq, problem, found)
-    orphans = await repository.orphan_event_count(session)
+    orphans = await chain_repository.orphan_event_count(session)
     if orphans:
         return VerifyReport(
             False, checked, head_seq, head_hash, head_seq + 1, f"{orphans} events belong to no tx"

@@ -1,0 +1,106 @@
+"""SQL that streams the hash chain and the vault as `verify`, the proofs and the export read them:
+every tx header with its events, in tx_seq order, without holding the log in memory."""
+
+import uuid
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.database import raw
+from coverage_ledger.database.raw import driver_connection
+
+
+class ChainEvent(NamedTuple):
+    """An event as `verify` and the export read it."""
+
+    event_id: str
+    type: str
+    payload: dict[str, Any]
+    digest: str
+    """The stored digest."""
+    nik: str | None
+    """The column the reads select by (not digested itself: it must agree with the payload)."""
+    carried_by: str | None
+    """The column force depends on (it must agree with its correction's payload)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLink:
+    """A tx header with the digests its events have now."""
+
+    tx_seq: int
+    tx_id: uuid.UUID
+    recorded_at: datetime
+    prev_hash: str
+    hash: str
+    actor: str
+    source: str
+    backfill: bool
+    event_count: int
+    events: list[ChainEvent]
+    """In position order."""
+
+
+async def iterate_chain(session: AsyncSession, *, from_tx: int = 1) -> AsyncGenerator[ChainLink, None]:
+    """Every tx from `from_tx` with its events, in tx_seq order, streamed."""
+    conn = await driver_connection(session)
+    async with conn.cursor(name="chain") as headers:
+        await headers.execute(
+            "SELECT tx_seq, tx_id, recorded_at, prev_hash, hash, actor, source, backfill, "
+            "event_count FROM ledger_tx WHERE tx_seq >= %s ORDER BY tx_seq",
+            (from_tx,),
+        )
+        async with conn.cursor(name="chain_events") as events:
+            await events.execute(
+                "SELECT t.tx_seq, e.event_id, e.type, e.payload, e.digest, e.nik, e.carried_by "
+                "FROM ledger_event e JOIN ledger_tx t ON t.tx_id = e.tx_id WHERE t.tx_seq >= %s "
+                "ORDER BY t.tx_seq, e.position",
+                (from_tx,),
+            )
+            event_rows = aiter(events)
+            pending = await anext(event_rows, None)
+            async for header in headers:
+                batch: list[ChainEvent] = []
+                while pending is not None and pending[0] == header[0]:
+                    batch.append(ChainEvent(*pending[1:]))
+                    pending = await anext(event_rows, None)
+                tx_seq, tx_id, recorded_at, prev_hash, hash_, actor, source, backfill, count = header
+                yield ChainLink(
+                    tx_seq, tx_id, recorded_at, prev_hash, hash_, actor, source, backfill, count, batch
+                )
+
+
+class VaultEntry(NamedTuple):
+    """A registration's personal fields in the vault, with the digest its logged event carries."""
+
+    tx_seq: int
+    event_id: str
+    personal_digest: str | None
+    salt: bytes
+    fields: dict[str, Any]
+
+
+async def vault_entries_in_log_order(session: AsyncSession) -> AsyncGenerator[VaultEntry, None]:
+    """Every vault entry (erased ones are gone) with its registration's digest, streamed."""
+    conn = await driver_connection(session)
+    async with conn.cursor(name="vault") as entries:
+        await entries.execute(
+            "SELECT t.tx_seq, v.event_id, e.payload ->> 'personal_digest', v.salt, v.fields "
+            "FROM person_vault v JOIN ledger_event e ON e.event_id = v.event_id "
+            "JOIN ledger_tx t ON t.tx_id = e.tx_id ORDER BY t.tx_seq, e.position"
+        )
+        async for row in entries:
+            yield VaultEntry(*row)
+
+
+async def orphan_event_count(session: AsyncSession) -> int:
+    """Events whose tx header does not exist (only possible by tampering)."""
+    value = await raw.scalar(
+        session,
+        "SELECT count(*) FROM ledger_event e "
+        "WHERE NOT EXISTS (SELECT 1 FROM ledger_tx t WHERE t.tx_id = e.tx_id)",
+    )
+    return int(value or 0)
