@@ -30,12 +30,13 @@ operations = st.lists(st.one_of(pay_op, pay_op, pay_op, react_op, retract_op), m
 class Known:
     """What the test appended and what was in force after each tx."""
 
-    payments: dict[str, set[Month]] = field(default_factory=dict)
+    payments: dict[str, dict[Month, date]] = field(default_factory=dict)
+    """Each payment in force: the months it pays, each with its paid_on."""
     reactivations: dict[str, date] = field(default_factory=dict)
-    states: list[tuple[int, set[Month], list[date]]] = field(default_factory=list)
+    states: list[tuple[int, dict[Month, date], list[date]]] = field(default_factory=list)
 
     def snapshot(self, tx: int) -> None:
-        months = set().union(*self.payments.values()) if self.payments else set()
+        months = {month: on for paid in self.payments.values() for month, on in paid.items()}
         self.states.append((tx, months, list(self.reactivations.values())))
 
 
@@ -61,6 +62,7 @@ async def run(session: AsyncSession, person: str, ops: list[tuple[Any, ...]]) ->
             first = next_month.plus(skipped)
             last = first.plus(length - 1)
             event_id = f"pay-{person}-{number}"
+            paid_on = first.first_day + timedelta(days=paid_after)
             event = {
                 "event_id": event_id,
                 "type": "contribution.paid",
@@ -69,11 +71,11 @@ async def run(session: AsyncSession, person: str, ops: list[tuple[Any, ...]]) ->
                 "months_to": str(last),
                 "amount": 16_800 * length,
                 "payer": {"kind": "self"},
-                "paid_on": (first.first_day + timedelta(days=paid_after)).isoformat(),
+                "paid_on": paid_on.isoformat(),
             }
             tx = await append_in_savepoint(session, [event])
             if tx is not None:
-                known.payments[event_id] = {first.plus(i) for i in range(length)}
+                known.payments[event_id] = {first.plus(i): paid_on for i in range(length)}
                 next_month = last.plus(1)
         elif op[0] == "react":
             when = START + timedelta(days=op[1])

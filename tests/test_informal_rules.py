@@ -7,11 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coverage_ledger.domain.contributions import contribution_due
-from coverage_ledger.domain.coverage import CoverageStatus
+from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
 from coverage_ledger.domain.informal import (
     InformalEnrolment,
     Payment,
     Reactivation,
+    informal_coverage,
     informal_status,
     months_contributed,
     refuse_payment,
@@ -171,6 +172,45 @@ def test_reactivation_reopens_a_lapsed_membership_sidoarjo() -> None:
     )  # the September death is covered as known after the late payment
 
 
+def test_arrears_paid_after_a_reactivation_do_not_undo_the_lapse_sidoarjo() -> None:
+    """Paid through July on 5 January, lapsed from 1 November, reactivated on 17 December and
+    August to September paid that day: as known after it, 1 November to 16 December stay lapsed
+    (a payment then was refused), August and September are covered, October is in arrears."""
+    enrolment = InformalEnrolment(
+        "bpu-s", ("JKK", "JKM"), 1_000_000, "35.15", date(2025, 1, 1), date(2025, 1, 1), "other", None
+    )
+    payments = [
+        Payment("s1", ("JKK", "JKM"), Month(2025, 1), Month(2025, 7), 7 * 16_800, date(2025, 1, 5)),
+        Payment("s2", ("JKK", "JKM"), Month(2025, 8), Month(2025, 9), 2 * 16_800, date(2025, 12, 17)),
+    ]
+    reopened = (Reactivation("r1", date(2025, 12, 17)),)
+
+    def answer_on(day: date) -> CoverageAnswer:
+        answer = informal_coverage(
+            enrolments=[enrolment], payments=payments, reactivations=reopened, valid_at=day, grace_months=3
+        )
+        assert answer is not None
+        return answer
+
+    statuses = {
+        day: answer_on(day).status
+        for day in (date(2025, 9, 10), date(2025, 10, 31), date(2025, 11, 1), date(2025, 12, 16))
+    }
+    assert statuses == {
+        date(2025, 9, 10): CoverageStatus.COVERED,
+        date(2025, 10, 31): CoverageStatus.IN_ARREARS,
+        date(2025, 11, 1): CoverageStatus.LAPSED,
+        date(2025, 12, 16): CoverageStatus.LAPSED,
+    }
+    assert "last paid month Jul 2025 by then; months up to Sep 2025 were paid later" in (
+        answer_on(date(2025, 11, 15)).reason
+    )
+    reopened_answer = answer_on(date(2025, 12, 17))
+    assert reopened_answer.status is CoverageStatus.IN_ARREARS
+    # the grace counts again from the reactivation: November's arrears are payable to February
+    assert "can be paid until 28 Feb 2026" in reopened_answer.reason
+
+
 def test_a_month_is_paid_only_once() -> None:
     payments = [paid("p1", "2025-01", "2025-03", date(2025, 1, 5))]
     again = paid("p2", "2025-03", "2025-04", date(2025, 3, 5))
@@ -209,9 +249,10 @@ def test_before_the_membership_starts_it_is_not_started() -> None:
 
 
 def reference_status(
-    start: date, paid: set[Month], reactivated: list[date], day: date, grace: int
+    start: date, paid: dict[Month, date], reactivated: list[date], day: date, grace: int
 ) -> CoverageStatus:
-    """Walk back from the month of `day` counting unpaid months; a reactivation restarts the count."""
+    """Walk back from the month of `day` counting the months unpaid by that day (`paid`: month ->
+    the day it was paid); a reactivation restarts the count. A month paid at any time is covered."""
     if day < start:
         return CoverageStatus.NOT_STARTED
     month = Month.of(day)
@@ -223,7 +264,7 @@ def reference_status(
             floor = max(floor, Month.of(when))
     unpaid = 0
     cursor = month
-    while cursor >= floor and cursor not in paid:
+    while cursor >= floor and not (cursor in paid and paid[cursor] <= day):
         unpaid += 1
         cursor = cursor.plus(-1)
     return CoverageStatus.IN_ARREARS if unpaid <= grace else CoverageStatus.LAPSED
@@ -234,16 +275,24 @@ month_sets = st.sets(st.integers(0, 30), max_size=20)
 
 @given(
     paid_offsets=month_sets,
+    paid_late=st.lists(st.integers(0, 400), max_size=20),
     reactivation_days=st.lists(st.integers(0, 1000), max_size=3),
     day_offset=st.integers(-40, 1000),
     grace=st.integers(1, 4),
 )
 def test_status_equals_the_reference(
-    paid_offsets: set[int], reactivation_days: list[int], day_offset: int, grace: int
+    paid_offsets: set[int], paid_late: list[int], reactivation_days: list[int], day_offset: int, grace: int
 ) -> None:
     start = date(2025, 1, 1)
-    paid_set = {Month.of(start).plus(i) for i in paid_offsets}
-    payments = [Payment(f"p{i}", ("JKK", "JKM"), m, m, 16_800, start) for i, m in enumerate(sorted(paid_set))]
+    months = sorted(Month.of(start).plus(i) for i in paid_offsets)
+    # each month paid on its own day: at its start, or that many days after it
+    paid_set = {
+        m: m.first_day + timedelta(days=paid_late[i] if i < len(paid_late) else 0)
+        for i, m in enumerate(months)
+    }
+    payments = [
+        Payment(f"p{i}", ("JKK", "JKM"), m, m, 16_800, on) for i, (m, on) in enumerate(paid_set.items())
+    ]
     reactivated = [start + timedelta(days=d) for d in reactivation_days]
     day = start + timedelta(days=day_offset)
     answer = informal_status(

@@ -185,20 +185,30 @@ def informal_status(
             None,
             (enrolment.event_id, *(p.event_id for p in covering)),
         )
-    anchor, reopened_by = _anchor(enrolment, paid, reactivations, month, valid_at)
-    # the last month paid, not the anchor: a reactivation moves the anchor to an unpaid month
-    last_paid = _last_paid_before(paid, start, month)
-    if month <= anchor.plus(grace_months):
+    # lapsed or not is judged on what had been paid by that day: arrears paid after a
+    # reactivation cover their months but do not undo the lapse it ended (the Sidoarjo case of
+    # facts.md: lapsed from October, reactivated and paid in December)
+    paid_then = paid_months([p for p in payments if p.paid_on <= valid_at])
+    anchor_then, reopened_then = _anchor(enrolment, paid_then, reactivations, month, valid_at)
+    if month > anchor_then.plus(grace_months):
         return InformalAnswer(
-            CoverageStatus.IN_ARREARS,
+            CoverageStatus.LAPSED,
             enrolment,
             (),
-            last_paid,
-            anchor.plus(grace_months + 1).first_day,
-            (enrolment.event_id, *reopened_by),
+            _last_paid_before(paid_then, start, month),
+            None,
+            (enrolment.event_id, *reopened_then),
         )
+    # in arrears: the deadline as known now (a month paid late, in time, moves it on)
+    anchor, reopened_by = _anchor(enrolment, paid, reactivations, month, valid_at)
     return InformalAnswer(
-        CoverageStatus.LAPSED, enrolment, (), last_paid, None, (enrolment.event_id, *reopened_by)
+        CoverageStatus.IN_ARREARS,
+        enrolment,
+        (),
+        # the last month paid, not the anchor: a reactivation moves the anchor to an unpaid month
+        _last_paid_before(paid, start, month),
+        anchor.plus(grace_months + 1).first_day,
+        (enrolment.event_id, *reopened_by),
     )
 
 
@@ -357,6 +367,9 @@ def informal_coverage(
         )
     elif answer.status is CoverageStatus.LAPSED:
         paid_note = f"last paid month {_month_name(answer.last_paid)}" if answer.last_paid else "nothing paid"
+        paid_later = [m for m in paid if Month.of(enrolment.covers_from) <= m < month]
+        if paid_later and max(paid_later) != answer.last_paid:
+            paid_note += f" by then; months up to {_month_name(max(paid_later))} were paid later"
         reason = f"Lapsed ({paid_note}): the membership needs an office's reactivation or a new enrolment"
     else:
         reason = f"Enrolled as BPU member from {human_date(enrolment.covers_from)}"
