@@ -387,3 +387,31 @@ async def test_a_pinned_coverage_diff_has_a_manifest_that_still_holds_after_late
     assert len(manifests) == 4 and {e["content_sha256"] for e in manifests} == {
         m["sha256"] for _, _, m in before.values()
     }
+
+
+async def test_a_roster_row_of_two_terms_starting_the_same_day_keeps_its_bytes_after_a_correction(
+    uploader: Uploader,
+) -> None:
+    """Two terms of one officer begin the same day (a JKK term and a JKM term, different roles):
+    the row names one of them, by event id, and a later correction of that term, which moves its
+    row on disk, changes nothing at the tx asked (found by an auditor's probe: the row named the
+    other term's role and committee afterwards)."""
+    up = uploader
+    person = nik()
+    term = {"valid_from": "2024-01-25", "valid_to": "2024-02-24", "registered_on": "2024-01-20"}
+    await append(
+        up.client,
+        up.keys.admin,
+        registered(person),
+        enrolled(person, event_id="tie-a", role="KPPS", committee="KPU-16.71", programs=["JKK"], **term),
+        enrolled(person, event_id="tie-b", role="PTPS", committee="Bawaslu-16.71", programs=["JKM"], **term),
+    )
+    params = {"valid_at": "2024-02-14", "known_at": f"tx:{await up.head()}", "region": "16.71"}
+    before = await _pull(up, "coverage-roster", "csv", params)
+    [row] = [r for r in csv.reader(io.StringIO(before[0].decode("utf-8-sig"))) if r[0] == person]
+    assert "KPPS" in row and "KPU-16.71" in row and "PTPS" not in row
+    replacement = enrolled(person, event_id="tie-a2", role="KPPS", programs=["JKK"], **term)
+    await append(up.client, up.keys.admin, corrected("fix-tie-a", ["tie-a"], replacement=replacement))
+    after = await _pull(up, "coverage-roster", "csv", params)
+    assert after[0] == before[0]
+    assert after[1]["sha256"] == before[1]["sha256"]

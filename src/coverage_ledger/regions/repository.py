@@ -100,7 +100,7 @@ async def estimates_within(
            AND (e.payload->>'region_code' = %(code)s OR e.payload->>'region_code' LIKE %(like)s)
            AND (e.payload->>'valid_from')::date <= %(day)s
          ORDER BY e.payload->>'region_code', e.payload->>'segment', (e.payload->>'valid_from')::date DESC,
-                  k.tx_from DESC
+                  k.tx_from DESC, e.event_id COLLATE "C"
         """,
         {"code": code, "like": f"{code}.%", "tx": tx_seq, "day": valid_at},
     )

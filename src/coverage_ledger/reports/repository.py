@@ -54,18 +54,19 @@ SELECT s.nik,
   -- the officer term covering the day, one inside the report's region first (another region's
   -- role and committee are that region's data, not printed); when it is not for every officer
   -- program, the programs of all the terms covering the day are gathered (a JKK term here and a
-  -- JKM term there)
+  -- JKM term there); terms starting the same day are taken by event id, whatever the order
+  -- their rows lie in on disk (a later tx closing one moves it)
   LEFT JOIN LATERAL (
         SELECT k.role, k.committee, k.programs, k.region_code
           FROM enrolment_term k
          WHERE f.officer AND {_COVERING_TERM}
-         ORDER BY {_TERM_WITHIN} DESC, k.valid_from DESC LIMIT 1) o ON true
+         ORDER BY {_TERM_WITHIN} DESC, k.valid_from DESC, k.event_id COLLATE "C" LIMIT 1) o ON true
   -- the BPU membership of the day (its payer printed only inside the report's region)
   LEFT JOIN LATERAL (
         SELECT k.payer, k.programs, k.region_code FROM enrolment_term k
          WHERE f.informal AND k.nik = s.nik AND k.type = 'informal.enrolled' AND {_IN_FORCE}
            AND k.valid_from <= %(day)s
-         ORDER BY k.valid_from DESC LIMIT 1) i ON true
+         ORDER BY k.valid_from DESC, k.event_id COLLATE "C" LIMIT 1) i ON true
  WHERE s.tx_from <= %(tx)s AND (s.tx_to IS NULL OR s.tx_to > %(tx)s)
    AND s.valid_from <= %(day)s AND %(day)s < s.valid_to AND s.in_all AND {_SPAN_WITHIN}
  ORDER BY s.nik COLLATE "C"
