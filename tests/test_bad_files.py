@@ -1,6 +1,7 @@
 """The bad files corpus (tests/data/): each roster is refused with a clear error, nothing is
 written to the ledger, and the server keeps answering."""
 
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 import xlsxwriter
 
-from tests.rosters import HEADER, Uploader, officer_row, roster_xlsx
+from tests.rosters import HEADER, Uploader, officer_row, roster_csv, roster_xlsx
 from tests.support import nik
 
 DATA = Path(__file__).parent / "data"
@@ -235,3 +236,66 @@ async def test_rows_a_sheet_hides_are_read_and_named_in_the_outcome(
     workbook.close()
     unhidden = await uploader.run(plain.read_bytes(), filename="plain.xlsx")
     assert unhidden["status"] == "succeeded" and "rows_hidden_in_sheet" not in unhidden["outcome"]
+
+
+def _with_error_values(path: Path, cells: dict[tuple[int, int], str]) -> bytes:
+    """An XLSX roster whose given cells hold spreadsheet errors as values (a failed VLOOKUP
+    pasted as values: `<c t="e"><v>#N/A</v></c>`, no formula), which the reader gives as empty."""
+    workbook = xlsxwriter.Workbook(str(path))
+    sheet = workbook.add_worksheet("Roster")
+    rows = [HEADER, *(officer_row(nik()) for _ in range(3))]
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if (r, c) in cells:
+                sheet.write_formula(r, c, "=NA()", None, cells[(r, c)])
+            else:
+                sheet.write_string(r, c, value)
+    workbook.close()
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    part = "xl/worksheets/sheet1.xml"
+    parts[part] = re.sub(rb"<f>[^<]*</f>", b"", parts[part])
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path.read_bytes()
+
+
+async def test_error_values_in_cells_are_row_errors_not_empty_cells(
+    uploader: Uploader, tmp_path: Path
+) -> None:
+    """Found by a probe: `#N/A` in the optional registered_on column read as empty, so the 2024
+    officer was registered on the upload's day and never covered; in a required column it read
+    as "is empty". Rows 3 and 4 hold #N/A as registered_on and #REF! as the name."""
+    registered_on = HEADER.index("registered_on")
+    workbook = _with_error_values(tmp_path / "errors.xlsx", {(2, registered_on): "#N/A", (3, 1): "#REF!"})
+    status = await uploader.run(workbook, filename="errors.xlsx", policy="accept_valid")
+    assert (status["status"], status["rows_accepted"], status["rows_rejected"]) == ("succeeded", 1, 2)
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["row"], e["column"], e["code"]) for e in errors] == [
+        ("3", "registered_on", "error_cell"),
+        ("4", "name", "error_cell"),
+    ]
+    assert "#N/A" in errors[0]["message"]
+    # a CSV saved by Excel writes the error's text: the same row error
+    row = officer_row(nik())
+    row[HEADER.index("term_end")] = "#VALUE!"
+    csv_status = await uploader.run(roster_csv([officer_row(nik()), row]), filename="errors.csv")
+    assert csv_status["status"] == "failed"
+    assert [(e["row"], e["column"], e["code"]) for e in await uploader.errors(csv_status["upload_id"])] == [
+        ("3", "term_end", "error_cell")
+    ]
+
+
+async def test_a_value_under_a_blank_header_cell_is_a_row_error(uploader: Uploader) -> None:
+    """Found by a probe: "BATAL" (cancelled) written in a column with no header name, or the
+    second half of a name under a merged header cell, was dropped and the row enrolled. Empty
+    cells there (a formatted column) are still fine."""
+    header = [*HEADER[:2], "", *HEADER[2:]]
+    cancelled, kept = officer_row(nik()), officer_row(nik())
+    rows = [[*cancelled[:2], "BATAL", *cancelled[2:]], [*kept[:2], "", *kept[2:]]]
+    status = await uploader.run(roster_csv(rows, header=header), filename="notes.csv", policy="accept_valid")
+    assert (status["status"], status["rows_accepted"], status["rows_rejected"]) == ("succeeded", 1, 1)
+    [error] = await uploader.errors(status["upload_id"])
+    assert (error["row"], error["code"]) == ("2", "value_without_header")
+    assert "after name" in error["message"] and "BATAL" in error["message"]

@@ -220,11 +220,17 @@ async def test_a_header_is_read_past_unnamed_columns_and_a_blank_first_row_is_na
     header, rest = rows.split("\n", 1)
     trailing = (header + ",,\n" + rest).encode()  # a spreadsheet's formatted but empty columns
     assert (await uploader.run(trailing))["status"] == "succeeded"
-    # an unnamed column in the middle is read and left alone, whatever it holds
-    row = officer_row(nik())
-    middle = roster_csv([[*row[:2], "=SUM(A1)", *row[2:]]], header=[*HEADER[:2], "", *HEADER[2:]])
-    status = await uploader.run(middle)
-    assert status["status"] == "succeeded", status
+    # an unnamed column in the middle is passed over while empty; what it holds is not read, so a
+    # row with something there is a row error (value_without_header), not enrolled without it
+    row, other = officer_row(nik()), officer_row(nik())
+    middle = roster_csv(
+        [[*row[:2], "", *row[2:]], [*other[:2], "=SUM(A1)", *other[2:]]],
+        header=[*HEADER[:2], "", *HEADER[2:]],
+    )
+    status = await uploader.run(middle, policy="accept_valid")
+    assert (status["status"], status["rows_accepted"]) == ("succeeded", 1), status
+    [error] = await uploader.errors(status["upload_id"])
+    assert (error["row"], error["code"]) == ("3", "value_without_header")
     blank = await uploader.run(("\n" + header + "\n" + rest).encode())
     assert blank["problem"]["code"] == "wrong_header"
     assert "first row is empty" in blank["problem"]["message"]

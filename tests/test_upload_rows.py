@@ -253,6 +253,7 @@ def test_extra_empty_cells_are_ignored_and_missing_ones_are_an_error() -> None:
     extra = row_values(4, ["1671014501900001", "Siti", "x"], positions)
     assert isinstance(short, ErrorItem) and short.code == "wrong_column_count" and short.row == 3
     assert isinstance(extra, ErrorItem) and extra.row == 4
+    assert extra.message == "the row has 3 cells, the header 2: beyond the header's last column it holds 'x'"
 
 
 def test_a_leading_apostrophe_forcing_text_is_not_part_of_the_nik() -> None:

@@ -36,6 +36,26 @@ MAX_NAME = 200
 
 
 _CELL_SEPARATOR = "\x1e"
+SPREADSHEET_ERRORS = frozenset(
+    {
+        "#NULL!",
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#N/A",
+        "#GETTING_DATA",
+        "#SPILL!",
+        "#CALC!",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#CONNECT!",
+        "#BUSY!",
+        "#UNKNOWN!",
+    }
+)
+"""What Excel shows in a cell whose formula failed; pasted as values, or saved as CSV, it stays."""
 UNNAMED = "\x00unnamed column "
 """Key of an unnamed header column in the positions (no header name holds a NUL)."""
 
@@ -103,6 +123,15 @@ def check_header(header: Sequence[str], required: Sequence[str], optional: Seque
     return positions
 
 
+def _placed(index: int, positions: Mapping[str, int]) -> str:
+    """Where an unnamed column lies, told by its named neighbour (a sheet's letters are not the
+    CSV's when the data starts further right)."""
+    before = [(i, n) for n, i in positions.items() if i < index and not n.startswith(UNNAMED)]
+    if before:
+        return f"after {max(before)[1]}"
+    return "before " + min((i, n) for n, i in positions.items() if not n.startswith(UNNAMED))[1]
+
+
 def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> dict[str, str] | ErrorItem:
     """The row's cells by column name, stripped; extra cells are fine when empty (spreadsheets
     export formatted but empty columns), missing ones are not."""
@@ -139,8 +168,41 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
             row=row,
             column=column,
         )
+    if "#" in joined:
+        failed = next(
+            (
+                (name, cells[index].strip())
+                for name, index in positions.items()
+                if not name.startswith(UNNAMED)
+                and index < len(cells)
+                and cells[index].strip().upper() in SPREADSHEET_ERRORS
+            ),
+            None,
+        )
+        if failed is not None:
+            return ErrorItem(
+                "error_cell",
+                f"the cell shows {failed[1]}, a spreadsheet error where a value should be (a formula "
+                "that failed, kept as its value): put the value in",
+                row=row,
+                column=failed[0],
+            )
+    for name, index in positions.items():
+        if name.startswith(UNNAMED) and index < len(cells) and cells[index].strip():
+            # a value under a blank header cell (a note, "BATAL", the second half of a merged
+            # header) is not read: the row must not be taken as if it were not there
+            return ErrorItem(
+                "value_without_header",
+                f"the column {_placed(index, positions)} has no name in the header but holds "
+                f"{shown(cells[index].strip())}: name the column, or move or delete what it holds",
+                row=row,
+            )
     if len(cells) != width and (len(cells) < width or any(cell.strip() for cell in cells[width:])):
-        return ErrorItem("wrong_column_count", f"the row has {len(cells)} cells, the header {width}", row=row)
+        extra = next((cell.strip() for cell in cells[width:] if cell.strip()), None)
+        beyond = f": beyond the header's last column it holds {shown(extra)}" if extra else ""
+        return ErrorItem(
+            "wrong_column_count", f"the row has {len(cells)} cells, the header {width}{beyond}", row=row
+        )
     return {name: cells[index].strip() for name, index in positions.items()}
 
 

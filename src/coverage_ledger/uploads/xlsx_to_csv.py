@@ -40,6 +40,9 @@ _CHUNK = 1 << 20
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]+[0-9]+:)?([A-Z]+[0-9]+)"')
 _FILLED_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]+[0-9]+)"[^>]*(?<!/)>')
 """A cell with content (a self-closed `<c …/>` only carries formatting)."""
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\bt="e"[^>]*>\s*<(?:\w+:)?v>([^<]*)<')
+"""A cell holding a spreadsheet error as its value (`#N/A` pasted as values: no formula), which
+the reader would give as an empty cell."""
 _HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\s[^>]*?\bhidden="(?:1|true)"[^>]*>')
 _ROW_NUMBER = re.compile(rb'\br="([0-9]+)"')
 HIDDEN_ROWS_SHOWN = 1_000
@@ -123,7 +126,8 @@ def formula_cells(path: Path) -> tuple[dict[tuple[int, int], str], set[int]]:
     formula text (`=…` for a shared one): written into the CSV as such, each becomes the row error
     `formula_cell` as in a CSV roster. A cell not placed by its reference, or a sheet of formulas,
     refuses the file, naming the cell; so does a sheet too large to read (in the same pass, which
-    also gives the hidden rows' 0-based numbers)."""
+    also gives the hidden rows' 0-based numbers). Cells holding an error value (`#N/A`) are given
+    with it, written as a CSV export of the sheet would show them: the row error `error_cell`."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -178,6 +182,18 @@ def formula_cells(path: Path) -> tuple[dict[tuple[int, int], str], set[int]]:
                     written = text.group(1) if text else b""
                     shown = html.unescape(written.decode("utf-8", "replace")) if written else "…"
                     found[xl_cell_to_rowcol(cells[-1].decode())] = f"={shown}"
+                for error in _ERROR_CELL.finditer(window, 0, complete):
+                    reference = _CELL_REF.match(error.group(0))
+                    if reference is None:
+                        continue  # not placed by its reference: read as empty, as the reader does
+                    if len(found) >= MAX_FORMULA_CELLS:
+                        raise FileRejected(
+                            "error_cell",
+                            f"cell {reference.group(1).decode()} of the first sheet, and too many others, "
+                            "show a spreadsheet error (#N/A, #REF!, …) instead of a value",
+                        )
+                    value = html.unescape(error.group(1).decode("utf-8", "replace")) or "#N/A"
+                    found[xl_cell_to_rowcol(reference.group(1).decode())] = value
                 tail = window[complete:] if complete else window
                 if len(tail) > _CHUNK:  # no cell ends in a whole chunk: not a sheet a person made
                     tail = tail[-256:]
@@ -276,7 +292,7 @@ def convert(source: Path, target: Path) -> Converted:
                 hidden_written.append(index + first_row + 1)
             writer.writerow(cells)
             count += 1
-    lost = sorted(set(formulas) - placed)
+    lost = sorted(cell for cell in set(formulas) - placed if formulas[cell].startswith("="))
     if lost:  # a formula with no value: its cell is not in the sheet's range the reader gives
         raise FileRejected(
             "formula_cell",
