@@ -248,6 +248,9 @@ ENROLMENT = {
         (ENROLMENT | {"programs": ["JKK", "JKK"]}, "events[0].programs"),
         (ENROLMENT | {"valid_to": "9999-12-31"}, "events[0].valid_to"),
         (ENROLMENT | {"valid_from": "0001-01-01"}, "events[0].valid_from"),
+        # found by a probe: an officer of a regency's code widened a replace_roster to the regency
+        (ENROLMENT | {"region_code": "16.71"}, "events[0].region_code"),
+        (ENROLMENT | {"region_code": "16"}, "events[0].region_code"),
         (
             {"event_id": "c", "type": "event.corrected", "supersedes": ["c"], "reason": "x"},
             "events[0].supersedes",

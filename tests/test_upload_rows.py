@@ -23,7 +23,7 @@ from coverage_ledger.uploads.xlsx_to_csv import cell_text, convert, formula_cell
 CONTEXT = RosterContext(
     committee="KPU-16.71",
     key_region_prefix="16.71",
-    regions={"16.71.01", "32.73.01"},
+    regions={"16.71", "16.71.01", "16.71.01.1001", "32.73.01"},
     districts={"16.71.01"},
     event_prefix="abc",
 )
@@ -214,7 +214,12 @@ def test_each_bad_cell_has_its_own_code() -> None:
     assert _codes(birth_date="1990-05-01") == [("birth_date", "birth_date_mismatch_nik")]
     assert _codes(birth_date="05.01.90") == [("birth_date", "invalid_date")]
     assert _codes(role="Ketua") == [("role", "unknown_role")]
-    assert _codes(region_code="16.71") == [("region_code", "unknown_region")]
+    assert _codes(region_code="16.99") == [("region_code", "unknown_region")]
+    # a regency is no place an ad hoc body sits (found by a probe: a replace_roster row of 16.71
+    # retracted the officers of every district of Palembang)
+    assert _codes(region_code="16.71") == [("region_code", "region_not_district_or_village")]
+    village = check_officer_row(5, _cells(region_code="16.71.01.1001"), CONTEXT)
+    assert isinstance(village, OfficerRow) and village.region_code == "16.71.01.1001"
     assert _codes(region_code="32.73.01") == [("region_code", "region_out_of_scope")]
     assert _codes(term_end="2024-01-01") == [("term_end", "term_end_before_start")]
     assert _codes(term_start="") == [("term_start", "missing_value")]

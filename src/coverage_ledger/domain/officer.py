@@ -22,6 +22,20 @@ OFFICER_ROLES = {
 OFFICER_PROGRAMS = ("JKK", "JKM")
 
 
+def serves_in_a_district_or_village(region_code: str) -> bool:
+    """Whether an officer's region is one an ad hoc body sits in: a district (PPK, Panwascam:
+    16.71.01) or a village (PPS, KPPS, Pantarlih, PKD: 16.71.01.1001). A regency's or province's
+    code names no ad hoc body, and would count the officer nowhere below it (and make a
+    `replace_roster` file reach every district of the regency)."""
+    return region_code.count(".") >= 2
+
+
+OFFICER_REGION_HINT = (
+    "an officer serves in a district (kecamatan, as 16.71.01) or a village (16.71.01.1001): give "
+    "that code, not a regency's or a province's"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class OfficerTerm:
     """One in-force `officer.enrolled` event: a term of duty with its registration date."""

@@ -4,7 +4,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from coverage_ledger.domain.officer import OFFICER_PROGRAMS, OFFICER_ROLES
+from coverage_ledger.domain.officer import (
+    OFFICER_PROGRAMS,
+    OFFICER_REGION_HINT,
+    OFFICER_ROLES,
+    serves_in_a_district_or_village,
+)
 from coverage_ledger.errors import FieldProblem
 from coverage_ledger.ledger.claim_events import (
     ClaimApproved,
@@ -54,7 +59,9 @@ class OfficerEnrolled(_Event):
     nik: str
     role: str = Field(description="Ad hoc body role: " + ", ".join(OFFICER_ROLES))
     committee: Text = Field(description="The enrolling committee, e.g. KPU-16.71.")
-    region_code: RegionCode
+    region_code: RegionCode = Field(
+        description="Where the officer serves: a district (16.71.01) or village (16.71.01.1001) code."
+    )
     valid_from: Day = Field(description="First day of duty.")
     valid_to: Day = Field(description="The day after the last day of duty (exclusive).")
     programs: list[OfficerProgram] = Field(default_factory=lambda: list(OFFICER_PROGRAMS), min_length=1)
@@ -76,6 +83,8 @@ class OfficerEnrolled(_Event):
             raise FieldProblem("valid_to", "valid_to must be after valid_from (the period is half-open)")
         if len(set(self.programs)) != len(self.programs):
             raise FieldProblem("programs", "programs are listed twice")
+        if not serves_in_a_district_or_village(self.region_code):
+            raise FieldProblem("region_code", f"region {self.region_code}: {OFFICER_REGION_HINT}")
         return self
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from json.encoder import encode_basestring as json_string
 
-from coverage_ledger.domain.officer import OFFICER_ROLES
+from coverage_ledger.domain.officer import OFFICER_REGION_HINT, OFFICER_ROLES, serves_in_a_district_or_village
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.uploads import cells as check
 
@@ -107,6 +107,15 @@ def check_officer_row(
             )
         )
     region = check.region_cell(cells, row, context.regions, context.key_region_prefix, errors)
+    if region in context.regions and not serves_in_a_district_or_village(region):
+        errors.append(
+            ErrorItem(
+                "region_not_district_or_village",
+                f"region {region}: {OFFICER_REGION_HINT}",
+                row=row,
+                column="region_code",
+            )
+        )
     start = check.day_cell(cells, "term_start", row, errors)
     end = check.day_cell(cells, "term_end", row, errors)
     if start is not None and end is not None and end < start:
