@@ -14,6 +14,7 @@ from tests.claims_support import (
     member_paid_for_the_first_quarter,
     paid,
     paid_in_full,
+    paid_member,
     post,
     rejected,
     reversed_,
@@ -651,6 +652,33 @@ async def test_arrears_paid_after_a_death_restore_the_cover_but_not_years_of_con
     body = await claim(client, keys.office, "C-35")
     assert body["payable_amount"] == 42_000_000  # the cover is back (facts.md, the Sidoarjo case)
     assert body["scholarship_total"] == 0, body
+
+
+async def test_arrears_paid_after_the_claim_was_complete_start_its_service_time(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a domain probe: a member paid through August died on 10 September, in arrears;
+    the claim, complete on 12 September, could not be approved until the heirs paid September on
+    Monday 20 October. Its three working days ran from 12 September all the same (due 17
+    September: 37 days late, Rp15,540,000 of penalty when paid on 24 October). They run from the
+    payment: due Thursday 23 October, one day late, Rp420,000."""
+    person = await paid_member(client, keys.office, since="2025-01", through="2025-08")
+    await append(
+        client,
+        keys.office,
+        filed("C-late-cover", person, incident="2025-09-10", filed_on="2025-09-12", complete_on="2025-09-12"),
+    )
+    refused = await post(client, keys.office, approved("C-late-cover", "2025-09-15"))
+    assert refused.status_code == 409 and refused.json()["errors"][0]["code"] == "not_eligible"
+    september = contribution_paid(
+        person, event_id=f"sep-{person}", months=("2025-09", "2025-09"), amount=16_800, paid_on="2025-10-20"
+    )
+    await append(client, keys.office, september)
+    await append(client, keys.office, approved("C-late-cover", "2025-10-21"))
+    await append(client, keys.office, paid("C-late-cover", 42_000_000, "2025-10-24"))
+    body = await claim(client, keys.office, "C-late-cover", valid_at="2025-11-01")
+    assert (body["due_date"], body["days_late"], body["penalty_amount"]) == ("2025-10-23", 1, 420_000), body
+    assert "cover_recorded_after_incident" in body["flags"]
 
 
 async def test_a_claim_not_payable_shows_no_scholarship(client: AsyncClient, keys: Keys) -> None:

@@ -346,18 +346,30 @@ async def review_events(
         # whether it is owed is fixed by the claim's own events; when it was due follows the
         # service time and calendar known at the tx (a corrected holiday moves it)
         benefits = knowledge[tx_seq].benefits
-        anchor_due = benefits.due_on(filing.program, filing.complete_on) if _owed(state, anchor) else None
+        starts = _service_starts_on(filing, anchor, knowledge[anchor_tx[claim_id]].recorded_on)
+        anchor_due = benefits.due_on(filing.program, starts) if _owed(state, anchor) else None
         reviews[claim_id] = _review(
             filing,
             filed,
             per_claim[claim_id],
             state,
             (then, now, anchor),
-            anchor_due,
+            (starts, anchor_due),
             benefits,
             today,
         )
     return reviews
+
+
+def _service_starts_on(filing: Filing, anchor: Judgement, made_on: dict[str, date]) -> date:
+    """The day the service time counts from: the claim's completion, or the day the cover it rests
+    on was made when that came later (arrears the heirs paid after the claim was complete, as in
+    the Sidoarjo case of facts.md): until then the claim could not be approved, so no day of the
+    service time, and no penalty, runs."""
+    cover = anchor.coverage
+    if cover is None or not cover.covered:
+        return filing.complete_on
+    return max([filing.complete_on, *(made_on[e] for e in cover.evidence if e in made_on)])
 
 
 def _owed(state: ClaimState, anchor: Judgement) -> bool:
@@ -378,11 +390,12 @@ def _review(
     events: Sequence[ClaimEvent],
     state: ClaimState,
     judgements: tuple[Judgement, Judgement, Judgement],
-    anchor_due_on: date | None,
+    service_time: tuple[date, date | None],
     table: BenefitTable,
     today: date,
 ) -> ClaimReview:
     then, now, anchor = judgements
+    service_starts_on, anchor_due_on = service_time
     service = table.service.get(filing.program)
     decision = state.decision
     # the penalty's base follows the claim as its own events fixed it, as the lists do
@@ -412,10 +425,10 @@ def _review(
         # overdue: unpaid on the day, past the due date of the stretch it is unpaid in
         overdue=late is not None and late.unpaid and today > late.due_on,
         late=late is not None and settled is not None and late.late,
-        # the working days counted: from completion to the service time's last day
+        # the working days counted: from the service time's first day to its last
         holidays_unknown=late is not None
         and anchor_due_on is not None
-        and not table.knows_holidays(filing.complete_on, anchor_due_on),
+        and not table.knows_holidays(service_starts_on, anchor_due_on),
         scholarships_not_in_rules=shown_judgement(decision, then, now).assessment.scholarships_not_in_rules,
     )
     return ClaimReview(

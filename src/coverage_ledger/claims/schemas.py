@@ -110,10 +110,12 @@ class ClaimOut(BaseModel):
         "Rp12 million for one child is reckoned by hand)."
     )
     due_date: date | None = Field(
-        description="Last day of the service time, in working days after `complete_on` that skip the "
-        "public holidays known at `known_at` (while a reversal keeps the claim reopened on valid_at: "
-        "the later of it and the reversal's day). Like the lists, whether it is owed follows the claim "
-        "as its own events fixed it: an undecided claim is owed if it was payable as known when filed."
+        description="Last day of the service time, in working days after `complete_on` (or after the "
+        "day the cover the claim rests on was paid for, when arrears were paid later: the claim could "
+        "not be approved before) that skip the public holidays known at `known_at` (while a "
+        "reversal keeps the claim reopened on valid_at: the later of it and the reversal's day). "
+        "Like the lists, whether it is owed follows the claim as its own events fixed it: an "
+        "undecided claim is owed if it was payable as known when filed."
     )
     settled_on: date | None = Field(description="Day the approved amount was fully paid.")
     late: bool
