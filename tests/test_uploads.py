@@ -317,9 +317,13 @@ async def test_the_invoice_prices_officer_months_per_region(uploader: Uploader) 
         officer_row(),  # KPPS 25 Jan - 23 Feb 2024: two calendar months
         officer_row(region="16.71.02"),
         officer_row(region="16.71.02", term=("2024-02-01", "2024-02-20")),  # one month
+        # found by a domain probe: a term before Inpres 2/2021 (no officer rate) cost nothing while
+        # its line named the rule that priced the others; it says `none` now
+        officer_row(region="16.71.03", term=("2019-04-01", "2019-04-30"), registered_on="2019-03-20"),
+        officer_row(region="16.71.03"),
     ]
     status = await uploader.run(roster_csv(rows))
-    assert status["outcome"]["invoice_total"] == (2 + 2 + 1) * 16_800
+    assert status["outcome"]["invoice_total"] == (2 + 2 + 1 + 2) * 16_800
     response = await uploader.client.get(
         f"/v1/uploads/{status['upload_id']}/invoice",
         headers={"Authorization": f"Bearer {uploader.keys.committee}"},
@@ -329,6 +333,7 @@ async def test_the_invoice_prices_officer_months_per_region(uploader: Uploader) 
         "region_code,officers,officer_months,amount,rule_id",
         "16.71.01,1,2,33600,officer-rate-inpres-2-2021",
         "16.71.02,2,3,50400,officer-rate-inpres-2-2021",
+        '16.71.03,2,3,33600,"none,officer-rate-inpres-2-2021"',
     ]
     # a dry run commits nothing, so owes nothing: no header-only CSV (found by a probe)
     dry = await uploader.run(roster_csv([officer_row()]), dry_run="true")

@@ -43,6 +43,10 @@ class _Line:
         if rate is not None:
             self.amount += rate.amount(officers=officers, months=months)
             self.rule_ids.add(rate.rule_id)
+        elif officers:
+            # a term before any officer rate (a 2019 roster) costs nothing here: the line says
+            # so, or its months would read as priced by the rule it names for the others
+            self.rule_ids.add("none")
 
 
 async def roster_invoice(
