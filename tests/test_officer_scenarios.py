@@ -256,7 +256,7 @@ async def test_overlap_outside_the_callers_region_gives_no_details(client: Async
             person,
             event_id="in-bogor",
             committee="KPU-32.01",
-            region="32.01",
+            region="32.01.01",
             valid_from="2024-01-25",
             valid_to="2024-02-24",
         ),
@@ -319,6 +319,25 @@ async def test_history_shows_events_with_their_correctors(client: AsyncClient, k
     ]
     assert events["h-2"]["carried_by"] == "h-fix"
     assert events["h-2"]["in_force"] == [{"tx_from": fix["tx_seq"], "tx_to": None, "superseded_by": None}]
+    # found by an auditor's probe: undoing the correction named no event of the person, so the
+    # history showed h-2 withdrawn and h-1 back without who did it or why; corrections bearing on
+    # the person's events are listed with their reasons
+    undo = await append(client, keys, corrected("h-undo", ["h-fix"], reason="SK revision withdrawn"))
+    body = (await client.get(f"/v1/persons/{person}/history", headers=Keys.header(keys.office))).json()
+    assert [(c["event_id"], c["supersedes"], c["replacement"], c["reason"]) for c in body["corrections"]] == [
+        ("h-fix", ["h-1"], "h-2", "SK revised"),
+        ("h-undo", ["h-fix"], None, "SK revision withdrawn"),
+    ]
+    assert body["corrections"][0]["in_force"] == [
+        {"tx_from": fix["tx_seq"], "tx_to": undo["tx_seq"], "superseded_by": "h-undo"}
+    ]
+    # as known before the undo, it is not there
+    then = await client.get(
+        f"/v1/persons/{person}/history",
+        params={"known_at": f"tx:{fix['tx_seq']}"},
+        headers=Keys.header(keys.office),
+    )
+    assert [c["event_id"] for c in then.json()["corrections"]] == ["h-fix"]
 
 
 async def test_an_officer_registered_after_the_term_ended_was_never_covered_by_it(

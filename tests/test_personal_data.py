@@ -106,6 +106,8 @@ async def test_an_erasure_removes_the_personal_fields_and_keeps_everything_else(
     admin = Keys.header(keys.admin)
     history = (await client.get(f"/v1/persons/{person}/history", headers=admin)).json()
     assert "Siti Aminah" in str(history) and "0812-1111-2222" in str(history)
+    [shown] = [e["personal_fields"] for e in history["events"] if e["type"] == "person.registered"]
+    assert shown == "shown"
     params = {"valid_at": "2024-02-14", "known_at": f"tx:{before}", "region": "16", "format": "csv"}
     roster_before = (await client.get("/v1/reports/coverage-roster", params=params, headers=admin)).content
     coverage_before = (
@@ -131,6 +133,12 @@ async def test_an_erasure_removes_the_personal_fields_and_keeps_everything_else(
     assert "Siti Aminah" not in text and "0812-1111-2222" not in text and "1990-01-05" not in text
     registration = next(e for e in after["events"] if e["type"] == "person.registered")
     assert registration["payload"]["personal_digest"]  # the chained log keeps only the digest
+    # found by an auditor's probe: the fields left a past moment's history without a word
+    assert registration["personal_fields"] == "erased"
+    earlier = (
+        await client.get(f"/v1/persons/{person}/history", params={"known_at": f"tx:{before}"}, headers=admin)
+    ).json()
+    assert [e["personal_fields"] for e in earlier["events"] if e["type"] == "person.registered"] == ["erased"]
     assert any(e["type"] == "person.erased" for e in after["events"])
     coverage_after = (
         await client.get(f"/v1/persons/{person}/coverage", params={"valid_at": "2024-02-14"}, headers=admin)

@@ -38,8 +38,15 @@ async def person_history(
         payload = dict(event.payload)
         # personal fields only within the registration's own region: a key that sees the person
         # through an enrolment it wrote (any committee may enrol any NIK) gets the digest alone
-        if event.event_id in vault and principal.sees(payload.get("region_code", "")):
-            payload.update(vault[event.event_id][1])
+        personal = None
+        if event.type == "person.registered":
+            if not principal.sees(payload.get("region_code", "")):
+                personal = "outside_region"
+            elif event.event_id in vault:
+                payload.update(vault[event.event_id][1])
+                personal = "shown"
+            else:  # person.erased took them: a history read before showed them
+                personal = "erased"
         items.append(
             {
                 "event_id": event.event_id,
@@ -50,6 +57,7 @@ async def person_history(
                 "valid_to": payload.get("valid_to"),
                 "carried_by": event.carried_by,
                 "payload": payload,
+                "personal_fields": personal,
                 "in_force": [
                     {"tx_from": lo, "tx_to": hi, "superseded_by": by}
                     for lo, hi, by in intervals.get(event.event_id, [])
@@ -57,7 +65,42 @@ async def person_history(
                 "superseded_by": corrections.get(event.event_id, []),
             }
         )
-    return {"nik": nik, "events": items, "events_outside_region": len(outside)}
+    listed = [str(item["event_id"]) for item in items]
+    return {
+        "nik": nik,
+        "events": items,
+        "corrections": await _corrections(session, listed, up_to_tx=as_of.tx_seq),
+        "events_outside_region": len(outside),
+    }
+
+
+async def _corrections(session: AsyncSession, listed: list[str], *, up_to_tx: int) -> list[dict[str, Any]]:
+    """The corrections bearing on the listed events (naming one, carrying one as its replacement,
+    or correcting such a correction), each with its reason and what it names among what the key
+    reads: who undid a correction, and why, is there too (found by an auditor's probe: a term
+    withdrawn by the correction of its correction showed no correction and no reason)."""
+    corrections = await repository.corrections_bearing_on(session, listed, up_to_tx=up_to_tx)
+    intervals = await coverage_repository.force_intervals(
+        session, [c.event_id for c in corrections], up_to_tx=up_to_tx
+    )
+    shown = {*listed, *(c.event_id for c in corrections)}
+    return [
+        {
+            "event_id": c.event_id,
+            "tx_seq": c.tx_seq,
+            "recorded_at": c.recorded_at,
+            "supersedes": [target for target in c.payload.get("supersedes", []) if target in shown],
+            "replacement": replacement
+            if (replacement := c.payload.get("replacement_event_id")) in shown
+            else None,
+            "reason": c.payload.get("reason"),
+            "in_force": [
+                {"tx_from": lo, "tx_to": hi, "superseded_by": by}
+                for lo, hi, by in intervals.get(c.event_id, [])
+            ],
+        }
+        for c in corrections
+    ]
 
 
 async def _claim_events_hidden(

@@ -1,7 +1,7 @@
 """Responses of the coverage and history endpoints."""
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -76,8 +76,29 @@ class HistoryEvent(BaseModel):
     valid_to: date | None
     carried_by: str | None = Field(description="For a replacement: its correction.")
     payload: dict[str, Any]
+    personal_fields: Literal["shown", "erased", "outside_region"] | None = Field(
+        description="For a registration: its name, birth date and phone are in `payload` (`shown`), "
+        "were deleted by `person.erased` (`erased`: a read of this moment before the erasure showed "
+        "them; the chain keeps their digest), or lie in a region the key does not read."
+    )
     in_force: list[ForceInterval]
     superseded_by: list[dict[str, Any]] = Field(description="Corrections that name this event.")
+
+
+class HistoryCorrection(BaseModel):
+    """A correction bearing on the person's events: naming one, carrying one as its replacement,
+    or correcting such a correction."""
+
+    event_id: str
+    tx_seq: int
+    recorded_at: InstantOut
+    supersedes: list[str] = Field(description="What it names, among the events and corrections listed.")
+    replacement: str | None = Field(description="The event it carried, when listed.")
+    reason: str | None
+    in_force: list[ForceInterval] = Field(
+        description="While in force its targets were not and its replacement was; superseded, it "
+        "restored them and withdrew the replacement."
+    )
 
 
 class HistoryOut(BaseModel):
@@ -85,6 +106,9 @@ class HistoryOut(BaseModel):
 
     nik: str
     events: list[HistoryEvent]
+    corrections: list[HistoryCorrection] = Field(
+        description="The corrections bearing on those events, in log order, with their reasons."
+    )
     events_outside_region: int = Field(
         description="Enrolments (and the payments of memberships) outside the key's region, not listed."
     )

@@ -253,6 +253,34 @@ async def events_about(session: AsyncSession, *, nik: str, up_to_tx: int) -> lis
     return [_stored(row) for row in rows]
 
 
+async def corrections_bearing_on(
+    session: AsyncSession, event_ids: Sequence[str], *, up_to_tx: int
+) -> list[StoredEvent]:
+    """The corrections recorded up to a tx that name one of `event_ids`, carried one of them as
+    its replacement, or name such a correction (a correction of a correction), in log order."""
+    rows = await raw.execute(
+        session,
+        f"""
+        WITH RECURSIVE bearing(event_id) AS (
+            SELECT l.correction_event_id FROM correction_link l
+             WHERE l.target_event_id = ANY(%(ids)s) AND l.tx_seq <= %(tx)s
+            UNION
+            SELECT e.carried_by FROM ledger_event e
+             WHERE e.event_id = ANY(%(ids)s) AND e.carried_by IS NOT NULL
+            UNION
+            SELECT l.correction_event_id FROM correction_link l
+              JOIN bearing b ON l.target_event_id = b.event_id
+             WHERE l.tx_seq <= %(tx)s
+        )
+        {_STORED_EVENT} WHERE e.event_id IN (SELECT event_id FROM bearing) AND t.tx_seq <= %(tx)s
+         ORDER BY t.tx_seq, e.position
+        """,
+        {"ids": list(event_ids), "tx": up_to_tx},
+        prepare=False,
+    )
+    return [_stored(row) for row in rows]
+
+
 async def resolve_known_at(session: raw.Db, *, tx_seq: int | None = None) -> int:
     """The newest tx_seq up to `tx_seq` (None: the head; 0 when none). Moments of time are
     resolved by `settled_point`."""
