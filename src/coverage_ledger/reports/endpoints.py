@@ -47,13 +47,15 @@ NamePath = Annotated[str, Path(description="One of: " + ", ".join(REPORT_NAMES))
 FormatQuery = Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv or xlsx")]
 REPORT_DESCRIPTION = (
     "`coverage-roster`: every person covered on `valid_at` as known at `known_at`, with the covered "
-    "period, programs and segment, and the role and committee or payer of the term or membership "
-    "when it lies in the report's region. `payouts`: the claims with their amounts. "
-    "`coverage-ratios`: the region and its children, per segment. `uploads`: what each committee or "
-    "sponsor submitted and what was committed. `overdue-claims`: claims unpaid after their due date on "
-    "`valid_at`, with the penalty owed. The same parameters give the same bytes, whatever was appended "
-    "since (pass `known_at=tx:N` or a past instant); large reports stream. Every request is recorded "
-    "in the access log."
+    "period (`covered_from` to `covered_until`, half-open: `covered_until` is the first day not "
+    "covered, the day after a term's last day of duty), programs and segment, and the role and "
+    "committee or payer of the term or membership when it lies in the report's region. `payouts`: "
+    "the claims with their amounts. `coverage-ratios`: the region and its children, per segment. "
+    "`uploads`: the uploads committed (succeeded, not dry runs) by keys of the region, with their "
+    "counts; failed uploads and dry runs wrote nothing and are not listed. `overdue-claims`: "
+    "claims unpaid after their due date on `valid_at`, with the penalty owed. The same parameters "
+    "give the same bytes, whatever was appended since (pass `known_at=tx:N` or a past instant); "
+    "large reports stream. Every request is recorded in the access log."
 )
 
 
