@@ -223,6 +223,13 @@ def test_each_bad_cell_has_its_own_code() -> None:
     assert _codes(region_code="32.73.01") == [("region_code", "region_out_of_scope")]
     assert _codes(term_end="2024-01-01") == [("term_end", "term_end_before_start")]
     assert _codes(term_start="") == [("term_start", "missing_value")]
+    # found by a probe: a year mistyped (2042 for 2024) billed 218 officer months, and a birth
+    # date of 2015 made a nine-year-old officer
+    assert _codes(term_end="2042-02-23") == [("term_end", "term_too_long")]
+    assert _codes(nik="1671014501150001", birth_date="2015-01-05") == [("birth_date", "officer_too_young")]
+    ppk = check_officer_row(5, _cells(term_start="2023-01-04", term_end="2024-04-04"), CONTEXT)
+    seventeen = check_officer_row(5, _cells(nik="1671014501070001", birth_date="2007-01-05"), CONTEXT)
+    assert isinstance(ppk, OfficerRow) and isinstance(seventeen, OfficerRow)  # 17 on 25 January 2024
     assert len(_codes(nik="1", role="x", term_end="soon")) == 3
     # found by a probe: an invisible character, and a date-time cell, said as such
     assert _codes(nik="\u200b1671014501900001") == [("nik", "hidden_character")]
@@ -284,7 +291,7 @@ def test_a_birth_date_the_nik_allows_but_still_to_come_and_a_term_before_birth_a
     future = check_officer_row(5, _cells(birth_date="2090-01-05"), today)
     assert isinstance(future, list)
     assert [(e.column, e.code) for e in future] == [("birth_date", "day_in_future")]
-    before = check_officer_row(5, _cells(term_start="1989-12-01"), today)
+    before = check_officer_row(5, _cells(term_start="1989-12-01", term_end="1989-12-20"), today)
     assert isinstance(before, list)
     assert [(e.column, e.code) for e in before] == [("term_start", "term_before_birth")]
     assert isinstance(check_officer_row(5, _cells(), today), OfficerRow)

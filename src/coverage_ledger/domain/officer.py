@@ -30,6 +30,18 @@ def serves_in_a_district_or_village(region_code: str) -> bool:
     return region_code.count(".") >= 2
 
 
+MAX_TERM_DAYS = 2 * 366
+"""The longest term a roster row may give: the longest ad hoc terms of facts.md (PPK and PPS,
+Pemilu 2024) ran some 15 months, so a longer one is a mistyped year (2042 for 2024)."""
+MIN_OFFICER_AGE = 17
+"""Election law (UU 7/2017) sets 17 as the lowest age of PPK, PPS and KPPS members."""
+
+
+def age_on(born: date, day: date) -> int:
+    """Whole years of age on `day`."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
 OFFICER_REGION_HINT = (
     "an officer serves in a district (kecamatan, as 16.71.01) or a village (16.71.01.1001): give "
     "that code, not a regency's or a province's"

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from json.encoder import encode_basestring as json_string
 
-from coverage_ledger.domain.officer import OFFICER_REGION_HINT, OFFICER_ROLES, serves_in_a_district_or_village
+from coverage_ledger.domain.officer import (
+    MAX_TERM_DAYS,
+    MIN_OFFICER_AGE,
+    OFFICER_REGION_HINT,
+    OFFICER_ROLES,
+    age_on,
+    serves_in_a_district_or_village,
+)
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.uploads import cells as check
 
@@ -127,9 +134,29 @@ def check_officer_row(
                 column="term_end",
             )
         )
+    elif start is not None and end is not None and (end - start).days >= MAX_TERM_DAYS:
+        errors.append(
+            ErrorItem(
+                "term_too_long",
+                f"the term {start.isoformat()} – {end.isoformat()} lasts over two years; ad hoc terms "
+                "last some months (PPK, the longest, 15 for Pemilu 2024): is a year mistyped?",
+                row=row,
+                column="term_end",
+            )
+        )
     # a birth date already refused (not the NIK's, or to come) is no ground for another error
     born = None if any(e.column == "birth_date" for e in errors) or person is None else person.birth_date
     errors += _before_birth(row, "term_start", start, born, "term_before_birth")
+    if born is not None and start is not None and born <= start and age_on(born, start) < MIN_OFFICER_AGE:
+        errors.append(
+            ErrorItem(
+                "officer_too_young",
+                f"born {born.isoformat()}, the officer is {age_on(born, start)} when the term starts; "
+                f"election officers are at least {MIN_OFFICER_AGE} (UU 7/2017)",
+                row=row,
+                column="birth_date",
+            )
+        )
     registered_on = check.day_cell(cells, "registered_on", row, errors, required=False)
     if (
         registered_on is not None
