@@ -164,8 +164,8 @@ async def test_a_roster_on_a_later_sheet_is_told_which_sheet_was_read(
     status = await uploader.run(path.read_bytes(), filename="instructions.xlsx")
     assert status["problem"]["code"] == "wrong_header", status
     assert (
-        "its first sheet, here 'Petunjuk': move the roster's sheet to the front"
-        in status["problem"]["message"]
+        "its first sheet, here 'Petunjuk': if the roster is on it, its header must be row 1; else move "
+        "the roster's sheet to the front" in status["problem"]["message"]
     )
 
 
@@ -299,3 +299,21 @@ async def test_a_value_under_a_blank_header_cell_is_a_row_error(uploader: Upload
     [error] = await uploader.errors(status["upload_id"])
     assert (error["row"], error["code"]) == ("2", "value_without_header")
     assert "after name" in error["message"] and "BATAL" in error["message"]
+
+
+async def test_blank_rows_above_an_xlsx_header_are_not_told_to_move_the_sheet(
+    uploader: Uploader, tmp_path: Path
+) -> None:
+    """Found by a probe: a header on row 3 of the first sheet was told "move the roster's sheet
+    to the front", though the roster was there."""
+    path = tmp_path / "gap.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    sheet = workbook.add_worksheet("Roster")
+    for r, row in enumerate([HEADER, officer_row(nik())], start=2):
+        for c, value in enumerate(row):
+            sheet.write_string(r, c, value)
+    workbook.close()
+    status = await uploader.run(path.read_bytes(), filename="gap.xlsx")
+    assert status["problem"]["code"] == "wrong_header", status
+    assert "first row is empty" in status["problem"]["message"]
+    assert "if the roster is on it, its header must be row 1" in status["problem"]["message"]

@@ -179,6 +179,8 @@ def test_a_dash_in_the_phone_cell_means_no_phone() -> None:
     [
         (["nik\tname\tbirth_date"], "separated by tabs"),
         (["1671014501900001", "Siti Aminah", "1990-01-05"], "holds data, not the header"),
+        # found by a probe: a `sep=;` line over a file written with commas read as a title
+        (["nik,name,birth_date,sex,role,region_code,term_start,term_end"], "separated by ','"),
     ],
 )
 def test_a_header_that_is_not_one_says_why_without_repeating_data(header: list[str], said: str) -> None:
@@ -266,6 +268,9 @@ def test_extra_empty_cells_are_ignored_and_missing_ones_are_an_error() -> None:
     assert isinstance(short, ErrorItem) and short.code == "wrong_column_count" and short.row == 3
     assert isinstance(extra, ErrorItem) and extra.row == 4
     assert extra.message == "the row has 3 cells, the header 2: beyond the header's last column it holds 'x'"
+    # a header written with ';' over rows written with ',' (found by a probe)
+    commas = row_values(5, ["1671014501900001,Siti"], positions)
+    assert isinstance(commas, ErrorItem) and "separated by ','" in commas.message
 
 
 def test_a_leading_apostrophe_forcing_text_is_not_part_of_the_nik() -> None:

@@ -78,6 +78,16 @@ def _looks_like_data(cell: str) -> bool:
     return (bare.isascii() and bare.isdigit() and len(bare) >= 15) or parse_day(bare) is not None
 
 
+def _split_by_another_delimiter(cell: str, required: Sequence[str]) -> str | None:
+    """The delimiter that splits one header cell into the roster's columns (a file read with `;`
+    whose header is written with `,`), if any."""
+    for delimiter in (",", ";", "|"):
+        names = {name.strip().lower() for name in cell.split(delimiter)}
+        if len(names) > 1 and sum(name in names for name in required) >= 2:
+            return delimiter
+    return None
+
+
 def check_header(header: Sequence[str], required: Sequence[str], optional: Sequence[str]) -> dict[str, int]:
     """Column positions by name; a wrong header is a file-level problem (ValueError)."""
     if not any(header):
@@ -93,6 +103,11 @@ def check_header(header: Sequence[str], required: Sequence[str], optional: Seque
             "the first row holds data, not the header: add the header row ("
             + ",".join(required)
             + ") above it"
+        )
+    if len(titled) == 1 and (other := _split_by_another_delimiter(titled[0], required)):
+        raise ValueError(
+            f"the header's columns are separated by {other!r}, but the file was read with another "
+            f"delimiter (its `sep=` first line, or the first line's own): make them agree, with , or ;"
         )
     if len(titled) == 1 and titled[0] not in (*required, *optional):
         # a sheet's title ("Daftar Anggota KPPS …") above the header
@@ -200,6 +215,8 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
     if len(cells) != width and (len(cells) < width or any(cell.strip() for cell in cells[width:])):
         extra = next((cell.strip() for cell in cells[width:] if cell.strip()), None)
         beyond = f": beyond the header's last column it holds {shown(extra)}" if extra else ""
+        if len(cells) == 1 and (other := next((d for d in ",;" if cells[0].count(d) >= width - 1), None)):
+            beyond = f": its cells are separated by {other!r}, not by the header's delimiter"
         return ErrorItem(
             "wrong_column_count", f"the row has {len(cells)} cells, the header {width}{beyond}", row=row
         )

@@ -96,10 +96,17 @@ class Table:
         """The file-level refusal of a header `check_header` found wrong, saying which sheet was read
         (a workbook's roster on a later sheet meets the first sheet's header)."""
         message = str(problem)
-        if self.sheet is not None:
+        if self.sheet is None:
+            return FileRejected("wrong_header", message)
+        read = f"a workbook's roster is read from its first sheet, here {self.sheet.name!r}"
+        if message.startswith("wrong header:"):
+            message += f" ({read}: move the roster's sheet to the front)"
+        else:
+            # rows above the header may be this sheet's own (found by a probe: blank rows above
+            # the header were told only to move the sheet)
             message += (
-                f" (a workbook's roster is read from its first sheet, here {self.sheet.name!r}: move the "
-                "roster's sheet to the front)"
+                f" ({read}: if the roster is on it, its header must be row 1; else move the roster's "
+                "sheet to the front)"
             )
         return FileRejected("wrong_header", message)
 
