@@ -217,6 +217,8 @@ def test_each_bad_cell_has_its_own_code() -> None:
     assert _codes(birth_date="05.01.90") == [("birth_date", "invalid_date")]
     assert _codes(role="Ketua") == [("role", "unknown_role")]
     assert _codes(region_code="16.99") == [("region_code", "unknown_region")]
+    undotted = check_officer_row(5, _cells(region_code="167101"), CONTEXT)
+    assert isinstance(undotted, list) and undotted[0].message.endswith("written with dots it is 16.71.01")
     # a regency is no place an ad hoc body sits (found by a probe: a replace_roster row of 16.71
     # retracted the officers of every district of Palembang)
     assert _codes(region_code="16.71") == [("region_code", "region_not_district_or_village")]
@@ -273,9 +275,13 @@ def test_extra_empty_cells_are_ignored_and_missing_ones_are_an_error() -> None:
     assert isinstance(commas, ErrorItem) and "separated by ','" in commas.message
 
 
-def test_a_leading_apostrophe_forcing_text_is_not_part_of_the_nik() -> None:
+def test_a_leading_apostrophe_forcing_text_is_not_part_of_the_nik_a_date_or_a_phone() -> None:
     row = check_officer_row(5, _cells(nik="'1671014501900001"), CONTEXT)
     assert isinstance(row, OfficerRow) and row.nik == "1671014501900001"
+    # found by a probe: '2024-01-25 and '081234567890 were invalid_date and invalid_phone
+    typed = check_officer_row(5, _cells(term_start="'2024-01-25", phone="'081234567890"), CONTEXT)
+    assert isinstance(typed, OfficerRow), typed
+    assert (typed.valid_from, typed.phone) == (date(2024, 1, 25), "081234567890")
 
 
 def test_a_row_registered_after_today_is_refused() -> None:

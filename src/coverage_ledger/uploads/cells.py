@@ -226,8 +226,9 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
 def day_cell(
     cells: Mapping[str, str], column: str, row: int, errors: list[ErrorItem], *, required: bool = True
 ) -> date | None:
-    """A date cell (None when empty and optional, or wrong)."""
-    text = cells.get(column, "")
+    """A date cell (None when empty and optional, or wrong); a leading apostrophe, which keeps
+    Excel from reading the cell as a date, is no part of it, as for a NIK."""
+    text = cells.get(column, "").removeprefix("'")
     if not text:
         if required:
             errors.append(ErrorItem("missing_value", f"{column} is empty", row=row, column=column))
@@ -397,6 +398,13 @@ def person_cells(
     return Person(nik.value, name, sex or nik.sex, birth)
 
 
+def _dotted(code: str) -> str | None:
+    """A code typed without its dots (167101, as in a NIK) in the list's form (16.71.01)."""
+    if not (code.isascii() and code.isdigit() and len(code) in (4, 6, 10)):
+        return None
+    return ".".join(part for part in (code[:2], code[2:4], code[4:6], code[6:]) if part)
+
+
 def region_cell(
     cells: Mapping[str, str],
     row: int,
@@ -409,10 +417,12 @@ def region_cell(
     if not region:
         errors.append(ErrorItem("missing_value", "region_code is empty", row=row, column="region_code"))
     elif region not in regions:
+        dotted = _dotted(region)
+        hint = f"; written with dots it is {dotted}" if dotted in regions else ""
         errors.append(
             ErrorItem(
                 "unknown_region",
-                f"region code {shown(region)} is not in the Kemendagri list",
+                f"region code {shown(region)} is not in the Kemendagri list{hint}",
                 row=row,
                 column="region_code",
             )
@@ -476,8 +486,8 @@ def phone_problem(text: str) -> tuple[str, str] | None:
 
 
 def phone_cell(cells: Mapping[str, str], row: int, errors: list[ErrorItem]) -> str | None:
-    """The optional phone cell, as typed (None when empty or wrong)."""
-    phone = cells.get("phone") or None
+    """The optional phone cell, as typed but for a leading apostrophe (None when empty or wrong)."""
+    phone = cells.get("phone", "").removeprefix("'") or None
     if phone is None or phone in NO_PHONE:
         return None
     if len(phone) > 32:
