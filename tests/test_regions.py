@@ -171,6 +171,14 @@ async def test_keys_see_their_region_and_below(client: AsyncClient, keys: Keys) 
         headers=Keys.header(keys.office),
     )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "to"
+    assert bad.json()["errors"][0]["message"].startswith("to 2024-01 is before from 2024-05")
+    # found by an auditor's probe: a year out of range was told as "to must not be before from"
+    early = await client.get(
+        "/v1/regions/16/coverage/series",
+        params={"from": "1899-01", "to": "2024-01"},
+        headers=Keys.header(keys.office),
+    )
+    assert early.status_code == 422 and early.json()["errors"][0]["field"] == "from", early.text
 
 
 async def test_an_estimate_outside_the_key_region_or_for_an_unknown_region_is_refused(

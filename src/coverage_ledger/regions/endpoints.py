@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 from coverage_ledger.coverage.endpoints import KnownAtQuery, ReadPoint, as_of_out, known_at_query
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.region_codes import REGION_CODE_PATTERN
+from coverage_ledger.domain.timeframes import EARLIEST_DAY, LATEST_DAY, plausible_year
 from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.http.dependencies import Caller, Session
 from coverage_ledger.ledger.asof import resolve
@@ -105,6 +106,8 @@ async def get_region_coverage(
 def _month(text: str, field: str) -> date:
     try:
         month = Month.parse(text)
+        if not plausible_year(month.year):
+            raise ValueError(f"{text}: the year must lie in {EARLIEST_DAY.year}–{LATEST_DAY.year}")
     except ValueError as exc:
         raise InvalidInput(
             f"{field} must be a month YYYY-MM", [ErrorItem("invalid_month", str(exc), field=field)]
@@ -135,9 +138,12 @@ async def get_region_series(
 ) -> RegionSeriesOut:
     days = months_between(_month(first, "from"), _month(last, "to"))
     if not days or len(days) > MAX_SERIES_MONTHS:
+        said = (
+            f"to {last} is before from {first}" if not days else f"{len(days)} months from {first} to {last}"
+        )
         raise InvalidInput(
             f"from..to must span 1 to {MAX_SERIES_MONTHS} months",
-            [ErrorItem("invalid_range", "to must not be before from, nor too far", field="to")],
+            [ErrorItem("invalid_range", f"{said}; at most {MAX_SERIES_MONTHS} months", field="to")],
         )
     base = await resolve(session, valid_at=days[0], known_at=known_at_query(known_at))
     results = await region_coverage_on_days(
