@@ -88,7 +88,14 @@ def _split_by_another_delimiter(cell: str, required: Sequence[str]) -> str | Non
     return None
 
 
-def check_header(header: Sequence[str], required: Sequence[str], optional: Sequence[str]) -> dict[str, int]:
+class Columns(dict[str, int]):
+    """Column positions by name, as `check_header` read them, with the unnamed ones' positions
+    listed once (the row loop runs a million times: it does not look for them in every row)."""
+
+    unnamed: tuple[int, ...] = ()
+
+
+def check_header(header: Sequence[str], required: Sequence[str], optional: Sequence[str]) -> Columns:
     """Column positions by name; a wrong header is a file-level problem (ValueError)."""
     if not any(header):
         raise ValueError(
@@ -116,7 +123,7 @@ def check_header(header: Sequence[str], required: Sequence[str], optional: Seque
             + ",".join(required)
             + ") must be the file's first row; delete the rows above it"
         )
-    positions: dict[str, int] = {}
+    positions = Columns()
     named = max(index for index, name in enumerate(header) if name) + 1
     for index, name in enumerate(header[:named]):  # trailing unnamed columns: the rows' extra cells
         if not name:  # an unnamed column (spreadsheets export formatted but empty ones): read, unused
@@ -135,6 +142,7 @@ def check_header(header: Sequence[str], required: Sequence[str], optional: Seque
             parts.append(f"unknown column(s): {', '.join(shown(c) for c in unknown)}")
         expected = ",".join(required) + " (optional: " + ", ".join(optional) + ")"
         raise ValueError(f"wrong header: {'; '.join(parts)}; expected {expected}")
+    positions.unnamed = tuple(index for name, index in positions.items() if name.startswith(UNNAMED))
     return positions
 
 
@@ -202,8 +210,13 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
                 row=row,
                 column=failed[0],
             )
-    for name, index in positions.items():
-        if name.startswith(UNNAMED) and index < len(cells) and cells[index].strip():
+    unnamed = (
+        positions.unnamed
+        if isinstance(positions, Columns)
+        else tuple(i for n, i in positions.items() if n.startswith(UNNAMED))
+    )
+    for index in unnamed:
+        if index < len(cells) and cells[index].strip():
             # a value under a blank header cell (a note, "BATAL", the second half of a merged
             # header) is not read: the row must not be taken as if it were not there
             return ErrorItem(

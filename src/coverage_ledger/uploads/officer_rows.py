@@ -60,7 +60,7 @@ class OfficerRow:
     registered_on: date | None
 
 
-def check_header(header: Sequence[str]) -> dict[str, int]:
+def check_header(header: Sequence[str]) -> check.Columns:
     """Column positions of an officer roster; a wrong header raises ValueError."""
     return check.check_header(header, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
 

@@ -58,7 +58,7 @@ class SponsorRow:
     registered_on: date | None
 
 
-def check_sponsor_header(header: Sequence[str]) -> dict[str, int]:
+def check_sponsor_header(header: Sequence[str]) -> check.Columns:
     """Column positions of a sponsor roster; a wrong header raises ValueError."""
     return check.check_header(header, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
 
