@@ -450,3 +450,53 @@ async def test_the_list_gives_the_due_date_the_claim_read_gives(client: AsyncCli
     for claim_id, due in (("D-open", "2024-03-01"), ("D-repaid", "2024-02-23")):
         read = await claim(client, keys.office, claim_id)
         assert (read["due_date"], listed[claim_id]["due_date"]) == (due, due), claim_id
+
+
+async def test_the_service_time_starts_with_the_earliest_cover_whoever_reads(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    """Found by a review: the start of the service time was taken from the cover as the reader
+    saw it, and from the latest of every covering source. A KPPS term in Palembang covered the
+    death of 10 September from the start; a Bogor BPU membership in arrears was paid for
+    September only on 20 October. The claim, complete on 12 September, was approvable then: due
+    17 September for every key, in the list, and as a rebuild computes it."""
+    person = nik()
+    await append(
+        client,
+        keys.admin,
+        registered(person),
+        enrolled(
+            person,
+            event_id=f"kpps-{person}",
+            valid_from="2025-09-01",
+            valid_to="2025-10-01",
+            registered_on="2025-08-25",
+        ),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-01-01", region="32.01.01"),
+        contribution_paid(
+            person,
+            event_id=f"p-{person}",
+            months=("2025-01", "2025-08"),
+            amount=8 * MONTHLY,
+            paid_on="2025-01-02",
+        ),
+    )
+    await append(
+        client,
+        keys.office,
+        filed("S-two", person, incident="2025-09-10", filed_on="2025-09-12", complete_on="2025-09-12"),
+    )
+    september = contribution_paid(
+        person, event_id=f"sep-{person}", months=("2025-09", "2025-09"), amount=MONTHLY, paid_on="2025-10-20"
+    )
+    await append(client, keys.admin, september)
+    await append(
+        client, keys.office, approved("S-two", "2025-10-21"), paid("S-two", 42_000_000, "2025-10-24")
+    )
+    for key in (keys.office, keys.admin):
+        body = await claim(client, key, "S-two", valid_at="2025-11-01")
+        assert (body["due_date"], body["days_late"]) == ("2025-09-17", 37), body
+    listed = await client.get("/v1/claims", params={"region": "16"}, headers=Keys.header(keys.office))
+    [row] = [c for c in listed.json()["items"] if c["claim_id"] == "S-two"]
+    assert row["due_date"] == "2025-09-17", row
+    assert await rebuild_check(session) == []

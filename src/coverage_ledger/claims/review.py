@@ -29,6 +29,7 @@ from coverage_ledger.domain.claims import (
     Eligibility,
     PaymentReversal,
     claim_state,
+    cover_made_on,
     eligibility,
     review_flags,
     settled_on,
@@ -52,6 +53,9 @@ class Judgement:
     region_code: str | None
     eligibility: Eligibility
     assessment: Assessment
+    cover_made_on: date | None = None
+    """The day the cover of the claim's program was made (`domain.claims.cover_made_on`), from
+    the whole answer whoever reads."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +232,8 @@ def _judge(filing: Filing, knowledge: _Knowledge, tx_seq: int, reader: Principal
     )
     # the amount and the region are the person's whoever reads: from the whole answer
     amount = assess(filing, knowledge.benefits, _membership(sources, answer, filing.incident_date))
-    return Judgement(tx_seq, shown, region, verdict, amount)
+    made = cover_made_on(filing.program, answer, knowledge.recorded_on)
+    return Judgement(tx_seq, shown, region, verdict, amount, made)
 
 
 def _steps(
@@ -346,7 +351,7 @@ async def review_events(
         # whether it is owed is fixed by the claim's own events; when it was due follows the
         # service time and calendar known at the tx (a corrected holiday moves it)
         benefits = knowledge[tx_seq].benefits
-        starts = _service_starts_on(filing, anchor, knowledge[anchor_tx[claim_id]].recorded_on)
+        starts = _service_starts_on(filing, anchor)
         anchor_due = benefits.due_on(filing.program, starts) if _owed(state, anchor) else None
         reviews[claim_id] = _review(
             filing,
@@ -361,15 +366,14 @@ async def review_events(
     return reviews
 
 
-def _service_starts_on(filing: Filing, anchor: Judgement, made_on: dict[str, date]) -> date:
+def _service_starts_on(filing: Filing, anchor: Judgement) -> date:
     """The day the service time counts from: the claim's completion, or the day the cover it rests
     on was made when that came later (arrears the heirs paid after the claim was complete, as in
     the Sidoarjo case of facts.md): until then the claim could not be approved, so no day of the
     service time, and no penalty, runs."""
-    cover = anchor.coverage
-    if cover is None or not cover.covered:
+    if anchor.cover_made_on is None:
         return filing.complete_on
-    return max([filing.complete_on, *(made_on[e] for e in cover.evidence if e in made_on)])
+    return max(filing.complete_on, anchor.cover_made_on)
 
 
 def _owed(state: ClaimState, anchor: Judgement) -> bool:

@@ -8,7 +8,7 @@ from datetime import date
 from enum import StrEnum
 
 from coverage_ledger.domain.benefit_table import ClaimDeadline
-from coverage_ledger.domain.coverage import CoverageAnswer, human_date
+from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus, human_date
 from coverage_ledger.domain.service_time import reopened_on
 
 
@@ -191,6 +191,28 @@ def eligibility(
             (COVER_RECORDED_AFTER_INCIDENT,),
         )
     return Eligibility(True, f"covered for {program} on {human_date(incident_on)}")
+
+
+def cover_made_on(program: str, coverage: CoverageAnswer, made_on: dict[str, date]) -> date | None:
+    """The day the cover of `program` on the incident date was made in the world: the earliest
+    among the sources covering it, each on the day of its last event (a BPU membership's on the
+    day its month was paid: arrears the heirs paid after the claim was complete, the Sidoarjo
+    case). None when nothing covers it. `coverage` must be the whole answer, not one narrowed to a
+    reader's region: the claim's dates are the person's whoever reads."""
+    covering = [s for s in coverage.sources if s.status is CoverageStatus.COVERED and program in s.programs]
+    if not covering:
+        return None
+    terms = {s.event_id for s in coverage.sources if s.kind == "officer"}
+    membership = [e for e in coverage.evidence if e not in terms]
+    days = [
+        max(
+            (made_on[e] for e in ([s.event_id] if s.kind == "officer" else membership) if e in made_on),
+            default=None,
+        )
+        for s in covering
+    ]
+    known = [d for d in days if d is not None]
+    return min(known) if known else None
 
 
 def _years_after(day: date, years: int) -> date:
