@@ -205,6 +205,9 @@ def test_arrears_paid_after_a_reactivation_do_not_undo_the_lapse_sidoarjo() -> N
     assert "last paid month Jul 2025 by then; months up to Sep 2025 were paid later" in (
         answer_on(date(2025, 11, 15)).reason
     )
+    # the day before the lapse, the arrears were payable to that day, not to a deadline that the
+    # months paid after the lapse would give (found by a review)
+    assert "can be paid until 31 Oct 2025" in answer_on(date(2025, 10, 31)).reason
     reopened_answer = answer_on(date(2025, 12, 17))
     assert reopened_answer.status is CoverageStatus.IN_ARREARS
     # the grace counts again from the reactivation: November's arrears are payable to February

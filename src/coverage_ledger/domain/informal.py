@@ -199,15 +199,23 @@ def informal_status(
             None,
             (enrolment.event_id, *reopened_then),
         )
-    # in arrears: the deadline as known now (a month paid late, in time, moves it on)
-    anchor, reopened_by = _anchor(enrolment, paid, reactivations, month, valid_at)
+    # in arrears: the deadline as it came to be, each month paid in time moving it on (a month
+    # paid after it, once reactivated, does not: the membership lapsed first)
+    anchor, reopened_by = anchor_then, reopened_then
+    while True:
+        lapse_day = anchor.plus(grace_months + 1).first_day
+        in_time = paid_months([p for p in payments if p.paid_on < lapse_day])
+        moved, moved_by = _anchor(enrolment, in_time, reactivations, month, valid_at)
+        if moved <= anchor:
+            break
+        anchor, reopened_by = moved, moved_by
     return InformalAnswer(
         CoverageStatus.IN_ARREARS,
         enrolment,
         (),
         # the last month paid, not the anchor: a reactivation moves the anchor to an unpaid month
         _last_paid_before(paid, start, month),
-        anchor.plus(grace_months + 1).first_day,
+        lapse_day,
         (enrolment.event_id, *reopened_by),
     )
 
