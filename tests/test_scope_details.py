@@ -94,6 +94,34 @@ async def test_history_leaves_out_another_regions_enrolments(client: AsyncClient
     assert len(national["events"]) == 3 and national["events_outside_region"] == 0
 
 
+async def test_a_correction_moving_a_term_in_from_another_region_is_listed_without_its_reason(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a review: a Bandung term moved into Palembang by a correction showed Palembang's
+    office the correction's reason, which names Bandung's committee and decree; it is listed with
+    what Palembang reads (the new term) and a count of what it does not."""
+    person = nik()
+    await append(
+        client,
+        keys.admin,
+        registered(person),
+        enrolled(person, event_id=f"bdg-{person}", valid_from="2024-01-25", valid_to="2024-02-24", **JABAR),
+    )
+    moved = enrolled(person, event_id=f"plg-{person}", valid_from="2024-01-25", valid_to="2024-02-24")
+    reason = "pindah dari KPU-32.73, SK 123/2024"
+    await append(
+        client, keys.admin, corrected(f"move-{person}", [f"bdg-{person}"], replacement=moved, reason=reason)
+    )
+    office = await _read(client, keys.office, person, "history", "2024-02-01")
+    assert [
+        (c["event_id"], c["supersedes"], c["replacement"], c["reason"], c["names_not_shown"])
+        for c in office["corrections"]
+    ] == [(f"move-{person}", [], f"plg-{person}", None, 1)]
+    assert not _leaks(office, person), office
+    national = await _read(client, keys.admin, person, "history", "2024-02-01")
+    assert [(c["supersedes"], c["reason"]) for c in national["corrections"]] == [([f"bdg-{person}"], reason)]
+
+
 async def test_a_member_serving_as_an_officer_elsewhere_stays_visible_to_its_region(
     client: AsyncClient, keys: Keys
 ) -> None:

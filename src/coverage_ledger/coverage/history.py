@@ -69,38 +69,50 @@ async def person_history(
     return {
         "nik": nik,
         "events": items,
-        "corrections": await _corrections(session, listed, up_to_tx=as_of.tx_seq),
+        "corrections": await _corrections(
+            session, listed, up_to_tx=as_of.tx_seq, national=principal.region_prefix is None
+        ),
         "events_outside_region": len(outside),
     }
 
 
-async def _corrections(session: AsyncSession, listed: list[str], *, up_to_tx: int) -> list[dict[str, Any]]:
+async def _corrections(
+    session: AsyncSession, listed: list[str], *, up_to_tx: int, national: bool
+) -> list[dict[str, Any]]:
     """The corrections bearing on the listed events (naming one, carrying one as its replacement,
     or correcting such a correction), each with its reason and what it names among what the key
     reads: who undid a correction, and why, is there too (found by an auditor's probe: a term
-    withdrawn by the correction of its correction showed no correction and no reason)."""
+    withdrawn by the correction of its correction showed no correction and no reason). A
+    regional key is not told the reason of one that also names what it does not read (another
+    region's term moved into its own: the reason is that region's), only how many such targets."""
     corrections = await repository.corrections_bearing_on(session, listed, up_to_tx=up_to_tx)
     intervals = await coverage_repository.force_intervals(
         session, [c.event_id for c in corrections], up_to_tx=up_to_tx
     )
     shown = {*listed, *(c.event_id for c in corrections)}
-    return [
-        {
-            "event_id": c.event_id,
-            "tx_seq": c.tx_seq,
-            "recorded_at": c.recorded_at,
-            "supersedes": [target for target in c.payload.get("supersedes", []) if target in shown],
-            "replacement": replacement
-            if (replacement := c.payload.get("replacement_event_id")) in shown
-            else None,
-            "reason": c.payload.get("reason"),
-            "in_force": [
-                {"tx_from": lo, "tx_to": hi, "superseded_by": by}
-                for lo, hi, by in intervals.get(c.event_id, [])
-            ],
-        }
-        for c in corrections
-    ]
+    items = []
+    for c in corrections:
+        targets = list(c.payload.get("supersedes", []))
+        replacement = c.payload.get("replacement_event_id")
+        unread = sum(target not in shown for target in targets) + (
+            replacement is not None and replacement not in shown
+        )
+        items.append(
+            {
+                "event_id": c.event_id,
+                "tx_seq": c.tx_seq,
+                "recorded_at": c.recorded_at,
+                "supersedes": [target for target in targets if target in shown],
+                "replacement": replacement if replacement in shown else None,
+                "reason": c.payload.get("reason") if national or not unread else None,
+                "names_not_shown": unread,
+                "in_force": [
+                    {"tx_from": lo, "tx_to": hi, "superseded_by": by}
+                    for lo, hi, by in intervals.get(c.event_id, [])
+                ],
+            }
+        )
+    return items
 
 
 async def _claim_events_hidden(

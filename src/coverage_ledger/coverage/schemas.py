@@ -94,7 +94,11 @@ class HistoryCorrection(BaseModel):
     recorded_at: InstantOut
     supersedes: list[str] = Field(description="What it names, among the events and corrections listed.")
     replacement: str | None = Field(description="The event it carried, when listed.")
-    reason: str | None
+    reason: str | None = Field(
+        description="Null for a regional key when the correction also names events it does not read "
+        "(another region's, another person's): the reason is theirs too."
+    )
+    names_not_shown: int = Field(description="Targets and replacement it names that are not listed.")
     in_force: list[ForceInterval] = Field(
         description="While in force its targets were not and its replacement was; superseded, it "
         "restored them and withdrew the replacement."
