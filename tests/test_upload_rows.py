@@ -232,6 +232,11 @@ def test_each_bad_cell_has_its_own_code() -> None:
     assert _codes(term_end="2042-02-23") == [("term_end", "term_too_long")]
     assert _codes(nik="1671014501150001", birth_date="2015-01-05") == [("birth_date", "officer_too_young")]
     ppk = check_officer_row(5, _cells(term_start="2023-01-04", term_end="2024-04-04"), CONTEXT)
+    # a Panwascam term across Pemilu and Pilkada 2024 (found by a review)
+    panwascam = check_officer_row(
+        5, _cells(role="PANWASCAM", term_start="2022-10-01", term_end="2025-01-27"), CONTEXT
+    )
+    assert isinstance(panwascam, OfficerRow), panwascam
     seventeen = check_officer_row(5, _cells(nik="1671014501070001", birth_date="2007-01-05"), CONTEXT)
     assert isinstance(ppk, OfficerRow) and isinstance(seventeen, OfficerRow)  # 17 on 25 January 2024
     assert len(_codes(nik="1", role="x", term_end="soon")) == 3

@@ -30,9 +30,10 @@ def serves_in_a_district_or_village(region_code: str) -> bool:
     return region_code.count(".") >= 2
 
 
-MAX_TERM_DAYS = 2 * 366
-"""The longest term a roster row may give: the longest ad hoc terms of facts.md (PPK and PPS,
-Pemilu 2024) ran some 15 months, so a longer one is a mistyped year (2042 for 2024)."""
+MAX_TERM_DAYS = 3 * 366
+"""The longest term a roster row may give: the longest ad hoc terms run some 15 months (PPK and
+PPS, Pemilu 2024, facts.md) to 28 (Panwaslu Kecamatan, from late 2022 to January 2025 across
+Pemilu and Pilkada 2024), so a longer one is a mistyped year (2042 for 2024)."""
 MIN_OFFICER_AGE = 17
 """Election law (UU 7/2017) sets 17 as the lowest age of PPK, PPS and KPPS members."""
 

@@ -138,8 +138,9 @@ def check_officer_row(
         errors.append(
             ErrorItem(
                 "term_too_long",
-                f"the term {start.isoformat()} – {end.isoformat()} lasts over two years; ad hoc terms "
-                "last some months (PPK, the longest, 15 for Pemilu 2024): is a year mistyped?",
+                f"the term {start.isoformat()} – {end.isoformat()} lasts over three years; ad hoc "
+                "terms last months (PPK 15 for Pemilu 2024, Panwascam some 28 across Pemilu and "
+                "Pilkada): is a year mistyped?",
                 row=row,
                 column="term_end",
             )
