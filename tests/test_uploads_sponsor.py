@@ -693,8 +693,22 @@ async def test_a_row_naming_a_registered_worker_otherwise_is_paid_and_said(uploa
         headers=Keys.header(uploader.keys.office),
     )
     assert office.status_code == 200, office.text
+    # the same name in other case and spacing is the same name, as in an officer roster
+    spaced = nik(born=date(1985, 3, 12), female=False)
+    same = await uploader.client.post(
+        "/v1/events",
+        json={
+            "events": [
+                registered(spaced) | {"name": "Budi\u00a0Santoso", "birth_date": "1985-03-12", "sex": "M"}
+            ]
+        },
+        headers=Keys.header(uploader.keys.office),
+    )
+    assert same.status_code == 200, same.text
+    shouted = sponsor_row(spaced)
+    shouted[1] = "BUDI  SANTOSO"
     status = await uploader.run(
-        sponsor_csv([sponsor_row(worker), sponsor_row(nik(born=date(1985, 3, 12), female=False))]),
+        sponsor_csv([sponsor_row(worker), sponsor_row(nik(born=date(1985, 3, 12), female=False)), shouted]),
         key=uploader.keys.sponsor,
         kind="sponsor_roster",
     )

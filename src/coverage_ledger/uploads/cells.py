@@ -411,9 +411,15 @@ def person_cells(
     return Person(nik.value, name, sex or nik.sex, birth)
 
 
+def comparable_name(name: str) -> str:
+    """A name as compared with a registration's: NFC, spaces (a non-breaking one too) run
+    together, case left out (`staged_writes.comparable_name_sql` is the same in SQL)."""
+    return " ".join(unicodedata.normalize("NFC", name).split()).lower()
+
+
 def _dotted(code: str) -> str | None:
     """A code typed without its dots (167101, as in a NIK) in the list's form (16.71.01)."""
-    if not (code.isascii() and code.isdigit() and len(code) in (4, 6, 10)):
+    if not (code.isascii() and code.isdigit() and len(code) in (6, 10)):  # a district's, a village's
         return None
     return ".".join(part for part in (code[:2], code[2:4], code[4:6], code[6:]) if part)
 

@@ -3,7 +3,6 @@ append path (into the writing pass's unnumbered tx, or a tx of their own), refus
 and the rest tried again. The job that drives the passes is `sponsor_job`."""
 
 import re
-import unicodedata
 from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,7 +17,7 @@ from coverage_ledger.ledger import person_events, projections
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number_tx, write_chunk
-from coverage_ledger.uploads.cells import row_values
+from coverage_ledger.uploads.cells import comparable_name, row_values
 from coverage_ledger.uploads.formats import FileRejected
 from coverage_ledger.uploads.job import ROWS_SHOWN
 from coverage_ledger.uploads.sponsor_rows import (
@@ -407,8 +406,8 @@ async def _count_differing_registrations(
             continue
         fields = entry[1]
         if (
-            # a registration written before names were stored composed may spell it decomposed
-            unicodedata.normalize("NFC", fields.get("name") or "") != item.name
+            # as an officer roster compares them: composed, spaces run together, case left out
+            comparable_name(fields.get("name") or "") != comparable_name(item.name)
             or fields.get("birth_date") != item.birth_date.isoformat()
             or (item.phone is not None and fields.get("phone") != item.phone)
         ):
