@@ -4,13 +4,15 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import psycopg
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from coverage_ledger.cli import app
+from coverage_ledger.ledger.repository import APPEND_LOCK_KEY
 from tests.conftest import _libpq, create_database, drop_database
 
 runner = CliRunner()
@@ -212,3 +214,21 @@ def test_keys_create_names_a_key_itself_and_refuses_a_blank_organisation(cli_env
             app, ["keys", "create", "--role", "committee", "--region", "16", "--org", org, "--name", "c"]
         )
         assert refused.exit_code == 2 and "invalid_organisation" in refused.output, refused.output
+
+
+def test_a_command_does_not_wait_for_the_append_lock_a_large_upload_holds(cli_env: str) -> None:
+    """Found by a fault probe: every command migrated and then took the append lock to see whether
+    a projection needed catching up, so `keys revoke` of a leaked key waited behind a roster's
+    commit (a million rows hold the lock for a minute or more)."""
+    runner.invoke(app, ["keys", "list"])  # migrated and genesis written, as on any ledger in use
+    results: list[Result] = []
+    with psycopg.connect(_libpq(cli_env)) as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
+        command = threading.Thread(target=lambda: results.append(runner.invoke(app, ["keys", "list"])))
+        command.start()
+        command.join(timeout=20)
+        finished_while_held = not command.is_alive()
+        holder.rollback()  # let a waiting command end either way
+    command.join()
+    assert finished_while_held, "keys list waited for the append lock"
+    assert results[0].exit_code == 0, results[0].output
