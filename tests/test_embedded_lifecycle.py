@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,32 @@ def test_serve_starts_and_stops_the_embedded_cluster(tmp_path: Path) -> None:
     assert "genesis written" not in output, "the second start reused the ledger"
     assert not (data_dir / "postmaster.pid").exists(), output
     assert "embedded PostgreSQL stopped" in output
+
+
+def test_a_postmaster_that_dies_is_started_again_while_watched(tmp_path: Path) -> None:
+    """Found by a fault probe: after the embedded postmaster was killed, every request was a 503
+    until someone restarted `serve` by hand."""
+    cluster = EmbeddedCluster(tmp_path / "data", throwaway=True)
+    stopping = threading.Event()
+    try:
+        watcher = cluster.keep_running(stopping, every=0.2)
+        postmaster = int((cluster.data_dir / "postmaster.pid").read_text().splitlines()[0])
+        os.kill(postmaster, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        answered = None
+        while answered is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            try:
+                with psycopg.connect(cluster.admin_url(), connect_timeout=2) as conn:
+                    answered = conn.execute("SELECT 1").fetchone()
+            except psycopg.OperationalError:
+                continue
+        assert answered == (1,), "the cluster was not started again"
+        assert int((cluster.data_dir / "postmaster.pid").read_text().splitlines()[0]) != postmaster
+    finally:
+        stopping.set()
+        watcher.join(timeout=5)
+        cluster.stop()
 
 
 def test_a_cluster_slower_to_start_than_the_wheel_waits_is_waited_for(

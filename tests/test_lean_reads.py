@@ -241,6 +241,22 @@ async def test_a_database_out_of_reach_gives_503_with_retry_after_and_an_access_
     assert [line.split()[2] for line in lines] == ["503", "401"]
 
 
+async def test_healthz_says_when_the_database_is_out_of_reach(app: FastAPI, client: AsyncClient) -> None:
+    """Found by a fault probe: with the embedded database dead, every request was a 503 and
+    /healthz said ok, so no health check could see it."""
+    assert (await client.get("/healthz")).json()["status"] == "ok"
+    sessions = app.state.sessionmaker
+    orig = psycopg.OperationalError("connection refused")
+    app.state.sessionmaker = _failing(sqlalchemy.exc.OperationalError("connect", {}, orig))
+    try:
+        down = await client.get("/healthz")
+    finally:
+        app.state.sessionmaker = sessions
+    assert down.status_code == 503 and down.headers["retry-after"] == "5", down.text
+    assert down.json()["type"] == "/problems/database-unavailable"
+    assert "resent" not in down.json()["detail"], "a read is not told about re-sending appends"
+
+
 async def test_the_route_also_answers_503_when_its_session_cannot_connect(
     app: FastAPI, client: AsyncClient, keys: Keys
 ) -> None:

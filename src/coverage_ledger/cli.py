@@ -7,6 +7,7 @@ import re
 import secrets
 import signal
 import socket
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,9 +173,13 @@ def serve(
         port=bind_port,
         access_log=False,  # the app writes its own, with durations (http/access_log.py)
     )
+    stopping = threading.Event()
+    if cluster is not None:
+        cluster.keep_running(stopping)
     try:
         _GracefulServer(config).run()
     finally:
+        stopping.set()
         if cluster is not None:
             if cluster.stop():
                 logging.getLogger(__name__).info("embedded PostgreSQL stopped")

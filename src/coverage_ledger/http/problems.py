@@ -93,7 +93,7 @@ def tailor_openapi(schema: dict[str, Any]) -> dict[str, Any]:
             if path in KEYLESS_PATHS:
                 gone |= {"401", "403", "409", "503"}
             if path == "/healthz":
-                gone |= {"404", "422"}
+                gone = (gone | {"404", "422"}) - {"503"}  # the database out of reach
             for status in gone:
                 responses.pop(status, None)
             if method == "get" and "422" in responses:
@@ -225,11 +225,15 @@ def known_problem(exc: Exception, *, method: str, path: str) -> JSONResponse | N
         # the database refused or dropped the connection, or none came free in time; an append
         # cut off in its COMMIT may have landed, and resending it is safe (duplicates are known)
         log.error("%s %s -> 503 the database is unavailable: %s", method, path, exc)
+        resend = (
+            " (an append resent with the same event ids is recognised if it had been written)"
+            if method not in ("GET", "HEAD")
+            else ""
+        )
         return _try_again(
             "database-unavailable",
             "Database unavailable",
-            "the database could not be reached or did not answer in time; try again (an append "
-            "resent with the same event ids is recognised if it had been written)",
+            f"the database could not be reached or did not answer in time; try again{resend}",
             after_seconds=5,
         )
     if isinstance(exc, psycopg.DataError):
