@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.auth.service import create_key, revoke_key
 from coverage_ledger.domain.access import Role
+from coverage_ledger.http.access_log import AccessLog
 from coverage_ledger.http.dependencies import request_session
 from tests.support import Keys, corrected, enrolled, nik, registered
 
@@ -289,3 +290,38 @@ async def test_an_unplanned_error_on_the_lean_path_is_a_500_problem_with_its_acc
     assert len(access) == 1 and access[0].split()[2] == "500"
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("coverage_ledger")]
     assert ours and not any(PERSON in line for line in ours), ours
+
+
+async def test_a_body_cut_off_after_its_200_says_so_in_its_access_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Found by a fault probe: a report whose database connection was lost mid-stream went out as
+    a truncated 200, and the access line called it a plain 200."""
+
+    async def streaming(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"nik,segment\n", "more_body": True})
+        raise psycopg.OperationalError("terminating connection due to administrator command")
+
+    async def whole(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"nik,segment\n"})
+
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b""}
+
+    scope = {"type": "http", "method": "GET", "path": "/v1/reports/uploads", "query_string": b"", "state": {}}
+    with caplog.at_level(logging.INFO, logger="coverage_ledger.access"):
+        with pytest.raises(psycopg.OperationalError):
+            await AccessLog(streaming)(scope, receive, send)
+        await AccessLog(whole)(scope, receive, send)
+    lines = [r.getMessage() for r in caplog.records if r.name == "coverage_ledger.access"]
+    assert [line.split(" by ")[0] for line in lines] == [
+        "GET /v1/reports/uploads 200 cut off",
+        "GET /v1/reports/uploads 200",
+    ]

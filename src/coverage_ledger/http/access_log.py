@@ -29,21 +29,27 @@ class AccessLog:
             return
         started = time.perf_counter()
         status = 500  # what the client gets if the app fails before starting a response
+        begun = ended = False
 
         async def sending(message: Message) -> None:
-            nonlocal status
+            nonlocal status, begun, ended
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, begun = message["status"], True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                ended = True
             await send(message)
 
         try:
             await self.app(scope, receive, sending)
         finally:
             log.info(
-                "%s %s %d by %s %.1f ms",
+                "%s %s %d%s by %s %.1f ms",
                 scope["method"],
                 _target(scope),
                 status,
+                # a streamed body cut off (the database lost mid-report) went out under a 200
+                # already sent: the line says so, as the client may not notice (a fault probe)
+                " cut off" if begun and not ended else "",
                 scope.get("state", {}).get(CALLER, "-"),
                 (time.perf_counter() - started) * 1000,
             )
