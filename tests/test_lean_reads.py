@@ -2,6 +2,7 @@
 matter, the body byte for byte) for answers, misses, refusals and malformed requests alike; it
 really is the lean path that answered; and a database that cannot be reached gives a 503 problem."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -17,6 +18,7 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger import app as app_module
 from coverage_ledger.auth.service import create_key, revoke_key
 from coverage_ledger.domain.access import Role
 from coverage_ledger.http.access_log import AccessLog
@@ -256,6 +258,32 @@ async def test_healthz_says_when_the_database_is_out_of_reach(app: FastAPI, clie
     assert down.status_code == 503 and down.headers["retry-after"] == "5", down.text
     assert down.json()["type"] == "/problems/database-unavailable"
     assert "resent" not in down.json()["detail"], "a read is not told about re-sending appends"
+
+
+async def test_healthz_does_not_wait_for_a_database_that_stopped_answering(
+    app: FastAPI, client: AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a probe: with the postmaster stopped (SIGSTOP), /healthz hung until it resumed
+    (20 to 60 s), where a health check wants an answer in 3 s."""
+    monkeypatch.setattr(app_module, "HEALTH_WAIT_SECONDS", 0.2)
+    resumed = asyncio.Event()
+
+    @asynccontextmanager
+    async def frozen() -> AsyncIterator[Any]:
+        await resumed.wait()
+        yield None
+
+    sessions = app.state.sessionmaker
+    app.state.sessionmaker = frozen
+    try:
+        down = await client.get("/healthz")
+    finally:
+        app.state.sessionmaker = sessions
+        resumed.set()  # the query left waiting ends (on a None session: its error is dropped)
+        await asyncio.sleep(0)
+    assert down.status_code == 503 and down.headers["retry-after"] == "5", down.text
+    assert down.json()["type"] == "/problems/database-unavailable"
+    assert "did not answer within 0.2 s" in down.json()["detail"]
 
 
 async def test_the_route_also_answers_503_when_its_session_cannot_connect(

@@ -101,13 +101,25 @@ async def test_a_correction_moving_a_term_in_from_another_region_is_listed_witho
     office the correction's reason, which names Bandung's committee and decree; it is listed with
     what Palembang reads (the new term) and a count of what it does not."""
     person = nik()
+    days = ("2024-01-25", "2024-02-24", "2024-01-20")
     await append(
         client,
         keys.admin,
         registered(person),
-        enrolled(person, event_id=f"bdg-{person}", valid_from="2024-01-25", valid_to="2024-02-24", **JABAR),
+        enrolled(
+            person,
+            event_id=f"bdg-{person}",
+            valid_from=days[0],
+            valid_to=days[1],
+            registered_on=days[2],
+            committee="KPU-32.73",
+            region="32.73.01",
+            role="PPK",
+        ),
     )
-    moved = enrolled(person, event_id=f"plg-{person}", valid_from="2024-01-25", valid_to="2024-02-24")
+    moved = enrolled(
+        person, event_id=f"plg-{person}", valid_from=days[0], valid_to=days[1], registered_on=days[2]
+    )
     reason = "pindah dari KPU-32.73, SK 123/2024"
     await append(
         client, keys.admin, corrected(f"move-{person}", [f"bdg-{person}"], replacement=moved, reason=reason)
@@ -120,6 +132,22 @@ async def test_a_correction_moving_a_term_in_from_another_region_is_listed_witho
     assert not _leaks(office, person), office
     national = await _read(client, keys.admin, person, "history", "2024-02-01")
     assert [(c["supersedes"], c["reason"]) for c in national["corrections"]] == [([f"bdg-{person}"], reason)]
+    # found by a regression probe: the undoing of the move named only the move, which Palembang
+    # reads, so its reason (Bandung's decree) showed; and Bandung read the move's reason through
+    # its own term's superseded_by
+    undo = "stays with KPU-32.73 per decree 124/2024"
+    await append(client, keys.admin, corrected(f"undo-{person}", [f"move-{person}"], reason=undo))
+    # the term back in Bandung, Palembang sees the person through the domicile on other days
+    office = await _read(client, keys.office, person, "history", "2024-06-01")
+    assert [(c["event_id"], c["reason"], c["names_not_shown"]) for c in office["corrections"]] == [
+        (f"move-{person}", None, 1),
+        (f"undo-{person}", None, 1),
+    ]
+    assert "decree" not in str(office), office
+    bandung = await _read(client, keys.other_office, person, "history", "2024-02-01")
+    assert "decree" not in str(bandung), bandung
+    [term] = [e for e in bandung["events"] if e["event_id"] == f"bdg-{person}"]
+    assert [(by["event_id"], by["reason"]) for by in term["superseded_by"]] == [(f"move-{person}", None)]
 
 
 async def test_a_member_serving_as_an_officer_elsewhere_stays_visible_to_its_region(

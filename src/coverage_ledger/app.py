@@ -1,5 +1,6 @@
 """The FastAPI application."""
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -19,6 +20,7 @@ from coverage_ledger.coverage.endpoints import router as coverage_router
 from coverage_ledger.coverage.lean import COVERAGE_ROUTE
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.database.reads import ReadPool
+from coverage_ledger.errors import DatabaseUnresponsive
 from coverage_ledger.http import problems
 from coverage_ledger.http.access_log import AccessLog
 from coverage_ledger.http.body_limit import BodyLimit
@@ -50,6 +52,23 @@ informal (BPU) workers. Every read takes `valid_at` (the date the answer is for)
 Authenticate with `Authorization: Bearer <API key>` (or `X-API-Key`). Errors are
 `application/problem+json` (RFC 9457).
 """
+
+
+HEALTH_WAIT_SECONDS = 2
+"""How long `/healthz` waits for the database's answer (the compose healthcheck gives 3 s)."""
+_LATE_CHECKS: set[asyncio.Task[None]] = set()
+"""Health queries still waiting on a database that stopped answering (kept referenced)."""
+
+
+async def _database_answers(app: FastAPI) -> None:
+    async with app.state.sessionmaker() as session:
+        await session.execute(text("SELECT 1"))
+
+
+def _forget_late_check(task: asyncio.Task[None]) -> None:
+    _LATE_CHECKS.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: its failure was answered as the 503 already
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +182,18 @@ def create_app(
     async def healthz() -> dict[str, str]:
         # found by a fault probe: with the embedded database dead, every request was a 503 and
         # this said ok; a failure raises into the handler that makes it that 503
-        async with app.state.sessionmaker() as session:
-            await session.execute(text("SELECT 1"))
+        # and a database that takes the connection but never answers (stopped, swamped) is a 503
+        # within the healthcheck's 3 s, not a request hanging until it comes back (a probe). The
+        # query is left to end on its own: cancelled, its session's close would wait as long
+        check = asyncio.create_task(_database_answers(app))
+        done, _ = await asyncio.wait({check}, timeout=HEALTH_WAIT_SECONDS)
+        if not done:
+            _LATE_CHECKS.add(check)
+            check.add_done_callback(_forget_late_check)
+            raise DatabaseUnresponsive(
+                f"the database did not answer within {HEALTH_WAIT_SECONDS} s; try again"
+            )
+        check.result()  # the database out of reach raises here: the same 503
         return {"status": "ok", "version": __version__}
 
     return app

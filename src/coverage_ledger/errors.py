@@ -108,6 +108,15 @@ class StillCommitting(LedgerError):
     retry_after = 5
 
 
+class DatabaseUnresponsive(LedgerError):
+    """The database took the connection but did not answer in time (frozen, or swamped)."""
+
+    status = 503
+    slug = "database-unavailable"
+    title = "Database unavailable"
+    retry_after = 5
+
+
 class FieldProblem(ValueError):
     """A check across fields of a request model that names the field at fault: the problem's
     `field` points at it rather than at the whole object."""

@@ -31,10 +31,15 @@ async def person_history(
     )
     hidden = await _claim_events_hidden(session, principal=principal, events=events, as_of=as_of)
     outside = _events_outside_region(principal, events, intervals, as_of)
+    shown_events = [e for e in events if e.event_id not in hidden and e.event_id not in outside]
+    bearing, withheld = await _corrections(
+        session,
+        [e.event_id for e in shown_events],
+        up_to_tx=as_of.tx_seq,
+        national=principal.region_prefix is None,
+    )
     items = []
-    for event in events:
-        if event.event_id in hidden or event.event_id in outside:
-            continue
+    for event in shown_events:
         payload = dict(event.payload)
         # personal fields only within the registration's own region: a key that sees the person
         # through an enrolment it wrote (any committee may enrol any NIK) gets the digest alone
@@ -62,41 +67,44 @@ async def person_history(
                     {"tx_from": lo, "tx_to": hi, "superseded_by": by}
                     for lo, hi, by in intervals.get(event.event_id, [])
                 ],
-                "superseded_by": corrections.get(event.event_id, []),
+                # the reasons of the corrections naming it, withheld as in `corrections`
+                "superseded_by": [
+                    by | {"reason": None} if by["event_id"] in withheld else by
+                    for by in corrections.get(event.event_id, [])
+                ],
             }
         )
-    listed = [str(item["event_id"]) for item in items]
-    return {
-        "nik": nik,
-        "events": items,
-        "corrections": await _corrections(
-            session, listed, up_to_tx=as_of.tx_seq, national=principal.region_prefix is None
-        ),
-        "events_outside_region": len(outside),
-    }
+    return {"nik": nik, "events": items, "corrections": bearing, "events_outside_region": len(outside)}
 
 
 async def _corrections(
     session: AsyncSession, listed: list[str], *, up_to_tx: int, national: bool
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], set[str]]:
     """The corrections bearing on the listed events (naming one, carrying one as its replacement,
     or correcting such a correction), each with its reason and what it names among what the key
     reads: who undid a correction, and why, is there too (found by an auditor's probe: a term
-    withdrawn by the correction of its correction showed no correction and no reason). A
-    regional key is not told the reason of one that also names what it does not read (another
-    region's term moved into its own: the reason is that region's), only how many such targets."""
+    withdrawn by the correction of its correction showed no correction and no reason); and the
+    ids of those whose reason is withheld. A regional key is not told the reason of one that
+    names what it does not read, itself or through a correction it names (another region's
+    term it moved in, and the undoing of that move: the reasons are that region's too), only how
+    many such targets (found by a review and a regression probe)."""
     corrections = await repository.corrections_bearing_on(session, listed, up_to_tx=up_to_tx)
     intervals = await coverage_repository.force_intervals(
         session, [c.event_id for c in corrections], up_to_tx=up_to_tx
     )
     shown = {*listed, *(c.event_id for c in corrections)}
+    readable = set(listed)  # and, in log order, each correction all of whose names are readable
+    withheld: set[str] = set()
     items = []
     for c in corrections:
         targets = list(c.payload.get("supersedes", []))
         replacement = c.payload.get("replacement_event_id")
-        unread = sum(target not in shown for target in targets) + (
-            replacement is not None and replacement not in shown
-        )
+        named = [*targets, *([replacement] if replacement is not None else [])]
+        unread = sum(name not in readable for name in named)
+        if national or not unread:
+            readable.add(c.event_id)
+        else:
+            withheld.add(c.event_id)
         items.append(
             {
                 "event_id": c.event_id,
@@ -104,15 +112,15 @@ async def _corrections(
                 "recorded_at": c.recorded_at,
                 "supersedes": [target for target in targets if target in shown],
                 "replacement": replacement if replacement in shown else None,
-                "reason": c.payload.get("reason") if national or not unread else None,
-                "names_not_shown": unread,
+                "reason": None if c.event_id in withheld else c.payload.get("reason"),
+                "names_not_shown": 0 if national else unread,
                 "in_force": [
                     {"tx_from": lo, "tx_to": hi, "superseded_by": by}
                     for lo, hi, by in intervals.get(c.event_id, [])
                 ],
             }
         )
-    return items
+    return items, withheld
 
 
 async def _claim_events_hidden(

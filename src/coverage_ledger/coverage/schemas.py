@@ -95,10 +95,14 @@ class HistoryCorrection(BaseModel):
     supersedes: list[str] = Field(description="What it names, among the events and corrections listed.")
     replacement: str | None = Field(description="The event it carried, when listed.")
     reason: str | None = Field(
-        description="Null for a regional key when the correction also names events it does not read "
-        "(another region's, another person's): the reason is theirs too."
+        description="Null for a regional key when the correction names events it does not read "
+        "(another region's, another person's), itself or through a correction it names: the reason "
+        "is theirs too. `superseded_by` of the events withholds it alike."
     )
-    names_not_shown: int = Field(description="Targets and replacement it names that are not listed.")
+    names_not_shown: int = Field(
+        description="For a regional key: targets and replacement it names whose details the key "
+        "does not read (an event not listed, or a correction whose reason is withheld)."
+    )
     in_force: list[ForceInterval] = Field(
         description="While in force its targets were not and its replacement was; superseded, it "
         "restored them and withdrew the replacement."
