@@ -244,10 +244,18 @@ async def events_by_id(session: AsyncSession, event_ids: Iterable[str]) -> dict[
 
 
 async def events_about(session: AsyncSession, *, nik: str, up_to_tx: int) -> list[StoredEvent]:
-    """Every event about a person recorded up to a tx, in log order."""
+    """Every event about a person recorded up to a tx, in log order: those naming the NIK, and
+    the decisions, payments and reversals of the claims filed for it (they name the claim only)."""
     rows = await raw.execute(
         session,
-        f"{_STORED_EVENT} WHERE e.nik = %(nik)s AND t.tx_seq <= %(tx)s ORDER BY t.tx_seq, e.position",
+        f"""
+        {_STORED_EVENT} WHERE e.nik = %(nik)s AND t.tx_seq <= %(tx)s
+        UNION ALL
+        {_STORED_EVENT} WHERE e.type LIKE 'claim.%%' AND e.nik IS NULL AND t.tx_seq <= %(tx)s
+           AND (e.payload ->> 'claim_id') IN (SELECT f.payload ->> 'claim_id' FROM ledger_event f
+                                               WHERE f.nik = %(nik)s AND f.type = 'claim.filed')
+         ORDER BY tx_seq, position
+        """,
         {"nik": nik, "tx": up_to_tx},
     )
     return [_stored(row) for row in rows]
