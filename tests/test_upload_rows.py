@@ -230,6 +230,11 @@ def test_each_bad_cell_has_its_own_code() -> None:
     # found by a probe: a year mistyped (2042 for 2024) billed 218 officer months, and a birth
     # date of 2015 made a nine-year-old officer
     assert _codes(term_end="2042-02-23") == [("term_end", "term_too_long")]
+    assert _codes(term_start="2021-01-25", term_end="2024-01-25") == [("term_end", "term_too_long")]
+    three_years = check_officer_row(5, _cells(term_start="2021-01-25", term_end="2024-01-24"), CONTEXT)
+    assert isinstance(three_years, OfficerRow), three_years
+    quoted = check_officer_row(5, _cells(region_code="'16.71.01"), CONTEXT)  # a regression probe
+    assert isinstance(quoted, OfficerRow) and quoted.region_code == "16.71.01", quoted
     assert _codes(nik="1671014501150001", birth_date="2015-01-05") == [("birth_date", "officer_too_young")]
     ppk = check_officer_row(5, _cells(term_start="2023-01-04", term_end="2024-04-04"), CONTEXT)
     # a Panwascam term across Pemilu and Pilkada 2024 (found by a review)

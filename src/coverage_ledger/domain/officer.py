@@ -30,10 +30,21 @@ def serves_in_a_district_or_village(region_code: str) -> bool:
     return region_code.count(".") >= 2
 
 
-MAX_TERM_DAYS = 3 * 366
+MAX_TERM_YEARS = 3
 """The longest term a roster row may give: the longest ad hoc terms run some 15 months (PPK and
 PPS, Pemilu 2024, facts.md) to 28 (Panwaslu Kecamatan, from late 2022 to January 2025 across
 Pemilu and Pilkada 2024), so a longer one is a mistyped year (2042 for 2024)."""
+
+
+def lasts_too_long(first_day: date, last_day: date) -> bool:
+    """Whether a term from `first_day` to `last_day` (inclusive) lasts over MAX_TERM_YEARS."""
+    try:
+        limit = first_day.replace(year=first_day.year + MAX_TERM_YEARS)
+    except ValueError:  # 29 February
+        limit = date(first_day.year + MAX_TERM_YEARS, 3, 1)
+    return last_day >= limit
+
+
 MIN_OFFICER_AGE = 17
 """Election law (UU 7/2017) sets 17 as the lowest age of PPK, PPS and KPPS members."""
 

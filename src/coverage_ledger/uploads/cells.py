@@ -431,8 +431,9 @@ def region_cell(
     key_region_prefix: str | None,
     errors: list[ErrorItem],
 ) -> str:
-    """A region code in force and inside the key's region."""
-    region = cells.get("region_code", "")
+    """A region code in force and inside the key's region (a leading apostrophe, typed to keep
+    Excel from making a number of it, is no part of it)."""
+    region = cells.get("region_code", "").removeprefix("'")
     if not region:
         errors.append(ErrorItem("missing_value", "region_code is empty", row=row, column="region_code"))
     elif region not in regions:

@@ -7,11 +7,11 @@ from datetime import date, timedelta
 from json.encoder import encode_basestring as json_string
 
 from coverage_ledger.domain.officer import (
-    MAX_TERM_DAYS,
     MIN_OFFICER_AGE,
     OFFICER_REGION_HINT,
     OFFICER_ROLES,
     age_on,
+    lasts_too_long,
     serves_in_a_district_or_village,
 )
 from coverage_ledger.errors import ErrorItem
@@ -134,7 +134,7 @@ def check_officer_row(
                 column="term_end",
             )
         )
-    elif start is not None and end is not None and (end - start).days >= MAX_TERM_DAYS:
+    elif start is not None and end is not None and lasts_too_long(start, end):
         errors.append(
             ErrorItem(
                 "term_too_long",
