@@ -20,9 +20,6 @@ async def person_history(
     registration's personal fields for keys whose region holds that registration's domicile."""
     await person_coverage(session, principal=principal, nik=nik, as_of=as_of)  # scope and existence
     events = await repository.events_about(session, nik=nik, up_to_tx=as_of.tx_seq)
-    corrections = await coverage_repository.corrections_of(
-        session, [e.event_id for e in events], up_to_tx=as_of.tx_seq
-    )
     intervals = await coverage_repository.force_intervals(
         session, [e.event_id for e in events], up_to_tx=as_of.tx_seq
     )
@@ -32,12 +29,19 @@ async def person_history(
     hidden = await _claim_events_hidden(session, principal=principal, events=events, as_of=as_of)
     outside = _events_outside_region(principal, events, intervals, as_of)
     shown_events = [e for e in events if e.event_id not in hidden and e.event_id not in outside]
-    bearing, withheld = await _corrections(
+    bearing = await _corrections(
         session,
         [e.event_id for e in shown_events],
         up_to_tx=as_of.tx_seq,
         national=principal.region_prefix is None,
     )
+    # the corrections naming each event, from those bearing on them (their reasons withheld alike)
+    corrected_by: dict[str, list[dict[str, Any]]] = {}
+    for c in bearing:
+        for target in c["supersedes"]:
+            corrected_by.setdefault(target, []).append(
+                {"event_id": c["event_id"], "tx_seq": c["tx_seq"], "reason": c["reason"]}
+            )
     items = []
     for event in shown_events:
         payload = dict(event.payload)
@@ -63,28 +67,26 @@ async def person_history(
                 "carried_by": event.carried_by,
                 "payload": payload,
                 "personal_fields": personal,
-                "in_force": [
-                    {"tx_from": lo, "tx_to": hi, "superseded_by": by}
-                    for lo, hi, by in intervals.get(event.event_id, [])
-                ],
-                # the reasons of the corrections naming it, withheld as in `corrections`
-                "superseded_by": [
-                    by | {"reason": None} if by["event_id"] in withheld else by
-                    for by in corrections.get(event.event_id, [])
-                ],
+                "in_force": _force_out(intervals.get(event.event_id, [])),
+                "superseded_by": corrected_by.get(event.event_id, []),
             }
         )
     return {"nik": nik, "events": items, "corrections": bearing, "events_outside_region": len(outside)}
 
 
+def _force_out(spans: list[tuple[int, int | None, str | None]]) -> list[dict[str, Any]]:
+    """Force intervals as the history shows them."""
+    return [{"tx_from": lo, "tx_to": hi, "superseded_by": by} for lo, hi, by in spans]
+
+
 async def _corrections(
     session: AsyncSession, listed: list[str], *, up_to_tx: int, national: bool
-) -> tuple[list[dict[str, Any]], set[str]]:
+) -> list[dict[str, Any]]:
     """The corrections bearing on the listed events (naming one, carrying one as its replacement,
     or correcting such a correction), each with its reason and what it names among what the key
     reads: who undid a correction, and why, is there too (found by an auditor's probe: a term
-    withdrawn by the correction of its correction showed no correction and no reason); and the
-    ids of those whose reason is withheld. A regional key is not told the reason of one that
+    withdrawn by the correction of its correction showed no correction and no reason), in log
+    order. A regional key is not told the reason of one that
     names what it does not read, itself or through a correction it names (another region's
     term it moved in, and the undoing of that move: the reasons are that region's too), only how
     many such targets (found by a review and a regression probe)."""
@@ -94,17 +96,15 @@ async def _corrections(
     )
     shown = {*listed, *(c.event_id for c in corrections)}
     readable = set(listed)  # and, in log order, each correction all of whose names are readable
-    withheld: set[str] = set()
     items = []
     for c in corrections:
         targets = list(c.payload.get("supersedes", []))
         replacement = c.payload.get("replacement_event_id")
         named = [*targets, *([replacement] if replacement is not None else [])]
         unread = sum(name not in readable for name in named)
-        if national or not unread:
+        told = national or not unread
+        if told:
             readable.add(c.event_id)
-        else:
-            withheld.add(c.event_id)
         items.append(
             {
                 "event_id": c.event_id,
@@ -112,15 +112,12 @@ async def _corrections(
                 "recorded_at": c.recorded_at,
                 "supersedes": [target for target in targets if target in shown],
                 "replacement": replacement if replacement in shown else None,
-                "reason": None if c.event_id in withheld else c.payload.get("reason"),
+                "reason": c.payload.get("reason") if told else None,
                 "names_not_shown": 0 if national else unread,
-                "in_force": [
-                    {"tx_from": lo, "tx_to": hi, "superseded_by": by}
-                    for lo, hi, by in intervals.get(c.event_id, [])
-                ],
+                "in_force": _force_out(intervals.get(c.event_id, [])),
             }
         )
-    return items, withheld
+    return items
 
 
 async def _claim_events_hidden(
