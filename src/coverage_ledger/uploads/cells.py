@@ -236,12 +236,17 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
     return {name: cells[index].strip() for name, index in positions.items()}
 
 
+def typed(cells: Mapping[str, str], column: str) -> str:
+    """A cell as typed: a leading apostrophe, which keeps Excel from making a number or a date of
+    it, is no part of a NIK, a date, a region code or a phone."""
+    return cells.get(column, "").removeprefix("'")
+
+
 def day_cell(
     cells: Mapping[str, str], column: str, row: int, errors: list[ErrorItem], *, required: bool = True
 ) -> date | None:
-    """A date cell (None when empty and optional, or wrong); a leading apostrophe, which keeps
-    Excel from reading the cell as a date, is no part of it, as for a NIK."""
-    text = cells.get(column, "").removeprefix("'")
+    """A date cell (None when empty and optional, or wrong), as `typed`."""
+    text = typed(cells, column)
     if not text:
         if required:
             errors.append(ErrorItem("missing_value", f"{column} is empty", row=row, column=column))
@@ -328,7 +333,7 @@ def person_cells(
     """NIK (with its Excel damage), name, sex and birth date agreeing with the NIK (and, given
     `today`, not after it: the NIK's two-digit year cannot tell 1990 from 2090)."""
     # a leading apostrophe is how a spreadsheet user forces a cell to text: not part of the NIK
-    nik = parse_nik(cells.get("nik", "").removeprefix("'"), known_districts=districts)
+    nik = parse_nik(typed(cells, "nik"), known_districts=districts)
     if isinstance(nik, ErrorItem):
         errors.append(ErrorItem(nik.code, nik.message, row=row, column="nik"))
     # one spelling for one name: "é" as a letter and an accent (as macOS and PDFs give it) would
@@ -431,9 +436,8 @@ def region_cell(
     key_region_prefix: str | None,
     errors: list[ErrorItem],
 ) -> str:
-    """A region code in force and inside the key's region (a leading apostrophe, typed to keep
-    Excel from making a number of it, is no part of it)."""
-    region = cells.get("region_code", "").removeprefix("'")
+    """A region code in force and inside the key's region, as `typed`."""
+    region = typed(cells, "region_code")
     if not region:
         errors.append(ErrorItem("missing_value", "region_code is empty", row=row, column="region_code"))
     elif region not in regions:
@@ -506,8 +510,8 @@ def phone_problem(text: str) -> tuple[str, str] | None:
 
 
 def phone_cell(cells: Mapping[str, str], row: int, errors: list[ErrorItem]) -> str | None:
-    """The optional phone cell, as typed but for a leading apostrophe (None when empty or wrong)."""
-    phone = cells.get("phone", "").removeprefix("'") or None
+    """The optional phone cell, as `typed` (None when empty or wrong)."""
+    phone = typed(cells, "phone") or None
     if phone is None or phone in NO_PHONE:
         return None
     if len(phone) > 32:
