@@ -375,9 +375,9 @@ def informal_coverage(
         )
     elif answer.status is CoverageStatus.LAPSED:
         paid_note = f"last paid month {_month_name(answer.last_paid)}" if answer.last_paid else "nothing paid"
-        paid_later = [m for m in paid if Month.of(enrolment.covers_from) <= m < month]
-        if paid_later and max(paid_later) != answer.last_paid:
-            paid_note += f" by then; months up to {_month_name(max(paid_later))} were paid later"
+        known_now = _last_paid_before(paid, Month.of(enrolment.covers_from), month)
+        if known_now is not None and known_now != answer.last_paid:
+            paid_note += f" by then; months up to {_month_name(known_now)} were paid later"
         reason = f"Lapsed ({paid_note}): the membership needs an office's reactivation or a new enrolment"
     else:
         reason = f"Enrolled as BPU member from {human_date(enrolment.covers_from)}"
