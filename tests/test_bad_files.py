@@ -298,7 +298,8 @@ async def test_a_value_under_a_blank_header_cell_is_a_row_error(uploader: Upload
     assert (status["status"], status["rows_accepted"], status["rows_rejected"]) == ("succeeded", 1, 1)
     [error] = await uploader.errors(status["upload_id"])
     assert (error["row"], error["code"]) == ("2", "value_without_header")
-    assert "after name" in error["message"] and "BATAL" in error["message"]
+    # not repeated: an unnamed column may hold personal data
+    assert "after name" in error["message"] and "BATAL" not in error["message"]
 
 
 async def test_blank_rows_above_an_xlsx_header_are_not_told_to_move_the_sheet(

@@ -2,6 +2,7 @@
 unreadable everywhere while amounts, periods, the chain and the reports stay as they were."""
 
 import logging
+from datetime import date
 
 import pytest
 from httpx import AsyncClient
@@ -9,6 +10,7 @@ from httpx import AsyncClient
 from coverage_ledger.auth.service import SECRET_PREFIX
 from coverage_ledger.logs import install_nik_masking, mask_niks
 from tests.claims_support import append, post
+from tests.rosters import HEADER, SPONSOR_HEADER, Uploader, officer_row, sponsor_row
 from tests.support import Keys, enrolled, nik, registered
 
 
@@ -247,3 +249,52 @@ async def test_erasing_the_holder_of_a_once_mistyped_nik_leaves_the_typist_alone
     admin = Keys.header(keys.admin)
     assert "Budi Santoso" not in (await client.get(f"/v1/persons/{budi}/history", headers=admin)).text
     assert "Ani Lestari" in (await client.get(f"/v1/persons/{ani}/history", headers=admin)).text
+
+
+async def test_row_errors_never_repeat_what_a_row_holds_of_a_person(uploader: Uploader) -> None:
+    """Found by a privacy probe: row errors quoted a phone pushed past the header by a name's
+    unquoted comma, an address under a blank header cell and a birth date; they are kept apart
+    from the vault, where an erasure cannot reach them."""
+    header = ",".join([*HEADER, "", "phone"])
+    comma_in_name = officer_row(name="Rina, Wulandari")  # written below without quotes
+    lines = [
+        header,
+        ",".join([*comma_in_name, "", "081298765432"]),
+        ",".join([*officer_row(), "HP istri Jl. Melati 5", "081377778888"]),
+        ",".join([*officer_row(born=date(2030, 1, 1)), "", ""]),
+        ",".join([*officer_row(), "", "081200000000", "Jl. Kenanga 7"]),
+    ]
+    status = await uploader.run(("\n".join(lines) + "\n").encode(), dry_run="true", policy="accept_valid")
+    errors = await uploader.errors(status["upload_id"])
+    assert {(e["row"], e["code"]) for e in errors} == {
+        ("2", "value_without_header"),  # the cut name pushed registered_on under the blank header
+        ("3", "value_without_header"),
+        ("4", "day_in_future"),
+        ("5", "wrong_column_count"),
+    }
+    said = " ".join(e["message"] for e in errors)
+    personal_values = (
+        "Wulandari",
+        "081298765432",
+        "081377778888",
+        "Melati",
+        "2030",
+        "081200000000",
+        "Kenanga",
+    )
+    for personal in personal_values:
+        assert personal not in said
+    assert "its cell 12 holds a value" in said  # where the stray value is, instead of what
+    sponsor_lines = [
+        ";".join(SPONSOR_HEADER),
+        ";".join([*sponsor_row(), "081355554444"]),
+    ]
+    sponsor = await uploader.run(
+        ("\n".join(sponsor_lines) + "\n").encode(),
+        key=uploader.keys.sponsor,
+        dry_run="true",
+        kind="sponsor_roster",
+    )
+    sponsor_errors = await uploader.errors(sponsor["upload_id"], key=uploader.keys.sponsor)
+    assert [e["code"] for e in sponsor_errors] == ["wrong_column_count"]
+    assert "081355554444" not in sponsor_errors[0]["message"]

@@ -279,7 +279,10 @@ def test_extra_empty_cells_are_ignored_and_missing_ones_are_an_error() -> None:
     extra = row_values(4, ["1671014501900001", "Siti", "x"], positions)
     assert isinstance(short, ErrorItem) and short.code == "wrong_column_count" and short.row == 3
     assert isinstance(extra, ErrorItem) and extra.row == 4
-    assert extra.message == "the row has 3 cells, the header 2: beyond the header's last column it holds 'x'"
+    assert extra.message.startswith(
+        "the row has 3 cells, the header 2: beyond the header's last column, its cell 3 "
+    )
+    assert "'x'" not in extra.message
     # a header written with ';' over rows written with ',' (found by a probe)
     commas = row_values(5, ["1671014501900001,Siti"], positions)
     assert isinstance(commas, ErrorItem) and "separated by ','" in commas.message

@@ -221,13 +221,22 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
             # header) is not read: the row must not be taken as if it were not there
             return ErrorItem(
                 "value_without_header",
-                f"the column {_placed(index, positions)} has no name in the header but holds "
-                f"{shown(cells[index].strip())}: name the column, or move or delete what it holds",
+                # the value is not repeated: what an unnamed column holds may be personal data
+                # (a phone, an address), and kept errors outlive an erasure
+                f"the column {_placed(index, positions)} has no name in the header but holds a "
+                "value: name the column, or move or delete what it holds",
                 row=row,
             )
     if len(cells) != width and (len(cells) < width or any(cell.strip() for cell in cells[width:])):
-        extra = next((cell.strip() for cell in cells[width:] if cell.strip()), None)
-        beyond = f": beyond the header's last column it holds {shown(extra)}" if extra else ""
+        # the stray value is not repeated (a name cut at an unquoted comma pushes the birth date
+        # and phone past the header); its place is
+        extra = next((i for i in range(width, len(cells)) if cells[i].strip()), None)
+        beyond = (
+            f": beyond the header's last column, its cell {extra + 1} holds a value (a comma or "
+            "semicolon inside a cell that is not in quotes splits it in two)"
+            if extra is not None
+            else ""
+        )
         if len(cells) == 1 and (other := next((d for d in ",;" if cells[0].count(d) >= width - 1), None)):
             beyond = f": its cells are separated by {other!r}, not by the header's delimiter"
         return ErrorItem(
@@ -410,9 +419,7 @@ def person_cells(
                 )
             )
     elif birth is not None and today is not None and birth > today:
-        errors.append(
-            ErrorItem("day_in_future", f"birth_date {birth} is after today", row=row, column="birth_date")
-        )
+        errors.append(ErrorItem("day_in_future", "birth_date is after today", row=row, column="birth_date"))
     return Person(nik.value, name, sex or nik.sex, birth)
 
 
