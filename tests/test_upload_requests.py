@@ -1,8 +1,10 @@
 """The upload request itself: its options wherever they are sent, a body cut short, two files,
 cells that used to fail a whole upload, and a twin committed under another key region."""
 
+import logging
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from httpx import Response
@@ -40,6 +42,50 @@ async def test_a_body_cut_before_its_closing_boundary_is_refused_and_kept_nowher
     response = await _post_raw(uploader, _multipart(("file", "r.csv", rows), close=False))
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["code"] == "incomplete_body"
+    assert list((tmp_path / "uploads").glob("*")) == []
+    assert await uploader.head() == head
+
+
+async def test_a_client_that_goes_away_mid_upload_is_no_server_error(
+    uploader: Uploader, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by a privacy probe: a client dropping its connection mid-file was logged as a 500
+    with two tracebacks at ERROR."""
+    head = await uploader.head()
+    body = _multipart(("file", "r.csv", roster_csv([officer_row(nik()) for _ in range(50)])))
+    arriving: list[dict[str, Any]] = [
+        {"type": "http.request", "body": body[: len(body) // 2], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    headers = Keys.header(uploader.keys.committee) | {
+        "content-type": f"multipart/form-data; boundary={BOUNDARY}"
+    }
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/uploads",
+        "raw_path": b"/v1/uploads",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"test")] + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("test", 80),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return arriving.pop(0) if arriving else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    with caplog.at_level(logging.INFO):
+        await uploader.app(scope, receive, send)
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [400]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert list((tmp_path / "uploads").glob("*")) == []
     assert await uploader.head() == head
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import IO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from coverage_ledger.errors import ErrorItem, InvalidInput, MalformedRequest, PayloadTooLarge
 
@@ -176,6 +176,12 @@ async def receive_form(
         target.unlink(missing_ok=True)
         if isinstance(exc, ValueError):
             raise MalformedRequest(f"the multipart body cannot be read: {exc}") from exc
+        if isinstance(exc, ClientDisconnect):
+            # the client's doing, not the server's: no 500 and no traceback in the log
+            raise MalformedRequest(
+                "the client went away before the body was whole: nothing was kept",
+                [ErrorItem("incomplete_body", "the body was cut short; send the file again", field="file")],
+            ) from exc
         raise
     receiver.close()
     form = receiver.form
