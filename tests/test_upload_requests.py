@@ -2,6 +2,7 @@
 cells that used to fail a whole upload, and a twin committed under another key region."""
 
 import logging
+import stat
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -319,3 +320,14 @@ async def test_a_dry_run_that_would_write_nothing_says_so(uploader: Uploader) ->
         dry_run="true",
     )
     assert sponsor["outcome"]["would_commit"] is False
+
+
+async def test_the_upload_folder_is_readable_by_the_service_alone(uploader: Uploader, tmp_path: Path) -> None:
+    """Found by a privacy probe: a queued roster (names, birth dates, phones) lay in a folder
+    every local user could read, as the process umask left it."""
+    folder = tmp_path / "uploads"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    status = await uploader.run(roster_csv([officer_row(nik())]), dry_run="true")
+    assert status["status"] == "succeeded"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700

@@ -18,6 +18,7 @@ from coverage_ledger.http.dependencies import Caller, Now, Session
 from coverage_ledger.http.multipart_to_disk import receive_form
 from coverage_ledger.http.query_contract import NUL, NUL_MESSAGE
 from coverage_ledger.uploads import repository
+from coverage_ledger.uploads.job import private_directory
 from coverage_ledger.uploads.schemas import UploadList, UploadStatus
 from coverage_ledger.uploads.service import (
     ReceivedFile,
@@ -159,8 +160,7 @@ async def accept_upload(
     the response (so after the request's commit). Shared by the API and the web page."""
     settings = request.app.state.upload_settings
     _options_given({}, request.query_params.multi_items())  # a wrong name fails before the file is read
-    settings.directory.mkdir(parents=True, exist_ok=True)
-    target = settings.directory / f"{uuid.uuid4().hex}.upload"
+    target = private_directory(settings.directory) / f"{uuid.uuid4().hex}.upload"
     form = await receive_form(request, target=target, max_bytes=settings.max_bytes)
     if form.path is None:
         raise InvalidInput(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.formats import XLSX_MAGIC
-from coverage_ledger.uploads.job import IMPORT_FILE_SUFFIX, discard_files
+from coverage_ledger.uploads.job import IMPORT_FILE_SUFFIX, discard_files, private_directory
 from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, error_rows, run_upload, submit_upload
 
 _BLOCK = 1 << 20
@@ -55,9 +55,8 @@ async def import_file(
     on_progress: Callable[[Any], None],
 ) -> tuple[Any, bool]:
     """Upload a local file and process it; (final record, whether it was an earlier upload)."""
-    staging_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    stored = staging_dir / f"{uuid.uuid4().hex}{IMPORT_FILE_SUFFIX}"
+    stored = private_directory(staging_dir) / f"{uuid.uuid4().hex}{IMPORT_FILE_SUFFIX}"
     sha256, size = await asyncio.to_thread(_copy_and_hash, path, stored)
     received = ReceivedFile(stored, path.name, sha256, size, time.monotonic() - started)
     async with sessionmaker() as session:
