@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 from fastapi import FastAPI
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 
 from coverage_ledger.ledger.checks import MAX_TERMS_PER_PERSON
 from tests.support import Keys, enrolled, nik, registered
@@ -487,3 +487,54 @@ async def test_a_region_read_says_why_it_found_nothing(client: AsyncClient, keys
     assert "before the ledger's first tx" in early.json()["detail"]
     now = await client.get("/v1/regions/16.99/coverage", headers=Keys.header(keys.office))
     assert now.status_code == 404 and "first tx" not in now.json()["detail"], now.text
+
+
+async def test_the_same_mistake_gets_the_same_code_wherever_it_is_made(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by an integrator's probe: a bad date was `invalid_date` in one query and pydantic's
+    `date_from_datetime_parsing` or `value_error` in another, a bad boolean `bool_parsing` here
+    and `invalid_boolean` there."""
+    admin = Keys.header(keys.admin)
+    person = "1671014501900001"
+
+    async def code_of(response: Response) -> tuple[str, str]:
+        assert response.status_code == 422, response.text
+        error = response.json()["errors"][0]
+        return error["field"], error["code"]
+
+    assert await code_of(
+        await client.get(f"/v1/persons/{person}/coverage?valid_at=2024-13-01", headers=admin)
+    ) == ("valid_at", "invalid_date")
+    assert await code_of(await client.get("/v1/payouts?region=16&from=2024-13-01", headers=admin)) == (
+        "from",
+        "invalid_date",
+    )
+    assert await code_of(await client.get("/v1/payouts?region=16&to=20240101", headers=admin)) == (
+        "to",
+        "invalid_date",
+    )
+    lookup = {"niks": [person], "valid_at": "2024-13-01"}
+    assert await code_of(await client.post("/v1/coverage/lookup", json=lookup, headers=admin)) == (
+        "valid_at",
+        "invalid_date",
+    )
+    bad_term = enrolled(person, event_id="bad-term", valid_from="2024-13-01", valid_to="2024-02-23")
+    assert await code_of(await client.post("/v1/events", json={"events": [bad_term]}, headers=admin)) == (
+        "events[0].valid_from",
+        "invalid_date",
+    )
+    assert await code_of(await client.get("/v1/claims?region=16&overdue=maybe", headers=admin)) == (
+        "overdue",
+        "invalid_boolean",
+    )
+    assert await code_of(await client.get("/v1/persons?region=16&status=bogus", headers=admin)) == (
+        "status",
+        "invalid_choice",
+    )
+    assert await code_of(
+        await client.post("/v1/events", json={"events": [PAYMENT | {"amount": -1}]}, headers=admin)
+    ) == (
+        "events[0].amount",
+        "out_of_range",
+    )

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Strict, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from coverage_ledger.domain.months import MONTH_TEXT
 from coverage_ledger.domain.names import hidden_character
@@ -30,7 +31,11 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whit
 def _visible(value: str) -> str:
     hidden = hidden_character(value)
     if hidden is not None:
-        raise ValueError(f"holds the control or invisible character {hidden}; send visible text only")
+        raise PydanticCustomError(
+            "hidden_character",
+            "holds the control or invisible character {hidden}; send visible text only",
+            {"hidden": hidden},
+        )
     return value
 
 
@@ -50,7 +55,7 @@ def _day_text(value: object) -> object:
         return value
     if isinstance(value, str) and DATE_TEXT.match(value):
         return value
-    raise ValueError("a date is written as text, YYYY-MM-DD")
+    raise PydanticCustomError("invalid_date", "a date is written as text, YYYY-MM-DD")
 
 
 def _instant_text(value: object) -> object:
@@ -58,18 +63,20 @@ def _instant_text(value: object) -> object:
         return value
     if isinstance(value, str) and INSTANT_TEXT.match(value):
         return value
-    raise ValueError("a timestamp is written as RFC 3339 text, e.g. 2024-02-20T09:00:00+07:00")
+    raise PydanticCustomError(
+        "invalid_timestamp", "a timestamp is written as RFC 3339 text, e.g. 2024-02-20T09:00:00+07:00"
+    )
 
 
 def _plausible_day(value: date) -> date:
     if not plausible_year(value.year):
-        raise ValueError(f"{value.isoformat()} is outside {PLAUSIBLE_YEARS}")
+        raise PydanticCustomError("date_out_of_range", f"{value.isoformat()} is outside {PLAUSIBLE_YEARS}")
     return value
 
 
 def _plausible_month(value: str) -> str:
     if not plausible_year(int(value[:4])):
-        raise ValueError(f"{value} is outside {PLAUSIBLE_YEARS}")
+        raise PydanticCustomError("date_out_of_range", f"{value} is outside {PLAUSIBLE_YEARS}")
     return value
 
 

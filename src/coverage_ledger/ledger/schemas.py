@@ -3,6 +3,7 @@
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from coverage_ledger.domain.officer import (
     OFFICER_PROGRAMS,
@@ -74,7 +75,11 @@ class OfficerEnrolled(_Event):
     def _known_role(cls, role: str) -> str:
         normalised = role.strip().upper()
         if normalised not in OFFICER_ROLES:
-            raise ValueError(f"unknown role {role!r}; known roles: {', '.join(OFFICER_ROLES)}")
+            raise PydanticCustomError(
+                "unknown_role",
+                "unknown role '{role}'; known roles: {known}",
+                {"role": role, "known": ", ".join(OFFICER_ROLES)},
+            )
         return normalised
 
     @model_validator(mode="after")
