@@ -27,6 +27,7 @@ from coverage_ledger.http.body_limit import BodyLimit
 from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.http.head_requests import HeadAsGet
 from coverage_ledger.http.lean_reads import LeanReads
+from coverage_ledger.http.openapi_document import finish_document, operation_id
 from coverage_ledger.http.problem_types import router as problem_types_router
 from coverage_ledger.http.query_contract import QueryContract
 from coverage_ledger.http.security_headers import SecurityHeaders
@@ -127,6 +128,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=problems.PROBLEM_RESPONSES,
+        generate_unique_id_function=operation_id,
         # no redirect to the path with (or without) a slash: Starlette builds its Location from the
         # request's Host header, which a client chooses; an unknown path is a 404
         redirect_slashes=False,
@@ -166,7 +168,7 @@ def create_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = problems.tailor_openapi(generate_openapi())
+            app.openapi_schema = finish_document(problems.tailor_openapi(generate_openapi()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise it

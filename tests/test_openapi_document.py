@@ -1,0 +1,47 @@
+"""The OpenAPI document as a client generator reads it (found by an integrator's probe)."""
+
+import json
+from typing import Any
+
+from coverage_ledger.app import create_app
+
+
+def _document() -> dict[str, Any]:
+    return create_app(database_url="postgresql://nobody@localhost/unused").openapi()
+
+
+def _integers(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        found = [node] if node.get("type") == "integer" else []
+        return found + [i for value in node.values() for i in _integers(value)]
+    if isinstance(node, list):
+        return [i for value in node for i in _integers(value)]
+    return []
+
+
+def test_every_integer_is_64_bit_so_rupiah_totals_past_two_billion_fit() -> None:
+    document = _document()
+    integers = _integers(document)
+    assert integers and all(i.get("format") == "int64" for i in integers)
+    schemas = document["components"]["schemas"]
+    paid = [
+        s["properties"]["paid_amount"] for s in schemas.values() if "paid_amount" in s.get("properties", {})
+    ]
+    assert paid and all(p == {**p, "type": "integer", "format": "int64"} for p in paid)
+
+
+def test_operation_ids_are_short_and_unique() -> None:
+    document = _document()
+    ids = [operation["operationId"] for path in document["paths"].values() for operation in path.values()]
+    assert len(ids) == len(set(ids))
+    assert document["paths"]["/v1/persons/{nik}/coverage"]["get"]["operationId"] == "get_coverage"
+    assert all("_v1_" not in i for i in ids)
+
+
+def test_the_problem_schema_is_one_component_every_error_refers_to() -> None:
+    document = _document()
+    problem = document["components"]["schemas"]["Problem"]
+    assert problem["required"] == ["type", "title", "status", "detail"]
+    refused = document["paths"]["/v1/events"]["post"]["responses"]["422"]["content"]
+    assert refused["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+    assert json.dumps(document).count(problem["description"]) == 1
