@@ -45,3 +45,16 @@ def test_the_problem_schema_is_one_component_every_error_refers_to() -> None:
     refused = document["paths"]["/v1/events"]["post"]["responses"]["422"]["content"]
     assert refused["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
     assert json.dumps(document).count(problem["description"]) == 1
+
+
+def test_what_a_response_carries_besides_json_is_declared() -> None:
+    paths = _document()["paths"]
+    diff = paths["/v1/reports/coverage-diff"]["get"]["responses"]["200"]
+    assert set(diff["content"]) == {"application/json", "text/csv; charset=utf-8"}
+    assert diff["content"]["application/json"]["schema"]["required"] == ["report", "columns", "rows"]
+    assert "Content-Disposition" in diff["headers"]
+    upload = paths["/v1/uploads"]["post"]["responses"]
+    assert "Location" in upload["202"]["headers"] and "Location" in upload["200"]["headers"]
+    assert "Retry-After" in paths["/v1/persons/{nik}/coverage"]["get"]["responses"]["503"]["headers"]
+    proof = paths["/v1/ledger/proof"]["get"]["responses"]["409"]
+    assert proof["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}

@@ -13,7 +13,10 @@ class AsOfOut(BaseModel):
     """The point a read answers for; pass `known_at=tx:<tx_seq>` to replay it exactly."""
 
     valid_at: date
-    known_at: str | None = Field(description="RFC 3339 instant of knowledge asked for (UTC).")
+    known_at: str | None = Field(
+        description="When tx `tx_seq` was recorded (RFC 3339, UTC): the moment of knowledge the answer "
+        "reflects, whatever form `known_at` was asked in; null when no tx is known at the moment asked."
+    )
     tx_seq: int = Field(description="The newest tx included.")
 
 

@@ -52,14 +52,24 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 """Written out (not derived from a model) so it carries no `$defs` reference into the OpenAPI."""
 
 
-def documented(description: str) -> dict[str, Any]:
-    """An OpenAPI response entry answered as problem+json (a route's own entry replaces the app's)."""
-    return {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
+def documented(description: str, **headers: str) -> dict[str, Any]:
+    """An OpenAPI response entry answered as problem+json (a route's own entry replaces the app's),
+    with the headers it carries, by name and description."""
+    entry: dict[str, Any] = {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
+    }
+    if headers:
+        entry["headers"] = {
+            name.replace("_", "-"): {"description": text, "schema": {"type": "string"}}
+            for name, text in headers.items()
+        }
+    return entry
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: documented("Malformed request (the body is not valid JSON)"),
-    401: documented("No valid API key"),
+    401: documented("No valid API key", WWW_Authenticate='`Bearer realm="coverage-ledger"`'),
     403: documented("The key's role or region may not do this"),
     404: documented("Unknown, or outside the key's region (the same answer)"),
     409: documented("Conflicts with what the ledger holds; nothing was written"),
@@ -67,7 +77,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     415: documented("A JSON body sent with another content type; nothing was written"),
     503: documented(
         "The database asked for a retry (a deadlock or serialization failure; nothing was written), "
-        "or could not be reached in time; `Retry-After` says when to try again"
+        "or could not be reached in time; `Retry-After` says when to try again",
+        Retry_After="Seconds to wait before trying again",
     ),
     422: documented("Invalid input, naming the field or row; nothing was written"),
 }

@@ -98,7 +98,7 @@ async def _streamed(
         "chain does not pass through `from_hash` (the history up to it changed) or is broken."
     ),
     response_class=StreamingResponse,
-    responses={200: {"content": {NDJSON: {}}}, 409: {"description": "The chain does not extend that head"}},
+    responses={200: {"content": {NDJSON: {}}}, 409: documented("The chain does not extend that head")},
 )
 async def get_proof(
     opener: Opener,

@@ -29,7 +29,13 @@ from coverage_ledger.http.dependencies import (
 from coverage_ledger.ledger.asof import AsOf, resolve
 from coverage_ledger.reports import repository
 from coverage_ledger.reports.diff import DiffRequest, diff_chunks, diff_manifest
-from coverage_ledger.reports.schemas import AccessLogOut, AccessOut, DiffManifestOut, ManifestOut
+from coverage_ledger.reports.schemas import (
+    AccessLogOut,
+    AccessOut,
+    DiffManifestOut,
+    ManifestOut,
+    table_responses,
+)
 from coverage_ledger.reports.service import (
     FORMATS,
     REPORT_NAMES,
@@ -127,6 +133,7 @@ DIFF_DESCRIPTION = (
     summary="Persons whose cover on a day differs between two moments of knowledge",
     description=DIFF_DESCRIPTION,
     response_class=StreamingResponse,
+    responses=table_responses([FORMATS["json"], FORMATS["csv"]]),
 )
 async def get_coverage_diff(
     opener: Opener,
@@ -255,7 +262,7 @@ async def get_manifest(
     summary="An auditor report as of (valid_at, known_at)",
     description=REPORT_DESCRIPTION,
     response_class=StreamingResponse,
-    responses={200: {"content": {media: {} for media in FORMATS.values()}}},
+    responses=table_responses(list(FORMATS.values())),
 )
 async def get_report(
     name: NamePath,

@@ -68,3 +68,42 @@ class DiffManifestOut(BaseModel):
     sha256: str = Field(description="sha256 hex of the diff's bytes in this format.")
     ledger_head: LedgerHeadOut
     software_version: str
+
+
+TABLE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A report as one table: the point it answers for and its parameters (`report`, "
+    "`as_of` or `known_then`/`known_now`, `region`, …), then `columns`, then `rows`, each row a list "
+    "of values in the columns' order.",
+    "required": ["report", "columns", "rows"],
+    "properties": {
+        "report": {"type": "string"},
+        "columns": {"type": "array", "items": {"type": "string"}},
+        "rows": {"type": "array", "items": {"type": "array", "items": {}}},
+    },
+    "additionalProperties": True,
+}
+_MEDIA_SCHEMAS: dict[str, dict[str, Any]] = {
+    "application/json": TABLE_SCHEMA,
+    "text/csv": {"type": "string", "description": "UTF-8 CSV with a header line"},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        "type": "string",
+        "format": "binary",
+    },
+}
+
+
+def table_responses(media_types: list[str]) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI 200 of a report served in these media types, with the file name it is saved as."""
+    return {
+        200: {
+            "description": "The report, streamed: the same bytes for the same point, whatever comes later",
+            "headers": {
+                "Content-Disposition": {
+                    "description": "attachment; the file name names the report, region, day and tx",
+                    "schema": {"type": "string"},
+                }
+            },
+            "content": {media: {"schema": _MEDIA_SCHEMAS[media.split(";")[0]]} for media in media_types},
+        }
+    }

@@ -111,6 +111,12 @@ def _flag(fields: dict[str, str], name: str) -> bool:
     )
 
 
+LOCATION_HEADER = {
+    "description": "The upload's own URL, `/v1/uploads/{upload_id}`",
+    "schema": {"type": "string"},
+}
+
+
 @router.post(
     "/uploads",
     status_code=202,
@@ -129,7 +135,14 @@ def _flag(fields: dict[str, str], name: str) -> bool:
     ),
     openapi_extra=_FORM_SCHEMA,
     responses={
-        200: {"description": "This file was already committed: the original upload"},
+        200: {
+            "description": "This file was already committed: the original upload",
+            "headers": {"Location": LOCATION_HEADER},
+        },
+        202: {
+            "description": "Accepted: poll the upload at `Location`",
+            "headers": {"Location": LOCATION_HEADER},
+        },
         413: {"description": "File too large"},
     },
 )
