@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from coverage_ledger.database.engine import create_sync_engine
-from coverage_ledger.database.migrate import alembic_config, migrate_schema
+from coverage_ledger.database.migrate import SchemaRefused, alembic_config, migrate_schema
 from tests.conftest import _libpq, create_database, drop_database
 
 LOG_TABLES = ["ledger_event", "ledger_tx"]
@@ -36,6 +36,40 @@ def test_upgrade_downgrade_upgrade_and_no_drift(server_url: str) -> None:
         engine.dispose()
     finally:
         drop_database(server_url, "ledger_migrations_roundtrip")
+
+
+def test_a_migration_waits_for_the_database_to_be_free_and_a_newer_schema_is_left_alone(
+    server_url: str,
+) -> None:
+    """Found by an upgrade probe: a new release's `serve` migrated the schema under an older one
+    still serving, which went on writing by its old rules (a claim's due date the rebuild then
+    disowned); and an older release met a newer schema with a traceback."""
+    url = create_database(server_url, "ledger_upgrade_in_use")
+    engine = create_sync_engine(url)
+
+    def revision() -> str | None:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+    try:
+        migrate_schema(url, revision="0019")
+        with engine.connect() as serving:  # the older release, still connected
+            serving.execute(text("SELECT 1"))
+            refusal = r"\(0019 to 0020\) while 1 other session\(s\) use the database \(coverage-ledger "
+            with pytest.raises(SchemaRefused, match=refusal):
+                migrate_schema(url)
+            assert revision() == "0019"
+            migrate_schema(url, allow_other_sessions=True)
+        assert revision() == "0020"
+        migrate_schema(url)  # at head: nothing to refuse, whoever is connected
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+        with pytest.raises(SchemaRefused, match=r"revision 0099, which this release .* does not know"):
+            migrate_schema(url)
+        assert revision() == "0099"
+    finally:
+        engine.dispose()
+        drop_database(server_url, "ledger_upgrade_in_use")
 
 
 def test_drift_is_detected(server_url: str) -> None:

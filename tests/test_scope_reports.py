@@ -96,6 +96,15 @@ async def test_the_roster_names_no_committee_elsewhere_and_lists_every_program(
         "KPPS",
         "KPU-16.71",
     )
+    # found by an upgrade probe: the nation's report gave the region the person counts in with
+    # the role and committee of the other term (16.71.01, PPK, KPU-32.73)
+    [national] = await _roster(client, keys.auditor, person)
+    assert (national["region_code"], national["role"], national["committee"], national["programs"]) == (
+        "16.71.01",
+        "KPPS",
+        "KPU-16.71",
+        "JKK JKM",
+    )
 
 
 async def test_the_diff_names_no_payment_of_a_membership_elsewhere(client: AsyncClient, keys: Keys) -> None:

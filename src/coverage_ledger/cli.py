@@ -29,7 +29,7 @@ from coverage_ledger.cli_import import import_with_progress, print_outcome
 from coverage_ledger.database.embedded import EmbeddedClusterError
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.database.location import database_url
-from coverage_ledger.database.migrate import upgrade_database
+from coverage_ledger.database.migrate import SchemaRefused, upgrade_database
 from coverage_ledger.demo.guide import print_guide
 from coverage_ledger.demo.loader import load_demo
 from coverage_ledger.domain.access import Role
@@ -190,11 +190,19 @@ def serve(
 
 
 @db_app.command("upgrade")
-def db_upgrade() -> None:
+def db_upgrade(
+    allow_other_sessions: Annotated[
+        bool,
+        typer.Option(
+            help="Migrate even while other sessions use the database (by default refused: stop "
+            "every coverage-ledger process first)."
+        ),
+    ] = False,
+) -> None:
     """Apply the Alembic migrations, then write the shipped reference data into an empty ledger."""
     _configure_logging()
     url, _ = database_url(get_settings())
-    written = upgrade_database(url)
+    written = upgrade_database(url, allow_other_sessions=allow_other_sessions)
     typer.echo(f"schema at head; reference data txs written: {written or 'none (already present)'}")
 
 
@@ -434,6 +442,6 @@ def main() -> None:
         said = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         console.print(f"[red]error:[/red] the database: {said[0] if said else type(exc).__name__}")
         raise SystemExit(1) from None
-    except EmbeddedClusterError as exc:
+    except (EmbeddedClusterError, SchemaRefused) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise SystemExit(1) from None

@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from coverage_ledger import __version__
+
 SESSION_OPTIONS = (
     "-c timezone=Asia/Jakarta -c default_transaction_isolation=read\\ committed -c random_page_cost=1.1 "
     "-c plan_cache_mode=force_generic_plan -c work_mem=32MB"
@@ -30,6 +32,11 @@ work_mem 32 MB: the 10,000-NIK batch lookup sorts some 30,000 events, which spil
 set_json_loads(orjson.loads)
 """jsonb comes back through orjson, several times faster than the standard library: a batch lookup
 of 10,000 NIKs decodes some 27,000 event payloads."""
+
+
+APPLICATION_NAME = f"coverage-ledger {__version__}"
+"""How the service's sessions name themselves in pg_stat_activity (and to an upgrade that finds
+them connected)."""
 
 
 def sync_url(url: str) -> str:
@@ -83,7 +90,9 @@ def service_options(url: str) -> str:
 
 def create_sync_engine(url: str) -> Engine:
     """A synchronous engine (migrations, CLI maintenance)."""
-    return create_engine(sync_url(url), connect_args={"options": SESSION_OPTIONS})
+    return create_engine(
+        sync_url(url), connect_args={"options": SESSION_OPTIONS, "application_name": APPLICATION_NAME}
+    )
 
 
 def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -98,7 +107,7 @@ def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # every session ends its transaction itself (the request commits or rolls back), so the
         # pool's extra ROLLBACK on each return would only cost a round trip per request
         pool_reset_on_return=None,
-        connect_args={"options": service_options(url)},
+        connect_args={"options": service_options(url), "application_name": APPLICATION_NAME},
     )
 
 

@@ -6,9 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger import __version__
 from coverage_ledger.claims.rebuild import reproject_claims
 from coverage_ledger.coverage.spans import backfill_spans
 from coverage_ledger.coverage.spans_repository import needs_backfill as spans_needs_backfill
@@ -40,7 +43,47 @@ def alembic_config(url: str | None = None, connection: Connection | None = None)
     return config
 
 
-def migrate_schema(url: str, revision: str = "head") -> None:
+class SchemaRefused(Exception):
+    """The database's schema is not this release's to change now; the message says why and what to do."""
+
+
+_OTHER_SESSIONS = text(
+    "SELECT count(*), string_agg(DISTINCT coalesce(nullif(application_name, ''), 'unnamed client'), ', ') "
+    "FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+    # a process started at the same moment, waiting for the migration lock, is no user of the schema
+    "  AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+    "                  AND ((classid::bigint << 32) | objid::bigint) = :key)"
+)
+
+
+def _check_upgradable(connection: Connection, config: Config, *, allow_other_sessions: bool) -> None:
+    """Refuse a schema from a newer release, and migrations while other sessions use the database:
+    an older release still serving went on writing with its own rules on the migrated schema (a
+    claim's due date its rebuild then disowned, a manifest naming the old version over new bytes;
+    found by an upgrade probe)."""
+    current = MigrationContext.configure(connection).get_current_revision()
+    scripts = ScriptDirectory.from_config(config)
+    if current is None or current == scripts.get_current_head():
+        return
+    if current not in {script.revision for script in scripts.walk_revisions()}:
+        raise SchemaRefused(
+            f"the database's schema is at revision {current}, which this release ({__version__}) does "
+            "not know: a newer release upgraded it. Run that release (or a newer one)"
+        )
+    if allow_other_sessions:
+        return
+    others, names = connection.execute(_OTHER_SESSIONS, {"key": MIGRATION_LOCK_KEY}).one()
+    if others:
+        raise SchemaRefused(
+            f"the schema needs migrating ({current} to {scripts.get_current_head()}) while {others} other "
+            f"session(s) use the database ({names}): stop every coverage-ledger process using it (a "
+            "release still serving would go on writing by its own rules) and start again; "
+            "`coverage-ledger db upgrade --allow-other-sessions` migrates regardless"
+        )
+
+
+def migrate_schema(url: str, revision: str = "head", *, allow_other_sessions: bool = False) -> None:
     """Run the Alembic migrations up to `revision`."""
     engine = create_sync_engine(url)
     try:
@@ -48,7 +91,10 @@ def migrate_schema(url: str, revision: str = "head") -> None:
             # two processes started at once (`serve` and `keys create`) migrate one after the
             # other: the second then finds the schema at head
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-            command.upgrade(alembic_config(connection=connection), revision)
+            config = alembic_config(connection=connection)
+            if revision == "head":
+                _check_upgradable(connection, config, allow_other_sessions=allow_other_sessions)
+            command.upgrade(config, revision)
     finally:
         engine.dispose()
     service_options.cache_clear()  # the migrations may have granted (or revoked) the writer role
@@ -90,9 +136,9 @@ async def _write_genesis(url: str) -> list[int]:
         await engine.dispose()
 
 
-def upgrade_database(url: str) -> list[int]:
+def upgrade_database(url: str, *, allow_other_sessions: bool = False) -> list[int]:
     """Schema to head, then genesis; returns the tx_seqs of reference data written."""
-    migrate_schema(url)
+    migrate_schema(url, allow_other_sessions=allow_other_sessions)
     written = asyncio.run(_write_genesis(url))
     if written:
         # fresh statistics after the bulk genesis, so the first appends are planned on real sizes

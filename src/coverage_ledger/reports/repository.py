@@ -52,7 +52,8 @@ SELECT s.nik,
          WHERE x.nik = s.nik AND x.tx_from <= %(tx)s AND (x.tx_to IS NULL OR x.tx_to > %(tx)s)
            AND x.valid_from <= %(day)s AND %(day)s < x.valid_to) f
   -- the officer term covering the day, one inside the report's region first (another region's
-  -- role and committee are that region's data, not printed); when it is not for every officer
+  -- role and committee are that region's data, not printed), then one of the region the row
+  -- names (the person counts in one term's region: its role goes with it); when it is not for every officer
   -- program, the programs of all the terms covering the day are gathered (a JKK term here and a
   -- JKM term there); terms starting the same day are taken by event id, whatever the order
   -- their rows lie in on disk (a later tx closing one moves it)
@@ -60,7 +61,8 @@ SELECT s.nik,
         SELECT k.role, k.committee, k.programs, k.region_code
           FROM enrolment_term k
          WHERE f.officer AND {_COVERING_TERM}
-         ORDER BY {_TERM_WITHIN} DESC, k.valid_from DESC, k.event_id COLLATE "C" LIMIT 1) o ON true
+         ORDER BY {_TERM_WITHIN} DESC, k.region_code = s.region_code DESC, k.valid_from DESC,
+                  k.event_id COLLATE "C" LIMIT 1) o ON true
   -- the BPU membership of the day (its payer printed only inside the report's region)
   LEFT JOIN LATERAL (
         SELECT k.payer, k.programs, k.region_code FROM enrolment_term k
