@@ -331,3 +331,16 @@ async def test_the_upload_folder_is_readable_by_the_service_alone(uploader: Uplo
     status = await uploader.run(roster_csv([officer_row(nik())]), dry_run="true")
     assert status["status"] == "succeeded"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+async def test_the_row_count_is_unknown_until_the_file_is_read(uploader: Uploader) -> None:
+    """Found by an integrator's probe: a dry run being read showed `rows_done` 40000 of
+    `rows_total` 0, and a client's progress bar divided by it."""
+    response = await uploader.post(roster_csv([officer_row(nik()) for _ in range(3)]), dry_run="true")
+    assert response.status_code == 202, response.text
+    assert (response.json()["status"], response.json()["rows_total"]) == ("queued", None)
+    await uploader.app.state.upload_runner.wait_idle()
+    done = await uploader.status(response.json()["upload_id"])
+    assert (done["status"], done["rows_total"], done["rows_done"]) == ("succeeded", 3, 3)
+    empty = await uploader.run(",".join(HEADER).encode() + b"\n", dry_run="true")
+    assert (empty["status"], empty["rows_total"]) == ("failed", 0)  # known: a file of no rows

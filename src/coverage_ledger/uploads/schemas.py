@@ -16,6 +16,9 @@ class UploadProblem(BaseModel):
     message: str
 
 
+_READING = frozenset({"queued", "validating"})
+
+
 class UploadStatus(BaseModel):
     """An upload and its progress."""
 
@@ -30,7 +33,10 @@ class UploadStatus(BaseModel):
     file_format: str = Field(description="csv or xlsx")
     file_sha256: str
     size_bytes: int
-    rows_total: int = Field(description="Data rows in the file (blank rows skipped).")
+    rows_total: int | None = Field(
+        description="Data rows in the file (blank rows skipped); null while the file is still being "
+        "read (`queued`, `validating`), when only `rows_done` and `size_bytes` are known."
+    )
     rows_done: int = Field(description="Rows read and checked so far.")
     rows_accepted: int = Field(
         description="Rows that passed every check: written once `succeeded` (a dry run: that it would "
@@ -82,7 +88,9 @@ class UploadStatus(BaseModel):
             file_format=record.file_format,
             file_sha256=record.file_sha256,
             size_bytes=record.size_bytes,
-            rows_total=record.rows_total,
+            # 0 until the whole file is read: said as unknown, not as a file of no rows (a client's
+            # progress bar divided by it; found by an integrator's probe)
+            rows_total=None if record.status in _READING and not record.rows_total else record.rows_total,
             rows_done=record.rows_done,
             rows_accepted=record.rows_accepted,
             rows_rejected=record.rows_rejected,
