@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger import __version__
 from coverage_ledger.ledger.rebuild import rebuild_check
 from tests.claims_support import append, approved, filed, paid, reversed_
 from tests.rosters import Uploader, many_officers, roster_csv
@@ -153,6 +154,8 @@ async def test_reports_are_byte_identical_later_and_the_diff_names_the_changes(u
     downloads = [e for e in log if e["report"] == "coverage-roster" and e["parameters"]["format"] == "csv"]
     assert len(downloads) == 2 and downloads[0]["content_sha256"] == downloads[1]["content_sha256"]
     assert downloads[0]["content_sha256"] == before[("coverage-roster", "csv")][1]["sha256"]
+    # which code made the bytes (found by an upgrade probe: a release may change them)
+    assert {e["software_version"] for e in log} == {__version__}
 
 
 async def test_reports_are_for_auditors_admins_and_offices_within_their_region(uploader: Uploader) -> None:

@@ -110,6 +110,9 @@ class ReportAccess(Base):
     """Rows in the content; NULL if the download stopped before the end."""
     content_sha256: Mapped[str | None] = mapped_column(Text)
     """sha256 hex of the content delivered; NULL if the download stopped before the end."""
+    software_version: Mapped[str | None] = mapped_column(Text)
+    """The coverage-ledger version that made the content (a release may change a report's bytes,
+    docs/changes.md); NULL for requests logged before migration 0021."""
 
 
 class EnrolmentTerm(Base):

@@ -10,6 +10,7 @@ from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger import __version__
 from coverage_ledger.claims.repository import OPEN_STATUSES, OVERDUE_CANDIDATES
 from coverage_ledger.database import raw
 from coverage_ledger.domain.officer import OFFICER_PROGRAMS
@@ -186,8 +187,8 @@ async def log_access(
         await raw.execute(
             session,
             "INSERT INTO report_access "
-            "(key_name, requested_at, report, parameters, tx_seq, rows, content_sha256) "
-            "VALUES (%(key)s, %(at)s, %(report)s, %(parameters)s, %(tx)s, %(rows)s, %(sha)s) "
+            "(key_name, requested_at, report, parameters, tx_seq, rows, content_sha256, software_version) "
+            "VALUES (%(key)s, %(at)s, %(report)s, %(parameters)s, %(tx)s, %(rows)s, %(sha)s, %(version)s) "
             "RETURNING access_id",
             {
                 "key": key_name,
@@ -197,6 +198,7 @@ async def log_access(
                 "tx": tx_seq,
                 "rows": rows,
                 "sha": content_sha256,
+                "version": __version__,
             },
         )
     ).one()
@@ -217,7 +219,8 @@ async def access_log(session: AsyncSession, *, before: int | None, limit: int) -
     return list(
         await raw.execute(
             session,
-            "SELECT access_id, key_name, requested_at, report, parameters, tx_seq, rows, content_sha256 "
+            "SELECT access_id, key_name, requested_at, report, parameters, tx_seq, rows, content_sha256, "
+            "       software_version "
             "FROM report_access WHERE %(before)s::bigint IS NULL OR access_id < %(before)s "
             "ORDER BY access_id DESC LIMIT %(limit)s",
             {"before": before, "limit": limit},

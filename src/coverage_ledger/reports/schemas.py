@@ -26,6 +26,10 @@ class AccessOut(BaseModel):
     tx_seq: int
     rows: int | None = Field(description="Null when the download did not reach its end.")
     content_sha256: str | None
+    software_version: str | None = Field(
+        description="The coverage-ledger version that made the content (null for requests logged "
+        "before release 0.6.0): a release may change a report's bytes, see docs/changes.md."
+    )
 
 
 class AccessLogOut(BaseModel):
