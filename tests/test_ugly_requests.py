@@ -538,3 +538,24 @@ async def test_the_same_mistake_gets_the_same_code_wherever_it_is_made(
         "events[0].amount",
         "out_of_range",
     )
+
+
+async def test_a_head_of_a_report_is_not_logged_as_a_download(client: AsyncClient, keys: Keys) -> None:
+    """Found by an integrator's probe: a HEAD of a report stood in the access log as a download
+    that did not reach its end (`rows` null)."""
+    auditor = Keys.header(keys.auditor)
+    log = "/v1/reports/access-log"
+    before = (await client.get(log, headers=auditor)).json()["items"]
+    for path in (
+        "/v1/reports/coverage-roster?format=csv&known_at=tx:1",
+        "/v1/reports/coverage-diff?known_then=tx:1&format=csv",
+    ):
+        got = await client.get(path, headers=auditor)
+        head = await client.head(path, headers=auditor)
+        assert (head.status_code, head.content) == (200, b""), head.text
+        assert head.headers["content-disposition"] == got.headers["content-disposition"]
+        assert head.headers["content-type"] == got.headers["content-type"]
+    after = (await client.get(log, headers=auditor)).json()["items"]
+    added = after[: len(after) - len(before)]
+    assert [e["report"] for e in added] == ["coverage-diff", "coverage-roster"]  # the two GETs only
+    assert all(e["rows"] is not None for e in added)

@@ -2,7 +2,22 @@
 supports GET). FastAPI routes a GET route's HEAD to a 405; monitors and `curl -I` use HEAD to ask
 whether a resource is there and what it would send."""
 
+from typing import Annotated
+
+from fastapi import Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HEAD_ONLY = "coverage_ledger.head_only"
+"""Scope key marking a GET that answers a HEAD: its body will not be sent."""
+
+
+def _head_only(request: Request) -> bool:
+    return bool(request.scope.get(HEAD_ONLY))
+
+
+HeadOnly = Annotated[bool, Depends(_head_only)]
+"""Whether the request is a HEAD, whose body nobody reads: a report then is neither made nor
+logged as a download (a HEAD logged as one that "did not reach its end"; found by a probe)."""
 
 
 class HeadAsGet:
@@ -24,4 +39,4 @@ class HeadAsGet:
                 return
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
+        await self.app({**scope, "method": "GET", HEAD_ONLY: True}, receive, headers_only)

@@ -26,6 +26,7 @@ from coverage_ledger.http.dependencies import (
     SessionOpener,
     today_in_jakarta,
 )
+from coverage_ledger.http.head_requests import HeadOnly
 from coverage_ledger.ledger.asof import AsOf, resolve
 from coverage_ledger.reports import repository
 from coverage_ledger.reports.diff import DiffRequest, diff_chunks, diff_manifest
@@ -66,6 +67,11 @@ REPORT_DESCRIPTION = (
 
 
 ChunkSource = Callable[[AsyncSession, Tally], AsyncIterator[bytes]]
+
+
+async def _no_body() -> AsyncIterator[bytes]:
+    """A HEAD's body: nothing made, nothing sent."""
+    yield b""
 
 
 async def _stream(opener: SessionOpener, chunks: ChunkSource, access_id: int) -> AsyncIterator[bytes]:
@@ -141,8 +147,15 @@ async def get_coverage_diff(
     caller: Caller,
     now: Now,
     diff: DiffPoint,
+    head_only: HeadOnly,
     format: DiffFormatQuery = "json",
 ) -> StreamingResponse:
+    headers = {
+        "Content-Disposition": f'attachment; filename="{diff.file_name(format)}"',
+        "X-Ledger-Tx": str(diff.now.tx_seq),
+    }
+    if head_only:
+        return StreamingResponse(_no_body(), media_type=FORMATS[format], headers=headers)
     access_id = await repository.log_access(
         session,
         key_name=caller.key_name,
@@ -162,10 +175,7 @@ async def get_coverage_diff(
             access_id,
         ),
         media_type=FORMATS[format],
-        headers={
-            "Content-Disposition": f'attachment; filename="{diff.file_name(format)}"',
-            "X-Ledger-Tx": str(diff.now.tx_seq),
-        },
+        headers=headers,
     )
 
 
@@ -271,6 +281,7 @@ async def get_report(
     caller: Caller,
     now: Now,
     point: ReadPoint,
+    head_only: HeadOnly,
     region: RegionQuery = None,
     format: FormatQuery = "json",
 ) -> StreamingResponse:
@@ -283,6 +294,7 @@ async def get_report(
         point=point,
         region=region,
         format=format,
+        head_only=head_only,
     )
 
 
@@ -296,11 +308,18 @@ async def report_download(
     point: AsOf,
     region: str | None,
     format: str,
+    head_only: bool = False,
 ) -> StreamingResponse:
     """Check the caller may have the report, log the request, and stream the report (shared by
-    the API and the web page)."""
+    the API and the web page); for a HEAD, only the headers."""
     scope = await authorise(session, principal=principal, name=name, region=region, as_of=point)
     report = ReportRequest(name, point, scope, format)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{file_name(report)}"',
+        "X-Ledger-Tx": str(point.tx_seq),
+    }
+    if head_only:
+        return StreamingResponse(_no_body(), media_type=FORMATS[format], headers=headers)
     access_id = await repository.log_access(
         session,
         key_name=principal.key_name,
@@ -318,8 +337,5 @@ async def report_download(
             access_id,
         ),
         media_type=FORMATS[format],
-        headers={
-            "Content-Disposition": f'attachment; filename="{file_name(report)}"',
-            "X-Ledger-Tx": str(point.tx_seq),
-        },
+        headers=headers,
     )
