@@ -344,3 +344,19 @@ async def test_the_row_count_is_unknown_until_the_file_is_read(uploader: Uploade
     assert (done["status"], done["rows_total"], done["rows_done"]) == ("succeeded", 3, 3)
     empty = await uploader.run(",".join(HEADER).encode() + b"\n", dry_run="true")
     assert (empty["status"], empty["rows_total"]) == ("failed", 0)  # known: a file of no rows
+
+
+async def test_a_file_sent_as_something_else_than_a_form_is_415_as_json_sent_as_a_form_is(
+    uploader: Uploader,
+) -> None:
+    """Found by an integrator's probe: the upload answered 400 where the JSON operations answer 415."""
+    for media in ("application/json", "text/csv"):
+        response = await uploader.client.post(
+            "/v1/uploads",
+            content=roster_csv([officer_row(nik())]),
+            headers=Keys.header(uploader.keys.committee) | {"content-type": media},
+        )
+        assert response.status_code == 415, response.text
+        body = response.json()
+        assert body["type"] == "/problems/unsupported-media-type"
+        assert body["errors"][0]["code"] == "not_multipart" and media in body["detail"]

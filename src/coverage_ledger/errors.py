@@ -58,6 +58,14 @@ class MalformedRequest(LedgerError):
     title = "Malformed request"
 
 
+class UnsupportedMediaType(LedgerError):
+    """The body came in a media type the operation does not take (JSON where a form is expected)."""
+
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
 class NotFound(LedgerError):
     """Nothing visible to the caller at this address; the same for unknown and out-of-scope."""
 

@@ -11,7 +11,13 @@ from typing import IO
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from coverage_ledger.errors import ErrorItem, InvalidInput, MalformedRequest, PayloadTooLarge
+from coverage_ledger.errors import (
+    ErrorItem,
+    InvalidInput,
+    MalformedRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 
 _MAX_FIELD_BYTES = 4096
 
@@ -129,8 +135,11 @@ async def receive_form(
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
-        raise MalformedRequest(
-            "send the file as multipart/form-data",
+        # 415, as the JSON operations answer a body sent as something else (found by a probe)
+        media = request.headers.get("content-type") or "no content type"
+        raise UnsupportedMediaType(
+            f"the body was sent as {media}; send the file as multipart/form-data (curl: -F "
+            "file=@roster.csv); nothing was written",
             [ErrorItem("not_multipart", "Content-Type must be multipart/form-data", field="file")],
         )
     if len(boundary) > MAX_BOUNDARY:

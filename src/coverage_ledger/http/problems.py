@@ -74,7 +74,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: documented("Unknown, or outside the key's region (the same answer)"),
     409: documented("Conflicts with what the ledger holds; nothing was written"),
     413: documented("File too large"),
-    415: documented("A JSON body sent with another content type; nothing was written"),
+    415: documented("A body sent in a media type the operation does not take; nothing was written"),
     503: documented(
         "The database asked for a retry (a deadlock or serialization failure; nothing was written), "
         "or could not be reached in time; `Retry-After` says when to try again",
@@ -91,7 +91,7 @@ KEYLESS_PATHS = frozenset({"/healthz", "/problems/{slug}"})
 
 def tailor_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     """Each operation documents only the errors it can give: one without a body, no 400 (a body
-    that is not JSON) nor 413; one without a JSON body, no 415; one without a key, no 401 or 403;
+    that is not JSON) nor 413, nor 415; one without a key, no 401 or 403;
     the liveness check, none; and a read's invalid input writes nothing, so its 422 does not say it."""
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
@@ -100,7 +100,7 @@ def tailor_openapi(schema: dict[str, Any]) -> dict[str, Any]:
             body_types = operation.get("requestBody", {}).get("content", {})
             if "requestBody" not in operation:
                 gone |= {"400", "413"}
-            if "application/json" not in body_types:
+            if not body_types:
                 gone.add("415")
             if path in KEYLESS_PATHS:
                 gone |= {"401", "403", "409", "503"}

@@ -16,6 +16,7 @@ from coverage_ledger.domain.access import Principal
 from coverage_ledger.errors import ErrorItem, InvalidInput, NotFound
 from coverage_ledger.http.dependencies import Caller, Now, Session
 from coverage_ledger.http.multipart_to_disk import receive_form
+from coverage_ledger.http.problems import documented
 from coverage_ledger.http.query_contract import NUL, NUL_MESSAGE
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.job import private_directory
@@ -143,6 +144,7 @@ LOCATION_HEADER = {
             "description": "Accepted: poll the upload at `Location`",
             "headers": {"Location": LOCATION_HEADER},
         },
+        400: documented("The multipart body cannot be read (cut short, a bad boundary); nothing was kept"),
         413: {"description": "File too large"},
     },
 )
