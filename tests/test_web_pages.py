@@ -112,6 +112,8 @@ async def test_errors_met_in_a_browser_are_pages_and_keep_the_visitors_header(
     assert root.status_code == 404 and root.headers["content-type"] == "application/problem+json"
     api = await client.get("/v1/nope", headers=Keys.header(keys.admin))
     assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"
+    # the same problem type as an unknown resource (found by an integrator's probe: `http-error`)
+    assert api.json()["type"] == "/problems/not-found"
 
 
 async def test_a_mistyped_nik_is_said_to_be_mistyped(client: AsyncClient, keys: Keys) -> None:

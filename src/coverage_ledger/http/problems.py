@@ -348,7 +348,10 @@ def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | 
             answer = page(request, error)
             answer.headers.update(headers or {})  # a 405's Allow
             return answer
-        # the exception's headers (a 405's Allow) go out with the problem
+        # the exception's headers (a 405's Allow) go out with the problem; an unknown path is the
+        # same `not-found` problem as an unknown resource
+        if exc.status_code == 404:
+            return problem(404, NotFound.slug, NotFound.title, "no operation or resource at this path")
         return problem(exc.status_code, "http-error", str(exc.detail), str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
