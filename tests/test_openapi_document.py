@@ -4,6 +4,8 @@ import json
 from typing import Any
 
 from coverage_ledger.app import create_app
+from coverage_ledger.domain.claims import ClaimStatus
+from coverage_ledger.domain.coverage import CoverageStatus
 
 
 def _document() -> dict[str, Any]:
@@ -59,3 +61,11 @@ def test_what_a_response_carries_besides_json_is_declared() -> None:
     assert "Retry-After" in paths["/v1/persons/{nik}/coverage"]["get"]["responses"]["503"]["headers"]
     proof = paths["/v1/ledger/proof"]["get"]["responses"]["409"]
     assert proof["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_a_status_field_lists_its_values() -> None:
+    schemas = _document()["components"]["schemas"]
+    assert schemas["CoverageOut"]["properties"]["status"]["enum"] == [s.value for s in CoverageStatus]
+    assert schemas["ClaimOut"]["properties"]["status"]["enum"] == [s.value for s in ClaimStatus]
+    assert schemas["LookupResult"]["properties"]["status"]["enum"][-1] is None  # null: unknown NIK
+    assert "succeeded" in schemas["UploadStatus"]["properties"]["status"]["enum"]

@@ -5,6 +5,9 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from coverage_ledger.coverage.schemas import AsOfOut
+from coverage_ledger.domain.claims import ClaimStatus
+from coverage_ledger.domain.coverage import CoverageStatus
+from coverage_ledger.http.openapi_document import one_of
 
 
 class ComponentOut(BaseModel):
@@ -27,7 +30,10 @@ class JudgementOut(BaseModel):
 
     tx_seq: int = Field(description="The knowledge judged on.")
     covered: bool = Field(description="Covered for the claim's program on the incident date.")
-    status: str | None = Field(description="Coverage status on the incident date; null: person unknown then.")
+    status: str | None = Field(
+        description="Coverage status on the incident date; null: person unknown then.",
+        json_schema_extra=one_of(CoverageStatus, nullable=True),
+    )
     payable: bool
     reason: str
     evidence: list[str] = Field(description="Events the coverage answer rests on.")
@@ -75,7 +81,10 @@ class ClaimOut(BaseModel):
 
     claim_id: str
     nik: str
-    status: str = Field(description="filed, approved, rejected, partially_paid, paid or reversed")
+    status: str = Field(
+        description="filed, approved, rejected, partially_paid, paid or reversed",
+        json_schema_extra=one_of(ClaimStatus),
+    )
     benefit: str
     program: str
     incident_date: date
@@ -139,7 +148,7 @@ class ClaimSummaryOut(BaseModel):
     )
     benefit: str
     incident_date: date
-    status: str
+    status: str = Field(json_schema_extra=one_of(ClaimStatus))
     payable_amount: int = Field(
         description="Rupiah: the approved amount; while undecided, what the rules gave as known at the "
         "filing, so that a later change to the person's cover or a benefit rule does not move it."

@@ -5,7 +5,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from coverage_ledger.domain.coverage import CoverageStatus
 from coverage_ledger.domain.nik import NIK_PATTERN
+from coverage_ledger.http.openapi_document import one_of
 from coverage_ledger.ledger.event_fields import Day, InstantOut
 
 
@@ -25,7 +27,7 @@ class SourceOut(BaseModel):
 
     kind: str
     event_id: str
-    status: str
+    status: str = Field(json_schema_extra=one_of(CoverageStatus))
     programs: list[str]
     valid_from: date
     valid_to: date = Field(description="Exclusive end.")
@@ -47,7 +49,10 @@ class CoverageOut(BaseModel):
 
     nik: str
     covered: bool
-    status: str = Field(description="covered, not_started, term_ended, in_arrears, lapsed or not_enrolled")
+    status: str = Field(
+        description="covered, not_started, term_ended, in_arrears, lapsed or not_enrolled",
+        json_schema_extra=one_of(CoverageStatus),
+    )
     programs: list[str]
     sources: list[SourceOut]
     sources_outside_region: int = Field(
@@ -144,7 +149,7 @@ class LookupResult(BaseModel):
     nik: str
     found: bool
     covered: bool
-    status: str | None
+    status: str | None = Field(json_schema_extra=one_of(CoverageStatus, nullable=True))
     programs: list[str]
     reason: str
     evidence: list[str]
@@ -161,7 +166,7 @@ class PersonItem(BaseModel):
     """A person found by a search, with the status on `valid_at`."""
 
     nik: str
-    status: str
+    status: str = Field(json_schema_extra=one_of(CoverageStatus))
     covered: bool
     programs: list[str]
     region_code: str = Field(description="Region of the enrolment in force, else the domicile.")

@@ -1,6 +1,7 @@
 """The OpenAPI document as client generators read it: short operation ids, 64-bit integers, and
 the problem schema written once as a component."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi.routing import APIRoute
@@ -8,6 +9,12 @@ from fastapi.routing import APIRoute
 from coverage_ledger.http.problems import PROBLEM_JSON, PROBLEM_SCHEMA
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def one_of(values: Iterable[str], *, nullable: bool = False) -> dict[str, Any]:
+    """A response field's allowed values, for `Field(json_schema_extra=…)`: a client generator
+    makes an enum of them, where a bare string told it nothing (found by an integrator's probe)."""
+    return {"enum": [*values, *([None] if nullable else [])]}
 
 
 def operation_id(route: APIRoute) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from coverage_ledger.domain.timeframes import format_instant
+from coverage_ledger.http.openapi_document import one_of
 
 
 class UploadProblem(BaseModel):
@@ -23,14 +24,25 @@ class UploadStatus(BaseModel):
     """An upload and its progress."""
 
     upload_id: uuid.UUID
-    kind: str = Field(description="officer_roster or sponsor_roster")
+    kind: str = Field(
+        description="officer_roster or sponsor_roster",
+        json_schema_extra=one_of(("officer_roster", "sponsor_roster")),
+    )
     committee: str = Field(description="The committee or sponsor whose roster this is.")
-    status: str = Field(description="queued, validating, committing, succeeded or failed")
+    status: str = Field(
+        description="queued, validating, committing, succeeded or failed",
+        json_schema_extra=one_of(("queued", "validating", "committing", "succeeded", "failed")),
+    )
     dry_run: bool
-    policy: str = Field(description="all_or_nothing or accept_valid")
-    mode: str = Field(description="append or replace_roster")
+    policy: str = Field(
+        description="all_or_nothing or accept_valid",
+        json_schema_extra=one_of(("all_or_nothing", "accept_valid")),
+    )
+    mode: str = Field(
+        description="append or replace_roster", json_schema_extra=one_of(("append", "replace_roster"))
+    )
     filename: str
-    file_format: str = Field(description="csv or xlsx")
+    file_format: str = Field(description="csv or xlsx", json_schema_extra=one_of(("csv", "xlsx")))
     file_sha256: str
     size_bytes: int
     rows_total: int | None = Field(
