@@ -298,3 +298,36 @@ async def test_row_errors_never_repeat_what_a_row_holds_of_a_person(uploader: Up
     sponsor_errors = await uploader.errors(sponsor["upload_id"], key=uploader.keys.sponsor)
     assert [e["code"] for e in sponsor_errors] == ["wrong_column_count"]
     assert "081355554444" not in sponsor_errors[0]["message"]
+
+
+async def test_an_erasures_reason_stays_with_the_registering_region(client: AsyncClient, keys: Keys) -> None:
+    """Found by a privacy probe: a committee of another region that had enrolled the person read
+    why they were erased (a request, its channel)."""
+    person = nik(district="320101")
+    await append(client, keys.admin, registered(person, region="32.01.01", name="Warga Bogor"))
+    await append(
+        client,
+        keys.committee,
+        enrolled(
+            person,
+            event_id=f"e-{person}",
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            registered_on="2024-01-20",
+        ),
+    )
+    reason = "asked in person at the Bogor office"
+    await append(
+        client,
+        keys.admin,
+        {"event_id": f"erase-{person}", "type": "person.erased", "nik": person, "reason": reason},
+    )
+    path = f"/v1/persons/{person}/history?valid_at=2024-02-01"
+    response = await client.get(path, headers=Keys.header(keys.committee))
+    assert response.status_code == 200, response.text
+    elsewhere = response.json()
+    [erasure] = [e for e in elsewhere["events"] if e["type"] == "person.erased"]
+    assert erasure["payload"]["reason"] is None and reason not in str(elsewhere)
+    for home in (keys.other_office, keys.admin):  # today, no term elsewhere: the person is Bogor's
+        told = (await client.get(f"/v1/persons/{person}/history", headers=Keys.header(home))).json()
+        assert [e["payload"]["reason"] for e in told["events"] if e["type"] == "person.erased"] == [reason]

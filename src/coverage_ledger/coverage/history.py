@@ -42,9 +42,17 @@ async def person_history(
             corrected_by.setdefault(target, []).append(
                 {"event_id": c["event_id"], "tx_seq": c["tx_seq"], "reason": c["reason"]}
             )
+    # an erasure's reason (a request, its channel) is the registering region's, as the personal
+    # fields are: a committee elsewhere that enrolled the person learnt it (found by a privacy probe)
+    home_seen = any(
+        e.type == "person.registered" and principal.sees(e.payload.get("region_code", ""))
+        for e in shown_events
+    )
     items = []
     for event in shown_events:
         payload = dict(event.payload)
+        if event.type == "person.erased" and not home_seen:
+            payload["reason"] = None
         # personal fields only within the registration's own region: a key that sees the person
         # through an enrolment it wrote (any committee may enrol any NIK) gets the digest alone
         personal = None
