@@ -285,6 +285,18 @@ async def test_row_errors_never_repeat_what_a_row_holds_of_a_person(uploader: Up
     for personal in personal_values:
         assert personal not in said
     assert "its cell 12 holds a value" in said  # where the stray value is, instead of what
+    # found by a review: a cut name and an empty last cell keep the count, and every cell moves
+    # one column to the right (the birth date under sex, the phone under registered_on)
+    shifted_header = ",".join([*HEADER[:8], "phone", "registered_on"])
+    cut = officer_row(name="Aminah, S.Pd")
+    shifted = ",".join([*cut[:8], "081234567890", ""])
+    status = await uploader.run(f"{shifted_header}\n{shifted}\n".encode(), dry_run="true")
+    said = " ".join(e["message"] for e in await uploader.errors(status["upload_id"]))
+    assert said and not any(personal in said for personal in ("1990-01-05", "081234567890", "S.Pd", "Aminah"))
+    # a file without its header, whose first row's NIK a spreadsheet made a number
+    headless = ",".join(["1.67101E+15", *officer_row(name="Siti Rahma")[1:]])
+    status = await uploader.run(f"{headless}\n{shifted}\n".encode(), dry_run="true")
+    assert status["status"] == "failed" and "Siti Rahma" not in str(status["problem"])
     sponsor_lines = [
         ";".join(SPONSOR_HEADER),
         ";".join([*sponsor_row(), "081355554444"]),

@@ -64,7 +64,8 @@ SHOWN_CHARACTERS = 40
 
 
 PERSONAL_COLUMNS = frozenset({"name", "birth_date", "phone"})
-"""Columns whose values the person vault keeps, and error messages never repeat."""
+"""Columns whose values the person vault keeps. Row errors repeat no cell of any column: a row
+shifted by a name's unquoted comma holds the birth date and phone under other columns."""
 
 
 def shown(text: str) -> str:
@@ -138,8 +139,12 @@ def check_header(header: Sequence[str], required: Sequence[str], optional: Seque
         parts = []
         if missing:
             parts.append(f"missing column(s): {', '.join(missing)}")
-        if unknown:
+        if unknown and len(unknown) < len(titled):
             parts.append(f"unknown column(s): {', '.join(shown(c) for c in unknown)}")
+        elif unknown:
+            # no cell names a column: a data row in the header's place (a NIK a spreadsheet made
+            # 1.67E+15 is no NIK-like header cell), whose name and phone are not repeated
+            parts.append("no cell of the first row names a column")
         expected = ",".join(required) + " (optional: " + ", ".join(optional) + ")"
         raise ValueError(f"wrong header: {'; '.join(parts)}; expected {expected}")
     positions.unnamed = tuple(index for name, index in positions.items() if name.startswith(UNNAMED))
@@ -262,12 +267,14 @@ def day_cell(
         return None
     day = parse_day(text)
     # upload errors are kept, where an erasure cannot reach them: a birth date is not repeated
-    quoted = "" if column in PERSONAL_COLUMNS else f" {shown(text)}"
+    # the value is not repeated, in any column: a row shifted by a name's unquoted comma puts
+    # the birth date or the phone under term_start or registered_on, and kept errors outlive an
+    # erasure
     if day is not None and not plausible_year(day.year):
         errors.append(
             ErrorItem(
                 "date_out_of_range",
-                f"{column}{quoted} is outside {PLAUSIBLE_YEARS}",
+                f"{column} is outside {PLAUSIBLE_YEARS}",
                 row=row,
                 column=column,
             )
@@ -277,7 +284,7 @@ def day_cell(
         errors.append(
             ErrorItem(
                 MONTH_FIRST,
-                f"{column}{quoted} reads as month/day/year, as a US-English spreadsheet writes it; then "
+                f"{column} reads as month/day/year, as a US-English spreadsheet writes it; then "
                 "every D/M/YYYY date of the file may have been read the wrong way round: write the "
                 "dates as YYYY-MM-DD",
                 row=row,
@@ -289,7 +296,7 @@ def day_cell(
         errors.append(
             ErrorItem(
                 "date_as_number",
-                f"{column}{quoted} is a spreadsheet's day number{meant}, not a date: format the column "
+                f"{column} is a spreadsheet's day number{meant}, not a date: format the column "
                 "as a date, or as text YYYY-MM-DD",
                 row=row,
                 column=column,
@@ -299,7 +306,7 @@ def day_cell(
         errors.append(
             ErrorItem(
                 "date_with_time",
-                f"{column}{quoted} holds a time of day as well: write the date alone (YYYY-MM-DD or "
+                f"{column} holds a time of day as well: write the date alone (YYYY-MM-DD or "
                 "DD/MM/YYYY), or format the column as a date without time",
                 row=row,
                 column=column,
@@ -309,7 +316,7 @@ def day_cell(
         errors.append(
             ErrorItem(
                 "invalid_date",
-                f"{column}{quoted} is not a date (YYYY-MM-DD, DD/MM/YYYY also with - or ., YYYY/MM/DD, "
+                f"{column} is not a date (YYYY-MM-DD, DD/MM/YYYY also with - or ., YYYY/MM/DD, "
                 "or with the month's name: 25 Januari 2024)",
                 row=row,
                 column=column,
@@ -380,7 +387,7 @@ def person_cells(
         errors.append(
             ErrorItem(
                 "invalid_sex",
-                f"sex {shown(cells.get('sex', ''))} is not M/F, L/P or Laki-laki/Perempuan",
+                "sex is not M/F, L/P or Laki-laki/Perempuan",
                 row=row,
                 column="sex",
             )
@@ -453,7 +460,7 @@ def region_cell(
         errors.append(
             ErrorItem(
                 "unknown_region",
-                f"region code {shown(region)} is not in the Kemendagri list{hint}",
+                f"region_code is not in the Kemendagri list{hint}",
                 row=row,
                 column="region_code",
             )

@@ -88,7 +88,7 @@ def _before_birth(row: int, column: str, day: date | None, born: date | None, co
     return [
         ErrorItem(
             code,
-            f"{column} {day.isoformat()} is before birth_date {born.isoformat()}",
+            f"{column} is before birth_date",
             row=row,
             column=column,
         )
@@ -108,7 +108,7 @@ def check_officer_row(
         errors.append(
             ErrorItem(
                 "unknown_role",
-                f"role {check.shown(cells.get('role', ''))} is not one of {', '.join(OFFICER_ROLES)}",
+                f"role is not one of {', '.join(OFFICER_ROLES)}",
                 row=row,
                 column="role",
             )
@@ -152,7 +152,7 @@ def check_officer_row(
         errors.append(
             ErrorItem(
                 "officer_too_young",
-                f"born {born.isoformat()}, the officer is {age_on(born, start)} when the term starts; "
+                f"the officer is {age_on(born, start)} when the term starts; "
                 f"election officers are at least {MIN_OFFICER_AGE} (UU 7/2017)",
                 row=row,
                 column="birth_date",

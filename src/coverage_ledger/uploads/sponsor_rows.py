@@ -69,8 +69,7 @@ def _rupiah(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorI
         errors.append(
             ErrorItem(
                 "invalid_amount",
-                f"{column} {check.shown(text)} is not whole rupiah written with digits only "
-                "(no Rp, dots or commas)",
+                f"{column} is not whole rupiah written with digits only (no Rp, dots or commas)",
                 row=row,
                 column=column,
             )
@@ -80,7 +79,7 @@ def _rupiah(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorI
         errors.append(
             ErrorItem(
                 "invalid_amount",
-                f"{column} {check.shown(text)} is not a plausible amount",
+                f"{column} is not a plausible amount",
                 row=row,
                 column=column,
             )
@@ -99,7 +98,7 @@ def _month(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorIt
         errors.append(
             ErrorItem(
                 "invalid_month",
-                f"{column} {check.shown(text)} is not a month YYYY-MM",
+                f"{column} is not a month YYYY-MM",
                 row=row,
                 column=column,
             )
@@ -108,7 +107,7 @@ def _month(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorIt
         errors.append(
             ErrorItem(
                 "date_out_of_range",
-                f"{column} {check.shown(text)} is outside {PLAUSIBLE_YEARS}",
+                f"{column} is outside {PLAUSIBLE_YEARS}",
                 row=row,
                 column=column,
             )
@@ -134,7 +133,7 @@ def check_sponsor_row(
         errors.append(
             ErrorItem(
                 "invalid_programs",
-                f"programs {check.shown(cells.get('programs', ''))}: JKK and JKM, and optionally JHT",
+                "programs: JKK and JKM, and optionally JHT",
                 row=row,
                 column="programs",
             )
