@@ -50,10 +50,14 @@ class SchemaRefused(Exception):
 _OTHER_SESSIONS = text(
     "SELECT count(*), string_agg(DISTINCT coalesce(nullif(application_name, ''), 'unnamed client'), ', ') "
     "FROM pg_stat_activity "
-    "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+    # a role without pg_read_all_stats sees other roles' sessions with backend_type NULL (found by
+    # a review: the service's own role, when migrations run as the owner); a session has a user,
+    # an autovacuum worker none
+    "  AND (backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL)) "
     # a process started at the same moment, waiting for the migration lock, is no user of the schema
     "  AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-    "                  AND ((classid::bigint << 32) | objid::bigint) = :key)"
+    "                  AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = :key)"
 )
 
 
