@@ -559,3 +559,30 @@ async def test_a_head_of_a_report_is_not_logged_as_a_download(client: AsyncClien
     added = after[: len(after) - len(before)]
     assert [e["report"] for e in added] == ["coverage-diff", "coverage-roster"]  # the two GETs only
     assert all(e["rows"] is not None for e in added)
+
+
+async def test_no_pydantic_error_type_reaches_a_client(client: AsyncClient, keys: Keys) -> None:
+    """Found by a review: a check across fields, a list sent as a string, an event without its
+    type and a role written as a template still answered pydantic's own types."""
+    admin = Keys.header(keys.admin)
+    person = "1671014501900001"
+    backwards = enrolled(person, event_id="backwards", valid_from="2024-02-23", valid_to="2024-01-25")
+    templated = enrolled(person, event_id="templated", valid_from="2024-01-25", valid_to="2024-02-23") | {
+        "role": "{known}"
+    }
+    cases = [
+        ({"events": [backwards]}, "invalid_value"),
+        ({"events": "not a list"}, "invalid_list"),
+        ({"events": [{"event_id": "no-type", "nik": person}]}, "missing_event_type"),
+        ({"events": [templated]}, "unknown_role"),
+    ]
+    for body, code in cases:
+        response = await client.post("/v1/events", json=body, headers=admin)
+        assert response.status_code == 422, response.text
+        error = response.json()["errors"][0]
+        assert error["code"] == code, error
+        assert not error["message"].startswith("Value error")
+    templated_error = (await client.post("/v1/events", json={"events": [templated]}, headers=admin)).json()
+    assert "'{known}'" in templated_error["errors"][0]["message"]
+    unknown = await client.get("/v1/uploads/not-a-uuid", headers=admin)
+    assert unknown.json()["errors"][0]["code"] == "invalid_uuid"

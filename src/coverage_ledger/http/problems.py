@@ -14,11 +14,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from coverage_ledger.auth.service import authenticate, required_secret
-from coverage_ledger.domain.months import MONTH_TEXT
-from coverage_ledger.domain.nik import NIK_PATTERN, parse_nik
 from coverage_ledger.errors import ErrorItem, FieldProblem, InvalidInput, LedgerError, NotFound
 from coverage_ledger.http.access_log import logged_path
 from coverage_ledger.http.dependencies import presented_secret
+from coverage_ledger.validation_codes import validation_code
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -159,50 +158,12 @@ def _json_body_sent_as_something_else(request: Request, exc: RequestValidationEr
     return any(tuple(error.get("loc", ())) == ("body",) for error in exc.errors())
 
 
-VALIDATION_CODES = {
-    **dict.fromkeys(
-        ("date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_type"),
-        "invalid_date",
-    ),
-    **dict.fromkeys(
-        ("datetime_parsing", "datetime_from_date_parsing", "datetime_type", "timezone_aware"),
-        "invalid_timestamp",
-    ),
-    **dict.fromkeys(("bool_parsing", "bool_type"), "invalid_boolean"),
-    **dict.fromkeys(("literal_error", "enum"), "invalid_choice"),
-    **dict.fromkeys(("int_parsing", "int_type", "int_from_float"), "invalid_integer"),
-    **dict.fromkeys(("greater_than", "greater_than_equal", "less_than", "less_than_equal"), "out_of_range"),
-    **dict.fromkeys(("string_too_long", "too_long"), "too_long"),
-    **dict.fromkeys(("string_too_short", "too_short"), "too_short"),
-    "string_type": "invalid_text",
-    "missing": "missing_field",
-    "extra_forbidden": "unknown_field",
-}
-"""pydantic's error types as the codes the service's own checks give the same mistake (a bad date
-is `invalid_date` in a query, a body or a roster): a client tells them apart by `code` alone."""
-
-
 def _validation_items(exc: RequestValidationError) -> tuple[list[ErrorItem], bool]:
     items = []
     malformed = False
     for error in exc.errors():
-        kind = str(error.get("type", "invalid"))
-        if kind == "json_invalid":
-            malformed = True
-        message = str(error.get("msg", "invalid value"))
-        if kind == "union_tag_invalid":
-            message = f"unknown event type; expected one of: {error.get('ctx', {}).get('expected_tags')}"
-            kind = "unknown_event_type"
-        elif kind == "string_pattern_mismatch":
-            pattern = (error.get("ctx") or {}).get("pattern")
-            kind = "invalid_month" if pattern == MONTH_TEXT else "invalid_format"
-            if pattern == NIK_PATTERN:
-                # say what a spreadsheet did to it (1.67101E+15, a digit missing), as the uploads do
-                diagnosed = parse_nik(error.get("input"), known_districts=())
-                if isinstance(diagnosed, ErrorItem):
-                    kind, message = diagnosed.code, diagnosed.message
-        else:
-            kind = VALIDATION_CODES.get(kind, kind)
+        malformed |= error.get("type") == "json_invalid"
+        kind, message = validation_code(error)
         location = tuple(error.get("loc", ()))
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, FieldProblem):  # a check across fields names the one at fault

@@ -75,10 +75,9 @@ class OfficerEnrolled(_Event):
     def _known_role(cls, role: str) -> str:
         normalised = role.strip().upper()
         if normalised not in OFFICER_ROLES:
+            # no context: the caller's text is then not read as a template (`{known}` was)
             raise PydanticCustomError(
-                "unknown_role",
-                "unknown role '{role}'; known roles: {known}",
-                {"role": role, "known": ", ".join(OFFICER_ROLES)},
+                "unknown_role", f"unknown role {role!r}; known roles: {', '.join(OFFICER_ROLES)}"
             )
         return normalised
 

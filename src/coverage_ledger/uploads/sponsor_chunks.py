@@ -27,6 +27,7 @@ from coverage_ledger.uploads.sponsor_rows import (
     check_sponsor_row,
     sponsor_events,
 )
+from coverage_ledger.validation_codes import validation_code
 
 _EVENTS = TypeAdapter(list[AppendableEvent])
 _FIELD = re.compile(r"^events\[(\d+)\](?:\.(\w+))?")
@@ -262,7 +263,7 @@ async def append_sponsor_chunk(
             parsed = _EVENTS.validate_python(events)
         except ValidationError as exc:
             refused = [
-                ErrorItem(str(e["type"]), str(e["msg"]), row=owners[int(e["loc"][0])].row)
+                ErrorItem(*validation_code(e), row=owners[int(e["loc"][0])].row)
                 for e in exc.errors()
                 if e["loc"] and isinstance(e["loc"][0], int)
             ]
