@@ -58,6 +58,9 @@ def test_what_a_response_carries_besides_json_is_declared() -> None:
     upload = paths["/v1/uploads"]["post"]["responses"]
     assert "Location" in upload["202"]["headers"] and "Location" in upload["200"]["headers"]
     assert {"400", "413", "415"} <= set(upload)  # a file sent as JSON is a 415, as on /v1/events
+    assert upload["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/UploadStatus"
+    }
     assert "Retry-After" in paths["/v1/persons/{nik}/coverage"]["get"]["responses"]["503"]["headers"]
     proof = paths["/v1/ledger/proof"]["get"]["responses"]["409"]
     assert proof["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}

@@ -2,6 +2,7 @@
 cells that used to fail a whole upload, and a twin committed under another key region."""
 
 import logging
+import os
 import stat
 from datetime import date
 from pathlib import Path
@@ -10,7 +11,18 @@ from typing import Any
 import pytest
 from httpx import Response
 
-from tests.rosters import HEADER, Uploader, many_officers, officer_row, roster_csv, sponsor_csv, sponsor_row
+from coverage_ledger.uploads.formats import open_xlsx
+from coverage_ledger.uploads.importing import _copy_and_hash
+from tests.rosters import (
+    HEADER,
+    Uploader,
+    many_officers,
+    officer_row,
+    roster_csv,
+    roster_xlsx,
+    sponsor_csv,
+    sponsor_row,
+)
 from tests.support import Keys, nik
 
 BOUNDARY = "----ledger-test-boundary"
@@ -322,15 +334,30 @@ async def test_a_dry_run_that_would_write_nothing_says_so(uploader: Uploader) ->
     assert sponsor["outcome"]["would_commit"] is False
 
 
-async def test_the_upload_folder_is_readable_by_the_service_alone(uploader: Uploader, tmp_path: Path) -> None:
-    """Found by a privacy probe: a queued roster (names, birth dates, phones) lay in a folder
-    every local user could read, as the process umask left it."""
+async def test_rosters_on_disk_are_readable_by_the_service_alone(uploader: Uploader, tmp_path: Path) -> None:
+    """Found by a privacy probe: a queued roster (names, birth dates, phones) lay readable by every
+    local user, as the process umask left it. A folder the service makes is its user's alone; one
+    the operator made is left as it is (it may be shared), and the files in it are private."""
     folder = tmp_path / "uploads"
-    folder.mkdir(mode=0o755)
-    folder.chmod(0o755)
+    assert not folder.exists()
     status = await uploader.run(roster_csv([officer_row(nik())]), dry_run="true")
     assert status["status"] == "succeeded"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    previous = os.umask(0o022)
+    try:
+        copied = tmp_path / "shared" / "copy.upload"
+        copied.parent.mkdir(mode=0o755)
+        source = tmp_path / "roster.csv"
+        source.write_bytes(roster_csv([officer_row(nik())]))
+        _copy_and_hash(source, copied)
+        workbook = tmp_path / "roster.xlsx"
+        workbook.write_bytes(roster_xlsx(tmp_path / "book.xlsx", [HEADER, officer_row(nik())]))
+        converted = tmp_path / "shared" / "roster.csv-from-xlsx"
+        open_xlsx(workbook, converted).close()
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(copied.parent.stat().st_mode) == 0o755
+    assert [stat.S_IMODE(p.stat().st_mode) for p in (copied, converted)] == [0o600, 0o600]
 
 
 async def test_the_row_count_is_unknown_until_the_file_is_read(uploader: Uploader) -> None:

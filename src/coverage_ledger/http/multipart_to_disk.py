@@ -18,6 +18,7 @@ from coverage_ledger.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from coverage_ledger.private_files import create_private
 
 _MAX_FIELD_BYTES = 4096
 
@@ -82,7 +83,7 @@ class _Receiver:
             self.form.file_field = self.name
             self.form.filename = (filename or b"").decode("utf-8", "replace")
             self.form.path = self.target
-            self.out = self.target.open("wb")
+            self.out = create_private(self.target)
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         piece = data[start:end]

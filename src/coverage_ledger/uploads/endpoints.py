@@ -18,8 +18,8 @@ from coverage_ledger.http.dependencies import Caller, Now, Session
 from coverage_ledger.http.multipart_to_disk import receive_form
 from coverage_ledger.http.problems import documented
 from coverage_ledger.http.query_contract import NUL, NUL_MESSAGE
+from coverage_ledger.private_files import private_directory
 from coverage_ledger.uploads import repository
-from coverage_ledger.uploads.job import private_directory
 from coverage_ledger.uploads.schemas import UploadList, UploadStatus
 from coverage_ledger.uploads.service import (
     ReceivedFile,
@@ -139,13 +139,14 @@ LOCATION_HEADER = {
         200: {
             "description": "This file was already committed: the original upload",
             "headers": {"Location": LOCATION_HEADER},
+            "model": UploadStatus,
         },
         202: {
             "description": "Accepted: poll the upload at `Location`",
             "headers": {"Location": LOCATION_HEADER},
         },
         400: documented("The multipart body cannot be read (cut short, a bad boundary); nothing was kept"),
-        413: {"description": "File too large"},
+        413: documented("File too large"),
     },
 )
 async def post_upload(

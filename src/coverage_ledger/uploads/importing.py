@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from coverage_ledger.domain.access import Principal
+from coverage_ledger.private_files import create_private, private_directory
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.formats import XLSX_MAGIC
-from coverage_ledger.uploads.job import IMPORT_FILE_SUFFIX, discard_files, private_directory
+from coverage_ledger.uploads.job import IMPORT_FILE_SUFFIX, discard_files
 from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, error_rows, run_upload, submit_upload
 
 _BLOCK = 1 << 20
@@ -26,7 +27,7 @@ _BLOCK = 1 << 20
 def _copy_and_hash(source: Path, target: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
-    with source.open("rb") as reader, target.open("wb") as writer:
+    with source.open("rb") as reader, create_private(target) as writer:
         while block := reader.read(_BLOCK):
             digest.update(block)
             writer.write(block)

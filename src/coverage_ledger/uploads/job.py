@@ -159,13 +159,3 @@ class Job:
     async def run(self) -> None:
         """Process the upload (subclasses)."""
         raise NotImplementedError
-
-
-def private_directory(directory: Path) -> Path:
-    """The upload folder, made if missing and readable by the service's user alone: the rosters
-    in it hold names, birth dates and phones, which the process umask (often 022) left readable
-    by every local user (found by a privacy probe)."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if directory.stat().st_mode & 0o077:
-        directory.chmod(0o700)
-    return directory

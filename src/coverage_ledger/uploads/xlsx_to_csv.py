@@ -8,6 +8,7 @@ A file-level problem is printed to stderr as JSON `{code, message}` with exit st
 
 import csv
 import html
+import io
 import json
 import math
 import re
@@ -22,6 +23,7 @@ from typing import Any
 import python_calamine
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
+from coverage_ledger.private_files import create_private
 from coverage_ledger.uploads.formats import FileRejected
 
 MAX_UNPACK_RATIO = 100
@@ -272,7 +274,7 @@ def convert(source: Path, target: Path) -> Converted:
     placed: set[tuple[int, int]] = set()
     hidden_written: list[int] = []
     count = 0
-    with target.open("w", encoding="utf-8", newline="") as out:
+    with io.TextIOWrapper(create_private(target), encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         for index, row in enumerate(rows):  # rows count from the sheet's first; columns from its start
             cells = [cell_text(value) for value in row]
