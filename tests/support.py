@@ -220,3 +220,23 @@ async def committed_key(
     finally:
         await engine.dispose()
     return secret
+
+
+def asgi_post_scope(path: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The ASGI scope of a POST, for tests that drive the app's receive and send by hand (a body
+    arriving in parts, a client going away, the moment a response starts)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"test")] + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("test", 80),
+        "state": {},
+    }

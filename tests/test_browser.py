@@ -116,7 +116,7 @@ def test_the_pages_in_a_browser(demo_server: tuple[str, dict[str, str], str], tm
         driver.find_element(By.ID, "upload").click()
         wait.until(lambda d: d.find_elements(By.ID, "upload-errors"))
         listed = driver.find_element(By.ID, "upload-errors").text
-        assert "nik_scientific_notation" in listed and "KETUA" in listed
+        assert "nik_scientific_notation" in listed and "unknown_role" in listed and "KETUA" not in listed
         driver.save_screenshot(str(screenshots / "upload-errors.png"))
         driver.find_element(By.ID, "sign-out").click()
         wait.until(lambda d: d.current_url.endswith("/sign-in"))

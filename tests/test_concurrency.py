@@ -22,7 +22,7 @@ from coverage_ledger.ledger.service import append_events
 from tests.conftest import _libpq
 from tests.live_app import live_app
 from tests.rosters import Uploader
-from tests.support import Keys, enrolled, nik, registered
+from tests.support import Keys, asgi_post_scope, enrolled, nik, registered
 
 WRITERS = 4
 TXS_PER_WRITER = 15
@@ -167,25 +167,9 @@ async def test_the_response_is_sent_only_after_commit(fresh_database: str) -> No
                     seen_at_start.append(row[0])
                     seen_at_start.append(message["status"])
 
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/v1/events",
-            "raw_path": b"/v1/events",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"authorization", f"Bearer {keys.admin}".encode()),
-            ],
-            "client": ("127.0.0.1", 1),
-            "server": ("live", 80),
-            "state": {},
-            "app": app,
-        }
+        scope = asgi_post_scope(
+            "/v1/events", {"content-type": "application/json", "authorization": f"Bearer {keys.admin}"}
+        ) | {"app": app}
         await app(scope, receive, send)
         assert seen_at_start == [1, 200]
 

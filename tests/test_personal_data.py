@@ -192,15 +192,10 @@ async def test_an_erasure_reaches_the_registration_a_correction_replaced(
     assert (await client.get("/v1/ledger/verify", headers=admin)).json()["ok"]
 
 
-async def test_enrolling_a_person_of_another_region_does_not_show_their_personal_fields(
-    client: AsyncClient, keys: Keys
-) -> None:
-    """Any committee may enrol any NIK, and the enrolment makes the person visible to it; the name
-    and phone stay with keys of the region the person is registered in."""
+async def _bogor_resident_enrolled_in_palembang(client: AsyncClient, keys: Keys, **personal: str) -> str:
+    """A person registered in Bogor whom Palembang's committee enrols for the 2024 KPPS term."""
     person = nik(district="320101")
-    await append(
-        client, keys.admin, registered(person, region="32.01.01", name="Warga Bogor") | {"phone": "0812-3333"}
-    )
+    await append(client, keys.admin, registered(person, region="32.01.01", name="Warga Bogor") | personal)
     await append(
         client,
         keys.committee,
@@ -212,6 +207,15 @@ async def test_enrolling_a_person_of_another_region_does_not_show_their_personal
             registered_on="2024-01-20",
         ),
     )
+    return person
+
+
+async def test_enrolling_a_person_of_another_region_does_not_show_their_personal_fields(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Any committee may enrol any NIK, and the enrolment makes the person visible to it; the name
+    and phone stay with keys of the region the person is registered in."""
+    person = await _bogor_resident_enrolled_in_palembang(client, keys, phone="0812-3333")
     path = f"/v1/persons/{person}/history?valid_at=2024-02-01"  # while the enrolment is in force
     enrolling = await client.get(path, headers=Keys.header(keys.committee))
     assert enrolling.status_code == 200, enrolling.text
@@ -315,19 +319,7 @@ async def test_row_errors_never_repeat_what_a_row_holds_of_a_person(uploader: Up
 async def test_an_erasures_reason_stays_with_the_registering_region(client: AsyncClient, keys: Keys) -> None:
     """Found by a privacy probe: a committee of another region that had enrolled the person read
     why they were erased (a request, its channel)."""
-    person = nik(district="320101")
-    await append(client, keys.admin, registered(person, region="32.01.01", name="Warga Bogor"))
-    await append(
-        client,
-        keys.committee,
-        enrolled(
-            person,
-            event_id=f"e-{person}",
-            valid_from="2024-01-25",
-            valid_to="2024-02-24",
-            registered_on="2024-01-20",
-        ),
-    )
+    person = await _bogor_resident_enrolled_in_palembang(client, keys)
     reason = "asked in person at the Bogor office"
     await append(
         client,

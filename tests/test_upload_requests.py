@@ -23,7 +23,7 @@ from tests.rosters import (
     sponsor_csv,
     sponsor_row,
 )
-from tests.support import Keys, nik
+from tests.support import Keys, asgi_post_scope, nik
 
 BOUNDARY = "----ledger-test-boundary"
 
@@ -73,20 +73,7 @@ async def test_a_client_that_goes_away_mid_upload_is_no_server_error(
     headers = Keys.header(uploader.keys.committee) | {
         "content-type": f"multipart/form-data; boundary={BOUNDARY}"
     }
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/v1/uploads",
-        "raw_path": b"/v1/uploads",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"test")] + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("test", 80),
-    }
+    scope = asgi_post_scope("/v1/uploads", headers)
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
