@@ -1,8 +1,9 @@
 """Checks of the cells every roster has (header, NIK and identity, region, dates), shared by
 officer and sponsor rosters; each failure an `ErrorItem` with its row and column."""
 
+import re
 import unicodedata
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -63,9 +64,37 @@ UNNAMED = "\x00unnamed column "
 SHOWN_CHARACTERS = 40
 
 
-PERSONAL_COLUMNS = frozenset({"name", "birth_date", "phone"})
-"""Columns whose values the person vault keeps. Row errors repeat no cell of any column: a row
-shifted by a name's unquoted comma holds the birth date and phone under other columns."""
+# Row errors repeat no cell's value, in any column: a row shifted by a name's unquoted comma holds
+# the birth date and phone under other columns, and kept errors outlive an erasure.
+
+
+NAME_SPLIT = (
+    "name_split",
+    "the name seems cut in two by a comma (or semicolon) that is not inside quotes, and every cell "
+    "after it is read one column to the right: put the name in double quotes, or remove the comma",
+)
+
+
+def blame_a_cut_name(
+    row: int,
+    cells: Sequence[str],
+    positions: Mapping[str, int],
+    errors: list[ErrorItem],
+    passes: Callable[[dict[str, str]], bool],
+) -> list[ErrorItem]:
+    """One `name_split` error when the row `passes` with its name's cell and the next joined (a
+    name cut at an unquoted comma moves every later cell one column right: several errors a clerk
+    cannot see in the sheet, where each cell stands right, and no value may be repeated to show
+    the shift), else `errors`."""
+    at = positions.get("name")
+    width = len(positions)
+    if at is None or at + 1 >= len(cells) or len(cells) > width + 1:
+        return errors
+    joined = [*cells[:at], f"{cells[at]},{cells[at + 1]}", *cells[at + 2 :]]
+    values = row_values(row, joined + [""] * (width - len(joined)), positions)
+    if isinstance(values, dict) and passes(values):
+        return [ErrorItem(*NAME_SPLIT, row=row, column="name")]
+    return errors
 
 
 def shown(text: str) -> str:
@@ -73,10 +102,19 @@ def shown(text: str) -> str:
     return repr(text) if len(text) <= SHOWN_CHARACTERS else repr(text[:SHOWN_CHARACTERS]) + "…"
 
 
+_SCIENTIFIC = re.compile(r"[0-9](?:[.,][0-9]+)?E\+?[0-9]+", re.IGNORECASE)
+
+
 def _looks_like_data(cell: str) -> bool:
-    """A NIK-like run of digits or a date: a header cell never is one."""
+    """A NIK-like run of digits (or one a spreadsheet wrote as 1.67101E+15), a phone's run of
+    digits, or a date: a header cell never is one."""
     bare = cell.strip()
-    return (bare.isascii() and bare.isdigit() and len(bare) >= 15) or parse_day(bare) is not None
+    digits = bare.replace(" ", "").replace("-", "").removeprefix("+")
+    return (
+        (digits.isascii() and digits.isdigit() and len(digits) >= 9)
+        or _SCIENTIFIC.fullmatch(bare) is not None
+        or parse_day(bare) is not None
+    )
 
 
 def _split_by_another_delimiter(cell: str, required: Sequence[str]) -> str | None:
@@ -139,12 +177,8 @@ def check_header(header: Sequence[str], required: Sequence[str], optional: Seque
         parts = []
         if missing:
             parts.append(f"missing column(s): {', '.join(missing)}")
-        if unknown and len(unknown) < len(titled):
+        if unknown:
             parts.append(f"unknown column(s): {', '.join(shown(c) for c in unknown)}")
-        elif unknown:
-            # no cell names a column: a data row in the header's place (a NIK a spreadsheet made
-            # 1.67E+15 is no NIK-like header cell), whose name and phone are not repeated
-            parts.append("no cell of the first row names a column")
         expected = ",".join(required) + " (optional: " + ", ".join(optional) + ")"
         raise ValueError(f"wrong header: {'; '.join(parts)}; expected {expected}")
     positions.unnamed = tuple(index for name, index in positions.items() if name.startswith(UNNAMED))
@@ -189,10 +223,10 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
                 row=row,
                 column=column,
             )
-        formula = "" if column in PERSONAL_COLUMNS else f" ({shown(cell)})"
+        # the formula is not repeated: `="0812…"` keeps a phone as text
         return ErrorItem(
             "formula_cell",
-            f"the cell holds a formula{formula}, not its value; save the sheet with values only",
+            "the cell holds a formula, not its value; save the sheet with values only",
             row=row,
             column=column,
         )
@@ -234,11 +268,14 @@ def row_values(row: int, cells: Sequence[str], positions: Mapping[str, int]) -> 
             )
     if len(cells) != width and (len(cells) < width or any(cell.strip() for cell in cells[width:])):
         # the stray value is not repeated (a name cut at an unquoted comma pushes the birth date
-        # and phone past the header); its place is
+        # and phone past the header); its place is, after the header's last column (a sheet's
+        # letters are not the CSV's when the data starts further right)
         extra = next((i for i in range(width, len(cells)) if cells[i].strip()), None)
+        last = max((i, n) for n, i in positions.items() if not n.startswith(UNNAMED))[1]
         beyond = (
-            f": beyond the header's last column, its cell {extra + 1} holds a value (a comma or "
-            "semicolon inside a cell that is not in quotes splits it in two)"
+            f": a value stands {extra - width + 1} cell(s) after the header's last column "
+            f"({last}); delete it or name its column (in a CSV, a comma or semicolon inside a cell "
+            "that is not in quotes splits the cell in two)"
             if extra is not None
             else ""
         )
@@ -291,12 +328,11 @@ def day_cell(
                 column=column,
             )
         )
-    elif day is None and (serial := spreadsheet_day(text)) is not None:
-        meant = "" if column in PERSONAL_COLUMNS else f" (it would be {serial.isoformat()})"
+    elif day is None and spreadsheet_day(text) is not None:
         errors.append(
             ErrorItem(
                 "date_as_number",
-                f"{column} is a spreadsheet's day number{meant}, not a date: format the column "
+                f"{column} is a spreadsheet's day number, not a date: format the column "
                 "as a date, or as text YYYY-MM-DD",
                 row=row,
                 column=column,

@@ -129,7 +129,7 @@ def check_officer_row(
         errors.append(
             ErrorItem(
                 "term_end_before_start",
-                f"term_end {end.isoformat()} is before term_start {start.isoformat()}",
+                "term_end is before term_start",
                 row=row,
                 column="term_end",
             )
@@ -138,7 +138,7 @@ def check_officer_row(
         errors.append(
             ErrorItem(
                 "term_too_long",
-                f"the term {start.isoformat()} – {end.isoformat()} lasts over three years; ad hoc "
+                "the term lasts over three years; ad hoc "
                 "terms last months (PPK 15 for Pemilu 2024, Panwascam some 28 across Pemilu and "
                 "Pilkada): is a year mistyped?",
                 row=row,
@@ -167,7 +167,7 @@ def check_officer_row(
         errors.append(
             ErrorItem(
                 "day_in_future",
-                f"registered_on {registered_on.isoformat()} is after today ({context.recording_day})",
+                f"registered_on is after today ({context.recording_day})",
                 row=row,
                 column="registered_on",
             )

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from coverage_ledger.errors import ErrorItem
-from coverage_ledger.uploads.cells import row_values
+from coverage_ledger.uploads.cells import blame_a_cut_name, row_values
 from coverage_ledger.uploads.officer_events import staging_line
 from coverage_ledger.uploads.officer_rows import RosterContext, check_officer_row
 
@@ -28,6 +28,10 @@ def read_chunk(
     """Check up to `size` rows; a row with the wrong number of cells is a row error."""
     chunk = Chunk()
     lines: list[str] = []
+
+    def passes(values: dict[str, str]) -> bool:
+        return not isinstance(check_officer_row(0, values, context), list)
+
     for _ in range(size):
         item = next(rows, None)
         if item is None:
@@ -37,12 +41,17 @@ def read_chunk(
         chunk.rows_seen += 1
         values = row_values(row, cells, positions)
         if isinstance(values, ErrorItem):
-            chunk.errors.append(values)
+            cut = values.code == "wrong_column_count"
+            chunk.errors.extend(
+                blame_a_cut_name(row, cells, positions, [values], passes) if cut else [values]
+            )
             chunk.rejected_rows += 1
             continue
         outcome = check_officer_row(row, values, context)
         if isinstance(outcome, list):
-            chunk.errors.extend(outcome)
+            chunk.errors.extend(
+                blame_a_cut_name(row, cells, positions, outcome, passes) if len(outcome) > 1 else outcome
+            )
             chunk.rejected_rows += 1
         else:
             lines.append(staging_line(outcome, context))

@@ -17,7 +17,7 @@ from coverage_ledger.ledger import person_events, projections
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number_tx, write_chunk
-from coverage_ledger.uploads.cells import comparable_name, row_values
+from coverage_ledger.uploads.cells import blame_a_cut_name, comparable_name, row_values
 from coverage_ledger.uploads.formats import FileRejected
 from coverage_ledger.uploads.job import ROWS_SHOWN
 from coverage_ledger.uploads.sponsor_rows import (
@@ -95,6 +95,20 @@ def read_chunk(
 ) -> Chunk:
     """Check up to `limit` rows on their own (run in a worker thread); rows in `skip` are passed."""
     chunk = Chunk()
+
+    def check(row: int, values: dict[str, str]) -> SponsorRow | list[ErrorItem]:
+        return check_sponsor_row(
+            row,
+            values,
+            districts=districts,
+            regions=regions,
+            key_region_prefix=key_region_prefix,
+            today=today,
+        )
+
+    def passes(values: dict[str, str]) -> bool:
+        return not isinstance(check(0, values), list)
+
     while len(chunk.rows) + len(chunk.errors) < limit:
         item = next(rows, None)
         if item is None:
@@ -106,18 +120,16 @@ def read_chunk(
             continue
         values = row_values(row, cells, positions)
         if isinstance(values, ErrorItem):
-            chunk.errors.append(values)
+            cut = values.code == "wrong_column_count"
+            chunk.errors.extend(
+                blame_a_cut_name(row, cells, positions, [values], passes) if cut else [values]
+            )
             continue
-        checked = check_sponsor_row(
-            row,
-            values,
-            districts=districts,
-            regions=regions,
-            key_region_prefix=key_region_prefix,
-            today=today,
-        )
+        checked = check(row, values)
         if isinstance(checked, list):
-            chunk.errors.extend(checked)
+            chunk.errors.extend(
+                blame_a_cut_name(row, cells, positions, checked, passes) if len(checked) > 1 else checked
+            )
         else:
             chunk.rows.append(checked)
     return chunk
