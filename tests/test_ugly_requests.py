@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from httpx import AsyncClient, Response
 
 from coverage_ledger.ledger.checks import MAX_TERMS_PER_PERSON
+from tests.claims_support import filed
 from tests.support import Keys, enrolled, nik, registered
 
 REGISTRATION = {"event_id": "a", "type": "person.registered", "name": "x", "region_code": "16"}
@@ -570,7 +571,10 @@ async def test_no_pydantic_error_type_reaches_a_client(client: AsyncClient, keys
     templated = enrolled(person, event_id="templated", valid_from="2024-01-25", valid_to="2024-02-23") | {
         "role": "{known}"
     }
+    partial = filed("C-1", person, benefit="JKK_PARTIAL", incident="2024-02-10")
     cases = [
+        ({"events": [partial | {"disability_percent": "abc"}]}, "invalid_number"),
+        ({"events": [partial | {"disability_percent": "NaN"}]}, "invalid_number"),
         ({"events": [backwards]}, "invalid_value"),
         ({"events": "not a list"}, "invalid_list"),
         ({"events": [{"event_id": "no-type", "nik": person}]}, "missing_event_type"),

@@ -16,6 +16,7 @@ from coverage_ledger.claims.rebuild import reproject_claims
 from coverage_ledger.coverage.spans import backfill_spans
 from coverage_ledger.coverage.spans_repository import needs_backfill as spans_needs_backfill
 from coverage_ledger.database.engine import (
+    APPLICATION_NAME,
     create_engine_for,
     create_sync_engine,
     service_options,
@@ -51,6 +52,9 @@ _OTHER_SESSIONS = text(
     "SELECT count(*), string_agg(DISTINCT coalesce(nullif(application_name, ''), 'unnamed client'), ', ') "
     "FROM pg_stat_activity "
     "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+    # this release's own processes starting at the same moment (`serve` and `keys create`) migrate
+    # by the same rules, one after the other under the lock: only other releases are in the way
+    "  AND application_name IS DISTINCT FROM :ours "
     # a role without pg_read_all_stats sees other roles' sessions with backend_type NULL (found by
     # a review: the service's own role, when migrations run as the owner); a session has a user,
     # an autovacuum worker none
@@ -77,7 +81,9 @@ def _check_upgradable(connection: Connection, config: Config, *, allow_other_ses
         )
     if allow_other_sessions:
         return
-    others, names = connection.execute(_OTHER_SESSIONS, {"key": MIGRATION_LOCK_KEY}).one()
+    others, names = connection.execute(
+        _OTHER_SESSIONS, {"key": MIGRATION_LOCK_KEY, "ours": APPLICATION_NAME}
+    ).one()
     if others:
         raise SchemaRefused(
             f"the schema needs migrating ({current} to {scripts.get_current_head()}) while {others} other "
