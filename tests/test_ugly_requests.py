@@ -556,6 +556,12 @@ async def test_a_head_of_a_report_is_not_logged_as_a_download(client: AsyncClien
         assert (head.status_code, head.content) == (200, b""), head.text
         assert head.headers["content-disposition"] == got.headers["content-disposition"]
         assert head.headers["content-type"] == got.headers["content-type"]
+    # nor a HEAD of a manifest (found by a regression probe)
+    for path in (
+        "/v1/reports/coverage-roster/manifest?format=csv&known_at=tx:1",
+        "/v1/reports/coverage-diff/manifest?known_then=tx:1&format=csv",
+    ):
+        assert (await client.head(path, headers=auditor)).status_code == 200
     after = (await client.get(log, headers=auditor)).json()["items"]
     added = after[: len(after) - len(before)]
     assert [e["report"] for e in added] == ["coverage-diff", "coverage-roster"]  # the two GETs only

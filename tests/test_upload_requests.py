@@ -374,3 +374,10 @@ async def test_a_file_sent_as_something_else_than_a_form_is_415_as_json_sent_as_
         body = response.json()
         assert body["type"] == "/problems/unsupported-media-type"
         assert body["errors"][0]["code"] == "not_multipart" and media in body["detail"]
+    # a form without its boundary is a form that cannot be read, not another media type
+    no_boundary = await uploader.client.post(
+        "/v1/uploads",
+        content=b"--x\r\n",
+        headers=Keys.header(uploader.keys.committee) | {"content-type": "multipart/form-data"},
+    )
+    assert no_boundary.status_code == 400 and no_boundary.json()["errors"][0]["code"] == "bad_boundary"

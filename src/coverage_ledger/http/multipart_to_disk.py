@@ -135,6 +135,12 @@ async def receive_form(
     started = time.monotonic()
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
+    if content_type == b"multipart/form-data" and not boundary:
+        raise MalformedRequest(
+            "the Content-Type multipart/form-data names no boundary, so the parts cannot be told "
+            "apart (curl -F and browsers add it; a Content-Type header set by hand drops it)",
+            [ErrorItem("bad_boundary", "the multipart Content-Type has no boundary", field="file")],
+        )
     if content_type != b"multipart/form-data" or not boundary:
         # 415, as the JSON operations answer a body sent as something else (found by a probe)
         media = request.headers.get("content-type") or "no content type"

@@ -186,9 +186,16 @@ async def get_coverage_diff(
     description="Same parameters as the diff. " + DIFF_DESCRIPTION,
 )
 async def get_coverage_diff_manifest(
-    session: Session, caller: Caller, now: Now, diff: DiffPoint, format: DiffFormatQuery = "json"
+    session: Session,
+    caller: Caller,
+    now: Now,
+    diff: DiffPoint,
+    head_only: HeadOnly,
+    format: DiffFormatQuery = "json",
 ) -> DiffManifestOut:
     body = await diff_manifest(session, request=diff, format=format)
+    if head_only:
+        return DiffManifestOut.model_validate(body)
     await repository.log_access(
         session,
         key_name=caller.key_name,
@@ -225,14 +232,18 @@ async def logged_manifest(
     point: AsOf,
     region: str | None,
     format: str,
+    head_only: bool = False,
 ) -> dict[str, Any]:
-    """A report's manifest, its request written to the access log (shared by the API and the page)."""
+    """A report's manifest, its request written to the access log unless it answers a HEAD, which
+    delivers nothing (shared by the API and the page)."""
     if name not in REPORT_NAMES:
         # coverage-diff compares two moments of knowledge: its manifest is its own operation
         raise NotFound(f"no manifest for report {name!r}; manifests: {', '.join(REPORT_NAMES)}")
     scope = await authorise(session, principal=principal, name=name, region=region, as_of=point)
     report = ReportRequest(name, point, scope, format)
     body = await manifest(session, request=report)
+    if head_only:
+        return body
     await repository.log_access(
         session,
         key_name=principal.key_name,
@@ -258,11 +269,19 @@ async def get_manifest(
     caller: Caller,
     now: Now,
     point: ReadPoint,
+    head_only: HeadOnly,
     region: RegionQuery = None,
     format: FormatQuery = "json",
 ) -> ManifestOut:
     body = await logged_manifest(
-        session, principal=caller, now=now, name=name, point=point, region=region, format=format
+        session,
+        principal=caller,
+        now=now,
+        name=name,
+        point=point,
+        region=region,
+        format=format,
+        head_only=head_only,
     )
     return ManifestOut.model_validate(body)
 

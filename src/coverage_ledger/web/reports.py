@@ -8,6 +8,7 @@ from fastapi.responses import Response
 
 from coverage_ledger.errors import ErrorItem, LedgerError, NotFound
 from coverage_ledger.http.dependencies import Now, Opener, Session
+from coverage_ledger.http.head_requests import HEAD_ONLY
 from coverage_ledger.reports.endpoints import logged_manifest, report_download
 from coverage_ledger.reports.service import REPORT_NAMES
 from coverage_ledger.web.endpoints import Visitor, page, point_of, problem_page, sign_in_first
@@ -81,6 +82,7 @@ async def report_file(
             point=point,
             region=region or None,
             format=format,
+            head_only=bool(request.scope.get(HEAD_ONLY)),
         )
     except LedgerError as error:
         return problem_page(request, visitor, error)
