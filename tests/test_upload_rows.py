@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from coverage_ledger.canonical import canonical_json, event_digest
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.ledger.preparation import registration_payload, vault_fields
-from coverage_ledger.uploads.cells import row_values
 from coverage_ledger.uploads.dates import parse_day
 from coverage_ledger.uploads.formats import FileRejected
 from coverage_ledger.uploads.officer_events import enrolment_texts, registration_texts
 from coverage_ledger.uploads.officer_rows import OfficerRow, RosterContext, check_header, check_officer_row
+from coverage_ledger.uploads.row_layout import row_values
 from coverage_ledger.uploads.xlsx_to_csv import cell_text, convert, formula_cells
 
 CONTEXT = RosterContext(

@@ -16,6 +16,8 @@ from coverage_ledger.domain.officer import (
 )
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.uploads import cells as check
+from coverage_ledger.uploads import row_layout
+from coverage_ledger.uploads.row_layout import Columns
 
 REQUIRED_COLUMNS = ("nik", "name", "birth_date", "sex", "role", "region_code", "term_start", "term_end")
 OPTIONAL_COLUMNS = ("phone", "registered_on")
@@ -60,9 +62,9 @@ class OfficerRow:
     registered_on: date | None
 
 
-def check_header(header: Sequence[str]) -> check.Columns:
+def check_header(header: Sequence[str]) -> Columns:
     """Column positions of an officer roster; a wrong header raises ValueError."""
-    return check.check_header(header, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
+    return row_layout.check_header(header, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
 
 
 _POSTS = ("KETUA ", "ANGGOTA ")

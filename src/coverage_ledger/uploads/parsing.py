@@ -5,9 +5,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from coverage_ledger.errors import ErrorItem
-from coverage_ledger.uploads.cells import blame_a_cut_name, row_values
 from coverage_ledger.uploads.officer_events import staging_line
 from coverage_ledger.uploads.officer_rows import RosterContext, check_officer_row
+from coverage_ledger.uploads.row_layout import blame_a_cut_name, row_values
 
 
 @dataclass

@@ -17,9 +17,10 @@ from coverage_ledger.ledger import person_events, projections
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number_tx, write_chunk
-from coverage_ledger.uploads.cells import blame_a_cut_name, comparable_name, row_values
+from coverage_ledger.uploads.cells import comparable_name
 from coverage_ledger.uploads.formats import FileRejected
 from coverage_ledger.uploads.job import ROWS_SHOWN
+from coverage_ledger.uploads.row_layout import blame_a_cut_name, row_values
 from coverage_ledger.uploads.sponsor_rows import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,

@@ -13,6 +13,8 @@ from coverage_ledger.domain.months import MONTH_TEXT
 from coverage_ledger.domain.timeframes import PLAUSIBLE_YEARS, plausible_year
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.uploads import cells as check
+from coverage_ledger.uploads import row_layout
+from coverage_ledger.uploads.row_layout import Columns
 
 REQUIRED_COLUMNS = (
     "nik",
@@ -58,9 +60,9 @@ class SponsorRow:
     registered_on: date | None
 
 
-def check_sponsor_header(header: Sequence[str]) -> check.Columns:
+def check_sponsor_header(header: Sequence[str]) -> Columns:
     """Column positions of a sponsor roster; a wrong header raises ValueError."""
-    return check.check_header(header, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
+    return row_layout.check_header(header, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
 
 
 def _rupiah(cells: Mapping[str, str], column: str, row: int, errors: list[ErrorItem]) -> int:
