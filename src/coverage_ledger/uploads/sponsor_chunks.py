@@ -1,9 +1,9 @@
-"""A sponsor roster's chunks: rows checked on their own, then appended through the ledger's own
+"""A sponsor roster's chunks (read and checked by `sponsor_reading`) appended through the ledger's own
 append path (into the writing pass's unnumbered tx, or a tx of their own), refused rows taken out
 and the rest tried again. The job that drives the passes is `sponsor_job`."""
 
 import re
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -20,12 +20,10 @@ from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number
 from coverage_ledger.uploads.cells import comparable_name
 from coverage_ledger.uploads.formats import FileRejected
 from coverage_ledger.uploads.job import ROWS_SHOWN
-from coverage_ledger.uploads.row_layout import blame_a_cut_name, row_values
 from coverage_ledger.uploads.sponsor_rows import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     SponsorRow,
-    check_sponsor_row,
     sponsor_events,
 )
 from coverage_ledger.validation_codes import validation_code
@@ -71,69 +69,6 @@ class SponsorTally:
     """Accepted rows of workers registered before whose name, birth date or phone differ from
     that registration (kept as it is: a regional office corrects it)."""
     differing_registration_first: list[int] = field(default_factory=list)
-
-
-@dataclass
-class Chunk:
-    """Rows of the file checked on their own: the good ones, the errors, how many were read."""
-
-    rows: list[SponsorRow] = field(default_factory=list)
-    errors: list[ErrorItem] = field(default_factory=list)
-    seen: int = 0
-    exhausted: bool = False
-
-
-def read_chunk(
-    rows: Iterator[tuple[int, list[str]]],
-    positions: dict[str, int],
-    *,
-    limit: int,
-    districts: Container[str],
-    regions: Container[str],
-    key_region_prefix: str | None,
-    skip: Container[int],
-    today: date,
-) -> Chunk:
-    """Check up to `limit` rows on their own (run in a worker thread); rows in `skip` are passed."""
-    chunk = Chunk()
-
-    def check(row: int, values: dict[str, str]) -> SponsorRow | list[ErrorItem]:
-        return check_sponsor_row(
-            row,
-            values,
-            districts=districts,
-            regions=regions,
-            key_region_prefix=key_region_prefix,
-            today=today,
-        )
-
-    def passes(values: dict[str, str]) -> bool:
-        return not isinstance(check(0, values), list)
-
-    while len(chunk.rows) + len(chunk.errors) < limit:
-        item = next(rows, None)
-        if item is None:
-            chunk.exhausted = True
-            break
-        row, cells = item
-        chunk.seen += 1
-        if row in skip:
-            continue
-        values = row_values(row, cells, positions)
-        if isinstance(values, ErrorItem):
-            cut = values.code == "wrong_column_count"
-            chunk.errors.extend(
-                blame_a_cut_name(row, cells, positions, [values], passes) if cut else [values]
-            )
-            continue
-        checked = check(row, values)
-        if isinstance(checked, list):
-            chunk.errors.extend(
-                blame_a_cut_name(row, cells, positions, checked, passes) if len(checked) > 1 else checked
-            )
-        else:
-            chunk.rows.append(checked)
-    return chunk
 
 
 def _events_of(

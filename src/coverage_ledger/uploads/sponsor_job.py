@@ -44,8 +44,8 @@ from coverage_ledger.uploads.sponsor_chunks import (
     SponsorTally,
     append_sponsor_chunk,
     number_written,
-    read_chunk,
 )
+from coverage_ledger.uploads.sponsor_reading import read_chunk
 from coverage_ledger.uploads.sponsor_rows import check_sponsor_header
 
 log = logging.getLogger(__name__)
