@@ -17,6 +17,7 @@ from coverage_ledger.uploads.dates import parse_day
 from coverage_ledger.uploads.formats import FileRejected
 from coverage_ledger.uploads.officer_events import enrolment_texts, registration_texts
 from coverage_ledger.uploads.officer_rows import OfficerRow, RosterContext, check_header, check_officer_row
+from coverage_ledger.uploads.parsing import read_chunk
 from coverage_ledger.uploads.row_layout import row_values
 from coverage_ledger.uploads.xlsx_to_csv import cell_text, convert, formula_cells
 
@@ -391,3 +392,36 @@ def test_a_formula_without_a_value_fails_the_file_naming_its_cell(tmp_path: Path
     with pytest.raises(FileRejected) as refused:
         convert(_workbook(tmp_path / "v.xlsx", sheet), tmp_path / "v.csv")
     assert refused.value.code == "formula_cell" and "cell A2" in refused.value.message
+
+
+def test_a_cut_name_is_blamed_only_when_rejoining_it_explains_the_row() -> None:
+    """A name cut at an unquoted comma moves every later cell one column right; the row then
+    gets one `name_split` error. Not when the row is short besides, or the cell after the name is
+    empty: rejoining would hide another mistake (found by a review)."""
+    header = ["nik", "name", "birth_date", "sex", "role", "region_code", "term_start", "term_end", "phone"]
+    positions = check_header(header)
+    good = ["1671014501900001", "Siti", "1990-01-05", "P", "KPPS", "16.71.01", "2024-01-25", "2024-02-23"]
+
+    def codes(cells: list[str]) -> list[str]:
+        chunk = read_chunk(iter([(2, cells)]), positions, CONTEXT, 10)
+        return [e.code for e in chunk.errors]
+
+    assert codes([*good, ""]) == []
+    assert codes([good[0], "Siti", "Aminah", *good[2:], ""]) == [
+        "name_split"
+    ]  # the cut name, last cell empty
+    assert codes([good[0], "Siti", "Aminah", *good[2:]]) == ["name_split"]  # its empty last cell not written
+    short = [good[0], "Siti", "Aminah", *good[2:7]]  # term_end missing as well
+    assert "name_split" not in codes(short)
+    empty_after = [good[0], "Siti", "", *good[2:], ""]
+    assert "name_split" not in codes(empty_after)
+
+
+def test_a_header_naming_no_column_is_not_listed_back() -> None:
+    """A data row the data test misses (a NIK with a leading apostrophe) stands in the header's
+    place: its cells are not repeated; a header with a few unknown names lists them (found by a review)."""
+    with pytest.raises(ValueError, match="no cell of the first row names a column") as refused:
+        check_header(["'1671014501900001", "Siti Aminah", "P", "kpps", "'081234567890"])
+    assert "Siti" not in str(refused.value) and "0812" not in str(refused.value)
+    with pytest.raises(ValueError, match="unknown column\\(s\\): 'nama'"):
+        check_header(["nik", "nama", "birth_date", "sex", "role", "region_code", "term_start", "term_end"])

@@ -34,9 +34,11 @@ set_json_loads(orjson.loads)
 of 10,000 NIKs decodes some 27,000 event payloads."""
 
 
-APPLICATION_NAME = f"coverage-ledger {__version__}"
-"""How the service's sessions name themselves in pg_stat_activity (and to an upgrade that finds
-them connected)."""
+SCHEMA_REVISION = "0021"
+"""The Alembic head this code is written for (a test holds it to the migrations' head)."""
+APPLICATION_NAME = f"coverage-ledger {__version__} schema {SCHEMA_REVISION}"
+"""How the service's sessions name themselves in pg_stat_activity, and to an upgrade that finds
+them connected: by the schema too, as several migrations were added under one version number."""
 
 
 def sync_url(url: str) -> str:

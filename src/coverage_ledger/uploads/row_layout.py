@@ -42,8 +42,9 @@ SHOWN_CHARACTERS = 40
 
 NAME_SPLIT = (
     "name_split",
-    "the name seems cut in two by a comma (or semicolon) that is not inside quotes, and every cell "
-    "after it is read one column to the right: put the name in double quotes, or remove the comma",
+    "the cells after the name stand one column to the right of their header: a cell around the "
+    "name is cut in two (in a CSV, by a comma or semicolon not inside quotes; in a sheet, a value "
+    "typed over two cells); join it into one cell (in a CSV, put it in double quotes)",
 )
 
 
@@ -60,7 +61,14 @@ def blame_a_cut_name(
     the shift), else `errors`."""
     at = positions.get("name")
     width = len(positions)
-    if at is None or at + 1 >= len(cells) or len(cells) > width + 1:
+    # the cut leaves the row one cell longer (or as long, its empty last cell not written); the
+    # cell after the name must hold the name's other half
+    if (
+        at is None
+        or at + 1 >= len(cells)
+        or not width <= len(cells) <= width + 1
+        or not cells[at + 1].strip()
+    ):
         return errors
     joined = [*cells[:at], f"{cells[at]},{cells[at + 1]}", *cells[at + 2 :]]
     values = row_values(row, joined + [""] * (width - len(joined)), positions)
@@ -149,8 +157,12 @@ def check_header(header: Sequence[str], required: Sequence[str], optional: Seque
         parts = []
         if missing:
             parts.append(f"missing column(s): {', '.join(missing)}")
-        if unknown:
+        if unknown and len(unknown) < sum(not c.startswith(UNNAMED) for c in positions):
             parts.append(f"unknown column(s): {', '.join(shown(c) for c in unknown)}")
+        elif unknown:
+            # no cell names a column: perhaps a data row in the header's place that looks like no
+            # data (a NIK with a hidden character), whose name and phone are not to be repeated
+            parts.append("no cell of the first row names a column")
         expected = ",".join(required) + " (optional: " + ", ".join(optional) + ")"
         raise ValueError(f"wrong header: {'; '.join(parts)}; expected {expected}")
     positions.unnamed = tuple(index for name, index in positions.items() if name.startswith(UNNAMED))

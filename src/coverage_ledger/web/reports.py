@@ -36,7 +36,14 @@ async def reports_page(
         point = await point_of(session, now, valid_at or None, known_at or None)
         if chosen is not None:
             manifest = await logged_manifest(
-                session, principal=visitor, now=now, name=chosen, point=point, region=region, format="csv"
+                session,
+                principal=visitor,
+                now=now,
+                name=chosen,
+                point=point,
+                region=region,
+                format="csv",
+                head_only=bool(request.scope.get(HEAD_ONLY)),
             )
     except LedgerError as error:
         return problem_page(request, visitor, error)
