@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.uploads.officer_events import staging_line
-from coverage_ledger.uploads.officer_rows import RosterContext, check_officer_row
-from coverage_ledger.uploads.row_layout import blame_a_cut_name, row_values
+from coverage_ledger.uploads.officer_rows import OfficerRow, RosterContext, check_officer_row
+from coverage_ledger.uploads.row_layout import checked_row
 
 
 @dataclass
@@ -29,8 +29,8 @@ def read_chunk(
     chunk = Chunk()
     lines: list[str] = []
 
-    def passes(values: dict[str, str]) -> bool:
-        return not isinstance(check_officer_row(0, values, context), list)
+    def check(row: int, values: dict[str, str]) -> OfficerRow | list[ErrorItem]:
+        return check_officer_row(row, values, context)
 
     for _ in range(size):
         item = next(rows, None)
@@ -39,19 +39,9 @@ def read_chunk(
             break
         row, cells = item
         chunk.rows_seen += 1
-        values = row_values(row, cells, positions)
-        if isinstance(values, ErrorItem):
-            cut = values.code == "wrong_column_count"
-            chunk.errors.extend(
-                blame_a_cut_name(row, cells, positions, [values], passes) if cut else [values]
-            )
-            chunk.rejected_rows += 1
-            continue
-        outcome = check_officer_row(row, values, context)
+        outcome = checked_row(row, cells, positions, check)
         if isinstance(outcome, list):
-            chunk.errors.extend(
-                blame_a_cut_name(row, cells, positions, outcome, passes) if len(outcome) > 1 else outcome
-            )
+            chunk.errors.extend(outcome)
             chunk.rejected_rows += 1
         else:
             lines.append(staging_line(outcome, context))

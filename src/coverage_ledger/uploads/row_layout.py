@@ -4,6 +4,7 @@ the wrong place (past the header, under a blank header cell, a name cut at an un
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.uploads.dates import parse_day
@@ -48,7 +49,7 @@ NAME_SPLIT = (
 )
 
 
-def blame_a_cut_name(
+def _blame_a_cut_name(
     row: int,
     cells: Sequence[str],
     positions: Mapping[str, int],
@@ -75,6 +76,33 @@ def blame_a_cut_name(
     if isinstance(values, dict) and passes(values):
         return [ErrorItem(*NAME_SPLIT, row=row, column="name")]
     return errors
+
+
+Checked = TypeVar("Checked")
+
+
+def checked_row(
+    row: int,
+    cells: Sequence[str],
+    positions: Mapping[str, int],
+    check: Callable[[int, dict[str, str]], Checked | list[ErrorItem]],
+) -> Checked | list[ErrorItem]:
+    """The row read by its layout and `check`ed (an officer's or a sponsor's row), or its errors;
+    several errors, or a wrong cell count, that a name cut at an unquoted comma explains are said
+    as that one error."""
+    values = row_values(row, cells, positions)
+
+    def passes(rejoined: dict[str, str]) -> bool:
+        return not isinstance(check(0, rejoined), list)
+
+    if isinstance(values, ErrorItem):
+        if values.code == "wrong_column_count":
+            return _blame_a_cut_name(row, cells, positions, [values], passes)
+        return [values]
+    checked = check(row, values)
+    if isinstance(checked, list) and len(checked) > 1:
+        return _blame_a_cut_name(row, cells, positions, checked, passes)
+    return checked
 
 
 def shown(text: str) -> str:

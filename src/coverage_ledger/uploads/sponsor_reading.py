@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from coverage_ledger.errors import ErrorItem
-from coverage_ledger.uploads.row_layout import blame_a_cut_name, row_values
+from coverage_ledger.uploads.row_layout import checked_row
 from coverage_ledger.uploads.sponsor_rows import SponsorRow, check_sponsor_row
 
 
@@ -44,9 +44,6 @@ def read_chunk(
             today=today,
         )
 
-    def passes(values: dict[str, str]) -> bool:
-        return not isinstance(check(0, values), list)
-
     while len(chunk.rows) + len(chunk.errors) < limit:
         item = next(rows, None)
         if item is None:
@@ -56,18 +53,9 @@ def read_chunk(
         chunk.seen += 1
         if row in skip:
             continue
-        values = row_values(row, cells, positions)
-        if isinstance(values, ErrorItem):
-            cut = values.code == "wrong_column_count"
-            chunk.errors.extend(
-                blame_a_cut_name(row, cells, positions, [values], passes) if cut else [values]
-            )
-            continue
-        checked = check(row, values)
+        checked = checked_row(row, cells, positions, check)
         if isinstance(checked, list):
-            chunk.errors.extend(
-                blame_a_cut_name(row, cells, positions, checked, passes) if len(checked) > 1 else checked
-            )
+            chunk.errors.extend(checked)
         else:
             chunk.rows.append(checked)
     return chunk
