@@ -5,7 +5,7 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY src ./src
 COPY migrations ./migrations
 RUN pip install --no-cache-dir -e . && useradd --create-home ledger \
-    && mkdir -p /var/lib/coverage-ledger/uploads && chown -R ledger /var/lib/coverage-ledger
+    && mkdir -p /var/lib/coverage-ledger/uploads /var/lib/coverage-ledger/backups && chown -R ledger /var/lib/coverage-ledger
 USER ledger
 ENV LEDGER_HOST=0.0.0.0 LEDGER_PORT=8000
 EXPOSE 8000

@@ -20,9 +20,16 @@ async def live_app(database_url: str, **app_options: Any) -> AsyncIterator[tuple
     async with session_factory(engine)() as session, session.begin():
         keys = await make_keys(session)
     await engine.dispose()
+    async with served_app(database_url, **app_options) as (app, client):
+        yield app, client, keys
+
+
+@asynccontextmanager
+async def served_app(database_url: str, **app_options: Any) -> AsyncIterator[tuple[FastAPI, AsyncClient]]:
+    """The app with its lifespan running on a database that has what it needs, and a client."""
     app = create_app(database_url=database_url, pool_size=8, **app_options)
     async with (
         app.router.lifespan_context(app),
         AsyncClient(transport=ASGITransport(app=app), base_url="http://live") as client,
     ):
-        yield app, client, keys
+        yield app, client

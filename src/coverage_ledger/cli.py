@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from coverage_ledger import __version__
 from coverage_ledger.app import create_app
 from coverage_ledger.canonical import GIVEN_HASH_TEXT
+from coverage_ledger.cli_database import db_app
 from coverage_ledger.cli_import import import_with_progress, print_outcome
 from coverage_ledger.cli_keys import keys_app
 from coverage_ledger.cli_support import configure_logging, console, run_work
@@ -39,7 +40,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Database schema and reference data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 
@@ -117,23 +117,6 @@ def serve(
                 logging.getLogger(__name__).info(
                     "embedded PostgreSQL left running: another process still uses %s", cluster.data_dir
                 )
-
-
-@db_app.command("upgrade")
-def db_upgrade(
-    allow_other_sessions: Annotated[
-        bool,
-        typer.Option(
-            help="Migrate even while other sessions use the database (by default refused: stop "
-            "every coverage-ledger process first)."
-        ),
-    ] = False,
-) -> None:
-    """Apply the Alembic migrations, then write the shipped reference data into an empty ledger."""
-    configure_logging()
-    url, _ = database_url(get_settings())
-    written = upgrade_database(url, allow_other_sessions=allow_other_sessions)
-    typer.echo(f"schema at head; reference data txs written: {written or 'none (already present)'}")
 
 
 @app.command()

@@ -277,3 +277,8 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # exists, owned by someone else
         return True
     return True
+
+
+def client_programs_directory() -> Path:
+    """Where the wheel keeps PostgreSQL's programs (pg_dump, pg_restore among them)."""
+    return Path(_server_module().__file__).parent / "pginstall" / "bin"

@@ -1,0 +1,60 @@
+"""The service's role, `ledger_writer`, and its rights in a ledger database: what migration 0011
+set up, set up again where the migrations did not run (a restored backup, whose rights are not
+restored since its owner may not exist on the new server). Migrations are history and import
+nothing from here: this is the same SQL as 0011's upgrade, for the same tables."""
+
+import psycopg
+
+from coverage_ledger.database.engine import WRITER_ROLE
+
+FIRST_REVISION_WITH_ROLE = 11
+"""Migration 0011 made the role; a schema before it has no use for it yet (its upgrade grants)."""
+
+_CREATE_ROLE = f"""
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{WRITER_ROLE}') THEN
+        CREATE ROLE {WRITER_ROLE} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
+    END IF;
+    IF NOT pg_has_role(current_user, '{WRITER_ROLE}', 'SET') THEN
+        EXECUTE format('GRANT {WRITER_ROLE} TO %I WITH INHERIT FALSE, SET TRUE', current_user);
+    END IF;
+EXCEPTION
+    WHEN duplicate_object OR unique_violation THEN NULL;
+    WHEN insufficient_privilege THEN
+        RAISE NOTICE 'no CREATEROLE: the service will connect as %, who owns the log', current_user;
+END $$"""
+
+_GRANT_RIGHTS = f"""
+DO $$
+DECLARE
+    name text;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{WRITER_ROLE}') THEN
+        RETURN;
+    END IF;
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO {WRITER_ROLE}', current_schema());
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO {WRITER_ROLE}', current_database());
+    FOR name IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP
+        IF name IN ('ledger_event', 'ledger_tx') THEN
+            EXECUTE format('GRANT SELECT, INSERT ON %I TO {WRITER_ROLE}', name);
+        ELSIF name = 'alembic_version' THEN
+            EXECUTE format('GRANT SELECT ON %I TO {WRITER_ROLE}', name);
+        ELSE
+            EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO {WRITER_ROLE}', name);
+        END IF;
+    END LOOP;
+    EXECUTE format('GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO {WRITER_ROLE}',
+                   current_schema());
+    EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES '
+                   'TO {WRITER_ROLE}', current_schema());
+    EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT USAGE, SELECT, UPDATE ON SEQUENCES '
+                   'TO {WRITER_ROLE}', current_schema());
+END $$"""
+
+
+def grant_writer_role(conn: psycopg.Connection) -> None:
+    """Create the role if the user may (else the service acts as the user, with a warning, as
+    after 0011 on such a server) and grant it its rights on this database's tables."""
+    conn.execute(_CREATE_ROLE)
+    conn.execute(_GRANT_RIGHTS)

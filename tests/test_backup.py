@@ -1,0 +1,254 @@
+"""Backups and restores: a restored ledger gives the same report bytes, the same chain and the same
+keys; a backup taken while writers append holds exactly the head it names; bad files and
+non-empty databases are refused with nothing created or written."""
+
+import asyncio
+import stat
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic.script import ScriptDirectory
+from typer.testing import CliRunner
+
+from coverage_ledger.app import UploadSettings
+from coverage_ledger.cli import app as cli_app
+from coverage_ledger.database.backup import BackupError, back_up, restorable_revision, restore
+from coverage_ledger.database.engine import SCHEMA_REVISION
+from coverage_ledger.database.migrate import alembic_config, migrate_schema, upgrade_database
+from tests.claims_support import append, approved, filed, paid
+from tests.conftest import _libpq, create_database, drop_database
+from tests.live_app import served_app
+from tests.rosters import Uploader, many_officers, roster_csv
+from tests.support import Keys, nik, registered
+
+KNOWN = {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+REPORTS = ("coverage-roster", "payouts", "coverage-ratios", "uploads", "overdue-claims")
+
+
+@pytest.fixture
+def empty_database(server_url: str) -> tuple[str, str]:
+    """A new database holding nothing (no migrations): where a backup is restored. (url, name)"""
+    name = f"ledger_restored_{uuid.uuid4().hex[:8]}"
+    return create_database(server_url, name), name
+
+
+async def _reports(client_up: Uploader, auditor: str, tx: int) -> dict[tuple[str, str], tuple[bytes, str]]:
+    """Every report in every format pinned at tx: its bytes and its manifest's sha256."""
+    pulled = {}
+    params = {"valid_at": "2024-02-14", "known_at": f"tx:{tx}"}
+    for name in REPORTS:
+        for fmt in ("json", "csv", "xlsx"):
+            query = params | {"format": fmt} | ({"region": "16.71"} if name == "coverage-ratios" else {})
+            body = await client_up.client.get(
+                f"/v1/reports/{name}", params=query, headers=Keys.header(auditor)
+            )
+            assert body.status_code == 200, (name, body.text)
+            manifest = await client_up.client.get(
+                f"/v1/reports/{name}/manifest", params=query, headers=Keys.header(auditor)
+            )
+            assert manifest.status_code == 200, manifest.text
+            pulled[(name, fmt)] = (body.content, manifest.json()["sha256"])
+    return pulled
+
+
+async def test_a_restored_backup_gives_the_same_reports_chain_and_keys(
+    uploader: Uploader, fresh_database: str, server_url: str, empty_database: tuple[str, str], tmp_path: Path
+) -> None:
+    up = uploader
+    rows = many_officers(5)
+    assert (await up.run(roster_csv(rows)))["status"] == "succeeded"
+    await append(
+        up.client,
+        up.keys.office,
+        filed("B-1", rows[0][0], incident="2024-02-10", filed_on="2024-02-12"),
+        approved("B-1", "2024-02-13"),
+        paid("B-1", 42_000_000, "2024-02-14"),
+    )
+    backed_up_head = await up.head()
+    before = await _reports(up, up.keys.auditor, backed_up_head)
+
+    target = tmp_path / "ledger.backup"
+    written = await asyncio.to_thread(back_up, fresh_database, target=target)
+    assert written.head.tx_seq == backed_up_head and written.head.schema_revision in KNOWN
+    head = (await up.client.get("/v1/ledger/head", headers=Keys.header(up.keys.auditor))).json()
+    assert written.head.hash == head["hash"]
+    # the person vault is in it: readable by the service's user alone, and no leftover partial file
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("ledger.backup")] == ["ledger.backup"]
+    # what is appended after the backup is not in it
+    await append(up.client, up.keys.office, registered(nik(serial=77)))
+
+    restored_url, restored_name = empty_database
+    try:
+        revision = restorable_revision(target, known_revisions=KNOWN)
+        await asyncio.to_thread(restore, restored_url, source=target, revision=revision)
+        settings = UploadSettings(tmp_path / "restored-uploads", max_bytes=1 << 20)
+        async with served_app(restored_url, uploads=settings) as (app, client):
+            restored = Uploader(app, client, up.keys)  # the keys of the original ledger still open it
+            verified = (await client.get("/v1/ledger/verify", headers=Keys.header(up.keys.auditor))).json()
+            assert verified["ok"] and verified["head_tx_seq"] == backed_up_head
+            assert verified["head_hash"] == written.head.hash
+            after = await _reports(restored, up.keys.auditor, backed_up_head)
+            assert after == before
+            # the service can append to the restored ledger as its own role, and the chain goes on
+            next_tx = await append(client, up.keys.office, registered(nik(serial=78)))
+            assert next_tx == backed_up_head + 1
+        with psycopg.connect(_libpq(restored_url)) as conn:
+            role_rights = conn.execute(
+                "SELECT has_table_privilege('ledger_writer', 'ledger_event', 'INSERT'), "
+                "       has_table_privilege('ledger_writer', 'ledger_event', 'UPDATE'), "
+                "       has_table_privilege('ledger_writer', 'coverage_span', 'UPDATE')"
+            ).fetchone()
+            assert role_rights == (True, False, True)
+            with pytest.raises(
+                psycopg.errors.InsufficientPrivilege, match="append-only"
+            ):  # the log's guard came back too
+                conn.execute("DELETE FROM ledger_event")
+    finally:
+        drop_database(server_url, restored_name)
+
+
+async def test_a_backup_taken_while_writers_append_holds_exactly_the_head_it_names(
+    uploader: Uploader, fresh_database: str, server_url: str, empty_database: tuple[str, str], tmp_path: Path
+) -> None:
+    up = uploader
+    stop = asyncio.Event()
+
+    async def keep_appending() -> int:
+        count = 0
+        while not stop.is_set():
+            count += 1
+            await append(up.client, up.keys.office, registered(nik(serial=100 + count)))
+        return count
+
+    writer = asyncio.create_task(keep_appending())
+    await asyncio.sleep(0.3)
+    written = await asyncio.to_thread(back_up, fresh_database, target=tmp_path / "busy.backup")
+    await asyncio.sleep(0.3)
+    stop.set()
+    appended = await writer
+    assert appended > 2 and await up.head() > written.head.tx_seq  # writes went on during and after
+
+    restored_url, restored_name = empty_database
+    try:
+        restore(restored_url, source=tmp_path / "busy.backup", revision=written.head.schema_revision or "")
+        with psycopg.connect(_libpq(restored_url)) as conn:
+            last = conn.execute(
+                "SELECT max(tx_seq), (SELECT hash FROM ledger_tx ORDER BY tx_seq DESC LIMIT 1) FROM ledger_tx"
+            ).fetchone()
+            events = conn.execute(
+                "SELECT (SELECT count(*) FROM ledger_event), (SELECT sum(event_count) FROM ledger_tx)"
+            ).fetchone()
+        assert last == (written.head.tx_seq, written.head.hash)
+        assert events is not None and events[0] == events[1]  # no tx without its events, none half there
+    finally:
+        drop_database(server_url, restored_name)
+
+
+def test_bad_files_and_full_databases_are_refused_and_nothing_is_written(
+    fresh_database: str, server_url: str, empty_database: tuple[str, str], tmp_path: Path
+) -> None:
+    junk = tmp_path / "junk.backup"
+    junk.write_bytes(b"PGDMP" + bytes(range(256)) * 4)
+    with pytest.raises(BackupError, match=r"junk\.backup as a backup"):
+        restorable_revision(junk, known_revisions=KNOWN)
+    empty_file = tmp_path / "empty.backup"
+    empty_file.write_bytes(b"")
+    with pytest.raises(BackupError, match=r"empty\.backup as a backup"):
+        restorable_revision(empty_file, known_revisions=KNOWN)
+
+    good = back_up(fresh_database, target=tmp_path / "good.backup")
+    with pytest.raises(BackupError, match="exists: a backup never overwrites"):
+        back_up(fresh_database, target=tmp_path / "good.backup")
+    revision = restorable_revision(tmp_path / "good.backup", known_revisions=KNOWN)
+    with pytest.raises(BackupError, match=f"revision {revision}, which this release does not know"):
+        restorable_revision(tmp_path / "good.backup", known_revisions=KNOWN - {revision})
+    # the template's database holds a ledger: refused before anything is restored into it
+    with pytest.raises(BackupError, match="is not empty"):
+        restore(fresh_database, source=tmp_path / "good.backup", revision=revision)
+    with psycopg.connect(_libpq(fresh_database)) as conn:
+        assert conn.execute("SELECT max(tx_seq) FROM ledger_tx").fetchone() == (good.head.tx_seq,)
+
+    # a backup cut short (a full disk, a copy interrupted) restores nothing at all
+    restored_url, restored_name = empty_database
+    cut = tmp_path / "cut.backup"
+    whole = (tmp_path / "good.backup").read_bytes()
+    cut.write_bytes(whole[: len(whole) * 2 // 3])
+    with pytest.raises(BackupError, match=r"restoring .*cut\.backup failed"):
+        restore(restored_url, source=cut, revision=restorable_revision(cut, known_revisions=KNOWN))
+    with psycopg.connect(_libpq(restored_url)) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
+
+    # an archive of some other database is not taken for a ledger's
+    with psycopg.connect(_libpq(restored_url), autocommit=True) as conn:
+        conn.execute("CREATE TABLE notes (line text)")
+    try:
+        with pytest.raises(BackupError, match="holds no ledger"):
+            back_up(restored_url, target=tmp_path / "other.backup")
+        assert not (tmp_path / "other.backup").exists()
+    finally:
+        drop_database(server_url, restored_name)
+
+
+def test_the_commands_say_the_head_and_restore_only_into_an_empty_database(
+    fresh_database: str,
+    server_url: str,
+    empty_database: tuple[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runner = CliRunner()
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("DATABASE_URL", fresh_database)
+    target = tmp_path / "cli.backup"
+    backed_up = runner.invoke(cli_app, ["db", "backup", str(target)])
+    assert backed_up.exit_code == 0, backed_up.output
+    with psycopg.connect(_libpq(fresh_database)) as conn:
+        head = conn.execute("SELECT tx_seq, hash FROM ledger_tx ORDER BY tx_seq DESC LIMIT 1").fetchone()
+    assert head is not None
+    assert f"head tx {head[0]} {head[1]}" in backed_up.output
+    assert f"verify --from-hash {head[1]}" in backed_up.output
+
+    refused = runner.invoke(cli_app, ["db", "restore", str(target)])  # DATABASE_URL holds a ledger
+    assert refused.exit_code == 1 and "is not empty" in refused.output
+
+    restored_url, restored_name = empty_database
+    monkeypatch.setenv("DATABASE_URL", restored_url)
+    try:
+        restored = runner.invoke(cli_app, ["db", "restore", str(target)])
+        assert restored.exit_code == 0, restored.output
+        assert f"ok: {head[0]} txs checked; head tx {head[0]} {head[1]}" in restored.output
+        from_hash = runner.invoke(cli_app, ["verify", "--from-hash", head[1]])
+        assert from_hash.exit_code == 0 and f"the archived head is tx {head[0]}" in from_hash.output
+    finally:
+        drop_database(server_url, restored_name)
+
+
+def test_a_backup_of_an_earlier_schema_is_restored_as_it_was_and_upgraded_after(
+    server_url: str, empty_database: tuple[str, str], tmp_path: Path
+) -> None:
+    old_name = f"ledger_old_{uuid.uuid4().hex[:8]}"
+    old_url = create_database(server_url, old_name)
+    restored_url, restored_name = empty_database
+    try:
+        migrate_schema(old_url, "0010")  # before the service's role existed
+        written = back_up(old_url, target=tmp_path / "old.backup")
+        assert written.head.schema_revision == "0010" and written.head.tx_seq == 0
+        restore(restored_url, source=tmp_path / "old.backup", revision="0010")
+        with psycopg.connect(_libpq(restored_url)) as conn:
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0010",)
+            assert conn.execute(
+                "SELECT count(*) FROM information_schema.role_table_grants "
+                "WHERE grantee = 'ledger_writer' AND table_catalog = current_database()"
+            ).fetchone() == (0,)
+        upgrade_database(restored_url)
+        with psycopg.connect(_libpq(restored_url)) as conn:
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (SCHEMA_REVISION,)
+            assert conn.execute(
+                "SELECT has_table_privilege('ledger_writer', 'ledger_event', 'INSERT')"
+            ).fetchone() == (True,)
+    finally:
+        drop_database(server_url, old_name)
+        drop_database(server_url, restored_name)
