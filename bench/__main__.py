@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from bench import (
+    backup,
     claims_payouts,
     coverage_lookup,
     ledger_core,
@@ -26,6 +27,7 @@ SUITES = {
     "claims_payouts": claims_payouts,
     "report_roster": report_roster,
     "load": load,
+    "backup": backup,
 }
 
 
