@@ -83,7 +83,9 @@ async def _tamper(session: AsyncSession, table: str, statement: str, params: dic
     await session.execute(text("SET LOCAL ROLE ledger_writer"))
 
 
-@pytest.mark.parametrize("what", ["event payload", "recorded_at", "actor", "dropped event"])
+@pytest.mark.parametrize(
+    "what", ["event payload", "a float in a payload", "recorded_at", "actor", "dropped event"]
+)
 async def test_tampering_is_found_at_that_tx(
     client: AsyncClient, keys: Keys, session: AsyncSession, what: str
 ) -> None:
@@ -97,6 +99,15 @@ async def test_tampering_is_found_at_that_tx(
             session,
             "ledger_event",
             "UPDATE ledger_event SET payload = jsonb_set(payload, '{valid_from}', '\"2024-01-01\"') "
+            "WHERE tx_id = :t AND type = 'officer.enrolled'",
+            {"t": tx_id},
+        )
+    elif what == "a float in a payload":
+        # outside what the ledger stores: verify named no tx but raised (a traceback, a 500)
+        await _tamper(
+            session,
+            "ledger_event",
+            "UPDATE ledger_event SET payload = payload || '{\"wage\": 1100000.5}' "
             "WHERE tx_id = :t AND type = 'officer.enrolled'",
             {"t": tx_id},
         )
@@ -131,7 +142,7 @@ async def test_tampering_is_found_at_that_tx(
     assert (response.json()["head_tx_seq"], response.json()["head_hash"]) == (seqs[-1], None)
 
 
-@pytest.mark.parametrize("what", ["nik column", "vault fields"])
+@pytest.mark.parametrize("what", ["nik column", "vault fields", "a float in the vault"])
 async def test_a_changed_column_that_reads_rely_on_is_found_at_that_tx(
     client: AsyncClient, keys: Keys, session: AsyncSession, what: str
 ) -> None:
@@ -150,12 +161,13 @@ async def test_a_changed_column_that_reads_rely_on_is_found_at_that_tx(
             {"t": tx_id},
         )
     else:
+        value = '"Mallory"' if what == "vault fields" else "1.5"
         await session.execute(
             text(
-                "UPDATE person_vault SET fields = jsonb_set(fields, '{name}', '\"Mallory\"') "
+                "UPDATE person_vault SET fields = jsonb_set(fields, '{name}', CAST(:value AS jsonb)) "
                 "WHERE event_id IN (SELECT event_id FROM ledger_event WHERE tx_id = :t)"
             ),
-            {"t": tx_id},
+            {"t": tx_id, "value": value},
         )
     report = await verify_ledger(session)
     assert not report.ok and report.broken_tx_seq == victim, report

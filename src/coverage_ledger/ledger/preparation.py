@@ -38,9 +38,10 @@ class PreparedEvent:
     replacement_id: str | None = None
 
 
-def personal_digest(salt: bytes, fields: dict[str, Any]) -> str:
-    """Salted sha256 of the personal fields a registration keeps in the vault."""
-    return sha256_hex(salt.hex() + canonical_json(fields))
+def personal_digest(salt: bytes, fields: dict[str, Any], *, checked: bool = True) -> str:
+    """Salted sha256 of the personal fields a registration keeps in the vault (`checked`: see
+    `canonical_json`)."""
+    return sha256_hex(salt.hex() + canonical_json(fields, checked=checked))
 
 
 def vault_fields(name: str, birth_date: date | None, phone: str | None) -> dict[str, Any]:
