@@ -84,7 +84,15 @@ async def _tamper(session: AsyncSession, table: str, statement: str, params: dic
 
 
 @pytest.mark.parametrize(
-    "what", ["event payload", "a float in a payload", "recorded_at", "actor", "dropped event"]
+    "what",
+    [
+        "event payload",
+        "a float in a payload",
+        "a list for a payload",
+        "recorded_at",
+        "actor",
+        "dropped event",
+    ],
 )
 async def test_tampering_is_found_at_that_tx(
     client: AsyncClient, keys: Keys, session: AsyncSession, what: str
@@ -109,6 +117,13 @@ async def test_tampering_is_found_at_that_tx(
             "ledger_event",
             "UPDATE ledger_event SET payload = payload || '{\"wage\": 1100000.5}' "
             "WHERE tx_id = :t AND type = 'officer.enrolled'",
+            {"t": tx_id},
+        )
+    elif what == "a list for a payload":
+        await _tamper(
+            session,
+            "ledger_event",
+            "UPDATE ledger_event SET payload = '[1, 2]' WHERE tx_id = :t AND type = 'officer.enrolled'",
             {"t": tx_id},
         )
     elif what == "recorded_at":

@@ -70,6 +70,9 @@ async def verify_ledger(session: AsyncSession, *, from_hash: str | None = None) 
             else:
                 digests = []
                 for event in link.events:
+                    if not isinstance(event.payload, dict):  # a payload replaced behind the guard
+                        problem = f"event {event.event_id}: its payload is not a JSON object"
+                        break
                     # unchecked: a stored value outside the ledger's subset (a float written behind
                     # the guard) is a break to name, not an error to raise, and it cannot hash to
                     # the digest of what was written
