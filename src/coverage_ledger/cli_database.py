@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from alembic.script import ScriptDirectory
 
-from coverage_ledger.cli_support import configure_logging, console, run_work
+from coverage_ledger.cli_support import configure_logging, console, run_work, stopped_by_kill_as_by_ctrl_c
 from coverage_ledger.database.backup import BackupError, back_up, restorable_revision, restore
 from coverage_ledger.database.engine import SCHEMA_REVISION
 from coverage_ledger.database.location import database_url
@@ -47,10 +47,14 @@ def db_backup(
     configure_logging()
     url, _ = database_url(get_settings())
     try:
-        written = back_up(url, target=file)
+        with stopped_by_kill_as_by_ctrl_c():
+            written = back_up(url, target=file)
     except BackupError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        console.print(f"interrupted: no backup written ({file} does not exist)")
+        raise typer.Exit(130) from None
     head = written.head
     typer.echo(f"backup written: {written.path} ({written.size:,} bytes, sha256 {written.sha256})")
     if head.hash is None:
@@ -80,10 +84,14 @@ def db_restore(
         # the file is read first: a mistaken one creates no database
         revision = restorable_revision(file, known_revisions={s.revision for s in scripts.walk_revisions()})
         url, _ = database_url(get_settings())
-        restore(url, source=file, revision=revision)
+        with stopped_by_kill_as_by_ctrl_c():
+            restore(url, source=file, revision=revision)
     except BackupError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        console.print("interrupted: nothing restored (the restore is one transaction; the database is empty)")
+        raise typer.Exit(130) from None
     typer.echo(f"restored {file} (schema {revision})")
     report = run_work(verify_ledger, migrate=False, reads=True)
     if not report.ok:

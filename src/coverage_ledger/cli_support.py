@@ -2,8 +2,11 @@
 transaction of its own against the configured database, with its errors said in one line."""
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import signal
+from collections.abc import Awaitable, Callable, Iterator
+from types import FrameType
 from typing import TypeVar
 
 import psycopg
@@ -81,3 +84,18 @@ def run_work(work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = Tr
             "DATABASE_URL or LEDGER_DATA_DIR, or run `coverage-ledger db upgrade` first"
         )
         raise typer.Exit(2) from exc
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def stopped_by_kill_as_by_ctrl_c() -> Iterator[None]:
+    """`kill` (SIGTERM) stops the work inside as Ctrl-C does, so its cleanup runs (a backup's
+    partial file removed, a restore's transaction rolled back) instead of the process just ending."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -125,7 +125,8 @@ def back_up(url: str, *, target: Path) -> BackupFile:
             descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError as exc:
             raise BackupError(
-                f"{partial} exists: another backup is being written there, or one was cut short"
+                f"{partial} exists: a backup to this name is being written, or one was cut short "
+                "(if no backup is running, remove that file)"
             ) from exc
         try:
             with os.fdopen(descriptor, "wb") as out:
