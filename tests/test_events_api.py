@@ -1,5 +1,6 @@
 """POST /v1/events: atomic batches, idempotent ids, and clear errors that write nothing."""
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -210,3 +211,49 @@ async def test_batch_uses_an_id_twice(client: AsyncClient, keys: Keys) -> None:
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["code"] == "duplicate_event_id"
+
+
+async def test_an_officer_too_young_or_not_yet_born_is_refused_as_a_roster_row_is(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    """The roster refused these rows (`officer_too_young`, `term_before_birth`) while the API took
+    them: a 13-year-old KPPS member, a term a year before the officer's birth."""
+    young = nik(born=date(2010, 3, 4))
+    unborn = nik(born=date(1999, 3, 4))
+    before = await ledger_size(session)
+    same_batch = await post(
+        client,
+        keys.admin,
+        [
+            {**registered(young), "birth_date": "2010-03-04"},
+            enrolled(young, event_id="e-young", **KPPS),
+            {**registered(unborn), "birth_date": "1999-03-04"},
+            enrolled(unborn, event_id="e-unborn", valid_from="1998-01-25", valid_to="1998-02-24"),
+        ],
+    )
+    assert same_batch.status_code == 422, same_batch.text
+    assert [(e["code"], e["field"]) for e in same_batch.json()["errors"]] == [
+        ("officer_too_young", "events[1].valid_from"),
+        ("term_before_birth", "events[3].valid_from"),
+    ]
+    assert "2010" not in same_batch.text and "1999" not in same_batch.text  # the registration's date
+    assert await ledger_size(session) == before
+
+    # a registration already stored gives the birth date too; one that gives none is not guessed at
+    assert (
+        await post(client, keys.admin, [{**registered(young), "birth_date": "2010-03-04"}])
+    ).status_code == 200
+    later = await post(client, keys.committee, [enrolled(young, event_id="e-young-2", **KPPS)])
+    assert later.status_code == 422 and later.json()["errors"][0]["code"] == "officer_too_young"
+    seventeen = await post(
+        client,
+        keys.committee,
+        [enrolled(young, event_id="e-young-3", valid_from="2027-03-04", valid_to="2027-04-04")],
+    )
+    assert seventeen.status_code == 200, seventeen.text  # on the 17th birthday
+    undated = nik(born=date(2010, 5, 6))
+    assert (
+        await post(
+            client, keys.committee, [registered(undated), enrolled(undated, event_id="e-undated", **KPPS)]
+        )
+    ).status_code == 200

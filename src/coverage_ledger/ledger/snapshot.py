@@ -38,7 +38,9 @@ UNION ALL
 SELECT 'district', r.code, NULL FROM region r
  WHERE r.level = 3 AND r.code = ANY(%(districts)b::text[])
 UNION ALL
-SELECT 'registered', k.nik, NULL FROM event_knowledge k
+SELECT 'registered', k.nik,
+       (SELECT v.fields->'birth_date' FROM person_vault v WHERE v.event_id = k.event_id)
+  FROM event_knowledge k
  WHERE k.nik = ANY(%(registered)b::text[]) AND k.type = 'person.registered' AND k.tx_to IS NULL
 UNION ALL
 SELECT 'node', e.event_id,
@@ -117,6 +119,9 @@ class Snapshot:
     """In-force rule definitions (read when the batch holds BPU events)."""
     region_definitions: dict[str, list[RegionDefinition]] = field(default_factory=dict)
     """The in-force definitions of the codes the batch names or defines."""
+    birth_dates: dict[str, date] = field(default_factory=dict)
+    """Birth dates the registrations in force of the batch's enrolled persons give (in the vault;
+    none for a registration without one, or erased)."""
 
 
 def _instant(value: str) -> datetime:
@@ -173,6 +178,8 @@ async def read_snapshot(
                 snapshot.districts_known.add(key)
             case "registered":
                 snapshot.registered_niks.add(key)
+                if data is not None:
+                    snapshot.birth_dates[key] = date.fromisoformat(data)
             case "node":
                 node = EventLinks(
                     event_id=key,
