@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 
 from coverage_ledger.app import UploadSettings
 from coverage_ledger.cli import app as cli_app
-from coverage_ledger.database.backup import BackupError, back_up, restorable_revision, restore
+from coverage_ledger.database.backup import BackupError, back_up
 from coverage_ledger.database.engine import SCHEMA_REVISION
 from coverage_ledger.database.migrate import alembic_config, migrate_schema, upgrade_database
+from coverage_ledger.database.restore import read_archive, restore
 from tests.claims_support import append, approved, filed, paid
 from tests.conftest import _libpq, create_database, drop_database
 from tests.live_app import served_app
@@ -68,6 +69,20 @@ async def test_a_restored_backup_gives_the_same_reports_chain_and_keys(
     )
     backed_up_head = await up.head()
     before = await _reports(up, up.keys.auditor, backed_up_head)
+    # an upload still queued when the backup is taken, its file in this deployment's folder
+    queued_file = tmp_path / "old-uploads" / "queued.upload"
+    queued_file.parent.mkdir()
+    queued_file.write_bytes(roster_csv(many_officers(2, district="167102", region="16.71.02")))
+    with psycopg.connect(_libpq(fresh_database)) as conn:
+        conn.execute(
+            "INSERT INTO upload (upload_id, kind, committee, key_name, dry_run, policy, mode, "
+            "filename, file_format, file_sha256, size_bytes, stored_path, status, rows_total, "
+            "rows_done, rows_accepted, rows_rejected, rows_duplicate, outcome, phase_seconds, "
+            "submitted_at) VALUES (%s, 'officer_roster', 'KPU-16.71', 'test-committee', false, "
+            "'all_or_nothing', 'append', 'queued.csv', 'csv', 'x', 1, %s, 'queued', 0, 0, 0, 0, 0, "
+            "'{}', '{}', now())",
+            (uuid.UUID(int=7), str(queued_file)),
+        )
 
     target = tmp_path / "ledger.backup"
     written = await asyncio.to_thread(back_up, fresh_database, target=target)
@@ -82,8 +97,9 @@ async def test_a_restored_backup_gives_the_same_reports_chain_and_keys(
 
     restored_url, restored_name = empty_database
     try:
-        revision = restorable_revision(target, known_revisions=KNOWN)
-        await asyncio.to_thread(restore, restored_url, source=target, revision=revision)
+        archived = read_archive(target, known_revisions=KNOWN)  # read from the file alone
+        assert (archived.head_tx_seq, archived.head_hash) == (backed_up_head, written.head.hash)
+        await asyncio.to_thread(restore, restored_url, source=target, archived=archived)
         settings = UploadSettings(tmp_path / "restored-uploads", max_bytes=1 << 20)
         async with served_app(restored_url, uploads=settings) as (app, client):
             restored = Uploader(app, client, up.keys)  # the keys of the original ledger still open it
@@ -95,6 +111,13 @@ async def test_a_restored_backup_gives_the_same_reports_chain_and_keys(
             # the service can append to the restored ledger as its own role, and the chain goes on
             next_tx = await append(client, up.keys.office, registered(nik(serial=78)))
             assert next_tx == backed_up_head + 1
+            # the upload the backup caught queued is closed, not run from the old deployment's
+            # folder (whose file would then have been processed there and deleted)
+            await app.state.upload_runner.wait_idle()
+            queued = await restored.status(str(uuid.UUID(int=7)), key=up.keys.admin)
+            assert queued["status"] == "failed" and queued["problem"]["code"] == "interrupted"
+            assert "restored from a backup" in queued["problem"]["message"]
+            assert queued_file.exists()
         with psycopg.connect(_libpq(restored_url)) as conn:
             role_rights = conn.execute(
                 "SELECT has_table_privilege('ledger_writer', 'ledger_event', 'INSERT'), "
@@ -133,7 +156,9 @@ async def test_a_backup_taken_while_writers_append_holds_exactly_the_head_it_nam
 
     restored_url, restored_name = empty_database
     try:
-        restore(restored_url, source=tmp_path / "busy.backup", revision=written.head.schema_revision or "")
+        archived = read_archive(tmp_path / "busy.backup", known_revisions=KNOWN)
+        assert (archived.head_tx_seq, archived.head_hash) == (written.head.tx_seq, written.head.hash)
+        restore(restored_url, source=tmp_path / "busy.backup", archived=archived)
         with psycopg.connect(_libpq(restored_url)) as conn:
             last = conn.execute(
                 "SELECT max(tx_seq), (SELECT hash FROM ledger_tx ORDER BY tx_seq DESC LIMIT 1) FROM ledger_tx"
@@ -152,22 +177,29 @@ def test_bad_files_and_full_databases_are_refused_and_nothing_is_written(
 ) -> None:
     junk = tmp_path / "junk.backup"
     junk.write_bytes(b"PGDMP" + bytes(range(256)) * 4)
-    with pytest.raises(BackupError, match=r"junk\.backup as a backup"):
-        restorable_revision(junk, known_revisions=KNOWN)
+    with pytest.raises(
+        BackupError, match=r"junk\.backup is not a backup written by `coverage-ledger db backup`"
+    ):
+        read_archive(junk, known_revisions=KNOWN)
     empty_file = tmp_path / "empty.backup"
     empty_file.write_bytes(b"")
-    with pytest.raises(BackupError, match=r"empty\.backup as a backup"):
-        restorable_revision(empty_file, known_revisions=KNOWN)
+    with pytest.raises(BackupError, match=r"empty\.backup is not a backup written by"):
+        read_archive(empty_file, known_revisions=KNOWN)
+    with pytest.raises(BackupError, match=r"nowhere does not exist: create the folder first"):
+        back_up(fresh_database, target=tmp_path / "nowhere" / "x.backup")
+    with pytest.raises(BackupError, match=r"empty\.backup is not a folder"):
+        back_up(fresh_database, target=empty_file / "x.backup")
 
     good = back_up(fresh_database, target=tmp_path / "good.backup")
     with pytest.raises(BackupError, match="exists: a backup never overwrites"):
         back_up(fresh_database, target=tmp_path / "good.backup")
-    revision = restorable_revision(tmp_path / "good.backup", known_revisions=KNOWN)
+    archived = read_archive(tmp_path / "good.backup", known_revisions=KNOWN)
+    revision = archived.schema_revision
     with pytest.raises(BackupError, match=f"revision {revision}, which this release does not know"):
-        restorable_revision(tmp_path / "good.backup", known_revisions=KNOWN - {revision})
+        read_archive(tmp_path / "good.backup", known_revisions=KNOWN - {revision})
     # the template's database holds a ledger: refused before anything is restored into it
     with pytest.raises(BackupError, match="is not empty"):
-        restore(fresh_database, source=tmp_path / "good.backup", revision=revision)
+        restore(fresh_database, source=tmp_path / "good.backup", archived=archived)
     with psycopg.connect(_libpq(fresh_database)) as conn:
         assert conn.execute("SELECT max(tx_seq) FROM ledger_tx").fetchone() == (good.head.tx_seq,)
 
@@ -176,10 +208,24 @@ def test_bad_files_and_full_databases_are_refused_and_nothing_is_written(
     cut = tmp_path / "cut.backup"
     whole = (tmp_path / "good.backup").read_bytes()
     cut.write_bytes(whole[: len(whole) * 2 // 3])
-    with pytest.raises(BackupError, match=r"restoring .*cut\.backup failed"):
-        restore(restored_url, source=cut, revision=restorable_revision(cut, known_revisions=KNOWN))
+    with pytest.raises(BackupError, match=r"reading .*cut\.backup through \(it is damaged or cut short\)"):
+        read_archive(cut, known_revisions=KNOWN)  # found before any database is touched
+    with pytest.raises(BackupError, match=r"restoring .*cut\.backup failed"):  # and were it not
+        restore(restored_url, source=cut, archived=archived)
     with psycopg.connect(_libpq(restored_url)) as conn:
         assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
+
+    # a user whose connections read another schema would restore tables it then cannot see
+    with psycopg.connect(_libpq(restored_url), autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA app")
+        conn.execute(f"ALTER DATABASE {restored_name} SET search_path = app, public")
+    with pytest.raises(
+        BackupError, match="holds the ledger in schema public, but this user's connections read schema app"
+    ):
+        restore(restored_url, source=tmp_path / "good.backup", archived=archived)
+    with psycopg.connect(_libpq(restored_url), autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {restored_name} RESET search_path")
+        conn.execute("DROP SCHEMA app")
 
     # an archive of some other database is not taken for a ledger's
     with psycopg.connect(_libpq(restored_url), autocommit=True) as conn:
@@ -211,6 +257,9 @@ def test_the_commands_say_the_head_and_restore_only_into_an_empty_database(
     assert f"head tx {head[0]} {head[1]}" in backed_up.output
     assert f"verify --from-hash {head[1]}" in backed_up.output
 
+    checked = runner.invoke(cli_app, ["db", "check-backup", str(target)])
+    assert checked.exit_code == 0, checked.output
+    assert checked.output.strip().endswith(f"head tx {head[0]} {head[1]}") and "intact" in checked.output
     refused = runner.invoke(cli_app, ["db", "restore", str(target)])  # DATABASE_URL holds a ledger
     assert refused.exit_code == 1 and "is not empty" in refused.output
 
@@ -236,7 +285,11 @@ def test_a_backup_of_an_earlier_schema_is_restored_as_it_was_and_upgraded_after(
         migrate_schema(old_url, "0010")  # before the service's role existed
         written = back_up(old_url, target=tmp_path / "old.backup")
         assert written.head.schema_revision == "0010" and written.head.tx_seq == 0
-        restore(restored_url, source=tmp_path / "old.backup", revision="0010")
+        restore(
+            restored_url,
+            source=tmp_path / "old.backup",
+            archived=read_archive(tmp_path / "old.backup", known_revisions=KNOWN),
+        )
         with psycopg.connect(_libpq(restored_url)) as conn:
             assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0010",)
             assert conn.execute(
@@ -249,6 +302,16 @@ def test_a_backup_of_an_earlier_schema_is_restored_as_it_was_and_upgraded_after(
             assert conn.execute(
                 "SELECT has_table_privilege('ledger_writer', 'ledger_event', 'INSERT')"
             ).fetchone() == (True,)
+            # rights lost (a role created after 0011 ran, a restore stopped before its grants)
+            conn.execute("REVOKE ALL ON ledger_event, coverage_span FROM ledger_writer")
+            conn.commit()
+        upgrade_database(restored_url)  # as `db upgrade` and every `serve` do: granted again
+        with psycopg.connect(_libpq(restored_url)) as conn:
+            assert conn.execute(
+                "SELECT has_table_privilege('ledger_writer', 'ledger_event', 'INSERT'), "
+                "has_table_privilege('ledger_writer', 'ledger_event', 'UPDATE'), "
+                "has_table_privilege('ledger_writer', 'coverage_span', 'UPDATE')"
+            ).fetchone() == (True, False, True)
     finally:
         drop_database(server_url, old_name)
         drop_database(server_url, restored_name)

@@ -27,7 +27,7 @@ from coverage_ledger.uploads.jobs import UploadRunner
 from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, run_upload, submit_upload
 from tests.live_app import live_app
 from tests.rosters import Uploader, many_officers, officer_row, roster_csv, roster_xlsx
-from tests.support import committed_key, coverage_of, nik
+from tests.support import Keys, committed_key, coverage_of, nik
 
 
 async def _ledger_is_sound(database_url: str) -> None:
@@ -190,6 +190,40 @@ async def test_an_upload_interrupted_by_a_restart_runs_again_on_the_next_start(
         assert status["status"] == "succeeded", status
         assert (await coverage_of(client, keys, person, "2024-02-01"))["status"] == "covered"
     assert not stored.exists()
+
+
+async def test_an_unfinished_upload_whose_file_is_in_another_folder_is_failed_and_its_file_kept(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    """Found by a backup probe: a database restored (or copied) from another deployment names its
+    unfinished uploads' files in that deployment's folder; the service processed such a file and
+    deleted it there. It now runs only files in its own LEDGER_UPLOAD_DIR."""
+    directory = tmp_path / "uploads"
+    directory.mkdir()
+    elsewhere = tmp_path / "other-deployment" / "queued.upload"
+    elsewhere.parent.mkdir()
+    person = nik()
+    elsewhere.write_bytes(roster_csv([officer_row(person)]))
+    upload_id = uuid.uuid4()
+    engine = create_engine_for(fresh_database, pool_size=1)
+    async with session_factory(engine)() as session, session.begin():
+        await _left_validating(session, upload_id, elsewhere)
+    await engine.dispose()
+    async with live_app(fresh_database, uploads=UploadSettings(directory, max_bytes=1 << 20)) as (
+        app,
+        client,
+        keys,
+    ):
+        await app.state.upload_runner.wait_idle()
+        status = await Uploader(app, client, keys).status(str(upload_id), key=keys.admin)
+        assert (status["status"], status["problem"]["code"]) == ("failed", "interrupted"), status
+        unknown = await client.get(
+            f"/v1/persons/{person}/coverage",
+            params={"valid_at": "2024-02-01"},
+            headers=Keys.header(keys.admin),
+        )
+        assert unknown.status_code == 404  # nothing of the file was written
+    assert elsewhere.exists()
 
 
 async def test_an_upload_another_live_process_runs_is_left_to_it(fresh_database: str, tmp_path: Path) -> None:

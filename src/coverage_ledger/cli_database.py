@@ -7,14 +7,17 @@ import typer
 from alembic.script import ScriptDirectory
 
 from coverage_ledger.cli_support import configure_logging, console, run_work, stopped_by_kill_as_by_ctrl_c
-from coverage_ledger.database.backup import BackupError, back_up, restorable_revision, restore
+from coverage_ledger.database.backup import BackupError, back_up
 from coverage_ledger.database.engine import SCHEMA_REVISION
-from coverage_ledger.database.location import database_url
+from coverage_ledger.database.location import database_url, existing_database_url
 from coverage_ledger.database.migrate import alembic_config, upgrade_database
+from coverage_ledger.database.restore import ArchivedLedger, read_archive, restore
 from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.settings import get_settings
 
 db_app = typer.Typer(help="Database schema, backups and restores.", no_args_is_help=True)
+
+BackupFileArgument = Annotated[Path, typer.Argument(dir_okay=False, help="A file `db backup` wrote.")]
 
 
 @db_app.command("upgrade")
@@ -37,18 +40,17 @@ def db_upgrade(
 @db_app.command("backup")
 def db_backup(
     file: Annotated[
-        Path,
-        typer.Argument(dir_okay=False, help="The backup file to write (never overwritten)."),
+        Path, typer.Argument(dir_okay=False, help="The backup file to write (never overwritten).")
     ],
 ) -> None:
     """Write the whole database (log, person vault, projections, keys, uploads) to FILE in one
     snapshot, while the service goes on serving; print the ledger head it holds. The file holds
     personal data and is readable by you alone."""
     configure_logging()
-    url, _ = database_url(get_settings())
+    url = existing_database_url(get_settings())
     try:
         with stopped_by_kill_as_by_ctrl_c():
-            written = back_up(url, target=file)
+            written = back_up(url, target=file.expanduser())
     except BackupError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
@@ -69,38 +71,56 @@ def db_backup(
     )
 
 
+def _read(file: Path) -> ArchivedLedger:
+    """The archive read through, or the command stopped with what is wrong with it."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    try:
+        return read_archive(file, known_revisions={s.revision for s in scripts.walk_revisions()})
+    except BackupError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+
+
+@db_app.command("check-backup")
+def db_check_backup(file: BackupFileArgument) -> None:
+    """Read FILE through without restoring it: say whether it is intact (not cut short or damaged)
+    and which schema and ledger head it holds."""
+    archived = _read(file.expanduser())
+    head = f"head tx {archived.head_tx_seq} {archived.head_hash}" if archived.head_hash else "no tx yet"
+    typer.echo(f"intact: schema {archived.schema_revision}; {head}")
+
+
 @db_app.command("restore")
-def db_restore(
-    file: Annotated[
-        Path,
-        typer.Argument(exists=True, dir_okay=False, readable=True, help="A file `db backup` wrote."),
-    ],
-) -> None:
+def db_restore(file: BackupFileArgument) -> None:
     """Restore FILE into an empty database (DATABASE_URL's, or LEDGER_DATABASE_NAME in the embedded
     cluster, created if missing) in one transaction, then verify the chain and print its head."""
     configure_logging()
-    scripts = ScriptDirectory.from_config(alembic_config())
+    file = file.expanduser()
+    archived = _read(file)  # first: a damaged or mistaken file creates no database
+    url, _ = database_url(get_settings())
     try:
-        # the file is read first: a mistaken one creates no database
-        revision = restorable_revision(file, known_revisions={s.revision for s in scripts.walk_revisions()})
-        url, _ = database_url(get_settings())
         with stopped_by_kill_as_by_ctrl_c():
-            restore(url, source=file, revision=revision)
+            restore(url, source=file, archived=archived)
     except BackupError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     except KeyboardInterrupt:
         console.print("interrupted: nothing restored (the restore is one transaction; the database is empty)")
         raise typer.Exit(130) from None
-    typer.echo(f"restored {file} (schema {revision})")
-    report = run_work(verify_ledger, migrate=False, reads=True)
+    typer.echo(f"restored {file} (schema {archived.schema_revision}); verifying the chain")
+    try:
+        with stopped_by_kill_as_by_ctrl_c():
+            report = run_work(verify_ledger, migrate=False, reads=True)
+    except KeyboardInterrupt:
+        console.print("interrupted while verifying: the ledger is restored; run `coverage-ledger verify`")
+        raise typer.Exit(130) from None
     if not report.ok:
         where = f" at tx {report.broken_tx_seq}" if report.broken_tx_seq is not None else ""
         typer.echo(f"BROKEN{where}: {report.reason}: the backup does not hold an intact ledger")
         raise typer.Exit(1)
     typer.echo(f"ok: {report.txs_checked} txs checked; head tx {report.head_tx_seq} {report.head_hash}")
-    if revision != SCHEMA_REVISION:
+    if archived.schema_revision != SCHEMA_REVISION:
         typer.echo(
-            f"the schema is an earlier release's ({revision}): `coverage-ledger db upgrade` (or `serve`) "
-            f"migrates it to {SCHEMA_REVISION}"
+            f"the schema is an earlier release's ({archived.schema_revision}): `coverage-ledger db upgrade` "
+            f"(or `serve`) migrates it to {SCHEMA_REVISION}"
         )

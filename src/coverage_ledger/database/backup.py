@@ -1,11 +1,9 @@
-"""A ledger's backup and its restore: `pg_dump` of the whole database taken in one snapshot, with
-the head it holds said beside it, and `pg_restore` of it into an empty database in one
-transaction. The client programs are the embedded wheel's (PostgreSQL 18), so an operator of the
-embedded database needs nothing installed to back it up."""
+"""A ledger's backup: `pg_dump` of the whole database taken in one snapshot, with the head it holds
+said beside it (`restore.py` reads and restores it). The client programs are the embedded
+wheel's (PostgreSQL 18), so an operator of the embedded database needs nothing installed."""
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -17,7 +15,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from coverage_ledger.database.embedded import client_programs_directory
 from coverage_ledger.database.engine import APPLICATION_NAME, libpq_url
-from coverage_ledger.database.writer_role import FIRST_REVISION_WITH_ROLE, grant_writer_role
+
+LOCK_WAIT = "30s"
+"""How long pg_dump waits for a table's lock before the backup fails instead of hanging."""
 
 
 class BackupError(Exception):
@@ -58,7 +58,7 @@ def client_program(name: str) -> Path:
     return Path(found)
 
 
-def _connection_for_programs(url: str) -> tuple[str, dict[str, str]]:
+def connection_for_programs(url: str) -> tuple[str, dict[str, str]]:
     """A libpq connection string without the password, and the environment that passes it
     (a password on the command line is visible to every local user in the process list)."""
     parts = conninfo_to_dict(libpq_url(url))
@@ -70,7 +70,7 @@ def _connection_for_programs(url: str) -> tuple[str, dict[str, str]]:
     return conninfo, environment
 
 
-def _run(arguments: list[str | Path], *, environment: dict[str, str], what: str) -> str:
+def run_program(arguments: list[str | Path], *, environment: dict[str, str], what: str) -> str:
     """Run a client program; its stdout, or a BackupError with its own first words."""
     # the programs are PostgreSQL's own; the arguments, paths and a connection string we built
     done = subprocess.run(  # noqa: S603
@@ -107,10 +107,12 @@ def back_up(url: str, *, target: Path) -> BackupFile:
     service's user alone): one snapshot, taken while the service goes on serving and writing."""
     if target.exists():
         raise BackupError(f"{target} exists: a backup never overwrites a file, give a new name")
+    if not target.parent.exists():
+        raise BackupError(f"{target.parent} does not exist: create the folder first")
     if not target.parent.is_dir():
-        raise BackupError(f"{target.parent} is not a directory")
+        raise BackupError(f"{target.parent} is not a folder")
     partial = target.with_name(target.name + ".partial")
-    conninfo, environment = _connection_for_programs(url)
+    conninfo, environment = connection_for_programs(url)
     with psycopg.connect(libpq_url(url), application_name=f"{APPLICATION_NAME} backup") as conn:
         # the head said beside the backup is the one pg_dump writes: both read one exported snapshot
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -128,6 +130,8 @@ def back_up(url: str, *, target: Path) -> BackupFile:
                 f"{partial} exists: a backup to this name is being written, or one was cut short "
                 "(if no backup is running, remove that file)"
             ) from exc
+        except OSError as exc:
+            raise BackupError(f"cannot write {partial}: {exc.strerror or exc}") from exc
         try:
             with os.fdopen(descriptor, "wb") as out:
                 done = subprocess.run(  # noqa: S603 (PostgreSQL's pg_dump, arguments we built)
@@ -135,6 +139,10 @@ def back_up(url: str, *, target: Path) -> BackupFile:
                         str(client_program("pg_dump")),
                         "--format=custom",
                         f"--snapshot={snapshot_row[0]}",
+                        # this connection holds its reads' locks until pg_dump is done: a lock
+                        # request queued between (a migration's, a DBA's ALTER) would make both
+                        # wait for ever, and PostgreSQL cannot see that cycle
+                        f"--lock-wait-timeout={LOCK_WAIT}",
                         f"--dbname={conninfo}",
                     ],
                     env=environment,
@@ -144,10 +152,15 @@ def back_up(url: str, *, target: Path) -> BackupFile:
                 )
                 if done.returncode != 0:
                     said = " ".join(done.stderr.decode(errors="replace").split())[:600]
+                    if "lock timeout" in said:
+                        said += (
+                            f" (another session waited {LOCK_WAIT} or more for an exclusive lock on a "
+                            "table, as a migration or an ALTER does: run the backup when it is done)"
+                        )
                     raise BackupError(f"pg_dump failed: {said or f'exit {done.returncode}'}")
                 out.flush()
                 os.fsync(out.fileno())
-            os.replace(partial, target)
+            _move_without_overwriting(partial, target)
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
@@ -156,83 +169,19 @@ def back_up(url: str, *, target: Path) -> BackupFile:
     return BackupFile(path=target, size=target.stat().st_size, sha256=_sha256(target), head=head)
 
 
-def archived_revision(source: Path) -> str:
-    """The schema revision a backup holds; a BackupError if `source` is not a ledger's backup."""
-    if not source.is_file():
-        raise BackupError(f"{source} is not a file")
-    environment = dict(os.environ)
-    listing = _run(
-        [client_program("pg_restore"), "--list", source],
-        environment=environment,
-        what=f"reading {source} as a backup (is it one written by `coverage-ledger db backup`?)",
-    )
-    if not re.search(r"\bTABLE DATA \S+ ledger_event\b", listing):
-        raise BackupError(
-            f"{source} is a PostgreSQL archive, but not of a coverage-ledger database (no event log)"
-        )
-    data = _run(
-        [client_program("pg_restore"), "--data-only", "--table=alembic_version", "--file=-", source],
-        environment=environment,
-        what=f"reading the schema revision of {source}",
-    )
-    rows = data.split("COPY ", 1)[-1].splitlines()[1:]
-    revision = rows[0].strip() if rows and rows[0] != "\\." else ""
-    if not revision:
-        raise BackupError(f"{source} holds no schema revision: not a migrated ledger")
-    return revision
-
-
-def restorable_revision(source: Path, *, known_revisions: set[str]) -> str:
-    """The schema revision of the backup `source`, checked before any database is touched: a
-    BackupError if it is no ledger's backup, or one a newer release made."""
-    revision = archived_revision(source)
-    if revision not in known_revisions:
-        raise BackupError(
-            f"{source} holds schema revision {revision}, which this release does not know: it was made "
-            "by a newer release; restore it with that release (or a newer one)"
-        )
-    return revision
-
-
-def restore(url: str, *, source: Path, revision: str) -> None:
-    """Restore the backup `source` (of schema `revision`) into the empty database at `url` in one
-    transaction (a failure leaves it empty), and give the service's role its rights there."""
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        database, relations = _fetch_one(
-            conn,
-            "SELECT current_database(), (SELECT count(*) FROM pg_class "
-            "WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'p', 'v', 'm', 'S'))",
-        )
-        if relations:
-            raise BackupError(
-                f"database {database} is not empty ({relations} tables and sequences): restore into a new "
-                "database (set LEDGER_DATABASE_NAME, or DATABASE_URL, to one that holds nothing)"
-            )
-    conninfo, environment = _connection_for_programs(url)
-    _run(
-        [
-            client_program("pg_restore"),
-            # the tables are the restoring user's, as they are the migrating user's on a new server;
-            # the rights of the service's role are granted anew below, since that user may differ
-            "--no-owner",
-            "--no-privileges",
-            "--single-transaction",
-            "--exit-on-error",
-            f"--dbname={conninfo}",
-            source,
-        ],
-        environment=environment,
-        what=f"restoring {source}",
-    )
-    if revision.isdigit() and int(revision) >= FIRST_REVISION_WITH_ROLE:
-        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-            grant_writer_role(conn)
-
-
-def _fetch_one(conn: psycopg.Connection, query: str) -> tuple[str, int]:
-    row = conn.execute(query).fetchone()
-    assert row is not None
-    return str(row[0]), int(row[1])
+def _move_without_overwriting(partial: Path, target: Path) -> None:
+    """Give the finished file its name, unless a file took that name meanwhile (a hard link
+    fails where a rename would replace it)."""
+    try:
+        os.link(partial, target)
+    except FileExistsError as exc:
+        raise BackupError(f"{target} was created while the backup ran: give a new name") from exc
+    except OSError:  # a file system without hard links
+        if target.exists():
+            raise BackupError(f"{target} was created while the backup ran: give a new name") from None
+        os.replace(partial, target)
+        return
+    partial.unlink()
 
 
 def _sha256(path: Path) -> str:

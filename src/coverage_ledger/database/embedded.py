@@ -144,6 +144,17 @@ class EmbeddedCluster:
                     log.info("created database %s", name)
                 except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
                     pass  # another process starting at the same moment created it first
+        return self.database_url(name)
+
+    def has_database(self, name: str) -> bool:
+        """Whether the cluster holds a database `name`."""
+        with psycopg.connect(self.admin_url(), autocommit=True) as conn:
+            return (
+                conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+            )
+
+    def database_url(self, name: str) -> str:
+        """The SQLAlchemy URL of database `name` (created or not)."""
         return self.admin_url(name).replace("postgresql://", "postgresql+psycopg://", 1)
 
     def postmaster_gone(self) -> bool:

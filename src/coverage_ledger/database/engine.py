@@ -80,7 +80,9 @@ def service_options(url: str) -> str:
     if migrated:  # (before the first migration there is nothing to guard yet)
         log.warning(
             "the service acts as the database user %s itself, which owns the log and could switch its "
-            "guard off: role %s is missing or %s may not take it (GRANT %s TO %s; see README)",
+            "guard off: role %s is missing or has no rights here, or %s may not take it (create the "
+            "role, GRANT %s TO %s WITH SET TRUE, then run `coverage-ledger db upgrade`, which grants "
+            "it its rights; see README)",
             user,
             WRITER_ROLE,
             user,

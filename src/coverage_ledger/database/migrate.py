@@ -22,6 +22,7 @@ from coverage_ledger.database.engine import (
     service_options,
     session_factory,
 )
+from coverage_ledger.database.writer_role import CREATE_ROLE, GRANT_RIGHTS
 from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.repository import take_append_lock
 from coverage_ledger.reference.genesis import ensure_reference_data
@@ -105,6 +106,11 @@ def migrate_schema(url: str, revision: str = "head", *, allow_other_sessions: bo
             if revision == "head":
                 _check_upgradable(connection, config, allow_other_sessions=allow_other_sessions)
             command.upgrade(config, revision)
+            if revision == "head":
+                # what 0011 granted, again: a role created since, or a restore cut off before its
+                # grants, would otherwise leave the service acting as the tables' owner for good
+                connection.execute(text(CREATE_ROLE))
+                connection.execute(text(GRANT_RIGHTS))
     finally:
         engine.dispose()
     service_options.cache_clear()  # the migrations may have granted (or revoked) the writer role

@@ -1,7 +1,9 @@
 """The service's role, `ledger_writer`, and its rights in a ledger database: what migration 0011
 set up, set up again where the migrations did not run (a restored backup, whose rights are not
-restored since its owner may not exist on the new server). Migrations are history and import
-nothing from here: this is the same SQL as 0011's upgrade, for the same tables."""
+restored since its owner may not exist on the new server) and at every `db upgrade` (a role
+created after 0011 ran, or a restore cut off before its grants, gets them then). Migrations are
+history and import nothing from here: this is the same SQL as 0011's upgrade, for the same
+tables."""
 
 import psycopg
 
@@ -10,7 +12,7 @@ from coverage_ledger.database.engine import WRITER_ROLE
 FIRST_REVISION_WITH_ROLE = 11
 """Migration 0011 made the role; a schema before it has no use for it yet (its upgrade grants)."""
 
-_CREATE_ROLE = f"""
+CREATE_ROLE = f"""
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{WRITER_ROLE}') THEN
@@ -24,14 +26,19 @@ EXCEPTION
     WHEN insufficient_privilege THEN
         RAISE NOTICE 'no CREATEROLE: the service will connect as %, who owns the log', current_user;
 END $$"""
+"""SQL: the role, created if the user may (else a notice: the service then acts as the user)."""
 
-_GRANT_RIGHTS = f"""
+GRANT_RIGHTS = f"""
 DO $$
 DECLARE
     name text;
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{WRITER_ROLE}') THEN
         RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'ledger_event'
+                   AND pg_has_role(current_user, tableowner, 'USAGE')) THEN
+        RETURN;  -- the tables are another user's to grant on (a service not logged in as their owner)
     END IF;
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO {WRITER_ROLE}', current_schema());
     EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO {WRITER_ROLE}', current_database());
@@ -51,10 +58,11 @@ BEGIN
     EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT USAGE, SELECT, UPDATE ON SEQUENCES '
                    'TO {WRITER_ROLE}', current_schema());
 END $$"""
+"""SQL: the role's rights on this database's tables, when it exists and the user owns them."""
 
 
 def grant_writer_role(conn: psycopg.Connection) -> None:
     """Create the role if the user may (else the service acts as the user, with a warning, as
     after 0011 on such a server) and grant it its rights on this database's tables."""
-    conn.execute(_CREATE_ROLE)
-    conn.execute(_GRANT_RIGHTS)
+    conn.execute(CREATE_ROLE)
+    conn.execute(GRANT_RIGHTS)

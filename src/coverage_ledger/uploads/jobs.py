@@ -94,15 +94,18 @@ class UploadRunner:
                     )
                     discard_files(Path(record.stored_path))
                     log.info("upload %s: its import command stopped; marked failed", record.upload_id)
-                elif record.stored_path and Path(record.stored_path).exists():
+                elif record.stored_path and self._holds(Path(record.stored_path)):
                     await repository.update_upload(session, record.upload_id, status="queued")
                     resumed.append(record.upload_id)
                 else:
+                    # a file outside this service's folder is another deployment's (a database
+                    # restored or copied from it): not processed, and not deleted
                     await repository.update_upload(
                         session,
                         record.upload_id,
                         status="failed",
                         finished_at=self._clock(),
+                        stored_path=None,
                         problem={
                             "code": "interrupted",
                             "message": "the service stopped and the file is gone; upload again",
@@ -118,6 +121,12 @@ class UploadRunner:
             if removed:
                 log.info("removed %d file(s) stopped processes left in %s", removed, self._directory)
         return len(resumed)
+
+    def _holds(self, path: Path) -> bool:
+        """Whether an unfinished upload's file is there, in this service's upload folder."""
+        if not path.exists():
+            return False
+        return self._directory is None or path.resolve().parent == self._directory.resolve()
 
     async def wait_idle(self) -> None:
         """Wait until every queued upload is done."""
