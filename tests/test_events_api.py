@@ -8,7 +8,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.support import Keys, enrolled, nik, registered
+from tests.support import Keys, corrected, enrolled, nik, registered
 
 KPPS = {"valid_from": "2024-01-25", "valid_to": "2024-02-24"}
 
@@ -257,3 +257,34 @@ async def test_an_officer_too_young_or_not_yet_born_is_refused_as_a_roster_row_i
             client, keys.committee, [registered(undated), enrolled(undated, event_id="e-undated", **KPPS)]
         )
     ).status_code == 200
+
+    # the birth date that counts is the one in force once the batch is (found by a review): a
+    # batch correcting the registration to one without a date takes the enrolment; a batch naming
+    # the date in a correction after the enrolment refuses it
+    undone = await post(
+        client,
+        keys.admin,
+        [
+            corrected("fix-young", [f"reg-{young}"], replacement=registered(young, event_id="reg-young-2")),
+            enrolled(young, event_id="e-young-4", **KPPS),
+        ],
+    )
+    assert undone.status_code == 200, undone.text
+    late = nik(born=date(2010, 7, 8))
+    assert (await post(client, keys.admin, [registered(late)])).status_code == 200
+    dated_after = await post(
+        client,
+        keys.admin,
+        [
+            enrolled(late, event_id="e-late", **KPPS),
+            corrected(
+                "fix-late",
+                [f"reg-{late}"],
+                replacement={**registered(late, event_id="reg-late-2"), "birth_date": "2010-07-08"},
+            ),
+        ],
+    )
+    assert dated_after.status_code == 422, dated_after.text
+    assert [(e["code"], e["field"]) for e in dated_after.json()["errors"]] == [
+        ("officer_too_young", "events[0].valid_from")
+    ]

@@ -4,6 +4,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -17,12 +18,14 @@ from coverage_ledger.coverage.spans import backfill_spans
 from coverage_ledger.coverage.spans_repository import needs_backfill as spans_needs_backfill
 from coverage_ledger.database.engine import (
     APPLICATION_NAME,
+    WRITER_ROLE,
     create_engine_for,
     create_sync_engine,
+    libpq_url,
     service_options,
     session_factory,
 )
-from coverage_ledger.database.writer_role import CREATE_ROLE, GRANT_RIGHTS
+from coverage_ledger.database.writer_role import grant_writer_role
 from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.repository import take_append_lock
 from coverage_ledger.reference.genesis import ensure_reference_data
@@ -94,6 +97,17 @@ def _check_upgradable(connection: Connection, config: Config, *, allow_other_ses
         )
 
 
+def _grant_writer_rights(url: str) -> None:
+    """What 0011 granted, again where it is missing, after the migrations committed: a role
+    created since, or a restore stopped before its grants, would otherwise leave the service acting
+    as the tables' owner for good. Never fatal: the service then acts as its user, and says so."""
+    try:
+        with psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=10) as conn:
+            grant_writer_role(conn)
+    except psycopg.Error as exc:
+        log.warning("could not grant %s its rights: %s", WRITER_ROLE, str(exc).strip().splitlines()[0])
+
+
 def migrate_schema(url: str, revision: str = "head", *, allow_other_sessions: bool = False) -> None:
     """Run the Alembic migrations up to `revision`."""
     engine = create_sync_engine(url)
@@ -106,13 +120,10 @@ def migrate_schema(url: str, revision: str = "head", *, allow_other_sessions: bo
             if revision == "head":
                 _check_upgradable(connection, config, allow_other_sessions=allow_other_sessions)
             command.upgrade(config, revision)
-            if revision == "head":
-                # what 0011 granted, again: a role created since, or a restore cut off before its
-                # grants, would otherwise leave the service acting as the tables' owner for good
-                connection.execute(text(CREATE_ROLE))
-                connection.execute(text(GRANT_RIGHTS))
     finally:
         engine.dispose()
+    if revision == "head":
+        _grant_writer_rights(url)
     service_options.cache_clear()  # the migrations may have granted (or revoked) the writer role
 
 

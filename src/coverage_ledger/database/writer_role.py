@@ -24,7 +24,8 @@ BEGIN
 EXCEPTION
     WHEN duplicate_object OR unique_violation THEN NULL;
     WHEN insufficient_privilege THEN
-        RAISE NOTICE 'no CREATEROLE: the service will connect as %, who owns the log', current_user;
+        RAISE NOTICE 'role {WRITER_ROLE} cannot be created or granted to % (no CREATEROLE, or no admin '
+                     'option on it): the service acts as that user', current_user;
 END $$"""
 """SQL: the role, created if the user may (else a notice: the service then acts as the user)."""
 
@@ -36,13 +37,18 @@ BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{WRITER_ROLE}') THEN
         RETURN;
     END IF;
-    IF NOT EXISTS (SELECT FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'ledger_event'
-                   AND pg_has_role(current_user, tableowner, 'USAGE')) THEN
-        RETURN;  -- the tables are another user's to grant on (a service not logged in as their owner)
+    -- only tables this user may grant on (another role's, a DBA's, are theirs to grant), and
+    -- nothing at all when none lacks its rights: no catalog write at every start
+    IF NOT EXISTS (SELECT FROM pg_tables t
+                    WHERE t.schemaname = current_schema() AND pg_has_role(current_user, t.tableowner, 'USAGE')
+                      AND NOT has_table_privilege('{WRITER_ROLE}',
+                                                  format('%I.%I', t.schemaname, t.tablename), 'SELECT')) THEN
+        RETURN;
     END IF;
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO {WRITER_ROLE}', current_schema());
     EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO {WRITER_ROLE}', current_database());
-    FOR name IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP
+    FOR name IN SELECT tablename FROM pg_tables
+                 WHERE schemaname = current_schema() AND pg_has_role(current_user, tableowner, 'USAGE') LOOP
         IF name IN ('ledger_event', 'ledger_tx') THEN
             EXECUTE format('GRANT SELECT, INSERT ON %I TO {WRITER_ROLE}', name);
         ELSIF name = 'alembic_version' THEN
@@ -51,12 +57,18 @@ BEGIN
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO {WRITER_ROLE}', name);
         END IF;
     END LOOP;
-    EXECUTE format('GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO {WRITER_ROLE}',
-                   current_schema());
+    FOR name IN SELECT sequencename FROM pg_sequences
+                 WHERE schemaname = current_schema()
+                   AND pg_has_role(current_user, sequenceowner, 'USAGE') LOOP
+        EXECUTE format('GRANT USAGE, SELECT, UPDATE ON SEQUENCE %I TO {WRITER_ROLE}', name);
+    END LOOP;
     EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES '
                    'TO {WRITER_ROLE}', current_schema());
     EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT USAGE, SELECT, UPDATE ON SEQUENCES '
                    'TO {WRITER_ROLE}', current_schema());
+EXCEPTION
+    WHEN insufficient_privilege THEN
+        RAISE NOTICE 'the rights of {WRITER_ROLE} could not all be granted by %', current_user;
 END $$"""
 """SQL: the role's rights on this database's tables, when it exists and the user owns them."""
 

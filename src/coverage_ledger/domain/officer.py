@@ -54,6 +54,16 @@ def age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
+def term_age_problem(born: date, term_start: date) -> str | None:
+    """Why a term starting on `term_start` cannot be an officer's born on `born`:
+    `term_before_birth`, `officer_too_young` (under MIN_OFFICER_AGE), or None."""
+    if term_start < born:
+        return "term_before_birth"
+    if age_on(born, term_start) < MIN_OFFICER_AGE:
+        return "officer_too_young"
+    return None
+
+
 OFFICER_REGION_HINT = (
     "an officer serves in a district (kecamatan, as 16.71.01) or a village (16.71.01.1001): give "
     "that code, not a regency's or a province's"

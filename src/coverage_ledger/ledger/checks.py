@@ -13,7 +13,7 @@ from coverage_ledger.domain.region_codes import region_parent
 from coverage_ledger.domain.rule_definitions import MalformedRule, check_rule_definition
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.ledger import repository
-from coverage_ledger.ledger.officer_checks import officer_age_errors
+from coverage_ledger.ledger.officer_checks import birth_dates_after, officer_age_errors
 from coverage_ledger.ledger.person_events import officer_term
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.region_checks import definition_of, redefinition_errors, region_date_errors
@@ -133,10 +133,10 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
             batch_definitions.setdefault(p.source.code, []).append(definition_of(p.source))
     regions = snapshot.regions_in_force | set(batch_definitions)
     registered = set(snapshot.registered_niks)
-    births = dict(snapshot.birth_dates)
     stored = snapshot.stored
     seen_ids: set[str] = set()
     superseded = {target for p in prepared for target in p.supersedes}
+    births = birth_dates_after(prepared=prepared, registrations=snapshot.registrations, superseded=superseded)
     for item in prepared:
         event = item.source
         path = item.path
@@ -188,8 +188,6 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
                 errors.append(ErrorItem("malformed_rule", str(exc), field=at))
         if isinstance(event, PersonRegistered):
             registered.add(event.nik)
-            if event.birth_date is not None:
-                births[event.nik] = event.birth_date
         if isinstance(event, PersonErased) and event.nik not in registered:
             errors.append(
                 ErrorItem(

@@ -1,11 +1,36 @@
 """An officer's age at the start of a term, checked on the API as a roster row is checked: a term
 before the officer's birth, or one starting before they are 17, is refused."""
 
+from collections.abc import Sequence
 from datetime import date
 
-from coverage_ledger.domain.officer import MIN_OFFICER_AGE, age_on
+from coverage_ledger.domain.officer import MIN_OFFICER_AGE, term_age_problem
 from coverage_ledger.errors import ErrorItem
-from coverage_ledger.ledger.schemas import OfficerEnrolled
+from coverage_ledger.ledger.preparation import PreparedEvent
+from coverage_ledger.ledger.schemas import OfficerEnrolled, PersonRegistered
+
+
+def birth_dates_after(
+    *,
+    prepared: Sequence[PreparedEvent],
+    registrations: dict[str, tuple[str, date | None]],
+    superseded: set[str],
+) -> dict[str, date]:
+    """The birth date each person's registration gives once the batch is in force: the stored
+    one (`registrations`: NIK to its event id and birth date) unless the batch supersedes it, the
+    batch's own registration (not itself superseded) instead when it has one."""
+    births = {
+        nik: born
+        for nik, (event_id, born) in registrations.items()
+        if born is not None and event_id not in superseded
+    }
+    for item in prepared:
+        if isinstance(item.source, PersonRegistered) and item.row.event_id not in superseded:
+            if item.source.birth_date is None:
+                births.pop(item.source.nik, None)
+            else:
+                births[item.source.nik] = item.source.birth_date
+    return births
 
 
 def officer_age_errors(event: OfficerEnrolled, born: date | None, path: str) -> list[ErrorItem]:
@@ -13,20 +38,19 @@ def officer_age_errors(event: OfficerEnrolled, born: date | None, path: str) -> 
     (none when the birth date is unknown: a registration need not give it, and the NIK's DDMMYY
     does not say the century). The messages do not repeat the date: the registration may be
     another region's."""
-    if born is None:
-        return []
-    if event.valid_from < born:
+    problem = None if born is None else term_age_problem(born, event.valid_from)
+    if problem == "term_before_birth":
         return [
             ErrorItem(
-                "term_before_birth",
+                problem,
                 "the term starts before the officer's birth date as registered",
                 field=f"{path}.valid_from",
             )
         ]
-    if age_on(born, event.valid_from) < MIN_OFFICER_AGE:
+    if problem == "officer_too_young":
         return [
             ErrorItem(
-                "officer_too_young",
+                problem,
                 f"by the birth date registered, the officer is under {MIN_OFFICER_AGE} when the term "
                 f"starts; election officers are at least {MIN_OFFICER_AGE} (UU 7/2017)",
                 field=f"{path}.valid_from",

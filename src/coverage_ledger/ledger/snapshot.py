@@ -39,7 +39,11 @@ SELECT 'district', r.code, NULL FROM region r
  WHERE r.level = 3 AND r.code = ANY(%(districts)b::text[])
 UNION ALL
 SELECT 'registered', k.nik,
-       (SELECT v.fields->'birth_date' FROM person_vault v WHERE v.event_id = k.event_id)
+       CASE WHEN k.nik = ANY(%(officers)b::text[]) THEN
+           jsonb_build_object('event_id', k.event_id,
+                              'birth_date', (SELECT v.fields->'birth_date' FROM person_vault v
+                                              WHERE v.event_id = k.event_id))
+       END
   FROM event_knowledge k
  WHERE k.nik = ANY(%(registered)b::text[]) AND k.type = 'person.registered' AND k.tx_to IS NULL
 UNION ALL
@@ -119,9 +123,9 @@ class Snapshot:
     """In-force rule definitions (read when the batch holds BPU events)."""
     region_definitions: dict[str, list[RegionDefinition]] = field(default_factory=dict)
     """The in-force definitions of the codes the batch names or defines."""
-    birth_dates: dict[str, date] = field(default_factory=dict)
-    """Birth dates the registrations in force of the batch's enrolled persons give (in the vault;
-    none for a registration without one, or erased)."""
+    registrations: dict[str, tuple[str, date | None]] = field(default_factory=dict)
+    """The registration in force of each person the batch enrols as an officer: its event id and
+    the birth date it gives (in the vault; none when not given, or erased)."""
 
 
 def _instant(value: str) -> datetime:
@@ -179,7 +183,7 @@ async def read_snapshot(
             case "registered":
                 snapshot.registered_niks.add(key)
                 if data is not None:
-                    snapshot.birth_dates[key] = date.fromisoformat(data)
+                    snapshot.registrations[key] = (data["event_id"], _day(data["birth_date"]))
             case "node":
                 node = EventLinks(
                     event_id=key,

@@ -13,6 +13,7 @@ from coverage_ledger.domain.officer import (
     age_on,
     lasts_too_long,
     serves_in_a_district_or_village,
+    term_age_problem,
 )
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.uploads import cells as check
@@ -149,8 +150,11 @@ def check_officer_row(
         )
     # a birth date already refused (not the NIK's, or to come) is no ground for another error
     born = None if any(e.column == "birth_date" for e in errors) or person is None else person.birth_date
-    errors += _before_birth(row, "term_start", start, born, "term_before_birth")
-    if born is not None and start is not None and born <= start and age_on(born, start) < MIN_OFFICER_AGE:
+    age_problem = term_age_problem(born, start) if born is not None and start is not None else None
+    if age_problem == "term_before_birth":
+        errors += _before_birth(row, "term_start", start, born, "term_before_birth")
+    elif age_problem == "officer_too_young":
+        assert born is not None and start is not None
         errors.append(
             ErrorItem(
                 "officer_too_young",
