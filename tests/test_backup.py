@@ -14,9 +14,15 @@ from typer.testing import CliRunner
 
 from coverage_ledger.app import UploadSettings
 from coverage_ledger.cli import app as cli_app
+from coverage_ledger.database import backup as backup_module
 from coverage_ledger.database.backup import BackupError, back_up
 from coverage_ledger.database.engine import SCHEMA_REVISION
-from coverage_ledger.database.migrate import alembic_config, migrate_schema, upgrade_database
+from coverage_ledger.database.migrate import (
+    MIGRATION_LOCK_KEY,
+    alembic_config,
+    migrate_schema,
+    upgrade_database,
+)
 from coverage_ledger.database.restore import read_archive, restore
 from tests.claims_support import append, approved, filed, paid
 from tests.conftest import _libpq, create_database, drop_database
@@ -315,3 +321,18 @@ def test_a_backup_of_an_earlier_schema_is_restored_as_it_was_and_upgraded_after(
     finally:
         drop_database(server_url, old_name)
         drop_database(server_url, restored_name)
+
+
+def test_a_backup_waits_for_a_running_migration_and_gives_up_saying_so(
+    fresh_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: a snapshot taken while a migration runs predates its commit, while pg_dump
+    reads the catalog after it (a table the migration rewrote would be dumped empty)."""
+    monkeypatch.setattr(backup_module, "MIGRATION_WAIT_SECONDS", 1)
+    with psycopg.connect(_libpq(fresh_database)) as migration:
+        migration.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+        with pytest.raises(BackupError, match=r"a migration .* held the schema for 1 s"):
+            back_up(fresh_database, target=tmp_path / "during.backup")
+        assert not list(tmp_path.iterdir())
+    written = back_up(fresh_database, target=tmp_path / "after.backup")  # the migration is over
+    assert written.head.tx_seq > 0

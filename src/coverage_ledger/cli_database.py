@@ -11,7 +11,7 @@ from coverage_ledger.database.backup import BackupError, back_up
 from coverage_ledger.database.engine import SCHEMA_REVISION
 from coverage_ledger.database.location import database_url, existing_database_url
 from coverage_ledger.database.migrate import alembic_config, upgrade_database
-from coverage_ledger.database.restore import ArchivedLedger, read_archive, restore
+from coverage_ledger.database.restore import ArchivedLedger, holds_tables, read_archive, restore
 from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.settings import get_settings
 
@@ -55,7 +55,12 @@ def db_backup(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     except KeyboardInterrupt:
-        console.print(f"interrupted: no backup written ({file} does not exist)")
+        if file.expanduser().exists():  # stopped after the file got its name, while hashing it
+            console.print(
+                f"interrupted: {file} is written whole; `coverage-ledger db check-backup` shows its head"
+            )
+        else:
+            console.print(f"interrupted: no backup written ({file} does not exist)")
         raise typer.Exit(130) from None
     head = written.head
     typer.echo(f"backup written: {written.path} ({written.size:,} bytes, sha256 {written.sha256})")
@@ -105,7 +110,16 @@ def db_restore(file: BackupFileArgument) -> None:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     except KeyboardInterrupt:
-        console.print("interrupted: nothing restored (the restore is one transaction; the database is empty)")
+        if holds_tables(url):
+            console.print(
+                "interrupted after the data was restored: run `coverage-ledger db upgrade` (it grants the "
+                "service's role its rights) and `coverage-ledger verify`, and give the service its own "
+                "LEDGER_UPLOAD_DIR, where uploads the backup caught unfinished are failed at start"
+            )
+        else:
+            console.print(
+                "interrupted: nothing restored (the restore is one transaction; the database is empty)"
+            )
         raise typer.Exit(130) from None
     typer.echo(f"restored {file} (schema {archived.schema_revision}); verifying the chain")
     try:

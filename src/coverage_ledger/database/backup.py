@@ -6,6 +6,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,10 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from coverage_ledger.database.embedded import client_programs_directory
 from coverage_ledger.database.engine import APPLICATION_NAME, libpq_url
+from coverage_ledger.database.migrate import MIGRATION_LOCK_KEY
 
+MIGRATION_WAIT_SECONDS = 60
+"""How long a backup waits for a running migration to end before it gives up."""
 LOCK_WAIT = "30s"
 """How long pg_dump waits for a table's lock before the backup fails instead of hanging."""
 
@@ -102,6 +106,29 @@ def _read_head(conn: psycopg.Connection) -> LedgerHead:
     return LedgerHead(schema_revision=revision, tx_seq=last[0], hash=last[1], recorded_at=last[2])
 
 
+def _snapshot_outside_migrations(conn: psycopg.Connection) -> str:
+    """Open the transaction whose snapshot the backup reads, at a moment when no migration runs
+    (its tables half changed, its commit still to come, would give a snapshot from before it and
+    a catalog from after it); the exported snapshot's name. Waits up to MIGRATION_WAIT_SECONDS."""
+    deadline = time.monotonic() + MIGRATION_WAIT_SECONDS
+    while True:
+        # the head said beside the backup is the one pg_dump writes: both read this snapshot
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        # taken in the snapshot's own first statement; held (shared) until the head is read
+        free = conn.execute("SELECT pg_try_advisory_lock_shared(%s)", (MIGRATION_LOCK_KEY,)).fetchone()
+        if free is not None and free[0]:
+            exported = conn.execute("SELECT pg_export_snapshot()").fetchone()
+            assert exported is not None
+            return str(exported[0])
+        conn.rollback()
+        if time.monotonic() > deadline:
+            raise BackupError(
+                f"a migration (or a starting service) held the schema for {MIGRATION_WAIT_SECONDS} s: "
+                "back up when it is done"
+            )
+        time.sleep(0.5)
+
+
 def back_up(url: str, *, target: Path) -> BackupFile:
     """Write the database at `url` to `target` (pg_dump's custom format, readable by the
     service's user alone): one snapshot, taken while the service goes on serving and writing."""
@@ -114,11 +141,9 @@ def back_up(url: str, *, target: Path) -> BackupFile:
     partial = target.with_name(target.name + ".partial")
     conninfo, environment = connection_for_programs(url)
     with psycopg.connect(libpq_url(url), application_name=f"{APPLICATION_NAME} backup") as conn:
-        # the head said beside the backup is the one pg_dump writes: both read one exported snapshot
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        snapshot_row = conn.execute("SELECT pg_export_snapshot()").fetchone()
-        assert snapshot_row is not None
+        snapshot = _snapshot_outside_migrations(conn)
         head = _read_head(conn)
+        conn.execute("SELECT pg_advisory_unlock_shared(%s)", (MIGRATION_LOCK_KEY,))
         if head.schema_revision is None:
             raise BackupError(
                 "this database holds no ledger (no schema): check DATABASE_URL or LEDGER_DATA_DIR"
@@ -138,7 +163,7 @@ def back_up(url: str, *, target: Path) -> BackupFile:
                     [
                         str(client_program("pg_dump")),
                         "--format=custom",
-                        f"--snapshot={snapshot_row[0]}",
+                        f"--snapshot={snapshot}",
                         # this connection holds its reads' locks until pg_dump is done: a lock
                         # request queued between (a migration's, a DBA's ALTER) would make both
                         # wait for ever, and PostgreSQL cannot see that cycle

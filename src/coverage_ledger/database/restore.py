@@ -170,3 +170,13 @@ def restore(url: str, *, source: Path, archived: ArchivedLedger) -> None:
         conn.execute(_CLOSE_UNFINISHED_UPLOADS)
         if archived.schema_revision.isdigit() and int(archived.schema_revision) >= FIRST_REVISION_WITH_ROLE:
             grant_writer_role(conn)
+
+
+def holds_tables(url: str) -> bool:
+    """Whether the database at `url` holds any table (a restore stopped after pg_restore's commit)."""
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT EXISTS (SELECT FROM pg_tables "
+            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema'))"
+        ).fetchone()
+    return bool(row and row[0])

@@ -92,7 +92,8 @@ class UploadRunner:
                             "written: run it again",
                         },
                     )
-                    discard_files(Path(record.stored_path))
+                    if self._within(Path(record.stored_path)):  # not another deployment's file
+                        discard_files(Path(record.stored_path))
                     log.info("upload %s: its import command stopped; marked failed", record.upload_id)
                 elif record.stored_path and self._holds(Path(record.stored_path)):
                     await repository.update_upload(session, record.upload_id, status="queued")
@@ -122,11 +123,14 @@ class UploadRunner:
                 log.info("removed %d file(s) stopped processes left in %s", removed, self._directory)
         return len(resumed)
 
+    def _within(self, path: Path) -> bool:
+        """Whether a file is in this service's upload folder (a database restored or copied from
+        another deployment names files in that deployment's folder)."""
+        return self._directory is None or path.resolve().parent == self._directory.resolve()
+
     def _holds(self, path: Path) -> bool:
         """Whether an unfinished upload's file is there, in this service's upload folder."""
-        if not path.exists():
-            return False
-        return self._directory is None or path.resolve().parent == self._directory.resolve()
+        return path.exists() and self._within(path)
 
     async def wait_idle(self) -> None:
         """Wait until every queued upload is done."""
