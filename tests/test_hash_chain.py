@@ -89,6 +89,7 @@ async def _tamper(session: AsyncSession, table: str, statement: str, params: dic
         "event payload",
         "a float in a payload",
         "a list for a payload",
+        "a number past a float's range",
         "recorded_at",
         "actor",
         "dropped event",
@@ -126,6 +127,15 @@ async def test_tampering_is_found_at_that_tx(
             "UPDATE ledger_event SET payload = '[1, 2]' WHERE tx_id = :t AND type = 'officer.enrolled'",
             {"t": tx_id},
         )
+    elif what == "a number past a float's range":
+        # the decoder refused it before verify saw the row (found by a review)
+        await _tamper(
+            session,
+            "ledger_event",
+            "UPDATE ledger_event SET payload = payload || '{\"wage\": 1e400}' "
+            "WHERE tx_id = :t AND type = 'officer.enrolled'",
+            {"t": tx_id},
+        )
     elif what == "recorded_at":
         await _tamper(
             session,
@@ -157,7 +167,9 @@ async def test_tampering_is_found_at_that_tx(
     assert (response.json()["head_tx_seq"], response.json()["head_hash"]) == (seqs[-1], None)
 
 
-@pytest.mark.parametrize("what", ["nik column", "vault fields", "a float in the vault"])
+@pytest.mark.parametrize(
+    "what", ["nik column", "vault fields", "a float in the vault", "a number past a float's"]
+)
 async def test_a_changed_column_that_reads_rely_on_is_found_at_that_tx(
     client: AsyncClient, keys: Keys, session: AsyncSession, what: str
 ) -> None:
@@ -176,7 +188,7 @@ async def test_a_changed_column_that_reads_rely_on_is_found_at_that_tx(
             {"t": tx_id},
         )
     else:
-        value = '"Mallory"' if what == "vault fields" else "1.5"
+        value = {"vault fields": '"Mallory"', "a float in the vault": "1.5"}.get(what, "1e400")
         await session.execute(
             text(
                 "UPDATE person_vault SET fields = jsonb_set(fields, '{name}', CAST(:value AS jsonb)) "

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import orjson
+from psycopg.types.json import set_json_loads
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.database import raw
@@ -44,6 +46,18 @@ class ChainLink:
     """In position order."""
 
 
+class Unreadable(str):
+    """A stored JSON value the decoder refused (a number past its range, written behind the guard):
+    kept as its text, for verify to name as a break rather than fail on."""
+
+
+def _tolerant_loads(data: bytes | bytearray | memoryview | str) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return Unreadable(bytes(data).decode(errors="replace") if not isinstance(data, str) else data)
+
+
 async def iterate_chain(session: AsyncSession, *, from_tx: int = 1) -> AsyncGenerator[ChainLink, None]:
     """Every tx from `from_tx` with its events, in tx_seq order, streamed."""
     conn = await driver_connection(session)
@@ -54,6 +68,7 @@ async def iterate_chain(session: AsyncSession, *, from_tx: int = 1) -> AsyncGene
             (from_tx,),
         )
         async with conn.cursor(name="chain_events") as events:
+            set_json_loads(_tolerant_loads, events)
             await events.execute(
                 "SELECT t.tx_seq, e.event_id, e.type, e.payload, e.digest, e.nik, e.carried_by "
                 "FROM ledger_event e JOIN ledger_tx t ON t.tx_id = e.tx_id WHERE t.tx_seq >= %s "
@@ -87,6 +102,7 @@ async def vault_entries_in_log_order(session: AsyncSession) -> AsyncGenerator[Va
     """Every vault entry (erased ones are gone) with its registration's digest, streamed."""
     conn = await driver_connection(session)
     async with conn.cursor(name="vault") as entries:
+        set_json_loads(_tolerant_loads, entries)
         await entries.execute(
             "SELECT t.tx_seq, v.event_id, e.payload ->> 'personal_digest', v.salt, v.fields "
             "FROM person_vault v JOIN ledger_event e ON e.event_id = v.event_id "

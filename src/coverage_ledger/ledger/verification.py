@@ -71,7 +71,9 @@ async def verify_ledger(session: AsyncSession, *, from_hash: str | None = None) 
                 digests = []
                 for event in link.events:
                     if not isinstance(event.payload, dict):  # a payload replaced behind the guard
-                        problem = f"event {event.event_id}: its payload is not a JSON object"
+                        problem = (
+                            f"event {event.event_id}: its payload is not a JSON object the ledger writes"
+                        )
                         break
                     # unchecked: a stored value outside the ledger's subset (a float written behind
                     # the guard) is a break to name, not an error to raise, and it cannot hash to
