@@ -226,7 +226,7 @@ def test_bad_files_and_full_databases_are_refused_and_nothing_is_written(
         conn.execute("CREATE SCHEMA app")
         conn.execute(f"ALTER DATABASE {restored_name} SET search_path = app, public")
     with pytest.raises(
-        BackupError, match="holds the ledger in schema public, but this user's connections read schema app"
+        BackupError, match="in schema public, but this user's connections would read schema app"
     ):
         restore(restored_url, source=tmp_path / "good.backup", archived=archived)
     with psycopg.connect(_libpq(restored_url), autocommit=True) as conn:
@@ -336,3 +336,34 @@ def test_a_backup_waits_for_a_running_migration_and_gives_up_saying_so(
         assert not list(tmp_path.iterdir())
     written = back_up(fresh_database, target=tmp_path / "after.backup")  # the migration is over
     assert written.head.tx_seq > 0
+
+
+def test_a_ledger_kept_in_its_own_schema_is_restored_there(
+    server_url: str, empty_database: tuple[str, str], tmp_path: Path
+) -> None:
+    """Found by a review: the check asked for the schema to exist already, and pg_restore then
+    failed creating it; a ledger outside `public` could never be restored."""
+    kept_name = f"ledger_kept_{uuid.uuid4().hex[:8]}"
+    kept_url = create_database(server_url, kept_name)
+    restored_url, restored_name = empty_database
+    try:
+        for url, name in ((kept_url, kept_name), (restored_url, restored_name)):
+            with psycopg.connect(_libpq(url), autocommit=True) as conn:
+                conn.execute(f"ALTER DATABASE {name} SET search_path = ledger")
+        with psycopg.connect(_libpq(kept_url), autocommit=True) as conn:
+            conn.execute("CREATE SCHEMA ledger")
+        upgrade_database(kept_url)
+        written = back_up(kept_url, target=tmp_path / "kept.backup")
+        archived = read_archive(tmp_path / "kept.backup", known_revisions=KNOWN)
+        assert archived.schema == "ledger" and archived.head_tx_seq == written.head.tx_seq > 0
+        restore(restored_url, source=tmp_path / "kept.backup", archived=archived)
+        with psycopg.connect(_libpq(restored_url)) as conn:
+            restored = conn.execute("SELECT current_schema(), max(tx_seq) FROM ledger_tx").fetchone()
+        assert restored == ("ledger", written.head.tx_seq)
+        with psycopg.connect(_libpq(restored_url), autocommit=True) as conn:
+            conn.execute(f"ALTER DATABASE {restored_name} SET search_path = public")
+        with pytest.raises(BackupError, match="in schema ledger, but this user's connections would read"):
+            restore(restored_url, source=tmp_path / "kept.backup", archived=archived)
+    finally:
+        drop_database(server_url, kept_name)
+        drop_database(server_url, restored_name)

@@ -126,29 +126,49 @@ def read_archive(source: Path, *, known_revisions: set[str]) -> ArchivedLedger:
     return ArchivedLedger(revision, schema, head_seq, head_hash)
 
 
+def _check_target(conn: psycopg.Connection, *, source: Path, archived: ArchivedLedger) -> None:
+    """Refuse a database holding anything where the ledger would go, or whose connections would
+    not read the schema the archive puts it in: the service would then see no ledger and start a
+    new one beside the restored tables."""
+    row = conn.execute(
+        "SELECT current_database(), current_user, current_setting('search_path'), "
+        "       array(SELECT nspname::text FROM pg_namespace)"
+    ).fetchone()
+    assert row is not None
+    database, user, search_path, existing = row
+    entries = [entry.strip().strip('"') for entry in search_path.split(",")]
+    entries = [user if entry == "$user" else entry for entry in entries if entry]
+    # once restored, the archive's schema exists: the first existing schema of the path is read
+    read = next((entry for entry in entries if entry in existing or entry == archived.schema), None)
+    if read != archived.schema:
+        raise BackupError(
+            f"{source} holds the ledger in schema {archived.schema}, but this user's connections "
+            f"would read schema {read}: restore as a user whose search_path puts {archived.schema} first"
+        )
+    if archived.schema != "public" and archived.schema in existing:
+        raise BackupError(
+            f"database {database} has a schema {archived.schema} already: the restore creates it; "
+            "restore into a database without it"
+        )
+    found = conn.execute(
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'S')",
+        (archived.schema,),
+    ).fetchone()
+    relations = found[0] if found else 0
+    if relations:
+        raise BackupError(
+            f"database {database} is not empty ({relations} tables and sequences): restore into a new "
+            "database (set LEDGER_DATABASE_NAME, or DATABASE_URL, to one that holds nothing)"
+        )
+
+
 def restore(url: str, *, source: Path, archived: ArchivedLedger) -> None:
     """Restore the backup `source` (as `read_archive` read it) into the empty database at `url`
     in one transaction (a failure leaves it empty); then give the service's role its rights there
     and close the uploads the backup caught unfinished."""
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT current_database(), current_schema(), (SELECT count(*) FROM pg_class "
-            "WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'p', 'v', 'm', 'S'))"
-        ).fetchone()
-        assert row is not None
-        database, schema, relations = row
-        if relations:
-            raise BackupError(
-                f"database {database} is not empty ({relations} tables and sequences): restore into a new "
-                "database (set LEDGER_DATABASE_NAME, or DATABASE_URL, to one that holds nothing)"
-            )
-        if schema != archived.schema:
-            # restored there, the tables would sit in a schema this user's connections do not read,
-            # and the service would see no ledger and start a new one
-            raise BackupError(
-                f"{source} holds the ledger in schema {archived.schema}, but this user's connections "
-                f"read schema {schema}: restore as a user whose search_path starts with {archived.schema}"
-            )
+        _check_target(conn, source=source, archived=archived)
     conninfo, environment = connection_for_programs(url)
     run_program(
         [
