@@ -5,7 +5,9 @@ cannot be made)."""
 from pathlib import Path
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
+from coverage_ledger.database.engine import libpq_url
 from coverage_ledger.settings import SettingsError, get_settings
 
 
@@ -48,3 +50,15 @@ def test_a_directory_under_a_file_is_named_without_creating_anything(
     monkeypatch.setenv(variable, str(tmp_path / "new" / "dir"))
     get_settings()
     assert not (tmp_path / "new").exists()
+
+
+def test_a_password_with_spaces_or_signs_reaches_libpq_whole() -> None:
+    """Found by a backup probe: a password with a space (`pa%20ss` in DATABASE_URL) came back from
+    SQLAlchemy with the space as is, which libpq refuses: every command failed with a traceback."""
+    for url, expected in (
+        ("postgresql://office:pa%20ss@127.0.0.1:5999/ledger", {"password": "pa ss", "port": "5999"}),
+        ("postgresql+psycopg://u:p%40s%3As@[::1]/db?sslmode=require", {"password": "p@s:s", "host": "::1"}),
+        ("postgres://postgres:@/r3?host=/run/pg%20sockets", {"host": "/run/pg sockets", "dbname": "r3"}),
+    ):
+        parts = conninfo_to_dict(libpq_url(url))
+        assert {key: parts.get(key) for key in expected} == expected, url

@@ -2,6 +2,7 @@
 
 import functools
 import logging
+from urllib.parse import quote, urlencode
 
 import orjson
 import psycopg
@@ -50,8 +51,24 @@ def sync_url(url: str) -> str:
 
 
 def libpq_url(url: str) -> str:
-    """The database URL as libpq (psycopg itself) reads it: no SQLAlchemy driver name."""
-    return make_url(sync_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+    """The database URL as libpq (psycopg itself) reads it: no SQLAlchemy driver name, and every
+    part percent-encoded (SQLAlchemy renders a password's spaces as they are, which libpq refuses;
+    found by a backup probe)."""
+    parsed = make_url(sync_url(url))
+    credentials = ""
+    if parsed.username is not None:
+        credentials = quote(parsed.username, safe="")
+        if parsed.password is not None:
+            credentials += ":" + quote(str(parsed.password), safe="")
+        credentials += "@"
+    host = parsed.host or ""
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    port = f":{parsed.port}" if parsed.port is not None else ""
+    query = urlencode(dict(parsed.query), doseq=True, quote_via=quote)
+    return f"postgresql://{credentials}{host}{port}/{quote(parsed.database or '', safe='')}" + (
+        f"?{query}" if query else ""
+    )
 
 
 WRITER_ROLE = "ledger_writer"
