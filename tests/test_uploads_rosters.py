@@ -167,13 +167,15 @@ async def test_an_xlsx_with_a_formula_fails_naming_the_cell(uploader: Uploader, 
     assert [(e["row"], e["column"], e["code"]) for e in errors] == [("2", "name", "formula_cell")]
 
 
-async def test_an_upload_interrupted_by_a_restart_runs_again_on_the_next_start(
-    fresh_database: str, tmp_path: Path
-) -> None:
+async def _start_after_a_stop(fresh_database: str, tmp_path: Path, *, folder: str) -> tuple[Any, int, Path]:
+    """A one-row roster upload a stopped process left validating, its file in `folder` (under
+    tmp_path), then the service started with `uploads` as its upload folder: the upload's status
+    afterwards, the status code of its officer's coverage lookup, and the file's path."""
     directory = tmp_path / "uploads"
     directory.mkdir()
+    stored = tmp_path / folder / "left-behind.upload"
+    stored.parent.mkdir(exist_ok=True)
     person = nik()
-    stored = directory / "left-behind.upload"
     stored.write_bytes(roster_csv([officer_row(person)]))
     upload_id = uuid.uuid4()
     engine = create_engine_for(fresh_database, pool_size=1)
@@ -187,8 +189,20 @@ async def test_an_upload_interrupted_by_a_restart_runs_again_on_the_next_start(
     ):
         await app.state.upload_runner.wait_idle()
         status = await Uploader(app, client, keys).status(str(upload_id), key=keys.admin)
-        assert status["status"] == "succeeded", status
-        assert (await coverage_of(client, keys, person, "2024-02-01"))["status"] == "covered"
+        coverage = await client.get(
+            f"/v1/persons/{person}/coverage",
+            params={"valid_at": "2024-02-01"},
+            headers=Keys.header(keys.admin),
+        )
+    return status, coverage.status_code, stored
+
+
+async def test_an_upload_interrupted_by_a_restart_runs_again_on_the_next_start(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    status, coverage, stored = await _start_after_a_stop(fresh_database, tmp_path, folder="uploads")
+    assert status["status"] == "succeeded", status
+    assert coverage == 200
     assert not stored.exists()
 
 
@@ -198,32 +212,10 @@ async def test_an_unfinished_upload_whose_file_is_in_another_folder_is_failed_an
     """Found by a backup probe: a database restored (or copied) from another deployment names its
     unfinished uploads' files in that deployment's folder; the service processed such a file and
     deleted it there. It now runs only files in its own LEDGER_UPLOAD_DIR."""
-    directory = tmp_path / "uploads"
-    directory.mkdir()
-    elsewhere = tmp_path / "other-deployment" / "queued.upload"
-    elsewhere.parent.mkdir()
-    person = nik()
-    elsewhere.write_bytes(roster_csv([officer_row(person)]))
-    upload_id = uuid.uuid4()
-    engine = create_engine_for(fresh_database, pool_size=1)
-    async with session_factory(engine)() as session, session.begin():
-        await _left_validating(session, upload_id, elsewhere)
-    await engine.dispose()
-    async with live_app(fresh_database, uploads=UploadSettings(directory, max_bytes=1 << 20)) as (
-        app,
-        client,
-        keys,
-    ):
-        await app.state.upload_runner.wait_idle()
-        status = await Uploader(app, client, keys).status(str(upload_id), key=keys.admin)
-        assert (status["status"], status["problem"]["code"]) == ("failed", "interrupted"), status
-        unknown = await client.get(
-            f"/v1/persons/{person}/coverage",
-            params={"valid_at": "2024-02-01"},
-            headers=Keys.header(keys.admin),
-        )
-        assert unknown.status_code == 404  # nothing of the file was written
-    assert elsewhere.exists()
+    status, coverage, stored = await _start_after_a_stop(fresh_database, tmp_path, folder="other-deployment")
+    assert (status["status"], status["problem"]["code"]) == ("failed", "interrupted"), status
+    assert coverage == 404  # nothing of the file was written
+    assert stored.exists()
 
 
 async def test_an_upload_another_live_process_runs_is_left_to_it(fresh_database: str, tmp_path: Path) -> None:
