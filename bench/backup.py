@@ -3,7 +3,6 @@ an enrolment): the time of each, the backup file's size against the database's, 
 verify the restored chain (what `db restore` does after restoring)."""
 
 import asyncio
-import csv
 import os
 import sys
 import tempfile
@@ -16,7 +15,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from bench.common import bench_database, libpq, serve
-from bench.roster_upload import HEADER, _key, _upload, roster_rows
+from bench.roster_upload import _key, _upload, roster_rows, write_roster_csv
 from coverage_ledger.database.backup import back_up
 from coverage_ledger.database.embedded import create_database
 from coverage_ledger.database.engine import SCHEMA_REVISION, create_engine_for, session_factory
@@ -54,10 +53,7 @@ def run(*, size: str) -> dict[str, Any]:
     results: dict[str, Any] = {"officers": count}
     with tempfile.TemporaryDirectory(prefix="backup-bench-") as tmp, bench_database("bench_backup") as url:
         csv_path = Path(tmp) / "roster.csv"
-        with csv_path.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(HEADER)
-            writer.writerows(roster_rows(count))
+        write_roster_csv(csv_path, roster_rows(count))
         committee = _key(url)
         os.environ["LEDGER_UPLOAD_DIR"] = str(Path(tmp) / "uploads")
         log = Path(__file__).parent / "results" / "backup-server.log"

@@ -1,7 +1,6 @@
 """Issue "reports": the coverage-roster CSV of a million covered persons as of a past known_at,
 streamed from a served app: time to first and last byte, rows per second, the server's memory."""
 
-import csv
 import os
 import sys
 import tempfile
@@ -12,7 +11,7 @@ from typing import Any
 import httpx
 
 from bench.common import bench_database, serve
-from bench.roster_upload import HEADER, _key, _peak_rss_mb, _upload, roster_rows
+from bench.roster_upload import _key, _peak_rss_mb, _upload, roster_rows, write_roster_csv
 
 SIZES = {"small": 100_000, "full": 1_000_000}
 PORT = 8768
@@ -51,10 +50,7 @@ def run(*, size: str) -> dict[str, Any]:
     results: dict[str, Any] = {"persons": count}
     with tempfile.TemporaryDirectory(prefix="report-bench-") as tmp, bench_database("bench_report") as url:
         csv_path = Path(tmp) / "roster.csv"
-        with csv_path.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(HEADER)
-            writer.writerows(roster_rows(count))
+        write_roster_csv(csv_path, roster_rows(count))
         committee, auditor = _key(url), _key(url, "--role", "auditor")
         os.environ["LEDGER_UPLOAD_DIR"] = str(Path(tmp) / "uploads")
         log = Path(__file__).parent / "results" / "report_roster-server.log"
@@ -65,12 +61,9 @@ def run(*, size: str) -> dict[str, Any]:
             results["load"] = _upload(base, committee, csv_path, "roster.csv")
             past = httpx.get(f"{base}/v1/ledger/head", headers={"Authorization": f"Bearer {auditor}"}).json()
             # later knowledge, so the report is read as of a past tx
-            with csv_path.open("w", newline="", encoding="utf-8") as out:
-                writer = csv.writer(out)
-                writer.writerow(HEADER)
-                writer.writerows(
-                    [[*row[:6], "2024-11-07", "2024-12-08", "2024-11-01"] for row in roster_rows(1_000)]
-                )
+            write_roster_csv(
+                csv_path, [[*row[:6], "2024-11-07", "2024-12-08", "2024-11-01"] for row in roster_rows(1_000)]
+            )
             _upload(base, committee, csv_path, "later.csv")
             results["server_rss_mb_before"] = _peak_rss_mb(server.pid)
             params = {

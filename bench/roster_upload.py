@@ -51,6 +51,14 @@ def roster_rows(count: int) -> list[list[str]]:
     return rows
 
 
+def write_roster_csv(path: Path, rows: list[list[str]]) -> None:
+    """The roster file the benchmarks upload: the header, then `rows`."""
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+
+
 def _peak_rss_mb(pid: int) -> float:
     status = Path(f"/proc/{pid}/status").read_text()
     found = re.search(r"VmHWM:\s+(\d+) kB", status)
@@ -136,10 +144,7 @@ def run(*, size: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="roster-bench-") as tmp, bench_database("bench_roster") as url:
         rows = roster_rows(count)
         csv_path = Path(tmp) / "roster.csv"
-        with csv_path.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(HEADER)
-            writer.writerows(rows)
+        write_roster_csv(csv_path, rows)
         results["csv_megabytes"] = round(csv_path.stat().st_size / 1e6, 1)
         results["raw_copy_seconds"] = round(_raw_copy(url, csv_path), 2)
         secret = _key(url)
