@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -95,9 +95,11 @@ class Settings(BaseSettings):
 
     @field_validator("ledger_data_dir", "ledger_upload_dir")
     @classmethod
-    def _a_directory_that_can_be(cls, value: Path) -> Path:
+    def _a_directory_that_can_be(cls, value: Path, info: ValidationInfo) -> Path:
         # checked here, without creating anything, so that a mistyped path is one line at start
         # and not a traceback when the cluster starts or the first upload arrives
+        if info.field_name == "ledger_data_dir" and info.data.get("database_url"):
+            return value  # no embedded cluster is started: where it would live does not matter
         path = value.expanduser()
         existing = path
         while not existing.exists() and existing.parent != existing:
