@@ -44,7 +44,7 @@ UPDATE upload
            'code', 'interrupted',
            'message', 'the ledger was restored from a backup taken before this upload finished; '
                       'nothing of it was written: upload the file again')
- WHERE status NOT IN ('succeeded', 'failed')
+ WHERE status IN ('queued', 'validating', 'committing')  -- as uploads/repository.unfinished_uploads
 """
 
 
