@@ -1,5 +1,7 @@
 """`coverage-ledger db`: the schema's migrations, and the whole database backed up and restored."""
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +20,16 @@ from coverage_ledger.settings import get_settings
 db_app = typer.Typer(help="Database schema, backups and restores.", no_args_is_help=True)
 
 BackupFileArgument = Annotated[Path, typer.Argument(dir_okay=False, help="A file `db backup` wrote.")]
+
+
+@contextlib.contextmanager
+def _stopped_on_backup_error() -> Iterator[None]:
+    """A backup or restore that cannot be done ends the command with its reason, exit 1."""
+    try:
+        yield
+    except BackupError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
 
 
 @db_app.command("upgrade")
@@ -49,11 +61,8 @@ def db_backup(
     configure_logging()
     url = existing_database_url(get_settings())
     try:
-        with stopped_by_kill_as_by_ctrl_c():
+        with _stopped_on_backup_error(), stopped_by_kill_as_by_ctrl_c():
             written = back_up(url, target=file.expanduser())
-    except BackupError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
     except KeyboardInterrupt:
         if file.expanduser().exists():  # stopped after the file got its name, while hashing it
             console.print(
@@ -79,11 +88,8 @@ def db_backup(
 def _read(file: Path) -> ArchivedLedger:
     """The archive read through, or the command stopped with what is wrong with it."""
     scripts = ScriptDirectory.from_config(alembic_config())
-    try:
+    with _stopped_on_backup_error():
         return read_archive(file, known_revisions={s.revision for s in scripts.walk_revisions()})
-    except BackupError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
 
 
 @db_app.command("check-backup")
@@ -104,11 +110,8 @@ def db_restore(file: BackupFileArgument) -> None:
     archived = _read(file)  # first: a damaged or mistaken file creates no database
     url, _ = database_url(get_settings())
     try:
-        with stopped_by_kill_as_by_ctrl_c():
+        with _stopped_on_backup_error(), stopped_by_kill_as_by_ctrl_c():
             restore(url, source=file, archived=archived)
-    except BackupError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
     except KeyboardInterrupt:
         if holds_tables(url):
             console.print(

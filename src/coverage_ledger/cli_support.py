@@ -16,7 +16,7 @@ from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.database.engine import create_engine_for, session_factory
-from coverage_ledger.database.location import database_url
+from coverage_ledger.database.location import database_url, has_embedded_cluster
 from coverage_ledger.database.migrate import upgrade_database
 from coverage_ledger.errors import LedgerError
 from coverage_ledger.logs import install_nik_masking
@@ -42,11 +42,7 @@ def run_work(work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = Tr
     command that only reads or changes what is there, which does not create an embedded cluster
     where there is none (a mistyped LEDGER_DATA_DIR is said, not filled with a new ledger)."""
     settings = get_settings()
-    if (
-        reads
-        and not settings.database_url
-        and not (settings.ledger_data_dir.expanduser() / "PG_VERSION").exists()
-    ):
+    if reads and not settings.database_url and not has_embedded_cluster(settings):
         console.print(
             f"[red]error:[/red] LEDGER_DATA_DIR {settings.ledger_data_dir} holds no ledger (no cluster "
             "there): check LEDGER_DATA_DIR or DATABASE_URL, or run `coverage-ledger db upgrade` first"

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -26,6 +27,14 @@ LOCK_WAIT = "30s"
 
 class BackupError(Exception):
     """A backup or restore that cannot be done; the message says why and what to do."""
+
+
+class ProgramFailed(BackupError):
+    """pg_dump or pg_restore ended with an error; `said` is its own words, on one line."""
+
+    def __init__(self, what: str, said: str) -> None:
+        super().__init__(f"{what} failed: {said}")
+        self.said = said
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +83,22 @@ def connection_for_programs(url: str) -> tuple[str, dict[str, str]]:
     return conninfo, environment
 
 
-def run_program(arguments: list[str | Path], *, environment: dict[str, str], what: str) -> str:
-    """Run a client program; its stdout, or a BackupError with its own first words."""
+def run_program(
+    arguments: list[str | Path], *, environment: dict[str, str], what: str, output: BinaryIO | None = None
+) -> str:
+    """Run a client program; its stdout (or nothing, when it writes to `output`), or ProgramFailed
+    with its own first words."""
     # the programs are PostgreSQL's own; the arguments, paths and a connection string we built
     done = subprocess.run(  # noqa: S603
-        [str(a) for a in arguments], env=environment, capture_output=True, text=True
+        [str(a) for a in arguments],
+        env=environment,
+        stdout=output if output is not None else subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     if done.returncode != 0:
-        said = " ".join(done.stderr.split())[:600] or f"exit {done.returncode}"
-        raise BackupError(f"{what} failed: {said}")
-    return done.stdout
+        said = " ".join(done.stderr.decode(errors="replace").split())[:600]
+        raise ProgramFailed(what, said or f"exit {done.returncode}")
+    return done.stdout.decode() if output is None else ""
 
 
 def _read_head(conn: psycopg.Connection) -> LedgerHead:
@@ -96,11 +111,13 @@ def _read_head(conn: psycopg.Connection) -> LedgerHead:
     if tables[0]:
         found = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         revision = found[0] if found else None
-    if not tables[1]:
-        return LedgerHead(schema_revision=revision, tx_seq=0, hash=None, recorded_at=None)
-    last = conn.execute(
-        "SELECT tx_seq, hash, recorded_at FROM ledger_tx ORDER BY tx_seq DESC LIMIT 1"
-    ).fetchone()
+    last = (
+        conn.execute(
+            "SELECT tx_seq, hash, recorded_at FROM ledger_tx ORDER BY tx_seq DESC LIMIT 1"
+        ).fetchone()
+        if tables[1]
+        else None
+    )
     if last is None:
         return LedgerHead(schema_revision=revision, tx_seq=0, hash=None, recorded_at=None)
     return LedgerHead(schema_revision=revision, tx_seq=last[0], hash=last[1], recorded_at=last[2])
@@ -159,30 +176,30 @@ def back_up(url: str, *, target: Path) -> BackupFile:
             raise BackupError(f"cannot write {partial}: {exc.strerror or exc}") from exc
         try:
             with os.fdopen(descriptor, "wb") as out:
-                done = subprocess.run(  # noqa: S603 (PostgreSQL's pg_dump, arguments we built)
-                    [
-                        str(client_program("pg_dump")),
-                        "--format=custom",
-                        f"--snapshot={snapshot}",
-                        # this connection holds its reads' locks until pg_dump is done: a lock
-                        # request queued between (a migration's, a DBA's ALTER) would make both
-                        # wait for ever, and PostgreSQL cannot see that cycle
-                        f"--lock-wait-timeout={LOCK_WAIT}",
-                        f"--dbname={conninfo}",
-                    ],
-                    env=environment,
-                    stdout=out,
-                    stderr=subprocess.PIPE,
-                    text=False,
-                )
-                if done.returncode != 0:
-                    said = " ".join(done.stderr.decode(errors="replace").split())[:600]
-                    if "lock timeout" in said:
-                        said += (
-                            f" (another session waited {LOCK_WAIT} or more for an exclusive lock on a "
-                            "table, as a migration or an ALTER does: run the backup when it is done)"
-                        )
-                    raise BackupError(f"pg_dump failed: {said or f'exit {done.returncode}'}")
+                try:
+                    run_program(
+                        [
+                            client_program("pg_dump"),
+                            "--format=custom",
+                            f"--snapshot={snapshot}",
+                            # this connection holds its reads' locks until pg_dump is done: a lock
+                            # request queued between (a migration's, a DBA's ALTER) would make both
+                            # wait for ever, and PostgreSQL cannot see that cycle
+                            f"--lock-wait-timeout={LOCK_WAIT}",
+                            f"--dbname={conninfo}",
+                        ],
+                        environment=environment,
+                        what="pg_dump",
+                        output=out,
+                    )
+                except ProgramFailed as exc:
+                    if "lock timeout" not in exc.said:
+                        raise
+                    raise ProgramFailed(
+                        "pg_dump",
+                        f"{exc.said} (another session waited {LOCK_WAIT} or more for an exclusive lock on a "
+                        "table, as a migration or an ALTER does: run the backup when it is done)",
+                    ) from exc
                 out.flush()
                 os.fsync(out.fileno())
             _move_without_overwriting(partial, target)

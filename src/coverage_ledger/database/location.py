@@ -16,6 +16,12 @@ def database_url(settings: Settings) -> tuple[str, EmbeddedCluster | None]:
     return cluster.ensure_database(settings.ledger_database_name), cluster
 
 
+def has_embedded_cluster(settings: Settings) -> bool:
+    """Whether LEDGER_DATA_DIR holds an embedded cluster already (a command that only reads should
+    say a mistyped folder, not start a new cluster there)."""
+    return (settings.ledger_data_dir.expanduser() / "PG_VERSION").exists()
+
+
 def existing_database_url(settings: Settings) -> str:
     """The URL of a database that exists already: DATABASE_URL's, or LEDGER_DATABASE_NAME in an
     embedded cluster already in LEDGER_DATA_DIR (a mistyped name or folder is said, not created
@@ -23,7 +29,7 @@ def existing_database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
     data_dir = settings.ledger_data_dir.expanduser()
-    if not (data_dir / "PG_VERSION").exists():
+    if not has_embedded_cluster(settings):
         raise EmbeddedClusterError(
             f"LEDGER_DATA_DIR {data_dir} holds no ledger (no cluster there): check LEDGER_DATA_DIR or "
             "DATABASE_URL"

@@ -14,12 +14,14 @@ import psycopg
 
 from coverage_ledger.database.backup import (
     BackupError,
+    ProgramFailed,
     client_program,
     connection_for_programs,
     run_program,
 )
 from coverage_ledger.database.engine import libpq_url
 from coverage_ledger.database.writer_role import FIRST_REVISION_WITH_ROLE, grant_writer_role
+from coverage_ledger.uploads.repository import UNFINISHED
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +39,14 @@ _NOT_A_BACKUP = "is not a backup written by `coverage-ledger db backup`"
 
 # an upload the backup caught unfinished has its file, if anywhere, in the old deployment's
 # folder: resuming it there would process (and delete) a file that is not this ledger's
-_CLOSE_UNFINISHED_UPLOADS = """
+_CLOSE_UNFINISHED_UPLOADS = f"""
 UPDATE upload
    SET status = 'failed', finished_at = now(), stored_path = NULL,
        problem = jsonb_build_object(
            'code', 'interrupted',
            'message', 'the ledger was restored from a backup taken before this upload finished; '
                       'nothing of it was written: upload the file again')
- WHERE status IN ('queued', 'validating', 'committing')  -- as uploads/repository.unfinished_uploads
+ WHERE {UNFINISHED}
 """
 
 
@@ -89,16 +91,13 @@ def read_archive(source: Path, *, known_revisions: set[str]) -> ArchivedLedger:
     if not source.is_file():
         raise BackupError(f"{source} is not a file")
     environment = dict(os.environ)
-    done = subprocess.run(  # noqa: S603 (PostgreSQL's pg_restore, arguments we built)
-        [str(client_program("pg_restore")), "--list", str(source)],
-        env=environment,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        said = " ".join(done.stderr.split())[:300]
-        raise BackupError(f"{source} {_NOT_A_BACKUP} (pg_restore: {said or f'exit {done.returncode}'})")
-    found = re.search(r"\bTABLE DATA (\S+) ledger_event\b", done.stdout)
+    try:
+        listing = run_program(
+            [client_program("pg_restore"), "--list", source], environment=environment, what="pg_restore"
+        )
+    except ProgramFailed as exc:
+        raise BackupError(f"{source} {_NOT_A_BACKUP} (pg_restore: {exc.said})") from exc
+    found = re.search(r"\bTABLE DATA (\S+) ledger_event\b", listing)
     if found is None:
         raise BackupError(
             f"{source} is a PostgreSQL archive, but not of a coverage-ledger database (no event log)"

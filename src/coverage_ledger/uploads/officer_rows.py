@@ -153,8 +153,7 @@ def check_officer_row(
     age_problem = term_age_problem(born, start) if born is not None and start is not None else None
     if age_problem == "term_before_birth":
         errors += _before_birth(row, "term_start", start, born, "term_before_birth")
-    elif age_problem == "officer_too_young":
-        assert born is not None and start is not None
+    elif age_problem == "officer_too_young" and born is not None and start is not None:
         errors.append(
             ErrorItem(
                 "officer_too_young",

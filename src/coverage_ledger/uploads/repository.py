@@ -154,12 +154,15 @@ async def upload_held_elsewhere(session: AsyncSession, upload_id: uuid.UUID) -> 
     return True
 
 
+UNFINISHED = "status IN ('queued', 'validating', 'committing')"
+"""SQL: an upload not yet succeeded or failed, which a start resumes or fails (a restore closes it)."""
+
+
 async def unfinished_uploads(session: AsyncSession) -> list[Any]:
     """Uploads a stopped process left queued, validating or committing."""
     rows = await raw.execute(
         session,
-        f"SELECT {UPLOAD_COLUMNS} FROM upload WHERE status IN ('queued', 'validating', 'committing') "
-        "ORDER BY submitted_at",
+        f"SELECT {UPLOAD_COLUMNS} FROM upload WHERE {UNFINISHED} ORDER BY submitted_at",
     )
     return list(rows)
 
