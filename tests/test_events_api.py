@@ -288,3 +288,28 @@ async def test_an_officer_too_young_or_not_yet_born_is_refused_as_a_roster_row_i
     assert [(e["code"], e["field"]) for e in dated_after.json()["errors"]] == [
         ("officer_too_young", "events[0].valid_from")
     ]
+
+
+async def test_a_term_over_three_years_is_refused_as_a_roster_row_is(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    """The roster refused a term over three years (`term_too_long`, a mistyped year such as 2042
+    for 2024) while the API stored it; a term of exactly three years still passes."""
+    person = nik()
+    assert (await post(client, keys.admin, [registered(person)])).status_code == 200
+    before = await ledger_size(session)
+    typo = await post(
+        client,
+        keys.committee,
+        [enrolled(person, event_id="e-typo", valid_from="2024-01-25", valid_to="2042-02-24")],
+    )
+    assert typo.status_code == 422, typo.text
+    assert [(e["code"], e["field"]) for e in typo.json()["errors"]] == [("term_too_long", "events[0].valid_to")]
+    assert "mistyped" in typo.json()["errors"][0]["message"]
+    assert await ledger_size(session) == before
+    three_years = await post(
+        client,
+        keys.committee,
+        [enrolled(person, event_id="e-three", valid_from="2022-10-01", valid_to="2025-10-01")],
+    )
+    assert three_years.status_code == 200, three_years.text

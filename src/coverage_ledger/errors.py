@@ -129,6 +129,9 @@ class FieldProblem(ValueError):
     """A check across fields of a request model that names the field at fault: the problem's
     `field` points at it rather than at the whole object."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+        self.code = code
+        """The problem's code when it has its own (as a roster row's error names it); else the
+        code of any value error."""

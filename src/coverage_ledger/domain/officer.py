@@ -36,6 +36,13 @@ PPS, Pemilu 2024, facts.md) to 28 (Panwaslu Kecamatan, from late 2022 to January
 Pemilu and Pilkada 2024), so a longer one is a mistyped year (2042 for 2024)."""
 
 
+TERM_TOO_LONG = (
+    "the term lasts over three years; ad hoc terms last months (PPK 15 for Pemilu 2024, Panwascam "
+    "some 28 across Pemilu and Pilkada): is a year mistyped?"
+)
+"""What a roster row or an API enrolment is told when its term `lasts_too_long`."""
+
+
 def lasts_too_long(first_day: date, last_day: date) -> bool:
     """Whether a term from `first_day` to `last_day` (inclusive) lasts over MAX_TERM_YEARS."""
     try:

@@ -168,6 +168,7 @@ def _validation_items(exc: RequestValidationError) -> tuple[list[ErrorItem], boo
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, FieldProblem):  # a check across fields names the one at fault
             location = (*location, cause.field)
+            kind = cause.code or kind
         items.append(ErrorItem(kind, message, field=_field(location)))
     return items, malformed
 

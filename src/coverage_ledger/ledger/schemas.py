@@ -1,5 +1,6 @@
 """The events a caller can append, and the append request and response (HTTP contract v1)."""
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -9,6 +10,8 @@ from coverage_ledger.domain.officer import (
     OFFICER_PROGRAMS,
     OFFICER_REGION_HINT,
     OFFICER_ROLES,
+    TERM_TOO_LONG,
+    lasts_too_long,
     serves_in_a_district_or_village,
 )
 from coverage_ledger.errors import FieldProblem
@@ -64,7 +67,9 @@ class OfficerEnrolled(_Event):
         description="Where the officer serves: a district (16.71.01) or village (16.71.01.1001) code."
     )
     valid_from: Day = Field(description="First day of duty.")
-    valid_to: Day = Field(description="The day after the last day of duty (exclusive).")
+    valid_to: Day = Field(
+        description="The day after the last day of duty (exclusive); a term lasts at most three years."
+    )
     programs: list[OfficerProgram] = Field(default_factory=lambda: list(OFFICER_PROGRAMS), min_length=1)
     registered_on: Day | None = Field(
         default=None, description="When the registration was received; default: the recording date."
@@ -85,6 +90,8 @@ class OfficerEnrolled(_Event):
     def _term_is_a_period(self) -> "OfficerEnrolled":
         if self.valid_to <= self.valid_from:
             raise FieldProblem("valid_to", "valid_to must be after valid_from (the period is half-open)")
+        if lasts_too_long(self.valid_from, self.valid_to - timedelta(days=1)):
+            raise FieldProblem("valid_to", TERM_TOO_LONG, code="term_too_long")
         if len(set(self.programs)) != len(self.programs):
             raise FieldProblem("programs", "programs are listed twice")
         if not serves_in_a_district_or_village(self.region_code):

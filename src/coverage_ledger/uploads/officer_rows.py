@@ -10,6 +10,7 @@ from coverage_ledger.domain.officer import (
     MIN_OFFICER_AGE,
     OFFICER_REGION_HINT,
     OFFICER_ROLES,
+    TERM_TOO_LONG,
     age_on,
     lasts_too_long,
     serves_in_a_district_or_village,
@@ -141,9 +142,7 @@ def check_officer_row(
         errors.append(
             ErrorItem(
                 "term_too_long",
-                "the term lasts over three years; ad hoc "
-                "terms last months (PPK 15 for Pemilu 2024, Panwascam some 28 across Pemilu and "
-                "Pilkada): is a year mistyped?",
+                TERM_TOO_LONG,
                 row=row,
                 column="term_end",
             )
