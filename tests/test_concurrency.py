@@ -4,7 +4,7 @@ import asyncio
 import itertools
 import random
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -22,7 +22,7 @@ from coverage_ledger.ledger.service import append_events
 from tests.conftest import _libpq
 from tests.live_app import live_app
 from tests.rosters import Uploader
-from tests.support import Keys, asgi_post_scope, enrolled, nik, registered
+from tests.support import Keys, asgi_post_scope, corrected, enrolled, nik, registered
 
 WRITERS = 4
 TXS_PER_WRITER = 15
@@ -484,3 +484,29 @@ async def test_a_moment_just_past_waits_for_the_tx_being_committed_within_it(
             assert earlier.status_code == 200 and earlier.json() == answer.json()
         finally:
             await engine.dispose()
+
+
+async def test_an_enrolment_racing_a_birth_date_correction_cannot_both_win(fresh_database: str) -> None:
+    """A KPPS term of a person whose registration gives no birth date, sent at once with a
+    correction of the registration to a birth date that makes the officer 13 when the term starts:
+    each alone is taken, but the two together break the officer-age rule, so one must lose."""
+    async with live_app(fresh_database) as (_, client, keys):
+
+        async def post(secret: str, *events: dict[str, Any]) -> int:
+            response = await client.post(
+                "/v1/events", json={"events": list(events)}, headers=Keys.header(secret)
+            )
+            return response.status_code
+
+        for serial in range(3):
+            person = nik(born=date(2010, 3, 4))
+            assert await post(keys.office, registered(person)) == 200
+            dated = {**registered(person, event_id=f"dated-{person}"), "birth_date": "2010-03-04"}
+            replies = await asyncio.gather(
+                post(
+                    keys.committee,
+                    enrolled(person, event_id=f"e-{person}", valid_from="2024-01-25", valid_to="2024-02-24"),
+                ),
+                post(keys.office, corrected(f"fix-{person}", [f"reg-{person}"], replacement=dated)),
+            )
+            assert sorted(replies) in ([200, 409], [200, 422]), (serial, replies)

@@ -304,7 +304,9 @@ async def test_a_term_over_three_years_is_refused_as_a_roster_row_is(
         [enrolled(person, event_id="e-typo", valid_from="2024-01-25", valid_to="2042-02-24")],
     )
     assert typo.status_code == 422, typo.text
-    assert [(e["code"], e["field"]) for e in typo.json()["errors"]] == [("term_too_long", "events[0].valid_to")]
+    assert [(e["code"], e["field"]) for e in typo.json()["errors"]] == [
+        ("term_too_long", "events[0].valid_to")
+    ]
     assert "mistyped" in typo.json()["errors"][0]["message"]
     assert await ledger_size(session) == before
     three_years = await post(
@@ -313,3 +315,48 @@ async def test_a_term_over_three_years_is_refused_as_a_roster_row_is(
         [enrolled(person, event_id="e-three", valid_from="2022-10-01", valid_to="2025-10-01")],
     )
     assert three_years.status_code == 200, three_years.text
+
+
+async def test_a_registration_corrected_later_keeps_the_officer_age_rule(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    """A KPPS term enrolled while the registration gave no birth date, then the registration
+    corrected to a birth date that makes the officer 13 when the term starts: the API and the
+    roster refuse such a term when it is enrolled, and the correction made one all the same."""
+    person = nik(born=date(2010, 3, 4))
+    assert (
+        await post(client, keys.admin, [registered(person), enrolled(person, event_id="e-kpps", **KPPS)])
+    ).status_code == 200
+    dated = {**registered(person, event_id="reg-dated"), "birth_date": "2010-03-04"}
+    before = await ledger_size(session)
+    refused = await post(client, keys.admin, [corrected("fix-dated", [f"reg-{person}"], replacement=dated)])
+    assert refused.status_code == 409, refused.text
+    assert [(e["code"], e["field"]) for e in refused.json()["errors"]] == [
+        ("officer_too_young", "events[0].replacement.birth_date")
+    ]
+    assert "2010" not in refused.text and "2024" not in refused.text  # the term may be another region's
+    assert await ledger_size(session) == before
+
+    # a birth date after the term starts: the other code
+    baby = nik(born=date(2024, 3, 4))
+    assert (
+        await post(client, keys.admin, [registered(baby), enrolled(baby, event_id="e-baby", **KPPS)])
+    ).status_code == 200
+    born_later = {**registered(baby, event_id="reg-born"), "birth_date": "2024-03-04"}
+    not_yet = await post(client, keys.admin, [corrected("fix-born", [f"reg-{baby}"], replacement=born_later)])
+    assert not_yet.status_code == 409, not_yet.text
+    assert [(e["code"], e["field"]) for e in not_yet.json()["errors"]] == [
+        ("term_before_birth", "events[0].replacement.birth_date")
+    ]
+    # a correction to a birth date 17 years or more before the term is taken
+    adult = {**registered(baby, event_id="reg-adult"), "birth_date": "1924-03-04"}
+    assert (
+        await post(client, keys.admin, [corrected("fix-adult", [f"reg-{baby}"], replacement=adult)])
+    ).status_code == 200
+    # the same correction with the term retracted in the batch is taken
+    taken = await post(
+        client,
+        keys.admin,
+        [corrected("drop-kpps", ["e-kpps"]), corrected("fix-dated", [f"reg-{person}"], replacement=dated)],
+    )
+    assert taken.status_code == 200, taken.text

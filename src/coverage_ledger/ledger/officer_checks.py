@@ -57,3 +57,29 @@ def officer_age_errors(event: OfficerEnrolled, born: date | None, path: str) -> 
             )
         ]
     return []
+
+
+def stored_terms_age_errors(
+    *, nik: str, born: date, term_starts: Sequence[date], field: str
+) -> list[ErrorItem]:
+    """The error of a registration whose birth date would leave officer terms in force (starting
+    on `term_starts`) before the person's birth or 17th birthday: the roster and the API refuse
+    such a term when it is enrolled, so a registration corrected later must not make one. The
+    message names neither the terms nor their dates: they may be another region's."""
+    problems = {term_age_problem(born, start) for start in term_starts} - {None}
+    if not problems:
+        return []
+    code = "term_before_birth" if "term_before_birth" in problems else "officer_too_young"
+    fault = (
+        "before this birth date"
+        if code == "term_before_birth"
+        else f"before their {MIN_OFFICER_AGE}th birthday"
+    )
+    return [
+        ErrorItem(
+            code,
+            f"NIK {nik} has an officer term in force starting {fault}; election officers are at least "
+            f"{MIN_OFFICER_AGE} (UU 7/2017): correct or retract that enrolment first, or check the date",
+            field=field,
+        )
+    ]

@@ -27,7 +27,7 @@ from coverage_ledger.ledger.informal_checks import check_informal
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.registrations import check_registrations
 from coverage_ledger.ledger.rule_checks import check_holiday_years
-from coverage_ledger.ledger.schemas import OfficerEnrolled
+from coverage_ledger.ledger.schemas import OfficerEnrolled, PersonRegistered
 from coverage_ledger.ledger.snapshot import Snapshot, read_snapshot
 
 
@@ -107,7 +107,12 @@ async def plan_append(
     )
     await check_holiday_years(session, prepared=fresh, leaving=leaving_ids)
     registrations_touched = await check_registrations(
-        session, entering=entering, leaving=leaving, kinds=kinds, paths=paths
+        session,
+        entering=entering,
+        leaving=leaving,
+        kinds=kinds,
+        paths=paths,
+        births={p.row.event_id: p.source.birth_date for p in fresh if isinstance(p.source, PersonRegistered)},
     )
 
     members_touched = await check_bpu_moves(
