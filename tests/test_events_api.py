@@ -360,3 +360,18 @@ async def test_a_registration_corrected_later_keeps_the_officer_age_rule(
         [corrected("drop-kpps", ["e-kpps"]), corrected("fix-dated", [f"reg-{person}"], replacement=dated)],
     )
     assert taken.status_code == 200, taken.text
+
+
+async def test_a_name_garbled_on_its_way_is_refused_as_a_roster_row_is(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    """UTF-8 read as Windows-1252 (`DÃ©sirÃ©e` for `Désirée`) was refused in a roster row
+    (`garbled_text`) but stored from the API, where it would have been printed in every report."""
+    person = nik()
+    before = await ledger_size(session)
+    garbled = await post(client, keys.admin, [registered(person, name="DÃ©sirÃ©e Siregar")])
+    assert garbled.status_code == 422, garbled.text
+    assert [(e["code"], e["field"]) for e in garbled.json()["errors"]] == [("garbled_text", "events[0].name")]
+    assert "Siregar" not in garbled.text  # a name is personal data; problems are logged
+    assert await ledger_size(session) == before
+    assert (await post(client, keys.admin, [registered(person, name="Désirée Siregar")])).status_code == 200

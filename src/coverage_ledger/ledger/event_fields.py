@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, St
 from pydantic_core import PydanticCustomError
 
 from coverage_ledger.domain.months import MONTH_TEXT
-from coverage_ledger.domain.names import hidden_character
+from coverage_ledger.domain.names import garbled_reading, hidden_character
 from coverage_ledger.domain.region_codes import REGION_CODE_PATTERN
 from coverage_ledger.domain.timeframes import (
     DATE_TEXT,
@@ -43,6 +43,22 @@ PersonText = Annotated[
     str, StringConstraints(max_length=500, strip_whitespace=True), AfterValidator(_visible)
 ]
 """A name or phone: visible characters only (they are printed in reports and pages)."""
+
+
+def _not_garbled(value: str) -> str:
+    if garbled_reading(value) is not None:
+        # the name is not echoed: problems are logged, and a name is personal data
+        raise PydanticCustomError(
+            "garbled_text",
+            "has garbled letters (such as Ã© for é): UTF-8 text was read as Windows-1252 on its "
+            "way here; send the name as it was written",
+        )
+    return value
+
+
+PersonName = Annotated[PersonText, StringConstraints(min_length=1), AfterValidator(_not_garbled)]
+"""A person's name: as PersonText, not empty, and not UTF-8 read as Windows-1252 (`DÃ©sirÃ©`),
+which a roster row is refused for too."""
 Count = Annotated[int, Strict()]
 """A JSON integer: not a boolean, a string or a float."""
 Rupiah = Annotated[int, Strict(), Field(ge=0, le=10**15, description="Whole rupiah.")]

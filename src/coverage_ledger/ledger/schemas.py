@@ -29,6 +29,7 @@ from coverage_ledger.ledger.event_fields import (
     Instant,
     InstantOut,
     MonthText,
+    PersonName,
     PersonText,
     RegionCode,
     Rupiah,
@@ -49,7 +50,7 @@ class PersonRegistered(_Event):
 
     type: Literal["person.registered"]
     nik: str = Field(description="16-digit NIK as text.", examples=["1671014501900001"])
-    name: Annotated[PersonText, StringConstraints(min_length=1)]
+    name: PersonName
     birth_date: Day | None = None
     sex: Literal["M", "F"] | None = Field(default=None, description="M or F; must agree with the NIK.")
     region_code: RegionCode = Field(description="Domicile, a Kemendagri code at any level.")
