@@ -375,3 +375,33 @@ async def test_a_name_garbled_on_its_way_is_refused_as_a_roster_row_is(
     assert "Siregar" not in garbled.text  # a name is personal data; problems are logged
     assert await ledger_size(session) == before
     assert (await post(client, keys.admin, [registered(person, name="Désirée Siregar")])).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("phone", "code"),
+    [
+        ("81234567890", "phone_leading_zero_lost"),  # a number column dropped the 0
+        ("+1 555 0100", "invalid_phone"),
+        ("+62 0812 3456 789", "invalid_phone"),
+        ("tidak ada", "invalid_phone"),
+        ("0812", "invalid_phone"),
+    ],
+)
+async def test_a_phone_is_an_indonesian_number_as_in_a_roster(
+    client: AsyncClient, keys: Keys, session: AsyncSession, phone: str, code: str
+) -> None:
+    """A registration's phone was any visible text on the API, while a roster row's must be
+    08… or +62…; the number is not echoed (a phone is personal data)."""
+    person = nik()
+    before = await ledger_size(session)
+    refused = await post(client, keys.admin, [{**registered(person), "phone": phone}])
+    assert refused.status_code == 422, refused.text
+    assert [(e["code"], e["field"]) for e in refused.json()["errors"]] == [(code, "events[0].phone")]
+    assert phone not in refused.text
+    assert await ledger_size(session) == before
+
+
+async def test_phones_written_as_people_write_them_are_taken(client: AsyncClient, keys: Keys) -> None:
+    for phone in ["0812-3456-7890", "+62 812 3456 7890", "(0711) 352 111", "+6281234567890"]:
+        response = await post(client, keys.admin, [{**registered(nik()), "phone": phone}])
+        assert response.status_code == 200, (phone, response.text)

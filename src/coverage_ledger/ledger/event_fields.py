@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from coverage_ledger.domain.months import MONTH_TEXT
 from coverage_ledger.domain.names import garbled_reading, hidden_character
+from coverage_ledger.domain.phones import phone_problem
 from coverage_ledger.domain.region_codes import REGION_CODE_PATTERN
 from coverage_ledger.domain.timeframes import (
     DATE_TEXT,
@@ -56,6 +57,15 @@ def _not_garbled(value: str) -> str:
     return value
 
 
+def _a_phone_number(value: str) -> str:
+    problem = phone_problem(value)
+    if problem is not None:
+        raise PydanticCustomError(*problem)
+    return value
+
+
+Phone = Annotated[PersonText, StringConstraints(max_length=32), AfterValidator(_a_phone_number)]
+"""An Indonesian phone number (08…, +62…), as a roster's phone cell must be."""
 PersonName = Annotated[PersonText, StringConstraints(min_length=1), AfterValidator(_not_garbled)]
 """A person's name: as PersonText, not empty, and not UTF-8 read as Windows-1252 (`DÃ©sirÃ©`),
 which a roster row is refused for too."""

@@ -30,7 +30,7 @@ from coverage_ledger.ledger.event_fields import (
     InstantOut,
     MonthText,
     PersonName,
-    PersonText,
+    Phone,
     RegionCode,
     Rupiah,
     Text,
@@ -54,7 +54,7 @@ class PersonRegistered(_Event):
     birth_date: Day | None = None
     sex: Literal["M", "F"] | None = Field(default=None, description="M or F; must agree with the NIK.")
     region_code: RegionCode = Field(description="Domicile, a Kemendagri code at any level.")
-    phone: Annotated[PersonText, StringConstraints(max_length=32)] | None = None
+    phone: Phone | None = Field(default=None, description="08… or +62…, 9 to 14 digits.")
 
 
 class OfficerEnrolled(_Event):
