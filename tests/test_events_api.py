@@ -405,3 +405,35 @@ async def test_phones_written_as_people_write_them_are_taken(client: AsyncClient
     for phone in ["0812-3456-7890", "+62 812 3456 7890", "(0711) 352 111", "+6281234567890"]:
         response = await post(client, keys.admin, [{**registered(nik()), "phone": phone}])
         assert response.status_code == 200, (phone, response.text)
+
+
+async def test_a_term_brought_back_by_a_correction_keeps_the_officer_age_rule(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    """A KPPS term enrolled while the registration was undated, retracted, the registration then
+    dated to make the officer 13 at the term's start, and the retraction superseded: that brought
+    the term back into force, past the rule its enrolment would now be refused by."""
+    person = nik(born=date(2010, 3, 4))
+    dated = {**registered(person, event_id="reg-dated-r"), "birth_date": "2010-03-04"}
+    for batch in (
+        [registered(person), enrolled(person, event_id="e-back", **KPPS)],
+        [corrected("drop-back", ["e-back"])],
+        [corrected("date-back", [f"reg-{person}"], replacement=dated)],
+    ):
+        response = await post(client, keys.admin, batch)
+        assert response.status_code == 200, response.text
+    before = await ledger_size(session)
+    back = await post(client, keys.admin, [corrected("undo-drop", ["drop-back"])])
+    assert back.status_code == 409, back.text
+    assert [(e["code"], e["field"]) for e in back.json()["errors"]] == [
+        ("officer_too_young", "events[0].supersedes")
+    ]
+    assert await ledger_size(session) == before
+    # with the registration's date undone in the same batch, the term may come back
+    undated = registered(person, event_id="reg-undated-r")
+    both = await post(
+        client,
+        keys.admin,
+        [corrected("undo-drop", ["drop-back"]), corrected("undate", ["reg-dated-r"], replacement=undated)],
+    )
+    assert both.status_code == 200, both.text

@@ -59,6 +59,14 @@ def officer_age_errors(event: OfficerEnrolled, born: date | None, path: str) -> 
     return []
 
 
+def _starting_too_early(problem: str) -> str:
+    return (
+        "before the birth date"
+        if problem == "term_before_birth"
+        else f"before the {MIN_OFFICER_AGE}th birthday"
+    )
+
+
 def stored_terms_age_errors(
     *, nik: str, born: date, term_starts: Sequence[date], field: str
 ) -> list[ErrorItem]:
@@ -70,16 +78,30 @@ def stored_terms_age_errors(
     if not problems:
         return []
     code = "term_before_birth" if "term_before_birth" in problems else "officer_too_young"
-    fault = (
-        "before this birth date"
-        if code == "term_before_birth"
-        else f"before their {MIN_OFFICER_AGE}th birthday"
-    )
     return [
         ErrorItem(
             code,
-            f"NIK {nik} has an officer term in force starting {fault}; election officers are at least "
-            f"{MIN_OFFICER_AGE} (UU 7/2017): correct or retract that enrolment first, or check the date",
+            f"NIK {nik} has an officer term in force starting {_starting_too_early(code)} this registration "
+            f"gives; election officers are at least {MIN_OFFICER_AGE} (UU 7/2017): correct or retract "
+            "that enrolment first, or check the date",
             field=field,
         )
+    ]
+
+
+def restored_terms_age_errors(
+    *, terms: Sequence[tuple[str, date]], births: dict[str, date], field: str
+) -> list[ErrorItem]:
+    """The errors of stored officer terms (NIK, first day) a correction brings back into force
+    although they start before the officer's birth or 17th birthday by the birth date in force:
+    a term enrolled so would be refused. The terms are not named: they may be another region's."""
+    problems = {term_age_problem(births[nik], start) for nik, start in terms if nik in births} - {None}
+    return [
+        ErrorItem(
+            problem,
+            f"the correction brings back an officer term starting {_starting_too_early(problem)} "
+            f"registered; election officers are at least {MIN_OFFICER_AGE} (UU 7/2017)",
+            field=field,
+        )
+        for problem in sorted(p for p in problems if p is not None)
     ]

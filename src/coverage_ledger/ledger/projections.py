@@ -2,7 +2,7 @@
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -221,6 +221,21 @@ async def region_codes_in_force(session: AsyncSession, codes: Iterable[str]) -> 
         {"codes": wanted},
     )
     return {r.code for r in rows}
+
+
+async def registered_birth_dates(
+    session: raw.Db, *, niks: Collection[str]
+) -> dict[str, tuple[str, date | None]]:
+    """The registration in force of each person: its event id and the birth date its vault entry
+    gives (None when it gives none, or the person was erased)."""
+    rows = await raw.execute(
+        session,
+        "SELECT k.nik, k.event_id, (v.fields ->> 'birth_date')::date AS born FROM event_knowledge k "
+        "LEFT JOIN person_vault v ON v.event_id = k.event_id "
+        "WHERE k.nik = ANY(%(niks)b::text[]) AND k.type = 'person.registered' AND k.tx_to IS NULL",
+        {"niks": list(niks)},
+    )
+    return {row.nik: (row.event_id, row.born) for row in rows}
 
 
 async def write_vault(
