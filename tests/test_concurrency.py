@@ -510,3 +510,28 @@ async def test_an_enrolment_racing_a_birth_date_correction_cannot_both_win(fresh
                 post(keys.office, corrected(f"fix-{person}", [f"reg-{person}"], replacement=dated)),
             )
             assert sorted(replies) in ([200, 409], [200, 422]), (serial, replies)
+
+
+async def test_two_corrections_of_one_event_cannot_both_win(fresh_database: str) -> None:
+    """Two clerks correcting the same term at once, one retracting it and one moving its dates:
+    both were taken, the retraction changing nothing (found by a concurrency probe). One wins;
+    the other is told which correction did."""
+    async with live_app(fresh_database) as (_, client, keys):
+
+        async def post(secret: str, *events: dict[str, Any]) -> tuple[int, list[str]]:
+            response = await client.post(
+                "/v1/events", json={"events": list(events)}, headers=Keys.header(secret)
+            )
+            body = response.json()
+            return response.status_code, [e["code"] for e in body.get("errors", [])]
+
+        for round_ in range(4):
+            person = nik()
+            term = enrolled(person, event_id=f"t-{person}", valid_from="2024-01-25", valid_to="2024-02-24")
+            assert (await post(keys.office, registered(person), term))[0] == 200
+            moved = enrolled(person, event_id=f"m-{person}", valid_from="2024-03-01", valid_to="2024-03-20")
+            replies = await asyncio.gather(
+                post(keys.committee, corrected(f"drop-{person}", [f"t-{person}"])),
+                post(keys.committee, corrected(f"move-{person}", [f"t-{person}"], replacement=moved)),
+            )
+            assert sorted(replies) == [(200, []), (409, ["already_superseded"])], (round_, replies)

@@ -437,3 +437,54 @@ async def test_a_term_brought_back_by_a_correction_keeps_the_officer_age_rule(
         [corrected("undo-drop", ["drop-back"]), corrected("undate", ["reg-dated-r"], replacement=undated)],
     )
     assert both.status_code == 200, both.text
+
+
+async def test_an_event_already_superseded_cannot_be_corrected_again(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    """Found by a concurrency probe: a retraction of a term another correction had already
+    superseded answered 200 and changed nothing, and a second correction of it put a second term
+    in force beside the first one's replacement."""
+    person = nik()
+    ok = await post(client, keys.admin, [registered(person), enrolled(person, event_id="t-once", **KPPS)])
+    assert ok.status_code == 200, ok.text
+    first = await post(
+        client,
+        keys.committee,
+        [
+            corrected(
+                "fix-once",
+                ["t-once"],
+                replacement=enrolled(
+                    person, event_id="t-once-2", valid_from="2024-01-26", valid_to="2024-02-24"
+                ),
+            )
+        ],
+    )
+    assert first.status_code == 200, first.text
+    before = await ledger_size(session)
+    for late in (
+        corrected("drop-once", ["t-once"]),
+        corrected(
+            "fix-twice",
+            ["t-once"],
+            replacement=enrolled(person, event_id="t-once-3", valid_from="2024-03-01", valid_to="2024-03-20"),
+        ),
+    ):
+        refused = await post(client, keys.committee, [late])
+        assert refused.status_code == 409, refused.text
+        [error] = refused.json()["errors"]
+        assert (error["code"], error["field"]) == ("already_superseded", "events[0].supersedes[0]")
+        assert "fix-once" in error["message"]
+    # one batch naming an event twice is refused too
+    twice = await post(
+        client, keys.committee, [corrected("a-twice", ["t-once-2"]), corrected("b-twice", ["t-once-2"])]
+    )
+    assert twice.status_code == 409, twice.text
+    assert [(e["code"], e["field"]) for e in twice.json()["errors"]] == [
+        ("already_superseded", "events[1].supersedes[0]")
+    ]
+    assert await ledger_size(session) == before
+    # the winner's replacement may be corrected, and the winner itself superseded to undo it
+    assert (await post(client, keys.committee, [corrected("drop-2", ["t-once-2"])])).status_code == 200
+    assert (await post(client, keys.admin, [corrected("undo-fix", ["fix-once"])])).status_code == 200

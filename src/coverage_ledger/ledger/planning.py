@@ -22,6 +22,7 @@ from coverage_ledger.ledger.checks import (
     check_overlaps,
     snapshot_keys,
 )
+from coverage_ledger.ledger.correction_targets import stale_target_errors
 from coverage_ledger.ledger.event_regions import regions_of
 from coverage_ledger.ledger.informal_checks import check_informal
 from coverage_ledger.ledger.officer_checks import birth_dates_after, restored_terms_age_errors
@@ -70,6 +71,7 @@ async def plan_append(
     corrections = [p for p in fresh if p.supersedes]
     fresh_ids = {p.row.event_id for p in fresh}
     graph = snapshot.graph
+    stale = stale_target_errors(corrections=corrections, graph=graph, fresh_ids=fresh_ids)
     links, kinds = graph.links, graph.kinds
     for item in fresh:
         kinds[item.row.event_id] = (item.row.type, item.row.nik)
@@ -97,6 +99,8 @@ async def plan_append(
         leaving=leaving,
         paths=paths,
     )
+    if stale:  # after the key's rights over the events named: the message names their correction
+        raise Conflict(f"{len(stale)} correction target(s) no longer in force; nothing was written", stale)
     # after the key's rights over what the batch names: a refusal by the BPU rules would tell of
     # a payment the key may not correct
     check_informal(
