@@ -12,6 +12,7 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.auth.service import secret_hash
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.domain.timeframes import format_instant
@@ -535,3 +536,39 @@ async def test_two_corrections_of_one_event_cannot_both_win(fresh_database: str)
                 post(keys.committee, corrected(f"move-{person}", [f"t-{person}"], replacement=moved)),
             )
             assert sorted(replies) == [(200, []), (409, ["already_superseded"])], (round_, replies)
+
+
+async def test_a_write_waiting_for_the_append_lock_is_refused_once_its_key_is_revoked(
+    uploader: Uploader, fresh_database: str
+) -> None:
+    """Found by a probe: a request that waited for the append lock behind a large upload was
+    written (its tx naming the key) seconds after `keys revoke` had revoked its key. The key is
+    checked again under the lock now, as an upload's is."""
+    batch = {"events": [registered(nik())]}
+    head = await uploader.head()
+    async with await psycopg.AsyncConnection.connect(_libpq(fresh_database)) as holder:
+        await holder.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
+        waiting = asyncio.create_task(
+            uploader.client.post("/v1/events", json=batch, headers=Keys.header(uploader.keys.office))
+        )
+        for _ in range(100):  # until the request waits for the lock
+            row = await (
+                await holder.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                )
+            ).fetchone()
+            if row is not None and row[0] > 0:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the request never waited for the append lock")
+        async with await psycopg.AsyncConnection.connect(_libpq(fresh_database), autocommit=True) as other:
+            await other.execute(
+                "UPDATE api_key SET revoked_at = now() WHERE secret_sha256 = %s",
+                (secret_hash(uploader.keys.office),),
+            )
+        await holder.rollback()
+        refused = await waiting
+    assert refused.status_code == 401, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert await uploader.head() == head

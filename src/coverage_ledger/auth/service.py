@@ -147,6 +147,19 @@ async def authenticate_hash(session: raw.Db, *, secret_sha256: str, now: datetim
     return principal_of(await repository.find_by_secret(session, secret_sha256), now=now)
 
 
+async def refuse_if_key_gone(session: AsyncSession, *, key_name: str | None, now: datetime) -> None:
+    """401 when the named key has been revoked, or has expired by `now`, since its request was
+    authenticated. Writers run it under the append lock, just before their tx commits: a request
+    that waited there for a large upload was otherwise written seconds after its key was revoked
+    (found by a probe). None (the service itself) passes, and so does a name no stored key has
+    (keys are revoked, never deleted: only a test's made-up principal)."""
+    if key_name is None or key_name == "system":
+        return
+    record = await repository.find_by_name(session, key_name)
+    if record is not None:
+        principal_of(record, now=now)
+
+
 def principal_of(record: KeyRecord | None, *, now: datetime) -> Principal:
     """The principal of a stored key; 401 when there is none or it is revoked or expired."""
     if record is None or record.revoked_at is not None:

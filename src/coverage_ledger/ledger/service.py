@@ -12,6 +12,7 @@ from typing import Any
 from psycopg.errors import UniqueViolation
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.auth.service import refuse_if_key_gone
 from coverage_ledger.claims.projection import ClaimChange, follow_rule_change, project_claims
 from coverage_ledger.coverage.spans import refresh_spans
 from coverage_ledger.domain.access import Principal, Role
@@ -292,6 +293,11 @@ async def append_events(
             ],
         )
     assert outcome.status == "ok" and outcome.tx_seq is not None and outcome.recorded_at is not None, outcome
+    await refuse_if_key_gone(
+        session,
+        key_name=None if principal.is_system else principal.key_name,
+        now=now if recorded_at is not None else outcome.recorded_at,  # a backfill's is in the past
+    )
     if plan.claim_events:
         change = ClaimChange(
             touched=frozenset(plan.claim_events),

@@ -12,8 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.auth import repository as auth_repository
-from coverage_ledger.auth.service import principal_of
+from coverage_ledger.auth import service as auth_service
 from coverage_ledger.errors import ErrorItem, Unauthenticated
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.formats import FileRejected, SheetRead, Table, open_csv, open_xlsx
@@ -45,13 +44,8 @@ async def refuse_if_key_gone(session: AsyncSession, *, key_name: str | None, now
     """`FileRejected` when the key that uploaded the file has been revoked or has expired since:
     checked under the append lock, before the upload's tx is numbered ("401 from then on" holds
     for the uploads it left queued or running, and for one resumed after a restart)."""
-    if key_name is None or key_name == "system":
-        return
-    record = await auth_repository.find_by_name(session, key_name)
-    if record is None:  # (keys are revoked, never deleted: only a test's made-up principal)
-        return
     try:
-        principal_of(record, now=now)
+        await auth_service.refuse_if_key_gone(session, key_name=key_name, now=now)
     except Unauthenticated as exc:
         raise FileRejected(
             "key_revoked", f"the key {key_name!r} that uploaded this file is no longer valid ({exc.detail})"
