@@ -13,7 +13,6 @@ from coverage_ledger.domain.region_codes import region_parent
 from coverage_ledger.domain.rule_definitions import MalformedRule, check_rule_definition
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.ledger import repository
-from coverage_ledger.ledger.officer_checks import birth_dates_after, officer_age_errors
 from coverage_ledger.ledger.person_events import officer_term
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.region_checks import definition_of, redefinition_errors, region_date_errors
@@ -136,7 +135,6 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
     stored = snapshot.stored
     seen_ids: set[str] = set()
     superseded = {target for p in prepared for target in p.supersedes}
-    births = birth_dates_after(prepared=prepared, registrations=snapshot.registrations, superseded=superseded)
     for item in prepared:
         event = item.source
         path = item.path
@@ -204,8 +202,6 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
                         field=f"{path}.nik",
                     )
                 )
-            if isinstance(event, OfficerEnrolled):
-                errors.extend(officer_age_errors(event, births.get(event.nik), path))
             if (
                 isinstance(event, OfficerEnrolled)
                 and principal.role is Role.COMMITTEE

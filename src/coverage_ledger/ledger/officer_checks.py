@@ -1,62 +1,135 @@
 """An officer's age at the start of a term, checked on the API as a roster row is checked: a term
-before the officer's birth, or one starting before they are 17, is refused."""
+before the officer's birth, or one starting before they are 17, is refused.
 
-from collections.abc import Sequence
+Judged on the ledger as the batch leaves it, supersession cascade included (a review found the
+batch's own named targets misleading: superseding a correction brings back the registration it
+replaced and withdraws its replacement). Every officer term in force afterwards, of every person
+whose registration or terms the batch moves, meets the birth date of the registration then in
+force; none is guessed when that registration gives no birth date (the NIK's DDMMYY does not
+say the century). The persons concerned are watched by the recheck under the append lock, as
+every NIK a moved registration or term names is."""
+
+from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.officer import MIN_OFFICER_AGE, term_age_problem
-from coverage_ledger.errors import ErrorItem
+from coverage_ledger.errors import Conflict, ErrorItem, InvalidInput
+from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.schemas import OfficerEnrolled, PersonRegistered
 
+REGISTRATION = "person.registered"
+OFFICER_TERM = "officer.enrolled"
 
-def birth_dates_after(
+
+async def check_officer_ages(
+    session: AsyncSession,
     *,
-    prepared: Sequence[PreparedEvent],
-    registrations: dict[str, tuple[str, date | None]],
-    superseded: set[str],
-) -> dict[str, date]:
-    """The birth date each person's registration gives once the batch is in force: the stored
-    one (`registrations`: NIK to its event id and birth date) unless the batch supersedes it, the
-    batch's own registration (not itself superseded) instead when it has one."""
-    births = {
-        nik: born
-        for nik, (event_id, born) in registrations.items()
-        if born is not None and event_id not in superseded
+    fresh: Sequence[PreparedEvent],
+    entering: Sequence[str],
+    leaving: set[str],
+    kinds: Mapping[str, tuple[str, str | None]],
+    payloads: Mapping[str, Mapping[str, Any]],
+    paths: Mapping[str, str],
+    cause_field: str,
+    snapshot_registrations: Mapping[str, tuple[str, date | None]],
+) -> None:
+    """422 for an enrolment of the batch, 409 for a stored term (kept or brought back), that would
+    be in force starting before the officer's birth or 17th birthday. `payloads` holds every
+    entering term's; `cause_field` names the correction a stored term's refusal is laid on when
+    no registration of the batch is; `snapshot_registrations` the stored registrations the
+    snapshot read (of the persons the batch enrols as officers, so the common batches read none
+    here)."""
+    moved_registrations = [e for e in entering if kinds[e][0] == REGISTRATION]
+    entering_terms = [e for e in entering if kinds[e][0] == OFFICER_TERM]
+    reregistered = {nik for e in moved_registrations if (nik := kinds[e][1]) is not None}
+    concerned = reregistered | {nik for e in entering_terms if (nik := kinds[e][1]) is not None}
+    if not concerned:
+        return
+    looked_up = {p.source.nik for p in fresh if isinstance(p.source, OfficerEnrolled)}
+    stored = {
+        event_id: (nik, born) for nik, (event_id, born) in snapshot_registrations.items() if nik in concerned
     }
-    for item in prepared:
-        if isinstance(item.source, PersonRegistered) and item.row.event_id not in superseded:
-            if item.source.birth_date is None:
-                births.pop(item.source.nik, None)
-            else:
-                births[item.source.nik] = item.source.birth_date
+    restored = [e for e in moved_registrations if e not in paths]
+    if concerned - looked_up or restored:
+        stored |= await projections.registration_birth_dates(
+            session, niks=concerned - looked_up, event_ids=restored
+        )
+    births = _births_after(
+        fresh=fresh, stored=stored, entering=moved_registrations, leaving=leaving, kinds=kinds
+    )
+    if not births:
+        return
+    terms = {e: payloads[e] for e in entering_terms}
+    # a person whose stored registration leaves force keeps the terms in force it had: judged too
+    # (a person with no registration in force has no term in force: check_registrations)
+    replaced = {nik for event_id, (nik, _) in stored.items() if event_id in leaving} & births.keys()
+    for kept in await projections.in_force_events_of(session, niks=replaced, types=[OFFICER_TERM]):
+        if kept.event_id not in leaving:
+            terms.setdefault(kept.event_id, kept.payload)
+    invalid: list[ErrorItem] = []
+    conflicts: list[ErrorItem] = []
+    registered_by = {kinds[e][1]: paths[e] for e in moved_registrations if e in paths}
+    for event_id, term in terms.items():
+        nik = term["nik"]
+        problem = (
+            term_age_problem(births[nik], date.fromisoformat(term["valid_from"])) if nik in births else None
+        )
+        if problem is None:
+            continue
+        if event_id in paths:
+            invalid.append(
+                ErrorItem(problem, _enrolled_too_early(problem), field=f"{paths[event_id]}.valid_from")
+            )
+        elif nik in registered_by:
+            conflicts.append(
+                ErrorItem(problem, _kept_too_early(problem, nik), field=f"{registered_by[nik]}.birth_date")
+            )
+        else:
+            conflicts.append(ErrorItem(problem, _brought_back_too_early(problem), field=cause_field))
+    if invalid:
+        order = {f"{path}.valid_from": i for i, path in enumerate(paths.values())}
+        invalid.sort(key=lambda e: order.get(e.field or "", 0))
+        raise InvalidInput(
+            f"{len(invalid)} officer term(s) start before the officer may serve; nothing was written", invalid
+        )
+    if conflicts:
+        unique = list({(e.code, e.field): e for e in conflicts}.values())
+        raise Conflict(
+            "the batch would leave an officer term the officer-age rule refuses; nothing was written", unique
+        )
+
+
+def _births_after(
+    *,
+    fresh: Sequence[PreparedEvent],
+    stored: Mapping[str, tuple[str, date | None]],
+    entering: Sequence[str],
+    leaving: set[str],
+    kinds: Mapping[str, tuple[str, str | None]],
+) -> dict[str, date]:
+    """The birth date the registration in force once the batch is gives, of each person that has
+    one: a stored one (`stored`: event id to NIK and birth date) not leaving force, else one
+    entering (the batch's, or a stored one brought back)."""
+    given = {p.row.event_id: p.source.birth_date for p in fresh if isinstance(p.source, PersonRegistered)}
+    births: dict[str, date] = {}
+    moved = leaving.union(entering)
+    for event_id, (nik, born) in stored.items():
+        if event_id not in moved and born is not None:
+            births[nik] = born
+    for event_id in entering:
+        person = kinds[event_id][1]
+        if person is None:
+            continue
+        entered = given[event_id] if event_id in given else stored.get(event_id, (person, None))[1]
+        if entered is None:
+            births.pop(person, None)
+        else:
+            births[person] = entered
     return births
-
-
-def officer_age_errors(event: OfficerEnrolled, born: date | None, path: str) -> list[ErrorItem]:
-    """The errors of an enrolment whose term starts before the officer's birth or 17th birthday
-    (none when the birth date is unknown: a registration need not give it, and the NIK's DDMMYY
-    does not say the century). The messages do not repeat the date: the registration may be
-    another region's."""
-    problem = None if born is None else term_age_problem(born, event.valid_from)
-    if problem == "term_before_birth":
-        return [
-            ErrorItem(
-                problem,
-                "the term starts before the officer's birth date as registered",
-                field=f"{path}.valid_from",
-            )
-        ]
-    if problem == "officer_too_young":
-        return [
-            ErrorItem(
-                problem,
-                f"by the birth date registered, the officer is under {MIN_OFFICER_AGE} when the term "
-                f"starts; election officers are at least {MIN_OFFICER_AGE} (UU 7/2017)",
-                field=f"{path}.valid_from",
-            )
-        ]
-    return []
 
 
 def _starting_too_early(problem: str) -> str:
@@ -67,41 +140,24 @@ def _starting_too_early(problem: str) -> str:
     )
 
 
-def stored_terms_age_errors(
-    *, nik: str, born: date, term_starts: Sequence[date], field: str
-) -> list[ErrorItem]:
-    """The error of a registration whose birth date would leave officer terms in force (starting
-    on `term_starts`) before the person's birth or 17th birthday: the roster and the API refuse
-    such a term when it is enrolled, so a registration corrected later must not make one. The
-    message names neither the terms nor their dates: they may be another region's."""
-    problems = {term_age_problem(born, start) for start in term_starts} - {None}
-    if not problems:
-        return []
-    code = "term_before_birth" if "term_before_birth" in problems else "officer_too_young"
-    return [
-        ErrorItem(
-            code,
-            f"NIK {nik} has an officer term in force starting {_starting_too_early(code)} this registration "
-            f"gives; election officers are at least {MIN_OFFICER_AGE} (UU 7/2017): correct or retract "
-            "that enrolment first, or check the date",
-            field=field,
-        )
-    ]
+def _enrolled_too_early(problem: str) -> str:
+    # the registration's date is not repeated: it may be another region's
+    return (
+        f"the term starts {_starting_too_early(problem)} registered; election officers are at least "
+        f"{MIN_OFFICER_AGE} (UU 7/2017)"
+    )
 
 
-def restored_terms_age_errors(
-    *, terms: Sequence[tuple[str, date]], births: dict[str, date], field: str
-) -> list[ErrorItem]:
-    """The errors of stored officer terms (NIK, first day) a correction brings back into force
-    although they start before the officer's birth or 17th birthday by the birth date in force:
-    a term enrolled so would be refused. The terms are not named: they may be another region's."""
-    problems = {term_age_problem(births[nik], start) for nik, start in terms if nik in births} - {None}
-    return [
-        ErrorItem(
-            problem,
-            f"the correction brings back an officer term starting {_starting_too_early(problem)} "
-            f"registered; election officers are at least {MIN_OFFICER_AGE} (UU 7/2017)",
-            field=field,
-        )
-        for problem in sorted(p for p in problems if p is not None)
-    ]
+def _kept_too_early(problem: str, nik: str) -> str:
+    return (
+        f"NIK {nik} has an officer term in force starting {_starting_too_early(problem)} this registration "
+        f"gives; election officers are at least {MIN_OFFICER_AGE} (UU 7/2017): correct or retract that "
+        "enrolment first, or check the date"
+    )
+
+
+def _brought_back_too_early(problem: str) -> str:
+    return (
+        f"the correction leaves an officer term in force starting {_starting_too_early(problem)} "
+        f"registered; election officers are at least {MIN_OFFICER_AGE} (UU 7/2017)"
+    )

@@ -25,11 +25,11 @@ from coverage_ledger.ledger.checks import (
 from coverage_ledger.ledger.correction_targets import stale_target_errors
 from coverage_ledger.ledger.event_regions import regions_of
 from coverage_ledger.ledger.informal_checks import check_informal
-from coverage_ledger.ledger.officer_checks import birth_dates_after, restored_terms_age_errors
+from coverage_ledger.ledger.officer_checks import check_officer_ages
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.registrations import check_registrations
 from coverage_ledger.ledger.rule_checks import check_holiday_years
-from coverage_ledger.ledger.schemas import OfficerEnrolled, PersonRegistered
+from coverage_ledger.ledger.schemas import OfficerEnrolled
 from coverage_ledger.ledger.snapshot import Snapshot, read_snapshot
 
 
@@ -112,12 +112,7 @@ async def plan_append(
     )
     await check_holiday_years(session, prepared=fresh, leaving=leaving_ids)
     registrations_touched = await check_registrations(
-        session,
-        entering=entering,
-        leaving=leaving,
-        kinds=kinds,
-        paths=paths,
-        births={p.row.event_id: p.source.birth_date for p in fresh if isinstance(p.source, PersonRegistered)},
+        session, entering=entering, leaving=leaving, kinds=kinds, paths=paths
     )
 
     members_touched = await check_bpu_moves(
@@ -148,9 +143,17 @@ async def plan_append(
         payloads = payloads | {
             e: stored.payload for e, stored in (await repository.events_by_id(session, restored)).items()
         }
-        await _check_restored_ages(
-            session, fresh=fresh, restored={e: payloads[e] for e in restored}, corrections=corrections
-        )
+    await check_officer_ages(
+        session,
+        fresh=fresh,
+        entering=entering,
+        leaving=leaving_ids,
+        kinds=kinds,
+        payloads=payloads,
+        paths=paths,
+        cause_field=f"{corrections[0].path}.supersedes" if corrections else "events",
+        snapshot_registrations=snapshot.registrations,
+    )
     for event_id, _ in leaving:
         in_force.pop(event_id, None)
     in_force |= {e: payloads[e] for e in officers_in}
@@ -201,30 +204,6 @@ async def _due_rules_moved(
     if all(p["kind"] == "public_holidays" for p in moving):
         years = frozenset(int(p["parameters"]["year"]) for p in moving)
     return bool(moving), years
-
-
-async def _check_restored_ages(
-    session: AsyncSession,
-    *,
-    fresh: Sequence[PreparedEvent],
-    restored: dict[str, dict[str, Any]],
-    corrections: Sequence[PreparedEvent],
-) -> None:
-    """409 when a correction brings back into force an officer term starting before the officer's
-    birth or 17th birthday, by the registration in force once the batch is."""
-    niks = {payload["nik"] for payload in restored.values()}
-    births = birth_dates_after(
-        prepared=fresh,
-        registrations=await projections.registered_birth_dates(session, niks=niks),
-        superseded={target for p in fresh for target in p.supersedes},
-    )
-    errors = restored_terms_age_errors(
-        terms=[(p["nik"], date.fromisoformat(p["valid_from"])) for p in restored.values()],
-        births=births,
-        field=f"{corrections[0].path}.supersedes" if corrections else "events",
-    )
-    if errors:
-        raise Conflict("the batch would bring back an officer term the officer-age rule refuses", errors)
 
 
 async def _check_effects(

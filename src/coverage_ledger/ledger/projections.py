@@ -223,19 +223,23 @@ async def region_codes_in_force(session: AsyncSession, codes: Iterable[str]) -> 
     return {r.code for r in rows}
 
 
-async def registered_birth_dates(
-    session: raw.Db, *, niks: Collection[str]
+async def registration_birth_dates(
+    session: raw.Db, *, niks: Collection[str], event_ids: Collection[str]
 ) -> dict[str, tuple[str, date | None]]:
-    """The registration in force of each person: its event id and the birth date its vault entry
-    gives (None when it gives none, or the person was erased)."""
+    """Of the registrations in force of `niks`, and of the registrations `event_ids` (in force or
+    not): event id to (NIK, the birth date its vault entry gives, None when it gives none or the
+    person was erased)."""
     rows = await raw.execute(
         session,
-        "SELECT k.nik, k.event_id, (v.fields ->> 'birth_date')::date AS born FROM event_knowledge k "
+        "SELECT k.event_id, k.nik, (v.fields ->> 'birth_date')::date AS born FROM event_knowledge k "
         "LEFT JOIN person_vault v ON v.event_id = k.event_id "
-        "WHERE k.nik = ANY(%(niks)b::text[]) AND k.type = 'person.registered' AND k.tx_to IS NULL",
-        {"niks": list(niks)},
+        "WHERE k.nik = ANY(%(niks)b::text[]) AND k.type = 'person.registered' AND k.tx_to IS NULL "
+        "UNION "
+        "SELECT e.event_id, e.nik, (v.fields ->> 'birth_date')::date FROM ledger_event e "
+        "LEFT JOIN person_vault v ON v.event_id = e.event_id WHERE e.event_id = ANY(%(ids)b::text[])",
+        {"niks": list(niks), "ids": list(event_ids)},
     )
-    return {row.nik: (row.event_id, row.born) for row in rows}
+    return {row.event_id: (row.nik, row.born) for row in rows}
 
 
 async def write_vault(

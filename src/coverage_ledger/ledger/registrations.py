@@ -6,14 +6,12 @@ vanish from every read. What counts is the ledger after the tx, as the supersess
 leaves it (a registration restored by superseding its retraction enters force too), not what
 the batch names."""
 
-from collections.abc import Mapping, Sequence
-from datetime import date
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.errors import Conflict, ErrorItem
 from coverage_ledger.ledger import projections
-from coverage_ledger.ledger.officer_checks import stored_terms_age_errors
 
 REGISTRATION = "person.registered"
 ENROLMENTS = ("officer.enrolled", "informal.enrolled")
@@ -26,13 +24,10 @@ async def check_registrations(
     leaving: Sequence[tuple[str, str | None]],
     kinds: dict[str, tuple[str, str | None]],
     paths: dict[str, str],
-    births: Mapping[str, date | None],
 ) -> set[str]:
     """409 unless each person whose registration enters or leaves force, or whose stored enrolment
-    is restored, keeps exactly one (none only without enrolments), and unless a registration the
-    batch brings (`births`: its event id to the birth date it gives) leaves every officer term in
-    force starting on or after the officer's 17th birthday; the persons concerned, for the recheck
-    under the append lock. (A new enrolment's registration is checked with the batch.)"""
+    is restored, keeps exactly one (none only without enrolments); the persons concerned, for the
+    recheck under the append lock. (A new enrolment's registration is checked with the batch.)"""
     touched = {
         nik
         for event_id in [*entering, *(e for e, _ in leaving)]
@@ -49,7 +44,6 @@ async def check_registrations(
     gone = {event_id for event_id, _ in leaving}
     registrations: dict[str, list[str]] = {nik: [] for nik in touched}
     enrolled: set[str] = set()
-    term_starts: dict[str, list[date]] = {nik: [] for nik in touched}
     for event in await projections.in_force_events_of(
         session, niks=touched, types=[REGISTRATION, *ENROLMENTS]
     ):
@@ -59,8 +53,6 @@ async def check_registrations(
             registrations[event.payload["nik"]].append(event.event_id)
         else:
             enrolled.add(event.payload["nik"])
-            if event.type == "officer.enrolled":
-                term_starts[event.payload["nik"]].append(date.fromisoformat(event.payload["valid_from"]))
     for event_id in entering:
         kind, nik = kinds[event_id]
         if nik in touched and kind == REGISTRATION:
@@ -102,14 +94,8 @@ async def check_registrations(
                     field=next((f"{path}.supersedes" for path in paths.values() if path), "events"),
                 )
             )
-        elif held and (born := births.get(held[0])) is not None:
-            errors += stored_terms_age_errors(
-                nik=nik, born=born, term_starts=term_starts[nik], field=f"{paths[held[0]]}.birth_date"
-            )
     if errors:
         raise Conflict(
-            f"{len(errors)} person(s) would not have exactly one registration, or one their officer "
-            "terms in force allow; nothing was written",
-            errors,
+            f"{len(errors)} person(s) would not have exactly one registration; nothing was written", errors
         )
     return touched
