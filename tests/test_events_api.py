@@ -387,6 +387,8 @@ async def test_a_name_garbled_on_its_way_is_refused_as_a_roster_row_is(
         ("+62 0812 3456 789", "invalid_phone"),
         ("tidak ada", "invalid_phone"),
         ("0812", "invalid_phone"),
+        ("٠٨١٢٣٤٥٦٧٨٩٠", "invalid_phone"),  # Arabic-Indic digits
+        ("0812 3456 7890 / 0813 1111 2222", "invalid_phone"),  # two numbers
     ],
 )
 async def test_a_phone_is_an_indonesian_number_as_in_a_roster(
@@ -404,7 +406,19 @@ async def test_a_phone_is_an_indonesian_number_as_in_a_roster(
 
 
 async def test_phones_written_as_people_write_them_are_taken(client: AsyncClient, keys: Keys) -> None:
-    for phone in ["0812-3456-7890", "+62 812 3456 7890", "(0711) 352 111", "+6281234567890"]:
+    """Including the en dashes and no-break spaces a word processor or a web page puts in (a
+    review found them refused), the 00 international prefix, and "" or "-" for no phone."""
+    for phone in [
+        "0812-3456-7890",
+        "+62 812 3456 7890",
+        "(0711) 352 111",
+        "+6281234567890",
+        "0812\u20133456\u20137890",
+        "0812\u00a03456\u00a07890",
+        "0062 812 3456 7890",
+        "",
+        "-",
+    ]:
         response = await post(client, keys.admin, [{**registered(nik()), "phone": phone}])
         assert response.status_code == 200, (phone, response.text)
 

@@ -12,7 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from coverage_ledger.domain.months import MONTH_TEXT
 from coverage_ledger.domain.names import garbled_reading, hidden_character
-from coverage_ledger.domain.phones import phone_problem
+from coverage_ledger.domain.phones import NO_PHONE, phone_problem
 from coverage_ledger.domain.region_codes import REGION_CODE_PATTERN
 from coverage_ledger.domain.timeframes import (
     DATE_TEXT,
@@ -64,8 +64,14 @@ def _a_phone_number(value: str) -> str:
     return value
 
 
+def _none_for_no_phone(value: object) -> object:
+    return None if isinstance(value, str) and value.strip() in NO_PHONE else value
+
+
 Phone = Annotated[PersonText, StringConstraints(max_length=32), AfterValidator(_a_phone_number)]
-"""An Indonesian phone number (08…, +62…), as a roster's phone cell must be."""
+"""An Indonesian phone number (0…, +62…), as a roster's phone cell must be."""
+OptionalPhone = Annotated[Phone | None, BeforeValidator(_none_for_no_phone)]
+"""A phone, or none: null, or what a clerk writes for none (`""`, `-`), as in a roster."""
 PersonName = Annotated[PersonText, StringConstraints(min_length=1), AfterValidator(_not_garbled)]
 """A person's name: as PersonText, not empty, and not UTF-8 read as Windows-1252 (`DÃ©sirÃ©`),
 which a roster row is refused for too."""

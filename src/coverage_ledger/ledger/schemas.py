@@ -29,8 +29,8 @@ from coverage_ledger.ledger.event_fields import (
     Instant,
     InstantOut,
     MonthText,
+    OptionalPhone,
     PersonName,
-    Phone,
     RegionCode,
     Rupiah,
     Text,
@@ -54,7 +54,9 @@ class PersonRegistered(_Event):
     birth_date: Day | None = None
     sex: Literal["M", "F"] | None = Field(default=None, description="M or F; must agree with the NIK.")
     region_code: RegionCode = Field(description="Domicile, a Kemendagri code at any level.")
-    phone: Phone | None = Field(default=None, description="08… or +62…, 9 to 14 digits.")
+    phone: OptionalPhone = Field(
+        default=None, description='0… or +62…, 9 to 14 digits; null, "" or "-" for none.'
+    )
 
 
 class OfficerEnrolled(_Event):

@@ -10,7 +10,7 @@ from datetime import date
 from coverage_ledger.domain.access import region_within
 from coverage_ledger.domain.names import garbled_reading, hidden_character
 from coverage_ledger.domain.nik import Nik, parse_nik
-from coverage_ledger.domain.phones import phone_problem
+from coverage_ledger.domain.phones import NO_PHONE, phone_problem
 from coverage_ledger.domain.timeframes import PLAUSIBLE_YEARS, plausible_year
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.uploads.dates import (
@@ -278,10 +278,6 @@ def refuse_month_first(found: ErrorItem | None) -> None:
             "D/M/YYYY dates may have their day and month swapped; nothing was written: write every date "
             "as YYYY-MM-DD and upload again",
         )
-
-
-NO_PHONE = frozenset({"-", "–", "—", "--"})
-"""What a clerk types in a phone cell for "none"."""
 
 
 def phone_cell(cells: Mapping[str, str], row: int, errors: list[ErrorItem]) -> str | None:
