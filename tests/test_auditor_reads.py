@@ -152,6 +152,11 @@ async def test_the_pages_of_a_list_read_the_state_of_the_first_while_appends_go_
         "/v1/persons", params=undated | {"cursor": f"{tx}@2024-02-30:1671"}, headers=office
     )
     assert bad_day.status_code == 422 and bad_day.json()["errors"][0]["code"] == "invalid_cursor"
+    # made-up cursors a probe found answered: a day no valid_at may name, a tx past the head
+    for made_up in (f"{tx}@9999-12-31:1671", f"{tx}@0001-01-01:1671", f"{tx + 1000}@2024-02-14:1671"):
+        refused = await client.get("/v1/persons", params=undated | {"cursor": made_up}, headers=office)
+        assert refused.status_code == 422, (made_up, refused.text)
+        assert refused.json()["errors"][0]["code"] == "invalid_cursor", made_up
 
 
 async def test_every_problem_type_is_documented_at_its_uri(client: AsyncClient) -> None:

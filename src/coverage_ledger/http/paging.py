@@ -16,7 +16,7 @@ from fastapi import Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal
-from coverage_ledger.domain.timeframes import KnownAtTx
+from coverage_ledger.domain.timeframes import KnownAtTx, plausible_year
 from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.ledger.asof import AsOf, resolve
 
@@ -112,7 +112,17 @@ async def page_point(
         )
     if point.tx_seq == tx_seq:
         return point, after
-    return await resolve(session, valid_at=point.valid_at, known_at=KnownAtTx(tx_seq)), after
+    resolved = await resolve(session, valid_at=point.valid_at, known_at=KnownAtTx(tx_seq))
+    if resolved.tx_seq != tx_seq:  # past the head: no page was read there (a probe made one up)
+        raise _not_issued()
+    return resolved, after
+
+
+def _not_issued() -> InvalidInput:
+    return InvalidInput(
+        "the cursor is not one this service issued",
+        [ErrorItem("invalid_cursor", "pass next_cursor as the previous page gave it", field="cursor")],
+    )
 
 
 def _on_the_cursors_day(request: Request, point: AsOf, day_text: str) -> AsOf:
@@ -120,10 +130,9 @@ def _on_the_cursors_day(request: Request, point: AsOf, day_text: str) -> AsOf:
     try:
         day = date.fromisoformat(day_text)
     except ValueError:
-        raise InvalidInput(
-            "the cursor is not one this service issued",
-            [ErrorItem("invalid_cursor", "pass next_cursor as the previous page gave it", field="cursor")],
-        ) from None
+        raise _not_issued() from None
+    if not plausible_year(day.year):  # a valid_at asked so is refused; no page could carry it
+        raise _not_issued()
     if request.query_params.get("valid_at") and point.valid_at != day:
         raise InvalidInput(
             f"the cursor belongs to valid_at {day}, the query to {point.valid_at}",
