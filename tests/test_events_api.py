@@ -569,3 +569,35 @@ async def test_the_officer_age_rule_reads_the_registration_the_cascade_leaves_in
     await ok(
         corrected(f"undo-date-{fourth}", [f"date-{fourth}"]), enrolled(fourth, event_id=f"t-{fourth}", **KPPS)
     )
+
+
+async def test_redoing_a_correction_of_an_event_corrected_again_since_is_refused(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    """Found by a review: a correction undone, its target corrected again, then the undoing
+    superseded (a redo) left two corrections of one term in force, and two terms."""
+    person = nik()
+
+    def term(event_id: str, start: str, end: str) -> dict[str, Any]:
+        return enrolled(person, event_id=event_id, valid_from=start, valid_to=end)
+
+    for batch in (
+        [registered(person), term("e-redo", "2024-01-25", "2024-02-24")],
+        [corrected("c1-redo", ["e-redo"], replacement=term("r1-redo", "2024-01-26", "2024-02-24"))],
+        [corrected("u1-redo", ["c1-redo"])],  # the term is back
+        [corrected("c3-redo", ["e-redo"], replacement=term("r3-redo", "2024-06-01", "2024-06-30"))],
+    ):
+        response = await post(client, keys.admin, batch)
+        assert response.status_code == 200, response.text
+    before = await ledger_size(session)
+    redo = await post(client, keys.admin, [corrected("redo-c1", ["u1-redo"])])
+    assert redo.status_code == 409, redo.text
+    [error] = redo.json()["errors"]
+    assert (error["code"], error["field"]) == ("already_superseded", "events[0].supersedes")
+    assert "c3-redo" in error["message"]
+    assert await ledger_size(session) == before
+    # with the later correction undone in the same batch, the redo is taken
+    both = await post(
+        client, keys.admin, [corrected("undo-c3", ["c3-redo"]), corrected("redo-c1", ["u1-redo"])]
+    )
+    assert both.status_code == 200, both.text

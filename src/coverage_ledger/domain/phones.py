@@ -6,7 +6,7 @@ _PHONE_SEPARATORS = str.maketrans(
     "", "", " -.()\u00a0\u2007\u2009\u202f\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
 )
 
-NO_PHONE = frozenset({"", "-", "–", "—", "--"})
+NO_PHONE = frozenset({"", "-", "--", "\u2010", "\u2012", "\u2013", "\u2014", "\u2015", "\u2212"})
 """What a clerk writes for "no phone" (a roster cell, or an API field some systems never leave
 empty)."""
 

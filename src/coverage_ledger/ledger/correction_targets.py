@@ -7,8 +7,9 @@ correction won, and corrects its replacement or supersedes it instead. Two write
 caught by the recheck under the append lock (every target is watched), which re-plans the later
 one against the winner's tx."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from coverage_ledger.domain.supersession import EventLinks
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.projections import Subgraph
@@ -47,4 +48,27 @@ def stale_target_errors(
             else:
                 message = f"{target} is no longer in force: the correction that brought it in was superseded"
             errors.append(ErrorItem("already_superseded", message, field=field))
+    return errors
+
+
+def redone_target_errors(
+    *, restored: Sequence[str], links: Mapping[str, EventLinks], force_after: Mapping[str, bool], field: str
+) -> list[ErrorItem]:
+    """The errors of corrections brought back into force (their undoing superseded) whose target
+    another correction in force has superseded meanwhile: redoing one would leave two in force
+    on one event, as two corrections of it would (found by a review)."""
+    errors = []
+    for correction in restored:
+        for target in links[correction].supersedes:
+            node = links.get(target)
+            others = [c for c in node.corrected_by if c != correction and force_after.get(c)] if node else []
+            if others:
+                errors.append(
+                    ErrorItem(
+                        "already_superseded",
+                        f"undoing this would bring back correction {correction} of {target}, which "
+                        f"correction {others[0]} has superseded since; supersede {others[0]} first",
+                        field=field,
+                    )
+                )
     return errors

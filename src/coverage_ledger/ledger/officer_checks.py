@@ -45,7 +45,12 @@ async def check_officer_ages(
     here)."""
     moved_registrations = [e for e in entering if kinds[e][0] == REGISTRATION]
     entering_terms = [e for e in entering if kinds[e][0] == OFFICER_TERM]
-    reregistered = {nik for e in moved_registrations if (nik := kinds[e][1]) is not None}
+    # the persons with terms entering force, and those whose stored registration leaves force
+    # (only they may hold terms in force under another registration now: a person registered by
+    # this batch for the first time has none, and a BPU worker's registration is not read for it)
+    reregistered = {
+        nik for e in leaving if kinds.get(e, ("", None))[0] == REGISTRATION and (nik := kinds[e][1])
+    }
     concerned = reregistered | {nik for e in entering_terms if (nik := kinds[e][1]) is not None}
     if not concerned:
         return

@@ -22,7 +22,7 @@ from coverage_ledger.ledger.checks import (
     check_overlaps,
     snapshot_keys,
 )
-from coverage_ledger.ledger.correction_targets import stale_target_errors
+from coverage_ledger.ledger.correction_targets import redone_target_errors, stale_target_errors
 from coverage_ledger.ledger.event_regions import regions_of
 from coverage_ledger.ledger.informal_checks import check_informal
 from coverage_ledger.ledger.officer_checks import check_officer_ages
@@ -98,6 +98,13 @@ async def plan_append(
         entering=entering,
         leaving=leaving,
         paths=paths,
+    )
+    force_after = {**graph.force, **{change.event_id: change.in_force for change in changes}}
+    stale += redone_target_errors(
+        restored=[e for e in entering if e not in fresh_ids and kinds[e][0] == "event.corrected"],
+        links=links,
+        force_after=force_after,
+        field=f"{corrections[0].path}.supersedes" if corrections else "events",
     )
     if stale:  # after the key's rights over the events named: the message names their correction
         raise Conflict(f"{len(stale)} correction target(s) no longer in force; nothing was written", stale)

@@ -392,6 +392,14 @@ async def answered_until(session: raw.Db, *, lock: bool = False) -> datetime | N
     return value if isinstance(value, datetime) else None
 
 
+async def database_clock(session: AsyncSession) -> datetime:
+    """The database's clock now (not the transaction's start): what a check made under the append
+    lock judges by when the tx's own stamp is a backfill's, in the past."""
+    value = await raw.scalar(session, "SELECT clock_timestamp()")
+    assert isinstance(value, datetime)
+    return value
+
+
 async def tx_recorded_at(session: raw.Db, tx_seq: int) -> datetime | None:
     """recorded_at of a tx."""
     value = await raw.scalar(session, "SELECT recorded_at FROM ledger_tx WHERE tx_seq = %(n)s", {"n": tx_seq})

@@ -293,11 +293,13 @@ async def append_events(
             ],
         )
     assert outcome.status == "ok" and outcome.tx_seq is not None and outcome.recorded_at is not None, outcome
-    await refuse_if_key_gone(
-        session,
-        key_name=None if principal.is_system else principal.key_name,
-        now=now if recorded_at is not None else outcome.recorded_at,  # a backfill's is in the past
-    )
+    if not principal.is_system:
+        await refuse_if_key_gone(
+            session,
+            key_name=principal.key_name,
+            # the tx's stamp, taken under the lock; a backfill's lies in the past, so the database's clock
+            now=outcome.recorded_at if recorded_at is None else await repository.database_clock(session),
+        )
     if plan.claim_events:
         change = ClaimChange(
             touched=frozenset(plan.claim_events),

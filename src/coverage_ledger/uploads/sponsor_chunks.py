@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal, Role
-from coverage_ledger.errors import ErrorItem, LedgerError
+from coverage_ledger.errors import ErrorItem, LedgerError, Unauthenticated
 from coverage_ledger.ledger import person_events, projections
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
@@ -238,6 +238,10 @@ async def append_sponsor_chunk(
                         now=now,
                         validate_only=not write,
                     )
+            except Unauthenticated as exc:  # the key revoked while the chunk waited for the lock
+                raise FileRejected(
+                    "key_revoked", f"the key that uploaded this file is no longer valid ({exc.detail})"
+                ) from exc
             except LedgerError as exc:
                 refused = _row_errors(exc.errors, owners)
                 if not refused:
