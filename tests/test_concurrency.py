@@ -576,3 +576,33 @@ async def test_a_write_waiting_for_the_append_lock_is_refused_once_its_key_is_re
     assert refused.status_code == 401, refused.text
     assert refused.headers["content-type"] == "application/problem+json"
     assert await uploader.head() == head
+
+
+async def test_a_backfill_whose_key_expires_while_it_waits_for_the_append_lock_is_refused(
+    uploader: Uploader, fresh_database: str
+) -> None:
+    """Found by a review: a backfill's key was judged by the backfill's past `recorded_at`, so an
+    admin key that expired while its backfill waited for the lock still wrote it."""
+    secret = "clk_expiring-backfill-key-for-this-test"
+    async with await psycopg.AsyncConnection.connect(_libpq(fresh_database), autocommit=True) as setup:
+        await setup.execute(
+            "INSERT INTO api_key (name, secret_sha256, role, created_at, expires_at) VALUES "
+            "('expiring-admin', %s, 'admin', clock_timestamp(), clock_timestamp() + interval '2 seconds')",
+            (secret_hash(secret),),
+        )
+    head = await uploader.head()
+    backfill = {
+        "events": [registered(nik())],
+        "recorded_at": format_instant(datetime.now(UTC) - timedelta(milliseconds=200)),
+    }
+    async with await psycopg.AsyncConnection.connect(_libpq(fresh_database)) as holder:
+        await holder.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
+        waiting = asyncio.create_task(
+            uploader.client.post("/v1/events", json=backfill, headers=Keys.header(secret))
+        )
+        await asyncio.sleep(3)  # the key expires meanwhile
+        await holder.rollback()
+        refused = await waiting
+    assert refused.status_code == 401, refused.text
+    assert "expired" in refused.json()["detail"]
+    assert await uploader.head() == head
