@@ -444,6 +444,21 @@ async def test_a_term_brought_back_by_a_correction_keeps_the_officer_age_rule(
     assert [(e["code"], e["field"]) for e in back.json()["errors"]] == [
         ("officer_too_young", "events[0].supersedes")
     ]
+    # the refusal names the correction that brings the term back, not the batch's first (a
+    # review found the first blamed)
+    other = nik()
+    assert (await post(client, keys.admin, [registered(other)])).status_code == 200
+    before = await ledger_size(session)
+    renamed = registered(other, event_id=f"renamed-{other}", name="Siti Aminah Putri")
+    second = await post(
+        client,
+        keys.admin,
+        [corrected("rename", [f"reg-{other}"], replacement=renamed), corrected("undo-drop", ["drop-back"])],
+    )
+    assert second.status_code == 409, second.text
+    assert [(e["code"], e["field"]) for e in second.json()["errors"]] == [
+        ("officer_too_young", "events[1].supersedes")
+    ]
     assert await ledger_size(session) == before
     # with the registration's date undone in the same batch, the term may come back
     undated = registered(person, event_id="reg-undated-r")

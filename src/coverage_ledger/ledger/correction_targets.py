@@ -7,7 +7,7 @@ correction won, and corrects its replacement or supersedes it instead. Two write
 caught by the recheck under the append lock (every target is watched), which re-plans the later
 one against the winner's tx."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from coverage_ledger.domain.supersession import EventLinks
 from coverage_ledger.errors import ErrorItem
@@ -52,7 +52,11 @@ def stale_target_errors(
 
 
 def redone_target_errors(
-    *, restored: Sequence[str], links: Mapping[str, EventLinks], force_after: Mapping[str, bool], field: str
+    *,
+    restored: Sequence[str],
+    links: Mapping[str, EventLinks],
+    force_after: Mapping[str, bool],
+    field_of: Callable[[str], str],
 ) -> list[ErrorItem]:
     """The errors of corrections brought back into force (their undoing superseded) whose target
     another correction in force has superseded meanwhile: redoing one would leave two in force
@@ -68,7 +72,7 @@ def redone_target_errors(
                         "already_superseded",
                         f"undoing this would bring back correction {correction} of {target}, which "
                         f"correction {others[0]} has superseded since; supersede {others[0]} first",
-                        field=field,
+                        field=field_of(correction),
                     )
                 )
     return errors

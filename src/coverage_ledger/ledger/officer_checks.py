@@ -9,7 +9,7 @@ force; none is guessed when that registration gives no birth date (the NIK's DDM
 say the century). The persons concerned are watched by the recheck under the append lock, as
 every NIK a moved registration or term names is."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -34,15 +34,15 @@ async def check_officer_ages(
     kinds: Mapping[str, tuple[str, str | None]],
     payloads: Mapping[str, Mapping[str, Any]],
     paths: Mapping[str, str],
-    cause_field: str,
+    cause_of: Callable[[str], str],
     snapshot_registrations: Mapping[str, tuple[str, date | None]],
 ) -> None:
     """422 for an enrolment of the batch, 409 for a stored term (kept or brought back), that would
     be in force starting before the officer's birth or 17th birthday. `payloads` holds every
-    entering term's; `cause_field` names the correction a stored term's refusal is laid on when
-    no registration of the batch is; `snapshot_registrations` the stored registrations the
-    snapshot read (of the persons the batch enrols as officers, so the common batches read none
-    here)."""
+    entering term's; `cause_of` names the field a stored term's refusal is laid on when no
+    registration of the batch is (the correction whose cascade brings it back);
+    `snapshot_registrations` the stored registrations the snapshot read (of the persons the batch
+    enrols as officers, so the common batches read none here)."""
     moved_registrations = [e for e in entering if kinds[e][0] == REGISTRATION]
     entering_terms = [e for e in entering if kinds[e][0] == OFFICER_TERM]
     # the persons with terms entering force, and those whose stored registration leaves force
@@ -78,6 +78,7 @@ async def check_officer_ages(
     invalid: list[ErrorItem] = []
     conflicts: list[ErrorItem] = []
     registered_by = {kinds[e][1]: paths[e] for e in moved_registrations if e in paths}
+    entered_by = {kinds[e][1]: e for e in moved_registrations}
     for event_id, term in terms.items():
         nik = term["nik"]
         problem = (
@@ -93,8 +94,9 @@ async def check_officer_ages(
             conflicts.append(
                 ErrorItem(problem, _kept_too_early(problem, nik), field=f"{registered_by[nik]}.birth_date")
             )
-        else:
-            conflicts.append(ErrorItem(problem, _brought_back_too_early(problem), field=cause_field))
+        else:  # brought back: the term itself, or the registration it is now judged by
+            moved = event_id if event_id in payloads else entered_by.get(nik, event_id)
+            conflicts.append(ErrorItem(problem, _brought_back_too_early(problem), field=cause_of(moved)))
     if invalid:
         order = {f"{path}.valid_from": i for i, path in enumerate(paths.values())}
         invalid.sort(key=lambda e: order.get(e.field or "", 0))

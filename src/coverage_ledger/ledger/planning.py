@@ -2,7 +2,7 @@
 snapshot), and work out what enters and leaves force, which projections change and what the
 append lock must find unchanged."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.benefit_table import DUE_DATE_KINDS
-from coverage_ledger.domain.supersession import EventLinks, changes_after_append
+from coverage_ledger.domain.supersession import EventLinks, changes_after_append, downstream
 from coverage_ledger.errors import Conflict, ErrorItem
 from coverage_ledger.ledger import projections, repository
 from coverage_ledger.ledger.bpu_moves import check_bpu_moves
@@ -100,11 +100,12 @@ async def plan_append(
         paths=paths,
     )
     force_after = {**graph.force, **{change.event_id: change.in_force for change in changes}}
+    cause = _cause_of(corrections, links)
     stale += redone_target_errors(
         restored=[e for e in entering if e not in fresh_ids and kinds[e][0] == "event.corrected"],
         links=links,
         force_after=force_after,
-        field=f"{corrections[0].path}.supersedes" if corrections else "events",
+        field_of=cause,
     )
     if stale:  # after the key's rights over the events named: the message names their correction
         raise Conflict(f"{len(stale)} correction target(s) no longer in force; nothing was written", stale)
@@ -158,7 +159,7 @@ async def plan_append(
         kinds=kinds,
         payloads=payloads,
         paths=paths,
-        cause_field=f"{corrections[0].path}.supersedes" if corrections else "events",
+        cause_of=cause,
         snapshot_registrations=snapshot.registrations,
     )
     for event_id, _ in leaving:
@@ -211,6 +212,19 @@ async def _due_rules_moved(
     if all(p["kind"] == "public_holidays" for p in moving):
         years = frozenset(int(p["parameters"]["year"]) for p in moving)
     return bool(moving), years
+
+
+def _cause_of(corrections: Sequence[PreparedEvent], links: Mapping[str, EventLinks]) -> Callable[[str], str]:
+    """The field a refusal of a stored event the batch moves is laid on: the `supersedes` of the
+    batch's correction whose cascade reaches it (a review found the first correction blamed)."""
+
+    def field_of(event_id: str) -> str:
+        for item in corrections:
+            if event_id in downstream(links, [item.row.event_id]):
+                return f"{item.path}.supersedes"
+        return "events"
+
+    return field_of
 
 
 async def _check_effects(
