@@ -214,13 +214,14 @@ def back_up(url: str, *, target: Path) -> BackupFile:
 def _move_without_overwriting(partial: Path, target: Path) -> None:
     """Give the finished file its name, unless a file took that name meanwhile (a hard link
     fails where a rename would replace it)."""
+    taken = BackupError(f"{target} was created while the backup ran: give a new name")
     try:
         os.link(partial, target)
     except FileExistsError as exc:
-        raise BackupError(f"{target} was created while the backup ran: give a new name") from exc
+        raise taken from exc
     except OSError:  # a file system without hard links
         if target.exists():
-            raise BackupError(f"{target} was created while the backup ran: give a new name") from None
+            raise taken from None
         os.replace(partial, target)
         return
     partial.unlink()

@@ -19,9 +19,9 @@ from coverage_ledger.domain.officer import MIN_OFFICER_AGE, term_age_problem
 from coverage_ledger.errors import Conflict, ErrorItem, InvalidInput
 from coverage_ledger.ledger import projections
 from coverage_ledger.ledger.preparation import PreparedEvent
+from coverage_ledger.ledger.registrations import REGISTRATION
 from coverage_ledger.ledger.schemas import OfficerEnrolled, PersonRegistered
 
-REGISTRATION = "person.registered"
 OFFICER_TERM = "officer.enrolled"
 
 

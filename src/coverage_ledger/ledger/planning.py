@@ -99,14 +99,15 @@ async def plan_append(
         leaving=leaving,
         paths=paths,
     )
-    force_after = {**graph.force, **{change.event_id: change.in_force for change in changes}}
     cause = _cause_of(corrections, links)
-    stale += redone_target_errors(
-        restored=[e for e in entering if e not in fresh_ids and kinds[e][0] == "event.corrected"],
-        links=links,
-        force_after=force_after,
-        field_of=cause,
-    )
+    redone = [e for e in entering if e not in fresh_ids and kinds[e][0] == "event.corrected"]
+    if redone:  # (rare: the force after the batch is gathered only then)
+        stale += redone_target_errors(
+            restored=redone,
+            links=links,
+            force_after={**graph.force, **{change.event_id: change.in_force for change in changes}},
+            field_of=cause,
+        )
     if stale:  # after the key's rights over the events named: the message names their correction
         raise Conflict(f"{len(stale)} correction target(s) no longer in force; nothing was written", stale)
     # after the key's rights over what the batch names: a refusal by the BPU rules would tell of

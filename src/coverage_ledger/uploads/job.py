@@ -47,9 +47,14 @@ async def refuse_if_key_gone(session: AsyncSession, *, key_name: str | None, now
     try:
         await auth_service.refuse_if_key_gone(session, key_name=key_name, now=now)
     except Unauthenticated as exc:
-        raise FileRejected(
-            "key_revoked", f"the key {key_name!r} that uploaded this file is no longer valid ({exc.detail})"
-        ) from exc
+        raise key_gone(key_name, exc) from exc
+
+
+def key_gone(key_name: str | None, exc: Unauthenticated) -> FileRejected:
+    """How an upload ends whose key was revoked or expired before its tx was written."""
+    return FileRejected(
+        "key_revoked", f"the key {key_name!r} that uploaded this file is no longer valid ({exc.detail})"
+    )
 
 
 IMPORT_FILE_SUFFIX = ".import"

@@ -19,7 +19,7 @@ from coverage_ledger.ledger.service import append_events
 from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number_tx, write_chunk
 from coverage_ledger.uploads.cells import comparable_name
 from coverage_ledger.uploads.formats import FileRejected
-from coverage_ledger.uploads.job import ROWS_SHOWN
+from coverage_ledger.uploads.job import ROWS_SHOWN, key_gone
 from coverage_ledger.uploads.sponsor_rows import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -239,9 +239,7 @@ async def append_sponsor_chunk(
                         validate_only=not write,
                     )
             except Unauthenticated as exc:  # the key revoked while the chunk waited for the lock
-                raise FileRejected(
-                    "key_revoked", f"the key that uploaded this file is no longer valid ({exc.detail})"
-                ) from exc
+                raise key_gone(principal.key_name, exc) from exc
             except LedgerError as exc:
                 refused = _row_errors(exc.errors, owners)
                 if not refused:
