@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SIZE   ?= small
+# pytest workers in make test: each starts its own throwaway embedded cluster (or its own databases
+# on DATABASE_URL's server); 2 halves the suite's time on a 2-core machine, 1 runs it in one process
+PYTEST_WORKERS ?= 2
 
 .PHONY: install serve test lint typecheck pytest bench fuzz clean
 
@@ -32,7 +35,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 ## bench: benchmarks with figures for docs/benchmarks.md (SIZE=small|medium|full)
 bench: $(STAMP)
