@@ -11,6 +11,7 @@ from bench import (
     coverage_lookup,
     ledger_core,
     load,
+    person_search,
     region_ratio,
     report_roster,
     roster_upload,
@@ -21,6 +22,7 @@ from bench.common import machine
 SUITES = {
     "ledger_core": ledger_core,
     "coverage_lookup": coverage_lookup,
+    "person_search": person_search,
     "roster_upload": roster_upload,
     "sponsor_upload": sponsor_upload,
     "region_ratio": region_ratio,

@@ -15,7 +15,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from bench.common import bench_database, libpq, serve
-from bench.roster_upload import _key, _upload, roster_rows, write_roster_csv
+from bench.roster_upload import new_key, roster_rows, upload_roster, write_roster_csv
 from coverage_ledger.database.backup import back_up
 from coverage_ledger.database.embedded import create_database
 from coverage_ledger.database.engine import SCHEMA_REVISION, create_engine_for, session_factory
@@ -54,13 +54,13 @@ def run(*, size: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="backup-bench-") as tmp, bench_database("bench_backup") as url:
         csv_path = Path(tmp) / "roster.csv"
         write_roster_csv(csv_path, roster_rows(count))
-        committee = _key(url)
+        committee = new_key(url)
         os.environ["LEDGER_UPLOAD_DIR"] = str(Path(tmp) / "uploads")
         log = Path(__file__).parent / "results" / "backup-server.log"
         log.parent.mkdir(exist_ok=True)
         server = serve([sys.executable, "-m", "coverage_ledger", "serve"], url, PORT, log=log)
         try:
-            results["load"] = _upload(f"http://127.0.0.1:{PORT}", committee, csv_path, "roster.csv")
+            results["load"] = upload_roster(f"http://127.0.0.1:{PORT}", committee, csv_path, "roster.csv")
         finally:
             server.terminate()
             server.wait(timeout=60)

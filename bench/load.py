@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from bench.common import bench_database, percentile, serve
-from bench.roster_upload import HEADER, _key, roster_rows
+from bench.roster_upload import HEADER, new_key, roster_rows
 
 SIZES = {
     "small": {"seconds": 60, "persons": 5_000, "upload_rows": 50_000},
@@ -38,8 +38,8 @@ def run(*, size: str) -> dict[str, Any]:
     """Serve, seed, load for the size's seconds; the figures."""
     sizes = SIZES[size]
     with tempfile.TemporaryDirectory(prefix="load-") as tmp, bench_database("bench_load") as url:
-        admin = _key(url, "--role", "admin")
-        committee = _key(url)
+        admin = new_key(url, "--role", "admin")
+        committee = new_key(url)
         log = Path(__file__).parent / "results" / "load-server.log"
         log.parent.mkdir(exist_ok=True)
         server = serve([sys.executable, "-m", "coverage_ledger", "serve"], url, PORT, log=log)

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from bench.common import bench_database, serve
-from bench.roster_upload import _key, _peak_rss_mb, _upload, roster_rows, write_roster_csv
+from bench.roster_upload import _peak_rss_mb, new_key, roster_rows, upload_roster, write_roster_csv
 
 SIZES = {"small": 100_000, "full": 1_000_000}
 PORT = 8768
@@ -51,20 +51,20 @@ def run(*, size: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="report-bench-") as tmp, bench_database("bench_report") as url:
         csv_path = Path(tmp) / "roster.csv"
         write_roster_csv(csv_path, roster_rows(count))
-        committee, auditor = _key(url), _key(url, "--role", "auditor")
+        committee, auditor = new_key(url), new_key(url, "--role", "auditor")
         os.environ["LEDGER_UPLOAD_DIR"] = str(Path(tmp) / "uploads")
         log = Path(__file__).parent / "results" / "report_roster-server.log"
         log.parent.mkdir(exist_ok=True)
         server = serve([sys.executable, "-m", "coverage_ledger", "serve"], url, PORT, log=log)
         try:
             base = f"http://127.0.0.1:{PORT}"
-            results["load"] = _upload(base, committee, csv_path, "roster.csv")
+            results["load"] = upload_roster(base, committee, csv_path, "roster.csv")
             past = httpx.get(f"{base}/v1/ledger/head", headers={"Authorization": f"Bearer {auditor}"}).json()
             # later knowledge, so the report is read as of a past tx
             write_roster_csv(
                 csv_path, [[*row[:6], "2024-11-07", "2024-12-08", "2024-11-01"] for row in roster_rows(1_000)]
             )
-            _upload(base, committee, csv_path, "later.csv")
+            upload_roster(base, committee, csv_path, "later.csv")
             results["server_rss_mb_before"] = _peak_rss_mb(server.pid)
             params = {
                 "valid_at": "2024-02-14",

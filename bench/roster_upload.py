@@ -65,7 +65,7 @@ def _peak_rss_mb(pid: int) -> float:
     return round(int(found.group(1)) / 1024, 1) if found else -1.0
 
 
-def _upload(base: str, secret: str, path: Path, filename: str) -> dict[str, Any]:
+def upload_roster(base: str, secret: str, path: Path, filename: str) -> dict[str, Any]:
     started = time.perf_counter()
     with path.open("rb") as handle:
         response = httpx.post(
@@ -114,7 +114,7 @@ def _raw_copy(url: str, path: Path) -> float:
         return time.perf_counter() - started
 
 
-def _key(url: str, *options: str) -> str:
+def new_key(url: str, *options: str) -> str:
     """A new key's secret; `options` of `keys create` (default: the committee KPU-16.71)."""
     env = os.environ | {"DATABASE_URL": url}
     options = options or ("--role", "committee", "--region", "16.71", "--org", "KPU-16.71")
@@ -147,7 +147,7 @@ def run(*, size: str) -> dict[str, Any]:
         write_roster_csv(csv_path, rows)
         results["csv_megabytes"] = round(csv_path.stat().st_size / 1e6, 1)
         results["raw_copy_seconds"] = round(_raw_copy(url, csv_path), 2)
-        secret = _key(url)
+        secret = new_key(url)
         env_dir = Path(tmp) / "uploads"
         os.environ["LEDGER_UPLOAD_DIR"] = str(env_dir)
         log = Path(__file__).parent / "results" / "roster_upload-server.log"
@@ -156,7 +156,7 @@ def run(*, size: str) -> dict[str, Any]:
         try:
             base = f"http://127.0.0.1:{PORT}"
             results["server_rss_mb_before"] = _peak_rss_mb(server.pid)
-            results["csv"] = _upload(base, secret, csv_path, "roster.csv")
+            results["csv"] = upload_roster(base, secret, csv_path, "roster.csv")
             results["csv"]["x_raw_copy"] = round(
                 results["csv"]["seconds_to_succeeded"] / results["raw_copy_seconds"], 1
             )
@@ -171,7 +171,7 @@ def run(*, size: str) -> dict[str, Any]:
                 sheet.write_row(index, 0, [*row[:6], "2024-11-07", "2024-12-08", "2024-11-01"])
             workbook.close()
             results["xlsx_build_seconds"] = round(time.perf_counter() - started, 1)
-            results["xlsx"] = _upload(base, secret, xlsx_path, "roster.xlsx")
+            results["xlsx"] = upload_roster(base, secret, xlsx_path, "roster.xlsx")
             results["server_peak_rss_mb_after_xlsx"] = _peak_rss_mb(server.pid)
             converted = re.findall(r'"peak_rss_mb": ([0-9.]+)', log.read_text())
             results["xlsx_reader_child_peak_rss_mb"] = float(converted[-1]) if converted else None

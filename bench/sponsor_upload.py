@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from bench.common import bench_database, serve
-from bench.roster_upload import PORT, _key, _peak_rss_mb
+from bench.roster_upload import PORT, _peak_rss_mb, new_key
 
 SIZES = {"small": 20_000, "full": 100_000}
 HEADER = (
@@ -54,7 +54,7 @@ def run(*, size: str) -> dict[str, Any]:
     content = sponsor_csv(rows)
     port = PORT + 1
     with bench_database("bench_sponsor") as url, TemporaryDirectory() as scratch:
-        secret = _key(url, "--role", "sponsor", "--region", "16", "--org", "Pemprov Sumsel", "--name", "s")
+        secret = new_key(url, "--role", "sponsor", "--region", "16", "--org", "Pemprov Sumsel", "--name", "s")
         log = Path(scratch) / "serve.log"
         server = serve(
             [sys.executable, "-m", "coverage_ledger", "serve", "--port", str(port)], url, port, log

@@ -85,6 +85,19 @@ class LedgerEvent(Base):
             text("(payload ->> 'claim_id')"),
             postgresql_where=text("type LIKE 'claim.%'"),
         ),
+        # a person search by region walks one regency's events in NIK order (migration 0022)
+        Index(
+            "ix_ledger_event_regency_nik",
+            text("left(payload ->> 'region_code', 5)"),
+            "nik",
+            postgresql_where=text("(payload ->> 'region_code') IS NOT NULL"),
+        ),
+        Index(
+            "ix_ledger_event_committee_nik",
+            text("(payload ->> 'committee')"),
+            "nik",
+            postgresql_where=text("type = 'officer.enrolled'"),
+        ),
     )
 
     event_id: Mapped[str] = mapped_column(Text, primary_key=True)
