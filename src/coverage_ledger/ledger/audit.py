@@ -37,10 +37,9 @@ async def chain_lines(
 ) -> AsyncIterator[bytes]:
     """NDJSON: `{"tx": header}` per tx from `from_tx` to `to_tx` (inclusive), each followed by
     `{"event": {event_id, type, payload, digest}}` lines with `with_events`."""
-    async with aclosing(chain_repository.iterate_chain(session, from_tx=from_tx)) as chain:
+    links = chain_repository.iterate_chain(session, from_tx=from_tx, to_tx=to_tx, with_payloads=with_events)
+    async with aclosing(links) as chain:
         async for link in chain:
-            if to_tx is not None and link.tx_seq > to_tx:
-                break
             yield _line({"tx": header_of(link)})
             if with_events:
                 for event in link.events:

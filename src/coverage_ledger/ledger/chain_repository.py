@@ -21,6 +21,7 @@ class ChainEvent(NamedTuple):
     event_id: str
     type: str
     payload: dict[str, Any]
+    """Empty when read for its digest alone (`with_payloads=False`)."""
     digest: str
     """The stored digest."""
     nik: str | None
@@ -58,23 +59,35 @@ def _tolerant_loads(data: bytes | bytearray | memoryview | str) -> Any:
         return Unreadable(bytes(data).decode(errors="replace") if not isinstance(data, str) else data)
 
 
-async def iterate_chain(session: AsyncSession, *, from_tx: int = 1) -> AsyncGenerator[ChainLink, None]:
-    """Every tx from `from_tx` with its events, in tx_seq order, streamed."""
+_HEADERS = (
+    "SELECT tx_seq, tx_id, recorded_at, prev_hash, hash, actor, source, backfill, event_count "
+    "FROM ledger_tx t WHERE tx_seq >= %(from)s{bound} ORDER BY tx_seq"
+)
+_EVENTS = (
+    # each tx's events through the (tx_id, position) index: a join of the txs with the whole log
+    # was planned as a scan of every event, so that exporting one small tx read them all
+    "SELECT t.tx_seq, e.event_id, e.type, {payload}, e.digest, e.nik, e.carried_by FROM ledger_tx t "
+    "CROSS JOIN LATERAL (SELECT position, event_id, type, payload, digest, nik, carried_by "
+    "                    FROM ledger_event WHERE tx_id = t.tx_id) e "
+    "WHERE t.tx_seq >= %(from)s{bound} ORDER BY t.tx_seq, e.position"
+)
+
+
+async def iterate_chain(
+    session: AsyncSession, *, from_tx: int = 1, to_tx: int | None = None, with_payloads: bool = True
+) -> AsyncGenerator[ChainLink, None]:
+    """Every tx from `from_tx` to `to_tx` (inclusive; None: the head) with its events, in tx_seq
+    order, streamed; without `with_payloads`, the events' payloads are left empty (a proof needs
+    only their digests)."""
     conn = await driver_connection(session)
+    params = {"from": from_tx, "to": to_tx}
+    bound = " AND t.tx_seq <= %(to)s" if to_tx is not None else ""
+    payload = "e.payload" if with_payloads else "'{}'::jsonb"
     async with conn.cursor(name="chain") as headers:
-        await headers.execute(
-            "SELECT tx_seq, tx_id, recorded_at, prev_hash, hash, actor, source, backfill, "
-            "event_count FROM ledger_tx WHERE tx_seq >= %s ORDER BY tx_seq",
-            (from_tx,),
-        )
+        await headers.execute(_HEADERS.format(bound=bound), params)
         async with conn.cursor(name="chain_events") as events:
             set_json_loads(_tolerant_loads, events)
-            await events.execute(
-                "SELECT t.tx_seq, e.event_id, e.type, e.payload, e.digest, e.nik, e.carried_by "
-                "FROM ledger_event e JOIN ledger_tx t ON t.tx_id = e.tx_id WHERE t.tx_seq >= %s "
-                "ORDER BY t.tx_seq, e.position",
-                (from_tx,),
-            )
+            await events.execute(_EVENTS.format(payload=payload, bound=bound), params)
             event_rows = aiter(events)
             pending = await anext(event_rows, None)
             async for header in headers:

@@ -228,37 +228,50 @@ async def access_log(session: AsyncSession, *, before: int | None, limit: int) -
     )
 
 
+_COVERING_THE_DAY = "s.valid_from <= %(day)s AND %(day)s < s.valid_to AND s.in_all"
+
+
 async def changed_persons(
     session: AsyncSession, *, day: date, then_tx: int, now_tx: int, region: str | None
 ) -> list[tuple[str, str | None, str | None]]:
-    """Persons whose cover on the day differs between two txs: (nik, region then, region now);
-    a region is None where the person was not covered."""
+    """Persons whose cover on the day differs between two txs, covered in
+    the region at one of them: (nik, region then, region now); a region is None where the person
+    was not covered."""
+    # Only a person with a span covering the day that entered or left force between the two txs
+    # can differ; comparing everyone's spans returned every person of a 300,000-row roster
+    # uploaded in between, for the Python to drop as outside the region (2.5 s for an empty diff).
     rows = await raw.execute(
         session,
-        """
-        WITH then_ AS (
-            SELECT s.nik, s.region_code FROM coverage_span s
-             WHERE s.tx_from <= %(then)s AND (s.tx_to IS NULL OR s.tx_to > %(then)s)
-               AND s.valid_from <= %(day)s AND %(day)s < s.valid_to AND s.in_all
+        f"""
+        WITH touched AS (
+            SELECT DISTINCT s.nik FROM coverage_span s
+             WHERE ((s.tx_from > %(low)s AND s.tx_from <= %(high)s)
+                    OR (s.tx_to > %(low)s AND s.tx_to <= %(high)s))
+               AND {_COVERING_THE_DAY}
+        ), then_ AS (
+            SELECT s.nik, s.region_code FROM coverage_span s JOIN touched t ON t.nik = s.nik
+             WHERE s.tx_from <= %(then)s AND (s.tx_to IS NULL OR s.tx_to > %(then)s) AND {_COVERING_THE_DAY}
         ), now_ AS (
-            SELECT s.nik, s.region_code FROM coverage_span s
-             WHERE s.tx_from <= %(now)s AND (s.tx_to IS NULL OR s.tx_to > %(now)s)
-               AND s.valid_from <= %(day)s AND %(day)s < s.valid_to AND s.in_all
+            SELECT s.nik, s.region_code FROM coverage_span s JOIN touched t ON t.nik = s.nik
+             WHERE s.tx_from <= %(now)s AND (s.tx_to IS NULL OR s.tx_to > %(now)s) AND {_COVERING_THE_DAY}
         )
         SELECT coalesce(a.nik, b.nik) AS nik, a.region_code AS then_region, b.region_code AS now_region
           FROM then_ a FULL JOIN now_ b ON a.nik = b.nik
          WHERE a.region_code IS DISTINCT FROM b.region_code
+           AND ((a.region_code IS NOT NULL AND {raw.within_region("a.region_code")})
+                OR (b.region_code IS NOT NULL AND {raw.within_region("b.region_code")}))
          ORDER BY coalesce(a.nik, b.nik) COLLATE "C"
         """,
-        {"day": day, "then": then_tx, "now": now_tx},
+        {
+            "day": day,
+            "then": then_tx,
+            "now": now_tx,
+            "low": min(then_tx, now_tx),
+            "high": max(then_tx, now_tx),
+            "region": region,
+        },
     )
-
-    def within(code: str | None) -> bool:
-        return code is not None and (region is None or code == region or code.startswith(region + "."))
-
-    return [
-        (r.nik, r.then_region, r.now_region) for r in rows if within(r.then_region) or within(r.now_region)
-    ]
+    return [(r.nik, r.then_region, r.now_region) for r in rows]
 
 
 async def events_between(
