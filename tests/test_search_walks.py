@@ -49,6 +49,7 @@ async def test_a_province_lists_each_of_its_regencies_persons_once_in_nik_order(
     posted_in = nik(district="320101")  # living in Bogor, an officer in Lubuklinggau
     elsewhere = nik(district="167101")  # issued in Palembang, living and working in Bogor
     both = nik(district="167102")  # registered and enrolled in two regencies of the province
+    provincial = nik(district="167103")  # registered at the province's level, in no regency
     tx = await _append(
         client,
         keys,
@@ -62,6 +63,7 @@ async def test_a_province_lists_each_of_its_regencies_persons_once_in_nik_order(
             ),
             registered(elsewhere, region="32.01.01"),
             registered(both, region="16.71.01"),
+            registered(provincial, region="16"),
             enrolled(
                 both, event_id=f"walk-{both}", valid_from="2024-01-25", valid_to="2024-02-24",
                 region="16.01.07", registered_on="2024-01-02",
@@ -69,7 +71,7 @@ async def test_a_province_lists_each_of_its_regencies_persons_once_in_nik_order(
         ],
     )  # fmt: skip
     asked = {"valid_at": "2024-02-01", "known_at": f"tx:{tx}"}
-    ours = {palembang, moved_in, posted_in, both}
+    ours = {palembang, moved_in, posted_in, both, provincial}
     scans = await _scans_of(connection, "ix_ledger_event_regency_nik")
     for params in (asked | {"region": "16"}, asked):  # the office's key is the province's
         province = await _all_pages(client, keys.office, params)
