@@ -27,7 +27,7 @@ from coverage_ledger.database.migrate import upgrade_database
 from coverage_ledger.http.dependencies import request_session, session_opener
 from tests.live_app import live_app
 from tests.rosters import Uploader
-from tests.support import Keys, make_keys
+from tests.support import Keys, make_keys, rolled_back_session
 
 _libpq = libpq_url  # the tests' short name for it
 
@@ -108,14 +108,8 @@ async def engine(shared_database: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     """A session inside a transaction that is rolled back after the test; commits are savepoints."""
-    async with engine.connect() as connection:
-        transaction = await connection.begin()
-        db = AsyncSession(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
-        try:
-            yield db
-        finally:
-            await db.close()
-            await transaction.rollback()
+    async with rolled_back_session(engine) as db:
+        yield db
 
 
 @pytest.fixture

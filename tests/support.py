@@ -1,12 +1,14 @@
 """Builders shared by the tests: NIKs, events, keys."""
 
 import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from httpx import AsyncClient
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from coverage_ledger.auth.service import create_key
 from coverage_ledger.database.engine import create_engine_for, session_factory
@@ -17,6 +19,22 @@ from coverage_ledger.ledger.service import append_events
 
 DISTRICT = "167101"  # 16.71.01 Ilir Barat Dua, Kota Palembang, Sumatera Selatan
 _serial = itertools.count(1)
+
+
+@asynccontextmanager
+async def rolled_back_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session inside a transaction that is rolled back at the end; its commits are savepoints
+    (the `session` fixture's, and each hypothesis example's own)."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        session = AsyncSession(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            yield session
+        finally:
+            await session.close()
+            await transaction.rollback()
 
 
 def nik(

@@ -21,7 +21,7 @@ from coverage_ledger.coverage.service import person_coverage
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.ledger.rebuild import rebuild_check
-from tests.support import append_in_savepoint, corrected, enrolled, nik, registered
+from tests.support import append_in_savepoint, corrected, enrolled, nik, registered, rolled_back_session
 
 BASE = date(2024, 1, 1)
 PROBE_DAYS = [BASE + timedelta(days=d) for d in (0, 10, 20, 35, 50, 70)]
@@ -168,39 +168,32 @@ async def run_history(session: AsyncSession, ops: list[tuple[Any, ...]]) -> Hist
 )
 @given(ops=operations)
 async def test_bitemporal_invariants(engine: AsyncEngine, ops: list[tuple[Any, ...]]) -> None:
-    async with engine.connect() as connection:
-        transaction = await connection.begin()
-        session = AsyncSession(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        try:
-            history = await run_history(session, ops)
-            # (a) past answers are stable
-            for day, tx, answer in history.snapshots:
-                again = await person_coverage(
-                    session, principal=SYSTEM, nik=history.person, as_of=AsOf(day, None, tx)
-                )
-                assert again.answer == answer
-            # (b) the projection equals an independent replay at every tx, and rebuild agrees
-            ids = [event_id for _, event_id, _, _ in history.log]
-            for tx in sorted({seq for seq, *_ in history.log}):
-                assert await projected_in_force(session, ids, tx) == oracle_in_force(history.log, tx)
-            assert await rebuild_check(session) == []
-            # (c) no two current enrolments overlap for a program
-            rows = await session.execute(
-                text(
-                    "SELECT e.payload FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id "
-                    "WHERE k.nik = :nik AND k.type = 'officer.enrolled' AND k.tx_to IS NULL"
-                ),
-                {"nik": history.person},
+    async with rolled_back_session(engine) as session:
+        history = await run_history(session, ops)
+        # (a) past answers are stable
+        for day, tx, answer in history.snapshots:
+            again = await person_coverage(
+                session, principal=SYSTEM, nik=history.person, as_of=AsOf(day, None, tx)
             )
-            terms = [r.payload for r in rows]
-            for i, a in enumerate(terms):
-                for b in terms[i + 1 :]:
-                    shares = set(a["programs"]) & set(b["programs"])
-                    assert not (
-                        shares and a["valid_from"] < b["valid_to"] and b["valid_from"] < a["valid_to"]
-                    ), (a, b)
-        finally:
-            await session.close()
-            await transaction.rollback()
+            assert again.answer == answer
+        # (b) the projection equals an independent replay at every tx, and rebuild agrees
+        ids = [event_id for _, event_id, _, _ in history.log]
+        for tx in sorted({seq for seq, *_ in history.log}):
+            assert await projected_in_force(session, ids, tx) == oracle_in_force(history.log, tx)
+        assert await rebuild_check(session) == []
+        # (c) no two current enrolments overlap for a program
+        rows = await session.execute(
+            text(
+                "SELECT e.payload FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id "
+                "WHERE k.nik = :nik AND k.type = 'officer.enrolled' AND k.tx_to IS NULL"
+            ),
+            {"nik": history.person},
+        )
+        terms = [r.payload for r in rows]
+        for i, a in enumerate(terms):
+            for b in terms[i + 1 :]:
+                shares = set(a["programs"]) & set(b["programs"])
+                assert not (shares and a["valid_from"] < b["valid_to"] and b["valid_from"] < a["valid_to"]), (
+                    a,
+                    b,
+                )

@@ -14,7 +14,7 @@ from coverage_ledger.claims import repository
 from coverage_ledger.claims.projection import record_of
 from coverage_ledger.claims.review import review_claims
 from coverage_ledger.ledger.rebuild import rebuild_check
-from tests.support import append_in_savepoint, enrolled, nik, registered
+from tests.support import append_in_savepoint, enrolled, nik, registered, rolled_back_session
 
 CLAIMS = ("K-0", "K-1", "K-2")
 TODAY = date(2024, 6, 1)
@@ -121,59 +121,51 @@ async def _snapshot(session: AsyncSession, tx: int) -> dict[str, Any]:
 async def test_claim_projections_equal_a_fresh_review_at_every_tx(
     engine: AsyncEngine, ops: list[tuple[Any, ...]]
 ) -> None:
-    async with engine.connect() as connection:
-        transaction = await connection.begin()
-        session = AsyncSession(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    async with rolled_back_session(engine) as session:
+        people = [nik(), nik()]
+        first = await append_in_savepoint(
+            session,
+            [
+                registered(people[0]),
+                registered(people[1]),
+                enrolled(
+                    people[0],
+                    event_id="kpps-0",
+                    valid_from="2024-01-25",
+                    valid_to="2024-02-24",
+                    registered_on="2024-01-20",
+                ),
+            ],
         )
-        try:
-            people = [nik(), nik()]
-            first = await append_in_savepoint(
-                session,
-                [
-                    registered(people[0]),
-                    registered(people[1]),
-                    enrolled(
-                        people[0],
-                        event_id="kpps-0",
-                        valid_from="2024-01-25",
-                        valid_to="2024-02-24",
-                        registered_on="2024-01-20",
-                    ),
-                ],
-            )
-            assert first is not None
-            appended: list[str] = ["kpps-0"]
-            seen: dict[int, dict[str, Any]] = {}
-            for number, op in enumerate(ops):
-                event = _event(number, op, people, appended)
-                if event is None:
-                    continue
-                tx = await append_in_savepoint(session, [event])
-                if tx is None:
-                    continue
-                appended.append(event["event_id"])
-                seen[tx] = await _snapshot(session, tx)
-            for tx, then in seen.items():
-                reviews = then["reviews"]
-                assert sorted(then["projected"], key=lambda r: r.claim_id) == [
-                    record_of(reviews[c]) for c in sorted(reviews)
-                ], tx
-                kept = [
-                    p
-                    for r in reviews.values()
-                    for p in r.state.payments
-                    if p.event_id not in {x.payment_event_id for x in r.state.reversals}
-                ]
-                assert then["total"].paid_amount == sum(p.amount for p in kept)
-                for review in reviews.values():
-                    decision = review.state.decision
-                    if review.state.payments:
-                        assert decision is not None and decision.approved and decision.amount is not None
-                        assert review.state.paid <= decision.amount
-                again = await _snapshot(session, tx)
-                assert again["projected"] == then["projected"] and again["total"] == then["total"], tx
-            assert await rebuild_check(session) == []
-        finally:
-            await session.close()
-            await transaction.rollback()
+        assert first is not None
+        appended: list[str] = ["kpps-0"]
+        seen: dict[int, dict[str, Any]] = {}
+        for number, op in enumerate(ops):
+            event = _event(number, op, people, appended)
+            if event is None:
+                continue
+            tx = await append_in_savepoint(session, [event])
+            if tx is None:
+                continue
+            appended.append(event["event_id"])
+            seen[tx] = await _snapshot(session, tx)
+        for tx, then in seen.items():
+            reviews = then["reviews"]
+            assert sorted(then["projected"], key=lambda r: r.claim_id) == [
+                record_of(reviews[c]) for c in sorted(reviews)
+            ], tx
+            kept = [
+                p
+                for r in reviews.values()
+                for p in r.state.payments
+                if p.event_id not in {x.payment_event_id for x in r.state.reversals}
+            ]
+            assert then["total"].paid_amount == sum(p.amount for p in kept)
+            for review in reviews.values():
+                decision = review.state.decision
+                if review.state.payments:
+                    assert decision is not None and decision.approved and decision.amount is not None
+                    assert review.state.paid <= decision.amount
+            again = await _snapshot(session, tx)
+            assert again["projected"] == then["projected"] and again["total"] == then["total"], tx
+        assert await rebuild_check(session) == []

@@ -14,7 +14,7 @@ from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.domain.months import Month
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.reference.rules import GRACE_MONTHS
-from tests.support import append_in_savepoint, nik, registered
+from tests.support import append_in_savepoint, nik, registered, rolled_back_session
 from tests.test_informal_rules import reference_status
 
 START = date(2025, 1, 1)
@@ -124,22 +124,12 @@ async def run(session: AsyncSession, person: str, ops: list[tuple[Any, ...]]) ->
 async def test_service_status_equals_the_reference(
     engine: AsyncEngine, ops: list[tuple[Any, ...]], probes: list[tuple[int, int]]
 ) -> None:
-    async with engine.connect() as connection:
-        transaction = await connection.begin()
-        session = AsyncSession(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        try:
-            person = nik(born=date(1990, 3, 9))
-            known = await run(session, person, ops)
-            for day_offset, which in probes:
-                tx, months, reactivated = known.states[which % len(known.states)]
-                day = START + timedelta(days=day_offset)
-                answer = await person_coverage(
-                    session, principal=SYSTEM, nik=person, as_of=AsOf(day, None, tx)
-                )
-                expected = reference_status(START, months, reactivated, day, GRACE_MONTHS)
-                assert answer.answer.status is expected, (day, tx, sorted(months), reactivated)
-        finally:
-            await session.close()
-            await transaction.rollback()
+    async with rolled_back_session(engine) as session:
+        person = nik(born=date(1990, 3, 9))
+        known = await run(session, person, ops)
+        for day_offset, which in probes:
+            tx, months, reactivated = known.states[which % len(known.states)]
+            day = START + timedelta(days=day_offset)
+            answer = await person_coverage(session, principal=SYSTEM, nik=person, as_of=AsOf(day, None, tx))
+            expected = reference_status(START, months, reactivated, day, GRACE_MONTHS)
+            assert answer.answer.status is expected, (day, tx, sorted(months), reactivated)

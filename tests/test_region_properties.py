@@ -19,7 +19,7 @@ from coverage_ledger.domain.months import Month
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.regions.service import region_coverage
-from tests.support import append_in_savepoint, nik, registered
+from tests.support import append_in_savepoint, nik, registered, rolled_back_session
 
 START = date(2024, 1, 1)
 REGIONS = ("16.71.01", "16.71.02", "16.72.01")
@@ -168,31 +168,23 @@ async def test_regional_counts_equal_the_plain_scan(
     probes: list[tuple[int, int, str]],
     checkpoint_often: None,
 ) -> None:
-    async with engine.connect() as connection:
-        transaction = await connection.begin()
-        session = AsyncSession(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        try:
-            txs = await _history(session, ops)
-            for day_offset, which, segment in probes:
-                as_of = AsOf(START + timedelta(days=day_offset), None, txs[which % len(txs)])
-                for code in ("16", "16.71", "16.71.01"):
-                    fast = await region_coverage(
-                        session, principal=SYSTEM, code=code, as_of=as_of, segment=segment
-                    )
-                    scan = await region_coverage(
-                        session, principal=SYSTEM, code=code, as_of=as_of, segment=segment, by_scan=True
-                    )
-                    assert fast.region.covered == scan.region.covered, (code, as_of, segment)
-                    assert [c.covered for c in fast.children] == [c.covered for c in scan.children], (
-                        code,
-                        as_of,
-                    )
-            assert await rebuild_check(session) == []
-        finally:
-            await session.close()
-            await transaction.rollback()
+    async with rolled_back_session(engine) as session:
+        txs = await _history(session, ops)
+        for day_offset, which, segment in probes:
+            as_of = AsOf(START + timedelta(days=day_offset), None, txs[which % len(txs)])
+            for code in ("16", "16.71", "16.71.01"):
+                fast = await region_coverage(
+                    session, principal=SYSTEM, code=code, as_of=as_of, segment=segment
+                )
+                scan = await region_coverage(
+                    session, principal=SYSTEM, code=code, as_of=as_of, segment=segment, by_scan=True
+                )
+                assert fast.region.covered == scan.region.covered, (code, as_of, segment)
+                assert [c.covered for c in fast.children] == [c.covered for c in scan.children], (
+                    code,
+                    as_of,
+                )
+        assert await rebuild_check(session) == []
 
 
 async def test_rebuild_check_reports_a_changed_delta_checkpoint_or_span(

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from coverage_ledger.coverage.repository import candidate_niks
-from tests.support import append_in_savepoint, corrected, enrolled, nik, registered
+from tests.support import append_in_savepoint, corrected, enrolled, nik, registered, rolled_back_session
 
 DISTRICTS = ("16.01.07", "16.71.01", "16.71.02", "16.72.01", "32.01.01")
 """Where officers serve (an officer serves in a district or a village)."""
@@ -117,19 +117,11 @@ async def _history(session: AsyncSession, ops: list[tuple[Any, ...]]) -> list[in
 async def test_the_search_walks_find_what_a_plain_scan_finds(
     engine: AsyncEngine, ops: list[tuple[Any, ...]]
 ) -> None:
-    async with engine.connect() as connection:
-        transaction = await connection.begin()
-        session = AsyncSession(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        try:
-            txs = await _history(session, ops)
-            for tx in txs:
-                for region in PREFIXES:
-                    for committee in (None, *COMMITTEES):
-                        expected = await _plain_scan(session, tx=tx, region=region, committee=committee)
-                        found = await _paged(session, tx=tx, region=region, committee=committee)
-                        assert found == expected, (tx, region, committee)
-        finally:
-            await session.close()
-            await transaction.rollback()
+    async with rolled_back_session(engine) as session:
+        txs = await _history(session, ops)
+        for tx in txs:
+            for region in PREFIXES:
+                for committee in (None, *COMMITTEES):
+                    expected = await _plain_scan(session, tx=tx, region=region, committee=committee)
+                    found = await _paged(session, tx=tx, region=region, committee=committee)
+                    assert found == expected, (tx, region, committee)
