@@ -31,7 +31,7 @@ REGENCY_CODE_LENGTH = len("16.71")
 """Length of a regency's code: the key of the region index the searches walk (migration 0022)."""
 
 _IN_FORCE = "k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s)"
-_IN_REGION = "(e.payload->>'region_code' = %(region)s OR e.payload->>'region_code' LIKE %(region_like)s)"
+_IN_REGION = raw.within_region("e.payload->>'region_code'")
 
 
 async def candidate_niks(
@@ -50,7 +50,6 @@ async def candidate_niks(
         "after": after,
         "limit": limit,
         "region": region_prefix,
-        "region_like": f"{region_prefix}.%" if region_prefix else None,
         "committee": committee,
         "types": ["person.registered", "officer.enrolled", "informal.enrolled"],
     }
