@@ -2,6 +2,7 @@
 
 import functools
 import logging
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import orjson
@@ -71,6 +72,29 @@ def libpq_url(url: str) -> str:
     )
 
 
+NETWORK_DEFAULTS = {
+    # a server that takes the connection but does not answer: an error (503) after 10 s, not a wait
+    "connect_timeout": "10",
+    # a server gone from the network mid-request: its connection fails once 30 s of data stay
+    # unacknowledged, or three keepalive probes go unanswered on an idle one, where the kernel's
+    # own retransmissions would keep the request waiting for some fifteen minutes
+    "tcp_user_timeout": "30000",
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+}
+"""libpq's connection parameters the service sets unless DATABASE_URL gives its own (as
+`?connect_timeout=5`). None bounds a query the server is still working on: a report may stream
+for minutes. The TCP ones do nothing on the embedded cluster's Unix socket."""
+
+
+def network_arguments(url: str) -> dict[str, Any]:
+    """NETWORK_DEFAULTS less the parameters the URL sets itself."""
+    given = make_url(url).query
+    return {name: value for name, value in NETWORK_DEFAULTS.items() if name not in given}
+
+
 WRITER_ROLE = "ledger_writer"
 """The role the service acts as (migration 0011): it may append to the log, never change it."""
 
@@ -82,7 +106,7 @@ def service_options(url: str) -> str:
     """SESSION_OPTIONS, and the writer role when this database grants it and the user may take
     it: the connecting user usually owns the tables (or is a superuser) and could switch the
     log's guard triggers off. Asked once per process and URL; `migrate_schema` asks again."""
-    with psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=10) as conn:
+    with psycopg.connect(libpq_url(url), autocommit=True, **network_arguments(url)) as conn:
         row = conn.execute(
             "SELECT current_user, to_regclass('ledger_event') IS NOT NULL, "
             "       (SELECT pg_has_role(current_user, oid, 'SET') "
@@ -112,7 +136,12 @@ def service_options(url: str) -> str:
 def create_sync_engine(url: str) -> Engine:
     """A synchronous engine (migrations, CLI maintenance)."""
     return create_engine(
-        sync_url(url), connect_args={"options": SESSION_OPTIONS, "application_name": APPLICATION_NAME}
+        sync_url(url),
+        connect_args={
+            "options": SESSION_OPTIONS,
+            "application_name": APPLICATION_NAME,
+            **network_arguments(url),
+        },
     )
 
 
@@ -128,7 +157,11 @@ def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # every session ends its transaction itself (the request commits or rolls back), so the
         # pool's extra ROLLBACK on each return would only cost a round trip per request
         pool_reset_on_return=None,
-        connect_args={"options": service_options(url), "application_name": APPLICATION_NAME},
+        connect_args={
+            "options": service_options(url),
+            "application_name": APPLICATION_NAME,
+            **network_arguments(url),
+        },
     )
 
 

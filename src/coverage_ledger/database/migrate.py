@@ -22,6 +22,7 @@ from coverage_ledger.database.engine import (
     create_engine_for,
     create_sync_engine,
     libpq_url,
+    network_arguments,
     service_options,
     session_factory,
 )
@@ -102,7 +103,7 @@ def _grant_writer_rights(url: str) -> None:
     created since, or a restore stopped before its grants, would otherwise leave the service acting
     as the tables' owner for good. Never fatal: the service then acts as its user, and says so."""
     try:
-        with psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=10) as conn:
+        with psycopg.connect(libpq_url(url), autocommit=True, **network_arguments(url)) as conn:
             grant_writer_role(conn)
     except psycopg.Error as exc:
         log.warning("could not grant %s its rights: %s", WRITER_ROLE, str(exc).strip().splitlines()[0])

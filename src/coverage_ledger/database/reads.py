@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from coverage_ledger.database.engine import APPLICATION_NAME, libpq_url, service_options
+from coverage_ledger.database.engine import APPLICATION_NAME, libpq_url, network_arguments, service_options
 from coverage_ledger.database.raw import Db
 
 ReadConnection = Callable[[], AbstractAsyncContextManager[Db]]
@@ -33,7 +33,11 @@ class ReadPool:
             libpq_url(url),
             min_size=min(2, size),
             max_size=size,
-            kwargs={"options": service_options(url), "application_name": APPLICATION_NAME},
+            kwargs={
+                "options": service_options(url),
+                "application_name": APPLICATION_NAME,
+                **network_arguments(url),
+            },
             open=False,
             name="reads",
             # a read waits this long for a connection (the database down or every connection
