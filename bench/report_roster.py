@@ -1,6 +1,8 @@
 """Issue "reports": the coverage-roster CSV of a million covered persons as of a past known_at,
-streamed from a served app: time to first and last byte, rows per second, the server's memory."""
+streamed from a served app: time to first and last byte, rows per second, the server's memory;
+then a small regency's own roster beside them, which should cost what its few rows do."""
 
+import csv
 import os
 import sys
 import tempfile
@@ -11,7 +13,8 @@ from typing import Any
 import httpx
 
 from bench.common import bench_database, serve
-from bench.roster_upload import _peak_rss_mb, new_key, roster_rows, upload_roster, write_roster_csv
+from bench.person_search import small_regency_rows
+from bench.roster_upload import HEADER, _peak_rss_mb, new_key, roster_rows, upload_roster, write_roster_csv
 
 SIZES = {"small": 100_000, "full": 1_000_000}
 PORT = 8768
@@ -42,6 +45,25 @@ def _pull(base: str, secret: str, params: dict[str, str]) -> dict[str, Any]:
         "seconds_to_last_byte": round(total, 2),
         "rows_per_second": round((lines - 1) / total),
     }
+
+
+def _small_regency(base: str, url: str, auditor: str, path: Path) -> dict[str, Any]:
+    """Upload a small regency's roster (16.01) beside the big one, then pull its own report in
+    each format three times; the seconds of each pull."""
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        writer.writerows(small_regency_rows())
+    oku = new_key(url, "--role", "committee", "--region", "16.01", "--org", "KPU-16.01")
+    upload_roster(base, oku, path, "oku.csv")
+    figures: dict[str, Any] = {}
+    for form in ("csv", "json", "xlsx"):
+        params = {"valid_at": "2024-02-14", "format": form, "region": "16.01"}
+        pulls = [_pull(base, auditor, params) for _ in range(3)]
+        figures[f"{form}_seconds"] = [pull["seconds_to_last_byte"] for pull in pulls]
+        if form == "csv":
+            figures["csv_rows"] = pulls[0]["rows"]
+    return figures
 
 
 def run(*, size: str) -> dict[str, Any]:
@@ -75,6 +97,7 @@ def run(*, size: str) -> dict[str, Any]:
             results["csv"] = _pull(base, auditor, params)
             results["csv_again"] = _pull(base, auditor, params)
             results["server_peak_rss_mb_after"] = _peak_rss_mb(server.pid)
+            results["small_regency"] = _small_regency(base, url, auditor, Path(tmp) / "oku.csv")
         finally:
             server.terminate()
             server.wait(timeout=60)

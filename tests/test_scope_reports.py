@@ -4,8 +4,12 @@ of the terms and memberships inside the report's region only."""
 
 import csv
 import io
+import json
 
 from httpx import AsyncClient
+from python_calamine import CalamineWorkbook
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.claims_support import append
 from tests.support import Keys, enrolled, enrolled_bpu, nik, paid, registered
@@ -161,3 +165,57 @@ async def test_the_diff_names_no_payment_of_a_membership_elsewhere(client: Async
     assert "bdg-" not in str(palembang), palembang
     [national] = await diff(keys.auditor)
     assert f"bdg-feb-{person}" in national["changed_by"]
+
+
+async def _scans_of(connection: AsyncConnection, index: str) -> int:
+    """Scans of `index` made by this transaction (each test's requests run in it)."""
+    query = text("SELECT pg_stat_get_xact_numscans(CAST(:index AS regclass))")
+    scans: int = (await connection.execute(query, {"index": index})).scalar_one()
+    return scans
+
+
+def _niks_listed(form: str, content: bytes) -> set[str]:
+    """The NIKs a coverage roster lists, in any format."""
+    if form == "csv":
+        return {row["nik"] for row in csv.DictReader(io.StringIO(content.decode()))}
+    if form == "json":
+        return {row[0] for row in json.loads(content)["rows"]}
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0).to_python()
+    return {str(row[0]) for row in sheet[1:]}
+
+
+async def test_a_regional_roster_reads_its_regions_spans_through_their_index(
+    client: AsyncClient, keys: Keys, connection: AsyncConnection
+) -> None:
+    """Found by a scale probe: a regency's roster scanned every span in the nation, so it grew
+    with other regencies' uploads. Each format lists the region's persons, whichever level of
+    it they serve at, and none of a neighbouring code's."""
+    where = {
+        nik(district="167101"): "16.71.01",  # a district of Palembang
+        nik(district="167101"): "16.71.01.1001",  # a village of it
+        nik(district="167102"): "16.71.02",  # another district of Palembang
+        nik(district="160107"): "16.01.07",  # Ogan Komering Ulu, same province
+        nik(district="320101"): "32.01.01",  # Bogor
+    }
+    events = []
+    for person, region in where.items():
+        events += [
+            registered(person, region=region),
+            enrolled(
+                person, event_id=f"span-{person}", valid_from="2025-03-01", valid_to="2025-04-01",
+                registered_on="2025-02-20", region=region,
+            ),
+        ]  # fmt: skip
+    await append(client, keys.admin, *events)
+    for region in ("16.71", "16.71.01", "16.71.01.1001", "16", "16.01.07"):
+        inside = {p for p, r in where.items() if r == region or r.startswith(f"{region}.")}
+        scans = await _scans_of(connection, "ix_coverage_span_region")
+        for form in ("csv", "json", "xlsx"):
+            response = await client.get(
+                "/v1/reports/coverage-roster",
+                params={"valid_at": "2025-03-15", "format": form, "region": region},
+                headers=Keys.header(keys.auditor),
+            )
+            assert response.status_code == 200, response.text
+            assert _niks_listed(form, response.content) & where.keys() == inside, (region, form)
+        assert await _scans_of(connection, "ix_coverage_span_region") >= scans + 3, region

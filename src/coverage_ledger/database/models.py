@@ -398,6 +398,8 @@ class CoverageSpan(Base):
     __table_args__ = (
         PrimaryKeyConstraint("nik", "valid_from", "in_all", "tx_from"),
         Index("ix_coverage_span_nik_open", "nik", postgresql_where=text("tx_to IS NULL")),
+        # a regional report's spans: one range of codes in byte order (raw.under_region)
+        Index("ix_coverage_span_region", "region_code", postgresql_ops={"region_code": "text_pattern_ops"}),
     )
 
     nik: Mapped[str] = mapped_column(Text)

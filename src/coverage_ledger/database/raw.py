@@ -123,3 +123,15 @@ async def _planned_for_its_arguments(
 def within_region(column: str) -> str:
     """SQL: `column` is the region `%(region)s` or lies under it, or `%(region)s` is NULL (national)."""
     return f"({column} = %(region)s OR {column} LIKE %(region)s || '.%%' OR %(region)s::text IS NULL)"
+
+
+def under_region(column: str) -> str:
+    """SQL: `column` is the region `%(region)s` or lies under it, for a region that is given (not
+    national). The codes under a region lie in one range of byte order, from the code to the code
+    followed by `/` (the character after `.`), which an index on `column text_pattern_ops`
+    answers even in a generic plan (`~>=~` and `~<~` compare bytes whatever the collation);
+    `within_region` cannot be, for its national branch."""
+    return (
+        f"({column} ~>=~ %(region)s AND {column} ~<~ (%(region)s || '/')"
+        f" AND ({column} = %(region)s OR {column} LIKE %(region)s || '.%%'))"
+    )

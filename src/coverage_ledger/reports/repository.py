@@ -18,7 +18,6 @@ from coverage_ledger.reports.content import CHUNK_BYTES, FORMULA_STARTS
 
 _OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
 _IN_FORCE = "k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s)"
-_SPAN_WITHIN = raw.within_region("s.region_code")
 _TERM_WITHIN = raw.within_region("k.region_code")
 _COVERING_TERM = f"""k.nik = s.nik AND k.type = 'officer.enrolled' AND {_IN_FORCE}
            AND k.valid_from <= %(day)s AND %(day)s < k.valid_to
@@ -29,7 +28,7 @@ _COVERING_TERMS_PROGRAMS = f"SELECT string_agg(k.programs, ' ') FROM enrolment_t
 _ALL_OFFICER_PROGRAMS = " ".join(OFFICER_PROGRAMS)
 """`enrolment_term.programs` of a term for every officer program: nothing to add from others."""
 
-COVERAGE_ROSTER = f"""
+_COVERAGE_ROSTER = f"""
 SELECT s.nik,
        concat_ws('+', CASE WHEN o.programs IS NOT NULL THEN 'officer' END,
                       CASE WHEN i.programs IS NOT NULL THEN 'informal' END) AS segment,
@@ -45,7 +44,13 @@ SELECT s.nik,
        CASE WHEN {raw.within_region("o.region_code")} THEN o.role END AS role,
        CASE WHEN {raw.within_region("o.region_code")} THEN o.committee END AS committee,
        CASE WHEN {raw.within_region("i.region_code")} THEN i.payer END AS payer
-  FROM coverage_span s
+  -- the spans in NIK order first, so that the rows stream as they are joined: sorted after the
+  -- joins instead, a province's report gave its first byte only once all of it was read
+  FROM (SELECT s.nik, s.nik COLLATE "C" AS nik_order, s.valid_from, s.valid_to, s.region_code
+          FROM coverage_span s
+         WHERE s.tx_from <= %(tx)s AND (s.tx_to IS NULL OR s.tx_to > %(tx)s)
+           AND s.valid_from <= %(day)s AND %(day)s < s.valid_to AND s.in_all AND {{span_region}}
+         ORDER BY nik_order) s
   -- covered how, that day: the person's spans of every segment (a BPU member serving as an
   -- officer in another region has a span for each region, only one of them counted for all)
   CROSS JOIN LATERAL (
@@ -70,13 +75,18 @@ SELECT s.nik,
          WHERE f.informal AND k.nik = s.nik AND k.type = 'informal.enrolled' AND {_IN_FORCE}
            AND k.valid_from <= %(day)s
          ORDER BY k.valid_from DESC, k.event_id COLLATE "C" LIMIT 1) i ON true
- WHERE s.tx_from <= %(tx)s AND (s.tx_to IS NULL OR s.tx_to > %(tx)s)
-   AND s.valid_from <= %(day)s AND %(day)s < s.valid_to AND s.in_all AND {_SPAN_WITHIN}
- ORDER BY s.nik COLLATE "C"
+ ORDER BY s.nik_order
 """
-"""Every person covered on the day as known at the tx (their coverage span), how and for which
-programs (the person's), with the officer term and the BPU membership in force that day as far
-as they lie inside the report's region; the report's columns, in order."""
+
+
+def coverage_roster(*, regional: bool) -> str:
+    """Every person covered on the day as known at the tx (their coverage span), how and for which
+    programs (the person's), with the officer term and the BPU membership in force that day as far
+    as they lie inside the report's region; the report's columns, in order. A regional report
+    reads its region's spans through their region index, not every span in the nation."""
+    span_region = raw.under_region("s.region_code") if regional else "true"
+    return _COVERAGE_ROSTER.replace("{span_region}", span_region)
+
 
 CLAIMS = f"""
 SELECT claim_id, nik, region_code, benefit, incident_date, status, payable_amount, paid_amount,

@@ -5,7 +5,7 @@ later, whatever was appended since."""
 
 import hashlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -121,12 +121,29 @@ async def authorise(
 RowSource = Callable[[AsyncSession], AsyncIterator[Row]]
 
 
+@dataclass(frozen=True, slots=True)
+class SqlReport:
+    """A report whose query gives its columns as they are: PostgreSQL writes its CSV (COPY)."""
+
+    national: str
+    """The query of the national report."""
+    regional: str
+    """The query of a regional report (the same, unless it has a region index to read)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Parameters of its own."""
+
+    def query(self, region: str | None) -> str:
+        """The query for a report of the region (None: national)."""
+        return self.national if region is None else self.regional
+
+
 SQL_REPORTS = {
-    "coverage-roster": (repository.COVERAGE_ROSTER, {}),
-    "payouts": (repository.CLAIMS, {"overdue": False}),
-    "uploads": (repository.UPLOADS, {}),
+    "coverage-roster": SqlReport(
+        repository.coverage_roster(regional=False), repository.coverage_roster(regional=True)
+    ),
+    "payouts": SqlReport(repository.CLAIMS, repository.CLAIMS, {"overdue": False}),
+    "uploads": SqlReport(repository.UPLOADS, repository.UPLOADS),
 }
-"""Reports whose query gives their columns as they are: PostgreSQL writes their CSV (COPY)."""
 
 
 def _params(request: ReportRequest) -> dict[str, Any]:
@@ -139,8 +156,8 @@ def rows_of(request: ReportRequest) -> RowSource:
     params = _params(request)
 
     async def by_sql(session: AsyncSession) -> AsyncIterator[Row]:
-        query, extra = SQL_REPORTS[name]
-        async for row in repository.stream(session, query, params | extra):
+        report = SQL_REPORTS[name]
+        async for row in repository.stream(session, report.query(region), params | report.extra):
             yield row
 
     async def overdue(session: AsyncSession) -> AsyncIterator[Row]:
@@ -204,9 +221,11 @@ async def report_chunks(
     """The report's bytes in its format, hashed and its rows counted into `tally` on the way."""
     columns = COLUMNS[request.name]
     if request.format == "csv" and request.name in SQL_REPORTS:
-        query, extra = SQL_REPORTS[request.name]
+        report = SQL_REPORTS[request.name]
         copied = repository.CopyCount()
-        chunks = repository.copy_csv(session, query, _params(request) | extra, copied, columns=columns)
+        chunks = repository.copy_csv(
+            session, report.query(request.region), _params(request) | report.extra, copied, columns=columns
+        )
     else:
         rows = counted(rows_of(request)(session), tally)
         if request.format == "csv":
