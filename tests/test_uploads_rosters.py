@@ -456,3 +456,35 @@ async def test_files_a_stopped_process_left_in_the_upload_folder_are_removed_at_
     assert not any(path.exists() for path in left)
     assert arriving.exists() and unrelated.exists()
     assert not waiting.exists()  # resumed, processed, and removed by its own job
+
+
+async def test_a_roster_row_in_a_region_on_days_its_decree_does_not_give_the_code_is_refused(
+    uploader: Uploader,
+) -> None:
+    """Found by a region probe: a roster accepted a 2019 term in a district of a 2022 decree, and
+    a 2025 term in one retired at the start of 2025 (the officer then counted in no region), where
+    `POST /v1/events` refuses both with `region_not_in_force`."""
+    later = {"code": "16.71.97", "name": "Kecamatan Baru", "valid_from": "2022-07-25"}
+    retired = {"code": "16.71.98", "name": "Kecamatan Lama", "valid_to": "2025-01-01"}
+    definitions = [
+        {"event_id": f"def-{d['code']}", "type": "region.defined", "decree": "Permendagri 1/2022"} | d
+        for d in (later, retired)
+    ]
+    response = await uploader.client.post(
+        "/v1/events", json={"events": definitions}, headers=Keys.header(uploader.keys.admin)
+    )
+    assert response.status_code == 200, response.text
+    rows = [
+        officer_row(region="16.71.97", term=("2019-04-01", "2019-04-30"), registered_on="2019-03-01"),
+        officer_row(region="16.71.98", term=("2025-01-25", "2025-02-23"), registered_on="2025-01-02"),
+        officer_row(region="16.71.98", term=("2024-12-01", "2025-01-05"), registered_on="2024-11-02"),
+        officer_row(region="16.71.97", term=("2024-01-25", "2024-02-23")),  # both in force then
+        officer_row(region="16.71.98", term=("2024-01-25", "2024-02-23")),
+    ]
+    status = await uploader.run(roster_csv(rows), policy="accept_valid")
+    assert (status["rows_accepted"], status["rows_rejected"]) == (2, 3), status
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["row"], e["column"], e["code"]) for e in errors] == [
+        (str(row), "region_code", "region_not_in_force") for row in (2, 3, 4)
+    ]
+    assert "16.71.97 does not exist on every day" in errors[0]["message"]

@@ -782,3 +782,36 @@ async def test_an_upload_whose_key_is_revoked_before_it_commits_writes_nothing(
     status = await uploader.status(response.json()["upload_id"], key=uploader.keys.admin)
     assert status["status"] == "failed" and status["problem"]["code"] == "key_revoked", status
     assert await uploader.head() == head
+
+
+async def test_a_key_revoked_before_a_later_chunk_of_its_own_tx_fails_the_upload_writing_nothing(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch, fresh_database: str
+) -> None:
+    """The chunk path of the check above: chunk 1 is numbered when chunk 2 names its worker, and
+    the key is revoked before chunk 2, a tx of its own, takes the lock. The upload fails
+    `key_revoked` and chunk 1's numbered tx is undone with the rest."""
+    monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 3)
+    twice = nik(born=date(1985, 3, 12), female=False)
+    rows = [sponsor_row(twice), sponsor_row(), sponsor_row()]
+    rows += [sponsor_row(), sponsor_row(twice, months=("2025-04", "2025-04"), amount="16800")]
+    take_lock = ledger_repository.take_append_lock
+    locks: list[int] = []
+
+    async def revoking_at_chunk_two(session: AsyncSession) -> int:
+        locks.append(1)
+        if len(locks) == 1:  # chunk 2's own tx (chunk 1 is numbered under `number_tx`'s own lock)
+            with psycopg.connect(libpq_url(fresh_database), autocommit=True) as conn:
+                conn.execute("UPDATE api_key SET revoked_at = now() WHERE name = 'test-sponsor'")
+        return await take_lock(session)
+
+    monkeypatch.setattr(ledger_repository, "take_append_lock", revoking_at_chunk_two)
+    head = await uploader.head()
+    response = await uploader.post(sponsor_csv(rows), key=uploader.keys.sponsor, kind="sponsor_roster")
+    assert response.status_code == 202, response.text
+    await uploader.app.state.upload_runner.wait_idle()
+    status = await uploader.status(response.json()["upload_id"], key=uploader.keys.admin)
+    assert status["status"] == "failed" and status["problem"]["code"] == "key_revoked", status
+    assert "test-sponsor" in status["problem"]["message"]
+    assert len(locks) == 1
+    assert await uploader.head() == head
+    await _projections_match_the_log(fresh_database)

@@ -10,6 +10,24 @@ from coverage_ledger.ledger.schemas import InformalEnrolled, OfficerEnrolled, Re
 from coverage_ledger.ledger.snapshot import RegionDefinition, Snapshot
 
 
+def not_in_force_reason(
+    region: str, windows: Sequence[RegionDefinition], start: date, end: date
+) -> str | None:
+    """Why a region cannot be asked of the days [start, end) (end exclusive): its decrees (the
+    `windows` of its definitions in force) do not give the code on every one of them; None when
+    one does, or when no definition bounds the code."""
+    if not windows or any(
+        (w.valid_from or date.min) <= start and end <= (w.valid_to or date.max) for w in windows
+    ):
+        return None
+    spans = "; ".join(
+        f"{human_date(w.valid_from) if w.valid_from else 'always'} – "
+        f"{human_date(w.valid_to - timedelta(days=1)) if w.valid_to else 'now'}"
+        for w in windows
+    )
+    return f"region {region} does not exist on every day asked of it here (it exists {spans})"
+
+
 def region_date_errors(
     event: OfficerEnrolled | InformalEnrolled,
     region: str,
@@ -20,22 +38,8 @@ def region_date_errors(
     later decree, or one retired before, would count a person where no region exists then."""
     start = event.valid_from
     end = event.valid_to if isinstance(event, OfficerEnrolled) else start + timedelta(days=1)
-    if not windows or any(
-        (w.valid_from or date.min) <= start and end <= (w.valid_to or date.max) for w in windows
-    ):
-        return []
-    spans = "; ".join(
-        f"{human_date(w.valid_from) if w.valid_from else 'always'} – "
-        f"{human_date(w.valid_to - timedelta(days=1)) if w.valid_to else 'now'}"
-        for w in windows
-    )
-    return [
-        ErrorItem(
-            "region_not_in_force",
-            f"region {region} does not exist on every day asked of it here (it exists {spans})",
-            field=f"{path}.region_code",
-        )
-    ]
+    reason = not_in_force_reason(region, windows, start, end)
+    return [] if reason is None else [ErrorItem("region_not_in_force", reason, field=f"{path}.region_code")]
 
 
 def definition_of(event: RegionDefined) -> RegionDefinition:

@@ -142,6 +142,7 @@ class OfficerRosterJob(Job):
             districts=districts,
             event_prefix=record.upload_id.hex,
             recording_day=jakarta_date(self.clock()),
+            bounded_regions=await repository.bounded_regions(self.work),
         )
         await staging.create_staging(self.work)
         tally = await _stage_file(self.work, self.progress, table, context, self.phases)

@@ -2,7 +2,7 @@
 the ledger or the rest of the file (duplicates, overlaps) run set-based in SQL afterwards."""
 
 from collections.abc import Container, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from json.encoder import encode_basestring as json_string
 
@@ -17,6 +17,8 @@ from coverage_ledger.domain.officer import (
     term_age_problem,
 )
 from coverage_ledger.errors import ErrorItem
+from coverage_ledger.ledger.region_checks import not_in_force_reason
+from coverage_ledger.ledger.snapshot import RegionDefinition
 from coverage_ledger.uploads import cells as check
 from coverage_ledger.uploads import row_layout
 from coverage_ledger.uploads.row_layout import Columns
@@ -41,6 +43,9 @@ class RosterContext:
     """`committee` as a JSON string (computed once)."""
     recording_day: date | None = None
     """The day the upload is checked (Asia/Jakarta): no one is registered after it."""
+    bounded_regions: Mapping[str, Sequence[RegionDefinition]] = field(default_factory=dict)
+    """The definitions of the region codes whose decrees bound them in valid time (the rest are
+    in force on every day): a term must lie within one."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "committee_json", json_string(self.committee))
@@ -147,6 +152,10 @@ def check_officer_row(
                 column="term_end",
             )
         )
+    if region in context.bounded_regions and start is not None and end is not None and start <= end:
+        reason = not_in_force_reason(region, context.bounded_regions[region], start, end + timedelta(days=1))
+        if reason is not None:
+            errors.append(ErrorItem("region_not_in_force", reason, row=row, column="region_code"))
     # a birth date already refused (not the NIK's, or to come) is no ground for another error
     born = None if any(e.column == "birth_date" for e in errors) or person is None else person.birth_date
     age_problem = term_age_problem(born, start) if born is not None and start is not None else None

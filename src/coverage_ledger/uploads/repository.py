@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.database import raw
 from coverage_ledger.database.raw import driver_connection
 from coverage_ledger.errors import ErrorItem
+from coverage_ledger.ledger.snapshot import RegionDefinition
 
 UPLOAD_COLUMNS = (
     "upload_id, kind, committee, key_name, key_region_prefix, dry_run, policy, mode, filename, "
@@ -272,3 +273,18 @@ async def regions_in_force(session: AsyncSession) -> tuple[set[str], set[str]]:
         )
     ).one()
     return set(row.regions or ()), set(row.districts or ())
+
+
+async def bounded_regions(session: AsyncSession) -> dict[str, list[RegionDefinition]]:
+    """The definitions in force of each region code that some decree bounds in valid time (a code
+    defined later than the genesis list, or retired): few, where the rest are always in force."""
+    rows = await raw.execute(
+        session,
+        "SELECT code, event_id, valid_from, valid_to FROM region "
+        "WHERE tx_to IS NULL AND code IN (SELECT code FROM region WHERE tx_to IS NULL "
+        "                                  AND (valid_from IS NOT NULL OR valid_to IS NOT NULL))",
+    )
+    bounded: dict[str, list[RegionDefinition]] = {}
+    for row in rows:
+        bounded.setdefault(row.code, []).append(RegionDefinition(row.event_id, row.valid_from, row.valid_to))
+    return bounded
