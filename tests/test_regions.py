@@ -442,3 +442,65 @@ async def test_a_term_in_a_region_on_days_its_decree_does_not_give_the_code_is_r
     assert (error["code"], error["field"]) == ("region_not_in_force", "events[0].region_code"), error
     on_time = early | {"event_id": "on-time", "valid_from": "2025-01-25", "valid_to": "2025-02-24"}
     await _post(client, keys, [on_time])
+
+
+async def test_a_nik_of_a_retracted_district_is_refused_as_an_upload_refuses_it(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a region probe: after a district's definition was retracted (never true), the
+    API still took a NIK issued there, which a roster refused as `nik_unknown_district`. A
+    district that was retired (its decree ended it) still issued NIKs: those stay valid."""
+    defined = [
+        {
+            "event_id": f"def-{code}",
+            "type": "region.defined",
+            "code": code,
+            "name": name,
+            "decree": "Permendagri 1/2022",
+        }
+        | dates
+        for code, name, dates in (
+            ("16.71.96", "Kecamatan Salah Ketik", {}),
+            ("16.71.95", "Kecamatan Lama", {"valid_to": "2022-07-25"}),
+        )
+    ]
+    await _post(client, keys, defined)
+    await _post(client, keys, [corrected("retract-16.71.96", supersedes=["def-16.71.96"])])
+    typo = nik(district="167196")
+    refused = await client.post(
+        "/v1/events", json={"events": [registered(typo)]}, headers=Keys.header(keys.admin)
+    )
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["errors"][0]
+    assert (error["code"], error["field"]) == ("nik_unknown_district", "events[0].nik"), error
+    await _post(client, keys, [registered(nik(district="167195"))])  # issued before 2022
+
+
+async def test_a_code_of_a_later_decree_is_not_yet_in_force_before_it(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a region probe: a code defined from 2022 read as `replaced` by nothing in 2019."""
+    await _post(
+        client,
+        keys,
+        [
+            {
+                "event_id": "def-16.71.94",
+                "type": "region.defined",
+                "code": "16.71.94",
+                "name": "Kecamatan Baru",
+                "decree": "Permendagri 1/2022",
+                "valid_from": "2022-07-25",
+            }
+        ],
+    )
+
+    async def status_on(day: str) -> tuple[str, list[Any]]:
+        response = await client.get(
+            "/v1/regions/16.71.94", params={"valid_at": day}, headers=Keys.header(keys.auditor)
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["status"], response.json()["successors"]
+
+    assert await status_on("2019-10-01") == ("not_yet_in_force", [])
+    assert await status_on("2022-07-25") == ("in_force", [])

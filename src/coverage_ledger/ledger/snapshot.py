@@ -36,7 +36,7 @@ SELECT 'region', r.code,
  WHERE r.code = ANY(%(regions)b::text[]) AND r.tx_to IS NULL
 UNION ALL
 SELECT 'district', r.code, NULL FROM region r
- WHERE r.level = 3 AND r.code = ANY(%(districts)b::text[])
+ WHERE r.level = 3 AND r.code = ANY(%(districts)b::text[]) AND r.tx_to IS NULL
 UNION ALL
 SELECT 'registered', k.nik,
        CASE WHEN k.nik = ANY(%(officers)b::text[]) THEN

@@ -57,7 +57,7 @@ def _figure(figure: RegionFigure) -> dict[str, object]:
     description=(
         "Kemendagri codes change between decrees (regions split, codes renumbered). On `valid_at` as "
         "known at `known_at`, a code in force comes with its children; a code of an older decree comes "
-        "with the codes that replaced it."
+        "with the codes that replaced it; a code of a later decree is `not_yet_in_force`."
     ),
 )
 async def get_region(code: CodePath, session: Session, caller: Caller, point: ReadPoint) -> RegionOut:
@@ -71,7 +71,7 @@ async def get_region(code: CodePath, session: Session, caller: Caller, point: Re
         decree=version.decree,
         valid_from=version.valid_from,
         valid_to=version.valid_to,
-        status="in_force" if view.in_force else "replaced",
+        status=view.status,
         children=[RegionRef(region_code=c.code, name=c.name) for c in view.children],
         successors=[RegionRef(region_code=c.code, name=c.name) for c in view.successors],
         as_of=as_of_out(point),

@@ -67,7 +67,10 @@ class RegionOut(BaseModel):
     decree: str = Field(description="The decree that defines this code.")
     valid_from: date | None
     valid_to: date | None = Field(description="First day the code no longer exists; null while it does.")
-    status: str = Field(description="`in_force` on valid_at, or `replaced` (see successors).")
+    status: str = Field(
+        description="`in_force` on valid_at, `replaced` (see successors), or `not_yet_in_force` (a code "
+        "of a later decree)."
+    )
     children: list[RegionRef] = Field(description="Codes directly below, when in force.")
     successors: list[RegionRef] = Field(
         description="Codes that replaced it and exist on valid_at, when replaced."

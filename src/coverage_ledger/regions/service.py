@@ -239,10 +239,12 @@ def months_between(first: date, last: date) -> list[date]:
 
 @dataclass(slots=True)
 class RegionView:
-    """A code on a date: in force with its children, or replaced with its successors."""
+    """A code on a date: in force with its children, replaced with its successors, or not yet
+    defined by any decree on that date."""
 
     version: RegionVersion
-    in_force: bool
+    status: str
+    """`in_force`, `replaced` or `not_yet_in_force`."""
     children: list[RegionRow]
     successors: list[RegionRow]
 
@@ -253,7 +255,7 @@ async def describe_region(
     """The region on `valid_at` as known at the tx.
 
     A code of an older decree resolves to the codes that replaced it (recursively, as far as
-    they exist on that date)."""
+    they exist on that date); a code of a later decree is not yet in force, with no successors."""
     versions = await repository.region_versions(session, code=code, tx_seq=as_of.tx_seq)
     if not versions or not principal.sees(code):
         raise NotFound(f"no region {code} visible to this key")
@@ -261,7 +263,10 @@ async def describe_region(
     current = next((v for v in versions if _valid_on(v, day)), None)
     if current is not None:
         children = await repository.children_at(session, code=code, tx_seq=as_of.tx_seq, valid_at=day)
-        return RegionView(current, True, children, [])
+        return RegionView(current, "in_force", children, [])
+    if all(v.valid_from is not None and day < v.valid_from for v in versions):
+        # a code of a later decree: nothing replaced it, it has not begun
+        return RegionView(min(versions, key=lambda v: v.valid_from or day), "not_yet_in_force", [], [])
     successors: list[RegionRow] = []
     pending = [s for v in versions for s in v.successors]
     seen: set[str] = set()
@@ -279,7 +284,7 @@ async def describe_region(
             for v in await repository.region_versions(session, code=successor, tx_seq=as_of.tx_seq)
             for s in v.successors
         ]
-    return RegionView(versions[0], False, [], successors)
+    return RegionView(versions[0], "replaced", [], successors)
 
 
 def _valid_on(version: RegionVersion, day: date) -> bool:
