@@ -27,6 +27,7 @@ from coverage_ledger.ledger.event_regions import regions_of
 from coverage_ledger.ledger.informal_checks import check_informal
 from coverage_ledger.ledger.officer_checks import check_officer_ages
 from coverage_ledger.ledger.preparation import PreparedEvent
+from coverage_ledger.ledger.region_moves import check_region_moves
 from coverage_ledger.ledger.registrations import check_registrations
 from coverage_ledger.ledger.rule_checks import check_holiday_years
 from coverage_ledger.ledger.schemas import OfficerEnrolled
@@ -55,6 +56,9 @@ class Plan:
     """A service time or holiday rule entered or left force: claims' due dates may move."""
     holiday_years_only: frozenset[int] | None = None
     """When only holiday rules moved, their years: only claims due near them can move."""
+    regions_moved: bool = False
+    """A region definition left force: the batch is planned again under the append lock
+    (`region_moves`)."""
 
 
 async def plan_append(
@@ -163,6 +167,14 @@ async def plan_append(
         cause_of=cause,
         snapshot_registrations=snapshot.registrations,
     )
+    regions_moved = await check_region_moves(
+        session,
+        entering=entering,
+        leaving=leaving_ids,
+        kinds=kinds,
+        payloads=payloads,
+        field_of=lambda e: f"{paths[e]}.code" if e in paths else cause(e),
+    )
     for event_id, _ in leaving:
         in_force.pop(event_id, None)
     in_force |= {e: payloads[e] for e in officers_in}
@@ -191,6 +203,7 @@ async def plan_append(
         changed_niks={nik for e in moved if (nik := kinds[e][1]) and not kinds[e][0].startswith("claim.")},
         due_rules_changed=due_rules_changed,
         holiday_years_only=holiday_years_only,
+        regions_moved=regions_moved,
     )
 
 

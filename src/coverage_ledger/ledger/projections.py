@@ -314,3 +314,46 @@ async def pending_reprojections(session: raw.Db) -> list[str]:
 async def reprojection_done(session: raw.Db, *, projection: str) -> None:
     """Clear a rebuilt projection from the pending list."""
     await raw.execute(session, "DELETE FROM pending_reprojection WHERE projection = %(p)s", {"p": projection})
+
+
+async def in_force_events_in_regions(
+    session: raw.Db, *, codes: Iterable[str], types: Sequence[str]
+) -> list[InForceEvent]:
+    """Events in force that name one of these region codes (the codes themselves, not those
+    under them), through the log's regency index."""
+    code_list = sorted(set(codes))
+    rows = await raw.execute(
+        session,
+        "SELECT e.event_id, e.type, e.payload, NULL AS tx_seq, NULL AS recorded_at FROM ledger_event e "
+        "JOIN event_knowledge k ON k.event_id = e.event_id AND k.tx_to IS NULL "
+        "WHERE left(e.payload ->> 'region_code', 5) = ANY(%(regencies)b::text[]) "
+        "  AND e.payload ->> 'region_code' = ANY(%(codes)b::text[]) AND e.type = ANY(%(types)b::text[]) "
+        "ORDER BY e.event_id",
+        {"regencies": sorted({code[:5] for code in code_list}), "codes": code_list, "types": list(types)},
+        prepare=False,
+    )
+    return [InForceEvent(r.event_id, r.type, r.payload, None, None) for r in rows]
+
+
+async def region_definitions_in_force(session: raw.Db, *, codes: Iterable[str]) -> list[Any]:
+    """The definitions in force of these codes: code, event_id, valid_from, valid_to."""
+    return list(
+        await raw.execute(
+            session,
+            "SELECT code, event_id, valid_from, valid_to FROM region "
+            "WHERE code = ANY(%(codes)b::text[]) AND tx_to IS NULL ORDER BY code, event_id",
+            {"codes": sorted(set(codes))},
+        )
+    )
+
+
+async def child_definitions_in_force(session: raw.Db, *, codes: Iterable[str]) -> list[Any]:
+    """The definitions in force of the regions directly under these codes: parent_code, code, event_id."""
+    return list(
+        await raw.execute(
+            session,
+            "SELECT parent_code, code, event_id FROM region "
+            "WHERE parent_code = ANY(%(codes)b::text[]) AND tx_to IS NULL ORDER BY code, event_id",
+            {"codes": sorted(set(codes))},
+        )
+    )

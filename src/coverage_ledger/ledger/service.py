@@ -271,7 +271,17 @@ async def append_events(
         return taken
     if recorded_at is not None:
         await _refuse_backfill_within_answered(session, recorded_at)
-    outcome = await _commit(session, tx_id, principal, source, recorded_at, fresh, checked.snapshot, plan)
+    snapshot_tx = checked.snapshot
+    if plan.regions_moved:
+        # which events name a region is not watched by the recheck under the lock: planned again
+        # under it, where nothing can change
+        await repository.take_append_lock(session)
+        again = await read_batch_snapshot(session, fresh)
+        plan = await plan_append(
+            session, principal=principal, fresh=fresh, snapshot=again, recording_day=recording_day
+        )
+        snapshot_tx = again.tx_seq
+    outcome = await _commit(session, tx_id, principal, source, recorded_at, fresh, snapshot_tx, plan)
     if outcome.status == "stale":
         # something this batch read changed meanwhile; the lock is held now, so read again and decide
         snapshot = await read_batch_snapshot(session, fresh)

@@ -1,0 +1,132 @@
+"""What a change of region definitions leaves behind: a code retracted, ended or moved in valid
+time (its `region.defined` entering or leaving force, the supersession cascade included) must
+still exist on every day that the events in force placing persons in it ask of it, as an append
+of those events is checked (`region_checks.region_date_errors`); and a code no longer defined at
+all must not keep regions under it. Otherwise persons would count in a region that no longer
+exists on the day asked, in no child of it (found by a region probe: a retracted district kept
+its officer, counted in the regency but in none of its districts).
+
+Which events name a code is not watched by the recheck under the append lock, so a batch that
+withdraws a region definition is planned again under it (`service.append_events`)."""
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coverage_ledger.domain.region_codes import region_parent
+from coverage_ledger.errors import Conflict, ErrorItem
+from coverage_ledger.ledger import projections, repository
+from coverage_ledger.ledger.region_checks import not_in_force_reason
+from coverage_ledger.ledger.snapshot import RegionDefinition
+
+REGION_DEFINITION = "region.defined"
+PLACING = ("officer.enrolled", "informal.enrolled", "person.registered")
+"""The events that place a person in a region: a term (every day of it), a membership (its
+first day, as an append checks it) and a registration (the code defined at all)."""
+
+
+def _days_asked(event_type: str, payload: Mapping[str, Any]) -> tuple[date, date] | None:
+    """The days [start, end) an event asks of its region; None for a registration (undated)."""
+    if event_type == "officer.enrolled":
+        return date.fromisoformat(payload["valid_from"]), date.fromisoformat(payload["valid_to"])
+    if event_type == "informal.enrolled":
+        start = date.fromisoformat(payload["valid_from"])
+        return start, start + timedelta(days=1)
+    return None
+
+
+def _left_out(event_type: str, payload: Mapping[str, Any], windows: list[RegionDefinition]) -> bool:
+    """Whether the region's definitions after the batch fail the days the event asks of it."""
+    if not windows:
+        return True
+    days = _days_asked(event_type, payload)
+    return days is not None and not_in_force_reason(payload["region_code"], windows, *days) is not None
+
+
+async def check_region_moves(
+    session: AsyncSession,
+    *,
+    entering: Iterable[str],
+    leaving: set[str],
+    kinds: Mapping[str, tuple[str, str | None]],
+    payloads: Mapping[str, Mapping[str, Any]],
+    field_of: Callable[[str], str],
+) -> bool:
+    """409 `region_in_use` when the batch's region definitions leave an event in force (stored or
+    entering) asking its region for days it no longer exists, or leave a code with no definition
+    while regions under it keep theirs. `field_of` names the field of a moved definition (the
+    batch's own event, or the correction whose cascade moves it). Whether any definition left
+    force (one only added takes no day from its code: nothing to check, nothing to plan again)."""
+    entering = list(entering)
+    withdrawn = [e for e in leaving if kinds.get(e, ("", None))[0] == REGION_DEFINITION]
+    if not withdrawn:  # definitions only added: every code keeps at least the days it had
+        return False
+    moved = [*(e for e in entering if kinds[e][0] == REGION_DEFINITION), *withdrawn]
+    stored = await repository.events_by_id(session, [e for e in moved if e not in payloads])
+    definitions = {e: payloads[e] if e in payloads else stored[e].payload for e in moved}
+    codes = {definitions[e]["code"] for e in withdrawn}
+    after: dict[str, list[RegionDefinition]] = {code: [] for code in codes}
+    for row in await projections.region_definitions_in_force(session, codes=codes):
+        if row.event_id not in leaving:
+            after[row.code].append(RegionDefinition(row.event_id, row.valid_from, row.valid_to))
+    for event_id in entering:
+        if event_id in definitions and definitions[event_id]["code"] in codes:
+            d = definitions[event_id]
+            valid_from, valid_to = d.get("valid_from"), d.get("valid_to")
+            after[d["code"]].append(
+                RegionDefinition(
+                    event_id,
+                    date.fromisoformat(valid_from) if valid_from else None,
+                    date.fromisoformat(valid_to) if valid_to else None,
+                )
+            )
+    placed: list[tuple[str, str, Mapping[str, Any]]] = [
+        (e.event_id, e.type, e.payload)
+        for e in await projections.in_force_events_in_regions(session, codes=codes, types=PLACING)
+        if e.event_id not in leaving
+    ]
+    entering_placed = [e for e in entering if kinds[e][0] in PLACING]
+    restored = await repository.events_by_id(session, [e for e in entering_placed if e not in payloads])
+    for event_id in entering_placed:
+        payload = payloads[event_id] if event_id in payloads else restored[event_id].payload
+        if payload.get("region_code") in codes:
+            placed.append((event_id, kinds[event_id][0], payload))
+    blamed = {definitions[e]["code"]: field_of(e) for e in reversed(moved) if definitions[e]["code"] in codes}
+    errors = [
+        ErrorItem(
+            "region_in_use",
+            f"region {code} would no longer exist on every day that {len(asking)} event(s) in force "
+            f"ask of it ({', '.join(asking[:3])}{', …' if len(asking) > 3 else ''}); correct or "
+            "retract those first, or in the same batch",
+            field=blamed[code],
+        )
+        for code in sorted(codes)
+        if (asking := [e for e, t, p in placed if p["region_code"] == code and _left_out(t, p, after[code])])
+    ]
+    gone = {code for code, windows in after.items() if not windows}
+    if gone:
+        children: dict[str, list[str]] = {}
+        for row in await projections.child_definitions_in_force(session, codes=gone):
+            if row.event_id not in leaving:
+                children.setdefault(row.parent_code, []).append(row.code)
+        for event_id in entering:
+            entered = definitions.get(event_id)
+            if entered is not None and (parent := region_parent(entered["code"])) in gone:
+                children.setdefault(parent, []).append(entered["code"])
+        errors += [
+            ErrorItem(
+                "region_in_use",
+                f"region {code} would no longer be defined while {len(under)} region(s) under it are "
+                f"({', '.join(sorted(under)[:3])}{', …' if len(under) > 3 else ''}); retract those too",
+                field=blamed[code],
+            )
+            for code, under in sorted(children.items())
+        ]
+    if errors:
+        raise Conflict(
+            "the batch would leave persons or regions in a region that no longer exists; nothing was written",
+            errors,
+        )
+    return True
