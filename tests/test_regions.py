@@ -504,3 +504,36 @@ async def test_a_code_of_a_later_decree_is_not_yet_in_force_before_it(
 
     assert await status_on("2019-10-01") == ("not_yet_in_force", [])
     assert await status_on("2022-07-25") == ("in_force", [])
+
+
+async def test_a_retired_codes_404_says_when_it_exists_to_those_who_may_see_it(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a region probe: a code retired in 2022 read, to an auditor, as if it had never
+    existed. Another region's office gets the words of an unknown code, as before."""
+    retired = {
+        "event_id": "def-16.71.95",
+        "type": "region.defined",
+        "code": "16.71.95",
+        "name": "Kecamatan Lama",
+        "decree": "Permendagri 1/2019",
+        "valid_to": "2022-07-25",
+    }
+    await _post(client, keys, [retired])
+    asked = {"valid_at": "2024-02-01"}
+    for secret in (keys.auditor, keys.office):
+        response = await client.get(
+            "/v1/regions/16.71.95/coverage", params=asked, headers=Keys.header(secret)
+        )
+        assert response.status_code == 404, response.text
+        assert "the code exists always to 2022-07-24" in response.json()["detail"], response.text
+    elsewhere = await client.get(
+        "/v1/regions/16.71.95/coverage", params=asked, headers=Keys.header(keys.other_office)
+    )
+    unknown = await client.get(
+        "/v1/regions/16.71.99/coverage", params=asked, headers=Keys.header(keys.other_office)
+    )
+    assert elsewhere.status_code == unknown.status_code == 404
+    assert elsewhere.json()["detail"].replace("16.71.95", "CODE") == unknown.json()["detail"].replace(
+        "16.71.99", "CODE"
+    )
