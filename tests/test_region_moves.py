@@ -142,3 +142,32 @@ async def test_a_retraction_racing_a_term_in_the_district_cannot_leave_the_term_
                 (people,),
             ).fetchall()
         assert orphans == []
+
+
+async def test_a_term_brought_back_into_a_retracted_district_is_refused(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a review: a correction of the correction that retracted a term brought the term
+    back into a district retracted meanwhile, checked by nothing."""
+    assert (await _post(client, keys, _defined(DISTRICT))).status_code == 200
+    person = await _officer_in(client, keys, DISTRICT, ("2024-01-25", "2024-02-24"))
+    undo_term = corrected("undo-term", supersedes=[f"term-{person}"])
+    assert (await _post(client, keys, undo_term)).status_code == 200
+    assert (await _post(client, keys, corrected("gone", supersedes=[f"def-{DISTRICT}"]))).status_code == 200
+    brought_back = await _post(client, keys, corrected("redo-term", supersedes=["undo-term"]))
+    assert _in_use(brought_back) == [("region_not_in_force", "events[0].supersedes")]
+    assert f"term-{person}" in brought_back.json()["errors"][0]["message"]
+
+
+async def test_a_term_runs_across_the_day_its_district_is_renamed(client: AsyncClient, keys: Keys) -> None:
+    """Found by a review: a rename (the old name's definition ending the day the new one's
+    begins) was refused under a term running across it, and so was a new such term."""
+    assert (await _post(client, keys, _defined(DISTRICT))).status_code == 200
+    await _officer_in(client, keys, DISTRICT, ("2024-01-25", "2024-02-24"))
+    old_name = _defined(DISTRICT, valid_to="2024-02-01") | {"event_id": "def-old-name"}
+    new_name = _defined(DISTRICT, valid_from="2024-02-01") | {"event_id": "def-new-name", "name": "Baru"}
+    renamed = await _post(
+        client, keys, corrected("rename", supersedes=[f"def-{DISTRICT}"], replacement=old_name), new_name
+    )
+    assert renamed.status_code == 200, renamed.text
+    await _officer_in(client, keys, DISTRICT, ("2024-01-20", "2024-02-10"))

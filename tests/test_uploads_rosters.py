@@ -488,3 +488,43 @@ async def test_a_roster_row_in_a_region_on_days_its_decree_does_not_give_the_cod
         (str(row), "region_code", "region_not_in_force") for row in (2, 3, 4)
     ]
     assert "16.71.97 does not exist on every day" in errors[0]["message"]
+
+
+async def test_a_roster_fails_when_a_region_it_names_is_retracted_while_it_is_checked(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: the rows' regions were read once, when the file was staged, and a
+    retraction committed before the roster's tx left its officers in a code with no definition."""
+    definition = {
+        "event_id": "def-16.71.93",
+        "type": "region.defined",
+        "code": "16.71.93",
+        "name": "Kecamatan Baru",
+        "decree": "Permendagri 1/2022",
+    }
+    admin = Keys.header(uploader.keys.admin)
+    assert (await uploader.client.post("/v1/events", json={"events": [definition]}, headers=admin)).is_success
+    retraction = {"event_id": "retract-16.71.93", "type": "event.corrected", "supersedes": ["def-16.71.93"]}
+    take_lock = ledger_repository.take_append_lock
+    retracted: list[int] = []
+
+    async def retracting_first(session: AsyncSession) -> int:
+        if not retracted:  # (the retraction takes the lock too: it goes through here once more)
+            retracted.append(1)
+            response = await uploader.client.post(
+                "/v1/events", json={"events": [retraction | {"reason": "typo"}]}, headers=admin
+            )
+            assert response.status_code == 200, response.text
+        return await take_lock(session)
+
+    monkeypatch.setattr(ledger_repository, "take_append_lock", retracting_first)
+    status = await uploader.run(roster_csv([officer_row(region="16.71.93"), officer_row()]))
+    assert status["status"] == "failed" and status["problem"]["code"] == "regions_changed", status
+    assert retracted == [1]
+    head = await uploader.head()
+    monkeypatch.undo()
+    again = await uploader.run(
+        roster_csv([officer_row(region="16.71.93"), officer_row()]), policy="accept_valid"
+    )
+    assert (again["rows_accepted"], again["rows_rejected"]) == (1, 1), again
+    assert await uploader.head() == head + 1

@@ -173,6 +173,7 @@ async def plan_append(
         leaving=leaving_ids,
         kinds=kinds,
         payloads=payloads,
+        fresh=fresh_ids,
         field_of=lambda e: f"{paths[e]}.code" if e in paths else cause(e),
     )
     for event_id, _ in leaving:

@@ -15,10 +15,8 @@ def not_in_force_reason(
 ) -> str | None:
     """Why a region cannot be asked of the days [start, end) (end exclusive): its decrees (the
     `windows` of its definitions in force) do not give the code on every one of them; None when
-    one does, or when no definition bounds the code."""
-    if not windows or any(
-        (w.valid_from or date.min) <= start and end <= (w.valid_to or date.max) for w in windows
-    ):
+    they do (back-to-back definitions joined), or when no definition bounds the code."""
+    if not windows or any(first <= start and end <= last for first, last in _joined(windows)):
         return None
     spans = "; ".join(
         f"{human_date(w.valid_from) if w.valid_from else 'always'} – "
@@ -26,6 +24,18 @@ def not_in_force_reason(
         for w in windows
     )
     return f"region {region} does not exist on every day asked of it here (it exists {spans})"
+
+
+def _joined(windows: Sequence[RegionDefinition]) -> list[tuple[date, date]]:
+    """The days the definitions give the code, back-to-back ones joined (a code renamed on a day
+    exists across it: its old name's definition ends that day, the new one's begins)."""
+    joined: list[tuple[date, date]] = []
+    for first, last in sorted((w.valid_from or date.min, w.valid_to or date.max) for w in windows):
+        if joined and first <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], last))
+        else:
+            joined.append((first, last))
+    return joined
 
 
 def region_date_errors(

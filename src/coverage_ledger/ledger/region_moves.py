@@ -52,81 +52,134 @@ async def check_region_moves(
     leaving: set[str],
     kinds: Mapping[str, tuple[str, str | None]],
     payloads: Mapping[str, Mapping[str, Any]],
+    fresh: set[str],
     field_of: Callable[[str], str],
 ) -> bool:
     """409 `region_in_use` when the batch's region definitions leave an event in force (stored or
     entering) asking its region for days it no longer exists, or leave a code with no definition
-    while regions under it keep theirs. `field_of` names the field of a moved definition (the
-    batch's own event, or the correction whose cascade moves it). Whether any definition left
-    force (one only added takes no day from its code: nothing to check, nothing to plan again)."""
+    while regions under it keep theirs; 409 `region_not_in_force` when a correction brings back a
+    term, membership or registration whose region does not exist on its days (an event of the
+    batch itself is checked as it is prepared). `field_of` names the field of a moved event (the
+    batch's own, or the correction whose cascade moves it); `fresh` the batch's own event ids, and
+    `payloads` holds theirs (and may hold others'). Whether there was anything to check:
+    a definition left force, or such an event came back (a definition only added takes no day
+    from its code)."""
     entering = list(entering)
     withdrawn = [e for e in leaving if kinds.get(e, ("", None))[0] == REGION_DEFINITION]
-    if not withdrawn:  # definitions only added: every code keeps at least the days it had
+    brought_back = [e for e in entering if e not in fresh and kinds[e][0] in PLACING]
+    if not withdrawn and not brought_back:
         return False
     moved = [*(e for e in entering if kinds[e][0] == REGION_DEFINITION), *withdrawn]
-    stored = await repository.events_by_id(session, [e for e in moved if e not in payloads])
+    stored = await repository.events_by_id(session, [*(e for e in moved if e not in payloads), *brought_back])
     definitions = {e: payloads[e] if e in payloads else stored[e].payload for e in moved}
-    codes = {definitions[e]["code"] for e in withdrawn}
+    placed: list[tuple[str, str, Mapping[str, Any]]] = [
+        (e, kinds[e][0], payloads[e] if e in payloads else stored[e].payload)
+        for e in entering
+        if kinds[e][0] in PLACING
+    ]
+    emptied = {definitions[e]["code"] for e in withdrawn}
+    codes = emptied | {p["region_code"] for e, _, p in placed if e in brought_back}
+    after = await _definitions_after(
+        session, codes=codes, leaving=leaving, entering=entering, definitions=definitions
+    )
+    placed += [
+        (e.event_id, e.type, e.payload)
+        for e in await projections.in_force_events_in_regions(session, codes=emptied, types=PLACING)
+        if e.event_id not in leaving
+    ]
+    blamed = {p["region_code"]: field_of(e) for e, _, p in reversed(placed) if e in brought_back}
+    blamed |= {
+        definitions[e]["code"]: field_of(e) for e in reversed(moved) if definitions[e]["code"] in codes
+    }
+    errors = []
+    for code in sorted(codes):
+        asking = sorted(
+            {e for e, t, p in placed if p["region_code"] == code and _left_out(t, p, after[code])}
+        )
+        if asking:
+            listed = f"{', '.join(asking[:3])}{', …' if len(asking) > 3 else ''}"
+            errors.append(
+                ErrorItem(
+                    "region_in_use" if code in emptied else "region_not_in_force",
+                    f"region {code} would not exist on every day that {len(asking)} event(s) in force "
+                    f"after this batch ask of it ({listed}); correct or retract those first, or in the "
+                    "same batch",
+                    field=blamed[code],
+                )
+            )
+    errors += await _orphaned_children(
+        session,
+        after=after,
+        emptied=emptied,
+        leaving=leaving,
+        entering=entering,
+        definitions=definitions,
+        blamed=blamed,
+    )
+    if errors:
+        raise Conflict(
+            "the batch would leave persons or regions in a region that does not exist then; "
+            "nothing was written",
+            errors,
+        )
+    return True
+
+
+async def _definitions_after(
+    session: AsyncSession,
+    *,
+    codes: set[str],
+    leaving: set[str],
+    entering: list[str],
+    definitions: Mapping[str, Mapping[str, Any]],
+) -> dict[str, list[RegionDefinition]]:
+    """Each code's definitions in force once the batch is."""
     after: dict[str, list[RegionDefinition]] = {code: [] for code in codes}
     for row in await projections.region_definitions_in_force(session, codes=codes):
         if row.event_id not in leaving:
             after[row.code].append(RegionDefinition(row.event_id, row.valid_from, row.valid_to))
     for event_id in entering:
-        if event_id in definitions and definitions[event_id]["code"] in codes:
-            d = definitions[event_id]
-            valid_from, valid_to = d.get("valid_from"), d.get("valid_to")
-            after[d["code"]].append(
+        entered = definitions.get(event_id)
+        if entered is not None and entered["code"] in codes:
+            valid_from, valid_to = entered.get("valid_from"), entered.get("valid_to")
+            after[entered["code"]].append(
                 RegionDefinition(
                     event_id,
                     date.fromisoformat(valid_from) if valid_from else None,
                     date.fromisoformat(valid_to) if valid_to else None,
                 )
             )
-    placed: list[tuple[str, str, Mapping[str, Any]]] = [
-        (e.event_id, e.type, e.payload)
-        for e in await projections.in_force_events_in_regions(session, codes=codes, types=PLACING)
-        if e.event_id not in leaving
-    ]
-    entering_placed = [e for e in entering if kinds[e][0] in PLACING]
-    restored = await repository.events_by_id(session, [e for e in entering_placed if e not in payloads])
-    for event_id in entering_placed:
-        payload = payloads[event_id] if event_id in payloads else restored[event_id].payload
-        if payload.get("region_code") in codes:
-            placed.append((event_id, kinds[event_id][0], payload))
-    blamed = {definitions[e]["code"]: field_of(e) for e in reversed(moved) if definitions[e]["code"] in codes}
-    errors = [
+    return after
+
+
+async def _orphaned_children(
+    session: AsyncSession,
+    *,
+    after: Mapping[str, list[RegionDefinition]],
+    emptied: set[str],
+    leaving: set[str],
+    entering: list[str],
+    definitions: Mapping[str, Mapping[str, Any]],
+    blamed: Mapping[str, str],
+) -> list[ErrorItem]:
+    """A code the batch leaves with no definition that keeps regions under it."""
+    gone = {code for code in emptied if not after[code]}
+    if not gone:
+        return []
+    children: dict[str, list[str]] = {}
+    for row in await projections.child_definitions_in_force(session, codes=gone):
+        if row.event_id not in leaving:
+            children.setdefault(row.parent_code, []).append(row.code)
+    for event_id in entering:
+        entered = definitions.get(event_id)
+        if entered is not None and (parent := region_parent(entered["code"])) in gone:
+            children.setdefault(parent, []).append(entered["code"])
+    return [
         ErrorItem(
             "region_in_use",
-            f"region {code} would no longer exist on every day that {len(asking)} event(s) in force "
-            f"ask of it ({', '.join(asking[:3])}{', …' if len(asking) > 3 else ''}); correct or "
-            "retract those first, or in the same batch",
+            f"region {code} would no longer be defined while {len(under)} region(s) under it are "
+            f"({', '.join(sorted(under)[:3])}{', …' if len(under) > 3 else ''}); retract those too",
             field=blamed[code],
         )
-        for code in sorted(codes)
-        if (asking := [e for e, t, p in placed if p["region_code"] == code and _left_out(t, p, after[code])])
+        for code, under in sorted(children.items())
     ]
-    gone = {code for code, windows in after.items() if not windows}
-    if gone:
-        children: dict[str, list[str]] = {}
-        for row in await projections.child_definitions_in_force(session, codes=gone):
-            if row.event_id not in leaving:
-                children.setdefault(row.parent_code, []).append(row.code)
-        for event_id in entering:
-            entered = definitions.get(event_id)
-            if entered is not None and (parent := region_parent(entered["code"])) in gone:
-                children.setdefault(parent, []).append(entered["code"])
-        errors += [
-            ErrorItem(
-                "region_in_use",
-                f"region {code} would no longer be defined while {len(under)} region(s) under it are "
-                f"({', '.join(sorted(under)[:3])}{', …' if len(under) > 3 else ''}); retract those too",
-                field=blamed[code],
-            )
-            for code, under in sorted(children.items())
-        ]
-    if errors:
-        raise Conflict(
-            "the batch would leave persons or regions in a region that no longer exists; nothing was written",
-            errors,
-        )
-    return True

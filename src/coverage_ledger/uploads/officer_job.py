@@ -230,6 +230,14 @@ class OfficerRosterJob(Job):
         self.phases["commit_write_events"] = round(time.monotonic() - mark, 3)
         mark = time.monotonic()
         head = await ledger_repository.take_append_lock(work)
+        if head > snapshot and await staging.regions_changed_since(work, since_tx=snapshot):
+            # rare (an admin's change of the region list): the rows' own checks would all run again
+            raise FileRejected(
+                "regions_changed",
+                "a region this roster names (a row's region_code, or the district of a NIK) was "
+                "defined, changed or retracted while the roster was checked; nothing was written: "
+                "upload the file again",
+            )
         if head > snapshot and (replace or await staging.persons_changed_since(work, since_tx=snapshot)):
             # some of these persons (or, replacing, this committee's roster) changed meanwhile:
             # the events go, and the file is checked again from scratch under the lock

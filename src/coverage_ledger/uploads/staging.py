@@ -285,6 +285,22 @@ async def persons_changed_since(session: AsyncSession, *, since_tx: int) -> bool
     return bool(rows.one()[0])
 
 
+async def regions_changed_since(session: AsyncSession, *, since_tx: int) -> bool:
+    """Whether a definition of a staged row's region, or of a staged NIK's district, entered or
+    left force after `since_tx`: each row was checked against the regions as read before."""
+    rows = await raw.execute(
+        session,
+        "SELECT EXISTS (SELECT 1 FROM region r "
+        "WHERE (r.tx_from > %(since)s OR r.tx_to > %(since)s) "
+        f"AND (r.code IN (SELECT region_code FROM {STAGING}) "
+        "     OR r.code IN (SELECT substr(nik, 1, 2) || '.' || substr(nik, 3, 2) || '.' || substr(nik, 5, 2) "
+        f"                  FROM {STAGING})))",
+        {"since": since_tx},
+        prepare=False,
+    )
+    return bool(rows.one()[0])
+
+
 SQL_CHECK_CODES = ("duplicate_nik", "overlapping_enrolment", "repeats_rejected_row")
 """Row errors the set-based checks write (a re-check replaces them)."""
 
