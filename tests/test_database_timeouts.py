@@ -54,12 +54,19 @@ def silent_server() -> Iterator[int]:
         listener.close()
 
 
-def test_the_service_sets_its_network_parameters_unless_the_url_gives_them() -> None:
+def test_the_service_sets_its_network_parameters_unless_the_url_gives_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
     assert network_arguments("postgresql://ledger@db/ledger") == NETWORK_DEFAULTS
     assert NETWORK_DEFAULTS["connect_timeout"] == "10"
     given = network_arguments("postgresql://ledger@db/ledger?connect_timeout=3&keepalives_idle=5")
     assert "connect_timeout" not in given and "keepalives_idle" not in given
     assert given["tcp_user_timeout"] == NETWORK_DEFAULTS["tcp_user_timeout"]
+    # found by a review: libpq's own environment and service files were overridden
+    assert network_arguments("postgresql:///ledger?service=ledger") == {}
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "4")
+    assert "connect_timeout" not in network_arguments("postgresql://ledger@db/ledger")
 
 
 def test_starting_against_a_silent_server_fails_within_the_urls_connect_timeout(silent_server: int) -> None:

@@ -480,9 +480,11 @@ async def test_a_roster_row_in_a_region_on_days_its_decree_does_not_give_the_cod
         officer_row(region="16.71.98", term=("2024-12-01", "2025-01-05"), registered_on="2024-11-02"),
         officer_row(region="16.71.97", term=("2024-01-25", "2024-02-23")),  # both in force then
         officer_row(region="16.71.98", term=("2024-01-25", "2024-02-23")),
+        # the last day the code exists (term_end is inclusive, the definition's valid_to is not)
+        officer_row(region="16.71.98", term=("2024-12-01", "2024-12-31"), registered_on="2024-11-02"),
     ]
     status = await uploader.run(roster_csv(rows), policy="accept_valid")
-    assert (status["rows_accepted"], status["rows_rejected"]) == (2, 3), status
+    assert (status["rows_accepted"], status["rows_rejected"]) == (3, 3), status
     errors = await uploader.errors(status["upload_id"])
     assert [(e["row"], e["column"], e["code"]) for e in errors] == [
         (str(row), "region_code", "region_not_in_force") for row in (2, 3, 4)

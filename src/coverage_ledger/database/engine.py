@@ -2,6 +2,7 @@
 
 import functools
 import logging
+import os
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -89,10 +90,21 @@ NETWORK_DEFAULTS = {
 for minutes. The TCP ones do nothing on the embedded cluster's Unix socket."""
 
 
+ENVIRONMENT_NAMES = {"connect_timeout": "PGCONNECT_TIMEOUT"}
+"""libpq's environment variables for NETWORK_DEFAULTS (the others have none)."""
+
+
 def network_arguments(url: str) -> dict[str, Any]:
-    """NETWORK_DEFAULTS less the parameters the URL sets itself."""
+    """NETWORK_DEFAULTS less the parameters the URL sets itself or libpq's environment does; none
+    for a URL naming a `service` (its file says what it wants)."""
     given = make_url(url).query
-    return {name: value for name, value in NETWORK_DEFAULTS.items() if name not in given}
+    if "service" in given:
+        return {}
+    return {
+        name: value
+        for name, value in NETWORK_DEFAULTS.items()
+        if name not in given and not os.environ.get(ENVIRONMENT_NAMES.get(name, ""))
+    }
 
 
 WRITER_ROLE = "ledger_writer"
