@@ -616,3 +616,32 @@ async def test_redoing_a_correction_of_an_event_corrected_again_since_is_refused
         client, keys.admin, [corrected("undo-c3", ["c3-redo"]), corrected("redo-c1", ["u1-redo"])]
     )
     assert both.status_code == 200, both.text
+
+
+async def test_a_birth_to_come_or_a_registration_before_birth_is_refused_as_a_roster_row_is(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    """Found by a date probe: a roster refused a birth date after the upload's day
+    (`day_in_future`) and a `registered_on` before the officer's birth (`registered_before_birth`);
+    the API took both."""
+    before = await ledger_size(session)
+    unborn = nik(born=date(2099, 1, 5))
+    born_later = await post(client, keys.admin, [{**registered(unborn), "birth_date": "2099-01-05"}])
+    assert born_later.status_code == 422, born_later.text
+    assert [(e["code"], e["field"]) for e in born_later.json()["errors"]] == [
+        ("day_in_future", "events[0].birth_date")
+    ]
+    officer = nik(born=date(1990, 3, 4))
+    early = enrolled(officer, event_id="e-early", registered_on="1989-12-31", **KPPS)
+    refused = await post(client, keys.admin, [{**registered(officer), "birth_date": "1990-03-04"}, early])
+    assert refused.status_code == 422, refused.text
+    assert [(e["code"], e["field"]) for e in refused.json()["errors"]] == [
+        ("registered_before_birth", "events[1].registered_on")
+    ]
+    assert "1990" not in refused.text.replace(officer, "")  # the registration's personal field
+    assert await ledger_size(session) == before
+    on_the_day = early | {"event_id": "e-on-time", "registered_on": "1990-03-04"}
+    accepted = await post(
+        client, keys.admin, [{**registered(officer), "birth_date": "1990-03-04"}, on_the_day]
+    )
+    assert accepted.status_code == 200, accepted.text

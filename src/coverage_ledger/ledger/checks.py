@@ -102,10 +102,20 @@ def check_scope(*, principal: Principal, prepared: Sequence[PreparedEvent]) -> N
 
 
 def check_days_done(*, prepared: Sequence[PreparedEvent], recording_day: date) -> None:
-    """422 when an event says it was registered, paid or reactivated after its recording day."""
+    """422 when an event says it was registered, paid or reactivated after its recording day, or
+    a registration gives a birth date after it."""
     # cover would start from a day nobody has reached yet (a 2042 typed for 2024)
     errors = []
     for item in prepared:
+        born = item.source.birth_date if isinstance(item.source, PersonRegistered) else None
+        if born is not None and born > recording_day:  # (a roster refused it, the API took it)
+            errors.append(
+                ErrorItem(
+                    "day_in_future",
+                    f"birth_date {born} is after the day it is recorded on ({recording_day})",
+                    field=f"{item.path}.birth_date",
+                )
+            )
         name = DAY_DONE_FIELDS.get(item.row.type)
         value = item.row.payload.get(name) if name else None
         if isinstance(value, str) and date.fromisoformat(value) > recording_day:

@@ -1,5 +1,6 @@
 """An officer's age at the start of a term, checked on the API as a roster row is checked: a term
-before the officer's birth, or one starting before they are 17, is refused.
+before the officer's birth, or one starting before they are 17, is refused, and so is a new term
+whose `registered_on` comes before the birth.
 
 Judged on the ledger as the batch leaves it, supersession cascade included (a review found the
 batch's own named targets misleading: superseding a correction brings back the registration it
@@ -81,6 +82,22 @@ async def check_officer_ages(
     entered_by = {kinds[e][1]: e for e in moved_registrations}
     for event_id, term in terms.items():
         nik = term["nik"]
+        registered_on = term.get("registered_on")
+        if (
+            event_id in paths
+            and nik in births
+            and registered_on
+            and date.fromisoformat(registered_on) < births[nik]
+        ):
+            # found by a date probe: a roster refused this row, the API took it
+            invalid.append(
+                ErrorItem(
+                    "registered_before_birth",
+                    # (the birth date is the registration's personal field: not repeated here)
+                    f"registered_on {registered_on} is before the officer's birth date on record",
+                    field=f"{paths[event_id]}.registered_on",
+                )
+            )
         problem = (
             term_age_problem(births[nik], date.fromisoformat(term["valid_from"])) if nik in births else None
         )
@@ -98,8 +115,8 @@ async def check_officer_ages(
             moved = event_id if event_id in payloads else entered_by.get(nik, event_id)
             conflicts.append(ErrorItem(problem, _brought_back_too_early(problem), field=cause_of(moved)))
     if invalid:
-        order = {f"{path}.valid_from": i for i, path in enumerate(paths.values())}
-        invalid.sort(key=lambda e: order.get(e.field or "", 0))
+        order = {path: i for i, path in enumerate(paths.values())}
+        invalid.sort(key=lambda e: order.get((e.field or "").rpartition(".")[0], 0))
         raise InvalidInput(
             f"{len(invalid)} officer term(s) start before the officer may serve; nothing was written", invalid
         )
