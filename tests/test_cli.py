@@ -120,6 +120,8 @@ def test_verify_and_rebuild_check(cli_env: str) -> None:
         (["--role", "admin", "--name", "adm16", "--region", "16"], "region_not_allowed"),
         (["--role", "admin", "--name", "late", "--expires", "2020-01-01T00:00:00+07:00"], "has passed"),
         (["--role", "admin", "--name", "naive", "--expires", "2030-01-01T00:00:00"], "UTC offset"),
+        # found by a date probe: a traceback from the database
+        (["--role", "admin", "--name", "far", "--expires", "9999-12-31T23:59:59-14:00"], "after 9999-12-31"),
     ],
 )
 def test_keys_create_refuses_what_it_cannot_keep(cli_env: str, arguments: list[str], expected: str) -> None:

@@ -103,6 +103,16 @@ def test_bad_known_at_is_refused(text: str) -> None:
         parse_known_at(text)
 
 
+def test_an_offsets_plus_lost_in_a_url_is_named() -> None:
+    """Found by a date probe: the README's known_at, pasted into a URL unencoded, was refused
+    without a word about the `+` that arrived as a space."""
+    with pytest.raises(InvalidKnownAt, match="%2B"):
+        parse_known_at("2024-02-20T09:00:00 07:00")
+    with pytest.raises(InvalidKnownAt) as refused:
+        parse_known_at("yesterday")
+    assert "%2B" not in str(refused.value)
+
+
 def test_dates_are_named_in_jakarta() -> None:
     late_utc = datetime(2024, 2, 13, 18, 0, tzinfo=UTC)  # 14 Feb 01:00 in Jakarta
     assert jakarta_date(late_utc) == date(2024, 2, 14)

@@ -41,6 +41,9 @@ def keys_create(
         raise typer.BadParameter(
             "give the expiry a UTC offset, e.g. 2027-01-01T00:00:00+07:00", param_hint="--expires"
         )
+    if expires is not None and not _representable_in_utc(expires):
+        # found by a date probe: past 9999-12-31 UTC the database cannot hold it (a traceback)
+        raise typer.BadParameter("the expiry lies after 9999-12-31 UTC", param_hint="--expires")
     if expires is not None and expires <= datetime.now(UTC):
         raise typer.BadParameter("the expiry has passed already", param_hint="--expires")
     key_name = name if name is not None else f"{role.value}-{secrets.token_hex(4)}"
@@ -91,3 +94,12 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="Name of the key to rev
     """Revoke a key: requests with it get 401 from now on."""
     run_work(lambda s: keys_service.revoke_key(s, name=name), reads=True)
     typer.echo(f"revoked {name}")
+
+
+def _representable_in_utc(instant: datetime) -> bool:
+    """Whether the instant has a UTC date this side of year 10,000."""
+    try:
+        instant.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True

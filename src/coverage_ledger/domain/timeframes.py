@@ -112,7 +112,11 @@ def parse_known_at(text: str | None) -> KnownAt:
         # the last days of year 9999 have no next midnight to count to: they are beyond any head
         return KnownNow() if day >= _LAST_COUNTABLE_DAY else KnownOnDate(day)
     if not INSTANT_TEXT.match(value):
-        raise InvalidKnownAt(f"{value!r} is not an RFC 3339 timestamp, a date (YYYY-MM-DD) or tx:N")
+        hint = ""
+        if INSTANT_TEXT.match(text.replace(" ", "+")):
+            # found by a date probe: a URL's unencoded `+` arrives as a space
+            hint = " (a `+` in a URL reads as a space: write the offset's + as %2B)"
+        raise InvalidKnownAt(f"{value!r} is not an RFC 3339 timestamp, a date (YYYY-MM-DD) or tx:N{hint}")
     try:
         instant = datetime.fromisoformat(value.replace("z", "Z"))
     except ValueError as exc:
