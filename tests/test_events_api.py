@@ -645,3 +645,21 @@ async def test_a_birth_to_come_or_a_registration_before_birth_is_refused_as_a_ro
         client, keys.admin, [{**registered(officer), "birth_date": "1990-03-04"}, on_the_day]
     )
     assert accepted.status_code == 200, accepted.text
+
+
+async def test_a_term_ending_on_the_last_day_a_date_may_name_can_be_written_and_restated(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a date probe: a roster committed a term ending 31 Dec 2099 (valid_to 2100-01-01)
+    that the API refused as out of range, even as a correction restating it."""
+    person = nik()
+    term = enrolled(person, event_id="e-2099", valid_from="2099-12-01", valid_to="2100-01-01")
+    assert (await post(client, keys.admin, [registered(person), term])).status_code == 200
+    restated = corrected("restate-2099", supersedes=["e-2099"], replacement=term | {"event_id": "e-2099-b"})
+    assert (await post(client, keys.admin, [restated])).status_code == 200
+    beyond = enrolled(person, event_id="e-2100", valid_from="2099-12-01", valid_to="2100-01-02")
+    refused = await post(client, keys.admin, [beyond])
+    assert refused.status_code == 422, refused.text
+    assert [(e["code"], e["field"]) for e in refused.json()["errors"]] == [
+        ("date_out_of_range", "events[0].valid_to")
+    ]

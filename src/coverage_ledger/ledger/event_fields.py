@@ -4,7 +4,7 @@ Numbers and dates are taken only in their JSON form: pydantic's lax mode would r
 1 rupiah, `"16800"` or `16800.0` as an amount and `0` as 1970-01-01, and a ledger that can
 never be edited must not guess what a sender meant."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Strict, StringConstraints
@@ -106,6 +106,14 @@ def _plausible_day(value: date) -> date:
     return value
 
 
+def _plausible_end(value: date) -> date:
+    """An exclusive end: its last day (the day before) must lie in the years a date may name, so
+    that a term a roster ends on 31 Dec 2099 can be written and restated here too."""
+    if value == date.min or not plausible_year((value - timedelta(days=1)).year):
+        raise PydanticCustomError("date_out_of_range", f"{value.isoformat()} is outside {PLAUSIBLE_YEARS}")
+    return value
+
+
 def _plausible_month(value: str) -> str:
     if not plausible_year(int(value[:4])):
         raise PydanticCustomError("date_out_of_range", f"{value} is outside {PLAUSIBLE_YEARS}")
@@ -116,6 +124,8 @@ MonthText = Annotated[str, StringConstraints(pattern=MONTH_TEXT), AfterValidator
 """A calendar month, sent as `YYYY-MM`, in the years a date may name."""
 Day = Annotated[date, BeforeValidator(_day_text), AfterValidator(_plausible_day)]
 """A calendar date, sent as `YYYY-MM-DD`."""
+EndDay = Annotated[date, BeforeValidator(_day_text), AfterValidator(_plausible_end)]
+"""The first day after a period (exclusive), sent as `YYYY-MM-DD`."""
 Instant = Annotated[datetime, BeforeValidator(_instant_text)]
 """A timestamp, sent as RFC 3339 text."""
 InstantOut = Annotated[datetime, PlainSerializer(format_instant, return_type=str)]

@@ -25,6 +25,7 @@ from coverage_ledger.ledger.claim_events import (
 from coverage_ledger.ledger.event_fields import (
     Count,
     Day,
+    EndDay,
     EventId,
     Instant,
     InstantOut,
@@ -70,7 +71,7 @@ class OfficerEnrolled(_Event):
         description="Where the officer serves: a district (16.71.01) or village (16.71.01.1001) code."
     )
     valid_from: Day = Field(description="First day of duty.")
-    valid_to: Day = Field(
+    valid_to: EndDay = Field(
         description="The day after the last day of duty (exclusive); a term lasts at most three years."
     )
     programs: list[OfficerProgram] = Field(default_factory=lambda: list(OFFICER_PROGRAMS), min_length=1)
@@ -245,7 +246,7 @@ class RegionDefined(_Event):
     name: Text
     decree: Text
     valid_from: Day | None = None
-    valid_to: Day | None = Field(default=None, description="First day the code no longer exists.")
+    valid_to: EndDay | None = Field(default=None, description="First day the code no longer exists.")
     successors: list[RegionCode] | None = Field(
         default=None, description="Codes that took over from `valid_to` on (a split or a renumbering)."
     )
