@@ -595,3 +595,48 @@ async def test_a_membership_not_started_shows_the_months_paid_from_its_start(
     source = before["sources"][0]
     assert (source["valid_from"], source["valid_to"]) == ("2025-01-01", "2025-07-01"), source
     assert "paid through" in before["reason"], before["reason"]
+
+
+async def test_a_payment_corrected_to_pay_more_months_cannot_leave_a_reactivation_of_no_lapse(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a date probe: paid October to December 2024, lapsed from 1 April 2025 and
+    reactivated on 20 May; the October payment was then corrected to pay through February, so
+    the membership was only in arrears on 20 May, yet the reactivation stayed in force and moved
+    the grace window on (a March payment made in June was then taken)."""
+    person = nik()
+    first = paid(
+        person,
+        event_id=f"oct-{person}",
+        months=("2024-10", "2024-12"),
+        amount=3 * 16_800,
+        paid_on="2024-10-05",
+    )
+    reactivation = {
+        "event_id": f"react-{person}",
+        "type": "membership.reactivated",
+        "nik": person,
+        "reason": "office decision",
+        "reactivated_on": "2025-05-20",
+    }
+    setup = await post(
+        client,
+        keys,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2024-10-01"),
+        first,
+        reactivation,
+    )
+    assert setup.status_code == 200, setup.text
+    more = first | {"event_id": f"oct-feb-{person}", "months_to": "2025-02", "amount": 5 * 16_800}
+    refused = await post(client, keys, corrected("more-months", [first["event_id"]], replacement=more))
+    assert refused.status_code == 409, refused.text
+    [error] = refused.json()["errors"]
+    assert error["code"] == "reactivation_no_longer_valid" and "2025-05-20" in error["message"], error
+    # with the reactivation retracted in the same batch, the correction stands
+    retraction = corrected("no-react", [reactivation["event_id"]], reason="it had not lapsed")
+    both = await post(
+        client, keys, corrected("more-months-2", [first["event_id"]], replacement=more), retraction
+    )
+    assert both.status_code == 200, both.text
+    assert (await coverage_of(client, keys, person, "2025-06-15"))["status"] == "lapsed"

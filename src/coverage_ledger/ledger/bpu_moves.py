@@ -1,7 +1,8 @@
 """Append rules on the BPU events a correction moves in or out of force (a new event is checked
 with its batch, `informal_checks`): no payment left for months no membership covers, none the
-payment rules would now refuse, no month of a program paid twice by a restored payment; a
-payment held outside the key's region refused without its id, months or day."""
+payment rules would now refuse, no month of a program paid twice by a restored payment, no
+reactivation left of a membership that a corrected payment shows had not lapsed; a payment held
+outside the key's region refused without its id, months or day."""
 
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -10,10 +11,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal
+from coverage_ledger.domain.coverage import CoverageStatus
 from coverage_ledger.domain.informal import (
     InformalEnrolment,
     Payment,
     PaymentRefusal,
+    informal_status,
     paying_enrolment,
     refuse_payment,
 )
@@ -67,6 +70,10 @@ async def check_bpu_moves(
             blame[kinds[event_id][1] or ""] = paths.get(event_id, "events")
     for event_id in restored:
         blame.setdefault(kinds[event_id][1] or "", next(iter(paths.values()), "events"))
+    for event_id, cause in leaving:
+        # a payment corrected may take a lapse from under a reactivation (found by a date probe)
+        if kinds[event_id][0] == "contribution.paid":
+            blame.setdefault(kinds[event_id][1] or "", paths.get(cause or "", "events"))
     niks = {nik for nik in blame if nik}
     if not niks:
         return set()
@@ -98,6 +105,7 @@ async def check_bpu_moves(
     )
     grace_months = rule_table(await projections.rule_definitions(session, tx_seq=rules_at)).grace_months
     _refuse_payments_no_longer_accepted(niks, before, after, set(payloads), blame, grace_months, outside)
+    _refuse_reactivations_no_longer_valid(niks, before, after, set(payloads), blame, grace_months)
     return niks
 
 
@@ -200,6 +208,69 @@ def _refuse_payments_no_longer_accepted(
             f"{len(errors)} payment(s) would be left that the payment rules refuse; nothing was written",
             errors[:20],
         )
+
+
+def _refuse_reactivations_no_longer_valid(
+    niks: set[str],
+    before: _InForce,
+    after: _InForce,
+    batch: set[str],
+    blame: dict[str, str],
+    grace_months: int,
+) -> None:
+    """409 for a stored reactivation of a membership lapsed on its day before the batch but not
+    after it (a payment corrected to pay more months): left in force, it would reopen the grace
+    window of a membership that never lapsed. Judged, as when it was recorded, on what had been
+    paid before its day; the batch's own reactivations are checked with the batch."""
+    errors = []
+    for nik in sorted(niks):
+        lapsed_before = _reactivated_lapsed(before, nik, grace_months)
+        for event_id, lapsed in _reactivated_lapsed(after, nik, grace_months).items():
+            if lapsed or event_id in batch or not lapsed_before.get(event_id, False):
+                continue
+            day = after[event_id][1]["reactivated_on"]
+            errors.append(
+                ErrorItem(
+                    "reactivation_no_longer_valid",
+                    f"the membership's reactivation of {day} would no longer be of a lapsed membership; "
+                    "correct or retract it in the same batch",
+                    field=blame[nik],
+                )
+            )
+    if errors:
+        raise Conflict(
+            f"{len(errors)} reactivation(s) would be left of a membership that had not lapsed; "
+            "nothing was written",
+            errors[:20],
+        )
+
+
+def _reactivated_lapsed(events: _InForce, nik: str, grace_months: int) -> dict[str, bool]:
+    """Each in-force reactivation of a person, and whether the membership was lapsed on its day
+    by the payments made before that day and the reactivations before it."""
+    enrolments = _memberships(events, nik)
+    reactivations = [
+        person_events.reactivation(e, payload)
+        for e, (kind, payload, _) in events.items()
+        if kind == "membership.reactivated" and payload.get("nik") == nik
+    ]
+    payments = [
+        person_events.payment(e, payload)
+        for e, (kind, payload, _) in events.items()
+        if kind == "contribution.paid" and payload.get("nik") == nik
+    ]
+    judged = {}
+    for reactivation in reactivations:
+        day = reactivation.reactivated_on
+        answer = informal_status(
+            enrolments=enrolments,
+            payments=[p for p in payments if p.paid_on < day],
+            reactivations=[r for r in reactivations if r.reactivated_on < day],
+            valid_at=day,
+            grace_months=grace_months,
+        )
+        judged[reactivation.event_id] = answer is not None and answer.status is CoverageStatus.LAPSED
+    return judged
 
 
 def _refusals(events: _InForce, nik: str, grace_months: int) -> dict[str, PaymentRefusal | None]:
