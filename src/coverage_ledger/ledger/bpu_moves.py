@@ -16,6 +16,7 @@ from coverage_ledger.domain.informal import (
     InformalEnrolment,
     Payment,
     PaymentRefusal,
+    Reactivation,
     informal_status,
     paying_enrolment,
     refuse_payment,
@@ -248,17 +249,11 @@ def _refuse_reactivations_no_longer_valid(
 def _reactivated_lapsed(events: _InForce, nik: str, grace_months: int) -> dict[str, bool]:
     """Each in-force reactivation of a person, and whether the membership was lapsed on its day
     by the payments made before that day and the reactivations before it."""
-    enrolments = _memberships(events, nik)
-    reactivations = [
-        person_events.reactivation(e, payload)
-        for e, (kind, payload, _) in events.items()
-        if kind == "membership.reactivated" and payload.get("nik") == nik
-    ]
-    payments = [
-        person_events.payment(e, payload)
-        for e, (kind, payload, _) in events.items()
-        if kind == "contribution.paid" and payload.get("nik") == nik
-    ]
+    enrolments, reactivations, payments = (
+        _memberships(events, nik),
+        _reactivations(events, nik),
+        _payments(events, nik),
+    )
     judged = {}
     for reactivation in reactivations:
         day = reactivation.reactivated_on
@@ -276,18 +271,9 @@ def _reactivated_lapsed(events: _InForce, nik: str, grace_months: int) -> dict[s
 def _refusals(events: _InForce, nik: str, grace_months: int) -> dict[str, PaymentRefusal | None]:
     """Each in-force payment of a person with the refusal it would get after those paid before it
     (on an earlier day, or the same day for earlier months)."""
-    enrolments = _memberships(events, nik)
-    reactivations = [
-        person_events.reactivation(e, payload)
-        for e, (kind, payload, _) in events.items()
-        if kind == "membership.reactivated" and payload.get("nik") == nik
-    ]
+    enrolments, reactivations = _memberships(events, nik), _reactivations(events, nik)
     payments = sorted(
-        (
-            person_events.payment(e, payload)
-            for e, (kind, payload, _) in events.items()
-            if kind == "contribution.paid" and payload.get("nik") == nik
-        ),
+        _payments(events, nik),
         # in the order they would have been accepted: by day paid, then by the months they pay
         # (a payment for April is judged after one for February paid the same day)
         key=lambda p: (p.paid_on, p.first, p.last, p.event_id),
@@ -336,6 +322,22 @@ def _memberships(
         person_events.informal_enrolment(e, payload, at)
         for e, (kind, payload, at) in events.items()
         if kind == "informal.enrolled" and payload.get("nik") == nik
+    ]
+
+
+def _reactivations(events: _InForce, nik: str) -> list[Reactivation]:
+    return [
+        person_events.reactivation(e, payload)
+        for e, (kind, payload, _) in events.items()
+        if kind == "membership.reactivated" and payload.get("nik") == nik
+    ]
+
+
+def _payments(events: _InForce, nik: str) -> list[Payment]:
+    return [
+        person_events.payment(e, payload)
+        for e, (kind, payload, _) in events.items()
+        if kind == "contribution.paid" and payload.get("nik") == nik
     ]
 
 

@@ -322,6 +322,8 @@ async def in_force_events_in_regions(
     """Events in force that name one of these region codes (the codes themselves, not those
     under them), through the log's regency index."""
     code_list = sorted(set(codes))
+    if not code_list:
+        return []
     rows = await raw.execute(
         session,
         "SELECT e.event_id, e.type, e.payload, NULL AS tx_seq, NULL AS recorded_at FROM ledger_event e "
