@@ -520,6 +520,15 @@ async def test_the_same_mistake_gets_the_same_code_wherever_it_is_made(
         "valid_at",
         "invalid_date",
     )
+    # found by a date probe: a real date out of range was `invalid_date` in a query only
+    far = {"niks": [person], "valid_at": "9999-12-31"}
+    assert await code_of(await client.post("/v1/coverage/lookup", json=far, headers=admin)) == (
+        "valid_at",
+        "date_out_of_range",
+    )
+    assert await code_of(
+        await client.get(f"/v1/persons/{person}/coverage?valid_at=9999-12-31", headers=admin)
+    ) == ("valid_at", "date_out_of_range")
     bad_term = enrolled(person, event_id="bad-term", valid_from="2024-13-01", valid_to="2024-02-23")
     assert await code_of(await client.post("/v1/events", json={"events": [bad_term]}, headers=admin)) == (
         "events[0].valid_from",

@@ -26,6 +26,7 @@ from coverage_ledger.coverage.service import (
 from coverage_ledger.domain.coverage import CoverageStatus
 from coverage_ledger.domain.nik import NIK_PATTERN
 from coverage_ledger.domain.timeframes import (
+    DateOutOfRange,
     InvalidKnownAt,
     KnownAt,
     jakarta_date,
@@ -66,7 +67,9 @@ def read_coordinates(valid_at: str | None, known_at: str | None, *, today: date)
     try:
         valid = parse_valid_at(valid_at, today=today)
     except ValueError as exc:
-        raise InvalidInput(str(exc), [ErrorItem("invalid_date", str(exc), field="valid_at")]) from exc
+        # the codes a request body gives the same mistakes (found by a date probe)
+        code = "date_out_of_range" if isinstance(exc, DateOutOfRange) else "invalid_date"
+        raise InvalidInput(str(exc), [ErrorItem(code, str(exc), field="valid_at")]) from exc
     return valid, known_at_query(known_at)
 
 

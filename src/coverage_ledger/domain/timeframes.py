@@ -143,5 +143,9 @@ def parse_valid_at(text: str | None, *, today: date) -> date:
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
     if not plausible_year(day.year):  # the dates any event may hold
-        raise ValueError(f"{text!r} is outside {PLAUSIBLE_YEARS}")
+        raise DateOutOfRange(f"{text!r} is outside {PLAUSIBLE_YEARS}")
     return day
+
+
+class DateOutOfRange(ValueError):
+    """A real date outside the years a date may name (`date_out_of_range`, as in a request body)."""
