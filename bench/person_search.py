@@ -96,6 +96,10 @@ def run(*, size: str) -> dict[str, Any]:
                     100,
                 ),
                 "committee KPU-16.01, every page": ({"committee": "KPU-16.01"}, 100),
+                "committee KPU-16.71 in region 16.01 (the big regency's committee elsewhere: nobody)": (
+                    {"committee": "KPU-16.71", "region": "16.01"},
+                    100,
+                ),
                 "region 16.71.02 (a district of the big regency), 20 pages": ({"region": "16.71.02"}, 20),
                 "region 16 (the province), 20 pages": ({"region": "16"}, 20),
             }

@@ -34,6 +34,19 @@ _IN_FORCE = "k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s)"
 _IN_REGION = raw.within_region("e.payload->>'region_code'")
 
 
+_REGION_WALK = (
+    "SELECT c.nik FROM unnest(%(regencies)s::text[]) AS r(code) CROSS JOIN LATERAL ("
+    "SELECT DISTINCT e.nik FROM ledger_event e JOIN event_knowledge k ON k.event_id = e.event_id "
+    "WHERE (e.payload->>'region_code') IS NOT NULL "
+    "AND left(e.payload->>'region_code', 5) = r.code "
+    f"AND {_IN_REGION} AND e.type = ANY(%(types)s::text[]) {{extra}}AND e.nik > %(after)s "
+    f"AND {_IN_FORCE} ORDER BY e.nik LIMIT %(limit)s) c "
+    "GROUP BY c.nik ORDER BY c.nik LIMIT %(limit)s"
+)
+"""Each regency key's events in NIK order (the index of migration 0022), merged; `extra`: more
+conditions on the event."""
+
+
 async def candidate_niks(
     session: AsyncSession,
     *,
@@ -57,7 +70,15 @@ async def candidate_niks(
     # it returns: walking every person's events and dropping those elsewhere took 0.9 s a page
     # for a small regency on a ledger of 200,000 officers in another one. Only the filters asked
     # for go into the statement: with `%(region)s IS NULL OR …` the generic plan scanned everyone.
-    if committee is not None:  # a committee is narrower than any region: its own index
+    if committee is not None and region_prefix is not None and len(region_prefix) >= REGENCY_CODE_LENGTH:
+        # a committee's officers in a regency or below: the regency's walk, where a committee of
+        # another regency finds nothing at once (its own walk read its 200,000 officers first);
+        # `type = ANY(…)` keeps the planner off the committee index, which it chose without regard
+        # to which walk is shorter
+        params["types"] = ["officer.enrolled"]
+        params["regencies"] = await _regency_keys(session, region_prefix)
+        query = _REGION_WALK.format(extra="AND e.payload->>'committee' = %(committee)s ")
+    elif committee is not None:  # a committee is narrower than a province or the nation
         region_filter = f" AND {_IN_REGION}" if region_prefix is not None else ""
         query = (
             "SELECT DISTINCT e.nik FROM ledger_event e JOIN event_knowledge k ON k.event_id = e.event_id "
@@ -66,15 +87,7 @@ async def candidate_niks(
         )
     elif region_prefix is not None:  # the region's regencies walked side by side, then merged
         params["regencies"] = await _regency_keys(session, region_prefix)
-        query = (
-            "SELECT c.nik FROM unnest(%(regencies)s::text[]) AS r(code) CROSS JOIN LATERAL ("
-            "SELECT DISTINCT e.nik FROM ledger_event e JOIN event_knowledge k ON k.event_id = e.event_id "
-            "WHERE (e.payload->>'region_code') IS NOT NULL "
-            "AND left(e.payload->>'region_code', 5) = r.code "
-            f"AND {_IN_REGION} AND e.type = ANY(%(types)s::text[]) AND e.nik > %(after)s "
-            f"AND {_IN_FORCE} ORDER BY e.nik LIMIT %(limit)s) c "
-            "GROUP BY c.nik ORDER BY c.nik LIMIT %(limit)s"
-        )
+        query = _REGION_WALK.format(extra="")
     else:  # the whole nation: every person's events, in NIK order
         query = (
             "SELECT DISTINCT k.nik FROM event_knowledge k "
