@@ -171,3 +171,29 @@ async def test_a_term_runs_across_the_day_its_district_is_renamed(client: AsyncC
     )
     assert renamed.status_code == 200, renamed.text
     await _officer_in(client, keys, DISTRICT, ("2024-01-20", "2024-02-10"))
+
+
+async def test_a_potential_estimate_keeps_to_the_days_of_its_region(client: AsyncClient, keys: Keys) -> None:
+    """Found by a region probe: an estimate was taken for a code on days it did not exist, and a
+    code could be retracted from under its estimate (a denominator left in no region)."""
+    assert (await _post(client, keys, _defined(DISTRICT, valid_from="2022-07-25"))).status_code == 200
+
+    def estimate(event_id: str, valid_from: str) -> dict[str, Any]:
+        return {
+            "event_id": event_id,
+            "type": "potential.estimated",
+            "region_code": DISTRICT,
+            "segment": "informal",
+            "valid_from": valid_from,
+            "count": 1200,
+        }
+
+    early = await _post(client, keys, estimate("est-2019", "2019-01-01"))
+    assert early.status_code == 422, early.text
+    assert [(e["code"], e["field"]) for e in early.json()["errors"]] == [
+        ("region_not_in_force", "events[0].region_code")
+    ]
+    assert (await _post(client, keys, estimate("est-2023", "2023-01-01"))).status_code == 200
+    retracted = await _post(client, keys, corrected("gone", supersedes=[f"def-{DISTRICT}"]))
+    assert _in_use(retracted) == [("region_in_use", "events[0].supersedes")]
+    assert "est-2023" in retracted.json()["errors"][0]["message"]

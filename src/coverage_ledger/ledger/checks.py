@@ -24,6 +24,7 @@ from coverage_ledger.ledger.schemas import (
     OfficerEnrolled,
     PersonErased,
     PersonRegistered,
+    PotentialEstimated,
     RegionDefined,
     RuleDefined,
 )
@@ -179,7 +180,9 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
                     field=f"{path}.region_code",
                 )
             )
-        elif region is not None and isinstance(event, OfficerEnrolled | InformalEnrolled):
+        elif region is not None and isinstance(
+            event, OfficerEnrolled | InformalEnrolled | PotentialEstimated
+        ):
             windows = [*snapshot.region_definitions.get(region, []), *batch_definitions.get(region, [])]
             errors.extend(region_date_errors(event, region, windows, path))
         for named, field in niks_named(event, path):

@@ -6,7 +6,12 @@ from datetime import date, timedelta
 
 from coverage_ledger.domain.coverage import human_date
 from coverage_ledger.errors import ErrorItem
-from coverage_ledger.ledger.schemas import InformalEnrolled, OfficerEnrolled, RegionDefined
+from coverage_ledger.ledger.schemas import (
+    InformalEnrolled,
+    OfficerEnrolled,
+    PotentialEstimated,
+    RegionDefined,
+)
 from coverage_ledger.ledger.snapshot import RegionDefinition, Snapshot
 
 
@@ -39,13 +44,14 @@ def _joined(windows: Sequence[RegionDefinition]) -> list[tuple[date, date]]:
 
 
 def region_date_errors(
-    event: OfficerEnrolled | InformalEnrolled,
+    event: OfficerEnrolled | InformalEnrolled | PotentialEstimated,
     region: str,
     windows: Sequence[RegionDefinition],
     path: str,
 ) -> list[ErrorItem]:
-    """A term (a membership: its start) in a region on days its decree gives the code: a code of a
-    later decree, or one retired before, would count a person where no region exists then."""
+    """A term (a membership or a potential estimate: its start) in a region on days its decree
+    gives the code: a code of a later decree, or one retired before, would count a person (or an
+    estimate) where no region exists then."""
     start = event.valid_from
     end = event.valid_to if isinstance(event, OfficerEnrolled) else start + timedelta(days=1)
     reason = not_in_force_reason(region, windows, start, end)

@@ -22,16 +22,17 @@ from coverage_ledger.ledger.region_checks import not_in_force_reason
 from coverage_ledger.ledger.snapshot import RegionDefinition
 
 REGION_DEFINITION = "region.defined"
-PLACING = ("officer.enrolled", "informal.enrolled", "person.registered")
-"""The events that place a person in a region: a term (every day of it), a membership (its
-first day, as an append checks it) and a registration (the code defined at all)."""
+PLACING = ("officer.enrolled", "informal.enrolled", "potential.estimated", "person.registered")
+"""The events that place a person (or a region's potential) in a region: a term (every day of
+it), a membership or an estimate (its first day, as an append checks it) and a registration (the
+code defined at all)."""
 
 
 def _days_asked(event_type: str, payload: Mapping[str, Any]) -> tuple[date, date] | None:
     """The days [start, end) an event asks of its region; None for a registration (undated)."""
     if event_type == "officer.enrolled":
         return date.fromisoformat(payload["valid_from"]), date.fromisoformat(payload["valid_to"])
-    if event_type == "informal.enrolled":
+    if event_type in ("informal.enrolled", "potential.estimated"):
         start = date.fromisoformat(payload["valid_from"])
         return start, start + timedelta(days=1)
     return None
