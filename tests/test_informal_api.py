@@ -640,3 +640,43 @@ async def test_a_payment_corrected_to_pay_more_months_cannot_leave_a_reactivatio
     )
     assert both.status_code == 200, both.text
     assert (await coverage_of(client, keys, person, "2025-06-15"))["status"] == "lapsed"
+
+
+async def test_a_payment_recorded_late_cannot_leave_a_reactivation_of_no_lapse(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """The same as a corrected payment, for a new one: January and February paid on 15 March
+    2025 (in the grace window), recorded only after the reactivation of 20 May, show that the
+    membership had not lapsed then."""
+    person = nik()
+    reactivation = {
+        "event_id": f"react-{person}",
+        "type": "membership.reactivated",
+        "nik": person,
+        "reason": "office decision",
+        "reactivated_on": "2025-05-20",
+    }
+    setup = await post(
+        client,
+        keys,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2024-10-01"),
+        paid(
+            person,
+            event_id=f"oct-{person}",
+            months=("2024-10", "2024-12"),
+            amount=50_400,
+            paid_on="2024-10-05",
+        ),
+        reactivation,
+    )
+    assert setup.status_code == 200, setup.text
+    late = paid(
+        person, event_id=f"late-{person}", months=("2025-01", "2025-02"), amount=33_600, paid_on="2025-03-15"
+    )
+    refused = await post(client, keys, late)
+    assert refused.status_code == 409, refused.text
+    [error] = refused.json()["errors"]
+    assert (error["code"], error["field"]) == ("reactivation_no_longer_valid", "events[0].paid_on"), error
+    retraction = corrected("no-react", [reactivation["event_id"]], reason="it had not lapsed")
+    assert (await post(client, keys, retraction, late)).status_code == 200

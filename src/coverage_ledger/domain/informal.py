@@ -220,6 +220,28 @@ def informal_status(
     )
 
 
+def lapsed_when_reactivated(
+    reactivation: Reactivation,
+    *,
+    enrolments: Sequence[InformalEnrolment],
+    payments: Sequence[Payment],
+    reactivations: Sequence[Reactivation],
+    grace_months: int,
+) -> bool:
+    """Whether the membership was lapsed on the reactivation's day, judged as when it was made:
+    on the payments made before that day and the reactivations before it (a payment made later
+    pays arrears, it does not undo the lapse)."""
+    day = reactivation.reactivated_on
+    answer = informal_status(
+        enrolments=enrolments,
+        payments=[p for p in payments if p.paid_on < day],
+        reactivations=[r for r in reactivations if r.reactivated_on < day],
+        valid_at=day,
+        grace_months=grace_months,
+    )
+    return answer is not None and answer.status is CoverageStatus.LAPSED
+
+
 @dataclass(frozen=True, slots=True)
 class PaymentRefusal:
     """Why a payment cannot be accepted."""

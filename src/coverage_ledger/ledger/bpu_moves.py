@@ -11,13 +11,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal
-from coverage_ledger.domain.coverage import CoverageStatus
 from coverage_ledger.domain.informal import (
     InformalEnrolment,
     Payment,
     PaymentRefusal,
     Reactivation,
-    informal_status,
+    lapsed_when_reactivated,
     paying_enrolment,
     refuse_payment,
 )
@@ -256,15 +255,13 @@ def _reactivated_lapsed(events: _InForce, nik: str, grace_months: int) -> dict[s
     )
     judged = {}
     for reactivation in reactivations:
-        day = reactivation.reactivated_on
-        answer = informal_status(
+        judged[reactivation.event_id] = lapsed_when_reactivated(
+            reactivation,
             enrolments=enrolments,
-            payments=[p for p in payments if p.paid_on < day],
-            reactivations=[r for r in reactivations if r.reactivated_on < day],
-            valid_at=day,
+            payments=payments,
+            reactivations=reactivations,
             grace_months=grace_months,
         )
-        judged[reactivation.event_id] = answer is not None and answer.status is CoverageStatus.LAPSED
     return judged
 
 

@@ -15,6 +15,7 @@ from coverage_ledger.domain.informal import (
     Reactivation,
     governing_enrolment,
     informal_status,
+    lapsed_when_reactivated,
     paid_months,
     paying_enrolment,
     refuse_payment,
@@ -121,6 +122,7 @@ def check_informal(
         wrong_amount = _amount_errors(item, event, payment, member, rules)
         invalid += wrong_amount
         if not wrong_amount:  # a refused payment pays nothing: later ones may pay its months
+            conflicts += _reactivations_undone(item, payment, member, rules)
             member.payments.append(payment)
     if conflicts:
         raise Conflict(
@@ -180,6 +182,39 @@ def _membership_in_the_way(
         "again once it has lapsed for good",
         field=f"{item.path}.valid_from",
     )
+
+
+def _reactivations_undone(
+    item: PreparedEvent, payment: Payment, member: _Member, rules: RuleTable
+) -> list[ErrorItem]:
+    """A payment recorded late, made before the day of a reactivation, that shows the membership
+    had not lapsed then: the reactivation would be left reopening a grace window that never
+    closed (found by a date probe, for a corrected payment: `bpu_moves`)."""
+    errors = []
+    for reactivation in member.reactivations:
+        if payment.paid_on >= reactivation.reactivated_on:
+            continue
+        judged = [
+            lapsed_when_reactivated(
+                reactivation,
+                enrolments=member.enrolments,
+                payments=paid,
+                reactivations=member.reactivations,
+                grace_months=rules.grace_months,
+            )
+            for paid in (member.payments, [*member.payments, payment])
+        ]
+        if judged == [True, False]:
+            errors.append(
+                ErrorItem(
+                    "reactivation_no_longer_valid",
+                    f"paid on {payment.paid_on}, this payment means the membership had not lapsed on "
+                    f"{reactivation.reactivated_on}, when it was reactivated; correct or retract the "
+                    "reactivation in the same batch",
+                    field=f"{item.path}.paid_on",
+                )
+            )
+    return errors
 
 
 def _revived_after(started: list[InformalEnrolment], member: _Member, day: date) -> InformalEnrolment | None:
