@@ -122,6 +122,7 @@ def test_verify_and_rebuild_check(cli_env: str) -> None:
         (["--role", "admin", "--name", "naive", "--expires", "2030-01-01T00:00:00"], "UTC offset"),
         # found by a date probe: a traceback from the database
         (["--role", "admin", "--name", "far", "--expires", "9999-12-31T23:59:59-14:00"], "after 9999-12-31"),
+        (["--role", "admin", "--name", "far", "--expires", "9999-12-31T20:00:00+00:00"], "after 9999-12-31"),
     ],
 )
 def test_keys_create_refuses_what_it_cannot_keep(cli_env: str, arguments: list[str], expected: str) -> None:

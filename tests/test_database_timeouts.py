@@ -58,6 +58,7 @@ def test_the_service_sets_its_network_parameters_unless_the_url_gives_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
+    monkeypatch.delenv("PGSERVICE", raising=False)
     assert network_arguments("postgresql://ledger@db/ledger") == NETWORK_DEFAULTS
     assert NETWORK_DEFAULTS["connect_timeout"] == "10"
     given = network_arguments("postgresql://ledger@db/ledger?connect_timeout=3&keepalives_idle=5")
@@ -67,6 +68,8 @@ def test_the_service_sets_its_network_parameters_unless_the_url_gives_them(
     assert network_arguments("postgresql:///ledger?service=ledger") == {}
     monkeypatch.setenv("PGCONNECT_TIMEOUT", "4")
     assert "connect_timeout" not in network_arguments("postgresql://ledger@db/ledger")
+    monkeypatch.setenv("PGSERVICE", "ledger")
+    assert network_arguments("postgresql://ledger@db/ledger") == {}
 
 
 def test_starting_against_a_silent_server_fails_within_the_urls_connect_timeout(silent_server: int) -> None:

@@ -680,3 +680,70 @@ async def test_a_payment_recorded_late_cannot_leave_a_reactivation_of_no_lapse(
     assert (error["code"], error["field"]) == ("reactivation_no_longer_valid", "events[0].paid_on"), error
     retraction = corrected("no-react", [reactivation["event_id"]], reason="it had not lapsed")
     assert (await post(client, keys, retraction, late)).status_code == 200
+
+
+async def test_a_payment_brought_back_cannot_leave_a_reactivation_of_no_lapse(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a review: the January and February payment of 15 March was retracted, the
+    membership then lapsed from 1 April and was reactivated on 20 May; superseding the retraction
+    brings the payment back, and with it a membership that had not lapsed on 20 May."""
+    person = nik()
+    late = paid(
+        person,
+        event_id=f"janfeb-{person}",
+        months=("2025-01", "2025-02"),
+        amount=33_600,
+        paid_on="2025-03-15",
+    )
+    setup = await post(
+        client,
+        keys,
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2024-10-01"),
+        paid(
+            person,
+            event_id=f"oct-{person}",
+            months=("2024-10", "2024-12"),
+            amount=50_400,
+            paid_on="2024-10-05",
+        ),
+        late,
+    )
+    assert setup.status_code == 200, setup.text
+    assert (await post(client, keys, corrected(f"bounced-{person}", [late["event_id"]]))).status_code == 200
+    reactivation = {
+        "event_id": f"react-{person}",
+        "type": "membership.reactivated",
+        "nik": person,
+        "reason": "office decision",
+        "reactivated_on": "2025-05-20",
+    }
+    assert (await post(client, keys, reactivation)).status_code == 200
+    brought_back = await post(client, keys, corrected(f"not-bounced-{person}", [f"bounced-{person}"]))
+    assert brought_back.status_code == 409, brought_back.text
+    [error] = brought_back.json()["errors"]
+    assert error["code"] == "reactivation_no_longer_valid" and "2025-05-20" in error["message"], error
+    # a payment retracted only makes a lapse more likely: the reactivation holds
+    assert (await post(client, keys, corrected(f"oct-gone-{person}", [f"oct-{person}"]))).status_code == 200
+
+
+async def test_a_bounced_payment_is_retracted_whatever_was_paid_after_it(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a review: while payment corrections ran every rule on moved events, retracting
+    the April-June payment that bounced was refused for the July-September one paid after it."""
+    person = nik()
+    quarters = [
+        ("2025-01", "2025-03", "2025-01-05"),
+        ("2025-04", "2025-06", "2025-04-05"),
+        ("2025-07", "2025-09", "2025-07-05"),
+    ]
+    payments = [
+        paid(person, event_id=f"q{i}-{person}", months=(first, last), amount=50_400, paid_on=day)
+        for i, (first, last, day) in enumerate(quarters)
+    ]
+    member = enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2025-01-01")
+    assert (await post(client, keys, registered(person), member, *payments)).status_code == 200
+    bounced = await post(client, keys, corrected(f"bounced-{person}", [f"q1-{person}"], reason="bounced"))
+    assert bounced.status_code == 200, bounced.text

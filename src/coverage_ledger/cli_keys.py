@@ -11,6 +11,7 @@ from rich.table import Table
 from coverage_ledger.auth import service as keys_service
 from coverage_ledger.cli_support import run_work
 from coverage_ledger.domain.access import Role
+from coverage_ledger.domain.timeframes import JAKARTA
 
 keys_app = typer.Typer(help="API keys (only their sha256 is stored).", no_args_is_help=True)
 
@@ -97,9 +98,11 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="Name of the key to rev
 
 
 def _representable_in_utc(instant: datetime) -> bool:
-    """Whether the instant has a UTC date this side of year 10,000."""
+    """Whether the instant has a date this side of year 10,000 in UTC and in Asia/Jakarta, the
+    zone the database answers in (found by a review: 9999-12-31T20:00Z was still a traceback)."""
     try:
         instant.astimezone(UTC)
+        instant.astimezone(JAKARTA)
     except OverflowError:
         return False
     return True

@@ -96,9 +96,9 @@ ENVIRONMENT_NAMES = {"connect_timeout": "PGCONNECT_TIMEOUT"}
 
 def network_arguments(url: str) -> dict[str, Any]:
     """NETWORK_DEFAULTS less the parameters the URL sets itself or libpq's environment does; none
-    for a URL naming a `service` (its file says what it wants)."""
+    for a `service` (named by the URL or PGSERVICE: its file says what it wants)."""
     given = make_url(url).query
-    if "service" in given:
+    if "service" in given or os.environ.get("PGSERVICE"):
         return {}
     return {
         name: value

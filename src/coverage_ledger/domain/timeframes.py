@@ -113,7 +113,7 @@ def parse_known_at(text: str | None) -> KnownAt:
         return KnownNow() if day >= _LAST_COUNTABLE_DAY else KnownOnDate(day)
     if not INSTANT_TEXT.match(value):
         hint = ""
-        if INSTANT_TEXT.match(text.replace(" ", "+")):
+        if INSTANT_TEXT.match(value.replace(" ", "+")):
             # found by a date probe: a URL's unencoded `+` arrives as a space
             hint = " (a `+` in a URL reads as a space: write the offset's + as %2B)"
         raise InvalidKnownAt(f"{value!r} is not an RFC 3339 timestamp, a date (YYYY-MM-DD) or tx:N{hint}")

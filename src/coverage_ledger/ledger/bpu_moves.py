@@ -70,10 +70,6 @@ async def check_bpu_moves(
             blame[kinds[event_id][1] or ""] = paths.get(event_id, "events")
     for event_id in restored:
         blame.setdefault(kinds[event_id][1] or "", next(iter(paths.values()), "events"))
-    for event_id, cause in leaving:
-        # a payment corrected may take a lapse from under a reactivation (found by a date probe)
-        if kinds[event_id][0] == "contribution.paid":
-            blame.setdefault(kinds[event_id][1] or "", paths.get(cause or "", "events"))
     niks = {nik for nik in blame if nik}
     if not niks:
         return set()
@@ -219,7 +215,8 @@ def _refuse_reactivations_no_longer_valid(
     grace_months: int,
 ) -> None:
     """409 for a stored reactivation of a membership lapsed on its day before the batch but not
-    after it (a payment corrected to pay more months): left in force, it would reopen the grace
+    after it (a payment brought back by superseding its retraction; a new or replacing payment is
+    checked with the batch, `informal_checks`): left in force, it would reopen the grace
     window of a membership that never lapsed. Judged, as when it was recorded, on what had been
     paid before its day; the batch's own reactivations are checked with the batch."""
     errors = []

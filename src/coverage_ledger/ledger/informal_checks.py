@@ -77,6 +77,7 @@ def check_informal(
     if not bpu:
         return
     members = _members(snapshot, leaving)
+    stored = _members(snapshot, ())
     rules = rule_table(snapshot.rules)
     conflicts: list[ErrorItem] = []
     invalid: list[ErrorItem] = []
@@ -122,7 +123,7 @@ def check_informal(
         wrong_amount = _amount_errors(item, event, payment, member, rules)
         invalid += wrong_amount
         if not wrong_amount:  # a refused payment pays nothing: later ones may pay its months
-            conflicts += _reactivations_undone(item, payment, member, rules)
+            conflicts += _reactivations_undone(item, payment, member, stored.get(event.nik), rules)
             member.payments.append(payment)
     if conflicts:
         raise Conflict(
@@ -185,26 +186,36 @@ def _membership_in_the_way(
 
 
 def _reactivations_undone(
-    item: PreparedEvent, payment: Payment, member: _Member, rules: RuleTable
+    item: PreparedEvent, payment: Payment, member: _Member, stored: _Member | None, rules: RuleTable
 ) -> list[ErrorItem]:
-    """A payment recorded late, made before the day of a reactivation, that shows the membership
-    had not lapsed then: the reactivation would be left reopening a grace window that never
-    closed (found by a date probe, for a corrected payment: `bpu_moves`)."""
+    """A payment (new, or a correction's replacement) made before the day of a reactivation that
+    shows the membership had not lapsed then: the reactivation would be left reopening a grace
+    window that never closed (found by a date probe). `stored`: the member's events before the
+    batch; a reactivation that did not hold with them already does not hold the batch up."""
+
+    def lapsed(reactivation: Reactivation, of: _Member, paid: list[Payment]) -> bool:
+        return lapsed_when_reactivated(
+            reactivation,
+            enrolments=of.enrolments,
+            payments=paid,
+            reactivations=of.reactivations,
+            grace_months=rules.grace_months,
+        )
+
     errors = []
     for reactivation in member.reactivations:
         if payment.paid_on >= reactivation.reactivated_on:
             continue
-        judged = [
-            lapsed_when_reactivated(
-                reactivation,
-                enrolments=member.enrolments,
-                payments=paid,
-                reactivations=member.reactivations,
-                grace_months=rules.grace_months,
-            )
-            for paid in (member.payments, [*member.payments, payment])
-        ]
-        if judged == [True, False]:
+        held_before = (
+            stored is None
+            or reactivation not in stored.reactivations
+            or lapsed(reactivation, stored, stored.payments)
+        )
+        if (
+            held_before
+            and lapsed(reactivation, member, member.payments)
+            and not lapsed(reactivation, member, [*member.payments, payment])
+        ):
             errors.append(
                 ErrorItem(
                     "reactivation_no_longer_valid",
