@@ -597,6 +597,39 @@ async def test_a_membership_not_started_shows_the_months_paid_from_its_start(
     assert "paid through" in before["reason"], before["reason"]
 
 
+def _reactivated_on_20_may(person: str) -> dict[str, Any]:
+    return {
+        "event_id": f"react-{person}",
+        "type": "membership.reactivated",
+        "nik": person,
+        "reason": "office decision",
+        "reactivated_on": "2025-05-20",
+    }
+
+
+def _member_paid_to_december(person: str) -> list[dict[str, Any]]:
+    """A worker enrolled on 1 October 2024 who paid October to December on 5 October (lapsed
+    from 1 April 2025 unless more is paid in time)."""
+    october = ("2024-10", "2024-12")
+    return [
+        registered(person),
+        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2024-10-01"),
+        paid(person, event_id=f"oct-{person}", months=october, amount=3 * 16_800, paid_on="2024-10-05"),
+    ]
+
+
+def _january_february_paid_in_march(person: str) -> dict[str, Any]:
+    months = ("2025-01", "2025-02")
+    return paid(person, event_id=f"janfeb-{person}", months=months, amount=2 * 16_800, paid_on="2025-03-15")
+
+
+def _refused_for_the_reactivation(response: Any) -> dict[str, Any]:
+    assert response.status_code == 409, response.text
+    [error] = response.json()["errors"]
+    assert error["code"] == "reactivation_no_longer_valid" and "2025-05-20" in error["message"], error
+    return dict(error)
+
+
 async def test_a_payment_corrected_to_pay_more_months_cannot_leave_a_reactivation_of_no_lapse(
     client: AsyncClient, keys: Keys
 ) -> None:
@@ -605,38 +638,21 @@ async def test_a_payment_corrected_to_pay_more_months_cannot_leave_a_reactivatio
     the membership was only in arrears on 20 May, yet the reactivation stayed in force and moved
     the grace window on (a March payment made in June was then taken)."""
     person = nik()
-    first = paid(
-        person,
-        event_id=f"oct-{person}",
-        months=("2024-10", "2024-12"),
-        amount=3 * 16_800,
-        paid_on="2024-10-05",
-    )
-    reactivation = {
-        "event_id": f"react-{person}",
-        "type": "membership.reactivated",
-        "nik": person,
-        "reason": "office decision",
-        "reactivated_on": "2025-05-20",
-    }
-    setup = await post(
-        client,
-        keys,
-        registered(person),
-        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2024-10-01"),
-        first,
-        reactivation,
-    )
+    reactivation = _reactivated_on_20_may(person)
+    setup = await post(client, keys, *_member_paid_to_december(person), reactivation)
     assert setup.status_code == 200, setup.text
-    more = first | {"event_id": f"oct-feb-{person}", "months_to": "2025-02", "amount": 5 * 16_800}
-    refused = await post(client, keys, corrected("more-months", [first["event_id"]], replacement=more))
-    assert refused.status_code == 409, refused.text
-    [error] = refused.json()["errors"]
-    assert error["code"] == "reactivation_no_longer_valid" and "2025-05-20" in error["message"], error
+    more = _member_paid_to_december(person)[2] | {
+        "event_id": f"oct-feb-{person}",
+        "months_to": "2025-02",
+        "amount": 5 * 16_800,
+    }
+    _refused_for_the_reactivation(
+        await post(client, keys, corrected("more-months", [f"oct-{person}"], replacement=more))
+    )
     # with the reactivation retracted in the same batch, the correction stands
     retraction = corrected("no-react", [reactivation["event_id"]], reason="it had not lapsed")
     both = await post(
-        client, keys, corrected("more-months-2", [first["event_id"]], replacement=more), retraction
+        client, keys, corrected("more-months-2", [f"oct-{person}"], replacement=more), retraction
     )
     assert both.status_code == 200, both.text
     assert (await coverage_of(client, keys, person, "2025-06-15"))["status"] == "lapsed"
@@ -649,35 +665,12 @@ async def test_a_payment_recorded_late_cannot_leave_a_reactivation_of_no_lapse(
     2025 (in the grace window), recorded only after the reactivation of 20 May, show that the
     membership had not lapsed then."""
     person = nik()
-    reactivation = {
-        "event_id": f"react-{person}",
-        "type": "membership.reactivated",
-        "nik": person,
-        "reason": "office decision",
-        "reactivated_on": "2025-05-20",
-    }
-    setup = await post(
-        client,
-        keys,
-        registered(person),
-        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2024-10-01"),
-        paid(
-            person,
-            event_id=f"oct-{person}",
-            months=("2024-10", "2024-12"),
-            amount=50_400,
-            paid_on="2024-10-05",
-        ),
-        reactivation,
-    )
+    reactivation = _reactivated_on_20_may(person)
+    setup = await post(client, keys, *_member_paid_to_december(person), reactivation)
     assert setup.status_code == 200, setup.text
-    late = paid(
-        person, event_id=f"late-{person}", months=("2025-01", "2025-02"), amount=33_600, paid_on="2025-03-15"
-    )
-    refused = await post(client, keys, late)
-    assert refused.status_code == 409, refused.text
-    [error] = refused.json()["errors"]
-    assert (error["code"], error["field"]) == ("reactivation_no_longer_valid", "events[0].paid_on"), error
+    late = _january_february_paid_in_march(person)
+    error = _refused_for_the_reactivation(await post(client, keys, late))
+    assert error["field"] == "events[0].paid_on"
     retraction = corrected("no-react", [reactivation["event_id"]], reason="it had not lapsed")
     assert (await post(client, keys, retraction, late)).status_code == 200
 
@@ -689,41 +682,14 @@ async def test_a_payment_brought_back_cannot_leave_a_reactivation_of_no_lapse(
     membership then lapsed from 1 April and was reactivated on 20 May; superseding the retraction
     brings the payment back, and with it a membership that had not lapsed on 20 May."""
     person = nik()
-    late = paid(
-        person,
-        event_id=f"janfeb-{person}",
-        months=("2025-01", "2025-02"),
-        amount=33_600,
-        paid_on="2025-03-15",
-    )
-    setup = await post(
-        client,
-        keys,
-        registered(person),
-        enrolled_bpu(person, event_id=f"bpu-{person}", valid_from="2024-10-01"),
-        paid(
-            person,
-            event_id=f"oct-{person}",
-            months=("2024-10", "2024-12"),
-            amount=50_400,
-            paid_on="2024-10-05",
-        ),
-        late,
-    )
+    late = _january_february_paid_in_march(person)
+    setup = await post(client, keys, *_member_paid_to_december(person), late)
     assert setup.status_code == 200, setup.text
     assert (await post(client, keys, corrected(f"bounced-{person}", [late["event_id"]]))).status_code == 200
-    reactivation = {
-        "event_id": f"react-{person}",
-        "type": "membership.reactivated",
-        "nik": person,
-        "reason": "office decision",
-        "reactivated_on": "2025-05-20",
-    }
-    assert (await post(client, keys, reactivation)).status_code == 200
-    brought_back = await post(client, keys, corrected(f"not-bounced-{person}", [f"bounced-{person}"]))
-    assert brought_back.status_code == 409, brought_back.text
-    [error] = brought_back.json()["errors"]
-    assert error["code"] == "reactivation_no_longer_valid" and "2025-05-20" in error["message"], error
+    assert (await post(client, keys, _reactivated_on_20_may(person))).status_code == 200
+    _refused_for_the_reactivation(
+        await post(client, keys, corrected(f"not-bounced-{person}", [f"bounced-{person}"]))
+    )
     # a payment retracted only makes a lapse more likely: the reactivation holds
     assert (await post(client, keys, corrected(f"oct-gone-{person}", [f"oct-{person}"]))).status_code == 200
 
