@@ -87,6 +87,24 @@ def test_serve_starts_and_stops_the_embedded_cluster(tmp_path: Path) -> None:
     assert "embedded PostgreSQL stopped" in output
 
 
+def test_a_sigterm_while_the_schema_migrates_stops_the_cluster_too(tmp_path: Path) -> None:
+    """Found by an operator probe: SIGTERM (docker, systemd) during the migrations or genesis,
+    before uvicorn takes the signals over, ended the process and left the postmaster running."""
+    data_dir = tmp_path / "ledger-data"
+    process = _serve(data_dir, _free_port())
+    assert process.stdout is not None
+    seen = b""
+    deadline = time.monotonic() + 120
+    while b"Running upgrade" not in seen and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        assert line, seen.decode()
+        seen += line
+    output = _stop(process)
+    assert process.returncode == 128 + signal.SIGTERM, seen.decode() + output
+    assert "embedded PostgreSQL stopped" in output, output
+    assert not (data_dir / "postmaster.pid").exists(), "the cluster was stopped"
+
+
 def test_a_postmaster_that_dies_is_started_again_while_watched(tmp_path: Path) -> None:
     """Found by a fault probe: after the embedded postmaster was killed, every request was a 503
     until someone restarted `serve` by hand."""

@@ -5,7 +5,7 @@ import asyncio
 import os
 import time
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -530,3 +530,33 @@ async def test_a_roster_fails_when_a_region_it_names_is_retracted_while_it_is_ch
     )
     assert (again["rows_accepted"], again["rows_rejected"]) == (1, 1), again
     assert await uploader.head() == head + 1
+
+
+async def test_an_upload_queued_by_a_process_with_another_folder_is_left_to_it(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    """Found by an operator probe: a second `serve` on the same database, with an upload folder of
+    its own, failed the first one's queued upload as `interrupted` ("the file is gone"), and the
+    first then skipped it. A recent one is left to its process; an hour old, it is failed."""
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    ours.mkdir()
+    theirs.mkdir()
+    engine = create_engine_for(fresh_database, pool_size=3)
+    sessionmaker = session_factory(engine)
+    recent, stale = uuid.uuid4(), uuid.uuid4()
+    for upload_id, submitted in ((recent, utc_now()), (stale, utc_now() - timedelta(hours=2))):
+        stored = theirs / f"{upload_id}.upload"
+        stored.write_bytes(roster_csv([officer_row()]))
+        async with sessionmaker() as session, session.begin():
+            await _left_validating(session, upload_id, stored)
+            await repository.update_upload(session, upload_id, status="queued", submitted_at=submitted)
+    runner = UploadRunner(sessionmaker, clock=utc_now, workers=1, directory=ours)
+    assert await runner.resume_unfinished() == 0
+    async with sessionmaker() as session:
+        left = await repository.get_upload(session, recent)
+        failed = await repository.get_upload(session, stale)
+    assert (left.status, left.problem) == ("queued", None)
+    assert failed.status == "failed" and failed.problem["code"] == "interrupted"
+    assert (theirs / f"{recent}.upload").exists() and (theirs / f"{stale}.upload").exists()  # not ours
+    await runner.stop()
+    await engine.dispose()

@@ -58,6 +58,15 @@ class _GracefulServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+SHUTDOWN_GRACE_SECONDS = 30
+"""How long `serve` waits, once told to stop, for responses still being sent."""
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM before the server runs: leave as an interrupt would, through the `finally` blocks."""
+    raise SystemExit(128 + signum)
+
+
 def _check_bindable(host: str, port: int) -> None:
     """Exit 2 in one line when the address cannot be bound (a port in use, an unknown interface),
     before the database is started and "ready" is logged for a server that would not listen."""
@@ -92,21 +101,28 @@ def serve(
     settings = get_settings()
     bind_host, bind_port = host or settings.ledger_host, port or settings.ledger_port
     _check_bindable(bind_host, bind_port)
+    # until uvicorn takes the signals over: a SIGTERM (docker, systemd) during the migrations or
+    # genesis unwinds through the `finally` below, which stops the embedded cluster (found by an
+    # operator probe: it left the postmaster running)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     url, cluster = database_url(settings)
-    written = upgrade_database(url)
-    if written:
-        logging.getLogger(__name__).info("genesis written: tx %s", written)
-    application = create_app(database_url=url, pool_size=settings.ledger_pool_size)
-    config = uvicorn.Config(
-        application,
-        host=bind_host,
-        port=bind_port,
-        access_log=False,  # the app writes its own, with durations (http/access_log.py)
-    )
     stopping = threading.Event()
-    if cluster is not None:
-        cluster.keep_running(stopping)
     try:
+        written = upgrade_database(url)
+        if written:
+            logging.getLogger(__name__).info("genesis written: tx %s", written)
+        application = create_app(database_url=url, pool_size=settings.ledger_pool_size)
+        config = uvicorn.Config(
+            application,
+            host=bind_host,
+            port=bind_port,
+            access_log=False,  # the app writes its own, with durations (http/access_log.py)
+            # a report still streaming when the service is told to stop is cut off after this
+            # (its access line says so), not waited for as long as the client reads
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        )
+        if cluster is not None:
+            cluster.keep_running(stopping)
         _GracefulServer(config).run()
     finally:
         stopping.set()

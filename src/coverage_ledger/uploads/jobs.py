@@ -24,6 +24,10 @@ another process's upload arriving (several `serve` processes or an import may sh
 IMPORT_STARTING = timedelta(minutes=1)
 """An import's upload still queued this soon after it was submitted may be one whose command is
 between recording it and holding it (a moment): it is left alone, not failed as interrupted."""
+QUEUED_ELSEWHERE = timedelta(hours=1)
+"""How long an upload queued with its file in another process's folder is taken to be that
+process's (the age at which a stopped process's files are removed): older, it was left by a
+process that stopped, and is marked failed."""
 STORED_FILE_SUFFIXES = (".upload", IMPORT_FILE_SUFFIX)
 UPLOAD_FILE_SUFFIXES = (*STORED_FILE_SUFFIXES, ".csv-from-xlsx")
 
@@ -98,6 +102,19 @@ class UploadRunner:
                 elif record.stored_path and self._holds(Path(record.stored_path)):
                     await repository.update_upload(session, record.upload_id, status="queued")
                     resumed.append(record.upload_id)
+                elif (
+                    record.status == "queued"
+                    and record.stored_path
+                    and not self._within(Path(record.stored_path))
+                    and self._clock() - record.submitted_at < QUEUED_ELSEWHERE
+                ):
+                    # queued by another live `serve` on this database with its own upload folder
+                    # (found by an operator probe: a second process failed it, the first then
+                    # skipped it): left to it
+                    log.info(
+                        "upload %s is queued by a process with another upload folder; left to it",
+                        record.upload_id,
+                    )
                 else:
                     # a file outside this service's folder is another deployment's (a database
                     # restored or copied from it): not processed, and not deleted
