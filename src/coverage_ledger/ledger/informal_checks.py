@@ -77,7 +77,10 @@ def check_informal(
     if not bpu:
         return
     members = _members(snapshot, leaving)
-    stored = _members(snapshot, ())
+    # the members as stored, for whether a stored reactivation held before the batch: only a
+    # stored reactivation asks (a batch of payments, a sponsor roster's chunk, builds no copy)
+    reactivated = any(e.type == "membership.reactivated" for e in snapshot.informal_events)
+    stored = _members(snapshot, ()) if reactivated else {}
     rules = rule_table(snapshot.rules)
     conflicts: list[ErrorItem] = []
     invalid: list[ErrorItem] = []
