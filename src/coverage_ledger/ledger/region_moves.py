@@ -142,14 +142,7 @@ async def _definitions_after(
     for event_id in entering:
         entered = definitions.get(event_id)
         if entered is not None and entered["code"] in codes:
-            valid_from, valid_to = entered.get("valid_from"), entered.get("valid_to")
-            after[entered["code"]].append(
-                RegionDefinition(
-                    event_id,
-                    date.fromisoformat(valid_from) if valid_from else None,
-                    date.fromisoformat(valid_to) if valid_to else None,
-                )
-            )
+            after[entered["code"]].append(RegionDefinition.of(event_id, entered))
     return after
 
 

@@ -1,7 +1,7 @@
 """SQL of the one read an append makes before the lock: everything its checks need, from one
 statement, so all of it belongs to the same committed state (the snapshot's tx_seq)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -101,6 +101,11 @@ class RegionDefinition:
     valid_from: date | None
     valid_to: date | None
 
+    @classmethod
+    def of(cls, event_id: str, fields: Mapping[str, Any]) -> "RegionDefinition":
+        """From a definition's `valid_from` and `valid_to` as JSON gives them (ISO text or null)."""
+        return cls(event_id, _day(fields.get("valid_from")), _day(fields.get("valid_to")))
+
 
 @dataclass(slots=True)
 class Snapshot:
@@ -176,7 +181,7 @@ async def read_snapshot(
             case "region":
                 snapshot.regions_in_force.add(key)
                 snapshot.region_definitions.setdefault(key, []).append(
-                    RegionDefinition(data["event_id"], _day(data["valid_from"]), _day(data["valid_to"]))
+                    RegionDefinition.of(data["event_id"], data)
                 )
             case "district":
                 snapshot.districts_known.add(key)

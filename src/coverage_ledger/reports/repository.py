@@ -19,6 +19,8 @@ from coverage_ledger.reports.content import CHUNK_BYTES, FORMULA_STARTS
 _OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
 _IN_FORCE = "k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s)"
 _TERM_WITHIN = raw.within_region("k.region_code")
+_COVERING_THE_DAY = "s.valid_from <= %(day)s AND %(day)s < s.valid_to AND s.in_all"
+"""A span `s` covering the day, counted for `all` (one span a person)."""
 _COVERING_TERM = f"""k.nik = s.nik AND k.type = 'officer.enrolled' AND {_IN_FORCE}
            AND k.valid_from <= %(day)s AND %(day)s < k.valid_to
            AND coalesce(k.registered_on, (SELECT (t.recorded_at AT TIME ZONE 'Asia/Jakarta')::date
@@ -49,7 +51,7 @@ SELECT s.nik,
   FROM (SELECT s.nik, s.nik COLLATE "C" AS nik_order, s.valid_from, s.valid_to, s.region_code
           FROM coverage_span s
          WHERE s.tx_from <= %(tx)s AND (s.tx_to IS NULL OR s.tx_to > %(tx)s)
-           AND s.valid_from <= %(day)s AND %(day)s < s.valid_to AND s.in_all AND {{span_region}}
+           AND {_COVERING_THE_DAY} AND {{span_region}}
          ORDER BY nik_order) s
   -- covered how, that day: the person's spans of every segment (a BPU member serving as an
   -- officer in another region has a span for each region, only one of them counted for all)
@@ -236,9 +238,6 @@ async def access_log(session: AsyncSession, *, before: int | None, limit: int) -
             {"before": before, "limit": limit},
         )
     )
-
-
-_COVERING_THE_DAY = "s.valid_from <= %(day)s AND %(day)s < s.valid_to AND s.in_all"
 
 
 async def changed_persons(

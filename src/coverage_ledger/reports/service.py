@@ -127,22 +127,23 @@ class SqlReport:
 
     national: str
     """The query of the national report."""
-    regional: str
-    """The query of a regional report (the same, unless it has a region index to read)."""
+    regional: str | None = None
+    """The query of a regional report, when it has a region index to read (else the national one,
+    whose region filter takes a NULL region as the nation)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Parameters of its own."""
 
     def query(self, region: str | None) -> str:
         """The query for a report of the region (None: national)."""
-        return self.national if region is None else self.regional
+        return self.national if region is None or self.regional is None else self.regional
 
 
 SQL_REPORTS = {
     "coverage-roster": SqlReport(
         repository.coverage_roster(regional=False), repository.coverage_roster(regional=True)
     ),
-    "payouts": SqlReport(repository.CLAIMS, repository.CLAIMS, {"overdue": False}),
-    "uploads": SqlReport(repository.UPLOADS, repository.UPLOADS),
+    "payouts": SqlReport(repository.CLAIMS, extra={"overdue": False}),
+    "uploads": SqlReport(repository.UPLOADS),
 }
 
 
