@@ -20,7 +20,7 @@ from coverage_ledger.auth.service import create_key
 from coverage_ledger.coverage.service import person_coverage
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM, Role
-from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.ledger.schemas import AppendRequest
 from coverage_ledger.ledger.service import append_events
@@ -146,7 +146,7 @@ async def _measure(url: str, sizes: dict[str, int]) -> dict[str, Any]:
                     await person_coverage(session, principal=SYSTEM, nik=nik, as_of=as_of)
                     service_samples.append(time.perf_counter() - t0)
                     t0 = time.perf_counter()
-                    await projections.in_force_events_of(
+                    await projections_repository.in_force_events_of(
                         session,
                         niks=[nik],
                         types=["person.registered", "officer.enrolled"],

@@ -225,7 +225,7 @@ async def _measure(url: str, sizes: dict[str, int]) -> dict[str, Any]:
     periods: list[float] = []
     oracle: list[float] = []
     async with maker() as session:
-        head = (await repository.read_head(session)).tx_seq  # type: ignore[union-attr]
+        head = (await repository.read_head(session)).tx_seq  # type: ignore[union-attr]  # genesis is written
         figures["periods"] = await raw.scalar(session, "SELECT count(*) FROM coverage_span")
         first = await raw.scalar(session, "SELECT min(tx_from) FROM coverage_span")
         for pair in range(sizes["pairs"]):

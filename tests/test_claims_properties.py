@@ -81,7 +81,7 @@ def _event(number: int, op: tuple[Any, ...], people: list[str], appended: list[s
 
 async def _snapshot(session: AsyncSession, tx: int) -> dict[str, Any]:
     """Reviews (the oracle) and projections (the fast path) at one tx."""
-    reviews = await review_claims(session, CLAIMS, tx_seq=tx, today=TODAY)
+    reviews = await review_claims(session, claim_ids=CLAIMS, tx_seq=tx, today=TODAY)
     projected = await repository.records_as_of(
         session,
         tx_seq=tx,

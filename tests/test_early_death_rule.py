@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.domain.benefit_table import jkm_parameters
-from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.schemas import AppendRequest
@@ -135,7 +135,7 @@ async def test_a_ledger_of_the_first_release_gets_the_rule_and_keeps_its_decided
 
     (tx,) = await ensure_reference_data(session)
     await session.commit()
-    in_force = await projections.rules_in_force(session, kind="jkm_benefit")
+    in_force = await projections_repository.rules_in_force(session, kind="jkm_benefit")
     held = {p["rule_id"]: p["parameters"] for p in in_force.values()}
     assert held == {
         r.rule_id: jkm_parameters(r) if r is PP82 else _as_first_released(jkm_parameters(r))
@@ -167,7 +167,7 @@ async def test_a_ledger_with_an_admins_jkm_rules_is_left_to_the_admin(session: A
     await _append_as_system(session, corrected("jkm-by-an-admin", [shipped], replacement=admins))
     assert await ensure_reference_data(session) == []
     assert await ledger_repository.events_by_id(session, [EARLY_DEATH_CORRECTION_ID]) == {}
-    in_force = await projections.rules_in_force(session, kind="jkm_benefit")
+    in_force = await projections_repository.rules_in_force(session, kind="jkm_benefit")
     assert [p["parameters"]["lump_sum"] for p in in_force.values() if p["rule_id"] == PP82.rule_id] == [
         25_000_000
     ]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.domain.benefit_table import benefit_table
-from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.schemas import AppendRequest
@@ -27,7 +27,7 @@ HOLIDAYS_2024 = f"{DATASET}:holidays-2024"
 
 
 def test_the_2024_calendar_holds_lebaran_and_its_cuti_bersama() -> None:
-    days = {d["date"]: d for d in holiday_parameters(2024)["days"]}  # type: ignore[union-attr]
+    days = {d["date"]: d for d in holiday_parameters(2024)["days"]}  # type: ignore[union-attr]  # the 2024 calendar is shipped
     assert days["2024-04-10"]["category"] == "public"  # Hari Raya Idul Fitri
     assert days["2024-04-11"]["category"] == "public"
     for joint in ("2024-04-08", "2024-04-09", "2024-04-12", "2024-04-15"):
@@ -253,7 +253,7 @@ async def test_a_ledger_written_before_the_jht_minimum_gets_it_by_a_correction(s
     """The shipped BPU rates gained their JHT minimum after their first release: a ledger holding
     the rates without it gets them corrected at db upgrade; one holding other rates is left alone."""
     (shipped,) = rules.BPU_RATES
-    in_force = await projections.rules_in_force(session, kind="bpu_rates")
+    in_force = await projections_repository.rules_in_force(session, kind="bpu_rates")
     ((event_id, payload),) = in_force.items()
     assert payload["rule_id"] == shipped.rule_id
     old = {k: v for k, v in payload["parameters"].items() if k != "jht_minimum"}
@@ -282,7 +282,7 @@ async def test_a_ledger_written_before_the_jht_minimum_gets_it_by_a_correction(s
     assert await ensure_reference_data(session) == [], "an admin's rates in force too: theirs to amend"
     await savepoint.rollback()
     (tx,) = await ensure_reference_data(session)
-    now_in_force = await projections.rules_in_force(session, kind="bpu_rates")
+    now_in_force = await projections_repository.rules_in_force(session, kind="bpu_rates")
     assert [p["parameters"].get("jht_minimum") for p in now_in_force.values()] == [20_000]
     assert await ensure_reference_data(session) == [], "written once"
     assert tx > 0

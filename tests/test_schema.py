@@ -139,13 +139,13 @@ def test_every_index_is_the_models_down_to_its_predicate(server_url: str) -> Non
         engine = create_sync_engine(url)
         with engine.connect() as connection:
             assert _index_differences(connection) == []
-            connection.exec_driver_sql("DROP INDEX ix_ledger_event_committee_nik")
+            connection.exec_driver_sql("DROP INDEX ix_ledger_event_regency_nik")
             connection.exec_driver_sql(
-                "CREATE INDEX ix_ledger_event_committee_nik ON ledger_event ((payload ->> 'committee'), nik) "
-                "WHERE type = 'informal.enrolled'"
+                "CREATE INDEX ix_ledger_event_regency_nik ON ledger_event "
+                "(left(payload ->> 'region_code', 5), nik) WHERE type = 'informal.enrolled'"
             )
             [difference] = _index_differences(connection)
-            assert difference.startswith("ix_ledger_event_committee_nik: models")
+            assert difference.startswith("ix_ledger_event_regency_nik: models")
             assert "informal.enrolled" in difference
             connection.rollback()
         engine.dispose()

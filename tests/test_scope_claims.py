@@ -1,11 +1,14 @@
 """A regional key reads a claim placed in its region without another region's enrolments and
 payments: the judgement keeps the person's cover and the verdict, explained by what lies inside."""
 
+from collections.abc import Sequence
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
-from tests.claims_support import append, approved, claim, filed, post
+from coverage_ledger.claims import service as claims_service
+from tests.claims_support import append, approved, claim, filed, kpps_2024, post
 from tests.support import Keys, enrolled, enrolled_bpu, nik, paid, registered
 
 BANDUNG = "32.73.01"
@@ -106,3 +109,30 @@ async def test_cover_decided_outside_the_region_is_said_without_its_details(
     refused = await post(client, keys.admin, approved("C-2", "2024-03-25"))
     assert refused.status_code == 409, refused.text
     assert refused.json()["errors"][0]["message"] == national["known_now"]["reason"]
+
+
+async def test_a_claim_of_another_region_is_a_404_before_it_is_reviewed(
+    client: AsyncClient, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a scope probe: the claim was reviewed before its region was looked at, so another
+    region's claim took twice as long as an unknown id to be the same 404 (claim ids count up:
+    the timing told a key how many claims another region has)."""
+    person = await kpps_2024(client, keys)
+    await append(client, keys.admin, filed("SCOPE-1", person, incident="2024-02-10", filed_on="2024-02-12"))
+    reviewed: list[Sequence[str]] = []
+    original = claims_service.review_claims
+
+    async def counted(session: Any, **asked: Any) -> Any:
+        reviewed.append(asked["claim_ids"])
+        return await original(session, **asked)
+
+    monkeypatch.setattr(claims_service, "review_claims", counted)
+    answers = []
+    for claim_id in ("SCOPE-1", "SCOPE-404"):
+        response = await client.get(f"/v1/claims/{claim_id}", headers=Keys.header(keys.other_office))
+        assert response.status_code == 404, response.text
+        answers.append(response.json()["detail"].replace(claim_id, "…"))
+    assert answers[0] == answers[1]
+    assert reviewed == []  # neither was reviewed
+    assert (await claim(client, keys.office, "SCOPE-1"))["claim_id"] == "SCOPE-1"
+    assert reviewed == [["SCOPE-1"]]

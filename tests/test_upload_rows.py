@@ -217,7 +217,10 @@ def test_each_bad_cell_has_its_own_code() -> None:
     assert _codes(birth_date="1990-05-01") == [("birth_date", "birth_date_mismatch_nik")]
     assert _codes(birth_date="05.01.90") == [("birth_date", "invalid_date")]
     assert _codes(role="Ketua") == [("role", "unknown_role")]
-    assert _codes(region_code="16.99") == [("region_code", "unknown_region")]
+    assert _codes(region_code="16.71.99") == [("region_code", "unknown_region")]
+    # another region's code, known or not, is only outside the key's region (a scope probe)
+    assert _codes(region_code="16.99") == [("region_code", "region_out_of_scope")]
+    assert _codes(region_code="327301") == [("region_code", "region_out_of_scope")]
     undotted = check_officer_row(5, _cells(region_code="167101"), CONTEXT)
     assert isinstance(undotted, list) and undotted[0].message.endswith("written with dots it is 16.71.01")
     # a regency is no place an ad hoc body sits (found by a probe: a replace_roster row of 16.71

@@ -56,7 +56,7 @@ async def test_every_bad_row_is_reported_with_its_excel_row_and_code_and_nothing
         officer_row("3.27101250190000E+15"),  # row 3: Excel scientific notation
         officer_row("167101450190001"),  # row 4: a lost leading digit (15 digits)
         officer_row(role="KETUA"),  # row 5: unknown role
-        officer_row(region="16.99.99"),  # row 6: unknown region
+        officer_row(region="16.71.99"),  # row 6: unknown region
         officer_row(term=("2024-02-23", "2024-01-25")),  # row 7: term_end before term_start
         [*officer_row()[:2], "1991-01-05", *officer_row()[3:]],  # row 8: birth date disagrees
         [*officer_row()[:3], "L", *officer_row()[4:]],  # row 9: NIK encodes a woman

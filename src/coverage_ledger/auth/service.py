@@ -1,6 +1,5 @@
 """Keys: a secret shown once, only its sha256 stored; role, region and organisation scope."""
 
-import hashlib
 import logging
 import re
 import secrets
@@ -10,10 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.auth import repository
 from coverage_ledger.auth.repository import KeyRecord
+from coverage_ledger.canonical import sha256_hex
 from coverage_ledger.database import raw
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import Conflict, ErrorItem, InvalidInput, NotFound, Unauthenticated
-from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import projections_repository
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ SECRET_PREFIX = "clk_"  # noqa: S105 -- a public prefix that marks secrets in lo
 
 def secret_hash(secret: str) -> str:
     """sha256 hex of a presented secret."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+    return sha256_hex(secret)
 
 
 KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
@@ -78,7 +78,9 @@ async def create_key(
             f"an {role} key is national; --region is for regional_office, committee and sponsor keys",
             [ErrorItem("region_not_allowed", "admin and auditor keys read the whole ledger", field="region")],
         )
-    if region_prefix is not None and not await projections.region_codes_in_force(session, [region_prefix]):
+    if region_prefix is not None and not await projections_repository.region_codes_in_force(
+        session, [region_prefix]
+    ):
         raise InvalidInput(
             f"region {region_prefix} is not in the Kemendagri list",
             [ErrorItem("unknown_region", "unknown region code", field="region")],

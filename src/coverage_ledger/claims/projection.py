@@ -322,10 +322,12 @@ async def project_claims(
     claim_ids = sorted(await repository.claim_ids_of(session, change.touched))
     if not claim_ids:
         return
-    per_claim = await events_by_claim(session, claim_ids, tx_seq=tx_seq)
+    per_claim = await events_by_claim(session, claim_ids=claim_ids, tx_seq=tx_seq)
     # read as the appending key: a refusal's reason names no other region's enrolment; the rows
     # written do not depend on the reader (its region, amounts and verdicts are the person's)
-    reviews = await review_events(session, per_claim, tx_seq=tx_seq, today=recording_day, reader=principal)
+    reviews = await review_events(
+        session, per_claim=per_claim, tx_seq=tx_seq, today=recording_day, reader=principal
+    )
     per_claim_problems = {
         claim_id: _problems(principal, claim_id, events, reviews.get(claim_id), change, recording_day)
         for claim_id, events in per_claim.items()
@@ -359,7 +361,7 @@ async def project_claims(
         if any(p.code in CONFLICTS for p in problems):
             raise Conflict(message, problems)
         raise InvalidInput(message, problems)
-    await write_rows(session, reviews, claim_ids=claim_ids, tx_seq=tx_seq)
+    await write_rows(session, reviews=reviews, claim_ids=claim_ids, tx_seq=tx_seq)
 
 
 async def follow_rule_change(
@@ -376,14 +378,14 @@ async def follow_rule_change(
         near = [(date(year - 1, 11, 1), date(year + 1, 3, 1)) for year in sorted(years)]
     claim_ids = await repository.projected_claim_ids(session, due_between=near)
     if claim_ids:
-        per_claim = await events_by_claim(session, claim_ids, tx_seq=tx_seq)
-        reviews = await review_events(session, per_claim, tx_seq=tx_seq, today=recording_day)
-        await write_rows(session, reviews, claim_ids=claim_ids, tx_seq=tx_seq)
+        per_claim = await events_by_claim(session, claim_ids=claim_ids, tx_seq=tx_seq)
+        reviews = await review_events(session, per_claim=per_claim, tx_seq=tx_seq, today=recording_day)
+        await write_rows(session, reviews=reviews, claim_ids=claim_ids, tx_seq=tx_seq)
     return len(claim_ids)
 
 
 async def write_rows(
-    session: AsyncSession, reviews: Mapping[str, ClaimReview], *, claim_ids: Collection[str], tx_seq: int
+    session: AsyncSession, *, reviews: Mapping[str, ClaimReview], claim_ids: Collection[str], tx_seq: int
 ) -> None:
     """Close the rows that changed at `tx_seq` and open their successors."""
     records, payments = await repository.open_rows(session, sorted(claim_ids))

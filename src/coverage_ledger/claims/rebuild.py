@@ -47,7 +47,7 @@ async def _expected(session: AsyncSession) -> tuple[set[Interval], set[Interval]
     records: dict[str, list[tuple[int, Hashable | None]]] = {}
     payments: dict[str, list[tuple[int, Hashable | None]]] = {}
     for tx, claim_ids in sorted(touched.items()):
-        reviews = await review_claims(session, sorted(claim_ids), tx_seq=tx, today=date.min)
+        reviews = await review_claims(session, claim_ids=sorted(claim_ids), tx_seq=tx, today=date.min)
         known_payments = await repository.payment_ids_of(session, claim_ids)
         for claim_id in claim_ids:
             review = reviews.get(claim_id)

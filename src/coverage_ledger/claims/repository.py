@@ -133,6 +133,17 @@ async def claim_regions(session: AsyncSession, claim_ids: Sequence[str]) -> dict
     return {r.claim_id: r.region_code for r in rows}
 
 
+async def claim_region_at(session: AsyncSession, *, claim_id: str, tx_seq: int) -> str | None:
+    """The region of the claim's record in force at a tx (None: no such claim then)."""
+    value = await raw.scalar(
+        session,
+        "SELECT region_code FROM claim_record WHERE claim_id = %(id)s "
+        "AND tx_from <= %(tx)s AND (tx_to IS NULL OR tx_to > %(tx)s)",
+        {"id": claim_id, "tx": tx_seq},
+    )
+    return value if isinstance(value, str) else None
+
+
 async def live_claims_of(session: AsyncSession, niks: Sequence[str]) -> list[RecordRow]:
     """The current projected state of the claims of these persons that are not rejected."""
     rows = await raw.execute(

@@ -39,7 +39,7 @@ from coverage_ledger.domain.informal import Payment, months_contributed, paid_mo
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.service_time import Lateness, lateness_over_payments
 from coverage_ledger.domain.timeframes import jakarta_date
-from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger.schemas import DAY_DONE_FIELDS
 
 
@@ -201,7 +201,7 @@ async def _knowledge_at(session: AsyncSession, niks: Sequence[str], tx_seq: int)
         for e in events
         if e.type in DAY_DONE_FIELDS and e.recorded_at is not None
     }
-    table = benefit_table(await projections.rule_definitions(session, tx_seq=tx_seq))
+    table = benefit_table(await projections_repository.rule_definitions(session, tx_seq=tx_seq))
     return _Knowledge(
         {nik: person_sources(per_person.get(nik, [])) for nik in niks}, recorded_on, rules, table
     )
@@ -282,8 +282,8 @@ def _steps(
 
 async def review_claims(
     session: AsyncSession,
-    claim_ids: Sequence[str],
     *,
+    claim_ids: Sequence[str],
     tx_seq: int,
     today: date,
     reader: Principal | None = None,
@@ -292,7 +292,7 @@ async def review_claims(
     `reader`: the key the judgements' cover is explained to (None: everything, as projections need)."""
     return await review_events(
         session,
-        await events_by_claim(session, claim_ids, tx_seq=tx_seq),
+        per_claim=await events_by_claim(session, claim_ids=claim_ids, tx_seq=tx_seq),
         tx_seq=tx_seq,
         today=today,
         reader=reader,
@@ -300,7 +300,7 @@ async def review_claims(
 
 
 async def events_by_claim(
-    session: AsyncSession, claim_ids: Sequence[str], *, tx_seq: int
+    session: AsyncSession, *, claim_ids: Sequence[str], tx_seq: int
 ) -> dict[str, list[ClaimEvent]]:
     """The events in force at `tx_seq` of each claim that has any."""
     per_claim: dict[str, list[ClaimEvent]] = {}
@@ -311,8 +311,8 @@ async def events_by_claim(
 
 async def review_events(
     session: AsyncSession,
-    per_claim: dict[str, list[ClaimEvent]],
     *,
+    per_claim: dict[str, list[ClaimEvent]],
     tx_seq: int,
     today: date,
     reader: Principal | None = None,

@@ -8,7 +8,7 @@ from coverage_ledger.claims.review import review_claims
 from coverage_ledger.coverage import repository as coverage_repository
 from coverage_ledger.coverage.service import person_coverage
 from coverage_ledger.domain.access import Principal
-from coverage_ledger.ledger import person_events, projections, repository
+from coverage_ledger.ledger import person_events, projections_repository, repository
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.ledger.repository import StoredEvent
 
@@ -23,7 +23,7 @@ async def person_history(
     intervals = await coverage_repository.force_intervals(
         session, [e.event_id for e in events], up_to_tx=as_of.tx_seq
     )
-    vault = await projections.vault_entries(
+    vault = await projections_repository.vault_entries(
         session, [e.event_id for e in events if e.type == "person.registered"]
     )
     hidden = await _claim_events_hidden(session, principal=principal, events=events, as_of=as_of)
@@ -142,7 +142,7 @@ async def _claim_events_hidden(
     if not principal.reads_claims:
         return set(claim_of)
     reviews = await review_claims(
-        session, sorted(set(claim_of.values())), tx_seq=as_of.tx_seq, today=as_of.valid_at
+        session, claim_ids=sorted(set(claim_of.values())), tx_seq=as_of.tx_seq, today=as_of.valid_at
     )
     readable = {claim for claim, review in reviews.items() if principal.sees(review.region_code)}
     return {event for event, claim in claim_of.items() if claim not in readable}

@@ -19,10 +19,11 @@ from coverage_ledger.domain.coverage import (
 )
 from coverage_ledger.domain.informal import InformalEnrolment, Payment, Reactivation, informal_coverage
 from coverage_ledger.domain.officer import OfficerTerm
-from coverage_ledger.domain.rule_table import RuleTable, rule_table
+from coverage_ledger.domain.rule_table import RuleTable
 from coverage_ledger.errors import NotFound
-from coverage_ledger.ledger import person_events, projections
+from coverage_ledger.ledger import person_events, projections_repository
 from coverage_ledger.ledger.asof import AsOf
+from coverage_ledger.ledger.rule_tables import rule_table_at
 from coverage_ledger.regions.visibility import visible_region
 
 PERSON_NOT_FOUND = "no person with this NIK is visible to this key"
@@ -61,9 +62,9 @@ class PersonSources:
     reactivations: list[Reactivation]
 
 
-def person_sources(events: Sequence[projections.InForceEvent]) -> PersonSources | None:
+def person_sources(events: Sequence[projections_repository.InForceEvent]) -> PersonSources | None:
     """None when the person is not registered (as known then)."""
-    by_type: dict[str, list[projections.InForceEvent]] = {}
+    by_type: dict[str, list[projections_repository.InForceEvent]] = {}
     for event in events:
         by_type.setdefault(event.type, []).append(event)
     registrations = by_type.get("person.registered", [])
@@ -110,7 +111,7 @@ def answer_on(
 
 
 def _answer(
-    events: Sequence[projections.InForceEvent], *, valid_at: date, rules: RuleTable | None
+    events: Sequence[projections_repository.InForceEvent], *, valid_at: date, rules: RuleTable | None
 ) -> tuple[CoverageAnswer, str] | None:
     """The answer from one person's in-force events, with the region that scopes it; None when
     the person is not registered (as known then)."""
@@ -119,10 +120,10 @@ def _answer(
 
 
 async def _rules_if_needed(
-    session: raw.Db, events: Sequence[projections.InForceEvent], tx_seq: int
+    session: raw.Db, events: Sequence[projections_repository.InForceEvent], tx_seq: int, *, always: bool
 ) -> RuleTable | None:
-    if any(e.type == "informal.enrolled" for e in events):
-        return rule_table(await projections.rule_definitions(session, tx_seq=tx_seq))
+    if always or any(e.type == "informal.enrolled" for e in events):
+        return await rule_table_at(session, tx_seq=tx_seq)
     return None
 
 
@@ -148,8 +149,14 @@ async def answers_for_key(
     def inside(code: str) -> bool:
         return principal.sees(code) and region_within(code, within)
 
+    # a key with a region reads the rules whoever is asked for: read only for BPU members, they
+    # made a 404 for one outside the region take longer than one for an unknown NIK
     per_person, rules = await events_by_person(
-        session, niks=niks, events_at=as_of.tx_seq, rules_at=as_of.tx_seq
+        session,
+        niks=niks,
+        events_at=as_of.tx_seq,
+        rules_at=as_of.tx_seq,
+        rules_always=principal.region_prefix is not None,
     )
     answers: dict[str, tuple[CoverageAnswer, str] | None] = {}
     for nik in niks:
@@ -216,17 +223,22 @@ async def answers_of(
 
 
 async def events_by_person(
-    session: raw.Db, *, niks: Sequence[str], events_at: int | None, rules_at: int
-) -> tuple[dict[str, list[projections.InForceEvent]], RuleTable | None]:
+    session: raw.Db,
+    *,
+    niks: Sequence[str],
+    events_at: int | None,
+    rules_at: int,
+    rules_always: bool = False,
+) -> tuple[dict[str, list[projections_repository.InForceEvent]], RuleTable | None]:
     """Each person's events in force at tx `events_at` (None: now), with the rule table.
 
     The rule table is read at tx `rules_at` when one of them is a BPU member (the rules decide
     nothing for officers)."""
-    events = await projections.in_force_events_of(
+    events = await projections_repository.in_force_events_of(
         session, niks=niks, types=PERSON_EVENT_TYPES, tx_seq=events_at
     )
-    rules = await _rules_if_needed(session, events, rules_at)
-    per_person: dict[str, list[projections.InForceEvent]] = {}
+    rules = await _rules_if_needed(session, events, rules_at, always=rules_always)
+    per_person: dict[str, list[projections_repository.InForceEvent]] = {}
     for event in events:
         per_person.setdefault(event.payload["nik"], []).append(event)
     return per_person, rules
@@ -290,7 +302,9 @@ async def search_persons(
 ) -> SearchPage:
     """Persons in a region (or of a committee) with their status on the date, in NIK order."""
     if region is not None:  # unknown, or outside the key's region: the same 404 as elsewhere
-        await visible_region(session, principal, region, as_of.tx_seq, as_of.valid_at)
+        await visible_region(
+            session, principal=principal, code=region, tx_seq=as_of.tx_seq, day=as_of.valid_at
+        )
     prefix = region or principal.region_prefix
     items: list[tuple[str, CoverageAnswer, str]] = []
     after = cursor or ""

@@ -27,7 +27,7 @@ from coverage_ledger.coverage.service import (
 from coverage_ledger.domain.coverage import CoverageAnswer
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.rule_table import RuleTable
-from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import projections_repository
 
 OPEN_END = date(9999, 12, 31)
 """valid_to of a span with no end in sight."""
@@ -121,7 +121,7 @@ _CHUNK = 5_000
 
 
 async def current_spans(
-    session: AsyncSession, niks: Iterable[str], *, tx_seq: int, at_tx: bool = False
+    session: AsyncSession, *, niks: Iterable[str], tx_seq: int, at_tx: bool = False
 ) -> dict[str, list[Span]]:
     """Each person's spans computed from their events in force now (`at_tx`: as known at tx
     `tx_seq`, for a replay); `tx_seq` is the newest tx, whose rules apply."""
@@ -133,7 +133,9 @@ async def current_spans(
 
 
 async def _decided_spans(
-    niks: Sequence[str], per_person: dict[str, list[projections.InForceEvent]], rules: RuleTable | None
+    niks: Sequence[str],
+    per_person: dict[str, list[projections_repository.InForceEvent]],
+    rules: RuleTable | None,
 ) -> dict[str, list[Span]]:
     """`_spans_by_person`, in a worker thread when there are many persons."""
     if len(niks) < _OFF_LOOP_FROM:
@@ -142,7 +144,9 @@ async def _decided_spans(
 
 
 def _spans_by_person(
-    niks: Sequence[str], per_person: dict[str, list[projections.InForceEvent]], rules: RuleTable | None
+    niks: Sequence[str],
+    per_person: dict[str, list[projections_repository.InForceEvent]],
+    rules: RuleTable | None,
 ) -> dict[str, list[Span]]:
     result: dict[str, list[Span]] = {}
     for nik in niks:
@@ -160,7 +164,7 @@ async def refresh_spans(
     due = set(due)
     for start in range(0, len(niks), _CHUNK):
         chunk = list(niks[start : start + _CHUNK])
-        wanted = await current_spans(session, chunk, tx_seq=tx_seq, at_tx=at_tx)
+        wanted = await current_spans(session, niks=chunk, tx_seq=tx_seq, at_tx=at_tx)
         rows = [(nik, span.as_row()) for nik, spans in wanted.items() for span in spans]
         due |= set(await spans_repository.replace_open_spans(session, niks=chunk, spans=rows, tx_seq=tx_seq))
     await spans_repository.take_checkpoints(session, parents=sorted(due), tx_seq=tx_seq)
@@ -170,7 +174,7 @@ async def stage_spans_with(
     session: AsyncSession,
     *,
     niks: Sequence[str],
-    new_events: Sequence[projections.InForceEvent],
+    new_events: Sequence[projections_repository.InForceEvent],
     rules: RuleTable | None,
     checked_at: int,
 ) -> None:
@@ -179,8 +183,8 @@ async def stage_spans_with(
     work of `refresh_spans` done before the append lock. Valid while none of these persons'
     events changes after tx `checked_at` (their chunk's check) and no rule changes before the tx
     is numbered."""
-    in_force = await projections.in_force_events_of(session, niks=niks, types=PERSON_EVENT_TYPES)
-    per_person: dict[str, list[projections.InForceEvent]] = {}
+    in_force = await projections_repository.in_force_events_of(session, niks=niks, types=PERSON_EVENT_TYPES)
+    per_person: dict[str, list[projections_repository.InForceEvent]] = {}
     for event in [*in_force, *new_events]:  # the tx being appended comes last, as it will be numbered
         per_person.setdefault(event.payload["nik"], []).append(event)
     spans = await _decided_spans(niks, per_person, rules)

@@ -88,8 +88,7 @@ def run_program(
 ) -> str:
     """Run a client program; its stdout (or nothing, when it writes to `output`), or ProgramFailed
     with its own first words."""
-    # the programs are PostgreSQL's own; the arguments, paths and a connection string we built
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(  # noqa: S603 -- PostgreSQL's own programs, with arguments built here, no shell
         [str(a) for a in arguments],
         env=environment,
         stdout=output if output is not None else subprocess.PIPE,

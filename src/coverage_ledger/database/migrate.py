@@ -27,7 +27,7 @@ from coverage_ledger.database.engine import (
     session_factory,
 )
 from coverage_ledger.database.writer_role import grant_writer_role
-from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger.repository import take_append_lock
 from coverage_ledger.reference.genesis import ensure_reference_data
 
@@ -131,11 +131,11 @@ def migrate_schema(url: str, revision: str = "head", *, allow_other_sessions: bo
 async def apply_pending_reprojections(session: AsyncSession) -> list[str]:
     """Rebuild from the log the projections a migration left pending (the caller holds the append
     lock); the ones rebuilt."""
-    pending = await projections.pending_reprojections(session)
+    pending = await projections_repository.pending_reprojections(session)
     if "claims" in pending:
         # a migration changed how claims are projected: their history is rebuilt from the log
         rows = await reproject_claims(session)
-        await projections.reprojection_done(session, projection="claims")
+        await projections_repository.reprojection_done(session, projection="claims")
         log.info("claim projection rebuilt from the log: %d claim_record rows", rows)
     return pending
 
@@ -151,7 +151,10 @@ async def _write_genesis(url: str) -> list[int]:
             # nearly every start has nothing to catch up, and takes no append lock: a CLI command
             # or a restart does not wait behind a large upload's commit (found by a fault probe:
             # `keys list` waited 11.6 s, a restarted serve 36 s)
-            if not (await spans_needs_backfill(session) or await projections.pending_reprojections(session)):
+            if not (
+                await spans_needs_backfill(session)
+                or await projections_repository.pending_reprojections(session)
+            ):
                 return written
             # a ledger written before the coverage projection existed gets it now, replayed tx by tx
             await take_append_lock(session)

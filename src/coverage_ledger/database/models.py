@@ -93,8 +93,9 @@ class LedgerEvent(Base):
             postgresql_where=text("(payload ->> 'region_code') IS NOT NULL"),
         ),
         Index(
-            "ix_ledger_event_committee_nik",
+            "ix_ledger_event_committee_regency_nik",
             text("(payload ->> 'committee')"),
+            text("left(payload ->> 'region_code', 5)"),
             "nik",
             postgresql_where=text("type = 'officer.enrolled'"),
         ),

@@ -21,9 +21,9 @@ from coverage_ledger.domain.informal import (
     refuse_payment,
 )
 from coverage_ledger.domain.months import Month
-from coverage_ledger.domain.rule_table import rule_table
 from coverage_ledger.errors import Conflict, ErrorItem
-from coverage_ledger.ledger import person_events, projections, repository
+from coverage_ledger.ledger import person_events, projections_repository, repository
+from coverage_ledger.ledger.rule_tables import rule_table_at
 
 
 async def check_bpu_moves(
@@ -76,7 +76,7 @@ async def check_bpu_moves(
     gone = {e for e, _ in leaving}
     before = {
         event.event_id: (event.type, event.payload, event.recorded_at)
-        for event in await projections.in_force_events_of(session, niks=niks, types=list(bpu))
+        for event in await projections_repository.in_force_events_of(session, niks=niks, types=list(bpu))
     }
     after = {e: v for e, v in before.items() if e not in gone}
     for event_id, stored in (await repository.events_by_id(session, restored)).items():
@@ -99,7 +99,7 @@ async def check_bpu_moves(
         paths,
         outside,
     )
-    grace_months = rule_table(await projections.rule_definitions(session, tx_seq=rules_at)).grace_months
+    grace_months = (await rule_table_at(session, tx_seq=rules_at)).grace_months
     _refuse_payments_no_longer_accepted(niks, before, after, set(payloads), blame, grace_months, outside)
     _refuse_reactivations_no_longer_valid(niks, before, after, set(payloads), blame, grace_months)
     return niks

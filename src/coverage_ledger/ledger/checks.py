@@ -44,6 +44,7 @@ PAYING_EVENTS = (InformalEnrolled, ContributionPaid)
 
 
 def region_of(payload: dict[str, object]) -> str | None:
+    """The region an event's payload places it in: its `region_code`, or a region definition's `code`."""
     value = payload.get("region_code") or payload.get("code")
     return value if isinstance(value, str) else None
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from coverage_ledger.domain.supersession import EventLinks
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.ledger.preparation import PreparedEvent
-from coverage_ledger.ledger.projections import Subgraph
+from coverage_ledger.ledger.projections_repository import Subgraph
 
 
 def stale_target_errors(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.claims import repository as claims_repository
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.informal import InformalEnrolment
-from coverage_ledger.ledger import person_events, projections, repository
+from coverage_ledger.ledger import person_events, projections_repository, repository
 from coverage_ledger.ledger.checks import region_of
 
 MAX_CORRECTION_DEPTH = 256
@@ -100,7 +100,7 @@ async def _person_event_regions(
     member in."""
     niks = {e.nik for e in events if e.nik}
     now = _memberships_and_domiciles(
-        await projections.in_force_events_of(session, niks=niks, types=PLACING_EVENTS)
+        await projections_repository.in_force_events_of(session, niks=niks, types=PLACING_EVENTS)
     )
     in_force = {m.event_id for memberships in now[0].values() for m in memberships}
     owners = await _recorded_owners(session, [e for e in events if e.type in BPU_EVENTS], niks, in_force)
@@ -115,7 +115,7 @@ async def _person_event_regions(
         if not (memberships or domiciles):
             if ever is None:
                 ever = _memberships_and_domiciles(
-                    await projections.events_ever_of(session, niks=niks, types=PLACING_EVENTS)
+                    await projections_repository.events_ever_of(session, niks=niks, types=PLACING_EVENTS)
                 )
             memberships, domiciles = ever[0].get(nik, []), ever[1].get(nik, set())
         regions[event.event_id] = {m.region_code for m in memberships} or domiciles
@@ -130,13 +130,15 @@ async def _recorded_owners(
     if not events:
         return {}
     held = _memberships_and_domiciles(
-        await projections.events_ever_of(session, niks=niks, types=MEMBERSHIPS)
+        await projections_repository.events_ever_of(session, niks=niks, types=MEMBERSHIPS)
     )[0]
     by_id = {m.event_id: m for memberships in held.values() for m in memberships}
     recorded: dict[str, InformalEnrolment] = {}
     for tx_seq in sorted({e.tx_seq for e in events}):
         then = _memberships_and_domiciles(
-            await projections.in_force_events_of(session, niks=niks, types=MEMBERSHIPS, tx_seq=tx_seq)
+            await projections_repository.in_force_events_of(
+                session, niks=niks, types=MEMBERSHIPS, tx_seq=tx_seq
+            )
         )[0]
         for event in (e for e in events if e.tx_seq == tx_seq):
             nik = event.nik or ""
@@ -152,7 +154,7 @@ async def _recorded_owners(
         if not pending:
             break
         asked |= pending
-        found = await projections.replacements_of(session, pending)
+        found = await projections_repository.replacements_of(session, pending)
         replaced_by |= found
         pending = set(found.values()) - in_force - asked
     owners = {}
@@ -163,7 +165,7 @@ async def _recorded_owners(
 
 
 def _memberships_and_domiciles(
-    found: Iterable[projections.InForceEvent],
+    found: Iterable[projections_repository.InForceEvent],
 ) -> tuple[dict[str, list[InformalEnrolment]], dict[str, set[str]]]:
     memberships: dict[str, list[InformalEnrolment]] = {}
     domiciles: dict[str, set[str]] = {}

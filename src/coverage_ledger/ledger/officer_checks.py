@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.officer import MIN_OFFICER_AGE, term_age_problem
 from coverage_ledger.errors import Conflict, ErrorItem, InvalidInput
-from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.registrations import REGISTRATION
 from coverage_ledger.ledger.schemas import OfficerEnrolled, PersonRegistered
@@ -61,7 +61,7 @@ async def check_officer_ages(
     }
     restored = [e for e in moved_registrations if e not in paths]
     if concerned - looked_up or restored:
-        stored |= await projections.registration_birth_dates(
+        stored |= await projections_repository.registration_birth_dates(
             session, niks=concerned - looked_up, event_ids=restored
         )
     births = _births_after(
@@ -73,7 +73,7 @@ async def check_officer_ages(
     # a person whose stored registration leaves force keeps the terms in force it had: judged too
     # (a person with no registration in force has no term in force: check_registrations)
     replaced = {nik for event_id, (nik, _) in stored.items() if event_id in leaving} & births.keys()
-    for kept in await projections.in_force_events_of(session, niks=replaced, types=[OFFICER_TERM]):
+    for kept in await projections_repository.in_force_events_of(session, niks=replaced, types=[OFFICER_TERM]):
         if kept.event_id not in leaving:
             terms.setdefault(kept.event_id, kept.payload)
     invalid: list[ErrorItem] = []

@@ -13,7 +13,7 @@ from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.benefit_table import DUE_DATE_KINDS
 from coverage_ledger.domain.supersession import EventLinks, changes_after_append, downstream
 from coverage_ledger.errors import Conflict, ErrorItem
-from coverage_ledger.ledger import projections, repository
+from coverage_ledger.ledger import projections_repository, repository
 from coverage_ledger.ledger.bpu_moves import check_bpu_moves
 from coverage_ledger.ledger.checks import (
     check_batch,
@@ -31,7 +31,8 @@ from coverage_ledger.ledger.region_moves import check_region_moves
 from coverage_ledger.ledger.registrations import check_registrations
 from coverage_ledger.ledger.rule_checks import check_holiday_years
 from coverage_ledger.ledger.schemas import OfficerEnrolled
-from coverage_ledger.ledger.snapshot import Snapshot, read_snapshot
+from coverage_ledger.ledger.snapshot import Snapshot
+from coverage_ledger.ledger.snapshot_repository import read_snapshot
 
 
 @dataclass(slots=True)
@@ -147,7 +148,7 @@ async def plan_append(
         p.source.nik for p in fresh if isinstance(p.source, OfficerEnrolled)
     }
     if officer_niks - known_niks:  # a restored enrolment of a person the batch does not name (rare)
-        for extra in await projections.in_force_events_of(
+        for extra in await projections_repository.in_force_events_of(
             session, niks=officer_niks - known_niks, types=["officer.enrolled"]
         ):
             in_force[extra.event_id] = extra.payload
@@ -315,7 +316,8 @@ async def check_resends_in_scope(
             )
 
 
-async def read_batch_snapshot(session: AsyncSession, prepared: Sequence[PreparedEvent]) -> Snapshot:
+async def read_batch_snapshot(session: AsyncSession, *, prepared: Sequence[PreparedEvent]) -> Snapshot:
+    """The snapshot a batch's checks read: its own events, those it supersedes, and every key they name."""
     fresh_ids = {p.row.event_id for p in prepared}
     return await read_snapshot(
         session,

@@ -82,7 +82,7 @@ async def _span_differences(session: AsyncSession, batch: int = 5_000) -> list[s
         if len(differences) >= 1000:
             break
         chunk = niks[start : start + batch]
-        expected = await current_spans(session, chunk, tx_seq=head.tx_seq if head else 0)
+        expected = await current_spans(session, niks=chunk, tx_seq=head.tx_seq if head else 0)
         stored = await spans_repository.open_spans(session, niks=chunk)
         for nik in chunk:
             want = {span.as_row() for span in expected.get(nik, [])}

@@ -59,6 +59,7 @@ def region_date_errors(
 
 
 def definition_of(event: RegionDefined) -> RegionDefinition:
+    """The valid days a `region.defined` about to be appended gives its code."""
     return RegionDefinition(event.event_id, event.valid_from, event.valid_to)
 
 

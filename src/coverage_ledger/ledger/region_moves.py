@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.region_codes import region_parent
 from coverage_ledger.errors import Conflict, ErrorItem
-from coverage_ledger.ledger import projections, repository
+from coverage_ledger.ledger import projections_repository, repository
 from coverage_ledger.ledger.region_checks import not_in_force_reason
 from coverage_ledger.ledger.snapshot import RegionDefinition
 
@@ -85,7 +85,9 @@ async def check_region_moves(
     )
     placed += [
         (e.event_id, e.type, e.payload)
-        for e in await projections.in_force_events_in_regions(session, codes=emptied, types=PLACING)
+        for e in await projections_repository.in_force_events_in_regions(
+            session, codes=emptied, types=PLACING
+        )
         if e.event_id not in leaving
     ]
     blamed = {p["region_code"]: field_of(e) for e, _, p in reversed(placed) if e in brought_back}
@@ -136,7 +138,7 @@ async def _definitions_after(
 ) -> dict[str, list[RegionDefinition]]:
     """Each code's definitions in force once the batch is."""
     after: dict[str, list[RegionDefinition]] = {code: [] for code in codes}
-    for row in await projections.region_definitions_in_force(session, codes=codes):
+    for row in await projections_repository.region_definitions_in_force(session, codes=codes):
         if row.event_id not in leaving:
             after[row.code].append(RegionDefinition(row.event_id, row.valid_from, row.valid_to))
     for event_id in entering:
@@ -161,7 +163,7 @@ async def _orphaned_children(
     if not gone:
         return []
     children: dict[str, list[str]] = {}
-    for row in await projections.child_definitions_in_force(session, codes=gone):
+    for row in await projections_repository.child_definitions_in_force(session, codes=gone):
         if row.event_id not in leaving:
             children.setdefault(row.parent_code, []).append(row.code)
     for event_id in entering:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.errors import Conflict, ErrorItem
-from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import projections_repository
 
 REGISTRATION = "person.registered"
 ENROLMENTS = ("officer.enrolled", "informal.enrolled")
@@ -44,7 +44,7 @@ async def check_registrations(
     gone = {event_id for event_id, _ in leaving}
     registrations: dict[str, list[str]] = {nik: [] for nik in touched}
     enrolled: set[str] = set()
-    for event in await projections.in_force_events_of(
+    for event in await projections_repository.in_force_events_of(
         session, niks=touched, types=[REGISTRATION, *ENROLMENTS]
     ):
         if event.event_id in gone:

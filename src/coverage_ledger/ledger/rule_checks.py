@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.errors import Conflict, ErrorItem
-from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.schemas import RuleDefined
 
@@ -23,7 +23,9 @@ async def check_holiday_years(
     ]
     if not fresh:
         return
-    in_force = await projections.holiday_rules_in_force(session, years=sorted({y for _, y in fresh}))
+    in_force = await projections_repository.holiday_rules_in_force(
+        session, years=sorted({y for _, y in fresh})
+    )
     taken = {year: event_id for event_id, year in in_force.items() if event_id not in leaving}
     errors = []
     for item, year in fresh:

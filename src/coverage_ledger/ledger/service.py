@@ -18,7 +18,7 @@ from coverage_ledger.coverage.spans import refresh_spans
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.timeframes import format_instant, jakarta_date
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
-from coverage_ledger.ledger import projections, repository
+from coverage_ledger.ledger import projections_repository, repository
 from coverage_ledger.ledger.checks import check_scope
 from coverage_ledger.ledger.planning import Plan, check_resends_in_scope, plan_append, read_batch_snapshot
 from coverage_ledger.ledger.preparation import PreparedEvent, prepare_correction, prepare_one
@@ -170,7 +170,7 @@ async def check_append(
     _check_rights(principal, prepared)
     check_scope(principal=principal, prepared=prepared)
     _check_unique_ids(prepared)
-    snapshot = await read_batch_snapshot(session, prepared)
+    snapshot = await read_batch_snapshot(session, prepared=prepared)
     fresh, originals = await _sort_resends(
         session, principal=principal, prepared=prepared, stored=snapshot.stored
     )
@@ -222,7 +222,7 @@ async def write_checked(
         if taken is None:
             raise _appended_concurrently()
         return taken
-    await projections.write_vault(
+    await projections_repository.write_vault(
         session,
         [
             (p.row.event_id, p.row.nik or "", p.salt or b"", p.vault_fields)
@@ -276,7 +276,7 @@ async def append_events(
         # which events name a region is not watched by the recheck under the lock: planned again
         # under it, where nothing can change
         await repository.take_append_lock(session)
-        again = await read_batch_snapshot(session, fresh)
+        again = await read_batch_snapshot(session, prepared=fresh)
         plan = await plan_append(
             session, principal=principal, fresh=fresh, snapshot=again, recording_day=recording_day
         )
@@ -284,7 +284,7 @@ async def append_events(
     outcome = await _commit(session, tx_id, principal, source, recorded_at, fresh, snapshot_tx, plan)
     if outcome.status == "stale":
         # something this batch read changed meanwhile; the lock is held now, so read again and decide
-        snapshot = await read_batch_snapshot(session, fresh)
+        snapshot = await read_batch_snapshot(session, prepared=fresh)
         plan = await plan_append(
             session, principal=principal, fresh=fresh, snapshot=snapshot, recording_day=recording_day
         )
@@ -326,7 +326,7 @@ async def append_events(
         log.info("tx %d: a due-date rule changed; %d claim(s) reviewed again", outcome.tx_seq, followed)
     erased = sorted({p.source.nik for p in fresh if isinstance(p.source, PersonErased)})
     if erased:
-        gone = await projections.erase_vault(session, erased)
+        gone = await projections_repository.erase_vault(session, erased)
         log.info(
             "tx %d: personal fields of %d person(s) erased (%d registrations)",
             outcome.tx_seq,
@@ -410,7 +410,7 @@ async def _sort_resends(
     await check_resends_in_scope(session, principal=principal, prepared=prepared, stored=stored)
     salts = {}
     if any(isinstance(p.source, PersonRegistered) and p.row.event_id in stored for p in prepared):
-        salts = await projections.vault_entries(session, (p.row.event_id for p in prepared))
+        salts = await projections_repository.vault_entries(session, (p.row.event_id for p in prepared))
     return _split_duplicates(prepared, stored, salts)
 
 

@@ -20,9 +20,10 @@ from coverage_ledger.coverage import spans_repository
 from coverage_ledger.coverage.service import PERSON_EVENT_TYPES
 from coverage_ledger.coverage.spans import stage_spans_with
 from coverage_ledger.domain.access import Principal
-from coverage_ledger.domain.rule_table import RuleTable, rule_table
+from coverage_ledger.domain.rule_table import RuleTable
 from coverage_ledger.domain.timeframes import jakarta_date
-from coverage_ledger.ledger import projections, repository
+from coverage_ledger.ledger import projections_repository, repository
+from coverage_ledger.ledger.rule_tables import rule_table_at
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import AppendResult, check_append, write_checked
 
@@ -101,13 +102,15 @@ async def write_chunk(
         return taken
     if tx.provisional_at is None:
         tx.provisional_at = now
-        tx.rules = rule_table(await projections.rule_definitions(session, tx_seq=checked.snapshot))
+        tx.rules = await rule_table_at(session, tx_seq=checked.snapshot)
     # the spans now, while no lock is held; the lock then only writes them
     await stage_spans_with(
         session,
         niks=sorted(chunk_niks),
         new_events=[
-            projections.InForceEvent(p.row.event_id, p.row.type, p.row.payload, None, tx.provisional_at)
+            projections_repository.InForceEvent(
+                p.row.event_id, p.row.type, p.row.payload, None, tx.provisional_at
+            )
             for p in checked.fresh
             if p.row.type in PERSON_EVENT_TYPES
         ],
@@ -149,7 +152,7 @@ async def number_tx(
     # grace and the spans all follow it, and the first chunk was checked under the rules then
     if head > tx.snapshot and (
         await spans_repository.staged_persons_changed(session)
-        or await projections.rules_changed_since(session, since_tx=tx.snapshot)
+        or await projections_repository.rules_changed_since(session, since_tx=tx.snapshot)
     ):
         return repository.CommitOutcome("stale", None, None, None, None)
     outcome = await repository.commit_append(

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.benefit_table import jkk_parameters, jkm_parameters
 from coverage_ledger.domain.benefits import MONTHS_PAID_BY_INCIDENT, JkkRule, JkmRule, ScholarshipLevel
-from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger.schemas import AppendableEvent, RuleDefined
 from coverage_ledger.reference.rules import Sourced, rule_event, shipped_rule_correction
 
@@ -218,7 +218,7 @@ def pp82_deadline_events() -> list[RuleDefined]:
 async def missing_pp82_deadline(session: AsyncSession) -> list[RuleDefined]:
     """The PP 82/2019 deadline for a ledger whose JKK deadlines are still the first release's one
     (nothing when an admin has put other JKK deadlines in force: theirs to amend)."""
-    in_force = await projections.rules_in_force(session, kind="claim_deadline")
+    in_force = await projections_repository.rules_in_force(session, kind="claim_deadline")
     jkk = [d for d in in_force.values() if d["parameters"].get("program") == "JKK"]
     if [(d["rule_id"], d["parameters"]) for d in jkk] != [
         ("claim-deadline-jkk", {"program": "JKK", "years": 2})

@@ -13,7 +13,7 @@ from importlib.metadata import version
 import holidays
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.ledger import projections, repository
+from coverage_ledger.ledger import projections_repository, repository
 from coverage_ledger.ledger.schemas import RuleDefined
 from coverage_ledger.reference.rules import Sourced, rule_event
 
@@ -84,5 +84,5 @@ async def missing_holiday_events(session: AsyncSession) -> list[RuleDefined]:
     nor been given a calendar for by an admin."""
     events = holiday_events()
     received = await repository.events_by_id(session, [e.event_id for e in events])
-    defined = set((await projections.holiday_rules_in_force(session, years=list(YEARS))).values())
+    defined = set((await projections_repository.holiday_rules_in_force(session, years=list(YEARS))).values())
     return [e for e in events if e.event_id not in received and int(str(e.parameters["year"])) not in defined]

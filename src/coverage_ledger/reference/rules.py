@@ -16,7 +16,7 @@ from coverage_ledger.domain.contributions import BpuRates, Relief
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.officer import OfficerRate
 from coverage_ledger.domain.rule_table import officer_rate_parameters, rates_parameters, relief_parameters
-from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger.schemas import AppendableEvent, AppendRequest, RuleDefined
 
 
@@ -212,7 +212,7 @@ async def shipped_rule_correction(
     first_released = {
         rule.rule_id: {k: v for k, v in rule.parameters.items() if k != added} for rule in shipped
     }
-    in_force = await projections.rules_in_force(session, kind=now.kind)
+    in_force = await projections_repository.rules_in_force(session, kind=now.kind)
     held = {p["rule_id"]: p["parameters"] for p in in_force.values()}
     if len(held) != len(in_force) or held != first_released:
         return []

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.coverage.service import answers_on_days
 from coverage_ledger.domain.access import Principal, region_within
 from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
+from coverage_ledger.domain.months import Month, month_range
 from coverage_ledger.errors import NotFound
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions import repository
@@ -168,7 +169,7 @@ async def region_coverage_on_days(
     missing: NotFound | None = None
     for day in days:
         try:
-            region = await visible_region(session, principal, code, tx_seq, day)
+            region = await visible_region(session, principal=principal, code=code, tx_seq=tx_seq, day=day)
         except NotFound as absent:
             if not skip_missing:
                 raise
@@ -228,13 +229,9 @@ def _child_of(scope: str, code: str) -> str | None:
 
 
 def months_between(first: date, last: date) -> list[date]:
-    """The first day of every month from `first`'s month to `last`'s."""
-    days = []
-    year, month = first.year, first.month
-    while (year, month) <= (last.year, last.month):
-        days.append(date(year, month, 1))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return days
+    """The first day of every month from `first`'s month to `last`'s (none if `last` is before)."""
+    start, end = Month.of(first), Month.of(last)
+    return [] if end < start else [month.first_day for month in month_range(start, end)]
 
 
 @dataclass(slots=True)
@@ -255,7 +252,9 @@ async def describe_region(
     """The region on `valid_at` as known at the tx.
 
     A code of an older decree resolves to the codes that replaced it (recursively, as far as
-    they exist on that date); a code of a later decree is not yet in force, with no successors."""
+    they exist on that date); a code of a later decree is not yet in force, with no successors.
+    Successors outside the key's region are left out, as its 404s leave them (found by a scope
+    probe: a split across regencies named the other regency's new code)."""
     versions = await repository.region_versions(session, code=code, tx_seq=as_of.tx_seq)
     if not versions or not principal.sees(code):
         raise NotFound(f"no region {code} visible to this key")
@@ -275,6 +274,8 @@ async def describe_region(
         if successor in seen:
             continue
         seen.add(successor)
+        if not principal.sees(successor):
+            continue
         row = await repository.region_at(session, code=successor, tx_seq=as_of.tx_seq, valid_at=day)
         if row is not None:
             successors.append(row)

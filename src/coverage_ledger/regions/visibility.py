@@ -11,7 +11,7 @@ from coverage_ledger.regions.repository import RegionRow
 
 
 async def visible_region(
-    session: AsyncSession, principal: Principal, code: str, tx_seq: int, day: date
+    session: AsyncSession, *, principal: Principal, code: str, tx_seq: int, day: date
 ) -> RegionRow:
     """The region, or 404 when it is unknown on `day` as known at `tx_seq` or outside the key's scope."""
     region = await repository.region_at(session, code=code, tx_seq=tx_seq, valid_at=day)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger import __version__
 from coverage_ledger.coverage.service import answers_of
+from coverage_ledger.domain.access import region_within
 from coverage_ledger.domain.informal import InformalEnrolment
 from coverage_ledger.ledger import person_events
 from coverage_ledger.ledger.asof import AsOf
@@ -61,7 +62,7 @@ class DiffRequest:
 
 def _within(code: str | None, region: str | None) -> bool:
     """Whether a covered person's region lies in the asked one (not covered: nothing to hide)."""
-    return code is None or region is None or code == region or code.startswith(region + ".")
+    return code is None or region_within(code, region)
 
 
 @dataclass(frozen=True, slots=True)

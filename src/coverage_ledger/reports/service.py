@@ -108,7 +108,9 @@ async def authorise(
     if name not in (*REPORT_NAMES, "coverage-diff"):
         raise NotFound(f"no report {name!r}; reports: {', '.join((*REPORT_NAMES, 'coverage-diff'))}")
     if region is not None:
-        await visible_region(session, principal, region, as_of.tx_seq, as_of.valid_at)
+        await visible_region(
+            session, principal=principal, code=region, tx_seq=as_of.tx_seq, day=as_of.valid_at
+        )
     scope = region or principal.region_prefix
     if name == "coverage-ratios" and scope is None:
         raise InvalidInput(
@@ -169,7 +171,7 @@ def rows_of(request: ReportRequest) -> RowSource:
         ]
         for start in range(0, len(rows), OVERDUE_BATCH):
             batch = rows[start : start + OVERDUE_BATCH]
-            late = await overdue_reviews(session, [row[0] for row in batch], as_of=as_of)
+            late = await overdue_reviews(session, claim_ids=[row[0] for row in batch], as_of=as_of)
             for row in batch:
                 lateness = late[row[0]].lateness if row[0] in late else None
                 if lateness is not None:

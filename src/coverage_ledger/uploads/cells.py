@@ -218,7 +218,7 @@ def person_cells(
 
 def comparable_name(name: str) -> str:
     """A name as compared with a registration's: NFC, spaces (a non-breaking one too) run
-    together, case left out (`staged_writes.comparable_name_sql` is the same in SQL)."""
+    together, case left out (`roster_repository.comparable_name_sql` is the same in SQL)."""
     return " ".join(unicodedata.normalize("NFC", name).split()).lower()
 
 
@@ -236,22 +236,27 @@ def region_cell(
     key_region_prefix: str | None,
     errors: list[ErrorItem],
 ) -> str:
-    """A region code in force and inside the key's region, as `typed`."""
+    """A region code in force and inside the key's region, as `typed`. A code outside the key's
+    region is `region_out_of_scope` whether the list holds it or not: the row errors tell another
+    region's key no more of its codes than the API's 404 does (found by a scope probe)."""
     region = typed(cells, "region_code")
+    dotted = _dotted(region)
     if not region:
         errors.append(ErrorItem("missing_value", "region_code is empty", row=row, column="region_code"))
-    elif region not in regions:
-        dotted = _dotted(region)
-        hint = f"; written with dots it is {dotted}" if dotted in regions else ""
-        errors.append(
-            ErrorItem(
-                "unknown_region",
-                f"region_code is not in the Kemendagri list{hint}",
-                row=row,
-                column="region_code",
+    elif region_within(region, key_region_prefix) or (
+        region not in regions and dotted is not None and region_within(dotted, key_region_prefix)
+    ):
+        if region not in regions:
+            hint = f"; written with dots it is {dotted}" if dotted in regions else ""
+            errors.append(
+                ErrorItem(
+                    "unknown_region",
+                    f"region_code is not in the Kemendagri list{hint}",
+                    row=row,
+                    column="region_code",
+                )
             )
-        )
-    elif not region_within(region, key_region_prefix):
+    else:
         errors.append(
             ErrorItem(
                 "region_out_of_scope",

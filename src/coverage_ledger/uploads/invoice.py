@@ -17,10 +17,10 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.officer import months_touched
-from coverage_ledger.domain.rule_table import RuleTable, rule_table
-from coverage_ledger.ledger import projections
+from coverage_ledger.domain.rule_table import RuleTable
 from coverage_ledger.ledger.person_events import officer_term
-from coverage_ledger.uploads import repository, staged_writes
+from coverage_ledger.ledger.rule_tables import rule_table_at
+from coverage_ledger.uploads import repository, roster_repository
 from coverage_ledger.uploads.replacement import RosterCorrections
 
 InvoiceLine = tuple[str, int, int, int, str]
@@ -54,7 +54,7 @@ async def roster_invoice(
 ) -> list[InvoiceLine]:
     """The invoice lines of the staged roster's accepted rows and the corrections it writes."""
     lines: dict[str, _Line] = {}
-    for region, cover_from, officers, months in await staged_writes.accepted_cover_starts(
+    for region, cover_from, officers, months in await roster_repository.accepted_cover_starts(
         session, recording_day=recording_day
     ):
         lines.setdefault(region, _Line()).add(rules, cover_from, officers, months)
@@ -64,7 +64,7 @@ async def roster_invoice(
     billed_by: dict[int, RuleTable] = {}
     for event_id, payload, recorded_at, tx_seq in await repository.uploaded_terms(session, superseded):
         if tx_seq not in billed_by:
-            billed_by[tx_seq] = rule_table(await projections.rule_definitions(session, tx_seq=tx_seq))
+            billed_by[tx_seq] = await rule_table_at(session, tx_seq=tx_seq)
         term = officer_term(event_id, payload, recorded_at)
         months = months_touched(term.covers_from, term.valid_to)
         # a term that never covered was never billed (`accepted_cover_starts`)

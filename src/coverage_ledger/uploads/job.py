@@ -83,6 +83,11 @@ class Progress:
         self._status: str | None = None
         self._logged = 0.0
 
+    @property
+    def status(self) -> str | None:
+        """The status last written."""
+        return self._status
+
     async def set(self, **changes: Any) -> None:
         await repository.update_upload(self.side, self.upload_id, **changes)
         await self.side.commit()

@@ -8,10 +8,10 @@ Only free text (the committee, a name, a phone) needs JSON escaping; every other
 checked to be digits, dots, dashes or a known role.
 """
 
-import hashlib
 import secrets
 from json.encoder import encode_basestring as json_string
 
+from coverage_ledger.canonical import sha256_hex
 from coverage_ledger.uploads.officer_rows import OfficerRow, RosterContext
 
 STAGED_COLUMNS = (
@@ -34,10 +34,6 @@ STAGED_COLUMNS = (
 """Columns of the staging table, in COPY order."""
 
 
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def _copy_escaped(text: str) -> str:
     # COPY text format: backslash is the escape character; JSON text has no raw tab or newline
     return text.replace("\\", "\\\\") if "\\" in text else text
@@ -57,14 +53,14 @@ def vault_json(row: OfficerRow) -> str:
 def registration_texts(row: OfficerRow, event_id: str, salt: bytes) -> tuple[str, str, str]:
     """(payload, digest, vault fields) of the row's `person.registered`."""
     fields = vault_json(row)
-    personal = _sha256(salt.hex() + fields)
+    personal = sha256_hex(salt.hex() + fields)
     tail = (
         f'"nik":"{row.nik}","personal_digest":"{personal}",'
         f'"region_code":"{row.region_code}","sex":"{row.sex}"'
     )
     payload = "{" + tail + "}"
     document = f'{{"event_id":"{event_id}",{tail},"type":"person.registered"}}'
-    return payload, _sha256(document), fields
+    return payload, sha256_hex(document), fields
 
 
 def enrolment_texts(row: OfficerRow, event_id: str, committee_json: str) -> tuple[str, str]:
@@ -78,7 +74,7 @@ def enrolment_texts(row: OfficerRow, event_id: str, committee_json: str) -> tupl
     payload = f'{{"committee":{committee_json},{middle},{period}}}'
     head = f'"committee":{committee_json},"event_id":"{event_id}"'
     document = f'{{{head},{middle},"type":"officer.enrolled",{period}}}'
-    return payload, _sha256(document)
+    return payload, sha256_hex(document)
 
 
 def staging_line(row: OfficerRow, context: RosterContext) -> str:

@@ -17,12 +17,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.coverage.spans import refresh_spans
-from coverage_ledger.domain.rule_table import rule_table
 from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.errors import ErrorItem
-from coverage_ledger.ledger import projections
 from coverage_ledger.ledger import repository as ledger_repository
-from coverage_ledger.uploads import repository, staged_writes, staging
+from coverage_ledger.ledger.rule_tables import rule_table_at
+from coverage_ledger.uploads import repository, roster_repository, staging_repository
 from coverage_ledger.uploads.cells import first_month_first, refuse_month_first
 from coverage_ledger.uploads.formats import FileRejected, Table
 from coverage_ledger.uploads.invoice import roster_invoice
@@ -71,7 +70,7 @@ async def _stage_file(
         def next_chunk() -> asyncio.Future[Chunk]:
             return loop.run_in_executor(reader, read_chunk, table.rows, positions, context, CHUNK_ROWS)
 
-        async with staging.staging_copy(work) as copy:
+        async with staging_repository.staging_copy(work) as copy:
             pending: asyncio.Future[Chunk] | None = next_chunk()
             while pending is not None:
                 chunk = await pending
@@ -117,7 +116,7 @@ class OfficerRosterJob(Job):
 
     registered_for_key = 0
     """The outcome's `registered`: persons registered by the roster, or for a regional key those
-    new to its region (see `staged_writes.persons_new_to_region`)."""
+    new to its region (see `roster_repository.persons_new_to_region`)."""
 
     async def run(self) -> None:
         started = time.monotonic()
@@ -144,7 +143,7 @@ class OfficerRosterJob(Job):
             recording_day=jakarta_date(self.clock()),
             bounded_regions=await repository.bounded_regions(self.work),
         )
-        await staging.create_staging(self.work)
+        await staging_repository.create_staging(self.work)
         tally = await _stage_file(self.work, self.progress, table, context, self.phases)
         self.phases["parse"] = round(time.monotonic() - started, 3)
         if tally.rows_total == 0:
@@ -157,10 +156,10 @@ class OfficerRosterJob(Job):
         }
         refuse_month_first(tally.month_first)
         started = time.monotonic()
-        await staging.index_staging(self.work)
+        await staging_repository.index_staging(self.work)
         replace = record.mode == "replace_roster"
         await self._check_file(replace)
-        self.counts = _counts(tally, await staging.verdict_counts(self.work))
+        self.counts = _counts(tally, await staging_repository.verdict_counts(self.work))
         await self.work.commit()  # the row errors found in SQL are kept whatever follows
         self.phases["validate"] = round(time.monotonic() - started, 3)
         await self._decide(snapshot, tally, replace)
@@ -217,7 +216,7 @@ class OfficerRosterJob(Job):
         work = self.work
         recording_day = jakarta_date(self.clock())
         corrections = await self._corrections(replace)
-        rules = rule_table(await projections.rule_definitions(work, tx_seq=snapshot))
+        rules = await rule_table_at(work, tx_seq=snapshot)
         invoice = await roster_invoice(
             work, recording_day=recording_day, rules=rules, corrections=corrections
         )
@@ -230,7 +229,7 @@ class OfficerRosterJob(Job):
         self.phases["commit_write_events"] = round(time.monotonic() - mark, 3)
         mark = time.monotonic()
         head = await ledger_repository.take_append_lock(work)
-        if head > snapshot and await staging.regions_changed_since(work, since_tx=snapshot):
+        if head > snapshot and await staging_repository.regions_changed_since(work, since_tx=snapshot):
             # rare (an admin's change of the region list): the rows' own checks would all run again
             raise FileRejected(
                 "regions_changed",
@@ -238,14 +237,16 @@ class OfficerRosterJob(Job):
                 "defined, changed or retracted while the roster was checked; nothing was written: "
                 "upload the file again",
             )
-        if head > snapshot and (replace or await staging.persons_changed_since(work, since_tx=snapshot)):
+        if head > snapshot and (
+            replace or await staging_repository.persons_changed_since(work, since_tx=snapshot)
+        ):
             # some of these persons (or, replacing, this committee's roster) changed meanwhile:
             # the events go, and the file is checked again from scratch under the lock
             await repository.rollback_to(work, "roster")
             head = await ledger_repository.take_append_lock(work)
-            await staging.forget_verdicts(work, upload_id=record.upload_id)
+            await staging_repository.forget_verdicts(work, upload_id=record.upload_id)
             await self._check_file(replace)
-            self.counts = _counts(tally, await staging.verdict_counts(work))
+            self.counts = _counts(tally, await staging_repository.verdict_counts(work))
             if _needs_every_row(record.policy, replace) and self.counts["rows_rejected"]:
                 self.outcome = {"written": False}
                 await work.commit()
@@ -285,8 +286,8 @@ class OfficerRosterJob(Job):
         mark = time.monotonic()
         # coverage spans: set-based for officers whose only cover is this roster's row, the
         # general recomputation for everyone else the tx touched
-        others = await staged_writes.niks_needing_span_refresh(work)
-        due = await staged_writes.open_roster_spans(
+        others = await roster_repository.niks_needing_span_refresh(work)
+        due = await roster_repository.open_roster_spans(
             work, tx_seq=outcome.tx_seq, recording_day=jakarta_date(outcome.recorded_at), refreshed=others
         )
         await refresh_spans(
@@ -333,25 +334,25 @@ class OfficerRosterJob(Job):
     async def _check_file(self, replace: bool) -> None:
         """The set-based checks: repeated NIKs, then every staged row against the ledger."""
         record = self.record
-        await staging.mark_repeated_niks(self.work, upload_id=record.upload_id)
-        await staging.check_against_ledger(
+        await staging_repository.mark_repeated_niks(self.work, upload_id=record.upload_id)
+        await staging_repository.check_against_ledger(
             self.work,
             upload_id=record.upload_id,
             committee=record.committee,
             key_region_prefix=record.key_region_prefix,
             replace_roster=replace,
         )
-        await staging.reject_repeats_of_rejected_rows(self.work, upload_id=record.upload_id)
+        await staging_repository.reject_repeats_of_rejected_rows(self.work, upload_id=record.upload_id)
 
     async def _warnings(self, recording_day: date, *, anyone_known: bool) -> dict[str, Any]:
         """The accepted rows a clerk should look at again, though they are no errors: registered too
         late for any cover, or naming a registered person otherwise than the registration does."""
-        count, rows = await staged_writes.rows_without_cover(
+        count, rows = await roster_repository.rows_without_cover(
             self.work, recording_day=recording_day, limit=ROWS_SHOWN
         )
         # every row registered its person afresh (`anyone_known` false): nobody to differ from
         differing, differing_rows = (
-            await staged_writes.rows_differing_from_registration(
+            await roster_repository.rows_differing_from_registration(
                 self.work, key_region_prefix=self.record.key_region_prefix, limit=ROWS_SHOWN
             )
             if anyone_known
@@ -376,11 +377,11 @@ class OfficerRosterJob(Job):
     async def _write(self, tx_id: uuid.UUID, corrections: RosterCorrections) -> tuple[int, int]:
         prefix = self.record.key_region_prefix
         new_to_key = (
-            await staged_writes.persons_new_to_region(self.work, key_region_prefix=prefix)
+            await roster_repository.persons_new_to_region(self.work, key_region_prefix=prefix)
             if prefix is not None
             else None
         )
-        written = await staged_writes.write_roster_events(self.work, tx_id=tx_id)
+        written = await roster_repository.write_roster_events(self.work, tx_id=tx_id)
         self.registered_for_key = written[0] if new_to_key is None else new_to_key
         if corrections.events:
             await ledger_repository.write_events(

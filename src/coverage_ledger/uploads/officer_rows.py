@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from json.encoder import encode_basestring as json_string
 
+from coverage_ledger.domain.access import region_within
 from coverage_ledger.domain.officer import (
     MIN_OFFICER_AGE,
     OFFICER_REGION_HINT,
@@ -123,7 +124,11 @@ def check_officer_row(
             )
         )
     region = check.region_cell(cells, row, context.regions, context.key_region_prefix, errors)
-    if region in context.regions and not serves_in_a_district_or_village(region):
+    if (
+        region in context.regions
+        and region_within(region, context.key_region_prefix)
+        and not serves_in_a_district_or_village(region)
+    ):
         errors.append(
             ErrorItem(
                 "region_not_district_or_village",
@@ -152,7 +157,13 @@ def check_officer_row(
                 column="term_end",
             )
         )
-    if region in context.bounded_regions and start is not None and end is not None and start <= end:
+    if (
+        region in context.bounded_regions
+        and region_within(region, context.key_region_prefix)
+        and start is not None
+        and end is not None
+        and start <= end
+    ):
         reason = not_in_force_reason(region, context.bounded_regions[region], start, end + timedelta(days=1))
         if reason is not None:
             errors.append(ErrorItem("region_not_in_force", reason, row=row, column="region_code"))

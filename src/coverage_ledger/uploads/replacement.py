@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.canonical import event_digest
 from coverage_ledger.ledger.repository import EventRow
-from coverage_ledger.uploads import staging
+from coverage_ledger.uploads import staging_repository
 
 RETRACTED_SHOWN = 1_000
 """NIKs of retracted officers an upload's outcome lists (the count is always whole)."""
@@ -78,7 +78,7 @@ async def roster_corrections(
     if not replace:
         return result
     prefix = upload_id.replace("-", "")
-    for row, old_event_id, enrolment_id in await staging.changed_rows(session):
+    for row, old_event_id, enrolment_id in await staging_repository.changed_rows(session):
         result.add(
             f"{enrolment_id}-c",
             {
@@ -90,8 +90,8 @@ async def roster_corrections(
             old_event_id,
         )
         result.corrected += 1
-    base = 4 * (await staging.max_staged_row(session) + 1)
-    vanished = await staging.vanished_enrolments(
+    base = 4 * (await staging_repository.max_staged_row(session) + 1)
+    vanished = await staging_repository.vanished_enrolments(
         session, committee=committee, key_region_prefix=key_region_prefix
     )
     within = [(event_id, nik) for event_id, nik, _region, inside in vanished if inside]

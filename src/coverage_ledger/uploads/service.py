@@ -10,6 +10,7 @@ still tells its uploader what is wrong."""
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
@@ -19,9 +20,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from coverage_ledger.database.outage import outage_reason
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, NotFound
-from coverage_ledger.uploads import repository, staging
+from coverage_ledger.uploads import repository, staging_repository
 from coverage_ledger.uploads.formats import FileRejected, detect_format
 from coverage_ledger.uploads.job import Progress, discard_files
 from coverage_ledger.uploads.officer_job import OfficerRosterJob
@@ -194,6 +196,7 @@ async def _run_held(
     await progress.set(status="validating", started_at=clock())
     job_class = OfficerRosterJob if record.kind == "officer_roster" else SponsorRosterJob
     job = job_class(work, progress, record, clock)
+    work_usable = True
     try:
         await job.run()
     except FileRejected as exc:
@@ -203,30 +206,77 @@ async def _run_held(
         # the service is stopping: the file stays and the upload resumes on the next start
         await work.rollback()
         raise
-    except Exception:
-        log.exception("upload %s failed unexpectedly; nothing was written", upload_id)
-        await work.rollback()
-        await _fail(job, progress, "internal_error", "the error was logged; nothing was written", [])
+    except Exception as exc:
+        reason = outage_reason(exc)
+        if reason is None:
+            log.exception("upload %s failed unexpectedly; nothing was written", upload_id)
+            await work.rollback()
+            await _fail(job, progress, "internal_error", "the error was logged; nothing was written", [])
+        else:
+            # the database restarted, its disk filled, or the connection broke: the tx died
+            # uncommitted; the connection is `run_upload`'s to discard
+            log.error("upload %s: the database failed it (%s); nothing was written", upload_id, reason)
+            work_usable = False
+            being = _BEING.get(progress.status or "", "read")
+            await _fail(
+                job,
+                progress,
+                "database_unavailable",
+                f"the database stopped the upload while it was {being} ({reason}); "
+                "nothing was written: upload the file again",
+                [],
+            )
     finally:
-        await staging.drop_staging(work)
-        await work.commit()
+        if work_usable:
+            await staging_repository.drop_staging(work)
+            await work.commit()
     if record.stored_path:
         discard_files(Path(record.stored_path))
 
 
+_BEING = {"validating": "being checked", "committing": "being committed"}
+"""An upload's status as a failure's message words it."""
+RECORD_FAILURE_SECONDS = 300.0
+"""How long a job whose database failed it keeps trying to record that it failed (a restarted
+cluster answers again within seconds; one whose disk is full, once space is freed). Past that,
+the upload is left as it stands, to be run again from its file at the next start."""
+RECORD_FAILURE_RETRY_SECONDS = 2.0
+
+
 async def _fail(job: Any, progress: Progress, code: str, message: str, errors: list[ErrorItem]) -> None:
     """Mark the upload failed with its problem; if even that cannot be written, with a plain one
-    (an upload must never stay `validating`)."""
+    (an upload must never stay `validating`); while the database is out of reach, again and again
+    until it answers (an upload must not stay `committing` behind a restarted database)."""
+    give_up_at = time.monotonic() + RECORD_FAILURE_SECONDS
+    while True:
+        try:
+            await progress.errors(errors)
+            await job.finish("failed", problem={"code": code, "message": message})
+            return
+        except Exception as exc:
+            if outage_reason(exc) is None:
+                break
+            await _abandon_transaction(progress.side)
+            if time.monotonic() >= give_up_at:
+                log.error("upload %s: no database to record its failure in", progress.upload_id)
+                raise
+            await asyncio.sleep(RECORD_FAILURE_RETRY_SECONDS)
+    log.exception("upload %s: its failure could not be recorded as given", progress.upload_id)
+    await progress.side.rollback()
+    await job.finish(
+        "failed",
+        problem={"code": "internal_error", "message": "the error was logged; nothing was written"},
+    )
+
+
+async def _abandon_transaction(session: AsyncSession) -> None:
+    """End a session's transaction whose connection may be gone (statements sent through the
+    driver, as `raw` sends them, leave SQLAlchemy unaware of it): rolled back if it can be, its
+    connection discarded if not, so the session's next statement opens a new one."""
     try:
-        await progress.errors(errors)
-        await job.finish("failed", problem={"code": code, "message": message})
+        await session.rollback()
     except Exception:
-        log.exception("upload %s: its failure could not be recorded as given", progress.upload_id)
-        await progress.side.rollback()
-        await job.finish(
-            "failed",
-            problem={"code": "internal_error", "message": "the error was logged; nothing was written"},
-        )
+        await session.invalidate()
 
 
 def may_see_upload(principal: Principal, record: Any) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import ErrorItem, LedgerError, Unauthenticated
-from coverage_ledger.ledger import person_events, projections
+from coverage_ledger.ledger import person_events, projections_repository
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number_tx, write_chunk
@@ -143,7 +143,7 @@ async def append_sponsor_chunk(
     principal = sponsor_principal(record)
     # the ledger as this transaction sees it, earlier chunks of the writing pass included
     regional = principal.region_prefix is not None
-    known = await projections.in_force_events_of(
+    known = await projections_repository.in_force_events_of(
         session,
         niks={item.nik for item in rows},
         types=[
@@ -270,7 +270,9 @@ async def append_sponsor_chunk(
 
 
 def _payments_seen(
-    paid: dict[str, list[dict[str, Any]]], known: Sequence[projections.InForceEvent], principal: Principal
+    paid: dict[str, list[dict[str, Any]]],
+    known: Sequence[projections_repository.InForceEvent],
+    principal: Principal,
 ) -> dict[str, list[dict[str, Any]]]:
     """Each worker's payments for a membership in the key's region."""
     if principal.region_prefix is None:
@@ -334,7 +336,7 @@ def _count_differing(
 async def _count_differing_registrations(
     session: AsyncSession,
     rows: Sequence[SponsorRow],
-    known: Sequence[projections.InForceEvent],
+    known: Sequence[projections_repository.InForceEvent],
     principal: Principal,
     tally: SponsorTally,
 ) -> None:
@@ -350,7 +352,9 @@ async def _count_differing_registrations(
     compared = [item for item in rows if item.nik in registrations]
     if not compared:
         return
-    vault = await projections.vault_entries(session, (registrations[item.nik] for item in compared))
+    vault = await projections_repository.vault_entries(
+        session, (registrations[item.nik] for item in compared)
+    )
     for item in compared:
         entry = vault.get(registrations[item.nik])
         if entry is None:  # erased: nothing to compare with

@@ -24,7 +24,7 @@ import time
 from typing import Any
 
 from coverage_ledger.domain.timeframes import jakarta_date
-from coverage_ledger.ledger import projections
+from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.unnumbered import UnnumberedTx, moved_meanwhile
 from coverage_ledger.uploads import repository
@@ -132,7 +132,7 @@ class SponsorRosterJob(Job):
             except LateRefusal as late:
                 await repository.rollback_to(self.work, "sponsor")
                 refused |= writing.rejected  # (already reported: not again)
-                if locked_since is None and await projections.persons_touched_since(
+                if locked_since is None and await projections_repository.persons_touched_since(
                     self.work, niks=late.niks, since_tx=pass_head
                 ):
                     # a writer appended for these workers meanwhile and may be the cause (a worker

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.coverage import spans_repository
 from coverage_ledger.database import raw
-from coverage_ledger.uploads.staging import STAGING, VERDICTS
+from coverage_ledger.uploads.staging_repository import STAGING, VERDICTS
 
 
 async def persons_new_to_region(session: AsyncSession, *, key_region_prefix: str) -> int:

@@ -1,6 +1,6 @@
 """The SQL of an officer roster's staging: the temporary tables of the job's connection, the
 COPY into them, and the set-based checks against the file and the ledger (what the checked rows
-become is written by `staged_writes`)."""
+become is written by `roster_repository`)."""
 
 import uuid
 from collections.abc import AsyncIterator

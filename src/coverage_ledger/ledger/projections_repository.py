@@ -160,6 +160,29 @@ async def rule_definitions(session: raw.Db, *, tx_seq: int) -> list[dict[str, An
     return [r.payload for r in rows]
 
 
+async def rules_state(session: raw.Db, *, tx_seq: int) -> tuple[int, str]:
+    """The last tx up to `tx_seq` in which a rule definition entered or left force, and its hash:
+    the rules in force at `tx_seq` are those in force after it, and the hash names the history up
+    to it in whichever database holds it (tests clone many ledgers from one). (0, "") before any."""
+    row = (
+        await raw.execute(
+            session,
+            """
+            SELECT t.tx_seq, t.hash FROM ledger_tx t
+             WHERE t.tx_seq = (
+                   SELECT max(changed) FROM (
+                          SELECT max(k.tx_from) AS changed FROM event_knowledge k
+                           WHERE k.type = 'rule.defined' AND k.tx_from <= %(tx)s
+                          UNION ALL
+                          SELECT max(k.tx_to) FROM event_knowledge k
+                           WHERE k.type = 'rule.defined' AND k.tx_to <= %(tx)s) AS changes)
+            """,
+            {"tx": tx_seq},
+        )
+    ).one_or_none()
+    return (row.tx_seq, row.hash) if row is not None else (0, "")
+
+
 async def rules_changed_since(session: raw.Db, *, since_tx: int) -> bool:
     """Whether a `rule.defined` event entered or left force after tx `since_tx`."""
     return bool(
