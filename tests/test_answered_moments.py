@@ -17,8 +17,7 @@ from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.demo.loader import load_demo
 from coverage_ledger.domain.timeframes import KnownAtInstant
 from coverage_ledger.errors import Conflict
-from coverage_ledger.ledger import asof
-from coverage_ledger.ledger import repository as ledger_repository
+from coverage_ledger.ledger import asof, asof_repository
 from tests.conftest import _libpq
 from tests.live_app import live_app
 from tests.support import Keys, corrected, enrolled, nik, registered
@@ -219,6 +218,6 @@ async def test_a_slow_read_holds_up_no_other_read_and_its_mark_outlives_it(fresh
             await quick.commit()
             await slow.rollback()  # the slow read ends in a refusal: its mark stays
         async with maker() as check:
-            assert await ledger_repository.answered_until(check) == datetime(2024, 7, 1, tzinfo=UTC)
+            assert await asof_repository.answered_until(check) == datetime(2024, 7, 1, tzinfo=UTC)
     finally:
         await engine.dispose()

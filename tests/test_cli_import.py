@@ -10,9 +10,9 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from coverage_ledger.cli import app
+from coverage_ledger.clock import utc_now
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM, Role
-from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.uploads import importing, repository
 from coverage_ledger.uploads.importing import import_file

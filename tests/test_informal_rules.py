@@ -15,8 +15,8 @@ from coverage_ledger.domain.informal import (
     informal_coverage,
     informal_status,
     months_contributed,
-    refuse_payment,
 )
+from coverage_ledger.domain.informal_payments import refuse_payment
 from coverage_ledger.domain.money import percent_of
 from coverage_ledger.domain.months import Month
 from coverage_ledger.reference.rules import BPU_RATES, GRACE_MONTHS, RELIEFS

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.domain.benefit_table import benefit_table
-from coverage_ledger.ledger import projections_repository
+from coverage_ledger.ledger import asof_repository, projections_repository
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.schemas import AppendRequest
@@ -197,7 +197,7 @@ async def test_a_release_into_a_ledger_answered_for_writes_its_years_now_not_as_
     it; once a read has answered for the ledger as known later (asof), that stamp would change
     the answer, so the data is recorded now instead, as into a ledger holding events."""
     monkeypatch.setattr(public_holidays, "YEARS", range(2015, 2030))
-    await ledger_repository.mark_answered(session, until=datetime(2025, 1, 1, tzinfo=UTC))
+    await asof_repository.mark_answered(session, until=datetime(2025, 1, 1, tzinfo=UTC))
     (tx,) = await ensure_reference_data(session)
     header = (
         await session.execute(

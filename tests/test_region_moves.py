@@ -7,8 +7,10 @@ import asyncio
 from typing import Any
 
 import psycopg
+import pytest
 from httpx import AsyncClient, Response
 
+from coverage_ledger.ledger import checks
 from tests.conftest import _libpq
 from tests.live_app import live_app
 from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, registered
@@ -197,3 +199,27 @@ async def test_a_potential_estimate_keeps_to_the_days_of_its_region(client: Asyn
     retracted = await _post(client, keys, corrected("gone", supersedes=[f"def-{DISTRICT}"]))
     assert _in_use(retracted) == [("region_in_use", "events[0].supersedes")]
     assert "est-2023" in retracted.json()["errors"][0]["message"]
+
+
+async def test_a_term_stored_before_these_checks_does_not_hold_up_a_rename(
+    client: AsyncClient, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by an upgrade probe: a term a release before 0.8.0 stored on days its district did
+    not exist refused every later change of that district's definition, a rename that took no
+    day from it too. It is blamed only for days a change takes from it."""
+    assert (await _post(client, keys, _defined(DISTRICT, valid_from="2026-01-01"))).status_code == 200
+    with monkeypatch.context() as older_release:  # which did not check a term's days in its region
+        older_release.setattr(checks, "region_date_errors", lambda *_: [])
+        person = await _officer_in(client, keys, DISTRICT, ("2024-10-01", "2025-01-01"))
+    renamed = _defined(DISTRICT, valid_from="2026-01-01") | {"event_id": "def-renamed", "name": "Baru"}
+    rename = corrected("rename-later", supersedes=[f"def-{DISTRICT}"], replacement=renamed)
+    assert (await _post(client, keys, rename)).status_code == 200
+    # a term the district's days do hold is still guarded
+    other = await _officer_in(client, keys, DISTRICT, ("2026-02-01", "2026-03-01"))
+    later = _defined(DISTRICT, valid_from="2026-02-15") | {"event_id": "def-later"}
+    refused = await _post(
+        client, keys, corrected("start-later", supersedes=["def-renamed"], replacement=later)
+    )
+    assert _in_use(refused) == [("region_in_use", "events[0].replacement.code")]
+    message = refused.json()["errors"][0]["message"]
+    assert f"term-{other}" in message and f"term-{person}" not in message

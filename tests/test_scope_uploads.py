@@ -6,7 +6,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from coverage_ledger.ledger.checks import MAX_TERMS_PER_PERSON
+from coverage_ledger.ledger.term_checks import MAX_TERMS_PER_PERSON
 from tests.claims_support import append, post
 from tests.rosters import Uploader, officer_row, roster_csv, sponsor_csv, sponsor_row
 from tests.support import Keys, enrolled, enrolled_bpu, nik, paid, registered

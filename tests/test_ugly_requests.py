@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient, Response
 
-from coverage_ledger.ledger.checks import MAX_TERMS_PER_PERSON
+from coverage_ledger.ledger.term_checks import MAX_TERMS_PER_PERSON
 from tests.claims_support import filed
 from tests.support import Keys, enrolled, nik, registered
 

@@ -10,8 +10,8 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from coverage_ledger.clock import utc_now
 from coverage_ledger.database.engine import create_engine_for, session_factory
-from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.uploads import repository, service
 from coverage_ledger.uploads.service import run_upload

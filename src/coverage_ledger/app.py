@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from coverage_ledger import __version__
 from coverage_ledger.claims.endpoints import router as claims_router
+from coverage_ledger.clock import utc_now
 from coverage_ledger.coverage.endpoints import router as coverage_router
 from coverage_ledger.coverage.lean import COVERAGE_ROUTE
 from coverage_ledger.database.engine import create_engine_for, session_factory
@@ -24,7 +25,6 @@ from coverage_ledger.errors import DatabaseUnresponsive
 from coverage_ledger.http import problems
 from coverage_ledger.http.access_log import AccessLog
 from coverage_ledger.http.body_limit import BodyLimit
-from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.http.head_requests import HeadAsGet
 from coverage_ledger.http.lean_reads import LeanReads
 from coverage_ledger.http.openapi_document import finish_document, operation_id

@@ -3,7 +3,6 @@ next to the file, the outcome as a table (the command itself, its options, is in
 
 import asyncio
 import signal
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from coverage_ledger.auth import service as keys_service
+from coverage_ledger.clock import utc_now
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM
-from coverage_ledger.http.dependencies import utc_now
 from coverage_ledger.uploads.importing import estimated_rows, import_file, write_error_file
 from coverage_ledger.uploads.service import UploadOptions
 
@@ -38,7 +37,7 @@ class ImportProgress:
     def __call__(self, record: Any) -> None:
         if record is None:
             return
-        elapsed = (datetime.now(UTC) - record.started_at).total_seconds() if record.started_at else 0
+        elapsed = (utc_now() - record.started_at).total_seconds() if record.started_at else 0
         self.progress.update(
             self.task,
             completed=record.rows_done,

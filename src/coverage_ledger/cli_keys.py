@@ -10,6 +10,7 @@ from rich.table import Table
 
 from coverage_ledger.auth import service as keys_service
 from coverage_ledger.cli_support import run_work
+from coverage_ledger.clock import utc_now
 from coverage_ledger.domain.access import Role
 from coverage_ledger.domain.timeframes import JAKARTA
 
@@ -45,7 +46,7 @@ def keys_create(
     if expires is not None and not _representable_in_utc(expires):
         # found by a date probe: past 9999-12-31 UTC the database cannot hold it (a traceback)
         raise typer.BadParameter("the expiry lies after 9999-12-31 UTC", param_hint="--expires")
-    if expires is not None and expires <= datetime.now(UTC):
+    if expires is not None and expires <= utc_now():
         raise typer.BadParameter("the expiry has passed already", param_hint="--expires")
     key_name = name if name is not None else f"{role.value}-{secrets.token_hex(4)}"
     record, secret = run_work(

@@ -2,17 +2,17 @@
 (each tx with its historical `recorded_at`), and the keys to try it with."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.auth.service import create_key
+from coverage_ledger.clock import utc_now
 from coverage_ledger.demo.history import VALID_AT, DemoHistory, Regency, build_history
 from coverage_ledger.domain.access import SYSTEM, Role
 from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.errors import Conflict, ErrorItem
-from coverage_ledger.ledger import repository
+from coverage_ledger.ledger import asof_repository, repository
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.regions import repository as regions
@@ -52,7 +52,7 @@ async def load_demo(session: AsyncSession, *, scale: int) -> DemoLoaded:
     head = await repository.read_head(session)
     assert head is not None, "genesis is written by `db upgrade` before the demo"
     history = build_history(await _regencies(session, head.tx_seq), scale=scale)
-    answered = await repository.answered_until(session)
+    answered = await asof_repository.answered_until(session)
     if answered is not None and history.txs and history.txs[0].recorded_at <= answered:
         raise Conflict(
             f"a read has already answered for the ledger as known up to {format_instant(answered)}, "
@@ -67,7 +67,7 @@ async def load_demo(session: AsyncSession, *, scale: int) -> DemoLoaded:
             principal=SYSTEM,
             events=_EVENTS.validate_python(tx.events),
             source=f"demo:{tx.label}",
-            now=datetime.now(UTC),  # run by `coverage-ledger demo`, outside any request
+            now=utc_now(),  # run by `coverage-ledger demo`, outside any request
             recorded_at=tx.recorded_at,
         )
         events += result.accepted

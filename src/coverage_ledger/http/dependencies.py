@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Security
@@ -89,11 +89,6 @@ def presented_secret(headers: Mapping[str, str]) -> str | None:
 
 
 Caller = Annotated[Principal, Depends(current_principal)]
-
-
-def utc_now() -> datetime:
-    """The real clock."""
-    return datetime.now(UTC)
 
 
 RegionQuery = Annotated[

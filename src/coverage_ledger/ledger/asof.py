@@ -16,7 +16,7 @@ from coverage_ledger.domain.timeframes import (
     format_instant,
 )
 from coverage_ledger.errors import StillCommitting
-from coverage_ledger.ledger import repository
+from coverage_ledger.ledger import asof_repository, repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class AsOf:
 async def resolve(session: raw.Db, *, valid_at: date, known_at: KnownAt) -> AsOf:
     """The tx_seq a `known_at` stands for; beyond the head resolves to the head. A moment already
     past and after the head is marked answered for, and that mark committed at once
-    (`repository.mark_answered`): a read that resolves such a moment ends its transaction there."""
+    (`asof_repository.mark_answered`): a read that resolves such a moment ends its transaction there."""
     match known_at:
         case KnownAtTx(tx_seq=n):
             tx_seq = await repository.resolve_known_at(session, tx_seq=n)
@@ -50,7 +50,7 @@ async def resolve(session: raw.Db, *, valid_at: date, known_at: KnownAt) -> AsOf
         case KnownOnDate():
             tx_seq, instant = await _settled_within(session, bound=known_at.recorded_before, inclusive=False)
         case KnownNow():
-            tx_seq, instant, _ = await repository.settled_point(session)
+            tx_seq, instant, _ = await asof_repository.settled_point(session)
     # The echoed known_at is the recorded_at of the tx answered from, whatever was asked: it
     # replays exactly, and the same question gives the same bytes later. (Echoing the moment
     # asked would change once a later tx lands between the head and that moment; a moment past
@@ -74,12 +74,12 @@ async def _settled_within(
     COMMIT, so that it never changes once given; and the moment is marked answered for, so that
     no backfill is stamped within it afterwards. (The head's own recorded_at, the echoed
     `known_at`, never waits: a tx still to commit is stamped later.)"""
-    point = await repository.settled_point(session, bound=bound, inclusive=inclusive)
+    point = await asof_repository.settled_point(session, bound=bound, inclusive=inclusive)
     if not point.past_head:
         return point.tx_seq, point.recorded_at
     deadline = time.monotonic() + PENDING_WAIT_SECONDS
     await _poll(
-        lambda: _not(repository.tx_being_committed(session, within=bound)),
+        lambda: _not(asof_repository.tx_being_committed(session, within=bound)),
         deadline=deadline,
         waiting_for=f"a tx that may have been recorded by {format_instant(bound)} is still being committed "
         "(a large upload)",
@@ -88,13 +88,13 @@ async def _settled_within(
     # for here, and is committed (and read below) or refused when this returns
     until = bound if inclusive else bound - timedelta(microseconds=1)
     await _poll(
-        lambda: repository.mark_answered(session, until=until),
+        lambda: asof_repository.mark_answered(session, until=until),
         deadline=deadline,
         waiting_for=f"a backfill that may have been recorded by {format_instant(bound)} is still being "
         "committed",
     )
     # read after the lock went: the tx it covered, if any, is committed and visible now
-    point = await repository.settled_point(session, bound=bound, inclusive=inclusive)
+    point = await asof_repository.settled_point(session, bound=bound, inclusive=inclusive)
     return point.tx_seq, point.recorded_at
 
 

@@ -14,12 +14,11 @@ from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.informal import (
     InformalEnrolment,
     Payment,
-    PaymentRefusal,
     Reactivation,
     lapsed_when_reactivated,
     paying_enrolment,
-    refuse_payment,
 )
+from coverage_ledger.domain.informal_payments import PaymentRefusal, refuse_payment
 from coverage_ledger.domain.months import Month
 from coverage_ledger.errors import Conflict, ErrorItem
 from coverage_ledger.ledger import person_events, projections_repository, repository

@@ -1,19 +1,16 @@
-"""Rules an append must satisfy beyond the shape of each event: identities, regions, scope,
-targets of corrections, and the non-overlap of officer terms."""
+"""Rules an append must satisfy beyond the shape of each event: identities, regions, scope and
+targets of corrections (officer terms held at once: `term_checks`)."""
 
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from coverage_ledger.domain.access import Principal, Role
-from coverage_ledger.domain.coverage import human_date
 from coverage_ledger.domain.nik import Nik, district_code_of, parse_nik
-from coverage_ledger.domain.officer import OfficerTerm, find_overlaps, last_day
 from coverage_ledger.domain.region_codes import region_parent
 from coverage_ledger.domain.rule_definitions import MalformedRule, check_rule_definition
-from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
+from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.ledger import repository
-from coverage_ledger.ledger.person_events import officer_term
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.region_checks import definition_of, redefinition_errors, region_date_errors
 from coverage_ledger.ledger.schemas import (
@@ -368,78 +365,3 @@ def check_correction_effects(
                 [ErrorItem("region_out_of_scope", "moves an event outside the key's region", field=field)],
             )
         _check_may_correct(principal, original, field)
-
-
-MAX_TERMS_PER_PERSON = 200
-"""Officer terms one person may hold in force. An officer serves a few terms per election, a
-few dozen in a working life; thousands of one-day terms (a probe's) made every append, read and
-rebuild of that person grow with the square of their number and held the server for minutes."""
-
-
-def check_overlaps(
-    *,
-    principal: Principal,
-    in_force: Sequence[tuple[str, dict[str, object]]],
-    entering: set[str],
-    paths: dict[str, str],
-) -> None:
-    """No two in-force officer terms of one person share a day and a program, and nobody holds
-    more than `MAX_TERMS_PER_PERSON`.
-
-    `in_force` is every officer enrolment of the persons concerned after this tx: (event_id, payload).
-    """
-    terms = [officer_term(event_id, payload, None) for event_id, payload in in_force]
-    _check_term_count(terms, entering, paths, principal)
-    errors = []
-    for first, second in find_overlaps(terms):
-        new, other = (second, first) if second.event_id in entering else (first, second)
-        if new.event_id not in entering:
-            continue
-        if principal.sees(other.region_code):
-            detail = (
-                f"overlaps {other.event_id}: {other.role} of {other.committee}, "
-                f"{human_date(other.valid_from)} – {human_date(last_day(other))}"
-            )
-        else:
-            detail = "overlaps an enrolment held outside your region"
-        errors.append(
-            ErrorItem(
-                "overlapping_enrolment",
-                f"NIK {new.nik}: {detail}; supersede it to replace it",
-                field=paths.get(new.event_id, new.event_id),
-            )
-        )
-    if errors:
-        raise Conflict(
-            f"{len(errors)} officer term(s) overlap existing coverage; nothing was written", errors
-        )
-
-
-def _check_term_count(
-    terms: Sequence[OfficerTerm], entering: set[str], paths: dict[str, str], principal: Principal
-) -> None:
-    held: dict[str, list[OfficerTerm]] = {}
-    for term in terms:
-        held.setdefault(term.nik, []).append(term)
-    errors = []
-    for nik, own in sorted(held.items()):
-        new = [t.event_id for t in own if t.event_id in entering]
-        if len(own) > MAX_TERMS_PER_PERSON and new:
-            # a regional key is told the terms in its region: the total counts other regions'
-            how_many = (
-                f"{len(own):,} officer terms in force, more than the {MAX_TERMS_PER_PERSON} a person may"
-                if principal.region_prefix is None
-                else f"more than the {MAX_TERMS_PER_PERSON} officer terms in force a person may "
-                f"({sum(principal.sees(t.region_code) for t in own):,} of them in this key's region)"
-            )
-            errors.append(
-                ErrorItem(
-                    "too_many_terms",
-                    f"NIK {nik} would hold {how_many}; supersede old ones or merge short ones",
-                    field=paths.get(new[0], new[0]),
-                )
-            )
-    if errors:
-        raise InvalidInput(
-            f"{len(errors)} person(s) with too many officer terms; nothing was written", errors
-        )

@@ -11,15 +11,14 @@ from coverage_ledger.domain.coverage import CoverageStatus
 from coverage_ledger.domain.informal import (
     InformalEnrolment,
     Payment,
-    PaymentRefusal,
     Reactivation,
     governing_enrolment,
     informal_status,
     lapsed_when_reactivated,
     paid_months,
     paying_enrolment,
-    refuse_payment,
 )
+from coverage_ledger.domain.informal_payments import PaymentRefusal, refuse_payment
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.rule_table import RuleTable, rule_table
 from coverage_ledger.errors import Conflict, ErrorItem, InvalidInput

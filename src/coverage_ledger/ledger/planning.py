@@ -19,7 +19,6 @@ from coverage_ledger.ledger.checks import (
     check_batch,
     check_correction_effects,
     check_days_done,
-    check_overlaps,
     snapshot_keys,
 )
 from coverage_ledger.ledger.correction_targets import redone_target_errors, stale_target_errors
@@ -33,6 +32,7 @@ from coverage_ledger.ledger.rule_checks import check_holiday_years
 from coverage_ledger.ledger.schemas import OfficerEnrolled
 from coverage_ledger.ledger.snapshot import Snapshot
 from coverage_ledger.ledger.snapshot_repository import read_snapshot
+from coverage_ledger.ledger.term_checks import check_overlaps
 
 
 @dataclass(slots=True)

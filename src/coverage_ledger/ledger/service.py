@@ -18,7 +18,7 @@ from coverage_ledger.coverage.spans import refresh_spans
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.timeframes import format_instant, jakarta_date
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
-from coverage_ledger.ledger import projections_repository, repository
+from coverage_ledger.ledger import asof_repository, projections_repository, repository
 from coverage_ledger.ledger.checks import check_scope
 from coverage_ledger.ledger.planning import Plan, check_resends_in_scope, plan_append, read_batch_snapshot
 from coverage_ledger.ledger.preparation import PreparedEvent, prepare_correction, prepare_one
@@ -353,7 +353,7 @@ async def _refuse_backfill_within_answered(session: AsyncSession, recorded_at: d
     moment past the head, answered as of the head, narrows that to after the moment)."""
     # the row before the append lock: a read holding the row (it marked a moment and its
     # transaction is still open) is then waited for without holding back every other writer
-    answered = await repository.answered_until(session, lock=True)
+    answered = await asof_repository.answered_until(session, lock=True)
     if answered is not None and recorded_at <= answered:
         raise Conflict(
             f"backfill recorded_at {format_instant(recorded_at)} is not after {format_instant(answered)}, "

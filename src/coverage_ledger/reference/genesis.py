@@ -2,13 +2,14 @@
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.clock import utc_now
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.domain.timeframes import GENESIS_RECORDED_AT
-from coverage_ledger.ledger import repository
+from coverage_ledger.ledger import asof_repository, repository
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.reference import benefit_rules, public_holidays, regions, rules
@@ -78,7 +79,7 @@ async def ensure_reference_data(session: AsyncSession) -> list[int]:
                 GENESIS_RECORDED_AT if head is None else head.recorded_at + timedelta(microseconds=1)
             )
             # a read has answered for the ledger as known after that (asof): recorded now instead
-            answered = await repository.answered_until(session, lock=True)
+            answered = await asof_repository.answered_until(session, lock=True)
             if answered is not None and recorded_at <= answered:
                 recorded_at = None
         genesis = recorded_at is not None
@@ -87,7 +88,7 @@ async def ensure_reference_data(session: AsyncSession) -> list[int]:
             principal=SYSTEM,
             events=events,
             source=f"genesis:{name}" if genesis else f"reference:{name}",
-            now=datetime.now(UTC),  # run at start-up and by `db upgrade`, outside any request
+            now=utc_now(),  # run at start-up and by `db upgrade`, outside any request
             recorded_at=recorded_at,
         )
         log.info("reference data %s: %d events in tx %d", name, result.accepted, result.tx_seq)
