@@ -11,9 +11,11 @@ from sqlalchemy import Connection, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import CreateIndex
+from typer.testing import CliRunner
 
+from coverage_ledger.cli import app
 from coverage_ledger.database.engine import APPLICATION_NAME, SCHEMA_REVISION, create_sync_engine
-from coverage_ledger.database.migrate import SchemaRefused, alembic_config, migrate_schema
+from coverage_ledger.database.migrate import SchemaRefused, alembic_config, downgrade_schema, migrate_schema
 from coverage_ledger.database.models import Base
 from tests.conftest import _libpq, create_database, drop_database
 
@@ -259,3 +261,39 @@ def test_the_schema_revision_sessions_name_is_the_migrations_head() -> None:
     a migration tells another build's sessions from its own even under one version number."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head == SCHEMA_REVISION and APPLICATION_NAME.endswith(f"schema {head}")
+
+
+def test_db_downgrade_takes_the_schema_back_to_an_older_releases(
+    server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by an upgrade probe: the README's way back (`alembic downgrade`) needed a URL the
+    embedded cluster does not give; `coverage-ledger db downgrade REVISION` finds the database as
+    every command does, and refuses what it cannot or should not do."""
+    url = create_database(server_url, "ledger_downgrade")
+    engine = create_sync_engine(url)
+
+    def revision() -> str | None:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+    try:
+        migrate_schema(url)
+        with pytest.raises(SchemaRefused, match=r"revision '0099' is not one below"):
+            downgrade_schema(url, "0099")
+        with pytest.raises(SchemaRefused, match=rf"revision '{SCHEMA_REVISION}' is not one below"):
+            downgrade_schema(url, SCHEMA_REVISION)
+        with psycopg.connect(_libpq(url), application_name="coverage-ledger 0.9.0") as serving:
+            serving.execute("SELECT 1")
+            with pytest.raises(SchemaRefused, match=r"1 other session\(s\) use the database"):
+                downgrade_schema(url, "0021")
+        assert revision() == SCHEMA_REVISION
+        monkeypatch.setenv("DATABASE_URL", url)
+        result = CliRunner().invoke(app, ["db", "downgrade", "0021"])
+        assert result.exit_code == 0, result.output
+        assert f"from {SCHEMA_REVISION} to 0021" in result.output
+        assert revision() == "0021"
+        migrate_schema(url)  # and up again
+        assert revision() == SCHEMA_REVISION
+    finally:
+        engine.dispose()
+        drop_database(server_url, "ledger_downgrade")

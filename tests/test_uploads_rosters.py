@@ -21,7 +21,7 @@ from coverage_ledger.domain.access import SYSTEM, Principal, Role
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.verification import verify_ledger
-from coverage_ledger.uploads import repository
+from coverage_ledger.uploads import jobs, repository
 from coverage_ledger.uploads.importing import import_file
 from coverage_ledger.uploads.jobs import UploadRunner
 from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, run_upload, submit_upload
@@ -533,7 +533,7 @@ async def test_a_roster_fails_when_a_region_it_names_is_retracted_while_it_is_ch
 
 
 async def test_an_upload_queued_by_a_process_with_another_folder_is_left_to_it(
-    fresh_database: str, tmp_path: Path
+    fresh_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Found by an operator probe: a second `serve` on the same database, with an upload folder of
     its own, failed the first one's queued upload as `interrupted` ("the file is gone"), and the
@@ -550,6 +550,7 @@ async def test_an_upload_queued_by_a_process_with_another_folder_is_left_to_it(
         async with sessionmaker() as session, session.begin():
             await _left_validating(session, upload_id, stored)
             await repository.update_upload(session, upload_id, status="queued", submitted_at=submitted)
+    monkeypatch.setattr(jobs, "QUEUED_ELSEWHERE", timedelta(seconds=2))
     runner = UploadRunner(sessionmaker, clock=utc_now, workers=1, directory=ours)
     assert await runner.resume_unfinished() == 0
     async with sessionmaker() as session:
@@ -557,6 +558,16 @@ async def test_an_upload_queued_by_a_process_with_another_folder_is_left_to_it(
         failed = await repository.get_upload(session, stale)
     assert (left.status, left.problem) == ("queued", None)
     assert failed.status == "failed" and failed.problem["code"] == "interrupted"
+    assert str(theirs) in failed.problem["message"]  # not "the file is gone": it is in their folder
     assert (theirs / f"{recent}.upload").exists() and (theirs / f"{stale}.upload").exists()  # not ours
+    # found by an upgrade probe: if its process never takes it (that deployment moved to another
+    # folder), it is failed once old enough, not left queued for as long as this process runs
+    for _ in range(100):
+        async with sessionmaker() as session:
+            left = await repository.get_upload(session, recent)
+        if left.status != "queued":
+            break
+        await asyncio.sleep(0.1)
+    assert left.status == "failed" and left.problem["code"] == "interrupted", left.problem
     await runner.stop()
     await engine.dispose()

@@ -12,7 +12,7 @@ from coverage_ledger.cli_support import configure_logging, console, run_work, st
 from coverage_ledger.database.backup import BackupError, back_up
 from coverage_ledger.database.engine import SCHEMA_REVISION
 from coverage_ledger.database.location import database_url, existing_database_url
-from coverage_ledger.database.migrate import alembic_config, upgrade_database
+from coverage_ledger.database.migrate import alembic_config, downgrade_schema, upgrade_database
 from coverage_ledger.database.restore import ArchivedLedger, holds_tables, read_archive, restore
 from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.settings import get_settings
@@ -47,6 +47,27 @@ def db_upgrade(
     url, _ = database_url(get_settings())
     written = upgrade_database(url, allow_other_sessions=allow_other_sessions)
     typer.echo(f"schema at head; reference data txs written: {written or 'none (already present)'}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[
+        str,
+        typer.Argument(help='The schema revision to go back to: the older release\'s (README, "Upgrading").'),
+    ],
+    allow_other_sessions: Annotated[
+        bool,
+        typer.Option(help="Downgrade even while other sessions use the database (by default refused)."),
+    ] = False,
+) -> None:
+    """Undo migrations down to REVISION, to run an older release on this database again (its
+    writes since the upgrade are kept). Back up first; restoring the backup taken before the
+    upgrade is the other way back. Then run the older release, not this one: this one's `serve`
+    would upgrade the schema again."""
+    configure_logging()
+    url, _ = database_url(get_settings())
+    before = downgrade_schema(url, revision, allow_other_sessions=allow_other_sessions)
+    typer.echo(f"schema downgraded from {before} to {revision}; now run the release of that schema")
 
 
 @db_app.command("backup")

@@ -98,6 +98,45 @@ def _check_upgradable(connection: Connection, config: Config, *, allow_other_ses
         )
 
 
+def downgrade_schema(url: str, revision: str, *, allow_other_sessions: bool = False) -> str:
+    """Run the Alembic migrations down to `revision`, an earlier release's schema (README,
+    "Upgrading"); the revision the database was at. Refused for a revision this release does not
+    know or that is not below the database's, and while other sessions use the database."""
+    engine = create_sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            config = alembic_config(connection=connection)
+            current = MigrationContext.configure(connection).get_current_revision()
+            scripts = ScriptDirectory.from_config(config)
+            known = [script.revision for script in scripts.walk_revisions()]  # newest first
+            if current not in known:
+                raise SchemaRefused(
+                    f"the database's schema is at revision {current or 'none'}, which this release "
+                    f"({__version__}) cannot downgrade"
+                )
+            if revision not in known or known.index(revision) <= known.index(current):
+                raise SchemaRefused(
+                    f"revision {revision!r} is not one below the database's ({current}); "
+                    f"this release knows {', '.join(reversed(known))}"
+                )
+            if not allow_other_sessions:
+                others, names = connection.execute(
+                    _OTHER_SESSIONS, {"key": MIGRATION_LOCK_KEY, "ours": APPLICATION_NAME}
+                ).one()
+                if others:
+                    raise SchemaRefused(
+                        f"{others} other session(s) use the database ({names}): stop every "
+                        "coverage-ledger process using it first; `--allow-other-sessions` "
+                        "downgrades regardless"
+                    )
+            command.downgrade(config, revision)
+    finally:
+        engine.dispose()
+    service_options.cache_clear()
+    return current
+
+
 def _grant_writer_rights(url: str) -> None:
     """What 0011 granted, again where it is missing, after the migrations committed: a role
     created since, or a restore stopped before its grants, would otherwise leave the service acting

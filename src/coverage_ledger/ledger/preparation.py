@@ -6,13 +6,15 @@ event for the person vault; the event keeps their salted digest.
 """
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from coverage_ledger.canonical import canonical_json, event_digest, sha256_hex
 from coverage_ledger.domain.region_codes import region_level, region_parent
-from coverage_ledger.ledger.repository import EventRow
+from coverage_ledger.errors import Conflict, ErrorItem, InvalidInput
+from coverage_ledger.ledger.repository import EventRow, StoredEvent
 from coverage_ledger.ledger.schemas import (
     AppendableEvent,
     EventCorrected,
@@ -157,3 +159,79 @@ def prepare_correction(event: EventCorrected, *, index: int, path: str) -> Prepa
         supersedes=tuple(event.supersedes),
         replacement_id=event.replacement.event_id if event.replacement else None,
     )
+
+
+def prepare_batch(events: Sequence[AppendableEvent]) -> list[PreparedEvent]:
+    """The rows of a batch, in order: a correction's inline replacement right after it."""
+    prepared: list[PreparedEvent] = []
+    for index, event in enumerate(events):
+        path = f"events[{index}]"
+        if isinstance(event, EventCorrected):
+            prepared.append(prepare_correction(event, index=index, path=path))
+            if event.replacement is not None:
+                prepared.append(
+                    prepare_one(
+                        event.replacement,
+                        index=index,
+                        path=f"{path}.replacement",
+                        carried_by=event.event_id,
+                    )
+                )
+        else:
+            prepared.append(prepare_one(event, index=index, path=path, carried_by=None))
+    return prepared
+
+
+def check_unique_ids(prepared: Sequence[PreparedEvent]) -> None:
+    """422 when the batch uses an event_id twice."""
+    seen: dict[str, str] = {}
+    errors = []
+    for item in prepared:
+        if item.row.event_id in seen:
+            errors.append(
+                ErrorItem(
+                    "duplicate_event_id",
+                    f"event_id {item.row.event_id!r} also used by {seen[item.row.event_id]}",
+                    field=f"{item.path}.event_id",
+                )
+            )
+        seen[item.row.event_id] = item.path
+    if errors:
+        raise InvalidInput("the batch uses an event_id twice", errors)
+
+
+def split_resends(
+    prepared: list[PreparedEvent],
+    stored: dict[str, StoredEvent],
+    salts: dict[str, tuple[bytes, dict[str, Any]]],
+) -> tuple[list[PreparedEvent], list[StoredEvent]]:
+    """New events, and the stored originals of identical re-sends; a changed re-send is a 409."""
+    fresh: list[PreparedEvent] = []
+    originals: list[StoredEvent] = []
+    for item in prepared:
+        original = stored.get(item.row.event_id)
+        if original is None:
+            fresh.append(item)
+            continue
+        digest = item.row.digest
+        if isinstance(item.source, PersonRegistered) and item.row.event_id in salts:
+            # the salt is random per registration: recompute the digest with the stored one
+            again = prepare_one(
+                item.source,
+                index=item.index,
+                path=item.path,
+                carried_by=item.row.carried_by,
+                salt=salts[item.row.event_id][0],
+            )
+            digest = again.row.digest
+        if digest != original.digest or original.carried_by != item.row.carried_by:
+            raise Conflict(
+                f"event_id {item.row.event_id!r} is already in the ledger with different content",
+                [
+                    ErrorItem(
+                        "event_id_reused", "same event_id, different content", field=f"{item.path}.event_id"
+                    )
+                ],
+            )
+        originals.append(original)
+    return fresh, originals

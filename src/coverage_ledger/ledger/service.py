@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from psycopg.errors import UniqueViolation
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,10 +20,9 @@ from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.ledger import asof_repository, projections_repository, repository
 from coverage_ledger.ledger.checks import check_scope
 from coverage_ledger.ledger.planning import Plan, check_resends_in_scope, plan_append, read_batch_snapshot
-from coverage_ledger.ledger.preparation import PreparedEvent, prepare_correction, prepare_one
+from coverage_ledger.ledger.preparation import PreparedEvent, check_unique_ids, prepare_batch, split_resends
 from coverage_ledger.ledger.schemas import (
     AppendableEvent,
-    EventCorrected,
     PersonErased,
     PersonRegistered,
 )
@@ -42,26 +40,6 @@ class AppendResult:
     duplicates: int
 
 
-def _prepare(events: Sequence[AppendableEvent]) -> list[PreparedEvent]:
-    prepared: list[PreparedEvent] = []
-    for index, event in enumerate(events):
-        path = f"events[{index}]"
-        if isinstance(event, EventCorrected):
-            prepared.append(prepare_correction(event, index=index, path=path))
-            if event.replacement is not None:
-                prepared.append(
-                    prepare_one(
-                        event.replacement,
-                        index=index,
-                        path=f"{path}.replacement",
-                        carried_by=event.event_id,
-                    )
-                )
-        else:
-            prepared.append(prepare_one(event, index=index, path=path, carried_by=None))
-    return prepared
-
-
 def _check_rights(principal: Principal, prepared: Sequence[PreparedEvent]) -> None:
     for item in prepared:
         if not principal.may_append(item.row.type):
@@ -75,60 +53,6 @@ def _check_rights(principal: Principal, prepared: Sequence[PreparedEvent]) -> No
                     )
                 ],
             )
-
-
-def _check_unique_ids(prepared: Sequence[PreparedEvent]) -> None:
-    seen: dict[str, str] = {}
-    errors = []
-    for item in prepared:
-        if item.row.event_id in seen:
-            errors.append(
-                ErrorItem(
-                    "duplicate_event_id",
-                    f"event_id {item.row.event_id!r} also used by {seen[item.row.event_id]}",
-                    field=f"{item.path}.event_id",
-                )
-            )
-        seen[item.row.event_id] = item.path
-    if errors:
-        raise InvalidInput("the batch uses an event_id twice", errors)
-
-
-def _split_duplicates(
-    prepared: list[PreparedEvent],
-    stored: dict[str, repository.StoredEvent],
-    salts: dict[str, tuple[bytes, dict[str, Any]]],
-) -> tuple[list[PreparedEvent], list[repository.StoredEvent]]:
-    """New events, and the stored originals of identical re-sends; a changed re-send is a 409."""
-    fresh: list[PreparedEvent] = []
-    originals: list[repository.StoredEvent] = []
-    for item in prepared:
-        original = stored.get(item.row.event_id)
-        if original is None:
-            fresh.append(item)
-            continue
-        digest = item.row.digest
-        if isinstance(item.source, PersonRegistered) and item.row.event_id in salts:
-            # the salt is random per registration: recompute the digest with the stored one
-            again = prepare_one(
-                item.source,
-                index=item.index,
-                path=item.path,
-                carried_by=item.row.carried_by,
-                salt=salts[item.row.event_id][0],
-            )
-            digest = again.row.digest
-        if digest != original.digest or original.carried_by != item.row.carried_by:
-            raise Conflict(
-                f"event_id {item.row.event_id!r} is already in the ledger with different content",
-                [
-                    ErrorItem(
-                        "event_id_reused", "same event_id, different content", field=f"{item.path}.event_id"
-                    )
-                ],
-            )
-        originals.append(original)
-    return fresh, originals
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,10 +90,10 @@ async def check_append(
             "a backfill's recorded_at must not be in the future",
             [ErrorItem("backfill_in_future", "recorded_at is later than now", field="recorded_at")],
         )
-    prepared = _prepare(events)
+    prepared = prepare_batch(events)
     _check_rights(principal, prepared)
     check_scope(principal=principal, prepared=prepared)
-    _check_unique_ids(prepared)
+    check_unique_ids(prepared)
     snapshot = await read_batch_snapshot(session, prepared=prepared)
     fresh, originals = await _sort_resends(
         session, principal=principal, prepared=prepared, stored=snapshot.stored
@@ -411,7 +335,7 @@ async def _sort_resends(
     salts = {}
     if any(isinstance(p.source, PersonRegistered) and p.row.event_id in stored for p in prepared):
         salts = await projections_repository.vault_entries(session, (p.row.event_id for p in prepared))
-    return _split_duplicates(prepared, stored, salts)
+    return split_resends(prepared, stored, salts)
 
 
 def _duplicates_of(originals: list[repository.StoredEvent]) -> AppendResult:

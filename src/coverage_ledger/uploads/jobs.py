@@ -48,6 +48,8 @@ class UploadRunner:
         self._clock = clock
         self._slots = asyncio.Semaphore(max(1, workers))
         self._tasks: set[asyncio.Task[None]] = set()
+        self._watchers: set[asyncio.Task[None]] = set()
+        """Waits on uploads left to a process with another upload folder (`_fail_if_not_taken`)."""
 
     async def enqueue(self, upload_id: uuid.UUID) -> None:
         """Queue an upload for processing (async so that FastAPI runs it on the event loop)."""
@@ -115,6 +117,7 @@ class UploadRunner:
                         "upload %s is queued by a process with another upload folder; left to it",
                         record.upload_id,
                     )
+                    self._watch(record.upload_id, record.submitted_at)
                 else:
                     # a file outside this service's folder is another deployment's (a database
                     # restored or copied from it): not processed, and not deleted
@@ -124,10 +127,7 @@ class UploadRunner:
                         status="failed",
                         finished_at=self._clock(),
                         stored_path=None,
-                        problem={
-                            "code": "interrupted",
-                            "message": "the service stopped and the file is gone; upload again",
-                        },
+                        problem={"code": "interrupted", "message": self._left_behind(record.stored_path)},
                     )
             await session.commit()
         for upload_id in resumed:
@@ -139,6 +139,52 @@ class UploadRunner:
             if removed:
                 log.info("removed %d file(s) stopped processes left in %s", removed, self._directory)
         return len(resumed)
+
+    def _left_behind(self, stored_path: str | None) -> str:
+        """Why an upload a stopped process left is failed, not run."""
+        if stored_path and not self._within(Path(stored_path)):
+            return (
+                f"the service that queued it stopped, and its file is in another upload folder "
+                f"({Path(stored_path).parent}) that this service does not process; upload again"
+            )
+        return "the service stopped and the file is gone; upload again"
+
+    def _watch(self, upload_id: uuid.UUID, submitted_at: datetime) -> None:
+        """Fail an upload left to a process with another upload folder if it is still queued, not
+        taken, once `QUEUED_ELSEWHERE` old: that process may have stopped for good (found by an
+        upgrade probe: a deployment moved to a new folder left such an upload queued for as long
+        as this process ran)."""
+        task = asyncio.create_task(
+            self._fail_if_not_taken(upload_id, submitted_at), name=f"watch-{upload_id}"
+        )
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
+
+    async def _fail_if_not_taken(self, upload_id: uuid.UUID, submitted_at: datetime) -> None:
+        await asyncio.sleep(max(0.0, (submitted_at + QUEUED_ELSEWHERE - self._clock()).total_seconds()))
+        async with self._sessionmaker() as session:
+            if not await repository.take_upload(session, upload_id):
+                return  # its process is running it
+            try:
+                record = await repository.get_upload(session, upload_id)
+                if record is not None and record.status == "queued":
+                    await repository.update_upload(
+                        session,
+                        upload_id,
+                        status="failed",
+                        finished_at=self._clock(),
+                        stored_path=None,
+                        problem={
+                            "code": "interrupted",
+                            "message": "queued by a service with another upload folder that did not take "
+                            f"it within {QUEUED_ELSEWHERE}; upload again",
+                        },
+                    )
+                    log.info("upload %s: never taken by the process that queued it; marked failed", upload_id)
+                await session.commit()
+            finally:
+                await repository.release_upload(session, upload_id)
+                await session.commit()
 
     def _within(self, path: Path) -> bool:
         """Whether a file is in this service's upload folder (a database restored or copied from
@@ -156,9 +202,9 @@ class UploadRunner:
 
     async def stop(self) -> None:
         """Cancel running uploads (their work is rolled back; they resume on the next start)."""
-        for task in list(self._tasks):
+        for task in [*self._tasks, *self._watchers]:
             task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._watchers, return_exceptions=True)
 
 
 def remove_leftovers(directory: Path, named: set[Path], now: float) -> int:
