@@ -66,6 +66,23 @@ def _pages(base: str, secret: str, params: dict[str, str], *, most: int) -> dict
     }
 
 
+def _asked_again(base: str, secret: str, params: dict[str, str], *, times: int) -> dict[str, Any]:
+    """The first page of a search asked `times` times: its median and fastest time."""
+    seconds: list[float] = []
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {secret}"}, timeout=600) as http:
+        for _ in range(times):
+            started = time.perf_counter()
+            response = http.get("/v1/persons", params=params | {"valid_at": VALID_AT, "limit": "100"})
+            seconds.append(time.perf_counter() - started)
+            response.raise_for_status()
+    return {
+        "times": times,
+        "persons": len(response.json()["items"]),
+        "median_ms": round(statistics.median(seconds) * 1000, 1),
+        "fastest_ms": round(min(seconds) * 1000, 1),
+    }
+
+
 def run(*, size: str) -> dict[str, Any]:
     """Measure and return the figures."""
     count = SIZES[size]
@@ -80,6 +97,7 @@ def run(*, size: str) -> dict[str, Any]:
         palembang = new_key(url)
         oku = new_key(url, "--role", "committee", "--region", "16.01", "--org", "KPU-16.01")
         office = new_key(url, "--role", "regional_office", "--region", "16")
+        west_java = new_key(url, "--role", "regional_office", "--region", "32")
         os.environ["LEDGER_UPLOAD_DIR"] = str(Path(tmp) / "uploads")
         server = serve([sys.executable, "-m", "coverage_ledger", "serve"], url, PORT)
         try:
@@ -106,6 +124,12 @@ def run(*, size: str) -> dict[str, Any]:
             results["searches"] = {
                 name: _pages(base, office, params, most=most) for name, (params, most) in searches.items()
             }
+            # another province's key asking for the big regency's committee: nobody, and as fast
+            # as for a committee that does not exist (its time told the committee's size)
+            for name, committee in (("KPU-16.71", "KPU-16.71"), ("an unknown committee", "KPU-NONE")):
+                results["searches"][f"province 32's key, committee {name} (nobody)"] = _asked_again(
+                    base, west_java, {"committee": committee}, times=30
+                )
         finally:
             server.terminate()
             server.wait(timeout=60)

@@ -258,3 +258,21 @@ def asgi_post_scope(path: str, headers: dict[str, str]) -> dict[str, Any]:
         "server": ("test", 80),
         "state": {},
     }
+
+
+GRACE_SHORTENED = {
+    "event_id": "grace-shortened",
+    "type": "event.corrected",
+    "supersedes": ["rules:bpu-2025:bpu-grace"],
+    "reason": "test",
+    "replacement": {
+        "event_id": "grace-one-month",
+        "type": "rule.defined",
+        "rule_id": "bpu-grace",
+        "kind": "grace",
+        "parameters": {"months": 1},
+        "regulation": "test",
+        "source": "test",
+    },
+}
+"""The shipped BPU grace rule (three months) corrected to one month."""

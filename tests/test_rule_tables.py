@@ -12,27 +12,11 @@ from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.ledger.rule_tables import rule_table_at
 from tests.conftest import create_database, drop_database
 from tests.live_app import live_app
-from tests.support import Keys, nik, registered
+from tests.support import GRACE_SHORTENED, Keys, nik, registered
 
-SHORTER_GRACE = {
-    "event_id": "grace-shortened",
-    "type": "event.corrected",
-    "supersedes": ["rules:bpu-2025:bpu-grace"],
-    "reason": "test",
-    "replacement": {
-        "event_id": "grace-one-month",
-        "type": "rule.defined",
-        "rule_id": "bpu-grace",
-        "kind": "grace",
-        "parameters": {"months": 1},
-        "regulation": "test",
-        "source": "test",
-    },
-}
-
-TWO_MONTHS_GRACE = SHORTER_GRACE | {
+TWO_MONTHS_GRACE = GRACE_SHORTENED | {
     "event_id": "grace-two-months",
-    "replacement": SHORTER_GRACE["replacement"] | {"event_id": "grace-2", "parameters": {"months": 2}},
+    "replacement": GRACE_SHORTENED["replacement"] | {"event_id": "grace-2", "parameters": {"months": 2}},
 }
 
 
@@ -67,7 +51,7 @@ async def test_each_ledger_and_moment_gets_the_rules_it_holds(
             live_app(other) as (_, other_client, other_keys),
         ):
             before = await _append(client, keys, registered(nik()))
-            shortened = await _append(client, keys, SHORTER_GRACE)
+            shortened = await _append(client, keys, GRACE_SHORTENED)
             # the other ledger: the same tx numbers, its grace rule changed otherwise in the same tx
             assert await _append(other_client, other_keys, registered(nik())) == before
             assert await _append(other_client, other_keys, TWO_MONTHS_GRACE) == shortened

@@ -20,7 +20,7 @@ from coverage_ledger.ledger.schemas import AppendRequest
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.uploads import sponsor_chunks, sponsor_job
 from tests.rosters import SPONSOR_HEADER, Uploader, officer_row, roster_csv, sponsor_csv, sponsor_row
-from tests.support import Keys, coverage_of, enrolled_bpu, nik, registered
+from tests.support import GRACE_SHORTENED, Keys, coverage_of, enrolled_bpu, nik, registered
 
 
 @pytest.mark.slow
@@ -542,22 +542,7 @@ async def test_a_rule_changed_while_a_sponsor_roster_is_written_sends_it_round_a
     """The grace period is shortened while the roster is written: its chunks were checked (and
     their spans computed) under the old grace, so the pass is written again."""
     monkeypatch.setattr(sponsor_job, "CHUNK_ROWS", 2)
-    shorter = {
-        "event_id": "grace-shortened",
-        "type": "event.corrected",
-        "supersedes": ["rules:bpu-2025:bpu-grace"],
-        "reason": "test",
-        "replacement": {
-            "event_id": "grace-one-month",
-            "type": "rule.defined",
-            "rule_id": "bpu-grace",
-            "kind": "grace",
-            "parameters": {"months": 1},
-            "regulation": "test",
-            "source": "test",
-        },
-    }
-    calls = _appending_while_written(uploader, monkeypatch, {2: [shorter]})
+    calls = _appending_while_written(uploader, monkeypatch, {2: [GRACE_SHORTENED]})
     head = await uploader.head()
     status = await uploader.run(
         sponsor_csv([sponsor_row() for _ in range(4)]), key=uploader.keys.sponsor, kind="sponsor_roster"

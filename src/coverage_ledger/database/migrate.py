@@ -84,17 +84,24 @@ def _check_upgradable(connection: Connection, config: Config, *, allow_other_ses
             f"the database's schema is at revision {current}, which this release ({__version__}) does "
             "not know: a newer release upgraded it. Run that release (or a newer one)"
         )
-    if allow_other_sessions:
-        return
+    if not allow_other_sessions:
+        _refuse_other_sessions(
+            connection,
+            f"the schema needs migrating ({current} to {scripts.get_current_head()}) while",
+            "(a release still serving would go on writing by its own rules) and start again; "
+            "`coverage-ledger db upgrade --allow-other-sessions` migrates regardless",
+        )
+
+
+def _refuse_other_sessions(connection: Connection, refused: str, advice: str) -> None:
+    """`SchemaRefused` (`refused` … `advice`) when other sessions use the database."""
     others, names = connection.execute(
         _OTHER_SESSIONS, {"key": MIGRATION_LOCK_KEY, "ours": APPLICATION_NAME}
     ).one()
     if others:
         raise SchemaRefused(
-            f"the schema needs migrating ({current} to {scripts.get_current_head()}) while {others} other "
-            f"session(s) use the database ({names}): stop every coverage-ledger process using it (a "
-            "release still serving would go on writing by its own rules) and start again; "
-            "`coverage-ledger db upgrade --allow-other-sessions` migrates regardless"
+            f"{refused} {others} other session(s) use the database ({names}): stop every "
+            f"coverage-ledger process using it {advice}"
         )
 
 
@@ -121,15 +128,11 @@ def downgrade_schema(url: str, revision: str, *, allow_other_sessions: bool = Fa
                     f"this release knows {', '.join(reversed(known))}"
                 )
             if not allow_other_sessions:
-                others, names = connection.execute(
-                    _OTHER_SESSIONS, {"key": MIGRATION_LOCK_KEY, "ours": APPLICATION_NAME}
-                ).one()
-                if others:
-                    raise SchemaRefused(
-                        f"{others} other session(s) use the database ({names}): stop every "
-                        "coverage-ledger process using it first; `--allow-other-sessions` "
-                        "downgrades regardless"
-                    )
+                _refuse_other_sessions(
+                    connection,
+                    f"the schema is not downgraded ({current} to {revision}) while",
+                    "first; `--allow-other-sessions` downgrades regardless",
+                )
             command.downgrade(config, revision)
     finally:
         engine.dispose()
