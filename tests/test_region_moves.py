@@ -223,3 +223,25 @@ async def test_a_term_stored_before_these_checks_does_not_hold_up_a_rename(
     assert _in_use(refused) == [("region_in_use", "events[0].replacement.code")]
     message = refused.json()["errors"][0]["message"]
     assert f"term-{other}" in message and f"term-{person}" not in message
+
+
+async def test_a_term_partly_outside_its_districts_days_keeps_the_days_it_has(
+    client: AsyncClient, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review of the test above's mend: a term missing any day of its district was let
+    go by every later change, a retraction of the district too."""
+    assert (await _post(client, keys, _defined(DISTRICT, valid_from="2026-01-01"))).status_code == 200
+    with monkeypatch.context() as older_release:
+        older_release.setattr(checks, "region_date_errors", lambda *_: [])
+        person = await _officer_in(client, keys, DISTRICT, ("2025-10-01", "2026-03-01"))
+    later = _defined(DISTRICT, valid_from="2026-02-15") | {"event_id": "def-later"}
+    for change in (
+        corrected("start-later", supersedes=[f"def-{DISTRICT}"], replacement=later),
+        corrected("retracted", supersedes=[f"def-{DISTRICT}"]),
+    ):
+        refused = await _post(client, keys, change)
+        assert refused.status_code == 409, refused.text
+        assert f"term-{person}" in refused.json()["errors"][0]["message"]
+    renamed = _defined(DISTRICT, valid_from="2026-01-01") | {"event_id": "def-renamed", "name": "Baru"}
+    rename = corrected("rename", supersedes=[f"def-{DISTRICT}"], replacement=renamed)
+    assert (await _post(client, keys, rename)).status_code == 200

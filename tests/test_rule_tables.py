@@ -74,3 +74,22 @@ async def test_a_state_of_the_rules_is_built_once(fresh_database: str) -> None:
             assert await _table(session, first) is await _table(session, second)
     finally:
         await engine.dispose()
+
+
+async def test_a_regional_key_asking_before_the_rules_were_written_gets_an_answer(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a review: a key with a region reads the rule table for every lookup, and at a tx
+    before genesis wrote the rules there is none (a 500)."""
+    person = nik()
+    response = await client.post(
+        "/v1/events", json={"events": [registered(person)]}, headers=Keys.header(keys.admin)
+    )
+    assert response.status_code == 200, response.text
+    for secret in (keys.office, keys.admin):
+        early = await client.get(
+            f"/v1/persons/{person}/coverage", params={"known_at": "tx:1"}, headers=Keys.header(secret)
+        )
+        assert early.status_code == 404, early.text
+    now = await client.get(f"/v1/persons/{person}/coverage", headers=Keys.header(keys.office))
+    assert now.status_code == 200 and now.json()["status"] == "not_enrolled", now.text

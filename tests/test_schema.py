@@ -1,6 +1,7 @@
 """The schema comes from Alembic only, migrates both ways, and matches the models."""
 
 import re
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy.schema import CreateIndex
 from typer.testing import CliRunner
 
 from coverage_ledger.cli import app
+from coverage_ledger.database.embedded import EmbeddedClusterError
 from coverage_ledger.database.engine import APPLICATION_NAME, SCHEMA_REVISION, create_sync_engine
 from coverage_ledger.database.migrate import SchemaRefused, alembic_config, downgrade_schema, migrate_schema
 from coverage_ledger.database.models import Base
@@ -264,7 +266,7 @@ def test_the_schema_revision_sessions_name_is_the_migrations_head() -> None:
 
 
 def test_db_downgrade_takes_the_schema_back_to_an_older_releases(
-    server_url: str, monkeypatch: pytest.MonkeyPatch
+    server_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Found by an upgrade probe: the README's way back (`alembic downgrade`) needed a URL the
     embedded cluster does not give; `coverage-ledger db downgrade REVISION` finds the database as
@@ -282,18 +284,27 @@ def test_db_downgrade_takes_the_schema_back_to_an_older_releases(
             downgrade_schema(url, "0099")
         with pytest.raises(SchemaRefused, match=rf"revision '{SCHEMA_REVISION}' is not one below"):
             downgrade_schema(url, SCHEMA_REVISION)
-        with psycopg.connect(_libpq(url), application_name="coverage-ledger 0.9.0") as serving:
+        # this release's own `serve` too (found by a review: an upgrade lets it be, a downgrade
+        # took the schema from under it)
+        with psycopg.connect(_libpq(url), application_name=APPLICATION_NAME) as serving:
             serving.execute("SELECT 1")
             with pytest.raises(SchemaRefused, match=r"1 other session\(s\) use the database"):
                 downgrade_schema(url, "0021")
         assert revision() == SCHEMA_REVISION
         monkeypatch.setenv("DATABASE_URL", url)
+        engine.dispose()  # its pooled connection would be another session
         result = CliRunner().invoke(app, ["db", "downgrade", "0021"])
         assert result.exit_code == 0, result.output
         assert f"from {SCHEMA_REVISION} to 0021" in result.output
         assert revision() == "0021"
         migrate_schema(url)  # and up again
         assert revision() == SCHEMA_REVISION
+        # a mistyped data folder is said, not made into a new cluster
+        monkeypatch.delenv("DATABASE_URL")
+        monkeypatch.setenv("LEDGER_DATA_DIR", str(tmp_path / "mistyped"))
+        mistyped = CliRunner().invoke(app, ["db", "downgrade", "0021"])
+        assert isinstance(mistyped.exception, EmbeddedClusterError), mistyped.output
+        assert not (tmp_path / "mistyped" / "PG_VERSION").exists()
     finally:
         engine.dispose()
         drop_database(server_url, "ledger_downgrade")

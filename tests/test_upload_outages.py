@@ -4,7 +4,9 @@ staying `committing` until the service itself restarts (found by an operator pro
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
@@ -14,6 +16,7 @@ from coverage_ledger.clock import utc_now
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.uploads import repository, service
+from coverage_ledger.uploads.officer_job import OfficerRosterJob
 from coverage_ledger.uploads.service import run_upload
 from tests.rosters import officer_row, roster_csv
 from tests.support import nik
@@ -76,3 +79,35 @@ async def test_an_upload_cut_off_by_a_database_restart_is_failed_with_the_reason
     assert "terminating connection" in record.problem["message"]  # the server's own words
     assert record.stored_path is None and not path.exists()
     assert written == 0
+
+
+async def test_an_upload_whose_commit_went_through_before_the_connection_was_lost_stands(
+    fresh_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: a connection lost after the server committed (the reply never came) was
+    taken for a failure, and the upload recorded `failed`, "nothing was written", over its
+    `succeeded` and its tx."""
+    engine = create_engine_for(fresh_database, pool_size=3)
+    sessionmaker = session_factory(engine)
+    niks = [nik() for _ in range(3)]
+    path = tmp_path / "roster.upload"
+    path.write_bytes(roster_csv([officer_row(n) for n in niks]))
+    upload_id = await _submit(sessionmaker, path, "KPU-16.71", "all_or_nothing", utc_now())
+    monkeypatch.setattr(service, "RECORD_FAILURE_RETRY_SECONDS", 0.1)
+    committed = OfficerRosterJob._commit
+
+    async def reply_lost(job: OfficerRosterJob, *args: Any) -> int | None:
+        tx = await committed(job, *args)
+        raise psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly")
+        return tx  # never reached
+
+    monkeypatch.setattr(OfficerRosterJob, "_commit", reply_lost)
+    await run_upload(sessionmaker, upload_id=upload_id, clock=utc_now)
+    async with sessionmaker() as session:
+        record = await repository.get_upload(session, upload_id)
+        written = await session.scalar(
+            text("SELECT count(*) FROM ledger_event WHERE nik = ANY(:niks)"), {"niks": niks}
+        )
+    await engine.dispose()
+    assert record is not None and written == 6  # registrations and enrolments
+    assert (record.status, record.problem, record.tx_seq is not None) == ("succeeded", None, True)

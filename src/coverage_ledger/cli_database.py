@@ -65,7 +65,7 @@ def db_downgrade(
     upgrade is the other way back. Then run the older release, not this one: this one's `serve`
     would upgrade the schema again."""
     configure_logging()
-    url, _ = database_url(get_settings())
+    url = existing_database_url(get_settings())
     before = downgrade_schema(url, revision, allow_other_sessions=allow_other_sessions)
     typer.echo(f"schema downgraded from {before} to {revision}; now run the release of that schema")
 

@@ -19,7 +19,7 @@ from coverage_ledger.domain.coverage import (
 )
 from coverage_ledger.domain.informal import InformalEnrolment, Payment, Reactivation, informal_coverage
 from coverage_ledger.domain.officer import OfficerTerm
-from coverage_ledger.domain.rule_table import RuleTable
+from coverage_ledger.domain.rule_table import RuleTable, RuleTableIncomplete
 from coverage_ledger.errors import NotFound
 from coverage_ledger.ledger import person_events, projections_repository
 from coverage_ledger.ledger.asof import AsOf
@@ -122,8 +122,13 @@ def _answer(
 async def _rules_if_needed(
     session: raw.Db, events: Sequence[projections_repository.InForceEvent], tx_seq: int, *, always: bool
 ) -> RuleTable | None:
-    if always or any(e.type == "informal.enrolled" for e in events):
+    if any(e.type == "informal.enrolled" for e in events):
         return await rule_table_at(session, tx_seq=tx_seq)
+    if always:
+        try:
+            return await rule_table_at(session, tx_seq=tx_seq)
+        except RuleTableIncomplete:  # a moment before genesis wrote the rules: none needed here
+            return None
     return None
 
 

@@ -93,11 +93,14 @@ def _check_upgradable(connection: Connection, config: Config, *, allow_other_ses
         )
 
 
-def _refuse_other_sessions(connection: Connection, refused: str, advice: str) -> None:
-    """`SchemaRefused` (`refused` … `advice`) when other sessions use the database."""
-    others, names = connection.execute(
-        _OTHER_SESSIONS, {"key": MIGRATION_LOCK_KEY, "ours": APPLICATION_NAME}
-    ).one()
+def _refuse_other_sessions(
+    connection: Connection, refused: str, advice: str, *, this_release_too: bool = False
+) -> None:
+    """`SchemaRefused` (`refused` … `advice`) when other sessions use the database: of another
+    release, or with `this_release_too` of this one as well (a downgrade takes the schema from
+    under this release's own `serve`; found by a review)."""
+    ours = "" if this_release_too else APPLICATION_NAME
+    others, names = connection.execute(_OTHER_SESSIONS, {"key": MIGRATION_LOCK_KEY, "ours": ours}).one()
     if others:
         raise SchemaRefused(
             f"{refused} {others} other session(s) use the database ({names}): stop every "
@@ -132,6 +135,7 @@ def downgrade_schema(url: str, revision: str, *, allow_other_sessions: bool = Fa
                     connection,
                     f"the schema is not downgraded ({current} to {revision}) while",
                     "first; `--allow-other-sessions` downgrades regardless",
+                    this_release_too=True,
                 )
             command.downgrade(config, revision)
     finally:

@@ -46,6 +46,29 @@ def _left_out(event_type: str, payload: Mapping[str, Any], windows: list[RegionD
     return days is not None and not_in_force_reason(payload["region_code"], windows, *days) is not None
 
 
+def _days_taken(
+    event_type: str,
+    payload: Mapping[str, Any],
+    before: list[RegionDefinition],
+    after: Mapping[str, list[RegionDefinition]],
+) -> bool:
+    """Whether the batch takes from a stored event a day its region had for it before the batch
+    (a registration: the code defined at all)."""
+    windows = after[payload["region_code"]]
+    days = _days_asked(event_type, payload)
+    if days is None:
+        return bool(before) and not windows
+    start, end = days
+    return any(
+        _defines(before, start + timedelta(days=n)) and not _defines(windows, start + timedelta(days=n))
+        for n in range((end - start).days)
+    )
+
+
+def _defines(windows: list[RegionDefinition], day: date) -> bool:
+    return any((w.valid_from or date.min) <= day < (w.valid_to or date.max) for w in windows)
+
+
 async def check_region_moves(
     session: AsyncSession,
     *,
@@ -85,13 +108,15 @@ async def check_region_moves(
     )
     # a stored event is blamed only for days the batch takes from it: one a release before these
     # checks stored on days its code never had (found by an upgrade probe) does not hold up a
-    # change, a rename say, that leaves it no worse off
+    # change, a rename say, that takes none of the days it has (a review found the first version
+    # letting every change through for an event missing any day)
     placed += [
         (e.event_id, e.type, e.payload)
         for e in await projections_repository.in_force_events_in_regions(
             session, codes=emptied, types=PLACING
         )
-        if e.event_id not in leaving and not _left_out(e.type, e.payload, before[e.payload["region_code"]])
+        if e.event_id not in leaving
+        and _days_taken(e.type, e.payload, before[e.payload["region_code"]], after)
     ]
     blamed = {p["region_code"]: field_of(e) for e, _, p in reversed(placed) if e in brought_back}
     blamed |= {

@@ -250,6 +250,14 @@ async def _fail(job: Any, progress: Progress, code: str, message: str, errors: l
     give_up_at = time.monotonic() + RECORD_FAILURE_SECONDS
     while True:
         try:
+            stored = await repository.get_upload(progress.side, progress.upload_id)
+            if stored is not None and stored.status == "succeeded":
+                # its COMMIT went through before the connection was lost (its status commits with
+                # the tx): it stands (found by a review: it was marked failed, "nothing written")
+                log.warning(
+                    "upload %s committed before its connection was lost; it stands", progress.upload_id
+                )
+                return
             await progress.errors(errors)
             await job.finish("failed", problem={"code": code, "message": message})
             return
