@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 
 from coverage_ledger.claims.repository import PayoutGroup
-from coverage_ledger.claims.review import ClaimReview, Judgement
+from coverage_ledger.claims.reviewed import ClaimReview, Judgement
 from coverage_ledger.claims.schemas import (
     ClaimListOut,
     ClaimOut,

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.claims import repository
 from coverage_ledger.claims.one_death import ONE_DEATH_CODES, one_death_problems
 from coverage_ledger.claims.repository import ClaimEvent, PaymentRow, RecordRow
-from coverage_ledger.claims.review import ClaimReview, events_by_claim, review_events
+from coverage_ledger.claims.review import events_by_claim, review_events
+from coverage_ledger.claims.reviewed import ClaimReview
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.claims import ClaimStatus
 from coverage_ledger.domain.money import rupiah

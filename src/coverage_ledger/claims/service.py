@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.claims import repository
 from coverage_ledger.claims.repository import PayoutGroup, RecordRow
-from coverage_ledger.claims.review import ClaimReview, review_claims
+from coverage_ledger.claims.review import review_claims
+from coverage_ledger.claims.reviewed import ClaimReview
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.claims import OVERDUE
 from coverage_ledger.errors import Forbidden, NotFound
