@@ -223,6 +223,8 @@ def test_each_bad_cell_has_its_own_code() -> None:
     assert _codes(region_code="327301") == [("region_code", "region_out_of_scope")]
     undotted = check_officer_row(5, _cells(region_code="167101"), CONTEXT)
     assert isinstance(undotted, list) and undotted[0].message.endswith("written with dots it is 16.71.01")
+    regency = check_officer_row(5, _cells(region_code="1671"), CONTEXT)  # the key's own, not outside it
+    assert isinstance(regency, list) and regency[0].message.endswith("written with dots it is 16.71")
     # a regency is no place an ad hoc body sits (found by a probe: a replace_roster row of 16.71
     # retracted the officers of every district of Palembang)
     assert _codes(region_code="16.71") == [("region_code", "region_not_district_or_village")]

@@ -224,7 +224,7 @@ def comparable_name(name: str) -> str:
 
 def _dotted(code: str) -> str | None:
     """A code typed without its dots (167101, as in a NIK) in the list's form (16.71.01)."""
-    if not (code.isascii() and code.isdigit() and len(code) in (6, 10)):  # a district's, a village's
+    if not (code.isascii() and code.isdigit() and len(code) in (4, 6, 10)):  # regency, district, village
         return None
     return ".".join(part for part in (code[:2], code[2:4], code[4:6], code[6:]) if part)
 
