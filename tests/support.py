@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from httpx import AsyncClient
+from hypothesis import HealthCheck, settings
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from coverage_ledger.auth.service import create_key
@@ -276,3 +277,15 @@ GRACE_SHORTENED = {
     },
 }
 """The shipped BPU grace rule (three months) corrected to one month."""
+
+
+def database_examples(count: int) -> Any:
+    """Hypothesis settings of a property test against the database: `count` examples, no
+    deadline (an example runs statements, at the pace of a shared machine), and the test's
+    function-scoped fixtures (its session, its client) shared by its examples on purpose, each
+    example undoing or isolating its own writes."""
+    return settings(
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )

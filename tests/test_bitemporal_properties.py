@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -21,7 +21,15 @@ from coverage_ledger.coverage.service import person_coverage
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.ledger.rebuild import rebuild_check
-from tests.support import append_in_savepoint, corrected, enrolled, nik, registered, rolled_back_session
+from tests.support import (
+    append_in_savepoint,
+    corrected,
+    database_examples,
+    enrolled,
+    nik,
+    registered,
+    rolled_back_session,
+)
 
 BASE = date(2024, 1, 1)
 PROBE_DAYS = [BASE + timedelta(days=d) for d in (0, 10, 20, 35, 50, 70)]
@@ -161,11 +169,7 @@ async def run_history(session: AsyncSession, ops: list[tuple[Any, ...]]) -> Hist
     return history
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@database_examples(25)
 @given(ops=operations)
 async def test_bitemporal_invariants(engine: AsyncEngine, ops: list[tuple[Any, ...]]) -> None:
     async with rolled_back_session(engine) as session:

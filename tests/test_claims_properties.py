@@ -6,7 +6,7 @@ once given for a tx never changes, and `rebuild --check` finds nothing."""
 from datetime import date, timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -14,7 +14,14 @@ from coverage_ledger.claims import repository
 from coverage_ledger.claims.projection import record_of
 from coverage_ledger.claims.review import review_claims
 from coverage_ledger.ledger.rebuild import rebuild_check
-from tests.support import append_in_savepoint, enrolled, nik, registered, rolled_back_session
+from tests.support import (
+    append_in_savepoint,
+    database_examples,
+    enrolled,
+    nik,
+    registered,
+    rolled_back_session,
+)
 
 CLAIMS = ("K-0", "K-1", "K-2")
 TODAY = date(2024, 6, 1)
@@ -102,11 +109,7 @@ async def _snapshot(session: AsyncSession, tx: int) -> dict[str, Any]:
     return {"reviews": reviews, "projected": projected, "total": total}
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@database_examples(30)
 @example(
     ops=[
         ("file", 0, 0, 20, False),

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -14,7 +14,7 @@ from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.domain.months import Month
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.reference.rules import GRACE_MONTHS
-from tests.support import append_in_savepoint, nik, registered, rolled_back_session
+from tests.support import append_in_savepoint, database_examples, nik, registered, rolled_back_session
 from tests.test_informal_rules import reference_status
 
 START = date(2025, 1, 1)
@@ -112,11 +112,7 @@ async def run(session: AsyncSession, person: str, ops: list[tuple[Any, ...]]) ->
     return known
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@database_examples(20)
 @given(
     ops=operations,
     probes=st.lists(st.tuples(st.integers(-10, 520), st.integers(0, 20)), min_size=1, max_size=8),

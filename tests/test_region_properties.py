@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -19,7 +19,7 @@ from coverage_ledger.domain.months import Month
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.regions.service import region_coverage
-from tests.support import append_in_savepoint, nik, registered, rolled_back_session
+from tests.support import append_in_savepoint, database_examples, nik, registered, rolled_back_session
 
 START = date(2024, 1, 1)
 REGIONS = ("16.71.01", "16.71.02", "16.72.01")
@@ -137,11 +137,7 @@ async def _history(session: AsyncSession, ops: list[tuple[Any, ...]]) -> list[in
     return txs
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@database_examples(40)
 @example(  # a member of 16.72.01 (person 2) serving two overlapping terms of one program each elsewhere
     ops=[
         ("pay", 2, 0, 3, 5),

@@ -6,13 +6,21 @@ event in force finds, in NIK order."""
 from datetime import date, timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from coverage_ledger.coverage.repository import candidate_niks
-from tests.support import append_in_savepoint, corrected, enrolled, nik, registered, rolled_back_session
+from tests.support import (
+    append_in_savepoint,
+    corrected,
+    database_examples,
+    enrolled,
+    nik,
+    registered,
+    rolled_back_session,
+)
 
 DISTRICTS = ("16.01.07", "16.71.01", "16.71.02", "16.72.01", "32.01.01")
 """Where officers serve (an officer serves in a district or a village)."""
@@ -108,11 +116,7 @@ async def _history(session: AsyncSession, ops: list[tuple[Any, ...]]) -> list[in
     return txs
 
 
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@database_examples(12)
 @given(ops=operations)
 async def test_the_search_walks_find_what_a_plain_scan_finds(
     engine: AsyncEngine, ops: list[tuple[Any, ...]]
