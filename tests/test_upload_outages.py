@@ -15,9 +15,9 @@ from sqlalchemy.pool import NullPool
 from coverage_ledger.clock import utc_now
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.ledger import repository as ledger_repository
-from coverage_ledger.uploads import repository, service
+from coverage_ledger.uploads import repository, running
 from coverage_ledger.uploads.officer_job import OfficerRosterJob
-from coverage_ledger.uploads.service import run_upload
+from coverage_ledger.uploads.running import run_upload
 from tests.rosters import officer_row, roster_csv
 from tests.support import nik
 from tests.test_uploads_rosters import _submit
@@ -39,7 +39,7 @@ async def test_an_upload_cut_off_by_a_database_restart_is_failed_with_the_reason
     path.write_bytes(roster_csv([officer_row(n) for n in niks]))
     upload_id = await _submit(sessionmaker, path, "KPU-16.71", "all_or_nothing", utc_now())
     original = ledger_repository.take_append_lock
-    monkeypatch.setattr(service, "RECORD_FAILURE_RETRY_SECONDS", 0.2)
+    monkeypatch.setattr(running, "RECORD_FAILURE_RETRY_SECONDS", 0.2)
     back: list[asyncio.Task[None]] = []
 
     async def allow_connections(allowed: bool) -> None:
@@ -93,7 +93,7 @@ async def test_an_upload_whose_commit_went_through_before_the_connection_was_los
     path = tmp_path / "roster.upload"
     path.write_bytes(roster_csv([officer_row(n) for n in niks]))
     upload_id = await _submit(sessionmaker, path, "KPU-16.71", "all_or_nothing", utc_now())
-    monkeypatch.setattr(service, "RECORD_FAILURE_RETRY_SECONDS", 0.1)
+    monkeypatch.setattr(running, "RECORD_FAILURE_RETRY_SECONDS", 0.1)
     committed = OfficerRosterJob._commit
 
     async def reply_lost(job: OfficerRosterJob, *args: Any) -> int | None:

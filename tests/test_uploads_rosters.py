@@ -24,7 +24,8 @@ from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.uploads import jobs, repository
 from coverage_ledger.uploads.importing import import_file
 from coverage_ledger.uploads.jobs import UploadRunner
-from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, run_upload, submit_upload
+from coverage_ledger.uploads.running import run_upload
+from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, submit_upload
 from tests.live_app import live_app
 from tests.rosters import Uploader, many_officers, officer_row, roster_csv, roster_xlsx
 from tests.support import Keys, committed_key, coverage_of, nik

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.job import IMPORT_FILE_SUFFIX, discard_files
-from coverage_ledger.uploads.service import run_upload
+from coverage_ledger.uploads.running import run_upload
 
 log = logging.getLogger(__name__)
 LEFTOVER_AFTER_SECONDS = 3_600
