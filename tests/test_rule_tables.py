@@ -3,16 +3,22 @@ handed to a moment, or a database, whose rules differ: tests clone every ledger 
 so two ledgers may hold different rules at the same tx number."""
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.database.engine import create_engine_for, session_factory
+from coverage_ledger.domain.access import SYSTEM
+from coverage_ledger.ledger import service as ledger_service
 from coverage_ledger.ledger.rule_tables import rule_table_at
+from coverage_ledger.ledger.schemas import AppendRequest
+from coverage_ledger.ledger.service import append_events
 from tests.conftest import create_database, drop_database
 from tests.live_app import live_app
-from tests.support import GRACE_SHORTENED, Keys, nik, registered
+from tests.support import GRACE_SHORTENED, Keys, enrolled_bpu, nik, paid, registered
 
 TWO_MONTHS_GRACE = GRACE_SHORTENED | {
     "event_id": "grace-two-months",
@@ -93,3 +99,92 @@ async def test_a_regional_key_asking_before_the_rules_were_written_gets_an_answe
         assert early.status_code == 404, early.text
     now = await client.get(f"/v1/persons/{person}/coverage", headers=Keys.header(keys.office))
     assert now.status_code == 200 and now.json()["status"] == "not_enrolled", now.text
+
+
+def _grace(event_id: str, months: int, rule_id: str = "bpu-grace") -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "type": "rule.defined",
+        "rule_id": rule_id,
+        "kind": "grace",
+        "parameters": {"months": months},
+        "regulation": "test",
+        "source": "test",
+    }
+
+
+async def test_the_rules_in_force_never_hold_two_grace_lengths(client: AsyncClient, keys: Keys) -> None:
+    """Found by a probe: two grace rules in force (sent together, or one restored by superseding
+    a correction that carried another) made the grace length the table's physical order, and an
+    answer at a fixed tx changed between two reads."""
+
+    async def post(*events: dict[str, Any]) -> Any:
+        return await client.post("/v1/events", json={"events": list(events)}, headers=Keys.header(keys.admin))
+
+    refused = await post(_grace("grace-a", 1, "grace-a"))
+    assert refused.status_code == 409 and refused.json()["errors"][0]["code"] == "grace_rule_defined"
+    same_id = await post({**_grace("rates-twice", 2), "kind": "grace"} | {"rule_id": "bpu-rates-pp44-2015"})
+    assert same_id.status_code == 409, same_id.text
+    assert {e["code"] for e in same_id.json()["errors"]} == {"grace_rule_defined", "rule_id_in_force"}
+    assert (await post(GRACE_SHORTENED)).status_code == 200
+    # superseding the correction brings the shipped rule back; its replacement would be a second
+    two = await post(
+        {
+            "event_id": "undo-shortening",
+            "type": "event.corrected",
+            "supersedes": ["grace-shortened"],
+            "reason": "test",
+            "replacement": _grace("grace-two-months-x", 2),
+        }
+    )
+    assert two.status_code == 409, two.text
+    assert {e["code"] for e in two.json()["errors"]} == {"grace_rule_defined", "rule_id_in_force"}
+
+
+async def test_a_payment_checked_while_the_grace_was_shortened_is_judged_by_the_new_grace(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a probe: the recheck under the append lock did not look at the rules, so payments
+    checked under the old rules were written after a change of them (2,500 at a rate restored
+    while they were checked). A payment of March, made in May, is in time under three months'
+    grace after February and not under one."""
+    member = nik()
+    original = ledger_service.write_checked
+    shortened: list[int] = []
+
+    async def shortened_meanwhile(session: AsyncSession, **checked: Any) -> Any:
+        written = await original(session, **checked)
+        if not shortened:  # another writer's tx, committed once the payment was checked
+            shortened.append(0)  # (its own append is written through this function too)
+            engine = create_engine_for(fresh_database, pool_size=1)
+            async with session_factory(engine)() as other:
+                request = AppendRequest.model_validate({"events": [GRACE_SHORTENED]})
+                result = await append_events(
+                    other, principal=SYSTEM, events=request.events, source="test", now=datetime.now(UTC)
+                )
+                await other.commit()
+            await engine.dispose()
+            shortened[0] = result.tx_seq
+        return written
+
+    async with live_app(fresh_database) as (_, client, keys):
+        start = await client.post(
+            "/v1/events",
+            json={
+                "events": [
+                    registered(member),
+                    enrolled_bpu(member, event_id=f"bpu-{member}", valid_from="2025-01-01"),
+                    paid(member, event_id=f"jan-feb-{member}", months=("2025-01", "2025-02"), amount=33_600,
+                         paid_on="2025-01-10"),
+                ]
+            },
+            headers=Keys.header(keys.admin),
+        )  # fmt: skip
+        assert start.status_code == 200, start.text
+        monkeypatch.setattr(ledger_service, "write_checked", shortened_meanwhile)
+        late = paid(member, event_id=f"mar-{member}", months=("2025-03", "2025-03"), amount=16_800,
+                    paid_on="2025-05-15")  # fmt: skip
+        response = await client.post("/v1/events", json={"events": [late]}, headers=Keys.header(keys.admin))
+    assert shortened, "the grace was shortened while the payment was checked"
+    assert response.status_code in (409, 422), response.text
+    assert response.json()["errors"][0]["code"] == "membership_lapsed", response.text

@@ -20,7 +20,10 @@ from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM, Principal, Role
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.rebuild import rebuild_check
+from coverage_ledger.ledger.schemas import AppendRequest
+from coverage_ledger.ledger.service import append_events
 from coverage_ledger.ledger.verification import verify_ledger
+from coverage_ledger.reference.rules import OFFICER_RATES, officer_rate_parameters
 from coverage_ledger.uploads import jobs, repository
 from coverage_ledger.uploads.importing import import_file
 from coverage_ledger.uploads.jobs import UploadRunner
@@ -572,3 +575,47 @@ async def test_an_upload_queued_by_a_process_with_another_folder_is_left_to_it(
     assert left.status == "failed" and left.problem["code"] == "interrupted", left.problem
     await runner.stop()
     await engine.dispose()
+
+
+async def test_a_roster_checked_while_the_officer_rate_changed_is_invoiced_at_the_new_rate(
+    uploader: Uploader, fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a probe: the invoice was priced by the rules read before the append lock, so a
+    rate corrected while the roster was checked billed the old rate, and a later retraction of
+    those officers credited the new one (the README: the rules as known at the upload's tx)."""
+    rate = OFFICER_RATES[0]
+    corrected_rate = {
+        "event_id": "rate-corrected",
+        "type": "event.corrected",
+        "supersedes": [f"rules:bpu-2025:{rate.rule_id}"],
+        "reason": "test",
+        "replacement": {
+            "event_id": "rate-20000",
+            "type": "rule.defined",
+            "rule_id": rate.rule_id,
+            "kind": "officer_rate",
+            "parameters": officer_rate_parameters(rate) | {"monthly_rate": 20_000},
+            "regulation": "test",
+            "source": "test",
+        },
+    }
+    original = ledger_repository.take_append_lock
+    changed: list[int] = []
+
+    async def rate_changed_meanwhile(session: AsyncSession) -> int:
+        if not changed:
+            changed.append(0)  # (the correction's own append takes the lock through here too)
+            engine = create_engine_for(fresh_database, pool_size=1)
+            async with session_factory(engine)() as other:
+                request = AppendRequest.model_validate({"events": [corrected_rate]})
+                await append_events(
+                    other, principal=SYSTEM, events=request.events, source="test", now=utc_now()
+                )
+                await other.commit()
+            await engine.dispose()
+        return await original(session)
+
+    monkeypatch.setattr(ledger_repository, "take_append_lock", rate_changed_meanwhile)
+    status = await uploader.run(roster_csv([officer_row() for _ in range(3)]))
+    assert changed and status["status"] == "succeeded", status
+    assert status["outcome"]["invoice_total"] == 3 * 2 * 20_000, status["outcome"]  # two months each

@@ -28,7 +28,7 @@ from coverage_ledger.ledger.officer_checks import check_officer_ages
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.region_moves import check_region_moves
 from coverage_ledger.ledger.registrations import check_registrations
-from coverage_ledger.ledger.rule_checks import check_holiday_years
+from coverage_ledger.ledger.rule_checks import check_holiday_years, check_rules_after
 from coverage_ledger.ledger.schemas import OfficerEnrolled
 from coverage_ledger.ledger.snapshot import Snapshot
 from coverage_ledger.ledger.snapshot_repository import read_snapshot
@@ -60,6 +60,9 @@ class Plan:
     regions_moved: bool = False
     """A region definition left force: the batch is planned again under the append lock
     (`region_moves`)."""
+    rules_read: bool = False
+    """The batch was judged by the rules in force (BPU payments and memberships, rule changes):
+    if a rule changed since, it is planned again under the append lock."""
 
 
 async def plan_append(
@@ -125,6 +128,14 @@ async def plan_append(
         leaving=leaving_ids,
     )
     await check_holiday_years(session, prepared=fresh, leaving=leaving_ids)
+    rules_moved = await check_rules_after(
+        session,
+        entering=entering,
+        leaving=leaving_ids,
+        kinds=kinds,
+        payloads=payloads,
+        field_of=lambda e: f"{paths[e]}.kind" if e in paths else cause(e),
+    )
     registrations_touched = await check_registrations(
         session, entering=entering, leaving=leaving, kinds=kinds, paths=paths
     )
@@ -206,6 +217,7 @@ async def plan_append(
         due_rules_changed=due_rules_changed,
         holiday_years_only=holiday_years_only,
         regions_moved=regions_moved,
+        rules_read=bool(snapshot.rules) or bool(members_touched) or rules_moved,
     )
 
 

@@ -150,14 +150,28 @@ async def replacements_of(session: raw.Db, event_ids: Iterable[str]) -> dict[str
 
 
 async def rule_definitions(session: raw.Db, *, tx_seq: int) -> list[dict[str, Any]]:
-    """The `rule.defined` payloads in force at a tx."""
+    """The `rule.defined` payloads in force at a tx, in the order they entered force (then by
+    event id): where two give the same thing (two grace lengths, which a ledger before 0.9.0 could
+    hold), the newer is read the same way every time (found by a probe: the row order followed
+    the table's physical order, and an answer at a fixed tx changed)."""
     rows = await raw.execute(
         session,
         "SELECT e.payload FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id "
-        "WHERE k.type = 'rule.defined' AND k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s)",
+        "WHERE k.type = 'rule.defined' AND k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s) "
+        "ORDER BY k.tx_from, e.event_id",
         {"tx": tx_seq},
     )
     return [r.payload for r in rows]
+
+
+async def rules_in_force_now(session: raw.Db) -> dict[str, dict[str, Any]]:
+    """The `rule.defined` events in current knowledge: event_id → payload."""
+    rows = await raw.execute(
+        session,
+        "SELECT e.event_id, e.payload FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id "
+        "WHERE k.type = 'rule.defined' AND k.tx_to IS NULL",
+    )
+    return {r.event_id: r.payload for r in rows}
 
 
 async def rules_state(session: raw.Db, *, tx_seq: int) -> tuple[int, str]:

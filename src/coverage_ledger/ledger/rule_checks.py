@@ -1,12 +1,14 @@
 """Checks of `rule.defined` events against the rules in force: one `public_holidays` rule per
-year, so a calendar is changed by correcting its rule, never by a second one merged into it."""
+year, so a calendar is changed by correcting its rule, never by a second one merged into it; one
+grace rule, and one rule in force per rule id, whatever a batch and its cascade bring back."""
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.errors import Conflict, ErrorItem
-from coverage_ledger.ledger import projections_repository
+from coverage_ledger.ledger import projections_repository, repository
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.schemas import RuleDefined
 
@@ -41,3 +43,62 @@ async def check_holiday_years(
         taken.setdefault(year, item.row.event_id)
     if errors:
         raise Conflict("a year would have two holiday calendars; nothing was written", errors)
+
+
+RULE = "rule.defined"
+
+
+async def check_rules_after(
+    session: AsyncSession,
+    *,
+    entering: Sequence[str],
+    leaving: Collection[str],
+    kinds: Mapping[str, tuple[str, str | None]],
+    payloads: Mapping[str, Mapping[str, Any]],
+    field_of: Any,
+) -> bool:
+    """409 when the rules in force after the batch (its own, and those its cascade restores) would
+    hold two grace lengths (`grace_rule_defined`) or two rules of one id (`rule_id_in_force`): which
+    one applied was then the table's physical order (found by a probe: an answer at a fixed tx
+    changed from 6 months' grace to 1). Whether a rule entered or left force."""
+    moved_in = [e for e in entering if kinds[e][0] == RULE]
+    if not moved_in and not any(kinds.get(e, ("", None))[0] == RULE for e in leaving):
+        return False
+    if not moved_in:
+        return True
+    stored = await repository.events_by_id(session, [e for e in moved_in if e not in payloads])
+    after: dict[str, Mapping[str, Any]] = {
+        e: p
+        for e, p in (await projections_repository.rules_in_force_now(session)).items()
+        if e not in leaving
+    }
+    after |= {e: payloads[e] if e in payloads else stored[e].payload for e in moved_in}
+    errors = []
+    graces = sorted(e for e, p in after.items() if p.get("kind") == "grace")
+    if len(graces) > 1:
+        blamed = next(e for e in moved_in if e in graces)
+        errors.append(
+            ErrorItem(
+                "grace_rule_defined",
+                f"a membership has one grace length; {', '.join(graces)} would all be in force: correct "
+                "the one in force with event.corrected and a replacement instead",
+                field=field_of(blamed),
+            )
+        )
+    by_id: dict[str, list[str]] = {}
+    for event_id, payload in after.items():
+        by_id.setdefault(str(payload.get("rule_id")), []).append(event_id)
+    for rule_id, holders in sorted(by_id.items()):
+        blamed_ids = [e for e in moved_in if e in holders]
+        if len(holders) > 1 and blamed_ids:
+            errors.append(
+                ErrorItem(
+                    "rule_id_in_force",
+                    f"rule {rule_id} would be in force twice ({', '.join(sorted(holders))}): a rule id "
+                    "names one rule; correct it with event.corrected and a replacement instead",
+                    field=field_of(blamed_ids[0]),
+                )
+            )
+    if errors:
+        raise Conflict("the rule table would hold a rule twice; nothing was written", errors)
+    return True

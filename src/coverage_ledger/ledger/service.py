@@ -205,6 +205,19 @@ async def append_events(
             session, principal=principal, fresh=fresh, snapshot=again, recording_day=recording_day
         )
         snapshot_tx = again.tx_seq
+    elif plan.rules_read:
+        # nor are the rules the batch was judged by: one changed meanwhile has the batch planned
+        # again under the lock (found by a probe: 2,500 payments were accepted at a rate restored
+        # while they were checked)
+        head = await repository.take_append_lock(session)
+        if head > snapshot_tx and await projections_repository.rules_changed_since(
+            session, since_tx=snapshot_tx
+        ):
+            again = await read_batch_snapshot(session, prepared=fresh)
+            plan = await plan_append(
+                session, principal=principal, fresh=fresh, snapshot=again, recording_day=recording_day
+            )
+            snapshot_tx = again.tx_seq
     outcome = await _commit(session, tx_id, principal, source, recorded_at, fresh, snapshot_tx, plan)
     if outcome.status == "stale":
         # something this batch read changed meanwhile; the lock is held now, so read again and decide

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.coverage.spans import refresh_spans
 from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.errors import ErrorItem
+from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.rule_tables import rule_table_at
 from coverage_ledger.uploads import repository, roster_repository, staging_repository
@@ -254,6 +255,14 @@ class OfficerRosterJob(Job):
             corrections = await self._corrections(replace)
             written = await self._write(tx_id, corrections)
             warnings = await self._warnings(recording_day, anyone_known=written[0] < written[1])
+            invoice = await roster_invoice(
+                work, recording_day=recording_day, rules=rules, corrections=corrections
+            )
+        if head > snapshot and await projections_repository.rules_changed_since(work, since_tx=snapshot):
+            # the invoice is priced by the rules as this tx will know them (found by a probe: an
+            # officer rate corrected while the roster was checked billed the old one, and a later
+            # retraction credited the new one)
+            rules = await rule_table_at(work, tx_seq=head)
             invoice = await roster_invoice(
                 work, recording_day=recording_day, rules=rules, corrections=corrections
             )
