@@ -85,18 +85,11 @@ class UploadRunner:
                         continue
                     # an import whose command died (killed, its machine stopped): the operator
                     # who ran it is gone, and it is not committed behind their back
-                    await repository.update_upload(
+                    await self._interrupted(
                         session,
                         record.upload_id,
-                        status="failed",
-                        finished_at=self._clock(),
-                        stored_path=None,
+                        "the import command stopped before it finished; nothing was written: run it again",
                         rows_accepted=0,
-                        problem={
-                            "code": "interrupted",
-                            "message": "the import command stopped before it finished; nothing was "
-                            "written: run it again",
-                        },
                     )
                     if self._within(Path(record.stored_path)):  # not another deployment's file
                         discard_files(Path(record.stored_path))
@@ -121,14 +114,7 @@ class UploadRunner:
                 else:
                     # a file outside this service's folder is another deployment's (a database
                     # restored or copied from it): not processed, and not deleted
-                    await repository.update_upload(
-                        session,
-                        record.upload_id,
-                        status="failed",
-                        finished_at=self._clock(),
-                        stored_path=None,
-                        problem={"code": "interrupted", "message": self._left_behind(record.stored_path)},
-                    )
+                    await self._interrupted(session, record.upload_id, self._left_behind(record.stored_path))
             await session.commit()
         for upload_id in resumed:
             log.info("resuming upload %s interrupted by a restart", upload_id)
@@ -139,6 +125,20 @@ class UploadRunner:
             if removed:
                 log.info("removed %d file(s) stopped processes left in %s", removed, self._directory)
         return len(resumed)
+
+    async def _interrupted(
+        self, session: AsyncSession, upload_id: uuid.UUID, message: str, **counts: int
+    ) -> None:
+        """Record an upload a stopped process left as failed `interrupted`, its file let go."""
+        await repository.update_upload(
+            session,
+            upload_id,
+            status="failed",
+            finished_at=self._clock(),
+            stored_path=None,
+            problem={"code": "interrupted", "message": message},
+            **counts,
+        )
 
     def _left_behind(self, stored_path: str | None) -> str:
         """Why an upload a stopped process left is failed, not run."""
@@ -168,17 +168,11 @@ class UploadRunner:
             try:
                 record = await repository.get_upload(session, upload_id)
                 if record is not None and record.status == "queued":
-                    await repository.update_upload(
+                    await self._interrupted(
                         session,
                         upload_id,
-                        status="failed",
-                        finished_at=self._clock(),
-                        stored_path=None,
-                        problem={
-                            "code": "interrupted",
-                            "message": "queued by a service with another upload folder that did not take "
-                            f"it within {QUEUED_ELSEWHERE}; upload again",
-                        },
+                        "queued by a service with another upload folder that did not take it within "
+                        f"{QUEUED_ELSEWHERE}; upload again",
                     )
                     log.info("upload %s: never taken by the process that queued it; marked failed", upload_id)
                 await session.commit()
