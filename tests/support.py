@@ -225,6 +225,22 @@ async def append_in_savepoint(session: AsyncSession, events: list[dict[str, Any]
     return result.tx_seq
 
 
+async def append_committed(database_url: str, events: list[dict[str, Any]]) -> int:
+    """Append a batch as the system in a transaction of its own, committed: another writer's tx,
+    landing while the code under test is between two steps; its tx_seq."""
+    engine = create_engine_for(database_url, pool_size=1)
+    try:
+        async with session_factory(engine)() as session:
+            request = AppendRequest.model_validate({"events": events})
+            result = await append_events(
+                session, principal=SYSTEM, events=request.events, source="test", now=datetime.now(UTC)
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return result.tx_seq
+
+
 async def committed_key(
     database_url: str, *, name: str, role: Role, region: str | None = None, organisation: str | None = None
 ) -> str:

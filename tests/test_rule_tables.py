@@ -3,7 +3,6 @@ handed to a moment, or a database, whose rules differ: tests clone every ledger 
 so two ledgers may hold different rules at the same tx number."""
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,14 +10,11 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.database.engine import create_engine_for, session_factory
-from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.ledger import service as ledger_service
 from coverage_ledger.ledger.rule_tables import rule_table_at
-from coverage_ledger.ledger.schemas import AppendRequest
-from coverage_ledger.ledger.service import append_events
 from tests.conftest import create_database, drop_database
 from tests.live_app import live_app
-from tests.support import GRACE_SHORTENED, Keys, enrolled_bpu, nik, paid, registered
+from tests.support import GRACE_SHORTENED, Keys, append_committed, enrolled_bpu, nik, paid, registered
 
 TWO_MONTHS_GRACE = GRACE_SHORTENED | {
     "event_id": "grace-two-months",
@@ -156,15 +152,7 @@ async def test_a_payment_checked_while_the_grace_was_shortened_is_judged_by_the_
         written = await original(session, **checked)
         if not shortened:  # another writer's tx, committed once the payment was checked
             shortened.append(0)  # (its own append is written through this function too)
-            engine = create_engine_for(fresh_database, pool_size=1)
-            async with session_factory(engine)() as other:
-                request = AppendRequest.model_validate({"events": [GRACE_SHORTENED]})
-                result = await append_events(
-                    other, principal=SYSTEM, events=request.events, source="test", now=datetime.now(UTC)
-                )
-                await other.commit()
-            await engine.dispose()
-            shortened[0] = result.tx_seq
+            shortened[0] = await append_committed(fresh_database, [GRACE_SHORTENED])
         return written
 
     async with live_app(fresh_database) as (_, client, keys):

@@ -20,8 +20,6 @@ from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM, Principal, Role
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.rebuild import rebuild_check
-from coverage_ledger.ledger.schemas import AppendRequest
-from coverage_ledger.ledger.service import append_events
 from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.reference.rules import OFFICER_RATES, officer_rate_parameters
 from coverage_ledger.uploads import jobs, repository
@@ -31,7 +29,7 @@ from coverage_ledger.uploads.running import run_upload
 from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, submit_upload
 from tests.live_app import live_app
 from tests.rosters import Uploader, many_officers, officer_row, roster_csv, roster_xlsx
-from tests.support import Keys, committed_key, coverage_of, nik
+from tests.support import Keys, append_committed, committed_key, coverage_of, nik
 
 
 async def _ledger_is_sound(database_url: str) -> None:
@@ -605,14 +603,7 @@ async def test_a_roster_checked_while_the_officer_rate_changed_is_invoiced_at_th
     async def rate_changed_meanwhile(session: AsyncSession) -> int:
         if not changed:
             changed.append(0)  # (the correction's own append takes the lock through here too)
-            engine = create_engine_for(fresh_database, pool_size=1)
-            async with session_factory(engine)() as other:
-                request = AppendRequest.model_validate({"events": [corrected_rate]})
-                await append_events(
-                    other, principal=SYSTEM, events=request.events, source="test", now=utc_now()
-                )
-                await other.commit()
-            await engine.dispose()
+            await append_committed(fresh_database, [corrected_rate])
         return await original(session)
 
     monkeypatch.setattr(ledger_repository, "take_append_lock", rate_changed_meanwhile)
