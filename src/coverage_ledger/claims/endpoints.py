@@ -4,7 +4,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 
-from coverage_ledger.claims.repository import PayoutGroup
 from coverage_ledger.claims.reviewed import ClaimReview, Judgement
 from coverage_ledger.claims.schemas import (
     ClaimListOut,
@@ -20,7 +19,7 @@ from coverage_ledger.claims.schemas import (
     RuleOut,
     ScholarshipOut,
 )
-from coverage_ledger.claims.service import claim_detail, list_claims, payouts
+from coverage_ledger.claims.service import PayoutGroup, claim_detail, list_claims, payouts
 from coverage_ledger.coverage.endpoints import ReadPoint, as_of_out
 from coverage_ledger.domain.claims import ClaimStatus
 from coverage_ledger.errors import ErrorItem, InvalidInput

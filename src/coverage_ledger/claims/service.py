@@ -8,7 +8,8 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.claims import repository
-from coverage_ledger.claims.repository import PayoutGroup, RecordRow
+from coverage_ledger.claims.repository import PayoutGroup as PayoutGroup  # the payouts answer's groups
+from coverage_ledger.claims.repository import RecordRow
 from coverage_ledger.claims.review import review_claims
 from coverage_ledger.claims.reviewed import ClaimReview
 from coverage_ledger.domain.access import Principal

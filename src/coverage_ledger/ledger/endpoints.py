@@ -14,10 +14,9 @@ from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.http.dependencies import Caller, Now, Opener, Session, SessionOpener
 from coverage_ledger.http.problems import documented
-from coverage_ledger.ledger import repository
 from coverage_ledger.ledger.audit import chain_lines
 from coverage_ledger.ledger.schemas import AppendRequest, AppendResponse, HeadResponse, VerifyResponse
-from coverage_ledger.ledger.service import append_events
+from coverage_ledger.ledger.service import append_events, ledger_head
 from coverage_ledger.ledger.verification import verify_ledger
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
@@ -50,10 +49,15 @@ router = APIRouter(prefix="/v1", tags=["ledger"])
 async def post_events(
     body: AppendRequest, session: Session, caller: Caller, now: Now, request: Request
 ) -> AppendResponse:
-    # a client waits for its answer: past this, a 503 it can retry beats a wait behind a roster
-    await repository.limit_lock_waits(session, seconds=request.app.state.append_wait_seconds)
     result = await append_events(
-        session, principal=caller, events=body.events, source="api", now=now, recorded_at=body.recorded_at
+        session,
+        principal=caller,
+        events=body.events,
+        source="api",
+        now=now,
+        recorded_at=body.recorded_at,
+        # a client waits for its answer: past this, a 503 it can retry beats a wait behind a roster
+        lock_wait_seconds=request.app.state.append_wait_seconds,
     )
     return AppendResponse(
         tx_seq=result.tx_seq,
@@ -174,7 +178,7 @@ async def get_export(
 
 @router.get("/ledger/head", response_model=HeadResponse, summary="The newest tx and its hash")
 async def get_head(session: Session, caller: Caller) -> HeadResponse:
-    head = await repository.read_head(session)
+    head = await ledger_head(session)
     if head is None:  # an empty ledger (only before genesis)
         return HeadResponse(tx_seq=0, recorded_at=None, hash=None)
     return HeadResponse(tx_seq=head.tx_seq, recorded_at=format_instant(head.recorded_at), hash=head.hash)

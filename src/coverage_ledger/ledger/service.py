@@ -166,13 +166,18 @@ async def append_events(
     now: datetime,
     recorded_at: datetime | None = None,
     validate_only: bool = False,
+    lock_wait_seconds: float | None = None,
 ) -> AppendResult:
     """Append a batch atomically as one tx; identical re-sends are counted as duplicates.
 
     `now`: the caller's clock, for the recording day of enrolments without `registered_on` and
     for refusing a backfill in the future (the tx's own recorded_at is read under the lock).
     `validate_only`: every check, nothing written and no lock taken (a dry run must not hold
-    back the writers); the result names the head the batch was checked against."""
+    back the writers); the result names the head the batch was checked against.
+    `lock_wait_seconds`: give up waiting for a lock after that long (`LockNotAvailable`, a 503
+    `ledger-busy` for a client that waits for its answer); None waits as long as it takes."""
+    if lock_wait_seconds is not None:
+        await repository.limit_lock_waits(session, seconds=lock_wait_seconds)
     checked = await check_append(
         session, principal=principal, events=events, now=now, recorded_at=recorded_at
     )
@@ -382,3 +387,8 @@ async def _commit(
         entering=plan.entering,
         links=plan.links,
     )
+
+
+async def ledger_head(session: AsyncSession) -> repository.Head | None:
+    """The newest committed tx, or None for an empty ledger (only before genesis)."""
+    return await repository.read_head(session)

@@ -292,3 +292,8 @@ def _valid_on(version: RegionVersion, day: date) -> bool:
     return (version.valid_from is None or version.valid_from <= day) and (
         version.valid_to is None or version.valid_to > day
     )
+
+
+async def provinces_at(session: AsyncSession, *, point: AsOf) -> list[RegionRow]:
+    """The provinces in force on the point's valid day, as known at its tx."""
+    return await repository.provinces_at(session, tx_seq=point.tx_seq, valid_at=point.valid_at)

@@ -15,8 +15,8 @@ from coverage_ledger.coverage.endpoints import (
     known_at_query,
     read_coordinates,
 )
-from coverage_ledger.domain.access import Principal, Role
-from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, NotFound
+from coverage_ledger.domain.access import Principal
+from coverage_ledger.errors import ErrorItem, InvalidInput, NotFound
 from coverage_ledger.http.dependencies import (
     Caller,
     Now,
@@ -28,7 +28,7 @@ from coverage_ledger.http.dependencies import (
 )
 from coverage_ledger.http.head_requests import HeadOnly
 from coverage_ledger.ledger.asof import AsOf, resolve
-from coverage_ledger.reports import repository
+from coverage_ledger.reports import access
 from coverage_ledger.reports.diff import DiffRequest, diff_chunks, diff_manifest
 from coverage_ledger.reports.schemas import (
     AccessLogOut,
@@ -83,7 +83,7 @@ async def _stream(opener: SessionOpener, chunks: ChunkSource, access_id: int) ->
             async for chunk in chunks(session, tally):
                 yield chunk
         async with session.begin():
-            await repository.complete_access(
+            await access.record_delivery(
                 session, access_id=access_id, rows=tally.rows, content_sha256=tally.digest.hexdigest()
             )
 
@@ -156,15 +156,13 @@ async def get_coverage_diff(
     }
     if head_only:
         return StreamingResponse(_no_body(), media_type=FORMATS[format], headers=headers)
-    access_id = await repository.log_access(
+    access_id = await access.record_request(
         session,
-        key_name=caller.key_name,
+        principal=caller,
         requested_at=now,
         report="coverage-diff",
         parameters=diff.header() | {"format": format},
         tx_seq=diff.now.tx_seq,
-        rows=None,
-        content_sha256=None,
     )
     return StreamingResponse(
         _stream(
@@ -196,9 +194,9 @@ async def get_coverage_diff_manifest(
     body = await diff_manifest(session, request=diff, format=format)
     if head_only:
         return DiffManifestOut.model_validate(body)
-    await repository.log_access(
+    await access.record_request(
         session,
-        key_name=caller.key_name,
+        principal=caller,
         requested_at=now,
         report="coverage-diff/manifest",
         parameters=diff.header() | {"format": format},
@@ -216,11 +214,8 @@ async def get_access_log(
     before: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AccessLogOut:
-    if caller.role not in {Role.ADMIN, Role.AUDITOR}:
-        raise Forbidden("the access log is for admins and auditors")
-    rows = await repository.access_log(session, before=before, limit=limit + 1)
-    items = [AccessOut.model_validate(r._asdict()) for r in rows[:limit]]
-    return AccessLogOut(items=items, next_cursor=items[-1].access_id if len(rows) > limit else None)
+    page, next_cursor = await access.access_log_page(session, principal=caller, before=before, limit=limit)
+    return AccessLogOut(items=[AccessOut.model_validate(row) for row in page], next_cursor=next_cursor)
 
 
 async def logged_manifest(
@@ -244,9 +239,9 @@ async def logged_manifest(
     body = await manifest(session, request=report)
     if head_only:
         return body
-    await repository.log_access(
+    await access.record_request(
         session,
-        key_name=principal.key_name,
+        principal=principal,
         requested_at=now,
         report=f"{name}/manifest",
         parameters=report.parameters(),
@@ -339,15 +334,13 @@ async def report_download(
     }
     if head_only:
         return StreamingResponse(_no_body(), media_type=FORMATS[format], headers=headers)
-    access_id = await repository.log_access(
+    access_id = await access.record_request(
         session,
-        key_name=principal.key_name,
+        principal=principal,
         requested_at=now,
         report=name,
         parameters=report.parameters(),
         tx_seq=point.tx_seq,
-        rows=None,
-        content_sha256=None,
     )
     return StreamingResponse(
         _stream(

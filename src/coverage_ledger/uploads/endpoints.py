@@ -13,13 +13,12 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal
-from coverage_ledger.errors import ErrorItem, InvalidInput, NotFound
+from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.http.dependencies import Caller, Now, Session
 from coverage_ledger.http.multipart_to_disk import receive_form
 from coverage_ledger.http.problems import documented
 from coverage_ledger.http.query_contract import NUL, NUL_MESSAGE
 from coverage_ledger.private_files import private_directory
-from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.schemas import UploadList, UploadStatus
 from coverage_ledger.uploads.service import (
     ReceivedFile,
@@ -27,6 +26,7 @@ from coverage_ledger.uploads.service import (
     error_rows,
     list_visible_uploads,
     submit_upload,
+    upload_invoice,
     visible_upload,
 )
 
@@ -308,19 +308,9 @@ def error_csv_response(sessionmaker: Any, upload_id: uuid.UUID) -> StreamingResp
     responses={200: {"content": {"text/csv": {}}}},
 )
 async def get_upload_invoice(upload_id: uuid.UUID, session: Session, caller: Caller) -> Response:
-    record = await visible_upload(session, principal=caller, upload_id=upload_id)
-    if record.kind != "officer_roster":
-        raise NotFound(
-            f"upload {upload_id} is a {record.kind}: it records contributions paid, not owed, so it has "
-            "no invoice (their total is the status's outcome.amount_total)"
-        )
-    if record.tx_seq is None:
-        raise NotFound(
-            f"upload {upload_id} committed nothing ({'a dry run' if record.dry_run else record.status}): "
-            "it has no invoice"
-        )
+    invoice = await upload_invoice(session, principal=caller, upload_id=upload_id)
     lines = [_csv_line(["region_code", "officers", "officer_months", "amount", "rule_id"])]
-    for line in await repository.invoice_lines(session, upload_id):
+    for line in invoice:
         lines.append(
             _csv_line([line.region_code, line.officers, line.officer_months, line.amount, line.rule_id])
         )

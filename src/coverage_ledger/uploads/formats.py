@@ -29,7 +29,9 @@ MESSAGE_CHARACTERS = 2_000
 
 
 class FileRejected(Exception):
-    """The file as a whole cannot be read as a roster."""
+    """The file as a whole cannot be read as a roster. Not a `LedgerError`: the file is read by
+    the upload job after the 202, so this becomes the upload's outcome (`failed` with its code and
+    an error row 0), never an HTTP response, and no handler of row errors may take it for one."""
 
     def __init__(self, code: str, message: str) -> None:
         # the message is stored (PostgreSQL text holds no NUL) and shown: whatever a file put

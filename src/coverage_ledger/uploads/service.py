@@ -195,3 +195,19 @@ async def error_rows(session: AsyncSession, *, upload_id: uuid.UUID) -> AsyncGen
     yield list(ERROR_CSV_COLUMNS)
     async for row, column, code, message in repository.stream_errors(session, upload_id):
         yield [row, column or "", code, message]
+
+
+async def upload_invoice(session: AsyncSession, *, principal: Principal, upload_id: uuid.UUID) -> list[Any]:
+    """The invoice lines (per region) of a committed officer roster the principal may see."""
+    record = await visible_upload(session, principal=principal, upload_id=upload_id)
+    if record.kind != "officer_roster":
+        raise NotFound(
+            f"upload {upload_id} is a {record.kind}: it records contributions paid, not owed, so it has "
+            "no invoice (their total is the status's outcome.amount_total)"
+        )
+    if record.tx_seq is None:
+        raise NotFound(
+            f"upload {upload_id} committed nothing ({'a dry run' if record.dry_run else record.status}): "
+            "it has no invoice"
+        )
+    return list(await repository.invoice_lines(session, upload_id))

@@ -29,8 +29,12 @@ from coverage_ledger.http.access_log import note_caller
 from coverage_ledger.http.dependencies import Now, Session
 from coverage_ledger.http.paging import CURSOR_PATTERN, claim_filters, page_cursor, page_point
 from coverage_ledger.ledger.asof import AsOf
-from coverage_ledger.regions import repository as regions_repository
-from coverage_ledger.regions.service import months_between, region_coverage, region_coverage_on_days
+from coverage_ledger.regions.service import (
+    months_between,
+    provinces_at,
+    region_coverage,
+    region_coverage_on_days,
+)
 from coverage_ledger.web.labels import (
     LABELS,
     LANGUAGES,
@@ -187,7 +191,7 @@ async def provinces(request: Request, session: Session, now: Now, visitor: Visit
     if visitor.region_prefix:  # a key of one province or regency sees no other province
         return RedirectResponse(f"/regions/{visitor.region_prefix}", 303)
     point = await point_of(session, now, None, None)
-    rows = await regions_repository.provinces_at(session, tx_seq=point.tx_seq, valid_at=point.valid_at)
+    rows = await provinces_at(session, point=point)
     return page(request, "provinces.html", visitor, provinces=[r for r in rows if visitor.sees(r.code)])
 
 
