@@ -16,15 +16,20 @@ from coverage_ledger.domain.claims import (
     claim_state,
     eligibility,
 )
-from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
+from coverage_ledger.domain.coverage import CoverageAnswer, CoverageSource, CoverageStatus
 from coverage_ledger.domain.service_time import is_working_day, working_days_between
 
 APPROVED = Decision("approve-1", True, date(2024, 3, 1), 10, 42_000_000)
 JKK_DEADLINE = ClaimDeadline("claim-deadline-jkk", "JKK", 2, "PP 44/2015 Pasal 26")
 
 
-def _answer(status: CoverageStatus, programs: tuple[str, ...], evidence: tuple[str, ...]) -> CoverageAnswer:
-    return CoverageAnswer(status, programs, (), None, f"status {status}", evidence)
+def _answer(
+    status: CoverageStatus,
+    programs: tuple[str, ...],
+    evidence: tuple[str, ...],
+    sources: tuple[CoverageSource, ...] = (),
+) -> CoverageAnswer:
+    return CoverageAnswer(status, programs, sources, None, f"status {status}", evidence)
 
 
 def test_a_claim_moves_from_filed_to_paid_in_parts() -> None:
@@ -76,18 +81,42 @@ def test_a_person_not_covered_on_the_incident_date_is_not_payable() -> None:
     assert "not covered for JKM on the incident date 14 Feb 2024" in result.reason
 
 
+def _source(kind: str, event_id: str, programs: tuple[str, ...]) -> CoverageSource:
+    day = date(2025, 9, 1)
+    return CoverageSource(
+        kind, event_id, programs, day, day + timedelta(days=30), day, "16.71.01", CoverageStatus.COVERED
+    )
+
+
 def test_cover_recorded_after_the_incident_is_payable_and_flagged() -> None:
+    membership = _source("informal", "enrol-1", ("JKK", "JKM"))
+    recorded_on = {"enrol-1": date(2025, 1, 5), "pay-arrears": date(2025, 12, 17), "term-1": date(2025, 8, 1)}
     result = eligibility(
         program="JKM",
         incident_on=date(2025, 9, 10),
         filed_on=date(2025, 12, 18),
-        coverage=_answer(CoverageStatus.COVERED, ("JKK", "JKM"), ("enrol-1", "pay-arrears")),
-        evidence_recorded_on={"enrol-1": date(2025, 1, 5), "pay-arrears": date(2025, 12, 17)},
+        coverage=_answer(CoverageStatus.COVERED, ("JKK", "JKM"), ("enrol-1", "pay-arrears"), (membership,)),
+        evidence_recorded_on=recorded_on,
         deadline=None,
     )
     assert result.payable
     assert result.flags == (COVER_RECORDED_AFTER_INCIDENT,)
     assert "pay-arrears" in result.reason and "enrol-1" not in result.reason
+    # a term made in time covers the program on its own: nothing rests on the late payment
+    for term_programs, flagged in ((("JKM",), False), (("JKK",), True)):
+        term = _source("officer", "term-1", term_programs)
+        both = _answer(
+            CoverageStatus.COVERED, ("JKK", "JKM"), ("term-1", "enrol-1", "pay-arrears"), (term, membership)
+        )
+        verdict = eligibility(
+            program="JKM",
+            incident_on=date(2025, 9, 10),
+            filed_on=date(2025, 12, 18),
+            coverage=both,
+            evidence_recorded_on=recorded_on,
+            deadline=None,
+        )
+        assert verdict.payable and (verdict.flags == (COVER_RECORDED_AFTER_INCIDENT,)) is flagged
 
 
 def test_a_jkk_claim_after_two_years_is_refused_and_jkm_has_no_limit() -> None:

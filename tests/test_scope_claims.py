@@ -14,9 +14,11 @@ from tests.support import Keys, enrolled, enrolled_bpu, nik, paid, registered
 BANDUNG = "32.73.01"
 
 
-async def _kpps_and_bandung_member(client: AsyncClient, keys: Keys, *, member_from: str, paid_on: str) -> str:
-    """KPPS in Palembang for Pemilu 2024, and a BPU member in Bandung from `member_from` (the
-    first of a month) whose first two months were paid on `paid_on`."""
+async def _kpps_and_bandung_member(
+    client: AsyncClient, keys: Keys, *, member_from: str, paid_on: str, term_programs: list[str] | None = None
+) -> str:
+    """KPPS in Palembang for Pemilu 2024 (for `term_programs`, default both), and a BPU member in
+    Bandung from `member_from` (the first of a month) whose first two months were paid on `paid_on`."""
     person = nik()
     first = member_from[:7]
     second = f"{first[:5]}{int(first[5:]) + 1:02d}"
@@ -30,6 +32,7 @@ async def _kpps_and_bandung_member(client: AsyncClient, keys: Keys, *, member_fr
             valid_from="2024-01-25",
             valid_to="2024-02-24",
             registered_on="2024-01-15",
+            programs=term_programs,
         ),
         enrolled_bpu(person, event_id=f"bdg-{person}", valid_from=member_from, region=BANDUNG),
         paid(person, event_id=f"bdg-pay-{person}", months=(first, second), amount=33_600, paid_on=paid_on),
@@ -53,9 +56,12 @@ def _names_bandung(document: Any, person: str) -> bool:
 async def test_cover_recorded_late_outside_the_region_is_counted_not_named(
     client: AsyncClient, keys: Keys
 ) -> None:
-    # the Bandung payment for February was made after the incident: the claim is flagged for
-    # review, and the Palembang office is told so without the Bandung event's id
-    person = await _kpps_and_bandung_member(client, keys, member_from="2024-01-01", paid_on="2024-02-10")
+    # the Bandung payment for February was made after the incident, and the Palembang term covers
+    # JKK only: the JKM claim rests on the payment, so it is flagged for review, and the Palembang
+    # office is told so without the Bandung event's id
+    person = await _kpps_and_bandung_member(
+        client, keys, member_from="2024-01-01", paid_on="2024-02-10", term_programs=["JKK"]
+    )
     national, regional = await _claim_as_read_nationally_and_in_palembang(
         client, keys, "C-1", person, incident="2024-02-05", filed_on="2024-02-20"
     )

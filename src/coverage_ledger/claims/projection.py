@@ -64,8 +64,10 @@ def _problems(
     review: ClaimReview | None,
     change: ClaimChange,
     recording_day: date,
+    region_before: str | None,
 ) -> list[ErrorItem]:
-    """Why the claim, as this tx leaves it, cannot stand."""
+    """Why the claim, as this tx leaves it, cannot stand. `region_before`: the region the claim
+    was read in before this tx (None: it was not in force)."""
     entering = [e for e in events if e.event_id in change.entering]
     anchor = next((e.event_id for e in entering), None)
 
@@ -74,13 +76,18 @@ def _problems(
         return ErrorItem(code, message, field=f"{path}{field}")
 
     filed = [e for e in events if e.type == "claim.filed"]
-    unseen = review is not None and bool(review.region_code) and not principal.sees(review.region_code)
     if review is None:
         return [error(*_not_filed(claim_id), field=".claim_id")]
-    if unseen and review.filed.event_id not in change.paths:
-        # (a filing restored by a correction is another region's claim, not this batch's filing)
-        return [error(*_outside_region(), field=".claim_id")]
-    if unseen:
+    filing_enters = review.filed.event_id in change.paths
+    # a claim in force is the key's to decide where the key reads it: its term corrected into
+    # another region since the filing moves it there only with the decision, so judging the key
+    # by that region too left the claim to no office (found by a claims probe); a filing of this
+    # batch is judged by its own person's region
+    region = region_before if region_before is not None and not filing_enters else review.region_code
+    if region and not principal.sees(region):
+        if not filing_enters:
+            # (a filing restored by a correction is another region's claim, not this batch's filing)
+            return [error(*_outside_region(), field=".claim_id")]
         return [error("person_not_registered", "no person with this NIK is visible", field=".nik")]
     problems: list[ErrorItem] = []
     if len(filed) > 1:
@@ -329,11 +336,19 @@ async def project_claims(
     reviews = await review_events(
         session, per_claim=per_claim, tx_seq=tx_seq, today=recording_day, reader=principal
     )
+    before, _ = await repository.open_rows(session, claim_ids)
     per_claim_problems = {
-        claim_id: _problems(principal, claim_id, events, reviews.get(claim_id), change, recording_day)
+        claim_id: _problems(
+            principal,
+            claim_id,
+            events,
+            reviews.get(claim_id),
+            change,
+            recording_day,
+            before[claim_id].region_code if claim_id in before else None,
+        )
         for claim_id, events in per_claim.items()
     }
-    before, _ = await repository.open_rows(session, claim_ids)
     deaths = await one_death_problems(
         session,
         principal=principal,

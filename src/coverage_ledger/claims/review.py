@@ -70,9 +70,13 @@ def filing_of(event: ClaimEvent) -> Filing:
     )
 
 
-def _membership(sources: PersonSources, answer: CoverageAnswer, incident: date) -> Membership:
+def _membership(sources: PersonSources, answer: CoverageAnswer, program: str, incident: date) -> Membership:
+    """The membership facts the amount needs, from the sources covering the claim's program on
+    the incident date: an officer term of the other program alone leaves a BPU member's wage and
+    early-death rules as they are (found by a claims probe: a JKK-only term made a member of two
+    weeks' JKM Rp42 million instead of Rp10 million)."""
     incomes = {e.event_id: e.declared_income for e in sources.enrolments}
-    covering = [s for s in answer.sources if s.status is CoverageStatus.COVERED]
+    covering = [s for s in answer.sources if s.status is CoverageStatus.COVERED and program in s.programs]
     informal = next((s for s in covering if s.kind == "informal"), None)
     only_informal = informal is not None and all(s.kind == "informal" for s in covering)
     if not covering:
@@ -161,7 +165,9 @@ def _judge(filing: Filing, knowledge: _Knowledge, tx_seq: int, reader: Principal
         explained_by=shown,
     )
     # the amount and the region are the person's whoever reads: from the whole answer
-    amount = assess(filing, knowledge.benefits, _membership(sources, answer, filing.incident_date))
+    amount = assess(
+        filing, knowledge.benefits, _membership(sources, answer, filing.program, filing.incident_date)
+    )
     made = cover_made_on(filing.program, answer, knowledge.recorded_on)
     return Judgement(tx_seq, shown, region, verdict, amount, made)
 
@@ -282,7 +288,7 @@ async def review_events(
         # service time and calendar known at the tx (a corrected holiday moves it)
         benefits = knowledge[tx_seq].benefits
         starts = service_starts_on(filing, anchor)
-        anchor_due = benefits.due_on(filing.program, starts) if owed(state, anchor) else None
+        anchor_due = benefits.due_on(filing.program, starts) if owed(state, anchor, now) else None
         reviews[claim_id] = assembled_review(
             filing,
             filed,

@@ -103,16 +103,18 @@ def service_starts_on(filing: Filing, anchor: Judgement) -> date:
     return max(filing.complete_on, anchor.cover_made_on)
 
 
-def owed(state: ClaimState, anchor: Judgement) -> bool:
+def owed(state: ClaimState, anchor: Judgement, now: Judgement) -> bool:
     """Whether the claim is owed money, so that it has a due date and can be late: once approved
     for more than nothing, or while undecided if the rules make it payable as known at `anchor`
-    (a claim with nothing payable earns no penalty, though the office must still decide it; one
-    approved for Rp0, say on a declared income of 0, can never be paid and is never overdue)."""
+    and still as known `now` (a claim with nothing payable earns no penalty, though the office
+    must still decide it; one whose cover was corrected away since its filing can no longer be
+    approved, so no office is late with it: a claims probe found a Rp425 million penalty on one;
+    one approved for Rp0, say on a declared income of 0, can never be paid and is never overdue)."""
     decision = state.decision
     if decision is not None:
         amount = decision.amount if decision.amount is not None else anchor.assessment.amount
         return decision.approved and amount > 0
-    return anchor.eligibility.payable
+    return anchor.eligibility.payable and now.eligibility.payable
 
 
 def assembled_review(

@@ -124,7 +124,8 @@ class ClaimOut(BaseModel):
         "not be approved before) that skip the public holidays known at `known_at` (while a "
         "reversal keeps the claim reopened on valid_at: the later of it and the reversal's day). "
         "Like the lists, whether it is owed follows the claim as its own events fixed it: an "
-        "undecided claim is owed if it was payable as known when filed."
+        "undecided claim is owed if it was payable as known when filed and still is as known at "
+        "`known_at` (one whose cover was corrected away since has no due date and no penalty)."
     )
     settled_on: date | None = Field(description="Day the approved amount was fully paid.")
     late: bool

@@ -176,11 +176,20 @@ def eligibility(
                 (FILED_AFTER_DEADLINE,),
             )
     if not coverage.covered or program not in coverage.programs:
+        other = f" (the cover then was for {', '.join(shown.programs)} only)" if shown.covered else ""
+        day = human_date(incident_on)
         return Eligibility(
-            False,
-            f"not covered for {program} on the incident date {human_date(incident_on)}: {shown.reason}",
+            False, f"not covered for {program} on the incident date {day}{other}: {shown.reason}"
         )
-    late = sorted(e for e in coverage.evidence if evidence_recorded_on.get(e, incident_on) > incident_on)
+    # flagged only when every source covering the program rests on an event recorded after the
+    # incident: a term made in time covers the claim whatever the heirs paid later
+    late_per_source = [
+        [e for e in evidence if evidence_recorded_on.get(e, incident_on) > incident_on]
+        for evidence in _evidence_per_covering_source(program, coverage)
+    ]
+    late = (
+        [] if any(not found for found in late_per_source) else sorted({e for f in late_per_source for e in f})
+    )
     if late:
         named = [e for e in late if e in shown.evidence]
         outside = len(late) - len(named)
@@ -199,20 +208,21 @@ def cover_made_on(program: str, coverage: CoverageAnswer, made_on: dict[str, dat
     day its month was paid: arrears the heirs paid after the claim was complete, the Sidoarjo
     case). None when nothing covers it. `coverage` must be the whole answer, not one narrowed to a
     reader's region: the claim's dates are the person's whoever reads."""
-    covering = [s for s in coverage.sources if s.status is CoverageStatus.COVERED and program in s.programs]
-    if not covering:
-        return None
-    terms = {s.event_id for s in coverage.sources if s.kind == "officer"}
-    membership = [e for e in coverage.evidence if e not in terms]
     days = [
-        max(
-            (made_on[e] for e in ([s.event_id] if s.kind == "officer" else membership) if e in made_on),
-            default=None,
-        )
-        for s in covering
+        max((made_on[e] for e in evidence if e in made_on), default=None)
+        for evidence in _evidence_per_covering_source(program, coverage)
     ]
     known = [d for d in days if d is not None]
     return min(known) if known else None
+
+
+def _evidence_per_covering_source(program: str, coverage: CoverageAnswer) -> list[list[str]]:
+    """For each source covering `program` in the answer, the events its cover rests on: a term's
+    own event, a membership's events of the answer (enrolment, payments, reactivation)."""
+    covering = [s for s in coverage.sources if s.status is CoverageStatus.COVERED and program in s.programs]
+    terms = {s.event_id for s in coverage.sources if s.kind == "officer"}
+    membership = [e for e in coverage.evidence if e not in terms]
+    return [[s.event_id] if s.kind == "officer" else membership for s in covering]
 
 
 def _years_after(day: date, years: int) -> date:
