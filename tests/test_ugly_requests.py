@@ -457,6 +457,24 @@ async def test_a_spreadsheet_mangled_nik_in_a_read_is_said_as_the_uploads_say_it
     assert (error["code"], error["field"]) == ("nik_digit_missing", "niks[1]")
 
 
+async def test_a_nik_with_spaces_around_it_is_told_so_not_that_its_district_is_unknown(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a contract probe: `1671010101750041 ` was refused as `nik_unknown_district`,
+    "16.71.01 is not a Kemendagri district code", of a real district."""
+    for path in ("/v1/persons/1671010101750041%20/coverage", "/v1/persons/%091671010101750041/history"):
+        read = await client.get(path, headers=Keys.header(keys.admin))
+        assert read.status_code == 422, read.text
+        assert [(e["code"], e["field"]) for e in read.json()["errors"]] == [("nik_surrounding_space", "nik")]
+    lookup = await client.post(
+        "/v1/coverage/lookup", json={"niks": ["1671010101750041\n"]}, headers=Keys.header(keys.admin)
+    )
+    assert lookup.status_code == 422, lookup.text
+    assert [(e["code"], e["field"]) for e in lookup.json()["errors"]] == [
+        ("nik_surrounding_space", "niks[0]")
+    ]
+
+
 @pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", None])
 async def test_json_sent_with_another_content_type_is_told_to_say_json(
     client: AsyncClient, keys: Keys, content_type: str | None

@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from coverage_ledger.domain.months import MONTH_TEXT
-from coverage_ledger.domain.nik import NIK_PATTERN, parse_nik
-from coverage_ledger.errors import ErrorItem
+from coverage_ledger.domain.nik import NIK_PATTERN, nik_read_problem
 
 VALIDATION_CODES = {
     **dict.fromkeys(
@@ -61,8 +60,8 @@ def validation_code(error: Mapping[str, Any]) -> tuple[str, str]:
         pattern = context.get("pattern")
         if pattern == NIK_PATTERN:
             # say what a spreadsheet did to it (1.67101E+15, a digit missing), as the uploads do
-            diagnosed = parse_nik(error.get("input"), known_districts=())
-            if isinstance(diagnosed, ErrorItem):
+            diagnosed = nik_read_problem(error.get("input"))
+            if diagnosed is not None:
                 return diagnosed.code, diagnosed.message
         return ("invalid_month" if pattern == MONTH_TEXT else "invalid_format"), message
     if kind == "value_error":

@@ -66,8 +66,10 @@ _THOUSANDS = re.compile(r"^[0-9]{1,3}([.,][0-9]{3})+$")
 """A number as an Indonesian (1.671.014…) or English (1,671,014…) spreadsheet shows it."""
 
 
-def parse_nik(raw: object, *, known_districts: Container[str], field: str | None = None) -> Nik | ErrorItem:
-    """A `Nik` or the first error, each failure with its own code."""
+def nik_shape_problem(raw: object, *, field: str | None = None) -> ErrorItem | None:
+    """Why `raw` is not 16 digits as text once the spaces around it are cut (a spreadsheet's
+    number, a missing digit, separators, hidden characters), None when it is: the checks that
+    need no district list."""
     if isinstance(raw, bool) or raw is None:
         return ErrorItem("nik_missing", "NIK is required: 16 digits as text", field=field)
     if isinstance(raw, int | float):
@@ -129,6 +131,29 @@ def parse_nik(raw: object, *, known_districts: Container[str], field: str | None
             + (" (some are digits of another script or full-width: type them as 0-9)" if foreign else ""),
             field=field,
         )
+    return None
+
+
+def nik_read_problem(raw: object, *, field: str | None = None) -> ErrorItem | None:
+    """Why a NIK a read asks for (a path, a lookup) is not exactly 16 digits: its shape, or the
+    spaces around it, which the writes cut but a read names as the mistake (a probe found them
+    told that a real district did not exist)."""
+    shape = nik_shape_problem(raw, field=field)
+    if shape is not None or not isinstance(raw, str) or raw == raw.strip():
+        return shape
+    return ErrorItem(
+        "nik_surrounding_space",
+        "NIK has spaces, tabs or line breaks before or after its 16 digits: send the 16 digits alone",
+        field=field,
+    )
+
+
+def parse_nik(raw: object, *, known_districts: Container[str], field: str | None = None) -> Nik | ErrorItem:
+    """A `Nik` or the first error, each failure with its own code."""
+    shape = nik_shape_problem(raw, field=field)
+    if shape is not None:
+        return shape
+    text = str(raw).strip()
     district = district_code_of(text)
     if district not in known_districts:
         return ErrorItem(

@@ -22,7 +22,7 @@ from coverage_ledger.coverage.history import person_history
 from coverage_ledger.coverage.service import person_coverage
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.months import Month
-from coverage_ledger.domain.nik import NIK_PATTERN, parse_nik
+from coverage_ledger.domain.nik import NIK_PATTERN, nik_read_problem
 from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.errors import ErrorItem, InvalidInput, LedgerError, Unauthenticated
 from coverage_ledger.http.access_log import note_caller
@@ -299,10 +299,8 @@ def _malformed_nik(text: str) -> InvalidInput | None:
     spreadsheet's 1.6E+15, a missing digit), not as "nothing visible"."""
     if re.fullmatch(NIK_PATTERN, text):
         return None
-    # the shape is judged before the district, so no district list is needed
-    problem = parse_nik(text, known_districts=(), field="nik")
-    assert isinstance(problem, ErrorItem)
-    return InvalidInput(problem.message, [problem])
+    problem = nik_read_problem(text, field="nik")
+    return None if problem is None else InvalidInput(problem.message, [problem])
 
 
 @router.get("/persons/{nik}")
