@@ -1,5 +1,6 @@
 """Query parameters as the API documents them: one the operation does not take, or one it takes
-once given twice, is refused rather than ignored or guessed at.
+once given twice, is refused rather than ignored or guessed at; one given without a value is
+taken as absent, so it takes its default.
 
 Starlette ignores unknown names and hands a route the last of repeated values. So
 `GET /v1/claims?nik=…` answered every claim of the region as if filtered, `POST /v1/events?recorded_at=…`
@@ -93,6 +94,15 @@ def query_errors(query_string: bytes, operation: Operation) -> list[ErrorItem]:
     return errors
 
 
+def without_blank_values(query_string: bytes) -> bytes:
+    """The query without its parameters given no value (`?segment=`, `?known_at`): DESIGN.md has
+    a parameter without a value take its default, as if absent, so a required one (the diff's
+    `known_then`) is then missing, not read as "now" (a probe found `?segment=` refused and
+    `?known_then=` answering an always empty diff)."""
+    kept = [part for part in query_string.split(b"&") if part.partition(b"=")[2]]
+    return b"&".join(kept)
+
+
 def path_errors(path: str, operation: Operation) -> list[ErrorItem]:
     """A path parameter holding a NUL character, named as the operation names it."""
     if NUL not in path:
@@ -135,6 +145,8 @@ class QueryContract:
                 response = await _refusal(Request(scope, receive), errors)
                 await response(scope, receive, send)
                 return
+            if operation is not None:
+                scope = dict(scope, query_string=without_blank_values(scope["query_string"]))
         await self.app(scope, receive, send)
 
     def _operation(self, scope: Scope) -> Operation | None:
