@@ -149,6 +149,15 @@ async def test_an_erasure_removes_the_personal_fields_and_keeps_everything_else(
         k: v for k, v in coverage_before.items() if k != "as_of"
     }
     assert (await client.get("/v1/ledger/verify", headers=admin)).json()["ok"]
+    # the registration sent again as it was is a duplicate (a contract probe found it called
+    # "different content": the erased salt leaves the personal fields nothing to compare with),
+    # and it brings nothing back; one in another region is still different content
+    resent = await post(client, keys.office, event)
+    assert resent.status_code == 200, resent.text
+    assert (resent.json()["accepted"], resent.json()["duplicates"]) == (0, 1)
+    assert "Siti Aminah" not in str((await client.get(f"/v1/persons/{person}/history", headers=admin)).json())
+    moved = await post(client, keys.office, event | {"region_code": "16.71.02"})
+    assert moved.status_code == 409 and moved.json()["errors"][0]["code"] == "event_id_reused"
     # the erased fields cannot come back under a new registration of the same NIK
     again = await post(client, keys.admin, registered(person, event_id=f"again-{person}"))
     assert again.status_code == 409 and again.json()["errors"][0]["code"] == "already_registered"

@@ -146,6 +146,9 @@ class QueryContract:
                 await response(scope, receive, send)
                 return
             if operation is not None:
+                # a copy, so the access log still shows the query as asked; its state shared, so
+                # what the route learns (the caller) reaches the log
+                scope.setdefault("state", {})
                 scope = dict(scope, query_string=without_blank_values(scope["query_string"]))
         await self.app(scope, receive, send)
 
