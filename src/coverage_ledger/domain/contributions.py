@@ -162,6 +162,8 @@ def contribution_due(
                 ),
                 None,
             )
+            # a relief cuts the iuran as billed (rounded, within the rate's minimum and maximum),
+            # so its share is taken of that and rounded again: PP 50/2025 halves the iuran
             due = base if relief is None else percent_of(base, BASIS_POINTS - relief.discount_bp)
             lines.append(
                 ProgramDue(month, program, base, due, rate.rule_id, relief.rule_id if relief else None)
