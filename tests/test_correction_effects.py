@@ -286,3 +286,30 @@ async def test_a_claim_filed_and_retracted_at_once_lies_where_its_office_is(
     assert (foreign["status"], foreign["errors"][0]["code"]) == (403, "region_out_of_scope"), foreign
     restored = await post(client, keys.other_office, corrected("uCB-32", ["xCB-32"], reason="it was right"))
     assert restored.status_code == 200, restored.text
+
+
+async def test_a_term_a_correction_restores_into_an_overlap_is_refused_at_that_correction(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a contract probe: the refusal's `field` was the restored term's event id, not a
+    field of the request."""
+    person = nik()
+
+    def term(suffix: str) -> dict[str, Any]:
+        return enrolled(
+            person,
+            event_id=f"kpps-{person}{suffix}",
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            registered_on="2024-01-15",
+        )
+
+    await append(client, keys.admin, registered(person), term(""))
+    await append(client, keys.admin, corrected("fix-1", [f"kpps-{person}"], replacement=term("-b")))
+    await append(client, keys.admin, corrected("fix-2", [f"kpps-{person}-b"], replacement=term("-c")))
+    # undoing fix-1 brings the first term back beside the third
+    undo = await _refused(client, keys, keys.admin, corrected("undo-1", ["fix-1"]))
+    assert undo["status"] == 409, undo
+    [error] = undo["errors"]
+    assert (error["code"], error["field"]) == ("overlapping_enrolment", "events[0].supersedes")
+    assert f"kpps-{person}-c" in error["message"]

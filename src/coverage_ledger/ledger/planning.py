@@ -195,7 +195,7 @@ async def plan_append(
         principal=principal,
         in_force=[(e, p) for e, p in in_force.items() if p["nik"] in officer_niks],
         entering=officers_in,
-        paths=paths,
+        field_of=lambda e: paths[e] if e in paths else cause(e),
     )
     keys = snapshot_keys(fresh)
     due_rules_changed, holiday_years_only = await _due_rules_moved(

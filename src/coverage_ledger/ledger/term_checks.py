@@ -1,7 +1,7 @@
 """Officer terms a person holds at once: no two in force share a day and a program, and nobody
 holds more than `MAX_TERMS_PER_PERSON`."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.coverage import human_date
@@ -20,15 +20,17 @@ def check_overlaps(
     principal: Principal,
     in_force: Sequence[tuple[str, dict[str, object]]],
     entering: set[str],
-    paths: dict[str, str],
+    field_of: Callable[[str], str],
 ) -> None:
     """No two in-force officer terms of one person share a day and a program, and nobody holds
     more than `MAX_TERMS_PER_PERSON`.
 
     `in_force` is every officer enrolment of the persons concerned after this tx: (event_id, payload).
+    `field_of`: the request field a refusal of an entering term is laid on (a term a correction
+    restores: that correction's `supersedes`, never the term's own id).
     """
     terms = [officer_term(event_id, payload, None) for event_id, payload in in_force]
-    _check_term_count(terms, entering, paths, principal)
+    _check_term_count(terms, entering, field_of, principal)
     errors = []
     for first, second in find_overlaps(terms):
         new, other = (second, first) if second.event_id in entering else (first, second)
@@ -37,15 +39,17 @@ def check_overlaps(
         if principal.sees(other.region_code):
             detail = (
                 f"overlaps {other.event_id}: {other.role} of {other.committee}, "
-                f"{human_date(other.valid_from)} – {human_date(last_day(other))}"
+                f"{human_date(other.valid_from)} – {human_date(last_day(other))}; supersede it to replace it"
             )
-        else:
-            detail = "overlaps an enrolment held outside your region"
+        else:  # this key may not supersede it (a 403): say who can
+            detail = (
+                "overlaps an enrolment held outside your region, which only a key of its region can correct"
+            )
         errors.append(
             ErrorItem(
                 "overlapping_enrolment",
-                f"NIK {new.nik}: {detail}; supersede it to replace it",
-                field=paths.get(new.event_id, new.event_id),
+                f"NIK {new.nik}: {detail}",
+                field=field_of(new.event_id),
             )
         )
     if errors:
@@ -55,7 +59,7 @@ def check_overlaps(
 
 
 def _check_term_count(
-    terms: Sequence[OfficerTerm], entering: set[str], paths: dict[str, str], principal: Principal
+    terms: Sequence[OfficerTerm], entering: set[str], field_of: Callable[[str], str], principal: Principal
 ) -> None:
     held: dict[str, list[OfficerTerm]] = {}
     for term in terms:
@@ -75,7 +79,7 @@ def _check_term_count(
                 ErrorItem(
                     "too_many_terms",
                     f"NIK {nik} would hold {how_many}; supersede old ones or merge short ones",
-                    field=paths.get(new[0], new[0]),
+                    field=field_of(new[0]),
                 )
             )
     if errors:
