@@ -296,7 +296,7 @@ def install(app: FastAPI, *, page: Callable[[Request, LedgerError], Response] | 
             422,
             "validation-error",
             "Invalid input",
-            f"{len(items)} invalid field(s)" + ("" if request.method in READS else "; nothing was written"),
+            f"{len(items)} invalid field(s)" + ("" if _reads_only(request) else "; nothing was written"),
             items,
         )
 
@@ -334,6 +334,14 @@ def _with_head_allowed(headers: Mapping[str, str] | None) -> dict[str, str] | No
 
 
 READS = frozenset({"GET", "HEAD"})
+READING_POSTS = frozenset({"/v1/coverage/lookup"})
+"""POSTs that only read (a body too long for a query): their refusals write nothing to speak of."""
+
+
+def _reads_only(request: Request) -> bool:
+    return request.method in READS or request.url.path in READING_POSTS
+
+
 """Methods that write nothing, whose errors need not say so."""
 
 API_PATHS = ("/v1/", "/docs", "/redoc", "/openapi", "/healthz", "/static/", "/problems/")

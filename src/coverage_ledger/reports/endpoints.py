@@ -233,7 +233,10 @@ async def logged_manifest(
     delivers nothing (shared by the API and the page)."""
     if name not in REPORT_NAMES:
         # coverage-diff compares two moments of knowledge: its manifest is its own operation
-        raise NotFound(f"no manifest for report {name!r}; manifests: {', '.join(REPORT_NAMES)}")
+        raise NotFound(
+            f"no manifest for report {name!r}; manifests: {', '.join(REPORT_NAMES)}, and coverage-diff's "
+            "(with known_then and known_now)"
+        )
     scope = await authorise(session, principal=principal, name=name, region=region, as_of=point)
     report = ReportRequest(name, point, scope, format)
     body = await manifest(session, request=report)
