@@ -129,7 +129,11 @@ class Payer(BaseModel):
             raise FieldProblem("name", "an organisation payer needs its name")
         if self.kind != "organisation" and self.name is not None:
             # a person's name belongs in the person vault, never in the chained log
-            raise FieldProblem("name", "only an organisation payer is named; a person payer is given by nik")
+            raise FieldProblem(
+                "name",
+                "only an organisation payer is named; a person payer is given by nik (a person's name is "
+                "personal data, which the chained log never holds: it lives in the person vault)",
+            )
         if self.kind != "organisation" and self.budget is not None:
             raise FieldProblem("budget", "only an organisation pays from a public budget")
         return self
