@@ -71,6 +71,12 @@ async def _backfill_after_an_answer(client: AsyncClient, keys: Keys) -> None:
         ("backfill_within_answered_moment", "recorded_at")
     ], refused.text
     assert "2024-05-31T17:00:00" in refused.text  # the moment answered for, in UTC
+    # before the head too: that plainer reason is the one given (a contract probe was told of
+    # the answered moment)
+    before_head = await _backfill(client, keys, "2024-01-01T09:00:00+07:00", retraction)
+    assert [(e["code"], e["field"]) for e in before_head.json()["errors"]] == [
+        ("backfill_not_after_head", "recorded_at")
+    ], before_head.text
     # exactly at the moment asked is within it too (a timestamp known_at takes txs recorded at it)
     at_the_moment = await _backfill(client, keys, asked, retraction)
     assert at_the_moment.status_code == 409, at_the_moment.text

@@ -233,17 +233,7 @@ async def append_events(
         outcome = await _commit(session, tx_id, principal, source, recorded_at, fresh, snapshot.tx_seq, plan)
     if outcome.status == "backfill_not_after_head":
         assert recorded_at is not None and outcome.head_recorded_at is not None
-        raise Conflict(
-            f"backfill recorded_at {format_instant(recorded_at)} is not after the head's "
-            f"{format_instant(outcome.head_recorded_at)}",
-            [
-                ErrorItem(
-                    "backfill_not_after_head",
-                    "recorded_at must be later than the head's",
-                    field="recorded_at",
-                )
-            ],
-        )
+        raise _backfill_not_after_head(recorded_at, outcome.head_recorded_at)
     assert outcome.status == "ok" and outcome.tx_seq is not None and outcome.recorded_at is not None, outcome
     if not principal.is_system:
         await refuse_if_key_gone(
@@ -296,6 +286,10 @@ async def _refuse_backfill_within_answered(session: AsyncSession, recorded_at: d
     # the row before the append lock: a read holding the row (it marked a moment and its
     # transaction is still open) is then waited for without holding back every other writer
     answered = await asof_repository.answered_until(session, lock=True)
+    head = await repository.read_head(session)
+    if head is not None and recorded_at <= head.recorded_at:
+        # the plainer reason (checked again under the lock): a backfill must follow the head
+        raise _backfill_not_after_head(recorded_at, head.recorded_at)
     if answered is not None and recorded_at <= answered:
         raise Conflict(
             f"backfill recorded_at {format_instant(recorded_at)} is not after {format_instant(answered)}, "
@@ -308,6 +302,18 @@ async def _refuse_backfill_within_answered(session: AsyncSession, recorded_at: d
                 )
             ],
         )
+
+
+def _backfill_not_after_head(recorded_at: datetime, head_recorded_at: datetime) -> Conflict:
+    return Conflict(
+        f"backfill recorded_at {format_instant(recorded_at)} is not after the head's "
+        f"{format_instant(head_recorded_at)}",
+        [
+            ErrorItem(
+                "backfill_not_after_head", "recorded_at must be later than the head's", field="recorded_at"
+            )
+        ],
+    )
 
 
 def _appended_concurrently() -> Conflict:
