@@ -202,6 +202,10 @@ async def test_malformed_json_is_400(client: AsyncClient, keys: Keys) -> None:
     )
     assert response.status_code == 400
     assert response.json()["type"] == "/problems/malformed-request"
+    # the body is at fault, where its text breaks off (a contract probe was given `[1]`)
+    [error] = response.json()["errors"]
+    assert (error["code"], error["field"]) == ("invalid_json", "body"), error
+    assert "(at character 12)" in error["message"]
 
 
 async def test_batch_uses_an_id_twice(client: AsyncClient, keys: Keys) -> None:

@@ -165,6 +165,10 @@ def _validation_items(exc: RequestValidationError) -> tuple[list[ErrorItem], boo
         malformed |= error.get("type") == "json_invalid"
         kind, message = validation_code(error)
         location = tuple(error.get("loc", ()))
+        if error.get("type") == "json_invalid" and location[1:] and isinstance(location[-1], int):
+            # pydantic places a JSON error at ("body", offset): the field is the body itself
+            items.append(ErrorItem(kind, f"{message} (at character {location[-1]})", field="body"))
+            continue
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, FieldProblem):  # a check across fields names the one at fault
             location = (*location, cause.field)
