@@ -288,7 +288,7 @@ async def review_events(
         # service time and calendar known at the tx (a corrected holiday moves it)
         benefits = knowledge[tx_seq].benefits
         starts = service_starts_on(filing, anchor)
-        anchor_due = benefits.due_on(filing.program, starts) if owed(state, anchor, now) else None
+        anchor_due = benefits.due_on(filing.program, starts) if owed(state, anchor) else None
         reviews[claim_id] = assembled_review(
             filing,
             filed,

@@ -103,18 +103,16 @@ def service_starts_on(filing: Filing, anchor: Judgement) -> date:
     return max(filing.complete_on, anchor.cover_made_on)
 
 
-def owed(state: ClaimState, anchor: Judgement, now: Judgement) -> bool:
+def owed(state: ClaimState, anchor: Judgement) -> bool:
     """Whether the claim is owed money, so that it has a due date and can be late: once approved
     for more than nothing, or while undecided if the rules make it payable as known at `anchor`
-    and still as known `now` (a claim with nothing payable earns no penalty, though the office
-    must still decide it; one whose cover was corrected away since its filing can no longer be
-    approved, so no office is late with it: a claims probe found a Rp425 million penalty on one;
-    one approved for Rp0, say on a declared income of 0, can never be paid and is never overdue)."""
+    (a claim with nothing payable earns no penalty, though the office must still decide it; one
+    approved for Rp0, say on a declared income of 0, can never be paid and is never overdue)."""
     decision = state.decision
     if decision is not None:
         amount = decision.amount if decision.amount is not None else anchor.assessment.amount
         return decision.approved and amount > 0
-    return anchor.eligibility.payable and now.eligibility.payable
+    return anchor.eligibility.payable
 
 
 def assembled_review(
@@ -142,8 +140,12 @@ def assembled_review(
     )
     late: Lateness | None = None
     # owed (a due date given) as the lists and payouts have it: by the claim's own events (an
-    # undecided claim as known at its filing), not by a later change to the person's cover
-    if service is not None and anchor_due_on is not None:
+    # undecided claim as known at its filing), not by a later change to the person's cover; but
+    # an undecided claim whose cover was corrected away since can no longer be approved, so no
+    # office is late with it (a claims probe found a Rp425 million penalty on one): the read
+    # gives it no due date, and the overdue list, which the read decides, leaves it out
+    still_owed = decision is not None or now.eligibility.payable
+    if service is not None and anchor_due_on is not None and still_owed:
         late = lateness_over_payments(
             due=anchor_due_on,
             payments=state.money_moves,

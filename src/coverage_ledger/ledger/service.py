@@ -12,7 +12,8 @@ from psycopg.errors import UniqueViolation
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.auth.service import refuse_if_key_gone
-from coverage_ledger.claims.projection import ClaimChange, follow_rule_change, project_claims
+from coverage_ledger.claims.claim_checks import ClaimChange
+from coverage_ledger.claims.projection import follow_rule_change, project_claims
 from coverage_ledger.coverage.spans import refresh_spans
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.timeframes import format_instant, jakarta_date
