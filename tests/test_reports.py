@@ -7,14 +7,18 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger import __version__
 from coverage_ledger.ledger.rebuild import rebuild_check
+from coverage_ledger.reports import content as report_content
+from coverage_ledger.reports.service import Tally, counted
 from tests.claims_support import append, approved, filed, paid, reversed_
 from tests.rosters import Uploader, many_officers, roster_csv
 from tests.support import Keys, append_in_savepoint, corrected, enrolled, enrolled_bpu, nik, registered
@@ -418,3 +422,24 @@ async def test_a_roster_row_of_two_terms_starting_the_same_day_keeps_its_bytes_a
     after = await _pull(up, "coverage-roster", "csv", params)
     assert after[0] == before[0]
     assert after[1]["sha256"] == before[1]["sha256"]
+
+
+async def test_a_workbook_cut_at_the_row_limit_counts_the_rows_it_holds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by a reports probe: the row read only to find the sheet full was counted, so a cut
+    workbook's manifest said one row more than the file held; CSV counts every row."""
+    monkeypatch.setattr(report_content, "XLSX_MAX_ROWS", 3)
+
+    async def rows() -> AsyncIterator[tuple[str, int]]:
+        for i in range(5):
+            yield (f"16710100000000{i:02d}", i)
+
+    in_csv, in_xlsx = Tally(), Tally()
+    assert [chunk async for chunk in report_content.csv_chunks(("nik", "n"), counted(rows(), in_csv))]
+    workbook = b"".join(
+        [c async for c in report_content.xlsx_chunks("r", ("nik", "n"), counted(rows(), in_xlsx))]
+    )
+    assert (in_csv.rows, in_xlsx.rows) == (5, 3)
+    sheet = zipfile.ZipFile(io.BytesIO(workbook)).read("xl/worksheets/sheet1.xml").decode()
+    assert sheet.count("<row ") == 1 + 3 + 1  # the header, three rows, the note that it was cut
