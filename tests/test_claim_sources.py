@@ -6,7 +6,10 @@ nothing; and an undecided claim stays with the office that reads it when its ter
 from typing import Any
 
 from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from coverage_ledger.ledger.rebuild import rebuild_check
+from coverage_ledger.reference import benefit_rules
 from tests.claims_support import append, approved, claim, filed, kpps_2024, post
 from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, registered
 from tests.support import paid as contribution
@@ -183,3 +186,54 @@ async def test_an_undecided_claim_moved_away_by_its_term_is_decided_by_the_offic
     assert (await claim(client, keys.other_office, "R-1"))["status"] == "approved"
     gone = await client.get("/v1/claims/R-1", headers=Keys.header(keys.office))
     assert gone.status_code == 404
+
+
+async def test_a_ledger_without_the_claim_reading_rule_keeps_its_reading(
+    client: AsyncClient, keys: Keys, session: AsyncSession
+) -> None:
+    """The reading by the program's sources is the `claim_reading` rule (shipped with 0.10.0): a
+    ledger written before it gets it at `db upgrade` and answers as before at earlier txs."""
+    person = await _member_with_a_term(
+        client, keys, term_programs=["JKK"], since="2024-01-15", paid=("2024-01", "2024-06")
+    )
+    filing = await append(client, keys.office, filed("O-1", person, incident="2024-02-14"))
+    assert (await claim(client, keys.office, "O-1"))["payable_amount"] == 10_000_000
+    assert await benefit_rules.missing_claim_reading(session) == []
+    # without the rule in force, the reading of a ledger before it: every covering source counts
+    shipped = f"{benefit_rules.DATASET}:{benefit_rules.CLAIM_READING_ID}"
+    retracted = await append(client, keys.admin, corrected("no-reading", [shipped]))
+    assert (await claim(client, keys.office, "O-1"))["payable_amount"] == 42_000_000
+    assert (await claim(client, keys.office, "O-1", known_at=f"tx:{filing}"))["payable_amount"] == 10_000_000
+    assert [e.rule_id for e in await benefit_rules.missing_claim_reading(session)] == [
+        benefit_rules.CLAIM_READING_ID
+    ]
+    assert retracted > filing
+    # the projection was written by each tx's own reading, as a rebuild from the log reads it
+    assert await rebuild_check(session) == []
+
+
+async def test_no_office_brings_back_another_regions_filing_of_a_claim_it_reads(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a review: judging the deciding key by the region the claim was read in let the
+    office of region 16 undo a correction and so move the claim to a person of region 32."""
+    west, south = nik(district="327301"), nik()
+    for person, region in ((west, "32.73.01"), (south, "16.71.01")):
+        term = enrolled(
+            person,
+            event_id=f"kpps-{person}",
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            registered_on="2024-01-20",
+            region=region,
+            committee=f"KPU-{region[:5]}",
+        )
+        await append(client, keys.admin, registered(person, region=region), term)
+    await append(client, keys.admin, filed("X-1", west, incident="2024-02-14"))
+    refiled = filed("X-1", south, incident="2024-02-14") | {"event_id": "X-1-filed-b"}
+    await append(client, keys.admin, corrected("nik-fix", ["X-1-filed"], replacement=refiled))
+    assert (await claim(client, keys.office, "X-1"))["region_code"] == "16.71.01"
+    undo = await post(client, keys.office, corrected("undo-fix", ["nik-fix"]))
+    assert undo.status_code == 403, undo.text
+    assert [e["code"] for e in undo.json()["errors"]] == ["region_out_of_scope"]
+    assert (await claim(client, keys.office, "X-1"))["nik"] == south

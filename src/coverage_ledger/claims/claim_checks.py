@@ -73,14 +73,15 @@ def claim_problems(
     filed = [e for e in events if e.type == "claim.filed"]
     if review is None:
         return [error(*_not_filed(claim_id), field=".claim_id")]
-    filing_enters = review.filed.event_id in change.paths
     # a claim in force is the key's to decide where the key reads it: its term corrected into
     # another region since the filing moves it there only with the decision, so judging the key
-    # by that region too left the claim to no office (found by a claims probe); a filing of this
-    # batch is judged by its own person's region
+    # by that region too left the claim to no office (found by a claims probe); a filing that
+    # enters force in this tx (sent, or restored by a correction) is judged by its own person's
+    # region, so no key moves a claim into another region by bringing back its filing
+    filing_enters = review.filed.event_id in change.entering
     region = region_before if region_before is not None and not filing_enters else review.region_code
     if region and not principal.sees(region):
-        if not filing_enters:
+        if review.filed.event_id not in change.paths:
             # (a filing restored by a correction is another region's claim, not this batch's filing)
             return [error(*outside_region(), field=".claim_id")]
         return [error("person_not_registered", "no person with this NIK is visible", field=".nik")]

@@ -27,7 +27,7 @@ from coverage_ledger.coverage.service import (
     person_sources,
 )
 from coverage_ledger.domain.access import Principal
-from coverage_ledger.domain.benefit_table import BenefitTable, benefit_table
+from coverage_ledger.domain.benefit_table import PROGRAM_SOURCES, BenefitTable, benefit_table
 from coverage_ledger.domain.claim_benefit import Assessment, Filing, Membership, assess
 from coverage_ledger.domain.claims import (
     ClaimPayment,
@@ -70,13 +70,20 @@ def filing_of(event: ClaimEvent) -> Filing:
     )
 
 
-def _membership(sources: PersonSources, answer: CoverageAnswer, program: str, incident: date) -> Membership:
-    """The membership facts the amount needs, from the sources covering the claim's program on
-    the incident date: an officer term of the other program alone leaves a BPU member's wage and
-    early-death rules as they are (found by a claims probe: a JKK-only term made a member of two
-    weeks' JKM Rp42 million instead of Rp10 million)."""
+def _membership(
+    sources: PersonSources, answer: CoverageAnswer, program: str | None, incident: date
+) -> Membership:
+    """The membership facts the amount needs, from the sources covering the incident date; with
+    `program` (the `claim_reading` rule's `covering_the_program`), only those covering it: an
+    officer term of the other program alone leaves a BPU member's wage and early-death rules as
+    they are (found by a claims probe: a JKK-only term made a member of two weeks' JKM Rp42
+    million instead of Rp10 million). None: a ledger's reading before that rule."""
     incomes = {e.event_id: e.declared_income for e in sources.enrolments}
-    covering = [s for s in answer.sources if s.status is CoverageStatus.COVERED and program in s.programs]
+    covering = [
+        s
+        for s in answer.sources
+        if s.status is CoverageStatus.COVERED and (program is None or program in s.programs)
+    ]
     informal = next((s for s in covering if s.kind == "informal"), None)
     only_informal = informal is not None and all(s.kind == "informal" for s in covering)
     if not covering:
@@ -155,6 +162,8 @@ def _judge(filing: Filing, knowledge: _Knowledge, tx_seq: int, reader: Principal
             reader, sources, answer, valid_at=filing.incident_date, rules=knowledge.coverage_rules
         )
     )
+    # a ledger written before the `claim_reading` rule keeps its reading at the txs before it
+    by_program = knowledge.benefits.membership_sources == PROGRAM_SOURCES
     verdict = eligibility(
         program=filing.program,
         incident_on=filing.incident_date,
@@ -163,11 +172,11 @@ def _judge(filing: Filing, knowledge: _Knowledge, tx_seq: int, reader: Principal
         evidence_recorded_on=knowledge.recorded_on,
         deadline=deadline,
         explained_by=shown,
+        late_by_program=by_program,
     )
     # the amount and the region are the person's whoever reads: from the whole answer
-    amount = assess(
-        filing, knowledge.benefits, _membership(sources, answer, filing.program, filing.incident_date)
-    )
+    membership = _membership(sources, answer, filing.program if by_program else None, filing.incident_date)
+    amount = assess(filing, knowledge.benefits, membership)
     made = cover_made_on(filing.program, answer, knowledge.recorded_on)
     return Judgement(tx_seq, shown, region, verdict, amount, made)
 

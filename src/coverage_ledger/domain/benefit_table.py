@@ -1,6 +1,6 @@
 """The benefit rules as the ledger knows them: `rule.defined` payloads (plain data) of the kinds
-`jkm_benefit`, `jkk_benefit`, `claim_deadline`, `service_time` and `public_holidays`, turned into
-rules, and back."""
+`jkm_benefit`, `jkk_benefit`, `claim_deadline`, `service_time`, `public_holidays` and
+`claim_reading`, turned into rules, and back."""
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -12,6 +12,15 @@ from coverage_ledger.domain.service_time import working_days_after
 
 DUE_DATE_KINDS = frozenset({"service_time", "public_holidays"})
 """The rule kinds a claim's due date depends on: a change to one moves due dates."""
+
+
+ANY_SOURCE = "any"
+"""A ledger without a `claim_reading` rule (written before 0.10.0): every source covering the
+incident date counts, whatever its programs."""
+PROGRAM_SOURCES = "covering_the_program"
+"""Only the sources covering the claim's own program count: a JKK-only officer term leaves a BPU
+member's JKM claim under the member's rules."""
+MEMBERSHIP_SOURCES = (ANY_SOURCE, PROGRAM_SOURCES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +59,9 @@ class BenefitTable:
     """Public holidays: not working days."""
     holiday_years: frozenset[int] = frozenset()
     """Years with a `public_holidays` rule: in other years only weekends are known days off."""
+    membership_sources: str = ANY_SOURCE
+    """Which sources of cover on the incident date give a claim's membership facts (a BPU
+    member's early death, the declared income as JKK wage): `claim_reading`'s parameter."""
 
     def deadline_for(self, program: str, incident_on: date) -> ClaimDeadline | None:
         """The filing deadline of `program` for an incident on that day (None: none known)."""
@@ -165,6 +177,7 @@ def benefit_table(definitions: Iterable[Mapping[str, Any]]) -> BenefitTable:
     service: dict[str, ServiceTime] = {}
     days_off: set[date] = set()
     holiday_years: set[int] = set()
+    membership_sources = ANY_SOURCE
     for d in definitions:
         p = d["parameters"]
         if d["kind"] == "jkm_benefit":
@@ -193,6 +206,8 @@ def benefit_table(definitions: Iterable[Mapping[str, Any]]) -> BenefitTable:
         elif d["kind"] == "public_holidays":
             days_off |= holidays_from(p)
             holiday_years.add(int(p["year"]))
+        elif d["kind"] == "claim_reading":
+            membership_sources = str(p["membership_sources"])
     return BenefitTable(
         tuple(sorted(jkm, key=lambda r: r.incidents_from)),
         tuple(sorted(jkk, key=lambda r: r.incidents_from)),
@@ -203,6 +218,7 @@ def benefit_table(definitions: Iterable[Mapping[str, Any]]) -> BenefitTable:
         service,
         frozenset(days_off),
         frozenset(holiday_years),
+        membership_sources,
     )
 
 

@@ -159,12 +159,15 @@ def eligibility(
     evidence_recorded_on: dict[str, date],
     deadline: ClaimDeadline | None,
     explained_by: CoverageAnswer | None = None,
+    late_by_program: bool = True,
 ) -> Eligibility:
     """Payable when the person was covered for the program on the incident date (as the
     `coverage` answer knew it) and the claim was filed in time. `evidence_recorded_on`: the day
     each event the answer rests on was recorded. `explained_by`: the answer as the reader may see
     it (`as_seen_within`); the verdict and flags stay `coverage`'s, the reason names only its
-    sources and events and counts the others."""
+    sources and events and counts the others. `late_by_program`: flagged only when every source
+    covering the program rests on a late event (the `claim_reading` rule); False, a ledger's
+    reading before that rule: when any event of the answer was recorded late."""
     shown = explained_by or coverage
     if deadline is not None and deadline.years is not None:
         last_day = _years_after(incident_on, deadline.years)
@@ -190,6 +193,8 @@ def eligibility(
     late = (
         [] if any(not found for found in late_per_source) else sorted({e for f in late_per_source for e in f})
     )
+    if not late_by_program:
+        late = sorted(e for e in coverage.evidence if evidence_recorded_on.get(e, incident_on) > incident_on)
     if late:
         named = [e for e in late if e in shown.evidence]
         outside = len(late) - len(named)

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
-from coverage_ledger.domain.benefit_table import HOLIDAY_CATEGORIES, benefit_table
+from coverage_ledger.domain.benefit_table import HOLIDAY_CATEGORIES, MEMBERSHIP_SOURCES, benefit_table
 from coverage_ledger.domain.benefits import EARLY_COUNTS
 from coverage_ledger.domain.claim_benefit import BENEFIT_KINDS, program_of
 from coverage_ledger.domain.months import MONTH_TEXT
@@ -88,6 +88,10 @@ def _check_shapes(kind: str, parameters: Any) -> None:
     counts = parameters.get("early_informal_counts")
     if kind == "jkm_benefit" and counts is not None and counts not in EARLY_COUNTS:
         name, allowed = "early_informal_counts", ", ".join(EARLY_COUNTS)
+        raise MalformedRule(f"{name} must be one of {allowed}", parameter=name)
+    sources = parameters.get("membership_sources")
+    if kind == "claim_reading" and "membership_sources" in parameters and sources not in MEMBERSHIP_SOURCES:
+        name, allowed = "membership_sources", ", ".join(MEMBERSHIP_SOURCES)
         raise MalformedRule(f"{name} must be one of {allowed}", parameter=name)
     if kind in ("bpu_rates", "relief"):
         first, last = parameters.get("months_from"), parameters.get("months_to")

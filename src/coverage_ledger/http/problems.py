@@ -338,6 +338,7 @@ def _with_head_allowed(headers: Mapping[str, str] | None) -> dict[str, str] | No
 
 
 READS = frozenset({"GET", "HEAD"})
+"""Methods that write nothing, whose errors need not say so."""
 READING_POSTS = frozenset({"/v1/coverage/lookup"})
 """POSTs that only read (a body too long for a query): their refusals write nothing to speak of."""
 
@@ -345,8 +346,6 @@ READING_POSTS = frozenset({"/v1/coverage/lookup"})
 def _reads_only(request: Request) -> bool:
     return request.method in READS or request.url.path in READING_POSTS
 
-
-"""Methods that write nothing, whose errors need not say so."""
 
 API_PATHS = ("/v1/", "/docs", "/redoc", "/openapi", "/healthz", "/static/", "/problems/")
 """Paths whose callers are programs (or the API's own docs): their errors stay problem+json."""

@@ -207,7 +207,8 @@ class MembershipReactivated(_Event):
 
 class RuleDefined(_Event):
     """A rule table entry (rates, reliefs, grace, officer rate, benefits, claim deadlines, service
-    times, a year's public holidays) with its regulation and source; admin only."""
+    times, a year's public holidays, how a claim reads the person's cover) with its regulation and
+    source; admin only."""
 
     type: Literal["rule.defined"]
     rule_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -221,6 +222,7 @@ class RuleDefined(_Event):
         "claim_deadline",
         "service_time",
         "public_holidays",
+        "claim_reading",
     ]
     parameters: dict[str, int | str | list[str] | list[dict[str, int | str | None]] | None]
     regulation: Text

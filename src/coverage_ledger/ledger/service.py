@@ -286,11 +286,11 @@ async def _refuse_backfill_within_answered(session: AsyncSession, recorded_at: d
     moment past the head, answered as of the head, narrows that to after the moment)."""
     # the row before the append lock: a read holding the row (it marked a moment and its
     # transaction is still open) is then waited for without holding back every other writer
-    answered = await asof_repository.answered_until(session, lock=True)
     head = await repository.read_head(session)
     if head is not None and recorded_at <= head.recorded_at:
-        # the plainer reason (checked again under the lock): a backfill must follow the head
+        # the plainer reason, before waiting for any read (checked again under the append lock)
         raise _backfill_not_after_head(recorded_at, head.recorded_at)
+    answered = await asof_repository.answered_until(session, lock=True)
     if answered is not None and recorded_at <= answered:
         raise Conflict(
             f"backfill recorded_at {format_instant(recorded_at)} is not after {format_instant(answered)}, "

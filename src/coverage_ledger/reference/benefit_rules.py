@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.domain.benefit_table import jkk_parameters, jkm_parameters
+from coverage_ledger.domain.benefit_table import PROGRAM_SOURCES, jkk_parameters, jkm_parameters
 from coverage_ledger.domain.benefits import MONTHS_PAID_BY_INCIDENT, JkkRule, JkmRule, ScholarshipLevel
 from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger.schemas import AppendableEvent, RuleDefined
@@ -150,6 +150,40 @@ SERVICE_SOURCE = Sourced(
 )
 
 
+CLAIM_READING_ID = "claim-reading-program-sources"
+"""Shipped with 0.10.0: a ledger that lacks it gets it at `db upgrade` and reads claims by it from
+that tx on (the answers before it stay as given)."""
+CLAIM_READING_SOURCE = Sourced(
+    regulation="DESIGN.md (for BPU the JKK wage base is declared_income); PP 82/2019 and Peraturan "
+    "BPJS Ketenagakerjaan 5/2021 (a BPU member's early death)",
+    source="facts.md: the early-death amount and the declared income as wage are a BPU member's rules; "
+    "a claim of one program rests on the cover of that program",
+)
+
+
+def claim_reading_events() -> list[RuleDefined]:
+    """How a claim reads the person's cover: only the sources covering its own program give the
+    membership facts of its amount (a JKK-only officer term leaves a BPU member's JKM claim at
+    the early-death amount, and a JKM-only term leaves the member's JKK on the declared income)."""
+    return [
+        rule_event(
+            DATASET,
+            CLAIM_READING_ID,
+            "claim_reading",
+            {"membership_sources": PROGRAM_SOURCES},
+            CLAIM_READING_SOURCE.regulation,
+            CLAIM_READING_SOURCE,
+        )
+    ]
+
+
+async def missing_claim_reading(session: AsyncSession) -> list[RuleDefined]:
+    """The `claim_reading` rule for a ledger written before it (nothing when one is in force)."""
+    if await projections_repository.rules_in_force(session, kind="claim_reading"):
+        return []
+    return claim_reading_events()
+
+
 def benefit_rule_events() -> list[RuleDefined]:
     """The benefit rules as `rule.defined` events."""
     return [
@@ -174,6 +208,7 @@ def benefit_rule_events() -> list[RuleDefined]:
             DEADLINE_SOURCE,
         ),
         *pp82_deadline_events(),
+        *claim_reading_events(),
         rule_event(
             DATASET,
             "claim-deadline-jkm",

@@ -59,6 +59,11 @@ async def ensure_reference_data(session: AsyncSession) -> list[int]:
             benefit_rules.EARLY_DEATH_CORRECTION_ID,
             benefit_rules.early_death_correction,
         ),
+        (
+            benefit_rules.DATASET,
+            f"{benefit_rules.DATASET}:{benefit_rules.CLAIM_READING_ID}",
+            benefit_rules.missing_claim_reading,
+        ),
         # probed by its last year: a release that ships more years writes only the new ones
         (
             public_holidays.DATASET,
