@@ -713,3 +713,44 @@ async def test_a_bounced_payment_is_retracted_whatever_was_paid_after_it(
     assert (await post(client, keys, registered(person), member, *payments)).status_code == 200
     bounced = await post(client, keys, corrected(f"bounced-{person}", [f"q1-{person}"], reason="bounced"))
     assert bounced.status_code == 200, bounced.text
+
+
+async def test_jht_alone_tops_up_months_whose_protection_is_paid(client: AsyncClient, keys: Keys) -> None:
+    """Found by a BPU probe: JHT for a month already paid for JKK and JKM could never be paid (JHT
+    alone was refused, and with JKK and JKM again the month was paid twice), though DESIGN.md
+    pays a month at most once per person and program."""
+    member = nik()
+    membership = enrolled_bpu(member, event_id=f"bpu-{member}", valid_from="2025-01-01") | {
+        "programs": ["JKK", "JKM", "JHT"]
+    }
+    protection = paid(
+        member, event_id=f"jan-{member}", months=("2025-01", "2025-01"), amount=16_800, paid_on="2025-01-05"
+    )
+    assert (await post(client, keys, registered(member), membership, protection)).status_code == 200
+    jht = protection | {
+        "event_id": f"jht-jan-{member}",
+        "programs": ["JHT"],
+        "amount": 20_000,
+        "paid_on": "2025-03-02",
+    }
+    topped = await post(client, keys, jht)
+    assert topped.status_code == 200, topped.text  # 2% of Rp1 million, paid in March
+    again = await post(client, keys, jht | {"event_id": f"jht-jan2-{member}"})
+    assert again.status_code == 409 and again.json()["errors"][0]["code"] == "month_already_paid"
+    february = jht | {"event_id": f"jht-feb-{member}", "months_from": "2025-02", "months_to": "2025-02"}
+    refused = await post(client, keys, february)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["errors"][0]["code"] == "protection_unpaid"
+    # the top-up protects nothing by itself: February is still unpaid
+    answer = await coverage_of(client, keys, member, valid_at="2025-02-10")
+    assert answer["status"] == "in_arrears", answer
+    # once February's protection is paid, its JHT is due at the rule's amount
+    feb_protection = protection | {
+        "event_id": f"feb-{member}",
+        "months_from": "2025-02",
+        "months_to": "2025-02",
+    }
+    assert (await post(client, keys, feb_protection)).status_code == 200
+    short = await post(client, keys, february | {"amount": 19_000})
+    assert short.status_code == 422 and short.json()["errors"][0]["code"] == "amount_mismatch", short.text
+    assert (await post(client, keys, february)).status_code == 200

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from coverage_ledger.domain.coverage import CoverageStatus
 from coverage_ledger.domain.informal import (
+    PROTECTION_PROGRAMS,
     InformalEnrolment,
     Payment,
     Reactivation,
@@ -58,6 +59,16 @@ def refuse_payment(
             f"the membership has {', '.join(enrolment.programs)}; {', '.join(outside)} is not one of its "
             "programs",
         )
+    if not set(PROTECTION_PROGRAMS) <= set(payment.programs):
+        # JHT alone: a top-up of months whose protection is paid, never protection of its own
+        protected = paid_months(payments)
+        unpaid = [m for m in payment.months if not set(PROTECTION_PROGRAMS) <= protected.get(m, set())]
+        if unpaid:
+            return PaymentRefusal(
+                "protection_unpaid",
+                f"JHT alone is paid only for months whose JKK and JKM are paid; {unpaid[0]} is not: "
+                "pay JKK, JKM and JHT together",
+            )
     already: list[str] = []
     for other in payments:
         shared_programs = set(other.programs) & set(payment.programs)
@@ -80,6 +91,8 @@ def refuse_payment(
             f"{status.last_paid or 'none'}); if the money was paid earlier, give that day, else an "
             "office must reactivate it (membership.reactivated) or the worker must enrol again",
         )
+    if not set(PROTECTION_PROGRAMS) <= set(payment.programs):
+        return None  # a JHT top-up of protected months: the grace of protection is not its to keep
     paid = paid_months(payments)
     anchor, reopened_by = anchor_month(enrolment, paid, reactivations, payment.first, payment.paid_on)
     lapse_day = anchor.plus(grace_months + 1).first_day

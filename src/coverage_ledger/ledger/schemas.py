@@ -147,7 +147,10 @@ def _bpu_programs(programs: list[str]) -> list[str]:
     if len(set(programs)) != len(programs):
         raise ValueError("programs are listed twice")
     if not {"JKK", "JKM"} <= set(programs):
-        raise ValueError("BPU membership always includes JKK and JKM; JHT is optional")
+        raise ValueError(
+            "BPU membership always includes JKK and JKM; JHT is optional (a payment may be JHT "
+            "alone, for months whose JKK and JKM are paid)"
+        )
     return sorted(programs)
 
 
@@ -187,7 +190,9 @@ class ContributionPaid(_Event):
     @field_validator("programs")
     @classmethod
     def _programs(cls, programs: list[str]) -> list[str]:
-        return _bpu_programs(programs)
+        # JHT alone tops up months whose JKK and JKM are paid (DESIGN.md: a month is paid at most
+        # once per person and program); the membership's rules refuse it for any other month
+        return ["JHT"] if programs == ["JHT"] else _bpu_programs(programs)
 
     @model_validator(mode="after")
     def _range(self) -> "ContributionPaid":
