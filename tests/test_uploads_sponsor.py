@@ -802,3 +802,17 @@ async def test_a_key_revoked_before_a_later_chunk_of_its_own_tx_fails_the_upload
     assert 1 <= len(locks) <= 2
     assert await uploader.head() == head
     await _projections_match_the_log(fresh_database)
+
+
+async def test_a_refusal_resting_on_a_day_the_row_left_empty_says_the_upload_day_was_taken(
+    uploader: Uploader,
+) -> None:
+    """Found by a BPU probe: a row for past months without registered_on or paid_on was refused
+    as if its file had given today's date."""
+    undated = [*sponsor_row()[:-2], "", ""]
+    status = await uploader.run(
+        sponsor_csv([undated]), key=uploader.keys.sponsor, kind="sponsor_roster", policy="accept_valid"
+    )
+    [error] = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
+    assert error["code"] == "before_membership", error
+    assert "registered_on was left empty, so the upload's day was taken" in error["message"]

@@ -24,6 +24,7 @@ from coverage_ledger.uploads.sponsor_rows import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     SponsorRow,
+    defaulted_day_note,
     sponsor_events,
 )
 from coverage_ledger.validation_codes import validation_code
@@ -123,7 +124,8 @@ def _row_errors(items: Sequence[ErrorItem], owners: Sequence[SponsorRow]) -> lis
             continue
         owner = owners[int(found.group(1))]
         column = _column_of(found.group(2) or "")
-        mapped.append(ErrorItem(item.code, item.message, row=owner.row, column=column))
+        message = item.message + defaulted_day_note(owner, column=column, code=item.code)
+        mapped.append(ErrorItem(item.code, message, row=owner.row, column=column))
     return mapped
 
 

@@ -238,3 +238,16 @@ def sponsor_events(
         }
     )
     return events
+
+
+def defaulted_day_note(row: SponsorRow, *, column: str | None, code: str) -> str:
+    """What a refusal resting on a day the row left empty must add: that the upload's day was
+    taken (a BPU probe was told of a lapse "on" a day its file never gave)."""
+    empty = None
+    if column == "paid_on" and row.paid_on is None:
+        empty = "paid_on"
+    elif (column == "registered_on" or code == "before_membership") and row.registered_on is None:
+        empty = "registered_on"
+    if empty is None:
+        return ""
+    return f" ({empty} was left empty, so the upload's day was taken: give the day it happened)"
