@@ -237,3 +237,47 @@ async def test_no_office_brings_back_another_regions_filing_of_a_claim_it_reads(
     assert undo.status_code == 403, undo.text
     assert [e["code"] for e in undo.json()["errors"]] == ["region_out_of_scope"]
     assert (await claim(client, keys.office, "X-1"))["nik"] == south
+
+
+async def test_the_office_correcting_a_filing_whose_person_moved_away_is_told_why(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a review: it was told "no person with this NIK is visible" of a person it sees."""
+    person = await kpps_2024(client, keys)
+    await append(client, keys.office, filed("M-1", person, incident="2024-02-14", filed_on="2024-02-15"))
+    moved = enrolled(
+        person,
+        event_id=f"kpps-{person}-32",
+        valid_from="2024-01-25",
+        valid_to="2024-02-24",
+        registered_on="2024-01-20",
+        region="32.73.01",
+        committee="KPU-32.73",
+    )
+    await append(client, keys.admin, corrected("away", [f"kpps-{person}"], replacement=moved))
+    refiled = filed("M-1", person, incident="2024-02-13", filed_on="2024-02-15") | {"event_id": "M-1-filed-b"}
+    refused = await post(client, keys.office, corrected("date-fix", ["M-1-filed"], replacement=refiled))
+    assert refused.status_code == 403, refused.text
+    [error] = refused.json()["errors"]
+    assert error["code"] == "region_out_of_scope" and "another region's now" in error["message"], error
+
+
+async def test_claims_are_read_one_way_at_a_time(client: AsyncClient, keys: Keys) -> None:
+    """Found by a review: a second `claim_reading` rule was taken beside the shipped one, and which
+    applied was the table's order."""
+    other = {
+        "event_id": "claim-reading-any",
+        "type": "rule.defined",
+        "rule_id": "claim-reading-any",
+        "kind": "claim_reading",
+        "parameters": {"membership_sources": "any"},
+        "regulation": "none",
+        "source": "test",
+    }
+    refused = await post(client, keys.admin, other)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["errors"][0]["code"] == "claim_reading_defined"
+    shipped = f"{benefit_rules.DATASET}:{benefit_rules.CLAIM_READING_ID}"
+    assert (
+        await post(client, keys.admin, corrected("swap", [shipped], replacement=other))
+    ).status_code == 200

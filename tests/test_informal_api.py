@@ -754,3 +754,34 @@ async def test_jht_alone_tops_up_months_whose_protection_is_paid(client: AsyncCl
     short = await post(client, keys, february | {"amount": 19_000})
     assert short.status_code == 422 and short.json()["errors"][0]["code"] == "amount_mismatch", short.text
     assert (await post(client, keys, february)).status_code == 200
+
+
+async def test_a_jht_top_up_rests_on_protection_paid_by_its_day(client: AsyncClient, keys: Keys) -> None:
+    """Found by a review: a top-up dated before its month's protection was paid was taken (and
+    the coverage then said the month was paid on the top-up's day), and one retracted could be
+    brought back over a month whose protection had been retracted meanwhile."""
+    member = nik()
+    membership = enrolled_bpu(member, event_id=f"bpu-{member}", valid_from="2025-01-01") | {
+        "programs": ["JKK", "JKM", "JHT"]
+    }
+    jan = paid(
+        member, event_id=f"jan-{member}", months=("2025-01", "2025-01"), amount=16_800, paid_on="2025-01-20"
+    )
+    assert (await post(client, keys, registered(member), membership, jan)).status_code == 200
+    early = jan | {
+        "event_id": f"jht-{member}",
+        "programs": ["JHT"],
+        "amount": 20_000,
+        "paid_on": "2025-01-03",
+    }
+    refused = await post(client, keys, early)
+    assert refused.status_code == 409 and refused.json()["errors"][0]["code"] == "protection_unpaid"
+    top_up = early | {"paid_on": "2025-01-21"}
+    assert (await post(client, keys, top_up)).status_code == 200
+    answer = await coverage_of(client, keys, member, valid_at="2025-01-25")
+    assert "paid on 20 Jan 2025" in answer["reason"], answer
+    assert (await post(client, keys, corrected("rj", [top_up["event_id"]]))).status_code == 200
+    assert (await post(client, keys, corrected("bounced", [jan["event_id"]]))).status_code == 200
+    back = await post(client, keys, corrected("undo-rj", ["rj"]))
+    assert back.status_code == 409, back.text
+    assert back.json()["errors"][0]["code"] == "protection_unpaid"

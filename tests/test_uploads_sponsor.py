@@ -816,3 +816,18 @@ async def test_a_refusal_resting_on_a_day_the_row_left_empty_says_the_upload_day
     [error] = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
     assert error["code"] == "before_membership", error
     assert "registered_on was left empty, so the upload's day was taken" in error["message"]
+
+
+async def test_a_row_for_a_worker_already_enrolled_is_not_told_of_its_registered_on(
+    uploader: Uploader,
+) -> None:
+    """Found by a review: the row enrols nobody, so its empty registered_on plays no part."""
+    first = sponsor_row(months=("2025-03", "2025-03"), amount="16800")
+    await uploader.run(sponsor_csv([first]), key=uploader.keys.sponsor, kind="sponsor_roster")
+    earlier = [*sponsor_row(first[0], months=("2025-01", "2025-02"), amount="33600")[:-1], ""]
+    status = await uploader.run(
+        sponsor_csv([earlier]), key=uploader.keys.sponsor, kind="sponsor_roster", policy="accept_valid"
+    )
+    [error] = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
+    assert error["code"] == "before_membership", error
+    assert "left empty" not in error["message"]

@@ -84,6 +84,18 @@ def claim_problems(
         if review.filed.event_id not in change.paths:
             # (a filing restored by a correction is another region's claim, not this batch's filing)
             return [error(*outside_region(), field=".claim_id")]
+        if region_before is not None and principal.sees(region_before):
+            # a filing corrected by the office that reads the claim, whose person's cover now lies
+            # elsewhere: the person may well be visible (a review found it told otherwise)
+            return [
+                error(
+                    "region_out_of_scope",
+                    "the claim filed so would lie outside this key's region (the person's cover on the "
+                    "incident date is another region's now): a key of that region or a national key "
+                    "may correct it",
+                    field=".claim_id",
+                )
+            ]
         return [error("person_not_registered", "no person with this NIK is visible", field=".nik")]
     problems: list[ErrorItem] = []
     if len(filed) > 1:

@@ -287,7 +287,10 @@ def informal_coverage(
         first, last = _paid_run(paid, month)
         period_from = max(enrolment.covers_from, first.first_day)
         period_to = last.plus(1).first_day
-        payers = [p for p in payments if p.first <= month <= p.last]
+        # the payments of its protection (a JHT top-up paid on another day protects nothing)
+        payers = [
+            p for p in payments if p.first <= month <= p.last and set(p.programs) & set(PROTECTION_PROGRAMS)
+        ]
         paid_on = min(p.paid_on for p in payers)
         reason = (
             f"Covered as BPU member ({', '.join(answer.programs)}) for {_month_name(month)}, "

@@ -60,14 +60,15 @@ def refuse_payment(
             "programs",
         )
     if not set(PROTECTION_PROGRAMS) <= set(payment.programs):
-        # JHT alone: a top-up of months whose protection is paid, never protection of its own
-        protected = paid_months(payments)
+        # JHT alone: a top-up of months whose protection was paid by its day, never protection
+        # of its own
+        protected = paid_months([p for p in payments if p.paid_on <= payment.paid_on])
         unpaid = [m for m in payment.months if not set(PROTECTION_PROGRAMS) <= protected.get(m, set())]
         if unpaid:
             return PaymentRefusal(
                 "protection_unpaid",
-                f"JHT alone is paid only for months whose JKK and JKM are paid; {unpaid[0]} is not: "
-                "pay JKK, JKM and JHT together",
+                f"JHT alone is paid only for months whose JKK and JKM were paid by its paid_on; "
+                f"{unpaid[0]} was not: pay JKK, JKM and JHT together",
             )
     already: list[str] = []
     for other in payments:

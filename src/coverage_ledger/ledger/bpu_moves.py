@@ -16,6 +16,7 @@ from coverage_ledger.domain.informal import (
     Payment,
     Reactivation,
     lapsed_when_reactivated,
+    paid_months,
     paying_enrolment,
 )
 from coverage_ledger.domain.informal_payments import PaymentRefusal, refuse_payment
@@ -98,6 +99,7 @@ async def check_bpu_moves(
         paths,
         outside,
     )
+    _refuse_top_ups_restored_alone([e for e in restored if e not in gone], after, blame)
     grace_months = (await rule_table_at(session, tx_seq=rules_at)).grace_months
     _refuse_payments_no_longer_accepted(niks, before, after, set(payloads), blame, grace_months, outside)
     _refuse_reactivations_no_longer_valid(niks, before, after, set(payloads), blame, grace_months)
@@ -127,6 +129,36 @@ def _held_outside(principal: Principal, before: _InForce, after: _InForce) -> se
             if owner is not None and not principal.sees(owner.region_code):
                 outside.add(event_id)
     return outside
+
+
+def _refuse_top_ups_restored_alone(restored: Sequence[str], after: _InForce, blame: dict[str, str]) -> None:
+    """409 `protection_unpaid` for a JHT top-up brought back by a correction for months whose JKK
+    and JKM were not paid by its day (a new one is refused so with its batch, `informal_checks`)."""
+    errors = []
+    for event_id in restored:
+        kind, payload, _ = after[event_id]
+        if kind != "contribution.paid" or "JKK" in payload["programs"]:
+            continue
+        top_up = person_events.payment(event_id, payload)
+        before_it = [
+            person_events.payment(e, p)
+            for e, (k, p, _) in after.items()
+            if k == "contribution.paid" and p.get("nik") == payload["nik"] and e != event_id
+        ]
+        protected = paid_months([p for p in before_it if p.paid_on <= top_up.paid_on])
+        if any(not {"JKK", "JKM"} <= protected.get(month, set()) for month in top_up.months):
+            errors.append(
+                ErrorItem(
+                    "protection_unpaid",
+                    f"JHT top-up {event_id} would be back for months whose JKK and JKM were not paid by "
+                    "its day; bring their payment back too, or leave it out",
+                    field=blame.get(payload["nik"], "events"),
+                )
+            )
+    if errors:
+        raise Conflict(
+            f"{len(errors)} JHT top-up(s) without their protection; nothing was written", errors[:20]
+        )
 
 
 def _refuse_payments_outside(

@@ -46,6 +46,12 @@ async def check_holiday_years(
 
 
 RULE = "rule.defined"
+SINGLE_RULES = (
+    ("grace", "grace_rule_defined", "a membership has one grace length"),
+    # which of two readings applied would be the table's order (a review found one taken)
+    ("claim_reading", "claim_reading_defined", "claims are read one way"),
+)
+"""Kinds of which one rule is in force at a time: (kind, refusal code, why)."""
 
 
 async def check_rules_after(
@@ -58,7 +64,8 @@ async def check_rules_after(
     field_of: Any,
 ) -> bool:
     """409 when the rules in force after the batch (its own, and those its cascade restores) would
-    hold two grace lengths (`grace_rule_defined`) or two rules of one id (`rule_id_in_force`): which
+    hold two grace lengths (`grace_rule_defined`), two claim readings (`claim_reading_defined`) or
+    two rules of one id (`rule_id_in_force`): which
     one applied was then the table's physical order (found by a probe: an answer at a fixed tx
     changed from 6 months' grace to 1). Whether a rule entered or left force."""
     moved_in = [e for e in entering if kinds[e][0] == RULE]
@@ -74,17 +81,18 @@ async def check_rules_after(
     }
     after |= {e: payloads[e] if e in payloads else stored[e].payload for e in moved_in}
     errors = []
-    graces = sorted(e for e, p in after.items() if p.get("kind") == "grace")
-    if len(graces) > 1:
-        blamed = next(e for e in moved_in if e in graces)
-        errors.append(
-            ErrorItem(
-                "grace_rule_defined",
-                f"a membership has one grace length; {', '.join(graces)} would all be in force: correct "
-                "the one in force with event.corrected and a replacement instead",
-                field=field_of(blamed),
+    for kind, code, what in SINGLE_RULES:
+        held = sorted(e for e, p in after.items() if p.get("kind") == kind)
+        blamed_ones = [e for e in moved_in if e in held]
+        if len(held) > 1 and blamed_ones:
+            errors.append(
+                ErrorItem(
+                    code,
+                    f"{what}; {', '.join(held)} would all be in force: correct the one in force with "
+                    "event.corrected and a replacement instead",
+                    field=field_of(blamed_ones[0]),
+                )
             )
-        )
     by_id: dict[str, list[str]] = {}
     for event_id, payload in after.items():
         by_id.setdefault(str(payload.get("rule_id")), []).append(event_id)

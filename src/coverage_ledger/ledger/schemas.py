@@ -143,13 +143,13 @@ def _protection_programs() -> list[BpuProgram]:
     return ["JKK", "JKM"]
 
 
-def _bpu_programs(programs: list[str]) -> list[str]:
+def _bpu_programs(programs: list[str], *, of_a_payment: bool = False) -> list[str]:
     if len(set(programs)) != len(programs):
         raise ValueError("programs are listed twice")
     if not {"JKK", "JKM"} <= set(programs):
         raise ValueError(
-            "BPU membership always includes JKK and JKM; JHT is optional (a payment may be JHT "
-            "alone, for months whose JKK and JKM are paid)"
+            "BPU membership always includes JKK and JKM; JHT is optional"
+            + (" (a payment may be JHT alone, for months whose JKK and JKM are paid)" if of_a_payment else "")
         )
     return sorted(programs)
 
@@ -192,7 +192,7 @@ class ContributionPaid(_Event):
     def _programs(cls, programs: list[str]) -> list[str]:
         # JHT alone tops up months whose JKK and JKM are paid (DESIGN.md: a month is paid at most
         # once per person and program); the membership's rules refuse it for any other month
-        return ["JHT"] if programs == ["JHT"] else _bpu_programs(programs)
+        return ["JHT"] if programs == ["JHT"] else _bpu_programs(programs, of_a_payment=True)
 
     @model_validator(mode="after")
     def _range(self) -> "ContributionPaid":

@@ -116,7 +116,12 @@ def _column_of(field: str) -> str | None:
     return field if field in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) else None
 
 
-def _row_errors(items: Sequence[ErrorItem], owners: Sequence[SponsorRow]) -> list[ErrorItem]:
+def _row_errors(
+    items: Sequence[ErrorItem], owners: Sequence[SponsorRow], events: Sequence[dict[str, Any]]
+) -> list[ErrorItem]:
+    enrolling = {
+        owner.row for owner, e in zip(owners, events, strict=True) if e["type"] == "informal.enrolled"
+    }
     mapped = []
     for item in items:
         found = _FIELD.match(item.field or "")
@@ -124,7 +129,9 @@ def _row_errors(items: Sequence[ErrorItem], owners: Sequence[SponsorRow]) -> lis
             continue
         owner = owners[int(found.group(1))]
         column = _column_of(found.group(2) or "")
-        message = item.message + defaulted_day_note(owner, column=column, code=item.code)
+        message = item.message + defaulted_day_note(
+            owner, column=column, code=item.code, enrols=owner.row in enrolling
+        )
         mapped.append(ErrorItem(item.code, message, row=owner.row, column=column))
     return mapped
 
@@ -243,7 +250,7 @@ async def append_sponsor_chunk(
             except Unauthenticated as exc:  # the key revoked while the chunk waited for the lock
                 raise key_gone(principal.key_name, exc) from exc
             except LedgerError as exc:
-                refused = _row_errors(exc.errors, owners)
+                refused = _row_errors(exc.errors, owners, events)
                 if not refused:
                     raise FileRejected(exc.slug, exc.detail) from exc
                 if write:

@@ -240,13 +240,14 @@ def sponsor_events(
     return events
 
 
-def defaulted_day_note(row: SponsorRow, *, column: str | None, code: str) -> str:
+def defaulted_day_note(row: SponsorRow, *, column: str | None, code: str, enrols: bool) -> str:
     """What a refusal resting on a day the row left empty must add: that the upload's day was
-    taken (a BPU probe was told of a lapse "on" a day its file never gave)."""
+    taken (a BPU probe was told of a lapse "on" a day its file never gave). `enrols`: the row
+    enrols its worker, so its `registered_on` starts the membership."""
     empty = None
     if column == "paid_on" and row.paid_on is None:
         empty = "paid_on"
-    elif (column == "registered_on" or code == "before_membership") and row.registered_on is None:
+    elif enrols and (column == "registered_on" or code == "before_membership") and row.registered_on is None:
         empty = "registered_on"
     if empty is None:
         return ""
