@@ -172,7 +172,7 @@ def _judge(filing: Filing, knowledge: _Knowledge, tx_seq: int, reader: Principal
         evidence_recorded_on=knowledge.recorded_on,
         deadline=deadline,
         explained_by=shown,
-        late_by_program=by_program,
+        by_program_sources=by_program,
     )
     # the amount and the region are the person's whoever reads: from the whole answer
     membership = _membership(sources, answer, filing.program if by_program else None, filing.incident_date)

@@ -159,15 +159,16 @@ def eligibility(
     evidence_recorded_on: dict[str, date],
     deadline: ClaimDeadline | None,
     explained_by: CoverageAnswer | None = None,
-    late_by_program: bool = True,
+    by_program_sources: bool = True,
 ) -> Eligibility:
     """Payable when the person was covered for the program on the incident date (as the
     `coverage` answer knew it) and the claim was filed in time. `evidence_recorded_on`: the day
     each event the answer rests on was recorded. `explained_by`: the answer as the reader may see
     it (`as_seen_within`); the verdict and flags stay `coverage`'s, the reason names only its
-    sources and events and counts the others. `late_by_program`: flagged only when every source
-    covering the program rests on a late event (the `claim_reading` rule); False, a ledger's
-    reading before that rule: when any event of the answer was recorded late."""
+    sources and events and counts the others. `by_program_sources` (the `claim_reading` rule):
+    flagged only when every source covering the program rests on a late event, and a refusal
+    says which programs the cover was for; False, a ledger's reading before that rule: flagged
+    when any event of the answer was recorded late."""
     shown = explained_by or coverage
     if deadline is not None and deadline.years is not None:
         last_day = _years_after(incident_on, deadline.years)
@@ -179,7 +180,12 @@ def eligibility(
                 (FILED_AFTER_DEADLINE,),
             )
     if not coverage.covered or program not in coverage.programs:
-        other = f" (the cover then was for {', '.join(shown.programs)} only)" if shown.covered else ""
+        # (said under the `claim_reading` rule only: a reason read at an earlier tx keeps its bytes)
+        other = (
+            f" (the cover then was for {', '.join(shown.programs)} only)"
+            if shown.covered and by_program_sources
+            else ""
+        )
         day = human_date(incident_on)
         return Eligibility(
             False, f"not covered for {program} on the incident date {day}{other}: {shown.reason}"
@@ -193,7 +199,7 @@ def eligibility(
     late = (
         [] if any(not found for found in late_per_source) else sorted({e for f in late_per_source for e in f})
     )
-    if not late_by_program:
+    if not by_program_sources:
         late = sorted(e for e in coverage.evidence if evidence_recorded_on.get(e, incident_on) > incident_on)
     if late:
         named = [e for e in late if e in shown.evidence]
