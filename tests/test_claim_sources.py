@@ -159,11 +159,11 @@ async def test_an_undecided_claim_whose_cover_was_corrected_away_is_not_overdue(
     assert then["penalty_amount"] == before["penalty_amount"]
 
 
-async def test_an_undecided_claim_moved_away_by_its_term_is_decided_by_the_office_that_reads_it(
-    client: AsyncClient, keys: Keys
-) -> None:
+async def _filed_then_moved_to_bandung(client: AsyncClient, keys: Keys, claim_id: str) -> str:
+    """A KPPS officer of Palembang whose JKM claim the office files; then the admin corrects the
+    term into Bandung (32.73.01). The NIK."""
     person = await kpps_2024(client, keys)
-    await append(client, keys.office, filed("R-1", person, incident="2024-02-14", filed_on="2024-02-15"))
+    await append(client, keys.office, filed(claim_id, person, incident="2024-02-14", filed_on="2024-02-15"))
     moved = enrolled(
         person,
         event_id=f"kpps-{person}-32",
@@ -173,9 +173,14 @@ async def test_an_undecided_claim_moved_away_by_its_term_is_decided_by_the_offic
         region="32.73.01",
         committee="KPU-32.73",
     )
-    await append(
-        client, keys.admin, corrected("to-bandung", supersedes=[f"kpps-{person}"], replacement=moved)
-    )
+    await append(client, keys.admin, corrected(f"away-{claim_id}", [f"kpps-{person}"], replacement=moved))
+    return person
+
+
+async def test_an_undecided_claim_moved_away_by_its_term_is_decided_by_the_office_that_reads_it(
+    client: AsyncClient, keys: Keys
+) -> None:
+    await _filed_then_moved_to_bandung(client, keys, "R-1")
     assert (await claim(client, keys.office, "R-1"))["region_code"] == "16.71.01"
     # the other office does not see it, so may not decide it
     other = await post(client, keys.other_office, approved("R-1", "2024-02-20", event_id="R-1-by-32"))
@@ -243,18 +248,7 @@ async def test_the_office_correcting_a_filing_whose_person_moved_away_is_told_wh
     client: AsyncClient, keys: Keys
 ) -> None:
     """Found by a review: it was told "no person with this NIK is visible" of a person it sees."""
-    person = await kpps_2024(client, keys)
-    await append(client, keys.office, filed("M-1", person, incident="2024-02-14", filed_on="2024-02-15"))
-    moved = enrolled(
-        person,
-        event_id=f"kpps-{person}-32",
-        valid_from="2024-01-25",
-        valid_to="2024-02-24",
-        registered_on="2024-01-20",
-        region="32.73.01",
-        committee="KPU-32.73",
-    )
-    await append(client, keys.admin, corrected("away", [f"kpps-{person}"], replacement=moved))
+    person = await _filed_then_moved_to_bandung(client, keys, "M-1")
     refiled = filed("M-1", person, incident="2024-02-13", filed_on="2024-02-15") | {"event_id": "M-1-filed-b"}
     refused = await post(client, keys.office, corrected("date-fix", ["M-1-filed"], replacement=refiled))
     assert refused.status_code == 403, refused.text

@@ -715,24 +715,33 @@ async def test_a_bounced_payment_is_retracted_whatever_was_paid_after_it(
     assert bounced.status_code == 200, bounced.text
 
 
-async def test_jht_alone_tops_up_months_whose_protection_is_paid(client: AsyncClient, keys: Keys) -> None:
-    """Found by a BPU probe: JHT for a month already paid for JKK and JKM could never be paid (JHT
-    alone was refused, and with JKK and JKM again the month was paid twice), though DESIGN.md
-    pays a month at most once per person and program."""
+async def _jht_member_paid_for_january(
+    client: AsyncClient, keys: Keys, *, paid_on: str
+) -> tuple[str, dict[str, Any]]:
+    """A BPU member with JHT from January 2025 (income Rp1 million) whose January JKK and JKM were
+    paid on `paid_on`: the NIK and that payment."""
     member = nik()
     membership = enrolled_bpu(member, event_id=f"bpu-{member}", valid_from="2025-01-01") | {
         "programs": ["JKK", "JKM", "JHT"]
     }
-    protection = paid(
-        member, event_id=f"jan-{member}", months=("2025-01", "2025-01"), amount=16_800, paid_on="2025-01-05"
+    january = paid(
+        member, event_id=f"jan-{member}", months=("2025-01", "2025-01"), amount=16_800, paid_on=paid_on
     )
-    assert (await post(client, keys, registered(member), membership, protection)).status_code == 200
-    jht = protection | {
-        "event_id": f"jht-jan-{member}",
-        "programs": ["JHT"],
-        "amount": 20_000,
-        "paid_on": "2025-03-02",
-    }
+    assert (await post(client, keys, registered(member), membership, january)).status_code == 200
+    return member, january
+
+
+def _jht_top_up(protection: dict[str, Any], event_id: str, *, paid_on: str) -> dict[str, Any]:
+    """JHT alone (2% of Rp1 million) for the months of a protection payment."""
+    return protection | {"event_id": event_id, "programs": ["JHT"], "amount": 20_000, "paid_on": paid_on}
+
+
+async def test_jht_alone_tops_up_months_whose_protection_is_paid(client: AsyncClient, keys: Keys) -> None:
+    """Found by a BPU probe: JHT for a month already paid for JKK and JKM could never be paid (JHT
+    alone was refused, and with JKK and JKM again the month was paid twice), though DESIGN.md
+    pays a month at most once per person and program."""
+    member, protection = await _jht_member_paid_for_january(client, keys, paid_on="2025-01-05")
+    jht = _jht_top_up(protection, f"jht-jan-{member}", paid_on="2025-03-02")
     topped = await post(client, keys, jht)
     assert topped.status_code == 200, topped.text  # 2% of Rp1 million, paid in March
     again = await post(client, keys, jht | {"event_id": f"jht-jan2-{member}"})
@@ -760,20 +769,8 @@ async def test_a_jht_top_up_rests_on_protection_paid_by_its_day(client: AsyncCli
     """Found by a review: a top-up dated before its month's protection was paid was taken (and
     the coverage then said the month was paid on the top-up's day), and one retracted could be
     brought back over a month whose protection had been retracted meanwhile."""
-    member = nik()
-    membership = enrolled_bpu(member, event_id=f"bpu-{member}", valid_from="2025-01-01") | {
-        "programs": ["JKK", "JKM", "JHT"]
-    }
-    jan = paid(
-        member, event_id=f"jan-{member}", months=("2025-01", "2025-01"), amount=16_800, paid_on="2025-01-20"
-    )
-    assert (await post(client, keys, registered(member), membership, jan)).status_code == 200
-    early = jan | {
-        "event_id": f"jht-{member}",
-        "programs": ["JHT"],
-        "amount": 20_000,
-        "paid_on": "2025-01-03",
-    }
+    member, jan = await _jht_member_paid_for_january(client, keys, paid_on="2025-01-20")
+    early = _jht_top_up(jan, f"jht-{member}", paid_on="2025-01-03")
     refused = await post(client, keys, early)
     assert refused.status_code == 409 and refused.json()["errors"][0]["code"] == "protection_unpaid"
     top_up = early | {"paid_on": "2025-01-21"}
