@@ -9,12 +9,15 @@ from coverage_ledger.domain.benefit_table import ClaimDeadline
 from coverage_ledger.domain.claims import (
     COVER_RECORDED_AFTER_INCIDENT,
     FILED_AFTER_DEADLINE,
+    PAID_MORE_THAN_APPROVED,
     ClaimPayment,
     ClaimStatus,
     Decision,
+    Eligibility,
     PaymentReversal,
     claim_state,
     eligibility,
+    review_flags,
 )
 from coverage_ledger.domain.coverage import CoverageAnswer, CoverageSource, CoverageStatus
 from coverage_ledger.domain.service_time import is_working_day, working_days_between
@@ -165,3 +168,23 @@ def test_working_days_between_counts_like_walking_day_by_day(
         day += timedelta(days=1)
         walked += is_working_day(day, holidays)
     assert working_days_between(after, until, holidays) == walked
+
+
+def test_money_paid_beyond_the_approval_is_flagged() -> None:
+    """Found by a downgrade probe: a claim 0.10.0 approved for Rp10 million, paid Rp42 million by
+    0.9.0 (which read the approval for that), read back as plainly `paid`."""
+    approval = Decision("approve-1", True, date(2024, 3, 1), 10, 10_000_000)
+    covered = Eligibility(True, "covered")
+    for paid, flagged in ((10_000_000, False), (42_000_000, True)):
+        state = claim_state(
+            decisions=[approval], payments=[ClaimPayment("pay-1", paid, date(2024, 3, 4))], reversals=[]
+        )
+        flags = review_flags(
+            state=state,
+            eligibility_then=covered,
+            eligibility_now=covered,
+            amount_now=10_000_000,
+            overdue=False,
+            late=False,
+        )
+        assert (PAID_MORE_THAN_APPROVED in flags) is flagged, flags

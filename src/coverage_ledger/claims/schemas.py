@@ -114,7 +114,9 @@ class ClaimOut(BaseModel):
         description="What to look at: `overdue`, `paid_late`, `current_knowledge_decides_differently`, "
         "`current_rules_give_another_amount`, `holidays_not_in_the_rule_table` (the service time runs "
         "into a year whose public holidays the ledger lacks: only weekends were skipped there), "
-        "`cover_recorded_after_incident`, `filed_after_deadline`, `scholarship_not_in_the_rule_table` "
+        "`cover_recorded_after_incident`, `filed_after_deadline`, `paid_more_than_approved` (the "
+        "payments not reversed exceed the approved amount: refused when appended, possible only in a "
+        "ledger an older release wrote), `scholarship_not_in_the_rule_table` "
         "(children are named, but the rule of the incident date lists no scholarship: PP 44/2015's "
         "Rp12 million for one child is reckoned by hand)."
     )

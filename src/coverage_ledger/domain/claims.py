@@ -248,6 +248,7 @@ DECIDED_DIFFERENTLY_NOW = "current_knowledge_decides_differently"
 retroactive enrolment or a retraction since)."""
 AMOUNT_DIFFERS_NOW = "current_rules_give_another_amount"
 PAID_LATE = "paid_late"
+PAID_MORE_THAN_APPROVED = "paid_more_than_approved"
 OVERDUE = "overdue"
 SCHOLARSHIPS_NOT_IN_RULES = "scholarship_not_in_the_rule_table"
 """Children are named, but the rule of the incident date lists no scholarship (PP 44/2015's
@@ -296,6 +297,10 @@ def review_flags(
             flags.append(DECIDED_DIFFERENTLY_NOW)
         if decision.approved and decision.amount is not None and amount_now != decision.amount:
             flags.append(AMOUNT_DIFFERS_NOW)
+        if decision.approved and decision.amount is not None and state.paid > decision.amount:
+            # the append path refuses it; a ledger taken back to a release that read the approval
+            # for more (0.9.0 beside the claim_reading rule) could pay it: it must be found
+            flags.append(PAID_MORE_THAN_APPROVED)
     if late:
         flags.append(PAID_LATE)
     if overdue:
