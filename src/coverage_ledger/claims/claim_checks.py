@@ -104,7 +104,7 @@ def claim_problems(
             error("claim_id_taken", f"claim {claim_id!r} is already filed", filed[-1].event_id, ".claim_id")
         ]
     problems += _date_problems(review, change, recording_day, error)
-    if review.filed.event_id in change.entering:
+    if filing_enters:
         if review.now.coverage is None:
             problems.append(
                 error(
@@ -133,11 +133,7 @@ def claim_problems(
             )
         )
     decision = review.state.decision
-    if (
-        decision is not None
-        and review.filed.event_id in change.entering
-        and decision.event_id not in change.entering
-    ):
+    if decision is not None and filing_enters and decision.event_id not in change.entering:
         # the decision judged the filing it was made on; another filing under it would change
         # the person, benefit or incident an approval (and its amount) stood for
         problems.append(

@@ -190,17 +190,17 @@ def eligibility(
         return Eligibility(
             False, f"not covered for {program} on the incident date {day}{other}: {shown.reason}"
         )
-    # flagged only when every source covering the program rests on an event recorded after the
-    # incident: a term made in time covers the claim whatever the heirs paid later
-    late_per_source = [
-        [e for e in evidence if evidence_recorded_on.get(e, incident_on) > incident_on]
-        for evidence in _evidence_per_covering_source(program, coverage)
-    ]
-    late = (
-        [] if any(not found for found in late_per_source) else sorted({e for f in late_per_source for e in f})
-    )
-    if not by_program_sources:
-        late = sorted(e for e in coverage.evidence if evidence_recorded_on.get(e, incident_on) > incident_on)
+
+    def recorded_late(evidence: Sequence[str]) -> list[str]:
+        return [e for e in evidence if evidence_recorded_on.get(e, incident_on) > incident_on]
+
+    if by_program_sources:
+        # flagged only when every source covering the program rests on an event recorded after
+        # the incident: a term made in time covers the claim whatever the heirs paid later
+        per_source = [recorded_late(e) for e in _evidence_per_covering_source(program, coverage)]
+        late = [] if not all(per_source) else sorted({e for found in per_source for e in found})
+    else:
+        late = sorted(recorded_late(coverage.evidence))
     if late:
         named = [e for e in late if e in shown.evidence]
         outside = len(late) - len(named)

@@ -58,6 +58,11 @@ class Payment:
         """The months it pays for."""
         return month_range(self.first, self.last)
 
+    @property
+    def is_top_up(self) -> bool:
+        """JHT alone, for months whose protection another payment pays: it protects nothing."""
+        return not set(PROTECTION_PROGRAMS) <= set(self.programs)
+
 
 @dataclass(frozen=True, slots=True)
 class Reactivation:
@@ -118,6 +123,14 @@ def paid_months(
         for month in payment.months:
             paid.setdefault(month, set()).update(p for p in payment.programs if p in programs)
     return {m: p for m, p in paid.items() if p}
+
+
+def unprotected_month(top_up: Payment, payments: Sequence[Payment]) -> Month | None:
+    """The first month of a JHT top-up whose JKK and JKM no other payment had paid by its day
+    (None: every month was): a top-up rests on protection paid first."""
+    # (the top-up among them pays no protection, so it counts for nothing here)
+    protected = paid_months([p for p in payments if p.paid_on <= top_up.paid_on])
+    return next((m for m in top_up.months if not set(PROTECTION_PROGRAMS) <= protected.get(m, set())), None)
 
 
 def months_contributed(payments: Sequence[Payment], *, by: date) -> int:
@@ -288,9 +301,7 @@ def informal_coverage(
         period_from = max(enrolment.covers_from, first.first_day)
         period_to = last.plus(1).first_day
         # the payments of its protection (a JHT top-up paid on another day protects nothing)
-        payers = [
-            p for p in payments if p.first <= month <= p.last and set(p.programs) & set(PROTECTION_PROGRAMS)
-        ]
+        payers = [p for p in payments if p.first <= month <= p.last and not p.is_top_up]
         paid_on = min(p.paid_on for p in payers)
         reason = (
             f"Covered as BPU member ({', '.join(answer.programs)}) for {_month_name(month)}, "

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from coverage_ledger.domain.coverage import CoverageStatus
 from coverage_ledger.domain.informal import (
-    PROTECTION_PROGRAMS,
     InformalEnrolment,
     Payment,
     Reactivation,
@@ -15,6 +14,7 @@ from coverage_ledger.domain.informal import (
     informal_status,
     paid_months,
     paying_enrolment,
+    unprotected_month,
 )
 from coverage_ledger.domain.months import Month
 
@@ -59,17 +59,12 @@ def refuse_payment(
             f"the membership has {', '.join(enrolment.programs)}; {', '.join(outside)} is not one of its "
             "programs",
         )
-    if not set(PROTECTION_PROGRAMS) <= set(payment.programs):
-        # JHT alone: a top-up of months whose protection was paid by its day, never protection
-        # of its own
-        protected = paid_months([p for p in payments if p.paid_on <= payment.paid_on])
-        unpaid = [m for m in payment.months if not set(PROTECTION_PROGRAMS) <= protected.get(m, set())]
-        if unpaid:
-            return PaymentRefusal(
-                "protection_unpaid",
-                f"JHT alone is paid only for months whose JKK and JKM were paid by its paid_on; "
-                f"{unpaid[0]} was not: pay JKK, JKM and JHT together",
-            )
+    if payment.is_top_up and (unpaid := unprotected_month(payment, payments)) is not None:
+        return PaymentRefusal(
+            "protection_unpaid",
+            f"JHT alone is paid only for months whose JKK and JKM were paid by its paid_on; "
+            f"{unpaid} was not: pay JKK, JKM and JHT together",
+        )
     already: list[str] = []
     for other in payments:
         shared_programs = set(other.programs) & set(payment.programs)
@@ -92,7 +87,7 @@ def refuse_payment(
             f"{status.last_paid or 'none'}); if the money was paid earlier, give that day, else an "
             "office must reactivate it (membership.reactivated) or the worker must enrol again",
         )
-    if not set(PROTECTION_PROGRAMS) <= set(payment.programs):
+    if payment.is_top_up:
         return None  # a JHT top-up of protected months: the grace of protection is not its to keep
     paid = paid_months(payments)
     anchor, reopened_by = anchor_month(enrolment, paid, reactivations, payment.first, payment.paid_on)

@@ -16,8 +16,8 @@ from coverage_ledger.domain.informal import (
     Payment,
     Reactivation,
     lapsed_when_reactivated,
-    paid_months,
     paying_enrolment,
+    unprotected_month,
 )
 from coverage_ledger.domain.informal_payments import PaymentRefusal, refuse_payment
 from coverage_ledger.domain.months import Month
@@ -133,20 +133,14 @@ def _held_outside(principal: Principal, before: _InForce, after: _InForce) -> se
 
 def _refuse_top_ups_restored_alone(restored: Sequence[str], after: _InForce, blame: dict[str, str]) -> None:
     """409 `protection_unpaid` for a JHT top-up brought back by a correction for months whose JKK
-    and JKM were not paid by its day (a new one is refused so with its batch, `informal_checks`)."""
+    and JKM were not paid by its day (a new one is refused so with its batch, `refuse_payment`)."""
     errors = []
     for event_id in restored:
         kind, payload, _ = after[event_id]
-        if kind != "contribution.paid" or "JKK" in payload["programs"]:
+        if kind != "contribution.paid":
             continue
         top_up = person_events.payment(event_id, payload)
-        before_it = [
-            person_events.payment(e, p)
-            for e, (k, p, _) in after.items()
-            if k == "contribution.paid" and p.get("nik") == payload["nik"] and e != event_id
-        ]
-        protected = paid_months([p for p in before_it if p.paid_on <= top_up.paid_on])
-        if any(not {"JKK", "JKM"} <= protected.get(month, set()) for month in top_up.months):
+        if top_up.is_top_up and unprotected_month(top_up, _payments(after, payload["nik"])) is not None:
             errors.append(
                 ErrorItem(
                     "protection_unpaid",
