@@ -60,8 +60,9 @@ class Payment:
 
     @property
     def is_top_up(self) -> bool:
-        """JHT alone, for months whose protection another payment pays: it protects nothing."""
-        return not set(PROTECTION_PROGRAMS) <= set(self.programs)
+        """JHT alone, for months whose protection another payment pays: it pays no protection
+        program, so it protects nothing."""
+        return not set(self.programs) & set(PROTECTION_PROGRAMS)
 
 
 @dataclass(frozen=True, slots=True)
