@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.claims import repository
+from coverage_ledger.claims import rebuild_repository
 from coverage_ledger.claims.projection import payments_of, record_of
 from coverage_ledger.claims.repository import PaymentRow, RecordRow
 from coverage_ledger.claims.review import review_claims
@@ -37,18 +37,18 @@ def _intervals(history: dict[str, list[tuple[int, Hashable | None]]]) -> set[Int
 async def _expected(session: AsyncSession) -> tuple[set[Interval], set[Interval]]:
     """The claim_record and claim_payment intervals the log gives, each claim reviewed again at
     every tx that changed its events or a due-date rule (as the live projection does)."""
-    touched = await repository.claim_touches(session)
+    touched = await rebuild_repository.claim_touches(session)
     # a rule change reviews every claim filed by then again, as the live projection does
     first_seen: dict[str, int] = {}
     for tx, claim_ids in sorted(touched.items(), reverse=True):
         first_seen |= dict.fromkeys(claim_ids, tx)
-    for tx in await repository.rule_change_txs(session, DUE_DATE_KINDS):
+    for tx in await rebuild_repository.rule_change_txs(session, DUE_DATE_KINDS):
         touched.setdefault(tx, set()).update(c for c, seen in first_seen.items() if seen <= tx)
     records: dict[str, list[tuple[int, Hashable | None]]] = {}
     payments: dict[str, list[tuple[int, Hashable | None]]] = {}
     for tx, claim_ids in sorted(touched.items()):
         reviews = await review_claims(session, claim_ids=sorted(claim_ids), tx_seq=tx, today=date.min)
-        known_payments = await repository.payment_ids_of(session, claim_ids)
+        known_payments = await rebuild_repository.payment_ids_of(session, claim_ids)
         for claim_id in claim_ids:
             review = reviews.get(claim_id)
             records.setdefault(claim_id, []).append((tx, record_of(review) if review else None))
@@ -61,7 +61,7 @@ async def _expected(session: AsyncSession) -> tuple[set[Interval], set[Interval]
 async def claim_differences(session: AsyncSession) -> list[str]:
     """Differences between the claim projections rebuilt from the log and the stored ones."""
     expected_records, expected_payments = await _expected(session)
-    stored_records, stored_payments = await repository.all_rows(session)
+    stored_records, stored_payments = await rebuild_repository.all_rows(session)
     return _compare("claim_record", expected_records, stored_records) + _compare(
         "claim_payment", expected_payments, stored_payments
     )
@@ -71,7 +71,7 @@ async def reproject_claims(session: AsyncSession) -> int:
     """Rebuild the claim projections from the log (after a release changed how claims are
     projected); the number of claim_record rows written. The caller holds the append lock."""
     records, payments = await _expected(session)
-    await repository.replace_all_rows(
+    await rebuild_repository.replace_all_rows(
         session,
         records=[(key, start, end, row) for key, start, end, row in records if isinstance(row, RecordRow)],
         payments=[(key, start, end, row) for key, start, end, row in payments if isinstance(row, PaymentRow)],

@@ -1,7 +1,7 @@
 """All SQL of claims: a claim's events as known at a tx, and the claim projections (states and
 payments in force per known-time interval) that lists, overdue claims and payouts read."""
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass
 from datetime import date, datetime
 from typing import Any
@@ -91,11 +91,11 @@ class PaymentRow:
     first_of_claim: bool
 
 
-_RECORD_COLUMNS = (
+RECORD_COLUMNS = (
     "claim_id, nik, region_code, benefit, incident_date, status, payable_amount, paid_amount, "
     "due_on, settled_on, reversed_on"
 )
-_PAYMENT_COLUMNS = "payment_event_id, claim_id, region_code, benefit, paid_on, amount, first_of_claim"
+PAYMENT_COLUMNS = "payment_event_id, claim_id, region_code, benefit, paid_on, amount, first_of_claim"
 
 
 async def open_rows(
@@ -104,13 +104,13 @@ async def open_rows(
     """The current projected state and payments of these claims."""
     records = await raw.execute(
         session,
-        f"SELECT {_RECORD_COLUMNS} FROM claim_record WHERE claim_id = ANY(%(ids)s) AND tx_to IS NULL",
+        f"SELECT {RECORD_COLUMNS} FROM claim_record WHERE claim_id = ANY(%(ids)s) AND tx_to IS NULL",
         {"ids": list(claim_ids)},
         prepare=False,
     )
     payments = await raw.execute(
         session,
-        f"SELECT {_PAYMENT_COLUMNS} FROM claim_payment WHERE claim_id = ANY(%(ids)s) AND tx_to IS NULL",
+        f"SELECT {PAYMENT_COLUMNS} FROM claim_payment WHERE claim_id = ANY(%(ids)s) AND tx_to IS NULL",
         {"ids": list(claim_ids)},
         prepare=False,
     )
@@ -148,7 +148,7 @@ async def live_claims_of(session: AsyncSession, niks: Sequence[str]) -> list[Rec
     """The current projected state of the claims of these persons that are not rejected."""
     rows = await raw.execute(
         session,
-        f"SELECT {_RECORD_COLUMNS} FROM claim_record "
+        f"SELECT {RECORD_COLUMNS} FROM claim_record "
         "WHERE nik = ANY(%(niks)s) AND tx_to IS NULL AND status <> 'rejected'",
         {"niks": list(niks)},
         prepare=False,
@@ -180,15 +180,17 @@ async def replace_rows(
             {"tx": tx_seq, "ids": list(closed_payments)},
             prepare=False,
         )
-    await _insert(session, "claim_record", "tx_from", [(tx_seq, *_record_tuple(r)) for r in new_records])
-    await _insert(session, "claim_payment", "tx_from", [(tx_seq, *astuple(p)) for p in new_payments])
+    await insert_rows(session, "claim_record", "tx_from", [(tx_seq, *record_tuple(r)) for r in new_records])
+    await insert_rows(session, "claim_payment", "tx_from", [(tx_seq, *astuple(p)) for p in new_payments])
 
 
-async def _insert(session: AsyncSession, table: str, interval: str, rows: Sequence[tuple[Any, ...]]) -> None:
+async def insert_rows(
+    session: AsyncSession, table: str, interval: str, rows: Sequence[tuple[Any, ...]]
+) -> None:
     """Insert claim_record or claim_payment rows: the `interval` columns, then the row's own."""
     if not rows:
         return
-    columns = _RECORD_COLUMNS if table == "claim_record" else _PAYMENT_COLUMNS
+    columns = RECORD_COLUMNS if table == "claim_record" else PAYMENT_COLUMNS
     conn = await raw.driver_connection(session)
     async with conn.cursor() as cursor:
         await cursor.executemany(
@@ -197,7 +199,7 @@ async def _insert(session: AsyncSession, table: str, interval: str, rows: Sequen
         )
 
 
-def _record_tuple(r: RecordRow) -> tuple[Any, ...]:
+def record_tuple(r: RecordRow) -> tuple[Any, ...]:
     return (
         r.claim_id,
         r.nik,
@@ -240,7 +242,7 @@ async def records_as_of(
     candidates = OVERDUE_CANDIDATES.format(day="%(day)s::date", open="%(open)s")
     rows = await raw.execute(
         session,
-        f"SELECT {_RECORD_COLUMNS} FROM claim_record r "
+        f"SELECT {RECORD_COLUMNS} FROM claim_record r "
         "WHERE r.tx_from <= %(tx)s AND (r.tx_to IS NULL OR r.tx_to > %(tx)s) "
         f"AND {_WITHIN} AND r.claim_id > %(after)s "
         "AND (%(statuses)s::text[] IS NULL OR r.status = ANY(%(statuses)s::text[])) "
@@ -318,21 +320,6 @@ async def payout_groups(
     return groups[:-1], PayoutGroup("total", groups[-1].claims, groups[-1].payments, groups[-1].paid_amount)
 
 
-async def claim_touches(session: AsyncSession) -> dict[int, set[str]]:
-    """For each tx in which claim events entered or left force, the claims concerned."""
-    rows = await raw.execute(
-        session,
-        "SELECT e.payload ->> 'claim_id' AS claim_id, k.tx_from, k.tx_to FROM event_knowledge k "
-        "JOIN ledger_event e ON e.event_id = k.event_id WHERE k.type LIKE 'claim.%%'",
-    )
-    touched: dict[int, set[str]] = {}
-    for r in rows:
-        for tx in (r.tx_from, r.tx_to):
-            if tx is not None:
-                touched.setdefault(tx, set()).add(r.claim_id)
-    return touched
-
-
 async def projected_claim_ids(
     session: AsyncSession, *, due_between: Sequence[tuple[date, date]] | None = None
 ) -> list[str]:
@@ -351,64 +338,3 @@ async def projected_claim_ids(
             {"froms": [f for f, _ in due_between], "tos": [t for _, t in due_between]},
         )
     return [r.claim_id for r in rows]
-
-
-async def rule_change_txs(session: AsyncSession, kinds: Collection[str]) -> set[int]:
-    """The txs in which a rule of these kinds entered or left force."""
-    rows = await raw.execute(
-        session,
-        "SELECT k.tx_from, k.tx_to FROM event_knowledge k JOIN ledger_event e ON e.event_id = k.event_id "
-        "WHERE k.type = 'rule.defined' AND e.payload ->> 'kind' = ANY(%(kinds)s)",
-        {"kinds": sorted(kinds)},
-    )
-    return {tx for r in rows for tx in (r.tx_from, r.tx_to) if tx is not None}
-
-
-async def payment_ids_of(session: AsyncSession, claim_ids: Iterable[str]) -> dict[str, set[str]]:
-    """Every `claim.paid` ever logged for these claims, whatever its force."""
-    rows = await raw.execute(
-        session,
-        "SELECT payload ->> 'claim_id' AS claim_id, event_id FROM ledger_event "
-        "WHERE type LIKE 'claim.%%' AND type = 'claim.paid' AND (payload ->> 'claim_id') = ANY(%(ids)s)",
-        {"ids": list(claim_ids)},
-        prepare=False,
-    )
-    found: dict[str, set[str]] = {}
-    for r in rows:
-        found.setdefault(r.claim_id, set()).add(r.event_id)
-    return found
-
-
-async def replace_all_rows(
-    session: AsyncSession,
-    *,
-    records: Iterable[tuple[str, int, int | None, RecordRow]],
-    payments: Iterable[tuple[str, int, int | None, PaymentRow]],
-) -> None:
-    """Replace every claim_record and claim_payment row by these (a rebuild from the log)."""
-    await raw.execute(session, "DELETE FROM claim_record")
-    await raw.execute(session, "DELETE FROM claim_payment")
-    await _insert(
-        session,
-        "claim_record",
-        "tx_from, tx_to",
-        [(tx_from, tx_to, *_record_tuple(row)) for _, tx_from, tx_to, row in records],
-    )
-    await _insert(
-        session,
-        "claim_payment",
-        "tx_from, tx_to",
-        [(tx_from, tx_to, *astuple(row)) for _, tx_from, tx_to, row in payments],
-    )
-
-
-async def all_rows(
-    session: AsyncSession,
-) -> tuple[list[tuple[str, int, int | None, RecordRow]], list[tuple[str, int, int | None, PaymentRow]]]:
-    """Every stored claim_record and claim_payment row with its interval."""
-    records = await raw.execute(session, f"SELECT tx_from, tx_to, {_RECORD_COLUMNS} FROM claim_record")
-    payments = await raw.execute(session, f"SELECT tx_from, tx_to, {_PAYMENT_COLUMNS} FROM claim_payment")
-    return (
-        [(r.claim_id, r.tx_from, r.tx_to, RecordRow(*r[2:])) for r in records],
-        [(p.payment_event_id, p.tx_from, p.tx_to, PaymentRow(*p[2:])) for p in payments],
-    )

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import ErrorItem, LedgerError, Unauthenticated
-from coverage_ledger.ledger import person_events, projections_repository
+from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number_tx, write_chunk
-from coverage_ledger.uploads.cells import comparable_name
+from coverage_ledger.uploads import sponsor_notes
 from coverage_ledger.uploads.formats import FileRejected
 from coverage_ledger.uploads.job import ROWS_SHOWN, key_gone
 from coverage_ledger.uploads.sponsor_rows import (
@@ -70,6 +70,16 @@ class SponsorTally:
     """Accepted rows of workers registered before whose name, birth date or phone differ from
     that registration (kept as it is: a regional office corrects it)."""
     differing_registration_first: list[int] = field(default_factory=list)
+
+    def note_differing(self, rows: Sequence[int]) -> None:
+        """Count rows whose worker's membership says otherwise, keeping the first few."""
+        self.differing += len(rows)
+        self.differing_first.extend(rows[: ROWS_SHOWN - len(self.differing_first)])
+
+    def note_differing_registrations(self, rows: Sequence[int]) -> None:
+        """Count rows whose worker's registration says otherwise, keeping the first few."""
+        self.differing_registration += len(rows)
+        self.differing_registration_first.extend(rows[: ROWS_SHOWN - len(self.differing_registration_first)])
 
 
 def _events_of(
@@ -201,9 +211,11 @@ async def append_sponsor_chunk(
     for event in known:
         if event.type == "contribution.paid" and not event.event_id.startswith(own):
             paid.setdefault(event.payload["nik"], []).append(event.payload)
-    paid = _payments_seen(paid, known, principal)
+    paid = sponsor_notes.payments_seen(paid, known, principal)
     restated = {
-        item.row for item in rows if any(_restates(item, p, record.committee) for p in paid.get(item.nik, ()))
+        item.row
+        for item in rows
+        if any(sponsor_notes.restates(item, p, record.committee) for p in paid.get(item.nik, ()))
     }
     tally.duplicate += len(restated)
     rows = [item for item in rows if item.row not in restated]
@@ -260,8 +272,10 @@ async def append_sponsor_chunk(
                     raise LateRefusal(refused, _workers_of(rows, refused)) from exc
             else:
                 tally.accepted += len(rows)
-                _count_differing(rows, memberships_here, tally)
-                await _count_differing_registrations(session, rows, known, principal, tally)
+                tally.note_differing(sponsor_notes.differing_rows(rows, memberships_here))
+                tally.note_differing_registrations(
+                    await sponsor_notes.differing_registration_rows(session, rows, known, principal)
+                )
                 tally.amount_total += sum(item.amount for item in rows)
                 tally.registered += (
                     len({item.nik for item in rows} - seen)
@@ -276,108 +290,6 @@ async def append_sponsor_chunk(
         bad = {e.row for e in refused}
         rows = [item for item in rows if item.row not in bad]
     return found
-
-
-def _payments_seen(
-    paid: dict[str, list[dict[str, Any]]],
-    known: Sequence[projections_repository.InForceEvent],
-    principal: Principal,
-) -> dict[str, list[dict[str, Any]]]:
-    """Each worker's payments for a membership in the key's region."""
-    if principal.region_prefix is None:
-        return paid
-    memberships = person_events.memberships_by_person(
-        (e.event_id, e.type, e.payload, e.recorded_at) for e in known
-    )
-    return {
-        nik: [
-            payment
-            for payment in payments
-            if (
-                owner := person_events.owning_membership(
-                    memberships.get(nik, []), "contribution.paid", payment
-                )
-            )
-            is not None
-            and principal.sees(owner.region_code)
-        ]
-        for nik, payments in paid.items()
-    }
-
-
-def _restates(item: SponsorRow, payment: dict[str, Any], sponsor: str) -> bool:
-    """Whether a stored payment is the row's own: the worker, months, programs and amount, paid
-    by this sponsor from the same budget (on the row's paid_on, when it gives one)."""
-    payer = payment["payer"]
-    return (
-        payment["nik"] == item.nik
-        and (payment["months_from"], payment["months_to"]) == (item.months_from, item.months_to)
-        and int(payment["amount"]) == item.amount
-        and set(payment["programs"]) == set(item.programs)
-        and (payer.get("kind"), payer.get("name"), payer.get("budget"))
-        == ("organisation", sponsor, item.budget)
-        and (item.paid_on is None or payment["paid_on"] == item.paid_on.isoformat())
-    )
-
-
-def _count_differing(
-    rows: Sequence[SponsorRow], memberships: Sequence[dict[str, Any]], tally: SponsorTally
-) -> None:
-    """Tally the accepted rows whose worker's membership in force says otherwise than the row."""
-    latest: dict[str, dict[str, Any]] = {}
-    for payload in sorted(memberships, key=lambda p: p["valid_from"]):
-        latest[payload["nik"]] = payload
-    for item in rows:
-        membership = latest.get(item.nik)
-        if membership is None:
-            continue
-        if (
-            membership["region_code"] != item.region_code
-            or set(membership["programs"]) != set(item.programs)
-            or int(membership["declared_income"]) != item.declared_income
-            or membership.get("sector", "other") != item.sector
-        ):
-            tally.differing += 1
-            if len(tally.differing_first) < ROWS_SHOWN:
-                tally.differing_first.append(item.row)
-
-
-async def _count_differing_registrations(
-    session: AsyncSession,
-    rows: Sequence[SponsorRow],
-    known: Sequence[projections_repository.InForceEvent],
-    principal: Principal,
-    tally: SponsorTally,
-) -> None:
-    """Tally the accepted rows of workers registered before, in the key's region, whose name,
-    birth date or phone differs from that registration (which the roster does not change): the
-    first sign of a mistyped NIK. Registrations outside the region are not compared (a dry run
-    would confirm a guessed name), as in an officer roster."""
-    registrations = {
-        e.payload["nik"]: e.event_id
-        for e in known
-        if e.type == "person.registered" and e.tx_seq is not None and principal.sees(e.payload["region_code"])
-    }
-    compared = [item for item in rows if item.nik in registrations]
-    if not compared:
-        return
-    vault = await projections_repository.vault_entries(
-        session, (registrations[item.nik] for item in compared)
-    )
-    for item in compared:
-        entry = vault.get(registrations[item.nik])
-        if entry is None:  # erased: nothing to compare with
-            continue
-        fields = entry[1]
-        if (
-            # as an officer roster compares them: composed, spaces run together, case left out
-            comparable_name(fields.get("name") or "") != comparable_name(item.name)
-            or fields.get("birth_date") != item.birth_date.isoformat()
-            or (item.phone is not None and fields.get("phone") != item.phone)
-        ):
-            tally.differing_registration += 1
-            if len(tally.differing_registration_first) < ROWS_SHOWN:
-                tally.differing_registration_first.append(item.row)
 
 
 def sponsor_principal(record: Any) -> Principal:
