@@ -16,8 +16,8 @@ from coverage_ledger.domain.access import SYSTEM, Role
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.uploads import importing, repository
 from coverage_ledger.uploads.importing import import_file
-from coverage_ledger.uploads.jobs import UploadRunner
 from coverage_ledger.uploads.service import UploadOptions
+from coverage_ledger.uploads.upload_queue import UploadRunner
 from tests.rosters import many_officers, officer_row, roster_csv
 from tests.support import committed_key, nik
 

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from httpx import AsyncClient, Response
 
-from coverage_ledger.ledger import checks
+from coverage_ledger.ledger import batch_checks
 from tests.conftest import _libpq
 from tests.live_app import live_app
 from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, registered
@@ -209,7 +209,7 @@ async def test_a_term_stored_before_these_checks_does_not_hold_up_a_rename(
     day from it too. It is blamed only for days a change takes from it."""
     assert (await _post(client, keys, _defined(DISTRICT, valid_from="2026-01-01"))).status_code == 200
     with monkeypatch.context() as older_release:  # which did not check a term's days in its region
-        older_release.setattr(checks, "region_date_errors", lambda *_: [])
+        older_release.setattr(batch_checks, "region_date_errors", lambda *_: [])
         person = await _officer_in(client, keys, DISTRICT, ("2024-10-01", "2025-01-01"))
     renamed = _defined(DISTRICT, valid_from="2026-01-01") | {"event_id": "def-renamed", "name": "Baru"}
     rename = corrected("rename-later", supersedes=[f"def-{DISTRICT}"], replacement=renamed)
@@ -232,7 +232,7 @@ async def test_a_term_partly_outside_its_districts_days_keeps_the_days_it_has(
     go by every later change, a retraction of the district too."""
     assert (await _post(client, keys, _defined(DISTRICT, valid_from="2026-01-01"))).status_code == 200
     with monkeypatch.context() as older_release:
-        older_release.setattr(checks, "region_date_errors", lambda *_: [])
+        older_release.setattr(batch_checks, "region_date_errors", lambda *_: [])
         person = await _officer_in(client, keys, DISTRICT, ("2025-10-01", "2026-03-01"))
     later = _defined(DISTRICT, valid_from="2026-02-15") | {"event_id": "def-later"}
     for change in (

@@ -1,4 +1,4 @@
-"""The rule table is built once per state of the rules (`ledger/rule_tables.py`) and never
+"""The rule table is built once per state of the rules (`ledger/rule_table_cache.py`) and never
 handed to a moment, or a database, whose rules differ: tests clone every ledger from one template,
 so two ledgers may hold different rules at the same tx number."""
 
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.ledger import service as ledger_service
-from coverage_ledger.ledger.rule_tables import rule_table_at
+from coverage_ledger.ledger.rule_table_cache import rule_table_at
 from tests.conftest import create_database, drop_database
 from tests.live_app import live_app
 from tests.support import GRACE_SHORTENED, Keys, append_committed, enrolled_bpu, nik, paid, registered

@@ -22,11 +22,11 @@ from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.reference.rules import OFFICER_RATES, officer_rate_parameters
-from coverage_ledger.uploads import jobs, repository
+from coverage_ledger.uploads import repository, upload_queue
 from coverage_ledger.uploads.importing import import_file
-from coverage_ledger.uploads.jobs import UploadRunner
 from coverage_ledger.uploads.running import run_upload
 from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, submit_upload
+from coverage_ledger.uploads.upload_queue import UploadRunner
 from tests.live_app import live_app
 from tests.rosters import Uploader, many_officers, officer_row, roster_csv, roster_xlsx
 from tests.support import Keys, append_committed, committed_key, coverage_of, nik
@@ -552,7 +552,7 @@ async def test_an_upload_queued_by_a_process_with_another_folder_is_left_to_it(
         async with sessionmaker() as session, session.begin():
             await _left_validating(session, upload_id, stored)
             await repository.update_upload(session, upload_id, status="queued", submitted_at=submitted)
-    monkeypatch.setattr(jobs, "QUEUED_ELSEWHERE", timedelta(seconds=2))
+    monkeypatch.setattr(upload_queue, "QUEUED_ELSEWHERE", timedelta(seconds=2))
     runner = UploadRunner(sessionmaker, clock=utc_now, workers=1, directory=ours)
     assert await runner.resume_unfinished() == 0
     async with sessionmaker() as session:

@@ -37,7 +37,7 @@ from coverage_ledger.regions.endpoints import router as regions_router
 from coverage_ledger.reports.endpoints import router as reports_router
 from coverage_ledger.settings import get_settings
 from coverage_ledger.uploads.endpoints import router as uploads_router
-from coverage_ledger.uploads.jobs import UploadRunner
+from coverage_ledger.uploads.upload_queue import UploadRunner
 from coverage_ledger.web.endpoints import error_page
 from coverage_ledger.web.endpoints import router as web_router
 from coverage_ledger.web.reports import router as web_reports_router

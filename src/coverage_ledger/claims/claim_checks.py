@@ -9,7 +9,7 @@ from typing import Protocol
 
 from coverage_ledger.claims.one_death import ONE_DEATH_CODES
 from coverage_ledger.claims.repository import ClaimEvent
-from coverage_ledger.claims.reviewed import ClaimReview
+from coverage_ledger.claims.review_outcome import ClaimReview
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.money import rupiah
 from coverage_ledger.errors import ErrorItem

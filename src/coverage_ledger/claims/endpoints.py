@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 
-from coverage_ledger.claims.reviewed import ClaimReview, Judgement
+from coverage_ledger.claims.review_outcome import ClaimReview, Judgement
 from coverage_ledger.claims.schemas import (
     ClaimListOut,
     ClaimOut,

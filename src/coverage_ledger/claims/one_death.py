@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.claims import repository
-from coverage_ledger.claims.reviewed import ClaimReview
+from coverage_ledger.claims.review_outcome import ClaimReview
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.claims import DEATH_BENEFITS, ClaimOfPerson, ClaimStatus, death_clash
 from coverage_ledger.errors import ErrorItem

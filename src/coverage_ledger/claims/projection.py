@@ -12,7 +12,7 @@ from coverage_ledger.claims.claim_checks import CONFLICTS, ClaimChange, claim_pr
 from coverage_ledger.claims.one_death import one_death_problems
 from coverage_ledger.claims.repository import PaymentRow, RecordRow
 from coverage_ledger.claims.review import events_by_claim, review_events
-from coverage_ledger.claims.reviewed import ClaimReview
+from coverage_ledger.claims.review_outcome import ClaimReview
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.claims import ClaimStatus
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput

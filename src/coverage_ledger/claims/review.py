@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.claims import repository
 from coverage_ledger.claims.repository import ClaimEvent
-from coverage_ledger.claims.reviewed import (
+from coverage_ledger.claims.review_outcome import (
     ClaimReview,
     Judgement,
     assembled_review,

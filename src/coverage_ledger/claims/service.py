@@ -11,7 +11,7 @@ from coverage_ledger.claims import repository
 from coverage_ledger.claims.repository import PayoutGroup as PayoutGroup  # the payouts answer's groups
 from coverage_ledger.claims.repository import RecordRow
 from coverage_ledger.claims.review import review_claims
-from coverage_ledger.claims.reviewed import ClaimReview
+from coverage_ledger.claims.review_outcome import ClaimReview
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.claims import OVERDUE
 from coverage_ledger.errors import Forbidden, NotFound

@@ -23,7 +23,7 @@ from coverage_ledger.domain.rule_table import RuleTable, RuleTableIncomplete
 from coverage_ledger.errors import NotFound
 from coverage_ledger.ledger import person_events, projections_repository
 from coverage_ledger.ledger.asof import AsOf
-from coverage_ledger.ledger.rule_tables import rule_table_at
+from coverage_ledger.ledger.rule_table_cache import rule_table_at
 from coverage_ledger.regions.visibility import visible_region
 
 PERSON_NOT_FOUND = "no person with this NIK is visible to this key"

@@ -14,7 +14,7 @@ from coverage_ledger.claims import repository as claims_repository
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.informal import InformalEnrolment
 from coverage_ledger.ledger import person_events, projections_repository, repository
-from coverage_ledger.ledger.checks import region_of
+from coverage_ledger.ledger.batch_checks import region_of
 
 MAX_CORRECTION_DEPTH = 256
 """Corrections of corrections followed back to the events they concern, one query a level; a

@@ -14,8 +14,7 @@ from coverage_ledger.domain.benefit_table import DUE_DATE_KINDS
 from coverage_ledger.domain.supersession import EventLinks, changes_after_append, downstream
 from coverage_ledger.errors import Conflict, ErrorItem
 from coverage_ledger.ledger import projections_repository, repository
-from coverage_ledger.ledger.bpu_moves import check_bpu_moves
-from coverage_ledger.ledger.checks import (
+from coverage_ledger.ledger.batch_checks import (
     check_batch,
     check_correction_effects,
     check_days_done,
@@ -24,6 +23,7 @@ from coverage_ledger.ledger.checks import (
 from coverage_ledger.ledger.correction_targets import redone_target_errors, stale_target_errors
 from coverage_ledger.ledger.event_regions import regions_of
 from coverage_ledger.ledger.informal_checks import check_informal
+from coverage_ledger.ledger.informal_moves import check_bpu_moves
 from coverage_ledger.ledger.officer_checks import check_officer_ages
 from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.region_moves import check_region_moves

@@ -19,7 +19,7 @@ from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.timeframes import format_instant, jakarta_date
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
 from coverage_ledger.ledger import asof_repository, projections_repository, repository
-from coverage_ledger.ledger.checks import check_scope
+from coverage_ledger.ledger.batch_checks import check_scope
 from coverage_ledger.ledger.planning import Plan, check_resends_in_scope, plan_append, read_batch_snapshot
 from coverage_ledger.ledger.preparation import PreparedEvent, check_unique_ids, prepare_batch, split_resends
 from coverage_ledger.ledger.schemas import (

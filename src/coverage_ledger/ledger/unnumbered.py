@@ -23,7 +23,7 @@ from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.rule_table import RuleTable
 from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.ledger import projections_repository, repository
-from coverage_ledger.ledger.rule_tables import rule_table_at
+from coverage_ledger.ledger.rule_table_cache import rule_table_at
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import AppendResult, check_append, write_checked
 

@@ -18,7 +18,7 @@ from coverage_ledger.domain.access import Principal
 from coverage_ledger.private_files import create_private, private_directory
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.formats import XLSX_MAGIC
-from coverage_ledger.uploads.job import IMPORT_FILE_SUFFIX, discard_files
+from coverage_ledger.uploads.job_progress import IMPORT_FILE_SUFFIX, discard_files
 from coverage_ledger.uploads.running import run_upload
 from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, error_rows, submit_upload
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.domain.officer import months_touched
 from coverage_ledger.domain.rule_table import RuleTable
 from coverage_ledger.ledger.person_events import officer_term
-from coverage_ledger.ledger.rule_tables import rule_table_at
+from coverage_ledger.ledger.rule_table_cache import rule_table_at
 from coverage_ledger.uploads import repository, roster_repository
 from coverage_ledger.uploads.replacement import RosterCorrections
 

@@ -21,12 +21,12 @@ from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger import repository as ledger_repository
-from coverage_ledger.ledger.rule_tables import rule_table_at
+from coverage_ledger.ledger.rule_table_cache import rule_table_at
 from coverage_ledger.uploads import repository, roster_repository, staging_repository
 from coverage_ledger.uploads.cells import first_month_first, refuse_month_first
 from coverage_ledger.uploads.formats import FileRejected, Table
 from coverage_ledger.uploads.invoice import roster_invoice
-from coverage_ledger.uploads.job import (
+from coverage_ledger.uploads.job_progress import (
     NO_VALID_ROW,
     PROGRESS_SECONDS,
     ROWS_SHOWN,

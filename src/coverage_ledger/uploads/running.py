@@ -24,7 +24,7 @@ from coverage_ledger.database.outage import outage_reason
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.uploads import repository, staging_repository
 from coverage_ledger.uploads.formats import FileRejected
-from coverage_ledger.uploads.job import Progress, discard_files
+from coverage_ledger.uploads.job_progress import Progress, discard_files
 from coverage_ledger.uploads.officer_job import OfficerRosterJob
 from coverage_ledger.uploads.sponsor_job import SponsorRosterJob
 

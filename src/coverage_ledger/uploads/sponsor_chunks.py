@@ -19,7 +19,7 @@ from coverage_ledger.ledger.service import append_events
 from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number_tx, write_chunk
 from coverage_ledger.uploads import sponsor_notes
 from coverage_ledger.uploads.formats import FileRejected
-from coverage_ledger.uploads.job import ROWS_SHOWN, key_gone
+from coverage_ledger.uploads.job_progress import ROWS_SHOWN, key_gone
 from coverage_ledger.uploads.sponsor_rows import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,

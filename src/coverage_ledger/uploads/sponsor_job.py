@@ -30,7 +30,7 @@ from coverage_ledger.ledger.unnumbered import UnnumberedTx, moved_meanwhile
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.cells import first_month_first, refuse_month_first
 from coverage_ledger.uploads.formats import FileRejected
-from coverage_ledger.uploads.job import (
+from coverage_ledger.uploads.job_progress import (
     NO_VALID_ROW,
     PROGRESS_SECONDS,
     Job,

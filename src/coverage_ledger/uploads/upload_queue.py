@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from coverage_ledger.uploads import repository
-from coverage_ledger.uploads.job import IMPORT_FILE_SUFFIX, discard_files
+from coverage_ledger.uploads.job_progress import IMPORT_FILE_SUFFIX, discard_files
 from coverage_ledger.uploads.running import run_upload
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from coverage_ledger.domain.informal_payments import PaymentRefusal, refuse_paym
 from coverage_ledger.domain.months import Month
 from coverage_ledger.errors import Conflict, ErrorItem
 from coverage_ledger.ledger import person_events, projections_repository, repository
-from coverage_ledger.ledger.rule_tables import rule_table_at
+from coverage_ledger.ledger.rule_table_cache import rule_table_at
 
 
 async def check_bpu_moves(
