@@ -30,13 +30,14 @@ def _name(path: Path) -> str:
 
 
 DOMAIN = _modules("domain/*.py")
-HANDLERS = _modules("*/endpoints.py", "web/*.py", "http/*.py")
+HANDLERS = _modules("*/endpoints.py", "coverage/lean.py", "web/*.py", "http/*.py")
+REPOSITORIES = _modules("*/*repository.py")
 SERVICES = _modules("*/service.py")
 
 
 def test_the_globs_find_the_layers() -> None:
     """A renamed folder would otherwise leave the checks below with nothing to check."""
-    assert len(DOMAIN) >= 20 and len(HANDLERS) >= 15 and len(SERVICES) >= 7
+    assert len(DOMAIN) >= 20 and len(HANDLERS) >= 15 and len(SERVICES) >= 7 and len(REPOSITORIES) >= 15
 
 
 @pytest.mark.parametrize("path", DOMAIN, ids=_name)
@@ -65,13 +66,28 @@ def test_http_handlers_reach_the_database_only_through_services(path: Path) -> N
     assert offending == []
 
 
-@pytest.mark.parametrize("path", SERVICES, ids=_name)
-def test_no_service_commits_or_rolls_back(path: Path) -> None:
-    calls = [
-        node.func.attr
-        for node in ast.walk(ast.parse(path.read_text()))
+def _commits_and_rollbacks(path: Path) -> list[str]:
+    """The functions of a module that call `.commit()` or `.rollback()` on anything."""
+    return [
+        function.name
+        for function in ast.walk(ast.parse(path.read_text()))
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef)
+        for node in ast.walk(function)
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr in {"commit", "rollback"}
     ]
-    assert calls == []
+
+
+@pytest.mark.parametrize("path", SERVICES, ids=_name)
+def test_no_service_commits_or_rolls_back(path: Path) -> None:
+    assert _commits_and_rollbacks(path) == []
+
+
+# the one read that commits: its mark must survive a refusal the read may still end in
+REPOSITORY_COMMITS = {"ledger/asof_repository.py": ["mark_answered"]}
+
+
+@pytest.mark.parametrize("path", REPOSITORIES, ids=_name)
+def test_no_repository_commits_or_rolls_back_but_the_answered_mark(path: Path) -> None:
+    assert _commits_and_rollbacks(path) == REPOSITORY_COMMITS.get(_name(path), [])

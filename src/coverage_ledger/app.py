@@ -12,14 +12,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 
 from coverage_ledger import __version__
 from coverage_ledger.claims.endpoints import router as claims_router
 from coverage_ledger.clock import utc_now
 from coverage_ledger.coverage.endpoints import router as coverage_router
 from coverage_ledger.coverage.lean import COVERAGE_ROUTE
-from coverage_ledger.database.engine import create_engine_for, session_factory
+from coverage_ledger.database.engine import create_engine_for, database_answers, session_factory
 from coverage_ledger.database.reads import ReadPool
 from coverage_ledger.errors import DatabaseUnresponsive
 from coverage_ledger.http import problems
@@ -63,7 +62,7 @@ _LATE_CHECKS: set[asyncio.Task[None]] = set()
 
 async def _database_answers(app: FastAPI) -> None:
     async with app.state.sessionmaker() as session:
-        await session.execute(text("SELECT 1"))
+        await database_answers(session)
 
 
 def _forget_late_check(task: asyncio.Task[None]) -> None:

@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 import orjson
 import psycopg
 from psycopg.types.json import set_json_loads
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -180,3 +180,8 @@ def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that never expire loaded objects on commit (responses are built after it)."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def database_answers(session: AsyncSession) -> None:
+    """Run the cheapest statement there is: the health check's proof that the database answers."""
+    await session.execute(text("SELECT 1"))

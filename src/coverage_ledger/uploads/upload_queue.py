@@ -4,7 +4,6 @@ again from their file (a commit is one tx, so nothing of an interrupted run is v
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -121,7 +120,9 @@ class UploadRunner:
             self.start(upload_id)
         if self._directory is not None:
             named = {Path(r.stored_path).resolve() for r in left if r.stored_path}  # held ones too
-            removed = await asyncio.to_thread(remove_leftovers, self._directory, named, time.time())
+            removed = await asyncio.to_thread(
+                remove_leftovers, self._directory, named, self._clock().timestamp()
+            )
             if removed:
                 log.info("removed %d file(s) stopped processes left in %s", removed, self._directory)
         return len(resumed)
