@@ -19,11 +19,12 @@ from bench.common import bench_database, percentile
 from coverage_ledger.database import raw
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM
+from coverage_ledger.domain.months import months_between
 from coverage_ledger.ledger import repository
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.ledger.schemas import AppendRequest
 from coverage_ledger.ledger.service import append_events
-from coverage_ledger.regions.service import months_between, region_coverage, region_coverage_on_days
+from coverage_ledger.regions.service import region_coverage, region_coverage_on_days
 from coverage_ledger.uploads.importing import import_file
 from coverage_ledger.uploads.officer_rows import REQUIRED_COLUMNS
 from coverage_ledger.uploads.service import UploadOptions

@@ -6,9 +6,8 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
+from coverage_ledger.domain.potential import Estimate, potential_of
 from coverage_ledger.reference.regions import region_event_id
-from coverage_ledger.regions.repository import Estimate
-from coverage_ledger.regions.service import potential_of
 from tests.support import Keys, corrected, enrolled, nik, registered
 
 DISTRICTS_1671 = 18

@@ -8,11 +8,11 @@ from datetime import date, timedelta
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from coverage_ledger.coverage.service import PersonSources, answer_as_read_by, answer_on
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.informal import InformalEnrolment, Payment, paying_enrolment
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.officer import OfficerTerm
+from coverage_ledger.domain.person_coverage import PersonSources, answer_as_read_by, answer_on
 from coverage_ledger.domain.rule_table import RuleTable
 
 START = date(2024, 1, 1)
@@ -57,7 +57,7 @@ def test_a_regional_answer_keeps_the_status_and_names_nothing_outside(
     sources = PersonSources("reg-1", "16.71.01", terms, [], [], [])
     valid_at = START + timedelta(days=offset)
     full, _ = answer_on(sources, valid_at=valid_at, rules=None)
-    scoped = answer_as_read_by(PALEMBANG, sources, full, valid_at=valid_at, rules=None)
+    scoped = answer_as_read_by(PALEMBANG, sources=sources, answer=full, valid_at=valid_at, rules=None)
 
     assert (scoped.status, scoped.programs) == (full.status, full.programs)
     outside = [t for t in terms if not PALEMBANG.sees(t.region_code)]
@@ -132,7 +132,7 @@ def test_a_regional_answer_names_no_membership_or_payment_outside(
     sources = PersonSources("reg-1", "16.71.01", _terms(terms), enrolments, paid, [])
     valid_at = START + timedelta(days=offset)
     full, _ = answer_on(sources, valid_at=valid_at, rules=RULES)
-    scoped = answer_as_read_by(PALEMBANG, sources, full, valid_at=valid_at, rules=RULES)
+    scoped = answer_as_read_by(PALEMBANG, sources=sources, answer=full, valid_at=valid_at, rules=RULES)
 
     assert (scoped.status, scoped.programs) == (full.status, full.programs)
     assert all(PALEMBANG.sees(s.region_code) for s in scoped.sources)

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coverage_ledger.coverage import spans
-from coverage_ledger.coverage.service import PersonSources
 from coverage_ledger.domain.informal import InformalEnrolment, Payment, Reactivation
 from coverage_ledger.domain.months import Month
 from coverage_ledger.domain.officer import OfficerTerm
+from coverage_ledger.domain.person_coverage import PersonSources
 from coverage_ledger.domain.rule_table import rule_table
 from coverage_ledger.reference.rules import rule_events
 

@@ -19,13 +19,7 @@ from coverage_ledger.claims.review_outcome import (
     owed,
     service_starts_on,
 )
-from coverage_ledger.coverage.service import (
-    PersonSources,
-    answer_as_read_by,
-    answer_on,
-    events_by_person,
-    person_sources,
-)
+from coverage_ledger.coverage.service import events_by_person, person_sources
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.benefit_table import PROGRAM_SOURCES, BenefitTable, benefit_table
 from coverage_ledger.domain.claim_benefit import Assessment, Filing, Membership, assess
@@ -41,6 +35,7 @@ from coverage_ledger.domain.claims import (
 from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
 from coverage_ledger.domain.informal import Payment, months_contributed, paid_months
 from coverage_ledger.domain.months import Month
+from coverage_ledger.domain.person_coverage import PersonSources, answer_as_read_by, answer_on
 from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger.schemas import DAY_DONE_FIELDS
@@ -159,7 +154,11 @@ def _judge(filing: Filing, knowledge: _Knowledge, tx_seq: int, reader: Principal
         answer
         if reader is None
         else answer_as_read_by(
-            reader, sources, answer, valid_at=filing.incident_date, rules=knowledge.coverage_rules
+            reader,
+            sources=sources,
+            answer=answer,
+            valid_at=filing.incident_date,
+            rules=knowledge.coverage_rules,
         )
     )
     # a ledger written before the `claim_reading` rule keeps its reading at the txs before it

@@ -13,15 +13,12 @@ from coverage_ledger.claims.repository import RecordRow
 from coverage_ledger.claims.review import review_claims
 from coverage_ledger.claims.review_outcome import ClaimReview
 from coverage_ledger.domain.access import Principal
-from coverage_ledger.domain.claims import OVERDUE
+from coverage_ledger.domain.claims import OVERDUE, listed_due_date
+from coverage_ledger.domain.region_codes import child_code_length
 from coverage_ledger.errors import Forbidden, NotFound
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions import repository as regions_repository
 from coverage_ledger.regions.visibility import visible_region
-
-CHILD_CODE_LENGTH = {None: 2, 1: 5, 2: 8, 3: 13}
-"""Length of a child's code under a region of each level (None: the nation, whose children are
-provinces): 16 → 16.71 → 16.71.01 → 16.71.01.1001."""
 
 
 def _may_read(principal: Principal) -> None:
@@ -85,16 +82,6 @@ async def overdue_reviews(
     return {claim_id: review for claim_id, review in reviews.items() if OVERDUE in review.flags}
 
 
-def due_date_on(row: RecordRow, day: date) -> date | None:
-    """The due date the claim read gives on `day` for a claim no reversal reopened, or one a
-    reversal keeps reopened: the service time's last day, or the reversal's day if later. (A
-    claim paid again since keeps no reversal day in its row: on a day of its reopened stretch
-    this gives the service time's day, where the read gives the reversal's; README says so.)"""
-    if row.due_on is not None and row.reversed_on is not None and row.reversed_on <= day:
-        return max(row.due_on, row.reversed_on)
-    return row.due_on
-
-
 async def list_claims(
     session: AsyncSession,
     *,
@@ -131,7 +118,12 @@ async def list_claims(
             late = await overdue_reviews(session, claim_ids=[r.claim_id for r in rows], as_of=as_of)
             found += [replace(r, due_on=late[r.claim_id].due_on) for r in rows if r.claim_id in late]
         else:
-            found += [replace(r, due_on=due_date_on(r, as_of.valid_at)) for r in rows]
+            found += [
+                replace(
+                    r, due_on=listed_due_date(due_on=r.due_on, reversed_on=r.reversed_on, day=as_of.valid_at)
+                )
+                for r in rows
+            ]
         if len(rows) < batch:
             break
         after = rows[-1].claim_id
@@ -164,7 +156,6 @@ async def payouts(
     """Claims paid and rupiah paid (reversed payments excluded), per group, as known at `as_of`."""
     _may_read(principal)
     scope = await _scope(session, principal, region, as_of)
-    level = None if scope is None else scope.count(".") + 1
     groups, total = await repository.payout_groups(
         session,
         tx_seq=as_of.tx_seq,
@@ -172,7 +163,7 @@ async def payouts(
         paid_from=paid_from,
         paid_to=paid_to,
         group_by=group_by,
-        child_length=CHILD_CODE_LENGTH.get(level, 13),
+        child_length=child_code_length(scope),
     )
     named: list[tuple[PayoutGroup, str | None]] = []
     for group in groups:

@@ -1,7 +1,7 @@
 """Who is covered on a date as known at a moment, and the full history of a person."""
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,12 +13,8 @@ from coverage_ledger.domain.coverage import (
     IN_FORCE,
     CoverageAnswer,
     CoverageStatus,
-    as_seen_within,
-    combine,
-    officer_coverage,
 )
-from coverage_ledger.domain.informal import InformalEnrolment, Payment, Reactivation, informal_coverage
-from coverage_ledger.domain.officer import OfficerTerm
+from coverage_ledger.domain.person_coverage import PersonSources, answer_as_read_by, answer_on
 from coverage_ledger.domain.rule_table import RuleTable, RuleTableIncomplete
 from coverage_ledger.errors import NotFound
 from coverage_ledger.ledger import person_events, projections_repository
@@ -36,7 +32,7 @@ PERSON_EVENT_TYPES = (
 )
 
 
-def _not_found(nik: str) -> NotFound:
+def _not_found() -> NotFound:
     # one body for unknown and out-of-scope NIKs, so existence does not leak
     return NotFound(PERSON_NOT_FOUND)
 
@@ -48,18 +44,6 @@ class PersonCoverage:
     nik: str
     answer: CoverageAnswer
     as_of: AsOf
-
-
-@dataclass(frozen=True, slots=True)
-class PersonSources:
-    """One person's in-force events in the domain's terms, parsed once for any number of dates."""
-
-    registration_event: str
-    domicile: str
-    terms: list[OfficerTerm]
-    enrolments: list[InformalEnrolment]
-    payments: list[Payment]
-    reactivations: list[Reactivation]
 
 
 def person_sources(events: Sequence[projections_repository.InForceEvent]) -> PersonSources | None:
@@ -89,27 +73,6 @@ def person_sources(events: Sequence[projections_repository.InForceEvent]) -> Per
     )
 
 
-def answer_on(
-    sources: PersonSources, *, valid_at: date, rules: RuleTable | None
-) -> tuple[CoverageAnswer, str]:
-    """The answer on one date, with the region that scopes it."""
-    officer = officer_coverage(
-        terms=sources.terms, valid_at=valid_at, registration_event=sources.registration_event
-    )
-    informal = None
-    if sources.enrolments:
-        assert rules is not None
-        informal = informal_coverage(
-            enrolments=sources.enrolments,
-            payments=sources.payments,
-            reactivations=sources.reactivations,
-            valid_at=valid_at,
-            grace_months=rules.grace_months,
-        )
-    answer = combine(officer, informal)
-    return answer, _region_for_scope(answer, sources.domicile)
-
-
 def _answer(
     events: Sequence[projections_repository.InForceEvent], *, valid_at: date, rules: RuleTable | None
 ) -> tuple[CoverageAnswer, str] | None:
@@ -136,7 +99,7 @@ async def person_coverage(session: raw.Db, *, principal: Principal, nik: str, as
     """Status, programs and sources of one person on `as_of.valid_at` as known at `as_of.tx_seq`."""
     found = (await answers_for_key(session, principal=principal, niks=[nik], as_of=as_of))[nik]
     if found is None:
-        raise _not_found(nik)
+        raise _not_found()
     return PersonCoverage(nik=nik, answer=found[0], as_of=as_of)
 
 
@@ -174,7 +137,12 @@ async def answers_for_key(
         answers[nik] = (
             None
             if seen is None
-            else (answer_as_read_by(principal, sources, answer, valid_at=as_of.valid_at, rules=rules), seen)
+            else (
+                answer_as_read_by(
+                    principal, sources=sources, answer=answer, valid_at=as_of.valid_at, rules=rules
+                ),
+                seen,
+            )
         )
     return answers
 
@@ -190,39 +158,11 @@ def _seen_through(answer: CoverageAnswer, region: str, inside: Callable[[str], b
     )
 
 
-def answer_as_read_by(
-    principal: Principal,
-    sources: PersonSources,
-    answer: CoverageAnswer,
-    *,
-    valid_at: date,
-    rules: RuleTable | None,
-) -> CoverageAnswer:
-    """The answer without the details of sources outside the key's region (DESIGN.md: reading data
-    outside its region is a 404), explained by the sources inside it."""
-    left_out = sum(not principal.sees(s.region_code) for s in answer.sources)
-    if left_out == 0:
-        return answer
-    # the BPU side is one answer from all the memberships (the one governing the date speaks,
-    # with its own payments): kept whole when that one is inside, else left out whole; filtering
-    # memberships would make an earlier one inside speak for the payments of a later one outside
-    informal_inside = all(principal.sees(s.region_code) for s in answer.sources if s.kind == "informal")
-    within_region = replace(
-        sources,
-        terms=[t for t in sources.terms if principal.sees(t.region_code)],
-        enrolments=sources.enrolments if informal_inside else [],
-        payments=sources.payments if informal_inside else [],
-        reactivations=sources.reactivations if informal_inside else [],
-    )
-    inside, _ = answer_on(within_region, valid_at=valid_at, rules=rules)
-    return as_seen_within(answer, inside, left_out=left_out)
-
-
-async def answers_of(
+async def unscoped_answers(
     session: AsyncSession, *, niks: Sequence[str], as_of: AsOf
 ) -> dict[str, tuple[CoverageAnswer, str] | None]:
-    """Answers (with their scoping region) of many persons from one read of their events."""
-    return (await answers_on_days(session, niks=niks, tx_seq=as_of.tx_seq, days=[as_of.valid_at]))[
+    """Answers (with their scoping region) of many persons, whatever a key may see, from one read."""
+    return (await unscoped_answers_on_days(session, niks=niks, tx_seq=as_of.tx_seq, days=[as_of.valid_at]))[
         as_of.valid_at
     ]
 
@@ -249,10 +189,10 @@ async def events_by_person(
     return per_person, rules
 
 
-async def answers_on_days(
+async def unscoped_answers_on_days(
     session: AsyncSession, *, niks: Sequence[str], tx_seq: int, days: Sequence[date]
 ) -> dict[date, dict[str, tuple[CoverageAnswer, str] | None]]:
-    """Answers of many persons on several dates, as known at one tx, from one read of their events."""
+    """Answers of many persons on several dates as known at one tx, whatever a key may see."""
     per_person, rules = await events_by_person(session, niks=niks, events_at=tx_seq, rules_at=tx_seq)
     return {
         day: {nik: _answer(per_person.get(nik, []), valid_at=day, rules=rules) for nik in niks}
@@ -270,15 +210,6 @@ async def coverage_lookup(
         found = answers[nik]
         results.append((nik, found[0] if found is not None else None))
     return results
-
-
-def _region_for_scope(answer: CoverageAnswer, domicile: str) -> str:
-    """The region of the enrolment in force on the date (a covering one first), else the domicile."""
-    for status in (CoverageStatus.COVERED, CoverageStatus.IN_ARREARS, CoverageStatus.LAPSED):
-        for source in answer.sources:
-            if source.status is status:
-                return source.region_code
-    return domicile
 
 
 @dataclass(frozen=True, slots=True)

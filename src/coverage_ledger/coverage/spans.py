@@ -17,15 +17,10 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.coverage import spans_repository
-from coverage_ledger.coverage.service import (
-    PERSON_EVENT_TYPES,
-    PersonSources,
-    answer_on,
-    events_by_person,
-    person_sources,
-)
+from coverage_ledger.coverage.service import PERSON_EVENT_TYPES, events_by_person, person_sources
 from coverage_ledger.domain.coverage import CoverageAnswer
 from coverage_ledger.domain.months import Month
+from coverage_ledger.domain.person_coverage import PersonSources, answer_on
 from coverage_ledger.domain.rule_table import RuleTable
 from coverage_ledger.ledger import projections_repository
 

@@ -338,3 +338,14 @@ def death_clash(claim: ClaimOfPerson, others: Sequence[ClaimOfPerson]) -> tuple[
         if death.benefit in DEATH_BENEFITS and later.incident_date > death.incident_date:
             return "incident_after_death", other
     return None
+
+
+def listed_due_date(*, due_on: date | None, reversed_on: date | None, day: date) -> date | None:
+    """The due date a claim list gives on `day`: the projected one, or a reversal's day if later."""
+    # for a claim no reversal reopened, or one a reversal keeps reopened, this is what the claim
+    # read says; a claim paid again since keeps no reversal day in its projected row, so on a day
+    # of its reopened stretch this gives the service time's day where the read gives the
+    # reversal's (README says so)
+    if due_on is not None and reversed_on is not None and reversed_on <= day:
+        return max(due_on, reversed_on)
+    return due_on

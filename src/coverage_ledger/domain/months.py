@@ -61,3 +61,9 @@ def month_range(first: Month, last: Month) -> list[Month]:
     if last < first:
         raise ValueError(f"{last} is before {first}")
     return [first.plus(i) for i in range(last.minus(first) + 1)]
+
+
+def months_between(first: date, last: date) -> list[date]:
+    """The first day of every month from `first`'s month to `last`'s (none if `last` is before)."""
+    start, end = Month.of(first), Month.of(last)
+    return [] if end < start else [month.first_day for month in month_range(start, end)]

@@ -12,3 +12,9 @@ def region_level(code: str) -> int:
 def region_parent(code: str) -> str | None:
     """The enclosing region's code, None for a province."""
     return code.rsplit(".", 1)[0] if "." in code else None
+
+
+def child_code_length(code: str | None) -> int:
+    """The length of a child's code under `code` (None: the nation, whose children are
+    provinces): 16 → 16.71 → 16.71.01 → 16.71.01.1001; a village's is its own."""
+    return {None: 2, 1: 5, 2: 8}.get(None if code is None else region_level(code), 13)

@@ -14,6 +14,7 @@ from coverage_ledger.domain.officer import (
     lasts_too_long,
     serves_in_a_district_or_village,
 )
+from coverage_ledger.domain.potential import Segment
 from coverage_ledger.errors import FieldProblem
 from coverage_ledger.ledger.claim_events import (
     ClaimApproved,
@@ -241,7 +242,7 @@ class PotentialEstimated(_Event):
 
     type: Literal["potential.estimated"]
     region_code: RegionCode
-    segment: Literal["all", "officer", "informal"] = Field(
+    segment: Segment = Field(
         description="Whose potential: informal (BPU) workers, election officers, or all."
     )
     valid_from: Day = Field(description="First day the estimate applies to.")

@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 
 from coverage_ledger.coverage.endpoints import KnownAtQuery, ReadPoint, as_of_out, known_at_query
-from coverage_ledger.domain.months import Month
+from coverage_ledger.domain.months import Month, months_between
+from coverage_ledger.domain.potential import Segment
 from coverage_ledger.domain.region_codes import REGION_CODE_PATTERN
 from coverage_ledger.domain.timeframes import EARLIEST_DAY, LATEST_DAY, plausible_year
 from coverage_ledger.errors import ErrorItem, InvalidInput
@@ -23,7 +24,6 @@ from coverage_ledger.regions.schemas import (
 from coverage_ledger.regions.service import (
     RegionFigure,
     describe_region,
-    months_between,
     region_coverage,
     region_coverage_on_days,
 )
@@ -34,9 +34,7 @@ CodePath = Annotated[
     str,
     Path(description="Kemendagri code: 16, 16.71, 16.71.01 or 16.71.01.1001", pattern=REGION_CODE_PATTERN),
 ]
-SegmentQuery = Annotated[
-    Literal["all", "officer", "informal"], Query(description="Whose coverage: all, officer or informal.")
-]
+SegmentQuery = Annotated[Segment, Query(description="Whose coverage: all, officer or informal.")]
 MAX_SERIES_MONTHS = 60
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.database import raw
 from coverage_ledger.database.raw import driver_connection
+from coverage_ledger.domain.potential import Estimate
 
 _IN_FORCE_AT = "k.tx_from <= %(tx)s AND (k.tx_to IS NULL OR k.tx_to > %(tx)s)"
 _REGION_AT = (
@@ -71,17 +72,6 @@ async def provinces_at(session: AsyncSession, *, tx_seq: int, valid_at: date) ->
         {"tx": tx_seq, "day": valid_at},
     )
     return [RegionRow(r.code, r.name, r.level, r.parent_code) for r in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class Estimate:
-    """A potential-worker estimate in force."""
-
-    event_id: str
-    region_code: str
-    segment: str
-    valid_from: date
-    count: int
 
 
 async def estimates_within(

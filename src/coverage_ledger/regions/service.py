@@ -6,23 +6,27 @@ a checkpoint and the deltas after it, however long the history. The plain scan, 
 the region and decides their coverage exactly as `GET /v1/persons/{nik}/coverage` does, stays as
 the reference the spans are tested against (`by_scan`)."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.coverage.service import answers_on_days
+from coverage_ledger.coverage.service import unscoped_answers_on_days
 from coverage_ledger.domain.access import Principal, region_within
-from coverage_ledger.domain.coverage import CoverageAnswer, CoverageStatus
-from coverage_ledger.domain.months import Month, month_range
+from coverage_ledger.domain.coverage import CoverageAnswer
+from coverage_ledger.domain.potential import (
+    Estimate,
+    counted_region,
+    covered_in,
+    estimated_below,
+    potential_of,
+)
 from coverage_ledger.errors import NotFound
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions import repository
-from coverage_ledger.regions.repository import Estimate, RegionRow, RegionVersion
+from coverage_ledger.regions.repository import RegionRow, RegionVersion
 from coverage_ledger.regions.visibility import visible_region
-
-SEGMENTS = ("all", "officer", "informal")
 
 
 @dataclass(slots=True)
@@ -48,77 +52,13 @@ class RegionCoverage:
     children: list[RegionFigure] = field(default_factory=list)
 
 
-def covered_in(answer: CoverageAnswer, segment: str) -> bool:
-    """Whether the answer covers the person in the segment (`all`: either)."""
-    if segment == "all":
-        return answer.covered
-    return any(s.kind == segment and s.status is CoverageStatus.COVERED for s in answer.sources)
-
-
-def counted_region(answer: CoverageAnswer, scope: str, segment: str) -> str:
-    """Where a covered person counts: for `all`, the person's region (`scope`, the covering
-    enrolment's, an officer term's first); for a segment, the region of that segment's covering
-    enrolment, so a BPU member serving as an officer elsewhere counts for `informal` at home."""
-    return scope if segment == "all" else answer.covering_regions.get(segment, scope)
-
-
-def potential_of(
-    code: str, segment: str, estimates: Sequence[Estimate], children: Mapping[str, Sequence[str]]
-) -> int | None:
-    """The potential workers of a region and segment; None when it is not known.
-
-    The region's own estimate, else the sum of its children's (`children`: every child region in
-    force, for the regions with estimates below them), recursively. A child not estimated makes
-    the sum unknown: `covered` counts the persons of every child, so a potential summed over some
-    would overstate the ratio (a province with one regency estimated read 300%). For `all`, see
-    `_all_potential`."""
-    if segment == "all":
-        return _all_potential(code, estimates, children)
-    own = {e.segment: e.count for e in estimates if e.region_code == code}
-    if segment in own:
-        return own[segment]
-    return _sum_known([potential_of(child, segment, estimates, children) for child in children.get(code, [])])
-
-
-def _all_potential(
-    code: str, estimates: Sequence[Estimate], children: Mapping[str, Sequence[str]]
-) -> int | None:
-    """The potential for `all`: the region's own `all` estimate; else, where it estimates a
-    segment itself, officers plus informal workers, each found as `potential_of` finds it; else
-    the sum of its children's. Unknown where only one segment is: `covered` counts both."""
-    own = {e.segment: e.count for e in estimates if e.region_code == code}
-    if "all" in own:
-        return own["all"]
-    if "officer" in own or "informal" in own:
-        return _sum_known([potential_of(code, part, estimates, children) for part in ("officer", "informal")])
-    return _sum_known([_all_potential(child, estimates, children) for child in children.get(code, [])])
-
-
-def _sum_known(parts: Sequence[int | None]) -> int | None:
-    """The sum when every part is known (and there is one)."""
-    if not parts or any(part is None for part in parts):
-        return None
-    return sum(part for part in parts if part is not None)
-
-
-def _estimated_below(estimates: Sequence[Estimate], root: str) -> set[str]:
-    """The regions inside `root` (itself included) with an estimate strictly below them."""
-    above: set[str] = set()
-    for estimate in estimates:
-        code = estimate.region_code
-        while code != root and "." in code:
-            code = code.rsplit(".", 1)[0]
-            above.add(code)
-    return above
-
-
 async def _children_to_sum(
     session: AsyncSession, result: RegionCoverage, estimates: Sequence[Estimate], *, tx_seq: int, day: date
 ) -> dict[str, list[str]]:
     """Every child in force of each region whose potential may be a sum: those shown and those
     on the way down to an estimate (a region with none below sums to nothing anyway)."""
     children = {result.region.region_code: [figure.region_code for figure in result.children]}
-    summed = _estimated_below(estimates, result.region.region_code)
+    summed = estimated_below(estimates, result.region.region_code)
     wanted = [code for code in children[result.region.region_code] if code in summed]
     while wanted:
         found = await repository.children_of_many(session, parents=wanted, tx_seq=tx_seq, valid_at=day)
@@ -183,7 +123,7 @@ async def region_coverage_on_days(
         raise missing
     if by_scan:
         async for niks in repository.persons_within(session, code=code, tx_seq=tx_seq):
-            on_days = await answers_on_days(session, niks=niks, tx_seq=tx_seq, days=list(results))
+            on_days = await unscoped_answers_on_days(session, niks=niks, tx_seq=tx_seq, days=list(results))
             for day, answers in on_days.items():
                 _count(results[day], code, answers.values(), segment)
     else:
@@ -209,9 +149,9 @@ def _count(
 ) -> None:
     by_child = {figure.region_code: figure for figure in result.children}
     for found in answers:
-        if found is None or not covered_in(found[0], segment):
+        if found is None or not covered_in(found[0], segment=segment):
             continue
-        scope = counted_region(found[0], found[1], segment)
+        scope = counted_region(found[0], scope=found[1], segment=segment)
         if not region_within(scope, code):
             continue  # read for an enrolment inside, counted where the person is now
         result.region.covered += 1
@@ -226,12 +166,6 @@ def _child_of(scope: str, code: str) -> str | None:
         return None
     rest = scope[len(code) + 1 :].split(".", 1)[0]
     return f"{code}.{rest}"
-
-
-def months_between(first: date, last: date) -> list[date]:
-    """The first day of every month from `first`'s month to `last`'s (none if `last` is before)."""
-    start, end = Month.of(first), Month.of(last)
-    return [] if end < start else [month.first_day for month in month_range(start, end)]
 
 
 @dataclass(slots=True)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger import __version__
-from coverage_ledger.coverage.service import answers_of
+from coverage_ledger.coverage.service import unscoped_answers
 from coverage_ledger.domain.access import region_within
 from coverage_ledger.domain.informal import InformalEnrolment
 from coverage_ledger.ledger import person_events
@@ -141,8 +141,8 @@ def diff_rows(request: DiffRequest) -> RowSource:
         for start in range(0, len(changed), BATCH):
             batch = changed[start : start + BATCH]
             niks = [nik for nik, _, _ in batch]
-            before = await answers_of(session, niks=niks, as_of=request.then)
-            after = await answers_of(session, niks=niks, as_of=request.now)
+            before = await unscoped_answers(session, niks=niks, as_of=request.then)
+            after = await unscoped_answers(session, niks=niks, as_of=request.now)
             changes = await repository.events_between(session, niks, after_tx=low, up_to_tx=high)
             # only a regional report places payments and reactivations, by the persons' memberships
             paying = {e.nik for e in changes if e.bpu_payload is not None} if request.region else set()

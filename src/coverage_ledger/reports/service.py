@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger import __version__
 from coverage_ledger.claims.service import OVERDUE_BATCH, overdue_reviews
 from coverage_ledger.domain.access import SYSTEM, Principal, Role
+from coverage_ledger.domain.potential import SEGMENTS
 from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, NotFound
 from coverage_ledger.ledger.asof import AsOf
@@ -179,7 +180,7 @@ def rows_of(request: ReportRequest) -> RowSource:
 
     async def ratios(session: AsyncSession) -> AsyncIterator[Row]:
         assert region is not None
-        for segment in ("all", "officer", "informal"):
+        for segment in SEGMENTS:
             # the caller's scope was checked by `authorise`
             result = await region_coverage(
                 session, principal=SYSTEM, code=region, as_of=as_of, segment=segment

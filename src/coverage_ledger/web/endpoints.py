@@ -21,8 +21,9 @@ from coverage_ledger.coverage.endpoints import read_point
 from coverage_ledger.coverage.history import person_history
 from coverage_ledger.coverage.service import person_coverage
 from coverage_ledger.domain.access import Principal
-from coverage_ledger.domain.months import Month
+from coverage_ledger.domain.months import Month, months_between
 from coverage_ledger.domain.nik import NIK_PATTERN, nik_read_problem
+from coverage_ledger.domain.potential import SEGMENTS
 from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.errors import ErrorItem, InvalidInput, LedgerError, Unauthenticated
 from coverage_ledger.http.access_log import note_caller
@@ -30,7 +31,6 @@ from coverage_ledger.http.dependencies import Now, Session
 from coverage_ledger.http.paging import CURSOR_PATTERN, claim_filters, page_cursor, page_point
 from coverage_ledger.ledger.asof import AsOf
 from coverage_ledger.regions.service import (
-    months_between,
     provinces_at,
     region_coverage,
     region_coverage_on_days,
@@ -210,7 +210,7 @@ async def region_page(
         return sign_in_first()
     try:
         point = await point_of(session, now, valid_at or None, known_at or None)
-        segment = segment if segment in ("all", "officer", "informal") else "all"
+        segment = segment if segment in SEGMENTS else "all"
         result = await region_coverage(session, principal=visitor, code=code, as_of=point, segment=segment)
         last = Month.of(point.valid_at)
         days = months_between(last.plus(1 - SERIES_MONTHS).first_day, last.first_day)
