@@ -75,7 +75,7 @@ async def test_only_the_hash_of_a_secret_is_stored(session: AsyncSession) -> Non
     stored = (
         await session.execute(text("SELECT secret_sha256 FROM api_key WHERE name = 'hash-only'"))
     ).scalar_one()
-    assert stored == secret_hash(secret) != secret
+    assert stored == secret_hash(secret=secret) != secret
 
 
 async def test_x_api_key_header_works(client: AsyncClient, keys: Keys) -> None:

@@ -569,7 +569,7 @@ async def test_a_write_waiting_for_the_append_lock_is_refused_once_its_key_is_re
         async with await psycopg.AsyncConnection.connect(_libpq(fresh_database), autocommit=True) as other:
             await other.execute(
                 "UPDATE api_key SET revoked_at = now() WHERE secret_sha256 = %s",
-                (secret_hash(uploader.keys.office),),
+                (secret_hash(secret=uploader.keys.office),),
             )
         await holder.rollback()
         refused = await waiting
@@ -588,7 +588,7 @@ async def test_a_backfill_whose_key_expires_while_it_waits_for_the_append_lock_i
         await setup.execute(
             "INSERT INTO api_key (name, secret_sha256, role, created_at, expires_at) VALUES "
             "('expiring-admin', %s, 'admin', clock_timestamp(), clock_timestamp() + interval '2 seconds')",
-            (secret_hash(secret),),
+            (secret_hash(secret=secret),),
         )
     head = await uploader.head()
     backfill = {

@@ -91,3 +91,26 @@ REPOSITORY_COMMITS = {"ledger/asof_repository.py": ["mark_answered"]}
 @pytest.mark.parametrize("path", REPOSITORIES, ids=_name)
 def test_no_repository_commits_or_rolls_back_but_the_answered_mark(path: Path) -> None:
     assert _commits_and_rollbacks(path) == REPOSITORY_COMMITS.get(_name(path), [])
+
+
+def _public_functions(path: Path) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return [
+        node
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not node.name.startswith("_")
+    ]
+
+
+@pytest.mark.parametrize("path", SERVICES, ids=_name)
+def test_service_functions_take_keywords_after_the_session(path: Path) -> None:
+    positional = {
+        function.name: [a.arg for a in function.args.posonlyargs + function.args.args if a.arg != "session"]
+        for function in _public_functions(path)
+    }
+    assert {name: args for name, args in positional.items() if args} == {}
+
+
+@pytest.mark.parametrize("path", SERVICES, ids=_name)
+def test_service_functions_say_what_they_do_in_one_line(path: Path) -> None:
+    docstrings = {function.name: ast.get_docstring(function) or "" for function in _public_functions(path)}
+    assert {name: doc for name, doc in docstrings.items() if not doc or "\n" in doc.strip()} == {}

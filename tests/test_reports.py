@@ -436,9 +436,11 @@ async def test_a_workbook_cut_at_the_row_limit_counts_the_rows_it_holds(
             yield (f"16710100000000{i:02d}", i)
 
     in_csv, in_xlsx = Tally(), Tally()
-    assert [chunk async for chunk in report_content.csv_chunks(("nik", "n"), counted(rows(), in_csv))]
+    assert [
+        chunk async for chunk in report_content.csv_chunks(("nik", "n"), counted(rows=rows(), tally=in_csv))
+    ]
     workbook = b"".join(
-        [c async for c in report_content.xlsx_chunks("r", ("nik", "n"), counted(rows(), in_xlsx))]
+        [c async for c in report_content.xlsx_chunks("r", ("nik", "n"), counted(rows=rows(), tally=in_xlsx))]
     )
     assert (in_csv.rows, in_xlsx.rows) == (5, 3)
     sheet = zipfile.ZipFile(io.BytesIO(workbook)).read("xl/worksheets/sheet1.xml").decode()

@@ -111,7 +111,7 @@ async def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(
     await _signed_in(client, keys.auditor)
     token = client.cookies["ledger_session"]
     stored = (await session.execute(text("SELECT token_sha256 FROM web_session"))).scalars().all()
-    assert secret_hash(token) in stored and secret_hash(keys.auditor) not in stored
+    assert secret_hash(secret=token) in stored and secret_hash(secret=keys.auditor) not in stored
     assert (await client.post("/sign-out")).status_code == 303
     client.cookies.set("ledger_session", token)  # a copy kept from before the sign-out
     assert (await client.get("/regions")).headers["location"] == "/sign-in"
@@ -124,12 +124,12 @@ async def test_an_expired_session_is_refused_and_forgotten_at_the_next_sign_in(
     token = client.cookies["ledger_session"]
     await session.execute(
         text("UPDATE web_session SET expires_at = :past WHERE token_sha256 = :t"),
-        {"past": datetime.now(UTC) - timedelta(seconds=1), "t": secret_hash(token)},
+        {"past": datetime.now(UTC) - timedelta(seconds=1), "t": secret_hash(secret=token)},
     )
     assert (await client.get("/regions")).headers["location"] == "/sign-in"
     await _signed_in(client, keys.auditor)
     remaining = (await session.execute(text("SELECT token_sha256 FROM web_session"))).scalars().all()
-    assert remaining == [secret_hash(client.cookies["ledger_session"])]
+    assert remaining == [secret_hash(secret=client.cookies["ledger_session"])]
 
 
 async def test_a_committee_uploads_a_roster_with_bad_rows_and_sees_them_listed(uploader: Uploader) -> None:

@@ -223,7 +223,7 @@ def import_roster(
     logging.getLogger("coverage_ledger.uploads").setLevel(logging.WARNING)
     options = UploadOptions(kind=kind, committee=committee, dry_run=dry_run, policy=policy, mode=mode)
     try:
-        check_choices(options)  # before a cluster is started and a progress bar drawn
+        check_choices(options=options)  # before a cluster is started and a progress bar drawn
     except LedgerError as exc:
         console.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(2) from exc

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 SECRET_PREFIX = "clk_"  # noqa: S105 -- a public prefix that marks secrets in logs, not a secret
 
 
-def secret_hash(secret: str) -> str:
+def secret_hash(*, secret: str) -> str:
     """sha256 hex of a presented secret."""
     return sha256_hex(secret)
 
@@ -91,7 +91,7 @@ async def create_key(
     record = await repository.insert_key(
         session,
         name=name,
-        secret_sha256=secret_hash(secret),
+        secret_sha256=secret_hash(secret=secret),
         role=role.value,
         region_prefix=region_prefix,
         organisation=organisation,
@@ -122,20 +122,22 @@ async def revoke_key(session: AsyncSession, *, name: str) -> None:
 
 
 async def principal_named(session: AsyncSession, *, name: str, now: datetime) -> Principal:
-    """The principal of a key known by its name, for an operator acting as it from the command
-    line; 404 when there is none, 401 when it is revoked or expired."""
+    """The principal of a key known by its name, for an operator acting as it from the CLI."""
+    # 404 when there is none, 401 when it is revoked or expired.
     record = await repository.find_by_name(session, name)
     if record is None:
         raise NotFound(f"no key named {name!r}")
-    return principal_of(record, now=now)
+    return principal_of(record=record, now=now)
 
 
 async def authenticate(session: raw.Db, *, secret: str | None, now: datetime) -> Principal:
     """The principal of a presented secret; 401 when missing, unknown, revoked or expired."""
-    return await authenticate_hash(session, secret_sha256=secret_hash(required_secret(secret)), now=now)
+    return await authenticate_hash(
+        session, secret_sha256=secret_hash(secret=required_secret(secret=secret)), now=now
+    )
 
 
-def required_secret(secret: str | None) -> str:
+def required_secret(*, secret: str | None) -> str:
     """The secret presented; 401 without one (decided before any database work)."""
     if not secret:
         raise Unauthenticated("send the API key as `Authorization: Bearer <key>` or `X-API-Key`")
@@ -143,26 +145,24 @@ def required_secret(secret: str | None) -> str:
 
 
 async def authenticate_hash(session: raw.Db, *, secret_sha256: str, now: datetime) -> Principal:
-    """The principal of a key known by its secret's sha256.
-
-    401 when unknown, revoked or expired."""
-    return principal_of(await repository.find_by_secret(session, secret_sha256), now=now)
+    """The principal of a key known by its secret's sha256; 401 when unknown, revoked or expired."""
+    return principal_of(record=await repository.find_by_secret(session, secret_sha256), now=now)
 
 
 async def refuse_if_key_gone(session: AsyncSession, *, key_name: str | None, now: datetime) -> None:
-    """401 when the named key has been revoked, or has expired by `now`, since its request was
-    authenticated. Writers run it under the append lock, just before their tx commits: a request
-    that waited there for a large upload was otherwise written seconds after its key was revoked
-    (found by a probe). None (the service itself) passes, and so does a name no stored key has
-    (keys are revoked, never deleted: only a test's made-up principal)."""
+    """401 when the named key was revoked, or expired by `now`, since its request was authenticated."""
+    # Writers run it under the append lock, just before their tx commits: a request that waited there for a
+    # large upload was otherwise written seconds after its key was revoked (found by a probe). None (the
+    # service itself) passes, and so does a name no stored key has (keys are revoked, never deleted: only a
+    # test's made-up principal).
     if key_name is None or key_name == "system":
         return
     record = await repository.find_by_name(session, key_name)
     if record is not None:
-        principal_of(record, now=now)
+        principal_of(record=record, now=now)
 
 
-def principal_of(record: KeyRecord | None, *, now: datetime) -> Principal:
+def principal_of(*, record: KeyRecord | None, now: datetime) -> Principal:
     """The principal of a stored key; 401 when there is none or it is revoked or expired."""
     if record is None or record.revoked_at is not None:
         raise Unauthenticated("the API key is unknown or revoked")

@@ -18,13 +18,13 @@ SESSION_LIFETIME = timedelta(hours=8)
 
 async def start_web_session(session: AsyncSession, *, secret: str, now: datetime) -> tuple[Principal, str]:
     """Sign in with an API key: its principal and the new session's token (401 for a bad key)."""
-    record = await repository.find_by_secret(session, secret_hash(secret))
-    principal = principal_of(record, now=now)
+    record = await repository.find_by_secret(session, secret_hash(secret=secret))
+    principal = principal_of(record=record, now=now)
     assert record is not None  # principal_of refuses a missing key
     token = secrets.token_urlsafe(32)
     await repository.insert_web_session(
         session,
-        token_sha256=secret_hash(token),
+        token_sha256=secret_hash(secret=token),
         key_id=record.id,
         started_at=now,
         expires_at=now + SESSION_LIFETIME,
@@ -37,9 +37,9 @@ async def web_session_principal(session: raw.Db, *, token: str | None, now: date
     is revoked or expired."""
     if not token:
         return None
-    record = await repository.find_by_web_session(session, token_sha256=secret_hash(token), now=now)
+    record = await repository.find_by_web_session(session, token_sha256=secret_hash(secret=token), now=now)
     try:
-        return principal_of(record, now=now)
+        return principal_of(record=record, now=now)
     except Unauthenticated:
         return None
 
@@ -47,4 +47,4 @@ async def web_session_principal(session: raw.Db, *, token: str | None, now: date
 async def end_web_session(session: AsyncSession, *, token: str | None) -> None:
     """Sign out: the token is refused from now on, whoever presents it."""
     if token:
-        await repository.delete_web_session(session, token_sha256=secret_hash(token))
+        await repository.delete_web_session(session, token_sha256=secret_hash(secret=token))

@@ -139,7 +139,7 @@ async def _knowledge_at(session: AsyncSession, niks: Sequence[str], tx_seq: int)
     }
     table = benefit_table(await projections_repository.rule_definitions(session, tx_seq=tx_seq))
     return _Knowledge(
-        {nik: person_sources(per_person.get(nik, [])) for nik in niks}, recorded_on, rules, table
+        {nik: person_sources(events=per_person.get(nik, [])) for nik in niks}, recorded_on, rules, table
     )
 
 

@@ -76,8 +76,9 @@ OVERDUE_BATCH = 200
 async def overdue_reviews(
     session: AsyncSession, *, claim_ids: Sequence[str], as_of: AsOf
 ) -> dict[str, ClaimReview]:
-    """The claim reads of those of `claim_ids` (candidates, `repository.OVERDUE_CANDIDATES`) that
-    are overdue on `as_of.valid_at`: the lists and reports say what the claim read says."""
+    """The claim reads of the candidate claims that are overdue on `as_of.valid_at`."""
+    # The candidates come from `repository.OVERDUE_CANDIDATES`; the lists and reports say what the claim read
+    # says.
     reviews = await review_claims(session, claim_ids=claim_ids, tx_seq=as_of.tx_seq, today=as_of.valid_at)
     return {claim_id: review for claim_id, review in reviews.items() if OVERDUE in review.flags}
 
@@ -93,11 +94,9 @@ async def list_claims(
     cursor: str | None,
     limit: int,
 ) -> ClaimPage:
-    """Claims of a region as known at `as_of`, in claim_id order, with their due date on
-    `as_of.valid_at`.
-
-    `overdue`: only those still unpaid after their due date on `as_of.valid_at`, as the claim read
-    has it (a claim paid after that day was overdue on it)."""
+    """Claims of a region as known at `as_of`, in claim_id order, with their due date on its valid day."""
+    # `overdue`: only those still unpaid after their due date on `as_of.valid_at`, as the claim read has it (a
+    # claim paid after that day was overdue on it).
     _may_read(principal)
     scope = await _scope(session, principal, region, as_of)
     found: list[RecordRow] = []

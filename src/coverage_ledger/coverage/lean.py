@@ -23,9 +23,9 @@ async def lean_coverage(request: Request, match: re.Match[str]) -> Response:
     state = request.app.state
     read_connection: ReadConnection = state.read_connection
     now = state.clock()
-    secret = required_secret(presented_secret(request.headers))
+    secret = required_secret(secret=presented_secret(request.headers))
     async with read_connection() as db:
-        caller = await authenticate_hash(db, secret_sha256=secret_hash(secret), now=now)
+        caller = await authenticate_hash(db, secret_sha256=secret_hash(secret=secret), now=now)
         note_caller(request, caller)
         params = request.query_params
         valid_at, known_at = read_coordinates(

@@ -46,7 +46,7 @@ class PersonCoverage:
     as_of: AsOf
 
 
-def person_sources(events: Sequence[projections_repository.InForceEvent]) -> PersonSources | None:
+def person_sources(*, events: Sequence[projections_repository.InForceEvent]) -> PersonSources | None:
     """None when the person is not registered (as known then)."""
     by_type: dict[str, list[projections_repository.InForceEvent]] = {}
     for event in events:
@@ -78,7 +78,7 @@ def _answer(
 ) -> tuple[CoverageAnswer, str] | None:
     """The answer from one person's in-force events, with the region that scopes it; None when
     the person is not registered (as known then)."""
-    sources = person_sources(events)
+    sources = person_sources(events=events)
     return answer_on(sources, valid_at=valid_at, rules=rules) if sources is not None else None
 
 
@@ -111,8 +111,8 @@ async def answers_for_key(
     as_of: AsOf,
     within: str | None = None,
 ) -> dict[str, tuple[CoverageAnswer, str] | None]:
-    """Each person's answer as the key may read it, with the region the key sees them through
-    (inside `within` too, when given); None for a person unknown or not seen."""
+    """Each person's answer as the key may read it, with the region the key sees them through."""
+    # Inside `within` too, when given; None for a person unknown or not seen.
 
     def inside(code: str) -> bool:
         return principal.sees(code) and region_within(code, within)
@@ -128,7 +128,7 @@ async def answers_for_key(
     )
     answers: dict[str, tuple[CoverageAnswer, str] | None] = {}
     for nik in niks:
-        sources = person_sources(per_person.get(nik, []))
+        sources = person_sources(events=per_person.get(nik, []))
         if sources is None:
             answers[nik] = None
             continue
@@ -175,10 +175,9 @@ async def events_by_person(
     rules_at: int,
     rules_always: bool = False,
 ) -> tuple[dict[str, list[projections_repository.InForceEvent]], RuleTable | None]:
-    """Each person's events in force at tx `events_at` (None: now), with the rule table.
-
-    The rule table is read at tx `rules_at` when one of them is a BPU member (the rules decide
-    nothing for officers)."""
+    """Each person's events in force at tx `events_at` (None: now), with the rule table."""
+    # The rule table is read at tx `rules_at` when one of them is a BPU member (the rules decide nothing for
+    # officers).
     events = await projections_repository.in_force_events_of(
         session, niks=niks, types=PERSON_EVENT_TYPES, tx_seq=events_at
     )

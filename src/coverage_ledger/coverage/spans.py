@@ -145,7 +145,7 @@ def _spans_by_person(
 ) -> dict[str, list[Span]]:
     result: dict[str, list[Span]] = {}
     for nik in niks:
-        sources = person_sources(per_person.get(nik, []))
+        sources = person_sources(events=per_person.get(nik, []))
         result[nik] = spans_of(sources, rules) if sources is not None else []
     return result
 

@@ -365,7 +365,7 @@ def _detail_of(response: JSONResponse) -> str:
 
 async def check_key(request: Request) -> None:
     """Raise the 401 of a missing, unknown, revoked or expired key (outside dependency resolution)."""
-    secret = required_secret(presented_secret(request.headers))
+    secret = required_secret(secret=presented_secret(request.headers))
     async with request.app.state.sessionmaker() as session:
         await authenticate(session, secret=secret, now=request.app.state.clock())
 

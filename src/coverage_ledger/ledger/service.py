@@ -75,8 +75,7 @@ async def check_append(
     now: datetime,
     recorded_at: datetime | None,
 ) -> CheckedBatch | AppendResult:
-    """Every check of an append, without writing or locking; the result itself when every
-    event is a re-send."""
+    """Every check of an append, without writing or locking; the result itself when all are re-sends."""
     if recorded_at is not None and principal.role is not Role.ADMIN:
         raise Forbidden("only an admin key may backfill with an explicit recorded_at")
     if recorded_at is not None and recorded_at.tzinfo is None:
@@ -125,8 +124,8 @@ async def write_checked(
     tx_id: uuid.UUID,
     first_position: int = 0,
 ) -> AppendResult | None:
-    """Write a checked batch's events and personal fields under a provisional tx id; the
-    duplicate result instead when another request committed the same batch meanwhile."""
+    """Write a checked batch's events and personal fields under a provisional tx id."""
+    # The duplicate result instead when another request committed the same batch meanwhile.
     fresh, originals = checked.fresh, checked.originals
     try:
         written = await repository.write_events(
@@ -169,14 +168,13 @@ async def append_events(
     validate_only: bool = False,
     lock_wait_seconds: float | None = None,
 ) -> AppendResult:
-    """Append a batch atomically as one tx; identical re-sends are counted as duplicates.
-
-    `now`: the caller's clock, for the recording day of enrolments without `registered_on` and
-    for refusing a backfill in the future (the tx's own recorded_at is read under the lock).
-    `validate_only`: every check, nothing written and no lock taken (a dry run must not hold
-    back the writers); the result names the head the batch was checked against.
-    `lock_wait_seconds`: give up waiting for a lock after that long (`LockNotAvailable`, a 503
-    `ledger-busy` for a client that waits for its answer); None waits as long as it takes."""
+    """Append a batch atomically as one tx; identical re-sends are counted as duplicates."""
+    # `now`: the caller's clock, for the recording day of enrolments without `registered_on` and for refusing
+    # a backfill in the future (the tx's own recorded_at is read under the lock). `validate_only`: every
+    # check, nothing written and no lock taken (a dry run must not hold back the writers); the result names
+    # the head the batch was checked against. `lock_wait_seconds`: give up waiting for a lock after that long
+    # (`LockNotAvailable`, a 503 `ledger-busy` for a client that waits for its answer); None waits as long as
+    # it takes.
     if lock_wait_seconds is not None:
         await repository.limit_lock_waits(session, seconds=lock_wait_seconds)
     checked = await check_append(

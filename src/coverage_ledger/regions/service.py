@@ -100,11 +100,10 @@ async def region_coverage_on_days(
     by_scan: bool = False,
     skip_missing: bool = False,
 ) -> dict[date, RegionCoverage]:
-    """`region_coverage` on several dates as known at one tx.
-
-    Counted from the coverage deltas, or (`by_scan`, the reference) by deciding every person of
-    the region from their events. `skip_missing`: dates on which the region does not exist
-    (before its decree, after its end) are left out; 404 only when it exists on none."""
+    """`region_coverage` on several dates as known at one tx."""
+    # Counted from the coverage deltas, or (`by_scan`, the reference) by deciding every person of the region
+    # from their events. `skip_missing`: dates on which the region does not exist (before its decree, after
+    # its end) are left out; 404 only when it exists on none.
     results: dict[date, RegionCoverage] = {}
     missing: NotFound | None = None
     for day in days:
@@ -183,12 +182,11 @@ class RegionView:
 async def describe_region(
     session: AsyncSession, *, principal: Principal, code: str, as_of: AsOf
 ) -> RegionView:
-    """The region on `valid_at` as known at the tx.
-
-    A code of an older decree resolves to the codes that replaced it (recursively, as far as
-    they exist on that date); a code of a later decree is not yet in force, with no successors.
-    Successors outside the key's region are left out, as its 404s leave them (found by a scope
-    probe: a split across regencies named the other regency's new code)."""
+    """The region on `valid_at` as known at the tx, or what replaced it."""
+    # A code of an older decree resolves to the codes that replaced it (recursively, as far as they exist on
+    # that date); a code of a later decree is not yet in force, with no successors. Successors outside the
+    # key's region are left out, as its 404s leave them (found by a scope probe: a split across regencies
+    # named the other regency's new code).
     versions = await repository.region_versions(session, code=code, tx_seq=as_of.tx_seq)
     if not versions or not principal.sees(code):
         raise NotFound(f"no region {code} visible to this key")

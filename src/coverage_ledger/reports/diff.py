@@ -188,7 +188,7 @@ async def diff_chunks(
     session: AsyncSession, *, request: DiffRequest, format: str, tally: Tally
 ) -> AsyncIterator[bytes]:
     """The diff's bytes in its format (json or csv), hashed and its rows counted into `tally`."""
-    rows = counted(diff_rows(request)(session), tally)
+    rows = counted(rows=diff_rows(request)(session), tally=tally)
     source = csv_chunks(COLUMNS, rows) if format == "csv" else json_chunks(request.header(), COLUMNS, rows)
     async for chunk in source:
         tally.digest.update(chunk)

@@ -332,7 +332,7 @@ async def report_download(
     scope = await authorise(session, principal=principal, name=name, region=region, as_of=point)
     report = ReportRequest(name, point, scope, format)
     headers = {
-        "Content-Disposition": f'attachment; filename="{file_name(report)}"',
+        "Content-Disposition": f'attachment; filename="{file_name(request=report)}"',
         "X-Ledger-Tx": str(point.tx_seq),
     }
     if head_only:

@@ -100,10 +100,9 @@ class ReportRequest:
 async def authorise(
     session: AsyncSession, *, principal: Principal, name: str, region: str | None, as_of: AsOf
 ) -> str | None:
-    """The region a report covers for this caller.
-
-    403 for a role that pulls none, 404 for a region outside the key's or unknown on `as_of`
-    (the same answer)."""
+    """The region a report covers for this caller."""
+    # 403 for a role that pulls none, 404 for a region outside the key's or unknown on `as_of` (the same
+    # answer).
     if principal.role not in READERS:
         raise Forbidden(f"role {principal.role} does not pull reports")
     if name not in (*REPORT_NAMES, "coverage-diff"):
@@ -154,7 +153,7 @@ def _params(request: ReportRequest) -> dict[str, Any]:
     return {"tx": request.as_of.tx_seq, "day": request.as_of.valid_at, "region": request.region}
 
 
-def rows_of(request: ReportRequest) -> RowSource:
+def rows_of(*, request: ReportRequest) -> RowSource:
     """The report's rows, to be read in the session given (one that stays open while streaming)."""
     name, as_of, region = request.name, request.as_of, request.region
     params = _params(request)
@@ -212,10 +211,10 @@ class Tally:
         self.digest = hashlib.sha256()
 
 
-async def counted(rows: AsyncIterator[Row], tally: Tally) -> AsyncIterator[Row]:
-    """The rows, each counted once its consumer has taken it and asked for the next: a row the
-    XLSX writer reads only to find the sheet full is not counted (a reports probe found the
-    manifest of a cut workbook one row over what it held)."""
+async def counted(*, rows: AsyncIterator[Row], tally: Tally) -> AsyncIterator[Row]:
+    """The rows, each counted once its consumer has taken it and asked for the next."""
+    # A row the XLSX writer reads only to find the sheet full is not counted (a reports probe found the
+    # manifest of a cut workbook one row over what it held).
     async for row in rows:
         yield row
         tally.rows += 1
@@ -233,7 +232,7 @@ async def report_chunks(
             session, report.query(request.region), _params(request) | report.extra, copied, columns=columns
         )
     else:
-        rows = counted(rows_of(request)(session), tally)
+        rows = counted(rows=rows_of(request=request)(session), tally=tally)
         if request.format == "csv":
             chunks = csv_chunks(columns, rows)
         elif request.format == "xlsx":
@@ -275,7 +274,7 @@ async def ledger_head(session: AsyncSession, *, tx_seq: int) -> dict[str, Any]:
     }
 
 
-def file_name(request: ReportRequest) -> str:
+def file_name(*, request: ReportRequest) -> str:
     """`coverage-roster_16_2024-03-31_tx27.csv`."""
     region = request.region or "national"
     day = request.as_of.valid_at.isoformat()

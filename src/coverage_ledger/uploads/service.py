@@ -55,7 +55,7 @@ def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
     return value
 
 
-def check_choices(options: UploadOptions) -> None:
+def check_choices(*, options: UploadOptions) -> None:
     """422 for a kind, policy or mode the service does not know, or a mode the kind has not."""
     _choice(options.kind, KINDS, "kind")
     _choice(options.policy, POLICIES, "policy")
@@ -94,11 +94,9 @@ async def submit_upload(
     received: ReceivedFile,
     now: datetime,
 ) -> tuple[Any, bool]:
-    """Record a received file as a queued upload; (record, is it a committed twin).
-
-    When the same file already committed with the same options, the original record is returned
-    with True."""
-    check_choices(options)
+    """Record a received file as a queued upload; (record, whether it is a committed twin)."""
+    # When the same file already committed with the same options, the original record is returned with True.
+    check_choices(options=options)
     committee = _committee_for(principal, options)
     if not options.dry_run:
         twin = await repository.find_committed_twin(
@@ -138,12 +136,11 @@ async def submit_upload(
     return record, False
 
 
-def may_see_upload(principal: Principal, record: Any) -> bool:
-    """Whether the key may see the upload.
-
-    Admins and auditors see every upload; a regional office those of keys inside its region; a
-    committee or sponsor the uploads of its kind and organisation by keys inside its region (an
-    organisation name alone is no proof: any key may be created with any name)."""
+def may_see_upload(*, principal: Principal, record: Any) -> bool:
+    """Whether the key may see the upload."""
+    # Admins and auditors see every upload; a regional office those of keys inside its region; a committee or
+    # sponsor the uploads of its kind and organisation by keys inside its region (an organisation name alone
+    # is no proof: any key may be created with any name).
     if principal.role in {Role.ADMIN, Role.AUDITOR}:
         return True
     prefix = record.key_region_prefix
@@ -160,7 +157,7 @@ def may_see_upload(principal: Principal, record: Any) -> bool:
 async def visible_upload(session: AsyncSession, *, principal: Principal, upload_id: uuid.UUID) -> Any:
     """The upload record if the caller may see it; 404 otherwise (unknown or not theirs alike)."""
     record = await repository.get_upload(session, upload_id)
-    if record is None or not may_see_upload(principal, record):
+    if record is None or not may_see_upload(principal=principal, record=record):
         raise NotFound(f"no upload {upload_id}")
     return record
 
