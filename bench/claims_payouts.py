@@ -71,7 +71,7 @@ def _claim_events(
         "claim_id": claim_id,
         "decided_on": (incident + timedelta(days=8)).isoformat(),
     }
-    amount = 48 * filed["wage"] + 22_000_000 if work else 42_000_000
+    amount = 48 * int(filed["wage"]) + 22_000_000 if work else 42_000_000
     paid_on = incident + timedelta(days=10 + rng.randrange(60))
     parts = [amount] if rng.random() < 0.8 else [amount // 2, amount - amount // 2]
     payments = [

@@ -6,6 +6,7 @@ import multiprocessing
 import random
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -103,12 +104,12 @@ async def _measure(url: str, sizes: dict[str, int]) -> dict[str, Any]:
 
     # batches of 1,000 corrections (each with its replacement)
     samples = []
-    for b in range(sizes["batches"]):
+    for round_ in range(sizes["batches"]):
         batch = [
             correction(
-                f"bfix-{b}-{nik}",
-                f"enrol-{nik}" if b == 0 else f"brepl-{b - 1}-{nik}",
-                enrolment(nik, f"brepl-{b}-{nik}"),
+                f"bfix-{round_}-{nik}",
+                f"enrol-{nik}" if round_ == 0 else f"brepl-{round_ - 1}-{nik}",
+                enrolment(nik, f"brepl-{round_}-{nik}"),
             )
             for nik in niks[:1000]
         ]
@@ -137,7 +138,11 @@ async def _measure(url: str, sizes: dict[str, int]) -> dict[str, Any]:
     figures["lookup_service"] = {}
     figures["lookup_sql"] = {}
     for label, nik in (("one_enrolment", a), (f"{sizes['corrections']}_corrections", b)):
-        for when, pick in (("now", lambda: head), ("past", lambda: rng.choice(history))):
+        picks: tuple[tuple[str, Callable[[], int]], ...] = (
+            ("now", lambda: head),
+            ("past", lambda: rng.choice(history)),
+        )
+        for when, pick in picks:
             service_samples, sql_samples = [], []
             async with maker() as session:
                 for _ in range(sizes["lookups"]):

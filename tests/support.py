@@ -1,7 +1,7 @@
 """Builders shared by the tests: NIKs, events, keys."""
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -277,7 +277,7 @@ def asgi_post_scope(path: str, headers: dict[str, str]) -> dict[str, Any]:
     }
 
 
-GRACE_SHORTENED = {
+GRACE_SHORTENED: dict[str, Any] = {
     "event_id": "grace-shortened",
     "type": "event.corrected",
     "supersedes": ["rules:bpu-2025:bpu-grace"],
@@ -295,7 +295,7 @@ GRACE_SHORTENED = {
 """The shipped BPU grace rule (three months) corrected to one month."""
 
 
-def database_examples(count: int) -> Any:
+def database_examples(count: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Hypothesis settings of a property test against the database: `count` examples, no
     deadline (an example runs statements, at the pace of a shared machine), and the test's
     function-scoped fixtures (its session, its client) shared by its examples on purpose, each

@@ -181,7 +181,7 @@ async def test_an_import_whose_command_died_is_failed_by_the_next_server_not_com
         sessionmaker,
         roster,
         tmp_path / "uploads",
-        lambda record: record.status in {"validating", "committing"} and started.set(),
+        lambda record: started.set() if record.status in {"validating", "committing"} else None,
     )
     await asyncio.wait_for(started.wait(), timeout=60)
     job.cancel()

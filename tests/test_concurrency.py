@@ -4,6 +4,7 @@ import asyncio
 import itertools
 import random
 import uuid
+from collections.abc import MutableMapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -158,7 +159,7 @@ async def test_the_response_is_sent_only_after_commit(fresh_database: str) -> No
         async def receive() -> dict[str, Any]:
             return messages.pop(0) if messages else {"type": "http.disconnect"}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 async with await psycopg.AsyncConnection.connect(_libpq(fresh_database)) as conn:
                     row = await (
@@ -320,7 +321,7 @@ async def test_two_writers_registering_one_person_or_pulling_a_registration_cann
             )
             assert 200 in replies, replies
         with psycopg.connect(_libpq(fresh_database)) as conn:
-            registrations = dict(
+            registrations: dict[str, int] = dict(
                 conn.execute(
                     "SELECT nik, count(*) FROM event_knowledge WHERE type = 'person.registered' "
                     "AND tx_to IS NULL AND nik = ANY(%s) GROUP BY nik",

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.reports.repository import changed_persons
 from tests.support import append_in_savepoint, corrected, enrolled, nik, registered
 
-TERM = {"valid_from": "2024-01-25", "valid_to": "2024-02-24", "registered_on": "2024-01-02"}
+TERM: dict[str, Any] = {"valid_from": "2024-01-25", "valid_to": "2024-02-24", "registered_on": "2024-01-02"}
 DAYS = (date(2024, 1, 20), date(2024, 2, 1), date(2024, 2, 20))
 REGIONS = (None, "16", "16.71", "16.71.01", "32", "32.01.01", "16.01")
 

@@ -1,6 +1,7 @@
 """Units of the domain core: NIK, known_at grammar, canonical JSON."""
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 import rfc8785
@@ -136,7 +137,7 @@ json_values = st.recursive(
 
 
 @given(json_values)
-def test_canonical_json_is_rfc8785(value: object) -> None:
+def test_canonical_json_is_rfc8785(value: Any) -> None:
     assert canonical_json(value).encode("utf-8") == rfc8785.dumps(value)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support import Keys, corrected, enrolled, nik, registered
 
-KPPS = {"valid_from": "2024-01-25", "valid_to": "2024-02-24"}
+KPPS: dict[str, Any] = {"valid_from": "2024-01-25", "valid_to": "2024-02-24"}
 
 
 async def ledger_size(session: AsyncSession) -> tuple[int, int, int]:

@@ -4,11 +4,13 @@ runs more examples (FUZZ_EXAMPLES)."""
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import Case
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from tests.conftest import create_database, drop_database
@@ -48,6 +50,7 @@ def test_the_api_never_fails_and_keeps_to_its_schema(served: tuple[str, str]) ->
     headers = {"Authorization": f"Bearer {admin}"}
     operations = 0
     for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result
         operation = result.ok()
         operations += 1
 
@@ -55,7 +58,7 @@ def test_the_api_never_fails_and_keeps_to_its_schema(served: tuple[str, str]) ->
             max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
         )
         @given(case=operation.as_strategy())
-        def call(case: Case) -> None:
+        def call(case: Case[Any]) -> None:
             case.call_and_validate(headers=headers, checks=CHECKS)
 
         call()

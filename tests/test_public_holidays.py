@@ -2,7 +2,7 @@
 the ledger as a rule per year and corrected like any other rule."""
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from httpx import AsyncClient
@@ -27,7 +27,7 @@ HOLIDAYS_2024 = f"{DATASET}:holidays-2024"
 
 
 def test_the_2024_calendar_holds_lebaran_and_its_cuti_bersama() -> None:
-    days = {d["date"]: d for d in holiday_parameters(2024)["days"]}  # type: ignore[union-attr]  # the 2024 calendar is shipped
+    days = {d["date"]: d for d in cast(list[dict[str, Any]], holiday_parameters(2024)["days"])}
     assert days["2024-04-10"]["category"] == "public"  # Hari Raya Idul Fitri
     assert days["2024-04-11"]["category"] == "public"
     for joint in ("2024-04-08", "2024-04-09", "2024-04-12", "2024-04-15"):

@@ -33,7 +33,8 @@ async def _grace_months(database_url: str, tx_seq: int) -> int:
     engine = create_engine_for(database_url, pool_size=1)
     try:
         async with session_factory(engine)() as session:
-            return (await _table(session, tx_seq)).grace_months
+            months: int = (await _table(session, tx_seq)).grace_months
+            return months
     finally:
         await engine.dispose()
 

@@ -115,7 +115,7 @@ def _index_differences(connection: Connection) -> list[str]:
     with connection.begin_nested() as probe:
         for table in Base.metadata.sorted_tables:
             for index in table.indexes:
-                ddl = str(CreateIndex(index).compile(dialect=postgresql.dialect()))
+                ddl = str(CreateIndex(index).compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]  # the dialect alias is unannotated
                 name = re.match(r"CREATE (?:UNIQUE )?INDEX (\w+) ON", ddl)
                 assert name, ddl
                 connection.exec_driver_sql(ddl.replace(f"INDEX {name[1]} ON", "INDEX drift_probe ON", 1))

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
+from coverage_ledger.claims import review
 from coverage_ledger.claims import service as claims_service
 from tests.claims_support import append, approved, claim, filed, kpps_2024, post
 from tests.support import Keys, enrolled, enrolled_bpu, nik, paid, registered
@@ -126,7 +127,7 @@ async def test_a_claim_of_another_region_is_a_404_before_it_is_reviewed(
     person = await kpps_2024(client, keys)
     await append(client, keys.admin, filed("SCOPE-1", person, incident="2024-02-10", filed_on="2024-02-12"))
     reviewed: list[Sequence[str]] = []
-    original = claims_service.review_claims
+    original = review.review_claims
 
     async def counted(session: Any, **asked: Any) -> Any:
         reviewed.append(asked["claim_ids"])

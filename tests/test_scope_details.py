@@ -9,7 +9,7 @@ from httpx import AsyncClient
 from tests.claims_support import append, paid_member
 from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, paid, registered
 
-JABAR = {"committee": "KPU-32.73", "region": "32.73.01", "role": "PPK"}
+JABAR: dict[str, Any] = {"committee": "KPU-32.73", "region": "32.73.01", "role": "PPK"}
 
 
 async def _read(client: AsyncClient, secret: str, person: str, path: str, valid_at: str) -> Any:

@@ -1,6 +1,8 @@
 """A regional key writes BPU payments and reactivations only into memberships of its region, and
 learns nothing of one elsewhere from the refusal (DESIGN.md, "Scope")."""
 
+from typing import Any
+
 from httpx import AsyncClient
 
 from tests.claims_support import append, post
@@ -178,7 +180,7 @@ async def _refused_as_outside(
     client: AsyncClient, secret: str, event: dict[str, object]
 ) -> dict[str, object]:
     response = await post(client, secret, event)
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert response.status_code == 403 and body["errors"][0]["code"] == "region_out_of_scope", body
     return body
 

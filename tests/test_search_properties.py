@@ -89,7 +89,7 @@ async def _history(session: AsyncSession, ops: list[tuple[Any, ...]]) -> list[in
     assert tx is not None
     txs, terms, registrations = [tx], [], {p: f"reg-{p}" for p in people}
     for index, op in enumerate(ops):
-        term = {
+        term: dict[str, Any] = {
             "valid_from": (start + timedelta(days=40 * index)).isoformat(),
             "valid_to": (start + timedelta(days=40 * index + 30)).isoformat(),
             "registered_on": "2023-12-01",

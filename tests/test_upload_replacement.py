@@ -133,7 +133,7 @@ async def test_a_roster_racing_a_registration_change_keeps_one_registration(
     assert raced == [200]
     assert status["status"] == "succeeded", status
     with psycopg.connect(libpq_url(fresh_database)) as conn:
-        counts = dict(
+        counts: dict[str, int] = dict(
             conn.execute(
                 "SELECT type, count(*) FROM event_knowledge WHERE nik = %s AND tx_to IS NULL GROUP BY type",
                 (person,),

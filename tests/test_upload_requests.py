@@ -4,6 +4,7 @@ cells that used to fail a whole upload, and a twin committed under another key r
 import logging
 import os
 import stat
+from collections.abc import MutableMapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -74,12 +75,12 @@ async def test_a_client_that_goes_away_mid_upload_is_no_server_error(
         "content-type": f"multipart/form-data; boundary={BOUNDARY}"
     }
     scope = asgi_post_scope("/v1/uploads", headers)
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return arriving.pop(0) if arriving else {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     with caplog.at_level(logging.INFO):

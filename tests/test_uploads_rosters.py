@@ -18,10 +18,11 @@ from coverage_ledger.app import UploadSettings
 from coverage_ledger.clock import utc_now
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM, Principal, Role
+from coverage_ledger.domain.rule_table import officer_rate_parameters
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.verification import verify_ledger
-from coverage_ledger.reference.rules import OFFICER_RATES, officer_rate_parameters
+from coverage_ledger.reference.rules import OFFICER_RATES
 from coverage_ledger.uploads import repository, upload_queue
 from coverage_ledger.uploads.importing import import_file
 from coverage_ledger.uploads.running import run_upload
@@ -30,6 +31,13 @@ from coverage_ledger.uploads.upload_queue import UploadRunner
 from tests.live_app import live_app
 from tests.rosters import Uploader, many_officers, officer_row, roster_csv, roster_xlsx
 from tests.support import Keys, append_committed, committed_key, coverage_of, nik
+
+
+async def _stored(session: AsyncSession, upload_id: uuid.UUID) -> Any:
+    """The upload's record, which must exist."""
+    record = await repository.get_upload(session, upload_id)
+    assert record is not None, upload_id
+    return record
 
 
 async def _ledger_is_sound(database_url: str) -> None:
@@ -244,7 +252,7 @@ async def test_an_upload_another_live_process_runs_is_left_to_it(fresh_database:
         assert await runner.resume_unfinished() == 0
         await run_upload(sessionmaker, upload_id=upload_id, clock=utc_now)  # as a queued copy would
         async with sessionmaker() as session:
-            record = await repository.get_upload(session, upload_id)
+            record = await _stored(session, upload_id)
             assert (record.status, record.tx_seq, record.problem) == ("validating", None, None)
         assert stored.exists()
         await repository.release_upload(other, upload_id)
@@ -254,7 +262,7 @@ async def test_an_upload_another_live_process_runs_is_left_to_it(fresh_database:
     assert await runner.resume_unfinished() == 1
     await runner.wait_idle()
     async with sessionmaker() as session:
-        record = await repository.get_upload(session, upload_id)
+        record = await _stored(session, upload_id)
         assert record.status == "succeeded" and record.tx_seq is not None, record
         held = await session.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
         assert held.scalar_one() == 0, "the job let go of the upload"
@@ -389,8 +397,8 @@ async def test_a_roster_committed_between_validation_and_lock_is_caught_under_th
     bawaslu = await _submit(sessionmaker, second, "Bawaslu-16.71", policy, now)
     await _race(sessionmaker, monkeypatch, late=kpu, early=bawaslu)
     async with sessionmaker() as session:
-        won = await repository.get_upload(session, bawaslu)
-        lost = await repository.get_upload(session, kpu)
+        won = await _stored(session, bawaslu)
+        lost = await _stored(session, kpu)
     in_force = await _enrolments_in_force(sessionmaker, shared)
     await engine.dispose()
     assert won.status == "succeeded" and won.rows_accepted == 50
@@ -421,7 +429,7 @@ async def test_two_replacements_of_one_roster_racing_leave_one_enrolment_per_off
     late = await _submit(sessionmaker, files["late"], "KPU-16.71", "all_or_nothing", now, "replace_roster")
     await _race(sessionmaker, monkeypatch, late=late, early=early)
     async with sessionmaker() as session:
-        last = await repository.get_upload(session, late)
+        last = await _stored(session, late)
     in_force = await _enrolments_in_force(sessionmaker, people)
     await engine.dispose()
     assert last.status == "succeeded" and last.outcome["corrected"] == 10
@@ -556,8 +564,8 @@ async def test_an_upload_queued_by_a_process_with_another_folder_is_left_to_it(
     runner = UploadRunner(sessionmaker, clock=utc_now, workers=1, directory=ours)
     assert await runner.resume_unfinished() == 0
     async with sessionmaker() as session:
-        left = await repository.get_upload(session, recent)
-        failed = await repository.get_upload(session, stale)
+        left = await _stored(session, recent)
+        failed = await _stored(session, stale)
     assert (left.status, left.problem) == ("queued", None)
     assert failed.status == "failed" and failed.problem["code"] == "interrupted"
     assert str(theirs) in failed.problem["message"]  # not "the file is gone": it is in their folder
@@ -566,7 +574,7 @@ async def test_an_upload_queued_by_a_process_with_another_folder_is_left_to_it(
     # folder), it is failed once old enough, not left queued for as long as this process runs
     for _ in range(100):
         async with sessionmaker() as session:
-            left = await repository.get_upload(session, recent)
+            left = await _stored(session, recent)
         if left.status != "queued":
             break
         await asyncio.sleep(0.1)

@@ -501,7 +501,7 @@ def _appending_while_written(
     """Make the sponsor job's n-th `write_chunk` call append `batches[n]` over the API (an admin
     key), before the chunk is written (or after); each must answer 200 within 20 s, so an append
     that had to wait for a lock the roster holds fails the test. The calls made, as a list."""
-    real_write_chunk = sponsor_chunks.write_chunk
+    real_write_chunk = unnumbered.write_chunk
     calls: list[int] = []
 
     async def append(call: int) -> None:
