@@ -53,7 +53,7 @@ async def lookup(request: Request) -> Response:
 
 
 @asynccontextmanager
-async def lifespan(app: Starlette) -> AsyncIterator[None]:
+async def lifespan(_app: Starlette) -> AsyncIterator[None]:
     await pool.open()
     yield
     await pool.close()

@@ -62,7 +62,7 @@ SHUTDOWN_GRACE_SECONDS = 30
 """How long `serve` waits, once told to stop, for responses still being sent."""
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
     """SIGTERM before the server runs: leave as an interrupt would, through the `finally` blocks."""
     raise SystemExit(128 + signum)
 

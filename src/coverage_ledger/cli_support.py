@@ -82,7 +82,7 @@ def run_work(work: Callable[[AsyncSession], Awaitable[T]], *, migrate: bool = Tr
         raise typer.Exit(2) from exc
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 

@@ -4,7 +4,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,7 +12,7 @@ from coverage_ledger.canonical import GIVEN_HASH_TEXT
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
-from coverage_ledger.http.dependencies import Caller, Now, Opener, Session, SessionOpener
+from coverage_ledger.http.dependencies import Caller, Now, Opener, Session, SessionOpener, current_principal
 from coverage_ledger.http.problems import documented
 from coverage_ledger.ledger.audit import chain_lines
 from coverage_ledger.ledger.schemas import AppendRequest, AppendResponse, HeadResponse, VerifyResponse
@@ -176,8 +176,13 @@ async def get_export(
     )
 
 
-@router.get("/ledger/head", response_model=HeadResponse, summary="The newest tx and its hash")
-async def get_head(session: Session, caller: Caller) -> HeadResponse:
+@router.get(
+    "/ledger/head",
+    response_model=HeadResponse,
+    summary="The newest tx and its hash",
+    dependencies=[Depends(current_principal)],  # any valid key: nothing else depends on who asks
+)
+async def get_head(session: Session) -> HeadResponse:
     head = await ledger_head(session)
     if head is None:  # an empty ledger (only before genesis)
         return HeadResponse(tx_seq=0, recorded_at=None, hash=None)

@@ -130,7 +130,7 @@ async def get_region_series(
     caller: Caller,
     first: Annotated[str, Query(alias="from", description="First month, YYYY-MM.")],
     last: Annotated[str, Query(alias="to", description="Last month, YYYY-MM.")],
-    step: Annotated[Literal["month"], Query(description="Only `month` for now.")] = "month",
+    _step: Annotated[Literal["month"], Query(alias="step", description="Only `month` for now.")] = "month",
     known_at: KnownAtQuery = None,
     segment: SegmentQuery = "all",
 ) -> RegionSeriesOut:
