@@ -11,33 +11,21 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from psycopg import sql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from coverage_ledger.app import UploadSettings, create_app
 from coverage_ledger.database.embedded import EmbeddedCluster
-from coverage_ledger.database.embedded import create_database as ledger_database
-from coverage_ledger.database.engine import create_engine_for, libpq_url
+from coverage_ledger.database.engine import create_engine_for
 from coverage_ledger.database.migrate import upgrade_database
 from coverage_ledger.http.dependencies import request_session, session_opener
+from tests.databases import create_database, drop_database, with_database
 from tests.live_app import live_app
 from tests.rosters import Uploader
 from tests.support import Keys, make_keys, rolled_back_session
-
-_libpq = libpq_url  # the tests' short name for it
-
-
-def _with_database(url: str, name: str) -> str:
-    return (
-        make_url(url)
-        .set(drivername="postgresql+psycopg", database=name)
-        .render_as_string(hide_password=False)
-    )
 
 
 @pytest.fixture(scope="session")
@@ -45,29 +33,11 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Admin URL of the server the tests use (its `postgres` database)."""
     external = os.environ.get("DATABASE_URL")
     if external:
-        yield _with_database(external, make_url(external).database or "postgres")
+        yield with_database(external, make_url(external).database or "postgres")
         return
     cluster = EmbeddedCluster(Path(tmp_path_factory.mktemp("pg")) / "data", throwaway=True)
     yield cluster.admin_url().replace("postgresql://", "postgresql+psycopg://", 1)
     cluster.stop()
-
-
-def create_database(server: str, name: str, template: str | None = None) -> str:
-    """CREATE DATABASE (optionally from a template); returns its URL."""
-    with psycopg.connect(_libpq(server), autocommit=True) as conn:
-        statement = ledger_database(name)
-        if template:
-            statement = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY file_copy").format(
-                sql.Identifier(name), sql.Identifier(template)
-            )
-        conn.execute(statement)
-    return _with_database(server, name)
-
-
-def drop_database(server: str, name: str) -> None:
-    """DROP DATABASE … WITH (FORCE)."""
-    with psycopg.connect(_libpq(server), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")
@@ -123,7 +93,7 @@ def app(session: AsyncSession) -> FastAPI:
     """The app with every request inside the test's transaction."""
     app = create_app(database_url="postgresql+psycopg://unused/unused")
 
-    async def test_session() -> AsyncIterator[AsyncSession]:
+    async def session_in_the_test_transaction() -> AsyncIterator[AsyncSession]:
         try:
             yield session
         except BaseException:
@@ -136,11 +106,11 @@ def app(session: AsyncSession) -> FastAPI:
     async def same_session() -> AsyncIterator[AsyncSession]:
         yield session  # streamed responses read inside the test's transaction too
 
-    async def test_opener() -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
+    async def opener_in_the_test_transaction() -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
         return same_session
 
-    app.dependency_overrides[request_session] = test_session
-    app.dependency_overrides[session_opener] = test_opener
+    app.dependency_overrides[request_session] = session_in_the_test_transaction
+    app.dependency_overrides[session_opener] = opener_in_the_test_transaction
     app.state.read_connection = same_session  # the lean reads, too, read in the test's transaction
     app.state.sessionmaker = same_session  # and the error handlers' key check
     return app

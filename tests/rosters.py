@@ -3,8 +3,9 @@ to the live app and waits for the background job."""
 
 import csv
 import io
+import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,9 @@ import xlsxwriter
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.uploads.officer_rows import REQUIRED_COLUMNS as OFFICER_COLUMNS
+from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, submit_upload
 from coverage_ledger.uploads.sponsor_rows import REQUIRED_COLUMNS as SPONSOR_COLUMNS
 from tests.support import Keys, nik
 
@@ -185,3 +188,24 @@ def sponsor_row(
 def sponsor_csv(rows: list[list[str]]) -> bytes:
     """A sponsor roster as CSV bytes (`;`, as regional offices' spreadsheets often save it)."""
     return roster_csv(rows, delimiter=";", header=SPONSOR_HEADER)
+
+
+async def submit_queued(
+    sessionmaker: Any, path: Path, committee: str, policy: str, now: datetime, mode: str = "append"
+) -> uuid.UUID:
+    """Record a roster file as a queued upload of a committee key in 16.71, without running it."""
+    received = ReceivedFile(path, path.name, uuid.uuid4().hex, path.stat().st_size, 0.0)
+    principal = Principal(
+        key_name=f"key-{committee}", role=Role.COMMITTEE, region_prefix="16.71", organisation=committee
+    )
+    async with sessionmaker() as session:
+        record, _ = await submit_upload(
+            session,
+            principal=principal,
+            options=UploadOptions("officer_roster", committee, dry_run=False, policy=policy, mode=mode),
+            received=received,
+            now=now,
+        )
+        await session.commit()
+    upload_id: uuid.UUID = record.upload_id
+    return upload_id

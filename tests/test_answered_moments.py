@@ -13,12 +13,11 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 
-from coverage_ledger.database.engine import create_engine_for, session_factory
+from coverage_ledger.database.engine import create_engine_for, libpq_url, session_factory
 from coverage_ledger.demo.loader import load_demo
 from coverage_ledger.domain.timeframes import KnownAtInstant
 from coverage_ledger.errors import Conflict
 from coverage_ledger.ledger import asof, asof_repository
-from tests.conftest import _libpq
 from tests.live_app import live_app
 from tests.support import Keys, corrected, enrolled, nik, registered
 
@@ -181,7 +180,7 @@ async def test_a_read_waits_for_a_backfill_checking_its_moment_no_longer_than_th
     """A backfill holds the answered moment from its check to its COMMIT (a demo load holds it for
     the whole history): a read of a moment it may fall within answers 503, not never."""
     async with live_app(fresh_database) as (_, client, keys):
-        async with await psycopg.AsyncConnection.connect(_libpq(fresh_database)) as backfill:
+        async with await psycopg.AsyncConnection.connect(libpq_url(fresh_database)) as backfill:
             await backfill.execute("SELECT answered_until FROM answered_moment FOR UPDATE")
             started = time.monotonic()
             waiting = await _coverage(client, keys, nik(), "2024-03-01T00:00:00+07:00")

@@ -16,7 +16,7 @@ from coverage_ledger.app import UploadSettings
 from coverage_ledger.cli import app as cli_app
 from coverage_ledger.database import backup as backup_module
 from coverage_ledger.database.backup import BackupError, back_up
-from coverage_ledger.database.engine import SCHEMA_REVISION
+from coverage_ledger.database.engine import SCHEMA_REVISION, libpq_url
 from coverage_ledger.database.migrate import (
     MIGRATION_LOCK_KEY,
     alembic_config,
@@ -25,7 +25,7 @@ from coverage_ledger.database.migrate import (
 )
 from coverage_ledger.database.restore import read_archive, restore
 from tests.claims_support import append, approved, filed, paid
-from tests.conftest import _libpq, create_database, drop_database
+from tests.databases import create_database, drop_database
 from tests.live_app import served_app
 from tests.rosters import Uploader, many_officers, roster_csv
 from tests.support import Keys, nik, registered
@@ -79,7 +79,7 @@ async def test_a_restored_backup_gives_the_same_reports_chain_and_keys(
     queued_file = tmp_path / "old-uploads" / "queued.upload"
     queued_file.parent.mkdir()
     queued_file.write_bytes(roster_csv(many_officers(2, district="167102", region="16.71.02")))
-    with psycopg.connect(_libpq(fresh_database)) as conn:
+    with psycopg.connect(libpq_url(fresh_database)) as conn:
         conn.execute(
             "INSERT INTO upload (upload_id, kind, committee, key_name, dry_run, policy, mode, "
             "filename, file_format, file_sha256, size_bytes, stored_path, status, rows_total, "
@@ -124,7 +124,7 @@ async def test_a_restored_backup_gives_the_same_reports_chain_and_keys(
             assert queued["status"] == "failed" and queued["problem"]["code"] == "interrupted"
             assert "restored from a backup" in queued["problem"]["message"]
             assert queued_file.exists()
-        with psycopg.connect(_libpq(restored_url)) as conn:
+        with psycopg.connect(libpq_url(restored_url)) as conn:
             role_rights = conn.execute(
                 "SELECT has_table_privilege('ledger_writer', 'ledger_event', 'INSERT'), "
                 "       has_table_privilege('ledger_writer', 'ledger_event', 'UPDATE'), "
@@ -165,7 +165,7 @@ async def test_a_backup_taken_while_writers_append_holds_exactly_the_head_it_nam
         archived = read_archive(tmp_path / "busy.backup", known_revisions=KNOWN)
         assert (archived.head_tx_seq, archived.head_hash) == (written.head.tx_seq, written.head.hash)
         restore(restored_url, source=tmp_path / "busy.backup", archived=archived)
-        with psycopg.connect(_libpq(restored_url)) as conn:
+        with psycopg.connect(libpq_url(restored_url)) as conn:
             last = conn.execute(
                 "SELECT max(tx_seq), (SELECT hash FROM ledger_tx ORDER BY tx_seq DESC LIMIT 1) FROM ledger_tx"
             ).fetchone()
@@ -206,7 +206,7 @@ def test_bad_files_and_full_databases_are_refused_and_nothing_is_written(
     # the template's database holds a ledger: refused before anything is restored into it
     with pytest.raises(BackupError, match="is not empty"):
         restore(fresh_database, source=tmp_path / "good.backup", archived=archived)
-    with psycopg.connect(_libpq(fresh_database)) as conn:
+    with psycopg.connect(libpq_url(fresh_database)) as conn:
         assert conn.execute("SELECT max(tx_seq) FROM ledger_tx").fetchone() == (good.head.tx_seq,)
 
     # a backup cut short (a full disk, a copy interrupted) restores nothing at all
@@ -218,23 +218,23 @@ def test_bad_files_and_full_databases_are_refused_and_nothing_is_written(
         read_archive(cut, known_revisions=KNOWN)  # found before any database is touched
     with pytest.raises(BackupError, match=r"restoring .*cut\.backup failed"):  # and were it not
         restore(restored_url, source=cut, archived=archived)
-    with psycopg.connect(_libpq(restored_url)) as conn:
+    with psycopg.connect(libpq_url(restored_url)) as conn:
         assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
 
     # a user whose connections read another schema would restore tables it then cannot see
-    with psycopg.connect(_libpq(restored_url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(restored_url), autocommit=True) as conn:
         conn.execute("CREATE SCHEMA app")
         conn.execute(f"ALTER DATABASE {restored_name} SET search_path = app, public")
     with pytest.raises(
         BackupError, match="in schema public, but this user's connections would read schema app"
     ):
         restore(restored_url, source=tmp_path / "good.backup", archived=archived)
-    with psycopg.connect(_libpq(restored_url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(restored_url), autocommit=True) as conn:
         conn.execute(f"ALTER DATABASE {restored_name} RESET search_path")
         conn.execute("DROP SCHEMA app")
 
     # an archive of some other database is not taken for a ledger's
-    with psycopg.connect(_libpq(restored_url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(restored_url), autocommit=True) as conn:
         conn.execute("CREATE TABLE notes (line text)")
     try:
         with pytest.raises(BackupError, match="holds no ledger"):
@@ -257,7 +257,7 @@ def test_the_commands_say_the_head_and_restore_only_into_an_empty_database(
     target = tmp_path / "cli.backup"
     backed_up = runner.invoke(cli_app, ["db", "backup", str(target)])
     assert backed_up.exit_code == 0, backed_up.output
-    with psycopg.connect(_libpq(fresh_database)) as conn:
+    with psycopg.connect(libpq_url(fresh_database)) as conn:
         head = conn.execute("SELECT tx_seq, hash FROM ledger_tx ORDER BY tx_seq DESC LIMIT 1").fetchone()
     assert head is not None
     assert f"head tx {head[0]} {head[1]}" in backed_up.output
@@ -296,14 +296,14 @@ def test_a_backup_of_an_earlier_schema_is_restored_as_it_was_and_upgraded_after(
             source=tmp_path / "old.backup",
             archived=read_archive(tmp_path / "old.backup", known_revisions=KNOWN),
         )
-        with psycopg.connect(_libpq(restored_url)) as conn:
+        with psycopg.connect(libpq_url(restored_url)) as conn:
             assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0010",)
             assert conn.execute(
                 "SELECT count(*) FROM information_schema.role_table_grants "
                 "WHERE grantee = 'ledger_writer' AND table_catalog = current_database()"
             ).fetchone() == (0,)
         upgrade_database(restored_url)
-        with psycopg.connect(_libpq(restored_url)) as conn:
+        with psycopg.connect(libpq_url(restored_url)) as conn:
             assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (SCHEMA_REVISION,)
             assert conn.execute(
                 "SELECT has_table_privilege('ledger_writer', 'ledger_event', 'INSERT')"
@@ -312,7 +312,7 @@ def test_a_backup_of_an_earlier_schema_is_restored_as_it_was_and_upgraded_after(
             conn.execute("REVOKE ALL ON ledger_event, coverage_span FROM ledger_writer")
             conn.commit()
         upgrade_database(restored_url)  # as `db upgrade` and every `serve` do: granted again
-        with psycopg.connect(_libpq(restored_url)) as conn:
+        with psycopg.connect(libpq_url(restored_url)) as conn:
             assert conn.execute(
                 "SELECT has_table_privilege('ledger_writer', 'ledger_event', 'INSERT'), "
                 "has_table_privilege('ledger_writer', 'ledger_event', 'UPDATE'), "
@@ -329,7 +329,7 @@ def test_a_backup_waits_for_a_running_migration_and_gives_up_saying_so(
     """Found by a review: a snapshot taken while a migration runs predates its commit, while pg_dump
     reads the catalog after it (a table the migration rewrote would be dumped empty)."""
     monkeypatch.setattr(backup_module, "MIGRATION_WAIT_SECONDS", 1)
-    with psycopg.connect(_libpq(fresh_database)) as migration:
+    with psycopg.connect(libpq_url(fresh_database)) as migration:
         migration.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
         with pytest.raises(BackupError, match=r"a migration .* held the schema for 1 s"):
             back_up(fresh_database, target=tmp_path / "during.backup")
@@ -348,21 +348,21 @@ def test_a_ledger_kept_in_its_own_schema_is_restored_there(
     restored_url, restored_name = empty_database
     try:
         for url, name in ((kept_url, kept_name), (restored_url, restored_name)):
-            with psycopg.connect(_libpq(url), autocommit=True) as conn:
+            with psycopg.connect(libpq_url(url), autocommit=True) as conn:
                 conn.execute(f"ALTER DATABASE {name} SET search_path = ledger")
-        with psycopg.connect(_libpq(kept_url), autocommit=True) as conn:
+        with psycopg.connect(libpq_url(kept_url), autocommit=True) as conn:
             conn.execute("CREATE SCHEMA ledger")
         migrate_schema(kept_url)  # the schema alone (genesis would add 10 s and nothing here)
         written = back_up(kept_url, target=tmp_path / "kept.backup")
         archived = read_archive(tmp_path / "kept.backup", known_revisions=KNOWN)
         assert (archived.schema, archived.schema_revision) == ("ledger", SCHEMA_REVISION)
         restore(restored_url, source=tmp_path / "kept.backup", archived=archived)
-        with psycopg.connect(_libpq(restored_url)) as conn:
+        with psycopg.connect(libpq_url(restored_url)) as conn:
             restored = conn.execute("SELECT current_schema(), version_num FROM alembic_version").fetchone()
             tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'ledger'").fetchone()
         assert restored == ("ledger", SCHEMA_REVISION) and written.head.tx_seq == 0
         assert tables is not None and tables[0] > 20
-        with psycopg.connect(_libpq(restored_url), autocommit=True) as conn:
+        with psycopg.connect(libpq_url(restored_url), autocommit=True) as conn:
             conn.execute(f"ALTER DATABASE {restored_name} SET search_path = public")
         with pytest.raises(BackupError, match="in schema ledger, but this user's connections would read"):
             restore(restored_url, source=tmp_path / "kept.backup", archived=archived)

@@ -12,8 +12,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from coverage_ledger.cli import app
+from coverage_ledger.database.engine import libpq_url
 from coverage_ledger.ledger.repository import APPEND_LOCK_KEY
-from tests.conftest import _libpq, create_database, drop_database
+from tests.databases import create_database, drop_database
 
 runner = CliRunner()
 
@@ -44,7 +45,7 @@ def test_keys_create_prints_the_secret_last_and_stores_its_hash(cli_env: str) ->
     assert result.exit_code == 0, result.output
     secret = result.output.strip().splitlines()[-1]
     assert secret.startswith("clk_")
-    with psycopg.connect(_libpq(cli_env)) as conn:
+    with psycopg.connect(libpq_url(cli_env)) as conn:
         row = conn.execute(
             "SELECT role, region_prefix, organisation, secret_sha256 FROM api_key "
             "WHERE name = 'kpu-palembang'"
@@ -81,7 +82,7 @@ def test_verify_and_rebuild_check(cli_env: str) -> None:
     assert verified.output.startswith("ok: 4 txs checked")  # genesis: regions, rules, benefits, holidays
     rebuilt = runner.invoke(app, ["rebuild", "--check"])
     assert rebuilt.exit_code == 0, rebuilt.output
-    with psycopg.connect(_libpq(cli_env), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(cli_env), autocommit=True) as conn:
         archived = conn.execute("SELECT hash FROM ledger_tx WHERE tx_seq = 2").fetchone()
     assert archived is not None
     extends = runner.invoke(app, ["verify", "--from-hash", archived[0]])
@@ -92,13 +93,13 @@ def test_verify_and_rebuild_check(cli_env: str) -> None:
     foreign = runner.invoke(app, ["verify", "--from-hash", "f" * 64])
     assert foreign.exit_code == 1
     assert "no tx of the verified chain has hash" in foreign.output
-    with psycopg.connect(_libpq(cli_env), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(cli_env), autocommit=True) as conn:
         conn.execute("UPDATE region SET name = 'Palembang Lama' WHERE code = '16.71'")
         conn.execute("UPDATE event_knowledge SET tx_to = 1 WHERE event_id LIKE '%:16.71.01'")
     drifted = runner.invoke(app, ["rebuild", "--check"])
     assert drifted.exit_code == 1
     assert "16.71" in drifted.output
-    with psycopg.connect(_libpq(cli_env), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(cli_env), autocommit=True) as conn:
         conn.execute("ALTER TABLE ledger_event DISABLE TRIGGER ledger_event_guard")
         conn.execute(
             "UPDATE ledger_event SET payload = jsonb_set(payload, '{name}', '\"X\"') "
@@ -225,7 +226,7 @@ def test_a_command_does_not_wait_for_the_append_lock_a_large_upload_holds(cli_en
     commit (a million rows hold the lock for a minute or more)."""
     runner.invoke(app, ["keys", "list"])  # migrated and genesis written, as on any ledger in use
     results: list[Result] = []
-    with psycopg.connect(_libpq(cli_env)) as holder:
+    with psycopg.connect(libpq_url(cli_env)) as holder:
         holder.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
         command = threading.Thread(target=lambda: results.append(runner.invoke(app, ["keys", "list"])))
         command.start()

@@ -14,14 +14,13 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.auth.service import secret_hash
-from coverage_ledger.database.engine import create_engine_for, session_factory
+from coverage_ledger.database.engine import create_engine_for, libpq_url, session_factory
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.ledger import asof
 from coverage_ledger.ledger.repository import APPEND_LOCK_KEY, commit_append
 from coverage_ledger.ledger.schemas import AppendRequest
 from coverage_ledger.ledger.service import append_events
-from tests.conftest import _libpq
 from tests.live_app import live_app
 from tests.rosters import Uploader
 from tests.support import Keys, asgi_post_scope, corrected, enrolled, nik, registered
@@ -66,7 +65,7 @@ async def _reader(
     seen_max = 0
     seen: set[int] = set()
     polls = 0
-    async with await psycopg.AsyncConnection.connect(_libpq(url), autocommit=True) as conn:
+    async with await psycopg.AsyncConnection.connect(libpq_url(url), autocommit=True) as conn:
         while not stop.is_set() or polls == 0:
             rows = await (await conn.execute("SELECT tx_seq FROM ledger_tx")).fetchall()
             numbers = {r[0] for r in rows}
@@ -104,7 +103,7 @@ async def test_concurrent_appenders_are_commit_ordered_and_past_answers_never_ch
         assert len(set(all_seqs)) == WRITERS * TXS_PER_WRITER
         for seqs in results:
             assert seqs == sorted(seqs), "a writer's own txs are numbered in its order"
-        with psycopg.connect(_libpq(fresh_database)) as conn:
+        with psycopg.connect(libpq_url(fresh_database)) as conn:
             rows = conn.execute("SELECT tx_seq, recorded_at FROM ledger_tx ORDER BY tx_seq").fetchall()
         assert [r[0] for r in rows] == list(range(1, len(rows) + 1)), "tx_seq has no gaps"
         assert all(a[1] < b[1] for a, b in itertools.pairwise(rows)), "recorded_at strictly increases"
@@ -135,7 +134,7 @@ async def test_two_writers_enrolling_overlapping_terms_cannot_both_win(fresh_dat
                 client.post("/v1/events", json={"events": [second]}, headers=Keys.header(keys.committee)),
             )
             assert sorted(r.status_code for r in replies) == [200, 409], [r.text for r in replies]
-        with psycopg.connect(_libpq(fresh_database)) as conn:
+        with psycopg.connect(libpq_url(fresh_database)) as conn:
             counts = conn.execute(
                 "SELECT nik, count(*) FROM event_knowledge "
                 "WHERE type = 'officer.enrolled' AND tx_to IS NULL GROUP BY nik"
@@ -161,7 +160,7 @@ async def test_the_response_is_sent_only_after_commit(fresh_database: str) -> No
 
         async def send(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                async with await psycopg.AsyncConnection.connect(_libpq(fresh_database)) as conn:
+                async with await psycopg.AsyncConnection.connect(libpq_url(fresh_database)) as conn:
                     row = await (
                         await conn.execute("SELECT count(*) FROM ledger_event WHERE event_id = 'rc-1'")
                     ).fetchone()
@@ -259,7 +258,7 @@ async def test_many_writers_on_the_same_persons_lose_nothing_acknowledged(fresh_
 
         results = await asyncio.gather(*(writer(n) for n in range(6)))
         assert {code for codes in results for code in codes} <= {200, 409, 422}, results
-        with psycopg.connect(_libpq(fresh_database)) as conn:
+        with psycopg.connect(libpq_url(fresh_database)) as conn:
             stored = {row[0] for row in conn.execute("SELECT event_id FROM ledger_event")}
             terms = conn.execute(
                 "SELECT e.nik, e.payload FROM event_knowledge k JOIN ledger_event e USING (event_id) "
@@ -320,7 +319,7 @@ async def test_two_writers_registering_one_person_or_pulling_a_registration_cann
                 ),
             )
             assert 200 in replies, replies
-        with psycopg.connect(_libpq(fresh_database)) as conn:
+        with psycopg.connect(libpq_url(fresh_database)) as conn:
             registrations: dict[str, int] = dict(
                 conn.execute(
                     "SELECT nik, count(*) FROM event_knowledge WHERE type = 'person.registered' "
@@ -404,7 +403,7 @@ async def test_one_batch_sent_several_times_at_once_is_written_once_and_the_rest
             for code, body in replies:
                 if code == 409:
                     assert body["errors"][0]["code"] == "event_id_reused", body
-        with psycopg.connect(_libpq(fresh_database)) as conn:
+        with psycopg.connect(libpq_url(fresh_database)) as conn:
             assert conn.execute(
                 "SELECT count(*) FROM ledger_event WHERE event_id LIKE 'race-%'"
             ).fetchone() == (5,)
@@ -418,7 +417,7 @@ async def test_an_append_that_waits_too_long_for_the_append_lock_is_a_503_and_wr
     uploader.app.state.append_wait_seconds = 0.5
     batch = {"events": [registered(nik())]}
     head = await uploader.head()
-    async with await psycopg.AsyncConnection.connect(_libpq(fresh_database)) as holder:
+    async with await psycopg.AsyncConnection.connect(libpq_url(fresh_database)) as holder:
         await holder.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
         busy = await uploader.client.post("/v1/events", json=batch, headers=Keys.header(uploader.keys.admin))
         assert busy.status_code == 503, busy.text
@@ -551,7 +550,7 @@ async def test_a_write_waiting_for_the_append_lock_is_refused_once_its_key_is_re
     checked again under the lock now, as an upload's is."""
     batch = {"events": [registered(nik())]}
     head = await uploader.head()
-    async with await psycopg.AsyncConnection.connect(_libpq(fresh_database)) as holder:
+    async with await psycopg.AsyncConnection.connect(libpq_url(fresh_database)) as holder:
         await holder.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
         waiting = asyncio.create_task(
             uploader.client.post("/v1/events", json=batch, headers=Keys.header(uploader.keys.office))
@@ -567,7 +566,7 @@ async def test_a_write_waiting_for_the_append_lock_is_refused_once_its_key_is_re
             await asyncio.sleep(0.05)
         else:
             raise AssertionError("the request never waited for the append lock")
-        async with await psycopg.AsyncConnection.connect(_libpq(fresh_database), autocommit=True) as other:
+        async with await psycopg.AsyncConnection.connect(libpq_url(fresh_database), autocommit=True) as other:
             await other.execute(
                 "UPDATE api_key SET revoked_at = now() WHERE secret_sha256 = %s",
                 (secret_hash(secret=uploader.keys.office),),
@@ -585,7 +584,7 @@ async def test_a_backfill_whose_key_expires_while_it_waits_for_the_append_lock_i
     """Found by a review: a backfill's key was judged by the backfill's past `recorded_at`, so an
     admin key that expired while its backfill waited for the lock still wrote it."""
     secret = "clk_expiring-backfill-key-for-this-test"
-    async with await psycopg.AsyncConnection.connect(_libpq(fresh_database), autocommit=True) as setup:
+    async with await psycopg.AsyncConnection.connect(libpq_url(fresh_database), autocommit=True) as setup:
         await setup.execute(
             "INSERT INTO api_key (name, secret_sha256, role, created_at, expires_at) VALUES "
             "('expiring-admin', %s, 'admin', clock_timestamp(), clock_timestamp() + interval '2 seconds')",
@@ -596,7 +595,7 @@ async def test_a_backfill_whose_key_expires_while_it_waits_for_the_append_lock_i
         "events": [registered(nik())],
         "recorded_at": format_instant(datetime.now(UTC) - timedelta(milliseconds=200)),
     }
-    async with await psycopg.AsyncConnection.connect(_libpq(fresh_database)) as holder:
+    async with await psycopg.AsyncConnection.connect(libpq_url(fresh_database)) as holder:
         await holder.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
         waiting = asyncio.create_task(
             uploader.client.post("/v1/events", json=backfill, headers=Keys.header(secret))

@@ -11,7 +11,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import _libpq
+from coverage_ledger.database.engine import libpq_url
 from tests.rosters import many_officers, roster_csv
 from tests.served import cli_key, start_server
 from tests.support import nik
@@ -21,7 +21,7 @@ ROWS = 60_000
 
 
 def _enrolments(database_url: str) -> int:
-    with psycopg.connect(_libpq(database_url)) as conn:
+    with psycopg.connect(libpq_url(database_url)) as conn:
         row = conn.execute(
             "SELECT count(*) FROM event_knowledge WHERE type = 'officer.enrolled' AND tx_to IS NULL"
         ).fetchone()
@@ -136,7 +136,7 @@ def test_killed_during_an_upload_and_during_appends(fresh_database: str, tmp_pat
             f"{base}/v1/ledger/verify", headers={"Authorization": f"Bearer {admin}"}, timeout=120
         ).json()
         assert verify["ok"], verify
-        with psycopg.connect(_libpq(fresh_database)) as conn:
+        with psycopg.connect(libpq_url(fresh_database)) as conn:
             txs = {row[0] for row in conn.execute("SELECT tx_seq FROM ledger_tx")}
             partial = conn.execute(
                 "SELECT count(*) FROM ledger_tx t WHERE t.event_count <> "

@@ -15,7 +15,7 @@ import httpx
 import psycopg
 import pytest
 
-from coverage_ledger.database.embedded import EmbeddedCluster, _server_module
+from coverage_ledger.database.embedded import EmbeddedCluster, server_module_of_the_wheel
 
 
 def _free_port() -> int:
@@ -136,7 +136,7 @@ def test_a_cluster_slower_to_start_than_the_wheel_waits_is_waited_for(
 ) -> None:
     """Found by a probe: after a crash, replaying the WAL took longer than the 10 s the wheel
     gives `pg_ctl start`, and `serve` died with a traceback, leaving the postmaster running."""
-    server_module = _server_module().postgres_server  # imported with its warning silenced
+    server_module = server_module_of_the_wheel().postgres_server  # imported with its warning silenced
     real = server_module.pg_ctl
     slow: list[str] = []
 

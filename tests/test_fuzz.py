@@ -13,7 +13,7 @@ from schemathesis import Case
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from tests.conftest import create_database, drop_database
+from tests.databases import create_database, drop_database
 from tests.served import demo_keys, load_demo, serving
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))

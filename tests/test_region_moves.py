@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from httpx import AsyncClient, Response
 
+from coverage_ledger.database.engine import libpq_url
 from coverage_ledger.ledger import batch_checks
-from tests.conftest import _libpq
 from tests.live_app import live_app
 from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, registered
 
@@ -135,7 +135,7 @@ async def test_a_retraction_racing_a_term_in_the_district_cannot_leave_the_term_
             assert sorted(r.status_code for r in replies) in ([200, 409], [200, 422]), [
                 r.text for r in replies
             ]
-        with psycopg.connect(_libpq(fresh_database)) as conn:
+        with psycopg.connect(libpq_url(fresh_database)) as conn:
             orphans = conn.execute(
                 "SELECT e.event_id FROM ledger_event e JOIN event_knowledge k ON k.event_id = e.event_id "
                 "WHERE k.tx_to IS NULL AND e.type = 'officer.enrolled' AND e.nik = ANY(%s) "

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.ledger import service as ledger_service
 from coverage_ledger.ledger.rule_table_cache import rule_table_at
-from tests.conftest import create_database, drop_database
+from tests.databases import create_database, drop_database
 from tests.live_app import live_app
 from tests.support import GRACE_SHORTENED, Keys, append_committed, enrolled_bpu, nik, paid, registered
 

