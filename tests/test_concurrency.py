@@ -18,7 +18,7 @@ from coverage_ledger.database.engine import create_engine_for, libpq_url, sessio
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.ledger import asof
-from coverage_ledger.ledger.repository import APPEND_LOCK_KEY, commit_append
+from coverage_ledger.ledger.repository import APPEND_LOCK_KEY, seal_append
 from coverage_ledger.ledger.schemas import AppendRequest
 from coverage_ledger.ledger.service import append_events
 from tests.live_app import live_app
@@ -195,7 +195,7 @@ async def test_a_tx_that_changed_what_an_append_read_makes_it_recheck(fresh_data
     try:
         for snapshot, expected in ((head - 1, "stale"), (head, "ok")):
             async with session_factory(engine)() as session, session.begin():
-                outcome = await commit_append(
+                outcome = await seal_append(
                     session,
                     tx_id=uuid.uuid4(),
                     actor="key:test",

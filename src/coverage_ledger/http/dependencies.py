@@ -10,7 +10,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coverage_ledger.auth.service import authenticate
+from coverage_ledger.auth.service import authenticate, required_secret
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.region_codes import REGION_CODE_PATTERN
 from coverage_ledger.domain.timeframes import jakarta_date
@@ -99,3 +99,10 @@ RegionQuery = Annotated[
     ),
 ]
 """The optional `region` of lists and reports."""
+
+
+async def check_key(request: Request) -> None:
+    """Raise the 401 of a missing, unknown, revoked or expired key (outside dependency resolution)."""
+    secret = required_secret(secret=presented_secret(request.headers))
+    async with request.app.state.sessionmaker() as session:
+        await authenticate(session, secret=secret, now=request.app.state.clock())

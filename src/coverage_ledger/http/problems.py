@@ -13,10 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from coverage_ledger.auth.service import authenticate, required_secret
 from coverage_ledger.errors import ErrorItem, FieldProblem, InvalidInput, LedgerError, NotFound
 from coverage_ledger.http.access_log import logged_path
-from coverage_ledger.http.dependencies import presented_secret
+from coverage_ledger.http.dependencies import check_key
 from coverage_ledger.validation_codes import validation_code
 
 log = logging.getLogger(__name__)
@@ -361,13 +360,6 @@ def _detail_of(response: JSONResponse) -> str:
     """The `detail` of a problem response already built."""
     body = json.loads(bytes(response.body))
     return str(body.get("detail", ""))
-
-
-async def check_key(request: Request) -> None:
-    """Raise the 401 of a missing, unknown, revoked or expired key (outside dependency resolution)."""
-    secret = required_secret(secret=presented_secret(request.headers))
-    async with request.app.state.sessionmaker() as session:
-        await authenticate(session, secret=secret, now=request.app.state.clock())
 
 
 def unexpected_problem(exc: Exception, *, request: Request) -> JSONResponse:

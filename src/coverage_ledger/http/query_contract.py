@@ -22,7 +22,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from coverage_ledger.errors import ErrorItem, InvalidInput
-from coverage_ledger.http.problems import check_key, known_problem
+from coverage_ledger.http.dependencies import check_key
+from coverage_ledger.http.problems import known_problem
 
 OWN_QUERY = frozenset({("POST", "/v1/uploads")})
 """Operations that read their options from the query or the form themselves (and refuse unknown

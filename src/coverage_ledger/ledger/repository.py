@@ -64,7 +64,7 @@ class CommitOutcome:
     head_recorded_at: datetime | None
 
 
-async def commit_append(
+async def seal_append(
     session: AsyncSession,
     *,
     tx_id: uuid.UUID,
@@ -130,7 +130,7 @@ async def limit_lock_waits(session: AsyncSession, *, seconds: float) -> None:
 
 async def take_append_lock(session: AsyncSession) -> int:
     """Take the append lock (held until COMMIT) and read the head's tx_seq under it: for appends
-    that check their rows set-based before calling `commit_append` (which takes it again)."""
+    that check their rows set-based before calling `seal_append` (which takes it again)."""
     await raw.execute(session, "SELECT pg_advisory_xact_lock(%(key)s)", {"key": APPEND_LOCK_KEY})
     return await resolve_known_at(session)
 

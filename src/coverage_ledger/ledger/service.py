@@ -16,9 +16,10 @@ from coverage_ledger.claims.claim_checks import ClaimChange
 from coverage_ledger.claims.projection import follow_rule_change, project_claims
 from coverage_ledger.coverage.spans import refresh_spans
 from coverage_ledger.domain.access import Principal, Role
-from coverage_ledger.domain.timeframes import format_instant, jakarta_date
+from coverage_ledger.domain.timeframes import jakarta_date
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
-from coverage_ledger.ledger import asof_repository, projections_repository, repository
+from coverage_ledger.ledger import projections_repository, repository
+from coverage_ledger.ledger.backfill import backfill_not_after_head, refuse_backfill_within_answered
 from coverage_ledger.ledger.batch_checks import check_scope
 from coverage_ledger.ledger.planning import Plan, check_resends_in_scope, plan_append, read_batch_snapshot
 from coverage_ledger.ledger.preparation import PreparedEvent, check_unique_ids, prepare_batch, split_resends
@@ -198,17 +199,13 @@ async def append_events(
     if taken is not None:
         return taken
     if recorded_at is not None:
-        await _refuse_backfill_within_answered(session, recorded_at)
+        await refuse_backfill_within_answered(session, recorded_at=recorded_at)
     snapshot_tx = checked.snapshot
     if plan.regions_moved:
         # which events name a region is not watched by the recheck under the lock: planned again
         # under it, where nothing can change
         await repository.take_append_lock(session)
-        again = await read_batch_snapshot(session, prepared=fresh)
-        plan = await plan_append(
-            session, principal=principal, fresh=fresh, snapshot=again, recording_day=recording_day
-        )
-        snapshot_tx = again.tx_seq
+        plan, snapshot_tx = await _planned_again(session, principal=principal, checked=checked)
     elif plan.rules_read:
         # nor are the rules the batch was judged by: one changed meanwhile has the batch planned
         # again under the lock (found by a probe: 2,500 payments were accepted at a rate restored
@@ -217,22 +214,17 @@ async def append_events(
         if head > snapshot_tx and await projections_repository.rules_changed_since(
             session, since_tx=snapshot_tx
         ):
-            again = await read_batch_snapshot(session, prepared=fresh)
-            plan = await plan_append(
-                session, principal=principal, fresh=fresh, snapshot=again, recording_day=recording_day
-            )
-            snapshot_tx = again.tx_seq
-    outcome = await _commit(session, tx_id, principal, source, recorded_at, fresh, snapshot_tx, plan)
+            plan, snapshot_tx = await _planned_again(session, principal=principal, checked=checked)
+    outcome = await _number_and_seal(session, tx_id, principal, source, recorded_at, fresh, snapshot_tx, plan)
     if outcome.status == "stale":
         # something this batch read changed meanwhile; the lock is held now, so read again and decide
-        snapshot = await read_batch_snapshot(session, prepared=fresh)
-        plan = await plan_append(
-            session, principal=principal, fresh=fresh, snapshot=snapshot, recording_day=recording_day
+        plan, snapshot_tx = await _planned_again(session, principal=principal, checked=checked)
+        outcome = await _number_and_seal(
+            session, tx_id, principal, source, recorded_at, fresh, snapshot_tx, plan
         )
-        outcome = await _commit(session, tx_id, principal, source, recorded_at, fresh, snapshot.tx_seq, plan)
     if outcome.status == "backfill_not_after_head":
         assert recorded_at is not None and outcome.head_recorded_at is not None
-        raise _backfill_not_after_head(recorded_at, outcome.head_recorded_at)
+        raise backfill_not_after_head(recorded_at, outcome.head_recorded_at)
     assert outcome.status == "ok" and outcome.tx_seq is not None and outcome.recorded_at is not None, outcome
     if not principal.is_system:
         await refuse_if_key_gone(
@@ -241,30 +233,14 @@ async def append_events(
             # the tx's stamp, taken under the lock; a backfill's lies in the past, so the database's clock
             now=outcome.recorded_at if recorded_at is None else await repository.database_clock(session),
         )
-    if plan.claim_events:
-        change = ClaimChange(
-            touched=frozenset(plan.claim_events),
-            entering=frozenset(e for e, _, _ in plan.entering),
-            paths={p.row.event_id: p.path for p in fresh},
-        )
-        await project_claims(
-            session, principal=principal, change=change, tx_seq=outcome.tx_seq, recording_day=recording_day
-        )
-    if plan.due_rules_changed:
-        followed = await follow_rule_change(
-            session, tx_seq=outcome.tx_seq, recording_day=recording_day, years=plan.holiday_years_only
-        )
-        log.info("tx %d: a due-date rule changed; %d claim(s) reviewed again", outcome.tx_seq, followed)
-    erased = sorted({p.source.nik for p in fresh if isinstance(p.source, PersonErased)})
-    if erased:
-        gone = await projections_repository.erase_vault(session, erased)
-        log.info(
-            "tx %d: personal fields of %d person(s) erased (%d registrations)",
-            outcome.tx_seq,
-            len(erased),
-            gone,
-        )
-    await refresh_spans(session, niks=sorted(plan.changed_niks), tx_seq=outcome.tx_seq)
+    await _follow_the_tx(
+        session,
+        principal=principal,
+        fresh=fresh,
+        plan=plan,
+        tx_seq=outcome.tx_seq,
+        recording_day=recording_day,
+    )
     log.info(
         "tx %d: %d event(s) (%s) by %s via %s, %d duplicate(s)%s",
         outcome.tx_seq,
@@ -278,41 +254,52 @@ async def append_events(
     return AppendResult(outcome.tx_seq, outcome.recorded_at, len(fresh), len(originals))
 
 
-async def _refuse_backfill_within_answered(session: AsyncSession, recorded_at: datetime) -> None:
-    """409 for a backfill stamped at or before a moment a read has already answered for: it would
-    change that answer (DESIGN.md allows a backfill after the head's recorded_at; a read of a
-    moment past the head, answered as of the head, narrows that to after the moment)."""
-    # the row before the append lock: a read holding the row (it marked a moment and its
-    # transaction is still open) is then waited for without holding back every other writer
-    head = await repository.read_head(session)
-    if head is not None and recorded_at <= head.recorded_at:
-        # the plainer reason, before waiting for any read (checked again under the append lock)
-        raise _backfill_not_after_head(recorded_at, head.recorded_at)
-    answered = await asof_repository.answered_until(session, lock=True)
-    if answered is not None and recorded_at <= answered:
-        raise Conflict(
-            f"backfill recorded_at {format_instant(recorded_at)} is not after {format_instant(answered)}, "
-            "a moment already answered for as of the head: a tx stamped within it would change that answer",
-            [
-                ErrorItem(
-                    "backfill_within_answered_moment",
-                    f"recorded_at must be later than {format_instant(answered)}",
-                    field="recorded_at",
-                )
-            ],
-        )
-
-
-def _backfill_not_after_head(recorded_at: datetime, head_recorded_at: datetime) -> Conflict:
-    return Conflict(
-        f"backfill recorded_at {format_instant(recorded_at)} is not after the head's "
-        f"{format_instant(head_recorded_at)}",
-        [
-            ErrorItem(
-                "backfill_not_after_head", "recorded_at must be later than the head's", field="recorded_at"
-            )
-        ],
+async def _planned_again(
+    session: AsyncSession, *, principal: Principal, checked: CheckedBatch
+) -> tuple[Plan, int]:
+    """The batch planned again on a fresh snapshot (under the lock); the plan and its tx."""
+    snapshot = await read_batch_snapshot(session, prepared=checked.fresh)
+    plan = await plan_append(
+        session,
+        principal=principal,
+        fresh=checked.fresh,
+        snapshot=snapshot,
+        recording_day=checked.recording_day,
     )
+    return plan, snapshot.tx_seq
+
+
+async def _follow_the_tx(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    fresh: Sequence[PreparedEvent],
+    plan: Plan,
+    tx_seq: int,
+    recording_day: date,
+) -> None:
+    """What a numbered tx brings along in its transaction: claims, vault erasures, coverage spans."""
+    if plan.claim_events:
+        change = ClaimChange(
+            touched=frozenset(plan.claim_events),
+            entering=frozenset(e for e, _, _ in plan.entering),
+            paths={p.row.event_id: p.path for p in fresh},
+        )
+        await project_claims(
+            session, principal=principal, change=change, tx_seq=tx_seq, recording_day=recording_day
+        )
+    if plan.due_rules_changed:
+        followed = await follow_rule_change(
+            session, tx_seq=tx_seq, recording_day=recording_day, years=plan.holiday_years_only
+        )
+        log.info("tx %d: a due-date rule changed; %d claim(s) reviewed again", tx_seq, followed)
+    erased = sorted({p.source.nik for p in fresh if isinstance(p.source, PersonErased)})
+    if erased:
+        gone = await projections_repository.erase_vault(session, erased)
+        log.info(
+            "tx %d: personal fields of %d person(s) erased (%d registrations)", tx_seq, len(erased), gone
+        )
+    await refresh_spans(session, niks=sorted(plan.changed_niks), tx_seq=tx_seq)
 
 
 def _appended_concurrently() -> Conflict:
@@ -367,7 +354,7 @@ def _duplicates_of(originals: list[repository.StoredEvent]) -> AppendResult:
     return AppendResult(newest.tx_seq, newest.recorded_at, 0, len(originals))
 
 
-async def _commit(
+async def _number_and_seal(
     session: AsyncSession,
     tx_id: uuid.UUID,
     principal: Principal,
@@ -377,7 +364,7 @@ async def _commit(
     snapshot: int,
     plan: Plan,
 ) -> repository.CommitOutcome:
-    return await repository.commit_append(
+    return await repository.seal_append(
         session,
         tx_id=tx_id,
         actor=principal.actor,

@@ -155,7 +155,7 @@ async def number_tx(
         or await projections_repository.rules_changed_since(session, since_tx=tx.snapshot)
     ):
         return repository.CommitOutcome("stale", None, None, None, None)
-    outcome = await repository.commit_append(
+    outcome = await repository.seal_append(
         session,
         tx_id=tx.tx_id,
         actor=actor,

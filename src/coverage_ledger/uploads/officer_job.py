@@ -273,7 +273,7 @@ class OfficerRosterJob(Job):
             return 0
         # under the lock, just before the tx is numbered (the recheck above may have taken minutes)
         await refuse_if_key_gone(work, key_name=record.key_name, now=self.clock())
-        outcome = await ledger_repository.commit_append(
+        outcome = await ledger_repository.seal_append(
             work,
             tx_id=tx_id,
             actor=f"key:{record.key_name}" if record.key_name != "system" else "system",
