@@ -209,3 +209,11 @@ async def submit_queued(
         await session.commit()
     upload_id: uuid.UUID = record.upload_id
     return upload_id
+
+
+async def append_as_admin(uploader: Uploader, *events: dict[str, Any]) -> None:
+    """Append events as the admin key of the uploader's app; they must be taken."""
+    response = await uploader.client.post(
+        "/v1/events", json={"events": list(events)}, headers=Keys.header(uploader.keys.admin)
+    )
+    assert response.status_code == 200, response.text

@@ -9,6 +9,7 @@ from typing import Any
 
 from httpx import AsyncClient
 from hypothesis import HealthCheck, settings
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from coverage_ledger.auth.service import create_key
@@ -305,3 +306,52 @@ def database_examples(count: int) -> Callable[[Callable[..., Any]], Callable[...
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
+
+
+async def post_as_office(client: AsyncClient, keys: Keys, *events: dict[str, Any]) -> Any:
+    """Append as the regional office, which records BPU members whoever pays."""
+    return await client.post("/v1/events", json={"events": list(events)}, headers=Keys.header(keys.office))
+
+
+async def ledger_size(session: AsyncSession) -> tuple[int, int, int]:
+    """How many txs, events and vault rows the ledger holds (to show nothing was written)."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT (SELECT count(*) FROM ledger_tx), (SELECT count(*) FROM ledger_event), "
+                "(SELECT count(*) FROM person_vault)"
+            )
+        )
+    ).one()
+    return row[0], row[1], row[2]
+
+
+async def head_tx(client: AsyncClient, keys: Keys) -> int:
+    """The ledger head's tx_seq, read over the API."""
+    return int((await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))).json()["tx_seq"])
+
+
+BARE_REGISTRATION = {"event_id": "a", "type": "person.registered", "name": "x", "region_code": "16"}
+"""A registration missing its NIK: ugly requests add or spoil the fields they test."""
+BARE_PAYMENT = {
+    "event_id": "a",
+    "type": "contribution.paid",
+    "nik": "1671014501900001",
+    "months_from": "2025-01",
+    "months_to": "2025-01",
+    "amount": 1,
+    "payer": {"kind": "self"},
+    "paid_on": "2025-01-01",
+}
+"""A one-rupiah payment of January 2025, as ugly requests spoil it."""
+BARE_ENROLMENT = {
+    "event_id": "e",
+    "type": "officer.enrolled",
+    "nik": "1671014501900001",
+    "role": "KPPS",
+    "committee": "KPU-16.71",
+    "region_code": "16.71.01",
+    "valid_from": "2024-01-25",
+    "valid_to": "2024-02-24",
+}
+"""A KPPS enrolment of 25 Jan - 23 Feb 2024, as ugly requests spoil it."""

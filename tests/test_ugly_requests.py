@@ -10,19 +10,16 @@ from httpx import AsyncClient, Response
 
 from coverage_ledger.ledger.term_checks import MAX_TERMS_PER_PERSON
 from tests.claims_support import filed
-from tests.support import Keys, enrolled, nik, registered
-
-REGISTRATION = {"event_id": "a", "type": "person.registered", "name": "x", "region_code": "16"}
-PAYMENT = {
-    "event_id": "a",
-    "type": "contribution.paid",
-    "nik": "1671014501900001",
-    "months_from": "2025-01",
-    "months_to": "2025-01",
-    "amount": 1,
-    "payer": {"kind": "self"},
-    "paid_on": "2025-01-01",
-}
+from tests.support import (
+    BARE_ENROLMENT,
+    BARE_PAYMENT,
+    BARE_REGISTRATION,
+    Keys,
+    enrolled,
+    head_tx,
+    nik,
+    registered,
+)
 
 UGLY_BODIES = [
     (b"", "application/json"),
@@ -30,13 +27,13 @@ UGLY_BODIES = [
     (b'{"events": "x"}', "application/json"),
     (b'{"events": [42]}', "application/json"),
     (b'{"events": [{"type": null}]}', "application/json"),
-    (json.dumps({"events": [REGISTRATION | {"nik": 1671014501900001}]}).encode(), "application/json"),
+    (json.dumps({"events": [BARE_REGISTRATION | {"nik": 1671014501900001}]}).encode(), "application/json"),
     (b'{"events": [{"event_id": "a\\u0000b", "type": "person.registered"}]}', "application/json"),
     ('\ufeff{"events": []}'.encode(), "application/json"),
     (b"\xff\xfe\x00garbage", "application/json"),
     (b"events=1", "application/x-www-form-urlencoded"),
     (
-        json.dumps({"events": [PAYMENT]}).replace('"amount": 1', '"amount": 1e400').encode(),
+        json.dumps({"events": [BARE_PAYMENT]}).replace('"amount": 1', '"amount": 1e400').encode(),
         "application/json",
     ),
 ]
@@ -69,14 +66,10 @@ async def test_ugly_queries_are_4xx_problems(client: AsyncClient, keys: Keys, pa
     assert response.headers["content-type"] == "application/problem+json"
 
 
-async def _head(client: AsyncClient, keys: Keys) -> int:
-    return int((await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))).json()["tx_seq"])
-
-
 async def test_a_body_over_the_ceiling_is_413_whether_declared_or_streamed(
     client: AsyncClient, keys: Keys
 ) -> None:
-    head = await _head(client, keys)
+    head = await head_tx(client, keys)
     padding = b" " * (33 << 20)  # past the default LEDGER_REQUEST_MAX_BYTES of 32 MiB
     headers = Keys.header(keys.admin) | {"content-type": "application/json"}
     declared = await client.post("/v1/events", content=b'{"events": []' + padding + b"}", headers=headers)
@@ -96,132 +89,7 @@ async def test_a_body_over_the_ceiling_is_413_whether_declared_or_streamed(
         assert response.status_code == 413, response.text
         assert response.headers["content-type"] == "application/problem+json"
         assert "LEDGER_REQUEST_MAX_BYTES" in response.json()["detail"]
-    assert await _head(client, keys) == head
-
-
-@pytest.mark.parametrize(
-    "known_at", ["9999-12-31", "9999-12-31T23:59:59-14:00", "9999-12-31T23:59:59.999999%2B14:00"]
-)
-async def test_a_known_at_past_the_last_representable_instant_reads_the_head(
-    client: AsyncClient, keys: Keys, known_at: str
-) -> None:
-    head = await _head(client, keys)
-    response = await client.get(
-        f"/v1/persons/1671014501900001/coverage?known_at={known_at}", headers=Keys.header(keys.admin)
-    )
-    assert response.status_code == 404  # nobody registered: the read itself worked, at the head
-    lookup = await client.post(
-        "/v1/coverage/lookup",
-        json={"niks": ["1671014501900001"], "known_at": known_at.replace("%2B", "+")},
-        headers=Keys.header(keys.admin),
-    )
-    assert lookup.status_code == 200, lookup.text
-    assert lookup.json()["as_of"]["tx_seq"] == head
-
-
-async def test_a_known_at_before_the_first_representable_instant_reads_the_empty_ledger(
-    client: AsyncClient, keys: Keys
-) -> None:
-    lookup = await client.post(
-        "/v1/coverage/lookup",
-        json={"niks": ["1671014501900001"], "known_at": "0001-01-01T00:00:00+14:00"},
-        headers=Keys.header(keys.admin),
-    )
-    assert lookup.status_code == 200, lookup.text
-    assert lookup.json()["as_of"]["tx_seq"] == 0
-
-
-@pytest.mark.parametrize(
-    "known_at", ["20240220T090000%2B0700", "2024-W08-2", "2024-02-20T09%2B07:00", "2024-02-20T09:00"]
-)
-async def test_known_at_is_rfc_3339_a_date_or_a_tx_and_nothing_looser(
-    client: AsyncClient, keys: Keys, known_at: str
-) -> None:
-    response = await client.get(
-        f"/v1/persons/1671014501900001/coverage?known_at={known_at}", headers=Keys.header(keys.admin)
-    )
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "known_at"
-
-
-@pytest.mark.parametrize("valid_at", ["2024-W08", "20240214", "0"])
-async def test_valid_at_is_a_calendar_date(client: AsyncClient, keys: Keys, valid_at: str) -> None:
-    response = await client.get(
-        f"/v1/persons/1671014501900001/coverage?valid_at={valid_at}", headers=Keys.header(keys.admin)
-    )
-    assert response.status_code == 422
-
-
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [("amount", True), ("amount", "16800"), ("amount", 16800.0), ("paid_on", 0), ("paid_on", "20250101")],
-)
-async def test_numbers_and_dates_are_taken_only_in_their_json_form(
-    client: AsyncClient, keys: Keys, field: str, value: object
-) -> None:
-    response = await client.post(
-        "/v1/events", json={"events": [PAYMENT | {field: value}]}, headers=Keys.header(keys.admin)
-    )
-    assert response.status_code == 422, response.text
-    assert response.json()["errors"][0]["field"] == f"events[0].{field}"
-
-
-async def test_a_lookup_valid_at_must_be_a_date_text(client: AsyncClient, keys: Keys) -> None:
-    response = await client.post(
-        "/v1/coverage/lookup",
-        json={"niks": ["1671014501900001"], "valid_at": 0},
-        headers=Keys.header(keys.admin),
-    )
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "valid_at"
-
-
-async def test_a_backfill_in_the_future_is_refused(client: AsyncClient, keys: Keys) -> None:
-    head = await _head(client, keys)
-    response = await client.post(
-        "/v1/events",
-        json={
-            "events": [REGISTRATION | {"nik": "1671014501900001"}],
-            "recorded_at": "2100-01-01T00:00:00+07:00",
-        },
-        headers=Keys.header(keys.admin),
-    )
-    assert response.status_code == 422
-    assert response.json()["errors"] == [
-        {"code": "backfill_in_future", "message": "recorded_at is later than now", "field": "recorded_at"}
-    ]
-    numeric = await client.post(
-        "/v1/events",
-        json={"events": [REGISTRATION | {"nik": "1671014501900001"}], "recorded_at": 1700000000},
-        headers=Keys.header(keys.admin),
-    )
-    assert numeric.status_code == 422
-    assert numeric.json()["errors"][0]["field"] == "recorded_at"
-    assert await _head(client, keys) == head
-
-
-async def test_the_coverage_diff_and_its_manifest_need_known_then(client: AsyncClient, keys: Keys) -> None:
-    for path in ("/v1/reports/coverage-diff", "/v1/reports/coverage-diff/manifest"):
-        response = await client.get(path, headers=Keys.header(keys.auditor))
-        assert response.status_code == 422, path
-        assert response.headers["content-type"] == "application/problem+json"
-        assert response.json()["errors"][0]["field"] == "known_then", response.text
-    wrong = await client.get(
-        "/v1/reports/coverage-diff?known_then=2024-W08", headers=Keys.header(keys.auditor)
-    )
-    assert wrong.status_code == 422
-    assert wrong.json()["errors"][0]["field"] == "known_then"
-
-
-async def test_the_coverage_diff_given_an_empty_known_then_is_told_it_is_missing(
-    client: AsyncClient, keys: Keys
-) -> None:
-    """Found by a contract probe: `?known_then=&known_now=` answered an always empty diff."""
-    response = await client.get(
-        "/v1/reports/coverage-diff?known_then=&known_now=", headers=Keys.header(keys.auditor)
-    )
-    assert response.status_code == 422, response.text
-    assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [("missing_field", "known_then")]
+    assert await head_tx(client, keys) == head
 
 
 @pytest.mark.parametrize(
@@ -265,34 +133,22 @@ async def test_a_claims_cursor_is_a_claim_id(client: AsyncClient, keys: Keys, cu
     assert response.json()["errors"][0]["field"] == "cursor"
 
 
-ENROLMENT = {
-    "event_id": "e",
-    "type": "officer.enrolled",
-    "nik": "1671014501900001",
-    "role": "KPPS",
-    "committee": "KPU-16.71",
-    "region_code": "16.71.01",
-    "valid_from": "2024-01-25",
-    "valid_to": "2024-02-24",
-}
-
-
 @pytest.mark.parametrize(
     ("event", "field"),
     [
-        (ENROLMENT | {"valid_to": "2024-01-25"}, "events[0].valid_to"),
-        (ENROLMENT | {"programs": ["JKK", "JKK"]}, "events[0].programs"),
-        (ENROLMENT | {"valid_to": "9999-12-31"}, "events[0].valid_to"),
-        (ENROLMENT | {"valid_from": "0001-01-01"}, "events[0].valid_from"),
+        (BARE_ENROLMENT | {"valid_to": "2024-01-25"}, "events[0].valid_to"),
+        (BARE_ENROLMENT | {"programs": ["JKK", "JKK"]}, "events[0].programs"),
+        (BARE_ENROLMENT | {"valid_to": "9999-12-31"}, "events[0].valid_to"),
+        (BARE_ENROLMENT | {"valid_from": "0001-01-01"}, "events[0].valid_from"),
         # found by a probe: an officer of a regency's code widened a replace_roster to the regency
-        (ENROLMENT | {"region_code": "16.71"}, "events[0].region_code"),
-        (ENROLMENT | {"region_code": "16"}, "events[0].region_code"),
+        (BARE_ENROLMENT | {"region_code": "16.71"}, "events[0].region_code"),
+        (BARE_ENROLMENT | {"region_code": "16"}, "events[0].region_code"),
         (
             {"event_id": "c", "type": "event.corrected", "supersedes": ["c"], "reason": "x"},
             "events[0].supersedes",
         ),
-        (PAYMENT | {"months_from": "2025-03", "months_to": "2025-01"}, "events[0].months_to"),
-        (PAYMENT | {"payer": {"kind": "person"}}, "events[0].payer.nik"),
+        (BARE_PAYMENT | {"months_from": "2025-03", "months_to": "2025-01"}, "events[0].months_to"),
+        (BARE_PAYMENT | {"payer": {"kind": "person"}}, "events[0].payer.nik"),
     ],
 )
 async def test_a_check_across_fields_names_the_field_at_fault(
@@ -301,72 +157,6 @@ async def test_a_check_across_fields_names_the_field_at_fault(
     response = await client.post("/v1/events", json={"events": [event]}, headers=Keys.header(keys.admin))
     assert response.status_code == 422, response.text
     assert [e["field"] for e in response.json()["errors"]] == [field]
-
-
-async def test_a_moment_past_the_head_is_answered_and_echoed_as_the_head(
-    client: AsyncClient, keys: Keys
-) -> None:
-    """Only the head's own recorded_at is a known_at whose answer cannot change later: a tx
-    stamped but not yet committed may still come before any later moment."""
-    person = "1671014501900001"
-    written = await client.post(
-        "/v1/events", json={"events": [REGISTRATION | {"nik": person}]}, headers=Keys.header(keys.admin)
-    )
-    assert written.status_code == 200, written.text
-    head = (await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))).json()
-    beyond = (
-        {"known_at": "2099-01-01"},
-        {"known_at": "2099-01-01T00:00:00Z"},
-        {"known_at": "tx:" + "9" * 30},
-    )
-    for params in ({}, *beyond):
-        response = await client.post(
-            "/v1/coverage/lookup", json={"niks": [person], **params}, headers=Keys.header(keys.admin)
-        )
-        assert response.json()["as_of"]["tx_seq"] == head["tx_seq"]
-        assert response.json()["as_of"]["known_at"] == head["recorded_at"], params
-    inside = await client.post(
-        "/v1/coverage/lookup",
-        json={"niks": [person], "known_at": "2020-01-01T00:00:00Z"},
-        headers=Keys.header(keys.admin),
-    )
-    genesis_head = inside.json()["as_of"]["tx_seq"]  # the last reference tx written at genesis
-    tx = await client.post(
-        "/v1/coverage/lookup",
-        json={"niks": [person], "known_at": f"tx:{genesis_head}"},
-        headers=Keys.header(keys.admin),
-    )
-    assert inside.json()["as_of"]["known_at"] == tx.json()["as_of"]["known_at"]  # its recorded_at
-
-
-async def test_a_date_known_at_echoes_an_instant_that_replays_it_even_with_a_tx_at_midnight(
-    client: AsyncClient, keys: Keys
-) -> None:
-    """known_at=2024-02-20 takes the txs recorded before 00:00 Jakarta on 21 Feb; one recorded at
-    that very instant is not among them, and the echoed instant must not take it either."""
-    person = "1671014501900021"
-    admin = Keys.header(keys.admin)
-    events = [REGISTRATION | {"nik": person}, ENROLMENT | {"nik": person, "event_id": "mid-e"}]
-    first = await client.post(
-        "/v1/events", json={"events": events, "recorded_at": "2024-02-20T10:00:00+07:00"}, headers=admin
-    )
-    assert first.status_code == 200, first.text
-    retraction = {"event_id": "mid-x", "type": "event.corrected", "supersedes": ["mid-e"], "reason": "x"}
-    second = await client.post(
-        "/v1/events", json={"events": [retraction], "recorded_at": "2024-02-21T00:00:00+07:00"}, headers=admin
-    )
-    assert second.status_code == 200, second.text
-    params = {"valid_at": "2024-02-20", "known_at": "2024-02-20"}
-    by_date = await client.get(f"/v1/persons/{person}/coverage", params=params, headers=admin)
-    assert by_date.json()["status"] == "covered"
-    echoed = by_date.json()["as_of"]
-    assert echoed["known_at"] == "2024-02-20T03:00:00.000000Z"  # the tx answered from
-    replayed = await client.get(
-        f"/v1/persons/{person}/coverage",
-        params={"valid_at": "2024-02-20", "known_at": echoed["known_at"]},
-        headers=admin,
-    )
-    assert replayed.json()["status"] == "covered" and replayed.json()["as_of"] == echoed
 
 
 @pytest.mark.parametrize("lean_reads", [True, False])
@@ -410,14 +200,14 @@ async def test_a_query_parameter_the_operation_does_not_take_is_refused_not_igno
     error = claims.json()["errors"][0]
     assert (error["code"], error["field"]) == ("unknown_parameter", "nik")
     assert "status" in error["message"]  # what it does take
-    head = await _head(client, keys)
+    head = await head_tx(client, keys)
     backfill = await client.post(
         "/v1/events?recorded_at=2024-01-01T00:00:00Z",
-        json={"events": [REGISTRATION | {"nik": "1671014501900001", "region_code": "16.71.01"}]},
+        json={"events": [BARE_REGISTRATION | {"nik": "1671014501900001", "region_code": "16.71.01"}]},
         headers=Keys.header(keys.admin),
     )
     assert backfill.status_code == 422 and backfill.json()["errors"][0]["field"] == "recorded_at"
-    assert await _head(client, keys) == head
+    assert await head_tx(client, keys) == head
     # what an operation documents passes, and an unknown path is still the 404
     assert (
         await client.get("/v1/claims?status=paid&limit=5", headers=Keys.header(keys.admin))
@@ -456,14 +246,14 @@ async def test_a_person_holds_at_most_a_bounded_number_of_officer_terms(
         )
         for i, d in enumerate(days)
     ]
-    head = await _head(client, keys)
+    head = await head_tx(client, keys)
     refused = await client.post(
         "/v1/events", json={"events": [registered(person), *terms]}, headers=Keys.header(keys.admin)
     )
     assert refused.status_code == 422, refused.text
     error = refused.json()["errors"][0]
     assert error["code"] == "too_many_terms" and str(MAX_TERMS_PER_PERSON) in error["message"], error
-    assert await _head(client, keys) == head
+    assert await head_tx(client, keys) == head
     accepted = await client.post(
         "/v1/events", json={"events": [registered(person), *terms[:-1]]}, headers=Keys.header(keys.admin)
     )
@@ -516,15 +306,15 @@ async def test_json_sent_with_another_content_type_is_told_to_say_json(
 ) -> None:
     """Found by a probe: curl's `-d` sends form-urlencoded, and valid JSON came back as "Input
     should be a valid dictionary or object to extract fields from"."""
-    head = await _head(client, keys)
-    body = json.dumps({"events": [REGISTRATION | {"nik": nik(), "region_code": "16.71.01"}]})
+    head = await head_tx(client, keys)
+    body = json.dumps({"events": [BARE_REGISTRATION | {"nik": nik(), "region_code": "16.71.01"}]})
     headers = Keys.header(keys.admin) | ({"content-type": content_type} if content_type else {})
     response = await client.post("/v1/events", content=body.encode(), headers=headers)
     assert response.status_code == 415, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert "application/json" in response.json()["detail"]
     assert response.json()["errors"][0]["code"] == "unsupported_media_type"
-    assert await _head(client, keys) == head
+    assert await head_tx(client, keys) == head
 
 
 async def test_a_region_read_says_why_it_found_nothing(client: AsyncClient, keys: Keys) -> None:
@@ -596,7 +386,7 @@ async def test_the_same_mistake_gets_the_same_code_wherever_it_is_made(
         "invalid_choice",
     )
     assert await code_of(
-        await client.post("/v1/events", json={"events": [PAYMENT | {"amount": -1}]}, headers=admin)
+        await client.post("/v1/events", json={"events": [BARE_PAYMENT | {"amount": -1}]}, headers=admin)
     ) == (
         "events[0].amount",
         "out_of_range",
