@@ -313,3 +313,34 @@ async def test_a_term_a_correction_restores_into_an_overlap_is_refused_at_that_c
     [error] = undo["errors"]
     assert (error["code"], error["field"]) == ("overlapping_enrolment", "events[0].supersedes")
     assert f"kpps-{person}-c" in error["message"]
+
+
+async def test_a_replacement_overlapping_the_term_its_correction_restores_names_that_term(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by an oracle probe: undoing a correction (which restores the first term) with a new
+    replacement that overlaps it named the replacement, not yet in the ledger, as the term to
+    supersede."""
+    person = nik()
+
+    def term(suffix: str, valid_from: str) -> dict[str, Any]:
+        return enrolled(
+            person,
+            event_id=f"kpps-{person}{suffix}",
+            valid_from=valid_from,
+            valid_to="2025-04-01",
+            registered_on="2024-12-20",
+        )
+
+    await append(client, keys.admin, registered(person), term("", "2025-03-01"))
+    await append(
+        client, keys.admin, corrected("fix-1", [f"kpps-{person}"], replacement=term("-b", "2025-02-01"))
+    )
+    redo = await _refused(
+        client, keys, keys.admin, corrected("redo-1", ["fix-1"], replacement=term("-c", "2025-02-15"))
+    )
+    assert redo["status"] == 409, redo
+    [error] = redo["errors"]
+    assert (error["code"], error["field"]) == ("overlapping_enrolment", "events[0].replacement")
+    assert f"overlaps kpps-{person}: KPPS" in error["message"], error
+    assert f"kpps-{person}-c" not in error["message"]

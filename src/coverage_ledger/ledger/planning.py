@@ -195,6 +195,7 @@ async def plan_append(
         principal=principal,
         in_force=[(e, p) for e, p in in_force.items() if p["nik"] in officer_niks],
         entering=officers_in,
+        fresh=paths.keys(),
         field_of=lambda e: paths[e] if e in paths else cause(e),
     )
     keys = snapshot_keys(fresh)

@@ -1,7 +1,7 @@
 """Officer terms a person holds at once: no two in force share a day and a program, and nobody
 holds more than `MAX_TERMS_PER_PERSON`."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.coverage import human_date
@@ -20,20 +20,24 @@ def check_overlaps(
     principal: Principal,
     in_force: Sequence[tuple[str, dict[str, object]]],
     entering: set[str],
+    fresh: Collection[str],
     field_of: Callable[[str], str],
 ) -> None:
     """No two in-force officer terms of one person share a day and a program, and nobody holds
     more than `MAX_TERMS_PER_PERSON`.
 
     `in_force` is every officer enrolment of the persons concerned after this tx: (event_id, payload).
-    `field_of`: the request field a refusal of an entering term is laid on (a term a correction
-    restores: that correction's `supersedes`, never the term's own id).
+    `fresh`: the terms the request itself sends. `field_of`: the request field a refusal of an
+    entering term is laid on (a term a correction restores: that correction's `supersedes`, never
+    the term's own id).
     """
     terms = [officer_term(event_id, payload, None) for event_id, payload in in_force]
     _check_term_count(terms, entering, field_of, principal)
     errors = []
     for first, second in find_overlaps(terms):
-        new, other = (second, first) if second.event_id in entering else (first, second)
+        # the term the request sends is the one refused; one it restores is in the ledger, in the way
+        rank = {t.event_id: (t.event_id in entering, t.event_id in fresh) for t in (first, second)}
+        new, other = (second, first) if rank[second.event_id] > rank[first.event_id] else (first, second)
         if new.event_id not in entering:
             continue
         if principal.sees(other.region_code):
