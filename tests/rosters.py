@@ -12,8 +12,10 @@ from typing import Any
 import xlsxwriter
 from fastapi import FastAPI
 from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal, Role
+from coverage_ledger.uploads import repository as upload_repository
 from coverage_ledger.uploads.officer_rows import REQUIRED_COLUMNS as OFFICER_COLUMNS
 from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, submit_upload
 from coverage_ledger.uploads.sponsor_rows import REQUIRED_COLUMNS as SPONSOR_COLUMNS
@@ -217,3 +219,10 @@ async def append_as_admin(uploader: Uploader, *events: dict[str, Any]) -> None:
         "/v1/events", json={"events": list(events)}, headers=Keys.header(uploader.keys.admin)
     )
     assert response.status_code == 200, response.text
+
+
+async def stored_upload(session: AsyncSession, upload_id: uuid.UUID) -> Any:
+    """The upload's record, which must exist."""
+    record = await upload_repository.get_upload(session, upload_id)
+    assert record is not None, upload_id
+    return record
