@@ -162,3 +162,10 @@ async def paid_member(
         ),
     )
     return member
+
+
+def only_error(response: Any) -> dict[str, str]:
+    """The one error of a refused response."""
+    errors: list[dict[str, str]] = response.json()["errors"]
+    assert len(errors) == 1, errors
+    return errors[0]

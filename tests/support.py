@@ -355,3 +355,11 @@ BARE_ENROLMENT = {
     "valid_to": "2024-02-24",
 }
 """A KPPS enrolment of 25 Jan - 23 Feb 2024, as ugly requests spoil it."""
+
+
+async def admin_append(client: AsyncClient, keys: Keys, events: list[dict[str, Any]]) -> int:
+    """Append events as the admin key; they must be taken. The tx_seq."""
+    response = await client.post("/v1/events", json={"events": events}, headers=Keys.header(keys.admin))
+    assert response.status_code == 200, response.text
+    tx: int = response.json()["tx_seq"]
+    return tx
