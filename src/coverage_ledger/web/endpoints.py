@@ -44,7 +44,7 @@ from coverage_ledger.web.labels import (
     whole_number,
     yes_no,
 )
-from coverage_ledger.web.pictures import Rectangle, bitemporal_svg, series_svg
+from coverage_ledger.web.pictures import bitemporal_svg, rectangles_of, series_svg
 from coverage_ledger.web.session import (
     COOKIE,
     LANGUAGE_COOKIE,
@@ -243,45 +243,6 @@ async def region_page(
     )
 
 
-def _rectangles(events: list[dict[str, Any]], until: date) -> list[Rectangle]:
-    """The person's events with a valid period, one rectangle per interval of force."""
-    shapes = []
-    for event in events:
-        payload = event["payload"]
-        period = _valid_period(event["type"], payload, until)
-        if period is None:
-            continue
-        for interval in event["in_force"]:
-            shapes.append(
-                Rectangle(
-                    event["event_id"],
-                    event["type"],
-                    period[0],
-                    period[1],
-                    interval["tx_from"],
-                    interval["tx_to"],
-                )
-            )
-    return shapes
-
-
-def _valid_period(event_type: str, payload: dict[str, Any], until: date) -> tuple[date, date] | None:
-    if event_type == "officer.enrolled":
-        return date.fromisoformat(payload["valid_from"]), date.fromisoformat(payload["valid_to"])
-    if event_type == "informal.enrolled":
-        start = date.fromisoformat(payload["valid_from"])
-        return start, max(until, start)
-    if event_type == "contribution.paid":
-        return Month.parse(payload["months_from"]).first_day, Month.parse(payload["months_to"]).plus(
-            1
-        ).first_day
-    day_field = {"membership.reactivated": "reactivated_on", "claim.filed": "incident_date"}.get(event_type)
-    if day_field is None:
-        return None
-    day = date.fromisoformat(payload[day_field])
-    return day, date.fromordinal(day.toordinal() + 1)
-
-
 @router.get("/persons")
 async def person_lookup(request: Request, visitor: Visitor, nik: str | None = None) -> Response:
     if visitor is None:
@@ -327,7 +288,7 @@ async def person_page(
     events = history["events"]
     until = max([point.valid_at, *(date.fromisoformat(e["valid_to"]) for e in events if e.get("valid_to"))])
     picture = bitemporal_svg(
-        _rectangles(events, until), head_tx=point.tx_seq, label=LABELS[_language(request)]["picture"]
+        rectangles_of(events, until=until), head_tx=point.tx_seq, label=LABELS[_language(request)]["picture"]
     )
     return page(
         request,

@@ -5,7 +5,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from html import escape
+from typing import Any
 
+from coverage_ledger.domain.months import Month
 from coverage_ledger.web.labels import percent
 
 WIDTH, HEIGHT, MARGIN = 720, 260, 40
@@ -109,3 +111,43 @@ def bitemporal_svg(rectangles: Sequence[Rectangle], *, head_tx: int, label: str)
         for i, kind in enumerate(sorted({r.type for r in rectangles}))
     )
     return _svg(label, axis + "".join(shapes) + legend)
+
+
+def rectangles_of(events: list[dict[str, Any]], *, until: date) -> list[Rectangle]:
+    """The person's events with a valid period, one rectangle per interval of force."""
+    shapes = []
+    for event in events:
+        payload = event["payload"]
+        period = _valid_period(event["type"], payload, until)
+        if period is None:
+            continue
+        for interval in event["in_force"]:
+            shapes.append(
+                Rectangle(
+                    event["event_id"],
+                    event["type"],
+                    period[0],
+                    period[1],
+                    interval["tx_from"],
+                    interval["tx_to"],
+                )
+            )
+    return shapes
+
+
+def _valid_period(event_type: str, payload: dict[str, Any], until: date) -> tuple[date, date] | None:
+    """The valid-time period an event is drawn over (a membership's runs to `until`); None: not drawn."""
+    if event_type == "officer.enrolled":
+        return date.fromisoformat(payload["valid_from"]), date.fromisoformat(payload["valid_to"])
+    if event_type == "informal.enrolled":
+        start = date.fromisoformat(payload["valid_from"])
+        return start, max(until, start)
+    if event_type == "contribution.paid":
+        return Month.parse(payload["months_from"]).first_day, Month.parse(payload["months_to"]).plus(
+            1
+        ).first_day
+    day_field = {"membership.reactivated": "reactivated_on", "claim.filed": "incident_date"}.get(event_type)
+    if day_field is None:
+        return None
+    day = date.fromisoformat(payload[day_field])
+    return day, date.fromordinal(day.toordinal() + 1)
