@@ -148,8 +148,7 @@ async def test_an_interrupted_import_is_failed_and_never_resumed_by_a_server(
     with pytest.raises(asyncio.CancelledError):
         await importing
     async with sessionmaker() as session:
-        (record,) = await repository.unfinished_uploads(session) or [None]
-        assert record is None, "nothing is left for a server to resume"
+        assert await repository.unfinished_uploads(session) == [], "nothing is left for a server to resume"
         rows = await session.execute(text("SELECT status, problem, rows_accepted FROM upload"))
         assert [(r.status, r.problem["code"], r.rows_accepted) for r in rows] == [("failed", "cancelled", 0)]
         assert await ledger_repository.resolve_known_at(session) == head

@@ -72,7 +72,7 @@ async def test_an_upload_cut_off_by_a_database_restart_is_failed_with_the_reason
         )
     await engine.dispose()
     await admin.dispose()
-    assert record is not None
+    assert record is not None and record.problem is not None
     assert (record.status, record.problem["code"]) == ("failed", "database_unavailable"), record.problem
     assert "while it was being committed" in record.problem["message"]
     assert "terminating connection" in record.problem["message"]  # the server's own words

@@ -16,6 +16,7 @@ from coverage_ledger.clock import utc_now
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.uploads.importing import estimated_rows, import_file, write_error_file
+from coverage_ledger.uploads.repository import UploadRecord
 from coverage_ledger.uploads.service import UploadOptions
 
 
@@ -34,7 +35,7 @@ class ImportProgress:
         self.progress = progress
         self.task = progress.add_task("queued", total=total)
 
-    def __call__(self, record: Any) -> None:
+    def __call__(self, record: UploadRecord) -> None:
         if record is None:
             return
         elapsed = (utc_now() - record.started_at).total_seconds() if record.started_at else 0
@@ -97,7 +98,7 @@ async def import_with_progress(
         await engine.dispose()
 
 
-def print_outcome(console: Console, record: Any, *, earlier: bool) -> bool:
+def print_outcome(console: Console, record: UploadRecord, *, earlier: bool) -> bool:
     """Print the upload's counts and outcome as a table; whether it failed (a dry run whose
     upload would fail on its rows fails like it)."""
     if earlier:

@@ -19,6 +19,7 @@ from coverage_ledger.http.multipart_to_disk import receive_form
 from coverage_ledger.http.problems import documented
 from coverage_ledger.http.query_contract import NUL, NUL_MESSAGE
 from coverage_ledger.private_files import private_directory
+from coverage_ledger.uploads.repository import UploadRecord
 from coverage_ledger.uploads.schemas import UploadList, UploadStatus
 from coverage_ledger.uploads.service import (
     ReceivedFile,
@@ -209,7 +210,7 @@ async def accept_upload(
     return record, existing
 
 
-def upload_cursor(record: Any) -> str:
+def upload_cursor(record: UploadRecord) -> str:
     """The cursor of the page after `record` (newest first)."""
     raw = f"{record.submitted_at.isoformat()}|{record.upload_id}"
     return base64.urlsafe_b64encode(raw.encode()).decode()

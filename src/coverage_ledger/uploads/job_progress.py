@@ -16,6 +16,7 @@ from coverage_ledger.auth import service as auth_service
 from coverage_ledger.errors import ErrorItem, Unauthenticated
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.formats import FileRejected, SheetRead, Table, open_csv, open_xlsx
+from coverage_ledger.uploads.repository import UploadRecord
 
 log = logging.getLogger(__name__)
 PROGRESS_SECONDS = 1.0
@@ -108,7 +109,7 @@ class Job:
     """One run of one upload."""
 
     def __init__(
-        self, work: AsyncSession, progress: Progress, record: Any, clock: Callable[[], datetime]
+        self, work: AsyncSession, progress: Progress, record: UploadRecord, clock: Callable[[], datetime]
     ) -> None:
         self.work = work
         self.progress = progress
@@ -150,6 +151,7 @@ class Job:
 
     async def open_table(self) -> Table:
         """The upload's file for reading; an XLSX is converted first, off the event loop."""
+        assert self.record.stored_path is not None, "an upload being run holds its file"
         path = Path(self.record.stored_path)
         if self.record.file_format == "xlsx":
             converted = converted_path(path)

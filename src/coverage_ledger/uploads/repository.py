@@ -3,6 +3,7 @@ set-based checks against the file and the ledger, and the events a roster writes
 
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,39 @@ from coverage_ledger.database import raw
 from coverage_ledger.database.raw import driver_connection
 from coverage_ledger.errors import ErrorItem
 from coverage_ledger.ledger.snapshot import RegionDefinition
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRecord:
+    """An upload as stored (the `upload` table's columns; see `database/operational_models.Upload`)."""
+
+    upload_id: uuid.UUID
+    kind: str
+    committee: str
+    key_name: str
+    key_region_prefix: str | None
+    dry_run: bool
+    policy: str
+    mode: str
+    filename: str
+    file_format: str
+    file_sha256: str
+    size_bytes: int
+    stored_path: str | None
+    status: str
+    problem: dict[str, Any] | None
+    rows_total: int
+    rows_done: int
+    rows_accepted: int
+    rows_rejected: int
+    rows_duplicate: int
+    outcome: dict[str, Any]
+    phase_seconds: dict[str, Any]
+    tx_seq: int | None
+    submitted_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
 
 UPLOAD_COLUMNS = (
     "upload_id, kind, committee, key_name, key_region_prefix, dry_run, policy, mode, filename, "
@@ -36,13 +70,18 @@ async def insert_upload(session: AsyncSession, *, values: dict[str, Any]) -> Non
     )
 
 
-async def get_upload(session: AsyncSession, upload_id: uuid.UUID) -> Any | None:
+def _record(row: Any) -> UploadRecord:
+    return UploadRecord(*row)
+
+
+async def get_upload(session: AsyncSession, upload_id: uuid.UUID) -> UploadRecord | None:
     """One upload record."""
-    return (
+    row = (
         await raw.execute(
             session, f"SELECT {UPLOAD_COLUMNS} FROM upload WHERE upload_id = %(id)s", {"id": upload_id}
         )
     ).one_or_none()
+    return None if row is None else _record(row)
 
 
 async def find_committed_twin(
@@ -54,13 +93,13 @@ async def find_committed_twin(
     policy: str,
     mode: str,
     key_region_prefix: str | None,
-) -> Any | None:
+) -> UploadRecord | None:
     """The earlier upload of the same file with the same options, checked within the same key
     region (another region would judge its rows differently), that succeeded, if any. One whose
     every row was refused (say over an overlap corrected since) is no twin: the same file sent
     again is checked again. One that wrote nothing because every row was already there stays a
     twin: run again after a later roster, a replacement would undo that roster."""
-    return (
+    row = (
         await raw.execute(
             session,
             f"SELECT {UPLOAD_COLUMNS} FROM upload WHERE committee = %(committee)s AND kind = %(kind)s "
@@ -78,6 +117,7 @@ async def find_committed_twin(
             },
         )
     ).one_or_none()
+    return None if row is None else _record(row)
 
 
 async def list_uploads(
@@ -89,7 +129,7 @@ async def list_uploads(
     region_prefix: str | None,
     before: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> list[Any]:
+) -> list[UploadRecord]:
     """Uploads newest first, filtered to what the caller may see, after a cursor."""
     rows = await raw.execute(
         session,
@@ -112,7 +152,7 @@ async def list_uploads(
             "limit": limit,
         },
     )
-    return list(rows)
+    return [_record(row) for row in rows]
 
 
 async def update_upload(session: AsyncSession, upload_id: uuid.UUID, **changes: Any) -> None:
@@ -159,13 +199,13 @@ UNFINISHED = "status IN ('queued', 'validating', 'committing')"
 """SQL: an upload not yet succeeded or failed, which a start resumes or fails (a restore closes it)."""
 
 
-async def unfinished_uploads(session: AsyncSession) -> list[Any]:
+async def unfinished_uploads(session: AsyncSession) -> list[UploadRecord]:
     """Uploads a stopped process left queued, validating or committing."""
     rows = await raw.execute(
         session,
         f"SELECT {UPLOAD_COLUMNS} FROM upload WHERE {UNFINISHED} ORDER BY submitted_at",
     )
-    return list(rows)
+    return [_record(row) for row in rows]
 
 
 async def forget_errors(session: AsyncSession, upload_id: uuid.UUID) -> None:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.http.openapi_document import one_of
+from coverage_ledger.uploads.repository import UploadRecord
 
 
 class UploadProblem(BaseModel):
@@ -77,7 +78,7 @@ class UploadStatus(BaseModel):
     links: dict[str, str]
 
     @classmethod
-    def of(cls, record: Any, *, now: datetime) -> "UploadStatus":
+    def of(cls, record: UploadRecord, *, now: datetime) -> "UploadStatus":
         """The API view of an upload record."""
         started, finished = record.started_at, record.finished_at
         rate = None

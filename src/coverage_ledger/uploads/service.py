@@ -14,6 +14,7 @@ from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, NotFound
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.formats import detect_format
+from coverage_ledger.uploads.repository import UploadRecord
 
 KINDS = ("officer_roster", "sponsor_roster")
 POLICIES = ("all_or_nothing", "accept_valid")
@@ -136,7 +137,7 @@ async def submit_upload(
     return record, False
 
 
-def may_see_upload(*, principal: Principal, record: Any) -> bool:
+def may_see_upload(*, principal: Principal, record: UploadRecord) -> bool:
     """Whether the key may see the upload."""
     # Admins and auditors see every upload; a regional office those of keys inside its region; a committee or
     # sponsor the uploads of its kind and organisation by keys inside its region (an organisation name alone

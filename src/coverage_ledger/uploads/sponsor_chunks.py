@@ -20,6 +20,7 @@ from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number
 from coverage_ledger.uploads import sponsor_notes
 from coverage_ledger.uploads.formats import FileRejected
 from coverage_ledger.uploads.job_progress import ROWS_SHOWN, key_gone
+from coverage_ledger.uploads.repository import UploadRecord
 from coverage_ledger.uploads.sponsor_rows import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -149,7 +150,7 @@ def _row_errors(
 async def append_sponsor_chunk(
     session: AsyncSession,
     *,
-    record: Any,
+    record: UploadRecord,
     rows: list[SponsorRow],
     tally: SponsorTally,
     recording_day: date,
@@ -292,7 +293,7 @@ async def append_sponsor_chunk(
     return found
 
 
-def sponsor_principal(record: Any) -> Principal:
+def sponsor_principal(record: UploadRecord) -> Principal:
     """The sponsor key an upload was made with, as the append path checks it."""
     return Principal(
         key_name=record.key_name,
@@ -303,7 +304,7 @@ def sponsor_principal(record: Any) -> Principal:
     )
 
 
-async def number_written(session: AsyncSession, *, record: Any, tally: SponsorTally) -> None:
+async def number_written(session: AsyncSession, *, record: UploadRecord, tally: SponsorTally) -> None:
     """Number the writing pass's unnumbered tx, if it holds anything; from then on the pass
     appends a chunk per tx under the lock. `ChangedMeanwhile` if the ledger moved under it."""
     tx, tally.unnumbered = tally.unnumbered, None
