@@ -139,3 +139,35 @@ async def test_a_dry_run_cannot_check_a_guessed_name_of_another_regions_person(u
         dry = await uploader.run(roster_csv([row]), dry_run="true")
         answers.append(dry["outcome"]["rows_differing_from_registration"])
     assert answers == [0, 0]
+
+
+async def test_a_row_is_judged_by_the_birth_date_its_persons_registration_gives(uploader: Uploader) -> None:
+    """Found by a race probe: a person registered as born in 2010 was enrolled by a row giving
+    1910 (the NIK's two-digit year reads both), a term `POST /v1/events` refuses; the registration
+    in force was then stuck, its name no longer correctable."""
+    young = nik(born=date(2010, 4, 20), female=False)
+    await append_as_admin(uploader, {**registered(young), "birth_date": "2010-04-20"})
+    grown = nik(born=date(1990, 1, 5))
+    await append_as_admin(uploader, {**registered(grown), "birth_date": "1990-01-05"})
+    just_of_age = nik(born=date(2009, 3, 3))
+    await append_as_admin(uploader, {**registered(just_of_age), "birth_date": "2009-03-03"})
+    pilkada = ("2026-06-01", "2026-07-15")
+    rows = [
+        officer_row(young, born=date(1910, 4, 20), female=False, term=pilkada, registered_on="2026-05-20"),
+        officer_row(grown, born=date(1990, 1, 5), term=pilkada, registered_on="2026-05-20"),
+        officer_row(just_of_age, born=date(1909, 3, 3), term=pilkada, registered_on="2008-01-01"),
+    ]
+    head = await uploader.head()
+    refused = await uploader.run(roster_csv(rows[:2]))
+    assert refused["status"] == "failed", refused
+    errors = await uploader.errors(refused["upload_id"])
+    assert [(e["row"], e["column"], e["code"]) for e in errors] == [("2", "term_start", "officer_too_young")]
+    assert (
+        "2010" not in errors[0]["message"]
+        and "as the officer's registration gives it" in errors[0]["message"]
+    )
+    assert await uploader.head() == head
+    kept = await uploader.run(roster_csv(rows), policy="accept_valid")
+    assert (kept["status"], kept["rows_accepted"], kept["rows_rejected"]) == ("succeeded", 1, 2), kept
+    codes = {(e["row"], e["code"]) for e in await uploader.errors(kept["upload_id"])}
+    assert codes == {("2", "officer_too_young"), ("4", "registered_before_birth")}, codes

@@ -351,6 +351,7 @@ class OfficerRosterJob(Job):
             key_region_prefix=record.key_region_prefix,
             replace_roster=replace,
         )
+        await staging_repository.check_registered_births(self.work, upload_id=record.upload_id)
         await staging_repository.reject_repeats_of_rejected_rows(self.work, upload_id=record.upload_id)
 
     async def _warnings(self, recording_day: date, *, anyone_known: bool) -> dict[str, Any]:

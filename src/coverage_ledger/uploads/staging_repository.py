@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.database import raw
 from coverage_ledger.database.raw import driver_connection
+from coverage_ledger.domain.officer import MIN_OFFICER_AGE
 from coverage_ledger.uploads.officer_events import STAGED_COLUMNS
 
 STAGING = "staged_officer"
@@ -186,6 +187,51 @@ async def check_against_ledger(
     )
     return int(
         await raw.scalar(session, f"SELECT count(DISTINCT row) FROM {VERDICTS} WHERE verdict = 'error'") or 0
+    )
+
+
+async def check_registered_births(session: AsyncSession, *, upload_id: uuid.UUID) -> None:
+    """Rows of persons registered before whose registration in force gives a birth date other
+    than the row's, by which the term would start before the officer's birth or 17th birthday, or
+    `registered_on` before the birth: refused, as `POST /v1/events` refuses such a term (a roster
+    does not change a registration, so its birth date is the one the term is judged by)."""
+    # (found by a race probe: a row giving 1910 enrolled an officer registered as born in 2010)
+    await raw.execute(
+        session,
+        f"""
+        WITH judged AS (
+            SELECT s.row, s.nik, s.valid_from, s.registered_on, (p.fields->>'birth_date')::date AS born
+              FROM {STAGING} s
+              JOIN event_knowledge k ON k.nik = s.nik AND k.type = 'person.registered' AND k.tx_to IS NULL
+              JOIN person_vault p ON p.event_id = k.event_id
+             WHERE p.fields->>'birth_date' IS DISTINCT FROM s.vault->>'birth_date'
+               AND p.fields->>'birth_date' IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM {VERDICTS} v WHERE v.row = s.row AND v.verdict <> 'changed')),
+        refused AS (
+            SELECT row, nik, 'term_start' AS col,
+                   CASE WHEN valid_from < born THEN 'term_before_birth' ELSE 'officer_too_young' END AS code,
+                   CASE WHEN valid_from < born THEN 'before the officer''s birth'
+                        ELSE format('before the officer''s %%sth birthday', {MIN_OFFICER_AGE}) END AS why
+              FROM judged
+             WHERE valid_from < born OR extract(year FROM age(valid_from, born)) < {MIN_OFFICER_AGE}
+            UNION ALL
+            SELECT row, nik, 'registered_on', 'registered_before_birth', 'before the officer''s birth'
+              FROM judged WHERE registered_on < born),
+        updated AS (UPDATE {VERDICTS} v SET verdict = 'error' FROM refused r WHERE v.row = r.row),
+        inserted AS (
+            INSERT INTO {VERDICTS} (row, verdict)
+            SELECT DISTINCT row, 'error' FROM refused r
+             WHERE NOT EXISTS (SELECT 1 FROM {VERDICTS} v WHERE v.row = r.row))
+        INSERT INTO upload_error (upload_id, row, "column", code, message)
+        SELECT %(upload)s, row, col, code,
+               format('NIK %%s: the %%s is %%s as the officer''s registration gives it, which this row '
+                      'states otherwise (a roster does not change a registration: a regional office '
+                      'corrects it); election officers are at least %%s (UU 7/2017)',
+                      nik, replace(col, '_', ' '), why, {MIN_OFFICER_AGE})
+          FROM refused
+        """,
+        {"upload": upload_id},
+        prepare=False,
     )
 
 
