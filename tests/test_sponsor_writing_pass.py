@@ -20,7 +20,7 @@ from coverage_ledger.ledger.schemas import AppendRequest
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.uploads import sponsor_chunks, sponsor_job
 from tests.rosters import Uploader, officer_row, roster_csv, sponsor_csv, sponsor_row
-from tests.support import GRACE_SHORTENED, Keys, coverage_of, nik, registered
+from tests.support import GRACE_SHORTENED, Keys, corrected, coverage_of, enrolled_bpu, nik, registered
 
 
 def _chunked_roster() -> tuple[bytes, str, str]:
@@ -437,3 +437,40 @@ async def test_a_key_revoked_before_a_later_chunk_of_its_own_tx_fails_the_upload
     assert 1 <= len(locks) <= 2
     assert await uploader.head() == head
     await _projections_match_the_log(fresh_database)
+
+
+async def test_a_membership_retracted_while_its_row_is_checked_is_enrolled_afresh(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a race probe: a worker's membership retracted between the checking pass's read of
+    the chunk's workers and its check of their events refused the row `no_membership` (planned as
+    a payment for that membership); sent alone, the same row enrols the worker afresh."""
+    member = nik(born=date(1985, 3, 12), female=False)
+    membership = enrolled_bpu(member, event_id=f"bpu-{member}", valid_from="2025-01-01")
+    admin = Keys.header(uploader.keys.admin)
+    setup = await uploader.client.post(
+        "/v1/events", json={"events": [registered(member), membership]}, headers=admin
+    )
+    assert setup.status_code == 200, setup.text
+    real_append = append_events
+    retracted: list[int] = []
+
+    async def retract_before_the_check(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("validate_only") and not retracted:
+            gone = await uploader.client.post(
+                "/v1/events", json={"events": [corrected("no-bpu", [f"bpu-{member}"])]}, headers=admin
+            )
+            assert gone.status_code == 200, gone.text
+            retracted.append(gone.json()["tx_seq"])
+        return await real_append(*args, **kwargs)
+
+    monkeypatch.setattr(sponsor_chunks, "append_events", retract_before_the_check)
+    content = sponsor_csv([sponsor_row(member), sponsor_row()])
+    status = await uploader.run(
+        content, key=uploader.keys.sponsor, kind="sponsor_roster", policy="accept_valid"
+    )
+    assert retracted, "the membership was retracted during the checking pass"
+    errors = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
+    assert (status["status"], status["rows_accepted"], errors) == ("succeeded", 2, []), (status, errors)
+    assert status["outcome"]["enrolled"] == 2, status
+    assert (await coverage_of(uploader.client, uploader.keys, member, "2025-02-15"))["status"] == "covered"

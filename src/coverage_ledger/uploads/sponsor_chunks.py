@@ -2,6 +2,7 @@
 append path (into the writing pass's unnumbered tx, or a tx of their own), refused rows taken out
 and the rest tried again. The job that drives the passes is `sponsor_job`."""
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import ErrorItem, LedgerError, Unauthenticated
 from coverage_ledger.ledger import projections_repository
+from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import append_events
 from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number_tx, write_chunk
@@ -29,6 +31,8 @@ from coverage_ledger.uploads.sponsor_rows import (
     sponsor_events,
 )
 from coverage_ledger.validation_codes import validation_code
+
+log = logging.getLogger(__name__)
 
 _EVENTS = TypeAdapter(list[AppendableEvent])
 _FIELD = re.compile(r"^events\[(\d+)\](?:\.(\w+))?")
@@ -147,6 +151,10 @@ def _row_errors(
     return mapped
 
 
+CHECK_READS = 3
+"""Times the checking pass reads a chunk's workers again when the ledger moved under its check."""
+
+
 async def append_sponsor_chunk(
     session: AsyncSession,
     *,
@@ -157,10 +165,50 @@ async def append_sponsor_chunk(
     now: datetime,
     write: bool,
 ) -> list[ErrorItem]:
+    """Append (or, `write=False`, only check) one chunk's rows; the row errors found."""
+    # the checking pass takes no lock: a worker's events may change between its read of the
+    # chunk's workers and the check of their events (found by a race probe: a membership
+    # retracted there refused its row `no_membership`, planned as a payment for it), so a chunk
+    # whose refused rows' workers moved is read and checked again
+    for read in range(1, CHECK_READS + 1):
+        duplicates = tally.duplicate
+        try:
+            return await _append_chunk(
+                session,
+                record=record,
+                rows=rows,
+                tally=tally,
+                recording_day=recording_day,
+                now=now,
+                write=write,
+                read_again_if_moved=not write and read < CHECK_READS,
+            )
+        except _MovedUnderCheck:
+            tally.duplicate = duplicates
+            log.info("upload %s: the ledger moved under a chunk's check; read again", record.upload_id)
+    raise AssertionError("the last read never asks to read again")
+
+
+class _MovedUnderCheck(Exception):
+    """Rows the checking pass refused belong to workers whose events changed since it read them."""
+
+
+async def _append_chunk(
+    session: AsyncSession,
+    *,
+    record: UploadRecord,
+    rows: list[SponsorRow],
+    tally: SponsorTally,
+    recording_day: date,
+    now: datetime,
+    write: bool,
+    read_again_if_moved: bool,
+) -> list[ErrorItem]:
     """Append one chunk's rows (`write=False`: check only, no lock, nothing written): into the
     tally's unnumbered tx, or else as a tx of its own. Refused rows are taken out and the rest
     tried again. The row errors found."""
     principal = sponsor_principal(record)
+    read_at = await ledger_repository.resolve_known_at(session)
     # the ledger as this transaction sees it, earlier chunks of the writing pass included
     regional = principal.region_prefix is not None
     known = await projections_repository.in_force_events_of(
@@ -266,6 +314,10 @@ async def append_sponsor_chunk(
                 refused = _row_errors(exc.errors, owners, events)
                 if not refused:
                     raise FileRejected(exc.slug, exc.detail) from exc
+                if read_again_if_moved and await projections_repository.persons_touched_since(
+                    session, niks=_workers_of(rows, refused), since_tx=read_at
+                ):
+                    raise _MovedUnderCheck() from exc
                 if write:
                     # the chunk may have written events before it was refused, and only the whole
                     # writing pass can be undone: a savepoint per chunk would give each its own
