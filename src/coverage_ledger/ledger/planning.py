@@ -152,6 +152,59 @@ async def plan_append(
         principal=principal,
     )
 
+    officer_niks, regions_moved = await _check_officer_terms(
+        session,
+        principal=principal,
+        fresh=fresh,
+        snapshot=snapshot,
+        entering=entering,
+        leaving=leaving,
+        kinds=kinds,
+        payloads=payloads,
+        paths=paths,
+        cause=cause,
+    )
+    keys = snapshot_keys(fresh)
+    due_rules_changed, holiday_years_only = await _due_rules_moved(
+        session, moved=moved, kinds=kinds, payloads=payloads
+    )
+    return Plan(
+        entering=[(e, kinds[e][1], kinds[e][0]) for e in entering],
+        leaving=leaving,
+        links=[(t, p.row.event_id) for p in corrections for t in p.supersedes],
+        watch_events=(set(links) | set(graph.force)) - fresh_ids,
+        watch_niks=officer_niks
+        | keys["registered_niks"]
+        | keys["informal_niks"]
+        | registrations_touched
+        | members_touched,
+        watch_regions=keys["region_codes"] | keys["defined_codes"],
+        claim_events={e for e in moved if kinds[e][0].startswith("claim.")},
+        changed_niks={nik for e in moved if (nik := kinds[e][1]) and not kinds[e][0].startswith("claim.")},
+        due_rules_changed=due_rules_changed,
+        holiday_years_only=holiday_years_only,
+        regions_moved=regions_moved,
+        rules_read=bool(snapshot.rules) or bool(members_touched) or rules_moved,
+    )
+
+
+async def _check_officer_terms(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    fresh: Sequence[PreparedEvent],
+    snapshot: Snapshot,
+    entering: Sequence[str],
+    leaving: Sequence[tuple[str, str | None]],
+    kinds: dict[str, tuple[str, str | None]],
+    payloads: dict[str, dict[str, Any]],
+    paths: dict[str, str],
+    cause: Callable[[str], str],
+) -> tuple[set[str], bool]:
+    """The officer rules after the batch: ages, regions in force, no overlapping terms; the
+    persons whose terms enter force, and whether a region definition left force."""
+    leaving_ids = {e for e, _ in leaving}
+    fresh_ids = set(paths)
     officers_in = {e for e in entering if kinds[e][0] == "officer.enrolled"}
     officer_niks = {nik for e in officers_in if (nik := kinds[e][1]) is not None}
     in_force = {e.event_id: e.payload for e in snapshot.officer_terms}
@@ -198,28 +251,7 @@ async def plan_append(
         fresh=paths.keys(),
         field_of=lambda e: paths[e] if e in paths else cause(e),
     )
-    keys = snapshot_keys(fresh)
-    due_rules_changed, holiday_years_only = await _due_rules_moved(
-        session, moved=moved, kinds=kinds, payloads=payloads
-    )
-    return Plan(
-        entering=[(e, kinds[e][1], kinds[e][0]) for e in entering],
-        leaving=leaving,
-        links=[(t, p.row.event_id) for p in corrections for t in p.supersedes],
-        watch_events=(set(links) | set(graph.force)) - fresh_ids,
-        watch_niks=officer_niks
-        | keys["registered_niks"]
-        | keys["informal_niks"]
-        | registrations_touched
-        | members_touched,
-        watch_regions=keys["region_codes"] | keys["defined_codes"],
-        claim_events={e for e in moved if kinds[e][0].startswith("claim.")},
-        changed_niks={nik for e in moved if (nik := kinds[e][1]) and not kinds[e][0].startswith("claim.")},
-        due_rules_changed=due_rules_changed,
-        holiday_years_only=holiday_years_only,
-        regions_moved=regions_moved,
-        rules_read=bool(snapshot.rules) or bool(members_touched) or rules_moved,
-    )
+    return officer_niks, regions_moved
 
 
 async def _due_rules_moved(

@@ -17,7 +17,7 @@ from coverage_ledger.errors import ErrorItem, LedgerError, Unauthenticated
 from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.schemas import AppendableEvent
-from coverage_ledger.ledger.service import append_events
+from coverage_ledger.ledger.service import AppendResult, append_events
 from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number_tx, write_chunk
 from coverage_ledger.uploads import sponsor_notes
 from coverage_ledger.uploads.formats import FileRejected
@@ -250,22 +250,7 @@ async def _append_chunk(
     if found and write:  # a membership that appeared since the checking pass
         raise LateRefusal(found, _workers_of(rows, found))
     rows = [item for item in rows if item.nik not in elsewhere]
-    # a payment the sponsor already recorded, restated as it was (a monthly file that repeats
-    # last month's rows): a duplicate, as an officer roster's unchanged row is, not a month paid twice
-    # (not the payments this upload wrote itself: a row repeated in the file is the month paid twice)
-    # (only payments for a membership in the key's region: a row matching another region's
-    # payment would confirm its months and amount)
-    own = f"{record.upload_id.hex}-"
-    paid: dict[str, list[dict[str, Any]]] = {}
-    for event in known:
-        if event.type == "contribution.paid" and not event.event_id.startswith(own):
-            paid.setdefault(event.payload["nik"], []).append(event.payload)
-    paid = sponsor_notes.payments_seen(paid, known, principal)
-    restated = {
-        item.row
-        for item in rows
-        if any(sponsor_notes.restates(item, p, record.committee) for p in paid.get(item.nik, ()))
-    }
+    restated = sponsor_notes.restated_rows(rows, known, principal=principal, record=record)
     tally.duplicate += len(restated)
     rows = [item for item in rows if item.row not in restated]
     while rows:
@@ -291,23 +276,9 @@ async def _append_chunk(
                 raise LateRefusal(refused, _workers_of(rows, refused)) from exc
         else:
             try:
-                result = None
-                if write and tally.unnumbered is not None:
-                    try:
-                        result = await write_chunk(
-                            session, tx=tally.unnumbered, principal=principal, events=parsed, now=now
-                        )
-                    except NotEnterOnly:  # (nothing of the chunk written) it goes as a tx of its own
-                        await number_written(session, record=record, tally=tally)
-                if result is None:
-                    result = await append_events(
-                        session,
-                        principal=principal,
-                        events=parsed,
-                        source=f"upload:{record.upload_id}",
-                        now=now,
-                        validate_only=not write,
-                    )
+                result = await _write_or_check(
+                    session, record=record, tally=tally, events=parsed, now=now, write=write
+                )
             except Unauthenticated as exc:  # the key revoked while the chunk waited for the lock
                 raise key_gone(principal.key_name, exc) from exc
             except LedgerError as exc:
@@ -327,7 +298,9 @@ async def _append_chunk(
                 tally.accepted += len(rows)
                 tally.note_differing(sponsor_notes.differing_rows(rows, memberships_here))
                 tally.note_differing_registrations(
-                    await sponsor_notes.differing_registration_rows(session, rows, known, principal)
+                    await sponsor_notes.differing_registration_rows(
+                        session, rows=rows, known=known, principal=principal
+                    )
                 )
                 tally.amount_total += sum(item.amount for item in rows)
                 tally.registered += (
@@ -343,6 +316,35 @@ async def _append_chunk(
         bad = {e.row for e in refused}
         rows = [item for item in rows if item.row not in bad]
     return found
+
+
+async def _write_or_check(
+    session: AsyncSession,
+    *,
+    record: UploadRecord,
+    tally: SponsorTally,
+    events: list[AppendableEvent],
+    now: datetime,
+    write: bool,
+) -> AppendResult:
+    """A chunk's events into the writing pass's unnumbered tx, else as a tx of their own (or,
+    `write=False`, only checked)."""
+    principal = sponsor_principal(record)
+    if write and tally.unnumbered is not None:
+        try:
+            return await write_chunk(
+                session, tx=tally.unnumbered, principal=principal, events=events, now=now
+            )
+        except NotEnterOnly:  # (nothing of the chunk written) it goes as a tx of its own
+            await number_written(session, record=record, tally=tally)
+    return await append_events(
+        session,
+        principal=principal,
+        events=events,
+        source=f"upload:{record.upload_id}",
+        now=now,
+        validate_only=not write,
+    )
 
 
 def sponsor_principal(record: UploadRecord) -> Principal:

@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.ledger import person_events, projections_repository
 from coverage_ledger.uploads.cells import comparable_name
+from coverage_ledger.uploads.repository import UploadRecord
 from coverage_ledger.uploads.sponsor_rows import SponsorRow
 
 
-def payments_seen(
+def _payments_seen(
     paid: dict[str, list[dict[str, Any]]],
     known: Sequence[projections_repository.InForceEvent],
     principal: Principal,
@@ -40,7 +41,7 @@ def payments_seen(
     }
 
 
-def restates(item: SponsorRow, payment: dict[str, Any], sponsor: str) -> bool:
+def _restates(item: SponsorRow, payment: dict[str, Any], sponsor: str) -> bool:
     """Whether a stored payment is the row's own: the worker, months, programs and amount, paid
     by this sponsor from the same budget (on the row's paid_on, when it gives one)."""
     payer = payment["payer"]
@@ -75,6 +76,7 @@ def differing_rows(rows: Sequence[SponsorRow], memberships: Sequence[dict[str, A
 
 async def differing_registration_rows(
     session: AsyncSession,
+    *,
     rows: Sequence[SponsorRow],
     known: Sequence[projections_repository.InForceEvent],
     principal: Principal,
@@ -108,3 +110,26 @@ async def differing_registration_rows(
         ):
             found.append(item.row)
     return found
+
+
+def restated_rows(
+    rows: Sequence[SponsorRow],
+    known: Sequence[projections_repository.InForceEvent],
+    *,
+    principal: Principal,
+    record: UploadRecord,
+) -> set[int]:
+    """The rows restating a payment the sponsor already recorded, as it was: duplicates."""
+    # a monthly file that repeats last month's rows: a duplicate, as an officer roster's unchanged
+    # row is, not a month paid twice (not the payments this upload wrote itself: a row repeated in
+    # the file is the month paid twice); only payments for a membership in the key's region: a row
+    # matching another region's payment would confirm its months and amount
+    own = f"{record.upload_id.hex}-"
+    paid: dict[str, list[dict[str, Any]]] = {}
+    for event in known:
+        if event.type == "contribution.paid" and not event.event_id.startswith(own):
+            paid.setdefault(event.payload["nik"], []).append(event.payload)
+    seen = _payments_seen(paid, known, principal)
+    return {
+        item.row for item in rows if any(_restates(item, p, record.committee) for p in seen.get(item.nik, ()))
+    }
