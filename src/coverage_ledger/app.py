@@ -4,7 +4,7 @@ import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -80,22 +80,10 @@ class UploadSettings:
     workers: int = 1
 
 
-def create_app(
-    *,
-    database_url: str,
-    clock: Callable[[], datetime] = utc_now,
-    pool_size: int = 10,
-    uploads: UploadSettings | None = None,
-    lean_reads: bool | None = None,
-) -> FastAPI:
-    """The application bound to a database; `clock` is the one source of "now"."""
-    install_nik_masking()
-    settings = get_settings()
-    telemetry = settings.ledger_opentelemetry
-    if uploads is None:
-        uploads = UploadSettings(
-            settings.ledger_upload_dir, settings.ledger_upload_max_bytes, settings.ledger_upload_workers
-        )
+def _lifespan(
+    *, database_url: str, clock: Callable[[], datetime], pool_size: int, uploads: UploadSettings
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """What the app opens at start and closes at stop: the pools and the upload runner."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -121,31 +109,17 @@ def create_app(
             log.info("coverage-ledger %s ready", __version__)
             yield
 
-    app = FastAPI(
-        title="coverage-ledger",
-        version=__version__,
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        responses=problems.PROBLEM_RESPONSES,
-        generate_unique_id_function=operation_id,
-        # no redirect to the path with (or without) a slash: Starlette builds its Location from the
-        # request's Host header, which a client chooses; an unknown path is a 404
-        redirect_slashes=False,
-        # off unless asked for: FastAPI otherwise asks the global OpenTelemetry providers on every
-        # request whether one has been configured (1.6% of a coverage lookup's CPU, see
-        # docs/benchmarks.md)
-        telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry},
-    )
-    app.state.clock = clock
-    app.state.lean_reads = settings.ledger_lean_reads if lean_reads is None else lean_reads
-    app.state.upload_settings = uploads
-    app.state.append_wait_seconds = settings.ledger_append_wait_seconds
+    return lifespan
+
+
+def _add_layers(app: FastAPI, *, request_max_bytes: int) -> None:
+    """The error handlers, the middleware (outermost last) and the routers."""
     problems.install(app, page=error_page)
     app.add_middleware(LeanReads, routes=[COVERAGE_ROUTE])
     app.add_middleware(QueryContract)  # outside the lean reads, which read the query as Starlette does
     app.add_middleware(
         BodyLimit,
-        max_bytes=settings.ledger_request_max_bytes,
+        max_bytes=request_max_bytes,
         streamed_paths=frozenset({"/v1/uploads", "/uploads"}),  # the API's and the web page's
     )
     app.add_middleware(SecurityHeaders)
@@ -163,14 +137,9 @@ def create_app(
     app.include_router(web_reports_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
 
-    generate_openapi = app.openapi
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = finish_document(problems.tailor_openapi(generate_openapi()))
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise it
+def _add_health_check(app: FastAPI) -> None:
+    """`GET /healthz`: the service and its database answer."""
 
     @app.get(
         "/healthz",
@@ -197,4 +166,54 @@ def create_app(
         check.result()  # the database out of reach raises here: the same 503
         return {"status": "ok", "version": __version__}
 
+
+def create_app(
+    *,
+    database_url: str,
+    clock: Callable[[], datetime] = utc_now,
+    pool_size: int = 10,
+    uploads: UploadSettings | None = None,
+    lean_reads: bool | None = None,
+) -> FastAPI:
+    """The application bound to a database; `clock` is the one source of "now"."""
+    install_nik_masking()
+    settings = get_settings()
+    telemetry = settings.ledger_opentelemetry
+    if uploads is None:
+        uploads = UploadSettings(
+            settings.ledger_upload_dir, settings.ledger_upload_max_bytes, settings.ledger_upload_workers
+        )
+
+    lifespan = _lifespan(database_url=database_url, clock=clock, pool_size=pool_size, uploads=uploads)
+    app = FastAPI(
+        title="coverage-ledger",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=problems.PROBLEM_RESPONSES,
+        generate_unique_id_function=operation_id,
+        # no redirect to the path with (or without) a slash: Starlette builds its Location from the
+        # request's Host header, which a client chooses; an unknown path is a 404
+        redirect_slashes=False,
+        # off unless asked for: FastAPI otherwise asks the global OpenTelemetry providers on every
+        # request whether one has been configured (1.6% of a coverage lookup's CPU, see
+        # docs/benchmarks.md)
+        telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry},
+    )
+    app.state.clock = clock
+    app.state.lean_reads = settings.ledger_lean_reads if lean_reads is None else lean_reads
+    app.state.upload_settings = uploads
+    app.state.append_wait_seconds = settings.ledger_append_wait_seconds
+    _add_layers(app, request_max_bytes=settings.ledger_request_max_bytes)
+
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = finish_document(problems.tailor_openapi(generate_openapi()))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise it
+
+    _add_health_check(app)
     return app
