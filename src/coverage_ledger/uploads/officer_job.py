@@ -5,104 +5,35 @@ lock taken. If an enrolment of a staged NIK entered force meanwhile, the savepoi
 and the checks run again under the lock. Errors are committed apart from the ledger write, so a
 rejected file still tells its uploader what is wrong."""
 
-import asyncio
 import logging
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from coverage_ledger.coverage.spans import refresh_spans
+from coverage_ledger.domain.rule_table import RuleTable
 from coverage_ledger.domain.timeframes import jakarta_date
-from coverage_ledger.errors import ErrorItem
 from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger import repository as ledger_repository
 from coverage_ledger.ledger.rule_table_cache import rule_table_at
 from coverage_ledger.uploads import repository, roster_repository, staging_repository
-from coverage_ledger.uploads.cells import first_month_first, refuse_month_first
+from coverage_ledger.uploads.cells import refuse_month_first
 from coverage_ledger.uploads.formats import FileRejected, Table
-from coverage_ledger.uploads.invoice import roster_invoice
+from coverage_ledger.uploads.invoice import InvoiceLine, roster_invoice
 from coverage_ledger.uploads.job_progress import (
     NO_VALID_ROW,
-    PROGRESS_SECONDS,
     ROWS_SHOWN,
     Job,
-    Progress,
     nothing_valid,
     refuse_if_key_gone,
     rows_rejected,
 )
 from coverage_ledger.uploads.officer_rows import RosterContext, check_header
-from coverage_ledger.uploads.parsing import Chunk, read_chunk
+from coverage_ledger.uploads.officer_staging import StagedFile, row_counts, stage_file
 from coverage_ledger.uploads.replacement import RosterCorrections, roster_corrections
 
 log = logging.getLogger(__name__)
-CHUNK_ROWS = 5_000
-"""Rows read and checked per hand-off from the worker thread."""
-
-
-@dataclass
-class _Tally:
-    rows_total: int = 0
-    rejected_alone: int = 0
-    staged: int = 0
-    month_first: ErrorItem | None = None
-    """The first date only month/day/year reads: the file's other slash dates are then in doubt."""
-
-
-async def _stage_file(
-    work: AsyncSession, progress: Progress, table: Table, context: RosterContext, phases: dict[str, float]
-) -> _Tally:
-    """Read, check and stage every row; row errors go out as they are found.
-
-    One worker thread reads the next chunk while PostgreSQL takes the current one, so Python and
-    PostgreSQL work at the same time; a single thread also keeps the C allocator to one arena
-    (the default pool's threads each grew their own, which showed as server memory)."""
-    positions = check_header(table.header)
-    tally = _Tally()
-    started = time.monotonic()
-    loop = asyncio.get_running_loop()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="roster-reader") as reader:
-
-        def next_chunk() -> asyncio.Future[Chunk]:
-            return loop.run_in_executor(reader, read_chunk, table.rows, positions, context, CHUNK_ROWS)
-
-        async with staging_repository.staging_copy(work) as copy:
-            pending: asyncio.Future[Chunk] | None = next_chunk()
-            while pending is not None:
-                chunk = await pending
-                pending = None if chunk.exhausted else next_chunk()
-                if chunk.copy_data:
-                    await copy.write(chunk.copy_data)
-                if chunk.errors:
-                    await progress.errors(chunk.errors)
-                    tally.month_first = first_month_first(tally.month_first, chunk.errors)
-                tally.rows_total += chunk.rows_seen
-                tally.rejected_alone += chunk.rejected_rows
-                tally.staged += chunk.rows_staged
-                if time.monotonic() - progress.last >= PROGRESS_SECONDS:
-                    await progress.set(
-                        rows_done=tally.rows_total,
-                        rows_rejected=tally.rejected_alone,
-                        phase_seconds={**phases, "parse": round(time.monotonic() - started, 3)},
-                    )
-    return tally
-
-
-def _counts(tally: _Tally, verdicts: dict[str, int]) -> dict[str, int]:
-    duplicates = verdicts.get("repeat", 0) + verdicts.get("existing", 0) + verdicts.get("unchanged", 0)
-    rejected = tally.rejected_alone + verdicts.get("error", 0)
-    return {
-        "rows_total": tally.rows_total,
-        "rows_done": tally.rows_total,
-        "rows_rejected": rejected,
-        "rows_duplicate": duplicates,
-        "rows_accepted": tally.staged - verdicts.get("error", 0) - duplicates,
-    }
 
 
 def _needs_every_row(policy: str, replace: bool) -> bool:
@@ -145,7 +76,7 @@ class OfficerRosterJob(Job):
             bounded_regions=await repository.bounded_regions(self.work),
         )
         await staging_repository.create_staging(self.work)
-        tally = await _stage_file(self.work, self.progress, table, context, self.phases)
+        tally = await stage_file(self.work, self.progress, table, context, self.phases)
         self.phases["parse"] = round(time.monotonic() - started, 3)
         if tally.rows_total == 0:
             raise FileRejected("no_rows", "the file has a header but no data rows")
@@ -160,12 +91,12 @@ class OfficerRosterJob(Job):
         await staging_repository.index_staging(self.work)
         replace = record.mode == "replace_roster"
         await self._check_file(replace)
-        self.counts = _counts(tally, await staging_repository.verdict_counts(self.work))
+        self.counts = row_counts(tally, await staging_repository.verdict_counts(self.work))
         await self.work.commit()  # the row errors found in SQL are kept whatever follows
         self.phases["validate"] = round(time.monotonic() - started, 3)
         await self._decide(snapshot, tally, replace)
 
-    async def _decide(self, snapshot: int, tally: _Tally, replace: bool) -> None:
+    async def _decide(self, snapshot: int, tally: StagedFile, replace: bool) -> None:
         record = self.record
         rejected = self.counts["rows_rejected"]
         all_needed = _needs_every_row(record.policy, replace)
@@ -210,7 +141,7 @@ class OfficerRosterJob(Job):
             },
         )
 
-    async def _commit(self, snapshot: int, tally: _Tally, replace: bool) -> int | None:
+    async def _commit(self, snapshot: int, tally: StagedFile, replace: bool) -> int | None:
         """Write and commit the tx (or, for a dry run, only count); None when a race made an
         all-or-nothing upload fail."""
         record = self.record
@@ -243,21 +174,10 @@ class OfficerRosterJob(Job):
         ):
             # some of these persons (or, replacing, this committee's roster) changed meanwhile:
             # the events go, and the file is checked again from scratch under the lock
-            await repository.rollback_to(work, "roster")
-            head = await ledger_repository.take_append_lock(work)
-            await staging_repository.forget_verdicts(work, upload_id=record.upload_id)
-            await self._check_file(replace)
-            self.counts = _counts(tally, await staging_repository.verdict_counts(work))
-            if _needs_every_row(record.policy, replace) and self.counts["rows_rejected"]:
-                self.outcome = {"written": False}
-                await work.commit()
+            checked_again = await self._check_again_under_lock(tx_id, tally, replace, recording_day, rules)
+            if checked_again is None:
                 return None
-            corrections = await self._corrections(replace)
-            written = await self._write(tx_id, corrections)
-            warnings = await self._warnings(recording_day, anyone_known=written[0] < written[1])
-            invoice = await roster_invoice(
-                work, recording_day=recording_day, rules=rules, corrections=corrections
-            )
+            head, corrections, written, warnings, invoice = checked_again
         if head > snapshot and await projections_repository.rules_changed_since(work, since_tx=snapshot):
             # the invoice is priced by the rules as this tx will know them (found by a probe: an
             # officer rate corrected while the roster was checked billed the old one, and a later
@@ -339,6 +259,29 @@ class OfficerRosterJob(Job):
             self.outcome,
         )
         return outcome.tx_seq
+
+    async def _check_again_under_lock(
+        self, tx_id: uuid.UUID, tally: StagedFile, replace: bool, recording_day: date, rules: RuleTable
+    ) -> tuple[int, RosterCorrections, tuple[int, int], dict[str, Any], list[InvoiceLine]] | None:
+        """The written events undone and the file checked and written again under the lock: the
+        head, corrections, counts written, warnings and invoice; None when the upload failed."""
+        work = self.work
+        await repository.rollback_to(work, "roster")
+        head = await ledger_repository.take_append_lock(work)
+        await staging_repository.forget_verdicts(work, upload_id=self.record.upload_id)
+        await self._check_file(replace)
+        self.counts = row_counts(tally, await staging_repository.verdict_counts(work))
+        if _needs_every_row(self.record.policy, replace) and self.counts["rows_rejected"]:
+            self.outcome = {"written": False}
+            await work.commit()
+            return None
+        corrections = await self._corrections(replace)
+        written = await self._write(tx_id, corrections)
+        warnings = await self._warnings(recording_day, anyone_known=written[0] < written[1])
+        invoice = await roster_invoice(
+            work, recording_day=recording_day, rules=rules, corrections=corrections
+        )
+        return head, corrections, written, warnings, invoice
 
     async def _check_file(self, replace: bool) -> None:
         """The set-based checks: repeated NIKs, then every staged row against the ledger."""
