@@ -16,19 +16,14 @@ from tests.claims_support import (
     paid_in_full,
     post,
 )
-from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, paid, registered
-
-
-async def _head(client: AsyncClient, keys: Keys) -> int:
-    response = await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))
-    return int(response.json()["tx_seq"])
+from tests.support import Keys, corrected, enrolled, enrolled_bpu, head_tx, nik, paid, registered
 
 
 async def _refused(client: AsyncClient, keys: Keys, secret: str, event: dict[str, Any]) -> dict[str, Any]:
-    head = await _head(client, keys)
+    head = await head_tx(client, keys)
     response = await post(client, secret, event)
     assert response.status_code in (403, 409, 422), response.text
-    assert await _head(client, keys) == head  # nothing written
+    assert await head_tx(client, keys) == head  # nothing written
     body: dict[str, Any] = response.json()
     body["status"] = response.status_code
     return body
@@ -344,3 +339,27 @@ async def test_a_replacement_overlapping_the_term_its_correction_restores_names_
     assert (error["code"], error["field"]) == ("overlapping_enrolment", "events[0].replacement")
     assert f"overlaps kpps-{person}: KPPS" in error["message"], error
     assert f"kpps-{person}-c" not in error["message"]
+
+
+async def test_two_terms_of_one_batch_that_overlap_are_refused_at_the_later_one(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """Found by a review: naming a restored term first had two new terms of one batch refused at
+    the earlier one; the refusal is laid on the later term, naming the earlier."""
+    person = nik()
+
+    def term(name: str, valid_from: str, valid_to: str) -> dict[str, Any]:
+        return enrolled(
+            person,
+            event_id=f"{name}-{person}",
+            valid_from=valid_from,
+            valid_to=valid_to,
+            registered_on="2025-01-15",
+        )
+
+    first, second = term("a", "2025-02-01", "2025-04-01"), term("b", "2025-03-01", "2025-05-01")
+    refused = await post(client, keys.admin, registered(person), first, second)
+    assert refused.status_code == 409, refused.text
+    [error] = refused.json()["errors"]
+    assert (error["code"], error["field"]) == ("overlapping_enrolment", "events[2]"), error
+    assert f"overlaps a-{person}" in error["message"]

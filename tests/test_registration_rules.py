@@ -6,17 +6,12 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.support import Keys, corrected, enrolled, enrolled_bpu, nik, registered
+from tests.support import Keys, corrected, enrolled, enrolled_bpu, head_tx, nik, registered
 
 
 async def _post(client: AsyncClient, secret: str, *events: dict[str, object]) -> tuple[int, dict[str, Any]]:
     response = await client.post("/v1/events", json={"events": list(events)}, headers=Keys.header(secret))
     return response.status_code, response.json()
-
-
-async def _head(client: AsyncClient, keys: Keys) -> int:
-    response = await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))
-    return int(response.json()["tx_seq"])
 
 
 async def test_a_second_registration_cannot_move_a_person_into_another_region(
@@ -27,7 +22,7 @@ async def test_a_second_registration_cannot_move_a_person_into_another_region(
         client, keys.other_office, registered(person, region="32.01.01", event_id=f"west-{person}")
     )
     assert status == 200
-    head = await _head(client, keys)
+    head = await head_tx(client, keys)
     status, body = await _post(
         client, keys.office, registered(person, region="16.71.01", event_id=f"taken-{person}")
     )
@@ -39,7 +34,7 @@ async def test_a_second_registration_cannot_move_a_person_into_another_region(
             "field": "events[0].nik",
         }
     ]
-    assert await _head(client, keys) == head
+    assert await head_tx(client, keys) == head
     hidden = await client.get(f"/v1/persons/{person}/history", headers=Keys.header(keys.office))
     assert hidden.status_code == 404
     own = await client.get(f"/v1/persons/{person}/history", headers=Keys.header(keys.other_office))
@@ -88,12 +83,12 @@ async def test_a_registration_with_enrolments_in_force_cannot_be_retracted(
         registered_on="2024-01-15",
     )
     assert (await _post(client, keys.committee, registration, enrolment))[0] == 200
-    head = await _head(client, keys)
+    head = await head_tx(client, keys)
     status, body = await _post(client, keys.office, corrected(f"drop-{person}", [registration["event_id"]]))
     assert status == 409, body
     assert body["errors"][0]["code"] == "registration_in_use"
     assert body["errors"][0]["field"] == "events[0].supersedes"
-    assert await _head(client, keys) == head
+    assert await head_tx(client, keys) == head
     covered = await client.get(
         f"/v1/persons/{person}/coverage?valid_at=2024-02-01", headers=Keys.header(keys.admin)
     )

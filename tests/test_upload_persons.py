@@ -2,9 +2,13 @@
 late for cover, names and phones that differ from a registration, names guessed across regions."""
 
 from datetime import date
+from typing import Any
 
+import pytest
+
+from coverage_ledger.ledger import repository as ledger_repository
 from tests.rosters import Uploader, append_as_admin, officer_row, roster_csv
-from tests.support import nik, registered
+from tests.support import corrected, nik, registered
 
 
 async def test_a_file_with_month_first_dates_is_refused_whole_whatever_the_policy(uploader: Uploader) -> None:
@@ -171,3 +175,48 @@ async def test_a_row_is_judged_by_the_birth_date_its_persons_registration_gives(
     assert (kept["status"], kept["rows_accepted"], kept["rows_rejected"]) == ("succeeded", 1, 2), kept
     codes = {(e["row"], e["code"]) for e in await uploader.errors(kept["upload_id"])}
     assert codes == {("2", "officer_too_young"), ("4", "registered_before_birth")}, codes
+
+
+async def test_a_birth_date_refusal_checked_again_under_the_lock_is_not_kept_or_repeated(
+    uploader: Uploader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: a registration corrected between a roster's check and its lock sends it
+    through the checks again, and the first check's birth-date refusal stayed in the error file of
+    a row then written (or came twice when it still held)."""
+    young, other = nik(born=date(2010, 4, 20), female=False), nik(born=date(1990, 1, 5))
+    await append_as_admin(uploader, {**registered(young), "birth_date": "2010-04-20"}, registered(other))
+    pilkada = ("2026-06-01", "2026-07-15")
+    rows = [
+        officer_row(young, born=date(1910, 4, 20), female=False, term=pilkada, registered_on="2026-05-20"),
+        officer_row(other, term=pilkada, registered_on="2026-05-20"),
+    ]
+    real_lock = ledger_repository.take_append_lock
+    meanwhile: list[dict[str, Any]] = []
+
+    async def correct_first(*args: Any, **kwargs: Any) -> int:
+        if meanwhile:
+            await append_as_admin(uploader, meanwhile.pop())
+        return await real_lock(*args, **kwargs)
+
+    monkeypatch.setattr(ledger_repository, "take_append_lock", correct_first)
+    # the registration corrected to the row's 1910: the row is written, and no error is left
+    born_1910 = {**registered(young, event_id=f"reg-1910-{young}"), "birth_date": "1910-04-20"}
+    meanwhile.append(corrected(f"fix-{young}", [f"reg-{young}"], replacement=born_1910))
+    written = await uploader.run(roster_csv(rows), policy="accept_valid")
+    assert (written["status"], written["rows_accepted"], written["rows_rejected"]) == ("succeeded", 2, 0)
+    assert await uploader.errors(written["upload_id"]) == []
+    # another person changed meanwhile: the refusal still holds, said once
+    again = nik(born=date(2010, 4, 20), female=False)
+    await append_as_admin(uploader, {**registered(again), "birth_date": "2010-04-20"})
+    phone = {**registered(other, event_id=f"reg-phone-{other}"), "phone": "081234567890"}
+    meanwhile.append(corrected(f"phone-{other}", [f"reg-{other}"], replacement=phone))
+    rows[0] = officer_row(
+        again, born=date(1910, 4, 20), female=False, term=pilkada, registered_on="2026-05-20"
+    )
+    refused = await uploader.run(roster_csv(rows), policy="accept_valid")
+    # (the other row restates the term the first upload wrote: a duplicate)
+    assert (refused["rows_accepted"], refused["rows_rejected"], refused["rows_duplicate"]) == (0, 1, 1), (
+        refused
+    )
+    errors = await uploader.errors(refused["upload_id"])
+    assert [(e["row"], e["code"]) for e in errors] == [("2", "officer_too_young")], errors

@@ -16,8 +16,7 @@ from coverage_ledger.clock import utc_now
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.uploads.importing import estimated_rows, import_file, write_error_file
-from coverage_ledger.uploads.repository import UploadRecord
-from coverage_ledger.uploads.service import UploadOptions
+from coverage_ledger.uploads.service import UploadOptions, UploadRecord
 
 
 class RowsPerSecond(ProgressColumn):

@@ -37,7 +37,7 @@ def check_overlaps(
     for first, second in find_overlaps(terms):
         # the term the request sends is the one refused; one it restores is in the ledger, in the way
         rank = {t.event_id: (t.event_id in entering, t.event_id in fresh) for t in (first, second)}
-        new, other = (second, first) if rank[second.event_id] > rank[first.event_id] else (first, second)
+        new, other = (second, first) if rank[second.event_id] >= rank[first.event_id] else (first, second)
         if new.event_id not in entering:
             continue
         if principal.sees(other.region_code):

@@ -19,11 +19,11 @@ from coverage_ledger.http.multipart_to_disk import receive_form
 from coverage_ledger.http.problems import documented
 from coverage_ledger.http.query_contract import NUL, NUL_MESSAGE
 from coverage_ledger.private_files import private_directory
-from coverage_ledger.uploads.repository import UploadRecord
 from coverage_ledger.uploads.schemas import UploadList, UploadStatus
 from coverage_ledger.uploads.service import (
     ReceivedFile,
     UploadOptions,
+    UploadRecord,
     error_rows,
     list_visible_uploads,
     submit_upload,

@@ -14,7 +14,7 @@ from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, NotFound
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.formats import detect_format
-from coverage_ledger.uploads.repository import UploadRecord
+from coverage_ledger.uploads.repository import UploadRecord as UploadRecord  # the uploads answer records
 
 KINDS = ("officer_roster", "sponsor_roster")
 POLICIES = ("all_or_nothing", "accept_valid")

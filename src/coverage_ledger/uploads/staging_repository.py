@@ -347,8 +347,16 @@ async def regions_changed_since(session: AsyncSession, *, since_tx: int) -> bool
     return bool(rows.one()[0])
 
 
-SQL_CHECK_CODES = ("duplicate_nik", "overlapping_enrolment", "repeats_rejected_row")
-"""Row errors the set-based checks write (a re-check replaces them)."""
+SQL_CHECK_CODES = (
+    "duplicate_nik",
+    "overlapping_enrolment",
+    "repeats_rejected_row",
+    "officer_too_young",
+    "term_before_birth",
+    "registered_before_birth",
+)
+"""Row errors the set-based checks write on staged rows (a re-check replaces them; the row checks
+write the last three too, but on rows they keep out of the staging table)."""
 
 
 async def forget_verdicts(session: AsyncSession, *, upload_id: uuid.UUID) -> None:
@@ -356,6 +364,7 @@ async def forget_verdicts(session: AsyncSession, *, upload_id: uuid.UUID) -> Non
     await raw.execute(session, f"DELETE FROM {VERDICTS}")
     await raw.execute(
         session,
-        "DELETE FROM upload_error WHERE upload_id = %(upload)s AND code = ANY(%(codes)s)",
+        f"DELETE FROM upload_error e WHERE e.upload_id = %(upload)s AND e.code = ANY(%(codes)s) "
+        f"AND EXISTS (SELECT 1 FROM {STAGING} s WHERE s.row = e.row)",
         {"upload": upload_id, "codes": list(SQL_CHECK_CODES)},
     )

@@ -4,6 +4,7 @@ again from their file (a commit is one tx, so nothing of an interrupted run is v
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -120,9 +121,8 @@ class UploadRunner:
             self.start(upload_id)
         if self._directory is not None:
             named = {Path(r.stored_path).resolve() for r in left if r.stored_path}  # held ones too
-            removed = await asyncio.to_thread(
-                remove_leftovers, self._directory, named, self._clock().timestamp()
-            )
+            # file times are the file system's wall clock, not the app's (which a test may set)
+            removed = await asyncio.to_thread(remove_leftovers, self._directory, named, time.time())
             if removed:
                 log.info("removed %d file(s) stopped processes left in %s", removed, self._directory)
         return len(resumed)
