@@ -15,21 +15,7 @@ from coverage_ledger.domain.informal import (
 from coverage_ledger.domain.informal_payments import refuse_payment
 from coverage_ledger.domain.months import Month
 from coverage_ledger.reference.rules import BPU_RATES, GRACE_MONTHS, RELIEFS
-
-ENROLMENT = InformalEnrolment(
-    event_id="bpu-1",
-    programs=("JKK", "JKM"),
-    declared_income=1_000_000,
-    region_code="16.71.01",
-    valid_from=date(2025, 1, 1),
-    registered_on=date(2025, 1, 1),
-    sector="other",
-    payer_budget=None,
-)
-
-
-def paid(event_id: str, first: str, last: str, on: date) -> Payment:
-    return Payment(event_id, ("JKK", "JKM"), Month.parse(first), Month.parse(last), 16_800, on)
+from tests.informal_support import ENROLMENT, paid_months
 
 
 def _refusal(
@@ -49,33 +35,36 @@ def test_a_gap_month_can_be_paid_only_within_its_grace() -> None:
     """January paid, February skipped, March to December paid: February could be paid until 30
     April (three months after January), not in December."""
     payments = [
-        paid("jan", "2025-01", "2025-01", date(2025, 1, 5)),
-        paid("mar", "2025-03", "2025-12", date(2025, 3, 5)),
+        paid_months("jan", "2025-01", "2025-01", date(2025, 1, 5)),
+        paid_months("mar", "2025-03", "2025-12", date(2025, 3, 5)),
     ]
-    assert _refusal(paid("feb", "2025-02", "2025-02", date(2025, 4, 30)), payments) is None
-    assert _refusal(paid("feb", "2025-02", "2025-02", date(2025, 5, 1)), payments) == "grace_over"
-    assert _refusal(paid("feb", "2025-02", "2025-02", date(2025, 12, 1)), payments) == "grace_over"
+    assert _refusal(paid_months("feb", "2025-02", "2025-02", date(2025, 4, 30)), payments) is None
+    assert _refusal(paid_months("feb", "2025-02", "2025-02", date(2025, 5, 1)), payments) == "grace_over"
+    assert _refusal(paid_months("feb", "2025-02", "2025-02", date(2025, 12, 1)), payments) == "grace_over"
 
 
 def test_a_payment_may_not_leave_more_unpaid_months_than_the_grace_before_it() -> None:
     """Paid through March: August paid in June would cover a month after the lapse of 1 July
     unless April to June were paid; it is refused, and so the membership cannot come back paid."""
-    payments = [paid("q1", "2025-01", "2025-03", date(2025, 1, 5))]
-    assert _refusal(paid("aug", "2025-08", "2025-08", date(2025, 6, 15)), payments) == "months_unpaid_before"
+    payments = [paid_months("q1", "2025-01", "2025-03", date(2025, 1, 5))]
     assert (
-        _refusal(paid("jun", "2025-06", "2025-06", date(2025, 6, 15)), payments) is None
+        _refusal(paid_months("aug", "2025-08", "2025-08", date(2025, 6, 15)), payments)
+        == "months_unpaid_before"
+    )
+    assert (
+        _refusal(paid_months("jun", "2025-06", "2025-06", date(2025, 6, 15)), payments) is None
     )  # Apr, May unpaid: within grace
-    assert _refusal(paid("apr-aug", "2025-04", "2025-08", date(2025, 6, 15)), payments) is None
+    assert _refusal(paid_months("apr-aug", "2025-04", "2025-08", date(2025, 6, 15)), payments) is None
 
 
 def test_the_first_month_past_the_grace_waits_for_the_months_before_it() -> None:
     """Paid through March, grace three months: April to June may stay unpaid before a paid June
     at most; July, the month the membership would lapse in, is refused with three months unpaid,
     and the refusal says why in the rule's own terms."""
-    payments = [paid("q1", "2025-01", "2025-03", date(2025, 1, 5))]
-    assert _refusal(paid("jun", "2025-06", "2025-06", date(2025, 6, 15)), payments) is None
+    payments = [paid_months("q1", "2025-01", "2025-03", date(2025, 1, 5))]
+    assert _refusal(paid_months("jun", "2025-06", "2025-06", date(2025, 6, 15)), payments) is None
     refusal = refuse_payment(
-        payment=paid("jul", "2025-07", "2025-07", date(2025, 6, 15)),
+        payment=paid_months("jul", "2025-07", "2025-07", date(2025, 6, 15)),
         enrolments=[ENROLMENT],
         payments=payments,
         reactivations=(),
@@ -88,7 +77,7 @@ def test_the_first_month_past_the_grace_waits_for_the_months_before_it() -> None
     )
     # nothing paid yet: the grace runs from the membership's start, and the message says so
     unpaid = refuse_payment(
-        payment=paid("may", "2025-05", "2025-05", date(2025, 2, 15)),
+        payment=paid_months("may", "2025-05", "2025-05", date(2025, 2, 15)),
         enrolments=[ENROLMENT],
         payments=[],
         reactivations=(),
@@ -104,8 +93,8 @@ def test_a_new_membership_after_a_lapse_pays_its_first_month_even_when_it_starts
     new = InformalEnrolment(
         "bpu-new", ("JKK", "JKM"), 1_000_000, "16.71.01", date(2025, 3, 15), date(2025, 3, 15), "other", None
     )
-    payments = [paid("old", "2024-01", "2024-03", date(2024, 1, 5))]
-    march = paid("mar", "2025-03", "2025-03", date(2025, 3, 20))
+    payments = [paid_months("old", "2024-01", "2024-03", date(2024, 1, 5))]
+    march = paid_months("mar", "2025-03", "2025-03", date(2025, 3, 20))
     assert _refusal(march, payments, [old, new]) is None
     answer = informal_status(
         enrolments=[old, new],
@@ -127,7 +116,7 @@ def test_a_new_membership_after_a_lapse_pays_its_first_month_even_when_it_starts
     assert earlier is not None and (earlier.enrolment, earlier.status) == (old, CoverageStatus.LAPSED)
     # the old membership's lapse still refuses months before the new one starts
     assert (
-        _refusal(paid("feb", "2025-02", "2025-02", date(2025, 3, 20)), payments, [old, new])
+        _refusal(paid_months("feb", "2025-02", "2025-02", date(2025, 3, 20)), payments, [old, new])
         == "membership_lapsed"
     )
 
@@ -135,9 +124,9 @@ def test_a_new_membership_after_a_lapse_pays_its_first_month_even_when_it_starts
 def test_years_of_contributions_count_only_months_up_to_the_incident() -> None:
     """Prepaid through December 2023, died in February 2023: 26 months, two whole years."""
     payments = [
-        paid("y2021", "2021-01", "2021-12", date(2021, 1, 5)),
-        paid("y2022", "2022-01", "2022-12", date(2022, 1, 5)),
-        paid("y2023", "2023-01", "2023-12", date(2023, 1, 5)),
+        paid_months("y2021", "2021-01", "2021-12", date(2021, 1, 5)),
+        paid_months("y2022", "2022-01", "2022-12", date(2022, 1, 5)),
+        paid_months("y2023", "2023-01", "2023-12", date(2023, 1, 5)),
     ]
     assert months_contributed(payments, by=date(2023, 2, 15)) == 26
     assert months_contributed(payments, by=date(2024, 1, 1)) == 36

@@ -19,21 +19,7 @@ from coverage_ledger.domain.informal_payments import refuse_payment
 from coverage_ledger.domain.money import percent_of
 from coverage_ledger.domain.months import Month
 from coverage_ledger.reference.rules import BPU_RATES, GRACE_MONTHS, RELIEFS
-
-ENROLMENT = InformalEnrolment(
-    event_id="bpu-1",
-    programs=("JKK", "JKM"),
-    declared_income=1_000_000,
-    region_code="16.71.01",
-    valid_from=date(2025, 1, 1),
-    registered_on=date(2025, 1, 1),
-    sector="other",
-    payer_budget=None,
-)
-
-
-def paid(event_id: str, first: str, last: str, on: date) -> Payment:
-    return Payment(event_id, ("JKK", "JKM"), Month.parse(first), Month.parse(last), 16_800, on)
+from tests.informal_support import ENROLMENT, paid_months
 
 
 def status_on(
@@ -110,14 +96,14 @@ def test_pp50_2025_relief_by_sector_and_budget() -> None:
 
 
 def test_paid_january_to_march_covered_march_in_arrears_april() -> None:
-    payments = [paid("p1", "2025-01", "2025-03", date(2025, 1, 5))]
+    payments = [paid_months("p1", "2025-01", "2025-03", date(2025, 1, 5))]
     assert status_on(date(2025, 3, 15), payments) is CoverageStatus.COVERED
     assert status_on(date(2025, 4, 15), payments) is CoverageStatus.IN_ARREARS
 
 
 def test_late_payment_for_april_then_lapse_from_1_august() -> None:
-    payments = [paid("p1", "2025-01", "2025-03", date(2025, 1, 5))]
-    april = paid("p2", "2025-04", "2025-04", date(2025, 5, 20))
+    payments = [paid_months("p1", "2025-01", "2025-03", date(2025, 1, 5))]
+    april = paid_months("p2", "2025-04", "2025-04", date(2025, 5, 20))
     assert (
         refuse_payment(
             payment=april,
@@ -132,7 +118,7 @@ def test_late_payment_for_april_then_lapse_from_1_august() -> None:
     assert status_on(date(2025, 4, 15), payments) is CoverageStatus.COVERED
     assert status_on(date(2025, 7, 31), payments) is CoverageStatus.IN_ARREARS
     assert status_on(date(2025, 8, 1), payments) is CoverageStatus.LAPSED
-    august = paid("p3", "2025-08", "2025-08", date(2025, 8, 5))
+    august = paid_months("p3", "2025-08", "2025-08", date(2025, 8, 5))
     refusal = refuse_payment(
         payment=august, enrolments=[ENROLMENT], payments=payments, reactivations=(), grace_months=GRACE_MONTHS
     )
@@ -214,8 +200,8 @@ def test_arrears_paid_after_a_reactivation_do_not_undo_the_lapse_sidoarjo() -> N
 
 
 def test_a_month_is_paid_only_once() -> None:
-    payments = [paid("p1", "2025-01", "2025-03", date(2025, 1, 5))]
-    again = paid("p2", "2025-03", "2025-04", date(2025, 3, 5))
+    payments = [paid_months("p1", "2025-01", "2025-03", date(2025, 1, 5))]
+    again = paid_months("p2", "2025-03", "2025-04", date(2025, 3, 5))
     refusal = refuse_payment(
         payment=again, enrolments=[ENROLMENT], payments=payments, reactivations=(), grace_months=GRACE_MONTHS
     )
@@ -232,7 +218,7 @@ def test_a_month_is_paid_only_once() -> None:
     ],
 )
 def test_months_outside_the_membership_are_refused(months: tuple[str, str], member: bool, code: str) -> None:
-    payment = paid("x", months[0], months[1], date(2025, 1, 5))
+    payment = paid_months("x", months[0], months[1], date(2025, 1, 5))
     refusal = refuse_payment(
         payment=payment,
         enrolments=[ENROLMENT] if member else [],
