@@ -252,3 +252,33 @@ async def test_the_claims_page_reads_as_known_at_a_moment_and_pages_at_one_state
     assert other_list.status_code == 422 and "cursor" in other_list.text
     forged = await client.get("/claims", params={"cursor": "not a cursor"})
     assert forged.status_code == 422 and "cursor" in forged.text
+
+
+async def test_a_dry_run_on_the_upload_page_says_what_a_real_upload_would_do(uploader: Uploader) -> None:
+    """Found by a web probe: the page told a clerk a dry run of a replacing roster found no errors
+    and to upload it again to save it, and that upload retracted the officers the file left out;
+    a dry run that would write nothing said the same."""
+    client, keys = uploader.client, uploader.keys
+    officers = many_officers(3)
+    first = await uploader.run(roster_csv(officers))
+    assert first["status"] == "succeeded", first
+    await _signed_in(client, keys.committee)
+
+    async def dry_run(content: bytes, **fields: str) -> str:
+        posted = await client.post(
+            "/uploads", files={"file": ("kpps.csv", content)}, data={"dry_run": "true", **fields}
+        )
+        assert posted.status_code == 303, posted.text
+        await uploader.app.state.upload_runner.wait_idle()
+        page = await client.get(posted.headers["location"])
+        assert page.status_code == 200, page.text
+        return page.text
+
+    shorter = await dry_run(roster_csv(officers[:1]), mode="replace_roster")
+    assert 'id="retract-warning"' in shorter and 'id="upload-outcome"' in shorter
+    assert "<th>Dicabut</th><td>2</td>" in shorter
+    assert officers[1][0] in shorter and officers[2][0] in shorter  # the NIKs it would retract
+    bad = [*officers[:1], [*officers[1][:6], "2024-02-23", "2024-01-25", "2024-01-15"]]
+    nothing = await dry_run(roster_csv(bad), policy="all_or_nothing")
+    assert 'id="nothing-hint"' in nothing and 'id="commit-hint"' not in nothing
+    assert "<th>Akan disimpan</th><td>tidak</td>" in nothing

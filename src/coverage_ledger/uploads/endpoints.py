@@ -310,6 +310,11 @@ def error_csv_response(sessionmaker: Any, upload_id: uuid.UUID) -> StreamingResp
 )
 async def get_upload_invoice(upload_id: uuid.UUID, session: Session, caller: Caller) -> Response:
     invoice = await upload_invoice(session, principal=caller, upload_id=upload_id)
+    return invoice_csv_response(upload_id, invoice)
+
+
+def invoice_csv_response(upload_id: uuid.UUID, invoice: list[Any]) -> Response:
+    """An upload's invoice lines as the CSV download (the API's and the upload page's)."""
     lines = [_csv_line(["region_code", "officers", "officer_months", "amount", "rule_id"])]
     for line in invoice:
         lines.append(

@@ -88,7 +88,8 @@ async def web_principal(request: Request, session: Session, now: Now) -> Princip
 Visitor = Annotated[Principal | None, Depends(web_principal)]
 
 
-def _language(request: Request) -> str:
+def language_of(request: Request) -> str:
+    """The language the visitor chose for the pages (Indonesian unless told otherwise)."""
     chosen = request.cookies.get(LANGUAGE_COOKIE, "id")
     return chosen if chosen in LANGUAGES else "id"
 
@@ -96,7 +97,7 @@ def _language(request: Request) -> str:
 def page(
     request: Request, template: str, principal: Principal | None, status: int = 200, **context: Any
 ) -> Response:
-    language = _language(request)
+    language = language_of(request)
     return templates.TemplateResponse(
         request,
         template,
@@ -227,8 +228,8 @@ async def region_page(
         return problem_page(request, visitor, error)
     chart = series_svg(
         [(day, series[day].region.ratio if day in series else None) for day in days],
-        label=LABELS[_language(request)]["series"],
-        language=_language(request),
+        label=LABELS[language_of(request)]["series"],
+        language=language_of(request),
     )
     return page(
         request,
@@ -288,7 +289,9 @@ async def person_page(
     events = history["events"]
     until = max([point.valid_at, *(date.fromisoformat(e["valid_to"]) for e in events if e.get("valid_to"))])
     picture = bitemporal_svg(
-        rectangles_of(events, until=until), head_tx=point.tx_seq, label=LABELS[_language(request)]["picture"]
+        rectangles_of(events, until=until),
+        head_tx=point.tx_seq,
+        label=LABELS[language_of(request)]["picture"],
     )
     return page(
         request,

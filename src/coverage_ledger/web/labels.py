@@ -73,6 +73,16 @@ LABELS: dict[str, dict[str, str]] = {
         "committee": "Panitia atau organisasi",
         "older": "Unggahan lebih lama",
         "errors_cut": "Hanya sebagian kesalahan yang ditampilkan; unduh CSV untuk semuanya.",
+        "outcome": "Hasil",
+        "commit_hint_partial": "Baris yang salah ada di bawah: unggah berkas yang sama lagi tanpa centang "
+        "'Periksa saja' untuk menyimpan baris lainnya, atau perbaiki berkasnya dulu.",
+        "would_write_nothing": "Unggahan sungguhan berkas ini tidak akan menyimpan apa pun (lihat kesalahan "
+        "dan hasil di atas).",
+        "would_retract": "Unggahan sungguhan berkas ini akan mencabut petugas yang tidak ada lagi di berkas "
+        "(lihat hasil di atas).",
+        "no_cover_warning": "Sebagian baris didaftarkan setelah masa tugasnya berakhir: baris itu tercatat, "
+        "tetapi tidak memberi perlindungan pada hari mana pun.",
+        "invoice": "Unduh tagihan per wilayah (CSV)",
     },
     "en": {
         "app": "Coverage Ledger",
@@ -140,6 +150,16 @@ LABELS: dict[str, dict[str, str]] = {
         "committee": "Committee or organisation",
         "older": "Older uploads",
         "errors_cut": "Only the first errors are shown; download the CSV for all of them.",
+        "outcome": "Outcome",
+        "commit_hint_partial": "The rows in error are listed below: upload the same file again without "
+        "'Check only' to save the other rows, or mend the file first.",
+        "would_write_nothing": "A real upload of this file would save nothing (see the errors and the "
+        "outcome above).",
+        "would_retract": "A real upload of this file would retract the officers it no longer lists "
+        "(see the outcome above).",
+        "no_cover_warning": "Some rows were registered after their term ended: they are recorded, but "
+        "give no cover on any day.",
+        "invoice": "Download the invoice per region (CSV)",
     },
 }
 
@@ -187,7 +207,7 @@ STATUS_WORDS = {
     # an upload
     "queued": "menunggu",
     "validating": "diperiksa",
-    "committing": "disimpan",
+    "committing": "sedang disimpan",
     "succeeded": "berhasil",
     "failed": "gagal",
     # a claim
@@ -204,3 +224,69 @@ STATUS_WORDS = {
 def status_words(status: str, language: str) -> str:
     """A status as the visitor's language says it."""
     return STATUS_WORDS.get(status, status) if language == "id" else status.replace("_", " ")
+
+
+OUTCOME_WORDS: dict[str, tuple[str, str]] = {
+    "would_commit": ("Akan disimpan", "Would be saved"),
+    "written": ("Disimpan", "Saved"),
+    "registered": ("Orang baru terdaftar", "Persons registered"),
+    "enrolled": ("Didaftarkan sebagai peserta", "Enrolled"),
+    "corrected": ("Dikoreksi", "Corrected"),
+    "retracted": ("Dicabut", "Retracted"),
+    "retracted_niks": ("NIK yang dicabut", "NIKs retracted"),
+    "unchanged": ("Tidak berubah", "Unchanged"),
+    "left_across_period": (
+        "Tetap (masa tugas melewati periode berkas)",
+        "Left (terms across the file's period)",
+    ),
+    "left_across_period_niks": ("NIK yang tidak dicabut", "NIKs not retracted"),
+    "paid": ("Iuran dibayar", "Contributions paid"),
+    "amount_total": ("Jumlah dibayar (Rp)", "Amount paid (Rp)"),
+    "invoice_total": ("Tagihan iuran (Rp)", "Contributions owed (Rp)"),
+    "checked_when_written": ("Diperiksa saat disimpan", "Checked when saved"),
+    "rows_without_cover": ("Baris tanpa perlindungan", "Rows without cover"),
+    "rows_without_cover_first": ("Baris tanpa perlindungan (pertama)", "Rows without cover (first)"),
+    "rows_differing_from_registration": (
+        "Baris berbeda dari pendaftaran",
+        "Rows differing from the registration",
+    ),
+    "rows_differing_from_registration_first": (
+        "Baris berbeda dari pendaftaran (pertama)",
+        "Rows differing from the registration (first)",
+    ),
+    "rows_differing_from_membership": (
+        "Baris berbeda dari kepesertaan",
+        "Rows differing from the membership",
+    ),
+    "rows_differing_from_membership_first": (
+        "Baris berbeda dari kepesertaan (pertama)",
+        "Rows differing from the membership (first)",
+    ),
+    "rows_hidden_in_sheet": ("Baris tersembunyi di lembar kerja", "Rows hidden in the sheet"),
+    "rows_hidden_in_sheet_first": ("Baris tersembunyi (pertama)", "Rows hidden (first)"),
+}
+"""An upload outcome's entries as the upload page names them, in its order (Indonesian, English)."""
+LISTED = 20
+"""Items of a list (row numbers, NIKs) an outcome line shows before it says how many more."""
+
+
+def outcome_lines(outcome: dict[str, object], language: str) -> list[tuple[str, str]]:
+    """The upload outcome's entries as (label, value) lines for a page, in the page's language."""
+    lines = []
+    for key, words in OUTCOME_WORDS.items():
+        if key not in outcome:
+            continue
+        value = outcome[key]
+        if isinstance(value, bool):
+            shown = yes_no(value, language)
+        elif isinstance(value, int):
+            shown = whole_number(value, language)
+        elif isinstance(value, list):
+            if not value:
+                continue
+            more = len(value) - LISTED
+            shown = ", ".join(str(item) for item in value[:LISTED]) + (f" … (+{more})" if more > 0 else "")
+        else:
+            shown = str(value)
+        lines.append((words[0] if language == "id" else words[1], shown))
+    return lines

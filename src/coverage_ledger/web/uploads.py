@@ -16,11 +16,20 @@ from coverage_ledger.http.dependencies import Now, Session
 from coverage_ledger.uploads.endpoints import (
     accept_upload,
     error_csv_response,
+    invoice_csv_response,
     parse_upload_cursor,
     upload_cursor,
 )
-from coverage_ledger.uploads.service import UPLOADER_ROLES, error_rows, list_visible_uploads, visible_upload
-from coverage_ledger.web.endpoints import Visitor, page, problem_page, sign_in_first
+from coverage_ledger.uploads.service import (
+    UPLOADER_ROLES,
+    UploadRecord,
+    error_rows,
+    list_visible_uploads,
+    upload_invoice,
+    visible_upload,
+)
+from coverage_ledger.web.endpoints import Visitor, language_of, page, problem_page, sign_in_first
+from coverage_ledger.web.labels import outcome_lines
 from coverage_ledger.web.session import same_site_form
 
 router = APIRouter(include_in_schema=False)
@@ -94,7 +103,33 @@ async def upload_page(
         errors=rows[:SHOWN_ERRORS],
         errors_cut=len(rows) > SHOWN_ERRORS,
         finished=finished,
+        outcome=outcome_lines(record.outcome, language_of(request)) if finished else [],
+        hint=_dry_run_hint(record) if finished else None,
     )
+
+
+def _dry_run_hint(record: UploadRecord) -> str | None:
+    """What a finished dry run tells the clerk to do next (a label key), None for a real upload."""
+    # found by a web probe: every dry run without errors said "upload it again to save it", also
+    # one that would write nothing and one that would retract officers the file left out
+    if not record.dry_run or record.status != "succeeded":
+        return None
+    if not record.outcome.get("would_commit", not record.rows_rejected):
+        return "would_write_nothing"
+    return "commit_hint_partial" if record.rows_rejected else "commit_hint"
+
+
+@router.get("/uploads/{upload_id}/invoice.csv")
+async def upload_invoice_csv(
+    upload_id: UploadPath, request: Request, session: Session, visitor: Visitor
+) -> Response:
+    if visitor is None:
+        return sign_in_first()
+    try:
+        invoice = await upload_invoice(session, principal=visitor, upload_id=upload_id)
+    except LedgerError as error:
+        return problem_page(request, visitor, error)
+    return invoice_csv_response(upload_id, invoice)
 
 
 async def _first_errors(session: AsyncSession, upload_id: uuid.UUID) -> AsyncIterator[list[object]]:
