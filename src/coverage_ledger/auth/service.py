@@ -12,6 +12,7 @@ from coverage_ledger.auth.repository import KeyRecord
 from coverage_ledger.canonical import sha256_hex
 from coverage_ledger.database import raw
 from coverage_ledger.domain.access import Principal, Role
+from coverage_ledger.domain.names import hidden_character
 from coverage_ledger.errors import Conflict, ErrorItem, InvalidInput, NotFound, Unauthenticated
 from coverage_ledger.ledger import projections_repository
 
@@ -64,11 +65,13 @@ async def create_key(
                 )
             ],
         )
-    if organisation is not None and not ORGANISATION.fullmatch(organisation):
+    if organisation is not None and (
+        not ORGANISATION.fullmatch(organisation) or hidden_character(organisation) is not None
+    ):
         # the name goes into every event the key's uploads write (a committee, a payer), where
         # the API takes 1-200 characters without surrounding spaces
         raise InvalidInput(
-            f"organisation {organisation[:40]!r} is not 1-200 characters without surrounding spaces",
+            f"organisation {organisation[:40]!r} is not 1-200 visible characters without surrounding spaces",
             [ErrorItem("invalid_organisation", "the name events of this key's uploads carry", field="org")],
         )
     if region_prefix is not None and role in {Role.ADMIN, Role.AUDITOR}:

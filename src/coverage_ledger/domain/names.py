@@ -36,6 +36,22 @@ def hidden_character(text: str) -> str | None:
     return None
 
 
+LAYOUT = frozenset("\t\n\r")
+"""Control characters a free text (a reason, a source) may hold: it is laid out, not disguised."""
+
+
+def hidden_character_in_text(text: str) -> str | None:
+    """As `hidden_character`, for a free text: tabs and line breaks pass."""
+    return hidden_character("".join(char for char in text if char not in LAYOUT))
+
+
+def shown_safely(text: str) -> str:
+    """`text` with every control or invisible formatting character replaced by U+FFFD."""
+    if text.isprintable():
+        return text
+    return "".join("\ufffd" if unicodedata.category(char) in _REFUSED_CATEGORIES else char for char in text)
+
+
 def garbled_reading(text: str) -> str | None:
     """What `text` said before UTF-8 was read as Windows-1252 (`DÃ©sirÃ©` for `Désiré`, as Excel
     shows a UTF-8 CSV it opened as ANSI and saves that way), or None when it is not so garbled.

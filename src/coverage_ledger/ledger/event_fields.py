@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, St
 from pydantic_core import PydanticCustomError
 
 from coverage_ledger.domain.months import MONTH_TEXT
-from coverage_ledger.domain.names import garbled_reading, hidden_character
+from coverage_ledger.domain.names import garbled_reading, hidden_character, hidden_character_in_text
 from coverage_ledger.domain.phones import NO_PHONE, phone_problem
 from coverage_ledger.domain.region_codes import REGION_CODE_PATTERN
 from coverage_ledger.domain.timeframes import (
@@ -26,7 +26,25 @@ EVENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$"
 """An event id, and a claim id (the office's own number for a claim)."""
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=EVENT_ID_PATTERN)]
 RegionCode = Annotated[str, StringConstraints(pattern=REGION_CODE_PATTERN)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+
+
+def _laid_out(value: str) -> str:
+    hidden = hidden_character_in_text(value)
+    if hidden is not None:
+        raise PydanticCustomError(
+            "hidden_character",
+            "holds the control or invisible character {hidden}; send visible text only",
+            {"hidden": hidden},
+        )
+    return value
+
+
+Text = Annotated[
+    str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True), AfterValidator(_laid_out)
+]
+"""A committee, a reason, a rule's source: printed in reports and pages, so visible characters
+only (a right-to-left override made a committee read as another's; found by a web probe), with
+tabs and line breaks."""
 
 
 def _visible(value: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal, Role
+from coverage_ledger.domain.names import hidden_character, shown_safely
 from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, NotFound
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.formats import detect_format
@@ -84,6 +85,13 @@ def _committee_for(principal: Principal, options: UploadOptions) -> str:
             "committee is required for keys without an organisation",
             [ErrorItem("missing_field", "name the committee (or sponsor) of the roster", field="committee")],
         )
+    if (hidden := hidden_character(committee)) is not None:
+        # it is printed in every event, report and page of the roster (a right-to-left override
+        # made one committee read as another's: found by a web probe)
+        raise InvalidInput(
+            f"committee holds the control or invisible character {hidden}",
+            [ErrorItem("hidden_character", f"send visible text only (found {hidden})", field="committee")],
+        )
     return committee
 
 
@@ -124,7 +132,7 @@ async def submit_upload(
             "dry_run": options.dry_run,
             "policy": options.policy,
             "mode": options.mode,
-            "filename": received.filename,
+            "filename": shown_safely(received.filename),  # shown on pages: nothing hidden in it
             "file_format": detect_format(received.path),
             "file_sha256": received.sha256,
             "size_bytes": received.size_bytes,
