@@ -2,9 +2,13 @@
 every key and beyond its first page, errors met in a browser answered as pages, a mistyped NIK
 said to be mistyped, one session per browser, and the API docs allowed to load their viewer."""
 
+import re
+from datetime import datetime
+
 import pytest
 from httpx import AsyncClient
 
+from coverage_ledger.domain.timeframes import JAKARTA
 from coverage_ledger.web import uploads as upload_pages
 from coverage_ledger.web.labels import percent, whole_number
 from tests.claims_support import append, approved, filed, kpps_2024
@@ -150,3 +154,23 @@ async def test_the_navigation_leads_only_where_the_key_may_go(client: AsyncClien
     assert 'href="/reports"' not in region_page.text and 'href="/claims"' not in region_page.text
     await _signed_in(client, keys.office)
     assert 'href="/reports"' in (await client.get("/regions/16")).text
+
+
+async def test_a_second_web_probe_s_findings_on_the_pages(client: AsyncClient, keys: Keys) -> None:
+    """The NIK box leaves a mistyped NIK to the server's explanation (a browser's pattern check
+    stopped `1.67101E+15` before it); a moment is shown to the microsecond, so typed back it
+    replays its tx; a sign-in naming two keys is refused; a page's parameter given no value takes
+    its default, as the API's do."""
+    await _signed_in(client, keys.office)
+    form = await client.get("/persons")
+    assert 'id="nik"' in form.text and "pattern=" not in form.text
+    person = await kpps_2024(client, keys)
+    page = await client.get(f"/persons/{person}", params={"valid_at": "2024-02-01"})
+    shown = re.search(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{6})?) WIB \(tx (\d+)\)", page.text)
+    assert shown is not None, page.text
+    head = await client.get("/v1/ledger/head", headers=Keys.header(keys.admin))
+    recorded = datetime.fromisoformat(head.json()["recorded_at"]).astimezone(JAKARTA)
+    assert shown.group(1) == recorded.strftime("%Y-%m-%d %H:%M:%S" + (".%f" if recorded.microsecond else ""))
+    assert (await client.get("/claims", params={"cursor": ""})).status_code == 200
+    twice = await client.post("/sign-in", data={"api_key": [keys.office, keys.admin]})
+    assert twice.status_code == 400, twice.text

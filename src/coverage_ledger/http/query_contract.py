@@ -151,6 +151,11 @@ class QueryContract:
                 # what the route learns (the caller) reaches the log
                 scope.setdefault("state", {})
                 scope = dict(scope, query_string=without_blank_values(scope["query_string"]))
+        elif scope["type"] == "http" and scope["query_string"]:
+            # the pages take the same rule (a web probe found `/claims?cursor=` refused, where
+            # `/v1/claims?cursor=` lists the first page); their forms send only what they name
+            scope.setdefault("state", {})
+            scope = dict(scope, query_string=without_blank_values(scope["query_string"]))
         await self.app(scope, receive, send)
 
     def _operation(self, scope: Scope) -> Operation | None:

@@ -141,6 +141,10 @@ async def sign_inpage(request: Request, visitor: Visitor) -> Response:
 async def sign_in(
     request: Request, session: Session, now: Now, api_key: Annotated[str, Form(max_length=200)]
 ) -> Response:
+    if len((await request.form()).getlist("api_key")) > 1:
+        # two keys in one form: signing in as either would be a guess (found by a web probe: the
+        # last one won), as an upload's repeated field is refused
+        return page(request, "sign_in.html", None, status=400, failed=True)
     try:
         principal, token = await start_web_session(session, secret=api_key.strip(), now=now)
     except Unauthenticated:

@@ -182,12 +182,15 @@ def percent(share: float | None, language: str) -> str:
 
 
 def moment(instant: datetime | str | None) -> str:
-    """A recorded instant (or its RFC 3339 text) to the second, Jakarta time (the pages' clock)."""
+    """A recorded instant (or its RFC 3339 text) in Jakarta time (the pages' clock), to the
+    microsecond when it has one: the moment typed back as `known_at` must replay the same tx
+    (cut to the second, it fell before the tx it named; found by a web probe)."""
     if instant is None:
         return ""
     if isinstance(instant, str):
         instant = datetime.fromisoformat(instant)
-    return instant.astimezone(JAKARTA).strftime("%Y-%m-%d %H:%M:%S WIB")
+    shown = instant.astimezone(JAKARTA)
+    return shown.strftime("%Y-%m-%d %H:%M:%S" + (".%f" if shown.microsecond else "") + " WIB")
 
 
 def yes_no(flag: bool, language: str) -> str:
