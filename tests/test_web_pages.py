@@ -176,5 +176,7 @@ async def test_a_second_web_probe_s_findings_on_the_pages(client: AsyncClient, k
     assert twice.status_code == 400, twice.text
     before_the_ledger = await client.get("/regions/16.71", params={"known_at": "tx:0"})
     assert before_the_ledger.status_code == 404 and "nothing was known then" in before_the_ledger.text
+    await _signed_in(client, keys.committee)
+    assert (await client.get("/reports")).status_code == 403  # not a form that leads to a 403
     icon = await client.get("/static/favicon.svg")  # no page asks for a /favicon.ico that is not there
     assert icon.status_code == 200 and 'href="/static/favicon.svg"' in form.text

@@ -6,11 +6,11 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from coverage_ledger.errors import ErrorItem, LedgerError, NotFound
+from coverage_ledger.errors import ErrorItem, Forbidden, LedgerError, NotFound
 from coverage_ledger.http.dependencies import Now, Opener, Session
 from coverage_ledger.http.head_requests import HEAD_ONLY
 from coverage_ledger.reports.endpoints import logged_manifest, report_download
-from coverage_ledger.reports.service import REPORT_NAMES
+from coverage_ledger.reports.service import READERS, REPORT_NAMES
 from coverage_ledger.web.endpoints import Visitor, page, point_of, problem_page, sign_in_first
 
 router = APIRouter(include_in_schema=False)
@@ -29,6 +29,8 @@ async def reports_page(
 ) -> Response:
     if visitor is None:
         return sign_in_first()
+    if visitor.role not in READERS:  # the form would only lead to the 403 (found by a web probe)
+        return problem_page(request, visitor, Forbidden(f"role {visitor.role} does not pull reports"))
     chosen = name if name in REPORT_NAMES else None
     region = region or visitor.region_prefix
     manifest = None
