@@ -314,3 +314,13 @@ async def test_another_regions_retracted_payment_and_left_domicile_stay_out_of_t
     moved = await _read(client, keys.office, mover, "history", "2025-02-15")
     assert [e["event_id"] for e in moved["events"]] == [f"r16-{mover}"], moved
     assert "32.73" not in str(moved)
+
+
+async def test_the_person_page_says_how_many_events_it_leaves_out(client: AsyncClient, keys: Keys) -> None:
+    """Found by a web probe: the page left another region's events out without saying so."""
+    person = await _officer_in_two_regions(client, keys)
+    signed = await client.post("/sign-in", data={"api_key": keys.office})
+    assert signed.status_code == 303, signed.text
+    page = await client.get(f"/persons/{person}", params={"valid_at": "2024-02-01"})
+    assert page.status_code == 200 and 'id="events-outside"' in page.text
+    assert "tidak ditampilkan: 1</p>" in page.text and not _leaks(page.text, person)

@@ -305,6 +305,7 @@ async def person_page(
         coverage=coverage.answer,
         point=point,
         events=events,
+        outside=history["events_outside_region"],
         picture=picture,
         valid_at=valid_at or "",
         known_at=known_at or "",

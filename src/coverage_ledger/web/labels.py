@@ -74,6 +74,7 @@ LABELS: dict[str, dict[str, str]] = {
         "older": "Unggahan lebih lama",
         "errors_cut": "Hanya sebagian kesalahan yang ditampilkan; unduh CSV untuk semuanya.",
         "outcome": "Hasil",
+        "events_outside": "Peristiwa di luar wilayah kunci ini, tidak ditampilkan:",
         "commit_hint_partial": "Baris yang salah ada di bawah: unggah berkas yang sama lagi tanpa centang "
         "'Periksa saja' untuk menyimpan baris lainnya, atau perbaiki berkasnya dulu.",
         "would_write_nothing": "Unggahan sungguhan berkas ini tidak akan menyimpan apa pun (lihat kesalahan "
@@ -151,6 +152,7 @@ LABELS: dict[str, dict[str, str]] = {
         "older": "Older uploads",
         "errors_cut": "Only the first errors are shown; download the CSV for all of them.",
         "outcome": "Outcome",
+        "events_outside": "Events outside this key's region, not shown:",
         "commit_hint_partial": "The rows in error are listed below: upload the same file again without "
         "'Check only' to save the other rows, or mend the file first.",
         "would_write_nothing": "A real upload of this file would save nothing (see the errors and the "
