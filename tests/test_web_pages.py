@@ -3,7 +3,7 @@ every key and beyond its first page, errors met in a browser answered as pages, 
 said to be mistyped, one session per browser, and the API docs allowed to load their viewer."""
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from httpx import AsyncClient
@@ -11,6 +11,7 @@ from httpx import AsyncClient
 from coverage_ledger.domain.timeframes import JAKARTA
 from coverage_ledger.web import uploads as upload_pages
 from coverage_ledger.web.labels import percent, whole_number
+from coverage_ledger.web.pictures import Rectangle, bitemporal_svg
 from tests.claims_support import append, approved, filed, kpps_2024
 from tests.rosters import Uploader, many_officers, roster_csv
 from tests.support import Keys
@@ -86,6 +87,7 @@ async def test_an_office_uploads_for_a_committee_and_pages_through_its_uploads(
     assert second.text.count("nik_scientific_notation") == 1 and 'id="errors-cut"' in second.text
     newest = await client.get("/uploads")
     assert "second.csv" in newest.text and "first.csv" not in newest.text
+    assert "<td>KPU-16.71</td>" in newest.text  # an office uploads for many committees: each is named
     older = newest.text.split('href="/uploads?cursor=', 1)[1].split('"', 1)[0]
     page_two = await client.get(f"/uploads?cursor={older}")
     assert "first.csv" in page_two.text and "second.csv" not in page_two.text
@@ -180,3 +182,12 @@ async def test_a_second_web_probe_s_findings_on_the_pages(client: AsyncClient, k
     assert (await client.get("/reports")).status_code == 403  # not a form that leads to a 403
     icon = await client.get("/static/favicon.svg")  # no page asks for a /favicon.ico that is not there
     assert icon.status_code == 200 and 'href="/static/favicon.svg"' in form.text
+
+
+def test_a_picture_of_events_all_in_the_head_tx_names_that_tx_once() -> None:
+    """Found by a web probe: the known-time axis read `tx 209` at both ends."""
+    rectangle = Rectangle("t-1", "officer.enrolled", date(2024, 1, 25), date(2024, 2, 24), 209, None)
+    assert bitemporal_svg([rectangle], head_tx=209, label="x").count(">tx 209<") == 1
+    earlier = Rectangle("t-0", "officer.enrolled", date(2023, 1, 25), date(2023, 2, 24), 12, None)
+    both = bitemporal_svg([earlier, rectangle], head_tx=209, label="x")
+    assert ">tx 12<" in both and ">tx 209<" in both

@@ -102,7 +102,8 @@ def bitemporal_svg(rectangles: Sequence[Rectangle], *, head_tx: int, label: str)
         + AXIS_Y
         + _text(MARGIN, HEIGHT - 8, first.isoformat())
         + _text(WIDTH - MARGIN - 70, HEIGHT - 8, last.isoformat())
-        + _text(2, BOTTOM, f"tx {low + 1}")
+        # (one label when every event entered in the head tx: not the same tx at both ends)
+        + (_text(2, BOTTOM, f"tx {low + 1}") if low + 1 < head_tx else "")
         + _text(2, MARGIN, f"tx {head_tx}")
     )
     legend = "".join(
