@@ -131,11 +131,14 @@ class QueryContract:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and (scope["query_string"] or NUL in scope["path"])
-            and scope["path"].startswith("/v1/")
-        ):
+        if scope["type"] != "http" or not (scope["query_string"] or NUL in scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        # the pages take the API's rule on blank values too (a web probe found `/claims?cursor=`
+        # refused, where `/v1/claims?cursor=` lists the first page); their forms send only what
+        # they name, so only the API's queries are held to its documented parameters
+        blanks_dropped = True
+        if scope["path"].startswith("/v1/"):
             operation = self._operation(scope)
             errors = (
                 path_errors(scope["path"], operation) + query_errors(scope["query_string"], operation)
@@ -146,14 +149,10 @@ class QueryContract:
                 response = await _refusal(Request(scope, receive), errors)
                 await response(scope, receive, send)
                 return
-            if operation is not None:
-                # a copy, so the access log still shows the query as asked; its state shared, so
-                # what the route learns (the caller) reaches the log
-                scope.setdefault("state", {})
-                scope = dict(scope, query_string=without_blank_values(scope["query_string"]))
-        elif scope["type"] == "http" and scope["query_string"]:
-            # the pages take the same rule (a web probe found `/claims?cursor=` refused, where
-            # `/v1/claims?cursor=` lists the first page); their forms send only what they name
+            blanks_dropped = operation is not None
+        if blanks_dropped and scope["query_string"]:
+            # a copy, so the access log still shows the query as asked; its state shared, so
+            # what the route learns (the caller) reaches the log
             scope.setdefault("state", {})
             scope = dict(scope, query_string=without_blank_values(scope["query_string"]))
         await self.app(scope, receive, send)

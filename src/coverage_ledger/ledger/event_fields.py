@@ -28,8 +28,8 @@ EventId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern
 RegionCode = Annotated[str, StringConstraints(pattern=REGION_CODE_PATTERN)]
 
 
-def _laid_out(value: str) -> str:
-    hidden = hidden_character_in_text(value)
+def _refuse_hidden(value: str, hidden: str | None) -> str:
+    """`value`, or the `hidden_character` refusal naming the character a check found in it."""
     if hidden is not None:
         raise PydanticCustomError(
             "hidden_character",
@@ -37,6 +37,10 @@ def _laid_out(value: str) -> str:
             {"hidden": hidden},
         )
     return value
+
+
+def _laid_out(value: str) -> str:
+    return _refuse_hidden(value, hidden_character_in_text(value))
 
 
 Text = Annotated[
@@ -48,14 +52,7 @@ tabs and line breaks."""
 
 
 def _visible(value: str) -> str:
-    hidden = hidden_character(value)
-    if hidden is not None:
-        raise PydanticCustomError(
-            "hidden_character",
-            "holds the control or invisible character {hidden}; send visible text only",
-            {"hidden": hidden},
-        )
-    return value
+    return _refuse_hidden(value, hidden_character(value))
 
 
 PersonText = Annotated[

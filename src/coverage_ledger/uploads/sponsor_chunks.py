@@ -208,7 +208,8 @@ async def _append_chunk(
     tally's unnumbered tx, or else as a tx of its own. Refused rows are taken out and the rest
     tried again. The row errors found."""
     principal = sponsor_principal(record)
-    read_at = await ledger_repository.resolve_known_at(session)
+    # the head the chunk's workers are read at, when a refusal may send the chunk round again
+    read_at = await ledger_repository.resolve_known_at(session) if read_again_if_moved else None
     # the ledger as this transaction sees it, earlier chunks of the writing pass included
     regional = principal.region_prefix is not None
     known = await projections_repository.in_force_events_of(
@@ -285,7 +286,7 @@ async def _append_chunk(
                 refused = _row_errors(exc.errors, owners, events)
                 if not refused:
                     raise FileRejected(exc.slug, exc.detail) from exc
-                if read_again_if_moved and await projections_repository.persons_touched_since(
+                if read_at is not None and await projections_repository.persons_touched_since(
                     session, niks=_workers_of(rows, refused), since_tx=read_at
                 ):
                     raise _MovedUnderCheck() from exc
