@@ -102,7 +102,7 @@ async def submit_upload(
     options: UploadOptions,
     received: ReceivedFile,
     now: datetime,
-) -> tuple[Any, bool]:
+) -> tuple[UploadRecord, bool]:
     """Record a received file as a queued upload; (record, whether it is a committed twin)."""
     # When the same file already committed with the same options, the original record is returned with True.
     check_choices(options=options)
@@ -142,6 +142,7 @@ async def submit_upload(
         },
     )
     record = await repository.get_upload(session, upload_id)
+    assert record is not None, upload_id  # inserted just above, in this transaction
     return record, False
 
 
