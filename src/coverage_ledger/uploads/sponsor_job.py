@@ -68,20 +68,36 @@ class SponsorRosterJob(Job):
     """One run of one sponsor roster upload."""
 
     async def run(self) -> None:
-        record = self.record
+        checking = await self._check()
+        to_write = checking.accepted + checking.deferred
+        allowed = self.record.policy == "accept_valid" or not checking.rejected
+        if self.record.dry_run or not allowed or not to_write:
+            await self._end_unwritten(checking, allowed=allowed)
+            return
+        started = time.monotonic()
+        await self.progress.set(status="committing", **self.counts)
+        writing = await self._write(refused=set(checking.rejected))
+        if writing is None:
+            return
+        self.phases["commit"] = round(time.monotonic() - started, 3)
+        if writing.locked_since is not None:
+            # how long other writers waited on this upload (the lock is held to the COMMIT)
+            self.phases["commit_locked"] = round(time.monotonic() - writing.locked_since, 3)
+        await self._end_written(writing)
+
+    async def _check(self) -> SponsorTally:
+        """The checking pass: every row checked, nothing written, the counts it gives set."""
         started = time.monotonic()
         checking = SponsorTally()
         await self._pass(checking, write=False)
         self.phases["validate"] = round(time.monotonic() - started, 3)
         if checking.rows_total == 0:
             raise FileRejected("no_rows", "the file has a header but no data rows")
-        rejected = len(checking.rejected)
-        to_write = checking.accepted + checking.deferred
         # a file refused for its month-first dates still says how many rows it read and refused
         self.counts = {
             "rows_total": checking.rows_total,
             "rows_done": checking.rows_total,
-            "rows_rejected": rejected,
+            "rows_rejected": len(checking.rejected),
         }
         refuse_month_first(checking.month_first)
         self.counts |= {
@@ -89,20 +105,25 @@ class SponsorRosterJob(Job):
             # rows that passed every check: a deferred row is neither accepted nor rejected yet
             "rows_accepted": checking.accepted,
         }
-        allowed = record.policy == "accept_valid" or not rejected
-        if record.dry_run or not allowed or not to_write:
-            self.outcome = self._outcome(checking, written=False)
-            if checking.deferred:
-                self.outcome["checked_when_written"] = checking.deferred
-            if record.dry_run:
-                self.outcome["would_commit"] = bool(to_write) and allowed
-            await self.work.commit()
-            failed = not allowed or nothing_valid(rejected=rejected, kept=to_write + checking.duplicate)
-            await self._finish_unwritten(rejected, failed=failed and not record.dry_run)
-            return
-        started = time.monotonic()
-        await self.progress.set(status="committing", **self.counts)
-        refused = set(checking.rejected)
+        return checking
+
+    async def _end_unwritten(self, checking: SponsorTally, *, allowed: bool) -> None:
+        """A dry run, a file the policy refuses, or one with nothing to write: its outcome."""
+        to_write = checking.accepted + checking.deferred
+        self.outcome = self._outcome(checking, written=False)
+        if checking.deferred:
+            self.outcome["checked_when_written"] = checking.deferred
+        if self.record.dry_run:
+            self.outcome["would_commit"] = bool(to_write) and allowed
+        await self.work.commit()
+        rejected = len(checking.rejected)
+        failed = not allowed or nothing_valid(rejected=rejected, kept=to_write + checking.duplicate)
+        await self._finish_unwritten(rejected, failed=failed and not self.record.dry_run)
+
+    async def _write(self, *, refused: set[int]) -> SponsorTally | None:
+        """The writing pass, written again while the ledger moves under it; None when a late
+        refusal failed the upload (all_or_nothing), its outcome then recorded."""
+        record = self.record
         locked_since: float | None = None
         """Set once the pass runs under the lock: held from then on to the COMMIT."""
         moved = 0
@@ -117,7 +138,7 @@ class SponsorRosterJob(Job):
             try:
                 await self._pass(writing, write=True)
                 await number_written(self.work, record=record, tally=writing)
-                break
+                return writing
             except ChangedMeanwhile:
                 await repository.rollback_to(self.work, "sponsor")
                 refused |= writing.rejected  # (already reported: not again)
@@ -145,30 +166,37 @@ class SponsorRosterJob(Job):
                     await ledger_repository.take_append_lock(self.work)
                     locked_since = time.monotonic()
                     continue
-                await self.progress.errors(sorted(late.errors, key=lambda e: e.row or 0))
-                before = len(refused)
-                refused |= {e.row for e in late.errors if e.row is not None}
-                if record.policy == "all_or_nothing":
-                    # the rows that passed the checking pass, less those refused since
-                    newly = len(refused) - self.counts["rows_rejected"]
-                    self.counts |= {
-                        "rows_rejected": len(refused),
-                        "rows_accepted": max(0, self.counts["rows_accepted"] - newly),
-                    }
-                    self.outcome = self._outcome(SponsorTally(), written=False)
-                    await self.work.commit()
-                    await self._finish_unwritten(len(refused), failed=True)
-                    return
-                if len(refused) == before:
-                    # each refusal takes out new rows, so the passes come to an end; one that
-                    # takes out none would not
-                    raise FileRejected(
-                        "rows_keep_failing", "rows kept being refused while written; upload again"
-                    ) from late
-        self.phases["commit"] = round(time.monotonic() - started, 3)
-        if writing.locked_since is not None:
-            # how long other writers waited on this upload (the lock is held to the COMMIT)
-            self.phases["commit_locked"] = round(time.monotonic() - writing.locked_since, 3)
+                if not await self._note_late_refusal(late, refused=refused):
+                    return None
+
+    async def _note_late_refusal(self, late: LateRefusal, *, refused: set[int]) -> bool:
+        """Report rows the writing pass refused; False when that failed the upload, which is
+        then recorded (all_or_nothing), True when the pass should run again without them."""
+        await self.progress.errors(sorted(late.errors, key=lambda e: e.row or 0))
+        before = len(refused)
+        refused |= {e.row for e in late.errors if e.row is not None}
+        if self.record.policy == "all_or_nothing":
+            # the rows that passed the checking pass, less those refused since
+            newly = len(refused) - self.counts["rows_rejected"]
+            self.counts |= {
+                "rows_rejected": len(refused),
+                "rows_accepted": max(0, self.counts["rows_accepted"] - newly),
+            }
+            self.outcome = self._outcome(SponsorTally(), written=False)
+            await self.work.commit()
+            await self._finish_unwritten(len(refused), failed=True)
+            return False
+        if len(refused) == before:
+            # each refusal takes out new rows, so the passes come to an end; one that takes out
+            # none would not
+            raise FileRejected(
+                "rows_keep_failing", "rows kept being refused while written; upload again"
+            ) from late
+        return True
+
+    async def _end_written(self, writing: SponsorTally) -> None:
+        """Record the written pass's outcome; its status commits with its txs."""
+        record = self.record
         self.counts |= {
             "rows_rejected": len(writing.rejected),
             "rows_accepted": writing.accepted,
@@ -196,7 +224,7 @@ class SponsorRosterJob(Job):
             phase_seconds=self.phases,
             **self.counts,
         )
-        await self.work.commit()  # the upload's status commits with its txs
+        await self.work.commit()
 
     async def _pass(self, tally: SponsorTally, *, write: bool) -> None:
         """Read the file chunk by chunk and append (or only check) each chunk."""
