@@ -144,7 +144,6 @@ class OfficerRosterJob(Job):
     async def _commit(self, snapshot: int, tally: StagedFile, replace: bool) -> int | None:
         """Write and commit the tx (or, for a dry run, only count); None when a race made an
         all-or-nothing upload fail."""
-        record = self.record
         work = self.work
         recording_day = jakarta_date(self.clock())
         corrections = await self._corrections(replace)
@@ -191,7 +190,18 @@ class OfficerRosterJob(Job):
             await work.commit()
             await self.finish("succeeded")
             return 0
-        # under the lock, just before the tx is numbered (the recheck above may have taken minutes)
+        tx_seq = await self._seal(tx_id, head=head, corrections=corrections, locked_at=mark)
+        await self._record_success(tx_seq, invoice=invoice, corrections=corrections, warnings=warnings)
+        return tx_seq
+
+    async def _seal(
+        self, tx_id: uuid.UUID, *, head: int, corrections: RosterCorrections, locked_at: float
+    ) -> int:
+        """Number and chain the written tx (under the append lock taken at `locked_at`), then
+        project its coverage spans; its number."""
+        record = self.record
+        work = self.work
+        # under the lock, just before the tx is numbered (the recheck before may have taken minutes)
         await refuse_if_key_gone(work, key_name=record.key_name, now=self.clock())
         outcome = await ledger_repository.seal_append(
             work,
@@ -211,7 +221,7 @@ class OfficerRosterJob(Job):
         )
         assert outcome.status == "ok" and outcome.tx_seq is not None, outcome
         assert outcome.recorded_at is not None
-        self.phases["commit_lock_and_chain"] = round(time.monotonic() - mark, 3)
+        self.phases["commit_lock_and_chain"] = round(time.monotonic() - locked_at, 3)
         mark = time.monotonic()
         # coverage spans: set-based for officers whose only cover is this roster's row, the
         # general recomputation for everyone else the tx touched
@@ -226,6 +236,20 @@ class OfficerRosterJob(Job):
             due=due,
         )
         self.phases["commit_spans"] = round(time.monotonic() - mark, 3)
+        return outcome.tx_seq
+
+    async def _record_success(
+        self,
+        tx_seq: int,
+        *,
+        invoice: list[InvoiceLine],
+        corrections: RosterCorrections,
+        warnings: dict[str, Any],
+    ) -> None:
+        """The invoice, outcome and status of a written roster, committed with its tx: after a
+        crash, either both are there or neither."""
+        record = self.record
+        work = self.work
         await repository.write_invoice(work, upload_id=record.upload_id, lines=invoice)
         self.outcome = {
             "written": True,
@@ -235,30 +259,27 @@ class OfficerRosterJob(Job):
             "invoice_total": sum(line[3] for line in invoice),
         }
         self.phases["commit"] = round(time.monotonic() - self.commit_started, 3)
-        # the upload's status commits with the tx: after a crash, either both are there or neither
         await repository.update_upload(
             work,
             record.upload_id,
             status="succeeded",
-            tx_seq=outcome.tx_seq,
+            tx_seq=tx_seq,
             finished_at=self.clock(),
             stored_path=None,
             outcome=self.reported_outcome(),
             phase_seconds=self.phases,
             **self.counts,
         )
-        mark = time.monotonic()
         await work.commit()
         log.info(
             "upload %s (%s of %s): succeeded in tx %d, %s, %s",
             record.upload_id,
             record.kind,
             record.committee,
-            outcome.tx_seq,
+            tx_seq,
             self.counts,
             self.outcome,
         )
-        return outcome.tx_seq
 
     async def _check_again_under_lock(
         self, tx_id: uuid.UUID, tally: StagedFile, replace: bool, recording_day: date, rules: RuleTable
