@@ -5,7 +5,7 @@ and the rest tried again. The job that drives the passes is `sponsor_job`."""
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -16,12 +16,13 @@ from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.errors import ErrorItem, LedgerError, Unauthenticated
 from coverage_ledger.ledger import projections_repository
 from coverage_ledger.ledger import repository as ledger_repository
+from coverage_ledger.ledger.projections_repository import InForceEvent
 from coverage_ledger.ledger.schemas import AppendableEvent
 from coverage_ledger.ledger.service import AppendResult, append_events
-from coverage_ledger.ledger.unnumbered import NotEnterOnly, UnnumberedTx, number_tx, write_chunk
+from coverage_ledger.ledger.unnumbered import NotEnterOnly, number_tx, write_chunk
 from coverage_ledger.uploads import sponsor_notes
 from coverage_ledger.uploads.formats import FileRejected
-from coverage_ledger.uploads.job_progress import ROWS_SHOWN, key_gone
+from coverage_ledger.uploads.job_progress import key_gone
 from coverage_ledger.uploads.repository import UploadRecord
 from coverage_ledger.uploads.sponsor_rows import (
     OPTIONAL_COLUMNS,
@@ -30,61 +31,13 @@ from coverage_ledger.uploads.sponsor_rows import (
     defaulted_day_note,
     sponsor_events,
 )
+from coverage_ledger.uploads.sponsor_tally import SponsorTally
 from coverage_ledger.validation_codes import validation_code
 
 log = logging.getLogger(__name__)
 
 _EVENTS = TypeAdapter(list[AppendableEvent])
 _FIELD = re.compile(r"^events\[(\d+)\](?:\.(\w+))?")
-
-
-@dataclass
-class SponsorTally:
-    """What a sponsor roster has come to so far."""
-
-    rows_total: int = 0
-    rejected: set[int] = field(default_factory=set)
-    """Row numbers with an error: skipped by the writing pass."""
-    accepted: int = 0
-    registered: int = 0
-    enrolled: int = 0
-    amount_total: int = 0
-    duplicate: int = 0
-    """Rows restating a payment this sponsor already recorded (written again: nothing)."""
-    txs: list[int] = field(default_factory=list)
-    seen: set[int] = field(default_factory=set)
-    """NIKs (as numbers: a million of them fit in tens of megabytes) of earlier chunks."""
-    unnumbered: UnnumberedTx | None = None
-    """The writing pass's tx while its chunks are written without the lock; None once it is
-    numbered (or from the start, when the pass runs under the lock)."""
-    locked_since: float | None = None
-    """When the writing pass took the append lock (monotonic seconds)."""
-    chunks_unlooked: int = 0
-    """Chunks written unnumbered since the last look at whether the ledger moved under them."""
-    month_first: ErrorItem | None = None
-    """The first date only month/day/year reads: the file's other slash dates are then in doubt."""
-    deferred: int = 0
-    """Rows of the checking pass whose NIK an earlier chunk holds: their events depend on that
-    chunk's, which the checking pass does not write, so they are checked when written."""
-    differing: int = 0
-    """Accepted rows of workers already members whose region, programs, income or sector differ
-    from the membership in force (the payment is recorded against that membership)."""
-    differing_first: list[int] = field(default_factory=list)
-    """The first ROWS_SHOWN of those row numbers."""
-    differing_registration: int = 0
-    """Accepted rows of workers registered before whose name, birth date or phone differ from
-    that registration (kept as it is: a regional office corrects it)."""
-    differing_registration_first: list[int] = field(default_factory=list)
-
-    def note_differing(self, rows: Sequence[int]) -> None:
-        """Count rows whose worker's membership says otherwise, keeping the first few."""
-        self.differing += len(rows)
-        self.differing_first.extend(rows[: ROWS_SHOWN - len(self.differing_first)])
-
-    def note_differing_registrations(self, rows: Sequence[int]) -> None:
-        """Count rows whose worker's registration says otherwise, keeping the first few."""
-        self.differing_registration += len(rows)
-        self.differing_registration_first.extend(rows[: ROWS_SHOWN - len(self.differing_registration_first)])
 
 
 def _events_of(
@@ -193,6 +146,83 @@ class _MovedUnderCheck(Exception):
     """Rows the checking pass refused belong to workers whose events changed since it read them."""
 
 
+@dataclass(frozen=True)
+class _KnownWorkers:
+    """What the ledger holds in force for a chunk's workers, as this transaction sees it
+    (earlier chunks of the writing pass included)."""
+
+    known: list[InForceEvent]
+    """Their registrations, memberships and payments (and, for a regional key, officer terms)."""
+    registered: set[str]
+    enrolled: set[str]
+    """NIKs with a BPU membership in force, in any region."""
+    seen: set[str]
+    """NIKs a regional key knows: a registration, membership or officer term in its region."""
+    memberships_here: list[dict[str, Any]]
+    elsewhere: set[str]
+    """NIKs whose only memberships lie outside the key's region: such a worker can be neither
+    enrolled again nor paid for here (said so, without where)."""
+
+    @classmethod
+    async def read(cls, session: AsyncSession, *, principal: Principal, niks: set[str]) -> "_KnownWorkers":
+        """Read what the ledger holds for these workers."""
+        regional = principal.region_prefix is not None
+        known = await projections_repository.in_force_events_of(
+            session,
+            niks=niks,
+            types=[
+                "person.registered",
+                "informal.enrolled",
+                "contribution.paid",
+                *(["officer.enrolled"] if regional else []),
+            ],
+        )
+        memberships = [e.payload for e in known if e.type == "informal.enrolled"]
+        memberships_here = [p for p in memberships if principal.sees(p["region_code"])]
+        enrolled = {p["nik"] for p in memberships}
+        return cls(
+            known=known,
+            registered={e.payload["nik"] for e in known if e.type == "person.registered"},
+            enrolled=enrolled,
+            seen={
+                e.payload["nik"]
+                for e in known
+                if e.type in ("person.registered", "informal.enrolled", "officer.enrolled")
+                and principal.sees(e.payload["region_code"])
+            },
+            memberships_here=memberships_here,
+            elsewhere=enrolled - {p["nik"] for p in memberships_here},
+        )
+
+
+async def _tally_accepted(
+    session: AsyncSession,
+    *,
+    tally: SponsorTally,
+    rows: list[SponsorRow],
+    events: list[dict[str, Any]],
+    workers: _KnownWorkers,
+    principal: Principal,
+) -> None:
+    """Count a chunk's accepted rows and what they wrote."""
+    tally.accepted += len(rows)
+    tally.differing_membership.note(sponsor_notes.differing_rows(rows, workers.memberships_here))
+    tally.differing_registration.note(
+        await sponsor_notes.differing_registration_rows(
+            session, rows=rows, known=workers.known, principal=principal
+        )
+    )
+    tally.amount_total += sum(item.amount for item in rows)
+    # a regional key's outcome counts as registered the workers it did not know, so that it tells
+    # nothing of registrations elsewhere
+    tally.registered += (
+        len({item.nik for item in rows} - workers.seen)
+        if principal.region_prefix is not None
+        else sum(1 for e in events if e["type"] == "person.registered")
+    )
+    tally.enrolled += sum(1 for e in events if e["type"] == "informal.enrolled")
+
+
 async def _append_chunk(
     session: AsyncSession,
     *,
@@ -210,33 +240,8 @@ async def _append_chunk(
     principal = sponsor_principal(record)
     # the head the chunk's workers are read at, when a refusal may send the chunk round again
     read_at = await ledger_repository.resolve_known_at(session) if read_again_if_moved else None
-    # the ledger as this transaction sees it, earlier chunks of the writing pass included
-    regional = principal.region_prefix is not None
-    known = await projections_repository.in_force_events_of(
-        session,
-        niks={item.nik for item in rows},
-        types=[
-            "person.registered",
-            "informal.enrolled",
-            "contribution.paid",
-            *(["officer.enrolled"] if regional else []),
-        ],
-    )
-    registered = {e.payload["nik"] for e in known if e.type == "person.registered"}
-    # a regional key's outcome counts as registered the workers it did not know (no registration,
-    # membership or officer term in its region), so that it tells nothing of registrations elsewhere
-    seen = {
-        e.payload["nik"]
-        for e in known
-        if e.type in ("person.registered", "informal.enrolled", "officer.enrolled")
-        and principal.sees(e.payload["region_code"])
-    }
-    memberships = [e.payload for e in known if e.type == "informal.enrolled"]
-    memberships_here = [p for p in memberships if principal.sees(p["region_code"])]
-    enrolled = {p["nik"] for p in memberships}
-    # a worker whose only memberships lie outside the key's region can be neither enrolled
-    # again nor paid for here: said so, without where
-    elsewhere = enrolled - {p["nik"] for p in memberships_here}
+    workers = await _KnownWorkers.read(session, principal=principal, niks={item.nik for item in rows})
+    elsewhere = workers.elsewhere
     found = [
         ErrorItem(
             "membership_outside_region",
@@ -251,14 +256,14 @@ async def _append_chunk(
     if found and write:  # a membership that appeared since the checking pass
         raise LateRefusal(found, _workers_of(rows, found))
     rows = [item for item in rows if item.nik not in elsewhere]
-    restated = sponsor_notes.restated_rows(rows, known, principal=principal, record=record)
+    restated = sponsor_notes.restated_rows(rows, workers.known, principal=principal, record=record)
     tally.duplicate += len(restated)
     rows = [item for item in rows if item.row not in restated]
     while rows:
         events, owners = _events_of(
             rows,
-            registered=registered,
-            enrolled=enrolled,
+            registered=workers.registered,
+            enrolled=workers.enrolled,
             sponsor=record.committee,
             prefix=record.upload_id.hex,
             day=recording_day,
@@ -296,20 +301,9 @@ async def _append_chunk(
                     # subtransaction, and past 64 of them PostgreSQL slows every other session
                     raise LateRefusal(refused, _workers_of(rows, refused)) from exc
             else:
-                tally.accepted += len(rows)
-                tally.note_differing(sponsor_notes.differing_rows(rows, memberships_here))
-                tally.note_differing_registrations(
-                    await sponsor_notes.differing_registration_rows(
-                        session, rows=rows, known=known, principal=principal
-                    )
+                await _tally_accepted(
+                    session, tally=tally, rows=rows, events=events, workers=workers, principal=principal
                 )
-                tally.amount_total += sum(item.amount for item in rows)
-                tally.registered += (
-                    len({item.nik for item in rows} - seen)
-                    if regional
-                    else sum(1 for e in events if e["type"] == "person.registered")
-                )
-                tally.enrolled += sum(1 for e in events if e["type"] == "informal.enrolled")
                 if write and tally.unnumbered is None:
                     tally.txs.append(result.tx_seq)
                 return found

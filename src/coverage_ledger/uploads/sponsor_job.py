@@ -41,12 +41,12 @@ from coverage_ledger.uploads.job_progress import (
 from coverage_ledger.uploads.sponsor_chunks import (
     ChangedMeanwhile,
     LateRefusal,
-    SponsorTally,
     append_sponsor_chunk,
     number_written,
 )
 from coverage_ledger.uploads.sponsor_reading import read_chunk
 from coverage_ledger.uploads.sponsor_rows import check_sponsor_header
+from coverage_ledger.uploads.sponsor_tally import SponsorTally
 
 log = logging.getLogger(__name__)
 
@@ -301,10 +301,10 @@ class SponsorRosterJob(Job):
             "enrolled": tally.enrolled,
             "paid": tally.accepted,
             "amount_total": tally.amount_total,
-            "rows_differing_from_membership": tally.differing,
-            "rows_differing_from_membership_first": tally.differing_first,
-            "rows_differing_from_registration": tally.differing_registration,
-            "rows_differing_from_registration_first": tally.differing_registration_first,
+            "rows_differing_from_membership": tally.differing_membership.count,
+            "rows_differing_from_membership_first": tally.differing_membership.first,
+            "rows_differing_from_registration": tally.differing_registration.count,
+            "rows_differing_from_registration_first": tally.differing_registration.first,
         }
 
     async def _finish_unwritten(self, rejected: int, *, failed: bool) -> None:
