@@ -73,12 +73,38 @@ def claim_problems(
     filed = [e for e in events if e.type == "claim.filed"]
     if review is None:
         return [error(*_not_filed(claim_id), field=".claim_id")]
+    filing_enters = review.filed.event_id in change.entering
+    refused = _scope_problems(principal, review, change, region_before, filing_enters, error)
+    if refused:
+        return refused
+    if len(filed) > 1:
+        # said alone: the rest would describe the other filing's claim, perhaps another region's
+        return [
+            error("claim_id_taken", f"claim {claim_id!r} is already filed", filed[-1].event_id, ".claim_id")
+        ]
+    problems = _date_problems(review, change, recording_day, error)
+    if filing_enters:
+        problems += _filing_problems(review, error)
+    problems += _decision_problems(claim_id, events, review, change, filing_enters, error)
+    problems += _payment_problems(claim_id, events, review, error)
+    problems.extend(_reversal_problems(review, change, error))
+    return problems
+
+
+def _scope_problems(
+    principal: Principal,
+    review: ClaimReview,
+    change: ClaimChange,
+    region_before: str | None,
+    filing_enters: bool,
+    error: "_ErrorFn",
+) -> list[ErrorItem]:
+    """Why the key may not write this claim at all (empty when it may)."""
     # a claim in force is the key's to decide where the key reads it: its term corrected into
     # another region since the filing moves it there only with the decision, so judging the key
     # by that region too left the claim to no office (found by a claims probe); a filing that
     # enters force in this tx (sent, or restored by a correction) is judged by its own person's
     # region, so no key moves a claim into another region by bringing back its filing
-    filing_enters = review.filed.event_id in change.entering
     region = region_before if region_before is not None and not filing_enters else review.region_code
     if region and not principal.sees(region):
         if review.filed.event_id not in change.paths:
@@ -97,32 +123,44 @@ def claim_problems(
                 )
             ]
         return [error("person_not_registered", "no person with this NIK is visible", field=".nik")]
+    return []
+
+
+def _filing_problems(review: ClaimReview, error: "_ErrorFn") -> list[ErrorItem]:
+    """A filing entering force names a visible person and a benefit that can be computed."""
     problems: list[ErrorItem] = []
-    if len(filed) > 1:
-        # said alone: the rest would describe the other filing's claim, perhaps another region's
-        return [
-            error("claim_id_taken", f"claim {claim_id!r} is already filed", filed[-1].event_id, ".claim_id")
-        ]
-    problems += _date_problems(review, change, recording_day, error)
-    if filing_enters:
-        if review.now.coverage is None:
-            problems.append(
-                error(
-                    "person_not_registered",
-                    "no person with this NIK is visible",
-                    review.filed.event_id,
-                    ".nik",
-                )
+    if review.now.coverage is None:
+        problems.append(
+            error(
+                "person_not_registered",
+                "no person with this NIK is visible",
+                review.filed.event_id,
+                ".nik",
             )
-        elif review.now.assessment.problem is not None:
-            problems.append(
-                error(
-                    "benefit_not_computable",
-                    review.now.assessment.problem,
-                    review.filed.event_id,
-                    f".{review.now.assessment.problem_field}",
-                )
+        )
+    elif review.now.assessment.problem is not None:
+        problems.append(
+            error(
+                "benefit_not_computable",
+                review.now.assessment.problem,
+                review.filed.event_id,
+                f".{review.now.assessment.problem_field}",
             )
+        )
+    return problems
+
+
+def _decision_problems(
+    claim_id: str,
+    events: Sequence[ClaimEvent],
+    review: ClaimReview,
+    change: ClaimChange,
+    filing_enters: bool,
+    error: "_ErrorFn",
+) -> list[ErrorItem]:
+    """One decision a claim; a decided claim refiled only with a new decision; an approval only
+    of an eligible claim whose benefit can be computed."""
+    problems: list[ErrorItem] = []
     decisions = [e for e in events if e.type in DECISIONS]
     if len(decisions) > 1:
         problems.append(
@@ -151,6 +189,15 @@ def claim_problems(
             problems.append(
                 error("benefit_not_computable", review.then.assessment.problem, decision.event_id)
             )
+    return problems
+
+
+def _payment_problems(
+    claim_id: str, events: Sequence[ClaimEvent], review: ClaimReview, error: "_ErrorFn"
+) -> list[ErrorItem]:
+    """Payments only of an approved claim, and never more than approved."""
+    problems: list[ErrorItem] = []
+    decision = review.state.decision
     payments = [e for e in events if e.type == "claim.paid"]
     if payments and (decision is None or not decision.approved):
         problems.append(
@@ -169,7 +216,6 @@ def claim_problems(
                 ".amount",
             )
         )
-    problems.extend(_reversal_problems(review, change, error))
     return problems
 
 
