@@ -112,91 +112,19 @@ def check_officer_row(
     errors: list[ErrorItem] = []
     person = check.person_cells(cells, row, context.districts, errors, today=context.recording_day)
     role = officer_role(cells.get("role", ""))
-    if not role:
-        errors.append(ErrorItem("missing_value", "role is empty", row=row, column="role"))
-    elif role not in OFFICER_ROLES:
-        errors.append(
-            ErrorItem(
-                "unknown_role",
-                f"role is not one of {', '.join(OFFICER_ROLES)}",
-                row=row,
-                column="role",
-            )
-        )
+    errors += _role_errors(role, row)
     region = check.region_cell(cells, row, context.regions, context.key_region_prefix, errors)
-    if (
-        region in context.regions
-        and region_within(region, context.key_region_prefix)
-        and not serves_in_a_district_or_village(region)
-    ):
-        errors.append(
-            ErrorItem(
-                "region_not_district_or_village",
-                f"region {region}: {OFFICER_REGION_HINT}",
-                row=row,
-                column="region_code",
-            )
-        )
+    errors += _region_level_errors(region, row, context)
     start = check.day_cell(cells, "term_start", row, errors)
     end = check.day_cell(cells, "term_end", row, errors)
-    if start is not None and end is not None and end < start:
-        errors.append(
-            ErrorItem(
-                "term_end_before_start",
-                "term_end is before term_start",
-                row=row,
-                column="term_end",
-            )
-        )
-    elif start is not None and end is not None and lasts_too_long(start, end):
-        errors.append(
-            ErrorItem(
-                "term_too_long",
-                TERM_TOO_LONG,
-                row=row,
-                column="term_end",
-            )
-        )
-    if (
-        region in context.bounded_regions
-        and region_within(region, context.key_region_prefix)
-        and start is not None
-        and end is not None
-        and start <= end
-    ):
-        reason = not_in_force_reason(region, context.bounded_regions[region], start, end + timedelta(days=1))
-        if reason is not None:
-            errors.append(ErrorItem("region_not_in_force", reason, row=row, column="region_code"))
+    if start is not None and end is not None:
+        errors += _term_errors(region, start, end, row, context)
     # a birth date already refused (not the NIK's, or to come) is no ground for another error
     born = None if any(e.column == "birth_date" for e in errors) or person is None else person.birth_date
-    age_problem = term_age_problem(born, start) if born is not None and start is not None else None
-    if age_problem == "term_before_birth":
-        errors += _before_birth(row, "term_start", start, born, "term_before_birth")
-    elif age_problem == "officer_too_young" and born is not None and start is not None:
-        errors.append(
-            ErrorItem(
-                "officer_too_young",
-                f"the officer is {age_on(born, start)} when the term starts; "
-                f"election officers are at least {MIN_OFFICER_AGE} (UU 7/2017)",
-                row=row,
-                column="birth_date",
-            )
-        )
+    if born is not None and start is not None:
+        errors += _age_errors(born, start, row)
     registered_on = check.day_cell(cells, "registered_on", row, errors, required=False)
-    if (
-        registered_on is not None
-        and context.recording_day is not None
-        and registered_on > context.recording_day
-    ):
-        errors.append(
-            ErrorItem(
-                "day_in_future",
-                f"registered_on is after today ({context.recording_day})",
-                row=row,
-                column="registered_on",
-            )
-        )
-    errors += _before_birth(row, "registered_on", registered_on, born, "registered_before_birth")
+    errors += _registered_on_errors(registered_on, born, row, context)
     phone = check.phone_cell(cells, row, errors)
     if errors or person is None or start is None or end is None:
         return errors
@@ -213,3 +141,90 @@ def check_officer_row(
         end + timedelta(days=1),
         registered_on,
     )
+
+
+def _role_errors(role: str, row: int) -> list[ErrorItem]:
+    """An officer's role is given and one of the known roles."""
+    if not role:
+        return [ErrorItem("missing_value", "role is empty", row=row, column="role")]
+    if role not in OFFICER_ROLES:
+        return [
+            ErrorItem(
+                "unknown_role", f"role is not one of {', '.join(OFFICER_ROLES)}", row=row, column="role"
+            )
+        ]
+    return []
+
+
+def _region_level_errors(region: str, row: int, context: RosterContext) -> list[ErrorItem]:
+    """An officer serves in a district or village, not a province or regency."""
+    if (
+        region in context.regions
+        and region_within(region, context.key_region_prefix)
+        and not serves_in_a_district_or_village(region)
+    ):
+        return [
+            ErrorItem(
+                "region_not_district_or_village",
+                f"region {region}: {OFFICER_REGION_HINT}",
+                row=row,
+                column="region_code",
+            )
+        ]
+    return []
+
+
+def _term_errors(region: str, start: date, end: date, row: int, context: RosterContext) -> list[ErrorItem]:
+    """A term ends on or after its start, lasts no longer than a term may, and lies in its
+    region's time in force (`end`: the last day served)."""
+    if end < start:
+        return [
+            ErrorItem("term_end_before_start", "term_end is before term_start", row=row, column="term_end")
+        ]
+    errors: list[ErrorItem] = []
+    if lasts_too_long(start, end):
+        errors.append(ErrorItem("term_too_long", TERM_TOO_LONG, row=row, column="term_end"))
+    if region in context.bounded_regions and region_within(region, context.key_region_prefix):
+        reason = not_in_force_reason(region, context.bounded_regions[region], start, end + timedelta(days=1))
+        if reason is not None:
+            errors.append(ErrorItem("region_not_in_force", reason, row=row, column="region_code"))
+    return errors
+
+
+def _age_errors(born: date, start: date, row: int) -> list[ErrorItem]:
+    """An officer is born before the term and old enough when it starts."""
+    age_problem = term_age_problem(born, start)
+    if age_problem == "term_before_birth":
+        return _before_birth(row, "term_start", start, born, "term_before_birth")
+    if age_problem == "officer_too_young":
+        return [
+            ErrorItem(
+                "officer_too_young",
+                f"the officer is {age_on(born, start)} when the term starts; "
+                f"election officers are at least {MIN_OFFICER_AGE} (UU 7/2017)",
+                row=row,
+                column="birth_date",
+            )
+        ]
+    return []
+
+
+def _registered_on_errors(
+    registered_on: date | None, born: date | None, row: int, context: RosterContext
+) -> list[ErrorItem]:
+    """A registration day is neither after the upload's day nor before the person's birth."""
+    errors: list[ErrorItem] = []
+    if (
+        registered_on is not None
+        and context.recording_day is not None
+        and registered_on > context.recording_day
+    ):
+        errors.append(
+            ErrorItem(
+                "day_in_future",
+                f"registered_on is after today ({context.recording_day})",
+                row=row,
+                column="registered_on",
+            )
+        )
+    return errors + _before_birth(row, "registered_on", registered_on, born, "registered_before_birth")
