@@ -81,19 +81,10 @@ async def plan_append(
     graph = snapshot.graph
     stale = stale_target_errors(corrections=corrections, graph=graph, fresh_ids=fresh_ids)
     links, kinds = graph.links, graph.kinds
-    for item in fresh:
-        kinds[item.row.event_id] = (item.row.type, item.row.nik)
-        node = links.setdefault(item.row.event_id, EventLinks(item.row.event_id))
-        node.carried_by = item.row.carried_by
-        node.supersedes = item.supersedes
-        node.replacement = item.replacement_id
-    for item in corrections:
-        for target in item.supersedes:
-            links.setdefault(target, EventLinks(target)).corrected_by.append(item.row.event_id)
+    _add_to_graph(graph, fresh=fresh, corrections=corrections)
     changes = changes_after_append(links, fresh_ids, graph.force)
     entering = [c.event_id for c in changes if c.in_force]
     leaving = [(c.event_id, c.superseded_by) for c in changes if not c.in_force]
-    leaving_ids = {e for e, _ in leaving}
     moved = [*entering, *(e for e, _ in leaving)]
 
     paths = {p.row.event_id: p.path for p in fresh}
@@ -118,6 +109,90 @@ async def plan_append(
         )
     if stale:  # after the key's rights over the events named: the message names their correction
         raise Conflict(f"{len(stale)} correction target(s) no longer in force; nothing was written", stale)
+    rules_moved, registrations_touched, members_touched = await _check_domain_rules(
+        session,
+        principal=principal,
+        fresh=fresh,
+        snapshot=snapshot,
+        recording_day=recording_day,
+        entering=entering,
+        leaving=leaving,
+        kinds=kinds,
+        payloads=payloads,
+        paths=paths,
+        cause=cause,
+    )
+    officer_niks, regions_moved = await _check_officer_terms(
+        session,
+        principal=principal,
+        fresh=fresh,
+        snapshot=snapshot,
+        entering=entering,
+        leaving=leaving,
+        kinds=kinds,
+        payloads=payloads,
+        paths=paths,
+        cause=cause,
+    )
+    due_rules_changed, holiday_years_only = await _due_rules_moved(
+        session, moved=moved, kinds=kinds, payloads=payloads
+    )
+    keys = snapshot_keys(fresh)
+    return Plan(
+        entering=[(e, kinds[e][1], kinds[e][0]) for e in entering],
+        leaving=leaving,
+        links=[(t, p.row.event_id) for p in corrections for t in p.supersedes],
+        watch_events=(set(links) | set(graph.force)) - fresh_ids,
+        watch_niks=officer_niks
+        | keys["registered_niks"]
+        | keys["informal_niks"]
+        | registrations_touched
+        | members_touched,
+        watch_regions=keys["region_codes"] | keys["defined_codes"],
+        claim_events={e for e in moved if kinds[e][0].startswith("claim.")},
+        changed_niks={nik for e in moved if (nik := kinds[e][1]) and not kinds[e][0].startswith("claim.")},
+        due_rules_changed=due_rules_changed,
+        holiday_years_only=holiday_years_only,
+        regions_moved=regions_moved,
+        rules_read=bool(snapshot.rules) or bool(members_touched) or rules_moved,
+    )
+
+
+def _add_to_graph(
+    graph: projections_repository.Subgraph,
+    *,
+    fresh: Sequence[PreparedEvent],
+    corrections: Sequence[PreparedEvent],
+) -> None:
+    """Enter the batch's events, and what its corrections supersede, in the snapshot's graph."""
+    for item in fresh:
+        graph.kinds[item.row.event_id] = (item.row.type, item.row.nik)
+        node = graph.links.setdefault(item.row.event_id, EventLinks(item.row.event_id))
+        node.carried_by = item.row.carried_by
+        node.supersedes = item.supersedes
+        node.replacement = item.replacement_id
+    for item in corrections:
+        for target in item.supersedes:
+            graph.links.setdefault(target, EventLinks(target)).corrected_by.append(item.row.event_id)
+
+
+async def _check_domain_rules(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    fresh: Sequence[PreparedEvent],
+    snapshot: Snapshot,
+    recording_day: date,
+    entering: list[str],
+    leaving: list[tuple[str, str | None]],
+    kinds: dict[str, tuple[str, str | None]],
+    payloads: dict[str, dict[str, Any]],
+    paths: dict[str, str],
+    cause: Callable[[str], str],
+) -> tuple[bool, set[str], set[str]]:
+    """The BPU, holiday, rule-table and registration rules over the batch and what it moves:
+    whether rules moved, and the persons whose registrations and memberships it touched."""
+    leaving_ids = {e for e, _ in leaving}
     # after the key's rights over what the batch names: a refusal by the BPU rules would tell of
     # a payment the key may not correct
     check_informal(
@@ -139,7 +214,6 @@ async def plan_append(
     registrations_touched = await check_registrations(
         session, entering=entering, leaving=leaving, kinds=kinds, paths=paths
     )
-
     members_touched = await check_bpu_moves(
         session,
         entering=entering,
@@ -151,41 +225,7 @@ async def plan_append(
         rules_at=snapshot.tx_seq,
         principal=principal,
     )
-
-    officer_niks, regions_moved = await _check_officer_terms(
-        session,
-        principal=principal,
-        fresh=fresh,
-        snapshot=snapshot,
-        entering=entering,
-        leaving=leaving,
-        kinds=kinds,
-        payloads=payloads,
-        paths=paths,
-        cause=cause,
-    )
-    keys = snapshot_keys(fresh)
-    due_rules_changed, holiday_years_only = await _due_rules_moved(
-        session, moved=moved, kinds=kinds, payloads=payloads
-    )
-    return Plan(
-        entering=[(e, kinds[e][1], kinds[e][0]) for e in entering],
-        leaving=leaving,
-        links=[(t, p.row.event_id) for p in corrections for t in p.supersedes],
-        watch_events=(set(links) | set(graph.force)) - fresh_ids,
-        watch_niks=officer_niks
-        | keys["registered_niks"]
-        | keys["informal_niks"]
-        | registrations_touched
-        | members_touched,
-        watch_regions=keys["region_codes"] | keys["defined_codes"],
-        claim_events={e for e in moved if kinds[e][0].startswith("claim.")},
-        changed_niks={nik for e in moved if (nik := kinds[e][1]) and not kinds[e][0].startswith("claim.")},
-        due_rules_changed=due_rules_changed,
-        holiday_years_only=holiday_years_only,
-        regions_moved=regions_moved,
-        rules_read=bool(snapshot.rules) or bool(members_touched) or rules_moved,
-    )
+    return rules_moved, registrations_touched, members_touched
 
 
 async def _check_officer_terms(
