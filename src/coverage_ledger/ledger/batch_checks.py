@@ -15,6 +15,7 @@ from coverage_ledger.ledger.preparation import PreparedEvent
 from coverage_ledger.ledger.region_checks import definition_of, redefinition_errors, region_date_errors
 from coverage_ledger.ledger.schemas import (
     DAY_DONE_FIELDS,
+    AppendableEvent,
     ContributionPaid,
     InformalEnrolled,
     MembershipReactivated,
@@ -147,85 +148,15 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
     for item in prepared:
         event = item.source
         path = item.path
-        region = region_of(item.row.payload)
-        if isinstance(event, RegionDefined):
-            errors.extend(redefinition_errors(event, path, snapshot, superseded, batch_definitions))
-            parent = region_parent(event.code)
-            if parent is not None and parent not in regions:
-                errors.append(
-                    ErrorItem(
-                        "unknown_parent_region",
-                        f"parent region {parent} is not defined",
-                        field=f"{path}.code",
-                    )
-                )
-            # a successor no decree defines was dropped from every read (the code read as
-            # replaced by nothing)
-            errors.extend(
-                ErrorItem(
-                    "unknown_region",
-                    f"successor {successor} is not defined (define it in this batch or before)",
-                    field=f"{path}.successors[{index}]",
-                )
-                for index, successor in enumerate(event.successors or [])
-                if successor not in regions
-            )
-        elif region is not None and region not in regions:
-            errors.append(
-                ErrorItem(
-                    "unknown_region",
-                    f"region code {region} is not in the Kemendagri list",
-                    field=f"{path}.region_code",
-                )
-            )
-        elif region is not None and isinstance(
-            event, OfficerEnrolled | InformalEnrolled | PotentialEstimated
-        ):
-            windows = [*snapshot.region_definitions.get(region, []), *batch_definitions.get(region, [])]
-            errors.extend(region_date_errors(event, region, windows, path))
-        for named, field in niks_named(event, path):
-            nik = parse_nik(named, known_districts=snapshot.districts_known, field=field)
-            if isinstance(nik, ErrorItem):
-                errors.append(nik)
-            elif isinstance(event, PersonRegistered):
-                errors.extend(_identity_errors(event, nik, path))
+        errors.extend(_region_errors(item, snapshot, regions, superseded, batch_definitions))
+        errors.extend(_nik_errors(event, path, snapshot))
         if isinstance(event, RuleDefined):
             try:
                 check_rule_definition(item.row.payload)
             except MalformedRule as exc:
                 at = f"{path}.parameters" + (f".{exc.parameter}" if exc.parameter else "")
                 errors.append(ErrorItem("malformed_rule", str(exc), field=at))
-        if isinstance(event, PersonRegistered):
-            registered.add(event.nik)
-        if isinstance(event, PersonErased) and event.nik not in registered:
-            errors.append(
-                ErrorItem(
-                    "person_not_registered", f"NIK {event.nik} has no person.registered", field=f"{path}.nik"
-                )
-            )
-        if isinstance(event, OfficerEnrolled | InformalEnrolled):
-            if event.nik not in registered:
-                errors.append(
-                    ErrorItem(
-                        "person_not_registered",
-                        f"NIK {event.nik} has no person.registered; "
-                        "register the person first (the same batch is fine)",
-                        field=f"{path}.nik",
-                    )
-                )
-            if (
-                isinstance(event, OfficerEnrolled)
-                and principal.role is Role.COMMITTEE
-                and event.committee != principal.organisation
-            ):
-                raise Forbidden(
-                    f"{path}: a key of {principal.organisation} cannot enrol for {event.committee}",
-                    [
-                        ErrorItem(
-                            "committee_mismatch", "committee must be the key's", field=f"{path}.committee"
-                        )
-                    ],
-                )
+        errors.extend(_person_errors(principal, event, path, registered))
         if isinstance(event, InformalEnrolled | ContributionPaid) and principal.role is Role.SPONSOR:
             _check_sponsor_pays(principal, item.row.payload, f"{path}.payer")
         if item.supersedes:
@@ -233,6 +164,103 @@ def check_batch(*, principal: Principal, prepared: Sequence[PreparedEvent], snap
         seen_ids.add(item.row.event_id)
     if errors:
         raise InvalidInput(f"{len(errors)} problem(s) in the batch; nothing was written", errors)
+
+
+def _region_errors(
+    item: PreparedEvent,
+    snapshot: Snapshot,
+    regions: set[str],
+    superseded: set[str],
+    batch_definitions: dict[str, list[RegionDefinition]],
+) -> list[ErrorItem]:
+    """A region definition's parent and successors are defined; an event's region is in the
+    list, and in force on the event's dates."""
+    event = item.source
+    path = item.path
+    region = region_of(item.row.payload)
+    errors: list[ErrorItem] = []
+    if isinstance(event, RegionDefined):
+        errors.extend(redefinition_errors(event, path, snapshot, superseded, batch_definitions))
+        parent = region_parent(event.code)
+        if parent is not None and parent not in regions:
+            errors.append(
+                ErrorItem(
+                    "unknown_parent_region",
+                    f"parent region {parent} is not defined",
+                    field=f"{path}.code",
+                )
+            )
+        # a successor no decree defines was dropped from every read (the code read as
+        # replaced by nothing)
+        errors.extend(
+            ErrorItem(
+                "unknown_region",
+                f"successor {successor} is not defined (define it in this batch or before)",
+                field=f"{path}.successors[{index}]",
+            )
+            for index, successor in enumerate(event.successors or [])
+            if successor not in regions
+        )
+    elif region is not None and region not in regions:
+        errors.append(
+            ErrorItem(
+                "unknown_region",
+                f"region code {region} is not in the Kemendagri list",
+                field=f"{path}.region_code",
+            )
+        )
+    elif region is not None and isinstance(event, OfficerEnrolled | InformalEnrolled | PotentialEstimated):
+        windows = [*snapshot.region_definitions.get(region, []), *batch_definitions.get(region, [])]
+        errors.extend(region_date_errors(event, region, windows, path))
+    return errors
+
+
+def _nik_errors(event: AppendableEvent, path: str, snapshot: Snapshot) -> list[ErrorItem]:
+    """Every NIK the event names is well formed; a registration's identity agrees with its NIK."""
+    errors: list[ErrorItem] = []
+    for named, field in niks_named(event, path):
+        nik = parse_nik(named, known_districts=snapshot.districts_known, field=field)
+        if isinstance(nik, ErrorItem):
+            errors.append(nik)
+        elif isinstance(event, PersonRegistered):
+            errors.extend(_identity_errors(event, nik, path))
+    return errors
+
+
+def _person_errors(
+    principal: Principal, event: AppendableEvent, path: str, registered: set[str]
+) -> list[ErrorItem]:
+    """An erasure or enrolment names a person registered (before or in the batch, which
+    `registered` collects); a committee key enrols only for its committee."""
+    errors: list[ErrorItem] = []
+    if isinstance(event, PersonRegistered):
+        registered.add(event.nik)
+    if isinstance(event, PersonErased) and event.nik not in registered:
+        errors.append(
+            ErrorItem(
+                "person_not_registered", f"NIK {event.nik} has no person.registered", field=f"{path}.nik"
+            )
+        )
+    if isinstance(event, OfficerEnrolled | InformalEnrolled):
+        if event.nik not in registered:
+            errors.append(
+                ErrorItem(
+                    "person_not_registered",
+                    f"NIK {event.nik} has no person.registered; "
+                    "register the person first (the same batch is fine)",
+                    field=f"{path}.nik",
+                )
+            )
+        if (
+            isinstance(event, OfficerEnrolled)
+            and principal.role is Role.COMMITTEE
+            and event.committee != principal.organisation
+        ):
+            raise Forbidden(
+                f"{path}: a key of {principal.organisation} cannot enrol for {event.committee}",
+                [ErrorItem("committee_mismatch", "committee must be the key's", field=f"{path}.committee")],
+            )
+    return errors
 
 
 def _identity_errors(event: PersonRegistered, nik: Nik, path: str) -> list[ErrorItem]:
