@@ -76,10 +76,43 @@ async def check_officer_ages(
     for kept in await projections_repository.in_force_events_of(session, niks=replaced, types=[OFFICER_TERM]):
         if kept.event_id not in leaving:
             terms.setdefault(kept.event_id, kept.payload)
+    invalid, conflicts = _age_errors(
+        terms,
+        births=births,
+        registered_by={kinds[e][1]: paths[e] for e in moved_registrations if e in paths},
+        entered_by={kinds[e][1]: e for e in moved_registrations},
+        payloads=payloads,
+        paths=paths,
+        cause_of=cause_of,
+    )
+    if invalid:
+        order = {path: i for i, path in enumerate(paths.values())}
+        invalid.sort(key=lambda e: order.get((e.field or "").rpartition(".")[0], 0))
+        raise InvalidInput(
+            f"{len(invalid)} officer term(s) start before the officer may serve; nothing was written", invalid
+        )
+    if conflicts:
+        unique = list({(e.code, e.field): e for e in conflicts}.values())
+        raise Conflict(
+            "the batch would leave an officer term the officer-age rule refuses; nothing was written", unique
+        )
+
+
+def _age_errors(
+    terms: Mapping[str, Mapping[str, Any]],
+    *,
+    births: Mapping[str, date],
+    registered_by: Mapping[str | None, str],
+    entered_by: Mapping[str | None, str],
+    payloads: Mapping[str, Mapping[str, Any]],
+    paths: Mapping[str, str],
+    cause_of: Callable[[str], str],
+) -> tuple[list[ErrorItem], list[ErrorItem]]:
+    """The refusals of the terms judged: the batch's own enrolments (422) and the stored terms
+    kept or brought back (409), each laid on the event that is the cause. `registered_by`: the
+    paths of the batch's registrations by NIK; `entered_by`: the registrations entering force."""
     invalid: list[ErrorItem] = []
     conflicts: list[ErrorItem] = []
-    registered_by = {kinds[e][1]: paths[e] for e in moved_registrations if e in paths}
-    entered_by = {kinds[e][1]: e for e in moved_registrations}
     for event_id, term in terms.items():
         nik = term["nik"]
         registered_on = term.get("registered_on")
@@ -114,17 +147,7 @@ async def check_officer_ages(
         else:  # brought back: the term itself, or the registration it is now judged by
             moved = event_id if event_id in payloads else entered_by.get(nik, event_id)
             conflicts.append(ErrorItem(problem, _brought_back_too_early(problem), field=cause_of(moved)))
-    if invalid:
-        order = {path: i for i, path in enumerate(paths.values())}
-        invalid.sort(key=lambda e: order.get((e.field or "").rpartition(".")[0], 0))
-        raise InvalidInput(
-            f"{len(invalid)} officer term(s) start before the officer may serve; nothing was written", invalid
-        )
-    if conflicts:
-        unique = list({(e.code, e.field): e for e in conflicts}.values())
-        raise Conflict(
-            "the batch would leave an officer term the officer-age rule refuses; nothing was written", unique
-        )
+    return invalid, conflicts
 
 
 def _births_after(
