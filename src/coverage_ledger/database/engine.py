@@ -157,6 +157,11 @@ def create_sync_engine(url: str) -> Engine:
     )
 
 
+CONNECTION_WAIT_SECONDS = 10.0
+"""How long a request waits for a pooled connection (the database down, or every connection
+busy) before it answers 503 instead of holding its client."""
+
+
 def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """The service's async engine."""
     return create_async_engine(
@@ -165,6 +170,9 @@ def create_engine_for(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # no overflow: connections beyond the pool were opened and closed per request under load
         # (a new PostgreSQL backend each time); waiting for a pooled one is far cheaper
         max_overflow=0,
+        # a request waits as long for a pooled connection as a lean read does, then answers 503
+        # (`http/problems.py`): SQLAlchemy's default of 30 s held the client three times longer
+        pool_timeout=CONNECTION_WAIT_SECONDS,
         pool_pre_ping=False,
         # every session ends its transaction itself (the request commits or rolls back), so the
         # pool's extra ROLLBACK on each return would only cost a round trip per request

@@ -14,15 +14,18 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from coverage_ledger.database.engine import APPLICATION_NAME, libpq_url, network_arguments, service_options
+from coverage_ledger.database.engine import (
+    APPLICATION_NAME,
+    CONNECTION_WAIT_SECONDS,
+    libpq_url,
+    network_arguments,
+    service_options,
+)
 from coverage_ledger.database.raw import Db
 
 ReadConnection = Callable[[], AbstractAsyncContextManager[Db]]
 """Opens the transaction of one lean read: a pooled psycopg connection in the service, the test's
 session in tests (anything `database.raw` can run statements on)."""
-
-
-READ_WAIT_SECONDS = 10.0
 
 
 class ReadPool:
@@ -42,7 +45,7 @@ class ReadPool:
             name="reads",
             # a read waits this long for a connection (the database down or every connection
             # busy), then answers 503 (`http/problems.py`) instead of holding the client
-            timeout=READ_WAIT_SECONDS,
+            timeout=CONNECTION_WAIT_SECONDS,
         )
 
     async def open(self) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.errors import ErrorItem, InvalidInput
-from coverage_ledger.http.dependencies import Caller, Now, Session
+from coverage_ledger.http.dependencies import Caller, Now, Session, hand_back_connection
 from coverage_ledger.http.multipart_to_disk import receive_form
 from coverage_ledger.http.problems import documented
 from coverage_ledger.http.query_contract import NUL, NUL_MESSAGE
@@ -178,6 +178,7 @@ async def accept_upload(
     settings = request.app.state.upload_settings
     _options_given({}, request.query_params.multi_items())  # a wrong name fails before the file is read
     target = private_directory(settings.directory) / f"{uuid.uuid4().hex}.upload"
+    await hand_back_connection(session)
     form = await receive_form(request, target=target, max_bytes=settings.max_bytes)
     if form.path is None:
         raise InvalidInput(
