@@ -1,6 +1,7 @@
-"""The pooled database connections are shared by every request: an upload holds none while its
-body arrives (a client's speed is not the service's to choose), and a request that finds them all
-busy answers 503 after a bounded wait."""
+"""An upload and the database it shares with every other request: it holds no pooled connection
+while its body arrives (a client's speed is not the service's to choose), a request that finds
+them all busy answers 503 after a bounded wait, and a large upload leaves the statistics the next
+one is planned by up to date."""
 
 import asyncio
 import time
@@ -8,11 +9,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from coverage_ledger.app import UploadSettings
 from coverage_ledger.database import engine as engine_module
+from coverage_ledger.database.engine import create_engine_for
+from coverage_ledger.database.writer_role import ANALYZED_TABLES
+from coverage_ledger.uploads import running
 from tests.live_app import live_app
-from tests.rosters import officer_row, roster_csv
+from tests.rosters import Uploader, many_officers, officer_row, roster_csv
 from tests.support import Keys, nik
 
 BOUNDARY = "roster-boundary-7f3a"
@@ -88,3 +93,40 @@ async def test_a_request_finding_every_pooled_connection_busy_answers_503_after_
     assert busy.status_code == 503 and busy.headers["retry-after"] == "5", busy.text
     assert 0.5 <= waited < 5
     assert after.status_code == 200
+
+
+PERSON_TABLES = ("person_vault", "enrolment_term", "coverage_span")
+assert set(PERSON_TABLES) <= set(ANALYZED_TABLES)
+
+
+async def _estimates_exact(database_url: str) -> dict[str, bool]:
+    """Whether the planner's estimate of each table of persons (`reltuples`, which ANALYZE sets,
+    exactly for tables this small; the log's tables hold genesis, too large to be counted exactly)
+    equals its row count."""
+    engine = create_engine_for(database_url, pool_size=1)
+    found = {}
+    async with engine.connect() as connection:
+        for table in PERSON_TABLES:
+            estimate = await connection.scalar(
+                text("SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)"), {"table": table}
+            )
+            count = await connection.scalar(text(f"SELECT count(*) FROM {table}"))
+            found[table] = estimate == count
+    await engine.dispose()
+    return found
+
+
+async def test_a_large_upload_refreshes_the_statistics_of_the_tables_it_grew(
+    uploader: Uploader, fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by a CLI probe: a roster committed right after a far larger one was planned for the
+    # ledger before it, and its write ran for over ten minutes until autovacuum analyzed the tables
+    monkeypatch.setattr(running, "STATISTICS_AFTER_ROWS", 3)
+    small = await uploader.run(roster_csv(many_officers(2)))
+    assert small["status"] == "succeeded", small
+    before = await _estimates_exact(fresh_database)
+    assert set(before.values()) == {False}, before
+    large = await uploader.run(roster_csv(many_officers(3, district="167102", region="16.71.02")))
+    assert large["status"] == "succeeded" and large["rows_accepted"] == 3, large
+    after = await _estimates_exact(fresh_database)
+    assert set(after.values()) == {True}, after

@@ -37,7 +37,7 @@ set_json_loads(orjson.loads)
 of 10,000 NIKs decodes some 27,000 event payloads."""
 
 
-SCHEMA_REVISION = "0025"
+SCHEMA_REVISION = "0026"
 """The Alembic head this code is written for (a test holds it to the migrations' head)."""
 APPLICATION_NAME = f"coverage-ledger {__version__} schema {SCHEMA_REVISION}"
 """How the service's sessions name themselves in pg_stat_activity, and to an upgrade that finds

@@ -73,8 +73,44 @@ END $$"""
 """SQL: the role's rights on this database's tables, when it exists and the user owns them."""
 
 
+ANALYZED_TABLES = (
+    "ledger_event",
+    "person_vault",
+    "event_knowledge",
+    "correction_link",
+    "enrolment_term",
+    "coverage_span",
+    "coverage_delta",
+)
+"""The tables a large upload grows by a row (or more) a roster row, and ANALYZEs once it has
+committed (`ledger.repository.refresh_bulk_statistics`): the role may (MAINTAIN, migration 0026)."""
+
+GRANT_MAINTAIN = f"""
+DO $$
+DECLARE
+    name text;
+BEGIN
+    IF current_setting('server_version_num')::int < 170000
+       OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{WRITER_ROLE}') THEN
+        RETURN;
+    END IF;
+    FOR name IN SELECT tablename FROM pg_tables
+                 WHERE schemaname = current_schema() AND tablename = ANY(ARRAY{list(ANALYZED_TABLES)!r})
+                   AND pg_has_role(current_user, tableowner, 'USAGE')
+                   AND NOT has_table_privilege('{WRITER_ROLE}', format('%I.%I', schemaname, tablename),
+                                               'MAINTAIN') LOOP
+        EXECUTE format('GRANT MAINTAIN ON %I TO {WRITER_ROLE}', name);
+    END LOOP;
+EXCEPTION
+    WHEN insufficient_privilege THEN
+        RAISE NOTICE 'MAINTAIN could not be granted to {WRITER_ROLE} by %', current_user;
+END $$"""
+"""SQL: the role's right to ANALYZE the tables uploads grow, where it lacks it (PostgreSQL 17+)."""
+
+
 def grant_writer_role(conn: psycopg.Connection) -> None:
     """Create the role if the user may (else the service acts as the user, with a warning, as
     after 0011 on such a server) and grant it its rights on this database's tables."""
     conn.execute(CREATE_ROLE)
     conn.execute(GRANT_RIGHTS)
+    conn.execute(GRANT_MAINTAIN)

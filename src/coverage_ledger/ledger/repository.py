@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.database import raw
 from coverage_ledger.database.raw import driver_connection
+from coverage_ledger.database.writer_role import ANALYZED_TABLES
 
 APPEND_LOCK_KEY = 0x6C6564676572  # "ledger": the advisory lock that serialises tx_seq assignment
 
@@ -126,6 +127,12 @@ async def limit_lock_waits(session: AsyncSession, *, seconds: float) -> None:
         "SELECT set_config('lock_timeout', %(wait)s, true)",
         {"wait": f"{max(1, round(seconds * 1000))}ms"},
     )
+
+
+async def refresh_bulk_statistics(session: AsyncSession) -> None:
+    """ANALYZE the tables a large upload grew, so that the next upload's statements are planned
+    for their new sizes rather than wait for autovacuum's next look."""
+    await raw.execute(session, f"ANALYZE {', '.join(ANALYZED_TABLES)}")
 
 
 async def take_append_lock(session: AsyncSession) -> int:
