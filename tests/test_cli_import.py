@@ -14,7 +14,7 @@ from coverage_ledger.clock import utc_now
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM, Role
 from coverage_ledger.ledger import repository as ledger_repository
-from coverage_ledger.uploads import importing, repository
+from coverage_ledger.uploads import importing, repository, running
 from coverage_ledger.uploads.importing import import_file
 from coverage_ledger.uploads.service import UploadOptions
 from coverage_ledger.uploads.upload_queue import UploadRunner
@@ -157,6 +157,45 @@ async def test_an_interrupted_import_is_failed_and_never_resumed_by_a_server(
     assert await runner_.resume_unfinished() == 0
     await runner_.stop()
     await engine.dispose()
+
+
+async def test_an_import_interrupted_once_its_upload_committed_says_the_roster_is_written(
+    fresh_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by a CLI probe: Ctrl-C just after the COMMIT printed "nothing was written"
+    engine = create_engine_for(fresh_database, pool_size=3)
+    sessionmaker = session_factory(engine)
+    roster = tmp_path / "r.csv"
+    roster.write_bytes(roster_csv([officer_row(nik())]))
+    real_run = running.run_upload
+
+    async def run_then_linger(*args: Any, **kwargs: Any) -> None:
+        await real_run(*args, **kwargs)
+        await asyncio.Event().wait()  # the job's last steps after its COMMIT, still running
+
+    monkeypatch.setattr(importing, "run_upload", run_then_linger)
+
+    def progress(record: Any) -> None:
+        if record.status == "succeeded":
+            raise KeyboardInterrupt  # Ctrl-C, as the bar shows the upload succeeded
+
+    with pytest.raises(importing.InterruptedAfterCommit) as interrupted:
+        await _importing(sessionmaker, roster, tmp_path / "uploads", progress)
+    assert interrupted.value.record.status == "succeeded" and interrupted.value.record.tx_seq is not None
+    async with sessionmaker() as session:
+        rows = await session.execute(text("SELECT status, rows_accepted FROM upload"))
+        assert [(r.status, r.rows_accepted) for r in rows] == [("succeeded", 1)]
+    await engine.dispose()
+
+
+def test_import_refuses_an_error_file_that_is_the_roster_itself(cli_env: Path) -> None:
+    roster = cli_env / "r.csv"
+    content = roster_csv([officer_row(nik()), officer_row("3.27E+15")])
+    roster.write_bytes(content)
+    result = runner.invoke(app, ["import", str(roster), "--committee", "KPU-16.71", "--errors", str(roster)])
+    assert result.exit_code == 2, result.output
+    assert "--errors names the roster itself" in result.output
+    assert roster.read_bytes() == content
 
 
 async def test_an_import_whose_command_died_is_failed_by_the_next_server_not_committed(

@@ -32,6 +32,7 @@ from coverage_ledger.errors import LedgerError
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.settings import SettingsError, get_settings
+from coverage_ledger.uploads.importing import InterruptedAfterCommit
 from coverage_ledger.uploads.service import UploadOptions, check_choices
 
 app = typer.Typer(
@@ -218,10 +219,16 @@ def import_roster(
 ) -> None:
     """Upload a roster from a local file, as `POST /v1/uploads` would, with a progress bar.
 
-    Exit status 0 when it succeeded, 1 when it failed (the row errors are written to a CSV file)."""
+    Exit status 0 when it succeeded; 1 when it failed (the row errors are written to a CSV file);
+    2 when the options, the key or the database refused it before it started; 130 when interrupted
+    before it committed (nothing is written)."""
     configure_logging()
     logging.getLogger("coverage_ledger.uploads").setLevel(logging.WARNING)
     options = UploadOptions(kind=kind, committee=committee, dry_run=dry_run, policy=policy, mode=mode)
+    if errors is not None and errors.resolve() == file.resolve():
+        # found by a CLI probe: the roster was overwritten with its own row errors
+        console.print("[red]error:[/red] --errors names the roster itself; give another file")
+        raise typer.Exit(2)
     try:
         check_choices(options=options)  # before a cluster is started and a progress bar drawn
     except LedgerError as exc:
@@ -246,6 +253,12 @@ def import_roster(
     except LedgerError as exc:
         console.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(2) from exc
+    except InterruptedAfterCommit as interrupted:
+        record, earlier = interrupted.record, False
+        console.print(
+            "[yellow]interrupted after the upload committed:[/yellow] the roster is written; "
+            f"GET /v1/uploads/{record.upload_id}/errors lists any rows refused"
+        )
     except (KeyboardInterrupt, asyncio.CancelledError):
         console.print("[yellow]interrupted:[/yellow] nothing was written; the upload is marked failed")
         raise typer.Exit(130) from None
@@ -292,7 +305,9 @@ def main() -> None:
     except (OperationalError, psycopg.OperationalError) as exc:
         said = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         console.print(f"[red]error:[/red] the database: {said[0] if said else type(exc).__name__}")
-        raise SystemExit(1) from None
+        # 2, as for a ledger that is not there: 1 is a broken chain's (`verify`) or a failed
+        # upload's, and a database out of reach is neither (found by a CLI probe)
+        raise SystemExit(2) from None
     except (EmbeddedClusterError, SchemaRefused) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise SystemExit(1) from None

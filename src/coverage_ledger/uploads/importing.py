@@ -19,6 +19,7 @@ from coverage_ledger.private_files import create_private, private_directory
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.formats import XLSX_MAGIC
 from coverage_ledger.uploads.job_progress import IMPORT_FILE_SUFFIX, discard_files
+from coverage_ledger.uploads.repository import UploadRecord
 from coverage_ledger.uploads.running import run_upload
 from coverage_ledger.uploads.service import ReceivedFile, UploadOptions, error_rows, submit_upload
 
@@ -87,11 +88,23 @@ async def import_file(
         job.cancel()
         with contextlib.suppress(BaseException):
             await job
-        await asyncio.shield(_abandon(sessionmaker, record.upload_id, stored, clock))
+        final = await asyncio.shield(_abandon(sessionmaker, record.upload_id, stored, clock))
+        if final is not None and final.status == "succeeded":
+            # the interrupt came after the COMMIT: the roster is written (found by a CLI probe,
+            # told "nothing was written" after the upload had succeeded)
+            raise InterruptedAfterCommit(final) from None
         raise
     async with sessionmaker() as session:
         final = await repository.get_upload(session, record.upload_id)
     return final, False
+
+
+class InterruptedAfterCommit(Exception):
+    """An import interrupted once its upload had committed: the roster stands."""
+
+    def __init__(self, record: UploadRecord) -> None:
+        super().__init__(f"upload {record.upload_id} committed before the interrupt")
+        self.record = record
 
 
 async def _abandon(
@@ -99,7 +112,8 @@ async def _abandon(
     upload_id: uuid.UUID,
     stored: Path,
     clock: Callable[[], datetime],
-) -> None:
+) -> UploadRecord | None:
+    """Mark an interrupted import's upload failed, unless it committed; the record as left."""
     async with sessionmaker() as session:
         record = await repository.get_upload(session, upload_id)
         if record is not None and record.status not in {"succeeded", "failed"}:
@@ -113,7 +127,9 @@ async def _abandon(
                 problem={"code": "cancelled", "message": "the import was interrupted; nothing was written"},
             )
             await session.commit()
+            record = await repository.get_upload(session, upload_id)
     discard_files(stored)
+    return record
 
 
 async def write_error_file(
