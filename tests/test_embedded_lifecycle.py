@@ -15,7 +15,11 @@ import httpx
 import psycopg
 import pytest
 
-from coverage_ledger.database.embedded import EmbeddedCluster, server_module_of_the_wheel
+from coverage_ledger.database.embedded import (
+    EmbeddedCluster,
+    EmbeddedClusterError,
+    server_module_of_the_wheel,
+)
 
 
 def _free_port() -> int:
@@ -153,5 +157,23 @@ def test_a_cluster_slower_to_start_than_the_wheel_waits_is_waited_for(
         assert slow == ["start"]
         with psycopg.connect(cluster.admin_url()) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        cluster.stop()
+
+
+def test_a_cluster_whose_creation_was_cut_off_says_to_delete_it(tmp_path: Path) -> None:
+    # found by a CLI probe: Ctrl-C while a new LEDGER_DATA_DIR was made left a cluster without
+    # its `postgres` database, and every later command failed with a bare connection error
+    cluster = EmbeddedCluster(tmp_path / "data", throwaway=True)
+    try:
+        with psycopg.connect(cluster.admin_url("template1"), autocommit=True) as conn:
+            conn.execute("DROP DATABASE postgres")
+        with pytest.raises(EmbeddedClusterError, match=r"left half-made .* delete that folder"):
+            cluster.ensure_database("ledger")
+        # a cluster holding a ledger is never called half-made: the connection error stands
+        with psycopg.connect(cluster.admin_url("template1"), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE ledger")
+        with pytest.raises(psycopg.OperationalError, match='database "postgres" does not exist'):
+            cluster.has_database("ledger")
     finally:
         cluster.stop()

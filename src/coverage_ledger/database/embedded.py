@@ -135,9 +135,32 @@ class EmbeddedCluster:
         uri: str = self._server.get_uri(database=database)
         return uri
 
+    def _admin_connection(self) -> psycopg.Connection[Any]:
+        """A connection to the cluster's `postgres` database, which every cluster has unless its
+        creation was cut off (Ctrl-C while initdb ran): that is said, with what to do, rather
+        than a connection error at every later command (found by a CLI probe)."""
+        try:
+            return psycopg.connect(self.admin_url(), autocommit=True)
+        except psycopg.OperationalError as exc:
+            # (a refused connection carries no SQLSTATE: only its message tells)
+            if 'database "postgres" does not exist' not in str(exc) or self._holds_databases():
+                raise
+            raise EmbeddedClusterError(
+                f"the embedded PostgreSQL in {self.data_dir} was left half-made (its creation was "
+                "interrupted): it holds no ledger yet, so delete that folder and run the command again"
+            ) from exc
+
+    def _holds_databases(self) -> bool:
+        """Whether the cluster holds a database of its users (not only its templates)."""
+        with psycopg.connect(self.admin_url("template1"), autocommit=True) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname NOT IN ('template0', 'template1')"
+            ).fetchone()
+        return found is not None
+
     def ensure_database(self, name: str) -> str:
         """Create `name` if missing; return its SQLAlchemy URL."""
-        with psycopg.connect(self.admin_url(), autocommit=True) as conn:
+        with self._admin_connection() as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
             if not exists:
                 try:
@@ -149,7 +172,7 @@ class EmbeddedCluster:
 
     def has_database(self, name: str) -> bool:
         """Whether the cluster holds a database `name`."""
-        with psycopg.connect(self.admin_url(), autocommit=True) as conn:
+        with self._admin_connection() as conn:
             return (
                 conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
             )
