@@ -14,6 +14,7 @@ from coverage_ledger.domain.claims import (
     ClaimPayment,
     ClaimStatus,
     Decision,
+    Eligibility,
     claim_state,
     death_clash,
     eligibility,
@@ -168,26 +169,22 @@ def _covered(programs: tuple[str, ...]) -> CoverageAnswer:
     )
 
 
+def _death_claim_judged(*, term_recorded_on: date) -> Eligibility:
+    return eligibility(
+        program="JKM",
+        incident_on=date(2024, 2, 14),
+        filed_on=date(2024, 2, 20),
+        coverage=_covered(("JKK", "JKM")),
+        evidence_recorded_on={"t": term_recorded_on},
+        deadline=None,
+    )
+
+
 def test_a_term_recorded_on_the_incident_day_is_not_flagged_as_recorded_after_it() -> None:
     # a registration on the day of the death is not "a payment made after the incident"
-    judged = eligibility(
-        program="JKM",
-        incident_on=date(2024, 2, 14),
-        filed_on=date(2024, 2, 20),
-        coverage=_covered(("JKK", "JKM")),
-        evidence_recorded_on={"t": date(2024, 2, 14)},
-        deadline=None,
-    )
-    assert judged.payable and judged.flags == ()
-    later = eligibility(
-        program="JKM",
-        incident_on=date(2024, 2, 14),
-        filed_on=date(2024, 2, 20),
-        coverage=_covered(("JKK", "JKM")),
-        evidence_recorded_on={"t": date(2024, 2, 15)},
-        deadline=None,
-    )
-    assert later.flags != ()
+    same_day = _death_claim_judged(term_recorded_on=date(2024, 2, 14))
+    assert same_day.payable and same_day.flags == ()
+    assert _death_claim_judged(term_recorded_on=date(2024, 2, 15)).flags != ()
 
 
 def test_an_accident_on_the_day_of_the_death_is_not_after_it() -> None:
