@@ -304,3 +304,32 @@ def test_import_as_a_key_applies_its_scope_and_names_it(cli_env: Path, fresh_dat
     assert asyncio.run(actor_and_uploader()) == ("key:kpu-palembang", "kpu-palembang")
     unknown = runner.invoke(app, ["import", str(roster), "--committee", "KPU-16.71", "--key", "nobody"])
     assert unknown.exit_code == 2 and "no key named 'nobody'" in unknown.output
+
+
+def test_import_takes_the_committee_of_its_key_and_asks_for_one_without(
+    cli_env: Path, fresh_database: str
+) -> None:
+    # DESIGN.md: "an upload's `committee` defaults to the key's" (the CLI asked for it even so)
+    asyncio.run(
+        committed_key(
+            fresh_database, name="kpu-kota", role=Role.COMMITTEE, region="16.71", organisation="KPU-16.71"
+        )
+    )
+    roster = cli_env / "kpps.csv"
+    roster.write_bytes(roster_csv([officer_row(nik())]))
+    unnamed = runner.invoke(app, ["import", str(roster)])
+    assert unnamed.exit_code == 2, unnamed.output
+    assert "committee is required" in unnamed.output
+    result = runner.invoke(app, ["import", str(roster), "--key", "kpu-kota"])
+    assert result.exit_code == 0, result.output
+
+    async def committee_of_the_upload() -> list[str]:
+        engine = create_engine_for(fresh_database, pool_size=1)
+        try:
+            async with session_factory(engine)() as session:
+                rows = await session.execute(text("SELECT committee FROM upload WHERE status = 'succeeded'"))
+                return [str(row[0]) for row in rows]
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(committee_of_the_upload()) == ["KPU-16.71"]

@@ -198,7 +198,13 @@ def import_roster(
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX roster.")
     ],
-    committee: Annotated[str, typer.Option(help="The committee (or sponsor) whose roster this is.")],
+    committee: Annotated[
+        str | None,
+        typer.Option(
+            help="The committee (or sponsor) whose roster this is (default: the --key's organisation; "
+            "required without a --key)."
+        ),
+    ] = None,
     kind: Annotated[str, typer.Option(help="officer_roster or sponsor_roster.")] = "officer_roster",
     dry_run: Annotated[
         bool,
