@@ -106,11 +106,16 @@ def test_import_refuses_a_bad_option_with_status_2(cli_env: Path) -> None:
 
 
 def _importing(
-    sessionmaker: Any, roster: Path, staging: Path, on_progress: Callable[[Any], Any]
+    sessionmaker: Any,
+    roster: Path,
+    staging: Path,
+    on_progress: Callable[[Any], Any],
+    *,
+    dry_run: bool = False,
 ) -> asyncio.Task[tuple[Any, bool]]:
     """`coverage-ledger import` of an officer roster, as a task to interrupt."""
     options = UploadOptions(
-        "officer_roster", "KPU-16.71", dry_run=False, policy="all_or_nothing", mode="append"
+        "officer_roster", "KPU-16.71", dry_run=dry_run, policy="all_or_nothing", mode="append"
     )
     return asyncio.create_task(
         import_file(
@@ -159,10 +164,12 @@ async def test_an_interrupted_import_is_failed_and_never_resumed_by_a_server(
     await engine.dispose()
 
 
-async def test_an_import_interrupted_once_its_upload_committed_says_the_roster_is_written(
-    fresh_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("dry_run", [False, True])
+async def test_an_import_interrupted_once_its_upload_finished_keeps_and_tells_its_outcome(
+    fresh_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dry_run: bool
 ) -> None:
-    # found by a CLI probe: Ctrl-C just after the COMMIT printed "nothing was written"
+    # found by a CLI probe: Ctrl-C just after the COMMIT printed "nothing was written"; and by a
+    # review: a dry run interrupted so must not read as written either
     engine = create_engine_for(fresh_database, pool_size=3)
     sessionmaker = session_factory(engine)
     roster = tmp_path / "r.csv"
@@ -179,9 +186,11 @@ async def test_an_import_interrupted_once_its_upload_committed_says_the_roster_i
         if record.status == "succeeded":
             raise KeyboardInterrupt  # Ctrl-C, as the bar shows the upload succeeded
 
-    with pytest.raises(importing.InterruptedAfterCommit) as interrupted:
-        await _importing(sessionmaker, roster, tmp_path / "uploads", progress)
-    assert interrupted.value.record.status == "succeeded" and interrupted.value.record.tx_seq is not None
+    with pytest.raises(importing.InterruptedAfterFinish) as interrupted:
+        await _importing(sessionmaker, roster, tmp_path / "uploads", progress, dry_run=dry_run)
+    record = interrupted.value.record
+    assert record.status == "succeeded" and record.dry_run == dry_run
+    assert record.outcome["written"] is not dry_run and (record.tx_seq is None) == dry_run
     async with sessionmaker() as session:
         rows = await session.execute(text("SELECT status, rows_accepted FROM upload"))
         assert [(r.status, r.rows_accepted) for r in rows] == [("succeeded", 1)]
@@ -195,6 +204,12 @@ def test_import_refuses_an_error_file_that_is_the_roster_itself(cli_env: Path) -
     result = runner.invoke(app, ["import", str(roster), "--committee", "KPU-16.71", "--errors", str(roster)])
     assert result.exit_code == 2, result.output
     assert "--errors names the roster itself" in result.output
+    linked = cli_env / "linked.csv"
+    linked.hardlink_to(roster)
+    through_a_link = runner.invoke(
+        app, ["import", str(roster), "--committee", "KPU-16.71", "--errors", str(linked)]
+    )
+    assert through_a_link.exit_code == 2, through_a_link.output
     assert roster.read_bytes() == content
 
 
@@ -211,8 +226,9 @@ async def test_an_import_whose_command_died_is_failed_by_the_next_server_not_com
     roster.write_bytes(roster_csv(many_officers(20_000)))
     started = asyncio.Event()
 
-    async def killed(*args: Any) -> None:
-        """A killed process runs none of its cleanup."""
+    async def killed(*args: Any) -> tuple[None, bool]:
+        """A killed process runs none of its cleanup (nor learns how its upload was left)."""
+        return None, True
 
     monkeypatch.setattr(importing, "_abandon", killed)
     job = _importing(
@@ -319,7 +335,7 @@ def test_import_takes_the_committee_of_its_key_and_asks_for_one_without(
     roster.write_bytes(roster_csv([officer_row(nik())]))
     unnamed = runner.invoke(app, ["import", str(roster)])
     assert unnamed.exit_code == 2, unnamed.output
-    assert "committee is required" in unnamed.output
+    assert unnamed.output.strip() == "error: give --committee (or a --key, whose organisation it then is)"
     result = runner.invoke(app, ["import", str(roster), "--key", "kpu-kota"])
     assert result.exit_code == 0, result.output
 

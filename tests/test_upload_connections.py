@@ -5,6 +5,7 @@ one is planned by up to date."""
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from coverage_ledger.app import UploadSettings
 from coverage_ledger.database import engine as engine_module
 from coverage_ledger.database.engine import create_engine_for
 from coverage_ledger.database.writer_role import ANALYZED_TABLES
-from coverage_ledger.uploads import running
+from coverage_ledger.uploads import running, upload_queue
 from tests.live_app import live_app
 from tests.rosters import Uploader, many_officers, officer_row, roster_csv
 from tests.support import Keys, nik
@@ -130,3 +131,38 @@ async def test_a_large_upload_refreshes_the_statistics_of_the_tables_it_grew(
     assert large["status"] == "succeeded" and large["rows_accepted"] == 3, large
     after = await _estimates_exact(fresh_database)
     assert set(after.values()) == {True}, after
+
+
+async def test_a_job_that_finds_no_connection_free_waits_its_turn_instead_of_staying_queued(
+    fresh_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by a review: the pool's wait ran out before the job began, the task died unlogged and
+    # the upload stayed `queued` until the next start; the job now asks again
+    monkeypatch.setattr(engine_module, "CONNECTION_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(upload_queue, "CONNECTION_RETRY_SECONDS", 0.1)
+    roster = roster_csv([officer_row(nik())])
+    settings = UploadSettings(tmp_path / "uploads", max_bytes=1 << 20)
+    async with live_app(fresh_database, uploads=settings) as (app, client, keys):
+        runner = app.state.upload_runner
+        pool = app.state.engine.pool
+        held = [await app.state.engine.connect() for _ in range(pool.size())]
+        try:
+            started = time.monotonic()
+            upload_id = uuid.uuid4()
+            runner.start(upload_id)  # an upload id no record has: the job ends once it gets in
+            await asyncio.sleep(1.0)  # the first waits ran out meanwhile
+            assert runner._tasks, "the job still waits for a connection"
+        finally:
+            for connection in held:
+                await connection.close()
+        await runner.wait_idle()
+        assert time.monotonic() - started >= 1.0
+        # and the queue still works: a real upload after it
+        response = await client.post(
+            "/v1/uploads",
+            files={"file": ("roster.csv", roster, "text/csv")},
+            headers=Keys.header(keys.committee),
+        )
+        await runner.wait_idle()
+        status = await client.get(response.headers["Location"], headers=Keys.header(keys.committee))
+    assert status.json()["status"] == "succeeded", status.json()

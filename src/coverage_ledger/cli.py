@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import signal
 import socket
@@ -32,7 +33,7 @@ from coverage_ledger.errors import LedgerError
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.settings import SettingsError, get_settings
-from coverage_ledger.uploads.importing import InterruptedAfterCommit
+from coverage_ledger.uploads.importing import InterruptedAfterFinish
 from coverage_ledger.uploads.service import UploadOptions, check_choices
 
 app = typer.Typer(
@@ -231,7 +232,12 @@ def import_roster(
     configure_logging()
     logging.getLogger("coverage_ledger.uploads").setLevel(logging.WARNING)
     options = UploadOptions(kind=kind, committee=committee, dry_run=dry_run, policy=policy, mode=mode)
-    if errors is not None and errors.resolve() == file.resolve():
+    if key is None and not (committee or "").strip():
+        console.print("[red]error:[/red] give --committee (or a --key, whose organisation it then is)")
+        raise typer.Exit(2)
+    if errors is not None and (
+        errors.resolve() == file.resolve() or (errors.exists() and os.path.samefile(errors, file))
+    ):
         # found by a CLI probe: the roster was overwritten with its own row errors
         console.print("[red]error:[/red] --errors names the roster itself; give another file")
         raise typer.Exit(2)
@@ -259,10 +265,10 @@ def import_roster(
     except LedgerError as exc:
         console.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(2) from exc
-    except InterruptedAfterCommit as interrupted:
+    except InterruptedAfterFinish as interrupted:
         record, earlier = interrupted.record, False
         console.print(
-            "[yellow]interrupted after the upload committed:[/yellow] the roster is written; "
+            "[yellow]interrupted after the upload had finished:[/yellow] its outcome stands, as below; "
             f"GET /v1/uploads/{record.upload_id}/errors lists any rows refused"
         )
     except (KeyboardInterrupt, asyncio.CancelledError):

@@ -15,7 +15,12 @@ from coverage_ledger.auth import service as keys_service
 from coverage_ledger.clock import utc_now
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM
-from coverage_ledger.uploads.importing import estimated_rows, import_file, write_error_file
+from coverage_ledger.uploads.importing import (
+    InterruptedAfterFinish,
+    estimated_rows,
+    import_file,
+    write_error_file,
+)
 from coverage_ledger.uploads.service import UploadOptions, UploadRecord
 
 
@@ -85,6 +90,9 @@ async def import_with_progress(
             target = errors or file.with_name(file.name + ".errors.csv")
             try:
                 written = await write_error_file(sessionmaker, upload_id=record.upload_id, target=target)
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                target.unlink(missing_ok=True)  # (a part of the errors would read as all of them)
+                raise InterruptedAfterFinish(record) from None
             except OSError as exc:  # the upload stands whatever happens to this copy of its errors
                 console.print(
                     f"[yellow]warning:[/yellow] could not write the row errors to {target} "

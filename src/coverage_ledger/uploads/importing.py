@@ -81,6 +81,8 @@ async def import_file(
             async with sessionmaker() as session:
                 on_progress(await repository.get_upload(session, record.upload_id))
         await job
+        async with sessionmaker() as session:
+            final = await repository.get_upload(session, record.upload_id)
     except BaseException:
         # interrupted (Ctrl-C): unlike a stopping server's upload, an import's caller is gone, so
         # it must not be resumed and committed later by `serve`: the job's transaction is rolled
@@ -88,22 +90,22 @@ async def import_file(
         job.cancel()
         with contextlib.suppress(BaseException):
             await job
-        final = await asyncio.shield(_abandon(sessionmaker, record.upload_id, stored, clock))
-        if final is not None and final.status == "succeeded":
-            # the interrupt came after the COMMIT: the roster is written (found by a CLI probe,
-            # told "nothing was written" after the upload had succeeded)
-            raise InterruptedAfterCommit(final) from None
+        left, abandoned = await asyncio.shield(_abandon(sessionmaker, record.upload_id, stored, clock))
+        if left is not None and not abandoned:
+            # the interrupt came after the upload had finished by itself, perhaps committed
+            # (found by a CLI probe: told "nothing was written" of a roster written)
+            raise InterruptedAfterFinish(left) from None
         raise
-    async with sessionmaker() as session:
-        final = await repository.get_upload(session, record.upload_id)
+    assert final is not None
     return final, False
 
 
-class InterruptedAfterCommit(Exception):
-    """An import interrupted once its upload had committed: the roster stands."""
+class InterruptedAfterFinish(Exception):
+    """An import interrupted once its upload had finished by itself: its outcome stands (a
+    roster committed, a dry run's verdict, a failure)."""
 
     def __init__(self, record: UploadRecord) -> None:
-        super().__init__(f"upload {record.upload_id} committed before the interrupt")
+        super().__init__(f"upload {record.upload_id} finished ({record.status}) before the interrupt")
         self.record = record
 
 
@@ -112,11 +114,13 @@ async def _abandon(
     upload_id: uuid.UUID,
     stored: Path,
     clock: Callable[[], datetime],
-) -> UploadRecord | None:
-    """Mark an interrupted import's upload failed, unless it committed; the record as left."""
+) -> tuple[UploadRecord | None, bool]:
+    """Mark an interrupted import's upload failed unless it had finished; the record as left, and
+    whether this marked it."""
     async with sessionmaker() as session:
         record = await repository.get_upload(session, upload_id)
-        if record is not None and record.status not in {"succeeded", "failed"}:
+        abandoned = record is not None and record.status not in {"succeeded", "failed"}
+        if abandoned:
             await repository.update_upload(
                 session,
                 upload_id,
@@ -129,7 +133,7 @@ async def _abandon(
             await session.commit()
             record = await repository.get_upload(session, upload_id)
     discard_files(stored)
-    return record
+    return record, abandoned
 
 
 async def write_error_file(

@@ -108,6 +108,8 @@ async def _run_held(
         if work_usable:
             await staging_repository.drop_staging(work)
             await work.commit()
+    if record.stored_path:
+        discard_files(Path(record.stored_path))
     if (
         work_usable
         and job.outcome.get("written")
@@ -118,18 +120,20 @@ async def _run_held(
         # minutes instead of two seconds, until autovacuum analyzed the tables
         mark = time.monotonic()
         try:
+            # ANALYZE waits on autovacuum (or another job's ANALYZE) of the same tables: not long
+            await ledger_repository.limit_lock_waits(work, seconds=STATISTICS_LOCK_WAIT_SECONDS)
             await ledger_repository.refresh_bulk_statistics(work)
             await work.commit()
         except Exception:  # the upload stands: autovacuum analyzes the tables in time anyway
             log.warning("upload %s: the statistics could not be refreshed", upload_id, exc_info=True)
         else:
             log.info("upload %s: statistics refreshed in %.1f s", upload_id, time.monotonic() - mark)
-    if record.stored_path:
-        discard_files(Path(record.stored_path))
 
 
 STATISTICS_AFTER_ROWS = 10_000
-"""Rows an upload writes from which it refreshes the statistics of the tables it grew."""
+"""Rows an upload accepts (and writes) from which it refreshes the statistics of the tables it grew."""
+STATISTICS_LOCK_WAIT_SECONDS = 5.0
+"""How long that refresh waits for the tables' locks before it is left to autovacuum."""
 
 
 _BEING = {"validating": "being checked", "committing": "being committed"}

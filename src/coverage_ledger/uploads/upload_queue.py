@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from coverage_ledger.uploads import repository
@@ -17,6 +18,18 @@ from coverage_ledger.uploads.job_progress import IMPORT_FILE_SUFFIX, discard_fil
 from coverage_ledger.uploads.running import run_upload
 
 log = logging.getLogger(__name__)
+
+CONNECTION_RETRY_SECONDS = 2.0
+"""How long a job that found no pooled connection waits before it asks again."""
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    """Log what ended an upload's task other than its end or a stop (a job records its own
+    failures: this is for what escaped it, never to pass unseen)."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("%s ended by an error", task.get_name(), exc_info=error)
+
+
 LEFTOVER_AFTER_SECONDS = 3_600
 """An upload file no unfinished upload names, untouched this long, was left by a process that
 stopped (while receiving it, or before deleting it) and is removed at start. Younger ones may be
@@ -60,10 +73,20 @@ class UploadRunner:
         task = asyncio.create_task(self._run(upload_id), name=f"upload-{upload_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
 
     async def _run(self, upload_id: uuid.UUID) -> None:
         async with self._slots:
-            await run_upload(self._sessionmaker, upload_id=upload_id, clock=self._clock)
+            while True:
+                try:
+                    await run_upload(self._sessionmaker, upload_id=upload_id, clock=self._clock)
+                    return
+                except sqlalchemy.exc.TimeoutError:
+                    # every pooled connection was busy before the job could begin (a job fails
+                    # itself for what happens once it runs): it waits its turn rather than stay
+                    # queued until the next start (found by a review)
+                    log.warning("upload %s: no database connection free; trying again", upload_id)
+                    await asyncio.sleep(CONNECTION_RETRY_SECONDS)
 
     async def resume_unfinished(self) -> int:
         """Queue again what a stopped process left unfinished; fail those whose file is gone.
