@@ -198,6 +198,55 @@ async def test_successive_roles_are_fine_but_overlaps_are_409(client: AsyncClien
     assert (await coverage_of(client, keys, person, "2023-06-01"))["evidence"] == ["pps-2"]
 
 
+async def test_a_term_starting_the_day_after_another_ends_does_not_overlap_it(
+    client: AsyncClient, keys: Keys
+) -> None:
+    # terms are half-open: a KPPS term to 23 February (valid_to 24 February) and a PPS term from
+    # 24 February share no day; one from 23 February shares that day (found by mutation testing:
+    # no test sent terms that meet)
+    person = nik()
+    await append(
+        client,
+        keys,
+        registered(person),
+        enrolled(
+            person,
+            event_id="kpps",
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            registered_on="2024-01-15",
+        ),
+        enrolled(
+            person,
+            event_id="pps",
+            role="PPS",
+            valid_from="2024-02-24",
+            valid_to="2024-04-06",
+            registered_on="2024-01-15",
+        ),
+    )
+    for day, term in (("2024-02-23", "kpps"), ("2024-02-24", "pps")):
+        answer = await coverage_of(client, keys, person, day)
+        assert (answer["status"], answer["evidence"]) == ("covered", [term]), answer
+    sharing_a_day = await client.post(
+        "/v1/events",
+        json={
+            "events": [
+                enrolled(
+                    person,
+                    event_id="pantarlih",
+                    role="PANTARLIH",
+                    valid_from="2024-01-01",
+                    valid_to="2024-01-26",
+                )
+            ]
+        },
+        headers=Keys.header(keys.admin),
+    )
+    assert sharing_a_day.status_code == 409, sharing_a_day.text
+    assert sharing_a_day.json()["errors"][0]["code"] == "overlapping_enrolment"
+
+
 async def test_other_program_does_not_overlap(client: AsyncClient, keys: Keys) -> None:
     person = nik()
     await append(
