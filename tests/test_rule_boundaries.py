@@ -29,6 +29,8 @@ from coverage_ledger.domain.informal import (
 )
 from coverage_ledger.domain.informal_payments import refuse_payment
 from coverage_ledger.domain.months import Month
+from coverage_ledger.domain.officer import OfficerRate, months_touched
+from coverage_ledger.domain.rule_table import RuleTable
 from coverage_ledger.reference.benefit_rules import benefit_rule_events
 from coverage_ledger.reference.rules import BPU_RATES, RELIEFS
 
@@ -191,3 +193,18 @@ def test_an_accident_on_the_day_of_the_death_is_not_after_it() -> None:
     death = ClaimOfPerson("D", "JKM", date(2024, 2, 14))
     assert death_clash(ClaimOfPerson("I", "JKK_MEDICAL", date(2024, 2, 14)), [death]) is None
     assert death_clash(ClaimOfPerson("I", "JKK_MEDICAL", date(2024, 2, 15)), [death]) is not None
+
+
+def test_an_officer_rate_prices_covers_starting_on_its_last_day_and_not_after() -> None:
+    # a rule "applies to terms whose cover starts on or after its first day and on or before its
+    # last": two rates meeting at 30 June 2024 price each day once
+    until_june = OfficerRate("rate-1", date(2024, 1, 1), date(2024, 6, 30), 16_800, "Perpres")
+    from_july = OfficerRate("rate-2", date(2024, 7, 1), None, 5_939, "Perpres", proration="per_term")
+    table = RuleTable(
+        rates=(), reliefs=(), grace_months=3, grace_rule_id="g", officer_rates=(until_june, from_july)
+    )
+    assert table.officer_rate_on(date(2024, 1, 1)) is until_june
+    assert table.officer_rate_on(date(2024, 6, 30)) is until_june
+    assert table.officer_rate_on(date(2024, 7, 1)) is from_july
+    assert table.officer_rate_on(date(2023, 12, 31)) is None
+    assert months_touched(date(2024, 6, 30), date(2024, 7, 2)) == 2  # 30 June and 1 July
