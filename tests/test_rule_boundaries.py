@@ -208,3 +208,21 @@ def test_an_officer_rate_prices_covers_starting_on_its_last_day_and_not_after() 
     assert table.officer_rate_on(date(2024, 7, 1)) is from_july
     assert table.officer_rate_on(date(2023, 12, 31)) is None
     assert months_touched(date(2024, 6, 30), date(2024, 7, 2)) == 2  # 30 June and 1 July
+
+
+def test_a_month_paid_for_jht_alone_is_not_a_month_of_protection() -> None:
+    # JHT is savings: a month is protected (covered) by its JKK and JKM, not by JHT alone
+    member = InformalEnrolment(
+        "bpu", ("JKK", "JKM", "JHT"), 1_000_000, "16.71.01", date(2025, 1, 1), date(2025, 1, 1), "other", None
+    )
+    jht_alone = Payment("p", ("JHT",), Month(2025, 1), Month(2025, 1), 20_000, date(2025, 1, 5))
+    protection = Payment("q", ("JKK", "JKM"), Month(2025, 1), Month(2025, 1), FULL_MONTH, date(2025, 1, 5))
+    on = date(2025, 1, 15)
+    savings_only = informal_status(
+        enrolments=[member], payments=[jht_alone], reactivations=[], valid_at=on, grace_months=3
+    )
+    assert savings_only is not None and savings_only.status is CoverageStatus.IN_ARREARS
+    protected = informal_status(
+        enrolments=[member], payments=[protection], reactivations=[], valid_at=on, grace_months=3
+    )
+    assert protected is not None and protected.status is CoverageStatus.COVERED
