@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from coverage_ledger import cli_import
 from coverage_ledger.cli import app
 from coverage_ledger.clock import utc_now
 from coverage_ledger.database.engine import create_engine_for, session_factory
@@ -349,3 +350,37 @@ def test_import_takes_the_committee_of_its_key_and_asks_for_one_without(
             await engine.dispose()
 
     assert asyncio.run(committee_of_the_upload()) == ["KPU-16.71"]
+
+
+def test_an_interrupt_once_the_import_has_its_outcome_tells_that_outcome(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # found by a probe: Ctrl-C as the bar closed (the engine closing, the event loop shutting
+    # down) still printed "nothing was written" of a roster committed
+    real = cli_import.import_with_progress
+
+    async def then_interrupted(**kwargs: Any) -> tuple[Any, bool]:
+        await real(**kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("coverage_ledger.cli.import_with_progress", then_interrupted)
+    roster = cli_env / "r.csv"
+    roster.write_bytes(roster_csv([officer_row(nik())]))
+    result = runner.invoke(app, ["import", str(roster), "--committee", "KPU-16.71"])
+    assert result.exit_code == 0, result.output
+    assert "interrupted after the upload had finished" in result.output
+    assert "nothing was written" not in result.output and "succeeded" in result.output
+
+
+def test_import_as_a_key_without_an_organisation_asks_for_the_committee_first(
+    cli_env: Path, fresh_database: str
+) -> None:
+    asyncio.run(committed_key(fresh_database, name="office-16", role=Role.REGIONAL_OFFICE, region="16"))
+    roster = cli_env / "r.csv"
+    roster.write_bytes(roster_csv([officer_row(nik())]))
+    result = runner.invoke(app, ["import", str(roster), "--key", "office-16"])
+    assert result.exit_code == 2, result.output
+    assert (
+        result.output.strip()
+        == "error: give --committee: the key office-16 has no organisation to take it from"
+    )

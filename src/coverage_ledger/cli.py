@@ -10,7 +10,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import psycopg
 import typer
@@ -250,6 +250,9 @@ def import_roster(
     url, _cluster = database_url(settings)
     upgrade_database(url)
 
+    finished: list[Any] = []
+    """The upload's record once the import has it: an interrupt after that (the engine closing,
+    the event loop shutting down) tells its outcome, not "nothing was written" (found by a probe)."""
     try:
         record, earlier = asyncio.run(
             import_with_progress(
@@ -260,21 +263,31 @@ def import_roster(
                 errors=errors,
                 staging_dir=settings.ledger_upload_dir,
                 console=console,
+                finished=finished,
             )
         )
     except LedgerError as exc:
         console.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(2) from exc
-    except InterruptedAfterFinish as interrupted:
-        record, earlier = interrupted.record, False
+    except (InterruptedAfterFinish, KeyboardInterrupt, asyncio.CancelledError) as interrupted:
+        if isinstance(interrupted, InterruptedAfterFinish):
+            finished.append(interrupted.record)
+        if not finished:
+            console.print("[yellow]interrupted:[/yellow] nothing was written; the upload is marked failed")
+            raise typer.Exit(130) from None
+        record, earlier = finished[-1], False
         console.print(
             "[yellow]interrupted after the upload had finished:[/yellow] its outcome stands, as below; "
             f"GET /v1/uploads/{record.upload_id}/errors lists any rows refused"
         )
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        console.print("[yellow]interrupted:[/yellow] nothing was written; the upload is marked failed")
-        raise typer.Exit(130) from None
-    if print_outcome(console, record, earlier=earlier):
+    # the outcome is known: a further Ctrl-C or kill would only cut the report of it short
+    handlers = {number: signal.signal(number, signal.SIG_IGN) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        failed = print_outcome(console, record, earlier=earlier)
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    if failed:
         raise typer.Exit(1)
 
 

@@ -15,6 +15,7 @@ from coverage_ledger.auth import service as keys_service
 from coverage_ledger.clock import utc_now
 from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM
+from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.uploads.importing import (
     InterruptedAfterFinish,
     estimated_rows,
@@ -60,6 +61,7 @@ async def import_with_progress(
     errors: Path | None,
     staging_dir: Path,
     console: Console,
+    finished: list[Any] | None = None,
 ) -> tuple[Any, bool]:
     """Run the upload of a local file with a progress bar and write its row errors next to it;
     the upload record and whether the file had been committed before."""
@@ -75,6 +77,12 @@ async def import_with_progress(
         if key is not None:
             async with sessionmaker() as session:
                 principal = await keys_service.principal_named(session, name=key, now=utc_now())
+        if not (options.committee or "").strip() and principal.organisation is None:
+            # said before a bar is drawn and a file copied, in the command's words (a probe)
+            raise InvalidInput(
+                f"give --committee: the key {key} has no organisation to take it from",
+                [ErrorItem("missing_field", "name the committee", field="committee")],
+            )
         columns = (*Progress.get_default_columns(), TextColumn("{task.completed:,.0f} rows"), RowsPerSecond())
         with Progress(*columns, console=console) as bar:
             record, earlier = await import_file(
@@ -86,6 +94,8 @@ async def import_with_progress(
                 staging_dir=staging_dir,
                 on_progress=ImportProgress(bar, estimated_rows(file)),
             )
+        if finished is not None:
+            finished.append(record)
         if record.rows_rejected or record.problem:
             target = errors or file.with_name(file.name + ".errors.csv")
             try:

@@ -124,8 +124,8 @@ async def _run_held(
             await ledger_repository.limit_lock_waits(work, seconds=STATISTICS_LOCK_WAIT_SECONDS)
             await ledger_repository.refresh_bulk_statistics(work)
             await work.commit()
-        except Exception:  # the upload stands: autovacuum analyzes the tables in time anyway
-            log.warning("upload %s: the statistics could not be refreshed", upload_id, exc_info=True)
+        except Exception as exc:  # the upload stands: autovacuum analyzes the tables in time anyway
+            log.warning("upload %s: the statistics were left to autovacuum (%s)", upload_id, exc)
         else:
             log.info("upload %s: statistics refreshed in %.1f s", upload_id, time.monotonic() - mark)
 
