@@ -384,3 +384,12 @@ def test_import_as_a_key_without_an_organisation_asks_for_the_committee_first(
         result.output.strip()
         == "error: give --committee: the key office-16 has no organisation to take it from"
     )
+
+
+def test_import_refuses_an_empty_file_as_the_api_does_recording_nothing(cli_env: Path) -> None:
+    roster = cli_env / "empty.csv"
+    roster.write_bytes(b"")
+    result = runner.invoke(app, ["import", str(roster), "--committee", "KPU-16.71"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == "error: the file is empty (empty_file): nothing to upload"
+    assert not (cli_env / "uploads").exists() and not (cli_env / "empty.csv.errors.csv").exists()

@@ -235,6 +235,11 @@ def import_roster(
     if key is None and not (committee or "").strip():
         console.print("[red]error:[/red] give --committee (or a --key, whose organisation it then is)")
         raise typer.Exit(2)
+    if file.stat().st_size == 0:
+        # as `POST /v1/uploads` answers it: refused, and no upload recorded (a probe found the CLI
+        # recording a failed upload where the API records nothing)
+        console.print("[red]error:[/red] the file is empty (empty_file): nothing to upload")
+        raise typer.Exit(2)
     if errors is not None and (
         errors.resolve() == file.resolve() or (errors.exists() and os.path.samefile(errors, file))
     ):
