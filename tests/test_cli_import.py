@@ -113,6 +113,7 @@ def _importing(
     on_progress: Callable[[Any], Any],
     *,
     dry_run: bool = False,
+    finished: list[Any] | None = None,
 ) -> asyncio.Task[tuple[Any, bool]]:
     """`coverage-ledger import` of an officer roster, as a task to interrupt."""
     options = UploadOptions(
@@ -127,6 +128,7 @@ def _importing(
             clock=utc_now,
             staging_dir=staging,
             on_progress=on_progress,
+            finished=finished,
         )
     )
 
@@ -185,11 +187,15 @@ async def test_an_import_interrupted_once_its_upload_finished_keeps_and_tells_it
 
     def progress(record: Any) -> None:
         if record.status == "succeeded":
-            raise KeyboardInterrupt  # Ctrl-C, as the bar shows the upload succeeded
+            # Ctrl-C (or kill), as the bar shows the upload succeeded: the import is cancelled
+            raise asyncio.CancelledError
 
-    with pytest.raises(importing.InterruptedAfterFinish) as interrupted:
-        await _importing(sessionmaker, roster, tmp_path / "uploads", progress, dry_run=dry_run)
-    record = interrupted.value.record
+    finished: list[Any] = []
+    with pytest.raises(asyncio.CancelledError):
+        await _importing(
+            sessionmaker, roster, tmp_path / "uploads", progress, dry_run=dry_run, finished=finished
+        )
+    [record] = finished
     assert record.status == "succeeded" and record.dry_run == dry_run
     assert record.outcome["written"] is not dry_run and (record.tx_seq is None) == dry_run
     async with sessionmaker() as session:

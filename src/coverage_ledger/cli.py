@@ -10,7 +10,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import psycopg
 import typer
@@ -33,8 +33,7 @@ from coverage_ledger.errors import LedgerError
 from coverage_ledger.ledger.rebuild import rebuild_check
 from coverage_ledger.ledger.verification import verify_ledger
 from coverage_ledger.settings import SettingsError, get_settings
-from coverage_ledger.uploads.importing import InterruptedAfterFinish
-from coverage_ledger.uploads.service import UploadOptions, check_choices
+from coverage_ledger.uploads.service import UploadOptions, UploadRecord, check_choices
 
 app = typer.Typer(
     help="coverage-ledger: a bitemporal ledger of JKK/JKM coverage. Uses DATABASE_URL, or the "
@@ -255,7 +254,7 @@ def import_roster(
     url, _cluster = database_url(settings)
     upgrade_database(url)
 
-    finished: list[Any] = []
+    finished: list[UploadRecord] = []
     """The upload's record once the import has it: an interrupt after that (the engine closing,
     the event loop shutting down) tells its outcome, not "nothing was written" (found by a probe)."""
     try:
@@ -274,9 +273,7 @@ def import_roster(
     except LedgerError as exc:
         console.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(2) from exc
-    except (InterruptedAfterFinish, KeyboardInterrupt, asyncio.CancelledError) as interrupted:
-        if isinstance(interrupted, InterruptedAfterFinish):
-            finished.append(interrupted.record)
+    except (KeyboardInterrupt, asyncio.CancelledError):
         if not finished:
             console.print("[yellow]interrupted:[/yellow] nothing was written; the upload is marked failed")
             raise typer.Exit(130) from None

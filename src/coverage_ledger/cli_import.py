@@ -17,7 +17,6 @@ from coverage_ledger.database.engine import create_engine_for, session_factory
 from coverage_ledger.domain.access import SYSTEM
 from coverage_ledger.errors import ErrorItem, InvalidInput
 from coverage_ledger.uploads.importing import (
-    InterruptedAfterFinish,
     estimated_rows,
     import_file,
     write_error_file,
@@ -61,7 +60,7 @@ async def import_with_progress(
     errors: Path | None,
     staging_dir: Path,
     console: Console,
-    finished: list[Any] | None = None,
+    finished: list[UploadRecord],
 ) -> tuple[Any, bool]:
     """Run the upload of a local file with a progress bar and write its row errors next to it;
     the upload record and whether the file had been committed before."""
@@ -93,16 +92,15 @@ async def import_with_progress(
                 clock=utc_now,
                 staging_dir=staging_dir,
                 on_progress=ImportProgress(bar, estimated_rows(file)),
+                finished=finished,
             )
-        if finished is not None:
-            finished.append(record)
         if record.rows_rejected or record.problem:
             target = errors or file.with_name(file.name + ".errors.csv")
             try:
                 written = await write_error_file(sessionmaker, upload_id=record.upload_id, target=target)
             except (KeyboardInterrupt, asyncio.CancelledError):
                 target.unlink(missing_ok=True)  # (a part of the errors would read as all of them)
-                raise InterruptedAfterFinish(record) from None
+                raise
             except OSError as exc:  # the upload stands whatever happens to this copy of its errors
                 console.print(
                     f"[yellow]warning:[/yellow] could not write the row errors to {target} "

@@ -57,8 +57,13 @@ async def import_file(
     clock: Callable[[], datetime],
     staging_dir: Path,
     on_progress: Callable[[Any], None],
+    finished: list[UploadRecord] | None = None,
 ) -> tuple[Any, bool]:
-    """Upload a local file and process it; (final record, whether it was an earlier upload)."""
+    """Upload a local file and process it; (final record, whether it was an earlier upload).
+    `finished` receives the final record as soon as it is known: an interrupt after that (even
+    one that ends the event loop before this returns) is told that outcome, not "nothing was
+    written" (found by a CLI probe, of a roster written)."""
+    finished = [] if finished is None else finished
     started = time.monotonic()
     stored = private_directory(staging_dir) / f"{uuid.uuid4().hex}{IMPORT_FILE_SUFFIX}"
     sha256, size = await asyncio.to_thread(copy_and_hash, path, stored)
@@ -73,6 +78,7 @@ async def import_file(
             raise
         await session.commit()
     if existing:
+        finished.append(record)
         return record, True
     job = asyncio.create_task(run_upload(sessionmaker, upload_id=record.upload_id, clock=clock))
     try:
@@ -83,6 +89,8 @@ async def import_file(
         await job
         async with sessionmaker() as session:
             final = await repository.get_upload(session, record.upload_id)
+        assert final is not None
+        finished.append(final)
     except BaseException:
         # interrupted (Ctrl-C): unlike a stopping server's upload, an import's caller is gone, so
         # it must not be resumed and committed later by `serve`: the job's transaction is rolled
@@ -91,22 +99,10 @@ async def import_file(
         with contextlib.suppress(BaseException):
             await job
         left, abandoned = await asyncio.shield(_abandon(sessionmaker, record.upload_id, stored, clock))
-        if left is not None and not abandoned:
-            # the interrupt came after the upload had finished by itself, perhaps committed
-            # (found by a CLI probe: told "nothing was written" of a roster written)
-            raise InterruptedAfterFinish(left) from None
+        if left is not None and not abandoned and not finished:
+            finished.append(left)  # the upload had finished by itself (committed, perhaps)
         raise
-    assert final is not None
     return final, False
-
-
-class InterruptedAfterFinish(Exception):
-    """An import interrupted once its upload had finished by itself: its outcome stands (a
-    roster committed, a dry run's verdict, a failure)."""
-
-    def __init__(self, record: UploadRecord) -> None:
-        super().__init__(f"upload {record.upload_id} finished ({record.status}) before the interrupt")
-        self.record = record
 
 
 async def _abandon(
