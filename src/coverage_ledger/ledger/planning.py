@@ -2,6 +2,7 @@
 snapshot), and work out what enters and leaves force, which projections change and what the
 append lock must find unchanged."""
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -109,31 +110,11 @@ async def plan_append(
         )
     if stale:  # after the key's rights over the events named: the message names their correction
         raise Conflict(f"{len(stale)} correction target(s) no longer in force; nothing was written", stale)
+    effects = _BatchEffects(principal, fresh, snapshot, entering, leaving, kinds, payloads, paths, cause)
     rules_moved, registrations_touched, members_touched = await _check_domain_rules(
-        session,
-        principal=principal,
-        fresh=fresh,
-        snapshot=snapshot,
-        recording_day=recording_day,
-        entering=entering,
-        leaving=leaving,
-        kinds=kinds,
-        payloads=payloads,
-        paths=paths,
-        cause=cause,
+        session, effects, recording_day=recording_day
     )
-    officer_niks, regions_moved = await _check_officer_terms(
-        session,
-        principal=principal,
-        fresh=fresh,
-        snapshot=snapshot,
-        entering=entering,
-        leaving=leaving,
-        kinds=kinds,
-        payloads=payloads,
-        paths=paths,
-        cause=cause,
-    )
+    officer_niks, regions_moved = await _check_officer_terms(session, effects)
     due_rules_changed, holiday_years_only = await _due_rules_moved(
         session, moved=moved, kinds=kinds, payloads=payloads
     )
@@ -176,23 +157,41 @@ def _add_to_graph(
             graph.links.setdefault(target, EventLinks(target)).corrected_by.append(item.row.event_id)
 
 
+@dataclass(frozen=True)
+class _BatchEffects:
+    """A batch and what it moves, as the checks after the supersession graph read them."""
+
+    principal: Principal
+    fresh: Sequence[PreparedEvent]
+    snapshot: Snapshot
+    entering: list[str]
+    """Events entering force with the batch (its own and those its corrections restore)."""
+    leaving: list[tuple[str, str | None]]
+    """Events leaving force, with the correction that supersedes each."""
+    kinds: dict[str, tuple[str, str | None]]
+    """(type, NIK) of every event in the graph."""
+    payloads: dict[str, dict[str, Any]]
+    """The batch's own events' payloads."""
+    paths: dict[str, str]
+    """The request field of each of the batch's events."""
+    cause: Callable[[str], str]
+    """The request field a refusal of an event the batch does not send is laid on."""
+
+    @functools.cached_property
+    def leaving_ids(self) -> set[str]:
+        """The events leaving force (without their correction)."""
+        return {e for e, _ in self.leaving}
+
+
 async def _check_domain_rules(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    fresh: Sequence[PreparedEvent],
-    snapshot: Snapshot,
-    recording_day: date,
-    entering: list[str],
-    leaving: list[tuple[str, str | None]],
-    kinds: dict[str, tuple[str, str | None]],
-    payloads: dict[str, dict[str, Any]],
-    paths: dict[str, str],
-    cause: Callable[[str], str],
+    session: AsyncSession, effects: _BatchEffects, *, recording_day: date
 ) -> tuple[bool, set[str], set[str]]:
     """The BPU, holiday, rule-table and registration rules over the batch and what it moves:
     whether rules moved, and the persons whose registrations and memberships it touched."""
-    leaving_ids = {e for e, _ in leaving}
+    principal, fresh, snapshot = effects.principal, effects.fresh, effects.snapshot
+    entering, leaving, kinds = effects.entering, effects.leaving, effects.kinds
+    payloads, paths, cause = effects.payloads, effects.paths, effects.cause
+    leaving_ids = effects.leaving_ids
     # after the key's rights over what the batch names: a refusal by the BPU rules would tell of
     # a payment the key may not correct
     check_informal(
@@ -228,22 +227,13 @@ async def _check_domain_rules(
     return rules_moved, registrations_touched, members_touched
 
 
-async def _check_officer_terms(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    fresh: Sequence[PreparedEvent],
-    snapshot: Snapshot,
-    entering: Sequence[str],
-    leaving: Sequence[tuple[str, str | None]],
-    kinds: dict[str, tuple[str, str | None]],
-    payloads: dict[str, dict[str, Any]],
-    paths: dict[str, str],
-    cause: Callable[[str], str],
-) -> tuple[set[str], bool]:
+async def _check_officer_terms(session: AsyncSession, effects: _BatchEffects) -> tuple[set[str], bool]:
     """The officer rules after the batch: ages, regions in force, no overlapping terms; the
     persons whose terms enter force, and whether a region definition left force."""
-    leaving_ids = {e for e, _ in leaving}
+    principal, fresh, snapshot = effects.principal, effects.fresh, effects.snapshot
+    entering, leaving, kinds = effects.entering, effects.leaving, effects.kinds
+    payloads, paths, cause = effects.payloads, effects.paths, effects.cause
+    leaving_ids = effects.leaving_ids
     fresh_ids = set(paths)
     officers_in = {e for e in entering if kinds[e][0] == "officer.enrolled"}
     officer_niks = {nik for e in officers_in if (nik := kinds[e][1]) is not None}
