@@ -236,3 +236,23 @@ def test_a_command_does_not_wait_for_the_append_lock_a_large_upload_holds(cli_en
     command.join()
     assert finished_while_held, "keys list waited for the append lock"
     assert results[0].exit_code == 0, results[0].output
+
+
+def test_an_interrupt_while_the_cli_loads_ends_with_130_and_no_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from coverage_ledger import console_script
+
+    class InterruptedWhileLoading:
+        """Stands for a Ctrl-C arriving while the CLI's modules load (a second or more)."""
+
+        def find_spec(self, name: str, *_: object) -> None:
+            if name == "coverage_ledger.cli":
+                raise KeyboardInterrupt
+
+    monkeypatch.delitem(sys.modules, "coverage_ledger.cli")
+    monkeypatch.setattr(sys, "meta_path", [InterruptedWhileLoading(), *sys.meta_path])
+    with pytest.raises(SystemExit) as stopped:
+        console_script.main()
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err == "interrupted\n"

@@ -1,5 +1,5 @@
 """`python -m coverage_ledger` runs the CLI."""
 
-from coverage_ledger.cli import main
+from coverage_ledger.console_script import main
 
 main()
