@@ -57,6 +57,11 @@ async def test_each_bad_sponsor_row_is_reported_and_all_or_nothing_writes_nothin
     status = await uploader.run(sponsor_csv(rows), key=uploader.keys.sponsor, kind="sponsor_roster")
     assert status["status"] == "failed"
     assert await uploader.head() == head
+    # row 2 was good, but a failed upload paid no one: its outcome does not count it as paid
+    outcome = status["outcome"]
+    assert outcome["written"] is False
+    counted = ("registered", "enrolled", "paid", "amount_total")
+    assert [outcome[name] for name in counted] == [0, 0, 0, 0], outcome
     errors = await uploader.errors(status["upload_id"], key=uploader.keys.sponsor)
     assert {(e["row"], e["column"], e["code"]) for e in errors} == {
         ("3", "amount", "amount_mismatch"),

@@ -110,14 +110,19 @@ class SponsorRosterJob(Job):
     async def _end_unwritten(self, checking: SponsorTally, *, allowed: bool) -> None:
         """A dry run, a file the policy refuses, or one with nothing to write: its outcome."""
         to_write = checking.accepted + checking.deferred
-        self.outcome = self._outcome(checking, written=False)
-        if checking.deferred:
+        rejected = len(checking.rejected)
+        failed = not allowed or nothing_valid(rejected=rejected, kept=to_write + checking.duplicate)
+        if failed and not self.record.dry_run:
+            # nothing registered, enrolled or paid: the counts of what the file would have written
+            # read as written beside a failure (as a late refusal's outcome already says)
+            self.outcome = self._outcome(SponsorTally(), written=False)
+        else:
+            self.outcome = self._outcome(checking, written=False)
+        if checking.deferred:  # rows a fixed file may still find wrong: they were never checked
             self.outcome["checked_when_written"] = checking.deferred
         if self.record.dry_run:
             self.outcome["would_commit"] = bool(to_write) and allowed
         await self.work.commit()
-        rejected = len(checking.rejected)
-        failed = not allowed or nothing_valid(rejected=rejected, kept=to_write + checking.duplicate)
         await self._finish_unwritten(rejected, failed=failed and not self.record.dry_run)
 
     async def _write(self, *, refused: set[int]) -> SponsorTally | None:
