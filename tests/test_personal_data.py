@@ -3,6 +3,7 @@ unreadable everywhere while amounts, periods, the chain and the reports stay as 
 
 import logging
 from datetime import date
+from urllib.parse import quote
 
 import pytest
 from httpx import AsyncClient
@@ -71,6 +72,26 @@ async def test_each_request_gets_one_access_line_with_the_nik_masked(
     assert lines[1].startswith("GET /v1/persons/1671********9999/coverage 404 by key:test-office ")
     assert lines[2].startswith(f"GET /v1/persons/{masked}/coverage 401 by - ")
     assert person not in caplog.text
+
+
+async def test_a_nik_typed_in_groups_or_full_width_digits_is_masked_in_the_access_line(
+    client: AsyncClient, keys: Keys, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by a probe: a NIK typed as a KTP prints it (`1601 0747 0766 0001`) reached the access
+    line whole, its spaces written `+` in the query and `%20` in the path; so did full-width digits."""
+    full_width = "".join(chr(ord("０") + int(digit)) for digit in "1601074707660001")
+    with caplog.at_level(logging.INFO, logger="coverage_ledger.access"):
+        for url in (
+            "/v1/persons?nik=1601+0747+0766+0001",
+            "/v1/persons?nik=160107%20470766%200001",
+            "/v1/persons/1601%200747%200766%200001/coverage",
+            f"/v1/persons/{quote(full_width)}/coverage",
+        ):
+            answer = await client.get(url, headers=Keys.header(keys.office))
+            assert answer.status_code < 500, answer.text
+    lines = [r.getMessage().split(" by ")[0] for r in caplog.records if r.name == "coverage_ledger.access"]
+    assert len(lines) == 4, lines
+    assert all("1601********0001" in line and "0747" not in line for line in lines), lines
 
 
 async def test_a_refused_path_is_logged_on_one_line_without_control_characters(

@@ -7,6 +7,7 @@ long the request took. NIKs in paths and queries are masked like every other log
 
 import logging
 import time
+import unicodedata
 from urllib.parse import quote, unquote
 
 from starlette.requests import Request
@@ -66,8 +67,9 @@ def note_caller(request: Request, principal: Principal) -> None:
 
 def logged_path(path: str) -> str:
     """A decoded request path as a log shows it: percent-encoded again, so a `%0A` cannot start a
-    forged line, a `%00` put a NUL in the log, or a `%31…` carry a NIK past the masking."""
-    return quote(path, safe=_SAFE)
+    forged line, a `%00` put a NUL in the log, or a `%31…` carry a NIK past the masking; in NFKC
+    form, so a NIK typed in full-width digits (`１６７１…`) is masked like one in ASCII."""
+    return quote(unicodedata.normalize("NFKC", path), safe=_SAFE)
 
 
 def _target(scope: Scope) -> str:
@@ -75,7 +77,8 @@ def _target(scope: Scope) -> str:
     target = logged_path(scope["path"])
     query: bytes = scope["query_string"]
     if query:
-        target += "?" + quote(unquote(query.decode("latin-1")), safe=_SAFE + "=&")
+        decoded = unquote(query.decode("latin-1"))
+        target += "?" + quote(unicodedata.normalize("NFKC", decoded), safe=_SAFE + "=&")
     return target
 
 
