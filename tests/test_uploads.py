@@ -244,6 +244,16 @@ async def test_wrong_roles_committees_and_regions_are_refused(uploader: Uploader
     assert other_committee.json()["errors"][0]["code"] == "committee_mismatch"
     bad_policy = await uploader.post(content, policy="some")
     assert bad_policy.status_code == 422 and bad_policy.json()["errors"][0]["field"] == "policy"
+    # found by a web probe: a roster's enrolments took a committee the events API refuses (> 500)
+    head = await uploader.head()
+    too_long = await uploader.post(content, key=uploader.keys.office, committee="K" * 501)
+    assert too_long.status_code == 422, too_long.text
+    assert too_long.json()["errors"][0] == {
+        "field": "committee",
+        "code": "too_long",
+        "message": "at most 500 characters",
+    }
+    assert await uploader.head() == head
     # the committee key is limited to 16.71: a row in West Java is a row error
     status = await uploader.run(roster_csv([officer_row(region="32.73.01")]))
     errors = await uploader.errors(status["upload_id"])

@@ -8,13 +8,14 @@ from datetime import date, datetime
 import pytest
 from httpx import AsyncClient
 
+from coverage_ledger.domain.names import TEXT_MAX_CHARS
 from coverage_ledger.domain.timeframes import JAKARTA
 from coverage_ledger.web import uploads as upload_pages
 from coverage_ledger.web.labels import percent, whole_number
 from coverage_ledger.web.pictures import Rectangle, bitemporal_svg
 from tests.claims_support import append, approved, filed, kpps_2024
 from tests.rosters import Uploader, many_officers, roster_csv
-from tests.support import Keys
+from tests.support import Keys, enrolled, nik, registered
 
 
 async def _signed_in(client: AsyncClient, secret: str) -> str:
@@ -191,3 +192,72 @@ def test_a_picture_of_events_all_in_the_head_tx_names_that_tx_once() -> None:
     earlier = Rectangle("t-0", "officer.enrolled", date(2023, 1, 25), date(2023, 2, 24), 12, None)
     both = bitemporal_svg([earlier, rectangle], head_tx=209, label="x")
     assert ">tx 12<" in both and ">tx 209<" in both
+
+
+async def test_a_third_web_probe_s_findings_on_the_pages(client: AsyncClient, keys: Keys) -> None:
+    """A moment typed back as the pages show it (`… WIB`) replays its tx, as the README says; a
+    correction's reason withheld from a key (it concerns another region) is said to be, not shown
+    as `None`; the known_at box's hint is in the page's language."""
+    person = nik()
+    await append(
+        client,
+        keys.admin,
+        registered(person),
+        enrolled(
+            person,
+            event_id=f"bogor-{person}",
+            valid_from="2024-01-02",
+            valid_to="2024-01-31",
+            committee="KPU-32.01",
+            region="32.01.01",
+            registered_on="2024-01-01",
+        ),
+        enrolled(
+            person,
+            event_id=f"palembang-{person}",
+            valid_from="2024-03-01",
+            valid_to="2024-03-31",
+            registered_on="2024-01-01",
+        ),
+    )
+    await append(
+        client,
+        keys.admin,
+        {
+            "event_id": f"fix-{person}",
+            "type": "event.corrected",
+            "supersedes": [f"bogor-{person}", f"palembang-{person}"],
+            "reason": "entered twice",
+        },
+    )
+    await _signed_in(client, keys.office)
+    shown = await client.get(f"/persons/{person}", params={"valid_at": "2024-03-10"})
+    assert shown.status_code == 200, shown.text
+    assert f"<code>fix-{person}</code> (alasan menyangkut wilayah lain" in shown.text, shown.text
+    assert "None" not in shown.text and "entered twice" not in shown.text
+    assert 'placeholder="YYYY-MM-DD, 2024-02-14 09:00:00 WIB atau tx:N"' in shown.text
+    form = await client.get("/uploads")
+    assert '<option value="accept_valid">Simpan baris yang benar saja (accept_valid)</option>' in form.text
+    assert f'maxlength="{TEXT_MAX_CHARS}"' in form.text  # the committee, as the server takes it
+    moment = re.search(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{6})?) WIB \(tx (\d+)\)", shown.text)
+    assert moment is not None, shown.text
+    await append(client, keys.admin, registered(nik()))  # the head moves on
+    typed_back = await client.get(
+        f"/persons/{person}", params={"valid_at": "2024-03-10", "known_at": f"{moment[1]} WIB"}
+    )
+    assert typed_back.status_code == 200, typed_back.text
+    assert f"WIB (tx {moment[2]})" in typed_back.text
+    # an unknown address is a page that is not there, not data the key may not see
+    unknown = await client.get("/no-such-page")
+    assert unknown.status_code == 404 and "Halaman ini tidak ada" in unknown.text
+    assert "terlihat oleh kunci" not in unknown.text
+    hidden = await client.get("/persons/1671014501909999")
+    assert hidden.status_code == 404 and "Tidak ada data yang terlihat oleh kunci ini" in hidden.text
+    # two keys in one form are not an unknown key; a NUL in a read writes nothing to speak of
+    twice = await client.post("/sign-in", data={"api_key": [keys.office, keys.admin]})
+    assert twice.status_code == 400 and "lebih dari satu kunci" in twice.text
+    assert "tidak dikenal" not in twice.text
+    await _signed_in(client, keys.office)
+    nul = await client.get("/regions/16%00")
+    assert nul.status_code == 422 and "cannot be looked up" in nul.text, nul.text
+    assert "nothing was written" not in nul.text and "stored" not in nul.text

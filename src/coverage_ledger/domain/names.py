@@ -6,6 +6,9 @@ would change what the reader sees, so they are refused rather than stored."""
 
 import unicodedata
 
+TEXT_MAX_CHARS = 500
+"""The longest free text an event holds (a committee, a reason, a name), in characters."""
+
 _REFUSED_CATEGORIES = {"Cc", "Cf"}
 """Unicode control and format characters."""
 

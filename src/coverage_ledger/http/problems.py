@@ -244,13 +244,14 @@ def known_problem(exc: Exception, *, method: str, path: str) -> JSONResponse | N
         # request's transaction was rolled back with the error, so nothing was written
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         log.info("%s %s -> 422 unstorable value: %s", method, path, reason)
-        return problem(
-            422,
-            "unstorable-value",
-            "Invalid input",
-            f"a value in the request cannot be stored ({reason}); nothing was written",
-            [ErrorItem("unstorable_value", reason)],
+        detail = (
+            # a read stores nothing: said of a read, "stored" and "nothing was written" misled
+            f"a value in the request cannot be looked up ({reason})"
+            if method in READS
+            else f"a value in the request cannot be stored ({reason}); nothing was written"
         )
+        items = [ErrorItem("unstorable_value", reason)]
+        return problem(422, "unstorable-value", "Invalid input", detail, items)
     return None
 
 

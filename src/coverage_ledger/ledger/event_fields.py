@@ -11,7 +11,12 @@ from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, St
 from pydantic_core import PydanticCustomError
 
 from coverage_ledger.domain.months import MONTH_TEXT
-from coverage_ledger.domain.names import garbled_reading, hidden_character, hidden_character_in_text
+from coverage_ledger.domain.names import (
+    TEXT_MAX_CHARS,
+    garbled_reading,
+    hidden_character,
+    hidden_character_in_text,
+)
 from coverage_ledger.domain.phones import NO_PHONE, phone_problem
 from coverage_ledger.domain.region_codes import REGION_CODE_PATTERN
 from coverage_ledger.domain.timeframes import (
@@ -44,7 +49,9 @@ def _laid_out(value: str) -> str:
 
 
 Text = Annotated[
-    str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True), AfterValidator(_laid_out)
+    str,
+    StringConstraints(min_length=1, max_length=TEXT_MAX_CHARS, strip_whitespace=True),
+    AfterValidator(_laid_out),
 ]
 """A committee, a reason, a rule's source: printed in reports and pages, so visible characters
 only (a right-to-left override made a committee read as another's; found by a web probe), with
@@ -56,7 +63,7 @@ def _visible(value: str) -> str:
 
 
 PersonText = Annotated[
-    str, StringConstraints(max_length=500, strip_whitespace=True), AfterValidator(_visible)
+    str, StringConstraints(max_length=TEXT_MAX_CHARS, strip_whitespace=True), AfterValidator(_visible)
 ]
 """A name or phone: visible characters only (they are printed in reports and pages)."""
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Principal, Role
-from coverage_ledger.domain.names import hidden_character, shown_safely
+from coverage_ledger.domain.names import TEXT_MAX_CHARS, hidden_character, shown_safely
 from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, NotFound
 from coverage_ledger.uploads import repository
 from coverage_ledger.uploads.formats import detect_format
@@ -84,6 +84,13 @@ def _committee_for(principal: Principal, options: UploadOptions) -> str:
         raise InvalidInput(
             "committee is required for keys without an organisation",
             [ErrorItem("missing_field", "name the committee (or sponsor) of the roster", field="committee")],
+        )
+    if len(committee) > TEXT_MAX_CHARS:
+        # every enrolment of the roster holds it, and an event's committee is at most this long
+        # (found by a web probe: the roster's events took what the events API refuses)
+        raise InvalidInput(
+            f"committee is {len(committee)} characters long; the longest is {TEXT_MAX_CHARS}",
+            [ErrorItem("too_long", f"at most {TEXT_MAX_CHARS} characters", field="committee")],
         )
     if (hidden := hidden_character(committee)) is not None:
         # it is printed in every event, report and page of the roster (a right-to-left override

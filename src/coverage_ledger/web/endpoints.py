@@ -41,6 +41,7 @@ from coverage_ledger.web.labels import (
     moment,
     percent,
     status_words,
+    typed_moment,
     whole_number,
     yes_no,
 )
@@ -144,7 +145,7 @@ async def sign_in(
     if len((await request.form()).getlist("api_key")) > 1:
         # two keys in one form: signing in as either would be a guess (found by a web probe: the
         # last one won), as an upload's repeated field is refused
-        return page(request, "sign_in.html", None, status=400, failed=True)
+        return page(request, "sign_in.html", None, status=400, two_keys=True)
     try:
         principal, token = await start_web_session(session, secret=api_key.strip(), now=now)
     except Unauthenticated:
@@ -185,8 +186,11 @@ async def choose_language(language: str, next_page: Annotated[str, Query(alias="
 
 
 async def point_of(session: Session, now: Now, valid_at: str | None, known_at: str | None) -> AsOf:
-    """The page's (valid_at, known_at), as the API resolves them."""
-    return await read_point(session=session, today=jakarta_date(now), valid_at=valid_at, known_at=known_at)
+    """The page's (valid_at, known_at), as the API resolves them; a moment as the pages show it
+    is read too."""
+    return await read_point(
+        session=session, today=jakarta_date(now), valid_at=valid_at, known_at=typed_moment(known_at)
+    )
 
 
 @router.get("/regions")

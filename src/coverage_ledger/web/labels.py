@@ -1,6 +1,7 @@
 """The pages' words in Bahasa Indonesia (the default) and English, and how they write numbers,
 instants and yes/no."""
 
+import re
 from datetime import datetime
 
 from coverage_ledger.domain.timeframes import JAKARTA
@@ -38,6 +39,8 @@ LABELS: dict[str, dict[str, str]] = {
         "recorded": "Dicatat",
         "superseded_by": "Digantikan oleh",
         "not_found": "Tidak ada data yang terlihat oleh kunci ini.",
+        "page_not_found": "Halaman ini tidak ada. Periksa alamatnya, atau mulai dari halaman awal:",
+        "two_keys": "Formulir memuat lebih dari satu kunci API: masukkan satu saja.",
         "all": "semua",
         "officer": "petugas ad hoc",
         "informal": "pekerja informal (BPU)",
@@ -75,6 +78,14 @@ LABELS: dict[str, dict[str, str]] = {
         "errors_cut": "Hanya sebagian kesalahan yang ditampilkan; unduh CSV untuk semuanya.",
         "outcome": "Hasil",
         "events_outside": "Peristiwa di luar wilayah kunci ini, tidak ditampilkan:",
+        "reason_outside": "(alasan menyangkut wilayah lain, tidak ditampilkan)",
+        "officer_roster": "Daftar petugas ad hoc (officer_roster)",
+        "sponsor_roster": "Daftar pekerja yang iurannya dibayar pemberi dana (sponsor_roster)",
+        "all_or_nothing": "Semua atau tidak sama sekali (all_or_nothing)",
+        "accept_valid": "Simpan baris yang benar saja (accept_valid)",
+        "append": "Tambahkan (append)",
+        "replace_roster": "Ganti seluruh daftar panitia (replace_roster)",
+        "known_at_hint": "YYYY-MM-DD, 2024-02-14 09:00:00 WIB atau tx:N",
         "commit_hint_partial": "Baris yang salah ada di bawah: unggah berkas yang sama lagi tanpa centang "
         "'Periksa saja' untuk menyimpan baris lainnya, atau perbaiki berkasnya dulu.",
         "would_write_nothing": "Unggahan sungguhan berkas ini tidak akan menyimpan apa pun (lihat kesalahan "
@@ -116,6 +127,8 @@ LABELS: dict[str, dict[str, str]] = {
         "recorded": "Recorded",
         "superseded_by": "Superseded by",
         "not_found": "Nothing visible to this key.",
+        "page_not_found": "There is no such page. Check the address, or start from the first page:",
+        "two_keys": "The form held more than one API key: enter one.",
         "all": "all",
         "officer": "ad hoc officers",
         "informal": "informal workers (BPU)",
@@ -153,6 +166,14 @@ LABELS: dict[str, dict[str, str]] = {
         "errors_cut": "Only the first errors are shown; download the CSV for all of them.",
         "outcome": "Outcome",
         "events_outside": "Events outside this key's region, not shown:",
+        "reason_outside": "(the reason concerns another region, not shown)",
+        "officer_roster": "Ad hoc officers (officer_roster)",
+        "sponsor_roster": "Workers whose contributions a sponsor pays (sponsor_roster)",
+        "all_or_nothing": "All or nothing (all_or_nothing)",
+        "accept_valid": "Keep the valid rows (accept_valid)",
+        "append": "Add (append)",
+        "replace_roster": "Replace the committee's whole roster (replace_roster)",
+        "known_at_hint": "YYYY-MM-DD, 2024-02-14 09:00:00 WIB or tx:N",
         "commit_hint_partial": "The rows in error are listed below: upload the same file again without "
         "'Check only' to save the other rows, or mend the file first.",
         "would_write_nothing": "A real upload of this file would save nothing (see the errors and the "
@@ -193,6 +214,18 @@ def moment(instant: datetime | str | None) -> str:
         instant = datetime.fromisoformat(instant)
     shown = instant.astimezone(JAKARTA)
     return shown.strftime("%Y-%m-%d %H:%M:%S" + (".%f" if shown.microsecond else "") + " WIB")
+
+
+_SHOWN_MOMENT = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?) ?WIB", re.IGNORECASE)
+
+
+def typed_moment(text: str | None) -> str | None:
+    """A `known_at` typed as the pages show a moment (`2024-12-20 09:00:00 WIB`, see `moment`) in
+    the RFC 3339 form the API reads (`2024-12-20T09:00:00+07:00`); any other text as it is
+    (found by a web probe: the README promised a shown moment could be typed back, and it was
+    refused)."""
+    shown = _SHOWN_MOMENT.fullmatch(text.strip()) if text else None
+    return f"{shown[1]}T{shown[2]}+07:00" if shown else text
 
 
 def yes_no(flag: bool, language: str) -> str:

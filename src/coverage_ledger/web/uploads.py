@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coverage_ledger.domain.access import Role
+from coverage_ledger.domain.names import TEXT_MAX_CHARS
 from coverage_ledger.errors import LedgerError
 from coverage_ledger.http.dependencies import Now, Session
 from coverage_ledger.uploads.endpoints import (
@@ -64,6 +65,7 @@ async def uploads_page(
         next_cursor=upload_cursor(shown[-1]) if len(records) > UPLOADS_PER_PAGE else None,
         # a committee or sponsor uploads for its own organisation; other keys name the committee
         asks_committee=visitor.organisation is None,
+        committee_max=TEXT_MAX_CHARS,
         kind=SPONSOR_KIND if visitor.role is Role.SPONSOR else OFFICER_KIND,
         # only the kinds this key may upload: a committee offered sponsor rosters met a 403 page
         kinds=[k for k in (OFFICER_KIND, SPONSOR_KIND) if visitor.role in UPLOADER_ROLES[k]],
