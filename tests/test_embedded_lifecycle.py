@@ -2,6 +2,7 @@
 serves, and stops the cluster on SIGTERM; a second start reuses the data."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -177,3 +178,22 @@ def test_a_cluster_whose_creation_was_cut_off_says_to_delete_it(tmp_path: Path) 
             cluster.has_database("ledger")
     finally:
         cluster.stop()
+
+
+def test_a_cluster_starts_where_the_locale_it_was_made_under_is_missing(tmp_path: Path) -> None:
+    """Found by a probe: initdb wrote the creating shell's locale (de_DE.UTF-8) into
+    postgresql.conf, and the cluster would not start where that locale was not installed."""
+    data_dir = tmp_path / "data"
+    cluster = EmbeddedCluster(data_dir)
+    cluster.stop()
+    conf = data_dir / "postgresql.conf"
+    conf.write_text(
+        re.sub(r"^lc_(messages|time) = .*$", r"lc_\1 = 'xx_XX.UTF-8'", conf.read_text(), flags=re.MULTILINE)
+    )
+    again = EmbeddedCluster(data_dir, throwaway=True)
+    try:
+        with psycopg.connect(again.admin_url()) as conn:
+            assert conn.execute("SHOW lc_messages").fetchone() == ("C",)
+            assert conn.execute("SHOW lc_time").fetchone() == ("C",)
+    finally:
+        again.stop()

@@ -35,6 +35,13 @@ BULK_SETTINGS = {"max_wal_size": "8GB", "checkpoint_timeout": "15min", "shared_b
 128 MB of shared buffers is far smaller than the indexes a million-row roster writes into: (see
 docs/benchmarks.md for what it changes)."""
 
+LOCALE_SETTINGS = {"lc_messages": "C", "lc_monetary": "C", "lc_numeric": "C", "lc_time": "C"}
+"""initdb writes the locale of the environment that created the cluster into postgresql.conf, and
+PostgreSQL refuses to start where that locale is not installed (found by a probe: a cluster made
+under de_DE.UTF-8 would not start on the same machine without it). Set by ALTER SYSTEM, which
+overrides postgresql.conf, to the locale every machine has; the server's messages, which the
+service quotes, are then always in English."""
+
 
 def create_database(name: str) -> sql.Composed:
     """CREATE DATABASE for a ledger: text sorted by code point under PostgreSQL's builtin
@@ -91,7 +98,7 @@ class EmbeddedCluster:
         # A million-row roster writes gigabytes of WAL; with the stock 1 GB limit the cluster
         # checkpoints in the middle of it and every page touched afterwards is logged whole again.
         with psycopg.connect(self.admin_url(), autocommit=True) as conn:
-            for name, value in BULK_SETTINGS.items():
+            for name, value in (BULK_SETTINGS | LOCALE_SETTINGS).items():
                 conn.execute(
                     sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
                 )
