@@ -1,6 +1,7 @@
 """Settings read from the environment (see README, "Configuration")."""
 
 import os
+import re
 from pathlib import Path
 
 import platformdirs
@@ -8,6 +9,9 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+
+_DATABASE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,62}")
 
 
 def _default_data_dir() -> Path:
@@ -91,6 +95,18 @@ class Settings(BaseSettings):
             raise ValueError(f"{url.drivername}:// is not PostgreSQL; expected postgresql://…")
         if driver not in ("", "psycopg", "psycopg2"):  # psycopg (3) is used for either name
             raise ValueError(f"the driver {driver} is not one this service uses; write postgresql://…")
+        return value
+
+    @field_validator("ledger_database_name")
+    @classmethod
+    def _a_database_name(cls, value: str) -> str:
+        # found by a probe: an empty name failed with a traceback from CREATE DATABASE "", and a
+        # quote or space made a database no one would type again
+        if not _DATABASE_NAME.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a database name: letters, digits, _ and - only, starting with a "
+                "letter or _, at most 63 characters"
+            )
         return value
 
     @field_validator("ledger_data_dir", "ledger_upload_dir")
