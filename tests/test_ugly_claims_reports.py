@@ -51,6 +51,21 @@ async def test_odd_reads_are_4xx_problems(
 
 
 @pytest.mark.parametrize(
+    ("path", "name"),
+    [("/v1/reports/access-log", "before"), ("/v1/ledger/export", "from_tx"), ("/v1/ledger/export", "to_tx")],
+)
+async def test_a_number_past_any_stored_one_is_out_of_range_not_unstorable(
+    client: AsyncClient, keys: Keys, path: str, name: str
+) -> None:
+    """Found by a probe: `before=99999999999999999999` reached the database and was answered
+    "cannot be stored (bigint out of range); nothing was written", of a read."""
+    response = await client.get(path, params={name: str(2**63)}, headers=Keys.header(keys.admin))
+    assert response.status_code == 422, response.text
+    assert response.json()["type"].endswith("/validation-error"), response.text
+    assert [error["field"] for error in response.json()["errors"]] == [name]
+
+
+@pytest.mark.parametrize(
     "change",
     [
         {"amount": 0},

@@ -12,7 +12,15 @@ from coverage_ledger.canonical import GIVEN_HASH_TEXT
 from coverage_ledger.domain.access import Principal, Role
 from coverage_ledger.domain.timeframes import format_instant
 from coverage_ledger.errors import Conflict, ErrorItem, Forbidden, InvalidInput
-from coverage_ledger.http.dependencies import Caller, Now, Opener, Session, SessionOpener, current_principal
+from coverage_ledger.http.dependencies import (
+    LARGEST_STORED_NUMBER,
+    Caller,
+    Now,
+    Opener,
+    Session,
+    SessionOpener,
+    current_principal,
+)
 from coverage_ledger.http.problems import documented
 from coverage_ledger.ledger.audit import chain_lines
 from coverage_ledger.ledger.schemas import AppendRequest, AppendResponse, HeadResponse, VerifyResponse
@@ -158,8 +166,8 @@ async def get_proof(
 async def get_export(
     opener: Opener,
     caller: Caller,
-    from_tx: Annotated[int, Query(ge=1)] = 1,
-    to_tx: Annotated[int | None, Query(ge=1)] = None,
+    from_tx: Annotated[int, Query(ge=1, le=LARGEST_STORED_NUMBER)] = 1,
+    to_tx: Annotated[int | None, Query(ge=1, le=LARGEST_STORED_NUMBER)] = None,
 ) -> StreamingResponse:
     _auditing(caller)
     if to_tx is not None and to_tx < from_tx:

@@ -18,6 +18,7 @@ from coverage_ledger.coverage.endpoints import (
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.errors import ErrorItem, InvalidInput, NotFound
 from coverage_ledger.http.dependencies import (
+    LARGEST_STORED_NUMBER,
     Caller,
     Now,
     Opener,
@@ -211,7 +212,9 @@ async def get_coverage_diff_manifest(
 async def get_access_log(
     session: Session,
     caller: Caller,
-    before: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=LARGEST_STORED_NUMBER, description="next_cursor of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AccessLogOut:
     page, next_cursor = await access.access_log_page(session, principal=caller, before=before, limit=limit)
