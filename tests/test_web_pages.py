@@ -4,6 +4,7 @@ said to be mistyped, one session per browser, and the API docs allowed to load t
 
 import re
 from datetime import date, datetime
+from urllib.parse import urlencode
 
 import pytest
 from httpx import AsyncClient
@@ -261,3 +262,18 @@ async def test_a_third_web_probe_s_findings_on_the_pages(client: AsyncClient, ke
     nul = await client.get("/regions/16%00")
     assert nul.status_code == 422 and "cannot be looked up" in nul.text, nul.text
     assert "nothing was written" not in nul.text and "stored" not in nul.text
+    # a report is pinned by its parameters: a misspelt one or one given twice is refused, as the
+    # API refuses it, not ignored (the download came as known now) or guessed at (the last won)
+    pinned = {"name": "payouts", "region": "16", "valid_at": "2024-03-10"}
+    for path, odd in (
+        ("/reports/download", "knownat=tx:2"),
+        ("/reports/download", "known_at=tx:2&known_at=tx:1"),
+        ("/reports", "known_at=tx:2&known_at=tx:1"),
+        ("/reports", "regions=16.71"),
+    ):
+        refused = await client.get(f"{path}?{urlencode(pinned)}&{odd}")
+        assert refused.status_code == 422, (path, odd, refused.text)
+        assert refused.headers["content-type"].startswith("text/html")
+        assert odd.split("=")[0] in refused.text
+    download = await client.get("/reports/download", params=pinned | {"known_at": "tx:2", "format": "csv"})
+    assert download.status_code == 200 and download.headers["x-ledger-tx"] == "2"

@@ -73,24 +73,27 @@ NUL = "\x00"
 NUL_MESSAGE = "holds a NUL character (%00), which no value can contain"
 
 
-def query_errors(query_string: bytes, operation: Operation) -> list[ErrorItem]:
-    """The names a query gives that the operation does not take, or takes once but given twice,
-    and values holding a NUL character (the database would refuse them as unstorable)."""
+def query_errors(
+    query_string: bytes, *, names: frozenset[str], lists: frozenset[str] = frozenset()
+) -> list[ErrorItem]:
+    """The names a query gives that are not among the operation's `names`, or are given twice
+    but not among its `lists`, and values holding a NUL character (the database would refuse
+    them as unstorable)."""
     pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
     given = Counter(name for name, _ in pairs)
     errors = [
         ErrorItem("nul_character", NUL_MESSAGE, field=name)
-        for name in sorted({name for name, value in pairs if NUL in value and name in operation.names})
+        for name in sorted({name for name, value in pairs if NUL in value and name in names})
     ]
     for name, count in sorted(given.items()):
-        if name not in operation.names:
-            taken = ", ".join(sorted(operation.names)) or "none"
+        if name not in names:
+            taken = ", ".join(sorted(names)) or "none"
             errors.append(
                 ErrorItem(
                     "unknown_parameter", f"not a parameter of this operation (it takes: {taken})", field=name
                 )
             )
-        elif count > 1 and name not in operation.lists:
+        elif count > 1 and name not in lists:
             errors.append(ErrorItem("repeated_parameter", "given more than once", field=name))
     return errors
 
@@ -141,7 +144,8 @@ class QueryContract:
         if scope["path"].startswith("/v1/"):
             operation = self._operation(scope)
             errors = (
-                path_errors(scope["path"], operation) + query_errors(scope["query_string"], operation)
+                path_errors(scope["path"], operation)
+                + query_errors(scope["query_string"], names=operation.names, lists=operation.lists)
                 if operation
                 else []
             )

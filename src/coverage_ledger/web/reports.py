@@ -6,14 +6,26 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from coverage_ledger.errors import ErrorItem, Forbidden, LedgerError, NotFound
+from coverage_ledger.errors import ErrorItem, Forbidden, InvalidInput, LedgerError, NotFound
 from coverage_ledger.http.dependencies import Now, Opener, Session
 from coverage_ledger.http.head_requests import HEAD_ONLY
+from coverage_ledger.http.query_contract import query_errors
 from coverage_ledger.reports.endpoints import logged_manifest, report_download
 from coverage_ledger.reports.service import READERS, REPORT_NAMES
 from coverage_ledger.web.endpoints import Visitor, page, point_of, problem_page, sign_in_first
 
 router = APIRouter(include_in_schema=False)
+
+PAGE_PARAMETERS = frozenset({"name", "valid_at", "known_at", "region"})
+DOWNLOAD_PARAMETERS = PAGE_PARAMETERS | {"format"}
+
+
+def _odd_parameters(request: Request, taken: frozenset[str]) -> InvalidInput | None:
+    """A report's query holding a name it does not take, or one given twice: refused as the
+    API's is (found by a probe: `knownat=tx:47` downloaded the report as known now, and of
+    `known_at=tx:47&known_at=tx:3` the last won, where an auditor reading the URL could not tell)."""
+    errors = query_errors(request.scope["query_string"], names=taken)
+    return InvalidInput(f"{len(errors)} invalid parameter(s)", errors) if errors else None
 
 
 @router.get("/reports")
@@ -31,6 +43,8 @@ async def reports_page(
         return sign_in_first()
     if visitor.role not in READERS:  # the form would only lead to the 403 (found by a web probe)
         return problem_page(request, visitor, Forbidden(f"role {visitor.role} does not pull reports"))
+    if (odd := _odd_parameters(request, PAGE_PARAMETERS)) is not None:
+        return problem_page(request, visitor, odd)
     chosen = name if name in REPORT_NAMES else None
     region = region or visitor.region_prefix
     manifest = None
@@ -78,6 +92,8 @@ async def report_file(
 ) -> Response:
     if visitor is None:
         return sign_in_first()
+    if (odd := _odd_parameters(request, DOWNLOAD_PARAMETERS)) is not None:
+        return problem_page(request, visitor, odd)
     try:
         if name not in REPORT_NAMES:
             raise NotFound(f"no report {name!r}", [ErrorItem("unknown_report", name, field="name")])
