@@ -182,15 +182,20 @@ def test_a_cluster_whose_creation_was_cut_off_says_to_delete_it(tmp_path: Path) 
 
 def test_a_cluster_starts_where_the_locale_it_was_made_under_is_missing(tmp_path: Path) -> None:
     """Found by a probe: initdb wrote the creating shell's locale (de_DE.UTF-8) into
-    postgresql.conf, and the cluster would not start where that locale was not installed."""
+    postgresql.conf, and the cluster would not start where that locale was not installed; the
+    review: also a cluster an earlier release made, with nothing of ours in postgresql.auto.conf."""
     data_dir = tmp_path / "data"
     cluster = EmbeddedCluster(data_dir)
     cluster.stop()
     conf = data_dir / "postgresql.conf"
+    owner = conf.stat()
     conf.write_text(
         re.sub(r"^lc_(messages|time) = .*$", r"lc_\1 = 'xx_XX.UTF-8'", conf.read_text(), flags=re.MULTILINE)
     )
+    assert "lc_" not in (data_dir / "postgresql.auto.conf").read_text()
     again = EmbeddedCluster(data_dir, throwaway=True)
+    settled = conf.stat()
+    assert (settled.st_uid, settled.st_mode) == (owner.st_uid, owner.st_mode)
     try:
         with psycopg.connect(again.admin_url()) as conn:
             assert conn.execute("SHOW lc_messages").fetchone() == ("C",)

@@ -5,6 +5,8 @@ import importlib
 import json
 import logging
 import os
+import re
+import stat
 import subprocess
 import threading
 import time
@@ -35,12 +37,32 @@ BULK_SETTINGS = {"max_wal_size": "8GB", "checkpoint_timeout": "15min", "shared_b
 128 MB of shared buffers is far smaller than the indexes a million-row roster writes into: (see
 docs/benchmarks.md for what it changes)."""
 
-LOCALE_SETTINGS = {"lc_messages": "C", "lc_monetary": "C", "lc_numeric": "C", "lc_time": "C"}
+LOCALE_SETTING = re.compile(r"^(lc_messages|lc_monetary|lc_numeric|lc_time)\s*=\s*'[^']*'", re.MULTILINE)
 """initdb writes the locale of the environment that created the cluster into postgresql.conf, and
 PostgreSQL refuses to start where that locale is not installed (found by a probe: a cluster made
-under de_DE.UTF-8 would not start on the same machine without it). Set by ALTER SYSTEM, which
-overrides postgresql.conf, to the locale every machine has; the server's messages, which the
-service quotes, are then always in English."""
+under de_DE.UTF-8 would not start on the same machine without it). These settings are written
+as `C`, the locale every machine has, before each start (a cluster an earlier release made
+included) and once a new cluster exists; the server's messages, which the service quotes, are
+then always in English."""
+
+
+def settle_locale(data_dir: Path) -> None:
+    """Write the cluster's `lc_*` settings as `C` in its postgresql.conf, if it has one that says
+    otherwise (replaced whole, so a process starting the cluster never reads half a file)."""
+    conf = data_dir / "postgresql.conf"
+    try:
+        text = conf.read_text()
+    except FileNotFoundError:
+        return  # no cluster yet: initdb makes one, and it is settled once made
+    settled = LOCALE_SETTING.sub(r"\1 = 'C'", text)
+    if settled != text:
+        kept = conf.stat()
+        written = conf.with_name(f"postgresql.conf.{os.getpid()}")
+        written.write_text(settled)
+        written.chmod(stat.S_IMODE(kept.st_mode))
+        if os.geteuid() == 0:  # the wheel runs a root's cluster as a user of its own: keep it the owner
+            os.chown(written, kept.st_uid, kept.st_gid)
+        written.replace(conf)
 
 
 def create_database(name: str) -> sql.Composed:
@@ -73,6 +95,7 @@ class EmbeddedCluster:
             raise EmbeddedClusterError(f"LEDGER_DATA_DIR {data_dir} is a file, not a directory")
         module = server_module_of_the_wheel()
         _forget_dead_handles(data_dir)
+        settle_locale(data_dir)
         cleanup_mode = "delete" if throwaway else "stop"
         with warnings.catch_warnings(), _wheel_logs_quiet():
             warnings.simplefilter("ignore")  # same XDG_RUNTIME_DIR warning, raised lazily
@@ -91,6 +114,7 @@ class EmbeddedCluster:
                     f"could not start the embedded PostgreSQL in {data_dir}: {exc} (see {data_dir / 'log'})"
                 ) from exc
         self.data_dir = data_dir
+        settle_locale(data_dir)  # a cluster initdb has just made (the reload below applies it)
         self._tune()
         log.info("embedded PostgreSQL running in %s", data_dir)
 
@@ -98,7 +122,7 @@ class EmbeddedCluster:
         # A million-row roster writes gigabytes of WAL; with the stock 1 GB limit the cluster
         # checkpoints in the middle of it and every page touched afterwards is logged whole again.
         with psycopg.connect(self.admin_url(), autocommit=True) as conn:
-            for name, value in (BULK_SETTINGS | LOCALE_SETTINGS).items():
+            for name, value in BULK_SETTINGS.items():
                 conn.execute(
                     sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
                 )
