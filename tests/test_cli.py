@@ -148,6 +148,7 @@ def test_verify_refuses_a_mistyped_hash_instead_of_reporting_a_break(cli_env: st
         ({"DATABASE_URL": "mysql://a@b/c"}, "error: DATABASE_URL: mysql:// is not PostgreSQL"),
         ({"LEDGER_DATABASE_NAME": ""}, "error: LEDGER_DATABASE_NAME: '' is not a database name"),
         ({"LEDGER_DATABASE_NAME": 'bad"name'}, "error: LEDGER_DATABASE_NAME: 'bad\"name' is not a database"),
+        ({"LEDGER_DATABASE_NAME": "x" * 64}, "error: LEDGER_DATABASE_NAME: 'xxxxxxxxxxxxxxx"),
     ],
 )
 def test_a_bad_environment_is_one_line_not_a_traceback(environment: dict[str, str], expected: str) -> None:

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-_DATABASE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,62}")
+_DATABASE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,63}")
 
 
 def _default_data_dir() -> Path:
@@ -98,13 +98,13 @@ class Settings(BaseSettings):
 
     @field_validator("ledger_database_name")
     @classmethod
-    def _a_database_name(cls, value: str) -> str:
+    def _a_database_name(cls, value: str, info: ValidationInfo) -> str:
         # found by a probe: an empty name failed with a traceback from CREATE DATABASE "", and a
-        # quote or space made a database no one would type again
-        if not _DATABASE_NAME.fullmatch(value):
+        # quote or space made a database no one would type again (PostgreSQL cuts a name past
+        # 63 bytes); with DATABASE_URL set no database is created by this name
+        if not info.data.get("database_url") and not _DATABASE_NAME.fullmatch(value):
             raise ValueError(
-                f"{value!r} is not a database name: letters, digits, _ and - only, starting with a "
-                "letter or _, at most 63 characters"
+                f"{value!r} is not a database name: letters, digits, _, - and . only, at most 63"
             )
         return value
 
