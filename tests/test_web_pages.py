@@ -12,7 +12,7 @@ from httpx import AsyncClient
 from coverage_ledger.domain.names import TEXT_MAX_CHARS
 from coverage_ledger.domain.timeframes import JAKARTA
 from coverage_ledger.web import uploads as upload_pages
-from coverage_ledger.web.labels import percent, whole_number
+from coverage_ledger.web.labels import percent, typed_moment, whole_number
 from coverage_ledger.web.pictures import Rectangle, bitemporal_svg
 from tests.claims_support import append, approved, filed, kpps_2024
 from tests.rosters import Uploader, many_officers, roster_csv
@@ -277,3 +277,11 @@ async def test_a_third_web_probe_s_findings_on_the_pages(client: AsyncClient, ke
         assert odd.split("=")[0] in refused.text
     download = await client.get("/reports/download", params=pinned | {"known_at": "tx:2", "format": "csv"})
     assert download.status_code == 200 and download.headers["x-ledger-tx"] == "2"
+
+
+def test_a_moment_typed_as_the_pages_show_it_reads_as_rfc_3339() -> None:
+    assert typed_moment("2024-12-20 09:00:00 WIB") == "2024-12-20T09:00:00+07:00"
+    assert typed_moment(" 2024-12-20T09:00:00.123456789wib\n") == "2024-12-20T09:00:00.123456789+07:00"
+    # anything else is left to the API's grammar and its words, quoting what was typed (the review)
+    for typed in ("2024-02-30 09:00:00 WIB", "2024-12-20 09:00 WIB", "tx:5", "2024-12-20", "", None):
+        assert typed_moment(typed) == typed

@@ -4,7 +4,7 @@ instants and yes/no."""
 import re
 from datetime import datetime
 
-from coverage_ledger.domain.timeframes import JAKARTA
+from coverage_ledger.domain.timeframes import JAKARTA, InvalidKnownAt, parse_known_at
 
 LANGUAGES = ("id", "en")
 LABELS: dict[str, dict[str, str]] = {
@@ -216,7 +216,9 @@ def moment(instant: datetime | str | None) -> str:
     return shown.strftime("%Y-%m-%d %H:%M:%S" + (".%f" if shown.microsecond else "") + " WIB")
 
 
-_SHOWN_MOMENT = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?) ?WIB", re.IGNORECASE)
+_SHOWN_MOMENT = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[ T]([0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?) ?WIB", re.IGNORECASE
+)
 
 
 def typed_moment(text: str | None) -> str | None:
@@ -225,7 +227,14 @@ def typed_moment(text: str | None) -> str | None:
     (found by a web probe: the README promised a shown moment could be typed back, and it was
     refused)."""
     shown = _SHOWN_MOMENT.fullmatch(text.strip()) if text else None
-    return f"{shown[1]}T{shown[2]}+07:00" if shown else text
+    if shown is None:
+        return text
+    rewritten = f"{shown[1]}T{shown[2]}+07:00"
+    try:
+        parse_known_at(rewritten)
+    except InvalidKnownAt:
+        return text  # refused as typed (`2024-02-30 09:00:00 WIB`), not as rewritten here
+    return rewritten
 
 
 def yes_no(flag: bool, language: str) -> str:
