@@ -1,0 +1,168 @@
+"""Boundaries of the set-based checks and reads that mutation testing of their SQL found no test
+holding: each test fails when the named comparison or clause is changed (a `<` made `<=`, a
+filter dropped). Periods are half-open (DESIGN.md), a roster's `term_end` inclusive."""
+
+import json
+from typing import Any
+
+from tests.rosters import Uploader, append_as_admin, officer_row, roster_csv
+from tests.support import Keys, enrolled, nik, registered
+
+TERM = ("2024-01-25", "2024-02-23")
+"""KPPS of Pemilu 2024, as on the appointment letter (last day inclusive)."""
+NEXT_TERM = ("2024-02-24", "2024-03-10")
+"""The term starting the day after TERM's last day."""
+
+
+async def _roster(uploader: Uploader, **params: str) -> list[dict[str, Any]]:
+    response = await uploader.client.get(
+        "/v1/reports/coverage-roster",
+        params={"region": "16.71", "format": "json"} | params,
+        headers=Keys.header(uploader.keys.auditor),
+    )
+    assert response.status_code == 200, response.text
+    report = json.loads(response.content)
+    return [dict(zip(report["columns"], row, strict=True)) for row in report["rows"]]
+
+
+async def test_a_replacing_roster_of_one_role_leaves_the_committees_officers_of_another(
+    uploader: Uploader,
+) -> None:
+    """`vanished_enrolments` retracts only the roles the file lists: a KPPS-only file must not
+    retract the committee's PPS officer serving in the same district and period."""
+    pps, kpps = nik(), nik()
+    await append_as_admin(
+        uploader,
+        registered(pps),
+        enrolled(
+            pps,
+            event_id=f"pps-{pps}",
+            role="PPS",
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            registered_on="2023-12-01",
+        ),
+    )
+    row = officer_row(kpps, role="KPPS", term=TERM, registered_on="2023-12-01")
+    status = await uploader.run(roster_csv([row]), mode="replace_roster")
+    assert status["status"] == "succeeded", status
+    assert (status["outcome"]["retracted"], status["outcome"]["enrolled"]) == (0, 1), status["outcome"]
+    still = {row["nik"] for row in await _roster(uploader, valid_at="2024-02-01")}
+    assert {pps, kpps} <= still
+
+
+async def test_terms_that_meet_without_sharing_a_day_are_no_overlap_in_either_order(
+    uploader: Uploader,
+) -> None:
+    """The ledger check's `crosses`: a row starting the day after a term's last day, or ending the
+    day before one starts, is accepted; and the spans of the two make one covered period."""
+    later_second, earlier_second = nik(), nik()
+    for person, first, second in ((later_second, TERM, NEXT_TERM), (earlier_second, NEXT_TERM, TERM)):
+        await uploader.run(roster_csv([officer_row(person, term=first, registered_on="2023-12-01")]))
+        status = await uploader.run(
+            roster_csv([officer_row(person, term=second, registered_on="2023-12-01")])
+        )
+        assert (status["status"], status["rows_accepted"], status["rows_rejected"]) == ("succeeded", 1, 0), (
+            status
+        )
+    # one span from 25 Jan to 10 Mar (the spans' refresh finds a term touching a span as well)
+    for day in ("2024-02-23", "2024-02-24", "2024-03-10"):
+        covered = {row["nik"]: row for row in await _roster(uploader, valid_at=day)}
+        for person in (later_second, earlier_second):
+            assert covered[person]["covered_from"] == "2024-01-25", (day, covered[person])
+            assert covered[person]["covered_until"] == "2024-03-11", (day, covered[person])
+
+
+async def test_the_coverage_report_leaves_out_an_officer_the_day_after_their_last_day(
+    uploader: Uploader,
+) -> None:
+    person = nik()
+    await uploader.run(roster_csv([officer_row(person, term=TERM, registered_on="2023-12-01")]))
+    assert person in {row["nik"] for row in await _roster(uploader, valid_at="2024-02-23")}
+    assert person not in {row["nik"] for row in await _roster(uploader, valid_at="2024-02-24")}
+
+
+async def test_the_invoice_counts_no_officer_whose_cover_never_starts(uploader: Uploader) -> None:
+    """A row registered after its term ended is recorded but insures no day: nothing is owed."""
+    rows = [
+        officer_row(region="16.71.02", term=TERM, registered_on="2024-01-15"),
+        officer_row(region="16.71.02", term=TERM, registered_on="2024-03-01"),
+    ]
+    status = await uploader.run(roster_csv(rows))
+    assert status["status"] == "succeeded" and status["outcome"]["rows_without_cover"] == 1, status
+    invoice = await uploader.client.get(
+        f"/v1/uploads/{status['upload_id']}/invoice", headers=Keys.header(uploader.keys.committee)
+    )
+    assert invoice.text.strip().splitlines()[1].startswith("16.71.02,1,2,33600,"), invoice.text
+
+
+async def test_a_term_ending_the_day_the_files_period_starts_is_not_left_across_it(
+    uploader: Uploader,
+) -> None:
+    """`vanished_enrolments`' period: an own term ending (exclusive) on the file's first day lies
+    outside it, so it is neither retracted nor reported as left across the period."""
+    january, february = nik(), nik()
+    await append_as_admin(
+        uploader,
+        registered(january),
+        enrolled(
+            january,
+            event_id=f"jan-{january}",
+            valid_from="2024-01-01",
+            valid_to="2024-02-01",
+            registered_on="2023-12-01",
+        ),
+    )
+    row = officer_row(february, term=("2024-02-01", "2024-02-29"), registered_on="2023-12-01")
+    status = await uploader.run(roster_csv([row]), mode="replace_roster")
+    assert status["status"] == "succeeded", status
+    outcome = status["outcome"]
+    assert (outcome["retracted"], outcome.get("left_across_period", 0)) == (0, 0), outcome
+
+
+async def test_an_estimate_counts_from_its_first_day(uploader: Uploader) -> None:
+    await append_as_admin(
+        uploader,
+        {
+            "event_id": "pot-feb",
+            "type": "potential.estimated",
+            "region_code": "16.71",
+            "segment": "informal",
+            "valid_from": "2024-02-01",
+            "count": 1000,
+            "source": "test",
+        },
+    )
+    for day, potential in (("2024-01-31", None), ("2024-02-01", 1000)):
+        body = await uploader.client.get(
+            "/v1/regions/16.71/coverage",
+            params={"valid_at": day, "segment": "informal"},
+            headers=Keys.header(uploader.keys.office),
+        )
+        assert body.status_code == 200, body.text
+        assert body.json()["potential"] == potential, (day, body.json())
+
+
+async def test_a_region_whose_decree_ends_is_gone_on_its_end_day(uploader: Uploader) -> None:
+    await append_as_admin(
+        uploader,
+        {
+            "event_id": "def-16.71.97",
+            "type": "region.defined",
+            "code": "16.71.97",
+            "name": "Kecamatan Sementara",
+            "decree": "test",
+            "valid_from": "2024-01-01",
+            "valid_to": "2025-01-01",
+        },
+    )
+
+    async def children(day: str) -> set[str]:
+        response = await uploader.client.get(
+            "/v1/regions/16.71", params={"valid_at": day}, headers=Keys.header(uploader.keys.office)
+        )
+        assert response.status_code == 200, response.text
+        return {child["region_code"] for child in response.json()["children"]}
+
+    assert "16.71.97" in await children("2024-12-31")
+    assert "16.71.97" not in await children("2025-01-01")
