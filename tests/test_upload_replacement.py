@@ -282,6 +282,10 @@ async def test_a_replacing_row_across_two_own_terms_says_so(uploader: Uploader) 
     status = await uploader.run(roster_csv([row]), mode="replace_roster", dry_run="true")
     errors = await uploader.errors(status["upload_id"])
     assert [e["code"] for e in errors] == ["overlapping_enrolment"], errors
+    # the row is refused, not also counted as a correction of one of the terms (mutation testing:
+    # the verdict chosen by event id instead of the error first passed the codes alone)
+    assert (status["rows_rejected"], status["rows_accepted"]) == (1, 0), status
+    assert status["outcome"].get("corrected", 0) == 0, status["outcome"]
     assert "meets two of this committee's terms" in errors[0]["message"]
     assert "mode=replace_roster" not in errors[0]["message"]
     # not "give one row each", which duplicate_nik refuses (found by a probe)
