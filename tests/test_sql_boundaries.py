@@ -3,6 +3,7 @@ holding: each test fails when the named comparison or clause is changed (a `<` m
 filter dropped). Periods are half-open (DESIGN.md), a roster's `term_end` inclusive."""
 
 import json
+from datetime import date
 from typing import Any
 
 from tests.rosters import Uploader, append_as_admin, officer_row, roster_csv
@@ -166,3 +167,27 @@ async def test_a_region_whose_decree_ends_is_gone_on_its_end_day(uploader: Uploa
 
     assert "16.71.97" in await children("2024-12-31")
     assert "16.71.97" not in await children("2025-01-01")
+
+
+async def test_a_replacing_row_is_judged_by_the_registrations_birth_date(uploader: Uploader) -> None:
+    """`check_registered_births` judges a row that changes an own term too: a row claiming 1907
+    must not move the term of an officer registered as born in 2007 to before their 17th birthday."""
+    person = nik(born=date(2007, 6, 1))
+    await append_as_admin(
+        uploader,
+        registered(person) | {"birth_date": "2007-06-01"},
+        enrolled(
+            person,
+            event_id=f"june-{person}",
+            valid_from="2024-06-01",
+            valid_to="2024-07-01",
+            registered_on="2024-05-01",
+        ),
+    )
+    row = officer_row(
+        person, born=date(1907, 6, 1), term=("2024-05-01", "2024-06-20"), registered_on="2024-04-01"
+    )
+    status = await uploader.run(roster_csv([row]), mode="replace_roster")
+    assert status["status"] == "failed", status
+    errors = await uploader.errors(status["upload_id"])
+    assert [(e["column"], e["code"]) for e in errors] == [("term_start", "officer_too_young")], errors
