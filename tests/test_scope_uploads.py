@@ -62,6 +62,22 @@ async def test_an_officer_roster_counts_persons_new_to_its_region(uploader: Uplo
     assert again["outcome"]["registered"] == 2, again
 
 
+async def test_a_person_with_a_membership_in_the_region_is_not_new_to_it(uploader: Uploader) -> None:
+    """Registered in Bandung, but a BPU member in Palembang: known to the region, so not counted as
+    registered by a Palembang committee's roster (mutation testing: dropping the memberships from
+    `persons_new_to_region` passed every test)."""
+    member = nik()
+    await append(
+        uploader.client,
+        uploader.keys.admin,
+        registered(member, region=BANDUNG),
+        enrolled_bpu(member, event_id=f"bpu-{member}", valid_from="2023-06-01", region="16.71.01"),
+    )
+    status = await uploader.run(roster_csv([officer_row(member)]), committee="KPU-16.71")
+    assert status["status"] == "succeeded" and status["rows_accepted"] == 1, status
+    assert (status["outcome"]["registered"], status["outcome"]["enrolled"]) == (0, 1), status["outcome"]
+
+
 async def test_a_sponsor_row_is_compared_with_its_regions_membership_only(uploader: Uploader) -> None:
     """Found by a probe: a row was compared with the worker's latest membership anywhere, so
     `rows_differing_from_membership` told that the worker had since joined in Bandung."""
