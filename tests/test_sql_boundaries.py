@@ -191,3 +191,15 @@ async def test_a_replacing_row_is_judged_by_the_registrations_birth_date(uploade
     assert status["status"] == "failed", status
     errors = await uploader.errors(status["upload_id"])
     assert [(e["column"], e["code"]) for e in errors] == [("term_start", "officer_too_young")], errors
+
+
+async def test_a_registration_received_on_the_birth_day_is_not_before_the_birth(uploader: Uploader) -> None:
+    """`check_registered_births`' `registered_on < born`: a row received on the day of the birth
+    the registration gives is not refused as registered before it (the row checks agree)."""
+    person = nik(born=date(2007, 6, 1))
+    await append_as_admin(uploader, registered(person) | {"birth_date": "2007-06-01"})
+    row = officer_row(
+        person, born=date(1907, 6, 1), term=("2024-07-01", "2024-07-31"), registered_on="2007-06-01"
+    )
+    status = await uploader.run(roster_csv([row]))
+    assert (status["status"], status["rows_accepted"]) == ("succeeded", 1), status
