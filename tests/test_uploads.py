@@ -336,14 +336,17 @@ async def test_a_row_repeating_a_refused_row_is_refused_too(uploader: Uploader) 
     first = await uploader.run(roster_csv([officer_row(person)]))
     assert first["status"] == "succeeded", first
     clash = officer_row(person, term=("2024-02-01", "2024-02-10"))
-    status = await uploader.run(roster_csv([officer_row(), clash, clash]), policy="accept_valid")
+    status = await uploader.run(roster_csv([officer_row(), clash, clash, clash]), policy="accept_valid")
     assert status["status"] == "succeeded", status
-    assert (status["rows_accepted"], status["rows_rejected"], status["rows_duplicate"]) == (1, 2, 0)
+    assert (status["rows_accepted"], status["rows_rejected"], status["rows_duplicate"]) == (1, 3, 0)
     errors = await uploader.errors(status["upload_id"])
     assert [(e["row"], e["code"]) for e in errors] == [
         ("3", "overlapping_enrolment"),
         ("4", "repeats_rejected_row"),
+        ("5", "repeats_rejected_row"),
     ]
+    # each repeat names the row the ledger refused, not the repeat before it (mutation testing)
+    assert all("this row repeats row 3, which was refused" in e["message"] for e in errors[1:]), errors
     # its own committee's term: the way out is a replacing upload, said in the clerk's words
     assert "overlaps the KPPS term of KPU-16.71, 25 Jan 2024 – 23 Feb 2024" in errors[0]["message"]
     assert "upload with mode=replace_roster" in errors[0]["message"]
