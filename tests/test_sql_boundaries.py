@@ -6,7 +6,7 @@ import json
 from datetime import date
 from typing import Any
 
-from tests.rosters import Uploader, append_as_admin, officer_row, roster_csv
+from tests.rosters import HEADER, Uploader, append_as_admin, officer_row, roster_csv
 from tests.support import Keys, enrolled, nik, registered
 
 TERM = ("2024-01-25", "2024-02-23")
@@ -203,3 +203,18 @@ async def test_a_registration_received_on_the_birth_day_is_not_before_the_birth(
     )
     status = await uploader.run(roster_csv([row]))
     assert (status["status"], status["rows_accepted"]) == ("succeeded", 1), status
+
+
+async def test_a_row_giving_another_phone_than_the_registration_is_named(uploader: Uploader) -> None:
+    """`rows_differing_from_registration` compares the phone too, when the row gives one."""
+    person = nik()
+    await append_as_admin(uploader, registered(person) | {"phone": "081234567890"})
+    header = [*HEADER, "phone"]
+    same, other = (
+        [*officer_row(person, registered_on="2023-12-01"), phone]
+        for phone in ("081234567890", "081298765432")
+    )
+    for row, differing in ((same, 0), (other, 1)):
+        status = await uploader.run(roster_csv([row], header=header), dry_run="true")
+        assert status["status"] == "succeeded", status
+        assert status["outcome"]["rows_differing_from_registration"] == differing, (row, status["outcome"])
