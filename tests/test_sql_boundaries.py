@@ -2,10 +2,13 @@
 holding: each test fails when the named comparison or clause is changed (a `<` made `<=`, a
 filter dropped). Periods are half-open (DESIGN.md), a roster's `term_end` inclusive."""
 
+import csv
+import io
 import json
 from datetime import date
 from typing import Any
 
+from tests.claims_support import append, kpps_2024, paid_in_full, reversed_
 from tests.rosters import HEADER, Uploader, append_as_admin, officer_row, roster_csv
 from tests.support import Keys, enrolled, nik, registered
 
@@ -218,3 +221,28 @@ async def test_a_row_giving_another_phone_than_the_registration_is_named(uploade
         status = await uploader.run(roster_csv([row], header=header), dry_run="true")
         assert status["status"] == "succeeded", status
         assert status["outcome"]["rows_differing_from_registration"] == differing, (row, status["outcome"])
+
+
+async def test_a_claim_whose_payment_was_reversed_is_due_again_from_the_reversal_in_the_report(
+    uploader: Uploader,
+) -> None:
+    """The payouts report's `due_date` (its CLAIMS query): from the day of the reversal on, a
+    claim whose payment was reversed after its due date is due from the reversal."""
+    client, keys = uploader.client, uploader.keys
+    person = await kpps_2024(client, keys)
+    await append(client, keys.office, *paid_in_full("R-due", person, payment_id="R-due-pay"))
+    await append(client, keys.office, reversed_("R-due", "returned", reversed_on="2024-03-05"))
+
+    async def due_date(day: str) -> str:
+        response = await client.get(
+            "/v1/reports/payouts",
+            params={"valid_at": day, "region": "16.71", "format": "csv"},
+            headers=Keys.header(keys.auditor),
+        )
+        assert response.status_code == 200, response.text
+        rows = [row for row in csv.DictReader(io.StringIO(response.text)) if row["claim_id"] == "R-due"]
+        assert len(rows) == 1, response.text
+        return rows[0]["due_date"]
+
+    assert await due_date("2024-03-04") < "2024-03-05"
+    assert await due_date("2024-03-05") == "2024-03-05"
