@@ -8,9 +8,10 @@ import json
 from datetime import date
 from typing import Any
 
+from coverage_ledger.domain.access import Role
 from tests.claims_support import append, kpps_2024, paid_in_full, reversed_
 from tests.rosters import HEADER, Uploader, append_as_admin, officer_row, roster_csv
-from tests.support import Keys, enrolled, nik, registered
+from tests.support import Keys, committed_key, enrolled, nik, registered
 
 TERM = ("2024-01-25", "2024-02-23")
 """KPPS of Pemilu 2024, as on the appointment letter (last day inclusive)."""
@@ -246,3 +247,35 @@ async def test_a_claim_whose_payment_was_reversed_is_due_again_from_the_reversal
 
     assert await due_date("2024-03-04") < "2024-03-05"
     assert await due_date("2024-03-05") == "2024-03-05"
+
+
+async def test_a_village_keys_replacing_roster_leaves_another_villages_officers(
+    uploader: Uploader, fresh_database: str
+) -> None:
+    """`vanished_enrolments` keeps to the key's region: a committee key of one village replaces
+    its own village's roster, not the officers its committee has in the next village."""
+    village = await committed_key(
+        fresh_database,
+        name="kpps-1001",
+        role=Role.COMMITTEE,
+        region="16.71.01.1001",
+        organisation="KPU-16.71",
+    )
+    neighbour, own = nik(), nik()
+    await append_as_admin(
+        uploader,
+        registered(neighbour),
+        enrolled(
+            neighbour,
+            event_id=f"v1002-{neighbour}",
+            valid_from="2024-01-25",
+            valid_to="2024-02-24",
+            region="16.71.01.1002",
+            registered_on="2023-12-01",
+        ),
+    )
+    row = officer_row(own, region="16.71.01.1001", term=TERM, registered_on="2023-12-01")
+    status = await uploader.run(roster_csv([row]), key=village, mode="replace_roster")
+    assert status["status"] == "succeeded", status
+    assert (status["outcome"]["retracted"], status["outcome"]["enrolled"]) == (0, 1), status["outcome"]
+    assert neighbour in {row["nik"] for row in await _roster(uploader, valid_at="2024-02-01")}
