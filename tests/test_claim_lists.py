@@ -1,6 +1,7 @@
 """Payouts and claim lists: paid amounts by benefit, region and month as known then and now, an
 office's overdue claims, and the due dates lists give."""
 
+from datetime import date, timedelta
 from typing import Any
 
 from httpx import AsyncClient
@@ -99,6 +100,10 @@ async def test_an_office_lists_its_overdue_claims(client: AsyncClient, keys: Key
 
     assert await overdue_on("2024-03-06") == []
     assert await overdue_on("2024-03-20") == ["P-4"]
+    # from the day after its due date, not later (mutation testing: a day's grace passed)
+    due = date.fromisoformat((await claim(client, keys.office, "P-4", valid_at="2024-03-06"))["due_date"])
+    assert await overdue_on(due.isoformat()) == []
+    assert await overdue_on((due + timedelta(days=1)).isoformat()) == ["P-4"]
     every = await client.get("/v1/claims", params={"limit": "2"}, headers=Keys.header(keys.office))
     page = every.json()
     assert [c["claim_id"] for c in page["items"]] == ["P-1", "P-2"]
@@ -167,3 +172,31 @@ async def test_the_list_gives_the_due_date_the_claim_read_gives(client: AsyncCli
     for claim_id, due in (("D-open", "2024-03-01"), ("D-repaid", "2024-02-23")):
         read = await claim(client, keys.office, claim_id)
         assert (read["due_date"], listed[claim_id]["due_date"]) == (due, due), claim_id
+
+
+async def test_payouts_count_a_payment_on_the_first_day_and_not_on_the_last_in_order(
+    client: AsyncClient, keys: Keys
+) -> None:
+    """`from` is the first payment day, `to` exclusive, groups in key order (mutation testing:
+    either end moved by a day, or the groups reversed, passed every test)."""
+    february, march = await kpps_2024(client, keys), await kpps_2024(client, keys)
+    for claim_id, person, paid_on in (("B-feb", february, "2024-02-22"), ("B-mar", march, "2024-03-01")):
+        await append(
+            client,
+            keys.office,
+            filed(claim_id, person, incident="2024-02-14", filed_on="2024-02-20"),
+            approved(claim_id, "2024-02-21"),
+            paid(claim_id, 42_000_000, paid_on),
+        )
+
+    async def payouts(**params: str) -> Any:
+        response = await client.get("/v1/payouts", params=params, headers=Keys.header(keys.office))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    first_day = await payouts(**{"from": "2024-03-01", "to": "2024-03-02", "group_by": "benefit"})
+    assert (first_day["total"]["claims"], first_day["total"]["paid_amount"]) == (1, 42_000_000)
+    before_it = await payouts(**{"from": "2024-02-01", "to": "2024-03-01", "group_by": "benefit"})
+    assert (before_it["total"]["claims"], before_it["total"]["paid_amount"]) == (1, 42_000_000)
+    months = await payouts(**{"from": "2024-02-01", "to": "2024-04-01", "group_by": "month"})
+    assert [group["key"] for group in months["groups"]] == ["2024-02", "2024-03"]
