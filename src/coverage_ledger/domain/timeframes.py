@@ -79,7 +79,7 @@ class KnownAtTx:
 KnownAt = KnownNow | KnownAtInstant | KnownOnDate | KnownAtTx
 
 _TX = re.compile(r"^tx:([0-9]{1,64})\Z")
-_LAST_TX_SEQ = 2**63 - 1
+LAST_TX_SEQ = 2**63 - 1
 """The largest tx_seq a bigint holds: any larger `tx:N` is beyond every head all the same."""
 DATE_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 """A calendar date as text, `YYYY-MM-DD`, and nothing after it (not even a line break)."""
@@ -103,7 +103,7 @@ def parse_known_at(text: str | None) -> KnownAt:
     value = text.strip()
     tx = _TX.match(value)
     if tx:
-        return KnownAtTx(min(int(tx.group(1)), _LAST_TX_SEQ))
+        return KnownAtTx(min(int(tx.group(1)), LAST_TX_SEQ))
     if DATE_TEXT.match(value):
         try:
             day = date.fromisoformat(value)

@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coverage_ledger.auth.service import authenticate, required_secret
 from coverage_ledger.domain.access import Principal
 from coverage_ledger.domain.region_codes import REGION_CODE_PATTERN
-from coverage_ledger.domain.timeframes import jakarta_date
+from coverage_ledger.domain.timeframes import LAST_TX_SEQ, jakarta_date
 from coverage_ledger.http.access_log import note_caller
 
-LARGEST_STORED_NUMBER = 2**63 - 1
-"""PostgreSQL's largest bigint: no tx number or id is larger, so a query asking for a larger one
-is refused as out of range (found by a probe: it reached the database and was called unstorable)."""
+LARGEST_STORED_NUMBER = LAST_TX_SEQ
+"""PostgreSQL's largest bigint, which tx numbers and the access log's ids alike are: a query asking
+for a larger one is refused as out of range (found by a probe: it reached the database and was
+called unstorable)."""
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key")
