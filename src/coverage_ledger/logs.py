@@ -6,24 +6,26 @@ import logging
 import re
 from typing import Any
 
+_GROUP_SEPARATOR = r"([-. +]|%20|%09)"
 NIK = re.compile(
     r"(?:(?<![0-9.%])|(?<=%[0-9A-Fa-f]{2}))"
-    r"(?:[0-9]{15,}|[0-9]{4}([-. +]|%20|%09)[0-9]{4}\1[0-9]{4}\1[0-9]{4}"
-    r"|[0-9]{6}([-. +]|%20|%09)[0-9]{6}\2[0-9]{4})(?![0-9])"
+    rf"(?:[0-9]{{15,}}|[0-9]{{4}}{_GROUP_SEPARATOR}[0-9]{{4}}\1[0-9]{{4}}\1[0-9]{{4}}"
+    rf"|[0-9]{{6}}{_GROUP_SEPARATOR}[0-9]{{6}}\2[0-9]{{4}})(?![0-9])"
 )
 """15 digits or more (a NIK that lost or gained a digit is still a NIK to hide), or 16 typed in
 groups with one separator, 4-4-4-4 or as the NIK reads, region-birth date-serial (6-6-4); dates,
 amounts and the decimals of a fraction stay readable. A space or tab also as a URL writes it (`+`
 in a query, `%20`, `%09`): NIKs typed in groups as a KTP prints them reached the access log whole; and a NIK
 may start right after a URL's escape (`%20`, `%22`), whose last character is a digit."""
-_NOT_DIGIT = re.compile(r"[^0-9]")
+_NOT_DIGIT = re.compile(r"%(?:20|09)|[^0-9]")
+"""What a NIK typed in groups holds besides its digits (a URL's escaped space or tab whole)."""
 SECRET = re.compile(r"clk_[A-Za-z0-9_-]+")
 """An API key's secret (auth.service.SECRET_PREFIX and a url-safe token): hidden whole."""
 
 
 def _masked_match(match: re.Match[str]) -> str:
     found = match[0]
-    digits = found if found.isdigit() else _NOT_DIGIT.sub("", found.replace("%20", " ").replace("%09", " "))
+    digits = found if found.isdigit() else _NOT_DIGIT.sub("", found)
     return f"{digits[:4]}********{digits[-4:]}"
 
 
