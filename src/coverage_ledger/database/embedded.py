@@ -46,14 +46,15 @@ included) and once a new cluster exists; the server's messages, which the servic
 then always in English."""
 
 
-def settle_locale(data_dir: Path) -> None:
+def settle_locale(data_dir: Path) -> bool:
     """Write the cluster's `lc_*` settings as `C` in its postgresql.conf, if it has one that says
-    otherwise (replaced whole, so a process starting the cluster never reads half a file)."""
+    otherwise (replaced whole, so a process starting the cluster never reads half a file);
+    whether there was a cluster to settle."""
     conf = data_dir / "postgresql.conf"
     try:
         text = conf.read_text()
     except FileNotFoundError:
-        return  # no cluster yet: initdb makes one, and it is settled once made
+        return False  # no cluster yet: initdb makes one, to be settled once made
     settled = LOCALE_SETTING.sub(r"\1 = 'C'", text)
     if settled != text:
         kept = conf.stat()
@@ -63,6 +64,7 @@ def settle_locale(data_dir: Path) -> None:
         if os.geteuid() == 0:  # the wheel runs a root's cluster as a user of its own: keep it the owner
             os.chown(written, kept.st_uid, kept.st_gid)
         written.replace(conf)
+    return True
 
 
 def create_database(name: str) -> sql.Composed:
@@ -95,7 +97,7 @@ class EmbeddedCluster:
             raise EmbeddedClusterError(f"LEDGER_DATA_DIR {data_dir} is a file, not a directory")
         module = server_module_of_the_wheel()
         _forget_dead_handles(data_dir)
-        settle_locale(data_dir)
+        existed = settle_locale(data_dir)
         cleanup_mode = "delete" if throwaway else "stop"
         with warnings.catch_warnings(), _wheel_logs_quiet():
             warnings.simplefilter("ignore")  # same XDG_RUNTIME_DIR warning, raised lazily
@@ -114,7 +116,8 @@ class EmbeddedCluster:
                     f"could not start the embedded PostgreSQL in {data_dir}: {exc} (see {data_dir / 'log'})"
                 ) from exc
         self.data_dir = data_dir
-        settle_locale(data_dir)  # a cluster initdb has just made (the reload below applies it)
+        if not existed:
+            settle_locale(data_dir)  # the cluster initdb has just made (the reload below applies it)
         self._tune()
         log.info("embedded PostgreSQL running in %s", data_dir)
 
