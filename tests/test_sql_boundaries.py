@@ -30,28 +30,45 @@ async def _roster(uploader: Uploader, **params: str) -> list[dict[str, Any]]:
     return [dict(zip(report["columns"], row, strict=True)) for row in report["rows"]]
 
 
+async def _already_serving(
+    uploader: Uploader,
+    person: str,
+    *,
+    valid_from: str = "2024-01-25",
+    valid_to: str = "2024-02-24",
+    role: str = "KPPS",
+    region: str = "16.71.01",
+) -> None:
+    """`person` registered and serving a term of the committee KPU-16.71 (registered 1 Dec 2023)."""
+    enrolment = enrolled(
+        person,
+        event_id=f"serving-{person}",
+        valid_from=valid_from,
+        valid_to=valid_to,
+        registered_on="2023-12-01",
+        role=role,
+        region=region,
+    )
+    await append_as_admin(uploader, registered(person), enrolment)
+
+
+async def _replacing_outcome(uploader: Uploader, row: list[str], *, key: str | None = None) -> Any:
+    """The outcome of a `replace_roster` upload of the one row, which must succeed."""
+    status = await uploader.run(roster_csv([row]), key=key, mode="replace_roster")
+    assert status["status"] == "succeeded", status
+    return status["outcome"]
+
+
 async def test_a_replacing_roster_of_one_role_leaves_the_committees_officers_of_another(
     uploader: Uploader,
 ) -> None:
     """`vanished_enrolments` retracts only the roles the file lists: a KPPS-only file must not
     retract the committee's PPS officer serving in the same district and period."""
     pps, kpps = nik(), nik()
-    await append_as_admin(
-        uploader,
-        registered(pps),
-        enrolled(
-            pps,
-            event_id=f"pps-{pps}",
-            role="PPS",
-            valid_from="2024-01-25",
-            valid_to="2024-02-24",
-            registered_on="2023-12-01",
-        ),
-    )
+    await _already_serving(uploader, pps, role="PPS")
     row = officer_row(kpps, role="KPPS", term=TERM, registered_on="2023-12-01")
-    status = await uploader.run(roster_csv([row]), mode="replace_roster")
-    assert status["status"] == "succeeded", status
-    assert (status["outcome"]["retracted"], status["outcome"]["enrolled"]) == (0, 1), status["outcome"]
+    outcome = await _replacing_outcome(uploader, row)
+    assert (outcome["retracted"], outcome["enrolled"]) == (0, 1), outcome
     still = {row["nik"] for row in await _roster(uploader, valid_at="2024-02-01")}
     assert {pps, kpps} <= still
 
@@ -107,21 +124,9 @@ async def test_a_term_ending_the_day_the_files_period_starts_is_not_left_across_
     """`vanished_enrolments`' period: an own term ending (exclusive) on the file's first day lies
     outside it, so it is neither retracted nor reported as left across the period."""
     january, february = nik(), nik()
-    await append_as_admin(
-        uploader,
-        registered(january),
-        enrolled(
-            january,
-            event_id=f"jan-{january}",
-            valid_from="2024-01-01",
-            valid_to="2024-02-01",
-            registered_on="2023-12-01",
-        ),
-    )
+    await _already_serving(uploader, january, valid_from="2024-01-01", valid_to="2024-02-01")
     row = officer_row(february, term=("2024-02-01", "2024-02-29"), registered_on="2023-12-01")
-    status = await uploader.run(roster_csv([row]), mode="replace_roster")
-    assert status["status"] == "succeeded", status
-    outcome = status["outcome"]
+    outcome = await _replacing_outcome(uploader, row)
     assert (outcome["retracted"], outcome.get("left_across_period", 0)) == (0, 0), outcome
 
 
@@ -262,20 +267,8 @@ async def test_a_village_keys_replacing_roster_leaves_another_villages_officers(
         organisation="KPU-16.71",
     )
     neighbour, own = nik(), nik()
-    await append_as_admin(
-        uploader,
-        registered(neighbour),
-        enrolled(
-            neighbour,
-            event_id=f"v1002-{neighbour}",
-            valid_from="2024-01-25",
-            valid_to="2024-02-24",
-            region="16.71.01.1002",
-            registered_on="2023-12-01",
-        ),
-    )
+    await _already_serving(uploader, neighbour, region="16.71.01.1002")
     row = officer_row(own, region="16.71.01.1001", term=TERM, registered_on="2023-12-01")
-    status = await uploader.run(roster_csv([row]), key=village, mode="replace_roster")
-    assert status["status"] == "succeeded", status
-    assert (status["outcome"]["retracted"], status["outcome"]["enrolled"]) == (0, 1), status["outcome"]
+    outcome = await _replacing_outcome(uploader, row, key=village)
+    assert (outcome["retracted"], outcome["enrolled"]) == (0, 1), outcome
     assert neighbour in {row["nik"] for row in await _roster(uploader, valid_at="2024-02-01")}
